@@ -1,0 +1,123 @@
+"""
+The C{txdane} command line (also C{python -m txdane}).
+
+Each subcommand lives in a module of this package and is listed in L{SUBCOMMANDS}. Such a
+module provides:
+
+  - C{NAME}: the subcommand's name;
+  - C{HELP}: a one-line description;
+  - C{addArguments(parser)}: declares its options on an C{argparse} parser;
+  - C{run(options) -> int}: does the work and returns the exit status.
+
+A subcommand reports a user's mistake by raising L{UsageError} and any other expected failure
+by raising L{CommandError}: both become one line on standard error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Protocol
+
+from txdane import __version__
+
+#: Modules providing the subcommands, in the order C{--help} lists them.
+SUBCOMMANDS: list[str] = []
+
+
+class ExitStatus:
+    """
+    The exit statuses of C{txdane}, shared by every subcommand.
+    """
+
+    #: Success; for C{lookup}, the answer is secure.
+    OK = 0
+    #: The answer is insecure (no DNSSEC proof, but no failure either).
+    INSECURE = 1
+    #: Wrong usage: unknown option, bad value, unreadable file.
+    USAGE = 2
+    #: Validation failed: the answer is bogus, or a DANE check refused the server.
+    BOGUS = 3
+    #: The lookup or connection could not complete (timeout, SERVFAIL, network error).
+    FAILURE = 4
+    #: The answer could not be classified (no trust anchor covers it).
+    INDETERMINATE = 5
+
+
+class UsageError(Exception):
+    """
+    The user asked for something that cannot be done as asked; exit status 2.
+    """
+
+
+class CommandError(Exception):
+    """
+    An expected failure with its own exit status, reported as one line.
+    """
+
+    def __init__(self, message: str, status: int = ExitStatus.FAILURE) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Subcommand(Protocol):
+    NAME: str
+    HELP: str
+
+    def addArguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, options: argparse.Namespace) -> int: ...
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _buildParser() -> tuple[argparse.ArgumentParser, dict[str, _Subcommand]]:
+    parser = _Parser(
+        prog="txdane",
+        description="DANE and DNSSEC for Twisted: look up, verify and debug TLSA records.",
+    )
+    parser.add_argument("--version", action="version", version=f"txdane {__version__}")
+    commands: dict[str, _Subcommand] = {}
+    if SUBCOMMANDS:
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+        for moduleName in SUBCOMMANDS:
+            module: _Subcommand = importlib.import_module(moduleName)  # type: ignore[assignment]
+            commandParser = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+            module.addArguments(commandParser)
+            commands[module.NAME] = module
+    return parser, commands
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """
+    Run the command line with C{argv} (default: C{sys.argv[1:]}) and return the exit status.
+    """
+    parser, commands = _buildParser()
+    try:
+        options = parser.parse_args(argv)
+        command = commands.get(getattr(options, "command", None) or "")
+        if command is None:
+            parser.print_help(sys.stderr)
+            return ExitStatus.USAGE
+        return command.run(options)
+    except UsageError as e:
+        print(f"txdane: {e}", file=sys.stderr)
+        return ExitStatus.USAGE
+    except CommandError as e:
+        print(f"txdane: {e}", file=sys.stderr)
+        return e.status
+    except KeyboardInterrupt:
+        print("txdane: interrupted", file=sys.stderr)
+        return 130
+
+
+def run() -> None:
+    """
+    Console-script entry point.
+    """
+    sys.exit(main())
