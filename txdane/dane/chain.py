@@ -123,7 +123,9 @@ class _Search:
             if self.verify(current, key):
                 return TrustAnchorMatch(record, depth, tuple(path))
         for anchor, record in self.dnsCertificates:
-            if anchor.subject == current.issuer and self.verify(current, anchor.public_key()):
+            if anchor == current or anchor.subject != current.issuer:
+                continue  # the server's own certificate is never its trust anchor
+            if self.verify(current, anchor.public_key()):
                 return TrustAnchorMatch(record, depth + 1, (*path, anchor))
         if len(path) >= self.maxLength:
             self.tooLong = True
