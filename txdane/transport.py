@@ -216,6 +216,8 @@ class _UDPExchange(DatagramProtocol):
     One query over a new UDP socket, waiting for the answer that matches it.
     """
 
+    noisy = False
+
     def __init__(
         self,
         reactor: Any,
@@ -245,10 +247,15 @@ class _UDPExchange(DatagramProtocol):
     def datagramReceived(self, data: bytes, addr: Any) -> None:
         if self._timer is None:
             return
-        try:
-            fromServer = _ipKey(addr[0]) == self._serverKey and addr[1] == self._server.port
-        except ValueError:
+        if addr[1] != self._server.port:
             fromServer = False
+        elif addr[0] == self._server.host:
+            fromServer = True
+        else:
+            try:
+                fromServer = _ipKey(addr[0]) == self._serverKey
+            except ValueError:
+                fromServer = False
         if not fromServer:
             self._stats.ignore("source")
             return
