@@ -93,7 +93,7 @@ class TrustAnchors:
         ]
         try:
             zone = dns.zone.from_text(
-                "\n".join(lines),
+                "$TTL 0\n" + "\n".join(lines),
                 origin=dns.name.root,
                 relativize=False,
                 check_origin=False,
