@@ -4,6 +4,7 @@ Tests for L{txdane.adapters}: validated lookups behind Twisted's resolver interf
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import dns.name
@@ -14,7 +15,7 @@ import pytest
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import DNSLookupError
-from twisted.internet.interfaces import IHostnameResolver, IResolver
+from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver, IResolver
 from twisted.names import dns as tdns
 from twisted.names.error import DNSNameError
 from twisted.python.failure import Failure
@@ -58,7 +59,7 @@ class FakeResolver(_ConvenienceLookups):
     Answers from a table of (name, type) -> Answer or exception.
     """
 
-    def __init__(self, table: dict[tuple[str, str], Answer | Exception]) -> None:
+    def __init__(self, table: Mapping[tuple[str, str], Answer | Exception]) -> None:
         self.table = table
         self.asked: list[tuple[str, str]] = []
 
@@ -80,6 +81,7 @@ def resolved(d: Deferred[Any]) -> Any:
     return box[0]
 
 
+@implementer(IResolutionReceiver)
 class Receiver:
     def __init__(self) -> None:
         self.addresses: list[Any] = []
