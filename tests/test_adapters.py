@@ -4,7 +4,6 @@ Tests for L{txdane.adapters}: validated lookups behind Twisted's resolver interf
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import dns.name
@@ -13,7 +12,7 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver, IResolver
 from twisted.names import dns as tdns
@@ -32,44 +31,9 @@ from txdane.adapters import (
     ValidationFailedError,
 )
 from txdane.status import Status
-from txdane.validation import Answer, ChainLink, IDNSSECResolver, LookupFailedError
-from txdane.validation.resolver import _ConvenienceLookups
+from txdane.validation import Answer, ChainLink, LookupFailedError
 
-NAME = "www.example.test."
-
-
-def answer(
-    rdtype: str, *rdatas: str, status: Status = Status.SECURE, name: str = NAME, **kw: Any
-) -> Answer:
-    rrset = dns.rrset.from_text(name, 300, "IN", rdtype, *rdatas) if rdatas else None
-    return Answer(
-        name=dns.name.from_text(name),
-        rdtype=dns.rdatatype.from_text(rdtype),
-        rcode=kw.pop("rcode", dns.rcode.NOERROR),
-        rrset=rrset,
-        status=status,
-        reason=kw.pop("reason", "" if status is Status.SECURE else f"test says {status}"),
-        **kw,
-    )
-
-
-@implementer(IDNSSECResolver)
-class FakeResolver(_ConvenienceLookups):
-    """
-    Answers from a table of (name, type) -> Answer or exception.
-    """
-
-    def __init__(self, table: Mapping[tuple[str, str], Answer | Exception]) -> None:
-        self.table = table
-        self.asked: list[tuple[str, str]] = []
-
-    def lookup(self, name: Any, rdtype: Any) -> Deferred[Answer]:
-        key = (str(dns.name.from_text(str(name))), dns.rdatatype.to_text(rdtype))
-        self.asked.append(key)
-        result = self.table[key]
-        if isinstance(result, Exception):
-            return fail(result)
-        return succeed(result)
+from .fakeresolver import NAME, FakeResolver, answer
 
 
 def resolved(d: Deferred[Any]) -> Any:
