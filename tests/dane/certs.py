@@ -50,6 +50,7 @@ def issue(
     notAfter: datetime.datetime | None = None,
     key: ec.EllipticCurvePrivateKey | None = None,
     issuerName: x509.Name | None = None,
+    clientAuth: bool = False,
 ) -> Issued:
     """
     Make a certificate for C{commonName}, signed by C{issuer} (self-signed when C{None}).
@@ -97,7 +98,9 @@ def issue(
                 [x509.DNSName(n) for n in (names if names is not None else (commonName,))]
             ),
             critical=False,
-        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        )
+        usage = ExtendedKeyUsageOID.CLIENT_AUTH if clientAuth else ExtendedKeyUsageOID.SERVER_AUTH
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     return Issued(builder.sign(signer, hashes.SHA256()), key)
 
 
