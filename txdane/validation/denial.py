@@ -43,6 +43,13 @@ class DenialVerdict:
     delegation: bool = False
 
 
+def typeText(rdtype: int) -> str:
+    """
+    The mnemonic of a type number.
+    """
+    return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
+
+
 def bogus(reason: str, ede: int = EDE.NSEC_MISSING) -> DenialVerdict:
     """
     A failed proof.
@@ -144,11 +151,12 @@ def _matchNoData(
     if _isDelegation(types):
         return bogus(f"NSEC at {name} is from the parent side of a delegation")
     if rdtype in types:
-        return bogus(f"NSEC at {name} lists {dns.rdatatype.to_text(rdtype)}")
+        return bogus(f"NSEC at {name} lists {typeText(rdtype)}")
     if CNAME in types:
         return bogus(f"NSEC at {name} lists CNAME")
     return DenialVerdict(
-        Status.SECURE, f"NSEC at {name} proves no {dns.rdatatype.to_text(rdtype)} there"
+        Status.SECURE,
+        f"NSEC at {name} proves no {typeText(rdtype)} there",
     )
 
 

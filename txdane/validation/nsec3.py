@@ -28,6 +28,7 @@ from txdane.validation.denial import (
     DenialVerdict,
     bogus,
     typesOf,
+    typeText,
 )
 from txdane.validation.limits import ValidationLimits
 
@@ -203,17 +204,18 @@ def _noType(
     if NS in types and SOA not in types:
         return bogus(f"NSEC3 for {where} is from the parent side of a delegation")
     if rdtype in types:
-        return bogus(f"NSEC3 for {where} lists {dns.rdatatype.to_text(rdtype)}")
+        return bogus(f"NSEC3 for {where} lists {typeText(rdtype)}")
     if CNAME in types:
         return bogus(f"NSEC3 for {where} lists CNAME")
     return DenialVerdict(
-        Status.SECURE, f"NSEC3 for {where} proves no {dns.rdatatype.to_text(rdtype)} there"
+        Status.SECURE,
+        f"NSEC3 for {where} proves no {typeText(rdtype)} there",
     )
 
 
 def _optOut(reason: str, delegation: bool = False) -> DenialVerdict:
     return DenialVerdict(
-        Status.INSECURE, reason + " (opt-out span: insecure)", EDE.OTHER, delegation=delegation
+        Status.INSECURE, reason + " (opt-out span: insecure)", None, delegation=delegation
     )
 
 
