@@ -9,12 +9,18 @@ from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.parsers import DANEEndpointParser, DNSSECEndpointParser, EndpointStringError
 from txdane.endpoints.resolvers import sharedResolver
+from txdane.endpoints.starttls import creatorForStartTLS
+from txdane.endpoints.web import DANEEndpointFactory, UnsupportedSchemeError, daneAgent
 
 __all__ = [
     "DANEEndpoint",
+    "DANEEndpointFactory",
     "DANEEndpointParser",
     "DNSSECEndpoint",
     "DNSSECEndpointParser",
     "EndpointStringError",
+    "UnsupportedSchemeError",
+    "creatorForStartTLS",
+    "daneAgent",
     "sharedResolver",
 ]
