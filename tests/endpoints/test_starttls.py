@@ -24,7 +24,7 @@ class StartTLSTests(TestCase):
     async def upgrade(self, certificate: Any, tlsaCertificate: Any) -> StartTLSClient:
         port = listenStartTLS(serverOptions(certificate))
         self.addCleanup(port.stopListening)
-        number = port.getHost().port
+        number = port.getHost().port  # type: ignore[attr-defined]
         record = recordForCertificate(tlsaCertificate.cert, 3, 1, 1)
         world = await makeWorld(
             {"example.test.": [f"_{number}._tcp.mx 300 IN TLSA {record}", "mx 300 IN A 127.0.0.1"]}

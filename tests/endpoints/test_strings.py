@@ -69,8 +69,8 @@ def test_sharedResolver() -> None:
     a = clientFromString(reactor, "dane:host=a.example.test:port=443:resolver=127.0.0.1#53")
     b = clientFromString(reactor, "dnssec:host=b.example.test:port=22:resolver=127.0.0.1#53")
     c = clientFromString(reactor, "dnssec:host=b.example.test:port=22:resolver=127.0.0.2#53")
-    assert a.resolver is b.resolver  # type: ignore[attr-defined]
-    assert a.resolver is not c.resolver  # type: ignore[attr-defined]
+    assert a.resolver is b.resolver
+    assert a.resolver is not c.resolver
 
 
 @pytest.mark.parametrize(
