@@ -45,12 +45,12 @@ def certificate(name):
 
 class Greeter(Protocol):
     def connectionMade(self):
-        self.transport.write(b"hello")
+        self.transport.write(b"hello")  # type: ignore[union-attr]
 
 
 class Reader(Protocol):
     def __init__(self):
-        self.done = defer.Deferred()
+        self.done: defer.Deferred[bytes] = defer.Deferred()
 
     def dataReceived(self, data):
         if not self.done.called:
