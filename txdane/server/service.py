@@ -83,17 +83,37 @@ def listenDNS(
 
 def _listen(reactor: Any, responder: Responder, interface: str, port: int) -> RunningServer:
     holder = ResponderHolder(responder)
+    ports = _listenBoth(reactor, holder, interface, port)
+    return RunningServer(interface, ports[0].getHost().port, holder, tuple(ports))  # type: ignore[attr-defined]
+
+
+def _listenBoth(
+    reactor: Any,
+    holder: ResponderHolder,
+    interface: str,
+    port: int,
+    udp: bool = True,
+    tcp: bool = True,
+) -> list[IListeningPort]:
+    """
+    Listen on C{interface}:C{port} over TCP and UDP (or one of them); with port 0, on a port
+    free for both.
+    """
+    if not tcp:
+        return [reactor.listenUDP(port, DNSDatagramProtocol(holder), interface=interface)]
     lastError: CannotListenError | None = None
     for _ in range(_PORT_ATTEMPTS if port == 0 else 1):
-        tcp = reactor.listenTCP(port, DNSStreamFactory(holder), interface=interface)
-        chosen = tcp.getHost().port
+        tcpPort = reactor.listenTCP(port, DNSStreamFactory(holder), interface=interface)
+        if not udp:
+            return [tcpPort]
+        chosen = tcpPort.getHost().port
         try:
-            udp = reactor.listenUDP(chosen, DNSDatagramProtocol(holder), interface=interface)
+            udpPort = reactor.listenUDP(chosen, DNSDatagramProtocol(holder), interface=interface)
         except CannotListenError as e:
             lastError = e
-            tcp.stopListening()
+            tcpPort.stopListening()
             continue
-        return RunningServer(interface, chosen, holder, (udp, tcp))
+        return [udpPort, tcpPort]
     assert lastError is not None
     raise lastError
 
@@ -188,18 +208,9 @@ class DNSServerService(Service):
     def startService(self) -> None:
         super().startService()
         for interface in self.interfaces:
-            if self.tcp:
-                self.ports.append(
-                    self.reactor.listenTCP(
-                        self.port, DNSStreamFactory(self.holder), interface=interface
-                    )
-                )
-            if self.udp:
-                self.ports.append(
-                    self.reactor.listenUDP(
-                        self.port, DNSDatagramProtocol(self.holder), interface=interface
-                    )
-                )
+            self.ports += _listenBoth(
+                self.reactor, self.holder, interface, self.port, self.udp, self.tcp
+            )
         if hasattr(signal, "SIGHUP"):
             self._previousHandler = signal.signal(signal.SIGHUP, self._onSIGHUP)
         if any(source.keys for source in self.sources):

@@ -284,7 +284,7 @@ def loadZoneFile(path: str | os.PathLike[str], origin: dns.name.Name | str) -> d
             raise ZoneError(str(e), text) from None
         line = _errorLine(text, int(match["line"]), origin)
         raise ZoneError(match["reason"].rstrip("."), text, line) from None
-    except dns.exception.DNSException as e:
+    except (dns.exception.DNSException, ValueError) as e:
         raise ZoneError(str(e), text) from None
 
 
