@@ -508,6 +508,21 @@ class TestWire:
         assert dns.message.from_wire(two).id == second.id
         assert len(responder._cache) == 1
 
+    def test_garbageNotCached(self, responder: Responder) -> None:
+        garbage = struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x05ab"
+        assert responder.respondWire(garbage) is not None
+        assert len(responder._cache) == 0
+
+    def test_cacheSeparatesTransports(self, responder: Responder) -> None:
+        """
+        An answer truncated for UDP is not what TCP gets from the cache.
+        """
+        query = dns.message.make_query("nx.nsec3.test.", "A", want_dnssec=True, payload=512)
+        for _ in range(2):
+            udp = dns.message.from_wire(responder.respondWire(query.to_wire()) or b"")
+            tcp = dns.message.from_wire(responder.respondWire(query.to_wire(), tcp=True) or b"")
+            assert udp.flags & dns.flags.TC and not tcp.flags & dns.flags.TC
+
     def test_cacheKeySeparatesDO(self, responder: Responder) -> None:
         plain = dns.message.make_query("www.example.test.", "A", use_edns=0)
         signed = dns.message.make_query("www.example.test.", "A", want_dnssec=True)
