@@ -64,7 +64,7 @@ class Key:
             expiration=expiration,
         )
         if labels is not None:
-            rrsig = rrsig.replace(labels=labels)
+            rrsig = rrsig.replace(labels=labels)  # type: ignore[assignment]
         return rrsig
 
 
@@ -130,8 +130,8 @@ class TableQuerier:
         self,
         name: str,
         rdtype: str,
-        answer: list[dns.rrset.RRset] = (),  # type: ignore[assignment]
-        authority: list[dns.rrset.RRset] = (),  # type: ignore[assignment]
+        answer: tuple[dns.rrset.RRset, ...] = (),
+        authority: tuple[dns.rrset.RRset, ...] = (),
         rcode: int = dns.rcode.NOERROR,
     ) -> None:
         self.table[(n(name), dns.rdatatype.from_text(rdtype))] = (rcode, answer, authority)
@@ -151,7 +151,8 @@ class TableQuerier:
         if entry is None:
             response.set_rcode(dns.rcode.REFUSED)
             return succeed(response)
-        rcode, answer, authority = entry  # type: ignore[misc]
+        assert isinstance(entry, tuple)
+        rcode, answer, authority = entry
         response.set_rcode(rcode)
         response.answer.extend(answer)
         response.authority.extend(authority)
