@@ -126,7 +126,7 @@ def test_rfc4034KeyTagAndDS() -> None:
         "DRD99WYwYqUSdjMmmAphXdvxegXd/M5+X7OrzKBaMbCVdFLUUh6DhweJBjEVv5f2wwjM9Xzc"
         "nOf+EPbtG9DMBmADjFDc2w/rljwvFw==",
     )
-    assert dns.dnssec.key_id(key)  # type: ignore[arg-type] == 60485
+    assert dns.dnssec.key_id(key) == 60485  # type: ignore[arg-type]
     ds = dns.dnssec.make_ds(
         "dskey.example.com.", key, "SHA1", policy=dns.dnssec.allow_all_policy, validating=True
     )
