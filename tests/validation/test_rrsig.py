@@ -5,6 +5,8 @@ C{validate_rrsig} leaves to the caller.
 
 from __future__ import annotations
 
+import os
+
 import dns.dnssec
 import dns.name
 import dns.rdata
@@ -244,7 +246,7 @@ def collidingSignatures(key: Key, count: int) -> tuple[list, list]:
     """
     fakes = [collidingKey(key.tag) for _ in range(count)]
     good = key.sign(DATA, "example.test.")
-    sigs = [good.replace(signature=bytes(64)) for _ in range(count)]
+    sigs = [good.replace(signature=os.urandom(64)) for _ in range(count)]
     return fakes, sigs
 
 
