@@ -446,5 +446,5 @@ def _dname(
     synthesized = dns.rrset.from_text(
         qname, dname.ttl, dns.rdataclass.IN, "CNAME", target.to_text()
     )
-    answer.response.answer.append(synthesized)
+    _merge(answer.response, answer.response.answer, qname, synthesized)
     return target
