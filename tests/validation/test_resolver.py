@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.name
@@ -21,9 +22,10 @@ from zope.interface.verify import verifyObject
 from tests.validation.fakes import EngineQuerier, FailingQuerier
 from tests.validation.test_hierarchy import makeResolver, resolve
 from tests.validation.zonekit import NOW, Key, TableQuerier, collidingKey, keyset, n, rrset, sigset
+from txdane.resolvconf import NameServer
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy
-from txdane.transport import DNSError
+from txdane.transport import DNSError, DNSMalformedError, DNSServerError, DNSTimeoutError
 from txdane.validation import (
     EDE,
     ADTrustingResolver,
@@ -58,11 +60,16 @@ def failureOf(d: Deferred) -> BaseException:
     return failure.value  # type: ignore[attr-defined]
 
 
-class ServerError(DNSError):
-    def __init__(self, rcode: int, ede: int | None) -> None:
-        super().__init__(f"server answered {dns.rcode.to_text(dns.rcode.Rcode(rcode))}")
-        self.rcode = rcode
-        self.ede = ede
+SERVER = NameServer("127.0.0.1", 5353)
+
+
+def servfail(ede: int | None) -> DNSServerError:
+    query = dns.message.make_query("_443._tcp.www.example.test.", "TLSA", use_edns=0)
+    response = dns.message.make_response(query)
+    response.set_rcode(dns.rcode.SERVFAIL)
+    if ede is not None:
+        response.use_edns(0, options=[dns.edns.EDEOption(dns.edns.EDECode(ede))])
+    return DNSServerError(response, SERVER)
 
 
 def test_interfaces(hierarchy: Hierarchy) -> None:
@@ -72,9 +79,15 @@ def test_interfaces(hierarchy: Hierarchy) -> None:
 
 
 @pytest.mark.parametrize(
-    "error", [DNSError("timed out"), ServerError(dns.rcode.SERVFAIL, 22), DNSError("malformed")]
+    ("error", "ede"),
+    [
+        (DNSTimeoutError(n("x."), dns.rdatatype.A, [SERVER], 3), None),
+        (servfail(22), 22),
+        (servfail(None), None),
+        (DNSMalformedError("question mismatch", SERVER), None),
+    ],
 )
-def test_transportFailureIsAnError(hierarchy: Hierarchy, error: DNSError) -> None:
+def test_transportFailureIsAnError(hierarchy: Hierarchy, error: DNSError, ede: int | None) -> None:
     """
     A timeout, SERVFAIL or malformed response is a failed lookup: never an empty answer.
     """
@@ -89,7 +102,7 @@ def test_transportFailureIsAnError(hierarchy: Hierarchy, error: DNSError) -> Non
     assert failure.cause is error
     assert failure.name == n("_443._tcp.www.example.test.")
     assert failure.rdtype == dns.rdatatype.TLSA
-    assert failure.ede == getattr(error, "ede", None)
+    assert failure.ede == ede
     assert "lookup failed" in str(failure) and "\n" not in str(failure)
 
 

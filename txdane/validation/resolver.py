@@ -60,6 +60,8 @@ class _Verdict:
 
 
 def _edeOf(error: Exception) -> int | None:
+    for option in getattr(error, "extendedErrors", ()):
+        return int(option.code)
     ede = getattr(error, "ede", None)
     if isinstance(ede, int):
         return ede
