@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
@@ -59,6 +60,8 @@ class _Verdict:
 
 
 def _edeOf(error: Exception) -> int | None:
+    for option in getattr(error, "extendedErrors", ()):
+        return int(option.code)
     ede = getattr(error, "ede", None)
     if isinstance(ede, int):
         return ede
@@ -544,40 +547,3 @@ class ValidatingResolver(_ConvenienceLookups):
             trustChain=tuple(sorted(zones.values(), key=lambda z: len(z.zone))),
             ttl=max(0, ttl),
         )
-
-
-@implementer(IDNSSECResolver)
-class ADTrustingResolver(_ConvenienceLookups):
-    """
-    A security-aware, non-validating resolver (RFC 4035 section 4.9.3): it trusts the AD bit
-    set by a validating recursive resolver the user names, over a channel the user trusts
-    (e.g. loopback). Every answer's C{securedBy} says so.
-
-    @param querier: sends the queries to the trusted resolver.
-    @param resolverName: how the trusted resolver is named in answers (e.g. C{"127.0.0.1"}).
-    @param limits: the work limits (CNAME chain, timeout).
-    @param clock: the source of time; the global reactor by default.
-    """
-
-    def __init__(
-        self,
-        querier: DNSQuerier,
-        resolverName: str,
-        *,
-        limits: ValidationLimits | None = None,
-        clock: IReactorTime | None = None,
-    ) -> None:
-        if clock is None:
-            from twisted.internet import reactor
-
-            clock = reactor
-        assert clock is not None
-        self.querier = querier
-        self.resolverName = resolverName
-        self.limits = limits if limits is not None else ValidationLimits()
-        self.clock = clock
-
-    def lookup(
-        self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
-    ) -> Deferred[Answer]:
-        raise NotImplementedError
