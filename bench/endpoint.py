@@ -80,7 +80,7 @@ def servers(directory: str, queue: Any) -> None:
     The other process: the DNS server with the hierarchy, and the TLS server.
     """
     from cryptography import x509
-    from twisted.internet import reactor
+    from twisted.internet import reactor as globalReactor
     from twisted.internet.protocol import Factory, Protocol
     from twisted.internet.ssl import PrivateCertificate
     from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -88,13 +88,14 @@ def servers(directory: str, queue: Any) -> None:
     from txdane.dane.records import recordForCertificate
     from txdane.testing import buildHierarchy
 
+    reactor: Any = globalReactor
     pem = (Path(directory) / "server.pem").read_bytes()
     certificate = PrivateCertificate.loadPEM(pem)
     factory = TLSMemoryBIOFactory(certificate.options(), False, Factory.forProtocol(Protocol))
-    tls = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+    tls = reactor.listenTCP(0, factory, interface="127.0.0.1")
     port = tls.getHost().port
     # www.example.test has an IPv6 address too, which Happy Eyeballs tries first.
-    reactor.listenTCP(port, factory, interface="::1")  # type: ignore[attr-defined]
+    reactor.listenTCP(port, factory, interface="::1")
     record = recordForCertificate(x509.load_pem_x509_certificate(pem), 3, 1, 1)
     hierarchy = buildHierarchy(
         extraRecords={"example.test.": [f"_{port}._tcp.www 300 IN TLSA {record}"]}
@@ -105,11 +106,11 @@ def servers(directory: str, queue: Any) -> None:
         queue.put((port, dns.port))
 
     hierarchy.serve(reactor).addCallback(started)
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.run()
 
 
 def main() -> None:
-    from twisted.internet import reactor
+    from twisted.internet import reactor as globalReactor
     from twisted.internet.defer import Deferred
     from twisted.internet.endpoints import clientFromString
     from twisted.internet.interfaces import IHandshakeListener
@@ -118,6 +119,7 @@ def main() -> None:
 
     from txdane.endpoints.resolvers import _shared
 
+    reactor: Any = globalReactor
     directory = tempfile.mkdtemp()
     _certificates(Path(directory))
     context = multiprocessing.get_context("spawn")
@@ -166,14 +168,14 @@ def main() -> None:
         for _ in range(20):
             _shared.clear()
             results["cold"].append(await connectOnce(dane))
-            (resolver,) = _shared.values()
-            queries.append(resolver.querier.stats.udpQueries)  # type: ignore[attr-defined]
+            resolver: Any = next(iter(_shared.values()))
+            queries.append(resolver.querier.stats.udpQueries)
 
     failures: list[Any] = []
     d = Deferred.fromCoroutine(run())
     d.addErrback(failures.append)
-    d.addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
-    reactor.run()  # type: ignore[attr-defined]
+    d.addBoth(lambda _: reactor.stop())
+    reactor.run()
     process.terminate()
     if failures:
         raise SystemExit(f"benchmark failed: {failures[0]}")
