@@ -58,7 +58,20 @@ def sign(nsec3: NSEC3Options | None = None, keys: list[SigningKey] | None = None
     return signZone(zone, keys, SigningOptions(NOW - 60, NOW + 3600, nsec3=nsec3))
 
 
-def rdatasets(zone: dns.zone.Zone, rdtype: int) -> dict[dns.name.Name, dns.rdataset.Rdataset]:
+def get(
+    zone: dns.zone.Zone,
+    name: dns.name.Name,
+    rdtype: dns.rdatatype.RdataType,
+    covers: dns.rdatatype.RdataType = dns.rdatatype.NONE,
+) -> dns.rdataset.Rdataset:
+    found = zone.get_rdataset(name, rdtype, covers)
+    assert found is not None, (name, rdtype)
+    return found
+
+
+def rdatasets(
+    zone: dns.zone.Zone, rdtype: dns.rdatatype.RdataType
+) -> dict[dns.name.Name, dns.rdataset.Rdataset]:
     out = {}
     for name, node in zone.nodes.items():
         found = node.get_rdataset(zone.rdclass, rdtype)
@@ -120,7 +133,7 @@ def test_signaturesValidate() -> None:
     the asterisk out.
     """
     zone = sign(NSEC3Options())
-    keys = {ORIGIN: zone.get_rdataset(ORIGIN, dns.rdatatype.DNSKEY)}
+    keys = {ORIGIN: get(zone, ORIGIN, dns.rdatatype.DNSKEY)}
     count = 0
     for name, node in zone.nodes.items():
         for sigs in node.rdatasets:
@@ -130,7 +143,7 @@ def test_signaturesValidate() -> None:
             dns.dnssec.validate((name, covered), (name, sigs), keys)  # type: ignore[arg-type]
             count += 1
     assert count > 10
-    (wildSig,) = zone.get_rdataset(N("*.wild.zone.test."), dns.rdatatype.RRSIG, dns.rdatatype.TXT)
+    (wildSig,) = get(zone, N("*.wild.zone.test."), dns.rdatatype.RRSIG, dns.rdatatype.TXT)
     assert wildSig.labels == 3
 
 
@@ -163,7 +176,7 @@ def test_nsec3Chain() -> None:
         record = nsec3s[owner][0]
         assert record.next == following
         assert (record.iterations, record.salt, record.flags) == (3, b"\x01\x02", 0)
-    (param,) = zone.get_rdataset(ORIGIN, dns.rdatatype.NSEC3PARAM)
+    (param,) = get(zone, ORIGIN, dns.rdatatype.NSEC3PARAM)
     assert (param.iterations, param.salt, param.flags) == (3, b"\x01\x02", 0)
     assert rdatasets(zone, dns.rdatatype.NSEC) == {}
 
@@ -186,8 +199,8 @@ def test_keySplit() -> None:
     """
     ksk, zsk = SigningKey.generate(flags=257), SigningKey.generate(flags=256)
     zone = sign(keys=[ksk, zsk])
-    dnskeySigs = zone.get_rdataset(ORIGIN, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY)
-    soaSigs = zone.get_rdataset(ORIGIN, dns.rdatatype.RRSIG, dns.rdatatype.SOA)
+    dnskeySigs = get(zone, ORIGIN, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY)
+    soaSigs = get(zone, ORIGIN, dns.rdatatype.RRSIG, dns.rdatatype.SOA)
     assert {s.key_tag for s in dnskeySigs} == {ksk.keyTag}
     assert {s.key_tag for s in soaSigs} == {zsk.keyTag}
 
@@ -200,8 +213,8 @@ def test_resigningDropsOldRecords() -> None:
     first = sign(NSEC3Options())
     newKey = SigningKey.generate()
     again = signZone(first, [newKey], SigningOptions(NOW, NOW + 60))
-    assert len(again.get_rdataset(ORIGIN, dns.rdatatype.DNSKEY)) == 2
-    sigs = again.get_rdataset(ORIGIN, dns.rdatatype.RRSIG, dns.rdatatype.SOA)
+    assert len(get(again, ORIGIN, dns.rdatatype.DNSKEY)) == 2
+    sigs = get(again, ORIGIN, dns.rdatatype.RRSIG, dns.rdatatype.SOA)
     assert [s.key_tag for s in sigs] == [newKey.keyTag]
     assert rdatasets(again, dns.rdatatype.NSEC3) == {}
     assert again.get_rdataset(ORIGIN, dns.rdatatype.NSEC3PARAM) is None
@@ -228,10 +241,13 @@ class TestHierarchy:
             ("future.test.", False),
         ):
             apex = N(zone)
-            sig = hierarchy.zones[apex].get_rdataset(apex, dns.rdatatype.RRSIG, dns.rdatatype.SOA)
+            sig = get(hierarchy.zones[apex], apex, dns.rdatatype.RRSIG, dns.rdatatype.SOA)
             assert (sig[0].inception <= now <= sig[0].expiration) == inside
-        sig = hierarchy.zones[N("example.test.")].get_rdataset(
-            N("example.test."), dns.rdatatype.RRSIG, dns.rdatatype.SOA
+        sig = get(
+            hierarchy.zones[N("example.test.")],
+            N("example.test."),
+            dns.rdatatype.RRSIG,
+            dns.rdatatype.SOA,
         )
         assert sig[0].inception == now - 3600
 
@@ -242,7 +258,7 @@ class TestHierarchy:
         zone = hierarchy.zones[N("nsec3.test.")]
         assert zone.get_rdataset(N("_25._tcp.mx.nsec3.test."), dns.rdatatype.TLSA) is not None
         assert (
-            zone.get_rdataset(N("_25._tcp.mx.nsec3.test."), dns.rdatatype.RRSIG, dns.rdatatype.TLSA)
+            get(zone, N("_25._tcp.mx.nsec3.test."), dns.rdatatype.RRSIG, dns.rdatatype.TLSA)
             is not None
         )
         with pytest.raises(ValueError, match=r"example\.com"):
@@ -261,8 +277,8 @@ class TestHierarchy:
 
     def test_iterationsZone(self) -> None:
         hierarchy = buildHierarchy()
-        (param,) = hierarchy.zones[N("iterations.test.")].get_rdataset(
-            N("iterations.test."), dns.rdatatype.NSEC3PARAM
+        (param,) = get(
+            hierarchy.zones[N("iterations.test.")], N("iterations.test."), dns.rdatatype.NSEC3PARAM
         )
         assert param.iterations == NSEC3_HIGH_ITERATIONS > 150
 
