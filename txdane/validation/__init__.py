@@ -21,7 +21,8 @@ from txdane.validation.errors import (
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.policy import AlgorithmPolicy
-from txdane.validation.resolver import ADTrustingResolver, ValidatingResolver, tlsaName
+from txdane.validation.resolver import ValidatingResolver, tlsaName
+from txdane.validation.trustad import ADTrustingResolver
 
 __all__ = [
     "BUILTIN_ROOT_ANCHORS",

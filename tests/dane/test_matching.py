@@ -1,0 +1,384 @@
+"""
+Tests for L{txdane.dane.matching}: what OpenSSL's vectors leave out (digest agility, unusable
+records, validity dates per usage, wildcards, reference identifiers, chain-building attacks,
+limits).
+"""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from txdane.dane.chain import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
+from txdane.dane.matching import (
+    CheckOutcome,
+    FailureKind,
+    MatchOptions,
+    verifyChain,
+)
+from txdane.dane.pkix import PKIXTrust
+from txdane.dane.records import TLSARecord, recordForCertificate
+
+from .certs import DAY, NOW, Hierarchy, hierarchy, issue
+
+
+@pytest.fixture(scope="module")
+def h() -> Hierarchy:
+    return hierarchy("example.com")
+
+
+def options(h: Hierarchy | None = None, *names: str, **kw: object) -> MatchOptions:
+    trust = PKIXTrust((h.root.cert,)) if h is not None else PKIXTrust(())
+    return MatchOptions(referenceNames=names or ("example.com",), trust=trust, **kw)  # type: ignore[arg-type]
+
+
+def ee(cert, mtype: int = 1, selector: int = 1) -> TLSARecord:
+    return recordForCertificate(cert, 3, selector, mtype)
+
+
+def ta(cert, mtype: int = 1, selector: int = 1) -> TLSARecord:
+    return recordForCertificate(cert, 2, selector, mtype)
+
+
+def wrong(record: TLSARecord) -> TLSARecord:
+    return TLSARecord(
+        record.usage, record.selector, record.matchingType, bytes(b ^ 1 for b in record.data)
+    )
+
+
+# Digest agility (RFC 7671 section 9)
+
+
+def test_agilityStrongestDigestOnly(h: Hierarchy) -> None:
+    """
+    With a SHA2-512 record published, a matching SHA2-256 record of the same usage and
+    selector is ignored: a wrong SHA2-512 record is not rescued by it.
+    """
+    weak = ee(h.leaf.cert, 1)
+    strong = wrong(ee(h.leaf.cert, 2))
+    result = verifyChain([weak, strong], h.chain, options(h))
+    assert not result.verified
+    assert result.failure is FailureKind.NO_MATCH
+    assert result.checks[0].outcome is CheckOutcome.IGNORED
+    assert "SHA2-512 record is published" in result.checks[0].reason
+    assert result.checks[1].outcome is CheckOutcome.NO_MATCH
+
+
+def test_agilityFullAlwaysKept(h: Hierarchy) -> None:
+    """
+    Full(0) records are kept beside the strongest digest.
+    """
+    full = ee(h.leaf.cert, 0)
+    result = verifyChain([wrong(ee(h.leaf.cert, 2)), full], h.chain, options(h))
+    assert result.verified
+    assert result.record == full
+
+
+def test_agilityPerUsageAndSelector(h: Hierarchy) -> None:
+    """
+    A SHA2-512 record for another selector or usage does not push a SHA2-256 record aside.
+    """
+    records = [wrong(ee(h.leaf.cert, 2, selector=0)), ee(h.leaf.cert, 1, selector=1)]
+    assert verifyChain(records, h.chain, options(h)).verified
+    records = [wrong(ta(h.intermediate.cert, 2)), ee(h.leaf.cert, 1)]
+    assert verifyChain(records, h.chain, options(h)).verified
+
+
+def test_agilityUnusableStrongerDigestIgnored(h: Hierarchy) -> None:
+    """
+    A SHA2-512 record with a wrong length is unusable, and so does not count as the strongest.
+    """
+    broken = TLSARecord(3, 1, 2, bytes(32))
+    good = ee(h.leaf.cert, 1)
+    result = verifyChain([broken, good], h.chain, options(h))
+    assert result.verified
+    assert result.checks[0].outcome is CheckOutcome.UNUSABLE
+
+
+# Unusable records
+
+
+def test_unusableIgnored(h: Hierarchy) -> None:
+    records = [
+        TLSARecord(4, 1, 1, ee(h.leaf.cert).data),
+        TLSARecord(3, 7, 1, ee(h.leaf.cert).data),
+        TLSARecord(3, 1, 9, ee(h.leaf.cert).data),
+        ee(h.leaf.cert),
+    ]
+    result = verifyChain(records, h.chain, options(h))
+    assert result.verified
+    assert [c.outcome for c in result.checks] == [CheckOutcome.UNUSABLE] * 3 + [
+        CheckOutcome.MATCHED
+    ]
+    assert result.usableRecords == (records[3],)
+
+
+def test_allUnusable(h: Hierarchy) -> None:
+    records = [TLSARecord(4, 1, 1, bytes(32)), TLSARecord(3, 1, 1, bytes(20))]
+    result = verifyChain(records, h.chain, options(h))
+    assert not result.verified
+    assert result.failure is FailureKind.ALL_UNUSABLE
+    assert "unknown certificate usage 4" in result.summary()
+    assert "SHA2-256 data is 20 bytes" in result.summary()
+
+
+def test_smtpPKIXUnusable(h: Hierarchy) -> None:
+    """
+    Under RFC 7672, PKIX-TA and PKIX-EE records are unusable, even when they would match.
+    """
+    records = [
+        recordForCertificate(h.leaf.cert, 1, 1, 1),
+        recordForCertificate(h.root.cert, 0, 1, 1),
+    ]
+    assert verifyChain(records, h.chain, options(h)).verified
+    result = verifyChain(records, h.chain, options(h, smtp=True))
+    assert result.failure is FailureKind.ALL_UNUSABLE
+    assert "RFC 7672" in result.checks[0].reason
+
+
+def test_noCertificate(h: Hierarchy) -> None:
+    result = verifyChain([ee(h.leaf.cert)], [], options(h))
+    assert result.failure is FailureKind.NO_CERTIFICATE
+
+
+# Validity dates per usage
+
+
+@pytest.fixture(scope="module")
+def expired() -> Hierarchy:
+    return hierarchy("example.com", notBefore=NOW - 10 * DAY, notAfter=NOW - DAY)
+
+
+@pytest.fixture(scope="module")
+def future() -> Hierarchy:
+    return hierarchy("example.com", notBefore=NOW + DAY, notAfter=NOW + 10 * DAY)
+
+
+@pytest.mark.parametrize("which", ["expired", "future"])
+def test_datesIgnoredForDANEEE(which: str, request: pytest.FixtureRequest) -> None:
+    """
+    DANE-EE ignores the leaf's validity dates (RFC 7671 section 5.1), even with name checks on.
+    """
+    hh: Hierarchy = request.getfixturevalue(which)
+    assert verifyChain([ee(hh.leaf.cert)], hh.chain, options(hh)).verified
+    assert verifyChain([ee(hh.leaf.cert)], hh.chain, options(hh, checkDANEEENames=True)).verified
+
+
+@pytest.mark.parametrize("which, word", [("expired", "expired"), ("future", "not valid before")])
+def test_datesCheckedForDANETA(which: str, word: str, request: pytest.FixtureRequest) -> None:
+    hh: Hierarchy = request.getfixturevalue(which)
+    result = verifyChain([ta(hh.intermediate.cert)], hh.chain, options(hh))
+    assert not result.verified
+    assert result.failure is FailureKind.CHAIN
+    assert result.depth == 1
+    assert word in result.reason and "certificate 0 (CN=example.com)" in result.reason
+
+
+def test_datesCheckedForDANETAIntermediate() -> None:
+    root = issue("Root", ca=True)
+    old = issue("Old CA", root, ca=True, notBefore=NOW - 10 * DAY, notAfter=NOW - DAY)
+    leaf = issue("example.com", old)
+    result = verifyChain([ta(root.cert, 0, 0)], [leaf.cert, old.cert], options())
+    assert result.failure is FailureKind.CHAIN
+    assert "certificate 1 (CN=Old CA) expired" in result.reason
+
+
+@pytest.mark.parametrize("which", ["expired", "future"])
+@pytest.mark.parametrize("usage", [0, 1])
+def test_datesCheckedForPKIX(which: str, usage: int, request: pytest.FixtureRequest) -> None:
+    hh: Hierarchy = request.getfixturevalue(which)
+    cert = hh.leaf.cert if usage == 1 else hh.intermediate.cert
+    result = verifyChain([recordForCertificate(cert, usage, 1, 1)], hh.chain, options(hh))
+    assert result.failure is FailureKind.PKIX
+    assert "certificate" in result.reason
+
+
+def test_pkixUntrustedRoot(h: Hierarchy) -> None:
+    result = verifyChain([recordForCertificate(h.leaf.cert, 1, 1, 1)], h.chain, options(None))
+    assert result.failure is FailureKind.PKIX
+    assert result.depth == 0
+
+
+def test_pkixNameChecked(h: Hierarchy) -> None:
+    result = verifyChain(
+        [recordForCertificate(h.leaf.cert, 1, 1, 1)], h.chain, options(h, "other.example")
+    )
+    assert result.failure is FailureKind.NAME
+
+
+# Names: wildcards, reference identifiers
+
+
+@pytest.fixture(scope="module")
+def wildcard() -> Hierarchy:
+    return hierarchy("wild", names=("*.example.com",))
+
+
+@pytest.mark.parametrize(
+    "name, ok",
+    [
+        ("www.example.com", True),
+        ("mail.example.com", True),
+        ("example.com", False),
+        ("a.b.example.com", False),
+        ("www.example.org", False),
+    ],
+)
+def test_wildcardDANETA(wildcard: Hierarchy, name: str, ok: bool) -> None:
+    """
+    A wildcard matches exactly one whole left-most label.
+    """
+    result = verifyChain([ta(wildcard.intermediate.cert)], wildcard.chain, options(wildcard, name))
+    assert result.verified is ok
+    if not ok:
+        assert result.failure is FailureKind.NAME
+
+
+def test_partialWildcardRefused() -> None:
+    hh = hierarchy("wild", names=("w*.example.com",))
+    result = verifyChain([ta(hh.intermediate.cert)], hh.chain, options(hh, "www.example.com"))
+    assert result.failure is FailureKind.NAME
+
+
+def test_cnameBaseDomainAndAddedNames(h: Hierarchy) -> None:
+    """
+    The reference identifiers are the TLSA base domain (the CNAME target) plus names the
+    caller adds (e.g. the MX domain); any one of them suffices.
+    """
+    hh = hierarchy("target.example.net")
+    record = ta(hh.intermediate.cert)
+    assert verifyChain([record], hh.chain, options(hh, "target.example.net.")).verified
+    assert not verifyChain([record], hh.chain, options(hh, "alias.example.com")).verified
+    assert verifyChain(
+        [record], hh.chain, options(hh, "alias.example.com", "target.example.net")
+    ).verified
+
+
+def test_daneEENamesOff(h: Hierarchy) -> None:
+    assert verifyChain([ee(h.leaf.cert)], h.chain, options(h, "other.example")).verified
+    result = verifyChain(
+        [ee(h.leaf.cert)], h.chain, options(h, "other.example", checkDANEEENames=True)
+    )
+    assert result.failure is FailureKind.NAME
+    assert "(its names: example.com)" in result.reason
+
+
+# Bugs other verifiers shipped
+
+
+def test_daneTAMatchesLeafRefused() -> None:
+    """
+    A DANE-TA record for the server's own (self-signed) certificate does not authenticate it.
+    """
+    leaf = issue("example.com")
+    for record in (ta(leaf.cert), ta(leaf.cert, 0, 0)):
+        result = verifyChain([record], [leaf.cert], options())
+        assert result.failure is FailureKind.NO_MATCH, record
+
+
+def test_daneTAForgedIntermediate(h: Hierarchy) -> None:
+    """
+    A server sending the real intermediate but a leaf signed by another key with the same
+    issuer name is refused: every signature up to the anchor is checked.
+    """
+    impostor = issue("Test Issuer CA", ca=True)  # same name, other key
+    forged = issue("example.com", impostor, issuerName=h.intermediate.cert.subject)
+    result = verifyChain([ta(h.intermediate.cert)], [forged.cert, h.intermediate.cert], options())
+    assert result.failure is FailureKind.NO_MATCH
+    result = verifyChain([ta(h.root.cert)], [forged.cert, h.intermediate.cert], options())
+    assert result.failure is FailureKind.NO_MATCH
+
+
+def test_daneTABareKeyChecksSignature(h: Hierarchy) -> None:
+    key = h.intermediate.key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    record = TLSARecord(2, 1, 0, key)
+    result = verifyChain([record], [h.leaf.cert], options())
+    assert (result.verified, result.depth) == (True, 0)
+    other = issue("example.com", issue("Other CA", ca=True))
+    assert verifyChain([record], [other.cert], options()).failure is FailureKind.NO_MATCH
+
+
+def test_daneTANameCheckWithPublicCA(h: Hierarchy) -> None:
+    """
+    An anchor shared by many names (a public CA) authenticates only certificates for the
+    reference identifiers.
+    """
+    stranger = issue("attacker.example", h.intermediate)
+    result = verifyChain([ta(h.intermediate.cert)], [stranger.cert, h.intermediate.cert], options())
+    assert result.failure is FailureKind.NAME
+
+
+def test_daneTANotACA() -> None:
+    """
+    A certificate that is not a CA cannot issue the server's certificate.
+    """
+    root = issue("Root", ca=True)
+    notCA = issue("Not a CA", root, ca=False, names=("notca.example",))
+    leaf = issue("example.com", notCA)
+    result = verifyChain([ta(root.cert, 0, 0)], [leaf.cert, notCA.cert], options())
+    assert result.failure is FailureKind.CHAIN
+    assert "is not a CA" in result.reason
+
+
+def test_crossSignedPathDoesNotDefeatDNSAnchor() -> None:
+    root = issue("Root", ca=True)
+    crossRoot = issue("Cross Root", ca=True)
+    crossSigned = issue("Root", crossRoot, ca=True, key=root.key)
+    inter = issue("CA", root, ca=True)
+    leaf = issue("example.com", inter)
+    chain = [leaf.cert, inter.cert, crossSigned.cert, crossRoot.cert]
+    result = verifyChain([ta(root.cert, 0, 0)], chain, options())
+    assert (result.verified, result.depth) == (True, 2)
+    assert result.path[2] == root.cert
+
+
+def test_failureListsEveryRecord(h: Hierarchy) -> None:
+    """
+    A failure names each record tried and why it did not match; the summary reads like the
+    command line's line.
+    """
+    records = [wrong(ee(h.leaf.cert)), wrong(ta(h.root.cert)), wrong(ee(h.leaf.cert, 1, 0))]
+    result = verifyChain(records, h.chain, options(h))
+    assert [c.outcome for c in result.checks] == [CheckOutcome.NO_MATCH] * 3
+    actual = ee(h.leaf.cert).data.hex()
+    assert f"the server's key hashes to {actual[:8]}...{actual[-4:]}" in result.checks[0].reason
+    assert result.checks[1].reason == "no certificate or key of the chain matches"
+    assert "the server's certificate hashes to" in result.checks[2].reason
+    assert result.summary().startswith("no TLSA record matched (3 1 1 ")
+    assert result.chain == tuple(h.chain)
+    assert "DANE-EE SPKI SHA2-256: no match" in str(result.checks[0])
+
+
+# Limits
+
+
+def test_signatureCheckBudget(h: Hierarchy) -> None:
+    """
+    A server sending many candidate issuers with the right name but wrong keys exhausts the
+    signature budget, which fails closed.
+    """
+    decoys = [issue("Test Issuer CA", ca=True).cert for _ in range(MAX_SIGNATURE_CHECKS + 1)]
+    result = verifyChain([ta(h.root.cert)], [h.leaf.cert, *decoys, h.intermediate.cert], options())
+    assert result.failure is FailureKind.NO_MATCH
+    assert f"after {MAX_SIGNATURE_CHECKS} signature checks" in result.checks[0].reason
+    small = verifyChain(
+        [ta(h.root.cert)],
+        [h.leaf.cert, h.intermediate.cert, h.root.cert],
+        options(maxSignatureChecks=1),
+    )
+    assert "after 1 signature checks" in small.checks[0].reason
+
+
+def test_chainLengthLimit() -> None:
+    root = issue("CA 0", ca=True)
+    cas = [root]
+    for i in range(1, MAX_CHAIN_LENGTH + 1):
+        cas.append(issue(f"CA {i}", cas[-1], ca=True))
+    leaf = issue("example.com", cas[-1])
+    chain = [leaf.cert, *[c.cert for c in reversed(cas)]]
+    result = verifyChain([ta(root.cert)], chain, options())
+    assert result.failure is FailureKind.NO_MATCH
+    assert f"no trust anchor within {MAX_CHAIN_LENGTH} certificates" in result.checks[0].reason
+    assert verifyChain([ta(root.cert)], chain, options(maxChainLength=20)).verified

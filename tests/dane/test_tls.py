@@ -1,0 +1,207 @@
+"""
+End-to-end tests of L{txdane.dane.tls.DANEClientTLSOptions} over real TLS on loopback.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import dns.name
+from OpenSSL import SSL
+from twisted.internet import interfaces
+from twisted.internet.ssl import PrivateCertificate
+from twisted.trial.unittest import TestCase
+from zope.interface.verify import verifyObject
+
+from txdane.dane.errors import DANEVerificationError
+from txdane.dane.matching import DANEResult, FailureKind
+from txdane.dane.pkix import PKIXTrust
+from txdane.dane.policy import Action, Policy, TLSAResult, planConnection
+from txdane.dane.records import TLSARecord, recordForCertificate
+from txdane.dane.tls import DANEClientTLSOptions
+from txdane.status import Status
+
+from . import tlsserver
+from .certs import Hierarchy, Issued, hierarchy, issue
+
+HOST = "service.example"
+
+
+@functools.cache
+def selfSigned() -> Issued:
+    return issue(HOST)
+
+
+@functools.cache
+def chained() -> Hierarchy:
+    return hierarchy(HOST)
+
+
+@functools.cache
+def clientIdentity() -> tuple[Issued, Issued]:
+    authority = issue("Client CA", ca=True)
+    return authority, issue("client.example", authority, clientAuth=True)
+
+
+def plan(*records: TLSARecord, status: Status = Status.SECURE, base: str = HOST, **kw):
+    return planConnection(TLSAResult(status, records, dns.name.from_text(base)), HOST, 443, **kw)
+
+
+class ConnectionTests(TestCase):
+    def listen(self, options):
+        port, factory = tlsserver.listen(options)
+        self.addCleanup(port.stopListening)
+        return port, factory
+
+    async def assertRefused(self, client: tlsserver.RecordingClient) -> DANEVerificationError:
+        await client.lost
+        assert client.reason is not None
+        reason = client.reason
+        self.assertIsInstance(reason.value, DANEVerificationError)
+        self.assertEqual(client.received, [], "application data reached the protocol")
+        self.assertFalse(client.handshakeDone)
+        self.assertTrue(client.greeted.called)
+        client.greeted.addErrback(lambda f: None)
+        return reason.value  # type: ignore[return-value]
+
+    def test_interface(self) -> None:
+        creator = DANEClientTLSOptions(plan(recordForCertificate(selfSigned().cert)))
+        self.assertTrue(verifyObject(interfaces.IOpenSSLClientConnectionCreator, creator))
+
+    async def test_matchingDANEEEConnects(self) -> None:
+        """
+        A self-signed server with a matching C{3 1 1} record connects, with SNI set to the
+        TLSA base domain, and the observer sees which record matched.
+        """
+        port, factory = self.listen(tlsserver.serverOptions(selfSigned()))
+        record = recordForCertificate(selfSigned().cert)
+        results: list[DANEResult] = []
+        creator = DANEClientTLSOptions(plan(record), observer=results.append)
+        client = await tlsserver.connect(port, creator)
+        await client.greeted
+        self.assertTrue(client.handshakeDone)
+        self.assertEqual(factory.serverNames, [HOST.encode()])
+        self.assertEqual([(r.verified, r.record, r.depth) for r in results], [(True, record, 0)])
+        client.transport.loseConnection()  # type: ignore[union-attr]
+        await client.lost
+
+    async def test_sniIsBaseDomain(self) -> None:
+        port, factory = self.listen(tlsserver.serverOptions(selfSigned()))
+        creator = DANEClientTLSOptions(
+            plan(recordForCertificate(selfSigned().cert), base="cdn.example.net")
+        )
+        client = await tlsserver.connect(port, creator)
+        await client.greeted
+        self.assertEqual(factory.serverNames, [b"cdn.example.net"])
+        client.transport.loseConnection()  # type: ignore[union-attr]
+        await client.lost
+
+    async def test_mismatchRefused(self) -> None:
+        """
+        A mismatching record fails the handshake; connectionLost gets an error naming the
+        record and the certificate; no application data was delivered.
+        """
+        port, _ = self.listen(tlsserver.serverOptions(selfSigned()))
+        wrong = TLSARecord(3, 1, 1, bytes.fromhex("fadec4b5" + "00" * 26 + "ceab"))
+        client = await tlsserver.connect(port, DANEClientTLSOptions(plan(wrong)))
+        error = await self.assertRefused(client)
+        actual = recordForCertificate(selfSigned().cert).data.hex()
+        self.assertEqual(
+            str(error),
+            f"{HOST}:443 refused: no TLSA record matched (3 1 1 fadec4b5...ceab: the server's"
+            f" key hashes to {actual[:8]}...{actual[-4:]}); server certificate CN={HOST},"
+            " self-signed",
+        )
+        assert error.result is not None
+        self.assertEqual(error.result.failure, FailureKind.NO_MATCH)
+        self.assertEqual(error.result.chain, (selfSigned().cert,))
+        self.assertEqual((error.host, error.port), (HOST, 443))
+
+    async def test_daneTAChain(self) -> None:
+        """
+        DANE-TA over a real chain: the server sends its intermediate; names are checked.
+        """
+        h = chained()
+        port, _ = self.listen(tlsserver.serverOptions(h.leaf, h.intermediate))
+        record = recordForCertificate(h.intermediate.cert, 2, 1, 1)
+        client = await tlsserver.connect(port, DANEClientTLSOptions(plan(record)))
+        await client.greeted
+        client.transport.loseConnection()  # type: ignore[union-attr]
+        await client.lost
+        creator = DANEClientTLSOptions(
+            planConnection(
+                TLSAResult(Status.SECURE, (record,), dns.name.from_text("other.example")),
+                "other.example",
+                443,
+            )
+        )
+        client = await tlsserver.connect(port, creator)
+        error = await self.assertRefused(client)
+        self.assertIn("the certificate does not match the name", str(error))
+
+    async def test_startTLS(self) -> None:
+        """
+        The creator works with C{transport.startTLS}: success and refusal.
+        """
+        port = tlsserver.listenStartTLS(tlsserver.serverOptions(selfSigned()))
+        self.addCleanup(port.stopListening)
+        good = DANEClientTLSOptions(plan(recordForCertificate(selfSigned().cert)))
+        client = await tlsserver.connectStartTLS(port, good)
+        await client.greeted
+        client.transport.loseConnection()  # type: ignore[union-attr]
+        await client.lost
+        bad = DANEClientTLSOptions(plan(TLSARecord(3, 1, 1, bytes(32))))
+        client = await tlsserver.connectStartTLS(port, bad)
+        error = await self.assertRefused(client)
+        self.assertIn("no TLSA record matched", str(error))
+
+    async def test_clientCertificate(self) -> None:
+        authority, identity = clientIdentity()
+        port, factory = self.listen(
+            tlsserver.serverOptions(selfSigned(), requireClientCertificate=authority)
+        )
+        certificate = PrivateCertificate.loadPEM(identity.certPEM() + identity.keyPEM())
+        creator = DANEClientTLSOptions(
+            plan(recordForCertificate(selfSigned().cert)), clientCertificate=certificate
+        )
+        client = await tlsserver.connect(port, creator)
+        await client.greeted
+        self.assertEqual(factory.clientCertificates, [identity.cert])
+        client.transport.loseConnection()  # type: ignore[union-attr]
+        await client.lost
+
+    async def test_pkixFallback(self) -> None:
+        """
+        Without TLSA records, the creator verifies like C{optionsForClientTLS}: a chain to the
+        given root and the host name; anything else fails.
+        """
+        h = chained()
+        port, _ = self.listen(tlsserver.serverOptions(h.leaf, h.intermediate))
+        trust = PKIXTrust((h.root.cert,))
+        ok = DANEClientTLSOptions(plan(trust=trust))
+        self.assertIs(ok.plan.action, Action.PKIX)
+        client = await tlsserver.connect(port, ok)
+        await client.greeted
+        client.transport.loseConnection()  # type: ignore[union-attr]
+        await client.lost
+        untrusted = DANEClientTLSOptions(plan(trust=PKIXTrust((issue("Other", ca=True).cert,))))
+        client = await tlsserver.connect(port, untrusted)
+        await client.lost
+        client.greeted.addErrback(lambda f: None)
+        self.assertEqual(client.received, [])
+        self.assertFalse(client.handshakeDone)
+        assert client.reason is not None
+        self.assertIsInstance(client.reason.value, SSL.Error)
+        self.assertIn("certificate verify failed", str(client.reason.value))
+
+    async def test_unauthenticatedSMTP(self) -> None:
+        port, _ = self.listen(tlsserver.serverOptions(selfSigned()))
+        creator = DANEClientTLSOptions(
+            planConnection(
+                TLSAResult(Status.INSECURE, (), dns.name.from_text(HOST)), HOST, 25, Policy.SMTP
+            )
+        )
+        client = await tlsserver.connect(port, creator)
+        await client.greeted
+        client.transport.loseConnection()  # type: ignore[union-attr]
+        await client.lost

@@ -1,0 +1,230 @@
+"""
+Chain building for DANE-TA(2) (RFC 7671 section 5.2): from the server's certificate up to a
+trust anchor published in DNS, signature by signature.
+
+The anchor is whatever a DANE-TA record designates: a certificate the server sent (matched at
+depth 1 or more, never the leaf itself), a certificate published in full in DNS (C{2 0 0},
+which may be absent from the server's chain and then sits one above the certificate it
+signed), or a bare public key (C{2 1 0}, which signs the top certificate of the path). The
+anchor published in DNS wins over any cross-signed path the server also sends: at each step
+the DNS anchor is tried before the server's certificates.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from txdane.dane.records import (
+    MatchingType,
+    Selector,
+    TLSARecord,
+    associationData,
+    selectedData,
+)
+
+#: Longest path (in certificates, leaf and anchor included) DANE-TA chain building follows.
+MAX_CHAIN_LENGTH = 10
+
+#: Most signature checks one DANE-TA chain search may make: a server controls how many
+#: candidate issuers it sends, and each costs a public-key operation.
+MAX_SIGNATURE_CHECKS = 64
+
+
+class ChainBudgetExceeded(Exception):
+    """
+    Chain building needed more signature checks than its budget allows.
+    """
+
+
+def signedBy(certificate: x509.Certificate, key: PublicKeyTypes) -> bool:
+    """
+    Whether C{certificate}'s signature verifies with C{key}.
+    """
+    signature = certificate.signature
+    data = certificate.tbs_certificate_bytes
+    try:
+        params = certificate.signature_algorithm_parameters
+        if isinstance(key, rsa.RSAPublicKey):
+            algorithm = certificate.signature_hash_algorithm
+            if algorithm is None or not isinstance(params, (padding.PKCS1v15, padding.PSS)):
+                return False
+            key.verify(signature, data, params, algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            if not isinstance(params, ec.ECDSA):
+                return False
+            key.verify(signature, data, params)
+        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+            key.verify(signature, data)
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError):
+        return False
+    return True
+
+
+@dataclass
+class _Search:
+    records: Sequence[TLSARecord]
+    pool: Sequence[x509.Certificate]
+    maxLength: int
+    budget: int
+    dnsCertificates: list[tuple[x509.Certificate, TLSARecord]] = field(default_factory=list)
+    bareKeys: list[tuple[PublicKeyTypes, TLSARecord]] = field(default_factory=list)
+    digests: list[TLSARecord] = field(default_factory=list)
+    checks: int = 0
+    tooLong: bool = False
+
+    def __post_init__(self) -> None:
+        for record in self.records:
+            if record.matchingType == MatchingType.FULL and record.selector == Selector.CERT:
+                try:
+                    self.dnsCertificates.append(
+                        (x509.load_der_x509_certificate(record.data), record)
+                    )
+                except ValueError:
+                    pass
+            elif record.matchingType == MatchingType.FULL and record.selector == Selector.SPKI:
+                try:
+                    self.bareKeys.append((serialization.load_der_public_key(record.data), record))
+                except (ValueError, UnsupportedAlgorithm):
+                    pass
+            if not (record.matchingType == MatchingType.FULL and record.selector == Selector.SPKI):
+                self.digests.append(record)
+
+    def verify(self, certificate: x509.Certificate, key: PublicKeyTypes) -> bool:
+        if self.checks >= self.budget:
+            raise ChainBudgetExceeded()
+        self.checks += 1
+        return signedBy(certificate, key)
+
+    def matchRecord(self, certificate: x509.Certificate) -> TLSARecord | None:
+        for record in self.digests:
+            selected = selectedData(certificate, record.selector)
+            if associationData(selected, record.matchingType) == record.data:
+                return record
+        return None
+
+    def find(self, path: list[x509.Certificate]) -> TrustAnchorMatch | None:
+        current = path[-1]
+        depth = len(path) - 1
+        if depth >= 1:
+            record = self.matchRecord(current)
+            if record is not None:
+                return TrustAnchorMatch(record, depth, tuple(path))
+        for key, record in self.bareKeys:
+            if self.verify(current, key):
+                return TrustAnchorMatch(record, depth, tuple(path))
+        for anchor, record in self.dnsCertificates:
+            if anchor == current or anchor.subject != current.issuer:
+                continue  # the server's own certificate is never its trust anchor
+            if self.verify(current, anchor.public_key()):
+                return TrustAnchorMatch(record, depth + 1, (*path, anchor))
+        if len(path) >= self.maxLength:
+            self.tooLong = True
+            return None
+        if current.subject == current.issuer and depth > 0:
+            return None
+        for candidate in self.pool:
+            if candidate in path or candidate.subject != current.issuer:
+                continue
+            if self.verify(current, candidate.public_key()):
+                found = self.find([*path, candidate])
+                if found is not None:
+                    return found
+        return None
+
+
+@dataclass(frozen=True)
+class TrustAnchorMatch:
+    """
+    A path from the leaf to a DANE-TA trust anchor.
+
+    @ivar record: the DANE-TA record designating the anchor.
+    @ivar depth: the depth of the matched certificate (for a bare key, of the certificate the
+        key signed).
+    @ivar path: the certificates from the leaf up to and including the anchor's certificate
+        when it has one.
+    """
+
+    record: TLSARecord
+    depth: int
+    path: tuple[x509.Certificate, ...]
+
+
+@dataclass(frozen=True)
+class ChainSearch:
+    """
+    The result of L{findTrustAnchor}: a match, or why there is none.
+    """
+
+    match: TrustAnchorMatch | None
+    problem: str = ""
+
+
+def findTrustAnchor(
+    records: Sequence[TLSARecord],
+    presented: Sequence[x509.Certificate],
+    maxLength: int = MAX_CHAIN_LENGTH,
+    maxSignatureChecks: int = MAX_SIGNATURE_CHECKS,
+) -> ChainSearch:
+    """
+    Build a path from C{presented[0]} (the server's certificate) to a trust anchor that one of
+    the DANE-TA C{records} designates, checking each certificate's signature with its issuer's
+    key on the way. Lower anchors win (the first one found walking up).
+    """
+    search = _Search(records, presented[1:], maxLength, maxSignatureChecks)
+    try:
+        found = search.find([presented[0]])
+    except ChainBudgetExceeded:
+        return ChainSearch(
+            None, f"chain building stopped after {maxSignatureChecks} signature checks"
+        )
+    if found is not None:
+        return ChainSearch(found)
+    if search.tooLong:
+        return ChainSearch(None, f"no trust anchor within {maxLength} certificates")
+    return ChainSearch(None, "")
+
+
+def pathProblem(
+    path: Sequence[x509.Certificate], now: datetime.datetime, anchorIsCertificate: bool
+) -> str | None:
+    """
+    C{None} if every certificate of C{path} is within its validity dates and every issuer in
+    it is a CA allowed to issue at its place in the path; else what is wrong.
+
+    @param anchorIsCertificate: whether C{path[-1]} is the trust anchor itself (as opposed
+        to a certificate signed by a bare-key anchor).
+    """
+    for depth, certificate in enumerate(path):
+        who = f"certificate {depth} ({certificate.subject.rfc4514_string() or 'no subject'})"
+        if now < certificate.not_valid_before_utc:
+            return f"{who} is not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M}Z"
+        if now > certificate.not_valid_after_utc:
+            return f"{who} expired {certificate.not_valid_after_utc:%Y-%m-%d %H:%M}Z"
+        if depth == 0:
+            continue
+        try:
+            constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+        except x509.ExtensionNotFound:
+            constraints = None
+        if constraints is None or not constraints.value.ca:
+            if not (
+                anchorIsCertificate
+                and depth == len(path) - 1
+                and certificate.version == x509.Version.v1
+            ):
+                return f"{who} issues certificates but is not a CA"
+            continue
+        pathLength = constraints.value.path_length
+        if pathLength is not None and depth - 1 > pathLength:
+            return f"{who} allows {pathLength} intermediate CAs below it, the path has {depth - 1}"
+    return None

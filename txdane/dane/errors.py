@@ -1,0 +1,74 @@
+"""
+The errors of the DANE layer. Each C{str()} is one line reading like the command line's
+verdict (C{host:port refused: why (evidence)}); the facts are attributes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from txdane.errors import TxdaneError
+from txdane.status import Status
+
+if TYPE_CHECKING:
+    from txdane.dane.matching import DANEResult
+
+
+class DANEError(TxdaneError):
+    """
+    Base class of the DANE layer's errors.
+    """
+
+
+class DANEVerificationError(DANEError):
+    """
+    The server's certificates did not satisfy its TLSA records (or, without DANE, the PKIX
+    check that replaced them); the TLS connection was closed before any application data.
+
+    @ivar host: the host connected to.
+    @ivar port: the port connected to.
+    @ivar result: the matcher's verdict, with every record tried and the certificates
+        presented; C{None} when the failure came before matching (PKIX fallback, handshake).
+    @ivar reason: the cause in words.
+    """
+
+    def __init__(self, host: str, port: int, reason: str, result: DANEResult | None = None) -> None:
+        super().__init__(host, port, reason, result)
+        self.host = host
+        self.port = port
+        self.reason = reason
+        self.result = result
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} refused: {self.reason}"
+
+
+class DANEPolicyError(DANEError):
+    """
+    The policy forbids connecting at all: the TLSA lookup failed or was bogus (never a reason
+    to fall back), or DANE was required and is not available.
+
+    @ivar host: the host.
+    @ivar port: the port.
+    @ivar status: the DNSSEC status of the TLSA lookup, or C{None} when it did not complete.
+    @ivar reason: the cause in words.
+    @ivar ede: the RFC 8914 extended DNS error code, when there is one.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        reason: str,
+        status: Status | None = None,
+        ede: int | None = None,
+    ) -> None:
+        super().__init__(host, port, reason, status, ede)
+        self.host = host
+        self.port = port
+        self.reason = reason
+        self.status = status
+        self.ede = ede
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} refused: {self.reason}"

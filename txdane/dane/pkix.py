@@ -1,0 +1,130 @@
+"""
+PKIX checks for the PKIX-TA(0) and PKIX-EE(1) usages: path validation to a trust store (the
+system's, or roots the caller gives) with OpenSSL's own verifier, and host-name checks with
+C{service_identity}.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ssl
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from OpenSSL import crypto
+from service_identity import CertificateError, VerificationError
+from service_identity.cryptography import verify_certificate_hostname
+
+_systemStore: crypto.X509Store | None = None
+
+
+@dataclass(frozen=True)
+class PKIXTrust:
+    """
+    The roots PKIX paths must end in.
+
+    @ivar roots: trusted root certificates; C{None} means the system's trust store.
+    """
+
+    roots: tuple[x509.Certificate, ...] | None = None
+
+    def store(self, now: datetime.datetime | None = None) -> crypto.X509Store:
+        """
+        An OpenSSL certificate store holding these roots, verifying at time C{now} (default:
+        the current time).
+        """
+        global _systemStore
+        if self.roots is None and now is None and _systemStore is not None:
+            return _systemStore
+        store = crypto.X509Store()
+        if self.roots is None:
+            paths = ssl.get_default_verify_paths()
+            try:
+                store.load_locations(paths.cafile, paths.capath)
+            except crypto.Error:
+                pass  # an empty store: every PKIX path then fails, closed.
+            if now is None:
+                _systemStore = store
+        else:
+            for root in self.roots:
+                store.add_cert(crypto.X509.from_cryptography(root))
+        if now is not None:
+            store.set_time(now)
+        return store
+
+
+@dataclass(frozen=True)
+class PKIXOutcome:
+    """
+    The outcome of PKIX path validation.
+
+    @ivar chain: the validated path, leaf first and trust anchor last; empty on failure.
+    @ivar error: OpenSSL's reason on failure, else C{""}.
+    @ivar errorCode: OpenSSL's X509_V_ERR code on failure, else 0.
+    """
+
+    chain: tuple[x509.Certificate, ...]
+    error: str = ""
+    errorCode: int = 0
+
+    @property
+    def valid(self) -> bool:
+        return not self.error
+
+
+def verifyPath(
+    leaf: x509.Certificate,
+    untrusted: Sequence[x509.Certificate],
+    trust: PKIXTrust,
+    now: datetime.datetime | None = None,
+) -> PKIXOutcome:
+    """
+    Validate a PKIX path from C{leaf} through any of C{untrusted} to one of C{trust}'s roots.
+    Host names are not checked here: see L{nameMismatch}.
+    """
+    context = crypto.X509StoreContext(
+        trust.store(now),
+        crypto.X509.from_cryptography(leaf),
+        [crypto.X509.from_cryptography(c) for c in untrusted],
+    )
+    try:
+        context.verify_certificate()
+    except crypto.X509StoreContextError as e:
+        code = int(e.errors[0]) if e.errors else -1
+        return PKIXOutcome((), str(e) or "certificate path not trusted", code)
+    return PKIXOutcome(tuple(c.to_cryptography() for c in context.get_verified_chain()))
+
+
+def nameMismatch(certificate: x509.Certificate, names: Iterable[str]) -> str | None:
+    """
+    C{None} if C{certificate} is valid for one of C{names} (DNS-IDs in the subject alternative
+    names; a wildcard only as the whole left-most label), else why not.
+    """
+    wanted = [n.rstrip(".") for n in names if n]
+    if not wanted:
+        return "no reference identifier to check the certificate against"
+    problems = []
+    for name in wanted:
+        try:
+            verify_certificate_hostname(certificate, name)
+        except VerificationError:
+            problems.append(name)
+        except CertificateError as e:
+            return f"the certificate's names cannot be checked: {e}"
+        else:
+            return None
+    shown = ", ".join(problems)
+    presented = ", ".join(certificateNames(certificate)) or "none"
+    return f"the certificate is not valid for {shown} (its names: {presented})"
+
+
+def certificateNames(certificate: x509.Certificate) -> list[str]:
+    """
+    The DNS names a certificate is issued for (subject alternative names).
+    """
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return [str(n) for n in san.value.get_values_for_type(x509.DNSName)]

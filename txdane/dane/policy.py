@@ -1,0 +1,196 @@
+"""
+What a client does with the outcome of a TLSA lookup (RFC 6698 section 4, RFC 7671 sections
+4-7, RFC 7672 section 2.2): authenticate by DANE, fall back to PKIX, use unauthenticated TLS
+(SMTP only), or refuse to connect.
+
+The lookup itself belongs to the validator; its outcome comes in as a L{TLSAResult} (a
+validated answer or proven absence, with its DNSSEC status) or as an exception for a lookup
+that did not complete. A failed, bogus or indeterminate lookup is never read as "no TLSA":
+it always refuses.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import dns.name
+from twisted.python.failure import Failure
+
+from txdane.dane.errors import DANEPolicyError
+from txdane.dane.matching import MatchOptions
+from txdane.dane.pkix import PKIXTrust
+from txdane.dane.records import TLSARecord, Usage, tlsaName
+from txdane.status import Status
+
+
+@dataclass(frozen=True)
+class TLSAResult:
+    """
+    The validated outcome of a TLSA lookup.
+
+    @ivar status: the DNSSEC status of the TLSA RRset, or of the proof that it does not exist.
+    @ivar records: the records; empty when proven absent.
+    @ivar baseDomain: the TLSA base domain: the host name after CNAME expansion when every
+        hop was secure, else the original name (RFC 7671 section 7).
+    @ivar reason: why the status is what it is (for bogus and indeterminate answers).
+    @ivar ede: the RFC 8914 extended DNS error code, when there is one.
+    """
+
+    status: Status
+    records: tuple[TLSARecord, ...]
+    baseDomain: dns.name.Name
+    reason: str = ""
+    ede: int | None = None
+
+
+class Policy(enum.Enum):
+    """
+    How much a connection insists on DANE.
+
+    @cvar DEFAULT: DANE when secure TLSA records exist, else ordinary PKIX verification
+        (as Twisted's C{optionsForClientTLS}); a failed or bogus lookup refuses.
+    @cvar DANE_ONLY: secure, usable TLSA records are required.
+    @cvar SMTP: RFC 7672: PKIX usages are unusable; no DANE means unauthenticated
+        (opportunistic) TLS; DANE-EE names are not checked.
+    """
+
+    DEFAULT = "default"
+    DANE_ONLY = "dane-only"
+    SMTP = "smtp"
+
+
+class Action(enum.Enum):
+    """
+    What a connection does once the TLSA lookup is in.
+    """
+
+    #: Authenticate the server by its TLSA records; no match aborts, no fallback.
+    DANE = "dane"
+    #: No DANE: verify the server by PKIX and the host name, as without txdane.
+    PKIX = "pkix"
+    #: TLS without authentication (SMTP's opportunistic TLS, RFC 7672 section 2.2).
+    UNAUTHENTICATED = "unauthenticated"
+
+
+@dataclass(frozen=True)
+class ConnectionPlan:
+    """
+    The decision for one connection.
+
+    @ivar action: what to do.
+    @ivar host: the host name asked for.
+    @ivar port: the port.
+    @ivar serverName: the TLS server name (SNI) to send: the TLSA base domain under DANE
+        (RFC 7671 section 7), else C{host}.
+    @ivar records: the TLSA records to authenticate by (for L{Action.DANE}).
+    @ivar matchOptions: how to match them (for L{Action.DANE}).
+    @ivar trust: the PKIX roots (for L{Action.PKIX}).
+    @ivar reason: why this action, for people.
+    """
+
+    action: Action
+    host: str
+    port: int
+    serverName: str
+    records: tuple[TLSARecord, ...] = ()
+    matchOptions: MatchOptions = field(default_factory=MatchOptions)
+    trust: PKIXTrust = field(default_factory=PKIXTrust)
+    reason: str = ""
+
+
+def _nameText(name: dns.name.Name | str) -> str:
+    text = name.to_text(omit_final_dot=True) if isinstance(name, dns.name.Name) else name
+    return text.rstrip(".").lower()
+
+
+def planConnection(
+    tlsa: TLSAResult | BaseException | Failure,
+    host: str,
+    port: int,
+    policy: Policy = Policy.DEFAULT,
+    *,
+    extraNames: tuple[str, ...] = (),
+    checkDANEEENames: bool = False,
+    trust: PKIXTrust | None = None,
+) -> ConnectionPlan:
+    """
+    Decide how to connect to C{host}:C{port} given the outcome of its TLSA lookup.
+
+    @param tlsa: the validated answer, or the exception (or L{Failure}) of a lookup that did
+        not complete (timeout, SERVFAIL, malformed reply).
+    @param extraNames: further reference identifiers for DANE-TA and PKIX (the MX or SRV
+        domain, the SMTP next-hop domain).
+    @param checkDANEEENames: check names for DANE-EE too (web clients); ignored for SMTP.
+    @param trust: PKIX roots for the PKIX usages and the PKIX fallback (default: the system's).
+
+    @raise DANEPolicyError: when the connection must not be made at all.
+    """
+    trust = trust or PKIXTrust()
+    owner = tlsaName(host, port).to_text(omit_final_dot=True)
+    if isinstance(tlsa, Failure):
+        failure: BaseException | TLSAResult = tlsa.value  # type: ignore[assignment]
+    else:
+        failure = tlsa
+    if isinstance(failure, BaseException):
+        raise DANEPolicyError(
+            host,
+            port,
+            f"TLSA lookup for {owner} failed: {str(failure) or type(failure).__name__}",
+            None,
+            getattr(failure, "ede", None),
+        ) from failure
+    tlsa = failure
+    status = tlsa.status
+    if status in (Status.BOGUS, Status.INDETERMINATE):
+        detail = f"TLSA lookup for {owner} is {status}"
+        if tlsa.ede is not None:
+            detail += f" (EDE {tlsa.ede})"
+        if tlsa.reason:
+            detail += f": {tlsa.reason}"
+        raise DANEPolicyError(host, port, detail, status, tlsa.ede)
+
+    def withoutDANE(why: str) -> ConnectionPlan:
+        if policy is Policy.DANE_ONLY:
+            raise DANEPolicyError(host, port, f"DANE is required but {why}", status, tlsa.ede)
+        if policy is Policy.SMTP:
+            return ConnectionPlan(Action.UNAUTHENTICATED, host, port, host, trust=trust, reason=why)
+        return ConnectionPlan(Action.PKIX, host, port, host, trust=trust, reason=why)
+
+    if status is Status.INSECURE:
+        return withoutDANE(f"the TLSA lookup for {owner} is insecure (no DNSSEC proof)")
+    if not tlsa.records:
+        return withoutDANE(f"{owner} has no TLSA records (proven by DNSSEC)")
+    smtp = policy is Policy.SMTP
+    usable = [
+        r
+        for r in tlsa.records
+        if r.usable and not (smtp and r.usage in (Usage.PKIX_TA, Usage.PKIX_EE))
+    ]
+    if not usable:
+        # A secure but unusable RRset is the zone owner's choice, not an attack: as without
+        # DANE (RFC 6698 section 4.1), except that DANE-only refuses and SMTP uses
+        # unauthenticated TLS (RFC 7672 section 2.2).
+        return withoutDANE(f"every TLSA record of {owner} is unusable")
+    base = _nameText(tlsa.baseDomain)
+    names = [base]
+    for extra in (host, *extraNames):
+        text = _nameText(extra)
+        if text and text not in names:
+            names.append(text)
+    options = MatchOptions(
+        referenceNames=tuple(names),
+        checkDANEEENames=checkDANEEENames and not smtp,
+        smtp=smtp,
+        trust=trust,
+    )
+    return ConnectionPlan(
+        Action.DANE,
+        host,
+        port,
+        base,
+        tlsa.records,
+        options,
+        trust,
+        reason=f"{owner} has {len(usable)} usable TLSA record(s), secure",
+    )

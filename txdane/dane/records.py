@@ -1,0 +1,376 @@
+"""
+TLSA records as values: their owner names, their RFC 7218 mnemonics, their text forms, and
+how to make one from a certificate or key.
+
+A L{TLSARecord} keeps the four fields of a TLSA rdata (RFC 6698 section 2.1) exactly as
+published, including numbers this library does not know: such a record is I{unusable}
+(RFC 7671 section 4) and the matching layer ignores it, but it is still shown to the user.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.TLSA
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from txdane.errors import TxdaneError
+
+
+class TLSAFormatError(TxdaneError, ValueError):
+    """
+    A TLSA record, its text form or a certificate/key file could not be understood.
+    """
+
+
+class Usage(enum.IntEnum):
+    """
+    The certificate usage field (RFC 6698 section 2.1.1, names from RFC 7218).
+    """
+
+    PKIX_TA = 0
+    PKIX_EE = 1
+    DANE_TA = 2
+    DANE_EE = 3
+
+    @property
+    def mnemonic(self) -> str:
+        """
+        The RFC 7218 name, e.g. C{DANE-EE}.
+        """
+        return self.name.replace("_", "-")
+
+
+class Selector(enum.IntEnum):
+    """
+    The selector field (RFC 6698 section 2.1.2, names from RFC 7218).
+    """
+
+    CERT = 0
+    SPKI = 1
+
+    @property
+    def mnemonic(self) -> str:
+        """
+        The RFC 7218 name: C{Cert} or C{SPKI}.
+        """
+        return {Selector.CERT: "Cert", Selector.SPKI: "SPKI"}[self]
+
+
+class MatchingType(enum.IntEnum):
+    """
+    The matching type field (RFC 6698 section 2.1.3, names from RFC 7218).
+    """
+
+    FULL = 0
+    SHA2_256 = 1
+    SHA2_512 = 2
+
+    @property
+    def mnemonic(self) -> str:
+        """
+        The RFC 7218 name: C{Full}, C{SHA2-256} or C{SHA2-512}.
+        """
+        return {
+            MatchingType.FULL: "Full",
+            MatchingType.SHA2_256: "SHA2-256",
+            MatchingType.SHA2_512: "SHA2-512",
+        }[self]
+
+    @property
+    def digestLength(self) -> int | None:
+        """
+        The length in bytes of this type's digest, or C{None} for C{Full}.
+        """
+        return {MatchingType.FULL: None, MatchingType.SHA2_256: 32, MatchingType.SHA2_512: 64}[self]
+
+
+_FIELDS: tuple[type[enum.IntEnum], ...] = (Usage, Selector, MatchingType)
+
+
+def _mnemonicTable(enumType: type[enum.IntEnum]) -> dict[str, int]:
+    table: dict[str, int] = {}
+    for member in enumType:
+        table[member.mnemonic.upper()] = int(member)  # type: ignore[attr-defined]
+    return table
+
+
+_BY_NAME = [_mnemonicTable(t) for t in _FIELDS]
+
+
+def _parseField(text: str, index: int) -> int:
+    """
+    Read field C{index} (0 usage, 1 selector, 2 matching type) given as a number or mnemonic.
+    """
+    if text.isdigit():
+        value = int(text)
+        if value > 255:
+            raise TLSAFormatError(f"TLSA field {text} is larger than 255")
+        return value
+    try:
+        return _BY_NAME[index][text.upper()]
+    except KeyError:
+        kinds = ("usage", "selector", "matching type")
+        known = ", ".join(m.mnemonic for m in _FIELDS[index])  # type: ignore[attr-defined]
+        raise TLSAFormatError(
+            f"unknown TLSA {kinds[index]} {text!r} (expected a number or one of {known})"
+        ) from None
+
+
+@dataclass(frozen=True)
+class TLSARecord:
+    """
+    One TLSA record.
+
+    @ivar usage: the certificate usage (0-255; L{Usage} names the known ones).
+    @ivar selector: the selector (0-255; L{Selector}).
+    @ivar matchingType: the matching type (0-255; L{MatchingType}).
+    @ivar data: the certificate association data.
+    """
+
+    usage: int
+    selector: int
+    matchingType: int
+    data: bytes
+
+    @classmethod
+    def fromText(cls, text: str) -> TLSARecord:
+        """
+        Parse C{"3 1 1 <hex>"} or C{"DANE-EE SPKI SHA2-256 <hex>"} (numbers and mnemonics may
+        be mixed; the hex may be split by white space and use either case).
+
+        @raise TLSAFormatError: if C{text} is not a TLSA record.
+        """
+        parts = text.split()
+        if len(parts) < 4:
+            raise TLSAFormatError(
+                f"a TLSA record needs usage, selector, matching type and data: {text!r}"
+            )
+        usage, selector, mtype = (_parseField(parts[i], i) for i in range(3))
+        hexData = "".join(parts[3:])
+        try:
+            data = bytes.fromhex(hexData)
+        except ValueError:
+            raise TLSAFormatError(f"TLSA data is not hexadecimal: {hexData[:40]!r}") from None
+        if not data:
+            raise TLSAFormatError("TLSA data is empty")
+        return cls(usage, selector, mtype, data)
+
+    @classmethod
+    def fromRdata(cls, rdata: dns.rdtypes.ANY.TLSA.TLSA) -> TLSARecord:
+        """
+        Wrap dnspython's TLSA rdata.
+        """
+        return cls(int(rdata.usage), int(rdata.selector), int(rdata.mtype), bytes(rdata.cert))
+
+    def toRdata(self) -> dns.rdtypes.ANY.TLSA.TLSA:
+        """
+        The same record as dnspython's TLSA rdata.
+        """
+        return dns.rdtypes.ANY.TLSA.TLSA(
+            dns.rdataclass.IN,
+            dns.rdatatype.TLSA,
+            self.usage,
+            self.selector,
+            self.matchingType,
+            self.data,
+        )
+
+    @property
+    def usable(self) -> bool:
+        """
+        Whether every field is one this library implements and the data has the right length
+        for its matching type (RFC 7671 section 4).
+        """
+        return self.unusableReason is None
+
+    @property
+    def unusableReason(self) -> str | None:
+        """
+        Why this record is unusable, or C{None} when it is usable.
+        """
+        if self.usage not in Usage._value2member_map_:
+            return f"unknown certificate usage {self.usage}"
+        if self.selector not in Selector._value2member_map_:
+            return f"unknown selector {self.selector}"
+        if self.matchingType not in MatchingType._value2member_map_:
+            return f"unknown matching type {self.matchingType}"
+        expected = MatchingType(self.matchingType).digestLength
+        if expected is not None and len(self.data) != expected:
+            return (
+                f"{MatchingType(self.matchingType).mnemonic} data is {len(self.data)} bytes,"
+                f" not {expected}"
+            )
+        return None
+
+    @property
+    def mnemonic(self) -> str:
+        """
+        The three fields as RFC 7218 names, e.g. C{DANE-EE SPKI SHA2-256}; unknown values
+        stay numbers.
+        """
+        names = []
+        for value, enumType in zip((self.usage, self.selector, self.matchingType), _FIELDS):
+            member = enumType._value2member_map_.get(value)
+            names.append(member.mnemonic if member is not None else str(value))  # type: ignore[attr-defined]
+        return " ".join(names)
+
+    def shortText(self, keep: int = 4) -> str:
+        """
+        A one-line abbreviation for messages: C{3 1 1 8cb0fc6c...21f1}.
+        """
+        hexData = self.data.hex()
+        if len(hexData) > 4 * keep + 3:
+            hexData = f"{hexData[: 2 * keep]}...{hexData[-keep:]}"
+        return f"{self.usage} {self.selector} {self.matchingType} {hexData}"
+
+    def __str__(self) -> str:
+        return f"{self.usage} {self.selector} {self.matchingType} {self.data.hex()}"
+
+
+def tlsaName(host: str | dns.name.Name, port: int, protocol: str = "tcp") -> dns.name.Name:
+    """
+    The owner name of the TLSA records for a service: C{_port._protocol.host.}
+    (RFC 6698 section 3).
+    """
+    if not 0 <= port <= 65535:
+        raise TLSAFormatError(f"port {port} is out of range")
+    if isinstance(host, str):
+        host = dns.name.from_text(host)
+    return dns.name.Name([f"_{port}".encode(), f"_{protocol}".encode()]).concatenate(host)
+
+
+def selectedData(certificate: x509.Certificate, selector: int) -> bytes:
+    """
+    The part of C{certificate} a record with this selector covers: the whole certificate or
+    its SubjectPublicKeyInfo, DER-encoded.
+    """
+    if selector == Selector.CERT:
+        return certificate.public_bytes(serialization.Encoding.DER)
+    if selector == Selector.SPKI:
+        return spkiBytes(certificate.public_key())
+    raise TLSAFormatError(f"unknown selector {selector}")
+
+
+def spkiBytes(key: PublicKeyTypes) -> bytes:
+    """
+    The DER SubjectPublicKeyInfo of C{key}.
+    """
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def associationData(selected: bytes, matchingType: int) -> bytes:
+    """
+    The certificate association data for C{selected} bytes under C{matchingType}.
+    """
+    if matchingType == MatchingType.FULL:
+        return selected
+    if matchingType == MatchingType.SHA2_256:
+        return hashlib.sha256(selected).digest()
+    if matchingType == MatchingType.SHA2_512:
+        return hashlib.sha512(selected).digest()
+    raise TLSAFormatError(f"unknown matching type {matchingType}")
+
+
+def recordForCertificate(
+    certificate: x509.Certificate,
+    usage: int = Usage.DANE_EE,
+    selector: int = Selector.SPKI,
+    matchingType: int = MatchingType.SHA2_256,
+) -> TLSARecord:
+    """
+    The TLSA record that matches C{certificate} (default C{3 1 1}, RFC 7671's advice).
+    """
+    return TLSARecord(
+        int(usage),
+        int(selector),
+        int(matchingType),
+        associationData(selectedData(certificate, selector), matchingType),
+    )
+
+
+def recordForKey(
+    key: PublicKeyTypes,
+    usage: int = Usage.DANE_EE,
+    matchingType: int = MatchingType.SHA2_256,
+) -> TLSARecord:
+    """
+    The SPKI TLSA record that matches public C{key}.
+    """
+    return TLSARecord(
+        int(usage),
+        int(Selector.SPKI),
+        int(matchingType),
+        associationData(spkiBytes(key), matchingType),
+    )
+
+
+def loadCertificateOrKey(data: bytes) -> x509.Certificate | PublicKeyTypes:
+    """
+    Read a certificate, a public key or a private key (whose public half is taken) in PEM or
+    DER. For PEM with several objects, the first certificate wins (a server's chain file
+    starts with its own certificate).
+
+    @raise TLSAFormatError: if C{data} holds none of these.
+    """
+    if b"-----BEGIN" in data:
+        if b"CERTIFICATE-----" in data:
+            try:
+                return x509.load_pem_x509_certificates(data)[0]
+            except ValueError:
+                pass
+        if b"PUBLIC KEY-----" in data:
+            try:
+                return serialization.load_pem_public_key(data)
+            except ValueError:
+                pass
+        if b"PRIVATE KEY-----" in data:
+            try:
+                return serialization.load_pem_private_key(data, password=None).public_key()
+            except (ValueError, TypeError):
+                pass
+    else:
+        try:
+            return x509.load_der_x509_certificate(data)
+        except ValueError:
+            pass
+        try:
+            return serialization.load_der_public_key(data)
+        except ValueError:
+            pass
+        try:
+            return serialization.load_der_private_key(data, password=None).public_key()
+        except (ValueError, TypeError):
+            pass
+    raise TLSAFormatError("not a certificate or an unencrypted key in PEM or DER form")
+
+
+def recordFromFile(
+    path: str | Path,
+    usage: int = Usage.DANE_EE,
+    selector: int = Selector.SPKI,
+    matchingType: int = MatchingType.SHA2_256,
+) -> TLSARecord:
+    """
+    The TLSA record for the certificate or key stored in file C{path} (PEM or DER).
+
+    @raise TLSAFormatError: if the file holds no certificate or key, or holds a bare key and
+        C{selector} is C{Cert}.
+    @raise OSError: if the file cannot be read.
+    """
+    loaded = loadCertificateOrKey(Path(path).read_bytes())
+    if isinstance(loaded, x509.Certificate):
+        return recordForCertificate(loaded, usage, selector, matchingType)
+    if selector != Selector.SPKI:
+        raise TLSAFormatError(f"{path} holds a key, not a certificate: only selector SPKI(1) fits")
+    return recordForKey(loaded, usage, matchingType)
