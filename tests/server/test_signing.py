@@ -20,6 +20,7 @@ from txdane.server.signing import (
     SigningError,
     SigningKey,
     SigningOptions,
+    makeRRSIG,
     nsec3BytesToLabel,
     nsec3Label,
     nsec3LabelToBytes,
@@ -286,3 +287,29 @@ class TestHierarchy:
         assert EXPECTED["www.example.test."] == ("A", Status.SECURE)
         assert EXPECTED["www.unsigned.test."] == ("A", Status.INSECURE)
         assert len({(c.name, c.rdtype) for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("algorithm", ["ECDSAP256SHA256", "ED25519", "RSASHA256"])
+@pytest.mark.parametrize(
+    "owner,rdtype,rdatas",
+    [
+        ("WWW.Zone.Test.", "CNAME", ["Target.ZONE.test."]),
+        ("*.wild.zone.test.", "TXT", ['"b"', '"a"']),
+        ("mx.zone.test.", "MX", ["10 B.zone.test.", "5 a.zone.test."]),
+    ],
+)
+def test_makeRRSIG(algorithm: str, owner: str, rdtype: str, rdatas: list[str]) -> None:
+    """
+    Our signatures validate with dnspython, across algorithms, mixed case (canonical form),
+    wildcard owners and several records per RRset (canonical order).
+    """
+    key = SigningKey.generate(algorithm)
+    rrset = dns.rrset.from_text_list(owner, 300, "IN", rdtype, rdatas)
+    rrsig = makeRRSIG(rrset.name, rrset, key, ORIGIN, NOW - 60, NOW + 60)
+    assert rrsig.labels == len(rrset.name) - 1 - (1 if rrset.name.is_wild() else 0)
+    keys = dns.rrset.from_rdata(ORIGIN, 300, key.dnskey)
+    dns.dnssec.validate_rrsig(rrset, rrsig, {ORIGIN: keys}, now=NOW)
+    tampered = dns.rrset.from_text_list(owner, 300, "IN", rdtype, rdatas[:1])
+    if len(rdatas) > 1:
+        with pytest.raises(dns.dnssec.ValidationFailure):
+            dns.dnssec.validate_rrsig(tampered, rrsig, {ORIGIN: keys}, now=NOW)
