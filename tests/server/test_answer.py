@@ -234,6 +234,14 @@ class TestPositive:
         covering = chain.nsec3.covering(N("b.wild.nsec3.test."))
         assert (covering.to_text(), "NSEC3") in types(response.authority)
 
+    def test_rrsigQuery(self, responder: Responder) -> None:
+        """
+        Asked for RRSIG, the server gives every signature at the name.
+        """
+        response = ask(responder, "www.example.test.", "RRSIG", dnssec=False)
+        covered = {r.covers for r in response.answer if r.rdtype == dns.rdatatype.RRSIG}
+        assert covered == {dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.NSEC}
+
     def test_any(self, responder: Responder) -> None:
         response = ask(responder, "www.example.test.", "ANY", dnssec=False)
         assert {t for _, t in types(response.answer)} == {"A", "AAAA", "NSEC"}

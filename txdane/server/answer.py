@@ -262,6 +262,14 @@ def _lookup(
     if qname in zone.existing:
         node = zone.node(qname)
         if node is not None:
+            if qtype == dns.rdatatype.RRSIG:
+                # RRSIGs asked for as such: all of them, as data (RFC 4035 s3.1.5 leaves it
+                # open; answering beats a NODATA that the NSEC bitmap contradicts).
+                sigs = [r for r in node.rdatasets if r.rdtype == dns.rdatatype.RRSIG]
+                for rdataset in sigs:
+                    _merge(answer.response, answer.response.answer, qname, rdataset)
+                if sigs:
+                    return None
             if qtype == dns.rdatatype.ANY:
                 found = False
                 for rdataset in node.rdatasets:

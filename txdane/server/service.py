@@ -61,10 +61,19 @@ class RunningServer:
 
     def stop(self) -> Deferred[None]:
         """
-        Stop listening; fires once both ports are closed.
+        Stop listening and drop open TCP connections; fires once all are closed.
         """
-        results = [maybeDeferred(port.stopListening) for port in self._ports]
-        return gatherResults(results).addCallback(lambda _: None)
+        return _stopPorts(self._ports)
+
+
+def _stopPorts(ports: Iterable[IListeningPort]) -> Deferred[None]:
+    results: list[Deferred[Any]] = []
+    for port in ports:
+        results.append(maybeDeferred(port.stopListening))
+        factory = getattr(port, "factory", None)
+        if isinstance(factory, DNSStreamFactory):
+            results.append(factory.closeAll())
+    return gatherResults(results).addCallback(lambda _: None)
 
 
 def listenDNS(
@@ -225,9 +234,8 @@ class DNSServerService(Service):
             self._previousHandler = None
         if self._resign is not None and self._resign.running:
             self._resign.stop()
-        results = [maybeDeferred(port.stopListening) for port in self.ports]
-        self.ports = []
-        return gatherResults(results).addCallback(lambda _: None)
+        ports, self.ports = self.ports, []
+        return _stopPorts(ports)
 
     def _onSIGHUP(self, signum: int, frame: object) -> None:
         self.reactor.callFromThread(self.reload)
