@@ -489,3 +489,14 @@ def test_trustADFollowsChain() -> None:
     resolver.lookup("alias.example.", "A").addCallback(out.append)
     assert out[0].rrset == data and len(out[0].chain) == 1 and out[0].secure
     assert dns.flags.AD
+
+
+def test_cacheByText(hierarchy: Hierarchy) -> None:
+    resolver, querier = makeResolver(hierarchy)
+    first = resolve(resolver, "www.example.test", "a")
+    sent = len(querier.queries)
+    assert resolve(resolver, "WWW.Example.Test.", "A") is first
+    assert resolve(resolver, "www.example.test.", dns.rdatatype.A) is first
+    assert len(querier.queries) == sent
+    other = resolve(resolver, "www.example.test.", "AAAA")
+    assert other.rdtype == dns.rdatatype.AAAA and len(querier.queries) > sent

@@ -43,9 +43,27 @@ class _LookupState:
     name: dns.name.Name
     rdtype: dns.rdatatype.RdataType
     budget: Budget
+    textKey: tuple[str, str | int] | None = None
     responses: dict[tuple[dns.name.Name, int], dns.message.Message] = dataclasses.field(
         default_factory=dict
     )
+
+
+def _textKey(name: object, rdtype: object) -> tuple[str, str | int] | None:
+    """
+    A cache key for a lookup given as ASCII text, equal for the texts of one name that differ
+    only in case or a final dot; L{None} when the lookup is not given that way.
+    """
+    if not isinstance(name, str) or not name.isascii() or name.endswith("\\."):
+        return None
+    text = name.lower()
+    if not text.endswith("."):
+        text += "."
+    if isinstance(rdtype, str):
+        return (text, rdtype.upper())
+    if isinstance(rdtype, int):
+        return (text, int(rdtype))
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,12 +242,18 @@ class ValidatingResolver(_ConvenienceLookups):
     def lookup(
         self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
     ) -> Deferred[Answer]:
+        textKey = _textKey(name, rdtype)
+        if textKey is not None:
+            # Fast path for repeated lookups by text: no name parsing.
+            cached = self._answers.get(textKey)
+            if cached is not None:
+                return succeed(cached)
         qname = _name(name)
         qtype = dns.rdatatype.RdataType.make(rdtype)
         cached = self._answers.get((qname, qtype))
         if cached is not None:
             return succeed(cached)
-        state = _LookupState(qname, qtype, Budget(self.limits))
+        state = _LookupState(qname, qtype, Budget(self.limits), textKey)
         d = Deferred.fromCoroutine(self._lookup(state))
         d.addTimeout(self.limits.lookupTimeout, self.clock)
 
@@ -256,6 +280,8 @@ class ValidatingResolver(_ConvenienceLookups):
             self.lastQueries = state.budget.queries
         ttl = self.limits.bogusTTL if answer.status is Status.BOGUS else answer.ttl
         self._answers.put((state.name, state.rdtype), answer, ttl)
+        if state.textKey is not None:
+            self._answers.put(state.textKey, answer, ttl)
         return answer
 
     # -- queries -----------------------------------------------------------------------------
