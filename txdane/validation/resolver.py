@@ -27,14 +27,16 @@ from zope.interface import implementer
 
 from txdane.status import Status
 from txdane.transport import DNSError, DNSQuerier
+from txdane.validation import proofs
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
-from txdane.validation.chain import ChainOfTrust, Query, findRRset, signaturesFor
+from txdane.validation.chain import ChainOfTrust, Query
 from txdane.validation.errors import LookupFailedError, WorkLimitExceededError
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.policy import AlgorithmPolicy
+from txdane.validation.records import findRRset, signaturesFor
 from txdane.validation.rrsig import Budget
 
 
@@ -441,7 +443,9 @@ class ValidatingResolver(_ConvenienceLookups):
                 )
         denialRRsets: tuple[dns.rrset.RRset, ...] = ()
         if verdict.wildcardParent is not None:
-            denialKeys, rrsets, failed = await chain.denialRecords(message, query, now, budget)
+            denialKeys, rrsets, failed = await proofs.denialRecords(
+                chain, message, owner, query, now, budget
+            )
             if failed is not None:
                 return _Verdict(failed.status, failed.reason, failed.ede, trust=keys.trust)
             if denialKeys is None or denialKeys.zone != signer:
@@ -451,7 +455,7 @@ class ValidatingResolver(_ConvenienceLookups):
                     EDE.NSEC_MISSING,
                     trust=keys.trust,
                 )
-            proof = chain.checkWildcard(rrsets, signer, owner, verdict.wildcardParent)
+            proof = proofs.checkWildcard(self.limits, rrsets, signer, owner, verdict.wildcardParent)
             if proof.status is not Status.SECURE:
                 return _Verdict(
                     proof.status, f"{what}: {proof.reason}", proof.ede, trust=keys.trust
@@ -482,7 +486,9 @@ class ValidatingResolver(_ConvenienceLookups):
         nxdomain = message.rcode() == dns.rcode.NXDOMAIN
         rcode = dns.rcode.NXDOMAIN if nxdomain else dns.rcode.NOERROR
         what = f"{name} {dns.rdatatype.to_text(state.rdtype)}"
-        keys, rrsets, failed = await chain.denialRecords(message, query, now, state.budget)
+        keys, rrsets, failed = await proofs.denialRecords(
+            chain, message, name, query, now, state.budget
+        )
         if failed is not None:
             verdicts.append(_Verdict(failed.status, f"{what}: {failed.reason}", failed.ede))
             return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
@@ -519,7 +525,9 @@ class ValidatingResolver(_ConvenienceLookups):
                 )
             )
             return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
-        proof = chain.checkDenial(rrsets, keys.zone, name, state.rdtype, nxdomain, state.budget)
+        proof = proofs.checkDenial(
+            self.limits, rrsets, keys.zone, name, state.rdtype, nxdomain, state.budget
+        )
         ttl = min((r.ttl for r in rrsets), default=0)
         verdicts.append(
             _Verdict(
