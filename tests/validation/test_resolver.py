@@ -500,3 +500,22 @@ def test_cacheByText(hierarchy: Hierarchy) -> None:
     assert len(querier.queries) == sent
     other = resolve(resolver, "www.example.test.", "AAAA")
     assert other.rdtype == dns.rdatatype.AAAA and len(querier.queries) > sent
+
+
+def test_injectedSignatureDoesNotHideTheGoodOne(hierarchy: Hierarchy) -> None:
+    """
+    An extra RRSIG claiming a deeper signer is tried and fails; the real one still validates.
+    """
+    resolver, querier = makeResolver(hierarchy)
+
+    def inject(message: dns.message.Message) -> dns.message.Message:
+        for rr in message.answer:
+            if rr.rdtype == dns.rdatatype.RRSIG:
+                good = rr[0]
+                rr.add(good.replace(signer=n("www.example.test."), signature=os.urandom(64)))
+        return message
+
+    querier.tamper[("www.example.test.", "A")] = inject
+    answer = resolve(resolver, "www.example.test.", "A")
+    assert answer.secure, str(answer)
+    assert answer.signatures[0].signer == n("example.test.")
