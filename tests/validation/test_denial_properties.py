@@ -38,7 +38,7 @@ def existing(names: set[dns.name.Name]) -> set[dns.name.Name]:
 
 def nsecChain(names: set[dns.name.Name]) -> list[tuple[dns.name.Name, object]]:
     owners = sorted(names | {ZONE})
-    chain = []
+    chain: list[tuple[dns.name.Name, object]] = []
     for i, owner in enumerate(owners):
         nextName = owners[(i + 1) % len(owners)]
         types = "SOA NS NSEC RRSIG" if owner == ZONE else "A NSEC RRSIG"
@@ -57,7 +57,7 @@ def nsec3Chain(names: set[dns.name.Name]) -> list[tuple[dns.name.Name, object]]:
             types = ""
         hashed[nsec3.nsec3Hash(name, b"", 0)] = types
     ordered = sorted(hashed)
-    chain = []
+    chain: list[tuple[dns.name.Name, object]] = []
     for i, digest in enumerate(ordered):
         nextHash = base64.b32hexencode(ordered[(i + 1) % len(ordered)]).decode()
         owner = dns.name.from_text(base64.b32hexencode(digest).decode(), ZONE)
