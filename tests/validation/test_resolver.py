@@ -519,3 +519,29 @@ def test_injectedSignatureDoesNotHideTheGoodOne(hierarchy: Hierarchy) -> None:
     answer = resolve(resolver, "www.example.test.", "A")
     assert answer.secure, str(answer)
     assert answer.signatures[0].signer == n("example.test.")
+
+
+def test_dnameSubstitutionTooLong() -> None:
+    long = ".".join(["a" * 60] * 3) + ".target."
+    querier = TableQuerier()
+    query = "x" * 60 + "." + "y" * 60 + ".d.p."
+    querier.add(query, "A", (rrset(f"d.p. 300 IN DNAME {long}"),))
+    resolver = ValidatingResolver(
+        querier,
+        trustAnchors=TrustAnchors.fromText("elsewhere. IN DS 1 13 2 " + "00" * 32),
+        clock=Clock(),
+    )
+    failure = failureOf(resolver.lookup(query, "A"))
+    assert isinstance(failure, LookupFailedError) and "255 octets" in failure.reason
+
+
+def test_unexpectedErrorFailsClosed(hierarchy: Hierarchy) -> None:
+    resolver, _ = makeResolver(hierarchy)
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("surprise")
+
+    resolver._chain.zoneKeys = broken  # type: ignore[method-assign,assignment]
+    failure = failureOf(resolver.lookup("www.example.test.", "A"))
+    assert isinstance(failure, LookupFailedError)
+    assert isinstance(failure.cause, RuntimeError) and "surprise" in str(failure)

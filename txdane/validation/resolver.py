@@ -26,6 +26,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from txdane.errors import TxdaneError
 from txdane.status import Status
 from txdane.transport import DNSError, DNSQuerier
 from txdane.validation import proofs
@@ -278,6 +279,13 @@ class ValidatingResolver(_ConvenienceLookups):
     async def _lookup(self, state: _LookupState) -> Answer:
         try:
             answer = await self._resolve(state)
+        except (TxdaneError, defer.CancelledError):
+            raise
+        except Exception as e:
+            # Fail closed, and say so in one line, whatever the data made go wrong.
+            raise LookupFailedError(
+                state.name, state.rdtype, f"cannot validate: {e!r}", EDE.OTHER, e
+            ) from e
         finally:
             self.lastSignatureChecks = state.budget.checks
             self.lastQueries = state.budget.queries
@@ -358,7 +366,16 @@ class ValidatingResolver(_ConvenienceLookups):
                 verdict = await self._positive(message, dname, dname.name, query, now, budget)
                 verdicts.append(verdict)
                 links.append(ChainLink(dname, verdict.status))
-                target = name.relativize(dname.name).concatenate(dname[0].target)
+                try:
+                    target = name.relativize(dname.name).concatenate(dname[0].target)
+                except dns.name.NameTooLong as e:
+                    raise LookupFailedError(
+                        state.name,
+                        state.rdtype,
+                        f"the DNAME at {dname.name} makes {name} longer than 255 octets",
+                        EDE.OTHER,
+                        e,
+                    ) from e
                 synthesized = dns.rrset.from_rdata(
                     name,
                     dname.ttl,
