@@ -1,24 +1,149 @@
 """
 The transport layer: an EDNS(0) DNS client over Twisted, returning dnspython messages.
+
+L{DNSClient} sends one query at a time to a list of servers, the way a careful stub resolver
+does: UDP first with an OPT record (payload 1232 by default, DO and CD when asked), TCP when the
+answer is truncated, one plain retry when a server rejects EDNS (unless DNSSEC was asked for),
+per-attempt timeouts, rounds over the servers and an overall deadline. Each query gets a fresh
+random ID from L{secrets} and a fresh UDP socket (so a fresh random source port). An answer is
+accepted only from the address and port queried, with the same ID, QR set and the same question;
+anything else is ignored and counted in L{DNSClient.stats}, so a spoofed packet can neither end
+nor poison a query.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import ipaddress
+import secrets
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+import dns.edns
+import dns.exception
+import dns.flags
 import dns.message
 import dns.name
+import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+from twisted.internet import error as twistedError
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import ClientFactory, DatagramProtocol
+from twisted.internet.protocol import Protocol as StreamProtocol
+from twisted.python.failure import Failure
 
 from txdane.errors import TxdaneError
+from txdane.resolvconf import NameServer, nameServers, readResolvConf
+
+#: EDNS(0) payload size advertised by default (the DNS Flag Day 2020 value).
+DEFAULT_PAYLOAD = 1232
+
+#: RCODEs with which a server rejects an EDNS query it does not understand.
+_EDNS_REJECTIONS = frozenset({dns.rcode.FORMERR, dns.rcode.NOTIMP, dns.rcode.BADVERS})
+
+#: RCODEs that are answers, not failures.
+_ANSWER_RCODES = frozenset({dns.rcode.NOERROR, dns.rcode.NXDOMAIN})
 
 
 class DNSError(TxdaneError):
     """
     A DNS query failed.
     """
+
+
+class DNSTimeoutError(DNSError):
+    """
+    No server answered in time.
+
+    @ivar name: the name queried.
+    @ivar rdtype: the type queried.
+    @ivar servers: the servers tried.
+    @ivar attempts: how many queries were sent in all.
+    """
+
+    def __init__(
+        self,
+        name: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+        servers: Sequence[NameServer],
+        attempts: int,
+    ) -> None:
+        self.name = name
+        self.rdtype = rdtype
+        self.servers = tuple(servers)
+        self.attempts = attempts
+        tried = ", ".join(str(s) for s in self.servers)
+        super().__init__(
+            f"{name} {dns.rdatatype.to_text(rdtype)}: no answer from {tried} "
+            f"after {attempts} {'query' if attempts == 1 else 'queries'}"
+        )
+
+
+class DNSServerError(DNSError):
+    """
+    A server answered with an RCODE that is neither NOERROR nor NXDOMAIN.
+
+    @ivar rcode: the RCODE (for example C{dns.rcode.SERVFAIL}).
+    @ivar extendedErrors: the RFC 8914 Extended DNS Error options of the answer.
+    @ivar server: the server that answered.
+    @ivar response: the whole response.
+    """
+
+    def __init__(self, response: dns.message.Message, server: NameServer) -> None:
+        self.response = response
+        self.rcode = response.rcode()
+        self.extendedErrors: tuple[dns.edns.EDEOption, ...] = tuple(response.extended_errors())
+        self.server = server
+        question = response.question[0] if response.question else None
+        what = f"{question.name} {dns.rdatatype.to_text(question.rdtype)}: " if question else ""
+        message = f"{what}{server} answered {dns.rcode.to_text(self.rcode)}"
+        for ede in self.extendedErrors:
+            message += f" (EDE {ede.code}"
+            message += f", {ede.text})" if ede.text else ")"
+        super().__init__(message)
+
+
+class DNSMalformedError(DNSError):
+    """
+    A server sent something that is not a valid answer to the query.
+
+    @ivar reason: what was wrong.
+    @ivar server: where it came from.
+    """
+
+    def __init__(self, reason: str, server: NameServer) -> None:
+        self.reason = reason
+        self.server = server
+        super().__init__(f"malformed answer from {server}: {reason}")
+
+
+class DNSConnectionError(DNSError):
+    """
+    The network failed: a query could not be sent, or a TCP connection failed or broke before
+    the answer was complete.
+    """
+
+    def __init__(self, reason: str, server: NameServer) -> None:
+        self.reason = reason
+        self.server = server
+        super().__init__(f"cannot reach {server}: {reason}")
+
+
+class EDNSUnsupportedError(DNSError):
+    """
+    A server rejected EDNS(0), and the query asked for DNSSEC records, which need EDNS.
+    """
+
+    def __init__(self, server: NameServer, rcode: dns.rcode.Rcode) -> None:
+        self.server = server
+        self.rcode = rcode
+        super().__init__(
+            f"{server} rejected EDNS(0) with {dns.rcode.to_text(rcode)}; "
+            "DNSSEC (the DO bit) needs a server that supports EDNS"
+        )
 
 
 class DNSQuerier(Protocol):
@@ -40,6 +165,438 @@ class DNSQuerier(Protocol):
         """
         Send one query and return a Deferred that fires with the response, or fails with a
         L{DNSError}: L{DNSTimeoutError}, L{DNSServerError} (an RCODE other than NOERROR and
-        NXDOMAIN), L{DNSMalformedError} or L{EDNSUnsupportedError}. NXDOMAIN is a response,
-        not an error.
+        NXDOMAIN), L{DNSMalformedError}, L{DNSConnectionError} or L{EDNSUnsupportedError}.
+        NXDOMAIN is a response, not an error.
         """
+
+
+@dataclass
+class TransportStats:
+    """
+    Counters kept by a L{DNSClient}, for monitoring and tests.
+    """
+
+    #: Queries sent over UDP and over TCP.
+    udpQueries: int = 0
+    tcpQueries: int = 0
+    #: Truncated UDP answers that were repeated over TCP.
+    truncated: int = 0
+    #: Queries repeated without EDNS after a server rejected it.
+    ednsFallbacks: int = 0
+    #: Attempts that timed out.
+    timeouts: int = 0
+    #: Datagrams ignored, by reason: C{"source"}, C{"id"}, C{"question"}, C{"unparseable"}.
+    ignored: dict[str, int] = field(default_factory=dict)
+
+    def ignore(self, reason: str) -> None:
+        self.ignored[reason] = self.ignored.get(reason, 0) + 1
+
+
+class _AttemptTimeout(Exception):
+    """
+    Internal: one attempt got no acceptable answer in time.
+
+    @ivar malformed: the reason an unparseable datagram from the server could not be read, if
+        one arrived (reported if no better answer comes from anywhere).
+    """
+
+    def __init__(self, malformed: str | None = None) -> None:
+        self.malformed = malformed
+
+
+def _ipKey(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    address = ipaddress.ip_address(host.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+class _UDPExchange(DatagramProtocol):
+    """
+    One query over a new UDP socket, waiting for the answer that matches it.
+    """
+
+    noisy = False
+
+    def __init__(
+        self,
+        reactor: Any,
+        query: dns.message.Message,
+        wire: bytes,
+        server: NameServer,
+        timeout: float,
+        stats: TransportStats,
+    ) -> None:
+        self._reactor = reactor
+        self._query = query
+        self._wire = wire
+        self._server = server
+        self._serverKey = _ipKey(server.host)
+        self._stats = stats
+        self._malformed: str | None = None
+        self.deferred: Deferred[dns.message.Message] = Deferred(self._cancel)
+        self._port = reactor.listenUDP(0, self, interface="::" if server.isIPv6 else "")
+        self._timer: IDelayedCall | None = reactor.callLater(timeout, self._timedOut)
+        assert self.transport is not None
+        try:
+            self.transport.write(wire, (server.host, server.port))
+        except OSError as e:
+            self._finish()
+            self.deferred.errback(DNSConnectionError(e.strerror or str(e), server))
+
+    def datagramReceived(self, data: bytes, addr: Any) -> None:
+        if self._timer is None:
+            return
+        if addr[1] != self._server.port:
+            fromServer = False
+        elif addr[0] == self._server.host:
+            fromServer = True
+        else:
+            try:
+                fromServer = _ipKey(addr[0]) == self._serverKey
+            except ValueError:
+                fromServer = False
+        if not fromServer:
+            self._stats.ignore("source")
+            return
+        if len(data) < 12 or struct.unpack("!H", data[:2])[0] != self._query.id:
+            self._stats.ignore("id" if len(data) >= 12 else "unparseable")
+            if len(data) < 12:
+                self._malformed = f"a {len(data)}-byte datagram is shorter than a DNS header"
+            return
+        truncated = bool(data[2] & 0x02)
+        try:
+            response = dns.message.from_wire(data, question_only=truncated)
+        except (dns.exception.DNSException, ValueError, struct.error) as e:
+            self._stats.ignore("unparseable")
+            self._malformed = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            return
+        if not self._query.is_response(response):
+            self._stats.ignore("question")
+            return
+        self._finish()
+        self.deferred.callback(response)
+
+    def _timedOut(self) -> None:
+        self._timer = None
+        self._stats.timeouts += 1
+        self._finish()
+        self.deferred.errback(_AttemptTimeout(self._malformed))
+
+    def _cancel(self, deferred: Deferred[dns.message.Message]) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        if self._timer is not None:
+            if self._timer.active():
+                self._timer.cancel()
+            self._timer = None
+        if self._port is not None:
+            port, self._port = self._port, None
+            port.stopListening()
+
+
+class _TCPExchange(StreamProtocol):
+    """
+    One query over a TCP connection, with two-byte length framing (RFC 1035 section 4.2.2).
+    """
+
+    def __init__(self, query: dns.message.Message, wire: bytes, server: NameServer) -> None:
+        self._query = query
+        self._wire = wire
+        self._server = server
+        self._buffer = b""
+        self.deferred: Deferred[dns.message.Message] = Deferred()
+
+    def connectionMade(self) -> None:
+        assert self.transport is not None
+        self.transport.write(struct.pack("!H", len(self._wire)) + self._wire)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) < 2:
+            return
+        (length,) = struct.unpack("!H", self._buffer[:2])
+        if len(self._buffer) < 2 + length:
+            return
+        wire = self._buffer[2 : 2 + length]
+        assert self.transport is not None
+        self.transport.loseConnection()
+        try:
+            response = dns.message.from_wire(wire)
+        except (dns.exception.DNSException, ValueError, struct.error) as e:
+            self._fail(DNSMalformedError(f"{type(e).__name__}: {e}", self._server))
+            return
+        if not self._query.is_response(response):
+            self._fail(DNSMalformedError("the answer does not match the query", self._server))
+            return
+        if not self.deferred.called:
+            self.deferred.callback(response)
+
+    def _fail(self, error: Exception) -> None:
+        if not self.deferred.called:
+            self.deferred.errback(error)
+
+    def connectionLost(self, reason: Failure = twistedError.ConnectionDone) -> None:  # type: ignore[assignment]
+        self._fail(DNSConnectionError("connection closed before a complete answer", self._server))
+
+
+class _TCPFactory(ClientFactory):
+    def __init__(self, exchange: _TCPExchange) -> None:
+        self.exchange = exchange
+
+    def buildProtocol(self, addr: Any) -> _TCPExchange:
+        return self.exchange
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        self.exchange._fail(DNSConnectionError(reason.getErrorMessage(), self.exchange._server))
+
+
+class DNSClient:
+    """
+    An EDNS(0) DNS client over Twisted: see the module docstring.
+
+    @ivar servers: the servers asked, in order.
+    @ivar timeout: seconds to wait for one answer from one server.
+    @ivar attempts: rounds over the servers.
+    @ivar rotate: whether each query starts with the next server in turn.
+    @ivar deadline: seconds after which a query fails whatever is left to try.
+    @ivar payload: the EDNS(0) UDP payload size advertised.
+    @ivar stats: counters, see L{TransportStats}.
+    """
+
+    def __init__(
+        self,
+        reactor: Any = None,
+        servers: Sequence[NameServer | str | tuple[str, int]] | None = None,
+        *,
+        timeout: float | None = None,
+        attempts: int | None = None,
+        rotate: bool | None = None,
+        deadline: float | None = None,
+        payload: int = DEFAULT_PAYLOAD,
+        resolvConf: str = "/etc/resolv.conf",
+    ) -> None:
+        """
+        @param reactor: provides C{IReactorUDP}, C{IReactorTCP} and C{IReactorTime}; the global
+            reactor when omitted.
+        @param servers: C{"address#port"} strings, C{(address, port)} tuples or
+            L{NameServer}s; when omitted, the C{nameserver} lines of C{resolvConf}.
+        @param timeout: per attempt; C{resolvConf}'s C{options timeout:} when omitted.
+        @param attempts: rounds over the servers; C{options attempts:} when omitted.
+        @param rotate: start each query at the next server; C{options rotate} when omitted.
+        @param deadline: total seconds per query; by default the time every attempt could take
+            (C{timeout * attempts * len(servers)}) plus one timeout for a TCP repeat.
+        @param payload: EDNS(0) UDP payload size to advertise (512-65535).
+        @param resolvConf: the file defaults are read from.
+        @raise ValueError: for an unusable setting (it names the setting).
+        """
+        if reactor is None:
+            from twisted.internet import reactor as globalReactor
+
+            reactor = globalReactor
+        self._reactor = reactor
+        needConf = servers is None or timeout is None or attempts is None or rotate is None
+        config = readResolvConf(resolvConf) if needConf else None
+        self.servers = nameServers(servers) if servers is not None else config.servers  # type: ignore[union-attr]
+        self.timeout = float(timeout if timeout is not None else config.timeout)  # type: ignore[union-attr]
+        self.attempts = int(attempts if attempts is not None else config.attempts)  # type: ignore[union-attr]
+        self.rotate = bool(rotate if rotate is not None else config.rotate)  # type: ignore[union-attr]
+        if not self.servers:
+            raise ValueError("servers: at least one name server is needed")
+        if self.timeout <= 0:
+            raise ValueError(f"timeout: must be positive, not {self.timeout}")
+        if self.attempts < 1:
+            raise ValueError(f"attempts: must be at least 1, not {self.attempts}")
+        if not 512 <= payload <= 65535:
+            raise ValueError(f"payload: must be 512-65535, not {payload}")
+        self.payload = payload
+        self.deadline = (
+            float(deadline)
+            if deadline is not None
+            else self.timeout * (self.attempts * len(self.servers) + 1)
+        )
+        if self.deadline <= 0:
+            raise ValueError(f"deadline: must be positive, not {self.deadline}")
+        self.stats = TransportStats()
+        self._next = 0
+
+    def query(
+        self,
+        name: dns.name.Name | str,
+        rdtype: dns.rdatatype.RdataType | str | int,
+        rdclass: dns.rdataclass.RdataClass | str | int = dns.rdataclass.IN,
+        *,
+        dnssecOK: bool = False,
+        checkingDisabled: bool = False,
+        recursionDesired: bool = True,
+    ) -> Deferred[dns.message.Message]:
+        """
+        Send a query and return a Deferred firing with the response; see L{DNSQuerier.query}.
+
+        Cancelling the Deferred stops the query and releases its socket, connection and timers.
+        """
+        qname = dns.name.from_text(name) if isinstance(name, str) else name
+        qtype = dns.rdatatype.RdataType.make(rdtype)
+        qclass = dns.rdataclass.RdataClass.make(rdclass)
+        return Deferred.fromCoroutine(
+            self._query(qname, qtype, qclass, dnssecOK, checkingDisabled, recursionDesired)
+        )
+
+    def _makeQuery(
+        self,
+        name: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+        rdclass: dns.rdataclass.RdataClass,
+        edns: bool,
+        dnssecOK: bool,
+        checkingDisabled: bool,
+        recursionDesired: bool,
+    ) -> dns.message.Message:
+        flags = (dns.flags.RD if recursionDesired else 0) | (
+            dns.flags.CD if checkingDisabled else 0
+        )
+        query = dns.message.make_query(
+            name,
+            rdtype,
+            rdclass,
+            use_edns=0 if edns else False,
+            want_dnssec=dnssecOK,
+            payload=self.payload,
+            flags=flags,
+            id=secrets.randbits(16),
+        )
+        return query
+
+    def _serverOrder(self) -> list[NameServer]:
+        servers = list(self.servers)
+        if self.rotate:
+            start = self._next % len(servers)
+            self._next += 1
+            servers = servers[start:] + servers[:start]
+        return servers
+
+    async def _query(
+        self,
+        name: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+        rdclass: dns.rdataclass.RdataClass,
+        dnssecOK: bool,
+        checkingDisabled: bool,
+        recursionDesired: bool,
+    ) -> dns.message.Message:
+        clock: IReactorTime = self._reactor
+        deadlineAt = clock.seconds() + self.deadline
+        servers = self._serverOrder()
+        settings = (dnssecOK, checkingDisabled, recursionDesired)
+        sent = 0
+        lastError: DNSError | None = None
+        # Servers that gave a definite failure are not asked again in later rounds.
+        answered: set[NameServer] = set()
+        for _round in range(self.attempts):
+            for server in servers:
+                if server in answered:
+                    continue
+                remaining = deadlineAt - clock.seconds()
+                if remaining <= 0:
+                    break
+                try:
+                    response, count = await self._ask(
+                        server, name, rdtype, rdclass, settings, deadlineAt
+                    )
+                    sent += count
+                except _AttemptTimeout as timeout:
+                    sent += 1
+                    if timeout.malformed is not None:
+                        lastError = DNSMalformedError(timeout.malformed, server)
+                    continue
+                except DNSError as e:
+                    sent += 1
+                    answered.add(server)
+                    lastError = e
+                    continue
+                if response.rcode() in _ANSWER_RCODES:
+                    return response
+                answered.add(server)
+                lastError = DNSServerError(response, server)
+        if lastError is not None:
+            raise lastError
+        raise DNSTimeoutError(name, rdtype, servers, sent)
+
+    async def _ask(
+        self,
+        server: NameServer,
+        name: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+        rdclass: dns.rdataclass.RdataClass,
+        settings: tuple[bool, bool, bool],
+        deadlineAt: float,
+    ) -> tuple[dns.message.Message, int]:
+        """
+        Ask one server: UDP with EDNS, then TCP if truncated, then (for non-DNSSEC queries)
+        once more without EDNS if the server rejects it. Returns the response and the number
+        of queries sent.
+        """
+        dnssecOK = settings[0]
+        query = self._makeQuery(name, rdtype, rdclass, True, *settings)
+        response = await self._exchange(server, query, deadlineAt)
+        sent = 1
+        if response.rcode() in _EDNS_REJECTIONS:
+            if dnssecOK:
+                raise EDNSUnsupportedError(server, response.rcode())
+            self.stats.ednsFallbacks += 1
+            query = self._makeQuery(name, rdtype, rdclass, False, *settings)
+            response = await self._exchange(server, query, deadlineAt)
+            sent += 1
+        return response, sent
+
+    async def _exchange(
+        self, server: NameServer, query: dns.message.Message, deadlineAt: float
+    ) -> dns.message.Message:
+        wire = query.to_wire()
+        timeout = min(self.timeout, deadlineAt - self._reactor.seconds())
+        self.stats.udpQueries += 1
+        response = await _UDPExchange(
+            self._reactor, query, wire, server, timeout, self.stats
+        ).deferred
+        if response.flags & dns.flags.TC:
+            self.stats.truncated += 1
+            response = await self._tcp(server, query, wire, deadlineAt)
+        return response
+
+    def _tcp(
+        self, server: NameServer, query: dns.message.Message, wire: bytes, deadlineAt: float
+    ) -> Deferred[dns.message.Message]:
+        self.stats.tcpQueries += 1
+        exchange = _TCPExchange(query, wire, server)
+        timeout = max(deadlineAt - self._reactor.seconds(), 0.001)
+        timeout = min(timeout, self.timeout)
+        connector = self._reactor.connectTCP(
+            server.host, server.port, _TCPFactory(exchange), timeout=timeout
+        )
+
+        def cleanUp(deferred: Deferred[dns.message.Message]) -> None:
+            if timer.active():
+                timer.cancel()
+            connector.disconnect()
+
+        def timedOut() -> None:
+            self.stats.timeouts += 1
+            connector.disconnect()
+            exchange._fail(_AttemptTimeout())
+
+        timer = self._reactor.callLater(timeout, timedOut)
+        result: Deferred[dns.message.Message] = Deferred(cleanUp)
+
+        def done(value: dns.message.Message | Failure) -> None:
+            if timer.active():
+                timer.cancel()
+            if result.called:
+                return
+            if isinstance(value, Failure):
+                result.errback(value)
+            else:
+                result.callback(value)
+
+        exchange.deferred.addBoth(done)
+        return result

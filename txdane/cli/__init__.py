@@ -24,7 +24,7 @@ from typing import Protocol
 from txdane import __version__
 
 #: Modules providing the subcommands, in the order C{--help} lists them.
-SUBCOMMANDS: list[str] = []
+SUBCOMMANDS: list[str] = ["txdane.cli.lookup", "txdane.cli.keygen", "txdane.cli.demo"]
 
 
 class ExitStatus:
@@ -86,7 +86,7 @@ def _buildParser() -> tuple[argparse.ArgumentParser, dict[str, _Subcommand]]:
     if SUBCOMMANDS:
         sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
         for moduleName in SUBCOMMANDS:
-            module: _Subcommand = importlib.import_module(moduleName)  # type: ignore[assignment]
+            module: _Subcommand = importlib.import_module(moduleName)
             commandParser = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
             module.addArguments(commandParser)
             commands[module.NAME] = module

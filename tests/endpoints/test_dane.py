@@ -1,0 +1,416 @@
+"""
+End-to-end tests of L{DANEEndpoint} and L{DNSSECEndpoint} on loopback: the signed hierarchy
+served by txdane's DNS server, the validating resolver asking it through the real DNS client,
+and real TLS servers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dns.message
+import dns.rcode
+from OpenSSL import SSL
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.ssl import PrivateCertificate
+from twisted.internet.task import deferLater
+from twisted.trial.unittest import TestCase
+from zope.interface.verify import verifyObject
+
+from txdane.adapters import AddressValidationError, NoAddressesError
+from txdane.dane.errors import DANEPolicyError, DANEVerificationError
+from txdane.dane.pkix import PKIXTrust
+from txdane.dane.policy import Policy
+from txdane.endpoints import DANEEndpoint, DNSSECEndpoint
+from txdane.resolvconf import NameServer
+from txdane.status import Status
+from txdane.transport import DNSServerError, DNSTimeoutError
+
+from ..dane.certs import issue
+from ..dane.tlsserver import GREETING, RecordingClient
+from .world import FailingQuerier, World, makeWorld, reactor, startTLSServer
+
+WWW = "www.example.test"
+
+
+class Recording(RecordingClient):
+    made = False
+
+    def connectionMade(self) -> None:
+        self.made = True
+
+
+def recordingFactory() -> tuple[Any, list[Recording]]:
+    built: list[Recording] = []
+
+    def build() -> Recording:
+        protocol = Recording()
+        built.append(protocol)
+        return protocol
+
+    return Factory.forProtocol(build), built
+
+
+class DANEEndpointTests(TestCase):
+    async def world(self, records: dict[str, list[str]], **kw: Any) -> World:
+        world = await makeWorld(records, **kw)
+        self.addCleanup(world.dnsServer.stop)
+        return world
+
+    def tlsServer(self, certificate: Any = None, *chain: Any, **kw: Any) -> Any:
+        server = startTLSServer(certificate or issue(WWW), *chain, **kw)
+        for port in server.ports:
+            self.addCleanup(port.stopListening)
+        return server
+
+    async def connect(self, endpoint: DANEEndpoint) -> Recording:
+        factory, _ = recordingFactory()
+        protocol: Any = await endpoint.connect(factory)
+
+        def close() -> Deferred[None]:
+            if not protocol.lost.called:
+                protocol.transport.abortConnection()
+            return protocol.lost
+
+        self.addCleanup(close)
+        return protocol
+
+    async def test_matchingTLSAConnects(self) -> None:
+        """
+        A server whose key matches a secure 3 1 1 record is connected to; connect() fires
+        only after the handshake, the protocol gets the server's data, and SNI was sent.
+        """
+        server = self.tlsServer()
+        world = await self.world(
+            {"example.test.": [f"_{server.port}._tcp.www 300 IN TLSA {server.record()}"]}
+        )
+        endpoint = DANEEndpoint(reactor, world.resolver, WWW, server.port)
+        self.assertTrue(verifyObject(IStreamClientEndpoint, endpoint))
+        protocol = await self.connect(endpoint)
+        self.assertTrue(protocol.made)
+        await protocol.greeted
+        self.assertEqual(b"".join(protocol.received), GREETING)
+        self.assertEqual(server.factory.serverNames, [WWW.encode()])
+
+    async def test_mismatchRefused(self) -> None:
+        """
+        A secure TLSA record that does not match fails connect() with the DANE error naming
+        the record; the application's protocol never saw a connection.
+        """
+        server = self.tlsServer()
+        other = issue(WWW)
+        from txdane.dane.records import recordForCertificate
+
+        wrong = recordForCertificate(other.cert, 3, 1, 1)
+        world = await self.world(
+            {"example.test.": [f"_{server.port}._tcp.www 300 IN TLSA {wrong}"]}
+        )
+        factory, built = recordingFactory()
+        error: Any = await self.assertFailure(
+            DANEEndpoint(reactor, world.resolver, WWW, server.port).connect(factory),
+            DANEVerificationError,
+        )
+        self.assertIn(wrong.data.hex()[:8], str(error))
+        self.assertTrue(all(not p.made and not p.received for p in built))
+
+    async def test_bogusTLSARefused(self) -> None:
+        """
+        A bogus TLSA RRset (expired signatures) refuses before any connection is made.
+        """
+        server = self.tlsServer()
+        world = await self.world(
+            {
+                "example.test.": [f"_{server.port}._tcp.www 300 IN TLSA {server.record()}"],
+                "expired.test.": [f"_{server.port}._tcp.www 300 IN TLSA {server.record()}"],
+            }
+        )
+        endpoint = DANEEndpoint(
+            reactor, world.resolver, WWW, server.port, tlsaHost="www.expired.test"
+        )
+        error: Any = await self.assertFailure(endpoint.connect(Factory()), DANEPolicyError)
+        self.assertIs(error.status, Status.BOGUS)
+        self.assertEqual(server.connections, 0)
+
+    async def test_bogusAddressRefused(self) -> None:
+        """
+        A bogus address record fails with the address error; nothing is dialled.
+        """
+        server = self.tlsServer()
+        world = await self.world({})
+        error: Any = await self.assertFailure(
+            DANEEndpoint(reactor, world.resolver, "nosig.example.test", server.port).connect(
+                Factory()
+            ),
+            AddressValidationError,
+        )
+        self.assertIs(error.status, Status.BOGUS)
+        self.assertEqual(server.connections, 0)
+
+    async def test_servfailOnTLSARefused(self) -> None:
+        """
+        A SERVFAIL on the TLSA lookup is a refusal, never "no TLSA".
+        """
+        server = self.tlsServer()
+        response = dns.message.make_response(dns.message.make_query("x.", "TLSA"))
+        response.set_rcode(dns.rcode.SERVFAIL)
+        failure = DNSServerError(response, NameServer("127.0.0.1"))
+        world = await self.world({}, querier=lambda client: FailingQuerier(client, "TLSA", failure))
+        error: Any = await self.assertFailure(
+            DANEEndpoint(reactor, world.resolver, WWW, server.port).connect(Factory()),
+            DANEPolicyError,
+        )
+        self.assertIn("SERVFAIL", str(error))
+        self.assertEqual(server.connections, 0)
+
+    async def test_timeoutOnTLSARefused(self) -> None:
+        server = self.tlsServer()
+        import dns.name
+        import dns.rdatatype
+
+        timeout = DNSTimeoutError(
+            dns.name.from_text("x."), dns.rdatatype.TLSA, [NameServer("127.0.0.1")], 3
+        )
+        world = await self.world({}, querier=lambda client: FailingQuerier(client, "TLSA", timeout))
+        await self.assertFailure(
+            DANEEndpoint(reactor, world.resolver, WWW, server.port).connect(Factory()),
+            DANEPolicyError,
+        )
+        self.assertEqual(server.connections, 0)
+
+    async def test_unsignedZoneBehavesLikeTLS(self) -> None:
+        """
+        In an unsigned zone the server is verified by PKIX and the host name, as by tls:.
+        """
+        root = issue("Test Root", ca=True)
+        leaf = issue("www.unsigned.test", root)
+        server = self.tlsServer(leaf)
+        world = await self.world({})
+        trusted = PKIXTrust((root.cert,))
+        protocol = await self.connect(
+            DANEEndpoint(
+                reactor, world.resolver, "www.unsigned.test", server.port, trustRoots=trusted
+            )
+        )
+        await protocol.greeted
+        # Not trusted by PKIX: refused.
+        untrusted = PKIXTrust((issue("Other Root", ca=True).cert,))
+        factory, built = recordingFactory()
+        # Exactly as with tls: (Twisted's optionsForClientTLS), OpenSSL refuses the chain.
+        await self.assertFailure(
+            DANEEndpoint(
+                reactor, world.resolver, "www.unsigned.test", server.port, trustRoots=untrusted
+            ).connect(factory),
+            SSL.Error,
+        )
+        self.assertTrue(all(not p.made for p in built))
+
+    async def test_requireRefusesWithoutTLSA(self) -> None:
+        server = self.tlsServer(issue("www.unsigned.test"))
+        world = await self.world({})
+        for host in ("www.unsigned.test", WWW):
+            error: Any = await self.assertFailure(
+                DANEEndpoint(
+                    reactor, world.resolver, host, server.port, policy=Policy.DANE_ONLY
+                ).connect(Factory()),
+                DANEPolicyError,
+            )
+            self.assertIn("DANE is required", str(error))
+        self.assertEqual(server.connections, 0)
+
+    async def test_ipv6Only(self) -> None:
+        """
+        A name with only an AAAA record is reached over IPv6.
+        """
+        server = self.tlsServer(interfaces=("::1",))
+        world = await self.world(
+            {
+                "example.test.": [
+                    "v6 300 IN AAAA ::1",
+                    f"_{server.port}._tcp.v6 300 IN TLSA {server.record()}",
+                ]
+            }
+        )
+        protocol = await self.connect(
+            DANEEndpoint(reactor, world.resolver, "v6.example.test", server.port)
+        )
+        await protocol.greeted
+        self.assertEqual(protocol.transport.getPeer().host, "::1")  # type: ignore[union-attr]
+
+    async def test_onlyValidatedAddressesDialled(self) -> None:
+        """
+        The addresses dialled are those the validator proved, whatever the system resolver
+        says: the name is unknown to it, and the IPv4 address in the zone has no listener
+        while the IPv6 one has, so a connection proves the validated AAAA was used.
+        """
+        server = self.tlsServer(interfaces=("::1",))
+        world = await self.world(
+            {
+                "example.test.": [
+                    "v6only 300 IN AAAA ::1",
+                    f"_{server.port}._tcp.v6only 300 IN TLSA {server.record()}",
+                ]
+            }
+        )
+        protocol = await self.connect(
+            DANEEndpoint(reactor, world.resolver, "v6only.example.test", server.port)
+        )
+        await protocol.greeted
+        # A name whose only address has no listener fails to connect: nothing else is tried.
+        await self.assertFailure(
+            DANEEndpoint(
+                reactor, world.resolver, "mx.example.test", server.port, policy=Policy.DEFAULT
+            ).connect(Factory()),
+            ConnectionRefusedError,
+        )
+
+    async def test_cnameBaseDomain(self) -> None:
+        """
+        Through a secure CNAME, the TLSA records of the target are used and SNI names the
+        target (RFC 7671 section 7).
+        """
+        server = self.tlsServer()
+        world = await self.world(
+            {"example.test.": [f"_{server.port}._tcp.www 300 IN TLSA {server.record()}"]}
+        )
+        protocol = await self.connect(
+            DANEEndpoint(reactor, world.resolver, "alias.example.test", server.port)
+        )
+        await protocol.greeted
+        self.assertEqual(server.factory.serverNames, [WWW.encode()])
+
+    async def test_clientCertificate(self) -> None:
+        client = issue("client.example.test", clientAuth=True)
+        server = self.tlsServer()
+        world = await self.world(
+            {"example.test.": [f"_{server.port}._tcp.www 300 IN TLSA {server.record()}"]}
+        )
+        certificate = PrivateCertificate.loadPEM(client.certPEM() + client.keyPEM())
+        protocol = await self.connect(
+            DANEEndpoint(reactor, world.resolver, WWW, server.port, clientCertificate=certificate)
+        )
+        await protocol.greeted
+
+    async def test_cancelDuringLookup(self) -> None:
+        """
+        Cancelling while the lookups are in flight stops them.
+        """
+        server = self.tlsServer()
+        world = await self.world({})
+        pending: list[Deferred[Any]] = []
+
+        class Silent:
+            def query(self, *a: Any, **k: Any) -> Deferred[Any]:
+                pending.append(Deferred())
+                return pending[-1]
+
+        from txdane.validation import TrustAnchors, ValidatingResolver
+
+        resolver = ValidatingResolver(
+            Silent(),
+            trustAnchors=TrustAnchors.fromRRsets([world.hierarchy.trustAnchor]),
+            clock=reactor,
+        )
+        d = DANEEndpoint(reactor, resolver, WWW, server.port).connect(Factory())
+        self.assertTrue(pending)
+        d.cancel()
+        await self.assertFailure(d, CancelledError)
+        self.assertEqual(server.connections, 0)
+        self.assertTrue(all(q.called for q in pending))
+
+    async def test_cancelDuringHandshake(self) -> None:
+        """
+        Cancelling while the TLS handshake waits for a silent server closes the connection;
+        the application's protocol never saw it.
+        """
+        accepted: list[Any] = []
+        lost: Deferred[None] = Deferred()
+
+        class Silent(Protocol):
+            def connectionMade(self) -> None:
+                accepted.append(self)
+
+            def connectionLost(self, reason: Any = None) -> None:
+                lost.callback(None)
+
+        port = reactor.listenTCP(0, Factory.forProtocol(Silent), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        record = "3 1 1 " + "ab" * 32
+        world = await self.world(
+            {
+                "example.test.": [
+                    "v4 300 IN A 127.0.0.1",
+                    f"_{number}._tcp.v4 300 IN TLSA {record}",
+                ]
+            }
+        )
+        factory, built = recordingFactory()
+        d = DANEEndpoint(reactor, world.resolver, "v4.example.test", number).connect(factory)
+        while not accepted:
+            await deferLater(reactor, 0.01)
+        d.cancel()
+        await self.assertFailure(d, CancelledError)
+        await lost
+        self.assertTrue(all(not p.made for p in built))
+
+
+class DNSSECEndpointTests(TestCase):
+    async def test_secureConnects(self) -> None:
+        world = await makeWorld({})
+        self.addCleanup(world.dnsServer.stop)
+        received: Deferred[bytes] = Deferred()
+
+        class Greeter(Protocol):
+            def connectionMade(self) -> None:
+                self.transport.write(b"hi")  # type: ignore[union-attr]
+                self.transport.loseConnection()  # type: ignore[union-attr]
+
+        class Reader(Protocol):
+            def dataReceived(self, data: bytes) -> None:
+                if not received.called:
+                    received.callback(data)
+
+        port = reactor.listenTCP(0, Factory.forProtocol(Greeter), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        endpoint = DNSSECEndpoint(reactor, world.resolver, "ssh.example.test", 0)
+        self.assertTrue(verifyObject(IStreamClientEndpoint, endpoint))
+        # ssh.example.test is 127.0.0.3: nothing listens there, so it is refused...
+        await self.assertFailure(
+            DNSSECEndpoint(
+                reactor, world.resolver, "ssh.example.test", port.getHost().port
+            ).connect(Factory.forProtocol(Reader)),
+            ConnectionRefusedError,
+        )
+        # ...while www.example.test (127.0.0.1, ::1) reaches the server.
+        await DNSSECEndpoint(reactor, world.resolver, WWW, port.getHost().port).connect(
+            Factory.forProtocol(Reader)
+        )
+        self.assertEqual(await received, b"hi")
+
+    async def test_insecureNeedsPermission(self) -> None:
+        world = await makeWorld({})
+        self.addCleanup(world.dnsServer.stop)
+        error: Any = await self.assertFailure(
+            DNSSECEndpoint(reactor, world.resolver, "www.unsigned.test", 9).connect(Factory()),
+            AddressValidationError,
+        )
+        self.assertIs(error.status, Status.INSECURE)
+        await self.assertFailure(
+            DNSSECEndpoint(
+                reactor, world.resolver, "www.unsigned.test", 9, allowInsecure=True
+            ).connect(Factory()),
+            ConnectionRefusedError,
+        )
+        await self.assertFailure(
+            DNSSECEndpoint(
+                reactor, world.resolver, "www.expired.test", 9, allowInsecure=True
+            ).connect(Factory()),
+            AddressValidationError,
+        )
+        await self.assertFailure(
+            DNSSECEndpoint(reactor, world.resolver, "nx.example.test", 9).connect(Factory()),
+            NoAddressesError,
+        )

@@ -1,0 +1,135 @@
+"""
+Tests of the C{dane:} and C{dnssec:} endpoint strings, through Twisted's own
+C{clientFromString} (so through the plugins).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from twisted.internet.endpoints import clientFromString
+from twisted.internet.protocol import Factory
+from twisted.internet.testing import MemoryReactorClock
+from twisted.trial.unittest import TestCase
+
+from txdane.dane.policy import Policy
+from txdane.endpoints import DANEEndpoint, DNSSECEndpoint, EndpointStringError
+from txdane.resolvconf import NameServer
+
+from ..dane.certs import issue
+from ..dane.tlsserver import RecordingClient
+from .world import makeWorld, reactor, startTLSServer
+
+
+def parse(text: str | bytes) -> Any:
+    return clientFromString(MemoryReactorClock(), text)
+
+
+def test_danePlugin() -> None:
+    endpoint = parse(
+        "dane:host=www.example.test:port=8443:resolver=127.0.0.1#5353,2001\\:db8\\:\\:53"
+        ":require=yes:tlsaHost=tlsa.example.test:timeout=7"
+    )
+    assert isinstance(endpoint, DANEEndpoint)
+    assert (endpoint.host, endpoint.port, endpoint.tlsaHost) == (
+        "www.example.test",
+        8443,
+        "tlsa.example.test",
+    )
+    assert endpoint.policy is Policy.DANE_ONLY
+    assert endpoint.resolver.querier.servers == (  # type: ignore[attr-defined]
+        NameServer("127.0.0.1", 5353),
+        NameServer("2001:db8::53", 53),
+    )
+
+
+def test_dnssecPlugin() -> None:
+    endpoint = parse(b"dnssec:host=git.example.test:port=22:allowInsecure=yes")
+    assert isinstance(endpoint, DNSSECEndpoint)
+    assert (endpoint.host, endpoint.port, endpoint.allowInsecure) == ("git.example.test", 22, True)
+
+
+def test_positional() -> None:
+    endpoint = parse("dnssec:git.example.test:22")
+    assert (endpoint.host, endpoint.port) == ("git.example.test", 22)
+
+
+def test_ipv6Host() -> None:
+    endpoint = parse("dnssec:host=2001\\:db8\\:\\:1:port=22")
+    assert endpoint.host == "2001:db8::1"
+
+
+def test_sharedResolver() -> None:
+    """
+    Endpoints with the same resolver settings share one resolver (and its cache).
+    """
+    reactor = MemoryReactorClock()
+    a = clientFromString(reactor, "dane:host=a.example.test:port=443:resolver=127.0.0.1#53")
+    b = clientFromString(reactor, "dnssec:host=b.example.test:port=22:resolver=127.0.0.1#53")
+    c = clientFromString(reactor, "dnssec:host=b.example.test:port=22:resolver=127.0.0.2#53")
+    assert a.resolver is b.resolver
+    assert a.resolver is not c.resolver
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("dane:host=www.example.test", "port is required"),
+        ("dane:port=443", "host is required"),
+        ("dane:host=h:port=https", "port='https' is not a number"),
+        ("dane:host=h:port=70000", "not in 1-65535"),
+        ("dane:host=h:port=443:colour=blue", "unknown option 'colour'"),
+        ("dnssec:host=h:port=22:require=yes", "unknown option 'require'"),
+        ("dane:host=h:port=443:require=perhaps", "require='perhaps' is not yes or no"),
+        ("dane:host=h:port=443:timeout=-1", "timeout='-1' must be positive"),
+        ("dane:host=h:port=443:resolver=dns.example", "resolver"),
+        ("dane:host=h:port=443:proto=udp", "only tcp"),
+        ("dane:host=h:port=443:trustAnchor=/nonexistent", "trustAnchor"),
+        ("dane:host=h:port=443:trustAD=yes:trustAnchor=/x", "exclude each other"),
+        ("dane:host=h:port=443:certificate=/nonexistent.pem", "certificate='/nonexistent.pem'"),
+        ("dane:host=h:port=443:trustRoots=/nonexistent.pem", "trustRoots"),
+    ],
+)
+def test_errors(text: str, message: str) -> None:
+    """
+    A bad option is a clear error naming it.
+    """
+    with pytest.raises(EndpointStringError, match=message.replace("(", "\\(")):
+        parse(text)
+
+
+def test_badCertificateFile(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(EndpointStringError, match="not a PEM certificate"):
+        parse(f"dane:host=h:port=443:certificate={bad}")
+
+
+class StringEndToEndTests(TestCase):
+    async def test_connect(self) -> None:
+        """
+        clientFromString with a trust anchor file and our resolver connects by DANE.
+        """
+        server = startTLSServer(issue("www.example.test"))
+        for port in server.ports:
+            self.addCleanup(port.stopListening)
+        world = await makeWorld(
+            {"example.test.": [f"_{server.port}._tcp.www 300 IN TLSA {server.record()}"]}
+        )
+        self.addCleanup(world.dnsServer.stop)
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        anchor = Path(directory.name) / "anchor"
+        anchor.write_text(world.hierarchy.trustAnchorText())
+        endpoint = clientFromString(
+            reactor,
+            f"dane:host=www.example.test:port={server.port}:resolver={world.resolverAddress}"
+            f":trustAnchor={anchor}",
+        )
+        protocol: Any = await endpoint.connect(Factory.forProtocol(RecordingClient))
+        await protocol.greeted
+        protocol.transport.abortConnection()
+        await protocol.lost

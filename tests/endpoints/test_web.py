@@ -1,0 +1,107 @@
+"""
+The HTTPS Agent over DANE, against a real HTTPS server on loopback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.trial.unittest import TestCase
+from twisted.web.client import HTTPConnectionPool, readBody
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from txdane.dane.errors import DANEVerificationError
+from txdane.dane.records import recordForCertificate
+from txdane.endpoints import UnsupportedSchemeError, daneAgent
+
+from ..dane.certs import issue
+from ..dane.tlsserver import serverOptions
+from .world import makeWorld, reactor
+
+
+class Hello(Resource):
+    isLeaf = True
+
+    def render_GET(self, request: Any) -> bytes:
+        return b"hello over DANE"
+
+
+class AgentTests(TestCase):
+    async def test_fetchPooledAndRefuse(self) -> None:
+        certificate = issue("www.example.test")
+        site = Site(Hello())
+        connections: list[Any] = []
+        original = site.buildProtocol
+
+        def counting(addr: Any) -> Any:
+            connections.append(addr)
+            return original(addr)
+
+        site.buildProtocol = counting  # type: ignore[method-assign]
+        port = reactor.listenTCP(
+            0, TLSMemoryBIOFactory(serverOptions(certificate), False, site), interface="127.0.0.1"
+        )
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        good = recordForCertificate(certificate.cert, 3, 1, 1)
+        wrong = recordForCertificate(issue("www.example.test").cert, 3, 1, 1)
+        world = await makeWorld(
+            {
+                "example.test.": [
+                    "web 300 IN A 127.0.0.1",
+                    f"_{number}._tcp.web 300 IN TLSA {good}",
+                    "evil 300 IN A 127.0.0.1",
+                    f"_{number}._tcp.evil 300 IN TLSA {wrong}",
+                ]
+            }
+        )
+        self.addCleanup(world.dnsServer.stop)
+        pool = HTTPConnectionPool(reactor)
+        self.addCleanup(pool.closeCachedConnections)
+        # DANE-EE names are checked for the web: the certificate names www.example.test, so
+        # turn that off for web.example.test.
+        agent = daneAgent(reactor, world.resolver, pool=pool, checkDANEEENames=False)
+        for _ in range(2):
+            response = await agent.request(b"GET", f"https://web.example.test:{number}/".encode())
+            self.assertEqual(response.code, 200)
+            self.assertEqual(await readBody(response), b"hello over DANE")
+        self.assertEqual(len(connections), 1)
+        await self.assertFailure(
+            agent.request(b"GET", f"https://evil.example.test:{number}/".encode()),
+            DANEVerificationError,
+        )
+        self.assertEqual(len(connections), 2)
+
+    async def test_nameCheckedForWeb(self) -> None:
+        """
+        By default the Agent checks the certificate's name even for DANE-EE records.
+        """
+        certificate = issue("other.example.test")
+        port = reactor.listenTCP(
+            0,
+            TLSMemoryBIOFactory(serverOptions(certificate), False, Site(Hello())),
+            interface="127.0.0.1",
+        )
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        record = recordForCertificate(certificate.cert, 3, 1, 1)
+        world = await makeWorld({"example.test.": [f"_{number}._tcp.www 300 IN TLSA {record}"]})
+        self.addCleanup(world.dnsServer.stop)
+        pool = HTTPConnectionPool(reactor, persistent=False)
+        await self.assertFailure(
+            daneAgent(reactor, world.resolver, pool=pool).request(
+                b"GET", f"https://www.example.test:{number}/".encode()
+            ),
+            DANEVerificationError,
+        )
+
+    def test_unsupportedScheme(self) -> None:
+        from twisted.web.client import URI
+
+        from txdane.endpoints import DANEEndpointFactory
+
+        factory = DANEEndpointFactory(reactor, None, httpsOnly=True)  # type: ignore[arg-type]
+        with self.assertRaises(UnsupportedSchemeError):
+            factory.endpointForURI(URI.fromBytes(b"http://www.example.test/"))

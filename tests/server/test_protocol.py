@@ -1,0 +1,283 @@
+"""
+Tests for the server on the wire: UDP and TCP on a real loopback port, and the protocol objects
+with fake transports where the wire adds nothing.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdatatype
+from twisted.internet import reactor
+from twisted.internet.error import ConnectionDone
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.internet.threads import deferToThread
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from txdane.server.answer import Responder
+from txdane.server.protocol import (
+    DEFAULT_MAX_TCP_CONNECTIONS,
+    DEFAULT_TCP_IDLE_TIMEOUT,
+    DNSDatagramProtocol,
+    DNSStreamFactory,
+    DNSStreamProtocol,
+    ResponderHolder,
+)
+from txdane.server.service import RunningServer, listenDNS, responderForZones
+from txdane.server.zones import ZoneStore
+from txdane.testing import CASES, buildHierarchy
+
+_HIERARCHY = buildHierarchy()
+
+
+class LoopbackTests(TestCase):
+    """
+    The hierarchy served on 127.0.0.1, queried with dnspython from a thread.
+    """
+
+    async def serve(self) -> RunningServer:
+        server = await _HIERARCHY.serve(reactor)
+        self.addCleanup(server.stop)
+        return server
+
+    async def ask(
+        self, server: RunningServer, query: dns.message.Message, tcp: bool = False
+    ) -> dns.message.Message:
+        send = dns.query.tcp if tcp else dns.query.udp
+        return await deferToThread(send, query, server.host, port=server.port, timeout=5)
+
+    async def test_everyCaseBothTransports(self) -> None:
+        """
+        Every case of the table gets its response code over UDP and over TCP, signed answers
+        carrying their RRSIGs, on one port for both.
+        """
+        server = await self.serve()
+        self.assertEqual(server.host, "127.0.0.1")
+        self.assertNotEqual(server.port, 0)
+        for case in CASES:
+            for tcp in (False, True):
+                query = dns.message.make_query(case.name, case.rdtype, want_dnssec=True)
+                response = await self.ask(server, query, tcp)
+                self.assertEqual(dns.rcode.to_text(response.rcode()), case.rcode, case)
+                self.assertTrue(response.flags & dns.flags.AA, case)
+                self.assertFalse(response.flags & dns.flags.TC, case)
+                if case.rcode == "NOERROR" and case.status.value == "secure" and response.answer:
+                    self.assertTrue(
+                        any(r.rdtype == dns.rdatatype.RRSIG for r in response.answer), case
+                    )
+
+    async def test_truncatedOverUDPFullOverTCP(self) -> None:
+        """
+        An NSEC3 NXDOMAIN proof does not fit 512 bytes: TC over UDP, the whole answer over TCP.
+        """
+        server = await self.serve()
+        query = dns.message.make_query("nx.nsec3.test.", "A", want_dnssec=True, payload=512)
+        udp = await self.ask(server, query)
+        self.assertTrue(udp.flags & dns.flags.TC)
+        self.assertEqual(udp.authority, [])
+        tcp = await self.ask(server, query, tcp=True)
+        self.assertFalse(tcp.flags & dns.flags.TC)
+        self.assertGreater(len(tcp.to_wire()), 512)
+
+    async def test_badQueryOverUDP(self) -> None:
+        """
+        Garbage gets FORMERR over UDP with the query's ID.
+        """
+        server = await self.serve()
+
+        def exchange() -> bytes:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(5)
+                garbage = struct.pack("!HHHHHH", 77, 0x0100, 1, 0, 0, 0) + b"\x3f"
+                s.sendto(garbage, (server.host, server.port))
+                return s.recv(512)
+
+        response = dns.message.from_wire(await deferToThread(exchange))
+        self.assertEqual(response.id, 77)
+        self.assertEqual(response.rcode(), dns.rcode.FORMERR)
+
+    async def test_reload(self) -> None:
+        """
+        Replacing the responder changes the answers without reopening the port.
+        """
+        server = await self.serve()
+        query = dns.message.make_query("www.example.test.", "A")
+        self.assertEqual((await self.ask(server, query)).rcode(), dns.rcode.NOERROR)
+        other = buildHierarchy(extraRecords={"example.test.": ["new 300 IN A 127.0.0.9"]})
+        server.reload(responderForZones([other.zones[dns.name.from_text("example.test.")]]))
+        query = dns.message.make_query("new.example.test.", "A")
+        response = await self.ask(server, query)
+        self.assertEqual(response.answer[0][0].address, "127.0.0.9")
+        query = dns.message.make_query("www.unsigned.test.", "A")
+        self.assertEqual((await self.ask(server, query)).rcode(), dns.rcode.REFUSED)
+
+    async def test_stop(self) -> None:
+        """
+        After stop() fires, the port is free again for both transports.
+        """
+        server = await _HIERARCHY.serve(reactor)
+        await server.stop()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((server.host, server.port))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((server.host, server.port))
+
+    async def test_stopDropsConnections(self) -> None:
+        """
+        stop() also closes TCP connections a client keeps open, and fires after they are gone.
+        """
+        server = await _HIERARCHY.serve(reactor)
+        client = socket.create_connection((server.host, server.port), timeout=5)
+        self.addCleanup(client.close)
+        query = dns.message.make_query("www.example.test.", "A").to_wire()
+        client.sendall(struct.pack("!H", len(query)) + query)
+        self.assertTrue(await deferToThread(client.recv, 4096))
+        await server.stop()
+
+        def closed() -> bool:
+            try:
+                return client.recv(4096) == b""
+            except ConnectionResetError:
+                return True
+
+        self.assertTrue(await deferToThread(closed))
+
+
+class ProtocolTests(SynchronousTestCase):
+    """
+    The protocol objects with in-memory transports.
+    """
+
+    def setUp(self) -> None:
+        self.holder = ResponderHolder(Responder(ZoneStore(_HIERARCHY.zones.values())))
+
+    def test_tcpFramingAndPipelining(self) -> None:
+        """
+        Two length-prefixed queries arriving in pieces are answered in order, each framed.
+        """
+        protocol = DNSStreamFactory(self.holder, clock=Clock()).buildProtocol(None)
+        assert protocol is not None
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        queries = [
+            dns.message.make_query(n, "A").to_wire()
+            for n in ("www.example.test.", "nx.example.test.")
+        ]
+        stream = b"".join(struct.pack("!H", len(q)) + q for q in queries)
+        for i in range(0, len(stream), 7):
+            protocol.dataReceived(stream[i : i + 7])
+        out = transport.value()
+        rcodes = []
+        while out:
+            (length,) = struct.unpack_from("!H", out)
+            rcodes.append(dns.message.from_wire(out[2 : 2 + length]).rcode())
+            out = out[2 + length :]
+        self.assertEqual(rcodes, [dns.rcode.NOERROR, dns.rcode.NXDOMAIN])
+
+    def test_udpNoAnswerToResponses(self) -> None:
+        sent: list[tuple[bytes, object]] = []
+
+        class Transport:
+            def write(self, data: bytes, addr: object) -> None:
+                sent.append((data, addr))
+
+        protocol = DNSDatagramProtocol(self.holder)
+        protocol.transport = Transport()  # type: ignore[assignment]
+        query = dns.message.make_query("www.example.test.", "A")
+        protocol.datagramReceived(query.to_wire(), ("127.0.0.1", 5353))
+        query.flags |= dns.flags.QR
+        protocol.datagramReceived(query.to_wire(), ("127.0.0.1", 5353))
+        self.assertEqual(len(sent), 1)
+        self.assertEqual(sent[0][1], ("127.0.0.1", 5353))
+
+
+class StreamLimitTests(SynchronousTestCase):
+    """
+    What a TCP client can hold: an idle connection is closed after the idle timeout, and
+    connections beyond the cap are refused.
+    """
+
+    def setUp(self) -> None:
+        self.holder = ResponderHolder(Responder(ZoneStore(_HIERARCHY.zones.values())))
+        self.clock = Clock()
+
+    def connect(self, factory: DNSStreamFactory) -> tuple[DNSStreamProtocol, StringTransport]:
+        protocol = factory.buildProtocol(None)
+        assert isinstance(protocol, DNSStreamProtocol)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def test_idleTimeout(self) -> None:
+        """
+        A connection idle for the default idle timeout is closed; traffic restarts the count.
+        """
+        factory = DNSStreamFactory(self.holder, clock=self.clock)
+        protocol, transport = self.connect(factory)
+        self.clock.advance(DEFAULT_TCP_IDLE_TIMEOUT - 1)
+        query = dns.message.make_query("www.example.test.", "A").to_wire()
+        protocol.dataReceived(struct.pack("!H", len(query)) + query)
+        self.clock.advance(DEFAULT_TCP_IDLE_TIMEOUT - 1)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnecting)
+
+    def test_connectionCap(self) -> None:
+        """
+        Beyond C{maxConnections} open connections, new ones are refused until one closes.
+        """
+        factory = DNSStreamFactory(self.holder, maxConnections=2, clock=self.clock)
+        first, _ = self.connect(factory)
+        self.connect(factory)
+        self.assertIsNone(factory.buildProtocol(None))
+        first.connectionLost(Failure(ConnectionDone()))
+        self.assertIsNotNone(factory.buildProtocol(None))
+        self.assertEqual(DEFAULT_MAX_TCP_CONNECTIONS, 500)
+
+
+class ReferralOverTheWireTests(TestCase):
+    """
+    A server holding only C{test.} gives referrals, over UDP and TCP alike.
+    """
+
+    async def test_referral(self) -> None:
+        responder = responderForZones([_HIERARCHY.zones[dns.name.from_text("test.")]])
+        server = await listenDNS(reactor, responder, "127.0.0.1", 0)
+        self.addCleanup(server.stop)
+        query = dns.message.make_query("www.example.test.", "A", want_dnssec=True)
+        for send in (dns.query.udp, dns.query.tcp):
+            response = await deferToThread(send, query, server.host, port=server.port, timeout=5)
+            self.assertFalse(response.flags & dns.flags.AA)
+            self.assertEqual(
+                {dns.rdatatype.to_text(r.rdtype) for r in response.authority}, {"NS", "DS", "RRSIG"}
+            )
+            self.assertEqual(len(response.additional), 2)
+
+    async def test_formErrOverTCP(self) -> None:
+        server = await _HIERARCHY.serve(reactor)
+        self.addCleanup(server.stop)
+
+        def exchange() -> bytes:
+            garbage = struct.pack("!HHHHHH", 78, 0x0100, 1, 0, 0, 0) + b"\x3f"
+            with socket.create_connection((server.host, server.port), timeout=5) as s:
+                s.sendall(struct.pack("!H", len(garbage)) + garbage)
+                data = b""
+                while len(data) < 2 or len(data) < 2 + struct.unpack("!H", data[:2])[0]:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data[2:]
+
+        response = dns.message.from_wire(await deferToThread(exchange))
+        self.assertEqual(response.id, 78)
+        self.assertEqual(response.rcode(), dns.rcode.FORMERR)

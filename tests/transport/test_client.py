@@ -1,0 +1,379 @@
+"""
+Tests for L{txdane.transport.DNSClient} against a scriptable server on real loopback sockets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+from twisted.internet import reactor
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.task import deferLater
+from twisted.trial.unittest import TestCase
+
+from txdane.transport import (
+    DNSClient,
+    DNSMalformedError,
+    DNSServerError,
+    EDNSUnsupportedError,
+)
+
+from .scriptserver import Reply, ScriptServer, answer
+
+A_RECORD = "www.example.test. 300 IN A 192.0.2.1"
+
+
+def plainAnswer(query: dns.message.Message, transport: str) -> list[Reply]:
+    return [Reply(answer(query, A_RECORD).to_wire())]
+
+
+def sockets(selectables: set) -> list:
+    """
+    The UDP ports and TCP connections among C{selectables} (not the reactor's own wakers).
+    """
+    return [s for s in selectables if hasattr(s, "getHost")]
+
+
+def ourCalls(calls: set) -> list:
+    """
+    The delayed calls among C{calls} that are not trial's own test timeout.
+    """
+    return [c for c in calls if c.active() and "onTimeout" not in repr(c)]
+
+
+class LoopbackTests(TestCase):
+    """
+    The client against a real UDP and TCP server on 127.0.0.1.
+    """
+
+    def serve(self, handler, otherHost: str = "127.0.0.1") -> ScriptServer:
+        server = ScriptServer(handler, otherHost=otherHost)
+        server.start()
+        self.addCleanup(server.stop)
+        return server
+
+    def client(self, server: ScriptServer, **kw) -> DNSClient:
+        kw.setdefault("timeout", 2.0)
+        kw.setdefault("attempts", 1)
+        return DNSClient(reactor, [server.address], **kw)
+
+    async def test_ednsAndFlags(self) -> None:
+        """
+        The query carries an OPT record with payload 1232 and, when asked, DO and CD; RD is set
+        by default. The answer is delivered as a dnspython message.
+        """
+        server = self.serve(plainAnswer)
+        response = await self.client(server).query(
+            "www.example.test", "A", dnssecOK=True, checkingDisabled=True
+        )
+        self.assertEqual(response.answer[0].to_text(), A_RECORD)
+        ((query, transport),) = server.queries
+        self.assertEqual(transport, "udp")
+        self.assertEqual(query.edns, 0)
+        self.assertEqual(query.payload, 1232)
+        self.assertTrue(query.ednsflags & dns.flags.DO)
+        self.assertTrue(query.flags & dns.flags.CD)
+        self.assertTrue(query.flags & dns.flags.RD)
+
+    async def test_plainFlags(self) -> None:
+        """
+        Without DO and CD the OPT record is still sent, with DO clear; RD can be turned off;
+        the payload is configurable.
+        """
+        server = self.serve(plainAnswer)
+        await self.client(server, payload=4000).query(
+            "www.example.test", "A", recursionDesired=False
+        )
+        ((query, _),) = server.queries
+        self.assertEqual(query.payload, 4000)
+        self.assertFalse(query.ednsflags & dns.flags.DO)
+        self.assertFalse(query.flags & (dns.flags.CD | dns.flags.RD))
+
+    async def test_randomIDs(self) -> None:
+        """
+        Each query has its own ID and source port.
+        """
+        server = self.serve(plainAnswer)
+        client = self.client(server)
+        for _ in range(8):
+            await client.query("www.example.test", "A")
+        ids = {q.id for q, _ in server.queries}
+        self.assertGreater(len(ids), 4)
+
+    async def test_truncatedGoesToTCP(self) -> None:
+        """
+        A UDP answer with TC=1 is asked again over TCP and the TCP answer is delivered.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            if transport == "udp":
+                response = answer(query)
+                response.flags |= dns.flags.TC
+                return [Reply(response.to_wire())]
+            records = [f"www.example.test. 300 IN A 192.0.2.{i}" for i in range(1, 200)]
+            return [Reply(answer(query, *records).to_wire(max_size=65535))]
+
+        server = self.serve(handler)
+        client = self.client(server)
+        response = await client.query("www.example.test", "A")
+        self.assertEqual(len(response.answer[0]), 199)
+        self.assertEqual([t for _, t in server.queries], ["udp", "tcp"])
+        self.assertEqual((client.stats.truncated, client.stats.tcpQueries), (1, 1))
+
+    async def test_truncatedUnparseableGoesToTCP(self) -> None:
+        """
+        A UDP answer cut off in the middle of a record, with TC=1, still leads to TCP.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            wire = answer(query, A_RECORD).to_wire()
+            if transport == "udp":
+                cut = bytearray(wire[:-3])
+                cut[2] |= 0x02
+                return [Reply(bytes(cut))]
+            return [Reply(wire)]
+
+        server = self.serve(handler)
+        response = await self.client(server).query("www.example.test", "A")
+        self.assertEqual(response.answer[0].to_text(), A_RECORD)
+
+    async def test_formerrFallsBackWithoutEDNS(self) -> None:
+        """
+        A server that answers an EDNS query with FORMERR is asked once more without EDNS.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            if query.edns >= 0:
+                response = dns.message.make_response(query)
+                response.use_edns(False)
+                response.set_rcode(dns.rcode.FORMERR)
+                return [Reply(response.to_wire())]
+            return [Reply(answer(query, A_RECORD).to_wire())]
+
+        server = self.serve(handler)
+        client = self.client(server)
+        response = await client.query("www.example.test", "A")
+        self.assertEqual(response.answer[0].to_text(), A_RECORD)
+        self.assertEqual([q.edns for q, _ in server.queries], [0, -1])
+        self.assertEqual(client.stats.ednsFallbacks, 1)
+
+    async def test_badversFallsBack(self) -> None:
+        """
+        BADVERS (an extended RCODE carried in the OPT record) also leads to a plain retry.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            if query.edns >= 0:
+                response = dns.message.make_response(query)
+                response.set_rcode(dns.rcode.BADVERS)
+                return [Reply(response.to_wire())]
+            return [Reply(answer(query, A_RECORD).to_wire())]
+
+        server = self.serve(handler)
+        response = await self.client(server).query("www.example.test", "A")
+        self.assertEqual(len(response.answer), 1)
+
+    async def test_formerrWithDNSSECFails(self) -> None:
+        """
+        When DO was asked for, a server rejecting EDNS is an error that says DNSSEC needs EDNS,
+        and no plain query is sent.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            response = dns.message.make_response(query)
+            response.use_edns(False)
+            response.set_rcode(dns.rcode.FORMERR)
+            return [Reply(response.to_wire())]
+
+        server = self.serve(handler)
+        error = await self.assertFailure(
+            self.client(server).query("www.example.test", "A", dnssecOK=True),
+            EDNSUnsupportedError,
+        )
+        self.assertIn("DNSSEC", str(error))
+        self.assertEqual(error.rcode, dns.rcode.FORMERR)
+        self.assertEqual(len(server.queries), 1)
+
+    async def test_spoofedAnswersIgnored(self) -> None:
+        """
+        Answers from the wrong port, with the wrong ID, for the wrong question, or without QR
+        are ignored and counted; the real answer that follows is accepted.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            good = answer(query, A_RECORD)
+            evil = answer(query, "www.example.test. 300 IN A 203.0.113.66")
+            wrongID = answer(query, "www.example.test. 300 IN A 203.0.113.66")
+            wrongID.id = query.id ^ 0x5A5A
+            other = dns.message.make_query("evil.example.test", "A")
+            other.id = query.id
+            wrongQuestion = dns.message.make_response(other)
+            notResponse = dns.message.make_query("www.example.test", "A")
+            notResponse.id = query.id
+            return [
+                Reply(evil.to_wire(), fromOther=True),
+                Reply(wrongID.to_wire()),
+                Reply(wrongQuestion.to_wire()),
+                Reply(notResponse.to_wire()),
+                Reply(good.to_wire()),
+            ]
+
+        server = self.serve(handler)
+        client = self.client(server)
+        response = await client.query("www.example.test", "A")
+        self.assertEqual(response.answer[0].to_text(), A_RECORD)
+        self.assertEqual(client.stats.ignored, {"source": 1, "id": 1, "question": 2})
+
+    async def test_wrongAddressIgnored(self) -> None:
+        """
+        A datagram from another address (same port number space, different host) is ignored.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            evil = answer(query, "www.example.test. 300 IN A 203.0.113.66")
+            return [Reply(evil.to_wire(), fromOther=True), Reply(answer(query, A_RECORD).to_wire())]
+
+        server = self.serve(handler, otherHost="127.0.0.2")
+        client = self.client(server)
+        response = await client.query("www.example.test", "A")
+        self.assertEqual(response.answer[0].to_text(), A_RECORD)
+        self.assertEqual(client.stats.ignored, {"source": 1})
+
+    async def test_questionComparedCaseInsensitively(self) -> None:
+        """
+        An answer whose question differs only in letter case is the answer.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            wire = bytearray(answer(query, A_RECORD).to_wire())
+            index = wire.index(b"\x03www")
+            wire[index + 1 : index + 4] = b"WwW"
+            return [Reply(bytes(wire))]
+
+        server = self.serve(handler)
+        response = await self.client(server).query("www.example.test", "A")
+        self.assertEqual(len(response.answer), 1)
+
+    async def test_servfailWithEDE(self) -> None:
+        """
+        SERVFAIL from every server is a L{DNSServerError} carrying the RCODE and the EDE
+        option; the next server is tried first.
+        """
+        calls: list[str] = []
+
+        def failing(query: dns.message.Message, transport: str) -> list[Reply]:
+            calls.append("first")
+            response = dns.message.make_response(query)
+            response.set_rcode(dns.rcode.SERVFAIL)
+            response.use_edns(0, options=[dns.edns.EDEOption(dns.edns.EDECode.DNSSEC_BOGUS, "bad")])
+            return [Reply(response.to_wire())]
+
+        first = self.serve(failing)
+        second = self.serve(failing)
+        client = DNSClient(reactor, [first.address, second.address], timeout=2, attempts=3)
+        error: Any = await self.assertFailure(client.query("www.example.test", "A"), DNSServerError)
+        self.assertEqual(error.rcode, dns.rcode.SERVFAIL)
+        self.assertEqual([e.code for e in error.extendedErrors], [dns.edns.EDECode.DNSSEC_BOGUS])
+        self.assertIn("SERVFAIL (EDE 6, bad)", str(error))
+        # Each server answered once: an answer, even a failure, is not asked for again.
+        self.assertEqual((len(first.queries), len(second.queries)), (1, 1))
+
+    async def test_servfailThenGoodServer(self) -> None:
+        """
+        After a SERVFAIL the next server's good answer is delivered.
+        """
+
+        def failing(query: dns.message.Message, transport: str) -> list[Reply]:
+            response = dns.message.make_response(query)
+            response.set_rcode(dns.rcode.SERVFAIL)
+            return [Reply(response.to_wire())]
+
+        first, second = self.serve(failing), self.serve(plainAnswer)
+        client = DNSClient(reactor, [first.address, second.address], timeout=2, attempts=1)
+        response = await client.query("www.example.test", "A")
+        self.assertEqual(len(response.answer), 1)
+
+    async def test_nxdomainIsAnAnswer(self) -> None:
+        """
+        NXDOMAIN is delivered as a response, not raised.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            response = dns.message.make_response(query)
+            response.set_rcode(dns.rcode.NXDOMAIN)
+            return [Reply(response.to_wire())]
+
+        server = self.serve(handler)
+        response = await self.client(server).query("nowhere.example.test", "A")
+        self.assertEqual(response.rcode(), dns.rcode.NXDOMAIN)
+
+    async def test_tcpGarbageIsMalformed(self) -> None:
+        """
+        Garbage over TCP (which cannot be spoofed the way UDP can) is a malformed-answer error
+        naming what was wrong.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            if transport == "udp":
+                response = answer(query)
+                response.flags |= dns.flags.TC
+                return [Reply(response.to_wire())]
+            return [Reply(b"\x00\x01garbage that is not DNS")]
+
+        server = self.serve(handler)
+        error = await self.assertFailure(
+            self.client(server).query("www.example.test", "A"), DNSMalformedError
+        )
+        self.assertIn(server.address, str(error))
+
+    async def test_cancelLeavesReactorClean(self) -> None:
+        """
+        Cancelling a query in flight closes its socket and its timer: nothing is left in the
+        reactor (trial also fails a test that leaves the reactor dirty).
+        """
+        server = self.serve(lambda query, transport: [])
+        readersBefore = set(reactor.getReaders())
+        callsBefore = set(reactor.getDelayedCalls())
+        d = self.client(server, timeout=30).query("www.example.test", "A")
+        self.assertEqual(len(set(reactor.getReaders()) - readersBefore), 1)
+        d.cancel()
+        await self.assertFailure(d, CancelledError)
+        await deferLater(reactor, 0)
+        self.assertEqual(sockets(set(reactor.getReaders()) - readersBefore), [])
+        self.assertEqual(ourCalls(set(reactor.getDelayedCalls()) - callsBefore), [])
+
+    async def test_cancelDuringTCP(self) -> None:
+        """
+        Cancelling while the TCP repeat is in progress closes the connection.
+        """
+        tcpAsked: Deferred[None] = Deferred()
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            if transport == "udp":
+                response = answer(query)
+                response.flags |= dns.flags.TC
+                return [Reply(response.to_wire())]
+            tcpAsked.callback(None)
+            return []
+
+        server = self.serve(handler)
+        callsBefore = set(reactor.getDelayedCalls())
+        readersBefore = set(reactor.getReaders()) | set(reactor.getWriters())
+        d = self.client(server, timeout=30).query("www.example.test", "A")
+        await tcpAsked
+        d.cancel()
+        await self.assertFailure(d, CancelledError)
+        await deferLater(reactor, 0)
+        await deferLater(reactor, 0)
+        self.assertEqual(ourCalls(set(reactor.getDelayedCalls()) - callsBefore), [])
+        # The server's side of the connection may linger a moment; the client's is gone.
+        selectables: list[Any] = list(set(reactor.getReaders()) - readersBefore)
+        clientSides = [
+            s for s in selectables if hasattr(s, "getPeer") and s.getPeer().port == server.port
+        ]
+        self.assertEqual(clientSides, [])

@@ -1,0 +1,244 @@
+"""
+Timeouts, retries, rotation and deadlines of L{txdane.transport.DNSClient} on a fake clock.
+"""
+
+from __future__ import annotations
+
+import dns.message
+import dns.rcode
+import pytest
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.python.failure import Failure
+
+from txdane.transport import (
+    DNSClient,
+    DNSConnectionError,
+    DNSMalformedError,
+    DNSServerError,
+    DNSTimeoutError,
+)
+
+from .fakes import FakeReactor
+
+SERVERS = ["192.0.2.1", "192.0.2.2#5353", "2001:db8::3"]
+
+
+def result(d: Deferred) -> object:
+    """
+    The result of a Deferred that has fired (a L{Failure} if it failed).
+    """
+    box: list[object] = []
+    d.addBoth(box.append)
+    assert box, "the Deferred has not fired"
+    return box[0]
+
+
+def destinations(reactor: FakeReactor) -> list[tuple[str, int]]:
+    return [addr for _, _, addr in reactor.sent]
+
+
+def test_silenceTimesOutAfterEveryAttempt() -> None:
+    """
+    With no answer, each server is asked once per round, each attempt waits C{timeout}
+    seconds, and the error names the servers and the number of queries sent.
+    """
+    reactor = FakeReactor()
+    client = DNSClient(reactor, SERVERS, timeout=3, attempts=2)
+    d = client.query("www.example.test", "A")
+    for _ in range(5):
+        reactor.advance(3)
+        assert not d.called
+    reactor.advance(3)
+    failure = result(d)
+    assert isinstance(failure, Failure)
+    error = failure.value
+    assert isinstance(error, DNSTimeoutError)
+    assert error.attempts == 6
+    assert (
+        destinations(reactor)
+        == [
+            ("192.0.2.1", 53),
+            ("192.0.2.2", 5353),
+            ("2001:db8::3", 53),
+        ]
+        * 2
+    )
+    assert "192.0.2.2#5353" in str(error) and "6 queries" in str(error)
+    assert reactor.openPorts() == [] and reactor.getDelayedCalls() == []
+    assert client.stats.timeouts == 6
+
+
+def test_ipv6ServerUsesIPv6Socket() -> None:
+    """
+    The UDP socket for an IPv6 server is bound to the IPv6 wildcard address.
+    """
+    reactor = FakeReactor()
+    DNSClient(reactor, ["::1#5300"], timeout=1, attempts=1).query("a.test", "A")
+    assert reactor.ports[0].interface == "::"
+
+
+def test_answerAfterTimeoutOfFirstServer() -> None:
+    """
+    When the first server is silent, the second one's answer is delivered.
+    """
+    reactor = FakeReactor()
+    d = DNSClient(reactor, SERVERS[:2], timeout=2, attempts=1).query("www.example.test", "A")
+    reactor.advance(2)
+    port, query, addr = reactor.sent[-1]
+    assert addr == ("192.0.2.2", 5353)
+    port.deliver(dns.message.make_response(query), addr)
+    assert isinstance(result(d), dns.message.Message)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_deadlineCutsRetriesShort() -> None:
+    """
+    The overall deadline ends the query even when attempts remain, and shortens the last
+    attempt's wait.
+    """
+    reactor = FakeReactor()
+    client = DNSClient(reactor, SERVERS, timeout=5, attempts=3, deadline=12)
+    d = client.query("www.example.test", "A")
+    reactor.advance(5)
+    reactor.advance(5)
+    assert not d.called
+    reactor.advance(2)
+    failure = result(d)
+    assert isinstance(failure, Failure) and failure.check(DNSTimeoutError)
+    assert len(reactor.sent) == 3
+
+
+def test_rotate() -> None:
+    """
+    With rotation each query starts at the next server.
+    """
+    reactor = FakeReactor()
+    client = DNSClient(reactor, SERVERS, timeout=1, attempts=1, rotate=True)
+    for _ in range(3):
+        client.query("www.example.test", "A")
+    firsts = [addr[0] for _, _, addr in reactor.sent]
+    assert firsts == ["192.0.2.1", "192.0.2.2", "2001:db8::3"]
+
+
+def test_unparseableDatagramThenSilenceIsMalformed() -> None:
+    """
+    Garbage from the server does not end the attempt (it might be spoofed), but when nothing
+    better arrives the query fails with a malformed-answer error rather than a timeout.
+    """
+    reactor = FakeReactor()
+    d = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=1).query("www.example.test", "A")
+    port, _query, addr = reactor.sent[-1]
+    port.deliver(b"\x12", addr)
+    assert not d.called
+    reactor.advance(2)
+    failure = result(d)
+    assert isinstance(failure, Failure)
+    assert isinstance(failure.value, DNSMalformedError)
+    assert "shorter than a DNS header" in str(failure.value)
+
+
+def test_garbageWithTheRightIDThenRealAnswer() -> None:
+    """
+    A datagram with the right ID that does not parse is ignored; the real answer is taken.
+    """
+    reactor = FakeReactor()
+    client = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=1)
+    d = client.query("www.example.test", "A")
+    port, query, addr = reactor.sent[-1]
+    port.deliver(query.id.to_bytes(2, "big") + b"\x81\x80" + b"\xff" * 20, addr)
+    port.deliver(dns.message.make_response(query), addr)
+    assert isinstance(result(d), dns.message.Message)
+    assert client.stats.ignored == {"unparseable": 1}
+
+
+def test_servfailIsNotAskedAgain() -> None:
+    """
+    A server that answered SERVFAIL is not asked again in later rounds; a silent one is.
+    """
+    reactor = FakeReactor()
+    d = DNSClient(reactor, SERVERS[:2], timeout=2, attempts=2).query("www.example.test", "A")
+    port, query, addr = reactor.sent[-1]
+    failing = dns.message.make_response(query)
+    failing.set_rcode(dns.rcode.SERVFAIL)
+    port.deliver(failing, addr)
+    reactor.advance(2)
+    reactor.advance(2)
+    assert destinations(reactor) == [("192.0.2.1", 53), ("192.0.2.2", 5353), ("192.0.2.2", 5353)]
+    failure = result(d)
+    assert isinstance(failure, Failure) and isinstance(failure.value, DNSServerError)
+
+
+def test_cancelFakeClock() -> None:
+    """
+    Cancelling closes the socket and removes the timer.
+    """
+    reactor = FakeReactor()
+    d = DNSClient(reactor, SERVERS, timeout=2, attempts=2).query("www.example.test", "A")
+    d.cancel()
+    failure = result(d)
+    assert isinstance(failure, Failure) and failure.check(CancelledError)
+    assert reactor.openPorts() == [] and reactor.getDelayedCalls() == []
+
+
+def test_tcpTimeout() -> None:
+    """
+    A TCP repeat that never completes times out like a UDP attempt, and its connection is
+    dropped.
+    """
+    reactor = FakeReactor()
+    d = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=1).query("www.example.test", "A")
+    port, query, addr = reactor.sent[-1]
+    truncated = dns.message.make_response(query)
+    truncated.flags |= dns.flags.TC
+    port.deliver(truncated, addr)
+    (connector,) = reactor.connectors
+    assert (connector.host, connector.port) == ("192.0.2.1", 53)
+    reactor.advance(2)
+    failure = result(d)
+    assert isinstance(failure, Failure) and failure.check(DNSTimeoutError)
+    assert connector.disconnected and reactor.getDelayedCalls() == []
+
+
+def test_tcpConnectionRefused() -> None:
+    """
+    A refused TCP connection is a connection error naming the server.
+    """
+    from twisted.internet.error import ConnectionRefusedError
+
+    reactor = FakeReactor()
+    d = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=1).query("www.example.test", "A")
+    port, query, addr = reactor.sent[-1]
+    truncated = dns.message.make_response(query)
+    truncated.flags |= dns.flags.TC
+    port.deliver(truncated, addr)
+    (connector,) = reactor.connectors
+    connector.factory.clientConnectionFailed(connector, Failure(ConnectionRefusedError()))
+    failure = result(d)
+    assert isinstance(failure, Failure) and isinstance(failure.value, DNSConnectionError)
+    assert "192.0.2.1" in str(failure.value)
+    assert reactor.getDelayedCalls() == []
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"servers": []}, "servers"),
+        ({"timeout": 0}, "timeout"),
+        ({"attempts": 0}, "attempts"),
+        ({"payload": 100}, "payload"),
+        ({"servers": ["not-an-address"]}, "not an IPv4 or IPv6 address"),
+        ({"servers": ["192.0.2.1#port"]}, "not a number"),
+    ],
+)
+def test_badSettings(settings: dict, message: str) -> None:
+    """
+    Unusable settings are refused with an error naming them.
+    """
+    settings.setdefault("servers", ["192.0.2.1"])
+    with pytest.raises(ValueError, match=message):
+        DNSClient(
+            FakeReactor(),
+            timeout=settings.pop("timeout", 1),
+            attempts=settings.pop("attempts", 1),
+            **settings,
+        )

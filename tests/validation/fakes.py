@@ -1,0 +1,84 @@
+"""
+Test doubles for the validator: a querier that asks the test hierarchy's answer engine
+directly, standing in for a recursive resolver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+from twisted.internet.defer import Deferred, fail, succeed
+
+from txdane.server.answer import Responder
+from txdane.server.service import responderForZones
+from txdane.testing import Hierarchy
+from txdane.transport import DNSError
+
+Tamper = Callable[[dns.message.Message], dns.message.Message | Exception]
+
+
+class EngineQuerier:
+    """
+    A L{txdane.transport.DNSQuerier} answering from an in-memory L{Responder}, in wire form.
+    A server holding every zone of the hierarchy answers each name from the deepest zone, the
+    way a recursive resolver would (except that it does not chase CNAMEs across zones).
+
+    @ivar queries: every (name, type, flags) asked, in order.
+    @ivar tamper: per (name, type text): a function that rewrites the response or returns an
+        exception to fail with.
+    """
+
+    def __init__(self, responder: Responder) -> None:
+        self.responder = responder
+        self.queries: list[tuple[dns.name.Name, dns.rdatatype.RdataType, bool, bool]] = []
+        self.tamper: dict[tuple[str, str], Tamper] = {}
+
+    @classmethod
+    def forHierarchy(cls, hierarchy: Hierarchy) -> EngineQuerier:
+        return cls(responderForZones(hierarchy.zones.values()))
+
+    def query(
+        self,
+        name: dns.name.Name | str,
+        rdtype: dns.rdatatype.RdataType | str | int,
+        rdclass: dns.rdataclass.RdataClass | str | int = dns.rdataclass.IN,
+        *,
+        dnssecOK: bool = False,
+        checkingDisabled: bool = False,
+        recursionDesired: bool = True,
+    ) -> Deferred[dns.message.Message]:
+        qname = name if isinstance(name, dns.name.Name) else dns.name.from_text(name)
+        qtype = dns.rdatatype.RdataType.make(rdtype)
+        self.queries.append((qname, qtype, dnssecOK, checkingDisabled))
+        query = dns.message.make_query(qname, qtype, want_dnssec=dnssecOK)
+        if checkingDisabled:
+            query.flags |= dns.flags.CD
+        wire = self.responder.respondWire(query.to_wire(), tcp=True)
+        assert wire is not None
+        response = dns.message.from_wire(wire)
+        tamper = self.tamper.get((qname.to_text(), dns.rdatatype.to_text(qtype)))
+        if tamper is not None:
+            result = tamper(response)
+            if isinstance(result, Exception):
+                return fail(result)
+            response = result
+        return succeed(response)
+
+
+class FailingQuerier:
+    """
+    A querier whose every query fails with C{error}.
+    """
+
+    def __init__(self, error: DNSError) -> None:
+        self.error = error
+        self.queries = 0
+
+    def query(self, name: object, rdtype: object, rdclass: object = None, **kw: object) -> Deferred:
+        self.queries += 1
+        return fail(self.error)

@@ -1,0 +1,114 @@
+"""
+Tests for L{txdane.validation.anchors}.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import dns.name
+import pytest
+
+from txdane.validation import BUILTIN_ROOT_ANCHORS, TrustAnchorError, TrustAnchors
+
+XML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<TrustAnchor id="380DC50D-484E-40D0-A3AE-68F2B18F61C7"
+    source="http://data.iana.org/root-anchors/root-anchors.xml">
+<Zone>.</Zone>
+<KeyDigest id="Kjqmt7v" validFrom="2010-07-15T00:00:00+00:00"
+    validUntil="2019-01-11T00:00:00+00:00">
+<KeyTag>19036</KeyTag>
+<Algorithm>8</Algorithm>
+<DigestType>2</DigestType>
+<Digest>49AAC11D7B6F6446702E54A1607371607A1A41855200FD2CE1CDDE32F24E8FB5</Digest>
+</KeyDigest>
+<KeyDigest id="Klajeyz" validFrom="2017-02-02T00:00:00+00:00">
+<KeyTag>20326</KeyTag>
+<Algorithm>8</Algorithm>
+<DigestType>2</DigestType>
+<Digest>E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D</Digest>
+</KeyDigest>
+<KeyDigest id="Kmyv6jo" validFrom="2024-07-18T00:00:00+00:00">
+<KeyTag>38696</KeyTag>
+<Algorithm>8</Algorithm>
+<DigestType>2</DigestType>
+<Digest>683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16</Digest>
+</KeyDigest>
+</TrustAnchor>
+"""
+
+KEY = "example. IN DNSKEY 257 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4="
+
+
+def test_builtin() -> None:
+    anchors = TrustAnchors.builtin()
+    [root] = anchors.anchors
+    assert root.zone == dns.name.root
+    assert sorted(ds.key_tag for ds in root.ds) == [20326, 38696]
+    assert all(ds.algorithm == 8 and ds.digest_type == 2 for ds in root.ds)
+    assert "20326" in BUILTIN_ROOT_ANCHORS
+
+
+def test_xmlKeepsOnlyCurrentDigests() -> None:
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    [root] = TrustAnchors.fromXML(XML, now=now).anchors
+    assert sorted(ds.key_tag for ds in root.ds) == [20326, 38696]
+    assert root.ds == TrustAnchors.builtin().anchors[0].ds or set(root.ds) == set(
+        TrustAnchors.builtin().anchors[0].ds
+    )
+
+
+def test_xmlBefore2024RolloverPublication() -> None:
+    now = datetime.datetime(2018, 1, 1, tzinfo=datetime.timezone.utc)
+    [root] = TrustAnchors.fromXML(XML, now=now).anchors
+    assert sorted(ds.key_tag for ds in root.ds) == [19036, 20326]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<notxml",
+        b"<Other><Zone>.</Zone></Other>",
+        XML.replace(b"2017-02-02", b"2099-02-02").replace(b"2024-07-18", b"2099-01-01"),
+    ],
+)
+def test_xmlErrors(data: bytes) -> None:
+    with pytest.raises(TrustAnchorError) as e:
+        TrustAnchors.fromXML(data, now=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+    assert "\n" not in str(e.value)
+
+
+def test_textDSAndDNSKEY() -> None:
+    anchors = TrustAnchors.fromText("; comment\n" + BUILTIN_ROOT_ANCHORS + KEY + "\n")
+    assert {a.zone.to_text() for a in anchors.anchors} == {".", "example."}
+    example = anchors.forZone(dns.name.from_text("example."))
+    assert example is not None and len(example.dnskeys) == 1 and not example.ds
+    assert anchors.closest(dns.name.from_text("www.example.")) is example
+    assert anchors.closest(dns.name.from_text("www.other.")).zone == dns.name.root  # type: ignore[union-attr]
+
+
+def test_textRejectsOtherTypes() -> None:
+    with pytest.raises(TrustAnchorError, match="only DS and DNSKEY"):
+        TrustAnchors.fromText(". IN A 192.0.2.1\n")
+
+
+def test_textSyntaxError() -> None:
+    with pytest.raises(TrustAnchorError, match="cannot parse"):
+        TrustAnchors.fromText(". IN DS nonsense\n")
+
+
+def test_emptyText() -> None:
+    with pytest.raises(TrustAnchorError, match="no trust anchor"):
+        TrustAnchors.fromText("; nothing\n")
+
+
+def test_files(tmp_path) -> None:
+    xml = tmp_path / "root-anchors.xml"
+    xml.write_bytes(XML)
+    assert TrustAnchors.fromFile(xml).anchors[0].zone == dns.name.root
+    text = tmp_path / "anchors"
+    text.write_text(KEY + "\n")
+    assert TrustAnchors.fromFile(text).anchors[0].zone == dns.name.from_text("example.")
+    with pytest.raises(TrustAnchorError) as e:
+        TrustAnchors.fromFile(tmp_path / "missing")
+    assert str(e.value).startswith(f"trust anchors from {tmp_path / 'missing'}: ")

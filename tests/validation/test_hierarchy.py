@@ -1,0 +1,58 @@
+"""
+The validator against the signed test hierarchy: every case of L{txdane.testing.CASES}.
+"""
+
+from __future__ import annotations
+
+import dns.name
+import dns.rcode
+import pytest
+from twisted.internet.task import Clock
+
+from tests.validation.fakes import EngineQuerier
+from txdane.status import Status
+from txdane.testing import CASES, Case, Hierarchy, buildHierarchy
+from txdane.validation import Answer, TrustAnchors, ValidatingResolver
+
+
+@pytest.fixture(scope="module")
+def hierarchy() -> Hierarchy:
+    return buildHierarchy()
+
+
+def makeResolver(hierarchy: Hierarchy, **kw) -> tuple[ValidatingResolver, EngineQuerier]:
+    clock = Clock()
+    clock.advance(hierarchy.now)
+    querier = EngineQuerier.forHierarchy(hierarchy)
+    resolver = ValidatingResolver(
+        querier, trustAnchors=TrustAnchors.fromRRsets([hierarchy.trustAnchor]), clock=clock, **kw
+    )
+    return resolver, querier
+
+
+def resolve(resolver: ValidatingResolver, name: str, rdtype: str | int) -> Answer:
+    results: list[object] = []
+    resolver.lookup(name, rdtype).addBoth(results.append)
+    assert results, "lookup did not finish synchronously"
+    result = results[0]
+    if not isinstance(result, Answer):
+        result.raiseException()  # type: ignore[attr-defined]
+    assert isinstance(result, Answer)
+    return result
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.name}{c.rdtype}")
+def test_case(hierarchy: Hierarchy, case: Case) -> None:
+    resolver, querier = makeResolver(hierarchy)
+    answer = resolve(resolver, case.name, case.rdtype)
+    assert answer.status is case.status, str(answer)
+    assert dns.rcode.to_text(answer.rcode) == case.rcode
+    assert all(q[2] and q[3] for q in querier.queries), "every query must set DO and CD"
+    if case.status is Status.SECURE:
+        assert answer.ede is None
+        assert answer.trustChain[0].zone == dns.name.root
+        assert answer.trustChain[0].anchored
+    else:
+        assert answer.reason
+    if case.status is Status.BOGUS:
+        assert answer.ede is not None

@@ -1,0 +1,26 @@
+"""
+Endpoints: C{dane:} (TLS authenticated by DANE) and C{dnssec:} (TCP to validated addresses).
+
+    from twisted.internet.endpoints import clientFromString
+    endpoint = clientFromString(reactor, "dane:host=www.example.com:port=443")
+"""
+
+from txdane.endpoints.dane import DANEEndpoint
+from txdane.endpoints.dnssec import DNSSECEndpoint
+from txdane.endpoints.parsers import DANEEndpointParser, DNSSECEndpointParser, EndpointStringError
+from txdane.endpoints.resolvers import sharedResolver
+from txdane.endpoints.starttls import creatorForStartTLS
+from txdane.endpoints.web import DANEEndpointFactory, UnsupportedSchemeError, daneAgent
+
+__all__ = [
+    "DANEEndpoint",
+    "DANEEndpointFactory",
+    "DANEEndpointParser",
+    "DNSSECEndpoint",
+    "DNSSECEndpointParser",
+    "EndpointStringError",
+    "UnsupportedSchemeError",
+    "creatorForStartTLS",
+    "daneAgent",
+    "sharedResolver",
+]

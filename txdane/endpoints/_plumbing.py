@@ -1,0 +1,128 @@
+"""
+Pieces the endpoints are built from: a reactor view with its own name resolver, and a protocol
+wrapper that holds the application back until the TLS handshake has been verified.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.interfaces import (
+    IHandshakeListener,
+    IHostnameResolver,
+    IProtocol,
+    IProtocolFactory,
+    IReactorPluggableNameResolver,
+)
+from twisted.internet.protocol import Factory, Protocol
+from twisted.python.failure import Failure
+from zope.interface import directlyProvides, implementer, providedBy
+
+
+class _ResolverReactor:
+    """
+    The reactor as seen by one C{HostnameEndpoint}: everything delegated to the real reactor
+    except C{nameResolver}, which reports the addresses this endpoint validated. The reactor's
+    global resolver is never replaced.
+    """
+
+    def __init__(self, reactor: Any, nameResolver: IHostnameResolver) -> None:
+        self._reactor = reactor
+        self.nameResolver = nameResolver
+
+    def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver:
+        raise NotImplementedError("a per-endpoint reactor view cannot change resolvers")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reactor, name)
+
+
+def reactorWithResolver(reactor: Any, nameResolver: IHostnameResolver) -> Any:
+    """
+    A view of C{reactor} that provides the same interfaces, with C{nameResolver} as its name
+    resolver.
+    """
+    view = _ResolverReactor(reactor, nameResolver)
+    directlyProvides(view, providedBy(reactor), IReactorPluggableNameResolver)
+    return view
+
+
+@implementer(IHandshakeListener)
+class HandshakeGate(Protocol):
+    """
+    Stands between a TLS transport and the application's protocol until the handshake (and
+    with it the DANE verification done inside it) has succeeded: only then is the
+    application's protocol connected and C{ready} fired with it. If the connection is lost
+    first, C{ready} fails with the reason (the verification error), and the application's
+    protocol never sees the connection, so no application data can reach or leave it.
+    """
+
+    def __init__(self, wrapped: IProtocol, ready: Deferred[IProtocol]) -> None:
+        self.wrapped = wrapped
+        self.ready = ready
+        self.open = False
+
+    def connectionMade(self) -> None:
+        pass
+
+    def handshakeCompleted(self) -> None:
+        # A verification that failed in OpenSSL's last callback aborts the connection from
+        # inside the handshake, which Twisted may still report as completed: the transport
+        # is then already disconnecting and connectionLost will carry the reason.
+        if self.ready.called or getattr(self.transport, "disconnecting", False):
+            return
+        self.open = True
+        assert self.transport is not None
+        self.wrapped.makeConnection(self.transport)
+        if IHandshakeListener.providedBy(self.wrapped):
+            self.wrapped.handshakeCompleted()
+        self.ready.callback(self.wrapped)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.open:
+            self.wrapped.dataReceived(data)
+
+    def readConnectionLost(self) -> None:
+        handler = getattr(self.wrapped, "readConnectionLost", None)
+        if self.open and handler is not None:
+            handler()
+        elif self.transport is not None:
+            self.transport.loseConnection()
+
+    def writeConnectionLost(self) -> None:
+        handler = getattr(self.wrapped, "writeConnectionLost", None)
+        if self.open and handler is not None:
+            handler()
+
+    def connectionLost(self, reason: Failure = Failure(CancelledError())) -> None:  # noqa: B008
+        if self.open:
+            self.wrapped.connectionLost(reason)
+        elif not self.ready.called:
+            self.ready.errback(reason)
+
+
+class GateFactory(Factory):
+    """
+    Wraps each protocol of C{factory} in a L{HandshakeGate}; C{ready} fires with the
+    application's protocol once the handshake succeeded.
+    """
+
+    def __init__(self, factory: IProtocolFactory, ready: Deferred[IProtocol]) -> None:
+        self.factory = factory
+        self.ready = ready
+        self.gate: HandshakeGate | None = None
+
+    def doStart(self) -> None:
+        self.factory.doStart()
+
+    def doStop(self) -> None:
+        self.factory.doStop()
+
+    def buildProtocol(self, addr: Any) -> HandshakeGate | None:
+        wrapped = self.factory.buildProtocol(addr)
+        if wrapped is None:
+            return None
+        self.gate = HandshakeGate(wrapped, self.ready)
+        self.gate.factory = self
+        return self.gate

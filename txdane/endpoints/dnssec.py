@@ -1,0 +1,94 @@
+"""
+L{DNSSECEndpoint}: plain TCP to addresses proven by DNSSEC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
+from zope.interface import implementer
+
+from txdane.adapters import StaticHostnameResolver, ValidatedAddresses, ValidatingHostnameResolver
+from txdane.endpoints._plumbing import reactorWithResolver
+from txdane.validation.interfaces import IDNSSECResolver
+
+
+@implementer(IStreamClientEndpoint)
+class DNSSECEndpoint:
+    """
+    A TCP client endpoint that connects only to addresses whose A/AAAA records are secure
+    (or, with C{allowInsecure}, insecure; never bogus), racing IPv6 and IPv4 with Twisted's
+    own C{HostnameEndpoint} (Happy Eyeballs). For protocols that do their own security (SSH
+    with SSHFP) or that start TLS later (SMTP, XMPP).
+
+    C{connect()} fails with L{AddressValidationError<txdane.adapters.AddressValidationError>}
+    or L{NoAddressesError<txdane.adapters.NoAddressesError>} when the addresses cannot be
+    used, before any connection is attempted.
+
+    @param reactor: the reactor.
+    @param resolver: the validating resolver.
+    @param host: the host name (or an address literal, used as it is).
+    @param port: the TCP port.
+    @param allowInsecure: also connect to addresses from unsigned zones.
+    @param timeout: seconds per connection attempt.
+    @param bindAddress: the local C{(host, port)} to bind to.
+    @param attemptDelay: seconds between Happy Eyeballs attempts (Twisted's default if
+        omitted).
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        resolver: IDNSSECResolver,
+        host: str,
+        port: int,
+        *,
+        allowInsecure: bool = False,
+        timeout: float = 30,
+        bindAddress: tuple[str, int] | None = None,
+        attemptDelay: float | None = None,
+    ) -> None:
+        self._reactor = reactor
+        self.resolver = resolver
+        self.host = host
+        self.port = port
+        self.allowInsecure = allowInsecure
+        self.timeout = timeout
+        self.bindAddress = bindAddress
+        self.attemptDelay = attemptDelay
+        self._addresses = ValidatingHostnameResolver(resolver, allowInsecure=allowInsecure)
+
+    def resolveAddresses(self) -> Deferred[ValidatedAddresses]:
+        """
+        The validated addresses this endpoint would dial.
+        """
+        return self._addresses.resolveAddresses(self.host, self.port)
+
+    def connectTo(
+        self, addresses: ValidatedAddresses, protocolFactory: IProtocolFactory
+    ) -> Deferred[IProtocol]:
+        """
+        Connect to the given, already validated addresses (and only to them).
+        """
+        extra: dict[str, Any] = {}
+        if self.attemptDelay is not None:
+            extra["attemptDelay"] = self.attemptDelay
+        endpoint = HostnameEndpoint(
+            reactorWithResolver(self._reactor, StaticHostnameResolver(addresses.addresses)),
+            self.host,
+            self.port,
+            timeout=self.timeout,
+            bindAddress=self.bindAddress,
+            **extra,
+        )
+        return endpoint.connect(protocolFactory)
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        return Deferred.fromCoroutine(self._connect(protocolFactory))
+
+    async def _connect(self, protocolFactory: IProtocolFactory) -> IProtocol:
+        addresses = await self.resolveAddresses()
+        return await self.connectTo(addresses, protocolFactory)

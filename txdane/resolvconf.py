@@ -1,0 +1,160 @@
+"""
+Name servers and query settings: parsed from C{/etc/resolv.conf} or given explicitly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from txdane.errors import TxdaneError
+
+#: Port of a name server when none is given.
+DEFAULT_PORT = 53
+#: Seconds to wait for one answer from one server (glibc's default for C{options timeout:}).
+DEFAULT_TIMEOUT = 5.0
+#: Rounds over the server list (glibc's default for C{options attempts:}).
+DEFAULT_ATTEMPTS = 2
+#: glibc's caps on C{options timeout:} and C{options attempts:}.
+MAX_TIMEOUT = 30.0
+MAX_ATTEMPTS = 5
+
+
+class NameServerError(TxdaneError, ValueError):
+    """
+    A name server address could not be understood.
+    """
+
+
+@dataclass(frozen=True, order=True)
+class NameServer:
+    """
+    The address and port of a DNS server.
+
+    @ivar host: an IPv4 or IPv6 address literal (IPv6 may carry a C{%scope}).
+    @ivar port: the UDP and TCP port.
+    """
+
+    host: str
+    port: int = DEFAULT_PORT
+
+    def __post_init__(self) -> None:
+        try:
+            ipaddress.ip_address(self.host.split("%", 1)[0])
+        except ValueError:
+            raise NameServerError(
+                f"name server {self.host!r} is not an IPv4 or IPv6 address"
+            ) from None
+        if not isinstance(self.port, int) or not 0 < self.port < 65536:
+            raise NameServerError(f"name server port {self.port!r} is not in 1-65535")
+
+    @property
+    def isIPv6(self) -> bool:
+        """
+        Whether C{host} is an IPv6 address.
+        """
+        return ":" in self.host
+
+    @classmethod
+    def fromString(cls, text: str) -> NameServer:
+        """
+        Parse C{address}, C{address#port} (the BIND and Unbound notation), or C{[v6]:port}.
+
+        @raise NameServerError: if C{text} is not one of those.
+        """
+        text = text.strip()
+        host, port = text, str(DEFAULT_PORT)
+        if "#" in text:
+            host, port = text.rsplit("#", 1)
+        elif text.startswith("[") and "]:" in text:
+            host, port = text[1:].rsplit("]:", 1)
+        elif text.startswith("[") and text.endswith("]"):
+            host = text[1:-1]
+        try:
+            portNumber = int(port)
+        except ValueError:
+            raise NameServerError(f"name server {text!r}: port {port!r} is not a number") from None
+        return cls(host.strip(), portNumber)
+
+    @classmethod
+    def fromValue(cls, value: NameServer | str | tuple[str, int]) -> NameServer:
+        """
+        Accept a L{NameServer}, an C{address#port} string or an C{(address, port)} tuple.
+        """
+        if isinstance(value, NameServer):
+            return value
+        if isinstance(value, str):
+            return cls.fromString(value)
+        if isinstance(value, tuple) and len(value) == 2:
+            return cls(str(value[0]), value[1])
+        raise NameServerError(f"cannot use {value!r} as a name server")
+
+    def __str__(self) -> str:
+        return self.host if self.port == DEFAULT_PORT else f"{self.host}#{self.port}"
+
+
+@dataclass(frozen=True)
+class ResolverConfig:
+    """
+    What C{resolv.conf} says about querying: servers, per-attempt timeout, rounds, rotation.
+    """
+
+    servers: tuple[NameServer, ...] = field(default_factory=tuple)
+    timeout: float = DEFAULT_TIMEOUT
+    attempts: int = DEFAULT_ATTEMPTS
+    rotate: bool = False
+
+
+def parseResolvConf(lines: Iterable[str]) -> ResolverConfig:
+    """
+    Read the lines of a C{resolv.conf} file the way glibc does for the parts that matter here:
+    C{nameserver} (IPv4 and IPv6), and C{options timeout:N attempts:N rotate}. Unknown
+    keywords and unparseable addresses are skipped, as the C library skips them. With no usable
+    C{nameserver} line the local host is used, as the C library does.
+    """
+    servers: list[NameServer] = []
+    timeout, attempts, rotate = DEFAULT_TIMEOUT, DEFAULT_ATTEMPTS, False
+    for raw in lines:
+        line = raw.split("#", 1)[0].split(";", 1)[0].strip()
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "nameserver" and len(words) >= 2:
+            try:
+                servers.append(NameServer(words[1]))
+            except NameServerError:
+                continue
+        elif words[0] == "options":
+            for option in words[1:]:
+                name, _, value = option.partition(":")
+                try:
+                    if name == "timeout":
+                        timeout = min(max(float(int(value)), 1.0), MAX_TIMEOUT)
+                    elif name == "attempts":
+                        attempts = min(max(int(value), 1), MAX_ATTEMPTS)
+                except ValueError:
+                    continue
+                if name == "rotate":
+                    rotate = True
+    if not servers:
+        servers = [NameServer("127.0.0.1")]
+    return ResolverConfig(tuple(servers), timeout, attempts, rotate)
+
+
+def readResolvConf(path: str = "/etc/resolv.conf") -> ResolverConfig:
+    """
+    Parse the file at C{path}; a missing or unreadable file gives the C library's defaults.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return parseResolvConf(f)
+    except OSError:
+        return parseResolvConf([])
+
+
+def nameServers(values: Sequence[NameServer | str | tuple[str, int]]) -> tuple[NameServer, ...]:
+    """
+    Convert each of C{values} with L{NameServer.fromValue}.
+    """
+    return tuple(NameServer.fromValue(v) for v in values)

@@ -1,0 +1,428 @@
+"""
+The answer engine: a query message in, the authoritative response out.
+
+Pure and synchronous, with no network in sight, so every rule can be tested directly. It
+follows RFC 1034 section 4.3.2 with the DNSSEC additions of RFC 4035 section 3 and RFC 5155
+section 7.2: authoritative answers with their RRSIGs (only when DO is set), CNAME chasing in
+the zone, DNAME synthesis, referrals with NS, glue and DS (or the proof that no DS exists),
+NXDOMAIN and NODATA with the SOA and the full NSEC or NSEC3 proofs, wildcard answers with the
+proof that no closer name exists, and REFUSED outside every zone.
+
+L{Responder.respondWire} adds the wire-level rules (FORMERR, NOTIMP, BADVERS, truncation) and a
+cache of finished answers in wire form, so a repeated question costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
+import dns.rrset
+
+from txdane.server.zones import ZoneIndex, ZoneStore
+
+#: The UDP payload size this server advertises and never exceeds (the DNS flag day 2020 value).
+DEFAULT_MAX_UDP_PAYLOAD = 1232
+#: How many CNAME/DNAME links one answer follows inside the zone before stopping.
+DEFAULT_MAX_CHAIN = 12
+#: How many finished answers the wire cache keeps before it starts over (names are chosen by
+#: whoever queries, so the cache must be bounded).
+DEFAULT_CACHE_SIZE = 20000
+
+_HEADER = struct.Struct("!HHHHHH")
+_QR = 0x8000
+_OPCODE_MASK = 0x7800
+_TCP_LIMIT = 65535
+_META_REFUSED = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
+_META_NOTIMP = frozenset({dns.rdatatype.MAILA, dns.rdatatype.MAILB, dns.rdatatype.OPT})
+
+
+@dataclass
+class _Answer:
+    """
+    A response being built, and the query facts that shape it.
+    """
+
+    response: dns.message.Message
+    dnssec: bool
+
+
+class Responder:
+    """
+    Answers queries from the zones of a L{ZoneStore}.
+
+    @ivar store: the zones answered from.
+    @ivar maxUDPPayload: the EDNS payload size advertised, and the most sent over UDP.
+    @ivar maxChain: the most CNAME/DNAME links followed in one answer.
+    @ivar cacheSize: the most wire answers kept in the cache.
+    """
+
+    def __init__(
+        self,
+        store: ZoneStore,
+        *,
+        maxUDPPayload: int = DEFAULT_MAX_UDP_PAYLOAD,
+        maxChain: int = DEFAULT_MAX_CHAIN,
+        cacheSize: int = DEFAULT_CACHE_SIZE,
+    ) -> None:
+        self.store = store
+        self.maxUDPPayload = maxUDPPayload
+        self.maxChain = maxChain
+        self.cacheSize = cacheSize
+        self._cache: dict[bytes, bytes] = {}
+        self._tcpCache: dict[bytes, bytes] = {}
+
+    # -- wire level ---------------------------------------------------------------------------
+
+    def respondWire(self, data: bytes, *, tcp: bool = False) -> bytes | None:
+        """
+        Answer the query in C{data} (wire form), or return L{None} when it deserves no answer
+        (too short to carry an ID, or itself a response).
+
+        Over UDP (C{tcp=False}) the answer fits the client's EDNS payload (512 bytes without
+        EDNS, never more than L{maxUDPPayload}); one that does not is sent empty with TC=1.
+        """
+        if len(data) < 12:
+            return None
+        if data[2] & 0x80:  # QR: a response, never answered (no reflection loops)
+            return None
+        # The answer depends on nothing but the bytes after the ID (and the transport), so
+        # those are the key: one slice and one lookup for a repeated question.
+        cache = self._tcpCache if tcp else self._cache
+        key = data[2:]
+        cached = cache.get(key)
+        if cached is not None:
+            return data[:2] + cached[2:]
+        wire, cacheable = self._respondWireUncached(data, tcp)
+        if cacheable:
+            if len(cache) >= self.cacheSize:
+                cache.clear()
+            cache[key] = wire
+        return wire
+
+    def _respondWireUncached(self, data: bytes, tcp: bool) -> tuple[bytes, bool]:
+        """
+        The answer to C{data}, and whether it is worth caching (answers to garbage are not:
+        whoever sends it chooses the bytes, and would only push real answers out).
+        """
+        queryId, flags = struct.unpack_from("!HH", data)
+        try:
+            query = dns.message.from_wire(data, ignore_trailing=False)
+        except dns.exception.DNSException:
+            return _bareError(queryId, flags, dns.rcode.FORMERR), False
+        if query.opcode() != dns.opcode.QUERY:
+            response = _makeResponse(query)
+            response.set_rcode(dns.rcode.NOTIMP)
+            return response.to_wire(), False
+        if len(query.question) != 1:
+            return _bareError(queryId, flags, dns.rcode.FORMERR), False
+        response = self.respond(query)
+        limit = _TCP_LIMIT
+        if not tcp:
+            limit = 512 if query.edns < 0 else max(512, min(query.payload, self.maxUDPPayload))
+        try:
+            return response.to_wire(max_size=limit), True
+        except dns.exception.TooBig:
+            truncated = _makeResponse(query, self.maxUDPPayload)
+            truncated.set_rcode(response.rcode())
+            truncated.flags = response.flags | dns.flags.TC
+            return truncated.to_wire(max_size=limit), True
+
+    def clearCache(self) -> None:
+        """
+        Forget every cached answer (after the zones change).
+        """
+        self._cache.clear()
+        self._tcpCache.clear()
+
+    # -- message level ------------------------------------------------------------------------
+
+    def respond(self, query: dns.message.Message) -> dns.message.Message:
+        """
+        The response to C{query}, which must hold one question.
+        """
+        response = _makeResponse(query, self.maxUDPPayload)
+        if query.edns > 0:
+            response.set_rcode(dns.rcode.BADVERS)
+            return response
+        if query.opcode() != dns.opcode.QUERY:
+            response.set_rcode(dns.rcode.NOTIMP)
+            return response
+        if len(query.question) != 1:
+            response.set_rcode(dns.rcode.FORMERR)
+            return response
+        question = query.question[0]
+        qtype = question.rdtype
+        if question.rdclass != dns.rdataclass.IN or qtype in _META_REFUSED:
+            response.set_rcode(dns.rcode.REFUSED)
+            return response
+        if qtype in _META_NOTIMP:
+            formErr = qtype == dns.rdatatype.OPT
+            response.set_rcode(dns.rcode.FORMERR if formErr else dns.rcode.NOTIMP)
+            return response
+        qname = question.name
+        zone = self.store.zoneFor(qname, qtype)
+        if zone is None:
+            response.set_rcode(dns.rcode.REFUSED)
+            return response
+        response.flags |= dns.flags.AA
+        answer = _Answer(response, bool(query.ednsflags & dns.flags.DO))
+        seen = {qname}
+        for _ in range(self.maxChain + 1):
+            following = _lookup(answer, zone, qname, qtype)
+            if following is None or following in seen:
+                break
+            seen.add(following)
+            nextZone = self.store.zoneFor(following, qtype)
+            if nextZone is not zone:
+                break
+            qname = following
+        return response
+
+
+def _makeResponse(
+    query: dns.message.Message, payload: int = DEFAULT_MAX_UDP_PAYLOAD
+) -> dns.message.Message:
+    response = dns.message.make_response(query, our_payload=payload)
+    response.flags |= query.flags & dns.flags.CD
+    if query.edns >= 0:
+        response.use_edns(0, query.ednsflags & dns.flags.DO, payload)
+    return response
+
+
+def _bareError(queryId: int, flags: int, rcode: int) -> bytes:
+    """
+    A header-only error response, for queries too broken to copy a question from.
+    """
+    keep = flags & (_OPCODE_MASK | dns.flags.RD)
+    return _HEADER.pack(queryId, _QR | keep | rcode, 0, 0, 0, 0)
+
+
+# -- the lookup algorithm ---------------------------------------------------------------------
+
+
+def _add(
+    answer: _Answer,
+    section: list[dns.rrset.RRset],
+    zone: ZoneIndex,
+    name: dns.name.Name,
+    rdataset: dns.rdataset.Rdataset,
+    owner: dns.name.Name | None = None,
+    signed: bool = True,
+) -> None:
+    """
+    Put C{rdataset} (and its RRSIGs, when DO is set) in C{section}, under C{owner} if given
+    (wildcard synthesis) or C{name}.
+    """
+    owner = owner or name
+    _merge(answer.response, section, owner, rdataset)
+    if answer.dnssec and signed:
+        sigs = zone.rdataset(name, dns.rdatatype.RRSIG, rdataset.rdtype)
+        if sigs is not None:
+            _merge(answer.response, section, owner, sigs)
+
+
+def _merge(
+    response: dns.message.Message,
+    section: list[dns.rrset.RRset],
+    owner: dns.name.Name,
+    rdataset: dns.rdataset.Rdataset,
+) -> None:
+    rrset = response.find_rrset(
+        section, owner, rdataset.rdclass, rdataset.rdtype, rdataset.covers, create=True
+    )
+    rrset.update(rdataset)
+
+
+def _lookup(
+    answer: _Answer, zone: ZoneIndex, qname: dns.name.Name, qtype: int
+) -> dns.name.Name | None:
+    """
+    Answer C{qname}/C{qtype} from C{zone} into the response; return the name a CNAME or DNAME
+    leads to, for the caller to follow, or L{None}.
+    """
+    origin = zone.origin
+    for depth in range(len(origin) + 1, len(qname) + 1):
+        _, name = qname.split(depth)
+        if name in zone.cuts and not (name == qname and qtype == dns.rdatatype.DS):
+            _referral(answer, zone, name)
+            return None
+        if name != qname and name in zone.dnames:
+            return _dname(answer, zone, qname, name)
+
+    if qname in zone.existing:
+        node = zone.node(qname)
+        if node is not None:
+            if qtype == dns.rdatatype.RRSIG:
+                # RRSIGs asked for as such: all of them, as data (RFC 4035 s3.1.5 leaves it
+                # open; answering beats a NODATA that the NSEC bitmap contradicts).
+                sigs = [r for r in node.rdatasets if r.rdtype == dns.rdatatype.RRSIG]
+                for rdataset in sigs:
+                    _merge(answer.response, answer.response.answer, qname, rdataset)
+                if sigs:
+                    return None
+            if qtype == dns.rdatatype.ANY:
+                found = False
+                for rdataset in node.rdatasets:
+                    if rdataset.rdtype != dns.rdatatype.RRSIG:
+                        _add(answer, answer.response.answer, zone, qname, rdataset)
+                        found = True
+                if found:
+                    return None
+            rdataset = zone.rdataset(qname, qtype)
+            if rdataset is not None:
+                _add(answer, answer.response.answer, zone, qname, rdataset)
+                return None
+            cname = zone.rdataset(qname, dns.rdatatype.CNAME)
+            if cname is not None:
+                _add(answer, answer.response.answer, zone, qname, cname)
+                return cname[0].target
+        _noData(answer, zone, qname)
+        return None
+
+    closest = qname
+    while closest not in zone.existing:
+        closest = closest.parent()
+    wildcard = dns.name.Name((b"*", *closest.labels))
+    if wildcard in zone.existing and zone.node(wildcard) is not None:
+        rdataset = zone.rdataset(wildcard, qtype)
+        cname = zone.rdataset(wildcard, dns.rdatatype.CNAME)
+        if rdataset is not None or cname is not None:
+            chosen = rdataset if rdataset is not None else cname
+            assert chosen is not None
+            _add(answer, answer.response.answer, zone, wildcard, chosen, owner=qname)
+            if answer.dnssec:
+                _proveNoCloser(answer, zone, qname, closest)
+            if rdataset is None and cname is not None:
+                return cname[0].target
+            return None
+        _addSOA(answer, zone)
+        if answer.dnssec:
+            _proveNoCloser(answer, zone, qname, closest)
+            _proveNoType(answer, zone, wildcard)
+        return None
+
+    answer.response.set_rcode(dns.rcode.NXDOMAIN)
+    _addSOA(answer, zone)
+    if answer.dnssec:
+        _proveNoCloser(answer, zone, qname, closest)
+        if zone.nsec3 is not None:
+            _addNSEC3(answer, zone, zone.nsec3.covering(wildcard))
+        else:
+            _addNSEC(answer, zone, zone.coveringNSEC(wildcard))
+    return None
+
+
+def _addSOA(answer: _Answer, zone: ZoneIndex) -> None:
+    soa = zone.rdataset(zone.origin, dns.rdatatype.SOA)
+    assert soa is not None
+    negative = soa.copy()
+    negative.ttl = min(soa.ttl, soa[0].minimum)
+    _add(answer, answer.response.authority, zone, zone.origin, negative)
+
+
+def _addNSEC(answer: _Answer, zone: ZoneIndex, owner: dns.name.Name | None) -> None:
+    if owner is None:
+        return
+    nsec = zone.rdataset(owner, dns.rdatatype.NSEC)
+    if nsec is not None:
+        _add(answer, answer.response.authority, zone, owner, nsec)
+
+
+def _addNSEC3(answer: _Answer, zone: ZoneIndex, owner: dns.name.Name | None) -> None:
+    if owner is None:
+        return
+    nsec3 = zone.rdataset(owner, dns.rdatatype.NSEC3)
+    if nsec3 is not None:
+        _add(answer, answer.response.authority, zone, owner, nsec3)
+
+
+def _proveNoCloser(
+    answer: _Answer, zone: ZoneIndex, qname: dns.name.Name, closest: dns.name.Name
+) -> None:
+    """
+    Prove C{qname} does not exist below its closest encloser C{closest}: the NSEC covering
+    it, or the NSEC3 matching the closest encloser plus the one covering the next closer name
+    (RFC 5155 section 7.2.1). For a wildcard answer the matching NSEC3 is not needed, but it
+    does no harm and keeps one code path.
+    """
+    if zone.nsec3 is not None:
+        nextCloser = qname.split(len(closest) + 1)[1]
+        _addNSEC3(answer, zone, zone.nsec3.matching(closest))
+        _addNSEC3(answer, zone, zone.nsec3.covering(nextCloser))
+    else:
+        _addNSEC(answer, zone, zone.coveringNSEC(qname))
+
+
+def _proveNoType(answer: _Answer, zone: ZoneIndex, name: dns.name.Name) -> None:
+    """
+    Prove that existing name C{name} has no record of the asked type: its own NSEC or NSEC3
+    (or, for an empty non-terminal signed with NSEC, the NSEC covering it).
+    """
+    if zone.nsec3 is not None:
+        matching = zone.nsec3.matching(name)
+        if matching is not None:
+            _addNSEC3(answer, zone, matching)
+            return
+        # Not in the chain: an opt-out delegation; prove the closest provable encloser.
+        closest = name.parent()
+        while zone.nsec3.matching(closest) is None and closest != zone.origin:
+            closest = closest.parent()
+        _proveNoCloser(answer, zone, name, closest)
+    else:
+        _addNSEC(answer, zone, zone.coveringNSEC(name))
+
+
+def _noData(answer: _Answer, zone: ZoneIndex, qname: dns.name.Name) -> None:
+    _addSOA(answer, zone)
+    if answer.dnssec:
+        _proveNoType(answer, zone, qname)
+
+
+def _referral(answer: _Answer, zone: ZoneIndex, cut: dns.name.Name) -> None:
+    response = answer.response
+    if not response.answer:
+        response.flags &= ~dns.flags.AA
+    ns = zone.rdataset(cut, dns.rdatatype.NS)
+    assert ns is not None
+    _add(answer, response.authority, zone, cut, ns, signed=False)
+    ds = zone.rdataset(cut, dns.rdatatype.DS)
+    if ds is not None:
+        _add(answer, response.authority, zone, cut, ds)
+    elif answer.dnssec:
+        _proveNoType(answer, zone, cut)
+    for rdata in ns:
+        target = rdata.target
+        if not target.is_subdomain(zone.origin):
+            continue
+        for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            glue = zone.rdataset(target, rdtype)
+            if glue is not None:
+                _add(answer, response.additional, zone, target, glue, signed=False)
+
+
+def _dname(
+    answer: _Answer, zone: ZoneIndex, qname: dns.name.Name, owner: dns.name.Name
+) -> dns.name.Name | None:
+    dname = zone.rdataset(owner, dns.rdatatype.DNAME)
+    assert dname is not None
+    _add(answer, answer.response.answer, zone, owner, dname)
+    try:
+        target = qname.relativize(owner).concatenate(dname[0].target)
+    except dns.name.NameTooLong:
+        answer.response.set_rcode(dns.rcode.YXDOMAIN)
+        return None
+    synthesized = dns.rrset.from_text(
+        qname, dname.ttl, dns.rdataclass.IN, "CNAME", target.to_text()
+    )
+    _merge(answer.response, answer.response.answer, qname, synthesized)
+    return target

@@ -1,0 +1,163 @@
+"""
+DNS over UDP and TCP on Twisted, in front of a L{Responder}.
+
+Both protocols hold a L{ResponderHolder} rather than the responder itself, so a reload swaps
+the zones between two queries without closing a socket or dropping a connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.protocol import DatagramProtocol, Factory, Protocol, connectionDone
+from twisted.logger import Logger
+from twisted.protocols.basic import Int16StringReceiver
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
+
+from txdane.server.answer import Responder
+
+#: Seconds a TCP connection may stay idle before the server closes it (RFC 7766 s6.2.3
+#: suggests a few seconds; clients open connections, idle ones cost a socket each).
+DEFAULT_TCP_IDLE_TIMEOUT = 10.0
+#: How many TCP connections may be open at once; further ones are closed at once.
+DEFAULT_MAX_TCP_CONNECTIONS = 500
+
+_log = Logger()
+
+
+@dataclass
+class ResponderHolder:
+    """
+    The responder currently in use; replace C{responder} to swap zones atomically.
+    """
+
+    responder: Responder
+
+
+class DNSDatagramProtocol(DatagramProtocol):
+    """
+    Answers DNS queries arriving as UDP datagrams.
+    """
+
+    def __init__(self, holder: ResponderHolder) -> None:
+        self.holder = holder
+
+    def datagramReceived(self, datagram: bytes, addr: tuple[str, int]) -> None:
+        try:
+            answer = self.holder.responder.respondWire(datagram)
+        except Exception:
+            _log.failure("answering a UDP query from {addr}", addr=addr)
+            return
+        if answer is not None and self.transport is not None:
+            self.transport.write(answer, addr)
+
+
+class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
+    """
+    Answers DNS queries arriving over TCP (RFC 1035 section 4.2.2, RFC 7766: several queries
+    per connection, each answered in full), closing the connection once it has been idle for
+    C{idleTimeout} seconds.
+    """
+
+    #: What idle timeouts are measured with; L{None}: the global reactor.
+    clock: IReactorTime | None = None
+
+    def __init__(self, holder: ResponderHolder, idleTimeout: float | None = None) -> None:
+        self.holder = holder
+        self.idleTimeout = idleTimeout
+        self._lostWaiters: list[Deferred[None]] = []
+
+    def close(self) -> Deferred[None]:
+        """
+        Drop the connection now; fires once it is gone.
+        """
+        self.setTimeout(None)
+        waiter: Deferred[None] = Deferred()
+        self._lostWaiters.append(waiter)
+        if self.transport is not None:
+            self.transport.abortConnection()  # type: ignore[attr-defined]
+        return waiter
+
+    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
+        """
+        L{TimeoutMixin}'s scheduling hook, on C{clock}.
+        """
+        clock = self.clock
+        if clock is None:
+            from twisted.internet import reactor
+
+            clock = reactor
+        assert clock is not None
+        return clock.callLater(period, func)
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.setTimeout(self.idleTimeout)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.setTimeout(None)
+        factory = getattr(self, "factory", None)
+        if isinstance(factory, DNSStreamFactory):
+            factory.connections.discard(self)
+        super().connectionLost(reason)
+        waiters, self._lostWaiters = self._lostWaiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.resetTimeout()
+        super().dataReceived(data)
+
+    def stringReceived(self, string: bytes) -> None:
+        try:
+            answer = self.holder.responder.respondWire(string, tcp=True)
+        except Exception:
+            _log.failure("answering a TCP query")
+            assert self.transport is not None
+            self.transport.loseConnection()
+            return
+        if answer is not None:
+            self.sendString(answer)
+
+
+class DNSStreamFactory(Factory):
+    """
+    Makes a L{DNSStreamProtocol} per TCP connection, all sharing one L{ResponderHolder}, and
+    refuses connections beyond C{maxConnections}.
+
+    @ivar clock: what idle timeouts are measured with (the global reactor by default).
+    """
+
+    def __init__(
+        self,
+        holder: ResponderHolder,
+        *,
+        idleTimeout: float = DEFAULT_TCP_IDLE_TIMEOUT,
+        maxConnections: int = DEFAULT_MAX_TCP_CONNECTIONS,
+        clock: IReactorTime | None = None,
+    ) -> None:
+        self.holder = holder
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+        self.clock = clock
+        self.connections: set[DNSStreamProtocol] = set()
+
+    def closeAll(self) -> Deferred[None]:
+        """
+        Drop every open connection; fires once they are all gone.
+        """
+        closing = [protocol.close() for protocol in list(self.connections)]
+        return gatherResults(closing).addCallback(lambda _: None)
+
+    def buildProtocol(self, addr: IAddress | None) -> Protocol | None:
+        if len(self.connections) >= self.maxConnections:
+            return None
+        protocol = DNSStreamProtocol(self.holder, self.idleTimeout)
+        protocol.clock = self.clock
+        protocol.factory = self
+        self.connections.add(protocol)
+        return protocol

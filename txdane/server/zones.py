@@ -1,0 +1,313 @@
+"""
+The zones a server holds, indexed for answering.
+
+A L{ZoneStore} holds several zones, possibly nested (a root, a TLD and leaves in one process),
+and picks the zone that answers a query: the most specific one, except that DS records, and
+the proof that there are none, come from the parent side of a zone cut (RFC 4035 section 3.1.4.1).
+
+Each zone is wrapped in an immutable L{ZoneIndex} built once at load time, so that answering
+needs no scan of the zone: which names exist (empty non-terminals included), where the cuts and
+DNAMEs are, the NSEC owners in canonical order and the NSEC3 hashes in order.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import dns.exception
+import dns.name
+import dns.node
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
+import dns.rdtypes.ANY.NSEC3PARAM
+import dns.zone
+
+from txdane.errors import TxdaneError
+from txdane.server.signing import absoluteZone, nsec3Label, nsec3LabelToBytes, zoneShape
+
+
+class ZoneError(TxdaneError):
+    """
+    A zone cannot be served: missing SOA, a duplicate origin, an unreadable or malformed file.
+
+    @ivar path: the file, when the zone came from one.
+    @ivar line: the line number in C{path}, when known.
+    @ivar reason: what is wrong, in a few words.
+    """
+
+    def __init__(self, reason: str, path: str | None = None, line: int | None = None) -> None:
+        self.reason = reason
+        self.path = path
+        self.line = line
+        where = path or ""
+        if path is not None and line is not None:
+            where += f":{line}"
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+@dataclass(frozen=True)
+class NSEC3Chain:
+    """
+    The NSEC3 chain of a zone: parameters and the owner hashes in order.
+    """
+
+    salt: bytes
+    iterations: int
+    hashes: list[bytes]
+    owners: list[dns.name.Name]
+
+    def hashOf(self, name: dns.name.Name) -> bytes:
+        """
+        The raw NSEC3 hash of C{name} under this chain's parameters.
+        """
+        return nsec3LabelToBytes(nsec3Label(name, self.salt, self.iterations))
+
+    def matching(self, name: dns.name.Name) -> dns.name.Name | None:
+        """
+        The owner of the NSEC3 record whose hash is C{name}'s, if there is one.
+        """
+        digest = self.hashOf(name)
+        index = bisect.bisect_left(self.hashes, digest)
+        if index < len(self.hashes) and self.hashes[index] == digest:
+            return self.owners[index]
+        return None
+
+    def covering(self, name: dns.name.Name) -> dns.name.Name:
+        """
+        The owner of the NSEC3 record whose span covers C{name}'s hash (wrapping at the end).
+        """
+        digest = self.hashOf(name)
+        index = bisect.bisect_left(self.hashes, digest) - 1
+        return self.owners[index]  # index -1 wraps to the last record, as the chain does
+
+
+@dataclass(frozen=True)
+class ZoneIndex:
+    """
+    One zone, with absolute owner names, and what answering needs to know about it.
+
+    @ivar zone: the zone data, as served.
+    @ivar origin: its apex.
+    @ivar existing: every name that exists in the zone, empty non-terminals included.
+    @ivar cuts: the delegation points below the apex.
+    @ivar dnames: owners of DNAME records.
+    @ivar nsecOwners: owners of NSEC records in canonical order (empty without NSEC).
+    @ivar nsec3: the NSEC3 chain, or L{None}.
+    """
+
+    zone: dns.zone.Zone
+    origin: dns.name.Name
+    existing: frozenset[dns.name.Name]
+    cuts: frozenset[dns.name.Name]
+    dnames: frozenset[dns.name.Name]
+    nsecOwners: list[dns.name.Name] = field(default_factory=list)
+    nsec3: NSEC3Chain | None = None
+
+    @classmethod
+    def build(cls, zone: dns.zone.Zone) -> ZoneIndex:
+        """
+        Index C{zone} (relative or absolute names; the index holds an absolute copy).
+        """
+        origin = zone.origin
+        if origin is None:
+            raise ZoneError("zone has no origin")
+        if not zone.relativize:
+            absolute = zone
+        else:
+            absolute = absoluteZone(zone)
+        if absolute.get_rdataset(origin, dns.rdatatype.SOA) is None:
+            raise ZoneError(f"zone {origin} has no SOA record at its apex")
+        _, cuts = zoneShape(absolute)
+        existing: set[dns.name.Name] = set()
+        dnames: set[dns.name.Name] = set()
+        nsecOwners: list[dns.name.Name] = []
+        nsec3Entries: list[tuple[bytes, dns.name.Name]] = []
+        for name, node in absolute.nodes.items():
+            if not node.rdatasets:
+                continue
+            if node.get_rdataset(absolute.rdclass, dns.rdatatype.NSEC3) is not None:
+                # NSEC3 owners live in their own namespace: not "names" of the zone.
+                nsec3Entries.append((nsec3LabelToBytes(name.labels[0].decode("ascii")), name))
+                if len(node.rdatasets) <= 2:
+                    continue
+            if node.get_rdataset(absolute.rdclass, dns.rdatatype.NSEC) is not None:
+                nsecOwners.append(name)
+            if node.get_rdataset(absolute.rdclass, dns.rdatatype.DNAME) is not None:
+                dnames.add(name)
+            while name not in existing and name.is_subdomain(origin):
+                existing.add(name)
+                if name == origin:
+                    break
+                name = name.parent()
+        chain = None
+        param = absolute.get_rdataset(origin, dns.rdatatype.NSEC3PARAM)
+        if param is not None and nsec3Entries:
+            first = param[0]
+            assert isinstance(first, dns.rdtypes.ANY.NSEC3PARAM.NSEC3PARAM)
+            nsec3Entries.sort()
+            chain = NSEC3Chain(
+                salt=first.salt,
+                iterations=first.iterations,
+                hashes=[h for h, _ in nsec3Entries],
+                owners=[n for _, n in nsec3Entries],
+            )
+        return cls(
+            zone=absolute,
+            origin=origin,
+            existing=frozenset(existing),
+            cuts=cuts,
+            dnames=frozenset(dnames),
+            nsecOwners=sorted(nsecOwners),
+            nsec3=chain,
+        )
+
+    def node(self, name: dns.name.Name) -> dns.node.Node | None:
+        """
+        The node at C{name}, if it holds data.
+        """
+        return self.zone.nodes.get(name)
+
+    def rdataset(
+        self,
+        name: dns.name.Name,
+        rdtype: int,
+        covers: int = dns.rdatatype.NONE,
+    ) -> dns.rdataset.Rdataset | None:
+        """
+        The rdataset of C{rdtype} at C{name}, if any.
+        """
+        node = self.zone.nodes.get(name)
+        if node is None:
+            return None
+        return node.get_rdataset(self.zone.rdclass, rdtype, covers)  # type: ignore[arg-type]
+
+    def coveringNSEC(self, name: dns.name.Name) -> dns.name.Name | None:
+        """
+        The owner of the NSEC record at or before C{name} in canonical order (the one that
+        matches or covers it), or L{None} in a zone without NSEC.
+        """
+        if not self.nsecOwners:
+            return None
+        index = bisect.bisect_right(self.nsecOwners, name) - 1
+        return self.nsecOwners[index]
+
+    @property
+    def signed(self) -> bool:
+        """
+        Whether the zone carries DNSKEY records at its apex.
+        """
+        return self.rdataset(self.origin, dns.rdatatype.DNSKEY) is not None
+
+
+class ZoneStore:
+    """
+    The zones one server answers for, looked up by query name.
+    """
+
+    def __init__(self, zones: Iterable[ZoneIndex | dns.zone.Zone] = ()) -> None:
+        self._zones: dict[dns.name.Name, ZoneIndex] = {}
+        for zone in zones:
+            self.add(zone)
+
+    def add(self, zone: ZoneIndex | dns.zone.Zone) -> ZoneIndex:
+        """
+        Hold C{zone} (indexing it first if needed); two zones with one origin are an error.
+        """
+        index = zone if isinstance(zone, ZoneIndex) else ZoneIndex.build(zone)
+        if index.origin in self._zones:
+            raise ZoneError(f"zone {index.origin} is loaded twice")
+        self._zones[index.origin] = index
+        return index
+
+    def __iter__(self) -> Iterator[ZoneIndex]:
+        return iter(self._zones.values())
+
+    def __len__(self) -> int:
+        return len(self._zones)
+
+    def get(self, origin: dns.name.Name) -> ZoneIndex | None:
+        """
+        The zone whose apex is exactly C{origin}.
+        """
+        return self._zones.get(origin)
+
+    def zoneFor(self, qname: dns.name.Name, qtype: int) -> ZoneIndex | None:
+        """
+        The zone that answers C{qname}/C{qtype}: the most specific zone held, except that a DS
+        query for a zone's apex goes to its parent when the parent is held too.
+        """
+        name = qname
+        found: ZoneIndex | None = None
+        while True:
+            zone = self._zones.get(name)
+            if zone is not None:
+                if found is None:
+                    found = zone
+                    if not (qtype == dns.rdatatype.DS and name == qname):
+                        return found
+                else:
+                    return zone
+            if name == dns.name.root or len(name) == 0:
+                return found
+            name = name.parent()
+
+
+_WHERE = re.compile(r"^(?P<path>.*):(?P<line>\d+): (?P<reason>.*)$", re.S)
+
+
+def loadZoneFile(path: str | os.PathLike[str], origin: dns.name.Name | str) -> dns.zone.Zone:
+    """
+    Read a master file (RFC 1035 section 5) for zone C{origin}, with absolute names.
+
+    @raise ZoneError: the file is unreadable or malformed (with its path, line and reason), or
+        it lacks the SOA or NS records at the apex.
+    """
+    text = os.fspath(path)
+    if isinstance(origin, str):
+        origin = dns.name.from_text(origin)
+    try:
+        return dns.zone.from_file(text, origin, relativize=False)
+    except OSError as e:
+        raise ZoneError(e.strerror or str(e), text) from None
+    except dns.zone.NoSOA:
+        raise ZoneError(f"no SOA record at the zone's apex {origin}", text) from None
+    except dns.zone.NoNS:
+        raise ZoneError(f"no NS records at the zone's apex {origin}", text) from None
+    except dns.exception.SyntaxError as e:
+        match = _WHERE.match(str(e))
+        if match is None:
+            raise ZoneError(str(e), text) from None
+        line = _errorLine(text, int(match["line"]), origin)
+        raise ZoneError(match["reason"].rstrip("."), text, line) from None
+    except (dns.exception.DNSException, ValueError) as e:
+        raise ZoneError(str(e), text) from None
+
+
+def _errorLine(path: str, reported: int, origin: dns.name.Name) -> int:
+    """
+    dnspython reports a malformed record's line after reading its end of line, so one too far;
+    check whether the line before is the culprit on its own.
+    """
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return reported
+    if reported < 2 or reported - 2 >= len(lines):
+        return reported
+    previous = lines[reported - 2]
+    if not previous.strip() or previous.lstrip().startswith((";", "$")) or "(" in previous:
+        return reported
+    probe = f"$ORIGIN {origin}\n$TTL 300\n{previous}\n"
+    try:
+        dns.zone.from_text(probe, origin, relativize=False, check_origin=False)
+    except dns.exception.SyntaxError:
+        return reported - 1
+    except dns.exception.DNSException:
+        pass
+    return reported

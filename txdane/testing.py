@@ -1,0 +1,386 @@
+"""
+A signed DNS hierarchy on loopback, for tests and demonstrations.
+
+L{buildHierarchy} creates, in memory and in well under a second, a private root zone, the TLD
+C{test.} and leaf zones below it: correctly signed ones (NSEC and NSEC3) holding TLSA, SRV,
+SSHFP, MX, wildcard, CNAME and DNAME records, and deliberately broken ones (expired and
+not-yet-valid signatures, a DS matching no key, an unsigned child, DS records of an unknown
+algorithm or digest, too many NSEC3 iterations). The private root's DS is the trust anchor.
+L{Hierarchy.serve} starts an authoritative server for all of it on a loopback port.
+
+L{CASES} (and its short form L{EXPECTED}) lists the names a validator should be asked about
+and the verdict it must reach, so the validator's tests and the cross-checks against Unbound
+and delv share one table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.DS
+import dns.rrset
+import dns.zone
+
+from txdane.server.signing import (
+    KSK_FLAGS,
+    ZSK_FLAGS,
+    NSEC3Options,
+    SigningKey,
+    SigningOptions,
+    signZone,
+)
+from txdane.status import Status
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+    from twisted.internet.interfaces import IReactorTCP, IReactorUDP
+
+    from txdane.server.service import RunningServer
+
+__all__ = [
+    "CASES",
+    "EXPECTED",
+    "NSEC3_HIGH_ITERATIONS",
+    "Case",
+    "Hierarchy",
+    "buildHierarchy",
+]
+
+#: The NSEC3 iteration count of C{iterations.test.}: above every validator's limit
+#: (Unbound 150, BIND 50, Knot and PowerDNS 50).
+NSEC3_HIGH_ITERATIONS = 200
+#: An algorithm number no validator implements (unassigned in the IANA registry).
+UNKNOWN_ALGORITHM = 200
+#: A DS digest type no validator implements (unassigned).
+UNKNOWN_DIGEST = 200
+
+_DAY = 86400
+
+#: A fixed TLSA record (DANE-EE, SPKI, SHA2-256) served at C{_443._tcp.www} of the leaf zones.
+TLSA_RDATA = "3 1 1 8cb0fc6c527506a053f4f14c8464bebbd6dede2738d11468dd953d7d6a3021f1"
+
+
+@dataclass(frozen=True)
+class Case:
+    """
+    One question to ask a validator about the hierarchy, and the answer it must reach.
+
+    @ivar name: the query name (absolute, text).
+    @ivar rdtype: the query type (text, e.g. C{"TLSA"}).
+    @ivar status: the verdict a correct validator reaches.
+    @ivar rcode: the response code the server gives (C{"NOERROR"} or C{"NXDOMAIN"}).
+    @ivar why: what the case exercises.
+    @ivar peerStatus: where Unbound and delv knowingly disagree with C{status}, their verdict.
+    """
+
+    name: str
+    rdtype: str
+    status: Status
+    rcode: str = "NOERROR"
+    why: str = ""
+    peerStatus: Status | None = None
+
+
+_S, _I, _B = Status.SECURE, Status.INSECURE, Status.BOGUS
+
+#: Every case, in the order of the documentation's table.
+CASES: tuple[Case, ...] = (
+    Case("www.example.test.", "A", _S, why="signed A (NSEC zone)"),
+    Case("www.example.test.", "AAAA", _S, why="signed AAAA"),
+    Case("_443._tcp.www.example.test.", "TLSA", _S, why="signed TLSA"),
+    Case("example.test.", "MX", _S, why="signed MX"),
+    Case("_xmpp-client._tcp.example.test.", "SRV", _S, why="signed SRV"),
+    Case("ssh.example.test.", "SSHFP", _S, why="signed SSHFP"),
+    Case("host.wild.example.test.", "A", _S, why="wildcard answer with NSEC proof"),
+    Case("alias.example.test.", "A", _S, why="CNAME chain alias -> www"),
+    Case("www.redirect.example.test.", "A", _S, why="DNAME redirect.example.test. -> nsec3.test."),
+    Case("nx.example.test.", "A", _S, "NXDOMAIN", "NXDOMAIN with NSEC proofs"),
+    Case("nodata.example.test.", "TXT", _S, why="NODATA with NSEC proof"),
+    Case("nosig.example.test.", "A", _B, why="RRSIG stripped"),
+    # RFC 4035 s5.3.1: the signer must be the zone holding the RRset. Unbound 1.17 and delv
+    # 9.18 accept any ancestor whose chain validates, so they call this secure.
+    Case(
+        "wrongsigner.example.test.",
+        "A",
+        _B,
+        why="signed by test.'s key, signer test. (RFC 4035 s5.3.1)",
+        peerStatus=_S,
+    ),
+    Case("tounsigned.example.test.", "A", _I, why="CNAME into the unsigned zone"),
+    Case("www.nsec3.test.", "A", _S, why="signed A (NSEC3 zone)"),
+    Case("_443._tcp.www.nsec3.test.", "TLSA", _S, why="signed TLSA (NSEC3 zone)"),
+    Case("host.wild.nsec3.test.", "A", _S, why="wildcard answer with NSEC3 proof"),
+    Case("alias.nsec3.test.", "A", _S, why="CNAME in an NSEC3 zone"),
+    Case("nx.nsec3.test.", "A", _S, "NXDOMAIN", "NXDOMAIN with the closest encloser proof"),
+    Case("nodata.nsec3.test.", "TXT", _S, why="NODATA with NSEC3 proof"),
+    Case("www.optout.test.", "A", _S, why="signed A (NSEC3 opt-out zone)"),
+    Case("www.insecure.optout.test.", "A", _I, why="unsigned delegation covered by opt-out"),
+    Case("www.unsigned.test.", "A", _I, why="no DS in the parent"),
+    Case("www.expired.test.", "A", _B, why="signatures expired a week ago"),
+    Case("www.future.test.", "A", _B, why="signatures valid only from next week"),
+    Case("www.badds.test.", "A", _B, why="the parent's DS matches no DNSKEY"),
+    Case("www.unknownalg.test.", "A", _I, why="the only DS has an unknown algorithm"),
+    Case("www.unknowndigest.test.", "A", _I, why="the only DS has an unknown digest type"),
+    Case("www.iterations.test.", "A", _S, why="positive answer: no NSEC3 needed"),
+    Case(
+        "nx.iterations.test.",
+        "A",
+        _I,
+        "NXDOMAIN",
+        f"NSEC3 with {NSEC3_HIGH_ITERATIONS} iterations: over the limit",
+    ),
+)
+
+#: Short form of L{CASES}: query name -> (query type, verdict); where a name appears twice in
+#: L{CASES}, the first case wins.
+EXPECTED: dict[str, tuple[str, Status]] = {}
+for _case in CASES:
+    EXPECTED.setdefault(_case.name, (_case.rdtype, _case.status))
+del _case
+
+
+_NS = "ns1.test."
+
+_LEAF = """
+@ 3600 IN NS {ns}
+www 300 IN A 127.0.0.1
+www 300 IN AAAA ::1
+_443._tcp.www 300 IN TLSA {tlsa}
+@ 300 IN MX 10 mx
+mx 300 IN A 127.0.0.2
+_xmpp-client._tcp 300 IN SRV 5 0 5222 www
+ssh 300 IN A 127.0.0.3
+ssh 300 IN SSHFP 4 2 {sshfp}
+*.wild 300 IN A 127.0.0.5
+*.wild 300 IN TXT "wildcard"
+alias 300 IN CNAME www
+alias2 300 IN CNAME alias
+nodata 300 IN A 127.0.0.4
+"""
+
+_SSHFP = "0" * 64
+
+
+def _soa(origin: str) -> str:
+    contact = "hostmaster." + (origin if origin != "." else "")
+    return f"@ 3600 IN SOA {_NS} {contact} 1 7200 3600 1209600 300"
+
+
+@dataclass(frozen=True)
+class _Spec:
+    origin: str
+    body: str
+    nsec3: NSEC3Options | None = None
+    signed: bool = True
+    timing: str = "valid"  # "valid", "expired", "future"
+    ds: str = "good"  # how the parent's DS looks: good, none, bad, unknownalg, unknowndigest
+    splitKeys: bool = False
+
+
+_SPECS: tuple[_Spec, ...] = (
+    _Spec(
+        ".",
+        f"@ 3600 IN NS {_NS}\nns1.test. 3600 IN A 127.0.0.1\nns1.test. 3600 IN AAAA ::1\n",
+        splitKeys=True,
+    ),
+    _Spec("test.", "@ 3600 IN NS ns1\nns1 3600 IN A 127.0.0.1\nns1 3600 IN AAAA ::1\n"),
+    _Spec(
+        "example.test.",
+        _LEAF
+        + "redirect 300 IN DNAME nsec3.test.\n"
+        + "nosig 300 IN A 127.0.0.6\n"
+        + "wrongsigner 300 IN A 127.0.0.7\n"
+        + "tounsigned 300 IN CNAME www.unsigned.test.\n",
+    ),
+    _Spec("nsec3.test.", _LEAF, nsec3=NSEC3Options()),
+    _Spec(
+        "optout.test.",
+        "@ 3600 IN NS {ns}\nwww 300 IN A 127.0.0.1\n_443._tcp.www 300 IN TLSA {tlsa}\n"
+        "insecure 3600 IN NS {ns}\n",
+        nsec3=NSEC3Options(optOut=True),
+    ),
+    _Spec("insecure.optout.test.", "@ 3600 IN NS {ns}\nwww 300 IN A 127.0.0.1\n", signed=False),
+    _Spec("unsigned.test.", _LEAF, signed=False, ds="none"),
+    _Spec("expired.test.", "@ 3600 IN NS {ns}\nwww 300 IN A 127.0.0.1\n", timing="expired"),
+    _Spec("future.test.", "@ 3600 IN NS {ns}\nwww 300 IN A 127.0.0.1\n", timing="future"),
+    _Spec("badds.test.", "@ 3600 IN NS {ns}\nwww 300 IN A 127.0.0.1\n", ds="bad"),
+    _Spec("unknownalg.test.", "@ 3600 IN NS {ns}\nwww 300 IN A 127.0.0.1\n", ds="unknownalg"),
+    _Spec("unknowndigest.test.", "@ 3600 IN NS {ns}\nwww 300 IN A 127.0.0.1\n", ds="unknowndigest"),
+    _Spec(
+        "iterations.test.",
+        "@ 3600 IN NS {ns}\nwww 300 IN A 127.0.0.1\n",
+        nsec3=NSEC3Options(iterations=NSEC3_HIGH_ITERATIONS),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """
+    A signed DNS hierarchy under a private root.
+
+    @ivar zones: every zone, as served (signed where applicable), by origin.
+    @ivar trustAnchor: the DS RRset of the private root's key-signing key.
+    @ivar keys: the signing keys of each signed zone, by origin.
+    @ivar now: the time the signatures' validity is centred on.
+    """
+
+    zones: dict[dns.name.Name, dns.zone.Zone]
+    trustAnchor: dns.rrset.RRset
+    keys: dict[dns.name.Name, tuple[SigningKey, ...]] = field(default_factory=dict)
+    now: int = 0
+
+    def trustAnchorText(self) -> str:
+        """
+        The trust anchor as master-file DS lines (what C{unbound-host -f} and Unbound's
+        C{trust-anchor-file} read).
+        """
+        return "".join(
+            f". {self.trustAnchor.ttl} IN DS {rdata.to_text()}\n" for rdata in self.trustAnchor
+        )
+
+    def delvAnchorText(self) -> str:
+        """
+        The trust anchor as a BIND C{trust-anchors} statement (for C{delv -a FILE}).
+        """
+        lines = []
+        for rdata in self.trustAnchor:
+            assert isinstance(rdata, dns.rdtypes.ANY.DS.DS)
+            lines.append(
+                f"    . static-ds {rdata.key_tag} {rdata.algorithm} {rdata.digest_type} "
+                f'"{rdata.digest.hex().upper()}";\n'
+            )
+        return "trust-anchors {\n" + "".join(lines) + "};\n"
+
+    def serve(
+        self, reactor: IReactorUDP | IReactorTCP, interface: str = "127.0.0.1", port: int = 0
+    ) -> Deferred[RunningServer]:
+        """
+        Serve every zone over UDP and TCP on C{interface}, on one port for both (C{port} 0
+        picks a free one).
+        """
+        from txdane.server.service import listenDNS, responderForZones
+
+        return listenDNS(reactor, responderForZones(self.zones.values()), interface, port)
+
+
+def buildHierarchy(
+    *, now: int | None = None, extraRecords: Mapping[str, Iterable[str]] = {}
+) -> Hierarchy:
+    """
+    Create the hierarchy with fresh keys.
+
+    @param now: the time signatures are valid around (seconds since the epoch; default: now).
+        Valid zones are signed from an hour before to thirty days after it.
+    @param extraRecords: zone origin (text) -> master-file lines (relative or absolute owners)
+        added to that zone before signing, e.g.
+        C{{"example.test.": ["_25._tcp.mx 300 IN TLSA 3 1 1 ab..."]}}.
+    """
+    if now is None:
+        now = int(time.time())
+    extra = {dns.name.from_text(k): list(v) for k, v in extraRecords.items()}
+    unknown = set(extra) - {dns.name.from_text(s.origin) for s in _SPECS}
+    if unknown:
+        raise ValueError(f"extraRecords for zones the hierarchy lacks: {sorted(map(str, unknown))}")
+    keys: dict[dns.name.Name, tuple[SigningKey, ...]] = {}
+    for spec in _SPECS:
+        if spec.signed:
+            origin = dns.name.from_text(spec.origin)
+            if spec.splitKeys:
+                keys[origin] = (
+                    SigningKey.generate(flags=KSK_FLAGS),
+                    SigningKey.generate(flags=ZSK_FLAGS),
+                )
+            else:
+                keys[origin] = (SigningKey.generate(flags=KSK_FLAGS),)
+
+    zones: dict[dns.name.Name, dns.zone.Zone] = {}
+    for spec in _SPECS:
+        origin = dns.name.from_text(spec.origin)
+        lines = [f"$ORIGIN {origin}", "$TTL 300", _soa(spec.origin)]
+        lines.append(spec.body.format(ns=_NS, tlsa=TLSA_RDATA, sshfp=_SSHFP))
+        lines += _delegationRecords(origin, keys)
+        lines += extra.get(origin, [])
+        zone = dns.zone.from_text("\n".join(lines) + "\n", origin, relativize=False)
+        if spec.signed:
+            inception, expiration = {
+                "valid": (now - 3600, now + 30 * _DAY),
+                "expired": (now - 37 * _DAY, now - 7 * _DAY),
+                "future": (now + 7 * _DAY, now + 37 * _DAY),
+            }[spec.timing]
+            zone = signZone(
+                zone, keys[origin], SigningOptions(inception, expiration, nsec3=spec.nsec3)
+            )
+        zones[origin] = zone
+
+    _breakExampleZone(zones, keys, now)
+    rootKSK = keys[dns.name.root][0]
+    anchor = dns.rrset.from_rdata(dns.name.root, 3600, rootKSK.ds(dns.name.root))
+    return Hierarchy(zones=zones, trustAnchor=anchor, keys=keys, now=now)
+
+
+def _delegationRecords(
+    parent: dns.name.Name, keys: Mapping[dns.name.Name, tuple[SigningKey, ...]]
+) -> list[str]:
+    """
+    NS (and DS, as each child's spec wants it) records for the children of C{parent}.
+    """
+    lines = []
+    for spec in _SPECS:
+        child = dns.name.from_text(spec.origin)
+        if child == dns.name.root or child.parent() != parent:
+            continue
+        lines.append(f"{child} 3600 IN NS {_NS}")
+        if not spec.signed or spec.ds == "none":
+            continue
+        ksk = keys[child][0]
+        good = ksk.ds(child)
+        if spec.ds == "good":
+            lines.append(f"{child} 3600 IN DS {good.to_text()}")
+        elif spec.ds == "bad":
+            wrong = bytes(b ^ 0xFF for b in good.digest).hex()
+            lines.append(f"{child} 3600 IN DS {(good.key_tag + 1) % 65536} 13 2 {wrong}")
+        elif spec.ds == "unknownalg":
+            digest = good.digest.hex()
+            lines.append(f"{child} 3600 IN DS {good.key_tag} {UNKNOWN_ALGORITHM} 2 {digest}")
+        elif spec.ds == "unknowndigest":
+            digest = good.digest.hex()
+            lines.append(f"{child} 3600 IN DS {good.key_tag} 13 {UNKNOWN_DIGEST} {digest}")
+    return lines
+
+
+def _breakExampleZone(
+    zones: dict[dns.name.Name, dns.zone.Zone],
+    keys: Mapping[dns.name.Name, tuple[SigningKey, ...]],
+    now: int,
+) -> None:
+    """
+    Strip the signature of C{nosig.example.test.} and re-sign C{wrongsigner.example.test.} with
+    the key of C{test.} (signer C{test.}).
+    """
+    import dns.dnssec
+
+    zone = zones[dns.name.from_text("example.test.")]
+    nosig = dns.name.from_text("nosig.example.test.")
+    zone.delete_rdataset(nosig, dns.rdatatype.RRSIG, dns.rdatatype.A)
+    wrong = dns.name.from_text("wrongsigner.example.test.")
+    rdataset = zone.get_rdataset(wrong, dns.rdatatype.A)
+    assert rdataset is not None
+    testKey = keys[dns.name.from_text("test.")][0]
+    rrsig = dns.dnssec.sign(
+        (wrong, rdataset),
+        testKey.privateKey,
+        dns.name.from_text("test."),
+        testKey.dnskey,
+        inception=now - 3600,
+        expiration=now + 30 * _DAY,
+    )
+    sigs = zone.find_rdataset(wrong, dns.rdatatype.RRSIG, dns.rdatatype.A, create=True)
+    sigs.clear()
+    sigs.add(rrsig, rdataset.ttl)

@@ -1,0 +1,483 @@
+"""
+The chain of trust: which zones exist, which are signed, and their proven keys.
+
+A stub validator sees answers, not referrals, so it learns the zone structure from the data
+(see the module docstring of L{txdane.validation.resolver}): a DS query for a name is answered
+by the zone above the cut, whose signer names that zone; its negative answers prove, with
+NSEC or NSEC3, whether the name is an unsigned delegation or no cut at all.
+
+Everything here is cached per resolver, with TTLs capped by the signatures' expiry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+
+import dns.dnssec
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+from dns.rdtypes.ANY.DNSKEY import DNSKEY
+from dns.rdtypes.ANY.DS import DS as DSRdata
+from dns.rdtypes.ANY.RRSIG import RRSIG
+
+from txdane.status import Status
+from txdane.validation import proofs
+from txdane.validation.anchors import TrustAnchor, TrustAnchors
+from txdane.validation.answer import EDE, SignatureUse, ZoneTrust
+from txdane.validation.cache import ExpiringCache
+from txdane.validation.limits import ValidationLimits
+from txdane.validation.policy import AlgorithmPolicy
+from txdane.validation.records import findRRset, signaturesFor
+from txdane.validation.rrsig import Budget, RRsetVerdict, verifyRRset
+
+_ZONE = 0x0100
+Query = Callable[[dns.name.Name, dns.rdatatype.RdataType], Awaitable[dns.message.Message]]
+
+
+class Cut(enum.Enum):
+    """
+    What a DS query at a name proved.
+    """
+
+    SIGNED = "signed delegation"
+    UNSIGNED = "unsigned delegation"
+    NONE = "no zone cut"
+    UNKNOWN = "unknown"
+
+
+@dataclasses.dataclass(frozen=True)
+class DSResult:
+    """
+    What is known about the name C{name} as a possible zone cut.
+
+    @ivar cut: the kind of cut proven (L{Cut.UNKNOWN} unless the status is secure).
+    @ivar status: secure when proven; insecure when the name lies in or below an unsigned
+        zone (or an opt-out span, or a zone of unsupported algorithms); bogus or indeterminate.
+    @ivar zone: the zone whose signature proved the result (the parent side for a cut).
+    @ivar ds: the validated DS RRset for a signed delegation.
+    @ivar signatures: the signatures that proved it.
+    """
+
+    name: dns.name.Name
+    cut: Cut
+    status: Status
+    reason: str
+    ede: int | None = None
+    zone: dns.name.Name | None = None
+    ds: dns.rrset.RRset | None = None
+    signatures: tuple[SignatureUse, ...] = ()
+    ttl: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ZoneKeys:
+    """
+    A zone's proven keys, or why there are none.
+    """
+
+    zone: dns.name.Name
+    status: Status
+    reason: str
+    ede: int | None = None
+    keys: tuple[DNSKEY, ...] = ()
+    trust: tuple[ZoneTrust, ...] = ()
+    ttl: int = 0
+
+
+class ChainOfTrust:
+    """
+    Proves zones' keys and zone cuts for one resolver, caching what it learns.
+    """
+
+    def __init__(
+        self,
+        anchors: TrustAnchors,
+        limits: ValidationLimits,
+        policy: AlgorithmPolicy,
+        zoneCache: ExpiringCache[ZoneKeys],
+        dsCache: ExpiringCache[DSResult],
+    ) -> None:
+        self.anchors = anchors
+        self.limits = limits
+        self.policy = policy
+        self.zoneCache = zoneCache
+        self.dsCache = dsCache
+
+    def _ttl(self, status: Status, ttl: int) -> int:
+        return self.limits.bogusTTL if status is Status.BOGUS else ttl
+
+    # -- verification helpers ----------------------------------------------------------------
+
+    def verify(
+        self,
+        rrset: dns.rrset.RRset,
+        sigs: Sequence[RRSIG],
+        zone: ZoneKeys,
+        now: float,
+        budget: Budget,
+    ) -> RRsetVerdict:
+        return verifyRRset(
+            rrset,
+            sigs,
+            zone.zone,
+            zone.keys,
+            now=now,
+            limits=self.limits,
+            policy=self.policy,
+            budget=budget,
+        )
+
+    # -- zone keys ---------------------------------------------------------------------------
+
+    async def zoneKeys(
+        self, zone: dns.name.Name, query: Query, now: float, budget: Budget
+    ) -> ZoneKeys:
+        """
+        The proven DNSKEYs of C{zone} (secure), or why there are none: insecure (an unsigned
+        delegation above it, or only unsupported algorithms or digests), bogus, indeterminate.
+        """
+        cached = self.zoneCache.get(zone)
+        if cached is not None:
+            return cached
+        result = await self._zoneKeys(zone, query, now, budget)
+        self.zoneCache.put(zone, result, self._ttl(result.status, result.ttl))
+        return result
+
+    async def _zoneKeys(
+        self, zone: dns.name.Name, query: Query, now: float, budget: Budget
+    ) -> ZoneKeys:
+        anchor = self.anchors.forZone(zone)
+        if anchor is not None:
+            return await self._fromDS(zone, anchor, None, (), query, now, budget)
+        if self.anchors.closest(zone) is None:
+            return ZoneKeys(
+                zone, Status.INDETERMINATE, f"no trust anchor covers {zone}", EDE.INDETERMINATE
+            )
+        ds = await self.dsAt(zone, query, now, budget)
+        if ds.status is not Status.SECURE:
+            return ZoneKeys(zone, ds.status, ds.reason, ds.ede, ttl=ds.ttl)
+        if ds.cut is Cut.UNSIGNED:
+            return ZoneKeys(zone, Status.INSECURE, ds.reason, ds.ede, ttl=ds.ttl)
+        if ds.cut is not Cut.SIGNED or ds.ds is None or ds.zone is None:
+            return ZoneKeys(
+                zone,
+                Status.BOGUS,
+                f"{zone} is used as a signer but is not a zone ({ds.reason})",
+                EDE.DNSSEC_BOGUS,
+                ttl=ds.ttl,
+            )
+        parent = await self.zoneKeys(ds.zone, query, now, budget)
+        return await self._fromDS(zone, None, ds, parent.trust, query, now, budget)
+
+    async def _fromDS(
+        self,
+        zone: dns.name.Name,
+        anchor: TrustAnchor | None,
+        dsResult: DSResult | None,
+        above: tuple[ZoneTrust, ...],
+        query: Query,
+        now: float,
+        budget: Budget,
+    ) -> ZoneKeys:
+        dsRecords: list[DSRdata] = []
+        trustedKeys: list[DNSKEY] = []
+        if anchor is not None:
+            dsRecords = list(anchor.ds)
+            trustedKeys = list(anchor.dnskeys)
+            dsRRset = None
+        else:
+            assert dsResult is not None and dsResult.ds is not None
+            dsRRset = dsResult.ds
+            dsRecords = [r for r in dsRRset if isinstance(r, DSRdata)]
+
+        def done(status: Status, reason: str, ede: int | None, **kw: object) -> ZoneKeys:
+            trust = ZoneTrust(
+                zone=zone,
+                status=status,
+                ds=dsRRset,
+                dnskey=kw.get("dnskey"),  # type: ignore[arg-type]
+                anchored=anchor is not None,
+                dsKeyTags=kw.get("tags", ()),  # type: ignore[arg-type]
+                signatures=(dsResult.signatures if dsResult else ()) + kw.get("sigs", ()),  # type: ignore[operator]
+                reason=reason,
+            )
+            return ZoneKeys(
+                zone,
+                status,
+                reason,
+                ede,
+                keys=kw.get("keys", ()),  # type: ignore[arg-type]
+                trust=(*above, trust),
+                ttl=int(kw.get("ttl", 0)),  # type: ignore[call-overload]
+            )
+
+        usable = [
+            d
+            for d in dsRecords
+            if self.policy.supportsAlgorithm(d.algorithm) and d.digest_type in self.policy.digests
+        ]
+        if not usable and self.policy.allowSHA1Digest:
+            usable = [
+                d
+                for d in dsRecords
+                if self.policy.supportsAlgorithm(d.algorithm) and d.digest_type == 1
+            ]
+        if not usable and not trustedKeys:
+            algorithms = {d.algorithm for d in dsRecords}
+            if dsRecords and not any(self.policy.supportsAlgorithm(a) for a in algorithms):
+                ede = EDE.UNSUPPORTED_DNSKEY_ALGORITHM
+                why = "algorithm " + ", ".join(str(a) for a in sorted(algorithms))
+            else:
+                ede = EDE.UNSUPPORTED_DS_DIGEST_TYPE
+                why = "digest type " + ", ".join(
+                    str(d) for d in sorted({d.digest_type for d in dsRecords})
+                )
+            return done(
+                Status.INSECURE,
+                f"every DS of {zone} uses an unsupported {why}",
+                ede,
+                ttl=dsResult.ttl if dsResult else self.limits.maxCacheTTL,
+            )
+        message = await query(zone, dns.rdatatype.DNSKEY)
+        dnskeys = findRRset(message.answer, zone, dns.rdatatype.DNSKEY)
+        if dnskeys is None:
+            return done(
+                Status.BOGUS,
+                f"{zone} has no DNSKEY RRset, but its DS says it is signed",
+                EDE.DNSKEY_MISSING,
+            )
+        matched: list[DNSKEY] = [k for k in dnskeys if k in trustedKeys]
+        mismatches = 0
+        for ds in usable:
+            candidates = [
+                k
+                for k in dnskeys
+                if isinstance(k, DNSKEY)
+                and k.algorithm == ds.algorithm
+                and k.flags & _ZONE
+                and k.protocol == 3
+                and k.key_id() == ds.key_tag
+            ][: self.limits.maxKeysPerKeyTag]
+            for key in candidates:
+                made = dns.dnssec.make_ds(
+                    zone, key, ds.digest_type, policy=dns.dnssec.allow_all_policy, validating=True
+                )
+                if made.digest == ds.digest:
+                    if key not in matched:
+                        matched.append(key)
+                else:
+                    mismatches += 1
+                    if mismatches > self.limits.maxDSMismatches:
+                        return done(
+                            Status.BOGUS,
+                            f"{zone}: {mismatches} DNSKEYs failed to match a DS (limit "
+                            f"{self.limits.maxDSMismatches})",
+                            EDE.DNSSEC_BOGUS,
+                            dnskey=dnskeys,
+                        )
+        if not matched:
+            tags = ", ".join(f"DS {d.key_tag}/{d.algorithm}/{d.digest_type}" for d in usable)
+            return done(
+                Status.BOGUS,
+                f"no DNSKEY of {zone} matches the DS its parent publishes ({tags})",
+                EDE.DNSKEY_MISSING,
+                dnskey=dnskeys,
+            )
+        verdict = verifyRRset(
+            dnskeys,
+            signaturesFor(message, message.answer, dnskeys),
+            zone,
+            matched,
+            now=now,
+            limits=self.limits,
+            policy=self.policy,
+            budget=budget,
+        )
+        if verdict.status is not Status.SECURE or verdict.signature is None:
+            return done(verdict.status, verdict.reason, verdict.ede, dnskey=dnskeys)
+        ttl = verdict.ttl if dsResult is None else min(verdict.ttl, dsResult.ttl)
+        return done(
+            Status.SECURE,
+            f"DNSKEY of {zone} proven by "
+            + (
+                "the trust anchor"
+                if anchor is not None
+                else f"the DS in {dsResult and dsResult.zone}"
+            ),
+            None,
+            dnskey=dnskeys,
+            keys=tuple(k for k in dnskeys if isinstance(k, DNSKEY)),
+            tags=(verdict.signature.keyTag,),
+            sigs=(verdict.signature,),
+            ttl=ttl,
+        )
+
+    # -- zone cuts ---------------------------------------------------------------------------
+
+    async def dsAt(self, name: dns.name.Name, query: Query, now: float, budget: Budget) -> DSResult:
+        """
+        Ask for the DS RRset of C{name} and prove what the answer says about a cut there.
+        """
+        cached = self.dsCache.get(name)
+        if cached is not None:
+            return cached
+        result = await self._dsAt(name, query, now, budget)
+        self.dsCache.put(name, result, self._ttl(result.status, result.ttl))
+        return result
+
+    async def _dsAt(
+        self, name: dns.name.Name, query: Query, now: float, budget: Budget
+    ) -> DSResult:
+        if name == dns.name.root:
+            return DSResult(name, Cut.UNKNOWN, Status.INDETERMINATE, "the root has no parent")
+        message = await query(name, dns.rdatatype.DS)
+        positive = findRRset(message.answer, name, dns.rdatatype.DS) or findRRset(
+            message.answer, name, dns.rdatatype.CNAME
+        )
+        if positive is not None:
+            sigs = signaturesFor(message, message.answer, positive)
+            signers = {s.signer for s in sigs if name != s.signer and name.is_subdomain(s.signer)}
+            if not sigs or not signers:
+                return await self._unsigned(name, query, now, budget, "DS")
+            signer = max(signers, key=len)
+            parent = await self.zoneKeys(signer, query, now, budget)
+            if parent.status is not Status.SECURE:
+                return DSResult(
+                    name, Cut.UNKNOWN, parent.status, parent.reason, parent.ede, ttl=parent.ttl
+                )
+            verdict = self.verify(positive, sigs, parent, now, budget)
+            if verdict.status is not Status.SECURE:
+                return DSResult(name, Cut.UNKNOWN, verdict.status, verdict.reason, verdict.ede)
+            if verdict.wildcardParent is not None:
+                return DSResult(
+                    name,
+                    Cut.UNKNOWN,
+                    Status.BOGUS,
+                    f"DS of {name} from a wildcard",
+                    EDE.DNSSEC_BOGUS,
+                )
+            if name.parent() != signer:
+                member = await self.inZone(name.parent(), signer, query, now, budget)
+                if member is not None:
+                    return DSResult(name, Cut.UNKNOWN, Status.BOGUS, member, EDE.DNSSEC_BOGUS)
+            sigUse = (verdict.signature,) if verdict.signature else ()
+            if positive.rdtype == dns.rdatatype.CNAME:
+                return DSResult(
+                    name,
+                    Cut.NONE,
+                    Status.SECURE,
+                    f"{name} is a CNAME in {signer}",
+                    zone=signer,
+                    signatures=sigUse,
+                    ttl=verdict.ttl,
+                )
+            return DSResult(
+                name,
+                Cut.SIGNED,
+                Status.SECURE,
+                f"DS of {name} signed by {signer}",
+                zone=signer,
+                ds=positive,
+                signatures=sigUse,
+                ttl=verdict.ttl,
+            )
+        nxdomain = message.rcode() == dns.rcode.NXDOMAIN
+        keys, rrsets, failed = await proofs.denialRecords(self, message, name, query, now, budget)
+        if failed is not None:
+            return DSResult(name, Cut.UNKNOWN, failed.status, failed.reason, failed.ede)
+        if keys is None:
+            return await self._unsigned(name, query, now, budget, "negative DS")
+        if keys.status is not Status.SECURE:
+            return DSResult(name, Cut.UNKNOWN, keys.status, keys.reason, keys.ede, ttl=keys.ttl)
+        proof = proofs.checkDenial(
+            self.limits, rrsets, keys.zone, name, dns.rdatatype.DS, nxdomain, budget
+        )
+        ttl = min((r.ttl for r in rrsets), default=0)
+        if proof.status is Status.BOGUS:
+            return DSResult(name, Cut.UNKNOWN, Status.BOGUS, proof.reason, proof.ede)
+        if proof.status is Status.INSECURE:
+            cut = Cut.UNSIGNED if proof.delegation else Cut.UNKNOWN
+            return DSResult(
+                name,
+                cut,
+                Status.SECURE if proof.delegation else Status.INSECURE,
+                proof.reason,
+                proof.ede,
+                zone=keys.zone,
+                ttl=ttl,
+            )
+        cut = Cut.UNSIGNED if proof.delegation else Cut.NONE
+        return DSResult(name, cut, Status.SECURE, proof.reason, zone=keys.zone, ttl=ttl)
+
+    async def _unsigned(
+        self, name: dns.name.Name, query: Query, now: float, budget: Budget, what: str
+    ) -> DSResult:
+        parent = await self.unsignedStatus(name.parent(), query, now, budget)
+        if parent.status is Status.SECURE:
+            return DSResult(
+                name,
+                Cut.UNKNOWN,
+                Status.BOGUS,
+                f"the {what} answer for {name} is unsigned, but {parent.zone} is signed",
+                EDE.RRSIGS_MISSING,
+            )
+        return DSResult(name, Cut.UNKNOWN, parent.status, parent.reason, parent.ede, ttl=parent.ttl)
+
+    async def unsignedStatus(
+        self, name: dns.name.Name, query: Query, now: float, budget: Budget
+    ) -> ZoneKeys:
+        """
+        Walk from the closest trust anchor down to C{name}, asking for DS at each label, to
+        find the zone holding C{name}: a secure result means the zone is signed (so unsigned
+        data there is bogus); insecure means an unsigned delegation lies on the way.
+        """
+        anchor = self.anchors.closest(name)
+        if anchor is None:
+            return ZoneKeys(
+                name, Status.INDETERMINATE, f"no trust anchor covers {name}", EDE.INDETERMINATE
+            )
+        zone = await self.zoneKeys(anchor.zone, query, now, budget)
+        for depth in range(len(anchor.zone) + 1, len(name) + 1):
+            if zone.status is not Status.SECURE:
+                return zone
+            label = name.split(depth)[1]
+            ds = await self.dsAt(label, query, now, budget)
+            if ds.status is not Status.SECURE:
+                return ZoneKeys(label, ds.status, ds.reason, ds.ede, ttl=ds.ttl)
+            if ds.cut is Cut.UNSIGNED:
+                return ZoneKeys(label, Status.INSECURE, ds.reason, ds.ede, ttl=ds.ttl)
+            if ds.cut is Cut.SIGNED:
+                zone = await self.zoneKeys(label, query, now, budget)
+        return zone
+
+    async def inZone(
+        self,
+        name: dns.name.Name,
+        zone: dns.name.Name,
+        query: Query,
+        now: float,
+        budget: Budget,
+    ) -> str | None:
+        """
+        Check that C{name}, strictly below C{zone}, belongs to C{zone}: no zone cut at or
+        above it. Return the reason it does not, or L{None} when it does.
+        """
+        ds = await self.dsAt(name, query, now, budget)
+        if ds.status is Status.INSECURE:
+            # The zone's own denial cannot be relied on (NSEC3 opt-out or iterations over
+            # the limit): nothing shows another zone holds the name, and the signature by
+            # the zone is valid, as every reference validator accepts.
+            return None
+        if ds.status is not Status.SECURE:
+            return f"cannot prove {name} belongs to {zone}: {ds.reason}"
+        if ds.cut is not Cut.NONE:
+            return f"{name} is a {ds.cut.value}, so {zone} cannot sign its data"
+        if ds.zone != zone:
+            return f"{name} belongs to zone {ds.zone}, not to the signer {zone}"
+        return None

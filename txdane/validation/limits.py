@@ -1,0 +1,73 @@
+"""
+Work limits that bound what a hostile zone or a hostile network can make one lookup cost.
+
+Each is a named default chosen in line with what Unbound, BIND, Knot Resolver and PowerDNS
+ship since KeyTrap (CVE-2023-50387) and the NSEC3 hashing attack (CVE-2023-50868).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+#: Signature verifications tried for one RRset before it is bogus (EDE 6). Unbound uses 8.
+MAX_SIGNATURE_CHECKS_PER_RRSET = 8
+#: Signature verifications for one lookup, every RRset and every zone of the chain included.
+MAX_SIGNATURE_CHECKS_PER_LOOKUP = 32
+#: DNSKEYs sharing one (algorithm, key tag) that are tried for one signature.
+MAX_KEYS_PER_KEY_TAG = 2
+#: DS records that may fail to match a DNSKEY before the zone is bogus. Unbound uses 4.
+MAX_DS_MISMATCHES = 4
+#: NSEC3 iterations above which a proof is treated as insecure with EDE 27 (RFC 9276).
+MAX_NSEC3_ITERATIONS = 50
+#: NSEC3 records a single denial proof may carry before it is bogus (EDE 27).
+MAX_NSEC3_RECORDS_PER_PROOF = 8
+#: CNAME and DNAME links followed for one lookup.
+MAX_CNAME_CHAIN = 10
+#: Queries sent to the recursive resolver for one lookup, chain of trust included.
+MAX_QUERIES_PER_LOOKUP = 48
+#: Seconds one lookup may take in all.
+LOOKUP_TIMEOUT = 10.0
+#: Seconds of clock difference tolerated at both ends of a signature's validity period.
+CLOCK_SKEW = 300
+#: Longest time, in seconds, a validated answer stays in the cache.
+MAX_CACHE_TTL = 86400
+#: Seconds a bogus result stays in the cache, so an attacker cannot force the work again.
+BOGUS_TTL = 60
+#: Entries the cache holds before it evicts the least recently used.
+CACHE_SIZE = 10000
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationLimits:
+    """
+    The limits one resolver applies; every field defaults to the module constant of the same
+    meaning.
+
+    @ivar maxSignatureChecksPerRRset: see L{MAX_SIGNATURE_CHECKS_PER_RRSET}.
+    @ivar maxSignatureChecksPerLookup: see L{MAX_SIGNATURE_CHECKS_PER_LOOKUP}.
+    @ivar maxKeysPerKeyTag: see L{MAX_KEYS_PER_KEY_TAG}.
+    @ivar maxDSMismatches: see L{MAX_DS_MISMATCHES}.
+    @ivar maxNSEC3Iterations: see L{MAX_NSEC3_ITERATIONS}.
+    @ivar maxNSEC3RecordsPerProof: see L{MAX_NSEC3_RECORDS_PER_PROOF}.
+    @ivar maxCNAMEChain: see L{MAX_CNAME_CHAIN}.
+    @ivar maxQueriesPerLookup: see L{MAX_QUERIES_PER_LOOKUP}.
+    @ivar lookupTimeout: see L{LOOKUP_TIMEOUT}.
+    @ivar clockSkew: see L{CLOCK_SKEW}.
+    @ivar maxCacheTTL: see L{MAX_CACHE_TTL}.
+    @ivar bogusTTL: see L{BOGUS_TTL}.
+    @ivar cacheSize: see L{CACHE_SIZE}.
+    """
+
+    maxSignatureChecksPerRRset: int = MAX_SIGNATURE_CHECKS_PER_RRSET
+    maxSignatureChecksPerLookup: int = MAX_SIGNATURE_CHECKS_PER_LOOKUP
+    maxKeysPerKeyTag: int = MAX_KEYS_PER_KEY_TAG
+    maxDSMismatches: int = MAX_DS_MISMATCHES
+    maxNSEC3Iterations: int = MAX_NSEC3_ITERATIONS
+    maxNSEC3RecordsPerProof: int = MAX_NSEC3_RECORDS_PER_PROOF
+    maxCNAMEChain: int = MAX_CNAME_CHAIN
+    maxQueriesPerLookup: int = MAX_QUERIES_PER_LOOKUP
+    lookupTimeout: float = LOOKUP_TIMEOUT
+    clockSkew: int = CLOCK_SKEW
+    maxCacheTTL: int = MAX_CACHE_TTL
+    bogusTTL: int = BOGUS_TTL
+    cacheSize: int = CACHE_SIZE

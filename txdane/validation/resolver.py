@@ -1,0 +1,628 @@
+"""
+The DNSSEC-validating stub resolver.
+
+L{ValidatingResolver} asks a plain recursive resolver for data with the DO and CD bits set and
+validates everything itself, from a trust anchor down. L{ADTrustingResolver} trusts the AD bit
+of a validating resolver the user names (RFC 4035 section 4.9.3) and says so in every answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.CNAME
+import dns.rrset
+from dns.rdtypes.ANY.RRSIG import RRSIG
+from twisted.internet import defer
+from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.interfaces import IReactorTime
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from txdane.errors import TxdaneError
+from txdane.status import Status
+from txdane.transport import DNSError, DNSQuerier
+from txdane.validation import proofs
+from txdane.validation.anchors import TrustAnchors
+from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
+from txdane.validation.cache import ExpiringCache
+from txdane.validation.chain import ChainOfTrust, Query
+from txdane.validation.errors import LookupFailedError, WorkLimitExceededError
+from txdane.validation.interfaces import IDNSSECResolver
+from txdane.validation.limits import ValidationLimits
+from txdane.validation.policy import AlgorithmPolicy
+from txdane.validation.records import findRRset, signaturesFor
+from txdane.validation.rrsig import Budget
+
+
+@dataclasses.dataclass
+class _LookupState:
+    name: dns.name.Name
+    rdtype: dns.rdatatype.RdataType
+    budget: Budget
+    textKey: tuple[str, str | int] | None = None
+    responses: dict[tuple[dns.name.Name, int], dns.message.Message] = dataclasses.field(
+        default_factory=dict
+    )
+
+
+def _textKey(name: object, rdtype: object) -> tuple[str, str | int] | None:
+    """
+    A cache key for a lookup given as ASCII text, equal for the texts of one name that differ
+    only in case or a final dot; L{None} when the lookup is not given that way.
+    """
+    if not isinstance(name, str) or not name.isascii() or name.endswith("\\."):
+        return None
+    text = name.lower()
+    if not text.endswith("."):
+        text += "."
+    if isinstance(rdtype, str):
+        return (text, rdtype.upper())
+    if isinstance(rdtype, int):
+        return (text, int(rdtype))
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Verdict:
+    status: Status
+    reason: str
+    ede: int | None = None
+    ttl: int = 0
+    signatures: tuple[SignatureUse, ...] = ()
+    trust: tuple[ZoneTrust, ...] = ()
+    denial: tuple[dns.rrset.RRset, ...] = ()
+
+
+def _edeOf(error: Exception) -> int | None:
+    for option in getattr(error, "extendedErrors", ()):
+        return int(option.code)
+    ede = getattr(error, "ede", None)
+    if isinstance(ede, int):
+        return ede
+    code = getattr(ede, "code", None)
+    return code if isinstance(code, int) else None
+
+
+def _edeFromMessage(message: dns.message.Message) -> int | None:
+    errors = message.extended_errors()
+    return int(errors[0].code) if errors else None
+
+
+def _dnameFor(message: dns.message.Message, name: dns.name.Name) -> dns.rrset.RRset | None:
+    """
+    A DNAME in the answer section whose owner is a proper ancestor of C{name}.
+    """
+    best = None
+    for rrset in message.answer:
+        if (
+            rrset.rdtype == dns.rdatatype.DNAME
+            and name != rrset.name
+            and name.is_subdomain(rrset.name)
+            and (best is None or len(rrset.name) > len(best.name))
+        ):
+            best = rrset
+    return best
+
+
+def _synthesized(message: dns.message.Message, cname: dns.rrset.RRset) -> bool:
+    """
+    Whether C{cname} was synthesized from a DNAME in the same answer (it is then unsigned,
+    and the DNAME is what gets validated).
+    """
+    dname = _dnameFor(message, cname.name)
+    if dname is None:
+        return False
+    return not signaturesFor(message, message.answer, cname)
+
+
+def _name(name: dns.name.Name | str) -> dns.name.Name:
+    return name if isinstance(name, dns.name.Name) else dns.name.from_text(name)
+
+
+def tlsaName(host: dns.name.Name | str, port: int, proto: str = "tcp") -> dns.name.Name:
+    """
+    The owner name of the TLSA records for a service: C{_port._proto.host} (RFC 6698 s.3).
+    """
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range")
+    if not proto or "." in proto:
+        raise ValueError(f"bad protocol label {proto!r}")
+    return dns.name.Name([f"_{port}".encode(), f"_{proto}".encode()]).concatenate(_name(host))
+
+
+class _ConvenienceLookups:
+    """
+    The typed lookups, written once on top of C{lookup}.
+    """
+
+    def lookup(
+        self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
+    ) -> Deferred[Answer]:
+        raise NotImplementedError
+
+    def lookupAddress(self, name: dns.name.Name | str) -> Deferred[tuple[Answer, Answer]]:
+        d: Deferred[Any] = gatherResults(
+            [self.lookup(name, dns.rdatatype.A), self.lookup(name, dns.rdatatype.AAAA)],
+            consumeErrors=True,
+        )
+
+        def unwrapped(failure: Any) -> Any:
+            return failure.value.subFailure
+
+        d.addCallbacks(tuple, unwrapped)
+        return d
+
+    def lookupTLSA(
+        self, host: dns.name.Name | str, port: int, proto: str = "tcp"
+    ) -> Deferred[Answer]:
+        return self.lookup(tlsaName(host, port, proto), dns.rdatatype.TLSA)
+
+    def lookupMX(self, name: dns.name.Name | str) -> Deferred[Answer]:
+        return self.lookup(name, dns.rdatatype.MX)
+
+    def lookupSRV(self, name: dns.name.Name | str) -> Deferred[Answer]:
+        return self.lookup(name, dns.rdatatype.SRV)
+
+    def lookupSSHFP(self, name: dns.name.Name | str) -> Deferred[Answer]:
+        return self.lookup(name, dns.rdatatype.SSHFP)
+
+    def lookupDS(self, name: dns.name.Name | str) -> Deferred[Answer]:
+        return self.lookup(name, dns.rdatatype.DS)
+
+    def lookupDNSKEY(self, name: dns.name.Name | str) -> Deferred[Answer]:
+        return self.lookup(name, dns.rdatatype.DNSKEY)
+
+
+@implementer(IDNSSECResolver)
+class ValidatingResolver(_ConvenienceLookups):
+    """
+    Validates every answer of a recursive resolver locally, from the trust anchors down.
+
+    Each query goes to the recursive resolver with DO and CD set (RFC 6840 section 5.9), so
+    a validating upstream cannot hide bogus data behind SERVFAIL. The zone holding each RRset
+    is the signer of its RRSIG, checked to be an ancestor with no zone cut in between; each
+    zone's DNSKEY RRset is proven by its parent's DS, up to a trust anchor; data without
+    signatures is insecure only where a walk down from the anchor proves an unsigned
+    delegation, else bogus.
+
+    @param querier: sends the queries (a L{txdane.transport.DNSClient}, or a fake).
+    @param trustAnchors: where validation starts; the built-in IANA root anchors by default.
+    @param limits: the work limits; L{ValidationLimits()} by default.
+    @param policy: the algorithms validated; L{AlgorithmPolicy()} by default.
+    @param clock: the source of time for signature validity, cache expiry and the lookup
+        timeout; the global reactor by default.
+    """
+
+    def __init__(
+        self,
+        querier: DNSQuerier,
+        *,
+        trustAnchors: TrustAnchors | None = None,
+        limits: ValidationLimits | None = None,
+        policy: AlgorithmPolicy | None = None,
+        clock: IReactorTime | None = None,
+    ) -> None:
+        if clock is None:
+            from twisted.internet import reactor
+
+            clock = reactor
+        assert clock is not None
+        self.querier = querier
+        self.trustAnchors = trustAnchors if trustAnchors is not None else TrustAnchors.builtin()
+        self.limits = limits if limits is not None else ValidationLimits()
+        self.policy = policy if policy is not None else AlgorithmPolicy()
+        self.clock = clock
+        size, maxTTL = self.limits.cacheSize, self.limits.maxCacheTTL
+        self._answers: ExpiringCache[Answer] = ExpiringCache(clock, size, maxTTL)
+        self._chain = ChainOfTrust(
+            self.trustAnchors,
+            self.limits,
+            self.policy,
+            ExpiringCache(clock, size, maxTTL),
+            ExpiringCache(clock, size, maxTTL),
+        )
+        #: Signature checks done by the most recent lookup that finished (for tests and
+        #: benchmarks: the KeyTrap limits are asserted on it).
+        self.lastSignatureChecks = 0
+        #: Queries sent by the most recent lookup that finished.
+        self.lastQueries = 0
+
+    def clearCache(self) -> None:
+        """
+        Forget every validated answer, zone key and zone cut.
+        """
+        self._answers.clear()
+        self._chain.zoneCache.clear()
+        self._chain.dsCache.clear()
+
+    def lookup(
+        self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
+    ) -> Deferred[Answer]:
+        textKey = _textKey(name, rdtype)
+        if textKey is not None:
+            # Fast path for repeated lookups by text: no name parsing.
+            cached = self._answers.get(textKey)
+            if cached is not None:
+                return succeed(cached)
+        qname = _name(name)
+        qtype = dns.rdatatype.RdataType.make(rdtype)
+        cached = self._answers.get((qname, qtype))
+        if cached is not None:
+            return succeed(cached)
+        state = _LookupState(qname, qtype, Budget(self.limits), textKey)
+        d = Deferred.fromCoroutine(self._lookup(state))
+        d.addTimeout(self.limits.lookupTimeout, self.clock)
+
+        def timedOut(failure: Failure) -> Failure:
+            if failure.check(defer.TimeoutError):
+                return Failure(
+                    WorkLimitExceededError(
+                        qname,
+                        qtype,
+                        f"no answer within {self.limits.lookupTimeout:g} s",
+                        EDE.INDETERMINATE,
+                    )
+                )
+            return failure
+
+        d.addErrback(timedOut)
+        return d
+
+    async def _lookup(self, state: _LookupState) -> Answer:
+        try:
+            answer = await self._resolve(state)
+        except (TxdaneError, defer.CancelledError):
+            raise
+        except Exception as e:
+            # Fail closed, and say so in one line, whatever the data made go wrong.
+            raise LookupFailedError(
+                state.name, state.rdtype, f"cannot validate: {e!r}", EDE.OTHER, e
+            ) from e
+        finally:
+            self.lastSignatureChecks = state.budget.checks
+            self.lastQueries = state.budget.queries
+        ttl = self.limits.bogusTTL if answer.status is Status.BOGUS else answer.ttl
+        self._answers.put((state.name, state.rdtype), answer, ttl)
+        if state.textKey is not None:
+            self._answers.put(state.textKey, answer, ttl)
+        return answer
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def _querier(self, state: _LookupState) -> Query:
+        async def query(
+            name: dns.name.Name, rdtype: dns.rdatatype.RdataType
+        ) -> dns.message.Message:
+            key = (name, rdtype)
+            if key in state.responses:
+                return state.responses[key]
+            state.budget.queries += 1
+            if state.budget.queries > self.limits.maxQueriesPerLookup:
+                raise WorkLimitExceededError(
+                    state.name,
+                    state.rdtype,
+                    f"more than {self.limits.maxQueriesPerLookup} queries needed",
+                    EDE.INDETERMINATE,
+                )
+            what = f"{name} {dns.rdatatype.to_text(rdtype)}"
+            try:
+                response = await self.querier.query(
+                    name,
+                    rdtype,
+                    dnssecOK=True,
+                    checkingDisabled=True,
+                    recursionDesired=True,
+                )
+            except DNSError as e:
+                raise LookupFailedError(
+                    state.name, state.rdtype, f"query {what}: {e}", _edeOf(e), e
+                ) from e
+            rcode = response.rcode()
+            if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+                raise LookupFailedError(
+                    state.name,
+                    state.rdtype,
+                    f"query {what}: the resolver answered {dns.rcode.to_text(rcode)}",
+                    _edeFromMessage(response),
+                )
+            state.responses[key] = response
+            return response
+
+        return query
+
+    # -- the lookup --------------------------------------------------------------------------
+
+    async def _resolve(self, state: _LookupState) -> Answer:
+        query = self._querier(state)
+        now = self.clock.seconds()
+        budget = state.budget
+        name, qtype = state.name, state.rdtype
+        links: list[ChainLink] = []
+        verdicts: list[_Verdict] = []
+        message = await query(name, qtype)
+        seen = {name}
+        while True:
+            rrset = findRRset(message.answer, name, qtype)
+            if rrset is not None:
+                verdict = await self._positive(message, rrset, name, query, now, budget)
+                verdicts.append(verdict)
+                return self._finish(state, dns.rcode.NOERROR, rrset, links, verdicts, ())
+            cname = findRRset(message.answer, name, dns.rdatatype.CNAME)
+            dname = None if cname is not None else _dnameFor(message, name)
+            if cname is None and dname is None:
+                return await self._negative(state, message, name, links, verdicts, now)
+            if cname is not None and _synthesized(message, cname):
+                cname = None
+                dname = _dnameFor(message, name)
+            if dname is not None:
+                verdict = await self._positive(message, dname, dname.name, query, now, budget)
+                verdicts.append(verdict)
+                links.append(ChainLink(dname, verdict.status))
+                try:
+                    target = name.relativize(dname.name).concatenate(dname[0].target)
+                except dns.name.NameTooLong as e:
+                    raise LookupFailedError(
+                        state.name,
+                        state.rdtype,
+                        f"the DNAME at {dname.name} makes {name} longer than 255 octets",
+                        EDE.OTHER,
+                        e,
+                    ) from e
+                synthesized = dns.rrset.from_rdata(
+                    name,
+                    dname.ttl,
+                    dns.rdtypes.ANY.CNAME.CNAME(dns.rdataclass.IN, dns.rdatatype.CNAME, target),
+                )
+                links.append(ChainLink(synthesized, verdict.status, synthesized=True))
+            else:
+                assert cname is not None
+                verdict = await self._positive(message, cname, name, query, now, budget)
+                verdicts.append(verdict)
+                links.append(ChainLink(cname, verdict.status))
+                target = cname[0].target
+            if len(links) > self.limits.maxCNAMEChain or target in seen:
+                raise WorkLimitExceededError(
+                    state.name,
+                    state.rdtype,
+                    f"CNAME/DNAME chain longer than {self.limits.maxCNAMEChain} or looping "
+                    f"at {target}",
+                    EDE.OTHER,
+                )
+            seen.add(target)
+            name = target
+            if not any(r.name == name for r in message.answer) and not (
+                _dnameFor(message, name) is not None
+            ):
+                message = await query(name, qtype)
+
+    async def _positive(
+        self,
+        message: dns.message.Message,
+        rrset: dns.rrset.RRset,
+        qname: dns.name.Name,
+        query: Query,
+        now: float,
+        budget: Budget,
+    ) -> _Verdict:
+        """
+        Validate one RRset of an answer section (the answer, or a CNAME/DNAME link).
+        """
+        chain = self._chain
+        owner = rrset.name
+        sigs = signaturesFor(message, message.answer, rrset)
+        what = f"{owner} {dns.rdatatype.to_text(rrset.rdtype)}"
+        signers = {s.signer for s in sigs if owner.is_subdomain(s.signer)}
+        if rrset.rdtype == dns.rdatatype.DS:
+            signers.discard(owner)
+        if not sigs:
+            zone = await chain.unsignedStatus(owner, query, now, budget)
+            if zone.status is Status.SECURE:
+                return _Verdict(
+                    Status.BOGUS,
+                    f"{what} has no RRSIG, but {zone.zone} is signed (RRSIGs stripped?)",
+                    EDE.RRSIGS_MISSING,
+                    trust=zone.trust,
+                )
+            return _Verdict(
+                zone.status, f"{what}: {zone.reason}", zone.ede, rrset.ttl, trust=zone.trust
+            )
+        if not signers:
+            return _Verdict(
+                Status.BOGUS,
+                f"{what}: no RRSIG by a zone at or above the name "
+                f"(signers: {', '.join(sorted({str(s.signer) for s in sigs}))})",
+                EDE.DNSSEC_BOGUS,
+            )
+        # The deepest signer first: where it is an insecure zone, the data is insecure (an
+        # unsigned cut lies above the name). A bogus result may come from a signature added
+        # by an attacker, so the next signer gets its chance; two at most.
+        first: _Verdict | None = None
+        for signer in sorted(signers, key=len, reverse=True)[:2]:
+            verdict = await self._signedBy(message, rrset, sigs, signer, query, now, budget)
+            if verdict.status in (Status.SECURE, Status.INSECURE):
+                return verdict
+            first = first or verdict
+        assert first is not None
+        return first
+
+    async def _signedBy(
+        self,
+        message: dns.message.Message,
+        rrset: dns.rrset.RRset,
+        sigs: list[RRSIG],
+        signer: dns.name.Name,
+        query: Query,
+        now: float,
+        budget: Budget,
+    ) -> _Verdict:
+        """
+        Validate C{rrset} as data of the zone C{signer}.
+        """
+        chain = self._chain
+        owner = rrset.name
+        what = f"{owner} {dns.rdatatype.to_text(rrset.rdtype)}"
+        keys = await chain.zoneKeys(signer, query, now, budget)
+        if keys.status is not Status.SECURE:
+            return _Verdict(
+                keys.status, keys.reason, keys.ede, keys.ttl or rrset.ttl, trust=keys.trust
+            )
+        verdict = chain.verify(rrset, sigs, keys, now, budget)
+        if verdict.status is not Status.SECURE:
+            return _Verdict(verdict.status, verdict.reason, verdict.ede, trust=keys.trust)
+        member = owner.parent() if rrset.rdtype == dns.rdatatype.DS else owner
+        if verdict.wildcardParent is not None:
+            member = verdict.wildcardParent
+        if member != signer and member.is_subdomain(signer):
+            problem = await chain.inZone(member, signer, query, now, budget)
+            if problem is not None:
+                return _Verdict(
+                    Status.BOGUS, f"{what}: {problem}", EDE.DNSSEC_BOGUS, trust=keys.trust
+                )
+        denialRRsets: tuple[dns.rrset.RRset, ...] = ()
+        if verdict.wildcardParent is not None:
+            denialKeys, rrsets, failed = await proofs.denialRecords(
+                chain, message, owner, query, now, budget
+            )
+            if failed is not None:
+                return _Verdict(failed.status, failed.reason, failed.ede, trust=keys.trust)
+            if denialKeys is None or denialKeys.zone != signer:
+                return _Verdict(
+                    Status.BOGUS,
+                    f"{what}: wildcard answer without a signed proof that no closer name exists",
+                    EDE.NSEC_MISSING,
+                    trust=keys.trust,
+                )
+            proof = proofs.checkWildcard(self.limits, rrsets, signer, owner, verdict.wildcardParent)
+            if proof.status is not Status.SECURE:
+                return _Verdict(
+                    proof.status, f"{what}: {proof.reason}", proof.ede, trust=keys.trust
+                )
+            denialRRsets = tuple(rrsets)
+        assert verdict.signature is not None
+        return _Verdict(
+            Status.SECURE,
+            f"{what} {verdict.reason}",
+            None,
+            min(verdict.ttl, keys.ttl),
+            (verdict.signature,),
+            keys.trust,
+            denialRRsets,
+        )
+
+    async def _negative(
+        self,
+        state: _LookupState,
+        message: dns.message.Message,
+        name: dns.name.Name,
+        links: list[ChainLink],
+        verdicts: list[_Verdict],
+        now: float,
+    ) -> Answer:
+        query = self._querier(state)
+        chain = self._chain
+        nxdomain = message.rcode() == dns.rcode.NXDOMAIN
+        rcode = dns.rcode.NXDOMAIN if nxdomain else dns.rcode.NOERROR
+        what = f"{name} {dns.rdatatype.to_text(state.rdtype)}"
+        keys, rrsets, failed = await proofs.denialRecords(
+            chain, message, name, query, now, state.budget
+        )
+        if failed is not None:
+            verdicts.append(_Verdict(failed.status, f"{what}: {failed.reason}", failed.ede))
+            return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
+        if keys is None:
+            zone = await chain.unsignedStatus(name, query, now, state.budget)
+            if zone.status is Status.SECURE:
+                verdicts.append(
+                    _Verdict(
+                        Status.BOGUS,
+                        f"{what}: {'NXDOMAIN' if nxdomain else 'NODATA'} without NSEC or NSEC3 "
+                        f"records, but {zone.zone} is signed",
+                        EDE.NSEC_MISSING,
+                        trust=zone.trust,
+                    )
+                )
+            else:
+                ttl = min((r.ttl for r in message.authority), default=0)
+                verdicts.append(
+                    _Verdict(zone.status, f"{what}: {zone.reason}", zone.ede, ttl, trust=zone.trust)
+                )
+            return self._finish(state, rcode, None, links, verdicts, ())
+        if keys.status is not Status.SECURE:
+            verdicts.append(
+                _Verdict(keys.status, keys.reason, keys.ede, keys.ttl, trust=keys.trust)
+            )
+            return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
+        if not name.is_subdomain(keys.zone):
+            verdicts.append(
+                _Verdict(
+                    Status.BOGUS,
+                    f"{what}: denial signed by {keys.zone}, which does not hold the name",
+                    EDE.DNSSEC_BOGUS,
+                    trust=keys.trust,
+                )
+            )
+            return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
+        proof = proofs.checkDenial(
+            self.limits, rrsets, keys.zone, name, state.rdtype, nxdomain, state.budget
+        )
+        ttl = min((r.ttl for r in rrsets), default=0)
+        verdicts.append(
+            _Verdict(
+                proof.status,
+                f"{what}: {proof.reason}",
+                proof.ede,
+                min(ttl, keys.ttl),
+                trust=keys.trust,
+            )
+        )
+        return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
+
+    def _finish(
+        self,
+        state: _LookupState,
+        rcode: dns.rcode.Rcode,
+        rrset: dns.rrset.RRset | None,
+        links: list[ChainLink],
+        verdicts: list[_Verdict],
+        denialRRsets: tuple[dns.rrset.RRset, ...],
+    ) -> Answer:
+        status = Status.weakest(*(v.status for v in verdicts))
+        # The reason of the first link that has the final status, or of the answer itself
+        # when everything is secure.
+        worst = (
+            verdicts[-1]
+            if status is Status.SECURE
+            else next(v for v in verdicts if v.status is status)
+        )
+        zones: dict[dns.name.Name, ZoneTrust] = {}
+        signatures: list[SignatureUse] = []
+        for v in verdicts:
+            for trust in v.trust:
+                zones.setdefault(trust.zone, trust)
+            signatures.extend(v.signatures)
+            denialRRsets = denialRRsets or v.denial
+        ttl = min(v.ttl for v in verdicts)
+        if rrset is not None:
+            ttl = min(ttl, rrset.ttl)
+        return Answer(
+            name=state.name,
+            rdtype=state.rdtype,
+            rcode=rcode,
+            rrset=rrset,
+            status=status,
+            reason=worst.reason,
+            ede=worst.ede if status is not Status.SECURE else None,
+            chain=tuple(links),
+            denial=denialRRsets,
+            signatures=tuple(signatures),
+            trustChain=tuple(sorted(zones.values(), key=lambda z: len(z.zone))),
+            ttl=max(0, ttl),
+        )

@@ -1,0 +1,148 @@
+"""
+Trust-AD mode (RFC 4035 section 4.9.3): a security-aware but non-validating resolver.
+
+L{ADTrustingResolver} believes the AD bit of a validating recursive resolver the user names
+(one they reach over a channel they trust, e.g. on loopback) instead of validating; every
+answer's C{securedBy} says so, so that nothing above can mistake it for local validation.
+"""
+
+from __future__ import annotations
+
+import dns.flags
+import dns.name
+import dns.rcode
+import dns.rdatatype
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from txdane.status import Status
+from txdane.transport import DNSError, DNSQuerier
+from txdane.validation.answer import EDE, Answer, ChainLink
+from txdane.validation.errors import LookupFailedError, WorkLimitExceededError
+from txdane.validation.interfaces import IDNSSECResolver
+from txdane.validation.limits import ValidationLimits
+from txdane.validation.records import findRRset
+from txdane.validation.resolver import (
+    _ConvenienceLookups,
+    _dnameFor,
+    _edeFromMessage,
+    _edeOf,
+    _name,
+)
+
+
+@implementer(IDNSSECResolver)
+class ADTrustingResolver(_ConvenienceLookups):
+    """
+    A security-aware, non-validating resolver (RFC 4035 section 4.9.3): it trusts the AD bit
+    set by a validating recursive resolver the user names, over a channel the user trusts
+    (e.g. loopback). Every answer's C{securedBy} says so.
+
+    @param querier: sends the queries to the trusted resolver.
+    @param resolverName: how the trusted resolver is named in answers (e.g. C{"127.0.0.1"}).
+    @param limits: the work limits (CNAME chain, timeout).
+    @param clock: the source of time; the global reactor by default.
+    """
+
+    def __init__(
+        self,
+        querier: DNSQuerier,
+        resolverName: str,
+        *,
+        limits: ValidationLimits | None = None,
+        clock: IReactorTime | None = None,
+    ) -> None:
+        if clock is None:
+            from twisted.internet import reactor
+
+            clock = reactor
+        assert clock is not None
+        self.querier = querier
+        self.resolverName = resolverName
+        self.limits = limits if limits is not None else ValidationLimits()
+        self.clock = clock
+
+    def lookup(
+        self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
+    ) -> Deferred[Answer]:
+        qname = _name(name)
+        qtype = dns.rdatatype.RdataType.make(rdtype)
+        d = Deferred.fromCoroutine(self._lookup(qname, qtype))
+        d.addTimeout(self.limits.lookupTimeout, self.clock)
+
+        def timedOut(failure: Failure) -> Failure:
+            if failure.check(defer.TimeoutError):
+                return Failure(
+                    WorkLimitExceededError(
+                        qname,
+                        qtype,
+                        f"no answer within {self.limits.lookupTimeout:g} s",
+                        EDE.INDETERMINATE,
+                    )
+                )
+            return failure
+
+        d.addErrback(timedOut)
+        return d
+
+    async def _lookup(self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> Answer:
+        what = f"{qname} {dns.rdatatype.to_text(qtype)}"
+        try:
+            response = await self.querier.query(
+                qname, qtype, dnssecOK=True, checkingDisabled=False, recursionDesired=True
+            )
+        except DNSError as e:
+            raise LookupFailedError(qname, qtype, f"query {what}: {e}", _edeOf(e), e) from e
+        rcode = response.rcode()
+        if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            raise LookupFailedError(
+                qname,
+                qtype,
+                f"{self.resolverName} answered {dns.rcode.to_text(rcode)}",
+                _edeFromMessage(response),
+            )
+        authenticated = bool(response.flags & dns.flags.AD)
+        status = Status.SECURE if authenticated else Status.INSECURE
+        links: list[ChainLink] = []
+        name = qname
+        rrset = None
+        for _ in range(self.limits.maxCNAMEChain + 1):
+            rrset = findRRset(response.answer, name, qtype)
+            if rrset is not None:
+                break
+            cname = findRRset(response.answer, name, dns.rdatatype.CNAME)
+            dname = _dnameFor(response, name)
+            if cname is not None:
+                links.append(ChainLink(cname, status, synthesized=dname is not None))
+                name = cname[0].target
+            elif dname is not None:
+                links.append(ChainLink(dname, status))
+                name = name.relativize(dname.name).concatenate(dname[0].target)
+            else:
+                break
+        else:
+            raise WorkLimitExceededError(
+                qname,
+                qtype,
+                f"CNAME/DNAME chain longer than {self.limits.maxCNAMEChain}",
+                EDE.OTHER,
+            )
+        if authenticated:
+            reason = f"{self.resolverName} set the AD bit (trusted, not validated here)"
+        else:
+            reason = f"{self.resolverName} did not set the AD bit: not validated as secure"
+        ttls = [r.ttl for r in response.answer] + [r.ttl for r in response.authority]
+        return Answer(
+            name=qname,
+            rdtype=qtype,
+            rcode=dns.rcode.NXDOMAIN if rcode == dns.rcode.NXDOMAIN else dns.rcode.NOERROR,
+            rrset=rrset,
+            status=status,
+            reason=reason,
+            chain=tuple(links),
+            ttl=min(ttls, default=0),
+            securedBy=f"AD bit from {self.resolverName}",
+        )
