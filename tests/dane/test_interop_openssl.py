@@ -13,17 +13,28 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import dns.name
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL
+from twisted.internet import reactor
+from twisted.internet.endpoints import TCP4ClientEndpoint, wrapClientTLS
+from twisted.internet.protocol import Factory
+from twisted.trial.unittest import TestCase
 
 from tests.support import requireProgram
+from txdane.dane.errors import DANEVerificationError
 from txdane.dane.matching import MatchOptions, verifyChain
 from txdane.dane.pkix import PKIXTrust
+from txdane.dane.policy import TLSAResult, planConnection
 from txdane.dane.records import TLSARecord, recordForCertificate
+from txdane.dane.tls import DANEClientTLSOptions
+from txdane.status import Status
 
+from . import tlsserver
 from .certs import DAY, NOW, Hierarchy, hierarchy
 
 pytestmark = pytest.mark.interop
@@ -270,3 +281,53 @@ def test_sameVerdictAsOpenSSL(
     expected = valid if server.hierarchy.leaf.cert.not_valid_after_utc > NOW else expired
     assert _openssl(server, chosen, name) is expected
     assert _ours(server, chosen, name) is expected
+
+
+class CreatorAgainstOpenSSLServer(TestCase):
+    """
+    Our connection creator, through Twisted, against C{openssl s_server}: a matching record
+    connects, a mismatching one is refused with no application data delivered.
+    """
+
+    def startServer(self) -> tuple[int, Hierarchy]:
+        openssl = requireProgram("openssl")
+        directory = Path(self.mktemp())
+        directory.mkdir(parents=True)
+        h = hierarchy(NAME)
+        process, port = _startServer(openssl, directory, h)
+
+        def stop() -> None:
+            process.kill()
+            process.wait()
+
+        self.addCleanup(stop)
+        return port, h
+
+    async def connect(self, port: int, record: TLSARecord) -> tlsserver.RecordingClient:
+        creator = DANEClientTLSOptions(
+            planConnection(
+                TLSAResult(Status.SECURE, (record,), dns.name.from_text(NAME)), NAME, 443
+            )
+        )
+        endpoint = wrapClientTLS(creator, TCP4ClientEndpoint(reactor, "127.0.0.1", port))
+        client = tlsserver.RecordingClient()
+        await endpoint.connect(Factory.forProtocol(lambda: client))
+        return client
+
+    async def test_matchAndMismatch(self) -> None:
+        port, h = self.startServer()
+        client = await self.connect(port, recordForCertificate(h.intermediate.cert, 2, 0, 1))
+        transport: Any = client.transport
+        transport.write(b"GET / HTTP/1.0\r\n\r\n")
+        await client.lost
+        self.assertTrue(client.handshakeDone)
+        self.assertIn(b"HTTP/1.0 200 ok", b"".join(client.received))
+        client = await self.connect(port, _wrong(recordForCertificate(h.leaf.cert)))
+        transport = client.transport
+        transport.write(b"GET / HTTP/1.0\r\n\r\n")
+        await client.lost
+        client.greeted.addErrback(lambda f: None)
+        assert client.reason is not None
+        self.assertIsInstance(client.reason.value, DANEVerificationError)
+        self.assertEqual(client.received, [])
+        self.assertFalse(client.handshakeDone)
