@@ -7,8 +7,10 @@ records, our verdict equals that of C{openssl s_client -dane_tlsa_domain ...
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -291,8 +293,8 @@ class CreatorAgainstOpenSSLServer(TestCase):
 
     def startServer(self) -> tuple[int, Hierarchy]:
         openssl = requireProgram("openssl")
-        directory = Path(self.mktemp())
-        directory.mkdir(parents=True)
+        directory = Path(tempfile.mkdtemp(prefix="txdane-s_server-"))
+        self.addCleanup(shutil.rmtree, directory, True)
         h = hierarchy(NAME)
         process, port = _startServer(openssl, directory, h)
 
