@@ -24,7 +24,12 @@ from typing import Protocol
 from txdane import __version__
 
 #: Modules providing the subcommands, in the order C{--help} lists them.
-SUBCOMMANDS: list[str] = ["txdane.cli.lookup", "txdane.cli.keygen", "txdane.cli.demo"]
+SUBCOMMANDS: list[str] = [
+    "txdane.cli.lookup",
+    "txdane.cli.generate",
+    "txdane.cli.keygen",
+    "txdane.cli.demo",
+]
 
 
 class ExitStatus:

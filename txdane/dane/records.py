@@ -106,9 +106,12 @@ def _mnemonicTable(enumType: type[enum.IntEnum]) -> dict[str, int]:
 _BY_NAME = [_mnemonicTable(t) for t in _FIELDS]
 
 
-def _parseField(text: str, index: int) -> int:
+def parseField(text: str, index: int) -> int:
     """
-    Read field C{index} (0 usage, 1 selector, 2 matching type) given as a number or mnemonic.
+    Read TLSA field C{index} (0 usage, 1 selector, 2 matching type) given as a number
+    (0-255) or an RFC 7218 mnemonic in any case.
+
+    @raise TLSAFormatError: for anything else.
     """
     if text.isdigit():
         value = int(text)
@@ -154,7 +157,7 @@ class TLSARecord:
             raise TLSAFormatError(
                 f"a TLSA record needs usage, selector, matching type and data: {text!r}"
             )
-        usage, selector, mtype = (_parseField(parts[i], i) for i in range(3))
+        usage, selector, mtype = (parseField(parts[i], i) for i in range(3))
         hexData = "".join(parts[3:])
         try:
             data = bytes.fromhex(hexData)

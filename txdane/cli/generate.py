@@ -1,0 +1,98 @@
+"""
+C{txdane generate}: the TLSA record to publish for a server's certificate or key, as a zone
+file line (or one JSON object with C{--json}).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from txdane.cli import ExitStatus, UsageError
+from txdane.dane.records import (
+    MatchingType,
+    Selector,
+    TLSAFormatError,
+    Usage,
+    parseField,
+    recordFromFile,
+    tlsaName,
+)
+
+NAME = "generate"
+HELP = "print the TLSA record matching a certificate or key file (PEM or DER)"
+
+
+def addArguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("host", help="the server's host name, e.g. mail.example.com")
+    parser.add_argument("port", type=int, help="the server's port, e.g. 443 or 25")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--cert", type=Path, metavar="FILE", help="the server's certificate (or chain) file"
+    )
+    source.add_argument(
+        "--key", type=Path, metavar="FILE", help="the server's public or private key file"
+    )
+    parser.add_argument(
+        "--usage", default="DANE-EE", help="certificate usage, number or name (default: DANE-EE)"
+    )
+    parser.add_argument("--selector", default="SPKI", help="Cert or SPKI (default: SPKI)")
+    parser.add_argument(
+        "--mtype", default="SHA2-256", help="Full, SHA2-256 or SHA2-512 (default: SHA2-256)"
+    )
+    parser.add_argument("--proto", default="tcp", help="transport protocol label (default: tcp)")
+    parser.add_argument("--ttl", type=int, default=3600, help="TTL to print (default: 3600)")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object (documented in the guide)"
+    )
+
+
+def run(options: argparse.Namespace) -> int:
+    try:
+        usage = parseField(options.usage, 0)
+        selector = parseField(options.selector, 1)
+        mtype = parseField(options.mtype, 2)
+        owner = tlsaName(options.host, options.port, options.proto)
+    except (TLSAFormatError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    unknown = [
+        f"{kind} {value}"
+        for kind, value, known in (
+            ("usage", usage, Usage),
+            ("selector", selector, Selector),
+            ("matching type", mtype, MatchingType),
+        )
+        if value not in known._value2member_map_
+    ]
+    if unknown:
+        raise UsageError(f"cannot generate a record with unknown {', '.join(unknown)}")
+    path: Path = options.cert or options.key
+    try:
+        record = recordFromFile(path, usage, selector, mtype)
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+    except TLSAFormatError as e:
+        raise UsageError(f"{path}: {e}") from None
+    if options.json:
+        print(
+            json.dumps(
+                {
+                    "name": owner.to_text(),
+                    "ttl": options.ttl,
+                    "usage": record.usage,
+                    "selector": record.selector,
+                    "matching_type": record.matchingType,
+                    "data": record.data.hex(),
+                    "mnemonic": record.mnemonic,
+                    "record": str(record),
+                },
+                indent=2,
+            )
+        )
+        return ExitStatus.OK
+    if sys.stdout.isatty():
+        print(f"; {record.mnemonic} for {path}")
+    print(f"{owner.to_text()} {options.ttl} IN TLSA {record}")
+    return ExitStatus.OK
