@@ -37,7 +37,7 @@ from txdane.dane.tls import DANEClientTLSOptions
 from txdane.status import Status
 
 from . import tlsserver
-from .certs import DAY, NOW, Hierarchy, hierarchy
+from .certs import DAY, NOW, Hierarchy, hierarchy, issue
 
 pytestmark = pytest.mark.interop
 
@@ -50,6 +50,7 @@ class Server:
     A running C{openssl s_server} and what it serves.
     """
 
+    kind: str
     port: int
     hierarchy: Hierarchy
     rootFile: Path
@@ -109,21 +110,28 @@ def _presentedChain(port: int) -> list[x509.Certificate]:
     return list(chain)
 
 
-@pytest.fixture(scope="module", params=["valid", "expired"])
+def _hierarchy(kind: str) -> Hierarchy:
+    if kind == "valid":
+        return hierarchy(NAME)
+    if kind == "expired":
+        return hierarchy(NAME, notBefore=NOW - 10 * DAY, notAfter=NOW - DAY)
+    root = issue("Expired Root", ca=True, notBefore=NOW - 10 * DAY, notAfter=NOW - DAY)
+    intermediate = issue("Issuer CA", root, ca=True)
+    return Hierarchy(root, intermediate, issue(NAME, intermediate))
+
+
+@pytest.fixture(scope="module", params=["valid", "expired", "expired-root"])
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     openssl = requireProgram("openssl")
     directory = tmp_path_factory.mktemp(f"s_server-{request.param}")
-    if request.param == "valid":
-        h = hierarchy(NAME)
-    else:
-        h = hierarchy(NAME, notBefore=NOW - 10 * DAY, notAfter=NOW - DAY)
+    h = _hierarchy(request.param)
     rootFile = directory / "root.pem"
     rootFile.write_bytes(h.root.certPEM())
     process, port = _startServer(openssl, directory, h)
     try:
-        yield Server(port, h, rootFile, _presentedChain(port))
+        yield Server(request.param, port, h, rootFile, _presentedChain(port))
     finally:
         process.kill()
         process.wait()
@@ -175,112 +183,104 @@ def _der(h: Hierarchy) -> bytes:
 
 Records = Callable[[Hierarchy], list[TLSARecord]]
 
-#: (case id, records, name, verdict for the valid chain, verdict for the expired chain)
-CASES: list[tuple[str, Records, str, bool, bool]] = [
-    ("3-1-1", lambda h: [recordForCertificate(h.leaf.cert)], NAME, True, True),
-    ("3-0-2", lambda h: [recordForCertificate(h.leaf.cert, 3, 0, 2)], NAME, True, True),
-    ("3-1-1-wrong", lambda h: [_wrong(recordForCertificate(h.leaf.cert))], NAME, False, False),
-    (
-        "3-1-1-other-name",
-        lambda h: [recordForCertificate(h.leaf.cert)],
-        "other.example",
-        True,
-        True,
-    ),
-    (
-        "2-1-1-intermediate",
-        lambda h: [recordForCertificate(h.intermediate.cert, 2, 1, 1)],
-        NAME,
-        True,
-        False,
-    ),
-    (
-        "2-0-1-root-not-sent",
+
+def _ee(h: Hierarchy) -> TLSARecord:
+    return recordForCertificate(h.leaf.cert)
+
+
+def _ta(h: Hierarchy) -> TLSARecord:
+    return recordForCertificate(h.intermediate.cert, 2, 1, 1)
+
+
+#: case id -> (records, name to check, verdict for the valid chain, for the expired chain,
+#: and for a valid chain under an expired root)
+CASES: dict[str, tuple[Records, str, bool, bool, bool]] = {
+    "3-1-1": (lambda h: [_ee(h)], NAME, True, True, True),
+    "3-0-2": (lambda h: [recordForCertificate(h.leaf.cert, 3, 0, 2)], NAME, True, True, True),
+    "3-1-1-wrong": (lambda h: [_wrong(_ee(h))], NAME, False, False, False),
+    "3-1-1-other-name": (lambda h: [_ee(h)], "other.example", True, True, True),
+    "2-1-1-intermediate": (lambda h: [_ta(h)], NAME, True, False, True),
+    "2-0-1-root-not-sent": (
         lambda h: [recordForCertificate(h.root.cert, 2, 0, 1)],
         NAME,
         False,
         False,
+        False,
     ),
-    (
-        "2-0-0-root-from-dns",
+    "2-0-0-root-from-dns": (
         lambda h: [recordForCertificate(h.root.cert, 2, 0, 0)],
         NAME,
         True,
         False,
-    ),
-    ("2-1-0-root-key", lambda h: [TLSARecord(2, 1, 0, _der(h))], NAME, True, False),
-    (
-        "2-1-1-wrong-name",
-        lambda h: [recordForCertificate(h.intermediate.cert, 2, 1, 1)],
-        "other.example",
-        False,
         False,
     ),
-    ("2-1-1-leaf", lambda h: [recordForCertificate(h.leaf.cert, 2, 1, 1)], NAME, False, False),
-    ("1-1-1", lambda h: [recordForCertificate(h.leaf.cert, 1, 1, 1)], NAME, True, False),
-    (
-        "1-1-1-wrong-name",
+    "2-1-0-root-key": (lambda h: [TLSARecord(2, 1, 0, _der(h))], NAME, True, False, True),
+    "2-1-1-wrong-name": (lambda h: [_ta(h)], "other.example", False, False, False),
+    "2-1-1-leaf": (
+        lambda h: [recordForCertificate(h.leaf.cert, 2, 1, 1)],
+        NAME,
+        False,
+        False,
+        False,
+    ),
+    "1-1-1": (lambda h: [recordForCertificate(h.leaf.cert, 1, 1, 1)], NAME, True, False, False),
+    "1-1-1-wrong-name": (
         lambda h: [recordForCertificate(h.leaf.cert, 1, 1, 1)],
         "other.example",
         False,
         False,
+        False,
     ),
-    ("0-0-1-root", lambda h: [recordForCertificate(h.root.cert, 0, 0, 1)], NAME, True, False),
-    (
-        "0-1-2-intermediate",
+    "0-0-1-root": (
+        lambda h: [recordForCertificate(h.root.cert, 0, 0, 1)],
+        NAME,
+        True,
+        False,
+        False,
+    ),
+    "0-1-2-intermediate": (
         lambda h: [recordForCertificate(h.intermediate.cert, 0, 1, 2)],
         NAME,
         True,
         False,
+        False,
     ),
-    (
-        "0-0-1-wrong",
+    "0-0-1-wrong": (
         lambda h: [_wrong(recordForCertificate(h.root.cert, 0, 0, 1))],
         NAME,
         False,
         False,
+        False,
     ),
-    (
-        "agility-512-wrong",
-        lambda h: [
-            recordForCertificate(h.leaf.cert, 3, 1, 1),
-            _wrong(recordForCertificate(h.leaf.cert, 3, 1, 2)),
-        ],
+    "agility-512-wrong": (
+        lambda h: [_ee(h), _wrong(recordForCertificate(h.leaf.cert, 3, 1, 2))],
         NAME,
         False,
         False,
+        False,
     ),
-    (
-        "agility-other-selector",
-        lambda h: [
-            recordForCertificate(h.leaf.cert, 3, 1, 1),
-            _wrong(recordForCertificate(h.leaf.cert, 3, 0, 2)),
-        ],
+    "agility-other-selector": (
+        lambda h: [_ee(h), _wrong(recordForCertificate(h.leaf.cert, 3, 0, 2))],
         NAME,
         True,
         True,
+        True,
     ),
-    (
-        "mixed-wrong-ee-good-ta",
-        lambda h: [
-            _wrong(recordForCertificate(h.leaf.cert)),
-            recordForCertificate(h.intermediate.cert, 2, 0, 1),
-        ],
+    "mixed-wrong-ee-good-ta": (
+        lambda h: [_wrong(_ee(h)), recordForCertificate(h.intermediate.cert, 2, 0, 1)],
         NAME,
         True,
         False,
+        True,
     ),
-]
+}
 
 
-@pytest.mark.parametrize(
-    "records, name, valid, expired", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_sameVerdictAsOpenSSL(
-    server: Server, records: Records, name: str, valid: bool, expired: bool
-) -> None:
+@pytest.mark.parametrize("case", list(CASES))
+def test_sameVerdictAsOpenSSL(server: Server, case: str) -> None:
+    records, name, valid, expired, expiredRoot = CASES[case]
     chosen = records(server.hierarchy)
-    expected = valid if server.hierarchy.leaf.cert.not_valid_after_utc > NOW else expired
+    expected = {"valid": valid, "expired": expired, "expired-root": expiredRoot}[server.kind]
     assert _openssl(server, chosen, name) is expected
     assert _ours(server, chosen, name) is expected
 
