@@ -177,7 +177,16 @@ class TLSARecord:
     def toRdata(self) -> dns.rdtypes.ANY.TLSA.TLSA:
         """
         The same record as dnspython's TLSA rdata.
+
+        @raise TLSAFormatError: for a SHA2-256 or SHA2-512 record whose data has the wrong
+            length, which dnspython refuses to represent.
         """
+        expected = {1: 32, 2: 64}.get(self.matchingType)
+        if expected is not None and len(self.data) != expected:
+            raise TLSAFormatError(
+                f"matching type {self.matchingType} needs {expected} bytes of data,"
+                f" not {len(self.data)}"
+            )
         return dns.rdtypes.ANY.TLSA.TLSA(
             dns.rdataclass.IN,
             dns.rdatatype.TLSA,
