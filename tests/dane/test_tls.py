@@ -8,7 +8,7 @@ import functools
 
 import dns.name
 from cryptography import x509
-from OpenSSL import SSL
+from OpenSSL import SSL, crypto
 from twisted.internet import interfaces
 from twisted.internet.ssl import PrivateCertificate
 from twisted.python.failure import Failure
@@ -225,10 +225,10 @@ class FakeConnection:
     def __init__(self, chain: list[x509.Certificate] | Exception) -> None:
         self.chain = chain
 
-    def get_peer_cert_chain(self, as_cryptography: bool = False) -> list[x509.Certificate]:
+    def get_peer_cert_chain(self) -> list[crypto.X509]:
         if isinstance(self.chain, Exception):
             raise self.chain
-        return self.chain
+        return [crypto.X509.from_cryptography(c) for c in self.chain]
 
 
 def _verification(record: TLSARecord) -> tuple[_HandshakeVerification, FakeTLSProtocol, list]:

@@ -124,9 +124,10 @@ class _HandshakeVerification:
             return False
 
     def _decide(self, connection: SSL.Connection, certificate: Any) -> None:
-        chain: list[x509.Certificate] = list(
-            connection.get_peer_cert_chain(as_cryptography=True) or []
-        )
+        # Converted one by one: as_cryptography=True needs a newer pyOpenSSL than we require.
+        chain: list[x509.Certificate] = [
+            c.to_cryptography() for c in connection.get_peer_cert_chain() or []
+        ]
         if not chain:
             chain = [certificate.to_cryptography()]
         result = verifyChain(self._plan.records, chain, self._plan.matchOptions)
