@@ -452,3 +452,17 @@ def test_daneTAPathLength() -> None:
     assert result.failure is FailureKind.CHAIN
     assert "allows 0 intermediate CAs below it, the path has 1" in result.reason
     assert verifyChain([ta(rootKey.cert, 0, 0)], [leaf.cert, inter.cert], options()).verified
+
+
+def test_daneTAThroughSelfIssuedCertificate() -> None:
+    """
+    A self-issued (same name, new key) CA certificate in the middle of the path, as in a
+    root key rollover, does not stop chain building.
+    """
+    old = issue("Root", ca=True)
+    rolled = issue("Root", old, ca=True)
+    inter = issue("CA", rolled, ca=True)
+    leaf = issue("example.com", inter)
+    chain = [leaf.cert, inter.cert, rolled.cert, old.cert]
+    result = verifyChain([ta(old.cert, 1, 0)], chain, options())
+    assert (result.verified, result.depth) == (True, 3)

@@ -131,8 +131,6 @@ class _Search:
         if len(path) >= self.maxLength:
             self.tooLong = True
             return None
-        if current.subject == current.issuer and depth > 0:
-            return None
         for candidate in self.pool:
             if candidate in path or candidate.subject != current.issuer:
                 continue
