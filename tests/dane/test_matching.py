@@ -466,3 +466,27 @@ def test_daneTAThroughSelfIssuedCertificate() -> None:
     chain = [leaf.cert, inter.cert, rolled.cert, old.cert]
     result = verifyChain([ta(old.cert, 1, 0)], chain, options())
     assert (result.verified, result.depth) == (True, 3)
+
+
+def test_pkixTABeyondLocalTrustAnchor() -> None:
+    """
+    A PKIX-TA record may designate a certificate above the root the local store trusts:
+    the path is extended through the server's chain until the record matches (RFC 7671
+    section 5.4); not for PKIX-EE, and not past a certificate whose signature fails.
+    """
+    oldRoot = issue("Old Root", ca=True)
+    root = issue("Root", ca=True)
+    crossSigned = issue("Root", oldRoot, ca=True, key=root.key)
+    inter = issue("CA", root, ca=True)
+    leaf = issue("example.com", inter)
+    chain = [leaf.cert, inter.cert, crossSigned.cert, oldRoot.cert]
+    trusted = MatchOptions(referenceNames=("example.com",), trust=PKIXTrust((root.cert,)))
+    record = recordForCertificate(oldRoot.cert, 0, 0, 1)
+    result = verifyChain([record], chain, trusted)
+    assert (result.verified, result.depth) == (True, 3)
+    assert result.path[-1] == oldRoot.cert
+    assert verifyChain([recordForCertificate(root.cert, 0, 1, 1)], chain, trusted).depth == 2
+    impostor = issue("Old Root", ca=True)
+    forged = [leaf.cert, inter.cert, crossSigned.cert, impostor.cert]
+    wrongKey = verifyChain([recordForCertificate(impostor.cert, 0, 0, 1)], forged, trusted)
+    assert wrongKey.failure is FailureKind.NO_MATCH

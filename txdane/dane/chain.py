@@ -193,6 +193,69 @@ def findTrustAnchor(
     return ChainSearch(None, "")
 
 
+def extendPath(
+    path: Sequence[x509.Certificate],
+    pool: Sequence[x509.Certificate],
+    maxLength: int = MAX_CHAIN_LENGTH,
+) -> list[x509.Certificate]:
+    """
+    C{path} continued above its top through C{pool}, issuer by issuer (each signature
+    checked), until a self-signed certificate, a missing issuer or C{maxLength} certificates
+    in all. A self-signed top (a root of the local trust store) is first exchanged for a
+    certificate of C{pool} with the same name and key issued by someone else (the server's
+    cross-signed copy), if there is one.
+
+    PKIX-TA(0) needs this: a record may designate a certificate above the one the local trust
+    store stopped at (RFC 7671 section 5.4).
+    """
+    extended = list(path)
+    top = extended[-1]
+    if _selfSigned(top):
+        key = _spki(top)
+        crossed = next(
+            (
+                c
+                for c in pool
+                if c.subject == top.subject
+                and c.issuer != c.subject
+                and _spki(c) == key
+                and c not in extended
+            ),
+            None,
+        )
+        if crossed is None:
+            return extended
+        extended[-1] = crossed
+    while len(extended) < maxLength:
+        current = extended[-1]
+        if _selfSigned(current):
+            break
+        issuer = next(
+            (
+                c
+                for c in pool
+                if c not in extended
+                and c.subject == current.issuer
+                and signedBy(current, c.public_key())
+            ),
+            None,
+        )
+        if issuer is None:
+            break
+        extended.append(issuer)
+    return extended
+
+
+def _selfSigned(certificate: x509.Certificate) -> bool:
+    return certificate.issuer == certificate.subject and signedBy(
+        certificate, certificate.public_key()
+    )
+
+
+def _spki(certificate: x509.Certificate) -> bytes:
+    return selectedData(certificate, Selector.SPKI)
+
+
 def _forServers(certificate: x509.Certificate) -> bool:
     """
     Whether C{certificate}'s extended key usage, if it has one, allows a TLS server.

@@ -23,6 +23,7 @@ from cryptography import x509
 from txdane.dane.chain import (
     MAX_CHAIN_LENGTH,
     MAX_SIGNATURE_CHECKS,
+    extendPath,
     findTrustAnchor,
     pathProblem,
 )
@@ -362,12 +363,27 @@ def verifyChain(
                 except ValueError:
                     pass
         outcome = verifyPath(leaf, [*chain[1:], *published], options.trust, options.now)
-        upper = list(outcome.chain[1:]) if outcome.valid else [*chain[1:], *published]
+        # Candidates for PKIX-TA: (depth, certificate, the path up to it), lowest first.
+        if outcome.valid:
+            paths = [list(outcome.chain)]
+            if byUsage[Usage.PKIX_TA]:
+                # Past the root the local store stopped at, along the server's chain.
+                paths.append(
+                    extendPath(outcome.chain, [*chain[1:], *published], options.maxChainLength)
+                )
+        else:
+            paths = [[leaf, *chain[1:], *published]]
+        upper = sorted(
+            ((d, c, p) for p in paths for d, c in enumerate(p) if d > 0),
+            key=lambda item: item[0],
+        )
         for record in pkixRecords:
             if record.usage == Usage.PKIX_EE:
                 depth = 0 if _matches(record, leaf) else None
+                path = paths[0]
             else:
-                depth = next((d for d, c in enumerate(upper, start=1) if _matches(record, c)), None)
+                hit = next(((d, p) for d, c, p in upper if _matches(record, c)), None)
+                depth, path = hit if hit is not None else (None, [])
             if depth is None:
                 reason = (
                     _noMatchReason(record, leaf)
@@ -384,6 +400,6 @@ def verifyChain(
                 attempt.fail(FailureKind.NAME, record, depth, problem)
                 continue
             attempt.matched(record, depth)
-            return result(True, record, depth, outcome.chain)
+            return result(True, record, depth, tuple(path[: depth + 1]))
 
     return result(False)
