@@ -117,6 +117,8 @@ class ConnectionTests(TestCase):
         assert error.result is not None
         self.assertEqual(error.result.failure, FailureKind.NO_MATCH)
         self.assertEqual(error.result.chain, (selfSigned().cert,))
+        self.assertEqual(error.certificates, (selfSigned().cert,))
+        self.assertEqual([c.record for c in error.checks], [wrong])
         self.assertEqual((error.host, error.port), (HOST, 443))
 
     async def test_daneTAChain(self) -> None:

@@ -11,7 +11,9 @@ from txdane.errors import TxdaneError
 from txdane.status import Status
 
 if TYPE_CHECKING:
-    from txdane.dane.matching import DANEResult
+    from cryptography.x509 import Certificate
+
+    from txdane.dane.matching import DANEResult, RecordCheck
 
 
 class DANEError(TxdaneError):
@@ -41,6 +43,20 @@ class DANEVerificationError(DANEError):
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port} refused: {self.reason}"
+
+    @property
+    def certificates(self) -> tuple[Certificate, ...]:
+        """
+        The certificates the server presented, leaf first (empty when unknown).
+        """
+        return self.result.chain if self.result is not None else ()
+
+    @property
+    def checks(self) -> tuple[RecordCheck, ...]:
+        """
+        Every TLSA record with what happened to it (empty when matching did not run).
+        """
+        return self.result.checks if self.result is not None else ()
 
 
 class DANEPolicyError(DANEError):
