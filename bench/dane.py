@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import multiprocessing
+import shutil
 import sys
 import tempfile
 import time
@@ -169,6 +170,7 @@ def main() -> None:
     reactor.run()
     process.terminate()
     process.join()
+    shutil.rmtree(directory, ignore_errors=True)
     if failures:
         failures[0].raiseException()
 
