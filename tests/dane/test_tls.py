@@ -5,12 +5,13 @@ End-to-end tests of L{txdane.dane.tls.DANEClientTLSOptions} over real TLS on loo
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import dns.name
 from cryptography import x509
 from OpenSSL import SSL, crypto
 from twisted.internet import interfaces
-from twisted.internet.ssl import PrivateCertificate
+from twisted.internet.ssl import PrivateCertificate, TLSVersion
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
@@ -86,6 +87,24 @@ class ConnectionTests(TestCase):
         self.assertEqual([(r.verified, r.record, r.depth) for r in results], [(True, record, 0)])
         client.transport.loseConnection()  # type: ignore[union-attr]
         await client.lost
+
+    async def test_tls12(self) -> None:
+        """
+        The check works the same over TLS 1.2: a match connects, a mismatch is refused.
+        """
+        options = tlsserver.serverOptions(selfSigned(), maximumVersion=TLSVersion.TLSv1_2)
+        port, _ = self.listen(options)
+        good = DANEClientTLSOptions(plan(recordForCertificate(selfSigned().cert)))
+        client = await tlsserver.connect(port, good)
+        await client.greeted
+        transport: Any = client.transport
+        self.assertEqual(transport.getHandle().get_protocol_version_name(), "TLSv1.2")
+        transport.loseConnection()
+        await client.lost
+        bad = DANEClientTLSOptions(plan(TLSARecord(3, 1, 1, bytes(32))))
+        client = await tlsserver.connect(port, bad)
+        error = await self.assertRefused(client)
+        self.assertIn("no TLSA record matched", str(error))
 
     async def test_sniIsBaseDomain(self) -> None:
         port, factory = self.listen(tlsserver.serverOptions(selfSigned()))

@@ -11,7 +11,7 @@ from OpenSSL import crypto
 from twisted.internet import defer, interfaces, reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, wrapClientTLS
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.ssl import CertificateOptions
+from twisted.internet.ssl import CertificateOptions, TLSVersion
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -24,11 +24,16 @@ GREETING = b"hello from the server\r\n"
 
 
 def serverOptions(
-    leaf: Issued, *chain: Issued, requireClientCertificate: Issued | None = None
+    leaf: Issued,
+    *chain: Issued,
+    requireClientCertificate: Issued | None = None,
+    maximumVersion: TLSVersion | None = None,
 ) -> CertificateOptions:
     kw: dict[str, object] = {}
+    if maximumVersion is not None:
+        kw["lowerMaximumSecurityTo"] = maximumVersion
     if requireClientCertificate is not None:
-        kw = dict(
+        kw.update(
             verify=True,
             requireCertificate=True,
             caCerts=[crypto.X509.from_cryptography(requireClientCertificate.cert)],
