@@ -545,3 +545,73 @@ def test_unexpectedErrorFailsClosed(hierarchy: Hierarchy) -> None:
     failure = failureOf(resolver.lookup("www.example.test.", "A"))
     assert isinstance(failure, LookupFailedError)
     assert isinstance(failure.cause, RuntimeError) and "surprise" in str(failure)
+
+
+class DelayedQuerier:
+    """
+    Answers from the hierarchy only when told to, so that lookups overlap.
+    """
+
+    def __init__(self, hierarchy: Hierarchy) -> None:
+        self.engine = EngineQuerier.forHierarchy(hierarchy)
+        self.pending: list[tuple[Deferred, dns.message.Message]] = []
+
+    def query(
+        self, name: object, rdtype: object, rdclass: object = "IN", **flags: bool
+    ) -> Deferred:
+        box: list[dns.message.Message] = []
+        self.engine.query(name, rdtype, **flags).addCallback(box.append)  # type: ignore[arg-type]
+        d: Deferred = Deferred()
+        self.pending.append((d, box[0]))
+        return d
+
+    def flush(self) -> None:
+        while self.pending:
+            d, response = self.pending.pop(0)
+            if not d.called:
+                d.callback(response)
+
+
+def test_concurrentLookupsShareTheChain(hierarchy: Hierarchy) -> None:
+    querier = DelayedQuerier(hierarchy)
+    clock = Clock()
+    clock.advance(hierarchy.now)
+    resolver = ValidatingResolver(
+        querier, trustAnchors=TrustAnchors.fromRRsets([hierarchy.trustAnchor]), clock=clock
+    )
+    results: list[object] = []
+    resolver.lookupAddress("www.example.test.").addBoth(results.append)
+    querier.flush()
+    pair = results[0]
+    assert isinstance(pair, tuple)
+    assert all(answer.secure for answer in pair)
+    dnskeys = [q for q in querier.engine.queries if q[1] == dns.rdatatype.DNSKEY]
+    assert len(dnskeys) == 3  # ., test., example.test.: once each
+
+
+def test_waiterRecomputesWhenTheWorkerTimesOut(hierarchy: Hierarchy) -> None:
+    querier = DelayedQuerier(hierarchy)
+    clock = Clock()
+    clock.advance(hierarchy.now)
+    resolver = ValidatingResolver(
+        querier, trustAnchors=TrustAnchors.fromRRsets([hierarchy.trustAnchor]), clock=clock
+    )
+    first: list[object] = []
+    resolver.lookup("www.example.test.", "A").addBoth(first.append)
+    # Let the first lookup get as far as waiting for the root's keys.
+    while not any(q[1] == dns.rdatatype.DNSKEY for q in querier.engine.queries):
+        d, response = querier.pending.pop(0)
+        d.callback(response)
+    clock.advance(5)
+    second: list[object] = []
+    resolver.lookup("www.example.test.", "AAAA").addBoth(second.append)
+    # Answer only the second lookup's own question: it then waits for the zone keys the
+    # first lookup is working on.
+    (entry,) = [p for p in querier.pending if p[1].question[0].rdtype == dns.rdatatype.AAAA]
+    querier.pending.remove(entry)
+    entry[0].callback(entry[1])
+    assert any(resolver._chain._pending.values()) and not second
+    clock.advance(resolver.limits.lookupTimeout - 4)
+    assert isinstance(first[0].value, WorkLimitExceededError)  # type: ignore[attr-defined]
+    querier.flush()
+    assert isinstance(second[0], Answer) and second[0].secure, second

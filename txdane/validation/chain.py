@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import TypeVar
 
 import dns.dnssec
 import dns.message
@@ -25,6 +26,7 @@ import dns.rrset
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS as DSRdata
 from dns.rdtypes.ANY.RRSIG import RRSIG
+from twisted.internet.defer import Deferred
 
 from txdane.status import Status
 from txdane.validation import proofs
@@ -37,6 +39,8 @@ from txdane.validation.records import findRRset, signaturesFor
 from txdane.validation.rrsig import Budget, RRsetVerdict, verifyRRset
 
 _ZONE = 0x0100
+T = TypeVar("T")
+_RETRY = object()
 Query = Callable[[dns.name.Name, dns.rdatatype.RdataType], Awaitable[dns.message.Message]]
 
 
@@ -108,6 +112,36 @@ class ChainOfTrust:
         self.policy = policy
         self.zoneCache = zoneCache
         self.dsCache = dsCache
+        self._pending: dict[Hashable, list[Deferred[object]]] = {}
+
+    async def _shared(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        """
+        Run C{compute} once for concurrent lookups that need the same result (the A and AAAA
+        lookups of one name need the same zone keys). Those that wait get the result; if the
+        lookup doing the work fails (its own budget, its own timeout), each computes it again
+        within its own budget.
+        """
+        waiters = self._pending.get(key)
+        if waiters is not None:
+            waiting: Deferred[object] = Deferred()
+            waiters.append(waiting)
+            result = await waiting
+            if result is not _RETRY:
+                return result  # type: ignore[return-value]
+            return await compute()
+        self._pending[key] = []
+        try:
+            mine = await compute()
+        except BaseException:
+            self._release(key, _RETRY)
+            raise
+        self._release(key, mine)
+        return mine
+
+    def _release(self, key: Hashable, result: object) -> None:
+        for waiting in self._pending.pop(key, []):
+            if not waiting.called:
+                waiting.callback(result)
 
     def _ttl(self, status: Status, ttl: int) -> int:
         return self.limits.bogusTTL if status is Status.BOGUS else ttl
@@ -145,7 +179,9 @@ class ChainOfTrust:
         cached = self.zoneCache.get(zone)
         if cached is not None:
             return cached
-        result = await self._zoneKeys(zone, query, now, budget)
+        result = await self._shared(
+            ("keys", zone), lambda: self._zoneKeys(zone, query, now, budget)
+        )
         self.zoneCache.put(zone, result, self._ttl(result.status, result.ttl))
         return result
 
@@ -327,7 +363,7 @@ class ChainOfTrust:
         cached = self.dsCache.get(name)
         if cached is not None:
             return cached
-        result = await self._dsAt(name, query, now, budget)
+        result = await self._shared(("ds", name), lambda: self._dsAt(name, query, now, budget))
         self.dsCache.put(name, result, self._ttl(result.status, result.ttl))
         return result
 
