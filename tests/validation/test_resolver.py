@@ -615,3 +615,29 @@ def test_waiterRecomputesWhenTheWorkerTimesOut(hierarchy: Hierarchy) -> None:
     assert isinstance(first[0].value, WorkLimitExceededError)  # type: ignore[attr-defined]
     querier.flush()
     assert isinstance(second[0], Answer) and second[0].secure, second
+
+
+def test_nsec3RecordsPerProofLimit(hierarchy: Hierarchy) -> None:
+    """
+    A negative answer stuffed with NSEC3 records is bogus before any of them is hashed or
+    its signature checked.
+    """
+    resolver, querier = makeResolver(hierarchy)
+    resolve(resolver, "www.nsec3.test.", "A")  # prove the zone's keys first
+    before = resolver._chain.zoneCache.get(n("nsec3.test."))
+    assert before is not None
+
+    def stuff(message: dns.message.Message) -> dns.message.Message:
+        nsec3s = [r for r in message.authority if r.rdtype == dns.rdatatype.NSEC3]
+        sigs = [r for r in message.authority if r.rdtype == dns.rdatatype.RRSIG]
+        template, sig = nsec3s[0], next(s for s in sigs if s.name == nsec3s[0].name)
+        for i in range(resolver.limits.maxNSEC3RecordsPerProof):
+            owner = dns.name.from_text(f"{i:032d}", n("nsec3.test."))
+            message.authority.append(dns.rrset.from_rdata_list(owner, 300, list(template)))
+            message.authority.append(dns.rrset.from_rdata_list(owner, 300, list(sig)))
+        return message
+
+    querier.tamper[("nx.nsec3.test.", "A")] = stuff
+    answer = resolve(resolver, "nx.nsec3.test.", "A")
+    assert (answer.status, answer.ede) == (Status.BOGUS, EDE.UNSUPPORTED_NSEC3_ITERATIONS)
+    assert resolver.lastSignatureChecks == 0
