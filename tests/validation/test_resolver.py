@@ -227,10 +227,21 @@ def test_cnameChainLimit(hierarchy: Hierarchy) -> None:
     resolver, _ = makeResolver(hierarchy)
     failure = failureOf(resolver.lookup("c0.example.test.", "A"))
     assert isinstance(failure, WorkLimitExceededError) and "chain" in failure.reason
+    # c0 -> c1 -> ... -> c12: twelve links, one too many for a limit of 11.
+    eleven, _ = makeResolver(
+        hierarchy, limits=ValidationLimits(maxCNAMEChain=11, maxQueriesPerLookup=100)
+    )
+    assert isinstance(failureOf(eleven.lookup("c0.example.test.", "A")), WorkLimitExceededError)
     longer, _ = makeResolver(
         hierarchy, limits=ValidationLimits(maxCNAMEChain=12, maxQueriesPerLookup=100)
     )
     assert resolve(longer, "c0.example.test.", "A").secure
+
+
+def test_dnameCountsOnceInTheChain(hierarchy: Hierarchy) -> None:
+    resolver, _ = makeResolver(hierarchy, limits=ValidationLimits(maxCNAMEChain=1))
+    answer = resolve(resolver, "www.redirect.example.test.", "A")
+    assert answer.secure and len(answer.chain) == 2
 
 
 def test_cnameLoop(hierarchy: Hierarchy) -> None:

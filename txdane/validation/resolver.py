@@ -349,6 +349,7 @@ class ValidatingResolver(_ConvenienceLookups):
         verdicts: list[_Verdict] = []
         message = await query(name, qtype)
         seen = {name}
+        hops = 0
         while True:
             rrset = findRRset(message.answer, name, qtype)
             if rrset is not None:
@@ -388,7 +389,8 @@ class ValidatingResolver(_ConvenienceLookups):
                 verdicts.append(verdict)
                 links.append(ChainLink(cname, verdict.status))
                 target = cname[0].target
-            if len(links) > self.limits.maxCNAMEChain or target in seen:
+            hops += 1
+            if hops > self.limits.maxCNAMEChain or target in seen:
                 raise WorkLimitExceededError(
                     state.name,
                     state.rdtype,
