@@ -4,6 +4,7 @@ The documentation's examples run, and the code shown in the pages is the code of
 
 from __future__ import annotations
 
+import ast
 import re
 import socket
 import subprocess
@@ -30,7 +31,7 @@ def test_blocksCompile(page: Path) -> None:
     Every Python block in the pages is valid Python.
     """
     for block in pythonBlocks(page):
-        compile(block, str(page), "exec")
+        compile(block, str(page), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
 
 def test_transportPageShowsTheExample() -> None:
@@ -39,6 +40,20 @@ def test_transportPageShowsTheExample() -> None:
     """
     (block,) = pythonBlocks(DOCS / "transport.md")
     assert block.strip() in (DOCS / "examples" / "dnsquery.py").read_text()
+
+
+@pytest.mark.parametrize(
+    "page, examples",
+    [("endpoints.md", ["https_get.py", "dane_lines.py", "dane_client.tac"])],
+)
+def test_pagesShowTheirExamples(page: str, examples: list[str]) -> None:
+    """
+    Each example block of a page (but the first, a sketch) is part of a runnable example file.
+    """
+    sources = "".join((DOCS / "examples" / name).read_text() for name in examples)
+    blocks = pythonBlocks(DOCS / page)
+    shown = [b for b in blocks if b.strip() in sources]
+    assert len(shown) == len(examples), [b[:60] for b in blocks]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ C{clientFromString} (so through the plugins).
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,9 @@ class StringEndToEndTests(TestCase):
             {"example.test.": [f"_{server.port}._tcp.www 300 IN TLSA {server.record()}"]}
         )
         self.addCleanup(world.dnsServer.stop)
-        anchor = Path(self.mktemp())
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        anchor = Path(directory.name) / "anchor"
         anchor.write_text(world.hierarchy.trustAnchorText())
         endpoint = clientFromString(
             reactor,

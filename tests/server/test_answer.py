@@ -234,6 +234,14 @@ class TestPositive:
         covering = chain.nsec3.covering(N("b.wild.nsec3.test."))
         assert (covering.to_text(), "NSEC3") in types(response.authority)
 
+    def test_rrsigQuery(self, responder: Responder) -> None:
+        """
+        Asked for RRSIG, the server gives every signature at the name.
+        """
+        response = ask(responder, "www.example.test.", "RRSIG", dnssec=False)
+        covered = {r.covers for r in response.answer if r.rdtype == dns.rdatatype.RRSIG}
+        assert covered == {dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.NSEC}
+
     def test_any(self, responder: Responder) -> None:
         response = ask(responder, "www.example.test.", "ANY", dnssec=False)
         assert {t for _, t in types(response.answer)} == {"A", "AAAA", "NSEC"}
@@ -507,6 +515,21 @@ class TestWire:
         assert one[2:] == two[2:]
         assert dns.message.from_wire(two).id == second.id
         assert len(responder._cache) == 1
+
+    def test_garbageNotCached(self, responder: Responder) -> None:
+        garbage = struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x05ab"
+        assert responder.respondWire(garbage) is not None
+        assert len(responder._cache) == 0
+
+    def test_cacheSeparatesTransports(self, responder: Responder) -> None:
+        """
+        An answer truncated for UDP is not what TCP gets from the cache.
+        """
+        query = dns.message.make_query("nx.nsec3.test.", "A", want_dnssec=True, payload=512)
+        for _ in range(2):
+            udp = dns.message.from_wire(responder.respondWire(query.to_wire()) or b"")
+            tcp = dns.message.from_wire(responder.respondWire(query.to_wire(), tcp=True) or b"")
+            assert udp.flags & dns.flags.TC and not tcp.flags & dns.flags.TC
 
     def test_cacheKeySeparatesDO(self, responder: Responder) -> None:
         plain = dns.message.make_query("www.example.test.", "A", use_edns=0)

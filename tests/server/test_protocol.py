@@ -10,17 +10,28 @@ import struct
 
 import dns.flags
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
 import dns.rdatatype
 from twisted.internet import reactor
+from twisted.internet.error import ConnectionDone
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.internet.threads import deferToThread
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from txdane.server.answer import Responder
-from txdane.server.protocol import DNSDatagramProtocol, DNSStreamFactory, ResponderHolder
-from txdane.server.service import RunningServer, responderForZones
+from txdane.server.protocol import (
+    DEFAULT_MAX_TCP_CONNECTIONS,
+    DEFAULT_TCP_IDLE_TIMEOUT,
+    DNSDatagramProtocol,
+    DNSStreamFactory,
+    DNSStreamProtocol,
+    ResponderHolder,
+)
+from txdane.server.service import RunningServer, listenDNS, responderForZones
 from txdane.server.zones import ZoneStore
 from txdane.testing import CASES, buildHierarchy
 
@@ -120,6 +131,26 @@ class LoopbackTests(TestCase):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((server.host, server.port))
 
+    async def test_stopDropsConnections(self) -> None:
+        """
+        stop() also closes TCP connections a client keeps open, and fires after they are gone.
+        """
+        server = await _HIERARCHY.serve(reactor)
+        client = socket.create_connection((server.host, server.port), timeout=5)
+        self.addCleanup(client.close)
+        query = dns.message.make_query("www.example.test.", "A").to_wire()
+        client.sendall(struct.pack("!H", len(query)) + query)
+        self.assertTrue(await deferToThread(client.recv, 4096))
+        await server.stop()
+
+        def closed() -> bool:
+            try:
+                return client.recv(4096) == b""
+            except ConnectionResetError:
+                return True
+
+        self.assertTrue(await deferToThread(closed))
+
 
 class ProtocolTests(SynchronousTestCase):
     """
@@ -133,7 +164,8 @@ class ProtocolTests(SynchronousTestCase):
         """
         Two length-prefixed queries arriving in pieces are answered in order, each framed.
         """
-        protocol = DNSStreamFactory(self.holder).buildProtocol(None)
+        protocol = DNSStreamFactory(self.holder, clock=Clock()).buildProtocol(None)
+        assert protocol is not None
         transport = StringTransport()
         protocol.makeConnection(transport)
         queries = [
@@ -166,3 +198,86 @@ class ProtocolTests(SynchronousTestCase):
         protocol.datagramReceived(query.to_wire(), ("127.0.0.1", 5353))
         self.assertEqual(len(sent), 1)
         self.assertEqual(sent[0][1], ("127.0.0.1", 5353))
+
+
+class StreamLimitTests(SynchronousTestCase):
+    """
+    What a TCP client can hold: an idle connection is closed after the idle timeout, and
+    connections beyond the cap are refused.
+    """
+
+    def setUp(self) -> None:
+        self.holder = ResponderHolder(Responder(ZoneStore(_HIERARCHY.zones.values())))
+        self.clock = Clock()
+
+    def connect(self, factory: DNSStreamFactory) -> tuple[DNSStreamProtocol, StringTransport]:
+        protocol = factory.buildProtocol(None)
+        assert isinstance(protocol, DNSStreamProtocol)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def test_idleTimeout(self) -> None:
+        """
+        A connection idle for the default idle timeout is closed; traffic restarts the count.
+        """
+        factory = DNSStreamFactory(self.holder, clock=self.clock)
+        protocol, transport = self.connect(factory)
+        self.clock.advance(DEFAULT_TCP_IDLE_TIMEOUT - 1)
+        query = dns.message.make_query("www.example.test.", "A").to_wire()
+        protocol.dataReceived(struct.pack("!H", len(query)) + query)
+        self.clock.advance(DEFAULT_TCP_IDLE_TIMEOUT - 1)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnecting)
+
+    def test_connectionCap(self) -> None:
+        """
+        Beyond C{maxConnections} open connections, new ones are refused until one closes.
+        """
+        factory = DNSStreamFactory(self.holder, maxConnections=2, clock=self.clock)
+        first, _ = self.connect(factory)
+        self.connect(factory)
+        self.assertIsNone(factory.buildProtocol(None))
+        first.connectionLost(Failure(ConnectionDone()))
+        self.assertIsNotNone(factory.buildProtocol(None))
+        self.assertEqual(DEFAULT_MAX_TCP_CONNECTIONS, 500)
+
+
+class ReferralOverTheWireTests(TestCase):
+    """
+    A server holding only C{test.} gives referrals, over UDP and TCP alike.
+    """
+
+    async def test_referral(self) -> None:
+        responder = responderForZones([_HIERARCHY.zones[dns.name.from_text("test.")]])
+        server = await listenDNS(reactor, responder, "127.0.0.1", 0)
+        self.addCleanup(server.stop)
+        query = dns.message.make_query("www.example.test.", "A", want_dnssec=True)
+        for send in (dns.query.udp, dns.query.tcp):
+            response = await deferToThread(send, query, server.host, port=server.port, timeout=5)
+            self.assertFalse(response.flags & dns.flags.AA)
+            self.assertEqual(
+                {dns.rdatatype.to_text(r.rdtype) for r in response.authority}, {"NS", "DS", "RRSIG"}
+            )
+            self.assertEqual(len(response.additional), 2)
+
+    async def test_formErrOverTCP(self) -> None:
+        server = await _HIERARCHY.serve(reactor)
+        self.addCleanup(server.stop)
+
+        def exchange() -> bytes:
+            garbage = struct.pack("!HHHHHH", 78, 0x0100, 1, 0, 0, 0) + b"\x3f"
+            with socket.create_connection((server.host, server.port), timeout=5) as s:
+                s.sendall(struct.pack("!H", len(garbage)) + garbage)
+                data = b""
+                while len(data) < 2 or len(data) < 2 + struct.unpack("!H", data[:2])[0]:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data[2:]
+
+        response = dns.message.from_wire(await deferToThread(exchange))
+        self.assertEqual(response.id, 78)
+        self.assertEqual(response.rcode(), dns.rcode.FORMERR)

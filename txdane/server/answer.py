@@ -41,7 +41,6 @@ DEFAULT_CACHE_SIZE = 20000
 _HEADER = struct.Struct("!HHHHHH")
 _QR = 0x8000
 _OPCODE_MASK = 0x7800
-_KEY_FLAGS = dns.flags.RD | dns.flags.CD
 _TCP_LIMIT = 65535
 _META_REFUSED = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
 _META_NOTIMP = frozenset({dns.rdatatype.MAILA, dns.rdatatype.MAILB, dns.rdatatype.OPT})
@@ -79,7 +78,8 @@ class Responder:
         self.maxUDPPayload = maxUDPPayload
         self.maxChain = maxChain
         self.cacheSize = cacheSize
-        self._cache: dict[tuple[object, ...], bytes] = {}
+        self._cache: dict[bytes, bytes] = {}
+        self._tcpCache: dict[bytes, bytes] = {}
 
     # -- wire level ---------------------------------------------------------------------------
 
@@ -93,50 +93,56 @@ class Responder:
         """
         if len(data) < 12:
             return None
-        flags = struct.unpack_from("!H", data, 2)[0]
-        if flags & _QR:
+        if data[2] & 0x80:  # QR: a response, never answered (no reflection loops)
             return None
-        key = _cacheKey(data, tcp, self.maxUDPPayload)
-        if key is not None:
-            cached = self._cache.get(key)
-            if cached is not None:
-                return data[:2] + cached[2:]
-        wire = self._respondWireUncached(data, tcp)
-        if key is not None and wire is not None:
-            if len(self._cache) >= self.cacheSize:
-                self._cache.clear()
-            self._cache[key] = wire
+        # The answer depends on nothing but the bytes after the ID (and the transport), so
+        # those are the key: one slice and one lookup for a repeated question.
+        cache = self._tcpCache if tcp else self._cache
+        key = data[2:]
+        cached = cache.get(key)
+        if cached is not None:
+            return data[:2] + cached[2:]
+        wire, cacheable = self._respondWireUncached(data, tcp)
+        if cacheable:
+            if len(cache) >= self.cacheSize:
+                cache.clear()
+            cache[key] = wire
         return wire
 
-    def _respondWireUncached(self, data: bytes, tcp: bool) -> bytes:
+    def _respondWireUncached(self, data: bytes, tcp: bool) -> tuple[bytes, bool]:
+        """
+        The answer to C{data}, and whether it is worth caching (answers to garbage are not:
+        whoever sends it chooses the bytes, and would only push real answers out).
+        """
         queryId, flags = struct.unpack_from("!HH", data)
         try:
             query = dns.message.from_wire(data, ignore_trailing=False)
         except dns.exception.DNSException:
-            return _bareError(queryId, flags, dns.rcode.FORMERR)
+            return _bareError(queryId, flags, dns.rcode.FORMERR), False
         if query.opcode() != dns.opcode.QUERY:
             response = _makeResponse(query)
             response.set_rcode(dns.rcode.NOTIMP)
-            return response.to_wire()
+            return response.to_wire(), False
         if len(query.question) != 1:
-            return _bareError(queryId, flags, dns.rcode.FORMERR)
+            return _bareError(queryId, flags, dns.rcode.FORMERR), False
         response = self.respond(query)
         limit = _TCP_LIMIT
         if not tcp:
             limit = 512 if query.edns < 0 else max(512, min(query.payload, self.maxUDPPayload))
         try:
-            return response.to_wire(max_size=limit)
+            return response.to_wire(max_size=limit), True
         except dns.exception.TooBig:
             truncated = _makeResponse(query, self.maxUDPPayload)
             truncated.set_rcode(response.rcode())
             truncated.flags = response.flags | dns.flags.TC
-            return truncated.to_wire(max_size=limit)
+            return truncated.to_wire(max_size=limit), True
 
     def clearCache(self) -> None:
         """
         Forget every cached answer (after the zones change).
         """
         self._cache.clear()
+        self._tcpCache.clear()
 
     # -- message level ------------------------------------------------------------------------
 
@@ -201,42 +207,6 @@ def _bareError(queryId: int, flags: int, rcode: int) -> bytes:
     return _HEADER.pack(queryId, _QR | keep | rcode, 0, 0, 0, 0)
 
 
-def _cacheKey(data: bytes, tcp: bool, maxPayload: int) -> tuple[object, ...] | None:
-    """
-    The cache key of a plain query (one question, at most an OPT record), or L{None} for any
-    other message, which takes the full path.
-    """
-    _, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(data)
-    if qdcount != 1 or ancount or nscount or arcount > 1 or flags & _OPCODE_MASK:
-        return None
-    offset = 12
-    size = len(data)
-    while True:
-        if offset >= size:
-            return None
-        length = data[offset]
-        if length == 0:
-            break
-        if length & 0xC0:
-            return None
-        offset += length + 1
-    end = offset + 5
-    if end > size:
-        return None
-    question = data[12:end]
-    if arcount == 0:
-        if end != size:
-            return None
-        return (flags & _KEY_FLAGS, question, _TCP_LIMIT if tcp else 512)
-    if end + 11 > size or data[end] != 0:
-        return None
-    rtype, payload, _, version, ednsflags, rdlength = struct.unpack_from("!HHBBHH", data, end + 1)
-    if rtype != dns.rdatatype.OPT or version != 0 or end + 11 + rdlength != size:
-        return None
-    limit = _TCP_LIMIT if tcp else max(512, min(payload, maxPayload))
-    return (flags & _KEY_FLAGS, question, limit, ednsflags & dns.flags.DO)
-
-
 # -- the lookup algorithm ---------------------------------------------------------------------
 
 
@@ -292,6 +262,14 @@ def _lookup(
     if qname in zone.existing:
         node = zone.node(qname)
         if node is not None:
+            if qtype == dns.rdatatype.RRSIG:
+                # RRSIGs asked for as such: all of them, as data (RFC 4035 s3.1.5 leaves it
+                # open; answering beats a NODATA that the NSEC bitmap contradicts).
+                sigs = [r for r in node.rdatasets if r.rdtype == dns.rdatatype.RRSIG]
+                for rdataset in sigs:
+                    _merge(answer.response, answer.response.answer, qname, rdataset)
+                if sigs:
+                    return None
             if qtype == dns.rdatatype.ANY:
                 found = False
                 for rdataset in node.rdatasets:

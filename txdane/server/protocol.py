@@ -7,18 +7,24 @@ the zones between two queries without closing a socket or dropping a connection.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from twisted.internet.interfaces import IAddress
-from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.protocol import DatagramProtocol, Factory, Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.protocols.basic import Int16StringReceiver
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
 
 from txdane.server.answer import Responder
 
-#: How many bytes a TCP client may leave unanswered in our receive buffer (a few queries'
-#: worth); beyond that the connection is closed.
-DEFAULT_MAX_TCP_BUFFER = 65536 * 4
+#: Seconds a TCP connection may stay idle before the server closes it (RFC 7766 s6.2.3
+#: suggests a few seconds; clients open connections, idle ones cost a socket each).
+DEFAULT_TCP_IDLE_TIMEOUT = 10.0
+#: How many TCP connections may be open at once; further ones are closed at once.
+DEFAULT_MAX_TCP_CONNECTIONS = 500
 
 _log = Logger()
 
@@ -50,14 +56,61 @@ class DNSDatagramProtocol(DatagramProtocol):
             self.transport.write(answer, addr)
 
 
-class DNSStreamProtocol(Int16StringReceiver):
+class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
     """
     Answers DNS queries arriving over TCP (RFC 1035 section 4.2.2, RFC 7766: several queries
-    per connection, each answered in full).
+    per connection, each answered in full), closing the connection once it has been idle for
+    C{idleTimeout} seconds.
     """
 
-    def __init__(self, holder: ResponderHolder) -> None:
+    #: What idle timeouts are measured with; L{None}: the global reactor.
+    clock: IReactorTime | None = None
+
+    def __init__(self, holder: ResponderHolder, idleTimeout: float | None = None) -> None:
         self.holder = holder
+        self.idleTimeout = idleTimeout
+        self._lostWaiters: list[Deferred[None]] = []
+
+    def close(self) -> Deferred[None]:
+        """
+        Drop the connection now; fires once it is gone.
+        """
+        self.setTimeout(None)
+        waiter: Deferred[None] = Deferred()
+        self._lostWaiters.append(waiter)
+        if self.transport is not None:
+            self.transport.abortConnection()  # type: ignore[attr-defined]
+        return waiter
+
+    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
+        """
+        L{TimeoutMixin}'s scheduling hook, on C{clock}.
+        """
+        clock = self.clock
+        if clock is None:
+            from twisted.internet import reactor
+
+            clock = reactor
+        assert clock is not None
+        return clock.callLater(period, func)
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.setTimeout(self.idleTimeout)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.setTimeout(None)
+        factory = getattr(self, "factory", None)
+        if isinstance(factory, DNSStreamFactory):
+            factory.connections.discard(self)
+        super().connectionLost(reason)
+        waiters, self._lostWaiters = self._lostWaiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.resetTimeout()
+        super().dataReceived(data)
 
     def stringReceived(self, string: bytes) -> None:
         try:
@@ -73,13 +126,38 @@ class DNSStreamProtocol(Int16StringReceiver):
 
 class DNSStreamFactory(Factory):
     """
-    Makes a L{DNSStreamProtocol} per TCP connection, all sharing one L{ResponderHolder}.
+    Makes a L{DNSStreamProtocol} per TCP connection, all sharing one L{ResponderHolder}, and
+    refuses connections beyond C{maxConnections}.
+
+    @ivar clock: what idle timeouts are measured with (the global reactor by default).
     """
 
-    def __init__(self, holder: ResponderHolder) -> None:
+    def __init__(
+        self,
+        holder: ResponderHolder,
+        *,
+        idleTimeout: float = DEFAULT_TCP_IDLE_TIMEOUT,
+        maxConnections: int = DEFAULT_MAX_TCP_CONNECTIONS,
+        clock: IReactorTime | None = None,
+    ) -> None:
         self.holder = holder
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+        self.clock = clock
+        self.connections: set[DNSStreamProtocol] = set()
 
-    def buildProtocol(self, addr: IAddress | None) -> Protocol:
-        protocol = DNSStreamProtocol(self.holder)
+    def closeAll(self) -> Deferred[None]:
+        """
+        Drop every open connection; fires once they are all gone.
+        """
+        closing = [protocol.close() for protocol in list(self.connections)]
+        return gatherResults(closing).addCallback(lambda _: None)
+
+    def buildProtocol(self, addr: IAddress | None) -> Protocol | None:
+        if len(self.connections) >= self.maxConnections:
+            return None
+        protocol = DNSStreamProtocol(self.holder, self.idleTimeout)
+        protocol.clock = self.clock
         protocol.factory = self
+        self.connections.add(protocol)
         return protocol

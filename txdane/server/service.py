@@ -4,18 +4,30 @@ Running the server: listening on one port for UDP and TCP, in-process or under C
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import signal
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import dns.name
 import dns.zone
+from twisted.application.service import Service
 from twisted.internet.defer import Deferred, fail, gatherResults, maybeDeferred, succeed
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
+from twisted.internet.task import LoopingCall
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from txdane.server.answer import Responder
+from txdane.server.keys import KeyFileError, readKeyFiles
 from txdane.server.protocol import DNSDatagramProtocol, DNSStreamFactory, ResponderHolder
-from txdane.server.zones import ZoneIndex, ZoneStore
+from txdane.server.signing import NSEC3Options, SigningOptions, signZone
+from txdane.server.zones import ZoneIndex, ZoneStore, loadZoneFile
+
+_log = Logger()
 
 #: How many times L{listenDNS} tries to find a port free for both UDP and TCP when given 0.
 _PORT_ATTEMPTS = 20
@@ -49,10 +61,19 @@ class RunningServer:
 
     def stop(self) -> Deferred[None]:
         """
-        Stop listening; fires once both ports are closed.
+        Stop listening and drop open TCP connections; fires once all are closed.
         """
-        results = [maybeDeferred(port.stopListening) for port in self._ports]
-        return gatherResults(results).addCallback(lambda _: None)
+        return _stopPorts(self._ports)
+
+
+def _stopPorts(ports: Iterable[IListeningPort]) -> Deferred[None]:
+    results: list[Deferred[Any]] = []
+    for port in ports:
+        results.append(maybeDeferred(port.stopListening))
+        factory = getattr(port, "factory", None)
+        if isinstance(factory, DNSStreamFactory):
+            results.append(factory.closeAll())
+    return gatherResults(results).addCallback(lambda _: None)
 
 
 def listenDNS(
@@ -71,16 +92,178 @@ def listenDNS(
 
 def _listen(reactor: Any, responder: Responder, interface: str, port: int) -> RunningServer:
     holder = ResponderHolder(responder)
+    ports = _listenBoth(reactor, holder, interface, port)
+    return RunningServer(interface, ports[0].getHost().port, holder, tuple(ports))  # type: ignore[attr-defined]
+
+
+def _listenBoth(
+    reactor: Any,
+    holder: ResponderHolder,
+    interface: str,
+    port: int,
+    udp: bool = True,
+    tcp: bool = True,
+) -> list[IListeningPort]:
+    """
+    Listen on C{interface}:C{port} over TCP and UDP (or one of them); with port 0, on a port
+    free for both.
+    """
+    if not tcp:
+        return [reactor.listenUDP(port, DNSDatagramProtocol(holder), interface=interface)]
     lastError: CannotListenError | None = None
     for _ in range(_PORT_ATTEMPTS if port == 0 else 1):
-        tcp = reactor.listenTCP(port, DNSStreamFactory(holder), interface=interface)
-        chosen = tcp.getHost().port
+        tcpPort = reactor.listenTCP(port, DNSStreamFactory(holder), interface=interface)
+        if not udp:
+            return [tcpPort]
+        chosen = tcpPort.getHost().port
         try:
-            udp = reactor.listenUDP(chosen, DNSDatagramProtocol(holder), interface=interface)
+            udpPort = reactor.listenUDP(chosen, DNSDatagramProtocol(holder), interface=interface)
         except CannotListenError as e:
             lastError = e
-            tcp.stopListening()
+            tcpPort.stopListening()
             continue
-        return RunningServer(interface, chosen, holder, (udp, tcp))
+        return [udpPort, tcpPort]
     assert lastError is not None
     raise lastError
+
+
+@dataclass(frozen=True)
+class ZoneSource:
+    """
+    Where a served zone comes from and how to sign it.
+
+    @ivar origin: the zone's apex.
+    @ivar path: its master file.
+    @ivar keys: key file paths (see L{txdane.server.keys}); with none, the zone is served as
+        it is (signed or not).
+    @ivar nsec3: sign with NSEC3 (these options) instead of NSEC.
+    """
+
+    origin: dns.name.Name
+    path: str
+    keys: tuple[str, ...] = ()
+    nsec3: NSEC3Options | None = None
+
+
+#: How long signatures made at load time are valid.
+DEFAULT_SIGNATURE_VALIDITY = 30 * 86400
+#: How far back signatures' inception is set, for clients whose clocks run late.
+INCEPTION_OFFSET = 3600
+
+
+def loadZones(
+    sources: Iterable[ZoneSource],
+    now: float | None = None,
+    validity: int = DEFAULT_SIGNATURE_VALIDITY,
+) -> list[ZoneIndex]:
+    """
+    Read (and sign, where keys are given) every zone of C{sources}.
+
+    @raise ZoneError: a zone file is unreadable or malformed.
+    @raise KeyFileError: a key file is unusable or belongs to another zone.
+    """
+    moment = int(time.time() if now is None else now)
+    indexes = []
+    for source in sources:
+        zone = loadZoneFile(source.path, source.origin)
+        if source.keys:
+            keys = []
+            for keyPath in source.keys:
+                owner, key = readKeyFiles(keyPath)
+                if owner != source.origin:
+                    raise KeyFileError(keyPath, f"is a key of {owner}, not of {source.origin}")
+                keys.append(key)
+            options = SigningOptions(
+                moment - INCEPTION_OFFSET, moment + validity, nsec3=source.nsec3
+            )
+            zone = signZone(zone, keys, options)
+        indexes.append(ZoneIndex.build(zone))
+    return indexes
+
+
+class DNSServerService(Service):
+    """
+    Serves zones over UDP and TCP on several interfaces; reloads (and re-signs) them on
+    SIGHUP and, so that signatures never run out, every third of their validity.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[ZoneSource],
+        zones: Sequence[ZoneIndex],
+        interfaces: Sequence[str],
+        port: int,
+        udp: bool = True,
+        tcp: bool = True,
+        validity: int = DEFAULT_SIGNATURE_VALIDITY,
+        reactor: Any = None,
+    ) -> None:
+        if reactor is None:
+            from twisted.internet import reactor as defaultReactor
+
+            reactor = defaultReactor
+        self.reactor = reactor
+        self.sources = tuple(sources)
+        self.holder = ResponderHolder(Responder(ZoneStore(zones)))
+        self.interfaces = tuple(interfaces)
+        self.port = port
+        self.udp = udp
+        self.tcp = tcp
+        self.validity = validity
+        self.ports: list[IListeningPort] = []
+        self._previousHandler: Any = None
+        self._resign: LoopingCall | None = None
+
+    def startService(self) -> None:
+        super().startService()
+        for interface in self.interfaces:
+            self.ports += _listenBoth(
+                self.reactor, self.holder, interface, self.port, self.udp, self.tcp
+            )
+        if hasattr(signal, "SIGHUP"):
+            self._previousHandler = signal.signal(signal.SIGHUP, self._onSIGHUP)
+        if any(source.keys for source in self.sources):
+            self._resign = LoopingCall(self.reload)
+            self._resign.clock = self.reactor
+            self._resign.start(max(60, self.validity // 3), now=False)
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        if self._previousHandler is not None:
+            signal.signal(signal.SIGHUP, self._previousHandler)
+            self._previousHandler = None
+        if self._resign is not None and self._resign.running:
+            self._resign.stop()
+        ports, self.ports = self.ports, []
+        return _stopPorts(ports)
+
+    def _onSIGHUP(self, signum: int, frame: object) -> None:
+        self.reactor.callFromThread(self.reload)
+
+    def reload(self) -> Deferred[bool]:
+        """
+        Load and sign the zones again in a thread, then answer from them; queries keep being
+        answered from the old zones meanwhile. A failure is logged and the old zones stay.
+
+        @return: fires with whether the new zones are in use.
+        """
+        sources, validity = self.sources, self.validity
+        d: Deferred[list[ZoneIndex]] = deferToThreadPool(
+            self.reactor,
+            self.reactor.getThreadPool(),
+            lambda: loadZones(sources, self.reactor.seconds(), validity),
+        )
+
+        def loaded(zones: list[ZoneIndex]) -> bool:
+            self.holder.responder = Responder(ZoneStore(zones))
+            _log.info("reloaded {count} zones", count=len(zones))
+            return True
+
+        def failed(failure: Failure) -> bool:
+            _log.error(
+                "reload failed, still serving the previous zones: {error}",
+                error=failure.getErrorMessage(),
+            )
+            return False
+
+        return d.addCallbacks(loaded, failed)

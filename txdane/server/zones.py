@@ -13,9 +13,12 @@ DNAMEs are, the NSEC owners in canonical order and the NSEC3 hashes in order.
 from __future__ import annotations
 
 import bisect
+import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import dns.exception
 import dns.name
 import dns.node
 import dns.rdataclass
@@ -252,3 +255,59 @@ class ZoneStore:
             if name == dns.name.root or len(name) == 0:
                 return found
             name = name.parent()
+
+
+_WHERE = re.compile(r"^(?P<path>.*):(?P<line>\d+): (?P<reason>.*)$", re.S)
+
+
+def loadZoneFile(path: str | os.PathLike[str], origin: dns.name.Name | str) -> dns.zone.Zone:
+    """
+    Read a master file (RFC 1035 section 5) for zone C{origin}, with absolute names.
+
+    @raise ZoneError: the file is unreadable or malformed (with its path, line and reason), or
+        it lacks the SOA or NS records at the apex.
+    """
+    text = os.fspath(path)
+    if isinstance(origin, str):
+        origin = dns.name.from_text(origin)
+    try:
+        return dns.zone.from_file(text, origin, relativize=False)
+    except OSError as e:
+        raise ZoneError(e.strerror or str(e), text) from None
+    except dns.zone.NoSOA:
+        raise ZoneError(f"no SOA record at the zone's apex {origin}", text) from None
+    except dns.zone.NoNS:
+        raise ZoneError(f"no NS records at the zone's apex {origin}", text) from None
+    except dns.exception.SyntaxError as e:
+        match = _WHERE.match(str(e))
+        if match is None:
+            raise ZoneError(str(e), text) from None
+        line = _errorLine(text, int(match["line"]), origin)
+        raise ZoneError(match["reason"].rstrip("."), text, line) from None
+    except (dns.exception.DNSException, ValueError) as e:
+        raise ZoneError(str(e), text) from None
+
+
+def _errorLine(path: str, reported: int, origin: dns.name.Name) -> int:
+    """
+    dnspython reports a malformed record's line after reading its end of line, so one too far;
+    check whether the line before is the culprit on its own.
+    """
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return reported
+    if reported < 2 or reported - 2 >= len(lines):
+        return reported
+    previous = lines[reported - 2]
+    if not previous.strip() or previous.lstrip().startswith((";", "$")) or "(" in previous:
+        return reported
+    probe = f"$ORIGIN {origin}\n$TTL 300\n{previous}\n"
+    try:
+        dns.zone.from_text(probe, origin, relativize=False, check_origin=False)
+    except dns.exception.SyntaxError:
+        return reported - 1
+    except dns.exception.DNSException:
+        pass
+    return reported

@@ -1,0 +1,89 @@
+"""
+Run inside a fresh virtualenv where txdane was installed from its wheel (not from the source
+tree): serves the signed test hierarchy and a TLS server on loopback, then connects with
+C{clientFromString(reactor, "dane:...")} and C{"dnssec:..."}. Prints C{OK} on success.
+"""
+
+import datetime
+import sys
+import tempfile
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from twisted.internet import defer, task
+from twisted.internet.endpoints import clientFromString
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.ssl import PrivateCertificate
+from twisted.protocols.tls import TLSMemoryBIOFactory
+
+import txdane
+from txdane.dane.records import recordForCertificate
+from txdane.testing import buildHierarchy
+
+
+def certificate(name):
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert, PrivateCertificate.loadPEM(pem)
+
+
+class Greeter(Protocol):
+    def connectionMade(self):
+        self.transport.write(b"hello")  # type: ignore[union-attr]
+
+
+class Reader(Protocol):
+    def __init__(self):
+        self.done: defer.Deferred[bytes] = defer.Deferred()
+
+    def dataReceived(self, data):
+        if not self.done.called:
+            self.done.callback(data)
+
+
+async def main(reactor):
+    assert "site-packages" in txdane.__file__, txdane.__file__
+    cert, private = certificate("www.example.test")
+    tls = reactor.listenTCP(
+        0,
+        TLSMemoryBIOFactory(private.options(), False, Factory.forProtocol(Greeter)),
+        interface="127.0.0.1",
+    )
+    port = tls.getHost().port
+    record = recordForCertificate(cert, 3, 1, 1)
+    hierarchy = buildHierarchy(
+        extraRecords={"example.test.": [f"_{port}._tcp.www 300 IN TLSA {record}"]}
+    )
+    dns = await hierarchy.serve(reactor)
+    with tempfile.NamedTemporaryFile("w", suffix=".anchor", delete=False) as anchor:
+        anchor.write(hierarchy.trustAnchorText())
+    common = f"resolver=127.0.0.1#{dns.port}:trustAnchor={anchor.name}"
+    endpoint = clientFromString(reactor, f"dane:host=www.example.test:port={port}:{common}")
+    protocol = await endpoint.connect(Factory.forProtocol(Reader))
+    assert await protocol.done == b"hello"
+    protocol.transport.loseConnection()
+    endpoint = clientFromString(reactor, f"dnssec:host=www.example.test:port={port}:{common}")
+    plain = await endpoint.connect(Factory.forProtocol(Protocol))
+    plain.transport.loseConnection()
+    print("OK")
+
+
+if __name__ == "__main__":
+    task.react(lambda reactor: defer.Deferred.fromCoroutine(main(reactor)))
+    sys.exit(0)

@@ -1,0 +1,301 @@
+"""
+Tests for key files, zone files, the twistd plugin's options and service, and C{txdane keygen}.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import dns.dnssec
+import dns.message
+import dns.name
+import dns.rdatatype
+import pytest
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.python import usage
+from twisted.trial.unittest import TestCase
+
+from tests.support import requireProgram
+from txdane.cli import ExitStatus, main
+from txdane.server.keys import KeyFileError, readKeyFiles, writeKeyFiles
+from txdane.server.service import DNSServerService, ZoneSource, loadZones
+from txdane.server.signing import SigningError, SigningKey
+from txdane.server.tap import Options, makeService
+from txdane.server.zones import ZoneError, loadZoneFile
+
+Capture = pytest.CaptureFixture[str]
+ROOT = Path(__file__).resolve().parent.parent.parent
+ORIGIN = dns.name.from_text("zone.test.")
+ZONE = """$ORIGIN zone.test.
+$TTL 300
+@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+@ IN NS ns1
+ns1 IN A 127.0.0.1
+_443._tcp.www IN TLSA 3 1 1 aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899
+"""
+
+
+def writeZone(directory: Path, text: str = ZONE, name: str = "zone.test.zone") -> Path:
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+class TestKeyFiles:
+    @pytest.mark.parametrize("algorithm", ["ECDSAP256SHA256", "ED25519", "RSASHA256"])
+    def test_roundTrip(self, tmp_path: Path, algorithm: str) -> None:
+        """
+        A key written and read back signs verifiably, with the same DNSKEY and tag, and the
+        private file is readable by its owner only.
+        """
+        key = SigningKey.generate(algorithm)
+        files = writeKeyFiles(ORIGIN, key, tmp_path)
+        assert files.public.name == f"Kzone.test.+{key.dnskey.algorithm:03d}+{key.keyTag:05d}.key"
+        assert os.stat(files.private).st_mode & 0o077 == 0
+        for path in (files.public, files.private, str(files.public)[: -len(".key")]):
+            owner, again = readKeyFiles(path)
+            assert owner == ORIGIN
+            assert again.dnskey == key.dnskey
+        rrset = dns.rrset.from_text("www.zone.test.", 300, "IN", "A", "127.0.0.1")
+        sig = dns.dnssec.sign(rrset, again.privateKey, ORIGIN, again.dnskey, lifetime=600)
+        keys = dns.rrset.from_rdata(ORIGIN, 300, key.dnskey)
+        dns.dnssec.validate_rrsig(rrset, sig, {ORIGIN: keys})
+
+    def test_mismatchedHalves(self, tmp_path: Path) -> None:
+        one = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
+        two = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
+        two.private.write_text(one.private.read_text())
+        with pytest.raises(KeyFileError, match="does not match") as info:
+            readKeyFiles(two.public)
+        assert info.value.path == str(two.private)
+
+    def test_missingAndMalformed(self, tmp_path: Path) -> None:
+        with pytest.raises(KeyFileError, match="No such file"):
+            readKeyFiles(tmp_path / "Knothing")
+        files = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
+        files.private.write_text("hello\n")
+        with pytest.raises(KeyFileError, match="Private-key-format"):
+            readKeyFiles(files.public)
+
+    def test_unsupportedAlgorithm(self) -> None:
+        with pytest.raises(SigningError, match="RSASHA1"):
+            SigningKey.generate("RSASHA1")
+
+    def test_ldnsSignzoneReadsOurKeys(self, tmp_path: Path) -> None:
+        """
+        ldns-signzone signs with a key file we wrote, and the result verifies.
+        """
+        signer = requireProgram("ldns-signzone")
+        files = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
+        zone = writeZone(tmp_path)
+        prefix = str(files.public)[: -len(".key")]
+        subprocess.run([signer, "-n", str(zone), prefix], check=True, capture_output=True)
+        verify = requireProgram("ldns-verify-zone")
+        result = subprocess.run([verify, f"{zone}.signed"], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+class TestZoneFiles:
+    def test_located(self, tmp_path: Path) -> None:
+        """
+        A malformed record is reported with its file, line and reason.
+        """
+        bad = ZONE.replace("ns1 IN A 127.0.0.1", "ns1 IN A 127.0.0")
+        path = writeZone(tmp_path, bad)
+        with pytest.raises(ZoneError) as info:
+            loadZoneFile(path, ORIGIN)
+        assert (info.value.path, info.value.line) == (str(path), 5)
+        assert str(info.value) == f"{path}:5: {info.value.reason}"
+        assert "malformed" in info.value.reason
+
+    def test_lastLine(self, tmp_path: Path) -> None:
+        path = writeZone(tmp_path, ZONE + "x IN AAAA nonsense\n")
+        with pytest.raises(ZoneError) as info:
+            loadZoneFile(path, ORIGIN)
+        assert info.value.line == 7
+
+    def test_unknownType(self, tmp_path: Path) -> None:
+        path = writeZone(tmp_path, ZONE + "x IN FROB 1\n")
+        with pytest.raises(ZoneError, match="FROB") as info:
+            loadZoneFile(path, ORIGIN)
+        assert info.value.line == 7
+
+    def test_noSOA(self, tmp_path: Path) -> None:
+        path = writeZone(tmp_path, ZONE.replace("@ IN SOA", "; @ IN SOA"))
+        with pytest.raises(ZoneError, match="no SOA"):
+            loadZoneFile(path, ORIGIN)
+        path = writeZone(tmp_path, ZONE.replace("@ IN SOA", "soa IN SOA"))
+        with pytest.raises(ZoneError, match="SOA"):
+            loadZoneFile(path, ORIGIN)
+
+    def test_missing(self, tmp_path: Path) -> None:
+        with pytest.raises(ZoneError, match="No such file") as info:
+            loadZoneFile(tmp_path / "nope.zone", ORIGIN)
+        assert info.value.path == str(tmp_path / "nope.zone")
+
+
+class TestOptions:
+    def test_signsWithKeys(self, tmp_path: Path) -> None:
+        """
+        --zone and --key: the zone is loaded and signed with the key whose owner it is; --nsec3
+        picks NSEC3 for it.
+        """
+        key = SigningKey.generate()
+        files = writeKeyFiles(ORIGIN, key, tmp_path)
+        zone = writeZone(tmp_path)
+        options = Options()
+        options.parseOptions(
+            [
+                *("--zone", f"zone.test.={zone}", "--key", str(files.public)),
+                *("--nsec3", "zone.test.", "--interface", "127.0.0.1", "--port", "5353"),
+            ]
+        )
+        (loaded,) = options["loaded"]
+        assert loaded.signed and loaded.nsec3 is not None
+        service = makeService(options)
+        assert isinstance(service, DNSServerService)
+        assert service.interfaces == ("127.0.0.1",)
+        assert service.port == 5353
+
+    @pytest.mark.parametrize(
+        "argv,message",
+        [
+            ([], "at least one --zone"),
+            (["--zone", "nonsense"], "ORIGIN=FILE"),
+            (["--zone", "zone.test.=ZONE", "--no-udp", "--no-tcp"], "nothing to listen"),
+            (["--zone", "zone.test.=ZONE", "--nsec3", "zone.test."], "no --key"),
+            (["--zone", "zone.test.=ZONE", "--nsec3-salt", "xyz"], "hexadecimal"),
+            (["--zone", "zone.test.=BAD"], "BAD:5: "),
+            (["--zone", "zone.test.=ZONE", "--key", "OTHERKEY"], "which no --zone serves"),
+        ],
+    )
+    def test_errors(self, tmp_path: Path, argv: list[str], message: str) -> None:
+        """
+        Mistakes, bad zone files included, stop the start with a one-line reason.
+        """
+        good = writeZone(tmp_path)
+        bad = writeZone(tmp_path, ZONE.replace("127.0.0.1", "127.0.0"), "bad.zone")
+        other = writeKeyFiles(dns.name.from_text("other.test."), SigningKey.generate(), tmp_path)
+        replace = {"ZONE": str(good), "BAD": str(bad), "OTHERKEY": str(other.public)}
+        argv = [
+            a.replace("ZONE", replace["ZONE"])
+            .replace("BAD", replace["BAD"])
+            .replace("OTHERKEY", replace["OTHERKEY"])
+            for a in argv
+        ]
+        with pytest.raises(usage.UsageError, match=message.replace("BAD", str(bad))):
+            Options().parseOptions(argv)
+
+    def test_pluginDiscovered(self) -> None:
+        """
+        twistd finds the txdane-dns plugin.
+        """
+        from twisted.application.service import IServiceMaker
+        from twisted.plugin import getPlugins
+
+        import twisted.plugins
+
+        names = [p.tapname for p in getPlugins(IServiceMaker, twisted.plugins)]
+        assert "txdane-dns" in names
+
+
+class ServiceTests(TestCase):
+    def makeService(self, tmp_path: Path, reactorToUse: object) -> DNSServerService:
+        key = SigningKey.generate()
+        files = writeKeyFiles(ORIGIN, key, tmp_path)
+        zone = writeZone(tmp_path)
+        sources = [ZoneSource(ORIGIN, str(zone), (str(files.public),))]
+        self.zonePath = zone
+        return DNSServerService(sources, loadZones(sources), ["127.0.0.1"], 0, reactor=reactorToUse)
+
+    async def test_listensAndHandlesSIGHUP(self) -> None:
+        """
+        startService listens for UDP and TCP on one port per interface and takes over SIGHUP,
+        which reloads; stopService closes the ports and gives SIGHUP back.
+        """
+        service = self.makeService(Path(tempfile.mkdtemp()), reactor)
+        before = signal.getsignal(signal.SIGHUP)
+        service.startService()
+        try:
+            udp, tcp = service.ports
+            self.assertEqual(udp.getHost().port, tcp.getHost().port)  # type: ignore[attr-defined]
+            self.assertEqual(signal.getsignal(signal.SIGHUP), service._onSIGHUP)
+            self.zonePath.write_text(ZONE + "new IN A 127.0.0.9\n")
+            reloaded: Deferred[None] = Deferred()
+            service.reload = lambda: reloaded.callback(None)  # type: ignore[method-assign,assignment,return-value]
+            os.kill(os.getpid(), signal.SIGHUP)
+            await reloaded
+        finally:
+            await service.stopService()
+        self.assertEqual(signal.getsignal(signal.SIGHUP), before)
+        self.assertEqual(service.ports, [])
+
+    async def test_reload(self) -> None:
+        """
+        reload() re-reads the files: new records are served; a broken file leaves the old
+        zones in place.
+        """
+        directory = Path(tempfile.mkdtemp())
+        service = self.makeService(directory, reactor)
+        query = dns.message.make_query("new.zone.test.", "A")
+        self.assertEqual(service.holder.responder.respond(query).rcode(), dns.rcode.NXDOMAIN)
+        self.zonePath.write_text(ZONE + "new IN A 127.0.0.9\n")
+        self.assertTrue(await service.reload())
+        response = service.holder.responder.respond(query)
+        self.assertEqual(response.answer[0][0].address, "127.0.0.9")
+        self.zonePath.write_text(ZONE + "broken IN A nonsense\n")
+        self.assertFalse(await service.reload())
+        self.assertEqual(len(self.flushLoggedErrors()), 0)
+        response = service.holder.responder.respond(query)
+        self.assertEqual(response.answer[0][0].address, "127.0.0.9")
+
+
+class TestKeygenCommand:
+    def test_writesKeysAndPrintsDS(self, tmp_path: Path, capsys: Capture) -> None:
+        """
+        txdane keygen writes the two files and prints the DS for the parent, which matches
+        the key written.
+        """
+        status = main(["keygen", "-d", str(tmp_path), "-a", "ed25519", "example.com"])
+        assert status == ExitStatus.OK
+        out = capsys.readouterr().out.splitlines()
+        ds = dns.rrset.from_text_list("example.com.", 3600, "IN", "DS", [out[-1].split(" DS ")[1]])
+        (public,) = tmp_path.glob("Kexample.com.+015+*.key")
+        owner, key = readKeyFiles(public)
+        assert owner == dns.name.from_text("example.com.")
+        assert ds[0] == key.ds(owner)
+        assert out[-1].startswith("example.com. 3600 IN DS ")
+
+    def test_zoneSigningKeyHasNoDS(self, tmp_path: Path, capsys: Capture) -> None:
+        assert main(["keygen", "--zsk", "-d", str(tmp_path), "example.com"]) == ExitStatus.OK
+        assert " DS " not in capsys.readouterr().out
+        (public,) = tmp_path.glob("*.key")
+        assert readKeyFiles(public)[1].dnskey.flags == 256
+
+    def test_usageErrors(self, tmp_path: Path, capsys: Capture) -> None:
+        assert main(["keygen", "-a", "RSASHA1", "example.com"]) == ExitStatus.USAGE
+        assert main(["keygen", "-d", str(tmp_path / "nope"), "example.com"]) == ExitStatus.USAGE
+        assert "not a directory" in capsys.readouterr().err
+
+
+def test_moduleEntryPointRejectsBadZone(tmp_path: Path) -> None:
+    """
+    python -m txdane.server stops with the file, line and reason, and status 2.
+    """
+    bad = writeZone(tmp_path, ZONE.replace("127.0.0.1", "127.0.0"))
+    result = subprocess.run(
+        [sys.executable, "-m", "txdane.server", "--zone", f"zone.test.={bad}", "-p", "0"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"{bad}:5: " in result.stderr

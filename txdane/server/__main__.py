@@ -1,0 +1,35 @@
+"""
+C{python -m txdane.server [options]}: the C{txdane-dns} server in the foreground, without
+C{twistd} (same options as C{twistd -n txdane-dns}).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from twisted.python import usage
+
+from txdane.server.tap import Options, makeService
+
+
+def main(argv: list[str] | None = None) -> int:
+    """
+    Parse C{argv}, serve until interrupted, and return the exit status.
+    """
+    from twisted.internet import reactor
+
+    options = Options()
+    try:
+        options.parseOptions(sys.argv[1:] if argv is None else argv)
+    except usage.UsageError as e:
+        print(f"txdane-dns: {e}", file=sys.stderr)
+        return 2
+    service = makeService(options)
+    service.startService()
+    reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+    reactor.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""
+The C{txdane-dns} C{twistd} plugin: options and service.
+
+    twistd -n txdane-dns --zone example.test.=example.test.zone \\
+        --key Kexample.test.+013+12345 --interface 127.0.0.1 --port 5353
+
+Zones and keys are read (and zones signed) while the options are checked, so a bad zone file
+stops the start with its path, line and reason, before any port is opened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dns.exception
+import dns.name
+from twisted.application.service import IService
+from twisted.python import usage
+
+from txdane.errors import TxdaneError
+from txdane.server.keys import readKeyFiles
+from txdane.server.service import (
+    DEFAULT_SIGNATURE_VALIDITY,
+    DNSServerService,
+    ZoneSource,
+    loadZones,
+)
+from txdane.server.signing import NSEC3Options
+
+
+class Options(usage.Options):
+    """
+    Command-line options of C{twistd txdane-dns}.
+    """
+
+    synopsis = "--zone ORIGIN=FILE [--zone ...] [--key KEYFILE ...] [options]"
+    longdesc = (
+        "An authoritative DNS server for DNSSEC-signed zones (TLSA included). Zones given keys "
+        "are signed when loaded and again on SIGHUP; other zones are served as they are."
+    )
+    optParameters = [
+        ["port", "p", 53, "Port for both UDP and TCP.", int],
+        [
+            "signature-validity",
+            None,
+            DEFAULT_SIGNATURE_VALIDITY // 86400,
+            "Days the signatures made at load time are valid.",
+            int,
+        ],
+        ["nsec3-iterations", None, 0, "Extra NSEC3 iterations (RFC 9276: keep 0).", int],
+        ["nsec3-salt", None, "", "NSEC3 salt in hex (RFC 9276: keep empty)."],
+    ]
+    optFlags = [
+        ["no-udp", None, "Do not listen on UDP."],
+        ["no-tcp", None, "Do not listen on TCP."],
+        ["opt-out", None, "Use NSEC3 opt-out for unsigned delegations."],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["zones"] = []
+        self["keys"] = []
+        self["nsec3"] = []
+        self["interfaces"] = []
+
+    def opt_zone(self, value: str) -> None:
+        """
+        ORIGIN=FILE: serve zone ORIGIN from master file FILE (repeatable).
+        """
+        origin, sep, path = value.partition("=")
+        if not sep or not origin or not path:
+            raise usage.UsageError(f"--zone wants ORIGIN=FILE, not {value!r}")
+        self["zones"].append((_name(origin), path))
+
+    def opt_key(self, value: str) -> None:
+        """
+        Key file (BIND format, .key/.private or their prefix) to sign its zone with
+        (repeatable; the zone is the key's owner name).
+        """
+        self["keys"].append(value)
+
+    def opt_nsec3(self, value: str) -> None:
+        """
+        Sign zone ORIGIN with NSEC3 instead of NSEC (repeatable).
+        """
+        self["nsec3"].append(_name(value))
+
+    def opt_interface(self, value: str) -> None:
+        """
+        Address to listen on (repeatable; default 127.0.0.1 and ::1).
+        """
+        self["interfaces"].append(value)
+
+    def postOptions(self) -> None:
+        if not self["zones"]:
+            raise usage.UsageError("give at least one --zone ORIGIN=FILE")
+        if self["no-udp"] and self["no-tcp"]:
+            raise usage.UsageError("--no-udp and --no-tcp leave nothing to listen on")
+        if not self["interfaces"]:
+            self["interfaces"] = ["127.0.0.1", "::1"]
+        try:
+            salt = bytes.fromhex(self["nsec3-salt"])
+        except ValueError:
+            raise usage.UsageError("--nsec3-salt must be hexadecimal") from None
+        nsec3 = NSEC3Options(self["nsec3-iterations"], salt, bool(self["opt-out"]))
+        origins = [origin for origin, _ in self["zones"]]
+        keysByZone: dict[dns.name.Name, list[str]] = {o: [] for o in origins}
+        try:
+            for path in self["keys"]:
+                owner, _ = readKeyFiles(path)
+                if owner not in keysByZone:
+                    raise usage.UsageError(f"{path}: key of {owner}, which no --zone serves")
+                keysByZone[owner].append(path)
+            for origin in self["nsec3"]:
+                if not keysByZone.get(origin):
+                    raise usage.UsageError(f"--nsec3 {origin}: that zone has no --key to sign")
+            self["sources"] = [
+                ZoneSource(
+                    origin,
+                    path,
+                    tuple(keysByZone[origin]),
+                    nsec3 if origin in self["nsec3"] else None,
+                )
+                for origin, path in self["zones"]
+            ]
+            self["loaded"] = loadZones(self["sources"], validity=self["signature-validity"] * 86400)
+        except TxdaneError as e:
+            raise usage.UsageError(str(e)) from None
+
+
+def _name(text: str) -> dns.name.Name:
+    try:
+        return dns.name.from_text(text)
+    except dns.exception.DNSException as e:
+        raise usage.UsageError(f"{text!r} is not a domain name ({e})") from None
+
+
+def makeService(options: Any) -> IService:
+    """
+    The server service for parsed L{Options}.
+    """
+    return DNSServerService(
+        options["sources"],
+        options["loaded"],
+        options["interfaces"],
+        options["port"],
+        udp=not options["no-udp"],
+        tcp=not options["no-tcp"],
+        validity=options["signature-validity"] * 86400,
+    )
