@@ -652,3 +652,21 @@ def test_nsec3RecordsPerProofLimit(hierarchy: Hierarchy) -> None:
     answer = resolve(resolver, "nx.nsec3.test.", "A")
     assert (answer.status, answer.ede) == (Status.BOGUS, EDE.UNSUPPORTED_NSEC3_ITERATIONS)
     assert resolver.lastSignatureChecks == 0
+
+
+def test_walkStopsAtAName(hierarchy: Hierarchy) -> None:
+    """
+    Looking for a cut above unsigned data, the walk down stops at a label the signed zone
+    proves absent: nothing below it can be a cut.
+    """
+    resolver, querier = makeResolver(hierarchy)
+
+    def strip(message: dns.message.Message) -> dns.message.Message:
+        message.authority = [r for r in message.authority if r.rdtype == dns.rdatatype.SOA]
+        return message
+
+    querier.tamper[("a.b.c.d.nx.example.test.", "A")] = strip
+    answer = resolve(resolver, "a.b.c.d.nx.example.test.", "A")
+    assert answer.status is Status.BOGUS
+    asked = [q[0].to_text() for q in querier.queries if q[1] == dns.rdatatype.DS]
+    assert asked == ["test.", "example.test.", "nx.example.test."]

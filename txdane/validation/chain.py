@@ -66,6 +66,7 @@ class DSResult:
     @ivar zone: the zone whose signature proved the result (the parent side for a cut).
     @ivar ds: the validated DS RRset for a signed delegation.
     @ivar signatures: the signatures that proved it.
+    @ivar absent: whether the proof showed that the name does not exist at all.
     """
 
     name: dns.name.Name
@@ -77,6 +78,7 @@ class DSResult:
     ds: dns.rrset.RRset | None = None
     signatures: tuple[SignatureUse, ...] = ()
     ttl: int = 0
+    absent: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -449,7 +451,9 @@ class ChainOfTrust:
                 ttl=ttl,
             )
         cut = Cut.UNSIGNED if proof.delegation else Cut.NONE
-        return DSResult(name, cut, Status.SECURE, proof.reason, zone=keys.zone, ttl=ttl)
+        return DSResult(
+            name, cut, Status.SECURE, proof.reason, zone=keys.zone, ttl=ttl, absent=nxdomain
+        )
 
     async def _unsigned(
         self, name: dns.name.Name, query: Query, now: float, budget: Budget, what: str
@@ -490,6 +494,10 @@ class ChainOfTrust:
                 return ZoneKeys(label, Status.INSECURE, ds.reason, ds.ede, ttl=ds.ttl)
             if ds.cut is Cut.SIGNED:
                 zone = await self.zoneKeys(label, query, now, budget)
+            elif ds.absent and ds.zone == zone.zone:
+                # The label does not exist in the signed zone: nor does anything below it,
+                # so there is no cut further down to look for.
+                break
         return zone
 
     async def inZone(
