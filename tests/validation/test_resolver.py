@@ -670,3 +670,19 @@ def test_walkStopsAtAName(hierarchy: Hierarchy) -> None:
     assert answer.status is Status.BOGUS
     asked = [q[0].to_text() for q in querier.queries if q[1] == dns.rdatatype.DS]
     assert asked == ["test.", "example.test.", "nx.example.test."]
+
+
+def test_overLimitNSEC3ZoneStrippedReadsInsecure(hierarchy: Hierarchy) -> None:
+    """
+    The documented trade of the NSEC3 iteration limit: in such a zone the proof that would
+    make stripped data bogus is not computed, so it reads as insecure with EDE 27.
+    """
+    resolver, querier = makeResolver(hierarchy)
+
+    def strip(message: dns.message.Message) -> dns.message.Message:
+        message.answer = [r for r in message.answer if r.rdtype != dns.rdatatype.RRSIG]
+        return message
+
+    querier.tamper[("www.iterations.test.", "A")] = strip
+    answer = resolve(resolver, "www.iterations.test.", "A")
+    assert (answer.status, answer.ede) == (Status.INSECURE, EDE.UNSUPPORTED_NSEC3_ITERATIONS)
