@@ -23,11 +23,12 @@ from twisted.trial.unittest import TestCase
 
 from tests.support import requireProgram
 from txdane.cli import ExitStatus, main
+from txdane.server.answer import Responder
 from txdane.server.keys import KeyFileError, readKeyFiles, writeKeyFiles
 from txdane.server.service import DNSServerService, ZoneSource, loadZones
 from txdane.server.signing import SigningError, SigningKey
 from txdane.server.tap import Options, makeService
-from txdane.server.zones import ZoneError, loadZoneFile
+from txdane.server.zones import ZoneError, ZoneStore, loadZoneFile
 
 Capture = pytest.CaptureFixture[str]
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -299,3 +300,49 @@ def test_moduleEntryPointRejectsBadZone(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert f"{bad}:5: " in result.stderr
+
+
+class PreSignedZoneTests(TestCase):
+    """
+    A zone signed elsewhere (here by ldns-signzone, NSEC3) is served as it is, and its
+    answers validate.
+    """
+
+    def test_servedAsIs(self) -> None:
+        signer = requireProgram("ldns-signzone")
+        directory = Path(tempfile.mkdtemp())
+        files = writeKeyFiles(ORIGIN, SigningKey.generate(), directory)
+        zone = writeZone(directory, ZONE + '*.wild IN TXT "w"\n')
+        prefix = str(files.public)[: -len(".key")]
+        subprocess.run(
+            [signer, "-n", "-t", "0", str(zone), prefix],
+            check=True,
+            capture_output=True,
+        )
+        signed = Path(f"{zone}.signed")
+        (index,) = loadZones([ZoneSource(ORIGIN, str(signed))])
+        assert index.nsec3 is not None
+        assert index.nsec3.iterations == 0
+
+        from tests.validation.fakes import EngineQuerier
+        from txdane.status import Status
+        from txdane.validation import Answer, TrustAnchors, ValidatingResolver
+
+        _, key = readKeyFiles(files.public)
+        anchor = dns.rrset.from_rdata(ORIGIN, 3600, key.ds(ORIGIN))
+        resolver = ValidatingResolver(
+            EngineQuerier(Responder(ZoneStore([index]))),
+            trustAnchors=TrustAnchors.fromRRsets([anchor]),
+        )
+        for name, rdtype, rcode in (
+            ("_443._tcp.www.zone.test.", "TLSA", dns.rcode.NOERROR),
+            ("nx.zone.test.", "A", dns.rcode.NXDOMAIN),
+            ("ns1.zone.test.", "TXT", dns.rcode.NOERROR),
+            ("x.wild.zone.test.", "TXT", dns.rcode.NOERROR),
+        ):
+            results: list[object] = []
+            resolver.lookup(name, rdtype).addBoth(results.append)
+            (answer,) = results
+            assert isinstance(answer, Answer), answer
+            self.assertIs(answer.status, Status.SECURE, str(answer))
+            self.assertEqual(answer.rcode, rcode)
