@@ -14,10 +14,12 @@ from pathlib import Path
 import dns.dnssec
 import dns.message
 import dns.name
+import dns.query
 import dns.rdatatype
 import pytest
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThread
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
@@ -255,6 +257,29 @@ class ServiceTests(TestCase):
         self.assertEqual(len(self.flushLoggedErrors()), 0)
         response = service.holder.responder.respond(query)
         self.assertEqual(response.answer[0][0].address, "127.0.0.9")
+
+
+class ReloadKeepsAnsweringTests(TestCase):
+    async def test_answersDuringReload(self) -> None:
+        """
+        While a reload reads and signs a large zone in its thread, queries keep being answered
+        from the old zones.
+        """
+        directory = Path(tempfile.mkdtemp())
+        files = writeKeyFiles(ORIGIN, SigningKey.generate(), directory)
+        big = ZONE + "".join(f"host{i} IN A 10.0.{i // 256}.{i % 256}\n" for i in range(1500))
+        zonePath = writeZone(directory, big)
+        sources = [ZoneSource(ORIGIN, str(zonePath), (str(files.public),))]
+        service = DNSServerService(sources, loadZones(sources), ["127.0.0.1"], 0)
+        service.startService()
+        self.addCleanup(service.stopService)
+        port = service.ports[0].getHost().port  # type: ignore[attr-defined]
+        reloading = service.reload()
+        query = dns.message.make_query("host7.zone.test.", "A")
+        response = await deferToThread(dns.query.udp, query, "127.0.0.1", port=port, timeout=5)
+        self.assertFalse(reloading.called, "the reload finished first: the test proves nothing")
+        self.assertEqual(response.answer[0][0].address, "10.0.0.7")
+        self.assertTrue(await reloading)
 
 
 class TestKeygenCommand:
