@@ -16,6 +16,7 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.ssl import PrivateCertificate
+from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
@@ -318,6 +319,42 @@ class DANEEndpointTests(TestCase):
         await self.assertFailure(d, CancelledError)
         self.assertEqual(server.connections, 0)
         self.assertTrue(all(q.called for q in pending))
+
+    async def test_cancelDuringHandshake(self) -> None:
+        """
+        Cancelling while the TLS handshake waits for a silent server closes the connection;
+        the application's protocol never saw it.
+        """
+        accepted: list[Any] = []
+        lost: Deferred[None] = Deferred()
+
+        class Silent(Protocol):
+            def connectionMade(self) -> None:
+                accepted.append(self)
+
+            def connectionLost(self, reason: Any = None) -> None:
+                lost.callback(None)
+
+        port = reactor.listenTCP(0, Factory.forProtocol(Silent), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        record = "3 1 1 " + "ab" * 32
+        world = await self.world(
+            {
+                "example.test.": [
+                    "v4 300 IN A 127.0.0.1",
+                    f"_{number}._tcp.v4 300 IN TLSA {record}",
+                ]
+            }
+        )
+        factory, built = recordingFactory()
+        d = DANEEndpoint(reactor, world.resolver, "v4.example.test", number).connect(factory)
+        while not accepted:
+            await deferLater(reactor, 0.01)
+        d.cancel()
+        await self.assertFailure(d, CancelledError)
+        await lost
+        self.assertTrue(all(not p.made for p in built))
 
 
 class DNSSECEndpointTests(TestCase):

@@ -30,7 +30,7 @@ def makeResolver(hierarchy: Hierarchy, **kw) -> tuple[ValidatingResolver, Engine
     return resolver, querier
 
 
-def resolve(resolver: ValidatingResolver, name: str, rdtype: str) -> Answer:
+def resolve(resolver: ValidatingResolver, name: str, rdtype: str | int) -> Answer:
     results: list[object] = []
     resolver.lookup(name, rdtype).addBoth(results.append)
     assert results, "lookup did not finish synchronously"

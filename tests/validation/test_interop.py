@@ -31,6 +31,35 @@ from txdane.validation import LookupFailedError, TrustAnchors, ValidatingResolve
 pytestmark = pytest.mark.interop
 
 
+MORE = [
+    ("host.wild.example.test.", "AAAA"),
+    ("host.wild.nsec3.test.", "AAAA"),
+    ("a.b.wild.example.test.", "TXT"),
+    ("alias2.example.test.", "A"),
+    ("alias2.nsec3.test.", "AAAA"),
+    ("example.test.", "DNSKEY"),
+    ("example.test.", "DS"),
+    ("nsec3.test.", "DS"),
+    ("unsigned.test.", "DS"),
+    ("insecure.optout.test.", "DS"),
+    ("nx.optout.test.", "A"),
+    ("nx.unsigned.test.", "A"),
+    ("a.b.nx.nsec3.test.", "A"),
+    ("www.example.test.", "TXT"),
+    ("www.nsec3.test.", "TXT"),
+    ("_tcp.www.example.test.", "A"),
+    ("_tcp.www.nsec3.test.", "A"),
+    ("nx.redirect.example.test.", "A"),
+    ("_443._tcp.www.unsigned.test.", "TLSA"),
+    ("mx.example.test.", "A"),
+    ("test.", "SOA"),
+    ("nx.test.", "A"),
+    ("www.badds.test.", "DS"),
+    ("badds.test.", "DS"),
+    ("www.expired.test.", "AAAA"),
+]
+
+
 def freePort() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -109,7 +138,7 @@ class UnboundAgreesTests(TestCase):
                 if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
                     raise
 
-    async def test_everyCase(self) -> None:
+    async def setUpUnbounds(self) -> tuple[ValidatingResolver, int]:
         hierarchy = buildHierarchy()
         server = await hierarchy.serve(reactor)
         self.addCleanup(server.stop)
@@ -119,11 +148,37 @@ class UnboundAgreesTests(TestCase):
         # Wait until both answer.
         await deferToThread(self.ask, reference, CASES[0])
         await deferToThread(self.ask, plain, CASES[0])
-
         client = DNSClient(reactor, servers=[("127.0.0.1", plain)], timeout=2)
         resolver = ValidatingResolver(
             client, trustAnchors=TrustAnchors.fromRRsets([hierarchy.trustAnchor])
         )
+        return resolver, reference
+
+    async def test_moreQuestions(self) -> None:
+        """
+        Questions beyond the table (wildcard NODATA, DS and DNSKEY lookups, names below
+        unsigned or missing names, chains into NXDOMAIN) get Unbound's verdict and RCODE.
+        """
+        resolver, reference = await self.setUpUnbounds()
+        disagreements = []
+        for name, rdtype in MORE:
+            case = Case(name, rdtype, Status.INDETERMINATE)
+            response = await deferToThread(self.ask, reference, case)
+            theirs = unboundVerdict(response)
+            try:
+                answer = await resolver.lookup(name, rdtype)
+            except LookupFailedError as e:
+                disagreements.append((name, rdtype, str(e), str(theirs)))
+                continue
+            same = answer.status == theirs and (
+                theirs is Status.BOGUS or answer.rcode == response.rcode()
+            )
+            if not same:
+                disagreements.append((name, rdtype, str(answer), str(theirs)))
+        self.assertEqual(disagreements, [])
+
+    async def test_everyCase(self) -> None:
+        resolver, reference = await self.setUpUnbounds()
         disagreements = []
         for case in CASES:
             try:

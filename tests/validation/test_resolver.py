@@ -489,3 +489,59 @@ def test_trustADFollowsChain() -> None:
     resolver.lookup("alias.example.", "A").addCallback(out.append)
     assert out[0].rrset == data and len(out[0].chain) == 1 and out[0].secure
     assert dns.flags.AD
+
+
+def test_cacheByText(hierarchy: Hierarchy) -> None:
+    resolver, querier = makeResolver(hierarchy)
+    first = resolve(resolver, "www.example.test", "a")
+    sent = len(querier.queries)
+    assert resolve(resolver, "WWW.Example.Test.", "A") is first
+    assert resolve(resolver, "www.example.test.", dns.rdatatype.A) is first
+    assert len(querier.queries) == sent
+    other = resolve(resolver, "www.example.test.", "AAAA")
+    assert other.rdtype == dns.rdatatype.AAAA and len(querier.queries) > sent
+
+
+def test_injectedSignatureDoesNotHideTheGoodOne(hierarchy: Hierarchy) -> None:
+    """
+    An extra RRSIG claiming a deeper signer is tried and fails; the real one still validates.
+    """
+    resolver, querier = makeResolver(hierarchy)
+
+    def inject(message: dns.message.Message) -> dns.message.Message:
+        for rr in message.answer:
+            if rr.rdtype == dns.rdatatype.RRSIG:
+                good = rr[0]
+                rr.add(good.replace(signer=n("www.example.test."), signature=os.urandom(64)))
+        return message
+
+    querier.tamper[("www.example.test.", "A")] = inject
+    answer = resolve(resolver, "www.example.test.", "A")
+    assert answer.secure, str(answer)
+    assert answer.signatures[0].signer == n("example.test.")
+
+
+def test_dnameSubstitutionTooLong() -> None:
+    long = ".".join(["a" * 60] * 3) + ".target."
+    querier = TableQuerier()
+    query = "x" * 60 + "." + "y" * 60 + ".d.p."
+    querier.add(query, "A", (rrset(f"d.p. 300 IN DNAME {long}"),))
+    resolver = ValidatingResolver(
+        querier,
+        trustAnchors=TrustAnchors.fromText("elsewhere. IN DS 1 13 2 " + "00" * 32),
+        clock=Clock(),
+    )
+    failure = failureOf(resolver.lookup(query, "A"))
+    assert isinstance(failure, LookupFailedError) and "255 octets" in failure.reason
+
+
+def test_unexpectedErrorFailsClosed(hierarchy: Hierarchy) -> None:
+    resolver, _ = makeResolver(hierarchy)
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("surprise")
+
+    resolver._chain.zoneKeys = broken  # type: ignore[method-assign,assignment]
+    failure = failureOf(resolver.lookup("www.example.test.", "A"))
+    assert isinstance(failure, LookupFailedError)
+    assert isinstance(failure.cause, RuntimeError) and "surprise" in str(failure)

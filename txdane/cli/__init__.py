@@ -24,7 +24,7 @@ from typing import Protocol
 from txdane import __version__
 
 #: Modules providing the subcommands, in the order C{--help} lists them.
-SUBCOMMANDS: list[str] = ["txdane.cli.lookup", "txdane.cli.keygen"]
+SUBCOMMANDS: list[str] = ["txdane.cli.lookup", "txdane.cli.keygen", "txdane.cli.demo"]
 
 
 class ExitStatus:

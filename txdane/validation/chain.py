@@ -24,17 +24,16 @@ import dns.rdatatype
 import dns.rrset
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS as DSRdata
-from dns.rdtypes.ANY.NSEC import NSEC
-from dns.rdtypes.ANY.NSEC3 import NSEC3
 from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from txdane.status import Status
-from txdane.validation import denial, nsec3
+from txdane.validation import proofs
 from txdane.validation.anchors import TrustAnchor, TrustAnchors
 from txdane.validation.answer import EDE, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.policy import AlgorithmPolicy
+from txdane.validation.records import findRRset, signaturesFor
 from txdane.validation.rrsig import Budget, RRsetVerdict, verifyRRset
 
 _ZONE = 0x0100
@@ -91,35 +90,6 @@ class ZoneKeys:
     ttl: int = 0
 
 
-def signaturesFor(
-    message: dns.message.Message, section: list[dns.rrset.RRset], rrset: dns.rrset.RRset
-) -> list[RRSIG]:
-    """
-    The RRSIG records in C{section} that cover C{rrset}.
-    """
-    sigs: list[RRSIG] = []
-    for candidate in section:
-        if (
-            candidate.rdtype == dns.rdatatype.RRSIG
-            and candidate.name == rrset.name
-            and candidate.covers == rrset.rdtype
-        ):
-            sigs.extend(candidate)
-    return sigs
-
-
-def findRRset(
-    section: list[dns.rrset.RRset], name: dns.name.Name, rdtype: int
-) -> dns.rrset.RRset | None:
-    """
-    The RRset of C{name} and C{rdtype} in C{section}, if any.
-    """
-    for rrset in section:
-        if rrset.name == name and rrset.rdtype == rdtype and rrset.rdclass == dns.rdataclass.IN:
-            return rrset
-    return None
-
-
 class ChainOfTrust:
     """
     Proves zones' keys and zone cuts for one resolver, caching what it learns.
@@ -162,135 +132,6 @@ class ChainOfTrust:
             policy=self.policy,
             budget=budget,
         )
-
-    async def denialRecords(
-        self,
-        message: dns.message.Message,
-        query: Query,
-        now: float,
-        budget: Budget,
-    ) -> tuple[ZoneKeys | None, list[dns.rrset.RRset], RRsetVerdict | None]:
-        """
-        Verify the NSEC and NSEC3 RRsets of a negative response's authority section.
-
-        @return: the zone that signed them (or L{None} when there are none or none signed),
-            the verified RRsets, and a failed verdict if one of them did not verify.
-        """
-        rrsets = [
-            r for r in message.authority if r.rdtype in (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
-        ]
-        if not rrsets:
-            return None, [], None
-        nsec3Count = sum(1 for r in rrsets if r.rdtype == dns.rdatatype.NSEC3)
-        if nsec3Count > self.limits.maxNSEC3RecordsPerProof:
-            return (
-                None,
-                rrsets,
-                RRsetVerdict(
-                    Status.BOGUS,
-                    f"{nsec3Count} NSEC3 records in one proof (limit "
-                    f"{self.limits.maxNSEC3RecordsPerProof})",
-                    EDE.UNSUPPORTED_NSEC3_ITERATIONS,
-                ),
-            )
-        signers = {
-            sig.signer for r in rrsets for sig in signaturesFor(message, message.authority, r)
-        }
-        if not signers:
-            return None, rrsets, None
-        if len(signers) > 1:
-            return (
-                None,
-                rrsets,
-                RRsetVerdict(
-                    Status.BOGUS,
-                    "denial records signed by several zones: "
-                    + ", ".join(sorted(map(str, signers))),
-                    EDE.DNSSEC_BOGUS,
-                ),
-            )
-        signer = signers.pop()
-        keys = await self.zoneKeys(signer, query, now, budget)
-        if keys.status is not Status.SECURE:
-            return keys, rrsets, None
-        for rrset in rrsets:
-            verdict = self.verify(
-                rrset, signaturesFor(message, message.authority, rrset), keys, now, budget
-            )
-            if verdict.status is not Status.SECURE:
-                return keys, rrsets, verdict
-        return keys, rrsets, None
-
-    def checkDenial(
-        self,
-        rrsets: list[dns.rrset.RRset],
-        zone: dns.name.Name,
-        name: dns.name.Name,
-        rdtype: int,
-        nxdomain: bool,
-        budget: Budget,
-    ) -> denial.DenialVerdict:
-        """
-        Run the NSEC or NSEC3 proof for a negative answer on verified records.
-        """
-        nsecs = [
-            (r.name, rdata)
-            for r in rrsets
-            if r.rdtype == dns.rdatatype.NSEC
-            for rdata in r
-            if isinstance(rdata, NSEC)
-        ]
-        nsec3s = [
-            (r.name, rdata)
-            for r in rrsets
-            if r.rdtype == dns.rdatatype.NSEC3
-            for rdata in r
-            if isinstance(rdata, NSEC3)
-        ]
-        if nsec3s:
-            proof = nsec3.NSEC3Proof.check(nsec3s, zone, self.limits)
-            if isinstance(proof, denial.DenialVerdict):
-                return proof
-            try:
-                if nxdomain:
-                    return nsec3.proveNXDomain(name, proof)
-                return nsec3.proveNoData(name, rdtype, proof)
-            finally:
-                budget.nsec3Hashes += proof.hashes
-        if nxdomain:
-            return denial.proveNXDomain(name, nsecs, zone)
-        return denial.proveNoData(name, rdtype, nsecs, zone)
-
-    def checkWildcard(
-        self,
-        rrsets: list[dns.rrset.RRset],
-        zone: dns.name.Name,
-        name: dns.name.Name,
-        wildcardParent: dns.name.Name,
-    ) -> denial.DenialVerdict:
-        """
-        Run the no-closer-match proof for a wildcard answer on verified records.
-        """
-        nsec3s = [
-            (r.name, rdata)
-            for r in rrsets
-            if r.rdtype == dns.rdatatype.NSEC3
-            for rdata in r
-            if isinstance(rdata, NSEC3)
-        ]
-        if nsec3s:
-            proof = nsec3.NSEC3Proof.check(nsec3s, zone, self.limits)
-            if isinstance(proof, denial.DenialVerdict):
-                return proof
-            return nsec3.proveWildcard(name, wildcardParent, proof)
-        nsecs = [
-            (r.name, rdata)
-            for r in rrsets
-            if r.rdtype == dns.rdatatype.NSEC
-            for rdata in r
-            if isinstance(rdata, NSEC)
-        ]
-        return denial.proveWildcard(name, wildcardParent, nsecs)
 
     # -- zone keys ---------------------------------------------------------------------------
 
@@ -547,14 +388,16 @@ class ChainOfTrust:
                 ttl=verdict.ttl,
             )
         nxdomain = message.rcode() == dns.rcode.NXDOMAIN
-        keys, rrsets, failed = await self.denialRecords(message, query, now, budget)
+        keys, rrsets, failed = await proofs.denialRecords(self, message, name, query, now, budget)
         if failed is not None:
             return DSResult(name, Cut.UNKNOWN, failed.status, failed.reason, failed.ede)
         if keys is None:
             return await self._unsigned(name, query, now, budget, "negative DS")
         if keys.status is not Status.SECURE:
             return DSResult(name, Cut.UNKNOWN, keys.status, keys.reason, keys.ede, ttl=keys.ttl)
-        proof = self.checkDenial(rrsets, keys.zone, name, dns.rdatatype.DS, nxdomain, budget)
+        proof = proofs.checkDenial(
+            self.limits, rrsets, keys.zone, name, dns.rdatatype.DS, nxdomain, budget
+        )
         ttl = min((r.ttl for r in rrsets), default=0)
         if proof.status is Status.BOGUS:
             return DSResult(name, Cut.UNKNOWN, Status.BOGUS, proof.reason, proof.ede)

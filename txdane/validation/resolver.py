@@ -19,22 +19,26 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.CNAME
 import dns.rrset
+from dns.rdtypes.ANY.RRSIG import RRSIG
 from twisted.internet import defer
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from txdane.errors import TxdaneError
 from txdane.status import Status
 from txdane.transport import DNSError, DNSQuerier
+from txdane.validation import proofs
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
-from txdane.validation.chain import ChainOfTrust, Query, findRRset, signaturesFor
+from txdane.validation.chain import ChainOfTrust, Query
 from txdane.validation.errors import LookupFailedError, WorkLimitExceededError
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.policy import AlgorithmPolicy
+from txdane.validation.records import findRRset, signaturesFor
 from txdane.validation.rrsig import Budget
 
 
@@ -43,9 +47,27 @@ class _LookupState:
     name: dns.name.Name
     rdtype: dns.rdatatype.RdataType
     budget: Budget
+    textKey: tuple[str, str | int] | None = None
     responses: dict[tuple[dns.name.Name, int], dns.message.Message] = dataclasses.field(
         default_factory=dict
     )
+
+
+def _textKey(name: object, rdtype: object) -> tuple[str, str | int] | None:
+    """
+    A cache key for a lookup given as ASCII text, equal for the texts of one name that differ
+    only in case or a final dot; L{None} when the lookup is not given that way.
+    """
+    if not isinstance(name, str) or not name.isascii() or name.endswith("\\."):
+        return None
+    text = name.lower()
+    if not text.endswith("."):
+        text += "."
+    if isinstance(rdtype, str):
+        return (text, rdtype.upper())
+    if isinstance(rdtype, int):
+        return (text, int(rdtype))
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,12 +246,18 @@ class ValidatingResolver(_ConvenienceLookups):
     def lookup(
         self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
     ) -> Deferred[Answer]:
+        textKey = _textKey(name, rdtype)
+        if textKey is not None:
+            # Fast path for repeated lookups by text: no name parsing.
+            cached = self._answers.get(textKey)
+            if cached is not None:
+                return succeed(cached)
         qname = _name(name)
         qtype = dns.rdatatype.RdataType.make(rdtype)
         cached = self._answers.get((qname, qtype))
         if cached is not None:
             return succeed(cached)
-        state = _LookupState(qname, qtype, Budget(self.limits))
+        state = _LookupState(qname, qtype, Budget(self.limits), textKey)
         d = Deferred.fromCoroutine(self._lookup(state))
         d.addTimeout(self.limits.lookupTimeout, self.clock)
 
@@ -251,11 +279,20 @@ class ValidatingResolver(_ConvenienceLookups):
     async def _lookup(self, state: _LookupState) -> Answer:
         try:
             answer = await self._resolve(state)
+        except (TxdaneError, defer.CancelledError):
+            raise
+        except Exception as e:
+            # Fail closed, and say so in one line, whatever the data made go wrong.
+            raise LookupFailedError(
+                state.name, state.rdtype, f"cannot validate: {e!r}", EDE.OTHER, e
+            ) from e
         finally:
             self.lastSignatureChecks = state.budget.checks
             self.lastQueries = state.budget.queries
         ttl = self.limits.bogusTTL if answer.status is Status.BOGUS else answer.ttl
         self._answers.put((state.name, state.rdtype), answer, ttl)
+        if state.textKey is not None:
+            self._answers.put(state.textKey, answer, ttl)
         return answer
 
     # -- queries -----------------------------------------------------------------------------
@@ -329,7 +366,16 @@ class ValidatingResolver(_ConvenienceLookups):
                 verdict = await self._positive(message, dname, dname.name, query, now, budget)
                 verdicts.append(verdict)
                 links.append(ChainLink(dname, verdict.status))
-                target = name.relativize(dname.name).concatenate(dname[0].target)
+                try:
+                    target = name.relativize(dname.name).concatenate(dname[0].target)
+                except dns.name.NameTooLong as e:
+                    raise LookupFailedError(
+                        state.name,
+                        state.rdtype,
+                        f"the DNAME at {dname.name} makes {name} longer than 255 octets",
+                        EDE.OTHER,
+                        e,
+                    ) from e
                 synthesized = dns.rrset.from_rdata(
                     name,
                     dname.ttl,
@@ -395,7 +441,34 @@ class ValidatingResolver(_ConvenienceLookups):
                 f"(signers: {', '.join(sorted({str(s.signer) for s in sigs}))})",
                 EDE.DNSSEC_BOGUS,
             )
-        signer = max(signers, key=len)
+        # The deepest signer first: where it is an insecure zone, the data is insecure (an
+        # unsigned cut lies above the name). A bogus result may come from a signature added
+        # by an attacker, so the next signer gets its chance; two at most.
+        first: _Verdict | None = None
+        for signer in sorted(signers, key=len, reverse=True)[:2]:
+            verdict = await self._signedBy(message, rrset, sigs, signer, query, now, budget)
+            if verdict.status in (Status.SECURE, Status.INSECURE):
+                return verdict
+            first = first or verdict
+        assert first is not None
+        return first
+
+    async def _signedBy(
+        self,
+        message: dns.message.Message,
+        rrset: dns.rrset.RRset,
+        sigs: list[RRSIG],
+        signer: dns.name.Name,
+        query: Query,
+        now: float,
+        budget: Budget,
+    ) -> _Verdict:
+        """
+        Validate C{rrset} as data of the zone C{signer}.
+        """
+        chain = self._chain
+        owner = rrset.name
+        what = f"{owner} {dns.rdatatype.to_text(rrset.rdtype)}"
         keys = await chain.zoneKeys(signer, query, now, budget)
         if keys.status is not Status.SECURE:
             return _Verdict(
@@ -415,7 +488,9 @@ class ValidatingResolver(_ConvenienceLookups):
                 )
         denialRRsets: tuple[dns.rrset.RRset, ...] = ()
         if verdict.wildcardParent is not None:
-            denialKeys, rrsets, failed = await chain.denialRecords(message, query, now, budget)
+            denialKeys, rrsets, failed = await proofs.denialRecords(
+                chain, message, owner, query, now, budget
+            )
             if failed is not None:
                 return _Verdict(failed.status, failed.reason, failed.ede, trust=keys.trust)
             if denialKeys is None or denialKeys.zone != signer:
@@ -425,7 +500,7 @@ class ValidatingResolver(_ConvenienceLookups):
                     EDE.NSEC_MISSING,
                     trust=keys.trust,
                 )
-            proof = chain.checkWildcard(rrsets, signer, owner, verdict.wildcardParent)
+            proof = proofs.checkWildcard(self.limits, rrsets, signer, owner, verdict.wildcardParent)
             if proof.status is not Status.SECURE:
                 return _Verdict(
                     proof.status, f"{what}: {proof.reason}", proof.ede, trust=keys.trust
@@ -456,7 +531,9 @@ class ValidatingResolver(_ConvenienceLookups):
         nxdomain = message.rcode() == dns.rcode.NXDOMAIN
         rcode = dns.rcode.NXDOMAIN if nxdomain else dns.rcode.NOERROR
         what = f"{name} {dns.rdatatype.to_text(state.rdtype)}"
-        keys, rrsets, failed = await chain.denialRecords(message, query, now, state.budget)
+        keys, rrsets, failed = await proofs.denialRecords(
+            chain, message, name, query, now, state.budget
+        )
         if failed is not None:
             verdicts.append(_Verdict(failed.status, f"{what}: {failed.reason}", failed.ede))
             return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
@@ -493,7 +570,9 @@ class ValidatingResolver(_ConvenienceLookups):
                 )
             )
             return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
-        proof = chain.checkDenial(rrsets, keys.zone, name, state.rdtype, nxdomain, state.budget)
+        proof = proofs.checkDenial(
+            self.limits, rrsets, keys.zone, name, state.rdtype, nxdomain, state.budget
+        )
         ttl = min((r.ttl for r in rrsets), default=0)
         verdicts.append(
             _Verdict(

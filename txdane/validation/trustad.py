@@ -21,10 +21,10 @@ from zope.interface import implementer
 from txdane.status import Status
 from txdane.transport import DNSError, DNSQuerier
 from txdane.validation.answer import EDE, Answer, ChainLink
-from txdane.validation.chain import findRRset
 from txdane.validation.errors import LookupFailedError, WorkLimitExceededError
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
+from txdane.validation.records import findRRset
 from txdane.validation.resolver import (
     _ConvenienceLookups,
     _dnameFor,

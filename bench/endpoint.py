@@ -1,0 +1,196 @@
+"""
+Connect-and-handshake time of the dane: endpoint against the tls: endpoint, to the same TLS
+server on loopback, in one run.
+
+A separate process serves the signed test hierarchy (txdane's DNS server) and a TLS server
+whose key matches a secure TLSA record. This process then opens connections one after another
+and times each from connect() to the completed handshake:
+
+  - tls:   Twisted's own endpoint (host given as 127.0.0.1, PKIX to a private root);
+  - dane:  warm cache (the resolver has validated the records already);
+  - dane:  cold cache (a new resolver for every connection), with the DNS queries it needed.
+
+Run: python bench/endpoint.py
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+CONNECTIONS = 200
+ROUNDS = 3
+
+
+def _certificates(directory: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def build(name: str, issuer: Any, issuerKey: Any, key: Any, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(
+                    [
+                        x509.DNSName("www.example.test"),
+                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    ]
+                ),
+                critical=False,
+            )
+        return builder.sign(issuerKey, hashes.SHA256())
+
+    rootKey = ec.generate_private_key(ec.SECP256R1())
+    rootName = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Bench Root")])
+    root = build("Bench Root", rootName, rootKey, rootKey, True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = build("www.example.test", rootName, rootKey, key, False)
+    pem = serialization.Encoding.PEM
+    (directory / "root.pem").write_bytes(root.public_bytes(pem))
+    (directory / "server.pem").write_bytes(
+        leaf.public_bytes(pem)
+        + key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+
+
+def servers(directory: str, queue: Any) -> None:
+    """
+    The other process: the DNS server with the hierarchy, and the TLS server.
+    """
+    from cryptography import x509
+    from twisted.internet import reactor as globalReactor
+    from twisted.internet.protocol import Factory, Protocol
+    from twisted.internet.ssl import PrivateCertificate
+    from twisted.protocols.tls import TLSMemoryBIOFactory
+
+    from txdane.dane.records import recordForCertificate
+    from txdane.testing import buildHierarchy
+
+    reactor: Any = globalReactor
+    pem = (Path(directory) / "server.pem").read_bytes()
+    certificate = PrivateCertificate.loadPEM(pem)
+    factory = TLSMemoryBIOFactory(certificate.options(), False, Factory.forProtocol(Protocol))
+    tls = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    port = tls.getHost().port
+    # www.example.test has an IPv6 address too, which Happy Eyeballs tries first.
+    reactor.listenTCP(port, factory, interface="::1")
+    record = recordForCertificate(x509.load_pem_x509_certificate(pem), 3, 1, 1)
+    hierarchy = buildHierarchy(
+        extraRecords={"example.test.": [f"_{port}._tcp.www 300 IN TLSA {record}"]}
+    )
+    (Path(directory) / "anchor").write_text(hierarchy.trustAnchorText())
+
+    def started(dns: Any) -> None:
+        queue.put((port, dns.port))
+
+    hierarchy.serve(reactor).addCallback(started)
+    reactor.run()
+
+
+def main() -> None:
+    from twisted.internet import reactor as globalReactor
+    from twisted.internet.defer import Deferred
+    from twisted.internet.endpoints import clientFromString
+    from twisted.internet.interfaces import IHandshakeListener
+    from twisted.internet.protocol import Factory, Protocol
+    from zope.interface import implementer
+
+    from txdane.endpoints.resolvers import _shared
+
+    reactor: Any = globalReactor
+    directory = tempfile.mkdtemp()
+    _certificates(Path(directory))
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=servers, args=(directory, queue), daemon=True)
+    process.start()
+    tlsPort, dnsPort = queue.get(timeout=60)
+    anchor = Path(directory) / "anchor"
+
+    @implementer(IHandshakeListener)
+    class Handshaker(Protocol):
+        def __init__(self) -> None:
+            self.done: Deferred[None] = Deferred()
+
+        def handshakeCompleted(self) -> None:
+            self.done.callback(None)
+
+    async def connectOnce(description: str) -> float:
+        start = time.perf_counter()
+        protocol: Any = await clientFromString(reactor, description).connect(
+            Factory.forProtocol(Handshaker)
+        )
+        await protocol.done
+        elapsed = time.perf_counter() - start
+        protocol.transport.abortConnection()
+        return elapsed
+
+    tls = f"tls:host=127.0.0.1:port={tlsPort}:trustRoots={directory}"
+    dane = (
+        f"dane:host=www.example.test:port={tlsPort}:resolver=127.0.0.1#{dnsPort}"
+        f":trustAnchor={anchor}"
+    )
+    results: dict[str, list[float]] = {"tls": [], "warm": [], "cold": []}
+    queries: list[int] = []
+
+    async def run() -> None:
+        await connectOnce(tls)
+        await connectOnce(dane)
+        for _ in range(ROUNDS):
+            results["tls"].append(
+                statistics.median([await connectOnce(tls) for _ in range(CONNECTIONS)])
+            )
+            results["warm"].append(
+                statistics.median([await connectOnce(dane) for _ in range(CONNECTIONS)])
+            )
+        for _ in range(20):
+            _shared.clear()
+            results["cold"].append(await connectOnce(dane))
+            resolver: Any = next(iter(_shared.values()))
+            queries.append(resolver.querier.stats.udpQueries)
+
+    failures: list[Any] = []
+    d = Deferred.fromCoroutine(run())
+    d.addErrback(failures.append)
+    d.addBoth(lambda _: reactor.stop())
+    reactor.run()
+    process.terminate()
+    if failures:
+        raise SystemExit(f"benchmark failed: {failures[0]}")
+    tlsTime = min(results["tls"])
+    warm = min(results["warm"])
+    cold = statistics.median(results["cold"])
+    print(f"tls:  connect + handshake, median:              {tlsTime * 1000:7.2f} ms")
+    print(f"dane: connect + handshake, warm cache, median: {warm * 1000:7.2f} ms")
+    print(
+        f"dane: connect + handshake, cold cache, median: {cold * 1000:7.2f} ms "
+        f"({statistics.median(queries):.0f} DNS queries)"
+    )
+    print("dane: (warm cache) time over tls: time, connect to completed handshake")
+    print(f"ratio: {warm / tlsTime:.2f}")
+
+
+if __name__ == "__main__":
+    main()

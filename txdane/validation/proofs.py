@@ -1,0 +1,139 @@
+"""
+Denial-of-existence proofs taken from a response: verifying the NSEC or NSEC3 RRsets of its
+authority section with the keys of the zone that signed them, then running the NSEC
+(L{txdane.validation.denial}) or NSEC3 (L{txdane.validation.nsec3}) logic on them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dns.message
+import dns.name
+import dns.rdatatype
+import dns.rrset
+from dns.rdtypes.ANY.NSEC import NSEC
+from dns.rdtypes.ANY.NSEC3 import NSEC3
+
+from txdane.status import Status
+from txdane.validation import denial, nsec3
+from txdane.validation.answer import EDE
+from txdane.validation.limits import ValidationLimits
+from txdane.validation.records import signaturesFor
+from txdane.validation.rrsig import Budget, RRsetVerdict
+
+if TYPE_CHECKING:
+    from txdane.validation.chain import ChainOfTrust, Query, ZoneKeys
+
+_DENIAL = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
+
+
+async def denialRecords(
+    chain: ChainOfTrust,
+    message: dns.message.Message,
+    near: dns.name.Name,
+    query: Query,
+    now: float,
+    budget: Budget,
+) -> tuple[ZoneKeys | None, list[dns.rrset.RRset], RRsetVerdict | None]:
+    """
+    Verify the NSEC and NSEC3 RRsets of a response's authority section that speak about
+    C{near}: those signed by the deepest zone at or above it (a response that followed a
+    CNAME into another zone may carry proofs of several zones).
+
+    @return: the keys of the zone that signed them (L{None} when no such records are signed),
+        the records, and a failed verdict if one of them did not verify.
+    """
+    candidates = [r for r in message.authority if r.rdtype in _DENIAL]
+    signers = {
+        sig.signer
+        for r in candidates
+        for sig in signaturesFor(message, message.authority, r)
+        if near.is_subdomain(sig.signer)
+    }
+    if not signers:
+        return None, candidates, None
+    signer = max(signers, key=len)
+    rrsets = [
+        r
+        for r in candidates
+        if any(s.signer == signer for s in signaturesFor(message, message.authority, r))
+    ]
+    nsec3Count = sum(1 for r in rrsets if r.rdtype == dns.rdatatype.NSEC3)
+    if nsec3Count > chain.limits.maxNSEC3RecordsPerProof:
+        # Refuse before verifying any signature or computing any hash.
+        return (
+            None,
+            rrsets,
+            RRsetVerdict(
+                Status.BOGUS,
+                f"{nsec3Count} NSEC3 records in one proof (limit "
+                f"{chain.limits.maxNSEC3RecordsPerProof})",
+                EDE.UNSUPPORTED_NSEC3_ITERATIONS,
+            ),
+        )
+    keys = await chain.zoneKeys(signer, query, now, budget)
+    if keys.status is not Status.SECURE:
+        return keys, rrsets, None
+    for rrset in rrsets:
+        verdict = chain.verify(
+            rrset, signaturesFor(message, message.authority, rrset), keys, now, budget
+        )
+        if verdict.status is not Status.SECURE:
+            return keys, rrsets, verdict
+    return keys, rrsets, None
+
+
+def _split(
+    rrsets: list[dns.rrset.RRset],
+) -> tuple[list[tuple[dns.name.Name, NSEC]], list[tuple[dns.name.Name, NSEC3]]]:
+    nsecs = [(r.name, rd) for r in rrsets for rd in r if isinstance(rd, NSEC)]
+    nsec3s = [(r.name, rd) for r in rrsets for rd in r if isinstance(rd, NSEC3)]
+    return nsecs, nsec3s
+
+
+def checkDenial(
+    limits: ValidationLimits,
+    rrsets: list[dns.rrset.RRset],
+    zone: dns.name.Name,
+    name: dns.name.Name,
+    rdtype: int,
+    nxdomain: bool,
+    budget: Budget,
+) -> denial.DenialVerdict:
+    """
+    Run the NXDOMAIN or NODATA proof for C{name} and C{rdtype} on verified records of C{zone}.
+    """
+    nsecs, nsec3s = _split(rrsets)
+    if nsec3s:
+        proof = nsec3.NSEC3Proof.check(nsec3s, zone, limits)
+        if isinstance(proof, denial.DenialVerdict):
+            return proof
+        try:
+            if nxdomain:
+                return nsec3.proveNXDomain(name, proof)
+            return nsec3.proveNoData(name, rdtype, proof)
+        finally:
+            budget.nsec3Hashes += proof.hashes
+    if nxdomain:
+        return denial.proveNXDomain(name, nsecs, zone)
+    return denial.proveNoData(name, rdtype, nsecs, zone)
+
+
+def checkWildcard(
+    limits: ValidationLimits,
+    rrsets: list[dns.rrset.RRset],
+    zone: dns.name.Name,
+    name: dns.name.Name,
+    wildcardParent: dns.name.Name,
+) -> denial.DenialVerdict:
+    """
+    Run the no-closer-match proof for an answer synthesized from C{*.wildcardParent}.
+    """
+    nsecs, nsec3s = _split(rrsets)
+    if nsec3s:
+        proof = nsec3.NSEC3Proof.check(nsec3s, zone, limits)
+        if isinstance(proof, denial.DenialVerdict):
+            return proof
+        return nsec3.proveWildcard(name, wildcardParent, proof)
+    return denial.proveWildcard(name, wildcardParent, nsecs)

@@ -1,0 +1,41 @@
+"""
+Finding RRsets and their signatures in a response.
+"""
+
+from __future__ import annotations
+
+import dns.message
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+from dns.rdtypes.ANY.RRSIG import RRSIG
+
+
+def signaturesFor(
+    message: dns.message.Message, section: list[dns.rrset.RRset], rrset: dns.rrset.RRset
+) -> list[RRSIG]:
+    """
+    The RRSIG records in C{section} that cover C{rrset}.
+    """
+    sigs: list[RRSIG] = []
+    for candidate in section:
+        if (
+            candidate.rdtype == dns.rdatatype.RRSIG
+            and candidate.name == rrset.name
+            and candidate.covers == rrset.rdtype
+        ):
+            sigs.extend(candidate)
+    return sigs
+
+
+def findRRset(
+    section: list[dns.rrset.RRset], name: dns.name.Name, rdtype: int
+) -> dns.rrset.RRset | None:
+    """
+    The RRset of C{name} and C{rdtype} in C{section}, if any.
+    """
+    for rrset in section:
+        if rrset.name == name and rrset.rdtype == rdtype and rrset.rdclass == dns.rdataclass.IN:
+            return rrset
+    return None
