@@ -70,6 +70,28 @@ class TestKeyFiles:
         keys = dns.rrset.from_rdata(ORIGIN, 300, key.dnskey)
         dns.dnssec.validate_rrsig(rrset, sig, {ORIGIN: keys})
 
+    @pytest.mark.parametrize(
+        "options",
+        [["-a", "ECDSAP256SHA256"], ["-a", "ED25519", "-k"], ["-a", "RSASHA256", "-b", "2048"]],
+    )
+    def test_readsLdnsKeygenKeys(self, tmp_path: Path, options: list[str]) -> None:
+        """
+        Keys made by ldns-keygen are read, with their flags, and sign verifiably.
+        """
+        keygen = requireProgram("ldns-keygen")
+        result = subprocess.run(
+            [keygen, *options, "zone.test"], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        prefix = tmp_path / result.stdout.strip()
+        owner, key = readKeyFiles(prefix)
+        assert owner == ORIGIN
+        assert key.dnskey.flags == (257 if "-k" in options else 256)
+        rrset = dns.rrset.from_text("www.zone.test.", 300, "IN", "A", "127.0.0.1")
+        sig = dns.dnssec.sign(rrset, key.privateKey, ORIGIN, key.dnskey, lifetime=600)
+        keys = dns.rrset.from_rdata(ORIGIN, 300, key.dnskey)
+        dns.dnssec.validate_rrsig(rrset, sig, {ORIGIN: keys})
+
     def test_mismatchedHalves(self, tmp_path: Path) -> None:
         one = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
         two = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
@@ -90,12 +112,13 @@ class TestKeyFiles:
         with pytest.raises(SigningError, match="RSASHA1"):
             SigningKey.generate("RSASHA1")
 
-    def test_ldnsSignzoneReadsOurKeys(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("algorithm", ["ECDSAP256SHA256", "ED25519", "RSASHA256"])
+    def test_ldnsSignzoneReadsOurKeys(self, tmp_path: Path, algorithm: str) -> None:
         """
         ldns-signzone signs with a key file we wrote, and the result verifies.
         """
         signer = requireProgram("ldns-signzone")
-        files = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
+        files = writeKeyFiles(ORIGIN, SigningKey.generate(algorithm), tmp_path)
         zone = writeZone(tmp_path)
         prefix = str(files.public)[: -len(".key")]
         subprocess.run([signer, "-n", str(zone), prefix], check=True, capture_output=True)
