@@ -6,6 +6,7 @@ through our server, BIND's delv, and ldns-verify-zone on every zone we sign.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import tempfile
@@ -23,6 +24,7 @@ from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
+from tests.server.test_property import LABELS, TYPES, ZONES
 from tests.support import requireProgram
 from txdane.server.service import RunningServer
 from txdane.server.signing import NSEC3Options, SigningKey, SigningOptions, signZone
@@ -143,6 +145,26 @@ class ValidatorsAgreeTests(TestCase):
                 verdict != Status.BOGUS and rcode != case.rcode
             ):
                 disagreements.append((case.name, case.rdtype, verdict, rcode))
+        self.assertEqual(disagreements, [])
+
+        # Random questions inside the secure zones (as in test_property): all secure, except
+        # NXDOMAIN under opt-out.
+        chooser = random.Random(20261125)
+        for _ in range(80):
+            labels = [chooser.choice(LABELS) for _ in range(chooser.randint(0, 3))]
+            zone = chooser.choice(ZONES)
+            rdtype = chooser.choice(TYPES)
+            name = dns.name.Name([label.encode() for label in labels]).concatenate(
+                dns.name.from_text(zone)
+            )
+            response = await deferToThread(ask, Case(name.to_text(), rdtype, Status.SECURE))
+            verdict = unboundVerdict(response)
+            expected = Status.SECURE
+            if zone == "optout.test." and response.rcode() == dns.rcode.NXDOMAIN:
+                expected = Status.INSECURE
+            if verdict != expected:
+                rcode = dns.rcode.to_text(response.rcode())
+                disagreements.append((name.to_text(), rdtype, verdict, rcode))
         self.assertEqual(disagreements, [])
 
     async def test_delv(self) -> None:
