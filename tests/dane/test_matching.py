@@ -382,3 +382,73 @@ def test_chainLengthLimit() -> None:
     assert result.failure is FailureKind.NO_MATCH
     assert f"no trust anchor within {MAX_CHAIN_LENGTH} certificates" in result.checks[0].reason
     assert verifyChain([ta(root.cert)], chain, options(maxChainLength=20)).verified
+
+
+def test_daneTAClientOnlyLeafRefused() -> None:
+    """
+    Under DANE-TA, a leaf whose extended key usage is for clients only is refused; DANE-EE
+    does not look at it.
+    """
+    root = issue("Root", ca=True)
+    leaf = issue("example.com", root, clientAuth=True)
+    result = verifyChain([ta(root.cert, 0, 0)], [leaf.cert], options())
+    assert result.failure is FailureKind.CHAIN
+    assert "is not for TLS servers" in result.reason
+    assert verifyChain([ee(leaf.cert)], [leaf.cert], options()).verified
+
+
+def test_daneTAIssuerKeyUsage() -> None:
+    """
+    An issuer whose key usage does not include certificate signing cannot issue.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    root = issue("Root", ca=True)
+    leaf = issue("example.com", root)
+    rebuilt = (
+        x509.CertificateBuilder()
+        .subject_name(root.cert.subject)
+        .issuer_name(root.cert.subject)
+        .public_key(root.key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, True, False, False),
+            critical=True,
+        )
+        .sign(root.key, hashes.SHA256())
+    )
+    result = verifyChain([ta(rebuilt, 0, 0)], [leaf.cert], options())
+    assert result.failure is FailureKind.CHAIN
+    assert "its key usage forbids it" in result.reason
+    assert verifyChain([ta(root.cert, 0, 0)], [leaf.cert], options()).verified
+
+
+def test_daneTAPathLength() -> None:
+    """
+    A CA limited to no intermediates below it cannot anchor a path through one.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    rootKey = issue("Root", ca=True)
+    limited = (
+        x509.CertificateBuilder()
+        .subject_name(rootKey.cert.subject)
+        .issuer_name(rootKey.cert.subject)
+        .public_key(rootKey.key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(rootKey.key, hashes.SHA256())
+    )
+    inter = issue("CA", rootKey, ca=True)
+    leaf = issue("example.com", inter)
+    result = verifyChain([ta(limited, 0, 0)], [leaf.cert, inter.cert], options())
+    assert result.failure is FailureKind.CHAIN
+    assert "allows 0 intermediate CAs below it, the path has 1" in result.reason
+    assert verifyChain([ta(rootKey.cert, 0, 0)], [leaf.cert, inter.cert], options()).verified

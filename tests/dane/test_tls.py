@@ -7,9 +7,11 @@ from __future__ import annotations
 import functools
 
 import dns.name
+from cryptography import x509
 from OpenSSL import SSL
 from twisted.internet import interfaces
 from twisted.internet.ssl import PrivateCertificate
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
@@ -18,7 +20,7 @@ from txdane.dane.matching import DANEResult, FailureKind
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.policy import Action, Policy, TLSAResult, planConnection
 from txdane.dane.records import TLSARecord, recordForCertificate
-from txdane.dane.tls import DANEClientTLSOptions
+from txdane.dane.tls import DANEClientTLSOptions, _HandshakeVerification
 from txdane.status import Status
 
 from . import tlsserver
@@ -205,3 +207,81 @@ class ConnectionTests(TestCase):
         await client.greeted
         client.transport.loseConnection()  # type: ignore[union-attr]
         await client.lost
+
+
+class FakeTLSProtocol:
+    """
+    Records L{failVerification} calls, as C{TLSMemoryBIOProtocol} would receive them.
+    """
+
+    def __init__(self) -> None:
+        self.failures: list[Failure] = []
+
+    def failVerification(self, reason: Failure) -> None:
+        self.failures.append(reason)
+
+
+class FakeConnection:
+    def __init__(self, chain: list[x509.Certificate] | Exception) -> None:
+        self.chain = chain
+
+    def get_peer_cert_chain(self, as_cryptography: bool = False) -> list[x509.Certificate]:
+        if isinstance(self.chain, Exception):
+            raise self.chain
+        return self.chain
+
+
+def _verification(record: TLSARecord) -> tuple[_HandshakeVerification, FakeTLSProtocol, list]:
+    protocol = FakeTLSProtocol()
+    results: list[DANEResult] = []
+    check = _HandshakeVerification(plan(record), protocol, results.append)  # type: ignore[arg-type]
+    return check, protocol, results
+
+
+def test_verifyCallbackDecidesOnceAtDepthZero() -> None:
+    """
+    Depths above 0 pass through; the decision is made at the first depth-0 call and repeated
+    for any later one without matching again.
+    """
+    good = recordForCertificate(selfSigned().cert)
+    check, protocol, results = _verification(good)
+    connection = FakeConnection([selfSigned().cert])
+    assert check.verifyCallback(connection, None, 20, 1, 0) is True  # type: ignore[arg-type]
+    assert results == []
+    assert check.verifyCallback(connection, None, 18, 0, 0) is True  # type: ignore[arg-type]
+    assert check.verifyCallback(connection, None, 0, 0, 1) is True  # type: ignore[arg-type]
+    assert len(results) == 1 and results[0].verified
+    assert protocol.failures == []
+    bad, badProtocol, _ = _verification(TLSARecord(3, 1, 1, bytes(32)))
+    assert bad.verifyCallback(connection, None, 0, 0, 1) is False  # type: ignore[arg-type]
+    assert bad.verifyCallback(connection, None, 0, 0, 1) is False  # type: ignore[arg-type]
+    assert len(badProtocol.failures) == 1
+    assert isinstance(badProtocol.failures[0].value, DANEVerificationError)
+
+
+def test_verifyCallbackFailsClosedOnError() -> None:
+    """
+    An exception while checking refuses the connection instead of escaping into OpenSSL.
+    """
+    check, protocol, _ = _verification(recordForCertificate(selfSigned().cert))
+    connection = FakeConnection(RuntimeError("broken"))
+    assert check.verifyCallback(connection, None, 0, 0, 1) is False  # type: ignore[arg-type]
+    assert check.verifyCallback(connection, None, 0, 0, 1) is False  # type: ignore[arg-type]
+    (failure,) = protocol.failures
+    assert str(failure.value) == f"{HOST}:443 refused: internal error while checking TLSA"
+
+
+def test_handshakeDoneWithoutVerdictAborts() -> None:
+    """
+    The safety net: a handshake reported complete without a positive verdict is aborted.
+    """
+    check, protocol, _ = _verification(recordForCertificate(selfSigned().cert))
+    check.infoCallback(None, 0x10, 1)  # type: ignore[arg-type]
+    assert protocol.failures == []
+    check.infoCallback(None, 0x20, 1)  # type: ignore[arg-type]
+    (failure,) = protocol.failures
+    assert "without the server's certificates being checked" in str(failure.value)
+    good, goodProtocol, _ = _verification(recordForCertificate(selfSigned().cert))
+    good.verifyCallback(FakeConnection([selfSigned().cert]), None, 0, 0, 1)  # type: ignore[arg-type]
+    good.infoCallback(None, 0x20, 1)  # type: ignore[arg-type]
+    assert goodProtocol.failures == []

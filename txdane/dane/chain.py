@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from txdane.dane.records import (
     MatchingType,
@@ -194,12 +195,26 @@ def findTrustAnchor(
     return ChainSearch(None, "")
 
 
+def _forServers(certificate: x509.Certificate) -> bool:
+    """
+    Whether C{certificate}'s extended key usage, if it has one, allows a TLS server.
+    """
+    try:
+        usages = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return ExtendedKeyUsageOID.SERVER_AUTH in usages or (
+        ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usages
+    )
+
+
 def pathProblem(
     path: Sequence[x509.Certificate], now: datetime.datetime, anchorIsCertificate: bool
 ) -> str | None:
     """
-    C{None} if every certificate of C{path} is within its validity dates and every issuer in
-    it is a CA allowed to issue at its place in the path; else what is wrong.
+    C{None} if every certificate of C{path} is within its validity dates, the leaf's extended
+    key usage (if any) allows a TLS server, and every issuer in it is a CA whose key usage (if
+    any) allows signing certificates at its place in the path; else what is wrong.
 
     @param anchorIsCertificate: whether C{path[-1]} is the trust anchor itself (as opposed
         to a certificate signed by a bare-key anchor).
@@ -211,7 +226,16 @@ def pathProblem(
         if now > certificate.not_valid_after_utc:
             return f"{who} expired {certificate.not_valid_after_utc:%Y-%m-%d %H:%M}Z"
         if depth == 0:
+            if not _forServers(certificate):
+                return f"{who} is not for TLS servers (its extended key usage excludes it)"
             continue
+        try:
+            usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+        except x509.ExtensionNotFound:
+            pass
+        else:
+            if not usage.key_cert_sign:
+                return f"{who} issues certificates but its key usage forbids it"
         try:
             constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
         except x509.ExtensionNotFound:
