@@ -138,6 +138,34 @@ def tlsaName(host: dns.name.Name | str, port: int, proto: str = "tcp") -> dns.na
     return dns.name.Name([f"_{port}".encode(), f"_{proto}".encode()]).concatenate(_name(host))
 
 
+def limitLookupTime(
+    d: Deferred[Answer],
+    qname: dns.name.Name,
+    qtype: dns.rdatatype.RdataType,
+    limits: ValidationLimits,
+    clock: IReactorTime,
+) -> Deferred[Answer]:
+    """
+    Cancel the lookup C{d} after C{limits.lookupTimeout} seconds and fail it with a
+    L{WorkLimitExceededError} (EDE 5, indeterminate) that says so.
+    """
+    d.addTimeout(limits.lookupTimeout, clock)
+
+    def timedOut(failure: Failure) -> Failure:
+        if failure.check(defer.TimeoutError):
+            return Failure(
+                WorkLimitExceededError(
+                    qname,
+                    qtype,
+                    f"no answer within {limits.lookupTimeout:g} s",
+                    EDE.INDETERMINATE,
+                )
+            )
+        return failure
+
+    return d.addErrback(timedOut)
+
+
 class _ConvenienceLookups:
     """
     The typed lookups, written once on top of C{lookup}.
@@ -259,22 +287,7 @@ class ValidatingResolver(_ConvenienceLookups):
             return succeed(cached)
         state = _LookupState(qname, qtype, Budget(self.limits), textKey)
         d = Deferred.fromCoroutine(self._lookup(state))
-        d.addTimeout(self.limits.lookupTimeout, self.clock)
-
-        def timedOut(failure: Failure) -> Failure:
-            if failure.check(defer.TimeoutError):
-                return Failure(
-                    WorkLimitExceededError(
-                        qname,
-                        qtype,
-                        f"no answer within {self.limits.lookupTimeout:g} s",
-                        EDE.INDETERMINATE,
-                    )
-                )
-            return failure
-
-        d.addErrback(timedOut)
-        return d
+        return limitLookupTime(d, qname, qtype, self.limits, self.clock)
 
     async def _lookup(self, state: _LookupState) -> Answer:
         try:

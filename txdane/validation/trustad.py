@@ -12,10 +12,8 @@ import dns.flags
 import dns.name
 import dns.rcode
 import dns.rdatatype
-from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
-from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.status import Status
@@ -31,6 +29,7 @@ from txdane.validation.resolver import (
     _edeFromMessage,
     _edeOf,
     _name,
+    limitLookupTime,
 )
 
 
@@ -71,22 +70,7 @@ class ADTrustingResolver(_ConvenienceLookups):
         qname = _name(name)
         qtype = dns.rdatatype.RdataType.make(rdtype)
         d = Deferred.fromCoroutine(self._lookup(qname, qtype))
-        d.addTimeout(self.limits.lookupTimeout, self.clock)
-
-        def timedOut(failure: Failure) -> Failure:
-            if failure.check(defer.TimeoutError):
-                return Failure(
-                    WorkLimitExceededError(
-                        qname,
-                        qtype,
-                        f"no answer within {self.limits.lookupTimeout:g} s",
-                        EDE.INDETERMINATE,
-                    )
-                )
-            return failure
-
-        d.addErrback(timedOut)
-        return d
+        return limitLookupTime(d, qname, qtype, self.limits, self.clock)
 
     async def _lookup(self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> Answer:
         what = f"{qname} {dns.rdatatype.to_text(qtype)}"
