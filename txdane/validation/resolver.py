@@ -138,6 +138,15 @@ def tlsaName(host: dns.name.Name | str, port: int, proto: str = "tcp") -> dns.na
     return dns.name.Name([f"_{port}".encode(), f"_{proto}".encode()]).concatenate(_name(host))
 
 
+def queryFailure(what: str, error: Exception) -> str:
+    """
+    The reason of a lookup that failed because the query for C{what} (C{"name type"}) did:
+    the transport's message, which names the question itself when it is that one.
+    """
+    detail = str(error)
+    return detail if detail.startswith(what) else f"query {what}: {detail}"
+
+
 def limitLookupTime(
     d: Deferred[Answer],
     qname: dns.name.Name,
@@ -336,7 +345,7 @@ class ValidatingResolver(_ConvenienceLookups):
                 )
             except DNSError as e:
                 raise LookupFailedError(
-                    state.name, state.rdtype, f"query {what}: {e}", _edeOf(e), e
+                    state.name, state.rdtype, queryFailure(what, e), _edeOf(e), e
                 ) from e
             rcode = response.rcode()
             if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):

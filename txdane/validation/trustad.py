@@ -30,6 +30,7 @@ from txdane.validation.resolver import (
     _edeOf,
     _name,
     limitLookupTime,
+    queryFailure,
 )
 
 
@@ -79,7 +80,7 @@ class ADTrustingResolver(_ConvenienceLookups):
                 qname, qtype, dnssecOK=True, checkingDisabled=False, recursionDesired=True
             )
         except DNSError as e:
-            raise LookupFailedError(qname, qtype, f"query {what}: {e}", _edeOf(e), e) from e
+            raise LookupFailedError(qname, qtype, queryFailure(what, e), _edeOf(e), e) from e
         rcode = response.rcode()
         if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             raise LookupFailedError(
