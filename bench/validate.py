@@ -1,7 +1,7 @@
 """
-The validator's cost: a cold validation of a TLSA record in a zone two delegations below the
-root (., test., example.test.), against the floor of the raw signature checks that validation
-needs, measured in the same run; and warm-cache lookups per second.
+The validator's cost: a cold validation of a TLSA record in a zone three delegations below the
+root (., test., example.test., deep.example.test.), against the floor of the raw signature
+checks that validation needs, measured in the same run; and warm-cache lookups per second.
 
 The recursive resolver is replaced by recorded responses (already parsed), so the numbers are
 the validator's own CPU time: chain of trust, zone cuts, denial proofs, bookkeeping.
@@ -22,14 +22,17 @@ import dns.dnssec
 import dns.message
 import dns.name
 import dns.rdatatype
+import dns.zone
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 
 from txdane.server.service import responderForZones
-from txdane.testing import buildHierarchy
+from txdane.server.signing import KSK_FLAGS, SigningKey, SigningOptions, signZone
+from txdane.testing import TLSA_RDATA, buildHierarchy
 from txdane.validation import Answer, TrustAnchors, ValidatingResolver
 
-NAME = "_443._tcp.www.example.test."
+NAME = "_443._tcp.www.deep.example.test."
+DEEP = "deep.example.test."
 COLD_ROUNDS = 300
 WARM_SECONDS = 1.0
 
@@ -51,8 +54,8 @@ class RecordingQuerier:
     Asks the hierarchy's answer engine and keeps every response.
     """
 
-    def __init__(self, hierarchy: Any) -> None:
-        self.responder = responderForZones(hierarchy.zones.values())
+    def __init__(self, zones: Any) -> None:
+        self.responder = responderForZones(zones)
         self.responses: dict[tuple[dns.name.Name, int], dns.message.Message] = {}
 
     def query(self, name: Any, rdtype: Any, rdclass: Any = None, **flags: Any) -> Deferred:
@@ -72,13 +75,34 @@ def lookup(resolver: ValidatingResolver) -> Answer:
 
 
 def main() -> None:
-    hierarchy = buildHierarchy()
+    # The test hierarchy, plus a signed zone below example.test.
+    now = int(time.time())
+    key = SigningKey.generate(flags=KSK_FLAGS)
+    hierarchy = buildHierarchy(
+        now=now,
+        extraRecords={
+            "example.test.": [
+                f"{DEEP} 3600 IN NS ns1.test.",
+                f"{DEEP} 3600 IN DS {key.ds(DEEP).to_text()}",
+            ]
+        },
+    )
+    deep = dns.zone.from_text(
+        f"$ORIGIN {DEEP}\n$TTL 300\n"
+        "@ IN SOA ns1.test. hostmaster.test. 1 7200 3600 1209600 300\n"
+        "@ IN NS ns1.test.\n"
+        f"_443._tcp.www IN TLSA {TLSA_RDATA}\n",
+        DEEP,
+        relativize=False,
+    )
+    deep = signZone(deep, [key], SigningOptions(now - 3600, now + 30 * 86400))
+    zones = [*hierarchy.zones.values(), deep]
     clock = Clock()
     clock.advance(hierarchy.now)
     anchors = TrustAnchors.fromRRsets([hierarchy.trustAnchor])
 
     # Record the responses, and every signature check validation makes.
-    recorder = RecordingQuerier(hierarchy)
+    recorder = RecordingQuerier(zones)
     checks: list[tuple[Any, ...]] = []
     original = dns.dnssec.validate_rrsig
 

@@ -15,6 +15,7 @@ and delv share one table.
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,11 @@ import dns.rdatatype
 import dns.rdtypes.ANY.DS
 import dns.rrset
 import dns.zone
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from twisted.internet.ssl import PrivateCertificate
 
 from txdane.server.signing import (
     KSK_FLAGS,
@@ -384,3 +390,31 @@ def _breakExampleZone(
     sigs = zone.find_rdataset(wrong, dns.rdatatype.RRSIG, dns.rdatatype.A, create=True)
     sigs.clear()
     sigs.add(rrsig, rdataset.ttl)
+
+
+def selfSignedCertificate(name: str) -> tuple[x509.Certificate, PrivateCertificate]:
+    """
+    A fresh self-signed certificate for C{name} (P-256, valid from an hour ago for a week,
+    C{name} as its DNS subject alternative name), and the same as a Twisted
+    C{PrivateCertificate} with its key: for TLS servers in tests and demonstrations.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return certificate, PrivateCertificate.loadPEM(pem)

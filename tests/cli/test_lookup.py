@@ -80,6 +80,15 @@ def test_bogusNamesTheCause() -> None:
     lines = output.splitlines()
     assert lines[0] == f"{NAME} A  bogus (EDE 9, DNSKEY missing)"
     assert lines[1] == "  no DNSKEY of example.test. matches the DS its parent publishes"
+    # Bogus data is shown apart, never as if it were the answer.
+    assert lines[2:] == ["  data that failed validation (do not use it):", "    192.0.2.1"]
+
+
+def test_tlsaMnemonics() -> None:
+    owner = "_443._tcp.www.example.test."
+    resolver = FakeResolver({(owner, "TLSA"): answer("TLSA", "3 1 1 " + "ab" * 32, name=owner)})
+    _, output = run(resolver, owner, "TLSA")
+    assert output.splitlines()[1] == "  3 1 1 " + "ab" * 32 + "  DANE-EE SPKI SHA2-256"
 
 
 @pytest.mark.parametrize(

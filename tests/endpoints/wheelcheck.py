@@ -4,43 +4,17 @@ tree): serves the signed test hierarchy and a TLS server on loopback, then conne
 C{clientFromString(reactor, "dane:...")} and C{"dnssec:..."}. Prints C{OK} on success.
 """
 
-import datetime
 import sys
 import tempfile
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.ssl import PrivateCertificate
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
 import txdane
 from txdane.dane.records import recordForCertificate
-from txdane.testing import buildHierarchy
-
-
-def certificate(name):
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    pem = cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return cert, PrivateCertificate.loadPEM(pem)
+from txdane.testing import buildHierarchy, selfSignedCertificate
 
 
 class Greeter(Protocol):
@@ -59,7 +33,7 @@ class Reader(Protocol):
 
 async def main(reactor):
     assert "site-packages" in txdane.__file__, txdane.__file__
-    cert, private = certificate("www.example.test")
+    cert, private = selfSignedCertificate("www.example.test")
     tls = reactor.listenTCP(
         0,
         TLSMemoryBIOFactory(private.options(), False, Factory.forProtocol(Greeter)),

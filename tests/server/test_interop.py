@@ -6,7 +6,7 @@ through our server, BIND's delv, and ldns-verify-zone on every zone we sign.
 from __future__ import annotations
 
 import os
-import socket
+import random
 import subprocess
 import tempfile
 import time
@@ -23,11 +23,13 @@ from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
+from tests.server.test_property import LABELS, TYPES, ZONES
 from tests.support import requireProgram
+from tests.unbound import startUnbound, unboundVerdict
 from txdane.server.service import RunningServer
 from txdane.server.signing import NSEC3Options, SigningKey, SigningOptions, signZone
 from txdane.status import Status
-from txdane.testing import CASES, Case, Hierarchy, buildHierarchy
+from txdane.testing import CASES, Case, buildHierarchy
 
 pytestmark = pytest.mark.interop
 
@@ -36,48 +38,6 @@ _HIERARCHY = buildHierarchy()
 
 def expectedByPeers(case: Case) -> Status:
     return case.peerStatus or case.status
-
-
-def freePort() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def unboundConfig(directory: Path, hierarchy: Hierarchy, serverPort: int, port: int) -> Path:
-    anchor = directory / "anchor.txt"
-    anchor.write_text(hierarchy.trustAnchorText())
-    lines = [
-        "server:",
-        "    verbosity: 0",
-        "    interface: 127.0.0.1",
-        f"    port: {port}",
-        "    do-ip6: no",
-        "    use-syslog: no",
-        '    logfile: ""',
-        '    chroot: ""',
-        '    username: ""',
-        f'    directory: "{directory}"',
-        '    pidfile: ""',
-        "    do-not-query-localhost: no",
-        f'    trust-anchor-file: "{anchor}"',
-        '    local-zone: "test." nodefault',
-        "    qname-minimisation: no",
-        "    ede: yes",
-        "remote-control:",
-        "    control-enable: no",
-    ]
-    for origin in hierarchy.zones:
-        lines += ["stub-zone:", f'    name: "{origin}"', f"    stub-addr: 127.0.0.1@{serverPort}"]
-    config = directory / "unbound.conf"
-    config.write_text("\n".join(lines) + "\n")
-    return config
-
-
-def unboundVerdict(response: dns.message.Message) -> Status:
-    if response.rcode() == dns.rcode.SERVFAIL:
-        return Status.BOGUS
-    return Status.SECURE if response.flags & dns.flags.AD else Status.INSECURE
 
 
 def delvVerdict(output: str) -> Status:
@@ -109,30 +69,11 @@ class ValidatorsAgreeTests(TestCase):
         return server
 
     async def test_unbound(self) -> None:
-        unbound = requireProgram("unbound")
         server = await self.serve()
-        directory = Path(tempfile.mkdtemp(prefix="txdane-unbound-"))
-        port = freePort()
-        config = unboundConfig(directory, _HIERARCHY, server.port, port)
-        process = subprocess.Popen(
-            [unbound, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-
-        def stop() -> None:
-            process.terminate()
-            process.wait(10)
-
-        self.addCleanup(stop)
+        unbound = startUnbound(self, _HIERARCHY, server.port)
 
         def ask(case: Case) -> dns.message.Message:
-            query = dns.message.make_query(case.name, case.rdtype, want_dnssec=True)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    return dns.query.udp(query, "127.0.0.1", port=port, timeout=2)
-                except (dns.exception.Timeout, ConnectionRefusedError):
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise
+            return unbound.ask(case.name, case.rdtype)
 
         disagreements = []
         for case in CASES:
@@ -143,6 +84,26 @@ class ValidatorsAgreeTests(TestCase):
                 verdict != Status.BOGUS and rcode != case.rcode
             ):
                 disagreements.append((case.name, case.rdtype, verdict, rcode))
+        self.assertEqual(disagreements, [])
+
+        # Random questions inside the secure zones (as in test_property): all secure, except
+        # NXDOMAIN under opt-out.
+        chooser = random.Random(20261125)
+        for _ in range(80):
+            labels = [chooser.choice(LABELS) for _ in range(chooser.randint(0, 3))]
+            zone = chooser.choice(ZONES)
+            rdtype = chooser.choice(TYPES)
+            name = dns.name.Name([label.encode() for label in labels]).concatenate(
+                dns.name.from_text(zone)
+            )
+            response = await deferToThread(ask, Case(name.to_text(), rdtype, Status.SECURE))
+            verdict = unboundVerdict(response)
+            expected = Status.SECURE
+            if zone == "optout.test." and response.rcode() == dns.rcode.NXDOMAIN:
+                expected = Status.INSECURE
+            if verdict != expected:
+                rcode = dns.rcode.to_text(response.rcode())
+                disagreements.append((name.to_text(), rdtype, verdict, rcode))
         self.assertEqual(disagreements, [])
 
     async def test_delv(self) -> None:

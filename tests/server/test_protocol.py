@@ -11,6 +11,7 @@ import struct
 import dns.flags
 import dns.message
 import dns.name
+import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdatatype
@@ -103,6 +104,25 @@ class LoopbackTests(TestCase):
         response = dns.message.from_wire(await deferToThread(exchange))
         self.assertEqual(response.id, 77)
         self.assertEqual(response.rcode(), dns.rcode.FORMERR)
+
+    async def test_errorsBothTransports(self) -> None:
+        """
+        BADVERS, NOTIMP and REFUSED come back over UDP and over TCP alike.
+        """
+        server = await self.serve()
+        badVersion = dns.message.make_query("www.example.test.", "A", use_edns=1)
+        notify = dns.message.make_query("example.test.", "SOA")
+        notify.set_opcode(dns.opcode.NOTIFY)
+        # The hierarchy holds the root, so every IN name has a zone: ask in class CH.
+        elsewhere = dns.message.make_query("version.bind.", "TXT", rdclass="CH")
+        for query, rcode in (
+            (badVersion, dns.rcode.BADVERS),
+            (notify, dns.rcode.NOTIMP),
+            (elsewhere, dns.rcode.REFUSED),
+        ):
+            for tcp in (False, True):
+                response = await self.ask(server, query, tcp)
+                self.assertEqual(response.rcode(), rcode, (query.question, tcp))
 
     async def test_reload(self) -> None:
         """

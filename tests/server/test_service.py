@@ -14,20 +14,23 @@ from pathlib import Path
 import dns.dnssec
 import dns.message
 import dns.name
+import dns.query
 import dns.rdatatype
 import pytest
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThread
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
 from tests.support import requireProgram
 from txdane.cli import ExitStatus, main
+from txdane.server.answer import Responder
 from txdane.server.keys import KeyFileError, readKeyFiles, writeKeyFiles
 from txdane.server.service import DNSServerService, ZoneSource, loadZones
 from txdane.server.signing import SigningError, SigningKey
 from txdane.server.tap import Options, makeService
-from txdane.server.zones import ZoneError, loadZoneFile
+from txdane.server.zones import ZoneError, ZoneStore, loadZoneFile
 
 Capture = pytest.CaptureFixture[str]
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -67,6 +70,28 @@ class TestKeyFiles:
         keys = dns.rrset.from_rdata(ORIGIN, 300, key.dnskey)
         dns.dnssec.validate_rrsig(rrset, sig, {ORIGIN: keys})
 
+    @pytest.mark.parametrize(
+        "options",
+        [["-a", "ECDSAP256SHA256"], ["-a", "ED25519", "-k"], ["-a", "RSASHA256", "-b", "2048"]],
+    )
+    def test_readsLdnsKeygenKeys(self, tmp_path: Path, options: list[str]) -> None:
+        """
+        Keys made by ldns-keygen are read, with their flags, and sign verifiably.
+        """
+        keygen = requireProgram("ldns-keygen")
+        result = subprocess.run(
+            [keygen, *options, "zone.test"], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        prefix = tmp_path / result.stdout.strip()
+        owner, key = readKeyFiles(prefix)
+        assert owner == ORIGIN
+        assert key.dnskey.flags == (257 if "-k" in options else 256)
+        rrset = dns.rrset.from_text("www.zone.test.", 300, "IN", "A", "127.0.0.1")
+        sig = dns.dnssec.sign(rrset, key.privateKey, ORIGIN, key.dnskey, lifetime=600)
+        keys = dns.rrset.from_rdata(ORIGIN, 300, key.dnskey)
+        dns.dnssec.validate_rrsig(rrset, sig, {ORIGIN: keys})
+
     def test_mismatchedHalves(self, tmp_path: Path) -> None:
         one = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
         two = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
@@ -87,12 +112,13 @@ class TestKeyFiles:
         with pytest.raises(SigningError, match="RSASHA1"):
             SigningKey.generate("RSASHA1")
 
-    def test_ldnsSignzoneReadsOurKeys(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("algorithm", ["ECDSAP256SHA256", "ED25519", "RSASHA256"])
+    def test_ldnsSignzoneReadsOurKeys(self, tmp_path: Path, algorithm: str) -> None:
         """
         ldns-signzone signs with a key file we wrote, and the result verifies.
         """
         signer = requireProgram("ldns-signzone")
-        files = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
+        files = writeKeyFiles(ORIGIN, SigningKey.generate(algorithm), tmp_path)
         zone = writeZone(tmp_path)
         prefix = str(files.public)[: -len(".key")]
         subprocess.run([signer, "-n", str(zone), prefix], check=True, capture_output=True)
@@ -256,6 +282,29 @@ class ServiceTests(TestCase):
         self.assertEqual(response.answer[0][0].address, "127.0.0.9")
 
 
+class ReloadKeepsAnsweringTests(TestCase):
+    async def test_answersDuringReload(self) -> None:
+        """
+        While a reload reads and signs a large zone in its thread, queries keep being answered
+        from the old zones.
+        """
+        directory = Path(tempfile.mkdtemp())
+        files = writeKeyFiles(ORIGIN, SigningKey.generate(), directory)
+        big = ZONE + "".join(f"host{i} IN A 10.0.{i // 256}.{i % 256}\n" for i in range(1500))
+        zonePath = writeZone(directory, big)
+        sources = [ZoneSource(ORIGIN, str(zonePath), (str(files.public),))]
+        service = DNSServerService(sources, loadZones(sources), ["127.0.0.1"], 0)
+        service.startService()
+        self.addCleanup(service.stopService)
+        port = service.ports[0].getHost().port  # type: ignore[attr-defined]
+        reloading = service.reload()
+        query = dns.message.make_query("host7.zone.test.", "A")
+        response = await deferToThread(dns.query.udp, query, "127.0.0.1", port=port, timeout=5)
+        self.assertFalse(reloading.called, "the reload finished first: the test proves nothing")
+        self.assertEqual(response.answer[0][0].address, "10.0.0.7")
+        self.assertTrue(await reloading)
+
+
 class TestKeygenCommand:
     def test_writesKeysAndPrintsDS(self, tmp_path: Path, capsys: Capture) -> None:
         """
@@ -299,3 +348,49 @@ def test_moduleEntryPointRejectsBadZone(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert f"{bad}:5: " in result.stderr
+
+
+class PreSignedZoneTests(TestCase):
+    """
+    A zone signed elsewhere (here by ldns-signzone, NSEC3) is served as it is, and its
+    answers validate.
+    """
+
+    def test_servedAsIs(self) -> None:
+        signer = requireProgram("ldns-signzone")
+        directory = Path(tempfile.mkdtemp())
+        files = writeKeyFiles(ORIGIN, SigningKey.generate(), directory)
+        zone = writeZone(directory, ZONE + '*.wild IN TXT "w"\n')
+        prefix = str(files.public)[: -len(".key")]
+        subprocess.run(
+            [signer, "-n", "-t", "0", str(zone), prefix],
+            check=True,
+            capture_output=True,
+        )
+        signed = Path(f"{zone}.signed")
+        (index,) = loadZones([ZoneSource(ORIGIN, str(signed))])
+        assert index.nsec3 is not None
+        assert index.nsec3.iterations == 0
+
+        from tests.validation.fakes import EngineQuerier
+        from txdane.status import Status
+        from txdane.validation import Answer, TrustAnchors, ValidatingResolver
+
+        _, key = readKeyFiles(files.public)
+        anchor = dns.rrset.from_rdata(ORIGIN, 3600, key.ds(ORIGIN))
+        resolver = ValidatingResolver(
+            EngineQuerier(Responder(ZoneStore([index]))),
+            trustAnchors=TrustAnchors.fromRRsets([anchor]),
+        )
+        for name, rdtype, rcode in (
+            ("_443._tcp.www.zone.test.", "TLSA", dns.rcode.NOERROR),
+            ("nx.zone.test.", "A", dns.rcode.NXDOMAIN),
+            ("ns1.zone.test.", "TXT", dns.rcode.NOERROR),
+            ("x.wild.zone.test.", "TXT", dns.rcode.NOERROR),
+        ):
+            results: list[object] = []
+            resolver.lookup(name, rdtype).addBoth(results.append)
+            (answer,) = results
+            assert isinstance(answer, Answer), answer
+            self.assertIs(answer.status, Status.SECURE, str(answer))
+            self.assertEqual(answer.rcode, rcode)

@@ -6,12 +6,6 @@ validating Unbound given the same data and the same trust anchor.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import tempfile
-import time
-from pathlib import Path
-
 import dns.exception
 import dns.flags
 import dns.message
@@ -22,9 +16,9 @@ from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from tests.support import requireProgram
+from tests.unbound import Unbound, startUnbound, unboundVerdict
 from txdane.status import Status
-from txdane.testing import CASES, Case, Hierarchy, buildHierarchy
+from txdane.testing import CASES, Case, buildHierarchy
 from txdane.transport import DNSClient
 from txdane.validation import LookupFailedError, TrustAnchors, ValidatingResolver
 
@@ -60,95 +54,24 @@ MORE = [
 ]
 
 
-def freePort() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def unboundConfig(
-    directory: Path, hierarchy: Hierarchy, serverPort: int, port: int, *, validating: bool
-) -> Path:
-    lines = [
-        "server:",
-        "    verbosity: 0",
-        "    interface: 127.0.0.1",
-        f"    port: {port}",
-        "    do-ip6: no",
-        "    use-syslog: no",
-        '    logfile: ""',
-        '    chroot: ""',
-        '    username: ""',
-        f'    directory: "{directory}"',
-        '    pidfile: ""',
-        "    do-not-query-localhost: no",
-        '    local-zone: "test." nodefault',
-        "    qname-minimisation: no",
-        "    ede: yes",
-    ]
-    if validating:
-        anchor = directory / "anchor.txt"
-        anchor.write_text(hierarchy.trustAnchorText())
-        lines.append(f'    trust-anchor-file: "{anchor}"')
-    else:
-        lines.append('    module-config: "iterator"')
-    lines += ["remote-control:", "    control-enable: no"]
-    for origin in hierarchy.zones:
-        lines += ["stub-zone:", f'    name: "{origin}"', f"    stub-addr: 127.0.0.1@{serverPort}"]
-    config = directory / ("validating.conf" if validating else "plain.conf")
-    config.write_text("\n".join(lines) + "\n")
-    return config
-
-
-def unboundVerdict(response: dns.message.Message) -> Status:
-    if response.rcode() == dns.rcode.SERVFAIL:
-        return Status.BOGUS
-    return Status.SECURE if response.flags & dns.flags.AD else Status.INSECURE
-
-
 class UnboundAgreesTests(TestCase):
     """
     txdane through a plain Unbound reaches the verdict of a validating Unbound, case by case.
     """
 
-    def startUnbound(self, hierarchy: Hierarchy, serverPort: int, *, validating: bool) -> int:
-        unbound = requireProgram("unbound")
-        directory = Path(tempfile.mkdtemp(prefix="txdane-unbound-"))
-        port = freePort()
-        config = unboundConfig(directory, hierarchy, serverPort, port, validating=validating)
-        process = subprocess.Popen(
-            [unbound, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+    def ask(self, unbound: Unbound, case: Case) -> dns.message.Message:
+        return unbound.ask(case.name, case.rdtype)
 
-        def stop() -> None:
-            process.terminate()
-            process.wait(10)
-
-        self.addCleanup(stop)
-        self.processes.append(process)
-        return port
-
-    def ask(self, port: int, case: Case) -> dns.message.Message:
-        query = dns.message.make_query(case.name, case.rdtype, want_dnssec=True)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                return dns.query.udp(query, "127.0.0.1", port=port, timeout=2)
-            except (dns.exception.Timeout, ConnectionRefusedError):
-                if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
-                    raise
-
-    async def setUpUnbounds(self) -> tuple[ValidatingResolver, int]:
+    async def setUpUnbounds(self) -> tuple[ValidatingResolver, Unbound]:
         hierarchy = buildHierarchy()
         server = await hierarchy.serve(reactor)
         self.addCleanup(server.stop)
-        self.processes: list[subprocess.Popen[bytes]] = []
-        reference = self.startUnbound(hierarchy, server.port, validating=True)
-        plain = self.startUnbound(hierarchy, server.port, validating=False)
+        reference = startUnbound(self, hierarchy, server.port, validating=True)
+        plain = startUnbound(self, hierarchy, server.port, validating=False)
         # Wait until both answer.
         await deferToThread(self.ask, reference, CASES[0])
         await deferToThread(self.ask, plain, CASES[0])
-        client = DNSClient(reactor, servers=[("127.0.0.1", plain)], timeout=2)
+        client = DNSClient(reactor, servers=[("127.0.0.1", plain.port)], timeout=2)
         resolver = ValidatingResolver(
             client, trustAnchors=TrustAnchors.fromRRsets([hierarchy.trustAnchor])
         )

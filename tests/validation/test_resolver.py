@@ -227,10 +227,21 @@ def test_cnameChainLimit(hierarchy: Hierarchy) -> None:
     resolver, _ = makeResolver(hierarchy)
     failure = failureOf(resolver.lookup("c0.example.test.", "A"))
     assert isinstance(failure, WorkLimitExceededError) and "chain" in failure.reason
+    # c0 -> c1 -> ... -> c12: twelve links, one too many for a limit of 11.
+    eleven, _ = makeResolver(
+        hierarchy, limits=ValidationLimits(maxCNAMEChain=11, maxQueriesPerLookup=100)
+    )
+    assert isinstance(failureOf(eleven.lookup("c0.example.test.", "A")), WorkLimitExceededError)
     longer, _ = makeResolver(
         hierarchy, limits=ValidationLimits(maxCNAMEChain=12, maxQueriesPerLookup=100)
     )
     assert resolve(longer, "c0.example.test.", "A").secure
+
+
+def test_dnameCountsOnceInTheChain(hierarchy: Hierarchy) -> None:
+    resolver, _ = makeResolver(hierarchy, limits=ValidationLimits(maxCNAMEChain=1))
+    answer = resolve(resolver, "www.redirect.example.test.", "A")
+    assert answer.secure and len(answer.chain) == 2
 
 
 def test_cnameLoop(hierarchy: Hierarchy) -> None:
@@ -545,3 +556,133 @@ def test_unexpectedErrorFailsClosed(hierarchy: Hierarchy) -> None:
     failure = failureOf(resolver.lookup("www.example.test.", "A"))
     assert isinstance(failure, LookupFailedError)
     assert isinstance(failure.cause, RuntimeError) and "surprise" in str(failure)
+
+
+class DelayedQuerier:
+    """
+    Answers from the hierarchy only when told to, so that lookups overlap.
+    """
+
+    def __init__(self, hierarchy: Hierarchy) -> None:
+        self.engine = EngineQuerier.forHierarchy(hierarchy)
+        self.pending: list[tuple[Deferred, dns.message.Message]] = []
+
+    def query(
+        self, name: object, rdtype: object, rdclass: object = "IN", **flags: bool
+    ) -> Deferred:
+        box: list[dns.message.Message] = []
+        self.engine.query(name, rdtype, **flags).addCallback(box.append)  # type: ignore[arg-type]
+        d: Deferred = Deferred()
+        self.pending.append((d, box[0]))
+        return d
+
+    def flush(self) -> None:
+        while self.pending:
+            d, response = self.pending.pop(0)
+            if not d.called:
+                d.callback(response)
+
+
+def test_concurrentLookupsShareTheChain(hierarchy: Hierarchy) -> None:
+    querier = DelayedQuerier(hierarchy)
+    clock = Clock()
+    clock.advance(hierarchy.now)
+    resolver = ValidatingResolver(
+        querier, trustAnchors=TrustAnchors.fromRRsets([hierarchy.trustAnchor]), clock=clock
+    )
+    results: list[object] = []
+    resolver.lookupAddress("www.example.test.").addBoth(results.append)
+    querier.flush()
+    pair = results[0]
+    assert isinstance(pair, tuple)
+    assert all(answer.secure for answer in pair)
+    dnskeys = [q for q in querier.engine.queries if q[1] == dns.rdatatype.DNSKEY]
+    assert len(dnskeys) == 3  # ., test., example.test.: once each
+
+
+def test_waiterRecomputesWhenTheWorkerTimesOut(hierarchy: Hierarchy) -> None:
+    querier = DelayedQuerier(hierarchy)
+    clock = Clock()
+    clock.advance(hierarchy.now)
+    resolver = ValidatingResolver(
+        querier, trustAnchors=TrustAnchors.fromRRsets([hierarchy.trustAnchor]), clock=clock
+    )
+    first: list[object] = []
+    resolver.lookup("www.example.test.", "A").addBoth(first.append)
+    # Let the first lookup get as far as waiting for the root's keys.
+    while not any(q[1] == dns.rdatatype.DNSKEY for q in querier.engine.queries):
+        d, response = querier.pending.pop(0)
+        d.callback(response)
+    clock.advance(5)
+    second: list[object] = []
+    resolver.lookup("www.example.test.", "AAAA").addBoth(second.append)
+    # Answer only the second lookup's own question: it then waits for the zone keys the
+    # first lookup is working on.
+    (entry,) = [p for p in querier.pending if p[1].question[0].rdtype == dns.rdatatype.AAAA]
+    querier.pending.remove(entry)
+    entry[0].callback(entry[1])
+    assert any(resolver._chain._pending.values()) and not second
+    clock.advance(resolver.limits.lookupTimeout - 4)
+    assert isinstance(first[0].value, WorkLimitExceededError)  # type: ignore[attr-defined]
+    querier.flush()
+    assert isinstance(second[0], Answer) and second[0].secure, second
+
+
+def test_nsec3RecordsPerProofLimit(hierarchy: Hierarchy) -> None:
+    """
+    A negative answer stuffed with NSEC3 records is bogus before any of them is hashed or
+    its signature checked.
+    """
+    resolver, querier = makeResolver(hierarchy)
+    resolve(resolver, "www.nsec3.test.", "A")  # prove the zone's keys first
+    before = resolver._chain.zoneCache.get(n("nsec3.test."))
+    assert before is not None
+
+    def stuff(message: dns.message.Message) -> dns.message.Message:
+        nsec3s = [r for r in message.authority if r.rdtype == dns.rdatatype.NSEC3]
+        sigs = [r for r in message.authority if r.rdtype == dns.rdatatype.RRSIG]
+        template, sig = nsec3s[0], next(s for s in sigs if s.name == nsec3s[0].name)
+        for i in range(resolver.limits.maxNSEC3RecordsPerProof):
+            owner = dns.name.from_text(f"{i:032d}", n("nsec3.test."))
+            message.authority.append(dns.rrset.from_rdata_list(owner, 300, list(template)))
+            message.authority.append(dns.rrset.from_rdata_list(owner, 300, list(sig)))
+        return message
+
+    querier.tamper[("nx.nsec3.test.", "A")] = stuff
+    answer = resolve(resolver, "nx.nsec3.test.", "A")
+    assert (answer.status, answer.ede) == (Status.BOGUS, EDE.UNSUPPORTED_NSEC3_ITERATIONS)
+    assert resolver.lastSignatureChecks == 0
+
+
+def test_walkStopsAtAName(hierarchy: Hierarchy) -> None:
+    """
+    Looking for a cut above unsigned data, the walk down stops at a label the signed zone
+    proves absent: nothing below it can be a cut.
+    """
+    resolver, querier = makeResolver(hierarchy)
+
+    def strip(message: dns.message.Message) -> dns.message.Message:
+        message.authority = [r for r in message.authority if r.rdtype == dns.rdatatype.SOA]
+        return message
+
+    querier.tamper[("a.b.c.d.nx.example.test.", "A")] = strip
+    answer = resolve(resolver, "a.b.c.d.nx.example.test.", "A")
+    assert answer.status is Status.BOGUS
+    asked = [q[0].to_text() for q in querier.queries if q[1] == dns.rdatatype.DS]
+    assert asked == ["test.", "example.test.", "nx.example.test."]
+
+
+def test_overLimitNSEC3ZoneStrippedReadsInsecure(hierarchy: Hierarchy) -> None:
+    """
+    The documented trade of the NSEC3 iteration limit: in such a zone the proof that would
+    make stripped data bogus is not computed, so it reads as insecure with EDE 27.
+    """
+    resolver, querier = makeResolver(hierarchy)
+
+    def strip(message: dns.message.Message) -> dns.message.Message:
+        message.answer = [r for r in message.answer if r.rdtype != dns.rdatatype.RRSIG]
+        return message
+
+    querier.tamper[("www.iterations.test.", "A")] = strip
+    answer = resolve(resolver, "www.iterations.test.", "A")
+    assert (answer.status, answer.ede) == (Status.INSECURE, EDE.UNSUPPORTED_NSEC3_ITERATIONS)

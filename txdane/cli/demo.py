@@ -10,19 +10,13 @@ DANE connections (verified, refused).
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 import dns.rdatatype
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.ssl import PrivateCertificate
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from zope.interface import implementer
 
@@ -34,7 +28,7 @@ from txdane.dane.matching import DANEResult
 from txdane.dane.records import TLSARecord, recordForCertificate
 from txdane.endpoints import DANEEndpoint
 from txdane.status import Status
-from txdane.testing import buildHierarchy
+from txdane.testing import buildHierarchy, selfSignedCertificate
 from txdane.transport import DNSClient
 from txdane.validation import TrustAnchors, ValidatingResolver
 
@@ -55,32 +49,6 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print nothing; the exit status tells"
     )
-
-
-def selfSigned(name: str) -> tuple[x509.Certificate, PrivateCertificate]:
-    """
-    A fresh self-signed certificate for C{name} (P-256), and the same with its key.
-    """
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    pem = certificate.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return certificate, PrivateCertificate.loadPEM(pem)
 
 
 @implementer(IHandshakeListener)
@@ -119,7 +87,7 @@ async def demo(reactor: Any, out: TextIO, quiet: bool = False) -> int:
     servers = {}
     listening = []
     for label in ("good", "bad"):
-        certificate, private = selfSigned(f"{label}.example.test")
+        certificate, private = selfSignedCertificate(f"{label}.example.test")
         factory = TLSMemoryBIOFactory(private.options(), False, Factory.forProtocol(_Greeter))
         port = reactor.listenTCP(0, factory, interface="127.0.0.1")
         listening.append(port)
@@ -127,7 +95,7 @@ async def demo(reactor: Any, out: TextIO, quiet: bool = False) -> int:
     goodCert, goodPort = servers["good"]
     badPort = servers["bad"][1]
     published = recordForCertificate(goodCert, 3, 1, 1)
-    stale = recordForCertificate(selfSigned("bad.example.test")[0], 3, 1, 1)
+    stale = recordForCertificate(selfSignedCertificate("bad.example.test")[0], 3, 1, 1)
     hierarchy = buildHierarchy(
         extraRecords={
             "example.test.": [

@@ -17,10 +17,12 @@ from typing import Any, TextIO
 import dns.dnssec
 import dns.name
 import dns.rcode
+import dns.rdata
 import dns.rdatatype
 
 from txdane.cli import CommandError, ExitStatus, UsageError
 from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
+from txdane.dane.records import TLSARecord
 from txdane.status import Status
 from txdane.validation import Answer, LookupFailedError
 from txdane.validation.answer import EDE, SignatureUse, ZoneTrust
@@ -112,6 +114,16 @@ def verdictLine(answer: Answer) -> str:
     return line
 
 
+def _recordText(rdata: dns.rdata.Rdata) -> str:
+    """
+    A record's data; TLSA records also with their RFC 7218 mnemonics.
+    """
+    if rdata.rdtype == dns.rdatatype.TLSA:
+        record = TLSARecord.fromRdata(rdata)  # type: ignore[arg-type]
+        return f"{rdata.to_text()}  {record.mnemonic}"
+    return rdata.to_text()
+
+
 def formatAnswer(answer: Answer, verbose: bool = False) -> str:
     """
     The human-readable report of an answer.
@@ -126,8 +138,12 @@ def formatAnswer(answer: Answer, verbose: bool = False) -> str:
                 f"{rdata.to_text()}  ({link.status})"
             )
     if answer.rrset is not None:
+        indent = "  "
+        if answer.status is Status.BOGUS:
+            lines.append("  data that failed validation (do not use it):")
+            indent = "    "
         for rdata in answer.rrset:
-            lines.append(f"  {rdata.to_text()}")
+            lines.append(f"{indent}{_recordText(rdata)}")
     else:
         what = "NXDOMAIN" if answer.rcode == dns.rcode.NXDOMAIN else "NODATA"
         lines.append(f"  no such {'name' if what == 'NXDOMAIN' else 'record'} ({what})")

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from txdane.errors import TxdaneError
+from txdane.validation.resolver import tlsaName as _lookupName
 
 
 class TLSAFormatError(TxdaneError, ValueError):
@@ -252,12 +253,13 @@ def tlsaName(host: str | dns.name.Name, port: int, protocol: str = "tcp") -> dns
     """
     The owner name of the TLSA records for a service: C{_port._protocol.host.}
     (RFC 6698 section 3).
+
+    @raise TLSAFormatError: for a port out of range or a bad protocol label.
     """
-    if not 0 <= port <= 65535:
-        raise TLSAFormatError(f"port {port} is out of range")
-    if isinstance(host, str):
-        host = dns.name.from_text(host)
-    return dns.name.Name([f"_{port}".encode(), f"_{protocol}".encode()]).concatenate(host)
+    try:
+        return _lookupName(host, port, protocol)
+    except ValueError as e:
+        raise TLSAFormatError(str(e)) from None
 
 
 def selectedData(certificate: x509.Certificate, selector: int) -> bytes:

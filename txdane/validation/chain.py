@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import TypeVar
 
 import dns.dnssec
 import dns.message
@@ -25,6 +26,7 @@ import dns.rrset
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS as DSRdata
 from dns.rdtypes.ANY.RRSIG import RRSIG
+from twisted.internet.defer import Deferred
 
 from txdane.status import Status
 from txdane.validation import proofs
@@ -37,6 +39,8 @@ from txdane.validation.records import findRRset, signaturesFor
 from txdane.validation.rrsig import Budget, RRsetVerdict, verifyRRset
 
 _ZONE = 0x0100
+T = TypeVar("T")
+_RETRY = object()
 Query = Callable[[dns.name.Name, dns.rdatatype.RdataType], Awaitable[dns.message.Message]]
 
 
@@ -62,6 +66,7 @@ class DSResult:
     @ivar zone: the zone whose signature proved the result (the parent side for a cut).
     @ivar ds: the validated DS RRset for a signed delegation.
     @ivar signatures: the signatures that proved it.
+    @ivar absent: whether the proof showed that the name does not exist at all.
     """
 
     name: dns.name.Name
@@ -73,6 +78,7 @@ class DSResult:
     ds: dns.rrset.RRset | None = None
     signatures: tuple[SignatureUse, ...] = ()
     ttl: int = 0
+    absent: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +114,36 @@ class ChainOfTrust:
         self.policy = policy
         self.zoneCache = zoneCache
         self.dsCache = dsCache
+        self._pending: dict[Hashable, list[Deferred[object]]] = {}
+
+    async def _shared(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        """
+        Run C{compute} once for concurrent lookups that need the same result (the A and AAAA
+        lookups of one name need the same zone keys). Those that wait get the result; if the
+        lookup doing the work fails (its own budget, its own timeout), each computes it again
+        within its own budget.
+        """
+        waiters = self._pending.get(key)
+        if waiters is not None:
+            waiting: Deferred[object] = Deferred()
+            waiters.append(waiting)
+            result = await waiting
+            if result is not _RETRY:
+                return result  # type: ignore[return-value]
+            return await compute()
+        self._pending[key] = []
+        try:
+            mine = await compute()
+        except BaseException:
+            self._release(key, _RETRY)
+            raise
+        self._release(key, mine)
+        return mine
+
+    def _release(self, key: Hashable, result: object) -> None:
+        for waiting in self._pending.pop(key, []):
+            if not waiting.called:
+                waiting.callback(result)
 
     def _ttl(self, status: Status, ttl: int) -> int:
         return self.limits.bogusTTL if status is Status.BOGUS else ttl
@@ -145,7 +181,9 @@ class ChainOfTrust:
         cached = self.zoneCache.get(zone)
         if cached is not None:
             return cached
-        result = await self._zoneKeys(zone, query, now, budget)
+        result = await self._shared(
+            ("keys", zone), lambda: self._zoneKeys(zone, query, now, budget)
+        )
         self.zoneCache.put(zone, result, self._ttl(result.status, result.ttl))
         return result
 
@@ -327,7 +365,7 @@ class ChainOfTrust:
         cached = self.dsCache.get(name)
         if cached is not None:
             return cached
-        result = await self._dsAt(name, query, now, budget)
+        result = await self._shared(("ds", name), lambda: self._dsAt(name, query, now, budget))
         self.dsCache.put(name, result, self._ttl(result.status, result.ttl))
         return result
 
@@ -413,7 +451,9 @@ class ChainOfTrust:
                 ttl=ttl,
             )
         cut = Cut.UNSIGNED if proof.delegation else Cut.NONE
-        return DSResult(name, cut, Status.SECURE, proof.reason, zone=keys.zone, ttl=ttl)
+        return DSResult(
+            name, cut, Status.SECURE, proof.reason, zone=keys.zone, ttl=ttl, absent=nxdomain
+        )
 
     async def _unsigned(
         self, name: dns.name.Name, query: Query, now: float, budget: Budget, what: str
@@ -454,6 +494,10 @@ class ChainOfTrust:
                 return ZoneKeys(label, Status.INSECURE, ds.reason, ds.ede, ttl=ds.ttl)
             if ds.cut is Cut.SIGNED:
                 zone = await self.zoneKeys(label, query, now, budget)
+            elif ds.absent and ds.zone == zone.zone:
+                # The label does not exist in the signed zone: nor does anything below it,
+                # so there is no cut further down to look for.
+                break
         return zone
 
     async def inZone(

@@ -138,6 +138,43 @@ def tlsaName(host: dns.name.Name | str, port: int, proto: str = "tcp") -> dns.na
     return dns.name.Name([f"_{port}".encode(), f"_{proto}".encode()]).concatenate(_name(host))
 
 
+def queryFailure(what: str, error: Exception) -> str:
+    """
+    The reason of a lookup that failed because the query for C{what} (C{"name type"}) did:
+    the transport's message, which names the question itself when it is that one.
+    """
+    detail = str(error)
+    return detail if detail.startswith(what) else f"query {what}: {detail}"
+
+
+def limitLookupTime(
+    d: Deferred[Answer],
+    qname: dns.name.Name,
+    qtype: dns.rdatatype.RdataType,
+    limits: ValidationLimits,
+    clock: IReactorTime,
+) -> Deferred[Answer]:
+    """
+    Cancel the lookup C{d} after C{limits.lookupTimeout} seconds and fail it with a
+    L{WorkLimitExceededError} (EDE 5, indeterminate) that says so.
+    """
+    d.addTimeout(limits.lookupTimeout, clock)
+
+    def timedOut(failure: Failure) -> Failure:
+        if failure.check(defer.TimeoutError):
+            return Failure(
+                WorkLimitExceededError(
+                    qname,
+                    qtype,
+                    f"no answer within {limits.lookupTimeout:g} s",
+                    EDE.INDETERMINATE,
+                )
+            )
+        return failure
+
+    return d.addErrback(timedOut)
+
+
 class _ConvenienceLookups:
     """
     The typed lookups, written once on top of C{lookup}.
@@ -259,22 +296,7 @@ class ValidatingResolver(_ConvenienceLookups):
             return succeed(cached)
         state = _LookupState(qname, qtype, Budget(self.limits), textKey)
         d = Deferred.fromCoroutine(self._lookup(state))
-        d.addTimeout(self.limits.lookupTimeout, self.clock)
-
-        def timedOut(failure: Failure) -> Failure:
-            if failure.check(defer.TimeoutError):
-                return Failure(
-                    WorkLimitExceededError(
-                        qname,
-                        qtype,
-                        f"no answer within {self.limits.lookupTimeout:g} s",
-                        EDE.INDETERMINATE,
-                    )
-                )
-            return failure
-
-        d.addErrback(timedOut)
-        return d
+        return limitLookupTime(d, qname, qtype, self.limits, self.clock)
 
     async def _lookup(self, state: _LookupState) -> Answer:
         try:
@@ -323,7 +345,7 @@ class ValidatingResolver(_ConvenienceLookups):
                 )
             except DNSError as e:
                 raise LookupFailedError(
-                    state.name, state.rdtype, f"query {what}: {e}", _edeOf(e), e
+                    state.name, state.rdtype, queryFailure(what, e), _edeOf(e), e
                 ) from e
             rcode = response.rcode()
             if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
@@ -349,6 +371,7 @@ class ValidatingResolver(_ConvenienceLookups):
         verdicts: list[_Verdict] = []
         message = await query(name, qtype)
         seen = {name}
+        hops = 0
         while True:
             rrset = findRRset(message.answer, name, qtype)
             if rrset is not None:
@@ -388,7 +411,8 @@ class ValidatingResolver(_ConvenienceLookups):
                 verdicts.append(verdict)
                 links.append(ChainLink(cname, verdict.status))
                 target = cname[0].target
-            if len(links) > self.limits.maxCNAMEChain or target in seen:
+            hops += 1
+            if hops > self.limits.maxCNAMEChain or target in seen:
                 raise WorkLimitExceededError(
                     state.name,
                     state.rdtype,

@@ -12,10 +12,8 @@ import dns.flags
 import dns.name
 import dns.rcode
 import dns.rdatatype
-from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
-from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.status import Status
@@ -31,6 +29,8 @@ from txdane.validation.resolver import (
     _edeFromMessage,
     _edeOf,
     _name,
+    limitLookupTime,
+    queryFailure,
 )
 
 
@@ -71,22 +71,7 @@ class ADTrustingResolver(_ConvenienceLookups):
         qname = _name(name)
         qtype = dns.rdatatype.RdataType.make(rdtype)
         d = Deferred.fromCoroutine(self._lookup(qname, qtype))
-        d.addTimeout(self.limits.lookupTimeout, self.clock)
-
-        def timedOut(failure: Failure) -> Failure:
-            if failure.check(defer.TimeoutError):
-                return Failure(
-                    WorkLimitExceededError(
-                        qname,
-                        qtype,
-                        f"no answer within {self.limits.lookupTimeout:g} s",
-                        EDE.INDETERMINATE,
-                    )
-                )
-            return failure
-
-        d.addErrback(timedOut)
-        return d
+        return limitLookupTime(d, qname, qtype, self.limits, self.clock)
 
     async def _lookup(self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> Answer:
         what = f"{qname} {dns.rdatatype.to_text(qtype)}"
@@ -95,7 +80,7 @@ class ADTrustingResolver(_ConvenienceLookups):
                 qname, qtype, dnssecOK=True, checkingDisabled=False, recursionDesired=True
             )
         except DNSError as e:
-            raise LookupFailedError(qname, qtype, f"query {what}: {e}", _edeOf(e), e) from e
+            raise LookupFailedError(qname, qtype, queryFailure(what, e), _edeOf(e), e) from e
         rcode = response.rcode()
         if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             raise LookupFailedError(

@@ -1,0 +1,128 @@
+"""
+A real Unbound on loopback for the interoperability tests, resolving from txdane's DNS server
+(one C{stub-zone} per zone of the test hierarchy), validating with the hierarchy's trust anchor
+or not at all.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+
+from txdane.status import Status
+from txdane.testing import Hierarchy
+
+from .support import requireProgram
+
+
+def freePort() -> int:
+    """
+    A UDP port on 127.0.0.1 that was free a moment ago.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def unboundConfig(
+    directory: Path, hierarchy: Hierarchy, serverPort: int, port: int, *, validating: bool = True
+) -> Path:
+    """
+    Write an Unbound configuration listening on C{port} and asking txdane's server on
+    C{serverPort} for every zone of C{hierarchy}; with the hierarchy's trust anchor when
+    C{validating}, else with validation off (a plain recursive resolver).
+    """
+    lines = [
+        "server:",
+        "    verbosity: 0",
+        "    interface: 127.0.0.1",
+        f"    port: {port}",
+        "    do-ip6: no",
+        "    use-syslog: no",
+        '    logfile: ""',
+        '    chroot: ""',
+        '    username: ""',
+        f'    directory: "{directory}"',
+        '    pidfile: ""',
+        "    do-not-query-localhost: no",
+        '    local-zone: "test." nodefault',
+        "    qname-minimisation: no",
+        "    ede: yes",
+    ]
+    if validating:
+        anchor = directory / "anchor.txt"
+        anchor.write_text(hierarchy.trustAnchorText())
+        lines.append(f'    trust-anchor-file: "{anchor}"')
+    else:
+        lines.append('    module-config: "iterator"')
+    lines += ["remote-control:", "    control-enable: no"]
+    for origin in hierarchy.zones:
+        lines += ["stub-zone:", f'    name: "{origin}"', f"    stub-addr: 127.0.0.1@{serverPort}"]
+    config = directory / ("validating.conf" if validating else "plain.conf")
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def unboundVerdict(response: dns.message.Message) -> Status:
+    """
+    What a validating Unbound's answer says: SERVFAIL is bogus, AD set is secure.
+    """
+    if response.rcode() == dns.rcode.SERVFAIL:
+        return Status.BOGUS
+    return Status.SECURE if response.flags & dns.flags.AD else Status.INSECURE
+
+
+@dataclass
+class Unbound:
+    """
+    A running Unbound process.
+    """
+
+    process: subprocess.Popen[bytes]
+    port: int
+
+    def ask(self, name: str, rdtype: str) -> dns.message.Message:
+        """
+        Ask with DO set (blocking), retrying while Unbound starts up.
+        """
+        query = dns.message.make_query(name, rdtype, want_dnssec=True)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return dns.query.udp(query, "127.0.0.1", port=self.port, timeout=2)
+            except (dns.exception.Timeout, ConnectionRefusedError):
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def startUnbound(
+    testCase: Any, hierarchy: Hierarchy, serverPort: int, *, validating: bool = True
+) -> Unbound:
+    """
+    Start Unbound in the foreground for the duration of C{testCase}.
+    """
+    program = requireProgram("unbound")
+    directory = Path(tempfile.mkdtemp(prefix="txdane-unbound-"))
+    port = freePort()
+    config = unboundConfig(directory, hierarchy, serverPort, port, validating=validating)
+    process = subprocess.Popen(
+        [program, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    unbound = Unbound(process, port)
+    testCase.addCleanup(unbound.stop)
+    return unbound
