@@ -39,7 +39,7 @@ from txdane.validation.records import findRRset, signaturesFor
 from txdane.validation.rrsig import Budget, RRsetVerdict, verifyRRset
 
 _ZONE = 0x0100
-T = TypeVar("T")
+_Result = TypeVar("_Result", "ZoneKeys", "DSResult")
 _RETRY = object()
 Query = Callable[[dns.name.Name, dns.rdatatype.RdataType], Awaitable[dns.message.Message]]
 
@@ -116,7 +116,9 @@ class ChainOfTrust:
         self.dsCache = dsCache
         self._pending: dict[Hashable, list[Deferred[object]]] = {}
 
-    async def _shared(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+    async def _shared(
+        self, key: Hashable, compute: Callable[[], Awaitable[_Result]], budget: Budget
+    ) -> _Result:
         """
         Run C{compute} once for concurrent lookups that need the same result (the A and AAAA
         lookups of one name need the same zone keys). Those that wait get the result; if the
@@ -137,8 +139,17 @@ class ChainOfTrust:
         except BaseException:
             self._release(key, _RETRY)
             raise
-        self._release(key, mine)
+        self._release(key, mine if self._reusable(mine, budget) else _RETRY)
         return mine
+
+    @staticmethod
+    def _reusable(result: ZoneKeys | DSResult, budget: Budget) -> bool:
+        """
+        Whether other lookups may use C{result}: not when it failed after this lookup used up
+        its signature budget, which says nothing about the zone (an attacker's CNAME chain
+        could otherwise make a victim zone bogus for everyone).
+        """
+        return result.status is Status.SECURE or not budget.exhausted
 
     def _release(self, key: Hashable, result: object) -> None:
         for waiting in self._pending.pop(key, []):
@@ -182,9 +193,10 @@ class ChainOfTrust:
         if cached is not None:
             return cached
         result = await self._shared(
-            ("keys", zone), lambda: self._zoneKeys(zone, query, now, budget)
+            ("keys", zone), lambda: self._zoneKeys(zone, query, now, budget), budget
         )
-        self.zoneCache.put(zone, result, self._ttl(result.status, result.ttl))
+        if self._reusable(result, budget):
+            self.zoneCache.put(zone, result, self._ttl(result.status, result.ttl))
         return result
 
     async def _zoneKeys(
@@ -365,8 +377,11 @@ class ChainOfTrust:
         cached = self.dsCache.get(name)
         if cached is not None:
             return cached
-        result = await self._shared(("ds", name), lambda: self._dsAt(name, query, now, budget))
-        self.dsCache.put(name, result, self._ttl(result.status, result.ttl))
+        result = await self._shared(
+            ("ds", name), lambda: self._dsAt(name, query, now, budget), budget
+        )
+        if self._reusable(result, budget):
+            self.dsCache.put(name, result, self._ttl(result.status, result.ttl))
         return result
 
     async def _dsAt(
