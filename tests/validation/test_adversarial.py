@@ -6,9 +6,15 @@ cost.
 
 from __future__ import annotations
 
+import dns.message
+import dns.name
+import dns.rdatatype
+import dns.rrset
 import pytest
 
+from tests.validation.fakes import Tamper
 from tests.validation.test_hierarchy import makeResolver, resolve
+from tests.validation.zonekit import n
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy
 from txdane.validation import ValidationLimits
@@ -40,3 +46,34 @@ def test_budgetExhaustionIsNotCached(hierarchy: Hierarchy) -> None:
         answer = resolve(resolver, "www.example.test.", "A")
         assert answer.secure, (budget, str(answer))
     assert fits >= 2
+
+
+def childApexDenial(hierarchy: Hierarchy, zone: str) -> Tamper:
+    """
+    A tamper that answers a DS query for C{zone} with the child's own apex NSEC (signed by
+    the child), as a confused or hostile server might.
+    """
+    origin = n(zone)
+    child = hierarchy.zones[origin]
+    nsec = child.find_rrset(origin, dns.rdatatype.NSEC)
+    sig = child.find_rrset(origin, dns.rdatatype.RRSIG, dns.rdatatype.NSEC)
+
+    def tamper(message: dns.message.Message) -> dns.message.Message:
+        message.answer = []
+        message.authority = [nsec, sig]
+        return message
+
+    return tamper
+
+
+def test_dsDeniedByTheChildItselfFailsPromptly(hierarchy: Hierarchy) -> None:
+    """
+    A DS query answered by the child's own NSEC (signed by the zone whose DS is asked) would
+    need the zone's keys to prove the zone's keys. It must end at once as bogus, not wait
+    for itself until the lookup times out.
+    """
+    resolver, querier = makeResolver(hierarchy)
+    querier.tamper[("example.test.", "DS")] = childApexDenial(hierarchy, "example.test.")
+    answer = resolve(resolver, "www.example.test.", "A")
+    assert answer.status is Status.BOGUS, answer
+    assert not any(resolver._chain._pending.values())

@@ -441,7 +441,9 @@ class ChainOfTrust:
                 ttl=verdict.ttl,
             )
         nxdomain = message.rcode() == dns.rcode.NXDOMAIN
-        keys, rrsets, failed = await proofs.denialRecords(self, message, name, query, now, budget)
+        keys, rrsets, failed = await proofs.denialRecords(
+            self, message, name, query, now, budget, above=True
+        )
         if failed is not None:
             return DSResult(name, Cut.UNKNOWN, failed.status, failed.reason, failed.ede)
         if keys is None:

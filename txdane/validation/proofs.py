@@ -35,11 +35,17 @@ async def denialRecords(
     query: Query,
     now: float,
     budget: Budget,
+    *,
+    above: bool = False,
 ) -> tuple[ZoneKeys | None, list[dns.rrset.RRset], RRsetVerdict | None]:
     """
     Verify the NSEC and NSEC3 RRsets of a response's authority section that speak about
     C{near}: those signed by the deepest zone at or above it (a response that followed a
     CNAME into another zone may carry proofs of several zones).
+
+    @param above: consider only zones strictly above C{near}: a DS at C{near} is denied by
+        the parent side, and a zone cannot prove its own cut with its own keys (that would
+        need the keys being proven).
 
     @return: the keys of the zone that signed them (L{None} when no such records are signed),
         the records, and a failed verdict if one of them did not verify.
@@ -49,7 +55,7 @@ async def denialRecords(
         sig.signer
         for r in candidates
         for sig in signaturesFor(message, message.authority, r)
-        if near.is_subdomain(sig.signer)
+        if near.is_subdomain(sig.signer) and not (above and sig.signer == near)
     }
     if not signers:
         return None, candidates, None
