@@ -77,3 +77,30 @@ def test_dsDeniedByTheChildItselfFailsPromptly(hierarchy: Hierarchy) -> None:
     answer = resolve(resolver, "www.example.test.", "A")
     assert answer.status is Status.BOGUS, answer
     assert not any(resolver._chain._pending.values())
+
+
+def raiseTTLs(message: dns.message.Message) -> dns.message.Message:
+    """
+    Raise every TTL of the authority section to a day: the RRSIGs' original TTLs still say
+    what the zone published.
+    """
+    for rrset in message.authority:
+        rrset.ttl = 86400
+    return message
+
+
+@pytest.mark.parametrize(
+    ("name", "rdtype"),
+    [("nodata.example.test.", "TXT"), ("nx.example.test.", "A"), ("nx.nsec3.test.", "A")],
+)
+def test_negativeTTLCappedByTheSignatures(hierarchy: Hierarchy, name: str, rdtype: str) -> None:
+    """
+    A proven NXDOMAIN or NODATA is kept no longer than its NSEC or NSEC3 records' original
+    TTL (RFC 4035 section 5.3.3), whatever TTL the network put on them.
+    """
+    resolver, querier = makeResolver(hierarchy)
+    querier.tamper[(name, rdtype)] = raiseTTLs
+    answer = resolve(resolver, name, rdtype)
+    assert answer.secure, answer
+    assert 0 < answer.ttl <= 300
+    assert all(r.ttl <= 300 for r in answer.denial)

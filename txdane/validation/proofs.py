@@ -81,13 +81,19 @@ async def denialRecords(
     keys = await chain.zoneKeys(signer, query, now, budget)
     if keys.status is not Status.SECURE:
         return keys, rrsets, None
+    verified = []
     for rrset in rrsets:
         verdict = chain.verify(
             rrset, signaturesFor(message, message.authority, rrset), keys, now, budget
         )
         if verdict.status is not Status.SECURE:
             return keys, rrsets, verdict
-    return keys, rrsets, None
+        if verdict.ttl < rrset.ttl:
+            # Keep the proof no longer than its signature allows (original TTL, expiry).
+            rrset = rrset.copy()
+            rrset.ttl = verdict.ttl
+        verified.append(rrset)
+    return keys, verified, None
 
 
 def _split(
