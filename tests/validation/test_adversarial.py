@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import dns.message
 import dns.name
+import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import pytest
 
 from tests.validation.fakes import Tamper
 from tests.validation.test_hierarchy import makeResolver, resolve
+from tests.validation.test_resolver import failureOf
 from tests.validation.zonekit import n
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy
-from txdane.validation import ValidationLimits
+from txdane.validation import ValidationLimits, WorkLimitExceededError
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +106,31 @@ def test_negativeTTLCappedByTheSignatures(hierarchy: Hierarchy, name: str, rdtyp
     assert answer.secure, answer
     assert 0 < answer.ttl <= 300
     assert all(r.ttl <= 300 for r in answer.denial)
+
+
+def deepName(below: str, length: int = 250) -> str:
+    """
+    A name of as many one-letter labels below C{below} as fit in C{length} octets.
+    """
+    labels = (length - len(below) - 1) // 2
+    return "a." * labels + below
+
+
+def test_nsec3HashesPerLookupLimit(hierarchy: Hierarchy) -> None:
+    """
+    The closest encloser proof for a long name hashes each of its ancestors: NSEC3 hashing
+    per lookup has its own budget, and a lookup over it fails (never an answer).
+    """
+    name = deepName("nx.nsec3.test.")
+    resolver, _ = makeResolver(hierarchy)
+    answer = resolve(resolver, name, "A")
+    assert answer.secure and answer.rcode == dns.rcode.NXDOMAIN
+    hashes = resolver.lastNSEC3Hashes
+    assert hashes > len(dns.name.from_text(name)) - 3
+    assert hashes <= resolver.limits.maxNSEC3HashesPerLookup
+    limit = hashes // 2
+    resolver, _ = makeResolver(hierarchy, limits=ValidationLimits(maxNSEC3HashesPerLookup=limit))
+    error = failureOf(resolver.lookup(name, "A"))
+    assert isinstance(error, WorkLimitExceededError)
+    assert f"more than {limit} NSEC3 hashes" in str(error)
+    assert resolver.lastNSEC3Hashes == limit

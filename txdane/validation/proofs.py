@@ -118,15 +118,12 @@ def checkDenial(
     """
     nsecs, nsec3s = _split(rrsets)
     if nsec3s:
-        proof = nsec3.NSEC3Proof.check(nsec3s, zone, limits)
+        proof = nsec3.NSEC3Proof.check(nsec3s, zone, limits, budget)
         if isinstance(proof, denial.DenialVerdict):
             return proof
-        try:
-            if nxdomain:
-                return nsec3.proveNXDomain(name, proof)
-            return nsec3.proveNoData(name, rdtype, proof)
-        finally:
-            budget.nsec3Hashes += proof.hashes
+        if nxdomain:
+            return nsec3.proveNXDomain(name, proof)
+        return nsec3.proveNoData(name, rdtype, proof)
     if nxdomain:
         return denial.proveNXDomain(name, nsecs, zone)
     return denial.proveNoData(name, rdtype, nsecs, zone)
@@ -138,13 +135,14 @@ def checkWildcard(
     zone: dns.name.Name,
     name: dns.name.Name,
     wildcardParent: dns.name.Name,
+    budget: Budget | None = None,
 ) -> denial.DenialVerdict:
     """
     Run the no-closer-match proof for an answer synthesized from C{*.wildcardParent}.
     """
     nsecs, nsec3s = _split(rrsets)
     if nsec3s:
-        proof = nsec3.NSEC3Proof.check(nsec3s, zone, limits)
+        proof = nsec3.NSEC3Proof.check(nsec3s, zone, limits, budget)
         if isinstance(proof, denial.DenialVerdict):
             return proof
         return nsec3.proveWildcard(name, wildcardParent, proof)

@@ -39,7 +39,7 @@ from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.policy import AlgorithmPolicy
 from txdane.validation.records import findRRset, signaturesFor
-from txdane.validation.rrsig import Budget
+from txdane.validation.rrsig import Budget, NSEC3HashLimitError
 
 
 @dataclasses.dataclass
@@ -271,6 +271,8 @@ class ValidatingResolver(_ConvenienceLookups):
         self.lastSignatureChecks = 0
         #: Queries sent by the most recent lookup that finished.
         self.lastQueries = 0
+        #: NSEC3 hashes computed by the most recent lookup that finished.
+        self.lastNSEC3Hashes = 0
 
     def clearCache(self) -> None:
         """
@@ -303,6 +305,8 @@ class ValidatingResolver(_ConvenienceLookups):
             answer = await self._resolve(state)
         except (TxdaneError, defer.CancelledError):
             raise
+        except NSEC3HashLimitError as e:
+            raise WorkLimitExceededError(state.name, state.rdtype, str(e), EDE.INDETERMINATE) from e
         except Exception as e:
             # Fail closed, and say so in one line, whatever the data made go wrong.
             raise LookupFailedError(
@@ -311,6 +315,7 @@ class ValidatingResolver(_ConvenienceLookups):
         finally:
             self.lastSignatureChecks = state.budget.checks
             self.lastQueries = state.budget.queries
+            self.lastNSEC3Hashes = state.budget.nsec3Hashes
         ttl = self.limits.bogusTTL if answer.status is Status.BOGUS else answer.ttl
         self._answers.put((state.name, state.rdtype), answer, ttl)
         if state.textKey is not None:
@@ -524,7 +529,9 @@ class ValidatingResolver(_ConvenienceLookups):
                     EDE.NSEC_MISSING,
                     trust=keys.trust,
                 )
-            proof = proofs.checkWildcard(self.limits, rrsets, signer, owner, verdict.wildcardParent)
+            proof = proofs.checkWildcard(
+                self.limits, rrsets, signer, owner, verdict.wildcardParent, budget
+            )
             if proof.status is not Status.SECURE:
                 return _Verdict(
                     proof.status, f"{what}: {proof.reason}", proof.ede, trust=keys.trust

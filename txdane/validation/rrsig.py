@@ -30,12 +30,21 @@ _ZONE = 0x0100
 _REVOKE = 0x0080
 
 
+class NSEC3HashLimitError(Exception):
+    """
+    A lookup needed more NSEC3 hashes than its budget allows; the resolver turns it into a
+    L{WorkLimitExceededError<txdane.validation.errors.WorkLimitExceededError>}.
+    """
+
+
 class Budget:
     """
-    Counts signature verifications for one lookup.
+    Counts signature verifications, NSEC3 hashes and queries for one lookup.
 
     @ivar limits: the limits to enforce.
     @ivar checks: verifications done so far in this lookup.
+    @ivar nsec3Hashes: NSEC3 hashes computed so far in this lookup.
+    @ivar queries: queries sent so far in this lookup.
     """
 
     def __init__(self, limits: ValidationLimits) -> None:
@@ -43,6 +52,18 @@ class Budget:
         self.checks = 0
         self.nsec3Hashes = 0
         self.queries = 0
+
+    def countNSEC3Hash(self) -> None:
+        """
+        Count one NSEC3 hash about to be computed.
+
+        @raise NSEC3HashLimitError: the lookup has already computed as many as it may.
+        """
+        if self.nsec3Hashes >= self.limits.maxNSEC3HashesPerLookup:
+            raise NSEC3HashLimitError(
+                f"more than {self.limits.maxNSEC3HashesPerLookup} NSEC3 hashes needed"
+            )
+        self.nsec3Hashes += 1
 
     @property
     def exhausted(self) -> bool:
