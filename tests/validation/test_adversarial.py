@@ -12,14 +12,20 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import pytest
+from twisted.internet.task import Clock
 
 from tests.validation.fakes import Tamper
 from tests.validation.test_hierarchy import makeResolver, resolve
 from tests.validation.test_resolver import failureOf
-from tests.validation.zonekit import n
+from tests.validation.zonekit import TableQuerier, n, rrset
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy
-from txdane.validation import ValidationLimits, WorkLimitExceededError
+from txdane.validation import (
+    ADTrustingResolver,
+    LookupFailedError,
+    ValidationLimits,
+    WorkLimitExceededError,
+)
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +92,8 @@ def raiseTTLs(message: dns.message.Message) -> dns.message.Message:
     Raise every TTL of the authority section to a day: the RRSIGs' original TTLs still say
     what the zone published.
     """
-    for rrset in message.authority:
-        rrset.ttl = 86400
+    for section in message.authority:
+        section.ttl = 86400
     return message
 
 
@@ -134,3 +140,19 @@ def test_nsec3HashesPerLookupLimit(hierarchy: Hierarchy) -> None:
     assert isinstance(error, WorkLimitExceededError)
     assert f"more than {limit} NSEC3 hashes" in str(error)
     assert resolver.lastNSEC3Hashes == limit
+
+
+def test_trustADDNAMESubstitutionTooLong() -> None:
+    """
+    In trust-AD mode too, a DNAME whose substitution would pass 255 octets fails the lookup
+    with a LookupFailedError, not with dnspython's exception.
+    """
+    querier = TableQuerier()
+    querier.ad = True
+    query = "x" * 60 + "." + "y" * 60 + ".d.p."
+    target = ".".join(["a" * 60] * 3) + ".target."
+    querier.add(query, "A", (rrset(f"d.p. 300 IN DNAME {target}"),))
+    resolver = ADTrustingResolver(querier, "127.0.0.1", clock=Clock())
+    error = failureOf(resolver.lookup(query, "A"))
+    assert isinstance(error, LookupFailedError), error
+    assert "255 octets" in error.reason
