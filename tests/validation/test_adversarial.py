@@ -6,23 +6,30 @@ cost.
 
 from __future__ import annotations
 
+import os
+
+import dns.dnssec
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import pytest
+from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from twisted.internet.task import Clock
 
 from tests.validation.fakes import Tamper
 from tests.validation.test_hierarchy import makeResolver, resolve
 from tests.validation.test_resolver import failureOf
-from tests.validation.zonekit import TableQuerier, n, rrset
+from tests.validation.zonekit import NOW, Key, TableQuerier, keyset, n, rrset, sigset
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy
 from txdane.validation import (
     ADTrustingResolver,
     LookupFailedError,
+    TrustAnchors,
+    ValidatingResolver,
     ValidationLimits,
     WorkLimitExceededError,
 )
@@ -156,3 +163,50 @@ def test_trustADDNAMESubstitutionTooLong() -> None:
     error = failureOf(resolver.lookup(query, "A"))
     assert isinstance(error, LookupFailedError), error
     assert "255 octets" in error.reason
+
+
+def test_keyTagWorkLinear(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Many DNSKEYs, many DS records and many RRSIGs whose key tags match nothing cost no
+    signature check, so no signature budget stops them: the key tags are computed once per
+    key, not once per key for every DS record and every signature.
+    """
+    many = 150
+    parent, child = Key(), Key()
+    filler = [
+        DNSKEY(dns.rdataclass.IN, dns.rdatatype.DNSKEY, 257, 3, 15, os.urandom(32))
+        for _ in range(many)
+    ]
+    used = {k.key_id() for k in filler} | {child.tag}
+    spare = (tag for tag in range(65536) if tag not in used)
+    querier = TableQuerier()
+    pkeys = keyset("p.", [parent.dnskey])
+    querier.add("p.", "DNSKEY", (pkeys, sigset(n("p."), [parent.sign(pkeys, "p.")])))
+    good = dns.dnssec.make_ds("c.p.", child.dnskey, "SHA256")
+    dsset = dns.rrset.from_rdata_list(
+        "c.p.", 300, [good] + [good.replace(key_tag=next(spare)) for _ in range(many)]
+    )
+    querier.add("c.p.", "DS", (dsset, sigset(dsset.name, [parent.sign(dsset, "p.")])))
+    ckeys = keyset("c.p.", [*filler, child.dnskey])
+    querier.add("c.p.", "DNSKEY", (ckeys, sigset(n("c.p."), [child.sign(ckeys, "c.p.")])))
+    data = rrset("c.p. 300 IN A 192.0.2.1")
+    real = child.sign(data, "c.p.")
+    sigs = [real.replace(key_tag=next(spare)) for _ in range(many)] + [real]
+    querier.add("c.p.", "A", (data, sigset(data.name, sigs)))
+    clock = Clock()
+    clock.advance(NOW)
+    anchors = TrustAnchors.fromText(f"p. IN DNSKEY {parent.dnskey.to_text()}")
+    resolver = ValidatingResolver(querier, trustAnchors=anchors, clock=clock)
+    calls = 0
+    original = DNSKEY.key_id
+
+    def counted(self: DNSKEY) -> int:
+        nonlocal calls
+        calls += 1
+        return original(self)
+
+    monkeypatch.setattr(DNSKEY, "key_id", counted)
+    answer = resolve(resolver, "c.p.", "A")
+    assert answer.secure, answer
+    # A few passes over the keys, not one per key and DS record or signature (150 x 150).
+    assert calls < 10 * many, calls

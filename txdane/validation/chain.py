@@ -36,7 +36,7 @@ from txdane.validation.cache import ExpiringCache
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.policy import AlgorithmPolicy
 from txdane.validation.records import findRRset, signaturesFor
-from txdane.validation.rrsig import Budget, RRsetVerdict, verifyRRset
+from txdane.validation.rrsig import Budget, RRsetVerdict, keysByTag, verifyRRset
 
 _ZONE = 0x0100
 _Result = TypeVar("_Result", "ZoneKeys", "DSResult")
@@ -303,16 +303,13 @@ class ChainOfTrust:
                 EDE.DNSKEY_MISSING,
             )
         matched: list[DNSKEY] = [k for k in dnskeys if k in trustedKeys]
+        byTag = keysByTag(k for k in dnskeys if isinstance(k, DNSKEY))
         mismatches = 0
         for ds in usable:
             candidates = [
                 k
-                for k in dnskeys
-                if isinstance(k, DNSKEY)
-                and k.algorithm == ds.algorithm
-                and k.flags & _ZONE
-                and k.protocol == 3
-                and k.key_id() == ds.key_tag
+                for k in byTag.get(ds.key_tag, ())
+                if k.algorithm == ds.algorithm and k.flags & _ZONE and k.protocol == 3
             ][: self.limits.maxKeysPerKeyTag]
             for key in candidates:
                 made = dns.dnssec.make_ds(

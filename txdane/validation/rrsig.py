@@ -109,8 +109,18 @@ def _keyUsable(key: DNSKEY, rrsig: RRSIG) -> bool:
         and key.flags & _ZONE != 0
         and key.protocol == 3
         and (key.flags & _REVOKE == 0 or rrsig.type_covered == dns.rdatatype.DNSKEY)
-        and key.key_id() == rrsig.key_tag
     )
+
+
+def keysByTag(keys: Iterable[DNSKEY]) -> dict[int, list[DNSKEY]]:
+    """
+    The keys grouped by key tag, each tag computed once: matching signatures or DS records
+    against keys then costs one pass over each, however many of them an attacker publishes.
+    """
+    byTag: dict[int, list[DNSKEY]] = {}
+    for key in keys:
+        byTag.setdefault(key.key_id(), []).append(key)
+    return byTag
 
 
 def verifyRRset(
@@ -150,6 +160,7 @@ def verifyRRset(
             EDE.DNSSEC_BOGUS,
         )
     sigs = list(rrsigs)
+    byTag = keysByTag(keys)
     if not sigs:
         return RRsetVerdict(
             Status.BOGUS,
@@ -188,7 +199,7 @@ def verifyRRset(
         if rrsig.inception - limits.clockSkew > now:
             failures.append((EDE.SIGNATURE_NOT_YET_VALID, f"{what}: not yet valid"))
             continue
-        candidates = [key for key in keys if _keyUsable(key, rrsig)]
+        candidates = [key for key in byTag.get(rrsig.key_tag, ()) if _keyUsable(key, rrsig)]
         if not candidates:
             failures.append((EDE.DNSKEY_MISSING, f"{what}: no such key in {zone} DNSKEY"))
             continue
