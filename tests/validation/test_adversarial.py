@@ -210,3 +210,38 @@ def test_keyTagWorkLinear(monkeypatch: pytest.MonkeyPatch) -> None:
     assert answer.secure, answer
     # A few passes over the keys, not one per key and DS record or signature (150 x 150).
     assert calls < 10 * many, calls
+
+
+def test_stuffedAuthorityWorkLinear(hierarchy: Hierarchy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Finding the signatures of a negative answer's NSEC records costs one pass over the
+    authority section, not one per record: a response stuffed with hundreds of signed-looking
+    NSEC records would otherwise cost a quadratic number of name comparisons before the
+    first signature check (and the signature budget) is reached.
+    """
+    many = 200
+    resolver, querier = makeResolver(hierarchy)
+    resolve(resolver, "www.example.test.", "A")
+
+    def stuff(message: dns.message.Message) -> dns.message.Message:
+        nsec = next(r for r in message.authority if r.rdtype == dns.rdatatype.NSEC)
+        sig = next(r for r in message.authority if r.covers == dns.rdatatype.NSEC)
+        for i in range(many):
+            owner = dns.name.from_text(f"z{i}.nx.example.test.")
+            message.authority.append(dns.rrset.from_rdata_list(owner, 300, list(nsec)))
+            message.authority.append(dns.rrset.from_rdata_list(owner, 300, list(sig)))
+        return message
+
+    querier.tamper[("nx.example.test.", "A")] = stuff
+    comparisons = 0
+    original = dns.name.Name.__eq__
+
+    def counted(self: dns.name.Name, other: object) -> bool:
+        nonlocal comparisons
+        comparisons += 1
+        return original(self, other)
+
+    monkeypatch.setattr(dns.name.Name, "__eq__", counted)
+    answer = resolve(resolver, "nx.example.test.", "A")
+    assert answer.status is Status.BOGUS
+    assert comparisons < 20 * many, comparisons

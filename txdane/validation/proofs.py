@@ -14,12 +14,13 @@ import dns.rdatatype
 import dns.rrset
 from dns.rdtypes.ANY.NSEC import NSEC
 from dns.rdtypes.ANY.NSEC3 import NSEC3
+from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from txdane.status import Status
 from txdane.validation import denial, nsec3
 from txdane.validation.answer import EDE
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.records import signaturesFor
+from txdane.validation.records import signatureIndex
 from txdane.validation.rrsig import Budget, RRsetVerdict
 
 if TYPE_CHECKING:
@@ -51,20 +52,21 @@ async def denialRecords(
         the records, and a failed verdict if one of them did not verify.
     """
     candidates = [r for r in message.authority if r.rdtype in _DENIAL]
+    index = signatureIndex(message.authority)
+
+    def signaturesOf(rrset: dns.rrset.RRset) -> list[RRSIG]:
+        return index.get((rrset.name, rrset.rdtype), [])
+
     signers = {
         sig.signer
         for r in candidates
-        for sig in signaturesFor(message, message.authority, r)
+        for sig in signaturesOf(r)
         if near.is_subdomain(sig.signer) and not (above and sig.signer == near)
     }
     if not signers:
         return None, candidates, None
     signer = max(signers, key=len)
-    rrsets = [
-        r
-        for r in candidates
-        if any(s.signer == signer for s in signaturesFor(message, message.authority, r))
-    ]
+    rrsets = [r for r in candidates if any(s.signer == signer for s in signaturesOf(r))]
     nsec3Count = sum(1 for r in rrsets if r.rdtype == dns.rdatatype.NSEC3)
     if nsec3Count > chain.limits.maxNSEC3RecordsPerProof:
         # Refuse before verifying any signature or computing any hash.
@@ -83,9 +85,7 @@ async def denialRecords(
         return keys, rrsets, None
     verified = []
     for rrset in rrsets:
-        verdict = chain.verify(
-            rrset, signaturesFor(message, message.authority, rrset), keys, now, budget
-        )
+        verdict = chain.verify(rrset, signaturesOf(rrset), keys, now, budget)
         if verdict.status is not Status.SECURE:
             return keys, rrsets, verdict
         if verdict.ttl < rrset.ttl:
