@@ -37,7 +37,12 @@ from txdane.validation import (
 
 @pytest.fixture(scope="module")
 def hierarchy() -> Hierarchy:
-    return buildHierarchy(extraRecords={"nsec3.test.": ["far 300 IN CNAME www.example.test."]})
+    return buildHierarchy(
+        extraRecords={
+            "nsec3.test.": ["far 300 IN CNAME www.example.test."],
+            "example.test.": ["real.wild 300 IN A 192.0.2.9"],
+        }
+    )
 
 
 def test_budgetExhaustionIsNotCached(hierarchy: Hierarchy) -> None:
@@ -245,3 +250,42 @@ def test_stuffedAuthorityWorkLinear(hierarchy: Hierarchy, monkeypatch: pytest.Mo
     answer = resolve(resolver, "nx.example.test.", "A")
     assert answer.status is Status.BOGUS
     assert comparisons < 20 * many, comparisons
+
+
+@pytest.mark.parametrize(
+    ("name", "rdtype"),
+    [
+        ("_443._tcp.www.example.test.", "TLSA"),
+        ("www.example.test.", "A"),
+        ("mx.example.test.", "A"),
+    ],
+)
+def test_denialRecordsAreNeverWildcardExpanded(
+    hierarchy: Hierarchy, name: str, rdtype: str
+) -> None:
+    """
+    The NSEC at a wildcard (C{*.wild}) is signed with a label count that lets its signature
+    verify under any owner below C{wild}. Moved to an owner after the next name
+    (C{zzz.wild}, next C{real.wild}), it reads as the last NSEC of the zone and covers
+    nearly every name: a forged NXDOMAIN that must be bogus, not a secure "no TLSA".
+    """
+    zone = hierarchy.zones[n("example.test.")]
+    wildcard = n("*.wild.example.test.")
+    nsec = zone.find_rrset(wildcard, dns.rdatatype.NSEC)
+    sig = zone.find_rrset(wildcard, dns.rdatatype.RRSIG, dns.rdatatype.NSEC)
+    assert nsec[0].next == n("real.wild.example.test.")
+    owner = n("zzz.wild.example.test.")
+
+    def forge(message: dns.message.Message) -> dns.message.Message:
+        message.set_rcode(dns.rcode.NXDOMAIN)
+        message.answer = []
+        message.authority = [r for r in message.authority if r.rdtype == dns.rdatatype.SOA]
+        message.authority.append(dns.rrset.from_rdata_list(owner, nsec.ttl, list(nsec)))
+        message.authority.append(dns.rrset.from_rdata_list(owner, sig.ttl, list(sig)))
+        return message
+
+    resolver, querier = makeResolver(hierarchy)
+    querier.tamper[(name, rdtype)] = forge
+    answer = resolve(resolver, name, rdtype)
+    assert answer.status is Status.BOGUS, answer
+    assert "wildcard" in answer.reason

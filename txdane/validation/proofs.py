@@ -88,6 +88,19 @@ async def denialRecords(
         verdict = chain.verify(rrset, signaturesOf(rrset), keys, now, budget)
         if verdict.status is not Status.SECURE:
             return keys, rrsets, verdict
+        if verdict.wildcardParent is not None:
+            # NSEC and NSEC3 records are never synthesized from a wildcard: the signature of
+            # the NSEC at *.X would otherwise vouch for any owner below X, with its span.
+            return (
+                keys,
+                rrsets,
+                RRsetVerdict(
+                    Status.BOGUS,
+                    f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} is signed as a "
+                    f"wildcard expansion of *.{verdict.wildcardParent}",
+                    EDE.DNSSEC_BOGUS,
+                ),
+            )
         if verdict.ttl < rrset.ttl:
             # Keep the proof no longer than its signature allows (original TTL, expiry).
             rrset = rrset.copy()
