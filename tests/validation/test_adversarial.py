@@ -15,14 +15,17 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+import dns.zone
 import pytest
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from twisted.internet.task import Clock
 
-from tests.validation.fakes import Tamper
+from tests.validation.fakes import EngineQuerier, Tamper
 from tests.validation.test_hierarchy import makeResolver, resolve
 from tests.validation.test_resolver import failureOf
-from tests.validation.zonekit import NOW, Key, TableQuerier, keyset, n, rrset, sigset
+from tests.validation.zonekit import DAY, NOW, Key, TableQuerier, keyset, n, rrset, sigset
+from txdane.server.service import responderForZones
+from txdane.server.signing import NSEC3Options, SigningKey, SigningOptions, signZone
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy
 from txdane.validation import (
@@ -289,3 +292,79 @@ def test_denialRecordsAreNeverWildcardExpanded(
     answer = resolve(resolver, name, rdtype)
     assert answer.status is Status.BOGUS, answer
     assert "wildcard" in answer.reason
+
+
+def highIterationsAbove() -> tuple[ValidatingResolver, EngineQuerier, dns.message.Message]:
+    """
+    A root signed with NSEC3 over the iteration limit, above a signed zone C{z.} (NSEC, DS
+    in the root), and a resolver anchored at the root. Also returns a root NXDOMAIN response,
+    whose NSEC3 records a hostile network can replay anywhere.
+    """
+    inception, expiration = NOW - DAY, NOW + 30 * DAY
+    rootKey, childKey = SigningKey.generate(), SigningKey.generate()
+    root = dns.zone.from_text(
+        "$TTL 300\n@ IN SOA ns.z. h.z. 1 7200 3600 1209600 300\n@ IN NS ns.z.\n"
+        f"z. IN NS ns.z.\nz. IN DS {childKey.ds('z.').to_text()}\n",
+        dns.name.root,
+        relativize=False,
+    )
+    child = dns.zone.from_text(
+        "$TTL 300\n@ IN SOA ns h 1 7200 3600 1209600 300\n@ IN NS ns\nns IN A 192.0.2.53\n"
+        "www IN A 192.0.2.1\n_443._tcp.www IN TLSA 3 1 1 " + "ab" * 32 + "\n",
+        n("z."),
+        relativize=False,
+    )
+    iterations = ValidationLimits().maxNSEC3Iterations + 1
+    zones = [
+        signZone(
+            root,
+            [rootKey],
+            SigningOptions(inception, expiration, nsec3=NSEC3Options(iterations=iterations)),
+        ),
+        signZone(child, [childKey], SigningOptions(inception, expiration)),
+    ]
+    querier = EngineQuerier(responderForZones(zones))
+    clock = Clock()
+    clock.advance(NOW)
+    anchors = TrustAnchors.fromRRsets([dns.rrset.from_rdata(".", 3600, rootKey.ds("."))])
+    resolver = ValidatingResolver(querier, trustAnchors=anchors, clock=clock)
+    responses: list[dns.message.Message] = []
+    querier.query("nx.", "A", dnssecOK=True).addCallback(responses.append)
+    return resolver, querier, responses[0]
+
+
+def replaying(replay: dns.message.Message) -> Tamper:
+    def tamper(message: dns.message.Message) -> dns.message.Message:
+        message.set_rcode(dns.rcode.NXDOMAIN)
+        message.answer = []
+        message.authority = list(replay.authority)
+        return message
+
+    return tamper
+
+
+def stripSignatures(message: dns.message.Message) -> dns.message.Message:
+    message.answer = [r for r in message.answer if r.rdtype != dns.rdatatype.RRSIG]
+    return message
+
+
+def test_overLimitNSEC3FromAnAncestorIsNotInsecure() -> None:
+    """
+    NSEC3 records over the iteration limit are not evaluated, so the verdict they give
+    (insecure) says nothing about which name they speak of. Replayed from a zone above the
+    one holding the name, they must not make a signed zone's denial or data insecure.
+    """
+    resolver, querier, replay = highIterationsAbove()
+    assert resolve(resolver, "_443._tcp.www.z.", "TLSA").secure
+    assert resolve(resolver, "nx.", "A").status is Status.INSECURE  # the root's own trade
+    # A forged "no TLSA": the root's NSEC3 records in place of z.'s denial.
+    resolver.clearCache()
+    querier.tamper[("_443._tcp.www.z.", "TLSA")] = replaying(replay)
+    answer = resolve(resolver, "_443._tcp.www.z.", "TLSA")
+    assert answer.status is Status.BOGUS, answer
+    # Stripped data, and the root's NSEC3 records as the "proof" that www.z. is no cut.
+    resolver.clearCache()
+    querier.tamper[("www.z.", "A")] = stripSignatures
+    querier.tamper[("www.z.", "DS")] = replaying(replay)
+    answer = resolve(resolver, "www.z.", "A")
+    assert answer.status is Status.BOGUS, answer

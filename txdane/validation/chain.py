@@ -453,6 +453,10 @@ class ChainOfTrust:
         ttl = min((r.ttl for r in rrsets), default=0)
         if proof.status is Status.BOGUS:
             return DSResult(name, Cut.UNKNOWN, Status.BOGUS, proof.reason, proof.ede)
+        if proof.status is Status.INSECURE and not proof.delegation:
+            problem = await self.insecureDenialProblem(keys.zone, name, query, now, budget, ds=True)
+            if problem is not None:
+                return DSResult(name, Cut.UNKNOWN, Status.BOGUS, problem, EDE.DNSSEC_BOGUS)
         if proof.status is Status.INSECURE:
             cut = Cut.UNSIGNED if proof.delegation else Cut.UNKNOWN
             return DSResult(
@@ -513,6 +517,39 @@ class ChainOfTrust:
                 # so there is no cut further down to look for.
                 break
         return zone
+
+    async def insecureDenialProblem(
+        self,
+        signer: dns.name.Name,
+        name: dns.name.Name,
+        query: Query,
+        now: float,
+        budget: Budget,
+        *,
+        ds: bool = False,
+    ) -> str | None:
+        """
+        Check that a denial for C{name} signed by C{signer} that reads as insecure (its NSEC3
+        records over the iteration limit or of an unknown hash are not evaluated; an opt-out
+        span) comes from the zone holding C{name}: such records from a zone further up say
+        nothing about the name, and would turn a signed zone's denial or data insecure.
+
+        @param ds: whether the denial is of a DS at C{name} (then only the zone above the
+            name may sign it, not C{name} itself).
+        @return: the reason it does not, or L{None}.
+        """
+        if signer == name and not ds:
+            return None
+        if name == dns.name.root:
+            return f"the denial for the root is signed by {signer}"
+        holder = await self.unsignedStatus(name.parent(), query, now, budget)
+        if holder.status is Status.INSECURE:
+            return None
+        if holder.status is not Status.SECURE:
+            return f"cannot tell which zone holds {name}: {holder.reason}"
+        if holder.zone != signer:
+            return f"the denial is signed by {signer}, but {name} is in zone {holder.zone}"
+        return None
 
     async def inZone(
         self,

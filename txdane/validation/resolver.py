@@ -29,7 +29,7 @@ from zope.interface import implementer
 from txdane.errors import TxdaneError
 from txdane.status import Status
 from txdane.transport import DNSError, DNSQuerier
-from txdane.validation import proofs
+from txdane.validation import denial, proofs
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
@@ -604,6 +604,12 @@ class ValidatingResolver(_ConvenienceLookups):
         proof = proofs.checkDenial(
             self.limits, rrsets, keys.zone, name, state.rdtype, nxdomain, state.budget
         )
+        if proof.status is Status.INSECURE:
+            problem = await chain.insecureDenialProblem(
+                keys.zone, name, query, now, state.budget, ds=state.rdtype == dns.rdatatype.DS
+            )
+            if problem is not None:
+                proof = denial.bogus(problem, EDE.DNSSEC_BOGUS)
         ttl = min((r.ttl for r in rrsets), default=0)
         verdicts.append(
             _Verdict(
