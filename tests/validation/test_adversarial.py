@@ -12,6 +12,7 @@ import dns.dnssec
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
@@ -368,3 +369,27 @@ def test_overLimitNSEC3FromAnAncestorIsNotInsecure() -> None:
     querier.tamper[("www.z.", "DS")] = replaying(replay)
     answer = resolve(resolver, "www.z.", "A")
     assert answer.status is Status.BOGUS, answer
+
+
+def test_cnameQuestionBelowADNAME(hierarchy: Hierarchy) -> None:
+    """
+    Asked for the CNAME of a name below a DNAME, the answer is the CNAME synthesized from the
+    validated DNAME (secure), never the unsigned CNAME as received: a forged target is
+    ignored.
+    """
+    resolver, querier = makeResolver(hierarchy)
+    answer = resolve(resolver, "www.redirect.example.test.", "CNAME")
+    assert answer.secure, answer
+    assert [str(r) for r in answer.records] == ["www.nsec3.test."]
+
+    def retarget(message: dns.message.Message) -> dns.message.Message:
+        for section in message.answer:
+            if section.rdtype == dns.rdatatype.CNAME:
+                section.clear()
+                section.add(dns.rdata.from_text("IN", "CNAME", "evil.test."))
+        return message
+
+    resolver, querier = makeResolver(hierarchy)
+    querier.tamper[("www.redirect.example.test.", "CNAME")] = retarget
+    answer = resolve(resolver, "www.redirect.example.test.", "CNAME")
+    assert answer.secure and [str(r) for r in answer.records] == ["www.nsec3.test."]

@@ -379,6 +379,8 @@ class ValidatingResolver(_ConvenienceLookups):
         hops = 0
         while True:
             rrset = findRRset(message.answer, name, qtype)
+            if rrset is not None and qtype == dns.rdatatype.CNAME and _synthesized(message, rrset):
+                rrset = None  # a CNAME synthesized from a DNAME: the DNAME is what is validated
             if rrset is not None:
                 verdict = await self._positive(message, rrset, name, query, now, budget)
                 verdicts.append(verdict)
@@ -410,6 +412,8 @@ class ValidatingResolver(_ConvenienceLookups):
                     dns.rdtypes.ANY.CNAME.CNAME(dns.rdataclass.IN, dns.rdatatype.CNAME, target),
                 )
                 links.append(ChainLink(synthesized, verdict.status, synthesized=True))
+                if qtype == dns.rdatatype.CNAME:
+                    return self._finish(state, dns.rcode.NOERROR, synthesized, links, verdicts, ())
             else:
                 assert cname is not None
                 verdict = await self._positive(message, cname, name, query, now, budget)
