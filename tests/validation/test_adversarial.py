@@ -393,3 +393,49 @@ def test_cnameQuestionBelowADNAME(hierarchy: Hierarchy) -> None:
     querier.tamper[("www.redirect.example.test.", "CNAME")] = retarget
     answer = resolve(resolver, "www.redirect.example.test.", "CNAME")
     assert answer.secure and [str(r) for r in answer.records] == ["www.nsec3.test."]
+
+
+def rsaKey(exponentBits: int, modulusBits: int = 3072) -> DNSKEY:
+    """
+    An RSA/SHA-256 zone key (RFC 3110 wire form) with random material and a public exponent
+    of C{exponentBits} bits.
+    """
+    exponent = (
+        (1 << (exponentBits - 1)) | int.from_bytes(os.urandom(exponentBits // 8 + 1), "big") | 1
+    )
+    exponent &= (1 << exponentBits) - 1
+    raw = exponent.to_bytes((exponentBits + 7) // 8, "big")
+    modulus = int.from_bytes(os.urandom(modulusBits // 8), "big") | (1 << (modulusBits - 1)) | 1
+    head = bytes([len(raw)]) if len(raw) < 256 else b"\0" + len(raw).to_bytes(2, "big")
+    material = head + raw + modulus.to_bytes(modulusBits // 8, "big")
+    return DNSKEY(dns.rdataclass.IN, dns.rdatatype.DNSKEY, 256, 3, 8, material)
+
+
+@pytest.mark.parametrize(("exponentBits", "tried"), [(17, True), (33, True), (3000, False)])
+def test_rsaExponentLimit(exponentBits: int, tried: bool) -> None:
+    """
+    Checking an RSA signature costs in proportion to the public exponent's length, which the
+    zone chooses: with a 3000-bit exponent one check costs as much as fifty Ed25519 ones,
+    and the signature budget alone would allow 32 of them per lookup. Keys with an exponent
+    over the limit are never tried; the usual ones (3, 65537, 2^32+1) are.
+    """
+    anchor, rsa = Key(), rsaKey(exponentBits)
+    keys = keyset("hostile.", [anchor.dnskey, rsa])
+    data = rrset("www.hostile. 300 IN A 192.0.2.1")
+    forged = anchor.sign(data, "hostile.").replace(
+        algorithm=8, key_tag=rsa.key_id(), signature=os.urandom(384)
+    )
+    querier = TableQuerier()
+    querier.add(
+        "hostile.", "DNSKEY", (keys, sigset(n("hostile."), [anchor.sign(keys, "hostile.")]))
+    )
+    querier.add("www.hostile.", "A", (data, sigset(data.name, [forged])))
+    clock = Clock()
+    clock.advance(NOW)
+    anchors = TrustAnchors.fromText(f"hostile. IN DNSKEY {anchor.dnskey.to_text()}")
+    resolver = ValidatingResolver(querier, trustAnchors=anchors, clock=clock)
+    answer = resolve(resolver, "www.hostile.", "A")
+    assert answer.status is Status.BOGUS
+    assert resolver.lastSignatureChecks == (2 if tried else 1), answer
+    if not tried:
+        assert f"{ValidationLimits().maxRSAExponentBits} bits" in answer.reason

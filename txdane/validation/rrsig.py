@@ -112,6 +112,27 @@ def _keyUsable(key: DNSKEY, rrsig: RRSIG) -> bool:
     )
 
 
+_RSA_ALGORITHMS = frozenset({5, 7, 8, 10})
+
+
+def rsaExponentBits(key: DNSKEY) -> int:
+    """
+    The bit length of an RSA key's public exponent (RFC 3110 wire form); 0 for other keys,
+    and a huge number for RSA key material too short to hold the exponent it announces.
+    """
+    if key.algorithm not in _RSA_ALGORITHMS:
+        return 0
+    material = key.key
+    if material[:1] == b"\0":
+        length, start = int.from_bytes(material[1:3], "big"), 3
+    else:
+        length, start = (material[0] if material else 0), 1
+    exponent = material[start : start + length]
+    if len(material) < 3 or len(exponent) < length:
+        return 1 << 16
+    return int.from_bytes(exponent, "big").bit_length()
+
+
 def keysByTag(keys: Iterable[DNSKEY]) -> dict[int, list[DNSKEY]]:
     """
     The keys grouped by key tag, each tag computed once: matching signatures or DS records
@@ -202,6 +223,17 @@ def verifyRRset(
         candidates = [key for key in byTag.get(rrsig.key_tag, ()) if _keyUsable(key, rrsig)]
         if not candidates:
             failures.append((EDE.DNSKEY_MISSING, f"{what}: no such key in {zone} DNSKEY"))
+            continue
+        bits = max(rsaExponentBits(key) for key in candidates)
+        candidates = [k for k in candidates if rsaExponentBits(k) <= limits.maxRSAExponentBits]
+        if not candidates:
+            failures.append(
+                (
+                    EDE.DNSSEC_BOGUS,
+                    f"{what}: the key's RSA exponent has {bits} bits (limit "
+                    f"{limits.maxRSAExponentBits} bits)",
+                )
+            )
             continue
         # dnspython compares the window without skew: hand it a time inside the window.
         inside = min(max(now, rrsig.inception), rrsig.expiration)
