@@ -439,3 +439,33 @@ def test_rsaExponentLimit(exponentBits: int, tried: bool) -> None:
     assert resolver.lastSignatureChecks == (2 if tried else 1), answer
     if not tried:
         assert f"{ValidationLimits().maxRSAExponentBits} bits" in answer.reason
+
+
+def test_nsecQuestionNeverAnsweredByAWildcard(hierarchy: Hierarchy) -> None:
+    """
+    Asked for the NSEC record of a name below C{wild}, the wildcard's NSEC moved to that
+    owner (with a genuine proof that no closer name exists) is bogus, not secure data.
+    """
+    zone = hierarchy.zones[n("example.test.")]
+    wildcard, real = n("*.wild.example.test."), n("real.wild.example.test.")
+    nsec = zone.find_rrset(wildcard, dns.rdatatype.NSEC)
+    sig = zone.find_rrset(wildcard, dns.rdatatype.RRSIG, dns.rdatatype.NSEC)
+    proof = [
+        zone.find_rrset(real, dns.rdatatype.NSEC),
+        zone.find_rrset(real, dns.rdatatype.RRSIG, dns.rdatatype.NSEC),
+    ]
+    owner = n("zzz.wild.example.test.")
+
+    def forge(message: dns.message.Message) -> dns.message.Message:
+        message.set_rcode(dns.rcode.NOERROR)
+        message.answer = [
+            dns.rrset.from_rdata_list(owner, nsec.ttl, list(nsec)),
+            dns.rrset.from_rdata_list(owner, sig.ttl, list(sig)),
+        ]
+        message.authority = proof
+        return message
+
+    resolver, querier = makeResolver(hierarchy)
+    querier.tamper[("zzz.wild.example.test.", "NSEC")] = forge
+    answer = resolve(resolver, "zzz.wild.example.test.", "NSEC")
+    assert answer.status is Status.BOGUS, answer

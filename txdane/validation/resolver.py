@@ -520,6 +520,16 @@ class ValidatingResolver(_ConvenienceLookups):
                     Status.BOGUS, f"{what}: {problem}", EDE.DNSSEC_BOGUS, trust=keys.trust
                 )
         denialRRsets: tuple[dns.rrset.RRset, ...] = ()
+        if verdict.wildcardParent is not None and rrset.rdtype in (
+            dns.rdatatype.NSEC,
+            dns.rdatatype.NSEC3,
+        ):
+            return _Verdict(
+                Status.BOGUS,
+                f"{what} is signed as a wildcard expansion, which NSEC and NSEC3 never are",
+                EDE.DNSSEC_BOGUS,
+                trust=keys.trust,
+            )
         if verdict.wildcardParent is not None:
             denialKeys, rrsets, failed = await proofs.denialRecords(
                 chain, message, owner, query, now, budget
