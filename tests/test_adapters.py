@@ -244,3 +244,29 @@ def test_twistedNamesNegative() -> None:
     assert caught.value.answer is table[(NAME, "TXT")]
     with pytest.raises(ValidationFailedError, match="SERVFAIL"):
         resolved(resolver.lookupService(NAME))
+
+
+def test_twistedNamesBadNamesFailTheDeferred() -> None:
+    """
+    IResolver methods return a Deferred whatever the name: a name that cannot be a DNS name
+    fails it with ValidationFailedError (a DomainError) instead of raising.
+    """
+    resolver = TwistedNamesResolver(FakeResolver({}))
+    for bad in (b"a..b", b"x" * 64 + b".test", ("x." * 128).encode()):
+        d = resolver.lookupAddress(bad)
+        with pytest.raises(ValidationFailedError, match="not a valid name"):
+            resolved(d)
+
+
+def test_twistedNamesBytesAreOctets() -> None:
+    """
+    twisted.names gives names as octets: one that is not ASCII is looked up as those octets,
+    never as another name made by replacing them.
+    """
+    octets = b"\xffwww.example.test"
+    owner = dns.name.from_text(octets)
+    fake = FakeResolver({(str(owner), "A"): answer("A", "192.0.2.1", name=str(owner))})
+    resolver = TwistedNamesResolver(fake)
+    answers, _, _ = resolved(resolver.lookupAddress(octets))
+    assert fake.asked == [(str(owner), "A")]
+    assert answers[0].name.name == octets

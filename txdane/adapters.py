@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import dns.exception
 import dns.message
 import dns.name
 import dns.rcode
@@ -363,10 +364,15 @@ class TwistedNamesResolver(ResolverBase):
     def _lookup(
         self, name: bytes | str, cls: int, type: int, timeout: Any = None
     ) -> Deferred[_Result]:
-        text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
+        text = name.decode("ascii", "backslashreplace") if isinstance(name, bytes) else name
         if cls != tdns.IN:
             return Deferred.fromCoroutine(self._refuse(f"{text}: only class IN is supported"))
-        d: Deferred[Answer] = self.resolver.lookup(text or ".", type)
+        try:
+            # twisted.names names are octets: parse them as such, never as replaced text.
+            qname = dns.name.from_text(name or ".")
+            d: Deferred[Answer] = self.resolver.lookup(qname, type)
+        except (dns.exception.DNSException, ValueError) as e:
+            return Deferred.fromCoroutine(self._refuse(f"{text}: not a valid name: {e}"))
         return d.addCallbacks(self._convert, self._failed, errbackArgs=(text,))
 
     async def _refuse(self, message: str) -> _Result:

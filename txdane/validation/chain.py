@@ -36,10 +36,10 @@ from txdane.validation.cache import ExpiringCache
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.policy import AlgorithmPolicy
 from txdane.validation.records import findRRset, signaturesFor
-from txdane.validation.rrsig import Budget, RRsetVerdict, verifyRRset
+from txdane.validation.rrsig import Budget, RRsetVerdict, keysByTag, verifyRRset
 
 _ZONE = 0x0100
-T = TypeVar("T")
+_Result = TypeVar("_Result", "ZoneKeys", "DSResult")
 _RETRY = object()
 Query = Callable[[dns.name.Name, dns.rdatatype.RdataType], Awaitable[dns.message.Message]]
 
@@ -116,7 +116,9 @@ class ChainOfTrust:
         self.dsCache = dsCache
         self._pending: dict[Hashable, list[Deferred[object]]] = {}
 
-    async def _shared(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+    async def _shared(
+        self, key: Hashable, compute: Callable[[], Awaitable[_Result]], budget: Budget
+    ) -> _Result:
         """
         Run C{compute} once for concurrent lookups that need the same result (the A and AAAA
         lookups of one name need the same zone keys). Those that wait get the result; if the
@@ -137,8 +139,17 @@ class ChainOfTrust:
         except BaseException:
             self._release(key, _RETRY)
             raise
-        self._release(key, mine)
+        self._release(key, mine if self._reusable(mine, budget) else _RETRY)
         return mine
+
+    @staticmethod
+    def _reusable(result: ZoneKeys | DSResult, budget: Budget) -> bool:
+        """
+        Whether other lookups may use C{result}: not when it failed after this lookup used up
+        its signature budget, which says nothing about the zone (an attacker's CNAME chain
+        could otherwise make a victim zone bogus for everyone).
+        """
+        return result.status is Status.SECURE or not budget.exhausted
 
     def _release(self, key: Hashable, result: object) -> None:
         for waiting in self._pending.pop(key, []):
@@ -182,9 +193,10 @@ class ChainOfTrust:
         if cached is not None:
             return cached
         result = await self._shared(
-            ("keys", zone), lambda: self._zoneKeys(zone, query, now, budget)
+            ("keys", zone), lambda: self._zoneKeys(zone, query, now, budget), budget
         )
-        self.zoneCache.put(zone, result, self._ttl(result.status, result.ttl))
+        if self._reusable(result, budget):
+            self.zoneCache.put(zone, result, self._ttl(result.status, result.ttl))
         return result
 
     async def _zoneKeys(
@@ -291,16 +303,13 @@ class ChainOfTrust:
                 EDE.DNSKEY_MISSING,
             )
         matched: list[DNSKEY] = [k for k in dnskeys if k in trustedKeys]
+        byTag = keysByTag(k for k in dnskeys if isinstance(k, DNSKEY))
         mismatches = 0
         for ds in usable:
             candidates = [
                 k
-                for k in dnskeys
-                if isinstance(k, DNSKEY)
-                and k.algorithm == ds.algorithm
-                and k.flags & _ZONE
-                and k.protocol == 3
-                and k.key_id() == ds.key_tag
+                for k in byTag.get(ds.key_tag, ())
+                if k.algorithm == ds.algorithm and k.flags & _ZONE and k.protocol == 3
             ][: self.limits.maxKeysPerKeyTag]
             for key in candidates:
                 made = dns.dnssec.make_ds(
@@ -365,8 +374,11 @@ class ChainOfTrust:
         cached = self.dsCache.get(name)
         if cached is not None:
             return cached
-        result = await self._shared(("ds", name), lambda: self._dsAt(name, query, now, budget))
-        self.dsCache.put(name, result, self._ttl(result.status, result.ttl))
+        result = await self._shared(
+            ("ds", name), lambda: self._dsAt(name, query, now, budget), budget
+        )
+        if self._reusable(result, budget):
+            self.dsCache.put(name, result, self._ttl(result.status, result.ttl))
         return result
 
     async def _dsAt(
@@ -426,7 +438,9 @@ class ChainOfTrust:
                 ttl=verdict.ttl,
             )
         nxdomain = message.rcode() == dns.rcode.NXDOMAIN
-        keys, rrsets, failed = await proofs.denialRecords(self, message, name, query, now, budget)
+        keys, rrsets, failed = await proofs.denialRecords(
+            self, message, name, query, now, budget, above=True
+        )
         if failed is not None:
             return DSResult(name, Cut.UNKNOWN, failed.status, failed.reason, failed.ede)
         if keys is None:
@@ -439,6 +453,10 @@ class ChainOfTrust:
         ttl = min((r.ttl for r in rrsets), default=0)
         if proof.status is Status.BOGUS:
             return DSResult(name, Cut.UNKNOWN, Status.BOGUS, proof.reason, proof.ede)
+        if proof.status is Status.INSECURE and not proof.delegation:
+            problem = await self.insecureDenialProblem(keys.zone, name, query, now, budget, ds=True)
+            if problem is not None:
+                return DSResult(name, Cut.UNKNOWN, Status.BOGUS, problem, EDE.DNSSEC_BOGUS)
         if proof.status is Status.INSECURE:
             cut = Cut.UNSIGNED if proof.delegation else Cut.UNKNOWN
             return DSResult(
@@ -499,6 +517,39 @@ class ChainOfTrust:
                 # so there is no cut further down to look for.
                 break
         return zone
+
+    async def insecureDenialProblem(
+        self,
+        signer: dns.name.Name,
+        name: dns.name.Name,
+        query: Query,
+        now: float,
+        budget: Budget,
+        *,
+        ds: bool = False,
+    ) -> str | None:
+        """
+        Check that a denial for C{name} signed by C{signer} that reads as insecure (its NSEC3
+        records over the iteration limit or of an unknown hash are not evaluated; an opt-out
+        span) comes from the zone holding C{name}: such records from a zone further up say
+        nothing about the name, and would turn a signed zone's denial or data insecure.
+
+        @param ds: whether the denial is of a DS at C{name} (then only the zone above the
+            name may sign it, not C{name} itself).
+        @return: the reason it does not, or L{None}.
+        """
+        if signer == name and not ds:
+            return None
+        if name == dns.name.root:
+            return f"the denial for the root is signed by {signer}"
+        holder = await self.unsignedStatus(name.parent(), query, now, budget)
+        if holder.status is Status.INSECURE:
+            return None
+        if holder.status is not Status.SECURE:
+            return f"cannot tell which zone holds {name}: {holder.reason}"
+        if holder.zone != signer:
+            return f"the denial is signed by {signer}, but {name} is in zone {holder.zone}"
+        return None
 
     async def inZone(
         self,

@@ -31,6 +31,7 @@ from txdane.validation.denial import (
     typeText,
 )
 from txdane.validation.limits import ValidationLimits
+from txdane.validation.rrsig import Budget
 
 _OPT_OUT = 0x01
 
@@ -71,12 +72,18 @@ class NSEC3Proof:
     """
 
     def __init__(
-        self, zone: dns.name.Name, records: list[_Record], salt: bytes, iterations: int
+        self,
+        zone: dns.name.Name,
+        records: list[_Record],
+        salt: bytes,
+        iterations: int,
+        budget: Budget | None = None,
     ) -> None:
         self.zone = zone
         self.records = records
         self.salt = salt
         self.iterations = iterations
+        self.budget = budget
         self.hashes = 0
         self._cache: dict[dns.name.Name, bytes] = {}
 
@@ -86,11 +93,16 @@ class NSEC3Proof:
         nsec3s: Sequence[tuple[dns.name.Name, NSEC3]],
         zone: dns.name.Name,
         limits: ValidationLimits,
+        budget: Budget | None = None,
     ) -> NSEC3Proof | DenialVerdict:
         """
         Accept the records as a proof to work on, or return the verdict that stops it: too many
         records (bogus, EDE 27), too many iterations (insecure, EDE 27), an unknown hash
         algorithm (insecure), inconsistent parameters or owners outside the zone (bogus).
+
+        @param budget: the lookup's budget, charged for every hash the proof computes (its
+            methods then raise L{NSEC3HashLimitError
+            <txdane.validation.rrsig.NSEC3HashLimitError>} past the limit).
         """
         if len(nsec3s) > limits.maxNSEC3RecordsPerProof:
             return bogus(
@@ -130,10 +142,12 @@ class NSEC3Proof:
             if len(hashed) != len(rdata.next):
                 return bogus(f"NSEC3 {owner} has a next hash of another length")
             records.append(_Record(hashed, rdata, typesOf(rdata.windows)))
-        return cls(zone, records, first.salt, first.iterations)
+        return cls(zone, records, first.salt, first.iterations, budget)
 
     def _hash(self, name: dns.name.Name) -> bytes:
         if name not in self._cache:
+            if self.budget is not None:
+                self.budget.countNSEC3Hash()
             self.hashes += 1
             self._cache[name] = nsec3Hash(name, self.salt, self.iterations)
         return self._cache[name]

@@ -14,12 +14,13 @@ import dns.rdatatype
 import dns.rrset
 from dns.rdtypes.ANY.NSEC import NSEC
 from dns.rdtypes.ANY.NSEC3 import NSEC3
+from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from txdane.status import Status
 from txdane.validation import denial, nsec3
 from txdane.validation.answer import EDE
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.records import signaturesFor
+from txdane.validation.records import signatureIndex
 from txdane.validation.rrsig import Budget, RRsetVerdict
 
 if TYPE_CHECKING:
@@ -35,30 +36,37 @@ async def denialRecords(
     query: Query,
     now: float,
     budget: Budget,
+    *,
+    above: bool = False,
 ) -> tuple[ZoneKeys | None, list[dns.rrset.RRset], RRsetVerdict | None]:
     """
     Verify the NSEC and NSEC3 RRsets of a response's authority section that speak about
     C{near}: those signed by the deepest zone at or above it (a response that followed a
     CNAME into another zone may carry proofs of several zones).
 
+    @param above: consider only zones strictly above C{near}: a DS at C{near} is denied by
+        the parent side, and a zone cannot prove its own cut with its own keys (that would
+        need the keys being proven).
+
     @return: the keys of the zone that signed them (L{None} when no such records are signed),
         the records, and a failed verdict if one of them did not verify.
     """
     candidates = [r for r in message.authority if r.rdtype in _DENIAL]
+    index = signatureIndex(message.authority)
+
+    def signaturesOf(rrset: dns.rrset.RRset) -> list[RRSIG]:
+        return index.get((rrset.name, rrset.rdtype), [])
+
     signers = {
         sig.signer
         for r in candidates
-        for sig in signaturesFor(message, message.authority, r)
-        if near.is_subdomain(sig.signer)
+        for sig in signaturesOf(r)
+        if near.is_subdomain(sig.signer) and not (above and sig.signer == near)
     }
     if not signers:
         return None, candidates, None
     signer = max(signers, key=len)
-    rrsets = [
-        r
-        for r in candidates
-        if any(s.signer == signer for s in signaturesFor(message, message.authority, r))
-    ]
+    rrsets = [r for r in candidates if any(s.signer == signer for s in signaturesOf(r))]
     nsec3Count = sum(1 for r in rrsets if r.rdtype == dns.rdatatype.NSEC3)
     if nsec3Count > chain.limits.maxNSEC3RecordsPerProof:
         # Refuse before verifying any signature or computing any hash.
@@ -75,13 +83,30 @@ async def denialRecords(
     keys = await chain.zoneKeys(signer, query, now, budget)
     if keys.status is not Status.SECURE:
         return keys, rrsets, None
+    verified = []
     for rrset in rrsets:
-        verdict = chain.verify(
-            rrset, signaturesFor(message, message.authority, rrset), keys, now, budget
-        )
+        verdict = chain.verify(rrset, signaturesOf(rrset), keys, now, budget)
         if verdict.status is not Status.SECURE:
             return keys, rrsets, verdict
-    return keys, rrsets, None
+        if verdict.wildcardParent is not None:
+            # NSEC and NSEC3 records are never synthesized from a wildcard: the signature of
+            # the NSEC at *.X would otherwise vouch for any owner below X, with its span.
+            return (
+                keys,
+                rrsets,
+                RRsetVerdict(
+                    Status.BOGUS,
+                    f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} is signed as a "
+                    f"wildcard expansion of *.{verdict.wildcardParent}",
+                    EDE.DNSSEC_BOGUS,
+                ),
+            )
+        if verdict.ttl < rrset.ttl:
+            # Keep the proof no longer than its signature allows (original TTL, expiry).
+            rrset = rrset.copy()
+            rrset.ttl = verdict.ttl
+        verified.append(rrset)
+    return keys, verified, None
 
 
 def _split(
@@ -106,15 +131,12 @@ def checkDenial(
     """
     nsecs, nsec3s = _split(rrsets)
     if nsec3s:
-        proof = nsec3.NSEC3Proof.check(nsec3s, zone, limits)
+        proof = nsec3.NSEC3Proof.check(nsec3s, zone, limits, budget)
         if isinstance(proof, denial.DenialVerdict):
             return proof
-        try:
-            if nxdomain:
-                return nsec3.proveNXDomain(name, proof)
-            return nsec3.proveNoData(name, rdtype, proof)
-        finally:
-            budget.nsec3Hashes += proof.hashes
+        if nxdomain:
+            return nsec3.proveNXDomain(name, proof)
+        return nsec3.proveNoData(name, rdtype, proof)
     if nxdomain:
         return denial.proveNXDomain(name, nsecs, zone)
     return denial.proveNoData(name, rdtype, nsecs, zone)
@@ -126,13 +148,14 @@ def checkWildcard(
     zone: dns.name.Name,
     name: dns.name.Name,
     wildcardParent: dns.name.Name,
+    budget: Budget | None = None,
 ) -> denial.DenialVerdict:
     """
     Run the no-closer-match proof for an answer synthesized from C{*.wildcardParent}.
     """
     nsecs, nsec3s = _split(rrsets)
     if nsec3s:
-        proof = nsec3.NSEC3Proof.check(nsec3s, zone, limits)
+        proof = nsec3.NSEC3Proof.check(nsec3s, zone, limits, budget)
         if isinstance(proof, denial.DenialVerdict):
             return proof
         return nsec3.proveWildcard(name, wildcardParent, proof)

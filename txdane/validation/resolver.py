@@ -29,7 +29,7 @@ from zope.interface import implementer
 from txdane.errors import TxdaneError
 from txdane.status import Status
 from txdane.transport import DNSError, DNSQuerier
-from txdane.validation import proofs
+from txdane.validation import denial, proofs
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
@@ -39,7 +39,7 @@ from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.policy import AlgorithmPolicy
 from txdane.validation.records import findRRset, signaturesFor
-from txdane.validation.rrsig import Budget
+from txdane.validation.rrsig import Budget, NSEC3HashLimitError
 
 
 @dataclasses.dataclass
@@ -271,6 +271,8 @@ class ValidatingResolver(_ConvenienceLookups):
         self.lastSignatureChecks = 0
         #: Queries sent by the most recent lookup that finished.
         self.lastQueries = 0
+        #: NSEC3 hashes computed by the most recent lookup that finished.
+        self.lastNSEC3Hashes = 0
 
     def clearCache(self) -> None:
         """
@@ -303,6 +305,8 @@ class ValidatingResolver(_ConvenienceLookups):
             answer = await self._resolve(state)
         except (TxdaneError, defer.CancelledError):
             raise
+        except NSEC3HashLimitError as e:
+            raise WorkLimitExceededError(state.name, state.rdtype, str(e), EDE.INDETERMINATE) from e
         except Exception as e:
             # Fail closed, and say so in one line, whatever the data made go wrong.
             raise LookupFailedError(
@@ -311,6 +315,7 @@ class ValidatingResolver(_ConvenienceLookups):
         finally:
             self.lastSignatureChecks = state.budget.checks
             self.lastQueries = state.budget.queries
+            self.lastNSEC3Hashes = state.budget.nsec3Hashes
         ttl = self.limits.bogusTTL if answer.status is Status.BOGUS else answer.ttl
         self._answers.put((state.name, state.rdtype), answer, ttl)
         if state.textKey is not None:
@@ -374,6 +379,8 @@ class ValidatingResolver(_ConvenienceLookups):
         hops = 0
         while True:
             rrset = findRRset(message.answer, name, qtype)
+            if rrset is not None and qtype == dns.rdatatype.CNAME and _synthesized(message, rrset):
+                rrset = None  # a CNAME synthesized from a DNAME: the DNAME is what is validated
             if rrset is not None:
                 verdict = await self._positive(message, rrset, name, query, now, budget)
                 verdicts.append(verdict)
@@ -405,6 +412,8 @@ class ValidatingResolver(_ConvenienceLookups):
                     dns.rdtypes.ANY.CNAME.CNAME(dns.rdataclass.IN, dns.rdatatype.CNAME, target),
                 )
                 links.append(ChainLink(synthesized, verdict.status, synthesized=True))
+                if qtype == dns.rdatatype.CNAME:
+                    return self._finish(state, dns.rcode.NOERROR, synthesized, links, verdicts, ())
             else:
                 assert cname is not None
                 verdict = await self._positive(message, cname, name, query, now, budget)
@@ -511,6 +520,16 @@ class ValidatingResolver(_ConvenienceLookups):
                     Status.BOGUS, f"{what}: {problem}", EDE.DNSSEC_BOGUS, trust=keys.trust
                 )
         denialRRsets: tuple[dns.rrset.RRset, ...] = ()
+        if verdict.wildcardParent is not None and rrset.rdtype in (
+            dns.rdatatype.NSEC,
+            dns.rdatatype.NSEC3,
+        ):
+            return _Verdict(
+                Status.BOGUS,
+                f"{what} is signed as a wildcard expansion, which NSEC and NSEC3 never are",
+                EDE.DNSSEC_BOGUS,
+                trust=keys.trust,
+            )
         if verdict.wildcardParent is not None:
             denialKeys, rrsets, failed = await proofs.denialRecords(
                 chain, message, owner, query, now, budget
@@ -524,7 +543,9 @@ class ValidatingResolver(_ConvenienceLookups):
                     EDE.NSEC_MISSING,
                     trust=keys.trust,
                 )
-            proof = proofs.checkWildcard(self.limits, rrsets, signer, owner, verdict.wildcardParent)
+            proof = proofs.checkWildcard(
+                self.limits, rrsets, signer, owner, verdict.wildcardParent, budget
+            )
             if proof.status is not Status.SECURE:
                 return _Verdict(
                     proof.status, f"{what}: {proof.reason}", proof.ede, trust=keys.trust
@@ -597,6 +618,12 @@ class ValidatingResolver(_ConvenienceLookups):
         proof = proofs.checkDenial(
             self.limits, rrsets, keys.zone, name, state.rdtype, nxdomain, state.budget
         )
+        if proof.status is Status.INSECURE:
+            problem = await chain.insecureDenialProblem(
+                keys.zone, name, query, now, state.budget, ds=state.rdtype == dns.rdatatype.DS
+            )
+            if problem is not None:
+                proof = denial.bogus(problem, EDE.DNSSEC_BOGUS)
         ttl = min((r.ttl for r in rrsets), default=0)
         verdicts.append(
             _Verdict(

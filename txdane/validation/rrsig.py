@@ -30,12 +30,21 @@ _ZONE = 0x0100
 _REVOKE = 0x0080
 
 
+class NSEC3HashLimitError(Exception):
+    """
+    A lookup needed more NSEC3 hashes than its budget allows; the resolver turns it into a
+    L{WorkLimitExceededError<txdane.validation.errors.WorkLimitExceededError>}.
+    """
+
+
 class Budget:
     """
-    Counts signature verifications for one lookup.
+    Counts signature verifications, NSEC3 hashes and queries for one lookup.
 
     @ivar limits: the limits to enforce.
     @ivar checks: verifications done so far in this lookup.
+    @ivar nsec3Hashes: NSEC3 hashes computed so far in this lookup.
+    @ivar queries: queries sent so far in this lookup.
     """
 
     def __init__(self, limits: ValidationLimits) -> None:
@@ -43,6 +52,18 @@ class Budget:
         self.checks = 0
         self.nsec3Hashes = 0
         self.queries = 0
+
+    def countNSEC3Hash(self) -> None:
+        """
+        Count one NSEC3 hash about to be computed.
+
+        @raise NSEC3HashLimitError: the lookup has already computed as many as it may.
+        """
+        if self.nsec3Hashes >= self.limits.maxNSEC3HashesPerLookup:
+            raise NSEC3HashLimitError(
+                f"more than {self.limits.maxNSEC3HashesPerLookup} NSEC3 hashes needed"
+            )
+        self.nsec3Hashes += 1
 
     @property
     def exhausted(self) -> bool:
@@ -88,8 +109,39 @@ def _keyUsable(key: DNSKEY, rrsig: RRSIG) -> bool:
         and key.flags & _ZONE != 0
         and key.protocol == 3
         and (key.flags & _REVOKE == 0 or rrsig.type_covered == dns.rdatatype.DNSKEY)
-        and key.key_id() == rrsig.key_tag
     )
+
+
+_RSA_ALGORITHMS = frozenset({5, 7, 8, 10})
+
+
+def rsaExponentBits(key: DNSKEY) -> int:
+    """
+    The bit length of an RSA key's public exponent (RFC 3110 wire form); 0 for other keys,
+    and a huge number for RSA key material too short to hold the exponent it announces.
+    """
+    if key.algorithm not in _RSA_ALGORITHMS:
+        return 0
+    material = key.key
+    if material[:1] == b"\0":
+        length, start = int.from_bytes(material[1:3], "big"), 3
+    else:
+        length, start = (material[0] if material else 0), 1
+    exponent = material[start : start + length]
+    if len(material) < 3 or len(exponent) < length:
+        return 1 << 16
+    return int.from_bytes(exponent, "big").bit_length()
+
+
+def keysByTag(keys: Iterable[DNSKEY]) -> dict[int, list[DNSKEY]]:
+    """
+    The keys grouped by key tag, each tag computed once: matching signatures or DS records
+    against keys then costs one pass over each, however many of them an attacker publishes.
+    """
+    byTag: dict[int, list[DNSKEY]] = {}
+    for key in keys:
+        byTag.setdefault(key.key_id(), []).append(key)
+    return byTag
 
 
 def verifyRRset(
@@ -129,6 +181,7 @@ def verifyRRset(
             EDE.DNSSEC_BOGUS,
         )
     sigs = list(rrsigs)
+    byTag = keysByTag(keys)
     if not sigs:
         return RRsetVerdict(
             Status.BOGUS,
@@ -167,9 +220,20 @@ def verifyRRset(
         if rrsig.inception - limits.clockSkew > now:
             failures.append((EDE.SIGNATURE_NOT_YET_VALID, f"{what}: not yet valid"))
             continue
-        candidates = [key for key in keys if _keyUsable(key, rrsig)]
+        candidates = [key for key in byTag.get(rrsig.key_tag, ()) if _keyUsable(key, rrsig)]
         if not candidates:
             failures.append((EDE.DNSKEY_MISSING, f"{what}: no such key in {zone} DNSKEY"))
+            continue
+        bits = max(rsaExponentBits(key) for key in candidates)
+        candidates = [k for k in candidates if rsaExponentBits(k) <= limits.maxRSAExponentBits]
+        if not candidates:
+            failures.append(
+                (
+                    EDE.DNSSEC_BOGUS,
+                    f"{what}: the key's RSA exponent has {bits} bits (limit "
+                    f"{limits.maxRSAExponentBits} bits)",
+                )
+            )
             continue
         # dnspython compares the window without skew: hand it a time inside the window.
         inside = min(max(now, rrsig.inception), rrsig.expiration)

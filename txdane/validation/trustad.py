@@ -105,7 +105,16 @@ class ADTrustingResolver(_ConvenienceLookups):
                 name = cname[0].target
             elif dname is not None:
                 links.append(ChainLink(dname, status))
-                name = name.relativize(dname.name).concatenate(dname[0].target)
+                try:
+                    name = name.relativize(dname.name).concatenate(dname[0].target)
+                except dns.name.NameTooLong as e:
+                    raise LookupFailedError(
+                        qname,
+                        qtype,
+                        f"the DNAME at {dname.name} makes {name} longer than 255 octets",
+                        EDE.OTHER,
+                        e,
+                    ) from e
             else:
                 break
         else:
