@@ -306,3 +306,62 @@ def test_handshakeDoneWithoutVerdictAborts() -> None:
     good.verifyCallback(FakeConnection([selfSigned().cert]), None, 0, 0, 1)  # type: ignore[arg-type]
     good.infoCallback(None, 0x20, 1)  # type: ignore[arg-type]
     assert goodProtocol.failures == []
+
+
+class _TLSProtocolStub(FakeTLSProtocol):
+    """
+    Enough of C{TLSMemoryBIOProtocol} for C{clientConnectionForTLS}.
+    """
+
+    class factory:
+        wrappedFactory = object()
+
+
+def _exchange(client: SSL.Connection, server: SSL.Connection, step: Any) -> list[Exception]:
+    """
+    Run C{step} on both ends and move the bytes between them until neither has more to say.
+    """
+    errors: list[Exception] = []
+    for _ in range(10):
+        for end in (client, server):
+            try:
+                step(end)
+            except SSL.WantReadError:
+                pass
+            except SSL.Error as e:
+                errors.append(e)
+        for source, sink in ((client, server), (server, client)):
+            try:
+                sink.bio_write(source.bio_read(65536))
+            except SSL.WantReadError:
+                pass
+    return errors
+
+
+def test_renegotiationCannotChangeTheCertificate() -> None:
+    """
+    After a verified TLS 1.2 handshake, the server cannot renegotiate and present a
+    certificate the TLSA records do not match: the client refuses to renegotiate, so the
+    only certificate it ever accepts is the verified one.
+    """
+    verified, other = selfSigned(), issue(HOST)
+    protocol = _TLSProtocolStub()
+    creator = DANEClientTLSOptions(plan(recordForCertificate(verified.cert)))
+    client = creator.clientConnectionForTLS(protocol)  # type: ignore[arg-type]
+    client.set_connect_state()
+    context = SSL.Context(SSL.TLS_METHOD)
+    context.set_max_proto_version(SSL.TLS1_2_VERSION)
+    context.set_options(0x00010000)  # SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION
+    context.use_certificate(verified.cert)
+    context.use_privatekey(verified.key)
+    server = SSL.Connection(context, None)
+    server.set_accept_state()
+    assert _exchange(client, server, SSL.Connection.do_handshake) == []
+    assert client.get_peer_certificate().to_cryptography() == verified.cert  # type: ignore[union-attr]
+    server.use_certificate(other.cert)
+    server.use_privatekey(other.key)
+    assert server.renegotiate()
+    _exchange(client, server, lambda end: end.recv(1024))
+    assert protocol.failures == []
+    peer = client.get_peer_certificate()
+    assert peer is not None and peer.to_cryptography() == verified.cert
