@@ -7,6 +7,7 @@ limits).
 from __future__ import annotations
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from txdane.dane.chain import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
@@ -490,3 +491,73 @@ def test_pkixTABeyondLocalTrustAnchor() -> None:
     forged = [leaf.cert, inter.cert, crossSigned.cert, impostor.cert]
     wrongKey = verifyChain([recordForCertificate(impostor.cert, 0, 0, 1)], forged, trusted)
     assert wrongKey.failure is FailureKind.NO_MATCH
+
+
+def test_pkixTAPathExtensionBudget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Extending a PKIX path for PKIX-TA costs a signature check per candidate issuer the server
+    sends: the signature budget bounds it as it bounds DANE-TA chain building.
+    """
+    import txdane.dane.chain
+
+    oldRoot = issue("Old Root", ca=True)
+    root = issue("Root", ca=True)
+    crossSigned = issue("Root", oldRoot, ca=True, key=root.key)
+    inter = issue("CA", root, ca=True)
+    leaf = issue("example.com", inter)
+    decoys = [issue("Old Root", ca=True).cert for _ in range(12)]
+    chain = [leaf.cert, inter.cert, crossSigned.cert, *decoys]
+    checks: list[object] = []
+    original = txdane.dane.chain.signedBy
+
+    def counting(certificate: object, key: object) -> bool:
+        checks.append(certificate)
+        return original(certificate, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(txdane.dane.chain, "signedBy", counting)
+    trusted = MatchOptions(
+        referenceNames=("example.com",), trust=PKIXTrust((root.cert,)), maxSignatureChecks=4
+    )
+    result = verifyChain([recordForCertificate(oldRoot.cert, 0, 0, 1)], chain, trusted)
+    assert result.failure is FailureKind.NO_MATCH
+    assert len(checks) <= 4
+    # Within the budget, the path still extends to the record's certificate.
+    checks.clear()
+    found = verifyChain(
+        [recordForCertificate(oldRoot.cert, 0, 0, 1)],
+        [leaf.cert, inter.cert, crossSigned.cert, oldRoot.cert],
+        trusted,
+    )
+    assert (found.verified, found.depth) == (True, 3)
+
+
+_EC_PUBLIC_KEY = bytes.fromhex("06072a8648ce3d0201")  # the OID id-ecPublicKey, DER
+
+
+def _unknownKeyType(certificate: x509.Certificate) -> x509.Certificate:
+    """
+    C{certificate} with its key's algorithm changed to an OID no library knows.
+    """
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    assert der.count(_EC_PUBLIC_KEY) == 1
+    return x509.load_der_x509_certificate(
+        der.replace(_EC_PUBLIC_KEY, _EC_PUBLIC_KEY[:-1] + b"\x09")
+    )
+
+
+def test_unknownKeyTypeInChainSkipped(h: Hierarchy) -> None:
+    """
+    A certificate whose key type is unknown is no candidate issuer and matches no record: it
+    does not stop verification by the rest of the chain, nor make it raise.
+    """
+    odd = _unknownKeyType(issue("Test Issuer CA", h.root, ca=True).cert)
+    chain = [h.leaf.cert, odd, h.intermediate.cert]
+    for record in (ta(h.intermediate.cert), ta(h.root.cert, 0, 0), ta(h.root.cert, 0, 1)):
+        result = verifyChain([record], chain, options(h))
+        assert result.verified, result.summary()
+    pkix = verifyChain([recordForCertificate(h.root.cert, 0, 1, 1)], chain, options(h))
+    assert pkix.verified, pkix.summary()
+    oddLeaf = _unknownKeyType(h.leaf.cert)
+    for record in (ee(h.leaf.cert), ta(h.intermediate.cert)):
+        refused = verifyChain([record], [oddLeaf, h.intermediate.cert], options(h))
+        assert not refused.verified

@@ -71,6 +71,27 @@ def signedBy(certificate: x509.Certificate, key: PublicKeyTypes) -> bool:
     return True
 
 
+def publicKey(certificate: x509.Certificate) -> PublicKeyTypes | None:
+    """
+    C{certificate}'s public key, or C{None} when its type is one this library cannot use
+    (such a certificate signs nothing and matches no SPKI record).
+    """
+    try:
+        return certificate.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        return None
+
+
+def selectedOrNone(certificate: x509.Certificate, selector: int) -> bytes | None:
+    """
+    L{selectedData}, or C{None} for a key this library cannot use.
+    """
+    if selector == Selector.SPKI:
+        key = publicKey(certificate)
+        return None if key is None else selectedData(certificate, selector)
+    return selectedData(certificate, selector)
+
+
 @dataclass
 class _Search:
     records: Sequence[TLSARecord]
@@ -108,8 +129,11 @@ class _Search:
 
     def matchRecord(self, certificate: x509.Certificate) -> TLSARecord | None:
         for record in self.digests:
-            selected = selectedData(certificate, record.selector)
-            if associationData(selected, record.matchingType) == record.data:
+            selected = selectedOrNone(certificate, record.selector)
+            if (
+                selected is not None
+                and associationData(selected, record.matchingType) == record.data
+            ):
                 return record
         return None
 
@@ -126,7 +150,8 @@ class _Search:
         for anchor, record in self.dnsCertificates:
             if anchor == current or anchor.subject != current.issuer:
                 continue  # the server's own certificate is never its trust anchor
-            if self.verify(current, anchor.public_key()):
+            anchorKey = publicKey(anchor)
+            if anchorKey is not None and self.verify(current, anchorKey):
                 return TrustAnchorMatch(record, depth + 1, (*path, anchor))
         if len(path) >= self.maxLength:
             self.tooLong = True
@@ -134,7 +159,8 @@ class _Search:
         for candidate in self.pool:
             if candidate in path or candidate.subject != current.issuer:
                 continue
-            if self.verify(current, candidate.public_key()):
+            candidateKey = publicKey(candidate)
+            if candidateKey is not None and self.verify(current, candidateKey):
                 found = self.find([*path, candidate])
                 if found is not None:
                     return found
@@ -197,20 +223,33 @@ def extendPath(
     path: Sequence[x509.Certificate],
     pool: Sequence[x509.Certificate],
     maxLength: int = MAX_CHAIN_LENGTH,
+    maxSignatureChecks: int = MAX_SIGNATURE_CHECKS,
 ) -> list[x509.Certificate]:
     """
     C{path} continued above its top through C{pool}, issuer by issuer (each signature
-    checked), until a self-signed certificate, a missing issuer or C{maxLength} certificates
-    in all. A self-signed top (a root of the local trust store) is first exchanged for a
-    certificate of C{pool} with the same name and key issued by someone else (the server's
-    cross-signed copy), if there is one.
+    checked), until a self-signed certificate, a missing issuer, C{maxLength} certificates
+    in all or C{maxSignatureChecks} signature checks. A self-signed top (a root of the local
+    trust store) is first exchanged for a certificate of C{pool} with the same name and key
+    issued by someone else (the server's cross-signed copy), if there is one.
 
     PKIX-TA(0) needs this: a record may designate a certificate above the one the local trust
     store stopped at (RFC 7671 section 5.4).
     """
     extended = list(path)
+    budget = [maxSignatureChecks]
+
+    def signed(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+        key = publicKey(issuer)
+        if key is None or budget[0] <= 0:
+            return False
+        budget[0] -= 1
+        return signedBy(certificate, key)
+
+    def selfSigned(certificate: x509.Certificate) -> bool:
+        return certificate.issuer == certificate.subject and signed(certificate, certificate)
+
     top = extended[-1]
-    if _selfSigned(top):
+    if selfSigned(top):
         key = _spki(top)
         crossed = next(
             (
@@ -218,8 +257,8 @@ def extendPath(
                 for c in pool
                 if c.subject == top.subject
                 and c.issuer != c.subject
-                and _spki(c) == key
                 and c not in extended
+                and _spki(c) == key
             ),
             None,
         )
@@ -228,15 +267,13 @@ def extendPath(
         extended[-1] = crossed
     while len(extended) < maxLength:
         current = extended[-1]
-        if _selfSigned(current):
+        if selfSigned(current):
             break
         issuer = next(
             (
                 c
                 for c in pool
-                if c not in extended
-                and c.subject == current.issuer
-                and signedBy(current, c.public_key())
+                if c not in extended and c.subject == current.issuer and signed(current, c)
             ),
             None,
         )
@@ -246,14 +283,8 @@ def extendPath(
     return extended
 
 
-def _selfSigned(certificate: x509.Certificate) -> bool:
-    return certificate.issuer == certificate.subject and signedBy(
-        certificate, certificate.public_key()
-    )
-
-
-def _spki(certificate: x509.Certificate) -> bytes:
-    return selectedData(certificate, Selector.SPKI)
+def _spki(certificate: x509.Certificate) -> bytes | None:
+    return selectedOrNone(certificate, Selector.SPKI)
 
 
 def _forServers(certificate: x509.Certificate) -> bool:
