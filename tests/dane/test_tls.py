@@ -217,6 +217,28 @@ class ConnectionTests(TestCase):
         self.assertIsInstance(client.reason.value, SSL.Error)
         self.assertIn("certificate verify failed", str(client.reason.value))
 
+    async def test_pkixFallbackAbsoluteName(self) -> None:
+        """
+        The PKIX fallback for a host name written with its final dot checks and sends the
+        name without it, as the DANE path does.
+        """
+        h = chained()
+        port, factory = self.listen(tlsserver.serverOptions(h.leaf, h.intermediate))
+        creator = DANEClientTLSOptions(
+            planConnection(
+                TLSAResult(Status.SECURE, (), dns.name.from_text(HOST)),
+                HOST + ".",
+                443,
+                trust=PKIXTrust((h.root.cert,)),
+            )
+        )
+        self.assertIs(creator.plan.action, Action.PKIX)
+        client = await tlsserver.connect(port, creator)
+        await client.greeted
+        client.transport.loseConnection()  # type: ignore[union-attr]
+        await client.lost
+        self.assertEqual(factory.serverNames, [HOST.encode()])
+
     async def test_unauthenticatedSMTP(self) -> None:
         port, _ = self.listen(tlsserver.serverOptions(selfSigned()))
         creator = DANEClientTLSOptions(

@@ -153,9 +153,10 @@ def planConnection(
     def withoutDANE(why: str) -> ConnectionPlan:
         if policy is Policy.DANE_ONLY:
             raise DANEPolicyError(host, port, f"DANE is required but {why}", status, tlsa.ede)
-        if policy is Policy.SMTP:
-            return ConnectionPlan(Action.UNAUTHENTICATED, host, port, host, trust=trust, reason=why)
-        return ConnectionPlan(Action.PKIX, host, port, host, trust=trust, reason=why)
+        # An absolute name's final dot is neither sent as SNI nor matched against names.
+        serverName = host.rstrip(".") or host
+        action = Action.UNAUTHENTICATED if policy is Policy.SMTP else Action.PKIX
+        return ConnectionPlan(action, host, port, serverName, trust=trust, reason=why)
 
     if status is Status.INSECURE:
         return withoutDANE(f"the TLSA lookup for {owner} is insecure (no DNSSEC proof)")
