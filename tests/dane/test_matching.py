@@ -20,7 +20,7 @@ from txdane.dane.matching import (
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.records import TLSARecord, recordForCertificate
 
-from .certs import DAY, NOW, Hierarchy, hierarchy, issue
+from .certs import DAY, NOW, Hierarchy, Issued, hierarchy, issue
 
 
 @pytest.fixture(scope="module")
@@ -561,3 +561,49 @@ def test_unknownKeyTypeInChainSkipped(h: Hierarchy) -> None:
     for record in (ee(h.leaf.cert), ta(h.intermediate.cert)):
         refused = verifyChain([record], [oddLeaf, h.intermediate.cert], options(h))
         assert not refused.verified
+
+
+def _constrained(
+    permitted: list[str] | None, excluded: list[str] | None, *leafNames: str
+) -> tuple[Issued, list[x509.Certificate]]:
+    root = issue("Public Root", ca=True)
+    constraints = x509.NameConstraints(
+        permitted_subtrees=[x509.DNSName(n) for n in permitted] if permitted else None,
+        excluded_subtrees=[x509.DNSName(n) for n in excluded] if excluded else None,
+    )
+    customer = issue("Customer CA", root, ca=True, extensions=((constraints, True),))
+    leaf = issue(leafNames[0], customer, names=leafNames)
+    return root, [leaf.cert, customer.cert, root.cert]
+
+
+@pytest.mark.parametrize(
+    "permitted, excluded, names, ok",
+    [
+        (["example.org"], None, ("www.example.org",), True),
+        (["example.org"], None, ("example.org",), True),
+        (["example.org"], None, ("www.example.com",), False),
+        (["example.org"], None, ("www.example.com", "www.example.org"), False),
+        (["example.org"], None, ("wwwexample.org",), False),
+        ([".example.org"], None, ("www.example.org",), True),
+        ([".example.org"], None, ("example.org",), False),
+        (["example.org"], None, ("*.example.org",), True),
+        (None, ["example.com"], ("www.example.com",), False),
+        (None, ["example.com"], ("www.example.org",), True),
+        (None, ["secure.example.com"], ("*.example.com",), False),
+        (None, ["Example.COM"], ("www.example.com",), False),
+    ],
+)
+def test_daneTANameConstraints(
+    permitted: list[str] | None, excluded: list[str] | None, names: tuple[str, ...], ok: bool
+) -> None:
+    """
+    DANE-TA paths obey the name constraints of their CAs (RFC 5280 section 4.2.1.10), as a
+    PKIX path would: a sub-CA constrained to other names cannot issue for the server's name
+    because the domain's TLSA record names the CA above it.
+    """
+    root, chain = _constrained(permitted, excluded, *names)
+    result = verifyChain([ta(root.cert)], chain, options(None, names[0].replace("*", "x")))
+    assert result.verified is ok, result.summary()
+    if not ok:
+        assert result.failure is FailureKind.CHAIN
+        assert "name constraints" in result.reason

@@ -13,7 +13,7 @@ the DNS anchor is tried before the server's certificates.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -300,13 +300,74 @@ def _forServers(certificate: x509.Certificate) -> bool:
     )
 
 
+def _inSubtree(name: str, subtree: str) -> bool:
+    """
+    Whether DNS name C{name} lies in the name-constraint C{subtree}: the name itself and
+    every name below it, or only the names below it when it starts with a dot.
+    """
+    if subtree.startswith("."):
+        return name.endswith(subtree)
+    return name == subtree or name.endswith("." + subtree)
+
+
+def _wildcardInSubtree(rest: str, subtree: str) -> bool:
+    """
+    Whether every name C{*.rest} matches lies in C{subtree}.
+    """
+    return _inSubtree(rest, subtree) or (subtree.startswith(".") and rest == subtree[1:])
+
+
+def _wildcardMeetsSubtree(rest: str, subtree: str) -> bool:
+    """
+    Whether some name C{*.rest} matches lies in C{subtree}.
+    """
+    if _wildcardInSubtree(rest, subtree):
+        return True
+    return (
+        not subtree.startswith(".")
+        and subtree.endswith("." + rest)
+        and subtree.count(".") == rest.count(".") + 1
+    )
+
+
+def _nameConstraintProblem(leaf: x509.Certificate, constraints: x509.NameConstraints) -> str | None:
+    """
+    Why C{leaf}'s DNS names break C{constraints} (RFC 5280 section 4.2.1.10), or C{None}.
+    """
+
+    def dnsSubtrees(subtrees: list[x509.GeneralName] | None) -> list[str] | None:
+        if subtrees is None:
+            return None
+        names = [str(s.value).lower().rstrip(".") for s in subtrees if isinstance(s, x509.DNSName)]
+        return names or None
+
+    permitted = dnsSubtrees(constraints.permitted_subtrees)
+    excluded = dnsSubtrees(constraints.excluded_subtrees) or []
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for name in (n.lower().rstrip(".") for n in san.get_values_for_type(x509.DNSName)):
+        inside: Callable[[str, str], bool] = _inSubtree
+        meets: Callable[[str, str], bool] = _inSubtree
+        base = name
+        if name.startswith("*."):
+            inside, meets, base = _wildcardInSubtree, _wildcardMeetsSubtree, name[2:]
+        if permitted is not None and not any(inside(base, p) for p in permitted):
+            return f"{name} is outside its permitted names"
+        if any(meets(base, e) for e in excluded):
+            return f"{name} is among its excluded names"
+    return None
+
+
 def pathProblem(
     path: Sequence[x509.Certificate], now: datetime.datetime, anchorIsCertificate: bool
 ) -> str | None:
     """
     C{None} if every certificate of C{path} is within its validity dates, the leaf's extended
-    key usage (if any) allows a TLS server, and every issuer in it is a CA whose key usage (if
-    any) allows signing certificates at its place in the path; else what is wrong.
+    key usage (if any) allows a TLS server, every issuer in it is a CA whose key usage (if
+    any) allows signing certificates at its place in the path, and the leaf's DNS names obey
+    every issuer's name constraints; else what is wrong.
 
     @param anchorIsCertificate: whether C{path[-1]} is the trust anchor itself (as opposed
         to a certificate signed by a bare-key anchor).
@@ -343,4 +404,11 @@ def pathProblem(
         pathLength = constraints.value.path_length
         if pathLength is not None and depth - 1 > pathLength:
             return f"{who} allows {pathLength} intermediate CAs below it, the path has {depth - 1}"
+        try:
+            names = certificate.extensions.get_extension_for_class(x509.NameConstraints).value
+        except x509.ExtensionNotFound:
+            continue
+        problem = _nameConstraintProblem(path[0], names)
+        if problem is not None:
+            return f"{who} has name constraints: {problem}"
     return None
