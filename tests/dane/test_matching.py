@@ -607,3 +607,20 @@ def test_daneTANameConstraints(
     if not ok:
         assert result.failure is FailureKind.CHAIN
         assert "name constraints" in result.reason
+
+
+def test_daneTAUnknownCriticalExtensionRefused() -> None:
+    """
+    A certificate of a DANE-TA path with a critical extension this library does not know is
+    refused (RFC 5280 section 4.2), as a PKIX verifier refuses it; non-critical, it is fine.
+    """
+    unknown = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00")
+    for critical in (True, False):
+        root = issue("Root", ca=True)
+        inter = issue("CA", root, ca=True, extensions=((unknown, critical),))
+        leaf = issue("example.com", inter)
+        result = verifyChain([ta(root.cert)], [leaf.cert, inter.cert, root.cert], options())
+        assert result.verified is not critical, result.summary()
+        if critical:
+            assert result.failure is FailureKind.CHAIN
+            assert "critical extension" in result.reason

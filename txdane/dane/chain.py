@@ -366,8 +366,9 @@ def pathProblem(
     """
     C{None} if every certificate of C{path} is within its validity dates, the leaf's extended
     key usage (if any) allows a TLS server, every issuer in it is a CA whose key usage (if
-    any) allows signing certificates at its place in the path, and the leaf's DNS names obey
-    every issuer's name constraints; else what is wrong.
+    any) allows signing certificates at its place in the path, the leaf's DNS names obey
+    every issuer's name constraints, and no certificate has a critical extension this
+    library does not know; else what is wrong.
 
     @param anchorIsCertificate: whether C{path[-1]} is the trust anchor itself (as opposed
         to a certificate signed by a bare-key anchor).
@@ -378,6 +379,16 @@ def pathProblem(
             return f"{who} is not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M}Z"
         if now > certificate.not_valid_after_utc:
             return f"{who} expired {certificate.not_valid_after_utc:%Y-%m-%d %H:%M}Z"
+        unknown = next(
+            (
+                e.oid.dotted_string
+                for e in certificate.extensions
+                if e.critical and isinstance(e.value, x509.UnrecognizedExtension)
+            ),
+            None,
+        )
+        if unknown is not None:
+            return f"{who} has a critical extension this library does not know ({unknown})"
         if depth == 0:
             if not _forServers(certificate):
                 return f"{who} is not for TLS servers (its extended key usage excludes it)"
