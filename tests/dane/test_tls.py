@@ -387,3 +387,17 @@ def test_renegotiationCannotChangeTheCertificate() -> None:
     assert protocol.failures == []
     peer = client.get_peer_certificate()
     assert peer is not None and peer.to_cryptography() == verified.cert
+
+
+def test_pkixFallbackInternationalName() -> None:
+    """
+    The PKIX fallback sends and checks the host name in its ASCII (A-label) form, the name
+    the addresses were looked up under, whatever case the caller wrote it in.
+    """
+    for host in ("Bücher.example", "bücher.example."):
+        fallback = planConnection(
+            TLSAResult(Status.SECURE, (), dns.name.from_text(host)), host, 443
+        )
+        assert fallback.serverName == "xn--bcher-kva.example"
+        creator = DANEClientTLSOptions(fallback)
+        assert creator.plan.action is Action.PKIX
