@@ -624,3 +624,17 @@ def test_daneTAUnknownCriticalExtensionRefused() -> None:
         if critical:
             assert result.failure is FailureKind.CHAIN
             assert "critical extension" in result.reason
+
+
+def test_referenceNamesThatAreNoDNSNames(h: Hierarchy) -> None:
+    """
+    A reference identifier that is not a DNS name (an address literal given as the host, a
+    malformed extra name) matches nothing instead of making verification raise; the other
+    names are still tried.
+    """
+    record = ta(h.intermediate.cert)
+    for names in (("127.0.0.1",), ("::1",), ("bad name",), ("*.example.com",)):
+        result = verifyChain([record], h.chain, options(h, *names))
+        assert result.failure is FailureKind.NAME
+        assert names[0] in result.reason
+    assert verifyChain([record], h.chain, options(h, "127.0.0.1", "example.com")).verified

@@ -108,7 +108,8 @@ def nameMismatch(certificate: x509.Certificate, names: Iterable[str]) -> str | N
     for name in wanted:
         try:
             verify_certificate_hostname(certificate, name)
-        except VerificationError:
+        except (VerificationError, ValueError):
+            # ValueError: not a DNS name at all (an address literal), so it matches no DNS-ID.
             problems.append(name)
         except CertificateError as e:
             return f"the certificate's names cannot be checked: {e}"
