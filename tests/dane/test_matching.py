@@ -638,3 +638,29 @@ def test_referenceNamesThatAreNoDNSNames(h: Hierarchy) -> None:
         assert result.failure is FailureKind.NAME
         assert names[0] in result.reason
     assert verifyChain([record], h.chain, options(h, "127.0.0.1", "example.com")).verified
+
+
+def test_pkixClientOnlyCertificateRefused() -> None:
+    """
+    PKIX-EE and PKIX-TA validate the path for a TLS server, as OpenSSL does inside a
+    handshake: a leaf, or an intermediate, whose extended key usage excludes servers is
+    refused even though its chain is trusted.
+    """
+    for client in (issue("example.com", clientAuth=True), None):
+        root = issue("Root", ca=True)
+        if client is None:
+            serverAuth = x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH])
+            inter = issue("CA", root, ca=True, extensions=((serverAuth, False),))
+            leaf = issue("example.com", inter)
+        else:
+            inter = issue("CA", root, ca=True)
+            leaf = issue("example.com", inter, clientAuth=True)
+        trusted = MatchOptions(referenceNames=("example.com",), trust=PKIXTrust((root.cert,)))
+        chain = [leaf.cert, inter.cert, root.cert]
+        for record in (
+            recordForCertificate(leaf.cert, 1, 1, 1),
+            recordForCertificate(root.cert, 0, 1, 1),
+        ):
+            result = verifyChain([record], chain, trusted)
+            assert result.failure is FailureKind.PKIX, result.summary()
+            assert "extended key usage" in result.reason
