@@ -51,6 +51,7 @@ def issue(
     key: ec.EllipticCurvePrivateKey | None = None,
     issuerName: x509.Name | None = None,
     clientAuth: bool = False,
+    extensions: tuple[tuple[x509.ExtensionType, bool], ...] = (),
 ) -> Issued:
     """
     Make a certificate for C{commonName}, signed by C{issuer} (self-signed when C{None}).
@@ -101,6 +102,8 @@ def issue(
         )
         usage = ExtendedKeyUsageOID.CLIENT_AUTH if clientAuth else ExtendedKeyUsageOID.SERVER_AUTH
         builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
     return Issued(builder.sign(signer, hashes.SHA256()), key)
 
 

@@ -7,6 +7,7 @@ limits).
 from __future__ import annotations
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from txdane.dane.chain import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
@@ -19,7 +20,7 @@ from txdane.dane.matching import (
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.records import TLSARecord, recordForCertificate
 
-from .certs import DAY, NOW, Hierarchy, hierarchy, issue
+from .certs import DAY, NOW, Hierarchy, Issued, hierarchy, issue
 
 
 @pytest.fixture(scope="module")
@@ -490,3 +491,176 @@ def test_pkixTABeyondLocalTrustAnchor() -> None:
     forged = [leaf.cert, inter.cert, crossSigned.cert, impostor.cert]
     wrongKey = verifyChain([recordForCertificate(impostor.cert, 0, 0, 1)], forged, trusted)
     assert wrongKey.failure is FailureKind.NO_MATCH
+
+
+def test_pkixTAPathExtensionBudget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Extending a PKIX path for PKIX-TA costs a signature check per candidate issuer the server
+    sends: the signature budget bounds it as it bounds DANE-TA chain building.
+    """
+    import txdane.dane.chain
+
+    oldRoot = issue("Old Root", ca=True)
+    root = issue("Root", ca=True)
+    crossSigned = issue("Root", oldRoot, ca=True, key=root.key)
+    inter = issue("CA", root, ca=True)
+    leaf = issue("example.com", inter)
+    decoys = [issue("Old Root", ca=True).cert for _ in range(12)]
+    chain = [leaf.cert, inter.cert, crossSigned.cert, *decoys]
+    checks: list[object] = []
+    original = txdane.dane.chain.signedBy
+
+    def counting(certificate: object, key: object) -> bool:
+        checks.append(certificate)
+        return original(certificate, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(txdane.dane.chain, "signedBy", counting)
+    trusted = MatchOptions(
+        referenceNames=("example.com",), trust=PKIXTrust((root.cert,)), maxSignatureChecks=4
+    )
+    result = verifyChain([recordForCertificate(oldRoot.cert, 0, 0, 1)], chain, trusted)
+    assert result.failure is FailureKind.NO_MATCH
+    assert len(checks) <= 4
+    # Within the budget, the path still extends to the record's certificate.
+    checks.clear()
+    found = verifyChain(
+        [recordForCertificate(oldRoot.cert, 0, 0, 1)],
+        [leaf.cert, inter.cert, crossSigned.cert, oldRoot.cert],
+        trusted,
+    )
+    assert (found.verified, found.depth) == (True, 3)
+
+
+_EC_PUBLIC_KEY = bytes.fromhex("06072a8648ce3d0201")  # the OID id-ecPublicKey, DER
+
+
+def _unknownKeyType(certificate: x509.Certificate) -> x509.Certificate:
+    """
+    C{certificate} with its key's algorithm changed to an OID no library knows.
+    """
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    assert der.count(_EC_PUBLIC_KEY) == 1
+    return x509.load_der_x509_certificate(
+        der.replace(_EC_PUBLIC_KEY, _EC_PUBLIC_KEY[:-1] + b"\x09")
+    )
+
+
+def test_unknownKeyTypeInChainSkipped(h: Hierarchy) -> None:
+    """
+    A certificate whose key type is unknown is no candidate issuer and matches no record: it
+    does not stop verification by the rest of the chain, nor make it raise.
+    """
+    odd = _unknownKeyType(issue("Test Issuer CA", h.root, ca=True).cert)
+    chain = [h.leaf.cert, odd, h.intermediate.cert]
+    for record in (ta(h.intermediate.cert), ta(h.root.cert, 0, 0), ta(h.root.cert, 0, 1)):
+        result = verifyChain([record], chain, options(h))
+        assert result.verified, result.summary()
+    pkix = verifyChain([recordForCertificate(h.root.cert, 0, 1, 1)], chain, options(h))
+    assert pkix.verified, pkix.summary()
+    oddLeaf = _unknownKeyType(h.leaf.cert)
+    for record in (ee(h.leaf.cert), ta(h.intermediate.cert)):
+        refused = verifyChain([record], [oddLeaf, h.intermediate.cert], options(h))
+        assert not refused.verified
+
+
+def _constrained(
+    permitted: list[str] | None, excluded: list[str] | None, *leafNames: str
+) -> tuple[Issued, list[x509.Certificate]]:
+    root = issue("Public Root", ca=True)
+    constraints = x509.NameConstraints(
+        permitted_subtrees=[x509.DNSName(n) for n in permitted] if permitted else None,
+        excluded_subtrees=[x509.DNSName(n) for n in excluded] if excluded else None,
+    )
+    customer = issue("Customer CA", root, ca=True, extensions=((constraints, True),))
+    leaf = issue(leafNames[0], customer, names=leafNames)
+    return root, [leaf.cert, customer.cert, root.cert]
+
+
+@pytest.mark.parametrize(
+    "permitted, excluded, names, ok",
+    [
+        (["example.org"], None, ("www.example.org",), True),
+        (["example.org"], None, ("example.org",), True),
+        (["example.org"], None, ("www.example.com",), False),
+        (["example.org"], None, ("www.example.com", "www.example.org"), False),
+        (["example.org"], None, ("wwwexample.org",), False),
+        ([".example.org"], None, ("www.example.org",), True),
+        ([".example.org"], None, ("example.org",), False),
+        (["example.org"], None, ("*.example.org",), True),
+        (None, ["example.com"], ("www.example.com",), False),
+        (None, ["example.com"], ("www.example.org",), True),
+        (None, ["secure.example.com"], ("*.example.com",), False),
+        (None, ["Example.COM"], ("www.example.com",), False),
+    ],
+)
+def test_daneTANameConstraints(
+    permitted: list[str] | None, excluded: list[str] | None, names: tuple[str, ...], ok: bool
+) -> None:
+    """
+    DANE-TA paths obey the name constraints of their CAs (RFC 5280 section 4.2.1.10), as a
+    PKIX path would: a sub-CA constrained to other names cannot issue for the server's name
+    because the domain's TLSA record names the CA above it.
+    """
+    root, chain = _constrained(permitted, excluded, *names)
+    result = verifyChain([ta(root.cert)], chain, options(None, names[0].replace("*", "x")))
+    assert result.verified is ok, result.summary()
+    if not ok:
+        assert result.failure is FailureKind.CHAIN
+        assert "name constraints" in result.reason
+
+
+def test_daneTAUnknownCriticalExtensionRefused() -> None:
+    """
+    A certificate of a DANE-TA path with a critical extension this library does not know is
+    refused (RFC 5280 section 4.2), as a PKIX verifier refuses it; non-critical, it is fine.
+    """
+    unknown = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00")
+    for critical in (True, False):
+        root = issue("Root", ca=True)
+        inter = issue("CA", root, ca=True, extensions=((unknown, critical),))
+        leaf = issue("example.com", inter)
+        result = verifyChain([ta(root.cert)], [leaf.cert, inter.cert, root.cert], options())
+        assert result.verified is not critical, result.summary()
+        if critical:
+            assert result.failure is FailureKind.CHAIN
+            assert "critical extension" in result.reason
+
+
+def test_referenceNamesThatAreNoDNSNames(h: Hierarchy) -> None:
+    """
+    A reference identifier that is not a DNS name (an address literal given as the host, a
+    malformed extra name) matches nothing instead of making verification raise; the other
+    names are still tried.
+    """
+    record = ta(h.intermediate.cert)
+    for names in (("127.0.0.1",), ("::1",), ("bad name",), ("*.example.com",)):
+        result = verifyChain([record], h.chain, options(h, *names))
+        assert result.failure is FailureKind.NAME
+        assert names[0] in result.reason
+    assert verifyChain([record], h.chain, options(h, "127.0.0.1", "example.com")).verified
+
+
+def test_pkixClientOnlyCertificateRefused() -> None:
+    """
+    PKIX-EE and PKIX-TA validate the path for a TLS server, as OpenSSL does inside a
+    handshake: a leaf, or an intermediate, whose extended key usage excludes servers is
+    refused even though its chain is trusted.
+    """
+    for client in (issue("example.com", clientAuth=True), None):
+        root = issue("Root", ca=True)
+        if client is None:
+            serverAuth = x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH])
+            inter = issue("CA", root, ca=True, extensions=((serverAuth, False),))
+            leaf = issue("example.com", inter)
+        else:
+            inter = issue("CA", root, ca=True)
+            leaf = issue("example.com", inter, clientAuth=True)
+        trusted = MatchOptions(referenceNames=("example.com",), trust=PKIXTrust((root.cert,)))
+        chain = [leaf.cert, inter.cert, root.cert]
+        for record in (
+            recordForCertificate(leaf.cert, 1, 1, 1),
+            recordForCertificate(root.cert, 0, 1, 1),
+        ):
+            result = verifyChain([record], chain, trusted)
+            assert result.failure is FailureKind.PKIX, result.summary()
+            assert "extended key usage" in result.reason

@@ -217,6 +217,28 @@ class ConnectionTests(TestCase):
         self.assertIsInstance(client.reason.value, SSL.Error)
         self.assertIn("certificate verify failed", str(client.reason.value))
 
+    async def test_pkixFallbackAbsoluteName(self) -> None:
+        """
+        The PKIX fallback for a host name written with its final dot checks and sends the
+        name without it, as the DANE path does.
+        """
+        h = chained()
+        port, factory = self.listen(tlsserver.serverOptions(h.leaf, h.intermediate))
+        creator = DANEClientTLSOptions(
+            planConnection(
+                TLSAResult(Status.SECURE, (), dns.name.from_text(HOST)),
+                HOST + ".",
+                443,
+                trust=PKIXTrust((h.root.cert,)),
+            )
+        )
+        self.assertIs(creator.plan.action, Action.PKIX)
+        client = await tlsserver.connect(port, creator)
+        await client.greeted
+        client.transport.loseConnection()  # type: ignore[union-attr]
+        await client.lost
+        self.assertEqual(factory.serverNames, [HOST.encode()])
+
     async def test_unauthenticatedSMTP(self) -> None:
         port, _ = self.listen(tlsserver.serverOptions(selfSigned()))
         creator = DANEClientTLSOptions(
@@ -306,3 +328,76 @@ def test_handshakeDoneWithoutVerdictAborts() -> None:
     good.verifyCallback(FakeConnection([selfSigned().cert]), None, 0, 0, 1)  # type: ignore[arg-type]
     good.infoCallback(None, 0x20, 1)  # type: ignore[arg-type]
     assert goodProtocol.failures == []
+
+
+class _TLSProtocolStub(FakeTLSProtocol):
+    """
+    Enough of C{TLSMemoryBIOProtocol} for C{clientConnectionForTLS}.
+    """
+
+    class factory:
+        wrappedFactory = object()
+
+
+def _exchange(client: SSL.Connection, server: SSL.Connection, step: Any) -> list[Exception]:
+    """
+    Run C{step} on both ends and move the bytes between them until neither has more to say.
+    """
+    errors: list[Exception] = []
+    for _ in range(10):
+        for end in (client, server):
+            try:
+                step(end)
+            except SSL.WantReadError:
+                pass
+            except SSL.Error as e:
+                errors.append(e)
+        for source, sink in ((client, server), (server, client)):
+            try:
+                sink.bio_write(source.bio_read(65536))
+            except SSL.WantReadError:
+                pass
+    return errors
+
+
+def test_renegotiationCannotChangeTheCertificate() -> None:
+    """
+    After a verified TLS 1.2 handshake, the server cannot renegotiate and present a
+    certificate the TLSA records do not match: the client refuses to renegotiate, so the
+    only certificate it ever accepts is the verified one.
+    """
+    verified, other = selfSigned(), issue(HOST)
+    protocol = _TLSProtocolStub()
+    creator = DANEClientTLSOptions(plan(recordForCertificate(verified.cert)))
+    client = creator.clientConnectionForTLS(protocol)  # type: ignore[arg-type]
+    client.set_connect_state()
+    context = SSL.Context(SSL.TLS_METHOD)
+    context.set_max_proto_version(SSL.TLS1_2_VERSION)
+    context.set_options(0x00010000)  # SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION
+    context.use_certificate(verified.cert)
+    context.use_privatekey(verified.key)
+    server = SSL.Connection(context, None)
+    server.set_accept_state()
+    assert _exchange(client, server, SSL.Connection.do_handshake) == []
+    assert client.get_peer_certificate().to_cryptography() == verified.cert  # type: ignore[union-attr]
+    server.use_certificate(other.cert)
+    server.use_privatekey(other.key)
+    assert server.renegotiate()
+    _exchange(client, server, lambda end: end.recv(1024))
+    assert protocol.failures == []
+    peer = client.get_peer_certificate()
+    assert peer is not None and peer.to_cryptography() == verified.cert
+
+
+def test_pkixFallbackInternationalName() -> None:
+    """
+    The PKIX fallback sends and checks the host name in its ASCII (A-label) form, the name
+    the addresses were looked up under, whatever case the caller wrote it in.
+    """
+    for host in ("Bücher.example", "bücher.example."):
+        fallback = planConnection(
+            TLSAResult(Status.SECURE, (), dns.name.from_text(host)), host, 443
+        )
+        assert fallback.serverName == "xn--bcher-kva.example"
+        creator = DANEClientTLSOptions(fallback)
+        assert creator.plan.action is Action.PKIX

@@ -10,6 +10,7 @@ from typing import Any
 
 import dns.message
 import dns.rcode
+import dns.rdatatype
 from OpenSSL import SSL
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import ConnectionRefusedError
@@ -319,6 +320,48 @@ class DANEEndpointTests(TestCase):
         await self.assertFailure(d, CancelledError)
         self.assertEqual(server.connections, 0)
         self.assertTrue(all(q.called for q in pending))
+
+    async def test_cancelDuringTLSALookup(self) -> None:
+        """
+        Cancelling while only the TLSA lookups are outstanding (the addresses are in; for an
+        alias, while the target's TLSA lookup is) fails with CancelledError, not with a
+        policy refusal about a "failed" lookup, and stops the lookups.
+        """
+        server = self.tlsServer()
+        pending: list[Deferred[Any]] = []
+
+        class HoldTLSA:
+            def __init__(self, client: Any) -> None:
+                self.client = client
+
+            def query(self, name: Any, rdtype: Any, *args: Any, **kw: Any) -> Deferred[Any]:
+                if dns.rdatatype.RdataType.make(rdtype) == dns.rdatatype.TLSA:
+                    pending.append(Deferred())
+                    return pending[-1]
+                return self.client.query(name, rdtype, *args, **kw)
+
+        world = await self.world({}, querier=HoldTLSA)
+        for host, waiting in ((WWW, 1), ("alias.example.test", 2)):
+            pending.clear()
+            endpoint = DANEEndpoint(reactor, world.resolver, host, server.port)
+            resolved: list[object] = []
+            original = endpoint._tcp.resolveAddresses
+
+            def spy(original: Any = original, resolved: list[object] = resolved) -> Any:
+                def note(addresses: Any) -> Any:
+                    resolved.append(addresses)
+                    return addresses
+
+                return original().addCallback(note)
+
+            endpoint._tcp.resolveAddresses = spy  # type: ignore[method-assign]
+            d = endpoint.connect(Factory())
+            while not resolved or len(pending) < waiting:
+                await deferLater(reactor, 0.01)
+            d.cancel()
+            await self.assertFailure(d, CancelledError)
+            self.assertTrue(all(q.called for q in pending))
+        self.assertEqual(server.connections, 0)
 
     async def test_cancelDuringHandshake(self) -> None:
         """

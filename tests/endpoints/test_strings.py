@@ -91,6 +91,15 @@ def test_sharedResolver() -> None:
         ("dane:host=h:port=443:trustAD=yes:trustAnchor=/x", "exclude each other"),
         ("dane:host=h:port=443:certificate=/nonexistent.pem", "certificate='/nonexistent.pem'"),
         ("dane:host=h:port=443:trustRoots=/nonexistent.pem", "trustRoots"),
+        ("dane:host=h:port=443:timeout=nan", "timeout='nan' must be positive"),
+        ("dane:host=h:port=443:timeout=inf", "timeout='inf' must be positive"),
+        ("dane:host=a..example:port=443", "host='a..example'"),
+        ("dnssec:host=a..example:port=22", "host='a..example'"),
+        (f"dane:host={'a' * 64}.example:port=443", "host="),
+        ("dane:host=h:port=443:tlsaHost=a..example", "tlsaHost='a..example'"),
+        ("dane:host=h:port=443:trustRoots=/tmp/\x00.pem", "trustRoots="),
+        ("dane:host=h:port=443:certificate=/tmp/\x00.pem", "certificate="),
+        ("dane:host=h:port=443:trustAnchor=/tmp/\x00.pem", "trustAnchor"),
     ],
 )
 def test_errors(text: str, message: str) -> None:

@@ -105,3 +105,22 @@ class AgentTests(TestCase):
         factory = DANEEndpointFactory(reactor, None, httpsOnly=True)  # type: ignore[arg-type]
         with self.assertRaises(UnsupportedSchemeError):
             factory.endpointForURI(URI.fromBytes(b"http://www.example.test/"))
+
+    def test_punycodeHostKeptAsItIs(self) -> None:
+        """
+        A URL's host in its ASCII (IDNA) form names the endpoint as it is, including labels
+        that only IDNA 2008 allows (C{xn--fa-hia} is "faß", which Python's IDNA 2003 codec
+        cannot decode).
+        """
+        from twisted.web.client import URI
+
+        from txdane.endpoints import DANEEndpointFactory
+
+        factory = DANEEndpointFactory(reactor, None)  # type: ignore[arg-type]
+        for url, host in (
+            (b"https://xn--fa-hia.example/", "xn--fa-hia.example"),
+            (b"https://xn--bcher-kva.example/", "xn--bcher-kva.example"),
+            (b"http://WWW.Example.test/", "WWW.Example.test"),
+        ):
+            endpoint: Any = factory.endpointForURI(URI.fromBytes(url))
+            self.assertEqual(endpoint.host, host)

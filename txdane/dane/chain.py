@@ -13,7 +13,7 @@ the DNS anchor is tried before the server's certificates.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -71,6 +71,27 @@ def signedBy(certificate: x509.Certificate, key: PublicKeyTypes) -> bool:
     return True
 
 
+def publicKey(certificate: x509.Certificate) -> PublicKeyTypes | None:
+    """
+    C{certificate}'s public key, or C{None} when its type is one this library cannot use
+    (such a certificate signs nothing and matches no SPKI record).
+    """
+    try:
+        return certificate.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        return None
+
+
+def selectedOrNone(certificate: x509.Certificate, selector: int) -> bytes | None:
+    """
+    L{selectedData}, or C{None} for a key this library cannot use.
+    """
+    if selector == Selector.SPKI:
+        key = publicKey(certificate)
+        return None if key is None else selectedData(certificate, selector)
+    return selectedData(certificate, selector)
+
+
 @dataclass
 class _Search:
     records: Sequence[TLSARecord]
@@ -108,8 +129,11 @@ class _Search:
 
     def matchRecord(self, certificate: x509.Certificate) -> TLSARecord | None:
         for record in self.digests:
-            selected = selectedData(certificate, record.selector)
-            if associationData(selected, record.matchingType) == record.data:
+            selected = selectedOrNone(certificate, record.selector)
+            if (
+                selected is not None
+                and associationData(selected, record.matchingType) == record.data
+            ):
                 return record
         return None
 
@@ -126,7 +150,8 @@ class _Search:
         for anchor, record in self.dnsCertificates:
             if anchor == current or anchor.subject != current.issuer:
                 continue  # the server's own certificate is never its trust anchor
-            if self.verify(current, anchor.public_key()):
+            anchorKey = publicKey(anchor)
+            if anchorKey is not None and self.verify(current, anchorKey):
                 return TrustAnchorMatch(record, depth + 1, (*path, anchor))
         if len(path) >= self.maxLength:
             self.tooLong = True
@@ -134,7 +159,8 @@ class _Search:
         for candidate in self.pool:
             if candidate in path or candidate.subject != current.issuer:
                 continue
-            if self.verify(current, candidate.public_key()):
+            candidateKey = publicKey(candidate)
+            if candidateKey is not None and self.verify(current, candidateKey):
                 found = self.find([*path, candidate])
                 if found is not None:
                     return found
@@ -197,20 +223,33 @@ def extendPath(
     path: Sequence[x509.Certificate],
     pool: Sequence[x509.Certificate],
     maxLength: int = MAX_CHAIN_LENGTH,
+    maxSignatureChecks: int = MAX_SIGNATURE_CHECKS,
 ) -> list[x509.Certificate]:
     """
     C{path} continued above its top through C{pool}, issuer by issuer (each signature
-    checked), until a self-signed certificate, a missing issuer or C{maxLength} certificates
-    in all. A self-signed top (a root of the local trust store) is first exchanged for a
-    certificate of C{pool} with the same name and key issued by someone else (the server's
-    cross-signed copy), if there is one.
+    checked), until a self-signed certificate, a missing issuer, C{maxLength} certificates
+    in all or C{maxSignatureChecks} signature checks. A self-signed top (a root of the local
+    trust store) is first exchanged for a certificate of C{pool} with the same name and key
+    issued by someone else (the server's cross-signed copy), if there is one.
 
     PKIX-TA(0) needs this: a record may designate a certificate above the one the local trust
     store stopped at (RFC 7671 section 5.4).
     """
     extended = list(path)
+    budget = [maxSignatureChecks]
+
+    def signed(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+        key = publicKey(issuer)
+        if key is None or budget[0] <= 0:
+            return False
+        budget[0] -= 1
+        return signedBy(certificate, key)
+
+    def selfSigned(certificate: x509.Certificate) -> bool:
+        return certificate.issuer == certificate.subject and signed(certificate, certificate)
+
     top = extended[-1]
-    if _selfSigned(top):
+    if selfSigned(top):
         key = _spki(top)
         crossed = next(
             (
@@ -218,8 +257,8 @@ def extendPath(
                 for c in pool
                 if c.subject == top.subject
                 and c.issuer != c.subject
-                and _spki(c) == key
                 and c not in extended
+                and _spki(c) == key
             ),
             None,
         )
@@ -228,15 +267,13 @@ def extendPath(
         extended[-1] = crossed
     while len(extended) < maxLength:
         current = extended[-1]
-        if _selfSigned(current):
+        if selfSigned(current):
             break
         issuer = next(
             (
                 c
                 for c in pool
-                if c not in extended
-                and c.subject == current.issuer
-                and signedBy(current, c.public_key())
+                if c not in extended and c.subject == current.issuer and signed(current, c)
             ),
             None,
         )
@@ -246,14 +283,8 @@ def extendPath(
     return extended
 
 
-def _selfSigned(certificate: x509.Certificate) -> bool:
-    return certificate.issuer == certificate.subject and signedBy(
-        certificate, certificate.public_key()
-    )
-
-
-def _spki(certificate: x509.Certificate) -> bytes:
-    return selectedData(certificate, Selector.SPKI)
+def _spki(certificate: x509.Certificate) -> bytes | None:
+    return selectedOrNone(certificate, Selector.SPKI)
 
 
 def _forServers(certificate: x509.Certificate) -> bool:
@@ -269,13 +300,75 @@ def _forServers(certificate: x509.Certificate) -> bool:
     )
 
 
+def _inSubtree(name: str, subtree: str) -> bool:
+    """
+    Whether DNS name C{name} lies in the name-constraint C{subtree}: the name itself and
+    every name below it, or only the names below it when it starts with a dot.
+    """
+    if subtree.startswith("."):
+        return name.endswith(subtree)
+    return name == subtree or name.endswith("." + subtree)
+
+
+def _wildcardInSubtree(rest: str, subtree: str) -> bool:
+    """
+    Whether every name C{*.rest} matches lies in C{subtree}.
+    """
+    return _inSubtree(rest, subtree) or (subtree.startswith(".") and rest == subtree[1:])
+
+
+def _wildcardMeetsSubtree(rest: str, subtree: str) -> bool:
+    """
+    Whether some name C{*.rest} matches lies in C{subtree}.
+    """
+    if _wildcardInSubtree(rest, subtree):
+        return True
+    return (
+        not subtree.startswith(".")
+        and subtree.endswith("." + rest)
+        and subtree.count(".") == rest.count(".") + 1
+    )
+
+
+def _nameConstraintProblem(leaf: x509.Certificate, constraints: x509.NameConstraints) -> str | None:
+    """
+    Why C{leaf}'s DNS names break C{constraints} (RFC 5280 section 4.2.1.10), or C{None}.
+    """
+
+    def dnsSubtrees(subtrees: list[x509.GeneralName] | None) -> list[str] | None:
+        if subtrees is None:
+            return None
+        names = [str(s.value).lower().rstrip(".") for s in subtrees if isinstance(s, x509.DNSName)]
+        return names or None
+
+    permitted = dnsSubtrees(constraints.permitted_subtrees)
+    excluded = dnsSubtrees(constraints.excluded_subtrees) or []
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for name in (n.lower().rstrip(".") for n in san.get_values_for_type(x509.DNSName)):
+        inside: Callable[[str, str], bool] = _inSubtree
+        meets: Callable[[str, str], bool] = _inSubtree
+        base = name
+        if name.startswith("*."):
+            inside, meets, base = _wildcardInSubtree, _wildcardMeetsSubtree, name[2:]
+        if permitted is not None and not any(inside(base, p) for p in permitted):
+            return f"{name} is outside its permitted names"
+        if any(meets(base, e) for e in excluded):
+            return f"{name} is among its excluded names"
+    return None
+
+
 def pathProblem(
     path: Sequence[x509.Certificate], now: datetime.datetime, anchorIsCertificate: bool
 ) -> str | None:
     """
     C{None} if every certificate of C{path} is within its validity dates, the leaf's extended
-    key usage (if any) allows a TLS server, and every issuer in it is a CA whose key usage (if
-    any) allows signing certificates at its place in the path; else what is wrong.
+    key usage (if any) allows a TLS server, every issuer in it is a CA whose key usage (if
+    any) allows signing certificates at its place in the path, the leaf's DNS names obey
+    every issuer's name constraints, and no certificate has a critical extension this
+    library does not know; else what is wrong.
 
     @param anchorIsCertificate: whether C{path[-1]} is the trust anchor itself (as opposed
         to a certificate signed by a bare-key anchor).
@@ -286,6 +379,16 @@ def pathProblem(
             return f"{who} is not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M}Z"
         if now > certificate.not_valid_after_utc:
             return f"{who} expired {certificate.not_valid_after_utc:%Y-%m-%d %H:%M}Z"
+        unknown = next(
+            (
+                e.oid.dotted_string
+                for e in certificate.extensions
+                if e.critical and isinstance(e.value, x509.UnrecognizedExtension)
+            ),
+            None,
+        )
+        if unknown is not None:
+            return f"{who} has a critical extension this library does not know ({unknown})"
         if depth == 0:
             if not _forServers(certificate):
                 return f"{who} is not for TLS servers (its extended key usage excludes it)"
@@ -312,4 +415,11 @@ def pathProblem(
         pathLength = constraints.value.path_length
         if pathLength is not None and depth - 1 > pathLength:
             return f"{who} allows {pathLength} intermediate CAs below it, the path has {depth - 1}"
+        try:
+            names = certificate.extensions.get_extension_for_class(x509.NameConstraints).value
+        except x509.ExtensionNotFound:
+            continue
+        problem = _nameConstraintProblem(path[0], names)
+        if problem is not None:
+            return f"{who} has name constraints: {problem}"
     return None

@@ -26,6 +26,7 @@ from txdane.dane.chain import (
     extendPath,
     findTrustAnchor,
     pathProblem,
+    selectedOrNone,
 )
 from txdane.dane.pkix import PKIXTrust, nameMismatch, verifyPath
 from txdane.dane.records import (
@@ -34,7 +35,6 @@ from txdane.dane.records import (
     TLSARecord,
     Usage,
     associationData,
-    selectedData,
 )
 
 
@@ -181,16 +181,18 @@ def certificateLabel(certificate: x509.Certificate) -> str:
 
 
 def _matches(record: TLSARecord, certificate: x509.Certificate) -> bool:
-    return associationData(selectedData(certificate, record.selector), record.matchingType) == (
-        record.data
-    )
+    selected = selectedOrNone(certificate, record.selector)
+    return selected is not None and associationData(selected, record.matchingType) == record.data
 
 
 def _noMatchReason(record: TLSARecord, certificate: x509.Certificate) -> str:
     what = "key" if record.selector == Selector.SPKI else "certificate"
+    selected = selectedOrNone(certificate, record.selector)
+    if selected is None:
+        return "the server's key is of a type this library cannot use"
     if record.matchingType == MatchingType.FULL:
         return f"the server's {what} differs"
-    actual = associationData(selectedData(certificate, record.selector), record.matchingType)
+    actual = associationData(selected, record.matchingType)
     shown = actual.hex()
     return f"the server's {what} hashes to {shown[:8]}...{shown[-4:]}"
 
@@ -369,7 +371,12 @@ def verifyChain(
             if byUsage[Usage.PKIX_TA]:
                 # Past the root the local store stopped at, along the server's chain.
                 paths.append(
-                    extendPath(outcome.chain, [*chain[1:], *published], options.maxChainLength)
+                    extendPath(
+                        outcome.chain,
+                        [*chain[1:], *published],
+                        options.maxChainLength,
+                        options.maxSignatureChecks,
+                    )
                 )
         else:
             paths = [[leaf, *chain[1:], *published]]

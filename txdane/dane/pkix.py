@@ -16,7 +16,12 @@ from OpenSSL import crypto
 from service_identity import CertificateError, VerificationError
 from service_identity.cryptography import verify_certificate_hostname
 
+from txdane.dane.chain import _forServers
+
 _systemStore: crypto.X509Store | None = None
+
+#: OpenSSL's X509_V_ERR_INVALID_PURPOSE.
+_X509_V_ERR_INVALID_PURPOSE = 26
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,16 @@ def verifyPath(
     except crypto.X509StoreContextError as e:
         code = int(e.errors[0]) if e.errors else -1
         return PKIXOutcome((), str(e) or "certificate path not trusted", code)
-    return PKIXOutcome(tuple(c.to_cryptography() for c in context.get_verified_chain()))
+    path = tuple(c.to_cryptography() for c in context.get_verified_chain())
+    # OpenSSL checks the purpose (a TLS server) inside a handshake, not here: do it.
+    for depth, certificate in enumerate(path[:-1]):
+        if not _forServers(certificate):
+            return PKIXOutcome(
+                (),
+                f"certificate {depth} is not for TLS servers (its extended key usage excludes it)",
+                _X509_V_ERR_INVALID_PURPOSE,
+            )
+    return PKIXOutcome(path)
 
 
 def nameMismatch(certificate: x509.Certificate, names: Iterable[str]) -> str | None:
@@ -108,7 +122,8 @@ def nameMismatch(certificate: x509.Certificate, names: Iterable[str]) -> str | N
     for name in wanted:
         try:
             verify_certificate_hostname(certificate, name)
-        except VerificationError:
+        except (VerificationError, ValueError):
+            # ValueError: not a DNS name at all (an address literal), so it matches no DNS-ID.
             problems.append(name)
         except CertificateError as e:
             return f"the certificate's names cannot be checked: {e}"

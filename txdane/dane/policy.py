@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+import dns.exception
 import dns.name
 from twisted.python.failure import Failure
 
@@ -104,6 +105,18 @@ def _nameText(name: dns.name.Name | str) -> str:
     return text.rstrip(".").lower()
 
 
+def _serverName(host: str) -> str:
+    """
+    C{host} as sent in SNI and checked against certificates without DANE: in ASCII (an
+    internationalized name as its A-labels, the form its addresses were looked up under),
+    without an absolute name's final dot.
+    """
+    try:
+        return dns.name.from_text(host).to_text(omit_final_dot=True)
+    except dns.exception.DNSException:
+        return host.rstrip(".") or host
+
+
 def planConnection(
     tlsa: TLSAResult | BaseException | Failure,
     host: str,
@@ -153,9 +166,9 @@ def planConnection(
     def withoutDANE(why: str) -> ConnectionPlan:
         if policy is Policy.DANE_ONLY:
             raise DANEPolicyError(host, port, f"DANE is required but {why}", status, tlsa.ede)
-        if policy is Policy.SMTP:
-            return ConnectionPlan(Action.UNAUTHENTICATED, host, port, host, trust=trust, reason=why)
-        return ConnectionPlan(Action.PKIX, host, port, host, trust=trust, reason=why)
+        serverName = _serverName(host)
+        action = Action.UNAUTHENTICATED if policy is Policy.SMTP else Action.PKIX
+        return ConnectionPlan(action, host, port, serverName, trust=trust, reason=why)
 
     if status is Status.INSECURE:
         return withoutDANE(f"the TLSA lookup for {owner} is insecure (no DNSSEC proof)")

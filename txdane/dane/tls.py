@@ -222,6 +222,9 @@ class DANEClientTLSOptions:
         if self._serverName is not None:
             connection.set_tlsext_host_name(self._serverName)
         if self.plan.action is Action.DANE:
+            # The verdict covers the first handshake only: a TLS 1.2 renegotiation could
+            # present other certificates after it, so the client refuses to renegotiate.
+            connection.set_options(SSL.OP_NO_RENEGOTIATION)
             check = _HandshakeVerification(self.plan, tlsProtocol, self._observer)
             connection.set_verify(
                 SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, check.verifyCallback

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import dns.name
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import wrapClientTLS
 from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
 from twisted.internet.ssl import PrivateCertificate
@@ -154,6 +154,8 @@ class DANEEndpoint:
             if expanded != original:
                 try:
                     atTarget = await self.resolver.lookupTLSA(expanded, self.port, self.proto)
+                except CancelledError:
+                    raise
                 except Exception as e:
                     result = e
                 else:
@@ -167,6 +169,8 @@ class DANEEndpoint:
         if result is None:
             try:
                 result = tlsaResult(await atOriginal, original)
+            except CancelledError:
+                raise
             except Exception as e:
                 result = e
         else:

@@ -22,9 +22,12 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
+import dns.exception
+import dns.name
 from cryptography import x509
 from twisted.internet.interfaces import (
     IStreamClientEndpoint,
@@ -102,6 +105,17 @@ class _Options:
             raise EndpointStringError(f"{self.prefix}: {name} is required")
         return value
 
+    def hostName(self, name: str) -> str:
+        """
+        The host name in option C{name} (required), checked to be a valid DNS name.
+        """
+        value = self.required(name)
+        try:
+            dns.name.from_text(value)
+        except dns.exception.DNSException as e:
+            raise EndpointStringError(f"{self.prefix}: {name}={value!r}: {e}") from None
+        return value
+
     def flag(self, name: str) -> bool:
         value = self.values.get(name)
         return False if value is None else _flag(self.prefix, name, value)
@@ -123,7 +137,7 @@ class _Options:
             value = float(text)
         except ValueError:
             raise EndpointStringError(f"{self.prefix}: timeout={text!r} is not a number") from None
-        if value <= 0:
+        if not math.isfinite(value) or value <= 0:
             raise EndpointStringError(f"{self.prefix}: timeout={text!r} must be positive")
         return value
 
@@ -147,7 +161,7 @@ class _Options:
             raise EndpointStringError(f"{self.prefix}: trustAD and trustAnchor exclude each other")
         try:
             return sharedResolver(reactor, servers, anchor, trustAD)
-        except (TrustAnchorError, OSError) as e:
+        except (TrustAnchorError, OSError, ValueError) as e:
             raise EndpointStringError(f"{self.prefix}: trustAnchor: {e}") from None
 
 
@@ -156,6 +170,8 @@ def _readFile(prefix: str, option: str, path: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as e:
         raise EndpointStringError(f"{prefix}: {option}={path!r}: {e.strerror}") from None
+    except ValueError as e:  # a NUL in the path
+        raise EndpointStringError(f"{prefix}: {option}={path!r}: {e}") from None
 
 
 def _clientCertificate(options: _Options) -> PrivateCertificate | None:
@@ -204,7 +220,7 @@ class DNSSECEndpointParser:
         return DNSSECEndpoint(
             reactor,
             options.resolver(reactor),
-            options.required("host"),
+            options.hostName("host"),
             options.port(),
             allowInsecure=options.flag("allowInsecure"),
             timeout=options.timeout(),
@@ -228,10 +244,10 @@ class DANEEndpointParser:
         return DANEEndpoint(
             reactor,
             options.resolver(reactor),
-            options.required("host"),
+            options.hostName("host"),
             options.port(),
             proto="tcp",
-            tlsaHost=options.get("tlsaHost") or None,
+            tlsaHost=options.hostName("tlsaHost") if options.get("tlsaHost") else None,
             policy=Policy.DANE_ONLY if options.flag("require") else Policy.DEFAULT,
             clientCertificate=_clientCertificate(options),
             trustRoots=_trustRoots(options),

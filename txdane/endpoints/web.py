@@ -68,7 +68,9 @@ class DANEEndpointFactory:
         self.timeout = timeout
 
     def endpointForURI(self, uri: Any) -> IStreamClientEndpoint:
-        host = uri.host.decode("idna") if isinstance(uri.host, bytes) else uri.host
+        # The host as the URL spells it: an IDNA (xn--) label stays ASCII, so the DNS name
+        # is exactly the URL's (Python's IDNA 2003 codec cannot decode every such label).
+        host = uri.host.decode("utf-8") if isinstance(uri.host, bytes) else uri.host
         scheme = uri.scheme.decode("ascii") if isinstance(uri.scheme, bytes) else uri.scheme
         if scheme == "https":
             return DANEEndpoint(
