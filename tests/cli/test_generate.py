@@ -79,6 +79,7 @@ def test_json(files, capsys: pytest.CaptureFixture[str]) -> None:
     "extra, message",
     [
         (["--usage", "7"], "unknown usage 7"),
+        (["--ttl", "-5"], "--ttl: '-5' is not in 0-2147483647"),
         (["--selector", "bogus"], "unknown TLSA selector 'bogus'"),
         (["--key", "KEY", "--selector", "Cert"], "holds a key"),
         (["--cert", "/nonexistent/server.pem"], "cannot read /nonexistent/server.pem"),

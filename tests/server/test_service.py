@@ -331,6 +331,9 @@ class TestKeygenCommand:
         assert main(["keygen", "-a", "RSASHA1", "example.com"]) == ExitStatus.USAGE
         assert main(["keygen", "-d", str(tmp_path / "nope"), "example.com"]) == ExitStatus.USAGE
         assert "not a directory" in capsys.readouterr().err
+        assert main(["keygen", "--ttl", "-1", "-d", str(tmp_path), "example.com"]) == 2
+        assert "--ttl: '-1' is not in 0-2147483647" in capsys.readouterr().err
+        assert not list(tmp_path.iterdir())
 
 
 def test_moduleEntryPointRejectsBadZone(tmp_path: Path) -> None:

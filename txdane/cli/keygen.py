@@ -12,6 +12,7 @@ import dns.exception
 import dns.name
 
 from txdane.cli import CommandError, ExitStatus, UsageError
+from txdane.cli._common import ttlValue
 from txdane.server.keys import writeKeyFiles
 from txdane.server.signing import KSK_FLAGS, SIGNING_ALGORITHMS, ZSK_FLAGS, SigningKey
 
@@ -42,7 +43,7 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         help="where to write the .key and .private files (default: here)",
     )
     parser.add_argument(
-        "--ttl", type=int, default=3600, help="TTL printed with the DS record (default: 3600)"
+        "--ttl", type=ttlValue, default=3600, help="TTL printed with the DS record (default: 3600)"
     )
 
 
