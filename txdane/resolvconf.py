@@ -41,7 +41,8 @@ class NameServer:
 
     def __post_init__(self) -> None:
         try:
-            ipaddress.ip_address(self.host.split("%", 1)[0])
+            # Only IPv6 addresses take a %scope; an IPv4 one with it would fail every send.
+            ipaddress.ip_address(self.host)
         except ValueError:
             raise NameServerError(
                 f"name server {self.host!r} is not an IPv4 or IPv6 address"

@@ -235,8 +235,16 @@ class _UDPExchange(DatagramProtocol):
         self._stats = stats
         self._malformed: str | None = None
         self.deferred: Deferred[dns.message.Message] = Deferred(self._cancel)
-        self._port = reactor.listenUDP(0, self, interface="::" if server.isIPv6 else "")
-        self._timer: IDelayedCall | None = reactor.callLater(timeout, self._timedOut)
+        self._timer: IDelayedCall | None = None
+        try:
+            self._port = reactor.listenUDP(0, self, interface="::" if server.isIPv6 else "")
+        except twistedError.CannotListenError as e:
+            # No socket for this address family (e.g. no IPv6 here): this server cannot be
+            # asked, which is a connection error for it, not a crash of the whole query.
+            self._port = None
+            self.deferred.errback(DNSConnectionError(f"no UDP socket: {e.socketError}", server))
+            return
+        self._timer = reactor.callLater(timeout, self._timedOut)
         assert self.transport is not None
         try:
             self.transport.write(wire, (server.host, server.port))

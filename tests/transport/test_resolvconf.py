@@ -85,10 +85,21 @@ def test_nameServerFromString(text: str, expected: NameServer) -> None:
     assert NameServer.fromString(text) == expected
 
 
-@pytest.mark.parametrize("text", ["example.test", "192.0.2.1#0", "192.0.2.1#70000", "::1#x"])
+@pytest.mark.parametrize(
+    "text", ["example.test", "192.0.2.1#0", "192.0.2.1#70000", "::1#x", "192.0.2.1%eth0"]
+)
 def test_nameServerErrors(text: str) -> None:
     with pytest.raises(NameServerError):
         NameServer.fromString(text)
+
+
+def test_scopedIPv4Skipped() -> None:
+    """
+    A zone index belongs to IPv6 link-local addresses only: an IPv4 address with one is
+    skipped, as the C library skips it, rather than failing every query later.
+    """
+    config = parseResolvConf(["nameserver 192.0.2.1%eth0", "nameserver 192.0.2.2"])
+    assert config.servers == (NameServer("192.0.2.2"),)
 
 
 def test_nameServerText() -> None:

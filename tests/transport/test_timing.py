@@ -4,10 +4,13 @@ Timeouts, retries, rotation and deadlines of L{txdane.transport.DNSClient} on a 
 
 from __future__ import annotations
 
+from typing import Any
+
 import dns.message
 import dns.rcode
 import pytest
 from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import CannotListenError
 from twisted.python.failure import Failure
 
 from txdane.transport import (
@@ -216,6 +219,38 @@ def test_tcpConnectionRefused() -> None:
     failure = result(d)
     assert isinstance(failure, Failure) and isinstance(failure.value, DNSConnectionError)
     assert "192.0.2.1" in str(failure.value)
+    assert reactor.getDelayedCalls() == []
+
+
+class NoIPv6Reactor(FakeReactor):
+    """
+    A host without IPv6: opening an IPv6 UDP socket fails.
+    """
+
+    def listenUDP(self, port: int, protocol: Any, interface: str = "", **kw: Any) -> Any:
+        if ":" in interface:
+            raise CannotListenError(interface, port, OSError(97, "Address family not supported"))
+        return super().listenUDP(port, protocol, interface, **kw)
+
+
+def test_socketFailureTriesNextServer() -> None:
+    """
+    A server that cannot even be asked (no IPv6 on this host) is a connection error for that
+    server: the next server is asked, and if none is left the query fails with a L{DNSError}.
+    """
+    reactor = NoIPv6Reactor()
+    d = DNSClient(reactor, ["2001:db8::3", "192.0.2.1"], timeout=2, attempts=1).query(
+        "www.example.test", "A"
+    )
+    port, query, addr = reactor.sent[-1]
+    assert addr == ("192.0.2.1", 53)
+    port.deliver(dns.message.make_response(query), addr)
+    assert isinstance(result(d), dns.message.Message)
+
+    d = DNSClient(reactor, ["2001:db8::3"], timeout=2, attempts=2).query("www.example.test", "A")
+    failure = result(d)
+    assert isinstance(failure, Failure) and isinstance(failure.value, DNSConnectionError)
+    assert "2001:db8::3" in str(failure.value)
     assert reactor.getDelayedCalls() == []
 
 
