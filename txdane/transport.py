@@ -562,13 +562,18 @@ class DNSClient:
         self, server: NameServer, query: dns.message.Message, deadlineAt: float
     ) -> dns.message.Message:
         wire = query.to_wire()
-        timeout = min(self.timeout, deadlineAt - self._reactor.seconds())
+        remaining = deadlineAt - self._reactor.seconds()
+        if remaining <= 0:  # an answer read just past the deadline asks for a fallback
+            raise _AttemptTimeout()
+        timeout = min(self.timeout, remaining)
         self.stats.udpQueries += 1
         response = await _UDPExchange(
             self._reactor, query, wire, server, timeout, self.stats
         ).deferred
         if response.flags & dns.flags.TC:
             self.stats.truncated += 1
+            if deadlineAt <= self._reactor.seconds():
+                raise _AttemptTimeout()
             response = await self._tcp(server, query, wire, deadlineAt)
         return response
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import dns.flags
 import dns.message
 import dns.rcode
 import pytest
@@ -109,6 +110,40 @@ def test_deadlineCutsRetriesShort() -> None:
     failure = result(d)
     assert isinstance(failure, Failure) and failure.check(DNSTimeoutError)
     assert len(reactor.sent) == 3
+
+
+class StrictClockReactor(FakeReactor):
+    """
+    Refuses a negative delay, as a real reactor's C{callLater} does.
+    """
+
+    def callLater(self, delay: float, f: Any, *args: Any, **kw: Any) -> Any:
+        assert delay >= 0, f"{delay} is not greater than or equal to 0 seconds"
+        return super().callLater(delay, f, *args, **kw)
+
+
+@pytest.mark.parametrize("fallback", ["edns", "tcp"])
+def test_noRetryPastTheDeadline(fallback: str) -> None:
+    """
+    An answer asking for the EDNS or the TCP fallback that is read just after the deadline
+    (its timer due but not yet run, as happens when a reactor reads before running timers)
+    ends the query with a timeout; no query is sent past the deadline.
+    """
+    reactor = StrictClockReactor()
+    client = DNSClient(reactor, SERVERS[:1], timeout=5, attempts=1, deadline=5)
+    d = client.query("www.example.test", "A")
+    port, query, addr = reactor.sent[-1]
+    reactor.rightNow += 5.5
+    rejection = dns.message.make_response(query)
+    if fallback == "edns":
+        rejection.set_rcode(dns.rcode.FORMERR)
+    else:
+        rejection.flags |= dns.flags.TC
+    port.deliver(rejection, addr)
+    failure = result(d)
+    assert isinstance(failure, Failure) and failure.check(DNSTimeoutError)
+    assert len(reactor.sent) == 1 and reactor.connectors == []
+    assert reactor.getDelayedCalls() == []
 
 
 def test_rotate() -> None:
