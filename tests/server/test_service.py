@@ -108,6 +108,27 @@ class TestKeyFiles:
         with pytest.raises(KeyFileError, match="Private-key-format"):
             readKeyFiles(files.public)
 
+    def test_garbledFiles(self, tmp_path: Path) -> None:
+        """
+        Bytes that are not text, and an empty Algorithm line, are key file errors naming the
+        file, not tracebacks.
+        """
+        files = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
+        good = files.private.read_text()
+        files.private.write_bytes(
+            b"Private-key-format: v1.3\nAlgorithm: 13\nPrivateKey: \xff\xfe\n"
+        )
+        with pytest.raises(KeyFileError, match="not UTF-8 text") as info:
+            readKeyFiles(files.public)
+        assert info.value.path == str(files.private)
+        files.private.write_text(good.replace("Algorithm: 13 (ECDSAP256SHA256)", "Algorithm:"))
+        with pytest.raises(KeyFileError, match="the Algorithm line is not a number"):
+            readKeyFiles(files.public)
+        files.public.write_bytes(b"\x80\x81 IN DNSKEY 257 3 13 AAAA\n")
+        with pytest.raises(KeyFileError, match="not UTF-8 text") as info:
+            readKeyFiles(files.public)
+        assert info.value.path == str(files.public)
+
     def test_unsupportedAlgorithm(self) -> None:
         with pytest.raises(SigningError, match="RSASHA1"):
             SigningKey.generate("RSASHA1")

@@ -144,7 +144,7 @@ def readKeyFiles(path: str | Path) -> tuple[dns.name.Name, SigningKey]:
     algorithm = int(dnskey.algorithm)
     try:
         declared = int(fields.get("Algorithm", "0").split()[0])
-    except ValueError:
+    except (ValueError, IndexError):
         raise KeyFileError(privatePath, "the Algorithm line is not a number") from None
     if declared != algorithm:
         reason = f"algorithm {declared} does not match the .key's {algorithm}"
@@ -164,6 +164,8 @@ def _readPublic(path: Path) -> tuple[dns.name.Name, dns.rdtypes.ANY.DNSKEY.DNSKE
         lines = path.read_text().splitlines()
     except OSError as e:
         raise KeyFileError(path, e.strerror or str(e)) from None
+    except UnicodeDecodeError:
+        raise KeyFileError(path, "not UTF-8 text") from None
     for line in lines:
         line = line.split(";", 1)[0].strip()
         if not line:
@@ -189,6 +191,8 @@ def _readPrivate(path: Path) -> dict[str, str]:
         text = path.read_text()
     except OSError as e:
         raise KeyFileError(path, e.strerror or str(e)) from None
+    except UnicodeDecodeError:
+        raise KeyFileError(path, "not UTF-8 text") from None
     fields = {}
     for line in text.splitlines():
         if ":" in line:
