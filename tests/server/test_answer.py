@@ -464,6 +464,24 @@ class TestRefusalsAndErrors:
             assert response.id == 0x1234
             assert response.flags & dns.flags.QR
 
+    @pytest.mark.parametrize("count", [0, 2])
+    def test_formErrKeepsEDNS(self, responder: Responder, count: int) -> None:
+        """
+        A well-formed EDNS query with no question or two (a COOKIE-only query has none) gets
+        FORMERR with an OPT record (RFC 6891 section 7: a responder MUST include one); a
+        FORMERR without OPT would tell the client this server does not know EDNS at all.
+        With EDNS version 1 it gets BADVERS, as with one question.
+        """
+        query = dns.message.make_query("www.example.test.", "A", use_edns=0, want_dnssec=True)
+        query.question = query.question * count
+        response = dns.message.from_wire(responder.respondWire(query.to_wire()) or b"")
+        assert response.rcode() == dns.rcode.FORMERR
+        assert response.edns == 0 and response.ednsflags & dns.flags.DO
+        assert response.id == query.id and len(response.question) <= 1
+        query.use_edns(1)
+        response = dns.message.from_wire(responder.respondWire(query.to_wire()) or b"")
+        assert response.rcode() == dns.rcode.BADVERS and response.edns == 0
+
     def test_ignored(self, responder: Responder) -> None:
         """
         Responses and runts are not answered (no reflection loops).

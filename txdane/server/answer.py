@@ -119,16 +119,17 @@ class Responder:
             query = dns.message.from_wire(data, ignore_trailing=False)
         except dns.exception.DNSException:
             return _bareError(queryId, flags, dns.rcode.FORMERR), False
-        if query.opcode() != dns.opcode.QUERY:
-            response = _makeResponse(query)
-            response.set_rcode(dns.rcode.NOTIMP)
-            return response.to_wire(), False
-        if len(query.question) != 1:
-            return _bareError(queryId, flags, dns.rcode.FORMERR), False
-        response = self.respond(query)
         limit = _TCP_LIMIT
         if not tcp:
             limit = 512 if query.edns < 0 else max(512, min(query.payload, self.maxUDPPayload))
+        if query.opcode() != dns.opcode.QUERY or len(query.question) != 1:
+            # BADVERS, NOTIMP or FORMERR, with an OPT record when the query has one (RFC 6891
+            # section 7); a FORMERR without it would say this server does not know EDNS.
+            response = self.respond(query)
+            if len(response.question) > 1:
+                response.question = []
+            return response.to_wire(max_size=limit), False
+        response = self.respond(query)
         try:
             return response.to_wire(max_size=limit), True
         except dns.exception.TooBig:
