@@ -181,6 +181,18 @@ class TestZoneFiles:
         with pytest.raises(ZoneError, match="SOA"):
             loadZoneFile(path, ORIGIN)
 
+    @pytest.mark.parametrize("owner", ["zzzz", "0123456"])
+    def test_badNSEC3Owner(self, tmp_path: Path, owner: str) -> None:
+        """
+        A pre-signed zone whose NSEC3 owner is not a base32hex hash is a zone error naming the
+        file and the record, not a traceback.
+        """
+        extra = "@ IN NSEC3PARAM 1 0 0 -\n" + f"{owner} IN NSEC3 1 0 0 - {'0' * 32} A\n"
+        path = writeZone(tmp_path, ZONE + extra)
+        with pytest.raises(ZoneError, match=f"NSEC3 record at {owner}.zone.test.") as info:
+            loadZones([ZoneSource(ORIGIN, str(path))])
+        assert info.value.path == str(path)
+
     def test_missing(self, tmp_path: Path) -> None:
         with pytest.raises(ZoneError, match="No such file") as info:
             loadZoneFile(tmp_path / "nope.zone", ORIGIN)

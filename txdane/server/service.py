@@ -25,7 +25,7 @@ from txdane.server.answer import Responder
 from txdane.server.keys import KeyFileError, readKeyFiles
 from txdane.server.protocol import DNSDatagramProtocol, DNSStreamFactory, ResponderHolder
 from txdane.server.signing import NSEC3Options, SigningOptions, signZone
-from txdane.server.zones import ZoneIndex, ZoneStore, loadZoneFile
+from txdane.server.zones import ZoneError, ZoneIndex, ZoneStore, loadZoneFile
 
 _log = Logger()
 
@@ -177,7 +177,10 @@ def loadZones(
                 moment - INCEPTION_OFFSET, moment + validity, nsec3=source.nsec3
             )
             zone = signZone(zone, keys, options)
-        indexes.append(ZoneIndex.build(zone))
+        try:
+            indexes.append(ZoneIndex.build(zone))
+        except ZoneError as e:
+            raise ZoneError(e.reason, e.path or source.path) from None
     return indexes
 
 
