@@ -22,7 +22,7 @@ import dns.rrset
 import dns.zone
 import pytest
 
-from txdane.server.answer import DEFAULT_MAX_UDP_PAYLOAD, Responder
+from txdane.server.answer import DEFAULT_CACHE_BYTES, DEFAULT_MAX_UDP_PAYLOAD, Responder
 from txdane.server.zones import ZoneStore
 from txdane.testing import Hierarchy, buildHierarchy
 
@@ -555,6 +555,25 @@ class TestWire:
         a = dns.message.from_wire(responder.respondWire(plain.to_wire()) or b"")
         b = dns.message.from_wire(responder.respondWire(signed.to_wire()) or b"")
         assert len(a.answer) == 1 and len(b.answer) == 2
+
+    @pytest.mark.parametrize("tcp", [False, True])
+    def test_cacheBytesBounded(self, hierarchy: Hierarchy, tcp: bool) -> None:
+        """
+        The cache is bounded in bytes too: the key is the query, which a client can pad to
+        64 KB with an EDNS option, so C{cacheSize} large queries alone could take gigabytes.
+        The default budget is L{DEFAULT_CACHE_BYTES}.
+        """
+        assert DEFAULT_CACHE_BYTES == 32 * 1024 * 1024
+        responder = Responder(ZoneStore(hierarchy.zones.values()), cacheBytes=20_000)
+        cache = responder._tcpCache if tcp else responder._cache
+        for i in range(40):
+            padding = dns.edns.GenericOption(dns.edns.OptionType.PADDING, bytes([i]) * 5_000)
+            query = dns.message.make_query("www.example.test.", "A", options=[padding])
+            assert responder.respondWire(query.to_wire(max_size=65535), tcp=tcp) is not None
+            assert sum(len(k) + len(v) for k, v in cache.items()) <= 20_000
+        small = dns.message.make_query("www.example.test.", "A").to_wire()
+        responder.respondWire(small, tcp=tcp)
+        assert small[2:] in cache
 
     def test_cacheBounded(self, hierarchy: Hierarchy) -> None:
         """
