@@ -41,6 +41,16 @@ def test_parse() -> None:
     assert (config.timeout, config.attempts, config.rotate) == (3.0, 4, True)
 
 
+def test_atMostThreeServers() -> None:
+    """
+    Like the C library (MAXNS), only the first three usable nameserver lines count: each one
+    more would add a full timeout per round to a lookup whose servers are down.
+    """
+    lines = [f"nameserver 192.0.2.{i}" for i in range(1, 8)]
+    config = parseResolvConf(["nameserver bogus", *lines])
+    assert config.servers == tuple(NameServer(f"192.0.2.{i}") for i in (1, 2, 3))
+
+
 def test_defaultsAndCaps() -> None:
     """
     Without nameserver lines the local host is used; options are capped as glibc caps them.
