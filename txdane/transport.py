@@ -98,12 +98,26 @@ class DNSServerError(DNSError):
         self.extendedErrors: tuple[dns.edns.EDEOption, ...] = tuple(response.extended_errors())
         self.server = server
         question = response.question[0] if response.question else None
-        what = f"{question.name} {dns.rdatatype.to_text(question.rdtype)}: " if question else ""
+        what = (
+            f"{question.name} {dns.rdatatype.to_text(question.rdtype)}: "
+            if question is not None
+            else ""
+        )
         message = f"{what}{server} answered {dns.rcode.to_text(self.rcode)}"
         for ede in self.extendedErrors:
             message += f" (EDE {ede.code}"
-            message += f", {ede.text})" if ede.text else ")"
+            message += f", {_printable(ede.text)})" if ede.text else ")"
         super().__init__(message)
+
+
+def _printable(text: str) -> str:
+    """
+    C{text}, chosen by whoever answered, with its control and format characters escaped: an
+    error message stays one line and cannot send escape sequences to a terminal.
+    """
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 class DNSMalformedError(DNSError):

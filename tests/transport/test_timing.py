@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.rcode
@@ -144,6 +145,29 @@ def test_noRetryPastTheDeadline(fallback: str) -> None:
     assert isinstance(failure, Failure) and failure.check(DNSTimeoutError)
     assert len(reactor.sent) == 1 and reactor.connectors == []
     assert reactor.getDelayedCalls() == []
+
+
+def test_edeTextCannotForgeOutput() -> None:
+    """
+    The EDE text is chosen by whoever answers: in the error's message (which the command line
+    prints) control characters are escaped, so it stays one line and cannot drive a terminal.
+    The attribute keeps the text as sent.
+    """
+    reactor = FakeReactor()
+    d = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=1).query("www.example.test", "A")
+    port, query, addr = reactor.sent[-1]
+    response = dns.message.make_response(query)
+    response.set_rcode(dns.rcode.SERVFAIL)
+    text = "bad\x1b[2J\ntxdane: example.test. A: secure\u202e"
+    response.use_edns(0, options=[dns.edns.EDEOption(dns.edns.EDECode.OTHER, text)])
+    port.deliver(response, addr)
+    failure = result(d)
+    assert isinstance(failure, Failure) and failure.check(DNSServerError)
+    message = str(failure.value)
+    assert message.startswith("www.example.test. A: 192.0.2.1 answered SERVFAIL (EDE 0, ")
+    assert message.isprintable()
+    assert "(EDE 0, bad\\x1b[2J\\ntxdane: example.test. A: secure\\u202e)" in message
+    assert failure.value.extendedErrors[0].text == text
 
 
 def test_rotate() -> None:
