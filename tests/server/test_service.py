@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dns.dnssec
 import dns.message
@@ -19,6 +20,7 @@ import dns.rdatatype
 import pytest
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
 from twisted.internet.threads import deferToThread
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
@@ -324,6 +326,62 @@ class ServiceTests(TestCase):
         self.assertEqual(len(self.flushLoggedErrors()), 0)
         response = service.holder.responder.respond(query)
         self.assertEqual(response.answer[0][0].address, "127.0.0.9")
+
+
+class _ManualThreadPool:
+    """
+    A thread pool whose jobs run, and whose results arrive, when the test says.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Any, Any]] = []
+
+    def callInThreadWithCallback(self, onResult: Any, f: Any, *args: Any, **kw: Any) -> None:
+        self.jobs.append((onResult, lambda: f(*args, **kw)))
+
+    def run(self, index: int) -> Any:
+        """
+        Run job C{index} now; return what delivers its result.
+        """
+        onResult, job = self.jobs[index]
+        result = job()
+        return lambda: onResult(True, result)
+
+
+class _ThreadlessReactor(Clock):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = _ManualThreadPool()
+
+    def getThreadPool(self) -> _ManualThreadPool:
+        return self.pool
+
+    def callFromThread(self, f: Any, *args: Any, **kw: Any) -> None:
+        f(*args, **kw)
+
+
+def test_lateReloadDoesNotUndoNewerOne(tmp_path: Path) -> None:
+    """
+    Two reloads under way at once (a SIGHUP during the periodic re-signing): if the one that
+    read the files first finishes last, it does not replace the newer zones with older ones.
+    """
+    files = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
+    zonePath = writeZone(tmp_path)
+    sources = [ZoneSource(ORIGIN, str(zonePath), (str(files.public),))]
+    fake = _ThreadlessReactor()
+    fake.advance(1_800_000_000)
+    service = DNSServerService(sources, loadZones(sources), ["127.0.0.1"], 0, reactor=fake)
+    results: list[bool] = []
+    service.reload().addCallback(results.append)  # the re-signing: reads the old file
+    deliverOld = fake.pool.run(0)
+    zonePath.write_text(ZONE + "new IN A 127.0.0.9\n")
+    service.reload().addCallback(results.append)  # the SIGHUP after the edit
+    fake.pool.run(1)()
+    deliverOld()
+    assert results == [True, False]
+    query = dns.message.make_query("new.zone.test.", "A")
+    response = service.holder.responder.respond(query)
+    assert response.answer[0][0].address == "127.0.0.9"
 
 
 class ReloadKeepsAnsweringTests(TestCase):

@@ -216,6 +216,10 @@ class DNSServerService(Service):
         self.ports: list[IListeningPort] = []
         self._previousHandler: Any = None
         self._resign: LoopingCall | None = None
+        # Reloads started, and the latest whose zones are in use: one that finishes after a
+        # newer one must not bring back the older zones it read.
+        self._reloads = 0
+        self._newestInUse = 0
 
     def startService(self) -> None:
         super().startService()
@@ -248,9 +252,12 @@ class DNSServerService(Service):
         Load and sign the zones again in a thread, then answer from them; queries keep being
         answered from the old zones meanwhile. A failure is logged and the old zones stay.
 
-        @return: fires with whether the new zones are in use.
+        @return: fires with whether the new zones are in use (not if a reload started later
+            has finished first: those zones were read later).
         """
         sources, validity = self.sources, self.validity
+        self._reloads += 1
+        thisReload = self._reloads
         d: Deferred[list[ZoneIndex]] = deferToThreadPool(
             self.reactor,
             self.reactor.getThreadPool(),
@@ -258,6 +265,10 @@ class DNSServerService(Service):
         )
 
         def loaded(zones: list[ZoneIndex]) -> bool:
+            if thisReload < self._newestInUse:
+                _log.info("reload overtaken by a newer one, its zones are not used")
+                return False
+            self._newestInUse = thisReload
             self.holder.responder = Responder(ZoneStore(zones))
             _log.info("reloaded {count} zones", count=len(zones))
             return True
