@@ -14,6 +14,7 @@ nor poison a query.
 from __future__ import annotations
 
 import ipaddress
+import math
 import secrets
 import struct
 from collections.abc import Sequence
@@ -426,8 +427,8 @@ class DNSClient:
         self.rotate = bool(rotate if rotate is not None else config.rotate)  # type: ignore[union-attr]
         if not self.servers:
             raise ValueError("servers: at least one name server is needed")
-        if self.timeout <= 0:
-            raise ValueError(f"timeout: must be positive, not {self.timeout}")
+        if not (self.timeout > 0 and math.isfinite(self.timeout)):
+            raise ValueError(f"timeout: must be positive and finite, not {self.timeout}")
         if self.attempts < 1:
             raise ValueError(f"attempts: must be at least 1, not {self.attempts}")
         if not 512 <= payload <= 65535:
@@ -438,8 +439,8 @@ class DNSClient:
             if deadline is not None
             else self.timeout * (self.attempts * len(self.servers) + 1)
         )
-        if self.deadline <= 0:
-            raise ValueError(f"deadline: must be positive, not {self.deadline}")
+        if not (self.deadline > 0 and math.isfinite(self.deadline)):
+            raise ValueError(f"deadline: must be positive and finite, not {self.deadline}")
         self.stats = TransportStats()
         self._next = 0
 

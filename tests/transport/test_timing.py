@@ -318,6 +318,10 @@ def test_socketFailureTriesNextServer() -> None:
     [
         ({"servers": []}, "servers"),
         ({"timeout": 0}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
+        ({"timeout": float("inf")}, "timeout"),
+        ({"deadline": float("nan")}, "deadline"),
+        ({"deadline": float("inf")}, "deadline"),
         ({"attempts": 0}, "attempts"),
         ({"payload": 100}, "payload"),
         ({"servers": ["not-an-address"]}, "not an IPv4 or IPv6 address"),
