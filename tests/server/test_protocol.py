@@ -219,6 +219,22 @@ class ProtocolTests(SynchronousTestCase):
         self.assertEqual(len(sent), 1)
         self.assertEqual(sent[0][1], ("127.0.0.1", 5353))
 
+    def test_udpUnsendableSourceDropped(self) -> None:
+        """
+        A query whose (spoofed) source cannot be answered, such as port 0, is dropped: the
+        send error does not escape, which would log a traceback for every such packet.
+        """
+
+        class Transport:
+            def write(self, data: bytes, addr: object) -> None:
+                raise OSError(22, "Invalid argument")
+
+        protocol = DNSDatagramProtocol(self.holder)
+        protocol.transport = Transport()  # type: ignore[assignment]
+        query = dns.message.make_query("www.example.test.", "A")
+        protocol.datagramReceived(query.to_wire(), ("127.0.0.1", 0))
+        self.assertEqual(self.flushLoggedErrors(), [])
+
 
 class StreamLimitTests(SynchronousTestCase):
     """

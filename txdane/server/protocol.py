@@ -53,7 +53,12 @@ class DNSDatagramProtocol(DatagramProtocol):
             _log.failure("answering a UDP query from {addr}", addr=addr)
             return
         if answer is not None and self.transport is not None:
-            self.transport.write(answer, addr)
+            try:
+                self.transport.write(answer, addr)
+            except OSError:
+                # A source that cannot be answered (port 0, a broadcast address): usually
+                # spoofed, so dropped without a log line per packet.
+                pass
 
 
 class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
