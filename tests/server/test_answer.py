@@ -188,6 +188,32 @@ class TestPositive:
         response = ask(responder, "alias.example.test.", "CNAME", dnssec=False)
         assert types(response.answer) == {("alias.example.test.", "CNAME")}
 
+    def test_dnameAtApex(self) -> None:
+        """
+        A DNAME may own the zone apex (RFC 6672 section 2.3): every name below it is
+        redirected, rather than answered NXDOMAIN; the apex itself is answered as usual.
+        """
+        zone = dns.zone.from_text(
+            "@ 300 IN SOA ns1.other.test. host.other.test. 1 3600 600 86400 300\n"
+            "@ 300 IN NS ns1.other.test.\n"
+            "@ 300 IN DNAME target.test.\n",
+            "moved.test.",
+            relativize=False,
+        )
+        responder = Responder(ZoneStore([zone]))
+        response = ask(responder, "www.moved.test.", "A", dnssec=False)
+        assert response.rcode() == dns.rcode.NOERROR
+        assert types(response.answer) == {
+            ("moved.test.", "DNAME"),
+            ("www.moved.test.", "CNAME"),
+        }
+        cname = response.find_rrset(
+            response.answer, N("www.moved.test."), dns.rdataclass.IN, dns.rdatatype.CNAME
+        )
+        assert cname[0].target == N("www.target.test.")
+        apex = ask(responder, "moved.test.", "DNAME", dnssec=False)
+        assert types(apex.answer) == {("moved.test.", "DNAME")}
+
     def test_dname(self, responder: Responder) -> None:
         """
         Below a DNAME, the signed DNAME and an unsigned synthesized CNAME are given.

@@ -267,7 +267,8 @@ def _lookup(
     leads to, for the caller to follow, or L{None}.
     """
     origin = zone.origin
-    for depth in range(len(origin) + 1, len(qname) + 1):
+    # From the apex down: the apex is never a cut, but it may own a DNAME (RFC 6672 s2.3).
+    for depth in range(len(origin), len(qname) + 1):
         _, name = qname.split(depth)
         if name in zone.cuts and not (name == qname and qtype == dns.rdatatype.DS):
             _referral(answer, zone, name)
