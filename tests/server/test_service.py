@@ -20,7 +20,8 @@ import dns.rdatatype
 import pytest
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
-from twisted.internet.task import Clock
+from twisted.internet.error import CannotListenError
+from twisted.internet.task import Clock, deferLater
 from twisted.internet.threads import deferToThread
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
@@ -307,6 +308,30 @@ class ServiceTests(TestCase):
             await service.stopService()
         self.assertEqual(signal.getsignal(signal.SIGHUP), before)
         self.assertEqual(service.ports, [])
+
+    async def test_failedStartClosesWhatItOpened(self) -> None:
+        """
+        When one interface cannot be listened on, startService fails with that error and
+        leaves no port of the other interfaces open.
+        """
+        service = self.makeService(Path(tempfile.mkdtemp()), reactor)
+        service.interfaces = ("127.0.0.1", "192.0.2.1")  # the second is not this host's
+        opened: list[Any] = []
+        listenUDP = reactor.listenUDP
+
+        def recordingListenUDP(*args: Any, **kw: Any) -> Any:
+            port = listenUDP(*args, **kw)
+            opened.append(port)
+            return port
+
+        self.patch(reactor, "listenUDP", recordingListenUDP)
+        with self.assertRaises(CannotListenError):
+            service.startService()
+        await deferLater(reactor, 0.01)
+        self.assertEqual(len(opened), 1)
+        self.assertFalse(opened[0].connected)
+        self.assertEqual(service.ports, [])
+        self.assertFalse(service.running)
 
     async def test_reload(self) -> None:
         """

@@ -223,10 +223,17 @@ class DNSServerService(Service):
 
     def startService(self) -> None:
         super().startService()
-        for interface in self.interfaces:
-            self.ports += _listenBoth(
-                self.reactor, self.holder, interface, self.port, self.udp, self.tcp
-            )
+        try:
+            for interface in self.interfaces:
+                self.ports += _listenBoth(
+                    self.reactor, self.holder, interface, self.port, self.udp, self.tcp
+                )
+        except CannotListenError:
+            # Not half started: close what the other interfaces opened.
+            ports, self.ports = self.ports, []
+            _stopPorts(ports)
+            Service.stopService(self)
+            raise
         if hasattr(signal, "SIGHUP"):
             self._previousHandler = signal.signal(signal.SIGHUP, self._onSIGHUP)
         if any(source.keys for source in self.sources):
