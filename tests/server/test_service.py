@@ -243,6 +243,7 @@ class TestOptions:
                 "--signature-validity",
             ),
             (["--zone", "zone.test.=ZONE", "--port", "65536"], "--port"),
+            (["--zone", "zone.test.=ZONE", "--interface", "localhost"], "--interface"),
             (["--zone", "zone.test.=ZONE", "--port", "-1"], "--port"),
             (["--zone", "zone.test.=BAD"], "BAD:5: "),
             (["--zone", "zone.test.=ZONE", "--key", "OTHERKEY"], "which no --zone serves"),

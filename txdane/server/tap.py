@@ -10,6 +10,7 @@ stops the start with its path, line and reason, before any port is opened.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import dns.exception
@@ -93,6 +94,10 @@ class Options(usage.Options):
         """
         Address to listen on (repeatable; default 127.0.0.1 and ::1).
         """
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise usage.UsageError(f"--interface wants an IP address, not {value!r}") from None
         self["interfaces"].append(value)
 
     def postOptions(self) -> None:
