@@ -481,6 +481,26 @@ def test_moduleEntryPointRejectsBadZone(tmp_path: Path) -> None:
     assert f"{bad}:5: " in result.stderr
 
 
+def test_moduleEntryPointCannotListen(tmp_path: Path) -> None:
+    """
+    python -m txdane.server that cannot listen (an address not on this host, a port in use)
+    says so in one line and exits with status 1, without a traceback.
+    """
+    zone = writeZone(tmp_path)
+    argv = ["--zone", f"zone.test.={zone}", "--interface", "192.0.2.1", "-p", "0"]
+    result = subprocess.run(
+        [sys.executable, "-m", "txdane.server", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("txdane-dns: cannot listen: ")
+    assert "192.0.2.1" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
 class PreSignedZoneTests(TestCase):
     """
     A zone signed elsewhere (here by ldns-signzone, NSEC3) is served as it is, and its
