@@ -455,6 +455,31 @@ class TestKeygenCommand:
         (public,) = tmp_path.glob("*.key")
         assert readKeyFiles(public)[1].dnskey.flags == 256
 
+    def test_keyTagCollisionKeepsTheOldKey(
+        self, tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """
+        Key tags collide (16 bits): a new key whose files would have the names of a key
+        already in the directory must not overwrite that key's private half (the zone's key
+        would be lost). writeKeyFiles refuses, and keygen makes another key instead.
+        """
+        old = SigningKey.generate()
+        files = writeKeyFiles(ORIGIN, old, tmp_path)
+        before = (files.public.read_text(), files.private.read_text())
+        with pytest.raises(FileExistsError):
+            writeKeyFiles(ORIGIN, old, tmp_path)
+        clash = SigningKey.generate()
+        monkeypatch.setattr("txdane.server.keys.keyFilePrefix", lambda zone, key: files.public.stem)
+        with pytest.raises(FileExistsError):
+            writeKeyFiles(ORIGIN, clash, tmp_path)
+        assert (files.public.read_text(), files.private.read_text()) == before
+        monkeypatch.undo()
+        made = iter([old, SigningKey.generate()])
+        monkeypatch.setattr("txdane.cli.keygen.SigningKey.generate", lambda *args: next(made))
+        assert main(["keygen", "-d", str(tmp_path), "zone.test"]) == ExitStatus.OK
+        assert (files.public.read_text(), files.private.read_text()) == before
+        assert len(list(tmp_path.glob("*.private"))) == 2
+
     def test_usageErrors(self, tmp_path: Path, capsys: Capture) -> None:
         assert main(["keygen", "-a", "RSASHA1", "example.com"]) == ExitStatus.USAGE
         assert main(["keygen", "-d", str(tmp_path / "nope"), "example.com"]) == ExitStatus.USAGE

@@ -20,6 +20,10 @@ NAME = "keygen"
 HELP = "make a DNSSEC key for a zone (BIND key files) and print the DS record for the parent"
 
 
+#: How many keys to try when each one's tag is that of a key already in the directory.
+_ATTEMPTS = 5
+
+
 def addArguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("zone", help="the zone the key signs, e.g. example.com")
     parser.add_argument(
@@ -54,9 +58,16 @@ def run(options: argparse.Namespace) -> int:
         raise UsageError(f"{options.zone!r} is not a zone name ({e})") from None
     if not options.directory.is_dir():
         raise UsageError(f"{options.directory} is not a directory")
-    key = SigningKey.generate(options.algorithm, ZSK_FLAGS if options.zsk else KSK_FLAGS)
+    flags = ZSK_FLAGS if options.zsk else KSK_FLAGS
     try:
-        files = writeKeyFiles(zone, key, options.directory)
+        for attempt in range(_ATTEMPTS):
+            key = SigningKey.generate(options.algorithm, flags)
+            try:
+                files = writeKeyFiles(zone, key, options.directory)
+                break
+            except FileExistsError:  # the tag of a key already there: make another key
+                if attempt == _ATTEMPTS - 1:
+                    raise
     except OSError as e:
         raise CommandError(f"cannot write the key files: {e}", ExitStatus.FAILURE) from None
     print(f"; key {key.keyTag} ({options.algorithm}) in {files.public} and {files.private}")
