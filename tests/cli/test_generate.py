@@ -88,6 +88,7 @@ def test_json(files, capsys: pytest.CaptureFixture[str]) -> None:
         (["--selector", "bogus"], "unknown TLSA selector 'bogus'"),
         (["--key", "KEY", "--selector", "Cert"], "holds a key"),
         (["--cert", "/nonexistent/server.pem"], "cannot read /nonexistent/server.pem"),
+        (["--proto", "x" * 64], "label is > 63 octets"),
     ],
 )
 def test_usageErrors(
@@ -140,3 +141,10 @@ def test_closedOutputIsNotATraceback(files) -> None:
         os.close(writeEnd)
     assert result.stderr == ""
     assert result.returncode == 141
+
+
+def test_badHostName(files, capsys: pytest.CaptureFixture[str]) -> None:
+    cert, _, _ = files
+    assert main(["generate", "--cert", str(cert), "a..b", "443"]) == ExitStatus.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("txdane: ") and "label is empty" in err and "Traceback" not in err
