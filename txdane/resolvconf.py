@@ -19,6 +19,8 @@ DEFAULT_ATTEMPTS = 2
 #: glibc's caps on C{options timeout:} and C{options attempts:}.
 MAX_TIMEOUT = 30.0
 MAX_ATTEMPTS = 5
+#: How many C{nameserver} lines count (glibc's C{MAXNS}); later ones are ignored.
+MAX_NAMESERVERS = 3
 
 
 class NameServerError(TxdaneError, ValueError):
@@ -41,7 +43,8 @@ class NameServer:
 
     def __post_init__(self) -> None:
         try:
-            ipaddress.ip_address(self.host.split("%", 1)[0])
+            # Only IPv6 addresses take a %scope; an IPv4 one with it would fail every send.
+            ipaddress.ip_address(self.host)
         except ValueError:
             raise NameServerError(
                 f"name server {self.host!r} is not an IPv4 or IPv6 address"
@@ -109,7 +112,8 @@ class ResolverConfig:
 def parseResolvConf(lines: Iterable[str]) -> ResolverConfig:
     """
     Read the lines of a C{resolv.conf} file the way glibc does for the parts that matter here:
-    C{nameserver} (IPv4 and IPv6), and C{options timeout:N attempts:N rotate}. Unknown
+    C{nameserver} (IPv4 and IPv6; the first L{MAX_NAMESERVERS} usable ones), and
+    C{options timeout:N attempts:N rotate}. Unknown
     keywords and unparseable addresses are skipped, as the C library skips them. With no usable
     C{nameserver} line the local host is used, as the C library does.
     """
@@ -121,6 +125,8 @@ def parseResolvConf(lines: Iterable[str]) -> ResolverConfig:
         if not words:
             continue
         if words[0] == "nameserver" and len(words) >= 2:
+            if len(servers) >= MAX_NAMESERVERS:
+                continue
             try:
                 servers.append(NameServer(words[1]))
             except NameServerError:

@@ -14,6 +14,7 @@ nor poison a query.
 from __future__ import annotations
 
 import ipaddress
+import math
 import secrets
 import struct
 from collections.abc import Sequence
@@ -98,12 +99,26 @@ class DNSServerError(DNSError):
         self.extendedErrors: tuple[dns.edns.EDEOption, ...] = tuple(response.extended_errors())
         self.server = server
         question = response.question[0] if response.question else None
-        what = f"{question.name} {dns.rdatatype.to_text(question.rdtype)}: " if question else ""
+        what = (
+            f"{question.name} {dns.rdatatype.to_text(question.rdtype)}: "
+            if question is not None
+            else ""
+        )
         message = f"{what}{server} answered {dns.rcode.to_text(self.rcode)}"
         for ede in self.extendedErrors:
             message += f" (EDE {ede.code}"
-            message += f", {ede.text})" if ede.text else ")"
+            message += f", {_printable(ede.text)})" if ede.text else ")"
         super().__init__(message)
+
+
+def _printable(text: str) -> str:
+    """
+    C{text}, chosen by whoever answered, with its control and format characters escaped: an
+    error message stays one line and cannot send escape sequences to a terminal.
+    """
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 class DNSMalformedError(DNSError):
@@ -235,8 +250,16 @@ class _UDPExchange(DatagramProtocol):
         self._stats = stats
         self._malformed: str | None = None
         self.deferred: Deferred[dns.message.Message] = Deferred(self._cancel)
-        self._port = reactor.listenUDP(0, self, interface="::" if server.isIPv6 else "")
-        self._timer: IDelayedCall | None = reactor.callLater(timeout, self._timedOut)
+        self._timer: IDelayedCall | None = None
+        try:
+            self._port = reactor.listenUDP(0, self, interface="::" if server.isIPv6 else "")
+        except twistedError.CannotListenError as e:
+            # No socket for this address family (e.g. no IPv6 here): this server cannot be
+            # asked, which is a connection error for it, not a crash of the whole query.
+            self._port = None
+            self.deferred.errback(DNSConnectionError(f"no UDP socket: {e.socketError}", server))
+            return
+        self._timer = reactor.callLater(timeout, self._timedOut)
         assert self.transport is not None
         try:
             self.transport.write(wire, (server.host, server.port))
@@ -404,8 +427,8 @@ class DNSClient:
         self.rotate = bool(rotate if rotate is not None else config.rotate)  # type: ignore[union-attr]
         if not self.servers:
             raise ValueError("servers: at least one name server is needed")
-        if self.timeout <= 0:
-            raise ValueError(f"timeout: must be positive, not {self.timeout}")
+        if not (self.timeout > 0 and math.isfinite(self.timeout)):
+            raise ValueError(f"timeout: must be positive and finite, not {self.timeout}")
         if self.attempts < 1:
             raise ValueError(f"attempts: must be at least 1, not {self.attempts}")
         if not 512 <= payload <= 65535:
@@ -416,8 +439,8 @@ class DNSClient:
             if deadline is not None
             else self.timeout * (self.attempts * len(self.servers) + 1)
         )
-        if self.deadline <= 0:
-            raise ValueError(f"deadline: must be positive, not {self.deadline}")
+        if not (self.deadline > 0 and math.isfinite(self.deadline)):
+            raise ValueError(f"deadline: must be positive and finite, not {self.deadline}")
         self.stats = TransportStats()
         self._next = 0
 
@@ -554,13 +577,18 @@ class DNSClient:
         self, server: NameServer, query: dns.message.Message, deadlineAt: float
     ) -> dns.message.Message:
         wire = query.to_wire()
-        timeout = min(self.timeout, deadlineAt - self._reactor.seconds())
+        remaining = deadlineAt - self._reactor.seconds()
+        if remaining <= 0:  # an answer read just past the deadline asks for a fallback
+            raise _AttemptTimeout()
+        timeout = min(self.timeout, remaining)
         self.stats.udpQueries += 1
         response = await _UDPExchange(
             self._reactor, query, wire, server, timeout, self.stats
         ).deferred
         if response.flags & dns.flags.TC:
             self.stats.truncated += 1
+            if deadlineAt <= self._reactor.seconds():
+                raise _AttemptTimeout()
             response = await self._tcp(server, query, wire, deadlineAt)
         return response
 

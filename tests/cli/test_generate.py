@@ -5,6 +5,9 @@ Tests for C{txdane generate}.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,8 @@ from txdane.cli import ExitStatus, main
 from txdane.dane.records import recordForCertificate
 
 from ..dane.certs import issue
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +84,11 @@ def test_json(files, capsys: pytest.CaptureFixture[str]) -> None:
     "extra, message",
     [
         (["--usage", "7"], "unknown usage 7"),
+        (["--ttl", "-5"], "--ttl: '-5' is not in 0-2147483647"),
         (["--selector", "bogus"], "unknown TLSA selector 'bogus'"),
         (["--key", "KEY", "--selector", "Cert"], "holds a key"),
         (["--cert", "/nonexistent/server.pem"], "cannot read /nonexistent/server.pem"),
+        (["--proto", "x" * 64], "label is > 63 octets"),
     ],
 )
 def test_usageErrors(
@@ -111,3 +118,33 @@ def test_notAKeyFile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     assert main(["generate", "--key", str(der), "a.example", "443"]) == ExitStatus.OK
+
+
+def test_closedOutputIsNotATraceback(files) -> None:
+    """
+    When standard output is closed before the record is printed (C{txdane generate ... |
+    head -0}), the command ends quietly with status 141 (128 + SIGPIPE), not a traceback.
+    """
+    cert, _, _ = files
+    readEnd, writeEnd = os.pipe()
+    os.close(readEnd)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "txdane", "generate", "--cert", str(cert), "a.test", "443"],
+            stdout=writeEnd,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+    finally:
+        os.close(writeEnd)
+    assert result.stderr == ""
+    assert result.returncode == 141
+
+
+def test_badHostName(files, capsys: pytest.CaptureFixture[str]) -> None:
+    cert, _, _ = files
+    assert main(["generate", "--cert", str(cert), "a..b", "443"]) == ExitStatus.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("txdane: ") and "label is empty" in err and "Traceback" not in err

@@ -22,7 +22,7 @@ import dns.rrset
 import dns.zone
 import pytest
 
-from txdane.server.answer import DEFAULT_MAX_UDP_PAYLOAD, Responder
+from txdane.server.answer import DEFAULT_CACHE_BYTES, DEFAULT_MAX_UDP_PAYLOAD, Responder
 from txdane.server.zones import ZoneStore
 from txdane.testing import Hierarchy, buildHierarchy
 
@@ -187,6 +187,32 @@ class TestPositive:
     def test_cnameQueriedDirectly(self, responder: Responder) -> None:
         response = ask(responder, "alias.example.test.", "CNAME", dnssec=False)
         assert types(response.answer) == {("alias.example.test.", "CNAME")}
+
+    def test_dnameAtApex(self) -> None:
+        """
+        A DNAME may own the zone apex (RFC 6672 section 2.3): every name below it is
+        redirected, rather than answered NXDOMAIN; the apex itself is answered as usual.
+        """
+        zone = dns.zone.from_text(
+            "@ 300 IN SOA ns1.other.test. host.other.test. 1 3600 600 86400 300\n"
+            "@ 300 IN NS ns1.other.test.\n"
+            "@ 300 IN DNAME target.test.\n",
+            "moved.test.",
+            relativize=False,
+        )
+        responder = Responder(ZoneStore([zone]))
+        response = ask(responder, "www.moved.test.", "A", dnssec=False)
+        assert response.rcode() == dns.rcode.NOERROR
+        assert types(response.answer) == {
+            ("moved.test.", "DNAME"),
+            ("www.moved.test.", "CNAME"),
+        }
+        cname = response.find_rrset(
+            response.answer, N("www.moved.test."), dns.rdataclass.IN, dns.rdatatype.CNAME
+        )
+        assert cname[0].target == N("www.target.test.")
+        apex = ask(responder, "moved.test.", "DNAME", dnssec=False)
+        assert types(apex.answer) == {("moved.test.", "DNAME")}
 
     def test_dname(self, responder: Responder) -> None:
         """
@@ -464,6 +490,24 @@ class TestRefusalsAndErrors:
             assert response.id == 0x1234
             assert response.flags & dns.flags.QR
 
+    @pytest.mark.parametrize("count", [0, 2])
+    def test_formErrKeepsEDNS(self, responder: Responder, count: int) -> None:
+        """
+        A well-formed EDNS query with no question or two (a COOKIE-only query has none) gets
+        FORMERR with an OPT record (RFC 6891 section 7: a responder MUST include one); a
+        FORMERR without OPT would tell the client this server does not know EDNS at all.
+        With EDNS version 1 it gets BADVERS, as with one question.
+        """
+        query = dns.message.make_query("www.example.test.", "A", use_edns=0, want_dnssec=True)
+        query.question = query.question * count
+        response = dns.message.from_wire(responder.respondWire(query.to_wire()) or b"")
+        assert response.rcode() == dns.rcode.FORMERR
+        assert response.edns == 0 and response.ednsflags & dns.flags.DO
+        assert response.id == query.id and len(response.question) <= 1
+        query.use_edns(1)
+        response = dns.message.from_wire(responder.respondWire(query.to_wire()) or b"")
+        assert response.rcode() == dns.rcode.BADVERS and response.edns == 0
+
     def test_ignored(self, responder: Responder) -> None:
         """
         Responses and runts are not answered (no reflection loops).
@@ -537,6 +581,25 @@ class TestWire:
         a = dns.message.from_wire(responder.respondWire(plain.to_wire()) or b"")
         b = dns.message.from_wire(responder.respondWire(signed.to_wire()) or b"")
         assert len(a.answer) == 1 and len(b.answer) == 2
+
+    @pytest.mark.parametrize("tcp", [False, True])
+    def test_cacheBytesBounded(self, hierarchy: Hierarchy, tcp: bool) -> None:
+        """
+        The cache is bounded in bytes too: the key is the query, which a client can pad to
+        64 KB with an EDNS option, so C{cacheSize} large queries alone could take gigabytes.
+        The default budget is L{DEFAULT_CACHE_BYTES}.
+        """
+        assert DEFAULT_CACHE_BYTES == 32 * 1024 * 1024
+        responder = Responder(ZoneStore(hierarchy.zones.values()), cacheBytes=20_000)
+        cache = responder._tcpCache if tcp else responder._cache
+        for i in range(40):
+            padding = dns.edns.GenericOption(dns.edns.OptionType.PADDING, bytes([i]) * 5_000)
+            query = dns.message.make_query("www.example.test.", "A", options=[padding])
+            assert responder.respondWire(query.to_wire(max_size=65535), tcp=tcp) is not None
+            assert sum(len(k) + len(v) for k, v in cache.items()) <= 20_000
+        small = dns.message.make_query("www.example.test.", "A").to_wire()
+        responder.respondWire(small, tcp=tcp)
+        assert small[2:] in cache
 
     def test_cacheBounded(self, hierarchy: Hierarchy) -> None:
         """

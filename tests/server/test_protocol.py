@@ -17,7 +17,7 @@ import dns.rcode
 import dns.rdatatype
 from twisted.internet import reactor
 from twisted.internet.error import ConnectionDone
-from twisted.internet.task import Clock
+from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import StringTransport
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
@@ -219,6 +219,22 @@ class ProtocolTests(SynchronousTestCase):
         self.assertEqual(len(sent), 1)
         self.assertEqual(sent[0][1], ("127.0.0.1", 5353))
 
+    def test_udpUnsendableSourceDropped(self) -> None:
+        """
+        A query whose (spoofed) source cannot be answered, such as port 0, is dropped: the
+        send error does not escape, which would log a traceback for every such packet.
+        """
+
+        class Transport:
+            def write(self, data: bytes, addr: object) -> None:
+                raise OSError(22, "Invalid argument")
+
+        protocol = DNSDatagramProtocol(self.holder)
+        protocol.transport = Transport()  # type: ignore[assignment]
+        query = dns.message.make_query("www.example.test.", "A")
+        protocol.datagramReceived(query.to_wire(), ("127.0.0.1", 0))
+        self.assertEqual(self.flushLoggedErrors(), [])
+
 
 class StreamLimitTests(SynchronousTestCase):
     """
@@ -251,6 +267,68 @@ class StreamLimitTests(SynchronousTestCase):
         self.clock.advance(1)
         self.assertTrue(transport.disconnecting)
 
+    def test_partialFramesDoNotKeepAConnection(self) -> None:
+        """
+        A client dribbling a query a byte at a time (slowloris) does not hold its connection
+        past the idle timeout: only complete queries count as traffic.
+        """
+        factory = DNSStreamFactory(self.holder, clock=self.clock)
+        protocol, transport = self.connect(factory)
+        query = dns.message.make_query("www.example.test.", "A").to_wire()
+        frame = struct.pack("!H", len(query)) + query
+        for i in range(len(frame) - 1):
+            if transport.disconnecting:
+                break
+            protocol.dataReceived(frame[i : i + 1])
+            self.clock.advance(1)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(self.clock.seconds(), DEFAULT_TCP_IDLE_TIMEOUT)
+
+    def test_answersWaitForASlowReader(self) -> None:
+        """
+        A client that sends queries but does not read the answers cannot make the server
+        buffer answers without bound: the protocol is its transport's streaming producer, and
+        while the transport's buffer is full no further query is answered (nor read).
+        """
+        factory = DNSStreamFactory(self.holder, clock=self.clock)
+        protocol, transport = self.connect(factory)
+        self.assertIs(transport.producer, protocol)
+        self.assertTrue(transport.streaming)
+        query = dns.message.make_query("www.example.test.", "A").to_wire()
+        frame = struct.pack("!H", len(query)) + query
+        protocol.pauseProducing()  # what the transport does once its buffer is full
+        protocol.dataReceived(frame * 3)
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(transport.producerState, "paused")
+        protocol.resumeProducing()
+        out = transport.value()
+        count = 0
+        while out:
+            (length,) = struct.unpack_from("!H", out)
+            out = out[2 + length :]
+            count += 1
+        self.assertEqual(count, 3)
+
+    def test_clientThatDoesNotReadIsAborted(self) -> None:
+        """
+        At the idle timeout the connection is closed gracefully; but a graceful close waits
+        for the client to read every pending answer, so if it is still open one more idle
+        timeout later it is aborted, and its slot freed.
+        """
+        factory = DNSStreamFactory(self.holder, clock=self.clock)
+        protocol, transport = self.connect(factory)
+        query = dns.message.make_query("www.example.test.", "A").to_wire()
+        protocol.dataReceived(struct.pack("!H", len(query)) + query)
+        self.clock.advance(DEFAULT_TCP_IDLE_TIMEOUT)
+        self.assertTrue(transport.disconnecting)
+        self.assertFalse(transport.disconnected)
+        answered = transport.value()
+        protocol.dataReceived(struct.pack("!H", len(query)) + query)
+        self.assertEqual(transport.value(), answered)  # closing: no further answers
+        self.clock.advance(DEFAULT_TCP_IDLE_TIMEOUT)
+        self.assertTrue(transport.disconnected)
+
     def test_connectionCap(self) -> None:
         """
         Beyond C{maxConnections} open connections, new ones are refused until one closes.
@@ -262,6 +340,51 @@ class StreamLimitTests(SynchronousTestCase):
         first.connectionLost(Failure(ConnectionDone()))
         self.assertIsNotNone(factory.buildProtocol(None))
         self.assertEqual(DEFAULT_MAX_TCP_CONNECTIONS, 500)
+
+
+class SlowReaderOverTheWireTests(TestCase):
+    """
+    A real TCP client on loopback that pipelines queries and never reads the answers.
+    """
+
+    async def test_boundedAndDropped(self) -> None:
+        """
+        The server stops reading once its write buffer is full, so what it buffers stays
+        bounded however many queries are sent; after the idle timeout the connection is
+        dropped even though the client never reads what is pending.
+        """
+        clock = Clock()
+        holder = ResponderHolder(Responder(ZoneStore(_HIERARCHY.zones.values())))
+        factory = DNSStreamFactory(holder, clock=clock)
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(client.close)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.connect(("127.0.0.1", port.getHost().port))
+        client.setblocking(False)
+        query = dns.message.make_query("example.test.", "ANY", want_dnssec=True).to_wire()
+        pending = (struct.pack("!H", len(query)) + query) * 8000  # 6 MB of answers
+        for _ in range(200):
+            try:
+                pending = pending[client.send(pending) :]
+            except BlockingIOError:
+                pass
+            await deferLater(reactor, 0.005)
+            if not pending:
+                break
+        (protocol,) = factory.connections
+        transport = protocol.transport
+        buffered = len(transport.dataBuffer) + transport._tempDataLen  # type: ignore[union-attr]
+        self.assertLess(buffered, 256 * 1024)
+        clock.advance(DEFAULT_TCP_IDLE_TIMEOUT)  # closed gracefully: the answers wait
+        await deferLater(reactor, 0.01)
+        clock.advance(DEFAULT_TCP_IDLE_TIMEOUT)  # still there: aborted
+        for _ in range(200):
+            if not factory.connections:
+                break
+            await deferLater(reactor, 0.005)
+        self.assertEqual(factory.connections, set())
 
 
 class ReferralOverTheWireTests(TestCase):

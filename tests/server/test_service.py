@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dns.dnssec
 import dns.message
@@ -19,6 +20,8 @@ import dns.rdatatype
 import pytest
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.error import CannotListenError
+from twisted.internet.task import Clock, deferLater
 from twisted.internet.threads import deferToThread
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
@@ -108,6 +111,27 @@ class TestKeyFiles:
         with pytest.raises(KeyFileError, match="Private-key-format"):
             readKeyFiles(files.public)
 
+    def test_garbledFiles(self, tmp_path: Path) -> None:
+        """
+        Bytes that are not text, and an empty Algorithm line, are key file errors naming the
+        file, not tracebacks.
+        """
+        files = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
+        good = files.private.read_text()
+        files.private.write_bytes(
+            b"Private-key-format: v1.3\nAlgorithm: 13\nPrivateKey: \xff\xfe\n"
+        )
+        with pytest.raises(KeyFileError, match="not UTF-8 text") as info:
+            readKeyFiles(files.public)
+        assert info.value.path == str(files.private)
+        files.private.write_text(good.replace("Algorithm: 13 (ECDSAP256SHA256)", "Algorithm:"))
+        with pytest.raises(KeyFileError, match="the Algorithm line is not a number"):
+            readKeyFiles(files.public)
+        files.public.write_bytes(b"\x80\x81 IN DNSKEY 257 3 13 AAAA\n")
+        with pytest.raises(KeyFileError, match="not UTF-8 text") as info:
+            readKeyFiles(files.public)
+        assert info.value.path == str(files.public)
+
     def test_unsupportedAlgorithm(self) -> None:
         with pytest.raises(SigningError, match="RSASHA1"):
             SigningKey.generate("RSASHA1")
@@ -160,6 +184,18 @@ class TestZoneFiles:
         with pytest.raises(ZoneError, match="SOA"):
             loadZoneFile(path, ORIGIN)
 
+    @pytest.mark.parametrize("owner", ["zzzz", "0123456"])
+    def test_badNSEC3Owner(self, tmp_path: Path, owner: str) -> None:
+        """
+        A pre-signed zone whose NSEC3 owner is not a base32hex hash is a zone error naming the
+        file and the record, not a traceback.
+        """
+        extra = "@ IN NSEC3PARAM 1 0 0 -\n" + f"{owner} IN NSEC3 1 0 0 - {'0' * 32} A\n"
+        path = writeZone(tmp_path, ZONE + extra)
+        with pytest.raises(ZoneError, match=f"NSEC3 record at {owner}.zone.test.") as info:
+            loadZones([ZoneSource(ORIGIN, str(path))])
+        assert info.value.path == str(path)
+
     def test_missing(self, tmp_path: Path) -> None:
         with pytest.raises(ZoneError, match="No such file") as info:
             loadZoneFile(tmp_path / "nope.zone", ORIGIN)
@@ -197,6 +233,18 @@ class TestOptions:
             (["--zone", "zone.test.=ZONE", "--no-udp", "--no-tcp"], "nothing to listen"),
             (["--zone", "zone.test.=ZONE", "--nsec3", "zone.test."], "no --key"),
             (["--zone", "zone.test.=ZONE", "--nsec3-salt", "xyz"], "hexadecimal"),
+            (["--zone", "zone.test.=ZONE", "--nsec3-salt", "ab" * 256], "--nsec3-salt"),
+            (["--zone", "zone.test.=ZONE", "--nsec3-iterations", "-1"], "--nsec3-iterations"),
+            (["--zone", "zone.test.=ZONE", "--nsec3-iterations", "65536"], "--nsec3-iterations"),
+            (["--zone", "zone.test.=ZONE", "--signature-validity", "0"], "--signature-validity"),
+            (["--zone", "zone.test.=ZONE", "--signature-validity", "-5"], "--signature-validity"),
+            (
+                ["--zone", "zone.test.=ZONE", "--signature-validity", "99999999"],
+                "--signature-validity",
+            ),
+            (["--zone", "zone.test.=ZONE", "--port", "65536"], "--port"),
+            (["--zone", "zone.test.=ZONE", "--interface", "localhost"], "--interface"),
+            (["--zone", "zone.test.=ZONE", "--port", "-1"], "--port"),
             (["--zone", "zone.test.=BAD"], "BAD:5: "),
             (["--zone", "zone.test.=ZONE", "--key", "OTHERKEY"], "which no --zone serves"),
         ],
@@ -262,6 +310,30 @@ class ServiceTests(TestCase):
         self.assertEqual(signal.getsignal(signal.SIGHUP), before)
         self.assertEqual(service.ports, [])
 
+    async def test_failedStartClosesWhatItOpened(self) -> None:
+        """
+        When one interface cannot be listened on, startService fails with that error and
+        leaves no port of the other interfaces open.
+        """
+        service = self.makeService(Path(tempfile.mkdtemp()), reactor)
+        service.interfaces = ("127.0.0.1", "192.0.2.1")  # the second is not this host's
+        opened: list[Any] = []
+        listenUDP = reactor.listenUDP
+
+        def recordingListenUDP(*args: Any, **kw: Any) -> Any:
+            port = listenUDP(*args, **kw)
+            opened.append(port)
+            return port
+
+        self.patch(reactor, "listenUDP", recordingListenUDP)
+        with self.assertRaises(CannotListenError):
+            service.startService()
+        await deferLater(reactor, 0.01)
+        self.assertEqual(len(opened), 1)
+        self.assertFalse(opened[0].connected)
+        self.assertEqual(service.ports, [])
+        self.assertFalse(service.running)
+
     async def test_reload(self) -> None:
         """
         reload() re-reads the files: new records are served; a broken file leaves the old
@@ -280,6 +352,62 @@ class ServiceTests(TestCase):
         self.assertEqual(len(self.flushLoggedErrors()), 0)
         response = service.holder.responder.respond(query)
         self.assertEqual(response.answer[0][0].address, "127.0.0.9")
+
+
+class _ManualThreadPool:
+    """
+    A thread pool whose jobs run, and whose results arrive, when the test says.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Any, Any]] = []
+
+    def callInThreadWithCallback(self, onResult: Any, f: Any, *args: Any, **kw: Any) -> None:
+        self.jobs.append((onResult, lambda: f(*args, **kw)))
+
+    def run(self, index: int) -> Any:
+        """
+        Run job C{index} now; return what delivers its result.
+        """
+        onResult, job = self.jobs[index]
+        result = job()
+        return lambda: onResult(True, result)
+
+
+class _ThreadlessReactor(Clock):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = _ManualThreadPool()
+
+    def getThreadPool(self) -> _ManualThreadPool:
+        return self.pool
+
+    def callFromThread(self, f: Any, *args: Any, **kw: Any) -> None:
+        f(*args, **kw)
+
+
+def test_lateReloadDoesNotUndoNewerOne(tmp_path: Path) -> None:
+    """
+    Two reloads under way at once (a SIGHUP during the periodic re-signing): if the one that
+    read the files first finishes last, it does not replace the newer zones with older ones.
+    """
+    files = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
+    zonePath = writeZone(tmp_path)
+    sources = [ZoneSource(ORIGIN, str(zonePath), (str(files.public),))]
+    fake = _ThreadlessReactor()
+    fake.advance(1_800_000_000)
+    service = DNSServerService(sources, loadZones(sources), ["127.0.0.1"], 0, reactor=fake)
+    results: list[bool] = []
+    service.reload().addCallback(results.append)  # the re-signing: reads the old file
+    deliverOld = fake.pool.run(0)
+    zonePath.write_text(ZONE + "new IN A 127.0.0.9\n")
+    service.reload().addCallback(results.append)  # the SIGHUP after the edit
+    fake.pool.run(1)()
+    deliverOld()
+    assert results == [True, False]
+    query = dns.message.make_query("new.zone.test.", "A")
+    response = service.holder.responder.respond(query)
+    assert response.answer[0][0].address == "127.0.0.9"
 
 
 class ReloadKeepsAnsweringTests(TestCase):
@@ -327,10 +455,38 @@ class TestKeygenCommand:
         (public,) = tmp_path.glob("*.key")
         assert readKeyFiles(public)[1].dnskey.flags == 256
 
+    def test_keyTagCollisionKeepsTheOldKey(
+        self, tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """
+        Key tags collide (16 bits): a new key whose files would have the names of a key
+        already in the directory must not overwrite that key's private half (the zone's key
+        would be lost). writeKeyFiles refuses, and keygen makes another key instead.
+        """
+        old = SigningKey.generate()
+        files = writeKeyFiles(ORIGIN, old, tmp_path)
+        before = (files.public.read_text(), files.private.read_text())
+        with pytest.raises(FileExistsError):
+            writeKeyFiles(ORIGIN, old, tmp_path)
+        clash = SigningKey.generate()
+        monkeypatch.setattr("txdane.server.keys.keyFilePrefix", lambda zone, key: files.public.stem)
+        with pytest.raises(FileExistsError):
+            writeKeyFiles(ORIGIN, clash, tmp_path)
+        assert (files.public.read_text(), files.private.read_text()) == before
+        monkeypatch.undo()
+        made = iter([old, SigningKey.generate()])
+        monkeypatch.setattr("txdane.cli.keygen.SigningKey.generate", lambda *args: next(made))
+        assert main(["keygen", "-d", str(tmp_path), "zone.test"]) == ExitStatus.OK
+        assert (files.public.read_text(), files.private.read_text()) == before
+        assert len(list(tmp_path.glob("*.private"))) == 2
+
     def test_usageErrors(self, tmp_path: Path, capsys: Capture) -> None:
         assert main(["keygen", "-a", "RSASHA1", "example.com"]) == ExitStatus.USAGE
         assert main(["keygen", "-d", str(tmp_path / "nope"), "example.com"]) == ExitStatus.USAGE
         assert "not a directory" in capsys.readouterr().err
+        assert main(["keygen", "--ttl", "-1", "-d", str(tmp_path), "example.com"]) == 2
+        assert "--ttl: '-1' is not in 0-2147483647" in capsys.readouterr().err
+        assert not list(tmp_path.iterdir())
 
 
 def test_moduleEntryPointRejectsBadZone(tmp_path: Path) -> None:
@@ -348,6 +504,26 @@ def test_moduleEntryPointRejectsBadZone(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert f"{bad}:5: " in result.stderr
+
+
+def test_moduleEntryPointCannotListen(tmp_path: Path) -> None:
+    """
+    python -m txdane.server that cannot listen (an address not on this host, a port in use)
+    says so in one line and exits with status 1, without a traceback.
+    """
+    zone = writeZone(tmp_path)
+    argv = ["--zone", f"zone.test.={zone}", "--interface", "192.0.2.1", "-p", "0"]
+    result = subprocess.run(
+        [sys.executable, "-m", "txdane.server", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("txdane-dns: cannot listen: ")
+    assert "192.0.2.1" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 class PreSignedZoneTests(TestCase):

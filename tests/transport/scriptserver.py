@@ -16,6 +16,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 from twisted.internet import reactor as _reactor
+from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import DatagramProtocol, Protocol, ServerFactory
 
@@ -69,13 +70,21 @@ class ScriptServer:
     rawQueries: list[bytes] = field(default_factory=list)
 
     def start(self) -> None:
-        self._udp = _UDP(self)
         self._other = DatagramProtocol()
-        self.udpPort: IListeningPort = _reactor.listenUDP(0, self._udp, interface=self.host)  # type: ignore[attr-defined]
-        self.port = self.udpPort.getHost().port
-        self.otherPort = _reactor.listenUDP(0, self._other, interface=self.otherHost)  # type: ignore[attr-defined]
         factory = ServerFactory.forProtocol(lambda: _TCP(self))
-        self.tcpPort = _reactor.listenTCP(self.port, factory, interface=self.host)  # type: ignore[arg-type]
+        # The UDP port's number may be taken for TCP by another process: try another one.
+        for attempt in range(20):
+            self._udp = _UDP(self)
+            self.udpPort: IListeningPort = _reactor.listenUDP(0, self._udp, interface=self.host)  # type: ignore[attr-defined]
+            self.port = self.udpPort.getHost().port
+            try:
+                self.tcpPort = _reactor.listenTCP(self.port, factory, interface=self.host)  # type: ignore[arg-type]
+                break
+            except CannotListenError:
+                self.udpPort.stopListening()
+                if attempt == 19:
+                    raise
+        self.otherPort = _reactor.listenUDP(0, self._other, interface=self.otherHost)  # type: ignore[attr-defined]
 
     @property
     def address(self) -> str:

@@ -41,6 +41,16 @@ def test_parse() -> None:
     assert (config.timeout, config.attempts, config.rotate) == (3.0, 4, True)
 
 
+def test_atMostThreeServers() -> None:
+    """
+    Like the C library (MAXNS), only the first three usable nameserver lines count: each one
+    more would add a full timeout per round to a lookup whose servers are down.
+    """
+    lines = [f"nameserver 192.0.2.{i}" for i in range(1, 8)]
+    config = parseResolvConf(["nameserver bogus", *lines])
+    assert config.servers == tuple(NameServer(f"192.0.2.{i}") for i in (1, 2, 3))
+
+
 def test_defaultsAndCaps() -> None:
     """
     Without nameserver lines the local host is used; options are capped as glibc caps them.
@@ -85,10 +95,21 @@ def test_nameServerFromString(text: str, expected: NameServer) -> None:
     assert NameServer.fromString(text) == expected
 
 
-@pytest.mark.parametrize("text", ["example.test", "192.0.2.1#0", "192.0.2.1#70000", "::1#x"])
+@pytest.mark.parametrize(
+    "text", ["example.test", "192.0.2.1#0", "192.0.2.1#70000", "::1#x", "192.0.2.1%eth0"]
+)
 def test_nameServerErrors(text: str) -> None:
     with pytest.raises(NameServerError):
         NameServer.fromString(text)
+
+
+def test_scopedIPv4Skipped() -> None:
+    """
+    A zone index belongs to IPv6 link-local addresses only: an IPv4 address with one is
+    skipped, as the C library skips it, rather than failing every query later.
+    """
+    config = parseResolvConf(["nameserver 192.0.2.1%eth0", "nameserver 192.0.2.2"])
+    assert config.servers == (NameServer("192.0.2.2"),)
 
 
 def test_nameServerText() -> None:

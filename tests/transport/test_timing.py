@@ -4,10 +4,15 @@ Timeouts, retries, rotation and deadlines of L{txdane.transport.DNSClient} on a 
 
 from __future__ import annotations
 
+from typing import Any
+
+import dns.edns
+import dns.flags
 import dns.message
 import dns.rcode
 import pytest
 from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import CannotListenError
 from twisted.python.failure import Failure
 
 from txdane.transport import (
@@ -106,6 +111,63 @@ def test_deadlineCutsRetriesShort() -> None:
     failure = result(d)
     assert isinstance(failure, Failure) and failure.check(DNSTimeoutError)
     assert len(reactor.sent) == 3
+
+
+class StrictClockReactor(FakeReactor):
+    """
+    Refuses a negative delay, as a real reactor's C{callLater} does.
+    """
+
+    def callLater(self, delay: float, f: Any, *args: Any, **kw: Any) -> Any:
+        assert delay >= 0, f"{delay} is not greater than or equal to 0 seconds"
+        return super().callLater(delay, f, *args, **kw)
+
+
+@pytest.mark.parametrize("fallback", ["edns", "tcp"])
+def test_noRetryPastTheDeadline(fallback: str) -> None:
+    """
+    An answer asking for the EDNS or the TCP fallback that is read just after the deadline
+    (its timer due but not yet run, as happens when a reactor reads before running timers)
+    ends the query with a timeout; no query is sent past the deadline.
+    """
+    reactor = StrictClockReactor()
+    client = DNSClient(reactor, SERVERS[:1], timeout=5, attempts=1, deadline=5)
+    d = client.query("www.example.test", "A")
+    port, query, addr = reactor.sent[-1]
+    reactor.rightNow += 5.5
+    rejection = dns.message.make_response(query)
+    if fallback == "edns":
+        rejection.set_rcode(dns.rcode.FORMERR)
+    else:
+        rejection.flags |= dns.flags.TC
+    port.deliver(rejection, addr)
+    failure = result(d)
+    assert isinstance(failure, Failure) and failure.check(DNSTimeoutError)
+    assert len(reactor.sent) == 1 and reactor.connectors == []
+    assert reactor.getDelayedCalls() == []
+
+
+def test_edeTextCannotForgeOutput() -> None:
+    """
+    The EDE text is chosen by whoever answers: in the error's message (which the command line
+    prints) control characters are escaped, so it stays one line and cannot drive a terminal.
+    The attribute keeps the text as sent.
+    """
+    reactor = FakeReactor()
+    d = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=1).query("www.example.test", "A")
+    port, query, addr = reactor.sent[-1]
+    response = dns.message.make_response(query)
+    response.set_rcode(dns.rcode.SERVFAIL)
+    text = "bad\x1b[2J\ntxdane: example.test. A: secure\u202e"
+    response.use_edns(0, options=[dns.edns.EDEOption(dns.edns.EDECode.OTHER, text)])
+    port.deliver(response, addr)
+    failure = result(d)
+    assert isinstance(failure, Failure) and failure.check(DNSServerError)
+    message = str(failure.value)
+    assert message.startswith("www.example.test. A: 192.0.2.1 answered SERVFAIL (EDE 0, ")
+    assert message.isprintable()
+    assert "(EDE 0, bad\\x1b[2J\\ntxdane: example.test. A: secure\\u202e)" in message
+    assert failure.value.extendedErrors[0].text == text
 
 
 def test_rotate() -> None:
@@ -219,11 +281,47 @@ def test_tcpConnectionRefused() -> None:
     assert reactor.getDelayedCalls() == []
 
 
+class NoIPv6Reactor(FakeReactor):
+    """
+    A host without IPv6: opening an IPv6 UDP socket fails.
+    """
+
+    def listenUDP(self, port: int, protocol: Any, interface: str = "", **kw: Any) -> Any:
+        if ":" in interface:
+            raise CannotListenError(interface, port, OSError(97, "Address family not supported"))
+        return super().listenUDP(port, protocol, interface, **kw)
+
+
+def test_socketFailureTriesNextServer() -> None:
+    """
+    A server that cannot even be asked (no IPv6 on this host) is a connection error for that
+    server: the next server is asked, and if none is left the query fails with a L{DNSError}.
+    """
+    reactor = NoIPv6Reactor()
+    d = DNSClient(reactor, ["2001:db8::3", "192.0.2.1"], timeout=2, attempts=1).query(
+        "www.example.test", "A"
+    )
+    port, query, addr = reactor.sent[-1]
+    assert addr == ("192.0.2.1", 53)
+    port.deliver(dns.message.make_response(query), addr)
+    assert isinstance(result(d), dns.message.Message)
+
+    d = DNSClient(reactor, ["2001:db8::3"], timeout=2, attempts=2).query("www.example.test", "A")
+    failure = result(d)
+    assert isinstance(failure, Failure) and isinstance(failure.value, DNSConnectionError)
+    assert "2001:db8::3" in str(failure.value)
+    assert reactor.getDelayedCalls() == []
+
+
 @pytest.mark.parametrize(
     "settings, message",
     [
         ({"servers": []}, "servers"),
         ({"timeout": 0}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
+        ({"timeout": float("inf")}, "timeout"),
+        ({"deadline": float("nan")}, "deadline"),
+        ({"deadline": float("inf")}, "deadline"),
         ({"attempts": 0}, "attempts"),
         ({"payload": 100}, "payload"),
         ({"servers": ["not-an-address"]}, "not an IPv4 or IPv6 address"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Protocol
@@ -119,6 +120,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("txdane: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever reads standard output stopped (C{| head}): end quietly, the way a program
+        # killed by SIGPIPE does, with nothing left to flush into the closed pipe at exit.
+        _silenceStdout()
+        return 128 + 13
+
+
+def _silenceStdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind sys.stdout
+        pass
 
 
 def run() -> None:

@@ -5,6 +5,7 @@ What the subcommands share: running a coroutine on the reactor, and the resolver
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -85,8 +86,25 @@ def _positiveFloat(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
+    if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
+#: The largest TTL a record may carry (RFC 2181 section 8).
+MAX_TTL = 2**31 - 1
+
+
+def ttlValue(text: str) -> int:
+    """
+    An C{argparse} type for a C{--ttl} option: an integer in 0-L{MAX_TTL}.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= MAX_TTL:
+        raise argparse.ArgumentTypeError(f"{text!r} is not in 0-{MAX_TTL}")
     return value
 
 

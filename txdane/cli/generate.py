@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from txdane.cli import ExitStatus, UsageError
+from txdane.cli._common import ttlValue
 from txdane.dane.records import (
     MatchingType,
     Selector,
@@ -43,7 +44,7 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         "--mtype", default="SHA2-256", help="Full, SHA2-256 or SHA2-512 (default: SHA2-256)"
     )
     parser.add_argument("--proto", default="tcp", help="transport protocol label (default: tcp)")
-    parser.add_argument("--ttl", type=int, default=3600, help="TTL to print (default: 3600)")
+    parser.add_argument("--ttl", type=ttlValue, default=3600, help="TTL to print (default: 3600)")
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object (documented in the guide)"
     )

@@ -12,11 +12,16 @@ import dns.exception
 import dns.name
 
 from txdane.cli import CommandError, ExitStatus, UsageError
+from txdane.cli._common import ttlValue
 from txdane.server.keys import writeKeyFiles
 from txdane.server.signing import KSK_FLAGS, SIGNING_ALGORITHMS, ZSK_FLAGS, SigningKey
 
 NAME = "keygen"
 HELP = "make a DNSSEC key for a zone (BIND key files) and print the DS record for the parent"
+
+
+#: How many keys to try when each one's tag is that of a key already in the directory.
+_ATTEMPTS = 5
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +47,7 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         help="where to write the .key and .private files (default: here)",
     )
     parser.add_argument(
-        "--ttl", type=int, default=3600, help="TTL printed with the DS record (default: 3600)"
+        "--ttl", type=ttlValue, default=3600, help="TTL printed with the DS record (default: 3600)"
     )
 
 
@@ -53,9 +58,16 @@ def run(options: argparse.Namespace) -> int:
         raise UsageError(f"{options.zone!r} is not a zone name ({e})") from None
     if not options.directory.is_dir():
         raise UsageError(f"{options.directory} is not a directory")
-    key = SigningKey.generate(options.algorithm, ZSK_FLAGS if options.zsk else KSK_FLAGS)
+    flags = ZSK_FLAGS if options.zsk else KSK_FLAGS
     try:
-        files = writeKeyFiles(zone, key, options.directory)
+        for attempt in range(_ATTEMPTS):
+            key = SigningKey.generate(options.algorithm, flags)
+            try:
+                files = writeKeyFiles(zone, key, options.directory)
+                break
+            except FileExistsError:  # the tag of a key already there: make another key
+                if attempt == _ATTEMPTS - 1:
+                    raise
     except OSError as e:
         raise CommandError(f"cannot write the key files: {e}", ExitStatus.FAILURE) from None
     print(f"; key {key.keyTag} ({options.algorithm}) in {files.public} and {files.private}")

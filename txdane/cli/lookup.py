@@ -81,7 +81,7 @@ def parseQuestion(name: str, rdtype: str) -> tuple[dns.name.Name, dns.rdatatype.
         raise UsageError(f"{name!r} is not a valid domain name: {e}") from None
     try:
         qtype = dns.rdatatype.from_text(rdtype)
-    except dns.exception.DNSException:
+    except (dns.exception.DNSException, ValueError):  # ValueError: TYPEn above 65535
         raise UsageError(f"unknown record type {rdtype!r}") from None
     if dns.rdatatype.is_metatype(qtype) or qtype in (dns.rdatatype.RRSIG, dns.rdatatype.OPT):
         raise UsageError(f"cannot look up type {rdtype.upper()} on its own")

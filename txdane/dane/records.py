@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import dns.exception
 import dns.name
 import dns.rdataclass
 import dns.rdatatype
@@ -254,11 +255,11 @@ def tlsaName(host: str | dns.name.Name, port: int, protocol: str = "tcp") -> dns
     The owner name of the TLSA records for a service: C{_port._protocol.host.}
     (RFC 6698 section 3).
 
-    @raise TLSAFormatError: for a port out of range or a bad protocol label.
+    @raise TLSAFormatError: for a port out of range, a bad protocol label or host name.
     """
     try:
         return _lookupName(host, port, protocol)
-    except ValueError as e:
+    except (ValueError, dns.exception.DNSException) as e:  # e.g. an empty or long label
         raise TLSAFormatError(str(e)) from None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 
+from twisted.internet.error import CannotListenError
 from twisted.python import usage
 
 from txdane.server.tap import Options, makeService
@@ -25,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"txdane-dns: {e}", file=sys.stderr)
         return 2
     service = makeService(options)
-    service.startService()
+    try:
+        service.startService()
+    except CannotListenError as e:
+        print(f"txdane-dns: cannot listen: {e}", file=sys.stderr)
+        return 1
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     reactor.run()
     return 0

@@ -37,6 +37,9 @@ DEFAULT_MAX_CHAIN = 12
 #: How many finished answers the wire cache keeps before it starts over (names are chosen by
 #: whoever queries, so the cache must be bounded).
 DEFAULT_CACHE_SIZE = 20000
+#: How many bytes (queries and answers) each wire cache holds before it starts over: a client
+#: can pad a query to 64 KB, so a count alone does not bound the memory.
+DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
 
 _HEADER = struct.Struct("!HHHHHH")
 _QR = 0x8000
@@ -64,6 +67,8 @@ class Responder:
     @ivar maxUDPPayload: the EDNS payload size advertised, and the most sent over UDP.
     @ivar maxChain: the most CNAME/DNAME links followed in one answer.
     @ivar cacheSize: the most wire answers kept in the cache.
+    @ivar cacheBytes: the most bytes (queries and answers) kept in each of the UDP and TCP
+        caches.
     """
 
     def __init__(
@@ -73,13 +78,16 @@ class Responder:
         maxUDPPayload: int = DEFAULT_MAX_UDP_PAYLOAD,
         maxChain: int = DEFAULT_MAX_CHAIN,
         cacheSize: int = DEFAULT_CACHE_SIZE,
+        cacheBytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         self.store = store
         self.maxUDPPayload = maxUDPPayload
         self.maxChain = maxChain
         self.cacheSize = cacheSize
+        self.cacheBytes = cacheBytes
         self._cache: dict[bytes, bytes] = {}
         self._tcpCache: dict[bytes, bytes] = {}
+        self._cacheUsed = {False: 0, True: 0}  # bytes held, by transport (tcp or not)
 
     # -- wire level ---------------------------------------------------------------------------
 
@@ -104,9 +112,15 @@ class Responder:
             return data[:2] + cached[2:]
         wire, cacheable = self._respondWireUncached(data, tcp)
         if cacheable:
-            if len(cache) >= self.cacheSize:
+            cost = len(key) + len(wire)
+            used = self._cacheUsed[tcp]
+            if len(cache) >= self.cacheSize or used + cost > self.cacheBytes:
                 cache.clear()
-            cache[key] = wire
+                used = 0
+            if cost <= self.cacheBytes:
+                cache[key] = wire
+                used += cost
+            self._cacheUsed[tcp] = used
         return wire
 
     def _respondWireUncached(self, data: bytes, tcp: bool) -> tuple[bytes, bool]:
@@ -119,16 +133,17 @@ class Responder:
             query = dns.message.from_wire(data, ignore_trailing=False)
         except dns.exception.DNSException:
             return _bareError(queryId, flags, dns.rcode.FORMERR), False
-        if query.opcode() != dns.opcode.QUERY:
-            response = _makeResponse(query)
-            response.set_rcode(dns.rcode.NOTIMP)
-            return response.to_wire(), False
-        if len(query.question) != 1:
-            return _bareError(queryId, flags, dns.rcode.FORMERR), False
-        response = self.respond(query)
         limit = _TCP_LIMIT
         if not tcp:
             limit = 512 if query.edns < 0 else max(512, min(query.payload, self.maxUDPPayload))
+        if query.opcode() != dns.opcode.QUERY or len(query.question) != 1:
+            # BADVERS, NOTIMP or FORMERR, with an OPT record when the query has one (RFC 6891
+            # section 7); a FORMERR without it would say this server does not know EDNS.
+            response = self.respond(query)
+            if len(response.question) > 1:
+                response.question = []
+            return response.to_wire(max_size=limit), False
+        response = self.respond(query)
         try:
             return response.to_wire(max_size=limit), True
         except dns.exception.TooBig:
@@ -143,6 +158,7 @@ class Responder:
         """
         self._cache.clear()
         self._tcpCache.clear()
+        self._cacheUsed = {False: 0, True: 0}
 
     # -- message level ------------------------------------------------------------------------
 
@@ -251,7 +267,8 @@ def _lookup(
     leads to, for the caller to follow, or L{None}.
     """
     origin = zone.origin
-    for depth in range(len(origin) + 1, len(qname) + 1):
+    # From the apex down: the apex is never a cut, but it may own a DNAME (RFC 6672 s2.3).
+    for depth in range(len(origin), len(qname) + 1):
         _, name = qname.split(depth)
         if name in zone.cuts and not (name == qname and qtype == dns.rdatatype.DS):
             _referral(answer, zone, name)

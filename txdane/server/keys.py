@@ -112,18 +112,28 @@ def writeKeyFiles(zone: dns.name.Name, key: SigningKey, directory: str | Path = 
     """
     Write C{key}'s C{.key} and C{.private} files into C{directory} (the private one readable
     by its owner only).
+
+    @raise FileExistsError: a file of that name is there already (another key of the zone
+        with the same algorithm and key tag: key tags collide), which is left as it was.
     """
     prefix = Path(directory) / keyFilePrefix(zone, key)
     public = prefix.with_name(prefix.name + ".key")
     private = prefix.with_name(prefix.name + ".private")
     kind = "key-signing" if key.isKeySigningKey else "zone-signing"
-    public.write_text(
-        f"; This is a {kind} key, keyid {key.keyTag}, for {zone}\n"
-        f"{zone} IN DNSKEY {key.dnskey.to_text()}\n"
-    )
-    descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Created, never overwritten: the private half of a zone's key must not be lost to a
+    # new key that happens to share its tag, nor keep an existing file's wider permissions.
+    descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as f:
         f.write(privateKeyText(key))
+    try:
+        with open(public, "x") as f:
+            f.write(
+                f"; This is a {kind} key, keyid {key.keyTag}, for {zone}\n"
+                f"{zone} IN DNSKEY {key.dnskey.to_text()}\n"
+            )
+    except OSError:
+        private.unlink()
+        raise
     return KeyFiles(public, private)
 
 
@@ -144,7 +154,7 @@ def readKeyFiles(path: str | Path) -> tuple[dns.name.Name, SigningKey]:
     algorithm = int(dnskey.algorithm)
     try:
         declared = int(fields.get("Algorithm", "0").split()[0])
-    except ValueError:
+    except (ValueError, IndexError):
         raise KeyFileError(privatePath, "the Algorithm line is not a number") from None
     if declared != algorithm:
         reason = f"algorithm {declared} does not match the .key's {algorithm}"
@@ -164,6 +174,8 @@ def _readPublic(path: Path) -> tuple[dns.name.Name, dns.rdtypes.ANY.DNSKEY.DNSKE
         lines = path.read_text().splitlines()
     except OSError as e:
         raise KeyFileError(path, e.strerror or str(e)) from None
+    except UnicodeDecodeError:
+        raise KeyFileError(path, "not UTF-8 text") from None
     for line in lines:
         line = line.split(";", 1)[0].strip()
         if not line:
@@ -189,6 +201,8 @@ def _readPrivate(path: Path) -> dict[str, str]:
         text = path.read_text()
     except OSError as e:
         raise KeyFileError(path, e.strerror or str(e)) from None
+    except UnicodeDecodeError:
+        raise KeyFileError(path, "not UTF-8 text") from None
     fields = {}
     for line in text.splitlines():
         if ":" in line:

@@ -53,7 +53,12 @@ class DNSDatagramProtocol(DatagramProtocol):
             _log.failure("answering a UDP query from {addr}", addr=addr)
             return
         if answer is not None and self.transport is not None:
-            self.transport.write(answer, addr)
+            try:
+                self.transport.write(answer, addr)
+            except OSError:
+                # A source that cannot be answered (port 0, a broadcast address): usually
+                # spoofed, so dropped without a log line per packet.
+                pass
 
 
 class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
@@ -96,6 +101,11 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
 
     def connectionMade(self) -> None:
         super().connectionMade()
+        # As the transport's streaming producer, the protocol is paused while the transport's
+        # write buffer is full: a client that sends queries without reading the answers stops
+        # being read, instead of making the server buffer answers without bound.
+        assert self.transport is not None
+        self.transport.registerProducer(self, True)  # type: ignore[attr-defined]
         self.setTimeout(self.idleTimeout)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
@@ -108,16 +118,30 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
         for waiter in waiters:
             waiter.callback(None)
 
-    def dataReceived(self, data: bytes) -> None:
-        self.resetTimeout()
-        super().dataReceived(data)
+    def timeoutConnection(self) -> None:
+        """
+        Close an idle connection; abort it if it is still open one idle timeout later (a
+        graceful close waits for the client to read every pending answer, which a client
+        that never reads would never do).
+        """
+        assert self.transport is not None
+        if self.transport.disconnecting:  # type: ignore[attr-defined]
+            self.transport.abortConnection()  # type: ignore[attr-defined]
+            return
+        self.transport.loseConnection()
+        self.setTimeout(self.idleTimeout)
 
     def stringReceived(self, string: bytes) -> None:
+        assert self.transport is not None
+        if self.transport.disconnecting:  # type: ignore[attr-defined]
+            return  # closing: queries still buffered are not answered
+        # Only a complete query counts as traffic: partial frames dribbled in (slowloris) must
+        # not hold the connection open past the idle timeout.
+        self.resetTimeout()
         try:
             answer = self.holder.responder.respondWire(string, tcp=True)
         except Exception:
             _log.failure("answering a TCP query")
-            assert self.transport is not None
             self.transport.loseConnection()
             return
         if answer is not None:

@@ -25,7 +25,7 @@ from txdane.server.answer import Responder
 from txdane.server.keys import KeyFileError, readKeyFiles
 from txdane.server.protocol import DNSDatagramProtocol, DNSStreamFactory, ResponderHolder
 from txdane.server.signing import NSEC3Options, SigningOptions, signZone
-from txdane.server.zones import ZoneIndex, ZoneStore, loadZoneFile
+from txdane.server.zones import ZoneError, ZoneIndex, ZoneStore, loadZoneFile
 
 _log = Logger()
 
@@ -177,7 +177,10 @@ def loadZones(
                 moment - INCEPTION_OFFSET, moment + validity, nsec3=source.nsec3
             )
             zone = signZone(zone, keys, options)
-        indexes.append(ZoneIndex.build(zone))
+        try:
+            indexes.append(ZoneIndex.build(zone))
+        except ZoneError as e:
+            raise ZoneError(e.reason, e.path or source.path) from None
     return indexes
 
 
@@ -213,13 +216,24 @@ class DNSServerService(Service):
         self.ports: list[IListeningPort] = []
         self._previousHandler: Any = None
         self._resign: LoopingCall | None = None
+        # Reloads started, and the latest whose zones are in use: one that finishes after a
+        # newer one must not bring back the older zones it read.
+        self._reloads = 0
+        self._newestInUse = 0
 
     def startService(self) -> None:
         super().startService()
-        for interface in self.interfaces:
-            self.ports += _listenBoth(
-                self.reactor, self.holder, interface, self.port, self.udp, self.tcp
-            )
+        try:
+            for interface in self.interfaces:
+                self.ports += _listenBoth(
+                    self.reactor, self.holder, interface, self.port, self.udp, self.tcp
+                )
+        except CannotListenError:
+            # Not half started: close what the other interfaces opened.
+            ports, self.ports = self.ports, []
+            _stopPorts(ports)
+            Service.stopService(self)
+            raise
         if hasattr(signal, "SIGHUP"):
             self._previousHandler = signal.signal(signal.SIGHUP, self._onSIGHUP)
         if any(source.keys for source in self.sources):
@@ -245,9 +259,12 @@ class DNSServerService(Service):
         Load and sign the zones again in a thread, then answer from them; queries keep being
         answered from the old zones meanwhile. A failure is logged and the old zones stay.
 
-        @return: fires with whether the new zones are in use.
+        @return: fires with whether the new zones are in use (not if a reload started later
+            has finished first: those zones were read later).
         """
         sources, validity = self.sources, self.validity
+        self._reloads += 1
+        thisReload = self._reloads
         d: Deferred[list[ZoneIndex]] = deferToThreadPool(
             self.reactor,
             self.reactor.getThreadPool(),
@@ -255,6 +272,10 @@ class DNSServerService(Service):
         )
 
         def loaded(zones: list[ZoneIndex]) -> bool:
+            if thisReload < self._newestInUse:
+                _log.info("reload overtaken by a newer one, its zones are not used")
+                return False
+            self._newestInUse = thisReload
             self.holder.responder = Responder(ZoneStore(zones))
             _log.info("reloaded {count} zones", count=len(zones))
             return True

@@ -10,6 +10,7 @@ stops the start with its path, line and reason, before any port is opened.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import dns.exception
@@ -26,6 +27,10 @@ from txdane.server.service import (
     loadZones,
 )
 from txdane.server.signing import NSEC3Options
+
+#: The longest signature validity: RRSIG times are serial numbers (RFC 4034 section 3.1.5), so
+#: an expiration more than 2**31 seconds after the inception would read as before it.
+_MAX_VALIDITY_DAYS = (2**31 - 1) // 86400
 
 
 class Options(usage.Options):
@@ -89,6 +94,10 @@ class Options(usage.Options):
         """
         Address to listen on (repeatable; default 127.0.0.1 and ::1).
         """
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise usage.UsageError(f"--interface wants an IP address, not {value!r}") from None
         self["interfaces"].append(value)
 
     def postOptions(self) -> None:
@@ -98,10 +107,23 @@ class Options(usage.Options):
             raise usage.UsageError("--no-udp and --no-tcp leave nothing to listen on")
         if not self["interfaces"]:
             self["interfaces"] = ["127.0.0.1", "::1"]
+        if not 0 <= self["port"] <= 65535:
+            raise usage.UsageError(f"--port must be in 0-65535, not {self['port']}")
+        if not 1 <= self["signature-validity"] <= _MAX_VALIDITY_DAYS:
+            raise usage.UsageError(
+                f"--signature-validity must be in 1-{_MAX_VALIDITY_DAYS} days, "
+                f"not {self['signature-validity']}"
+            )
+        if not 0 <= self["nsec3-iterations"] <= 65535:
+            raise usage.UsageError(
+                f"--nsec3-iterations must be in 0-65535, not {self['nsec3-iterations']}"
+            )
         try:
             salt = bytes.fromhex(self["nsec3-salt"])
         except ValueError:
             raise usage.UsageError("--nsec3-salt must be hexadecimal") from None
+        if len(salt) > 255:
+            raise usage.UsageError(f"--nsec3-salt is {len(salt)} bytes; the most is 255")
         nsec3 = NSEC3Options(self["nsec3-iterations"], salt, bool(self["opt-out"]))
         origins = [origin for origin, _ in self["zones"]]
         keysByZone: dict[dns.name.Name, list[str]] = {o: [] for o in origins}

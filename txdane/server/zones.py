@@ -132,7 +132,12 @@ class ZoneIndex:
                 continue
             if node.get_rdataset(absolute.rdclass, dns.rdatatype.NSEC3) is not None:
                 # NSEC3 owners live in their own namespace: not "names" of the zone.
-                nsec3Entries.append((nsec3LabelToBytes(name.labels[0].decode("ascii")), name))
+                try:
+                    raw = nsec3LabelToBytes(name.labels[0].decode("ascii"))
+                except ValueError:  # binascii.Error, UnicodeDecodeError
+                    reason = f"NSEC3 record at {name}: the owner is not a base32hex hash"
+                    raise ZoneError(reason) from None
+                nsec3Entries.append((raw, name))
                 if len(node.rdatasets) <= 2:
                     continue
             if node.get_rdataset(absolute.rdclass, dns.rdatatype.NSEC) is not None:
