@@ -356,12 +356,12 @@ class SlowReaderOverTheWireTests(TestCase):
         clock = Clock()
         holder = ResponderHolder(Responder(ZoneStore(_HIERARCHY.zones.values())))
         factory = DNSStreamFactory(holder, clock=clock)
-        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[arg-type]
         self.addCleanup(port.stopListening)
         client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(client.close)
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        client.connect(("127.0.0.1", port.getHost().port))
+        client.connect(("127.0.0.1", port.getHost().port))  # type: ignore[attr-defined]
         client.setblocking(False)
         query = dns.message.make_query("example.test.", "ANY", want_dnssec=True).to_wire()
         pending = (struct.pack("!H", len(query)) + query) * 8000  # 6 MB of answers

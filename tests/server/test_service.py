@@ -318,7 +318,7 @@ class ServiceTests(TestCase):
         service = self.makeService(Path(tempfile.mkdtemp()), reactor)
         service.interfaces = ("127.0.0.1", "192.0.2.1")  # the second is not this host's
         opened: list[Any] = []
-        listenUDP = reactor.listenUDP
+        listenUDP = reactor.listenUDP  # type: ignore[attr-defined]
 
         def recordingListenUDP(*args: Any, **kw: Any) -> Any:
             port = listenUDP(*args, **kw)

@@ -118,7 +118,7 @@ class StrictClockReactor(FakeReactor):
     Refuses a negative delay, as a real reactor's C{callLater} does.
     """
 
-    def callLater(self, delay: float, f: Any, *args: Any, **kw: Any) -> Any:
+    def callLater(self, delay: float, f: Any, *args: Any, **kw: Any) -> Any:  # type: ignore[override]
         assert delay >= 0, f"{delay} is not greater than or equal to 0 seconds"
         return super().callLater(delay, f, *args, **kw)
 
@@ -167,7 +167,7 @@ def test_edeTextCannotForgeOutput() -> None:
     assert message.startswith("www.example.test. A: 192.0.2.1 answered SERVFAIL (EDE 0, ")
     assert message.isprintable()
     assert "(EDE 0, bad\\x1b[2J\\ntxdane: example.test. A: secure\\u202e)" in message
-    assert failure.value.extendedErrors[0].text == text
+    assert failure.value.extendedErrors[0].text == text  # type: ignore[union-attr]
 
 
 def test_rotate() -> None:

@@ -201,7 +201,7 @@ def test_keyTagWorkLinear(monkeypatch: pytest.MonkeyPatch) -> None:
     data = rrset("c.p. 300 IN A 192.0.2.1")
     real = child.sign(data, "c.p.")
     sigs = [real.replace(key_tag=next(spare)) for _ in range(many)] + [real]
-    querier.add("c.p.", "A", (data, sigset(data.name, sigs)))
+    querier.add("c.p.", "A", (data, sigset(data.name, sigs)))  # type: ignore[arg-type]
     clock = Clock()
     clock.advance(NOW)
     anchors = TrustAnchors.fromText(f"p. IN DNSKEY {parent.dnskey.to_text()}")
@@ -429,7 +429,7 @@ def test_rsaExponentLimit(exponentBits: int, tried: bool) -> None:
     querier.add(
         "hostile.", "DNSKEY", (keys, sigset(n("hostile."), [anchor.sign(keys, "hostile.")]))
     )
-    querier.add("www.hostile.", "A", (data, sigset(data.name, [forged])))
+    querier.add("www.hostile.", "A", (data, sigset(data.name, [forged])))  # type: ignore[list-item]
     clock = Clock()
     clock.advance(NOW)
     anchors = TrustAnchors.fromText(f"hostile. IN DNSKEY {anchor.dnskey.to_text()}")
