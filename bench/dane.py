@@ -131,10 +131,10 @@ def main() -> None:
     from twisted.internet.defer import Deferred, ensureDeferred
     from twisted.internet.ssl import Certificate, optionsForClientTLS
 
+    from txdane.dane.decision import TLSAResult, planConnection
     from txdane.dane.pkix import PKIXTrust
-    from txdane.dane.policy import TLSAResult, planConnection
-    from txdane.dane.records import recordForCertificate
     from txdane.dane.tls import DANEClientTLSOptions
+    from txdane.dane.tlsa import recordForCertificate
     from txdane.status import Status
 
     reactor: Any = globalReactor

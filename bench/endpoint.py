@@ -85,7 +85,7 @@ def servers(directory: str, queue: Any) -> None:
     from twisted.internet.ssl import PrivateCertificate
     from twisted.protocols.tls import TLSMemoryBIOFactory
 
-    from txdane.dane.records import recordForCertificate
+    from txdane.dane.tlsa import recordForCertificate
     from txdane.testing import buildHierarchy
 
     reactor: Any = globalReactor

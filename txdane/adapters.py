@@ -41,10 +41,9 @@ from twisted.names.common import ResolverBase
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from txdane.errors import TxdaneError
+from txdane.errors import LookupFailedError, TxdaneError
 from txdane.status import Status
 from txdane.validation.answer import Answer
-from txdane.validation.errors import LookupFailedError
 from txdane.validation.interfaces import IDNSSECResolver
 
 _log = Logger()

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from txdane.cli import ExitStatus, main
-from txdane.dane.records import recordForCertificate
+from txdane.dane.tlsa import recordForCertificate
 
 from ..dane.certs import issue
 

@@ -28,12 +28,12 @@ from twisted.internet.protocol import Factory
 from twisted.trial.unittest import TestCase
 
 from tests.support import requireProgram
-from txdane.dane.errors import DANEVerificationError
+from txdane.dane.decision import TLSAResult, planConnection
 from txdane.dane.matching import MatchOptions, verifyChain
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.policy import TLSAResult, planConnection
-from txdane.dane.records import TLSARecord, recordForCertificate
 from txdane.dane.tls import DANEClientTLSOptions
+from txdane.dane.tlsa import TLSARecord, recordForCertificate
+from txdane.errors import DANEVerificationError
 from txdane.status import Status
 
 from . import tlsserver

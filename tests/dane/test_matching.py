@@ -10,7 +10,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from txdane.dane.chain import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
 from txdane.dane.matching import (
     CheckOutcome,
     FailureKind,
@@ -18,7 +17,8 @@ from txdane.dane.matching import (
     verifyChain,
 )
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.records import TLSARecord, recordForCertificate
+from txdane.dane.tapath import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
+from txdane.dane.tlsa import TLSARecord, recordForCertificate
 
 from .certs import DAY, NOW, Hierarchy, Issued, hierarchy, issue
 
@@ -498,7 +498,7 @@ def test_pkixTAPathExtensionBudget(monkeypatch: pytest.MonkeyPatch) -> None:
     Extending a PKIX path for PKIX-TA costs a signature check per candidate issuer the server
     sends: the signature budget bounds it as it bounds DANE-TA chain building.
     """
-    import txdane.dane.chain
+    import txdane.dane.tapath
 
     oldRoot = issue("Old Root", ca=True)
     root = issue("Root", ca=True)
@@ -508,13 +508,13 @@ def test_pkixTAPathExtensionBudget(monkeypatch: pytest.MonkeyPatch) -> None:
     decoys = [issue("Old Root", ca=True).cert for _ in range(12)]
     chain = [leaf.cert, inter.cert, crossSigned.cert, *decoys]
     checks: list[object] = []
-    original = txdane.dane.chain.signedBy
+    original = txdane.dane.tapath.signedBy
 
     def counting(certificate: object, key: object) -> bool:
         checks.append(certificate)
         return original(certificate, key)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(txdane.dane.chain, "signedBy", counting)
+    monkeypatch.setattr(txdane.dane.tapath, "signedBy", counting)
     trusted = MatchOptions(
         referenceNames=("example.com",), trust=PKIXTrust((root.cert,)), maxSignatureChecks=4
     )

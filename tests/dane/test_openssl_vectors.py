@@ -17,7 +17,7 @@ from cryptography import x509
 
 from txdane.dane.matching import FailureKind, MatchOptions, verifyChain
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.records import TLSARecord
+from txdane.dane.tlsa import TLSARecord
 
 DATA = Path(__file__).parent.parent / "data" / "openssl-dane"
 

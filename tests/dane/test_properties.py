@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from txdane.dane.matching import CheckOutcome, MatchOptions, verifyChain
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.records import TLSAFormatError, TLSARecord
+from txdane.dane.tlsa import TLSARecord
+from txdane.errors import TLSAFormatError
 
 from .certs import Hierarchy, hierarchy
 

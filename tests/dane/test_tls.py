@@ -16,12 +16,12 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
-from txdane.dane.errors import DANEVerificationError
+from txdane.dane.decision import Action, Policy, TLSAResult, planConnection
 from txdane.dane.matching import DANEResult, FailureKind
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.policy import Action, Policy, TLSAResult, planConnection
-from txdane.dane.records import TLSARecord, recordForCertificate
 from txdane.dane.tls import DANEClientTLSOptions, _HandshakeVerification
+from txdane.dane.tlsa import TLSARecord, recordForCertificate
+from txdane.errors import DANEVerificationError
 from txdane.status import Status
 
 from . import tlsserver

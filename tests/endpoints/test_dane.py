@@ -22,10 +22,10 @@ from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
 from txdane.adapters import AddressValidationError, NoAddressesError
-from txdane.dane.errors import DANEPolicyError, DANEVerificationError
+from txdane.dane.decision import Policy
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.policy import Policy
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint
+from txdane.errors import DANEPolicyError, DANEVerificationError
 from txdane.resolvconf import NameServer
 from txdane.status import Status
 from txdane.transport import DNSServerError, DNSTimeoutError
@@ -103,7 +103,7 @@ class DANEEndpointTests(TestCase):
         """
         server = self.tlsServer()
         other = issue(WWW)
-        from txdane.dane.records import recordForCertificate
+        from txdane.dane.tlsa import recordForCertificate
 
         wrong = recordForCertificate(other.cert, 3, 1, 1)
         world = await self.world(

@@ -20,7 +20,7 @@ from twisted.trial.unittest import TestCase
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from txdane.dane.records import recordForCertificate
+from txdane.dane.tlsa import recordForCertificate
 
 from ..dane.certs import issue
 from ..dane.tlsserver import serverOptions

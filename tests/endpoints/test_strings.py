@@ -15,7 +15,7 @@ from twisted.internet.protocol import Factory
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import TestCase
 
-from txdane.dane.policy import Policy
+from txdane.dane.decision import Policy
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint, EndpointStringError
 from txdane.resolvconf import NameServer
 

@@ -12,9 +12,9 @@ from twisted.web.client import HTTPConnectionPool, readBody
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from txdane.dane.errors import DANEVerificationError
-from txdane.dane.records import recordForCertificate
+from txdane.dane.tlsa import recordForCertificate
 from txdane.endpoints import UnsupportedSchemeError, daneAgent
+from txdane.errors import DANEVerificationError
 
 from ..dane.certs import issue
 from ..dane.tlsserver import serverOptions

@@ -13,7 +13,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
 import txdane
-from txdane.dane.records import recordForCertificate
+from txdane.dane.tlsa import recordForCertificate
 from txdane.testing import buildHierarchy, selfSignedCertificate
 
 

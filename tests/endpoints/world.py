@@ -16,7 +16,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
-from txdane.dane.records import recordForCertificate
+from txdane.dane.tlsa import recordForCertificate
 from txdane.testing import Hierarchy, buildHierarchy
 from txdane.transport import DNSClient, DNSError
 from txdane.validation import TrustAnchors, ValidatingResolver

@@ -23,7 +23,6 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from txdane.server.answer import Responder
 from txdane.server.protocol import (
     DEFAULT_MAX_TCP_CONNECTIONS,
     DEFAULT_TCP_IDLE_TIMEOUT,
@@ -32,6 +31,7 @@ from txdane.server.protocol import (
     DNSStreamProtocol,
     ResponderHolder,
 )
+from txdane.server.responder import Responder
 from txdane.server.service import RunningServer, listenDNS, responderForZones
 from txdane.server.zones import ZoneStore
 from txdane.testing import CASES, buildHierarchy

@@ -28,8 +28,8 @@ from twisted.trial.unittest import TestCase
 
 from tests.support import requireProgram
 from txdane.cli import ExitStatus, main
-from txdane.server.answer import Responder
 from txdane.server.keys import KeyFileError, readKeyFiles, writeKeyFiles
+from txdane.server.responder import Responder
 from txdane.server.service import DNSServerService, ZoneSource, loadZones
 from txdane.server.signing import SigningError, SigningKey
 from txdane.server.tap import Options, makeService

@@ -14,7 +14,7 @@ import dns.rdataclass
 import dns.rdatatype
 from twisted.internet.defer import Deferred, fail, succeed
 
-from txdane.server.answer import Responder
+from txdane.server.responder import Responder
 from txdane.server.service import responderForZones
 from txdane.testing import Hierarchy
 from txdane.transport import DNSError

@@ -22,6 +22,7 @@ from zope.interface.verify import verifyObject
 from tests.validation.fakes import EngineQuerier, FailingQuerier
 from tests.validation.test_hierarchy import makeResolver, resolve
 from tests.validation.zonekit import NOW, Key, TableQuerier, collidingKey, keyset, n, rrset, sigset
+from txdane.names import tlsaName
 from txdane.resolvconf import NameServer
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy
@@ -37,7 +38,6 @@ from txdane.validation import (
     ValidatingResolver,
     ValidationLimits,
     WorkLimitExceededError,
-    tlsaName,
 )
 
 

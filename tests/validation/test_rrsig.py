@@ -17,9 +17,9 @@ import pytest
 
 from tests.validation.zonekit import DAY, NOW, Key, collidingKey, n, rrset
 from txdane.status import Status
+from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.answer import EDE
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.policy import AlgorithmPolicy
 from txdane.validation.rrsig import Budget, RRsetVerdict, verifyRRset
 
 LIMITS = ValidationLimits()

@@ -12,15 +12,15 @@ from pathlib import Path
 
 from txdane.cli import ExitStatus, UsageError
 from txdane.cli._common import ttlValue
-from txdane.dane.records import (
+from txdane.dane.tlsa import (
     MatchingType,
     Selector,
-    TLSAFormatError,
     Usage,
     parseField,
     recordFromFile,
-    tlsaName,
 )
+from txdane.errors import TLSAFormatError
+from txdane.names import tlsaName
 
 NAME = "generate"
 HELP = "print the TLSA record matching a certificate or key file (PEM or DER)"

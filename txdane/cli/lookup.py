@@ -22,7 +22,7 @@ import dns.rdatatype
 
 from txdane.cli import CommandError, ExitStatus, UsageError
 from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
-from txdane.dane.records import TLSARecord
+from txdane.dane.tlsa import TLSARecord
 from txdane.status import Status
 from txdane.validation import Answer, LookupFailedError
 from txdane.validation.answer import EDE, SignatureUse, ZoneTrust

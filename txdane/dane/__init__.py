@@ -3,8 +3,7 @@ DANE: TLSA records, the matching rules of RFC 6698, RFC 7671 and RFC 7672, conne
 policies, and a TLS connection creator that enforces them in the handshake.
 """
 
-from txdane.dane.chain import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
-from txdane.dane.errors import DANEError, DANEPolicyError, DANEVerificationError
+from txdane.dane.decision import Action, ConnectionPlan, Policy, TLSAResult, planConnection
 from txdane.dane.matching import (
     CheckOutcome,
     DANEResult,
@@ -14,20 +13,20 @@ from txdane.dane.matching import (
     verifyChain,
 )
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.policy import Action, ConnectionPlan, Policy, TLSAResult, planConnection
-from txdane.dane.records import (
+from txdane.dane.tapath import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
+from txdane.dane.tls import DANEClientTLSOptions
+from txdane.dane.tlsa import (
     MatchingType,
     Selector,
-    TLSAFormatError,
     TLSARecord,
     Usage,
     parseField,
     recordForCertificate,
     recordForKey,
     recordFromFile,
-    tlsaName,
 )
-from txdane.dane.tls import DANEClientTLSOptions
+from txdane.errors import DANEError, DANEPolicyError, DANEVerificationError, TLSAFormatError
+from txdane.names import tlsaName
 
 __all__ = [
     "MAX_CHAIN_LENGTH",

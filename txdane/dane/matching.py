@@ -3,7 +3,7 @@ The DANE matching rules (RFC 6698, RFC 7671; RFC 7672 for SMTP): do the certific
 presented satisfy a set of DNSSEC-validated TLSA records?
 
 L{verifyChain} is a pure function of the records, the certificates and L{MatchOptions}; it
-knows nothing of DNS status or policy (see L{txdane.dane.policy}) nor of TLS (see
+knows nothing of DNS status or policy (see L{txdane.dane.decision}) nor of TLS (see
 L{txdane.dane.tls}). Its L{DANEResult} names the record that matched and the chain depth, or
 every record that was tried and why it did not match.
 
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from txdane.dane.chain import (
+from txdane.dane.pkix import PKIXTrust, nameMismatch, verifyPath
+from txdane.dane.tapath import (
     MAX_CHAIN_LENGTH,
     MAX_SIGNATURE_CHECKS,
     extendPath,
@@ -28,8 +29,7 @@ from txdane.dane.chain import (
     pathProblem,
     selectedOrNone,
 )
-from txdane.dane.pkix import PKIXTrust, nameMismatch, verifyPath
-from txdane.dane.records import (
+from txdane.dane.tlsa import (
     MatchingType,
     Selector,
     TLSARecord,
@@ -105,8 +105,8 @@ class MatchOptions:
     @ivar smtp: apply RFC 7672: PKIX usages are unusable.
     @ivar trust: the PKIX roots for PKIX-TA and PKIX-EE.
     @ivar now: the time to check validity dates at; C{None} for the current time.
-    @ivar maxChainLength: see L{txdane.dane.chain.MAX_CHAIN_LENGTH}.
-    @ivar maxSignatureChecks: see L{txdane.dane.chain.MAX_SIGNATURE_CHECKS}.
+    @ivar maxChainLength: see L{txdane.dane.tapath.MAX_CHAIN_LENGTH}.
+    @ivar maxSignatureChecks: see L{txdane.dane.tapath.MAX_SIGNATURE_CHECKS}.
     """
 
     referenceNames: tuple[str, ...] = ()

@@ -16,7 +16,7 @@ from OpenSSL import crypto
 from service_identity import CertificateError, VerificationError
 from service_identity.cryptography import verify_certificate_hostname
 
-from txdane.dane.chain import _forServers
+from txdane.dane.usage import allowsTLSServer
 
 _systemStore: crypto.X509Store | None = None
 
@@ -101,7 +101,7 @@ def verifyPath(
     path = tuple(c.to_cryptography() for c in context.get_verified_chain())
     # OpenSSL checks the purpose (a TLS server) inside a handshake, not here: do it.
     for depth, certificate in enumerate(path[:-1]):
-        if not _forServers(certificate):
+        if not allowsTLSServer(certificate):
             return PKIXOutcome(
                 (),
                 f"certificate {depth} is not for TLS servers (its extended key usage excludes it)",

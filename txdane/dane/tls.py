@@ -39,10 +39,10 @@ from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from txdane.dane.errors import DANEVerificationError
+from txdane.dane.decision import Action, ConnectionPlan
 from txdane.dane.matching import DANEResult, certificateLabel, verifyChain
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.policy import Action, ConnectionPlan
+from txdane.errors import DANEVerificationError
 
 _log = Logger()
 
@@ -176,7 +176,7 @@ class DANEClientTLSOptions:
         extraCertificateOptions: dict[str, Any] | None = None,
     ) -> None:
         """
-        @param plan: from L{txdane.dane.policy.planConnection}.
+        @param plan: from L{txdane.dane.decision.planConnection}.
         @param clientCertificate: a client certificate with its key, sent when asked.
         @param acceptableProtocols: ALPN protocols, as for C{optionsForClientTLS}.
         @param observer: called with each connection's L{DANEResult} (success or not), for

@@ -16,11 +16,11 @@ from twisted.internet.ssl import PrivateCertificate
 from zope.interface import implementer
 
 from txdane.adapters import ValidatedAddresses
+from txdane.dane.decision import ConnectionPlan, Policy, TLSAResult, planConnection
 from txdane.dane.matching import DANEResult
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.policy import ConnectionPlan, Policy, TLSAResult, planConnection
-from txdane.dane.records import TLSARecord
 from txdane.dane.tls import DANEClientTLSOptions
+from txdane.dane.tlsa import TLSARecord
 from txdane.endpoints._plumbing import GateFactory
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.status import Status
@@ -63,8 +63,8 @@ class DANEEndpoint:
 
     C{connect()} fires only when the handshake has completed and passed verification; the
     application's protocol sees nothing before that. Otherwise it fails with the reason:
-    L{DANEPolicyError<txdane.dane.errors.DANEPolicyError>} (the TLSA lookup forbids the
-    connection), L{DANEVerificationError<txdane.dane.errors.DANEVerificationError>} (no record
+    L{DANEPolicyError<txdane.errors.DANEPolicyError>} (the TLSA lookup forbids the
+    connection), L{DANEVerificationError<txdane.errors.DANEVerificationError>} (no record
     matched the server's certificates), L{AddressValidationError
     <txdane.adapters.AddressValidationError>} (bogus or failed address lookup), or the
     connection or TLS error. Cancelling the Deferred stops whatever stage is in progress.

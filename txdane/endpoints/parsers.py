@@ -37,8 +37,8 @@ from twisted.internet.ssl import PrivateCertificate
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
+from txdane.dane.decision import Policy
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.policy import Policy
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.resolvers import sharedResolver

@@ -10,9 +10,9 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.internet.ssl import PrivateCertificate
 
+from txdane.dane.decision import Policy
 from txdane.dane.matching import DANEResult
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.policy import Policy
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.validation.interfaces import IDNSSECResolver
@@ -37,9 +37,9 @@ def creatorForStartTLS(
     Deferred firing with the TLS connection creator to pass to C{transport.startTLS}. The
     creator checks the server's certificates inside the handshake: a refused server never
     gets application data, and the protocol's C{connectionLost} receives a
-    L{DANEVerificationError<txdane.dane.errors.DANEVerificationError>}.
+    L{DANEVerificationError<txdane.errors.DANEVerificationError>}.
 
-    Fails with L{DANEPolicyError<txdane.dane.errors.DANEPolicyError>} when the lookup forbids
+    Fails with L{DANEPolicyError<txdane.errors.DANEPolicyError>} when the lookup forbids
     TLS to this server (bogus or failed lookup; no TLSA with C{Policy.DANE_ONLY}). Use
     C{Policy.SMTP} for RFC 7672 (opportunistic TLS when the zone publishes no usable TLSA).
 

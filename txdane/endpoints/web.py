@@ -18,8 +18,8 @@ from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.iweb import IAgent, IAgentEndpointFactory
 from zope.interface import implementer
 
+from txdane.dane.decision import Policy
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.policy import Policy
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.errors import TxdaneError

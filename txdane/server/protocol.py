@@ -18,7 +18,7 @@ from twisted.protocols.basic import Int16StringReceiver
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
-from txdane.server.answer import Responder
+from txdane.server.responder import Responder
 
 #: Seconds a TCP connection may stay idle before the server closes it (RFC 7766 s6.2.3
 #: suggests a few seconds; clients open connections, idle ones cost a socket each).

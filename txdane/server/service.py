@@ -21,9 +21,9 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from txdane.server.answer import Responder
 from txdane.server.keys import KeyFileError, readKeyFiles
 from txdane.server.protocol import DNSDatagramProtocol, DNSStreamFactory, ResponderHolder
+from txdane.server.responder import Responder
 from txdane.server.signing import NSEC3Options, SigningOptions, signZone
 from txdane.server.zones import ZoneError, ZoneIndex, ZoneStore, loadZoneFile
 

@@ -9,19 +9,19 @@ DNSSEC validation: a stub resolver that proves (or disproves) every answer itsel
 See L{ValidatingResolver}, L{Answer}, L{ValidationLimits}, L{TrustAnchors}.
 """
 
-from txdane.validation.anchors import BUILTIN_ROOT_ANCHORS, TrustAnchor, TrustAnchors
-from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
-from txdane.validation.errors import (
+from txdane.errors import (
     InsecureAnswerError,
     LookupFailedError,
     TrustAnchorError,
     ValidationError,
     WorkLimitExceededError,
 )
+from txdane.validation.algorithms import AlgorithmPolicy
+from txdane.validation.anchors import BUILTIN_ROOT_ANCHORS, TrustAnchor, TrustAnchors
+from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.policy import AlgorithmPolicy
-from txdane.validation.resolver import ValidatingResolver, tlsaName
+from txdane.validation.resolver import ValidatingResolver
 from txdane.validation.trustad import ADTrustingResolver
 
 __all__ = [
@@ -43,5 +43,4 @@ __all__ = [
     "ValidationLimits",
     "WorkLimitExceededError",
     "ZoneTrust",
-    "tlsaName",
 ]

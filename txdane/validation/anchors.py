@@ -24,7 +24,7 @@ import dns.zone
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS
 
-from txdane.validation.errors import TrustAnchorError
+from txdane.errors import TrustAnchorError
 
 #: The IANA root zone KSKs (KSK-2017 and KSK-2024), as DS records.
 BUILTIN_ROOT_ANCHORS = """\

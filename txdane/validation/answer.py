@@ -13,8 +13,8 @@ import dns.rdata
 import dns.rdatatype
 import dns.rrset
 
+from txdane.errors import InsecureAnswerError
 from txdane.status import Status
-from txdane.validation.errors import InsecureAnswerError
 
 
 class EDE(enum.IntEnum):

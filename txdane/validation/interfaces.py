@@ -17,7 +17,7 @@ class IDNSSECResolver(Interface):
     Every lookup returns a L{Deferred} that fires with an
     L{Answer<txdane.validation.answer.Answer>} (whose status may be secure, insecure, bogus or
     indeterminate), or fails with
-    L{LookupFailedError<txdane.validation.errors.LookupFailedError>} when the lookup could not
+    L{LookupFailedError<txdane.errors.LookupFailedError>} when the lookup could not
     complete (timeout, SERVFAIL, malformed response, a work limit). A failure is never reported
     as an answer without records.
     """

@@ -20,11 +20,11 @@ from txdane.status import Status
 from txdane.validation import denial, nsec3
 from txdane.validation.answer import EDE
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.records import signatureIndex
 from txdane.validation.rrsig import Budget, RRsetVerdict
+from txdane.validation.sections import signatureIndex
 
 if TYPE_CHECKING:
-    from txdane.validation.chain import ChainOfTrust, Query, ZoneKeys
+    from txdane.validation.trustchain import ChainOfTrust, Query, ZoneKeys
 
 _DENIAL = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
 

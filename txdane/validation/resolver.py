@@ -26,20 +26,20 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from txdane.errors import TxdaneError
+from txdane.errors import LookupFailedError, TxdaneError, WorkLimitExceededError
+from txdane.names import asName, tlsaName
 from txdane.status import Status
 from txdane.transport import DNSError, DNSQuerier
 from txdane.validation import denial, proofs
+from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
-from txdane.validation.chain import ChainOfTrust, Query
-from txdane.validation.errors import LookupFailedError, WorkLimitExceededError
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.policy import AlgorithmPolicy
-from txdane.validation.records import findRRset, signaturesFor
 from txdane.validation.rrsig import Budget, NSEC3HashLimitError
+from txdane.validation.sections import findRRset, signaturesFor
+from txdane.validation.trustchain import ChainOfTrust, Query
 
 
 @dataclasses.dataclass
@@ -121,21 +121,6 @@ def _synthesized(message: dns.message.Message, cname: dns.rrset.RRset) -> bool:
     if dname is None:
         return False
     return not signaturesFor(message, message.answer, cname)
-
-
-def _name(name: dns.name.Name | str) -> dns.name.Name:
-    return name if isinstance(name, dns.name.Name) else dns.name.from_text(name)
-
-
-def tlsaName(host: dns.name.Name | str, port: int, proto: str = "tcp") -> dns.name.Name:
-    """
-    The owner name of the TLSA records for a service: C{_port._proto.host} (RFC 6698 s.3).
-    """
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port {port} is out of range")
-    if not proto or "." in proto:
-        raise ValueError(f"bad protocol label {proto!r}")
-    return dns.name.Name([f"_{port}".encode(), f"_{proto}".encode()]).concatenate(_name(host))
 
 
 def queryFailure(what: str, error: Exception) -> str:
@@ -291,7 +276,7 @@ class ValidatingResolver(_ConvenienceLookups):
             cached = self._answers.get(textKey)
             if cached is not None:
                 return succeed(cached)
-        qname = _name(name)
+        qname = asName(name)
         qtype = dns.rdatatype.RdataType.make(rdtype)
         cached = self._answers.get((qname, qtype))
         if cached is not None:

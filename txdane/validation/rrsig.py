@@ -22,9 +22,9 @@ from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from txdane.status import Status
+from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.answer import EDE, SignatureUse
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.policy import AlgorithmPolicy
 
 _ZONE = 0x0100
 _REVOKE = 0x0080
@@ -33,7 +33,7 @@ _REVOKE = 0x0080
 class NSEC3HashLimitError(Exception):
     """
     A lookup needed more NSEC3 hashes than its budget allows; the resolver turns it into a
-    L{WorkLimitExceededError<txdane.validation.errors.WorkLimitExceededError>}.
+    L{WorkLimitExceededError<txdane.errors.WorkLimitExceededError>}.
     """
 
 

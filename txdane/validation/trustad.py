@@ -16,22 +16,22 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
+from txdane.errors import LookupFailedError, WorkLimitExceededError
+from txdane.names import asName
 from txdane.status import Status
 from txdane.transport import DNSError, DNSQuerier
 from txdane.validation.answer import EDE, Answer, ChainLink
-from txdane.validation.errors import LookupFailedError, WorkLimitExceededError
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.records import findRRset
 from txdane.validation.resolver import (
     _ConvenienceLookups,
     _dnameFor,
     _edeFromMessage,
     _edeOf,
-    _name,
     limitLookupTime,
     queryFailure,
 )
+from txdane.validation.sections import findRRset
 
 
 @implementer(IDNSSECResolver)
@@ -68,7 +68,7 @@ class ADTrustingResolver(_ConvenienceLookups):
     def lookup(
         self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
     ) -> Deferred[Answer]:
-        qname = _name(name)
+        qname = asName(name)
         qtype = dns.rdatatype.RdataType.make(rdtype)
         d = Deferred.fromCoroutine(self._lookup(qname, qtype))
         return limitLookupTime(d, qname, qtype, self.limits, self.clock)

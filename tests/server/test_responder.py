@@ -1,5 +1,5 @@
 """
-Tests for L{txdane.server.answer}: the answers an authoritative server gives, from the zones of
+Tests for L{txdane.server.responder}: the answers an authoritative server gives, from the zones of
 the test hierarchy, message in, message out.
 """
 
@@ -22,7 +22,7 @@ import dns.rrset
 import dns.zone
 import pytest
 
-from txdane.server.answer import DEFAULT_CACHE_BYTES, DEFAULT_MAX_UDP_PAYLOAD, Responder
+from txdane.server.responder import DEFAULT_CACHE_BYTES, DEFAULT_MAX_UDP_PAYLOAD, Responder
 from txdane.server.zones import ZoneStore
 from txdane.testing import Hierarchy, buildHierarchy
 

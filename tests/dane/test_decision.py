@@ -1,5 +1,5 @@
 """
-Tests for L{txdane.dane.policy}: the table of what a client does with each TLSA outcome,
+Tests for L{txdane.dane.decision}: the table of what a client does with each TLSA outcome,
 including every failure that must never downgrade to "no TLSA".
 """
 
@@ -11,11 +11,10 @@ import pytest
 from twisted.internet import defer, error
 from twisted.python.failure import Failure
 
-from txdane.dane.errors import DANEPolicyError
+from txdane.dane.decision import Action, Policy, TLSAResult, planConnection
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.policy import Action, Policy, TLSAResult, planConnection
-from txdane.dane.records import TLSARecord
-from txdane.errors import TxdaneError
+from txdane.dane.tlsa import TLSARecord
+from txdane.errors import DANEPolicyError, TxdaneError
 from txdane.status import Status
 
 HOST = "www.example.com"

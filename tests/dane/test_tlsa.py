@@ -1,5 +1,5 @@
 """
-Tests for L{txdane.dane.records}.
+Tests for L{txdane.dane.tlsa}.
 """
 
 from __future__ import annotations
@@ -14,17 +14,16 @@ import dns.rdatatype
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from txdane.dane.records import (
+from txdane.dane.tlsa import (
     MatchingType,
     Selector,
-    TLSAFormatError,
     TLSARecord,
     Usage,
     recordForCertificate,
     recordFromFile,
-    tlsaName,
 )
-from txdane.errors import TxdaneError
+from txdane.errors import TLSAFormatError, TxdaneError
+from txdane.names import tlsaName
 
 from .certs import issue
 

@@ -21,15 +21,15 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from txdane.dane.records import (
+from txdane.dane.tlsa import (
     MatchingType,
     Selector,
     TLSARecord,
     associationData,
     selectedData,
 )
+from txdane.dane.usage import allowsTLSServer
 
 #: Longest path (in certificates, leaf and anchor included) DANE-TA chain building follows.
 MAX_CHAIN_LENGTH = 10
@@ -287,19 +287,6 @@ def _spki(certificate: x509.Certificate) -> bytes | None:
     return selectedOrNone(certificate, Selector.SPKI)
 
 
-def _forServers(certificate: x509.Certificate) -> bool:
-    """
-    Whether C{certificate}'s extended key usage, if it has one, allows a TLS server.
-    """
-    try:
-        usages = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return True
-    return ExtendedKeyUsageOID.SERVER_AUTH in usages or (
-        ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usages
-    )
-
-
 def _inSubtree(name: str, subtree: str) -> bool:
     """
     Whether DNS name C{name} lies in the name-constraint C{subtree}: the name itself and
@@ -390,7 +377,7 @@ def pathProblem(
         if unknown is not None:
             return f"{who} has a critical extension this library does not know ({unknown})"
         if depth == 0:
-            if not _forServers(certificate):
+            if not allowsTLSServer(certificate):
                 return f"{who} is not for TLS servers (its extended key usage excludes it)"
             continue
         try:

@@ -30,13 +30,13 @@ from twisted.internet.defer import Deferred
 
 from txdane.status import Status
 from txdane.validation import proofs
+from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchor, TrustAnchors
 from txdane.validation.answer import EDE, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.policy import AlgorithmPolicy
-from txdane.validation.records import findRRset, signaturesFor
 from txdane.validation.rrsig import Budget, RRsetVerdict, keysByTag, verifyRRset
+from txdane.validation.sections import findRRset, signaturesFor
 
 _ZONE = 0x0100
 _Result = TypeVar("_Result", "ZoneKeys", "DSResult")

@@ -23,14 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from txdane.errors import TxdaneError
-from txdane.validation.resolver import tlsaName as _lookupName
-
-
-class TLSAFormatError(TxdaneError, ValueError):
-    """
-    A TLSA record, its text form or a certificate/key file could not be understood.
-    """
+from txdane.errors import TLSAFormatError
 
 
 class Usage(enum.IntEnum):
@@ -248,19 +241,6 @@ class TLSARecord:
 
     def __str__(self) -> str:
         return f"{self.usage} {self.selector} {self.matchingType} {self.data.hex()}"
-
-
-def tlsaName(host: str | dns.name.Name, port: int, protocol: str = "tcp") -> dns.name.Name:
-    """
-    The owner name of the TLSA records for a service: C{_port._protocol.host.}
-    (RFC 6698 section 3).
-
-    @raise TLSAFormatError: for a port out of range, a bad protocol label or host name.
-    """
-    try:
-        return _lookupName(host, port, protocol)
-    except (ValueError, dns.exception.DNSException) as e:  # e.g. an empty or long label
-        raise TLSAFormatError(str(e)) from None
 
 
 def selectedData(certificate: x509.Certificate, selector: int) -> bytes:

@@ -1,0 +1,42 @@
+"""
+Domain names as txdane uses them, at the bottom of the layers: the owner names of service
+records (TLSA at C{_port._proto.host}) and the conversion of user-given text to names.
+"""
+
+from __future__ import annotations
+
+import dns.exception
+import dns.name
+
+from txdane.errors import TLSAFormatError
+
+__all__ = ["asName", "tlsaName"]
+
+
+def asName(name: dns.name.Name | str) -> dns.name.Name:
+    """
+    C{name} as an absolute L{dns.name.Name} (text is read as absolute).
+
+    @raise dns.exception.DNSException: for text that is no domain name.
+    """
+    return name if isinstance(name, dns.name.Name) else dns.name.from_text(name)
+
+
+def tlsaName(host: dns.name.Name | str, port: int, protocol: str = "tcp") -> dns.name.Name:
+    """
+    The owner name of the TLSA records for a service: C{_port._protocol.host.}
+    (RFC 6698 section 3).
+
+    @raise TLSAFormatError: for a port out of range, a bad protocol label or host name (it is
+        also a C{ValueError}).
+    """
+    if not 0 <= port <= 65535:
+        raise TLSAFormatError(f"port {port} is out of range")
+    if not protocol or "." in protocol:
+        raise TLSAFormatError(f"bad protocol label {protocol!r}")
+    try:
+        return dns.name.Name([f"_{port}".encode(), f"_{protocol}".encode()]).concatenate(
+            asName(host)
+        )
+    except dns.exception.DNSException as e:  # e.g. an empty or long label
+        raise TLSAFormatError(str(e)) from None
