@@ -16,7 +16,13 @@ from twisted.internet.ssl import PrivateCertificate
 from zope.interface import implementer
 
 from txdane.adapters import ValidatedAddresses
-from txdane.dane.decision import ConnectionPlan, Policy, TLSAResult, planConnection
+from txdane.dane.decision import (
+    ConnectionPlan,
+    Policy,
+    TLSAResult,
+    planConnection,
+    planWithoutTLSA,
+)
 from txdane.dane.matching import DANEResult
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tls import DANEClientTLSOptions
@@ -137,10 +143,18 @@ class DANEEndpoint:
         """
         Do the lookups and decide: the validated addresses and the connection plan.
 
-        The address and TLSA lookups run in parallel. When the host name is a securely
-        CNAME-expanded alias, the TLSA records of the final target are used if it has any,
-        else those of the original name (RFC 7671 section 7); C{tlsaHost} overrides the base
-        domain and skips the expansion. A failed TLSA lookup is never read as "no TLSA".
+        The address and TLSA lookups run in parallel, but the decision starts from the
+        addresses: when they are insecure, the TLSA records are not used at all, nor is a
+        failure of their lookup (RFC 7672 section 2.2.2, RFC 7673 section 3.2), so an
+        unsigned domain whose servers mishandle TLSA queries is treated exactly as one
+        without TLSA records. The exception is a host name that is a secure CNAME into an
+        unsigned zone: the TLSA records at the original (signed) name still count.
+
+        When the host name is a securely CNAME-expanded alias, the TLSA records of the
+        final target are used if it has any, else those of the original name (RFC 7671
+        section 7); C{tlsaHost} overrides the base domain, skips the expansion and is
+        consulted whatever the addresses' status. A failed TLSA lookup is never read as
+        "no TLSA".
 
         @raise DANEPolicyError: the TLSA outcome forbids connecting.
         @raise AddressValidationError: the addresses cannot be used.
@@ -150,7 +164,20 @@ class DANEEndpoint:
         try:
             addresses = await self._tcp.resolveAddresses()
             result: TLSAResult | BaseException | None = None
-            expanded = original if self.tlsaHost else _expandedName(addresses, original)
+            if self.tlsaHost is None and addresses.status is not Status.SECURE:
+                if not _secureAlias(addresses, original):
+                    _discard(atOriginal)
+                    why = (
+                        f"the addresses of {self.host} are {addresses.status}: "
+                        "its TLSA records are not consulted"
+                    )
+                    plan = planWithoutTLSA(
+                        self.host, self.port, why, self.policy, trust=self.trustRoots
+                    )
+                    return addresses, plan
+                expanded = original
+            else:
+                expanded = original if self.tlsaHost else _expandedName(addresses, original)
             if expanded != original:
                 try:
                     atTarget = await self.resolver.lookupTLSA(expanded, self.port, self.proto)
@@ -200,6 +227,20 @@ class DANEEndpoint:
         await endpoint.connect(factory)
         gate = factory.gate
         return await ready
+
+
+def _secureAlias(addresses: ValidatedAddresses, host: dns.name.Name) -> bool:
+    """
+    Whether C{host} is a CNAME proven by DNSSEC (whatever the status of what it points to):
+    the TLSA records at C{host} then live in a signed zone and may be secure even when the
+    target's addresses are not.
+    """
+    for answer in addresses.answers:
+        if answer.chain:
+            first = answer.chain[0]
+            if first.rrset.name == host and first.status is Status.SECURE:
+                return True
+    return False
 
 
 def _discard(d: Deferred[Any]) -> None:
