@@ -17,7 +17,10 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
   - C{dane:} only: C{proto} (TLSA protocol label, C{tcp}); C{tlsaHost} (TLSA base name other
     than C{host}); C{require} (C{yes}: DANE required even when the zone has no TLSA);
     C{certificate} and C{privateKey} (PEM files of a client certificate); C{trustRoots} (a PEM
-    file or directory of PKIX roots for the fallback; default the system's).
+    file or directory of PKIX roots for the fallback; default the system's); C{starttls}
+    (connect in cleartext for a protocol that upgrades: smtp, lmtp, imap, pop3, xmpp-client,
+    xmpp-server, ldap, ftp, postgres); C{mx} (instead of C{host}: the MX hosts of this mail
+    domain, RFC 7672, with C{starttls=smtp}; C{port} defaults to 25).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ from txdane.dane.decision import Policy
 from txdane.dane.pkix import PKIXTrust
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
+from txdane.endpoints.guard import CHECKERS
+from txdane.endpoints.mx import mxEndpoint
+from txdane.endpoints.planner import HostSettings
 from txdane.endpoints.resolvers import sharedResolver
 from txdane.errors import TxdaneError
 from txdane.resolvconf import NameServer, NameServerError
@@ -48,7 +54,16 @@ from txdane.validation import TrustAnchorError
 
 _COMMON = {"host", "port", "timeout", "bindAddress", "resolver", "trustAnchor", "trustAD"}
 _DNSSEC = _COMMON | {"allowInsecure"}
-_DANE = _COMMON | {"proto", "tlsaHost", "require", "certificate", "privateKey", "trustRoots"}
+_DANE = _COMMON | {
+    "proto",
+    "tlsaHost",
+    "require",
+    "certificate",
+    "privateKey",
+    "trustRoots",
+    "starttls",
+    "mx",
+}
 
 _TRUE = {"yes", "true", "1", "on"}
 _FALSE = {"no", "false", "0", "off"}
@@ -228,6 +243,32 @@ class DNSSECEndpointParser:
         )
 
 
+def _mxEndpoint(reactor: Any, options: _Options) -> IStreamClientEndpoint:
+    """
+    C{dane:mx=DOMAIN[:port=25]}: mail to a domain's MX hosts (RFC 7672), STARTTLS for SMTP.
+    """
+    for name in ("host", "tlsaHost", "require", "trustRoots"):
+        if options.get(name):
+            raise EndpointStringError(f"dane: mx and {name} exclude each other")
+    starttls = options.get("starttls")
+    if starttls not in (None, "smtp"):
+        raise EndpointStringError(f"dane: mx implies starttls=smtp, not {starttls!r}")
+    if options.get("port") is None:
+        options.values["port"] = "25"
+    certificate = _clientCertificate(options)
+    return mxEndpoint(
+        reactor,
+        options.resolver(reactor),
+        options.hostName("mx"),
+        options.port(),
+        settings=HostSettings(
+            timeout=options.timeout(),
+            bindAddress=options.bindAddress(),
+            extra={"clientCertificate": certificate} if certificate else {},
+        ),
+    )
+
+
 @implementer(IPlugin, IStreamClientEndpointStringParserWithReactor)
 class DANEEndpointParser:
     """
@@ -241,6 +282,13 @@ class DANEEndpointParser:
         proto = options.get("proto", "tcp") or "tcp"
         if proto.lower() != "tcp":
             raise EndpointStringError(f"dane: proto={proto!r}: only tcp is supported")
+        if options.get("mx"):
+            return _mxEndpoint(reactor, options)
+        starttls = options.get("starttls")
+        if starttls is not None and starttls not in CHECKERS:
+            raise EndpointStringError(
+                f"dane: starttls={starttls!r}: not one of {', '.join(sorted(CHECKERS))}"
+            )
         return DANEEndpoint(
             reactor,
             options.resolver(reactor),
@@ -253,4 +301,5 @@ class DANEEndpointParser:
             trustRoots=_trustRoots(options),
             timeout=options.timeout(),
             bindAddress=options.bindAddress(),
+            starttls=starttls,
         )
