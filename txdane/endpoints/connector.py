@@ -32,7 +32,10 @@ class RetryConnector:
     @ivar destination: the address of the current connection, if any.
     """
 
-    def __init__(self, factory: ClientFactory, dial: Dial, destination: Any = None) -> None:
+    def __init__(
+        self, reactor: Any, factory: ClientFactory, dial: Dial, destination: Any = None
+    ) -> None:
+        self._reactor = reactor
         self.factory = factory
         self._dial = dial
         self._pending: Deferred[IProtocol] | None = None
@@ -56,8 +59,12 @@ class RetryConnector:
     def connect(self) -> None:
         """
         Dial again (the same host, or the next one of a plan); a failure goes to the
-        factory's C{clientConnectionFailed}.
+        factory's C{clientConnectionFailed}, never from inside this call (as with
+        C{connectTCP}, so that a factory retrying from there does not recurse).
         """
+        self._reactor.callLater(0, self._redial)
+
+    def _redial(self) -> None:
         d = self._dial(self.lost)
         self._pending = d
         d.addCallback(self.connected)
@@ -82,12 +89,12 @@ class RetryConnector:
         return self.destination
 
 
-def retrying(factory: IProtocolFactory, dial: Dial) -> Deferred[IProtocol]:
+def retrying(reactor: Any, factory: IProtocolFactory, dial: Dial) -> Deferred[IProtocol]:
     """
     Dial once for an endpoint's C{connect()}; if C{factory} is a L{ClientFactory}, report
     the connection's loss to it with a L{RetryConnector} for reconnecting.
     """
     if not isinstance(factory, ClientFactory):
         return dial(lambda reason: None)
-    connector = RetryConnector(factory, dial)
+    connector = RetryConnector(reactor, factory, dial)
     return dial(connector.lost).addCallback(connector.connected)

@@ -234,6 +234,7 @@ class DANEEndpoint:
         if self.starttls is not None:
             # A ClientFactory hears of the connection's loss, as with connectTCP.
             return await retrying(
+                self._reactor,
                 protocolFactory,
                 lambda onLost: Deferred.fromCoroutine(self._connectOnce(protocolFactory, onLost)),
             )

@@ -173,7 +173,9 @@ class _Run:
         self.factory = factory
         self.attempts: list[HostAttempt] = []
         self.connector = (
-            RetryConnector(factory, self.dial) if isinstance(factory, ClientFactory) else None
+            RetryConnector(endpoint._reactor, factory, self.dial)
+            if isinstance(factory, ClientFactory)
+            else None
         )
 
     def dial(self, onLost: Callable[[Failure], object]) -> Deferred[IProtocol]:

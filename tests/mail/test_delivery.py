@@ -1,0 +1,228 @@
+"""
+Mail with DANE end to end on loopback, against twisted.mail's own SMTP server with STARTTLS:
+L{txdane.mail.sendMail}, and a plain C{ESMTPSenderFactory} over C{dane:mx=}.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import clientFromString
+from twisted.mail.smtp import ESMTPSenderFactory, SMTPConnectError
+from twisted.trial.unittest import TestCase
+
+from txdane.endpoints.guard import CleartextRefusedError
+from txdane.endpoints.upgrade import Protection
+from txdane.errors import DANEVerificationError
+from txdane.mail import PermanentDeliveryError, TemporaryDeliveryError, sendMail
+
+from ..dane.tlsserver import serverOptions
+from ..endpoints.world import World, makeWorld, reactor
+from .mxworld import ADDRESSES, MailCertificates, mailRecords
+from .smtpserver import SMTPServer, listenSMTP
+
+MESSAGE = b"From: a@example.org\r\nTo: b@x\r\nSubject: test\r\n\r\nhello\r\n"
+
+
+class _Factory(ESMTPSenderFactory):
+    """
+    twisted.mail's factory, noting when its last connection is lost.
+    """
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.lost: Deferred[None] = Deferred()
+
+    def clientConnectionLost(self, connector: Any, err: Any) -> None:
+        super().clientConnectionLost(connector, err)
+        if self.sendFinished and not self.lost.called:
+            self.lost.callback(None)
+
+    def clientConnectionFailed(self, connector: Any, err: Any) -> None:
+        super().clientConnectionFailed(connector, err)
+        if self.sendFinished or self.retries >= 0:
+            if not self.lost.called:
+                self.lost.callback(None)
+
+
+class MailWorld(TestCase):
+    certs: MailCertificates
+    servers: dict[str, SMTPServer]
+    world: World
+
+    async def setUp(self) -> None:  # type: ignore[override]
+        self.certs = certs = MailCertificates.make()
+        contexts = {
+            "mxa": serverOptions(certs.a),
+            "mxbad": serverOptions(certs.bad),
+            "mxta": serverOptions(certs.taLeaf, certs.ca),
+            "mxplain": None,
+        }
+        self.servers = {}
+        port = 0
+        for host, context in contexts.items():
+            server = listenSMTP(context, (ADDRESSES[host],), port)
+            port = server.port
+            self.servers[host] = server
+            for p in server.ports:
+                self.addCleanup(p.stopListening)
+        self.port = port
+        self.world = await makeWorld(mailRecords(port, certs))
+        self.addCleanup(self.world.dnsServer.stop)
+        self.anchorFile = self.mktemp()
+        Path(self.anchorFile).write_text(self.world.hierarchy.trustAnchorText())
+
+    def send(self, domain: str) -> Deferred[Any]:
+        return sendMail(
+            reactor,
+            self.world.resolver,
+            "alice@example.org",
+            [f"bob@{domain}"],
+            MESSAGE,
+            port=self.port,
+            heloName="client.example.org",
+            timeout=10,
+        )
+
+    def sendRaw(self, domain: str, tls: bool = True) -> tuple[Deferred[Any], Any]:
+        """
+        twisted.mail's factory over C{dane:mx=}: with a TLS context (STARTTLS when offered,
+        the DANE creator used whatever it is), or with none at all.
+        """
+        done: Deferred[Any] = Deferred()
+        factory = _Factory(
+            None,
+            None,
+            "alice@example.org",
+            [f"bob@{domain}"],
+            io.BytesIO(MESSAGE),
+            done,
+            contextFactory=object() if tls else None,
+            requireAuthentication=False,
+            requireTransportSecurity=False,
+        )
+        self.lost = factory.lost
+        endpoint = clientFromString(
+            reactor,
+            f"dane:mx={domain}:port={self.port}:resolver=127.0.0.1#{self.world.dnsServer.port}"
+            f":trustAnchor={self.anchorFile}",
+        )
+        return endpoint.connect(factory), done
+
+    def mailFromSent(self) -> list[bytes]:
+        return [
+            line
+            for server in self.servers.values()
+            for line in server.cleartext
+            if line.upper().startswith(b"MAIL")
+        ]
+
+
+class DeliveryTests(MailWorld):
+    async def test_verified(self) -> None:
+        result = await self.send("verified.example.test")
+        self.assertEqual(
+            (result.mx, result.address, result.protection),
+            ("mxa.example.test", "127.0.0.2", Protection.VERIFIED),
+        )
+        self.assertTrue(result.reply.startswith("250"))
+        self.assertEqual(len(self.servers["mxa"].messages), 1)
+        self.assertEqual(self.mailFromSent(), [])
+
+    async def test_mismatchNotDelivered(self) -> None:
+        error: Any = await self.assertFailure(
+            self.send("mismatch.example.test"), TemporaryDeliveryError
+        )
+        (attempt,) = error.tries
+        self.assertIsInstance(attempt.error, DANEVerificationError)
+        self.assertEqual(attempt.address, "127.0.0.3")
+        self.assertEqual(self.servers["mxbad"].messages, [])
+        self.assertEqual(self.mailFromSent(), [])
+
+    async def test_secondMXTakesIt(self) -> None:
+        result = await self.send("fallback.example.test")
+        self.assertEqual(result.mx, "mxa.example.test")
+        self.assertIsInstance(result.tries[0].error, DANEVerificationError)
+        self.assertEqual(result.tries[0].host, "mxbad.example.test")
+
+    async def test_daneTA(self) -> None:
+        result = await self.send("tata.example.test")
+        self.assertEqual((result.mx, result.protection), ("mxta.example.test", Protection.VERIFIED))
+
+    async def test_noSTARTTLSNothingSent(self) -> None:
+        error: Any = await self.assertFailure(
+            self.send("nostarttls.example.test"), TemporaryDeliveryError
+        )
+        self.assertIn("TLS", str(error.tries[0].error))
+        self.assertEqual(self.servers["mxplain"].messages, [])
+        self.assertEqual(self.mailFromSent(), [])
+
+    async def test_nullMX(self) -> None:
+        error: Any = await self.assertFailure(
+            self.send("nullmx.example.test"), PermanentDeliveryError
+        )
+        self.assertIn("null MX", str(error))
+
+    async def test_implicitMX(self) -> None:
+        result = await self.send("implicit.example.test")
+        self.assertEqual(
+            (result.mx, result.protection), ("implicit.example.test", Protection.VERIFIED)
+        )
+
+    async def test_insecureMXTrusted(self) -> None:
+        result = await self.send("insecure.unsigned.test")
+        self.assertEqual((result.mx, result.protection), ("mxa.example.test", Protection.TRUSTED))
+
+    async def test_bogusMXNothingDialled(self) -> None:
+        error: Any = await self.assertFailure(
+            self.send("bogus.expired.test"), TemporaryDeliveryError
+        )
+        self.assertIn("bogus", str(error))
+        self.assertEqual(error.tries, ())
+        self.assertEqual(sum(len(s.cleartext) for s in self.servers.values()), 0)
+
+    async def test_tempfailMovesOn(self) -> None:
+        self.servers["mxbad"].context = serverOptions(self.certs.other)
+        self.servers["mxbad"].tempfail = True
+        error: Any = await self.assertFailure(
+            self.send("mismatch.example.test"), TemporaryDeliveryError
+        )
+        self.assertIn("451", str(error))
+
+
+class RawFactoryTests(MailWorld):
+    async def test_verified(self) -> None:
+        connected, done = self.sendRaw("verified.example.test")
+        protocol = await connected
+        await done
+        await self.lost
+        info = protocol.transport.connectionInfo
+        self.assertEqual((info.host, info.protection), ("mxa.example.test", Protection.VERIFIED))
+        self.assertEqual(len(self.servers["mxa"].messages), 1)
+
+    async def test_secondMXTakesIt(self) -> None:
+        connected, done = self.sendRaw("fallback.example.test")
+        await connected
+        await done
+        await self.lost
+        self.assertEqual(len(self.servers["mxa"].messages), 1)
+        self.assertEqual(self.mailFromSent(), [])
+
+    async def test_mismatchFailsPromptly(self) -> None:
+        connected, done = self.sendRaw("mismatch.example.test")
+        await connected
+        error: Any = await self.assertFailure(done, SMTPConnectError)
+        self.assertIn("every host failed", str(error))
+        self.assertEqual(self.mailFromSent(), [])
+
+    async def test_guardStopsMailFromWithoutTLSContext(self) -> None:
+        for domain in ("verified.example.test", "nostarttls.example.test"):
+            connected, done = self.sendRaw(domain, tls=False)
+            await connected
+            error: Any = await self.assertFailure(done, SMTPConnectError)
+            self.assertIn("cleartext", str(error))
+            self.assertIsInstance(error.__cause__.attempts[0].error, CleartextRefusedError)
+        self.assertEqual(self.mailFromSent(), [])

@@ -1,0 +1,331 @@
+"""
+Mail delivery with DANE (RFC 7672): one message to the recipients of one domain, through
+twisted.mail's C{ESMTPSenderFactory}, over the MX hosts of C{dane:mx=}.
+
+    result = await sendMail(reactor, resolver, "alice@example.org", ["bob@example.com"], message)
+    print(result.mx, result.protection, result.reply)
+
+For each MX host in turn (by preference, L{txdane.endpoints.mx.planMX}): STARTTLS whenever
+the server offers it, and required whenever the host publishes secure TLSA records (usable
+or all unusable); the server authenticated by DANE inside the handshake; the stripping guard
+under the SMTP client, so that C{MAIL FROM} never leaves in cleartext while TLS is owed. A
+host that fails - no connection, a failed TLSA lookup, a DANE mismatch, TLS owed but not
+offered, a 4xx reply - makes it move to the next host. A 5xx reply is final.
+
+The outcome is a L{DeliveryResult} (host, address, protection, the server's reply to the
+message), or a L{DeliveryError} that says whether to defer (L{TemporaryDeliveryError}) or
+bounce (L{PermanentDeliveryError}), with every host tried and why.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.mail.smtp import (
+    ESMTPSender,
+    ESMTPSenderFactory,
+    SMTPClientError,
+    TLSError,
+    TLSRequiredError,
+)
+from twisted.python.failure import Failure
+
+from txdane.endpoints.mx import MXError, Shuffle, planMX
+from txdane.endpoints.planner import Candidate, HostAttempt, HostSettings, connectCandidate
+from txdane.endpoints.upgrade import IDANEConnection, Protection
+from txdane.errors import TxdaneError
+from txdane.validation.interfaces import IDNSSECResolver
+
+__all__ = [
+    "DeliveryError",
+    "DeliveryResult",
+    "PermanentDeliveryError",
+    "TemporaryDeliveryError",
+    "recipientDomain",
+    "sendMail",
+]
+
+#: What the SMTP client is given as its TLS context: any true value makes twisted.mail use
+#: STARTTLS when offered; the connection replaces it by the DANE creator of the host.
+_STARTTLS_WANTED = object()
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """
+    A message accepted by an MX host.
+
+    @ivar domain: the recipients' domain.
+    @ivar mx: the MX host that took the message.
+    @ivar address: the address connected to.
+    @ivar port: the port.
+    @ivar protection: the connection's L{Protection} when the message was sent.
+    @ivar reply: the server's reply to the message's data (C{"250 2.0.0 Ok: queued"}).
+    @ivar recipients: per recipient, C{(address, code, reply)} from the server.
+    @ivar tries: the hosts that failed before, each with why.
+    """
+
+    domain: str
+    mx: str
+    address: str | None
+    port: int
+    protection: Protection
+    reply: str
+    recipients: tuple[tuple[str, int, str], ...] = ()
+    tries: tuple[HostAttempt, ...] = ()
+
+
+class DeliveryError(TxdaneError):
+    """
+    The message was not delivered.
+
+    @ivar domain: the recipients' domain.
+    @ivar reason: the cause in words.
+    @ivar tries: every host tried, each with why it failed.
+    @ivar permanent: bounce (C{True}) or defer (C{False}).
+    """
+
+    permanent = False
+
+    def __init__(self, domain: str, reason: str, tries: Sequence[HostAttempt] = ()) -> None:
+        super().__init__(domain, reason, tuple(tries))
+        self.domain = domain
+        self.reason = reason
+        self.tries = tuple(tries)
+
+    def __str__(self) -> str:
+        kind = "bounced" if self.permanent else "deferred"
+        return f"mail for {self.domain} {kind}: {self.reason}"
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """
+    Try again later: the MX lookup failed or was bogus, or no host took the message.
+    """
+
+
+class PermanentDeliveryError(DeliveryError):
+    """
+    Do not try again: null MX, no such domain, or a 5xx reply.
+    """
+
+    permanent = True
+
+
+def recipientDomain(recipients: Sequence[str]) -> str:
+    """
+    The one domain of C{recipients}.
+
+    @raise ValueError: for no recipient, an address without a domain, or several domains.
+    """
+    domains = set()
+    for recipient in recipients:
+        local, at, domain = recipient.rpartition("@")
+        if not at or not local or not domain:
+            raise ValueError(f"{recipient!r} is not an address with a domain")
+        domains.add(domain.rstrip(".").lower())
+    if not domains:
+        raise ValueError("no recipient")
+    if len(domains) > 1:
+        raise ValueError(f"the recipients are in several domains: {', '.join(sorted(domains))}")
+    return domains.pop()
+
+
+class _Sender(ESMTPSender):
+    """
+    twisted.mail's sender, noting the server's reply to the message for the result.
+    """
+
+    def sentMail(self, code: int, resp: bytes, numOk: int, addresses: Any, log: Any) -> None:
+        self.factory.reply = (code, resp)
+        super().sentMail(code, resp, numOk, addresses, log)
+
+
+class _SenderFactory(ESMTPSenderFactory):
+    protocol = _Sender
+    reply: tuple[int, bytes] | None = None
+
+
+def _text(data: bytes | str) -> str:
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+
+
+def _isPermanent(error: BaseException) -> bool:
+    if isinstance(error, (TLSError, TLSRequiredError)):
+        return False  # a STARTTLS problem is the host's: try the next
+    if isinstance(error, SMTPClientError):
+        code = error.code
+        addresses: Any = getattr(error, "addresses", None)
+        if code == -1 and addresses:
+            codes = [c for _, c, _ in addresses]
+            return bool(codes) and all(500 <= c < 600 for c in codes)
+        return 500 <= code < 600
+    return False
+
+
+class _Delivery:
+    def __init__(
+        self,
+        reactor: Any,
+        resolver: IDNSSECResolver,
+        sender: str,
+        recipients: Sequence[str],
+        message: bytes,
+        domain: str,
+        heloName: str | None,
+        timeout: float,
+        settings: HostSettings,
+    ) -> None:
+        self.reactor = reactor
+        self.resolver = resolver
+        self.sender = sender
+        self.recipients = list(recipients)
+        self.message = message
+        self.domain = domain
+        self.heloName = heloName
+        self.timeout = timeout
+        self.settings = settings
+        self.tries: list[HostAttempt] = []
+
+    async def run(self, candidates: Sequence[Candidate]) -> DeliveryResult:
+        for candidate in candidates:
+            address = None
+            try:
+                return await self.tryHost(candidate)
+            except CancelledError:
+                raise
+            except _HostFailed as e:
+                error, address = e.error, e.address
+            except Exception as e:
+                error = e
+            self.tries.append(HostAttempt(candidate.host, candidate.port, error, address))
+            if _isPermanent(error):
+                raise PermanentDeliveryError(
+                    self.domain, f"{candidate.host} refused: {error}", self.tries
+                )
+        reasons = "; ".join(str(t) for t in self.tries) or "no MX host"
+        raise TemporaryDeliveryError(self.domain, f"no MX host took it: {reasons}", self.tries)
+
+    async def tryHost(self, candidate: Candidate) -> DeliveryResult:
+        done: Deferred[Any] = Deferred()
+        factory = _SenderFactory(
+            None,
+            None,
+            self.sender,
+            self.recipients,
+            io.BytesIO(self.message),
+            done,
+            retries=0,
+            timeout=self.timeout,
+            contextFactory=_STARTTLS_WANTED,
+            requireAuthentication=False,
+            requireTransportSecurity=False,
+        )
+        if self.heloName is not None:
+            factory.domain = self.heloName.encode("ascii")
+
+        closed: Deferred[None] = Deferred()
+
+        def lost(reason: Failure) -> None:
+            # twisted.mail only hears of a refused handshake through clientConnectionLost,
+            # which endpoints never call: end the attempt with the connection's reason.
+            if not done.called:
+                done.errback(reason)
+            closed.callback(None)
+
+        protocol: Any = await connectCandidate(
+            self.reactor,
+            self.resolver,
+            candidate,
+            factory,
+            starttls="smtp",
+            settings=self.settings,
+            onLost=lost,
+        )
+        transport = protocol.transport
+        info = IDANEConnection(transport).connectionInfo
+        # Read when the server's greeting arrives, which is later than this.
+        protocol.requireTransportSecurity = info.plan.tlsRequired
+        address = info.address.host if info.address is not None else None
+        try:
+            _, addresses = await done
+        except Exception as e:
+            raise _HostFailed(e, address) from e
+        finally:
+            # The client says QUIT and the server closes: the attempt ends with the connection.
+            await closed
+        code, resp = factory.reply or (250, b"")
+        return DeliveryResult(
+            self.domain,
+            candidate.host,
+            address,
+            candidate.port,
+            info.protection,
+            f"{code} {_text(resp)}",
+            tuple((_text(a), c, _text(r)) for a, c, r in addresses),
+            tuple(self.tries),
+        )
+
+
+class _HostFailed(Exception):
+    def __init__(self, error: BaseException, address: str | None) -> None:
+        super().__init__(error, address)
+        self.error = error
+        self.address = address
+
+
+def sendMail(
+    reactor: Any,
+    resolver: IDNSSECResolver,
+    sender: str,
+    recipients: Sequence[str],
+    message: bytes | IO[bytes],
+    *,
+    port: int = 25,
+    heloName: str | None = None,
+    timeout: float = 60,
+    settings: HostSettings | None = None,
+    shuffle: Shuffle | None = None,
+) -> Deferred[DeliveryResult]:
+    """
+    Deliver C{message} from C{sender} to C{recipients} (all in one domain) through the
+    domain's MX hosts, with DANE.
+
+    @param resolver: the validating resolver (e.g. L{txdane.endpoints.sharedResolver}).
+    @param message: the message (RFC 5322 bytes, CRLF or LF line ends), or a file of it.
+    @param port: the SMTP port of the MX hosts.
+    @param heloName: the name to greet with (default: this machine's, as twisted.mail's).
+    @param timeout: seconds to wait for each server reply.
+    @param settings: per-host connection options.
+    @param shuffle: orders MX hosts of equal preference (see L{planMX}).
+    @return: a Deferred firing with a L{DeliveryResult}, or failing with a
+        L{TemporaryDeliveryError} or L{PermanentDeliveryError}.
+    @raise ValueError: for recipients in several domains, or none.
+    """
+    domain = recipientDomain(recipients)
+    data = message if isinstance(message, bytes) else message.read()
+    delivery = _Delivery(
+        reactor,
+        resolver,
+        sender,
+        recipients,
+        data,
+        domain,
+        heloName,
+        timeout,
+        settings or HostSettings(timeout=min(timeout, 30)),
+    )
+
+    async def deliver() -> DeliveryResult:
+        try:
+            candidates = await planMX(resolver, domain, port, shuffle=shuffle)
+        except MXError as e:
+            kind = PermanentDeliveryError if e.permanent else TemporaryDeliveryError
+            raise kind(domain, str(e)) from e
+        return await delivery.run(candidates)
+
+    return Deferred.fromCoroutine(deliver())
