@@ -184,6 +184,8 @@ def blobFromPublicKeyLine(line: str) -> bytes:
     @raise KeyFormatError: the line is not one.
     """
     fields = line.split()
+    if line.startswith("-----BEGIN"):
+        raise KeyFormatError("not an OpenSSH public key line (a PEM block: give the .pub file)")
     if len(fields) < 2:
         raise KeyFormatError("not an OpenSSH public key line (TYPE BASE64 [COMMENT])")
     try:
