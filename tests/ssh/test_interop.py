@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from twisted.conch.client.knownhosts import KnownHostsFile
 from twisted.internet.utils import getProcessOutputAndValue
-from twisted.python.filepath import FilePath
 from twisted.trial.unittest import TestCase
 
 from txdane.errors import TxdaneError
@@ -21,7 +19,6 @@ from txdane.ssh import (
     SSHFPMismatchError,
     SSHFPUnverifiedError,
     sha256Fingerprint,
-    sshCommandEndpoint,
 )
 
 from .world import (
@@ -29,14 +26,11 @@ from .world import (
     CASES,
     V4,
     V6,
-    NoUI,
-    Output,
-    SSHCase,
     SSHWorld,
-    knownHostsText,
+    conchKnownHosts,
     makeSSHWorld,
-    outputFactory,
-    reactor,
+    runCommand,
+    txdaneVerdict,
 )
 
 pytestmark = pytest.mark.interop
@@ -56,40 +50,6 @@ class ConchInteropTests(TestCase):
     async def world(self) -> SSHWorld:
         return await makeSSHWorld(self)
 
-    def knownHosts(self, world: SSHWorld, name: str, known: bool) -> KnownHostsFile:
-        path = world.directory / f"known_hosts-{name}"
-        path.write_text(knownHostsText(world.keys, name) if known else "")
-        return KnownHostsFile.fromPath(FilePath(str(path)))
-
-    async def runCommand(self, world: SSHWorld, name: str, **kw: Any) -> bytes:
-        if "knownHosts" not in kw:
-            kw["knownHosts"] = self.knownHosts(world, name, False)
-        kw.setdefault("allowInsecureAddresses", True)
-        endpoint = sshCommandEndpoint(
-            reactor,
-            world.resolver,
-            name.rstrip("."),
-            b"echo hello",
-            b"root",
-            world.sshd.port,
-            keys=[world.keys.client.key],
-            ui=cast(Any, NoUI()),
-            **kw,
-        )
-        protocol = await endpoint.connect(outputFactory())
-        assert isinstance(protocol, Output)
-        return await protocol.done
-
-    async def verdict(self, world: SSHWorld, case: SSHCase) -> tuple[str, Any]:
-        try:
-            output = await self.runCommand(
-                world, case.name, knownHosts=self.knownHosts(world, case.name, case.knownHosts)
-            )
-        except Exception as e:
-            return "refused", e
-        self.assertEqual(output, b"hello\n")
-        return "accepted", None
-
     async def test_everyCase(self) -> None:
         """
         Each case of the table gets txdane's verdict, for the documented reason.
@@ -97,7 +57,7 @@ class ConchInteropTests(TestCase):
         world = await self.world()
         seen = []
         for case in CASES:
-            verdict, error = await self.verdict(world, case)
+            verdict, error = await txdaneVerdict(world, case)
             seen.append((case.name, verdict, type(error).__name__ if error else ""))
             self.assertEqual(verdict, case.txdane, (case.name, repr(error)))
         reasons = dict((name, error) for name, _, error in seen)
@@ -117,7 +77,7 @@ class ConchInteropTests(TestCase):
         could accept it).
         """
         world = await self.world()
-        output = await self.runCommand(world, "ed25519.example.test", require=True)
+        output = await runCommand(world, "ed25519.example.test", require=True)
         self.assertEqual(output, b"hello\n")
         log = world.sshd.waitForLog("Accepted publickey for root")
         self.assertIn("Accepted publickey for root", log)
@@ -129,7 +89,7 @@ class ConchInteropTests(TestCase):
         """
         world = await self.world()
         with self.assertRaises(SSHFPMismatchError) as raised:
-            await self.runCommand(world, "wrong.example.test")
+            await runCommand(world, "wrong.example.test")
         error = raised.exception
         self.assertEqual(error.host, "wrong.example.test")
         # Conch offers ECDSA first; the records cover every algorithm.
@@ -145,41 +105,41 @@ class ConchInteropTests(TestCase):
     async def test_insecureRequireRefusedBeforeConnecting(self) -> None:
         world = await self.world()
         with self.assertRaises(SSHFPUnverifiedError) as raised:
-            await self.runCommand(world, "known.unsigned.test", require=True)
+            await runCommand(world, "known.unsigned.test", require=True)
         self.assertIn("insecure", str(raised.exception))
         self.assertNotIn("Connection from", world.sshd.log())
 
     async def test_insecureKnownHostsFallback(self) -> None:
         world = await self.world()
-        knownHosts = self.knownHosts(world, "known.unsigned.test.", True)
-        output = await self.runCommand(world, "known.unsigned.test", knownHosts=knownHosts)
+        knownHosts = conchKnownHosts(world, "known.unsigned.test.", True)
+        output = await runCommand(world, "known.unsigned.test", knownHosts=knownHosts)
         self.assertEqual(output, b"hello\n")
 
     async def test_insecureAddressesNeedPermission(self) -> None:
         world = await self.world()
         with self.assertRaises(TxdaneError):
-            await self.runCommand(world, "known.unsigned.test", allowInsecureAddresses=False)
+            await runCommand(world, "known.unsigned.test", allowInsecureAddresses=False)
         self.assertNotIn("Connection from", world.sshd.log())
 
     async def test_bogusRefusedBeforeConnecting(self) -> None:
         world = await self.world()
-        knownHosts = self.knownHosts(world, "nosigknown.example.test.", True)
+        knownHosts = conchKnownHosts(world, "nosigknown.example.test.", True)
         with self.assertRaises(SSHFPLookupError) as raised:
-            await self.runCommand(world, "nosigknown.example.test", knownHosts=knownHosts)
+            await runCommand(world, "nosigknown.example.test", knownHosts=knownHosts)
         self.assertEqual(str(raised.exception.status), "bogus")
         with self.assertRaises(TxdaneError):
-            await self.runCommand(world, "host.expired.test")
+            await runCommand(world, "host.expired.test")
         self.assertNotIn("Connection from", world.sshd.log())
 
     async def test_ipv6(self) -> None:
         world = await self.world()
-        self.assertEqual(await self.runCommand(world, V6, require=True), b"hello\n")
+        self.assertEqual(await runCommand(world, V6, require=True), b"hello\n")
         log = world.sshd.waitForLog("Accepted publickey for root from ::1")
         self.assertIn("Accepted publickey for root from ::1", log)
 
     async def test_ipv4(self) -> None:
         world = await self.world()
-        self.assertEqual(await self.runCommand(world, V4, require=True), b"hello\n")
+        self.assertEqual(await runCommand(world, V4, require=True), b"hello\n")
         log = world.sshd.waitForLog("Accepted publickey for root from 127.0.0.1")
         self.assertIn("Accepted publickey for root from 127.0.0.1", log)
 
