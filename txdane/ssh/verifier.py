@@ -13,10 +13,11 @@ import copy
 import enum
 import hmac
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from twisted.conch.client.knownhosts import ConsoleUI, HashedEntry, KnownHostsFile
+from twisted.conch.interfaces import IKnownHostEntry
 from twisted.conch.ssh.keys import Key
 from twisted.internet.defer import Deferred
 from twisted.python.filepath import FilePath
@@ -366,7 +367,7 @@ class SSHFPKnownHosts(KnownHostsFile):
         if self.fallback is not None:
             self.fallback.save()
 
-    def iterentries(self):  # type: ignore[no-untyped-def]
+    def iterentries(self) -> Iterable[IKnownHostEntry]:
         """
         The entries of the fallback file.
         """
