@@ -13,12 +13,6 @@ C{knownHosts}; L{checkHostKey} is the rule both apply.
 """
 
 from txdane.ssh.endpoint import sshCommandEndpoint
-from txdane.ssh.errors import (
-    SSHFPLookupError,
-    SSHFPMismatchError,
-    SSHFPUnverifiedError,
-    SSHHostKeyError,
-)
 from txdane.ssh.fingerprints import (
     KeyFormatError,
     SSHFPAlgorithm,
@@ -27,6 +21,12 @@ from txdane.ssh.fingerprints import (
     blobFromPublicKeyLine,
     recordsForBlob,
     sha256Fingerprint,
+)
+from txdane.ssh.refusals import (
+    SSHFPLookupError,
+    SSHFPMismatchError,
+    SSHFPUnverifiedError,
+    SSHHostKeyError,
 )
 from txdane.ssh.verifier import (
     HostKeyVerdict,

@@ -55,16 +55,16 @@ def sshCommandEndpoint(
       1. looks up and validates, in parallel, the host's addresses and its SSHFP records, and
          fails before dialling when the addresses cannot be used (see L{DNSSECEndpoint}) or
          the SSHFP lookup is bogus, indeterminate or failed (L{SSHFPLookupError
-         <txdane.ssh.errors.SSHFPLookupError>}), or, with C{require}, when the records
+         <txdane.ssh.refusals.SSHFPLookupError>}), or, with C{require}, when the records
          cannot verify any key (L{SSHFPUnverifiedError
-         <txdane.ssh.errors.SSHFPUnverifiedError>});
+         <txdane.ssh.refusals.SSHFPUnverifiedError>});
       2. connects to the validated addresses, racing IPv6 and IPv4 (Happy Eyeballs);
       3. offers first the host-key algorithms the secure records cover (see
          L{preferredHostKeyAlgorithms<txdane.ssh.verifier.preferredHostKeyAlgorithms>}), so
          the server proves a key the zone vouches for;
       4. verifies the host key with L{SSHFPKnownHosts<txdane.ssh.verifier.SSHFPKnownHosts>}
          before any authentication: a mismatch fails with L{SSHFPMismatchError
-         <txdane.ssh.errors.SSHFPMismatchError>}; a key the records cannot vouch for goes to
+         <txdane.ssh.refusals.SSHFPMismatchError>}; a key the records cannot vouch for goes to
          the known_hosts file (unless C{require}).
 
     The connection is closed when the command ends.

@@ -22,7 +22,6 @@ from twisted.conch.ssh.keys import Key
 from twisted.internet.defer import Deferred
 from twisted.python.filepath import FilePath
 
-from txdane.ssh.errors import SSHFPLookupError, SSHFPMismatchError, SSHFPUnverifiedError
 from txdane.ssh.fingerprints import (
     HOST_KEY_ALGORITHMS,
     KeyFormatError,
@@ -33,6 +32,7 @@ from txdane.ssh.fingerprints import (
     keyType,
     recordsForBlob,
 )
+from txdane.ssh.refusals import SSHFPLookupError, SSHFPMismatchError, SSHFPUnverifiedError
 from txdane.status import Status
 from txdane.validation import Answer, IDNSSECResolver, LookupFailedError
 
@@ -305,7 +305,7 @@ class SSHFPKnownHosts(KnownHostsFile):
         @param ip: the address connected to (used by the fallback only).
         @param key: the server's host key.
         @return: a L{Deferred} firing with C{True}, or failing with an L{SSHHostKeyError
-            <txdane.ssh.errors.SSHHostKeyError>} or the fallback's error.
+            <txdane.ssh.refusals.SSHHostKeyError>} or the fallback's error.
         """
         return Deferred.fromCoroutine(self._verify(ui, hostname, ip, key))
 
