@@ -116,11 +116,16 @@ def verdictLine(answer: Answer) -> str:
 
 def _recordText(rdata: dns.rdata.Rdata) -> str:
     """
-    A record's data; TLSA records also with their RFC 7218 mnemonics.
+    A record's data; TLSA records also with their RFC 7218 mnemonics, SSHFP records with
+    their algorithm and fingerprint type.
     """
     if rdata.rdtype == dns.rdatatype.TLSA:
         record = TLSARecord.fromRdata(rdata)  # type: ignore[arg-type]
         return f"{rdata.to_text()}  {record.mnemonic}"
+    if rdata.rdtype == dns.rdatatype.SSHFP:
+        from txdane.ssh import SSHFPRecord
+
+        return f"{rdata.to_text()}  {SSHFPRecord.fromRdata(rdata).mnemonic}"
     return rdata.to_text()
 
 
