@@ -264,8 +264,13 @@ class Postfix:
         for name in ("data", "mail"):
             (self.directory / name).mkdir()
             os.chown(self.directory / name, owner.pw_uid, owner.pw_gid)
-        (self.configDirectory / "main.cf").write_text(self._mainConfig())
-        (self.configDirectory / "master.cf").write_text(self._masterConfig())
+        past = time.time() - 60
+        for name, text in [("main.cf", self._mainConfig()), ("master.cf", self._masterConfig())]:
+            path = self.configDirectory / name
+            path.write_text(text)
+            # Postfix rereads a file changed within the last second until it is older (300 ms
+            # at a time, for over a second): backdate it.
+            os.utime(path, (past, past))
         self._process = subprocess.Popen(
             [postfix, "-c", str(self.configDirectory), "start-fg"],
             stdin=subprocess.DEVNULL,
@@ -412,6 +417,8 @@ def postTLSFingerCommand(
     mainCf = configDirectory / "main.cf"
     if not mainCf.exists():
         mainCf.write_text("compatibility_level = 3.6\n")
+        past = time.time() - 60
+        os.utime(mainCf, (past, past))  # else read again and again for over a second
     argv = [requireProgram("posttls-finger"), "-c", "-l", level]
     argv += ["-t", str(timeout), "-T", str(timeout), *options, destination]
     return argv, {**os.environ, "MAIL_CONFIG": str(configDirectory)}

@@ -181,7 +181,7 @@ class ValidatingStub:
             if self._process.poll() is not None:
                 return False
             try:
-                dns.query.udp(query, self.address, port=53, timeout=0.5)
+                dns.query.udp(query, self.address, port=53, timeout=0.1)
                 return True
             except (dns.exception.Timeout, OSError):
                 time.sleep(0.05)
