@@ -136,6 +136,7 @@ class Prosody:
         if self._prepared:
             return
         requireRoot("a private Prosody instance")
+        requireProgram("prosody")
         owner = pwd.getpwnam(USER)
         self.directory.chmod(0o755)
         for name in ("data", "log", "certs"):
