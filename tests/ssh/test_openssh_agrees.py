@@ -34,11 +34,12 @@ import re
 from pathlib import Path
 
 import pytest
+from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
+from tests.peers.resolver import ValidatingStub, requireNamespace
 from tests.support import requireProgram
 
-from ._resolverns import startResolverNamespace
 from .world import ACCEPTED, CASES, REFUSED, SSHCase, SSHWorld, knownHostsText, makeSSHWorld
 from .world import txdaneVerdict as txdaneVerdictOf
 
@@ -63,7 +64,7 @@ def test_tablesAgree() -> None:
 class OpenSSHAgreesTests(TestCase):
     timeout = 120
 
-    async def sshVerdict(self, world: SSHWorld, namespace: object, case: SSHCase) -> str:
+    async def sshVerdict(self, world: SSHWorld, stub: ValidatingStub, case: SSHCase) -> str:
         ssh = requireProgram("ssh")
         knownHosts = world.directory / f"ssh_known_hosts-{case.name}"
         knownHosts.write_text(
@@ -93,19 +94,22 @@ class OpenSSHAgreesTests(TestCase):
             f"root@{case.name.rstrip('.')}",
             "true",
         ]
-        _, err, code = await namespace.run(ssh, args)  # type: ignore[attr-defined]
-        self.errors[case.name] = err.decode(errors="replace")
-        return ACCEPTED if code == 0 else REFUSED
+        done = await deferToThread(stub.run, [ssh, *args], 60)
+        self.errors[case.name] = done.stderr
+        return ACCEPTED if done.returncode == 0 else REFUSED
 
     async def test_openSSHAgrees(self) -> None:
         requireProgram("sshd")
         world = await makeSSHWorld(self)
-        namespace = await startResolverNamespace(self, world.hierarchy, world.dnsServer.port)
+        requireNamespace()
+        stub = ValidatingStub(world.hierarchy, world.dnsServer.port)
+        self.addCleanup(stub.stop)
+        await deferToThread(stub.start)
         self.errors: dict[str, str] = {}
         rows = []
         for case in CASES:
             ours, _ = await txdaneVerdictOf(world, case)
-            theirs = await self.sshVerdict(world, namespace, case)
+            theirs = await self.sshVerdict(world, stub, case)
             rows.append((case.name, ours, theirs))
         self.assertEqual(rows, [(c.name, c.txdane, c.openssh) for c in CASES], self.errors)
         for name, ours, theirs in rows:
