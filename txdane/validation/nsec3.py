@@ -30,8 +30,7 @@ from txdane.validation.denial import (
     typesOf,
     typeText,
 )
-from txdane.validation.limits import ValidationLimits
-from txdane.validation.rrsig import Budget
+from txdane.validation.limits import Budget, ValidationLimits
 
 _OPT_OUT = 0x01
 
@@ -102,7 +101,7 @@ class NSEC3Proof:
 
         @param budget: the lookup's budget, charged for every hash the proof computes (its
             methods then raise L{NSEC3HashLimitError
-            <txdane.validation.rrsig.NSEC3HashLimitError>} past the limit).
+            <txdane.validation.limits.NSEC3HashLimitError>} past the limit).
         """
         if len(nsec3s) > limits.maxNSEC3RecordsPerProof:
             return bogus(

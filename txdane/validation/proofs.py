@@ -19,8 +19,8 @@ from dns.rdtypes.ANY.RRSIG import RRSIG
 from txdane.status import Status
 from txdane.validation import denial, nsec3
 from txdane.validation.answer import EDE
-from txdane.validation.limits import ValidationLimits
-from txdane.validation.rrsig import Budget, RRsetVerdict
+from txdane.validation.limits import Budget, ValidationLimits
+from txdane.validation.rrsig import RRsetVerdict
 from txdane.validation.sections import signatureIndex
 
 if TYPE_CHECKING:

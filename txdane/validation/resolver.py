@@ -36,8 +36,7 @@ from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
 from txdane.validation.interfaces import IDNSSECResolver
-from txdane.validation.limits import ValidationLimits
-from txdane.validation.rrsig import Budget, NSEC3HashLimitError
+from txdane.validation.limits import Budget, NSEC3HashLimitError, ValidationLimits
 from txdane.validation.sections import findRRset, signaturesFor
 from txdane.validation.trustchain import ChainOfTrust, Query
 

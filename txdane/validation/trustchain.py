@@ -34,8 +34,8 @@ from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchor, TrustAnchors
 from txdane.validation.answer import EDE, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
-from txdane.validation.limits import ValidationLimits
-from txdane.validation.rrsig import Budget, RRsetVerdict, keysByTag, verifyRRset
+from txdane.validation.limits import Budget, ValidationLimits
+from txdane.validation.rrsig import RRsetVerdict, keysByTag, verifyRRset
 from txdane.validation.sections import findRRset, signaturesFor
 
 _ZONE = 0x0100
