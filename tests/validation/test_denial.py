@@ -12,7 +12,7 @@ import pytest
 
 from txdane.status import Status
 from txdane.validation import denial, nsec3
-from txdane.validation.answer import EDE
+from txdane.validation.ede import EDE
 from txdane.validation.limits import ValidationLimits
 
 
@@ -191,7 +191,7 @@ def test_delegationCannotBeClosestEncloser() -> None:
 def test_iterationLimit() -> None:
     result = nsec3.NSEC3Proof.check(records(*B1, iterations=51), ZONE, LIMITS)
     assert isinstance(result, denial.DenialVerdict)
-    assert (result.status, result.ede) == (Status.INSECURE, EDE.UNSUPPORTED_NSEC3_ITERATIONS)
+    assert (result.status, result.ede) == (Status.INSECURE, EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE)
     assert isinstance(
         nsec3.NSEC3Proof.check(records(*B1, iterations=50), ZONE, LIMITS), nsec3.NSEC3Proof
     )
@@ -200,7 +200,7 @@ def test_iterationLimit() -> None:
 def test_recordsPerProofLimit() -> None:
     result = nsec3.NSEC3Proof.check(records(*CHAIN), ZONE, LIMITS)
     assert isinstance(result, denial.DenialVerdict)
-    assert (result.status, result.ede) == (Status.BOGUS, EDE.UNSUPPORTED_NSEC3_ITERATIONS)
+    assert (result.status, result.ede) == (Status.BOGUS, EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE)
 
 
 def test_hashesCounted() -> None:

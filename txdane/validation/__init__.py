@@ -18,7 +18,8 @@ from txdane.errors import (
 )
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import BUILTIN_ROOT_ANCHORS, TrustAnchor, TrustAnchors
-from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
+from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
+from txdane.validation.ede import EDE, edeText
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.resolver import ValidatingResolver
@@ -43,4 +44,5 @@ __all__ = [
     "ValidationLimits",
     "WorkLimitExceededError",
     "ZoneTrust",
+    "edeText",
 ]

@@ -15,7 +15,7 @@ import dns.rdatatype
 from dns.rdtypes.ANY.NSEC import NSEC
 
 from txdane.status import Status
-from txdane.validation.answer import EDE
+from txdane.validation.ede import EDE
 
 NS = dns.rdatatype.NS
 SOA = dns.rdatatype.SOA

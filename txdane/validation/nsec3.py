@@ -18,7 +18,6 @@ import dns.rdatatype
 from dns.rdtypes.ANY.NSEC3 import NSEC3
 
 from txdane.status import Status
-from txdane.validation.answer import EDE
 from txdane.validation.denial import (
     CNAME,
     DNAME,
@@ -30,6 +29,7 @@ from txdane.validation.denial import (
     typesOf,
     typeText,
 )
+from txdane.validation.ede import EDE
 from txdane.validation.limits import Budget, ValidationLimits
 
 _OPT_OUT = 0x01
@@ -107,7 +107,7 @@ class NSEC3Proof:
             return bogus(
                 f"{len(nsec3s)} NSEC3 records in one proof (limit "
                 f"{limits.maxNSEC3RecordsPerProof})",
-                EDE.UNSUPPORTED_NSEC3_ITERATIONS,
+                EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE,
             )
         if not nsec3s:
             return bogus("no NSEC3 records")
@@ -116,7 +116,7 @@ class NSEC3Proof:
             return DenialVerdict(
                 Status.INSECURE,
                 f"NSEC3 uses {first.iterations} iterations (limit {limits.maxNSEC3Iterations})",
-                EDE.UNSUPPORTED_NSEC3_ITERATIONS,
+                EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE,
             )
         if first.algorithm != 1:
             return DenialVerdict(

@@ -18,7 +18,7 @@ from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from txdane.status import Status
 from txdane.validation import denial, nsec3
-from txdane.validation.answer import EDE
+from txdane.validation.ede import EDE
 from txdane.validation.limits import Budget, ValidationLimits
 from txdane.validation.rrsig import RRsetVerdict
 from txdane.validation.sections import signatureIndex
@@ -77,7 +77,7 @@ async def denialRecords(
                 Status.BOGUS,
                 f"{nsec3Count} NSEC3 records in one proof (limit "
                 f"{chain.limits.maxNSEC3RecordsPerProof})",
-                EDE.UNSUPPORTED_NSEC3_ITERATIONS,
+                EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE,
             ),
         )
     keys = await chain.zoneKeys(signer, query, now, budget)

@@ -33,8 +33,9 @@ from txdane.transport import DNSError, DNSQuerier
 from txdane.validation import denial, proofs
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
-from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
+from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
+from txdane.validation.ede import EDE
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import Budget, NSEC3HashLimitError, ValidationLimits
 from txdane.validation.sections import findRRset, signaturesFor
@@ -151,7 +152,7 @@ def limitLookupTime(
                     qname,
                     qtype,
                     f"no answer within {limits.lookupTimeout:g} s",
-                    EDE.INDETERMINATE,
+                    EDE.DNSSEC_INDETERMINATE,
                 )
             )
         return failure
@@ -290,7 +291,9 @@ class ValidatingResolver(_ConvenienceLookups):
         except (TxdaneError, defer.CancelledError):
             raise
         except NSEC3HashLimitError as e:
-            raise WorkLimitExceededError(state.name, state.rdtype, str(e), EDE.INDETERMINATE) from e
+            raise WorkLimitExceededError(
+                state.name, state.rdtype, str(e), EDE.DNSSEC_INDETERMINATE
+            ) from e
         except Exception as e:
             # Fail closed, and say so in one line, whatever the data made go wrong.
             raise LookupFailedError(
@@ -321,7 +324,7 @@ class ValidatingResolver(_ConvenienceLookups):
                     state.name,
                     state.rdtype,
                     f"more than {self.limits.maxQueriesPerLookup} queries needed",
-                    EDE.INDETERMINATE,
+                    EDE.DNSSEC_INDETERMINATE,
                 )
             what = f"{name} {dns.rdatatype.to_text(rdtype)}"
             try:

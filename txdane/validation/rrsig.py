@@ -23,7 +23,8 @@ from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from txdane.status import Status
 from txdane.validation.algorithms import AlgorithmPolicy
-from txdane.validation.answer import EDE, SignatureUse
+from txdane.validation.answer import SignatureUse
+from txdane.validation.ede import EDE
 from txdane.validation.limits import Budget, ValidationLimits
 
 _ZONE = 0x0100

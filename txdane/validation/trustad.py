@@ -20,7 +20,8 @@ from txdane.errors import LookupFailedError, WorkLimitExceededError
 from txdane.names import asName
 from txdane.status import Status
 from txdane.transport import DNSError, DNSQuerier
-from txdane.validation.answer import EDE, Answer, ChainLink
+from txdane.validation.answer import Answer, ChainLink
+from txdane.validation.ede import EDE
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.resolver import (

@@ -32,8 +32,9 @@ from txdane.status import Status
 from txdane.validation import proofs
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchor, TrustAnchors
-from txdane.validation.answer import EDE, SignatureUse, ZoneTrust
+from txdane.validation.answer import SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
+from txdane.validation.ede import EDE
 from txdane.validation.limits import Budget, ValidationLimits
 from txdane.validation.rrsig import RRsetVerdict, keysByTag, verifyRRset
 from txdane.validation.sections import findRRset, signaturesFor
@@ -207,7 +208,10 @@ class ChainOfTrust:
             return await self._fromDS(zone, anchor, None, (), query, now, budget)
         if self.anchors.closest(zone) is None:
             return ZoneKeys(
-                zone, Status.INDETERMINATE, f"no trust anchor covers {zone}", EDE.INDETERMINATE
+                zone,
+                Status.INDETERMINATE,
+                f"no trust anchor covers {zone}",
+                EDE.DNSSEC_INDETERMINATE,
             )
         ds = await self.dsAt(zone, query, now, budget)
         if ds.status is not Status.SECURE:
@@ -498,7 +502,10 @@ class ChainOfTrust:
         anchor = self.anchors.closest(name)
         if anchor is None:
             return ZoneKeys(
-                name, Status.INDETERMINATE, f"no trust anchor covers {name}", EDE.INDETERMINATE
+                name,
+                Status.INDETERMINATE,
+                f"no trust anchor covers {name}",
+                EDE.DNSSEC_INDETERMINATE,
             )
         zone = await self.zoneKeys(anchor.zone, query, now, budget)
         for depth in range(len(anchor.zone) + 1, len(name) + 1):
