@@ -19,15 +19,13 @@ from dns.rdtypes.ANY.NSEC3 import NSEC3
 
 from txdane.status import Status
 from txdane.validation.denial import (
-    CNAME,
     DNAME,
     DS,
-    NS,
-    SOA,
     DenialVerdict,
     bogus,
+    isDelegation,
+    typeAbsent,
     typesOf,
-    typeText,
 )
 from txdane.validation.ede import EDE
 from txdane.validation.limits import Budget, ValidationLimits
@@ -179,9 +177,7 @@ class NSEC3Proof:
         while True:
             record = self.matching(candidate)
             if record is not None:
-                if candidate != self.zone and (
-                    DNAME in record.types or (NS in record.types and SOA not in record.types)
-                ):
+                if candidate != self.zone and (DNAME in record.types or isDelegation(record.types)):
                     return bogus(
                         f"closest encloser {candidate} is a delegation or DNAME: the NSEC3 "
                         "cannot prove names below it"
@@ -202,28 +198,7 @@ class NSEC3Proof:
 def _noType(
     record: _Record, rdtype: int, where: dns.name.Name, zone: dns.name.Name
 ) -> DenialVerdict:
-    types = record.types
-    if rdtype == DS:
-        if where == zone:
-            return bogus(f"NSEC3 at the apex {zone} is from the child side and cannot deny a DS")
-        if DS in types or CNAME in types:
-            return bogus(f"NSEC3 for {where} lists DS or CNAME")
-        return DenialVerdict(
-            Status.SECURE,
-            f"NSEC3 for {where} proves there is no DS"
-            + (" (unsigned delegation)" if NS in types else ""),
-            delegation=NS in types,
-        )
-    if NS in types and SOA not in types:
-        return bogus(f"NSEC3 for {where} is from the parent side of a delegation")
-    if rdtype in types:
-        return bogus(f"NSEC3 for {where} lists {typeText(rdtype)}")
-    if CNAME in types:
-        return bogus(f"NSEC3 for {where} lists CNAME")
-    return DenialVerdict(
-        Status.SECURE,
-        f"NSEC3 for {where} proves no {typeText(rdtype)} there",
-    )
+    return typeAbsent(record.types, rdtype, where, zone, "NSEC3", f"NSEC3 for {where}")
 
 
 def _optOut(reason: str, delegation: bool = False) -> DenialVerdict:

@@ -1,7 +1,7 @@
 """
 Denial-of-existence proofs taken from a response: verifying the NSEC or NSEC3 RRsets of its
 authority section with the keys of the zone that signed them, then running the NSEC
-(L{txdane.validation.denial}) or NSEC3 (L{txdane.validation.nsec3}) logic on them.
+(L{txdane.validation.nsec}) or NSEC3 (L{txdane.validation.nsec3}) logic on them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dns.rdtypes.ANY.NSEC3 import NSEC3
 from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from txdane.status import Status
-from txdane.validation import denial, nsec3
+from txdane.validation import denial, nsec, nsec3
 from txdane.validation.ede import EDE
 from txdane.validation.limits import Budget, ValidationLimits
 from txdane.validation.rrsig import RRsetVerdict
@@ -138,8 +138,8 @@ def checkDenial(
             return nsec3.proveNXDomain(name, proof)
         return nsec3.proveNoData(name, rdtype, proof)
     if nxdomain:
-        return denial.proveNXDomain(name, nsecs, zone)
-    return denial.proveNoData(name, rdtype, nsecs, zone)
+        return nsec.proveNXDomain(name, nsecs, zone)
+    return nsec.proveNoData(name, rdtype, nsecs, zone)
 
 
 def checkWildcard(
@@ -159,4 +159,4 @@ def checkWildcard(
         if isinstance(proof, denial.DenialVerdict):
             return proof
         return nsec3.proveWildcard(name, wildcardParent, proof)
-    return denial.proveWildcard(name, wildcardParent, nsecs)
+    return nsec.proveWildcard(name, wildcardParent, nsecs)
