@@ -9,7 +9,6 @@ of a validating resolver the user names (RFC 4035 section 4.9.3) and says so in 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import dns.flags
 import dns.message
@@ -21,13 +20,12 @@ import dns.rdtypes.ANY.CNAME
 import dns.rrset
 from dns.rdtypes.ANY.RRSIG import RRSIG
 from twisted.internet import defer
-from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
-from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.errors import LookupFailedError, TxdaneError, WorkLimitExceededError
-from txdane.names import asName, tlsaName
+from txdane.names import asName
 from txdane.status import Status
 from txdane.transport import DNSError, DNSQuerier
 from txdane.validation import denial, proofs
@@ -36,9 +34,11 @@ from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
 from txdane.validation.ede import EDE
+from txdane.validation.failures import edeFromMessage, edeOf, queryFailure
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import Budget, NSEC3HashLimitError, ValidationLimits
-from txdane.validation.sections import findRRset, signaturesFor
+from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime
+from txdane.validation.sections import dnameFor, findRRset, signaturesFor
 from txdane.validation.trustchain import ChainOfTrust, Query
 
 
@@ -81,130 +81,19 @@ class _Verdict:
     denial: tuple[dns.rrset.RRset, ...] = ()
 
 
-def _edeOf(error: Exception) -> int | None:
-    for option in getattr(error, "extendedErrors", ()):
-        return int(option.code)
-    ede = getattr(error, "ede", None)
-    if isinstance(ede, int):
-        return ede
-    code = getattr(ede, "code", None)
-    return code if isinstance(code, int) else None
-
-
-def _edeFromMessage(message: dns.message.Message) -> int | None:
-    errors = message.extended_errors()
-    return int(errors[0].code) if errors else None
-
-
-def _dnameFor(message: dns.message.Message, name: dns.name.Name) -> dns.rrset.RRset | None:
-    """
-    A DNAME in the answer section whose owner is a proper ancestor of C{name}.
-    """
-    best = None
-    for rrset in message.answer:
-        if (
-            rrset.rdtype == dns.rdatatype.DNAME
-            and name != rrset.name
-            and name.is_subdomain(rrset.name)
-            and (best is None or len(rrset.name) > len(best.name))
-        ):
-            best = rrset
-    return best
-
-
 def _synthesized(message: dns.message.Message, cname: dns.rrset.RRset) -> bool:
     """
     Whether C{cname} was synthesized from a DNAME in the same answer (it is then unsigned,
     and the DNAME is what gets validated).
     """
-    dname = _dnameFor(message, cname.name)
+    dname = dnameFor(message, cname.name)
     if dname is None:
         return False
     return not signaturesFor(message, message.answer, cname)
 
 
-def queryFailure(what: str, error: Exception) -> str:
-    """
-    The reason of a lookup that failed because the query for C{what} (C{"name type"}) did:
-    the transport's message, which names the question itself when it is that one.
-    """
-    detail = str(error)
-    return detail if detail.startswith(what) else f"query {what}: {detail}"
-
-
-def limitLookupTime(
-    d: Deferred[Answer],
-    qname: dns.name.Name,
-    qtype: dns.rdatatype.RdataType,
-    limits: ValidationLimits,
-    clock: IReactorTime,
-) -> Deferred[Answer]:
-    """
-    Cancel the lookup C{d} after C{limits.lookupTimeout} seconds and fail it with a
-    L{WorkLimitExceededError} (EDE 5, indeterminate) that says so.
-    """
-    d.addTimeout(limits.lookupTimeout, clock)
-
-    def timedOut(failure: Failure) -> Failure:
-        if failure.check(defer.TimeoutError):
-            return Failure(
-                WorkLimitExceededError(
-                    qname,
-                    qtype,
-                    f"no answer within {limits.lookupTimeout:g} s",
-                    EDE.DNSSEC_INDETERMINATE,
-                )
-            )
-        return failure
-
-    return d.addErrback(timedOut)
-
-
-class _ConvenienceLookups:
-    """
-    The typed lookups, written once on top of C{lookup}.
-    """
-
-    def lookup(
-        self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
-    ) -> Deferred[Answer]:
-        raise NotImplementedError
-
-    def lookupAddress(self, name: dns.name.Name | str) -> Deferred[tuple[Answer, Answer]]:
-        d: Deferred[Any] = gatherResults(
-            [self.lookup(name, dns.rdatatype.A), self.lookup(name, dns.rdatatype.AAAA)],
-            consumeErrors=True,
-        )
-
-        def unwrapped(failure: Any) -> Any:
-            return failure.value.subFailure
-
-        d.addCallbacks(tuple, unwrapped)
-        return d
-
-    def lookupTLSA(
-        self, host: dns.name.Name | str, port: int, proto: str = "tcp"
-    ) -> Deferred[Answer]:
-        return self.lookup(tlsaName(host, port, proto), dns.rdatatype.TLSA)
-
-    def lookupMX(self, name: dns.name.Name | str) -> Deferred[Answer]:
-        return self.lookup(name, dns.rdatatype.MX)
-
-    def lookupSRV(self, name: dns.name.Name | str) -> Deferred[Answer]:
-        return self.lookup(name, dns.rdatatype.SRV)
-
-    def lookupSSHFP(self, name: dns.name.Name | str) -> Deferred[Answer]:
-        return self.lookup(name, dns.rdatatype.SSHFP)
-
-    def lookupDS(self, name: dns.name.Name | str) -> Deferred[Answer]:
-        return self.lookup(name, dns.rdatatype.DS)
-
-    def lookupDNSKEY(self, name: dns.name.Name | str) -> Deferred[Answer]:
-        return self.lookup(name, dns.rdatatype.DNSKEY)
-
-
 @implementer(IDNSSECResolver)
-class ValidatingResolver(_ConvenienceLookups):
+class ValidatingResolver(TypedLookups):
     """
     Validates every answer of a recursive resolver locally, from the trust anchors down.
 
@@ -232,11 +121,7 @@ class ValidatingResolver(_ConvenienceLookups):
         policy: AlgorithmPolicy | None = None,
         clock: IReactorTime | None = None,
     ) -> None:
-        if clock is None:
-            from twisted.internet import reactor
-
-            clock = reactor
-        assert clock is not None
+        clock = defaultClock(clock)
         self.querier = querier
         self.trustAnchors = trustAnchors if trustAnchors is not None else TrustAnchors.builtin()
         self.limits = limits if limits is not None else ValidationLimits()
@@ -337,7 +222,7 @@ class ValidatingResolver(_ConvenienceLookups):
                 )
             except DNSError as e:
                 raise LookupFailedError(
-                    state.name, state.rdtype, queryFailure(what, e), _edeOf(e), e
+                    state.name, state.rdtype, queryFailure(what, e), edeOf(e), e
                 ) from e
             rcode = response.rcode()
             if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
@@ -345,7 +230,7 @@ class ValidatingResolver(_ConvenienceLookups):
                     state.name,
                     state.rdtype,
                     f"query {what}: the resolver answered {dns.rcode.to_text(rcode)}",
-                    _edeFromMessage(response),
+                    edeFromMessage(response),
                 )
             state.responses[key] = response
             return response
@@ -373,12 +258,12 @@ class ValidatingResolver(_ConvenienceLookups):
                 verdicts.append(verdict)
                 return self._finish(state, dns.rcode.NOERROR, rrset, links, verdicts, ())
             cname = findRRset(message.answer, name, dns.rdatatype.CNAME)
-            dname = None if cname is not None else _dnameFor(message, name)
+            dname = None if cname is not None else dnameFor(message, name)
             if cname is None and dname is None:
                 return await self._negative(state, message, name, links, verdicts, now)
             if cname is not None and _synthesized(message, cname):
                 cname = None
-                dname = _dnameFor(message, name)
+                dname = dnameFor(message, name)
             if dname is not None:
                 verdict = await self._positive(message, dname, dname.name, query, now, budget)
                 verdicts.append(verdict)
@@ -419,7 +304,7 @@ class ValidatingResolver(_ConvenienceLookups):
             seen.add(target)
             name = target
             if not any(r.name == name for r in message.answer) and not (
-                _dnameFor(message, name) is not None
+                dnameFor(message, name) is not None
             ):
                 message = await query(name, qtype)
 
