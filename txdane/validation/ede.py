@@ -1,7 +1,7 @@
 """
 The RFC 8914 extended DNS error (EDE) codes answers and errors carry, and their names.
 
-The numbers are dnspython's C{dns.edns.EDECode}, re-exported as L{EDE}; L{edeText} gives the
+The numbers are dnspython's C{dns.edns.EDECode}, re-exported as C{EDE}; L{edeText} gives the
 name a report prints for one of them, derived from that enumeration in this one place.
 """
 
