@@ -27,6 +27,7 @@ from txdane import __version__
 #: Modules providing the subcommands, in the order C{--help} lists them.
 SUBCOMMANDS: list[str] = [
     "txdane.cli.lookup",
+    "txdane.cli.send",
     "txdane.cli.generate",
     "txdane.cli.keygen",
     "txdane.cli.demo",

@@ -1,0 +1,83 @@
+"""
+C{txdane send}, run as a program against the loopback mail world.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.utils import getProcessOutputAndValue
+
+from txdane.cli import ExitStatus, main
+
+from .test_delivery import MailWorld
+
+
+class SendCommandTests(MailWorld):
+    async def txdaneSend(self, *arguments: str) -> tuple[int, dict[str, Any], str]:
+        # A message file: the child's standard input is a pipe nobody closes.
+        message = self.mktemp()
+        Path(message).write_bytes(b"Subject: hi\r\n\r\nhello\r\n")
+        out, err, status = await getProcessOutputAndValue(
+            sys.executable,
+            [
+                "-m",
+                "txdane",
+                "send",
+                "--json",
+                "--resolver",
+                f"127.0.0.1#{self.world.dnsServer.port}",
+                "--trust-anchor",
+                self.anchorFile,
+                "--port",
+                str(self.port),
+                *arguments,
+                message,
+            ],
+            env=dict(os.environ),
+        )
+        return status, json.loads(out) if out.strip() else {}, err.decode()
+
+    async def test_delivered(self) -> None:
+        status, report, _ = await self.txdaneSend(
+            "--from", "a@example.org", "--to", "b@verified.example.test"
+        )
+        self.assertEqual(status, ExitStatus.OK)
+        self.assertEqual(
+            (report["delivered"], report["mx"], report["address"], report["protection"]),
+            (True, "mxa.example.test", "127.0.0.2", "verified"),
+        )
+        self.assertTrue(report["reply"].startswith("250"))
+        self.assertIsNone(report["reason"])
+        self.assertIn(b"Subject: hi", self.servers["mxa"].messages[0])
+
+    async def test_temporaryAndPermanent(self) -> None:
+        status, report, _ = await self.txdaneSend(
+            "--from", "a@example.org", "--to", "b@mismatch.example.test"
+        )
+        self.assertEqual(status, ExitStatus.FAILURE)
+        self.assertFalse(report["delivered"])
+        self.assertEqual(report["tries"][0]["mx"], "mxbad.example.test")
+        self.assertIn("no TLSA record matched", report["tries"][0]["reason"])
+        status, report, _ = await self.txdaneSend(
+            "--from", "a@example.org", "--to", "b@nullmx.example.test"
+        )
+        self.assertEqual((status, report["permanent"]), (ExitStatus.BOGUS, True))
+        self.assertIn("null MX", report["reason"])
+
+
+def test_testMessage() -> None:
+    from txdane.cli.send import testMessage
+
+    message = testMessage("a@x.test", ["b@y.test"], "hello")
+    assert b"Subject: hello" in message and b"To: b@y.test" in message
+
+
+def test_oneDomainOnly(capsys: Any) -> None:
+    status = main(["send", "--from", "a@x.test", "--to", "b@y.test", "--to", "c@z.test"])
+    assert status == ExitStatus.USAGE
+    assert "several domains" in capsys.readouterr().err

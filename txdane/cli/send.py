@@ -1,0 +1,174 @@
+"""
+C{txdane send --from ADDR --to ADDR [--to ADDR ...] [MESSAGE_FILE]}: deliver one message to
+the MX hosts of the recipients' domain with DANE (L{txdane.mail.sendMail}).
+
+Prints the verdict first (delivered or not, to which host, with which protection), then each
+host tried; C{--json} prints one JSON object instead (see L{resultToJSON}). Exit status: 0
+delivered, 4 temporary failure (defer), 3 permanent failure (bounce), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+from txdane.cli import CommandError, ExitStatus, UsageError
+from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
+from txdane.endpoints.planner import HostAttempt
+from txdane.mail import DeliveryError, DeliveryResult, recipientDomain, sendMail
+
+NAME = "send"
+HELP = "send one message to a domain's MX hosts with DANE (RFC 7672)"
+
+
+def addArguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="sender", required=True, metavar="ADDR", help="sender")
+    parser.add_argument(
+        "--to",
+        dest="recipients",
+        action="append",
+        required=True,
+        metavar="ADDR",
+        help="recipient (repeatable; all in one domain)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=25, metavar="N", help="SMTP port of the MX hosts (25)"
+    )
+    parser.add_argument("--subject", metavar="TEXT", help="subject of the generated message")
+    parser.add_argument(
+        "message",
+        metavar="MESSAGE_FILE",
+        nargs="?",
+        help="the message (RFC 5322); default standard input if it is not a terminal, "
+        "else a generated test message",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="also print every host tried")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    addResolverArguments(parser)
+
+
+def testMessage(sender: str, recipients: list[str], subject: str | None) -> bytes:
+    """
+    The message sent when none is given.
+    """
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = subject or "txdane send: test message"
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid()
+    message.set_content("A test message sent by txdane send, with DANE where published.\n")
+    return message.as_bytes()
+
+
+def _readMessage(options: argparse.Namespace) -> bytes:
+    if options.message:
+        try:
+            return Path(options.message).read_bytes()
+        except OSError as e:
+            raise UsageError(f"{options.message}: {e.strerror}") from None
+    if not sys.stdin.isatty():
+        return sys.stdin.buffer.read()
+    return testMessage(options.sender, options.recipients, options.subject)
+
+
+def _attemptJSON(attempt: HostAttempt) -> dict[str, Any]:
+    return {
+        "mx": attempt.host,
+        "port": attempt.port,
+        "address": attempt.address,
+        "reason": str(attempt.error),
+    }
+
+
+def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
+    """
+    The stable JSON form: C{delivered} (bool), C{mx}, C{address}, C{protection}, C{reply}
+    (C{None} unless delivered), C{reason} (C{None} when delivered), C{permanent} (for a
+    failure), C{tries} (one object per host that failed: C{mx}, C{port}, C{address},
+    C{reason}).
+    """
+    if isinstance(outcome, DeliveryResult):
+        return {
+            "delivered": True,
+            "domain": outcome.domain,
+            "mx": outcome.mx,
+            "address": outcome.address,
+            "protection": str(outcome.protection),
+            "reply": outcome.reply,
+            "reason": None,
+            "tries": [_attemptJSON(a) for a in outcome.tries],
+        }
+    last = outcome.tries[-1] if outcome.tries else None
+    return {
+        "delivered": False,
+        "domain": outcome.domain,
+        "mx": last.host if last else None,
+        "address": last.address if last else None,
+        "protection": None,
+        "reply": None,
+        "reason": str(outcome),
+        "permanent": outcome.permanent,
+        "tries": [_attemptJSON(a) for a in outcome.tries],
+    }
+
+
+def formatOutcome(outcome: DeliveryResult | DeliveryError, verbose: bool) -> str:
+    """
+    The verdict line, then (with C{verbose}, or on failure) the hosts tried.
+    """
+    lines = []
+    if isinstance(outcome, DeliveryResult):
+        where = f"{outcome.mx}[{outcome.address}]:{outcome.port}"
+        lines.append(f"delivered to {where}  {outcome.protection}")
+        lines.append(f"  reply      {outcome.reply}")
+    else:
+        lines.append(str(outcome))
+    tries = outcome.tries
+    if tries and (verbose or isinstance(outcome, DeliveryError)):
+        for attempt in tries:
+            lines.append(f"  tried      {attempt}")
+    return "\n".join(lines)
+
+
+def run(options: argparse.Namespace) -> int:
+    settings = resolverSettings(options)
+    try:
+        recipientDomain(options.recipients)
+    except ValueError as e:
+        raise UsageError(f"--to: {e}") from None
+    if not 0 < options.port < 65536:
+        raise UsageError(f"--port {options.port}: not in 1-65535")
+    message = _readMessage(options)
+
+    async def main(reactor: Any) -> DeliveryResult | DeliveryError:
+        resolver = settings.build(reactor)
+        try:
+            return await sendMail(
+                reactor,
+                resolver,
+                options.sender,
+                options.recipients,
+                message,
+                port=options.port,
+                timeout=settings.timeout,
+            )
+        except DeliveryError as e:
+            return e
+
+    try:
+        outcome = runOnReactor(main)
+    except Exception as e:
+        raise CommandError(f"send failed: {e}") from None
+    if options.json:
+        print(json.dumps(resultToJSON(outcome), indent=2))
+    else:
+        print(formatOutcome(outcome, options.verbose))
+    if isinstance(outcome, DeliveryResult):
+        return ExitStatus.OK
+    return ExitStatus.BOGUS if outcome.permanent else ExitStatus.FAILURE
