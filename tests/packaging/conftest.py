@@ -1,6 +1,7 @@
 """
 The release artefacts, built once per test run, or taken from C{$TXDANE_DIST} when C{.ci/run}
-has built them already; virtualenvs with txdane installed from the wheel and editable.
+has built them already; virtualenvs with txdane installed from the wheel (C{.ci/run}'s, given
+in C{$TXDANE_WHEEL_VENV}) and editable.
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def wheelVenv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
-    A fresh virtualenv with txdane installed from the wheel.
+    A fresh virtualenv with txdane installed from the wheel: C{$TXDANE_WHEEL_VENV} when
+    C{.ci/run} has made it already.
     """
+    given = os.environ.get("TXDANE_WHEEL_VENV")
+    if given:
+        return Path(given)
     (wheel,) = dist.glob("txdane-*.whl")
     return makeVirtualenv(tmp_path_factory.mktemp("wheel") / "venv", str(wheel))
 
