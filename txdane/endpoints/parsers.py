@@ -22,6 +22,7 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,8 @@ class _Options:
         self.prefix = prefix
         values = {_text(k): _text(v) for k, v in kwargs.items()}
         positional = [_text(a) for a in args]
+        if positional:
+            _refuseUnescapedColons(prefix, values, positional)
         # Twisted's style also allows the first two fields positionally: dane:host:port.
         for name, value in zip(("host", "port"), positional):
             if name in values:
@@ -163,6 +166,33 @@ class _Options:
             return sharedResolver(reactor, servers, anchor, trustAD)
         except (TrustAnchorError, OSError, ValueError) as e:
             raise EndpointStringError(f"{self.prefix}: trustAnchor: {e}") from None
+
+
+def _refuseUnescapedColons(prefix: str, values: dict[str, str], positional: list[str]) -> None:
+    """
+    Twisted splits an endpoint string at every colon that is not escaped: an IPv6 literal
+    written as it is (C{host=::1}) leaves its first part as the option's value and the rest as
+    positional fields. Say how to write it when the parts join into an IP address.
+    """
+    rest = ":".join(positional)
+    candidates = [
+        (name, f"{value}:{rest}")
+        for name, value in values.items()
+        if name in ("host", "bindAddress", "resolver")  # the options that take addresses
+    ]
+    if not values and len(positional) > 2:  # dane:::1:443
+        candidates.append(("host", ":".join(positional[:-1])))
+    for name, joined in candidates:
+        for part in joined.split(","):
+            try:
+                ipaddress.IPv6Address(part.split("#")[0].split("%")[0].strip())
+            except ValueError:
+                continue
+            escaped = joined.replace(":", "\\:")
+            raise EndpointStringError(
+                f"{prefix}: {name}={joined}: escape each colon of an IPv6 address with a "
+                f'backslash, as in {name}={escaped} (in Python source: r"{name}={escaped}")'
+            )
 
 
 def _readFile(prefix: str, option: str, path: str) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from pathlib import Path
@@ -99,7 +100,7 @@ class TrustAnchors:
                 check_origin=False,
             )
         except (dns.exception.DNSException, ValueError) as e:
-            raise TrustAnchorError(source, f"cannot parse: {e}") from e
+            raise TrustAnchorError(source, _parseProblem(text, e)) from e
         items: list[tuple[dns.name.Name, dns.rdata.Rdata]] = []
         for name, node in zone.nodes.items():
             for rdataset in node.rdatasets:
@@ -223,3 +224,22 @@ def _validAt(element: ElementTree.Element, now: datetime.datetime) -> bool:
         if not test(when):
             return False
     return True
+
+
+def _parseProblem(text: str, error: Exception) -> str:
+    """
+    The reason, naming the line of C{text} at fault, why the anchor lines of C{text} did not
+    parse. dnspython numbers the lines it was given (C{<string>:N: reason}): a C{$TTL} line,
+    then C{text} without its blank and comment lines.
+    """
+    match = re.fullmatch(r"<string>:(\d+): (.*)", str(error), re.S)
+    if match is None:
+        return f"cannot parse: {error}"
+    given = [
+        number
+        for number, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith((";", "#"))
+    ]
+    index = int(match.group(1)) - 2
+    where = f" line {given[index]}" if 0 <= index < len(given) else ""
+    return f"cannot parse{where}: {match.group(2)}"
