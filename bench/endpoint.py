@@ -117,7 +117,8 @@ def main() -> None:
     from twisted.internet.protocol import Factory, Protocol
     from zope.interface import implementer
 
-    from txdane.endpoints.resolvers import _shared
+    from txdane.endpoints import DANEEndpoint
+    from txdane.settings import ResolverSettings
 
     reactor: Any = globalReactor
     directory = tempfile.mkdtemp()
@@ -137,11 +138,12 @@ def main() -> None:
         def handshakeCompleted(self) -> None:
             self.done.callback(None)
 
-    async def connectOnce(description: str) -> float:
+    async def connectOnce(description: str | DANEEndpoint) -> float:
         start = time.perf_counter()
-        protocol: Any = await clientFromString(reactor, description).connect(
-            Factory.forProtocol(Handshaker)
+        endpoint = (
+            clientFromString(reactor, description) if isinstance(description, str) else description
         )
+        protocol: Any = await endpoint.connect(Factory.forProtocol(Handshaker))
         await protocol.done
         elapsed = time.perf_counter() - start
         protocol.transport.abortConnection()
@@ -165,10 +167,11 @@ def main() -> None:
             results["warm"].append(
                 statistics.median([await connectOnce(dane) for _ in range(CONNECTIONS)])
             )
+        settings = ResolverSettings.fromStrings([f"127.0.0.1#{dnsPort}"], str(anchor))
         for _ in range(20):
-            _shared.clear()
-            results["cold"].append(await connectOnce(dane))
-            resolver: Any = next(iter(_shared.values()))
+            resolver: Any = settings.build(reactor)
+            fresh = DANEEndpoint(reactor, resolver, "www.example.test", tlsPort)
+            results["cold"].append(await connectOnce(fresh))
             queries.append(resolver.querier.stats.udpQueries)
 
     failures: list[Any] = []
