@@ -6,7 +6,7 @@ The command line (C{--resolver}, C{--trust-anchor}, C{--trust-ad}) and the endpo
 (C{resolver=}, C{trustAnchor=}, C{trustAD=}) both read their options into a L{ResolverSettings}
 with L{ResolverSettings.fromStrings}, which checks them once, and build the resolver with
 L{ResolverSettings.build} (a new one) or L{sharedResolver} (one per reactor and settings, so
-that endpoints share a cache).
+that endpoints share a cache)::
 
     settings = ResolverSettings.fromStrings(["127.0.0.1#5353"], trustAnchorFile="anchor.txt")
     resolver = sharedResolver(reactor, settings)
@@ -64,13 +64,13 @@ class ResolverSettings:
     How to build a validating resolver. Equal settings build equivalent resolvers, so they
     key L{sharedResolver}'s cache.
 
-    @ivar servers: the recursive resolvers to ask; L{None} for the C{nameserver} lines of
+    @ivar servers: the recursive resolvers to ask; C{None} for the C{nameserver} lines of
         C{/etc/resolv.conf}.
-    @ivar trustAnchors: the trust anchors to validate from; L{None} for the built-in IANA
+    @ivar trustAnchors: the trust anchors to validate from; C{None} for the built-in IANA
         root anchors.
     @ivar trustAD: do not validate: trust the AD bit of C{servers} (only for a validating
         resolver the user trusts, on loopback). Excludes C{trustAnchors}.
-    @ivar timeout: the most seconds one query may take, every retry included; L{None} for the
+    @ivar timeout: the most seconds one query may take, every retry included; C{None} for the
         DNS client's defaults (C{/etc/resolv.conf}'s C{options timeout:} and C{attempts:}).
     @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors}, or a timeout that is
         not a positive number.
@@ -101,8 +101,8 @@ class ResolverSettings:
         Settings from user input: C{ADDR[#PORT]} resolver addresses and the path of a trust
         anchor file (DS or DNSKEY lines, or an RFC 7958 C{root-anchors.xml}).
 
-        @param servers: resolver addresses; L{None} for C{/etc/resolv.conf}'s.
-        @param trustAnchorFile: the trust anchor file; L{None} for the built-in anchors.
+        @param servers: resolver addresses; C{None} for C{/etc/resolv.conf}'s.
+        @param trustAnchorFile: the trust anchor file; C{None} for the built-in anchors.
         @param trustAD: see L{ResolverSettings.trustAD}.
         @param timeout: see L{ResolverSettings.timeout}.
         @raise ResolverSettingsError: naming the setting that cannot be used.

@@ -10,9 +10,7 @@ import sys
 from twisted.internet import defer, task
 from twisted.web.client import HTTPConnectionPool, readBody
 
-from txdane.endpoints import daneAgent
-from txdane.errors import TxdaneError
-from txdane.settings import ResolverSettings
+from txdane import ResolverSettings, TxdaneError, daneAgent
 
 
 async def main(reactor, options):

@@ -10,6 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from txdane.dane._tapath import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
 from txdane.dane.matching import (
     CheckOutcome,
     FailureKind,
@@ -17,7 +18,6 @@ from txdane.dane.matching import (
     verifyChain,
 )
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.tapath import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
 from txdane.dane.tlsa import TLSARecord, recordForCertificate
 
 from .certs import DAY, NOW, Hierarchy, Issued, hierarchy, issue
@@ -498,7 +498,7 @@ def test_pkixTAPathExtensionBudget(monkeypatch: pytest.MonkeyPatch) -> None:
     Extending a PKIX path for PKIX-TA costs a signature check per candidate issuer the server
     sends: the signature budget bounds it as it bounds DANE-TA chain building.
     """
-    import txdane.dane.tapath
+    import txdane.dane._tapath
 
     oldRoot = issue("Old Root", ca=True)
     root = issue("Root", ca=True)
@@ -508,13 +508,13 @@ def test_pkixTAPathExtensionBudget(monkeypatch: pytest.MonkeyPatch) -> None:
     decoys = [issue("Old Root", ca=True).cert for _ in range(12)]
     chain = [leaf.cert, inter.cert, crossSigned.cert, *decoys]
     checks: list[object] = []
-    original = txdane.dane.tapath.signedBy
+    original = txdane.dane._tapath.signedBy
 
     def counting(certificate: object, key: object) -> bool:
         checks.append(certificate)
         return original(certificate, key)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(txdane.dane.tapath, "signedBy", counting)
+    monkeypatch.setattr(txdane.dane._tapath, "signedBy", counting)
     trusted = MatchOptions(
         referenceNames=("example.com",), trust=PKIXTrust((root.cert,)), maxSignatureChecks=4
     )

@@ -1,5 +1,5 @@
 """
-Endpoints: C{dane:} (TLS authenticated by DANE) and C{dnssec:} (TCP to validated addresses).
+Endpoints: C{dane:} (TLS authenticated by DANE) and C{dnssec:} (TCP to validated addresses)::
 
     from twisted.internet.endpoints import clientFromString
     endpoint = clientFromString(reactor, "dane:host=www.example.com:port=443")

@@ -1,6 +1,6 @@
 """
 The C{dane:} and C{dnssec:} endpoint-string parsers (registered as Twisted plugins in
-C{twisted/plugins/txdane_endpoints.py}):
+C{twisted/plugins/txdane_endpoints.py})::
 
     dane:host=www.example.com:port=443
     dnssec:host=git.example.com:port=22

@@ -1,5 +1,5 @@
 """
-HTTPS with DANE: an endpoint factory for Twisted's C{Agent}.
+HTTPS with DANE: an endpoint factory for Twisted's C{Agent}::
 
     from twisted.web.client import Agent, HTTPConnectionPool
     agent = daneAgent(reactor, resolver, pool=HTTPConnectionPool(reactor))
