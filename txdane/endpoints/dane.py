@@ -9,8 +9,8 @@ from typing import Any
 
 import dns.name
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.endpoints import wrapClientTLS
 from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from zope.interface import implementer
 
 from txdane.adapters import ValidatedAddresses
@@ -188,8 +188,9 @@ class DANEEndpoint:
         creator = self.creatorFor(plan)
         ready: Deferred[IProtocol] = Deferred(lambda d: _abort(gate))
         factory = GateFactory(protocolFactory, ready)
-        endpoint = wrapClientTLS(creator, _AddressesEndpoint(self._tcp, addresses))
-        await endpoint.connect(factory)
+        # As wrapClientTLS does, but TLS writes are scheduled on this endpoint's reactor.
+        tls = TLSMemoryBIOFactory(creator, True, factory, clock=self._reactor)
+        await _AddressesEndpoint(self._tcp, addresses).connect(tls)
         gate = factory.gate
         return await ready
 
