@@ -452,6 +452,8 @@ def issue(
     key: ec.EllipticCurvePrivateKey | None = None,
     issuerName: x509.Name | None = None,
     clientAuth: bool = False,
+    pathLength: int | None = None,
+    certSign: bool = True,
     extensions: tuple[tuple[x509.ExtensionType, bool], ...] = (),
 ) -> Issued:
     """
@@ -468,6 +470,8 @@ def issue(
     @param key: the subject's key (default: a new one).
     @param issuerName: the issuer name to write (default: the issuer's subject).
     @param clientAuth: a client certificate (extended key usage clientAuth, not serverAuth).
+    @param pathLength: a CA's path length constraint (default: none).
+    @param certSign: whether a CA's key usage allows signing certificates.
     @param extensions: further extensions, with their criticality.
     """
     key = key or ec.generate_private_key(ec.SECP256R1())
@@ -484,7 +488,7 @@ def issue(
         .serial_number(x509.random_serial_number())
         .not_valid_before(notBefore or now - datetime.timedelta(days=1))
         .not_valid_after(notAfter or now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=pathLength), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     if issuer is not None:
@@ -500,7 +504,7 @@ def issue(
                 key_encipherment=False,
                 data_encipherment=False,
                 key_agreement=False,
-                key_cert_sign=True,
+                key_cert_sign=certSign,
                 crl_sign=True,
                 encipher_only=False,
                 decipher_only=False,

@@ -402,26 +402,10 @@ def test_daneTAIssuerKeyUsage() -> None:
     """
     An issuer whose key usage does not include certificate signing cannot issue.
     """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
     root = issue("Root", ca=True)
     leaf = issue("example.com", root)
-    rebuilt = (
-        x509.CertificateBuilder()
-        .subject_name(root.cert.subject)
-        .issuer_name(root.cert.subject)
-        .public_key(root.key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - DAY)
-        .not_valid_after(NOW + DAY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, True, False, False),
-            critical=True,
-        )
-        .sign(root.key, hashes.SHA256())
-    )
+    # The same name and key, but a key usage without certificate signing.
+    rebuilt = issue("Root", ca=True, key=root.key, certSign=False).cert
     result = verifyChain([ta(rebuilt, 0, 0)], [leaf.cert], options())
     assert result.failure is FailureKind.CHAIN
     assert "its key usage forbids it" in result.reason
@@ -432,21 +416,8 @@ def test_daneTAPathLength() -> None:
     """
     A CA limited to no intermediates below it cannot anchor a path through one.
     """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
     rootKey = issue("Root", ca=True)
-    limited = (
-        x509.CertificateBuilder()
-        .subject_name(rootKey.cert.subject)
-        .issuer_name(rootKey.cert.subject)
-        .public_key(rootKey.key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - DAY)
-        .not_valid_after(NOW + DAY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(rootKey.key, hashes.SHA256())
-    )
+    limited = issue("Root", ca=True, key=rootKey.key, pathLength=0).cert
     inter = issue("CA", rootKey, ca=True)
     leaf = issue("example.com", inter)
     result = verifyChain([ta(limited, 0, 0)], [leaf.cert, inter.cert], options())

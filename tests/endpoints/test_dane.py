@@ -222,23 +222,31 @@ class DANEEndpointTests(TestCase):
             self.assertIn("DANE is required", str(error))
         self.assertEqual(server.connections, 0)
 
-    async def test_ipv6Only(self) -> None:
+    async def connectOverIPv6(self, label: str) -> tuple[TLSServer, World, Recording]:
         """
-        A name with only an AAAA record is reached over IPv6.
+        Connect to C{label}.example.test, which has only an AAAA record (::1), to a server
+        listening on ::1 only; return once it greeted.
         """
         server = self.tlsServer(interfaces=("::1",))
         world = await self.world(
             {
                 "example.test.": [
-                    "v6 300 IN AAAA ::1",
-                    f"_{server.port}._tcp.v6 300 IN TLSA {server.record()}",
+                    f"{label} 300 IN AAAA ::1",
+                    f"_{server.port}._tcp.{label} 300 IN TLSA {server.record()}",
                 ]
             }
         )
         protocol = await self.connect(
-            DANEEndpoint(reactor, world.resolver, "v6.example.test", server.port)
+            DANEEndpoint(reactor, world.resolver, f"{label}.example.test", server.port)
         )
         await protocol.greeted
+        return server, world, protocol
+
+    async def test_ipv6Only(self) -> None:
+        """
+        A name with only an AAAA record is reached over IPv6.
+        """
+        _, _, protocol = await self.connectOverIPv6("v6")
         self.assertEqual(protocol.transport.getPeer().host, "::1")  # type: ignore[union-attr]
 
     async def test_onlyValidatedAddressesDialled(self) -> None:
@@ -247,19 +255,7 @@ class DANEEndpointTests(TestCase):
         says: the name is unknown to it, and the IPv4 address in the zone has no listener
         while the IPv6 one has, so a connection proves the validated AAAA was used.
         """
-        server = self.tlsServer(interfaces=("::1",))
-        world = await self.world(
-            {
-                "example.test.": [
-                    "v6only 300 IN AAAA ::1",
-                    f"_{server.port}._tcp.v6only 300 IN TLSA {server.record()}",
-                ]
-            }
-        )
-        protocol = await self.connect(
-            DANEEndpoint(reactor, world.resolver, "v6only.example.test", server.port)
-        )
-        await protocol.greeted
+        server, world, _ = await self.connectOverIPv6("v6only")
         # A name whose only address has no listener fails to connect: nothing else is tried.
         await self.assertFailure(
             DANEEndpoint(
