@@ -56,6 +56,10 @@ COMMANDS = {
         "needs the host's own key; tests/ssh/test_cli.py compares the command with ssh-keygen -r"
         " on generated RSA, ECDSA and Ed25519 keys"
     ),
+    "pip install pydoctor": "installs from the package index; .ci/run installs pydoctor",
+    "pydoctor --project-name txdane --docformat epytext --html-output build/api txdane": (
+        ".ci/run builds the API reference with this command and fails on any warning"
+    ),
     "txdane lookup git.example.com SSHFP": (
         "needs the real DNS; tests/ssh/test_cli.py looks up SSHFP records in the test hierarchy"
     ),

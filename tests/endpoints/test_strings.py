@@ -34,12 +34,12 @@ def test_danePlugin() -> None:
         ":require=yes:tlsaHost=tlsa.example.test:timeout=7"
     )
     assert isinstance(endpoint, DANEEndpoint)
-    assert (endpoint.host, endpoint.port, endpoint.tlsaHost) == (
+    assert (endpoint.host, endpoint.port, endpoint.options.tlsaHost) == (
         "www.example.test",
         8443,
         "tlsa.example.test",
     )
-    assert endpoint.policy is Policy.DANE_ONLY
+    assert endpoint.options.policy is Policy.DANE_ONLY
     assert endpoint.resolver.querier.servers == (  # type: ignore[attr-defined]
         NameServer("127.0.0.1", 5353),
         NameServer("2001:db8::53", 53),

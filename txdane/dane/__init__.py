@@ -3,6 +3,7 @@ DANE: TLSA records, the matching rules of RFC 6698, RFC 7671 and RFC 7672, conne
 policies, and a TLS connection creator that enforces them in the handshake.
 """
 
+from txdane.dane._tapath import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
 from txdane.dane.decision import Action, ConnectionPlan, Policy, TLSAResult, planConnection
 from txdane.dane.matching import (
     CheckOutcome,
@@ -13,7 +14,6 @@ from txdane.dane.matching import (
     verifyChain,
 )
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.tapath import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import (
     MatchingType,

@@ -5,30 +5,27 @@ TLSA records (or by PKIX where the zone publishes none).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import dns.name
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.endpoints import wrapClientTLS
 from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
-from twisted.internet.ssl import PrivateCertificate
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from zope.interface import implementer
 
 from txdane.adapters import ValidatedAddresses
-from txdane.dane.decision import ConnectionPlan, Policy, TLSAResult, planConnection
-from txdane.dane.matching import DANEResult
-from txdane.dane.pkix import PKIXTrust
+from txdane.dane.decision import ConnectionPlan, TLSAResult, planConnection
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import TLSARecord
 from txdane.endpoints._plumbing import GateFactory
 from txdane.endpoints.dnssec import DNSSECEndpoint
+from txdane.endpoints.options import DANEOptions
 from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
 
 
-def tlsaResult(answer: Answer, baseDomain: dns.name.Name) -> TLSAResult:
+def _tlsaResult(answer: Answer, baseDomain: dns.name.Name) -> TLSAResult:
     """
     The DANE layer's view of a validated TLSA answer.
     """
@@ -73,18 +70,17 @@ class DANEEndpoint:
     @param resolver: the validating resolver.
     @param host: the server's host name.
     @param port: the TCP port.
-    @param proto: the TLSA protocol label (C{_port._proto.host}).
-    @param tlsaHost: look up TLSA records (and send SNI) for this name instead of C{host}.
-    @param policy: L{Policy.DEFAULT}, L{Policy.DANE_ONLY} (TLSA required) or L{Policy.SMTP}.
-    @param clientCertificate: a client certificate, sent when the server asks.
-    @param trustRoots: PKIX roots for the PKIX usages and the fallback (default: the system's).
-    @param checkDANEEENames: also check the host name for DANE-EE (usage 3) records.
-    @param extraNames: further reference identifiers for DANE-TA and PKIX (an MX or SRV
-        domain).
-    @param acceptableProtocols: ALPN protocols to offer.
+    @param options: how to authenticate the server (the defaults when omitted).
     @param timeout: seconds per TCP connection attempt.
     @param bindAddress: the local C{(host, port)} to bind to.
-    @param observer: called with the L{DANEResult} of each handshake verified by DANE.
+    @param attemptDelay: seconds between Happy Eyeballs attempts (Twisted's default if
+        omitted).
+    @param optionFields: fields of L{DANEOptions} to set, as a shorthand for C{options}
+        (they replace those of C{options} when both are given).
+    @raise TypeError: for a keyword that is neither a parameter nor a field of
+        L{DANEOptions}.
+
+    @ivar options: the L{DANEOptions} in force.
     """
 
     def __init__(
@@ -94,32 +90,17 @@ class DANEEndpoint:
         host: str,
         port: int,
         *,
-        proto: str = "tcp",
-        tlsaHost: str | None = None,
-        policy: Policy = Policy.DEFAULT,
-        clientCertificate: PrivateCertificate | None = None,
-        trustRoots: PKIXTrust | None = None,
-        checkDANEEENames: bool = False,
-        extraNames: Sequence[str] = (),
-        acceptableProtocols: Sequence[bytes] | None = None,
+        options: DANEOptions | None = None,
         timeout: float = 30,
         bindAddress: tuple[str, int] | None = None,
         attemptDelay: float | None = None,
-        observer: Callable[[DANEResult], object] | None = None,
+        **optionFields: Any,
     ) -> None:
         self._reactor = reactor
         self.resolver = resolver
         self.host = host
         self.port = port
-        self.proto = proto
-        self.tlsaHost = tlsaHost
-        self.policy = policy
-        self.clientCertificate = clientCertificate
-        self.trustRoots = trustRoots
-        self.checkDANEEENames = checkDANEEENames
-        self.extraNames = tuple(extraNames)
-        self.acceptableProtocols = acceptableProtocols
-        self.observer = observer
+        self.options = DANEOptions.given(options, optionFields)
         # Addresses from unsigned zones are dialled (the certificate check still applies,
         # by DANE or by PKIX); bogus ones never are.
         self._tcp = DNSSECEndpoint(
@@ -145,15 +126,16 @@ class DANEEndpoint:
         @raise DANEPolicyError: the TLSA outcome forbids connecting.
         @raise AddressValidationError: the addresses cannot be used.
         """
-        original = dns.name.from_text(self.tlsaHost or self.host)
-        atOriginal: Deferred[Answer] = self.resolver.lookupTLSA(original, self.port, self.proto)
+        options = self.options
+        original = dns.name.from_text(options.tlsaHost or self.host)
+        atOriginal: Deferred[Answer] = self.resolver.lookupTLSA(original, self.port, options.proto)
         try:
             addresses = await self._tcp.resolveAddresses()
             result: TLSAResult | BaseException | None = None
-            expanded = original if self.tlsaHost else _expandedName(addresses, original)
+            expanded = original if options.tlsaHost else _expandedName(addresses, original)
             if expanded != original:
                 try:
-                    atTarget = await self.resolver.lookupTLSA(expanded, self.port, self.proto)
+                    atTarget = await self.resolver.lookupTLSA(expanded, self.port, options.proto)
                 except CancelledError:
                     raise
                 except Exception as e:
@@ -162,13 +144,13 @@ class DANEEndpoint:
                     if atTarget.status in (Status.BOGUS, Status.INDETERMINATE) or (
                         atTarget.status is Status.SECURE and atTarget.exists
                     ):
-                        result = tlsaResult(atTarget, expanded)
+                        result = _tlsaResult(atTarget, expanded)
         except BaseException:
             _discard(atOriginal)
             raise
         if result is None:
             try:
-                result = tlsaResult(await atOriginal, original)
+                result = _tlsaResult(await atOriginal, original)
             except CancelledError:
                 raise
             except Exception as e:
@@ -179,25 +161,36 @@ class DANEEndpoint:
             result,
             self.host,
             self.port,
-            self.policy,
-            extraNames=self.extraNames,
-            checkDANEEENames=self.checkDANEEENames,
-            trust=self.trustRoots,
+            options.policy,
+            extraNames=tuple(options.extraNames),
+            checkDANEEENames=options.checkDANEEENames,
+            trust=options.trustRoots,
         )
         return addresses, plan
+
+    def creatorFor(self, plan: ConnectionPlan) -> DANEClientTLSOptions:
+        """
+        The TLS connection creator that enforces C{plan} with this endpoint's options (client
+        certificate, ALPN, observer).
+
+        @param plan: a plan from L{plan}.
+        """
+        options = self.options
+        return DANEClientTLSOptions(
+            plan, options.clientCertificate, options.acceptableProtocols, observer=options.observer
+        )
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         return Deferred.fromCoroutine(self._connect(protocolFactory))
 
     async def _connect(self, protocolFactory: IProtocolFactory) -> IProtocol:
         addresses, plan = await self.plan()
-        creator = DANEClientTLSOptions(
-            plan, self.clientCertificate, self.acceptableProtocols, observer=self.observer
-        )
+        creator = self.creatorFor(plan)
         ready: Deferred[IProtocol] = Deferred(lambda d: _abort(gate))
         factory = GateFactory(protocolFactory, ready)
-        endpoint = wrapClientTLS(creator, _AddressesEndpoint(self._tcp, addresses))
-        await endpoint.connect(factory)
+        # As wrapClientTLS does, but TLS writes are scheduled on this endpoint's reactor.
+        tls = TLSMemoryBIOFactory(creator, True, factory, clock=self._reactor)
+        await _AddressesEndpoint(self._tcp, addresses).connect(tls)
         gate = factory.gate
         return await ready
 
