@@ -29,6 +29,21 @@ from txdane import __version__
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("lookup", "txdane.cli.lookup", "look up and validate DNS records (like delv)"),
     (
+        "tlsa",
+        "txdane.cli.tlsa",
+        "show the TLSA records of a service, their DNSSEC status and which are usable",
+    ),
+    (
+        "verify",
+        "txdane.cli.verify",
+        "check a certificate or chain file against TLSA records, before deploying it",
+    ),
+    (
+        "check",
+        "txdane.cli.check",
+        "connect to a server and verify it by DANE (TLS) or SSHFP (SSH), with advice",
+    ),
+    (
         "generate",
         "txdane.cli.generate",
         "print the TLSA record of a certificate or key file, or the SSHFP records of an SSH key",
@@ -38,6 +53,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
         "txdane.cli.keygen",
         "make a DNSSEC key for a zone (BIND key files) and print the DS record for the parent",
     ),
+    ("serve", "txdane.cli.serve", "run the authoritative DNSSEC server in the foreground"),
     ("demo", "txdane.cli.demo", "show DNSSEC validation and DANE on loopback (no network needed)"),
 ]
 
@@ -59,6 +75,9 @@ class ExitStatus:
     FAILURE = 4
     #: The answer could not be classified (no trust anchor covers it).
     INDETERMINATE = 5
+    #: C{check}, C{verify}: the server (or certificate) was refused: no TLSA or SSHFP record
+    #: matched, or the records that matched did not authenticate it.
+    NOT_VERIFIED = 6
 
 
 class UsageError(Exception):
