@@ -170,7 +170,8 @@ class TLSALookup:
         (L{recordJSON}), and C{host}, C{port}, C{proto}, C{base_domain}, C{dane} and
         C{warnings}.
         """
-        from txdane.cli.lookup import EDE_TEXT, answerToJSON
+        from txdane.cli.lookup import answerToJSON
+        from txdane.validation.ede import edeText
 
         if self.answer is not None and self.given is None:
             data = answerToJSON(self.answer)
@@ -181,7 +182,7 @@ class TLSALookup:
                 "status": self.status,
                 "reason": self.reason,
                 "ede": self.ede,
-                "ede_text": EDE_TEXT.get(self.ede) if self.ede is not None else None,
+                "ede_text": edeText(self.ede) if self.ede is not None else None,
             }
         data.update(
             host=self.host,

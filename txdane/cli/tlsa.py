@@ -39,11 +39,12 @@ def report(found: Any, verbose: bool) -> str:
     """
     The report of a L{TLSALookup<txdane.cli._tlsalookup.TLSALookup>} for people.
     """
-    from txdane.cli.lookup import EDE_TEXT, _trustLines
+    from txdane.cli.lookup import _trustLines
+    from txdane.validation.ede import edeText
 
     line = f"{found.owner} TLSA  {found.status}"
     if found.ede is not None and found.status != "secure":
-        line += f" (EDE {found.ede}, {EDE_TEXT.get(found.ede, 'unknown code')})"
+        line += f" (EDE {found.ede}, {edeText(found.ede) or 'unknown code'})"
     if found.answer is not None and found.answer.securedBy != "validation":
         line += f" [{found.answer.securedBy}]"
     lines = [line, f"  {found.summary()}"]
