@@ -56,6 +56,24 @@ COMMANDS = {
         "needs the host's own key; tests/ssh/test_cli.py compares the command with ssh-keygen -r"
         " on generated RSA, ECDSA and Ed25519 keys"
     ),
+    "txdane tlsa www.example.test 25": (
+        "an illustration on the test hierarchy; tests/cli/test_tlsa.py checks the same output"
+    ),
+    'txdane verify --cert chain.pem --tlsa "2 0 1 5be5..." www.example.test': (
+        "an illustration (abridged record); tests/cli/test_verify.py checks offline records"
+    ),
+    "txdane verify --cert new.pem www.example.test 25": (
+        "an illustration on the test hierarchy; tests/cli/test_verify.py checks the refusal"
+    ),
+    "txdane check www.example.test 8443": (
+        "needs a TLS server; tests/cli/test_check.py runs check against loopback servers"
+    ),
+    "txdane check www.example.test 9443": (
+        "needs a TLS server; tests/cli/test_check.py runs check against loopback servers"
+    ),
+    "txdane check --ssh ssh.example.test": (
+        "needs an SSH server; tests/ssh/test_check.py runs check --ssh against a private sshd"
+    ),
     "pip install pydoctor": "installs from the package index; .ci/run installs pydoctor",
     "pydoctor --project-name txdane --docformat epytext --html-output build/api txdane": (
         ".ci/run builds the API reference with this command and fails on any warning"

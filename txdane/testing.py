@@ -284,16 +284,21 @@ class Hierarchy:
 
 
 def buildHierarchy(
-    *, now: int | None = None, extraRecords: Mapping[str, Iterable[str]] = {}
+    *,
+    now: int | None = None,
+    extraRecords: Mapping[str, Iterable[str]] = {},
+    validity: int = 30 * _DAY,
 ) -> Hierarchy:
     """
     Create the hierarchy with fresh keys.
 
     @param now: the time signatures are valid around (seconds since the epoch; default: now).
-        Valid zones are signed from an hour before to thirty days after it.
+        Valid zones are signed from an hour before to C{validity} seconds after it.
     @param extraRecords: zone origin (text) -> master-file lines (relative or absolute owners)
         added to that zone before signing, e.g.
         C{{"example.test.": ["_25._tcp.mx 300 IN TLSA 3 1 1 ab..."]}}.
+    @param validity: how long after C{now} the signatures of valid zones expire (default 30
+        days; shorter for tests of expiry warnings).
     """
     if now is None:
         now = int(time.time())
@@ -323,7 +328,7 @@ def buildHierarchy(
         zone = dns.zone.from_text("\n".join(lines) + "\n", origin, relativize=False)
         if spec.signed:
             inception, expiration = {
-                "valid": (now - 3600, now + 30 * _DAY),
+                "valid": (now - 3600, now + validity),
                 "expired": (now - 37 * _DAY, now - 7 * _DAY),
                 "future": (now + 7 * _DAY, now + 37 * _DAY),
             }[spec.timing]

@@ -7,8 +7,8 @@ description, in L{SUBCOMMANDS}. Such a module provides:
   - C{addArguments(parser)}: declares its options on an C{argparse} parser;
   - C{run(options) -> int}: does the work and returns the exit status.
 
-Only the module of the subcommand being run is imported: C{txdane --help} and C{txdane
-generate} load neither the DNS client nor the validator.
+Only the module of the subcommand being run is imported: C{txdane --help} loads neither the
+reactor nor TLS nor the DNS client and validator.
 
 A subcommand reports a user's mistake by raising L{UsageError} and any other expected failure
 by raising L{CommandError}: both become one line on standard error, never a traceback.
@@ -29,6 +29,21 @@ from txdane import __version__
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("lookup", "txdane.cli.lookup", "look up and validate DNS records (like delv)"),
     (
+        "tlsa",
+        "txdane.cli.tlsa",
+        "show the TLSA records of a service, their DNSSEC status and which are usable",
+    ),
+    (
+        "verify",
+        "txdane.cli.verify",
+        "check a certificate or chain file against TLSA records, before deploying it",
+    ),
+    (
+        "check",
+        "txdane.cli.check",
+        "connect to a server and verify it by DANE (TLS) or SSHFP (SSH), with advice",
+    ),
+    (
         "generate",
         "txdane.cli.generate",
         "print the TLSA record of a certificate or key file, or the SSHFP records of an SSH key",
@@ -38,6 +53,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
         "txdane.cli.keygen",
         "make a DNSSEC key for a zone (BIND key files) and print the DS record for the parent",
     ),
+    ("serve", "txdane.cli.serve", "run the authoritative DNSSEC server in the foreground"),
     ("demo", "txdane.cli.demo", "show DNSSEC validation and DANE on loopback (no network needed)"),
 ]
 
@@ -53,12 +69,15 @@ class ExitStatus:
     INSECURE = 1
     #: Wrong usage: unknown option, bad value, unreadable file.
     USAGE = 2
-    #: Validation failed: the answer is bogus, or a DANE check refused the server.
+    #: Validation failed: the answer is bogus.
     BOGUS = 3
     #: The lookup or connection could not complete (timeout, SERVFAIL, network error).
     FAILURE = 4
     #: The answer could not be classified (no trust anchor covers it).
     INDETERMINATE = 5
+    #: C{check}, C{verify}: the server (or certificate) was refused: no TLSA or SSHFP record
+    #: matched, or the records that matched did not authenticate it.
+    NOT_VERIFIED = 6
 
 
 class UsageError(Exception):

@@ -25,7 +25,7 @@ from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
 
 
-def _tlsaResult(answer: Answer, baseDomain: dns.name.Name) -> TLSAResult:
+def tlsaResult(answer: Answer, baseDomain: dns.name.Name) -> TLSAResult:
     """
     The DANE layer's view of a validated TLSA answer.
     """
@@ -144,13 +144,13 @@ class DANEEndpoint:
                     if atTarget.status in (Status.BOGUS, Status.INDETERMINATE) or (
                         atTarget.status is Status.SECURE and atTarget.exists
                     ):
-                        result = _tlsaResult(atTarget, expanded)
+                        result = tlsaResult(atTarget, expanded)
         except BaseException:
             _discard(atOriginal)
             raise
         if result is None:
             try:
-                result = _tlsaResult(await atOriginal, original)
+                result = tlsaResult(await atOriginal, original)
             except CancelledError:
                 raise
             except Exception as e:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.name
@@ -26,6 +26,9 @@ from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS
 
 from txdane.errors import TrustAnchorError
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ElementTree
 
 #: The IANA root zone KSKs (KSK-2017 and KSK-2024), as DS records.
 BUILTIN_ROOT_ANCHORS = """\
@@ -123,6 +126,9 @@ class TrustAnchors:
 
         @raise TrustAnchorError: the document is malformed or holds no valid anchor.
         """
+        # Loaded here: only this format needs an XML parser.
+        import xml.etree.ElementTree as ElementTree
+
         if now is None:
             now = datetime.datetime.now(datetime.timezone.utc)
         try:
