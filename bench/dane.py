@@ -16,7 +16,6 @@ Run: python bench/dane.py
 
 from __future__ import annotations
 
-import datetime
 import multiprocessing
 import shutil
 import sys
@@ -34,41 +33,12 @@ HOST = "www.example.test"
 
 
 def _certificates(directory: Path) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from txdane.testing import issue
 
-    now = datetime.datetime.now(datetime.timezone.utc)
-    rootKey = ec.generate_private_key(ec.SECP256R1())
-    rootName = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Bench Root")])
-
-    def build(name: x509.Name, key: Any, ca: bool) -> x509.Certificate:
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(rootName)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False
-            )
-        return builder.sign(rootKey, hashes.SHA256())
-
-    root = build(rootName, rootKey, True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)]), key, False)
-    pem = serialization.Encoding.PEM
-    (directory / "root.pem").write_bytes(root.public_bytes(pem))
-    (directory / "server.pem").write_bytes(
-        leaf.public_bytes(pem)
-        + key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    root = issue("Bench Root", ca=True)
+    leaf = issue(HOST, root, names=(HOST,))
+    (directory / "root.pem").write_bytes(root.certPEM())
+    (directory / "server.pem").write_bytes(leaf.certPEM() + leaf.keyPEM())
 
 
 def server(directory: str, queue: Any) -> None:

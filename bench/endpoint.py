@@ -15,8 +15,6 @@ Run: python bench/endpoint.py
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import multiprocessing
 import statistics
 import sys
@@ -32,47 +30,12 @@ ROUNDS = 3
 
 
 def _certificates(directory: Path) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from txdane.testing import issue
 
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def build(name: str, issuer: Any, issuerKey: Any, key: Any, ca: bool) -> x509.Certificate:
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-            .issuer_name(issuer)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName(
-                    [
-                        x509.DNSName("www.example.test"),
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    ]
-                ),
-                critical=False,
-            )
-        return builder.sign(issuerKey, hashes.SHA256())
-
-    rootKey = ec.generate_private_key(ec.SECP256R1())
-    rootName = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Bench Root")])
-    root = build("Bench Root", rootName, rootKey, rootKey, True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = build("www.example.test", rootName, rootKey, key, False)
-    pem = serialization.Encoding.PEM
-    (directory / "root.pem").write_bytes(root.public_bytes(pem))
-    (directory / "server.pem").write_bytes(
-        leaf.public_bytes(pem)
-        + key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    root = issue("Bench Root", ca=True)
+    leaf = issue("www.example.test", root, names=("www.example.test", "127.0.0.1"))
+    (directory / "root.pem").write_bytes(root.certPEM())
+    (directory / "server.pem").write_bytes(leaf.certPEM() + leaf.keyPEM())
 
 
 def servers(directory: str, queue: Any) -> None:
@@ -117,7 +80,8 @@ def main() -> None:
     from twisted.internet.protocol import Factory, Protocol
     from zope.interface import implementer
 
-    from txdane.endpoints.resolvers import _shared
+    from txdane.endpoints import DANEEndpoint
+    from txdane.settings import ResolverSettings
 
     reactor: Any = globalReactor
     directory = tempfile.mkdtemp()
@@ -137,11 +101,12 @@ def main() -> None:
         def handshakeCompleted(self) -> None:
             self.done.callback(None)
 
-    async def connectOnce(description: str) -> float:
+    async def connectOnce(description: str | DANEEndpoint) -> float:
         start = time.perf_counter()
-        protocol: Any = await clientFromString(reactor, description).connect(
-            Factory.forProtocol(Handshaker)
+        endpoint = (
+            clientFromString(reactor, description) if isinstance(description, str) else description
         )
+        protocol: Any = await endpoint.connect(Factory.forProtocol(Handshaker))
         await protocol.done
         elapsed = time.perf_counter() - start
         protocol.transport.abortConnection()
@@ -165,10 +130,11 @@ def main() -> None:
             results["warm"].append(
                 statistics.median([await connectOnce(dane) for _ in range(CONNECTIONS)])
             )
+        settings = ResolverSettings.fromStrings([f"127.0.0.1#{dnsPort}"], str(anchor))
         for _ in range(20):
-            _shared.clear()
-            results["cold"].append(await connectOnce(dane))
-            resolver: Any = next(iter(_shared.values()))
+            resolver: Any = settings.build(reactor)
+            fresh = DANEEndpoint(reactor, resolver, "www.example.test", tlsPort)
+            results["cold"].append(await connectOnce(fresh))
             queries.append(resolver.querier.stats.udpQueries)
 
     failures: list[Any] = []

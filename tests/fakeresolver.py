@@ -53,3 +53,27 @@ class FakeResolver(TypedLookups):
         if isinstance(result, Exception):
             return fail(result)
         return succeed(result)
+
+
+@implementer(IDNSSECResolver)
+class PendingResolver(TypedLookups):
+    """
+    Holds every lookup until the test answers it: C{pending[(name, type)]} is the lookup's
+    Deferred, to fire (or to see cancelled) when the test chooses.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[tuple[str, str], Deferred[Answer]] = {}
+        self.cancelled: list[tuple[str, str]] = []
+
+    def lookup(self, name: Any, rdtype: Any) -> Deferred[Answer]:
+        key = (str(dns.name.from_text(str(name))), dns.rdatatype.to_text(rdtype))
+        d: Deferred[Answer] = Deferred(lambda _: self.cancelled.append(key))
+        self.pending[key] = d
+        return d
+
+    def answer(self, name: str, rdtype: str, *rdatas: str, **kw: Any) -> None:
+        """
+        Answer the pending lookup of C{name}/C{rdtype} (see L{answer}).
+        """
+        self.pending[(name, rdtype)].callback(answer(rdtype, *rdatas, name=name, **kw))

@@ -80,9 +80,9 @@ class AddressValidationError(AddressLookupError):
     The addresses of a name could not be trusted: an answer was bogus or indeterminate, was
     insecure when only secure data was acceptable, or the lookup failed (timeout, SERVFAIL).
 
-    @ivar status: the weakest status met, or L{None} when the lookup itself failed.
+    @ivar status: the weakest status met, or C{None} when the lookup itself failed.
     @ivar ede: the RFC 8914 extended error code of the failing answer, if any.
-    @ivar cause: the L{LookupFailedError} when the lookup failed, else L{None}.
+    @ivar cause: the L{LookupFailedError} when the lookup failed, else C{None}.
     """
 
     def __init__(

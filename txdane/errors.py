@@ -48,7 +48,7 @@ class LookupFailedError(ValidationError):
     @ivar reason: one human-readable line saying why.
     @ivar ede: the RFC 8914 extended error code that describes the failure, if any.
     @ivar cause: the underlying exception (a L{txdane.transport.DNSError} for transport
-        failures), or L{None}.
+        failures), or C{None}.
     """
 
     def __init__(

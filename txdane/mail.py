@@ -1,6 +1,6 @@
 """
 Mail delivery with DANE (RFC 7672): one message to the recipients of one domain, through
-twisted.mail's C{ESMTPSenderFactory}, over the MX hosts of C{dane:mx=}.
+twisted.mail's C{ESMTPSenderFactory}, over the MX hosts of C{dane:mx=}::
 
     result = await sendMail(reactor, resolver, "alice@example.org", ["bob@example.com"], message)
     print(result.mx, result.protection, result.reply)
@@ -295,7 +295,7 @@ def sendMail(
     Deliver C{message} from C{sender} to C{recipients} (all in one domain) through the
     domain's MX hosts, with DANE.
 
-    @param resolver: the validating resolver (e.g. L{txdane.endpoints.sharedResolver}).
+    @param resolver: the validating resolver (e.g. C{ResolverSettings(...).build(reactor)}).
     @param message: the message (RFC 5322 bytes, CRLF or LF line ends), or a file of it.
     @param port: the SMTP port of the MX hosts.
     @param heloName: the name to greet with (default: this machine's, as twisted.mail's).

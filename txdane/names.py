@@ -15,7 +15,7 @@ __all__ = ["asName", "tlsaName"]
 
 def asName(name: dns.name.Name | str) -> dns.name.Name:
     """
-    C{name} as an absolute L{dns.name.Name} (text is read as absolute).
+    C{name} as an absolute C{dns.name.Name} (text is read as absolute).
 
     @raise dns.exception.DNSException: for text that is no domain name.
     """

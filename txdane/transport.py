@@ -5,7 +5,7 @@ L{DNSClient} sends one query at a time to a list of servers, the way a careful s
 does: UDP first with an OPT record (payload 1232 by default, DO and CD when asked), TCP when the
 answer is truncated, one plain retry when a server rejects EDNS (unless DNSSEC was asked for),
 per-attempt timeouts, rounds over the servers and an overall deadline. Each query gets a fresh
-random ID from L{secrets} and a fresh UDP socket (so a fresh random source port). An answer is
+random ID from C{secrets} and a fresh UDP socket (so a fresh random source port). An answer is
 accepted only from the address and port queried, with the same ID, QR set and the same question;
 anything else is ignored and counted in L{DNSClient.stats}, so a spoofed packet can neither end
 nor poison a query.

@@ -10,14 +10,12 @@ import sys
 from twisted.internet import defer, task
 from twisted.web.client import HTTPConnectionPool, readBody
 
-from txdane.endpoints import daneAgent, sharedResolver
-from txdane.errors import TxdaneError
-from txdane.resolvconf import NameServer
+from txdane import ResolverSettings, TxdaneError, daneAgent
 
 
 async def main(reactor, options):
-    servers = tuple(NameServer.fromString(s) for s in options.resolver) or None
-    resolver = sharedResolver(reactor, servers, options.trust_anchor)
+    settings = ResolverSettings.fromStrings(options.resolver or None, options.trust_anchor)
+    resolver = settings.build(reactor)
     pool = HTTPConnectionPool(reactor)
     agent = daneAgent(reactor, resolver, pool=pool)
     try:

@@ -10,14 +10,13 @@ import sys
 
 from twisted.internet import defer, task
 
-from txdane.endpoints import sharedResolver
+from txdane import ResolverSettings
 from txdane.mail import DeliveryError, sendMail
-from txdane.resolvconf import NameServer
 
 
 async def main(reactor, options):
-    servers = tuple(NameServer.fromString(s) for s in options.resolver) or None
-    resolver = sharedResolver(reactor, servers, options.trust_anchor)
+    settings = ResolverSettings.fromStrings(options.resolver or None, options.trust_anchor)
+    resolver = settings.build(reactor)
     message = sys.stdin.buffer.read()
     try:
         result = await sendMail(

@@ -12,9 +12,8 @@ import sys
 from twisted.conch.ssh.keys import Key
 from twisted.internet import defer, protocol, task
 
-from txdane.endpoints import sharedResolver
+from txdane import ResolverSettings, sharedResolver
 from txdane.errors import TxdaneError
-from txdane.resolvconf import NameServer
 from txdane.ssh import sshCommandEndpoint
 
 
@@ -30,8 +29,8 @@ class Output(protocol.Protocol):
 
 
 async def main(reactor, options):
-    servers = tuple(NameServer.fromString(s) for s in options.resolver) or None
-    resolver = sharedResolver(reactor, servers, options.trust_anchor)
+    settings = ResolverSettings.fromStrings(options.resolver or None, options.trust_anchor)
+    resolver = sharedResolver(reactor, settings)
     endpoint = sshCommandEndpoint(
         reactor,
         resolver,

@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,35 +64,39 @@ def _startServer(
     leaf.write_bytes(h.leaf.certPEM())
     key.write_bytes(h.leaf.keyPEM())
     chain.write_bytes(h.intermediate.certPEM())
-    log = directory / "s_server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [
-                openssl,
-                "s_server",
-                "-accept",
-                "127.0.0.1:0",
-                "-cert",
-                str(leaf),
-                "-key",
-                str(key),
-                "-cert_chain",
-                str(chain),
-                "-www",
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    deadline = time.monotonic() + 10  # waiting for a real process: no fake clock applies
-    while time.monotonic() < deadline and process.poll() is None:
-        found = re.search(r"ACCEPT 127\.0\.0\.1:(\d+)", log.read_text())
+    process = subprocess.Popen(
+        [
+            openssl,
+            "s_server",
+            "-accept",
+            "127.0.0.1:0",
+            "-cert",
+            str(leaf),
+            "-key",
+            str(key),
+            "-cert_chain",
+            str(chain),
+            "-www",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    # Wait for the line announcing the port (a real process: no fake clock applies, but no
+    # polling either: each wait ends when the server writes or exits).
+    seen: list[bytes] = []
+    for line in iter(process.stdout.readline, b""):
+        seen.append(line)
+        found = re.search(rb"ACCEPT 127\.0\.0\.1:(\d+)", line)
         if found:
+            # Keep reading what the server writes, so that it never blocks on a full pipe.
+            threading.Thread(target=process.stdout.read, daemon=True).start()
             return process, int(found.group(1))
-        time.sleep(0.02)
-    process.kill()
     process.wait()
-    raise AssertionError(f"openssl s_server did not start: {log.read_text()}")
+    raise AssertionError(
+        f"openssl s_server did not start: {b''.join(seen).decode(errors='replace')}"
+    )
 
 
 def _presentedChain(port: int) -> list[x509.Certificate]:

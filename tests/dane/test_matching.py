@@ -10,6 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from txdane.dane._tapath import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
 from txdane.dane.matching import (
     CheckOutcome,
     FailureKind,
@@ -17,7 +18,6 @@ from txdane.dane.matching import (
     verifyChain,
 )
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.tapath import MAX_CHAIN_LENGTH, MAX_SIGNATURE_CHECKS
 from txdane.dane.tlsa import TLSARecord, recordForCertificate
 
 from .certs import DAY, NOW, Hierarchy, Issued, hierarchy, issue
@@ -402,26 +402,10 @@ def test_daneTAIssuerKeyUsage() -> None:
     """
     An issuer whose key usage does not include certificate signing cannot issue.
     """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
     root = issue("Root", ca=True)
     leaf = issue("example.com", root)
-    rebuilt = (
-        x509.CertificateBuilder()
-        .subject_name(root.cert.subject)
-        .issuer_name(root.cert.subject)
-        .public_key(root.key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - DAY)
-        .not_valid_after(NOW + DAY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, True, False, False),
-            critical=True,
-        )
-        .sign(root.key, hashes.SHA256())
-    )
+    # The same name and key, but a key usage without certificate signing.
+    rebuilt = issue("Root", ca=True, key=root.key, certSign=False).cert
     result = verifyChain([ta(rebuilt, 0, 0)], [leaf.cert], options())
     assert result.failure is FailureKind.CHAIN
     assert "its key usage forbids it" in result.reason
@@ -432,21 +416,8 @@ def test_daneTAPathLength() -> None:
     """
     A CA limited to no intermediates below it cannot anchor a path through one.
     """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
     rootKey = issue("Root", ca=True)
-    limited = (
-        x509.CertificateBuilder()
-        .subject_name(rootKey.cert.subject)
-        .issuer_name(rootKey.cert.subject)
-        .public_key(rootKey.key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - DAY)
-        .not_valid_after(NOW + DAY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(rootKey.key, hashes.SHA256())
-    )
+    limited = issue("Root", ca=True, key=rootKey.key, pathLength=0).cert
     inter = issue("CA", rootKey, ca=True)
     leaf = issue("example.com", inter)
     result = verifyChain([ta(limited, 0, 0)], [leaf.cert, inter.cert], options())
@@ -498,7 +469,7 @@ def test_pkixTAPathExtensionBudget(monkeypatch: pytest.MonkeyPatch) -> None:
     Extending a PKIX path for PKIX-TA costs a signature check per candidate issuer the server
     sends: the signature budget bounds it as it bounds DANE-TA chain building.
     """
-    import txdane.dane.tapath
+    import txdane.dane._tapath
 
     oldRoot = issue("Old Root", ca=True)
     root = issue("Root", ca=True)
@@ -508,13 +479,13 @@ def test_pkixTAPathExtensionBudget(monkeypatch: pytest.MonkeyPatch) -> None:
     decoys = [issue("Old Root", ca=True).cert for _ in range(12)]
     chain = [leaf.cert, inter.cert, crossSigned.cert, *decoys]
     checks: list[object] = []
-    original = txdane.dane.tapath.signedBy
+    original = txdane.dane._tapath.signedBy
 
     def counting(certificate: object, key: object) -> bool:
         checks.append(certificate)
         return original(certificate, key)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(txdane.dane.tapath, "signedBy", counting)
+    monkeypatch.setattr(txdane.dane._tapath, "signedBy", counting)
     trusted = MatchOptions(
         referenceNames=("example.com",), trust=PKIXTrust((root.cert,)), maxSignatureChecks=4
     )

@@ -193,6 +193,28 @@ class ConnectionTests(TestCase):
         client.transport.loseConnection()  # type: ignore[union-attr]
         await client.lost
 
+    async def test_noClientCertificateRefused(self) -> None:
+        """
+        Without a client certificate, a server that requires one refuses the handshake (over
+        TLS 1.2, before the client's handshake completes); the protocol sees no data.
+        """
+        authority, _ = clientIdentity()
+        port, factory = self.listen(
+            tlsserver.serverOptions(
+                selfSigned(),
+                requireClientCertificate=authority,
+                maximumVersion=TLSVersion.TLSv1_2,
+            )
+        )
+        creator = DANEClientTLSOptions(plan(recordForCertificate(selfSigned().cert)))
+        client = await tlsserver.connect(port, creator)
+        await client.lost
+        client.greeted.addErrback(lambda f: None)
+        assert client.reason is not None
+        self.assertIsInstance(client.reason.value, SSL.Error)
+        self.assertEqual((client.received, client.handshakeDone), ([], False))
+        self.assertEqual(factory.clientCertificates, [])
+
     async def test_pkixFallback(self) -> None:
         """
         Without TLSA records, the creator verifies like C{optionsForClientTLS}: a chain to the

@@ -29,7 +29,12 @@ def serverOptions(
     requireClientCertificate: Issued | None = None,
     maximumVersion: TLSVersion | None = None,
 ) -> CertificateOptions:
-    kw: dict[str, object] = {}
+    # cryptography objects, which pyOpenSSL prefers to its own (Twisted's hints predate that).
+    kw: dict[str, object] = {
+        "privateKey": leaf.key,
+        "certificate": leaf.cert,
+        "extraCertChain": [c.cert for c in chain],
+    }
     if maximumVersion is not None:
         kw["lowerMaximumSecurityTo"] = maximumVersion
     if requireClientCertificate is not None:
@@ -38,12 +43,7 @@ def serverOptions(
             requireCertificate=True,
             caCerts=[crypto.X509.from_cryptography(requireClientCertificate.cert)],
         )
-    return CertificateOptions(
-        privateKey=crypto.PKey.from_cryptography_key(leaf.key),
-        certificate=crypto.X509.from_cryptography(leaf.cert),
-        extraCertChain=[crypto.X509.from_cryptography(c.cert) for c in chain],
-        **kw,  # type: ignore[arg-type]
-    )
+    return CertificateOptions(**kw)  # type: ignore[arg-type]
 
 
 @implementer(interfaces.IHandshakeListener)

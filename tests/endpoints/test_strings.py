@@ -34,12 +34,12 @@ def test_danePlugin() -> None:
         ":require=yes:tlsaHost=tlsa.example.test:timeout=7"
     )
     assert isinstance(endpoint, DANEEndpoint)
-    assert (endpoint.host, endpoint.port, endpoint.tlsaHost) == (
+    assert (endpoint.host, endpoint.port, endpoint.options.tlsaHost) == (
         "www.example.test",
         8443,
         "tlsa.example.test",
     )
-    assert endpoint.policy is Policy.DANE_ONLY
+    assert endpoint.options.policy is Policy.DANE_ONLY
     assert endpoint.resolver.querier.servers == (  # type: ignore[attr-defined]
         NameServer("127.0.0.1", 5353),
         NameServer("2001:db8::53", 53),
@@ -60,6 +60,42 @@ def test_positional() -> None:
 def test_ipv6Host() -> None:
     endpoint = parse("dnssec:host=2001\\:db8\\:\\:1:port=22")
     assert endpoint.host == "2001:db8::1"
+
+
+@pytest.mark.parametrize(
+    "text, option",
+    [
+        ("dane:host=::1:port=443", "host=::1"),
+        ("dnssec:port=22:host=2001:db8::1", "host=2001:db8::1"),
+        ("dane:host=fe80::1%eth0:port=443", "host=fe80::1%eth0"),
+        ("dane:host=h:port=443:resolver=::1#5353", "resolver=::1#5353"),
+        ("dane:host=h:port=443:bindAddress=::1", "bindAddress=::1"),
+        ("dane:::1:443", "host=::1"),
+    ],
+)
+def test_unescapedIPv6(text: str, option: str) -> None:
+    """
+    An IPv6 literal whose colons are not escaped gets a message saying how to escape them, and
+    the escaped form it shows parses.
+    """
+    with pytest.raises(EndpointStringError) as e:
+        parse(text)
+    escaped = option.replace(":", "\\:")
+    assert str(e.value).endswith(
+        f"{option}: escape each colon of an IPv6 address with a backslash, as in {escaped}"
+        f' (in Python source: r"{escaped}")'
+    )
+    name = option.split("=")[0]
+    if name in ("host", "bindAddress"):
+        assert parse(f"dane:host=h:port=443:{escaped}") is not None
+
+
+def test_givenTwice() -> None:
+    """
+    A host given twice, when no colon was forgotten, is said to be given twice.
+    """
+    with pytest.raises(EndpointStringError, match="host given twice"):
+        parse("dane:a.example:port=443:host=b.example")
 
 
 def test_sharedResolver() -> None:
@@ -147,7 +183,7 @@ class StringEndToEndTests(TestCase):
 def test_starttlsOption() -> None:
     endpoint = parse("dane:host=mail.example.test:port=143:starttls=imap")
     assert isinstance(endpoint, DANEEndpoint)
-    assert endpoint.starttls == "imap"
+    assert endpoint.options.starttls == "imap"
     with pytest.raises(EndpointStringError, match="starttls='gopher': not one of"):
         parse("dane:host=mail.example.test:port=70:starttls=gopher")
 

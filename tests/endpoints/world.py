@@ -47,8 +47,15 @@ class TLSServer:
 
 
 def startTLSServer(
-    certificate: Issued, *chain: Issued, interfaces: Iterable[str] = ("127.0.0.1", "::1")
+    certificate: Issued,
+    *chain: Issued,
+    interfaces: Iterable[str] = ("127.0.0.1", "::1"),
+    **options: Any,
 ) -> TLSServer:
+    """
+    Start a greeting TLS server on C{interfaces}; C{options} are those of L{serverOptions}
+    (C{requireClientCertificate}, C{maximumVersion}).
+    """
     server = TLSServer(certificate)
     factory: Any = Factory.forProtocol(GreetingServer)
     factory.serverNames = []
@@ -61,7 +68,7 @@ def startTLSServer(
         return original(addr)
 
     factory.buildProtocol = counting
-    tls = TLSMemoryBIOFactory(serverOptions(certificate, *chain), False, factory)
+    tls = TLSMemoryBIOFactory(serverOptions(certificate, *chain, **options), False, factory)
     port = 0
     for interface in interfaces:
         listening = reactor.listenTCP(port, tls, interface=interface)

@@ -15,6 +15,7 @@ from pathlib import Path
 import dns.message
 import dns.query
 import dns.rcode
+import pytest
 from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
@@ -68,15 +69,16 @@ def test_tableIsTheFixtures() -> None:
     assert rows == expected
 
 
-def test_documentedCommandLines(tmp_path: Path) -> None:
+def test_documentedCommandLines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """
-    The keygen command works as shown, and the twistd line's options parse with its key.
+    The keygen command works as shown, in a directory holding nothing yet, and the twistd
+    line's options parse with its key.
     """
     keygen, twistd = blocks("sh")
     argv = shlex.split(keygen.splitlines()[0])[1:]
-    argv[argv.index("keys")] = str(tmp_path)
+    monkeypatch.chdir(tmp_path)
     assert main(argv) == ExitStatus.OK
-    (public,) = tmp_path.glob("Kexample.com.+013+*.key")
+    (public,) = (tmp_path / "keys").glob("Kexample.com.+013+*.key")
     (tmp_path / "example.com.zone").write_text(ZONE)
     words = shlex.split(twistd.replace("\\\n", " "))
     assert words[:3] == ["twistd", "-n", "txdane-dns"]

@@ -491,10 +491,21 @@ class TestKeygenCommand:
         assert (files.public.read_text(), files.private.read_text()) == before
         assert len(list(tmp_path.glob("*.private"))) == 2
 
+    def test_makesTheDirectory(self, tmp_path: Path, capsys: Capture) -> None:
+        """
+        -d names a directory that need not exist yet: keygen makes it, parents included.
+        """
+        keys = tmp_path / "zones" / "keys"
+        assert main(["keygen", "-d", str(keys), "example.com"]) == ExitStatus.OK
+        assert len(list(keys.glob("Kexample.com.+013+*.private"))) == 1
+        assert f"in {keys}/Kexample.com.+013+" in capsys.readouterr().out
+
     def test_usageErrors(self, tmp_path: Path, capsys: Capture) -> None:
         assert main(["keygen", "-a", "RSASHA1", "example.com"]) == ExitStatus.USAGE
-        assert main(["keygen", "-d", str(tmp_path / "nope"), "example.com"]) == ExitStatus.USAGE
-        assert "not a directory" in capsys.readouterr().err
+        (tmp_path / "file").write_text("")
+        assert main(["keygen", "-d", str(tmp_path / "file"), "example.com"]) == ExitStatus.USAGE
+        assert "file is not a directory" in capsys.readouterr().err
+        (tmp_path / "file").unlink()
         assert main(["keygen", "--ttl", "-1", "-d", str(tmp_path), "example.com"]) == 2
         assert "--ttl: '-1' is not in 0-2147483647" in capsys.readouterr().err
         assert not list(tmp_path.iterdir())

@@ -97,6 +97,19 @@ def test_textSyntaxError() -> None:
         TrustAnchors.fromText(". IN DS nonsense\n")
 
 
+def test_syntaxErrorNamesFileAndLine(tmp_path) -> None:
+    """
+    A line that does not parse is named by the file's path and its own line number, counting
+    the comment and blank lines before it.
+    """
+    path = tmp_path / "root.anchor"
+    path.write_text("; the root\n\n" + BUILTIN_ROOT_ANCHORS + "# next\n. IN DS 20326 8 x\n")
+    with pytest.raises(TrustAnchorError) as e:
+        TrustAnchors.fromFile(path)
+    assert str(e.value) == f"trust anchors from {path}: cannot parse line 6: expecting an integer"
+    assert "<string>" not in str(e.value)
+
+
 def test_emptyText() -> None:
     with pytest.raises(TrustAnchorError, match="no trust anchor"):
         TrustAnchors.fromText("; nothing\n")

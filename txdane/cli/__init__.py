@@ -1,13 +1,14 @@
 """
 The C{txdane} command line (also C{python -m txdane}).
 
-Each subcommand lives in a module of this package and is listed in L{SUBCOMMANDS}. Such a
-module provides:
+Each subcommand lives in a module of this package and is listed, with its name and one-line
+description, in L{SUBCOMMANDS}. Such a module provides:
 
-  - C{NAME}: the subcommand's name;
-  - C{HELP}: a one-line description;
   - C{addArguments(parser)}: declares its options on an C{argparse} parser;
   - C{run(options) -> int}: does the work and returns the exit status.
+
+Only the module of the subcommand being run is imported: C{txdane --help} loads neither the
+reactor nor TLS nor the DNS client and validator.
 
 A subcommand reports a user's mistake by raising L{UsageError} and any other expected failure
 by raising L{CommandError}: both become one line on standard error, never a traceback.
@@ -24,13 +25,37 @@ from typing import Protocol
 
 from txdane import __version__
 
-#: Modules providing the subcommands, in the order C{--help} lists them.
-SUBCOMMANDS: list[str] = [
-    "txdane.cli.lookup",
-    "txdane.cli.send",
-    "txdane.cli.generate",
-    "txdane.cli.keygen",
-    "txdane.cli.demo",
+#: The subcommands, in the order C{--help} lists them: name, module, one-line description.
+SUBCOMMANDS: list[tuple[str, str, str]] = [
+    ("lookup", "txdane.cli.lookup", "look up and validate DNS records (like delv)"),
+    ("send", "txdane.cli.send", "send one message to a domain's MX hosts with DANE (RFC 7672)"),
+    (
+        "tlsa",
+        "txdane.cli.tlsa",
+        "show the TLSA records of a service, their DNSSEC status and which are usable",
+    ),
+    (
+        "verify",
+        "txdane.cli.verify",
+        "check a certificate or chain file against TLSA records, before deploying it",
+    ),
+    (
+        "check",
+        "txdane.cli.check",
+        "connect to a server and verify it by DANE (TLS) or SSHFP (SSH), with advice",
+    ),
+    (
+        "generate",
+        "txdane.cli.generate",
+        "print the TLSA record of a certificate or key file, or the SSHFP records of an SSH key",
+    ),
+    (
+        "keygen",
+        "txdane.cli.keygen",
+        "make a DNSSEC key for a zone (BIND key files) and print the DS record for the parent",
+    ),
+    ("serve", "txdane.cli.serve", "run the authoritative DNSSEC server in the foreground"),
+    ("demo", "txdane.cli.demo", "show DNSSEC validation and DANE on loopback (no network needed)"),
 ]
 
 
@@ -45,12 +70,15 @@ class ExitStatus:
     INSECURE = 1
     #: Wrong usage: unknown option, bad value, unreadable file.
     USAGE = 2
-    #: Validation failed: the answer is bogus, or a DANE check refused the server.
+    #: Validation failed: the answer is bogus.
     BOGUS = 3
     #: The lookup or connection could not complete (timeout, SERVFAIL, network error).
     FAILURE = 4
     #: The answer could not be classified (no trust anchor covers it).
     INDETERMINATE = 5
+    #: C{check}, C{verify}: the server (or certificate) was refused: no TLSA or SSHFP record
+    #: matched, or the records that matched did not authenticate it.
+    NOT_VERIFIED = 6
 
 
 class UsageError(Exception):
@@ -70,9 +98,6 @@ class CommandError(Exception):
 
 
 class _Subcommand(Protocol):
-    NAME: str
-    HELP: str
-
     def addArguments(self, parser: argparse.ArgumentParser) -> None: ...
 
     def run(self, options: argparse.Namespace) -> int: ...
@@ -83,20 +108,27 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _buildParser() -> tuple[argparse.ArgumentParser, dict[str, _Subcommand]]:
+def _buildParser(
+    argv: Sequence[str],
+) -> tuple[argparse.ArgumentParser, dict[str, _Subcommand]]:
+    """
+    The parser for C{argv}: every subcommand is listed, and only the one C{argv} names (its
+    first argument that is not an option) is imported and given its options.
+    """
     parser = _Parser(
         prog="txdane",
         description="DANE and DNSSEC for Twisted: look up, verify and debug TLSA records.",
     )
     parser.add_argument("--version", action="version", version=f"txdane {__version__}")
+    chosen = next((a for a in argv if not a.startswith("-")), None)
     commands: dict[str, _Subcommand] = {}
-    if SUBCOMMANDS:
-        sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-        for moduleName in SUBCOMMANDS:
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, moduleName, description in SUBCOMMANDS:
+        commandParser = sub.add_parser(name, help=description, description=description)
+        if name == chosen:
             module: _Subcommand = importlib.import_module(moduleName)
-            commandParser = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
             module.addArguments(commandParser)
-            commands[module.NAME] = module
+            commands[name] = module
     return parser, commands
 
 
@@ -104,9 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     Run the command line with C{argv} (default: C{sys.argv[1:]}) and return the exit status.
     """
-    parser, commands = _buildParser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser, commands = _buildParser(arguments)
     try:
-        options = parser.parse_args(argv)
+        options = parser.parse_args(arguments)
         command = commands.get(getattr(options, "command", None) or "")
         if command is None:
             parser.print_help(sys.stderr)

@@ -1,5 +1,8 @@
 """
 What the subcommands share: running a coroutine on the reactor, and the resolver options.
+
+The resolver itself is built by L{txdane.settings}, imported only when a command needs it, so
+that C{txdane --help} loads neither the DNS client nor the validator.
 """
 
 from __future__ import annotations
@@ -7,17 +10,15 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from txdane.cli import UsageError
-from txdane.resolvconf import NameServer, NameServerError
-from txdane.transport import DNSClient
-from txdane.validation import ADTrustingResolver, TrustAnchorError, TrustAnchors, ValidatingResolver
-from txdane.validation.interfaces import IDNSSECResolver
+
+if TYPE_CHECKING:
+    from txdane.settings import ResolverSettings
 
 T = TypeVar("T")
 
@@ -108,48 +109,29 @@ def ttlValue(text: str) -> int:
     return value
 
 
-@dataclass(frozen=True)
-class ResolverSettings:
-    """
-    The resolver the options ask for, checked before the reactor starts.
-    """
-
-    servers: tuple[NameServer, ...] | None
-    anchors: TrustAnchors | None
-    trustAD: bool
-    timeout: float
-
-    def build(self, reactor: Any) -> IDNSSECResolver:
-        """
-        The validating (or AD-trusting) resolver these settings describe.
-        """
-        perAttempt = max(min(self.timeout / 3, 5.0), 0.2)
-        client = DNSClient(reactor, self.servers, timeout=perAttempt, deadline=self.timeout)
-        if self.trustAD:
-            name = ", ".join(str(s) for s in client.servers)
-            return ADTrustingResolver(client, name, clock=reactor)
-        return ValidatingResolver(client, trustAnchors=self.anchors, clock=reactor)
+#: How the command line spells each field of L{ResolverSettings}, for error messages.
+_OPTION_NAMES = {
+    "servers": "--resolver",
+    "trustAnchors": "--trust-anchor",
+    "trustAD": "--trust-ad",
+    "timeout": "--timeout",
+}
 
 
 def resolverSettings(options: argparse.Namespace) -> ResolverSettings:
     """
-    Check the resolver options.
+    The resolver settings of the options declared by L{addResolverArguments}, checked before
+    the reactor starts; L{ResolverSettings.build<txdane.settings.ResolverSettings.build>} builds the
+    resolver from them.
 
     @raise UsageError: for a bad resolver address, an unusable trust anchor file, or
         C{--trust-ad} with C{--trust-anchor}.
     """
+    from txdane.settings import ResolverSettings, ResolverSettingsError
+
     try:
-        servers = (
-            tuple(NameServer.fromString(s) for s in options.resolver) if options.resolver else None
+        return ResolverSettings.fromStrings(
+            options.resolver, options.trust_anchor, options.trust_ad, options.timeout
         )
-    except NameServerError as e:
-        raise UsageError(f"--resolver: {e}") from None
-    if options.trust_ad and options.trust_anchor:
-        raise UsageError("--trust-ad and --trust-anchor exclude each other")
-    anchors = None
-    if options.trust_anchor:
-        try:
-            anchors = TrustAnchors.fromFile(options.trust_anchor)
-        except (TrustAnchorError, OSError) as e:
-            raise UsageError(f"--trust-anchor: {e}") from None
-    return ResolverSettings(servers, anchors, options.trust_ad, options.timeout)
+    except ResolverSettingsError as e:
+        raise UsageError(e.describe(_OPTION_NAMES.__getitem__)) from None

@@ -44,7 +44,7 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         "--directory",
         default=".",
         type=Path,
-        help="where to write the .key and .private files (default: here)",
+        help="where to write the .key and .private files, made if missing (default: here)",
     )
     parser.add_argument(
         "--ttl", type=ttlValue, default=3600, help="TTL printed with the DS record (default: 3600)"
@@ -56,10 +56,11 @@ def run(options: argparse.Namespace) -> int:
         zone = dns.name.from_text(options.zone)
     except dns.exception.DNSException as e:
         raise UsageError(f"{options.zone!r} is not a zone name ({e})") from None
-    if not options.directory.is_dir():
+    if options.directory.exists() and not options.directory.is_dir():
         raise UsageError(f"{options.directory} is not a directory")
     flags = ZSK_FLAGS if options.zsk else KSK_FLAGS
     try:
+        options.directory.mkdir(parents=True, exist_ok=True)
         for attempt in range(_ATTEMPTS):
             key = SigningKey.generate(options.algorithm, flags)
             try:

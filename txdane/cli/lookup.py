@@ -87,8 +87,8 @@ def _algorithm(number: int) -> str:
 
 def verdictLine(answer: Answer) -> str:
     """
-    The first line: what was asked and the verdict, e.g.
-    C{www.example.test. A  bogus (EDE 9, DNSKEY missing)}.
+    The first line: what was asked and the verdict, e.g. C{www.example.test. A} followed by
+    C{bogus (EDE 9, DNSKEY missing)}.
     """
     line = f"{answer.name} {dns.rdatatype.to_text(answer.rdtype)}  {answer.status}"
     if answer.status is not Status.SECURE and answer.ede is not None:

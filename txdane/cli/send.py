@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from txdane.cli import CommandError, ExitStatus, UsageError
-from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
+from txdane.cli._common import (
+    DEFAULT_TIMEOUT,
+    addResolverArguments,
+    resolverSettings,
+    runOnReactor,
+)
 from txdane.endpoints.planner import HostAttempt
 from txdane.mail import DeliveryError, DeliveryResult, recipientDomain, sendMail
 
@@ -156,7 +161,7 @@ def run(options: argparse.Namespace) -> int:
                 options.recipients,
                 message,
                 port=options.port,
-                timeout=settings.timeout,
+                timeout=settings.timeout or DEFAULT_TIMEOUT,
             )
         except DeliveryError as e:
             return e

@@ -167,7 +167,7 @@ def planConnection(
     """
     Decide how to connect to C{host}:C{port} given the outcome of its TLSA lookup.
 
-    @param tlsa: the validated answer, or the exception (or L{Failure}) of a lookup that did
+    @param tlsa: the validated answer, or the exception (or C{Failure}) of a lookup that did
         not complete (timeout, SERVFAIL, malformed reply).
     @param extraNames: further reference identifiers for DANE-TA and PKIX (the MX or SRV
         domain, the SMTP next-hop domain).

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from txdane.dane.pkix import PKIXTrust, nameMismatch, verifyPath
-from txdane.dane.tapath import (
+from txdane.dane._tapath import (
     MAX_CHAIN_LENGTH,
     MAX_SIGNATURE_CHECKS,
     extendPath,
@@ -29,6 +28,7 @@ from txdane.dane.tapath import (
     pathProblem,
     selectedOrNone,
 )
+from txdane.dane.pkix import PKIXTrust, nameMismatch, verifyPath
 from txdane.dane.tlsa import (
     MatchingType,
     Selector,
@@ -105,8 +105,8 @@ class MatchOptions:
     @ivar smtp: apply RFC 7672: PKIX usages are unusable.
     @ivar trust: the PKIX roots for PKIX-TA and PKIX-EE.
     @ivar now: the time to check validity dates at; C{None} for the current time.
-    @ivar maxChainLength: see L{txdane.dane.tapath.MAX_CHAIN_LENGTH}.
-    @ivar maxSignatureChecks: see L{txdane.dane.tapath.MAX_SIGNATURE_CHECKS}.
+    @ivar maxChainLength: see L{txdane.dane._tapath.MAX_CHAIN_LENGTH}.
+    @ivar maxSignatureChecks: see L{txdane.dane._tapath.MAX_SIGNATURE_CHECKS}.
     """
 
     referenceNames: tuple[str, ...] = ()

@@ -16,7 +16,7 @@ from OpenSSL import crypto
 from service_identity import CertificateError, VerificationError
 from service_identity.cryptography import verify_certificate_hostname
 
-from txdane.dane.usage import allowsTLSServer
+from txdane.dane._usage import allowsTLSServer
 
 _systemStore: crypto.X509Store | None = None
 

@@ -186,21 +186,22 @@ class DANEClientTLSOptions:
         self.plan = plan
         self._observer = observer
         extra = dict(extraCertificateOptions or {})
+        if clientCertificate is not None:
+            # As cryptography objects: pyOpenSSL deprecates its own key and certificate types
+            # (which Twisted's clientCertificate= argument would pass it).
+            extra.update(
+                privateKey=clientCertificate.privateKey.original.to_cryptography_key(),
+                certificate=clientCertificate.original.to_cryptography(),
+            )
         self._delegate: interfaces.IOpenSSLClientConnectionCreator | None = None
         if plan.action is Action.PKIX:
             self._delegate = optionsForClientTLS(
                 plan.serverName,
                 trustRoot=twistedTrustRoot(plan.trust),
-                clientCertificate=clientCertificate,
                 acceptableProtocols=acceptableProtocols,
                 extraCertificateOptions=extra,
             )
             return
-        if clientCertificate is not None:
-            extra.update(
-                privateKey=clientCertificate.privateKey.original,
-                certificate=clientCertificate.original,
-            )
         # OpenSSL's own verification is off: the verify callback decides (DANE), or nobody
         # does (unauthenticated TLS).
         self._options = CertificateOptions(

@@ -27,7 +27,7 @@ Dial = Callable[[Callable[[Failure], object]], "Deferred[IProtocol]"]
 @implementer(IConnector)
 class RetryConnector:
     """
-    The connector a L{ClientFactory} is given by a txdane STARTTLS endpoint.
+    The connector a C{ClientFactory} is given by a txdane STARTTLS endpoint.
 
     @ivar destination: the address of the current connection, if any.
     """
@@ -91,7 +91,7 @@ class RetryConnector:
 
 def retrying(reactor: Any, factory: IProtocolFactory, dial: Dial) -> Deferred[IProtocol]:
     """
-    Dial once for an endpoint's C{connect()}; if C{factory} is a L{ClientFactory}, report
+    Dial once for an endpoint's C{connect()}; if C{factory} is a C{ClientFactory}, report
     the connection's loss to it with a L{RetryConnector} for reconnecting.
     """
     if not isinstance(factory, ClientFactory):

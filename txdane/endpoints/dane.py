@@ -5,33 +5,24 @@ TLSA records (or by PKIX where the zone publishes none).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import dns.name
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.endpoints import wrapClientTLS
 from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
-from twisted.internet.ssl import PrivateCertificate
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.adapters import ValidatedAddresses
-from txdane.dane.decision import (
-    ConnectionPlan,
-    Policy,
-    TLSAResult,
-    planConnection,
-    planWithoutTLSA,
-)
-from txdane.dane.matching import DANEResult
-from txdane.dane.pkix import PKIXTrust
+from txdane.dane.decision import ConnectionPlan, TLSAResult, planConnection, planWithoutTLSA
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import TLSARecord
 from txdane.endpoints._plumbing import GateFactory
 from txdane.endpoints.connector import retrying
 from txdane.endpoints.dnssec import DNSSECEndpoint
-from txdane.endpoints.guard import CHECKERS
+from txdane.endpoints.options import DANEOptions
 from txdane.endpoints.upgrade import ConnectionInfo, StartTLSFactory
 from txdane.status import Status
 from txdane.validation.answer import Answer
@@ -83,24 +74,17 @@ class DANEEndpoint:
     @param resolver: the validating resolver.
     @param host: the server's host name.
     @param port: the TCP port.
-    @param proto: the TLSA protocol label (C{_port._proto.host}).
-    @param tlsaHost: look up TLSA records (and send SNI) for this name instead of C{host}.
-    @param policy: L{Policy.DEFAULT}, L{Policy.DANE_ONLY} (TLSA required) or L{Policy.SMTP}.
-    @param clientCertificate: a client certificate, sent when the server asks.
-    @param trustRoots: PKIX roots for the PKIX usages and the fallback (default: the system's).
-    @param checkDANEEENames: also check the host name for DANE-EE (usage 3) records.
-    @param extraNames: further reference identifiers for DANE-TA and PKIX (an MX or SRV
-        domain).
-    @param acceptableProtocols: ALPN protocols to offer.
+    @param options: how to authenticate the server (the defaults when omitted).
     @param timeout: seconds per TCP connection attempt.
     @param bindAddress: the local C{(host, port)} to bind to.
-    @param observer: called with the L{DANEResult} of each handshake verified by DANE.
-    @param starttls: connect in cleartext and let the protocol upgrade with STARTTLS: one of
-        L{txdane.endpoints.guard.CHECKERS} (C{"smtp"}, C{"imap"} ...). C{connect()} then
-        fires once the TCP connection is made; the protocol's transport provides
-        L{IDANEConnection<txdane.endpoints.upgrade.IDANEConnection>}, uses the DANE creator
-        whatever the protocol passes to C{startTLS}, and refuses cleartext writes other
-        than the STARTTLS preamble while TLS is required.
+    @param attemptDelay: seconds between Happy Eyeballs attempts (Twisted's default if
+        omitted).
+    @param optionFields: fields of L{DANEOptions} to set, as a shorthand for C{options}
+        (they replace those of C{options} when both are given).
+    @raise TypeError: for a keyword that is neither a parameter nor a field of
+        L{DANEOptions}.
+
+    @ivar options: the L{DANEOptions} in force.
     """
 
     def __init__(
@@ -110,36 +94,17 @@ class DANEEndpoint:
         host: str,
         port: int,
         *,
-        proto: str = "tcp",
-        tlsaHost: str | None = None,
-        policy: Policy = Policy.DEFAULT,
-        clientCertificate: PrivateCertificate | None = None,
-        trustRoots: PKIXTrust | None = None,
-        checkDANEEENames: bool = False,
-        extraNames: Sequence[str] = (),
-        acceptableProtocols: Sequence[bytes] | None = None,
+        options: DANEOptions | None = None,
         timeout: float = 30,
         bindAddress: tuple[str, int] | None = None,
         attemptDelay: float | None = None,
-        observer: Callable[[DANEResult], object] | None = None,
-        starttls: str | None = None,
+        **optionFields: Any,
     ) -> None:
-        if starttls is not None and starttls not in CHECKERS:
-            raise ValueError(f"starttls={starttls!r}: not one of {', '.join(sorted(CHECKERS))}")
-        self.starttls = starttls
         self._reactor = reactor
         self.resolver = resolver
         self.host = host
         self.port = port
-        self.proto = proto
-        self.tlsaHost = tlsaHost
-        self.policy = policy
-        self.clientCertificate = clientCertificate
-        self.trustRoots = trustRoots
-        self.checkDANEEENames = checkDANEEENames
-        self.extraNames = tuple(extraNames)
-        self.acceptableProtocols = acceptableProtocols
-        self.observer = observer
+        self.options = DANEOptions.given(options, optionFields)
         # Addresses from unsigned zones are dialled (the certificate check still applies,
         # by DANE or by PKIX); bogus ones never are.
         self._tcp = DNSSECEndpoint(
@@ -173,12 +138,13 @@ class DANEEndpoint:
         @raise DANEPolicyError: the TLSA outcome forbids connecting.
         @raise AddressValidationError: the addresses cannot be used.
         """
-        original = dns.name.from_text(self.tlsaHost or self.host)
-        atOriginal: Deferred[Answer] = self.resolver.lookupTLSA(original, self.port, self.proto)
+        options = self.options
+        original = dns.name.from_text(options.tlsaHost or self.host)
+        atOriginal: Deferred[Answer] = self.resolver.lookupTLSA(original, self.port, options.proto)
         try:
             addresses = await self._tcp.resolveAddresses()
             result: TLSAResult | BaseException | None = None
-            if self.tlsaHost is None and addresses.status is not Status.SECURE:
+            if options.tlsaHost is None and addresses.status is not Status.SECURE:
                 if not _secureAlias(addresses, original):
                     _discard(atOriginal)
                     why = (
@@ -186,15 +152,15 @@ class DANEEndpoint:
                         "its TLSA records are not consulted"
                     )
                     plan = planWithoutTLSA(
-                        self.host, self.port, why, self.policy, trust=self.trustRoots
+                        self.host, self.port, why, options.policy, trust=options.trustRoots
                     )
                     return addresses, plan
                 expanded = original
             else:
-                expanded = original if self.tlsaHost else _expandedName(addresses, original)
+                expanded = original if options.tlsaHost else _expandedName(addresses, original)
             if expanded != original:
                 try:
-                    atTarget = await self.resolver.lookupTLSA(expanded, self.port, self.proto)
+                    atTarget = await self.resolver.lookupTLSA(expanded, self.port, options.proto)
                 except CancelledError:
                     raise
                 except Exception as e:
@@ -220,18 +186,30 @@ class DANEEndpoint:
             result,
             self.host,
             self.port,
-            self.policy,
-            extraNames=self.extraNames,
-            checkDANEEENames=self.checkDANEEENames,
-            trust=self.trustRoots,
+            options.policy,
+            extraNames=tuple(options.extraNames),
+            checkDANEEENames=options.checkDANEEENames,
+            trust=options.trustRoots,
         )
         return addresses, plan
+
+    def creatorFor(self, plan: ConnectionPlan) -> DANEClientTLSOptions:
+        """
+        The TLS connection creator that enforces C{plan} with this endpoint's options (client
+        certificate, ALPN, observer).
+
+        @param plan: a plan from L{plan}.
+        """
+        options = self.options
+        return DANEClientTLSOptions(
+            plan, options.clientCertificate, options.acceptableProtocols, observer=options.observer
+        )
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         return Deferred.fromCoroutine(self._connect(protocolFactory))
 
     async def _connect(self, protocolFactory: IProtocolFactory) -> IProtocol:
-        if self.starttls is not None:
+        if self.options.starttls is not None:
             # A ClientFactory hears of the connection's loss, as with connectTCP.
             return await retrying(
                 self._reactor,
@@ -265,19 +243,19 @@ class DANEEndpoint:
         @param domain: with C{starttls}, the next-hop domain the host serves.
         @param onLost: with C{starttls}, called with the reason when the connection is lost.
         """
-        creator = DANEClientTLSOptions(
-            plan, self.clientCertificate, self.acceptableProtocols, observer=self.observer
-        )
-        if self.starttls is not None:
+        creator = self.creatorFor(plan)
+        starttls = self.options.starttls
+        if starttls is not None:
             info = ConnectionInfo(self.host, self.port, plan, nameSecure, domain)
-            upgrade = StartTLSFactory(protocolFactory, creator, info, self.starttls, onLost)
+            upgrade = StartTLSFactory(protocolFactory, creator, info, starttls, onLost)
             await self._tcp.connectTo(addresses, upgrade)
             assert upgrade.connection is not None
             return upgrade.connection.wrapped
         ready: Deferred[IProtocol] = Deferred(lambda d: _abort(gate))
         factory = GateFactory(protocolFactory, ready)
-        endpoint = wrapClientTLS(creator, _AddressesEndpoint(self._tcp, addresses))
-        await endpoint.connect(factory)
+        # As wrapClientTLS does, but TLS writes are scheduled on this endpoint's reactor.
+        tls = TLSMemoryBIOFactory(creator, True, factory, clock=self._reactor)
+        await _AddressesEndpoint(self._tcp, addresses).connect(tls)
         gate = factory.gate
         return await ready
 

@@ -214,7 +214,7 @@ LDAP_STARTTLS_OID = b"1.3.6.1.4.1.1466.20037"
 
 def _berLength(buffer: bytes, offset: int) -> tuple[int, int] | None:
     """
-    The BER definite length at C{offset}: (length, offset of the contents), or L{None} if
+    The BER definite length at C{offset}: (length, offset of the contents), or C{None} if
     more bytes are needed.
 
     @raise Forbidden: for an indefinite or absurd length.

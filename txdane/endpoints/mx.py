@@ -61,7 +61,7 @@ class MXLookupError(MXError):
     """
     The MX lookup was bogus, indeterminate or failed: defer, dial nothing.
 
-    @ivar status: the answer's status, or L{None} when the lookup did not complete.
+    @ivar status: the answer's status, or C{None} when the lookup did not complete.
     @ivar ede: the RFC 8914 extended error code, if any.
     """
 

@@ -241,7 +241,7 @@ class PlannedEndpoint:
 
     @param planner: returns the candidates, in the order to try them.
     @param service: names what is planned for, in errors (C{"MX of example.com"}).
-    @param starttls: the STARTTLS protocol (see L{DANEEndpoint}), or L{None} for direct TLS.
+    @param starttls: the STARTTLS protocol (see L{DANEEndpoint}), or C{None} for direct TLS.
     @param settings: the per-host options.
     """
 

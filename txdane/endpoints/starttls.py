@@ -4,17 +4,13 @@ DANE for protocols that upgrade a plain connection to TLS (SMTP, XMPP, IMAP, LDA
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.internet.ssl import PrivateCertificate
 
-from txdane.dane.decision import Policy
-from txdane.dane.matching import DANEResult
-from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.endpoints.dane import DANEEndpoint
+from txdane.endpoints.options import DANEOptions
 from txdane.validation.interfaces import IDNSSECResolver
 
 
@@ -24,13 +20,8 @@ def creatorForStartTLS(
     host: str,
     port: int,
     *,
-    proto: str = "tcp",
-    tlsaHost: str | None = None,
-    policy: Policy = Policy.DEFAULT,
-    clientCertificate: PrivateCertificate | None = None,
-    trustRoots: PKIXTrust | None = None,
-    extraNames: Sequence[str] = (),
-    observer: Callable[[DANEResult], object] | None = None,
+    options: DANEOptions | None = None,
+    **optionFields: Any,
 ) -> Deferred[DANEClientTLSOptions]:
     """
     Look up the TLSA records of C{host}:C{port} and decide, as L{DANEEndpoint} does; return a
@@ -43,24 +34,20 @@ def creatorForStartTLS(
     TLS to this server (bogus or failed lookup; no TLSA with C{Policy.DANE_ONLY}). Use
     C{Policy.SMTP} for RFC 7672 (opportunistic TLS when the zone publishes no usable TLSA).
 
-    Call it before (or while) connecting, e.g. in parallel with a L{DNSSECEndpoint}.
+    Call it before (or while) connecting, e.g. in parallel with a L{DNSSECEndpoint
+    <txdane.endpoints.dnssec.DNSSECEndpoint>}.
+
+    @param reactor: the reactor.
+    @param resolver: the validating resolver.
+    @param host: the server's host name.
+    @param port: the TCP port.
+    @param options: how to authenticate the server (the defaults when omitted).
+    @param optionFields: fields of L{DANEOptions} to set, as for L{DANEEndpoint}.
     """
+    endpoint = DANEEndpoint(reactor, resolver, host, port, options=options, **optionFields)
 
     async def plan() -> DANEClientTLSOptions:
-        endpoint = DANEEndpoint(
-            reactor,
-            resolver,
-            host,
-            port,
-            proto=proto,
-            tlsaHost=tlsaHost,
-            policy=policy,
-            clientCertificate=clientCertificate,
-            trustRoots=trustRoots,
-            extraNames=extraNames,
-            observer=observer,
-        )
         _, connectionPlan = await endpoint.plan()
-        return DANEClientTLSOptions(connectionPlan, clientCertificate, observer=observer)
+        return endpoint.creatorFor(connectionPlan)
 
     return Deferred.fromCoroutine(plan())

@@ -64,7 +64,7 @@ class ConnectionInfo:
     @ivar plan: the DANE decision for the host.
     @ivar nameSecure: whether the host name itself came from validated data (C{False} for
         the hosts of an insecure MX RRset).
-    @ivar domain: the next-hop domain for an MX connection, else L{None}.
+    @ivar domain: the next-hop domain for an MX connection, else C{None}.
     @ivar tls: whether the TLS handshake has completed (and passed).
     """
 

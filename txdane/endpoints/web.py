@@ -1,5 +1,5 @@
 """
-HTTPS with DANE: an endpoint factory for Twisted's C{Agent}.
+HTTPS with DANE: an endpoint factory for Twisted's C{Agent}::
 
     from twisted.web.client import Agent, HTTPConnectionPool
     agent = daneAgent(reactor, resolver, pool=HTTPConnectionPool(reactor))
@@ -18,10 +18,9 @@ from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.iweb import IAgent, IAgentEndpointFactory
 from zope.interface import implementer
 
-from txdane.dane.decision import Policy
-from txdane.dane.pkix import PKIXTrust
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
+from txdane.endpoints.options import DANEOptions
 from txdane.errors import TxdaneError
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -32,20 +31,28 @@ class UnsupportedSchemeError(TxdaneError, ValueError):
     """
 
 
+#: The options of L{DANEEndpointFactory} unless it is given others: a web client checks the
+#: host name even for DANE-EE records (it should not accept a certificate made for another
+#: name, RFC 7671 section 5.1), and offers HTTP/1.1 by ALPN.
+WEB_OPTIONS = DANEOptions(checkDANEEENames=True, acceptableProtocols=(b"http/1.1",))
+
+
 @implementer(IAgentEndpointFactory)
 class DANEEndpointFactory:
     """
     Makes a L{DANEEndpoint} for each C{https} URL and, unless C{httpsOnly}, a L{DNSSECEndpoint} for
     C{http} URLs (addresses from signed or unsigned zones, never bogus ones).
 
-    @param policy: L{Policy.DEFAULT} (DANE where published, else PKIX) or
-        L{Policy.DANE_ONLY}.
-    @param trustRoots: PKIX roots (default: the system's).
+    @param reactor: the reactor.
+    @param resolver: the validating resolver.
+    @param options: how to authenticate servers (default: L{WEB_OPTIONS}).
     @param httpsOnly: refuse plain C{http} URLs.
-    @param checkDANEEENames: check the host name for DANE-EE records too (on by default: a
-        web client should not accept a certificate made for another name, RFC 7671 section
-        5.1; turn it off for servers whose DANE-EE certificates carry no name).
     @param timeout: seconds per TCP connection attempt.
+    @param optionFields: fields of L{DANEOptions} to set, as for L{DANEEndpoint}: C{policy},
+        C{trustRoots}, C{checkDANEEENames} (turn it off for servers whose DANE-EE
+        certificates carry no name) ...
+
+    @ivar options: the L{DANEOptions} every C{https} endpoint gets.
     """
 
     def __init__(
@@ -53,17 +60,14 @@ class DANEEndpointFactory:
         reactor: Any,
         resolver: IDNSSECResolver,
         *,
-        policy: Policy = Policy.DEFAULT,
-        trustRoots: PKIXTrust | None = None,
+        options: DANEOptions | None = None,
         httpsOnly: bool = False,
-        checkDANEEENames: bool = True,
         timeout: float = 30,
+        **optionFields: Any,
     ) -> None:
-        self.checkDANEEENames = checkDANEEENames
         self._reactor = reactor
         self.resolver = resolver
-        self.policy = policy
-        self.trustRoots = trustRoots
+        self.options = DANEOptions.given(WEB_OPTIONS if options is None else options, optionFields)
         self.httpsOnly = httpsOnly
         self.timeout = timeout
 
@@ -78,10 +82,7 @@ class DANEEndpointFactory:
                 self.resolver,
                 host,
                 uri.port,
-                policy=self.policy,
-                trustRoots=self.trustRoots,
-                checkDANEEENames=self.checkDANEEENames,
-                acceptableProtocols=[b"http/1.1"],
+                options=self.options,
                 timeout=self.timeout,
             )
         if scheme == "http" and not self.httpsOnly:
@@ -104,9 +105,13 @@ def daneAgent(
     **factoryOptions: Any,
 ) -> IAgent:
     """
-    An C{IAgent} whose HTTPS connections are authenticated by DANE (see
-    L{DANEEndpointFactory} for C{factoryOptions}). Pass an C{HTTPConnectionPool} to keep
-    connections alive between requests.
+    An C{IAgent} whose HTTPS connections are authenticated by DANE. Pass an
+    C{HTTPConnectionPool} to keep connections alive between requests.
+
+    @param reactor: the reactor.
+    @param resolver: the validating resolver.
+    @param pool: the connection pool (default: a non-persistent one).
+    @param factoryOptions: the arguments of L{DANEEndpointFactory}.
     """
     return Agent.usingEndpointFactory(
         reactor, DANEEndpointFactory(reactor, resolver, **factoryOptions), pool=pool

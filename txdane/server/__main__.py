@@ -13,9 +13,11 @@ from twisted.python import usage
 from txdane.server.tap import Options, makeService
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, program: str = "txdane-dns") -> int:
     """
     Parse C{argv}, serve until interrupted, and return the exit status.
+
+    @param program: the name errors are reported under (C{txdane} for C{txdane serve}).
     """
     from twisted.internet import reactor
 
@@ -23,13 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         options.parseOptions(sys.argv[1:] if argv is None else argv)
     except usage.UsageError as e:
-        print(f"txdane-dns: {e}", file=sys.stderr)
+        print(f"{program}: {e}", file=sys.stderr)
         return 2
     service = makeService(options)
     try:
         service.startService()
     except CannotListenError as e:
-        print(f"txdane-dns: cannot listen: {e}", file=sys.stderr)
+        print(f"{program}: cannot listen: {e}", file=sys.stderr)
         return 1
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     reactor.run()

@@ -68,7 +68,7 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
     C{idleTimeout} seconds.
     """
 
-    #: What idle timeouts are measured with; L{None}: the global reactor.
+    #: What idle timeouts are measured with; C{None}: the global reactor.
     clock: IReactorTime | None = None
 
     def __init__(self, holder: ResponderHolder, idleTimeout: float | None = None) -> None:
@@ -89,7 +89,7 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
 
     def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
         """
-        L{TimeoutMixin}'s scheduling hook, on C{clock}.
+        C{TimeoutMixin}'s scheduling hook, on C{clock}.
         """
         clock = self.clock
         if clock is None:

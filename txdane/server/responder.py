@@ -93,7 +93,7 @@ class Responder:
 
     def respondWire(self, data: bytes, *, tcp: bool = False) -> bytes | None:
         """
-        Answer the query in C{data} (wire form), or return L{None} when it deserves no answer
+        Answer the query in C{data} (wire form), or return C{None} when it deserves no answer
         (too short to carry an ID, or itself a response).
 
         Over UDP (C{tcp=False}) the answer fits the client's EDNS payload (512 bytes without
@@ -264,7 +264,7 @@ def _lookup(
 ) -> dns.name.Name | None:
     """
     Answer C{qname}/C{qtype} from C{zone} into the response; return the name a CNAME or DNAME
-    leads to, for the caller to follow, or L{None}.
+    leads to, for the caller to follow, or C{None}.
     """
     origin = zone.origin
     # From the apex down: the apex is never a cut, but it may own a DNAME (RFC 6672 s2.3).

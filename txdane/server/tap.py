@@ -1,5 +1,5 @@
 """
-The C{txdane-dns} C{twistd} plugin: options and service.
+The C{txdane-dns} C{twistd} plugin: options and service::
 
     twistd -n txdane-dns --zone example.test.=example.test.zone \\
         --key Kexample.test.+013+12345 --interface 127.0.0.1 --port 5353

@@ -97,7 +97,7 @@ class ZoneIndex:
     @ivar cuts: the delegation points below the apex.
     @ivar dnames: owners of DNAME records.
     @ivar nsecOwners: owners of NSEC records in canonical order (empty without NSEC).
-    @ivar nsec3: the NSEC3 chain, or L{None}.
+    @ivar nsec3: the NSEC3 chain, or C{None}.
     """
 
     zone: dns.zone.Zone
@@ -194,7 +194,7 @@ class ZoneIndex:
     def coveringNSEC(self, name: dns.name.Name) -> dns.name.Name | None:
         """
         The owner of the NSEC record at or before C{name} in canonical order (the one that
-        matches or covers it), or L{None} in a zone without NSEC.
+        matches or covers it), or C{None} in a zone without NSEC.
         """
         if not self.nsecOwners:
             return None

@@ -1,6 +1,6 @@
 """
 SSH host keys proven by DNSSEC-signed SSHFP records (RFC 4255, 6594, 7479, 8709), for Twisted
-Conch.
+Conch::
 
     from txdane.ssh import sshCommandEndpoint
     endpoint = sshCommandEndpoint(reactor, resolver, "git.example.com", b"uptime", b"me",

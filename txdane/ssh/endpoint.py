@@ -48,7 +48,7 @@ def sshCommandEndpoint(
     An endpoint that connects to C{host} over SSH, checks its host key against the host's
     DNSSEC-signed SSHFP records, authenticates, and runs C{command}; the protocol built by
     the factory given to C{connect()} is connected to the command's standard input and
-    output (Conch's L{SSHCommandClientEndpoint}, over a connection made by txdane).
+    output (Conch's C{SSHCommandClientEndpoint}, over a connection made by txdane).
 
     Each C{connect()}:
 
@@ -79,11 +79,11 @@ def sshCommandEndpoint(
     @param password: a password to authenticate with.
     @param agentEndpoint: an endpoint reaching an SSH agent, to authenticate with its keys.
     @param knownHosts: the fallback for keys the SSHFP records cannot vouch for (insecure or
-        absent records, none for the key's algorithm): a L{KnownHostsFile} or the path of
-        one; L{None} means C{~/.ssh/known_hosts}, as in Conch. An L{SSHFPKnownHosts
+        absent records, none for the key's algorithm): a C{KnownHostsFile} or the path of
+        one; C{None} means C{~/.ssh/known_hosts}, as in Conch. An L{SSHFPKnownHosts
         <txdane.ssh.verifier.SSHFPKnownHosts>} is used as it is (C{require} must then be
         set on it).
-    @param ui: how the fallback asks about unknown keys; L{None}: Conch's console prompt on
+    @param ui: how the fallback asks about unknown keys; C{None}: Conch's console prompt on
         C{/dev/tty}, or "no" without one.
     @param require: refuse keys that secure SSHFP records do not vouch for, never consulting
         C{knownHosts}.
@@ -93,7 +93,7 @@ def sshCommandEndpoint(
     @param bindAddress: the local C{(host, port)} to connect from.
     @param attemptDelay: seconds between Happy Eyeballs attempts (Twisted's default if
         omitted).
-    @return: an L{IStreamClientEndpoint}.
+    @return: an C{IStreamClientEndpoint}.
     """
     if isinstance(knownHosts, SSHFPKnownHosts):
         if require:

@@ -110,7 +110,7 @@ def keyType(blob: bytes) -> bytes:
 
 def algorithmOf(blob: bytes) -> SSHFPAlgorithm | None:
     """
-    The SSHFP algorithm of a key blob, or L{None} for a key type SSHFP has no number for
+    The SSHFP algorithm of a key blob, or C{None} for a key type SSHFP has no number for
     (certificates, security-key types).
     """
     return KEY_TYPES.get(keyType(blob))

@@ -79,7 +79,7 @@ class SSHFPUnverifiedError(SSHHostKeyError):
     @ivar host: the host name.
     @ivar status: the status of the SSHFP answer.
     @ivar reason: why the records cannot verify the key, one line.
-    @ivar keyBlob: the server's public key, or L{None} when refused before connecting.
+    @ivar keyBlob: the server's public key, or C{None} when refused before connecting.
     """
 
     def __init__(self, host: str, status: Status, reason: str, keyBlob: bytes | None) -> None:
@@ -100,7 +100,7 @@ class SSHFPLookupError(SSHHostKeyError):
     refused and no fallback is consulted, since the records may have been tampered with.
 
     @ivar host: the host name.
-    @ivar status: the answer's status, or L{None} when the lookup did not complete.
+    @ivar status: the answer's status, or C{None} when the lookup did not complete.
     @ivar reason: what went wrong, one line.
     @ivar ede: the RFC 8914 extended error code, if any.
     """

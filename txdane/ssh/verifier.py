@@ -66,7 +66,7 @@ class HostKeyVerdict:
 
     @ivar outcome: the verdict.
     @ivar reason: why, one line.
-    @ivar algorithm: the key's SSHFP algorithm (L{None} for a key type SSHFP cannot name).
+    @ivar algorithm: the key's SSHFP algorithm (C{None} for a key type SSHFP cannot name).
     @ivar records: every SSHFP record of the answer.
     @ivar compared: the records compared with the key.
     @ivar matched: the record that matched, if any.
@@ -217,7 +217,7 @@ class SSHFPKnownHosts(KnownHostsFile):
     """
     Verifies SSH host keys by the DNSSEC-validated SSHFP records of the host name, and falls
     back to a known_hosts file where the DNS cannot vouch for a key. Give it to Conch where it
-    takes a C{knownHosts} (it is a L{KnownHostsFile}, as Conch checks), or use
+    takes a C{knownHosts} (it is a C{KnownHostsFile}, as Conch checks), or use
     L{sshCommandEndpoint<txdane.ssh.sshCommandEndpoint>}, which also does the lookup before
     connecting and prefers the host-key algorithms the records cover.
 
@@ -234,7 +234,7 @@ class SSHFPKnownHosts(KnownHostsFile):
     See L{checkHostKey} for the matching rule.
 
     @ivar resolver: the validating resolver.
-    @ivar fallback: the known_hosts file for unverifiable keys, or L{None}.
+    @ivar fallback: the known_hosts file for unverifiable keys, or C{None}.
     @ivar require: refuse keys the records cannot vouch for instead of falling back.
     """
 
@@ -248,7 +248,7 @@ class SSHFPKnownHosts(KnownHostsFile):
         """
         @param resolver: the validating resolver for the SSHFP lookups.
         @param fallback: the known_hosts file consulted for keys the records cannot vouch
-            for; L{None} refuses them.
+            for; C{None} refuses them.
         @param require: refuse keys the records cannot vouch for even with a fallback.
         """
         savePath = fallback.savePath if fallback is not None else FilePath("/dev/null")
@@ -262,7 +262,7 @@ class SSHFPKnownHosts(KnownHostsFile):
         """
         Look up and validate the SSHFP records of C{hostname}.
 
-        @return: a L{Deferred} firing with the answer (L{None} for an address literal, which
+        @return: a C{Deferred} firing with the answer (C{None} for an address literal, which
             has no SSHFP records), or failing with L{SSHFPLookupError} when the answer is
             bogus or indeterminate or the lookup failed, and with L{SSHFPUnverifiedError}
             when verification is required and the answer cannot provide it.
@@ -304,7 +304,7 @@ class SSHFPKnownHosts(KnownHostsFile):
         @param hostname: the host name the user asked to connect to.
         @param ip: the address connected to (used by the fallback only).
         @param key: the server's host key.
-        @return: a L{Deferred} firing with C{True}, or failing with an L{SSHHostKeyError
+        @return: a C{Deferred} firing with C{True}, or failing with an L{SSHHostKeyError
             <txdane.ssh.refusals.SSHHostKeyError>} or the fallback's error.
         """
         return Deferred.fromCoroutine(self._verify(ui, hostname, ip, key))

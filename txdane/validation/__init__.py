@@ -1,5 +1,5 @@
 """
-DNSSEC validation: a stub resolver that proves (or disproves) every answer itself.
+DNSSEC validation: a stub resolver that proves (or disproves) every answer itself::
 
     from txdane.validation import ValidatingResolver
     resolver = ValidatingResolver(client)          # client: a txdane.transport.DNSQuerier

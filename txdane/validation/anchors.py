@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import xml.etree.ElementTree as ElementTree
+import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.name
@@ -25,6 +26,9 @@ from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS
 
 from txdane.errors import TrustAnchorError
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ElementTree
 
 #: The IANA root zone KSKs (KSK-2017 and KSK-2024), as DS records.
 BUILTIN_ROOT_ANCHORS = """\
@@ -99,7 +103,7 @@ class TrustAnchors:
                 check_origin=False,
             )
         except (dns.exception.DNSException, ValueError) as e:
-            raise TrustAnchorError(source, f"cannot parse: {e}") from e
+            raise TrustAnchorError(source, _parseProblem(text, e)) from e
         items: list[tuple[dns.name.Name, dns.rdata.Rdata]] = []
         for name, node in zone.nodes.items():
             for rdataset in node.rdatasets:
@@ -122,6 +126,9 @@ class TrustAnchors:
 
         @raise TrustAnchorError: the document is malformed or holds no valid anchor.
         """
+        # Loaded here: only this format needs an XML parser.
+        import xml.etree.ElementTree as ElementTree
+
         if now is None:
             now = datetime.datetime.now(datetime.timezone.utc)
         try:
@@ -223,3 +230,22 @@ def _validAt(element: ElementTree.Element, now: datetime.datetime) -> bool:
         if not test(when):
             return False
     return True
+
+
+def _parseProblem(text: str, error: Exception) -> str:
+    """
+    The reason, naming the line of C{text} at fault, why the anchor lines of C{text} did not
+    parse. dnspython numbers the lines it was given (C{<string>:N: reason}): a C{$TTL} line,
+    then C{text} without its blank and comment lines.
+    """
+    match = re.fullmatch(r"<string>:(\d+): (.*)", str(error), re.S)
+    if match is None:
+        return f"cannot parse: {error}"
+    given = [
+        number
+        for number, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith((";", "#"))
+    ]
+    index = int(match.group(1)) - 2
+    where = f" line {given[index]}" if 0 <= index < len(given) else ""
+    return f"cannot parse{where}: {match.group(2)}"

@@ -47,8 +47,8 @@ class ZoneTrust:
     @ivar zone: the zone's apex.
     @ivar status: the zone's status: secure when its DNSKEY RRset is proven, insecure below an
         unsigned delegation or with only unsupported algorithms, bogus when the proof failed.
-    @ivar ds: the DS RRset (from the parent, or the trust anchor's DS), or L{None}.
-    @ivar dnskey: the zone's DNSKEY RRset, or L{None} when it was not needed or not found.
+    @ivar ds: the DS RRset (from the parent, or the trust anchor's DS), or C{None}.
+    @ivar dnskey: the zone's DNSKEY RRset, or C{None} when it was not needed or not found.
     @ivar anchored: whether the zone's keys were proven by a configured trust anchor.
     @ivar dsKeyTags: key tags of the DNSKEYs that a DS (or anchor) matched and that signed the
         DNSKEY RRset.
@@ -89,11 +89,11 @@ class Answer:
     @ivar name: the name asked for.
     @ivar rdtype: the type asked for.
     @ivar rcode: the final response code: NOERROR (data or NODATA) or NXDOMAIN.
-    @ivar rrset: the records found at the end of any CNAME/DNAME chain, or L{None} when the
+    @ivar rrset: the records found at the end of any CNAME/DNAME chain, or C{None} when the
         name or type does not exist.
     @ivar status: the weakest status of everything the answer depends on.
     @ivar reason: one line saying why the answer has its status.
-    @ivar ede: the RFC 8914 extended error code when the answer is not secure, else L{None}.
+    @ivar ede: the RFC 8914 extended error code when the answer is not secure, else C{None}.
     @ivar chain: the CNAME and DNAME links followed, in order.
     @ivar denial: the NSEC or NSEC3 RRsets that prove the non-existence, if any.
     @ivar signatures: the signatures that validated the answer's RRsets.

@@ -38,7 +38,7 @@ class ExpiringCache(Generic[V]):
 
     def get(self, key: Hashable) -> V | None:
         """
-        The live entry for C{key}, or L{None}.
+        The live entry for C{key}, or C{None}.
         """
         entry = self._entries.get(key)
         if entry is None:

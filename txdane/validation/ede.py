@@ -36,7 +36,7 @@ def edeText(code: int) -> str | None:
     or C{"unsupported NSEC3 iterations value"} for 27.
 
     @param code: the code's number.
-    @return: its name, or L{None} for a number RFC 8914 and its registry updates (as
+    @return: its name, or C{None} for a number RFC 8914 and its registry updates (as
         dnspython knows them) do not assign.
     """
     if code not in _KNOWN:

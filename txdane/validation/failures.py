@@ -21,7 +21,7 @@ def edeOf(error: Exception) -> int | None:
     """
     The EDE code an error of the transport carries: the first EDE option of the response
     that caused it (a L{DNSServerError<txdane.transport.DNSServerError>}), or its C{ede}
-    attribute; L{None} when it has neither.
+    attribute; C{None} when it has neither.
     """
     for option in getattr(error, "extendedErrors", ()):
         return int(option.code)
@@ -34,7 +34,7 @@ def edeOf(error: Exception) -> int | None:
 
 def edeFromMessage(message: dns.message.Message) -> int | None:
     """
-    The code of the first EDE option of a response, or L{None}.
+    The code of the first EDE option of a response, or C{None}.
     """
     errors = message.extended_errors()
     return int(errors[0].code) if errors else None

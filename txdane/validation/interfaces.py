@@ -14,7 +14,7 @@ class IDNSSECResolver(Interface):
     """
     Looks up DNS data and says how far it can be trusted.
 
-    Every lookup returns a L{Deferred} that fires with an
+    Every lookup returns a C{Deferred} that fires with an
     L{Answer<txdane.validation.answer.Answer>} (whose status may be secure, insecure, bogus or
     indeterminate), or fails with
     L{LookupFailedError<txdane.errors.LookupFailedError>} when the lookup could not
@@ -26,14 +26,14 @@ class IDNSSECResolver(Interface):
         """
         Look up C{rdtype} records of C{name}, following CNAME and DNAME records.
 
-        @return: L{Deferred} firing with an L{Answer<txdane.validation.answer.Answer>}.
+        @return: C{Deferred} firing with an L{Answer<txdane.validation.answer.Answer>}.
         """
 
     def lookupAddress(name: dns.name.Name | str) -> Deferred:
         """
         Look up the A and AAAA records of C{name}.
 
-        @return: L{Deferred} firing with a tuple of two answers, A then AAAA.
+        @return: C{Deferred} firing with a tuple of two answers, A then AAAA.
         """
 
     def lookupTLSA(host: dns.name.Name | str, port: int, proto: str = "tcp") -> Deferred:

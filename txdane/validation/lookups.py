@@ -24,7 +24,7 @@ from txdane.validation.limits import ValidationLimits
 
 def defaultClock(clock: IReactorTime | None) -> IReactorTime:
     """
-    C{clock}, or the global reactor when it is L{None} (imported only then, so that a
+    C{clock}, or the global reactor when it is C{None} (imported only then, so that a
     resolver built with a fake clock never installs a reactor).
     """
     if clock is None:

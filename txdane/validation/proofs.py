@@ -36,11 +36,11 @@ class DenialRecords:
     The NSEC and NSEC3 RRsets of a response that speak about a name, signatures unchecked.
 
     @ivar signer: the zone whose signatures they carry (the deepest at or above the name that
-        signed any), or L{None} when none of them is signed by such a zone.
+        signed any), or C{None} when none of them is signed by such a zone.
     @ivar rrsets: the RRsets signed by C{signer}; every NSEC and NSEC3 RRset of the section
         when there is no signer.
     @ivar refused: the bogus verdict when there are too many NSEC3 records to check, else
-        L{None}.
+        C{None}.
     @ivar signatures: the RRSIGs of the section, by owner and type covered.
     """
 

@@ -42,7 +42,7 @@ class RRsetVerdict:
     @ivar signature: the signature that verified it.
     @ivar ttl: the TTL capped by the original TTL and the signature's expiry.
     @ivar wildcardParent: when the answer was synthesized from a wildcard, the name the
-        wildcard is immediately below (its closest encloser); else L{None}.
+        wildcard is immediately below (its closest encloser); else C{None}.
     """
 
     status: Status

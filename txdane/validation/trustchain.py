@@ -171,7 +171,7 @@ class ChainOfTrust:
         keys of the zone that signed them (see L{proofs.findDenial
         <txdane.validation.proofs.findDenial>} for C{above}).
 
-        @return: the keys of the zone that signed them (L{None} when no such records are
+        @return: the keys of the zone that signed them (C{None} when no such records are
             signed), the records, and a failed verdict if one of them did not verify.
         """
         found = proofs.findDenial(message, near, self.limits, above=above)
@@ -489,7 +489,7 @@ class ChainOfTrust:
 
         @param ds: whether the denial is of a DS at C{name} (then only the zone above the
             name may sign it, not C{name} itself).
-        @return: the reason it does not, or L{None}.
+        @return: the reason it does not, or C{None}.
         """
         if signer == name and not ds:
             return None
@@ -512,7 +512,7 @@ class ChainOfTrust:
     ) -> str | None:
         """
         Check that C{name}, strictly below C{zone}, belongs to C{zone}: no zone cut at or
-        above it. Return the reason it does not, or L{None} when it does.
+        above it. Return the reason it does not, or C{None} when it does.
         """
         ds = await self.dsAt(name, ctx)
         if ds.status is Status.INSECURE:

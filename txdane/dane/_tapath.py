@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from txdane.dane._usage import allowsTLSServer
 from txdane.dane.tlsa import (
     MatchingType,
     Selector,
@@ -29,7 +30,6 @@ from txdane.dane.tlsa import (
     associationData,
     selectedData,
 )
-from txdane.dane.usage import allowsTLSServer
 
 #: Longest path (in certificates, leaf and anchor included) DANE-TA chain building follows.
 MAX_CHAIN_LENGTH = 10

@@ -1,11 +1,13 @@
 """
-Run inside a fresh virtualenv where txdane was installed from its wheel (not from the source
-tree): serves the signed test hierarchy and a TLS server on loopback, then connects with
+Run inside a fresh virtualenv where txdane was installed, from its wheel or editable, as
+C{python wheelcheck.py DIRECTORY}, DIRECTORY being where txdane must be imported from: serves
+the signed test hierarchy and a TLS server on loopback, then connects with
 C{clientFromString(reactor, "dane:...")} and C{"dnssec:..."}. Prints C{OK} on success.
 """
 
 import sys
 import tempfile
+from pathlib import Path
 
 from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString
@@ -32,7 +34,8 @@ class Reader(Protocol):
 
 
 async def main(reactor):
-    assert "site-packages" in txdane.__file__, txdane.__file__
+    where = Path(sys.argv[1]).resolve()
+    assert Path(txdane.__file__).resolve().is_relative_to(where), (txdane.__file__, where)
     cert, private = selfSignedCertificate("www.example.test")
     tls = reactor.listenTCP(
         0,

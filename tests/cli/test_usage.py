@@ -1,0 +1,84 @@
+"""
+The command line as a new user meets it: a fast C{--help} that loads no reactor, TLS or DNSSEC
+code; complete help for every subcommand; and one helpful line, never a traceback, for
+mistakes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from txdane.cli import SUBCOMMANDS, ExitStatus, main
+
+HEAVY = (
+    "twisted.internet.reactor",
+    "OpenSSL",
+    "dns.dnssec",
+    "txdane.validation",
+    "txdane.dane.tls",
+)
+
+
+def test_helpLoadsNothingHeavy() -> None:
+    script = (
+        "import sys\n"
+        "from txdane.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "[]"
+    for name, _, _ in SUBCOMMANDS:
+        assert name in done.stdout
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in SUBCOMMANDS])
+def test_everyOptionDocumented(name: str) -> None:
+    module = dict((n, m) for n, m, _ in SUBCOMMANDS)[name]
+    parser = argparse.ArgumentParser()
+    importlib.import_module(module).addArguments(parser)
+    for action in parser._actions:
+        assert action.help, (name, action.option_strings or action.dest)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["chek", "www.example.com"], "invalid choice: 'chek'"),
+        (["check", "--jsno", "www.example.com"], "unrecognized arguments: --jsno"),
+        (["check", "www.example.com", "99999"], "'99999' is not in 1-65535"),
+        (["check", "www.example.com", "https"], "'https' is not a port number"),
+        (
+            ["check", "www.example.com:443"],
+            "give the port as its own argument: www.example.com 443",
+        ),
+        (["check", "https://www.example.com/"], "is a URL"),
+        (["check", "192.0.2.1"], "is an address, not a host name"),
+        (["tlsa", "exa mple.com"], "is not a valid host name"),
+        (["tlsa", "www.example.com", "--timeout", "-1"], "is not a positive number"),
+        (["check", "www.example.com", "--resolver", "not-an-address"], "--resolver"),
+        (["check", "www.example.com", "--trust-anchor", "/nonexistent"], "--trust-anchor"),
+        (["verify", "www.example.com"], "the following arguments are required: --cert"),
+        (["verify", "h.example", "--cert", "/nonexistent.pem"], "cannot read /nonexistent.pem"),
+        (["verify", "h.example", "--cert", "/dev/null", "--tlsa", "3 1 1 ab"], "not a certificate"),
+        (["serve"], "give at least one --zone ORIGIN=FILE"),
+        (["serve", "--zone", "example.test.=/nonexistent"], "/nonexistent"),
+    ],
+)
+def test_mistakesAreOneLine(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(argv)
+    captured = capsys.readouterr()
+    assert status == ExitStatus.USAGE
+    assert captured.out == ""
+    assert message in captured.err
+    assert len(captured.err.strip().splitlines()) == 1, captured.err
+    assert "Traceback" not in captured.err

@@ -1,0 +1,204 @@
+"""
+The shell commands of README.md and docs/*.md run as written: every command of an C{sh} block
+and every C{$ } line. Each one is listed in L{COMMANDS}, with how it is checked; a command added
+to a page without an entry there fails the test, so none goes untried.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BIN = Path(sys.executable).parent
+
+#: How each command is checked: C{"run"} (in an empty directory, with this environment's
+#: C{bin} first on C{PATH}), C{"hierarchy"} (a C{txdane lookup} example: run against the test
+#: hierarchy served on loopback, its verdict line compared with the page's), or why it is not
+#: run here.
+COMMANDS = {
+    "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/txdane demo": (
+        "installs from the package index; .ci/run installs the wheel in a fresh virtualenv and"
+        " runs txdane demo from it"
+    ),
+    "bash .ci/run": "the command that runs these tests",
+    ".venv/bin/pip install -e '.[test]'": (
+        "installs from the package index; tests/packaging checks an editable install"
+    ),
+    'python -c "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))"': "run",
+    "txdane keygen -d keys example.com": "run",
+    "twistd -n txdane-dns --zone example.com.=example.com.zone --key keys/Kexample.com.+013+31589"
+    " --interface 192.0.2.53 --interface 2001:db8::53 --port 53": (
+        "listens on documentation addresses and port 53; tests/server/test_docs.py parses its"
+        " options with a real key and zone"
+    ),
+    "txdane lookup www.example.test": "hierarchy",
+    "txdane send --from me@example.org --to you@example.com": (
+        "sends mail to the real example.com; tests/mail/test_send.py runs send against the"
+        " test hierarchy and loopback SMTP servers"
+    ),
+    "txdane send --from me@example.org --to you@broken.example": (
+        "an illustration; tests/mail/test_send.py checks a refused MX host"
+    ),
+    "txdane send --from me@example.org --to you@example.com < message.eml": (
+        "sends mail to the real example.com; tests/mail/test_send.py runs send with a message"
+        " file against loopback SMTP servers"
+    ),
+    "txdane lookup www.badds.test": "hierarchy",
+    "txdane lookup -v _443._tcp.www.example.test TLSA": "hierarchy",
+    "python docs/examples/ssh_command.py git.example.com uptime --identity ~/.ssh/id_ed25519": (
+        "needs the real DNS and an SSH server; tests/ssh/test_docs.py runs the example against a"
+        " private sshd and the test hierarchy"
+    ),
+    "python docs/examples/ssh_command.py changed.example.com uptime --require": (
+        "needs the real DNS and an SSH server; tests/ssh/test_docs.py runs the example against a"
+        " private sshd and the test hierarchy"
+    ),
+    "txdane generate --sshfp /etc/ssh/ssh_host_ed25519_key.pub git.example.com": (
+        "needs the host's own key; tests/ssh/test_cli.py compares the command with ssh-keygen -r"
+        " on generated RSA, ECDSA and Ed25519 keys"
+    ),
+    "txdane tlsa www.example.test 25": (
+        "an illustration on the test hierarchy; tests/cli/test_tlsa.py checks the same output"
+    ),
+    'txdane verify --cert chain.pem --tlsa "2 0 1 5be5..." www.example.test': (
+        "an illustration (abridged record); tests/cli/test_verify.py checks offline records"
+    ),
+    "txdane verify --cert new.pem www.example.test 25": (
+        "an illustration on the test hierarchy; tests/cli/test_verify.py checks the refusal"
+    ),
+    "txdane check www.example.test 8443": (
+        "needs a TLS server; tests/cli/test_check.py runs check against loopback servers"
+    ),
+    "txdane check www.example.test 9443": (
+        "needs a TLS server; tests/cli/test_check.py runs check against loopback servers"
+    ),
+    "txdane check --ssh ssh.example.test": (
+        "needs an SSH server; tests/ssh/test_check.py runs check --ssh against a private sshd"
+    ),
+    "pip install pydoctor": "installs from the package index; .ci/run installs pydoctor",
+    "pydoctor --project-name txdane --docformat epytext --html-output build/api txdane": (
+        ".ci/run builds the API reference with this command and fails on any warning"
+    ),
+    "txdane lookup git.example.com SSHFP": (
+        "needs the real DNS; tests/ssh/test_cli.py looks up SSHFP records in the test hierarchy"
+    ),
+}
+
+
+def examples() -> Iterator[tuple[str, str, list[str]]]:
+    """
+    (page, command, the output lines shown after it) for each shell command of the pages.
+    """
+    for page in PAGES:
+        text = page.read_text()
+        for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+            for line in block.replace("\\\n", " ").splitlines():
+                if line.strip() and not line.startswith("#"):
+                    yield page.name, " ".join(line.split()), []
+        for match in re.finditer(r"^    \$ (.*)\n((?:    (?!\$).*\n)*)", text, re.M):
+            output = textwrap.dedent(match.group(2)).splitlines()
+            yield page.name, match.group(1).strip(), output
+
+
+EXAMPLES = list(examples())
+
+
+def test_everyCommandListed() -> None:
+    found = {command for _, command, _ in EXAMPLES}
+    assert found == set(COMMANDS), "add or drop commands in COMMANDS"
+
+
+def environment() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [c for _, c, _ in EXAMPLES if COMMANDS.get(c) == "run"],
+)
+def test_runs(command: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        command,
+        shell=True,
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [c for _, c, _ in EXAMPLES if COMMANDS.get(c) not in ("run", "hierarchy")]
+)
+def test_notRunHere(command: str) -> None:
+    pytest.skip(COMMANDS.get(command, "not listed"))
+
+
+SERVE = """
+import sys
+from twisted.internet import defer, task
+from txdane.testing import buildHierarchy
+
+async def main(reactor):
+    hierarchy = buildHierarchy()
+    server = await hierarchy.serve(reactor)
+    with open(sys.argv[1], "w") as anchor:
+        anchor.write(hierarchy.trustAnchorText())
+    print(server.port, flush=True)
+    await defer.Deferred()
+
+task.react(lambda reactor: defer.Deferred.fromCoroutine(main(reactor)))
+"""
+
+
+@pytest.fixture(scope="module")
+def servedHierarchy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """
+    The options that make C{txdane lookup} ask the test hierarchy, served on loopback.
+    """
+    anchor = tmp_path_factory.mktemp("hierarchy") / "anchor"
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(anchor)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        port = server.stdout.readline().strip()
+        yield ["--resolver", f"127.0.0.1#{port}", "--trust-anchor", str(anchor)]
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.mark.parametrize(
+    "command, shown", [(c, o) for _, c, o in EXAMPLES if COMMANDS.get(c) == "hierarchy"]
+)
+def test_lookupExamples(command: str, shown: list[str], servedHierarchy: list[str]) -> None:
+    """
+    The page's lookups, asked of the test hierarchy, reach the verdicts it shows (the keys, and
+    so the key tags and digests, are new in each hierarchy).
+    """
+    words = shlex.split(command)
+    assert words[:2] == ["txdane", "lookup"]
+    result = subprocess.run(
+        [str(BIN / "txdane"), "lookup", *servedHierarchy, *words[2:]],
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == shown[0]
+    assert len(lines) == len(shown)

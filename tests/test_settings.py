@@ -1,0 +1,108 @@
+"""
+Tests of L{txdane.settings}: resolver settings, checked once, and the resolvers built from them.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from pathlib import Path
+
+import pytest
+from twisted.internet.testing import MemoryReactorClock
+
+from txdane.resolvconf import NameServer
+from txdane.settings import ResolverSettings, ResolverSettingsError, sharedResolver
+from txdane.testing import buildHierarchy
+from txdane.validation import ADTrustingResolver, TrustAnchors, ValidatingResolver
+
+
+@pytest.fixture(scope="module")
+def anchorFile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("anchors") / "anchor"
+    path.write_text(buildHierarchy().trustAnchorText())
+    return path
+
+
+def test_fromStrings(anchorFile: Path) -> None:
+    settings = ResolverSettings.fromStrings(["127.0.0.1#5353", " ::1 "], str(anchorFile))
+    assert settings.servers == (NameServer("127.0.0.1", 5353), NameServer("::1", 53))
+    assert settings.trustAnchors == TrustAnchors.fromFile(anchorFile)
+    assert settings == ResolverSettings.fromStrings(["127.0.0.1#5353", "::1"], str(anchorFile))
+    assert ResolverSettings.fromStrings() == ResolverSettings()
+
+
+@pytest.mark.parametrize(
+    "arguments, fields, message",
+    [
+        ((["dns.example"],), ("servers",), "servers: "),
+        (([" ", ""],), ("servers",), "servers: names no server"),
+        ((None, "/nonexistent"), ("trustAnchors",), "trustAnchors: "),
+        ((None, "/x", True), ("trustAD", "trustAnchors"), "trustAD and trustAnchors exclude"),
+        ((None, None, False, 0.0), ("timeout",), "timeout: 0.0 is not positive"),
+    ],
+)
+def test_fromStringsErrors(arguments: tuple, fields: tuple[str, ...], message: str) -> None:
+    """
+    Each unusable setting is one error naming it, in the caller's spelling if asked.
+    """
+    with pytest.raises(ResolverSettingsError) as caught:
+        ResolverSettings.fromStrings(*arguments)
+    assert caught.value.options == fields
+    assert str(caught.value).startswith(message)
+    assert caught.value.describe(str.upper).startswith(fields[0].upper())
+
+
+def test_rulesCheckedOnTheValueToo(anchorFile: Path) -> None:
+    """
+    The rules hold however the settings are made, not only from strings.
+    """
+    with pytest.raises(ResolverSettingsError, match="exclude each other"):
+        ResolverSettings(trustAnchors=TrustAnchors.fromFile(anchorFile), trustAD=True)
+
+
+def test_build(anchorFile: Path) -> None:
+    reactor = MemoryReactorClock()
+    validating = ResolverSettings.fromStrings(["127.0.0.1"], str(anchorFile), timeout=3).build(
+        reactor
+    )
+    assert isinstance(validating, ValidatingResolver)
+    assert validating.querier.servers == (NameServer("127.0.0.1"),)  # type: ignore[attr-defined]
+    trusting = ResolverSettings.fromStrings(["127.0.0.1"], trustAD=True).build(reactor)
+    assert isinstance(trusting, ADTrustingResolver)
+
+
+def test_sharedPerReactorAndSettings() -> None:
+    """
+    One resolver per reactor and settings; a reactor's resolvers go with it.
+    """
+    first, second = MemoryReactorClock(), MemoryReactorClock()
+    settings = ResolverSettings.fromStrings(["127.0.0.1"])
+    other = ResolverSettings.fromStrings(["127.0.0.2"])
+    resolver = sharedResolver(first, settings)
+    assert sharedResolver(first, ResolverSettings.fromStrings(["127.0.0.1"])) is resolver
+    assert sharedResolver(first, other) is not resolver
+    assert sharedResolver(second, settings) is not resolver
+    reactorGone, resolverGone = weakref.ref(first), weakref.ref(resolver)
+    del first, resolver
+    gc.collect()
+    assert reactorGone() is None and resolverGone() is None
+
+
+def test_reactorWithoutAttributes() -> None:
+    """
+    A reactor that takes no attributes still gets a resolver, unshared.
+    """
+
+    class Frozen:
+        __slots__ = ("clock",)
+
+        def __init__(self) -> None:
+            self.clock = MemoryReactorClock()
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.clock, name)
+
+    reactor = Frozen()
+    settings = ResolverSettings.fromStrings(["127.0.0.1"])
+    assert sharedResolver(reactor, settings) is not sharedResolver(reactor, settings)

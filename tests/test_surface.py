@@ -1,0 +1,86 @@
+"""
+The public surface: every name of C{txdane.__all__} resolves, and importing a layer loads
+nothing above it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+import txdane
+from txdane.cli import SUBCOMMANDS
+
+#: Modules that must not be loaded by importing the DANE layer or by C{txdane --help}.
+_ABOVE_DANE = ("txdane.transport", "txdane.validation", "twisted.internet.reactor")
+
+
+@pytest.mark.parametrize("name", txdane.__all__)
+def test_everyNameResolves(name: str) -> None:
+    value = getattr(txdane, name)
+    assert getattr(value, "__name__", name) == name
+    assert name in dir(txdane)
+
+
+def test_allIsTheMap() -> None:
+    """
+    C{__all__} (read by tools) and the lazy map (read at run time) name the same things, once.
+    """
+    assert len(set(txdane.__all__)) == len(txdane.__all__)
+    assert set(txdane.__all__) == set(txdane._WHERE)
+
+
+def test_unknownName() -> None:
+    with pytest.raises(AttributeError, match="colour"):
+        txdane.colour  # noqa: B018
+
+
+def loaded(code: str) -> set[str]:
+    """
+    The modules a fresh interpreter has loaded after running C{code}.
+    """
+    output = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return set(output.split())
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import txdane.dane",
+        "from txdane import verifyChain, TLSARecord, tlsaName, DANEVerificationError",
+        "import contextlib, io\n"
+        "from txdane.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass",
+    ],
+    ids=["import txdane.dane", "from txdane import the DANE check", "txdane --help"],
+)
+def test_layersLoadNothingAbove(code: str) -> None:
+    modules = loaded(code)
+    assert "txdane.dane" in modules or "txdane.cli" in modules
+    assert not [m for m in modules if m.startswith(_ABOVE_DANE)]
+
+
+@pytest.mark.parametrize("name, module, description", SUBCOMMANDS)
+def test_subcommandRegistry(name: str, module: str, description: str) -> None:
+    """
+    The registry that lets C{txdane --help} list the subcommands without importing them says
+    what their modules say.
+    """
+    imported = importlib.import_module(module)
+    assert callable(imported.addArguments) and callable(imported.run)
+    assert (getattr(imported, "NAME", name), getattr(imported, "HELP", description)) == (
+        name,
+        description,
+    )

@@ -1,0 +1,134 @@
+"""
+What C{tlsa}, C{verify} and C{check} share before any lookup: reading the host and port a
+user typed, the output options, the exit status of several verdicts, and progress on a
+terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import re
+import sys
+from typing import TextIO
+
+from txdane.cli import ExitStatus, UsageError
+
+#: A label of a host name as typed: letters, digits, hyphens, underscores (after IDNA).
+_LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+
+#: The order of severity of exit statuses, least severe first: the status of several checks
+#: is that of the worst.
+_SEVERITY = (
+    ExitStatus.OK,
+    ExitStatus.INSECURE,
+    ExitStatus.NOT_VERIFIED,
+    ExitStatus.INDETERMINATE,
+    ExitStatus.FAILURE,
+    ExitStatus.BOGUS,
+)
+
+
+def hostName(text: str) -> str:
+    """
+    Check that C{text} is a DNS host name (internationalized names are accepted) and return
+    it without a final dot.
+
+    @raise UsageError: for an address, a C{HOST:PORT} or URL, or anything else that is not a
+        host name, saying what to type instead.
+    """
+    import dns.exception
+    import dns.name
+
+    if "://" in text:
+        raise UsageError(f"{text!r} is a URL: give the host name alone (and the port after it)")
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise UsageError(
+            f"{text} is an address, not a host name: TLSA and SSHFP records are found by name"
+        )
+    host, colon, port = text.rpartition(":")
+    if colon and port.isdigit() and host:
+        raise UsageError(f"give the port as its own argument: {host} {port}")
+    try:
+        name = dns.name.from_unicode(text.rstrip(".") or ".")
+    except (dns.exception.DNSException, UnicodeError, ValueError) as e:
+        raise UsageError(f"{text!r} is not a valid host name ({e})") from None
+    labels = [label.decode("ascii", "replace") for label in name.labels if label]
+    if not labels or not all(_LABEL.match(label) for label in labels):
+        raise UsageError(f"{text!r} is not a valid host name")
+    return name.to_text(omit_final_dot=True)
+
+
+def portNumber(text: str) -> int:
+    """
+    An C{argparse} type for a TCP port: 1-65535.
+    """
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not in 1-65535")
+    return port
+
+
+def addOutputArguments(parser: argparse.ArgumentParser) -> None:
+    """
+    Declare C{--json} and C{-v}.
+    """
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object (documented in the guide)"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print the chain of trust of the TLSA (or SSHFP) records",
+    )
+
+
+def worst(statuses: list[int]) -> int:
+    """
+    The exit status of several verdicts: the most severe.
+    """
+    if not statuses:
+        return ExitStatus.OK
+    return max(statuses, key=lambda s: _SEVERITY.index(s) if s in _SEVERITY else len(_SEVERITY))
+
+
+class Progress:
+    """
+    A one-line progress report on standard error, shown only on a terminal: nothing at all
+    when standard error is a pipe or a file.
+    """
+
+    def __init__(self, stream: TextIO | None = None, enabled: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            isatty = getattr(self.stream, "isatty", None)
+            enabled = bool(isatty and isatty())
+        self.enabled = enabled
+        self._width = 0
+
+    def show(self, text: str) -> None:
+        """
+        Replace the line with C{text}.
+        """
+        if not self.enabled:
+            return
+        self.stream.write("\r" + text.ljust(self._width))
+        self.stream.flush()
+        self._width = len(text)
+
+    def clear(self) -> None:
+        """
+        Remove the line, before the report is printed.
+        """
+        if self.enabled and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0

@@ -1,0 +1,98 @@
+"""
+C{txdane tlsa HOST [PORT]}: the TLSA records of a service with their RFC 7218 names, their
+DNSSEC status, the base domain they were found at (after secure CNAMEs, RFC 7671 section 7),
+which are unusable and why, and advice about what will break next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, TextIO
+
+from txdane.cli import ExitStatus
+from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
+from txdane.cli._target import addOutputArguments, hostName, portNumber
+
+NAME = "tlsa"
+
+
+def addArguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("host", metavar="HOST", help="the server's host name, e.g. www.example.com")
+    parser.add_argument(
+        "port",
+        metavar="PORT",
+        nargs="?",
+        type=portNumber,
+        default=443,
+        help="the service's port (default: 443)",
+    )
+    parser.add_argument(
+        "--proto", default="tcp", help="transport protocol label of the TLSA name (default: tcp)"
+    )
+    addOutputArguments(parser)
+    addResolverArguments(parser)
+
+
+def report(found: Any, verbose: bool) -> str:
+    """
+    The report of a L{TLSALookup<txdane.cli._tlsalookup.TLSALookup>} for people.
+    """
+    from txdane.cli.lookup import _trustLines
+    from txdane.validation.ede import edeText
+
+    line = f"{found.owner} TLSA  {found.status}"
+    if found.ede is not None and found.status != "secure":
+        line += f" (EDE {found.ede}, {edeText(found.ede) or 'unknown code'})"
+    if found.answer is not None and found.answer.securedBy != "validation":
+        line += f" [{found.answer.securedBy}]"
+    lines = [line, f"  {found.summary()}"]
+    if found.reason and found.status != "secure":
+        lines.append(f"  {found.reason}")
+    lines.append(f"  base domain  {found.baseLine()}")
+    if found.addressProblem:
+        lines.append(f"  addresses    {found.addressProblem}")
+    for text in found.recordLines():
+        lines.append(f"  {text}")
+    for warning in found.warnings:
+        first, *rest = warning.lines()
+        lines.append(f"  warning  {first}")
+        lines.extend(f"           {more}" for more in rest)
+    if verbose and found.answer is not None:
+        lines.extend(_trustLines(found.answer.trustChain, found.answer.signatures))
+    return "\n".join(lines)
+
+
+async def execute(reactor: Any, resolver: Any, options: argparse.Namespace, out: TextIO) -> int:
+    """
+    Look up and report the TLSA records the options ask about.
+    """
+    from txdane.cli._tlsalookup import lookupTLSA
+
+    host = hostName(options.host)
+    found = await lookupTLSA(reactor, resolver, host, options.port, options.proto)
+    found.addAdvice(reactor.seconds())
+    if options.json:
+        print(json.dumps(found.toJSON(), indent=2), file=out)
+    else:
+        print(report(found, options.verbose), file=out)
+    status: int = found.exitStatus()
+    return status
+
+
+def run(options: argparse.Namespace) -> int:
+    hostName(options.host)
+    if not options.proto or "." in options.proto or not options.proto.isascii():
+        from txdane.cli import UsageError
+
+        raise UsageError(f"--proto {options.proto!r} is not a protocol label, such as tcp")
+    settings = resolverSettings(options)
+
+    async def main(reactor: Any) -> int:
+        return await execute(reactor, settings.build(reactor), options, sys.stdout)
+
+    return runOnReactor(main)
+
+
+__all__ = ["ExitStatus", "execute", "report", "run"]

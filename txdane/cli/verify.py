@@ -1,0 +1,245 @@
+"""
+C{txdane verify --cert FILE HOST [PORT]}: would a client accept this certificate (or chain)
+for HOST:PORT? Checks the file against the TLSA records from DNS, or, offline, against
+records given with C{--tlsa} or C{--tlsa-file}; says which record matched at which depth, or
+for each record why not. Useful before deploying a renewed certificate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from txdane.cli import ExitStatus, UsageError
+from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
+from txdane.cli._target import addOutputArguments, hostName, portNumber
+
+NAME = "verify"
+
+
+def addArguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("host", metavar="HOST", help="the server's host name, e.g. www.example.com")
+    parser.add_argument(
+        "port",
+        metavar="PORT",
+        nargs="?",
+        type=portNumber,
+        default=443,
+        help="the service's port (default: 443)",
+    )
+    parser.add_argument(
+        "--cert",
+        metavar="FILE",
+        type=Path,
+        required=True,
+        help="the certificate or chain to check (PEM, leaf first; or one DER certificate)",
+    )
+    parser.add_argument(
+        "--tlsa",
+        metavar="RECORD",
+        action="append",
+        default=[],
+        help='a TLSA record to check against instead of DNS, e.g. "3 1 1 8cb0..." or '
+        '"DANE-EE SPKI SHA2-256 8cb0..." (repeatable; no lookup is made)',
+    )
+    parser.add_argument(
+        "--tlsa-file",
+        metavar="FILE",
+        type=Path,
+        help="TLSA records to check against instead of DNS: one per line, as rdata or as "
+        "zone-file lines (no lookup is made)",
+    )
+    parser.add_argument(
+        "--proto", default="tcp", help="transport protocol label of the TLSA name (default: tcp)"
+    )
+    parser.add_argument(
+        "--smtp",
+        action="store_true",
+        help="apply the SMTP rules (RFC 7672): PKIX-TA and PKIX-EE records are unusable",
+    )
+    addOutputArguments(parser)
+    addResolverArguments(parser)
+
+
+def readChain(path: Path) -> tuple[Any, ...]:
+    """
+    The certificates in C{path}, leaf first.
+
+    @raise UsageError: when the file cannot be read or holds no certificate.
+    """
+    from cryptography import x509
+
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+    try:
+        if b"-----BEGIN" in data:
+            chain = tuple(x509.load_pem_x509_certificates(data))
+        else:
+            chain = (x509.load_der_x509_certificate(data),)
+    except ValueError:
+        raise UsageError(f"{path}: not a certificate in PEM or DER form") from None
+    return chain
+
+
+def readRecords(texts: list[str], path: Path | None) -> tuple[Any, ...] | None:
+    """
+    The records of C{--tlsa} and C{--tlsa-file}, or C{None} when neither was given.
+
+    @raise UsageError: for a malformed record (naming the file and line).
+    """
+    from txdane.dane.tlsa import TLSARecord
+    from txdane.errors import TLSAFormatError
+
+    if not texts and path is None:
+        return None
+    records = []
+    for text in texts:
+        try:
+            records.append(TLSARecord.fromText(text))
+        except TLSAFormatError as e:
+            raise UsageError(f"--tlsa {text!r}: {e}") from None
+    if path is not None:
+        try:
+            lines = path.read_text().splitlines()
+        except OSError as e:
+            raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: not a text file of TLSA records") from None
+        for number, line in enumerate(lines, 1):
+            line = line.split(";", 1)[0].strip()
+            if not line or line.startswith("#"):
+                continue
+            words = line.split()
+            upper = [w.upper() for w in words]
+            if "TLSA" in upper:
+                words = words[upper.index("TLSA") + 1 :]
+            try:
+                records.append(TLSARecord.fromText(" ".join(words)))
+            except TLSAFormatError as e:
+                raise UsageError(f"{path}, line {number}: {e}") from None
+        if not records:
+            raise UsageError(f"{path}: no TLSA record in the file")
+    return tuple(records)
+
+
+def judge(found: Any, chain: tuple[Any, ...], smtp: bool, certFile: str) -> Any:
+    """
+    Decide as a client would (L{planConnection<txdane.dane.decision.planConnection>} then
+    L{verifyChain<txdane.dane.matching.verifyChain>}) and describe the verdict.
+    """
+    from txdane.cli._verdict import HostVerdict
+    from txdane.dane.decision import Action, Policy, TLSAResult, planConnection
+    from txdane.dane.matching import FailureKind, verifyChain
+    from txdane.errors import DANEPolicyError
+    from txdane.status import Status
+
+    policy = Policy.SMTP if smtp else Policy.DEFAULT
+    if found.given is not None:
+        outcome: Any = TLSAResult(Status.SECURE, found.given, found.baseDomain)
+    elif found.answer is not None:
+        from txdane.endpoints.dane import tlsaResult
+
+        outcome = tlsaResult(found.answer, found.baseDomain)
+    else:
+        outcome = found.failure
+    host, port = found.host, found.port
+    try:
+        plan = planConnection(outcome, host, port, policy)
+    except DANEPolicyError as e:
+        return HostVerdict(
+            host, port, False, found.exitStatus(), f"cannot verify: {e.reason}", tlsa=found
+        )
+    if plan.action is not Action.DANE:
+        return HostVerdict(
+            host, port, False, ExitStatus.INSECURE, f"no DANE: {plan.reason}", tlsa=found
+        )
+    result = verifyChain(plan.records, chain, plan.matchOptions)
+    if result.verified:
+        assert result.record is not None
+        return HostVerdict(
+            host,
+            port,
+            True,
+            ExitStatus.OK,
+            f"verified by {result.record.shortText()} {result.record.mnemonic} "
+            f"at depth {result.depth}",
+            tlsa=found,
+            result=result,
+            chain=chain,
+        )
+    fix = []
+    if result.failure is FailureKind.NO_MATCH:
+        fix = [
+            "publish a record for this certificate's key before deploying it:",
+            f"txdane generate --cert {certFile} {host} {port}",
+        ]
+    return HostVerdict(
+        host,
+        port,
+        False,
+        ExitStatus.NOT_VERIFIED,
+        f"not verified: {result.summary()}",
+        tlsa=found,
+        result=result,
+        chain=chain,
+        fix=fix,
+    )
+
+
+async def execute(reactor: Any, resolver: Any, options: argparse.Namespace, out: TextIO) -> int:
+    """
+    Check the certificate file against the records the options give (or DNS) and report.
+    """
+    import dns.name
+
+    from txdane.cli._tlsalookup import TLSALookup, lookupTLSA
+
+    host = hostName(options.host)
+    chain = readChain(options.cert)
+    given = readRecords(options.tlsa, options.tlsa_file)
+    if given is not None:
+        found = TLSALookup(host, options.port, options.proto, dns.name.from_text(host), given=given)
+    else:
+        found = await lookupTLSA(reactor, resolver, host, options.port, options.proto)
+    found.addAdvice(reactor.seconds() if reactor is not None else _now(), chain)
+    verdict = judge(found, chain, options.smtp, str(options.cert))
+    if options.json:
+        from txdane.cli._verdict import summaryJSON
+
+        print(json.dumps(summaryJSON([verdict], verdict.exitStatus), indent=2), file=out)
+    else:
+        print("\n".join(verdict.lines()), file=out)
+    status: int = verdict.exitStatus
+    return status
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def run(options: argparse.Namespace) -> int:
+    hostName(options.host)
+    readChain(options.cert)
+    if readRecords(options.tlsa, options.tlsa_file) is not None:
+        # Offline: no resolver, no reactor.
+        from twisted.internet.defer import Deferred
+
+        box: list[Any] = []
+        Deferred.fromCoroutine(execute(None, None, options, sys.stdout)).addBoth(box.append)
+        result = box[0]
+        if hasattr(result, "raiseException"):
+            result.raiseException()
+        return int(result)
+    settings = resolverSettings(options)
+
+    async def main(reactor: Any) -> int:
+        return await execute(reactor, settings.build(reactor), options, sys.stdout)
+
+    return runOnReactor(main)

@@ -1,0 +1,207 @@
+"""
+Reading the options of an endpoint string: the values as text, checked one by one, each error
+naming the option.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import dns.exception
+import dns.name
+
+from txdane.errors import TxdaneError
+from txdane.settings import ResolverSettings, ResolverSettingsError, sharedResolver
+
+_TRUE = {"yes", "true", "1", "on"}
+_FALSE = {"no", "false", "0", "off"}
+
+#: The options every endpoint string takes.
+COMMON_OPTIONS = frozenset(
+    {"host", "port", "timeout", "bindAddress", "resolver", "trustAnchor", "trustAD"}
+)
+
+#: How an endpoint string spells each field of L{ResolverSettings
+#: <txdane.settings.ResolverSettings>}, for error messages.
+_RESOLVER_OPTIONS = {"servers": "resolver", "trustAnchors": "trustAnchor", "trustAD": "trustAD"}
+
+
+class EndpointStringError(TxdaneError, ValueError):
+    """
+    An endpoint string could not be used; the message names the option and the problem.
+    """
+
+
+def _text(value: str | bytes) -> str:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise EndpointStringError(f"{value!r} is not UTF-8") from None
+    return value
+
+
+class OptionReader:
+    """
+    The options of one endpoint string, as Twisted passes them to a parser.
+
+    @ivar prefix: the endpoint type (C{dane}, C{dnssec}), which starts every error message.
+    @ivar values: the options given, by name.
+    """
+
+    def __init__(
+        self, prefix: str, allowed: Iterable[str], args: tuple[Any, ...], kwargs: dict[Any, Any]
+    ) -> None:
+        self.prefix = prefix
+        values = {_text(k): _text(v) for k, v in kwargs.items()}
+        positional = [_text(a) for a in args]
+        if positional:
+            _refuseUnescapedColons(prefix, values, positional)
+        # Twisted's style also allows the first two fields positionally: dane:host:port.
+        for name, value in zip(("host", "port"), positional):
+            if name in values:
+                raise EndpointStringError(f"{prefix}: {name} given twice")
+            values[name] = value
+        if len(positional) > 2:
+            raise EndpointStringError(f"{prefix}: unexpected field {positional[2]!r}")
+        known = set(allowed)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise EndpointStringError(
+                f"{prefix}: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})"
+            )
+        self.values = values
+
+    def error(self, message: str) -> EndpointStringError:
+        """
+        An error for this string: C{message} after the endpoint type.
+        """
+        return EndpointStringError(f"{self.prefix}: {message}")
+
+    def given(self, *names: str) -> bool:
+        """
+        Whether any of the options C{names} was given a non-empty value.
+        """
+        return any(self.values.get(name) for name in names)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.values.get(name, default)
+
+    def required(self, name: str) -> str:
+        value = self.values.get(name)
+        if not value:
+            raise self.error(f"{name} is required")
+        return value
+
+    def hostName(self, name: str) -> str:
+        """
+        The host name in option C{name} (required), checked to be a valid DNS name.
+        """
+        value = self.required(name)
+        try:
+            dns.name.from_text(value)
+        except dns.exception.DNSException as e:
+            raise self.error(f"{name}={value!r}: {e}") from None
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self.values.get(name)
+        if value is None or value.lower() in _FALSE:
+            return False
+        if value.lower() in _TRUE:
+            return True
+        raise self.error(f"{name}={value!r} is not yes or no")
+
+    def port(self) -> int:
+        text = self.required("port")
+        try:
+            port = int(text)
+        except ValueError:
+            raise self.error(f"port={text!r} is not a number") from None
+        if not 0 < port < 65536:
+            raise self.error(f"port={port} is not in 1-65535")
+        return port
+
+    def timeout(self) -> float:
+        text = self.get("timeout", "30")
+        assert text is not None
+        try:
+            value = float(text)
+        except ValueError:
+            raise self.error(f"timeout={text!r} is not a number") from None
+        if not math.isfinite(value) or value <= 0:
+            raise self.error(f"timeout={text!r} must be positive")
+        return value
+
+    def bindAddress(self) -> tuple[str, int] | None:
+        text = self.get("bindAddress")
+        return (text, 0) if text else None
+
+    def readFile(self, option: str, path: str) -> bytes:
+        """
+        The contents of the file C{path} named by C{option}.
+        """
+        try:
+            return Path(path).read_bytes()
+        except OSError as e:
+            raise self.error(f"{option}={path!r}: {e.strerror}") from None
+        except ValueError as e:  # a NUL in the path
+            raise self.error(f"{option}={path!r}: {e}") from None
+
+    def resolver(self, reactor: Any) -> Any:
+        """
+        The shared resolver for the C{resolver}, C{trustAnchor} and C{trustAD} options.
+        """
+        text = self.get("resolver")
+        try:
+            settings = _resolverSettings(
+                tuple(text.split(",")) if text else None,
+                self.get("trustAnchor"),
+                self.flag("trustAD"),
+            )
+        except ResolverSettingsError as e:
+            raise self.error(e.describe(_RESOLVER_OPTIONS.__getitem__)) from None
+        return sharedResolver(reactor, settings)
+
+
+@functools.lru_cache(maxsize=64)
+def _resolverSettings(
+    servers: tuple[str, ...] | None, trustAnchorFile: str | None, trustAD: bool
+) -> ResolverSettings:
+    """
+    The settings for these options. An endpoint string is often parsed once per connection:
+    the trust anchor file is read once per path, as when shared resolvers were keyed by it.
+    """
+    return ResolverSettings.fromStrings(servers, trustAnchorFile, trustAD)
+
+
+def _refuseUnescapedColons(prefix: str, values: dict[str, str], positional: list[str]) -> None:
+    """
+    Twisted splits an endpoint string at every colon that is not escaped: an IPv6 literal
+    written as it is (C{host=::1}) leaves its first part as the option's value and the rest as
+    positional fields. Say how to write it when the parts join into an IP address.
+    """
+    rest = ":".join(positional)
+    candidates = [
+        (name, f"{value}:{rest}")
+        for name, value in values.items()
+        if name in ("host", "bindAddress", "resolver")  # the options that take addresses
+    ]
+    if not values and len(positional) > 2:  # dane:::1:443
+        candidates.append(("host", ":".join(positional[:-1])))
+    for name, joined in candidates:
+        for part in joined.split(","):
+            try:
+                ipaddress.IPv6Address(part.split("#")[0].split("%")[0].strip())
+            except ValueError:
+                continue
+            escaped = joined.replace(":", "\\:")
+            raise EndpointStringError(
+                f"{prefix}: {name}={joined}: escape each colon of an IPv6 address with a "
+                f'backslash, as in {name}={escaped} (in Python source: r"{name}={escaped}")'
+            )

@@ -1,0 +1,185 @@
+"""
+L{DANEOptions}: how a DANE-verified connection authenticates its server, in one value shared
+by L{DANEEndpoint<txdane.endpoints.dane.DANEEndpoint>}, L{creatorForStartTLS
+<txdane.endpoints.starttls.creatorForStartTLS>}, L{DANEEndpointFactory
+<txdane.endpoints.web.DANEEndpointFactory>} and the C{dane:} endpoint string.
+
+Adding an option means adding a field here. A field that endpoint strings can set names its
+string options and how to read them with L{_fromStrings}; the C{dane:} parser accepts exactly
+the options the fields name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from twisted.internet.ssl import PrivateCertificate
+
+from txdane.dane.decision import Policy
+from txdane.dane.matching import DANEResult
+from txdane.dane.pkix import PKIXTrust
+from txdane.endpoints._strings import OptionReader
+from txdane.endpoints.guard import CHECKERS
+
+
+def _fromStrings(*names: str, read: Callable[[OptionReader], Any]) -> dict[str, Any]:
+    """
+    The metadata of a field that endpoint strings set: the string options C{names} feed it,
+    and C{read} turns them into the field's value (called only when one of them is given).
+    """
+    return {"strings": names, "read": read}
+
+
+def _readProto(options: OptionReader) -> str:
+    proto = options.required("proto")
+    if proto.lower() != "tcp":
+        raise options.error(f"proto={proto!r}: only tcp is supported")
+    return "tcp"
+
+
+def _readStartTLS(options: OptionReader) -> str:
+    starttls = options.required("starttls")
+    if starttls not in CHECKERS:
+        raise options.error(f"starttls={starttls!r}: not one of {', '.join(sorted(CHECKERS))}")
+    return starttls
+
+
+def _readPolicy(options: OptionReader) -> Policy:
+    return Policy.DANE_ONLY if options.flag("require") else Policy.DEFAULT
+
+
+def _readClientCertificate(options: OptionReader) -> PrivateCertificate:
+    certificatePEM = options.readFile("certificate", options.required("certificate"))
+    key = options.get("privateKey")
+    # One PEM file may hold both.
+    keyPEM = options.readFile("privateKey", key) if key else certificatePEM
+    try:
+        return PrivateCertificate.loadPEM(certificatePEM + b"\n" + keyPEM)
+    except Exception as e:
+        raise options.error(
+            f"certificate/privateKey: not a PEM certificate and key ({e})"
+        ) from None
+
+
+def _readTrustRoots(options: OptionReader) -> PKIXTrust:
+    path = options.required("trustRoots")
+    files = sorted(Path(path).glob("*.pem")) if Path(path).is_dir() else [Path(path)]
+    roots: list[x509.Certificate] = []
+    for file in files:
+        data = options.readFile("trustRoots", str(file))
+        try:
+            roots.extend(x509.load_pem_x509_certificates(data))
+        except ValueError as e:
+            raise options.error(f"trustRoots={str(file)!r}: {e}") from None
+    if not roots:
+        raise options.error(f"trustRoots={path!r} holds no certificate")
+    return PKIXTrust(tuple(roots))
+
+
+@dataclasses.dataclass(frozen=True)
+class DANEOptions:
+    """
+    How a connection authenticates its server by DANE: everything but where to connect.
+
+    Every field has a default; the endpoints also take the fields as keyword arguments
+    (C{DANEEndpoint(reactor, resolver, host, 443, policy=Policy.DANE_ONLY)}).
+
+    @ivar proto: the TLSA protocol label (C{_port._proto.host}); endpoint string C{proto}.
+    @ivar tlsaHost: look up TLSA records (and send SNI) for this name instead of the host
+        connected to; endpoint string C{tlsaHost}.
+    @ivar policy: L{Policy.DEFAULT<txdane.dane.decision.Policy.DEFAULT>} (DANE where
+        published, else PKIX), L{Policy.DANE_ONLY<txdane.dane.decision.Policy.DANE_ONLY>}
+        (refuse without secure, usable TLSA records; endpoint string C{require=yes}) or
+        L{Policy.SMTP<txdane.dane.decision.Policy.SMTP>} (RFC 7672).
+    @ivar clientCertificate: a client certificate with its key, sent when the server asks;
+        endpoint strings C{certificate} and C{privateKey} (PEM files; one may hold both).
+    @ivar trustRoots: PKIX roots for the PKIX usages and the fallback (default: the
+        system's); endpoint string C{trustRoots} (a PEM file or a directory of C{.pem}
+        files).
+    @ivar checkDANEEENames: also check the host name for DANE-EE (usage 3) records (RFC 7671
+        section 5.1 leaves it to the application; web clients should).
+    @ivar extraNames: further reference identifiers for DANE-TA and PKIX (an MX or SRV
+        domain).
+    @ivar acceptableProtocols: ALPN protocols to offer.
+    @ivar observer: called with the L{DANEResult} of each handshake verified by DANE (which
+        record matched, at which depth of the chain).
+    @ivar starttls: connect in cleartext and let the protocol upgrade with STARTTLS: one of
+        L{CHECKERS<txdane.endpoints.guard.CHECKERS>} (C{"smtp"}, C{"imap"} ...); endpoint
+        string C{starttls}. C{connect()} then fires once the TCP connection is made; the
+        protocol's transport provides L{IDANEConnection
+        <txdane.endpoints.upgrade.IDANEConnection>}, uses the DANE creator whatever the
+        protocol passes to C{startTLS}, and refuses cleartext writes other than the
+        STARTTLS preamble while TLS is required (the stripping guard).
+    """
+
+    proto: str = dataclasses.field(default="tcp", metadata=_fromStrings("proto", read=_readProto))
+    tlsaHost: str | None = dataclasses.field(
+        default=None,
+        metadata=_fromStrings("tlsaHost", read=lambda options: options.hostName("tlsaHost")),
+    )
+    policy: Policy = dataclasses.field(
+        default=Policy.DEFAULT, metadata=_fromStrings("require", read=_readPolicy)
+    )
+    clientCertificate: PrivateCertificate | None = dataclasses.field(
+        default=None,
+        metadata=_fromStrings("certificate", "privateKey", read=_readClientCertificate),
+    )
+    trustRoots: PKIXTrust | None = dataclasses.field(
+        default=None, metadata=_fromStrings("trustRoots", read=_readTrustRoots)
+    )
+    checkDANEEENames: bool = False
+    extraNames: Sequence[str] = ()
+    acceptableProtocols: Sequence[bytes] | None = None
+    observer: Callable[[DANEResult], object] | None = None
+    starttls: str | None = dataclasses.field(
+        default=None, metadata=_fromStrings("starttls", read=_readStartTLS)
+    )
+
+    def __post_init__(self) -> None:
+        if self.starttls is not None and self.starttls not in CHECKERS:
+            raise ValueError(
+                f"starttls={self.starttls!r}: not one of {', '.join(sorted(CHECKERS))}"
+            )
+        # Stored as tuples: the value stays immutable whatever sequence it was given.
+        object.__setattr__(self, "extraNames", tuple(self.extraNames))
+        if self.acceptableProtocols is not None:
+            object.__setattr__(self, "acceptableProtocols", tuple(self.acceptableProtocols))
+
+    @classmethod
+    def given(cls, options: DANEOptions | None, overrides: dict[str, Any]) -> DANEOptions:
+        """
+        C{options} (or the defaults) with the fields named in C{overrides} replaced: what an
+        endpoint makes of its C{options} and keyword arguments.
+
+        @raise TypeError: for a name that is not a field.
+        """
+        base = cls() if options is None else options
+        return dataclasses.replace(base, **overrides) if overrides else base
+
+
+def _stringOptions() -> frozenset[str]:
+    """
+    The endpoint-string options the fields of L{DANEOptions} read.
+    """
+    return frozenset(
+        name
+        for field in dataclasses.fields(DANEOptions)
+        for name in field.metadata.get("strings", ())
+    )
+
+
+def _optionsFromStrings(options: OptionReader) -> DANEOptions:
+    """
+    The L{DANEOptions} an endpoint string gives: each field whose string options are given
+    read from them, the others left at their defaults.
+    """
+    values = {
+        field.name: field.metadata["read"](options)
+        for field in dataclasses.fields(DANEOptions)
+        if "strings" in field.metadata and options.given(*field.metadata["strings"])
+    }
+    return DANEOptions(**values)
