@@ -6,6 +6,8 @@ L{txdane.mail.sendMail}, and a plain C{ESMTPSenderFactory} over C{dane:mx=}.
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,11 @@ class _Factory(ESMTPSenderFactory):
 
 
 class MailWorld(TestCase):
+    """
+    The mail cases of L{tests.mail.mxworld}: twisted.mail SMTP servers with STARTTLS on their
+    loopback addresses, the hierarchy served, and a trust anchor file for endpoint strings.
+    """
+
     certs: MailCertificates
     servers: dict[str, SMTPServer]
     world: World
@@ -72,8 +79,16 @@ class MailWorld(TestCase):
         self.port = port
         self.world = await makeWorld(mailRecords(port, certs))
         self.addCleanup(self.world.dnsServer.stop)
-        self.anchorFile = self.mktemp()
+        self.anchorFile = self.temporaryPath()
         Path(self.anchorFile).write_text(self.world.hierarchy.trustAnchorText())
+
+    def temporaryPath(self) -> str:
+        """
+        A path in a temporary directory removed after the test.
+        """
+        directory = tempfile.mkdtemp(prefix="txdane-mail-test-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        return str(Path(directory) / "file")
 
     def send(self, domain: str) -> Deferred[Any]:
         return sendMail(

@@ -18,7 +18,7 @@ EXAMPLES = ROOT / "docs" / "examples"
 
 class MailExampleTests(MailWorld):
     async def runExample(self, name: str, *arguments: str) -> tuple[bytes, bytes, int]:
-        message = self.mktemp()
+        message = self.temporaryPath()
         Path(message).write_bytes(MESSAGE)
         # The message on standard input, as the examples read it.
         return await getProcessOutputAndValue(

@@ -20,7 +20,7 @@ from .test_delivery import MailWorld
 class SendCommandTests(MailWorld):
     async def txdaneSend(self, *arguments: str) -> tuple[int, dict[str, Any], str]:
         # A message file: the child's standard input is a pipe nobody closes.
-        message = self.mktemp()
+        message = self.temporaryPath()
         Path(message).write_bytes(b"Subject: hi\r\n\r\nhello\r\n")
         out, err, status = await getProcessOutputAndValue(
             sys.executable,
