@@ -57,7 +57,6 @@ def test_everyMutationApplies(world: World) -> None:
             assert isinstance(mutation(rng, world, message), dns.message.Message)
 
 
-@pytest.mark.xfail(strict=True, reason="#14: old denials of split zones read as insecure")
 def test_seededTrials(world: World) -> None:
     """
     A fixed number of seeded trials: every secure result is the honest answer, and nothing
@@ -101,7 +100,6 @@ def _type(text: str) -> dns.rdatatype.RdataType:
     return dns.rdatatype.RdataType.make(text)
 
 
-@pytest.mark.xfail(strict=True, reason="#14: denials are not checked for the zone holding them")
 @pytest.mark.parametrize("parent", PARENTS)
 def test_oldParentNXDOMAINForTheChildsTLSA(world: World, parent: str) -> None:
     """
@@ -127,7 +125,6 @@ def test_oldParentRecordForTheChildsName(world: World, parent: str) -> None:
     assert result.status is Status.BOGUS, result
 
 
-@pytest.mark.xfail(strict=True, reason="#14: the DS walk accepts cuts from any zone above")
 @pytest.mark.parametrize("parent", PARENTS)
 def test_oldParentDelegationForTheGrandchildsDS(world: World, parent: str) -> None:
     """

@@ -462,9 +462,15 @@ class ValidatingResolver(TypedLookups):
         proof = proofs.checkDenial(
             self.limits, rrsets, keys.zone, name, ctx.rdtype, nxdomain, ctx.budget
         )
-        if proof.status is Status.INSECURE:
-            problem = await chain.insecureDenialProblem(
-                keys.zone, name, ctx, ds=ctx.rdtype == dns.rdatatype.DS
+        if proof.status is not Status.BOGUS:
+            # Only the zone holding the name can deny it (a parent's old records, signed
+            # before a child was split out, would otherwise deny the child's data).
+            problem = await chain.denialHolderProblem(
+                keys.zone,
+                name,
+                ctx,
+                ds=ctx.rdtype == dns.rdatatype.DS,
+                insecure=proof.status is Status.INSECURE,
             )
             if problem is not None:
                 proof = denial.bogus(problem, EDE.DNSSEC_BOGUS)
