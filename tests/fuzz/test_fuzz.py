@@ -27,9 +27,7 @@ TARGETS = {
 }
 
 #: Targets that find a known crash, until it is fixed.
-KNOWN_CRASHES: dict[str, str] = {
-    "trust_anchors": "#14: an RFC 7958 document naming an unknown encoding raises LookupError",
-}
+KNOWN_CRASHES: dict[str, str] = {}
 
 
 def test_everyTargetListed() -> None:
