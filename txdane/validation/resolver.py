@@ -56,7 +56,7 @@ from txdane.validation.context import LookupContext
 from txdane.validation.ede import EDE
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import Budget, NSEC3HashLimitError, ValidationLimits
-from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime
+from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime, lookupType
 from txdane.validation.sections import dnameFor, findRRset, signaturesFor
 from txdane.validation.trustchain import ChainOfTrust
 
@@ -167,6 +167,7 @@ class ValidatingResolver(TypedLookups):
         Step 1: the validated answer for C{name} and C{rdtype}, from the cache or from a new
         lookup (see L{IDNSSECResolver.lookup}).
         """
+        qtype = lookupType(rdtype)
         textKey = _textKey(name, rdtype)
         if textKey is not None:
             # Fast path for repeated lookups by text: no name parsing.
@@ -174,7 +175,6 @@ class ValidatingResolver(TypedLookups):
             if cached is not None:
                 return succeed(cached)
         qname = asName(name)
-        qtype = dns.rdatatype.RdataType.make(rdtype)
         cached = self._answers.get((qname, qtype))
         if cached is not None:
             return succeed(cached)

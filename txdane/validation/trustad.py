@@ -25,7 +25,7 @@ from txdane.validation.ede import EDE
 from txdane.validation.failures import edeFromMessage, edeOf, queryFailure
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime
+from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime, lookupType
 from txdane.validation.sections import dnameFor, findRRset
 
 
@@ -58,8 +58,8 @@ class ADTrustingResolver(TypedLookups):
     def lookup(
         self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
     ) -> Deferred[Answer]:
+        qtype = lookupType(rdtype)
         qname = asName(name)
-        qtype = dns.rdatatype.RdataType.make(rdtype)
         d = Deferred.fromCoroutine(self._lookup(qname, qtype))
         return limitLookupTime(d, qname, qtype, self.limits, self.clock)
 
