@@ -4,6 +4,9 @@ Regression tests for the hostile-input review (#14) that concern the validator i
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+
 import dns.rcode
 import pytest
 from twisted.internet.task import Clock
@@ -11,8 +14,17 @@ from twisted.internet.task import Clock
 from tests.validation.fakes import EngineQuerier, failureOf
 from tests.validation.test_hierarchy import makeResolver
 from tests.validation.zonekit import TableQuerier, n, rrset
+from txdane.server.responder import Responder
+from txdane.server.zones import ZoneStore
 from txdane.testing import Hierarchy, buildHierarchy
-from txdane.validation import ADTrustingResolver, Answer, LookupFailedError
+from txdane.validation import (
+    ADTrustingResolver,
+    Answer,
+    LookupFailedError,
+    ValidatingResolver,
+    ValidationLimits,
+)
+from txdane.validation.resolver import _answerCost
 
 
 def resolveWith(resolver: ADTrustingResolver, name: str, rdtype: str) -> Answer:
@@ -98,3 +110,94 @@ def test_trustADChainWithNegativeAnswerForTheTarget() -> None:
     answer = resolveWith(_trusting(querier), "_443._tcp.www.p.", "TLSA")
     assert answer.secure and not answer.exists and answer.rcode == dns.rcode.NXDOMAIN
     assert len(querier.queries) == 1
+
+
+#: The hostile zone's wildcard: this many A records in each synthesized answer.
+WILDCARD_RECORDS = 200
+#: Distinct names looked up below it.
+WILDCARD_NAMES = 300
+
+
+@pytest.fixture(scope="module")
+def hostileWildcard() -> Hierarchy:
+    records = [
+        f"*.big 300 IN A 10.{i // 65536}.{i // 256 % 256}.{i % 256}"
+        for i in range(WILDCARD_RECORDS)
+    ]
+    return buildHierarchy(extraRecords={"example.test.": records})
+
+
+def test_cacheBytesBoundMemory(hostileWildcard: Hierarchy) -> None:
+    """
+    Thousands of distinct names under a hostile wildcard with large answers: the cache,
+    bounded in bytes (C{cacheBytes}) and not only in entries, keeps the process's memory
+    growth (measured with tracemalloc) within the bound; a count bound alone would let it
+    grow with every name.
+    """
+    bound = 1024 * 1024
+    resolver, _ = makeResolver(hostileWildcard, limits=ValidationLimits(cacheBytes=bound))
+    uncachedServer(resolver, hostileWildcard)
+    for i in range(20):  # the zones' keys and cuts, and whatever first use allocates
+        resolveHostile(resolver, f"warm{i}.big.example.test.")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(WILDCARD_NAMES):
+            answer = resolveHostile(resolver, f"h{i}.big.example.test.")
+            if i == 0:
+                answer0 = answer
+        del answer
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    held = resolver._answers.bytes
+    assert 0 < held <= bound // 2
+    assert growth <= bound, f"grew {growth} bytes with a {bound}-byte cache bound"
+    kept = len(resolver._answers)
+    assert kept < WILDCARD_NAMES // 10, kept
+    # Bounded by count alone (10,000 entries), every answer would have stayed.
+    assert _answerCost(answer0) * WILDCARD_NAMES > 5 * bound
+
+
+def test_cacheCostEstimateIsAnUpperBound(hostileWildcard: Hierarchy) -> None:
+    """
+    The bytes charged for a cached answer are at least what it really holds, so that the
+    bound in bytes bounds the memory.
+    """
+    resolver, _ = makeResolver(hostileWildcard, limits=ValidationLimits(cacheBytes=2**40))
+    uncachedServer(resolver, hostileWildcard)
+    resolveHostile(resolver, "warm.big.example.test.")
+    charged = resolver._answers.bytes
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(50):
+            resolveHostile(resolver, f"e{i}.big.example.test.")
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    charged = resolver._answers.bytes - charged
+    assert growth <= charged, (growth, charged)
+    assert charged <= 3 * growth, (growth, charged)  # and not wildly above it
+
+
+def uncachedServer(resolver: ValidatingResolver, hierarchy: Hierarchy) -> None:
+    """
+    Answer from a server without its own answer cache: the test measures the resolver's
+    memory, not the in-process server's.
+    """
+    responder = Responder(ZoneStore(hierarchy.zones.values()), cacheBytes=0)
+    resolver.querier = EngineQuerier(responder)
+
+
+def resolveHostile(resolver: ValidatingResolver, name: str) -> Answer:
+    results: list[object] = []
+    resolver.lookup(name, "A").addBoth(results.append)
+    answer = results[0]
+    assert isinstance(answer, Answer) and answer.secure, answer
+    assert len(answer.records) == WILDCARD_RECORDS
+    return answer
