@@ -10,6 +10,10 @@ answer. Outcomes:
 - C{failed}: the lookup failed (L{LookupFailedError}), which callers treat as an error;
 - C{insecure-trade}: honest secure, attacked insecure, in a zone whose NSEC3 iterations are
   over the limit (RFC 9276's documented trade);
+- C{insecure-replay}: honest secure, attacked insecure, for a name that was below an unsigned
+  delegation before the split, when the attacker replayed the old parent's consistent view
+  (no cut at the child, an unsigned delegation at the grandchild): the old verdict, which no
+  validator can tell from the new one until those signatures expire;
 
 and the violations, which must never happen:
 
@@ -85,6 +89,8 @@ def classify(world: World, question: Question, result: object) -> str:
     ):
         if any(question.name.is_subdomain(zone) for zone in world.overLimit):
             return "insecure-trade"
+        if any(question.name.is_subdomain(zone) for zone in world.formerlyUnsigned):
+            return "insecure-replay"
         return "DOWNGRADE"
     return result.status.name.lower()
 

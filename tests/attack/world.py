@@ -60,6 +60,7 @@ class World:
     @ivar questions: what the trials ask, with the honest answers.
     @ivar overLimit: zones whose NSEC3 iterations are over the validator's limit: in them,
         stripped signatures read as insecure, the documented trade (RFC 9276).
+    @ivar formerlyUnsigned: zones that were below an unsigned delegation before the split.
     @ivar rrsets: every RRset of every zone, old and new, with its RRSIG RRset (or L{None}):
         the attacker's material.
     @ivar responses: wire-form responses the attacker has seen (honest answers to the
@@ -71,6 +72,7 @@ class World:
     oldResponder: Responder
     questions: list[Question]
     overLimit: tuple[dns.name.Name, ...]
+    formerlyUnsigned: tuple[dns.name.Name, ...] = ()
     rrsets: list[tuple[dns.rrset.RRset, dns.rrset.RRset | None]] = dataclasses.field(
         default_factory=list
     )
@@ -256,6 +258,7 @@ def buildWorld(now: int | None = None) -> World:
         oldResponder=responderForZones(oldZones.values()),
         questions=[],
         overLimit=(dns.name.from_text("iterations.test."),),
+        formerlyUnsigned=tuple(dns.name.from_text(f"sub.child.{p}") for p, _ in SPLIT_PARENTS),
     )
     assert NSEC3_HIGH_ITERATIONS > 50
     asked = [(case.name, case.rdtype) for case in CASES]
