@@ -15,6 +15,11 @@ answer. Outcomes:
   (no cut at the child, an unsigned delegation at the grandchild): the old verdict, which no
   validator can tell from the new one until those signatures expire;
 
+- C{secure-replay}: secure, and the answer an honest network gave before the split (the old
+  parent's records, replayed with a consistent old view of the zone cuts, still validly
+  signed): DNSSEC has no freshness beyond the signatures' validity, so no validator can
+  tell it from the current answer until they expire;
+
 and the violations, which must never happen:
 
 - C{secure-DIFFERENT}: secure, but not the honest answer (or the honest answer is not secure);
@@ -82,6 +87,9 @@ def classify(world: World, question: Question, result: object) -> str:
     if result.status is Status.SECURE:
         if honest.status is Status.SECURE and _same(result, honest):
             return "secure-identical"
+        old = question.old
+        if isinstance(old, Answer) and old.status is Status.SECURE and _same(result, old):
+            return "secure-replay"
         return "secure-DIFFERENT"
     if honest.status is Status.SECURE and result.status in (
         Status.INSECURE,

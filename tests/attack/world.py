@@ -42,11 +42,14 @@ SPLIT_PARENTS: tuple[tuple[str, bool], ...] = (("split.test.", False), ("split3.
 class Question:
     """
     A question the trials ask, and the answer an honest network gives.
+
+    @ivar old: the answer (or failure) an honest network gave before the split.
     """
 
     name: dns.name.Name
     rdtype: dns.rdatatype.RdataType
     honest: Answer
+    old: object = None
 
 
 @dataclasses.dataclass
@@ -211,8 +214,9 @@ class _Recorder:
     An honest querier that remembers every question asked.
     """
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, old: bool = False) -> None:
         self.world = world
+        self.old = old
         self.asked: list[tuple[dns.name.Name, dns.rdatatype.RdataType]] = []
 
     def query(self, name, rdtype, rdclass="IN", **flags):
@@ -221,7 +225,7 @@ class _Recorder:
         qname = name if isinstance(name, dns.name.Name) else dns.name.from_text(name)
         qtype = dns.rdatatype.RdataType.make(rdtype)
         self.asked.append((qname, qtype))
-        return succeed(self.world.respond(qname, qtype))
+        return succeed(self.world.respond(qname, qtype, old=self.old))
 
 
 def buildWorld(now: int | None = None) -> World:
@@ -273,7 +277,8 @@ def buildWorld(now: int | None = None) -> World:
         recorder = _Recorder(world)
         honest = lookupNow(world.resolver(recorder), name, rdtype)
         assert isinstance(honest, Answer), (text, typeText, honest)
-        world.questions.append(Question(name, rdtype, honest))
+        earlier = lookupNow(world.resolver(_Recorder(world, old=True)), name, rdtype)
+        world.questions.append(Question(name, rdtype, honest, earlier))
         for key in recorder.asked:
             for wasOld in (False, True):
                 world.responses.append(world.respond(*key, old=wasOld).to_wire())
