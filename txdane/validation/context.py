@@ -108,14 +108,14 @@ class LookupContext:
 
 def cancellable(ctx: LookupContext, lookup: Coroutine[Any, Any, _T]) -> Deferred[_T]:
     """
-    Run C{lookup} for C{ctx}, as a L{Deferred} whose cancellation always stops it.
+    Run C{lookup} for C{ctx}, as a C{Deferred} whose cancellation always stops it.
 
     Cancelling a coroutine's Deferred cancels what the coroutine awaits at that moment; but a
     lookup can be cancelled while it is running, when a result it shared with another lookup
     resumed it and that other lookup's caller cancels it in the same call stack. Then nothing
     it awaits is cancelled, and it would go on querying for an answer nobody wants. So the
-    cancellation also marks C{ctx}, and the lookup's next query raises L{CancelledError}
-    instead of being sent. The Deferred returned fails with L{CancelledError} at once.
+    cancellation also marks C{ctx}, and the lookup's next query raises C{CancelledError}
+    instead of being sent. The Deferred returned fails with C{CancelledError} at once.
     """
     running = Deferred.fromCoroutine(lookup)
     result: Deferred[_T] = Deferred(lambda _: _cancel(ctx, running))
