@@ -36,17 +36,23 @@ def freePort() -> int:
 
 
 def unboundConfig(
-    directory: Path, hierarchy: Hierarchy, serverPort: int, port: int, *, validating: bool = True
+    directory: Path,
+    hierarchy: Hierarchy,
+    serverPort: int,
+    port: int,
+    *,
+    validating: bool = True,
+    interface: str = "127.0.0.1",
 ) -> Path:
     """
-    Write an Unbound configuration listening on C{port} and asking txdane's server on
-    C{serverPort} for every zone of C{hierarchy}; with the hierarchy's trust anchor when
-    C{validating}, else with validation off (a plain recursive resolver).
+    Write an Unbound configuration listening on C{interface}:C{port} and asking txdane's
+    server on C{serverPort} for every zone of C{hierarchy}; with the hierarchy's trust anchor
+    when C{validating}, else with validation off (a plain recursive resolver).
     """
     lines = [
         "server:",
         "    verbosity: 0",
-        "    interface: 127.0.0.1",
+        f"    interface: {interface}",
         f"    port: {port}",
         "    do-ip6: no",
         "    use-syslog: no",
