@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tests.dane.certs import Issued, issue
-from txdane.dane.records import recordForCertificate
+from txdane.dane.tlsa import recordForCertificate
 
 
 def freeTCPPort(interface: str = "127.0.0.1") -> int:
