@@ -1,5 +1,6 @@
 """
-Endpoints: C{dane:} (TLS authenticated by DANE) and C{dnssec:} (TCP to validated addresses).
+Endpoints: C{dane:} (TLS authenticated by DANE; C{dane:srv=} for SRV services) and C{dnssec:}
+(TCP to validated addresses).
 
     from twisted.internet.endpoints import clientFromString
     endpoint = clientFromString(reactor, "dane:host=www.example.com:port=443")
@@ -9,6 +10,8 @@ from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.parsers import DANEEndpointParser, DNSSECEndpointParser, EndpointStringError
 from txdane.endpoints.resolvers import sharedResolver
+from txdane.endpoints.srv import SRVConnectError, SRVEndpoint
+from txdane.endpoints.srvplan import ServiceNotOfferedError, SRVLookupError
 from txdane.endpoints.starttls import creatorForStartTLS
 from txdane.endpoints.web import DANEEndpointFactory, UnsupportedSchemeError, daneAgent
 
@@ -19,6 +22,10 @@ __all__ = [
     "DNSSECEndpoint",
     "DNSSECEndpointParser",
     "EndpointStringError",
+    "SRVConnectError",
+    "SRVEndpoint",
+    "SRVLookupError",
+    "ServiceNotOfferedError",
     "UnsupportedSchemeError",
     "creatorForStartTLS",
     "daneAgent",

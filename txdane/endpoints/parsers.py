@@ -18,6 +18,10 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
     than C{host}); C{require} (C{yes}: DANE required even when the zone has no TLSA);
     C{certificate} and C{privateKey} (PEM files of a client certificate); C{trustRoots} (a PEM
     file or directory of PKIX roots for the fallback; default the system's).
+  - C{dane:srv=SERVICE:domain=DOMAIN} (instead of C{host} and C{port}): the service's SRV
+    records name the servers (RFC 7673, XEP-0368); C{require}, C{certificate},
+    C{privateKey}, C{trustRoots} and the common options other than C{host} and C{port}
+    apply.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from txdane.dane.pkix import PKIXTrust
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.resolvers import sharedResolver
+from txdane.endpoints.srv import SRVEndpoint
+from txdane.endpoints.srvplan import NoSuchServiceError, serviceByName
 from txdane.errors import TxdaneError
 from txdane.resolvconf import NameServer, NameServerError
 from txdane.validation import TrustAnchorError
@@ -49,6 +55,8 @@ from txdane.validation import TrustAnchorError
 _COMMON = {"host", "port", "timeout", "bindAddress", "resolver", "trustAnchor", "trustAD"}
 _DNSSEC = _COMMON | {"allowInsecure"}
 _DANE = _COMMON | {"proto", "tlsaHost", "require", "certificate", "privateKey", "trustRoots"}
+#: C{dane:srv=SERVICE:domain=DOMAIN}: the SRV records name the hosts and ports.
+_SRV = (_DANE - {"host", "port", "proto", "tlsaHost"}) | {"srv", "domain"}
 
 _TRUE = {"yes", "true", "1", "on"}
 _FALSE = {"no", "false", "0", "off"}
@@ -237,6 +245,8 @@ class DANEEndpointParser:
     prefix = "dane"
 
     def parseStreamClient(self, reactor: Any, *args: Any, **kwargs: Any) -> IStreamClientEndpoint:
+        if "srv" in kwargs or b"srv" in kwargs:
+            return _parseSRV(reactor, _Options(self.prefix, _SRV, args, kwargs))
         options = _Options(self.prefix, _DANE, args, kwargs)
         proto = options.get("proto", "tcp") or "tcp"
         if proto.lower() != "tcp":
@@ -254,3 +264,24 @@ class DANEEndpointParser:
             timeout=options.timeout(),
             bindAddress=options.bindAddress(),
         )
+
+
+def _parseSRV(reactor: Any, options: _Options) -> IStreamClientEndpoint:
+    """
+    C{dane:srv=SERVICE:domain=DOMAIN[:option=value...]} as an L{SRVEndpoint}.
+    """
+    try:
+        service = serviceByName(options.required("srv"))
+    except NoSuchServiceError as e:
+        raise EndpointStringError(f"dane: srv: {e}") from None
+    return SRVEndpoint(
+        reactor,
+        options.resolver(reactor),
+        service,
+        options.hostName("domain"),
+        policy=Policy.DANE_ONLY if options.flag("require") else Policy.DEFAULT,
+        clientCertificate=_clientCertificate(options),
+        trustRoots=_trustRoots(options),
+        timeout=options.timeout(),
+        bindAddress=options.bindAddress(),
+    )
