@@ -34,6 +34,7 @@ from txdane.dane.tls import DANEClientTLSOptions
 from txdane.endpoints._plumbing import GateFactory, HandshakeGate
 from txdane.endpoints.dane import _AddressesEndpoint, _discard, _expandedName, tlsaResult
 from txdane.endpoints.dnssec import DNSSECEndpoint
+from txdane.endpoints.negotiator import StartTLSError, negotiatorFor
 from txdane.endpoints.srvplan import (
     RandomSource,
     Service,
@@ -45,7 +46,6 @@ from txdane.endpoints.srvplan import (
     planTarget,
     serviceByName,
 )
-from txdane.endpoints.upgrade import StartTLSError, negotiatorFor
 from txdane.errors import TxdaneError
 from txdane.status import Status
 from txdane.validation.answer import Answer
