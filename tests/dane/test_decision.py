@@ -11,7 +11,7 @@ import pytest
 from twisted.internet import defer, error
 from twisted.python.failure import Failure
 
-from txdane.dane.decision import Action, Policy, TLSAResult, planConnection
+from txdane.dane.decision import Action, Policy, TLSAResult, planConnection, planWithoutTLSA
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tlsa import TLSARecord
 from txdane.errors import DANEPolicyError, TxdaneError
@@ -113,16 +113,37 @@ def test_noDANE(outcome: TLSAResult) -> None:
         (),
         roots,
     )
+    assert not plan.tlsRequired
     plan = planConnection(outcome, HOST, 25, Policy.SMTP)
-    assert (plan.action, plan.records) == (Action.UNAUTHENTICATED, ())
+    assert (plan.action, plan.records, plan.tlsRequired) == (Action.UNAUTHENTICATED, (), False)
     with pytest.raises(DANEPolicyError, match="DANE is required but"):
         planConnection(outcome, HOST, 443, Policy.DANE_ONLY)
 
 
+def test_withoutTLSA() -> None:
+    """
+    A host whose addresses are insecure gets no TLSA lookup: the caller's normal policy.
+    """
+    plan = planWithoutTLSA(HOST, 443, "the addresses are insecure")
+    assert (plan.action, plan.tlsRequired, plan.reason) == (
+        Action.PKIX,
+        False,
+        "the addresses are insecure",
+    )
+    assert planWithoutTLSA(HOST, 25, "x", Policy.SMTP).action is Action.UNAUTHENTICATED
+    with pytest.raises(DANEPolicyError, match="DANE is required but x"):
+        planWithoutTLSA(HOST, 443, "x", Policy.DANE_ONLY)
+
+
 def test_allUnusable() -> None:
+    """
+    Secure but all unusable: TLS is owed (mandatory, unauthenticated for SMTP: "encrypt").
+    """
     outcome = answer(Status.SECURE, UNUSABLE)
-    assert planConnection(outcome, HOST, 443).action is Action.PKIX
-    assert planConnection(outcome, HOST, 25, Policy.SMTP).action is Action.UNAUTHENTICATED
+    plan = planConnection(outcome, HOST, 443)
+    assert (plan.action, plan.tlsRequired) == (Action.PKIX, True)
+    plan = planConnection(outcome, HOST, 25, Policy.SMTP)
+    assert (plan.action, plan.tlsRequired) == (Action.ENCRYPT, True)
     with pytest.raises(DANEPolicyError, match=r"every TLSA record of _443\._tcp\.www"):
         planConnection(outcome, HOST, 443, Policy.DANE_ONLY)
 
@@ -133,7 +154,7 @@ def test_smtpProfile() -> None:
     names are never checked, and the next-hop domain is a reference identifier.
     """
     plan = planConnection(answer(Status.SECURE, PKIX_EE), "mx.example.net", 25, Policy.SMTP)
-    assert plan.action is Action.UNAUTHENTICATED
+    assert plan.action is Action.ENCRYPT
     plan = planConnection(
         answer(Status.SECURE, PKIX_EE, TA, base=dns.name.from_text("mx.example.net")),
         "mx.example.net",

@@ -142,3 +142,28 @@ class StringEndToEndTests(TestCase):
         await protocol.greeted
         protocol.transport.abortConnection()
         await protocol.lost
+
+
+def test_starttlsOption() -> None:
+    endpoint = parse("dane:host=mail.example.test:port=143:starttls=imap")
+    assert isinstance(endpoint, DANEEndpoint)
+    assert endpoint.starttls == "imap"
+    with pytest.raises(EndpointStringError, match="starttls='gopher': not one of"):
+        parse("dane:host=mail.example.test:port=70:starttls=gopher")
+
+
+def test_mxOption() -> None:
+    from txdane.endpoints.planner import PlannedEndpoint
+
+    endpoint = parse("dane:mx=example.test")
+    assert isinstance(endpoint, PlannedEndpoint)
+    assert (endpoint.starttls, endpoint.service) == ("smtp", "MX of example.test")
+    endpoint = parse("dane:mx=example.test:port=2525:timeout=3")
+    assert endpoint.settings.timeout == 3
+    for bad, message in (
+        ("dane:mx=example.test:host=mx.example.test", "mx and host exclude"),
+        ("dane:mx=example.test:starttls=imap", "mx implies starttls=smtp"),
+        ("dane:mx=exa..mple", "mx="),
+    ):
+        with pytest.raises(EndpointStringError, match=message):
+            parse(bad)

@@ -3,7 +3,14 @@ DANE: TLSA records, the matching rules of RFC 6698, RFC 7671 and RFC 7672, conne
 policies, and a TLS connection creator that enforces them in the handshake.
 """
 
-from txdane.dane.decision import Action, ConnectionPlan, Policy, TLSAResult, planConnection
+from txdane.dane.decision import (
+    Action,
+    ConnectionPlan,
+    Policy,
+    TLSAResult,
+    planConnection,
+    planWithoutTLSA,
+)
 from txdane.dane.matching import (
     CheckOutcome,
     DANEResult,
@@ -52,6 +59,7 @@ __all__ = [
     "Usage",
     "parseField",
     "planConnection",
+    "planWithoutTLSA",
     "recordForCertificate",
     "recordForKey",
     "recordFromFile",

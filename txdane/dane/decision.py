@@ -71,8 +71,14 @@ class Action(enum.Enum):
     DANE = "dane"
     #: No DANE: verify the server by PKIX and the host name, as without txdane.
     PKIX = "pkix"
-    #: TLS without authentication (SMTP's opportunistic TLS, RFC 7672 section 2.2).
+    #: TLS without authentication, and optional: SMTP's opportunistic TLS when the host
+    #: publishes no TLSA records or its zone is unsigned (RFC 7672 section 2.2). A client
+    #: that upgrades with STARTTLS may stay in cleartext when the server offers no TLS.
     UNAUTHENTICATED = "unauthenticated"
+    #: TLS without authentication, but mandatory: the host publishes secure TLSA records
+    #: that are all unusable (RFC 7672 section 2.2, Postfix's "encrypt"), so cleartext is
+    #: not allowed.
+    ENCRYPT = "encrypt"
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,10 @@ class ConnectionPlan:
     @ivar matchOptions: how to match them (for L{Action.DANE}).
     @ivar trust: the PKIX roots (for L{Action.PKIX}).
     @ivar reason: why this action, for people.
+    @ivar tlsRequired: whether the connection must be encrypted: under L{Action.DANE} and
+        L{Action.ENCRYPT}, when secure TLSA records exist but are all unusable, and when the
+        policy is L{Policy.DANE_ONLY}. A protocol that upgrades with STARTTLS must not send
+        anything but its upgrade commands in cleartext when this is set.
     """
 
     action: Action
@@ -99,6 +109,7 @@ class ConnectionPlan:
     matchOptions: MatchOptions = field(default_factory=MatchOptions)
     trust: PKIXTrust = field(default_factory=PKIXTrust)
     reason: str = ""
+    tlsRequired: bool = False
 
 
 def _nameText(name: dns.name.Name | str) -> str:
@@ -116,6 +127,31 @@ def _serverName(host: str) -> str:
         return dns.name.from_text(host).to_text(omit_final_dot=True)
     except dns.exception.DNSException:
         return host.rstrip(".") or host
+
+
+def planWithoutTLSA(
+    host: str,
+    port: int,
+    why: str,
+    policy: Policy = Policy.DEFAULT,
+    *,
+    trust: PKIXTrust | None = None,
+) -> ConnectionPlan:
+    """
+    The plan for a host whose TLSA records are not consulted at all: its address records
+    are insecure, so its TLSA records cannot be secure either and must not be looked up
+    (RFC 7672 section 2.2.2, RFC 7673 section 3.2). As for a zone without TLSA records:
+    PKIX by default, opportunistic TLS for SMTP, refusal for L{Policy.DANE_ONLY}.
+
+    @param why: the reason, for people (names the insecure addresses).
+    @raise DANEPolicyError: under L{Policy.DANE_ONLY}.
+    """
+    if policy is Policy.DANE_ONLY:
+        raise DANEPolicyError(host, port, f"DANE is required but {why}", Status.INSECURE)
+    action = Action.UNAUTHENTICATED if policy is Policy.SMTP else Action.PKIX
+    return ConnectionPlan(
+        action, host, port, _serverName(host), trust=trust or PKIXTrust(), reason=why
+    )
 
 
 def planConnection(
@@ -164,12 +200,17 @@ def planConnection(
             detail += f": {tlsa.reason}"
         raise DANEPolicyError(host, port, detail, status, tlsa.ede)
 
-    def withoutDANE(why: str) -> ConnectionPlan:
+    def withoutDANE(why: str, tlsRequired: bool = False) -> ConnectionPlan:
         if policy is Policy.DANE_ONLY:
             raise DANEPolicyError(host, port, f"DANE is required but {why}", status, tlsa.ede)
         serverName = _serverName(host)
-        action = Action.UNAUTHENTICATED if policy is Policy.SMTP else Action.PKIX
-        return ConnectionPlan(action, host, port, serverName, trust=trust, reason=why)
+        if policy is Policy.SMTP:
+            action = Action.ENCRYPT if tlsRequired else Action.UNAUTHENTICATED
+        else:
+            action = Action.PKIX
+        return ConnectionPlan(
+            action, host, port, serverName, trust=trust, reason=why, tlsRequired=tlsRequired
+        )
 
     if status is Status.INSECURE:
         return withoutDANE(f"the TLSA lookup for {owner} is insecure (no DNSSEC proof)")
@@ -184,8 +225,10 @@ def planConnection(
     if not usable:
         # A secure but unusable RRset is the zone owner's choice, not an attack: as without
         # DANE (RFC 6698 section 4.1), except that DANE-only refuses and SMTP uses
-        # unauthenticated TLS (RFC 7672 section 2.2).
-        return withoutDANE(f"every TLSA record of {owner} is unusable")
+        # unauthenticated TLS (RFC 7672 section 2.2). Either way the published records
+        # say the server does TLS: a client upgrading with STARTTLS must not stay in
+        # cleartext.
+        return withoutDANE(f"every TLSA record of {owner} is unusable", tlsRequired=True)
     base = _nameText(tlsa.baseDomain)
     names = [base]
     for extra in (host, *extraNames):
@@ -207,4 +250,5 @@ def planConnection(
         options,
         trust,
         reason=f"{owner} has {len(usable)} usable TLSA record(s), secure",
+        tlsRequired=True,
     )

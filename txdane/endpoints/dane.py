@@ -13,16 +13,26 @@ from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import wrapClientTLS
 from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
 from twisted.internet.ssl import PrivateCertificate
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.adapters import ValidatedAddresses
-from txdane.dane.decision import ConnectionPlan, Policy, TLSAResult, planConnection
+from txdane.dane.decision import (
+    ConnectionPlan,
+    Policy,
+    TLSAResult,
+    planConnection,
+    planWithoutTLSA,
+)
 from txdane.dane.matching import DANEResult
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import TLSARecord
 from txdane.endpoints._plumbing import GateFactory
+from txdane.endpoints.connector import retrying
 from txdane.endpoints.dnssec import DNSSECEndpoint
+from txdane.endpoints.guard import CHECKERS
+from txdane.endpoints.upgrade import ConnectionInfo, StartTLSFactory
 from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
@@ -85,6 +95,12 @@ class DANEEndpoint:
     @param timeout: seconds per TCP connection attempt.
     @param bindAddress: the local C{(host, port)} to bind to.
     @param observer: called with the L{DANEResult} of each handshake verified by DANE.
+    @param starttls: connect in cleartext and let the protocol upgrade with STARTTLS: one of
+        L{txdane.endpoints.guard.CHECKERS} (C{"smtp"}, C{"imap"} ...). C{connect()} then
+        fires once the TCP connection is made; the protocol's transport provides
+        L{IDANEConnection<txdane.endpoints.upgrade.IDANEConnection>}, uses the DANE creator
+        whatever the protocol passes to C{startTLS}, and refuses cleartext writes other
+        than the STARTTLS preamble while TLS is required.
     """
 
     def __init__(
@@ -106,7 +122,11 @@ class DANEEndpoint:
         bindAddress: tuple[str, int] | None = None,
         attemptDelay: float | None = None,
         observer: Callable[[DANEResult], object] | None = None,
+        starttls: str | None = None,
     ) -> None:
+        if starttls is not None and starttls not in CHECKERS:
+            raise ValueError(f"starttls={starttls!r}: not one of {', '.join(sorted(CHECKERS))}")
+        self.starttls = starttls
         self._reactor = reactor
         self.resolver = resolver
         self.host = host
@@ -137,10 +157,18 @@ class DANEEndpoint:
         """
         Do the lookups and decide: the validated addresses and the connection plan.
 
-        The address and TLSA lookups run in parallel. When the host name is a securely
-        CNAME-expanded alias, the TLSA records of the final target are used if it has any,
-        else those of the original name (RFC 7671 section 7); C{tlsaHost} overrides the base
-        domain and skips the expansion. A failed TLSA lookup is never read as "no TLSA".
+        The address and TLSA lookups run in parallel, but the decision starts from the
+        addresses: when they are insecure, the TLSA records are not used at all, nor is a
+        failure of their lookup (RFC 7672 section 2.2.2, RFC 7673 section 3.2), so an
+        unsigned domain whose servers mishandle TLSA queries is treated exactly as one
+        without TLSA records. The exception is a host name that is a secure CNAME into an
+        unsigned zone: the TLSA records at the original (signed) name still count.
+
+        When the host name is a securely CNAME-expanded alias, the TLSA records of the
+        final target are used if it has any, else those of the original name (RFC 7671
+        section 7); C{tlsaHost} overrides the base domain, skips the expansion and is
+        consulted whatever the addresses' status. A failed TLSA lookup is never read as
+        "no TLSA".
 
         @raise DANEPolicyError: the TLSA outcome forbids connecting.
         @raise AddressValidationError: the addresses cannot be used.
@@ -150,7 +178,20 @@ class DANEEndpoint:
         try:
             addresses = await self._tcp.resolveAddresses()
             result: TLSAResult | BaseException | None = None
-            expanded = original if self.tlsaHost else _expandedName(addresses, original)
+            if self.tlsaHost is None and addresses.status is not Status.SECURE:
+                if not _secureAlias(addresses, original):
+                    _discard(atOriginal)
+                    why = (
+                        f"the addresses of {self.host} are {addresses.status}: "
+                        "its TLSA records are not consulted"
+                    )
+                    plan = planWithoutTLSA(
+                        self.host, self.port, why, self.policy, trust=self.trustRoots
+                    )
+                    return addresses, plan
+                expanded = original
+            else:
+                expanded = original if self.tlsaHost else _expandedName(addresses, original)
             if expanded != original:
                 try:
                     atTarget = await self.resolver.lookupTLSA(expanded, self.port, self.proto)
@@ -190,16 +231,68 @@ class DANEEndpoint:
         return Deferred.fromCoroutine(self._connect(protocolFactory))
 
     async def _connect(self, protocolFactory: IProtocolFactory) -> IProtocol:
+        if self.starttls is not None:
+            # A ClientFactory hears of the connection's loss, as with connectTCP.
+            return await retrying(
+                protocolFactory,
+                lambda onLost: Deferred.fromCoroutine(self._connectOnce(protocolFactory, onLost)),
+            )
+        return await self._connectOnce(protocolFactory, None)
+
+    async def _connectOnce(
+        self, protocolFactory: IProtocolFactory, onLost: Callable[[Failure], object] | None
+    ) -> IProtocol:
         addresses, plan = await self.plan()
+        return await self.connectWithPlan(addresses, plan, protocolFactory, onLost=onLost)
+
+    async def connectWithPlan(
+        self,
+        addresses: ValidatedAddresses,
+        plan: ConnectionPlan,
+        protocolFactory: IProtocolFactory,
+        *,
+        nameSecure: bool = True,
+        domain: str | None = None,
+        onLost: Callable[[Failure], object] | None = None,
+    ) -> IProtocol:
+        """
+        Connect to C{addresses} as C{plan} (from L{plan}) says: what C{connect()} does after
+        its lookups, for planners (MX, SRV) that look up first and decide which host to use.
+
+        @param nameSecure: with C{starttls}, whether the host name came from validated data
+            (C{False} for the hosts of an insecure MX RRset).
+        @param domain: with C{starttls}, the next-hop domain the host serves.
+        @param onLost: with C{starttls}, called with the reason when the connection is lost.
+        """
         creator = DANEClientTLSOptions(
             plan, self.clientCertificate, self.acceptableProtocols, observer=self.observer
         )
+        if self.starttls is not None:
+            info = ConnectionInfo(self.host, self.port, plan, nameSecure, domain)
+            upgrade = StartTLSFactory(protocolFactory, creator, info, self.starttls, onLost)
+            await self._tcp.connectTo(addresses, upgrade)
+            assert upgrade.connection is not None
+            return upgrade.connection.wrapped
         ready: Deferred[IProtocol] = Deferred(lambda d: _abort(gate))
         factory = GateFactory(protocolFactory, ready)
         endpoint = wrapClientTLS(creator, _AddressesEndpoint(self._tcp, addresses))
         await endpoint.connect(factory)
         gate = factory.gate
         return await ready
+
+
+def _secureAlias(addresses: ValidatedAddresses, host: dns.name.Name) -> bool:
+    """
+    Whether C{host} is a CNAME proven by DNSSEC (whatever the status of what it points to):
+    the TLSA records at C{host} then live in a signed zone and may be secure even when the
+    target's addresses are not.
+    """
+    for answer in addresses.answers:
+        if answer.chain:
+            first = answer.chain[0]
+            if first.rrset.name == host and first.status is Status.SECURE:
+                return True
+    return False
 
 
 def _discard(d: Deferred[Any]) -> None:

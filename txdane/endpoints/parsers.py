@@ -17,7 +17,10 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
   - C{dane:} only: C{proto} (TLSA protocol label, C{tcp}); C{tlsaHost} (TLSA base name other
     than C{host}); C{require} (C{yes}: DANE required even when the zone has no TLSA);
     C{certificate} and C{privateKey} (PEM files of a client certificate); C{trustRoots} (a PEM
-    file or directory of PKIX roots for the fallback; default the system's).
+    file or directory of PKIX roots for the fallback; default the system's); C{starttls}
+    (connect in cleartext for a protocol that upgrades: smtp, lmtp, imap, pop3, xmpp-client,
+    xmpp-server, ldap, ftp, postgres); C{mx} (instead of C{host}: the MX hosts of this mail
+    domain, RFC 7672, with C{starttls=smtp}; C{port} defaults to 25).
   - C{dane:srv=SERVICE:domain=DOMAIN} (instead of C{host} and C{port}): the service's SRV
     records name the servers (RFC 7673, XEP-0368); C{require}, C{certificate},
     C{privateKey}, C{trustRoots} and the common options other than C{host} and C{port}
@@ -45,6 +48,9 @@ from txdane.dane.decision import Policy
 from txdane.dane.pkix import PKIXTrust
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
+from txdane.endpoints.guard import CHECKERS
+from txdane.endpoints.mx import mxEndpoint
+from txdane.endpoints.planner import HostSettings
 from txdane.endpoints.resolvers import sharedResolver
 from txdane.endpoints.srv import SRVEndpoint
 from txdane.endpoints.srvplan import NoSuchServiceError, serviceByName
@@ -54,9 +60,18 @@ from txdane.validation import TrustAnchorError
 
 _COMMON = {"host", "port", "timeout", "bindAddress", "resolver", "trustAnchor", "trustAD"}
 _DNSSEC = _COMMON | {"allowInsecure"}
-_DANE = _COMMON | {"proto", "tlsaHost", "require", "certificate", "privateKey", "trustRoots"}
-#: C{dane:srv=SERVICE:domain=DOMAIN}: the SRV records name the hosts and ports.
-_SRV = (_DANE - {"host", "port", "proto", "tlsaHost"}) | {"srv", "domain"}
+_DANE = _COMMON | {
+    "proto",
+    "tlsaHost",
+    "require",
+    "certificate",
+    "privateKey",
+    "trustRoots",
+    "starttls",
+    "mx",
+}
+#: C{dane:srv=SERVICE:domain=DOMAIN}: the SRV records name the hosts, ports and how TLS starts.
+_SRV = (_DANE - {"host", "port", "proto", "tlsaHost", "starttls", "mx"}) | {"srv", "domain"}
 
 _TRUE = {"yes", "true", "1", "on"}
 _FALSE = {"no", "false", "0", "off"}
@@ -236,6 +251,32 @@ class DNSSECEndpointParser:
         )
 
 
+def _mxEndpoint(reactor: Any, options: _Options) -> IStreamClientEndpoint:
+    """
+    C{dane:mx=DOMAIN[:port=25]}: mail to a domain's MX hosts (RFC 7672), STARTTLS for SMTP.
+    """
+    for name in ("host", "tlsaHost", "require", "trustRoots"):
+        if options.get(name):
+            raise EndpointStringError(f"dane: mx and {name} exclude each other")
+    starttls = options.get("starttls")
+    if starttls not in (None, "smtp"):
+        raise EndpointStringError(f"dane: mx implies starttls=smtp, not {starttls!r}")
+    if options.get("port") is None:
+        options.values["port"] = "25"
+    certificate = _clientCertificate(options)
+    return mxEndpoint(
+        reactor,
+        options.resolver(reactor),
+        options.hostName("mx"),
+        options.port(),
+        settings=HostSettings(
+            timeout=options.timeout(),
+            bindAddress=options.bindAddress(),
+            extra={"clientCertificate": certificate} if certificate else {},
+        ),
+    )
+
+
 @implementer(IPlugin, IStreamClientEndpointStringParserWithReactor)
 class DANEEndpointParser:
     """
@@ -251,6 +292,13 @@ class DANEEndpointParser:
         proto = options.get("proto", "tcp") or "tcp"
         if proto.lower() != "tcp":
             raise EndpointStringError(f"dane: proto={proto!r}: only tcp is supported")
+        if options.get("mx"):
+            return _mxEndpoint(reactor, options)
+        starttls = options.get("starttls")
+        if starttls is not None and starttls not in CHECKERS:
+            raise EndpointStringError(
+                f"dane: starttls={starttls!r}: not one of {', '.join(sorted(CHECKERS))}"
+            )
         return DANEEndpoint(
             reactor,
             options.resolver(reactor),
@@ -263,6 +311,7 @@ class DANEEndpointParser:
             trustRoots=_trustRoots(options),
             timeout=options.timeout(),
             bindAddress=options.bindAddress(),
+            starttls=starttls,
         )
 
 

@@ -1,0 +1,187 @@
+"""
+MX endpoints (C{dane:mx=example.com}): mail to a domain by RFC 5321 section 5 and RFC 7672.
+
+L{planMX} does the validated MX lookup and returns the hosts to try:
+
+  - a bogus, indeterminate or failed MX lookup is a temporary error (L{MXLookupError}), and
+    nothing is dialled (never "no MX");
+  - a null MX (C{MX 0 .}, RFC 7505) is a permanent error (L{NullMXError});
+  - no MX records (secure or insecure NODATA): the domain itself, after secure CNAME
+    expansion, is the implicit MX; a domain that does not exist is a permanent error;
+  - otherwise the hosts by preference, in random order among equal preferences. From an
+    insecure MX RRset they are still used, with DANE where a host's own records are secure,
+    but their connections are "trusted" rather than "verified" (the names could be forged).
+
+Each host gets the SMTP policy of RFC 7672 (DANE-TA and DANE-EE only; no DANE means
+opportunistic TLS; DANE-TA names are the TLSA base domain and the next-hop domain, original
+and CNAME-expanded) and STARTTLS with the SMTP stripping guard.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import dns.name
+import dns.rcode
+from twisted.internet.defer import CancelledError
+
+from txdane.dane.decision import Policy
+from txdane.endpoints.planner import Candidate, HostSettings, PlannedEndpoint
+from txdane.errors import LookupFailedError, TxdaneError
+from txdane.status import Status
+from txdane.validation.interfaces import IDNSSECResolver
+
+#: Shuffles a list in place (C{random.shuffle}'s signature).
+Shuffle = Callable[[list[Any]], None]
+
+
+class MXError(TxdaneError):
+    """
+    Base class of the errors of an MX lookup.
+
+    @ivar domain: the next-hop domain.
+    @ivar reason: the cause in words.
+    @ivar permanent: whether the mail should bounce (C{True}) or be deferred (C{False}).
+    """
+
+    permanent = False
+
+    def __init__(self, domain: str, reason: str) -> None:
+        super().__init__(domain, reason)
+        self.domain = domain
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"MX of {self.domain}: {self.reason}"
+
+
+class MXLookupError(MXError):
+    """
+    The MX lookup was bogus, indeterminate or failed: defer, dial nothing.
+
+    @ivar status: the answer's status, or L{None} when the lookup did not complete.
+    @ivar ede: the RFC 8914 extended error code, if any.
+    """
+
+    def __init__(
+        self, domain: str, reason: str, status: Status | None = None, ede: int | None = None
+    ) -> None:
+        super().__init__(domain, reason)
+        self.status = status
+        self.ede = ede
+
+
+class NullMXError(MXError):
+    """
+    The domain publishes a null MX (RFC 7505): it accepts no mail. Bounce.
+    """
+
+    permanent = True
+
+
+class NoSuchDomainError(MXError):
+    """
+    The domain does not exist (NXDOMAIN): bounce.
+    """
+
+    permanent = True
+
+
+def _text(name: dns.name.Name) -> str:
+    return name.to_text(omit_final_dot=True)
+
+
+async def planMX(
+    resolver: IDNSSECResolver,
+    domain: str,
+    port: int = 25,
+    *,
+    shuffle: Shuffle | None = None,
+) -> list[Candidate]:
+    """
+    The MX hosts of C{domain}, in the order to try them.
+
+    @param shuffle: orders hosts of equal preference (default: C{random.shuffle} with a
+        system random source); tests pass a deterministic one.
+    @raise MXLookupError: the lookup was bogus, indeterminate or failed.
+    @raise NullMXError: the domain accepts no mail.
+    @raise NoSuchDomainError: the domain does not exist.
+    """
+    shuffle = shuffle or random.SystemRandom().shuffle
+    try:
+        answer = await resolver.lookupMX(domain)
+    except CancelledError:
+        raise
+    except LookupFailedError as e:
+        raise MXLookupError(domain, f"lookup failed: {e}", None, e.ede) from e
+    if answer.status in (Status.BOGUS, Status.INDETERMINATE):
+        detail = f"the answer is {answer.status}"
+        if answer.ede is not None:
+            detail += f" (EDE {answer.ede})"
+        if answer.reason:
+            detail += f": {answer.reason}"
+        raise MXLookupError(domain, detail, answer.status, answer.ede)
+    secure = answer.status is Status.SECURE
+    original = dns.name.from_text(domain)
+    expanded = answer.canonicalName
+    # The next-hop domain, original and CNAME-expanded (when the expansion is secure), is a
+    # DANE-TA reference identifier (RFC 7672 section 3.2.2).
+    names = [_text(original)]
+    if secure and expanded != original:
+        names.append(_text(expanded))
+    if not answer.exists:
+        if answer.rcode == dns.rcode.NXDOMAIN:
+            raise NoSuchDomainError(domain, "the domain does not exist")
+        # The implicit MX (RFC 5321 section 5.1): the domain itself. Its address lookup
+        # follows CNAMEs, and its TLSA records are those of the securely expanded name, else
+        # of the domain (as for any host, RFC 7672 section 2.2.3).
+        return [Candidate(domain, port, tuple(names), Policy.SMTP, secure, domain)]
+    records = list(answer.records)
+    hosts = [(r.preference, r.exchange) for r in records]
+    if any(exchange == dns.name.root for _, exchange in hosts):
+        if len(hosts) == 1:
+            raise NullMXError(domain, "null MX (RFC 7505): the domain accepts no mail")
+        hosts = [(p, e) for p, e in hosts if e != dns.name.root]
+    byPreference: dict[int, list[dns.name.Name]] = {}
+    for preference, exchange in hosts:
+        byPreference.setdefault(preference, []).append(exchange)
+    candidates = []
+    for preference in sorted(byPreference):
+        group = byPreference[preference]
+        shuffle(group)
+        for exchange in group:
+            candidates.append(
+                Candidate(_text(exchange), port, tuple(names), Policy.SMTP, secure, domain)
+            )
+    return candidates
+
+
+def mxEndpoint(
+    reactor: Any,
+    resolver: IDNSSECResolver,
+    domain: str,
+    port: int = 25,
+    *,
+    settings: HostSettings = HostSettings(),  # noqa: B008
+    shuffle: Shuffle | None = None,
+) -> PlannedEndpoint:
+    """
+    The endpoint C{dane:mx=DOMAIN} describes: the MX hosts of C{domain} by L{planMX}, each
+    with STARTTLS for SMTP under the RFC 7672 policy and the stripping guard.
+
+    C{connect()} fires with the first host's connection made (in cleartext; the protocol
+    does STARTTLS, with the DANE creator of that host whatever it passes). Its transport
+    provides L{IDANEConnection<txdane.endpoints.upgrade.IDANEConnection>}: the host, the
+    address, the next-hop domain and the protection. It fails with an L{MXError} (nothing
+    dialled) or an L{AllHostsFailedError<txdane.endpoints.planner.AllHostsFailedError>}.
+    """
+    return PlannedEndpoint(
+        reactor,
+        resolver,
+        lambda: planMX(resolver, domain, port, shuffle=shuffle),
+        f"MX of {domain}",
+        starttls="smtp",
+        settings=settings,
+    )

@@ -1,0 +1,268 @@
+"""
+Endpoints over a plan of hosts: the MX endpoint (RFC 7672) and, built the same way, SRV
+(RFC 7673).
+
+A planner turns a validated lookup (MX, SRV) into an ordered list of L{Candidate}s - host,
+port, extra reference identifiers, policy, and whether the host name itself is trustworthy.
+L{PlannedEndpoint} then gives each candidate the same steps as C{dane:host=} (validated
+addresses, TLSA records, TLS or STARTTLS checked by DANE), moving to the next when one fails,
+and fails only when every candidate failed, with an L{AllHostsFailedError} that lists each
+host and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
+from twisted.internet.protocol import ClientFactory
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from txdane.dane.decision import Policy
+from txdane.endpoints.connector import RetryConnector
+from txdane.endpoints.dane import DANEEndpoint
+from txdane.errors import TxdaneError
+from txdane.validation.interfaces import IDNSSECResolver
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """
+    One host a planned endpoint may connect to.
+
+    @ivar host: the host name.
+    @ivar port: the port.
+    @ivar extraNames: reference identifiers beyond the TLSA base domain and the host (the
+        next-hop domain for SMTP, the service domain for SRV).
+    @ivar policy: the DANE policy for this host.
+    @ivar nameSecure: whether the host name came from DNSSEC-validated data; when not, a
+        DANE-authenticated connection is "trusted" rather than "verified".
+    @ivar domain: the domain the host serves (the next-hop domain of an MX lookup).
+    """
+
+    host: str
+    port: int
+    extraNames: tuple[str, ...] = ()
+    policy: Policy = Policy.DEFAULT
+    nameSecure: bool = True
+    domain: str | None = None
+
+
+@dataclass(frozen=True)
+class HostAttempt:
+    """
+    One host tried, and why it failed.
+
+    @ivar host: the host name.
+    @ivar port: the port.
+    @ivar error: the failure.
+    @ivar address: the address connected to, when a connection was made.
+    """
+
+    host: str
+    port: int
+    error: BaseException
+    address: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.host}:{self.port}" + (f" ({self.address})" if self.address else "")
+        return f"{where}: {self.error}"
+
+
+class AllHostsFailedError(TxdaneError):
+    """
+    Every host of a plan failed.
+
+    @ivar service: what was planned for (C{"MX of example.com"}).
+    @ivar attempts: a L{HostAttempt} per host tried, in order.
+    """
+
+    def __init__(self, service: str, attempts: Sequence[HostAttempt]) -> None:
+        super().__init__(service, tuple(attempts))
+        self.service = service
+        self.attempts = tuple(attempts)
+
+    def __str__(self) -> str:
+        if not self.attempts:
+            return f"{self.service}: no host to try"
+        return f"{self.service}: every host failed: " + "; ".join(str(a) for a in self.attempts)
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """
+    The per-host options of a planned endpoint (those of L{DANEEndpoint}).
+    """
+
+    timeout: float = 30
+    bindAddress: tuple[str, int] | None = None
+    attemptDelay: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def hostEndpoint(
+    reactor: Any,
+    resolver: IDNSSECResolver,
+    candidate: Candidate,
+    starttls: str | None,
+    settings: HostSettings,
+) -> DANEEndpoint:
+    """
+    The C{dane:host=} endpoint for one candidate.
+    """
+    return DANEEndpoint(
+        reactor,
+        resolver,
+        candidate.host,
+        candidate.port,
+        policy=candidate.policy,
+        extraNames=candidate.extraNames,
+        timeout=settings.timeout,
+        bindAddress=settings.bindAddress,
+        attemptDelay=settings.attemptDelay,
+        starttls=starttls,
+        **settings.extra,
+    )
+
+
+async def connectCandidate(
+    reactor: Any,
+    resolver: IDNSSECResolver,
+    candidate: Candidate,
+    protocolFactory: IProtocolFactory,
+    *,
+    starttls: str | None,
+    settings: HostSettings = HostSettings(),
+    onLost: Callable[[Failure], object] | None = None,
+) -> IProtocol:
+    """
+    Look up and connect to one candidate (without moving on when it fails).
+
+    @param onLost: with C{starttls}, called with the reason when the connection is lost.
+    """
+    endpoint = hostEndpoint(reactor, resolver, candidate, starttls, settings)
+    addresses, plan = await endpoint.plan()
+    return await endpoint.connectWithPlan(
+        addresses,
+        plan,
+        protocolFactory,
+        nameSecure=candidate.nameSecure,
+        domain=candidate.domain,
+        onLost=onLost,
+    )
+
+
+class _Run:
+    """
+    One C{connect()} of a L{PlannedEndpoint}: works through the candidates, and is the
+    connector a C{ClientFactory} reconnects with (to the next host).
+    """
+
+    def __init__(
+        self,
+        endpoint: PlannedEndpoint,
+        candidates: Sequence[Candidate],
+        factory: IProtocolFactory,
+    ) -> None:
+        self.endpoint = endpoint
+        self.candidates = list(candidates)
+        self.factory = factory
+        self.attempts: list[HostAttempt] = []
+        self.connector = (
+            RetryConnector(factory, self.dial) if isinstance(factory, ClientFactory) else None
+        )
+
+    def dial(self, onLost: Callable[[Failure], object]) -> Deferred[IProtocol]:
+        return Deferred.fromCoroutine(self.next())
+
+    async def next(self) -> IProtocol:
+        endpoint = self.endpoint
+        while self.candidates:
+            candidate = self.candidates.pop(0)
+            try:
+                protocol = await connectCandidate(
+                    endpoint._reactor,
+                    endpoint.resolver,
+                    candidate,
+                    self.factory,
+                    starttls=endpoint.starttls,
+                    settings=endpoint.settings,
+                    onLost=lambda reason, c=candidate: self.lost(c, reason),  # type: ignore[misc]
+                )
+            except CancelledError:
+                raise
+            except Exception as e:
+                self.attempts.append(HostAttempt(candidate.host, candidate.port, e))
+                continue
+            if self.connector is not None:
+                self.connector.connected(protocol)
+            return protocol
+        raise AllHostsFailedError(endpoint.service, self.attempts)
+
+    def lost(self, candidate: Candidate, reason: Failure) -> None:
+        if not reason.check(*_CLEAN):
+            peer = self.connector.destination if self.connector is not None else None
+            address = getattr(peer, "host", None)
+            error = reason.value if reason.value is not None else Exception(str(reason))
+            self.attempts.append(HostAttempt(candidate.host, candidate.port, error, address))
+        if self.connector is not None:
+            self.connector.lost(reason)
+
+
+def _cleanErrors() -> tuple[type[BaseException], ...]:
+    from twisted.internet.error import ConnectionDone
+
+    return (ConnectionDone,)
+
+
+_CLEAN = _cleanErrors()
+
+
+@implementer(IStreamClientEndpoint)
+class PlannedEndpoint:
+    """
+    An endpoint over a planner: C{connect()} runs the planner, then tries each candidate
+    in turn as C{dane:host=} would, and fires with the protocol of the first connection
+    made. It fails with the planner's error (nothing dialled), or with
+    L{AllHostsFailedError} when every candidate failed.
+
+    With C{starttls}, a connection fires C{connect()} before its TLS handshake: a host
+    refused later (DANE mismatch, TLS owed but not offered) is reported to the protocol's
+    C{connectionLost} with the typed error. A C{ClientFactory} also hears of it through
+    C{clientConnectionLost}, with a connector whose C{connect()} dials the next host (as
+    twisted.mail's C{ESMTPSenderFactory} does to retry); when no host is left, its
+    C{clientConnectionFailed} gets the L{AllHostsFailedError}.
+
+    @param planner: returns the candidates, in the order to try them.
+    @param service: names what is planned for, in errors (C{"MX of example.com"}).
+    @param starttls: the STARTTLS protocol (see L{DANEEndpoint}), or L{None} for direct TLS.
+    @param settings: the per-host options.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        resolver: IDNSSECResolver,
+        planner: Callable[[], Awaitable[Sequence[Candidate]]],
+        service: str,
+        *,
+        starttls: str | None = None,
+        settings: HostSettings = HostSettings(),
+    ) -> None:
+        self._reactor = reactor
+        self.resolver = resolver
+        self.planner = planner
+        self.service = service
+        self.starttls = starttls
+        self.settings = settings
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        return Deferred.fromCoroutine(self._connect(protocolFactory))
+
+    async def _connect(self, protocolFactory: IProtocolFactory) -> IProtocol:
+        candidates = await self.planner()
+        return await _Run(self, candidates, protocolFactory).next()
