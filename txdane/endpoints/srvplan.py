@@ -248,9 +248,11 @@ def orderRecords(targets: Sequence[ServiceTarget], random: RandomSource) -> list
     ordered: list[ServiceTarget] = []
     for priority in sorted({t.priority for t in targets}):
         group = [t for t in targets if t.priority == priority]
-        # Weight 0 first, then direct TLS before STARTTLS; sorted() keeps the DNS order
-        # otherwise.
-        remaining = sorted(group, key=lambda t: (t.weight != 0, t.service.starttls is not None))
+        # Weight 0 first, then direct TLS before STARTTLS, then by name and port: the order
+        # RFC 2782 leaves free is fixed, so that the random source alone decides.
+        remaining = sorted(
+            group, key=lambda t: (t.weight != 0, t.service.starttls is not None, t.host, t.port)
+        )
         while remaining:
             total = sum(t.weight for t in remaining)
             pick = random.randint(0, total)
