@@ -11,6 +11,8 @@ name" alert): the reason the SRV endpoint sends the JID domain as SNI, as XEP-03
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import TestCase
 from twisted.words.protocols.jabber import xmlstream
 from twisted.words.protocols.jabber.jid import JID
@@ -195,6 +198,44 @@ class ProsodySRVTests(ProsodyTestCase):
         alice.available()
         alice.send(f"alice@{DOMAIN}/direct", "hello over direct TLS")
         self.assertEqual(await alice.arrived, "hello over direct TLS")
+
+    async def test_example(self) -> None:
+        """
+        docs/examples/xmpp_send.py logs in over C{dane:srv=xmpp-client} and sends bob a
+        message.
+        """
+        p = self.prosody
+        world = await self.world(
+            {
+                "example.test.": [
+                    f"_xmpp-client._tcp.chat 300 IN SRV 0 0 {p.starttlsPort} xmpp",
+                    *self.targetRecords(),
+                ]
+            }
+        )
+        bob = await self.session(self.endpoint(world), f"bob@{DOMAIN}/b")
+        bob.available()
+        anchor = Path(self.mktemp())
+        anchor.write_text(world.hierarchy.trustAnchorText())
+        root = Path(__file__).parents[2]
+        example = root / "docs" / "examples" / "xmpp_send.py"
+        out, err, code = await getProcessOutputAndValue(
+            sys.executable,
+            [
+                str(example),
+                f"alice@{DOMAIN}",
+                f"bob@{DOMAIN}",
+                "hello from the example",
+                "--resolver",
+                world.resolverAddress,
+                "--trust-anchor",
+                str(anchor),
+            ],
+            env={**os.environ, "XMPP_PASSWORD": "secret", "PYTHONPATH": str(root)},
+        )
+        self.assertEqual(code, 0, err.decode())
+        self.assertIn(b"sent to bob@chat.example.test as alice@chat.example.test/", out)
+        self.assertEqual(await bob.arrived, "hello from the example")
 
     async def test_mismatchRefusedPasswordNeverSent(self) -> None:
         """
