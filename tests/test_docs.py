@@ -44,7 +44,10 @@ def test_transportPageShowsTheExample() -> None:
 
 @pytest.mark.parametrize(
     "page, examples",
-    [("endpoints.md", ["https_get.py", "dane_lines.py", "dane_client.tac"])],
+    [
+        ("endpoints.md", ["https_get.py", "dane_lines.py", "dane_client.tac"]),
+        ("xmpp.md", ["xmpp_send.py"]),
+    ],
 )
 def test_pagesShowTheirExamples(page: str, examples: list[str]) -> None:
     """
