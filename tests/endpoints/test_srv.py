@@ -5,6 +5,8 @@ small scripted XMPP server for the endpoint's own STARTTLS.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from OpenSSL import crypto
@@ -112,6 +114,8 @@ class SRVEndpointTests(TestCase):
         client = RecordingClient()
         protocol: Any = await endpoint.connect(Factory.forProtocol(lambda: client))
         self.addCleanup(protocol.transport.abortConnection)
+        # Tests that wait for the greeting see its failure through the received data.
+        client.greeted.addErrback(lambda _: None)
         return client
 
     def endpoint(self, world: World, service: str = "xmpp-client", **kw: Any) -> SRVEndpoint:
@@ -308,7 +312,7 @@ class SRVEndpointTests(TestCase):
         offered.
         """
         world = await self.world(["_xmpp-client._tcp.chat 300 IN SRV 0 0 0 ."])
-        anchor = self.mktemp()
+        anchor = str(Path(tempfile.mkdtemp(prefix="txdane-anchor-")) / "anchor")
         with open(anchor, "w") as f:
             f.write(world.hierarchy.trustAnchorText())
         address = world.resolverAddress.replace(":", "\\:")

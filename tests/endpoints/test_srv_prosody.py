@@ -215,7 +215,7 @@ class ProsodySRVTests(ProsodyTestCase):
         )
         bob = await self.session(self.endpoint(world), f"bob@{DOMAIN}/b")
         bob.available()
-        anchor = Path(self.mktemp())
+        anchor = Path(tempfile.mkdtemp(prefix="txdane-anchor-")) / "anchor"
         anchor.write_text(world.hierarchy.trustAnchorText())
         root = Path(__file__).parents[2]
         example = root / "docs" / "examples" / "xmpp_send.py"
