@@ -16,7 +16,7 @@ from zope.interface import implementer
 
 from txdane.status import Status
 from txdane.validation import Answer, IDNSSECResolver
-from txdane.validation.resolver import _ConvenienceLookups
+from txdane.validation.lookups import TypedLookups
 
 NAME = "www.example.test."
 
@@ -37,7 +37,7 @@ def answer(
 
 
 @implementer(IDNSSECResolver)
-class FakeResolver(_ConvenienceLookups):
+class FakeResolver(TypedLookups):
     """
     Answers from a table of (name, type) -> Answer or exception.
     """

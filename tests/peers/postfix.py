@@ -61,6 +61,9 @@ standard output (PORT and the hex shortened)::
             mail.unsigned.test[127.0.0.1]:PORT: self-signed certificate
         posttls-finger: Untrusted TLS connection established to ...
 
+  - a server that offers no STARTTLS (whatever the TLSA records): nothing with C{-c}; the
+    chat shows C{EHLO} and C{QUIT} only.
+
 C{Trusted TLS connection established} is the PKIX verdict (a chain to a CA given with C{-P}
 or C{-F}, outside DANE).
 """
@@ -397,6 +400,7 @@ def postTLSFingerCommand(
     level: str = "dane",
     configDirectory: Path | None = None,
     timeout: int = 10,
+    chat: bool = False,
     options: Sequence[str] = (),
 ) -> tuple[list[str], dict[str, str]]:
     """
@@ -408,6 +412,7 @@ def postTLSFingerCommand(
     @param configDirectory: a directory for the C{main.cf} posttls-finger insists on reading
         (an empty one is written); default a new temporary directory.
     @param timeout: the connect and command timeouts in seconds (C{-t}, C{-T}).
+    @param chat: also print the SMTP chat (else C{-c}).
     @param options: more options, before the destination.
     @return: the argument vector and the environment (C{MAIL_CONFIG} added to this
         process's).
@@ -419,7 +424,7 @@ def postTLSFingerCommand(
         mainCf.write_text("compatibility_level = 3.6\n")
         past = time.time() - 60
         os.utime(mainCf, (past, past))  # else read again and again for over a second
-    argv = [requireProgram("posttls-finger"), "-c", "-l", level]
+    argv = [requireProgram("posttls-finger"), *([] if chat else ["-c"]), "-l", level]
     argv += ["-t", str(timeout), "-T", str(timeout), *options, destination]
     return argv, {**os.environ, "MAIL_CONFIG": str(configDirectory)}
 

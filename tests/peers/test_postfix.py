@@ -101,7 +101,7 @@ class PostTLSFingerTests(TestCase):
     """
 
     async def finger(
-        self, tlsa: str, zone: str, destination: str
+        self, tlsa: str, zone: str, destination: str, starttls: bool = True, chat: bool = False
     ) -> tuple[PostTLSFingerReport, Postfix]:
         """
         Start Postfix, publish C{mail.ZONE} with C{tlsa} at C{_PORT._tcp.mail.ZONE} and a
@@ -112,7 +112,9 @@ class PostTLSFingerTests(TestCase):
         directory = Path(tempfile.mkdtemp(prefix="txdane-credentials-"))
         credentials = Credentials.selfSigned(directory, f"mail.{zone.rstrip('.')}")
         domain = zone.rstrip(".")
-        postfix = Postfix(credentials, domains=[domain], hostname=f"mail.{domain}")
+        postfix = Postfix(
+            credentials, domains=[domain], hostname=f"mail.{domain}", starttls=starttls
+        )
         self.addCleanup(postfix.cleanUp)
         postfix.start()
         hierarchy = buildHierarchy(
@@ -129,7 +131,9 @@ class PostTLSFingerTests(TestCase):
         stub = ValidatingStub(hierarchy, server.port)
         stub.start()
         self.addCleanup(stub.stop)
-        argv, env = postTLSFingerCommand(destination.format(port=postfix.port, zone=domain))
+        argv, env = postTLSFingerCommand(
+            destination.format(port=postfix.port, zone=domain), chat=chat
+        )
         result = await deferToThread(stub.run, argv, 60, env)
         self.assertEqual(result.returncode, 0, result.stderr)
         return PostTLSFingerReport.parse(result.stdout + result.stderr), postfix
@@ -179,3 +183,14 @@ class PostTLSFingerTests(TestCase):
         self.assertEqual(report.failure, "self-signed certificate")
         self.assertFalse(report.daneMismatch)
         self.assertEqual(report.matches, ())
+
+    async def test_noSTARTTLS(self) -> None:
+        """
+        A secure matching TLSA record, but the server offers no STARTTLS: posttls-finger
+        says EHLO and QUIT and reports nothing about TLS (with C{-c}, it prints nothing).
+        """
+        report, _ = await self.finger("", "example.test.", "[mail.{zone}]:{port}", False, True)
+        self.assertIn("posttls-finger: Connected to mail.example.test[127.0.0.1]:", report.output)
+        self.assertNotIn("> STARTTLS", report.output)
+        self.assertIsNone(report.established, report.output)
+        self.assertIsNone(report.failure)

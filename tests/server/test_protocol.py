@@ -16,8 +16,9 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
@@ -356,6 +357,34 @@ class SlowReaderOverTheWireTests(TestCase):
         clock = Clock()
         holder = ResponderHolder(Responder(ZoneStore(_HIERARCHY.zones.values())))
         factory = DNSStreamFactory(holder, clock=clock)
+        # What the test waits for, each an event of the server's side: it read a chunk of
+        # queries, it stopped reading (paused by its full write buffer), it lost the client.
+        waiting: list[Deferred[None]] = []
+        paused: list[bool] = []
+
+        def nextEvent() -> Deferred[None]:
+            d: Deferred[None] = Deferred()
+            waiting.append(d)
+            return d
+
+        def happened() -> None:
+            while waiting:
+                waiting.pop().callback(None)
+
+        dataReceived = DNSStreamProtocol.dataReceived
+        pauseProducing = DNSStreamProtocol.pauseProducing
+
+        def recordingDataReceived(protocol: DNSStreamProtocol, data: bytes) -> None:
+            dataReceived(protocol, data)
+            happened()
+
+        def recordingPauseProducing(protocol: DNSStreamProtocol) -> None:
+            pauseProducing(protocol)
+            paused.append(True)
+            happened()
+
+        self.patch(DNSStreamProtocol, "dataReceived", recordingDataReceived)
+        self.patch(DNSStreamProtocol, "pauseProducing", recordingPauseProducing)
         port = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[arg-type]
         self.addCleanup(port.stopListening)
         client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -365,25 +394,31 @@ class SlowReaderOverTheWireTests(TestCase):
         client.setblocking(False)
         query = dns.message.make_query("example.test.", "ANY", want_dnssec=True).to_wire()
         pending = (struct.pack("!H", len(query)) + query) * 8000  # 6 MB of answers
-        for _ in range(200):
-            try:
-                pending = pending[client.send(pending) :]
-            except BlockingIOError:
-                pass
-            await deferLater(reactor, 0.005)
-            if not pending:
-                break
+        while not paused:
+            if pending:
+                try:
+                    pending = pending[client.send(pending) :]
+                    continue
+                except BlockingIOError:
+                    pass
+            await nextEvent()  # the server read some queries, or stopped reading
         (protocol,) = factory.connections
         transport = protocol.transport
         buffered = len(transport.dataBuffer) + transport._tempDataLen  # type: ignore[union-attr]
         self.assertLess(buffered, 256 * 1024)
+        lost: Deferred[None] = Deferred()
+        connectionLost = protocol.connectionLost
+
+        def recordingConnectionLost(reason: Failure) -> None:
+            connectionLost(reason)
+            lost.callback(None)
+
+        self.patch(protocol, "connectionLost", recordingConnectionLost)
         clock.advance(DEFAULT_TCP_IDLE_TIMEOUT)  # closed gracefully: the answers wait
-        await deferLater(reactor, 0.01)
+        self.assertTrue(transport.disconnecting)  # type: ignore[union-attr]
+        self.assertIn(protocol, factory.connections)
         clock.advance(DEFAULT_TCP_IDLE_TIMEOUT)  # still there: aborted
-        for _ in range(200):
-            if not factory.connections:
-                break
-            await deferLater(reactor, 0.005)
+        await lost
         self.assertEqual(factory.connections, set())
 
 

@@ -21,7 +21,7 @@ import pytest
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.error import CannotListenError
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock
 from twisted.internet.threads import deferToThread
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
@@ -318,17 +318,28 @@ class ServiceTests(TestCase):
         service = self.makeService(Path(tempfile.mkdtemp()), reactor)
         service.interfaces = ("127.0.0.1", "192.0.2.1")  # the second is not this host's
         opened: list[Any] = []
+        closing: list[Deferred[None]] = []
         listenUDP = reactor.listenUDP  # type: ignore[attr-defined]
 
         def recordingListenUDP(*args: Any, **kw: Any) -> Any:
             port = listenUDP(*args, **kw)
             opened.append(port)
+            stopListening = port.stopListening
+
+            def recordingStopListening() -> Any:
+                # The port is closed on the reactor's next turn, when this Deferred fires.
+                stopped = stopListening()
+                closing.append(stopped)
+                return stopped
+
+            port.stopListening = recordingStopListening
             return port
 
         self.patch(reactor, "listenUDP", recordingListenUDP)
         with self.assertRaises(CannotListenError):
             service.startService()
-        await deferLater(reactor, 0.01)
+        self.assertEqual(len(closing), 1)
+        await closing[0]
         self.assertEqual(len(opened), 1)
         self.assertFalse(opened[0].connected)
         self.assertEqual(service.ports, [])

@@ -1,6 +1,7 @@
 """
-A fake reactor for the transport's timing tests: a L{Clock} with UDP and TCP that record what
-the client sends, so timeouts and retries run on fake time and no test sleeps.
+Fakes for the transport's tests: L{FakeReactor}, a L{Clock} with UDP and TCP that record what
+the client sends, so timeouts and retries run on fake time and no test sleeps; and
+L{WatchedReactor}, which lets tests on real loopback sockets wait for them to be closed.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dns.message
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import Clock
 
 
@@ -64,3 +66,56 @@ class FakeReactor(Clock):
 
     def openPorts(self) -> list[FakeUDPPort]:
         return [p for p in self.ports if p.open]
+
+
+class WatchedReactor:
+    """
+    A real reactor, for tests on loopback sockets, that tells when the UDP ports and TCP
+    connections opened through it are closed: L{allClosed} is a Deferred on that event, so a
+    test waits for it instead of for a turn of the reactor or a moment of real time.
+
+    @ivar closings: one Deferred per port or connection opened, fired once it is closed.
+    """
+
+    def __init__(self, reactor: Any) -> None:
+        self._reactor = reactor
+        self.closings: list[Deferred[None]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reactor, name)
+
+    def _closing(self) -> Deferred[None]:
+        closed: Deferred[None] = Deferred()
+        self.closings.append(closed)
+        return closed
+
+    def listenUDP(self, port: int, protocol: Any, interface: str = "", **kw: Any) -> Any:
+        closed = self._closing()
+        doStop = protocol.doStop
+
+        def stopped() -> None:
+            # The port calls it once its socket is out of the reactor, just before closing it.
+            doStop()
+            self._reactor.callLater(0, closed.callback, None)
+
+        protocol.doStop = stopped
+        return self._reactor.listenUDP(port, protocol, interface=interface, **kw)
+
+    def connectTCP(self, host: str, port: int, factory: Any, *args: Any, **kw: Any) -> Any:
+        closed = self._closing()
+        for name in ("clientConnectionLost", "clientConnectionFailed"):
+            original = getattr(factory, name)
+
+            def ended(connector: Any, reason: Any, original: Any = original) -> None:
+                original(connector, reason)
+                if not closed.called:
+                    closed.callback(None)
+
+            setattr(factory, name, ended)
+        return self._reactor.connectTCP(host, port, factory, *args, **kw)
+
+    def allClosed(self) -> Deferred[list[None]]:
+        """
+        Fires once every port and connection opened so far is closed.
+        """
+        return gatherResults(list(self.closings))

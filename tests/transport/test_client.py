@@ -13,7 +13,6 @@ import dns.rcode
 import dns.rdatatype
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from txdane.transport import (
@@ -23,6 +22,7 @@ from txdane.transport import (
     EDNSUnsupportedError,
 )
 
+from .fakes import WatchedReactor
 from .scriptserver import Reply, ScriptServer, answer
 
 A_RECORD = "www.example.test. 300 IN A 192.0.2.1"
@@ -57,7 +57,7 @@ class LoopbackTests(TestCase):
         self.addCleanup(server.stop)
         return server
 
-    def client(self, server: ScriptServer, **kw) -> DNSClient:
+    def client(self, server: ScriptServer, reactor: Any = reactor, **kw: Any) -> DNSClient:
         kw.setdefault("timeout", 2.0)
         kw.setdefault("attempts", 1)
         return DNSClient(reactor, [server.address], **kw)
@@ -339,11 +339,12 @@ class LoopbackTests(TestCase):
         server = self.serve(lambda query, transport: [])
         readersBefore = set(reactor.getReaders())
         callsBefore = set(reactor.getDelayedCalls())
-        d = self.client(server, timeout=30).query("www.example.test", "A")
+        watched = WatchedReactor(reactor)
+        d = self.client(server, timeout=30, reactor=watched).query("www.example.test", "A")
         self.assertEqual(len(set(reactor.getReaders()) - readersBefore), 1)
         d.cancel()
         await self.assertFailure(d, CancelledError)
-        await deferLater(reactor, 0)
+        await watched.allClosed()
         self.assertEqual(sockets(set(reactor.getReaders()) - readersBefore), [])
         self.assertEqual(ourCalls(set(reactor.getDelayedCalls()) - callsBefore), [])
 
@@ -364,12 +365,12 @@ class LoopbackTests(TestCase):
         server = self.serve(handler)
         callsBefore = set(reactor.getDelayedCalls())
         readersBefore = set(reactor.getReaders()) | set(reactor.getWriters())
-        d = self.client(server, timeout=30).query("www.example.test", "A")
+        watched = WatchedReactor(reactor)
+        d = self.client(server, timeout=30, reactor=watched).query("www.example.test", "A")
         await tcpAsked
         d.cancel()
         await self.assertFailure(d, CancelledError)
-        await deferLater(reactor, 0)
-        await deferLater(reactor, 0)
+        await watched.allClosed()
         self.assertEqual(ourCalls(set(reactor.getDelayedCalls()) - callsBefore), [])
         # The server's side of the connection may linger a moment; the client's is gone.
         selectables: list[Any] = list(set(reactor.getReaders()) - readersBefore)

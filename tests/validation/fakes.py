@@ -1,11 +1,13 @@
 """
-Test doubles for the validator: a querier that asks the test hierarchy's answer engine
-directly, standing in for a recursive resolver.
+Test doubles and helpers for the validator's tests: a querier that asks the test hierarchy's
+answer engine directly, standing in for a recursive resolver; a resolver over it
+(L{makeResolver}); and running a lookup that finishes at once (L{resolve}, L{failureOf}).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import dns.flags
 import dns.message
@@ -13,11 +15,13 @@ import dns.name
 import dns.rdataclass
 import dns.rdatatype
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.task import Clock
 
 from txdane.server.responder import Responder
 from txdane.server.service import responderForZones
 from txdane.testing import Hierarchy
 from txdane.transport import DNSError
+from txdane.validation import Answer, TrustAnchors, ValidatingResolver
 
 Tamper = Callable[[dns.message.Message], dns.message.Message | Exception]
 
@@ -82,3 +86,43 @@ class FailingQuerier:
     def query(self, name: object, rdtype: object, rdclass: object = None, **kw: object) -> Deferred:
         self.queries += 1
         return fail(self.error)
+
+
+def makeResolver(hierarchy: Hierarchy, **kw: Any) -> tuple[ValidatingResolver, EngineQuerier]:
+    """
+    A resolver anchored at the hierarchy's root, on a clock at the hierarchy's time, asking
+    an L{EngineQuerier} of the hierarchy.
+    """
+    clock = Clock()
+    clock.advance(hierarchy.now)
+    querier = EngineQuerier.forHierarchy(hierarchy)
+    resolver = ValidatingResolver(
+        querier, trustAnchors=TrustAnchors.fromRRsets([hierarchy.trustAnchor]), clock=clock, **kw
+    )
+    return resolver, querier
+
+
+def resolve(resolver: ValidatingResolver, name: str, rdtype: str | int) -> Answer:
+    """
+    The answer of a lookup that finishes at once (raising what it fails with).
+    """
+    results: list[object] = []
+    resolver.lookup(name, rdtype).addBoth(results.append)
+    assert results, "lookup did not finish synchronously"
+    result = results[0]
+    if not isinstance(result, Answer):
+        result.raiseException()  # type: ignore[attr-defined]
+    assert isinstance(result, Answer)
+    return result
+
+
+def failureOf(d: Deferred[Any]) -> BaseException:
+    """
+    The exception a lookup that finishes at once fails with.
+    """
+    results: list[object] = []
+    d.addBoth(results.append)
+    assert results, "did not finish"
+    failure = results[0]
+    assert not isinstance(failure, Answer), f"expected a failure, got {failure}"
+    return failure.value  # type: ignore[attr-defined]

@@ -21,9 +21,7 @@ import pytest
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from twisted.internet.task import Clock
 
-from tests.validation.fakes import EngineQuerier, Tamper
-from tests.validation.test_hierarchy import makeResolver, resolve
-from tests.validation.test_resolver import failureOf
+from tests.validation.fakes import EngineQuerier, Tamper, failureOf, makeResolver, resolve
 from tests.validation.zonekit import DAY, NOW, Key, TableQuerier, keyset, n, rrset, sigset
 from txdane.server.service import responderForZones
 from txdane.server.signing import NSEC3Options, SigningKey, SigningOptions, signZone

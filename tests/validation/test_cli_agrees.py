@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from twisted.internet.defer import Deferred
 
-from tests.validation.test_hierarchy import makeResolver, resolve
+from tests.validation.fakes import makeResolver, resolve
 from txdane.cli import ExitStatus, lookup
 from txdane.status import Status
 from txdane.testing import CASES, Case, Hierarchy, buildHierarchy

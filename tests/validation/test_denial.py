@@ -1,5 +1,5 @@
 """
-Tests for the denial-of-existence proofs: L{txdane.validation.denial} (NSEC) and
+Tests for the denial-of-existence proofs: L{txdane.validation.nsec} (NSEC) and
 L{txdane.validation.nsec3} (NSEC3, with the RFC 5155 appendix A zone and appendix B answers).
 """
 
@@ -11,8 +11,8 @@ import dns.rdatatype
 import pytest
 
 from txdane.status import Status
-from txdane.validation import denial, nsec3
-from txdane.validation.answer import EDE
+from txdane.validation import denial, nsec, nsec3
+from txdane.validation.ede import EDE
 from txdane.validation.limits import ValidationLimits
 
 
@@ -191,7 +191,7 @@ def test_delegationCannotBeClosestEncloser() -> None:
 def test_iterationLimit() -> None:
     result = nsec3.NSEC3Proof.check(records(*B1, iterations=51), ZONE, LIMITS)
     assert isinstance(result, denial.DenialVerdict)
-    assert (result.status, result.ede) == (Status.INSECURE, EDE.UNSUPPORTED_NSEC3_ITERATIONS)
+    assert (result.status, result.ede) == (Status.INSECURE, EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE)
     assert isinstance(
         nsec3.NSEC3Proof.check(records(*B1, iterations=50), ZONE, LIMITS), nsec3.NSEC3Proof
     )
@@ -200,7 +200,7 @@ def test_iterationLimit() -> None:
 def test_recordsPerProofLimit() -> None:
     result = nsec3.NSEC3Proof.check(records(*CHAIN), ZONE, LIMITS)
     assert isinstance(result, denial.DenialVerdict)
-    assert (result.status, result.ede) == (Status.BOGUS, EDE.UNSUPPORTED_NSEC3_ITERATIONS)
+    assert (result.status, result.ede) == (Status.BOGUS, EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE)
 
 
 def test_hashesCounted() -> None:
@@ -236,73 +236,69 @@ def nsecs(*owners: str):
 
 def test_nsecNameError() -> None:
     # RFC 4035 B.2: ml.example. covered by b.example., and *.example. by example.
-    verdict = denial.proveNXDomain(n("ml.example."), nsecs("b.example.", "example."), ZONE)
+    verdict = nsec.proveNXDomain(n("ml.example."), nsecs("b.example.", "example."), ZONE)
     assert verdict.status is Status.SECURE
-    assert denial.proveNXDomain(n("ml.example."), nsecs("b.example."), ZONE).status is Status.BOGUS
+    assert nsec.proveNXDomain(n("ml.example."), nsecs("b.example."), ZONE).status is Status.BOGUS
 
 
 def test_nsecNameErrorBelowDelegation() -> None:
     # a.example. is a delegation: its parent-side NSEC says nothing about names below it.
-    verdict = denial.proveNXDomain(n("b.a.example."), nsecs("a.example.", "example."), ZONE)
+    verdict = nsec.proveNXDomain(n("b.a.example."), nsecs("a.example.", "example."), ZONE)
     assert verdict.status is Status.BOGUS
 
 
 def test_nsecNoData() -> None:
-    verdict = denial.proveNoData(n("ns1.example."), dns.rdatatype.MX, nsecs("ns1.example."), ZONE)
+    verdict = nsec.proveNoData(n("ns1.example."), dns.rdatatype.MX, nsecs("ns1.example."), ZONE)
     assert verdict.status is Status.SECURE
-    bad = denial.proveNoData(n("ns1.example."), dns.rdatatype.A, nsecs("ns1.example."), ZONE)
+    bad = nsec.proveNoData(n("ns1.example."), dns.rdatatype.A, nsecs("ns1.example."), ZONE)
     assert bad.status is Status.BOGUS
 
 
 def test_nsecNoDataChecksTheCNAMEBit() -> None:
-    verdict = denial.proveNoData(
-        n("alias.example."), dns.rdatatype.A, nsecs("alias.example."), ZONE
-    )
+    verdict = nsec.proveNoData(n("alias.example."), dns.rdatatype.A, nsecs("alias.example."), ZONE)
     assert verdict.status is Status.BOGUS and "CNAME" in verdict.reason
 
 
 def test_nsecNoDataAtDelegationOnlyForDS() -> None:
     assert (
-        denial.proveNoData(n("a.example."), dns.rdatatype.A, nsecs("a.example."), ZONE).status
+        nsec.proveNoData(n("a.example."), dns.rdatatype.A, nsecs("a.example."), ZONE).status
         is Status.BOGUS
     )
-    b = denial.proveNoData(n("b.example."), dns.rdatatype.DS, nsecs("b.example."), ZONE)
+    b = nsec.proveNoData(n("b.example."), dns.rdatatype.DS, nsecs("b.example."), ZONE)
     assert (b.status, b.delegation) == (Status.SECURE, True)
-    ns1 = denial.proveNoData(n("ns1.example."), dns.rdatatype.DS, nsecs("ns1.example."), ZONE)
+    ns1 = nsec.proveNoData(n("ns1.example."), dns.rdatatype.DS, nsecs("ns1.example."), ZONE)
     assert (ns1.status, ns1.delegation) == (Status.SECURE, False)
-    apex = denial.proveNoData(n("example."), dns.rdatatype.DS, nsecs("example."), ZONE)
+    apex = nsec.proveNoData(n("example."), dns.rdatatype.DS, nsecs("example."), ZONE)
     assert apex.status is Status.BOGUS
 
 
 def test_nsecEmptyNonTerminal() -> None:
-    verdict = denial.proveNoData(n("y.w.example."), dns.rdatatype.A, nsecs("x.w.example."), ZONE)
+    verdict = nsec.proveNoData(n("y.w.example."), dns.rdatatype.A, nsecs("x.w.example."), ZONE)
     assert verdict.status is Status.SECURE
-    nx = denial.proveNXDomain(n("y.w.example."), nsecs("x.w.example.", "example."), ZONE)
+    nx = nsec.proveNXDomain(n("y.w.example."), nsecs("x.w.example.", "example."), ZONE)
     assert nx.status is Status.BOGUS
 
 
 def test_nsecWildcard() -> None:
     # RFC 4035 B.6: a.z.w.example. from *.w.example.; x.y.w.example. covers it.
-    ok = denial.proveWildcard(n("a.z.w.example."), n("w.example."), nsecs("x.y.w.example."))
+    ok = nsec.proveWildcard(n("a.z.w.example."), n("w.example."), nsecs("x.y.w.example."))
     assert ok.status is Status.SECURE
-    wrongLevel = denial.proveWildcard(
-        n("a.z.w.example."), n("z.w.example."), nsecs("x.y.w.example.")
-    )
+    wrongLevel = nsec.proveWildcard(n("a.z.w.example."), n("z.w.example."), nsecs("x.y.w.example."))
     assert wrongLevel.status is Status.BOGUS
-    assert denial.proveWildcard(n("a.z.w.example."), n("w.example."), []).status is Status.BOGUS
+    assert nsec.proveWildcard(n("a.z.w.example."), n("w.example."), []).status is Status.BOGUS
 
 
 def test_nsecWildcardNoData() -> None:
-    verdict = denial.proveNoData(
+    verdict = nsec.proveNoData(
         n("a.z.w.example."), dns.rdatatype.AAAA, nsecs("x.y.w.example.", "*.w.example."), ZONE
     )
     assert verdict.status is Status.SECURE
-    mx = denial.proveNoData(
+    mx = nsec.proveNoData(
         n("a.z.w.example."), dns.rdatatype.MX, nsecs("x.y.w.example.", "*.w.example."), ZONE
     )
     assert mx.status is Status.BOGUS
 
 
 def test_nsecLastWrapsToApex() -> None:
-    assert denial.covers(n("xx.example."), n("example."), n("zz.example."))
-    assert not denial.covers(n("xx.example."), n("example."), n("b.example."))
+    assert nsec.covers(n("xx.example."), n("example."), n("zz.example."))
+    assert not nsec.covers(n("xx.example."), n("example."), n("b.example."))

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from txdane.status import Status
-from txdane.validation import denial, nsec3
+from txdane.validation import nsec, nsec3
 from txdane.validation.limits import ValidationLimits
 
 ZONE = dns.name.from_text("z.")
@@ -71,9 +71,9 @@ def nsec3Chain(names: set[dns.name.Name]) -> list[tuple[dns.name.Name, object]]:
 def test_nsecProofsAreSound(names: set[dns.name.Name], query: dns.name.Name) -> None:
     chain = nsecChain(names)
     exists = query in existing(names)
-    nx = denial.proveNXDomain(query, chain, ZONE)  # type: ignore[arg-type]
+    nx = nsec.proveNXDomain(query, chain, ZONE)  # type: ignore[arg-type]
     assert (nx.status is Status.SECURE) == (not exists), nx.reason
-    noA = denial.proveNoData(query, dns.rdatatype.A, chain, ZONE)  # type: ignore[arg-type]
+    noA = nsec.proveNoData(query, dns.rdatatype.A, chain, ZONE)  # type: ignore[arg-type]
     # NODATA for A holds only at an empty non-terminal (or the apex, which has no A).
     assert (noA.status is Status.SECURE) == (exists and query not in names), noA.reason
 

@@ -7,38 +7,15 @@ from __future__ import annotations
 import dns.name
 import dns.rcode
 import pytest
-from twisted.internet.task import Clock
 
-from tests.validation.fakes import EngineQuerier
+from tests.validation.fakes import makeResolver, resolve
 from txdane.status import Status
 from txdane.testing import CASES, Case, Hierarchy, buildHierarchy
-from txdane.validation import Answer, TrustAnchors, ValidatingResolver
 
 
 @pytest.fixture(scope="module")
 def hierarchy() -> Hierarchy:
     return buildHierarchy()
-
-
-def makeResolver(hierarchy: Hierarchy, **kw) -> tuple[ValidatingResolver, EngineQuerier]:
-    clock = Clock()
-    clock.advance(hierarchy.now)
-    querier = EngineQuerier.forHierarchy(hierarchy)
-    resolver = ValidatingResolver(
-        querier, trustAnchors=TrustAnchors.fromRRsets([hierarchy.trustAnchor]), clock=clock, **kw
-    )
-    return resolver, querier
-
-
-def resolve(resolver: ValidatingResolver, name: str, rdtype: str | int) -> Answer:
-    results: list[object] = []
-    resolver.lookup(name, rdtype).addBoth(results.append)
-    assert results, "lookup did not finish synchronously"
-    result = results[0]
-    if not isinstance(result, Answer):
-        result.raiseException()  # type: ignore[attr-defined]
-    assert isinstance(result, Answer)
-    return result
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.name}{c.rdtype}")

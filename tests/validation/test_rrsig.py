@@ -18,9 +18,9 @@ import pytest
 from tests.validation.zonekit import DAY, NOW, Key, collidingKey, n, rrset
 from txdane.status import Status
 from txdane.validation.algorithms import AlgorithmPolicy
-from txdane.validation.answer import EDE
-from txdane.validation.limits import ValidationLimits
-from txdane.validation.rrsig import Budget, RRsetVerdict, verifyRRset
+from txdane.validation.ede import EDE
+from txdane.validation.limits import Budget, ValidationLimits
+from txdane.validation.rrsig import RRsetVerdict, verifyRRset
 
 LIMITS = ValidationLimits()
 POLICY = AlgorithmPolicy()

@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twisted.internet.defer import Deferred, fail, succeed
 
-from tests.validation.fakes import EngineQuerier
-from tests.validation.test_hierarchy import makeResolver
+from tests.validation.fakes import EngineQuerier, makeResolver
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy
 from txdane.transport import DNSError

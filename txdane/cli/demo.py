@@ -22,7 +22,6 @@ from zope.interface import implementer
 
 from txdane.cli import ExitStatus
 from txdane.cli._common import runOnReactor
-from txdane.cli.lookup import EDE_TEXT
 from txdane.dane.matching import DANEResult
 from txdane.dane.tlsa import TLSARecord, recordForCertificate
 from txdane.endpoints import DANEEndpoint
@@ -30,7 +29,7 @@ from txdane.errors import DANEError
 from txdane.status import Status
 from txdane.testing import buildHierarchy, selfSignedCertificate
 from txdane.transport import DNSClient
-from txdane.validation import TrustAnchors, ValidatingResolver
+from txdane.validation import TrustAnchors, ValidatingResolver, edeText
 
 NAME = "demo"
 HELP = "show DNSSEC validation and DANE on loopback (no network needed)"
@@ -129,7 +128,7 @@ async def demo(reactor: Any, out: TextIO, quiet: bool = False) -> int:
                 data = "no such name" if answer.rcode == 3 else "no such record"
             verdict = str(answer.status)
             if answer.ede is not None and answer.status is not Status.SECURE:
-                verdict += f" (EDE {answer.ede}, {EDE_TEXT.get(answer.ede, 'unknown')})"
+                verdict += f" (EDE {answer.ede}, {edeText(answer.ede) or 'unknown'})"
             question = f"{name} {dns.rdatatype.to_text(answer.rdtype)}"
             report.line(
                 f"  {question:<24} {verdict:<36} {data}" + report.expect(answer.status is expected)

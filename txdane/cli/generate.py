@@ -1,6 +1,7 @@
 """
 C{txdane generate}: the TLSA record to publish for a server's certificate or key, as a zone
-file line (or one JSON object with C{--json}).
+file line (or one JSON object with C{--json}); with C{--sshfp}, the SSHFP records of an SSH
+public key.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from txdane.cli import ExitStatus, UsageError
 from txdane.cli._common import ttlValue
+from txdane.cli._sshfp import generateSSHFP
 from txdane.dane.tlsa import (
     MatchingType,
     Selector,
@@ -23,18 +25,25 @@ from txdane.errors import TLSAFormatError
 from txdane.names import tlsaName
 
 NAME = "generate"
-HELP = "print the TLSA record matching a certificate or key file (PEM or DER)"
+HELP = "print the TLSA record of a certificate or key file, or the SSHFP records of an SSH key"
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("host", help="the server's host name, e.g. mail.example.com")
-    parser.add_argument("port", type=int, help="the server's port, e.g. 443 or 25")
+    parser.add_argument("host", nargs="?", help="the server's host name, e.g. mail.example.com")
+    parser.add_argument("port", type=int, nargs="?", help="the server's port, e.g. 443 or 25")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--cert", type=Path, metavar="FILE", help="the server's certificate (or chain) file"
     )
     source.add_argument(
         "--key", type=Path, metavar="FILE", help="the server's public or private key file"
+    )
+    source.add_argument(
+        "--sshfp",
+        type=Path,
+        metavar="KEY.pub",
+        help="print the SSHFP records of an SSH public key instead, like ssh-keygen -r "
+        "(host name: the SSH server's; default: this machine's)",
     )
     parser.add_argument(
         "--usage", default="DANE-EE", help="certificate usage, number or name (default: DANE-EE)"
@@ -51,6 +60,10 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
+    if options.sshfp is not None:
+        return generateSSHFP(options)
+    if options.host is None or options.port is None:
+        raise UsageError("a TLSA record needs the host name and the port")
     try:
         usage = parseField(options.usage, 0)
         selector = parseField(options.selector, 1)

@@ -25,7 +25,8 @@ from txdane.cli._common import addResolverArguments, resolverSettings, runOnReac
 from txdane.dane.tlsa import TLSARecord
 from txdane.status import Status
 from txdane.validation import Answer, LookupFailedError
-from txdane.validation.answer import EDE, SignatureUse, ZoneTrust
+from txdane.validation.answer import SignatureUse, ZoneTrust
+from txdane.validation.ede import EDE, edeText
 from txdane.validation.interfaces import IDNSSECResolver
 
 NAME = "lookup"
@@ -37,23 +38,6 @@ EXIT_STATUS = {
     Status.INSECURE: ExitStatus.INSECURE,
     Status.BOGUS: ExitStatus.BOGUS,
     Status.INDETERMINATE: ExitStatus.INDETERMINATE,
-}
-
-#: The EDE codes' names, as RFC 8914 gives them.
-EDE_TEXT = {
-    0: "other error",
-    1: "unsupported DNSKEY algorithm",
-    2: "unsupported DS digest type",
-    5: "DNSSEC indeterminate",
-    6: "DNSSEC bogus",
-    7: "signature expired",
-    8: "signature not yet valid",
-    9: "DNSKEY missing",
-    10: "RRSIGs missing",
-    11: "no zone key bit set",
-    12: "NSEC missing",
-    25: "signature expired before valid",
-    27: "unsupported NSEC3 iterations value",
 }
 
 
@@ -108,7 +92,7 @@ def verdictLine(answer: Answer) -> str:
     """
     line = f"{answer.name} {dns.rdatatype.to_text(answer.rdtype)}  {answer.status}"
     if answer.status is not Status.SECURE and answer.ede is not None:
-        line += f" (EDE {answer.ede}, {EDE_TEXT.get(answer.ede, 'unknown code')})"
+        line += f" (EDE {answer.ede}, {edeText(answer.ede) or 'unknown code'})"
     if answer.securedBy != "validation":
         line += f" [{answer.securedBy}]"
     return line
@@ -116,11 +100,16 @@ def verdictLine(answer: Answer) -> str:
 
 def _recordText(rdata: dns.rdata.Rdata) -> str:
     """
-    A record's data; TLSA records also with their RFC 7218 mnemonics.
+    A record's data; TLSA records also with their RFC 7218 mnemonics, SSHFP records with
+    their algorithm and fingerprint type.
     """
     if rdata.rdtype == dns.rdatatype.TLSA:
         record = TLSARecord.fromRdata(rdata)  # type: ignore[arg-type]
         return f"{rdata.to_text()}  {record.mnemonic}"
+    if rdata.rdtype == dns.rdatatype.SSHFP:
+        from txdane.ssh import SSHFPRecord
+
+        return f"{rdata.to_text()}  {SSHFPRecord.fromRdata(rdata).mnemonic}"
     return rdata.to_text()
 
 
@@ -207,7 +196,7 @@ def answerToJSON(answer: Answer) -> dict[str, Any]:
         "status": answer.status.value,
         "reason": answer.reason,
         "ede": answer.ede,
-        "ede_text": EDE_TEXT.get(answer.ede) if answer.ede is not None else None,
+        "ede_text": edeText(answer.ede) if answer.ede is not None else None,
         "rcode": dns.rcode.to_text(answer.rcode),
         "records": [r.to_text() for r in answer.records],
         "owner": str(answer.rrset.name) if answer.rrset is not None else None,
@@ -254,7 +243,7 @@ def failureToJSON(error: LookupFailedError) -> dict[str, Any]:
         "status": "failed",
         "reason": error.reason,
         "ede": error.ede,
-        "ede_text": EDE_TEXT.get(error.ede) if error.ede is not None else None,
+        "ede_text": edeText(error.ede) if error.ede is not None else None,
         "records": [],
     }
 

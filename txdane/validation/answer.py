@@ -5,7 +5,6 @@ What a validated lookup returns: the data or its proven absence, with the eviden
 from __future__ import annotations
 
 import dataclasses
-import enum
 
 import dns.name
 import dns.rcode
@@ -15,26 +14,6 @@ import dns.rrset
 
 from txdane.errors import InsecureAnswerError
 from txdane.status import Status
-
-
-class EDE(enum.IntEnum):
-    """
-    The RFC 8914 extended DNS error codes the validator reports.
-    """
-
-    OTHER = 0
-    UNSUPPORTED_DNSKEY_ALGORITHM = 1
-    UNSUPPORTED_DS_DIGEST_TYPE = 2
-    INDETERMINATE = 5
-    DNSSEC_BOGUS = 6
-    SIGNATURE_EXPIRED = 7
-    SIGNATURE_NOT_YET_VALID = 8
-    DNSKEY_MISSING = 9
-    RRSIGS_MISSING = 10
-    NO_ZONE_KEY_BIT_SET = 11
-    NSEC_MISSING = 12
-    SIGNATURE_EXPIRED_BEFORE_VALID = 25
-    UNSUPPORTED_NSEC3_ITERATIONS = 27
 
 
 @dataclasses.dataclass(frozen=True)

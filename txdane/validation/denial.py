@@ -1,8 +1,9 @@
 """
-Authenticated denial of existence with NSEC (RFC 4035 sections 3.1.3 and 5.4, RFC 6840).
+What NSEC and NSEC3 denial proofs share: their verdict (L{DenialVerdict}), reading a type
+bitmap (L{typesOf}), and the rule for what a record matching a name proves about one type
+there (L{typeAbsent}).
 
-The functions here are pure logic over NSEC records whose signatures the caller has already
-verified with the keys of C{zone}; they say whether the records prove what is claimed.
+The proofs themselves are in L{txdane.validation.nsec} and L{txdane.validation.nsec3}.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from collections.abc import Sequence
 
 import dns.name
 import dns.rdatatype
-from dns.rdtypes.ANY.NSEC import NSEC
 
 from txdane.status import Status
-from txdane.validation.answer import EDE
+from txdane.validation.ede import EDE
 
 NS = dns.rdatatype.NS
 SOA = dns.rdatatype.SOA
@@ -70,172 +70,48 @@ def typesOf(windows: Sequence[tuple[int, bytes]]) -> frozenset[int]:
     return frozenset(types)
 
 
-def covers(owner: dns.name.Name, nextName: dns.name.Name, name: dns.name.Name) -> bool:
+def isDelegation(types: frozenset[int]) -> bool:
     """
-    Whether the NSEC span from C{owner} to C{nextName} covers C{name} (strictly between, in
-    canonical order; the last NSEC of a zone wraps around to its apex).
+    Whether a bitmap is that of the parent side of a zone cut: NS without SOA.
     """
-    if owner < nextName:
-        return owner < name < nextName
-    # Last NSEC of the chain: covers everything after the owner within the zone.
-    return owner < name or name < nextName
-
-
-def _isDelegation(types: frozenset[int]) -> bool:
     return NS in types and SOA not in types
 
 
-def _commonAncestor(a: dns.name.Name, b: dns.name.Name) -> dns.name.Name:
-    _, _, common = a.fullcompare(b)
-    return a.split(common)[1] if common else dns.name.root
-
-
-def _usableFor(owner: dns.name.Name, types: frozenset[int], name: dns.name.Name) -> bool:
-    """
-    A parent-side NSEC at a delegation, or an NSEC at a DNAME, proves nothing about names
-    below its owner (RFC 6840 section 4.1).
-    """
-    if name != owner and name.is_subdomain(owner):
-        return not (_isDelegation(types) or DNAME in types)
-    return True
-
-
-def _find(
-    nsecs: Sequence[tuple[dns.name.Name, NSEC]], name: dns.name.Name
-) -> tuple[dns.name.Name, NSEC] | None:
-    for owner, rdata in nsecs:
-        if owner == name:
-            return owner, rdata
-    return None
-
-
-def _covering(
-    nsecs: Sequence[tuple[dns.name.Name, NSEC]], name: dns.name.Name
-) -> tuple[dns.name.Name, NSEC] | None:
-    for owner, rdata in nsecs:
-        if covers(owner, rdata.next, name) and _usableFor(owner, typesOf(rdata.windows), name):
-            return owner, rdata
-    return None
-
-
-def closestEncloser(
-    owner: dns.name.Name, nextName: dns.name.Name, name: dns.name.Name
-) -> dns.name.Name:
-    """
-    The closest encloser of C{name} that an NSEC covering it reveals: the longer of the common
-    ancestors of the name with the NSEC's owner and with its next name.
-    """
-    a = _commonAncestor(owner, name)
-    b = _commonAncestor(nextName, name)
-    return a if len(a) >= len(b) else b
-
-
-def _matchNoData(
-    owner: dns.name.Name, rdata: NSEC, rdtype: int, zone: dns.name.Name
+def typeAbsent(
+    types: frozenset[int],
+    rdtype: int,
+    where: dns.name.Name,
+    zone: dns.name.Name,
+    kind: str,
+    record: str,
 ) -> DenialVerdict:
-    types = typesOf(rdata.windows)
-    name = owner
+    """
+    What an NSEC or NSEC3 record matching C{where}, whose bitmap holds C{types}, proves
+    about C{rdtype} at that name (RFC 4035 section 5.4, RFC 5155 sections 8.5 and 8.6,
+    RFC 6840 section 4.3): that there is none, unless the bitmap lists the type or a CNAME,
+    or comes from the wrong side of a zone cut. For a DS, only the parent side may deny it,
+    and the proof says whether the name is an unsigned delegation.
+
+    @param zone: the zone that signed the record.
+    @param kind: C{"NSEC"} or C{"NSEC3"}, for the reasons.
+    @param record: how the reasons name the record, e.g. C{"NSEC at www.example."}.
+    """
     if rdtype == DS:
-        if owner == zone:
-            return bogus(f"NSEC at the apex {zone} is from the child side and cannot deny a DS")
+        if where == zone:
+            return bogus(f"{kind} at the apex {zone} is from the child side and cannot deny a DS")
         if DS in types:
-            return bogus(f"NSEC at {name} lists DS")
+            return bogus(f"{record} lists DS")
         if CNAME in types:
-            return bogus(f"NSEC at {name} lists CNAME")
+            return bogus(f"{record} lists CNAME")
         return DenialVerdict(
             Status.SECURE,
-            f"NSEC at {name} proves there is no DS"
-            + (" (unsigned delegation)" if NS in types else ""),
+            f"{record} proves there is no DS" + (" (unsigned delegation)" if NS in types else ""),
             delegation=NS in types,
         )
-    if _isDelegation(types):
-        return bogus(f"NSEC at {name} is from the parent side of a delegation")
+    if isDelegation(types):
+        return bogus(f"{record} is from the parent side of a delegation")
     if rdtype in types:
-        return bogus(f"NSEC at {name} lists {typeText(rdtype)}")
+        return bogus(f"{record} lists {typeText(rdtype)}")
     if CNAME in types:
-        return bogus(f"NSEC at {name} lists CNAME")
-    return DenialVerdict(
-        Status.SECURE,
-        f"NSEC at {name} proves no {typeText(rdtype)} there",
-    )
-
-
-def proveNoData(
-    name: dns.name.Name,
-    rdtype: int,
-    nsecs: Sequence[tuple[dns.name.Name, NSEC]],
-    zone: dns.name.Name,
-) -> DenialVerdict:
-    """
-    Check that C{nsecs} prove C{name} exists but has no C{rdtype} records (nor a CNAME), by a
-    matching NSEC, an empty non-terminal, or a wildcard without the type (RFC 4035 s.3.1.3).
-    """
-    found = _find(nsecs, name)
-    if found is not None:
-        return _matchNoData(found[0], found[1], rdtype, zone)
-    cover = _covering(nsecs, name)
-    if cover is None:
-        return bogus(f"no NSEC matches or covers {name}")
-    owner, rdata = cover
-    if rdata.next.is_subdomain(name) and rdata.next != name:
-        return DenialVerdict(
-            Status.SECURE, f"NSEC at {owner} shows {name} is an empty non-terminal"
-        )
-    encloser = closestEncloser(owner, rdata.next, name)
-    wildcard = dns.name.Name((b"*", *encloser.labels))
-    found = _find(nsecs, wildcard)
-    if found is None:
-        return bogus(f"no NSEC proves the wildcard {wildcard} lacks the type")
-    verdict = _matchNoData(found[0], found[1], rdtype, zone)
-    if verdict.status is not Status.SECURE:
-        return verdict
-    return DenialVerdict(
-        Status.SECURE, f"NSEC at {owner} and {wildcard} prove no data for {name} (wildcard NODATA)"
-    )
-
-
-def proveNXDomain(
-    name: dns.name.Name,
-    nsecs: Sequence[tuple[dns.name.Name, NSEC]],
-    zone: dns.name.Name,
-) -> DenialVerdict:
-    """
-    Check that C{nsecs} prove C{name} does not exist: an NSEC covering it and one covering the
-    wildcard at its closest encloser (RFC 4035 section 5.4).
-    """
-    if _find(nsecs, name) is not None:
-        return bogus(f"an NSEC at {name} shows the name exists")
-    cover = _covering(nsecs, name)
-    if cover is None:
-        return bogus(f"no NSEC covers {name}")
-    owner, rdata = cover
-    if rdata.next.is_subdomain(name):
-        return bogus(f"NSEC at {owner} shows {name} is an empty non-terminal, not absent")
-    encloser = closestEncloser(owner, rdata.next, name)
-    if not encloser.is_subdomain(zone):
-        return bogus(f"NSEC at {owner} lies outside zone {zone}")
-    wildcard = dns.name.Name((b"*", *encloser.labels))
-    if _find(nsecs, wildcard) is not None:
-        return bogus(f"an NSEC shows the wildcard {wildcard} exists")
-    if _covering(nsecs, wildcard) is None:
-        return bogus(f"no NSEC covers the wildcard {wildcard}")
-    return DenialVerdict(Status.SECURE, f"NSEC at {owner} proves {name} does not exist")
-
-
-def proveWildcard(
-    name: dns.name.Name,
-    wildcardParent: dns.name.Name,
-    nsecs: Sequence[tuple[dns.name.Name, NSEC]],
-) -> DenialVerdict:
-    """
-    Check that an answer synthesized from C{*.wildcardParent} for C{name} is legitimate: an
-    NSEC must cover C{name}, proving no closer match exists, and its closest encloser must be
-    C{wildcardParent} (RFC 4035 section 5.3.4).
-    """
-    cover = _covering(nsecs, name)
-    if cover is None:
-        return bogus(f"wildcard answer for {name} without an NSEC proving no closer name")
-    owner, rdata = cover
-    if closestEncloser(owner, rdata.next, name) != wildcardParent:
-        return bogus(f"the wildcard at {wildcardParent} is not at the closest encloser of {name}")
-    return DenialVerdict(Status.SECURE, f"NSEC at {owner} proves no closer match than the wildcard")
+        return bogus(f"{record} lists CNAME")
+    return DenialVerdict(Status.SECURE, f"{record} proves no {typeText(rdtype)} there")

@@ -3,6 +3,7 @@ Work limits that bound what a hostile zone or a hostile network can make one loo
 
 Each is a named default chosen in line with what Unbound, BIND, Knot Resolver and PowerDNS
 ship since KeyTrap (CVE-2023-50387) and the NSEC3 hashing attack (CVE-2023-50868).
+L{ValidationLimits} holds one resolver's limits; L{Budget} counts one lookup's work against them.
 """
 
 from __future__ import annotations
@@ -82,3 +83,46 @@ class ValidationLimits:
     maxCacheTTL: int = MAX_CACHE_TTL
     bogusTTL: int = BOGUS_TTL
     cacheSize: int = CACHE_SIZE
+
+
+class NSEC3HashLimitError(Exception):
+    """
+    A lookup needed more NSEC3 hashes than its budget allows; the resolver turns it into a
+    L{WorkLimitExceededError<txdane.errors.WorkLimitExceededError>}.
+    """
+
+
+class Budget:
+    """
+    Counts signature verifications, NSEC3 hashes and queries for one lookup.
+
+    @ivar limits: the limits to enforce.
+    @ivar checks: verifications done so far in this lookup.
+    @ivar nsec3Hashes: NSEC3 hashes computed so far in this lookup.
+    @ivar queries: queries sent so far in this lookup.
+    """
+
+    def __init__(self, limits: ValidationLimits) -> None:
+        self.limits = limits
+        self.checks = 0
+        self.nsec3Hashes = 0
+        self.queries = 0
+
+    def countNSEC3Hash(self) -> None:
+        """
+        Count one NSEC3 hash about to be computed.
+
+        @raise NSEC3HashLimitError: the lookup has already computed as many as it may.
+        """
+        if self.nsec3Hashes >= self.limits.maxNSEC3HashesPerLookup:
+            raise NSEC3HashLimitError(
+                f"more than {self.limits.maxNSEC3HashesPerLookup} NSEC3 hashes needed"
+            )
+        self.nsec3Hashes += 1
+
+    @property
+    def exhausted(self) -> bool:
+        """
+        Whether the per-lookup signature budget is used up.
+        """
+        return self.checks >= self.limits.maxSignatureChecksPerLookup

@@ -18,20 +18,17 @@ import dns.rdatatype
 from dns.rdtypes.ANY.NSEC3 import NSEC3
 
 from txdane.status import Status
-from txdane.validation.answer import EDE
 from txdane.validation.denial import (
-    CNAME,
     DNAME,
     DS,
-    NS,
-    SOA,
     DenialVerdict,
     bogus,
+    isDelegation,
+    typeAbsent,
     typesOf,
-    typeText,
 )
-from txdane.validation.limits import ValidationLimits
-from txdane.validation.rrsig import Budget
+from txdane.validation.ede import EDE
+from txdane.validation.limits import Budget, ValidationLimits
 
 _OPT_OUT = 0x01
 
@@ -102,13 +99,13 @@ class NSEC3Proof:
 
         @param budget: the lookup's budget, charged for every hash the proof computes (its
             methods then raise L{NSEC3HashLimitError
-            <txdane.validation.rrsig.NSEC3HashLimitError>} past the limit).
+            <txdane.validation.limits.NSEC3HashLimitError>} past the limit).
         """
         if len(nsec3s) > limits.maxNSEC3RecordsPerProof:
             return bogus(
                 f"{len(nsec3s)} NSEC3 records in one proof (limit "
                 f"{limits.maxNSEC3RecordsPerProof})",
-                EDE.UNSUPPORTED_NSEC3_ITERATIONS,
+                EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE,
             )
         if not nsec3s:
             return bogus("no NSEC3 records")
@@ -117,7 +114,7 @@ class NSEC3Proof:
             return DenialVerdict(
                 Status.INSECURE,
                 f"NSEC3 uses {first.iterations} iterations (limit {limits.maxNSEC3Iterations})",
-                EDE.UNSUPPORTED_NSEC3_ITERATIONS,
+                EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE,
             )
         if first.algorithm != 1:
             return DenialVerdict(
@@ -180,9 +177,7 @@ class NSEC3Proof:
         while True:
             record = self.matching(candidate)
             if record is not None:
-                if candidate != self.zone and (
-                    DNAME in record.types or (NS in record.types and SOA not in record.types)
-                ):
+                if candidate != self.zone and (DNAME in record.types or isDelegation(record.types)):
                     return bogus(
                         f"closest encloser {candidate} is a delegation or DNAME: the NSEC3 "
                         "cannot prove names below it"
@@ -203,28 +198,7 @@ class NSEC3Proof:
 def _noType(
     record: _Record, rdtype: int, where: dns.name.Name, zone: dns.name.Name
 ) -> DenialVerdict:
-    types = record.types
-    if rdtype == DS:
-        if where == zone:
-            return bogus(f"NSEC3 at the apex {zone} is from the child side and cannot deny a DS")
-        if DS in types or CNAME in types:
-            return bogus(f"NSEC3 for {where} lists DS or CNAME")
-        return DenialVerdict(
-            Status.SECURE,
-            f"NSEC3 for {where} proves there is no DS"
-            + (" (unsigned delegation)" if NS in types else ""),
-            delegation=NS in types,
-        )
-    if NS in types and SOA not in types:
-        return bogus(f"NSEC3 for {where} is from the parent side of a delegation")
-    if rdtype in types:
-        return bogus(f"NSEC3 for {where} lists {typeText(rdtype)}")
-    if CNAME in types:
-        return bogus(f"NSEC3 for {where} lists CNAME")
-    return DenialVerdict(
-        Status.SECURE,
-        f"NSEC3 for {where} proves no {typeText(rdtype)} there",
-    )
+    return typeAbsent(record.types, rdtype, where, zone, "NSEC3", f"NSEC3 for {where}")
 
 
 def _optOut(reason: str, delegation: bool = False) -> DenialVerdict:

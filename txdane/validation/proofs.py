@@ -1,12 +1,16 @@
 """
-Denial-of-existence proofs taken from a response: verifying the NSEC or NSEC3 RRsets of its
-authority section with the keys of the zone that signed them, then running the NSEC
-(L{txdane.validation.denial}) or NSEC3 (L{txdane.validation.nsec3}) logic on them.
+Denial-of-existence proofs taken from a response, in three steps: finding the NSEC or NSEC3
+RRsets of its authority section that speak about a name (L{findDenial}); verifying their
+signatures with the keys of the zone that signed them (L{verifyDenial}, given a way to verify
+one RRset: the chain of trust knows the keys); running the NSEC (L{txdane.validation.nsec})
+or NSEC3 (L{txdane.validation.nsec3}) logic on the verified records (L{checkDenial},
+L{checkWildcard}).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+from collections.abc import Callable
 
 import dns.message
 import dns.name
@@ -17,96 +21,116 @@ from dns.rdtypes.ANY.NSEC3 import NSEC3
 from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from txdane.status import Status
-from txdane.validation import denial, nsec3
-from txdane.validation.answer import EDE
-from txdane.validation.limits import ValidationLimits
-from txdane.validation.rrsig import Budget, RRsetVerdict
+from txdane.validation import denial, nsec, nsec3
+from txdane.validation.ede import EDE
+from txdane.validation.limits import Budget, ValidationLimits
+from txdane.validation.rrsig import RRsetVerdict
 from txdane.validation.sections import signatureIndex
-
-if TYPE_CHECKING:
-    from txdane.validation.trustchain import ChainOfTrust, Query, ZoneKeys
 
 _DENIAL = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
 
 
-async def denialRecords(
-    chain: ChainOfTrust,
+@dataclasses.dataclass(frozen=True)
+class DenialRecords:
+    """
+    The NSEC and NSEC3 RRsets of a response that speak about a name, signatures unchecked.
+
+    @ivar signer: the zone whose signatures they carry (the deepest at or above the name that
+        signed any), or L{None} when none of them is signed by such a zone.
+    @ivar rrsets: the RRsets signed by C{signer}; every NSEC and NSEC3 RRset of the section
+        when there is no signer.
+    @ivar refused: the bogus verdict when there are too many NSEC3 records to check, else
+        L{None}.
+    @ivar signatures: the RRSIGs of the section, by owner and type covered.
+    """
+
+    signer: dns.name.Name | None
+    rrsets: list[dns.rrset.RRset]
+    refused: RRsetVerdict | None = None
+    signatures: dict[tuple[dns.name.Name, int], list[RRSIG]] = dataclasses.field(
+        default_factory=dict
+    )
+
+    def signaturesOf(self, rrset: dns.rrset.RRset) -> list[RRSIG]:
+        """
+        The RRSIGs that cover C{rrset}.
+        """
+        return self.signatures.get((rrset.name, rrset.rdtype), [])
+
+
+def findDenial(
     message: dns.message.Message,
     near: dns.name.Name,
-    query: Query,
-    now: float,
-    budget: Budget,
+    limits: ValidationLimits,
     *,
     above: bool = False,
-) -> tuple[ZoneKeys | None, list[dns.rrset.RRset], RRsetVerdict | None]:
+) -> DenialRecords:
     """
-    Verify the NSEC and NSEC3 RRsets of a response's authority section that speak about
+    Find the NSEC and NSEC3 RRsets of a response's authority section that speak about
     C{near}: those signed by the deepest zone at or above it (a response that followed a
     CNAME into another zone may carry proofs of several zones).
 
     @param above: consider only zones strictly above C{near}: a DS at C{near} is denied by
         the parent side, and a zone cannot prove its own cut with its own keys (that would
         need the keys being proven).
-
-    @return: the keys of the zone that signed them (L{None} when no such records are signed),
-        the records, and a failed verdict if one of them did not verify.
     """
     candidates = [r for r in message.authority if r.rdtype in _DENIAL]
     index = signatureIndex(message.authority)
-
-    def signaturesOf(rrset: dns.rrset.RRset) -> list[RRSIG]:
-        return index.get((rrset.name, rrset.rdtype), [])
-
     signers = {
         sig.signer
         for r in candidates
-        for sig in signaturesOf(r)
+        for sig in index.get((r.name, r.rdtype), [])
         if near.is_subdomain(sig.signer) and not (above and sig.signer == near)
     }
     if not signers:
-        return None, candidates, None
+        return DenialRecords(None, candidates)
     signer = max(signers, key=len)
-    rrsets = [r for r in candidates if any(s.signer == signer for s in signaturesOf(r))]
+    rrsets = [
+        r for r in candidates if any(s.signer == signer for s in index.get((r.name, r.rdtype), []))
+    ]
     nsec3Count = sum(1 for r in rrsets if r.rdtype == dns.rdatatype.NSEC3)
-    if nsec3Count > chain.limits.maxNSEC3RecordsPerProof:
+    if nsec3Count > limits.maxNSEC3RecordsPerProof:
         # Refuse before verifying any signature or computing any hash.
-        return (
-            None,
-            rrsets,
-            RRsetVerdict(
-                Status.BOGUS,
-                f"{nsec3Count} NSEC3 records in one proof (limit "
-                f"{chain.limits.maxNSEC3RecordsPerProof})",
-                EDE.UNSUPPORTED_NSEC3_ITERATIONS,
-            ),
+        refused = RRsetVerdict(
+            Status.BOGUS,
+            f"{nsec3Count} NSEC3 records in one proof (limit {limits.maxNSEC3RecordsPerProof})",
+            EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE,
         )
-    keys = await chain.zoneKeys(signer, query, now, budget)
-    if keys.status is not Status.SECURE:
-        return keys, rrsets, None
+        return DenialRecords(signer, rrsets, refused, index)
+    return DenialRecords(signer, rrsets, None, index)
+
+
+def verifyDenial(
+    found: DenialRecords,
+    verify: Callable[[dns.rrset.RRset, list[RRSIG]], RRsetVerdict],
+) -> tuple[list[dns.rrset.RRset], RRsetVerdict | None]:
+    """
+    Verify the signatures of the records L{findDenial} found, with C{verify} (which checks
+    one RRset against its signatures with the keys of C{found.signer}).
+
+    @return: the verified records, their TTLs capped by their signatures, and the failed
+        verdict of the first one that did not verify (then the records as found).
+    """
     verified = []
-    for rrset in rrsets:
-        verdict = chain.verify(rrset, signaturesOf(rrset), keys, now, budget)
+    for rrset in found.rrsets:
+        verdict = verify(rrset, found.signaturesOf(rrset))
         if verdict.status is not Status.SECURE:
-            return keys, rrsets, verdict
+            return found.rrsets, verdict
         if verdict.wildcardParent is not None:
             # NSEC and NSEC3 records are never synthesized from a wildcard: the signature of
             # the NSEC at *.X would otherwise vouch for any owner below X, with its span.
-            return (
-                keys,
-                rrsets,
-                RRsetVerdict(
-                    Status.BOGUS,
-                    f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} is signed as a "
-                    f"wildcard expansion of *.{verdict.wildcardParent}",
-                    EDE.DNSSEC_BOGUS,
-                ),
+            return found.rrsets, RRsetVerdict(
+                Status.BOGUS,
+                f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} is signed as a "
+                f"wildcard expansion of *.{verdict.wildcardParent}",
+                EDE.DNSSEC_BOGUS,
             )
         if verdict.ttl < rrset.ttl:
             # Keep the proof no longer than its signature allows (original TTL, expiry).
             rrset = rrset.copy()
             rrset.ttl = verdict.ttl
         verified.append(rrset)
-    return keys, verified, None
+    return verified, None
 
 
 def _split(
@@ -138,8 +162,8 @@ def checkDenial(
             return nsec3.proveNXDomain(name, proof)
         return nsec3.proveNoData(name, rdtype, proof)
     if nxdomain:
-        return denial.proveNXDomain(name, nsecs, zone)
-    return denial.proveNoData(name, rdtype, nsecs, zone)
+        return nsec.proveNXDomain(name, nsecs, zone)
+    return nsec.proveNoData(name, rdtype, nsecs, zone)
 
 
 def checkWildcard(
@@ -159,4 +183,4 @@ def checkWildcard(
         if isinstance(proof, denial.DenialVerdict):
             return proof
         return nsec3.proveWildcard(name, wildcardParent, proof)
-    return denial.proveWildcard(name, wildcardParent, nsecs)
+    return nsec.proveWildcard(name, wildcardParent, nsecs)

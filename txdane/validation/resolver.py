@@ -1,15 +1,33 @@
 """
-The DNSSEC-validating stub resolver.
+The DNSSEC-validating stub resolver, L{ValidatingResolver}: it asks a plain recursive resolver
+for data with the DO and CD bits set and validates everything itself, from a trust anchor
+down. (L{txdane.validation.trustad.ADTrustingResolver} trusts a resolver's AD bit instead.)
 
-L{ValidatingResolver} asks a plain recursive resolver for data with the DO and CD bits set and
-validates everything itself, from a trust anchor down. L{ADTrustingResolver} trusts the AD bit
-of a validating resolver the user names (RFC 4035 section 4.9.3) and says so in every answer.
+One lookup, top down; each step is a method of L{ValidatingResolver}:
+
+  1. C{lookup}: an answer from the cache, or a new L{LookupContext} (the question, the time,
+     the work budget, the queries sent) and the lookup's time limit.
+  2. C{_lookup}: runs the steps below; turns whatever went wrong into a
+     L{LookupFailedError} and caches the answer.
+  3. C{_resolve}: asks the question and follows the CNAME and DNAME links of the answer,
+     each link validated as in step 4, to the data (step 4) or its absence (step 5).
+  4. C{_positive}, then C{_signedBy}: one RRset of the answer section. Its signer's keys come
+     from the chain of trust (L{ChainOfTrust.zoneKeys}), its signatures are checked
+     (L{ChainOfTrust.verify}), the signer must hold the name (L{ChainOfTrust.inZone}), and
+     a wildcard expansion needs a proof that no closer name exists
+     (L{ChainOfTrust.provenDenial}, L{proofs.checkWildcard
+     <txdane.validation.proofs.checkWildcard>}). Data without signatures is insecure only
+     below an unsigned delegation (L{ChainOfTrust.unsignedStatus}).
+  5. C{_negative}: NXDOMAIN or NODATA, proven by the NSEC or NSEC3 records of the response
+     (L{ChainOfTrust.provenDenial}, L{proofs.checkDenial
+     <txdane.validation.proofs.checkDenial>}); without them, by an unsigned delegation above
+     the name (L{ChainOfTrust.unsignedStatus}).
+  6. C{_finish}: the answer, with the weakest status of the verdicts of steps 3 to 5.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import dns.flags
 import dns.message
@@ -21,36 +39,26 @@ import dns.rdtypes.ANY.CNAME
 import dns.rrset
 from dns.rdtypes.ANY.RRSIG import RRSIG
 from twisted.internet import defer
-from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
-from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.errors import LookupFailedError, TxdaneError, WorkLimitExceededError
-from txdane.names import asName, tlsaName
+from txdane.names import asName
 from txdane.status import Status
-from txdane.transport import DNSError, DNSQuerier
+from txdane.transport import DNSQuerier
 from txdane.validation import denial, proofs
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
-from txdane.validation.answer import EDE, Answer, ChainLink, SignatureUse, ZoneTrust
+from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
+from txdane.validation.context import LookupContext
+from txdane.validation.ede import EDE
 from txdane.validation.interfaces import IDNSSECResolver
-from txdane.validation.limits import ValidationLimits
-from txdane.validation.rrsig import Budget, NSEC3HashLimitError
-from txdane.validation.sections import findRRset, signaturesFor
-from txdane.validation.trustchain import ChainOfTrust, Query
-
-
-@dataclasses.dataclass
-class _LookupState:
-    name: dns.name.Name
-    rdtype: dns.rdatatype.RdataType
-    budget: Budget
-    textKey: tuple[str, str | int] | None = None
-    responses: dict[tuple[dns.name.Name, int], dns.message.Message] = dataclasses.field(
-        default_factory=dict
-    )
+from txdane.validation.limits import Budget, NSEC3HashLimitError, ValidationLimits
+from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime
+from txdane.validation.sections import dnameFor, findRRset, signaturesFor
+from txdane.validation.trustchain import ChainOfTrust
 
 
 def _textKey(name: object, rdtype: object) -> tuple[str, str | int] | None:
@@ -81,130 +89,19 @@ class _Verdict:
     denial: tuple[dns.rrset.RRset, ...] = ()
 
 
-def _edeOf(error: Exception) -> int | None:
-    for option in getattr(error, "extendedErrors", ()):
-        return int(option.code)
-    ede = getattr(error, "ede", None)
-    if isinstance(ede, int):
-        return ede
-    code = getattr(ede, "code", None)
-    return code if isinstance(code, int) else None
-
-
-def _edeFromMessage(message: dns.message.Message) -> int | None:
-    errors = message.extended_errors()
-    return int(errors[0].code) if errors else None
-
-
-def _dnameFor(message: dns.message.Message, name: dns.name.Name) -> dns.rrset.RRset | None:
-    """
-    A DNAME in the answer section whose owner is a proper ancestor of C{name}.
-    """
-    best = None
-    for rrset in message.answer:
-        if (
-            rrset.rdtype == dns.rdatatype.DNAME
-            and name != rrset.name
-            and name.is_subdomain(rrset.name)
-            and (best is None or len(rrset.name) > len(best.name))
-        ):
-            best = rrset
-    return best
-
-
 def _synthesized(message: dns.message.Message, cname: dns.rrset.RRset) -> bool:
     """
     Whether C{cname} was synthesized from a DNAME in the same answer (it is then unsigned,
     and the DNAME is what gets validated).
     """
-    dname = _dnameFor(message, cname.name)
+    dname = dnameFor(message, cname.name)
     if dname is None:
         return False
     return not signaturesFor(message, message.answer, cname)
 
 
-def queryFailure(what: str, error: Exception) -> str:
-    """
-    The reason of a lookup that failed because the query for C{what} (C{"name type"}) did:
-    the transport's message, which names the question itself when it is that one.
-    """
-    detail = str(error)
-    return detail if detail.startswith(what) else f"query {what}: {detail}"
-
-
-def limitLookupTime(
-    d: Deferred[Answer],
-    qname: dns.name.Name,
-    qtype: dns.rdatatype.RdataType,
-    limits: ValidationLimits,
-    clock: IReactorTime,
-) -> Deferred[Answer]:
-    """
-    Cancel the lookup C{d} after C{limits.lookupTimeout} seconds and fail it with a
-    L{WorkLimitExceededError} (EDE 5, indeterminate) that says so.
-    """
-    d.addTimeout(limits.lookupTimeout, clock)
-
-    def timedOut(failure: Failure) -> Failure:
-        if failure.check(defer.TimeoutError):
-            return Failure(
-                WorkLimitExceededError(
-                    qname,
-                    qtype,
-                    f"no answer within {limits.lookupTimeout:g} s",
-                    EDE.INDETERMINATE,
-                )
-            )
-        return failure
-
-    return d.addErrback(timedOut)
-
-
-class _ConvenienceLookups:
-    """
-    The typed lookups, written once on top of C{lookup}.
-    """
-
-    def lookup(
-        self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
-    ) -> Deferred[Answer]:
-        raise NotImplementedError
-
-    def lookupAddress(self, name: dns.name.Name | str) -> Deferred[tuple[Answer, Answer]]:
-        d: Deferred[Any] = gatherResults(
-            [self.lookup(name, dns.rdatatype.A), self.lookup(name, dns.rdatatype.AAAA)],
-            consumeErrors=True,
-        )
-
-        def unwrapped(failure: Any) -> Any:
-            return failure.value.subFailure
-
-        d.addCallbacks(tuple, unwrapped)
-        return d
-
-    def lookupTLSA(
-        self, host: dns.name.Name | str, port: int, proto: str = "tcp"
-    ) -> Deferred[Answer]:
-        return self.lookup(tlsaName(host, port, proto), dns.rdatatype.TLSA)
-
-    def lookupMX(self, name: dns.name.Name | str) -> Deferred[Answer]:
-        return self.lookup(name, dns.rdatatype.MX)
-
-    def lookupSRV(self, name: dns.name.Name | str) -> Deferred[Answer]:
-        return self.lookup(name, dns.rdatatype.SRV)
-
-    def lookupSSHFP(self, name: dns.name.Name | str) -> Deferred[Answer]:
-        return self.lookup(name, dns.rdatatype.SSHFP)
-
-    def lookupDS(self, name: dns.name.Name | str) -> Deferred[Answer]:
-        return self.lookup(name, dns.rdatatype.DS)
-
-    def lookupDNSKEY(self, name: dns.name.Name | str) -> Deferred[Answer]:
-        return self.lookup(name, dns.rdatatype.DNSKEY)
-
-
 @implementer(IDNSSECResolver)
-class ValidatingResolver(_ConvenienceLookups):
+class ValidatingResolver(TypedLookups):
     """
     Validates every answer of a recursive resolver locally, from the trust anchors down.
 
@@ -217,8 +114,8 @@ class ValidatingResolver(_ConvenienceLookups):
 
     @param querier: sends the queries (a L{txdane.transport.DNSClient}, or a fake).
     @param trustAnchors: where validation starts; the built-in IANA root anchors by default.
-    @param limits: the work limits; L{ValidationLimits()} by default.
-    @param policy: the algorithms validated; L{AlgorithmPolicy()} by default.
+    @param limits: the work limits; a default L{ValidationLimits} when not given.
+    @param policy: the algorithms validated; a default L{AlgorithmPolicy} when not given.
     @param clock: the source of time for signature validity, cache expiry and the lookup
         timeout; the global reactor by default.
     """
@@ -232,11 +129,7 @@ class ValidatingResolver(_ConvenienceLookups):
         policy: AlgorithmPolicy | None = None,
         clock: IReactorTime | None = None,
     ) -> None:
-        if clock is None:
-            from twisted.internet import reactor
-
-            clock = reactor
-        assert clock is not None
+        clock = defaultClock(clock)
         self.querier = querier
         self.trustAnchors = trustAnchors if trustAnchors is not None else TrustAnchors.builtin()
         self.limits = limits if limits is not None else ValidationLimits()
@@ -270,6 +163,10 @@ class ValidatingResolver(_ConvenienceLookups):
     def lookup(
         self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
     ) -> Deferred[Answer]:
+        """
+        Step 1: the validated answer for C{name} and C{rdtype}, from the cache or from a new
+        lookup (see L{IDNSSECResolver.lookup}).
+        """
         textKey = _textKey(name, rdtype)
         if textKey is not None:
             # Fast path for repeated lookups by text: no name parsing.
@@ -281,85 +178,50 @@ class ValidatingResolver(_ConvenienceLookups):
         cached = self._answers.get((qname, qtype))
         if cached is not None:
             return succeed(cached)
-        state = _LookupState(qname, qtype, Budget(self.limits), textKey)
-        d = Deferred.fromCoroutine(self._lookup(state))
+        ctx = LookupContext(
+            qname, qtype, self.querier, self.clock.seconds(), Budget(self.limits), textKey
+        )
+        d = Deferred.fromCoroutine(self._lookup(ctx))
         return limitLookupTime(d, qname, qtype, self.limits, self.clock)
 
-    async def _lookup(self, state: _LookupState) -> Answer:
+    async def _lookup(self, ctx: LookupContext) -> Answer:
+        """
+        Step 2: validate, fail closed, cache.
+        """
         try:
-            answer = await self._resolve(state)
+            answer = await self._resolve(ctx)
         except (TxdaneError, defer.CancelledError):
             raise
         except NSEC3HashLimitError as e:
-            raise WorkLimitExceededError(state.name, state.rdtype, str(e), EDE.INDETERMINATE) from e
+            raise WorkLimitExceededError(
+                ctx.name, ctx.rdtype, str(e), EDE.DNSSEC_INDETERMINATE
+            ) from e
         except Exception as e:
             # Fail closed, and say so in one line, whatever the data made go wrong.
             raise LookupFailedError(
-                state.name, state.rdtype, f"cannot validate: {e!r}", EDE.OTHER, e
+                ctx.name, ctx.rdtype, f"cannot validate: {e!r}", EDE.OTHER, e
             ) from e
         finally:
-            self.lastSignatureChecks = state.budget.checks
-            self.lastQueries = state.budget.queries
-            self.lastNSEC3Hashes = state.budget.nsec3Hashes
+            self.lastSignatureChecks = ctx.budget.checks
+            self.lastQueries = ctx.budget.queries
+            self.lastNSEC3Hashes = ctx.budget.nsec3Hashes
         ttl = self.limits.bogusTTL if answer.status is Status.BOGUS else answer.ttl
-        self._answers.put((state.name, state.rdtype), answer, ttl)
-        if state.textKey is not None:
-            self._answers.put(state.textKey, answer, ttl)
+        self._answers.put((ctx.name, ctx.rdtype), answer, ttl)
+        if ctx.textKey is not None:
+            self._answers.put(ctx.textKey, answer, ttl)
         return answer
-
-    # -- queries -----------------------------------------------------------------------------
-
-    def _querier(self, state: _LookupState) -> Query:
-        async def query(
-            name: dns.name.Name, rdtype: dns.rdatatype.RdataType
-        ) -> dns.message.Message:
-            key = (name, rdtype)
-            if key in state.responses:
-                return state.responses[key]
-            state.budget.queries += 1
-            if state.budget.queries > self.limits.maxQueriesPerLookup:
-                raise WorkLimitExceededError(
-                    state.name,
-                    state.rdtype,
-                    f"more than {self.limits.maxQueriesPerLookup} queries needed",
-                    EDE.INDETERMINATE,
-                )
-            what = f"{name} {dns.rdatatype.to_text(rdtype)}"
-            try:
-                response = await self.querier.query(
-                    name,
-                    rdtype,
-                    dnssecOK=True,
-                    checkingDisabled=True,
-                    recursionDesired=True,
-                )
-            except DNSError as e:
-                raise LookupFailedError(
-                    state.name, state.rdtype, queryFailure(what, e), _edeOf(e), e
-                ) from e
-            rcode = response.rcode()
-            if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-                raise LookupFailedError(
-                    state.name,
-                    state.rdtype,
-                    f"query {what}: the resolver answered {dns.rcode.to_text(rcode)}",
-                    _edeFromMessage(response),
-                )
-            state.responses[key] = response
-            return response
-
-        return query
 
     # -- the lookup --------------------------------------------------------------------------
 
-    async def _resolve(self, state: _LookupState) -> Answer:
-        query = self._querier(state)
-        now = self.clock.seconds()
-        budget = state.budget
-        name, qtype = state.name, state.rdtype
+    async def _resolve(self, ctx: LookupContext) -> Answer:
+        """
+        Step 3: ask the question, follow the CNAME/DNAME chain to its end, and validate
+        every link and the final data (L{_positive}) or its absence (L{_negative}).
+        """
+        name, qtype = ctx.name, ctx.rdtype
         links: list[ChainLink] = []
         verdicts: list[_Verdict] = []
-        message = await query(name, qtype)
+        message = await ctx.query(name, qtype)
         seen = {name}
         hops = 0
         while True:
@@ -367,26 +229,26 @@ class ValidatingResolver(_ConvenienceLookups):
             if rrset is not None and qtype == dns.rdatatype.CNAME and _synthesized(message, rrset):
                 rrset = None  # a CNAME synthesized from a DNAME: the DNAME is what is validated
             if rrset is not None:
-                verdict = await self._positive(message, rrset, name, query, now, budget)
+                verdict = await self._positive(message, rrset, ctx)
                 verdicts.append(verdict)
-                return self._finish(state, dns.rcode.NOERROR, rrset, links, verdicts, ())
+                return self._finish(ctx, dns.rcode.NOERROR, rrset, links, verdicts, ())
             cname = findRRset(message.answer, name, dns.rdatatype.CNAME)
-            dname = None if cname is not None else _dnameFor(message, name)
+            dname = None if cname is not None else dnameFor(message, name)
             if cname is None and dname is None:
-                return await self._negative(state, message, name, links, verdicts, now)
+                return await self._negative(ctx, message, name, links, verdicts)
             if cname is not None and _synthesized(message, cname):
                 cname = None
-                dname = _dnameFor(message, name)
+                dname = dnameFor(message, name)
             if dname is not None:
-                verdict = await self._positive(message, dname, dname.name, query, now, budget)
+                verdict = await self._positive(message, dname, ctx)
                 verdicts.append(verdict)
                 links.append(ChainLink(dname, verdict.status))
                 try:
                     target = name.relativize(dname.name).concatenate(dname[0].target)
                 except dns.name.NameTooLong as e:
                     raise LookupFailedError(
-                        state.name,
-                        state.rdtype,
+                        ctx.name,
+                        ctx.rdtype,
                         f"the DNAME at {dname.name} makes {name} longer than 255 octets",
                         EDE.OTHER,
                         e,
@@ -398,18 +260,18 @@ class ValidatingResolver(_ConvenienceLookups):
                 )
                 links.append(ChainLink(synthesized, verdict.status, synthesized=True))
                 if qtype == dns.rdatatype.CNAME:
-                    return self._finish(state, dns.rcode.NOERROR, synthesized, links, verdicts, ())
+                    return self._finish(ctx, dns.rcode.NOERROR, synthesized, links, verdicts, ())
             else:
                 assert cname is not None
-                verdict = await self._positive(message, cname, name, query, now, budget)
+                verdict = await self._positive(message, cname, ctx)
                 verdicts.append(verdict)
                 links.append(ChainLink(cname, verdict.status))
                 target = cname[0].target
             hops += 1
             if hops > self.limits.maxCNAMEChain or target in seen:
                 raise WorkLimitExceededError(
-                    state.name,
-                    state.rdtype,
+                    ctx.name,
+                    ctx.rdtype,
                     f"CNAME/DNAME chain longer than {self.limits.maxCNAMEChain} or looping "
                     f"at {target}",
                     EDE.OTHER,
@@ -417,21 +279,20 @@ class ValidatingResolver(_ConvenienceLookups):
             seen.add(target)
             name = target
             if not any(r.name == name for r in message.answer) and not (
-                _dnameFor(message, name) is not None
+                dnameFor(message, name) is not None
             ):
-                message = await query(name, qtype)
+                message = await ctx.query(name, qtype)
 
     async def _positive(
         self,
         message: dns.message.Message,
         rrset: dns.rrset.RRset,
-        qname: dns.name.Name,
-        query: Query,
-        now: float,
-        budget: Budget,
+        ctx: LookupContext,
     ) -> _Verdict:
         """
-        Validate one RRset of an answer section (the answer, or a CNAME/DNAME link).
+        Step 4: validate one RRset of an answer section (the answer, or a CNAME/DNAME link):
+        find the zones that signed it and validate it as data of the deepest (L{_signedBy}),
+        or, unsigned, find whether it lies below an unsigned delegation.
         """
         chain = self._chain
         owner = rrset.name
@@ -441,7 +302,7 @@ class ValidatingResolver(_ConvenienceLookups):
         if rrset.rdtype == dns.rdatatype.DS:
             signers.discard(owner)
         if not sigs:
-            zone = await chain.unsignedStatus(owner, query, now, budget)
+            zone = await chain.unsignedStatus(owner, ctx)
             if zone.status is Status.SECURE:
                 return _Verdict(
                     Status.BOGUS,
@@ -464,7 +325,7 @@ class ValidatingResolver(_ConvenienceLookups):
         # by an attacker, so the next signer gets its chance; two at most.
         first: _Verdict | None = None
         for signer in sorted(signers, key=len, reverse=True)[:2]:
-            verdict = await self._signedBy(message, rrset, sigs, signer, query, now, budget)
+            verdict = await self._signedBy(message, rrset, sigs, signer, ctx)
             if verdict.status in (Status.SECURE, Status.INSECURE):
                 return verdict
             first = first or verdict
@@ -477,29 +338,29 @@ class ValidatingResolver(_ConvenienceLookups):
         rrset: dns.rrset.RRset,
         sigs: list[RRSIG],
         signer: dns.name.Name,
-        query: Query,
-        now: float,
-        budget: Budget,
+        ctx: LookupContext,
     ) -> _Verdict:
         """
-        Validate C{rrset} as data of the zone C{signer}.
+        Step 4, for one signer: validate C{rrset} as data of the zone C{signer}, with that
+        zone's proven keys; the zone must hold the name, and a wildcard expansion needs the
+        proof that no closer name exists.
         """
         chain = self._chain
         owner = rrset.name
         what = f"{owner} {dns.rdatatype.to_text(rrset.rdtype)}"
-        keys = await chain.zoneKeys(signer, query, now, budget)
+        keys = await chain.zoneKeys(signer, ctx)
         if keys.status is not Status.SECURE:
             return _Verdict(
                 keys.status, keys.reason, keys.ede, keys.ttl or rrset.ttl, trust=keys.trust
             )
-        verdict = chain.verify(rrset, sigs, keys, now, budget)
+        verdict = chain.verify(rrset, sigs, keys, ctx)
         if verdict.status is not Status.SECURE:
             return _Verdict(verdict.status, verdict.reason, verdict.ede, trust=keys.trust)
         member = owner.parent() if rrset.rdtype == dns.rdatatype.DS else owner
         if verdict.wildcardParent is not None:
             member = verdict.wildcardParent
         if member != signer and member.is_subdomain(signer):
-            problem = await chain.inZone(member, signer, query, now, budget)
+            problem = await chain.inZone(member, signer, ctx)
             if problem is not None:
                 return _Verdict(
                     Status.BOGUS, f"{what}: {problem}", EDE.DNSSEC_BOGUS, trust=keys.trust
@@ -516,9 +377,7 @@ class ValidatingResolver(_ConvenienceLookups):
                 trust=keys.trust,
             )
         if verdict.wildcardParent is not None:
-            denialKeys, rrsets, failed = await proofs.denialRecords(
-                chain, message, owner, query, now, budget
-            )
+            denialKeys, rrsets, failed = await chain.provenDenial(message, owner, ctx)
             if failed is not None:
                 return _Verdict(failed.status, failed.reason, failed.ede, trust=keys.trust)
             if denialKeys is None or denialKeys.zone != signer:
@@ -529,7 +388,7 @@ class ValidatingResolver(_ConvenienceLookups):
                     trust=keys.trust,
                 )
             proof = proofs.checkWildcard(
-                self.limits, rrsets, signer, owner, verdict.wildcardParent, budget
+                self.limits, rrsets, signer, owner, verdict.wildcardParent, ctx.budget
             )
             if proof.status is not Status.SECURE:
                 return _Verdict(
@@ -549,26 +408,26 @@ class ValidatingResolver(_ConvenienceLookups):
 
     async def _negative(
         self,
-        state: _LookupState,
+        ctx: LookupContext,
         message: dns.message.Message,
         name: dns.name.Name,
         links: list[ChainLink],
         verdicts: list[_Verdict],
-        now: float,
     ) -> Answer:
-        query = self._querier(state)
+        """
+        Step 5: validate the absence of C{name} (NXDOMAIN) or of the type there (NODATA),
+        at the end of the chain C{links}, and finish the answer.
+        """
         chain = self._chain
         nxdomain = message.rcode() == dns.rcode.NXDOMAIN
         rcode = dns.rcode.NXDOMAIN if nxdomain else dns.rcode.NOERROR
-        what = f"{name} {dns.rdatatype.to_text(state.rdtype)}"
-        keys, rrsets, failed = await proofs.denialRecords(
-            chain, message, name, query, now, state.budget
-        )
+        what = f"{name} {dns.rdatatype.to_text(ctx.rdtype)}"
+        keys, rrsets, failed = await chain.provenDenial(message, name, ctx)
         if failed is not None:
             verdicts.append(_Verdict(failed.status, f"{what}: {failed.reason}", failed.ede))
-            return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
+            return self._finish(ctx, rcode, None, links, verdicts, tuple(rrsets))
         if keys is None:
-            zone = await chain.unsignedStatus(name, query, now, state.budget)
+            zone = await chain.unsignedStatus(name, ctx)
             if zone.status is Status.SECURE:
                 verdicts.append(
                     _Verdict(
@@ -584,12 +443,12 @@ class ValidatingResolver(_ConvenienceLookups):
                 verdicts.append(
                     _Verdict(zone.status, f"{what}: {zone.reason}", zone.ede, ttl, trust=zone.trust)
                 )
-            return self._finish(state, rcode, None, links, verdicts, ())
+            return self._finish(ctx, rcode, None, links, verdicts, ())
         if keys.status is not Status.SECURE:
             verdicts.append(
                 _Verdict(keys.status, keys.reason, keys.ede, keys.ttl, trust=keys.trust)
             )
-            return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
+            return self._finish(ctx, rcode, None, links, verdicts, tuple(rrsets))
         if not name.is_subdomain(keys.zone):
             verdicts.append(
                 _Verdict(
@@ -599,13 +458,13 @@ class ValidatingResolver(_ConvenienceLookups):
                     trust=keys.trust,
                 )
             )
-            return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
+            return self._finish(ctx, rcode, None, links, verdicts, tuple(rrsets))
         proof = proofs.checkDenial(
-            self.limits, rrsets, keys.zone, name, state.rdtype, nxdomain, state.budget
+            self.limits, rrsets, keys.zone, name, ctx.rdtype, nxdomain, ctx.budget
         )
         if proof.status is Status.INSECURE:
             problem = await chain.insecureDenialProblem(
-                keys.zone, name, query, now, state.budget, ds=state.rdtype == dns.rdatatype.DS
+                keys.zone, name, ctx, ds=ctx.rdtype == dns.rdatatype.DS
             )
             if problem is not None:
                 proof = denial.bogus(problem, EDE.DNSSEC_BOGUS)
@@ -619,17 +478,20 @@ class ValidatingResolver(_ConvenienceLookups):
                 trust=keys.trust,
             )
         )
-        return self._finish(state, rcode, None, links, verdicts, tuple(rrsets))
+        return self._finish(ctx, rcode, None, links, verdicts, tuple(rrsets))
 
     def _finish(
         self,
-        state: _LookupState,
+        ctx: LookupContext,
         rcode: dns.rcode.Rcode,
         rrset: dns.rrset.RRset | None,
         links: list[ChainLink],
         verdicts: list[_Verdict],
         denialRRsets: tuple[dns.rrset.RRset, ...],
     ) -> Answer:
+        """
+        Step 6: the answer, whose status is the weakest of the C{verdicts} of its steps.
+        """
         status = Status.weakest(*(v.status for v in verdicts))
         # The reason of the first link that has the final status, or of the answer itself
         # when everything is secure.
@@ -649,8 +511,8 @@ class ValidatingResolver(_ConvenienceLookups):
         if rrset is not None:
             ttl = min(ttl, rrset.ttl)
         return Answer(
-            name=state.name,
-            rdtype=state.rdtype,
+            name=ctx.name,
+            rdtype=ctx.rdtype,
             rcode=rcode,
             rrset=rrset,
             status=status,

@@ -23,54 +23,12 @@ from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from txdane.status import Status
 from txdane.validation.algorithms import AlgorithmPolicy
-from txdane.validation.answer import EDE, SignatureUse
-from txdane.validation.limits import ValidationLimits
+from txdane.validation.answer import SignatureUse
+from txdane.validation.ede import EDE
+from txdane.validation.limits import Budget, ValidationLimits
 
 _ZONE = 0x0100
 _REVOKE = 0x0080
-
-
-class NSEC3HashLimitError(Exception):
-    """
-    A lookup needed more NSEC3 hashes than its budget allows; the resolver turns it into a
-    L{WorkLimitExceededError<txdane.errors.WorkLimitExceededError>}.
-    """
-
-
-class Budget:
-    """
-    Counts signature verifications, NSEC3 hashes and queries for one lookup.
-
-    @ivar limits: the limits to enforce.
-    @ivar checks: verifications done so far in this lookup.
-    @ivar nsec3Hashes: NSEC3 hashes computed so far in this lookup.
-    @ivar queries: queries sent so far in this lookup.
-    """
-
-    def __init__(self, limits: ValidationLimits) -> None:
-        self.limits = limits
-        self.checks = 0
-        self.nsec3Hashes = 0
-        self.queries = 0
-
-    def countNSEC3Hash(self) -> None:
-        """
-        Count one NSEC3 hash about to be computed.
-
-        @raise NSEC3HashLimitError: the lookup has already computed as many as it may.
-        """
-        if self.nsec3Hashes >= self.limits.maxNSEC3HashesPerLookup:
-            raise NSEC3HashLimitError(
-                f"more than {self.limits.maxNSEC3HashesPerLookup} NSEC3 hashes needed"
-            )
-        self.nsec3Hashes += 1
-
-    @property
-    def exhausted(self) -> bool:
-        """
-        Whether the per-lookup signature budget is used up.
-        """
-        return self.checks >= self.limits.maxSignatureChecksPerLookup
 
 
 @dataclasses.dataclass(frozen=True)

@@ -53,3 +53,20 @@ def findRRset(
         if rrset.name == name and rrset.rdtype == rdtype and rrset.rdclass == dns.rdataclass.IN:
             return rrset
     return None
+
+
+def dnameFor(message: dns.message.Message, name: dns.name.Name) -> dns.rrset.RRset | None:
+    """
+    The DNAME RRset in the answer section of C{message} whose owner is the closest proper
+    ancestor of C{name}, if any.
+    """
+    best = None
+    for rrset in message.answer:
+        if (
+            rrset.rdtype == dns.rdatatype.DNAME
+            and name != rrset.name
+            and name.is_subdomain(rrset.name)
+            and (best is None or len(rrset.name) > len(best.name))
+        ):
+            best = rrset
+    return best

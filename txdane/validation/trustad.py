@@ -20,22 +20,17 @@ from txdane.errors import LookupFailedError, WorkLimitExceededError
 from txdane.names import asName
 from txdane.status import Status
 from txdane.transport import DNSError, DNSQuerier
-from txdane.validation.answer import EDE, Answer, ChainLink
+from txdane.validation.answer import Answer, ChainLink
+from txdane.validation.ede import EDE
+from txdane.validation.failures import edeFromMessage, edeOf, queryFailure
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.resolver import (
-    _ConvenienceLookups,
-    _dnameFor,
-    _edeFromMessage,
-    _edeOf,
-    limitLookupTime,
-    queryFailure,
-)
-from txdane.validation.sections import findRRset
+from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime
+from txdane.validation.sections import dnameFor, findRRset
 
 
 @implementer(IDNSSECResolver)
-class ADTrustingResolver(_ConvenienceLookups):
+class ADTrustingResolver(TypedLookups):
     """
     A security-aware, non-validating resolver (RFC 4035 section 4.9.3): it trusts the AD bit
     set by a validating recursive resolver the user names, over a channel the user trusts
@@ -55,15 +50,10 @@ class ADTrustingResolver(_ConvenienceLookups):
         limits: ValidationLimits | None = None,
         clock: IReactorTime | None = None,
     ) -> None:
-        if clock is None:
-            from twisted.internet import reactor
-
-            clock = reactor
-        assert clock is not None
         self.querier = querier
         self.resolverName = resolverName
         self.limits = limits if limits is not None else ValidationLimits()
-        self.clock = clock
+        self.clock = defaultClock(clock)
 
     def lookup(
         self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
@@ -80,14 +70,14 @@ class ADTrustingResolver(_ConvenienceLookups):
                 qname, qtype, dnssecOK=True, checkingDisabled=False, recursionDesired=True
             )
         except DNSError as e:
-            raise LookupFailedError(qname, qtype, queryFailure(what, e), _edeOf(e), e) from e
+            raise LookupFailedError(qname, qtype, queryFailure(what, e), edeOf(e), e) from e
         rcode = response.rcode()
         if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             raise LookupFailedError(
                 qname,
                 qtype,
                 f"{self.resolverName} answered {dns.rcode.to_text(rcode)}",
-                _edeFromMessage(response),
+                edeFromMessage(response),
             )
         authenticated = bool(response.flags & dns.flags.AD)
         status = Status.SECURE if authenticated else Status.INSECURE
@@ -99,7 +89,7 @@ class ADTrustingResolver(_ConvenienceLookups):
             if rrset is not None:
                 break
             cname = findRRset(response.answer, name, dns.rdatatype.CNAME)
-            dname = _dnameFor(response, name)
+            dname = dnameFor(response, name)
             if cname is not None:
                 links.append(ChainLink(cname, status, synthesized=dname is not None))
                 name = cname[0].target

@@ -1,12 +1,13 @@
 """
 The chain of trust: which zones exist, which are signed, and their proven keys.
 
-A stub validator sees answers, not referrals, so it learns the zone structure from the data
-(see the module docstring of L{txdane.validation.resolver}): a DS query for a name is answered
-by the zone above the cut, whose signer names that zone; its negative answers prove, with
-NSEC or NSEC3, whether the name is an unsigned delegation or no cut at all.
+A stub validator sees answers, not referrals, so it learns the zone structure from the data:
+a DS query for a name is answered by the zone above the cut, whose signer names that zone;
+its negative answers prove, with NSEC or NSEC3, whether the name is an unsigned delegation or
+no cut at all.
 
-Everything here is cached per resolver, with TTLs capped by the signatures' expiry.
+Everything here is cached per resolver, with TTLs capped by the signatures' expiry; see
+L{ChainOfTrust} for how its steps call each other.
 """
 
 from __future__ import annotations
@@ -32,16 +33,17 @@ from txdane.status import Status
 from txdane.validation import proofs
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchor, TrustAnchors
-from txdane.validation.answer import EDE, SignatureUse, ZoneTrust
+from txdane.validation.answer import SignatureUse, ZoneTrust
 from txdane.validation.cache import ExpiringCache
-from txdane.validation.limits import ValidationLimits
-from txdane.validation.rrsig import Budget, RRsetVerdict, keysByTag, verifyRRset
+from txdane.validation.context import LookupContext
+from txdane.validation.dsmatch import keysForDS, unsupportedDS, usableDS
+from txdane.validation.ede import EDE
+from txdane.validation.limits import Budget, ValidationLimits
+from txdane.validation.rrsig import RRsetVerdict, verifyRRset
 from txdane.validation.sections import findRRset, signaturesFor
 
-_ZONE = 0x0100
 _Result = TypeVar("_Result", "ZoneKeys", "DSResult")
 _RETRY = object()
-Query = Callable[[dns.name.Name, dns.rdatatype.RdataType], Awaitable[dns.message.Message]]
 
 
 class Cut(enum.Enum):
@@ -99,6 +101,26 @@ class ZoneKeys:
 class ChainOfTrust:
     """
     Proves zones' keys and zone cuts for one resolver, caching what it learns.
+
+    The resolver asks it four questions, each for one lookup (a L{LookupContext}, whose
+    queries, time and budget it uses):
+
+      - L{zoneKeys}: the proven keys of a zone. From a trust anchor, or else: the DS at the
+        zone's apex (L{dsAt}), the keys of the zone that signed that DS (L{zoneKeys} again,
+        one level up), then the zone's DNSKEY RRset matched to the DS (C{_fromDS}).
+      - L{provenDenial}: the NSEC or NSEC3 records of a response, verified with the keys
+        (L{zoneKeys}) of the zone that signed them.
+      - L{unsignedStatus}: for data without signatures, the walk from the closest trust
+        anchor down to the name, one DS query per label (L{dsAt}), which finds the zone
+        holding it: signed (the data is bogus) or below an unsigned delegation (insecure).
+      - L{inZone} and L{insecureDenialProblem}: whether a signer or a denial comes from the
+        zone that really holds a name (L{dsAt}, L{unsignedStatus}).
+
+    L{dsAt} proves what a DS query says about a cut: a DS RRset signed by the zone above
+    (its keys by L{zoneKeys}), or a denial (L{provenDenial}, then the NSEC or NSEC3 proof).
+
+    @ivar zoneCache: proven zone keys (L{ZoneKeys}) by zone.
+    @ivar dsCache: what DS queries proved (L{DSResult}) by name.
     """
 
     def __init__(
@@ -116,100 +138,76 @@ class ChainOfTrust:
         self.dsCache = dsCache
         self._pending: dict[Hashable, list[Deferred[object]]] = {}
 
-    async def _shared(
-        self, key: Hashable, compute: Callable[[], Awaitable[_Result]], budget: Budget
-    ) -> _Result:
-        """
-        Run C{compute} once for concurrent lookups that need the same result (the A and AAAA
-        lookups of one name need the same zone keys). Those that wait get the result; if the
-        lookup doing the work fails (its own budget, its own timeout), each computes it again
-        within its own budget.
-        """
-        waiters = self._pending.get(key)
-        if waiters is not None:
-            waiting: Deferred[object] = Deferred()
-            waiters.append(waiting)
-            result = await waiting
-            if result is not _RETRY:
-                return result  # type: ignore[return-value]
-            return await compute()
-        self._pending[key] = []
-        try:
-            mine = await compute()
-        except BaseException:
-            self._release(key, _RETRY)
-            raise
-        self._release(key, mine if self._reusable(mine, budget) else _RETRY)
-        return mine
-
-    @staticmethod
-    def _reusable(result: ZoneKeys | DSResult, budget: Budget) -> bool:
-        """
-        Whether other lookups may use C{result}: not when it failed after this lookup used up
-        its signature budget, which says nothing about the zone (an attacker's CNAME chain
-        could otherwise make a victim zone bogus for everyone).
-        """
-        return result.status is Status.SECURE or not budget.exhausted
-
-    def _release(self, key: Hashable, result: object) -> None:
-        for waiting in self._pending.pop(key, []):
-            if not waiting.called:
-                waiting.callback(result)
-
-    def _ttl(self, status: Status, ttl: int) -> int:
-        return self.limits.bogusTTL if status is Status.BOGUS else ttl
-
-    # -- verification helpers ----------------------------------------------------------------
+    # -- verifying RRsets with a zone's keys ---------------------------------------------------
 
     def verify(
         self,
         rrset: dns.rrset.RRset,
         sigs: Sequence[RRSIG],
         zone: ZoneKeys,
-        now: float,
-        budget: Budget,
+        ctx: LookupContext,
     ) -> RRsetVerdict:
         return verifyRRset(
             rrset,
             sigs,
             zone.zone,
             zone.keys,
-            now=now,
+            now=ctx.now,
             limits=self.limits,
             policy=self.policy,
-            budget=budget,
+            budget=ctx.budget,
         )
+
+    async def provenDenial(
+        self,
+        message: dns.message.Message,
+        near: dns.name.Name,
+        ctx: LookupContext,
+        *,
+        above: bool = False,
+    ) -> tuple[ZoneKeys | None, list[dns.rrset.RRset], RRsetVerdict | None]:
+        """
+        The NSEC or NSEC3 RRsets of C{message} that speak about C{near}, verified with the
+        keys of the zone that signed them (see L{proofs.findDenial
+        <txdane.validation.proofs.findDenial>} for C{above}).
+
+        @return: the keys of the zone that signed them (L{None} when no such records are
+            signed), the records, and a failed verdict if one of them did not verify.
+        """
+        found = proofs.findDenial(message, near, self.limits, above=above)
+        if found.signer is None or found.refused is not None:
+            return None, found.rrsets, found.refused
+        keys = await self.zoneKeys(found.signer, ctx)
+        if keys.status is not Status.SECURE:
+            return keys, found.rrsets, None
+        verified, failed = proofs.verifyDenial(
+            found, lambda rrset, sigs: self.verify(rrset, sigs, keys, ctx)
+        )
+        return keys, verified, failed
 
     # -- zone keys ---------------------------------------------------------------------------
 
-    async def zoneKeys(
-        self, zone: dns.name.Name, query: Query, now: float, budget: Budget
-    ) -> ZoneKeys:
+    async def zoneKeys(self, zone: dns.name.Name, ctx: LookupContext) -> ZoneKeys:
         """
         The proven DNSKEYs of C{zone} (secure), or why there are none: insecure (an unsigned
         delegation above it, or only unsupported algorithms or digests), bogus, indeterminate.
         """
-        cached = self.zoneCache.get(zone)
-        if cached is not None:
-            return cached
-        result = await self._shared(
-            ("keys", zone), lambda: self._zoneKeys(zone, query, now, budget), budget
+        return await self._remembered(
+            self.zoneCache, "keys", zone, lambda: self._zoneKeys(zone, ctx), ctx
         )
-        if self._reusable(result, budget):
-            self.zoneCache.put(zone, result, self._ttl(result.status, result.ttl))
-        return result
 
-    async def _zoneKeys(
-        self, zone: dns.name.Name, query: Query, now: float, budget: Budget
-    ) -> ZoneKeys:
+    async def _zoneKeys(self, zone: dns.name.Name, ctx: LookupContext) -> ZoneKeys:
         anchor = self.anchors.forZone(zone)
         if anchor is not None:
-            return await self._fromDS(zone, anchor, None, (), query, now, budget)
+            return await self._fromDS(zone, anchor, None, (), ctx)
         if self.anchors.closest(zone) is None:
             return ZoneKeys(
-                zone, Status.INDETERMINATE, f"no trust anchor covers {zone}", EDE.INDETERMINATE
+                zone,
+                Status.INDETERMINATE,
+                f"no trust anchor covers {zone}",
+                EDE.DNSSEC_INDETERMINATE,
             )
-        ds = await self.dsAt(zone, query, now, budget)
+        ds = await self.dsAt(zone, ctx)
         if ds.status is not Status.SECURE:
             return ZoneKeys(zone, ds.status, ds.reason, ds.ede, ttl=ds.ttl)
         if ds.cut is Cut.UNSIGNED:
@@ -222,8 +220,8 @@ class ChainOfTrust:
                 EDE.DNSSEC_BOGUS,
                 ttl=ds.ttl,
             )
-        parent = await self.zoneKeys(ds.zone, query, now, budget)
-        return await self._fromDS(zone, None, ds, parent.trust, query, now, budget)
+        parent = await self.zoneKeys(ds.zone, ctx)
+        return await self._fromDS(zone, None, ds, parent.trust, ctx)
 
     async def _fromDS(
         self,
@@ -231,10 +229,15 @@ class ChainOfTrust:
         anchor: TrustAnchor | None,
         dsResult: DSResult | None,
         above: tuple[ZoneTrust, ...],
-        query: Query,
-        now: float,
-        budget: Budget,
+        ctx: LookupContext,
     ) -> ZoneKeys:
+        """
+        Prove the DNSKEY RRset of C{zone} with the DS records of a trust C{anchor} or of a
+        proven C{dsResult}: ask for it, find the keys a usable DS matches, and check that
+        one of them signed the RRset.
+
+        @param above: the zones of the chain of trust above this one, for the answer.
+        """
         dsRecords: list[DSRdata] = []
         trustedKeys: list[DNSKEY] = []
         if anchor is not None:
@@ -267,34 +270,16 @@ class ChainOfTrust:
                 ttl=int(kw.get("ttl", 0)),  # type: ignore[call-overload]
             )
 
-        usable = [
-            d
-            for d in dsRecords
-            if self.policy.supportsAlgorithm(d.algorithm) and d.digest_type in self.policy.digests
-        ]
-        if not usable and self.policy.allowSHA1Digest:
-            usable = [
-                d
-                for d in dsRecords
-                if self.policy.supportsAlgorithm(d.algorithm) and d.digest_type == 1
-            ]
+        usable = usableDS(dsRecords, self.policy)
         if not usable and not trustedKeys:
-            algorithms = {d.algorithm for d in dsRecords}
-            if dsRecords and not any(self.policy.supportsAlgorithm(a) for a in algorithms):
-                ede = EDE.UNSUPPORTED_DNSKEY_ALGORITHM
-                why = "algorithm " + ", ".join(str(a) for a in sorted(algorithms))
-            else:
-                ede = EDE.UNSUPPORTED_DS_DIGEST_TYPE
-                why = "digest type " + ", ".join(
-                    str(d) for d in sorted({d.digest_type for d in dsRecords})
-                )
+            why, ede = unsupportedDS(dsRecords, self.policy)
             return done(
                 Status.INSECURE,
                 f"every DS of {zone} uses an unsupported {why}",
                 ede,
                 ttl=dsResult.ttl if dsResult else self.limits.maxCacheTTL,
             )
-        message = await query(zone, dns.rdatatype.DNSKEY)
+        message = await ctx.query(zone, dns.rdatatype.DNSKEY)
         dnskeys = findRRset(message.answer, zone, dns.rdatatype.DNSKEY)
         if dnskeys is None:
             return done(
@@ -302,32 +287,15 @@ class ChainOfTrust:
                 f"{zone} has no DNSKEY RRset, but its DS says it is signed",
                 EDE.DNSKEY_MISSING,
             )
-        matched: list[DNSKEY] = [k for k in dnskeys if k in trustedKeys]
-        byTag = keysByTag(k for k in dnskeys if isinstance(k, DNSKEY))
-        mismatches = 0
-        for ds in usable:
-            candidates = [
-                k
-                for k in byTag.get(ds.key_tag, ())
-                if k.algorithm == ds.algorithm and k.flags & _ZONE and k.protocol == 3
-            ][: self.limits.maxKeysPerKeyTag]
-            for key in candidates:
-                made = dns.dnssec.make_ds(
-                    zone, key, ds.digest_type, policy=dns.dnssec.allow_all_policy, validating=True
-                )
-                if made.digest == ds.digest:
-                    if key not in matched:
-                        matched.append(key)
-                else:
-                    mismatches += 1
-                    if mismatches > self.limits.maxDSMismatches:
-                        return done(
-                            Status.BOGUS,
-                            f"{zone}: {mismatches} DNSKEYs failed to match a DS (limit "
-                            f"{self.limits.maxDSMismatches})",
-                            EDE.DNSSEC_BOGUS,
-                            dnskey=dnskeys,
-                        )
+        matched, mismatches = keysForDS(zone, usable, dnskeys, trustedKeys, self.limits)
+        if mismatches > self.limits.maxDSMismatches:
+            return done(
+                Status.BOGUS,
+                f"{zone}: {mismatches} DNSKEYs failed to match a DS (limit "
+                f"{self.limits.maxDSMismatches})",
+                EDE.DNSSEC_BOGUS,
+                dnskey=dnskeys,
+            )
         if not matched:
             tags = ", ".join(f"DS {d.key_tag}/{d.algorithm}/{d.digest_type}" for d in usable)
             return done(
@@ -341,10 +309,10 @@ class ChainOfTrust:
             signaturesFor(message, message.answer, dnskeys),
             zone,
             matched,
-            now=now,
+            now=ctx.now,
             limits=self.limits,
             policy=self.policy,
-            budget=budget,
+            budget=ctx.budget,
         )
         if verdict.status is not Status.SECURE or verdict.signature is None:
             return done(verdict.status, verdict.reason, verdict.ede, dnskey=dnskeys)
@@ -367,26 +335,16 @@ class ChainOfTrust:
 
     # -- zone cuts ---------------------------------------------------------------------------
 
-    async def dsAt(self, name: dns.name.Name, query: Query, now: float, budget: Budget) -> DSResult:
+    async def dsAt(self, name: dns.name.Name, ctx: LookupContext) -> DSResult:
         """
         Ask for the DS RRset of C{name} and prove what the answer says about a cut there.
         """
-        cached = self.dsCache.get(name)
-        if cached is not None:
-            return cached
-        result = await self._shared(
-            ("ds", name), lambda: self._dsAt(name, query, now, budget), budget
-        )
-        if self._reusable(result, budget):
-            self.dsCache.put(name, result, self._ttl(result.status, result.ttl))
-        return result
+        return await self._remembered(self.dsCache, "ds", name, lambda: self._dsAt(name, ctx), ctx)
 
-    async def _dsAt(
-        self, name: dns.name.Name, query: Query, now: float, budget: Budget
-    ) -> DSResult:
+    async def _dsAt(self, name: dns.name.Name, ctx: LookupContext) -> DSResult:
         if name == dns.name.root:
             return DSResult(name, Cut.UNKNOWN, Status.INDETERMINATE, "the root has no parent")
-        message = await query(name, dns.rdatatype.DS)
+        message = await ctx.query(name, dns.rdatatype.DS)
         positive = findRRset(message.answer, name, dns.rdatatype.DS) or findRRset(
             message.answer, name, dns.rdatatype.CNAME
         )
@@ -394,14 +352,14 @@ class ChainOfTrust:
             sigs = signaturesFor(message, message.answer, positive)
             signers = {s.signer for s in sigs if name != s.signer and name.is_subdomain(s.signer)}
             if not sigs or not signers:
-                return await self._unsigned(name, query, now, budget, "DS")
+                return await self._unsigned(name, ctx, "DS")
             signer = max(signers, key=len)
-            parent = await self.zoneKeys(signer, query, now, budget)
+            parent = await self.zoneKeys(signer, ctx)
             if parent.status is not Status.SECURE:
                 return DSResult(
                     name, Cut.UNKNOWN, parent.status, parent.reason, parent.ede, ttl=parent.ttl
                 )
-            verdict = self.verify(positive, sigs, parent, now, budget)
+            verdict = self.verify(positive, sigs, parent, ctx)
             if verdict.status is not Status.SECURE:
                 return DSResult(name, Cut.UNKNOWN, verdict.status, verdict.reason, verdict.ede)
             if verdict.wildcardParent is not None:
@@ -413,7 +371,7 @@ class ChainOfTrust:
                     EDE.DNSSEC_BOGUS,
                 )
             if name.parent() != signer:
-                member = await self.inZone(name.parent(), signer, query, now, budget)
+                member = await self.inZone(name.parent(), signer, ctx)
                 if member is not None:
                     return DSResult(name, Cut.UNKNOWN, Status.BOGUS, member, EDE.DNSSEC_BOGUS)
             sigUse = (verdict.signature,) if verdict.signature else ()
@@ -438,23 +396,21 @@ class ChainOfTrust:
                 ttl=verdict.ttl,
             )
         nxdomain = message.rcode() == dns.rcode.NXDOMAIN
-        keys, rrsets, failed = await proofs.denialRecords(
-            self, message, name, query, now, budget, above=True
-        )
+        keys, rrsets, failed = await self.provenDenial(message, name, ctx, above=True)
         if failed is not None:
             return DSResult(name, Cut.UNKNOWN, failed.status, failed.reason, failed.ede)
         if keys is None:
-            return await self._unsigned(name, query, now, budget, "negative DS")
+            return await self._unsigned(name, ctx, "negative DS")
         if keys.status is not Status.SECURE:
             return DSResult(name, Cut.UNKNOWN, keys.status, keys.reason, keys.ede, ttl=keys.ttl)
         proof = proofs.checkDenial(
-            self.limits, rrsets, keys.zone, name, dns.rdatatype.DS, nxdomain, budget
+            self.limits, rrsets, keys.zone, name, dns.rdatatype.DS, nxdomain, ctx.budget
         )
         ttl = min((r.ttl for r in rrsets), default=0)
         if proof.status is Status.BOGUS:
             return DSResult(name, Cut.UNKNOWN, Status.BOGUS, proof.reason, proof.ede)
         if proof.status is Status.INSECURE and not proof.delegation:
-            problem = await self.insecureDenialProblem(keys.zone, name, query, now, budget, ds=True)
+            problem = await self.insecureDenialProblem(keys.zone, name, ctx, ds=True)
             if problem is not None:
                 return DSResult(name, Cut.UNKNOWN, Status.BOGUS, problem, EDE.DNSSEC_BOGUS)
         if proof.status is Status.INSECURE:
@@ -473,10 +429,8 @@ class ChainOfTrust:
             name, cut, Status.SECURE, proof.reason, zone=keys.zone, ttl=ttl, absent=nxdomain
         )
 
-    async def _unsigned(
-        self, name: dns.name.Name, query: Query, now: float, budget: Budget, what: str
-    ) -> DSResult:
-        parent = await self.unsignedStatus(name.parent(), query, now, budget)
+    async def _unsigned(self, name: dns.name.Name, ctx: LookupContext, what: str) -> DSResult:
+        parent = await self.unsignedStatus(name.parent(), ctx)
         if parent.status is Status.SECURE:
             return DSResult(
                 name,
@@ -487,9 +441,7 @@ class ChainOfTrust:
             )
         return DSResult(name, Cut.UNKNOWN, parent.status, parent.reason, parent.ede, ttl=parent.ttl)
 
-    async def unsignedStatus(
-        self, name: dns.name.Name, query: Query, now: float, budget: Budget
-    ) -> ZoneKeys:
+    async def unsignedStatus(self, name: dns.name.Name, ctx: LookupContext) -> ZoneKeys:
         """
         Walk from the closest trust anchor down to C{name}, asking for DS at each label, to
         find the zone holding C{name}: a secure result means the zone is signed (so unsigned
@@ -498,20 +450,23 @@ class ChainOfTrust:
         anchor = self.anchors.closest(name)
         if anchor is None:
             return ZoneKeys(
-                name, Status.INDETERMINATE, f"no trust anchor covers {name}", EDE.INDETERMINATE
+                name,
+                Status.INDETERMINATE,
+                f"no trust anchor covers {name}",
+                EDE.DNSSEC_INDETERMINATE,
             )
-        zone = await self.zoneKeys(anchor.zone, query, now, budget)
+        zone = await self.zoneKeys(anchor.zone, ctx)
         for depth in range(len(anchor.zone) + 1, len(name) + 1):
             if zone.status is not Status.SECURE:
                 return zone
             label = name.split(depth)[1]
-            ds = await self.dsAt(label, query, now, budget)
+            ds = await self.dsAt(label, ctx)
             if ds.status is not Status.SECURE:
                 return ZoneKeys(label, ds.status, ds.reason, ds.ede, ttl=ds.ttl)
             if ds.cut is Cut.UNSIGNED:
                 return ZoneKeys(label, Status.INSECURE, ds.reason, ds.ede, ttl=ds.ttl)
             if ds.cut is Cut.SIGNED:
-                zone = await self.zoneKeys(label, query, now, budget)
+                zone = await self.zoneKeys(label, ctx)
             elif ds.absent and ds.zone == zone.zone:
                 # The label does not exist in the signed zone: nor does anything below it,
                 # so there is no cut further down to look for.
@@ -522,9 +477,7 @@ class ChainOfTrust:
         self,
         signer: dns.name.Name,
         name: dns.name.Name,
-        query: Query,
-        now: float,
-        budget: Budget,
+        ctx: LookupContext,
         *,
         ds: bool = False,
     ) -> str | None:
@@ -542,7 +495,7 @@ class ChainOfTrust:
             return None
         if name == dns.name.root:
             return f"the denial for the root is signed by {signer}"
-        holder = await self.unsignedStatus(name.parent(), query, now, budget)
+        holder = await self.unsignedStatus(name.parent(), ctx)
         if holder.status is Status.INSECURE:
             return None
         if holder.status is not Status.SECURE:
@@ -555,15 +508,13 @@ class ChainOfTrust:
         self,
         name: dns.name.Name,
         zone: dns.name.Name,
-        query: Query,
-        now: float,
-        budget: Budget,
+        ctx: LookupContext,
     ) -> str | None:
         """
         Check that C{name}, strictly below C{zone}, belongs to C{zone}: no zone cut at or
         above it. Return the reason it does not, or L{None} when it does.
         """
-        ds = await self.dsAt(name, query, now, budget)
+        ds = await self.dsAt(name, ctx)
         if ds.status is Status.INSECURE:
             # The zone's own denial cannot be relied on (NSEC3 opt-out or iterations over
             # the limit): nothing shows another zone holds the name, and the signature by
@@ -576,3 +527,68 @@ class ChainOfTrust:
         if ds.zone != zone:
             return f"{name} belongs to zone {ds.zone}, not to the signer {zone}"
         return None
+
+    # -- sharing and caching between lookups ---------------------------------------------
+
+    async def _shared(
+        self, key: Hashable, compute: Callable[[], Awaitable[_Result]], budget: Budget
+    ) -> _Result:
+        """
+        Run C{compute} once for concurrent lookups that need the same result (the A and AAAA
+        lookups of one name need the same zone keys). Those that wait get the result; if the
+        lookup doing the work fails (its own budget, its own timeout), each computes it again
+        within its own budget.
+        """
+        waiters = self._pending.get(key)
+        if waiters is not None:
+            waiting: Deferred[object] = Deferred()
+            waiters.append(waiting)
+            result = await waiting
+            if result is not _RETRY:
+                return result  # type: ignore[return-value]
+            return await compute()
+        self._pending[key] = []
+        try:
+            mine = await compute()
+        except BaseException:
+            self._release(key, _RETRY)
+            raise
+        self._release(key, mine if self._reusable(mine, budget) else _RETRY)
+        return mine
+
+    async def _remembered(
+        self,
+        cache: ExpiringCache[_Result],
+        kind: str,
+        name: dns.name.Name,
+        compute: Callable[[], Awaitable[_Result]],
+        ctx: LookupContext,
+    ) -> _Result:
+        """
+        The result of C{compute} for C{name}: from C{cache}, or computed once for the
+        concurrent lookups that need it, then cached when other lookups may use it.
+        """
+        cached = cache.get(name)
+        if cached is not None:
+            return cached
+        result = await self._shared((kind, name), compute, ctx.budget)
+        if self._reusable(result, ctx.budget):
+            cache.put(name, result, self._ttl(result.status, result.ttl))
+        return result
+
+    @staticmethod
+    def _reusable(result: ZoneKeys | DSResult, budget: Budget) -> bool:
+        """
+        Whether other lookups may use C{result}: not when it failed after this lookup used up
+        its signature budget, which says nothing about the zone (an attacker's CNAME chain
+        could otherwise make a victim zone bogus for everyone).
+        """
+        return result.status is Status.SECURE or not budget.exhausted
+
+    def _release(self, key: Hashable, result: object) -> None:
+        for waiting in self._pending.pop(key, []):
+            if not waiting.called:
+                waiting.callback(result)
+
+    def _ttl(self, status: Status, ttl: int) -> int:
+        return self.limits.bogusTTL if status is Status.BOGUS else ttl

@@ -1,0 +1,75 @@
+"""
+L{sshCommandEndpoint} in memory: what it dials, and the host-key algorithms it offers on that
+connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.conch.ssh.transport import SSHClientTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.fakeresolver import FakeResolver, answer
+from txdane.ssh import SSHFPLookupError, sshCommandEndpoint
+from txdane.status import Status
+
+from .keys import hostKey, records
+from .world import outputFactory
+
+HOST = "ssh.example.test."
+
+
+class EndpointTests(SynchronousTestCase):
+    def endpoint(self, sshfp: Any) -> tuple[MemoryReactorClock, Any]:
+        resolver = FakeResolver(
+            {
+                (HOST, "A"): answer("A", "192.0.2.1", name=HOST),
+                (HOST, "AAAA"): answer("AAAA", name=HOST),
+                (HOST, "SSHFP"): sshfp,
+            }
+        )
+        reactor = MemoryReactorClock()
+        endpoint = sshCommandEndpoint(
+            reactor, resolver, "ssh.example.test", b"true", b"me", 2222, require=True
+        )
+        return reactor, endpoint
+
+    def offered(self, reactor: MemoryReactorClock) -> list[bytes]:
+        """
+        The host-key algorithms in the KEXINIT of the connection the reactor was asked for.
+        """
+        reactor.advance(0)
+        host, port, factory, _, _ = reactor.tcpClients[0]
+        self.assertEqual((host, port), ("192.0.2.1", 2222))
+        protocol = factory.buildProtocol(None)
+        assert protocol is not None
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        written = transport.value()
+        kexinit = written[written.index(b"\r\n") + 2 :]
+        # packet length, padding length, type 20, cookie, then name-lists.
+        payload = kexinit[5 + 1 + 16 :]
+        lists = []
+        for _ in range(2):
+            length = int.from_bytes(payload[:4], "big")
+            lists.append(payload[4 : 4 + length])
+            payload = payload[4 + length :]
+        return lists[1].split(b",")
+
+    def test_ed25519OfferedFirst(self) -> None:
+        reactor, endpoint = self.endpoint(answer("SSHFP", *records(hostKey("ed25519")), name=HOST))
+        endpoint.connect(outputFactory())
+        offered = self.offered(reactor)
+        self.assertEqual(offered[0], b"ssh-ed25519")
+        self.assertEqual(sorted(offered), sorted(SSHClientTransport.supportedPublicKeys))
+        # Only that connection: Conch's own list is untouched.
+        self.assertEqual(SSHClientTransport.supportedPublicKeys[-1], b"ssh-ed25519")
+
+    def test_bogusDialsNothing(self) -> None:
+        reactor, endpoint = self.endpoint(answer("SSHFP", status=Status.BOGUS, name=HOST))
+        d = endpoint.connect(outputFactory())
+        reactor.advance(0)
+        self.failureResultOf(d, SSHFPLookupError)
+        self.assertEqual(reactor.tcpClients, [])

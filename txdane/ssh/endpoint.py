@@ -1,0 +1,214 @@
+"""
+L{sshCommandEndpoint}: run a command over SSH on a host whose addresses and host key are
+proven by DNSSEC.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from twisted.conch.client.knownhosts import ConsoleUI, KnownHostsFile
+from twisted.conch.endpoints import (
+    SSHCommandClientEndpoint,
+    _CommandTransport,
+    _NewConnectionHelper,
+)
+from twisted.conch.ssh.keys import Key
+from twisted.internet.defer import Deferred, FirstError, gatherResults
+from twisted.internet.interfaces import IAddress, IStreamClientEndpoint
+from twisted.internet.protocol import Factory, Protocol
+
+from txdane.endpoints import DNSSECEndpoint
+from txdane.ssh.verifier import SSHFPKnownHosts, preferredHostKeyAlgorithms
+from txdane.validation import IDNSSECResolver
+
+
+def sshCommandEndpoint(
+    reactor: Any,
+    resolver: IDNSSECResolver,
+    host: str,
+    command: bytes | str,
+    username: bytes | str,
+    port: int = 22,
+    *,
+    keys: Sequence[Key] = (),
+    password: bytes | str | None = None,
+    agentEndpoint: IStreamClientEndpoint | None = None,
+    knownHosts: KnownHostsFile | str | None = None,
+    ui: ConsoleUI | None = None,
+    require: bool = False,
+    allowInsecureAddresses: bool = False,
+    timeout: float = 30,
+    bindAddress: tuple[str, int] | None = None,
+    attemptDelay: float | None = None,
+) -> IStreamClientEndpoint:
+    """
+    An endpoint that connects to C{host} over SSH, checks its host key against the host's
+    DNSSEC-signed SSHFP records, authenticates, and runs C{command}; the protocol built by
+    the factory given to C{connect()} is connected to the command's standard input and
+    output (Conch's L{SSHCommandClientEndpoint}, over a connection made by txdane).
+
+    Each C{connect()}:
+
+      1. looks up and validates, in parallel, the host's addresses and its SSHFP records, and
+         fails before dialling when the addresses cannot be used (see L{DNSSECEndpoint}) or
+         the SSHFP lookup is bogus, indeterminate or failed (L{SSHFPLookupError
+         <txdane.ssh.refusals.SSHFPLookupError>}), or, with C{require}, when the records
+         cannot verify any key (L{SSHFPUnverifiedError
+         <txdane.ssh.refusals.SSHFPUnverifiedError>});
+      2. connects to the validated addresses, racing IPv6 and IPv4 (Happy Eyeballs);
+      3. offers first the host-key algorithms the secure records cover (see
+         L{preferredHostKeyAlgorithms<txdane.ssh.verifier.preferredHostKeyAlgorithms>}), so
+         the server proves a key the zone vouches for;
+      4. verifies the host key with L{SSHFPKnownHosts<txdane.ssh.verifier.SSHFPKnownHosts>}
+         before any authentication: a mismatch fails with L{SSHFPMismatchError
+         <txdane.ssh.refusals.SSHFPMismatchError>}; a key the records cannot vouch for goes to
+         the known_hosts file (unless C{require}).
+
+    The connection is closed when the command ends.
+
+    @param reactor: the reactor.
+    @param resolver: the validating resolver for the addresses and the SSHFP records.
+    @param host: the server's host name.
+    @param command: the command line to run (interpreted by the server's shell).
+    @param username: the user to log in as.
+    @param port: the server's port.
+    @param keys: private keys to authenticate with.
+    @param password: a password to authenticate with.
+    @param agentEndpoint: an endpoint reaching an SSH agent, to authenticate with its keys.
+    @param knownHosts: the fallback for keys the SSHFP records cannot vouch for (insecure or
+        absent records, none for the key's algorithm): a L{KnownHostsFile} or the path of
+        one; L{None} means C{~/.ssh/known_hosts}, as in Conch. An L{SSHFPKnownHosts
+        <txdane.ssh.verifier.SSHFPKnownHosts>} is used as it is (C{require} must then be
+        set on it).
+    @param ui: how the fallback asks about unknown keys; L{None}: Conch's console prompt on
+        C{/dev/tty}, or "no" without one.
+    @param require: refuse keys that secure SSHFP records do not vouch for, never consulting
+        C{knownHosts}.
+    @param allowInsecureAddresses: also connect to addresses from unsigned zones (never to
+        bogus ones); the host key is still checked.
+    @param timeout: seconds per TCP connection attempt.
+    @param bindAddress: the local C{(host, port)} to connect from.
+    @param attemptDelay: seconds between Happy Eyeballs attempts (Twisted's default if
+        omitted).
+    @return: an L{IStreamClientEndpoint}.
+    """
+    if isinstance(knownHosts, SSHFPKnownHosts):
+        if require:
+            raise ValueError("set require on the SSHFPKnownHosts given as knownHosts")
+        verifier = knownHosts
+    else:
+        if isinstance(knownHosts, KnownHostsFile):
+            fallback = knownHosts
+        else:
+            fallback = _NewConnectionHelper._knownHosts(knownHosts)
+        verifier = SSHFPKnownHosts(resolver, fallback, require=require)
+    dialer = DNSSECEndpoint(
+        reactor,
+        resolver,
+        host,
+        port,
+        allowInsecure=allowInsecureAddresses,
+        timeout=timeout,
+        bindAddress=bindAddress,
+        attemptDelay=attemptDelay,
+    )
+    helper = _ValidatedConnectionHelper(
+        reactor,
+        dialer,
+        _bytes(host),
+        port,
+        _bytes(command),
+        _bytes(username),
+        list(keys),
+        None if password is None else _bytes(password),
+        agentEndpoint,
+        verifier,
+        ui,
+    )
+    endpoint: IStreamClientEndpoint = SSHCommandClientEndpoint(helper, _bytes(command))
+    return endpoint
+
+
+class _ValidatedConnectionHelper(_NewConnectionHelper):
+    """
+    Conch's connection creator for new connections, connecting through a L{DNSSECEndpoint}
+    and checking the host key with a per-connection L{SSHFPKnownHosts}, bound to the SSHFP
+    answer that also chose the host-key algorithms.
+    """
+
+    knownHosts: SSHFPKnownHosts
+
+    def __init__(
+        self,
+        reactor: Any,
+        dialer: DNSSECEndpoint,
+        hostname: bytes,
+        port: int,
+        command: bytes,
+        username: bytes,
+        keys: list[Key],
+        password: bytes | None,
+        agentEndpoint: IStreamClientEndpoint | None,
+        knownHosts: SSHFPKnownHosts,
+        ui: ConsoleUI | None,
+    ) -> None:
+        super().__init__(
+            reactor,
+            hostname,
+            port,
+            command,
+            username,
+            keys,
+            password,
+            agentEndpoint,
+            knownHosts,
+            ui,
+        )
+        self.dialer = dialer
+
+    def secureConnection(self) -> Deferred[Any]:
+        return Deferred.fromCoroutine(self._secureConnection())
+
+    async def _secureConnection(self) -> Any:
+        lookups: Deferred[list[Any]] = gatherResults(
+            [
+                self.dialer.resolveAddresses(),
+                self.knownHosts.lookupFingerprints(self.hostname),
+            ],
+            consumeErrors=True,
+        )
+        try:
+            addresses, answer = await lookups
+        except FirstError as e:
+            e.subFailure.raiseException()
+        connection = copy.copy(self)
+        connection.knownHosts = self.knownHosts.boundTo(self.hostname, answer)
+        transport = _CommandTransport(connection)
+        transport.supportedPublicKeys = preferredHostKeyAlgorithms(
+            answer, transport.supportedPublicKeys
+        )
+        ready = transport.connectionReady
+        await self.dialer.connectTo(addresses, _OneProtocol(transport))
+        return await ready
+
+
+class _OneProtocol(Factory):
+    """
+    A factory handing out one protocol instance (what C{connectProtocol} does).
+    """
+
+    def __init__(self, protocol: Protocol) -> None:
+        self.protocol = protocol  # type: ignore[assignment]
+
+    def buildProtocol(self, addr: IAddress | None) -> Protocol:
+        return self.protocol  # type: ignore[return-value]
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+__all__ = ["sshCommandEndpoint"]

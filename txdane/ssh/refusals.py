@@ -1,0 +1,118 @@
+"""
+Why a host key was refused: one error per cause, each with the facts as attributes and a
+C{str()} that reads like the command line's line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from txdane.errors import TxdaneError
+from txdane.ssh.fingerprints import SSHFPAlgorithm, SSHFPRecord, SSHFPType, sha256Fingerprint
+from txdane.status import Status
+
+
+class SSHHostKeyError(TxdaneError):
+    """
+    The server's host key was refused, or could not be checked, by its SSHFP records.
+
+    @ivar host: the host name connected to.
+    """
+
+    host: str
+
+
+class SSHFPMismatchError(SSHHostKeyError):
+    """
+    Secure SSHFP records exist for the algorithm of the server's key and none of them matches
+    it: the key is not the one the zone vouches for (a changed key, or an attacker).
+
+    @ivar host: the host name connected to.
+    @ivar keyBlob: the server's public key, as the SSH protocol sent it.
+    @ivar algorithm: the SSHFP algorithm of the key.
+    @ivar records: the records compared with the key.
+    @ivar allRecords: every record of the RRset.
+    @ivar expected: the records that would match the key (one per fingerprint type compared).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        keyBlob: bytes,
+        algorithm: SSHFPAlgorithm,
+        records: Sequence[SSHFPRecord],
+        allRecords: Sequence[SSHFPRecord],
+        expected: Sequence[SSHFPRecord],
+    ) -> None:
+        self.host = host
+        self.keyBlob = keyBlob
+        self.algorithm = algorithm
+        self.records = tuple(records)
+        self.allRecords = tuple(allRecords)
+        self.expected = tuple(expected)
+        super().__init__(str(self))
+
+    @property
+    def fingerprint(self) -> str:
+        """
+        The key's fingerprint as OpenSSH prints it (C{SHA256:...}).
+        """
+        return sha256Fingerprint(self.keyBlob)
+
+    def __str__(self) -> str:
+        kinds = sorted({SSHFPType(r.fingerprintType).mnemonic for r in self.records})
+        tried = ", ".join(r.short() for r in self.records)
+        fix = "; ".join(f"{self.host}. IN SSHFP {r}" for r in self.expected)
+        return (
+            f"{self.host}: host key refused: no SSHFP record matched the server's "
+            f"{self.algorithm.mnemonic} key {self.fingerprint} (compared {' and '.join(kinds)}: "
+            f"{tried}); if the key was changed on purpose, update the SSHFP records in DNS "
+            f"with the new host key: {fix}"
+        )
+
+
+class SSHFPUnverifiedError(SSHHostKeyError):
+    """
+    SSHFP verification was required, but the records cannot vouch for the server's key: they
+    are insecure, absent, or have no usable record for the key's algorithm.
+
+    @ivar host: the host name.
+    @ivar status: the status of the SSHFP answer.
+    @ivar reason: why the records cannot verify the key, one line.
+    @ivar keyBlob: the server's public key, or L{None} when refused before connecting.
+    """
+
+    def __init__(self, host: str, status: Status, reason: str, keyBlob: bytes | None) -> None:
+        self.host = host
+        self.status = status
+        self.reason = reason
+        self.keyBlob = keyBlob
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        key = f" (the server's key is {sha256Fingerprint(self.keyBlob)})" if self.keyBlob else ""
+        return f"{self.host}: host key refused: SSHFP verification required, but {self.reason}{key}"
+
+
+class SSHFPLookupError(SSHHostKeyError):
+    """
+    The SSHFP lookup was bogus, indeterminate, or failed (timeout, SERVFAIL): the key is
+    refused and no fallback is consulted, since the records may have been tampered with.
+
+    @ivar host: the host name.
+    @ivar status: the answer's status, or L{None} when the lookup did not complete.
+    @ivar reason: what went wrong, one line.
+    @ivar ede: the RFC 8914 extended error code, if any.
+    """
+
+    def __init__(self, host: str, status: Status | None, reason: str, ede: int | None) -> None:
+        self.host = host
+        self.status = status
+        self.reason = reason
+        self.ede = ede
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        what = "failed" if self.status is None else str(self.status)
+        ede = f" (EDE {self.ede})" if self.ede is not None else ""
+        return f"{self.host}: host key refused: SSHFP lookup {what}{ede}: {self.reason}"

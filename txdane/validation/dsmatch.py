@@ -1,0 +1,93 @@
+"""
+Which DNSKEYs of a zone its DS records (its parent's, or a trust anchor's) point to: the DS
+records the policy lets count (L{usableDS}, else why none does: L{unsupportedDS}), and the
+digest match, within the limits (L{keysForDS}).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dns.dnssec
+import dns.name
+import dns.rrset
+from dns.rdtypes.ANY.DNSKEY import DNSKEY
+from dns.rdtypes.ANY.DS import DS
+
+from txdane.validation.algorithms import AlgorithmPolicy
+from txdane.validation.ede import EDE
+from txdane.validation.limits import ValidationLimits
+from txdane.validation.rrsig import keysByTag
+
+_ZONE = 0x0100
+_SHA1 = 1
+
+
+def usableDS(dsRecords: Sequence[DS], policy: AlgorithmPolicy) -> list[DS]:
+    """
+    The DS records of algorithms and digest types the policy validates; those with a SHA-1
+    digest only when there are no others and the policy allows them (RFC 4509 section 3).
+    """
+    usable = [
+        d
+        for d in dsRecords
+        if policy.supportsAlgorithm(d.algorithm) and d.digest_type in policy.digests
+    ]
+    if not usable and policy.allowSHA1Digest:
+        usable = [
+            d for d in dsRecords if policy.supportsAlgorithm(d.algorithm) and d.digest_type == _SHA1
+        ]
+    return usable
+
+
+def unsupportedDS(dsRecords: Sequence[DS], policy: AlgorithmPolicy) -> tuple[str, int]:
+    """
+    Why no DS record of a zone is usable: what is unsupported (C{"algorithm 5, 7"} or
+    C{"digest type 3"}) and the EDE code that says so.
+    """
+    algorithms = {d.algorithm for d in dsRecords}
+    if dsRecords and not any(policy.supportsAlgorithm(a) for a in algorithms):
+        return (
+            "algorithm " + ", ".join(str(a) for a in sorted(algorithms)),
+            EDE.UNSUPPORTED_DNSKEY_ALGORITHM,
+        )
+    digests = sorted({d.digest_type for d in dsRecords})
+    return "digest type " + ", ".join(str(d) for d in digests), EDE.UNSUPPORTED_DS_DIGEST_TYPE
+
+
+def keysForDS(
+    zone: dns.name.Name,
+    usable: Sequence[DS],
+    dnskeys: dns.rrset.RRset,
+    trustedKeys: Sequence[DNSKEY],
+    limits: ValidationLimits,
+) -> tuple[list[DNSKEY], int]:
+    """
+    The keys of C{zone}'s DNSKEY RRset that a usable DS record matches, or that a trust
+    anchor names (C{trustedKeys}). At most C{limits.maxKeysPerKeyTag} keys are hashed per
+    DS record, and hashing stops once more than C{limits.maxDSMismatches} have not matched.
+
+    @return: the matched keys, and the number of keys that did not match a DS whose tag
+        they share (over the limit when the matching stopped early).
+    """
+    matched: list[DNSKEY] = [k for k in dnskeys if k in trustedKeys]
+    byTag = keysByTag(k for k in dnskeys if isinstance(k, DNSKEY))
+    mismatches = 0
+    for ds in usable:
+        candidates = [
+            k
+            for k in byTag.get(ds.key_tag, ())
+            if k.algorithm == ds.algorithm and k.flags & _ZONE and k.protocol == 3
+        ][: limits.maxKeysPerKeyTag]
+        for key in candidates:
+            made = dns.dnssec.make_ds(
+                zone, key, ds.digest_type, policy=dns.dnssec.allow_all_policy, validating=True
+            )
+            if made.digest == ds.digest:
+                if key not in matched:
+                    matched.append(key)
+            else:
+                mismatches += 1
+                if mismatches > limits.maxDSMismatches:
+                    return matched, mismatches
+    return matched, mismatches

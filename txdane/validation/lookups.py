@@ -1,0 +1,107 @@
+"""
+What every resolver of this package does the same way around its own C{lookup}: the typed
+lookups written once on top of it (L{TypedLookups}), the time limit of one lookup
+(L{limitLookupTime}), and the clock used when none is given (L{defaultClock}).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dns.name
+import dns.rdatatype
+from twisted.internet import defer
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.interfaces import IReactorTime
+from twisted.python.failure import Failure
+
+from txdane.errors import WorkLimitExceededError
+from txdane.names import tlsaName
+from txdane.validation.answer import Answer
+from txdane.validation.ede import EDE
+from txdane.validation.limits import ValidationLimits
+
+
+def defaultClock(clock: IReactorTime | None) -> IReactorTime:
+    """
+    C{clock}, or the global reactor when it is L{None} (imported only then, so that a
+    resolver built with a fake clock never installs a reactor).
+    """
+    if clock is None:
+        from twisted.internet import reactor
+
+        clock = reactor
+    assert clock is not None
+    return clock
+
+
+def limitLookupTime(
+    d: Deferred[Answer],
+    qname: dns.name.Name,
+    qtype: dns.rdatatype.RdataType,
+    limits: ValidationLimits,
+    clock: IReactorTime,
+) -> Deferred[Answer]:
+    """
+    Cancel the lookup C{d} after C{limits.lookupTimeout} seconds and fail it with a
+    L{WorkLimitExceededError} (EDE 5, indeterminate) that says so.
+    """
+    d.addTimeout(limits.lookupTimeout, clock)
+
+    def timedOut(failure: Failure) -> Failure:
+        if failure.check(defer.TimeoutError):
+            return Failure(
+                WorkLimitExceededError(
+                    qname,
+                    qtype,
+                    f"no answer within {limits.lookupTimeout:g} s",
+                    EDE.DNSSEC_INDETERMINATE,
+                )
+            )
+        return failure
+
+    return d.addErrback(timedOut)
+
+
+class TypedLookups:
+    """
+    The typed lookups of L{IDNSSECResolver<txdane.validation.interfaces.IDNSSECResolver>},
+    written once on top of C{lookup}, which a subclass provides.
+    """
+
+    def lookup(
+        self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
+    ) -> Deferred[Answer]:
+        raise NotImplementedError
+
+    def lookupAddress(self, name: dns.name.Name | str) -> Deferred[tuple[Answer, Answer]]:
+        d: Deferred[Any] = gatherResults(
+            [self.lookup(name, dns.rdatatype.A), self.lookup(name, dns.rdatatype.AAAA)],
+            consumeErrors=True,
+        )
+
+        def unwrapped(failure: Any) -> Any:
+            return failure.value.subFailure
+
+        d.addCallbacks(tuple, unwrapped)
+        return d
+
+    def lookupTLSA(
+        self, host: dns.name.Name | str, port: int, proto: str = "tcp"
+    ) -> Deferred[Answer]:
+        return self.lookup(tlsaName(host, port, proto), dns.rdatatype.TLSA)
+
+    def lookupMX(self, name: dns.name.Name | str) -> Deferred[Answer]:
+        return self.lookup(name, dns.rdatatype.MX)
+
+    def lookupSRV(self, name: dns.name.Name | str) -> Deferred[Answer]:
+        return self.lookup(name, dns.rdatatype.SRV)
+
+    def lookupSSHFP(self, name: dns.name.Name | str) -> Deferred[Answer]:
+        return self.lookup(name, dns.rdatatype.SSHFP)
+
+    def lookupDS(self, name: dns.name.Name | str) -> Deferred[Answer]:
+        return self.lookup(name, dns.rdatatype.DS)
+
+    def lookupDNSKEY(self, name: dns.name.Name | str) -> Deferred[Answer]:
+        return self.lookup(name, dns.rdatatype.DNSKEY)
