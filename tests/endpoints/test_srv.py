@@ -86,6 +86,47 @@ class ScriptedXMPPServer(Protocol):
             transport.write(GREETING)
 
 
+class ScriptedLineServer(Protocol):
+    """
+    Plays an IMAP, POP3 or submission server up to STARTTLS: C{factory.script} maps each
+    line the client sends to the reply; the reply to C{factory.upgradeOn} is followed by
+    TLS and a greeting inside it.
+    """
+
+    def connectionMade(self) -> None:
+        factory: Any = self.factory
+        assert self.transport is not None
+        self.transport.write(factory.greeting)
+        self.buffer = b""
+
+    def dataReceived(self, data: bytes) -> None:
+        factory: Any = self.factory
+        transport: Any = self.transport
+        self.buffer += data
+        while b"\r\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\r\n", 1)
+            factory.received.append(line)
+            transport.write(factory.script.get(line.split()[0], b"500 what?\r\n"))
+            if line == factory.upgradeOn:
+                transport.startTLS(factory.options)
+                transport.write(GREETING)
+
+
+#: For each STARTTLS service: the greeting, the replies and the command that upgrades.
+LINE_SERVERS = {
+    "imap": (b"* OK IMAP4rev1 ready\r\n", {b"a001": b"a001 OK Begin TLS\r\n"}, b"a001 STARTTLS"),
+    "pop3": (b"+OK POP3 ready\r\n", {b"STLS": b"+OK Begin TLS\r\n"}, b"STLS"),
+    "submission": (
+        b"220 mail.example.test ESMTP\r\n",
+        {
+            b"EHLO": b"250-mail.example.test\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n",
+            b"STARTTLS": b"220 go ahead\r\n",
+        },
+        b"STARTTLS",
+    ),
+}
+
+
 class SRVEndpointTests(TestCase):
     async def world(self, records: list[str]) -> World:
         world = await makeWorld({"example.test.": records})
@@ -108,6 +149,13 @@ class SRVEndpointTests(TestCase):
     def xmppServer(self, certificate: Issued, mode: str = "ok") -> tuple[int, Any]:
         factory: Any = Factory.forProtocol(ScriptedXMPPServer)
         factory.mode = mode
+        factory.options = options(certificate)
+        factory.received = []
+        return self.listen(factory), factory
+
+    def lineServer(self, certificate: Issued, service: str) -> tuple[int, Any]:
+        factory: Any = Factory.forProtocol(ScriptedLineServer)
+        factory.greeting, factory.script, factory.upgradeOn = LINE_SERVERS[service]
         factory.options = options(certificate)
         factory.received = []
         return self.listen(factory), factory
@@ -150,6 +198,29 @@ class SRVEndpointTests(TestCase):
             (info.host, info.domain, info.protection),
             ("xmpp.example.test", DOMAIN, Protection.VERIFIED),
         )
+
+    async def test_lineProtocolsStartTLS(self) -> None:
+        """
+        C{dane:srv=imap}, C{pop3} and C{submission}: the endpoint does the protocol's
+        STARTTLS, verifies the target by DANE (SNI: the target, RFC 7673) and connects the
+        application only then.
+        """
+        for service in ("imap", "pop3", "submission"):
+            certificate = issue("anything.example")
+            port, server = self.lineServer(certificate, service)
+            world = await self.world(
+                [
+                    f"_{service}._tcp.chat 300 IN SRV 0 0 {port} mail",
+                    *self.tlsa(port, certificate, host="mail"),
+                ]
+            )
+            client = await self.connect(self.endpoint(world, service))
+            await client.greeted
+            self.assertEqual(b"".join(client.received), GREETING)
+            self.assertEqual(server.received[-1], LINE_SERVERS[service][2])
+            info = IDANEConnection(client.transport).connectionInfo
+            self.assertEqual(info.protection, Protection.VERIFIED)
+            self.assertEqual(info.plan.serverName, "mail.example.test")
 
     async def refusedStartTLS(self, mode: str) -> StartTLSError:
         certificate = issue("xmpp.example.test")

@@ -14,17 +14,21 @@ speaks the prelude itself: every cleartext message a negotiator sends passes the
 stripping guard (L{txdane.endpoints.guard}) that judges an application's, so the two agree on
 what may precede TLS, protocol by protocol.
 
-Protocols: C{xmpp-client} and C{xmpp-server} (RFC 6120 section 5.4). After the upgrade the
-application restarts the stream over TLS as RFC 6120 requires: a twisted.words client does so
-by itself, and should use L{txdane.xmpp}'s factory so that it does not ask for STARTTLS
-again.
+Protocols: C{xmpp-client} and C{xmpp-server} (RFC 6120 section 5.4), C{imap} (RFC 3501
+section 6.2.1), C{pop3} (RFC 2595 section 4) and C{smtp} (RFC 3207, for submission). After
+the upgrade the application speaks first, as over a new connection without a greeting:
+an XMPP client restarts the stream (twisted.words does so by itself, and should use
+L{txdane.xmpp}'s factory so that it does not ask for STARTTLS again); an SMTP client sends
+C{EHLO} again (RFC 3207 section 4.2); IMAP and POP3 clients send their next command.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IOpenSSLClientConnectionCreator,
@@ -40,7 +44,10 @@ from txdane.errors import TxdaneError
 
 __all__ = [
     "NEGOTIATORS",
+    "IMAPStartTLS",
     "NegotiatorFactory",
+    "POP3StartTLS",
+    "SMTPStartTLS",
     "StartTLSError",
     "StartTLSProtocol",
     "XMPPServerStartTLS",
@@ -241,6 +248,179 @@ class XMPPServerStartTLS(XMPPStartTLS):
     namespace = "jabber:server"
 
 
+class _LineStartTLS(StartTLSProtocol):
+    """
+    The base of the line-based negotiators: the server's cleartext split into lines (CRLF or
+    LF ended), each given to L{line}; lines left after the upgrade are dropped.
+
+    @cvar maxLine: the longest line accepted from the server.
+    """
+
+    maxLine = 4096
+
+    def begin(self) -> None:
+        self._buffer = b""
+
+    def received(self, data: bytes) -> None:
+        self._buffer += data
+        while not self.upgrading and self._refusal is None:
+            end = self._buffer.find(b"\n")
+            if end < 0:
+                if len(self._buffer) > self.maxLine:
+                    self.refuse(f"a line longer than {self.maxLine} bytes")
+                return
+            line, self._buffer = self._buffer[:end], self._buffer[end + 1 :]
+            self.line(line.rstrip(b"\r").decode("utf-8", "replace"))
+
+    def line(self, line: str) -> None:
+        """
+        Called with each line from the server before the upgrade, without its line end.
+        """
+
+    def command(self, line: str) -> None:
+        """
+        Send one command line.
+        """
+        self.send(line.encode("ascii") + b"\r\n")
+
+
+def _quoted(line: str) -> str:
+    """
+    A server's line for an error message: printable, and not too long.
+    """
+    text = "".join(c if c.isprintable() else "?" for c in line)
+    return repr(text[:120] + ("..." if len(text) > 120 else ""))
+
+
+class IMAPStartTLS(_LineStartTLS):
+    """
+    STARTTLS for IMAP (RFC 3501 section 6.2.1): wait for the C{* OK} greeting, send
+    C{a001 STARTTLS} and wait for its tagged C{OK}; untagged responses in between are
+    skipped. A greeting whose C{CAPABILITY} response code lacks C{STARTTLS} means the server
+    does not offer it; C{PREAUTH} or C{BYE} leaves no STARTTLS to do.
+    """
+
+    protocolName = "imap"
+    tag = "a001"
+
+    def begin(self) -> None:
+        super().begin()
+        self._greeted = False
+
+    def line(self, line: str) -> None:
+        words = line.split(None, 2)
+        first = words[0] if words else ""
+        status = words[1].upper() if len(words) > 1 else ""
+        if not self._greeted:
+            if first != "*" or status != "OK":
+                self.refuse(f"expected the greeting '* OK', got {_quoted(line)}")
+                return
+            capability = re.search(r"\[CAPABILITY ([^\]]*)\]", line, re.IGNORECASE)
+            if capability and "STARTTLS" not in capability.group(1).upper().split():
+                self.refuse("the server does not offer STARTTLS")
+                return
+            self._greeted = True
+            self.command(f"{self.tag} STARTTLS")
+        elif first == "*":
+            if status == "BYE":
+                self.refuse(f"the server said {_quoted(line)}")
+        elif first == self.tag and status == "OK":
+            self.upgrade()
+        elif first == self.tag and status in ("NO", "BAD"):
+            self.refuse(f"the server answered STARTTLS with {_quoted(line)}")
+        else:
+            self.refuse(f"expected the answer to STARTTLS, got {_quoted(line)}")
+
+
+class POP3StartTLS(_LineStartTLS):
+    """
+    STARTTLS for POP3 (RFC 2595 section 4): wait for the C{+OK} greeting, send C{STLS} and
+    wait for C{+OK}. C{-ERR} (STLS not offered, or refused) ends the connection.
+    """
+
+    protocolName = "pop3"
+
+    def begin(self) -> None:
+        super().begin()
+        self._greeted = False
+
+    def line(self, line: str) -> None:
+        status = line.split(None, 1)[0] if line.strip() else ""
+        if not self._greeted:
+            if status != "+OK":
+                self.refuse(f"expected the greeting '+OK', got {_quoted(line)}")
+                return
+            self._greeted = True
+            self.command("STLS")
+        elif status == "+OK":
+            self.upgrade()
+        elif status == "-ERR":
+            self.refuse(f"the server answered STLS with {_quoted(line)}")
+        else:
+            self.refuse(f"expected the answer to STLS, got {_quoted(line)}")
+
+
+_SMTP_REPLY = re.compile(r"([2-5][0-9][0-9])([ -])(.*)\Z", re.DOTALL)
+
+
+class SMTPStartTLS(_LineStartTLS):
+    """
+    STARTTLS for SMTP and submission (RFC 3207): wait for the C{220} greeting, send C{EHLO},
+    check that its reply offers C{STARTTLS}, send C{STARTTLS} and wait for C{220}. Replies
+    may span several lines (C{250-...}, then C{250 ...}).
+
+    The C{EHLO} argument is the client's address literal (RFC 5321 section 4.1.3): the
+    client has no name of its own it could vouch for.
+    """
+
+    protocolName = "smtp"
+
+    def begin(self) -> None:
+        super().begin()
+        self._state = "greeting"
+        self._reply: list[str] = []
+
+    def line(self, line: str) -> None:
+        match = _SMTP_REPLY.match(line) or _SMTP_REPLY.match(line + " ")
+        if match is None or (self._reply and match.group(1) != self._reply[0][:3]):
+            self.refuse(f"a malformed reply {_quoted(line)}")
+            return
+        self._reply.append(line)
+        if match.group(2) == "-":
+            return
+        reply, self._reply = self._reply, []
+        code = reply[0][:3]
+        if self._state == "greeting":
+            if code != "220":
+                self.refuse(f"expected the greeting 220, got {_quoted(reply[0])}")
+                return
+            self._state = "ehlo"
+            self.command(f"EHLO {self._ehloName()}")
+        elif self._state == "ehlo":
+            if code != "250":
+                self.refuse(f"the server answered EHLO with {_quoted(reply[0])}")
+                return
+            keywords = {r[4:].split(None, 1)[0].upper() for r in reply[1:] if r[4:].strip()}
+            if "STARTTLS" not in keywords:
+                self.refuse("the server does not offer STARTTLS")
+                return
+            self._state = "starttls"
+            self.command("STARTTLS")
+        elif code == "220":
+            self.upgrade()
+        else:
+            self.refuse(f"the server answered STARTTLS with {_quoted(reply[0])}")
+
+    def _ehloName(self) -> str:
+        assert self.transport is not None
+        local = self.transport.getHost()
+        if isinstance(local, IPv6Address):
+            return f"[IPv6:{local.host}]"
+        if isinstance(local, IPv4Address):
+            return f"[{local.host}]"
+        return "localhost"
+
+
 #: The negotiator of each protocol, by its name (a key of the stripping guard's
 #: L{CHECKERS<txdane.endpoints.guard.CHECKERS>} too).
 NEGOTIATORS: dict[str, type[StartTLSProtocol]] = {
@@ -248,6 +428,9 @@ NEGOTIATORS: dict[str, type[StartTLSProtocol]] = {
     for negotiator in (
         XMPPStartTLS,
         XMPPServerStartTLS,
+        IMAPStartTLS,
+        POP3StartTLS,
+        SMTPStartTLS,
     )
 }
 
