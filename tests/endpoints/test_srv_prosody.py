@@ -151,22 +151,30 @@ class ProsodyTestCase(TestCase):
 
 
 class ProsodySRVTests(ProsodyTestCase):
-    async def test_starttls(self) -> None:
+    async def starttlsWorldWithBob(self) -> tuple[World, Any]:
         """
-        Only C{_xmpp-client._tcp}: the endpoint does STARTTLS, the target is verified by its
-        TLSA record, and alice logs in and sends bob (logged in the same way) a message.
+        A hierarchy whose only SRV record names Prosody's STARTTLS port, and bob logged in
+        over it, available.
         """
-        p = self.prosody
         world = await self.world(
             {
                 "example.test.": [
-                    f"_xmpp-client._tcp.chat 300 IN SRV 0 0 {p.starttlsPort} xmpp",
+                    f"_xmpp-client._tcp.chat 300 IN SRV 0 0 {self.prosody.starttlsPort} xmpp",
                     *self.targetRecords(),
                 ]
             }
         )
         bob = await self.session(self.endpoint(world), f"bob@{DOMAIN}/b")
         bob.available()
+        return world, bob
+
+    async def test_starttls(self) -> None:
+        """
+        Only C{_xmpp-client._tcp}: the endpoint does STARTTLS, the target is verified by its
+        TLSA record, and alice logs in and sends bob (logged in the same way) a message.
+        """
+        p = self.prosody
+        world, bob = await self.starttlsWorldWithBob()
         endpoint = self.endpoint(world)
         alice = await self.session(endpoint, f"alice@{DOMAIN}/a")
         assert endpoint.connectedTarget is not None
@@ -204,17 +212,7 @@ class ProsodySRVTests(ProsodyTestCase):
         docs/examples/xmpp_send.py logs in over C{dane:srv=xmpp-client} and sends bob a
         message.
         """
-        p = self.prosody
-        world = await self.world(
-            {
-                "example.test.": [
-                    f"_xmpp-client._tcp.chat 300 IN SRV 0 0 {p.starttlsPort} xmpp",
-                    *self.targetRecords(),
-                ]
-            }
-        )
-        bob = await self.session(self.endpoint(world), f"bob@{DOMAIN}/b")
-        bob.available()
+        world, bob = await self.starttlsWorldWithBob()
         anchor = Path(tempfile.mkdtemp(prefix="txdane-anchor-")) / "anchor"
         anchor.write_text(world.hierarchy.trustAnchorText())
         root = Path(__file__).parents[2]

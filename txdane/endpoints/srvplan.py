@@ -294,13 +294,9 @@ def _checked(name: dns.name.Name, outcome: Answer | BaseException) -> Answer:
             None,
             getattr(outcome, "ede", None),
         ) from outcome
-    if outcome.status in (Status.BOGUS, Status.INDETERMINATE):
-        detail = f"the lookup is {outcome.status}"
-        if outcome.ede is not None:
-            detail += f" (EDE {outcome.ede})"
-        if outcome.reason:
-            detail += f": {outcome.reason}"
-        raise SRVLookupError(name, detail, outcome.status, outcome.ede)
+    problem = outcome.problem()
+    if problem is not None:
+        raise SRVLookupError(name, f"the lookup is {problem}", outcome.status, outcome.ede)
     return outcome
 
 
