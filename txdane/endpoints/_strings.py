@@ -23,12 +23,26 @@ _FALSE = {"no", "false", "0", "off"}
 
 #: The options every endpoint string takes.
 COMMON_OPTIONS = frozenset(
-    {"host", "port", "timeout", "bindAddress", "resolver", "trustAnchor", "trustAD"}
+    {
+        "host",
+        "port",
+        "timeout",
+        "bindAddress",
+        "resolver",
+        "trustAnchor",
+        "trustAD",
+        "trustADRemote",
+    }
 )
 
 #: How an endpoint string spells each field of L{ResolverSettings
 #: <txdane.settings.ResolverSettings>}, for error messages.
-_RESOLVER_OPTIONS = {"servers": "resolver", "trustAnchors": "trustAnchor", "trustAD": "trustAD"}
+_RESOLVER_OPTIONS = {
+    "servers": "resolver",
+    "trustAnchors": "trustAnchor",
+    "trustAD": "trustAD",
+    "trustADRemote": "trustADRemote=yes",
+}
 
 
 class EndpointStringError(TxdaneError, ValueError):
@@ -155,7 +169,8 @@ class OptionReader:
 
     def resolver(self, reactor: Any) -> Any:
         """
-        The shared resolver for the C{resolver}, C{trustAnchor} and C{trustAD} options.
+        The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAD} and
+        C{trustADRemote} options.
         """
         text = self.get("resolver")
         try:
@@ -163,6 +178,7 @@ class OptionReader:
                 tuple(text.split(",")) if text else None,
                 self.get("trustAnchor"),
                 self.flag("trustAD"),
+                self.flag("trustADRemote"),
             )
         except ResolverSettingsError as e:
             raise self.error(e.describe(_RESOLVER_OPTIONS.__getitem__)) from None
@@ -171,13 +187,18 @@ class OptionReader:
 
 @functools.lru_cache(maxsize=64)
 def _resolverSettings(
-    servers: tuple[str, ...] | None, trustAnchorFile: str | None, trustAD: bool
+    servers: tuple[str, ...] | None,
+    trustAnchorFile: str | None,
+    trustAD: bool,
+    trustADRemote: bool = False,
 ) -> ResolverSettings:
     """
     The settings for these options. An endpoint string is often parsed once per connection:
     the trust anchor file is read once per path, as when shared resolvers were keyed by it.
     """
-    return ResolverSettings.fromStrings(servers, trustAnchorFile, trustAD)
+    return ResolverSettings.fromStrings(
+        servers, trustAnchorFile, trustAD, trustADRemote=trustADRemote
+    )
 
 
 def _refuseUnescapedColons(prefix: str, values: dict[str, str], positional: list[str]) -> None:

@@ -12,7 +12,7 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
     C{bindAddress} (local address); C{resolver} (comma-separated C{address#port} recursive
     resolvers; default C{/etc/resolv.conf}); C{trustAnchor} (trust anchor file; default the
     built-in root anchors); C{trustAD} (C{yes}: trust the AD bit of C{resolver} instead of
-    validating);
+    validating; only for resolvers on loopback unless C{trustADRemote=yes});
   - C{dnssec:} only: C{allowInsecure} (C{yes}: also dial addresses from unsigned zones);
   - C{dane:} only: the options that set fields of L{DANEOptions
     <txdane.endpoints.options.DANEOptions>}, documented there: C{proto}, C{tlsaHost},
