@@ -21,7 +21,7 @@ from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
 from txdane.adapters import AddressValidationError, NoAddressesError
-from txdane.dane.decision import Policy
+from txdane.dane.decision import Action, Policy
 from txdane.dane.pkix import PKIXTrust
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint
 from txdane.errors import DANEPolicyError, DANEVerificationError
@@ -436,3 +436,55 @@ class DNSSECEndpointTests(TestCase):
             DNSSECEndpoint(reactor, world.resolver, "nx.example.test", 9).connect(Factory()),
             NoAddressesError,
         )
+
+
+#: A 3 1 1 record whose SHA2-256 digest is 31 bytes: malformed, so unusable (RFC 7671 s.4).
+MALFORMED_TLSA = r"\# 34 030101" + "ab" * 31
+
+
+class MalformedTLSATests(TestCase):
+    """
+    A TLSA RRset holding a record whose data has the wrong length for its matching type: that
+    record is unusable and the others still count, as in OpenSSL and Postfix.
+    """
+
+    async def test_goodRecordStillVerifies(self) -> None:
+        server = startTLSServer(issue(WWW))
+        for port in server.ports:
+            self.addCleanup(port.stopListening)
+        world = await makeWorld(
+            {
+                "example.test.": [
+                    f"_{server.port}._tcp.www 300 IN TLSA {MALFORMED_TLSA}",
+                    f"_{server.port}._tcp.www 300 IN TLSA {server.record()}",
+                ]
+            }
+        )
+        self.addCleanup(world.dnsServer.stop)
+        endpoint = DANEEndpoint(reactor, world.resolver, WWW, server.port)
+        _, plan = await endpoint.plan()
+        self.assertIs(plan.action, Action.DANE)
+        unusable = [r for r in plan.records if not r.usable]
+        self.assertEqual(len(unusable), 1)
+        self.assertEqual(unusable[0].unusableReason, "SHA2-256 data is 31 bytes, not 32")
+        factory, _ = recordingFactory()
+        protocol: Any = await endpoint.connect(factory)
+        self.assertTrue(protocol.made)
+        await protocol.greeted
+        protocol.transport.abortConnection()
+        await protocol.lost
+
+    async def test_onlyMalformedRecords(self) -> None:
+        """
+        Every record malformed: secure and all unusable, so TLS without DANE
+        authentication under SMTP (encrypt) and PKIX with TLS required by default.
+        """
+        world = await makeWorld({"example.test.": [f"_25._tcp.www 300 IN TLSA {MALFORMED_TLSA}"]})
+        self.addCleanup(world.dnsServer.stop)
+        smtp = DANEEndpoint(reactor, world.resolver, WWW, 25, policy=Policy.SMTP)
+        _, plan = await smtp.plan()
+        self.assertIs(plan.action, Action.ENCRYPT)
+        self.assertTrue(plan.tlsRequired)
+        _, plan = await DANEEndpoint(reactor, world.resolver, WWW, 25).plan()
+        self.assertIs(plan.action, Action.PKIX)
+        self.assertTrue(plan.tlsRequired)

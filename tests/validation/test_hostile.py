@@ -16,6 +16,7 @@ from twisted.internet.task import Clock
 from tests.validation.fakes import EngineQuerier, failureOf, resolve
 from tests.validation.test_hierarchy import makeResolver
 from tests.validation.zonekit import TableQuerier, n, rrset
+from txdane.dane.tlsa import TLSARecord
 from txdane.server.responder import Responder
 from txdane.server.zones import ZoneStore
 from txdane.status import Status
@@ -249,3 +250,20 @@ def test_strictNSEC3IterationsForTLSA(iterationsHierarchy: Hierarchy, strict: bo
     querier.tamper[("www.iterations.test.", "A")] = _stripSignatures
     assert resolve(resolver, "www.iterations.test.", "A").status is Status.INSECURE
     assert resolve(resolver, "nx.iterations.test.", "A").status is Status.INSECURE
+
+
+def test_malformedTLSARecordKept() -> None:
+    """
+    One TLSA record whose digest has the wrong length does not fail the lookup: it is kept as
+    received (so the RRSIG over the RRset verifies over the same bytes) and left for the DANE
+    layer to call unusable (RFC 7671 section 4).
+    """
+    malformed = r"_443._tcp.www 300 IN TLSA \# 34 030101" + "ab" * 31
+    hierarchy = buildHierarchy(extraRecords={"example.test.": [malformed]})
+    resolver, _ = makeResolver(hierarchy)
+    answer = resolve(resolver, "_443._tcp.www.example.test.", "TLSA")
+    assert answer.status is Status.SECURE
+    records = [TLSARecord.fromRdata(r) for r in answer.records]  # type: ignore[arg-type]
+    assert sorted(r.usable for r in records) == [False, True]
+    (bad,) = (r for r in records if not r.usable)
+    assert bad.data == b"\xab" * 31
