@@ -24,9 +24,10 @@ from txdane.adapters import AddressValidationError, NoAddressesError
 from txdane.dane.decision import Action, Policy
 from txdane.dane.pkix import PKIXTrust
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint
-from txdane.errors import DANEPolicyError, DANEVerificationError
+from txdane.errors import DANEPolicyError, DANEVerificationError, HandshakeTimeoutError
 from txdane.resolvconf import NameServer
 from txdane.status import Status
+from txdane.testing import TLSA_RDATA
 from txdane.transport import DNSServerError, DNSTimeoutError
 
 from ..dane.certs import issue
@@ -488,3 +489,31 @@ class MalformedTLSATests(TestCase):
         _, plan = await DANEEndpoint(reactor, world.resolver, WWW, 25).plan()
         self.assertIs(plan.action, Action.PKIX)
         self.assertTrue(plan.tlsRequired)
+
+
+class HandshakeDeadlineLoopbackTests(TestCase):
+    async def test_silentServer(self) -> None:
+        """
+        A real server on loopback that accepts the connection and never answers the
+        ClientHello: connect() fails with HandshakeTimeoutError at the deadline, and the
+        connection is closed.
+        """
+        closed: Deferred[None] = Deferred()
+
+        class Silent(Protocol):
+            def connectionLost(self, reason: Any = None) -> None:
+                closed.callback(None)
+
+        port: Any = reactor.listenTCP(0, Factory.forProtocol(Silent), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        record = f"_{number}._tcp.www 300 IN TLSA {TLSA_RDATA}"
+        world = await makeWorld({"example.test.": [record]})
+        self.addCleanup(world.dnsServer.stop)
+        endpoint = DANEEndpoint(reactor, world.resolver, WWW, number, handshakeTimeout=0.3)
+        started = reactor.seconds()
+        connecting = endpoint.connect(Factory.forProtocol(Protocol))
+        error: Any = await self.assertFailure(connecting, HandshakeTimeoutError)
+        self.assertGreaterEqual(reactor.seconds() - started, 0.3)
+        self.assertEqual(str(error), f"{WWW}:{number}: no TLS handshake within 0.3 s")
+        await closed

@@ -134,6 +134,8 @@ def test_sharedResolver() -> None:
         ("dane:host=h:port=443:certificate=/nonexistent.pem", "certificate='/nonexistent.pem'"),
         ("dane:host=h:port=443:trustRoots=/nonexistent.pem", "trustRoots"),
         ("dane:host=h:port=443:timeout=nan", "timeout='nan' must be positive"),
+        ("dane:host=h:port=443:handshakeTimeout=0", "handshakeTimeout='0' must be positive"),
+        ("dnssec:host=h:port=22:handshakeTimeout=5", "unknown option 'handshakeTimeout'"),
         ("dane:host=h:port=443:timeout=inf", "timeout='inf' must be positive"),
         ("dane:host=a..example:port=443", "host='a..example'"),
         ("dnssec:host=a..example:port=22", "host='a..example'"),
@@ -164,6 +166,20 @@ def test_trustADLoopbackOrOverride() -> None:
         reactor, "dnssec:host=h:port=22:trustAD=yes:trustADRemote=yes:resolver=192.0.2.53"
     )
     assert isinstance(remote.resolver, ADTrustingResolver)
+
+
+def test_handshakeTimeout() -> None:
+    """
+    handshakeTimeout= sets the TLS handshake deadline of dane: endpoints (30 s by default),
+    for each MX host with mx=.
+    """
+    reactor = MemoryReactorClock()
+    resolver = "resolver=127.0.0.1#53"
+    assert clientFromString(reactor, f"dane:host=h:port=443:{resolver}").handshakeTimeout == 30
+    endpoint = clientFromString(reactor, f"dane:host=h:port=443:handshakeTimeout=2.5:{resolver}")
+    assert endpoint.handshakeTimeout == 2.5
+    mx = clientFromString(reactor, f"dane:mx=example.test:handshakeTimeout=7:{resolver}")
+    assert mx.settings.handshakeTimeout == 7
 
 
 def test_badCertificateFile(tmp_path: Path) -> None:

@@ -142,14 +142,21 @@ class OptionReader:
         return port
 
     def timeout(self) -> float:
-        text = self.get("timeout", "30")
-        assert text is not None
+        return self.seconds("timeout", 30)
+
+    def seconds(self, name: str, default: float) -> float:
+        """
+        The positive number of seconds in option C{name}, or C{default} when it is not given.
+        """
+        text = self.get(name)
+        if text is None:
+            return default
         try:
             value = float(text)
         except ValueError:
-            raise self.error(f"timeout={text!r} is not a number") from None
+            raise self.error(f"{name}={text!r} is not a number") from None
         if not math.isfinite(value) or value <= 0:
-            raise self.error(f"timeout={text!r} must be positive")
+            raise self.error(f"{name}={text!r} must be positive")
         return value
 
     def bindAddress(self) -> tuple[str, int] | None:

@@ -23,7 +23,8 @@ from txdane.endpoints._plumbing import GateFactory
 from txdane.endpoints.connector import retrying
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.options import DANEOptions
-from txdane.endpoints.upgrade import ConnectionInfo, StartTLSFactory
+from txdane.endpoints.upgrade import DEFAULT_HANDSHAKE_TIMEOUT, ConnectionInfo, StartTLSFactory
+from txdane.errors import HandshakeTimeoutError
 from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
@@ -76,6 +77,10 @@ class DANEEndpoint:
     @param port: the TCP port.
     @param options: how to authenticate the server (the defaults when omitted).
     @param timeout: seconds per TCP connection attempt.
+    @param handshakeTimeout: seconds the TLS handshake may take once it starts (when the TCP
+        connection is made, or with C{starttls} when the protocol calls C{startTLS}); past
+        it the connection is aborted with L{HandshakeTimeoutError
+        <txdane.errors.HandshakeTimeoutError>}.
     @param bindAddress: the local C{(host, port)} to bind to.
     @param attemptDelay: seconds between Happy Eyeballs attempts (Twisted's default if
         omitted).
@@ -96,11 +101,13 @@ class DANEEndpoint:
         *,
         options: DANEOptions | None = None,
         timeout: float = 30,
+        handshakeTimeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
         bindAddress: tuple[str, int] | None = None,
         attemptDelay: float | None = None,
         **optionFields: Any,
     ) -> None:
         self._reactor = reactor
+        self.handshakeTimeout = handshakeTimeout
         self.resolver = resolver
         self.host = host
         self.port = port
@@ -247,7 +254,15 @@ class DANEEndpoint:
         starttls = self.options.starttls
         if starttls is not None:
             info = ConnectionInfo(self.host, self.port, plan, nameSecure, domain)
-            upgrade = StartTLSFactory(protocolFactory, creator, info, starttls, onLost)
+            upgrade = StartTLSFactory(
+                protocolFactory,
+                creator,
+                info,
+                starttls,
+                onLost,
+                clock=self._reactor,
+                handshakeTimeout=self.handshakeTimeout,
+            )
             await self._tcp.connectTo(addresses, upgrade)
             assert upgrade.connection is not None
             return upgrade.connection.wrapped
@@ -257,7 +272,23 @@ class DANEEndpoint:
         tls = TLSMemoryBIOFactory(creator, True, factory, clock=self._reactor)
         await _AddressesEndpoint(self._tcp, addresses).connect(tls)
         gate = factory.gate
-        return await ready
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            _abort(gate)
+
+        deadline = self._reactor.callLater(self.handshakeTimeout, expire)
+        try:
+            return await ready
+        except Exception as e:
+            if expired:
+                raise HandshakeTimeoutError(self.host, self.port, self.handshakeTimeout) from e
+            raise
+        finally:
+            if deadline.active():
+                deadline.cancel()
 
 
 def _secureAlias(addresses: ValidatedAddresses, host: dns.name.Name) -> bool:

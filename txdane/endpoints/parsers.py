@@ -14,7 +14,8 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
     built-in root anchors); C{trustAD} (C{yes}: trust the AD bit of C{resolver} instead of
     validating; only for resolvers on loopback unless C{trustADRemote=yes});
   - C{dnssec:} only: C{allowInsecure} (C{yes}: also dial addresses from unsigned zones);
-  - C{dane:} only: the options that set fields of L{DANEOptions
+  - C{dane:} only: C{handshakeTimeout} (seconds the TLS handshake may take; default 30);
+    the options that set fields of L{DANEOptions
     <txdane.endpoints.options.DANEOptions>}, documented there: C{proto}, C{tlsaHost},
     C{require}, C{certificate} and C{privateKey}, C{trustRoots}.
 """
@@ -36,6 +37,7 @@ from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.mx import mxEndpoint
 from txdane.endpoints.options import _optionsFromStrings, _stringOptions
 from txdane.endpoints.planner import HostSettings
+from txdane.endpoints.upgrade import DEFAULT_HANDSHAKE_TIMEOUT
 
 __all__ = ["DANEEndpointParser", "DNSSECEndpointParser", "EndpointStringError"]
 
@@ -71,7 +73,10 @@ class DANEEndpointParser:
 
     def parseStreamClient(self, reactor: Any, *args: Any, **kwargs: Any) -> IStreamClientEndpoint:
         options = OptionReader(
-            self.prefix, COMMON_OPTIONS | _stringOptions() | {"mx"}, args, kwargs
+            self.prefix,
+            COMMON_OPTIONS | _stringOptions() | {"mx", "handshakeTimeout"},
+            args,
+            kwargs,
         )
         if options.given("mx"):
             return _mxEndpoint(reactor, options)
@@ -82,6 +87,7 @@ class DANEEndpointParser:
             options.port(),
             options=_optionsFromStrings(options),
             timeout=options.timeout(),
+            handshakeTimeout=options.seconds("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
             bindAddress=options.bindAddress(),
         )
 
@@ -106,6 +112,7 @@ def _mxEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
         options.port(),
         settings=HostSettings(
             timeout=options.timeout(),
+            handshakeTimeout=options.seconds("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
             bindAddress=options.bindAddress(),
             extra={"clientCertificate": danes.clientCertificate} if danes.clientCertificate else {},
         ),

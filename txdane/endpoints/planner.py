@@ -25,6 +25,7 @@ from zope.interface import implementer
 from txdane.dane.decision import Policy
 from txdane.endpoints.connector import RetryConnector
 from txdane.endpoints.dane import DANEEndpoint
+from txdane.endpoints.upgrade import DEFAULT_HANDSHAKE_TIMEOUT
 from txdane.errors import TxdaneError
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -95,10 +96,12 @@ class AllHostsFailedError(TxdaneError):
 @dataclass(frozen=True)
 class HostSettings:
     """
-    The per-host options of a planned endpoint (those of L{DANEEndpoint}).
+    The per-host options of a planned endpoint (those of L{DANEEndpoint}). A host whose TLS
+    handshake outlives C{handshakeTimeout} fails like a refused one: the next host is tried.
     """
 
     timeout: float = 30
+    handshakeTimeout: float = DEFAULT_HANDSHAKE_TIMEOUT
     bindAddress: tuple[str, int] | None = None
     attemptDelay: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -122,6 +125,7 @@ def hostEndpoint(
         policy=candidate.policy,
         extraNames=candidate.extraNames,
         timeout=settings.timeout,
+        handshakeTimeout=settings.handshakeTimeout,
         bindAddress=settings.bindAddress,
         attemptDelay=settings.attemptDelay,
         starttls=starttls,
