@@ -106,3 +106,54 @@ def test_reactorWithoutAttributes() -> None:
     reactor = Frozen()
     settings = ResolverSettings.fromStrings(["127.0.0.1"])
     assert sharedResolver(reactor, settings) is not sharedResolver(reactor, settings)
+
+
+@pytest.mark.parametrize(
+    "servers, remote",
+    [
+        (["10.0.0.53"], "10.0.0.53"),
+        (["127.0.0.1", "192.0.2.53#5353"], "192.0.2.53#5353"),
+        (["2001:db8::53"], "2001:db8::53"),
+    ],
+)
+def test_trustADRefusesRemoteResolvers(servers: list[str], remote: str) -> None:
+    """
+    The AD bit of a resolver reached over the network can be set by anyone on the path:
+    trusting it is refused, naming the resolver and the override.
+    """
+    with pytest.raises(ResolverSettingsError) as caught:
+        ResolverSettings.fromStrings(servers, trustAD=True)
+    assert caught.value.options == ("trustAD",)
+    message = str(caught.value)
+    assert message.startswith("trustAD: ")
+    assert remote in message and "not on loopback" in message
+    assert "trustADRemote" in message
+    spelling = {"trustAD": "--trust-ad", "trustADRemote": "--trust-ad-remote"}
+    assert caught.value.describe(spelling.__getitem__).startswith("--trust-ad: ")
+    assert "(give --trust-ad-remote to accept it)" in caught.value.describe(spelling.__getitem__)
+
+
+def test_trustADRemoteReadsResolvConf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Without servers, those of /etc/resolv.conf are the ones whose AD bit would be trusted.
+    """
+    monkeypatch.setattr(
+        "txdane.settings._systemServers", lambda: (NameServer("127.0.0.53"), NameServer("10.1.1.1"))
+    )
+    with pytest.raises(ResolverSettingsError, match=r"10\.1\.1\.1"):
+        ResolverSettings(trustAD=True)
+    monkeypatch.setattr("txdane.settings._systemServers", lambda: (NameServer("127.0.0.53"),))
+    assert ResolverSettings(trustAD=True).trustAD
+
+
+def test_trustADLoopbackAndOverride() -> None:
+    """
+    Loopback resolvers (127.0.0.0/8, ::1) are trusted as they are; others with the explicit
+    override, for users who secure the path themselves.
+    """
+    assert ResolverSettings.fromStrings(["127.0.0.1#5353", "127.1.2.3", "::1"], trustAD=True)
+    settings = ResolverSettings.fromStrings(["192.0.2.53"], trustAD=True, trustADRemote=True)
+    assert settings.trustAD and settings.trustADRemote
+    assert isinstance(settings.build(MemoryReactorClock()), ADTrustingResolver)
+    with pytest.raises(ResolverSettingsError, match="not on loopback"):
+        ResolverSettings(servers=(NameServer("192.0.2.53"),), trustAD=True)

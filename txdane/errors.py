@@ -191,3 +191,24 @@ class DANEPolicyError(DANEError):
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port} refused: {self.reason}"
+
+
+class HandshakeTimeoutError(TxdaneError, TimeoutError):
+    """
+    A server accepted the connection but did not complete the TLS handshake in time (it
+    stayed silent, or answered too slowly); the connection was aborted before any
+    application data.
+
+    @ivar host: the host connected to.
+    @ivar port: the port connected to.
+    @ivar timeout: the deadline in seconds, counted from the start of the handshake.
+    """
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        super().__init__(host, port, timeout)
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}: no TLS handshake within {self.timeout:g} s"

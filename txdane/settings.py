@@ -14,12 +14,13 @@ that endpoints share a cache)::
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from txdane.errors import TrustAnchorError, TxdaneError
-from txdane.resolvconf import NameServer, NameServerError
+from txdane.resolvconf import NameServer, NameServerError, readResolvConf
 from txdane.transport import DNSClient
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.interfaces import IDNSSECResolver
@@ -37,12 +38,15 @@ class ResolverSettingsError(TxdaneError, ValueError):
     @ivar options: the settings at fault, by their field names (C{"servers"},
         C{"trustAnchors"}, C{"trustAD"}); two for settings that exclude each other.
     @ivar problem: what is wrong, in words.
+    @ivar override: the field of the setting that would accept this, if one exists
+        (C{"trustADRemote"}).
     """
 
-    def __init__(self, options: tuple[str, ...], problem: str) -> None:
-        super().__init__(options, problem)
+    def __init__(self, options: tuple[str, ...], problem: str, override: str | None = None) -> None:
+        super().__init__(options, problem, override)
         self.options = options
         self.problem = problem
+        self.override = override
 
     def describe(self, spell: Callable[[str], str] = str) -> str:
         """
@@ -51,8 +55,12 @@ class ResolverSettingsError(TxdaneError, ValueError):
         """
         names = [spell(option) for option in self.options]
         if len(names) > 1:
-            return f"{' and '.join(names)} {self.problem}"
-        return f"{names[0]}: {self.problem}"
+            message = f"{' and '.join(names)} {self.problem}"
+        else:
+            message = f"{names[0]}: {self.problem}"
+        if self.override is not None:
+            message += f" (give {spell(self.override)} to accept it)"
+        return message
 
     def __str__(self) -> str:
         return self.describe()
@@ -69,17 +77,24 @@ class ResolverSettings:
     @ivar trustAnchors: the trust anchors to validate from; C{None} for the built-in IANA
         root anchors.
     @ivar trustAD: do not validate: trust the AD bit of C{servers} (only for a validating
-        resolver the user trusts, on loopback). Excludes C{trustAnchors}.
+        resolver the user trusts, on loopback). Excludes C{trustAnchors}. Refused unless every
+        server (those of C{/etc/resolv.conf} when C{servers} is C{None}) is a loopback address
+        (127.0.0.0/8, ::1), since anyone on the path to a remote resolver can set the bit.
+    @ivar trustADRemote: with C{trustAD}, also trust resolvers that are not on loopback: for
+        users who secure the path to them themselves (a VPN, DNS over TLS through a local
+        forwarder, a private network they control).
     @ivar timeout: the most seconds one query may take, every retry included; C{None} for the
         DNS client's defaults (C{/etc/resolv.conf}'s C{options timeout:} and C{attempts:}).
-    @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors}, or a timeout that is
-        not a positive number.
+    @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors}, C{trustAD} with a
+        server that is not on loopback (without C{trustADRemote}), or a timeout that is not a
+        positive number.
     """
 
     servers: tuple[NameServer, ...] | None = None
     trustAnchors: TrustAnchors | None = None
     trustAD: bool = False
     timeout: float | None = None
+    trustADRemote: bool = False
 
     def __post_init__(self) -> None:
         if self.trustAD and self.trustAnchors is not None:
@@ -88,6 +103,16 @@ class ResolverSettings:
             raise ResolverSettingsError(("servers",), "names no server")
         if self.timeout is not None and not 0 < self.timeout < float("inf"):
             raise ResolverSettingsError(("timeout",), f"{self.timeout!r} is not positive")
+        if self.trustAD and not self.trustADRemote:
+            servers = self.servers if self.servers is not None else _systemServers()
+            remote = [server for server in servers if not _onLoopback(server)]
+            if remote:
+                raise ResolverSettingsError(
+                    ("trustAD",),
+                    f"the AD bit of {remote[0]} would be trusted, but it is not on loopback: "
+                    "anyone on the path to it can set the bit",
+                    "trustADRemote",
+                )
 
     @classmethod
     def fromStrings(
@@ -96,6 +121,7 @@ class ResolverSettings:
         trustAnchorFile: str | None = None,
         trustAD: bool = False,
         timeout: float | None = None,
+        trustADRemote: bool = False,
     ) -> ResolverSettings:
         """
         Settings from user input: C{ADDR[#PORT]} resolver addresses and the path of a trust
@@ -105,6 +131,7 @@ class ResolverSettings:
         @param trustAnchorFile: the trust anchor file; C{None} for the built-in anchors.
         @param trustAD: see L{ResolverSettings.trustAD}.
         @param timeout: see L{ResolverSettings.timeout}.
+        @param trustADRemote: see L{ResolverSettings.trustADRemote}.
         @raise ResolverSettingsError: naming the setting that cannot be used.
         """
         parsed: tuple[NameServer, ...] | None = None
@@ -124,7 +151,7 @@ class ResolverSettings:
                 anchors = TrustAnchors.fromFile(trustAnchorFile)
             except (TrustAnchorError, OSError, ValueError) as e:
                 raise ResolverSettingsError(("trustAnchors",), str(e)) from None
-        return cls(parsed, anchors, trustAD, timeout)
+        return cls(parsed, anchors, trustAD, timeout, trustADRemote)
 
     def build(self, reactor: Any) -> IDNSSECResolver:
         """
@@ -141,6 +168,20 @@ class ResolverSettings:
             name = ", ".join(str(s) for s in client.servers)
             return ADTrustingResolver(client, name, clock=reactor)
         return ValidatingResolver(client, trustAnchors=self.trustAnchors, clock=reactor)
+
+
+def _systemServers() -> tuple[NameServer, ...]:
+    """
+    The servers a L{DNSClient} asks when given none: those of C{/etc/resolv.conf}.
+    """
+    return readResolvConf().servers
+
+
+def _onLoopback(server: NameServer) -> bool:
+    """
+    Whether C{server} is reached without leaving the host: 127.0.0.0/8 or ::1.
+    """
+    return ipaddress.ip_address(server.host.split("%")[0]).is_loopback
 
 
 def sharedResolver(reactor: Any, settings: ResolverSettings) -> IDNSSECResolver:

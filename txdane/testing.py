@@ -46,6 +46,7 @@ from txdane.server.signing import (
     signZone,
 )
 from txdane.status import Status
+from txdane.transport import MalformedTLSA, malformedTLSA
 
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
@@ -296,7 +297,9 @@ def buildHierarchy(
         Valid zones are signed from an hour before to C{validity} seconds after it.
     @param extraRecords: zone origin (text) -> master-file lines (relative or absolute owners)
         added to that zone before signing, e.g.
-        C{{"example.test.": ["_25._tcp.mx 300 IN TLSA 3 1 1 ab..."]}}.
+        C{{"example.test.": ["_25._tcp.mx 300 IN TLSA 3 1 1 ab..."]}}. A TLSA record whose
+        data has the wrong length for its matching type is written in the generic form
+        (C{_443._tcp.www 300 IN TLSA \\# 34 030101ab...}, 31 bytes of digest).
     @param validity: how long after C{now} the signatures of valid zones expire (default 30
         days; shorter for tests of expiry warnings).
     """
@@ -324,8 +327,12 @@ def buildHierarchy(
         lines = [f"$ORIGIN {origin}", "$TTL 300", _soa(spec.origin)]
         lines.append(spec.body.format(ns=_NS, tlsa=TLSA_RDATA, sshfp=_SSHFP))
         lines += _delegationRecords(origin, keys)
-        lines += extra.get(origin, [])
+        zoneLines, malformed = _splitMalformedTLSA(extra.get(origin, []))
+        lines += zoneLines
         zone = dns.zone.from_text("\n".join(lines) + "\n", origin, relativize=False)
+        for owner, ttl, rdata in malformed:
+            name = dns.name.from_text(owner, origin)
+            zone.find_rdataset(name, dns.rdatatype.TLSA, create=True).add(rdata, ttl)
         if spec.signed:
             inception, expiration = {
                 "valid": (now - 3600, now + validity),
@@ -341,6 +348,29 @@ def buildHierarchy(
     rootKSK = keys[dns.name.root][0]
     anchor = dns.rrset.from_rdata(dns.name.root, 3600, rootKSK.ds(dns.name.root))
     return Hierarchy(zones=zones, trustAnchor=anchor, keys=keys, now=now)
+
+
+def _splitMalformedTLSA(
+    lines: Iterable[str],
+) -> tuple[list[str], list[tuple[str, int, MalformedTLSA]]]:
+    """
+    Separate the TLSA lines written in the generic form (C{OWNER TTL IN TLSA \\# LEN HEX})
+    whose data has the wrong length for its matching type, which a zone file cannot hold:
+    they are added to the zone as L{MalformedTLSA} records, and signed like the others.
+    """
+    kept: list[str] = []
+    malformed: list[tuple[str, int, MalformedTLSA]] = []
+    for line in lines:
+        words = line.split()
+        at = words.index("TLSA") if "TLSA" in words else -1
+        if at > 0 and words[at + 1 : at + 2] == ["\\#"]:
+            rdata = malformedTLSA(dns.rdataclass.IN, bytes.fromhex("".join(words[at + 3 :])))
+            if rdata is not None:
+                ttl = int(words[1]) if words[1].isdigit() else 300
+                malformed.append((words[0], ttl, rdata))
+                continue
+        kept.append(line)
+    return kept, malformed
 
 
 def _delegationRecords(

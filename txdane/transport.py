@@ -24,11 +24,15 @@ from typing import Any, Protocol
 import dns.edns
 import dns.exception
 import dns.flags
+import dns.immutable
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.TLSA
+import dns.wire
 from twisted.internet import error as twistedError
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -289,7 +293,7 @@ class _UDPExchange(DatagramProtocol):
             return
         truncated = bool(data[2] & 0x02)
         try:
-            response = dns.message.from_wire(data, question_only=truncated)
+            response = parseMessage(data, questionOnly=truncated)
         except (dns.exception.DNSException, ValueError, struct.error) as e:
             self._stats.ignore("unparseable")
             self._malformed = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
@@ -346,7 +350,7 @@ class _TCPExchange(StreamProtocol):
         assert self.transport is not None
         self.transport.loseConnection()
         try:
-            response = dns.message.from_wire(wire)
+            response = parseMessage(wire)
         except (dns.exception.DNSException, ValueError, struct.error) as e:
             self._fail(DNSMalformedError(f"{type(e).__name__}: {e}", self._server))
             return
@@ -628,3 +632,110 @@ class DNSClient:
 
         exchange.deferred.addBoth(done)
         return result
+
+
+@dns.immutable.immutable
+class MalformedTLSA(dns.rdtypes.ANY.TLSA.TLSA):
+    """
+    A TLSA record whose certificate association data has the wrong length for its matching
+    type (a SHA2-256 digest that is not 32 bytes, a SHA2-512 one that is not 64), which
+    dnspython refuses to represent. RFC 7671 section 4 calls such a record unusable, not the
+    RRset malformed: it is kept exactly as received, so that the RRSIG over the RRset verifies
+    over the same bytes, and the DANE layer ignores it (as OpenSSL and Postfix do).
+    """
+
+    def __init__(
+        self,
+        rdclass: dns.rdataclass.RdataClass,
+        rdtype: dns.rdatatype.RdataType,
+        usage: int,
+        selector: int,
+        mtype: int,
+        cert: bytes,
+    ) -> None:
+        # The checks of TLSABase.__init__ but the one on the data's length.
+        dns.rdata.Rdata.__init__(self, rdclass, rdtype)
+        self.usage = self._as_uint8(usage)
+        self.selector = self._as_uint8(selector)
+        self.mtype = self._as_uint8(mtype)
+        self.cert = self._as_bytes(cert)
+
+
+#: The data length dnspython demands of each TLSA matching type that fixes one.
+_TLSA_DIGEST_LENGTHS = {1: 32, 2: 64}
+
+
+def malformedTLSA(rdclass: int, data: bytes) -> MalformedTLSA | None:
+    """
+    The TLSA rdata C{data} as a L{MalformedTLSA}, when the length of its certificate
+    association data is the only thing wrong with it; C{None} otherwise (well formed, or
+    too short to hold the three fields).
+    """
+    if len(data) < 3:
+        return None
+    usage, selector, mtype = data[0], data[1], data[2]
+    expected = _TLSA_DIGEST_LENGTHS.get(mtype)
+    if expected is None or len(data) - 3 == expected:
+        return None
+    return MalformedTLSA(
+        dns.rdataclass.RdataClass.make(rdclass),
+        dns.rdatatype.TLSA,
+        usage,
+        selector,
+        mtype,
+        data[3:],
+    )
+
+
+def parseMessage(wire: bytes, *, questionOnly: bool = False) -> dns.message.Message:
+    """
+    Parse a DNS message as C{dns.message.from_wire} does, except that a TLSA record whose
+    data has the wrong length for its matching type is kept as a L{MalformedTLSA} instead of
+    failing the whole message. Anything else malformed still fails.
+
+    @param questionOnly: read the header and the question only (a truncated answer).
+    @raise dns.exception.DNSException: (or C{ValueError}, C{struct.error}) for a message
+        that cannot be parsed.
+    """
+    message = dns.message.from_wire(wire, question_only=questionOnly, continue_on_error=True)
+    if not message.errors:
+        return message
+    first = message.errors[0].exception
+    try:
+        recovered = _recoverMalformedTLSA(message, wire)
+    except (dns.exception.DNSException, ValueError, struct.error):
+        raise first from None
+    if recovered != len(message.errors):
+        raise first
+    message.errors = []
+    return message
+
+
+def _recoverMalformedTLSA(message: dns.message.Message, wire: bytes) -> int:
+    """
+    Walk the records of C{wire} and add each TLSA record that L{malformedTLSA} accepts (the
+    ones dnspython skipped) to its RRset in C{message}; return how many were added.
+    """
+    parser = dns.wire.Parser(wire)
+    counts = parser.get_struct("!HHHHHH")[2:]
+    for _ in range(counts[0]):
+        parser.get_name(decompress=True)
+        parser.get_struct("!HH")
+    recovered = 0
+    sections = (message.answer, message.authority, message.additional)
+    for section, count in zip(sections, counts[1:]):
+        for _ in range(count):
+            name = parser.get_name(decompress=True)
+            rdtype, rdclass, ttl, rdlen = parser.get_struct("!HHIH")
+            data = parser.get_bytes(rdlen)
+            if rdtype != dns.rdatatype.TLSA:
+                continue
+            rdata = malformedTLSA(rdclass, data)
+            if rdata is None:
+                continue
+            rrset = message.find_rrset(
+                section, name, dns.rdataclass.RdataClass.make(rdclass), rdata.rdtype, create=True
+            )
+            rrset.add(rdata, ttl if ttl <= 0x7FFFFFFF else 0)
+            recovered += 1
+    return recovered

@@ -186,6 +186,11 @@ def test_formatTrustAD() -> None:
         (["lookup", "example.test", "TYPE99999"], "unknown record type 'TYPE99999'"),
         (["lookup", "example.test", "--trust-anchor", "/nonexistent/anchor"], "--trust-anchor"),
         (["lookup", "example.test", "--trust-ad", "--trust-anchor", "x"], "exclude each other"),
+        (["lookup", "example.test", "--trust-ad", "--resolver", "192.0.2.53"], "192.0.2.53"),
+        (
+            ["lookup", "example.test", "--trust-ad", "--resolver", "192.0.2.53"],
+            "--trust-ad-remote",
+        ),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -212,3 +217,22 @@ def test_moduleEntryPoint() -> None:
     )
     assert result.returncode == ExitStatus.USAGE
     assert result.stderr.startswith("txdane: ")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--resolver", "127.0.0.1#5353", "--resolver", "::1"],
+        ["--resolver", "192.0.2.53", "--trust-ad-remote"],
+    ],
+)
+def test_trustADLoopbackOrOverride(extra: list[str]) -> None:
+    """
+    --trust-ad is accepted for loopback resolvers, and for others with --trust-ad-remote.
+    """
+    from txdane.cli._common import addResolverArguments, resolverSettings
+
+    parser = argparse.ArgumentParser()
+    addResolverArguments(parser)
+    settings = resolverSettings(parser.parse_args(["--trust-ad", *extra]))
+    assert settings.trustAD

@@ -5,17 +5,19 @@ usability, against the signed hierarchy on loopback; the JSON and every exit sta
 
 from __future__ import annotations
 
+import io
+
 import dns.message
 import dns.rcode
 from twisted.trial.unittest import TestCase
 
-from txdane.cli import ExitStatus
+from txdane.cli import ExitStatus, lookup
 from txdane.resolvconf import NameServer
 from txdane.testing import TLSA_RDATA
 from txdane.transport import DNSServerError
 
 from ..endpoints.world import FailingQuerier
-from .world import makeCLIWorld
+from .world import makeCLIWorld, parse
 
 UNUSABLE = "3 1 9 abcd"
 
@@ -121,3 +123,34 @@ class TLSATests(TestCase):
         status, data = await world.json("tlsa", "www.example.test")
         self.assertEqual(status, ExitStatus.FAILURE)
         self.assertEqual(data["status"], "failed")
+
+
+class MalformedTLSATests(TestCase):
+    """
+    A TLSA record whose digest has the wrong length is shown as unusable; the lookup and the
+    other records stand.
+    """
+
+    RECORDS = {
+        "example.test.": [
+            r"_443._tcp.www 300 IN TLSA \# 34 030101" + "ab" * 31,
+        ]
+    }
+
+    async def test_tlsa(self) -> None:
+        world = await makeCLIWorld(self, self.RECORDS)
+        status, output = await world.run("tlsa", "www.example.test")
+        self.assertEqual(status, ExitStatus.OK)
+        self.assertIn("DANE applies: 1 of 2 record(s) usable", output)
+        self.assertIn("unusable: SHA2-256 data is 31 bytes, not 32", output)
+
+    async def test_lookup(self) -> None:
+        world = await makeCLIWorld(self, self.RECORDS)
+        out = io.StringIO()
+        options = parse("lookup", "_443._tcp.www.example.test", "TLSA")
+        status = await lookup.execute(world.resolver, options, out, io.StringIO())
+        output = out.getvalue()
+        self.assertEqual(status, ExitStatus.OK)
+        self.assertIn("secure", output.splitlines()[0])
+        self.assertIn("3 1 1 " + "ab" * 31, output)
+        self.assertIn("unusable: SHA2-256 data is 31 bytes, not 32", output)

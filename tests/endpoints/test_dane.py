@@ -21,12 +21,13 @@ from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
 from txdane.adapters import AddressValidationError, NoAddressesError
-from txdane.dane.decision import Policy
+from txdane.dane.decision import Action, Policy
 from txdane.dane.pkix import PKIXTrust
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint
-from txdane.errors import DANEPolicyError, DANEVerificationError
+from txdane.errors import DANEPolicyError, DANEVerificationError, HandshakeTimeoutError
 from txdane.resolvconf import NameServer
 from txdane.status import Status
+from txdane.testing import TLSA_RDATA
 from txdane.transport import DNSServerError, DNSTimeoutError
 
 from ..dane.certs import issue
@@ -436,3 +437,83 @@ class DNSSECEndpointTests(TestCase):
             DNSSECEndpoint(reactor, world.resolver, "nx.example.test", 9).connect(Factory()),
             NoAddressesError,
         )
+
+
+#: A 3 1 1 record whose SHA2-256 digest is 31 bytes: malformed, so unusable (RFC 7671 s.4).
+MALFORMED_TLSA = r"\# 34 030101" + "ab" * 31
+
+
+class MalformedTLSATests(TestCase):
+    """
+    A TLSA RRset holding a record whose data has the wrong length for its matching type: that
+    record is unusable and the others still count, as in OpenSSL and Postfix.
+    """
+
+    async def test_goodRecordStillVerifies(self) -> None:
+        server = startTLSServer(issue(WWW))
+        for port in server.ports:
+            self.addCleanup(port.stopListening)
+        world = await makeWorld(
+            {
+                "example.test.": [
+                    f"_{server.port}._tcp.www 300 IN TLSA {MALFORMED_TLSA}",
+                    f"_{server.port}._tcp.www 300 IN TLSA {server.record()}",
+                ]
+            }
+        )
+        self.addCleanup(world.dnsServer.stop)
+        endpoint = DANEEndpoint(reactor, world.resolver, WWW, server.port)
+        _, plan = await endpoint.plan()
+        self.assertIs(plan.action, Action.DANE)
+        unusable = [r for r in plan.records if not r.usable]
+        self.assertEqual(len(unusable), 1)
+        self.assertEqual(unusable[0].unusableReason, "SHA2-256 data is 31 bytes, not 32")
+        factory, _ = recordingFactory()
+        protocol: Any = await endpoint.connect(factory)
+        self.assertTrue(protocol.made)
+        await protocol.greeted
+        protocol.transport.abortConnection()
+        await protocol.lost
+
+    async def test_onlyMalformedRecords(self) -> None:
+        """
+        Every record malformed: secure and all unusable, so TLS without DANE
+        authentication under SMTP (encrypt) and PKIX with TLS required by default.
+        """
+        world = await makeWorld({"example.test.": [f"_25._tcp.www 300 IN TLSA {MALFORMED_TLSA}"]})
+        self.addCleanup(world.dnsServer.stop)
+        smtp = DANEEndpoint(reactor, world.resolver, WWW, 25, policy=Policy.SMTP)
+        _, plan = await smtp.plan()
+        self.assertIs(plan.action, Action.ENCRYPT)
+        self.assertTrue(plan.tlsRequired)
+        _, plan = await DANEEndpoint(reactor, world.resolver, WWW, 25).plan()
+        self.assertIs(plan.action, Action.PKIX)
+        self.assertTrue(plan.tlsRequired)
+
+
+class HandshakeDeadlineLoopbackTests(TestCase):
+    async def test_silentServer(self) -> None:
+        """
+        A real server on loopback that accepts the connection and never answers the
+        ClientHello: connect() fails with HandshakeTimeoutError at the deadline, and the
+        connection is closed.
+        """
+        closed: Deferred[None] = Deferred()
+
+        class Silent(Protocol):
+            def connectionLost(self, reason: Any = None) -> None:
+                closed.callback(None)
+
+        port: Any = reactor.listenTCP(0, Factory.forProtocol(Silent), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        record = f"_{number}._tcp.www 300 IN TLSA {TLSA_RDATA}"
+        world = await makeWorld({"example.test.": [record]})
+        self.addCleanup(world.dnsServer.stop)
+        endpoint = DANEEndpoint(reactor, world.resolver, WWW, number, handshakeTimeout=0.3)
+        started = reactor.seconds()
+        connecting = endpoint.connect(Factory.forProtocol(Protocol))
+        error: Any = await self.assertFailure(connecting, HandshakeTimeoutError)
+        self.assertGreaterEqual(reactor.seconds() - started, 0.3)
+        self.assertEqual(str(error), f"{WWW}:{number}: no TLS handshake within 0.3 s")
+        await closed

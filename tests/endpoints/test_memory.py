@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.error import ConnectingCancelledError
+from twisted.internet.error import ConnectingCancelledError, ConnectionAborted
 from twisted.internet.interfaces import IProtocol
-from twisted.internet.protocol import Factory
-from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
@@ -156,3 +156,121 @@ class StagesTests(SynchronousTestCase):
         pump.flush()
         self.assertFalse(self.protocol.made)
         self.assertEqual(self.protocol.received, [])
+
+
+class HandshakeDeadlineTests(SynchronousTestCase):
+    """
+    A server that accepts the connection and never answers the ClientHello: the handshake
+    deadline aborts the connection and fails connect() with a typed error.
+    """
+
+    def connectSilent(self, reactor: MemoryReactorClock, **kw: Any) -> tuple[Any, Any]:
+        resolver = PendingResolver()
+        protocol = Recording()
+        endpoint = DANEEndpoint(reactor, resolver, HOST.rstrip("."), PORT, **kw)
+        connected = endpoint.connect(Factory.forProtocol(lambda: protocol))
+        resolver.answer(HOST, "A", "127.0.0.1")
+        resolver.answer(HOST, "AAAA")
+        resolver.answer(*TLSA, "3 1 1 " + "00" * 32)
+        ((_, _, factory, _, _),) = reactor.tcpClients
+        client = factory.buildProtocol(None)
+        server = Protocol()  # accepts, reads the ClientHello, says nothing
+        pump = iosim.connect(
+            server,
+            iosim.makeFakeServer(server),
+            client,
+            iosim.makeFakeClient(client),
+            greet=False,
+            clock=reactor,
+        )
+        pump.flush()
+        return connected, pump
+
+    def test_silentServerTimesOut(self) -> None:
+        from txdane.errors import HandshakeTimeoutError
+
+        reactor = MemoryReactorClock()
+        connected, pump = self.connectSilent(reactor)
+        reactor.advance(29.9)
+        self.assertNoResult(connected)
+        reactor.advance(0.1)
+        self.assertTrue(pump.clientIO.disconnecting)
+        pump.flush()
+        error = self.failureResultOf(connected, HandshakeTimeoutError).value
+        self.assertEqual((error.host, error.port, error.timeout), (HOST.rstrip("."), PORT, 30))
+        self.assertEqual(str(error), f"{HOST.rstrip('.')}:{PORT}: no TLS handshake within 30 s")
+        self.assertEqual(reactor.getDelayedCalls(), [])
+
+    def test_deadlineIsAnOption(self) -> None:
+        from txdane.errors import HandshakeTimeoutError
+
+        reactor = MemoryReactorClock()
+        connected, pump = self.connectSilent(reactor, handshakeTimeout=2.5)
+        reactor.advance(2.5)
+        pump.flush()
+        self.failureResultOf(connected, HandshakeTimeoutError)
+
+    def test_completedHandshakeCancelsTheDeadline(self) -> None:
+        """
+        Once the handshake is over, the deadline no longer applies.
+        """
+        stages = StagesTests("test_firesOnlyAfterTheVerifiedHandshake")
+        stages.setUp()
+        stages.answerLookups()
+        stages.connectTCP().flush()
+        stages.successResultOf(stages.connected)
+        self.assertEqual(stages.reactor.getDelayedCalls(), [])
+
+    def test_startTLSDeadlineRunsFromStartTLS(self) -> None:
+        """
+        With starttls=, connect() fires on the TCP connection; the deadline starts when the
+        protocol calls startTLS, and its expiry reaches the protocol's connectionLost.
+        """
+        from twisted.python.failure import Failure
+
+        from txdane.errors import HandshakeTimeoutError
+
+        reactor = MemoryReactorClock()
+        resolver = PendingResolver()
+        lost: list[Failure] = []
+
+        class Upgrading(Protocol):
+            def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+                lost.append(reason)
+
+        endpoint = DANEEndpoint(
+            reactor, resolver, HOST.rstrip("."), 25, starttls="smtp", handshakeTimeout=10
+        )
+        connected = endpoint.connect(Factory.forProtocol(Upgrading))
+        resolver.answer(HOST, "A", "127.0.0.1")
+        resolver.answer(HOST, "AAAA")
+        resolver.answer("_25._tcp.www.example.test.", "TLSA", "3 1 1 " + "00" * 32)
+        ((_, _, factory, _, _),) = reactor.tcpClients
+        client: Any = factory.buildProtocol(None)
+        transport = _SilentTLSTransport()
+        client.makeConnection(transport)
+        protocol: Any = self.successResultOf(connected)
+        reactor.advance(60)  # the cleartext part of the session has no deadline here
+        self.assertFalse(transport.disconnecting)
+        protocol.transport.startTLS(None)
+        self.assertTrue(transport.tlsStarted)
+        reactor.advance(9.9)
+        self.assertFalse(transport.disconnecting)
+        reactor.advance(0.1)
+        self.assertTrue(transport.disconnecting)
+        client.connectionLost(Failure(ConnectionAborted()))
+        (reason,) = lost
+        self.assertIsInstance(reason.value, HandshakeTimeoutError)
+        self.assertIn("www.example.test:25: no TLS handshake within 10 s", str(reason.value))
+        self.assertEqual(reactor.getDelayedCalls(), [])
+
+
+class _SilentTLSTransport(StringTransport):
+    """
+    A TCP transport to a server that never answers: startTLS is recorded, nothing arrives.
+    """
+
+    tlsStarted = False
+
+    def startTLS(self, contextFactory: Any, normal: bool = True) -> None:
+        self.tlsStarted = True

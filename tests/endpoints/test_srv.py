@@ -21,6 +21,7 @@ from txdane.dane.tlsa import recordForCertificate
 from txdane.endpoints import ServiceNotOfferedError, SRVConnectError, SRVEndpoint
 from txdane.endpoints.negotiator import StartTLSError
 from txdane.endpoints.upgrade import IDANEConnection, Protection
+from txdane.errors import HandshakeTimeoutError
 
 from ..dane.certs import Issued, issue
 from ..dane.tlsserver import GREETING, GreetingServer, RecordingClient, serverOptions
@@ -382,11 +383,12 @@ class SRVEndpointTests(TestCase):
                 *self.tlsa(silent, certificate),
             ]
         )
-        endpoint = SRVEndpoint(reactor, world.resolver, "xmpp-client", DOMAIN, timeout=0.2)
+        endpoint = SRVEndpoint(reactor, world.resolver, "xmpp-client", DOMAIN, handshakeTimeout=0.2)
         error: Any = await self.assertFailure(
             endpoint.connect(Factory.forProtocol(Protocol)), SRVConnectError
         )
-        self.assertIn("not done within 0.2 seconds", str(error))
+        self.assertIsInstance(error.attempts[0].error, HandshakeTimeoutError)
+        self.assertIn("no TLS handshake within 0.2 s", str(error))
 
     async def test_fromStringTargetDot(self) -> None:
         """

@@ -18,6 +18,7 @@ from twisted.trial.unittest import TestCase
 from txdane.dane.decision import Policy
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint, EndpointStringError, SRVEndpoint
 from txdane.resolvconf import NameServer
+from txdane.validation import ADTrustingResolver
 
 from ..dane.certs import issue
 from ..dane.tlsserver import RecordingClient
@@ -125,9 +126,16 @@ def test_sharedResolver() -> None:
         ("dane:host=h:port=443:proto=udp", "only tcp"),
         ("dane:host=h:port=443:trustAnchor=/nonexistent", "trustAnchor"),
         ("dane:host=h:port=443:trustAD=yes:trustAnchor=/x", "exclude each other"),
+        (
+            r"dane:host=h:port=443:trustAD=yes:resolver=192.0.2.53",
+            "trustAD: the AD bit of 192.0.2.53 would be trusted",
+        ),
+        ("dnssec:host=h:port=22:trustAD=yes:resolver=192.0.2.53", "trustADRemote=yes"),
         ("dane:host=h:port=443:certificate=/nonexistent.pem", "certificate='/nonexistent.pem'"),
         ("dane:host=h:port=443:trustRoots=/nonexistent.pem", "trustRoots"),
         ("dane:host=h:port=443:timeout=nan", "timeout='nan' must be positive"),
+        ("dane:host=h:port=443:handshakeTimeout=0", "handshakeTimeout='0' must be positive"),
+        ("dnssec:host=h:port=22:handshakeTimeout=5", "unknown option 'handshakeTimeout'"),
         ("dane:host=h:port=443:timeout=inf", "timeout='inf' must be positive"),
         ("dane:host=a..example:port=443", "host='a..example'"),
         ("dnssec:host=a..example:port=22", "host='a..example'"),
@@ -144,6 +152,34 @@ def test_errors(text: str, message: str) -> None:
     """
     with pytest.raises(EndpointStringError, match=message.replace("(", "\\(")):
         parse(text)
+
+
+def test_trustADLoopbackOrOverride() -> None:
+    """
+    trustAD=yes is accepted for a loopback resolver, and for a remote one only with
+    trustADRemote=yes.
+    """
+    reactor = MemoryReactorClock()
+    local = clientFromString(reactor, "dane:host=h:port=443:trustAD=yes:resolver=127.0.0.1#53")
+    assert isinstance(local.resolver, ADTrustingResolver)
+    remote = clientFromString(
+        reactor, "dnssec:host=h:port=22:trustAD=yes:trustADRemote=yes:resolver=192.0.2.53"
+    )
+    assert isinstance(remote.resolver, ADTrustingResolver)
+
+
+def test_handshakeTimeout() -> None:
+    """
+    handshakeTimeout= sets the TLS handshake deadline of dane: endpoints (30 s by default),
+    for each MX host with mx=.
+    """
+    reactor = MemoryReactorClock()
+    resolver = "resolver=127.0.0.1#53"
+    assert clientFromString(reactor, f"dane:host=h:port=443:{resolver}").handshakeTimeout == 30
+    endpoint = clientFromString(reactor, f"dane:host=h:port=443:handshakeTimeout=2.5:{resolver}")
+    assert endpoint.handshakeTimeout == 2.5
+    mx = clientFromString(reactor, f"dane:mx=example.test:handshakeTimeout=7:{resolver}")
+    assert mx.settings.handshakeTimeout == 7
 
 
 def test_badCertificateFile(tmp_path: Path) -> None:

@@ -4,13 +4,19 @@ Tests for L{txdane.transport.DNSClient} against a scriptable server on real loop
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import dns.edns
+import dns.exception
 import dns.flags
 import dns.message
+import dns.name
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.TLSA
+import pytest
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.trial.unittest import TestCase
@@ -20,6 +26,8 @@ from txdane.transport import (
     DNSMalformedError,
     DNSServerError,
     EDNSUnsupportedError,
+    MalformedTLSA,
+    parseMessage,
 )
 
 from .fakes import WatchedReactor
@@ -378,3 +386,56 @@ class LoopbackTests(TestCase):
             s for s in selectables if hasattr(s, "getPeer") and s.getPeer().port == server.port
         ]
         self.assertEqual(clientSides, [])
+
+
+def _response(*records: tuple[str, str, bytes]) -> bytes:
+    """
+    A response for _443._tcp.www.example.test. TLSA whose answer holds C{records} (name,
+    type, raw rdata), written by hand so that dnspython's checks do not apply.
+    """
+    import dns.message as message
+
+    query = message.make_query("_443._tcp.www.example.test.", "TLSA")
+    wire = bytearray(message.make_response(query).to_wire())
+    wire[6:8] = struct.pack("!H", len(records))
+    for name, rdtype, data in records:
+        wire += dns.name.from_text(name).to_wire() or b""
+        wire += struct.pack(
+            "!HHIH", dns.rdatatype.from_text(rdtype), dns.rdataclass.IN, 300, len(data)
+        )
+        wire += data
+    return bytes(wire)
+
+
+def test_parseMessageKeepsMalformedTLSA() -> None:
+    """
+    A TLSA record whose digest has the wrong length is kept, with the data as sent, beside
+    the well-formed ones of its RRset.
+    """
+    owner = "_443._tcp.www.example.test."
+    good = b"\x03\x01\x01" + b"\x11" * 32
+    bad = b"\x03\x01\x02" + b"\x22" * 63
+    parsed = parseMessage(_response((owner, "TLSA", bad), (owner, "TLSA", good)))
+    (rrset,) = parsed.answer
+    assert rrset.rdtype == dns.rdatatype.TLSA and len(rrset) == 2
+    assert {type(r) for r in rrset} == {MalformedTLSA, dns.rdtypes.ANY.TLSA.TLSA}
+    assert sorted(r.to_digestable() for r in rrset) == sorted([good, bad])
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [("_443._tcp.www.example.test.", "TLSA", b"\x03\x01")],  # too short for its fields
+        [("www.example.test.", "A", b"\x7f\x00\x01")],
+        [
+            ("_443._tcp.www.example.test.", "TLSA", b"\x03\x01\x01" + b"\x11" * 31),
+            ("www.example.test.", "AAAA", b"\x00"),
+        ],
+    ],
+)
+def test_parseMessageStillStrict(records: list[tuple[str, str, bytes]]) -> None:
+    """
+    Anything else malformed fails the message, as dnspython's parser does.
+    """
+    with pytest.raises(dns.exception.DNSException):
+        parseMessage(_response(*records))

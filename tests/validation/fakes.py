@@ -20,7 +20,7 @@ from twisted.internet.task import Clock
 from txdane.server.responder import Responder
 from txdane.server.service import responderForZones
 from txdane.testing import Hierarchy
-from txdane.transport import DNSError
+from txdane.transport import DNSError, parseMessage
 from txdane.validation import Answer, TrustAnchors, ValidatingResolver
 
 Tamper = Callable[[dns.message.Message], dns.message.Message | Exception]
@@ -64,7 +64,7 @@ class EngineQuerier:
             query.flags |= dns.flags.CD
         wire = self.responder.respondWire(query.to_wire(), tcp=True)
         assert wire is not None
-        response = dns.message.from_wire(wire)
+        response = parseMessage(wire)  # as the transport parses
         tamper = self.tamper.get((qname.to_text(), dns.rdatatype.to_text(qtype)))
         if tamper is not None:
             result = tamper(response)

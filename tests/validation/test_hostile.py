@@ -7,16 +7,20 @@ from __future__ import annotations
 import gc
 import tracemalloc
 
+import dns.message
 import dns.rcode
+import dns.rdatatype
 import pytest
 from twisted.internet.task import Clock
 
-from tests.validation.fakes import EngineQuerier, failureOf
+from tests.validation.fakes import EngineQuerier, failureOf, resolve
 from tests.validation.test_hierarchy import makeResolver
 from tests.validation.zonekit import TableQuerier, n, rrset
+from txdane.dane.tlsa import TLSARecord
 from txdane.server.responder import Responder
 from txdane.server.zones import ZoneStore
-from txdane.testing import Hierarchy, buildHierarchy
+from txdane.status import Status
+from txdane.testing import TLSA_RDATA, Hierarchy, buildHierarchy
 from txdane.validation import (
     ADTrustingResolver,
     Answer,
@@ -24,6 +28,7 @@ from txdane.validation import (
     ValidatingResolver,
     ValidationLimits,
 )
+from txdane.validation.ede import EDE
 from txdane.validation.resolver import _answerCost
 
 
@@ -201,3 +206,64 @@ def resolveHostile(resolver: ValidatingResolver, name: str) -> Answer:
     assert isinstance(answer, Answer) and answer.secure, answer
     assert len(answer.records) == WILDCARD_RECORDS
     return answer
+
+
+@pytest.fixture(scope="module")
+def iterationsHierarchy() -> Hierarchy:
+    """
+    The hierarchy with a TLSA record in C{iterations.test.}, whose NSEC3 chain uses more
+    iterations than the validator's limit.
+    """
+    return buildHierarchy(
+        extraRecords={"iterations.test.": [f"_443._tcp.www 300 IN TLSA {TLSA_RDATA}"]}
+    )
+
+
+def _stripSignatures(message: dns.message.Message) -> dns.message.Message:
+    message.answer = [r for r in message.answer if r.rdtype != dns.rdatatype.RRSIG]
+    return message
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_strictNSEC3IterationsForTLSA(iterationsHierarchy: Hierarchy, strict: bool) -> None:
+    """
+    In a zone above the NSEC3 iteration limit, an on-path attacker who strips the signatures
+    of a TLSA RRset makes it read as insecure (RFC 9276, as Unbound and BIND do), which DANE
+    takes as "no TLSA". With C{strictNSEC3Iterations} such a TLSA lookup is bogus (EDE 27)
+    instead; other lookups keep the default.
+    """
+    limits = ValidationLimits(strictNSEC3Iterations=strict)
+    resolver, querier = makeResolver(iterationsHierarchy, limits=limits)
+    expected = Status.BOGUS if strict else Status.INSECURE
+    querier.tamper[("_443._tcp.www.iterations.test.", "TLSA")] = _stripSignatures
+    stripped = resolve(resolver, "_443._tcp.www.iterations.test.", "TLSA")
+    assert (stripped.status, stripped.ede) == (expected, EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE)
+    # A name without TLSA records: its absence cannot be proven either.
+    absent = resolve(resolver, "_25._tcp.www.iterations.test.", "TLSA")
+    assert (absent.status, absent.ede) == (expected, EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE)
+    if strict:
+        assert "strictNSEC3Iterations" in absent.reason
+    # Untouched TLSA records are still secure, and other types are left as they were.
+    querier.tamper.clear()
+    resolver.clearCache()
+    assert resolve(resolver, "_443._tcp.www.iterations.test.", "TLSA").status is Status.SECURE
+    querier.tamper[("www.iterations.test.", "A")] = _stripSignatures
+    assert resolve(resolver, "www.iterations.test.", "A").status is Status.INSECURE
+    assert resolve(resolver, "nx.iterations.test.", "A").status is Status.INSECURE
+
+
+def test_malformedTLSARecordKept() -> None:
+    """
+    One TLSA record whose digest has the wrong length does not fail the lookup: it is kept as
+    received (so the RRSIG over the RRset verifies over the same bytes) and left for the DANE
+    layer to call unusable (RFC 7671 section 4).
+    """
+    malformed = r"_443._tcp.www 300 IN TLSA \# 34 030101" + "ab" * 31
+    hierarchy = buildHierarchy(extraRecords={"example.test.": [malformed]})
+    resolver, _ = makeResolver(hierarchy)
+    answer = resolve(resolver, "_443._tcp.www.example.test.", "TLSA")
+    assert answer.status is Status.SECURE
+    records = [TLSARecord.fromRdata(r) for r in answer.records]  # type: ignore[arg-type]
+    assert sorted(r.usable for r in records) == [False, True]
+    (bad,) = (r for r in records if not r.usable)
+    assert bad.data == b"\xab" * 31

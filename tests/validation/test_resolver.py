@@ -6,6 +6,7 @@ the cache, trust-AD mode and the convenience lookups.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import dns.edns
 import dns.flags
@@ -358,7 +359,7 @@ def hostileZone(collisions: int, signatures: int) -> tuple[TableQuerier, TrustAn
 
 
 def keyTrapResolver(
-    querier: TableQuerier, anchors: TrustAnchors, **limits: int
+    querier: TableQuerier, anchors: TrustAnchors, **limits: Any
 ) -> ValidatingResolver:
     clock = Clock()
     clock.advance(NOW)
@@ -395,7 +396,7 @@ def test_keysPerTagBounded() -> None:
 # -- DS digests and mismatches -----------------------------------------------------------------
 
 
-def delegated(dsDigests: list[tuple[str, bool]], **limits: int) -> ValidatingResolver:
+def delegated(dsDigests: list[tuple[str, bool]], **limits: Any) -> ValidatingResolver:
     """
     Parent C{p.} (anchored) delegating to C{c.p.} with DS records of the given digest types,
     each matching the child's key or not.

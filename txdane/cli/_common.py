@@ -52,7 +52,8 @@ def runOnReactor(main: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
 
 def addResolverArguments(parser: argparse.ArgumentParser) -> None:
     """
-    Declare C{--resolver}, C{--trust-anchor}, C{--trust-ad} and C{--timeout}.
+    Declare C{--resolver}, C{--trust-anchor}, C{--trust-ad}, C{--trust-ad-remote} and
+    C{--timeout}.
     """
     group = parser.add_argument_group("DNS")
     group.add_argument(
@@ -71,7 +72,13 @@ def addResolverArguments(parser: argparse.ArgumentParser) -> None:
         "--trust-ad",
         action="store_true",
         help="do not validate: trust the AD bit of the resolver (only for a validating "
-        "resolver you trust, e.g. on loopback)",
+        "resolver you trust; it must be on loopback unless --trust-ad-remote is given)",
+    )
+    group.add_argument(
+        "--trust-ad-remote",
+        action="store_true",
+        help="with --trust-ad, also trust a resolver that is not on loopback (only when you "
+        "secure the path to it yourself: anyone on that path can set the AD bit)",
     )
     group.add_argument(
         "--timeout",
@@ -115,6 +122,7 @@ _OPTION_NAMES = {
     "trustAnchors": "--trust-anchor",
     "trustAD": "--trust-ad",
     "timeout": "--timeout",
+    "trustADRemote": "--trust-ad-remote",
 }
 
 
@@ -131,7 +139,11 @@ def resolverSettings(options: argparse.Namespace) -> ResolverSettings:
 
     try:
         return ResolverSettings.fromStrings(
-            options.resolver, options.trust_anchor, options.trust_ad, options.timeout
+            options.resolver,
+            options.trust_anchor,
+            options.trust_ad,
+            options.timeout,
+            trustADRemote=options.trust_ad_remote,
         )
     except ResolverSettingsError as e:
         raise UsageError(e.describe(_OPTION_NAMES.__getitem__)) from None

@@ -100,11 +100,13 @@ def verdictLine(answer: Answer) -> str:
 
 def _recordText(rdata: dns.rdata.Rdata) -> str:
     """
-    A record's data; TLSA records also with their RFC 7218 mnemonics, SSHFP records with
-    their algorithm and fingerprint type.
+    A record's data; TLSA records also with their RFC 7218 mnemonics (and why a record is
+    unusable), SSHFP records with their algorithm and fingerprint type.
     """
     if rdata.rdtype == dns.rdatatype.TLSA:
         record = TLSARecord.fromRdata(rdata)  # type: ignore[arg-type]
+        if record.unusableReason is not None:
+            return f"{rdata.to_text()}  {record.mnemonic}  unusable: {record.unusableReason}"
         return f"{rdata.to_text()}  {record.mnemonic}"
     if rdata.rdtype == dns.rdatatype.SSHFP:
         from txdane.ssh import SSHFPRecord

@@ -23,12 +23,26 @@ _FALSE = {"no", "false", "0", "off"}
 
 #: The options every endpoint string takes.
 COMMON_OPTIONS = frozenset(
-    {"host", "port", "timeout", "bindAddress", "resolver", "trustAnchor", "trustAD"}
+    {
+        "host",
+        "port",
+        "timeout",
+        "bindAddress",
+        "resolver",
+        "trustAnchor",
+        "trustAD",
+        "trustADRemote",
+    }
 )
 
 #: How an endpoint string spells each field of L{ResolverSettings
 #: <txdane.settings.ResolverSettings>}, for error messages.
-_RESOLVER_OPTIONS = {"servers": "resolver", "trustAnchors": "trustAnchor", "trustAD": "trustAD"}
+_RESOLVER_OPTIONS = {
+    "servers": "resolver",
+    "trustAnchors": "trustAnchor",
+    "trustAD": "trustAD",
+    "trustADRemote": "trustADRemote=yes",
+}
 
 
 class EndpointStringError(TxdaneError, ValueError):
@@ -128,14 +142,21 @@ class OptionReader:
         return port
 
     def timeout(self) -> float:
-        text = self.get("timeout", "30")
-        assert text is not None
+        return self.seconds("timeout", 30)
+
+    def seconds(self, name: str, default: float) -> float:
+        """
+        The positive number of seconds in option C{name}, or C{default} when it is not given.
+        """
+        text = self.get(name)
+        if text is None:
+            return default
         try:
             value = float(text)
         except ValueError:
-            raise self.error(f"timeout={text!r} is not a number") from None
+            raise self.error(f"{name}={text!r} is not a number") from None
         if not math.isfinite(value) or value <= 0:
-            raise self.error(f"timeout={text!r} must be positive")
+            raise self.error(f"{name}={text!r} must be positive")
         return value
 
     def bindAddress(self) -> tuple[str, int] | None:
@@ -155,7 +176,8 @@ class OptionReader:
 
     def resolver(self, reactor: Any) -> Any:
         """
-        The shared resolver for the C{resolver}, C{trustAnchor} and C{trustAD} options.
+        The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAD} and
+        C{trustADRemote} options.
         """
         text = self.get("resolver")
         try:
@@ -163,6 +185,7 @@ class OptionReader:
                 tuple(text.split(",")) if text else None,
                 self.get("trustAnchor"),
                 self.flag("trustAD"),
+                self.flag("trustADRemote"),
             )
         except ResolverSettingsError as e:
             raise self.error(e.describe(_RESOLVER_OPTIONS.__getitem__)) from None
@@ -171,13 +194,18 @@ class OptionReader:
 
 @functools.lru_cache(maxsize=64)
 def _resolverSettings(
-    servers: tuple[str, ...] | None, trustAnchorFile: str | None, trustAD: bool
+    servers: tuple[str, ...] | None,
+    trustAnchorFile: str | None,
+    trustAD: bool,
+    trustADRemote: bool = False,
 ) -> ResolverSettings:
     """
     The settings for these options. An endpoint string is often parsed once per connection:
     the trust anchor file is read once per path, as when shared resolvers were keyed by it.
     """
-    return ResolverSettings.fromStrings(servers, trustAnchorFile, trustAD)
+    return ResolverSettings.fromStrings(
+        servers, trustAnchorFile, trustAD, trustADRemote=trustADRemote
+    )
 
 
 def _refuseUnescapedColons(prefix: str, values: dict[str, str], positional: list[str]) -> None:

@@ -24,7 +24,13 @@ from txdane.endpoints.connector import retrying
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.negotiator import Negotiator, NegotiatorFactory
 from txdane.endpoints.options import DANEOptions
-from txdane.endpoints.upgrade import ConnectionInfo, StartTLSFactory, connected
+from txdane.endpoints.upgrade import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    ConnectionInfo,
+    StartTLSFactory,
+    connected,
+)
+from txdane.errors import HandshakeTimeoutError
 from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
@@ -77,6 +83,10 @@ class DANEEndpoint:
     @param port: the TCP port.
     @param options: how to authenticate the server (the defaults when omitted).
     @param timeout: seconds per TCP connection attempt.
+    @param handshakeTimeout: seconds the TLS handshake may take once it starts (when the TCP
+        connection is made, or with C{starttls} when the protocol calls C{startTLS}); past
+        it the connection is aborted with L{HandshakeTimeoutError
+        <txdane.errors.HandshakeTimeoutError>}.
     @param bindAddress: the local C{(host, port)} to bind to.
     @param attemptDelay: seconds between Happy Eyeballs attempts (Twisted's default if
         omitted).
@@ -97,11 +107,13 @@ class DANEEndpoint:
         *,
         options: DANEOptions | None = None,
         timeout: float = 30,
+        handshakeTimeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
         bindAddress: tuple[str, int] | None = None,
         attemptDelay: float | None = None,
         **optionFields: Any,
     ) -> None:
         self._reactor = reactor
+        self.handshakeTimeout = handshakeTimeout
         self.resolver = resolver
         self.host = host
         self.port = port
@@ -264,13 +276,24 @@ class DANEEndpoint:
             targets): C{connect()} still fires only once the upgraded connection passed
             verification. C{domain} is the domain the negotiator names to the server.
         @param handshakeTimeout: seconds for the STARTTLS and TLS handshake once connected,
-            after which the connection is aborted (default: no limit).
+            after which the connection is aborted with L{HandshakeTimeoutError
+            <txdane.errors.HandshakeTimeoutError>} (default: the endpoint's
+            C{handshakeTimeout}).
         """
+        deadline = self.handshakeTimeout if handshakeTimeout is None else handshakeTimeout
         creator = self.creatorFor(plan)
         starttls = self.options.starttls
         info = ConnectionInfo(self.host, self.port, plan, nameSecure, domain)
         if starttls is not None:
-            upgrade = StartTLSFactory(protocolFactory, creator, info, starttls, onLost)
+            upgrade = StartTLSFactory(
+                protocolFactory,
+                creator,
+                info,
+                starttls,
+                onLost,
+                clock=self._reactor,
+                handshakeTimeout=deadline,
+            )
             await self._tcp.connectTo(addresses, upgrade)
             assert upgrade.connection is not None
             return upgrade.connection.wrapped
@@ -286,25 +309,24 @@ class DANEEndpoint:
             # As wrapClientTLS does, but TLS writes are scheduled on this endpoint's reactor.
             tls = TLSMemoryBIOFactory(creator, True, factory, clock=self._reactor)
             await _AddressesEndpoint(self._tcp, addresses).connect(tls)
-        timer = None
-        if handshakeTimeout is not None:
-            protocolName = getattr(factory.gate, "protocolName", None)
-            how = f"STARTTLS ({protocolName}) and " if protocolName else ""
+        expired = False
 
-            def timedOut() -> None:
-                if not ready.called:
-                    ready.errback(
-                        TimeoutError(
-                            f"{how}TLS handshake not done within {handshakeTimeout:g} seconds"
-                        )
-                    )
-                _abort(factory.gate)
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            if not ready.called:
+                ready.errback(HandshakeTimeoutError(self.host, self.port, deadline))
+            _abort(factory.gate)
 
-            timer = self._reactor.callLater(handshakeTimeout, timedOut)
+        timer = self._reactor.callLater(deadline, expire)
         try:
             protocol = await ready
+        except Exception as e:
+            if expired and not isinstance(e, HandshakeTimeoutError):
+                raise HandshakeTimeoutError(self.host, self.port, deadline) from e
+            raise
         finally:
-            if timer is not None and timer.active():
+            if timer.active():
                 timer.cancel()
         info.tls = True
         connected(protocol.transport, info)  # type: ignore[attr-defined]

@@ -12,9 +12,10 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
     C{bindAddress} (local address); C{resolver} (comma-separated C{address#port} recursive
     resolvers; default C{/etc/resolv.conf}); C{trustAnchor} (trust anchor file; default the
     built-in root anchors); C{trustAD} (C{yes}: trust the AD bit of C{resolver} instead of
-    validating);
+    validating; only for resolvers on loopback unless C{trustADRemote=yes});
   - C{dnssec:} only: C{allowInsecure} (C{yes}: also dial addresses from unsigned zones);
-  - C{dane:} only: the options that set fields of L{DANEOptions
+  - C{dane:} only: C{handshakeTimeout} (seconds the TLS handshake may take; default 30);
+    the options that set fields of L{DANEOptions
     <txdane.endpoints.options.DANEOptions>}, documented there: C{proto}, C{tlsaHost},
     C{require}, C{certificate} and C{privateKey}, C{trustRoots}, C{starttls};
   - C{dane:mx=DOMAIN} (instead of C{host}): the MX hosts of a mail domain (RFC 7672);
@@ -43,12 +44,13 @@ from txdane.endpoints.options import _optionsFromStrings, _stringOptions
 from txdane.endpoints.planner import HostSettings
 from txdane.endpoints.srv import SRVEndpoint
 from txdane.endpoints.srvplan import NoSuchServiceError, serviceByName
+from txdane.endpoints.upgrade import DEFAULT_HANDSHAKE_TIMEOUT
 
 __all__ = ["DANEEndpointParser", "DNSSECEndpointParser", "EndpointStringError"]
 
 #: The C{dane:} options that name hosts to plan over instead of C{host}: C{mx}, and C{srv}
 #: with C{domain}.
-_PLANNED_OPTIONS = frozenset({"mx", "srv", "domain"})
+_PLANNED_OPTIONS = frozenset({"mx", "srv", "domain", "handshakeTimeout"})
 
 
 @implementer(IPlugin, IStreamClientEndpointStringParserWithReactor)
@@ -95,6 +97,7 @@ class DANEEndpointParser:
             options.port(),
             options=_optionsFromStrings(options),
             timeout=options.timeout(),
+            handshakeTimeout=options.seconds("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
             bindAddress=options.bindAddress(),
         )
 
@@ -119,6 +122,7 @@ def _mxEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
         options.port(),
         settings=HostSettings(
             timeout=options.timeout(),
+            handshakeTimeout=options.seconds("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
             bindAddress=options.bindAddress(),
             extra={"clientCertificate": danes.clientCertificate} if danes.clientCertificate else {},
         ),
@@ -144,5 +148,6 @@ def _srvEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
         options.hostName("domain"),
         options=_optionsFromStrings(options),
         timeout=options.timeout(),
+        handshakeTimeout=options.seconds("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
         bindAddress=options.bindAddress(),
     )

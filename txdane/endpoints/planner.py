@@ -27,6 +27,7 @@ from txdane.endpoints.connector import RetryConnector
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.negotiator import Negotiator
 from txdane.endpoints.options import DANEOptions
+from txdane.endpoints.upgrade import DEFAULT_HANDSHAKE_TIMEOUT
 from txdane.errors import TxdaneError
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -121,7 +122,8 @@ class AllHostsFailedError(TxdaneError):
 @dataclass(frozen=True)
 class HostSettings:
     """
-    The per-host options of a planned endpoint (those of L{DANEEndpoint}).
+    The per-host options of a planned endpoint (those of L{DANEEndpoint}). A host whose TLS
+    handshake outlives C{handshakeTimeout} fails like a refused one: the next host is tried.
 
     @ivar extra: fields of L{DANEOptions}, by name.
     @ivar options: the L{DANEOptions} every host starts from (a candidate's policy and
@@ -129,6 +131,7 @@ class HostSettings:
     """
 
     timeout: float = 30
+    handshakeTimeout: float = DEFAULT_HANDSHAKE_TIMEOUT
     bindAddress: tuple[str, int] | None = None
     attemptDelay: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -158,6 +161,7 @@ def hostEndpoint(
         policy=candidate.policy,
         extraNames=(*candidate.extraNames, *base.extraNames),
         timeout=settings.timeout,
+        handshakeTimeout=settings.handshakeTimeout,
         bindAddress=settings.bindAddress,
         attemptDelay=settings.attemptDelay,
         starttls=starttls,

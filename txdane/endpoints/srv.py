@@ -44,6 +44,7 @@ from txdane.endpoints.srvplan import (
     serviceByName,
     withoutTLSA,
 )
+from txdane.endpoints.upgrade import DEFAULT_HANDSHAKE_TIMEOUT
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -98,8 +99,9 @@ class SRVEndpoint(PlannedEndpoint):
         C{clientCertificate}, C{trustRoots}, C{observer} ...). C{proto}, C{tlsaHost} and
         C{starttls} are the SRV records' to decide; ALPN defaults to the service's on a
         direct TLS connection.
-    @param timeout: seconds per TCP connection attempt, and for the STARTTLS and TLS
-        handshake of a target after it connected.
+    @param timeout: seconds per TCP connection attempt.
+    @param handshakeTimeout: seconds for the STARTTLS and TLS handshake of a target after it
+        connected; a target that outlives it is given up for the next.
     @param bindAddress: the local C{(host, port)} to bind to.
     @param attemptDelay: seconds between Happy Eyeballs attempts.
     @param random: the random source for the SRV weights (default: the system's).
@@ -122,6 +124,7 @@ class SRVEndpoint(PlannedEndpoint):
         *,
         options: DANEOptions | None = None,
         timeout: float = 30,
+        handshakeTimeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
         bindAddress: tuple[str, int] | None = None,
         attemptDelay: float | None = None,
         random: RandomSource | None = None,
@@ -142,6 +145,7 @@ class SRVEndpoint(PlannedEndpoint):
             f"{self.srv.name} of {self.domain}",
             settings=HostSettings(
                 timeout=timeout,
+                handshakeTimeout=handshakeTimeout,
                 bindAddress=bindAddress,
                 attemptDelay=attemptDelay,
                 options=self.options,
@@ -230,7 +234,6 @@ class SRVEndpoint(PlannedEndpoint):
             starttls=None,
             settings=self.settings,
             negotiator=negotiator,
-            handshakeTimeout=self.timeout,
             adjust=lambda plan: forService(target, self.domain, plan),
             **fields,
         )

@@ -37,6 +37,10 @@ def creatorForStartTLS(
     Call it before (or while) connecting, e.g. in parallel with a L{DNSSECEndpoint
     <txdane.endpoints.dnssec.DNSSECEndpoint>}.
 
+    The creator sets no deadline on the handshake: schedule one yourself when you call
+    C{startTLS} (C{reactor.callLater(30, transport.abortConnection)}, cancelled when the
+    handshake completes), or use L{DANEEndpoint} with C{starttls}, which does.
+
     @param reactor: the reactor.
     @param resolver: the validating resolver.
     @param host: the server's host name.

@@ -37,6 +37,10 @@ from zope.interface import (
 
 from txdane.dane.decision import Action, ConnectionPlan
 from txdane.endpoints.guard import CleartextRefusedError, Forbidden, checkerFor
+from txdane.errors import HandshakeTimeoutError
+
+#: Seconds a TLS handshake may take, from its start, before the connection is aborted.
+DEFAULT_HANDSHAKE_TIMEOUT = 30.0
 
 
 class Protection(enum.Enum):
@@ -126,6 +130,10 @@ class StartTLSConnection(Protocol):
     Sits between the TCP transport and the application's protocol: the protocol's transport
     and, below it, the protocol the TCP transport delivers to.
 
+    The TLS handshake has a deadline, C{handshakeTimeout} seconds from the protocol's
+    C{startTLS} call (when C{clock} is given): past it the connection is aborted and the
+    protocol's C{connectionLost} receives a L{HandshakeTimeoutError}.
+
     @ivar connectionInfo: the L{ConnectionInfo}.
     @ivar wrapped: the application's protocol.
     """
@@ -137,6 +145,9 @@ class StartTLSConnection(Protocol):
         info: ConnectionInfo,
         starttls: str,
         onLost: Callable[[Failure], object] | None = None,
+        *,
+        clock: Any = None,
+        handshakeTimeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
     ) -> None:
         self.wrapped = wrapped
         self.connectionInfo = info
@@ -144,8 +155,11 @@ class StartTLSConnection(Protocol):
         self._protocolName = starttls
         self._checker = checkerFor(starttls) if info.plan.tlsRequired else None
         self._tlsStarted = False
-        self._refused: CleartextRefusedError | None = None
+        self._refused: CleartextRefusedError | HandshakeTimeoutError | None = None
         self._onLost = onLost
+        self._clock = clock
+        self._handshakeTimeout = handshakeTimeout
+        self._deadline: Any = None
 
     # The protocol below: the TCP transport delivers here.
 
@@ -163,6 +177,7 @@ class StartTLSConnection(Protocol):
         self.wrapped.dataReceived(data)
 
     def handshakeCompleted(self) -> None:
+        self._stopDeadline()
         if getattr(self.transport, "disconnecting", False):
             return
         self.connectionInfo.tls = True
@@ -182,6 +197,7 @@ class StartTLSConnection(Protocol):
             handler()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._stopDeadline()
         if self._refused is not None:
             reason = Failure(self._refused)
         self.wrapped.connectionLost(reason)
@@ -224,12 +240,25 @@ class StartTLSConnection(Protocol):
         if self._refused is not None or self._tlsStarted:
             return
         self._tlsStarted = True
+        if self._clock is not None:
+            self._deadline = self._clock.callLater(self._handshakeTimeout, self._expire)
         self._lower().startTLS(self._creator, normal)
         directlyProvides(self, providedBy(self), ISSLTransport)
         if self._checker is not None:
             pending = self._checker.pending()
             if pending:
                 self._lower().write(pending)
+
+    def _expire(self) -> None:
+        self._deadline = None
+        info = self.connectionInfo
+        self._refused = HandshakeTimeoutError(info.host, info.port, self._handshakeTimeout)
+        self._lower().abortConnection()
+
+    def _stopDeadline(self) -> None:
+        if self._deadline is not None and self._deadline.active():
+            self._deadline.cancel()
+        self._deadline = None
 
     def loseConnection(self) -> None:
         self._lower().loseConnection()
@@ -286,12 +315,17 @@ class StartTLSFactory(Factory):
         info: ConnectionInfo,
         starttls: str,
         onLost: Callable[[Failure], object] | None = None,
+        *,
+        clock: Any = None,
+        handshakeTimeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
     ) -> None:
         self.factory = factory
         self.creator = creator
         self.info = info
         self.starttls = starttls
         self.onLost = onLost
+        self.clock = clock
+        self.handshakeTimeout = handshakeTimeout
         self.connection: StartTLSConnection | None = None
 
     def doStart(self) -> None:
@@ -305,7 +339,13 @@ class StartTLSFactory(Factory):
         if wrapped is None:
             return None
         self.connection = StartTLSConnection(
-            wrapped, self.creator, self.info, self.starttls, self.onLost
+            wrapped,
+            self.creator,
+            self.info,
+            self.starttls,
+            self.onLost,
+            clock=self.clock,
+            handshakeTimeout=self.handshakeTimeout,
         )
         self.connection.factory = self
         return self.connection

@@ -72,6 +72,12 @@ class ValidationLimits:
     @ivar bogusTTL: see L{BOGUS_TTL}.
     @ivar cacheSize: see L{CACHE_SIZE}.
     @ivar cacheBytes: see L{CACHE_BYTES}.
+    @ivar strictNSEC3Iterations: make a TLSA lookup bogus (EDE 27) instead of insecure when
+        it is insecure only because an NSEC3 proof used more than C{maxNSEC3Iterations}
+        iterations. Off by default, as in Unbound and BIND (RFC 9276): in such a zone an
+        on-path attacker who strips signatures makes TLSA records look absent, so DANE falls
+        back to PKIX (SMTP to opportunistic TLS); on, connections to hosts of such zones are
+        refused instead. Other lookups are not affected.
     """
 
     maxSignatureChecksPerRRset: int = MAX_SIGNATURE_CHECKS_PER_RRSET
@@ -90,6 +96,7 @@ class ValidationLimits:
     bogusTTL: int = BOGUS_TTL
     cacheSize: int = CACHE_SIZE
     cacheBytes: int = CACHE_BYTES
+    strictNSEC3Iterations: bool = False
 
 
 class NSEC3HashLimitError(Exception):

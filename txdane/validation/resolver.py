@@ -225,10 +225,30 @@ class ValidatingResolver(TypedLookups):
             self.lastSignatureChecks = ctx.budget.checks
             self.lastQueries = ctx.budget.queries
             self.lastNSEC3Hashes = ctx.budget.nsec3Hashes
+        answer = self._strictTLSA(answer)
         ttl = self.limits.bogusTTL if answer.status is Status.BOGUS else answer.ttl
         self._answers.put((ctx.name, ctx.rdtype), answer, ttl)
         if ctx.textKey is not None:
             self._answers.put(ctx.textKey, answer, ttl)
+        return answer
+
+    def _strictTLSA(self, answer: Answer) -> Answer:
+        """
+        With L{ValidationLimits.strictNSEC3Iterations}, a TLSA answer that is insecure only
+        because of the NSEC3 iteration limit becomes bogus: the proof that would tell an
+        unsigned zone from stripped signatures was never checked.
+        """
+        if (
+            self.limits.strictNSEC3Iterations
+            and answer.rdtype == dns.rdatatype.TLSA
+            and answer.status is Status.INSECURE
+            and answer.ede == EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE
+        ):
+            return dataclasses.replace(
+                answer,
+                status=Status.BOGUS,
+                reason=f"{answer.reason} (a TLSA lookup, with strictNSEC3Iterations)",
+            )
         return answer
 
     # -- the lookup --------------------------------------------------------------------------
