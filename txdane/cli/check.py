@@ -17,23 +17,14 @@ from typing import Any, TextIO
 
 from txdane.cli import UsageError
 from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
-from txdane.cli._target import Progress, addOutputArguments, hostName, portNumber, worst
-
-NAME = "check"
+from txdane.cli._target import Progress, addOutputArguments, addTargetArguments, hostName, worst
 
 #: The port each kind of check uses unless one is given.
 DEFAULT_PORTS = {"tls": 443, "ssh": 22}
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("host", metavar="HOST", help="the server's host name, e.g. www.example.com")
-    parser.add_argument(
-        "port",
-        metavar="PORT",
-        nargs="?",
-        type=portNumber,
-        help="the server's port (default: 443 for TLS, 22 with --ssh)",
-    )
+    addTargetArguments(parser, "the server's port (default: 443 for TLS, 22 with --ssh)")
     parser.add_argument(
         "--ssh",
         action="store_true",
