@@ -84,22 +84,50 @@ async def checkTLS(
     now: float,
     *,
     timeout: float = 10,
+    starttls: str | None = None,
 ) -> HostVerdict:
     """
-    Connect to C{host}:C{port} with L{DANEEndpoint<txdane.endpoints.dane.DANEEndpoint>} and
-    describe what happened.
+    Connect to C{host}:C{port} with L{DANEEndpoint<txdane.endpoints.dane.DANEEndpoint>}
+    (C{starttls=PROTO} for a protocol that upgrades, under the RFC 7672 policy for SMTP and
+    LMTP) and describe what happened.
+    """
+    from txdane.dane.decision import Policy
+    from txdane.endpoints.planner import Candidate
+
+    policy = Policy.SMTP if starttls in ("smtp", "lmtp") else Policy.DEFAULT
+    return await checkCandidate(
+        reactor, resolver, Candidate(host, port, policy=policy), now, timeout, starttls
+    )
+
+
+async def checkCandidate(
+    reactor: Any,
+    resolver: Any,
+    candidate: Any,
+    now: float,
+    timeout: float,
+    starttls: str | None,
+) -> HostVerdict:
+    """
+    Connect to one L{Candidate<txdane.endpoints.planner.Candidate>} (the host of a
+    C{check}, or an MX or SRV target from the library's planner) with the endpoint the
+    planned endpoints use for it (L{hostEndpoint<txdane.endpoints.planner.hostEndpoint>}),
+    and describe what happened.
     """
     from twisted.internet.error import ConnectError
 
     from txdane.adapters import AddressLookupError
     from txdane.dane.decision import Action
     from txdane.dane.matching import DANEResult, FailureKind
-    from txdane.endpoints.dane import DANEEndpoint
+    from txdane.endpoints.planner import HostSettings, hostEndpoint
     from txdane.errors import DANEPolicyError, DANEVerificationError
 
+    host, port = candidate.host, candidate.port
     recorder = RecordingResolver(resolver)
     results: list[DANEResult] = []
-    endpoint = DANEEndpoint(reactor, recorder, host, port, observer=results.append, timeout=timeout)
+    settings = HostSettings(timeout=timeout, extra={"observer": results.append})
+    endpoint = hostEndpoint(reactor, recorder, candidate, starttls, settings)
+    protocolJSON = {"starttls": starttls, "protection": None} if starttls else {}
     try:
         addresses, plan = await endpoint.plan()
     except DANEPolicyError as e:
@@ -107,10 +135,18 @@ async def checkTLS(
         assert found is not None
         found.addAdvice(now)
         return HostVerdict(
-            host, port, False, found.exitStatus(), f"refused: {e.reason}", tlsa=found
+            host,
+            port,
+            False,
+            found.exitStatus(),
+            f"refused: {e.reason}",
+            tlsa=found,
+            extraJSON=protocolJSON,
         )
     except AddressLookupError as e:
-        return addressFailure(host, port, e, _found(recorder, host, port, "tcp"))
+        verdict = addressFailure(host, port, e, _found(recorder, host, port, "tcp"))
+        verdict.extraJSON.update(protocolJSON)
+        return verdict
     found = _found(recorder, host, port, "tcp")
     if found is None:
         # The connection does not consult the TLSA records of a host whose addresses are
@@ -125,9 +161,13 @@ async def checkTLS(
         tlsa=found,
         addresses=[a.host for a in addresses.addresses],
         addressStatus=addresses.status.value,
+        extraJSON=protocolJSON,
     )
     try:
-        protocol: Any = await endpoint.connect(Factory.forProtocol(_Quiet))
+        if starttls is None:
+            protocol: Any = await endpoint.connect(Factory.forProtocol(_Quiet))
+        else:
+            protocol = await _negotiate(reactor, endpoint, addresses, plan, candidate, timeout)
     except DANEVerificationError as e:
         found.addAdvice(now, e.certificates)
         fix = []
@@ -136,60 +176,174 @@ async def checkTLS(
                 "publish a record for the key the server now uses:",
                 f"txdane generate --cert server.pem {host} {port}",
             ]
-        return HostVerdict(
-            host,
-            port,
-            False,
-            ExitStatus.NOT_VERIFIED,
-            f"refused: {e.result.summary() if e.result else e.reason}",
-            result=e.result,
-            chain=e.certificates,
-            fix=fix,
-            **evidence,
+        return _withProtection(
+            HostVerdict(
+                host,
+                port,
+                False,
+                ExitStatus.NOT_VERIFIED,
+                f"refused: {e.result.summary() if e.result else e.reason}",
+                result=e.result,
+                chain=e.certificates,
+                fix=fix,
+                **evidence,
+            ),
+            starttls,
+            None,
         )
+    except STARTTLS_UNAVAILABLE as e:
+        found.addAdvice(now)
+        if plan.tlsRequired:
+            verdict = HostVerdict(
+                host,
+                port,
+                False,
+                ExitStatus.NOT_VERIFIED,
+                "refused: no STARTTLS, but TLS is required",
+                reason=f"{e}; {plan.reason or 'its TLSA records require TLS'}",
+                **evidence,
+            )
+        else:
+            verdict = HostVerdict(
+                host,
+                port,
+                False,
+                ExitStatus.INSECURE,
+                "no DANE, and no STARTTLS: cleartext",
+                reason=str(e),
+                **evidence,
+            )
+        return _withProtection(verdict, starttls, "cleartext")
     except (ConnectError, OSError) as e:
-        return connectionFailure(host, port, e, **evidence)
+        return _withProtection(connectionFailure(host, port, e, **evidence), starttls, None)
     except Exception as e:
         if plan.action is not Action.PKIX:
-            return connectionFailure(host, port, e, **evidence)
+            return _withProtection(connectionFailure(host, port, e, **evidence), starttls, None)
         found.addAdvice(now)
-        return HostVerdict(
+        return _withProtection(
+            HostVerdict(
+                host,
+                port,
+                False,
+                ExitStatus.INSECURE,
+                f"no DANE, and PKIX verification failed ({_errorText(e)})",
+                reason=plan.reason,
+                **evidence,
+            ),
+            starttls,
+            None,
+        )
+    chain, tls = _connectionFacts(protocol, plan.serverName)
+    protection = None
+    if starttls is None:
+        protocol.transport.loseConnection()
+    else:
+        from txdane.endpoints.upgrade import IDANEConnection
+
+        protection = str(IDANEConnection(protocol.transport).connectionInfo.protection)
+        protocol.goodbye()
+    found.addAdvice(now, chain)
+    if plan.action is Action.DANE and results and results[-1].verified:
+        result = results[-1]
+        if protection == "trusted":
+            headline, verified, status = "trusted by DANE", False, ExitStatus.INSECURE
+            reason = "its name came from an insecure MX lookup: it could have been forged"
+        else:
+            headline, verified, status, reason = "verified by DANE", True, ExitStatus.OK, ""
+        return _withProtection(
+            HostVerdict(
+                host,
+                port,
+                verified,
+                status,
+                headline,
+                reason=reason,
+                result=result,
+                chain=result.chain or chain,
+                tls=tls,
+                **evidence,
+            ),
+            starttls,
+            protection,
+        )
+    how = "PKIX verified" if plan.action is Action.PKIX else "TLS without authentication"
+    return _withProtection(
+        HostVerdict(
             host,
             port,
             False,
             ExitStatus.INSECURE,
-            f"no DANE, and PKIX verification failed ({_errorText(e)})",
+            f"no DANE ({how})",
             reason=plan.reason,
-            **evidence,
-        )
-    chain, tls = _connectionFacts(protocol, plan.serverName)
-    protocol.transport.loseConnection()
-    found.addAdvice(now, chain)
-    if plan.action is Action.DANE and results and results[-1].verified:
-        result = results[-1]
-        return HostVerdict(
-            host,
-            port,
-            True,
-            ExitStatus.OK,
-            "verified by DANE",
-            result=result,
-            chain=result.chain or chain,
+            chain=chain,
             tls=tls,
             **evidence,
-        )
-    how = "PKIX verified" if plan.action is Action.PKIX else "TLS without authentication"
-    return HostVerdict(
-        host,
-        port,
-        False,
-        ExitStatus.INSECURE,
-        f"no DANE ({how})",
-        reason=plan.reason,
-        chain=chain,
-        tls=tls,
-        **evidence,
+        ),
+        starttls,
+        protection,
     )
+
+
+def _withProtection(
+    verdict: HostVerdict, starttls: str | None, protection: str | None
+) -> HostVerdict:
+    """
+    Add the STARTTLS protocol and the connection's protection to a verdict's evidence.
+    """
+    if starttls is not None:
+        verdict.extraJSON = {"starttls": starttls, "protection": protection}
+        verdict.extra.append(("protection", [f"{protection or 'none'} (STARTTLS {starttls})"]))
+    return verdict
+
+
+def _unavailable() -> tuple[type[BaseException], ...]:
+    from txdane.endpoints.negotiate import STARTTLSUnavailableError
+
+    return (STARTTLSUnavailableError,)
+
+
+STARTTLS_UNAVAILABLE = _unavailable()
+
+
+async def _negotiate(
+    reactor: Any,
+    endpoint: Any,
+    addresses: Any,
+    plan: Any,
+    candidate: Any,
+    timeout: float,
+) -> Any:
+    """
+    Connect in cleartext and run the protocol's STARTTLS dialogue
+    (L{txdane.endpoints.negotiate}) through the endpoint's upgrade machinery, up to the
+    end of the handshake.
+    """
+    from twisted.internet.error import ConnectionClosed
+
+    from txdane.endpoints.negotiate import negotiatorFactory
+
+    factory = negotiatorFactory(endpoint.options.starttls, candidate.domain or candidate.host)
+    negotiator: Any = await endpoint.connectWithPlan(
+        addresses, plan, factory, nameSecure=candidate.nameSecure, domain=candidate.domain
+    )
+    expired: list[bool] = []
+
+    def expire() -> None:
+        expired.append(True)
+        negotiator.transport.abortConnection()
+
+    timer = reactor.callLater(timeout, expire)
+    try:
+        return await negotiator.done
+    except ConnectionClosed as e:
+        if expired:
+            raise TimeoutError(f"no answer within {timeout:g} seconds") from None
+        if not negotiator.tlsStarted:
+            raise ConnectionError(f"the server hung up before STARTTLS ({e})") from None
+        raise
+    finally:
+        if timer.active():
+            timer.cancel()
 
 
 def _errorText(error: Any) -> str:

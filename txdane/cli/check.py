@@ -5,7 +5,13 @@ status, the TLSA (or SSHFP) records and their status, what happened to each reco
 chain (or host key) the server presented, and advice about what will break next.
 
   - C{txdane check HOST [PORT]}: TLS (port 443 unless given);
+  - C{txdane check --starttls PROTO HOST [PORT]}: cleartext first, then the protocol's
+    STARTTLS (L{txdane.endpoints.negotiate}) through the C{starttls=PROTO} endpoint;
+  - C{txdane check --mx DOMAIN [--port 25]}: every MX host of a domain, in the order of
+    L{planMX<txdane.endpoints.mx.planMX>} (RFC 7672), each over SMTP STARTTLS;
   - C{txdane check --ssh HOST [PORT]}: the SSH host key against the SSHFP records (port 22).
+
+The endpoints decide; this module only drives them and reports.
 """
 
 from __future__ import annotations
@@ -17,25 +23,118 @@ from typing import Any, TextIO
 
 from txdane.cli import UsageError
 from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
-from txdane.cli._target import Progress, addOutputArguments, addTargetArguments, hostName, worst
+from txdane.cli._target import (
+    Progress,
+    addOutputArguments,
+    addTargetArguments,
+    hostName,
+    portNumber,
+    worst,
+)
 
-#: The port each kind of check uses unless one is given.
-DEFAULT_PORTS = {"tls": 443, "ssh": 22}
+#: The port each kind of check uses unless one is given (STARTTLS: the protocol's own).
+DEFAULT_PORTS = {"tls": 443, "ssh": 22, "mx": 25}
+
+#: The protocols C{--starttls} takes (those of C{dane:...:starttls=}).
+STARTTLS_PROTOCOLS = (
+    "smtp",
+    "lmtp",
+    "imap",
+    "pop3",
+    "xmpp-client",
+    "xmpp-server",
+    "ldap",
+    "ftp",
+    "postgres",
+)
+
+
+def _starttlsProtocol(text: str) -> str:
+    if text.lower() not in STARTTLS_PROTOCOLS:
+        raise argparse.ArgumentTypeError(
+            f"unknown STARTTLS protocol {text!r} (one of {', '.join(STARTTLS_PROTOCOLS)})"
+        )
+    return text.lower()
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
-    addTargetArguments(parser, "the server's port (default: 443 for TLS, 22 with --ssh)")
-    parser.add_argument(
+    addTargetArguments(
+        parser,
+        "the server's port (default: 443 for TLS, the protocol's with --starttls, 22 with --ssh)",
+        hostOptional=True,
+    )
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--starttls",
+        metavar="PROTO",
+        type=_starttlsProtocol,
+        help="connect in cleartext and upgrade with the protocol's STARTTLS: "
+        + ", ".join(STARTTLS_PROTOCOLS),
+    )
+    kind.add_argument(
+        "--mx",
+        metavar="DOMAIN",
+        help="check every MX host of DOMAIN (RFC 7672, SMTP STARTTLS), instead of HOST",
+    )
+    kind.add_argument(
         "--ssh",
         action="store_true",
         help="check an SSH server's host key against its SSHFP records (no login is tried)",
+    )
+    parser.add_argument(
+        "--port",
+        dest="portOption",
+        metavar="N",
+        type=portNumber,
+        help="the port, as an option (e.g. with --mx; default 25 there)",
     )
     addOutputArguments(parser)
     addResolverArguments(parser)
 
 
 def _kind(options: argparse.Namespace) -> str:
-    return "ssh" if options.ssh else "tls"
+    if options.ssh:
+        return "ssh"
+    if getattr(options, "mx", None):
+        return "mx"
+    return "tls"
+
+
+def _port(options: argparse.Namespace) -> int:
+    """
+    The port the options name, or the default of the kind of check.
+    """
+    from txdane.endpoints.negotiate import DEFAULT_PORTS as STARTTLS_PORTS
+
+    given = options.portOption or options.port
+    if given:
+        return int(given)
+    if getattr(options, "starttls", None):
+        return STARTTLS_PORTS[options.starttls]
+    return DEFAULT_PORTS[_kind(options)]
+
+
+def checkOptions(options: argparse.Namespace) -> None:
+    """
+    Refuse combinations of options that cannot be meant, before any lookup.
+
+    @raise UsageError: saying what to type instead.
+    """
+    mx = getattr(options, "mx", None)
+    if options.port is not None and options.portOption is not None:
+        raise UsageError("give the port once: as PORT or with --port, not both")
+    if mx is not None:
+        if options.host is not None:
+            what = f"{options.host} {options.port}" if options.port else options.host
+            raise UsageError(
+                f"--mx takes the domain and finds its hosts: give no HOST ({what!r}); "
+                "for one MX host, use --starttls smtp HOST"
+            )
+        hostName(mx)
+        return
+    if options.host is None:
+        raise UsageError("give the HOST to check (or --mx DOMAIN)")
+    hostName(options.host)
 
 
 async def execute(
@@ -50,10 +149,23 @@ async def execute(
     """
     from txdane.cli._verdict import summaryJSON
 
+    checkOptions(options)
     progress = progress or Progress(enabled=False)
     kind = _kind(options)
+    port = _port(options)
+    if kind == "mx":
+        from txdane.cli._checkmx import checkMX
+
+        report = await checkMX(
+            reactor, resolver, hostName(options.mx), port, reactor.seconds(), options, progress
+        )
+        progress.clear()
+        if options.json:
+            print(json.dumps(report.toJSON(), indent=2), file=out)
+        else:
+            print("\n".join(report.lines(options.verbose)), file=out)
+        return report.exitStatus
     host = hostName(options.host)
-    port = options.port or DEFAULT_PORTS[kind]
     progress.show(f"checking {host}:{port} ...")
     now = reactor.seconds()
     if kind == "ssh":
@@ -63,27 +175,27 @@ async def execute(
     else:
         from txdane.cli._checktls import checkTLS
 
-        verdict = await checkTLS(reactor, resolver, host, port, now, timeout=options.timeout)
+        verdict = await checkTLS(
+            reactor,
+            resolver,
+            host,
+            port,
+            now,
+            timeout=options.timeout,
+            starttls=getattr(options, "starttls", None),
+        )
     progress.clear()
     verdicts = [verdict]
     status = worst([v.exitStatus for v in verdicts])
     if options.json:
         print(json.dumps(summaryJSON(verdicts, status), indent=2), file=out)
     else:
-        lines = verdict.lines()
-        if options.verbose and verdict.tlsa is not None and verdict.tlsa.answer is not None:
-            from txdane.cli.lookup import _trustLines
-
-            answer = verdict.tlsa.answer
-            lines.extend(_trustLines(answer.trustChain, answer.signatures))
-        print("\n".join(lines), file=out)
+        print("\n".join(verdict.lines(verbose=options.verbose)), file=out)
     return status
 
 
 def run(options: argparse.Namespace) -> int:
-    hostName(options.host)
-    if options.port is not None and not 0 < options.port < 65536:
-        raise UsageError(f"port {options.port} is not in 1-65535")
+    checkOptions(options)
     settings = resolverSettings(options)
 
     async def main(reactor: Any) -> int:
