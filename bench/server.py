@@ -193,7 +193,7 @@ zone:
 def measureOurs(directory: Path, signed: Path, queries: Path) -> tuple[float, float]:
     port = freePort()
     command = [sys.executable, "-m", "txdane.server", "--zone", f"example.test.={signed}"]
-    command += ["--interface", "127.0.0.1", "--port", str(port), "--no-tcp"]
+    command += ["--interface", "127.0.0.1", "--port", str(port), "--no-tcp", "--rrl-rate", "0"]
     process = run(command, directory)
     try:
         waitUntilAnswering(port, process)

@@ -65,7 +65,7 @@ class _Server(smtp.ESMTP):
 @dataclass
 class SMTPServer:
     """
-    The server: C{context} offers STARTTLS (L{None}: no STARTTLS at all).
+    The server: C{context} offers STARTTLS (C{None}: no STARTTLS at all).
     """
 
     context: Any

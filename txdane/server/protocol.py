@@ -18,6 +18,7 @@ from twisted.protocols.basic import Int16StringReceiver
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
+from txdane.server.ratelimit import ResponseRateLimiter, Verdict
 from txdane.server.responder import Responder
 
 #: Seconds a TCP connection may stay idle before the server closes it (RFC 7766 s6.2.3
@@ -40,15 +41,26 @@ class ResponderHolder:
 
 class DNSDatagramProtocol(DatagramProtocol):
     """
-    Answers DNS queries arriving as UDP datagrams.
+    Answers DNS queries arriving as UDP datagrams, holding the answers to each source prefix
+    to a rate when given a L{ResponseRateLimiter}.
     """
 
-    def __init__(self, holder: ResponderHolder) -> None:
+    def __init__(
+        self, holder: ResponderHolder, rateLimiter: ResponseRateLimiter | None = None
+    ) -> None:
         self.holder = holder
+        self.rateLimiter = rateLimiter
 
     def datagramReceived(self, datagram: bytes, addr: tuple[str, int]) -> None:
+        responder = self.holder.responder
         try:
-            answer = self.holder.responder.respondWire(datagram)
+            answer = responder.respondWire(datagram)
+            if answer is not None and self.rateLimiter is not None:
+                verdict = self.rateLimiter.check(addr[0])
+                if verdict is Verdict.DROP:
+                    return
+                if verdict is Verdict.SLIP:
+                    answer = responder.truncatedWire(datagram)
         except Exception:
             _log.failure("answering a UDP query from {addr}", addr=addr)
             return

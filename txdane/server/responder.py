@@ -152,6 +152,24 @@ class Responder:
             truncated.flags = response.flags | dns.flags.TC
             return truncated.to_wire(max_size=limit), True
 
+    def truncatedWire(self, data: bytes) -> bytes | None:
+        """
+        An empty response to the query in C{data} with TC=1 (its question, no records): what
+        response rate limiting sends in place of an answer, so that a real client retries
+        over TCP. C{None} for data that gets no answer at all.
+        """
+        if len(data) < 12 or data[2] & 0x80:
+            return None
+        try:
+            query = dns.message.from_wire(data, ignore_trailing=False)
+        except dns.exception.DNSException:
+            return None
+        if len(query.question) != 1:
+            return None
+        response = _makeResponse(query, self.maxUDPPayload)
+        response.flags |= dns.flags.TC
+        return response.to_wire(max_size=512)
+
     def clearCache(self) -> None:
         """
         Forget every cached answer (after the zones change).

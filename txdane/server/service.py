@@ -23,6 +23,12 @@ from twisted.python.failure import Failure
 
 from txdane.server.keys import KeyFileError, readKeyFiles
 from txdane.server.protocol import DNSDatagramProtocol, DNSStreamFactory, ResponderHolder
+from txdane.server.ratelimit import (
+    DEFAULT_RATE_LIMIT,
+    NO_RATE_LIMIT,
+    RateLimit,
+    ResponseRateLimiter,
+)
 from txdane.server.responder import Responder
 from txdane.server.signing import NSEC3Options, SigningOptions, signZone
 from txdane.server.zones import ZoneError, ZoneIndex, ZoneStore, loadZoneFile
@@ -77,22 +83,32 @@ def _stopPorts(ports: Iterable[IListeningPort]) -> Deferred[None]:
 
 
 def listenDNS(
-    reactor: Any, responder: Responder, interface: str = "127.0.0.1", port: int = 0
+    reactor: Any,
+    responder: Responder,
+    interface: str = "127.0.0.1",
+    port: int = 0,
+    rateLimit: RateLimit = NO_RATE_LIMIT,
 ) -> Deferred[RunningServer]:
     """
     Listen for DNS over UDP and TCP on C{interface}:C{port} (0: a free port, the same for
     both).
+
+    @param rateLimit: response rate limiting for UDP; off by default here (an in-process
+        server, for tests), unlike L{DNSServerService} and the C{twistd} plugin.
     """
     try:
-        server = _listen(reactor, responder, interface, port)
+        server = _listen(reactor, responder, interface, port, rateLimit)
     except CannotListenError as e:
         return fail(e)
     return succeed(server)
 
 
-def _listen(reactor: Any, responder: Responder, interface: str, port: int) -> RunningServer:
+def _listen(
+    reactor: Any, responder: Responder, interface: str, port: int, rateLimit: RateLimit
+) -> RunningServer:
     holder = ResponderHolder(responder)
-    ports = _listenBoth(reactor, holder, interface, port)
+    limiter = ResponseRateLimiter(rateLimit, reactor) if rateLimit.enabled else None
+    ports = _listenBoth(reactor, holder, interface, port, limiter=limiter)
     return RunningServer(interface, ports[0].getHost().port, holder, tuple(ports))  # type: ignore[attr-defined]
 
 
@@ -103,13 +119,15 @@ def _listenBoth(
     port: int,
     udp: bool = True,
     tcp: bool = True,
+    limiter: ResponseRateLimiter | None = None,
 ) -> list[IListeningPort]:
     """
     Listen on C{interface}:C{port} over TCP and UDP (or one of them); with port 0, on a port
-    free for both.
+    free for both. C{limiter} limits the answers sent over UDP.
     """
     if not tcp:
-        return [reactor.listenUDP(port, DNSDatagramProtocol(holder), interface=interface)]
+        protocol = DNSDatagramProtocol(holder, limiter)
+        return [reactor.listenUDP(port, protocol, interface=interface)]
     lastError: CannotListenError | None = None
     for _ in range(_PORT_ATTEMPTS if port == 0 else 1):
         tcpPort = reactor.listenTCP(port, DNSStreamFactory(holder), interface=interface)
@@ -117,7 +135,9 @@ def _listenBoth(
             return [tcpPort]
         chosen = tcpPort.getHost().port
         try:
-            udpPort = reactor.listenUDP(chosen, DNSDatagramProtocol(holder), interface=interface)
+            udpPort = reactor.listenUDP(
+                chosen, DNSDatagramProtocol(holder, limiter), interface=interface
+            )
         except CannotListenError as e:
             lastError = e
             tcpPort.stopListening()
@@ -188,6 +208,10 @@ class DNSServerService(Service):
     """
     Serves zones over UDP and TCP on several interfaces; reloads (and re-signs) them on
     SIGHUP and, so that signatures never run out, every third of their validity.
+
+    @ivar rateLimiter: limits the answers sent over UDP per source prefix (one table for
+        every interface), or C{None} when C{rateLimit} turns it off. On by default, as in
+        NSD: L{DEFAULT_RATE_LIMIT}.
     """
 
     def __init__(
@@ -200,6 +224,7 @@ class DNSServerService(Service):
         tcp: bool = True,
         validity: int = DEFAULT_SIGNATURE_VALIDITY,
         reactor: Any = None,
+        rateLimit: RateLimit = DEFAULT_RATE_LIMIT,
     ) -> None:
         if reactor is None:
             from twisted.internet import reactor as defaultReactor
@@ -213,6 +238,7 @@ class DNSServerService(Service):
         self.udp = udp
         self.tcp = tcp
         self.validity = validity
+        self.rateLimiter = ResponseRateLimiter(rateLimit, reactor) if rateLimit.enabled else None
         self.ports: list[IListeningPort] = []
         self._previousHandler: Any = None
         self._resign: LoopingCall | None = None
@@ -226,7 +252,13 @@ class DNSServerService(Service):
         try:
             for interface in self.interfaces:
                 self.ports += _listenBoth(
-                    self.reactor, self.holder, interface, self.port, self.udp, self.tcp
+                    self.reactor,
+                    self.holder,
+                    interface,
+                    self.port,
+                    self.udp,
+                    self.tcp,
+                    self.rateLimiter,
                 )
         except CannotListenError:
             # Not half started: close what the other interfaces opened.

@@ -20,6 +20,13 @@ from twisted.python import usage
 
 from txdane.errors import TxdaneError
 from txdane.server.keys import readKeyFiles
+from txdane.server.ratelimit import (
+    DEFAULT_IPV4_PREFIX,
+    DEFAULT_IPV6_PREFIX,
+    DEFAULT_RATE,
+    DEFAULT_SLIP,
+    RateLimit,
+)
 from txdane.server.service import (
     DEFAULT_SIGNATURE_VALIDITY,
     DNSServerService,
@@ -54,6 +61,23 @@ class Options(usage.Options):
         ],
         ["nsec3-iterations", None, 0, "Extra NSEC3 iterations (RFC 9276: keep 0).", int],
         ["nsec3-salt", None, "", "NSEC3 salt in hex (RFC 9276: keep empty)."],
+        [
+            "rrl-rate",
+            None,
+            DEFAULT_RATE,
+            "UDP answers per second per source prefix (response rate limiting); 0: off.",
+            float,
+        ],
+        ["rrl-burst", None, None, "Answers a prefix may get at once (default: the rate).", float],
+        [
+            "rrl-slip",
+            None,
+            DEFAULT_SLIP,
+            "Send every Nth limited answer truncated (TC=1), drop the rest; 0: drop all.",
+            int,
+        ],
+        ["rrl-ipv4-prefix", None, DEFAULT_IPV4_PREFIX, "IPv4 source prefix length.", int],
+        ["rrl-ipv6-prefix", None, DEFAULT_IPV6_PREFIX, "IPv6 source prefix length.", int],
     ]
     optFlags = [
         ["no-udp", None, "Do not listen on UDP."],
@@ -125,6 +149,16 @@ class Options(usage.Options):
         if len(salt) > 255:
             raise usage.UsageError(f"--nsec3-salt is {len(salt)} bytes; the most is 255")
         nsec3 = NSEC3Options(self["nsec3-iterations"], salt, bool(self["opt-out"]))
+        try:
+            self["rateLimit"] = RateLimit(
+                rate=self["rrl-rate"],
+                burst=self["rrl-burst"],
+                slip=self["rrl-slip"],
+                ipv4Prefix=self["rrl-ipv4-prefix"],
+                ipv6Prefix=self["rrl-ipv6-prefix"],
+            )
+        except ValueError as e:
+            raise usage.UsageError(f"response rate limiting: {e}") from None
         origins = [origin for origin, _ in self["zones"]]
         keysByZone: dict[dns.name.Name, list[str]] = {o: [] for o in origins}
         try:
@@ -169,4 +203,5 @@ def makeService(options: Any) -> IService:
         udp=not options["no-udp"],
         tcp=not options["no-tcp"],
         validity=options["signature-validity"] * 86400,
+        rateLimit=options["rateLimit"],
     )

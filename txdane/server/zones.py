@@ -299,7 +299,7 @@ def _errorLine(path: str, reported: int, origin: dns.name.Name) -> int:
     check whether the line before is the culprit on its own.
     """
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
     except OSError:
         return reported

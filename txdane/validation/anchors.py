@@ -135,7 +135,9 @@ class TrustAnchors:
             root = ElementTree.fromstring(data)
             zoneText = (root.findtext("Zone") or "").strip()
             zone = dns.name.from_text(zoneText)
-        except (ElementTree.ParseError, dns.exception.DNSException) as e:
+        except (ElementTree.ParseError, dns.exception.DNSException, LookupError, ValueError) as e:
+            # LookupError, ValueError: the XML declaration names an encoding Python does not
+            # know, or a multi-byte one (UTF-7) that expat cannot read.
             raise TrustAnchorError(source, f"not an RFC 7958 document: {e}") from e
         if root.tag != "TrustAnchor" or not zoneText:
             raise TrustAnchorError(source, "not an RFC 7958 document: no TrustAnchor/Zone")

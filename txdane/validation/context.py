@@ -6,17 +6,23 @@ works for (L{LookupContext}).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import dns.message
 import dns.name
 import dns.rcode
 import dns.rdatatype
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.python.failure import Failure
 
 from txdane.errors import LookupFailedError, WorkLimitExceededError
 from txdane.transport import DNSError, DNSQuerier
 from txdane.validation.ede import EDE
 from txdane.validation.failures import edeFromMessage, edeOf, queryFailure
 from txdane.validation.limits import Budget
+
+_T = TypeVar("_T")
 
 
 @dataclasses.dataclass
@@ -34,6 +40,7 @@ class LookupContext:
     @ivar textKey: the answer cache's key for the question as the caller wrote it, if any.
     @ivar responses: the responses received so far, by question: a question asked twice
         within one lookup is sent once.
+    @ivar cancelled: whether the caller cancelled the lookup: no further query is sent.
     """
 
     name: dns.name.Name
@@ -45,6 +52,7 @@ class LookupContext:
     responses: dict[tuple[dns.name.Name, int], dns.message.Message] = dataclasses.field(
         default_factory=dict
     )
+    cancelled: bool = False
 
     async def query(
         self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
@@ -57,6 +65,10 @@ class LookupContext:
         @raise WorkLimitExceededError: the lookup needs more queries than its limit.
         @raise LookupFailedError: the query failed, or the resolver answered another RCODE.
         """
+        if self.cancelled:
+            # Cancelled while one of its steps was running (a result shared with another
+            # lookup resumed it), so that step's next query is where it stops.
+            raise CancelledError()
         key = (name, rdtype)
         if key in self.responses:
             return self.responses[key]
@@ -92,3 +104,35 @@ class LookupContext:
             )
         self.responses[key] = response
         return response
+
+
+def cancellable(ctx: LookupContext, lookup: Coroutine[Any, Any, _T]) -> Deferred[_T]:
+    """
+    Run C{lookup} for C{ctx}, as a C{Deferred} whose cancellation always stops it.
+
+    Cancelling a coroutine's Deferred cancels what the coroutine awaits at that moment; but a
+    lookup can be cancelled while it is running, when a result it shared with another lookup
+    resumed it and that other lookup's caller cancels it in the same call stack. Then nothing
+    it awaits is cancelled, and it would go on querying for an answer nobody wants. So the
+    cancellation also marks C{ctx}, and the lookup's next query raises C{CancelledError}
+    instead of being sent. The Deferred returned fails with C{CancelledError} at once.
+    """
+    running = Deferred.fromCoroutine(lookup)
+    result: Deferred[_T] = Deferred(lambda _: _cancel(ctx, running))
+
+    def forward(outcome: object) -> None:
+        if result.called:
+            return None  # cancelled already: the lookup's own end is of no interest
+        if isinstance(outcome, Failure):
+            result.errback(outcome)
+        else:
+            result.callback(outcome)  # type: ignore[arg-type]
+        return None
+
+    running.addBoth(forward)
+    return result
+
+
+def _cancel(ctx: LookupContext, running: Deferred[Any]) -> None:
+    ctx.cancelled = True
+    running.cancel()

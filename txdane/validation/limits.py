@@ -43,6 +43,11 @@ MAX_CACHE_TTL = 86400
 BOGUS_TTL = 60
 #: Entries the cache holds before it evicts the least recently used.
 CACHE_SIZE = 10000
+#: Estimated bytes all of a resolver's caches hold together (half for answers, a quarter
+#: each for zone keys and zone cuts), as Unbound bounds C{msg-cache-size} and
+#: C{rrset-cache-size}: a count alone lets one hostile zone's large wildcard answers cost
+#: gigabytes.
+CACHE_BYTES = 64 * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +71,7 @@ class ValidationLimits:
     @ivar maxCacheTTL: see L{MAX_CACHE_TTL}.
     @ivar bogusTTL: see L{BOGUS_TTL}.
     @ivar cacheSize: see L{CACHE_SIZE}.
+    @ivar cacheBytes: see L{CACHE_BYTES}.
     """
 
     maxSignatureChecksPerRRset: int = MAX_SIGNATURE_CHECKS_PER_RRSET
@@ -83,6 +89,7 @@ class ValidationLimits:
     maxCacheTTL: int = MAX_CACHE_TTL
     bogusTTL: int = BOGUS_TTL
     cacheSize: int = CACHE_SIZE
+    cacheBytes: int = CACHE_BYTES
 
 
 class NSEC3HashLimitError(Exception):

@@ -35,6 +35,26 @@ def defaultClock(clock: IReactorTime | None) -> IReactorTime:
     return clock
 
 
+def lookupType(rdtype: dns.rdatatype.RdataType | str | int) -> dns.rdatatype.RdataType:
+    """
+    C{rdtype} as a type that names an RRset a lookup can validate.
+
+    Meta-types (ANY, AXFR, IXFR, OPT, MAILA, MAILB, TSIG, TKEY) and RRSIG name no RRset of
+    their own: an answer to them cannot be proven (ANY with a substituted NSEC would read as
+    "no data" for a name that has data), so they are refused, as the command line refuses
+    them.
+
+    @raise ValueError: for such a type (or one that is no type at all).
+    """
+    qtype = dns.rdatatype.RdataType.make(rdtype)
+    if dns.rdatatype.is_metatype(qtype) or qtype in (dns.rdatatype.RRSIG, dns.rdatatype.OPT):
+        raise ValueError(
+            f"cannot look up type {dns.rdatatype.to_text(qtype)} on its own: it names no "
+            "RRset that can be validated"
+        )
+    return qtype
+
+
 def limitLookupTime(
     d: Deferred[Answer],
     qname: dns.name.Name,

@@ -219,12 +219,15 @@ def proveNoData(name: dns.name.Name, rdtype: int, proof: NSEC3Proof) -> DenialVe
     if isinstance(found, DenialVerdict):
         return found
     encloser, nextCloser, cover = found
+    wildcard = dns.name.Name((b"*", *encloser.labels))
+    wild = proof.matching(wildcard)
     if rdtype == DS and nextCloser == name:
         if cover.optOut:
             return _optOut(f"NSEC3 covering {name} has opt-out", delegation=True)
-        return bogus(f"NSEC3 covering {name} without opt-out cannot deny a DS")
-    wildcard = dns.name.Name((b"*", *encloser.labels))
-    wild = proof.matching(wildcard)
+        if wild is None:
+            return bogus(f"NSEC3 covering {name} without opt-out cannot deny a DS")
+        # The name exists only as an expansion of the wildcard, which is never a zone cut:
+        # a wildcard NODATA (RFC 5155 section 8.7), as for any other type.
     if wild is None:
         if cover.optOut and rdtype == DS:
             return _optOut(f"NSEC3 covering {nextCloser} has opt-out", delegation=True)

@@ -51,14 +51,30 @@ from txdane.validation import denial, proofs
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
-from txdane.validation.cache import ExpiringCache
-from txdane.validation.context import LookupContext
+from txdane.validation.cache import ExpiringCache, rrsetCost
+from txdane.validation.context import LookupContext, cancellable
 from txdane.validation.ede import EDE
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import Budget, NSEC3HashLimitError, ValidationLimits
-from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime
+from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime, lookupType
 from txdane.validation.sections import dnameFor, findRRset, signaturesFor
-from txdane.validation.trustchain import ChainOfTrust
+from txdane.validation.trustchain import ChainOfTrust, DSResult, ZoneKeys
+
+
+def _answerCost(answer: Answer) -> int:
+    """
+    The estimated bytes of a cached answer: its records, its chain and its denial (its
+    chain of trust is shared with the zone caches).
+    """
+    return rrsetCost([answer.rrset, *(link.rrset for link in answer.chain), *answer.denial])
+
+
+def _zoneKeysCost(keys: ZoneKeys) -> int:
+    return rrsetCost(trust.dnskey for trust in keys.trust[-1:]) + 300 * len(keys.keys)
+
+
+def _dsCost(result: DSResult) -> int:
+    return rrsetCost([result.ds])
 
 
 def _textKey(name: object, rdtype: object) -> tuple[str, str | int] | None:
@@ -136,13 +152,16 @@ class ValidatingResolver(TypedLookups):
         self.policy = policy if policy is not None else AlgorithmPolicy()
         self.clock = clock
         size, maxTTL = self.limits.cacheSize, self.limits.maxCacheTTL
-        self._answers: ExpiringCache[Answer] = ExpiringCache(clock, size, maxTTL)
+        budget = self.limits.cacheBytes
+        self._answers: ExpiringCache[Answer] = ExpiringCache(
+            clock, size, maxTTL, budget // 2, _answerCost
+        )
         self._chain = ChainOfTrust(
             self.trustAnchors,
             self.limits,
             self.policy,
-            ExpiringCache(clock, size, maxTTL),
-            ExpiringCache(clock, size, maxTTL),
+            ExpiringCache(clock, size, maxTTL, budget // 4, _zoneKeysCost),
+            ExpiringCache(clock, size, maxTTL, budget // 4, _dsCost),
         )
         #: Signature checks done by the most recent lookup that finished (for tests and
         #: benchmarks: the KeyTrap limits are asserted on it).
@@ -167,6 +186,7 @@ class ValidatingResolver(TypedLookups):
         Step 1: the validated answer for C{name} and C{rdtype}, from the cache or from a new
         lookup (see L{IDNSSECResolver.lookup}).
         """
+        qtype = lookupType(rdtype)
         textKey = _textKey(name, rdtype)
         if textKey is not None:
             # Fast path for repeated lookups by text: no name parsing.
@@ -174,15 +194,15 @@ class ValidatingResolver(TypedLookups):
             if cached is not None:
                 return succeed(cached)
         qname = asName(name)
-        qtype = dns.rdatatype.RdataType.make(rdtype)
         cached = self._answers.get((qname, qtype))
         if cached is not None:
             return succeed(cached)
         ctx = LookupContext(
             qname, qtype, self.querier, self.clock.seconds(), Budget(self.limits), textKey
         )
-        d = Deferred.fromCoroutine(self._lookup(ctx))
-        return limitLookupTime(d, qname, qtype, self.limits, self.clock)
+        return limitLookupTime(
+            cancellable(ctx, self._lookup(ctx)), qname, qtype, self.limits, self.clock
+        )
 
     async def _lookup(self, ctx: LookupContext) -> Answer:
         """
@@ -462,9 +482,15 @@ class ValidatingResolver(TypedLookups):
         proof = proofs.checkDenial(
             self.limits, rrsets, keys.zone, name, ctx.rdtype, nxdomain, ctx.budget
         )
-        if proof.status is Status.INSECURE:
-            problem = await chain.insecureDenialProblem(
-                keys.zone, name, ctx, ds=ctx.rdtype == dns.rdatatype.DS
+        if proof.status is not Status.BOGUS:
+            # Only the zone holding the name can deny it (a parent's old records, signed
+            # before a child was split out, would otherwise deny the child's data).
+            problem = await chain.denialHolderProblem(
+                keys.zone,
+                name,
+                ctx,
+                ds=ctx.rdtype == dns.rdatatype.DS,
+                insecure=proof.status is Status.INSECURE,
             )
             if problem is not None:
                 proof = denial.bogus(problem, EDE.DNSSEC_BOGUS)

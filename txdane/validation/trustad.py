@@ -9,6 +9,7 @@ answer's C{securedBy} says so, so that nothing above can mistake it for local va
 from __future__ import annotations
 
 import dns.flags
+import dns.message
 import dns.name
 import dns.rcode
 import dns.rdatatype
@@ -25,7 +26,7 @@ from txdane.validation.ede import EDE
 from txdane.validation.failures import edeFromMessage, edeOf, queryFailure
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime
+from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime, lookupType
 from txdane.validation.sections import dnameFor, findRRset
 
 
@@ -58,16 +59,22 @@ class ADTrustingResolver(TypedLookups):
     def lookup(
         self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
     ) -> Deferred[Answer]:
+        qtype = lookupType(rdtype)
         qname = asName(name)
-        qtype = dns.rdatatype.RdataType.make(rdtype)
         d = Deferred.fromCoroutine(self._lookup(qname, qtype))
         return limitLookupTime(d, qname, qtype, self.limits, self.clock)
 
-    async def _lookup(self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> Answer:
-        what = f"{qname} {dns.rdatatype.to_text(qtype)}"
+    async def _ask(
+        self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType, name: dns.name.Name
+    ) -> dns.message.Message:
+        """
+        Ask the trusted resolver for C{name}/C{qtype} (C{name} is C{qname} or a CNAME
+        target of it); fail the lookup on an error or an RCODE other than NOERROR/NXDOMAIN.
+        """
+        what = f"{name} {dns.rdatatype.to_text(qtype)}"
         try:
             response = await self.querier.query(
-                qname, qtype, dnssecOK=True, checkingDisabled=False, recursionDesired=True
+                name, qtype, dnssecOK=True, checkingDisabled=False, recursionDesired=True
             )
         except DNSError as e:
             raise LookupFailedError(qname, qtype, queryFailure(what, e), edeOf(e), e) from e
@@ -76,49 +83,69 @@ class ADTrustingResolver(TypedLookups):
             raise LookupFailedError(
                 qname,
                 qtype,
-                f"{self.resolverName} answered {dns.rcode.to_text(rcode)}",
+                f"{self.resolverName} answered {dns.rcode.to_text(rcode)}"
+                + ("" if name == qname else f" for {what}"),
                 edeFromMessage(response),
             )
-        authenticated = bool(response.flags & dns.flags.AD)
-        status = Status.SECURE if authenticated else Status.INSECURE
+        return response
+
+    async def _lookup(self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> Answer:
         links: list[ChainLink] = []
         name = qname
         rrset = None
-        for _ in range(self.limits.maxCNAMEChain + 1):
-            rrset = findRRset(response.answer, name, qtype)
-            if rrset is not None:
-                break
-            cname = findRRset(response.answer, name, dns.rdatatype.CNAME)
-            dname = dnameFor(response, name)
-            if cname is not None:
-                links.append(ChainLink(cname, status, synthesized=dname is not None))
-                name = cname[0].target
-            elif dname is not None:
-                links.append(ChainLink(dname, status))
-                try:
-                    name = name.relativize(dname.name).concatenate(dname[0].target)
-                except dns.name.NameTooLong as e:
-                    raise LookupFailedError(
+        authenticated = True
+        ttls: list[int] = []
+        hops = 0
+        response = await self._ask(qname, qtype, qname)
+        while True:
+            authenticated = authenticated and bool(response.flags & dns.flags.AD)
+            status = Status.SECURE if authenticated else Status.INSECURE
+            ttls += [r.ttl for r in response.answer] + [r.ttl for r in response.authority]
+            asked = name
+            while True:
+                rrset = findRRset(response.answer, name, qtype)
+                if rrset is not None:
+                    break
+                cname = findRRset(response.answer, name, dns.rdatatype.CNAME)
+                dname = dnameFor(response, name)
+                if cname is not None:
+                    links.append(ChainLink(cname, status, synthesized=dname is not None))
+                    name = cname[0].target
+                elif dname is not None:
+                    links.append(ChainLink(dname, status))
+                    try:
+                        name = name.relativize(dname.name).concatenate(dname[0].target)
+                    except dns.name.NameTooLong as e:
+                        raise LookupFailedError(
+                            qname,
+                            qtype,
+                            f"the DNAME at {dname.name} makes {name} longer than 255 octets",
+                            EDE.OTHER,
+                            e,
+                        ) from e
+                else:
+                    break
+                hops += 1
+                if hops > self.limits.maxCNAMEChain:
+                    raise WorkLimitExceededError(
                         qname,
                         qtype,
-                        f"the DNAME at {dname.name} makes {name} longer than 255 octets",
+                        f"CNAME/DNAME chain longer than {self.limits.maxCNAMEChain}",
                         EDE.OTHER,
-                        e,
-                    ) from e
-            else:
-                break
-        else:
-            raise WorkLimitExceededError(
-                qname,
-                qtype,
-                f"CNAME/DNAME chain longer than {self.limits.maxCNAMEChain}",
-                EDE.OTHER,
+                    )
+            negative = response.rcode() == dns.rcode.NXDOMAIN or any(
+                r.rdtype == dns.rdatatype.SOA for r in response.authority
             )
+            if rrset is not None or name == asked or negative:
+                break
+            # The chain stops at a target this response neither answers nor denies: ask for
+            # the target itself, never take the silence for an absence.
+            response = await self._ask(qname, qtype, name)
+        rcode = response.rcode()
         if authenticated:
             reason = f"{self.resolverName} set the AD bit (trusted, not validated here)"
         else:
             reason = f"{self.resolverName} did not set the AD bit: not validated as secure"
-        ttls = [r.ttl for r in response.answer] + [r.ttl for r in response.authority]
         return Answer(
             name=qname,
             rdtype=qtype,

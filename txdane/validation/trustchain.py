@@ -113,7 +113,7 @@ class ChainOfTrust:
       - L{unsignedStatus}: for data without signatures, the walk from the closest trust
         anchor down to the name, one DS query per label (L{dsAt}), which finds the zone
         holding it: signed (the data is bogus) or below an unsigned delegation (insecure).
-      - L{inZone} and L{insecureDenialProblem}: whether a signer or a denial comes from the
+      - L{inZone} and L{denialHolderProblem}: whether a signer or a denial comes from the
         zone that really holds a name (L{dsAt}, L{unsignedStatus}).
 
     L{dsAt} proves what a DS query says about a cut: a DS RRset signed by the zone above
@@ -409,10 +409,18 @@ class ChainOfTrust:
         ttl = min((r.ttl for r in rrsets), default=0)
         if proof.status is Status.BOGUS:
             return DSResult(name, Cut.UNKNOWN, Status.BOGUS, proof.reason, proof.ede)
-        if proof.status is Status.INSECURE and not proof.delegation:
-            problem = await self.insecureDenialProblem(keys.zone, name, ctx, ds=True)
-            if problem is not None:
-                return DSResult(name, Cut.UNKNOWN, Status.BOGUS, problem, EDE.DNSSEC_BOGUS)
+        # Whatever the proof says (no cut, an unsigned cut, or an insecure span), it counts
+        # only from the zone holding the name's parent: a zone's old records, signed before
+        # a child was split out of it, stay valid until their signatures expire.
+        problem = await self.denialHolderProblem(
+            keys.zone,
+            name,
+            ctx,
+            ds=True,
+            insecure=proof.status is Status.INSECURE and not proof.delegation,
+        )
+        if problem is not None:
+            return DSResult(name, Cut.UNKNOWN, Status.BOGUS, problem, EDE.DNSSEC_BOGUS)
         if proof.status is Status.INSECURE:
             cut = Cut.UNSIGNED if proof.delegation else Cut.UNKNOWN
             return DSResult(
@@ -463,6 +471,16 @@ class ChainOfTrust:
             ds = await self.dsAt(label, ctx)
             if ds.status is not Status.SECURE:
                 return ZoneKeys(label, ds.status, ds.reason, ds.ede, ttl=ds.ttl)
+            if ds.cut is not Cut.SIGNED and ds.zone != zone.zone:
+                # Only the zone being walked can say that a label below it is no cut or an
+                # unsigned one.
+                return ZoneKeys(
+                    label,
+                    Status.BOGUS,
+                    f"the denial of a DS at {label} is signed by {ds.zone}, but the zone "
+                    f"holding it is {zone.zone}",
+                    EDE.DNSSEC_BOGUS,
+                )
             if ds.cut is Cut.UNSIGNED:
                 return ZoneKeys(label, Status.INSECURE, ds.reason, ds.ede, ttl=ds.ttl)
             if ds.cut is Cut.SIGNED:
@@ -473,31 +491,45 @@ class ChainOfTrust:
                 break
         return zone
 
-    async def insecureDenialProblem(
+    async def denialHolderProblem(
         self,
         signer: dns.name.Name,
         name: dns.name.Name,
         ctx: LookupContext,
         *,
         ds: bool = False,
+        insecure: bool = False,
     ) -> str | None:
         """
-        Check that a denial for C{name} signed by C{signer} that reads as insecure (its NSEC3
-        records over the iteration limit or of an unknown hash are not evaluated; an opt-out
-        span) comes from the zone holding C{name}: such records from a zone further up say
-        nothing about the name, and would turn a signed zone's denial or data insecure.
+        Check that a denial for C{name} signed by C{signer} comes from the zone holding
+        C{name}, found by the walk down from the trust anchor. A zone's NSEC and NSEC3
+        records say nothing about names a child zone holds, yet stay valid after the child
+        is split out of it until their signatures expire: replayed, they would prove a
+        child's TLSA record absent, or its signed grandchild an unsigned delegation. Over
+        the iteration limit, records from a zone further up would likewise make a signed
+        zone's denial or data insecure.
 
         @param ds: whether the denial is of a DS at C{name} (then only the zone above the
             name may sign it, not C{name} itself).
+        @param insecure: whether the denial reads as insecure (NSEC3 records over the
+            iteration limit or of an unknown hash, an opt-out span): then it also stands
+            below an unsigned delegation, where nothing is secure anyway.
         @return: the reason it does not, or C{None}.
         """
         if signer == name and not ds:
             return None
         if name == dns.name.root:
             return f"the denial for the root is signed by {signer}"
+        if name.parent() == signer:
+            return None  # the signer is a proven zone, and the name is right below its apex
         holder = await self.unsignedStatus(name.parent(), ctx)
         if holder.status is Status.INSECURE:
-            return None
+            if insecure:
+                return None
+            return (
+                f"the denial is signed by {signer}, but {name} lies below the unsigned "
+                f"delegation {holder.zone}"
+            )
         if holder.status is not Status.SECURE:
             return f"cannot tell which zone holds {name}: {holder.reason}"
         if holder.zone != signer:

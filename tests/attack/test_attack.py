@@ -1,0 +1,138 @@
+"""
+The on-path attacker suite in CI: a fixed, seeded number of trials, none of which may end in
+a secure answer other than the honest one, a downgrade, a crash or a hang; and the split-zone
+replays, one by one.
+"""
+
+from __future__ import annotations
+
+import random
+
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdatatype
+import pytest
+from twisted.internet.defer import Deferred, succeed
+
+from tests.attack.attacker import MUTATIONS, Attacker
+from tests.attack.trials import classify, questionNamed, runTrials
+from tests.attack.world import World, buildWorld, lookupNow
+from txdane.status import Status
+from txdane.validation import EDE, Answer
+
+#: Trials run in CI (about ten seconds), and their seed.
+CI_TRIALS = 2500
+CI_SEED = 14
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return buildWorld()
+
+
+def test_honestWorld(world: World) -> None:
+    """
+    Without an attacker every question gets its honest answer, and the hierarchy's cases
+    their expected verdicts: the harness itself is sound.
+    """
+    for question in world.questions:
+        attacker = Attacker(world, random.Random(0), rate=0.0)
+        result = lookupNow(world.resolver(attacker), question.name, question.rdtype)
+        outcome = classify(world, question, result)
+        expected = "secure-identical" if question.honest.secure else None
+        assert expected is None or outcome == expected, (question.name, outcome)
+    secure = [q for q in world.questions if q.honest.secure]
+    assert len(secure) > 30
+
+
+def test_everyMutationApplies(world: World) -> None:
+    """
+    Each mutation runs on real responses without raising.
+    """
+    rng = random.Random(1)
+    for mutation, _ in MUTATIONS:
+        for question in world.questions[:10]:
+            message = world.respond(question.name, question.rdtype)
+            assert isinstance(mutation(rng, world, message), dns.message.Message)
+
+
+def test_seededTrials(world: World) -> None:
+    """
+    A fixed number of seeded trials: every secure result is the honest answer, and nothing
+    crashes, hangs or downgrades secure data.
+    """
+    report = runTrials(world, CI_TRIALS, CI_SEED)
+    assert report.violations == 0, "\n\n".join(report.examples[:3])
+    assert report.counts["secure-identical"] > CI_TRIALS // 20
+    assert report.counts["bogus"] > CI_TRIALS // 4
+
+
+class Replaying:
+    """
+    A querier answering from the world as it is now, except for the questions in C{old}
+    (answered as before the split) and C{strip} (answered without signatures).
+    """
+
+    def __init__(self, world: World, old: set[str], strip: frozenset[str] = frozenset()) -> None:
+        self.world, self.old, self.strip = world, old, strip
+
+    def query(self, name, rdtype, rdclass="IN", **flags) -> Deferred[dns.message.Message]:
+        key = f"{name} {dns.rdatatype.to_text(rdtype)}"
+        response = self.world.respond(name, rdtype, old=key in self.old)
+        if key in self.strip:
+            response.answer = [r for r in response.answer if r.rdtype != dns.rdatatype.RRSIG]
+        return succeed(response)
+
+
+PARENTS = ["split.test.", "split3.test."]
+
+
+def _attacked(world: World, qname: str, rdtype: str, querier: Replaying) -> Answer:
+    honest = questionNamed(world, qname, rdtype).honest
+    assert honest.secure and honest.exists
+    result = lookupNow(world.resolver(querier), dns.name.from_text(qname), _type(rdtype))
+    assert isinstance(result, Answer), result
+    return result
+
+
+def _type(text: str) -> dns.rdatatype.RdataType:
+    return dns.rdatatype.RdataType.make(text)
+
+
+@pytest.mark.parametrize("parent", PARENTS)
+def test_oldParentNXDOMAINForTheChildsTLSA(world: World, parent: str) -> None:
+    """
+    The parent's old NXDOMAIN for C{_443._tcp.www.child}, signed before the child was split
+    out and still valid, replayed for the TLSA query: bogus (EDE 6), never a secure "no
+    TLSA" (which makes DANE fall back to PKIX, and SMTP to unauthenticated TLS).
+    """
+    qname = f"_443._tcp.www.child.{parent}"
+    old = world.respond(dns.name.from_text(qname), _type("TLSA"), old=True)
+    assert old.rcode() == dns.rcode.NXDOMAIN
+    result = _attacked(world, qname, "TLSA", Replaying(world, {f"{qname} TLSA"}))
+    assert result.status is Status.BOGUS, result
+    assert result.ede == EDE.DNSSEC_BOGUS
+
+
+@pytest.mark.parametrize("parent", PARENTS)
+def test_oldParentRecordForTheChildsName(world: World, parent: str) -> None:
+    """
+    The parent's old A record of C{www.child}, replayed: the signer no longer holds the name.
+    """
+    qname = f"www.child.{parent}"
+    result = _attacked(world, qname, "A", Replaying(world, {f"{qname} A"}))
+    assert result.status is Status.BOGUS, result
+
+
+@pytest.mark.parametrize("parent", PARENTS)
+def test_oldParentDelegationForTheGrandchildsDS(world: World, parent: str) -> None:
+    """
+    The parent's old NSEC (or NSEC3) for C{sub.child}, an unsigned delegation before the
+    split, replayed for the DS query of the signed grandchild, with the grandchild's TLSA
+    signatures stripped: bogus, never insecure.
+    """
+    qname = f"_443._tcp.www.sub.child.{parent}"
+    querier = Replaying(world, {f"sub.child.{parent} DS"}, frozenset({f"{qname} TLSA"}))
+    result = _attacked(world, qname, "TLSA", querier)
+    assert result.status is Status.BOGUS, result

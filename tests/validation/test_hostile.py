@@ -1,0 +1,203 @@
+"""
+Regression tests for the hostile-input review (#14) that concern the validator itself.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+
+import dns.rcode
+import pytest
+from twisted.internet.task import Clock
+
+from tests.validation.fakes import EngineQuerier, failureOf
+from tests.validation.test_hierarchy import makeResolver
+from tests.validation.zonekit import TableQuerier, n, rrset
+from txdane.server.responder import Responder
+from txdane.server.zones import ZoneStore
+from txdane.testing import Hierarchy, buildHierarchy
+from txdane.validation import (
+    ADTrustingResolver,
+    Answer,
+    LookupFailedError,
+    ValidatingResolver,
+    ValidationLimits,
+)
+from txdane.validation.resolver import _answerCost
+
+
+def resolveWith(resolver: ADTrustingResolver, name: str, rdtype: str) -> Answer:
+    results: list[object] = []
+    resolver.lookup(name, rdtype).addBoth(results.append)
+    assert isinstance(results[0], Answer), results
+    return results[0]
+
+
+@pytest.fixture(scope="module")
+def hierarchy() -> Hierarchy:
+    return buildHierarchy()
+
+
+@pytest.mark.parametrize(
+    "rdtype", ["ANY", "AXFR", "IXFR", "OPT", "RRSIG", "MAILA", "MAILB", "TSIG", 255, 46]
+)
+def test_metaTypesRefused(hierarchy: Hierarchy, rdtype: str | int) -> None:
+    """
+    Meta-types and RRSIG name no RRset that can be validated (ANY with a substituted NSEC
+    would read as "secure: no data" for a name that has data): both resolvers refuse them
+    with a clear error, before asking anything, by text or by number, cached or not.
+    """
+    resolver, querier = makeResolver(hierarchy)
+    trusting = ADTrustingResolver(EngineQuerier.forHierarchy(hierarchy), "::1", clock=Clock())
+    for lookup in (resolver.lookup, trusting.lookup):
+        for _ in range(2):
+            with pytest.raises(ValueError, match="cannot look up type"):
+                lookup("www.example.test.", rdtype)
+    assert querier.queries == []
+
+
+def _trusting(querier: TableQuerier) -> ADTrustingResolver:
+    return ADTrustingResolver(querier, "127.0.0.1", clock=Clock())
+
+
+def test_trustADUnfinishedCNAMEChainIsChased() -> None:
+    """
+    In trust-AD mode, an answer with AD set whose CNAME chain stops before the target, with
+    no negative answer for it, is not a secure absence (DANE would read "no TLSA"): the
+    target is asked for, and its records are the answer.
+    """
+    querier = TableQuerier()
+    querier.ad = True
+    cname = rrset("_443._tcp.www.p. 300 IN CNAME tlsa.q.")
+    tlsa = rrset("tlsa.q. 300 IN TLSA 3 1 1 " + "ab" * 32)
+    querier.add("_443._tcp.www.p.", "TLSA", (cname,))
+    querier.add("tlsa.q.", "TLSA", (tlsa,))
+    answer = resolveWith(_trusting(querier), "_443._tcp.www.p.", "TLSA")
+    assert answer.secure and answer.exists, answer
+    assert answer.records == list(tlsa)
+    assert [q[0] for q in querier.queries] == [n("_443._tcp.www.p."), n("tlsa.q.")]
+
+
+def test_trustADUnfinishedChainTargetUnanswered() -> None:
+    """
+    When the target cannot be asked (the resolver fails), the lookup fails: never an empty
+    answer.
+    """
+    querier = TableQuerier()
+    querier.ad = True
+    querier.add("_443._tcp.www.p.", "TLSA", (rrset("_443._tcp.www.p. 300 IN CNAME tlsa.q."),))
+    error = failureOf(_trusting(querier).lookup("_443._tcp.www.p.", "TLSA"))
+    assert isinstance(error, LookupFailedError), error
+    assert "tlsa.q. TLSA" in error.reason
+
+
+def test_trustADChainWithNegativeAnswerForTheTarget() -> None:
+    """
+    A chain ending in a negative answer for the target (NXDOMAIN, or NODATA with the SOA)
+    stays a one-query, proven absence.
+    """
+    querier = TableQuerier()
+    querier.ad = True
+    soa = rrset("q. 300 IN SOA ns.q. h.q. 1 7200 3600 1209600 300")
+    querier.add(
+        "_443._tcp.www.p.",
+        "TLSA",
+        (rrset("_443._tcp.www.p. 300 IN CNAME tlsa.q."),),
+        (soa,),
+        rcode=dns.rcode.NXDOMAIN,
+    )
+    answer = resolveWith(_trusting(querier), "_443._tcp.www.p.", "TLSA")
+    assert answer.secure and not answer.exists and answer.rcode == dns.rcode.NXDOMAIN
+    assert len(querier.queries) == 1
+
+
+#: The hostile zone's wildcard: this many A records in each synthesized answer.
+WILDCARD_RECORDS = 200
+#: Distinct names looked up below it.
+WILDCARD_NAMES = 300
+
+
+@pytest.fixture(scope="module")
+def hostileWildcard() -> Hierarchy:
+    records = [
+        f"*.big 300 IN A 10.{i // 65536}.{i // 256 % 256}.{i % 256}"
+        for i in range(WILDCARD_RECORDS)
+    ]
+    return buildHierarchy(extraRecords={"example.test.": records})
+
+
+def test_cacheBytesBoundMemory(hostileWildcard: Hierarchy) -> None:
+    """
+    Thousands of distinct names under a hostile wildcard with large answers: the cache,
+    bounded in bytes (C{cacheBytes}) and not only in entries, keeps the process's memory
+    growth (measured with tracemalloc) within the bound; a count bound alone would let it
+    grow with every name.
+    """
+    bound = 1024 * 1024
+    resolver, _ = makeResolver(hostileWildcard, limits=ValidationLimits(cacheBytes=bound))
+    uncachedServer(resolver, hostileWildcard)
+    for i in range(20):  # the zones' keys and cuts, and whatever first use allocates
+        resolveHostile(resolver, f"warm{i}.big.example.test.")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(WILDCARD_NAMES):
+            answer = resolveHostile(resolver, f"h{i}.big.example.test.")
+            if i == 0:
+                answer0 = answer
+        del answer
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    held = resolver._answers.bytes
+    assert 0 < held <= bound // 2
+    assert growth <= bound, f"grew {growth} bytes with a {bound}-byte cache bound"
+    kept = len(resolver._answers)
+    assert kept < WILDCARD_NAMES // 10, kept
+    # Bounded by count alone (10,000 entries), every answer would have stayed.
+    assert _answerCost(answer0) * WILDCARD_NAMES > 5 * bound
+
+
+def test_cacheCostEstimateIsAnUpperBound(hostileWildcard: Hierarchy) -> None:
+    """
+    The bytes charged for a cached answer are at least what it really holds, so that the
+    bound in bytes bounds the memory.
+    """
+    resolver, _ = makeResolver(hostileWildcard, limits=ValidationLimits(cacheBytes=2**40))
+    uncachedServer(resolver, hostileWildcard)
+    resolveHostile(resolver, "warm.big.example.test.")
+    charged = resolver._answers.bytes
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(50):
+            resolveHostile(resolver, f"e{i}.big.example.test.")
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    charged = resolver._answers.bytes - charged
+    assert growth <= charged, (growth, charged)
+    assert charged <= 3 * growth, (growth, charged)  # and not wildly above it
+
+
+def uncachedServer(resolver: ValidatingResolver, hierarchy: Hierarchy) -> None:
+    """
+    Answer from a server without its own answer cache: the test measures the resolver's
+    memory, not the in-process server's.
+    """
+    responder = Responder(ZoneStore(hierarchy.zones.values()), cacheBytes=0)
+    resolver.querier = EngineQuerier(responder)
+
+
+def resolveHostile(resolver: ValidatingResolver, name: str) -> Answer:
+    results: list[object] = []
+    resolver.lookup(name, "A").addBoth(results.append)
+    answer = results[0]
+    assert isinstance(answer, Answer) and answer.secure, answer
+    assert len(answer.records) == WILDCARD_RECORDS
+    return answer
