@@ -101,6 +101,11 @@ COMMANDS = {
     "pydoctor --project-name txdane --docformat epytext --html-output build/api txdane": (
         ".ci/run builds the API reference with this command and fails on any warning"
     ),
+    "XMPP_PASSWORD=secret python docs/examples/xmpp_send.py juliet@example.com romeo@example.net"
+    ' "Hello"': (
+        "needs the real DNS and an XMPP server; tests/endpoints/test_srv_prosody.py runs the"
+        " example against a private Prosody and the test hierarchy"
+    ),
     "txdane lookup git.example.com SSHFP": (
         "needs the real DNS; tests/ssh/test_cli.py looks up SSHFP records in the test hierarchy"
     ),

@@ -13,7 +13,8 @@ reactor).
 Layers, bottom up: L{txdane.transport} (EDNS(0) DNS client), L{txdane.validation} (DNSSEC
 validating stub resolver), L{txdane.adapters} (Twisted's resolver interfaces),
 L{txdane.dane} (TLSA matching and the TLS connection creator), L{txdane.settings} (a resolver
-from settings), L{txdane.endpoints}, L{txdane.server} (an authoritative DNSSEC server) and
+from settings), L{txdane.endpoints}; L{txdane.mail}, L{txdane.xmpp} and L{txdane.ssh}
+(protocols over the endpoints); L{txdane.server} (an authoritative DNSSEC server) and
 L{txdane.cli}.
 """
 
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from txdane.endpoints.dnssec import DNSSECEndpoint
     from txdane.endpoints.options import DANEOptions
     from txdane.endpoints.parsers import EndpointStringError
+    from txdane.endpoints.srv import SRVConnectError, SRVEndpoint
+    from txdane.endpoints.srvplan import ServiceNotOfferedError, SRVLookupError
     from txdane.endpoints.starttls import creatorForStartTLS
     from txdane.endpoints.web import DANEEndpointFactory, UnsupportedSchemeError, daneAgent
     from txdane.errors import (
@@ -62,6 +65,7 @@ if TYPE_CHECKING:
     from txdane.validation.limits import ValidationLimits
     from txdane.validation.resolver import ValidatingResolver
     from txdane.validation.trustad import ADTrustingResolver
+    from txdane.xmpp import xmppClientFactory
 
 # In the order of a table of contents, not sorted. Annotated, so that pydoctor documents each
 # name where it is defined (the subpackages re-export them already, and pydoctor can move an
@@ -74,6 +78,9 @@ __all__: list[str] = [  # noqa: RUF022
     "creatorForStartTLS",
     "daneAgent",
     "DANEEndpointFactory",
+    "SRVEndpoint",
+    # XMPP clients of twisted.words over those endpoints.
+    "xmppClientFactory",
     # A validating resolver from settings.
     "ResolverSettings",
     "sharedResolver",
@@ -112,6 +119,9 @@ __all__: list[str] = [  # noqa: RUF022
     "ResolverSettingsError",
     "EndpointStringError",
     "UnsupportedSchemeError",
+    "SRVLookupError",
+    "ServiceNotOfferedError",
+    "SRVConnectError",
 ]
 
 #: The module each name of C{__all__} is loaded from.
@@ -132,6 +142,8 @@ _WHERE: dict[str, str] = {
         "txdane.endpoints.dnssec": ("DNSSECEndpoint",),
         "txdane.endpoints.options": ("DANEOptions",),
         "txdane.endpoints.parsers": ("EndpointStringError",),
+        "txdane.endpoints.srv": ("SRVConnectError", "SRVEndpoint"),
+        "txdane.endpoints.srvplan": ("SRVLookupError", "ServiceNotOfferedError"),
         "txdane.endpoints.starttls": ("creatorForStartTLS",),
         "txdane.endpoints.web": ("DANEEndpointFactory", "UnsupportedSchemeError", "daneAgent"),
         "txdane.errors": (
@@ -155,6 +167,7 @@ _WHERE: dict[str, str] = {
         "txdane.validation.limits": ("ValidationLimits",),
         "txdane.validation.resolver": ("ValidatingResolver",),
         "txdane.validation.trustad": ("ADTrustingResolver",),
+        "txdane.xmpp": ("xmppClientFactory",),
     }.items()
     for name in names
 }

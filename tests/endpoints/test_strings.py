@@ -16,7 +16,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import TestCase
 
 from txdane.dane.decision import Policy
-from txdane.endpoints import DANEEndpoint, DNSSECEndpoint, EndpointStringError
+from txdane.endpoints import DANEEndpoint, DNSSECEndpoint, EndpointStringError, SRVEndpoint
 from txdane.resolvconf import NameServer
 
 from ..dane.certs import issue
@@ -203,3 +203,31 @@ def test_mxOption() -> None:
     ):
         with pytest.raises(EndpointStringError, match=message):
             parse(bad)
+
+
+def test_srvOption() -> None:
+    """
+    C{dane:srv=SERVICE:domain=DOMAIN} builds an L{SRVEndpoint} with the L{DANEOptions} the
+    string sets; the options the SRV records decide are refused.
+    """
+    endpoint = parse("dane:srv=xmpp-client:domain=example.test:require=yes:timeout=4")
+    assert isinstance(endpoint, SRVEndpoint)
+    assert (endpoint.srv.name, endpoint.domain, endpoint.timeout) == (
+        "xmpp-client",
+        "example.test",
+        4.0,
+    )
+    assert endpoint.options.policy is Policy.DANE_ONLY
+    for text, message in [
+        ("dane:srv=xmpp-client:domain=example.test:host=h.example.test", "srv and host"),
+        ("dane:srv=imap:domain=example.test:port=143", "srv and port"),
+        ("dane:srv=imap:domain=example.test:starttls=imap", "srv and starttls"),
+        ("dane:srv=imap:domain=example.test:tlsaHost=t.example.test", "srv and tlsaHost"),
+        ("dane:srv=imap:domain=example.test:mx=example.test", "srv and mx"),
+        ("dane:srv=gopher:domain=example.test", "unknown service 'gopher'"),
+        ("dane:srv=imap", "domain is required"),
+        ("dane:domain=example.test", "srv is required"),
+        ("dane:srv=imap:domain=exa..mple", "domain="),
+    ]:
+        with pytest.raises(EndpointStringError, match=message):
+            parse(text)

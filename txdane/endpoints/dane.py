@@ -22,8 +22,9 @@ from txdane.dane.tlsa import TLSARecord
 from txdane.endpoints._plumbing import GateFactory
 from txdane.endpoints.connector import retrying
 from txdane.endpoints.dnssec import DNSSECEndpoint
+from txdane.endpoints.negotiator import Negotiator, NegotiatorFactory
 from txdane.endpoints.options import DANEOptions
-from txdane.endpoints.upgrade import ConnectionInfo, StartTLSFactory
+from txdane.endpoints.upgrade import ConnectionInfo, StartTLSFactory, connected
 from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
@@ -118,7 +119,9 @@ class DANEEndpoint:
             attemptDelay=attemptDelay,
         )
 
-    async def plan(self) -> tuple[ValidatedAddresses, ConnectionPlan]:
+    async def plan(
+        self, *, withoutTLSA: str | None = None
+    ) -> tuple[ValidatedAddresses, ConnectionPlan]:
         """
         Do the lookups and decide: the validated addresses and the connection plan.
 
@@ -135,10 +138,18 @@ class DANEEndpoint:
         consulted whatever the addresses' status. A failed TLSA lookup is never read as
         "no TLSA".
 
+        @param withoutTLSA: for a host whose TLSA records must not be consulted at all (the
+            target of insecure SRV records, RFC 7673 section 3.1): why, in words. No TLSA
+            lookup is made, and the plan is that of a host without TLSA records.
         @raise DANEPolicyError: the TLSA outcome forbids connecting.
         @raise AddressValidationError: the addresses cannot be used.
         """
         options = self.options
+        if withoutTLSA is not None:
+            plan = planWithoutTLSA(
+                self.host, self.port, withoutTLSA, options.policy, trust=options.trustRoots
+            )
+            return await self._tcp.resolveAddresses(), plan
         original = dns.name.from_text(options.tlsaHost or self.host)
         atOriginal: Deferred[Answer] = self.resolver.lookupTLSA(original, self.port, options.proto)
         try:
@@ -233,31 +244,71 @@ class DANEEndpoint:
         nameSecure: bool = True,
         domain: str | None = None,
         onLost: Callable[[Failure], object] | None = None,
+        negotiator: Negotiator | None = None,
+        handshakeTimeout: float | None = None,
     ) -> IProtocol:
         """
         Connect to C{addresses} as C{plan} (from L{plan}) says: what C{connect()} does after
         its lookups, for planners (MX, SRV) that look up first and decide which host to use.
 
-        @param nameSecure: with C{starttls}, whether the host name came from validated data
-            (C{False} for the hosts of an insecure MX RRset).
-        @param domain: with C{starttls}, the next-hop domain the host serves.
+        The protocol's transport provides L{IDANEConnection
+        <txdane.endpoints.upgrade.IDANEConnection>}: where the connection went and how well
+        it is protected.
+
+        @param nameSecure: whether the host name came from validated data (C{False} for the
+            hosts of an insecure MX RRset).
+        @param domain: the domain the host serves (the next-hop domain of an MX host).
         @param onLost: with C{starttls}, called with the reason when the connection is lost.
+        @param negotiator: instead of TLS from the first byte, the endpoint's own STARTTLS
+            (a L{NEGOTIATORS<txdane.endpoints.negotiator.NEGOTIATORS>} value, for SRV
+            targets): C{connect()} still fires only once the upgraded connection passed
+            verification. C{domain} is the domain the negotiator names to the server.
+        @param handshakeTimeout: seconds for the STARTTLS and TLS handshake once connected,
+            after which the connection is aborted (default: no limit).
         """
         creator = self.creatorFor(plan)
         starttls = self.options.starttls
+        info = ConnectionInfo(self.host, self.port, plan, nameSecure, domain)
         if starttls is not None:
-            info = ConnectionInfo(self.host, self.port, plan, nameSecure, domain)
             upgrade = StartTLSFactory(protocolFactory, creator, info, starttls, onLost)
             await self._tcp.connectTo(addresses, upgrade)
             assert upgrade.connection is not None
             return upgrade.connection.wrapped
-        ready: Deferred[IProtocol] = Deferred(lambda d: _abort(gate))
-        factory = GateFactory(protocolFactory, ready)
-        # As wrapClientTLS does, but TLS writes are scheduled on this endpoint's reactor.
-        tls = TLSMemoryBIOFactory(creator, True, factory, clock=self._reactor)
-        await _AddressesEndpoint(self._tcp, addresses).connect(tls)
-        gate = factory.gate
-        return await ready
+        ready: Deferred[IProtocol] = Deferred(lambda d: _abort(factory.gate))
+        factory: GateFactory
+        if negotiator is not None:
+            factory = NegotiatorFactory(
+                protocolFactory, ready, negotiator, creator, self.host, self.port, domain or ""
+            )
+            await self._tcp.connectTo(addresses, factory)
+        else:
+            factory = GateFactory(protocolFactory, ready)
+            # As wrapClientTLS does, but TLS writes are scheduled on this endpoint's reactor.
+            tls = TLSMemoryBIOFactory(creator, True, factory, clock=self._reactor)
+            await _AddressesEndpoint(self._tcp, addresses).connect(tls)
+        timer = None
+        if handshakeTimeout is not None:
+            protocolName = getattr(factory.gate, "protocolName", None)
+            how = f"STARTTLS ({protocolName}) and " if protocolName else ""
+
+            def timedOut() -> None:
+                if not ready.called:
+                    ready.errback(
+                        TimeoutError(
+                            f"{how}TLS handshake not done within {handshakeTimeout:g} seconds"
+                        )
+                    )
+                _abort(factory.gate)
+
+            timer = self._reactor.callLater(handshakeTimeout, timedOut)
+        try:
+            protocol = await ready
+        finally:
+            if timer is not None and timer.active():
+                timer.cancel()
+        info.tls = True
+        connected(protocol.transport, info)  # type: ignore[attr-defined]
+        return protocol
 
 
 def _secureAlias(addresses: ValidatedAddresses, host: dns.name.Name) -> bool:

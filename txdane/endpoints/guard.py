@@ -165,12 +165,14 @@ class _FTPChecker(_LineChecker):
     patterns = (rb"AUTH TLS", rb"FEAT", rb"QUIT")
 
 
-_XMPP_TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls"
+#: The namespaces of XMPP's stream and of its STARTTLS elements (RFC 6120).
+XMPP_STREAMS_NS = "http://etherx.jabber.org/streams"
+XMPP_TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls"
 _XML_DECLARATION = re.compile(rb"<\?xml[^<>?]*\?>\Z")
 _STREAM_OPEN = re.compile(rb"<stream:stream(\s[^<>]*)?(?<!/)>\Z")
 _STREAM_CLOSE = re.compile(rb"</stream:stream\s*>\Z")
 _STARTTLS = re.compile(
-    rb"<starttls\s+xmlns\s*=\s*(['\"])" + _XMPP_TLS_NS.encode() + rb"\1\s*(/>|>\s*</starttls\s*>)\Z"
+    rb"<starttls\s+xmlns\s*=\s*(['\"])" + XMPP_TLS_NS.encode() + rb"\1\s*(/>|>\s*</starttls\s*>)\Z"
 )
 
 

@@ -116,13 +116,9 @@ async def planMX(
         raise
     except LookupFailedError as e:
         raise MXLookupError(domain, f"lookup failed: {e}", None, e.ede) from e
-    if answer.status in (Status.BOGUS, Status.INDETERMINATE):
-        detail = f"the answer is {answer.status}"
-        if answer.ede is not None:
-            detail += f" (EDE {answer.ede})"
-        if answer.reason:
-            detail += f": {answer.reason}"
-        raise MXLookupError(domain, detail, answer.status, answer.ede)
+    problem = answer.problem()
+    if problem is not None:
+        raise MXLookupError(domain, f"the answer is {problem}", answer.status, answer.ede)
     secure = answer.status is Status.SECURE
     original = dns.name.from_text(domain)
     expanded = answer.canonicalName

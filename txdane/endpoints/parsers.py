@@ -16,7 +16,12 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
   - C{dnssec:} only: C{allowInsecure} (C{yes}: also dial addresses from unsigned zones);
   - C{dane:} only: the options that set fields of L{DANEOptions
     <txdane.endpoints.options.DANEOptions>}, documented there: C{proto}, C{tlsaHost},
-    C{require}, C{certificate} and C{privateKey}, C{trustRoots}.
+    C{require}, C{certificate} and C{privateKey}, C{trustRoots}, C{starttls};
+  - C{dane:mx=DOMAIN} (instead of C{host}): the MX hosts of a mail domain (RFC 7672);
+  - C{dane:srv=SERVICE:domain=DOMAIN} (instead of C{host} and C{port}): the servers the
+    service's SRV records name (RFC 7673, XEP-0368); the L{DANEOptions
+    <txdane.endpoints.options.DANEOptions>} options other than C{proto}, C{tlsaHost} and
+    C{starttls} apply to each.
 """
 
 from __future__ import annotations
@@ -36,8 +41,14 @@ from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.mx import mxEndpoint
 from txdane.endpoints.options import _optionsFromStrings, _stringOptions
 from txdane.endpoints.planner import HostSettings
+from txdane.endpoints.srv import SRVEndpoint
+from txdane.endpoints.srvplan import NoSuchServiceError, serviceByName
 
 __all__ = ["DANEEndpointParser", "DNSSECEndpointParser", "EndpointStringError"]
+
+#: The C{dane:} options that name hosts to plan over instead of C{host}: C{mx}, and C{srv}
+#: with C{domain}.
+_PLANNED_OPTIONS = frozenset({"mx", "srv", "domain"})
 
 
 @implementer(IPlugin, IStreamClientEndpointStringParserWithReactor)
@@ -71,8 +82,10 @@ class DANEEndpointParser:
 
     def parseStreamClient(self, reactor: Any, *args: Any, **kwargs: Any) -> IStreamClientEndpoint:
         options = OptionReader(
-            self.prefix, COMMON_OPTIONS | _stringOptions() | {"mx"}, args, kwargs
+            self.prefix, COMMON_OPTIONS | _stringOptions() | _PLANNED_OPTIONS, args, kwargs
         )
+        if options.given("srv", "domain"):
+            return _srvEndpoint(reactor, options)
         if options.given("mx"):
             return _mxEndpoint(reactor, options)
         return DANEEndpoint(
@@ -109,4 +122,27 @@ def _mxEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
             bindAddress=options.bindAddress(),
             extra={"clientCertificate": danes.clientCertificate} if danes.clientCertificate else {},
         ),
+    )
+
+
+def _srvEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
+    """
+    C{dane:srv=SERVICE:domain=DOMAIN}: the servers of a service by its SRV records (RFC 7673,
+    XEP-0368); the SRV records say the hosts, the ports and how TLS starts.
+    """
+    for name in ("host", "port", "mx", "proto", "tlsaHost", "starttls"):
+        if options.given(name):
+            raise options.error(f"srv and {name} exclude each other")
+    try:
+        service = serviceByName(options.required("srv"))
+    except NoSuchServiceError as e:
+        raise options.error(f"srv: {e}") from None
+    return SRVEndpoint(
+        reactor,
+        options.resolver(reactor),
+        service,
+        options.hostName("domain"),
+        options=_optionsFromStrings(options),
+        timeout=options.timeout(),
+        bindAddress=options.bindAddress(),
     )

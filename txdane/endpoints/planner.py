@@ -22,9 +22,11 @@ from twisted.internet.protocol import ClientFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from txdane.dane.decision import Policy
+from txdane.dane.decision import ConnectionPlan, Policy
 from txdane.endpoints.connector import RetryConnector
 from txdane.endpoints.dane import DANEEndpoint
+from txdane.endpoints.negotiator import Negotiator
+from txdane.endpoints.options import DANEOptions
 from txdane.errors import TxdaneError
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -41,7 +43,11 @@ class Candidate:
     @ivar policy: the DANE policy for this host.
     @ivar nameSecure: whether the host name came from DNSSEC-validated data; when not, a
         DANE-authenticated connection is "trusted" rather than "verified".
-    @ivar domain: the domain the host serves (the next-hop domain of an MX lookup).
+    @ivar domain: the domain the host serves (the next-hop domain of an MX lookup, the
+        service domain of an SRV lookup).
+    @ivar withoutTLSA: why the host's TLSA records must not be consulted at all (the SRV
+        records naming it are insecure, RFC 7673 section 3.1), or C{None} to consult them as
+        C{dane:host=} does.
     """
 
     host: str
@@ -50,6 +56,7 @@ class Candidate:
     policy: Policy = Policy.DEFAULT
     nameSecure: bool = True
     domain: str | None = None
+    withoutTLSA: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,27 @@ class HostAttempt:
     address: str | None = None
 
     def __str__(self) -> str:
-        where = f"{self.host}:{self.port}" + (f" ({self.address})" if self.address else "")
-        return f"{where}: {self.error}"
+        where = f"{self.host}:{self.port}"
+        text = describeError(self.error)
+        # Most errors start with the host and port already: name them once.
+        for named in (f"{where}: ", f"{where} "):
+            if text.startswith(named):
+                text = text[len(named) :]
+                break
+        if self.address:
+            where += f" ({self.address})"
+        return f"{where}: {text}"
+
+
+def describeError(error: BaseException) -> str:
+    """
+    C{error} in words: its message, after its type's name unless it is one of txdane's
+    errors (whose messages say what they are) or has no message.
+    """
+    text = str(error)
+    if isinstance(error, TxdaneError) and text:
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 class AllHostsFailedError(TxdaneError):
@@ -96,12 +122,17 @@ class AllHostsFailedError(TxdaneError):
 class HostSettings:
     """
     The per-host options of a planned endpoint (those of L{DANEEndpoint}).
+
+    @ivar extra: fields of L{DANEOptions}, by name.
+    @ivar options: the L{DANEOptions} every host starts from (a candidate's policy and
+        reference identifiers, and C{extra}, are applied to them).
     """
 
     timeout: float = 30
     bindAddress: tuple[str, int] | None = None
     attemptDelay: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    options: DANEOptions | None = None
 
 
 def hostEndpoint(
@@ -110,22 +141,27 @@ def hostEndpoint(
     candidate: Candidate,
     starttls: str | None,
     settings: HostSettings,
+    **optionFields: Any,
 ) -> DANEEndpoint:
     """
     The C{dane:host=} endpoint for one candidate.
+
+    @param optionFields: fields of L{DANEOptions} for this host only.
     """
+    base = settings.options or DANEOptions()
     return DANEEndpoint(
         reactor,
         resolver,
         candidate.host,
         candidate.port,
+        options=base,
         policy=candidate.policy,
-        extraNames=candidate.extraNames,
+        extraNames=(*candidate.extraNames, *base.extraNames),
         timeout=settings.timeout,
         bindAddress=settings.bindAddress,
         attemptDelay=settings.attemptDelay,
         starttls=starttls,
-        **settings.extra,
+        **{**settings.extra, **optionFields},
     )
 
 
@@ -138,14 +174,26 @@ async def connectCandidate(
     starttls: str | None,
     settings: HostSettings = HostSettings(),
     onLost: Callable[[Failure], object] | None = None,
+    negotiator: Negotiator | None = None,
+    handshakeTimeout: float | None = None,
+    adjust: Callable[[ConnectionPlan], ConnectionPlan] | None = None,
+    **optionFields: Any,
 ) -> IProtocol:
     """
-    Look up and connect to one candidate (without moving on when it fails).
+    Look up and connect to one candidate (without moving on when it fails): the steps of
+    C{dane:host=}, validated addresses, TLSA records (unless the candidate says they must not
+    be consulted) and TLS checked by DANE or PKIX.
 
     @param onLost: with C{starttls}, called with the reason when the connection is lost.
+    @param negotiator: the endpoint's own STARTTLS (see L{DANEEndpoint.connectWithPlan}).
+    @param handshakeTimeout: seconds for the STARTTLS and TLS handshake once connected.
+    @param adjust: changes the plan before connecting (an SRV service's SNI and PKIX name).
+    @param optionFields: fields of L{DANEOptions} for this host only.
     """
-    endpoint = hostEndpoint(reactor, resolver, candidate, starttls, settings)
-    addresses, plan = await endpoint.plan()
+    endpoint = hostEndpoint(reactor, resolver, candidate, starttls, settings, **optionFields)
+    addresses, plan = await endpoint.plan(withoutTLSA=candidate.withoutTLSA)
+    if adjust is not None:
+        plan = adjust(plan)
     return await endpoint.connectWithPlan(
         addresses,
         plan,
@@ -153,6 +201,8 @@ async def connectCandidate(
         nameSecure=candidate.nameSecure,
         domain=candidate.domain,
         onLost=onLost,
+        negotiator=negotiator,
+        handshakeTimeout=handshakeTimeout,
     )
 
 
@@ -186,14 +236,10 @@ class _Run:
         while self.candidates:
             candidate = self.candidates.pop(0)
             try:
-                protocol = await connectCandidate(
-                    endpoint._reactor,
-                    endpoint.resolver,
+                protocol = await endpoint.connectCandidate(
                     candidate,
                     self.factory,
-                    starttls=endpoint.starttls,
-                    settings=endpoint.settings,
-                    onLost=lambda reason, c=candidate: self.lost(c, reason),  # type: ignore[misc]
+                    lambda reason, c=candidate: self.lost(c, reason),  # type: ignore[misc]
                 )
             except CancelledError:
                 raise
@@ -203,7 +249,7 @@ class _Run:
             if self.connector is not None:
                 self.connector.connected(protocol)
             return protocol
-        raise AllHostsFailedError(endpoint.service, self.attempts)
+        raise endpoint.allFailed(endpoint.service, self.attempts)
 
     def lost(self, candidate: Candidate, reason: Failure) -> None:
         if not reason.check(*_CLEAN):
@@ -243,7 +289,11 @@ class PlannedEndpoint:
     @param service: names what is planned for, in errors (C{"MX of example.com"}).
     @param starttls: the STARTTLS protocol (see L{DANEEndpoint}), or C{None} for direct TLS.
     @param settings: the per-host options.
+
+    @cvar allFailed: the error raised when every candidate failed.
     """
+
+    allFailed: type[AllHostsFailedError] = AllHostsFailedError
 
     def __init__(
         self,
@@ -268,3 +318,27 @@ class PlannedEndpoint:
     async def _connect(self, protocolFactory: IProtocolFactory) -> IProtocol:
         candidates = await self.planner()
         return await _Run(self, candidates, protocolFactory).next()
+
+    async def connectCandidate(
+        self,
+        candidate: Candidate,
+        protocolFactory: IProtocolFactory,
+        onLost: Callable[[Failure], object],
+    ) -> IProtocol:
+        """
+        Connect to one candidate: L{connectCandidate} with this endpoint's C{starttls} and
+        settings. Planners whose hosts differ in more (an SRV service's direct TLS and
+        STARTTLS targets) override it.
+
+        @param onLost: called with the reason when a connection that fired C{connect()} is
+            lost.
+        """
+        return await connectCandidate(
+            self._reactor,
+            self.resolver,
+            candidate,
+            protocolFactory,
+            starttls=self.starttls,
+            settings=self.settings,
+            onLost=onLost,
+        )

@@ -26,7 +26,14 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
-from zope.interface import Attribute, Interface, directlyProvides, implementer, providedBy
+from zope.interface import (
+    Attribute,
+    Interface,
+    alsoProvides,
+    directlyProvides,
+    implementer,
+    providedBy,
+)
 
 from txdane.dane.decision import Action, ConnectionPlan
 from txdane.endpoints.guard import CleartextRefusedError, Forbidden, checkerFor
@@ -93,11 +100,24 @@ class ConnectionInfo:
 
 class IDANEConnection(Interface):
     """
-    Provided by the transport of a connection made with C{starttls=}: what the protocol
-    can learn about it.
+    Provided by the transport of a connection made by a C{dane:} endpoint (C{host=},
+    C{mx=}, C{srv=}; with C{starttls=} or TLS from the first byte): what the protocol can
+    learn about it, C{IDANEConnection(protocol.transport).connectionInfo.protection}.
     """
 
     connectionInfo = Attribute("The L{ConnectionInfo} of this connection.")
+
+
+def connected(transport: Any, info: ConnectionInfo) -> None:
+    """
+    Let C{transport}, of a connection whose TLS handshake has passed, tell its protocol
+    where it went and what protects it (L{IDANEConnection}).
+    """
+    peer = transport.getPeer()
+    if isinstance(peer, (IPv4Address, IPv6Address)):
+        info.address = peer
+    transport.connectionInfo = info
+    alsoProvides(transport, IDANEConnection)
 
 
 @implementer(IHandshakeListener, IDANEConnection)

@@ -164,6 +164,20 @@ class Answer:
             return self
         raise InsecureAnswerError(self)
 
+    def problem(self) -> str | None:
+        """
+        Why this answer must not be used, in words (C{"bogus (EDE 7): expired"}): when it is
+        bogus or indeterminate; C{None} when it is secure or insecure.
+        """
+        if self.status not in (Status.BOGUS, Status.INDETERMINATE):
+            return None
+        text = str(self.status)
+        if self.ede is not None:
+            text += f" (EDE {self.ede})"
+        if self.reason:
+            text += f": {self.reason}"
+        return text
+
     def __str__(self) -> str:
         text = f"{self.name} {dns.rdatatype.to_text(self.rdtype)}: {self.status}"
         if self.ede is not None:

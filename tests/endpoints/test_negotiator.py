@@ -1,0 +1,248 @@
+"""
+The endpoint's own STARTTLS (L{txdane.endpoints.negotiator}) in memory: each protocol's
+cleartext exchange up to the upgrade, and every way a server can stop it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionAborted
+from twisted.internet.protocol import Protocol
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+
+from txdane.endpoints.guard import CHECKERS
+from txdane.endpoints.negotiator import (
+    NEGOTIATORS,
+    StartTLSError,
+    StartTLSProtocol,
+    negotiatorFor,
+)
+from txdane.endpoints.srvplan import SERVICES
+
+CREATOR: Any = object()
+
+
+class TLSStringTransport(StringTransport):
+    """
+    A transport that records C{startTLS} and C{abortConnection}.
+    """
+
+    def __init__(self, local: Any = None) -> None:
+        super().__init__(hostAddress=local or IPv4Address("TCP", "192.0.2.7", 40000))
+        self.started: Any = None
+        self.aborted = False
+
+    def startTLS(self, creator: Any) -> None:
+        self.started = creator
+
+    def abortConnection(self) -> None:
+        self.aborted = True
+
+
+class Application(Protocol):
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received.append(data)
+
+
+def negotiate(
+    protocol: str, lines: list[bytes], local: Any = None
+) -> tuple[StartTLSProtocol, TLSStringTransport, Application, list[Any]]:
+    """
+    Connect the negotiator of C{protocol} and feed it the server's C{lines}; return it, its
+    transport, the application behind it and the outcome of C{ready} (empty while pending).
+    """
+    application = Application()
+    ready: Deferred[Any] = Deferred()
+    outcome: list[Any] = []
+    ready.addBoth(outcome.append)
+    negotiator = negotiatorFor(protocol)(
+        application, ready, CREATOR, "mail.example.test", 143, "example.test"
+    )
+    transport = TLSStringTransport(local)
+    negotiator.makeConnection(transport)
+    for line in lines:
+        negotiator.dataReceived(line)
+    if transport.aborted:
+        negotiator.connectionLost(Failure(ConnectionAborted()))
+    return negotiator, transport, application, outcome
+
+
+def refusal(outcome: list[Any]) -> StartTLSError:
+    [failure] = outcome
+    assert isinstance(failure, Failure)
+    assert isinstance(failure.value, StartTLSError)
+    return failure.value
+
+
+def test_everyServiceHasANegotiatorAndAGuard() -> None:
+    """
+    Each STARTTLS service of C{dane:srv=} has a negotiator, and each negotiator's messages
+    are judged by the stripping guard of the same protocol.
+    """
+    assert {s.starttls for s in SERVICES.values()} - {None} <= set(NEGOTIATORS)
+    assert set(NEGOTIATORS) <= set(CHECKERS)
+    for name, negotiator in NEGOTIATORS.items():
+        assert negotiator.protocolName == name
+
+
+# IMAP
+
+
+def test_imapUpgrades() -> None:
+    """
+    Greeting, C{a001 STARTTLS}, untagged lines skipped, tagged C{OK}: TLS starts with the
+    DANE creator; what follows in cleartext is dropped.
+    """
+    _, transport, application, outcome = negotiate(
+        "imap",
+        [
+            b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n",
+            b"* NOTE something\r\na001 OK Begin TLS\r\n* INJECTED\r\n",
+        ],
+    )
+    assert transport.value() == b"a001 STARTTLS\r\n"
+    assert transport.started is CREATOR
+    assert (outcome, application.received, transport.aborted) == ([], [], False)
+
+
+def test_imapGreetingSplitAcrossWrites() -> None:
+    _, transport, _, _ = negotiate("imap", [b"* OK rea", b"dy\r", b"\n", b"a001 OK\r\n"])
+    assert transport.started is CREATOR
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        # The server refuses.
+        ([b"* OK ready\r\n", b"a001 NO TLS not now\r\n"], "answered STARTTLS with 'a001 NO"),
+        ([b"* OK ready\r\n", b"a001 BAD unknown\r\n"], "answered STARTTLS with 'a001 BAD"),
+        ([b"* OK ready\r\n", b"* BYE going away\r\n"], "the server said '* BYE"),
+        # The server does not offer it.
+        ([b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"], "does not offer STARTTLS"),
+        ([b"* PREAUTH welcome\r\n"], "expected the greeting '* OK'"),
+        # Garbage.
+        ([b"220 smtp.example.test ESMTP\r\n"], "expected the greeting '* OK'"),
+        ([b"* OK ready\r\n", b"a002 OK\r\n"], "expected the answer to STARTTLS"),
+        ([b"* OK " + b"x" * 5000], "a line longer than 4096 bytes"),
+    ],
+)
+def test_imapRefused(lines: list[bytes], message: str) -> None:
+    _, transport, application, outcome = negotiate("imap", lines)
+    error = refusal(outcome)
+    assert message in str(error)
+    assert str(error).startswith("mail.example.test:143 refused: STARTTLS (imap): ")
+    assert transport.started is None and transport.aborted
+    assert transport.value() in (b"", b"a001 STARTTLS\r\n")
+    assert application.transport is None
+
+
+# POP3
+
+
+def test_pop3Upgrades() -> None:
+    _, transport, application, outcome = negotiate(
+        "pop3", [b"+OK POP3 ready\r\n", b"+OK Begin TLS\r\n+OK injected\r\n"]
+    )
+    assert transport.value() == b"STLS\r\n"
+    assert transport.started is CREATOR
+    assert (outcome, application.received) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        # The server refuses, or does not offer STLS: POP3 says -ERR to both.
+        ([b"+OK ready\r\n", b"-ERR TLS not available now\r\n"], "answered STLS with '-ERR TLS"),
+        ([b"+OK ready\r\n", b"-ERR unknown command\r\n"], "answered STLS with '-ERR unknown"),
+        # The server turns the client away.
+        ([b"-ERR too many connections\r\n"], "expected the greeting '+OK'"),
+        # Garbage.
+        ([b"* OK imap\r\n"], "expected the greeting '+OK'"),
+        ([b"+OK ready\r\n", b"hello\r\n"], "expected the answer to STLS, got 'hello'"),
+    ],
+)
+def test_pop3Refused(lines: list[bytes], message: str) -> None:
+    _, transport, application, outcome = negotiate("pop3", lines)
+    assert message in str(refusal(outcome))
+    assert transport.started is None and transport.aborted
+    assert application.transport is None
+
+
+# SMTP
+
+
+EHLO_STARTTLS = b"250-mail.example.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
+
+
+def test_smtpUpgrades() -> None:
+    """
+    A multi-line greeting, EHLO with the client's address literal, STARTTLS in the EHLO
+    reply, then C{220}.
+    """
+    _, transport, application, outcome = negotiate(
+        "smtp",
+        [b"220-mail.example.test ESMTP\r\n220 welcome\r\n", EHLO_STARTTLS, b"220 go ahead\r\n"],
+    )
+    assert transport.value() == b"EHLO [192.0.2.7]\r\nSTARTTLS\r\n"
+    assert transport.started is CREATOR
+    assert (outcome, application.received) == ([], [])
+
+
+def test_smtpIPv6AddressLiteral() -> None:
+    _, transport, _, _ = negotiate(
+        "smtp", [b"220 ready\r\n"], local=IPv6Address("TCP", "2001:db8::7", 40000)
+    )
+    assert transport.value() == b"EHLO [IPv6:2001:db8::7]\r\n"
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        # The server refuses.
+        (
+            [b"220 ready\r\n", EHLO_STARTTLS, b"454 4.7.0 TLS not available\r\n"],
+            "answered STARTTLS with '454 4.7.0",
+        ),
+        ([b"220 ready\r\n", b"550 go away\r\n"], "answered EHLO with '550 go away'"),
+        ([b"554 no service\r\n"], "expected the greeting 220, got '554 no service'"),
+        # The server does not offer it.
+        ([b"220 ready\r\n", b"250-mail\r\n250 PIPELINING\r\n"], "does not offer STARTTLS"),
+        # Garbage.
+        ([b"hello\r\n"], "a malformed reply 'hello'"),
+        ([b"220-ready\r\n250 mixed\r\n"], "a malformed reply '250 mixed'"),
+    ],
+)
+def test_smtpRefused(lines: list[bytes], message: str) -> None:
+    _, transport, application, outcome = negotiate("smtp", lines)
+    assert message in str(refusal(outcome))
+    assert transport.started is None and transport.aborted
+    assert application.transport is None
+    assert b"MAIL" not in transport.value()
+
+
+def test_closedBeforeUpgrade() -> None:
+    """
+    A server that hangs up before the go-ahead: the error says so.
+    """
+    negotiator, _, _, outcome = negotiate("pop3", [b"+OK ready\r\n"])
+    negotiator.connectionLost(Failure(ConnectionAborted()))
+    assert "the connection closed before STARTTLS" in str(refusal(outcome))
+
+
+def test_negotiatorsPassTheGuard() -> None:
+    """
+    The negotiators write through the stripping guard: a message the guard forbids is never
+    sent.
+    """
+    negotiator, transport, _, _ = negotiate("smtp", [])
+    with pytest.raises(Exception, match="MAIL"):
+        negotiator.send(b"MAIL FROM:<a@example.test>\r\n")
+    assert transport.value() == b""

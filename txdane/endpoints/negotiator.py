@@ -1,0 +1,476 @@
+"""
+STARTTLS done by the endpoint: the cleartext prelude of a protocol up to its STARTTLS, then
+the TLS handshake with a DANE-checking creator, and only then the application's protocol.
+
+The application never sees the cleartext part of the connection: it is connected (and the
+endpoint's C{connect()} fires) once the handshake has passed verification, exactly as over a
+connection that spoke TLS from the first byte. A server that does not offer STARTTLS, refuses
+it or sends anything unexpected fails the connection with L{StartTLSError}: there is no way
+to continue in cleartext, so nothing can strip TLS away. Bytes that arrive in cleartext after
+the server's go-ahead are dropped, never read as part of the TLS session.
+
+This is the other half of C{starttls=} (L{txdane.endpoints.upgrade}), where the application
+speaks the prelude itself: every cleartext message a negotiator sends passes the same
+stripping guard (L{txdane.endpoints.guard}) that judges an application's, so the two agree on
+what may precede TLS, protocol by protocol.
+
+Protocols: C{xmpp-client} and C{xmpp-server} (RFC 6120 section 5.4), C{imap} (RFC 3501
+section 6.2.1), C{pop3} (RFC 2595 section 4) and C{smtp} (RFC 3207, for submission). After
+the upgrade the application speaks first, as over a new connection without a greeting:
+an XMPP client restarts the stream (twisted.words does so by itself, and should use
+L{txdane.xmpp}'s factory so that it does not ask for STARTTLS again); an SMTP client sends
+C{EHLO} again (RFC 3207 section 4.2); IMAP and POP3 clients send their next command.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import (
+    IOpenSSLClientConnectionCreator,
+    IProtocol,
+    IProtocolFactory,
+)
+from twisted.python.failure import Failure
+from twisted.words.xish import domish
+
+from txdane.endpoints._plumbing import GateFactory, HandshakeGate
+from txdane.endpoints.guard import XMPP_STREAMS_NS, XMPP_TLS_NS, checkerFor
+from txdane.errors import TxdaneError
+
+__all__ = [
+    "NEGOTIATORS",
+    "IMAPStartTLS",
+    "NegotiatorFactory",
+    "POP3StartTLS",
+    "SMTPStartTLS",
+    "StartTLSError",
+    "StartTLSProtocol",
+    "XMPPServerStartTLS",
+    "XMPPStartTLS",
+    "negotiatorFor",
+]
+
+
+class StartTLSError(TxdaneError):
+    """
+    The server did not let the connection upgrade to TLS: STARTTLS not offered, refused, or
+    a protocol error before it. Nothing was sent to the server but the protocol's cleartext
+    prelude.
+
+    @ivar host: the server's host name.
+    @ivar port: the port.
+    @ivar protocol: the protocol whose STARTTLS was attempted (C{xmpp-client}, C{imap}).
+    @ivar reason: what went wrong, in words.
+    """
+
+    def __init__(self, host: str, port: int, protocol: str, reason: str) -> None:
+        super().__init__(host, port, protocol, reason)
+        self.host = host
+        self.port = port
+        self.protocol = protocol
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} refused: STARTTLS ({self.protocol}): {self.reason}"
+
+
+class StartTLSProtocol(HandshakeGate):
+    """
+    The base of the negotiators: a L{HandshakeGate} that first speaks a protocol's cleartext
+    prelude. Subclasses implement L{begin} and L{received}, L{send} what the client says,
+    and call L{upgrade} when the server has agreed to start TLS, or L{refuse}.
+
+    @cvar protocolName: the protocol's name: a key of L{NEGOTIATORS} and of the stripping
+        guard's L{CHECKERS<txdane.endpoints.guard.CHECKERS>}.
+    @cvar maxPrelude: the most cleartext bytes accepted from the server before TLS.
+    """
+
+    protocolName = ""
+    maxPrelude = 65536
+
+    def __init__(
+        self,
+        wrapped: IProtocol,
+        ready: Deferred[IProtocol],
+        creator: IOpenSSLClientConnectionCreator,
+        host: str,
+        port: int,
+        domain: str,
+    ) -> None:
+        super().__init__(wrapped, ready)
+        self.creator = creator
+        self.host = host
+        self.port = port
+        self.domain = domain
+        self.upgrading = False
+        self._cleartext = 0
+        self._refusal: StartTLSError | None = None
+        self._guard = checkerFor(self.protocolName)
+
+    def send(self, data: bytes) -> None:
+        """
+        Send cleartext to the server, through the stripping guard of this protocol: a
+        negotiator says nothing in cleartext that an application could not.
+        """
+        assert self.transport is not None
+        self.transport.write(self._guard.check(data))
+
+    def connectionMade(self) -> None:
+        self.begin()
+
+    def begin(self) -> None:
+        """
+        Called once connected: send what the client says first.
+        """
+
+    def received(self, data: bytes) -> None:
+        """
+        Called with each piece of cleartext from the server, before the upgrade.
+        """
+
+    def upgrade(self) -> None:
+        """
+        The server agreed: start TLS with the creator. Cleartext that follows is dropped.
+        """
+        if self.upgrading or self._refusal is not None:
+            return
+        self.upgrading = True
+        assert self.transport is not None
+        self.transport.startTLS(self.creator)  # type: ignore[attr-defined]
+
+    def refuse(self, reason: str) -> None:
+        """
+        End the connection: the upgrade cannot happen.
+        """
+        if self._refusal is None and not self.upgrading:
+            self._refusal = StartTLSError(self.host, self.port, self.protocolName, reason)
+            assert self.transport is not None
+            self.transport.abortConnection()  # type: ignore[attr-defined]
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.open:
+            self.wrapped.dataReceived(data)
+        elif not self.upgrading and self._refusal is None:
+            self._cleartext += len(data)
+            if self._cleartext > self.maxPrelude:
+                self.refuse(f"more than {self.maxPrelude} bytes before STARTTLS")
+                return
+            self.received(data)
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
+        if self._refusal is not None and not self.ready.called:
+            self.ready.errback(self._refusal)
+            return
+        if not self.upgrading and not self.ready.called:
+            reason = Failure(
+                StartTLSError(
+                    self.host,
+                    self.port,
+                    self.protocolName,
+                    f"the connection closed before STARTTLS ({reason.getErrorMessage()})",
+                )
+            )
+        super().connectionLost(reason)
+
+
+class XMPPStartTLS(StartTLSProtocol):
+    """
+    STARTTLS for XMPP (RFC 6120 section 5.4): open a stream to the domain, wait for its
+    features, which must offer C{<starttls/>}, ask for it and wait for C{<proceed/>}.
+
+    The stream's content namespace is C{jabber:client} (L{XMPPServerStartTLS}:
+    C{jabber:server}).
+    """
+
+    protocolName = "xmpp-client"
+    #: The stream's content namespace.
+    namespace = "jabber:client"
+
+    def begin(self) -> None:
+        self._stream = domish.elementStream()
+        self._stream.DocumentStartEvent = self._started
+        self._stream.ElementEvent = self._element
+        self._stream.DocumentEndEvent = lambda: self.refuse("the server closed the stream")
+        self._features = False
+        self.send(
+            (
+                "<?xml version='1.0'?><stream:stream xmlns="
+                f"{quoteattr(self.namespace)} xmlns:stream='{XMPP_STREAMS_NS}' "
+                f"to={quoteattr(self.domain)} version='1.0'>"
+            ).encode()
+        )
+
+    def received(self, data: bytes) -> None:
+        try:
+            self._stream.parse(data)
+        except Exception as e:
+            self.refuse(f"malformed XML from the server ({e})")
+
+    def _started(self, root: domish.Element) -> None:
+        if (root.uri, root.name) != (XMPP_STREAMS_NS, "stream"):
+            self.refuse(f"the server opened no XMPP stream but <{root.name}>")
+
+    def _element(self, element: domish.Element) -> None:
+        if self.upgrading or self._refusal is not None:
+            return
+        where = (element.uri, element.name)
+        if where == (XMPP_STREAMS_NS, "error"):
+            conditions = [c.name for c in element.elements() if c.name != "text"]
+            self.refuse(f"stream error {', '.join(conditions) or 'without a condition'}")
+        elif not self._features:
+            if where != (XMPP_STREAMS_NS, "features"):
+                self.refuse(f"expected the stream features, got <{element.name}>")
+                return
+            if not any((c.uri, c.name) == (XMPP_TLS_NS, "starttls") for c in element.elements()):
+                self.refuse("the server does not offer STARTTLS")
+                return
+            self._features = True
+            self.send(f"<starttls xmlns='{XMPP_TLS_NS}'/>".encode())
+        elif where == (XMPP_TLS_NS, "proceed"):
+            self.upgrade()
+        elif where == (XMPP_TLS_NS, "failure"):
+            self.refuse("the server answered STARTTLS with <failure/>")
+        else:
+            self.refuse(f"expected <proceed/>, got <{element.name}>")
+
+
+class XMPPServerStartTLS(XMPPStartTLS):
+    """
+    STARTTLS for a server-to-server XMPP stream: as L{XMPPStartTLS}, in C{jabber:server}.
+    """
+
+    protocolName = "xmpp-server"
+    namespace = "jabber:server"
+
+
+class _LineStartTLS(StartTLSProtocol):
+    """
+    The base of the line-based negotiators: the server's cleartext split into lines (CRLF or
+    LF ended), each given to L{line}; lines left after the upgrade are dropped.
+
+    @cvar maxLine: the longest line accepted from the server.
+    """
+
+    maxLine = 4096
+
+    def begin(self) -> None:
+        self._buffer = b""
+
+    def received(self, data: bytes) -> None:
+        self._buffer += data
+        while not self.upgrading and self._refusal is None:
+            end = self._buffer.find(b"\n")
+            if end < 0:
+                if len(self._buffer) > self.maxLine:
+                    self.refuse(f"a line longer than {self.maxLine} bytes")
+                return
+            line, self._buffer = self._buffer[:end], self._buffer[end + 1 :]
+            self.line(line.rstrip(b"\r").decode("utf-8", "replace"))
+
+    def line(self, line: str) -> None:
+        """
+        Called with each line from the server before the upgrade, without its line end.
+        """
+
+    def command(self, line: str) -> None:
+        """
+        Send one command line.
+        """
+        self.send(line.encode("ascii") + b"\r\n")
+
+
+def _quoted(line: str) -> str:
+    """
+    A server's line for an error message: printable, and not too long.
+    """
+    text = "".join(c if c.isprintable() else "?" for c in line)
+    return repr(text[:120] + ("..." if len(text) > 120 else ""))
+
+
+class IMAPStartTLS(_LineStartTLS):
+    """
+    STARTTLS for IMAP (RFC 3501 section 6.2.1): wait for the C{* OK} greeting, send
+    C{a001 STARTTLS} and wait for its tagged C{OK}; untagged responses in between are
+    skipped. A greeting whose C{CAPABILITY} response code lacks C{STARTTLS} means the server
+    does not offer it; C{PREAUTH} or C{BYE} leaves no STARTTLS to do.
+    """
+
+    protocolName = "imap"
+    tag = "a001"
+
+    def begin(self) -> None:
+        super().begin()
+        self._greeted = False
+
+    def line(self, line: str) -> None:
+        words = line.split(None, 2)
+        first = words[0] if words else ""
+        status = words[1].upper() if len(words) > 1 else ""
+        if not self._greeted:
+            if first != "*" or status != "OK":
+                self.refuse(f"expected the greeting '* OK', got {_quoted(line)}")
+                return
+            capability = re.search(r"\[CAPABILITY ([^\]]*)\]", line, re.IGNORECASE)
+            if capability and "STARTTLS" not in capability.group(1).upper().split():
+                self.refuse("the server does not offer STARTTLS")
+                return
+            self._greeted = True
+            self.command(f"{self.tag} STARTTLS")
+        elif first == "*":
+            if status == "BYE":
+                self.refuse(f"the server said {_quoted(line)}")
+        elif first == self.tag and status == "OK":
+            self.upgrade()
+        elif first == self.tag and status in ("NO", "BAD"):
+            self.refuse(f"the server answered STARTTLS with {_quoted(line)}")
+        else:
+            self.refuse(f"expected the answer to STARTTLS, got {_quoted(line)}")
+
+
+class POP3StartTLS(_LineStartTLS):
+    """
+    STARTTLS for POP3 (RFC 2595 section 4): wait for the C{+OK} greeting, send C{STLS} and
+    wait for C{+OK}. C{-ERR} (STLS not offered, or refused) ends the connection.
+    """
+
+    protocolName = "pop3"
+
+    def begin(self) -> None:
+        super().begin()
+        self._greeted = False
+
+    def line(self, line: str) -> None:
+        status = line.split(None, 1)[0] if line.strip() else ""
+        if not self._greeted:
+            if status != "+OK":
+                self.refuse(f"expected the greeting '+OK', got {_quoted(line)}")
+                return
+            self._greeted = True
+            self.command("STLS")
+        elif status == "+OK":
+            self.upgrade()
+        elif status == "-ERR":
+            self.refuse(f"the server answered STLS with {_quoted(line)}")
+        else:
+            self.refuse(f"expected the answer to STLS, got {_quoted(line)}")
+
+
+_SMTP_REPLY = re.compile(r"([2-5][0-9][0-9])([ -])(.*)\Z", re.DOTALL)
+
+
+class SMTPStartTLS(_LineStartTLS):
+    """
+    STARTTLS for SMTP and submission (RFC 3207): wait for the C{220} greeting, send C{EHLO},
+    check that its reply offers C{STARTTLS}, send C{STARTTLS} and wait for C{220}. Replies
+    may span several lines (C{250-...}, then C{250 ...}).
+
+    The C{EHLO} argument is the client's address literal (RFC 5321 section 4.1.3): the
+    client has no name of its own it could vouch for.
+    """
+
+    protocolName = "smtp"
+
+    def begin(self) -> None:
+        super().begin()
+        self._state = "greeting"
+        self._reply: list[str] = []
+
+    def line(self, line: str) -> None:
+        match = _SMTP_REPLY.match(line) or _SMTP_REPLY.match(line + " ")
+        if match is None or (self._reply and match.group(1) != self._reply[0][:3]):
+            self.refuse(f"a malformed reply {_quoted(line)}")
+            return
+        self._reply.append(line)
+        if match.group(2) == "-":
+            return
+        reply, self._reply = self._reply, []
+        code = reply[0][:3]
+        if self._state == "greeting":
+            if code != "220":
+                self.refuse(f"expected the greeting 220, got {_quoted(reply[0])}")
+                return
+            self._state = "ehlo"
+            self.command(f"EHLO {self._ehloName()}")
+        elif self._state == "ehlo":
+            if code != "250":
+                self.refuse(f"the server answered EHLO with {_quoted(reply[0])}")
+                return
+            keywords = {r[4:].split(None, 1)[0].upper() for r in reply[1:] if r[4:].strip()}
+            if "STARTTLS" not in keywords:
+                self.refuse("the server does not offer STARTTLS")
+                return
+            self._state = "starttls"
+            self.command("STARTTLS")
+        elif code == "220":
+            self.upgrade()
+        else:
+            self.refuse(f"the server answered STARTTLS with {_quoted(reply[0])}")
+
+    def _ehloName(self) -> str:
+        assert self.transport is not None
+        local = self.transport.getHost()
+        if isinstance(local, IPv6Address):
+            return f"[IPv6:{local.host}]"
+        if isinstance(local, IPv4Address):
+            return f"[{local.host}]"
+        return "localhost"
+
+
+#: The negotiator of each protocol, by its name (a key of the stripping guard's
+#: L{CHECKERS<txdane.endpoints.guard.CHECKERS>} too).
+NEGOTIATORS: dict[str, type[StartTLSProtocol]] = {
+    negotiator.protocolName: negotiator
+    for negotiator in (
+        XMPPStartTLS,
+        XMPPServerStartTLS,
+        IMAPStartTLS,
+        POP3StartTLS,
+        SMTPStartTLS,
+    )
+}
+
+#: A negotiator class, called as C{negotiator(wrapped, ready, creator, host, port, domain)}.
+Negotiator = type[StartTLSProtocol]
+
+
+def negotiatorFor(protocol: str) -> Negotiator:
+    """
+    The negotiator class for C{protocol}.
+
+    @raise KeyError: for a protocol without one.
+    """
+    return NEGOTIATORS[protocol]
+
+
+class NegotiatorFactory(GateFactory):
+    """
+    Builds, around the application's protocol, the negotiator that does STARTTLS first; its
+    C{ready} fires with the application's protocol once the upgraded connection is verified.
+    """
+
+    def __init__(
+        self,
+        factory: IProtocolFactory,
+        ready: Deferred[IProtocol],
+        negotiator: Negotiator,
+        creator: IOpenSSLClientConnectionCreator,
+        host: str,
+        port: int,
+        domain: str,
+    ) -> None:
+        super().__init__(factory, ready)
+        self._negotiator = negotiator
+        self._arguments = (creator, host, port, domain)
+
+    def buildProtocol(self, addr: Any) -> HandshakeGate | None:
+        wrapped = self.factory.buildProtocol(addr)
+        if wrapped is None:
+            return None
+        self.gate = self._negotiator(wrapped, self.ready, *self._arguments)
+        self.gate.factory = self
+        return self.gate

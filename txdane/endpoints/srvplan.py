@@ -1,0 +1,441 @@
+"""
+The rules of SRV services with DANE, as pure functions: which names to look up, in what order
+to try the targets (RFC 2782, XEP-0368), and how to authenticate each one (RFC 7673).
+
+Nothing here does I/O: the lookups' outcomes come in as validated answers (or the exceptions
+of lookups that did not complete), and the random source is a parameter, so every rule is
+tested in memory. L{SRVEndpoint<txdane.endpoints.srv.SRVEndpoint>} does the lookups and the
+connections.
+
+The rules:
+
+  - A bogus, failed or indeterminate SRV lookup refuses: nothing is dialled (RFC 7673
+    section 3.1). A single SRV record whose target is C{.} means the service is not offered
+    (RFC 2782): a permanent error, no fallback.
+  - No SRV records (NODATA or NXDOMAIN): the service domain itself, on the service's default
+    port (RFC 6120 section 3.2: 5222 for xmpp-client), where one is defined.
+  - Targets are tried by priority, then in a weighted random order within a priority (RFC
+    2782). For C{xmpp-client} and C{xmpp-server}, the records of C{_xmpps-client._tcp}
+    (direct TLS) and C{_xmpp-client._tcp} (STARTTLS) are merged into one list (XEP-0368).
+  - Insecure SRV records: DANE does not apply to their targets (the names could be forged);
+    each target is authenticated by PKIX against the service domain, which is also the SNI.
+  - Secure SRV records: TLSA records at C{_PORT._tcp.TARGET} are looked up when the target's
+    address records are secure; the reference identifiers are the target and the service
+    domain. Without usable TLSA records the target is authenticated by PKIX against the
+    service domain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import dns.name
+import dns.rdtypes.IN.SRV
+
+from txdane.dane.decision import (
+    Action,
+    ConnectionPlan,
+    Policy,
+    TLSAResult,
+    planConnection,
+    planWithoutTLSA,
+)
+from txdane.dane.pkix import PKIXTrust
+from txdane.errors import TxdaneError
+from txdane.status import Status
+from txdane.validation.answer import Answer
+
+__all__ = [
+    "SERVICES",
+    "NoSuchServiceError",
+    "RandomSource",
+    "SRVLookupError",
+    "Service",
+    "ServiceNotOfferedError",
+    "ServicePlan",
+    "ServiceTarget",
+    "forService",
+    "lookupNames",
+    "needsTLSA",
+    "orderRecords",
+    "planService",
+    "planTarget",
+    "referenceNames",
+    "serviceByName",
+    "withoutTLSA",
+]
+
+
+@dataclass(frozen=True)
+class Service:
+    """
+    An SRV service and how a client speaks TLS to it.
+
+    @ivar name: the service label without its underscore (C{xmpp-client}).
+    @ivar defaultPort: the port of the implicit target when the domain has no SRV records;
+        C{None} when the service defines no fallback.
+    @ivar starttls: the protocol whose STARTTLS upgrades the connection (C{xmpp-client},
+        C{imap}, C{pop3}, C{smtp}: a key of L{NEGOTIATORS
+        <txdane.endpoints.negotiator.NEGOTIATORS>}), or C{None} for TLS from the first byte.
+    @ivar alpn: the ALPN protocols offered on a direct TLS connection.
+    @ivar sniServiceDomain: send the service domain as SNI even where DANE authenticates
+        the target (XEP-0368; XMPP servers choose the certificate by the hosted domain).
+    @ivar merged: further services whose SRV records are merged into this one's (XEP-0368:
+        C{xmpp-client} also uses C{_xmpps-client._tcp}).
+    """
+
+    name: str
+    defaultPort: int | None
+    starttls: str | None
+    alpn: tuple[bytes, ...] = ()
+    sniServiceDomain: bool = False
+    merged: tuple[str, ...] = ()
+
+    def srvName(self, domain: dns.name.Name) -> dns.name.Name:
+        """
+        The owner name of this service's SRV records in C{domain}: C{_name._tcp.domain}.
+        """
+        return dns.name.Name([f"_{self.name}".encode(), b"_tcp"]).concatenate(domain)
+
+
+#: The services C{srv=} knows, by name.
+SERVICES: dict[str, Service] = {
+    s.name: s
+    for s in (
+        Service(
+            "xmpp-client", 5222, "xmpp-client", sniServiceDomain=True, merged=("xmpps-client",)
+        ),
+        Service("xmpps-client", None, None, (b"xmpp-client",), sniServiceDomain=True),
+        Service(
+            "xmpp-server", 5269, "xmpp-server", sniServiceDomain=True, merged=("xmpps-server",)
+        ),
+        Service("xmpps-server", None, None, (b"xmpp-server",), sniServiceDomain=True),
+        Service("imap", 143, "imap"),
+        Service("imaps", 993, None, (b"imap",)),
+        Service("pop3", 110, "pop3"),
+        Service("pop3s", 995, None, (b"pop3",)),
+        Service("submission", 587, "smtp"),
+        Service("submissions", 465, None),
+    )
+}
+
+
+class NoSuchServiceError(TxdaneError, ValueError):
+    """
+    The service name is not one L{SERVICES} knows.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"unknown service {self.name!r} (known: {', '.join(sorted(SERVICES))})"
+
+
+def serviceByName(name: str) -> Service:
+    """
+    The service called C{name} (case-insensitive, with or without its underscore).
+
+    @raise NoSuchServiceError: for a service L{SERVICES} does not list.
+    """
+    try:
+        return SERVICES[name.lower().lstrip("_")]
+    except KeyError:
+        raise NoSuchServiceError(name) from None
+
+
+class SRVLookupError(TxdaneError):
+    """
+    An SRV lookup was bogus, indeterminate or did not complete: nothing was dialled.
+
+    @ivar name: the SRV owner name.
+    @ivar status: the DNSSEC status, or C{None} when the lookup did not complete.
+    @ivar reason: the cause in words.
+    @ivar ede: the RFC 8914 extended DNS error code, when there is one.
+    """
+
+    def __init__(
+        self, name: dns.name.Name, reason: str, status: Status | None = None, ede: int | None = None
+    ) -> None:
+        super().__init__(name, reason, status, ede)
+        self.name = name
+        self.reason = reason
+        self.status = status
+        self.ede = ede
+
+    def __str__(self) -> str:
+        return f"{self.name.to_text(omit_final_dot=True)} SRV refused: {self.reason}"
+
+
+class ServiceNotOfferedError(TxdaneError):
+    """
+    The domain does not offer the service: its only SRV record has the target C{.} (RFC
+    2782), or it has no SRV records and the service defines no default port. A permanent
+    error: there is nothing to fall back to.
+
+    @ivar domain: the service domain.
+    @ivar service: the service name.
+    @ivar reason: why, in words.
+    """
+
+    def __init__(self, domain: str, service: str, reason: str) -> None:
+        super().__init__(domain, service, reason)
+        self.domain = domain
+        self.service = service
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.domain} does not offer {self.service}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    """
+    One server to try for a service.
+
+    @ivar host: the target host name, as text without the final dot.
+    @ivar port: the TCP port.
+    @ivar service: the service whose SRV record named it (for XMPP, the direct TLS
+        service C{xmpps-client} or the STARTTLS one C{xmpp-client}).
+    @ivar secure: whether the SRV records naming it were secure (always true of the
+        implicit target, the service domain itself, which nothing could have forged).
+    @ivar priority: the SRV priority (0 for the implicit target).
+    @ivar weight: the SRV weight (0 for the implicit target).
+    @ivar implicit: whether this is the service domain on the default port, because the
+        domain has no SRV records.
+    """
+
+    host: str
+    port: int
+    service: Service
+    secure: bool
+    priority: int = 0
+    weight: int = 0
+    implicit: bool = False
+
+    def __str__(self) -> str:
+        how = f"STARTTLS {self.service.starttls}" if self.service.starttls else "direct TLS"
+        return f"{self.host}:{self.port} ({how})"
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """
+    The ordered targets of a service.
+
+    @ivar domain: the service domain, as text without the final dot.
+    @ivar service: the service asked for.
+    @ivar targets: the targets, in the order to try them.
+    """
+
+    domain: str
+    service: Service
+    targets: tuple[ServiceTarget, ...]
+
+
+class RandomSource(Protocol):
+    """
+    What L{orderRecords} needs of a random number generator (a C{random.Random} will do).
+    """
+
+    def randint(self, a: int, b: int) -> int:
+        """
+        A random integer N with C{a <= N <= b}.
+        """
+
+
+def orderRecords(targets: Sequence[ServiceTarget], random: RandomSource) -> list[ServiceTarget]:
+    """
+    Order SRV targets as RFC 2782 says: lowest priority first; within a priority, repeatedly
+    pick a target at random with a probability proportional to its weight (targets of weight
+    0 are placed first, so they have a small chance when others weigh more).
+
+    Where targets of one priority are otherwise equal, direct TLS ones are listed before
+    STARTTLS ones (XEP-0368 prefers direct TLS), which matters only for the weight-0 start
+    of the list and for a random source that returns 0.
+
+    @param random: the random source; tests give a fake one.
+    """
+    ordered: list[ServiceTarget] = []
+    for priority in sorted({t.priority for t in targets}):
+        group = [t for t in targets if t.priority == priority]
+        # Weight 0 first, then direct TLS before STARTTLS, then by name and port: the order
+        # RFC 2782 leaves free is fixed, so that the random source alone decides.
+        remaining = sorted(
+            group, key=lambda t: (t.weight != 0, t.service.starttls is not None, t.host, t.port)
+        )
+        while remaining:
+            total = sum(t.weight for t in remaining)
+            pick = random.randint(0, total)
+            running = 0
+            chosen = len(remaining) - 1
+            for index, target in enumerate(remaining):
+                running += target.weight
+                if running >= pick:
+                    chosen = index
+                    break
+            ordered.append(remaining.pop(chosen))
+    return ordered
+
+
+def _text(name: dns.name.Name) -> str:
+    return name.to_text(omit_final_dot=True)
+
+
+def _checked(name: dns.name.Name, outcome: Answer | BaseException) -> Answer:
+    if isinstance(outcome, BaseException):
+        raise SRVLookupError(
+            name,
+            f"the lookup failed: {str(outcome) or type(outcome).__name__}",
+            None,
+            getattr(outcome, "ede", None),
+        ) from outcome
+    problem = outcome.problem()
+    if problem is not None:
+        raise SRVLookupError(name, f"the lookup is {problem}", outcome.status, outcome.ede)
+    return outcome
+
+
+def lookupNames(service: Service, domain: dns.name.Name) -> dict[dns.name.Name, Service]:
+    """
+    The SRV owner names to look up for C{service} in C{domain}, with the service each one
+    names: the service's own, then those merged into it (XEP-0368).
+    """
+    names = {service.srvName(domain): service}
+    for other in service.merged:
+        names[SERVICES[other].srvName(domain)] = SERVICES[other]
+    return names
+
+
+def planService(
+    service: Service,
+    domain: dns.name.Name | str,
+    outcomes: Mapping[dns.name.Name, Answer | BaseException],
+    random: RandomSource,
+) -> ServicePlan:
+    """
+    Decide which targets to try for C{service} at C{domain}, in order.
+
+    @param outcomes: for each name of L{lookupNames}, the validated SRV answer, or the
+        exception of a lookup that did not complete.
+    @param random: the random source for the weighted order.
+    @raise SRVLookupError: one of the lookups was bogus, indeterminate or failed.
+    @raise ServiceNotOfferedError: the domain's SRV records say C{.} and no merged service
+        offers a target, or there are no SRV records and the service has no default port.
+    """
+    domain = dns.name.from_text(domain) if isinstance(domain, str) else domain
+    targets: list[ServiceTarget] = []
+    refused = False
+    for name, named in lookupNames(service, domain).items():
+        answer = _checked(name, outcomes[name])
+        records = [r for r in answer.records if isinstance(r, dns.rdtypes.IN.SRV.SRV)]
+        if len(records) == 1 and records[0].target == dns.name.root:
+            refused = True
+            continue
+        for record in records:
+            if record.target == dns.name.root:
+                continue  # "." among real targets means nothing; skip it
+            targets.append(
+                ServiceTarget(
+                    _text(record.target),
+                    record.port,
+                    named,
+                    answer.status is Status.SECURE,
+                    record.priority,
+                    record.weight,
+                )
+            )
+    if targets:
+        return ServicePlan(_text(domain), service, tuple(orderRecords(targets, random)))
+    if refused:
+        raise ServiceNotOfferedError(_text(domain), service.name, "its SRV target is '.'")
+    if service.defaultPort is None:
+        raise ServiceNotOfferedError(
+            _text(domain), service.name, "no SRV records, and the service has no default port"
+        )
+    implicit = ServiceTarget(_text(domain), service.defaultPort, service, True, implicit=True)
+    return ServicePlan(_text(domain), service, (implicit,))
+
+
+def needsTLSA(target: ServiceTarget, addressesSecure: bool) -> bool:
+    """
+    Whether to look up TLSA records for C{target}: only when the SRV records naming it were
+    secure (RFC 7673 section 3.2) and its own address records are secure ("MUST NOT" query
+    TLSA otherwise, RFC 7673 section 3.2, RFC 7672 section 2.2.2).
+    """
+    return target.secure and addressesSecure
+
+
+def withoutTLSA(target: ServiceTarget) -> str | None:
+    """
+    Why the TLSA records of C{target} must not be consulted at all: the SRV records naming
+    it are insecure, so DANE does not apply to it (RFC 7673 section 3.1). C{None} when they
+    are secure: the TLSA records are then consulted as for any host, when the target's own
+    addresses are secure (L{needsTLSA}).
+    """
+    return None if target.secure else "the SRV records are insecure"
+
+
+def forService(target: ServiceTarget, domain: str, plan: ConnectionPlan) -> ConnectionPlan:
+    """
+    The plan for a target of a service, from the plan for its host (RFC 7673 section 4):
+    under DANE as it is, with the service domain as SNI for services that want it (XMPP,
+    XEP-0368); otherwise the server is checked, and named in SNI, by the service domain.
+    C{plan.host} stays the target, for error messages.
+    """
+    domain = domain.rstrip(".")
+    if plan.action is Action.DANE:
+        if target.service.sniServiceDomain:
+            return dataclasses.replace(plan, serverName=domain)
+        return plan
+    reason = f"{plan.reason}: PKIX for {domain}" if plan.action is Action.PKIX else plan.reason
+    return dataclasses.replace(plan, serverName=domain, reason=reason)
+
+
+def referenceNames(target: ServiceTarget, domain: str) -> tuple[str, ...]:
+    """
+    The reference identifiers of C{target} beyond its own name: the service domain (RFC
+    7673 section 4).
+    """
+    domain = domain.rstrip(".")
+    return () if target.host.lower() == domain.lower() else (domain,)
+
+
+def planTarget(
+    target: ServiceTarget,
+    domain: str,
+    tlsa: TLSAResult | BaseException | None,
+    policy: Policy = Policy.DEFAULT,
+    *,
+    trust: PKIXTrust | None = None,
+) -> ConnectionPlan:
+    """
+    How to authenticate one target (RFC 7673 section 4).
+
+    @param domain: the service domain.
+    @param tlsa: the outcome of the TLSA lookup at C{_PORT._tcp.TARGET}; C{None} when
+        L{needsTLSA} said not to look (insecure SRV or insecure addresses).
+    @param policy: L{Policy.DANE_ONLY} refuses a target that DANE cannot authenticate.
+    @param trust: the PKIX roots for the PKIX usages and for targets without DANE.
+    @return: the plan: under DANE, records to match with the target and the service domain
+        as reference identifiers; otherwise PKIX against the service domain, which is also
+        the SNI (see L{forService}).
+    @raise DANEPolicyError: the TLSA lookup failed or was bogus, or DANE was required.
+    """
+    if tlsa is None:
+        why = withoutTLSA(target) or "the target's address records are insecure"
+        plan = planWithoutTLSA(target.host, target.port, why, policy, trust=trust)
+    else:
+        plan = planConnection(
+            tlsa,
+            target.host,
+            target.port,
+            policy,
+            extraNames=referenceNames(target, domain),
+            trust=trust,
+        )
+    return forService(target, domain, plan)
