@@ -199,8 +199,8 @@ async def checkCandidate(
                 port,
                 False,
                 ExitStatus.NOT_VERIFIED,
-                "refused: no STARTTLS, but TLS is required",
-                reason=f"{e}; {plan.reason or 'its TLSA records require TLS'}",
+                "refused: no TLS, but its TLSA records require it",
+                reason=f"{e}; {plan.reason or 'TLS is required'}",
                 **evidence,
             )
         else:
@@ -209,7 +209,7 @@ async def checkCandidate(
                 port,
                 False,
                 ExitStatus.INSECURE,
-                "no DANE, and no STARTTLS: cleartext",
+                "no DANE, and no TLS: cleartext",
                 reason=str(e),
                 **evidence,
             )
@@ -241,7 +241,7 @@ async def checkCandidate(
         from txdane.endpoints.upgrade import IDANEConnection
 
         protection = str(IDANEConnection(protocol.transport).connectionInfo.protection)
-        protocol.goodbye()
+        protocol.transport.loseConnection()
     found.addAdvice(now, chain)
     if plan.action is Action.DANE and results and results[-1].verified:
         result = results[-1]
@@ -297,9 +297,9 @@ def _withProtection(
 
 
 def _unavailable() -> tuple[type[BaseException], ...]:
-    from txdane.endpoints.negotiate import STARTTLSUnavailableError
+    from txdane.endpoints.negotiator import StartTLSError
 
-    return (STARTTLSUnavailableError,)
+    return (StartTLSError,)
 
 
 STARTTLS_UNAVAILABLE = _unavailable()
@@ -314,32 +314,44 @@ async def _negotiate(
     timeout: float,
 ) -> Any:
     """
-    Connect in cleartext and run the protocol's STARTTLS dialogue
-    (L{txdane.endpoints.negotiate}) through the endpoint's upgrade machinery, up to the
-    end of the handshake.
+    Connect in cleartext with the endpoint's C{starttls=} machinery and run the library's
+    negotiator of the protocol (L{txdane.endpoints.negotiator}) as the application, up to
+    the end of the handshake; return the (quiet) application's protocol, connected once the
+    server passed.
     """
-    from twisted.internet.error import ConnectionClosed
+    from twisted.internet.defer import Deferred
 
-    from txdane.endpoints.negotiate import negotiatorFactory
+    from txdane.endpoints.negotiator import NegotiatorFactory, negotiatorFor
 
-    factory = negotiatorFactory(endpoint.options.starttls, candidate.domain or candidate.host)
-    negotiator: Any = await endpoint.connectWithPlan(
+    protocolName = endpoint.options.starttls
+    ready: Deferred[Any] = Deferred()
+    factory = NegotiatorFactory(
+        Factory.forProtocol(_Quiet),
+        ready,
+        negotiatorFor(protocolName),
+        endpoint.creatorFor(plan),
+        candidate.host,
+        candidate.port,
+        candidate.domain or candidate.host,
+    )
+    await endpoint.connectWithPlan(
         addresses, plan, factory, nameSecure=candidate.nameSecure, domain=candidate.domain
     )
     expired: list[bool] = []
 
     def expire() -> None:
         expired.append(True)
-        negotiator.transport.abortConnection()
+        if factory.gate is not None and factory.gate.transport is not None:
+            factory.gate.transport.abortConnection()  # type: ignore[attr-defined]
 
     timer = reactor.callLater(timeout, expire)
     try:
-        return await negotiator.done
-    except ConnectionClosed as e:
+        return await ready
+    except Exception:
         if expired:
-            raise TimeoutError(f"no answer within {timeout:g} seconds") from None
-        if not negotiator.tlsStarted:
-            raise ConnectionError(f"the server hung up before STARTTLS ({e})") from None
+            raise TimeoutError(
+                f"STARTTLS ({protocolName}) and TLS handshake not done within {timeout:g} seconds"
+            ) from None
         raise
     finally:
         if timer.active():

@@ -6,7 +6,7 @@ chain (or host key) the server presented, and advice about what will break next.
 
   - C{txdane check HOST [PORT]}: TLS (port 443 unless given);
   - C{txdane check --starttls PROTO HOST [PORT]}: cleartext first, then the protocol's
-    STARTTLS (L{txdane.endpoints.negotiate}) through the C{starttls=PROTO} endpoint;
+    STARTTLS (L{txdane.endpoints.negotiator}) through the C{starttls=PROTO} endpoint;
   - C{txdane check --mx DOMAIN [--port 25]}: every MX host of a domain, in the order of
     L{planMX<txdane.endpoints.mx.planMX>} (RFC 7672), each over SMTP STARTTLS;
   - C{txdane check --ssh HOST [PORT]}: the SSH host key against the SSHFP records (port 22).
@@ -104,7 +104,7 @@ def _port(options: argparse.Namespace) -> int:
     """
     The port the options name, or the default of the kind of check.
     """
-    from txdane.endpoints.negotiate import DEFAULT_PORTS as STARTTLS_PORTS
+    from txdane.endpoints.negotiator import DEFAULT_PORTS as STARTTLS_PORTS
 
     given = options.portOption or options.port
     if given:
