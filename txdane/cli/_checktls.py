@@ -16,13 +16,13 @@ from txdane.cli._verdict import HostVerdict
 from txdane.status import Status
 
 
-class _Quiet(Protocol):
+class Quiet(Protocol):
     """
     The application side of a checked connection: it says nothing and hangs up.
     """
 
 
-def _found(recorder: RecordingResolver, host: str, port: int, proto: str) -> TLSALookup | None:
+def foundTLSA(recorder: RecordingResolver, host: str, port: int, proto: str) -> TLSALookup | None:
     import dns.name
     from twisted.internet.defer import CancelledError
 
@@ -131,7 +131,7 @@ async def checkCandidate(
     try:
         addresses, plan = await endpoint.plan()
     except DANEPolicyError as e:
-        found = _found(recorder, host, port, "tcp")
+        found = foundTLSA(recorder, host, port, "tcp")
         assert found is not None
         found.addAdvice(now)
         return HostVerdict(
@@ -144,10 +144,10 @@ async def checkCandidate(
             extraJSON=protocolJSON,
         )
     except AddressLookupError as e:
-        verdict = addressFailure(host, port, e, _found(recorder, host, port, "tcp"))
+        verdict = addressFailure(host, port, e, foundTLSA(recorder, host, port, "tcp"))
         verdict.extraJSON.update(protocolJSON)
         return verdict
-    found = _found(recorder, host, port, "tcp")
+    found = foundTLSA(recorder, host, port, "tcp")
     if found is None:
         # The connection does not consult the TLSA records of a host whose addresses are
         # insecure (RFC 7672 section 2.2.2); the evidence shows them all the same.
@@ -155,7 +155,7 @@ async def checkCandidate(
             await recorder.lookupTLSA(host, port, "tcp")
         except Exception:
             pass
-        found = _found(recorder, host, port, "tcp")
+        found = foundTLSA(recorder, host, port, "tcp")
     assert found is not None
     evidence: dict[str, Any] = dict(
         tlsa=found,
@@ -165,7 +165,7 @@ async def checkCandidate(
     )
     try:
         if starttls is None:
-            protocol: Any = await endpoint.connect(Factory.forProtocol(_Quiet))
+            protocol: Any = await endpoint.connect(Factory.forProtocol(Quiet))
         else:
             protocol = await _negotiate(reactor, endpoint, addresses, plan, candidate, timeout)
     except DANEVerificationError as e:
@@ -226,14 +226,14 @@ async def checkCandidate(
                 port,
                 False,
                 ExitStatus.INSECURE,
-                f"no DANE, and PKIX verification failed ({_errorText(e)})",
+                f"no DANE, and PKIX verification failed ({errorText(e)})",
                 reason=plan.reason,
                 **evidence,
             ),
             starttls,
             None,
         )
-    chain, tls = _connectionFacts(protocol, plan.serverName)
+    chain, tls = connectionFacts(protocol, plan.serverName)
     protection = None
     if starttls is None:
         protocol.transport.loseConnection()
@@ -326,7 +326,7 @@ async def _negotiate(
     protocolName = endpoint.options.starttls
     ready: Deferred[Any] = Deferred()
     factory = NegotiatorFactory(
-        Factory.forProtocol(_Quiet),
+        Factory.forProtocol(Quiet),
         ready,
         negotiatorFor(protocolName),
         endpoint.creatorFor(plan),
@@ -358,7 +358,7 @@ async def _negotiate(
             timer.cancel()
 
 
-def _errorText(error: Any) -> str:
+def errorText(error: Any) -> str:
     from OpenSSL import SSL
 
     if isinstance(error, SSL.Error):
@@ -372,7 +372,7 @@ def _errorText(error: Any) -> str:
     return str(error) or type(error).__name__
 
 
-def _connectionFacts(protocol: Any, serverName: str) -> tuple[tuple[Any, ...], str]:
+def connectionFacts(protocol: Any, serverName: str) -> tuple[tuple[Any, ...], str]:
     """
     The chain the server presented and the TLS version, from an open connection.
     """

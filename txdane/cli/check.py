@@ -9,6 +9,9 @@ chain (or host key) the server presented, and advice about what will break next.
     STARTTLS (L{txdane.endpoints.negotiator}) through the C{starttls=PROTO} endpoint;
   - C{txdane check --mx DOMAIN [--port 25]}: every MX host of a domain, in the order of
     L{planMX<txdane.endpoints.mx.planMX>} (RFC 7672), each over SMTP STARTTLS;
+  - C{txdane check --srv SERVICE DOMAIN}: every target of a service (RFC 7673, XEP-0368),
+    in the order of the library's L{SRVEndpoint<txdane.endpoints.srv.SRVEndpoint>}, each
+    connected to as that endpoint does;
   - C{txdane check --ssh HOST [PORT]}: the SSH host key against the SSHFP records (port 22).
 
 The endpoints decide; this module only drives them and reports.
@@ -77,6 +80,12 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         help="check every MX host of DOMAIN (RFC 7672, SMTP STARTTLS), instead of HOST",
     )
     kind.add_argument(
+        "--srv",
+        metavar="SERVICE",
+        help="check every target of SERVICE (xmpp-client, imap, submission ...) at the DOMAIN "
+        "given as HOST, found by SRV records (RFC 7673)",
+    )
+    kind.add_argument(
         "--ssh",
         action="store_true",
         help="check an SSH server's host key against its SSHFP records (no login is tried)",
@@ -97,6 +106,8 @@ def _kind(options: argparse.Namespace) -> str:
         return "ssh"
     if getattr(options, "mx", None):
         return "mx"
+    if getattr(options, "srv", None):
+        return "srv"
     return "tls"
 
 
@@ -123,6 +134,19 @@ def checkOptions(options: argparse.Namespace) -> None:
     mx = getattr(options, "mx", None)
     if options.port is not None and options.portOption is not None:
         raise UsageError("give the port once: as PORT or with --port, not both")
+    if getattr(options, "srv", None) is not None:
+        from txdane.endpoints.srvplan import NoSuchServiceError, serviceByName
+
+        try:
+            serviceByName(options.srv)
+        except NoSuchServiceError as e:
+            raise UsageError(str(e)) from None
+        if options.host is None:
+            raise UsageError(f"give the DOMAIN whose {options.srv} service to check")
+        if options.port is not None or options.portOption is not None:
+            raise UsageError("--srv takes no port: the SRV records give each target's")
+        hostName(options.host)
+        return
     if mx is not None:
         if options.host is not None:
             what = f"{options.host} {options.port}" if options.port else options.host
@@ -152,19 +176,39 @@ async def execute(
     checkOptions(options)
     progress = progress or Progress(enabled=False)
     kind = _kind(options)
-    port = _port(options)
-    if kind == "mx":
-        from txdane.cli._checkmx import checkMX
+    if kind in ("mx", "srv"):
+        report: Any
+        if kind == "mx":
+            from txdane.cli._checkmx import checkMX
 
-        report = await checkMX(
-            reactor, resolver, hostName(options.mx), port, reactor.seconds(), options, progress
-        )
+            report = await checkMX(
+                reactor,
+                resolver,
+                hostName(options.mx),
+                _port(options),
+                reactor.seconds(),
+                options,
+                progress,
+            )
+        else:
+            from txdane.cli._checksrv import checkSRV
+
+            report = await checkSRV(
+                reactor,
+                resolver,
+                options.srv,
+                hostName(options.host),
+                reactor.seconds(),
+                options,
+                progress,
+            )
         progress.clear()
         if options.json:
             print(json.dumps(report.toJSON(), indent=2), file=out)
         else:
             print("\n".join(report.lines(options.verbose)), file=out)
-        return report.exitStatus
+        return int(report.exitStatus)
+    port = _port(options)
     host = hostName(options.host)
     progress.show(f"checking {host}:{port} ...")
     now = reactor.seconds()
