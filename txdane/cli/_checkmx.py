@@ -105,7 +105,8 @@ async def checkPlan(
     return verdicts
 
 
-_LOOKUP_EXIT = {
+#: The exit status of an MX or SRV lookup that stops the check, by its status (else 4).
+LOOKUP_EXIT = {
     Status.BOGUS: ExitStatus.BOGUS,
     Status.INDETERMINATE: ExitStatus.INDETERMINATE,
 }
@@ -142,59 +143,36 @@ async def checkMX(
         ]
         return answer.status.value, [r.to_text() for r in records] or [_absent(answer)]
 
+    def report(headline: str, exitStatus: int, **kw: Any) -> PlanReport:
+        status, records = lookup()
+        if status != "failed" and not extra["mx"] and not kw.get("reason"):
+            records = [f"no MX records: the domain itself is the mail host ({domain})"]
+        return PlanReport(
+            service,
+            "MX",
+            f"{domain}.",
+            status,
+            records,
+            headline,
+            exitStatus,
+            extraJSON=extra,
+            **kw,
+        )
+
     try:
         # The report lists hosts of equal preference by name, not at random.
         candidates = await planMX(recorder, domain, port, shuffle=lambda group: group.sort())
     except NullMXError as e:
-        status, records = lookup()
         extra["null_mx"] = True
-        return PlanReport(
-            service,
-            "MX",
-            f"{domain}.",
-            status,
-            records,
-            "no mail service: null MX (RFC 7505)",
-            ExitStatus.INSECURE,
-            reason=e.reason,
-            extraJSON=extra,
-        )
+        return report("no mail service: null MX (RFC 7505)", ExitStatus.INSECURE, reason=e.reason)
     except NoSuchDomainError as e:
-        status, records = lookup()
-        return PlanReport(
-            service, "MX", f"{domain}.", status, records, "no such domain", ExitStatus.FAILURE,
-            reason=e.reason, extraJSON=extra,
-        )  # fmt: skip
+        return report("no such domain", ExitStatus.FAILURE, reason=e.reason)
     except MXLookupError as e:
-        status, records = lookup()
-        exitStatus = _LOOKUP_EXIT.get(e.status, ExitStatus.FAILURE)  # type: ignore[arg-type]
-        return PlanReport(
-            service,
-            "MX",
-            f"{domain}.",
-            status,
-            records,
-            "not checked: the MX lookup cannot be used (mail would be deferred)",
-            exitStatus,
-            reason=e.reason,
-            extraJSON=extra,
-        )
-    status, records = lookup()
-    if not extra["mx"]:
-        records = [f"no MX records: the domain itself is the mail host ({domain})"]
+        exitStatus = LOOKUP_EXIT.get(e.status, ExitStatus.FAILURE)  # type: ignore[arg-type]
+        headline = "not checked: the MX lookup cannot be used (mail would be deferred)"
+        return report(headline, exitStatus, reason=e.reason)
     verdicts = await checkPlan(reactor, recorder, candidates, now, options, progress, "smtp")
-    headline, exitStatus = planHeadline(verdicts, "MX host")
-    return PlanReport(
-        service,
-        "MX",
-        f"{domain}.",
-        status,
-        records,
-        headline,
-        exitStatus,
-        verdicts=verdicts,
-        extraJSON=extra,
-    )
+    return report(*planHeadline(verdicts, "MX host"), verdicts=verdicts)
 
 
 def _absent(answer: Any) -> str:

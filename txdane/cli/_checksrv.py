@@ -14,14 +14,16 @@ from typing import Any
 from twisted.internet.protocol import Factory
 
 from txdane.cli import ExitStatus
-from txdane.cli._checkmx import PlanReport, planHeadline
+from txdane.cli._checkmx import LOOKUP_EXIT, PlanReport, planHeadline
 from txdane.cli._checktls import (
     Quiet,
     addressFailure,
+    connectedVerdict,
     connectionFacts,
     connectionFailure,
-    errorText,
     foundTLSA,
+    pkixFailed,
+    refusedByDANE,
 )
 from txdane.cli._evidence import RecordingResolver
 from txdane.cli._target import Progress
@@ -37,12 +39,6 @@ class _InOrder:
 
     def randint(self, a: int, b: int) -> int:
         return a
-
-
-_LOOKUP_EXIT = {
-    Status.BOGUS: ExitStatus.BOGUS,
-    Status.INDETERMINATE: ExitStatus.INDETERMINATE,
-}
 
 
 async def checkSRV(
@@ -107,59 +103,26 @@ async def checkSRV(
         worst = next((s for s in weakest if s in statuses), "secure")
         return names[0].to_text(), worst, rows
 
+    def report(headline: str, exitStatus: int, **kw: Any) -> PlanReport:
+        owner, status, rows = lookup()
+        return PlanReport(
+            service, "SRV", owner, status, rows, headline, exitStatus, extraJSON=extra, **kw
+        )
+
     progress.show(f"looking up the SRV records of {endpoint.domain} ...")
     try:
         candidates = list(await endpoint.planner())
     except SRVLookupError as e:
-        owner, status, rows = _lookupOr(lookup)
-        exitStatus = _LOOKUP_EXIT.get(e.status, ExitStatus.FAILURE)  # type: ignore[arg-type]
-        return PlanReport(
-            service,
-            "SRV",
-            owner,
-            status,
-            rows,
-            "not checked: the SRV lookup cannot be used",
-            exitStatus,
-            reason=str(e),
-            extraJSON=extra,
-        )
+        exitStatus = LOOKUP_EXIT.get(e.status, ExitStatus.FAILURE)  # type: ignore[arg-type]
+        return report("not checked: the SRV lookup cannot be used", exitStatus, reason=str(e))
     except ServiceNotOfferedError as e:
-        owner, status, rows = _lookupOr(lookup)
-        return PlanReport(
-            service,
-            "SRV",
-            owner,
-            status,
-            rows,
-            "service not offered",
-            ExitStatus.INSECURE,
-            reason=str(e),
-            extraJSON=extra,
-        )
-    owner, status, rows = _lookupOr(lookup)
+        return report("service not offered", ExitStatus.INSECURE, reason=str(e))
     verdicts = []
     for index, candidate in enumerate(candidates, 1):
         progress.show(f"[{index}/{len(candidates)}] checking {candidate.host}:{candidate.port} ...")
         results.clear()
         verdicts.append(await _checkTarget(endpoint, recorder, candidate, results, now))
-    headline, exitStatus = planHeadline(verdicts, "target")
-    return PlanReport(
-        service,
-        "SRV",
-        owner,
-        status,
-        rows,
-        headline,
-        exitStatus,
-        verdicts=verdicts,
-        extraJSON=extra,
-    )
-
-
-def _lookupOr(lookup: Any) -> tuple[str, str, list[str]]:
-    owner, status, rows = lookup()
-    return owner, status, rows
+    return report(*planHeadline(verdicts, "target"), verdicts=verdicts)
 
 
 def _addresses(recorder: RecordingResolver, host: str) -> tuple[list[str], str]:
@@ -190,7 +153,6 @@ async def _checkTarget(
     from twisted.internet.error import ConnectError
 
     from txdane.adapters import AddressLookupError
-    from txdane.dane.decision import Action
     from txdane.endpoints.negotiator import StartTLSError
     from txdane.endpoints.upgrade import IDANEConnection
     from txdane.errors import DANEPolicyError, DANEVerificationError
@@ -239,19 +201,7 @@ async def _checkTarget(
         kept = evidence()
         if "tlsa" in kept:
             kept["tlsa"].addAdvice(now, e.certificates)
-        return described(
-            HostVerdict(
-                host,
-                port,
-                False,
-                ExitStatus.NOT_VERIFIED,
-                f"refused: {e.result.summary() if e.result else e.reason}",
-                result=e.result,
-                chain=e.certificates,
-                **kept,
-            ),
-            None,
-        )
+        return described(refusedByDANE(host, port, e, **kept), None)
     except StartTLSError as e:
         return described(
             HostVerdict(
@@ -268,55 +218,14 @@ async def _checkTarget(
     except (ConnectError, OSError) as e:
         return described(connectionFailure(host, port, e, **evidence()), None)
     except Exception as e:
-        kept = evidence()
         if results:
-            return described(connectionFailure(host, port, e, **kept), None)
-        return described(
-            HostVerdict(
-                host,
-                port,
-                False,
-                ExitStatus.INSECURE,
-                f"no DANE, and PKIX verification failed ({errorText(e)})",
-                **kept,
-            ),
-            None,
-        )
+            return described(connectionFailure(host, port, e, **evidence()), None)
+        return described(pkixFailed(host, port, e, "", **evidence()), None)
     info = IDANEConnection(protocol.transport).connectionInfo
     chain, tls = connectionFacts(protocol, info.plan.serverName)
     protocol.transport.loseConnection()
-    protection = str(info.protection)
     kept = evidence()
     if "tlsa" in kept:
         kept["tlsa"].addAdvice(now, chain)
-    if info.plan.action is Action.DANE and results and results[-1].verified:
-        result = results[-1]
-        return described(
-            HostVerdict(
-                host,
-                port,
-                True,
-                ExitStatus.OK,
-                "verified by DANE",
-                result=result,
-                chain=result.chain or chain,
-                tls=tls,
-                **kept,
-            ),
-            protection,
-        )
-    what = "PKIX verified" if info.plan.action is Action.PKIX else "TLS without authentication"
-    return described(
-        HostVerdict(
-            host,
-            port,
-            False,
-            ExitStatus.INSECURE,
-            f"no DANE ({what})",
-            reason=info.plan.reason,
-            chain=chain,
-            tls=tls,
-            **kept,
-        ),
-        protection,
-    )
+    verdict = connectedVerdict(host, port, info.plan, results, chain, tls, False, **kept)
+    return described(verdict, str(info.protection))

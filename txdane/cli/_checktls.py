@@ -118,7 +118,7 @@ async def checkCandidate(
 
     from txdane.adapters import AddressLookupError
     from txdane.dane.decision import Action
-    from txdane.dane.matching import DANEResult, FailureKind
+    from txdane.dane.matching import DANEResult
     from txdane.endpoints.planner import HostSettings, hostEndpoint
     from txdane.errors import DANEPolicyError, DANEVerificationError
 
@@ -129,7 +129,7 @@ async def checkCandidate(
     endpoint = hostEndpoint(reactor, recorder, candidate, starttls, settings)
     protocolJSON = {"starttls": starttls, "protection": None} if starttls else {}
     try:
-        addresses, plan = await endpoint.plan()
+        addresses, plan = await endpoint.plan(withoutTLSA=candidate.withoutTLSA)
     except DANEPolicyError as e:
         found = foundTLSA(recorder, host, port, "tcp")
         assert found is not None
@@ -170,27 +170,7 @@ async def checkCandidate(
             protocol = await _negotiate(reactor, endpoint, addresses, plan, candidate, timeout)
     except DANEVerificationError as e:
         found.addAdvice(now, e.certificates)
-        fix = []
-        if e.result is not None and e.result.failure is FailureKind.NO_MATCH:
-            fix = [
-                "publish a record for the key the server now uses:",
-                f"txdane generate --cert server.pem {host} {port}",
-            ]
-        return _withProtection(
-            HostVerdict(
-                host,
-                port,
-                False,
-                ExitStatus.NOT_VERIFIED,
-                f"refused: {e.result.summary() if e.result else e.reason}",
-                result=e.result,
-                chain=e.certificates,
-                fix=fix,
-                **evidence,
-            ),
-            starttls,
-            None,
-        )
+        return _withProtection(refusedByDANE(host, port, e, **evidence), starttls, None)
     except STARTTLS_UNAVAILABLE as e:
         found.addAdvice(now)
         if plan.tlsRequired:
@@ -220,67 +200,109 @@ async def checkCandidate(
         if plan.action is not Action.PKIX:
             return _withProtection(connectionFailure(host, port, e, **evidence), starttls, None)
         found.addAdvice(now)
-        return _withProtection(
-            HostVerdict(
-                host,
-                port,
-                False,
-                ExitStatus.INSECURE,
-                f"no DANE, and PKIX verification failed ({errorText(e)})",
-                reason=plan.reason,
-                **evidence,
-            ),
-            starttls,
-            None,
-        )
+        return _withProtection(pkixFailed(host, port, e, plan.reason, **evidence), starttls, None)
     chain, tls = connectionFacts(protocol, plan.serverName)
     protection = None
-    if starttls is None:
-        protocol.transport.loseConnection()
-    else:
+    if starttls is not None:
         from txdane.endpoints.upgrade import IDANEConnection
 
         protection = str(IDANEConnection(protocol.transport).connectionInfo.protection)
-        protocol.transport.loseConnection()
+    protocol.transport.loseConnection()
     found.addAdvice(now, chain)
+    verdict = connectedVerdict(
+        host, port, plan, results, chain, tls, protection == "trusted", **evidence
+    )
+    return _withProtection(verdict, starttls, protection)
+
+
+def refusedByDANE(host: str, port: int, error: Any, **evidence: Any) -> HostVerdict:
+    """
+    The verdict on a server the DANE check refused in the handshake (a
+    L{DANEVerificationError<txdane.errors.DANEVerificationError>}), with the fix when no
+    record matched.
+    """
+    from txdane.dane.matching import FailureKind
+
+    fix = []
+    if error.result is not None and error.result.failure is FailureKind.NO_MATCH:
+        fix = [
+            "publish a record for the key the server now uses:",
+            f"txdane generate --cert server.pem {host} {port}",
+        ]
+    return HostVerdict(
+        host,
+        port,
+        False,
+        ExitStatus.NOT_VERIFIED,
+        f"refused: {error.result.summary() if error.result else error.reason}",
+        result=error.result,
+        chain=error.certificates,
+        fix=fix,
+        **evidence,
+    )
+
+
+def pkixFailed(host: str, port: int, error: Any, reason: str, **evidence: Any) -> HostVerdict:
+    """
+    The verdict on a server without DANE whose PKIX check failed.
+    """
+    return HostVerdict(
+        host,
+        port,
+        False,
+        ExitStatus.INSECURE,
+        f"no DANE, and PKIX verification failed ({errorText(error)})",
+        reason=reason,
+        **evidence,
+    )
+
+
+def connectedVerdict(
+    host: str,
+    port: int,
+    plan: Any,
+    results: list[Any],
+    chain: Any,
+    tls: str,
+    trusted: bool,
+    **evidence: Any,
+) -> HostVerdict:
+    """
+    The verdict on a server whose handshake passed: verified (or, when C{trusted}, only
+    trusted) by DANE, else the authentication that replaced it.
+    """
+    from txdane.dane.decision import Action
+
     if plan.action is Action.DANE and results and results[-1].verified:
         result = results[-1]
-        if protection == "trusted":
+        if trusted:
             headline, verified, status = "trusted by DANE", False, ExitStatus.INSECURE
             reason = "its name came from an insecure MX lookup: it could have been forged"
         else:
             headline, verified, status, reason = "verified by DANE", True, ExitStatus.OK, ""
-        return _withProtection(
-            HostVerdict(
-                host,
-                port,
-                verified,
-                status,
-                headline,
-                reason=reason,
-                result=result,
-                chain=result.chain or chain,
-                tls=tls,
-                **evidence,
-            ),
-            starttls,
-            protection,
-        )
-    how = "PKIX verified" if plan.action is Action.PKIX else "TLS without authentication"
-    return _withProtection(
-        HostVerdict(
+        return HostVerdict(
             host,
             port,
-            False,
-            ExitStatus.INSECURE,
-            f"no DANE ({how})",
-            reason=plan.reason,
-            chain=chain,
+            verified,
+            status,
+            headline,
+            reason=reason,
+            result=result,
+            chain=result.chain or chain,
             tls=tls,
             **evidence,
-        ),
-        starttls,
-        protection,
+        )
+    how = "PKIX verified" if plan.action is Action.PKIX else "TLS without authentication"
+    return HostVerdict(
+        host,
+        port,
+        False,
+        ExitStatus.INSECURE,
+        f"no DANE ({how})",
+        reason=plan.reason,
+        chain=chain,
+        tls=tls,
+        **evidence,
     )
 
 
