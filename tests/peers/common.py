@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
 
 import pytest
 from cryptography import x509
@@ -99,6 +101,34 @@ def requireRoot(what: str) -> None:
     """
     if os.geteuid() != 0:
         skipOrFail(f"{what} needs root")
+
+
+_Peer = TypeVar("_Peer", bound="Running")
+
+
+class Running:
+    """
+    A peer started and stopped by a C{with} block: its C{start()} on entry, C{stop()} on
+    exit, whatever happened inside.
+    """
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Peer) -> _Peer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        excType: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 @dataclass(frozen=True)

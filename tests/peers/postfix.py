@@ -85,11 +85,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from tests.support import requireProgram
 
-from .common import Credentials, freeTCPPort, requireRoot, waitForListening
+from .common import Credentials, Running, freeTCPPort, requireRoot, waitForListening
 
 #: The services of C{master.cf}: Debian's defaults without chroot, plus C{postlog}.
 _MASTER_SERVICES = """\
@@ -123,7 +122,7 @@ class PostfixError(Exception):
     """
 
 
-class Postfix:
+class Postfix(Running):
     """
     A private Postfix instance: use as a context manager, or call L{start} and L{stop}.
 
@@ -305,18 +304,6 @@ class Postfix:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(5)
-
-    def __enter__(self) -> Postfix:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        excType: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def cleanUp(self) -> None:
         """

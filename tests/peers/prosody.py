@@ -31,11 +31,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 from tests.support import requireProgram
 
-from .common import Credentials, freeTCPPort, requireRoot, waitForListening
+from .common import Credentials, Running, freeTCPPort, requireRoot, waitForListening
 
 #: The unprivileged user Prosody runs as.
 USER = "prosody"
@@ -54,7 +53,7 @@ def _luaString(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class Prosody:
+class Prosody(Running):
     """
     A private Prosody instance: use as a context manager, or call L{start} and L{stop}.
 
@@ -231,18 +230,6 @@ class Prosody:
         """
         self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
-
-    def __enter__(self) -> Prosody:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        excType: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def log(self) -> str:
         """

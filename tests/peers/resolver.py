@@ -35,7 +35,6 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
 import dns.exception
 import dns.message
@@ -43,6 +42,7 @@ import dns.query
 import dns.rdataclass
 import dns.rdatatype
 
+from tests.peers.common import Running
 from tests.unbound import unboundConfig
 from txdane.testing import Hierarchy
 
@@ -107,7 +107,7 @@ def _which(name: str) -> str | None:
     )
 
 
-class ValidatingStub:
+class ValidatingStub(Running):
     """
     A validating Unbound on port 53 of a loopback address, and a way to run programs whose
     C library resolver uses it. Use as a context manager, or call L{start} and L{stop}.
@@ -199,18 +199,6 @@ class ValidatingStub:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
-
-    def __enter__(self) -> ValidatingStub:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        excType: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def log(self) -> str:
         """
