@@ -76,7 +76,10 @@ def test_everyOptionDocumented(name: str) -> None:
         (["check", "--mx", "not a name!"], "'not a name!' is not a valid host name"),
         (["check", "--mx", "smtp://example.com"], "is a URL"),
         (["check", "--mx", "example.com", "--ssh"], "not allowed with argument"),
-        (["check", "--starttls", "smtp"], "give the HOST to check (or --mx DOMAIN)"),
+        (
+            ["check", "--starttls", "smtp"],
+            "give the HOST to check (or --mx DOMAIN, or --srv SERVICE DOMAIN)",
+        ),
         (["check", "h.example", "25", "--port", "26"], "give the port once"),
         (["check", "--srv", "xmpp", "example.com"], "unknown service 'xmpp' (known: "),
         (["check", "--srv", "imap", "example.com", "143"], "--srv takes no port"),

@@ -157,7 +157,7 @@ def checkOptions(options: argparse.Namespace) -> None:
         hostName(mx)
         return
     if options.host is None:
-        raise UsageError("give the HOST to check (or --mx DOMAIN)")
+        raise UsageError("give the HOST to check (or --mx DOMAIN, or --srv SERVICE DOMAIN)")
     hostName(options.host)
 
 
