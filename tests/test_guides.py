@@ -85,6 +85,22 @@ COMMANDS = {
     "txdane check --ssh ssh.example.test": (
         "needs an SSH server; tests/ssh/test_check.py runs check --ssh against a private sshd"
     ),
+    "txdane check --starttls smtp mxa.example.test": (
+        "needs an SMTP server; tests/cli/test_check_starttls.py runs check --starttls smtp against"
+        " loopback SMTP servers, tests/cli/test_check_postfix.py against Postfix"
+    ),
+    "txdane check --starttls smtp mxplain.example.test": (
+        "needs an SMTP server; tests/cli/test_check_starttls.py checks the refusal of a server"
+        " without STARTTLS"
+    ),
+    "txdane check --mx fallback.example.test": (
+        "needs SMTP servers; tests/cli/test_check_starttls.py checks this report on loopback"
+        " servers, tests/cli/test_check_postfix.py compares --mx with posttls-finger"
+    ),
+    "txdane check --srv xmpp-client chat.example.test": (
+        "needs an XMPP server; tests/cli/test_check_srv.py runs check --srv xmpp-client against"
+        " a private Prosody and compares each target's verdict with openssl s_client"
+    ),
     "pip install pydoctor": "installs from the package index; .ci/run installs pydoctor",
     "pydoctor --project-name txdane --docformat epytext --html-output build/api txdane": (
         ".ci/run builds the API reference with this command and fails on any warning"

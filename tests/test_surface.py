@@ -75,12 +75,16 @@ def test_layersLoadNothingAbove(code: str) -> None:
 @pytest.mark.parametrize("name, module, description", SUBCOMMANDS)
 def test_subcommandRegistry(name: str, module: str, description: str) -> None:
     """
-    The registry that lets C{txdane --help} list the subcommands without importing them says
-    what their modules say.
+    The registry is the one place that names and describes the subcommands (so that
+    C{txdane --help} lists them without importing them): each module provides the two
+    functions and repeats neither its name nor its description.
     """
     imported = importlib.import_module(module)
     assert callable(imported.addArguments) and callable(imported.run)
-    assert (getattr(imported, "NAME", name), getattr(imported, "HELP", description)) == (
-        name,
-        description,
-    )
+    assert not hasattr(imported, "NAME") and not hasattr(imported, "HELP")
+    assert module == f"txdane.cli.{name}" and description
+
+
+def test_registryNamesEachOnce() -> None:
+    names = [name for name, _, _ in SUBCOMMANDS]
+    assert len(set(names)) == len(names)

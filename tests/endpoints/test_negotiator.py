@@ -246,3 +246,72 @@ def test_negotiatorsPassTheGuard() -> None:
     with pytest.raises(Exception, match="MAIL"):
         negotiator.send(b"MAIL FROM:<a@example.test>\r\n")
     assert transport.value() == b""
+
+
+# LMTP, FTP, LDAP, PostgreSQL
+
+
+def test_lmtpUpgrades() -> None:
+    _, transport, _, outcome = negotiate(
+        "lmtp", [b"220 lmtp ready\r\n", b"250-lmtp\r\n250 STARTTLS\r\n", b"220 go\r\n"]
+    )
+    assert transport.value() == b"LHLO [192.0.2.7]\r\nSTARTTLS\r\n"
+    assert transport.started is CREATOR and outcome == []
+
+
+def test_ftpUpgrades() -> None:
+    """
+    A multi-line greeting whose inner lines are any text, C{AUTH TLS}, then C{234}.
+    """
+    _, transport, _, outcome = negotiate(
+        "ftp", [b"220-Welcome\r\nplain text line\r\n220 ready\r\n", b"234 AUTH TLS ok\r\n"]
+    )
+    assert transport.value() == b"AUTH TLS\r\n"
+    assert transport.started is CREATOR and outcome == []
+
+
+#: The LDAP extended responses: success, and protocolError (no StartTLS).
+LDAP_SUCCESS = bytes.fromhex("300c02010178070a010004000400")
+LDAP_REFUSED = bytes.fromhex("300c02010178070a010204000400")
+
+
+def test_ldapUpgrades() -> None:
+    _, transport, _, outcome = negotiate("ldap", [LDAP_SUCCESS[:5], LDAP_SUCCESS[5:]])
+    assert transport.value() == bytes.fromhex("301d02010177188016") + b"1.3.6.1.4.1.1466.20037"
+    assert transport.started is CREATOR and outcome == []
+
+
+def test_postgresUpgrades() -> None:
+    _, transport, _, outcome = negotiate("postgres", [b"S"])
+    assert transport.value() == bytes.fromhex("0000000804d2162f")
+    assert transport.started is CREATOR and outcome == []
+
+
+@pytest.mark.parametrize(
+    "protocol, lines, message",
+    [
+        ("lmtp", [b"220 ready\r\n", b"250 lmtp\r\n"], "does not offer STARTTLS"),
+        ("lmtp", [b"220 ready\r\n", b"500 what\r\n"], "answered LHLO with '500 what'"),
+        ("ftp", [b"220 ready\r\n", b"500 AUTH not understood\r\n"], "answered AUTH TLS with"),
+        ("ftp", [b"421 busy\r\n"], "expected the greeting 220, got '421 busy'"),
+        ("ftp", [b"hello\r\n"], "a malformed reply 'hello'"),
+        ("ldap", [LDAP_REFUSED], "answered StartTLS with resultCode 2"),
+        ("ldap", [b"\x04\x00"], "a malformed LDAP response"),
+        ("postgres", [b"N"], "does not offer SSL"),
+        ("postgres", [b"E"], "answered SSLRequest with b'E'"),
+    ],
+)
+def test_moreRefused(protocol: str, lines: list[bytes], message: str) -> None:
+    _, transport, application, outcome = negotiate(protocol, lines)
+    assert message in str(refusal(outcome))
+    assert transport.started is None and transport.aborted
+    assert application.transport is None
+
+
+def test_everyStartTLSProtocolHasANegotiator() -> None:
+    """
+    Every protocol C{starttls=} accepts has a negotiator and a default port.
+    """
+    from txdane.endpoints.negotiator import DEFAULT_PORTS
+
+    assert set(NEGOTIATORS) == set(CHECKERS) == set(DEFAULT_PORTS)

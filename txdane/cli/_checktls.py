@@ -16,13 +16,13 @@ from txdane.cli._verdict import HostVerdict
 from txdane.status import Status
 
 
-class _Quiet(Protocol):
+class Quiet(Protocol):
     """
     The application side of a checked connection: it says nothing and hangs up.
     """
 
 
-def _found(recorder: RecordingResolver, host: str, port: int, proto: str) -> TLSALookup | None:
+def foundTLSA(recorder: RecordingResolver, host: str, port: int, proto: str) -> TLSALookup | None:
     import dns.name
     from twisted.internet.defer import CancelledError
 
@@ -84,34 +84,70 @@ async def checkTLS(
     now: float,
     *,
     timeout: float = 10,
+    starttls: str | None = None,
 ) -> HostVerdict:
     """
-    Connect to C{host}:C{port} with L{DANEEndpoint<txdane.endpoints.dane.DANEEndpoint>} and
-    describe what happened.
+    Connect to C{host}:C{port} with L{DANEEndpoint<txdane.endpoints.dane.DANEEndpoint>}
+    (C{starttls=PROTO} for a protocol that upgrades, under the RFC 7672 policy for SMTP and
+    LMTP) and describe what happened.
+    """
+    from txdane.dane.decision import Policy
+    from txdane.endpoints.planner import Candidate
+
+    policy = Policy.SMTP if starttls in ("smtp", "lmtp") else Policy.DEFAULT
+    return await checkCandidate(
+        reactor, resolver, Candidate(host, port, policy=policy), now, timeout, starttls
+    )
+
+
+async def checkCandidate(
+    reactor: Any,
+    resolver: Any,
+    candidate: Any,
+    now: float,
+    timeout: float,
+    starttls: str | None,
+) -> HostVerdict:
+    """
+    Connect to one L{Candidate<txdane.endpoints.planner.Candidate>} (the host of a
+    C{check}, or an MX or SRV target from the library's planner) with the endpoint the
+    planned endpoints use for it (L{hostEndpoint<txdane.endpoints.planner.hostEndpoint>}),
+    and describe what happened.
     """
     from twisted.internet.error import ConnectError
 
     from txdane.adapters import AddressLookupError
     from txdane.dane.decision import Action
-    from txdane.dane.matching import DANEResult, FailureKind
-    from txdane.endpoints.dane import DANEEndpoint
+    from txdane.dane.matching import DANEResult
+    from txdane.endpoints.planner import HostSettings, hostEndpoint
     from txdane.errors import DANEPolicyError, DANEVerificationError
 
+    host, port = candidate.host, candidate.port
     recorder = RecordingResolver(resolver)
     results: list[DANEResult] = []
-    endpoint = DANEEndpoint(reactor, recorder, host, port, observer=results.append, timeout=timeout)
+    settings = HostSettings(timeout=timeout, extra={"observer": results.append})
+    endpoint = hostEndpoint(reactor, recorder, candidate, starttls, settings)
+    protocolJSON = {"starttls": starttls, "protection": None} if starttls else {}
     try:
-        addresses, plan = await endpoint.plan()
+        addresses, plan = await endpoint.plan(withoutTLSA=candidate.withoutTLSA)
     except DANEPolicyError as e:
-        found = _found(recorder, host, port, "tcp")
+        found = foundTLSA(recorder, host, port, "tcp")
         assert found is not None
         found.addAdvice(now)
         return HostVerdict(
-            host, port, False, found.exitStatus(), f"refused: {e.reason}", tlsa=found
+            host,
+            port,
+            False,
+            found.exitStatus(),
+            f"refused: {e.reason}",
+            tlsa=found,
+            extraJSON=protocolJSON,
         )
     except AddressLookupError as e:
-        return addressFailure(host, port, e, _found(recorder, host, port, "tcp"))
-    found = _found(recorder, host, port, "tcp")
+        verdict = addressFailure(host, port, e, foundTLSA(recorder, host, port, "tcp"))
+        verdict.extraJSON.update(protocolJSON)
+        return verdict
+    found = foundTLSA(recorder, host, port, "tcp")
     if found is None:
         # The connection does not consult the TLSA records of a host whose addresses are
         # insecure (RFC 7672 section 2.2.2); the evidence shows them all the same.
@@ -119,60 +155,138 @@ async def checkTLS(
             await recorder.lookupTLSA(host, port, "tcp")
         except Exception:
             pass
-        found = _found(recorder, host, port, "tcp")
+        found = foundTLSA(recorder, host, port, "tcp")
     assert found is not None
     evidence: dict[str, Any] = dict(
         tlsa=found,
         addresses=[a.host for a in addresses.addresses],
         addressStatus=addresses.status.value,
+        extraJSON=protocolJSON,
     )
     try:
-        protocol: Any = await endpoint.connect(Factory.forProtocol(_Quiet))
+        if starttls is None:
+            protocol: Any = await endpoint.connect(Factory.forProtocol(Quiet))
+        else:
+            protocol = await _negotiate(reactor, endpoint, addresses, plan, candidate, timeout)
     except DANEVerificationError as e:
         found.addAdvice(now, e.certificates)
-        fix = []
-        if e.result is not None and e.result.failure is FailureKind.NO_MATCH:
-            fix = [
-                "publish a record for the key the server now uses:",
-                f"txdane generate --cert server.pem {host} {port}",
-            ]
-        return HostVerdict(
-            host,
-            port,
-            False,
-            ExitStatus.NOT_VERIFIED,
-            f"refused: {e.result.summary() if e.result else e.reason}",
-            result=e.result,
-            chain=e.certificates,
-            fix=fix,
-            **evidence,
-        )
+        return _withProtection(refusedByDANE(host, port, e, **evidence), starttls, None)
+    except STARTTLS_UNAVAILABLE as e:
+        found.addAdvice(now)
+        if plan.tlsRequired:
+            verdict = HostVerdict(
+                host,
+                port,
+                False,
+                ExitStatus.NOT_VERIFIED,
+                "refused: no TLS, but its TLSA records require it",
+                reason=f"{e}; {plan.reason or 'TLS is required'}",
+                **evidence,
+            )
+        else:
+            verdict = HostVerdict(
+                host,
+                port,
+                False,
+                ExitStatus.INSECURE,
+                "no DANE, and no TLS: cleartext",
+                reason=str(e),
+                **evidence,
+            )
+        return _withProtection(verdict, starttls, "cleartext")
     except (ConnectError, OSError) as e:
-        return connectionFailure(host, port, e, **evidence)
+        return _withProtection(connectionFailure(host, port, e, **evidence), starttls, None)
     except Exception as e:
         if plan.action is not Action.PKIX:
-            return connectionFailure(host, port, e, **evidence)
+            return _withProtection(connectionFailure(host, port, e, **evidence), starttls, None)
         found.addAdvice(now)
-        return HostVerdict(
-            host,
-            port,
-            False,
-            ExitStatus.INSECURE,
-            f"no DANE, and PKIX verification failed ({_errorText(e)})",
-            reason=plan.reason,
-            **evidence,
-        )
-    chain, tls = _connectionFacts(protocol, plan.serverName)
+        return _withProtection(pkixFailed(host, port, e, plan.reason, **evidence), starttls, None)
+    chain, tls = connectionFacts(protocol, plan.serverName)
+    protection = None
+    if starttls is not None:
+        from txdane.endpoints.upgrade import IDANEConnection
+
+        protection = str(IDANEConnection(protocol.transport).connectionInfo.protection)
     protocol.transport.loseConnection()
     found.addAdvice(now, chain)
+    verdict = connectedVerdict(
+        host, port, plan, results, chain, tls, protection == "trusted", **evidence
+    )
+    return _withProtection(verdict, starttls, protection)
+
+
+def refusedByDANE(host: str, port: int, error: Any, **evidence: Any) -> HostVerdict:
+    """
+    The verdict on a server the DANE check refused in the handshake (a
+    L{DANEVerificationError<txdane.errors.DANEVerificationError>}), with the fix when no
+    record matched.
+    """
+    from txdane.dane.matching import FailureKind
+
+    fix = []
+    if error.result is not None and error.result.failure is FailureKind.NO_MATCH:
+        fix = [
+            "publish a record for the key the server now uses:",
+            f"txdane generate --cert server.pem {host} {port}",
+        ]
+    return HostVerdict(
+        host,
+        port,
+        False,
+        ExitStatus.NOT_VERIFIED,
+        f"refused: {error.result.summary() if error.result else error.reason}",
+        result=error.result,
+        chain=error.certificates,
+        fix=fix,
+        **evidence,
+    )
+
+
+def pkixFailed(host: str, port: int, error: Any, reason: str, **evidence: Any) -> HostVerdict:
+    """
+    The verdict on a server without DANE whose PKIX check failed.
+    """
+    return HostVerdict(
+        host,
+        port,
+        False,
+        ExitStatus.INSECURE,
+        f"no DANE, and PKIX verification failed ({errorText(error)})",
+        reason=reason,
+        **evidence,
+    )
+
+
+def connectedVerdict(
+    host: str,
+    port: int,
+    plan: Any,
+    results: list[Any],
+    chain: Any,
+    tls: str,
+    trusted: bool,
+    **evidence: Any,
+) -> HostVerdict:
+    """
+    The verdict on a server whose handshake passed: verified (or, when C{trusted}, only
+    trusted) by DANE, else the authentication that replaced it.
+    """
+    from txdane.dane.decision import Action
+
     if plan.action is Action.DANE and results and results[-1].verified:
         result = results[-1]
+        if trusted:
+            headline, verified, status = "trusted by DANE", False, ExitStatus.INSECURE
+            reason = "its name came from an insecure MX lookup: it could have been forged"
+        else:
+            headline, verified, status, reason = "verified by DANE", True, ExitStatus.OK, ""
         return HostVerdict(
             host,
             port,
-            True,
-            ExitStatus.OK,
-            "verified by DANE",
+            verified,
+            status,
+            headline,
+            reason=reason,
             result=result,
             chain=result.chain or chain,
             tls=tls,
@@ -192,7 +306,81 @@ async def checkTLS(
     )
 
 
-def _errorText(error: Any) -> str:
+def _withProtection(
+    verdict: HostVerdict, starttls: str | None, protection: str | None
+) -> HostVerdict:
+    """
+    Add the STARTTLS protocol and the connection's protection to a verdict's evidence.
+    """
+    if starttls is not None:
+        verdict.extraJSON = {"starttls": starttls, "protection": protection}
+        verdict.extra.append(("protection", [f"{protection or 'none'} (STARTTLS {starttls})"]))
+    return verdict
+
+
+def _unavailable() -> tuple[type[BaseException], ...]:
+    from txdane.endpoints.negotiator import StartTLSError
+
+    return (StartTLSError,)
+
+
+STARTTLS_UNAVAILABLE = _unavailable()
+
+
+async def _negotiate(
+    reactor: Any,
+    endpoint: Any,
+    addresses: Any,
+    plan: Any,
+    candidate: Any,
+    timeout: float,
+) -> Any:
+    """
+    Connect in cleartext with the endpoint's C{starttls=} machinery and run the library's
+    negotiator of the protocol (L{txdane.endpoints.negotiator}) as the application, up to
+    the end of the handshake; return the (quiet) application's protocol, connected once the
+    server passed.
+    """
+    from twisted.internet.defer import Deferred
+
+    from txdane.endpoints.negotiator import NegotiatorFactory, negotiatorFor
+
+    protocolName = endpoint.options.starttls
+    ready: Deferred[Any] = Deferred()
+    factory = NegotiatorFactory(
+        Factory.forProtocol(Quiet),
+        ready,
+        negotiatorFor(protocolName),
+        endpoint.creatorFor(plan),
+        candidate.host,
+        candidate.port,
+        candidate.domain or candidate.host,
+    )
+    await endpoint.connectWithPlan(
+        addresses, plan, factory, nameSecure=candidate.nameSecure, domain=candidate.domain
+    )
+    expired: list[bool] = []
+
+    def expire() -> None:
+        expired.append(True)
+        if factory.gate is not None and factory.gate.transport is not None:
+            factory.gate.transport.abortConnection()  # type: ignore[attr-defined]
+
+    timer = reactor.callLater(timeout, expire)
+    try:
+        return await ready
+    except Exception:
+        if expired:
+            raise TimeoutError(
+                f"STARTTLS ({protocolName}) and TLS handshake not done within {timeout:g} seconds"
+            ) from None
+        raise
+    finally:
+        if timer.active():
+            timer.cancel()
+
+
+def errorText(error: Any) -> str:
     from OpenSSL import SSL
 
     if isinstance(error, SSL.Error):
@@ -206,7 +394,7 @@ def _errorText(error: Any) -> str:
     return str(error) or type(error).__name__
 
 
-def _connectionFacts(protocol: Any, serverName: str) -> tuple[tuple[Any, ...], str]:
+def connectionFacts(protocol: Any, serverName: str) -> tuple[tuple[Any, ...], str]:
     """
     The chain the server presented and the TLS version, from an open connection.
     """

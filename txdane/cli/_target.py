@@ -76,6 +76,28 @@ def portNumber(text: str) -> int:
     return port
 
 
+def addTargetArguments(
+    parser: argparse.ArgumentParser,
+    portHelp: str,
+    *,
+    defaultPort: int | None = None,
+    hostOptional: bool = False,
+) -> None:
+    """
+    Declare the C{HOST [PORT]} arguments of C{tlsa}, C{verify} and C{check}: C{options.host}
+    and C{options.port} (C{defaultPort} when not given).
+    """
+    parser.add_argument(
+        "host",
+        metavar="HOST",
+        nargs="?" if hostOptional else None,
+        help="the server's host name, e.g. www.example.com",
+    )
+    parser.add_argument(
+        "port", metavar="PORT", nargs="?", type=portNumber, default=defaultPort, help=portHelp
+    )
+
+
 def addOutputArguments(parser: argparse.ArgumentParser) -> None:
     """
     Declare C{--json} and C{-v}.

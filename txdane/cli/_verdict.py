@@ -88,9 +88,9 @@ class HostVerdict:
                 w for w in self.warnings if w not in self.tlsa.warnings
             ]
 
-    def lines(self, label: str | None = None) -> list[str]:
+    def lines(self, label: str | None = None, *, verbose: bool = False) -> list[str]:
         """
-        The report for people.
+        The report for people; when C{verbose}, with the chain of trust of the TLSA records.
         """
         lines = [f"{label or f'{self.host}:{self.port}'}  {self.headline}"]
         if self.reason:
@@ -122,6 +122,11 @@ class HostVerdict:
             section("warning", warning.lines())
         if self.fix:
             section("fix", self.fix)
+        if verbose and self.tlsa is not None and self.tlsa.answer is not None:
+            from txdane.cli.lookup import _trustLines
+
+            answer = self.tlsa.answer
+            lines.extend(_trustLines(answer.trustChain, answer.signatures))
         return lines
 
     def toJSON(self) -> dict[str, Any]:

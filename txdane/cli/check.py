@@ -5,7 +5,16 @@ status, the TLSA (or SSHFP) records and their status, what happened to each reco
 chain (or host key) the server presented, and advice about what will break next.
 
   - C{txdane check HOST [PORT]}: TLS (port 443 unless given);
+  - C{txdane check --starttls PROTO HOST [PORT]}: cleartext first, then the protocol's
+    STARTTLS (L{txdane.endpoints.negotiator}) through the C{starttls=PROTO} endpoint;
+  - C{txdane check --mx DOMAIN [--port 25]}: every MX host of a domain, in the order of
+    L{planMX<txdane.endpoints.mx.planMX>} (RFC 7672), each over SMTP STARTTLS;
+  - C{txdane check --srv SERVICE DOMAIN}: every target of a service (RFC 7673, XEP-0368),
+    in the order of the library's L{SRVEndpoint<txdane.endpoints.srv.SRVEndpoint>}, each
+    connected to as that endpoint does;
   - C{txdane check --ssh HOST [PORT]}: the SSH host key against the SSHFP records (port 22).
+
+The endpoints decide; this module only drives them and reports.
 """
 
 from __future__ import annotations
@@ -17,34 +26,139 @@ from typing import Any, TextIO
 
 from txdane.cli import UsageError
 from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
-from txdane.cli._target import Progress, addOutputArguments, hostName, portNumber, worst
+from txdane.cli._target import (
+    Progress,
+    addOutputArguments,
+    addTargetArguments,
+    hostName,
+    portNumber,
+    worst,
+)
 
-NAME = "check"
+#: The port each kind of check uses unless one is given (STARTTLS: the protocol's own).
+DEFAULT_PORTS = {"tls": 443, "ssh": 22, "mx": 25}
 
-#: The port each kind of check uses unless one is given.
-DEFAULT_PORTS = {"tls": 443, "ssh": 22}
+#: The protocols C{--starttls} takes (those of C{dane:...:starttls=}).
+STARTTLS_PROTOCOLS = (
+    "smtp",
+    "lmtp",
+    "imap",
+    "pop3",
+    "xmpp-client",
+    "xmpp-server",
+    "ldap",
+    "ftp",
+    "postgres",
+)
+
+
+def _starttlsProtocol(text: str) -> str:
+    if text.lower() not in STARTTLS_PROTOCOLS:
+        raise argparse.ArgumentTypeError(
+            f"unknown STARTTLS protocol {text!r} (one of {', '.join(STARTTLS_PROTOCOLS)})"
+        )
+    return text.lower()
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("host", metavar="HOST", help="the server's host name, e.g. www.example.com")
-    parser.add_argument(
-        "port",
-        metavar="PORT",
-        nargs="?",
-        type=portNumber,
-        help="the server's port (default: 443 for TLS, 22 with --ssh)",
+    addTargetArguments(
+        parser,
+        "the server's port (default: 443 for TLS, the protocol's with --starttls, 22 with --ssh)",
+        hostOptional=True,
     )
-    parser.add_argument(
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--starttls",
+        metavar="PROTO",
+        type=_starttlsProtocol,
+        help="connect in cleartext and upgrade with the protocol's STARTTLS: "
+        + ", ".join(STARTTLS_PROTOCOLS),
+    )
+    kind.add_argument(
+        "--mx",
+        metavar="DOMAIN",
+        help="check every MX host of DOMAIN (RFC 7672, SMTP STARTTLS), instead of HOST",
+    )
+    kind.add_argument(
+        "--srv",
+        metavar="SERVICE",
+        help="check every target of SERVICE (xmpp-client, imap, submission ...) at the DOMAIN "
+        "given as HOST, found by SRV records (RFC 7673)",
+    )
+    kind.add_argument(
         "--ssh",
         action="store_true",
         help="check an SSH server's host key against its SSHFP records (no login is tried)",
+    )
+    parser.add_argument(
+        "--port",
+        dest="portOption",
+        metavar="N",
+        type=portNumber,
+        help="the port, as an option (e.g. with --mx; default 25 there)",
     )
     addOutputArguments(parser)
     addResolverArguments(parser)
 
 
 def _kind(options: argparse.Namespace) -> str:
-    return "ssh" if options.ssh else "tls"
+    if options.ssh:
+        return "ssh"
+    if getattr(options, "mx", None):
+        return "mx"
+    if getattr(options, "srv", None):
+        return "srv"
+    return "tls"
+
+
+def _port(options: argparse.Namespace) -> int:
+    """
+    The port the options name, or the default of the kind of check.
+    """
+    from txdane.endpoints.negotiator import DEFAULT_PORTS as STARTTLS_PORTS
+
+    given = options.portOption or options.port
+    if given:
+        return int(given)
+    if getattr(options, "starttls", None):
+        return STARTTLS_PORTS[options.starttls]
+    return DEFAULT_PORTS[_kind(options)]
+
+
+def checkOptions(options: argparse.Namespace) -> None:
+    """
+    Refuse combinations of options that cannot be meant, before any lookup.
+
+    @raise UsageError: saying what to type instead.
+    """
+    mx = getattr(options, "mx", None)
+    if options.port is not None and options.portOption is not None:
+        raise UsageError("give the port once: as PORT or with --port, not both")
+    if getattr(options, "srv", None) is not None:
+        from txdane.endpoints.srvplan import NoSuchServiceError, serviceByName
+
+        try:
+            serviceByName(options.srv)
+        except NoSuchServiceError as e:
+            raise UsageError(str(e)) from None
+        if options.host is None:
+            raise UsageError(f"give the DOMAIN whose {options.srv} service to check")
+        if options.port is not None or options.portOption is not None:
+            raise UsageError("--srv takes no port: the SRV records give each target's")
+        hostName(options.host)
+        return
+    if mx is not None:
+        if options.host is not None:
+            what = f"{options.host} {options.port}" if options.port else options.host
+            raise UsageError(
+                f"--mx takes the domain and finds its hosts: give no HOST ({what!r}); "
+                "for one MX host, use --starttls smtp HOST"
+            )
+        hostName(mx)
+        return
+    if options.host is None:
+        raise UsageError("give the HOST to check (or --mx DOMAIN, or --srv SERVICE DOMAIN)")
+    hostName(options.host)
 
 
 async def execute(
@@ -59,10 +173,43 @@ async def execute(
     """
     from txdane.cli._verdict import summaryJSON
 
+    checkOptions(options)
     progress = progress or Progress(enabled=False)
     kind = _kind(options)
+    if kind in ("mx", "srv"):
+        report: Any
+        if kind == "mx":
+            from txdane.cli._checkmx import checkMX
+
+            report = await checkMX(
+                reactor,
+                resolver,
+                hostName(options.mx),
+                _port(options),
+                reactor.seconds(),
+                options,
+                progress,
+            )
+        else:
+            from txdane.cli._checksrv import checkSRV
+
+            report = await checkSRV(
+                reactor,
+                resolver,
+                options.srv,
+                hostName(options.host),
+                reactor.seconds(),
+                options,
+                progress,
+            )
+        progress.clear()
+        if options.json:
+            print(json.dumps(report.toJSON(), indent=2), file=out)
+        else:
+            print("\n".join(report.lines(options.verbose)), file=out)
+        return int(report.exitStatus)
+    port = _port(options)
     host = hostName(options.host)
-    port = options.port or DEFAULT_PORTS[kind]
     progress.show(f"checking {host}:{port} ...")
     now = reactor.seconds()
     if kind == "ssh":
@@ -72,27 +219,27 @@ async def execute(
     else:
         from txdane.cli._checktls import checkTLS
 
-        verdict = await checkTLS(reactor, resolver, host, port, now, timeout=options.timeout)
+        verdict = await checkTLS(
+            reactor,
+            resolver,
+            host,
+            port,
+            now,
+            timeout=options.timeout,
+            starttls=getattr(options, "starttls", None),
+        )
     progress.clear()
     verdicts = [verdict]
     status = worst([v.exitStatus for v in verdicts])
     if options.json:
         print(json.dumps(summaryJSON(verdicts, status), indent=2), file=out)
     else:
-        lines = verdict.lines()
-        if options.verbose and verdict.tlsa is not None and verdict.tlsa.answer is not None:
-            from txdane.cli.lookup import _trustLines
-
-            answer = verdict.tlsa.answer
-            lines.extend(_trustLines(answer.trustChain, answer.signatures))
-        print("\n".join(lines), file=out)
+        print("\n".join(verdict.lines(verbose=options.verbose)), file=out)
     return status
 
 
 def run(options: argparse.Namespace) -> int:
-    hostName(options.host)
-    if options.port is not None and not 0 < options.port < 65536:
-        raise UsageError(f"port {options.port} is not in 1-65535")
+    checkOptions(options)
     settings = resolverSettings(options)
 
     async def main(reactor: Any) -> int:

@@ -31,9 +31,6 @@ from txdane.testing import buildHierarchy, selfSignedCertificate
 from txdane.transport import DNSClient
 from txdane.validation import TrustAnchors, ValidatingResolver, edeText
 
-NAME = "demo"
-HELP = "show DNSSEC validation and DANE on loopback (no network needed)"
-
 #: The lookups shown, with the verdict each must reach.
 LOOKUPS = (
     ("www.example.test.", "A", Status.SECURE),

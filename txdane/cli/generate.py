@@ -24,9 +24,6 @@ from txdane.dane.tlsa import (
 from txdane.errors import TLSAFormatError
 from txdane.names import tlsaName
 
-NAME = "generate"
-HELP = "print the TLSA record of a certificate or key file, or the SSHFP records of an SSH key"
-
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("host", nargs="?", help="the server's host name, e.g. mail.example.com")

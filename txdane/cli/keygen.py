@@ -16,10 +16,6 @@ from txdane.cli._common import ttlValue
 from txdane.server.keys import writeKeyFiles
 from txdane.server.signing import KSK_FLAGS, SIGNING_ALGORITHMS, ZSK_FLAGS, SigningKey
 
-NAME = "keygen"
-HELP = "make a DNSSEC key for a zone (BIND key files) and print the DS record for the parent"
-
-
 #: How many keys to try when each one's tag is that of a key already in the directory.
 _ATTEMPTS = 5
 

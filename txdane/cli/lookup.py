@@ -29,9 +29,6 @@ from txdane.validation.answer import SignatureUse, ZoneTrust
 from txdane.validation.ede import EDE, edeText
 from txdane.validation.interfaces import IDNSSECResolver
 
-NAME = "lookup"
-HELP = "look up and validate DNS records (like delv)"
-
 #: Exit status for each verdict.
 EXIT_STATUS = {
     Status.SECURE: ExitStatus.OK,

@@ -27,9 +27,6 @@ from txdane.cli._common import (
 from txdane.endpoints.planner import HostAttempt
 from txdane.mail import DeliveryError, DeliveryResult, recipientDomain, sendMail
 
-NAME = "send"
-HELP = "send one message to a domain's MX hosts with DANE (RFC 7672)"
-
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="sender", required=True, metavar="ADDR", help="sender")

@@ -10,8 +10,6 @@ import argparse
 import inspect
 from typing import Any
 
-NAME = "serve"
-
 #: Placeholders for the options that take a value through an C{opt_} method.
 _METAVARS = {"zone": "ORIGIN=FILE", "key": "KEYFILE", "nsec3": "ORIGIN", "interface": "ADDRESS"}
 

@@ -15,21 +15,11 @@ from typing import Any, TextIO
 
 from txdane.cli import ExitStatus, UsageError
 from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
-from txdane.cli._target import addOutputArguments, hostName, portNumber
-
-NAME = "verify"
+from txdane.cli._target import addOutputArguments, addTargetArguments, hostName
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("host", metavar="HOST", help="the server's host name, e.g. www.example.com")
-    parser.add_argument(
-        "port",
-        metavar="PORT",
-        nargs="?",
-        type=portNumber,
-        default=443,
-        help="the service's port (default: 443)",
-    )
+    addTargetArguments(parser, "the service's port (default: 443)", defaultPort=443)
     parser.add_argument(
         "--cert",
         metavar="FILE",

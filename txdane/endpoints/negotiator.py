@@ -15,11 +15,17 @@ stripping guard (L{txdane.endpoints.guard}) that judges an application's, so the
 what may precede TLS, protocol by protocol.
 
 Protocols: C{xmpp-client} and C{xmpp-server} (RFC 6120 section 5.4), C{imap} (RFC 3501
-section 6.2.1), C{pop3} (RFC 2595 section 4) and C{smtp} (RFC 3207, for submission). After
-the upgrade the application speaks first, as over a new connection without a greeting:
-an XMPP client restarts the stream (twisted.words does so by itself, and should use
-L{txdane.xmpp}'s factory so that it does not ask for STARTTLS again); an SMTP client sends
-C{EHLO} again (RFC 3207 section 4.2); IMAP and POP3 clients send their next command.
+section 6.2.1), C{pop3} (RFC 2595 section 4), C{smtp} (RFC 3207, for submission) and C{lmtp},
+C{ftp} (RFC 4217), C{ldap} (RFC 4511 section 4.14) and C{postgres}: every protocol of
+C{starttls=}. After the upgrade the application speaks first, as over a new connection
+without a greeting: an XMPP client restarts the stream (twisted.words does so by itself, and
+should use L{txdane.xmpp}'s factory so that it does not ask for STARTTLS again); an SMTP
+client sends C{EHLO} again (RFC 3207 section 4.2); IMAP and POP3 clients send their next
+command.
+
+The negotiators also run above a C{starttls=} connection, as its application (C{txdane
+check --starttls} does so): the connection's stripping guard then judges their messages too,
+and its DANE creator replaces the one they pass to C{startTLS}.
 """
 
 from __future__ import annotations
@@ -39,14 +45,25 @@ from twisted.python.failure import Failure
 from twisted.words.xish import domish
 
 from txdane.endpoints._plumbing import GateFactory, HandshakeGate
-from txdane.endpoints.guard import XMPP_STREAMS_NS, XMPP_TLS_NS, checkerFor
+from txdane.endpoints.guard import (
+    LDAP_STARTTLS_OID,
+    POSTGRES_SSL_REQUEST,
+    XMPP_STREAMS_NS,
+    XMPP_TLS_NS,
+    checkerFor,
+)
 from txdane.errors import TxdaneError
 
 __all__ = [
+    "DEFAULT_PORTS",
     "NEGOTIATORS",
+    "FTPStartTLS",
     "IMAPStartTLS",
+    "LDAPStartTLS",
+    "LMTPStartTLS",
     "NegotiatorFactory",
     "POP3StartTLS",
+    "PostgresStartTLS",
     "SMTPStartTLS",
     "StartTLSError",
     "StartTLSProtocol",
@@ -374,6 +391,8 @@ class SMTPStartTLS(_LineStartTLS):
     """
 
     protocolName = "smtp"
+    #: The greeting command.
+    hello = "EHLO"
 
     def begin(self) -> None:
         super().begin()
@@ -395,10 +414,10 @@ class SMTPStartTLS(_LineStartTLS):
                 self.refuse(f"expected the greeting 220, got {_quoted(reply[0])}")
                 return
             self._state = "ehlo"
-            self.command(f"EHLO {self._ehloName()}")
+            self.command(f"{self.hello} {self._ehloName()}")
         elif self._state == "ehlo":
             if code != "250":
-                self.refuse(f"the server answered EHLO with {_quoted(reply[0])}")
+                self.refuse(f"the server answered {self.hello} with {_quoted(reply[0])}")
                 return
             keywords = {r[4:].split(None, 1)[0].upper() for r in reply[1:] if r[4:].strip()}
             if "STARTTLS" not in keywords:
@@ -421,6 +440,156 @@ class SMTPStartTLS(_LineStartTLS):
         return "localhost"
 
 
+class LMTPStartTLS(SMTPStartTLS):
+    """
+    STARTTLS for LMTP (RFC 2033): as for SMTP, with C{LHLO}.
+    """
+
+    protocolName = "lmtp"
+    hello = "LHLO"
+
+
+_FTP_REPLY = re.compile(r"([1-5][0-9][0-9])([ -])(.*)\Z", re.DOTALL)
+
+
+class FTPStartTLS(_LineStartTLS):
+    """
+    TLS for FTP (RFC 4217): wait for the C{220} greeting (a multi-line reply may hold lines
+    of any text between C{220-} and C{220 }), send C{AUTH TLS} and wait for C{234}.
+    """
+
+    protocolName = "ftp"
+
+    def begin(self) -> None:
+        super().begin()
+        self._greeted = False
+        self._open: str | None = None
+
+    def line(self, line: str) -> None:
+        match = _FTP_REPLY.match(line) or _FTP_REPLY.match(line + " ")
+        if self._open is not None:
+            # Inside a multi-line reply: only "NNN " with the same code ends it.
+            if match is not None and match.group(1) == self._open and match.group(2) == " ":
+                self._open = None
+                self._reply(match.group(1), line)
+            return
+        if match is None:
+            self.refuse(f"a malformed reply {_quoted(line)}")
+        elif match.group(2) == "-":
+            self._open = match.group(1)
+        else:
+            self._reply(match.group(1), line)
+
+    def _reply(self, code: str, line: str) -> None:
+        if not self._greeted:
+            if code != "220":
+                self.refuse(f"expected the greeting 220, got {_quoted(line)}")
+                return
+            self._greeted = True
+            self.command("AUTH TLS")
+        elif code == "234":
+            self.upgrade()
+        else:
+            self.refuse(f"the server answered AUTH TLS with {_quoted(line)}")
+
+
+def _berLength(data: bytes, offset: int) -> tuple[int, int] | None:
+    """
+    The BER definite length at C{offset}: (length, offset of the contents); C{None} if more
+    bytes are needed; a length of -1 for one no LDAP response uses.
+    """
+    if offset >= len(data):
+        return None
+    first = data[offset]
+    if first < 0x80:
+        return first, offset + 1
+    count = first & 0x7F
+    if count == 0 or count > 3:
+        return -1, offset
+    if offset + 1 + count > len(data):
+        return None
+    return int.from_bytes(data[offset + 1 : offset + 1 + count], "big"), offset + 1 + count
+
+
+#: The LDAP unbind request (message 2).
+_LDAP_UNBIND = b"\x30\x05\x02\x01\x02\x42\x00"
+
+
+class LDAPStartTLS(StartTLSProtocol):
+    """
+    StartTLS for LDAP (RFC 4511 section 4.14): the StartTLS extended request as message 1;
+    an extended response with C{resultCode} success starts TLS.
+    """
+
+    protocolName = "ldap"
+
+    def begin(self) -> None:
+        self._buffer = b""
+        oid = b"\x80" + bytes([len(LDAP_STARTTLS_OID)]) + LDAP_STARTTLS_OID
+        operation = b"\x77" + bytes([len(oid)]) + oid
+        body = b"\x02\x01\x01" + operation
+        self.send(b"\x30" + bytes([len(body)]) + body)
+
+    def received(self, data: bytes) -> None:
+        self._buffer += data
+        code = self._resultCode()
+        if code is None:
+            return
+        if code == 0:
+            self.upgrade()
+        elif code < 0:
+            self.refuse("a malformed LDAP response")
+        else:
+            # protocolError (2) or unavailable (52): no StartTLS here.
+            self.refuse(f"the server answered StartTLS with resultCode {code}")
+
+    def _resultCode(self) -> int | None:
+        """
+        The resultCode of the extended response in the buffer; C{None} until it is whole,
+        -1 when it is no extended response.
+        """
+        data = self._buffer
+        header = _berLength(data, 1)
+        if header is None:
+            return None
+        length, start = header
+        if data[0] != 0x30 or length < 0:
+            return -1
+        if start + length > len(data):
+            return None
+        messageID = _berLength(data, start + 1)
+        if data[start] != 0x02 or messageID is None or messageID[0] < 0:
+            return -1
+        op = messageID[1] + messageID[0]
+        opHeader = _berLength(data, op + 1)
+        if data[op : op + 1] != b"\x78" or opHeader is None:
+            return -1
+        code = opHeader[1]
+        if data[code : code + 2] != b"\x0a\x01" or code + 2 >= len(data):
+            return -1
+        return data[code + 2]
+
+
+class PostgresStartTLS(StartTLSProtocol):
+    """
+    TLS for PostgreSQL: the SSLRequest packet; C{S} starts TLS, C{N} declines it.
+    """
+
+    protocolName = "postgres"
+
+    def begin(self) -> None:
+        self.send(POSTGRES_SSL_REQUEST)
+
+    def received(self, data: bytes) -> None:
+        answer = data[:1]
+        if answer == b"S":
+            self.upgrade()
+        elif answer == b"N":
+            self.refuse("the server does not offer SSL (it answered SSLRequest with N)")
+        else:
+            self.refuse(f"the server answered SSLRequest with {answer!r}")
+
+
 #: The negotiator of each protocol, by its name (a key of the stripping guard's
 #: L{CHECKERS<txdane.endpoints.guard.CHECKERS>} too).
 NEGOTIATORS: dict[str, type[StartTLSProtocol]] = {
@@ -431,7 +600,24 @@ NEGOTIATORS: dict[str, type[StartTLSProtocol]] = {
         IMAPStartTLS,
         POP3StartTLS,
         SMTPStartTLS,
+        LMTPStartTLS,
+        FTPStartTLS,
+        LDAPStartTLS,
+        PostgresStartTLS,
     )
+}
+
+#: The port each protocol's servers listen on unless told otherwise.
+DEFAULT_PORTS: dict[str, int] = {
+    "smtp": 25,
+    "lmtp": 24,
+    "imap": 143,
+    "pop3": 110,
+    "xmpp-client": 5222,
+    "xmpp-server": 5269,
+    "ldap": 389,
+    "ftp": 21,
+    "postgres": 5432,
 }
 
 #: A negotiator class, called as C{negotiator(wrapped, ready, creator, host, port, domain)}.
