@@ -72,6 +72,7 @@ _SEEDS = [
     "dane:host=www.example.test:port=443:resolver=127.0.0.1#5353,::1:trustAnchor=anchor",
     "dane:host=mail.example.test:port=25:certificate=client.pem:trustRoots=empty",
     r"dane:host=www.example.test:port=443:resolver=2001\:db8\:\:53#53:trustAD=yes",
+    "dnssec:host=www.example.test:port=22:strictNSEC3=yes:trustAnchor=anchor",
     "dnssec:host=git.example.test:port=22:allowInsecure=yes:bindAddress=127.0.0.1",
     "dnssec:git.example.test:22:timeout=0.5:trustAnchor=empty",
 ]

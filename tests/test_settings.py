@@ -14,7 +14,12 @@ from twisted.internet.testing import MemoryReactorClock
 from txdane.resolvconf import NameServer
 from txdane.settings import ResolverSettings, ResolverSettingsError, sharedResolver
 from txdane.testing import buildHierarchy
-from txdane.validation import ADTrustingResolver, TrustAnchors, ValidatingResolver
+from txdane.validation import (
+    ADTrustingResolver,
+    TrustAnchors,
+    ValidatingResolver,
+    ValidationLimits,
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +45,11 @@ def test_fromStrings(anchorFile: Path) -> None:
         ((None, "/nonexistent"), ("trustAnchors",), "trustAnchors: "),
         ((None, "/x", True), ("trustAD", "trustAnchors"), "trustAD and trustAnchors exclude"),
         ((None, None, False, 0.0), ("timeout",), "timeout: 0.0 is not positive"),
+        (
+            (["127.0.0.1"], None, True, None, False, True),
+            ("trustAD", "strictNSEC3Iterations"),
+            "trustAD and strictNSEC3Iterations exclude each other: the NSEC3 iteration limit",
+        ),
     ],
 )
 def test_fromStringsErrors(arguments: tuple, fields: tuple[str, ...], message: str) -> None:
@@ -59,6 +69,9 @@ def test_rulesCheckedOnTheValueToo(anchorFile: Path) -> None:
     """
     with pytest.raises(ResolverSettingsError, match="exclude each other"):
         ResolverSettings(trustAnchors=TrustAnchors.fromFile(anchorFile), trustAD=True)
+    servers = (NameServer("127.0.0.1"),)
+    with pytest.raises(ResolverSettingsError, match="with trust-AD the resolver's AD bit"):
+        ResolverSettings(servers, trustAD=True, strictNSEC3Iterations=True)
 
 
 def test_build(anchorFile: Path) -> None:
@@ -68,8 +81,27 @@ def test_build(anchorFile: Path) -> None:
     )
     assert isinstance(validating, ValidatingResolver)
     assert validating.querier.servers == (NameServer("127.0.0.1"),)  # type: ignore[attr-defined]
+    assert not validating.limits.strictNSEC3Iterations
     trusting = ResolverSettings.fromStrings(["127.0.0.1"], trustAD=True).build(reactor)
     assert isinstance(trusting, ADTrustingResolver)
+
+
+def test_buildStrictNSEC3Iterations(anchorFile: Path) -> None:
+    """
+    C{strictNSEC3Iterations} reaches the validator's limits, leaving the others at their
+    defaults, and keys the shared resolvers apart.
+    """
+    reactor = MemoryReactorClock()
+    settings = ResolverSettings.fromStrings(
+        ["127.0.0.1"], str(anchorFile), strictNSEC3Iterations=True
+    )
+    assert settings.strictNSEC3Iterations
+    strict = settings.build(reactor)
+    assert isinstance(strict, ValidatingResolver)
+    assert strict.limits == ValidationLimits(strictNSEC3Iterations=True)
+    default = ResolverSettings.fromStrings(["127.0.0.1"], str(anchorFile))
+    assert settings != default
+    assert sharedResolver(reactor, settings) is not sharedResolver(reactor, default)
 
 
 def test_sharedPerReactorAndSettings() -> None:

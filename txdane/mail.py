@@ -19,6 +19,7 @@ bounce (L{PermanentDeliveryError}), with every host tried and why.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -290,6 +291,7 @@ def sendMail(
     timeout: float = 60,
     settings: HostSettings | None = None,
     shuffle: Shuffle | None = None,
+    handshakeTimeout: float | None = None,
 ) -> Deferred[DeliveryResult]:
     """
     Deliver C{message} from C{sender} to C{recipients} (all in one domain) through the
@@ -302,12 +304,20 @@ def sendMail(
     @param timeout: seconds to wait for each server reply.
     @param settings: per-host connection options.
     @param shuffle: orders MX hosts of equal preference (see L{planMX}).
+    @param handshakeTimeout: seconds each host's TLS handshake may take, from the client's
+        C{STARTTLS} (default: that of C{settings}, 30 s). A host that accepts C{STARTTLS} and
+        then stays silent is cut off at this deadline and the next host is tried; when no
+        host is left the delivery fails with a L{TemporaryDeliveryError} naming the
+        deadline.
     @return: a Deferred firing with a L{DeliveryResult}, or failing with a
         L{TemporaryDeliveryError} or L{PermanentDeliveryError}.
     @raise ValueError: for recipients in several domains, or none.
     """
     domain = recipientDomain(recipients)
     data = message if isinstance(message, bytes) else message.read()
+    hosts = settings or HostSettings(timeout=min(timeout, 30))
+    if handshakeTimeout is not None:
+        hosts = dataclasses.replace(hosts, handshakeTimeout=handshakeTimeout)
     delivery = _Delivery(
         reactor,
         resolver,
@@ -317,7 +327,7 @@ def sendMail(
         domain,
         heloName,
         timeout,
-        settings or HostSettings(timeout=min(timeout, 30)),
+        hosts,
     )
 
     async def deliver() -> DeliveryResult:

@@ -3,10 +3,10 @@ A validating resolver built from settings: the one place that turns "which recur
 which trust anchors, trust the AD bit or not" into an L{IDNSSECResolver}.
 
 The command line (C{--resolver}, C{--trust-anchor}, C{--trust-ad}) and the endpoint strings
-(C{resolver=}, C{trustAnchor=}, C{trustAD=}) both read their options into a L{ResolverSettings}
-with L{ResolverSettings.fromStrings}, which checks them once, and build the resolver with
-L{ResolverSettings.build} (a new one) or L{sharedResolver} (one per reactor and settings, so
-that endpoints share a cache)::
+(C{resolver=}, C{trustAnchor=}, C{trustAD=}, C{strictNSEC3=}) both read their options into a
+L{ResolverSettings} with L{ResolverSettings.fromStrings}, which checks them once, and build the
+resolver with L{ResolverSettings.build} (a new one) or L{sharedResolver} (one per reactor and
+settings, so that endpoints share a cache)::
 
     settings = ResolverSettings.fromStrings(["127.0.0.1#5353"], trustAnchorFile="anchor.txt")
     resolver = sharedResolver(reactor, settings)
@@ -24,6 +24,7 @@ from txdane.resolvconf import NameServer, NameServerError, readResolvConf
 from txdane.transport import DNSClient
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.interfaces import IDNSSECResolver
+from txdane.validation.limits import ValidationLimits
 from txdane.validation.resolver import ValidatingResolver
 from txdane.validation.trustad import ADTrustingResolver
 
@@ -36,7 +37,8 @@ class ResolverSettingsError(TxdaneError, ValueError):
     Resolver settings that cannot be used.
 
     @ivar options: the settings at fault, by their field names (C{"servers"},
-        C{"trustAnchors"}, C{"trustAD"}); two for settings that exclude each other.
+        C{"trustAnchors"}, C{"trustAD"}, C{"strictNSEC3Iterations"}); two for settings that
+        exclude each other.
     @ivar problem: what is wrong, in words.
     @ivar override: the field of the setting that would accept this, if one exists
         (C{"trustADRemote"}).
@@ -85,9 +87,14 @@ class ResolverSettings:
         forwarder, a private network they control).
     @ivar timeout: the most seconds one query may take, every retry included; C{None} for the
         DNS client's defaults (C{/etc/resolv.conf}'s C{options timeout:} and C{attempts:}).
-    @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors}, C{trustAD} with a
-        server that is not on loopback (without C{trustADRemote}), or a timeout that is not a
-        positive number.
+    @ivar strictNSEC3Iterations: make a TLSA lookup bogus instead of insecure when only the
+        NSEC3 iteration limit makes it insecure (see
+        L{ValidationLimits.strictNSEC3Iterations
+        <txdane.validation.limits.ValidationLimits.strictNSEC3Iterations>}). Excludes
+        C{trustAD}: the limit applies where txdane validates, and with C{trustAD} it does not.
+    @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors} or with
+        C{strictNSEC3Iterations}, C{trustAD} with a server that is not on loopback (without
+        C{trustADRemote}), or a timeout that is not a positive number.
     """
 
     servers: tuple[NameServer, ...] | None = None
@@ -95,10 +102,13 @@ class ResolverSettings:
     trustAD: bool = False
     timeout: float | None = None
     trustADRemote: bool = False
+    strictNSEC3Iterations: bool = False
 
     def __post_init__(self) -> None:
         if self.trustAD and self.trustAnchors is not None:
             raise ResolverSettingsError(("trustAD", "trustAnchors"), "exclude each other")
+        if self.trustAD and self.strictNSEC3Iterations:
+            raise ResolverSettingsError(("trustAD", "strictNSEC3Iterations"), _NO_STRICT_WITH_AD)
         if self.servers is not None and not self.servers:
             raise ResolverSettingsError(("servers",), "names no server")
         if self.timeout is not None and not 0 < self.timeout < float("inf"):
@@ -122,6 +132,7 @@ class ResolverSettings:
         trustAD: bool = False,
         timeout: float | None = None,
         trustADRemote: bool = False,
+        strictNSEC3Iterations: bool = False,
     ) -> ResolverSettings:
         """
         Settings from user input: C{ADDR[#PORT]} resolver addresses and the path of a trust
@@ -132,6 +143,7 @@ class ResolverSettings:
         @param trustAD: see L{ResolverSettings.trustAD}.
         @param timeout: see L{ResolverSettings.timeout}.
         @param trustADRemote: see L{ResolverSettings.trustADRemote}.
+        @param strictNSEC3Iterations: see L{ResolverSettings.strictNSEC3Iterations}.
         @raise ResolverSettingsError: naming the setting that cannot be used.
         """
         parsed: tuple[NameServer, ...] | None = None
@@ -145,19 +157,23 @@ class ResolverSettings:
                 raise ResolverSettingsError(("servers",), str(e)) from None
         if trustAD and trustAnchorFile:
             raise ResolverSettingsError(("trustAD", "trustAnchors"), "exclude each other")
+        if trustAD and strictNSEC3Iterations:
+            raise ResolverSettingsError(("trustAD", "strictNSEC3Iterations"), _NO_STRICT_WITH_AD)
         anchors = None
         if trustAnchorFile:
             try:
                 anchors = TrustAnchors.fromFile(trustAnchorFile)
             except (TrustAnchorError, OSError, ValueError) as e:
                 raise ResolverSettingsError(("trustAnchors",), str(e)) from None
-        return cls(parsed, anchors, trustAD, timeout, trustADRemote)
+        return cls(parsed, anchors, trustAD, timeout, trustADRemote, strictNSEC3Iterations)
 
     def build(self, reactor: Any) -> IDNSSECResolver:
         """
-        A new resolver as these settings describe: a L{ValidatingResolver}, or with
-        C{trustAD} an L{ADTrustingResolver}, asking the recursive resolvers through a new
-        L{DNSClient}.
+        A new resolver as these settings describe: a L{ValidatingResolver} (with
+        L{ValidationLimits.strictNSEC3Iterations
+        <txdane.validation.limits.ValidationLimits.strictNSEC3Iterations>} as
+        C{strictNSEC3Iterations} says), or with C{trustAD} an L{ADTrustingResolver}, asking the
+        recursive resolvers through a new L{DNSClient}.
 
         @param reactor: the reactor the DNS client sends and times with.
         """
@@ -167,7 +183,17 @@ class ResolverSettings:
         if self.trustAD:
             name = ", ".join(str(s) for s in client.servers)
             return ADTrustingResolver(client, name, clock=reactor)
-        return ValidatingResolver(client, trustAnchors=self.trustAnchors, clock=reactor)
+        limits = ValidationLimits(strictNSEC3Iterations=self.strictNSEC3Iterations)
+        return ValidatingResolver(
+            client, trustAnchors=self.trustAnchors, limits=limits, clock=reactor
+        )
+
+
+#: Why C{strictNSEC3Iterations} is refused with C{trustAD}.
+_NO_STRICT_WITH_AD = (
+    "exclude each other: the NSEC3 iteration limit applies only where txdane validates, and "
+    "with trust-AD the resolver's AD bit decides"
+)
 
 
 def _systemServers() -> tuple[NameServer, ...]:

@@ -9,19 +9,27 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import dns.message
+import dns.rdatatype
 import pytest
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.protocol import Factory
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import TestCase
 
-from txdane.dane.decision import Policy
+from txdane.dane.decision import Action, Policy
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint, EndpointStringError, SRVEndpoint
+from txdane.errors import DANEPolicyError
 from txdane.resolvconf import NameServer
+from txdane.status import Status
+from txdane.testing import Hierarchy, buildHierarchy
 from txdane.validation import ADTrustingResolver
+from txdane.validation.ede import EDE
 
 from ..dane.certs import issue
 from ..dane.tlsserver import RecordingClient
+from ..validation.fakes import EngineQuerier
 from .world import makeWorld, reactor, startTLSServer
 
 
@@ -131,6 +139,11 @@ def test_sharedResolver() -> None:
             "trustAD: the AD bit of 192.0.2.53 would be trusted",
         ),
         ("dnssec:host=h:port=22:trustAD=yes:resolver=192.0.2.53", "trustADRemote=yes"),
+        (
+            "dane:host=h:port=443:trustAD=yes:resolver=127.0.0.1#53:strictNSEC3=yes",
+            "trustAD and strictNSEC3 exclude each other",
+        ),
+        ("dnssec:host=h:port=22:strictNSEC3=perhaps", "strictNSEC3='perhaps' is not yes or no"),
         ("dane:host=h:port=443:certificate=/nonexistent.pem", "certificate='/nonexistent.pem'"),
         ("dane:host=h:port=443:trustRoots=/nonexistent.pem", "trustRoots"),
         ("dane:host=h:port=443:timeout=nan", "timeout='nan' must be positive"),
@@ -267,3 +280,65 @@ def test_srvOption() -> None:
     ]:
         with pytest.raises(EndpointStringError, match=message):
             parse(text)
+
+
+@pytest.fixture(scope="module")
+def iterationsHierarchy() -> Hierarchy:
+    """
+    The hierarchy with a TLSA record in C{iterations.test.}, whose NSEC3 chain uses more
+    iterations than the validator's limit. The host has an AAAA record as well as its A
+    record, so that both address answers are secure (a NODATA proof in this zone is
+    insecure, which makes the host's addresses insecure and its TLSA records unused).
+    """
+    records = ["www 300 IN AAAA ::1", "_443._tcp.www 300 IN TLSA 3 1 1 " + "00" * 32]
+    return buildHierarchy(extraRecords={"iterations.test.": records})
+
+
+def _stripSignatures(message: dns.message.Message) -> dns.message.Message:
+    message.answer = [r for r in message.answer if r.rdtype != dns.rdatatype.RRSIG]
+    return message
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_strictNSEC3Option(iterationsHierarchy: Hierarchy, tmp_path: Path, strict: bool) -> None:
+    """
+    An on-path attacker strips the signatures of the TLSA records of a host in a zone above
+    the NSEC3 iteration limit: by default the TLSA lookup is insecure and the endpoint falls
+    back to PKIX (it dials); with C{strictNSEC3=yes} the lookup is bogus and the endpoint
+    refuses before dialling.
+    """
+    anchor = tmp_path / "anchor"
+    anchor.write_text(iterationsHierarchy.trustAnchorText())
+    reactor = MemoryReactorClock()
+    reactor.advance(iterationsHierarchy.now)
+    text = f"dane:host=www.iterations.test:port=443:resolver=127.0.0.1#53:trustAnchor={anchor}"
+    endpoint = clientFromString(reactor, text + (":strictNSEC3=yes" if strict else ""))
+    # The recursive resolver, as the attacker rewrites its answers.
+    querier = EngineQuerier.forHierarchy(iterationsHierarchy)
+    querier.tamper[("_443._tcp.www.iterations.test.", "TLSA")] = _stripSignatures
+    endpoint.resolver.querier = querier
+    assert endpoint.resolver.limits.strictNSEC3Iterations is strict
+    results: list[Any] = []
+    Deferred.fromCoroutine(endpoint.plan()).addBoth(results.append)
+    connecting = endpoint.connect(Factory.forProtocol(RecordingClient))
+    if strict:
+        (failure,) = results
+        assert isinstance(failure.value, DANEPolicyError), failure
+        assert failure.value.status is Status.BOGUS
+        assert failure.value.ede == EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE
+        assert isinstance(_failureOf(connecting), DANEPolicyError)
+        assert reactor.tcpClients == []
+    else:
+        ((_, plan),) = results
+        assert plan.action is Action.PKIX, plan.reason
+        assert "TLSA lookup for _443._tcp.www.iterations.test is insecure" in plan.reason
+        assert reactor.tcpClients and reactor.tcpClients[0][1] == 443
+        connecting.cancel()
+        connecting.addErrback(lambda _: None)
+
+
+def _failureOf(d: Deferred[Any]) -> BaseException:
+    failures: list[Any] = []
+    d.addErrback(failures.append)
+    (failure,) = failures
+    return failure.value

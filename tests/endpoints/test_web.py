@@ -6,18 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.protocol import Protocol
+from twisted.internet.testing import MemoryReactorClock
 from twisted.protocols.tls import TLSMemoryBIOFactory
-from twisted.trial.unittest import TestCase
+from twisted.test import iosim
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import HTTPConnectionPool, readBody
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from txdane.dane.tlsa import recordForCertificate
 from txdane.endpoints import UnsupportedSchemeError, daneAgent
-from txdane.errors import DANEVerificationError
+from txdane.errors import DANEVerificationError, HandshakeTimeoutError
 
 from ..dane.certs import issue
 from ..dane.tlsserver import serverOptions
+from ..fakeresolver import PendingResolver
 from .world import makeWorld, reactor
 
 
@@ -124,3 +128,67 @@ class AgentTests(TestCase):
         ):
             endpoint: Any = factory.endpointForURI(URI.fromBytes(url))
             self.assertEqual(endpoint.host, host)
+
+
+class HandshakeDeadlineTests(SynchronousTestCase):
+    """
+    The agent's C{handshakeTimeout}: a server that accepts the connection and never answers
+    the ClientHello fails the request at the deadline.
+    """
+
+    def silentRequest(self, **factoryOptions: Any) -> tuple[MemoryReactorClock, Any, Any]:
+        reactor = MemoryReactorClock()
+        resolver = PendingResolver()
+        agent = daneAgent(
+            reactor,
+            resolver,
+            pool=HTTPConnectionPool(reactor, persistent=False),
+            **factoryOptions,
+        )
+        requested = agent.request(b"GET", b"https://www.example.test/")
+        resolver.answer("www.example.test.", "A", "127.0.0.1")
+        resolver.answer("www.example.test.", "AAAA")
+        resolver.answer("_443._tcp.www.example.test.", "TLSA", "3 1 1 " + "00" * 32)
+        ((_, port, factory, _, _),) = reactor.tcpClients
+        self.assertEqual(port, 443)
+        client = factory.buildProtocol(None)
+        server = Protocol()  # accepts, reads the ClientHello, says nothing
+        pump = iosim.connect(
+            server,
+            iosim.makeFakeServer(server),
+            client,
+            iosim.makeFakeClient(client),
+            greet=False,
+            clock=reactor,
+        )
+        pump.flush()
+        return reactor, requested, pump
+
+    def test_handshakeTimeout(self) -> None:
+        reactor, requested, pump = self.silentRequest(handshakeTimeout=2)
+        reactor.advance(1.9)
+        self.assertNoResult(requested)
+        reactor.advance(0.1)
+        pump.flush()
+        error = self.failureResultOf(requested, HandshakeTimeoutError).value
+        self.assertEqual((error.host, error.port, error.timeout), ("www.example.test", 443, 2))
+        self.assertEqual(reactor.getDelayedCalls(), [])
+
+    def test_defaultDeadline(self) -> None:
+        reactor, requested, pump = self.silentRequest()
+        reactor.advance(29.9)
+        self.assertNoResult(requested)
+        reactor.advance(0.1)
+        pump.flush()
+        self.failureResultOf(requested, HandshakeTimeoutError)
+
+    def test_factoryPassesItOn(self) -> None:
+        from twisted.web.client import URI
+
+        from txdane.endpoints import DANEEndpointFactory
+
+        factory = DANEEndpointFactory(MemoryReactorClock(), PendingResolver(), handshakeTimeout=4)
+        endpoint: Any = factory.endpointForURI(URI.fromBytes(b"https://www.example.test/"))
+        self.assertEqual(endpoint.handshakeTimeout, 4)
+        default: Any = DANEEndpointFactory(MemoryReactorClock(), PendingResolver())
+        self.assertEqual(default.handshakeTimeout, 30)

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 TARGETS = {
     "server_query": 20000,
     "transport_answer": 3000,
+    "parse_message": 8000,
     "validator_answer": 600,
     "tlsa_match": 2000,
     "trust_anchors": 5000,

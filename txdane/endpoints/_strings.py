@@ -32,6 +32,7 @@ COMMON_OPTIONS = frozenset(
         "trustAnchor",
         "trustAD",
         "trustADRemote",
+        "strictNSEC3",
     }
 )
 
@@ -42,6 +43,7 @@ _RESOLVER_OPTIONS = {
     "trustAnchors": "trustAnchor",
     "trustAD": "trustAD",
     "trustADRemote": "trustADRemote=yes",
+    "strictNSEC3Iterations": "strictNSEC3",
 }
 
 
@@ -176,8 +178,8 @@ class OptionReader:
 
     def resolver(self, reactor: Any) -> Any:
         """
-        The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAD} and
-        C{trustADRemote} options.
+        The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAD},
+        C{trustADRemote} and C{strictNSEC3} options.
         """
         text = self.get("resolver")
         try:
@@ -186,6 +188,7 @@ class OptionReader:
                 self.get("trustAnchor"),
                 self.flag("trustAD"),
                 self.flag("trustADRemote"),
+                self.flag("strictNSEC3"),
             )
         except ResolverSettingsError as e:
             raise self.error(e.describe(_RESOLVER_OPTIONS.__getitem__)) from None
@@ -198,13 +201,18 @@ def _resolverSettings(
     trustAnchorFile: str | None,
     trustAD: bool,
     trustADRemote: bool = False,
+    strictNSEC3Iterations: bool = False,
 ) -> ResolverSettings:
     """
     The settings for these options. An endpoint string is often parsed once per connection:
     the trust anchor file is read once per path, as when shared resolvers were keyed by it.
     """
     return ResolverSettings.fromStrings(
-        servers, trustAnchorFile, trustAD, trustADRemote=trustADRemote
+        servers,
+        trustAnchorFile,
+        trustAD,
+        trustADRemote=trustADRemote,
+        strictNSEC3Iterations=strictNSEC3Iterations,
     )
 
 

@@ -21,6 +21,7 @@ from zope.interface import implementer
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.options import DANEOptions
+from txdane.endpoints.upgrade import DEFAULT_HANDSHAKE_TIMEOUT
 from txdane.errors import TxdaneError
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -48,6 +49,9 @@ class DANEEndpointFactory:
     @param options: how to authenticate servers (default: L{WEB_OPTIONS}).
     @param httpsOnly: refuse plain C{http} URLs.
     @param timeout: seconds per TCP connection attempt.
+    @param handshakeTimeout: seconds the TLS handshake of an C{https} connection may take once
+        the TCP connection is made; past it the connection is aborted and the request fails
+        with L{HandshakeTimeoutError <txdane.errors.HandshakeTimeoutError>}.
     @param optionFields: fields of L{DANEOptions} to set, as for L{DANEEndpoint}: C{policy},
         C{trustRoots}, C{checkDANEEENames} (turn it off for servers whose DANE-EE
         certificates carry no name) ...
@@ -63,6 +67,7 @@ class DANEEndpointFactory:
         options: DANEOptions | None = None,
         httpsOnly: bool = False,
         timeout: float = 30,
+        handshakeTimeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
         **optionFields: Any,
     ) -> None:
         self._reactor = reactor
@@ -70,6 +75,7 @@ class DANEEndpointFactory:
         self.options = DANEOptions.given(WEB_OPTIONS if options is None else options, optionFields)
         self.httpsOnly = httpsOnly
         self.timeout = timeout
+        self.handshakeTimeout = handshakeTimeout
 
     def endpointForURI(self, uri: Any) -> IStreamClientEndpoint:
         # The host as the URL spells it: an IDNA (xn--) label stays ASCII, so the DNS name
@@ -84,6 +90,7 @@ class DANEEndpointFactory:
                 uri.port,
                 options=self.options,
                 timeout=self.timeout,
+                handshakeTimeout=self.handshakeTimeout,
             )
         if scheme == "http" and not self.httpsOnly:
             return DNSSECEndpoint(
@@ -111,7 +118,8 @@ def daneAgent(
     @param reactor: the reactor.
     @param resolver: the validating resolver.
     @param pool: the connection pool (default: a non-persistent one).
-    @param factoryOptions: the arguments of L{DANEEndpointFactory}.
+    @param factoryOptions: the arguments of L{DANEEndpointFactory}: C{httpsOnly},
+        C{timeout}, C{handshakeTimeout} (default 30 s), C{options} or L{DANEOptions} fields.
     """
     return Agent.usingEndpointFactory(
         reactor, DANEEndpointFactory(reactor, resolver, **factoryOptions), pool=pool

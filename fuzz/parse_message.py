@@ -1,0 +1,130 @@
+"""
+Fuzz the transport's lenient message parser, L{txdane.transport.parseMessage}: the first
+byte's low bit asks for the question only, the rest is the message. The parser gives a
+message or one of the errors it documents, never another exception, and:
+
+  - a message dnspython parses strictly is parsed to the same message;
+  - a message dnspython refuses is accepted only for TLSA records whose data has the wrong
+    length for its matching type, each kept as a L{MalformedTLSA}, and the message written
+    out again parses to the same records.
+
+    python fuzz/parse_message.py -runs=100000
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import dns.exception
+import dns.message
+import dns.name
+import dns.rdatatype
+import dns.rrset
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fuzz._harness import instrumented, main
+
+with instrumented():
+    from txdane.transport import MalformedTLSA, parseMessage
+
+#: What C{parseMessage} may rightly raise (as C{dns.message.from_wire} does).
+_PARSE_ERRORS = (dns.exception.DNSException, ValueError, struct.error)
+
+_OWNER = "_443._tcp.www.example.test."
+
+
+def _records(message: dns.message.Message) -> list[list[dns.rrset.RRset]]:
+    return [list(section) for section in message.sections]
+
+
+def _malformed(message: dns.message.Message) -> list[MalformedTLSA]:
+    return [
+        rdata
+        for section in (message.answer, message.authority, message.additional)
+        for rrset in section
+        for rdata in rrset
+        if isinstance(rdata, MalformedTLSA)
+    ]
+
+
+def testOneInput(data: bytes) -> None:
+    if not data:
+        return
+    questionOnly, wire = bool(data[0] & 1), data[1:]
+    try:
+        strict = dns.message.from_wire(wire, question_only=questionOnly)
+    except _PARSE_ERRORS:
+        strict = None
+    try:
+        lenient = parseMessage(wire, questionOnly=questionOnly)
+    except _PARSE_ERRORS:
+        assert strict is None, "dnspython parses what parseMessage refuses"
+        return
+    if strict is not None:
+        assert lenient == strict
+        assert _records(lenient) == _records(strict)
+        assert (lenient.rcode(), lenient.edns, lenient.ednsflags) == (
+            strict.rcode(),
+            strict.edns,
+            strict.ednsflags,
+        )
+        assert not _malformed(lenient)
+        return
+    # Accepted only because of malformed TLSA records, each of a wrong length.
+    malformed = _malformed(lenient)
+    assert malformed, "parseMessage accepts what dnspython refuses, with no malformed TLSA"
+    for rdata in malformed:
+        assert rdata.rdtype == dns.rdatatype.TLSA
+        assert rdata.mtype in (1, 2) and len(rdata.cert) != {1: 32, 2: 64}[rdata.mtype]
+    try:
+        again = lenient.to_wire()
+    except dns.exception.DNSException:
+        return  # e.g. a TSIG record, which dnspython writes only with its key
+    assert _records(parseMessage(again)) == _records(lenient)
+
+
+def _response(*records: tuple[str, str, bytes]) -> bytes:
+    """
+    A response to C{_OWNER}/TLSA whose answer holds C{records} (name, type, raw rdata),
+    written by hand so that dnspython's checks do not apply.
+    """
+    query = dns.message.make_query(_OWNER, "TLSA", want_dnssec=True)
+    wire = bytearray(dns.message.make_response(query).to_wire())
+    wire[6:8] = struct.pack("!H", len(records))
+    # The OPT record of the additional section comes last: insert before it.
+    opt = bytes(wire[-11:])
+    del wire[-11:]
+    for name, rdtype, rdata in records:
+        wire += dns.name.from_text(name).to_wire() or b""
+        wire += struct.pack("!HHIH", dns.rdatatype.from_text(rdtype), 1, 300, len(rdata))
+        wire += rdata
+    return bytes(wire + opt)
+
+
+def seeds() -> list[bytes]:
+    """
+    Good TLSA answers, ones with a wrong-length digest (alone, beside good records, signed),
+    and other malformed records.
+    """
+    good = b"\x03\x01\x01" + b"\x11" * 32
+    short = b"\x03\x01\x01" + b"\x22" * 31
+    long512 = b"\x02\x00\x02" + b"\x33" * 65
+    rrsig = bytes.fromhex("0034 0d 06 0000012c 6a000000 69000000 1234") + (
+        dns.name.from_text("example.test.").to_wire() or b""
+    )
+    rrsig += b"\x44" * 64
+    messages = [
+        _response((_OWNER, "TLSA", good)),
+        _response((_OWNER, "TLSA", short), (_OWNER, "TLSA", good)),
+        _response((_OWNER, "TLSA", long512), (_OWNER, "RRSIG", rrsig)),
+        _response((_OWNER, "TLSA", short), ("www.example.test.", "A", b"\x7f\x00\x01")),
+        _response((_OWNER, "TLSA", b"\x03\x01")),
+        _response(("www.example.test.", "AAAA", b"\x00" * 16), (_OWNER, "TLSA", short)),
+    ]
+    return [b"\x00" + m for m in messages] + [b"\x01" + messages[1]]
+
+
+if __name__ == "__main__":
+    main(testOneInput, seeds())
