@@ -20,7 +20,7 @@ import dns.rrset
 import pytest
 from twisted.internet.defer import Deferred
 
-from txdane.cli import ExitStatus, main
+from txdane.cli import ExitStatus, UsageError, main
 from txdane.cli.lookup import answerToJSON, execute, formatAnswer
 from txdane.status import Status
 from txdane.validation import ChainLink, LookupFailedError, SignatureUse, ZoneTrust
@@ -236,3 +236,21 @@ def test_trustADLoopbackOrOverride(extra: list[str]) -> None:
     addResolverArguments(parser)
     settings = resolverSettings(parser.parse_args(["--trust-ad", *extra]))
     assert settings.trustAD
+
+
+def test_strictNSEC3() -> None:
+    """
+    --strict-nsec3 reaches the validator's limits, and is refused with --trust-ad (one line
+    naming both options).
+    """
+    from txdane.cli._common import addResolverArguments, resolverSettings
+
+    parser = argparse.ArgumentParser()
+    addResolverArguments(parser)
+    settings = resolverSettings(parser.parse_args(["--strict-nsec3", "--resolver", "::1"]))
+    assert settings.strictNSEC3Iterations
+    assert not resolverSettings(parser.parse_args(["--resolver", "::1"])).strictNSEC3Iterations
+    with pytest.raises(UsageError) as raised:
+        resolverSettings(parser.parse_args(["--strict-nsec3", "--trust-ad", "--resolver", "::1"]))
+    assert "--strict-nsec3" in str(raised.value)
+    assert "--trust-ad" in str(raised.value)

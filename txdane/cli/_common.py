@@ -52,8 +52,8 @@ def runOnReactor(main: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
 
 def addResolverArguments(parser: argparse.ArgumentParser) -> None:
     """
-    Declare C{--resolver}, C{--trust-anchor}, C{--trust-ad}, C{--trust-ad-remote} and
-    C{--timeout}.
+    Declare C{--resolver}, C{--trust-anchor}, C{--trust-ad}, C{--trust-ad-remote},
+    C{--strict-nsec3} and C{--timeout}.
     """
     group = parser.add_argument_group("DNS")
     group.add_argument(
@@ -79,6 +79,12 @@ def addResolverArguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --trust-ad, also trust a resolver that is not on loopback (only when you "
         "secure the path to it yourself: anyone on that path can set the AD bit)",
+    )
+    group.add_argument(
+        "--strict-nsec3",
+        action="store_true",
+        help="treat TLSA answers that are insecure only because their zone's NSEC3 iterations "
+        "exceed the limit as bogus (an on-path attacker could otherwise make them look absent)",
     )
     group.add_argument(
         "--timeout",
@@ -123,6 +129,7 @@ _OPTION_NAMES = {
     "trustAD": "--trust-ad",
     "timeout": "--timeout",
     "trustADRemote": "--trust-ad-remote",
+    "strictNSEC3Iterations": "--strict-nsec3",
 }
 
 
@@ -144,6 +151,7 @@ def resolverSettings(options: argparse.Namespace) -> ResolverSettings:
             options.trust_ad,
             options.timeout,
             trustADRemote=options.trust_ad_remote,
+            strictNSEC3Iterations=options.strict_nsec3,
         )
     except ResolverSettingsError as e:
         raise UsageError(e.describe(_OPTION_NAMES.__getitem__)) from None
