@@ -204,7 +204,7 @@ class SRVEndpointTests(TestCase):
         """
         C{dane:srv=imap}, C{pop3} and C{submission}: the endpoint does the protocol's
         STARTTLS, verifies the target by DANE (SNI: the target, RFC 7673) and connects the
-        application only then.
+        application only then, handing it the server's greeting first.
         """
         for service in ("imap", "pop3", "submission"):
             certificate = issue("anything.example")
@@ -217,7 +217,7 @@ class SRVEndpointTests(TestCase):
             )
             client = await self.connect(self.endpoint(world, service))
             await client.greeted
-            self.assertEqual(b"".join(client.received), GREETING)
+            self.assertEqual(b"".join(client.received), LINE_SERVERS[service][0] + GREETING)
             self.assertEqual(server.received[-1], LINE_SERVERS[service][2])
             info = IDANEConnection(client.transport).connectionInfo
             self.assertEqual(info.protection, Protection.VERIFIED)
