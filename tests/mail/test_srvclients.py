@@ -20,7 +20,8 @@ from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 from twisted.cred.portal import IRealm, Portal
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString
-from twisted.internet.protocol import Factory
+from twisted.internet.interfaces import IHandshakeListener
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.threads import deferToThread
 from twisted.mail import imap4, pop3
 from twisted.mail.smtp import ESMTPSenderFactory
@@ -110,6 +111,33 @@ class _POP3Server(pop3.POP3):
         factory.upgraded.append(self)
 
 
+@implementer(IHandshakeListener)
+class _HangUpAfterTLS(Protocol):
+    """
+    A submission server that does STARTTLS and hangs up as soon as TLS is up.
+    """
+
+    def connectionMade(self) -> None:
+        self.buffer = b""
+        self.transport.write(b"220 drop.example.test ESMTP\r\n")  # type: ignore[union-attr]
+
+    def dataReceived(self, data: bytes) -> None:
+        transport: Any = self.transport
+        self.buffer += data
+        while b"\r\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\r\n", 1)
+            if line.startswith(b"EHLO"):
+                transport.write(b"250-drop.example.test\r\n250 STARTTLS\r\n")
+            elif line == b"STARTTLS":
+                transport.write(b"220 go ahead\r\n")
+                transport.startTLS(self.factory.context)
+
+    def handshakeCompleted(self) -> None:
+        factory: Any = self.factory
+        factory.hungUp += 1
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
+
 class _GreetedIMAP4Client(imap4.IMAP4Client):
     def __init__(self) -> None:
         super().__init__()
@@ -193,6 +221,60 @@ class StockClientTests(SRVWorld):
         [message] = server.messages
         self.assertIn(b"Subject: srv", message)
         self.assertEqual([line.split()[0] for line in server.cleartext], [b"EHLO", b"STARTTLS"])
+
+    async def test_esmtpSenderRetriesNextTarget(self) -> None:
+        """
+        A target that drops the connection once TLS is up: C{ESMTPSenderFactory} hears of
+        it through C{clientConnectionLost}, retries through the connector it was given, which
+        dials the next target, and the mail is delivered there.
+        """
+        certificate = issue("mail.example.test")
+        dropping: Any = Factory.forProtocol(_HangUpAfterTLS)
+        dropping.context = serverOptions(certificate)
+        dropping.hungUp = 0
+        first = self.listen(dropping)
+        server = listenSMTP(serverOptions(certificate), ("127.0.0.1",))
+        for listening in server.ports:
+            self.addCleanup(listening.stopListening)
+        records = srvRecords("submission", server.port, certificate)
+        tlsa = recordForCertificate(certificate.cert, 3, 1, 1)
+        records["example.test."] = [
+            records["example.test."][0].replace("SRV 0 ", "SRV 10 "),
+            *records["example.test."][1:],
+            f"_submission._tcp.corp 300 IN SRV 0 0 {first} drop",
+            "drop 300 IN A 127.0.0.1",
+            f"_{first}._tcp.drop 300 IN TLSA {tlsa}",
+        ]
+        world = await self.world(records)
+        done: Deferred[Any] = Deferred()
+        lost: list[Any] = []
+        factory = senderFactory(done)
+        original = factory.clientConnectionLost
+
+        def clientConnectionLost(connector: Any, reason: Any) -> None:
+            lost.append(connector.getDestination().port)
+            original(connector, reason)
+
+        factory.clientConnectionLost = clientConnectionLost  # type: ignore[method-assign]
+        built: list[Any] = []
+        build = factory.buildProtocol
+
+        def buildProtocol(addr: Any) -> Any:
+            protocol = build(addr)
+            built.append(protocol)
+            self.addCleanup(lambda: protocol.transport.abortConnection())
+            return protocol
+
+        factory.buildProtocol = buildProtocol  # type: ignore[method-assign]
+        await self.endpoint(world, "submission").connect(factory)
+        await done
+        self.assertEqual(dropping.hungUp, 1)
+        self.assertEqual(lost[0], first)
+        [message] = server.messages
+        self.assertIn(b"Subject: srv", message)
+        self.assertEqual(len(built), 2)
+        info = IDANEConnection(built[1].transport).connectionInfo
+        self.assertEqual((info.host, info.protection), ("mail.example.test", Protection.VERIFIED))
 
     async def test_imap4Client(self) -> None:
         """

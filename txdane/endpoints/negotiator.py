@@ -34,6 +34,7 @@ does not ask for STARTTLS again).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -113,8 +114,9 @@ class StartTLSProtocol(HandshakeGate):
         host: str,
         port: int,
         domain: str,
+        onLost: Callable[[Failure], object] | None = None,
     ) -> None:
-        super().__init__(wrapped, ready)
+        super().__init__(wrapped, ready, onLost)
         self.creator = creator
         self.host = host
         self.port = port
@@ -488,7 +490,8 @@ NEGOTIATORS: dict[str, type[StartTLSProtocol]] = {
     )
 }
 
-#: A negotiator class, called as C{negotiator(wrapped, ready, creator, host, port, domain)}.
+#: A negotiator class, called as
+#: C{negotiator(wrapped, ready, creator, host, port, domain, onLost)}.
 Negotiator = type[StartTLSProtocol]
 
 
@@ -504,7 +507,8 @@ def negotiatorFor(protocol: str) -> Negotiator:
 class NegotiatorFactory(GateFactory):
     """
     Builds, around the application's protocol, the negotiator that does STARTTLS first; its
-    C{ready} fires with the application's protocol once the upgraded connection is verified.
+    C{ready} fires with the application's protocol once the upgraded connection is verified,
+    and C{onLost} is called when that connection is lost.
     """
 
     def __init__(
@@ -516,8 +520,9 @@ class NegotiatorFactory(GateFactory):
         host: str,
         port: int,
         domain: str,
+        onLost: Callable[[Failure], object] | None = None,
     ) -> None:
-        super().__init__(factory, ready)
+        super().__init__(factory, ready, onLost)
         self._negotiator = negotiator
         self._arguments = (creator, host, port, domain)
 
@@ -525,6 +530,6 @@ class NegotiatorFactory(GateFactory):
         wrapped = self.factory.buildProtocol(addr)
         if wrapped is None:
             return None
-        self.gate = self._negotiator(wrapped, self.ready, *self._arguments)
+        self.gate = self._negotiator(wrapped, self.ready, *self._arguments, self.onLost)
         self.gate.factory = self
         return self.gate
