@@ -53,6 +53,7 @@ async def main(reactor, options, password):
     ping = xmlstream.IQ(xs, "get")
     ping.addElement(("urn:xmpp:ping", "ping"))
     await ping.send(jid.host)
+    factory.stopTrying()  # the factory would reconnect, to the next target, once closed
     xs.sendFooter()
     print(f"sent to {options.to} as {xs.authenticator.jid.full()}")
 

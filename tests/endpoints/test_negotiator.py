@@ -5,15 +5,18 @@ cleartext exchange up to the upgrade, and every way a server can stop it.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionAborted
+from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
+from zope.interface import alsoProvides
 
 from txdane.endpoints.guard import CHECKERS
 from txdane.endpoints.negotiator import (
@@ -39,6 +42,8 @@ class TLSStringTransport(StringTransport):
 
     def startTLS(self, creator: Any) -> None:
         self.started = creator
+        # As Twisted's TCP transports do.
+        alsoProvides(self, ISSLTransport)
 
     def abortConnection(self) -> None:
         self.aborted = True
@@ -315,3 +320,204 @@ def test_everyStartTLSProtocolHasANegotiator() -> None:
     from txdane.endpoints.negotiator import DEFAULT_PORTS
 
     assert set(NEGOTIATORS) == set(CHECKERS) == set(DEFAULT_PORTS)
+
+
+# The greeting handed to the application after TLS.
+
+
+class Recorder(Application):
+    """
+    Notes when it is connected, and what it has received by then.
+    """
+
+    def connectionMade(self) -> None:
+        self.receivedBeforeConnected = list(self.received)
+
+
+@pytest.mark.parametrize(
+    "protocol, lines, greeting",
+    [
+        (
+            "smtp",
+            [b"220-mail.example.test ESMTP\r\n220 welcome\r\n", EHLO_STARTTLS, b"220 go\r\n"],
+            b"220-mail.example.test ESMTP\r\n220 welcome\r\n",
+        ),
+        ("pop3", [b"+OK POP3 ready <1.2@example.test>\n", b"+OK Begin TLS\r\n"], None),
+        # The capabilities before STARTTLS are left out: the client asks again over TLS.
+        (
+            "imap",
+            [b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] Dovecot ready.\r\n"],
+            b"* OK Dovecot ready.\r\n",
+        ),
+        ("imap", [b"* OK [ALERT] [capability IMAP4rev1 STARTTLS] hi\r\n"], b"* OK [ALERT] hi\r\n"),
+        ("imap", [b"* OK [CAPABILITY IMAP4rev1 STARTTLS]\r\n"], b"* OK ready\r\n"),
+    ],
+)
+def test_greetingAfterTLS(protocol: str, lines: list[bytes], greeting: bytes | None) -> None:
+    """
+    The line protocols hand the application the server's greeting (as sent, CRLF-ended;
+    for IMAP without its capabilities) once TLS is up and verified, as its first data:
+    nothing before, nothing else of the cleartext part.
+    """
+    application = Recorder()
+    ready: Deferred[Any] = Deferred()
+    outcome: list[Any] = []
+    ready.addBoth(outcome.append)
+    negotiator = negotiatorFor(protocol)(
+        application, ready, CREATOR, "mail.example.test", 143, "example.test"
+    )
+    transport = TLSStringTransport()
+    negotiator.makeConnection(transport)
+    for line in lines:
+        negotiator.dataReceived(line)
+    if protocol == "imap":
+        negotiator.dataReceived(b"a001 OK Begin TLS\r\n* INJECTED\r\n")
+    negotiator.dataReceived(b"injected after the go-ahead\r\n")
+    assert transport.started is CREATOR
+    assert (application.transport, application.received, outcome) == (None, [], [])
+    negotiator.handshakeCompleted()
+    assert outcome == [application]
+    assert application.receivedBeforeConnected == []
+    assert application.received == [greeting or lines[0].rstrip(b"\r\n") + b"\r\n"]
+    # What the server says over TLS follows.
+    negotiator.dataReceived(b"over TLS\r\n")
+    assert application.received[1:] == [b"over TLS\r\n"]
+
+
+def test_noGreetingForXMPP() -> None:
+    """
+    An XMPP client speaks first: it receives nothing of the cleartext stream.
+    """
+    application = Application()
+    ready: Deferred[Any] = Deferred()
+    negotiator = negotiatorFor("xmpp-client")(
+        application, ready, CREATOR, "xmpp.example.test", 5222, "example.test"
+    )
+    transport = TLSStringTransport()
+    negotiator.makeConnection(transport)
+    negotiator.dataReceived(
+        b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+        b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:features>"
+        b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>"
+        b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+    )
+    assert transport.started is CREATOR
+    negotiator.handshakeCompleted()
+    assert application.transport is transport
+    assert application.received == []
+
+
+def test_noGreetingWhenRefused() -> None:
+    """
+    A connection refused after the greeting never hands it to anyone.
+    """
+    negotiator, _, application, outcome = negotiate("smtp", [b"220 ready\r\n", b"250 mail\r\n"])
+    refusal(outcome)
+    negotiator.handshakeCompleted()
+    assert (application.transport, application.received) == (None, [])
+
+
+# twisted.mail's clients, unchanged, behind the negotiators.
+
+
+def upgraded(
+    protocol: str, application: Any, lines: list[bytes]
+) -> tuple[StartTLSProtocol, TLSStringTransport]:
+    """
+    Run the negotiator of C{protocol} in front of C{application} up to a completed
+    handshake; return it and the transport, cleared of the cleartext part.
+    """
+    ready: Deferred[Any] = Deferred()
+    negotiator = negotiatorFor(protocol)(
+        application, ready, CREATOR, "mail.example.test", 587, "example.test"
+    )
+    transport = TLSStringTransport()
+    negotiator.makeConnection(transport)
+    for line in lines:
+        negotiator.dataReceived(line)
+    assert transport.started is CREATOR
+    transport.clear()
+    negotiator.handshakeCompleted()
+    return negotiator, transport
+
+
+def test_esmtpSenderOverSubmission() -> None:
+    """
+    C{ESMTPSenderFactory(requireTransportSecurity=True)}'s client reads the greeting, says
+    C{EHLO} over TLS, finds the transport secure (no second STARTTLS) and sends the mail.
+    """
+    from twisted.mail.smtp import ESMTPSenderFactory
+
+    done: Deferred[Any] = Deferred()
+    factory = ESMTPSenderFactory(
+        None,
+        None,
+        "alice@example.test",
+        ["bob@example.test"],
+        io.BytesIO(b"Subject: hi\r\n\r\nhello\r\n"),
+        done,
+        contextFactory=object(),
+        requireAuthentication=False,
+        requireTransportSecurity=True,
+    )
+    client = factory.buildProtocol(None)
+    negotiator, transport = upgraded(
+        "smtp", client, [b"220 mail.example.test ESMTP\r\n", EHLO_STARTTLS, b"220 go\r\n"]
+    )
+    assert client._tlsMode
+    assert transport.value().startswith(b"EHLO ")
+    transport.clear()
+    negotiator.dataReceived(b"250-mail.example.test\r\n250 8BITMIME\r\n")
+    assert transport.value() == b"MAIL FROM:<alice@example.test>\r\n"
+
+
+def test_imap4Client() -> None:
+    """
+    C{IMAP4Client} gets its greeting, without the capabilities of the cleartext part; to log
+    in it asks for them over TLS and, the transport being secure, does not ask for STARTTLS.
+    """
+    from twisted.mail.imap4 import IMAP4Client
+
+    client = IMAP4Client()
+    greetings: list[Any] = []
+    client.serverGreeting = greetings.append  # type: ignore[method-assign]
+    negotiator, transport = upgraded(
+        "imap",
+        client,
+        [b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n", b"a001 OK go\r\n"],
+    )
+    assert greetings == [None] and client.state == "unauth"
+    assert transport.value() == b""
+    loggedIn = client.login(b"alice", b"secret")
+    assert transport.value() == b"0001 CAPABILITY\r\n"
+    transport.clear()
+    negotiator.dataReceived(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n0001 OK done\r\n")
+    assert transport.value() == b'0002 LOGIN "alice" "secret"\r\n'
+    negotiator.dataReceived(b"0002 OK logged in\r\n")
+    assert loggedIn.called
+
+
+def test_pop3Client() -> None:
+    """
+    C{AdvancedPOP3Client} gets its greeting, APOP challenge included, and logs in over TLS.
+    """
+    from twisted.mail.pop3 import AdvancedPOP3Client
+
+    client = AdvancedPOP3Client()
+    greetings: list[Any] = []
+    client.serverGreeting = greetings.append  # type: ignore[method-assign]
+    negotiator, transport = upgraded(
+        "pop3", client, [b"+OK POP3 ready <1.2@example.test>\r\n", b"+OK Begin TLS\r\n"]
+    )
+    assert greetings == [b"POP3 ready <1.2@example.test>"]
+    assert client.serverChallenge == b"<1.2@example.test>"
+    client.allowInsecureLogin = False
+    client.serverChallenge = None  # USER/PASS rather than APOP, to see where TLS stands
+    loggedIn = client.login(b"alice", b"secret")
+    assert transport.value() == b"CAPA\r\n"
+    transport.clear()
+    negotiator.dataReceived(b"+OK\r\nUSER\r\n.\r\n")
+    assert transport.value() == b"USER alice\r\n"
+    negotiator.dataReceived(b"+OK\r\n")
+    negotiator.dataReceived(b"+OK welcome\r\n")
+    assert loggedIn.called

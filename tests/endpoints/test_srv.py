@@ -9,11 +9,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.interfaces import IStreamClientEndpoint
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Factory, Protocol, ReconnectingClientFactory
 from twisted.internet.ssl import CertificateOptions
+from twisted.internet.task import deferLater
 from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
@@ -128,6 +131,41 @@ LINE_SERVERS = {
 }
 
 
+class _Reconnecting(ReconnectingClientFactory):
+    """
+    A reconnecting factory (as twisted.words' C{XmlStreamFactory} is) that records what it
+    hears from the connector: C{("lost", destination port, reason)} and C{("failed",
+    error)}; it stops trying when the connector has no target left.
+    """
+
+    initialDelay = delay = 0.01
+    factor = 1.0
+
+    def __init__(self) -> None:
+        self.clients: list[RecordingClient] = []
+        self.events: list[tuple[Any, ...]] = []
+        self.event: Deferred[None] = Deferred()
+
+    def buildProtocol(self, addr: Any) -> RecordingClient:
+        client = RecordingClient()
+        client.greeted.addErrback(lambda _: None)
+        self.clients.append(client)
+        return client
+
+    def _note(self, *event: Any) -> None:
+        self.events.append(event)
+        happened, self.event = self.event, Deferred()
+        happened.callback(None)
+
+    def clientConnectionLost(self, connector: Any, reason: Any) -> None:
+        self._note("lost", connector.getDestination().port, reason)
+        super().clientConnectionLost(connector, reason)
+
+    def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
+        self.stopTrying()
+        self._note("failed", reason.value)
+
+
 class SRVEndpointTests(TestCase):
     async def world(self, records: list[str]) -> World:
         world = await makeWorld({"example.test.": records})
@@ -204,7 +242,7 @@ class SRVEndpointTests(TestCase):
         """
         C{dane:srv=imap}, C{pop3} and C{submission}: the endpoint does the protocol's
         STARTTLS, verifies the target by DANE (SNI: the target, RFC 7673) and connects the
-        application only then.
+        application only then, handing it the server's greeting first.
         """
         for service in ("imap", "pop3", "submission"):
             certificate = issue("anything.example")
@@ -217,7 +255,7 @@ class SRVEndpointTests(TestCase):
             )
             client = await self.connect(self.endpoint(world, service))
             await client.greeted
-            self.assertEqual(b"".join(client.received), GREETING)
+            self.assertEqual(b"".join(client.received), LINE_SERVERS[service][0] + GREETING)
             self.assertEqual(server.received[-1], LINE_SERVERS[service][2])
             info = IDANEConnection(client.transport).connectionInfo
             self.assertEqual(info.protection, Protection.VERIFIED)
@@ -407,3 +445,55 @@ class SRVEndpointTests(TestCase):
         self.assertIsInstance(endpoint, SRVEndpoint)
         error: Any = await self.assertFailure(endpoint.connect(Factory()), ServiceNotOfferedError)
         self.assertIn("SRV target is '.'", str(error))
+
+    async def test_lostConnectionReportedNextTargetOnReconnect(self) -> None:
+        """
+        A C{ClientFactory} hears of a lost connection through C{clientConnectionLost}, as
+        with C{connectTCP}, for direct TLS and STARTTLS targets alike; the connector it gets
+        dials the next target, and when none is left C{clientConnectionFailed} gets the
+        L{SRVConnectError}.
+        """
+        certificate = issue("xmpp.example.test")
+        direct, _ = self.tlsServer(certificate, alpn=(b"xmpp-client",))
+        starttls, _ = self.xmppServer(certificate)
+        world = await self.world(
+            [
+                f"_xmpps-client._tcp.chat 300 IN SRV 0 0 {direct} a",
+                f"_xmpp-client._tcp.chat 300 IN SRV 10 0 {starttls} xmpp",
+                *self.tlsa(direct, certificate, "a"),
+                *self.tlsa(starttls, certificate),
+            ]
+        )
+        factory = _Reconnecting()
+        endpoint = self.endpoint(world)
+        protocol: Any = await endpoint.connect(factory)
+        self.addCleanup(factory.stopTrying)
+        [first] = factory.clients
+        self.assertIs(protocol, first)
+        await first.greeted
+        self.assertEqual(factory.events, [])
+        # The server side goes away: the factory hears of it and reconnects.
+        lost = factory.event
+        first.transport.loseConnection()  # type: ignore[union-attr]
+        await lost
+        [(what, port, reason)] = factory.events
+        self.assertEqual((what, port), ("lost", direct))
+        self.assertIsInstance(reason, Failure)
+        while len(factory.clients) < 2 or not factory.clients[1].greeted.called:
+            await deferLater(reactor, 0.01)
+        second = factory.clients[1]
+        self.assertEqual(b"".join(second.received), GREETING)
+        assert endpoint.connectedTarget is not None
+        self.assertEqual(endpoint.connectedTarget.port, starttls)
+        info = IDANEConnection(second.transport).connectionInfo
+        self.assertEqual(info.protection, Protection.VERIFIED)
+        # Lost again: no target is left.
+        failed = factory.event
+        second.transport.abortConnection()  # type: ignore[union-attr]
+        await failed
+        if len(factory.events) < 3:
+            await factory.event
+        [_, (what, port, _), (failure, error)] = factory.events
+        self.assertEqual((what, port, failure), ("lost", starttls, "failed"))
+        self.assertIsInstance(error, SRVConnectError)
+        self.assertEqual(len(factory.clients), 2)

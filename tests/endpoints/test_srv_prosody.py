@@ -75,6 +75,8 @@ class Session:
         self.xs.send(domish.Element((None, "presence")))
 
     def close(self) -> None:
+        # twisted.words' factory reconnects (to the next target) when the stream is lost.
+        self.xs.factory.stopTrying()
         if self.xs.transport is not None:
             self.xs.transport.abortConnection()
 

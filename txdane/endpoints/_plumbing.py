@@ -5,6 +5,7 @@ wrapper that holds the application back until the TLS handshake has been verifie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.defer import CancelledError, Deferred
@@ -56,11 +57,20 @@ class HandshakeGate(Protocol):
     application's protocol connected and C{ready} fired with it. If the connection is lost
     first, C{ready} fails with the reason (the verification error), and the application's
     protocol never sees the connection, so no application data can reach or leave it.
+
+    @ivar onLost: called with the reason when a connection that was open (C{ready} fired) is
+        lost, after the application's protocol heard of it; or C{None}.
     """
 
-    def __init__(self, wrapped: IProtocol, ready: Deferred[IProtocol]) -> None:
+    def __init__(
+        self,
+        wrapped: IProtocol,
+        ready: Deferred[IProtocol],
+        onLost: Callable[[Failure], object] | None = None,
+    ) -> None:
         self.wrapped = wrapped
         self.ready = ready
+        self.onLost = onLost
         self.open = False
 
     def connectionMade(self) -> None:
@@ -98,6 +108,8 @@ class HandshakeGate(Protocol):
     def connectionLost(self, reason: Failure = Failure(CancelledError())) -> None:  # noqa: B008
         if self.open:
             self.wrapped.connectionLost(reason)
+            if self.onLost is not None:
+                self.onLost(reason)
         elif not self.ready.called:
             self.ready.errback(reason)
 
@@ -105,12 +117,18 @@ class HandshakeGate(Protocol):
 class GateFactory(Factory):
     """
     Wraps each protocol of C{factory} in a L{HandshakeGate}; C{ready} fires with the
-    application's protocol once the handshake succeeded.
+    application's protocol once the handshake succeeded; C{onLost} is the gate's.
     """
 
-    def __init__(self, factory: IProtocolFactory, ready: Deferred[IProtocol]) -> None:
+    def __init__(
+        self,
+        factory: IProtocolFactory,
+        ready: Deferred[IProtocol],
+        onLost: Callable[[Failure], object] | None = None,
+    ) -> None:
         self.factory = factory
         self.ready = ready
+        self.onLost = onLost
         self.gate: HandshakeGate | None = None
 
     def doStart(self) -> None:
@@ -123,6 +141,6 @@ class GateFactory(Factory):
         wrapped = self.factory.buildProtocol(addr)
         if wrapped is None:
             return None
-        self.gate = HandshakeGate(wrapped, self.ready)
+        self.gate = HandshakeGate(wrapped, self.ready, self.onLost)
         self.gate.factory = self
         return self.gate

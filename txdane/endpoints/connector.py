@@ -6,7 +6,8 @@ Twisted's endpoints never call them, so a factory that learns the outcome only f
 (twisted.mail's C{ESMTPSenderFactory}, whose Deferred never fires when a STARTTLS handshake
 is refused) would wait forever. The STARTTLS endpoints of txdane call them, as C{connectTCP}
 would, with a L{RetryConnector} whose C{connect()} dials again: the same host for
-C{dane:host=}, the next host for C{dane:mx=}.
+C{dane:host=}, the next host for C{dane:mx=} and the next target for C{dane:srv=} (which
+connects only once TLS is verified, and calls them when such a connection is lost).
 """
 
 from __future__ import annotations

@@ -270,7 +270,8 @@ class DANEEndpoint:
         @param nameSecure: whether the host name came from validated data (C{False} for the
             hosts of an insecure MX RRset).
         @param domain: the domain the host serves (the next-hop domain of an MX host).
-        @param onLost: with C{starttls}, called with the reason when the connection is lost.
+        @param onLost: called with the reason when the connection is lost after C{connect()}
+            fired (with C{starttls}, once connected; otherwise once TLS was verified).
         @param negotiator: instead of TLS from the first byte, the endpoint's own STARTTLS
             (a L{NEGOTIATORS<txdane.endpoints.negotiator.NEGOTIATORS>} value, for SRV
             targets): C{connect()} still fires only once the upgraded connection passed
@@ -301,11 +302,18 @@ class DANEEndpoint:
         factory: GateFactory
         if negotiator is not None:
             factory = NegotiatorFactory(
-                protocolFactory, ready, negotiator, creator, self.host, self.port, domain or ""
+                protocolFactory,
+                ready,
+                negotiator,
+                creator,
+                self.host,
+                self.port,
+                domain or "",
+                onLost,
             )
             await self._tcp.connectTo(addresses, factory)
         else:
-            factory = GateFactory(protocolFactory, ready)
+            factory = GateFactory(protocolFactory, ready, onLost)
             # As wrapClientTLS does, but TLS writes are scheduled on this endpoint's reactor.
             tls = TLSMemoryBIOFactory(creator, True, factory, clock=self._reactor)
             await _AddressesEndpoint(self._tcp, addresses).connect(tls)

@@ -17,11 +17,20 @@ what may precede TLS, protocol by protocol.
 Protocols: C{xmpp-client} and C{xmpp-server} (RFC 6120 section 5.4), C{imap} (RFC 3501
 section 6.2.1), C{pop3} (RFC 2595 section 4), C{smtp} (RFC 3207, for submission) and C{lmtp},
 C{ftp} (RFC 4217), C{ldap} (RFC 4511 section 4.14) and C{postgres}: every protocol of
-C{starttls=}. After the upgrade the application speaks first, as over a new connection
-without a greeting: an XMPP client restarts the stream (twisted.words does so by itself, and
-should use L{txdane.xmpp}'s factory so that it does not ask for STARTTLS again); an SMTP
-client sends C{EHLO} again (RFC 3207 section 4.2); IMAP and POP3 clients send their next
-command.
+C{starttls=}.
+
+After the upgrade, the line protocols hand the application the server's cleartext greeting
+as its first data, so that clients which wait for a greeting (twisted.mail's
+C{ESMTPClient}, C{IMAP4Client} and C{POP3Client}) carry on as over a connection that spoke
+TLS from the first byte: an SMTP client answers the C{220} greeting with C{EHLO}, which RFC
+3207 section 4.2 requires again after TLS anyway; a POP3 client reads its C{+OK} greeting
+(with any APOP challenge); an IMAP client reads its C{* OK} greeting without the
+C{CAPABILITY} response code, which RFC 3501 section 6.2.1 says to forget after STARTTLS, so
+that the client asks again over TLS. Nothing else of the cleartext part reaches the
+application. The transport provides C{ISSLTransport} by then, so those clients do not try
+STARTTLS themselves. An XMPP client speaks first: it gets no greeting and restarts the
+stream (twisted.words does so by itself, and should use L{txdane.xmpp}'s factory so that it
+does not ask for STARTTLS again).
 
 The negotiators also run above a C{starttls=} connection, as its application (C{txdane
 check --starttls} does so): the connection's stripping guard then judges their messages too,
@@ -31,6 +40,7 @@ and its DANE creator replaces the one they pass to C{startTLS}.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -109,6 +119,9 @@ class StartTLSProtocol(HandshakeGate):
 
     protocolName = ""
     maxPrelude = 65536
+    #: The server's greeting as the application is to receive it after TLS (empty for
+    #: protocols whose client speaks first).
+    greeting = b""
 
     def __init__(
         self,
@@ -118,8 +131,9 @@ class StartTLSProtocol(HandshakeGate):
         host: str,
         port: int,
         domain: str,
+        onLost: Callable[[Failure], object] | None = None,
     ) -> None:
-        super().__init__(wrapped, ready)
+        super().__init__(wrapped, ready, onLost)
         self.creator = creator
         self.host = host
         self.port = port
@@ -139,6 +153,16 @@ class StartTLSProtocol(HandshakeGate):
 
     def connectionMade(self) -> None:
         self.begin()
+
+    def handshakeCompleted(self) -> None:
+        """
+        Connect the application once the handshake has passed, then hand it the server's
+        L{greeting}, as its first data.
+        """
+        super().handshakeCompleted()
+        greeting, self.greeting = self.greeting, b""
+        if greeting and self.open and not getattr(self.transport, "disconnecting", False):
+            self.wrapped.dataReceived(greeting)
 
     def begin(self) -> None:
         """
@@ -277,6 +301,7 @@ class _LineStartTLS(StartTLSProtocol):
 
     def begin(self) -> None:
         self._buffer = b""
+        self._raw = b""
 
     def received(self, data: bytes) -> None:
         self._buffer += data
@@ -287,7 +312,8 @@ class _LineStartTLS(StartTLSProtocol):
                     self.refuse(f"a line longer than {self.maxLine} bytes")
                 return
             line, self._buffer = self._buffer[:end], self._buffer[end + 1 :]
-            self.line(line.rstrip(b"\r").decode("utf-8", "replace"))
+            self._raw = line.rstrip(b"\r")
+            self.line(self._raw.decode("utf-8", "replace"))
 
     def line(self, line: str) -> None:
         """
@@ -300,6 +326,13 @@ class _LineStartTLS(StartTLSProtocol):
         """
         self.send(line.encode("ascii") + b"\r\n")
 
+    def keepGreeting(self, line: bytes | None = None) -> None:
+        """
+        Add a line to the L{greeting} for the application: C{line}, or the line being read
+        as the server sent it; CRLF-ended.
+        """
+        self.greeting += (self._raw if line is None else line) + b"\r\n"
+
 
 def _quoted(line: str) -> str:
     """
@@ -309,12 +342,29 @@ def _quoted(line: str) -> str:
     return repr(text[:120] + ("..." if len(text) > 120 else ""))
 
 
+_CAPABILITY_CODE = re.compile(rb"\[CAPABILITY[^\]]*\]\s*", re.IGNORECASE)
+
+
+def _withoutCapabilities(greeting: bytes) -> bytes:
+    """
+    An IMAP C{* OK} greeting without its C{CAPABILITY} response code (other codes, such as
+    C{ALERT}, and the text are kept; a greeting left without text gets one, as the grammar
+    of RFC 3501 requires).
+    """
+    words = _CAPABILITY_CODE.sub(b"", greeting).split(None, 2)
+    text = words[2] if len(words) > 2 and words[2].strip() else b"ready"
+    return b"* OK " + text
+
+
 class IMAPStartTLS(_LineStartTLS):
     """
     STARTTLS for IMAP (RFC 3501 section 6.2.1): wait for the C{* OK} greeting, send
     C{a001 STARTTLS} and wait for its tagged C{OK}; untagged responses in between are
     skipped. A greeting whose C{CAPABILITY} response code lacks C{STARTTLS} means the server
     does not offer it; C{PREAUTH} or C{BYE} leaves no STARTTLS to do.
+
+    The application receives the greeting without its C{CAPABILITY} response code: the
+    capabilities before STARTTLS are stale after it (RFC 3501 section 6.2.1).
     """
 
     protocolName = "imap"
@@ -337,6 +387,7 @@ class IMAPStartTLS(_LineStartTLS):
                 self.refuse("the server does not offer STARTTLS")
                 return
             self._greeted = True
+            self.keepGreeting(_withoutCapabilities(self._raw))
             self.command(f"{self.tag} STARTTLS")
         elif first == "*":
             if status == "BYE":
@@ -352,7 +403,8 @@ class IMAPStartTLS(_LineStartTLS):
 class POP3StartTLS(_LineStartTLS):
     """
     STARTTLS for POP3 (RFC 2595 section 4): wait for the C{+OK} greeting, send C{STLS} and
-    wait for C{+OK}. C{-ERR} (STLS not offered, or refused) ends the connection.
+    wait for C{+OK}. C{-ERR} (STLS not offered, or refused) ends the connection. The
+    application receives the greeting as the server sent it (with any APOP challenge).
     """
 
     protocolName = "pop3"
@@ -368,6 +420,7 @@ class POP3StartTLS(_LineStartTLS):
                 self.refuse(f"expected the greeting '+OK', got {_quoted(line)}")
                 return
             self._greeted = True
+            self.keepGreeting()
             self.command("STLS")
         elif status == "+OK":
             self.upgrade()
@@ -387,7 +440,8 @@ class SMTPStartTLS(_LineStartTLS):
     may span several lines (C{250-...}, then C{250 ...}).
 
     The C{EHLO} argument is the client's address literal (RFC 5321 section 4.1.3): the
-    client has no name of its own it could vouch for.
+    client has no name of its own it could vouch for. The application receives the C{220}
+    greeting, every line of it, and answers it with its own C{EHLO}, over TLS.
     """
 
     protocolName = "smtp"
@@ -405,6 +459,8 @@ class SMTPStartTLS(_LineStartTLS):
             self.refuse(f"a malformed reply {_quoted(line)}")
             return
         self._reply.append(line)
+        if self._state == "greeting":
+            self.keepGreeting()
         if match.group(2) == "-":
             return
         reply, self._reply = self._reply, []
@@ -620,7 +676,8 @@ DEFAULT_PORTS: dict[str, int] = {
     "postgres": 5432,
 }
 
-#: A negotiator class, called as C{negotiator(wrapped, ready, creator, host, port, domain)}.
+#: A negotiator class, called as
+#: C{negotiator(wrapped, ready, creator, host, port, domain, onLost)}.
 Negotiator = type[StartTLSProtocol]
 
 
@@ -636,7 +693,8 @@ def negotiatorFor(protocol: str) -> Negotiator:
 class NegotiatorFactory(GateFactory):
     """
     Builds, around the application's protocol, the negotiator that does STARTTLS first; its
-    C{ready} fires with the application's protocol once the upgraded connection is verified.
+    C{ready} fires with the application's protocol once the upgraded connection is verified,
+    and C{onLost} is called when that connection is lost.
     """
 
     def __init__(
@@ -648,8 +706,9 @@ class NegotiatorFactory(GateFactory):
         host: str,
         port: int,
         domain: str,
+        onLost: Callable[[Failure], object] | None = None,
     ) -> None:
-        super().__init__(factory, ready)
+        super().__init__(factory, ready, onLost)
         self._negotiator = negotiator
         self._arguments = (creator, host, port, domain)
 
@@ -657,6 +716,6 @@ class NegotiatorFactory(GateFactory):
         wrapped = self.factory.buildProtocol(addr)
         if wrapped is None:
             return None
-        self.gate = self._negotiator(wrapped, self.ready, *self._arguments)
+        self.gate = self._negotiator(wrapped, self.ready, *self._arguments, self.onLost)
         self.gate.factory = self
         return self.gate

@@ -188,7 +188,7 @@ async def connectCandidate(
     C{dane:host=}, validated addresses, TLSA records (unless the candidate says they must not
     be consulted) and TLS checked by DANE or PKIX.
 
-    @param onLost: with C{starttls}, called with the reason when the connection is lost.
+    @param onLost: called with the reason when a connection that fired C{connect()} is lost.
     @param negotiator: the endpoint's own STARTTLS (see L{DANEEndpoint.connectWithPlan}).
     @param handshakeTimeout: seconds for the STARTTLS and TLS handshake once connected.
     @param adjust: changes the plan before connecting (an SRV service's SNI and PKIX name).
@@ -284,10 +284,12 @@ class PlannedEndpoint:
 
     With C{starttls}, a connection fires C{connect()} before its TLS handshake: a host
     refused later (DANE mismatch, TLS owed but not offered) is reported to the protocol's
-    C{connectionLost} with the typed error. A C{ClientFactory} also hears of it through
-    C{clientConnectionLost}, with a connector whose C{connect()} dials the next host (as
-    twisted.mail's C{ESMTPSenderFactory} does to retry); when no host is left, its
-    C{clientConnectionFailed} gets the L{AllHostsFailedError}.
+    C{connectionLost} with the typed error. Whenever a connection that fired C{connect()} is
+    lost (refused that way, or closed later), a C{ClientFactory} also hears of it through
+    C{clientConnectionLost}, as with C{connectTCP}, with a connector whose C{connect()} dials
+    the next host (as twisted.mail's C{ESMTPSenderFactory} does to retry, and twisted.words'
+    reconnecting C{XmlStreamFactory}); when no host is left, its C{clientConnectionFailed}
+    gets the L{AllHostsFailedError}.
 
     @param planner: returns the candidates, in the order to try them.
     @param service: names what is planned for, in errors (C{"MX of example.com"}).

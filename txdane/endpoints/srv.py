@@ -81,8 +81,13 @@ class SRVEndpoint(PlannedEndpoint):
     followed by the next. C{connect()} fires with the application's protocol once a
     handshake has passed, its transport providing L{IDANEConnection
     <txdane.endpoints.upgrade.IDANEConnection>} (the target, the address and the
-    protection). It fails with L{SRVConnectError} listing each target's error when all
-    failed, or at once, dialling nothing, with L{SRVLookupError
+    protection). A C{ClientFactory} hears of the connection's loss through
+    C{clientConnectionLost}, as with C{connectTCP} and C{dane:mx=}, with a connector whose
+    C{connect()} dials the next target (twisted.words' reconnecting C{XmlStreamFactory} and
+    twisted.mail's C{ESMTPSenderFactory} retry that way); when no target is left, its
+    C{clientConnectionFailed} gets the L{SRVConnectError}. C{connect()} fails with
+    L{SRVConnectError} listing each target's error when all failed, or at once, dialling
+    nothing, with L{SRVLookupError
     <txdane.endpoints.srvplan.SRVLookupError>} (bogus or failed SRV lookup) or
     L{ServiceNotOfferedError<txdane.endpoints.srvplan.ServiceNotOfferedError>}.
 
@@ -204,7 +209,8 @@ class SRVEndpoint(PlannedEndpoint):
     ) -> IProtocol:
         """
         Connect to one target: TLS from the first byte with the service's ALPN protocols,
-        or the endpoint's own STARTTLS; C{connect()} fires once the handshake has passed.
+        or the endpoint's own STARTTLS; C{connect()} fires once the handshake has passed, and
+        C{onLost} is called when that connection is lost.
         """
         assert isinstance(candidate, _TargetCandidate) and candidate.target is not None
         target = candidate.target
@@ -233,6 +239,7 @@ class SRVEndpoint(PlannedEndpoint):
             protocolFactory,
             starttls=None,
             settings=self.settings,
+            onLost=onLost,
             negotiator=negotiator,
             adjust=lambda plan: forService(target, self.domain, plan),
             **fields,
