@@ -17,24 +17,7 @@ from fuzz._harness import instrumented, main
 with instrumented():
     from txdane.validation import TrustAnchorError, TrustAnchors
 
-_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
-<TrustAnchor id="38FF8A8D-1AB2-4C4E-9C1C-6F2D50B1A4D4" source="http://data.iana.org/root-anchors/root-anchors.xml">
-<Zone>.</Zone>
-<KeyDigest id="Kjqmt7v" validFrom="2010-07-15T00:00:00+00:00"
- validUntil="2019-01-11T00:00:00+00:00">
-<KeyTag>19036</KeyTag>
-<Algorithm>8</Algorithm>
-<DigestType>2</DigestType>
-<Digest>49AAC11D7B6F6446702E54A1607371607A1A41855200FD2CE1CDDE32F24E8FB5</Digest>
-</KeyDigest>
-<KeyDigest id="Klajeyz" validFrom="2017-02-02T00:00:00+00:00">
-<KeyTag>20326</KeyTag>
-<Algorithm>8</Algorithm>
-<DigestType>2</DigestType>
-<Digest>E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D</Digest>
-</KeyDigest>
-</TrustAnchor>
-"""
+_XML = (Path(__file__).resolve().parent.parent / "tests" / "data" / "root-anchors.xml").read_bytes()
 _TEXT = (
     b". 3600 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n"
     b"; a comment\n# another\n"

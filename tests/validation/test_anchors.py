@@ -5,37 +5,15 @@ Tests for L{txdane.validation.anchors}.
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import dns.name
 import pytest
 
 from txdane.validation import BUILTIN_ROOT_ANCHORS, TrustAnchorError, TrustAnchors
 
-XML = b"""<?xml version="1.0" encoding="UTF-8"?>
-<TrustAnchor id="380DC50D-484E-40D0-A3AE-68F2B18F61C7"
-    source="http://data.iana.org/root-anchors/root-anchors.xml">
-<Zone>.</Zone>
-<KeyDigest id="Kjqmt7v" validFrom="2010-07-15T00:00:00+00:00"
-    validUntil="2019-01-11T00:00:00+00:00">
-<KeyTag>19036</KeyTag>
-<Algorithm>8</Algorithm>
-<DigestType>2</DigestType>
-<Digest>49AAC11D7B6F6446702E54A1607371607A1A41855200FD2CE1CDDE32F24E8FB5</Digest>
-</KeyDigest>
-<KeyDigest id="Klajeyz" validFrom="2017-02-02T00:00:00+00:00">
-<KeyTag>20326</KeyTag>
-<Algorithm>8</Algorithm>
-<DigestType>2</DigestType>
-<Digest>E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D</Digest>
-</KeyDigest>
-<KeyDigest id="Kmyv6jo" validFrom="2024-07-18T00:00:00+00:00">
-<KeyTag>38696</KeyTag>
-<Algorithm>8</Algorithm>
-<DigestType>2</DigestType>
-<Digest>683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16</Digest>
-</KeyDigest>
-</TrustAnchor>
-"""
+#: An RFC 7958 file as IANA publishes it (three KSKs, one expired).
+XML = (Path(__file__).resolve().parent.parent / "data" / "root-anchors.xml").read_bytes()
 
 KEY = "example. IN DNSKEY 257 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4="
 
