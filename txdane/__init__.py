@@ -38,16 +38,21 @@ if TYPE_CHECKING:
     from txdane.dane.tlsa import TLSARecord
     from txdane.endpoints.dane import DANEEndpoint
     from txdane.endpoints.dnssec import DNSSECEndpoint
+    from txdane.endpoints.guard import CleartextRefusedError
+    from txdane.endpoints.mx import MXError, MXLookupError, NoSuchDomainError, NullMXError
     from txdane.endpoints.options import DANEOptions
     from txdane.endpoints.parsers import EndpointStringError
+    from txdane.endpoints.planner import AllHostsFailedError
     from txdane.endpoints.srv import SRVConnectError, SRVEndpoint
     from txdane.endpoints.srvplan import ServiceNotOfferedError, SRVLookupError
     from txdane.endpoints.starttls import creatorForStartTLS
+    from txdane.endpoints.upgrade import ConnectionInfo, IDANEConnection, Protection
     from txdane.endpoints.web import DANEEndpointFactory, UnsupportedSchemeError, daneAgent
     from txdane.errors import (
         DANEError,
         DANEPolicyError,
         DANEVerificationError,
+        HandshakeTimeoutError,
         InsecureAnswerError,
         LookupFailedError,
         TLSAFormatError,
@@ -56,8 +61,15 @@ if TYPE_CHECKING:
         ValidationError,
         WorkLimitExceededError,
     )
+    from txdane.mail import (
+        DeliveryResult,
+        PermanentDeliveryError,
+        TemporaryDeliveryError,
+        sendMail,
+    )
     from txdane.names import tlsaName
     from txdane.settings import ResolverSettings, ResolverSettingsError, sharedResolver
+    from txdane.ssh import SSHFPKnownHosts, SSHHostKeyError, sshCommandEndpoint
     from txdane.status import Status
     from txdane.validation.anchors import TrustAnchors
     from txdane.validation.answer import Answer
@@ -79,8 +91,18 @@ __all__: list[str] = [  # noqa: RUF022
     "daneAgent",
     "DANEEndpointFactory",
     "SRVEndpoint",
+    # What a protocol can learn of the connection it got (host, address, protection).
+    "IDANEConnection",
+    "ConnectionInfo",
+    "Protection",
+    # Mail delivery with DANE.
+    "sendMail",
+    "DeliveryResult",
     # XMPP clients of twisted.words over those endpoints.
     "xmppClientFactory",
+    # SSH host keys from SSHFP records, for Conch.
+    "sshCommandEndpoint",
+    "SSHFPKnownHosts",
     # A validating resolver from settings.
     "ResolverSettings",
     "sharedResolver",
@@ -122,6 +144,16 @@ __all__: list[str] = [  # noqa: RUF022
     "SRVLookupError",
     "ServiceNotOfferedError",
     "SRVConnectError",
+    "HandshakeTimeoutError",
+    "CleartextRefusedError",
+    "AllHostsFailedError",
+    "MXError",
+    "MXLookupError",
+    "NullMXError",
+    "NoSuchDomainError",
+    "TemporaryDeliveryError",
+    "PermanentDeliveryError",
+    "SSHHostKeyError",
 ]
 
 #: The module each name of C{__all__} is loaded from.
@@ -140,6 +172,10 @@ _WHERE: dict[str, str] = {
         "txdane.dane.tlsa": ("TLSARecord",),
         "txdane.endpoints.dane": ("DANEEndpoint",),
         "txdane.endpoints.dnssec": ("DNSSECEndpoint",),
+        "txdane.endpoints.guard": ("CleartextRefusedError",),
+        "txdane.endpoints.mx": ("MXError", "MXLookupError", "NoSuchDomainError", "NullMXError"),
+        "txdane.endpoints.planner": ("AllHostsFailedError",),
+        "txdane.endpoints.upgrade": ("ConnectionInfo", "IDANEConnection", "Protection"),
         "txdane.endpoints.options": ("DANEOptions",),
         "txdane.endpoints.parsers": ("EndpointStringError",),
         "txdane.endpoints.srv": ("SRVConnectError", "SRVEndpoint"),
@@ -150,6 +186,7 @@ _WHERE: dict[str, str] = {
             "DANEError",
             "DANEPolicyError",
             "DANEVerificationError",
+            "HandshakeTimeoutError",
             "InsecureAnswerError",
             "LookupFailedError",
             "TLSAFormatError",
@@ -158,7 +195,14 @@ _WHERE: dict[str, str] = {
             "ValidationError",
             "WorkLimitExceededError",
         ),
+        "txdane.mail": (
+            "DeliveryResult",
+            "PermanentDeliveryError",
+            "TemporaryDeliveryError",
+            "sendMail",
+        ),
         "txdane.names": ("tlsaName",),
+        "txdane.ssh": ("SSHFPKnownHosts", "SSHHostKeyError", "sshCommandEndpoint"),
         "txdane.settings": ("ResolverSettings", "ResolverSettingsError", "sharedResolver"),
         "txdane.status": ("Status",),
         "txdane.validation.anchors": ("TrustAnchors",),
