@@ -7,6 +7,7 @@ run here.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import time
 from collections.abc import Sequence
@@ -117,6 +118,16 @@ class Running:
 
     def stop(self) -> None:
         raise NotImplementedError
+
+    #: The instance's own temporary directory.
+    directory: Path
+
+    def cleanUp(self) -> None:
+        """
+        Stop, then remove the instance's directory.
+        """
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self: _Peer) -> _Peer:
         self.start()

@@ -77,7 +77,6 @@ import os
 import pty
 import pwd
 import re
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -304,13 +303,6 @@ class Postfix(Running):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(5)
-
-    def cleanUp(self) -> None:
-        """
-        Stop, then remove the instance's directory.
-        """
-        self.stop()
-        shutil.rmtree(self.directory, ignore_errors=True)
 
     def log(self) -> str:
         """

@@ -224,13 +224,6 @@ class Prosody(Running):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(5)
 
-    def cleanUp(self) -> None:
-        """
-        Stop, then remove the instance's directory.
-        """
-        self.stop()
-        shutil.rmtree(self.directory, ignore_errors=True)
-
     def log(self) -> str:
         """
         The info log so far.
