@@ -25,12 +25,32 @@ def test_everyNameResolves(name: str) -> None:
     assert name in dir(txdane)
 
 
-def test_allIsTheMap() -> None:
+def test_eachNameOnce() -> None:
     """
-    C{__all__} (read by tools) and the lazy map (read at run time) name the same things, once.
+    C{__all__} names each thing once, and each comes from one of the modules the lazy loader
+    looks in, which defines it or exports it.
     """
     assert len(set(txdane.__all__)) == len(txdane.__all__)
-    assert set(txdane.__all__) == set(txdane._WHERE)
+    for name in txdane.__all__:
+        value = getattr(txdane, name)
+        homes = [
+            where
+            for where in txdane._MODULES
+            if name in getattr(importlib.import_module(where), "__all__", ())
+            or getattr(value, "__module__", "") == where
+        ]
+        assert homes, name
+
+
+def test_endpointsSurface() -> None:
+    """
+    Every public name of the endpoints' package is one of txdane's, or documented there as
+    the endpoints' own (the registry of STARTTLS protocols and its errors).
+    """
+    import txdane.endpoints
+
+    own = {"PROTOCOLS", "NoSuchServiceError", "UnknownProtocolError"}
+    assert set(txdane.endpoints.__all__) - set(txdane.__all__) == own
 
 
 def test_unknownName() -> None:

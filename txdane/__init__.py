@@ -4,7 +4,7 @@ txdane: DANE-verified TLS and DNSSEC-validated name resolution for Twisted::
     from twisted.internet.endpoints import clientFromString
     endpoint = clientFromString(reactor, "dane:host=www.example.com:port=443")
 
-What users import is listed in C{__all__}, and can be imported from here: the endpoints, building
+What users import is listed, once, in C{__all__}, and can be imported from here: the endpoints, building
 a validating resolver from settings, the DANE check of a certificate chain, the statuses, the
 validator, and the errors. Each name is loaded from its module on first use, so that importing
 one layer (C{import txdane.dane}) does not load the others (the DNS client, the validator, the
@@ -21,76 +21,22 @@ L{txdane.cli}.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0.dev0"
 
-if TYPE_CHECKING:
-    from txdane.adapters import (
-        AddressLookupError,
-        AddressValidationError,
-        NoAddressesError,
-        ValidationFailedError,
-    )
-    from txdane.dane.decision import Policy
-    from txdane.dane.matching import DANEResult, MatchOptions, verifyChain
-    from txdane.dane.pkix import PKIXTrust
-    from txdane.dane.tlsa import TLSARecord
-    from txdane.endpoints.dane import DANEEndpoint
-    from txdane.endpoints.dnssec import DNSSECEndpoint
-    from txdane.endpoints.guard import CleartextRefusedError
-    from txdane.endpoints.mx import MXError, MXLookupError, NoSuchDomainError, NullMXError
-    from txdane.endpoints.options import DANEOptions
-    from txdane.endpoints.parsers import EndpointStringError
-    from txdane.endpoints.planner import AllHostsFailedError
-    from txdane.endpoints.srv import SRVConnectError, SRVEndpoint
-    from txdane.endpoints.srvplan import ServiceNotOfferedError, SRVLookupError
-    from txdane.endpoints.starttls import creatorForStartTLS
-    from txdane.endpoints.upgrade import ConnectionInfo, IDANEConnection, Protection
-    from txdane.endpoints.web import DANEEndpointFactory, UnsupportedSchemeError, daneAgent
-    from txdane.errors import (
-        DANEError,
-        DANEPolicyError,
-        DANEVerificationError,
-        HandshakeTimeoutError,
-        InsecureAnswerError,
-        LookupFailedError,
-        TLSAFormatError,
-        TrustAnchorError,
-        TxdaneError,
-        ValidationError,
-        WorkLimitExceededError,
-    )
-    from txdane.mail import (
-        DeliveryResult,
-        PermanentDeliveryError,
-        TemporaryDeliveryError,
-        sendMail,
-    )
-    from txdane.names import tlsaName
-    from txdane.settings import ResolverSettings, ResolverSettingsError, sharedResolver
-    from txdane.ssh import SSHFPKnownHosts, SSHHostKeyError, sshCommandEndpoint
-    from txdane.status import Status
-    from txdane.validation.anchors import TrustAnchors
-    from txdane.validation.answer import Answer
-    from txdane.validation.interfaces import IDNSSECResolver
-    from txdane.validation.limits import ValidationLimits
-    from txdane.validation.resolver import ValidatingResolver
-    from txdane.validation.trustad import ADTrustingResolver
-    from txdane.xmpp import xmppClientFactory
-
-# In the order of a table of contents, not sorted. Annotated, so that pydoctor documents each
-# name where it is defined (the subpackages re-export them already, and pydoctor can move an
-# object to one re-exporting module only).
+# The table of contents: each public name once, in reading order, not sorted. Annotated, so
+# that pydoctor documents each name where it is defined.
 __all__: list[str] = [  # noqa: RUF022
     # The endpoints.
     "DANEEndpoint",
+    "creatorForStartTLS",
     "DNSSECEndpoint",
     "DANEOptions",
-    "creatorForStartTLS",
     "daneAgent",
     "DANEEndpointFactory",
     "SRVEndpoint",
+    "mxEndpoint",
     # What a protocol can learn of the connection it got (host, address, protection).
     "IDANEConnection",
     "ConnectionInfo",
@@ -98,20 +44,24 @@ __all__: list[str] = [  # noqa: RUF022
     # Mail delivery with DANE.
     "sendMail",
     "DeliveryResult",
+    "TemporaryDeliveryError",
+    "PermanentDeliveryError",
     # XMPP clients of twisted.words over those endpoints.
     "xmppClientFactory",
     # SSH host keys from SSHFP records, for Conch.
     "sshCommandEndpoint",
     "SSHFPKnownHosts",
+    "SSHHostKeyError",
     # A validating resolver from settings.
     "ResolverSettings",
     "sharedResolver",
+    "ResolverSettingsError",
     # The DANE check of a certificate chain.
     "verifyChain",
-    "TLSARecord",
-    "tlsaName",
     "MatchOptions",
     "DANEResult",
+    "TLSARecord",
+    "tlsaName",
     "Policy",
     "PKIXTrust",
     # The statuses of validated answers.
@@ -123,7 +73,7 @@ __all__: list[str] = [  # noqa: RUF022
     "TrustAnchors",
     "Answer",
     "ValidationLimits",
-    # The errors.
+    # The errors (those of mail and SSH are listed with them above).
     "TxdaneError",
     "ValidationError",
     "LookupFailedError",
@@ -134,99 +84,74 @@ __all__: list[str] = [  # noqa: RUF022
     "DANEError",
     "DANEVerificationError",
     "DANEPolicyError",
+    "HandshakeTimeoutError",
     "AddressLookupError",
     "AddressValidationError",
     "NoAddressesError",
     "ValidationFailedError",
-    "ResolverSettingsError",
     "EndpointStringError",
     "UnsupportedSchemeError",
+    "StartTLSError",
+    "AllHostsFailedError",
     "SRVLookupError",
     "ServiceNotOfferedError",
     "SRVConnectError",
-    "HandshakeTimeoutError",
-    "CleartextRefusedError",
-    "AllHostsFailedError",
     "MXError",
     "MXLookupError",
     "NullMXError",
     "NoSuchDomainError",
-    "TemporaryDeliveryError",
-    "PermanentDeliveryError",
-    "SSHHostKeyError",
 ]
 
-#: The module each name of C{__all__} is loaded from.
-_WHERE: dict[str, str] = {
-    name: module
-    for module, names in {
-        "txdane.adapters": (
-            "AddressLookupError",
-            "AddressValidationError",
-            "NoAddressesError",
-            "ValidationFailedError",
-        ),
-        "txdane.dane.decision": ("Policy",),
-        "txdane.dane.matching": ("DANEResult", "MatchOptions", "verifyChain"),
-        "txdane.dane.pkix": ("PKIXTrust",),
-        "txdane.dane.tlsa": ("TLSARecord",),
-        "txdane.endpoints.dane": ("DANEEndpoint",),
-        "txdane.endpoints.dnssec": ("DNSSECEndpoint",),
-        "txdane.endpoints.guard": ("CleartextRefusedError",),
-        "txdane.endpoints.mx": ("MXError", "MXLookupError", "NoSuchDomainError", "NullMXError"),
-        "txdane.endpoints.planner": ("AllHostsFailedError",),
-        "txdane.endpoints.upgrade": ("ConnectionInfo", "IDANEConnection", "Protection"),
-        "txdane.endpoints.options": ("DANEOptions",),
-        "txdane.endpoints.parsers": ("EndpointStringError",),
-        "txdane.endpoints.srv": ("SRVConnectError", "SRVEndpoint"),
-        "txdane.endpoints.srvplan": ("SRVLookupError", "ServiceNotOfferedError"),
-        "txdane.endpoints.starttls": ("creatorForStartTLS",),
-        "txdane.endpoints.web": ("DANEEndpointFactory", "UnsupportedSchemeError", "daneAgent"),
-        "txdane.errors": (
-            "DANEError",
-            "DANEPolicyError",
-            "DANEVerificationError",
-            "HandshakeTimeoutError",
-            "InsecureAnswerError",
-            "LookupFailedError",
-            "TLSAFormatError",
-            "TrustAnchorError",
-            "TxdaneError",
-            "ValidationError",
-            "WorkLimitExceededError",
-        ),
-        "txdane.mail": (
-            "DeliveryResult",
-            "PermanentDeliveryError",
-            "TemporaryDeliveryError",
-            "sendMail",
-        ),
-        "txdane.names": ("tlsaName",),
-        "txdane.ssh": ("SSHFPKnownHosts", "SSHHostKeyError", "sshCommandEndpoint"),
-        "txdane.settings": ("ResolverSettings", "ResolverSettingsError", "sharedResolver"),
-        "txdane.status": ("Status",),
-        "txdane.validation.anchors": ("TrustAnchors",),
-        "txdane.validation.answer": ("Answer",),
-        "txdane.validation.interfaces": ("IDNSSECResolver",),
-        "txdane.validation.limits": ("ValidationLimits",),
-        "txdane.validation.resolver": ("ValidatingResolver",),
-        "txdane.validation.trustad": ("ADTrustingResolver",),
-        "txdane.xmpp": ("xmppClientFactory",),
-    }.items()
-    for name in names
-}
+#: Where the names of C{__all__} are defined, lightest first: a name is loaded from the first
+#: of these modules that defines it or exports it in its own C{__all__} (not one that merely
+#: imports it), so that a name of a low layer never loads a higher one.
+_MODULES: tuple[str, ...] = (
+    "txdane.status",
+    "txdane.names",
+    "txdane.errors",
+    "txdane.dane.tlsa",
+    "txdane.dane.pkix",
+    "txdane.dane.matching",
+    "txdane.dane.decision",
+    "txdane.validation.answer",
+    "txdane.validation.limits",
+    "txdane.validation.interfaces",
+    "txdane.validation.anchors",
+    "txdane.validation.resolver",
+    "txdane.validation.trustad",
+    "txdane.adapters",
+    "txdane.settings",
+    "txdane.endpoints.errors",
+    "txdane.endpoints.connection",
+    "txdane.endpoints.options",
+    "txdane.endpoints.dnssec",
+    "txdane.endpoints.dane",
+    "txdane.endpoints.web",
+    "txdane.endpoints.mx",
+    "txdane.endpoints.srv",
+    "txdane.mail",
+    "txdane.xmpp",
+    "txdane.ssh",
+)
+
+
+_MISSING = object()
 
 
 def __getattr__(name: str) -> Any:
     """
     Load a public name from its module on first use (PEP 562), and keep it here.
     """
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'txdane' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    if name in __all__:
+        for where in _MODULES:
+            module = importlib.import_module(where)
+            value = getattr(module, name, _MISSING)
+            if value is _MISSING:
+                continue
+            if name in getattr(module, "__all__", ()) or getattr(value, "__module__", "") == where:
+                globals()[name] = value
+                return value
+    raise AttributeError(f"module 'txdane' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

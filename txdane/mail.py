@@ -5,12 +5,16 @@ twisted.mail's C{ESMTPSenderFactory}, over the MX hosts of C{dane:mx=}::
     result = await sendMail(reactor, resolver, "alice@example.org", ["bob@example.com"], message)
     print(result.mx, result.protection, result.reply)
 
-For each MX host in turn (by preference, L{txdane.endpoints.mx.planMX}): STARTTLS whenever
-the server offers it, and required whenever the host publishes secure TLSA records (usable
-or all unusable); the server authenticated by DANE inside the handshake; the stripping guard
-under the SMTP client, so that C{MAIL FROM} never leaves in cleartext while TLS is owed. A
-host that fails - no connection, a failed TLSA lookup, a DANE mismatch, TLS owed but not
-offered, a 4xx reply - makes it move to the next host. A 5xx reply is final.
+For each MX host in turn (by preference, L{txdane.endpoints.mx.planMX}, walked by the
+endpoints' one L{HostWalk<txdane.endpoints.planner.HostWalk>}): the endpoint negotiates
+STARTTLS itself and hands twisted.mail's client a connection only once its handshake passed
+verification by DANE (or, for a host without usable TLSA records that offers no STARTTLS,
+the cleartext RFC 7672 allows), so that nothing the server said before TLS reaches the
+client and nothing of the message leaves before it. A host that fails - no connection, a
+failed TLSA lookup, a DANE mismatch, TLS owed but not offered, a handshake dropped, a 4xx
+reply - makes it move to the next host. A 5xx reply over the connection is final.
+
+Tests: C{tests/mail/test_delivery.py}, C{tests/mail/test_postfix.py}.
 
 The outcome is a L{DeliveryResult} (host, address, protection, the server's reply to the
 message), or a L{DeliveryError} that says whether to defer (L{TemporaryDeliveryError}) or
@@ -25,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import Deferred
 from twisted.mail.smtp import (
     ESMTPSender,
     ESMTPSenderFactory,
@@ -35,9 +39,16 @@ from twisted.mail.smtp import (
 )
 from twisted.python.failure import Failure
 
-from txdane.endpoints.mx import MXError, Shuffle, planMX
-from txdane.endpoints.planner import Candidate, HostAttempt, HostSettings, connectCandidate
-from txdane.endpoints.upgrade import IDANEConnection, Protection
+from txdane.endpoints.connection import IDANEConnection, Protection
+from txdane.endpoints.errors import AllHostsFailedError, HostAttempt, MXError
+from txdane.endpoints.mx import Shuffle, planMX
+from txdane.endpoints.planner import (
+    Candidate,
+    HostFailed,
+    HostSettings,
+    HostWalk,
+    connectCandidate,
+)
 from txdane.errors import TxdaneError
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -49,10 +60,6 @@ __all__ = [
     "recipientDomain",
     "sendMail",
 ]
-
-#: What the SMTP client is given as its TLS context: any true value makes twisted.mail use
-#: STARTTLS when offered; the connection replaces it by the DANE creator of the host.
-_STARTTLS_WANTED = object()
 
 
 @dataclass(frozen=True)
@@ -193,23 +200,20 @@ class _Delivery:
         self.tries: list[HostAttempt] = []
 
     async def run(self, candidates: Sequence[Candidate]) -> DeliveryResult:
-        for candidate in candidates:
-            address = None
-            try:
-                return await self.tryHost(candidate)
-            except CancelledError:
+        walk = HostWalk(f"MX of {self.domain}", candidates)
+        self.tries = walk.attempts
+        try:
+            return await walk.next(self.tryHost, final=_isPermanent)
+        except AllHostsFailedError:
+            reasons = "; ".join(str(t) for t in self.tries) or "no MX host"
+            raise TemporaryDeliveryError(
+                self.domain, f"no MX host took it: {reasons}", self.tries
+            ) from None
+        except Exception as e:
+            if not _isPermanent(e):
                 raise
-            except _HostFailed as e:
-                error, address = e.error, e.address
-            except Exception as e:
-                error = e
-            self.tries.append(HostAttempt(candidate.host, candidate.port, error, address))
-            if _isPermanent(error):
-                raise PermanentDeliveryError(
-                    self.domain, f"{candidate.host} refused: {error}", self.tries
-                )
-        reasons = "; ".join(str(t) for t in self.tries) or "no MX host"
-        raise TemporaryDeliveryError(self.domain, f"no MX host took it: {reasons}", self.tries)
+            host = self.tries[-1].host
+            raise PermanentDeliveryError(self.domain, f"{host} refused: {e}", self.tries) from e
 
     async def tryHost(self, candidate: Candidate) -> DeliveryResult:
         done: Deferred[Any] = Deferred()
@@ -222,7 +226,8 @@ class _Delivery:
             done,
             retries=0,
             timeout=self.timeout,
-            contextFactory=_STARTTLS_WANTED,
+            # The endpoint does STARTTLS: the client never starts TLS itself.
+            contextFactory=None,
             requireAuthentication=False,
             requireTransportSecurity=False,
         )
@@ -232,7 +237,7 @@ class _Delivery:
         closed: Deferred[None] = Deferred()
 
         def lost(reason: Failure) -> None:
-            # twisted.mail only hears of a refused handshake through clientConnectionLost,
+            # twisted.mail hears of a lost connection only through clientConnectionLost,
             # which endpoints never call: end the attempt with the connection's reason.
             if not done.called:
                 done.errback(reason)
@@ -243,19 +248,15 @@ class _Delivery:
             self.resolver,
             candidate,
             factory,
-            starttls="smtp",
             settings=self.settings,
             onLost=lost,
         )
-        transport = protocol.transport
-        info = IDANEConnection(transport).connectionInfo
-        # Read when the server's greeting arrives, which is later than this.
-        protocol.requireTransportSecurity = info.plan.tlsRequired
+        info = IDANEConnection(protocol.transport).connectionInfo
         address = info.address.host if info.address is not None else None
         try:
             _, addresses = await done
         except Exception as e:
-            raise _HostFailed(e, address) from e
+            raise HostFailed(e, address) from e
         finally:
             # The client says QUIT and the server closes: the attempt ends with the connection.
             await closed
@@ -270,13 +271,6 @@ class _Delivery:
             tuple((_text(a), c, _text(r)) for a, c, r in addresses),
             tuple(self.tries),
         )
-
-
-class _HostFailed(Exception):
-    def __init__(self, error: BaseException, address: str | None) -> None:
-        super().__init__(error, address)
-        self.error = error
-        self.address = address
 
 
 def sendMail(

@@ -11,7 +11,7 @@ from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString
 from twisted.mail.smtp import ESMTPSenderFactory
 
-from txdane.endpoints.upgrade import IDANEConnection
+from txdane.endpoints.connection import IDANEConnection
 
 
 class SenderFactory(ESMTPSenderFactory):

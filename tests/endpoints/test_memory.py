@@ -221,10 +221,12 @@ class HandshakeDeadlineTests(SynchronousTestCase):
         stages.successResultOf(stages.connected)
         self.assertEqual(stages.reactor.getDelayedCalls(), [])
 
-    def test_startTLSDeadlineRunsFromStartTLS(self) -> None:
+    def test_startTLSDeadlineCoversThePrelude(self) -> None:
         """
-        With starttls=, connect() fires on the TCP connection; the deadline starts when the
-        protocol calls startTLS, and its expiry reaches the protocol's connectionLost.
+        With starttls=, one deadline runs from the TCP connection through the STARTTLS
+        prelude and the handshake: a server that says go ahead and then never completes the
+        handshake is aborted at it, and connect() fails with the typed error; the
+        application was never connected.
         """
         from twisted.python.failure import Failure
 
@@ -232,16 +234,11 @@ class HandshakeDeadlineTests(SynchronousTestCase):
 
         reactor = MemoryReactorClock()
         resolver = PendingResolver()
-        lost: list[Failure] = []
-
-        class Upgrading(Protocol):
-            def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
-                lost.append(reason)
-
+        protocol = Recording()
         endpoint = DANEEndpoint(
             reactor, resolver, HOST.rstrip("."), 25, starttls="smtp", handshakeTimeout=10
         )
-        connected = endpoint.connect(Factory.forProtocol(Upgrading))
+        connected = endpoint.connect(Factory.forProtocol(lambda: protocol))
         resolver.answer(HOST, "A", "127.0.0.1")
         resolver.answer(HOST, "AAAA")
         resolver.answer("_25._tcp.www.example.test.", "TLSA", "3 1 1 " + "00" * 32)
@@ -249,19 +246,20 @@ class HandshakeDeadlineTests(SynchronousTestCase):
         client: Any = factory.buildProtocol(None)
         transport = _SilentTLSTransport()
         client.makeConnection(transport)
-        protocol: Any = self.successResultOf(connected)
-        reactor.advance(60)  # the cleartext part of the session has no deadline here
-        self.assertFalse(transport.disconnecting)
-        protocol.transport.startTLS(None)
+        client.dataReceived(b"220 ready\r\n")
+        reactor.advance(5)
+        client.dataReceived(b"250-mx\r\n250 STARTTLS\r\n")
+        client.dataReceived(b"220 go ahead\r\n")
         self.assertTrue(transport.tlsStarted)
-        reactor.advance(9.9)
+        reactor.advance(4.9)
         self.assertFalse(transport.disconnecting)
+        self.assertNoResult(connected)
         reactor.advance(0.1)
         self.assertTrue(transport.disconnecting)
         client.connectionLost(Failure(ConnectionAborted()))
-        (reason,) = lost
-        self.assertIsInstance(reason.value, HandshakeTimeoutError)
-        self.assertIn("www.example.test:25: no TLS handshake within 10 s", str(reason.value))
+        error = self.failureResultOf(connected, HandshakeTimeoutError).value
+        self.assertIn("www.example.test:25: no TLS handshake within 10 s", str(error))
+        self.assertFalse(protocol.made)
         self.assertEqual(reactor.getDelayedCalls(), [])
 
 

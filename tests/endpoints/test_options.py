@@ -15,7 +15,7 @@ from twisted.web.client import URI
 from tests.fakeresolver import FakeResolver
 from txdane.dane.decision import Policy
 from txdane.endpoints import DANEEndpoint, DANEEndpointFactory, DANEOptions
-from txdane.endpoints.options import _stringOptions
+from txdane.endpoints.options import stringOptions
 from txdane.endpoints.web import WEB_OPTIONS
 
 
@@ -64,7 +64,7 @@ def test_stringOptionsComeFromTheFields() -> None:
     """
     The C{dane:} parser accepts the string options the fields name, and sets their fields.
     """
-    assert _stringOptions() == {
+    assert stringOptions() == {
         "proto",
         "tlsaHost",
         "require",

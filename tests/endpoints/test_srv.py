@@ -22,8 +22,8 @@ from zope.interface.verify import verifyObject
 
 from txdane.dane.tlsa import recordForCertificate
 from txdane.endpoints import ServiceNotOfferedError, SRVConnectError, SRVEndpoint
-from txdane.endpoints.negotiator import StartTLSError
-from txdane.endpoints.upgrade import IDANEConnection, Protection
+from txdane.endpoints.connection import IDANEConnection, Protection
+from txdane.endpoints.errors import StartTLSError
 from txdane.errors import HandshakeTimeoutError
 
 from ..dane.certs import Issued, issue
@@ -118,10 +118,14 @@ class ScriptedLineServer(Protocol):
 
 #: For each STARTTLS service: the greeting, the replies and the command that upgrades.
 LINE_SERVERS = {
-    "imap": (b"* OK IMAP4rev1 ready\r\n", {b"a001": b"a001 OK Begin TLS\r\n"}, b"a001 STARTTLS"),
-    "pop3": (b"+OK POP3 ready\r\n", {b"STLS": b"+OK Begin TLS\r\n"}, b"STLS"),
+    "imap": (
+        b"* OK [ALERT] the server's own\r\n",
+        {b"a001": b"a001 OK Begin TLS\r\n"},
+        b"a001 STARTTLS",
+    ),
+    "pop3": (b"+OK POP3 <1.2@server>\r\n", {b"STLS": b"+OK Begin TLS\r\n"}, b"STLS"),
     "submission": (
-        b"220 mail.example.test ESMTP\r\n",
+        b"220 the server's own ESMTP\r\n",
         {
             b"EHLO": b"250-mail.example.test\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n",
             b"STARTTLS": b"220 go ahead\r\n",
@@ -242,8 +246,14 @@ class SRVEndpointTests(TestCase):
         """
         C{dane:srv=imap}, C{pop3} and C{submission}: the endpoint does the protocol's
         STARTTLS, verifies the target by DANE (SNI: the target, RFC 7673) and connects the
-        application only then, handing it the server's greeting first.
+        application only then, handing it a greeting of the endpoint's making (never the
+        server's cleartext one) first.
         """
+        made = {
+            "imap": b"* OK IMAP4rev1 mail.example.test ready\r\n",
+            "pop3": b"+OK mail.example.test ready\r\n",
+            "submission": b"220 mail.example.test ESMTP\r\n",
+        }
         for service in ("imap", "pop3", "submission"):
             certificate = issue("anything.example")
             port, server = self.lineServer(certificate, service)
@@ -255,7 +265,7 @@ class SRVEndpointTests(TestCase):
             )
             client = await self.connect(self.endpoint(world, service))
             await client.greeted
-            self.assertEqual(b"".join(client.received), LINE_SERVERS[service][0] + GREETING)
+            self.assertEqual(b"".join(client.received), made[service] + GREETING)
             self.assertEqual(server.received[-1], LINE_SERVERS[service][2])
             info = IDANEConnection(client.transport).connectionInfo
             self.assertEqual(info.protection, Protection.VERIFIED)
@@ -404,7 +414,7 @@ class SRVEndpointTests(TestCase):
         # Each target once, as host:port: why.
         self.assertEqual(str(error).count("bad.example.test"), 1)
         self.assertEqual(str(error).count(f"xmpp.example.test:{closed}"), 1)
-        self.assertIn(f"bad.example.test:{port}: refused: ", str(error))
+        self.assertIn(f"bad.example.test:{port} (127.0.0.1): refused: ", str(error))
         self.assertIn("no TLSA record matched", str(error))
         self.assertIn("ConnectionRefusedError", str(error))
 

@@ -15,21 +15,27 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from txdane.dane.decision import Action, Policy, TLSAResult
+from txdane.dane.decision import (
+    Action,
+    ConnectionPlan,
+    Policy,
+    TLSAResult,
+    planConnection,
+    planWithoutTLSA,
+)
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tlsa import TLSARecord
+from txdane.endpoints.errors import NoSuchServiceError, ServiceNotOfferedError, SRVLookupError
 from txdane.endpoints.srvplan import (
     SERVICES,
-    NoSuchServiceError,
-    ServiceNotOfferedError,
     ServiceTarget,
-    SRVLookupError,
+    forService,
     lookupNames,
-    needsTLSA,
     orderRecords,
     planService,
-    planTarget,
+    referenceNames,
     serviceByName,
+    withoutTLSA,
 )
 from txdane.errors import DANEPolicyError, LookupFailedError
 from txdane.status import Status
@@ -299,16 +305,43 @@ def tlsa(status: Status, *records: TLSARecord, **kw) -> TLSAResult:
     return TLSAResult(status, records, dns.name.from_text(TARGET.host), **kw)
 
 
+def planTarget(
+    target: ServiceTarget,
+    domain: str,
+    tlsa: TLSAResult | BaseException | None,
+    policy: Policy = Policy.DEFAULT,
+    *,
+    trust: PKIXTrust | None = None,
+) -> ConnectionPlan:
+    """
+    The plan L{SRVEndpoint<txdane.endpoints.srv.SRVEndpoint>} makes for a target: its
+    candidate's reference names and TLSA rule, the host's plan as C{dane:host=} makes it
+    (L{planConnection}, or L{planWithoutTLSA} when the TLSA records are not consulted:
+    C{tlsa=None}), then L{forService}.
+    """
+    if tlsa is None:
+        why = withoutTLSA(target) or "the target's address records are insecure"
+        plan = planWithoutTLSA(target.host, target.port, why, policy, trust=trust)
+    else:
+        plan = planConnection(
+            tlsa,
+            target.host,
+            target.port,
+            policy,
+            extraNames=referenceNames(target, domain),
+            trust=trust,
+        )
+    return forService(target, domain, plan)
+
+
 class TestPlanTarget:
-    def test_needsTLSA(self) -> None:
+    def test_withoutTLSA(self) -> None:
         """
-        TLSA records are looked up only for a secure SRV and secure addresses.
+        The TLSA records of a target named by insecure SRV records are not consulted.
         """
         insecure = ServiceTarget("x.example.net", 5222, XMPP, False)
-        assert needsTLSA(TARGET, True)
-        assert not needsTLSA(TARGET, False)
-        assert not needsTLSA(insecure, True)
-        assert not needsTLSA(insecure, False)
+        assert withoutTLSA(TARGET) is None
+        assert withoutTLSA(insecure) == "the SRV records are insecure"
 
     def test_insecureSRVIsPKIXForServiceDomain(self) -> None:
         """

@@ -1,60 +1,599 @@
 """
-The STARTTLS helper: a plain connection upgraded to TLS checked by DANE.
+The endpoint's own STARTTLS (L{txdane.endpoints.starttls}) in memory: the registry, each
+protocol's cleartext exchange up to the upgrade, every way a server can stop it, and that
+nothing the server sends before TLS reaches the application.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import pytest
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
-from twisted.internet.protocol import Factory
-from twisted.trial.unittest import TestCase
+from twisted.internet.error import ConnectionAborted, ConnectionDone
+from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.protocol import Protocol
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from zope.interface import alsoProvides
 
-from txdane.dane.decision import Policy
-from txdane.dane.tlsa import recordForCertificate
-from txdane.endpoints import DNSSECEndpoint, creatorForStartTLS
-from txdane.errors import DANEPolicyError, DANEVerificationError
+from txdane.dane.decision import Action, ConnectionPlan
+from txdane.endpoints.connection import ConnectionInfo
+from txdane.endpoints.srvplan import SERVICES
+from txdane.endpoints.starttls import (
+    PROTOCOLS,
+    Negotiator,
+    StartTLSError,
+    UnknownProtocolError,
+    defaultPort,
+    negotiatorFor,
+)
 
-from ..dane.certs import issue
-from ..dane.tlsserver import StartTLSClient, listenStartTLS, serverOptions
-from .world import makeWorld, reactor
+CREATOR: Any = object()
 
 
-class StartTLSTests(TestCase):
-    async def upgrade(self, certificate: Any, tlsaCertificate: Any) -> StartTLSClient:
-        port = listenStartTLS(serverOptions(certificate))
-        self.addCleanup(port.stopListening)
-        number = port.getHost().port  # type: ignore[attr-defined]
-        record = recordForCertificate(tlsaCertificate.cert, 3, 1, 1)
-        world = await makeWorld(
-            {"example.test.": [f"_{number}._tcp.mx 300 IN TLSA {record}", "mx 300 IN A 127.0.0.1"]}
-        )
-        self.addCleanup(world.dnsServer.stop)
-        creator = await creatorForStartTLS(
-            reactor, world.resolver, "mx.example.test", number, policy=Policy.SMTP
-        )
-        client = StartTLSClient(creator)
-        await DNSSECEndpoint(reactor, world.resolver, "mx.example.test", number).connect(
-            Factory.forProtocol(lambda: client)
-        )
-        return client
+def info(host: str = "mail.example.test", port: int = 143) -> ConnectionInfo:
+    plan = ConnectionPlan(Action.PKIX, host, port, host)
+    return ConnectionInfo(host, port, plan, domain="example.test")
 
-    async def test_upgradeVerified(self) -> None:
-        certificate = issue("mx.example.test")
-        client = await self.upgrade(certificate, certificate)
-        await client.greeted
-        client.transport.abortConnection()  # type: ignore[union-attr]
-        await client.lost
 
-    async def test_upgradeRefused(self) -> None:
-        client = await self.upgrade(issue("mx.example.test"), issue("mx.example.test"))
-        await self.assertFailure(client.greeted, DANEVerificationError)
-        self.assertEqual(client.received, [])
+class TLSStringTransport(StringTransport):
+    """
+    A transport that records C{startTLS} and C{abortConnection}.
+    """
 
-    async def test_bogusRefusedBeforeConnecting(self) -> None:
-        world = await makeWorld({})
-        self.addCleanup(world.dnsServer.stop)
-        d: Deferred[Any] = creatorForStartTLS(
-            reactor, world.resolver, "www.example.test", 25, tlsaHost="www.expired.test"
-        )
-        await self.assertFailure(d, DANEPolicyError)
+    def __init__(self, local: Any = None) -> None:
+        super().__init__(hostAddress=local or IPv4Address("TCP", "192.0.2.7", 40000))
+        self.started: Any = None
+        self.aborted = False
+
+    def startTLS(self, creator: Any) -> None:
+        self.started = creator
+        # As Twisted's TCP transports do.
+        alsoProvides(self, ISSLTransport)
+
+    def abortConnection(self) -> None:
+        self.aborted = True
+
+
+class Application(Protocol):
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received.append(data)
+
+
+def negotiate(
+    protocol: str, lines: list[bytes], local: Any = None, cleartextAllowed: bool = False
+) -> tuple[Negotiator, TLSStringTransport, Application, list[Any]]:
+    """
+    Connect the negotiator of C{protocol} and feed it the server's C{lines}; return it, its
+    transport, the application behind it and the outcome of C{ready} (empty while pending).
+    """
+    application = Application()
+    ready: Deferred[Any] = Deferred()
+    outcome: list[Any] = []
+    ready.addBoth(outcome.append)
+    negotiator = negotiatorFor(protocol)(
+        application, ready, CREATOR, info(), cleartextAllowed=cleartextAllowed
+    )
+    transport = TLSStringTransport(local)
+    negotiator.makeConnection(transport)
+    for line in lines:
+        negotiator.dataReceived(line)
+    if transport.aborted:
+        negotiator.connectionLost(Failure(ConnectionAborted()))
+    return negotiator, transport, application, outcome
+
+
+def refusal(outcome: list[Any]) -> StartTLSError:
+    [failure] = outcome
+    assert isinstance(failure, Failure)
+    assert isinstance(failure.value, StartTLSError)
+    return failure.value
+
+
+def test_registry() -> None:
+    """
+    One registry: each STARTTLS service of C{dane:srv=} names a protocol in it, and each
+    protocol has its negotiator, under its own name, and a default port.
+    """
+    assert {s.starttls for s in SERVICES.values()} - {None} <= set(PROTOCOLS)
+    assert list(PROTOCOLS) == [
+        "smtp",
+        "lmtp",
+        "imap",
+        "pop3",
+        "xmpp-client",
+        "xmpp-server",
+        "ldap",
+        "ftp",
+        "postgres",
+    ]
+    for name, negotiator in PROTOCOLS.items():
+        assert negotiator.protocolName == name
+        assert issubclass(negotiator, Negotiator)
+        assert defaultPort(name) == negotiator.defaultPort > 0
+    assert defaultPort("SMTP") == 25
+    with pytest.raises(UnknownProtocolError, match=r"'gopher' \(one of smtp, lmtp, imap"):
+        negotiatorFor("gopher")
+
+
+# IMAP
+
+
+def test_imapUpgrades() -> None:
+    """
+    Greeting, C{a001 STARTTLS}, untagged lines skipped, tagged C{OK}: TLS starts with the
+    DANE creator; what follows in cleartext is dropped.
+    """
+    _, transport, application, outcome = negotiate(
+        "imap",
+        [
+            b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n",
+            b"* NOTE something\r\na001 OK Begin TLS\r\n* INJECTED\r\n",
+        ],
+    )
+    assert transport.value() == b"a001 STARTTLS\r\n"
+    assert transport.started is CREATOR
+    assert (outcome, application.received, transport.aborted) == ([], [], False)
+
+
+def test_imapGreetingSplitAcrossWrites() -> None:
+    _, transport, _, _ = negotiate("imap", [b"* OK rea", b"dy\r", b"\n", b"a001 OK\r\n"])
+    assert transport.started is CREATOR
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        # The server refuses.
+        ([b"* OK ready\r\n", b"a001 NO TLS not now\r\n"], "answered STARTTLS with 'a001 NO"),
+        ([b"* OK ready\r\n", b"a001 BAD unknown\r\n"], "answered STARTTLS with 'a001 BAD"),
+        ([b"* OK ready\r\n", b"* BYE going away\r\n"], "the server said '* BYE"),
+        # The server does not offer it.
+        ([b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"], "does not offer STARTTLS"),
+        ([b"* PREAUTH welcome\r\n"], "expected the greeting '* OK'"),
+        # Garbage.
+        ([b"220 smtp.example.test ESMTP\r\n"], "expected the greeting '* OK'"),
+        ([b"* OK ready\r\n", b"a002 OK\r\n"], "expected the answer to STARTTLS"),
+        ([b"* OK " + b"x" * 5000], "a line longer than 4096 bytes"),
+    ],
+)
+def test_imapRefused(lines: list[bytes], message: str) -> None:
+    _, transport, application, outcome = negotiate("imap", lines)
+    error = refusal(outcome)
+    assert message in str(error)
+    assert str(error).startswith("mail.example.test:143 refused: STARTTLS (imap): ")
+    assert transport.started is None and transport.aborted
+    assert transport.value() in (b"", b"a001 STARTTLS\r\n")
+    assert application.transport is None
+
+
+# POP3
+
+
+def test_pop3Upgrades() -> None:
+    _, transport, application, outcome = negotiate(
+        "pop3", [b"+OK POP3 ready\r\n", b"+OK Begin TLS\r\n+OK injected\r\n"]
+    )
+    assert transport.value() == b"STLS\r\n"
+    assert transport.started is CREATOR
+    assert (outcome, application.received) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        # The server refuses, or does not offer STLS: POP3 says -ERR to both.
+        ([b"+OK ready\r\n", b"-ERR TLS not available now\r\n"], "answered STLS with '-ERR TLS"),
+        ([b"+OK ready\r\n", b"-ERR unknown command\r\n"], "answered STLS with '-ERR unknown"),
+        # The server turns the client away.
+        ([b"-ERR too many connections\r\n"], "expected the greeting '+OK'"),
+        # Garbage.
+        ([b"* OK imap\r\n"], "expected the greeting '+OK'"),
+        ([b"+OK ready\r\n", b"hello\r\n"], "expected the answer to STLS, got 'hello'"),
+    ],
+)
+def test_pop3Refused(lines: list[bytes], message: str) -> None:
+    _, transport, application, outcome = negotiate("pop3", lines)
+    assert message in str(refusal(outcome))
+    assert transport.started is None and transport.aborted
+    assert application.transport is None
+
+
+# SMTP
+
+
+EHLO_STARTTLS = b"250-mail.example.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
+
+
+def test_smtpUpgrades() -> None:
+    """
+    A multi-line greeting, EHLO with the client's address literal, STARTTLS in the EHLO
+    reply, then C{220}.
+    """
+    _, transport, application, outcome = negotiate(
+        "smtp",
+        [b"220-mail.example.test ESMTP\r\n220 welcome\r\n", EHLO_STARTTLS, b"220 go ahead\r\n"],
+    )
+    assert transport.value() == b"EHLO [192.0.2.7]\r\nSTARTTLS\r\n"
+    assert transport.started is CREATOR
+    assert (outcome, application.received) == ([], [])
+
+
+def test_smtpIPv6AddressLiteral() -> None:
+    _, transport, _, _ = negotiate(
+        "smtp", [b"220 ready\r\n"], local=IPv6Address("TCP", "2001:db8::7", 40000)
+    )
+    assert transport.value() == b"EHLO [IPv6:2001:db8::7]\r\n"
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        # The server refuses.
+        (
+            [b"220 ready\r\n", EHLO_STARTTLS, b"454 4.7.0 TLS not available\r\n"],
+            "answered STARTTLS with '454 4.7.0",
+        ),
+        ([b"220 ready\r\n", b"550 go away\r\n"], "answered EHLO with '550 go away'"),
+        ([b"554 no service\r\n"], "expected the greeting 220, got '554 no service'"),
+        # The server does not offer it.
+        ([b"220 ready\r\n", b"250-mail\r\n250 PIPELINING\r\n"], "does not offer STARTTLS"),
+        # Garbage.
+        ([b"hello\r\n"], "a malformed reply 'hello'"),
+        ([b"220-ready\r\n250 mixed\r\n"], "a malformed reply '250 mixed'"),
+    ],
+)
+def test_smtpRefused(lines: list[bytes], message: str) -> None:
+    _, transport, application, outcome = negotiate("smtp", lines)
+    assert message in str(refusal(outcome))
+    assert transport.started is None and transport.aborted
+    assert application.transport is None
+    assert b"MAIL" not in transport.value()
+
+
+def test_closedBeforeUpgrade() -> None:
+    """
+    A server that hangs up before the go-ahead: the error says so.
+    """
+    negotiator, _, _, outcome = negotiate("pop3", [b"+OK ready\r\n"])
+    negotiator.connectionLost(Failure(ConnectionAborted()))
+    assert "the connection closed before STARTTLS" in str(refusal(outcome))
+
+
+# LMTP, FTP, LDAP, PostgreSQL
+
+
+def test_lmtpUpgrades() -> None:
+    _, transport, _, outcome = negotiate(
+        "lmtp", [b"220 lmtp ready\r\n", b"250-lmtp\r\n250 STARTTLS\r\n", b"220 go\r\n"]
+    )
+    assert transport.value() == b"LHLO [192.0.2.7]\r\nSTARTTLS\r\n"
+    assert transport.started is CREATOR and outcome == []
+
+
+def test_ftpUpgrades() -> None:
+    """
+    A multi-line greeting whose inner lines are any text, C{AUTH TLS}, then C{234}.
+    """
+    _, transport, _, outcome = negotiate(
+        "ftp", [b"220-Welcome\r\nplain text line\r\n220 ready\r\n", b"234 AUTH TLS ok\r\n"]
+    )
+    assert transport.value() == b"AUTH TLS\r\n"
+    assert transport.started is CREATOR and outcome == []
+
+
+#: The LDAP extended responses: success, and protocolError (no StartTLS).
+LDAP_SUCCESS = bytes.fromhex("300c02010178070a010004000400")
+LDAP_REFUSED = bytes.fromhex("300c02010178070a010204000400")
+
+
+def test_ldapUpgrades() -> None:
+    _, transport, _, outcome = negotiate("ldap", [LDAP_SUCCESS[:5], LDAP_SUCCESS[5:]])
+    assert transport.value() == bytes.fromhex("301d02010177188016") + b"1.3.6.1.4.1.1466.20037"
+    assert transport.started is CREATOR and outcome == []
+
+
+def test_postgresUpgrades() -> None:
+    _, transport, _, outcome = negotiate("postgres", [b"S"])
+    assert transport.value() == bytes.fromhex("0000000804d2162f")
+    assert transport.started is CREATOR and outcome == []
+
+
+@pytest.mark.parametrize(
+    "protocol, lines, message",
+    [
+        ("lmtp", [b"220 ready\r\n", b"250 lmtp\r\n"], "does not offer STARTTLS"),
+        ("lmtp", [b"220 ready\r\n", b"500 what\r\n"], "answered LHLO with '500 what'"),
+        ("ftp", [b"220 ready\r\n", b"500 AUTH not understood\r\n"], "answered AUTH TLS with"),
+        ("ftp", [b"421 busy\r\n"], "expected the greeting 220, got '421 busy'"),
+        ("ftp", [b"hello\r\n"], "a malformed reply 'hello'"),
+        ("ldap", [LDAP_REFUSED], "answered StartTLS with resultCode 2"),
+        ("ldap", [b"\x04\x00"], "a malformed LDAP response"),
+        ("postgres", [b"N"], "does not offer SSL"),
+        ("postgres", [b"E"], "answered SSLRequest with b'E'"),
+    ],
+)
+def test_moreRefused(protocol: str, lines: list[bytes], message: str) -> None:
+    _, transport, application, outcome = negotiate(protocol, lines)
+    assert message in str(refusal(outcome))
+    assert transport.started is None and transport.aborted
+    assert application.transport is None
+
+
+# The greeting handed to the application after TLS.
+
+
+class Recorder(Application):
+    """
+    Notes when it is connected, and what it has received by then.
+    """
+
+    def connectionMade(self) -> None:
+        self.receivedBeforeConnected = list(self.received)
+
+
+#: For each protocol of the registry: the server's cleartext up to and with its go-ahead,
+#: forged data after it in the same segment, and the greeting the application gets.
+SESSIONS: dict[str, tuple[list[bytes], bytes]] = {
+    "smtp": (
+        [
+            b"220-mail.example.test ESMTP\r\n220 welcome\r\n",
+            EHLO_STARTTLS,
+            b"220 go\r\n250-FORGED\r\n250 FORGED\r\n354 FORGED\r\n250 queued as FORGED\r\n",
+        ],
+        b"220 mail.example.test ESMTP\r\n",
+    ),
+    "lmtp": (
+        [b"220 lmtp ready\r\n", b"250-lmtp\r\n250 STARTTLS\r\n", b"220 go\r\n250 FORGED\r\n"],
+        b"220 mail.example.test LMTP\r\n",
+    ),
+    "imap": (
+        [
+            b"* OK [CAPABILITY IMAP4rev1 STARTTLS] [ALERT] click here\r\n",
+            b"a001 OK Begin TLS\r\n* {5}\r\nFORGE\r\n0001 OK LOGIN done\r\n",
+        ],
+        b"* OK IMAP4rev1 mail.example.test ready\r\n",
+    ),
+    "pop3": (
+        [b"+OK POP3 ready <1.2@example.test>\r\n", b"+OK Begin TLS\r\n+OK FORGED\r\n"],
+        b"+OK mail.example.test ready\r\n",
+    ),
+    "xmpp-client": (
+        [
+            b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+            b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:features>"
+            b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>",
+            b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><success/>",
+        ],
+        b"",
+    ),
+    "xmpp-server": (
+        [
+            b"<stream:stream xmlns='jabber:server' "
+            b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:features>"
+            b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>",
+            b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><db:result/>",
+        ],
+        b"",
+    ),
+    "ldap": ([LDAP_SUCCESS + b"0\x03FORGED"], b""),
+    "ftp": (
+        [b"220 ready\r\n", b"234 AUTH TLS ok\r\n230 FORGED\r\n"],
+        b"220 mail.example.test ready\r\n",
+    ),
+    "postgres": ([b"SR\x00\x00\x00\x08\x00\x00\x00\x00"], b""),
+}
+
+
+def test_everyProtocolHasASession() -> None:
+    assert set(SESSIONS) == set(PROTOCOLS)
+
+
+@pytest.mark.parametrize("protocol", SESSIONS)
+def test_nothingBeforeTLSReachesTheApplication(protocol: str) -> None:
+    """
+    For every protocol of the registry: whatever the server sends before or with its
+    go-ahead, forged replies included, never reaches the application; it is connected only
+    when the handshake has passed, and its first data is the endpoint's own greeting (none
+    where the client speaks first), then what comes over TLS.
+    """
+    lines, greeting = SESSIONS[protocol]
+    application = Recorder()
+    ready: Deferred[Any] = Deferred()
+    outcome: list[Any] = []
+    ready.addBoth(outcome.append)
+    negotiator = negotiatorFor(protocol)(application, ready, CREATOR, info())
+    transport = TLSStringTransport()
+    negotiator.makeConnection(transport)
+    for line in lines:
+        negotiator.dataReceived(line)
+    assert transport.started is CREATOR
+    negotiator.dataReceived(b"injected after the go-ahead\r\n")
+    assert (application.transport, application.received, outcome) == (None, [], [])
+    negotiator.handshakeCompleted()
+    assert outcome == [application] and negotiator.secured
+    assert application.receivedBeforeConnected == []
+    assert application.received == ([greeting] if greeting else [])
+    # What the server says over TLS follows.
+    negotiator.dataReceived(b"over TLS\r\n")
+    assert application.received[-1:] == [b"over TLS\r\n"]
+
+
+@pytest.mark.parametrize("protocol", SESSIONS)
+def test_handshakeDroppedAfterGoAhead(protocol: str) -> None:
+    """
+    A server that says go ahead and then drops the handshake: the connection fails with a
+    L{StartTLSError} naming the handshake, and the application never hears of anything.
+    """
+    lines, _ = SESSIONS[protocol]
+    negotiator, transport, application, outcome = negotiate(protocol, lines)
+    assert transport.started is CREATOR
+    negotiator.connectionLost(Failure(ConnectionDone()))
+    error = refusal(outcome)
+    assert "the TLS handshake failed (closed by the server)" in str(error)
+    assert (application.transport, application.received) == (None, [])
+
+
+def test_noGreetingWhenRefused() -> None:
+    """
+    A connection refused after the greeting never hands it to anyone.
+    """
+    negotiator, _, application, outcome = negotiate("smtp", [b"220 ready\r\n", b"250 mail\r\n"])
+    refusal(outcome)
+    negotiator.handshakeCompleted()
+    assert (application.transport, application.received) == (None, [])
+
+
+# SMTP's opportunistic TLS: cleartext only where the policy allows it.
+
+
+def test_opportunisticCleartext() -> None:
+    """
+    Where the policy allows cleartext (SMTP without usable TLSA records) and the server does
+    not offer STARTTLS, the application is connected in cleartext with the endpoint's
+    greeting, never the server's, and speaks from the start.
+    """
+    application = Recorder()
+    ready: Deferred[Any] = Deferred()
+    outcome: list[Any] = []
+    ready.addBoth(outcome.append)
+    negotiator = negotiatorFor("smtp")(application, ready, CREATOR, info(), cleartextAllowed=True)
+    transport = TLSStringTransport()
+    negotiator.makeConnection(transport)
+    negotiator.dataReceived(b"220 [ALERT] forged greeting\r\n")
+    negotiator.dataReceived(b"250-mail\r\n250 PIPELINING\r\n250 FORGED\r\n")
+    assert outcome == [application] and not negotiator.secured and negotiator.cleartext
+    assert transport.started is None and not transport.aborted
+    assert application.received == [b"220 mail.example.test ESMTP\r\n"]
+    negotiator.dataReceived(b"250 over cleartext\r\n")
+    assert application.received[-1] == b"250 over cleartext\r\n"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [b"220 ready\r\n", EHLO_STARTTLS, b"454 TLS not available\r\n"],
+        [b"554 go away\r\n"],
+    ],
+)
+def test_opportunisticRefusedOtherwise(lines: list[bytes]) -> None:
+    """
+    Cleartext is allowed for a server that does not offer STARTTLS, nothing else: one that
+    refuses STARTTLS, or greets with an error, fails the host.
+    """
+    _, transport, application, outcome = negotiate("smtp", lines, cleartextAllowed=True)
+    refusal(outcome)
+    assert transport.aborted and application.transport is None
+
+
+# twisted.mail's clients, unchanged, behind the negotiators.
+
+
+def upgraded(
+    protocol: str, application: Any, lines: list[bytes]
+) -> tuple[Negotiator, TLSStringTransport]:
+    """
+    Run the negotiator of C{protocol} in front of C{application} up to a completed
+    handshake; return it and the transport, cleared of the cleartext part.
+    """
+    ready: Deferred[Any] = Deferred()
+    negotiator = negotiatorFor(protocol)(
+        application, ready, CREATOR, info("mail.example.test", 587)
+    )
+    transport = TLSStringTransport()
+    negotiator.makeConnection(transport)
+    for line in lines:
+        negotiator.dataReceived(line)
+    assert transport.started is CREATOR
+    transport.clear()
+    negotiator.handshakeCompleted()
+    return negotiator, transport
+
+
+def test_esmtpSenderOverSubmission() -> None:
+    """
+    C{ESMTPSenderFactory(requireTransportSecurity=True)}'s client reads the greeting, says
+    C{EHLO} over TLS, finds the transport secure (no second STARTTLS) and sends the mail.
+    """
+    from twisted.mail.smtp import ESMTPSenderFactory
+
+    done: Deferred[Any] = Deferred()
+    factory = ESMTPSenderFactory(
+        None,
+        None,
+        "alice@example.test",
+        ["bob@example.test"],
+        io.BytesIO(b"Subject: hi\r\n\r\nhello\r\n"),
+        done,
+        contextFactory=object(),
+        requireAuthentication=False,
+        requireTransportSecurity=True,
+    )
+    client = factory.buildProtocol(None)
+    negotiator, transport = upgraded(
+        "smtp", client, [b"220 mail.example.test ESMTP\r\n", EHLO_STARTTLS, b"220 go\r\n"]
+    )
+    assert client._tlsMode
+    assert transport.value().startswith(b"EHLO ")
+    transport.clear()
+    negotiator.dataReceived(b"250-mail.example.test\r\n250 8BITMIME\r\n")
+    assert transport.value() == b"MAIL FROM:<alice@example.test>\r\n"
+
+
+def test_imap4Client() -> None:
+    """
+    C{IMAP4Client} gets the endpoint's greeting, without the capabilities of the cleartext
+    part; to log in it asks for them over TLS and, the transport being secure, does not ask
+    for STARTTLS.
+    """
+    from twisted.mail.imap4 import IMAP4Client
+
+    client = IMAP4Client()
+    greetings: list[Any] = []
+    client.serverGreeting = greetings.append  # type: ignore[method-assign]
+    negotiator, transport = upgraded(
+        "imap",
+        client,
+        [b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n", b"a001 OK go\r\n"],
+    )
+    assert greetings == [None] and client.state == "unauth"
+    assert transport.value() == b""
+    loggedIn = client.login(b"alice", b"secret")
+    assert transport.value() == b"0001 CAPABILITY\r\n"
+    transport.clear()
+    negotiator.dataReceived(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n0001 OK done\r\n")
+    assert transport.value() == b'0002 LOGIN "alice" "secret"\r\n'
+    negotiator.dataReceived(b"0002 OK logged in\r\n")
+    assert loggedIn.called
+
+
+def test_pop3Client() -> None:
+    """
+    C{AdvancedPOP3Client} gets the endpoint's greeting (no APOP challenge: nothing of the
+    cleartext part) and logs in with USER and PASS over TLS.
+    """
+    from twisted.mail.pop3 import AdvancedPOP3Client
+
+    client = AdvancedPOP3Client()
+    greetings: list[Any] = []
+    client.serverGreeting = greetings.append  # type: ignore[method-assign]
+    negotiator, transport = upgraded(
+        "pop3", client, [b"+OK POP3 ready <1.2@example.test>\r\n", b"+OK Begin TLS\r\n"]
+    )
+    assert greetings == [b"mail.example.test ready"]
+    assert client.serverChallenge is None
+    client.allowInsecureLogin = False
+    loggedIn = client.login(b"alice", b"secret")
+    assert transport.value() == b"CAPA\r\n"
+    transport.clear()
+    negotiator.dataReceived(b"+OK\r\nUSER\r\n.\r\n")
+    assert transport.value() == b"USER alice\r\n"
+    negotiator.dataReceived(b"+OK\r\n")
+    negotiator.dataReceived(b"+OK welcome\r\n")
+    assert loggedIn.called

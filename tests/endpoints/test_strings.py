@@ -242,7 +242,7 @@ def test_mxOption() -> None:
 
     endpoint = parse("dane:mx=example.test")
     assert isinstance(endpoint, PlannedEndpoint)
-    assert (endpoint.starttls, endpoint.service) == ("smtp", "MX of example.test")
+    assert endpoint.service == "MX of example.test"
     endpoint = parse("dane:mx=example.test:port=2525:timeout=3")
     assert endpoint.settings.timeout == 3
     for bad, message in (

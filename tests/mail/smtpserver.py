@@ -54,12 +54,33 @@ class _Delivery:
         return lambda: _Message(self.server, user)
 
 
+#: What a forging server sends in the segment of its STARTTLS go-ahead: the replies to the
+#: whole transaction the client would send next, as if it had been accepted.
+FORGED_REPLIES = (
+    b"220 2.0.0 go ahead\r\n"
+    b"250-forged.example.test\r\n250 8BITMIME\r\n"
+    b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+    b"250 2.0.0 Ok: queued as FORGED\r\n221 2.0.0 Bye\r\n"
+)
+
+
 class _Server(smtp.ESMTP):
     def lineReceived(self, line: bytes) -> Any:
         server: SMTPServer = self.factory.server
         if not getattr(self.transport, "TLS", False):
             server.cleartext.append(line)
         return super().lineReceived(line)
+
+    def ext_STARTTLS(self, rest: bytes) -> None:
+        server: SMTPServer = self.factory.server
+        if not server.forge:
+            return super().ext_STARTTLS(rest)
+        # A hostile server (or one on the path): the go-ahead and forged replies to the
+        # rest of the transaction in one segment, then no handshake at all.
+        assert self.transport is not None
+        self.transport.write(FORGED_REPLIES)
+        self.transport.loseConnection()
+        return None
 
 
 @dataclass
@@ -73,6 +94,8 @@ class SMTPServer:
     messages: list[bytes] = field(default_factory=list)
     cleartext: list[bytes] = field(default_factory=list)
     tempfail: bool = False
+    #: Answer STARTTLS with forged replies (L{FORGED_REPLIES}) and drop the handshake.
+    forge: bool = False
 
     @property
     def port(self) -> int:

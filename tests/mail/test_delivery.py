@@ -13,11 +13,11 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString
-from twisted.mail.smtp import ESMTPSenderFactory, SMTPConnectError
+from twisted.mail.smtp import ESMTPSenderFactory
 from twisted.trial.unittest import TestCase
 
-from txdane.endpoints.guard import CleartextRefusedError
-from txdane.endpoints.upgrade import Protection
+from txdane.endpoints.connection import Protection
+from txdane.endpoints.errors import AllHostsFailedError, StartTLSError
 from txdane.errors import DANEVerificationError
 from txdane.mail import PermanentDeliveryError, TemporaryDeliveryError, sendMail
 
@@ -102,10 +102,13 @@ class MailWorld(TestCase):
             timeout=10,
         )
 
-    def sendRaw(self, domain: str, tls: bool = True) -> tuple[Deferred[Any], Any]:
+    def sendRaw(
+        self, domain: str, tls: bool = True, endpoint: str | None = None
+    ) -> tuple[Deferred[Any], Any]:
         """
-        twisted.mail's factory over C{dane:mx=}: with a TLS context (STARTTLS when offered,
-        the DANE creator used whatever it is), or with none at all.
+        twisted.mail's factory over C{dane:mx=} (or the C{dane:} C{endpoint} string given,
+        without its resolver options): with a TLS context of its own or none at all (the
+        endpoint does STARTTLS either way).
         """
         done: Deferred[Any] = Deferred()
         factory = _Factory(
@@ -117,15 +120,15 @@ class MailWorld(TestCase):
             done,
             contextFactory=object() if tls else None,
             requireAuthentication=False,
-            requireTransportSecurity=False,
+            requireTransportSecurity=True,
         )
         self.lost = factory.lost
-        endpoint = clientFromString(
+        where = endpoint or f"dane:mx={domain}:port={self.port}"
+        client = clientFromString(
             reactor,
-            f"dane:mx={domain}:port={self.port}:resolver=127.0.0.1#{self.world.dnsServer.port}"
-            f":trustAnchor={self.anchorFile}",
+            f"{where}:resolver=127.0.0.1#{self.world.dnsServer.port}:trustAnchor={self.anchorFile}",
         )
-        return endpoint.connect(factory), done
+        return client.connect(factory), done
 
     def mailFromSent(self) -> list[bytes]:
         return [
@@ -228,16 +231,72 @@ class RawFactoryTests(MailWorld):
 
     async def test_mismatchFailsPromptly(self) -> None:
         connected, done = self.sendRaw("mismatch.example.test")
-        await connected
-        error: Any = await self.assertFailure(done, SMTPConnectError)
+        error: Any = await self.assertFailure(connected, AllHostsFailedError)
         self.assertIn("every host failed", str(error))
+        self.assertIsInstance(error.attempts[0].error, DANEVerificationError)
+        self.assertFalse(done.called)
         self.assertEqual(self.mailFromSent(), [])
 
-    async def test_guardStopsMailFromWithoutTLSContext(self) -> None:
-        for domain in ("verified.example.test", "nostarttls.example.test"):
-            connected, done = self.sendRaw(domain, tls=False)
-            await connected
-            error: Any = await self.assertFailure(done, SMTPConnectError)
-            self.assertIn("cleartext", str(error))
-            self.assertIsInstance(error.__cause__.attempts[0].error, CleartextRefusedError)
+    async def test_withoutTLSContext(self) -> None:
+        """
+        A factory given no TLS context of its own still gets the endpoint's verified TLS
+        (and its requireTransportSecurity is satisfied); a host that owes TLS and does not
+        offer it is refused before the client says anything.
+        """
+        connected, done = self.sendRaw("verified.example.test", tls=False)
+        protocol = await connected
+        await done
+        await self.lost
+        self.assertEqual(protocol.transport.connectionInfo.protection, Protection.VERIFIED)
+        self.assertEqual(len(self.servers["mxa"].messages), 1)
+        connected, done = self.sendRaw("nostarttls.example.test", tls=False)
+        error: Any = await self.assertFailure(connected, AllHostsFailedError)
+        self.assertIsInstance(error.attempts[0].error, StartTLSError)
+        self.assertIn("does not offer STARTTLS", str(error))
         self.assertEqual(self.mailFromSent(), [])
+
+
+class ForgedRepliesTests(MailWorld):
+    """
+    A server that answers STARTTLS with its go-ahead and, in the same segment, forged replies
+    to the whole transaction, then drops the handshake: nothing is delivered, and nobody is
+    told otherwise (RFC 3207 section 4.2).
+    """
+
+    async def setUp(self) -> None:  # type: ignore[override]
+        await super().setUp()
+        self.servers["mxa"].forge = True
+
+    def assertNothingSent(self) -> None:
+        self.assertEqual(self.servers["mxa"].messages, [])
+        self.assertEqual(
+            [line.split()[0].upper() for line in self.servers["mxa"].cleartext],
+            [b"EHLO", b"STARTTLS"],
+        )
+
+    async def test_sendMail(self) -> None:
+        error: Any = await self.assertFailure(
+            self.send("verified.example.test"), TemporaryDeliveryError
+        )
+        (attempt,) = error.tries
+        self.assertIsInstance(attempt.error, StartTLSError)
+        self.assertIn("the TLS handshake failed", str(error))
+        self.assertNotIn("FORGED", str(error))
+        self.assertNothingSent()
+
+    async def test_esmtpSenderOverMX(self) -> None:
+        connected, done = self.sendRaw("verified.example.test")
+        error: Any = await self.assertFailure(connected, AllHostsFailedError)
+        self.assertIn("the TLS handshake failed", str(error))
+        self.assertFalse(done.called)
+        self.assertNothingSent()
+
+    async def test_esmtpSenderOverStartTLS(self) -> None:
+        connected, done = self.sendRaw(
+            "verified.example.test",
+            endpoint=f"dane:host=mxa.example.test:port={self.port}:starttls=smtp",
+        )
+        error: Any = await self.assertFailure(connected, StartTLSError)
+        self.assertIn("the TLS handshake failed", str(error))
+        self.assertFalse(done.called)
+        self.assertNothingSent()

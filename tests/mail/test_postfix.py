@@ -22,9 +22,8 @@ from twisted.internet.threads import deferToThread
 from twisted.mail.smtp import ESMTPSenderFactory, SMTPClientError, TLSRequiredError
 from twisted.trial.unittest import TestCase
 
-from txdane.endpoints.guard import CleartextRefusedError
-from txdane.endpoints.mx import MXError
-from txdane.endpoints.upgrade import IDANEConnection
+from txdane.endpoints.connection import IDANEConnection
+from txdane.endpoints.errors import AllHostsFailedError, MXError, StartTLSError
 from txdane.errors import DANEVerificationError
 from txdane.mail import DeliveryError, sendMail
 
@@ -69,7 +68,9 @@ def errorVerdict(error: BaseException) -> str:
     """
     if isinstance(error, DANEVerificationError):
         return "refused"
-    if isinstance(error, (TLSRequiredError, CleartextRefusedError)):
+    if isinstance(error, TLSRequiredError) or (
+        isinstance(error, StartTLSError) and "does not offer STARTTLS" in error.reason
+    ):
         return "no-starttls"
     return f"failed ({error})"
 
@@ -224,6 +225,9 @@ class PostfixAgreementTests(TestCase):
             await endpoint.connect(factory)
         except MXError as e:
             return "bounced" if e.permanent else "deferred"
+        except AllHostsFailedError as e:
+            # Refused before the client was connected: it never said a word.
+            return errorVerdict(e.attempts[-1].error)
         try:
             await done
         except SMTPClientError as e:

@@ -29,7 +29,7 @@ from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
 from txdane.dane.tlsa import recordForCertificate
-from txdane.endpoints.upgrade import IDANEConnection, Protection
+from txdane.endpoints.connection import IDANEConnection, Protection
 
 from ..dane.certs import Issued, issue
 from ..dane.tlsserver import serverOptions
@@ -331,7 +331,8 @@ class StockClientTests(SRVWorld):
             Factory.forProtocol(_GreetedPOP3Client)
         )
         self.addCleanup(client.transport.abortConnection)
-        self.assertEqual(await client.greeted, b"POP3 server ready")
+        # The endpoint's greeting, not the server's cleartext one.
+        self.assertEqual(await client.greeted, b"mail.example.test ready")
         self.assertFalse(client.allowInsecureLogin)
         await client.login(b"alice", b"secret")
         self.assertEqual(await client.stat(), (1, len(MESSAGE)))

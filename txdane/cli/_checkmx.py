@@ -89,7 +89,6 @@ async def checkPlan(
     now: float,
     options: argparse.Namespace,
     progress: Progress,
-    starttls: str | None,
 ) -> list[HostVerdict]:
     """
     Check each candidate in turn, showing which on a terminal.
@@ -99,9 +98,7 @@ async def checkPlan(
     verdicts = []
     for index, candidate in enumerate(candidates, 1):
         progress.show(f"[{index}/{len(candidates)}] checking {candidate.host}:{candidate.port} ...")
-        verdicts.append(
-            await checkCandidate(reactor, resolver, candidate, now, options.timeout, starttls)
-        )
+        verdicts.append(await checkCandidate(reactor, resolver, candidate, now, options.timeout))
     return verdicts
 
 
@@ -124,7 +121,8 @@ async def checkMX(
     """
     Plan the MX hosts of C{domain} with L{planMX<txdane.endpoints.mx.planMX>} and check each.
     """
-    from txdane.endpoints.mx import MXLookupError, NoSuchDomainError, NullMXError, planMX
+    from txdane.endpoints.errors import MXLookupError, NoSuchDomainError, NullMXError
+    from txdane.endpoints.mx import planMX
     from txdane.validation.answer import Answer
 
     recorder = RecordingResolver(resolver)
@@ -171,7 +169,7 @@ async def checkMX(
         exitStatus = LOOKUP_EXIT.get(e.status, ExitStatus.FAILURE)  # type: ignore[arg-type]
         headline = "not checked: the MX lookup cannot be used (mail would be deferred)"
         return report(headline, exitStatus, reason=e.reason)
-    verdicts = await checkPlan(reactor, recorder, candidates, now, options, progress, "smtp")
+    verdicts = await checkPlan(reactor, recorder, candidates, now, options, progress)
     return report(*planHeadline(verdicts, "MX host"), verdicts=verdicts)
 
 

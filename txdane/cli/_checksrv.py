@@ -57,8 +57,9 @@ async def checkSRV(
     import dns.name
 
     from txdane.dane.matching import DANEResult
+    from txdane.endpoints.errors import ServiceNotOfferedError, SRVLookupError
     from txdane.endpoints.srv import SRVEndpoint
-    from txdane.endpoints.srvplan import ServiceNotOfferedError, SRVLookupError, lookupNames
+    from txdane.endpoints.srvplan import lookupNames
     from txdane.validation.answer import Answer
 
     recorder = RecordingResolver(resolver)
@@ -153,8 +154,9 @@ async def _checkTarget(
     from twisted.internet.error import ConnectError
 
     from txdane.adapters import AddressLookupError
-    from txdane.endpoints.negotiator import StartTLSError
-    from txdane.endpoints.upgrade import IDANEConnection
+    from txdane.endpoints.connection import IDANEConnection
+    from txdane.endpoints.errors import StartTLSError
+    from txdane.endpoints.planner import HostFailed
     from txdane.errors import DANEPolicyError, DANEVerificationError
 
     host, port, target = candidate.host, candidate.port, candidate.target
@@ -185,9 +187,12 @@ async def _checkTarget(
         return verdict
 
     try:
-        protocol: Any = await endpoint.connectCandidate(
-            candidate, Factory.forProtocol(Quiet), lambda reason: None
-        )
+        try:
+            protocol: Any = await endpoint.connectCandidate(
+                candidate, Factory.forProtocol(Quiet), lambda reason: None
+            )
+        except HostFailed as failed:
+            raise failed.error from None
     except DANEPolicyError as e:
         kept = evidence()
         status = kept["tlsa"].exitStatus() if "tlsa" in kept else ExitStatus.NOT_VERIFIED

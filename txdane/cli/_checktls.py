@@ -96,37 +96,42 @@ async def checkTLS(
 
     policy = Policy.SMTP if starttls in ("smtp", "lmtp") else Policy.DEFAULT
     return await checkCandidate(
-        reactor, resolver, Candidate(host, port, policy=policy), now, timeout, starttls
+        reactor,
+        resolver,
+        Candidate(host, port, policy=policy, starttls=starttls),
+        now,
+        timeout,
     )
 
 
 async def checkCandidate(
-    reactor: Any,
-    resolver: Any,
-    candidate: Any,
-    now: float,
-    timeout: float,
-    starttls: str | None,
+    reactor: Any, resolver: Any, candidate: Any, now: float, timeout: float
 ) -> HostVerdict:
     """
     Connect to one L{Candidate<txdane.endpoints.planner.Candidate>} (the host of a
-    C{check}, or an MX or SRV target from the library's planner) with the endpoint the
-    planned endpoints use for it (L{hostEndpoint<txdane.endpoints.planner.hostEndpoint>}),
-    and describe what happened.
+    C{check}, or an MX host from the library's planner) with the endpoint the planned
+    endpoints use for it (L{hostEndpoint<txdane.endpoints.planner.hostEndpoint>}), its
+    STARTTLS negotiated by the endpoint, and describe what happened.
     """
     from twisted.internet.error import ConnectError
 
     from txdane.adapters import AddressLookupError
     from txdane.dane.decision import Action
     from txdane.dane.matching import DANEResult
-    from txdane.endpoints.planner import HostSettings, hostEndpoint
+    from txdane.endpoints.connection import IDANEConnection, Protection
+    from txdane.endpoints.options import DANEOptions
+    from txdane.endpoints.planner import HostSettings, candidateInfo, hostEndpoint
     from txdane.errors import DANEPolicyError, DANEVerificationError
 
-    host, port = candidate.host, candidate.port
+    host, port, starttls = candidate.host, candidate.port, candidate.starttls
     recorder = RecordingResolver(resolver)
     results: list[DANEResult] = []
-    settings = HostSettings(timeout=timeout, extra={"observer": results.append})
-    endpoint = hostEndpoint(reactor, recorder, candidate, starttls, settings)
+    settings = HostSettings(
+        timeout=timeout,
+        handshakeTimeout=timeout,
+        options=DANEOptions(observer=results.append),
+    )
+    endpoint = hostEndpoint(reactor, recorder, candidate, settings)
     protocolJSON = {"starttls": starttls, "protection": None} if starttls else {}
     try:
         addresses, plan = await endpoint.plan(withoutTLSA=candidate.withoutTLSA)
@@ -164,35 +169,28 @@ async def checkCandidate(
         extraJSON=protocolJSON,
     )
     try:
-        if starttls is None:
-            protocol: Any = await endpoint.connect(Factory.forProtocol(Quiet))
-        else:
-            protocol = await _negotiate(reactor, endpoint, addresses, plan, candidate, timeout)
+        protocol: Any = await endpoint.connectWithPlan(
+            addresses, plan, Factory.forProtocol(Quiet), info=candidateInfo(candidate, plan)
+        )
     except DANEVerificationError as e:
         found.addAdvice(now, e.certificates)
         return _withProtection(refusedByDANE(host, port, e, **evidence), starttls, None)
     except STARTTLS_UNAVAILABLE as e:
         found.addAdvice(now)
-        if plan.tlsRequired:
-            verdict = HostVerdict(
-                host,
-                port,
-                False,
-                ExitStatus.NOT_VERIFIED,
-                "refused: no TLS, but its TLSA records require it",
-                reason=f"{e}; {plan.reason or 'TLS is required'}",
-                **evidence,
-            )
-        else:
-            verdict = HostVerdict(
-                host,
-                port,
-                False,
-                ExitStatus.INSECURE,
-                "no DANE, and no TLS: cleartext",
-                reason=str(e),
-                **evidence,
-            )
+        headline = (
+            "refused: no TLS, but its TLSA records require it"
+            if plan.tlsRequired
+            else "refused: no TLS"
+        )
+        verdict = HostVerdict(
+            host,
+            port,
+            False,
+            ExitStatus.NOT_VERIFIED,
+            headline,
+            reason=f"{e}; {plan.reason}" if plan.tlsRequired else str(e),
+            **evidence,
+        )
         return _withProtection(verdict, starttls, "cleartext")
     except (ConnectError, OSError) as e:
         return _withProtection(connectionFailure(host, port, e, **evidence), starttls, None)
@@ -201,12 +199,23 @@ async def checkCandidate(
             return _withProtection(connectionFailure(host, port, e, **evidence), starttls, None)
         found.addAdvice(now)
         return _withProtection(pkixFailed(host, port, e, plan.reason, **evidence), starttls, None)
+    info = IDANEConnection(protocol.transport).connectionInfo
+    protection = str(info.protection) if starttls is not None else None
+    if info.protection is Protection.CLEARTEXT:
+        # SMTP's opportunistic TLS: the server offers no STARTTLS, and nothing requires it.
+        protocol.transport.loseConnection()
+        found.addAdvice(now)
+        verdict = HostVerdict(
+            host,
+            port,
+            False,
+            ExitStatus.INSECURE,
+            "no DANE, and no TLS: cleartext",
+            reason=f"the server does not offer STARTTLS; {plan.reason}",
+            **evidence,
+        )
+        return _withProtection(verdict, starttls, protection)
     chain, tls = connectionFacts(protocol, plan.serverName)
-    protection = None
-    if starttls is not None:
-        from txdane.endpoints.upgrade import IDANEConnection
-
-        protection = str(IDANEConnection(protocol.transport).connectionInfo.protection)
     protocol.transport.loseConnection()
     found.addAdvice(now, chain)
     verdict = connectedVerdict(
@@ -319,65 +328,12 @@ def _withProtection(
 
 
 def _unavailable() -> tuple[type[BaseException], ...]:
-    from txdane.endpoints.negotiator import StartTLSError
+    from txdane.endpoints.errors import StartTLSError
 
     return (StartTLSError,)
 
 
 STARTTLS_UNAVAILABLE = _unavailable()
-
-
-async def _negotiate(
-    reactor: Any,
-    endpoint: Any,
-    addresses: Any,
-    plan: Any,
-    candidate: Any,
-    timeout: float,
-) -> Any:
-    """
-    Connect in cleartext with the endpoint's C{starttls=} machinery and run the library's
-    negotiator of the protocol (L{txdane.endpoints.negotiator}) as the application, up to
-    the end of the handshake; return the (quiet) application's protocol, connected once the
-    server passed.
-    """
-    from twisted.internet.defer import Deferred
-
-    from txdane.endpoints.negotiator import NegotiatorFactory, negotiatorFor
-
-    protocolName = endpoint.options.starttls
-    ready: Deferred[Any] = Deferred()
-    factory = NegotiatorFactory(
-        Factory.forProtocol(Quiet),
-        ready,
-        negotiatorFor(protocolName),
-        endpoint.creatorFor(plan),
-        candidate.host,
-        candidate.port,
-        candidate.domain or candidate.host,
-    )
-    await endpoint.connectWithPlan(
-        addresses, plan, factory, nameSecure=candidate.nameSecure, domain=candidate.domain
-    )
-    expired: list[bool] = []
-
-    def expire() -> None:
-        expired.append(True)
-        if factory.gate is not None and factory.gate.transport is not None:
-            factory.gate.transport.abortConnection()  # type: ignore[attr-defined]
-
-    timer = reactor.callLater(timeout, expire)
-    try:
-        return await ready
-    except Exception:
-        if expired:
-            raise TimeoutError(
-                f"STARTTLS ({protocolName}) and TLS handshake not done within {timeout:g} seconds"
-            ) from None
-        raise
-    finally:
-        if timer.active():
-            timer.cancel()
 
 
 def errorText(error: Any) -> str:

@@ -6,7 +6,7 @@ chain (or host key) the server presented, and advice about what will break next.
 
   - C{txdane check HOST [PORT]}: TLS (port 443 unless given);
   - C{txdane check --starttls PROTO HOST [PORT]}: cleartext first, then the protocol's
-    STARTTLS (L{txdane.endpoints.negotiator}) through the C{starttls=PROTO} endpoint;
+    STARTTLS, negotiated by the C{starttls=PROTO} endpoint (L{txdane.endpoints.starttls});
   - C{txdane check --mx DOMAIN [--port 25]}: every MX host of a domain, in the order of
     L{planMX<txdane.endpoints.mx.planMX>} (RFC 7672), each over SMTP STARTTLS;
   - C{txdane check --srv SERVICE DOMAIN}: every target of a service (RFC 7673, XEP-0368),
@@ -38,26 +38,20 @@ from txdane.cli._target import (
 #: The port each kind of check uses unless one is given (STARTTLS: the protocol's own).
 DEFAULT_PORTS = {"tls": 443, "ssh": 22, "mx": 25}
 
-#: The protocols C{--starttls} takes (those of C{dane:...:starttls=}).
-STARTTLS_PROTOCOLS = (
-    "smtp",
-    "lmtp",
-    "imap",
-    "pop3",
-    "xmpp-client",
-    "xmpp-server",
-    "ldap",
-    "ftp",
-    "postgres",
-)
-
 
 def _starttlsProtocol(text: str) -> str:
-    if text.lower() not in STARTTLS_PROTOCOLS:
-        raise argparse.ArgumentTypeError(
-            f"unknown STARTTLS protocol {text!r} (one of {', '.join(STARTTLS_PROTOCOLS)})"
-        )
-    return text.lower()
+    from txdane.endpoints.starttls import UnknownProtocolError, negotiatorFor
+
+    try:
+        return negotiatorFor(text).protocolName
+    except UnknownProtocolError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _starttlsNames() -> str:
+    from txdane.endpoints.starttls import PROTOCOLS
+
+    return ", ".join(PROTOCOLS)
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
@@ -71,8 +65,7 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         "--starttls",
         metavar="PROTO",
         type=_starttlsProtocol,
-        help="connect in cleartext and upgrade with the protocol's STARTTLS: "
-        + ", ".join(STARTTLS_PROTOCOLS),
+        help="connect in cleartext and upgrade with the protocol's STARTTLS: " + _starttlsNames(),
     )
     kind.add_argument(
         "--mx",
@@ -115,13 +108,13 @@ def _port(options: argparse.Namespace) -> int:
     """
     The port the options name, or the default of the kind of check.
     """
-    from txdane.endpoints.negotiator import DEFAULT_PORTS as STARTTLS_PORTS
+    from txdane.endpoints.starttls import defaultPort
 
     given = options.portOption or options.port
     if given:
         return int(given)
     if getattr(options, "starttls", None):
-        return STARTTLS_PORTS[options.starttls]
+        return defaultPort(options.starttls)
     return DEFAULT_PORTS[_kind(options)]
 
 
@@ -135,7 +128,8 @@ def checkOptions(options: argparse.Namespace) -> None:
     if options.port is not None and options.portOption is not None:
         raise UsageError("give the port once: as PORT or with --port, not both")
     if getattr(options, "srv", None) is not None:
-        from txdane.endpoints.srvplan import NoSuchServiceError, serviceByName
+        from txdane.endpoints.errors import NoSuchServiceError
+        from txdane.endpoints.srvplan import serviceByName
 
         try:
             serviceByName(options.srv)

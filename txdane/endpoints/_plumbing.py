@@ -1,12 +1,15 @@
 """
-Pieces the endpoints are built from: a reactor view with its own name resolver, and a protocol
-wrapper that holds the application back until the TLS handshake has been verified.
+Pieces the endpoints are built from: a reactor view with its own name resolver, a protocol
+wrapper that holds the application back until the TLS handshake has been verified, and the
+deadline on that handshake.
+
+Tests: C{tests/endpoints/test_memory.py}.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import (
@@ -19,6 +22,10 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
+
+from txdane.errors import HandshakeTimeoutError
+
+T = TypeVar("T")
 
 
 class _ResolverReactor:
@@ -60,6 +67,8 @@ class HandshakeGate(Protocol):
 
     @ivar onLost: called with the reason when a connection that was open (C{ready} fired) is
         lost, after the application's protocol heard of it; or C{None}.
+    @ivar open: whether the application's protocol is connected.
+    @ivar secured: whether the TLS handshake completed and passed verification.
     """
 
     def __init__(
@@ -72,6 +81,7 @@ class HandshakeGate(Protocol):
         self.ready = ready
         self.onLost = onLost
         self.open = False
+        self.secured = False
 
     def connectionMade(self) -> None:
         pass
@@ -82,12 +92,19 @@ class HandshakeGate(Protocol):
         # is then already disconnecting and connectionLost will carry the reason.
         if self.ready.called or getattr(self.transport, "disconnecting", False):
             return
-        self.open = True
-        assert self.transport is not None
-        self.wrapped.makeConnection(self.transport)
+        self.secured = True
+        self.connectApplication()
         if IHandshakeListener.providedBy(self.wrapped):
             self.wrapped.handshakeCompleted()
         self.ready.callback(self.wrapped)
+
+    def connectApplication(self) -> None:
+        """
+        Connect the application's protocol to this connection's transport.
+        """
+        self.open = True
+        assert self.transport is not None
+        self.wrapped.makeConnection(self.transport)
 
     def dataReceived(self, data: bytes) -> None:
         if self.open:
@@ -144,3 +161,52 @@ class GateFactory(Factory):
         self.gate = HandshakeGate(wrapped, self.ready, self.onLost)
         self.gate.factory = self
         return self.gate
+
+
+def abortGate(gate: HandshakeGate | None) -> None:
+    """
+    Abort the connection under C{gate}, if there is one.
+    """
+    if gate is not None and gate.transport is not None:
+        gate.transport.abortConnection()  # type: ignore[attr-defined]
+
+
+async def beforeDeadline(
+    clock: Any,
+    ready: Deferred[T],
+    seconds: float,
+    abort: Callable[[], object],
+    expired: Callable[[], HandshakeTimeoutError],
+) -> T:
+    """
+    Wait for C{ready} (a connection's verified handshake) at most C{seconds}: past that,
+    C{ready} fails with C{expired()} and C{abort} ends the connection. Every endpoint's
+    handshake deadline is this one.
+    """
+    timedOut = False
+
+    def expire() -> None:
+        nonlocal timedOut
+        timedOut = True
+        if not ready.called:
+            ready.errback(expired())
+        abort()
+
+    timer = clock.callLater(seconds, expire)
+    try:
+        return await ready
+    except Exception as e:
+        if timedOut and not isinstance(e, HandshakeTimeoutError):
+            raise expired() from e
+        raise
+    finally:
+        if timer.active():
+            timer.cancel()
+
+
+def discardLookup(lookup: Deferred[Any]) -> None:
+    """
+    Stop a lookup whose result is no longer needed, ignoring its outcome.
+    """
+    lookup.addErrback(lambda _: None)
+    lookup.cancel()

@@ -15,7 +15,7 @@ from typing import Any
 import dns.exception
 import dns.name
 
-from txdane.errors import TxdaneError
+from txdane.endpoints.errors import EndpointStringError
 from txdane.settings import ResolverSettings, ResolverSettingsError, sharedResolver
 
 _TRUE = {"yes", "true", "1", "on"}
@@ -45,12 +45,6 @@ _RESOLVER_OPTIONS = {
     "trustADRemote": "trustADRemote=yes",
     "strictNSEC3Iterations": "strictNSEC3",
 }
-
-
-class EndpointStringError(TxdaneError, ValueError):
-    """
-    An endpoint string could not be used; the message names the option and the problem.
-    """
 
 
 def _text(value: str | bytes) -> str:

@@ -8,6 +8,8 @@ is refused) would wait forever. The STARTTLS endpoints of txdane call them, as C
 would, with a L{RetryConnector} whose C{connect()} dials again: the same host for
 C{dane:host=}, the next host for C{dane:mx=} and the next target for C{dane:srv=} (which
 connects only once TLS is verified, and calls them when such a connection is lost).
+
+Tests: C{tests/endpoints/test_connector.py}.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from twisted.internet.interfaces import IConnector, IProtocol, IProtocolFactory
 from twisted.internet.protocol import ClientFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
+
+__all__ = ["Dial", "RetryConnector", "retrying"]
 
 #: Dials once; calls its argument with the reason when that connection is lost.
 Dial = Callable[[Callable[[Failure], object]], "Deferred[IProtocol]"]
@@ -93,7 +97,9 @@ class RetryConnector:
 def retrying(reactor: Any, factory: IProtocolFactory, dial: Dial) -> Deferred[IProtocol]:
     """
     Dial once for an endpoint's C{connect()}; if C{factory} is a C{ClientFactory}, report
-    the connection's loss to it with a L{RetryConnector} for reconnecting.
+    the connection's loss to it with a L{RetryConnector} for reconnecting. A failure to
+    connect at all reaches the caller only, through C{connect()}, as with Twisted's own
+    endpoints.
     """
     if not isinstance(factory, ClientFactory):
         return dial(lambda reason: None)

@@ -1,6 +1,9 @@
 """
-L{DANEEndpoint}: TLS to validated addresses, the server authenticated by its DNSSEC-signed
-TLSA records (or by PKIX where the zone publishes none).
+L{DANEEndpoint}: TLS to validated addresses, from the first byte or after the protocol's
+STARTTLS, the server authenticated by its DNSSEC-signed TLSA records (or by PKIX where the
+zone publishes none); L{creatorForStartTLS} for a protocol the application upgrades itself.
+
+Tests: C{tests/endpoints/test_dane.py}, C{tests/endpoints/test_memory.py}.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dns.name
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -16,24 +20,27 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.adapters import ValidatedAddresses
-from txdane.dane.decision import ConnectionPlan, TLSAResult, planConnection, planWithoutTLSA
+from txdane.dane.decision import (
+    Action,
+    ConnectionPlan,
+    TLSAResult,
+    planConnection,
+    planWithoutTLSA,
+)
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import TLSARecord
-from txdane.endpoints._plumbing import GateFactory
+from txdane.endpoints._plumbing import GateFactory, abortGate, beforeDeadline, discardLookup
+from txdane.endpoints.connection import ConnectionInfo, connected
 from txdane.endpoints.connector import retrying
 from txdane.endpoints.dnssec import DNSSECEndpoint
-from txdane.endpoints.negotiator import Negotiator, NegotiatorFactory
-from txdane.endpoints.options import DANEOptions
-from txdane.endpoints.upgrade import (
-    DEFAULT_HANDSHAKE_TIMEOUT,
-    ConnectionInfo,
-    StartTLSFactory,
-    connected,
-)
+from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
+from txdane.endpoints.starttls import NegotiatorFactory, negotiatorFor
 from txdane.errors import HandshakeTimeoutError
 from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
+
+__all__ = ["DANEEndpoint", "creatorForStartTLS", "tlsaResult"]
 
 
 def tlsaResult(answer: Answer, baseDomain: dns.name.Name) -> TLSAResult:
@@ -69,8 +76,13 @@ class DANEEndpoint:
     and runs the TLS handshake with L{DANEClientTLSOptions}, which checks the certificates
     inside the handshake.
 
+    With C{starttls} (a field of L{DANEOptions}), the endpoint connects in cleartext and
+    negotiates the protocol's STARTTLS itself first (L{txdane.endpoints.starttls}).
+
     C{connect()} fires only when the handshake has completed and passed verification; the
-    application's protocol sees nothing before that. Otherwise it fails with the reason:
+    application's protocol sees nothing before that (the one exception: SMTP's
+    opportunistic policy accepts a server that does not offer STARTTLS, in cleartext).
+    Otherwise it fails with the reason:
     L{DANEPolicyError<txdane.errors.DANEPolicyError>} (the TLSA lookup forbids the
     connection), L{DANEVerificationError<txdane.errors.DANEVerificationError>} (no record
     matched the server's certificates), L{AddressValidationError
@@ -83,10 +95,9 @@ class DANEEndpoint:
     @param port: the TCP port.
     @param options: how to authenticate the server (the defaults when omitted).
     @param timeout: seconds per TCP connection attempt.
-    @param handshakeTimeout: seconds the TLS handshake may take once it starts (when the TCP
-        connection is made, or with C{starttls} when the protocol calls C{startTLS}); past
-        it the connection is aborted with L{HandshakeTimeoutError
-        <txdane.errors.HandshakeTimeoutError>}.
+    @param handshakeTimeout: seconds from the TCP connection to a verified TLS session (the
+        STARTTLS prelude included); past it the connection is aborted with
+        L{HandshakeTimeoutError<txdane.errors.HandshakeTimeoutError>}.
     @param bindAddress: the local C{(host, port)} to bind to.
     @param attemptDelay: seconds between Happy Eyeballs attempts (Twisted's default if
         omitted).
@@ -156,55 +167,29 @@ class DANEEndpoint:
         @raise DANEPolicyError: the TLSA outcome forbids connecting.
         @raise AddressValidationError: the addresses cannot be used.
         """
-        options = self.options
         if withoutTLSA is not None:
-            plan = planWithoutTLSA(
-                self.host, self.port, withoutTLSA, options.policy, trust=options.trustRoots
-            )
-            return await self._tcp.resolveAddresses(), plan
+            return await self._tcp.resolveAddresses(), self._withoutTLSA(withoutTLSA)
+        options = self.options
         original = dns.name.from_text(options.tlsaHost or self.host)
-        atOriginal: Deferred[Answer] = self.resolver.lookupTLSA(original, self.port, options.proto)
+        atOriginal = self.resolver.lookupTLSA(original, self.port, options.proto)
         try:
             addresses = await self._tcp.resolveAddresses()
-            result: TLSAResult | BaseException | None = None
-            if options.tlsaHost is None and addresses.status is not Status.SECURE:
-                if not _secureAlias(addresses, original):
-                    _discard(atOriginal)
-                    why = (
-                        f"the addresses of {self.host} are {addresses.status}: "
-                        "its TLSA records are not consulted"
-                    )
-                    plan = planWithoutTLSA(
-                        self.host, self.port, why, options.policy, trust=options.trustRoots
-                    )
-                    return addresses, plan
-                expanded = original
-            else:
-                expanded = original if options.tlsaHost else _expandedName(addresses, original)
-            if expanded != original:
-                try:
-                    atTarget = await self.resolver.lookupTLSA(expanded, self.port, options.proto)
-                except CancelledError:
-                    raise
-                except Exception as e:
-                    result = e
-                else:
-                    if atTarget.status in (Status.BOGUS, Status.INDETERMINATE) or (
-                        atTarget.status is Status.SECURE and atTarget.exists
-                    ):
-                        result = tlsaResult(atTarget, expanded)
+            base = self._tlsaBase(addresses, original)
+            if base is None:
+                discardLookup(atOriginal)
+                why = (
+                    f"the addresses of {self.host} are {addresses.status}: "
+                    "its TLSA records are not consulted"
+                )
+                return addresses, self._withoutTLSA(why)
+            result = None if base == original else await self._atTarget(base)
         except BaseException:
-            _discard(atOriginal)
+            discardLookup(atOriginal)
             raise
         if result is None:
-            try:
-                result = tlsaResult(await atOriginal, original)
-            except CancelledError:
-                raise
-            except Exception as e:
-                result = e
+            result = await _outcome(atOriginal, original)
         else:
-            _discard(atOriginal)
+            discardLookup(atOriginal)
         plan = planConnection(
             result,
             self.host,
@@ -215,6 +200,40 @@ class DANEEndpoint:
             trust=options.trustRoots,
         )
         return addresses, plan
+
+    def _withoutTLSA(self, why: str) -> ConnectionPlan:
+        options = self.options
+        return planWithoutTLSA(self.host, self.port, why, options.policy, trust=options.trustRoots)
+
+    def _tlsaBase(
+        self, addresses: ValidatedAddresses, original: dns.name.Name
+    ) -> dns.name.Name | None:
+        """
+        Where the TLSA records to use live: C{tlsaHost} as given; the CNAME-expanded name
+        when the expansion is secure; C{None} when the addresses are insecure (and the
+        host is not a secure alias), so that TLSA records are not consulted.
+        """
+        if self.options.tlsaHost is not None:
+            return original
+        if addresses.status is not Status.SECURE:
+            return original if _secureAlias(addresses, original) else None
+        return _expandedName(addresses, original)
+
+    async def _atTarget(self, expanded: dns.name.Name) -> TLSAResult | BaseException | None:
+        """
+        The outcome at a secure alias's target when it decides (a failure, a bogus or
+        indeterminate answer, or secure records); C{None} to use the original name's.
+        """
+        outcome = await _outcome(
+            self.resolver.lookupTLSA(expanded, self.port, self.options.proto), expanded
+        )
+        if isinstance(outcome, BaseException):
+            return outcome
+        if outcome.status in (Status.BOGUS, Status.INDETERMINATE) or (
+            outcome.status is Status.SECURE and outcome.records
+        ):
+            return outcome
+        return None
 
     def creatorFor(self, plan: ConnectionPlan) -> DANEClientTLSOptions:
         """
@@ -229,17 +248,14 @@ class DANEEndpoint:
         )
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
-        return Deferred.fromCoroutine(self._connect(protocolFactory))
-
-    async def _connect(self, protocolFactory: IProtocolFactory) -> IProtocol:
         if self.options.starttls is not None:
             # A ClientFactory hears of the connection's loss, as with connectTCP.
-            return await retrying(
+            return retrying(
                 self._reactor,
                 protocolFactory,
                 lambda onLost: Deferred.fromCoroutine(self._connectOnce(protocolFactory, onLost)),
             )
-        return await self._connectOnce(protocolFactory, None)
+        return Deferred.fromCoroutine(self._connectOnce(protocolFactory, None))
 
     async def _connectOnce(
         self, protocolFactory: IProtocolFactory, onLost: Callable[[Failure], object] | None
@@ -253,92 +269,79 @@ class DANEEndpoint:
         plan: ConnectionPlan,
         protocolFactory: IProtocolFactory,
         *,
-        nameSecure: bool = True,
-        domain: str | None = None,
+        info: ConnectionInfo | None = None,
         onLost: Callable[[Failure], object] | None = None,
-        negotiator: Negotiator | None = None,
-        handshakeTimeout: float | None = None,
     ) -> IProtocol:
         """
         Connect to C{addresses} as C{plan} (from L{plan}) says: what C{connect()} does after
         its lookups, for planners (MX, SRV) that look up first and decide which host to use.
 
-        The protocol's transport provides L{IDANEConnection
-        <txdane.endpoints.upgrade.IDANEConnection>}: where the connection went and how well
-        it is protected.
+        TLS starts at once, or after the STARTTLS of the endpoint's C{starttls} protocol,
+        which the endpoint negotiates itself (L{txdane.endpoints.starttls}). The
+        application's protocol is connected once the handshake passed verification, its
+        transport providing L{IDANEConnection
+        <txdane.endpoints.connection.IDANEConnection>}: where the connection went and how
+        well it is protected.
 
-        @param nameSecure: whether the host name came from validated data (C{False} for the
-            hosts of an insecure MX RRset).
-        @param domain: the domain the host serves (the next-hop domain of an MX host).
+        @param info: the connection's L{ConnectionInfo} to fill in (its address once the TCP
+            connection is made, whether TLS passed), for a planner that knows more of the
+            host (whether its name is secure, the domain it serves, which XMPP's stream
+            names); by default, one for this endpoint's host.
         @param onLost: called with the reason when the connection is lost after C{connect()}
-            fired (with C{starttls}, once connected; otherwise once TLS was verified).
-        @param negotiator: instead of TLS from the first byte, the endpoint's own STARTTLS
-            (a L{NEGOTIATORS<txdane.endpoints.negotiator.NEGOTIATORS>} value, for SRV
-            targets): C{connect()} still fires only once the upgraded connection passed
-            verification. C{domain} is the domain the negotiator names to the server.
-        @param handshakeTimeout: seconds for the STARTTLS and TLS handshake once connected,
-            after which the connection is aborted with L{HandshakeTimeoutError
-            <txdane.errors.HandshakeTimeoutError>} (default: the endpoint's
-            C{handshakeTimeout}).
+            fired.
         """
-        deadline = self.handshakeTimeout if handshakeTimeout is None else handshakeTimeout
+        options = self.options
         creator = self.creatorFor(plan)
-        starttls = self.options.starttls
-        info = ConnectionInfo(self.host, self.port, plan, nameSecure, domain)
-        if starttls is not None:
-            upgrade = StartTLSFactory(
-                protocolFactory,
-                creator,
-                info,
-                starttls,
-                onLost,
-                clock=self._reactor,
-                handshakeTimeout=deadline,
-            )
-            await self._tcp.connectTo(addresses, upgrade)
-            assert upgrade.connection is not None
-            return upgrade.connection.wrapped
-        ready: Deferred[IProtocol] = Deferred(lambda d: _abort(factory.gate))
+        if info is None:
+            info = ConnectionInfo(self.host, self.port, plan, starttls=options.starttls)
+        ready: Deferred[IProtocol] = Deferred(lambda d: abortGate(factory.gate))
         factory: GateFactory
-        if negotiator is not None:
+        if options.starttls is None:
+            factory = GateFactory(protocolFactory, ready, onLost)
+            # As wrapClientTLS does, but TLS writes are scheduled on this endpoint's reactor.
+            tcp = await self._tcp.connectTo(
+                addresses, TLSMemoryBIOFactory(creator, True, factory, clock=self._reactor)
+            )
+        else:
             factory = NegotiatorFactory(
                 protocolFactory,
                 ready,
-                negotiator,
+                negotiatorFor(options.starttls),
                 creator,
-                self.host,
-                self.port,
-                domain or "",
+                info,
                 onLost,
+                # SMTP's opportunistic TLS (RFC 7672 section 2.2): without usable TLSA
+                # records, a server that offers no STARTTLS is used in cleartext.
+                cleartextAllowed=plan.action is Action.UNAUTHENTICATED,
             )
-            await self._tcp.connectTo(addresses, factory)
-        else:
-            factory = GateFactory(protocolFactory, ready, onLost)
-            # As wrapClientTLS does, but TLS writes are scheduled on this endpoint's reactor.
-            tls = TLSMemoryBIOFactory(creator, True, factory, clock=self._reactor)
-            await _AddressesEndpoint(self._tcp, addresses).connect(tls)
-        expired = False
-
-        def expire() -> None:
-            nonlocal expired
-            expired = True
-            if not ready.called:
-                ready.errback(HandshakeTimeoutError(self.host, self.port, deadline))
-            _abort(factory.gate)
-
-        timer = self._reactor.callLater(deadline, expire)
-        try:
-            protocol = await ready
-        except Exception as e:
-            if expired and not isinstance(e, HandshakeTimeoutError):
-                raise HandshakeTimeoutError(self.host, self.port, deadline) from e
-            raise
-        finally:
-            if timer.active():
-                timer.cancel()
-        info.tls = True
+            tcp = await self._tcp.connectTo(addresses, factory)
+        peer = tcp.transport.getPeer()  # type: ignore[attr-defined]
+        if isinstance(peer, (IPv4Address, IPv6Address)):
+            info.address = peer
+        deadline = self.handshakeTimeout
+        protocol = await beforeDeadline(
+            self._reactor,
+            ready,
+            deadline,
+            lambda: abortGate(factory.gate),
+            lambda: HandshakeTimeoutError(self.host, self.port, deadline),
+        )
+        info.tls = factory.gate is not None and factory.gate.secured
         connected(protocol.transport, info)  # type: ignore[attr-defined]
         return protocol
+
+
+async def _outcome(lookup: Deferred[Answer], base: dns.name.Name) -> TLSAResult | BaseException:
+    """
+    The outcome of a TLSA lookup, for L{planConnection}: the result, or the exception of a
+    lookup that did not complete.
+    """
+    try:
+        return tlsaResult(await lookup, base)
+    except CancelledError:
+        raise
+    except Exception as e:
+        return e
 
 
 def _secureAlias(addresses: ValidatedAddresses, host: dns.name.Name) -> bool:
@@ -355,28 +358,46 @@ def _secureAlias(addresses: ValidatedAddresses, host: dns.name.Name) -> bool:
     return False
 
 
-def _discard(d: Deferred[Any]) -> None:
+def creatorForStartTLS(
+    reactor: Any,
+    resolver: IDNSSECResolver,
+    host: str,
+    port: int,
+    *,
+    options: DANEOptions | None = None,
+    **optionFields: Any,
+) -> Deferred[DANEClientTLSOptions]:
     """
-    Stop a lookup whose result is no longer needed, ignoring its outcome.
+    Look up the TLSA records of C{host}:C{port} and decide, as L{DANEEndpoint} does; return a
+    Deferred firing with the TLS connection creator to pass to C{transport.startTLS}, for a
+    protocol that does its STARTTLS itself and that the endpoints do not negotiate (see
+    L{PROTOCOLS<txdane.endpoints.starttls.PROTOCOLS>}; for those, use C{starttls} instead).
+
+    The creator checks the server's certificates inside the handshake: a refused server
+    never gets application data, and the protocol's C{connectionLost} receives a
+    L{DANEVerificationError<txdane.errors.DANEVerificationError>}. What happens before
+    C{startTLS} is the protocol's responsibility: it must not trust or act on anything the
+    server said in cleartext (RFC 3207 section 4.2), must send nothing but its upgrade
+    request, and must refuse to go on when C{plan.tlsRequired} and the server offers no TLS.
+
+    Fails with L{DANEPolicyError<txdane.errors.DANEPolicyError>} when the lookup forbids
+    TLS to this server (bogus or failed lookup; no TLSA with C{Policy.DANE_ONLY}).
+
+    The creator sets no deadline on the handshake: schedule one yourself when you call
+    C{startTLS} (C{reactor.callLater(30, transport.abortConnection)}, cancelled when the
+    handshake completes).
+
+    @param reactor: the reactor.
+    @param resolver: the validating resolver.
+    @param host: the server's host name.
+    @param port: the TCP port.
+    @param options: how to authenticate the server (the defaults when omitted).
+    @param optionFields: fields of L{DANEOptions} to set, as for L{DANEEndpoint}.
     """
-    d.addErrback(lambda _: None)
-    d.cancel()
+    endpoint = DANEEndpoint(reactor, resolver, host, port, options=options, **optionFields)
 
+    async def plan() -> DANEClientTLSOptions:
+        _, connectionPlan = await endpoint.plan()
+        return endpoint.creatorFor(connectionPlan)
 
-def _abort(gate: Any) -> None:
-    if gate is not None and gate.transport is not None:
-        gate.transport.abortConnection()
-
-
-@implementer(IStreamClientEndpoint)
-class _AddressesEndpoint:
-    """
-    The TCP stage of a L{DANEEndpoint}: connects to addresses already validated.
-    """
-
-    def __init__(self, tcp: DNSSECEndpoint, addresses: ValidatedAddresses) -> None:
-        self._tcp = tcp
-        self._addresses = addresses
-
-    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
-        return self._tcp.connectTo(self._addresses, protocolFactory)
+    return Deferred.fromCoroutine(plan())

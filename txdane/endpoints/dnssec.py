@@ -1,5 +1,7 @@
 """
 L{DNSSECEndpoint}: plain TCP to addresses proven by DNSSEC.
+
+Tests: C{tests/endpoints/test_dane.py}.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from zope.interface import implementer
 from txdane.adapters import StaticHostnameResolver, ValidatedAddresses, ValidatingHostnameResolver
 from txdane.endpoints._plumbing import reactorWithResolver
 from txdane.validation.interfaces import IDNSSECResolver
+
+__all__ = ["DNSSECEndpoint"]
 
 
 @implementer(IStreamClientEndpoint)

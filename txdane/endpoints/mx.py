@@ -14,7 +14,9 @@ L{planMX} does the validated MX lookup and returns the hosts to try:
 
 Each host gets the SMTP policy of RFC 7672 (DANE-TA and DANE-EE only; no DANE means
 opportunistic TLS; DANE-TA names are the TLSA base domain and the next-hop domain, original
-and CNAME-expanded) and STARTTLS with the SMTP stripping guard.
+and CNAME-expanded) and STARTTLS for SMTP, negotiated by the endpoint.
+
+Tests: C{tests/endpoints/test_mx.py}.
 """
 
 from __future__ import annotations
@@ -28,65 +30,16 @@ import dns.rcode
 from twisted.internet.defer import CancelledError
 
 from txdane.dane.decision import Policy
+from txdane.endpoints.errors import MXLookupError, NoSuchDomainError, NullMXError
 from txdane.endpoints.planner import Candidate, HostSettings, PlannedEndpoint
-from txdane.errors import LookupFailedError, TxdaneError
+from txdane.errors import LookupFailedError
 from txdane.status import Status
 from txdane.validation.interfaces import IDNSSECResolver
 
+__all__ = ["Shuffle", "mxEndpoint", "planMX"]
+
 #: Shuffles a list in place (C{random.shuffle}'s signature).
 Shuffle = Callable[[list[Any]], None]
-
-
-class MXError(TxdaneError):
-    """
-    Base class of the errors of an MX lookup.
-
-    @ivar domain: the next-hop domain.
-    @ivar reason: the cause in words.
-    @ivar permanent: whether the mail should bounce (C{True}) or be deferred (C{False}).
-    """
-
-    permanent = False
-
-    def __init__(self, domain: str, reason: str) -> None:
-        super().__init__(domain, reason)
-        self.domain = domain
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"MX of {self.domain}: {self.reason}"
-
-
-class MXLookupError(MXError):
-    """
-    The MX lookup was bogus, indeterminate or failed: defer, dial nothing.
-
-    @ivar status: the answer's status, or C{None} when the lookup did not complete.
-    @ivar ede: the RFC 8914 extended error code, if any.
-    """
-
-    def __init__(
-        self, domain: str, reason: str, status: Status | None = None, ede: int | None = None
-    ) -> None:
-        super().__init__(domain, reason)
-        self.status = status
-        self.ede = ede
-
-
-class NullMXError(MXError):
-    """
-    The domain publishes a null MX (RFC 7505): it accepts no mail. Bounce.
-    """
-
-    permanent = True
-
-
-class NoSuchDomainError(MXError):
-    """
-    The domain does not exist (NXDOMAIN): bounce.
-    """
-
-    permanent = True
 
 
 def _text(name: dns.name.Name) -> str:
@@ -133,7 +86,7 @@ async def planMX(
         # The implicit MX (RFC 5321 section 5.1): the domain itself. Its address lookup
         # follows CNAMEs, and its TLSA records are those of the securely expanded name, else
         # of the domain (as for any host, RFC 7672 section 2.2.3).
-        return [Candidate(domain, port, tuple(names), Policy.SMTP, secure, domain)]
+        return [Candidate(domain, port, tuple(names), Policy.SMTP, secure, domain, starttls="smtp")]
     records = list(answer.records)
     hosts = [(r.preference, r.exchange) for r in records]
     if any(exchange == dns.name.root for _, exchange in hosts):
@@ -149,7 +102,15 @@ async def planMX(
         shuffle(group)
         for exchange in group:
             candidates.append(
-                Candidate(_text(exchange), port, tuple(names), Policy.SMTP, secure, domain)
+                Candidate(
+                    _text(exchange),
+                    port,
+                    tuple(names),
+                    Policy.SMTP,
+                    secure,
+                    domain,
+                    starttls="smtp",
+                )
             )
     return candidates
 
@@ -165,19 +126,21 @@ def mxEndpoint(
 ) -> PlannedEndpoint:
     """
     The endpoint C{dane:mx=DOMAIN} describes: the MX hosts of C{domain} by L{planMX}, each
-    with STARTTLS for SMTP under the RFC 7672 policy and the stripping guard.
+    with STARTTLS for SMTP, negotiated by the endpoint, under the RFC 7672 policy.
 
-    C{connect()} fires with the first host's connection made (in cleartext; the protocol
-    does STARTTLS, with the DANE creator of that host whatever it passes). Its transport
-    provides L{IDANEConnection<txdane.endpoints.upgrade.IDANEConnection>}: the host, the
-    address, the next-hop domain and the protection. It fails with an L{MXError} (nothing
-    dialled) or an L{AllHostsFailedError<txdane.endpoints.planner.AllHostsFailedError>}.
+    C{connect()} fires with the first host whose upgraded connection passed verification
+    (or, for a host without usable TLSA records that offers no STARTTLS, the cleartext
+    connection RFC 7672's opportunistic TLS allows). The application receives a C{220}
+    greeting made by the endpoint and starts with C{EHLO}; its transport provides
+    L{IDANEConnection<txdane.endpoints.connection.IDANEConnection>}: the host, the address,
+    the next-hop domain and the protection. It fails with an L{MXError
+    <txdane.endpoints.errors.MXError>} (nothing dialled) or an L{AllHostsFailedError
+    <txdane.endpoints.errors.AllHostsFailedError>}.
     """
     return PlannedEndpoint(
         reactor,
         resolver,
         lambda: planMX(resolver, domain, port, shuffle=shuffle),
         f"MX of {domain}",
-        starttls="smtp",
         settings=settings,
     )

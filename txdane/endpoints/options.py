@@ -1,12 +1,14 @@
 """
 L{DANEOptions}: how a DANE-verified connection authenticates its server, in one value shared
 by L{DANEEndpoint<txdane.endpoints.dane.DANEEndpoint>}, L{creatorForStartTLS
-<txdane.endpoints.starttls.creatorForStartTLS>}, L{DANEEndpointFactory
+<txdane.endpoints.dane.creatorForStartTLS>}, L{DANEEndpointFactory
 <txdane.endpoints.web.DANEEndpointFactory>} and the C{dane:} endpoint string.
 
 Adding an option means adding a field here. A field that endpoint strings can set names its
-string options and how to read them with L{_fromStrings}; the C{dane:} parser accepts exactly
+string options and how to read them with C{_fromStrings}; the C{dane:} parser accepts exactly
 the options the fields name.
+
+Tests: C{tests/endpoints/test_options.py}.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from txdane.dane.decision import Policy
 from txdane.dane.matching import DANEResult
 from txdane.dane.pkix import PKIXTrust
 from txdane.endpoints._strings import OptionReader
-from txdane.endpoints.guard import CHECKERS
+from txdane.endpoints.errors import UnknownProtocolError
+from txdane.endpoints.starttls import negotiatorFor
+
+__all__ = ["DEFAULT_HANDSHAKE_TIMEOUT", "DANEOptions", "optionsFromStrings", "stringOptions"]
+
+#: Seconds a connection may take, once the TCP connection is made, to reach a verified TLS
+#: session (the STARTTLS prelude included) before it is aborted.
+DEFAULT_HANDSHAKE_TIMEOUT = 30.0
 
 
 def _fromStrings(*names: str, read: Callable[[OptionReader], Any]) -> dict[str, Any]:
@@ -43,9 +52,10 @@ def _readProto(options: OptionReader) -> str:
 
 def _readStartTLS(options: OptionReader) -> str:
     starttls = options.required("starttls")
-    if starttls not in CHECKERS:
-        raise options.error(f"starttls={starttls!r}: not one of {', '.join(sorted(CHECKERS))}")
-    return starttls
+    try:
+        return negotiatorFor(starttls).protocolName
+    except UnknownProtocolError as e:
+        raise options.error(f"starttls={starttls!r}: not one of {', '.join(e.known)}") from None
 
 
 def _readPolicy(options: OptionReader) -> Policy:
@@ -107,13 +117,13 @@ class DANEOptions:
     @ivar acceptableProtocols: ALPN protocols to offer.
     @ivar observer: called with the L{DANEResult} of each handshake verified by DANE (which
         record matched, at which depth of the chain).
-    @ivar starttls: connect in cleartext and let the protocol upgrade with STARTTLS: one of
-        L{CHECKERS<txdane.endpoints.guard.CHECKERS>} (C{"smtp"}, C{"imap"} ...); endpoint
-        string C{starttls}. C{connect()} then fires once the TCP connection is made; the
-        protocol's transport provides L{IDANEConnection
-        <txdane.endpoints.upgrade.IDANEConnection>}, uses the DANE creator whatever the
-        protocol passes to C{startTLS}, and refuses cleartext writes other than the
-        STARTTLS preamble while TLS is required (the stripping guard).
+    @ivar starttls: connect in cleartext and upgrade with the protocol's STARTTLS, which
+        the endpoint negotiates itself: a name of L{PROTOCOLS
+        <txdane.endpoints.starttls.PROTOCOLS>} (C{"smtp"}, C{"imap"} ...); endpoint string
+        C{starttls}. C{connect()} fires, as without it, only once the upgraded connection
+        passed verification; the application never sees the cleartext part, and receives
+        a greeting made by the endpoint where the server speaks first (see
+        L{txdane.endpoints.starttls}).
     """
 
     proto: str = dataclasses.field(default="tcp", metadata=_fromStrings("proto", read=_readProto))
@@ -140,10 +150,9 @@ class DANEOptions:
     )
 
     def __post_init__(self) -> None:
-        if self.starttls is not None and self.starttls not in CHECKERS:
-            raise ValueError(
-                f"starttls={self.starttls!r}: not one of {', '.join(sorted(CHECKERS))}"
-            )
+        if self.starttls is not None:
+            # Raises UnknownProtocolError, a ValueError, for a name the registry lacks.
+            object.__setattr__(self, "starttls", negotiatorFor(self.starttls).protocolName)
         # Stored as tuples: the value stays immutable whatever sequence it was given.
         object.__setattr__(self, "extraNames", tuple(self.extraNames))
         if self.acceptableProtocols is not None:
@@ -161,7 +170,7 @@ class DANEOptions:
         return dataclasses.replace(base, **overrides) if overrides else base
 
 
-def _stringOptions() -> frozenset[str]:
+def stringOptions() -> frozenset[str]:
     """
     The endpoint-string options the fields of L{DANEOptions} read.
     """
@@ -172,7 +181,7 @@ def _stringOptions() -> frozenset[str]:
     )
 
 
-def _optionsFromStrings(options: OptionReader) -> DANEOptions:
+def optionsFromStrings(options: OptionReader) -> DANEOptions:
     """
     The L{DANEOptions} an endpoint string gives: each field whose string options are given
     read from them, the others left at their defaults.

@@ -19,12 +19,16 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
   - C{dane:} only: C{handshakeTimeout} (seconds the TLS handshake may take; default 30);
     the options that set fields of L{DANEOptions
     <txdane.endpoints.options.DANEOptions>}, documented there: C{proto}, C{tlsaHost},
-    C{require}, C{certificate} and C{privateKey}, C{trustRoots}, C{starttls};
+    C{require}, C{certificate} and C{privateKey}, C{trustRoots}, C{starttls} (a protocol
+    of L{PROTOCOLS<txdane.endpoints.starttls.PROTOCOLS>}, whose STARTTLS the endpoint
+    negotiates);
   - C{dane:mx=DOMAIN} (instead of C{host}): the MX hosts of a mail domain (RFC 7672);
   - C{dane:srv=SERVICE:domain=DOMAIN} (instead of C{host} and C{port}): the servers the
     service's SRV records name (RFC 7673, XEP-0368); the L{DANEOptions
     <txdane.endpoints.options.DANEOptions>} options other than C{proto}, C{tlsaHost} and
     C{starttls} apply to each.
+
+Tests: C{tests/endpoints/test_strings.py}.
 """
 
 from __future__ import annotations
@@ -38,17 +42,22 @@ from twisted.internet.interfaces import (
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
-from txdane.endpoints._strings import COMMON_OPTIONS, EndpointStringError, OptionReader
+from txdane.endpoints._strings import COMMON_OPTIONS, OptionReader
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
+from txdane.endpoints.errors import NoSuchServiceError
 from txdane.endpoints.mx import mxEndpoint
-from txdane.endpoints.options import _optionsFromStrings, _stringOptions
+from txdane.endpoints.options import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DANEOptions,
+    optionsFromStrings,
+    stringOptions,
+)
 from txdane.endpoints.planner import HostSettings
 from txdane.endpoints.srv import SRVEndpoint
-from txdane.endpoints.srvplan import NoSuchServiceError, serviceByName
-from txdane.endpoints.upgrade import DEFAULT_HANDSHAKE_TIMEOUT
+from txdane.endpoints.srvplan import serviceByName
 
-__all__ = ["DANEEndpointParser", "DNSSECEndpointParser", "EndpointStringError"]
+__all__ = ["DANEEndpointParser", "DNSSECEndpointParser"]
 
 #: The C{dane:} options that name hosts to plan over instead of C{host}: C{mx}, and C{srv}
 #: with C{domain}.
@@ -86,7 +95,7 @@ class DANEEndpointParser:
 
     def parseStreamClient(self, reactor: Any, *args: Any, **kwargs: Any) -> IStreamClientEndpoint:
         options = OptionReader(
-            self.prefix, COMMON_OPTIONS | _stringOptions() | _PLANNED_OPTIONS, args, kwargs
+            self.prefix, COMMON_OPTIONS | stringOptions() | _PLANNED_OPTIONS, args, kwargs
         )
         if options.given("srv", "domain"):
             return _srvEndpoint(reactor, options)
@@ -97,7 +106,7 @@ class DANEEndpointParser:
             options.resolver(reactor),
             options.hostName("host"),
             options.port(),
-            options=_optionsFromStrings(options),
+            options=optionsFromStrings(options),
             timeout=options.timeout(),
             handshakeTimeout=options.seconds("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
             bindAddress=options.bindAddress(),
@@ -116,7 +125,7 @@ def _mxEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
         raise options.error(f"mx implies starttls=smtp, not {starttls!r}")
     if not options.given("port"):
         options.values["port"] = "25"
-    danes = _optionsFromStrings(options)
+    danes = optionsFromStrings(options)
     return mxEndpoint(
         reactor,
         options.resolver(reactor),
@@ -126,7 +135,7 @@ def _mxEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
             timeout=options.timeout(),
             handshakeTimeout=options.seconds("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
             bindAddress=options.bindAddress(),
-            extra={"clientCertificate": danes.clientCertificate} if danes.clientCertificate else {},
+            options=DANEOptions(clientCertificate=danes.clientCertificate),
         ),
     )
 
@@ -148,7 +157,7 @@ def _srvEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
         options.resolver(reactor),
         service,
         options.hostName("domain"),
-        options=_optionsFromStrings(options),
+        options=optionsFromStrings(options),
         timeout=options.timeout(),
         handshakeTimeout=options.seconds("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
         bindAddress=options.bindAddress(),

@@ -1,35 +1,53 @@
 """
-Endpoints over a plan of hosts: the MX endpoint (RFC 7672) and, built the same way, SRV
-(RFC 7673).
+Endpoints over a plan of hosts: the one walk every many-host connection takes (C{dane:mx=},
+C{dane:srv=}, mail delivery).
 
-A planner turns a validated lookup (MX, SRV) into an ordered list of L{Candidate}s - host,
-port, extra reference identifiers, policy, and whether the host name itself is trustworthy.
-L{PlannedEndpoint} then gives each candidate the same steps as C{dane:host=} (validated
-addresses, TLSA records, TLS or STARTTLS checked by DANE), moving to the next when one fails,
-and fails only when every candidate failed, with an L{AllHostsFailedError} that lists each
-host and why.
+A planner (L{planMX<txdane.endpoints.mx.planMX>}, L{SRVEndpoint.plan
+<txdane.endpoints.srv.SRVEndpoint.plan>}) turns a validated lookup into an ordered list of
+L{Candidate}s: host, port, extra reference identifiers, policy, and whether the host name
+itself is trustworthy. A L{HostWalk} then tries them in order, each with the steps of
+C{dane:host=} (L{connectCandidate}: validated addresses, TLSA records, TLS or STARTTLS checked
+by DANE), moving to the next when one fails, and fails only when every candidate failed,
+with an L{AllHostsFailedError<txdane.endpoints.errors.AllHostsFailedError>} that lists each
+host and why. L{PlannedEndpoint} is that walk as an endpoint.
+
+Tests: C{tests/endpoints/test_planner.py}.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
 from twisted.internet.protocol import ClientFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.dane.decision import ConnectionPlan, Policy
+from txdane.endpoints.connection import ConnectionInfo
 from txdane.endpoints.connector import RetryConnector
 from txdane.endpoints.dane import DANEEndpoint
-from txdane.endpoints.negotiator import Negotiator
-from txdane.endpoints.options import DANEOptions
-from txdane.endpoints.upgrade import DEFAULT_HANDSHAKE_TIMEOUT
-from txdane.errors import TxdaneError
+from txdane.endpoints.errors import AllHostsFailedError, HostAttempt
+from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.validation.interfaces import IDNSSECResolver
+
+__all__ = [
+    "Candidate",
+    "HostFailed",
+    "HostSettings",
+    "HostWalk",
+    "PlannedEndpoint",
+    "candidateInfo",
+    "connectCandidate",
+    "hostEndpoint",
+]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,8 @@ class Candidate:
     @ivar withoutTLSA: why the host's TLSA records must not be consulted at all (the SRV
         records naming it are insecure, RFC 7673 section 3.1), or C{None} to consult them as
         C{dane:host=} does.
+    @ivar starttls: the protocol whose STARTTLS the endpoint negotiates with this host, or
+        C{None} for TLS from the first byte.
     """
 
     host: str
@@ -58,91 +78,35 @@ class Candidate:
     nameSecure: bool = True
     domain: str | None = None
     withoutTLSA: str | None = None
-
-
-@dataclass(frozen=True)
-class HostAttempt:
-    """
-    One host tried, and why it failed.
-
-    @ivar host: the host name.
-    @ivar port: the port.
-    @ivar error: the failure.
-    @ivar address: the address connected to, when a connection was made.
-    """
-
-    host: str
-    port: int
-    error: BaseException
-    address: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.host}:{self.port}"
-        text = describeError(self.error)
-        # Most errors start with the host and port already: name them once.
-        for named in (f"{where}: ", f"{where} "):
-            if text.startswith(named):
-                text = text[len(named) :]
-                break
-        if self.address:
-            where += f" ({self.address})"
-        return f"{where}: {text}"
-
-
-def describeError(error: BaseException) -> str:
-    """
-    C{error} in words: its message, after its type's name unless it is one of txdane's
-    errors (whose messages say what they are) or has no message.
-    """
-    text = str(error)
-    if isinstance(error, TxdaneError) and text:
-        return text
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-class AllHostsFailedError(TxdaneError):
-    """
-    Every host of a plan failed.
-
-    @ivar service: what was planned for (C{"MX of example.com"}).
-    @ivar attempts: a L{HostAttempt} per host tried, in order.
-    """
-
-    def __init__(self, service: str, attempts: Sequence[HostAttempt]) -> None:
-        super().__init__(service, tuple(attempts))
-        self.service = service
-        self.attempts = tuple(attempts)
-
-    def __str__(self) -> str:
-        if not self.attempts:
-            return f"{self.service}: no host to try"
-        return f"{self.service}: every host failed: " + "; ".join(str(a) for a in self.attempts)
+    starttls: str | None = None
 
 
 @dataclass(frozen=True)
 class HostSettings:
     """
-    The per-host options of a planned endpoint (those of L{DANEEndpoint}). A host whose TLS
-    handshake outlives C{handshakeTimeout} fails like a refused one: the next host is tried.
+    The per-host settings of a planned endpoint (those of L{DANEEndpoint}). A host whose
+    connection does not reach a verified TLS session within C{handshakeTimeout} fails like
+    a refused one: the next host is tried.
 
-    @ivar extra: fields of L{DANEOptions}, by name.
-    @ivar options: the L{DANEOptions} every host starts from (a candidate's policy and
-        reference identifiers, and C{extra}, are applied to them).
+    @ivar timeout: seconds per TCP connection attempt.
+    @ivar handshakeTimeout: seconds from the TCP connection to a verified TLS session.
+    @ivar bindAddress: the local C{(host, port)} to bind to.
+    @ivar attemptDelay: seconds between Happy Eyeballs attempts.
+    @ivar options: the L{DANEOptions} every host starts from (a candidate's policy,
+        reference identifiers and STARTTLS protocol are applied to them).
     """
 
     timeout: float = 30
     handshakeTimeout: float = DEFAULT_HANDSHAKE_TIMEOUT
     bindAddress: tuple[str, int] | None = None
     attemptDelay: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    options: DANEOptions | None = None
+    options: DANEOptions = dataclasses.field(default_factory=DANEOptions)
 
 
 def hostEndpoint(
     reactor: Any,
     resolver: IDNSSECResolver,
     candidate: Candidate,
-    starttls: str | None,
     settings: HostSettings,
     **optionFields: Any,
 ) -> DANEEndpoint:
@@ -151,7 +115,7 @@ def hostEndpoint(
 
     @param optionFields: fields of L{DANEOptions} for this host only.
     """
-    base = settings.options or DANEOptions()
+    base = settings.options
     return DANEEndpoint(
         reactor,
         resolver,
@@ -160,12 +124,12 @@ def hostEndpoint(
         options=base,
         policy=candidate.policy,
         extraNames=(*candidate.extraNames, *base.extraNames),
+        starttls=candidate.starttls,
         timeout=settings.timeout,
         handshakeTimeout=settings.handshakeTimeout,
         bindAddress=settings.bindAddress,
         attemptDelay=settings.attemptDelay,
-        starttls=starttls,
-        **{**settings.extra, **optionFields},
+        **optionFields,
     )
 
 
@@ -175,103 +139,164 @@ async def connectCandidate(
     candidate: Candidate,
     protocolFactory: IProtocolFactory,
     *,
-    starttls: str | None,
     settings: HostSettings = HostSettings(),
     onLost: Callable[[Failure], object] | None = None,
-    negotiator: Negotiator | None = None,
-    handshakeTimeout: float | None = None,
     adjust: Callable[[ConnectionPlan], ConnectionPlan] | None = None,
     **optionFields: Any,
 ) -> IProtocol:
     """
     Look up and connect to one candidate (without moving on when it fails): the steps of
     C{dane:host=}, validated addresses, TLSA records (unless the candidate says they must not
-    be consulted) and TLS checked by DANE or PKIX.
+    be consulted), the candidate's STARTTLS if it has one, and TLS checked by DANE or PKIX.
 
     @param onLost: called with the reason when a connection that fired C{connect()} is lost.
-    @param negotiator: the endpoint's own STARTTLS (see L{DANEEndpoint.connectWithPlan}).
-    @param handshakeTimeout: seconds for the STARTTLS and TLS handshake once connected.
     @param adjust: changes the plan before connecting (an SRV service's SNI and PKIX name).
     @param optionFields: fields of L{DANEOptions} for this host only.
+    @raise HostFailed: the connection was made, then failed (the error, and the address).
     """
-    endpoint = hostEndpoint(reactor, resolver, candidate, starttls, settings, **optionFields)
+    endpoint = hostEndpoint(reactor, resolver, candidate, settings, **optionFields)
     addresses, plan = await endpoint.plan(withoutTLSA=candidate.withoutTLSA)
     if adjust is not None:
         plan = adjust(plan)
-    return await endpoint.connectWithPlan(
-        addresses,
+    info = candidateInfo(candidate, plan)
+    try:
+        return await endpoint.connectWithPlan(
+            addresses, plan, protocolFactory, info=info, onLost=onLost
+        )
+    except CancelledError:
+        raise
+    except Exception as e:
+        if info.address is None:
+            raise
+        raise HostFailed(e, info.address.host) from e
+
+
+def candidateInfo(candidate: Candidate, plan: ConnectionPlan) -> ConnectionInfo:
+    """
+    The L{ConnectionInfo} of a connection to C{candidate} under C{plan}.
+    """
+    return ConnectionInfo(
+        candidate.host,
+        candidate.port,
         plan,
-        protocolFactory,
-        nameSecure=candidate.nameSecure,
-        domain=candidate.domain,
-        onLost=onLost,
-        negotiator=negotiator,
-        handshakeTimeout=handshakeTimeout,
+        candidate.nameSecure,
+        candidate.domain,
+        candidate.starttls,
     )
 
 
-class _Run:
+class HostFailed(Exception):
     """
-    One C{connect()} of a L{PlannedEndpoint}: works through the candidates, and is the
-    connector a C{ClientFactory} reconnects with (to the next host).
+    Raised by an attempt of a L{HostWalk} to say where its host failed: the error, and the
+    address the connection had reached.
+    """
+
+    def __init__(self, error: BaseException, address: str | None) -> None:
+        super().__init__(error, address)
+        self.error = error
+        self.address = address
+
+
+class HostWalk:
+    """
+    The candidates of a plan, tried in order until one succeeds: the one walk of
+    C{dane:mx=}, C{dane:srv=} and mail delivery.
+
+    @ivar service: what is planned for, in errors (C{"MX of example.com"}).
+    @ivar remaining: the candidates not tried yet.
+    @ivar attempts: a L{HostAttempt} for each failure, in order.
     """
 
     def __init__(
         self,
-        endpoint: PlannedEndpoint,
+        service: str,
         candidates: Sequence[Candidate],
-        factory: IProtocolFactory,
+        allFailed: type[AllHostsFailedError] = AllHostsFailedError,
     ) -> None:
-        self.endpoint = endpoint
-        self.candidates = list(candidates)
-        self.factory = factory
+        self.service = service
+        self.remaining = list(candidates)
         self.attempts: list[HostAttempt] = []
+        self._allFailed = allFailed
+
+    def failed(
+        self, candidate: Candidate, error: BaseException, address: str | None = None
+    ) -> None:
+        """
+        Note that C{candidate} failed with C{error}.
+        """
+        self.attempts.append(HostAttempt(candidate.host, candidate.port, error, address))
+
+    async def next(
+        self,
+        attempt: Callable[[Candidate], Awaitable[T]],
+        *,
+        final: Callable[[BaseException], bool] = lambda error: False,
+    ) -> T:
+        """
+        Run C{attempt} on each remaining candidate in turn until one succeeds.
+
+        @param final: whether an error ends the walk (a permanent mail error): it is then
+            raised, after being noted.
+        @raise AllHostsFailedError: (or the walk's subclass) no candidate is left.
+        """
+        while self.remaining:
+            candidate = self.remaining.pop(0)
+            try:
+                return await attempt(candidate)
+            except CancelledError:
+                raise
+            except HostFailed as e:
+                error: BaseException = e.error
+                self.failed(candidate, error, e.address)
+            except Exception as e:
+                error = e
+                self.failed(candidate, error)
+            if final(error):
+                raise error
+        raise self._allFailed(self.service, self.attempts)
+
+
+class _Run:
+    """
+    One C{connect()} of a L{PlannedEndpoint}: plans, works through the candidates, and is
+    the connector a C{ClientFactory} reconnects with (to the next host).
+    """
+
+    def __init__(self, endpoint: PlannedEndpoint, factory: IProtocolFactory) -> None:
+        self.endpoint = endpoint
+        self.walk = HostWalk(endpoint.service, (), endpoint.allFailed)
+        self.factory = factory
         self.connector = (
             RetryConnector(endpoint._reactor, factory, self.dial)
             if isinstance(factory, ClientFactory)
             else None
         )
 
-    def dial(self, onLost: Callable[[Failure], object]) -> Deferred[IProtocol]:
-        return Deferred.fromCoroutine(self.next())
+    def connect(self) -> Deferred[IProtocol]:
+        return Deferred.fromCoroutine(self.first())
 
-    async def next(self) -> IProtocol:
-        endpoint = self.endpoint
-        while self.candidates:
-            candidate = self.candidates.pop(0)
-            try:
-                protocol = await endpoint.connectCandidate(
-                    candidate,
-                    self.factory,
-                    lambda reason, c=candidate: self.lost(c, reason),  # type: ignore[misc]
-                )
-            except CancelledError:
-                raise
-            except Exception as e:
-                self.attempts.append(HostAttempt(candidate.host, candidate.port, e))
-                continue
-            if self.connector is not None:
-                self.connector.connected(protocol)
-            return protocol
-        raise endpoint.allFailed(endpoint.service, self.attempts)
+    async def first(self) -> IProtocol:
+        self.walk.remaining = list(await self.endpoint.planner())
+        protocol = await self.walk.next(self.attempt)
+        if self.connector is not None:
+            self.connector.connected(protocol)
+        return protocol
+
+    def dial(self, onLost: Callable[[Failure], object]) -> Deferred[IProtocol]:
+        return Deferred.fromCoroutine(self.walk.next(self.attempt))
+
+    def attempt(self, candidate: Candidate) -> Awaitable[IProtocol]:
+        return self.endpoint.connectCandidate(
+            candidate, self.factory, lambda reason: self.lost(candidate, reason)
+        )
 
     def lost(self, candidate: Candidate, reason: Failure) -> None:
-        if not reason.check(*_CLEAN):
+        if not reason.check(ConnectionDone):
             peer = self.connector.destination if self.connector is not None else None
-            address = getattr(peer, "host", None)
             error = reason.value if reason.value is not None else Exception(str(reason))
-            self.attempts.append(HostAttempt(candidate.host, candidate.port, error, address))
+            self.walk.failed(candidate, error, getattr(peer, "host", None))
         if self.connector is not None:
             self.connector.lost(reason)
-
-
-def _cleanErrors() -> tuple[type[BaseException], ...]:
-    from twisted.internet.error import ConnectionDone
-
-    return (ConnectionDone,)
-
-
-_CLEAN = _cleanErrors()
 
 
 @implementer(IStreamClientEndpoint)
@@ -279,22 +304,21 @@ class PlannedEndpoint:
     """
     An endpoint over a planner: C{connect()} runs the planner, then tries each candidate
     in turn as C{dane:host=} would, and fires with the protocol of the first connection
-    made. It fails with the planner's error (nothing dialled), or with
-    L{AllHostsFailedError} when every candidate failed.
+    whose handshake passed verification. It fails with the planner's error (nothing
+    dialled), or with L{AllHostsFailedError<txdane.endpoints.errors.AllHostsFailedError>}
+    when every candidate failed.
 
-    With C{starttls}, a connection fires C{connect()} before its TLS handshake: a host
-    refused later (DANE mismatch, TLS owed but not offered) is reported to the protocol's
-    C{connectionLost} with the typed error. Whenever a connection that fired C{connect()} is
-    lost (refused that way, or closed later), a C{ClientFactory} also hears of it through
-    C{clientConnectionLost}, as with C{connectTCP}, with a connector whose C{connect()} dials
-    the next host (as twisted.mail's C{ESMTPSenderFactory} does to retry, and twisted.words'
-    reconnecting C{XmlStreamFactory}); when no host is left, its C{clientConnectionFailed}
-    gets the L{AllHostsFailedError}.
+    Whenever a connection that fired C{connect()} is lost, a C{ClientFactory} also hears of
+    it through C{clientConnectionLost}, as with C{connectTCP}, with a connector whose
+    C{connect()} dials the next host (as twisted.mail's C{ESMTPSenderFactory} does to retry,
+    and twisted.words' reconnecting C{XmlStreamFactory}); when no host is left, its
+    C{clientConnectionFailed} gets the L{AllHostsFailedError
+    <txdane.endpoints.errors.AllHostsFailedError>}. When C{connect()} itself fails, only
+    its caller hears of it, as with Twisted's own endpoints.
 
     @param planner: returns the candidates, in the order to try them.
     @param service: names what is planned for, in errors (C{"MX of example.com"}).
-    @param starttls: the STARTTLS protocol (see L{DANEEndpoint}), or C{None} for direct TLS.
-    @param settings: the per-host options.
+    @param settings: the per-host settings.
 
     @cvar allFailed: the error raised when every candidate failed.
     """
@@ -308,22 +332,16 @@ class PlannedEndpoint:
         planner: Callable[[], Awaitable[Sequence[Candidate]]],
         service: str,
         *,
-        starttls: str | None = None,
         settings: HostSettings = HostSettings(),
     ) -> None:
         self._reactor = reactor
         self.resolver = resolver
         self.planner = planner
         self.service = service
-        self.starttls = starttls
         self.settings = settings
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
-        return Deferred.fromCoroutine(self._connect(protocolFactory))
-
-    async def _connect(self, protocolFactory: IProtocolFactory) -> IProtocol:
-        candidates = await self.planner()
-        return await _Run(self, candidates, protocolFactory).next()
+        return _Run(self, protocolFactory).connect()
 
     async def connectCandidate(
         self,
@@ -332,9 +350,9 @@ class PlannedEndpoint:
         onLost: Callable[[Failure], object],
     ) -> IProtocol:
         """
-        Connect to one candidate: L{connectCandidate} with this endpoint's C{starttls} and
-        settings. Planners whose hosts differ in more (an SRV service's direct TLS and
-        STARTTLS targets) override it.
+        Connect to one candidate: L{connectCandidate} with this endpoint's settings.
+        Planners whose hosts differ in more (an SRV service's ALPN and server name) override
+        it.
 
         @param onLost: called with the reason when a connection that fired C{connect()} is
             lost.
@@ -344,7 +362,6 @@ class PlannedEndpoint:
             self.resolver,
             candidate,
             protocolFactory,
-            starttls=self.starttls,
             settings=self.settings,
             onLost=onLost,
         )

@@ -5,9 +5,11 @@ TLS and STARTTLS targets merged as XEP-0368 says::
 
     endpoint = clientFromString(reactor, "dane:srv=xmpp-client:domain=example.com")
 
-The rules are in L{txdane.endpoints.srvplan}; the per-target steps (addresses, TLSA, TLS) and
-the move to the next target are the planner's (L{txdane.endpoints.planner}), as for
-C{dane:mx=}.
+The rules are in L{txdane.endpoints.srvplan}; the per-target steps (addresses, TLSA, TLS or
+STARTTLS) and the move to the next target are the planner's (L{txdane.endpoints.planner}), as
+for C{dane:mx=}.
+
+Tests: C{tests/endpoints/test_srv.py}, C{tests/endpoints/test_srv_prosody.py}.
 """
 
 from __future__ import annotations
@@ -22,11 +24,10 @@ from twisted.internet.defer import CancelledError
 from twisted.internet.interfaces import IProtocol, IProtocolFactory
 from twisted.python.failure import Failure
 
-from txdane.endpoints.dane import _discard
-from txdane.endpoints.negotiator import StartTLSError, negotiatorFor
-from txdane.endpoints.options import DANEOptions
+from txdane.endpoints._plumbing import discardLookup
+from txdane.endpoints.errors import SRVConnectError
+from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.endpoints.planner import (
-    AllHostsFailedError,
     Candidate,
     HostSettings,
     PlannedEndpoint,
@@ -44,18 +45,10 @@ from txdane.endpoints.srvplan import (
     serviceByName,
     withoutTLSA,
 )
-from txdane.endpoints.upgrade import DEFAULT_HANDSHAKE_TIMEOUT
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
 
-__all__ = ["SRVConnectError", "SRVEndpoint"]
-
-
-class SRVConnectError(AllHostsFailedError):
-    """
-    Every target of the service failed: C{attempts} lists each target once, with why
-    (L{HostAttempt<txdane.endpoints.planner.HostAttempt>}s).
-    """
+__all__ = ["SRVEndpoint"]
 
 
 @dataclass(frozen=True)
@@ -75,21 +68,21 @@ class SRVEndpoint(PlannedEndpoint):
     too) and tries the targets in RFC 2782 order. For each, the steps of C{dane:host=}: its
     addresses are validated; its TLSA records at C{_PORT._tcp.TARGET} are consulted when the
     SRV records and the addresses are secure; TLS starts from the first byte or after the
-    protocol's STARTTLS, which the endpoint does itself (L{txdane.endpoints.negotiator}), as
+    protocol's STARTTLS, which the endpoint does itself (L{txdane.endpoints.starttls}), as
     the service says; and the server is verified inside the handshake, by DANE, or by PKIX
     against the service domain when DANE does not apply. A target that fails in any way is
     followed by the next. C{connect()} fires with the application's protocol once a
     handshake has passed, its transport providing L{IDANEConnection
-    <txdane.endpoints.upgrade.IDANEConnection>} (the target, the address and the
+    <txdane.endpoints.connection.IDANEConnection>} (the target, the address and the
     protection). A C{ClientFactory} hears of the connection's loss through
     C{clientConnectionLost}, as with C{connectTCP} and C{dane:mx=}, with a connector whose
     C{connect()} dials the next target (twisted.words' reconnecting C{XmlStreamFactory} and
     twisted.mail's C{ESMTPSenderFactory} retry that way); when no target is left, its
-    C{clientConnectionFailed} gets the L{SRVConnectError}. C{connect()} fails with
-    L{SRVConnectError} listing each target's error when all failed, or at once, dialling
-    nothing, with L{SRVLookupError
-    <txdane.endpoints.srvplan.SRVLookupError>} (bogus or failed SRV lookup) or
-    L{ServiceNotOfferedError<txdane.endpoints.srvplan.ServiceNotOfferedError>}.
+    C{clientConnectionFailed} gets the L{SRVConnectError
+    <txdane.endpoints.errors.SRVConnectError>}. C{connect()} fails with that error, listing
+    each target's error, when all failed, or at once, dialling nothing, with
+    L{SRVLookupError<txdane.endpoints.errors.SRVLookupError>} (bogus or failed SRV lookup)
+    or L{ServiceNotOfferedError<txdane.endpoints.errors.ServiceNotOfferedError>}.
 
     SNI: the service domain for XMPP (XEP-0368), the target under DANE for the other
     services (RFC 7673), the service domain without DANE.
@@ -179,7 +172,7 @@ class SRVEndpoint(PlannedEndpoint):
         except BaseException:
             for name, lookup in pending.items():
                 if name not in outcomes:
-                    _discard(lookup)
+                    discardLookup(lookup)
             raise
         return planService(self.srv, self.domain, outcomes, self.random)
 
@@ -196,6 +189,7 @@ class SRVEndpoint(PlannedEndpoint):
                 nameSecure=True,
                 domain=self.domain,
                 withoutTLSA=withoutTLSA(target),
+                starttls=target.service.starttls,
                 target=target,
             )
             for target in servicePlan.targets
@@ -209,38 +203,24 @@ class SRVEndpoint(PlannedEndpoint):
     ) -> IProtocol:
         """
         Connect to one target: TLS from the first byte with the service's ALPN protocols,
-        or the endpoint's own STARTTLS; C{connect()} fires once the handshake has passed, and
-        C{onLost} is called when that connection is lost.
+        or after the service's STARTTLS, which the endpoint negotiates; C{connect()} fires
+        once the handshake has passed, and C{onLost} is called when that connection is lost.
         """
         assert isinstance(candidate, _TargetCandidate) and candidate.target is not None
         target = candidate.target
-        starttls = target.service.starttls
         fields: dict[str, Any] = {}
-        if starttls is None:
-            if self.options.acceptableProtocols is None and target.service.alpn:
-                fields["acceptableProtocols"] = target.service.alpn
-            negotiator = None
-        else:
-            try:
-                negotiator = negotiatorFor(starttls)
-            except KeyError:
-                raise StartTLSError(
-                    target.host,
-                    target.port,
-                    starttls,
-                    "STARTTLS for this protocol is not supported",
-                ) from None
+        if target.service.starttls is not None:
             # ALPN is for direct TLS only (XEP-0368).
             fields["acceptableProtocols"] = None
+        elif self.options.acceptableProtocols is None and target.service.alpn:
+            fields["acceptableProtocols"] = target.service.alpn
         protocol = await connectCandidate(
             self._reactor,
             self.resolver,
             candidate,
             protocolFactory,
-            starttls=None,
             settings=self.settings,
             onLost=onLost,
-            negotiator=negotiator,
             adjust=lambda plan: forService(target, self.domain, plan),
             **fields,
         )

@@ -5,7 +5,7 @@ to try the targets (RFC 2782, XEP-0368), and how to authenticate each one (RFC 7
 Nothing here does I/O: the lookups' outcomes come in as validated answers (or the exceptions
 of lookups that did not complete), and the random source is a parameter, so every rule is
 tested in memory. L{SRVEndpoint<txdane.endpoints.srv.SRVEndpoint>} does the lookups and the
-connections.
+connections, through these functions.
 
 The rules:
 
@@ -23,6 +23,8 @@ The rules:
     address records are secure; the reference identifiers are the target and the service
     domain. Without usable TLSA records the target is authenticated by PKIX against the
     service domain.
+
+Tests: C{tests/endpoints/test_srvplan.py}.
 """
 
 from __future__ import annotations
@@ -35,34 +37,21 @@ from typing import Protocol
 import dns.name
 import dns.rdtypes.IN.SRV
 
-from txdane.dane.decision import (
-    Action,
-    ConnectionPlan,
-    Policy,
-    TLSAResult,
-    planConnection,
-    planWithoutTLSA,
-)
-from txdane.dane.pkix import PKIXTrust
-from txdane.errors import TxdaneError
+from txdane.dane.decision import Action, ConnectionPlan
+from txdane.endpoints.errors import NoSuchServiceError, ServiceNotOfferedError, SRVLookupError
 from txdane.status import Status
 from txdane.validation.answer import Answer
 
 __all__ = [
     "SERVICES",
-    "NoSuchServiceError",
     "RandomSource",
-    "SRVLookupError",
     "Service",
-    "ServiceNotOfferedError",
     "ServicePlan",
     "ServiceTarget",
     "forService",
     "lookupNames",
-    "needsTLSA",
     "orderRecords",
     "planService",
-    "planTarget",
     "referenceNames",
     "serviceByName",
     "withoutTLSA",
@@ -78,8 +67,8 @@ class Service:
     @ivar defaultPort: the port of the implicit target when the domain has no SRV records;
         C{None} when the service defines no fallback.
     @ivar starttls: the protocol whose STARTTLS upgrades the connection (C{xmpp-client},
-        C{imap}, C{pop3}, C{smtp}: a key of L{NEGOTIATORS
-        <txdane.endpoints.negotiator.NEGOTIATORS>}), or C{None} for TLS from the first byte.
+        C{imap}, C{pop3}, C{smtp}: a name of L{PROTOCOLS
+        <txdane.endpoints.starttls.PROTOCOLS>}), or C{None} for TLS from the first byte.
     @ivar alpn: the ALPN protocols offered on a direct TLS connection.
     @ivar sniServiceDomain: send the service domain as SNI even where DANE authenticates
         the target (XEP-0368; XMPP servers choose the certificate by the hosted domain).
@@ -123,19 +112,6 @@ SERVICES: dict[str, Service] = {
 }
 
 
-class NoSuchServiceError(TxdaneError, ValueError):
-    """
-    The service name is not one L{SERVICES} knows.
-    """
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-    def __str__(self) -> str:
-        return f"unknown service {self.name!r} (known: {', '.join(sorted(SERVICES))})"
-
-
 def serviceByName(name: str) -> Service:
     """
     The service called C{name} (case-insensitive, with or without its underscore).
@@ -145,51 +121,7 @@ def serviceByName(name: str) -> Service:
     try:
         return SERVICES[name.lower().lstrip("_")]
     except KeyError:
-        raise NoSuchServiceError(name) from None
-
-
-class SRVLookupError(TxdaneError):
-    """
-    An SRV lookup was bogus, indeterminate or did not complete: nothing was dialled.
-
-    @ivar name: the SRV owner name.
-    @ivar status: the DNSSEC status, or C{None} when the lookup did not complete.
-    @ivar reason: the cause in words.
-    @ivar ede: the RFC 8914 extended DNS error code, when there is one.
-    """
-
-    def __init__(
-        self, name: dns.name.Name, reason: str, status: Status | None = None, ede: int | None = None
-    ) -> None:
-        super().__init__(name, reason, status, ede)
-        self.name = name
-        self.reason = reason
-        self.status = status
-        self.ede = ede
-
-    def __str__(self) -> str:
-        return f"{self.name.to_text(omit_final_dot=True)} SRV refused: {self.reason}"
-
-
-class ServiceNotOfferedError(TxdaneError):
-    """
-    The domain does not offer the service: its only SRV record has the target C{.} (RFC
-    2782), or it has no SRV records and the service defines no default port. A permanent
-    error: there is nothing to fall back to.
-
-    @ivar domain: the service domain.
-    @ivar service: the service name.
-    @ivar reason: why, in words.
-    """
-
-    def __init__(self, domain: str, service: str, reason: str) -> None:
-        super().__init__(domain, service, reason)
-        self.domain = domain
-        self.service = service
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.domain} does not offer {self.service}: {self.reason}"
+        raise NoSuchServiceError(name, sorted(SERVICES)) from None
 
 
 @dataclass(frozen=True)
@@ -361,21 +293,13 @@ def planService(
     return ServicePlan(_text(domain), service, (implicit,))
 
 
-def needsTLSA(target: ServiceTarget, addressesSecure: bool) -> bool:
-    """
-    Whether to look up TLSA records for C{target}: only when the SRV records naming it were
-    secure (RFC 7673 section 3.2) and its own address records are secure ("MUST NOT" query
-    TLSA otherwise, RFC 7673 section 3.2, RFC 7672 section 2.2.2).
-    """
-    return target.secure and addressesSecure
-
-
 def withoutTLSA(target: ServiceTarget) -> str | None:
     """
     Why the TLSA records of C{target} must not be consulted at all: the SRV records naming
     it are insecure, so DANE does not apply to it (RFC 7673 section 3.1). C{None} when they
     are secure: the TLSA records are then consulted as for any host, when the target's own
-    addresses are secure (L{needsTLSA}).
+    addresses are secure (RFC 7673 section 3.2), as L{DANEEndpoint.plan
+    <txdane.endpoints.dane.DANEEndpoint.plan>} decides for every host.
     """
     return None if target.secure else "the SRV records are insecure"
 
@@ -403,39 +327,3 @@ def referenceNames(target: ServiceTarget, domain: str) -> tuple[str, ...]:
     """
     domain = domain.rstrip(".")
     return () if target.host.lower() == domain.lower() else (domain,)
-
-
-def planTarget(
-    target: ServiceTarget,
-    domain: str,
-    tlsa: TLSAResult | BaseException | None,
-    policy: Policy = Policy.DEFAULT,
-    *,
-    trust: PKIXTrust | None = None,
-) -> ConnectionPlan:
-    """
-    How to authenticate one target (RFC 7673 section 4).
-
-    @param domain: the service domain.
-    @param tlsa: the outcome of the TLSA lookup at C{_PORT._tcp.TARGET}; C{None} when
-        L{needsTLSA} said not to look (insecure SRV or insecure addresses).
-    @param policy: L{Policy.DANE_ONLY} refuses a target that DANE cannot authenticate.
-    @param trust: the PKIX roots for the PKIX usages and for targets without DANE.
-    @return: the plan: under DANE, records to match with the target and the service domain
-        as reference identifiers; otherwise PKIX against the service domain, which is also
-        the SNI (see L{forService}).
-    @raise DANEPolicyError: the TLSA lookup failed or was bogus, or DANE was required.
-    """
-    if tlsa is None:
-        why = withoutTLSA(target) or "the target's address records are insecure"
-        plan = planWithoutTLSA(target.host, target.port, why, policy, trust=trust)
-    else:
-        plan = planConnection(
-            tlsa,
-            target.host,
-            target.port,
-            policy,
-            extraNames=referenceNames(target, domain),
-            trust=trust,
-        )
-    return forService(target, domain, plan)

@@ -7,6 +7,8 @@ HTTPS with DANE: an endpoint factory for Twisted's C{Agent}::
 
 C{treq} takes the same agent: C{treq.get(url, agent=agent)}, or
 C{treq.client.HTTPClient(agent)}.
+
+Tests: C{tests/endpoints/test_web.py}.
 """
 
 from __future__ import annotations
@@ -20,17 +22,11 @@ from zope.interface import implementer
 
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
-from txdane.endpoints.options import DANEOptions
-from txdane.endpoints.upgrade import DEFAULT_HANDSHAKE_TIMEOUT
-from txdane.errors import TxdaneError
+from txdane.endpoints.errors import UnsupportedSchemeError
+from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.validation.interfaces import IDNSSECResolver
 
-
-class UnsupportedSchemeError(TxdaneError, ValueError):
-    """
-    A URL's scheme is neither http nor https.
-    """
-
+__all__ = ["WEB_OPTIONS", "DANEEndpointFactory", "daneAgent"]
 
 #: The options of L{DANEEndpointFactory} unless it is given others: a web client checks the
 #: host name even for DANE-EE records (it should not accept a certificate made for another
@@ -51,7 +47,7 @@ class DANEEndpointFactory:
     @param timeout: seconds per TCP connection attempt.
     @param handshakeTimeout: seconds the TLS handshake of an C{https} connection may take once
         the TCP connection is made; past it the connection is aborted and the request fails
-        with L{HandshakeTimeoutError <txdane.errors.HandshakeTimeoutError>}.
+        with L{HandshakeTimeoutError<txdane.errors.HandshakeTimeoutError>}.
     @param optionFields: fields of L{DANEOptions} to set, as for L{DANEEndpoint}: C{policy},
         C{trustRoots}, C{checkDANEEENames} (turn it off for servers whose DANE-EE
         certificates carry no name) ...

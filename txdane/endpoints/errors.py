@@ -1,0 +1,268 @@
+"""
+The errors of the endpoints: STARTTLS refused, MX and SRV lookups that forbid dialling, every
+host of a plan failed, and endpoint strings or URLs that cannot be used.
+
+Each names its host (or domain) and its cause in one line; the facts are attributes.
+
+Tests: C{tests/endpoints/test_errors.py}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dns.name
+
+from txdane.errors import TxdaneError
+from txdane.status import Status
+
+__all__ = [
+    "AllHostsFailedError",
+    "EndpointStringError",
+    "HostAttempt",
+    "MXError",
+    "MXLookupError",
+    "NoSuchDomainError",
+    "NoSuchServiceError",
+    "NullMXError",
+    "SRVConnectError",
+    "SRVLookupError",
+    "ServiceNotOfferedError",
+    "StartTLSError",
+    "UnknownProtocolError",
+    "UnsupportedSchemeError",
+    "describeError",
+]
+
+
+class EndpointStringError(TxdaneError, ValueError):
+    """
+    An endpoint string could not be used; the message names the option and the problem.
+    """
+
+
+class UnsupportedSchemeError(TxdaneError, ValueError):
+    """
+    A URL's scheme is neither http nor https.
+    """
+
+
+class UnknownProtocolError(TxdaneError, ValueError):
+    """
+    A STARTTLS protocol name that the registry (L{txdane.endpoints.starttls.PROTOCOLS})
+    does not know.
+
+    @ivar name: the name given.
+    @ivar known: the names it knows.
+    """
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(name, tuple(known))
+        self.name = name
+        self.known = tuple(known)
+
+    def __str__(self) -> str:
+        return f"unknown STARTTLS protocol {self.name!r} (one of {', '.join(self.known)})"
+
+
+class StartTLSError(TxdaneError):
+    """
+    The connection did not reach a verified TLS session through STARTTLS: the server did
+    not offer it, refused it, broke the protocol before it, or dropped the handshake that
+    followed. The application was never connected and nothing was sent to the server but
+    the endpoint's own cleartext prelude (greeting, capability query, STARTTLS).
+
+    @ivar host: the server's host name.
+    @ivar port: the port.
+    @ivar protocol: the protocol whose STARTTLS was attempted (C{smtp}, C{xmpp-client} ...).
+    @ivar reason: what went wrong, in words.
+    """
+
+    def __init__(self, host: str, port: int, protocol: str, reason: str) -> None:
+        super().__init__(host, port, protocol, reason)
+        self.host = host
+        self.port = port
+        self.protocol = protocol
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} refused: STARTTLS ({self.protocol}): {self.reason}"
+
+
+def describeError(error: BaseException) -> str:
+    """
+    C{error} in words: its message, after its type's name unless it is one of txdane's
+    errors (whose messages say what they are) or has no message.
+    """
+    text = str(error)
+    if isinstance(error, TxdaneError) and text:
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+@dataclass(frozen=True)
+class HostAttempt:
+    """
+    One host tried, and why it failed.
+
+    @ivar host: the host name.
+    @ivar port: the port.
+    @ivar error: the failure.
+    @ivar address: the address connected to, when a connection was made.
+    """
+
+    host: str
+    port: int
+    error: BaseException
+    address: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.host}:{self.port}"
+        text = describeError(self.error)
+        # Most errors start with the host and port already: name them once.
+        for named in (f"{where}: ", f"{where} "):
+            if text.startswith(named):
+                text = text[len(named) :]
+                break
+        if self.address:
+            where += f" ({self.address})"
+        return f"{where}: {text}"
+
+
+class AllHostsFailedError(TxdaneError):
+    """
+    Every host of a plan failed.
+
+    @ivar service: what was planned for (C{"MX of example.com"}).
+    @ivar attempts: a L{HostAttempt} per host tried, in order.
+    """
+
+    def __init__(self, service: str, attempts: Sequence[HostAttempt]) -> None:
+        super().__init__(service, tuple(attempts))
+        self.service = service
+        self.attempts = tuple(attempts)
+
+    def __str__(self) -> str:
+        if not self.attempts:
+            return f"{self.service}: no host to try"
+        return f"{self.service}: every host failed: " + "; ".join(str(a) for a in self.attempts)
+
+
+class SRVConnectError(AllHostsFailedError):
+    """
+    Every target of an SRV service failed: C{attempts} lists each target once, with why.
+    """
+
+
+class MXError(TxdaneError):
+    """
+    Base class of the errors of an MX lookup.
+
+    @ivar domain: the next-hop domain.
+    @ivar reason: the cause in words.
+    @ivar permanent: whether the mail should bounce (C{True}) or be deferred (C{False}).
+    """
+
+    permanent = False
+
+    def __init__(self, domain: str, reason: str) -> None:
+        super().__init__(domain, reason)
+        self.domain = domain
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"MX of {self.domain}: {self.reason}"
+
+
+class MXLookupError(MXError):
+    """
+    The MX lookup was bogus, indeterminate or failed: defer, dial nothing.
+
+    @ivar status: the answer's status, or C{None} when the lookup did not complete.
+    @ivar ede: the RFC 8914 extended error code, if any.
+    """
+
+    def __init__(
+        self, domain: str, reason: str, status: Status | None = None, ede: int | None = None
+    ) -> None:
+        super().__init__(domain, reason)
+        self.status = status
+        self.ede = ede
+
+
+class NullMXError(MXError):
+    """
+    The domain publishes a null MX (RFC 7505): it accepts no mail. Bounce.
+    """
+
+    permanent = True
+
+
+class NoSuchDomainError(MXError):
+    """
+    The domain does not exist (NXDOMAIN): bounce.
+    """
+
+    permanent = True
+
+
+class NoSuchServiceError(TxdaneError, ValueError):
+    """
+    The service name is not one L{SERVICES<txdane.endpoints.srvplan.SERVICES>} knows.
+
+    @ivar name: the name given.
+    @ivar known: the names it knows.
+    """
+
+    def __init__(self, name: str, known: Sequence[str] = ()) -> None:
+        super().__init__(name, tuple(known))
+        self.name = name
+        self.known = tuple(known)
+
+    def __str__(self) -> str:
+        return f"unknown service {self.name!r} (known: {', '.join(self.known)})"
+
+
+class SRVLookupError(TxdaneError):
+    """
+    An SRV lookup was bogus, indeterminate or did not complete: nothing was dialled.
+
+    @ivar name: the SRV owner name.
+    @ivar status: the DNSSEC status, or C{None} when the lookup did not complete.
+    @ivar reason: the cause in words.
+    @ivar ede: the RFC 8914 extended DNS error code, when there is one.
+    """
+
+    def __init__(
+        self, name: dns.name.Name, reason: str, status: Status | None = None, ede: int | None = None
+    ) -> None:
+        super().__init__(name, reason, status, ede)
+        self.name = name
+        self.reason = reason
+        self.status = status
+        self.ede = ede
+
+    def __str__(self) -> str:
+        return f"{self.name.to_text(omit_final_dot=True)} SRV refused: {self.reason}"
+
+
+class ServiceNotOfferedError(TxdaneError):
+    """
+    The domain does not offer the service: its only SRV record has the target C{.} (RFC
+    2782), or it has no SRV records and the service defines no default port. A permanent
+    error: there is nothing to fall back to.
+
+    @ivar domain: the service domain.
+    @ivar service: the service name.
+    @ivar reason: why, in words.
+    """
+
+    def __init__(self, domain: str, service: str, reason: str) -> None:
+        super().__init__(domain, service, reason)
+        self.domain = domain
+        self.service = service
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.domain} does not offer {self.service}: {self.reason}"

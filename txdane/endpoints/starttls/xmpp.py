@@ -1,0 +1,95 @@
+"""
+STARTTLS for XMPP (RFC 6120 section 5.4): client-to-server and server-to-server streams.
+
+The client speaks first, so the application gets no greeting: after TLS it opens a new stream
+itself (twisted.words does; use L{txdane.xmpp}'s factory so that it does not ask for STARTTLS
+again inside TLS).
+
+Tests: C{tests/endpoints/test_starttls.py}.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import quoteattr
+
+from twisted.words.xish import domish
+
+from txdane.endpoints.starttls.negotiator import Negotiator
+
+__all__ = ["XMPP_STREAMS_NS", "XMPP_TLS_NS", "XMPPServerStartTLS", "XMPPStartTLS"]
+
+#: The namespaces of XMPP's stream and of its STARTTLS elements (RFC 6120).
+XMPP_STREAMS_NS = "http://etherx.jabber.org/streams"
+XMPP_TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls"
+
+
+class XMPPStartTLS(Negotiator):
+    """
+    STARTTLS for XMPP (RFC 6120 section 5.4): open a stream to the domain, wait for its
+    features, which must offer C{<starttls/>}, ask for it and wait for C{<proceed/>}.
+
+    The stream's content namespace is C{jabber:client} (L{XMPPServerStartTLS}:
+    C{jabber:server}).
+    """
+
+    protocolName = "xmpp-client"
+    defaultPort = 5222
+    #: The stream's content namespace.
+    namespace = "jabber:client"
+
+    def begin(self) -> None:
+        self._stream = domish.elementStream()
+        self._stream.DocumentStartEvent = self._started
+        self._stream.ElementEvent = self._element
+        self._stream.DocumentEndEvent = lambda: self.refuse("the server closed the stream")
+        self._features = False
+        self.send(
+            (
+                "<?xml version='1.0'?><stream:stream xmlns="
+                f"{quoteattr(self.namespace)} xmlns:stream='{XMPP_STREAMS_NS}' "
+                f"to={quoteattr(self.domain)} version='1.0'>"
+            ).encode()
+        )
+
+    def received(self, data: bytes) -> None:
+        try:
+            self._stream.parse(data)
+        except Exception as e:
+            self.refuse(f"malformed XML from the server ({e})")
+
+    def _started(self, root: domish.Element) -> None:
+        if (root.uri, root.name) != (XMPP_STREAMS_NS, "stream"):
+            self.refuse(f"the server opened no XMPP stream but <{root.name}>")
+
+    def _element(self, element: domish.Element) -> None:
+        if self.upgrading or self._refusal is not None:
+            return
+        where = (element.uri, element.name)
+        if where == (XMPP_STREAMS_NS, "error"):
+            conditions = [c.name for c in element.elements() if c.name != "text"]
+            self.refuse(f"stream error {', '.join(conditions) or 'without a condition'}")
+        elif not self._features:
+            if where != (XMPP_STREAMS_NS, "features"):
+                self.refuse(f"expected the stream features, got <{element.name}>")
+                return
+            if not any((c.uri, c.name) == (XMPP_TLS_NS, "starttls") for c in element.elements()):
+                self.notOffered("the server does not offer STARTTLS")
+                return
+            self._features = True
+            self.send(f"<starttls xmlns='{XMPP_TLS_NS}'/>".encode())
+        elif where == (XMPP_TLS_NS, "proceed"):
+            self.upgrade()
+        elif where == (XMPP_TLS_NS, "failure"):
+            self.refuse("the server answered STARTTLS with <failure/>")
+        else:
+            self.refuse(f"expected <proceed/>, got <{element.name}>")
+
+
+class XMPPServerStartTLS(XMPPStartTLS):
+    """
+    STARTTLS for a server-to-server XMPP stream: as L{XMPPStartTLS}, in C{jabber:server}.
+    """
+
+    protocolName = "xmpp-server"
+    defaultPort = 5269
+    namespace = "jabber:server"
