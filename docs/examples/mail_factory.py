@@ -33,13 +33,17 @@ async def main(reactor, description, sender, recipient):
         [recipient],
         io.BytesIO(sys.stdin.buffer.read()),
         done,
-        contextFactory=object(),  # any: the endpoint uses the DANE creator of the MX host
+        contextFactory=None,  # the endpoint does STARTTLS, checked by DANE
         requireAuthentication=False,
         requireTransportSecurity=False,  # the endpoint requires TLS where DANE says so
     )
-    await clientFromString(reactor, description).connect(factory)
     try:
-        await done  # a refused MX host makes the factory retry on the next one
+        await clientFromString(reactor, description).connect(factory)
+    except Exception as e:  # every MX host was refused before the client said a word
+        print(f"not delivered: {e}", file=sys.stderr)
+        raise SystemExit(4) from None
+    try:
+        await done  # a 4xx reply makes the factory retry on the next MX host
     except Exception as e:
         print(f"not delivered: {e}", file=sys.stderr)
         raise SystemExit(4) from None

@@ -2,7 +2,7 @@
 What the application's protocol can learn of the connection a C{dane:} endpoint made: where it
 went and how well it is protected (L{IDANEConnection}, L{ConnectionInfo}, L{Protection}).
 
-Tests: C{tests/endpoints/test_connection.py}.
+Tests: C{tests/mail/test_delivery.py}, C{tests/endpoints/test_srv.py}.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ would, with a L{RetryConnector} whose C{connect()} dials again: the same host fo
 C{dane:host=}, the next host for C{dane:mx=} and the next target for C{dane:srv=} (which
 connects only once TLS is verified, and calls them when such a connection is lost).
 
-Tests: C{tests/endpoints/test_connector.py}.
+Tests: C{tests/mail/test_delivery.py}, C{tests/mail/test_srvclients.py}.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ host of a plan failed, and endpoint strings or URLs that cannot be used.
 
 Each names its host (or domain) and its cause in one line; the facts are attributes.
 
-Tests: C{tests/endpoints/test_errors.py}.
+Tests: C{tests/endpoints/test_planner.py}, C{tests/test_surface.py}.
 """
 
 from __future__ import annotations
