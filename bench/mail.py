@@ -1,8 +1,8 @@
 """
 Messages delivered per second to a local SMTP server with STARTTLS: by txdane.mail (MX
 lookup, TLSA, STARTTLS negotiated by the endpoint, DANE in the handshake; warm DNS cache) and
-by twisted.mail's ESMTPSenderFactory over a tcp: endpoint with STARTTLS verified by PKIX and no DANE, in one
-run.
+by twisted.mail's ESMTPSenderFactory over a tcp: endpoint with STARTTLS verified by PKIX and
+no DANE, in one run.
 
 A separate process serves the signed test hierarchy (an MX record for bench.example.test
 pointing at mxa.example.test, 127.0.0.2, with a secure DANE-EE record) and an in-process

@@ -4,11 +4,11 @@ txdane: DANE-verified TLS and DNSSEC-validated name resolution for Twisted::
     from twisted.internet.endpoints import clientFromString
     endpoint = clientFromString(reactor, "dane:host=www.example.com:port=443")
 
-What users import is listed, once, in C{__all__}, and can be imported from here: the endpoints, building
-a validating resolver from settings, the DANE check of a certificate chain, the statuses, the
-validator, and the errors. Each name is loaded from its module on first use, so that importing
-one layer (C{import txdane.dane}) does not load the others (the DNS client, the validator, the
-reactor).
+What users import is listed, once, in C{__all__}, and can be imported from here: the
+endpoints, building a validating resolver from settings, the DANE check of a certificate
+chain, the statuses, the validator, and the errors. Each name is loaded from its module on
+first use, so that importing one layer (C{import txdane.dane}) does not load the others (the
+DNS client, the validator, the reactor).
 
 Layers, bottom up: L{txdane.transport} (EDNS(0) DNS client), L{txdane.validation} (DNSSEC
 validating stub resolver), L{txdane.adapters} (Twisted's resolver interfaces),
