@@ -13,9 +13,9 @@ reactor).
 Layers, bottom up: L{txdane.transport} (EDNS(0) DNS client), L{txdane.validation} (DNSSEC
 validating stub resolver), L{txdane.adapters} (Twisted's resolver interfaces),
 L{txdane.dane} (TLSA matching and the TLS connection creator), L{txdane.settings} (a resolver
-from settings), L{txdane.endpoints}; L{txdane.mail}, L{txdane.xmpp} and L{txdane.ssh}
-(protocols over the endpoints); L{txdane.server} (an authoritative DNSSEC server) and
-L{txdane.cli}.
+from settings), L{txdane.endpoints}; L{txdane.mail}, L{txdane.xmpp}, L{txdane.xmlrpc} and
+L{txdane.ssh} (protocols over the endpoints); L{txdane.server} (an authoritative DNSSEC server)
+and L{txdane.cli}.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from txdane.validation.limits import ValidationLimits
     from txdane.validation.resolver import ValidatingResolver
     from txdane.validation.trustad import ADTrustingResolver
+    from txdane.xmlrpc import daneXMLRPCProxy
     from txdane.xmpp import xmppClientFactory
 
 # In the order of a table of contents, not sorted. Annotated, so that pydoctor documents each
@@ -100,6 +101,8 @@ __all__: list[str] = [  # noqa: RUF022
     "DeliveryResult",
     # XMPP clients of twisted.words over those endpoints.
     "xmppClientFactory",
+    # XML-RPC calls over DANE-verified HTTPS.
+    "daneXMLRPCProxy",
     # SSH host keys from SSHFP records, for Conch.
     "sshCommandEndpoint",
     "SSHFPKnownHosts",
@@ -211,6 +214,7 @@ _WHERE: dict[str, str] = {
         "txdane.validation.limits": ("ValidationLimits",),
         "txdane.validation.resolver": ("ValidatingResolver",),
         "txdane.validation.trustad": ("ADTrustingResolver",),
+        "txdane.xmlrpc": ("daneXMLRPCProxy",),
         "txdane.xmpp": ("xmppClientFactory",),
     }.items()
     for name in names
