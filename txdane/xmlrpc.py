@@ -167,7 +167,8 @@ class AgentProxy:
                 b"POST", self.url.encode("ascii"), headers, _Payload(payload)
             )
         except ResponseNeverReceived as e:
-            # The Agent reports a request cancelled while it waited for the response so.
+            # The Agent fails a request cancelled while it waits for the response with
+            # ResponseNeverReceived([CancelledError]): the caller asked for a cancellation.
             if e.reasons and all(reason.check(CancelledError) for reason in e.reasons):
                 raise CancelledError() from None
             raise
