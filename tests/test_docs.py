@@ -48,6 +48,7 @@ def test_transportPageShowsTheExample() -> None:
         ("endpoints.md", ["https_get.py", "dane_lines.py", "dane_client.tac"]),
         ("mail.md", ["mail_send.py", "mail_factory.py"]),
         ("xmpp.md", ["xmpp_send.py"]),
+        ("twisted.md", ["treq_get.py", "irc_join.py", "pb_call.py", "xmlrpc_call.py"]),
     ],
 )
 def test_pagesShowTheirExamples(page: str, examples: list[str]) -> None:

@@ -110,6 +110,22 @@ COMMANDS = {
         "needs the real DNS and an XMPP server; tests/endpoints/test_srv_prosody.py runs the"
         " example against a private Prosody and the test hierarchy"
     ),
+    "python docs/examples/treq_get.py https://www.example.com/": (
+        "needs the real DNS and network; tests/components/test_http.py runs the example against"
+        " twisted.web on loopback and the test hierarchy"
+    ),
+    'IRC_PASSWORD=secret python docs/examples/irc_join.py irc.example.com 6697 alice "#dane"': (
+        "needs the real DNS and an IRC server; tests/components/test_irc.py runs the example"
+        " against twisted.words' IRC server on loopback and the test hierarchy"
+    ),
+    "python docs/examples/pb_call.py pb.example.com 8789 add 2 3": (
+        "needs the real DNS and a PB server; tests/components/test_pb.py runs the example"
+        " against a PBServerFactory on loopback and the test hierarchy"
+    ),
+    "python docs/examples/xmlrpc_call.py https://rpc.example.com/RPC2 add 2 3": (
+        "needs the real DNS and an XML-RPC server; tests/components/test_xmlrpc.py runs the"
+        " example against twisted.web's XMLRPC on loopback and the test hierarchy"
+    ),
     "txdane lookup git.example.com SSHFP": (
         "needs the real DNS; tests/ssh/test_cli.py looks up SSHFP records in the test hierarchy"
     ),

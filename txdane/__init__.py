@@ -13,9 +13,9 @@ DNS client, the validator, the reactor).
 Layers, bottom up: L{txdane.transport} (EDNS(0) DNS client), L{txdane.validation} (DNSSEC
 validating stub resolver), L{txdane.adapters} (Twisted's resolver interfaces),
 L{txdane.dane} (TLSA matching and the TLS connection creator), L{txdane.settings} (a resolver
-from settings), L{txdane.endpoints}; L{txdane.mail}, L{txdane.xmpp} and L{txdane.ssh}
-(protocols over the endpoints); L{txdane.server} (an authoritative DNSSEC server) and
-L{txdane.cli}.
+from settings), L{txdane.endpoints}; L{txdane.mail}, L{txdane.xmpp}, L{txdane.xmlrpc} and
+L{txdane.ssh} (protocols over the endpoints); L{txdane.server} (an authoritative DNSSEC server)
+and L{txdane.cli}.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ __all__: list[str] = [  # noqa: RUF022
     "PermanentDeliveryError",
     # XMPP clients of twisted.words over those endpoints.
     "xmppClientFactory",
+    # XML-RPC calls over DANE-verified HTTPS.
+    "daneXMLRPCProxy",
     # SSH host keys from SSHFP records, for Conch.
     "sshCommandEndpoint",
     "SSHFPKnownHosts",
@@ -131,6 +133,7 @@ _MODULES: tuple[str, ...] = (
     "txdane.endpoints.srv",
     "txdane.mail",
     "txdane.xmpp",
+    "txdane.xmlrpc",
     "txdane.ssh",
 )
 

@@ -1,0 +1,228 @@
+"""
+XML-RPC calls over DANE-verified HTTPS::
+
+    from txdane.xmlrpc import daneXMLRPCProxy
+
+    proxy = daneXMLRPCProxy(reactor, resolver, "https://rpc.example.com/RPC2")
+    total = await proxy.callRemote("add", 2, 3)
+
+twisted.web's own C{twisted.web.xmlrpc.Proxy} cannot be given a C{dane:} endpoint: each of
+its calls dials C{reactor.connectSSL} itself, with Twisted's PKIX verification, and it takes
+no endpoint and no C{Agent}. Its HTTP client is also C{twisted.web.http.HTTPClient}, deprecated
+since Twisted 24.7 (importing C{twisted.web.xmlrpc} warns). L{AgentProxy} makes the same
+calls, C{callRemote(method, *args)}, over an C{IAgent}; L{daneXMLRPCProxy} gives it the
+L{daneAgent <txdane.endpoints.web.daneAgent>} of an C{https} URL, so that nothing is sent to a
+server before DANE has verified it.
+
+The XML is the standard library's (C{xmlrpc.client}), as with C{Proxy}: a fault arrives as
+C{xmlrpc.client.Fault}, of which twisted.web's C{Fault} is a subclass. The servers are
+unchanged: twisted.web's C{XMLRPC} resource, or any other XML-RPC server, behind TLS.
+"""
+
+from __future__ import annotations
+
+import base64
+import xmlrpc.client
+from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
+
+from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.interfaces import IConsumer
+from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
+from twisted.web.client import HTTPConnectionPool, ResponseDone, ResponseNeverReceived
+from twisted.web.error import Error
+from twisted.web.http import PotentialDataLoss
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IAgent, IBodyProducer, IResponse
+from zope.interface import implementer
+
+from txdane.endpoints import UnsupportedSchemeError, daneAgent
+from txdane.validation.interfaces import IDNSSECResolver
+
+__all__ = ["AgentProxy", "daneXMLRPCProxy"]
+
+
+@implementer(IBodyProducer)
+class _Payload:
+    """
+    A request body that is all there at once.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self.length = len(data)
+
+    def startProducing(self, consumer: IConsumer) -> Deferred[None]:
+        consumer.write(self._data)
+        return succeed(None)
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class _Collect(Protocol):
+    """
+    Gathers a response's body; cancelling its Deferred closes the connection.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self.done: Deferred[bytes] = Deferred(lambda _: self._close())
+
+    def _close(self) -> None:
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def dataReceived(self, data: bytes) -> None:
+        self._parts.append(data)
+
+    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
+        if self.done.called:
+            return
+        if reason.check(ResponseDone, PotentialDataLoss):
+            self.done.callback(b"".join(self._parts))
+        else:
+            self.done.errback(reason)
+
+
+def _body(response: IResponse) -> Deferred[bytes]:
+    collect = _Collect()
+    response.deliverBody(collect)
+    return collect.done
+
+
+class AgentProxy:
+    """
+    Calls the methods of an XML-RPC server through an C{IAgent}, as twisted.web's C{Proxy}
+    does through C{connectSSL}.
+
+    @param agent: the agent that makes the requests (from L{daneAgent
+        <txdane.endpoints.web.daneAgent>} for DANE; treq's, or any other, work too).
+    @param url: the server's URL. A user and password in it are sent by HTTP basic
+        authentication, as with C{Proxy}, and not in the request's URL.
+    @param user: the user name for basic authentication (default: the URL's).
+    @param password: its password (default: the URL's).
+    @param allowNone: allow C{None} in arguments (an XML-RPC extension).
+    @param useDateTime: give C{datetime.datetime} values for dates, rather than
+        C{xmlrpc.client.DateTime}.
+
+    @ivar agent: the agent.
+    @ivar url: the URL requested, without user and password.
+    @ivar user: the user name, if any.
+    @ivar password: the password, if any.
+    """
+
+    def __init__(
+        self,
+        agent: IAgent,
+        url: str | bytes,
+        *,
+        user: bytes | None = None,
+        password: bytes | None = None,
+        allowNone: bool = False,
+        useDateTime: bool = False,
+    ) -> None:
+        text = url.decode("ascii") if isinstance(url, bytes) else url
+        parts = urlsplit(text)
+        self.agent = agent
+        self.url = parts._replace(
+            netloc=parts.netloc.rpartition("@")[2], path=parts.path or "/"
+        ).geturl()
+        self.user = user if user is not None else _decoded(parts.username)
+        self.password = password if password is not None else _decoded(parts.password)
+        self.allowNone = allowNone
+        self.useDateTime = useDateTime
+
+    def callRemote(self, method: str, *args: Any) -> Deferred[Any]:
+        """
+        Call C{method} with C{args}.
+
+        @return: a Deferred firing with the method's result, or failing with the server's
+            C{xmlrpc.client.Fault}, with the agent's error when no response came (from
+            L{daneAgent <txdane.endpoints.web.daneAgent>}:
+            L{DANEVerificationError <txdane.errors.DANEVerificationError>} and the other
+            refusals of L{DANEEndpoint <txdane.endpoints.dane.DANEEndpoint>}, before anything
+            was sent), or with C{twisted.web.error.Error} for an HTTP status other than 200.
+            Cancelling it stops the request.
+        """
+        payload = xmlrpc.client.dumps(args, method, allow_none=self.allowNone)
+        return Deferred.fromCoroutine(self._call(payload.encode("utf-8")))
+
+    async def _call(self, payload: bytes) -> Any:
+        headers = Headers(
+            {b"Content-Type": [b"text/xml; charset=utf-8"], b"User-Agent": [b"txdane"]}
+        )
+        if self.user is not None:
+            secret = base64.b64encode(self.user + b":" + (self.password or b""))
+            headers.addRawHeader(b"Authorization", b"Basic " + secret)
+        try:
+            response = await self.agent.request(
+                b"POST", self.url.encode("ascii"), headers, _Payload(payload)
+            )
+        except ResponseNeverReceived as e:
+            # The Agent fails a request cancelled while it waits for the response with
+            # ResponseNeverReceived([CancelledError]): the caller asked for a cancellation.
+            if e.reasons and all(reason.check(CancelledError) for reason in e.reasons):
+                raise CancelledError() from None
+            raise
+        body = await _body(response)
+        if response.code != 200:
+            raise Error(response.code, response.phrase, body)
+        return xmlrpc.client.loads(body, use_datetime=self.useDateTime)[0][0]
+
+
+def _decoded(part: str | None) -> bytes | None:
+    return None if part is None else unquote_to_bytes(part)
+
+
+def daneXMLRPCProxy(
+    reactor: Any,
+    resolver: IDNSSECResolver,
+    url: str | bytes,
+    *,
+    pool: HTTPConnectionPool | None = None,
+    user: bytes | None = None,
+    password: bytes | None = None,
+    allowNone: bool = False,
+    useDateTime: bool = False,
+    **factoryOptions: Any,
+) -> AgentProxy:
+    """
+    An L{AgentProxy} for an C{https} URL whose server is authenticated by DANE: its requests
+    go through L{daneAgent <txdane.endpoints.web.daneAgent>}, with its options (by default
+    the host name is checked even for DANE-EE records, RFC 7671 section 5.1).
+
+    @param reactor: the reactor.
+    @param resolver: the validating resolver.
+    @param url: the server's C{https} URL.
+    @param pool: an C{HTTPConnectionPool} to keep connections alive between calls (default:
+        a new connection for each call).
+    @param user: the user name for HTTP basic authentication (default: the URL's).
+    @param password: its password (default: the URL's).
+    @param allowNone: allow C{None} in arguments.
+    @param useDateTime: give C{datetime.datetime} values for dates.
+    @param factoryOptions: the options of L{DANEEndpointFactory
+        <txdane.endpoints.web.DANEEndpointFactory>}: C{timeout}, C{handshakeTimeout},
+        C{options} or L{DANEOptions <txdane.endpoints.options.DANEOptions>} fields.
+    @raise UnsupportedSchemeError: for a URL that is not C{https}.
+    @raise ValueError: for a URL without a host.
+    """
+    text = url.decode("ascii") if isinstance(url, bytes) else url
+    parts = urlsplit(text)
+    if parts.scheme != "https":
+        raise UnsupportedSchemeError(
+            f"{text}: XML-RPC with DANE needs an https URL, not {parts.scheme or 'none'}"
+        )
+    if not parts.hostname:
+        raise ValueError(f"{text}: no host")
+    agent = daneAgent(reactor, resolver, pool=pool, httpsOnly=True, **factoryOptions)
+    return AgentProxy(
+        agent, text, user=user, password=password, allowNone=allowNone, useDateTime=useDateTime
+    )
