@@ -38,9 +38,32 @@ from twisted.web.iweb import IAgent, IBodyProducer, IResponse
 from zope.interface import implementer
 
 from txdane.endpoints import UnsupportedSchemeError, daneAgent
+from txdane.errors import TxdaneError
 from txdane.validation.interfaces import IDNSSECResolver
 
-__all__ = ["AgentProxy", "daneXMLRPCProxy"]
+__all__ = ["MAX_RESPONSE", "AgentProxy", "ResponseTooLargeError", "daneXMLRPCProxy"]
+
+#: The largest response body a call accepts by default, in bytes: a server cannot make a
+#: call hold more memory than this.
+MAX_RESPONSE = 16 * 1024 * 1024
+
+
+class ResponseTooLargeError(TxdaneError):
+    """
+    An XML-RPC server sent a response larger than the call accepts; the connection was
+    closed.
+
+    @ivar url: the server's URL.
+    @ivar limit: the largest size accepted, in bytes.
+    """
+
+    def __init__(self, url: str, limit: int) -> None:
+        super().__init__(url, limit)
+        self.url = url
+        self.limit = limit
+
+    def __str__(self) -> str:
+        return f"{self.url}: the response is larger than {self.limit} bytes"
 
 
 @implementer(IBodyProducer)
@@ -72,8 +95,11 @@ class _Collect(Protocol):
     Gathers a response's body; cancelling its Deferred closes the connection.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int, tooLarge: Exception) -> None:
         self._parts: list[bytes] = []
+        self._size = 0
+        self._limit = limit
+        self._tooLarge = tooLarge
         self.done: Deferred[bytes] = Deferred(lambda _: self._close())
 
     def _close(self) -> None:
@@ -81,6 +107,14 @@ class _Collect(Protocol):
             self.transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
+        if self.done.called:
+            return
+        self._size += len(data)
+        if self._size > self._limit:
+            self._parts = []
+            self.done.errback(self._tooLarge)
+            self._close()
+            return
         self._parts.append(data)
 
     def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
@@ -92,8 +126,8 @@ class _Collect(Protocol):
             self.done.errback(reason)
 
 
-def _body(response: IResponse) -> Deferred[bytes]:
-    collect = _Collect()
+def _body(response: IResponse, limit: int, tooLarge: Exception) -> Deferred[bytes]:
+    collect = _Collect(limit, tooLarge)
     response.deliverBody(collect)
     return collect.done
 
@@ -112,6 +146,8 @@ class AgentProxy:
     @param allowNone: allow C{None} in arguments (an XML-RPC extension).
     @param useDateTime: give C{datetime.datetime} values for dates, rather than
         C{xmlrpc.client.DateTime}.
+    @param maxResponse: the largest response body accepted, in bytes; a larger one fails
+        the call with L{ResponseTooLargeError} and closes the connection.
 
     @ivar agent: the agent.
     @ivar url: the URL requested, without user and password.
@@ -128,6 +164,7 @@ class AgentProxy:
         password: bytes | None = None,
         allowNone: bool = False,
         useDateTime: bool = False,
+        maxResponse: int = MAX_RESPONSE,
     ) -> None:
         text = url.decode("ascii") if isinstance(url, bytes) else url
         parts = urlsplit(text)
@@ -139,6 +176,7 @@ class AgentProxy:
         self.password = password if password is not None else _decoded(parts.password)
         self.allowNone = allowNone
         self.useDateTime = useDateTime
+        self.maxResponse = maxResponse
 
     def callRemote(self, method: str, *args: Any) -> Deferred[Any]:
         """
@@ -172,7 +210,9 @@ class AgentProxy:
             if e.reasons and all(reason.check(CancelledError) for reason in e.reasons):
                 raise CancelledError() from None
             raise
-        body = await _body(response)
+        body = await _body(
+            response, self.maxResponse, ResponseTooLargeError(self.url, self.maxResponse)
+        )
         if response.code != 200:
             raise Error(response.code, response.phrase, body)
         return xmlrpc.client.loads(body, use_datetime=self.useDateTime)[0][0]
@@ -192,6 +232,7 @@ def daneXMLRPCProxy(
     password: bytes | None = None,
     allowNone: bool = False,
     useDateTime: bool = False,
+    maxResponse: int = MAX_RESPONSE,
     **factoryOptions: Any,
 ) -> AgentProxy:
     """
@@ -208,6 +249,7 @@ def daneXMLRPCProxy(
     @param password: its password (default: the URL's).
     @param allowNone: allow C{None} in arguments.
     @param useDateTime: give C{datetime.datetime} values for dates.
+    @param maxResponse: the largest response body accepted, in bytes (L{MAX_RESPONSE}).
     @param factoryOptions: the options of L{DANEEndpointFactory
         <txdane.endpoints.web.DANEEndpointFactory>}: C{timeout}, C{handshakeTimeout},
         C{options} or L{DANEOptions <txdane.endpoints.options.DANEOptions>} fields.
@@ -224,5 +266,11 @@ def daneXMLRPCProxy(
         raise ValueError(f"{text}: no host")
     agent = daneAgent(reactor, resolver, pool=pool, httpsOnly=True, **factoryOptions)
     return AgentProxy(
-        agent, text, user=user, password=password, allowNone=allowNone, useDateTime=useDateTime
+        agent,
+        text,
+        user=user,
+        password=password,
+        allowNone=allowNone,
+        useDateTime=useDateTime,
+        maxResponse=maxResponse,
     )

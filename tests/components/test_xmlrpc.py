@@ -21,9 +21,21 @@ from twisted.web.xmlrpc import XMLRPC, Fault
 
 from txdane.endpoints import UnsupportedSchemeError
 from txdane.errors import DANEVerificationError
-from txdane.xmlrpc import AgentProxy, daneXMLRPCProxy
+from txdane.xmlrpc import AgentProxy, ResponseTooLargeError, daneXMLRPCProxy
 
 from .loopback import Loopback, LoopbackTestCase, reactor
+
+
+class Huge(Resource):
+    """
+    Answers any request with 70,000 bytes of text/xml.
+    """
+
+    isLeaf = True
+
+    def render_POST(self, request: Any) -> bytes:
+        request.setHeader(b"content-type", b"text/xml")
+        return b"<" * 70000
 
 
 class Calculator(XMLRPC):
@@ -62,6 +74,7 @@ class ProxyTests(LoopbackTestCase):
         root = Resource()
         root.putChild(b"RPC2", calculator)
         root.putChild(b"gone", notFound())
+        root.putChild(b"huge", Huge())
         return await self.serve(Site(root), "rpc", good=good), calculator
 
     async def test_call(self) -> None:
@@ -133,6 +146,21 @@ class ProxyTests(LoopbackTestCase):
         )
         error = await self.assertFailure(proxy.callRemote("add", 2, 3), Error)
         self.assertEqual(error.status, b"404")
+
+    async def test_responseBounded(self) -> None:
+        """
+        A response larger than C{maxResponse} fails the call with L{ResponseTooLargeError}
+        instead of growing in memory; one within it is read.
+        """
+        server, _ = await self.serveCalculator()
+        url = f"https://{server.host}:{server.port}/huge"
+        proxy = daneXMLRPCProxy(reactor, server.world.resolver, url, maxResponse=65536)
+        error = await self.assertFailure(proxy.callRemote("add", 2, 3), ResponseTooLargeError)
+        self.assertEqual(error.limit, 65536)
+        self.assertIn("larger than 65536 bytes", str(error))
+        proxy = daneXMLRPCProxy(reactor, server.world.resolver, url, maxResponse=70000)
+        # Within the bound: read whole, then refused as XML.
+        await self.assertFailure(proxy.callRemote("add", 2, 3), Exception)
 
     async def test_closedWithoutAnswer(self) -> None:
         """
