@@ -53,13 +53,32 @@ from txdane.errors import TxdaneError
 from txdane.validation.interfaces import IDNSSECResolver
 
 __all__ = [
+    "ATTEMPT_TIMEOUT",
+    "DELIVERY_TIMEOUT",
+    "MAX_REPLY",
+    "MAX_REPLY_LINE",
     "DeliveryError",
     "DeliveryResult",
     "PermanentDeliveryError",
+    "ServerLimitError",
     "TemporaryDeliveryError",
     "recipientDomain",
     "sendMail",
 ]
+
+#: The longest reply line accepted from an SMTP server, in bytes (RFC 5321 section 4.5.3.1.5
+#: sets 512 octets; no real server comes near this).
+MAX_REPLY_LINE = 4096
+
+#: The most bytes one reply may hold, all its lines together (a multi-line EHLO reply of a
+#: real server is well under 1 KiB).
+MAX_REPLY = 65536
+
+#: Seconds one MX host may take, from the start of its lookups to the end of the session.
+ATTEMPT_TIMEOUT = 600.0
+
+#: Seconds a whole delivery may take, every host included.
+DELIVERY_TIMEOUT = 1800.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,7 @@ class DeliveryResult:
     @ivar reply: the server's reply to the message's data (C{"250 2.0.0 Ok: queued"}).
     @ivar recipients: per recipient, C{(address, code, reply)} from the server.
     @ivar tries: the hosts that failed before, each with why.
+    @ivar skipped: the MX hosts beyond the limit of hosts to try (C{"host:port"}).
     """
 
     domain: str
@@ -85,6 +105,7 @@ class DeliveryResult:
     reply: str
     recipients: tuple[tuple[str, int, str], ...] = ()
     tries: tuple[HostAttempt, ...] = ()
+    skipped: tuple[str, ...] = ()
 
 
 class DeliveryError(TxdaneError):
@@ -94,20 +115,48 @@ class DeliveryError(TxdaneError):
     @ivar domain: the recipients' domain.
     @ivar reason: the cause in words.
     @ivar tries: every host tried, each with why it failed.
+    @ivar skipped: the MX hosts beyond the limit of hosts to try, never tried.
     @ivar permanent: bounce (C{True}) or defer (C{False}).
     """
 
     permanent = False
 
-    def __init__(self, domain: str, reason: str, tries: Sequence[HostAttempt] = ()) -> None:
-        super().__init__(domain, reason, tuple(tries))
+    def __init__(
+        self,
+        domain: str,
+        reason: str,
+        tries: Sequence[HostAttempt] = (),
+        skipped: Sequence[str] = (),
+    ) -> None:
+        super().__init__(domain, reason, tuple(tries), tuple(skipped))
         self.domain = domain
         self.reason = reason
         self.tries = tuple(tries)
+        self.skipped = tuple(skipped)
 
     def __str__(self) -> str:
         kind = "bounced" if self.permanent else "deferred"
         return f"mail for {self.domain} {kind}: {self.reason}"
+
+
+class ServerLimitError(TxdaneError):
+    """
+    An MX host went past a bound on what a server may cost a delivery (a reply line or a
+    reply too long, its session too slow): that host failed, and the next one is tried.
+
+    @ivar host: the host.
+    @ivar port: the port.
+    @ivar reason: which bound, in words.
+    """
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(host, port, reason)
+        self.host = host
+        self.port = port
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}: {self.reason}"
 
 
 class TemporaryDeliveryError(DeliveryError):
@@ -148,14 +197,39 @@ class _Sender(ESMTPSender):
     twisted.mail's sender, noting the server's reply to the message for the result.
     """
 
+    MAX_LENGTH = MAX_REPLY_LINE
+    _replyBytes = 0
+
     def sentMail(self, code: int, resp: bytes, numOk: int, addresses: Any, log: Any) -> None:
         self.factory.reply = (code, resp)
         super().sentMail(code, resp, numOk, addresses, log)
+
+    def lineReceived(self, line: bytes) -> None:
+        # twisted.mail keeps every line of a multi-line reply and resets its timeout on
+        # each: bound the reply as a whole.
+        self._replyBytes += len(line) + 2
+        if self._replyBytes > MAX_REPLY:
+            self._exceeded(f"a reply longer than {MAX_REPLY} bytes")
+            return
+        if line[3:4] != b"-":
+            self._replyBytes = 0
+        super().lineReceived(line)
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self._exceeded(f"a reply line longer than {MAX_REPLY_LINE} bytes")
+
+    def _exceeded(self, reason: str) -> None:
+        if self.factory.exceeded is None:
+            self.factory.exceeded = reason
+        assert self.transport is not None
+        self.transport.abortConnection()  # type: ignore[attr-defined]
 
 
 class _SenderFactory(ESMTPSenderFactory):
     protocol = _Sender
     reply: tuple[int, bytes] | None = None
+    #: The bound a server went past, if any.
+    exceeded: str | None = None
 
 
 def _text(data: bytes | str) -> str:
@@ -175,6 +249,12 @@ def _isPermanent(error: BaseException) -> bool:
     return False
 
 
+class _OutOfTime(Exception):
+    """
+    The whole delivery ran out of time before another host could be tried.
+    """
+
+
 class _Delivery:
     def __init__(
         self,
@@ -187,6 +267,8 @@ class _Delivery:
         heloName: str | None,
         timeout: float,
         settings: HostSettings,
+        attemptTimeout: float,
+        deliveryTimeout: float,
     ) -> None:
         self.reactor = reactor
         self.resolver = resolver
@@ -197,25 +279,73 @@ class _Delivery:
         self.heloName = heloName
         self.timeout = timeout
         self.settings = settings
+        self.attemptTimeout = attemptTimeout
+        self.deliveryTimeout = deliveryTimeout
+        self.deadline = reactor.seconds() + deliveryTimeout
         self.tries: list[HostAttempt] = []
+        self.skipped: tuple[str, ...] = ()
 
     async def run(self, candidates: Sequence[Candidate]) -> DeliveryResult:
-        walk = HostWalk(f"MX of {self.domain}", candidates)
+        walk = HostWalk(f"MX of {self.domain}", candidates, maxHosts=self.settings.maxHosts)
         self.tries = walk.attempts
+        self.skipped = tuple(f"{c.host}:{c.port}" for c in walk.skipped)
+
+        def final(error: BaseException) -> bool:
+            return _isPermanent(error) or isinstance(error, _OutOfTime)
+
         try:
-            return await walk.next(self.tryHost, final=_isPermanent)
+            return await walk.next(self.tryHost, final=final)
         except AllHostsFailedError:
             reasons = "; ".join(str(t) for t in self.tries) or "no MX host"
+            if self.skipped:
+                reasons += f" ({len(self.skipped)} more not tried: {', '.join(self.skipped)})"
             raise TemporaryDeliveryError(
-                self.domain, f"no MX host took it: {reasons}", self.tries
+                self.domain, f"no MX host took it: {reasons}", self.tries, self.skipped
             ) from None
+        except _OutOfTime as e:
+            self.tries.pop()  # the host that was never tried
+            raise TemporaryDeliveryError(self.domain, str(e), self.tries, self.skipped) from None
         except Exception as e:
             if not _isPermanent(e):
                 raise
             host = self.tries[-1].host
-            raise PermanentDeliveryError(self.domain, f"{host} refused: {e}", self.tries) from e
+            raise PermanentDeliveryError(
+                self.domain, f"{host} refused: {e}", self.tries, self.skipped
+            ) from e
 
     async def tryHost(self, candidate: Candidate) -> DeliveryResult:
+        """
+        One host, within its deadline: the smaller of the attempt's and what is left of the
+        delivery's.
+        """
+        left = self.deadline - self.reactor.seconds()
+        if left <= 0:
+            raise _OutOfTime(f"the delivery was not done within {self.deliveryTimeout:g} s")
+        limit = min(self.attemptTimeout, left)
+        state = _Attempt()
+        attempt = Deferred.fromCoroutine(self.session(candidate, state))
+
+        def expire() -> None:
+            state.expired = True
+            if state.transport is not None:
+                state.transport.abortConnection()
+            attempt.cancel()
+
+        timer = self.reactor.callLater(limit, expire)
+        try:
+            return await attempt
+        except Exception as e:
+            if not state.expired:
+                raise
+            late = ServerLimitError(
+                candidate.host, candidate.port, f"the session took more than {limit:g} s"
+            )
+            raise HostFailed(late, state.address) from e
+        finally:
+            if timer.active():
+                timer.cancel()
+
+    async def session(self, candidate: Candidate, state: _Attempt) -> DeliveryResult:
         done: Deferred[Any] = Deferred()
         factory = _SenderFactory(
             None,
@@ -251,12 +381,25 @@ class _Delivery:
             settings=self.settings,
             onLost=lost,
         )
+        state.transport = protocol.transport
         info = IDANEConnection(protocol.transport).connectionInfo
         address = info.address.host if info.address is not None else None
+        state.address = address
+        if info.plan.tlsRequired and not info.tls:
+            # Never reached: the endpoint connects only with the protection the plan
+            # requires. Checked here all the same, since delivery depends on it.
+            protocol.transport.abortConnection()
+            raise HostFailed(
+                ServerLimitError(candidate.host, candidate.port, "TLS required, not in place"),
+                address,
+            )
         try:
             _, addresses = await done
         except Exception as e:
-            raise HostFailed(e, address) from e
+            error: BaseException = e
+            if factory.exceeded is not None:
+                error = ServerLimitError(candidate.host, candidate.port, factory.exceeded)
+            raise HostFailed(error, address) from e
         finally:
             # The client says QUIT and the server closes: the attempt ends with the connection.
             await closed
@@ -270,7 +413,18 @@ class _Delivery:
             f"{code} {_text(resp)}",
             tuple((_text(a), c, _text(r)) for a, c, r in addresses),
             tuple(self.tries),
+            self.skipped,
         )
+
+
+class _Attempt:
+    """
+    What the deadline of one host needs to end its session: the transport, once connected.
+    """
+
+    transport: Any = None
+    address: str | None = None
+    expired = False
 
 
 def sendMail(
@@ -286,6 +440,9 @@ def sendMail(
     settings: HostSettings | None = None,
     shuffle: Shuffle | None = None,
     handshakeTimeout: float | None = None,
+    maxHosts: int | None = None,
+    attemptTimeout: float = ATTEMPT_TIMEOUT,
+    deliveryTimeout: float = DELIVERY_TIMEOUT,
 ) -> Deferred[DeliveryResult]:
     """
     Deliver C{message} from C{sender} to C{recipients} (all in one domain) through the
@@ -303,6 +460,13 @@ def sendMail(
         then stays silent is cut off at this deadline and the next host is tried; when no
         host is left the delivery fails with a L{TemporaryDeliveryError} naming the
         deadline.
+    @param maxHosts: how many MX hosts are tried at most (default: that of C{settings}, 5,
+        as Postfix); the others are listed in the result's or the error's C{skipped}.
+    @param attemptTimeout: seconds one MX host may take, lookups to C{QUIT}
+        (L{ATTEMPT_TIMEOUT}); past it the host fails with a L{ServerLimitError} and the
+        next is tried.
+    @param deliveryTimeout: seconds the whole delivery may take (L{DELIVERY_TIMEOUT});
+        past it, a L{TemporaryDeliveryError}.
     @return: a Deferred firing with a L{DeliveryResult}, or failing with a
         L{TemporaryDeliveryError} or L{PermanentDeliveryError}.
     @raise ValueError: for recipients in several domains, or none.
@@ -312,6 +476,10 @@ def sendMail(
     hosts = settings or HostSettings(timeout=min(timeout, 30))
     if handshakeTimeout is not None:
         hosts = dataclasses.replace(hosts, handshakeTimeout=handshakeTimeout)
+    if maxHosts is not None:
+        if maxHosts < 1:
+            raise ValueError(f"maxHosts={maxHosts}: try at least one host")
+        hosts = dataclasses.replace(hosts, maxHosts=maxHosts)
     delivery = _Delivery(
         reactor,
         resolver,
@@ -322,6 +490,8 @@ def sendMail(
         heloName,
         timeout,
         hosts,
+        attemptTimeout,
+        deliveryTimeout,
     )
 
     async def deliver() -> DeliveryResult:

@@ -129,6 +129,24 @@ class CheckSTARTTLSTests(MailWorld):
             (True, [], False, [{"preference": 0, "host": "."}]),
         )
 
+    async def test_mxMaxHosts(self) -> None:
+        """
+        C{--max-hosts}: the hosts beyond it are listed as skipped, not dialled.
+        """
+        status, output = await self.check(
+            "--mx", "fallback.example.test", "--port", str(self.port), "--max-hosts", "1"
+        )
+        self.assertEqual(status, ExitStatus.NOT_VERIFIED)
+        self.assertIn(
+            f"  skipped    mxa.example.test:{self.port} (beyond --max-hosts)", output.splitlines()
+        )
+        self.assertNotIn(f"mxa.example.test:{self.port}  verified by DANE", output)
+        _, data = await self.checkJSON(
+            "--mx", "fallback.example.test", "--port", str(self.port), "--max-hosts", "1"
+        )
+        self.assertEqual(data["skipped"], [f"mxa.example.test:{self.port}"])
+        self.assertEqual(len(data["hosts"]), 1)
+
     async def test_mxProgress(self) -> None:
         """
         On a terminal, which host is being checked; the line is gone before the report.

@@ -237,6 +237,23 @@ def test_starttlsOption() -> None:
         parse("dane:host=mail.example.test:port=70:starttls=gopher")
 
 
+def test_maxHostsOption() -> None:
+    """
+    C{maxHosts} caps the hosts C{mx=} and C{srv=} try (default 5, as Postfix); it means
+    nothing for one host.
+    """
+    assert parse("dane:mx=example.test").settings.maxHosts == 5
+    assert parse("dane:mx=example.test:maxHosts=2").settings.maxHosts == 2
+    assert parse("dane:srv=imap:domain=example.test:maxHosts=9").settings.maxHosts == 9
+    for bad, message in (
+        ("dane:mx=example.test:maxHosts=0", "maxHosts=0 is not in 1-1000"),
+        ("dane:mx=example.test:maxHosts=many", "maxHosts='many' is not a whole number"),
+        ("dane:host=a.example.test:port=443:maxHosts=2", "maxHosts is for mx= and srv="),
+    ):
+        with pytest.raises(EndpointStringError, match=message):
+            parse(bad)
+
+
 def test_mxOption() -> None:
     from txdane.endpoints.planner import PlannedEndpoint
 

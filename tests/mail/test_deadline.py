@@ -80,8 +80,8 @@ class HandshakeDeadlineTests(SynchronousTestCase):
 
     def test_handshakeTimeout(self) -> None:
         """
-        The deadline runs from STARTTLS; past it the host fails with the deadline named, and
-        with no other host the delivery is deferred.
+        The deadline covers the STARTTLS prelude and the handshake; past it the host fails
+        with the deadline named, and with no other host the delivery is deferred.
         """
         reactor, sending, client, transport = self.deliver(handshakeTimeout=3)
         self.expire(reactor, client, transport, 3)

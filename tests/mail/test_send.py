@@ -69,6 +69,42 @@ class SendCommandTests(MailWorld):
         self.assertEqual((status, report["permanent"]), (ExitStatus.BOGUS, True))
         self.assertIn("null MX", report["reason"])
 
+    async def test_forgedRepliesNotDelivered(self) -> None:
+        """
+        A server that answers STARTTLS with forged replies to the whole transaction and
+        drops the handshake: not delivered, exit status 4, the reason names the handshake.
+        """
+        self.servers["mxa"].forge = True
+        status, report, _ = await self.txdaneSend(
+            "--from", "a@example.org", "--to", "b@verified.example.test"
+        )
+        self.assertEqual(status, ExitStatus.FAILURE)
+        self.assertEqual((report["delivered"], report["permanent"]), (False, False))
+        self.assertIn("the TLS handshake failed", report["tries"][0]["reason"])
+        self.assertNotIn("FORGED", json.dumps(report))
+        self.assertEqual(self.servers["mxa"].messages, [])
+
+    async def test_maxHosts(self) -> None:
+        """
+        C{--max-hosts 1}: the second MX is not tried, and the report says so.
+        """
+        status, report, _ = await self.txdaneSend(
+            "--max-hosts", "1", "--from", "a@example.org", "--to", "b@fallback.example.test"
+        )
+        self.assertEqual(status, ExitStatus.FAILURE)
+        self.assertEqual(report["skipped"], [f"mxa.example.test:{self.port}"])
+        self.assertEqual([t["mx"] for t in report["tries"]], ["mxbad.example.test"])
+        status, report, _ = await self.txdaneSend(
+            "--from", "a@example.org", "--to", "b@fallback.example.test"
+        )
+        self.assertEqual((status, report["skipped"]), (ExitStatus.OK, []))
+
+
+def test_maxHostsUsage(capsys: Any) -> None:
+    status = main(["send", "--from", "a@x.test", "--to", "b@y.test", "--max-hosts", "0"])
+    assert status == ExitStatus.USAGE
+    assert "--max-hosts 0: not in 1-1000" in capsys.readouterr().err
+
 
 def test_testMessage() -> None:
     from txdane.cli.send import testMessage

@@ -55,6 +55,9 @@ class PlanReport:
         rows = [f"{self.owner}  {self.status}", *self.records]
         for index, row in enumerate(rows):
             lines.append(f"  {self.label if index == 0 else '':<10} {row}".rstrip())
+        skipped = self.extraJSON.get("skipped", [])
+        if skipped:
+            lines.append(f"  {'skipped':<10} {', '.join(skipped)} (beyond --max-hosts)")
         for verdict in self.verdicts:
             lines.append("")
             lines.extend(verdict.lines(verbose=verbose))
@@ -68,6 +71,16 @@ class PlanReport:
             reason=self.reason or self.headline,
             **self.extraJSON,
         )
+
+
+def capped(candidates: list[Any], options: argparse.Namespace, extra: dict[str, Any]) -> list[Any]:
+    """
+    The first C{--max-hosts} candidates, as the connection would try them; the others are
+    listed under C{skipped} in C{extra}.
+    """
+    limit = options.max_hosts
+    extra["skipped"] = [f"{c.host}:{c.port}" for c in candidates[limit:]]
+    return candidates[:limit]
 
 
 def planHeadline(verdicts: list[HostVerdict], what: str) -> tuple[str, int]:
@@ -169,6 +182,7 @@ async def checkMX(
         exitStatus = LOOKUP_EXIT.get(e.status, ExitStatus.FAILURE)  # type: ignore[arg-type]
         headline = "not checked: the MX lookup cannot be used (mail would be deferred)"
         return report(headline, exitStatus, reason=e.reason)
+    candidates = capped(candidates, options, extra)
     verdicts = await checkPlan(reactor, recorder, candidates, now, options, progress)
     return report(*planHeadline(verdicts, "MX host"), verdicts=verdicts)
 

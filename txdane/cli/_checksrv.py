@@ -14,7 +14,7 @@ from typing import Any
 from twisted.internet.protocol import Factory
 
 from txdane.cli import ExitStatus
-from txdane.cli._checkmx import LOOKUP_EXIT, PlanReport, planHeadline
+from txdane.cli._checkmx import LOOKUP_EXIT, PlanReport, capped, planHeadline
 from txdane.cli._checktls import (
     Quiet,
     addressFailure,
@@ -118,6 +118,7 @@ async def checkSRV(
         return report("not checked: the SRV lookup cannot be used", exitStatus, reason=str(e))
     except ServiceNotOfferedError as e:
         return report("service not offered", ExitStatus.INSECURE, reason=str(e))
+    candidates = capped(candidates, options, extra)
     verdicts = []
     for index, candidate in enumerate(candidates, 1):
         progress.show(f"[{index}/{len(candidates)}] checking {candidate.host}:{candidate.port} ...")

@@ -90,6 +90,14 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         type=portNumber,
         help="the port, as an option (e.g. with --mx; default 25 there)",
     )
+    parser.add_argument(
+        "--max-hosts",
+        type=int,
+        default=5,
+        metavar="N",
+        help="with --mx or --srv, check at most N hosts, as a connection would try them "
+        "(default 5); the others are listed as skipped",
+    )
     addOutputArguments(parser)
     addResolverArguments(parser)
 
@@ -127,6 +135,8 @@ def checkOptions(options: argparse.Namespace) -> None:
     mx = getattr(options, "mx", None)
     if options.port is not None and options.portOption is not None:
         raise UsageError("give the port once: as PORT or with --port, not both")
+    if not 0 < options.max_hosts <= 1000:
+        raise UsageError(f"--max-hosts {options.max_hosts}: not in 1-1000")
     if getattr(options, "srv", None) is not None:
         from txdane.endpoints.errors import NoSuchServiceError
         from txdane.endpoints.srvplan import serviceByName

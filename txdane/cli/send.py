@@ -24,7 +24,8 @@ from txdane.cli._common import (
     resolverSettings,
     runOnReactor,
 )
-from txdane.endpoints.planner import HostAttempt
+from txdane.endpoints.errors import HostAttempt
+from txdane.endpoints.planner import DEFAULT_MAX_HOSTS
 from txdane.mail import DeliveryError, DeliveryResult, recipientDomain, sendMail
 
 
@@ -40,6 +41,14 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port", type=int, default=25, metavar="N", help="SMTP port of the MX hosts (25)"
+    )
+    parser.add_argument(
+        "--max-hosts",
+        type=int,
+        default=DEFAULT_MAX_HOSTS,
+        metavar="N",
+        help=f"try at most N MX hosts (default {DEFAULT_MAX_HOSTS}); the others are listed "
+        "as skipped",
     )
     parser.add_argument("--subject", metavar="TEXT", help="subject of the generated message")
     parser.add_argument(
@@ -93,7 +102,7 @@ def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
     The stable JSON form: C{delivered} (bool), C{mx}, C{address}, C{protection}, C{reply}
     (C{None} unless delivered), C{reason} (C{None} when delivered), C{permanent} (for a
     failure), C{tries} (one object per host that failed: C{mx}, C{port}, C{address},
-    C{reason}).
+    C{reason}), C{skipped} (the MX hosts beyond C{--max-hosts}, as C{"host:port"}).
     """
     if isinstance(outcome, DeliveryResult):
         return {
@@ -105,6 +114,7 @@ def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
             "reply": outcome.reply,
             "reason": None,
             "tries": [_attemptJSON(a) for a in outcome.tries],
+            "skipped": list(outcome.skipped),
         }
     last = outcome.tries[-1] if outcome.tries else None
     return {
@@ -117,6 +127,7 @@ def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
         "reason": str(outcome),
         "permanent": outcome.permanent,
         "tries": [_attemptJSON(a) for a in outcome.tries],
+        "skipped": list(outcome.skipped),
     }
 
 
@@ -135,6 +146,8 @@ def formatOutcome(outcome: DeliveryResult | DeliveryError, verbose: bool) -> str
     if tries and (verbose or isinstance(outcome, DeliveryError)):
         for attempt in tries:
             lines.append(f"  tried      {attempt}")
+    for skipped in outcome.skipped:
+        lines.append(f"  skipped    {skipped} (beyond --max-hosts)")
     return "\n".join(lines)
 
 
@@ -146,6 +159,8 @@ def run(options: argparse.Namespace) -> int:
         raise UsageError(f"--to: {e}") from None
     if not 0 < options.port < 65536:
         raise UsageError(f"--port {options.port}: not in 1-65535")
+    if not 0 < options.max_hosts <= 1000:
+        raise UsageError(f"--max-hosts {options.max_hosts}: not in 1-1000")
     message = _readMessage(options)
 
     async def main(reactor: Any) -> DeliveryResult | DeliveryError:
@@ -159,6 +174,7 @@ def run(options: argparse.Namespace) -> int:
                 message,
                 port=options.port,
                 timeout=settings.timeout or DEFAULT_TIMEOUT,
+                maxHosts=options.max_hosts,
             )
         except DeliveryError as e:
             return e

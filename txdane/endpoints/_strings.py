@@ -140,6 +140,22 @@ class OptionReader:
     def timeout(self) -> float:
         return self.seconds("timeout", 30)
 
+    def count(self, name: str, default: int, most: int = 1000) -> int:
+        """
+        The whole number from 1 to C{most} in option C{name}, or C{default} when it is not
+        given.
+        """
+        text = self.get(name)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise self.error(f"{name}={text!r} is not a whole number") from None
+        if not 1 <= value <= most:
+            raise self.error(f"{name}={value} is not in 1-{most}")
+        return value
+
     def seconds(self, name: str, default: float) -> float:
         """
         The positive number of seconds in option C{name}, or C{default} when it is not given.

@@ -132,21 +132,28 @@ class HostAttempt:
 
 class AllHostsFailedError(TxdaneError):
     """
-    Every host of a plan failed.
+    Every host of a plan that was tried failed.
 
     @ivar service: what was planned for (C{"MX of example.com"}).
     @ivar attempts: a L{HostAttempt} per host tried, in order.
+    @ivar skipped: the hosts (C{"host:port"}) beyond the limit of hosts to try, not tried.
     """
 
-    def __init__(self, service: str, attempts: Sequence[HostAttempt]) -> None:
-        super().__init__(service, tuple(attempts))
+    def __init__(
+        self, service: str, attempts: Sequence[HostAttempt], skipped: Sequence[str] = ()
+    ) -> None:
+        super().__init__(service, tuple(attempts), tuple(skipped))
         self.service = service
         self.attempts = tuple(attempts)
+        self.skipped = tuple(skipped)
 
     def __str__(self) -> str:
         if not self.attempts:
             return f"{self.service}: no host to try"
-        return f"{self.service}: every host failed: " + "; ".join(str(a) for a in self.attempts)
+        text = f"{self.service}: every host failed: " + "; ".join(str(a) for a in self.attempts)
+        if self.skipped:
+            text += f" ({len(self.skipped)} more not tried: {', '.join(self.skipped)})"
+        return text
 
 
 class SRVConnectError(AllHostsFailedError):

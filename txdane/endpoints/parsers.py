@@ -22,9 +22,11 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
     C{require}, C{certificate} and C{privateKey}, C{trustRoots}, C{starttls} (a protocol
     of L{PROTOCOLS<txdane.endpoints.starttls.PROTOCOLS>}, whose STARTTLS the endpoint
     negotiates);
-  - C{dane:mx=DOMAIN} (instead of C{host}): the MX hosts of a mail domain (RFC 7672);
+  - C{dane:mx=DOMAIN} (instead of C{host}): the MX hosts of a mail domain (RFC 7672), at
+    most C{maxHosts} of them tried (default 5);
   - C{dane:srv=SERVICE:domain=DOMAIN} (instead of C{host} and C{port}): the servers the
-    service's SRV records name (RFC 7673, XEP-0368); the L{DANEOptions
+    service's SRV records name (RFC 7673, XEP-0368), at most C{maxHosts} of them tried
+    (default 5); the L{DANEOptions
     <txdane.endpoints.options.DANEOptions>} options other than C{proto}, C{tlsaHost} and
     C{starttls} apply to each.
 
@@ -53,7 +55,7 @@ from txdane.endpoints.options import (
     optionsFromStrings,
     stringOptions,
 )
-from txdane.endpoints.planner import HostSettings
+from txdane.endpoints.planner import DEFAULT_MAX_HOSTS, HostSettings
 from txdane.endpoints.srv import SRVEndpoint
 from txdane.endpoints.srvplan import serviceByName
 
@@ -61,7 +63,7 @@ __all__ = ["DANEEndpointParser", "DNSSECEndpointParser"]
 
 #: The C{dane:} options that name hosts to plan over instead of C{host}: C{mx}, and C{srv}
 #: with C{domain}.
-_PLANNED_OPTIONS = frozenset({"mx", "srv", "domain", "handshakeTimeout"})
+_PLANNED_OPTIONS = frozenset({"mx", "srv", "domain", "handshakeTimeout", "maxHosts"})
 
 
 @implementer(IPlugin, IStreamClientEndpointStringParserWithReactor)
@@ -101,6 +103,8 @@ class DANEEndpointParser:
             return _srvEndpoint(reactor, options)
         if options.given("mx"):
             return _mxEndpoint(reactor, options)
+        if options.given("maxHosts"):
+            raise options.error("maxHosts is for mx= and srv=, which try several hosts")
         return DANEEndpoint(
             reactor,
             options.resolver(reactor),
@@ -136,6 +140,7 @@ def _mxEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
             handshakeTimeout=options.seconds("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
             bindAddress=options.bindAddress(),
             options=DANEOptions(clientCertificate=danes.clientCertificate),
+            maxHosts=options.count("maxHosts", DEFAULT_MAX_HOSTS),
         ),
     )
 
@@ -161,4 +166,5 @@ def _srvEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
         timeout=options.timeout(),
         handshakeTimeout=options.seconds("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
         bindAddress=options.bindAddress(),
+        maxHosts=options.count("maxHosts", DEFAULT_MAX_HOSTS),
     )

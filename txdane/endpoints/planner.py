@@ -37,6 +37,7 @@ from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.validation.interfaces import IDNSSECResolver
 
 __all__ = [
+    "DEFAULT_MAX_HOSTS",
     "Candidate",
     "HostFailed",
     "HostSettings",
@@ -48,6 +49,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: How many hosts of a plan are tried at most, by default, as Postfix's
+#: C{smtp_mx_address_limit}: a zone cannot make one connection dial hundreds of hosts.
+DEFAULT_MAX_HOSTS = 5
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ class HostSettings:
     @ivar attemptDelay: seconds between Happy Eyeballs attempts.
     @ivar options: the L{DANEOptions} every host starts from (a candidate's policy,
         reference identifiers and STARTTLS protocol are applied to them).
+    @ivar maxHosts: how many hosts of the plan are tried at most (L{DEFAULT_MAX_HOSTS});
+        the others are named in the error when every host tried failed.
     """
 
     timeout: float = 30
@@ -101,6 +108,7 @@ class HostSettings:
     bindAddress: tuple[str, int] | None = None
     attemptDelay: float | None = None
     options: DANEOptions = dataclasses.field(default_factory=DANEOptions)
+    maxHosts: int = DEFAULT_MAX_HOSTS
 
 
 def hostEndpoint(
@@ -205,6 +213,7 @@ class HostWalk:
     @ivar service: what is planned for, in errors (C{"MX of example.com"}).
     @ivar remaining: the candidates not tried yet.
     @ivar attempts: a L{HostAttempt} for each failure, in order.
+    @ivar skipped: the candidates beyond C{maxHosts}, never tried.
     """
 
     def __init__(
@@ -212,11 +221,23 @@ class HostWalk:
         service: str,
         candidates: Sequence[Candidate],
         allFailed: type[AllHostsFailedError] = AllHostsFailedError,
+        *,
+        maxHosts: int = DEFAULT_MAX_HOSTS,
     ) -> None:
         self.service = service
-        self.remaining = list(candidates)
+        self.maxHosts = maxHosts
         self.attempts: list[HostAttempt] = []
+        self.remaining: list[Candidate] = []
+        self.skipped: list[Candidate] = []
+        self.plan(candidates)
         self._allFailed = allFailed
+
+    def plan(self, candidates: Sequence[Candidate]) -> None:
+        """
+        Set the candidates to walk: the first C{maxHosts} of them; the others are skipped.
+        """
+        self.remaining = list(candidates[: self.maxHosts])
+        self.skipped = list(candidates[self.maxHosts :])
 
     def failed(
         self, candidate: Candidate, error: BaseException, address: str | None = None
@@ -253,7 +274,8 @@ class HostWalk:
                 self.failed(candidate, error)
             if final(error):
                 raise error
-        raise self._allFailed(self.service, self.attempts)
+        skipped = [f"{c.host}:{c.port}" for c in self.skipped]
+        raise self._allFailed(self.service, self.attempts, skipped)
 
 
 class _Run:
@@ -264,7 +286,9 @@ class _Run:
 
     def __init__(self, endpoint: PlannedEndpoint, factory: IProtocolFactory) -> None:
         self.endpoint = endpoint
-        self.walk = HostWalk(endpoint.service, (), endpoint.allFailed)
+        self.walk = HostWalk(
+            endpoint.service, (), endpoint.allFailed, maxHosts=endpoint.settings.maxHosts
+        )
         self.factory = factory
         self.connector = (
             RetryConnector(endpoint._reactor, factory, self.dial)
@@ -276,7 +300,7 @@ class _Run:
         return Deferred.fromCoroutine(self.first())
 
     async def first(self) -> IProtocol:
-        self.walk.remaining = list(await self.endpoint.planner())
+        self.walk.plan(await self.endpoint.planner())
         protocol = await self.walk.next(self.attempt)
         if self.connector is not None:
             self.connector.connected(protocol)

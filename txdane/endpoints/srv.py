@@ -28,6 +28,7 @@ from txdane.endpoints._plumbing import discardLookup
 from txdane.endpoints.errors import SRVConnectError
 from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.endpoints.planner import (
+    DEFAULT_MAX_HOSTS,
     Candidate,
     HostSettings,
     PlannedEndpoint,
@@ -103,6 +104,8 @@ class SRVEndpoint(PlannedEndpoint):
     @param bindAddress: the local C{(host, port)} to bind to.
     @param attemptDelay: seconds between Happy Eyeballs attempts.
     @param random: the random source for the SRV weights (default: the system's).
+    @param maxHosts: how many targets are tried at most (default 5); the others are named
+        in the L{SRVConnectError<txdane.endpoints.errors.SRVConnectError>}.
     @param optionFields: fields of L{DANEOptions} to set, as a shorthand for C{options}.
     @raise ValueError: C{options} set C{tlsaHost} or C{starttls}.
 
@@ -126,6 +129,7 @@ class SRVEndpoint(PlannedEndpoint):
         bindAddress: tuple[str, int] | None = None,
         attemptDelay: float | None = None,
         random: RandomSource | None = None,
+        maxHosts: int = DEFAULT_MAX_HOSTS,
         **optionFields: Any,
     ) -> None:
         self.options = DANEOptions.given(options, optionFields)
@@ -147,6 +151,7 @@ class SRVEndpoint(PlannedEndpoint):
                 bindAddress=bindAddress,
                 attemptDelay=attemptDelay,
                 options=self.options,
+                maxHosts=maxHosts,
             ),
         )
 
