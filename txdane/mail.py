@@ -33,6 +33,7 @@ from twisted.internet.defer import Deferred
 from twisted.mail.smtp import (
     ESMTPSender,
     ESMTPSenderFactory,
+    SMTPClient,
     SMTPClientError,
     TLSError,
     TLSRequiredError,
@@ -215,6 +216,15 @@ class _Sender(ESMTPSender):
             self._replyBytes = 0
         super().lineReceived(line)
 
+    def sendError(self, exc: Exception) -> None:
+        if self.factory.sendFinished:
+            # The outcome is in (its Deferred has fired and is gone): an error after it, such
+            # as a malformed reply to QUIT, only ends the session. twisted.mail would fail
+            # on the missing Deferred inside dataReceived.
+            SMTPClient.sendError(self, exc)
+            return
+        super().sendError(exc)
+
     def lineLengthExceeded(self, line: bytes) -> None:
         self._exceeded(f"a reply line longer than {MAX_REPLY_LINE} bytes")
 
@@ -388,7 +398,9 @@ class _Delivery:
         if info.plan.tlsRequired and not info.tls:
             # Never reached: the endpoint connects only with the protection the plan
             # requires. Checked here all the same, since delivery depends on it.
+            done.addErrback(lambda _: None)
             protocol.transport.abortConnection()
+            await closed
             raise HostFailed(
                 ServerLimitError(candidate.host, candidate.port, "TLS required, not in place"),
                 address,

@@ -323,6 +323,10 @@ def runSessions(count: int, seed: int, start: int = 0) -> Report:
     Run sessions C{start} to C{start + count - 1} of the run seeded C{seed}; session C{i}
     draws from C{random.Random(f"{seed}-{i}")}, so each replays alone.
     """
+    return _run(runSession, "session", count, seed, start)
+
+
+def _run(play: Any, kind: str, count: int, seed: int, start: int) -> Report:
     report = Report()
     errors: list[str] = []
 
@@ -333,22 +337,36 @@ def runSessions(count: int, seed: int, start: int = 0) -> Report:
     globalLogPublisher.addObserver(observe)  # type: ignore[arg-type]
     try:
         for index in range(start, start + count):
-            rng = random.Random(f"{seed}-{index}")
+            rng = random.Random(
+                f"{seed}-{index}" if kind == "session" else f"{kind}-{seed}-{index}"
+            )
             before = len(errors)
             try:
-                verdict = runSession(rng)
+                verdict = play(rng)
             except Exception as e:  # the harness reports it as a violation
                 verdict = "violation: crash"
                 errors.append(repr(e))
             if len(errors) > before and verdict != "violation: crash":
                 verdict = "violation: unhandled error logged"
             report.counts[verdict] += 1
-            if verdict in VIOLATIONS and len(report.examples) < 10:
+            if verdict.startswith("violation") and len(report.examples) < 10:
                 detail = errors[-1] if len(errors) > before else ""
+                flag = "" if kind == "session" else " --deliveries"
                 report.examples.append(
-                    f"session {index}: {verdict} {detail}\n"
-                    f"  replay: python -m tests.hostile --seed {seed} --first {index} --sessions 1"
+                    f"{kind} {index}: {verdict} {detail}\n"
+                    f"  replay: python -m tests.hostile{flag} --seed {seed} --first {index}"
+                    " --sessions 1"
                 )
     finally:
         globalLogPublisher.removeObserver(observe)  # type: ignore[arg-type]
     return report
+
+
+def runDeliveries(count: int, seed: int, start: int = 0) -> Report:
+    """
+    Run deliveries C{start} to C{start + count - 1} of the run seeded C{seed} (see
+    L{tests.hostile.delivery}), each drawn from C{random.Random(f"delivery-{seed}-{i}")}.
+    """
+    from tests.hostile.delivery import runDelivery
+
+    return _run(runDelivery, "delivery", count, seed, start)
