@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from twisted.internet.utils import getProcessOutputAndValue
@@ -19,16 +19,21 @@ from txdane.ssh import (
     SSHFPMismatchError,
     SSHFPUnverifiedError,
     sha256Fingerprint,
+    sshCommandEndpoint,
 )
 
+from .sshd import startSSHServer
 from .world import (
     ACCEPTED,
     CASES,
     V4,
     V6,
+    NoUI,
     SSHWorld,
     conchKnownHosts,
     makeSSHWorld,
+    outputFactory,
+    reactor,
     runCommand,
     txdaneVerdict,
 )
@@ -81,6 +86,37 @@ class ConchInteropTests(TestCase):
         self.assertEqual(output, b"hello\n")
         log = world.sshd.waitForLog("Accepted publickey for root")
         self.assertIn("Accepted publickey for root", log)
+
+    async def test_noFallbackToAnUncoveredAlgorithm(self) -> None:
+        """
+        Only Ed25519 fingerprints published, and a server (or an attacker on the path) with no
+        Ed25519 key but an ECDSA key that known_hosts would accept: the client offers only
+        Ed25519, so the key exchange fails and known_hosts is never asked. (OpenSSH would
+        offer ECDSA too and accept it from known_hosts.)
+        """
+        world = await self.world()
+        server = world.keys.server.private
+        sshd = startSSHServer(
+            self, world.directory, [server["ecdsa"], server["rsa"]], world.keys.client
+        )
+        endpoint = sshCommandEndpoint(
+            reactor,
+            world.resolver,
+            "ed25519.example.test",
+            b"echo hello",
+            b"root",
+            sshd.port,
+            keys=[world.keys.client.key],
+            knownHosts=conchKnownHosts(world, "ed25519.example.test.", True),
+            ui=cast(Any, NoUI()),
+        )
+        with self.assertRaises(Exception) as raised:
+            await endpoint.connect(outputFactory())
+        self.assertNotIsInstance(raised.exception, SSHFPMismatchError)
+        log = sshd.waitForLog("no matching host key type")
+        self.assertIn("no matching host key type", log)
+        for attempt in ("publickey", "Accepted", "userauth"):
+            self.assertNotIn(attempt, log)
 
     async def test_mismatchRefusedBeforeAuthentication(self) -> None:
         """

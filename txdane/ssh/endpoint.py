@@ -59,9 +59,10 @@ def sshCommandEndpoint(
          cannot verify any key (L{SSHFPUnverifiedError
          <txdane.ssh.refusals.SSHFPUnverifiedError>});
       2. connects to the validated addresses, racing IPv6 and IPv4 (Happy Eyeballs);
-      3. offers first the host-key algorithms the secure records cover (see
-         L{preferredHostKeyAlgorithms<txdane.ssh.verifier.preferredHostKeyAlgorithms>}), so
-         the server proves a key the zone vouches for;
+      3. offers only the host-key algorithms the secure records cover, when they cover any
+         the client has (see L{preferredHostKeyAlgorithms
+         <txdane.ssh.verifier.preferredHostKeyAlgorithms>}), so the server proves a key the
+         zone vouches for, or the key exchange fails and nothing falls back to known_hosts;
       4. verifies the host key with L{SSHFPKnownHosts<txdane.ssh.verifier.SSHFPKnownHosts>}
          before any authentication: a mismatch fails with L{SSHFPMismatchError
          <txdane.ssh.refusals.SSHFPMismatchError>}; a key the records cannot vouch for goes to

@@ -3,8 +3,9 @@ Host-key verification by DNSSEC-signed SSHFP records, for Conch.
 
 L{checkHostKey} is the rule, a pure function of an answer and a key. L{SSHFPKnownHosts} puts
 it where Conch looks for host-key verification (its C{knownHosts}), with a known_hosts file as
-the fallback for names the DNS cannot vouch for. L{preferredHostKeyAlgorithms} reorders the
-host-key algorithms a client offers so the server proves a key the records cover.
+the fallback for names the DNS cannot vouch for. L{preferredHostKeyAlgorithms} narrows the
+host-key algorithms a client offers to those the records cover, so the server proves a key the
+records vouch for or the key exchange fails.
 """
 
 from __future__ import annotations
@@ -201,16 +202,22 @@ def coveredAlgorithms(answer: Answer | None) -> frozenset[SSHFPAlgorithm]:
 
 def preferredHostKeyAlgorithms(answer: Answer | None, offered: Sequence[bytes]) -> list[bytes]:
     """
-    C{offered} (a client's host-key algorithms, most preferred first) with the algorithms the
-    secure SSHFP records of C{answer} cover moved to the front, each group keeping its order.
+    The host-key algorithms to offer, from C{offered} (a client's, most preferred first):
+    where the secure SSHFP records of C{answer} cover some of them, only those, in the
+    client's order; otherwise C{offered} unchanged.
 
     The server picks the first algorithm of the client's list it has a key for (RFC 4253
-    section 7.1); Conch lists Ed25519 last, so without this a server with ECDSA and Ed25519
-    keys proves its ECDSA key even when the zone publishes only Ed25519 fingerprints.
+    section 7.1). Offering only the covered ones means the server must prove a key the zone
+    vouches for: a server (or an attacker on the path) without such a key fails the key
+    exchange, instead of presenting a key of another algorithm that only C{known_hosts} or a
+    prompt would judge. OpenSSH offers its usual list whatever the records say; this is a
+    deliberate difference. (Conch also lists Ed25519 last, so without this a server with
+    ECDSA and Ed25519 keys would prove its ECDSA key even when the zone publishes only
+    Ed25519 fingerprints.)
     """
     covered = coveredAlgorithms(answer)
-    first = [a for a in offered if HOST_KEY_ALGORITHMS.get(a) in covered]
-    return first + [a for a in offered if a not in first]
+    chosen = [a for a in offered if HOST_KEY_ALGORITHMS.get(a) in covered]
+    return chosen or list(offered)
 
 
 class SSHFPKnownHosts(KnownHostsFile):
