@@ -178,6 +178,22 @@ def test_trustADRemoteReadsResolvConf(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ResolverSettings(trustAD=True).trustAD
 
 
+def test_trustADServersCheckedAreServersUsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    /etc/resolv.conf is read once for trust-AD: if it changes between the settings and the
+    resolver (a remote server added), the resolver still asks only the servers that were
+    checked, never one whose AD bit nobody vetted.
+    """
+    monkeypatch.setattr("txdane.settings._systemServers", lambda: (NameServer("127.0.0.53"),))
+    settings = ResolverSettings(trustAD=True)
+    assert settings.servers == (NameServer("127.0.0.53"),)
+    monkeypatch.setattr("txdane.settings._systemServers", lambda: (NameServer("10.1.1.1"),))
+    resolver = settings.build(MemoryReactorClock())
+    assert isinstance(resolver, ADTrustingResolver)
+    assert resolver.querier.servers == (NameServer("127.0.0.53"),)  # type: ignore[attr-defined]
+    assert resolver.resolverName == "127.0.0.53"
+
+
 def test_trustADLoopbackAndOverride() -> None:
     """
     Loopback resolvers (127.0.0.0/8, ::1) are trusted as they are; others with the explicit

@@ -80,7 +80,8 @@ class ResolverSettings:
         root anchors.
     @ivar trustAD: do not validate: trust the AD bit of C{servers} (only for a validating
         resolver the user trusts, on loopback). Excludes C{trustAnchors}. Refused unless every
-        server (those of C{/etc/resolv.conf} when C{servers} is C{None}) is a loopback address
+        server (those of C{/etc/resolv.conf} when C{servers} is C{None}, read once when the
+        settings are made and kept in C{servers}) is a loopback address
         (127.0.0.0/8, ::1), since anyone on the path to a remote resolver can set the bit.
     @ivar trustADRemote: with C{trustAD}, also trust resolvers that are not on loopback: for
         users who secure the path to them themselves (a VPN, DNS over TLS through a local
@@ -113,8 +114,12 @@ class ResolverSettings:
             raise ResolverSettingsError(("servers",), "names no server")
         if self.timeout is not None and not 0 < self.timeout < float("inf"):
             raise ResolverSettingsError(("timeout",), f"{self.timeout!r} is not positive")
+        if self.trustAD and self.servers is None:
+            # The servers checked below are the servers used: read the system's once, here,
+            # not again when the resolver is built (the file may change in between).
+            object.__setattr__(self, "servers", _systemServers())
         if self.trustAD and not self.trustADRemote:
-            servers = self.servers if self.servers is not None else _systemServers()
+            servers = self.servers or ()
             remote = [server for server in servers if not _onLoopback(server)]
             if remote:
                 raise ResolverSettingsError(
