@@ -1,5 +1,6 @@
 """
-The errors txdane raises on purpose, for every layer below the endpoints.
+The errors txdane raises on purpose, for every layer below DANE; the DANE layer's are in
+L{txdane.dane.errors}, and each layer above keeps its own next to the code that raises them.
 
 All derive from L{TxdaneError} so a caller can catch everything txdane raises deliberately in
 one clause. The C{str()} of each error is one line that reads like the command line's message
@@ -34,22 +35,15 @@ import inspect
 import re
 import sys
 import typing
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import dns.name
 import dns.rdatatype
-
-from txdane.status import Status
 
 if sys.version_info >= (3, 11):
     from typing import dataclass_transform
 else:
     from typing_extensions import dataclass_transform
-
-if TYPE_CHECKING:
-    from cryptography.x509 import Certificate
-
-    from txdane.dane.matching import DANEResult, RecordCheck
 
 #: A class variable's annotation in text (as C{from __future__ import annotations} leaves it).
 _CLASS_VARIABLE = re.compile(r"(?:typing\.)?ClassVar\b")
@@ -204,65 +198,6 @@ class TLSAFormatError(TxdaneError, ValueError):
 
     message: str
     template = "{message}"
-
-
-class DANEError(TxdaneError):
-    """
-    Base class of the DANE layer's errors.
-    """
-
-
-class DANEVerificationError(DANEError):
-    """
-    The server's certificates did not satisfy its TLSA records (or, without DANE, the PKIX
-    check that replaced them); the TLS connection was closed before any application data.
-
-    @ivar host: the host connected to.
-    @ivar port: the port connected to.
-    @ivar reason: the cause in words.
-    @ivar result: the matcher's verdict, with every record tried and the certificates
-        presented; C{None} when the failure came before matching (PKIX fallback, handshake).
-    """
-
-    host: str
-    port: int
-    reason: str
-    result: DANEResult | None = None
-    template = "{host}:{port} refused: {reason}"
-
-    @property
-    def certificates(self) -> tuple[Certificate, ...]:
-        """
-        The certificates the server presented, leaf first (empty when unknown).
-        """
-        return self.result.chain if self.result is not None else ()
-
-    @property
-    def checks(self) -> tuple[RecordCheck, ...]:
-        """
-        Every TLSA record with what happened to it (empty when matching did not run).
-        """
-        return self.result.checks if self.result is not None else ()
-
-
-class DANEPolicyError(DANEError):
-    """
-    The policy forbids connecting at all: the TLSA lookup failed or was bogus (never a reason
-    to fall back), or DANE was required and is not available.
-
-    @ivar host: the host.
-    @ivar port: the port.
-    @ivar reason: the cause in words.
-    @ivar status: the DNSSEC status of the TLSA lookup, or C{None} when it did not complete.
-    @ivar ede: the RFC 8914 extended DNS error code, when there is one.
-    """
-
-    host: str
-    port: int
-    reason: str
-    status: Status | None = None
-    ede: int | None = None
-    template = "{host}:{port} refused: {reason}"
 
 
 class HandshakeTimeoutError(TxdaneError, TimeoutError):

@@ -16,6 +16,7 @@ import dns.rrset
 import pytest
 
 from txdane.dane.decision import Action, Policy, TLSAResult
+from txdane.dane.errors import DANEPolicyError
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tlsa import TLSARecord
 from txdane.endpoints.srvplan import (
@@ -31,7 +32,7 @@ from txdane.endpoints.srvplan import (
     planTarget,
     serviceByName,
 )
-from txdane.errors import DANEPolicyError, LookupFailedError
+from txdane.errors import LookupFailedError
 from txdane.status import Status
 from txdane.validation.answer import Answer
 

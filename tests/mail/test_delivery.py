@@ -16,9 +16,9 @@ from twisted.internet.endpoints import clientFromString
 from twisted.mail.smtp import ESMTPSenderFactory, SMTPConnectError
 from twisted.trial.unittest import TestCase
 
+from txdane.dane.errors import DANEVerificationError
 from txdane.endpoints.guard import CleartextRefusedError
 from txdane.endpoints.upgrade import Protection
-from txdane.errors import DANEVerificationError
 from txdane.mail import PermanentDeliveryError, TemporaryDeliveryError, sendMail
 
 from ..dane.tlsserver import serverOptions

@@ -22,10 +22,10 @@ from twisted.internet.threads import deferToThread
 from twisted.mail.smtp import ESMTPSenderFactory, SMTPClientError, TLSRequiredError
 from twisted.trial.unittest import TestCase
 
+from txdane.dane.errors import DANEVerificationError
 from txdane.endpoints.guard import CleartextRefusedError
 from txdane.endpoints.mx import MXError
 from txdane.endpoints.upgrade import IDANEConnection
-from txdane.errors import DANEVerificationError
 from txdane.mail import DeliveryError, sendMail
 
 from ..endpoints.world import makeWorld, reactor
