@@ -188,6 +188,20 @@ class InsecureAnswerError(ValidationError):
     template = "{answer}"
 
 
+class BudgetExceededError(TxdaneError):
+    """
+    A computation needed more of a bounded kind of work (NSEC3 hashes in a lookup, signature
+    checks in a DANE-TA chain search) than its budget allows. Raised and caught inside
+    txdane: the layer that set the budget reports the failure in its own terms (a lookup
+    with L{WorkLimitExceededError}).
+
+    @ivar message: what ran out, one line.
+    """
+
+    message: str
+    template = "{message}"
+
+
 class TLSAFormatError(TxdaneError, ValueError):
     """
     A TLSA record, its text form, its owner name or a certificate/key file could not be
