@@ -111,6 +111,7 @@ _MODULES: tuple[str, ...] = (
     "txdane.status",
     "txdane.names",
     "txdane.errors",
+    "txdane.dane.errors",
     "txdane.dane.tlsa",
     "txdane.dane.pkix",
     "txdane.dane.matching",

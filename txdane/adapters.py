@@ -56,23 +56,24 @@ def _acceptSet(allowInsecure: bool) -> frozenset[Status]:
     return ACCEPTABLE if allowInsecure else frozenset({Status.SECURE})
 
 
-class AddressLookupError(internetError.DNSLookupError, TxdaneError):
+class AddressLookupError(TxdaneError, internetError.DNSLookupError):
     """
     A validated address lookup gave no usable address. A C{DNSLookupError}, so code that
     already catches that keeps working, with the validator's facts as attributes.
 
     @ivar hostName: the name looked up.
+    @ivar message: what went wrong, one line.
     @ivar answers: the validator's answers (A and/or AAAA) that were obtained.
     """
 
-    def __init__(self, hostName: str, message: str, answers: Sequence[Answer] = ()) -> None:
-        super().__init__(message)
-        self.hostName = hostName
-        self.answers = tuple(answers)
-        self.message = message
+    hostName: str
+    message: str
+    answers: Sequence[Answer] = ()
+    template = "{message}"
 
-    def __str__(self) -> str:
-        return self.message
+    def __post_init__(self) -> None:
+        self.answers = tuple(self.answers)
+        super().__post_init__()
 
 
 class AddressValidationError(AddressLookupError):
@@ -85,19 +86,9 @@ class AddressValidationError(AddressLookupError):
     @ivar cause: the L{LookupFailedError} when the lookup failed, else C{None}.
     """
 
-    def __init__(
-        self,
-        hostName: str,
-        message: str,
-        answers: Sequence[Answer] = (),
-        status: Status | None = None,
-        ede: int | None = None,
-        cause: BaseException | None = None,
-    ) -> None:
-        super().__init__(hostName, message, answers)
-        self.status = status
-        self.ede = ede
-        self.cause = cause
+    status: Status | None = None
+    ede: int | None = None
+    cause: BaseException | None = None
 
 
 class NoAddressesError(AddressLookupError):
@@ -317,24 +308,20 @@ class StaticHostnameResolver:
         return resolution
 
 
-class ValidationFailedError(namesError.DomainError, TxdaneError):
+class ValidationFailedError(TxdaneError, namesError.DomainError):
     """
     A twisted.names lookup refused because the data failed validation or was not secure
     enough. A C{DomainError}, as twisted.names callers expect.
 
+    @ivar message: why, one line.
     @ivar answer: the validator's answer, when there is one.
     @ivar cause: the L{LookupFailedError}, when the lookup itself failed.
     """
 
-    def __init__(
-        self, message: str, answer: Answer | None = None, cause: BaseException | None = None
-    ) -> None:
-        super().__init__(message)
-        self.answer = answer
-        self.cause = cause
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+    message: str
+    answer: Answer | None = None
+    cause: BaseException | None = None
+    template = "{message}"
 
 
 _Result = tuple[list[tdns.RRHeader], list[tdns.RRHeader], list[tdns.RRHeader]]

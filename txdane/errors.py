@@ -1,5 +1,6 @@
 """
-The errors txdane raises on purpose, for every layer below the endpoints.
+The errors txdane raises on purpose, for every layer below DANE; the DANE layer's are in
+L{txdane.dane.errors}, and each layer above keeps its own next to the code that raises them.
 
 All derive from L{TxdaneError} so a caller can catch everything txdane raises deliberately in
 one clause. The C{str()} of each error is one line that reads like the command line's message
@@ -10,27 +11,119 @@ A lookup whose data could be classified ends in an L{Answer<txdane.validation.an
 resolver timed out, answered SERVFAIL or something malformed, or a work limit stopped it -
 fails with L{LookupFailedError}: never an empty answer, so that no caller can mistake a failure
 for "no such record".
+
+An error declares its facts once, as annotated class attributes in the order its constructor
+takes them, and says how it reads either with a L{template<TxdaneError.template>} or with its
+own C{__str__}::
+
+    class TrustAnchorError(ValidationError):
+        source: str
+        reason: str
+        template = "trust anchors from {source}: {reason}"
+
+L{TxdaneError} makes each such subclass a dataclass: a constructor taking the fields by
+position or by keyword, with their defaults, and a C{repr} that names them; C{args} holds the
+fields' values, so the error pickles. A subclass may add fields after those it inherits, and
+one that declares none keeps the constructor of its parent (that of C{Exception} for the
+abstract bases, such as L{ValidationError}).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+import inspect
+import re
+import sys
+import typing
+from typing import Any, ClassVar
 
 import dns.name
 import dns.rdatatype
 
-from txdane.status import Status
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:
+    from typing_extensions import dataclass_transform
 
-if TYPE_CHECKING:
-    from cryptography.x509 import Certificate
-
-    from txdane.dane.matching import DANEResult, RecordCheck
+#: A class variable's annotation in text (as C{from __future__ import annotations} leaves it).
+_CLASS_VARIABLE = re.compile(r"(?:typing\.)?ClassVar\b")
 
 
+def _isClassVariable(annotation: object) -> bool:
+    if isinstance(annotation, str):
+        return _CLASS_VARIABLE.match(annotation) is not None
+    return annotation is ClassVar or typing.get_origin(annotation) is ClassVar
+
+
+def _hasFields(cls: type) -> bool:
+    """
+    Whether C{cls} declares a field or inherits one.
+    """
+    own = inspect.get_annotations(cls).values()
+    if any(not _isClassVariable(annotation) for annotation in own):
+        return True
+    return any(_fieldNames(base) for base in cls.__bases__)
+
+
+def _fieldNames(cls: type) -> tuple[str, ...]:
+    """
+    The names of the fields of C{cls}, in the constructor's order; none for a class that is
+    not a dataclass.
+    """
+    if not dataclasses.is_dataclass(cls):
+        return ()
+    return tuple(field.name for field in dataclasses.fields(cls))
+
+
+class _Attributes:
+    """
+    An error's attributes as the mapping that C{str.format_map} reads a template's fields
+    from.
+    """
+
+    def __init__(self, error: TxdaneError) -> None:
+        self._error = error
+
+    def __getitem__(self, name: str) -> object:
+        try:
+            return getattr(self._error, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+
+@dataclass_transform(eq_default=False, field_specifiers=(dataclasses.field,))
 class TxdaneError(Exception):
     """
     Base class of every error txdane raises deliberately.
+
+    A subclass declares its fields as annotated class attributes and becomes a dataclass
+    (without C{__eq__}: errors compare, and hash, by identity). A subclass that normalizes a
+    field (a sequence into a tuple) does so in C{__post_init__} and then calls this one.
+
+    @cvar template: how the error reads: a C{str.format} template whose fields name the
+        error's attributes (fields or properties), for example
+        C{"{host}:{port}: no TLS handshake within {timeout:g} s"}. C{None} for an error
+        that writes its own C{__str__}, or reads as C{Exception} does.
     """
+
+    template: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if _hasFields(cls):
+            dataclasses.dataclass(eq=False)(cls)
+
+    def __post_init__(self) -> None:
+        """
+        Keep the fields' values in C{args}, as C{Exception} would keep its arguments: for
+        pickling, and for code that reads C{args}.
+        """
+        self.args = tuple(getattr(self, name) for name in _fieldNames(type(self)))
+
+    def __str__(self) -> str:
+        if self.template is None:
+            return super().__str__()
+        return self.template.format_map(_Attributes(self))
 
 
 class ValidationError(TxdaneError):
@@ -51,20 +144,11 @@ class LookupFailedError(ValidationError):
         failures), or C{None}.
     """
 
-    def __init__(
-        self,
-        name: dns.name.Name,
-        rdtype: dns.rdatatype.RdataType,
-        reason: str,
-        ede: int | None = None,
-        cause: BaseException | None = None,
-    ) -> None:
-        super().__init__(name, rdtype, reason)
-        self.name = name
-        self.rdtype = rdtype
-        self.reason = reason
-        self.ede = ede
-        self.cause = cause
+    name: dns.name.Name
+    rdtype: dns.rdatatype.RdataType
+    reason: str
+    ede: int | None = None
+    cause: BaseException | None = None
 
     def __str__(self) -> str:
         ede = f" (EDE {self.ede})" if self.ede is not None else ""
@@ -87,13 +171,9 @@ class TrustAnchorError(ValidationError):
     @ivar reason: why they could not be used.
     """
 
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(source, reason)
-        self.source = source
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"trust anchors from {self.source}: {self.reason}"
+    source: str
+    reason: str
+    template = "trust anchors from {source}: {reason}"
 
 
 class InsecureAnswerError(ValidationError):
@@ -104,93 +184,34 @@ class InsecureAnswerError(ValidationError):
     @ivar answer: the answer.
     """
 
-    def __init__(self, answer: object) -> None:
-        super().__init__(answer)
-        self.answer = answer
+    answer: object
+    template = "{answer}"
 
-    def __str__(self) -> str:
-        return str(self.answer)
+
+class BudgetExceededError(TxdaneError):
+    """
+    A computation needed more of a bounded kind of work (NSEC3 hashes in a lookup, signature
+    checks in a DANE-TA chain search) than its budget allows. Raised and caught inside
+    txdane: the layer that set the budget reports the failure in its own terms (a lookup
+    with L{WorkLimitExceededError}).
+
+    @ivar message: what ran out, one line.
+    """
+
+    message: str
+    template = "{message}"
 
 
 class TLSAFormatError(TxdaneError, ValueError):
     """
     A TLSA record, its text form, its owner name or a certificate/key file could not be
     understood.
+
+    @ivar message: what could not be understood, one line.
     """
 
-
-class DANEError(TxdaneError):
-    """
-    Base class of the DANE layer's errors.
-    """
-
-
-class DANEVerificationError(DANEError):
-    """
-    The server's certificates did not satisfy its TLSA records (or, without DANE, the PKIX
-    check that replaced them); the TLS connection was closed before any application data.
-
-    @ivar host: the host connected to.
-    @ivar port: the port connected to.
-    @ivar result: the matcher's verdict, with every record tried and the certificates
-        presented; C{None} when the failure came before matching (PKIX fallback, handshake).
-    @ivar reason: the cause in words.
-    """
-
-    def __init__(self, host: str, port: int, reason: str, result: DANEResult | None = None) -> None:
-        super().__init__(host, port, reason, result)
-        self.host = host
-        self.port = port
-        self.reason = reason
-        self.result = result
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port} refused: {self.reason}"
-
-    @property
-    def certificates(self) -> tuple[Certificate, ...]:
-        """
-        The certificates the server presented, leaf first (empty when unknown).
-        """
-        return self.result.chain if self.result is not None else ()
-
-    @property
-    def checks(self) -> tuple[RecordCheck, ...]:
-        """
-        Every TLSA record with what happened to it (empty when matching did not run).
-        """
-        return self.result.checks if self.result is not None else ()
-
-
-class DANEPolicyError(DANEError):
-    """
-    The policy forbids connecting at all: the TLSA lookup failed or was bogus (never a reason
-    to fall back), or DANE was required and is not available.
-
-    @ivar host: the host.
-    @ivar port: the port.
-    @ivar status: the DNSSEC status of the TLSA lookup, or C{None} when it did not complete.
-    @ivar reason: the cause in words.
-    @ivar ede: the RFC 8914 extended DNS error code, when there is one.
-    """
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        reason: str,
-        status: Status | None = None,
-        ede: int | None = None,
-    ) -> None:
-        super().__init__(host, port, reason, status, ede)
-        self.host = host
-        self.port = port
-        self.reason = reason
-        self.status = status
-        self.ede = ede
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port} refused: {self.reason}"
+    message: str
+    template = "{message}"
 
 
 class HandshakeTimeoutError(TxdaneError, TimeoutError):
@@ -204,11 +225,7 @@ class HandshakeTimeoutError(TxdaneError, TimeoutError):
     @ivar timeout: the deadline in seconds, counted from the start of the handshake.
     """
 
-    def __init__(self, host: str, port: int, timeout: float) -> None:
-        super().__init__(host, port, timeout)
-        self.host = host
-        self.port = port
-        self.timeout = timeout
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}: no TLS handshake within {self.timeout:g} s"
+    host: str
+    port: int
+    timeout: float
+    template = "{host}:{port}: no TLS handshake within {timeout:g} s"

@@ -27,7 +27,7 @@ import dataclasses
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from twisted.internet.defer import Deferred
 from twisted.mail.smtp import (
@@ -117,23 +117,19 @@ class DeliveryError(TxdaneError):
     @ivar reason: the cause in words.
     @ivar tries: every host tried, each with why it failed.
     @ivar skipped: the MX hosts beyond the limit of hosts to try, never tried.
-    @ivar permanent: bounce (C{True}) or defer (C{False}).
+    @cvar permanent: bounce (C{True}) or defer (C{False}).
     """
 
-    permanent = False
+    domain: str
+    reason: str
+    tries: Sequence[HostAttempt] = ()
+    skipped: Sequence[str] = ()
+    permanent: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        domain: str,
-        reason: str,
-        tries: Sequence[HostAttempt] = (),
-        skipped: Sequence[str] = (),
-    ) -> None:
-        super().__init__(domain, reason, tuple(tries), tuple(skipped))
-        self.domain = domain
-        self.reason = reason
-        self.tries = tuple(tries)
-        self.skipped = tuple(skipped)
+    def __post_init__(self) -> None:
+        self.tries = tuple(self.tries)
+        self.skipped = tuple(self.skipped)
+        super().__post_init__()
 
     def __str__(self) -> str:
         kind = "bounced" if self.permanent else "deferred"
@@ -150,14 +146,10 @@ class ServerLimitError(TxdaneError):
     @ivar reason: which bound, in words.
     """
 
-    def __init__(self, host: str, port: int, reason: str) -> None:
-        super().__init__(host, port, reason)
-        self.host = host
-        self.port = port
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}: {self.reason}"
+    host: str
+    port: int
+    reason: str
+    template = "{host}:{port}: {reason}"
 
 
 class TemporaryDeliveryError(DeliveryError):
@@ -259,9 +251,10 @@ def _isPermanent(error: BaseException) -> bool:
     return False
 
 
-class _OutOfTime(Exception):
+class _OutOfTime(TxdaneError):
     """
-    The whole delivery ran out of time before another host could be tried.
+    The whole delivery ran out of time before another host could be tried (a signal
+    within this module: it becomes a L{TemporaryDeliveryError}).
     """
 
 

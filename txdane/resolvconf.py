@@ -26,7 +26,12 @@ MAX_NAMESERVERS = 3
 class NameServerError(TxdaneError, ValueError):
     """
     A name server address could not be understood.
+
+    @ivar message: what is wrong, one line.
     """
+
+    message: str
+    template = "{message}"
 
 
 @dataclass(frozen=True, order=True)

@@ -44,11 +44,9 @@ class ResolverSettingsError(TxdaneError, ValueError):
         (C{"trustADRemote"}).
     """
 
-    def __init__(self, options: tuple[str, ...], problem: str, override: str | None = None) -> None:
-        super().__init__(options, problem, override)
-        self.options = options
-        self.problem = problem
-        self.override = override
+    options: tuple[str, ...]
+    problem: str
+    override: str | None = None
 
     def describe(self, spell: Callable[[str], str] = str) -> str:
         """

@@ -69,21 +69,21 @@ class DNSTimeoutError(DNSError):
     @ivar attempts: how many queries were sent in all.
     """
 
-    def __init__(
-        self,
-        name: dns.name.Name,
-        rdtype: dns.rdatatype.RdataType,
-        servers: Sequence[NameServer],
-        attempts: int,
-    ) -> None:
-        self.name = name
-        self.rdtype = rdtype
-        self.servers = tuple(servers)
-        self.attempts = attempts
+    name: dns.name.Name
+    rdtype: dns.rdatatype.RdataType
+    servers: Sequence[NameServer]
+    attempts: int
+
+    def __post_init__(self) -> None:
+        self.servers = tuple(self.servers)
+        super().__post_init__()
+
+    def __str__(self) -> str:
         tried = ", ".join(str(s) for s in self.servers)
-        super().__init__(
-            f"{name} {dns.rdatatype.to_text(rdtype)}: no answer from {tried} "
-            f"after {attempts} {'query' if attempts == 1 else 'queries'}"
+        queries = "query" if self.attempts == 1 else "queries"
+        return (
+            f"{self.name} {dns.rdatatype.to_text(self.rdtype)}: no answer from {tried} "
+            f"after {self.attempts} {queries}"
         )
 
 
@@ -91,28 +91,39 @@ class DNSServerError(DNSError):
     """
     A server answered with an RCODE that is neither NOERROR nor NXDOMAIN.
 
-    @ivar rcode: the RCODE (for example C{dns.rcode.SERVFAIL}).
-    @ivar extendedErrors: the RFC 8914 Extended DNS Error options of the answer.
-    @ivar server: the server that answered.
     @ivar response: the whole response.
+    @ivar server: the server that answered.
     """
 
-    def __init__(self, response: dns.message.Message, server: NameServer) -> None:
-        self.response = response
-        self.rcode = response.rcode()
-        self.extendedErrors: tuple[dns.edns.EDEOption, ...] = tuple(response.extended_errors())
-        self.server = server
-        question = response.question[0] if response.question else None
+    response: dns.message.Message
+    server: NameServer
+
+    @property
+    def rcode(self) -> dns.rcode.Rcode:
+        """
+        The RCODE (for example C{dns.rcode.SERVFAIL}).
+        """
+        return self.response.rcode()
+
+    @property
+    def extendedErrors(self) -> tuple[dns.edns.EDEOption, ...]:
+        """
+        The RFC 8914 Extended DNS Error options of the answer.
+        """
+        return tuple(self.response.extended_errors())
+
+    def __str__(self) -> str:
+        question = self.response.question[0] if self.response.question else None
         what = (
             f"{question.name} {dns.rdatatype.to_text(question.rdtype)}: "
             if question is not None
             else ""
         )
-        message = f"{what}{server} answered {dns.rcode.to_text(self.rcode)}"
+        message = f"{what}{self.server} answered {dns.rcode.to_text(self.rcode)}"
         for ede in self.extendedErrors:
             message += f" (EDE {ede.code}"
             message += f", {_printable(ede.text)})" if ede.text else ")"
-        super().__init__(message)
+        return message
 
 
 def _printable(text: str) -> str:
@@ -133,34 +144,39 @@ class DNSMalformedError(DNSError):
     @ivar server: where it came from.
     """
 
-    def __init__(self, reason: str, server: NameServer) -> None:
-        self.reason = reason
-        self.server = server
-        super().__init__(f"malformed answer from {server}: {reason}")
+    reason: str
+    server: NameServer
+    template = "malformed answer from {server}: {reason}"
 
 
 class DNSConnectionError(DNSError):
     """
     The network failed: a query could not be sent, or a TCP connection failed or broke before
     the answer was complete.
+
+    @ivar reason: what failed.
+    @ivar server: the server that could not be reached.
     """
 
-    def __init__(self, reason: str, server: NameServer) -> None:
-        self.reason = reason
-        self.server = server
-        super().__init__(f"cannot reach {server}: {reason}")
+    reason: str
+    server: NameServer
+    template = "cannot reach {server}: {reason}"
 
 
 class EDNSUnsupportedError(DNSError):
     """
     A server rejected EDNS(0), and the query asked for DNSSEC records, which need EDNS.
+
+    @ivar server: the server.
+    @ivar rcode: the RCODE it answered an EDNS query with.
     """
 
-    def __init__(self, server: NameServer, rcode: dns.rcode.Rcode) -> None:
-        self.server = server
-        self.rcode = rcode
-        super().__init__(
-            f"{server} rejected EDNS(0) with {dns.rcode.to_text(rcode)}; "
+    server: NameServer
+    rcode: dns.rcode.Rcode
+
+    def __str__(self) -> str:
+        return (
+            f"{self.server} rejected EDNS(0) with {dns.rcode.to_text(self.rcode)}; "
             "DNSSEC (the DO bit) needs a server that supports EDNS"
         )
 
@@ -211,7 +227,7 @@ class TransportStats:
         self.ignored[reason] = self.ignored.get(reason, 0) + 1
 
 
-class _AttemptTimeout(Exception):
+class _AttemptTimeout(TxdaneError):
     """
     Internal: one attempt got no acceptable answer in time.
 
@@ -219,8 +235,8 @@ class _AttemptTimeout(Exception):
         one arrived (reported if no better answer comes from anywhere).
     """
 
-    def __init__(self, malformed: str | None = None) -> None:
-        self.malformed = malformed
+    malformed: str | None = None
+    template = "no answer in time"
 
 
 def _ipKey(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:

@@ -57,13 +57,9 @@ class ResponseTooLargeError(TxdaneError):
     @ivar limit: the largest size accepted, in bytes.
     """
 
-    def __init__(self, url: str, limit: int) -> None:
-        super().__init__(url, limit)
-        self.url = url
-        self.limit = limit
-
-    def __str__(self) -> str:
-        return f"{self.url}: the response is larger than {self.limit} bytes"
+    url: str
+    limit: int
+    template = "{url}: the response is larger than {limit} bytes"
 
 
 @implementer(IBodyProducer)
@@ -185,7 +181,7 @@ class AgentProxy:
         @return: a Deferred firing with the method's result, or failing with the server's
             C{xmlrpc.client.Fault}, with the agent's error when no response came (from
             L{daneAgent <txdane.endpoints.web.daneAgent>}:
-            L{DANEVerificationError <txdane.errors.DANEVerificationError>} and the other
+            L{DANEVerificationError <txdane.dane.errors.DANEVerificationError>} and the other
             refusals of L{DANEEndpoint <txdane.endpoints.dane.DANEEndpoint>}, before anything
             was sent), or with C{twisted.web.error.Error} for an HTTP status other than 200.
             Cancelling it stops the request.

@@ -13,7 +13,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from txdane import daneAgent
-from txdane.errors import DANEVerificationError
+from txdane.dane.errors import DANEVerificationError
 
 from .loopback import Loopback, LoopbackTestCase, reactor
 

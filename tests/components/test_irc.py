@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 from twisted.words.protocols import irc
 from twisted.words.service import InMemoryWordsRealm, IRCFactory
 
-from txdane.errors import DANEVerificationError
+from txdane.dane.errors import DANEVerificationError
 
 from .loopback import LoopbackTestCase, reactor
 

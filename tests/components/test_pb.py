@@ -11,7 +11,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString
 from twisted.spread import pb
 
-from txdane.errors import DANEVerificationError
+from txdane.dane.errors import DANEVerificationError
 
 from .loopback import LoopbackTestCase, reactor
 

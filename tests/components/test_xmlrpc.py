@@ -19,8 +19,8 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 from twisted.web.xmlrpc import XMLRPC, Fault
 
+from txdane.dane.errors import DANEVerificationError
 from txdane.endpoints import UnsupportedSchemeError
-from txdane.errors import DANEVerificationError
 from txdane.xmlrpc import AgentProxy, ResponseTooLargeError, daneXMLRPCProxy
 
 from .loopback import Loopback, LoopbackTestCase, reactor

@@ -12,9 +12,10 @@ from twisted.internet import defer, error
 from twisted.python.failure import Failure
 
 from txdane.dane.decision import Action, Policy, TLSAResult, planConnection, planWithoutTLSA
+from txdane.dane.errors import DANEPolicyError
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tlsa import TLSARecord
-from txdane.errors import DANEPolicyError, TxdaneError
+from txdane.errors import TxdaneError
 from txdane.status import Status
 
 HOST = "www.example.com"

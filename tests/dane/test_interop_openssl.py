@@ -29,11 +29,11 @@ from twisted.trial.unittest import TestCase
 
 from tests.support import requireProgram
 from txdane.dane.decision import TLSAResult, planConnection
+from txdane.dane.errors import DANEVerificationError
 from txdane.dane.matching import MatchOptions, verifyChain
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import TLSARecord, recordForCertificate
-from txdane.errors import DANEVerificationError
 from txdane.status import Status
 
 from . import tlsserver

@@ -17,11 +17,11 @@ from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
 from txdane.dane.decision import Action, Policy, TLSAResult, planConnection
+from txdane.dane.errors import DANEVerificationError
 from txdane.dane.matching import DANEResult, FailureKind
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tls import DANEClientTLSOptions, _HandshakeVerification
 from txdane.dane.tlsa import TLSARecord, recordForCertificate
-from txdane.errors import DANEVerificationError
 from txdane.status import Status
 
 from . import tlsserver

@@ -11,9 +11,9 @@ from twisted.internet.protocol import Factory
 from twisted.trial.unittest import TestCase
 
 from txdane.dane.decision import Policy
+from txdane.dane.errors import DANEPolicyError, DANEVerificationError
 from txdane.dane.tlsa import recordForCertificate
 from txdane.endpoints import DNSSECEndpoint, creatorForStartTLS
-from txdane.errors import DANEPolicyError, DANEVerificationError
 
 from ..dane.certs import issue
 from ..dane.tlsserver import StartTLSClient, listenStartTLS, serverOptions

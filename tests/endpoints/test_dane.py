@@ -22,9 +22,10 @@ from zope.interface.verify import verifyObject
 
 from txdane.adapters import AddressValidationError, NoAddressesError
 from txdane.dane.decision import Action, Policy
+from txdane.dane.errors import DANEPolicyError, DANEVerificationError
 from txdane.dane.pkix import PKIXTrust
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint
-from txdane.errors import DANEPolicyError, DANEVerificationError, HandshakeTimeoutError
+from txdane.errors import HandshakeTimeoutError
 from txdane.resolvconf import NameServer
 from txdane.status import Status
 from txdane.testing import TLSA_RDATA

@@ -104,7 +104,7 @@ class StagesTests(SynchronousTestCase):
         """
         self.answerLookups("3 1 1 " + "00" * 32)
         self.connectTCP().flush()
-        from txdane.errors import DANEVerificationError
+        from txdane.dane.errors import DANEVerificationError
 
         self.failureResultOf(self.connected, DANEVerificationError)
         self.assertFalse(self.protocol.made)

@@ -16,10 +16,10 @@ from twisted.internet.defer import Deferred
 from twisted.trial.unittest import TestCase
 
 from txdane.dane.decision import Action, Policy
+from txdane.dane.errors import DANEPolicyError, DANEVerificationError
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tlsa import recordForCertificate
 from txdane.endpoints import DANEEndpoint
-from txdane.errors import DANEPolicyError, DANEVerificationError
 from txdane.resolvconf import NameServer
 from txdane.transport import DNSServerError, DNSTimeoutError
 

@@ -26,13 +26,13 @@ from twisted.words.protocols.jabber import xmlstream
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
+from txdane.dane.errors import DANEVerificationError
 from txdane.dane.pkix import PKIXTrust
 from txdane.endpoints import (
     SRVConnectError,
     SRVEndpoint,
     SRVLookupError,
 )
-from txdane.errors import DANEVerificationError
 from txdane.status import Status
 from txdane.xmpp import xmppClientFactory
 

@@ -23,6 +23,7 @@ from txdane.dane.decision import (
     planConnection,
     planWithoutTLSA,
 )
+from txdane.dane.errors import DANEPolicyError
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tlsa import TLSARecord
 from txdane.endpoints.errors import NoSuchServiceError, ServiceNotOfferedError, SRVLookupError
@@ -37,7 +38,7 @@ from txdane.endpoints.srvplan import (
     serviceByName,
     withoutTLSA,
 )
-from txdane.errors import DANEPolicyError, LookupFailedError
+from txdane.errors import LookupFailedError
 from txdane.status import Status
 from txdane.validation.answer import Answer
 

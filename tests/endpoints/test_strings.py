@@ -19,8 +19,8 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import TestCase
 
 from txdane.dane.decision import Action, Policy
+from txdane.dane.errors import DANEPolicyError
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint, EndpointStringError, SRVEndpoint
-from txdane.errors import DANEPolicyError
 from txdane.resolvconf import NameServer
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy

@@ -15,9 +15,10 @@ from twisted.web.client import HTTPConnectionPool, readBody
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from txdane.dane.errors import DANEVerificationError
 from txdane.dane.tlsa import recordForCertificate
 from txdane.endpoints import UnsupportedSchemeError, daneAgent
-from txdane.errors import DANEVerificationError, HandshakeTimeoutError
+from txdane.errors import HandshakeTimeoutError
 
 from ..dane.certs import issue
 from ..dane.tlsserver import serverOptions

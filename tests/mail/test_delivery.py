@@ -16,9 +16,9 @@ from twisted.internet.endpoints import clientFromString
 from twisted.mail.smtp import ESMTPSenderFactory
 from twisted.trial.unittest import TestCase
 
+from txdane.dane.errors import DANEVerificationError
 from txdane.endpoints.connection import Protection
 from txdane.endpoints.errors import AllHostsFailedError, StartTLSError
-from txdane.errors import DANEVerificationError
 from txdane.mail import PermanentDeliveryError, TemporaryDeliveryError, sendMail
 
 from ..dane.tlsserver import serverOptions

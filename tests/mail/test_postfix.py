@@ -22,9 +22,9 @@ from twisted.internet.threads import deferToThread
 from twisted.mail.smtp import ESMTPSenderFactory, SMTPClientError, TLSRequiredError
 from twisted.trial.unittest import TestCase
 
+from txdane.dane.errors import DANEVerificationError
 from txdane.endpoints.connection import IDANEConnection
 from txdane.endpoints.errors import AllHostsFailedError, MXError, StartTLSError
-from txdane.errors import DANEVerificationError
 from txdane.mail import DeliveryError, sendMail
 
 from ..endpoints.world import makeWorld, reactor

@@ -11,7 +11,8 @@ Only the module of the subcommand being run is imported: C{txdane --help} loads 
 reactor nor TLS nor the DNS client and validator.
 
 A subcommand reports a user's mistake by raising L{UsageError} and any other expected failure
-by raising L{CommandError}: both become one line on standard error, never a traceback.
+by raising L{CommandError} (a L{UsageError} is one): each becomes one line on standard error
+(never a traceback) and the exit status it carries.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from txdane import __version__
+from txdane.errors import TxdaneError
 
 #: The subcommands, in the order C{--help} lists them: name, module, one-line description.
 SUBCOMMANDS: list[tuple[str, str, str]] = [
@@ -81,20 +83,26 @@ class ExitStatus:
     NOT_VERIFIED = 6
 
 
-class UsageError(Exception):
-    """
-    The user asked for something that cannot be done as asked; exit status 2.
-    """
-
-
-class CommandError(Exception):
+class CommandError(TxdaneError):
     """
     An expected failure with its own exit status, reported as one line.
+
+    @ivar message: the line.
+    @ivar status: the exit status.
     """
 
-    def __init__(self, message: str, status: int = ExitStatus.FAILURE) -> None:
-        super().__init__(message)
-        self.status = status
+    message: str
+    status: int = ExitStatus.FAILURE
+    template = "{message}"
+
+
+class UsageError(CommandError):
+    """
+    The user asked for something that cannot be done as asked: a L{CommandError} whose exit
+    status is L{ExitStatus.USAGE} (2).
+    """
+
+    status: int = ExitStatus.USAGE
 
 
 class _Subcommand(Protocol):
@@ -145,9 +153,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return ExitStatus.USAGE
         return command.run(options)
-    except UsageError as e:
-        print(f"txdane: {e}", file=sys.stderr)
-        return ExitStatus.USAGE
     except CommandError as e:
         print(f"txdane: {e}", file=sys.stderr)
         return e.status

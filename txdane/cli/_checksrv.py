@@ -155,10 +155,10 @@ async def _checkTarget(
     from twisted.internet.error import ConnectError
 
     from txdane.adapters import AddressLookupError
+    from txdane.dane.errors import DANEPolicyError, DANEVerificationError
     from txdane.endpoints.connection import IDANEConnection
     from txdane.endpoints.errors import StartTLSError
     from txdane.endpoints.planner import HostFailed
-    from txdane.errors import DANEPolicyError, DANEVerificationError
 
     host, port, target = candidate.host, candidate.port, candidate.target
     how = {

@@ -117,11 +117,11 @@ async def checkCandidate(
 
     from txdane.adapters import AddressLookupError
     from txdane.dane.decision import Action
+    from txdane.dane.errors import DANEPolicyError, DANEVerificationError
     from txdane.dane.matching import DANEResult
     from txdane.endpoints.connection import IDANEConnection, Protection
     from txdane.endpoints.options import DANEOptions
     from txdane.endpoints.planner import HostSettings, candidateInfo, hostEndpoint
-    from txdane.errors import DANEPolicyError, DANEVerificationError
 
     host, port, starttls = candidate.host, candidate.port, candidate.starttls
     recorder = RecordingResolver(resolver)
@@ -227,7 +227,7 @@ async def checkCandidate(
 def refusedByDANE(host: str, port: int, error: Any, **evidence: Any) -> HostVerdict:
     """
     The verdict on a server the DANE check refused in the handshake (a
-    L{DANEVerificationError<txdane.errors.DANEVerificationError>}), with the fix when no
+    L{DANEVerificationError<txdane.dane.errors.DANEVerificationError>}), with the fix when no
     record matched.
     """
     from txdane.dane.matching import FailureKind

@@ -212,8 +212,8 @@ async def lookupTLSA(
     from twisted.internet.defer import CancelledError
 
     from txdane.adapters import AddressLookupError
+    from txdane.dane.errors import DANEPolicyError
     from txdane.endpoints.dane import DANEEndpoint
-    from txdane.errors import DANEPolicyError
 
     recorder = RecordingResolver(resolver)
     endpoint = DANEEndpoint(reactor, recorder, host, port, proto=proto)

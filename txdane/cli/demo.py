@@ -22,10 +22,10 @@ from zope.interface import implementer
 
 from txdane.cli import ExitStatus
 from txdane.cli._common import runOnReactor
+from txdane.dane.errors import DANEError
 from txdane.dane.matching import DANEResult
 from txdane.dane.tlsa import TLSARecord, recordForCertificate
 from txdane.endpoints import DANEEndpoint
-from txdane.errors import DANEError
 from txdane.status import Status
 from txdane.testing import buildHierarchy, selfSignedCertificate
 from txdane.transport import DNSClient

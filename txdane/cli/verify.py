@@ -124,8 +124,8 @@ def judge(found: Any, chain: tuple[Any, ...], smtp: bool, certFile: str) -> Any:
     """
     from txdane.cli._verdict import HostVerdict
     from txdane.dane.decision import Action, Policy, TLSAResult, planConnection
+    from txdane.dane.errors import DANEPolicyError
     from txdane.dane.matching import FailureKind, verifyChain
-    from txdane.errors import DANEPolicyError
     from txdane.status import Status
 
     policy = Policy.SMTP if smtp else Policy.DEFAULT

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         planConnection,
         planWithoutTLSA,
     )
+    from txdane.dane.errors import DANEError, DANEPolicyError, DANEVerificationError
     from txdane.dane.matching import (
         CheckOutcome,
         DANEResult,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
         recordForKey,
         recordFromFile,
     )
-    from txdane.errors import DANEError, DANEPolicyError, DANEVerificationError, TLSAFormatError
+    from txdane.errors import TLSAFormatError
     from txdane.names import tlsaName
 
 #: Where each public name lives.
@@ -75,7 +76,8 @@ _MODULES = {
         "recordForKey",
         "recordFromFile",
     ),
-    "txdane.errors": ("DANEError", "DANEPolicyError", "DANEVerificationError", "TLSAFormatError"),
+    "txdane.dane.errors": ("DANEError", "DANEPolicyError", "DANEVerificationError"),
+    "txdane.errors": ("TLSAFormatError",),
     "txdane.names": ("tlsaName",),
 }
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}

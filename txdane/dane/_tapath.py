@@ -30,6 +30,7 @@ from txdane.dane.tlsa import (
     associationData,
     selectedData,
 )
+from txdane.errors import BudgetExceededError
 
 #: Longest path (in certificates, leaf and anchor included) DANE-TA chain building follows.
 MAX_CHAIN_LENGTH = 10
@@ -37,12 +38,6 @@ MAX_CHAIN_LENGTH = 10
 #: Most signature checks one DANE-TA chain search may make: a server controls how many
 #: candidate issuers it sends, and each costs a public-key operation.
 MAX_SIGNATURE_CHECKS = 64
-
-
-class ChainBudgetExceeded(Exception):
-    """
-    Chain building needed more signature checks than its budget allows.
-    """
 
 
 def signedBy(certificate: x509.Certificate, key: PublicKeyTypes) -> bool:
@@ -123,7 +118,7 @@ class _Search:
 
     def verify(self, certificate: x509.Certificate, key: PublicKeyTypes) -> bool:
         if self.checks >= self.budget:
-            raise ChainBudgetExceeded()
+            raise BudgetExceededError(f"more than {self.budget} signature checks needed")
         self.checks += 1
         return signedBy(certificate, key)
 
@@ -208,7 +203,7 @@ def findTrustAnchor(
     search = _Search(records, presented[1:], maxLength, maxSignatureChecks)
     try:
         found = search.find([presented[0]])
-    except ChainBudgetExceeded:
+    except BudgetExceededError:
         return ChainSearch(
             None, f"chain building stopped after {maxSignatureChecks} signature checks"
         )

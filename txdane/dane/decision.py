@@ -18,10 +18,10 @@ import dns.exception
 import dns.name
 from twisted.python.failure import Failure
 
+from txdane.dane.errors import DANEPolicyError
 from txdane.dane.matching import MatchOptions
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tlsa import TLSARecord, Usage
-from txdane.errors import DANEPolicyError
 from txdane.names import tlsaName
 from txdane.status import Status
 

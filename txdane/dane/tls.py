@@ -40,9 +40,9 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.dane.decision import Action, ConnectionPlan
+from txdane.dane.errors import DANEVerificationError
 from txdane.dane.matching import DANEResult, certificateLabel, verifyChain
 from txdane.dane.pkix import PKIXTrust
-from txdane.errors import DANEVerificationError
 
 _log = Logger()
 

@@ -83,8 +83,8 @@ class DANEEndpoint:
     application's protocol sees nothing before that (the one exception: SMTP's
     opportunistic policy accepts a server that does not offer STARTTLS, in cleartext).
     Otherwise it fails with the reason:
-    L{DANEPolicyError<txdane.errors.DANEPolicyError>} (the TLSA lookup forbids the
-    connection), L{DANEVerificationError<txdane.errors.DANEVerificationError>} (no record
+    L{DANEPolicyError<txdane.dane.errors.DANEPolicyError>} (the TLSA lookup forbids the
+    connection), L{DANEVerificationError<txdane.dane.errors.DANEVerificationError>} (no record
     matched the server's certificates), L{AddressValidationError
     <txdane.adapters.AddressValidationError>} (bogus or failed address lookup), or the
     connection or TLS error. Cancelling the Deferred stops whatever stage is in progress.
@@ -375,12 +375,12 @@ def creatorForStartTLS(
 
     The creator checks the server's certificates inside the handshake: a refused server
     never gets application data, and the protocol's C{connectionLost} receives a
-    L{DANEVerificationError<txdane.errors.DANEVerificationError>}. What happens before
+    L{DANEVerificationError<txdane.dane.errors.DANEVerificationError>}. What happens before
     C{startTLS} is the protocol's responsibility: it must not trust or act on anything the
     server said in cleartext (RFC 3207 section 4.2), must send nothing but its upgrade
     request, and must refuse to go on when C{plan.tlsRequired} and the server offers no TLS.
 
-    Fails with L{DANEPolicyError<txdane.errors.DANEPolicyError>} when the lookup forbids
+    Fails with L{DANEPolicyError<txdane.dane.errors.DANEPolicyError>} when the lookup forbids
     TLS to this server (bogus or failed lookup; no TLSA with C{Policy.DANE_ONLY}).
 
     The creator sets no deadline on the handshake: schedule one yourself when you call

@@ -2,7 +2,8 @@
 The errors of the endpoints: STARTTLS refused, MX and SRV lookups that forbid dialling, every
 host of a plan failed, and endpoint strings or URLs that cannot be used.
 
-Each names its host (or domain) and its cause in one line; the facts are attributes.
+Each names its host (or domain) and its cause in one line; the facts are attributes, declared
+once as fields (see L{TxdaneError<txdane.errors.TxdaneError>}).
 
 Tests: C{tests/endpoints/test_planner.py}, C{tests/test_surface.py}.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import dns.name
 
@@ -57,10 +59,12 @@ class UnknownProtocolError(TxdaneError, ValueError):
     @ivar known: the names it knows.
     """
 
-    def __init__(self, name: str, known: Sequence[str]) -> None:
-        super().__init__(name, tuple(known))
-        self.name = name
-        self.known = tuple(known)
+    name: str
+    known: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.known = tuple(self.known)
+        super().__post_init__()
 
     def __str__(self) -> str:
         return f"unknown STARTTLS protocol {self.name!r} (one of {', '.join(self.known)})"
@@ -79,15 +83,11 @@ class StartTLSError(TxdaneError):
     @ivar reason: what went wrong, in words.
     """
 
-    def __init__(self, host: str, port: int, protocol: str, reason: str) -> None:
-        super().__init__(host, port, protocol, reason)
-        self.host = host
-        self.port = port
-        self.protocol = protocol
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port} refused: STARTTLS ({self.protocol}): {self.reason}"
+    host: str
+    port: int
+    protocol: str
+    reason: str
+    template = "{host}:{port} refused: STARTTLS ({protocol}): {reason}"
 
 
 def describeError(error: BaseException) -> str:
@@ -139,13 +139,14 @@ class AllHostsFailedError(TxdaneError):
     @ivar skipped: the hosts (C{"host:port"}) beyond the limit of hosts to try, not tried.
     """
 
-    def __init__(
-        self, service: str, attempts: Sequence[HostAttempt], skipped: Sequence[str] = ()
-    ) -> None:
-        super().__init__(service, tuple(attempts), tuple(skipped))
-        self.service = service
-        self.attempts = tuple(attempts)
-        self.skipped = tuple(skipped)
+    service: str
+    attempts: Sequence[HostAttempt]
+    skipped: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        self.attempts = tuple(self.attempts)
+        self.skipped = tuple(self.skipped)
+        super().__post_init__()
 
     def __str__(self) -> str:
         if not self.attempts:
@@ -168,18 +169,13 @@ class MXError(TxdaneError):
 
     @ivar domain: the next-hop domain.
     @ivar reason: the cause in words.
-    @ivar permanent: whether the mail should bounce (C{True}) or be deferred (C{False}).
+    @cvar permanent: whether the mail should bounce (C{True}) or be deferred (C{False}).
     """
 
-    permanent = False
-
-    def __init__(self, domain: str, reason: str) -> None:
-        super().__init__(domain, reason)
-        self.domain = domain
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"MX of {self.domain}: {self.reason}"
+    domain: str
+    reason: str
+    permanent: ClassVar[bool] = False
+    template = "MX of {domain}: {reason}"
 
 
 class MXLookupError(MXError):
@@ -190,12 +186,8 @@ class MXLookupError(MXError):
     @ivar ede: the RFC 8914 extended error code, if any.
     """
 
-    def __init__(
-        self, domain: str, reason: str, status: Status | None = None, ede: int | None = None
-    ) -> None:
-        super().__init__(domain, reason)
-        self.status = status
-        self.ede = ede
+    status: Status | None = None
+    ede: int | None = None
 
 
 class NullMXError(MXError):
@@ -222,10 +214,12 @@ class NoSuchServiceError(TxdaneError, ValueError):
     @ivar known: the names it knows.
     """
 
-    def __init__(self, name: str, known: Sequence[str] = ()) -> None:
-        super().__init__(name, tuple(known))
-        self.name = name
-        self.known = tuple(known)
+    name: str
+    known: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        self.known = tuple(self.known)
+        super().__post_init__()
 
     def __str__(self) -> str:
         return f"unknown service {self.name!r} (known: {', '.join(self.known)})"
@@ -236,19 +230,15 @@ class SRVLookupError(TxdaneError):
     An SRV lookup was bogus, indeterminate or did not complete: nothing was dialled.
 
     @ivar name: the SRV owner name.
-    @ivar status: the DNSSEC status, or C{None} when the lookup did not complete.
     @ivar reason: the cause in words.
+    @ivar status: the DNSSEC status, or C{None} when the lookup did not complete.
     @ivar ede: the RFC 8914 extended DNS error code, when there is one.
     """
 
-    def __init__(
-        self, name: dns.name.Name, reason: str, status: Status | None = None, ede: int | None = None
-    ) -> None:
-        super().__init__(name, reason, status, ede)
-        self.name = name
-        self.reason = reason
-        self.status = status
-        self.ede = ede
+    name: dns.name.Name
+    reason: str
+    status: Status | None = None
+    ede: int | None = None
 
     def __str__(self) -> str:
         return f"{self.name.to_text(omit_final_dot=True)} SRV refused: {self.reason}"
@@ -265,11 +255,7 @@ class ServiceNotOfferedError(TxdaneError):
     @ivar reason: why, in words.
     """
 
-    def __init__(self, domain: str, service: str, reason: str) -> None:
-        super().__init__(domain, service, reason)
-        self.domain = domain
-        self.service = service
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.domain} does not offer {self.service}: {self.reason}"
+    domain: str
+    service: str
+    reason: str
+    template = "{domain} does not offer {service}: {reason}"

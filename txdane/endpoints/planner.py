@@ -34,6 +34,7 @@ from txdane.endpoints.connector import RetryConnector
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.errors import AllHostsFailedError, HostAttempt
 from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
+from txdane.errors import TxdaneError
 from txdane.validation.interfaces import IDNSSECResolver
 
 __all__ = [
@@ -193,16 +194,18 @@ def candidateInfo(candidate: Candidate, plan: ConnectionPlan) -> ConnectionInfo:
     )
 
 
-class HostFailed(Exception):
+class HostFailed(TxdaneError):
     """
     Raised by an attempt of a L{HostWalk} to say where its host failed: the error, and the
-    address the connection had reached.
+    address the connection had reached. The walk records the error itself.
+
+    @ivar error: the failure.
+    @ivar address: the address connected to, or C{None}.
     """
 
-    def __init__(self, error: BaseException, address: str | None) -> None:
-        super().__init__(error, address)
-        self.error = error
-        self.address = address
+    error: BaseException
+    address: str | None = None
+    template = "{error} (at {address})"
 
 
 class HostWalk:

@@ -32,14 +32,17 @@ class KeyFileError(TxdaneError):
     """
     A key file cannot be used.
 
-    @ivar path: the file.
+    @ivar path: the file (given as a path, kept as text).
     @ivar reason: what is wrong with it.
     """
 
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+    path: str | os.PathLike[str]
+    reason: str
+    template = "{path}: {reason}"
+
+    def __post_init__(self) -> None:
+        self.path = os.fspath(self.path)
+        super().__post_init__()
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,12 @@ _HEX_TO_B32 = bytes.maketrans(_B32HEX, _B32)
 class SigningError(TxdaneError):
     """
     A zone could not be signed (no SOA, a key of an unsupported algorithm ...).
+
+    @ivar message: why, one line.
     """
+
+    message: str
+    template = "{message}"
 
 
 def nsec3Label(name: dns.name.Name, salt: bytes, iterations: int) -> str:

@@ -40,14 +40,15 @@ class ZoneError(TxdaneError):
     @ivar reason: what is wrong, in a few words.
     """
 
-    def __init__(self, reason: str, path: str | None = None, line: int | None = None) -> None:
-        self.reason = reason
-        self.path = path
-        self.line = line
-        where = path or ""
-        if path is not None and line is not None:
-            where += f":{line}"
-        super().__init__(f"{where}: {reason}" if where else reason)
+    reason: str
+    path: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path or ""
+        if self.path is not None and self.line is not None:
+            where += f":{self.line}"
+        return f"{where}: {self.reason}" if where else self.reason
 
 
 @dataclass(frozen=True)

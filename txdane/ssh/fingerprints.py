@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import dns.rdata
 
+from txdane.errors import TxdaneError
+
 
 class SSHFPAlgorithm(enum.IntEnum):
     """
@@ -88,10 +90,15 @@ HOST_KEY_ALGORITHMS: dict[bytes, SSHFPAlgorithm] = {
 }
 
 
-class KeyFormatError(ValueError):
+class KeyFormatError(TxdaneError, ValueError):
     """
     A key (blob or public key line) that cannot be read.
+
+    @ivar message: what is wrong with it, one line.
     """
+
+    message: str
+    template = "{message}"
 
 
 def keyType(blob: bytes) -> bytes:

@@ -35,22 +35,17 @@ class SSHFPMismatchError(SSHHostKeyError):
     @ivar expected: the records that would match the key (one per fingerprint type compared).
     """
 
-    def __init__(
-        self,
-        host: str,
-        keyBlob: bytes,
-        algorithm: SSHFPAlgorithm,
-        records: Sequence[SSHFPRecord],
-        allRecords: Sequence[SSHFPRecord],
-        expected: Sequence[SSHFPRecord],
-    ) -> None:
-        self.host = host
-        self.keyBlob = keyBlob
-        self.algorithm = algorithm
-        self.records = tuple(records)
-        self.allRecords = tuple(allRecords)
-        self.expected = tuple(expected)
-        super().__init__(str(self))
+    keyBlob: bytes
+    algorithm: SSHFPAlgorithm
+    records: Sequence[SSHFPRecord]
+    allRecords: Sequence[SSHFPRecord]
+    expected: Sequence[SSHFPRecord]
+
+    def __post_init__(self) -> None:
+        self.records = tuple(self.records)
+        self.allRecords = tuple(self.allRecords)
+        self.expected = tuple(self.expected)
+        super().__post_init__()
 
     @property
     def fingerprint(self) -> str:
@@ -82,12 +77,9 @@ class SSHFPUnverifiedError(SSHHostKeyError):
     @ivar keyBlob: the server's public key, or C{None} when refused before connecting.
     """
 
-    def __init__(self, host: str, status: Status, reason: str, keyBlob: bytes | None) -> None:
-        self.host = host
-        self.status = status
-        self.reason = reason
-        self.keyBlob = keyBlob
-        super().__init__(str(self))
+    status: Status
+    reason: str
+    keyBlob: bytes | None
 
     def __str__(self) -> str:
         key = f" (the server's key is {sha256Fingerprint(self.keyBlob)})" if self.keyBlob else ""
@@ -105,12 +97,9 @@ class SSHFPLookupError(SSHHostKeyError):
     @ivar ede: the RFC 8914 extended error code, if any.
     """
 
-    def __init__(self, host: str, status: Status | None, reason: str, ede: int | None) -> None:
-        self.host = host
-        self.status = status
-        self.reason = reason
-        self.ede = ede
-        super().__init__(str(self))
+    status: Status | None
+    reason: str
+    ede: int | None
 
     def __str__(self) -> str:
         what = "failed" if self.status is None else str(self.status)

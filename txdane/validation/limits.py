@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from txdane.errors import BudgetExceededError
+
 #: Signature verifications tried for one RRset before it is bogus (EDE 6). Unbound uses 8.
 MAX_SIGNATURE_CHECKS_PER_RRSET = 8
 #: Signature verifications for one lookup, every RRset and every zone of the chain included.
@@ -99,13 +101,6 @@ class ValidationLimits:
     strictNSEC3Iterations: bool = False
 
 
-class NSEC3HashLimitError(Exception):
-    """
-    A lookup needed more NSEC3 hashes than its budget allows; the resolver turns it into a
-    L{WorkLimitExceededError<txdane.errors.WorkLimitExceededError>}.
-    """
-
-
 class Budget:
     """
     Counts signature verifications, NSEC3 hashes and queries for one lookup.
@@ -126,10 +121,12 @@ class Budget:
         """
         Count one NSEC3 hash about to be computed.
 
-        @raise NSEC3HashLimitError: the lookup has already computed as many as it may.
+        @raise BudgetExceededError: the lookup has already computed as many as it may (the
+            resolver turns it into a L{WorkLimitExceededError
+            <txdane.errors.WorkLimitExceededError>}).
         """
         if self.nsec3Hashes >= self.limits.maxNSEC3HashesPerLookup:
-            raise NSEC3HashLimitError(
+            raise BudgetExceededError(
                 f"more than {self.limits.maxNSEC3HashesPerLookup} NSEC3 hashes needed"
             )
         self.nsec3Hashes += 1

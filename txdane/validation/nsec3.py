@@ -98,8 +98,8 @@ class NSEC3Proof:
         algorithm (insecure), inconsistent parameters or owners outside the zone (bogus).
 
         @param budget: the lookup's budget, charged for every hash the proof computes (its
-            methods then raise L{NSEC3HashLimitError
-            <txdane.validation.limits.NSEC3HashLimitError>} past the limit).
+            methods then raise L{BudgetExceededError
+            <txdane.errors.BudgetExceededError>} past the limit).
         """
         if len(nsec3s) > limits.maxNSEC3RecordsPerProof:
             return bogus(

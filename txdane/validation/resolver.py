@@ -43,7 +43,12 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
-from txdane.errors import LookupFailedError, TxdaneError, WorkLimitExceededError
+from txdane.errors import (
+    BudgetExceededError,
+    LookupFailedError,
+    TxdaneError,
+    WorkLimitExceededError,
+)
 from txdane.names import asName
 from txdane.status import Status
 from txdane.transport import DNSQuerier
@@ -55,7 +60,7 @@ from txdane.validation.cache import ExpiringCache, rrsetCost
 from txdane.validation.context import LookupContext, cancellable
 from txdane.validation.ede import EDE
 from txdane.validation.interfaces import IDNSSECResolver
-from txdane.validation.limits import Budget, NSEC3HashLimitError, ValidationLimits
+from txdane.validation.limits import Budget, ValidationLimits
 from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime, lookupType
 from txdane.validation.sections import dnameFor, findRRset, signaturesFor
 from txdane.validation.trustchain import ChainOfTrust, DSResult, ZoneKeys
@@ -210,12 +215,12 @@ class ValidatingResolver(TypedLookups):
         """
         try:
             answer = await self._resolve(ctx)
-        except (TxdaneError, defer.CancelledError):
-            raise
-        except NSEC3HashLimitError as e:
+        except BudgetExceededError as e:
             raise WorkLimitExceededError(
                 ctx.name, ctx.rdtype, str(e), EDE.DNSSEC_INDETERMINATE
             ) from e
+        except (TxdaneError, defer.CancelledError):
+            raise
         except Exception as e:
             # Fail closed, and say so in one line, whatever the data made go wrong.
             raise LookupFailedError(
