@@ -170,6 +170,43 @@ def test_smtpProfile() -> None:
     assert plan.matchOptions.referenceNames == ("mx.example.net", "example.org")
 
 
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        answer(Status.SECURE),
+        answer(Status.INSECURE, EE),
+        answer(Status.SECURE, PKIX_EE),
+        answer(Status.SECURE, UNUSABLE),
+    ],
+    ids=["absent", "insecure", "pkix-only", "unusable"],
+)
+def test_mtaSTSWithoutDANE(outcome: TLSAResult) -> None:
+    """
+    An MX host of a domain with an enforced MTA-STS policy, where DANE does not apply: TLS is
+    required and checked by PKIX for the MX host name (RFC 8461 section 4.2), never
+    unauthenticated, never cleartext.
+    """
+    plan = planConnection(outcome, "mx.example.net", 25, Policy.SMTP_STS)
+    assert (plan.action, plan.tlsRequired, plan.serverName) == (
+        Action.PKIX,
+        True,
+        "mx.example.net",
+    )
+    assert "MTA-STS" in plan.reason
+    plan = planWithoutTLSA("mx.example.net", 25, "insecure addresses", Policy.SMTP_STS)
+    assert (plan.action, plan.tlsRequired) == (Action.PKIX, True)
+
+
+def test_mtaSTSDANEFirst() -> None:
+    """
+    Where DANE applies it takes precedence over MTA-STS (RFC 8461 section 2), with the SMTP
+    rules of RFC 7672.
+    """
+    plan = planConnection(answer(Status.SECURE, EE), "mx.example.net", 25, Policy.SMTP_STS)
+    assert plan.action is Action.DANE and plan.matchOptions.smtp
+    assert Policy.SMTP_STS.smtp and Policy.SMTP.smtp and not Policy.DEFAULT.smtp
+
+
 def test_cnameBaseDomain() -> None:
     """
     After a secure CNAME expansion, the base domain is the SNI value and the first reference

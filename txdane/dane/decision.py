@@ -55,11 +55,22 @@ class Policy(enum.Enum):
     @cvar DANE_ONLY: secure, usable TLSA records are required.
     @cvar SMTP: RFC 7672: PKIX usages are unusable; no DANE means unauthenticated
         (opportunistic) TLS; DANE-EE names are not checked.
+    @cvar SMTP_STS: SMTP to an MX host of a domain with an enforced MTA-STS policy (RFC 8461):
+        as L{SMTP} where DANE applies (DANE takes precedence, section 2); otherwise TLS is
+        required and the certificate is checked by PKIX for the MX host name.
     """
 
     DEFAULT = "default"
     DANE_ONLY = "dane-only"
     SMTP = "smtp"
+    SMTP_STS = "smtp-sts"
+
+    @property
+    def smtp(self) -> bool:
+        """
+        Whether this is one of the SMTP policies (RFC 7672's rules for TLSA records).
+        """
+        return self in (Policy.SMTP, Policy.SMTP_STS)
 
 
 class Action(enum.Enum):
@@ -150,8 +161,18 @@ def planWithoutTLSA(
         raise DANEPolicyError(host, port, f"DANE is required but {why}", Status.INSECURE)
     action = Action.UNAUTHENTICATED if policy is Policy.SMTP else Action.PKIX
     return ConnectionPlan(
-        action, host, port, _serverName(host), trust=trust or PKIXTrust(), reason=why
+        action,
+        host,
+        port,
+        _serverName(host),
+        trust=trust or PKIXTrust(),
+        reason=_stsReason(why) if policy is Policy.SMTP_STS else why,
+        tlsRequired=policy is Policy.SMTP_STS,
     )
+
+
+def _stsReason(why: str) -> str:
+    return f"{why}: the MTA-STS policy requires TLS, verified by PKIX"
 
 
 def planConnection(
@@ -208,6 +229,8 @@ def planConnection(
             action = Action.ENCRYPT if tlsRequired else Action.UNAUTHENTICATED
         else:
             action = Action.PKIX
+        if policy is Policy.SMTP_STS:
+            why, tlsRequired = _stsReason(why), True
         return ConnectionPlan(
             action, host, port, serverName, trust=trust, reason=why, tlsRequired=tlsRequired
         )
@@ -216,7 +239,7 @@ def planConnection(
         return withoutDANE(f"the TLSA lookup for {owner} is insecure (no DNSSEC proof)")
     if not tlsa.records:
         return withoutDANE(f"{owner} has no TLSA records (proven by DNSSEC)")
-    smtp = policy is Policy.SMTP
+    smtp = policy.smtp
     usable = [
         r
         for r in tlsa.records
