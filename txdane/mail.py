@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.mail.smtp import (
     ESMTPSender,
     ESMTPSenderFactory,
@@ -40,6 +40,7 @@ from twisted.mail.smtp import (
 )
 from twisted.python.failure import Failure
 
+from txdane.dane.decision import Policy
 from txdane.endpoints.connection import IDANEConnection, Protection
 from txdane.endpoints.errors import AllHostsFailedError, HostAttempt, MXError
 from txdane.endpoints.mx import Shuffle, planMX
@@ -51,6 +52,16 @@ from txdane.endpoints.planner import (
     connectCandidate,
 )
 from txdane.errors import TxdaneError
+from txdane.mailpolicy import (
+    MailPolicy,
+    PolicyOutcomeLike,
+    PolicySource,
+    TLSSession,
+    failureType,
+    planPolicy,
+    policyCandidates,
+    sessionPolicy,
+)
 from txdane.validation.interfaces import IDNSSECResolver
 
 __all__ = [
@@ -60,6 +71,7 @@ __all__ = [
     "MAX_REPLY_LINE",
     "DeliveryError",
     "DeliveryResult",
+    "NotInPolicyError",
     "PermanentDeliveryError",
     "ServerLimitError",
     "TemporaryDeliveryError",
@@ -96,6 +108,8 @@ class DeliveryResult:
     @ivar recipients: per recipient, C{(address, code, reply)} from the server.
     @ivar tries: the hosts that failed before, each with why.
     @ivar skipped: the MX hosts beyond the limit of hosts to try (C{"host:port"}).
+    @ivar policy: what protected the delivery: DANE, MTA-STS (enforced or testing) or none
+        (L{MailPolicy<txdane.mailpolicy.MailPolicy>}).
     """
 
     domain: str
@@ -107,6 +121,7 @@ class DeliveryResult:
     recipients: tuple[tuple[str, int, str], ...] = ()
     tries: tuple[HostAttempt, ...] = ()
     skipped: tuple[str, ...] = ()
+    policy: MailPolicy = MailPolicy.NONE
 
 
 class DeliveryError(TxdaneError):
@@ -150,6 +165,22 @@ class ServerLimitError(TxdaneError):
     port: int
     reason: str
     template = "{host}:{port}: {reason}"
+
+
+class NotInPolicyError(TxdaneError):
+    """
+    An MX host that the domain's enforced MTA-STS policy does not list: it is not tried
+    (RFC 8461 section 4.1).
+
+    @ivar host: the MX host.
+    @ivar port: the port.
+    @ivar domain: the policy's domain.
+    """
+
+    host: str
+    port: int
+    domain: str
+    template = "{host}:{port}: not an MX host of the MTA-STS policy of {domain}"
 
 
 class TemporaryDeliveryError(DeliveryError):
@@ -287,9 +318,16 @@ class _Delivery:
         self.deadline = reactor.seconds() + deliveryTimeout
         self.tries: list[HostAttempt] = []
         self.skipped: tuple[str, ...] = ()
+        #: The domain's MTA-STS policy outcome, if one was looked up.
+        self.sts: PolicyOutcomeLike | None = None
+        #: Told of each session's TLS outcome (SMTP TLS reporting), if given.
+        self.reporter: Callable[[TLSSession], object] | None = None
 
     async def run(self, candidates: Sequence[Candidate]) -> DeliveryResult:
+        candidates, excluded = policyCandidates(candidates, self.sts)
         walk = HostWalk(f"MX of {self.domain}", candidates, maxHosts=self.settings.maxHosts)
+        for outside in excluded:
+            walk.failed(outside, NotInPolicyError(outside.host, outside.port, self.domain))
         self.tries = walk.attempts
         self.skipped = tuple(f"{c.host}:{c.port}" for c in walk.skipped)
 
@@ -317,6 +355,80 @@ class _Delivery:
             ) from e
 
     async def tryHost(self, candidate: Candidate) -> DeliveryResult:
+        """
+        One host. Under an MTA-STS policy in C{testing} mode, first as the policy would
+        have it (TLS verified by PKIX): a TLS failure is reported, and the host is tried
+        again as without the policy.
+        """
+        if sessionPolicy(self.sts) is MailPolicy.MTA_STS_TESTING and candidate.policy is not (
+            Policy.SMTP_STS
+        ):
+            strict = dataclasses.replace(candidate, policy=Policy.SMTP_STS)
+            try:
+                return await self.tryHostOnce(strict)
+            except Exception as e:
+                error = e.error if isinstance(e, HostFailed) else e
+                if failureType(error) is None:
+                    raise
+        return await self.tryHostOnce(candidate)
+
+    async def tryHostOnce(self, candidate: Candidate) -> DeliveryResult:
+        """
+        One host, within its deadline: the smaller of the attempt's and what is left of the
+        delivery's; its TLS outcome reported.
+        """
+        try:
+            result = await self.tryHostInTime(candidate)
+        except Exception as e:
+            if isinstance(e, _OutOfTime):
+                raise
+            error = e.error if isinstance(e, HostFailed) else e
+            address = e.address if isinstance(e, HostFailed) else None
+            kind = failureType(error)
+            if kind is not None:
+                self.report(candidate, None, address, kind, str(error), error)
+            raise
+        self.report(candidate, result.policy, result.address, None, "", None)
+        return result
+
+    def report(
+        self,
+        candidate: Candidate,
+        policy: MailPolicy | None,
+        address: str | None,
+        kind: str | None,
+        reason: str,
+        error: BaseException | None,
+    ) -> None:
+        """
+        Tell the reporter, if any, of one session's TLS outcome.
+        """
+        if self.reporter is None:
+            return
+        checks = getattr(error, "checks", ()) or ()
+        if policy is MailPolicy.DANE or checks:
+            policyType = "tlsa"
+            strings = tuple(str(check.record) for check in checks)
+        elif candidate.policy is Policy.SMTP_STS and self.sts is not None:
+            policyType = "sts"
+            strings = tuple(self.sts.policy.lines())
+        else:
+            policyType, strings = "no-policy-found", ()
+        self.reporter(
+            TLSSession(
+                self.domain,
+                policyType,
+                strings,
+                candidate.host,
+                None,
+                address,
+                kind,
+                reason,
+                self.reactor.seconds(),
+            )
+        )
+
+    async def tryHostInTime(self, candidate: Candidate) -> DeliveryResult:
         """
         One host, within its deadline: the smaller of the attempt's and what is left of the
         delivery's.
@@ -409,6 +521,9 @@ class _Delivery:
             # The client says QUIT and the server closes: the attempt ends with the connection.
             await closed
         code, resp = factory.reply or (250, b"")
+        policy = planPolicy(info.plan, self.sts)
+        if policy is MailPolicy.MTA_STS and candidate.policy is not Policy.SMTP_STS:
+            policy = MailPolicy.NONE  # not reached: enforced policies apply to every host
         return DeliveryResult(
             self.domain,
             candidate.host,
@@ -419,6 +534,7 @@ class _Delivery:
             tuple((_text(a), c, _text(r)) for a, c, r in addresses),
             tuple(self.tries),
             self.skipped,
+            policy,
         )
 
 
@@ -430,6 +546,20 @@ class _Attempt:
     transport: Any = None
     address: str | None = None
     expired = False
+
+
+async def _policyOf(source: PolicySource, domain: str) -> PolicyOutcomeLike | None:
+    """
+    The domain's MTA-STS policy outcome; C{None} when the lookup itself broke (delivery is
+    then as without a policy, RFC 8461 section 5.1).
+    """
+    try:
+        outcome: PolicyOutcomeLike = await source.policyFor(domain)
+    except CancelledError:
+        raise
+    except Exception:
+        return None
+    return outcome
 
 
 def sendMail(
@@ -448,6 +578,8 @@ def sendMail(
     maxHosts: int | None = None,
     attemptTimeout: float = ATTEMPT_TIMEOUT,
     deliveryTimeout: float = DELIVERY_TIMEOUT,
+    mtaSTS: PolicySource | None = None,
+    reporter: Callable[[TLSSession], object] | None = None,
 ) -> Deferred[DeliveryResult]:
     """
     Deliver C{message} from C{sender} to C{recipients} (all in one domain) through the
@@ -472,6 +604,15 @@ def sendMail(
         next is tried.
     @param deliveryTimeout: seconds the whole delivery may take (L{DELIVERY_TIMEOUT});
         past it, a L{TemporaryDeliveryError}.
+    @param mtaSTS: where to find the domain's MTA-STS policy (a L{PolicyResolver
+        <txdane.mtasts.PolicyResolver>}); C{None} for none. DANE takes precedence where it
+        applies to an MX host (RFC 8461 section 2); an C{enforce} policy excludes the MX
+        hosts it does not list and requires TLS verified by PKIX for the others; a
+        C{testing} policy is checked and its failures reported, but delivery goes on as
+        without it.
+    @param reporter: called with a L{TLSSession<txdane.mailpolicy.TLSSession>} for each
+        session's TLS outcome and each failed policy fetch, for SMTP TLS reporting
+        (L{txdane.tlsrpt}).
     @return: a Deferred firing with a L{DeliveryResult}, or failing with a
         L{TemporaryDeliveryError} or L{PermanentDeliveryError}.
     @raise ValueError: for recipients in several domains, or none.
@@ -499,12 +640,36 @@ def sendMail(
         deliveryTimeout,
     )
 
+    delivery.reporter = reporter
+
     async def deliver() -> DeliveryResult:
+        # The MTA-STS policy is looked up (and fetched) while the MX records are.
+        sts = None if mtaSTS is None else Deferred.fromCoroutine(_policyOf(mtaSTS, domain))
         try:
             candidates = await planMX(resolver, domain, port, shuffle=shuffle)
         except MXError as e:
+            if sts is not None:
+                sts.cancel()
+                sts.addErrback(lambda _: None)
             kind = PermanentDeliveryError if e.permanent else TemporaryDeliveryError
             raise kind(domain, str(e)) from e
+        if sts is not None:
+            delivery.sts = await sts
+            failure = getattr(delivery.sts, "failure", None)
+            if failure is not None and reporter is not None:
+                reporter(
+                    TLSSession(
+                        domain,
+                        "sts",
+                        (),
+                        None,
+                        None,
+                        None,
+                        str(getattr(failure, "value", failure)),
+                        getattr(delivery.sts, "reason", ""),
+                        reactor.seconds(),
+                    )
+                )
         return await delivery.run(candidates)
 
     return Deferred.fromCoroutine(deliver())

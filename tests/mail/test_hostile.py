@@ -52,7 +52,11 @@ def hosts(count: int, tlsa: bool = False) -> FakeResolver:
     return FakeResolver(records)
 
 
-class HostileTests(SynchronousTestCase):
+class MemoryMail(SynchronousTestCase):
+    """
+    Deliveries in memory: the connections they dial, played by the test.
+    """
+
     def setUp(self) -> None:
         self.reactor = MemoryReactorClock()
         self.dialled = 0
@@ -123,6 +127,8 @@ class HostileTests(SynchronousTestCase):
         self.assertEqual(result.protection, Protection.CLEARTEXT)
         return result
 
+
+class HostileTests(MemoryMail):
     def test_5xxGreetingBeforeTLSIsNoBounce(self) -> None:
         """
         A first MX that greets 554 before the TLS its TLSA record requires: anyone on the

@@ -179,13 +179,20 @@ class Negotiator(HandshakeGate):
             if self._refusal is not None:
                 reason = Failure(self._refusal)
             elif not self.upgrading:
-                reason = self._failed(f"the connection closed before STARTTLS ({_words(reason)})")
+                why = f"the connection closed before STARTTLS ({_words(reason)})"
+                reason = self._failed(why, reason)
             elif reason.check(ConnectionDone, ConnectionLost, SSL.Error):
-                reason = self._failed(f"the TLS handshake failed ({_words(reason)})")
+                reason = self._failed(f"the TLS handshake failed ({_words(reason)})", reason)
         super().connectionLost(reason)
 
-    def _failed(self, why: str) -> Failure:
-        return Failure(StartTLSError(self.info.host, self.info.port, self.protocolName, why))
+    def _failed(self, why: str, cause: Failure) -> Failure:
+        """
+        The connection's failure as a L{StartTLSError}, its cause (an OpenSSL error that
+        says why the handshake failed, say) kept as C{__cause__}.
+        """
+        error = StartTLSError(self.info.host, self.info.port, self.protocolName, why)
+        error.__cause__ = cause.value
+        return Failure(error)
 
 
 def _words(reason: Failure) -> str:
