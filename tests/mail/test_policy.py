@@ -68,11 +68,11 @@ class _Source:
         return succeed(self.outcome)
 
 
-def enforce(*mx: str) -> _Source:
+def stsEnforce(*mx: str) -> _Source:
     return _Source(_Outcome(_Policy(_Mode.ENFORCE, mx)))
 
 
-def testingPolicy(*mx: str) -> _Source:
+def stsTesting(*mx: str) -> _Source:
     return _Source(_Outcome(_Policy(_Mode.TESTING, mx)))
 
 
@@ -113,10 +113,10 @@ def test_policyCandidates() -> None:
     others; testing and no policy leave the hosts as they are.
     """
     hosts_ = [Candidate("mx1.example.org", 25, policy=Policy.SMTP), Candidate("evil.test", 25)]
-    kept, excluded = policyCandidates(hosts_, enforce("mx1.example.org").outcome)
+    kept, excluded = policyCandidates(hosts_, stsEnforce("mx1.example.org").outcome)
     assert [(c.host, c.policy) for c in kept] == [("mx1.example.org", Policy.SMTP_STS)]
     assert [c.host for c in excluded] == ["evil.test"]
-    for outcome in (testingPolicy("mx1.example.org").outcome, _Outcome(None), None):
+    for outcome in (stsTesting("mx1.example.org").outcome, _Outcome(None), None):
         assert policyCandidates(hosts_, outcome) == (hosts_, [])
     assert sessionPolicy(_Outcome(_Policy(_Mode.NONE, ()))) is MailPolicy.NONE
 
@@ -134,7 +134,7 @@ class DeliveryPolicyTests(MemoryMail):
         The first MX is not in the enforced policy: it is never dialled, and the error says
         why.
         """
-        sending, _ = self.sendWith(enforce("mx1.example.org"))
+        sending, _ = self.sendWith(stsEnforce("mx1.example.org"))
         host, _, _, _, _ = self.reactor.tcpClients[0]
         self.assertEqual(host, "192.0.2.2")  # mx1, not mx0
         self.refuseAll()
@@ -147,7 +147,7 @@ class DeliveryPolicyTests(MemoryMail):
         Under an enforced policy a host that offers no STARTTLS is refused (without one the
         message would go in cleartext), and the report names the failure and the policy.
         """
-        sending, sessions = self.sendWith(enforce("mx0.example.org"), count=1)
+        sending, sessions = self.sendWith(stsEnforce("mx0.example.org"), count=1)
         client, transport = self.connect()
         client.dataReceived(b"220 mx ESMTP\r\n")
         client.dataReceived(b"250-mx\r\n250 PIPELINING\r\n")
@@ -174,7 +174,7 @@ class DeliveryPolicyTests(MemoryMail):
         A testing policy: the host is first tried as the policy would have it; its failure
         is reported, and the message is delivered as without the policy.
         """
-        sending, sessions = self.sendWith(testingPolicy("mx0.example.org"), count=1)
+        sending, sessions = self.sendWith(stsTesting("mx0.example.org"), count=1)
         client, _ = self.connect()
         client.dataReceived(b"220 mx ESMTP\r\n")
         client.dataReceived(b"250-mx\r\n250 PIPELINING\r\n")
