@@ -85,6 +85,7 @@ __all__: list[str] = [  # noqa: RUF022
     "TLSAFormatError",
     "DANEError",
     "DANEVerificationError",
+    "PKIXVerificationError",
     "DANEPolicyError",
     "HandshakeTimeoutError",
     "AddressLookupError",

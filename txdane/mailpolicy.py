@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from OpenSSL import SSL
 
 from txdane.dane.decision import Action, ConnectionPlan, Policy
-from txdane.dane.errors import DANEPolicyError, DANEVerificationError
+from txdane.dane.errors import DANEPolicyError, DANEVerificationError, PKIXVerificationError
 from txdane.endpoints.errors import StartTLSError
 from txdane.endpoints.planner import Candidate
 from txdane.status import Status
@@ -167,6 +167,8 @@ def failureType(error: BaseException) -> str | None:
         if error.status in (Status.BOGUS, Status.INDETERMINATE) or error.status is None:
             return "dnssec-invalid"
         return "dane-required"
+    if isinstance(error, PKIXVerificationError) and error.__cause__ is not None:
+        return failureType(error.__cause__) or "validation-failure"
     if isinstance(error, DANEVerificationError):
         return "validation-failure"
     if type(error).__name__ == "VerificationError":  # service_identity: the name

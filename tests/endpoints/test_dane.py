@@ -22,10 +22,10 @@ from zope.interface.verify import verifyObject
 
 from txdane.adapters import AddressValidationError, NoAddressesError
 from txdane.dane.decision import Action, Policy
-from txdane.dane.errors import DANEPolicyError, DANEVerificationError
+from txdane.dane.errors import DANEPolicyError, DANEVerificationError, PKIXVerificationError
 from txdane.dane.pkix import PKIXTrust
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint
-from txdane.errors import HandshakeTimeoutError
+from txdane.errors import HandshakeTimeoutError, TxdaneError
 from txdane.resolvconf import NameServer
 from txdane.status import Status
 from txdane.testing import TLSA_RDATA
@@ -202,13 +202,18 @@ class DANEEndpointTests(TestCase):
         # Not trusted by PKIX: refused.
         untrusted = PKIXTrust((issue("Other Root", ca=True).cert,))
         factory, built = recordingFactory()
-        # Exactly as with tls: (Twisted's optionsForClientTLS), OpenSSL refuses the chain.
-        await self.assertFailure(
+        # OpenSSL refuses the chain, as with tls: (Twisted's optionsForClientTLS); the error
+        # says why DANE did not apply and keeps OpenSSL's as its cause.
+        error = await self.assertFailure(
             DANEEndpoint(
                 reactor, world.resolver, "www.unsigned.test", server.port, trustRoots=untrusted
             ).connect(factory),
-            SSL.Error,
+            PKIXVerificationError,
         )
+        self.assertIsInstance(error, TxdaneError)
+        self.assertIsInstance(error.__cause__, SSL.Error)
+        self.assertIn("no DANE (the addresses of www.unsigned.test are insecure", str(error))
+        self.assertIn("PKIX verification failed: the certificate chain is not valid", str(error))
         self.assertTrue(all(not p.made for p in built))
 
     async def test_requireRefusesWithoutTLSA(self) -> None:

@@ -155,7 +155,11 @@ async def _checkTarget(
     from twisted.internet.error import ConnectError
 
     from txdane.adapters import AddressLookupError
-    from txdane.dane.errors import DANEPolicyError, DANEVerificationError
+    from txdane.dane.errors import (
+        DANEPolicyError,
+        DANEVerificationError,
+        PKIXVerificationError,
+    )
     from txdane.endpoints.connection import IDANEConnection
     from txdane.endpoints.errors import StartTLSError
     from txdane.endpoints.planner import HostFailed
@@ -203,6 +207,8 @@ async def _checkTarget(
     except AddressLookupError as e:
         verdict = addressFailure(host, port, e, foundTLSA(recorder, host, port, "tcp"))
         return described(verdict, None)
+    except PKIXVerificationError as e:
+        return described(pkixFailed(host, port, e.__cause__ or e, "", **evidence()), None)
     except DANEVerificationError as e:
         kept = evidence()
         if "tlsa" in kept:

@@ -117,7 +117,11 @@ async def checkCandidate(
 
     from txdane.adapters import AddressLookupError
     from txdane.dane.decision import Action
-    from txdane.dane.errors import DANEPolicyError, DANEVerificationError
+    from txdane.dane.errors import (
+        DANEPolicyError,
+        DANEVerificationError,
+        PKIXVerificationError,
+    )
     from txdane.dane.matching import DANEResult
     from txdane.endpoints.connection import IDANEConnection, Protection
     from txdane.endpoints.options import DANEOptions
@@ -171,6 +175,12 @@ async def checkCandidate(
     try:
         protocol: Any = await endpoint.connectWithPlan(
             addresses, plan, Factory.forProtocol(Quiet), info=candidateInfo(candidate, plan)
+        )
+    except PKIXVerificationError as e:
+        found.addAdvice(now)
+        cause = e.__cause__ or e
+        return _withProtection(
+            pkixFailed(host, port, cause, plan.reason, **evidence), starttls, None
         )
     except DANEVerificationError as e:
         found.addAdvice(now, e.certificates)

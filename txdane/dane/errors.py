@@ -56,6 +56,15 @@ class DANEVerificationError(DANEError):
         return self.result.checks if self.result is not None else ()
 
 
+class PKIXVerificationError(DANEVerificationError):
+    """
+    DANE did not apply (no TLSA records, an unsigned zone, or an MTA-STS policy's PKIX
+    requirement), and the certificate check that replaced it, PKIX for the host name, failed.
+    The reason says both; the underlying error (OpenSSL's, or service_identity's for a name
+    mismatch) is kept as C{__cause__}.
+    """
+
+
 class DANEPolicyError(DANEError):
     """
     The policy forbids connecting at all: the TLSA lookup failed or was bogus (never a reason

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dns.name
+from OpenSSL import SSL
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
@@ -27,12 +28,14 @@ from txdane.dane.decision import (
     planConnection,
     planWithoutTLSA,
 )
+from txdane.dane.errors import PKIXVerificationError
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import TLSARecord
 from txdane.endpoints._plumbing import GateFactory, abortGate, beforeDeadline, discardLookup
 from txdane.endpoints.connection import ConnectionInfo, connected
 from txdane.endpoints.connector import retrying
 from txdane.endpoints.dnssec import DNSSECEndpoint
+from txdane.endpoints.errors import StartTLSError
 from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.endpoints.starttls import NegotiatorFactory, negotiatorFor
 from txdane.errors import HandshakeTimeoutError
@@ -40,7 +43,7 @@ from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
 
-__all__ = ["DANEEndpoint", "creatorForStartTLS", "tlsaResult"]
+__all__ = ["DANEEndpoint", "creatorForStartTLS", "pkixRefusal", "tlsaResult"]
 
 
 def tlsaResult(answer: Answer, baseDomain: dns.name.Name) -> TLSAResult:
@@ -319,16 +322,59 @@ class DANEEndpoint:
         if isinstance(peer, (IPv4Address, IPv6Address)):
             info.address = peer
         deadline = self.handshakeTimeout
-        protocol = await beforeDeadline(
-            self._reactor,
-            ready,
-            deadline,
-            lambda: abortGate(factory.gate),
-            lambda: HandshakeTimeoutError(self.host, self.port, deadline),
-        )
+        try:
+            protocol = await beforeDeadline(
+                self._reactor,
+                ready,
+                deadline,
+                lambda: abortGate(factory.gate),
+                lambda: HandshakeTimeoutError(self.host, self.port, deadline),
+            )
+        except Exception as e:
+            refusal = pkixRefusal(plan, e)
+            if refusal is None:
+                raise
+            raise refusal from refusal.__cause__
         info.tls = factory.gate is not None and factory.gate.secured
         connected(protocol.transport, info)  # type: ignore[attr-defined]
         return protocol
+
+
+def pkixRefusal(plan: ConnectionPlan, error: BaseException) -> PKIXVerificationError | None:
+    """
+    A L{PKIXVerificationError} saying why DANE did not apply and why PKIX failed, when
+    C{error} is the certificate check of a PKIX plan failing (OpenSSL's verification, or
+    service_identity's name check; after STARTTLS, the cause the endpoint kept); else
+    C{None}.
+    """
+    if plan.action is not Action.PKIX:
+        return None
+    cause: BaseException | None = error
+    if isinstance(cause, StartTLSError):
+        cause = cause.__cause__
+    if cause is None:
+        return None
+    if isinstance(cause, SSL.Error):
+        text = "; ".join(str(part[2]) for part in _errorParts(cause)) or str(cause)
+        if "certificate" not in text:
+            return None
+        why = f"the certificate chain is not valid ({text})"
+    elif type(cause).__name__ == "VerificationError":  # service_identity's
+        why = f"the certificate is not valid for {plan.serverName}"
+    else:
+        return None
+    refusal = PKIXVerificationError(
+        plan.host, plan.port, f"no DANE ({plan.reason}), and PKIX verification failed: {why}"
+    )
+    refusal.__cause__ = cause
+    return refusal
+
+
+def _errorParts(error: SSL.Error) -> list[Any]:
+    try:
+        return [part for part in error.args[0] if len(part) > 2]
+    except (IndexError, TypeError):
+        return []
 
 
 async def _outcome(lookup: Deferred[Answer], base: dns.name.Name) -> TLSAResult | BaseException:
