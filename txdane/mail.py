@@ -604,7 +604,8 @@ def sendMail(
         next is tried.
     @param deliveryTimeout: seconds the whole delivery may take (L{DELIVERY_TIMEOUT});
         past it, a L{TemporaryDeliveryError}.
-    @param mtaSTS: where to find the domain's MTA-STS policy (a C{txdane.mtasts.PolicyResolver}); C{None} for none. DANE takes precedence where it
+    @param mtaSTS: where to find the domain's MTA-STS policy (a
+        C{txdane.mtasts.PolicyResolver}); C{None} for none. DANE takes precedence where it
         applies to an MX host (RFC 8461 section 2); an C{enforce} policy excludes the MX
         hosts it does not list and requires TLS verified by PKIX for the others; a
         C{testing} policy is checked and its failures reported, but delivery goes on as
