@@ -204,7 +204,7 @@ class DANEEndpointTests(TestCase):
         factory, built = recordingFactory()
         # OpenSSL refuses the chain, as with tls: (Twisted's optionsForClientTLS); the error
         # says why DANE did not apply and keeps OpenSSL's as its cause.
-        error = await self.assertFailure(
+        error: Any = await self.assertFailure(
             DANEEndpoint(
                 reactor, world.resolver, "www.unsigned.test", server.port, trustRoots=untrusted
             ).connect(factory),
