@@ -10,6 +10,7 @@ import argparse
 import importlib
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,16 @@ def test_mistakesAreOneLine(
     assert message in captured.err
     assert len(captured.err.strip().splitlines()) == 1, captured.err
     assert "Traceback" not in captured.err
+
+
+def test_serveHelpDefaults(capsys: Any) -> None:
+    """
+    C{serve --help} states each default once, integers without a decimal point.
+    """
+    from txdane.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: the rate). (default" not in text
+    assert "(default: 200)" in text and "200.0" not in text

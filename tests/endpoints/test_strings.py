@@ -127,6 +127,7 @@ def test_sharedResolver() -> None:
         ("dane:host=h:port=https", "port='https' is not a number"),
         ("dane:host=h:port=70000", "not in 1-65535"),
         ("dane:host=h:port=443:colour=blue", "unknown option 'colour'"),
+        ("dane:host=h:prot=443", "unknown option 'prot'; did you mean 'port'\\?"),
         ("dnssec:host=h:port=22:require=yes", "unknown option 'require'"),
         ("dane:host=h:port=443:require=perhaps", "require='perhaps' is not yes or no"),
         ("dane:host=h:port=443:timeout=-1", "timeout='-1' must be positive"),

@@ -103,7 +103,7 @@ def addOutputArguments(parser: argparse.ArgumentParser) -> None:
     Declare C{--json} and C{-v}.
     """
     parser.add_argument(
-        "--json", action="store_true", help="print one JSON object (documented in the guide)"
+        "--json", action="store_true", help="print one JSON object (its keys: docs/cli.md)"
     )
     parser.add_argument(
         "-v",

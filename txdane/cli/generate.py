@@ -52,7 +52,9 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--proto", default="tcp", help="transport protocol label (default: tcp)")
     parser.add_argument("--ttl", type=ttlValue, default=3600, help="TTL to print (default: 3600)")
     parser.add_argument(
-        "--json", action="store_true", help="print one JSON object (documented in the guide)"
+        "--json",
+        action="store_true",
+        help="print one JSON object (its keys: docs/cli.md, under generate)",
     )
 
 

@@ -47,7 +47,9 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         "-v", "--verbose", action="store_true", help="also print the chain of trust"
     )
     parser.add_argument(
-        "--json", action="store_true", help="print one JSON object (documented in the guide)"
+        "--json",
+        action="store_true",
+        help="print one JSON object (its keys: docs/cli.md, under lookup)",
     )
     addResolverArguments(parser)
 

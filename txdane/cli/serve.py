@@ -52,12 +52,23 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
             *flags,
             dest=f"serve_{long}",
             metavar=long.split("-")[-1].upper(),
-            help=f"{doc} (default: {str(default) or 'none'})".replace("%", "%%"),
+            help=_withDefault(doc, default).replace("%", "%%"),
         )
     flagOptions: list[list[Any]] = Options.optFlags
     for long, short, doc in flagOptions:
         flags = [f"--{long}"] + ([f"-{short}"] if short else [])
         parser.add_argument(*flags, dest=f"serve_{long}", action="store_true", help=doc)
+
+
+def _withDefault(doc: str, default: Any) -> str:
+    """
+    An option's help with its default, unless the help already says it or there is none.
+    """
+    if "(default" in doc or default is None:
+        return doc
+    if isinstance(default, float) and default.is_integer():
+        default = int(default)
+    return f"{doc} (default: {str(default) or 'none'})"
 
 
 def serverArguments(options: argparse.Namespace) -> list[str]:

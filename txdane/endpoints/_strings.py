@@ -5,6 +5,7 @@ naming the option.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import ipaddress
 import math
@@ -56,6 +57,19 @@ def _text(value: str | bytes) -> str:
     return value
 
 
+def _closest(name: str, known: Iterable[str]) -> str | None:
+    """
+    The known option C{name} was most likely meant to be: one with the same letters in
+    another order (a typing slip such as C{prot} for C{port}), else the closest spelling.
+    """
+    letters = sorted(name.lower())
+    for option in sorted(known):
+        if sorted(option.lower()) == letters:
+            return option
+    guesses = difflib.get_close_matches(name, list(known), n=1)
+    return guesses[0] if guesses else None
+
+
 class OptionReader:
     """
     The options of one endpoint string, as Twisted passes them to a parser.
@@ -82,8 +96,10 @@ class OptionReader:
         known = set(allowed)
         unknown = sorted(set(values) - known)
         if unknown:
+            guess = _closest(unknown[0], known)
+            hint = f"; did you mean {guess!r}?" if guess else ""
             raise EndpointStringError(
-                f"{prefix}: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})"
+                f"{prefix}: unknown option {unknown[0]!r}{hint} (known: {', '.join(sorted(known))})"
             )
         self.values = values
 
