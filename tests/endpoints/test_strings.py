@@ -360,3 +360,22 @@ def _failureOf(d: Deferred[Any]) -> BaseException:
     d.addErrback(failures.append)
     (failure,) = failures
     return failure.value
+
+
+def test_reprNamesTheTarget() -> None:
+    """
+    An endpoint's repr names where it connects and how, for logs (Twisted's ClientService
+    logs its retries with it).
+    """
+    assert repr(parse("dane:host=mail.example.test:port=143:starttls=imap")) == (
+        "<DANEEndpoint mail.example.test:143 starttls=imap policy=default>"
+    )
+    assert repr(parse("dnssec:host=git.example.test:port=22")) == (
+        "<DNSSECEndpoint git.example.test:22>"
+    )
+    assert repr(parse("dane:mx=example.test")) == (
+        "<PlannedEndpoint MX of example.test, at most 5 hosts>"
+    )
+    assert repr(parse("dane:srv=imap:domain=example.test")).startswith(
+        "<SRVEndpoint imap of example.test"
+    )

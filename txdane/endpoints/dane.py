@@ -145,6 +145,11 @@ class DANEEndpoint:
             attemptDelay=attemptDelay,
         )
 
+    def __repr__(self) -> str:
+        options = self.options
+        mode = f" starttls={options.starttls}" if options.starttls else ""
+        return f"<DANEEndpoint {self.host}:{self.port}{mode} policy={options.policy.value}>"
+
     async def plan(
         self, *, withoutTLSA: str | None = None
     ) -> tuple[ValidatedAddresses, ConnectionPlan]:

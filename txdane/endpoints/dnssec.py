@@ -65,6 +65,10 @@ class DNSSECEndpoint:
         self.attemptDelay = attemptDelay
         self._addresses = ValidatingHostnameResolver(resolver, allowInsecure=allowInsecure)
 
+    def __repr__(self) -> str:
+        insecure = " allowInsecure" if self.allowInsecure else ""
+        return f"<DNSSECEndpoint {self.host}:{self.port}{insecure}>"
+
     def resolveAddresses(self) -> Deferred[ValidatedAddresses]:
         """
         The validated addresses this endpoint would dial.

@@ -367,6 +367,9 @@ class PlannedEndpoint:
         self.service = service
         self.settings = settings
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.service}, at most {self.settings.maxHosts} hosts>"
+
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         return _Run(self, protocolFactory).connect()
 
