@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote, urlsplit
 
+import dns.rdatatype
 from twisted.internet.defer import Deferred
 from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.internet.protocol import Protocol, connectionDone
@@ -677,7 +678,7 @@ def lookupReportAddresses(resolver: IDNSSECResolver, domain: str) -> Deferred[tu
 
     async def lookup() -> tuple[str, ...]:
         try:
-            answer = await resolver.lookup(name, "TXT")
+            answer = await resolver.lookup(name, dns.rdatatype.TXT)
         except LookupFailedError as e:
             raise TLSRPTLookupError(str(e)) from e
         problem = answer.problem()
