@@ -109,13 +109,12 @@ def formatReports(
         lines.append(f"{_reportDomain(report)}  {_reportDay(report)}  {report['report-id']}")
         for entry in report["policies"]:
             policy, summary = entry["policy"], entry["summary"]
-            strings = policy.get("policy-string", [])
-            described = policy["policy-type"]
+            lines.append(f"  policy     {policy['policy-type']}")
             if policy.get("mx-host"):
-                described += " mx " + ", ".join(policy["mx-host"])
-            elif strings:
-                described += " " + "; ".join(strings)
-            lines.append(f"  policy     {described}")
+                lines.append(f"             mx-host {', '.join(policy['mx-host'])}")
+            elif policy["policy-type"] == "tlsa":
+                for record in policy.get("policy-string", []):
+                    lines.append(f"             {_abridged(record)}")
             lines.append(
                 f"  sessions   {summary['total-successful-session-count']} successful, "
                 f"{summary['total-failure-session-count']} failed"
@@ -140,6 +139,15 @@ def formatReports(
                 target = f"{outcome.destination}: " if outcome.destination else ""
                 lines.append(f"  {status:<10} {target}{detail}")
     return "\n".join(lines)
+
+
+def _abridged(record: str) -> str:
+    """
+    A TLSA record with its long digest abridged, as the other subcommands show it.
+    """
+    return " ".join(
+        f"{word[:8]}...{word[-4:]}" if len(word) > 16 else word for word in record.split()
+    )
 
 
 def _sentSummary(reports: Sequence[dict[str, Any]], outcomes: Sequence[SendOutcome]) -> str:
