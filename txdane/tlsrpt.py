@@ -114,10 +114,10 @@ class ResultType(enum.Enum):
     @cvar STARTTLS_NOT_SUPPORTED: the MX host did not offer STARTTLS.
     @cvar CERTIFICATE_HOST_MISMATCH: the certificate does not name the host.
     @cvar CERTIFICATE_EXPIRED: the certificate has expired.
-    @cvar CERTIFICATE_NOT_TRUSTED: the certificate does not chain to a trusted root (or, with
-        DANE, no TLSA record matched it).
+    @cvar CERTIFICATE_NOT_TRUSTED: the certificate does not chain to a trusted root.
     @cvar VALIDATION_FAILURE: any other failure of the TLS negotiation or of validation.
-    @cvar TLSA_INVALID: the TLSA records are unusable or malformed (DANE).
+    @cvar TLSA_INVALID: a validation error in the TLSA records: none of them was found valid
+        (DANE).
     @cvar DNSSEC_INVALID: the DNSSEC validation of the TLSA or address records failed (DANE).
     @cvar DANE_REQUIRED: DANE was required and the host has no TLSA records.
     @cvar STS_POLICY_FETCH_ERROR: the MTA-STS policy could not be fetched.
