@@ -186,3 +186,15 @@ def test_outcomes() -> None:
     }
     assert [d["status"] for d in data["deliveries"]] == ["sent", "failed", "failed", "not sent"]
     json.dumps(data)
+
+
+def test_pageShowsTheOutput(store: ReportStore, capsys: pytest.CaptureFixture[str]) -> None:
+    """
+    The command line page shows this output for this store.
+    """
+    assert tlsrpt(store) == ExitStatus.OK
+    out = capsys.readouterr().out
+    page = (Path(__file__).parents[2] / "docs" / "cli.md").read_text()
+    shown = page.split("    $ txdane tlsrpt /var/spool/txdane/tlsrpt --org mail.example.org")[1]
+    lines = shown.split("\n\n`--json`")[0].splitlines()[1:]
+    assert "\n".join(line.removeprefix("    ") for line in lines) + "\n" == out
