@@ -868,12 +868,14 @@ async def _post(reactor: Any, agent: IAgent, uri: str, body: bytes, timeout: flo
             return f"failed: no response within {timeout:g} s"
         return f"failed: {_describe(e)}"
     done: Deferred[None] = Deferred()
-    response.deliverBody(_Drain(done))
+    drain = _Drain(done)
+    response.deliverBody(drain)
     done.addTimeout(timeout, reactor)
     try:
         await done
-    except Exception:
-        pass  # the status is what counts
+    except Exception:  # the body did not end in time: the status is what counts
+        if drain.transport is not None:
+            drain.transport.stopProducing()  # type: ignore[attr-defined]
     phrase = response.phrase.decode("utf-8", "replace")
     if 200 <= response.code < 300:
         return f"sent: HTTP {response.code} {phrase}".rstrip()
@@ -922,8 +924,12 @@ def sendReports(
         nonlocal agent, mailSender
         outcomes: list[SendOutcome] = []
         for report in reports:
-            reportID = str(report["report-id"])
-            domain = _reportDomain(report)
+            reportID = str(report.get("report-id", ""))
+            try:
+                domain = _reportDomain(report)
+            except (KeyError, TypeError, ValueError) as e:
+                outcomes.append(SendOutcome(reportID, "", f"not sent: not a report: {e}"))
+                continue
             try:
                 destinations = await lookupReportAddresses(resolver, domain)
             except TLSRPTLookupError as e:
@@ -956,7 +962,9 @@ def sendReports(
                         agent = daneAgent(reactor, resolver)
                     outcome = await _post(reactor, agent, uri, compressReport(report), timeout)
                 else:
-                    outcome = f"not sent: {scheme}: is neither mailto: nor https:"
+                    outcome = (
+                        f"not sent: {scheme}: URIs are not supported (only mailto: and https:)"
+                    )
                 outcomes.append(SendOutcome(reportID, uri, outcome))
         return outcomes
 

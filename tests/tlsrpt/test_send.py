@@ -25,7 +25,9 @@ from txdane.endpoints import daneAgent
 from txdane.tlsrpt import ReportStore, ResultType, SendOutcome, aggregate, sendReports
 
 from ..endpoints.world import reactor
+from ..fakeresolver import FakeResolver, answer
 from .samples import result
+from .test_record import outcome
 from .world import ReportWorld
 
 DOMAINS = (
@@ -239,3 +241,32 @@ class CommandTests(ReportWorld):
             [("mismatch.example.test", False), ("verified.example.test", True)],
         )
         self.assertEqual(len(self.servers["mxa"].messages), 2)
+
+
+def test_unusable() -> None:
+    """
+    A report that is not one, and a destination of another scheme, are outcomes too; nothing
+    is dialled for them.
+    """
+    name = "_smtp._tls.example.com."
+    resolver = FakeResolver(
+        {(name, "TXT"): answer("TXT", '"v=TLSRPTv1; rua=urn:example:later"', name=name)}
+    )
+    made = aggregate([result()], "Example Org", "tlsrpt@example.org")
+    outcomes = outcome(
+        sendReports(
+            None,
+            resolver,
+            [{"report-id": "broken", "policies": []}, *made],
+            submitter="mail.example.org",
+            sender="tlsrpt@example.org",
+        )
+    )
+    assert outcomes == [
+        SendOutcome("broken", "", "not sent: not a report: report 'broken': not one policy domain"),
+        SendOutcome(
+            made[0]["report-id"],
+            "urn:example:later",
+            "not sent: urn: URIs are not supported (only mailto: and https:)",
+        ),
+    ]
