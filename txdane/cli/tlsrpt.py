@@ -251,13 +251,14 @@ def run(options: argparse.Namespace) -> int:
             reactor, resolver, reports, submitter=submitter, sender=sender, port=options.port
         )
 
-    outcomes = runOnReactor(main) if reports else []
+    try:
+        outcomes = runOnReactor(main) if reports else []
+    except Exception as e:
+        raise CommandError(f"tlsrpt failed: {e}") from None
     failed = any(_anyFailed(report, outcomes) for report in reports)
     status = ExitStatus.FAILURE if failed else ExitStatus.OK
-    if options.json:
-        print(json.dumps(outcomesToJSON(reports, outcomes, status), indent=2))
-    else:
-        print(formatReports(reports, outcomes))
+    # Before anything is printed, so that a report sent leaves the store even when nobody
+    # reads what is printed.
     if not options.keep:
         for report in reports:
             mine = _of(report, outcomes)
@@ -266,4 +267,8 @@ def run(options: argparse.Namespace) -> int:
             if any(o.sent for o in mine) or not any(o.failed for o in mine):
                 store.remove(_reportDay(report), _reportDomain(report))
         store.discardStale()
+    if options.json:
+        print(json.dumps(outcomesToJSON(reports, outcomes, status), indent=2))
+    else:
+        print(formatReports(reports, outcomes))
     return status
