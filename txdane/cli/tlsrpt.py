@@ -9,6 +9,8 @@ Only days over for at least L{SETTLE} seconds are reported, unless C{--all}. Wit
 each report goes to the destinations of its domain's TLSRPT record, and leaves the store
 unless C{--keep}. Exit status: 0 done, 4 some report could not be sent (or the store could
 not be read), 2 usage error.
+
+Tests: C{tests/tlsrpt/test_cli.py}, C{tests/tlsrpt/test_send.py}.
 """
 
 from __future__ import annotations
