@@ -48,7 +48,6 @@ from urllib.parse import quote, unquote, urlsplit
 
 import dns.rdatatype
 from twisted.internet.defer import Deferred
-from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
@@ -60,7 +59,9 @@ if TYPE_CHECKING:
     from txdane.validation.interfaces import IDNSSECResolver
 
 __all__ = [
+    "MAX_RESPONSE",
     "POLICY_TYPES",
+    "POST_TIMEOUT",
     "ReportStore",
     "ResultType",
     "SendOutcome",
@@ -851,6 +852,11 @@ def _describe(error: BaseException) -> str:
 
 
 async def _post(reactor: Any, agent: IAgent, uri: str, body: bytes, timeout: float) -> str:
+    """
+    POST a compressed report to C{uri}, within C{timeout} seconds from the connection to the
+    end of the response (or L{MAX_RESPONSE} bytes of it): the status says whether it was
+    taken.
+    """
     from twisted.web.client import FileBodyProducer
     from twisted.web.http_headers import Headers
 
@@ -860,22 +866,36 @@ async def _post(reactor: Any, agent: IAgent, uri: str, body: bytes, timeout: flo
     request = agent.request(
         b"POST", uri.encode("ascii"), headers, FileBodyProducer(io.BytesIO(body))
     )
-    request.addTimeout(timeout, reactor)
-    try:
-        response = await request
-    except Exception as e:
-        if isinstance(e, (TimeoutError, DeferredTimeoutError)):
-            return f"failed: no response within {timeout:g} s"
-        return f"failed: {_describe(e)}"
     done: Deferred[None] = Deferred()
-    drain = _Drain(done)
-    response.deliverBody(drain)
-    done.addTimeout(timeout, reactor)
-    try:
-        await done
-    except Exception:  # the body did not end in time: the status is what counts
+    drain: _Drain | None = None
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        if drain is None:
+            request.cancel()
+            return
+        # The status is in; the body did not end in time.
         if drain.transport is not None:
             drain.transport.stopProducing()  # type: ignore[attr-defined]
+        if not done.called:
+            done.callback(None)
+
+    timer = reactor.callLater(timeout, expire)
+    try:
+        try:
+            response = await request
+        except Exception as e:
+            if expired:
+                return f"failed: no response within {timeout:g} s"
+            return f"failed: {_describe(e)}"
+        drain = _Drain(done)
+        response.deliverBody(drain)
+        await done
+    finally:
+        if timer.active():
+            timer.cancel()
     phrase = response.phrase.decode("utf-8", "replace")
     if 200 <= response.code < 300:
         return f"sent: HTTP {response.code} {phrase}".rstrip()

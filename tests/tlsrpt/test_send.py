@@ -147,6 +147,26 @@ class SendTests(ReportWorld):
         self.assertIn("_smtp._tls.bogus.expired.test. TXT: bogus", bogus.outcome)
         self.assertEqual(len(self.collector.posts), 2)  # verified's, and the one answered 500
 
+    async def test_boundedResponses(self) -> None:
+        """
+        A destination that never answers fails at the deadline; one whose body floods or
+        never ends took the report all the same, its status says so, and the rest of its
+        body is not read.
+        """
+        made = aggregate(
+            [result(domain=f"{name}.example.test") for name in ("flood", "stall", "trickle")],
+            "Example Org",
+            "tlsrpt@example.org",
+        )
+        started = reactor.seconds()
+        outcomes = await self.send(made, timeout=1)
+        self.assertEqual(
+            [o.outcome for o in outcomes],
+            ["sent: HTTP 200 OK", "failed: no response within 1 s", "sent: HTTP 200 OK"],
+        )
+        self.assertLess(reactor.seconds() - started, 10)
+        self.assertEqual(len(self.collector.posts), 3)
+
     async def test_mailSenderFails(self) -> None:
         """
         A mail sender that fails, even with an unexpected error, is one failed outcome.
@@ -270,3 +290,28 @@ def test_unusable() -> None:
             "not sent: urn: URIs are not supported (only mailto: and https:)",
         ),
     ]
+
+
+def test_drainStops() -> None:
+    """
+    A response body is read up to L{MAX_RESPONSE} bytes, then its transport is stopped.
+    """
+    from txdane.tlsrpt import MAX_RESPONSE, _Drain
+
+    class Transport:
+        stopped = 0
+
+        def stopProducing(self) -> None:
+            self.stopped += 1
+
+    done: Deferred[None] = Deferred()
+    drain = _Drain(done)
+    transport = Transport()
+    drain.makeConnection(transport)
+    drain.dataReceived(b"x" * MAX_RESPONSE)
+    assert transport.stopped == 0
+    drain.dataReceived(b"x")
+    assert transport.stopped == 1
+    assert not done.called
+    drain.connectionLost()
+    assert done.called

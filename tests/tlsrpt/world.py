@@ -10,6 +10,9 @@ and TLSRPT records for the mail domains in the signed test hierarchy.
 | fallback.example.test | none                                                             |
 | tata.example.test     | two records: none is used                                        |
 | bogus.expired.test    | the lookup is bogus                                              |
+| flood.example.test    | https: answering 200 with a 4 MiB body                           |
+| stall.example.test    | https: never answering                                           |
+| trickle.example.test  | https: answering 200 and a body that never ends                  |
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial.unittest import TestCase
 from twisted.web.resource import Resource
-from twisted.web.server import Site
+from twisted.web.server import NOT_DONE_YET, Site
 
 from txdane.dane.tlsa import recordForCertificate
 
@@ -46,13 +49,20 @@ class Collector(Resource):
         super().__init__()
         self.posts: list[tuple[bytes, bytes | None, bytes]] = []
 
-    def render_POST(self, request: Any) -> bytes:
+    def render_POST(self, request: Any) -> Any:
         self.posts.append(
             (request.path, request.getHeader(b"content-type"), request.content.read())
         )
         if request.path == b"/fail":
             request.setResponseCode(500)
             return b"try again later"
+        if request.path == b"/flood":
+            return b"x" * (4 * 1024 * 1024)
+        if request.path == b"/stall":
+            return NOT_DONE_YET  # never answers
+        if request.path == b"/trickle":
+            request.write(b"thank")  # the status and the start of a body that never ends
+            return NOT_DONE_YET
         return b"thank you"
 
 
@@ -107,6 +117,10 @@ class ReportWorld(TestCase):
             f'"v=TLSRPTv1; rua=mailto:tlsrpt@mismatch.example.test,{self.evilURL},"'
             f' "{self.failURL}"',
             '_smtp._tls.tata 300 IN TXT "v=TLSRPTv1; rua=mailto:a@tata.example.test"',
+            *(
+                f'_smtp._tls.{path} 300 IN TXT "v=TLSRPTv1; rua={self.reportsURL[:-6]}{path}"'
+                for path in ("flood", "stall", "trickle")
+            ),
             '_smtp._tls.tata 300 IN TXT "v=TLSRPTv1; rua=mailto:b@tata.example.test"',
         ]
         self.world = await makeWorld(records)
