@@ -53,6 +53,14 @@ COMMANDS = {
         "sends mail to the real example.com; tests/mail/test_send.py runs send with a message"
         " file against loopback SMTP servers"
     ),
+    "txdane tlsrpt /var/spool/txdane/tlsrpt --org mail.example.org --contact tlsrpt@example.org": (
+        "an illustration of a store's reports; tests/tlsrpt/test_cli.py checks the same output"
+    ),
+    "txdane tlsrpt /var/spool/txdane/tlsrpt --org mail.example.org --contact"
+    " tlsrpt@example.org --send --from tlsrpt@example.org": (
+        "sends reports to the real DNS's destinations; tests/tlsrpt/test_send.py runs"
+        " tlsrpt --send against the test hierarchy, loopback SMTP servers and an HTTPS server"
+    ),
     "txdane lookup www.badds.test": "hierarchy",
     "txdane lookup -v _443._tcp.www.example.test TLSA": "hierarchy",
     "python docs/examples/ssh_command.py git.example.com uptime --identity ~/.ssh/id_ed25519": (

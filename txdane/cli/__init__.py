@@ -32,6 +32,11 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("lookup", "txdane.cli.lookup", "look up and validate DNS records (like delv)"),
     ("send", "txdane.cli.send", "send one message to a domain's MX hosts with DANE (RFC 7672)"),
     (
+        "tlsrpt",
+        "txdane.cli.tlsrpt",
+        "make the daily SMTP TLS reports (RFC 8460) of recorded sessions, and send them",
+    ),
+    (
         "tlsa",
         "txdane.cli.tlsa",
         "show the TLSA records of a service, their DNSSEC status and which are usable",
