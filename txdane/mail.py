@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import IO, Any, ClassVar
 
 from twisted.internet.defer import CancelledError, Deferred
+from twisted.logger import Logger
 from twisted.mail.smtp import (
     ESMTPSender,
     ESMTPSenderFactory,
@@ -63,6 +64,8 @@ from txdane.mailpolicy import (
     sessionPolicy,
 )
 from txdane.validation.interfaces import IDNSSECResolver
+
+_log = Logger()
 
 __all__ = [
     "ATTEMPT_TIMEOUT",
@@ -414,7 +417,8 @@ class _Delivery:
             strings = tuple(self.sts.policy.lines())
         else:
             policyType, strings = "no-policy-found", ()
-        self.reporter(
+        _tell(
+            self.reporter,
             TLSSession(
                 self.domain,
                 policyType,
@@ -425,7 +429,7 @@ class _Delivery:
                 kind,
                 reason,
                 self.reactor.seconds(),
-            )
+            ),
         )
 
     async def tryHostInTime(self, candidate: Candidate) -> DeliveryResult:
@@ -548,6 +552,17 @@ class _Attempt:
     expired = False
 
 
+def _tell(reporter: Callable[[TLSSession], object], session: TLSSession) -> None:
+    """
+    Give C{reporter} a session's outcome; a reporter that fails (a full disk) is logged and
+    never stops the delivery.
+    """
+    try:
+        reporter(session)
+    except Exception:
+        _log.failure("while recording a TLS report session")
+
+
 async def _policyOf(source: PolicySource, domain: str) -> PolicyOutcomeLike | None:
     """
     The domain's MTA-STS policy outcome; C{None} when the lookup itself broke (delivery is
@@ -657,7 +672,8 @@ def sendMail(
             delivery.sts = await sts
             failure = getattr(delivery.sts, "failure", None)
             if failure is not None and reporter is not None:
-                reporter(
+                _tell(
+                    reporter,
                     TLSSession(
                         domain,
                         "sts",
@@ -668,7 +684,7 @@ def sendMail(
                         str(getattr(failure, "value", failure)),
                         getattr(delivery.sts, "reason", ""),
                         reactor.seconds(),
-                    )
+                    ),
                 )
         return await delivery.run(candidates)
 

@@ -52,6 +52,7 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
 from txdane.errors import LookupFailedError, TxdaneError
+from txdane.mailpolicy import TLSSession
 
 if TYPE_CHECKING:
     from twisted.web.iweb import IAgent
@@ -75,6 +76,7 @@ __all__ = [
     "reportFileName",
     "reportMessage",
     "sendReports",
+    "sessionResult",
 ]
 
 #: The policy types of a report (RFC 8460 section 4.4): DANE, MTA-STS, or neither.
@@ -273,6 +275,24 @@ _WRITING = ".writing"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def sessionResult(session: TLSSession) -> SessionResult:
+    """
+    The L{SessionResult} of a delivery's L{TLSSession<txdane.mailpolicy.TLSSession>} (what
+    L{sendMail<txdane.mail.sendMail>} tells its C{reporter}).
+    """
+    return SessionResult(
+        session.policyDomain,
+        session.policyType,
+        session.policyStrings,
+        session.mxHost,
+        session.sendingIP,
+        session.receivingIP,
+        None if session.resultType is None else ResultType(session.resultType),
+        session.failureReason,
+        session.when,
+    )
+
+
 class ReportStore:
     """
     Session results on disk, until their day's reports are sent.
@@ -301,6 +321,13 @@ class ReportStore:
 
     def _dayDirectory(self, day: datetime.date) -> Path:
         return self.directory / day.isoformat()
+
+    def recordSession(self, session: TLSSession) -> None:
+        """
+        Record a delivery's session: the C{reporter} to give L{sendMail
+        <txdane.mail.sendMail>} (C{reporter=store.recordSession}).
+        """
+        self.record(sessionResult(session))
 
     def record(self, result: SessionResult) -> None:
         """

@@ -214,3 +214,17 @@ class DeliveryPolicyTests(MemoryMail):
 
 class _Failure(enum.Enum):
     FETCH = "sts-policy-fetch-error"
+
+
+class FailingReporterTests(MemoryMail):
+    def test_reporterFailureNeverStopsDelivery(self) -> None:
+        """
+        A reporter that fails (a full disk) is logged; the delivery goes on.
+        """
+
+        def broken(session: TLSSession) -> None:
+            raise OSError("no space left on device")
+
+        sending = self.send(hosts(1), heloName="client.example.net", reporter=broken)
+        self.deliverOnNextHost(sending)
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)

@@ -84,6 +84,35 @@ class SendCommandTests(MailWorld):
         self.assertNotIn("FORGED", json.dumps(report))
         self.assertEqual(self.servers["mxa"].messages, [])
 
+    async def test_tlsReportStore(self) -> None:
+        """
+        C{--tlsrpt DIR}: each session's TLS outcome is recorded for C{txdane tlsrpt}: the
+        refused host as a validation failure under its TLSA policy, the one that took the
+        message as a success; the JSON names the policy that protected the delivery.
+        """
+        from txdane.tlsrpt import ReportStore, ResultType
+
+        store = self.temporaryPath()
+        status, report, _ = await self.txdaneSend(
+            "--tlsrpt", store, "--from", "a@example.org", "--to", "b@fallback.example.test"
+        )
+        self.assertEqual((status, report["policy"]), (ExitStatus.OK, "dane"))
+        results = sorted(ReportStore(store).results(), key=lambda r: r.mxHost or "")
+        self.assertEqual(
+            [(r.policyDomain, r.mxHost, r.policyType, r.result) for r in results],
+            [
+                ("fallback.example.test", "mxa.example.test", "tlsa", None),
+                (
+                    "fallback.example.test",
+                    "mxbad.example.test",
+                    "tlsa",
+                    ResultType.VALIDATION_FAILURE,
+                ),
+            ],
+        )
+        self.assertEqual(results[1].receivingIP, "127.0.0.3")
+        self.assertTrue(results[1].policyStrings[0].startswith("3 1 1 "))
+
     async def test_maxHosts(self) -> None:
         """
         C{--max-hosts 1}: the second MX is not tried, and the report says so.

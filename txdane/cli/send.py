@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -49,6 +50,12 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"try at most N MX hosts (default {DEFAULT_MAX_HOSTS}); the others are listed "
         "as skipped",
+    )
+    parser.add_argument(
+        "--tlsrpt",
+        metavar="DIR",
+        help="record each SMTP session's TLS outcome in the TLS report store DIR, for "
+        "'txdane tlsrpt DIR' (RFC 8460)",
     )
     parser.add_argument("--subject", metavar="TEXT", help="subject of the generated message")
     parser.add_argument(
@@ -99,7 +106,8 @@ def _attemptJSON(attempt: HostAttempt) -> dict[str, Any]:
 
 def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
     """
-    The stable JSON form: C{delivered} (bool), C{mx}, C{address}, C{protection}, C{reply}
+    The stable JSON form: C{delivered} (bool), C{mx}, C{address}, C{protection},
+    C{policy} (C{"dane"}, C{"mta-sts"}, C{"mta-sts-testing"} or C{"none"}), C{reply}
     (C{None} unless delivered), C{reason} (C{None} when delivered), C{permanent} (for a
     failure), C{tries} (one object per host that failed: C{mx}, C{port}, C{address},
     C{reason}), C{skipped} (the MX hosts beyond C{--max-hosts}, as C{"host:port"}).
@@ -111,6 +119,7 @@ def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
             "mx": outcome.mx,
             "address": outcome.address,
             "protection": str(outcome.protection),
+            "policy": str(outcome.policy),
             "reply": outcome.reply,
             "reason": None,
             "tries": [_attemptJSON(a) for a in outcome.tries],
@@ -123,6 +132,7 @@ def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
         "mx": last.host if last else None,
         "address": last.address if last else None,
         "protection": None,
+        "policy": None,
         "reply": None,
         "reason": str(outcome),
         "permanent": outcome.permanent,
@@ -138,7 +148,7 @@ def formatOutcome(outcome: DeliveryResult | DeliveryError, verbose: bool) -> str
     lines = []
     if isinstance(outcome, DeliveryResult):
         where = f"{outcome.mx}[{outcome.address}]:{outcome.port}"
-        lines.append(f"delivered to {where}  {outcome.protection}")
+        lines.append(f"delivered to {where}  {outcome.protection} (policy {outcome.policy})")
         lines.append(f"  reply      {outcome.reply}")
     else:
         lines.append(str(outcome))
@@ -162,6 +172,17 @@ def run(options: argparse.Namespace) -> int:
     if not 0 < options.max_hosts <= 1000:
         raise UsageError(f"--max-hosts {options.max_hosts}: not in 1-1000")
     message = _readMessage(options)
+    reporter = None
+    if options.tlsrpt:
+        from txdane.tlsrpt import ReportStore, TLSRPTError
+
+        try:
+            Path(options.tlsrpt).mkdir(parents=True, exist_ok=True)
+            if not os.access(options.tlsrpt, os.W_OK):
+                raise PermissionError("not writable")
+            reporter = ReportStore(options.tlsrpt).recordSession
+        except (OSError, TLSRPTError) as e:
+            raise UsageError(f"--tlsrpt {options.tlsrpt}: {e}") from None
 
     async def main(reactor: Any) -> DeliveryResult | DeliveryError:
         resolver = settings.build(reactor)
@@ -175,6 +196,7 @@ def run(options: argparse.Namespace) -> int:
                 port=options.port,
                 timeout=settings.timeout or DEFAULT_TIMEOUT,
                 maxHosts=options.max_hosts,
+                reporter=reporter,
             )
         except DeliveryError as e:
             return e
