@@ -74,6 +74,20 @@ def test_fileReplaced(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["example.com.json"]
 
 
+@pytest.mark.parametrize("name", ["../evil", "Example.com", "example.com.", "a/b", ""])
+def test_onlyHostNamesOnDisk(tmp_path: Path, name: str) -> None:
+    """
+    Only a domain as the resolver writes it (a host name, lower case, no final dot) gets a
+    file: no name can reach outside the directory.
+    """
+    directory = tmp_path / "cache"
+    cache = PolicyCache(directory)
+    cache.put(name, policy())
+    assert cache.get(name) == policy()
+    assert cache.path(name) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def _entry(**changes: Any) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "format": CACHE_FORMAT,

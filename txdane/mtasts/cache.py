@@ -19,7 +19,7 @@ from pathlib import Path
 
 from twisted.logger import Logger
 
-from txdane.mtasts.policy import MTASTSPolicy, isPolicyId, parsePolicy
+from txdane.mtasts.policy import MTASTSPolicy, hostName, isPolicyId, parsePolicy
 
 __all__ = ["CACHE_FORMAT", "MAX_CACHED_POLICIES", "PolicyCache"]
 
@@ -51,9 +51,13 @@ class PolicyCache:
 
     def path(self, domain: str) -> Path | None:
         """
-        The cache file of C{domain}, or C{None} without a directory.
+        The cache file of C{domain}, or C{None} without a directory, or for a name that is
+        not a host name in lower case without a final dot (which is then kept in memory
+        only).
         """
-        return None if self.directory is None else self.directory / f"{domain}.json"
+        if self.directory is None or hostName(domain) != domain:
+            return None
+        return self.directory / f"{domain}.json"
 
     def get(self, domain: str) -> MTASTSPolicy | None:
         """
