@@ -6,6 +6,8 @@ hierarchy, the policy from twisted.web behind TLS with a certificate of a privat
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,14 @@ from .policyworld import POLICY, PolicyWorld, makePolicyWorld
 class FetchTests(TestCase):
     async def world(self) -> PolicyWorld:
         return await makePolicyWorld(self.addCleanup)
+
+    def directory(self) -> Path:
+        """
+        A new, empty directory, removed after the test.
+        """
+        path = Path(tempfile.mkdtemp(prefix="mtasts-"))
+        self.addCleanup(shutil.rmtree, path, ignore_errors=True)
+        return path
 
     async def test_fresh(self) -> None:
         """
@@ -457,7 +467,7 @@ class FetchTests(TestCase):
         fetching it.
         """
         world = await self.world()
-        directory = Path(self.mktemp())
+        directory = self.directory() / "cache"
         first = await world.policyResolver(cacheDirectory=directory).policyFor("example.test")
         self.assertTrue((directory / "example.test.json").exists())
         outcome = await world.policyResolver(cacheDirectory=directory).policyFor("example.test")
@@ -467,8 +477,7 @@ class FetchTests(TestCase):
 
     async def test_corruptCacheFileIgnored(self) -> None:
         world = await self.world()
-        directory = Path(self.mktemp())
-        directory.mkdir()
+        directory = self.directory()
         path = directory / "example.test.json"
         path.write_bytes(b'{"format": 1, "domain": "example.test", "id": "2024a", "fetch')
         outcome = await world.policyResolver(cacheDirectory=directory).policyFor("example.test")
@@ -482,8 +491,7 @@ class FetchTests(TestCase):
         A bogus TXT answer, and a policy cached on disk by an earlier run: it applies.
         """
         world = await self.world()
-        directory = Path(self.mktemp())
-        directory.mkdir()
+        directory = self.directory()
         text = "version: STSv1\nmode: enforce\nmx: mx.badds.test\nmax_age: 86400\n"
         cached = {
             "format": 1,
@@ -500,8 +508,7 @@ class FetchTests(TestCase):
 
     async def test_expiredCacheFileUnused(self) -> None:
         world = await self.world()
-        directory = Path(self.mktemp())
-        directory.mkdir()
+        directory = self.directory()
         text = "version: STSv1\nmode: enforce\nmx: mx.badds.test\nmax_age: 60\n"
         cached = {
             "format": 1,
