@@ -620,14 +620,14 @@ def sendMail(
     @param deliveryTimeout: seconds the whole delivery may take (L{DELIVERY_TIMEOUT});
         past it, a L{TemporaryDeliveryError}.
     @param mtaSTS: where to find the domain's MTA-STS policy (a
-        C{txdane.mtasts.PolicyResolver}); C{None} for none. DANE takes precedence where it
+        L{txdane.mtasts.PolicyResolver}); C{None} for none. DANE takes precedence where it
         applies to an MX host (RFC 8461 section 2); an C{enforce} policy excludes the MX
         hosts it does not list and requires TLS verified by PKIX for the others; a
         C{testing} policy is checked and its failures reported, but delivery goes on as
         without it.
     @param reporter: called with a L{TLSSession<txdane.mailpolicy.TLSSession>} for each
         session's TLS outcome and each failed policy fetch, for SMTP TLS reporting
-        (C{txdane.tlsrpt}).
+        (L{txdane.tlsrpt}).
     @return: a Deferred firing with a L{DeliveryResult}, or failing with a
         L{TemporaryDeliveryError} or L{PermanentDeliveryError}.
     @raise ValueError: for recipients in several domains, or none.

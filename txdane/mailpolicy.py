@@ -4,7 +4,7 @@ applies, MTA-STS otherwise, else opportunistic TLS), and what each SMTP session'
 is in the words of SMTP TLS reporting (RFC 8460).
 
 L{txdane.mail} delivers with these rules; the policies themselves come from
-C{txdane.mtasts} (MTA-STS) and the DNS (DANE), the reports go to C{txdane.tlsrpt}. Nothing
+L{txdane.mtasts} (MTA-STS) and the DNS (DANE), the reports go to L{txdane.tlsrpt}. Nothing
 here does I/O.
 
 Tests: C{tests/mail/test_policy.py}.
@@ -60,7 +60,7 @@ class MailPolicy(enum.Enum):
 
 class PolicyOutcomeLike(Protocol):
     """
-    What delivery reads of an MTA-STS lookup (C{txdane.mtasts.PolicyOutcome}).
+    What delivery reads of an MTA-STS lookup (L{txdane.mtasts.PolicyOutcome}).
     """
 
     policy: Any
@@ -70,7 +70,7 @@ class PolicyOutcomeLike(Protocol):
 
 class PolicySource(Protocol):
     """
-    Where delivery gets a domain's MTA-STS policy (C{txdane.mtasts.PolicyResolver}).
+    Where delivery gets a domain's MTA-STS policy (L{txdane.mtasts.PolicyResolver}).
     """
 
     def policyFor(self, domain: str) -> Any:
