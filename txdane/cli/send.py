@@ -57,6 +57,24 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         help="record each SMTP session's TLS outcome in the TLS report store DIR, for "
         "'txdane tlsrpt DIR' (RFC 8460)",
     )
+    parser.add_argument(
+        "--no-mta-sts",
+        dest="mtaSTS",
+        action="store_false",
+        help="do not look up or apply the domain's MTA-STS policy (RFC 8461)",
+    )
+    parser.add_argument(
+        "--mta-sts-cache",
+        metavar="DIR",
+        help="keep fetched MTA-STS policies in DIR, so that later runs use them (default: "
+        "in memory for this run only)",
+    )
+    parser.add_argument(
+        "--ca-file",
+        metavar="FILE",
+        help="trust the CA certificates of this PEM file for MTA-STS (the policy's HTTPS "
+        "server and the MX hosts' certificates) instead of the system's trust store",
+    )
     parser.add_argument("--subject", metavar="TEXT", help="subject of the generated message")
     parser.add_argument(
         "message",
@@ -161,6 +179,25 @@ def formatOutcome(outcome: DeliveryResult | DeliveryError, verbose: bool) -> str
     return "\n".join(lines)
 
 
+def _trustRoots(path: str) -> Any:
+    """
+    The PKIX roots of a PEM file (C{--ca-file}).
+
+    @raise UsageError: for a file that cannot be read or holds no certificate.
+    """
+    from cryptography import x509
+
+    from txdane.dane.pkix import PKIXTrust
+
+    try:
+        roots = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    except OSError as e:
+        raise UsageError(f"--ca-file {path}: {e.strerror}") from None
+    except ValueError as e:
+        raise UsageError(f"--ca-file {path}: no PEM certificate ({e})") from None
+    return PKIXTrust(tuple(roots))
+
+
 def run(options: argparse.Namespace) -> int:
     settings = resolverSettings(options)
     try:
@@ -173,6 +210,8 @@ def run(options: argparse.Namespace) -> int:
         raise UsageError(f"--max-hosts {options.max_hosts}: not in 1-1000")
     message = _readMessage(options)
     reporter = None
+    if options.mta_sts_cache and not options.mtaSTS:
+        raise UsageError("--mta-sts-cache is for MTA-STS, which --no-mta-sts turns off")
     if options.tlsrpt:
         from txdane.tlsrpt import ReportStore, TLSRPTError
 
@@ -184,8 +223,24 @@ def run(options: argparse.Namespace) -> int:
         except (OSError, TLSRPTError) as e:
             raise UsageError(f"--tlsrpt {options.tlsrpt}: {e}") from None
 
+    trust = _trustRoots(options.ca_file) if options.ca_file else None
+
     async def main(reactor: Any) -> DeliveryResult | DeliveryError:
         resolver = settings.build(reactor)
+        mtaSTS = None
+        if options.mtaSTS:
+            from txdane.mtasts import PolicyResolver
+
+            mtaSTS = PolicyResolver(
+                reactor, resolver, trustRoots=trust, cacheDirectory=options.mta_sts_cache
+            )
+        hosts = None
+        if trust is not None:
+            from txdane.endpoints.options import DANEOptions
+            from txdane.endpoints.planner import HostSettings
+
+            timeout = settings.timeout or DEFAULT_TIMEOUT
+            hosts = HostSettings(timeout=min(timeout, 30), options=DANEOptions(trustRoots=trust))
         try:
             return await sendMail(
                 reactor,
@@ -197,6 +252,8 @@ def run(options: argparse.Namespace) -> int:
                 timeout=settings.timeout or DEFAULT_TIMEOUT,
                 maxHosts=options.max_hosts,
                 reporter=reporter,
+                mtaSTS=mtaSTS,
+                settings=hosts,
             )
         except DeliveryError as e:
             return e
