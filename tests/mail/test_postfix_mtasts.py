@@ -144,5 +144,6 @@ class PostfixMTASTSTests(TestCase):
             for part in delivered.walk()
             if part.get_content_type() == "application/tlsrpt+gzip"
         ]
-        received = json.loads(gzip.decompress(attached.get_payload(decode=True)))
+        payload: Any = attached.get_payload(decode=True)
+        received = json.loads(gzip.decompress(payload))
         self.assertEqual(received["report-id"], report["report-id"])
