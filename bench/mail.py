@@ -1,8 +1,8 @@
 """
 Messages delivered per second to a local SMTP server with STARTTLS: by txdane.mail (MX
-lookup, TLSA, STARTTLS negotiated by the endpoint, DANE in the handshake; warm DNS cache) and
-by twisted.mail's ESMTPSenderFactory over a tcp: endpoint with STARTTLS verified by PKIX and
-no DANE, in one run.
+lookup, TLSA, the MTA-STS TXT lookup, STARTTLS negotiated by the endpoint, DANE in the
+handshake; warm DNS cache) and by twisted.mail's ESMTPSenderFactory over a tcp: endpoint
+with STARTTLS verified by PKIX and no DANE, in one run.
 
 A separate process serves the signed test hierarchy (an MX record for bench.example.test
 pointing at mxa.example.test, 127.0.0.2, with a secure DANE-EE record) and an in-process
@@ -67,16 +67,26 @@ async def _bench(reactor: Any, dnsPort: int, smtpPort: int, anchor: str, pem: by
     from twisted.mail.smtp import ESMTPSender, ESMTPSenderFactory
 
     from txdane.mail import sendMail
+    from txdane.mtasts import PolicyResolver
     from txdane.transport import DNSClient
     from txdane.validation import TrustAnchors, ValidatingResolver
 
     client = DNSClient(reactor, [f"127.0.0.1#{dnsPort}"])
     resolver = ValidatingResolver(client, trustAnchors=TrustAnchors.fromText(anchor), clock=reactor)
     trust = Certificate.loadPEM(pem)
+    # MTA-STS on, as txdane send has it: the domain publishes no policy, so each delivery
+    # also looks up its _mta-sts TXT record (from the warm cache).
+    policies = PolicyResolver(reactor, resolver)
 
     async def viaTxdane() -> None:
         result = await sendMail(
-            reactor, resolver, "a@client.test", ["b@bench.example.test"], MESSAGE, port=smtpPort
+            reactor,
+            resolver,
+            "a@client.test",
+            ["b@bench.example.test"],
+            MESSAGE,
+            port=smtpPort,
+            mtaSTS=policies,
         )
         assert str(result.protection) == "verified", result
 
