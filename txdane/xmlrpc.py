@@ -28,16 +28,14 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.interfaces import IConsumer
-from twisted.internet.protocol import Protocol
-from twisted.python.failure import Failure
-from twisted.web.client import HTTPConnectionPool, ResponseDone, ResponseNeverReceived
+from twisted.web.client import HTTPConnectionPool, ResponseNeverReceived
 from twisted.web.error import Error
-from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IAgent, IBodyProducer, IResponse
+from twisted.web.iweb import IAgent, IBodyProducer
 from zope.interface import implementer
 
 from txdane.endpoints import UnsupportedSchemeError, daneAgent
+from txdane.endpoints.web import readBounded
 from txdane.errors import TxdaneError
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -84,48 +82,6 @@ class _Payload:
 
     def stopProducing(self) -> None:
         pass
-
-
-class _Collect(Protocol):
-    """
-    Gathers a response's body; cancelling its Deferred closes the connection.
-    """
-
-    def __init__(self, limit: int, tooLarge: Exception) -> None:
-        self._parts: list[bytes] = []
-        self._size = 0
-        self._limit = limit
-        self._tooLarge = tooLarge
-        self.done: Deferred[bytes] = Deferred(lambda _: self._close())
-
-    def _close(self) -> None:
-        if self.transport is not None:
-            self.transport.loseConnection()
-
-    def dataReceived(self, data: bytes) -> None:
-        if self.done.called:
-            return
-        self._size += len(data)
-        if self._size > self._limit:
-            self._parts = []
-            self.done.errback(self._tooLarge)
-            self._close()
-            return
-        self._parts.append(data)
-
-    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
-        if self.done.called:
-            return
-        if reason.check(ResponseDone, PotentialDataLoss):
-            self.done.callback(b"".join(self._parts))
-        else:
-            self.done.errback(reason)
-
-
-def _body(response: IResponse, limit: int, tooLarge: Exception) -> Deferred[bytes]:
-    collect = _Collect(limit, tooLarge)
-    response.deliverBody(collect)
-    return collect.done
 
 
 class AgentProxy:
@@ -206,7 +162,7 @@ class AgentProxy:
             if e.reasons and all(reason.check(CancelledError) for reason in e.reasons):
                 raise CancelledError() from None
             raise
-        body = await _body(
+        body = await readBounded(
             response, self.maxResponse, ResponseTooLargeError(self.url, self.maxResponse)
         )
         if response.code != 200:

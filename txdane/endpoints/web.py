@@ -15,9 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IStreamClientEndpoint
-from twisted.web.client import Agent, HTTPConnectionPool
-from twisted.web.iweb import IAgent, IAgentEndpointFactory
+from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
+from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
+from twisted.web.http import PotentialDataLoss
+from twisted.web.iweb import IAgent, IAgentEndpointFactory, IResponse
 from zope.interface import implementer
 
 from txdane.endpoints.dane import DANEEndpoint
@@ -26,7 +30,7 @@ from txdane.endpoints.errors import UnsupportedSchemeError
 from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.validation.interfaces import IDNSSECResolver
 
-__all__ = ["WEB_OPTIONS", "DANEEndpointFactory", "daneAgent"]
+__all__ = ["WEB_OPTIONS", "DANEEndpointFactory", "daneAgent", "readBounded"]
 
 #: The options of L{DANEEndpointFactory} unless it is given others: a web client checks the
 #: host name even for DANE-EE records (it should not accept a certificate made for another
@@ -120,3 +124,51 @@ def daneAgent(
     return Agent.usingEndpointFactory(
         reactor, DANEEndpointFactory(reactor, resolver, **factoryOptions), pool=pool
     )
+
+
+class _BoundedBody(Protocol):
+    """
+    Reads a response's body up to a limit; past it, or when its Deferred is cancelled, the
+    connection is closed.
+    """
+
+    def __init__(self, limit: int, tooLarge: Exception) -> None:
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self._limit = limit
+        self._tooLarge = tooLarge
+        self.done: Deferred[bytes] = Deferred(lambda _: self._close())
+
+    def _close(self) -> None:
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.done.called:
+            return
+        self._received += len(data)
+        if self._received > self._limit:
+            self._chunks.clear()
+            self.done.errback(self._tooLarge)
+            self._close()
+        else:
+            self._chunks.append(data)
+
+    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
+        if self.done.called:
+            return
+        if reason.check(ResponseDone, PotentialDataLoss):
+            self.done.callback(b"".join(self._chunks))
+        else:
+            self.done.errback(reason)
+
+
+def readBounded(response: IResponse, limit: int, tooLarge: Exception) -> Deferred[bytes]:
+    """
+    The body of C{response}, at most C{limit} bytes: a larger body fails with C{tooLarge}
+    and closes the connection, so that a server cannot make a client hold more. Cancelling
+    the Deferred closes the connection too.
+    """
+    body = _BoundedBody(limit, tooLarge)
+    response.deliverBody(body)
+    return body.done

@@ -32,13 +32,13 @@ from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, ResponseDone
-from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IAgentEndpointFactory, IResponse
 from zope.interface import implementer
 
 from txdane.dane.pkix import PKIXTrust, nameMismatch, verifyPath
 from txdane.endpoints.dnssec import DNSSECEndpoint
+from txdane.endpoints.web import readBounded
 from txdane.mtasts.errors import MTASTSError, PolicyFailure, PolicySyntaxError
 from txdane.mtasts.policy import MTASTSPolicy, hostName, parsePolicy
 from txdane.validation.interfaces import IDNSSECResolver
@@ -211,43 +211,6 @@ class _PolicyHostEndpoints:
         return _TLSEndpoint(self._reactor, self._creator, tcp)
 
 
-class _PolicyBody(Protocol):
-    """
-    Reads a response's body up to a limit; past it, or when its Deferred is cancelled, the
-    connection is closed.
-    """
-
-    def __init__(self, limit: int, tooLarge: MTASTSError) -> None:
-        self._chunks: list[bytes] = []
-        self._received = 0
-        self._limit = limit
-        self._tooLarge = tooLarge
-        self.done: Deferred[bytes] = Deferred(lambda _: self._close())
-
-    def _close(self) -> None:
-        if self.transport is not None:
-            self.transport.loseConnection()
-
-    def dataReceived(self, data: bytes) -> None:
-        if self.done.called:
-            return
-        self._received += len(data)
-        if self._received > self._limit:
-            self._chunks.clear()
-            self.done.errback(self._tooLarge)
-            self._close()
-        else:
-            self._chunks.append(data)
-
-    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
-        if self.done.called:
-            return
-        if reason.check(ResponseDone, PotentialDataLoss):
-            self.done.callback(b"".join(self._chunks))
-        else:
-            self.done.errback(reason)
-
-
 class _Abandon(Protocol):
     """
     Takes the body of a response that is refused, only to close its connection.
@@ -333,11 +296,11 @@ async def _fetch(
     if problem is not None:
         response.deliverBody(_Abandon())
         raise MTASTSError(domain, f"{url}: {problem}")
-    body = _PolicyBody(
-        maxSize, MTASTSError(domain, f"{url}: the policy is larger than {maxSize} bytes")
+    data = await readBounded(
+        response,
+        maxSize,
+        MTASTSError(domain, f"{url}: the policy is larger than {maxSize} bytes"),
     )
-    response.deliverBody(body)
-    data = await body.done
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
