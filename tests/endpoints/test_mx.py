@@ -55,11 +55,13 @@ def test_equalPreferencesShuffled() -> None:
     Hosts of one preference are ordered by the random source given, and only they are.
     """
     groups: list[list[Any]] = []
+
+    def shuffle(group: list[Any]) -> None:
+        groups.append(list(group))
+        group.reverse()
+
     candidates = plan(
-        "10 a.example.org.",
-        "10 b.example.org.",
-        "20 c.example.org.",
-        shuffle=lambda group: (groups.append(list(group)), group.reverse()),
+        "10 a.example.org.", "10 b.example.org.", "20 c.example.org.", shuffle=shuffle
     )
     assert [c.host for c in candidates] == ["b.example.org", "a.example.org", "c.example.org"]
     assert [len(g) for g in groups] == [2, 1]

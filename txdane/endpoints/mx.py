@@ -16,7 +16,8 @@ Each host gets the SMTP policy of RFC 7672 (DANE-TA and DANE-EE only; no DANE me
 opportunistic TLS; DANE-TA names are the TLSA base domain and the next-hop domain, original
 and CNAME-expanded) and STARTTLS for SMTP, negotiated by the endpoint.
 
-Tests: C{tests/endpoints/test_mx.py}, C{tests/mail/test_delivery.py}, C{tests/mail/test_postfix.py}.
+Tests: C{tests/endpoints/test_mx.py}, C{tests/mail/test_delivery.py},
+C{tests/mail/test_postfix.py}.
 """
 
 from __future__ import annotations
