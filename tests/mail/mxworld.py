@@ -10,6 +10,7 @@ their servers.
 | fallback.example.test       | mxbad 10, mxa 20        | the second MX takes it             |
 | tata.example.test           | mxta (DANE-TA)          | the next-hop domain as cert name   |
 | nostarttls.example.test     | mxplain (TLSA, no TLS)  | nothing sent                       |
+| opportunistic.example.test  | mxopen (mxplain's address, no TLSA) | cleartext allowed      |
 | nullmx.example.test         | MX 0 .                  | permanent failure                  |
 | implicit.example.test       | none (A + TLSA)         | the implicit MX                    |
 | insecure.unsigned.test      | mxa.example.test        | trusted, not verified              |
@@ -81,6 +82,9 @@ def mailRecords(port: int, certs: MailCertificates) -> dict[str, list[str]]:
             "fallback 300 IN MX 20 mxa",
             "tata 300 IN MX 10 mxta",
             "nostarttls 300 IN MX 10 mxplain",
+            # The same server under a name without TLSA records: opportunistic TLS.
+            f"mxopen 300 IN A {ADDRESSES['mxplain']}",
+            "opportunistic 300 IN MX 10 mxopen",
             "nullmx 300 IN MX 0 .",
             f"implicit 300 IN A {ADDRESSES['mxa']}",
             tlsa("implicit", certs.a),

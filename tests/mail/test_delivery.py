@@ -178,6 +178,20 @@ class DeliveryTests(MailWorld):
         self.assertEqual(self.servers["mxplain"].messages, [])
         self.assertEqual(self.mailFromSent(), [])
 
+    async def test_opportunisticCleartext(self) -> None:
+        """
+        No TLSA records and no STARTTLS offered: RFC 7672's opportunistic TLS sends the message
+        in cleartext, and says so; the server sees EHLO from the endpoint, then the client's
+        own session from its EHLO on.
+        """
+        result = await self.send("opportunistic.example.test")
+        self.assertEqual(
+            (result.mx, result.protection), ("mxopen.example.test", Protection.CLEARTEXT)
+        )
+        self.assertEqual(len(self.servers["mxplain"].messages), 1)
+        verbs = [line.split()[0].upper() for line in self.servers["mxplain"].cleartext[:3]]
+        self.assertEqual(verbs, [b"EHLO", b"EHLO", b"MAIL"])
+
     async def test_nullMX(self) -> None:
         error: Any = await self.assertFailure(
             self.send("nullmx.example.test"), PermanentDeliveryError
