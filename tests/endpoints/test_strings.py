@@ -255,6 +255,48 @@ def test_maxHostsOption() -> None:
             parse(bad)
 
 
+@pytest.mark.parametrize(
+    "value, policy",
+    [
+        ("default", Policy.DEFAULT),
+        ("dane-only", Policy.DANE_ONLY),
+        ("smtp", Policy.SMTP),
+        ("smtp-sts", Policy.SMTP_STS),
+        ("SMTP", Policy.SMTP),
+    ],
+)
+def test_policyOption(value: str, policy: Policy) -> None:
+    """
+    C{policy=} names a L{Policy} by its value; C{policy=dane-only} is C{require=yes}.
+    """
+    endpoint = parse(f"dane:host=www.example.test:port=25:policy={value}")
+    assert endpoint.options.policy is policy
+    assert parse("dane:host=www.example.test:port=443").options.policy is Policy.DEFAULT
+    assert parse("dane:host=www.example.test:port=443:require=yes").options.policy is (
+        Policy.DANE_ONLY
+    )
+    srv = parse(f"dane:srv=imap:domain=example.test:policy={value}")
+    assert srv.options.policy is policy
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "dane:host=h:port=443:policy=strict",
+            "policy='strict': not one of default, dane-only, smtp, smtp-sts",
+        ),
+        ("dane:host=h:port=443:policy=smtp:require=yes", "policy and require exclude each other"),
+        ("dane:host=h:port=443:policy=default:require=no", "policy and require exclude each other"),
+        ("dane:mx=example.test:policy=smtp", "mx and policy exclude each other"),
+        ("dnssec:host=h:port=22:policy=smtp", "unknown option 'policy'"),
+    ],
+)
+def test_policyOptionErrors(text: str, message: str) -> None:
+    with pytest.raises(EndpointStringError, match=message):
+        parse(text)
+
+
 def test_mxOption() -> None:
     from txdane.endpoints.planner import PlannedEndpoint
 
