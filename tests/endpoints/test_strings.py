@@ -5,7 +5,9 @@ C{clientFromString} (so through the plugins).
 
 from __future__ import annotations
 
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +16,11 @@ import dns.rdatatype
 import pytest
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString
-from twisted.internet.protocol import Factory
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import TestCase
 
+from txdane.adapters import AddressValidationError
 from txdane.dane.decision import Action, Policy
 from txdane.dane.errors import DANEPolicyError
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint, EndpointStringError, SRVEndpoint
@@ -295,6 +298,46 @@ def test_policyOption(value: str, policy: Policy) -> None:
 def test_policyOptionErrors(text: str, message: str) -> None:
     with pytest.raises(EndpointStringError, match=message):
         parse(text)
+
+
+def test_dnsTimeoutOption() -> None:
+    """
+    C{dnsTimeout=} is L{ResolverSettings.timeout<txdane.settings.ResolverSettings.timeout>}:
+    the most seconds a query may take, every retry included.
+    """
+    endpoint = parse("dane:host=a.example.test:port=443:resolver=127.0.0.1#53:dnsTimeout=1.5")
+    assert endpoint.resolver.querier.deadline == 1.5
+    assert endpoint.resolver.querier.timeout == 0.5
+    plain = parse("dnssec:host=a.example.test:port=22:resolver=127.0.0.1#53")
+    assert plain.resolver is not endpoint.resolver
+    for bad, message in (
+        ("dane:host=h:port=443:dnsTimeout=0", "dnsTimeout='0' must be positive"),
+        ("dnssec:host=h:port=22:dnsTimeout=soon", "dnsTimeout='soon' is not a number"),
+    ):
+        with pytest.raises(EndpointStringError, match=message):
+            parse(bad)
+
+
+class ClosedResolverTests(TestCase):
+    async def test_closedResolverPort(self) -> None:
+        """
+        A resolver whose port is closed fails the connection at once, not after
+        C{dnsTimeout}, with EDE 23 (Network Error).
+        """
+        closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        closed.close()
+        endpoint = clientFromString(
+            reactor, f"dane:host=www.example.test:port=443:resolver=127.0.0.1#{port}:dnsTimeout=30"
+        )
+        started = time.monotonic()
+        error: Any = await self.assertFailure(
+            endpoint.connect(Factory.forProtocol(Protocol)), AddressValidationError
+        )
+        self.assertLess(time.monotonic() - started, 1.0)
+        self.assertEqual(error.ede, 23)
+        self.assertIn("port unreachable", str(error))
 
 
 def test_mxOption() -> None:

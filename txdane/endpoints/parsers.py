@@ -14,7 +14,8 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
     built-in root anchors); C{trustAD} (C{yes}: trust the AD bit of C{resolver} instead of
     validating; only for resolvers on loopback unless C{trustADRemote=yes}); C{strictNSEC3}
     (C{yes}: a TLSA lookup that only the NSEC3 iteration limit makes insecure is bogus, so
-    DANE is refused rather than downgraded to PKIX; excludes C{trustAD});
+    DANE is refused rather than downgraded to PKIX; excludes C{trustAD}); C{dnsTimeout}
+    (the most seconds one DNS query may take, every retry included);
   - C{dnssec:} only: C{allowInsecure} (C{yes}: also dial addresses from unsigned zones);
   - C{dane:} only: C{handshakeTimeout} (seconds the TLS handshake may take; default 30);
     the options that set fields of L{DANEOptions
