@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -126,6 +127,25 @@ class LabCommandTests(TestCase):
         self.assertEqual(
             (result.returncode, result.stderr), (2, "txdane: --port 70000 is not in 0-65535\n")
         )
+
+    def test_busyPort(self) -> None:
+        """
+        A DNS port already taken stops the lab before it serves anything: one line on standard
+        error, exit status 4.
+        """
+        taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "txdane", "lab", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+        self.assertEqual((result.returncode, result.stdout), (4, ""))
+        self.assertRegex(result.stderr, rf"^txdane: lab: .*127\.0\.0\.1:{port}.*in use.*\n$")
 
 
 class StartLabTests(TestCase):
