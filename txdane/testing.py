@@ -633,7 +633,8 @@ class Lab:
     @ivar trustAnchor: the path of the file holding the trust anchor (DS lines).
     @ivar labCA: the path of the PEM file of the lab's certificate authority, which issued
         the certificates of the PKIX cases (give it as C{trustRoots=} to trust them).
-    @ivar directory: the temporary directory holding those files, removed by L{stop}.
+    @ivar directory: the directory holding those files: a temporary one, removed by L{stop},
+        unless L{startLab} was given one.
     @ivar services: the servers, one per case.
     """
 
@@ -669,19 +670,15 @@ class Lab:
 
     def stop(self) -> Deferred[None]:
         """
-        Stop every server and remove the temporary directory; the C{Deferred} fires when
-        all are stopped. Calling it again does nothing.
+        Stop every server and remove the files the lab wrote (and the temporary directory it
+        made for them); the C{Deferred} fires when all are stopped. Calling it again does
+        nothing.
         """
         from twisted.internet.defer import DeferredList, maybeDeferred
 
         stoppers, self._stoppers = self._stoppers, []
         waits = [maybeDeferred(stop) for stop in stoppers]
-        done = DeferredList(waits, consumeErrors=True)
-
-        def removeDirectory(_: object) -> None:
-            shutil.rmtree(self.directory, ignore_errors=True)
-
-        return done.addCallback(removeDirectory)
+        return DeferredList(waits, consumeErrors=True).addCallback(lambda _: None)
 
 
 def _escape(value: str) -> str:
@@ -711,8 +708,8 @@ def startLab(reactor: object, *, dnsPort: int = 0, directory: str | None = None)
       - C{mx}: the MX host of C{mail.example.test}, an SMTP server (twisted.mail's ESMTP)
         with STARTTLS, matched by DANE-EE: verified.
 
-    The trust anchor and the lab CA are written to files in a temporary directory (or in
-    C{directory}), which L{Lab.stop} removes.
+    The trust anchor and the lab CA are written to files in a new temporary directory, which
+    L{Lab.stop} removes, or in C{directory}, from which it removes only those files.
 
     @param reactor: a reactor providing TCP, UDP and time.
     @param dnsPort: the DNS server's port (0: any free one).
@@ -864,9 +861,24 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None) -> Lab:
         Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="txdane-lab-"))
     )
     anchorFile = folder / "trust-anchor.txt"
-    anchorFile.write_text(hierarchy.trustAnchorText())
     caFile = folder / "lab-ca.pem"
-    caFile.write_bytes(labCA.certPEM())
+
+    def removeFiles() -> None:
+        if directory is None:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            anchorFile.unlink(missing_ok=True)
+            caFile.unlink(missing_ok=True)
+
+    try:
+        anchorFile.write_text(hierarchy.trustAnchorText())
+        caFile.write_bytes(labCA.certPEM())
+    except BaseException:
+        removeFiles()
+        await dnsServer.stop()
+        for port in ports:
+            port.stopListening()
+        raise
     resolver = f"127.0.0.1#{dnsServer.port}"
     common = f"resolver={_escape(resolver)}:trustAnchor={_escape(str(anchorFile))}"
     trusting = f"{common}:trustRoots={_escape(str(caFile))}"
@@ -949,4 +961,5 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None) -> Lab:
     lab = Lab(hierarchy, resolver, str(anchorFile), str(caFile), str(folder), services)
     lab._stoppers.append(dnsServer.stop)
     lab._stoppers.extend(port.stopListening for port in ports)
+    lab._stoppers.append(removeFiles)
     return lab

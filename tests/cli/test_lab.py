@@ -167,3 +167,17 @@ class StartLabTests(TestCase):
         with self.assertRaises(ConnectionRefusedError):  # the records are still cached
             await outcome(lab.service("dane-ee").endpoint)
         await lab.stop()  # again: nothing to do
+
+    async def test_directory(self) -> None:
+        """
+        Given a directory, the lab writes its files there, and L{Lab.stop} removes only them.
+        """
+        directory = Path(self.mktemp())
+        directory.mkdir()
+        (directory / "mine.txt").write_text("kept")
+        lab = await startLab(reactor, directory=str(directory))
+        self.addCleanup(lab.stop)
+        self.assertEqual(Path(lab.trustAnchor).parent, directory)
+        self.assertEqual(Path(lab.labCA).read_bytes()[:27], b"-----BEGIN CERTIFICATE-----")
+        await lab.stop()
+        self.assertEqual([p.name for p in directory.iterdir()], ["mine.txt"])
