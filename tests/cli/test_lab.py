@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -172,8 +174,8 @@ class StartLabTests(TestCase):
         """
         Given a directory, the lab writes its files there, and L{Lab.stop} removes only them.
         """
-        directory = Path(self.mktemp())
-        directory.mkdir()
+        directory = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
         (directory / "mine.txt").write_text("kept")
         lab = await startLab(reactor, directory=str(directory))
         self.addCleanup(lab.stop)
