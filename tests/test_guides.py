@@ -31,6 +31,14 @@ COMMANDS = {
         " runs txdane demo from it"
     ),
     "bash .ci/run": "the command that runs these tests",
+    "txdane lab": (
+        "serves until interrupted; tests/cli/test_lab.py runs it, reads its listing and stops it"
+        " with SIGINT"
+    ),
+    ".venv/bin/txdane lab --json": (
+        "serves until interrupted; tests/cli/test_lab.py runs txdane lab --json and connects"
+        " through every endpoint string it prints"
+    ),
     ".venv/bin/pip install -e '.[test]'": (
         "installs from the package index; tests/packaging checks an editable install"
     ),

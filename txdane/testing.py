@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import shutil
+import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import dns.name
 import dns.rdataclass
@@ -58,12 +61,17 @@ __all__ = [
     "CASES",
     "EXPECTED",
     "NSEC3_HIGH_ITERATIONS",
+    "REFUSED",
+    "VERIFIED",
     "Case",
     "Hierarchy",
     "Issued",
+    "Lab",
+    "LabService",
     "buildHierarchy",
     "issue",
     "selfSignedCertificate",
+    "startLab",
 ]
 
 #: The NSEC3 iteration count of C{iterations.test.}: above every validator's limit
@@ -565,3 +573,393 @@ def selfSignedCertificate(name: str) -> tuple[x509.Certificate, PrivateCertifica
     """
     issued = issue(name)
     return issued.cert, issued.privateCertificate()
+
+
+#: What a lab service's client should see: C{connect()} fires (the server passed DANE or
+#: PKIX), or fails with a L{TxdaneError<txdane.errors.TxdaneError>}.
+VERIFIED = "verified"
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class LabService:
+    """
+    One server of the lab (L{startLab}), under a name that shows one case.
+
+    @ivar name: the case (C{"dane-ee"}, C{"dane-ta"}, C{"mismatch"} ...).
+    @ivar host: the DNS name to connect to (for C{"mx"}, the mail domain).
+    @ivar port: the TCP port on 127.0.0.1.
+    @ivar starttls: the STARTTLS protocol the server speaks (C{"smtp"}), or C{None} for
+        TLS from the first byte.
+    @ivar endpoint: a C{dane:} endpoint string that reaches it through the lab's resolver
+        and trust anchor.
+    @ivar expect: L{VERIFIED} (C{connect()} fires) or L{REFUSED} (C{connect()} fails with a
+        L{TxdaneError<txdane.errors.TxdaneError>}).
+    @ivar description: what the case shows, in one line.
+    """
+
+    name: str
+    host: str
+    port: int
+    starttls: str | None
+    endpoint: str
+    expect: str
+    description: str
+
+    def toJSON(self) -> dict[str, object]:
+        """
+        The service as a JSON object (what C{txdane lab --json} prints).
+        """
+        return {
+            "name": self.name,
+            "host": self.host,
+            "port": self.port,
+            "starttls": self.starttls,
+            "endpoint": self.endpoint,
+            "expect": self.expect,
+            "description": self.description,
+        }
+
+
+@dataclass
+class Lab:
+    """
+    A running lab: the signed hierarchy served on loopback and servers to try clients
+    against (see L{startLab}).
+
+    @ivar hierarchy: the hierarchy served.
+    @ivar resolver: the DNS server's address, C{ADDR#PORT} (the C{resolver=} of the
+        endpoint strings).
+    @ivar trustAnchor: the path of the file holding the trust anchor (DS lines).
+    @ivar labCA: the path of the PEM file of the lab's certificate authority, which issued
+        the certificates of the PKIX cases (give it as C{trustRoots=} to trust them).
+    @ivar directory: the directory holding those files: a temporary one, removed by L{stop},
+        unless L{startLab} was given one.
+    @ivar services: the servers, one per case.
+    """
+
+    hierarchy: Hierarchy
+    resolver: str
+    trustAnchor: str
+    labCA: str
+    directory: str
+    services: tuple[LabService, ...]
+    _stoppers: list[Callable[[], object]] = field(default_factory=list, repr=False)
+
+    def service(self, name: str) -> LabService:
+        """
+        The service of case C{name}.
+
+        @raise KeyError: for a name no service has.
+        """
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
+
+    def toJSON(self) -> dict[str, object]:
+        """
+        The lab as a JSON object: C{resolver}, C{trustAnchor}, C{labCA} and C{services}.
+        """
+        return {
+            "resolver": self.resolver,
+            "trustAnchor": self.trustAnchor,
+            "labCA": self.labCA,
+            "services": [s.toJSON() for s in self.services],
+        }
+
+    def stop(self) -> Deferred[None]:
+        """
+        Stop every server and remove the files the lab wrote (and the temporary directory it
+        made for them); the C{Deferred} fires when all are stopped. Calling it again does
+        nothing.
+        """
+        from twisted.internet.defer import DeferredList, maybeDeferred
+
+        stoppers, self._stoppers = self._stoppers, []
+        waits = [maybeDeferred(stop) for stop in stoppers]
+        return DeferredList(waits, consumeErrors=True).addCallback(lambda _: None)
+
+
+def _escape(value: str) -> str:
+    """
+    C{value} as an endpoint string's value: backslashes and colons escaped.
+    """
+    return value.replace("\\", "\\\\").replace(":", "\\:")
+
+
+def startLab(reactor: object, *, dnsPort: int = 0, directory: str | None = None) -> Deferred[Lab]:
+    """
+    Start the lab on 127.0.0.1: the signed hierarchy (L{buildHierarchy}) served by txdane's
+    DNS server, and one server per case, each under a name whose records show it:
+
+      - C{dane-ee}: a DANE-EE (3 1 1) record matches the server's key: verified;
+      - C{dane-ta}: a DANE-TA (2 0 1) record names the lab CA that issued the server's
+        certificate (sent in the chain): verified;
+      - C{mismatch}: the TLSA record names another key: refused;
+      - C{expired-cert}: the certificate expired a month ago, and DANE-EE ignores validity
+        dates (RFC 7671 section 5.1): verified;
+      - C{pkix}: no TLSA record, so PKIX applies, and the certificate is issued by the lab
+        CA, which no client trusts by default: refused;
+      - C{pkix-trusted}: the same server, with the lab CA given as C{trustRoots}: verified;
+      - C{unsigned}: a name in the unsigned zone C{unsigned.test.}, whose (wrong) TLSA
+        record is therefore not used: PKIX with the lab CA as C{trustRoots}: verified;
+      - C{bogus}: a name in C{badds.test.}, whose DS matches no key: refused;
+      - C{mx}: the MX host of C{mail.example.test}, an SMTP server (twisted.mail's ESMTP)
+        with STARTTLS, matched by DANE-EE: verified.
+
+    The trust anchor and the lab CA are written to files in a new temporary directory, which
+    L{Lab.stop} removes, or in C{directory}, from which it removes only those files.
+
+    @param reactor: a reactor providing TCP, UDP and time.
+    @param dnsPort: the DNS server's port (0: any free one).
+    @param directory: where to write the files (default: a new temporary directory).
+    """
+    from twisted.internet.defer import Deferred as _Deferred
+
+    return _Deferred.fromCoroutine(_startLab(reactor, dnsPort, directory))
+
+
+async def _startLab(reactor: Any, dnsPort: int, directory: str | None) -> Lab:
+    from twisted.internet.interfaces import IHandshakeListener
+    from twisted.internet.protocol import Factory, Protocol
+    from twisted.internet.ssl import CertificateOptions
+    from twisted.mail import smtp
+    from twisted.protocols.tls import TLSMemoryBIOFactory
+    from zope.interface import implementer
+
+    from txdane.dane.tlsa import recordForCertificate
+
+    @implementer(IHandshakeListener)
+    class Greeter(Protocol):
+        def handshakeCompleted(self) -> None:
+            assert self.transport is not None
+            self.transport.write(b"hello from the txdane lab\r\n")
+            self.transport.loseConnection()
+
+    @implementer(smtp.IMessage)
+    class Discarded:
+        def lineReceived(self, line: bytes) -> None:
+            pass
+
+        def eomReceived(self) -> Any:
+            from twisted.internet.defer import succeed
+
+            return succeed(b"accepted and discarded")
+
+        def connectionLost(self) -> None:
+            pass
+
+    @implementer(smtp.IMessageDelivery)
+    class Delivery:
+        def receivedHeader(self, helo: Any, origin: Any, recipients: Any) -> bytes:
+            return b"Received: by the txdane lab"
+
+        def validateFrom(self, helo: Any, origin: Any) -> Any:
+            return origin
+
+        def validateTo(self, user: Any) -> Any:
+            return Discarded
+
+    def serverOptions(leaf: Issued, *chain: Issued) -> CertificateOptions:
+        return CertificateOptions(
+            privateKey=leaf.key,  # type: ignore[arg-type]
+            certificate=leaf.cert,  # type: ignore[arg-type]
+            extraCertChain=[c.cert for c in chain],  # type: ignore[misc]
+        )
+
+    ports: list[Any] = []
+
+    def listenTLS(leaf: Issued, *chain: Issued) -> int:
+        factory = TLSMemoryBIOFactory(
+            serverOptions(leaf, *chain), False, Factory.forProtocol(Greeter)
+        )
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        ports.append(port)
+        return int(port.getHost().port)
+
+    def listenSMTP(leaf: Issued) -> int:
+        context = serverOptions(leaf)
+
+        class SMTPFactory(smtp.SMTPFactory):
+            protocol = smtp.ESMTP
+
+            def buildProtocol(self, addr: Any) -> Any:
+                protocol = super().buildProtocol(addr)
+                protocol.delivery = Delivery()
+                protocol.ctx = context
+                return protocol
+
+        factory = SMTPFactory()
+        factory.domain = b"smtp.example.test"
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        ports.append(port)
+        return int(port.getHost().port)
+
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    labCA = issue("txdane lab CA", ca=True)
+    eeLeaf = issue("dane-ee.example.test")
+    taLeaf = issue("dane-ta.example.test", labCA)
+    mismatchLeaf = issue("mismatch.example.test")
+    expiredLeaf = issue(
+        "expired-cert.example.test",
+        notBefore=now - datetime.timedelta(days=60),
+        notAfter=now - datetime.timedelta(days=30),
+    )
+    pkixLeaf = issue("pkix.example.test", labCA)
+    unsignedLeaf = issue("lab.unsigned.test", labCA)
+    smtpLeaf = issue("smtp.example.test")
+    try:
+        eePort = listenTLS(eeLeaf)
+        taPort = listenTLS(taLeaf, labCA)
+        mismatchPort = listenTLS(mismatchLeaf)
+        expiredPort = listenTLS(expiredLeaf)
+        pkixPort = listenTLS(pkixLeaf)
+        unsignedPort = listenTLS(unsignedLeaf)
+        smtpPort = listenSMTP(smtpLeaf)
+    except BaseException:
+        for port in ports:
+            port.stopListening()
+        raise
+
+    other = recordForCertificate(issue("someone-else.example.test").cert, 3, 1, 1)
+    hierarchy = buildHierarchy(
+        extraRecords={
+            "example.test.": [
+                "dane-ee 300 IN A 127.0.0.1",
+                f"_{eePort}._tcp.dane-ee 300 IN TLSA {recordForCertificate(eeLeaf.cert, 3, 1, 1)}",
+                "dane-ta 300 IN A 127.0.0.1",
+                f"_{taPort}._tcp.dane-ta 300 IN TLSA {recordForCertificate(labCA.cert, 2, 0, 1)}",
+                "mismatch 300 IN A 127.0.0.1",
+                f"_{mismatchPort}._tcp.mismatch 300 IN TLSA {other}",
+                "expired-cert 300 IN A 127.0.0.1",
+                f"_{expiredPort}._tcp.expired-cert 300 IN TLSA "
+                f"{recordForCertificate(expiredLeaf.cert, 3, 1, 1)}",
+                "pkix 300 IN A 127.0.0.1",
+                "mail 300 IN MX 10 smtp.example.test.",
+                "smtp 300 IN A 127.0.0.1",
+                f"_{smtpPort}._tcp.smtp 300 IN TLSA {recordForCertificate(smtpLeaf.cert, 3, 1, 1)}",
+            ],
+            "unsigned.test.": [
+                "lab 300 IN A 127.0.0.1",
+                f"_{unsignedPort}._tcp.lab 300 IN TLSA {other}",
+            ],
+            "badds.test.": [
+                "lab 300 IN A 127.0.0.1",
+                f"_{eePort}._tcp.lab 300 IN TLSA {recordForCertificate(eeLeaf.cert, 3, 1, 1)}",
+            ],
+        }
+    )
+    try:
+        dnsServer = await hierarchy.serve(reactor, "127.0.0.1", dnsPort)
+    except BaseException:
+        for port in ports:
+            port.stopListening()
+        raise
+
+    folder = (
+        Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="txdane-lab-"))
+    )
+    anchorFile = folder / "trust-anchor.txt"
+    caFile = folder / "lab-ca.pem"
+
+    def removeFiles() -> None:
+        if directory is None:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            anchorFile.unlink(missing_ok=True)
+            caFile.unlink(missing_ok=True)
+
+    try:
+        anchorFile.write_text(hierarchy.trustAnchorText())
+        caFile.write_bytes(labCA.certPEM())
+    except BaseException:
+        removeFiles()
+        await dnsServer.stop()
+        for port in ports:
+            port.stopListening()
+        raise
+    resolver = f"127.0.0.1#{dnsServer.port}"
+    common = f"resolver={_escape(resolver)}:trustAnchor={_escape(str(anchorFile))}"
+    trusting = f"{common}:trustRoots={_escape(str(caFile))}"
+
+    def tls(
+        name: str, host: str, port: int, expect: str, description: str, extra: str = ""
+    ) -> LabService:
+        endpoint = f"dane:host={host}:port={port}:{extra or common}"
+        return LabService(name, host, port, None, endpoint, expect, description)
+
+    services = (
+        tls(
+            "dane-ee",
+            "dane-ee.example.test",
+            eePort,
+            VERIFIED,
+            "a DANE-EE (3 1 1) record matches the server's key",
+        ),
+        tls(
+            "dane-ta",
+            "dane-ta.example.test",
+            taPort,
+            VERIFIED,
+            "a DANE-TA (2 0 1) record names the lab CA, which issued the server's certificate",
+        ),
+        tls(
+            "mismatch",
+            "mismatch.example.test",
+            mismatchPort,
+            REFUSED,
+            "the TLSA record names another key",
+        ),
+        tls(
+            "expired-cert",
+            "expired-cert.example.test",
+            expiredPort,
+            VERIFIED,
+            "the certificate expired a month ago; DANE-EE ignores validity dates",
+        ),
+        tls(
+            "pkix",
+            "pkix.example.test",
+            pkixPort,
+            REFUSED,
+            "no TLSA record: PKIX, and the client does not trust the lab CA",
+        ),
+        tls(
+            "pkix-trusted",
+            "pkix.example.test",
+            pkixPort,
+            VERIFIED,
+            "no TLSA record: PKIX, with the lab CA as trustRoots",
+            trusting,
+        ),
+        tls(
+            "unsigned",
+            "lab.unsigned.test",
+            unsignedPort,
+            VERIFIED,
+            "an unsigned zone: its TLSA record is not used; PKIX with the lab CA as trustRoots",
+            trusting,
+        ),
+        tls(
+            "bogus",
+            "lab.badds.test",
+            eePort,
+            REFUSED,
+            "a bogus zone (its DS matches no key): nothing from it is used",
+        ),
+        LabService(
+            "mx",
+            "mail.example.test",
+            smtpPort,
+            "smtp",
+            f"dane:mx=mail.example.test:port={smtpPort}:{common}",
+            VERIFIED,
+            "an SMTP server with STARTTLS, the MX host of mail.example.test, matched by DANE-EE",
+        ),
+    )
+    lab = Lab(hierarchy, resolver, str(anchorFile), str(caFile), str(folder), services)
+    lab._stoppers.append(dnsServer.stop)
+    lab._stoppers.extend(port.stopListening for port in ports)
+    lab._stoppers.append(removeFiles)
+    return lab

@@ -5,21 +5,25 @@ L{DNSClient} sends one query at a time to a list of servers, the way a careful s
 does: UDP first with an OPT record (payload 1232 by default, DO and CD when asked), TCP when the
 answer is truncated, one plain retry when a server rejects EDNS (unless DNSSEC was asked for),
 per-attempt timeouts, rounds over the servers and an overall deadline. Each query gets a fresh
-random ID from C{secrets} and a fresh UDP socket (so a fresh random source port). An answer is
-accepted only from the address and port queried, with the same ID, QR set and the same question;
-anything else is ignored and counted in L{DNSClient.stats}, so a spoofed packet can neither end
-nor poison a query.
+random ID from C{secrets} and a fresh UDP socket (so a fresh random source port), connected to
+the server, so that a closed port (ICMP port unreachable) fails the attempt at once with
+L{DNSUnreachableError}. An answer is accepted only from the address and port queried, with the
+same ID, QR set and the same question; anything else is ignored and counted in
+L{DNSClient.stats}, so a spoofed packet can neither end nor poison a query.
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import math
+import os
 import secrets
+import socket
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import dns.edns
 import dns.exception
@@ -163,6 +167,19 @@ class DNSConnectionError(DNSError):
     template = "cannot reach {server}: {reason}"
 
 
+class DNSUnreachableError(DNSConnectionError):
+    """
+    The network said at once that a server cannot be reached: its host answered a query over
+    UDP with ICMP port unreachable (nothing listens on that port), or the network with host
+    or network unreachable, noticed on the connected socket of the query rather than after
+    the timeout.
+
+    @cvar ede: the RFC 8914 code of the failure: 23, Network Error.
+    """
+
+    ede: ClassVar[int] = 23
+
+
 class EDNSUnsupportedError(DNSError):
     """
     A server rejected EDNS(0), and the query asked for DNSSEC records, which need EDNS.
@@ -200,7 +217,8 @@ class DNSQuerier(Protocol):
         """
         Send one query and return a Deferred that fires with the response, or fails with a
         L{DNSError}: L{DNSTimeoutError}, L{DNSServerError} (an RCODE other than NOERROR and
-        NXDOMAIN), L{DNSMalformedError}, L{DNSConnectionError} or L{EDNSUnsupportedError}.
+        NXDOMAIN), L{DNSMalformedError}, L{DNSConnectionError} (L{DNSUnreachableError} when
+        the server's port is closed) or L{EDNSUnsupportedError}.
         NXDOMAIN is a response, not an error.
         """
 
@@ -220,6 +238,8 @@ class TransportStats:
     ednsFallbacks: int = 0
     #: Attempts that timed out.
     timeouts: int = 0
+    #: Attempts ended at once by ICMP port unreachable (L{DNSUnreachableError}).
+    unreachable: int = 0
     #: Datagrams ignored, by reason: C{"source"}, C{"id"}, C{"question"}, C{"unparseable"}.
     ignored: dict[str, int] = field(default_factory=dict)
 
@@ -282,10 +302,59 @@ class _UDPExchange(DatagramProtocol):
         self._timer = reactor.callLater(timeout, self._timedOut)
         assert self.transport is not None
         try:
-            self.transport.write(wire, (server.host, server.port))
+            # A connected socket: the kernel passes on only datagrams from the server, and an
+            # ICMP port unreachable from it reaches connectionRefused() at once, so a closed
+            # port fails this attempt now rather than at its timeout.
+            self._port.connect(server.host, server.port)
+            connected = True
+        except (twistedError.InvalidAddressError, OSError):
+            connected = False  # an address the socket cannot connect to (a scoped IPv6 one)
+        try:
+            if connected:
+                self.transport.write(wire)  # type: ignore[call-arg]  # to the connected address
+            else:
+                self.transport.write(wire, (server.host, server.port))
         except OSError as e:
             self._finish()
             self.deferred.errback(DNSConnectionError(e.strerror or str(e), server))
+
+    def connectionRefused(self) -> None:
+        """
+        The server's host answered with ICMP port unreachable: fail this attempt now.
+        """
+        if self._timer is None:
+            return
+        self._unreachable(errno.ECONNREFUSED)
+
+    def stopProtocol(self) -> None:
+        """
+        The socket closed while the answer was awaited, so the reactor saw an error on it:
+        the epoll reactor closes a UDP socket that has a pending ICMP error instead of reading
+        it (which would call L{connectionRefused}). Fail this attempt with that error.
+        """
+        if self._port is None or self._timer is None:
+            return  # closed by _finish
+        port, self._port = self._port, None  # closing already
+        code = 0
+        try:
+            code = port.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        except (AttributeError, OSError):
+            pass
+        if code:
+            self._unreachable(code)
+            return
+        self._finish()
+        self.deferred.errback(DNSConnectionError("the UDP socket closed", self._server))
+
+    def _unreachable(self, code: int) -> None:
+        self._stats.unreachable += 1
+        self._finish()
+        reason = (
+            "port unreachable (nothing listens there)"
+            if code == errno.ECONNREFUSED
+            else os.strerror(code)
+        )
+        self.deferred.errback(DNSUnreachableError(reason, self._server))
 
     def datagramReceived(self, data: bytes, addr: Any) -> None:
         if self._timer is None:

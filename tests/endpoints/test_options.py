@@ -68,6 +68,7 @@ def test_stringOptionsComeFromTheFields() -> None:
         "proto",
         "tlsaHost",
         "require",
+        "policy",
         "certificate",
         "privateKey",
         "trustRoots",

@@ -5,7 +5,9 @@ C{clientFromString} (so through the plugins).
 
 from __future__ import annotations
 
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +16,11 @@ import dns.rdatatype
 import pytest
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString
-from twisted.internet.protocol import Factory
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import TestCase
 
+from txdane.adapters import AddressValidationError
 from txdane.dane.decision import Action, Policy
 from txdane.dane.errors import DANEPolicyError
 from txdane.endpoints import DANEEndpoint, DNSSECEndpoint, EndpointStringError, SRVEndpoint
@@ -253,6 +256,88 @@ def test_maxHostsOption() -> None:
     ):
         with pytest.raises(EndpointStringError, match=message):
             parse(bad)
+
+
+@pytest.mark.parametrize(
+    "value, policy",
+    [
+        ("default", Policy.DEFAULT),
+        ("dane-only", Policy.DANE_ONLY),
+        ("smtp", Policy.SMTP),
+        ("smtp-sts", Policy.SMTP_STS),
+        ("SMTP", Policy.SMTP),
+    ],
+)
+def test_policyOption(value: str, policy: Policy) -> None:
+    """
+    C{policy=} names a L{Policy} by its value; C{policy=dane-only} is C{require=yes}.
+    """
+    endpoint = parse(f"dane:host=www.example.test:port=25:policy={value}")
+    assert endpoint.options.policy is policy
+    assert parse("dane:host=www.example.test:port=443").options.policy is Policy.DEFAULT
+    assert parse("dane:host=www.example.test:port=443:require=yes").options.policy is (
+        Policy.DANE_ONLY
+    )
+    srv = parse(f"dane:srv=imap:domain=example.test:policy={value}")
+    assert srv.options.policy is policy
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "dane:host=h:port=443:policy=strict",
+            "policy='strict': not one of default, dane-only, smtp, smtp-sts",
+        ),
+        ("dane:host=h:port=443:policy=smtp:require=yes", "policy and require exclude each other"),
+        ("dane:host=h:port=443:policy=default:require=no", "policy and require exclude each other"),
+        ("dane:mx=example.test:policy=smtp", "mx and policy exclude each other"),
+        ("dnssec:host=h:port=22:policy=smtp", "unknown option 'policy'"),
+    ],
+)
+def test_policyOptionErrors(text: str, message: str) -> None:
+    with pytest.raises(EndpointStringError, match=message):
+        parse(text)
+
+
+def test_dnsTimeoutOption() -> None:
+    """
+    C{dnsTimeout=} is L{ResolverSettings.timeout<txdane.settings.ResolverSettings.timeout>}:
+    the most seconds a query may take, every retry included.
+    """
+    endpoint = parse("dane:host=a.example.test:port=443:resolver=127.0.0.1#53:dnsTimeout=1.5")
+    assert endpoint.resolver.querier.deadline == 1.5
+    assert endpoint.resolver.querier.timeout == 0.5
+    plain = parse("dnssec:host=a.example.test:port=22:resolver=127.0.0.1#53")
+    assert plain.resolver is not endpoint.resolver
+    for bad, message in (
+        ("dane:host=h:port=443:dnsTimeout=0", "dnsTimeout='0' must be positive"),
+        ("dnssec:host=h:port=22:dnsTimeout=soon", "dnsTimeout='soon' is not a number"),
+    ):
+        with pytest.raises(EndpointStringError, match=message):
+            parse(bad)
+
+
+class ClosedResolverTests(TestCase):
+    async def test_closedResolverPort(self) -> None:
+        """
+        A resolver whose port is closed fails the connection at once, not after
+        C{dnsTimeout}, with EDE 23 (Network Error).
+        """
+        closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        closed.close()
+        endpoint = clientFromString(
+            reactor, f"dane:host=www.example.test:port=443:resolver=127.0.0.1#{port}:dnsTimeout=30"
+        )
+        started = time.monotonic()
+        error: Any = await self.assertFailure(
+            endpoint.connect(Factory.forProtocol(Protocol)), AddressValidationError
+        )
+        self.assertLess(time.monotonic() - started, 1.0)
+        self.assertEqual(error.ede, 23)
+        self.assertIn("port unreachable", str(error))
 
 
 def test_mxOption() -> None:

@@ -20,9 +20,15 @@ class FakeUDPPort:
     protocol: Any
     interface: str
     open: bool = True
+    connected: tuple[str, int] | None = None
 
-    def write(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.reactor.sent.append((self, dns.message.from_wire(data), addr))
+    def connect(self, host: str, port: int) -> None:
+        self.connected = (host, port)
+
+    def write(self, data: bytes, addr: tuple[str, int] | None = None) -> None:
+        destination = addr or self.connected
+        assert destination is not None
+        self.reactor.sent.append((self, dns.message.from_wire(data), destination))
 
     def stopListening(self) -> None:
         self.open = False

@@ -21,6 +21,7 @@ from txdane.transport import (
     DNSMalformedError,
     DNSServerError,
     DNSTimeoutError,
+    DNSUnreachableError,
 )
 
 from .fakes import FakeReactor
@@ -310,6 +311,32 @@ def test_socketFailureTriesNextServer() -> None:
     failure = result(d)
     assert isinstance(failure, Failure) and isinstance(failure.value, DNSConnectionError)
     assert "2001:db8::3" in str(failure.value)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_portUnreachableTriesNextServer() -> None:
+    """
+    The query's socket is connected to its server; an ICMP port unreachable for it
+    (C{connectionRefused}) fails that server's attempt at once with L{DNSUnreachableError},
+    and the next server is asked at once, with no time passing. A server refused once is
+    not asked again in a later round.
+    """
+    reactor = FakeReactor()
+    client = DNSClient(reactor, ["192.0.2.1", "192.0.2.2"], timeout=2, attempts=3)
+    d = client.query("www.example.test", "A")
+    port, _, addr = reactor.sent[-1]
+    assert (port.connected, addr) == (("192.0.2.1", 53), ("192.0.2.1", 53))
+    port.protocol.connectionRefused()
+    assert not port.open
+    addr = reactor.sent[-1][2]
+    assert addr == ("192.0.2.2", 53) and reactor.seconds() == 0
+    for _ in range(3):  # the second server stays silent, round after round
+        reactor.advance(2)
+    assert [a for _, _, a in reactor.sent] == [("192.0.2.1", 53)] + [("192.0.2.2", 53)] * 3
+    failure = result(d)
+    assert isinstance(failure, Failure) and isinstance(failure.value, DNSUnreachableError)
+    assert failure.value.ede == 23
+    assert (client.stats.unreachable, client.stats.timeouts) == (1, 3)
     assert reactor.getDelayedCalls() == []
 
 

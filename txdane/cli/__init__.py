@@ -63,6 +63,11 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ),
     ("serve", "txdane.cli.serve", "run the authoritative DNSSEC server in the foreground"),
     ("demo", "txdane.cli.demo", "show DNSSEC validation and DANE on loopback (no network needed)"),
+    (
+        "lab",
+        "txdane.cli.lab",
+        "serve the signed test hierarchy and TLS and SMTP servers on loopback to try clients on",
+    ),
 ]
 
 

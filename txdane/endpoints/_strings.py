@@ -34,6 +34,7 @@ COMMON_OPTIONS = frozenset(
         "trustAD",
         "trustADRemote",
         "strictNSEC3",
+        "dnsTimeout",
     }
 )
 
@@ -45,6 +46,7 @@ _RESOLVER_OPTIONS = {
     "trustAD": "trustAD",
     "trustADRemote": "trustADRemote=yes",
     "strictNSEC3Iterations": "strictNSEC3",
+    "timeout": "dnsTimeout",
 }
 
 
@@ -205,9 +207,10 @@ class OptionReader:
     def resolver(self, reactor: Any) -> Any:
         """
         The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAD},
-        C{trustADRemote} and C{strictNSEC3} options.
+        C{trustADRemote}, C{strictNSEC3} and C{dnsTimeout} options.
         """
         text = self.get("resolver")
+        dnsTimeout = self.seconds("dnsTimeout", 0) if self.given("dnsTimeout") else None
         try:
             settings = _resolverSettings(
                 tuple(text.split(",")) if text else None,
@@ -215,6 +218,7 @@ class OptionReader:
                 self.flag("trustAD"),
                 self.flag("trustADRemote"),
                 self.flag("strictNSEC3"),
+                dnsTimeout,
             )
         except ResolverSettingsError as e:
             raise self.error(e.describe(_RESOLVER_OPTIONS.__getitem__)) from None
@@ -228,6 +232,7 @@ def _resolverSettings(
     trustAD: bool,
     trustADRemote: bool = False,
     strictNSEC3Iterations: bool = False,
+    timeout: float | None = None,
 ) -> ResolverSettings:
     """
     The settings for these options. An endpoint string is often parsed once per connection:
@@ -239,6 +244,7 @@ def _resolverSettings(
         trustAD,
         trustADRemote=trustADRemote,
         strictNSEC3Iterations=strictNSEC3Iterations,
+        timeout=timeout,
     )
 
 

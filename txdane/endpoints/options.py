@@ -59,7 +59,22 @@ def _readStartTLS(options: OptionReader) -> str:
 
 
 def _readPolicy(options: OptionReader) -> Policy:
-    return Policy.DANE_ONLY if options.flag("require") else Policy.DEFAULT
+    """
+    The policy of C{policy=NAME} (a value of L{Policy}), or of C{require=yes} (the same as
+    C{policy=dane-only}); the two exclude each other.
+    """
+    if not options.given("policy"):
+        return Policy.DANE_ONLY if options.flag("require") else Policy.DEFAULT
+    if options.given("require"):
+        raise options.error(
+            "policy and require exclude each other (require=yes is policy=dane-only)"
+        )
+    name = options.required("policy")
+    try:
+        return Policy(name.lower())
+    except ValueError:
+        known = ", ".join(policy.value for policy in Policy)
+        raise options.error(f"policy={name!r}: not one of {known}") from None
 
 
 def _readClientCertificate(options: OptionReader) -> PrivateCertificate:
@@ -103,8 +118,11 @@ class DANEOptions:
         connected to; endpoint string C{tlsaHost}.
     @ivar policy: L{Policy.DEFAULT<txdane.dane.decision.Policy.DEFAULT>} (DANE where
         published, else PKIX), L{Policy.DANE_ONLY<txdane.dane.decision.Policy.DANE_ONLY>}
-        (refuse without secure, usable TLSA records; endpoint string C{require=yes}) or
-        L{Policy.SMTP<txdane.dane.decision.Policy.SMTP>} (RFC 7672).
+        (refuse without secure, usable TLSA records; endpoint string C{require=yes}),
+        L{Policy.SMTP<txdane.dane.decision.Policy.SMTP>} (RFC 7672) or
+        L{Policy.SMTP_STS<txdane.dane.decision.Policy.SMTP_STS>} (RFC 7672 with an enforced
+        MTA-STS policy); endpoint string C{policy=} with the policy's value (C{default},
+        C{dane-only}, C{smtp}, C{smtp-sts}), which excludes C{require}.
     @ivar clientCertificate: a client certificate with its key, sent when the server asks;
         endpoint strings C{certificate} and C{privateKey} (PEM files; one may hold both).
     @ivar trustRoots: PKIX roots for the PKIX usages and the fallback (default: the
@@ -132,7 +150,7 @@ class DANEOptions:
         metadata=_fromStrings("tlsaHost", read=lambda options: options.hostName("tlsaHost")),
     )
     policy: Policy = dataclasses.field(
-        default=Policy.DEFAULT, metadata=_fromStrings("require", read=_readPolicy)
+        default=Policy.DEFAULT, metadata=_fromStrings("require", "policy", read=_readPolicy)
     )
     clientCertificate: PrivateCertificate | None = dataclasses.field(
         default=None,

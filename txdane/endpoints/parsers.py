@@ -14,14 +14,15 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
     built-in root anchors); C{trustAD} (C{yes}: trust the AD bit of C{resolver} instead of
     validating; only for resolvers on loopback unless C{trustADRemote=yes}); C{strictNSEC3}
     (C{yes}: a TLSA lookup that only the NSEC3 iteration limit makes insecure is bogus, so
-    DANE is refused rather than downgraded to PKIX; excludes C{trustAD});
+    DANE is refused rather than downgraded to PKIX; excludes C{trustAD}); C{dnsTimeout}
+    (the most seconds one DNS query may take, every retry included);
   - C{dnssec:} only: C{allowInsecure} (C{yes}: also dial addresses from unsigned zones);
   - C{dane:} only: C{handshakeTimeout} (seconds the TLS handshake may take; default 30);
     the options that set fields of L{DANEOptions
     <txdane.endpoints.options.DANEOptions>}, documented there: C{proto}, C{tlsaHost},
-    C{require}, C{certificate} and C{privateKey}, C{trustRoots}, C{starttls} (a protocol
-    of L{PROTOCOLS<txdane.endpoints.starttls.PROTOCOLS>}, whose STARTTLS the endpoint
-    negotiates);
+    C{require} or C{policy}, C{certificate} and C{privateKey}, C{trustRoots}, C{starttls}
+    (a protocol of L{PROTOCOLS<txdane.endpoints.starttls.PROTOCOLS>}, whose STARTTLS the
+    endpoint negotiates);
   - C{dane:mx=DOMAIN} (instead of C{host}): the MX hosts of a mail domain (RFC 7672), at
     most C{maxHosts} of them tried (default 5);
   - C{dane:srv=SERVICE:domain=DOMAIN} (instead of C{host} and C{port}): the servers the
@@ -121,7 +122,7 @@ def _mxEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
     """
     C{dane:mx=DOMAIN[:port=25]}: mail to a domain's MX hosts (RFC 7672), STARTTLS for SMTP.
     """
-    for name in ("host", "tlsaHost", "require", "trustRoots", "proto"):
+    for name in ("host", "tlsaHost", "require", "policy", "trustRoots", "proto"):
         if options.given(name):
             raise options.error(f"mx and {name} exclude each other")
     starttls = options.get("starttls")

@@ -1,0 +1,185 @@
+"""
+C{txdane lab} and L{txdane.testing.startLab}: every service's endpoint string gives the
+outcome the lab names for it, from another process as from this one, and the lab stops
+cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.endpoints import clientFromString
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import TestCase
+
+from txdane.errors import TxdaneError
+from txdane.testing import REFUSED, VERIFIED, Lab, startLab
+
+from ..endpoints.world import reactor
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: The cases every lab has, with their outcome.
+CASES = {
+    "dane-ee": VERIFIED,
+    "dane-ta": VERIFIED,
+    "mismatch": REFUSED,
+    "expired-cert": VERIFIED,
+    "pkix": REFUSED,
+    "pkix-trusted": VERIFIED,
+    "unsigned": VERIFIED,
+    "bogus": REFUSED,
+    "mx": VERIFIED,
+}
+
+
+async def outcome(endpoint: str) -> str:
+    """
+    Connect through C{endpoint}: L{VERIFIED} when C{connect()} fires, L{REFUSED} when it fails
+    with a L{TxdaneError}; anything else is raised.
+    """
+    try:
+        protocol: Any = await clientFromString(reactor, endpoint).connect(
+            Factory.forProtocol(Protocol)
+        )
+    except TxdaneError:
+        return REFUSED
+    protocol.transport.loseConnection()
+    return VERIFIED
+
+
+class LabCommandTests(TestCase):
+    async def test_json(self) -> None:
+        """
+        C{txdane lab --json} prints the lab as JSON on its first line and keeps serving: each
+        endpoint string, used in this process, gives the outcome it names; SIGTERM stops the
+        lab with status 0 and removes its files.
+        """
+        process = subprocess.Popen(
+            [sys.executable, "-m", "txdane", "lab", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        self.addCleanup(process.kill)
+        assert process.stdout is not None
+        line = await deferToThread(process.stdout.readline)
+        lab = json.loads(line)
+        self.assertRegex(lab["resolver"], r"^127\.0\.0\.1#\d+$")
+        self.assertTrue(Path(lab["trustAnchor"]).is_file())
+        self.assertEqual({s["name"]: s["expect"] for s in lab["services"]}, CASES)
+        for service in lab["services"]:
+            self.assertLessEqual(
+                {"name", "host", "port", "starttls", "endpoint", "expect"}, set(service)
+            )
+            self.assertIn(f"resolver={lab['resolver']}", service["endpoint"])
+            self.assertEqual(await outcome(service["endpoint"]), service["expect"], service["name"])
+        self.assertEqual([s["starttls"] for s in lab["services"] if s["name"] == "mx"], ["smtp"])
+        process.send_signal(signal.SIGTERM)
+        status = await deferToThread(process.wait, 30)
+        self.assertEqual(status, 0, process.stderr.read() if process.stderr else "")
+        self.assertFalse(Path(lab["trustAnchor"]).exists())
+
+    async def test_text(self) -> None:
+        """
+        Without C{--json}, the lab prints the resolver, the trust anchor file and each case
+        with its outcome and endpoint string.
+        """
+        process = subprocess.Popen(
+            [sys.executable, "-m", "txdane", "lab"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        self.addCleanup(process.kill)
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not (lines and lines[-1].startswith("Try one:")):
+            lines.append(await deferToThread(process.stdout.readline))
+            self.assertTrue(lines[-1], "the lab ended early")
+        process.send_signal(signal.SIGINT)
+        self.assertEqual(await deferToThread(process.wait, 30), 0)
+        output = "".join(lines)
+        self.assertRegex(output, r"resolver: +127\.0\.0\.1#\d+\n")
+        self.assertIn("trust anchor: ", output)
+        self.assertRegex(output, r"mismatch +refused +the TLSA record names another key")
+        self.assertIn("    dane:mx=mail.example.test:port=", output)
+
+    def test_badPort(self) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "txdane", "lab", "--port", "70000"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+        self.assertEqual(
+            (result.returncode, result.stderr), (2, "txdane: --port 70000 is not in 0-65535\n")
+        )
+
+    def test_busyPort(self) -> None:
+        """
+        A DNS port already taken stops the lab before it serves anything: one line on standard
+        error, exit status 4.
+        """
+        taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "txdane", "lab", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+        self.assertEqual((result.returncode, result.stdout), (4, ""))
+        self.assertRegex(result.stderr, rf"^txdane: lab: .*127\.0\.0\.1:{port}.*in use.*\n$")
+
+
+class StartLabTests(TestCase):
+    async def test_services(self) -> None:
+        """
+        L{startLab} starts the same lab in this process: each service's endpoint gives its
+        outcome, and L{Lab.stop} stops the servers and removes the files.
+        """
+        lab: Lab = await startLab(reactor)
+        self.addCleanup(lab.stop)
+        self.assertEqual({s.name: s.expect for s in lab.services}, CASES)
+        self.assertEqual(lab.toJSON()["resolver"], lab.resolver)
+        for service in lab.services:
+            self.assertEqual(await outcome(service.endpoint), service.expect, service.name)
+        self.assertEqual(lab.service("mx").starttls, "smtp")
+        self.assertIn(f"trustRoots={lab.labCA}", lab.service("pkix-trusted").endpoint)
+        await lab.stop()
+        self.assertFalse(Path(lab.directory).exists())
+        with self.assertRaises(ConnectionRefusedError):  # the records are still cached
+            await outcome(lab.service("dane-ee").endpoint)
+        await lab.stop()  # again: nothing to do
+
+    async def test_directory(self) -> None:
+        """
+        Given a directory, the lab writes its files there, and L{Lab.stop} removes only them.
+        """
+        directory = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        (directory / "mine.txt").write_text("kept")
+        lab = await startLab(reactor, directory=str(directory))
+        self.addCleanup(lab.stop)
+        self.assertEqual(Path(lab.trustAnchor).parent, directory)
+        self.assertEqual(Path(lab.labCA).read_bytes()[:27], b"-----BEGIN CERTIFICATE-----")
+        await lab.stop()
+        self.assertEqual([p.name for p in directory.iterdir()], ["mine.txt"])
