@@ -20,7 +20,7 @@ from txdane.dane.tlsa import TLSARecord
 from txdane.server.responder import Responder
 from txdane.server.zones import ZoneStore
 from txdane.status import Status
-from txdane.testing import TLSA_RDATA, Hierarchy, buildHierarchy
+from txdane.testing import CASES, TLSA_RDATA, Hierarchy, buildHierarchy
 from txdane.validation import (
     ADTrustingResolver,
     Answer,
@@ -164,6 +164,28 @@ def test_cacheBytesBoundMemory(hostileWildcard: Hierarchy) -> None:
     assert kept < WILDCARD_NAMES // 10, kept
     # Bounded by count alone (10,000 entries), every answer would have stayed.
     assert _answerCost(answer0) * WILDCARD_NAMES > 5 * bound
+
+
+def test_keyAndDSCachesBoundedInBytes(hierarchy: Hierarchy) -> None:
+    """
+    The caches of proven zone keys and of DS results are bounded in bytes too, each by a
+    quarter of C{cacheBytes}: every case of the hierarchy, looked up with a small budget,
+    leaves each within its bound (while, unbounded, they would hold several times more),
+    and every answer is still right.
+    """
+    budget = 16000
+    resolver, _ = makeResolver(hierarchy, limits=ValidationLimits(cacheBytes=budget))
+    for case in CASES:
+        assert resolve(resolver, case.name, case.rdtype).status is case.status, case
+    chain = resolver._chain
+    for cache in (chain.zoneCache, chain.dsCache):
+        assert cache.maxBytes == budget // 4
+        assert 0 < cache.bytes <= budget // 4, cache.bytes
+    unbounded, _ = makeResolver(hierarchy, limits=ValidationLimits(cacheBytes=2**40))
+    for case in CASES:
+        resolve(unbounded, case.name, case.rdtype)
+    assert unbounded._chain.zoneCache.bytes > budget
+    assert unbounded._chain.dsCache.bytes > budget
 
 
 def test_cacheCostEstimateIsAnUpperBound(hostileWildcard: Hierarchy) -> None:
