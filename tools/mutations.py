@@ -173,7 +173,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "txdane/validation/rrsig.py",
         "            if checks >= limits.maxSignatureChecksPerRRset or budget.exhausted:\n",
         "            if budget.exhausted:\n",
-        ("tests/validation/test_adversarial.py",),
+        ("tests/validation/test_rrsig.py", "tests/validation/test_resolver.py"),
     ),
     Mutation(
         "limit-cname-chain",
@@ -205,7 +205,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "txdane/validation/resolver.py",
         "            clock, size, maxTTL, budget // 2, _answerCost\n",
         "            clock, size, maxTTL, None, _answerCost\n",
-        ("tests/validation/test_hostile.py",),
+        ("tests/validation/test_hostile.py::test_cachesBoundedInBytes",),
     ),
     Mutation(
         "limit-key-cache-bytes",
@@ -213,7 +213,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "txdane/validation/resolver.py",
         "            ExpiringCache(clock, size, maxTTL, budget // 4, _zoneKeysCost),\n",
         "            ExpiringCache(clock, size, maxTTL, None, _zoneKeysCost),\n",
-        ("tests/validation/test_hostile.py",),
+        ("tests/validation/test_hostile.py::test_cachesBoundedInBytes",),
     ),
     Mutation(
         "limit-ds-cache-bytes",
@@ -221,7 +221,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "txdane/validation/resolver.py",
         "            ExpiringCache(clock, size, maxTTL, budget // 4, _dsCost),\n",
         "            ExpiringCache(clock, size, maxTTL, None, _dsCost),\n",
-        ("tests/validation/test_hostile.py",),
+        ("tests/validation/test_hostile.py::test_cachesBoundedInBytes",),
     ),
     Mutation(
         "limit-starttls-prelude",
@@ -229,7 +229,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "txdane/endpoints/starttls/negotiator.py",
         "            if self._received > self.maxPrelude:\n",
         "            if False:\n",
-        ("tests/endpoints/test_starttls.py",),
+        ("tests/mail/test_hostile.py",),
     ),
     Mutation(
         "limit-smtp-reply",
@@ -262,7 +262,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "txdane/mail.py",
         "    if isinstance(error, (TLSError, TLSRequiredError)):\n",
         "    if False:\n",
-        ("tests/mail/test_delivery.py", "tests/mail/test_hostile.py"),
+        ("tests/mail/test_permanence.py",),
     ),
     # Deadlines and rates.
     Mutation(

@@ -166,24 +166,25 @@ def test_cacheBytesBoundMemory(hostileWildcard: Hierarchy) -> None:
     assert _answerCost(answer0) * WILDCARD_NAMES > 5 * bound
 
 
-def test_keyAndDSCachesBoundedInBytes(hierarchy: Hierarchy) -> None:
+def test_cachesBoundedInBytes(hierarchy: Hierarchy) -> None:
     """
-    The caches of proven zone keys and of DS results are bounded in bytes too, each by a
-    quarter of C{cacheBytes}: every case of the hierarchy, looked up with a small budget,
-    leaves each within its bound (while, unbounded, they would hold several times more),
-    and every answer is still right.
+    Every cache of the resolver is bounded in bytes: the answers by half of C{cacheBytes},
+    the proven zone keys and the DS results by a quarter each. Every case of the hierarchy,
+    looked up with a small budget, leaves each within its bound (while, unbounded, they
+    would hold several times more), and every answer is still right.
     """
     budget = 16000
     resolver, _ = makeResolver(hierarchy, limits=ValidationLimits(cacheBytes=budget))
     for case in CASES:
         assert resolve(resolver, case.name, case.rdtype).status is case.status, case
     chain = resolver._chain
+    assert 0 < resolver._answers.bytes <= budget // 2, resolver._answers.bytes
     for cache in (chain.zoneCache, chain.dsCache):
-        assert cache.maxBytes == budget // 4
         assert 0 < cache.bytes <= budget // 4, cache.bytes
     unbounded, _ = makeResolver(hierarchy, limits=ValidationLimits(cacheBytes=2**40))
     for case in CASES:
         resolve(unbounded, case.name, case.rdtype)
+    assert unbounded._answers.bytes > budget
     assert unbounded._chain.zoneCache.bytes > budget
     assert unbounded._chain.dsCache.bytes > budget
 
