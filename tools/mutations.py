@@ -116,6 +116,22 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    problem = None\n",
         ("tests/endpoints/test_srvplan.py",),
     ),
+    Mutation(
+        "sshfp-bogus",
+        "a bogus or indeterminate SSHFP answer fails the host key check",
+        "txdane/ssh/verifier.py",
+        "        algorithm = None\n    if answer.status in (Status.BOGUS, Status.INDETERMINATE):\n",
+        "        algorithm = None\n    if False:\n",
+        ("tests/ssh/test_verifier.py",),
+    ),
+    Mutation(
+        "sshfp-bogus-endpoint",
+        "a bogus or indeterminate SSHFP answer refuses the SSH connection",
+        "txdane/ssh/verifier.py",
+        "        if answer.status in (Status.BOGUS, Status.INDETERMINATE):\n",
+        "        if False:\n",
+        ("tests/ssh/test_verifier.py", "tests/ssh/test_endpoint.py"),
+    ),
     # Connect only after verification; nothing in clear before TLS.
     Mutation(
         "connect-before-handshake",
