@@ -1,6 +1,8 @@
 """
-C{python -m tests.attack [--trials N] [--seed S] [--jobs J]}: run attacker trials and print
-the count of each outcome, the time taken and the first violations found.
+C{python -m tests.attack [--trials N] [--seed S] [--jobs J] [--now T]}: run attacker trials
+and print the count of each outcome, the time taken and the first violations found. The
+zones' keys come from the seed: a run with the same seed and C{--now} (printed) replays alike,
+whatever the number of jobs.
 
 Exits with status 1 when any trial ends in a violation (see L{tests.attack.trials}).
 """
@@ -17,9 +19,9 @@ from tests.attack.trials import VIOLATIONS, Report, runTrials
 from tests.attack.world import buildWorld
 
 
-def _work(job: tuple[int, int, int]) -> Report:
-    start, count, seed = job
-    return runTrials(buildWorld(), count, seed, start)
+def _work(job: tuple[int, int, int, int]) -> Report:
+    start, count, seed, now = job
+    return runTrials(buildWorld(now, seed), count, seed, start)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,13 +32,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=1000, help="how many trials")
     parser.add_argument("--seed", type=int, default=1, help="the seed of the run")
     parser.add_argument("--jobs", type=int, default=1, help="processes to share the trials")
+    parser.add_argument(
+        "--now",
+        type=int,
+        default=None,
+        help="the time the zones are signed around (default: now); with the seed, a run"
+        " replays alike",
+    )
     args = parser.parse_args(argv)
     jobs = max(1, min(args.jobs, args.trials))
     share, extra = divmod(args.trials, jobs)
+    now = int(time.time()) if args.now is None else args.now
     work, start = [], 0
     for job in range(jobs):
         count = share + (1 if job < extra else 0)
-        work.append((start, count, args.seed))
+        work.append((start, count, args.seed, now))
         start += count
     began = time.monotonic()
     if jobs == 1:
@@ -50,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     for report in reports:
         counts.update(report.counts)
         examples += report.examples
-    print(f"{args.trials} trials, seed {args.seed}, {jobs} jobs, {elapsed:.1f} s")
+    print(f"{args.trials} trials, seed {args.seed}, now {now}, {jobs} jobs, {elapsed:.1f} s")
     for outcome, count in sorted(counts.items(), key=lambda item: -item[1]):
         print(f"  {outcome:18} {count:8}")
     violations = sum(counts[v] for v in VIOLATIONS)

@@ -13,8 +13,10 @@ now.
 from __future__ import annotations
 
 import dataclasses
+import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import dns.flags
 import dns.message
@@ -22,6 +24,7 @@ import dns.name
 import dns.rdatatype
 import dns.rrset
 import dns.zone
+from cryptography.hazmat.primitives.asymmetric import ec
 from twisted.internet.task import Clock
 
 from txdane.server.responder import Responder
@@ -87,7 +90,9 @@ class World:
         """
         The honest response (DO and CD set) to C{name}/C{rdtype}, now or before the split.
         """
-        query = dns.message.make_query(name, rdtype, want_dnssec=True)
+        # A fixed ID: the responses, and what the trials pick from them, are the same in
+        # every process.
+        query = dns.message.make_query(name, rdtype, want_dnssec=True, id=0)
         query.flags |= dns.flags.CD
         responder = self.oldResponder if old else self.responder
         wire = responder.respondWire(query.to_wire(), tcp=True)
@@ -228,13 +233,49 @@ class _Recorder:
         return succeed(self.world.respond(qname, qtype, old=self.old))
 
 
-def buildWorld(now: int | None = None) -> World:
+#: The order of the P-256 group: private keys are the integers from 1 below it.
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+@contextmanager
+def _keysFrom(seed: int) -> Iterator[None]:
+    """
+    While in effect, L{SigningKey.generate} makes its P-256 keys from C{seed}: the same
+    keys, in the same order, in every process (the key tags, and so the order of keys and
+    signatures the validator meets, with them).
+    """
+    rng = random.Random(f"keys:{seed}")
+    original = SigningKey.__dict__["generate"]
+
+    def generate(
+        cls: type[SigningKey], algorithm: str | int = "ECDSAP256SHA256", flags: int = 257
+    ) -> SigningKey:
+        if algorithm not in ("ECDSAP256SHA256", 13):
+            return original.__func__(cls, algorithm, flags)
+        key = ec.derive_private_key(rng.randrange(1, _P256_ORDER), ec.SECP256R1())
+        return cls.fromPrivateKey(key, 13, flags)
+
+    SigningKey.generate = classmethod(generate)  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        SigningKey.generate = original  # type: ignore[method-assign]
+
+
+def buildWorld(now: int | None = None, seed: int | None = None) -> World:
     """
     Build the hierarchy, the old parents, the questions with their honest answers, and the
     attacker's material.
+
+    @param now: the time the signatures are valid around (default: now).
+    @param seed: make the zones' keys from this seed, so that a seeded run of trials
+        replays alike in another process (with the same C{now}); default: fresh keys.
     """
     if now is None:
         now = int(time.time())
+    if seed is not None:
+        with _keysFrom(seed):
+            return buildWorld(now)
     dsLines: list[str] = []
     current: list[dns.zone.Zone] = []
     old: list[dns.zone.Zone] = []
@@ -282,11 +323,13 @@ def buildWorld(now: int | None = None) -> World:
         for key in recorder.asked:
             for wasOld in (False, True):
                 world.responses.append(world.respond(*key, old=wasOld).to_wire())
-    world.responses = sorted(set(world.responses))
+    # In the order first met, not sorted by their bytes, which hold signatures that differ
+    # in every process (ECDSA signing is randomized).
+    world.responses = list(dict.fromkeys(world.responses))
     for zoneSet in (zones, oldZones):
         for zone in zoneSet.values():
             world.rrsets += _rrsetsOf(zone)
-    world.rrsets.sort(key=lambda pair: (pair[0].name, pair[0].rdtype, pair[0].to_text()))
+    world.rrsets.sort(key=lambda pair: (pair[0].name, pair[0].rdtype))
     return world
 
 

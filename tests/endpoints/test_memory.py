@@ -13,10 +13,12 @@ from twisted.internet.interfaces import IProtocol
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python.failure import Failure
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 
 from txdane.endpoints import DANEEndpoint
+from txdane.endpoints._plumbing import HandshakeGate
 
 from ..dane.certs import issue
 from ..dane.tlsserver import GREETING, GreetingServer, RecordingClient, serverOptions
@@ -272,3 +274,47 @@ class _SilentTLSTransport(StringTransport):
 
     def startTLS(self, contextFactory: Any, normal: bool = True) -> None:
         self.tlsStarted = True
+
+
+class HandshakeGateTests(SynchronousTestCase):
+    """
+    L{HandshakeGate} alone, on a string transport.
+    """
+
+    def test_lateRefusalNeverConnects(self) -> None:
+        """
+        A verification refused in OpenSSL's last callback aborts the connection from inside
+        the handshake, which Twisted may still report as completed: when the transport is
+        already disconnecting at C{handshakeCompleted}, the application's protocol is not
+        connected, C{ready} waits, and the loss that follows fails it with the reason.
+        """
+        protocol = Recording()
+        ready: Deferred[IProtocol] = Deferred()
+        gate = HandshakeGate(protocol, ready)
+        transport = StringTransport()
+        gate.makeConnection(transport)
+        transport.loseConnection()
+        self.assertTrue(transport.disconnecting)
+        gate.handshakeCompleted()
+        self.assertNoResult(ready)
+        self.assertFalse(protocol.made)
+        self.assertFalse(protocol.handshakeDone)
+        self.assertFalse(gate.secured)
+        gate.dataReceived(b"after the refusal")
+        self.assertEqual(protocol.received, [])
+        gate.connectionLost(Failure(ConnectionAborted()))
+        self.failureResultOf(ready, ConnectionAborted)
+        self.assertFalse(protocol.made)
+
+    def test_completedHandshakeConnects(self) -> None:
+        """
+        The same gate on a transport that is not disconnecting connects the application's
+        protocol and fires C{ready} with it.
+        """
+        protocol = Recording()
+        ready: Deferred[IProtocol] = Deferred()
+        gate = HandshakeGate(protocol, ready)
+        gate.makeConnection(StringTransport())
+        gate.handshakeCompleted()
+        self.assertIs(self.successResultOf(ready), protocol)
+        self.assertTrue(protocol.made and protocol.handshakeDone and gate.secured)

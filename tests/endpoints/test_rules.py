@@ -21,7 +21,10 @@ from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tlsa import recordForCertificate
 from txdane.endpoints import DANEEndpoint
 from txdane.resolvconf import NameServer
-from txdane.transport import DNSServerError, DNSTimeoutError
+from txdane.status import Status
+from txdane.testing import buildHierarchy
+from txdane.transport import DNSClient, DNSServerError, DNSTimeoutError
+from txdane.validation import TrustAnchors, ValidatingResolver
 
 from ..dane.certs import issue
 from .test_dane import recordingFactory
@@ -154,6 +157,39 @@ class InsecureAddressesTests(TestCase):
             ),
             DANEVerificationError,
         )
+
+
+class BogusAtAliasTargetTests(TestCase):
+    async def test_bogusTLSAAtTargetRefused(self) -> None:
+        """
+        C{alias.example.test} is a secure CNAME to C{www.example.test}, whose TLSA RRset has
+        lost its signature: the endpoint refuses with the bogus status, without C{tlsaHost};
+        a bogus answer at the target is never read as "no TLSA" (which would fall back to
+        the original name's records, here none, and to a PKIX connection).
+        """
+        server = startTLSServer(issue("www.example.test"))
+        for port in server.ports:
+            self.addCleanup(port.stopListening)
+        owner = f"_{server.port}._tcp.www.example.test."
+        hierarchy = buildHierarchy(
+            extraRecords={"example.test.": [f"{owner} 300 IN TLSA {server.record()}"]}
+        )
+        zone = hierarchy.zones[dns.name.from_text("example.test.")]
+        zone.delete_rdataset(dns.name.from_text(owner), dns.rdatatype.RRSIG, dns.rdatatype.TLSA)
+        dnsServer = await hierarchy.serve(reactor)
+        self.addCleanup(dnsServer.stop)
+        resolver = ValidatingResolver(
+            DNSClient(reactor, [f"127.0.0.1#{dnsServer.port}"], timeout=2, attempts=1),
+            trustAnchors=TrustAnchors.fromRRsets([hierarchy.trustAnchor]),
+            clock=reactor,
+        )
+        endpoint = DANEEndpoint(reactor, resolver, "alias.example.test", server.port)
+        error: Any = await self.assertFailure(
+            Deferred.fromCoroutine(endpoint.plan()), DANEPolicyError
+        )
+        self.assertIs(error.status, Status.BOGUS)
+        await self.assertFailure(endpoint.connect(recordingFactory()[0]), DANEPolicyError)
+        self.assertEqual(server.connections, 0)
 
 
 class AllUnusableTests(TestCase):

@@ -16,11 +16,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tests.dane.certs import Issued, issue
+from tests.support import skipOrFail
 from txdane.dane.tlsa import recordForCertificate
 
 
@@ -86,19 +86,9 @@ def waitForPort(host: str, port: int, timeout: float, alive: object = None) -> b
     return False
 
 
-def skipOrFail(reason: str) -> None:
-    """
-    Skip the current test because of C{reason}, or fail it under CI (C{CI=true}), where
-    C{.ci/run} provides everything the peer tests need (as L{tests.support.requireProgram}).
-    """
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 def requireRoot(what: str) -> None:
     """
-    Skip (or fail under CI) unless running as root, which C{what} needs.
+    Skip (or fail when peers are required) unless running as root, which C{what} needs.
     """
     if os.geteuid() != 0:
         skipOrFail(f"{what} needs root")

@@ -43,10 +43,9 @@ import dns.rdataclass
 import dns.rdatatype
 
 from tests.peers.common import Running
+from tests.support import skipOrFail
 from tests.unbound import unboundConfig
 from txdane.testing import Hierarchy
-
-from .common import skipOrFail
 
 #: The loopback addresses tried, in order, for Unbound's port 53.
 ADDRESSES = tuple(f"127.53.0.{n}" for n in range(1, 21))

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from twisted.conch.ssh.keys import Key
 
-from tests.support import requireProgram
+from tests.support import requireProgram, skipOrFail
 
 #: ssh-keygen's name of each host key type.
 KEY_TYPES = ("ed25519", "ecdsa", "rsa")
@@ -29,14 +28,11 @@ KEY_TYPES = ("ed25519", "ecdsa", "rsa")
 
 def requireRoot() -> None:
     """
-    Skip (fail under CI) unless running as root: sshd needs it to switch users and to
+    Skip (fail when peers are required) unless running as root: sshd needs it to switch users and to
     create its privilege-separation directory.
     """
     if os.geteuid() != 0:
-        message = "needs root (sshd, mount namespaces); CI runs as root"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        skipOrFail("needs root (sshd, mount namespaces); CI runs as root")
 
 
 def freeTCPPort() -> int:

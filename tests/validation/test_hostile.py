@@ -20,7 +20,7 @@ from txdane.dane.tlsa import TLSARecord
 from txdane.server.responder import Responder
 from txdane.server.zones import ZoneStore
 from txdane.status import Status
-from txdane.testing import TLSA_RDATA, Hierarchy, buildHierarchy
+from txdane.testing import CASES, TLSA_RDATA, Hierarchy, buildHierarchy
 from txdane.validation import (
     ADTrustingResolver,
     Answer,
@@ -164,6 +164,29 @@ def test_cacheBytesBoundMemory(hostileWildcard: Hierarchy) -> None:
     assert kept < WILDCARD_NAMES // 10, kept
     # Bounded by count alone (10,000 entries), every answer would have stayed.
     assert _answerCost(answer0) * WILDCARD_NAMES > 5 * bound
+
+
+def test_cachesBoundedInBytes(hierarchy: Hierarchy) -> None:
+    """
+    Every cache of the resolver is bounded in bytes: the answers by half of C{cacheBytes},
+    the proven zone keys and the DS results by a quarter each. Every case of the hierarchy,
+    looked up with a small budget, leaves each within its bound (while, unbounded, they
+    would hold several times more), and every answer is still right.
+    """
+    budget = 16000
+    resolver, _ = makeResolver(hierarchy, limits=ValidationLimits(cacheBytes=budget))
+    for case in CASES:
+        assert resolve(resolver, case.name, case.rdtype).status is case.status, case
+    chain = resolver._chain
+    assert 0 < resolver._answers.bytes <= budget // 2, resolver._answers.bytes
+    for cache in (chain.zoneCache, chain.dsCache):
+        assert 0 < cache.bytes <= budget // 4, cache.bytes
+    unbounded, _ = makeResolver(hierarchy, limits=ValidationLimits(cacheBytes=2**40))
+    for case in CASES:
+        resolve(unbounded, case.name, case.rdtype)
+    assert unbounded._answers.bytes > budget
+    assert unbounded._chain.zoneCache.bytes > budget
+    assert unbounded._chain.dsCache.bytes > budget
 
 
 def test_cacheCostEstimateIsAnUpperBound(hostileWildcard: Hierarchy) -> None:
