@@ -31,6 +31,7 @@ from txdane.server.ratelimit import (
 )
 from txdane.server.responder import Responder
 from txdane.server.signing import NSEC3Options, SigningOptions, signZone
+from txdane.server.update import UpdateGrant, ZoneUpdater
 from txdane.server.zones import ZoneError, ZoneIndex, ZoneStore, loadZoneFile
 
 _log = Logger()
@@ -212,6 +213,8 @@ class DNSServerService(Service):
     @ivar rateLimiter: limits the answers sent over UDP per source prefix (one table for
         every interface), or C{None} when C{rateLimit} turns it off. On by default, as in
         NSD: L{DEFAULT_RATE_LIMIT}.
+    @ivar updater: applies dynamic updates signed with the keys of C{updateGrants}, or
+        C{None} when there are none (UPDATE messages then get NOTIMP).
     """
 
     def __init__(
@@ -225,6 +228,7 @@ class DNSServerService(Service):
         validity: int = DEFAULT_SIGNATURE_VALIDITY,
         reactor: Any = None,
         rateLimit: RateLimit = DEFAULT_RATE_LIMIT,
+        updateGrants: Sequence[UpdateGrant] = (),
     ) -> None:
         if reactor is None:
             from twisted.internet import reactor as defaultReactor
@@ -233,6 +237,12 @@ class DNSServerService(Service):
         self.reactor = reactor
         self.sources = tuple(sources)
         self.holder = ResponderHolder(Responder(ZoneStore(zones)))
+        self.updater: ZoneUpdater | None = None
+        if updateGrants:
+            self.updater = ZoneUpdater(
+                self.holder, self.sources, tuple(updateGrants), validity, reactor.seconds
+            )
+            self.holder.responder.updater = self.updater
         self.interfaces = tuple(interfaces)
         self.port = port
         self.udp = udp
@@ -308,7 +318,7 @@ class DNSServerService(Service):
                 _log.info("reload overtaken by a newer one, its zones are not used")
                 return False
             self._newestInUse = thisReload
-            self.holder.responder = Responder(ZoneStore(zones))
+            self.holder.responder = Responder(ZoneStore(zones), updater=self.updater)
             _log.info("reloaded {count} zones", count=len(zones))
             return True
 
