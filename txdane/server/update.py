@@ -270,14 +270,16 @@ class UpdateZone(Protocol):
     def nsec3(self) -> NSEC3Options | None: ...
 
 
-class _Refused(Exception):
+class _Refused(TxdaneError):
     """
-    An update is refused with C{rcode}; nothing changes.
+    An update is refused with C{rcode}; nothing changes. Never leaves this module: it
+    becomes the response's rcode.
+
+    @ivar rcode: the rcode of the response.
     """
 
-    def __init__(self, rcode: int) -> None:
-        super().__init__(rcode)
-        self.rcode = rcode
+    rcode: int
+    template = "update refused with rcode {rcode}"
 
 
 @dataclass
