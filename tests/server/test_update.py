@@ -674,3 +674,27 @@ class RestartTests(TestCase):
         self.assertEqual([r.to_text() for r in rrset], [TLSA])
         soa = again.holder.responder.respond(dns.message.make_query("zone.test.", "SOA"))
         self.assertEqual(soa.answer[0][0].serial, 2)
+
+    async def test_updateDuringReload(self) -> None:
+        """
+        An update applied while a reload reads the files is not lost: the reload reads them
+        again.
+        """
+        directory = Path(tempfile.mkdtemp(prefix="txdane-update-"))
+        setup = makeSetup(directory)
+        service = DNSServerService(
+            [setup.source],
+            loadZones([setup.source]),
+            ["127.0.0.1"],
+            0,
+            updateGrants=setup.updater.grants,
+        )
+        reloading = service.reload()
+        update = signedUpdate()
+        update.add("_25._tcp.mail", 300, "TLSA", TLSA)
+        wire = service.holder.responder.respondWire(update.to_wire(), tcp=True)
+        assert wire is not None
+        self.assertEqual(tsigError(wire)[0], dns.rcode.NOERROR)
+        self.assertTrue(await reloading)
+        query = dns.message.make_query("_25._tcp.mail.zone.test.", "TLSA")
+        self.assertTrue(service.holder.responder.respond(query).answer)

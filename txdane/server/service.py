@@ -305,6 +305,7 @@ class DNSServerService(Service):
             has finished first: those zones were read later).
         """
         sources, validity = self.sources, self.validity
+        updatesBefore = self.updater.applied if self.updater is not None else 0
         self._reloads += 1
         thisReload = self._reloads
         d: Deferred[list[ZoneIndex]] = deferToThreadPool(
@@ -313,10 +314,15 @@ class DNSServerService(Service):
             lambda: loadZones(sources, self.reactor.seconds(), validity),
         )
 
-        def loaded(zones: list[ZoneIndex]) -> bool:
+        def loaded(zones: list[ZoneIndex]) -> bool | Deferred[bool]:
             if thisReload < self._newestInUse:
                 _log.info("reload overtaken by a newer one, its zones are not used")
                 return False
+            if self.updater is not None and self.updater.applied != updatesBefore:
+                # A dynamic update was applied while the files were read: they may predate
+                # it. The update is in the zones served and in the files; read them again.
+                _log.info("zones updated during the reload, reloading again")
+                return self.reload()
             self._newestInUse = thisReload
             self.holder.responder = Responder(ZoneStore(zones), updater=self.updater)
             _log.info("reloaded {count} zones", count=len(zones))

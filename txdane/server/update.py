@@ -295,6 +295,7 @@ class ZoneUpdater:
     @ivar clock: the current time in seconds since the epoch.
     @ivar maxRecords: the most records one update may hold.
     @ivar maxNames: the most names a zone may have to take updates.
+    @ivar applied: how many updates changed a zone so far.
     """
 
     holder: ResponderHolder
@@ -304,6 +305,7 @@ class ZoneUpdater:
     clock: Callable[[], float] = time.time
     maxRecords: int = DEFAULT_MAX_UPDATE_RECORDS
     maxNames: int = DEFAULT_MAX_UPDATE_NAMES
+    applied: int = 0
     _seen: dict[tuple[dns.name.Name, bytes], float] = field(default_factory=dict)
 
     def _grantsFor(self, name: dns.name.Name) -> list[UpdateGrant]:
@@ -420,6 +422,7 @@ class ZoneUpdater:
             _writeZone(zone, source.path)
         except OSError:
             raise _Refused(dns.rcode.SERVFAIL) from None
+        self.applied += 1
         old = self.holder.responder
         zones = [index if z.origin == index.origin else z for z in old.store]
         self.holder.responder = Responder(
