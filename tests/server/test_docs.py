@@ -13,14 +13,19 @@ import tempfile
 from pathlib import Path
 
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
+import dns.rdatatype
 import pytest
 from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
+from tests.support import requireProgram
 from txdane.cli import ExitStatus, main
+from txdane.server.keys import writeKeyFiles
+from txdane.server.signing import SigningKey
 from txdane.server.tap import Options
 from txdane.testing import CASES
 
@@ -74,7 +79,7 @@ def test_documentedCommandLines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     The keygen command works as shown, in a directory holding nothing yet, and the twistd
     line's options parse with its key.
     """
-    keygen, twistd = blocks("sh")
+    keygen, twistd, _ = blocks("sh")
     argv = shlex.split(keygen.splitlines()[0])[1:]
     monkeypatch.chdir(tmp_path)
     assert main(argv) == ExitStatus.OK
@@ -109,3 +114,29 @@ class InProcessExampleTests(TestCase):
             response = await deferToThread(send, query, server.host, port=server.port, timeout=5)
             self.assertEqual(response.rcode(), dns.rcode.NOERROR)
             self.assertEqual(len(response.answer), 1)
+
+
+def test_documentedUpdateLines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    The dynamic update example's tsig-keygen line writes a key file that the twistd line's
+    --allow-update reads, with the grant the page describes.
+    """
+    _, _, updates = blocks("sh")
+    keygen, twistd = updates.split("\n", 1)
+    monkeypatch.chdir(tmp_path)
+    program = requireProgram("tsig-keygen")
+    words = shlex.split(keygen)
+    assert words[0] == "tsig-keygen" and words[-2] == ">"
+    result = subprocess.run([program, *words[1:-2]], capture_output=True, text=True, check=True)
+    (tmp_path / words[-1]).write_text(result.stdout)
+    key = SigningKey.generate()
+    public = writeKeyFiles(dns.name.from_text("example.com."), key, tmp_path).public
+    (tmp_path / "example.com.zone").write_text(ZONE)
+    options = shlex.split(twistd.replace("\\\n", " "))[3:]
+    options[options.index("--key") + 1] = str(public)[: -len(".key")]
+    parsed = Options()
+    parsed.parseOptions(options)
+    (grant,) = parsed["updateGrants"]
+    assert grant.key.name == dns.name.from_text("tlsa-updater.")
+    assert grant.suffix == dns.name.from_text("_tcp.mail.example.com.")
+    assert grant.types == frozenset({dns.rdatatype.TLSA})
