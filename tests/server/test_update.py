@@ -6,6 +6,7 @@ responder, over loopback with dnspython and BIND's nsupdate as clients, and acro
 from __future__ import annotations
 
 import base64
+import shutil
 import struct
 import subprocess
 import tempfile
@@ -50,6 +51,18 @@ from txdane.server.update import (
     readTSIGKeys,
 )
 from txdane.server.zones import ZoneStore
+
+
+def optionalProgram(name: str) -> str:
+    """
+    The path of C{name}, a program of BIND's server package that CI does not install; skip
+    the test without it.
+    """
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+    if path is None:
+        pytest.skip(f"{name} is not installed")
+    return path
+
 
 ORIGIN = dns.name.from_text("zone.test.")
 ZONE = """$ORIGIN zone.test.
@@ -477,7 +490,7 @@ class TestKeys:
         """
         The output of BIND's tsig-keygen reads.
         """
-        program = requireProgram("tsig-keygen")
+        program = optionalProgram("tsig-keygen")
         text = subprocess.run(
             [program, "-a", "hmac-sha512", "k1"], capture_output=True, text=True, check=True
         ).stdout
