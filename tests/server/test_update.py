@@ -725,3 +725,100 @@ def test_serveHelp(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     assert "--allow-update KEYFILE[:SUFFIX[:TYPES]]" in capsys.readouterr().out
+
+
+class TestBoundsAndZones:
+    def test_maxRecords(self, setup: Setup) -> None:
+        """
+        An update with more records than the bound is refused.
+        """
+        setup.updater.maxRecords = 1
+        before = setup.records()
+        update = signedUpdate()
+        update.add("_25._tcp.mail", 300, "TLSA", TLSA)
+        update.add("_26._tcp.mail", 300, "TLSA", TLSA)
+        assert setup.update(update).rcode() == dns.rcode.REFUSED
+        assert setup.records() == before
+
+    def test_maxNames(self, setup: Setup) -> None:
+        """
+        A zone with more names than the bound takes no updates.
+        """
+        setup.updater.maxNames = 2
+        before = setup.records()
+        update = signedUpdate()
+        update.add("_25._tcp.mail", 300, "TLSA", TLSA)
+        assert setup.update(update).rcode() == dns.rcode.REFUSED
+        assert setup.records() == before
+
+    def test_formErr(self, setup: Setup) -> None:
+        """
+        A prerequisite with a TTL, or an addition of a meta type, is FORMERR.
+        """
+        before = setup.records()
+        update = signedUpdate()
+        update.prerequisite.append(
+            dns.rrset.from_text("www.zone.test.", 300, "IN", "A", "127.0.0.2")
+        )
+        assert setup.update(update).rcode() == dns.rcode.FORMERR
+        assert setup.records() == before
+
+    def test_unsignedZone(self, tmp_path: Path) -> None:
+        """
+        A zone served without keys and without DNSSEC takes updates unsigned, and keeps them
+        in its file.
+        """
+        zonePath = tmp_path / "zone.test.zone"
+        zonePath.write_text(ZONE)
+        keyFile = tmp_path / "update.key"
+        keyFile.write_text(bindKeyText())
+        source = ZoneSource(ORIGIN, str(zonePath))
+        holder = ResponderHolder(Responder(ZoneStore(loadZones([source]))))
+        updater = ZoneUpdater(holder, [source], parseAllowUpdate(str(keyFile)))
+        holder.responder.updater = updater
+        update = signedUpdate()
+        update.add("_25._tcp.mail", 300, "TLSA", TLSA)
+        wire = holder.responder.respondWire(update.to_wire(), tcp=True)
+        assert wire is not None and tsigError(wire)[0] == dns.rcode.NOERROR
+        (index,) = loadZones([source])
+        assert index.rdataset(dns.name.from_text("_25._tcp.mail.zone.test."), 52) is not None
+        assert not index.signed
+
+    def test_signedElsewhere(self, tmp_path: Path) -> None:
+        """
+        A zone served as it is, signed by someone else, refuses updates: the server could
+        not sign them.
+        """
+        setup = makeSetup(tmp_path)
+        signedPath = tmp_path / "signed.zone"
+        served = setup.responder.store.get(ORIGIN)
+        assert served is not None
+        signedPath.write_text(served.zone.to_text(relativize=False))
+        source = ZoneSource(ORIGIN, str(signedPath))
+        holder = ResponderHolder(Responder(ZoneStore(loadZones([source]))))
+        updater = ZoneUpdater(holder, [source], setup.updater.grants)
+        holder.responder.updater = updater
+        text = signedPath.read_text()
+        update = signedUpdate()
+        update.add("_25._tcp.mail", 300, "TLSA", TLSA)
+        wire = holder.responder.respondWire(update.to_wire(), tcp=True)
+        assert wire is not None and tsigError(wire)[0] == dns.rcode.REFUSED
+        assert signedPath.read_text() == text
+
+    def test_unwritableFile(self, setup: Setup) -> None:
+        """
+        When the zone file cannot be replaced, the update fails with SERVFAIL and the zone
+        served stays as it was.
+        """
+        zone = setup.responder.store.get(ORIGIN)
+        assert zone is not None
+        before = zone.zone.to_text()
+        setup.zonePath.unlink()
+        setup.zonePath.mkdir()  # os.replace cannot put a file there, even for root
+        update = signedUpdate()
+        update.add("_25._tcp.mail", 300, "TLSA", TLSA)
+        assert setup.update(update).rcode() == dns.rcode.SERVFAIL
+        zone = setup.responder.store.get(ORIGIN)
+        assert zone is not None
+        assert zone.zone.to_text() == before
+        assert [p.name for p in setup.directory.iterdir() if p.name.startswith(".update-")] == []
