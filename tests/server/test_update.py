@@ -51,6 +51,9 @@ from txdane.server.update import (
     readTSIGKeys,
 )
 from txdane.server.zones import ZoneStore
+from txdane.status import Status
+from txdane.transport import DNSClient
+from txdane.validation import TrustAnchors, ValidatingResolver
 
 
 def optionalProgram(name: str) -> str:
@@ -822,3 +825,32 @@ class TestBoundsAndZones:
         assert zone is not None
         assert zone.zone.to_text() == before
         assert [p.name for p in setup.directory.iterdir() if p.name.startswith(".update-")] == []
+
+
+class ValidatorTests(TestCase):
+    async def test_validatorSaysSecure(self) -> None:
+        """
+        txdane's validator, with the zone's DS as its trust anchor, finds an added TLSA record
+        secure, and a name that does not exist next to it a secure NXDOMAIN.
+        """
+        setup = makeSetup(Path(tempfile.mkdtemp(prefix="txdane-update-")))
+        server = await listenDNS(reactor, setup.responder)
+        self.addCleanup(server.stop)
+        setup.updater.holder = server.holder
+        setup.holder = server.holder
+        update = signedUpdate()
+        update.add("_25._tcp.mail", 300, "TLSA", TLSA)
+        self.assertEqual(setup.update(update).rcode(), dns.rcode.NOERROR)
+        anchor = dns.rrset.from_rdata(ORIGIN, 3600, setup.key.ds(ORIGIN))
+        client = DNSClient(reactor, [f"127.0.0.1#{server.port}"], timeout=2, attempts=1)
+        resolver = ValidatingResolver(
+            client, trustAnchors=TrustAnchors.fromRRsets([anchor]), clock=reactor
+        )
+        answer = await resolver.lookup("_25._tcp.mail.zone.test.", "TLSA")
+        self.assertEqual(answer.status, Status.SECURE, answer.reason)
+        assert answer.rrset is not None
+        self.assertEqual([r.to_text() for r in answer.rrset], [TLSA])
+        missing = await resolver.lookup("_26._tcp.mail.zone.test.", "TLSA")
+        self.assertEqual(
+            (missing.status, missing.rcode), (Status.SECURE, dns.rcode.NXDOMAIN), missing.reason
+        )
