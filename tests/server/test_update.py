@@ -854,3 +854,16 @@ class ValidatorTests(TestCase):
         self.assertEqual(
             (missing.status, missing.rcode), (Status.SECURE, dns.rcode.NXDOMAIN), missing.reason
         )
+
+
+def test_keyFileGone(setup: Setup) -> None:
+    """
+    A signing key that can no longer be read fails the update with SERVFAIL, changing nothing.
+    """
+    before = setup.records()
+    for path in setup.directory.glob("Kzone.test.+*"):
+        path.unlink()
+    update = signedUpdate()
+    update.add("_25._tcp.mail", 300, "TLSA", TLSA)
+    assert setup.update(update).rcode() == dns.rcode.SERVFAIL
+    assert setup.records() == before

@@ -42,6 +42,7 @@ import dns.rrset
 import dns.tsig
 import dns.update
 import dns.zone
+from twisted.logger import Logger
 
 from txdane.errors import TxdaneError
 from txdane.server.keys import readKeyFiles
@@ -106,6 +107,7 @@ _META = frozenset(
         dns.rdatatype.TKEY,
     }
 )
+_log = Logger()
 _HEADER = struct.Struct("!HHHHHH")
 _TSIG_HEAD = struct.Struct("!HHIH")
 
@@ -329,6 +331,7 @@ class ZoneUpdater:
         if not grants:
             return _tsigErrorResponse(request, keyName, tsig, dns.rcode.BADKEY)
         key = grants[0].key
+        grants = [g for g in grants if g.key == key]  # one name, two secrets: the first
         try:
             request = dns.message.from_wire(data, keyring={keyName: key}, one_rr_per_rrset=True)
         except dns.tsig.BadTime:
@@ -346,6 +349,13 @@ class ZoneUpdater:
                 rcode = dns.rcode.NOERROR
             except _Refused as e:
                 rcode = e.rcode
+            except TxdaneError as e:
+                # A key file gone unreadable since the start, a key the signer refuses:
+                # nothing changed, and the operator needs to know.
+                _log.error(
+                    "dynamic update of {zone} failed: {error}", zone=_zoneOf(request), error=e
+                )
+                rcode = dns.rcode.SERVFAIL
         response.set_rcode(dns.rcode.Rcode(rcode))
         return response.to_wire()
 
@@ -433,6 +443,11 @@ class ZoneUpdater:
             cacheBytes=old.cacheBytes,
             updater=self,
         )
+
+
+def _zoneOf(request: dns.message.Message) -> str:
+    zone = request.sections[0]
+    return zone[0].name.to_text() if zone else "?"
 
 
 def _prescan(updates: Iterable[dns.rrset.RRset], origin: dns.name.Name) -> None:
