@@ -867,3 +867,35 @@ def test_keyFileGone(setup: Setup) -> None:
     update.add("_25._tcp.mail", 300, "TLSA", TLSA)
     assert setup.update(update).rcode() == dns.rcode.SERVFAIL
     assert setup.records() == before
+
+
+@pytest.mark.parametrize("nsec3", [None, NSEC3Options()], ids=["nsec", "nsec3"])
+def test_onlyChangesSignedAnew(tmp_path: Path, nsec3: NSEC3Options | None) -> None:
+    """
+    An update signs anew only what changed: the RRsets it touched, the SOA, and the denial
+    records next to a new name; every other signature is the one made at load.
+    """
+    setup = makeSetup(tmp_path, nsec3=nsec3)
+
+    def signatures() -> dict[tuple[dns.name.Name, int], set[bytes]]:
+        zone = setup.responder.store.get(ORIGIN)
+        assert zone is not None
+        return {
+            (name, rdataset.covers): {sig.signature for sig in rdataset}
+            for name, node in zone.zone.nodes.items()
+            for rdataset in node.rdatasets
+            if rdataset.rdtype == dns.rdatatype.RRSIG
+        }
+
+    before = signatures()
+    update = signedUpdate()
+    update.replace("_443._tcp.www", 300, "TLSA", TLSA2)
+    assert setup.update(update).rcode() == dns.rcode.NOERROR
+    after = signatures()
+    changed = {entry for entry, sigs in after.items() if before.get(entry) != sigs}
+    www = dns.name.from_text("_443._tcp.www.zone.test.")
+    assert (www, dns.rdatatype.TLSA) in changed
+    assert (ORIGIN, dns.rdatatype.SOA) in changed
+    assert changed == {(www, dns.rdatatype.TLSA), (ORIGIN, dns.rdatatype.SOA)}
+    validated(setup.query("www.zone.test.", "A"), setup, dns.rdatatype.A)
+    validated(setup.query(www.to_text(), "TLSA"), setup, dns.rdatatype.TLSA)

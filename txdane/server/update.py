@@ -412,21 +412,26 @@ class ZoneUpdater:
             return
         if not soaGiven:
             _bumpSerial(zone, origin)
-        self._commit(source, zone, signingKeys)
+        self._commit(source, zone, signingKeys, served.zone)
 
-    def _commit(self, source: UpdateZone, zone: dns.zone.Zone, keys: Sequence[SigningKey]) -> None:
+    def _commit(
+        self,
+        source: UpdateZone,
+        zone: dns.zone.Zone,
+        keys: Sequence[SigningKey],
+        previous: dns.zone.Zone,
+    ) -> None:
         """
-        Sign C{zone} with C{keys} (if any), write it to its file and serve it.
+        Sign C{zone} with C{keys} (if any), reusing the signatures of C{previous} for what
+        did not change, write it to its file and serve it.
         """
         served = zone
         if keys:
             now = int(self.clock())
-            options = SigningOptions(
-                now - 3600,
-                now + self.validity,
-                nsec3=source.nsec3,
-            )
-            served = signZone(zone, keys, options)
+            options = SigningOptions(now - 3600, now + self.validity, nsec3=source.nsec3)
+            # Signatures with less than half their validity left are made anew.
+            reuseAfter = now + self.validity // 2
+            served = signZone(zone, keys, options, previous, reuseAfter)
         index = ZoneIndex.build(served)
         try:
             _writeZone(zone, source.path)
