@@ -337,6 +337,22 @@ def signZone(
     return out
 
 
+def _sameRecords(old: dns.rdataset.Rdataset, new: dns.rdataset.Rdataset) -> bool:
+    """
+    Whether two rdatasets of one type hold the same records. Copies share their (immutable)
+    rdata objects, so identity answers most cases without the cost of comparing wire forms.
+    """
+    held = {id(rdata) for rdata in old}
+    if all(id(rdata) in held for rdata in new):
+        return True
+    if new.rdtype == dns.rdatatype.NSEC:
+        # Rebuilt on every signing: compare the fields rather than the canonical wire form.
+        return sorted((r.next.to_text(), r.windows) for r in old) == sorted(
+            (r.next.to_text(), r.windows) for r in new
+        )
+    return old == new
+
+
 def _reuseSignatures(
     zone: dns.zone.Zone,
     previous: dns.zone.Zone,
@@ -351,7 +367,9 @@ def _reuseSignatures(
     RRset signed by each of C{keys} until after C{reuseAfter}; return whether it did.
     """
     old = previous.get_rdataset(name, rdataset.rdtype)
-    if old is None or old.ttl != rdataset.ttl or old != rdataset:
+    if old is None or old.ttl != rdataset.ttl or len(old) != len(rdataset):
+        return False
+    if not _sameRecords(old, rdataset):
         return False
     sigs = previous.get_rdataset(name, dns.rdatatype.RRSIG, rdataset.rdtype)
     if sigs is None:
