@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import base64
 import shutil
+import signal
+import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -899,3 +902,91 @@ def test_onlyChangesSignedAnew(tmp_path: Path, nsec3: NSEC3Options | None) -> No
     assert changed == {(www, dns.rdatatype.TLSA), (ORIGIN, dns.rdatatype.SOA)}
     validated(setup.query("www.zone.test.", "A"), setup, dns.rdatatype.A)
     validated(setup.query(www.to_text(), "TLSA"), setup, dns.rdatatype.TLSA)
+
+
+def _freePort() -> int:
+    with socket.socket() as tcp:
+        tcp.bind(("127.0.0.1", 0))
+        return int(tcp.getsockname()[1])
+
+
+def _startServer(argv: list[str], port: int) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "txdane", "serve", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    query = dns.message.make_query("zone.test.", "SOA")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(process.communicate()[1])
+        try:
+            dns.query.tcp(query, "127.0.0.1", timeout=1, port=port)
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("the server did not start")
+
+
+def _stopServer(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_serveRestartKeepsUpdates(tmp_path: Path) -> None:
+    """
+    txdane serve --allow-update takes an update over TCP; stopped and started again from the
+    same files, it serves the record, signed, with the serial the update made.
+    """
+    setup = makeSetup(tmp_path)
+    port = _freePort()
+    argv = [
+        "--zone",
+        f"zone.test.={setup.zonePath}",
+        "--key",
+        setup.source.keys[0],
+        "--allow-update",
+        f"{tmp_path / 'update.key'}:mail.zone.test.",
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--rrl-rate",
+        "0",
+    ]
+    process = _startServer(argv, port)
+    try:
+        update = signedUpdate()
+        update.add("_25._tcp.mail", 300, "TLSA", TLSA)
+        response = dns.query.tcp(update, "127.0.0.1", timeout=5, port=port)
+        assert response.rcode() == dns.rcode.NOERROR
+        refused = signedUpdate()
+        refused.add("_25._tcp.www", 300, "TLSA", TLSA)
+        assert dns.query.udp(refused, "127.0.0.1", timeout=5, port=port).rcode() == (
+            dns.rcode.REFUSED
+        )
+    finally:
+        _stopServer(process)
+    process = _startServer(argv, port)
+    try:
+        query = dns.message.make_query("_25._tcp.mail.zone.test.", "TLSA", want_dnssec=True)
+        answer = dns.query.tcp(query, "127.0.0.1", timeout=5, port=port)
+        keys = dns.query.tcp(
+            dns.message.make_query("zone.test.", "DNSKEY"), "127.0.0.1", timeout=5, port=port
+        ).answer[0]
+        rrset = next(r for r in answer.answer if r.rdtype == dns.rdatatype.TLSA)
+        sigs = next(r for r in answer.answer if r.rdtype == dns.rdatatype.RRSIG)
+        dns.dnssec.validate(rrset, sigs, {ORIGIN: keys})
+        soa = dns.query.tcp(
+            dns.message.make_query("zone.test.", "SOA"), "127.0.0.1", timeout=5, port=port
+        )
+        assert soa.answer[0][0].serial == 2
+    finally:
+        _stopServer(process)
