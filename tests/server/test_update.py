@@ -35,6 +35,7 @@ import dns.tsigkeyring
 import dns.update
 import pytest
 from twisted.internet import reactor
+from twisted.internet.defer import gatherResults
 from twisted.internet.threads import deferToThread
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
@@ -42,6 +43,7 @@ from twisted.trial.unittest import TestCase
 from tests.support import requireProgram
 from txdane.server.keys import writeKeyFiles
 from txdane.server.protocol import ResponderHolder
+from txdane.server.ratelimit import NO_RATE_LIMIT
 from txdane.server.responder import Responder
 from txdane.server.service import DNSServerService, ZoneSource, listenDNS, loadZones
 from txdane.server.signing import NSEC3Options, SigningKey
@@ -990,3 +992,39 @@ def test_serveRestartKeepsUpdates(tmp_path: Path) -> None:
         assert soa.answer[0][0].serial == 2
     finally:
         _stopServer(process)
+
+
+class ThreadedTests(TestCase):
+    async def test_serviceUpdatesInAThread(self) -> None:
+        """
+        The service rebuilds zones in a thread, one update at a time: several updates sent at
+        once over TCP and UDP all apply, each bumping the serial once.
+        """
+        setup = makeSetup(Path(tempfile.mkdtemp(prefix="txdane-update-")))
+        service = DNSServerService(
+            [setup.source],
+            loadZones([setup.source]),
+            ["127.0.0.1"],
+            0,
+            updateGrants=setup.updater.grants,
+            rateLimit=NO_RATE_LIMIT,
+        )
+        assert service.updater is not None and service.updater.runInThread is not None
+        service.startService()
+        self.addCleanup(service.stopService)
+        port = service.ports[0].getHost().port  # type: ignore[attr-defined]
+
+        def send(index: int) -> int:
+            update = signedUpdate()
+            update.add(f"_{index}._tcp.mail", 300, "TLSA", TLSA)
+            query = dns.query.tcp if index % 2 else dns.query.udp
+            return int(query(update, "127.0.0.1", timeout=10, port=port).rcode())
+
+        rcodes = await gatherResults([deferToThread(send, index) for index in range(6)])
+        self.assertEqual(rcodes, [dns.rcode.NOERROR] * 6)
+        responder = service.holder.responder
+        soa = responder.respond(dns.message.make_query("zone.test.", "SOA"))
+        self.assertEqual(soa.answer[0][0].serial, 7)
+        for index in range(6):
+            query = dns.message.make_query(f"_{index}._tcp.mail.zone.test.", "TLSA")
+            self.assertTrue(responder.respond(query).answer)

@@ -28,6 +28,7 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
+from twisted.internet.defer import Deferred
 
 from txdane.server.zones import ZoneIndex, ZoneStore
 
@@ -59,6 +60,11 @@ class UpdateHandler(Protocol):
     def respondUpdate(self, data: bytes, *, tcp: bool = False) -> bytes | None:
         """
         The response to the UPDATE message in C{data}, or C{None} for none at all.
+        """
+
+    def respondUpdateLater(self, data: bytes, *, tcp: bool = False) -> Deferred[bytes | None]:
+        """
+        The same, when the work may take a while: the network protocols use this one.
         """
 
 
@@ -119,7 +125,7 @@ class Responder:
             return None
         if data[2] & 0x80:  # QR: a response, never answered (no reflection loops)
             return None
-        if self.updater is not None and (data[2] >> 3) & 0xF == dns.opcode.UPDATE:
+        if self.updater is not None and isUpdate(data):
             return self.updater.respondUpdate(data, tcp=tcp)
         # The answer depends on nothing but the bytes after the ID (and the transport), so
         # those are the key: one slice and one lookup for a repeated question.
@@ -239,6 +245,13 @@ class Responder:
                 break
             qname = following
         return response
+
+
+def isUpdate(data: bytes) -> bool:
+    """
+    Whether C{data} is an UPDATE request (RFC 2136): opcode 5, QR clear.
+    """
+    return len(data) >= 12 and not data[2] & 0x80 and (data[2] >> 3) & 0xF == dns.opcode.UPDATE
 
 
 def _makeResponse(

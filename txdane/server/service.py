@@ -240,7 +240,12 @@ class DNSServerService(Service):
         self.updater: ZoneUpdater | None = None
         if updateGrants:
             self.updater = ZoneUpdater(
-                self.holder, self.sources, tuple(updateGrants), validity, reactor.seconds
+                self.holder,
+                self.sources,
+                tuple(updateGrants),
+                validity,
+                reactor.seconds,
+                runInThread=lambda work: deferToThreadPool(reactor, reactor.getThreadPool(), work),
             )
             self.holder.responder.updater = self.updater
         self.interfaces = tuple(interfaces)

@@ -43,6 +43,7 @@ import dns.rrset
 import dns.tsig
 import dns.update
 import dns.zone
+from twisted.internet.defer import Deferred, DeferredLock, succeed
 from twisted.logger import Logger
 
 from txdane.errors import TxdaneError
@@ -286,6 +287,30 @@ class _Refused(TxdaneError):
     template = "update refused with rcode {rcode}"
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """
+    An UPDATE message whose signature was checked, the grants of its key, and the response
+    being made (signed with the key when written).
+    """
+
+    request: dns.update.UpdateMessage
+    grants: tuple[UpdateGrant, ...]
+    response: dns.message.Message
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """
+    What an update came to: the rcode, the zone to serve if it changed one, and an error to
+    log.
+    """
+
+    rcode: int
+    index: ZoneIndex | None = None
+    error: str | None = None
+
+
 @dataclass
 class ZoneUpdater:
     """
@@ -300,6 +325,8 @@ class ZoneUpdater:
     @ivar maxRecords: the most records one update may hold.
     @ivar maxNames: the most names a zone may have to take updates.
     @ivar applied: how many updates changed a zone so far.
+    @ivar runInThread: runs the rebuilding of a zone away from the reactor thread for
+        L{respondUpdateLater} (e.g. with C{deferToThreadPool}); C{None}: on the caller's.
     """
 
     holder: ResponderHolder
@@ -310,6 +337,8 @@ class ZoneUpdater:
     maxRecords: int = DEFAULT_MAX_UPDATE_RECORDS
     maxNames: int = DEFAULT_MAX_UPDATE_NAMES
     applied: int = 0
+    runInThread: Callable[[Callable[[], _Outcome]], Deferred[_Outcome]] | None = None
+    _lock: DeferredLock = field(default_factory=DeferredLock)
     _seen: dict[tuple[dns.name.Name, bytes], float] = field(default_factory=dict)
 
     def _grantsFor(self, name: dns.name.Name) -> list[UpdateGrant]:
@@ -318,7 +347,37 @@ class ZoneUpdater:
     def respondUpdate(self, data: bytes, *, tcp: bool = False) -> bytes | None:
         """
         The response to the UPDATE message in C{data}, TSIG-signed with its key when the
-        request's signature was good.
+        request's signature was good; the work is done at once, on the calling thread.
+        """
+        checked = self._check(data)
+        if not isinstance(checked, _Verified):
+            return checked
+        return self._finish(checked, self._prepare(checked))
+
+    def respondUpdateLater(self, data: bytes, *, tcp: bool = False) -> Deferred[bytes | None]:
+        """
+        Like L{respondUpdate}, but the rebuilding and signing of the zone run through
+        C{runInThread} when it is set, one update at a time, while the server keeps
+        answering queries from the zones it has.
+        """
+        checked = self._check(data)
+        if not isinstance(checked, _Verified):
+            return succeed(checked)
+        runner = self.runInThread
+        if runner is None:
+            return succeed(self._finish(checked, self._prepare(checked)))
+        verified = checked
+
+        def inThread() -> Deferred[bytes | None]:
+            d = runner(lambda: self._prepare(verified))
+            return d.addCallback(lambda outcome: self._finish(verified, outcome))
+
+        return self._lock.run(inThread)
+
+    def _check(self, data: bytes) -> bytes | _Verified | None:
+        """
+        Parse C{data} and check its signature: the response when that fails, else the
+        verified request.
         """
         try:
             request = dns.message.from_wire(data, keyring=False, one_rr_per_rrset=True)
@@ -341,25 +400,38 @@ class ZoneUpdater:
         except dns.exception.DNSException:
             return _tsigErrorResponse(request, keyName, tsig, dns.rcode.BADSIG)
         response = dns.message.make_response(request)
-        rcode: int
         if self._replayed(keyName, tsig):
-            rcode = dns.rcode.REFUSED
-        else:
-            try:
-                assert isinstance(request, dns.update.UpdateMessage)
-                self._apply(request, grants)
-                rcode = dns.rcode.NOERROR
-            except _Refused as e:
-                rcode = e.rcode
-            except TxdaneError as e:
-                # A key file gone unreadable since the start, a key the signer refuses:
-                # nothing changed, and the operator needs to know.
-                _log.error(
-                    "dynamic update of {zone} failed: {error}", zone=_zoneOf(request), error=e
-                )
-                rcode = dns.rcode.SERVFAIL
-        response.set_rcode(dns.rcode.Rcode(rcode))
-        return response.to_wire()
+            response.set_rcode(dns.rcode.REFUSED)
+            return response.to_wire()
+        assert isinstance(request, dns.update.UpdateMessage)
+        return _Verified(request, tuple(grants), response)
+
+    def _prepare(self, verified: _Verified) -> _Outcome:
+        """
+        Check and apply the update to a copy of its zone, sign it and write its file; safe
+        to run in a thread, as it changes nothing that answers queries.
+        """
+        try:
+            return _Outcome(dns.rcode.NOERROR, self._apply(verified.request, verified.grants))
+        except _Refused as e:
+            return _Outcome(e.rcode)
+        except TxdaneError as e:
+            # A key file gone unreadable since the start, a key the signer refuses: nothing
+            # changed, and the operator needs to know.
+            return _Outcome(dns.rcode.SERVFAIL, error=str(e))
+
+    def _finish(self, verified: _Verified, outcome: _Outcome) -> bytes:
+        """
+        Serve the zone the update made, if it made one, and sign the response.
+        """
+        if outcome.error is not None:
+            zone = _zoneOf(verified.request)
+            _log.error("dynamic update of {zone} failed: {error}", zone=zone, error=outcome.error)
+        if outcome.index is not None:
+            self._install(outcome.index)
+        verified.response.set_rcode(dns.rcode.Rcode(outcome.rcode))
+        wire: bytes = verified.response.to_wire()
+        return wire
 
     def _replayed(self, keyName: dns.name.Name, tsig: dns.rdtypes.ANY.TSIG.TSIG) -> bool:
         """
@@ -375,7 +447,9 @@ class ZoneUpdater:
         self._seen[entry] = tsig.time_signed + tsig.fudge
         return False
 
-    def _apply(self, request: dns.update.UpdateMessage, grants: Sequence[UpdateGrant]) -> None:
+    def _apply(
+        self, request: dns.update.UpdateMessage, grants: Sequence[UpdateGrant]
+    ) -> ZoneIndex | None:
         if len(request.zone) != 1:
             raise _Refused(dns.rcode.FORMERR)
         zoneRRset = request.zone[0]
@@ -411,10 +485,10 @@ class ZoneUpdater:
         _checkPrerequisites(zone, request.prerequisite)
         changed, soaGiven = _applyUpdates(zone, request.update, origin)
         if not changed:
-            return
+            return None
         if not soaGiven:
             _bumpSerial(zone, origin)
-        self._commit(source, zone, signingKeys, served.zone)
+        return self._commit(source, zone, signingKeys, served.zone)
 
     def _commit(
         self,
@@ -422,10 +496,10 @@ class ZoneUpdater:
         zone: dns.zone.Zone,
         keys: Sequence[SigningKey],
         previous: dns.zone.Zone,
-    ) -> None:
+    ) -> ZoneIndex:
         """
         Sign C{zone} with C{keys} (if any), reusing the signatures of C{previous} for what
-        did not change, write it to its file and serve it.
+        did not change, write it to its file, and return it indexed for serving.
         """
         served = zone
         if keys:
@@ -439,6 +513,12 @@ class ZoneUpdater:
             _writeZone(zone, source.path)
         except OSError:
             raise _Refused(dns.rcode.SERVFAIL) from None
+        return index
+
+    def _install(self, index: ZoneIndex) -> None:
+        """
+        Answer from C{index} in place of the zone of its origin, from the next query on.
+        """
         self.applied += 1
         old = self.holder.responder
         zones = [index if z.origin == index.origin else z for z in old.store]
