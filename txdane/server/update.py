@@ -7,8 +7,8 @@ policy, the zone and the prerequisites (RFC 2136 section 3.2), applies the chang
 (section 3.4), bumps the SOA serial, re-signs the zone with its keys, rewrites the zone file
 atomically so a restart keeps the change, and swaps the new zone in. A refused update
 changes nothing. The signer rebuilds the whole zone, NSEC or NSEC3 chain included, but signs
-anew only the RRsets that changed; zones above L{DEFAULT_MAX_UPDATE_NAMES} names take no
-updates, as the rebuild blocks the server.
+anew only the RRsets that changed, in a thread when run by the service; zones above
+L{DEFAULT_MAX_UPDATE_NAMES} names take no updates, as the rebuild costs CPU in proportion.
 
 A TSIG-signed request can be replayed within its time fudge; the MAC of every request that
 passed the check is remembered until its time window has passed, and a request with a MAC
@@ -77,8 +77,8 @@ DEFAULT_UPDATE_TYPES = frozenset({dns.rdatatype.TLSA, dns.rdatatype.SSHFP})
 #: The most records (prerequisites and updates together) one UPDATE message may hold.
 DEFAULT_MAX_UPDATE_RECORDS = 1000
 #: The most owner names a zone may have to take updates: each update copies, re-chains and
-#: indexes the whole zone on the reactor thread (signing anew only what changed), which costs
-#: on the order of a millisecond per name, during which the server answers nothing.
+#: indexes the whole zone (signing anew only what changed), which costs on the order of a
+#: millisecond of CPU per name, in a thread that shares the interpreter with the answering one.
 DEFAULT_MAX_UPDATE_NAMES = 1000
 #: TSIG algorithms accepted in key files (no MD5 or SHA-1).
 TSIG_ALGORITHMS: dict[str, dns.name.Name] = {
