@@ -45,6 +45,15 @@ COMMANDS = {
     'python -c "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))"': "run",
     "txdane keygen -d keys example.com": "run",
     "twistd -n txdane-dns --zone example.com.=example.com.zone --key keys/Kexample.com.+013+31589"
+    " --allow-update tlsa-updater.key:_tcp.mail.example.com.:TLSA": (
+        "serves port 53; tests/server/test_docs.py parses its options with a real key, zone and"
+        " TSIG key, and tests/server/test_update.py runs nsupdate against the server"
+    ),
+    "tsig-keygen -a hmac-sha256 tlsa-updater > tlsa-updater.key": (
+        "needs BIND's tsig-keygen; tests/server/test_docs.py runs it where installed and parses"
+        " the key with the twistd line that follows it"
+    ),
+    "twistd -n txdane-dns --zone example.com.=example.com.zone --key keys/Kexample.com.+013+31589"
     " --interface 192.0.2.53 --interface 2001:db8::53 --port 53": (
         "listens on documentation addresses and port 53; tests/server/test_docs.py parses its"
         " options with a real key and zone"

@@ -7,22 +7,39 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
+import dns.rdatatype
 import pytest
 from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
 from txdane.cli import ExitStatus, main
+from txdane.server.keys import writeKeyFiles
+from txdane.server.signing import SigningKey
 from txdane.server.tap import Options
 from txdane.testing import CASES
+
+
+def optionalProgram(name: str) -> str:
+    """
+    The path of C{name}, a program of BIND's server package that CI does not install; skip
+    the test without it.
+    """
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+    if path is None:
+        pytest.skip(f"{name} is not installed")
+    return path
+
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PAGE = ROOT / "docs" / "server.md"
@@ -74,7 +91,7 @@ def test_documentedCommandLines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     The keygen command works as shown, in a directory holding nothing yet, and the twistd
     line's options parse with its key.
     """
-    keygen, twistd = blocks("sh")
+    keygen, twistd, _ = blocks("sh")
     argv = shlex.split(keygen.splitlines()[0])[1:]
     monkeypatch.chdir(tmp_path)
     assert main(argv) == ExitStatus.OK
@@ -109,3 +126,29 @@ class InProcessExampleTests(TestCase):
             response = await deferToThread(send, query, server.host, port=server.port, timeout=5)
             self.assertEqual(response.rcode(), dns.rcode.NOERROR)
             self.assertEqual(len(response.answer), 1)
+
+
+def test_documentedUpdateLines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    The dynamic update example's tsig-keygen line writes a key file that the twistd line's
+    --allow-update reads, with the grant the page describes.
+    """
+    _, _, updates = blocks("sh")
+    keygen, twistd = updates.split("\n", 1)
+    monkeypatch.chdir(tmp_path)
+    program = optionalProgram("tsig-keygen")
+    words = shlex.split(keygen)
+    assert words[0] == "tsig-keygen" and words[-2] == ">"
+    result = subprocess.run([program, *words[1:-2]], capture_output=True, text=True, check=True)
+    (tmp_path / words[-1]).write_text(result.stdout)
+    key = SigningKey.generate()
+    public = writeKeyFiles(dns.name.from_text("example.com."), key, tmp_path).public
+    (tmp_path / "example.com.zone").write_text(ZONE)
+    options = shlex.split(twistd.replace("\\\n", " "))[3:]
+    options[options.index("--key") + 1] = str(public)[: -len(".key")]
+    parsed = Options()
+    parsed.parseOptions(options)
+    (grant,) = parsed["updateGrants"]
+    assert grant.key.name == dns.name.from_text("tlsa-updater.")
+    assert grant.suffix == dns.name.from_text("_tcp.mail.example.com.")
+    assert grant.types == frozenset({dns.rdatatype.TLSA})

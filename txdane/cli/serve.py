@@ -11,7 +11,13 @@ import inspect
 from typing import Any
 
 #: Placeholders for the options that take a value through an C{opt_} method.
-_METAVARS = {"zone": "ORIGIN=FILE", "key": "KEYFILE", "nsec3": "ORIGIN", "interface": "ADDRESS"}
+_METAVARS = {
+    "zone": "ORIGIN=FILE",
+    "key": "KEYFILE",
+    "nsec3": "ORIGIN",
+    "interface": "ADDRESS",
+    "allow-update": "KEYFILE[:SUFFIX[:TYPES]]",
+}
 
 
 def _methodOptions(options: type) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from txdane.server.ratelimit import ResponseRateLimiter, Verdict
-from txdane.server.responder import Responder
+from txdane.server.responder import Responder, isUpdate
 
 #: Seconds a TCP connection may stay idle before the server closes it (RFC 7766 s6.2.3
 #: suggests a few seconds; clients open connections, idle ones cost a socket each).
@@ -53,6 +53,12 @@ class DNSDatagramProtocol(DatagramProtocol):
 
     def datagramReceived(self, datagram: bytes, addr: tuple[str, int]) -> None:
         responder = self.holder.responder
+        if responder.updater is not None and isUpdate(datagram):
+            # Dynamic updates may take a while; their answers go out when done.
+            d = responder.updater.respondUpdateLater(datagram, tcp=False)
+            d.addCallback(self._send, addr)
+            d.addErrback(lambda f: _log.failure("updating for {addr}", f, addr=addr))
+            return
         try:
             answer = responder.respondWire(datagram)
             if answer is not None and self.rateLimiter is not None:
@@ -64,6 +70,9 @@ class DNSDatagramProtocol(DatagramProtocol):
         except Exception:
             _log.failure("answering a UDP query from {addr}", addr=addr)
             return
+        self._send(answer, addr)
+
+    def _send(self, answer: bytes | None, addr: tuple[str, int]) -> None:
         if answer is not None and self.transport is not None:
             try:
                 self.transport.write(answer, addr)
@@ -150,6 +159,13 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
         # Only a complete query counts as traffic: partial frames dribbled in (slowloris) must
         # not hold the connection open past the idle timeout.
         self.resetTimeout()
+        responder = self.holder.responder
+        if responder.updater is not None and isUpdate(string):
+            # Answered when done, possibly after answers to later queries (RFC 7766 s7).
+            d = responder.updater.respondUpdateLater(string, tcp=True)
+            d.addCallback(self._sendLater)
+            d.addErrback(lambda f: _log.failure("updating over TCP", f))
+            return
         try:
             answer = self.holder.responder.respondWire(string, tcp=True)
         except Exception:
@@ -158,6 +174,12 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
             return
         if answer is not None:
             self.sendString(answer)
+
+    def _sendLater(self, answer: bytes | None) -> None:
+        transport = self.transport
+        if answer is not None and transport is not None:
+            if not transport.disconnecting:  # type: ignore[attr-defined]
+                self.sendString(answer)
 
 
 class DNSStreamFactory(Factory):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Protocol
 
 import dns.exception
 import dns.flags
@@ -27,6 +28,7 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
+from twisted.internet.defer import Deferred
 
 from txdane.server.zones import ZoneIndex, ZoneStore
 
@@ -49,6 +51,23 @@ _META_REFUSED = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
 _META_NOTIMP = frozenset({dns.rdatatype.MAILA, dns.rdatatype.MAILB, dns.rdatatype.OPT})
 
 
+class UpdateHandler(Protocol):
+    """
+    What answers UPDATE messages (RFC 2136) for a L{Responder}: see
+    L{txdane.server.update.ZoneUpdater}.
+    """
+
+    def respondUpdate(self, data: bytes, *, tcp: bool = False) -> bytes | None:
+        """
+        The response to the UPDATE message in C{data}, or C{None} for none at all.
+        """
+
+    def respondUpdateLater(self, data: bytes, *, tcp: bool = False) -> Deferred[bytes | None]:
+        """
+        The same, when the work may take a while: the network protocols use this one.
+        """
+
+
 @dataclass
 class _Answer:
     """
@@ -69,6 +88,7 @@ class Responder:
     @ivar cacheSize: the most wire answers kept in the cache.
     @ivar cacheBytes: the most bytes (queries and answers) kept in each of the UDP and TCP
         caches.
+    @ivar updater: what answers UPDATE messages; without one they get NOTIMP.
     """
 
     def __init__(
@@ -79,12 +99,14 @@ class Responder:
         maxChain: int = DEFAULT_MAX_CHAIN,
         cacheSize: int = DEFAULT_CACHE_SIZE,
         cacheBytes: int = DEFAULT_CACHE_BYTES,
+        updater: UpdateHandler | None = None,
     ) -> None:
         self.store = store
         self.maxUDPPayload = maxUDPPayload
         self.maxChain = maxChain
         self.cacheSize = cacheSize
         self.cacheBytes = cacheBytes
+        self.updater = updater
         self._cache: dict[bytes, bytes] = {}
         self._tcpCache: dict[bytes, bytes] = {}
         self._cacheUsed = {False: 0, True: 0}  # bytes held, by transport (tcp or not)
@@ -103,6 +125,8 @@ class Responder:
             return None
         if data[2] & 0x80:  # QR: a response, never answered (no reflection loops)
             return None
+        if self.updater is not None and isUpdate(data):
+            return self.updater.respondUpdate(data, tcp=tcp)
         # The answer depends on nothing but the bytes after the ID (and the transport), so
         # those are the key: one slice and one lookup for a repeated question.
         cache = self._tcpCache if tcp else self._cache
@@ -221,6 +245,13 @@ class Responder:
                 break
             qname = following
         return response
+
+
+def isUpdate(data: bytes) -> bool:
+    """
+    Whether C{data} is an UPDATE request (RFC 2136): opcode 5, QR clear.
+    """
+    return len(data) >= 12 and not data[2] & 0x80 and (data[2] >> 3) & 0xF == dns.opcode.UPDATE
 
 
 def _makeResponse(

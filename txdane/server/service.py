@@ -31,6 +31,7 @@ from txdane.server.ratelimit import (
 )
 from txdane.server.responder import Responder
 from txdane.server.signing import NSEC3Options, SigningOptions, signZone
+from txdane.server.update import UpdateGrant, ZoneUpdater
 from txdane.server.zones import ZoneError, ZoneIndex, ZoneStore, loadZoneFile
 
 _log = Logger()
@@ -212,6 +213,8 @@ class DNSServerService(Service):
     @ivar rateLimiter: limits the answers sent over UDP per source prefix (one table for
         every interface), or C{None} when C{rateLimit} turns it off. On by default, as in
         NSD: L{DEFAULT_RATE_LIMIT}.
+    @ivar updater: applies dynamic updates signed with the keys of C{updateGrants}, or
+        C{None} when there are none (UPDATE messages then get NOTIMP).
     """
 
     def __init__(
@@ -225,6 +228,7 @@ class DNSServerService(Service):
         validity: int = DEFAULT_SIGNATURE_VALIDITY,
         reactor: Any = None,
         rateLimit: RateLimit = DEFAULT_RATE_LIMIT,
+        updateGrants: Sequence[UpdateGrant] = (),
     ) -> None:
         if reactor is None:
             from twisted.internet import reactor as defaultReactor
@@ -233,6 +237,17 @@ class DNSServerService(Service):
         self.reactor = reactor
         self.sources = tuple(sources)
         self.holder = ResponderHolder(Responder(ZoneStore(zones)))
+        self.updater: ZoneUpdater | None = None
+        if updateGrants:
+            self.updater = ZoneUpdater(
+                self.holder,
+                self.sources,
+                tuple(updateGrants),
+                validity,
+                reactor.seconds,
+                runInThread=lambda work: deferToThreadPool(reactor, reactor.getThreadPool(), work),
+            )
+            self.holder.responder.updater = self.updater
         self.interfaces = tuple(interfaces)
         self.port = port
         self.udp = udp
@@ -295,6 +310,7 @@ class DNSServerService(Service):
             has finished first: those zones were read later).
         """
         sources, validity = self.sources, self.validity
+        updatesBefore = self.updater.applied if self.updater is not None else 0
         self._reloads += 1
         thisReload = self._reloads
         d: Deferred[list[ZoneIndex]] = deferToThreadPool(
@@ -303,12 +319,17 @@ class DNSServerService(Service):
             lambda: loadZones(sources, self.reactor.seconds(), validity),
         )
 
-        def loaded(zones: list[ZoneIndex]) -> bool:
+        def loaded(zones: list[ZoneIndex]) -> bool | Deferred[bool]:
             if thisReload < self._newestInUse:
                 _log.info("reload overtaken by a newer one, its zones are not used")
                 return False
+            if self.updater is not None and self.updater.applied != updatesBefore:
+                # A dynamic update was applied while the files were read: they may predate
+                # it. The update is in the zones served and in the files; read them again.
+                _log.info("zones updated during the reload, reloading again")
+                return self.reload()
             self._newestInUse = thisReload
-            self.holder.responder = Responder(ZoneStore(zones))
+            self.holder.responder = Responder(ZoneStore(zones), updater=self.updater)
             _log.info("reloaded {count} zones", count=len(zones))
             return True
 

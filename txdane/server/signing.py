@@ -280,7 +280,11 @@ def _minimumTTL(zone: dns.zone.Zone) -> int:
 
 
 def signZone(
-    zone: dns.zone.Zone, keys: Sequence[SigningKey], options: SigningOptions
+    zone: dns.zone.Zone,
+    keys: Sequence[SigningKey],
+    options: SigningOptions,
+    previous: dns.zone.Zone | None = None,
+    reuseAfter: int = 0,
 ) -> dns.zone.Zone:
     """
     Return a signed copy of C{zone}: its DNSKEY RRset, RRSIGs over every authoritative RRset,
@@ -288,6 +292,11 @@ def signZone(
 
     When both key-signing and zone-signing keys are given, the key-signing keys sign only the
     DNSKEY RRset; otherwise every key signs everything.
+
+    @param previous: an earlier signed version of the zone (absolute names). An RRset that
+        it holds unchanged (same records, same TTL), NSEC and NSEC3 records included, keeps
+        its signatures from there when each key has one expiring after C{reuseAfter}: after
+        a small change only the RRsets that changed are signed anew.
     """
     if not keys:
         raise SigningError(f"no keys to sign zone {zone.origin}")
@@ -320,8 +329,71 @@ def signZone(
             if name in cuts and rdataset.rdtype not in (dns.rdatatype.DS, dns.rdatatype.NSEC):
                 continue
             signers = ksks if rdataset.rdtype == dns.rdatatype.DNSKEY else zsks
+            if previous is not None and _reuseSignatures(
+                out, previous, name, rdataset, signers, origin, reuseAfter
+            ):
+                continue
             _signInto(out, name, rdataset, signers, origin, options)
     return out
+
+
+def _sameRecords(old: dns.rdataset.Rdataset, new: dns.rdataset.Rdataset) -> bool:
+    """
+    Whether two rdatasets of one type hold the same records. Copies share their (immutable)
+    rdata objects, so identity answers most cases without the cost of comparing wire forms.
+    """
+    held = {id(rdata) for rdata in old}
+    if all(id(rdata) in held for rdata in new):
+        return True
+    if new.rdtype == dns.rdatatype.NSEC:
+        # Rebuilt on every signing: compare the fields rather than the canonical wire form.
+        return sorted((r.next.to_text(), r.windows) for r in old) == sorted(
+            (r.next.to_text(), r.windows) for r in new
+        )
+    return old == new
+
+
+def _reuseSignatures(
+    zone: dns.zone.Zone,
+    previous: dns.zone.Zone,
+    name: dns.name.Name,
+    rdataset: dns.rdataset.Rdataset,
+    keys: Sequence[SigningKey],
+    signer: dns.name.Name,
+    reuseAfter: int,
+) -> bool:
+    """
+    Copy the signatures of C{rdataset} from C{previous} into C{zone} if it holds the same
+    RRset signed by each of C{keys} until after C{reuseAfter}; return whether it did.
+    """
+    old = previous.get_rdataset(name, rdataset.rdtype)
+    if old is None or old.ttl != rdataset.ttl or len(old) != len(rdataset):
+        return False
+    if not _sameRecords(old, rdataset):
+        return False
+    sigs = previous.get_rdataset(name, dns.rdatatype.RRSIG, rdataset.rdtype)
+    if sigs is None:
+        return False
+    kept = []
+    for key in keys:
+        algorithm, tag = key.dnskey.algorithm, key.keyTag
+        found = [
+            sig
+            for sig in sigs
+            if sig.key_tag == tag
+            and sig.algorithm == algorithm
+            and sig.signer == signer
+            and sig.original_ttl == rdataset.ttl
+            and sig.expiration > reuseAfter
+        ]
+        if not found:
+            return False
+        kept.append(found[0])
+    target = zone.find_rdataset(name, dns.rdatatype.RRSIG, rdataset.rdtype, create=True)
+    target.update_ttl(rdataset.ttl)
+    for sig in kept:
+        target.add(sig)
+    return True
 
 
 def _signInto(

@@ -34,6 +34,7 @@ from txdane.server.service import (
     loadZones,
 )
 from txdane.server.signing import NSEC3Options
+from txdane.server.update import parseAllowUpdate
 
 #: The longest signature validity: RRSIG times are serial numbers (RFC 4034 section 3.1.5), so
 #: an expiration more than 2**31 seconds after the inception would read as before it.
@@ -91,6 +92,7 @@ class Options(usage.Options):
         self["keys"] = []
         self["nsec3"] = []
         self["interfaces"] = []
+        self["updateGrants"] = []
 
     def opt_zone(self, value: str) -> None:
         """
@@ -113,6 +115,18 @@ class Options(usage.Options):
         Sign zone ORIGIN with NSEC3 instead of NSEC (repeatable).
         """
         self["nsec3"].append(_name(value))
+
+    def opt_allow_update(self, value: str) -> None:
+        """
+        KEYFILE[:SUFFIX[:TYPE,...]]: accept dynamic updates (RFC 2136) signed with the TSIG
+        keys in KEYFILE (BIND's tsig-keygen or Knot's keymgr -t format), for names at or
+        below SUFFIX (default: anywhere) and the types listed (default: TLSA,SSHFP);
+        repeatable. Updated zone files are rewritten.
+        """
+        try:
+            self["updateGrants"] += parseAllowUpdate(value)
+        except TxdaneError as e:
+            raise usage.UsageError(str(e)) from None
 
     def opt_interface(self, value: str) -> None:
         """
@@ -204,4 +218,5 @@ def makeService(options: Any) -> IService:
         tcp=not options["no-tcp"],
         validity=options["signature-validity"] * 86400,
         rateLimit=options["rateLimit"],
+        updateGrants=options["updateGrants"],
     )

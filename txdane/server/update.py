@@ -1,0 +1,799 @@
+"""
+Dynamic updates (RFC 2136) signed with TSIG (RFC 8945).
+
+A server started with C{--allow-update KEYFILE[:SUFFIX[:TYPES]]} accepts UPDATE messages
+signed with one of the keys it was given. L{ZoneUpdater} checks the signature, the key's
+policy, the zone and the prerequisites (RFC 2136 section 3.2), applies the changes in order
+(section 3.4), bumps the SOA serial, re-signs the zone with its keys, rewrites the zone file
+atomically so a restart keeps the change, and swaps the new zone in. A refused update
+changes nothing. The signer rebuilds the whole zone, NSEC or NSEC3 chain included, but signs
+anew only the RRsets that changed, in a thread when run by the service; zones above
+L{DEFAULT_MAX_UPDATE_NAMES} names take no updates, as the rebuild costs CPU in proportion.
+
+A TSIG-signed request can be replayed within its time fudge; the MAC of every request that
+passed the check is remembered until its time window has passed, and a request with a MAC
+seen before is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import struct
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
+import dns.rdtypes.ANY.SOA
+import dns.rdtypes.ANY.TSIG
+import dns.rrset
+import dns.tsig
+import dns.update
+import dns.zone
+from twisted.internet.defer import Deferred, DeferredLock, succeed
+from twisted.logger import Logger
+
+from txdane.errors import TxdaneError
+from txdane.server.keys import readKeyFiles
+from txdane.server.protocol import ResponderHolder
+from txdane.server.responder import Responder
+from txdane.server.signing import (
+    NSEC3Options,
+    SigningKey,
+    SigningOptions,
+    absoluteZone,
+    signZone,
+)
+from txdane.server.zones import ZoneIndex, ZoneStore
+
+__all__ = [
+    "DEFAULT_MAX_UPDATE_NAMES",
+    "DEFAULT_MAX_UPDATE_RECORDS",
+    "DEFAULT_UPDATE_TYPES",
+    "TSIG_ALGORITHMS",
+    "UpdateGrant",
+    "UpdateKeyError",
+    "UpdateZone",
+    "ZoneUpdater",
+    "parseAllowUpdate",
+    "readTSIGKeys",
+]
+
+#: The record types a key may change when its grant names none.
+DEFAULT_UPDATE_TYPES = frozenset({dns.rdatatype.TLSA, dns.rdatatype.SSHFP})
+#: The most records (prerequisites and updates together) one UPDATE message may hold.
+DEFAULT_MAX_UPDATE_RECORDS = 1000
+#: The most owner names a zone may have to take updates: each update copies, re-chains and
+#: indexes the whole zone (signing anew only what changed), which costs on the order of a
+#: millisecond of CPU per name, in a thread that shares the interpreter with the answering one.
+DEFAULT_MAX_UPDATE_NAMES = 1000
+#: TSIG algorithms accepted in key files (no MD5 or SHA-1).
+TSIG_ALGORITHMS: dict[str, dns.name.Name] = {
+    "hmac-sha224": dns.tsig.HMAC_SHA224,
+    "hmac-sha256": dns.tsig.HMAC_SHA256,
+    "hmac-sha384": dns.tsig.HMAC_SHA384,
+    "hmac-sha512": dns.tsig.HMAC_SHA512,
+}
+
+#: Types the signer maintains; no update may touch them.
+_SIGNER_TYPES = frozenset(
+    {
+        dns.rdatatype.RRSIG,
+        dns.rdatatype.NSEC,
+        dns.rdatatype.NSEC3,
+        dns.rdatatype.NSEC3PARAM,
+    }
+)
+#: Types no update may add (RFC 2136 section 3.4.1.2: meta types).
+_META = frozenset(
+    {
+        dns.rdatatype.ANY,
+        dns.rdatatype.AXFR,
+        dns.rdatatype.IXFR,
+        dns.rdatatype.MAILA,
+        dns.rdatatype.MAILB,
+        dns.rdatatype.OPT,
+        dns.rdatatype.TSIG,
+        dns.rdatatype.TKEY,
+    }
+)
+_log = Logger()
+_HEADER = struct.Struct("!HHHHHH")
+_TSIG_HEAD = struct.Struct("!HHIH")
+
+
+class UpdateKeyError(TxdaneError):
+    """
+    A TSIG key file or an C{--allow-update} value cannot be used.
+
+    @ivar source: the file or the option's value.
+    @ivar reason: what is wrong with it.
+    """
+
+    source: str
+    reason: str
+    template = "{source}: {reason}"
+
+
+_BIND_KEY = re.compile(r'key\s+"?([^"\s{]+)"?\s*\{(.*?)\}\s*;', re.S)
+_BIND_ALGORITHM = re.compile(r'algorithm\s+"?([\w.-]+)"?\s*;')
+_BIND_SECRET = re.compile(r'secret\s+"([^"]*)"\s*;')
+_KNOT_FIELD = re.compile(r"^\s*(?:-\s*)?(id|algorithm|secret)\s*:\s*(\S+)\s*$")
+
+
+def _makeKey(source: str, name: str, algorithm: str, secret: str) -> dns.tsig.Key:
+    chosen = TSIG_ALGORITHMS.get(algorithm.lower().rstrip("."))
+    if chosen is None:
+        allowed = ", ".join(TSIG_ALGORITHMS)
+        raise UpdateKeyError(source, f"key {name}: algorithm {algorithm} (use one of {allowed})")
+    try:
+        raw = base64.b64decode(secret, validate=True)
+        owner = dns.name.from_text(name)
+    except (binascii.Error, ValueError, dns.exception.DNSException):
+        raise UpdateKeyError(source, f"key {name}: bad name or secret") from None
+    if not raw:
+        raise UpdateKeyError(source, f"key {name}: empty secret")
+    return dns.tsig.Key(owner, raw, chosen)
+
+
+def readTSIGKeys(path: str | os.PathLike[str]) -> list[dns.tsig.Key]:
+    """
+    The TSIG keys in C{path}: BIND's C{key "name" { algorithm ...; secret "..."; };}
+    statements (what C{tsig-keygen} and C{ddns-confgen} write), or Knot's C{key:} list in
+    YAML (what C{keymgr -t} writes).
+
+    @raise UpdateKeyError: the file is unreadable or holds no usable key.
+    """
+    source = os.fspath(path)
+    try:
+        with open(source, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UpdateKeyError(source, getattr(e, "strerror", None) or str(e)) from None
+    keys = []
+    for match in _BIND_KEY.finditer(text):
+        name, body = match.group(1), match.group(2)
+        algorithm = _BIND_ALGORITHM.search(body)
+        secret = _BIND_SECRET.search(body)
+        if algorithm is None or secret is None:
+            raise UpdateKeyError(source, f"key {name}: no algorithm or no secret")
+        keys.append(_makeKey(source, name, algorithm.group(1), secret.group(1)))
+    if not keys and re.search(r"^key\s*:", text, re.M):
+        fields: dict[str, str] = {}
+        for line in text.splitlines():
+            found = _KNOT_FIELD.match(line)
+            if found is None:
+                continue
+            if found.group(1) == "id" and fields:
+                keys.append(_knotKey(source, fields))
+                fields = {}
+            fields[found.group(1)] = found.group(2).strip("'\"")
+        if fields:
+            keys.append(_knotKey(source, fields))
+    if not keys:
+        raise UpdateKeyError(source, "no TSIG key in the file")
+    return keys
+
+
+def _knotKey(source: str, fields: dict[str, str]) -> dns.tsig.Key:
+    if set(fields) != {"id", "algorithm", "secret"}:
+        raise UpdateKeyError(source, "a key needs id, algorithm and secret")
+    return _makeKey(source, fields["id"], fields["algorithm"], fields["secret"])
+
+
+@dataclass(frozen=True)
+class UpdateGrant:
+    """
+    What one key may change: records of C{types} at or below C{suffix}.
+
+    @ivar key: the TSIG key.
+    @ivar suffix: the names the key may change are this one and those below it; C{None}:
+        any name of any zone the server holds.
+    @ivar types: the record types it may change.
+    """
+
+    key: dns.tsig.Key
+    suffix: dns.name.Name | None = None
+    types: frozenset[int] = DEFAULT_UPDATE_TYPES
+
+    def allows(self, name: dns.name.Name, rdtype: int) -> bool:
+        """
+        Whether this grant covers C{rdtype} records at C{name}.
+        """
+        if self.suffix is not None and not name.is_subdomain(self.suffix):
+            return False
+        return rdtype in self.types
+
+
+def parseAllowUpdate(value: str) -> list[UpdateGrant]:
+    """
+    The grants of one C{--allow-update} value, C{KEYFILE[:SUFFIX[:TYPE,TYPE...]]}: every key
+    in C{KEYFILE}, limited to names at or below C{SUFFIX} (empty or absent: anywhere) and to
+    the types listed (absent: TLSA and SSHFP).
+
+    @raise UpdateKeyError: the file or the limits are unusable.
+    """
+    path, _, rest = value.partition(":")
+    suffixText, _, typesText = rest.partition(":")
+    suffix = None
+    if suffixText:
+        try:
+            suffix = dns.name.from_text(suffixText)
+        except dns.exception.DNSException as e:
+            raise UpdateKeyError(value, f"{suffixText!r} is not a domain name ({e})") from None
+    types = DEFAULT_UPDATE_TYPES
+    if typesText:
+        chosen = set()
+        for word in typesText.split(","):
+            try:
+                rdtype = dns.rdatatype.from_text(word.strip())
+            except dns.exception.DNSException:
+                raise UpdateKeyError(value, f"{word!r} is not a record type") from None
+            if rdtype in _SIGNER_TYPES or rdtype in _META or rdtype == dns.rdatatype.SOA:
+                reason = f"{dns.rdatatype.to_text(rdtype)} records cannot be updated"
+                raise UpdateKeyError(value, reason)
+            chosen.add(rdtype)
+        types = frozenset(chosen)
+    if not path:
+        raise UpdateKeyError(value, "no key file")
+    return [UpdateGrant(key, suffix, types) for key in readTSIGKeys(path)]
+
+
+class UpdateZone(Protocol):
+    """
+    Where an updatable zone comes from (what L{txdane.server.service.ZoneSource} holds).
+
+    @ivar origin: the zone's apex.
+    @ivar path: the master file, rewritten after each update.
+    @ivar keys: key file paths; with none, the zone is served unsigned.
+    @ivar nsec3: the NSEC3 options it is signed with, or C{None} for NSEC.
+    """
+
+    @property
+    def origin(self) -> dns.name.Name: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def keys(self) -> tuple[str, ...]: ...
+
+    @property
+    def nsec3(self) -> NSEC3Options | None: ...
+
+
+class _Refused(TxdaneError):
+    """
+    An update is refused with C{rcode}; nothing changes. Never leaves this module: it
+    becomes the response's rcode.
+
+    @ivar rcode: the rcode of the response.
+    """
+
+    rcode: int
+    template = "update refused with rcode {rcode}"
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """
+    An UPDATE message whose signature was checked, the grants of its key, and the response
+    being made (signed with the key when written).
+    """
+
+    request: dns.update.UpdateMessage
+    grants: tuple[UpdateGrant, ...]
+    response: dns.message.Message
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """
+    What an update came to: the rcode, the zone to serve if it changed one, and an error to
+    log.
+    """
+
+    rcode: int
+    index: ZoneIndex | None = None
+    error: str | None = None
+
+
+@dataclass
+class ZoneUpdater:
+    """
+    Applies TSIG-signed dynamic updates to the zones of the responder in C{holder}.
+
+    @ivar holder: where the responder in use is; an applied update puts a new one there.
+    @ivar sources: where each zone comes from (L{txdane.server.service.ZoneSource}s, or
+        anything with C{origin}, C{path}, C{keys} and C{nsec3}).
+    @ivar grants: the keys that may update, with their limits.
+    @ivar validity: how long the signatures made after an update are valid, in seconds.
+    @ivar clock: the current time in seconds since the epoch.
+    @ivar maxRecords: the most records one update may hold.
+    @ivar maxNames: the most names a zone may have to take updates.
+    @ivar applied: how many updates changed a zone so far.
+    @ivar runInThread: runs the rebuilding of a zone away from the reactor thread for
+        L{respondUpdateLater} (e.g. with C{deferToThreadPool}); C{None}: on the caller's.
+    """
+
+    holder: ResponderHolder
+    sources: Sequence[UpdateZone]
+    grants: Sequence[UpdateGrant]
+    validity: int = 30 * 86400
+    clock: Callable[[], float] = time.time
+    maxRecords: int = DEFAULT_MAX_UPDATE_RECORDS
+    maxNames: int = DEFAULT_MAX_UPDATE_NAMES
+    applied: int = 0
+    runInThread: Callable[[Callable[[], _Outcome]], Deferred[_Outcome]] | None = None
+    _lock: DeferredLock = field(default_factory=DeferredLock)
+    _seen: dict[tuple[dns.name.Name, bytes], float] = field(default_factory=dict)
+
+    def _grantsFor(self, name: dns.name.Name) -> list[UpdateGrant]:
+        return [grant for grant in self.grants if grant.key.name == name]
+
+    def respondUpdate(self, data: bytes, *, tcp: bool = False) -> bytes | None:
+        """
+        The response to the UPDATE message in C{data}, TSIG-signed with its key when the
+        request's signature was good; the work is done at once, on the calling thread.
+        """
+        checked = self._check(data)
+        if not isinstance(checked, _Verified):
+            return checked
+        return self._finish(checked, self._prepare(checked))
+
+    def respondUpdateLater(self, data: bytes, *, tcp: bool = False) -> Deferred[bytes | None]:
+        """
+        Like L{respondUpdate}, but the rebuilding and signing of the zone run through
+        C{runInThread} when it is set, one update at a time, while the server keeps
+        answering queries from the zones it has.
+        """
+        checked = self._check(data)
+        if not isinstance(checked, _Verified):
+            return succeed(checked)
+        runner = self.runInThread
+        if runner is None:
+            return succeed(self._finish(checked, self._prepare(checked)))
+        verified = checked
+
+        def inThread() -> Deferred[bytes | None]:
+            d = runner(lambda: self._prepare(verified))
+            return d.addCallback(lambda outcome: self._finish(verified, outcome))
+
+        return self._lock.run(inThread)
+
+    def _check(self, data: bytes) -> bytes | _Verified | None:
+        """
+        Parse C{data} and check its signature: the response when that fails, else the
+        verified request.
+        """
+        try:
+            request = dns.message.from_wire(data, keyring=False, one_rr_per_rrset=True)
+        except dns.exception.DNSException:
+            return _bareError(data, dns.rcode.FORMERR)
+        if request.tsig is None:
+            return _plainResponse(request, dns.rcode.REFUSED)
+        tsig = request.tsig[0]
+        assert isinstance(tsig, dns.rdtypes.ANY.TSIG.TSIG)
+        keyName = request.tsig.name
+        grants = [g for g in self._grantsFor(keyName) if g.key.algorithm == tsig.algorithm]
+        if not grants:
+            return _tsigErrorResponse(request, keyName, tsig, dns.rcode.BADKEY)
+        key = grants[0].key
+        grants = [g for g in grants if g.key == key]  # one name, two secrets: the first
+        try:
+            request = dns.message.from_wire(data, keyring={keyName: key}, one_rr_per_rrset=True)
+        except dns.tsig.BadTime:
+            return _badTimeResponse(request, key, int(self.clock()))
+        except dns.exception.DNSException:
+            return _tsigErrorResponse(request, keyName, tsig, dns.rcode.BADSIG)
+        response = dns.message.make_response(request)
+        if self._replayed(keyName, tsig):
+            response.set_rcode(dns.rcode.REFUSED)
+            return response.to_wire()
+        assert isinstance(request, dns.update.UpdateMessage)
+        return _Verified(request, tuple(grants), response)
+
+    def _prepare(self, verified: _Verified) -> _Outcome:
+        """
+        Check and apply the update to a copy of its zone, sign it and write its file; safe
+        to run in a thread, as it changes nothing that answers queries.
+        """
+        try:
+            return _Outcome(dns.rcode.NOERROR, self._apply(verified.request, verified.grants))
+        except _Refused as e:
+            return _Outcome(e.rcode)
+        except TxdaneError as e:
+            # A key file gone unreadable since the start, a key the signer refuses: nothing
+            # changed, and the operator needs to know.
+            return _Outcome(dns.rcode.SERVFAIL, error=str(e))
+
+    def _finish(self, verified: _Verified, outcome: _Outcome) -> bytes:
+        """
+        Serve the zone the update made, if it made one, and sign the response.
+        """
+        if outcome.error is not None:
+            zone = _zoneOf(verified.request)
+            _log.error("dynamic update of {zone} failed: {error}", zone=zone, error=outcome.error)
+        if outcome.index is not None:
+            self._install(outcome.index)
+        verified.response.set_rcode(dns.rcode.Rcode(outcome.rcode))
+        wire: bytes = verified.response.to_wire()
+        return wire
+
+    def _replayed(self, keyName: dns.name.Name, tsig: dns.rdtypes.ANY.TSIG.TSIG) -> bool:
+        """
+        Whether this signed request was seen before; remember it until its time is past.
+        """
+        now = self.clock()
+        for entry, until in list(self._seen.items()):
+            if until < now:
+                del self._seen[entry]
+        entry = (keyName, tsig.mac)
+        if entry in self._seen:
+            return True
+        self._seen[entry] = tsig.time_signed + tsig.fudge
+        return False
+
+    def _apply(
+        self, request: dns.update.UpdateMessage, grants: Sequence[UpdateGrant]
+    ) -> ZoneIndex | None:
+        if len(request.zone) != 1:
+            raise _Refused(dns.rcode.FORMERR)
+        zoneRRset = request.zone[0]
+        if zoneRRset.rdclass != dns.rdataclass.IN:
+            raise _Refused(dns.rcode.NOTAUTH)
+        if len(request.prerequisite) + len(request.update) > self.maxRecords:
+            raise _Refused(dns.rcode.REFUSED)
+        origin = zoneRRset.name
+        responder = self.holder.responder
+        served = responder.store.get(origin)
+        source = next((s for s in self.sources if s.origin == origin), None)
+        if served is None or source is None:
+            raise _Refused(dns.rcode.NOTAUTH)
+        if served.signed and not source.keys:
+            raise _Refused(dns.rcode.REFUSED)  # signed elsewhere: cannot re-sign
+        for rrset in [*request.prerequisite, *request.update]:
+            if not rrset.name.is_subdomain(origin):
+                raise _Refused(dns.rcode.NOTZONE)
+        zone = absoluteZone(served.zone, stripDNSSEC=True)
+        signingKeys = [readKeyFiles(path)[1] for path in source.keys]
+        dnskeys = zone.get_rdataset(origin, dns.rdatatype.DNSKEY)
+        if dnskeys is not None:
+            # The signer's own DNSKEYs come back when the zone is signed again; others stay
+            # published (key rollovers), as they were in the file.
+            for key in signingKeys:
+                dnskeys.discard(key.dnskey)
+            if not dnskeys:
+                zone.delete_rdataset(origin, dns.rdatatype.DNSKEY)
+        if len(zone.nodes) > self.maxNames:
+            raise _Refused(dns.rcode.REFUSED)
+        _prescan(request.update, origin)
+        _checkPolicy(zone, request.update, grants)
+        _checkPrerequisites(zone, request.prerequisite)
+        changed, soaGiven = _applyUpdates(zone, request.update, origin)
+        if not changed:
+            return None
+        if not soaGiven:
+            _bumpSerial(zone, origin)
+        return self._commit(source, zone, signingKeys, served.zone)
+
+    def _commit(
+        self,
+        source: UpdateZone,
+        zone: dns.zone.Zone,
+        keys: Sequence[SigningKey],
+        previous: dns.zone.Zone,
+    ) -> ZoneIndex:
+        """
+        Sign C{zone} with C{keys} (if any), reusing the signatures of C{previous} for what
+        did not change, write it to its file, and return it indexed for serving.
+        """
+        served = zone
+        if keys:
+            now = int(self.clock())
+            options = SigningOptions(now - 3600, now + self.validity, nsec3=source.nsec3)
+            # Signatures with less than half their validity left are made anew.
+            reuseAfter = now + self.validity // 2
+            served = signZone(zone, keys, options, previous, reuseAfter)
+        index = ZoneIndex.build(served)
+        try:
+            _writeZone(zone, source.path)
+        except OSError:
+            raise _Refused(dns.rcode.SERVFAIL) from None
+        return index
+
+    def _install(self, index: ZoneIndex) -> None:
+        """
+        Answer from C{index} in place of the zone of its origin, from the next query on.
+        """
+        self.applied += 1
+        old = self.holder.responder
+        zones = [index if z.origin == index.origin else z for z in old.store]
+        self.holder.responder = Responder(
+            ZoneStore(zones),
+            maxUDPPayload=old.maxUDPPayload,
+            maxChain=old.maxChain,
+            cacheSize=old.cacheSize,
+            cacheBytes=old.cacheBytes,
+            updater=self,
+        )
+
+
+def _zoneOf(request: dns.message.Message) -> str:
+    zone = request.sections[0]
+    return zone[0].name.to_text() if zone else "?"
+
+
+def _prescan(updates: Iterable[dns.rrset.RRset], origin: dns.name.Name) -> None:
+    """
+    RFC 2136 section 3.4.1: every update record is well formed, or the update is FORMERR.
+    """
+    for rrset in updates:
+        rdtype = rrset.rdtype
+        if rrset.deleting is None:
+            if rdtype in _META:
+                raise _Refused(dns.rcode.FORMERR)
+        elif rrset.deleting == dns.rdataclass.ANY:
+            if rrset.ttl != 0 or (rdtype in _META and rdtype != dns.rdatatype.ANY):
+                raise _Refused(dns.rcode.FORMERR)
+        elif rrset.ttl != 0 or rdtype in _META:
+            raise _Refused(dns.rcode.FORMERR)
+        if rdtype in _SIGNER_TYPES:
+            raise _Refused(dns.rcode.REFUSED)
+
+
+def _allowed(grants: Sequence[UpdateGrant], name: dns.name.Name, rdtype: int) -> bool:
+    return any(grant.allows(name, rdtype) for grant in grants)
+
+
+def _checkPolicy(
+    zone: dns.zone.Zone, updates: Iterable[dns.rrset.RRset], grants: Sequence[UpdateGrant]
+) -> None:
+    """
+    REFUSED unless the key may change every record the update touches; deleting every
+    RRset of a name needs the right to each type the name has.
+    """
+    for rrset in updates:
+        if rrset.rdtype == dns.rdatatype.ANY:
+            node = zone.nodes.get(rrset.name)
+            types = [r.rdtype for r in node.rdatasets] if node is not None else []
+            inside = [g for g in grants if g.suffix is None or rrset.name.is_subdomain(g.suffix)]
+            if not inside:
+                raise _Refused(dns.rcode.REFUSED)
+        else:
+            types = [rrset.rdtype]
+        for rdtype in types:
+            if not _allowed(grants, rrset.name, rdtype):
+                raise _Refused(dns.rcode.REFUSED)
+
+
+def _nameInUse(zone: dns.zone.Zone, name: dns.name.Name) -> bool:
+    node = zone.nodes.get(name)
+    return node is not None and bool(node.rdatasets)
+
+
+def _checkPrerequisites(zone: dns.zone.Zone, prerequisites: Iterable[dns.rrset.RRset]) -> None:
+    """
+    RFC 2136 section 3.2: the first prerequisite that fails decides the rcode.
+    """
+    expected: dict[tuple[dns.name.Name, dns.rdatatype.RdataType], dns.rdataset.Rdataset] = {}
+    for rrset in prerequisites:
+        if rrset.ttl != 0:
+            raise _Refused(dns.rcode.FORMERR)
+        name, rdtype = rrset.name, rrset.rdtype
+        if rrset.deleting == dns.rdataclass.ANY:
+            if rdtype == dns.rdatatype.ANY:
+                if not _nameInUse(zone, name):
+                    raise _Refused(dns.rcode.NXDOMAIN)
+            elif zone.get_rdataset(name, rdtype) is None:
+                raise _Refused(dns.rcode.NXRRSET)
+        elif rrset.deleting == dns.rdataclass.NONE:
+            if rdtype == dns.rdatatype.ANY:
+                if _nameInUse(zone, name):
+                    raise _Refused(dns.rcode.YXDOMAIN)
+            elif zone.get_rdataset(name, rdtype) is not None:
+                raise _Refused(dns.rcode.YXRRSET)
+        else:
+            if rdtype in _META:
+                raise _Refused(dns.rcode.FORMERR)
+            temp = expected.setdefault((name, rdtype), dns.rdataset.Rdataset(rrset.rdclass, rdtype))
+            for rdata in rrset:
+                temp.add(rdata)
+    for (name, rdtype), wanted in expected.items():
+        have = zone.get_rdataset(name, rdtype)
+        if have is None or set(have) != set(wanted):
+            raise _Refused(dns.rcode.NXRRSET)
+
+
+def _applyUpdates(
+    zone: dns.zone.Zone, updates: Iterable[dns.rrset.RRset], origin: dns.name.Name
+) -> tuple[bool, bool]:
+    """
+    RFC 2136 section 3.4.2, in order. Returns whether anything changed and whether the
+    update set the SOA itself.
+    """
+    before = _snapshot(zone)
+    soaGiven = False
+    for rrset in updates:
+        name, rdtype = rrset.name, rrset.rdtype
+        apex = name == origin
+        if rrset.deleting is None:
+            for rdata in rrset:
+                soaGiven |= _addRecord(zone, name, rdata, rrset.ttl, apex)
+        elif rrset.deleting == dns.rdataclass.ANY:
+            if rdtype == dns.rdatatype.ANY:
+                node = zone.nodes.get(name)
+                for rdataset in list(node.rdatasets) if node is not None else []:
+                    if apex and rdataset.rdtype in (dns.rdatatype.SOA, dns.rdatatype.NS):
+                        continue
+                    zone.delete_rdataset(name, rdataset.rdtype)
+            elif not (apex and rdtype in (dns.rdatatype.SOA, dns.rdatatype.NS)):
+                zone.delete_rdataset(name, rdtype)
+        else:
+            if apex and rdtype == dns.rdatatype.SOA:
+                continue
+            have = zone.get_rdataset(name, rdtype)
+            if have is None:
+                continue
+            for rdata in rrset:
+                if apex and rdtype == dns.rdatatype.NS and len(have) == 1:
+                    break
+                have.discard(rdata)
+            if not have:
+                zone.delete_rdataset(name, rdtype)
+        node = zone.nodes.get(name)
+        if node is not None and not node.rdatasets:
+            del zone.nodes[name]
+    return _snapshot(zone) != before, soaGiven
+
+
+def _addRecord(
+    zone: dns.zone.Zone, name: dns.name.Name, rdata: dns.rdata.Rdata, ttl: int, apex: bool
+) -> bool:
+    rdtype = rdata.rdtype
+    node = zone.nodes.get(name)
+    types = {r.rdtype for r in node.rdatasets} if node is not None else set()
+    if rdtype == dns.rdatatype.CNAME and types - {dns.rdatatype.CNAME}:
+        return False
+    if rdtype != dns.rdatatype.CNAME and dns.rdatatype.CNAME in types:
+        return False
+    if rdtype == dns.rdatatype.SOA:
+        current = zone.get_rdataset(name, rdtype)
+        if not apex or current is None:
+            return False
+        assert isinstance(rdata, dns.rdtypes.ANY.SOA.SOA)
+        if (rdata.serial - current[0].serial) % 2**32 >= 2**31 or rdata.serial == current[0].serial:
+            return False
+        replacement = dns.rdataset.Rdataset(dns.rdataclass.IN, rdtype)
+        replacement.add(rdata, ttl)
+        zone.replace_rdataset(name, replacement)
+        return True
+    rdataset = zone.find_rdataset(name, rdtype, create=True)
+    rdataset.add(rdata)
+    rdataset.ttl = ttl
+    return False
+
+
+def _snapshot(zone: dns.zone.Zone) -> set[tuple[dns.name.Name, int, int, str]]:
+    return {
+        (name, rdataset.rdtype, rdataset.ttl, rdata.to_text())
+        for name, node in zone.nodes.items()
+        for rdataset in node.rdatasets
+        for rdata in rdataset
+    }
+
+
+def _bumpSerial(zone: dns.zone.Zone, origin: dns.name.Name) -> None:
+    soa = zone.get_rdataset(origin, dns.rdatatype.SOA)
+    assert soa is not None
+    old = soa[0]
+    serial = (old.serial + 1) % 2**32
+    replacement = dns.rdataset.Rdataset(dns.rdataclass.IN, dns.rdatatype.SOA)
+    replacement.add(old.replace(serial=serial), soa.ttl)
+    zone.replace_rdataset(origin, replacement)
+
+
+def _writeZone(zone: dns.zone.Zone, path: str) -> None:
+    """
+    Replace the master file at C{path} with C{zone}, atomically: a reader sees the old file
+    or the new one, never a part.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=".update-", dir=directory)
+    try:
+        try:
+            mode = os.stat(path).st_mode & 0o777
+        except OSError:
+            mode = 0o644
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"; zone {zone.origin}, rewritten after a dynamic update\n")
+            zone.to_file(f, sorted=True, relativize=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    try:
+        dirfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
+
+
+def _bareError(data: bytes, rcode: int) -> bytes | None:
+    if len(data) < 12:
+        return None
+    queryId, flags = struct.unpack_from("!HH", data)
+    return _HEADER.pack(queryId, 0x8000 | (flags & 0x7800) | rcode, 0, 0, 0, 0)
+
+
+def _plainResponse(request: dns.message.Message, rcode: int) -> bytes:
+    response = dns.message.make_response(request)
+    response.set_rcode(dns.rcode.Rcode(rcode))
+    return response.to_wire()
+
+
+def _tsigErrorResponse(
+    request: dns.message.Message,
+    keyName: dns.name.Name,
+    tsig: dns.rdtypes.ANY.TSIG.TSIG,
+    error: int,
+) -> bytes:
+    """
+    NOTAUTH with an unsigned TSIG record carrying C{error} (RFC 8945 section 5.3.2): the
+    server cannot sign with a key it does not have or that the client misuses.
+    """
+    response = dns.message.make_response(request)
+    response.set_rcode(dns.rcode.NOTAUTH)
+    wire = bytearray(response.to_wire())
+    record = dns.rdtypes.ANY.TSIG.TSIG(
+        dns.rdataclass.ANY,
+        dns.rdatatype.TSIG,
+        tsig.algorithm,
+        tsig.time_signed,
+        tsig.fudge,
+        b"",
+        tsig.original_id,
+        error,
+        b"",
+    )
+    rdata = record.to_wire()
+    assert rdata is not None
+    owner = keyName.to_wire()
+    assert owner is not None
+    wire += owner + _TSIG_HEAD.pack(dns.rdatatype.TSIG, dns.rdataclass.ANY, 0, len(rdata))
+    wire += rdata
+    (additional,) = struct.unpack_from("!H", wire, 10)
+    struct.pack_into("!H", wire, 10, additional + 1)
+    return bytes(wire)
+
+
+def _badTimeResponse(request: dns.message.Message, key: dns.tsig.Key, now: int) -> bytes:
+    """
+    NOTAUTH/BADTIME, signed with the key, the server's time in the other data (RFC 8945
+    section 5.2.3).
+    """
+    response = dns.message.make_response(request)
+    response.set_rcode(dns.rcode.NOTAUTH)
+    response.use_tsig(key, tsig_error=dns.rcode.BADTIME, other_data=now.to_bytes(6, "big"))
+    response.request_mac = request.mac or b""
+    return response.to_wire()
