@@ -1,0 +1,197 @@
+"""
+L{txdane.publish} and C{txdane publish} against real primaries on loopback: BIND's C{named}
+(inline signing) and Knot DNS's C{knotd} (automatic signing), each accepting updates signed
+with a TSIG key of its own tool's key file format.
+
+After each update the primary is asked for the RRset with DNSSEC records, and its RRSIG is
+checked with the zone's DNSKEY (the primaries are not delegated to from a signed parent here:
+what is checked is that the server signed the new RRset, as a validating resolver would see
+it below a secure delegation).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+import dns.name
+import dns.rdatatype
+import pytest
+from twisted.internet import reactor
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import TestCase
+
+import txdane.publish
+from tests.dane.certs import issue
+from tests.peers.primary import ORIGIN, BindPrimary, KnotPrimary, Primary
+from txdane.dane.tlsa import TLSARecord, recordForCertificate
+from txdane.publish import (
+    PrerequisiteFailedError,
+    TSIGKey,
+    TSIGRejectedError,
+    publishRecords,
+    publishTLSA,
+)
+
+pytestmark = pytest.mark.interop
+
+OWNER = f"_443._tcp.www.{ORIGIN}"
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test\n"
+
+
+def record() -> TLSARecord:
+    return recordForCertificate(issue(f"www.{ORIGIN}").cert)
+
+
+class _PrimaryTests:
+    """
+    The cases, for the primary of L{primaryType}.
+    """
+
+    primaryType: ClassVar[type[Primary]]
+    primary: Primary
+
+    def setUp(self) -> None:
+        self.primary = self.primaryType()
+        self.primary.start()
+        self.addCleanup(self.primary.cleanUp)  # type: ignore[attr-defined]
+
+    async def signed(self, name: str, rdtype: str, records: list[Any]) -> Any:
+        return await deferToThread(
+            self.primary.waitForSigned, name, rdtype, {r.to_text() for r in records}
+        )
+
+    async def test_publishAndReplace(self) -> None:
+        """
+        The first update publishes one record in the zone found by SOA; the second replaces
+        it with two (current and next); each RRset is then served signed.
+        """
+        current, following = record(), record()
+        result = await publishTLSA(
+            reactor, self.primary.server, self.primary.key, f"www.{ORIGIN}", 443, [current], ttl=2
+        )
+        assert result.zone == dns.name.from_text(ORIGIN)
+        assert result.previous is None and result.changed
+        await self.signed(OWNER, "TLSA", [current.toRdata()])
+        result = await publishTLSA(
+            reactor,
+            self.primary.server,
+            self.primary.key,
+            f"www.{ORIGIN}",
+            443,
+            [current, following],
+            zone=ORIGIN,
+            ttl=2,
+        )
+        assert result.previous is not None
+        assert {r.to_text() for r in result.previous} == {current.toRdata().to_text()}
+        await self.signed(OWNER, "TLSA", [current.toRdata(), following.toRdata()])
+
+    async def test_wrongSecret(self) -> None:
+        """
+        An update signed with a wrong secret is refused (BADSIG) and changes nothing.
+        """
+        first = record()
+        await publishTLSA(
+            reactor, self.primary.server, self.primary.key, f"www.{ORIGIN}", 443, [first]
+        )
+        wrong = TSIGKey(self.primary.key.name, "hmac-sha256", os.urandom(32))
+        with pytest.raises(TSIGRejectedError) as raised:
+            await publishTLSA(reactor, self.primary.server, wrong, f"www.{ORIGIN}", 443, [record()])
+        assert raised.value.rcode == "BADSIG"
+        await self.signed(OWNER, "TLSA", [first.toRdata()])
+
+    async def test_prerequisiteConflict(self) -> None:
+        """
+        When the RRset changes between the read and the update (another writer), the update
+        fails with NXRRSET and the other writer's record stays.
+        """
+        first = record()
+        await publishTLSA(
+            reactor, self.primary.server, self.primary.key, f"www.{ORIGIN}", 443, [first]
+        )
+        other = record()
+        read = txdane.publish.readRRset
+
+        async def readThenRace(*args: Any, **kwargs: Any) -> Any:
+            seen = await read(*args, **kwargs)
+            await deferToThread(self.primary.forceUpdate, OWNER, "TLSA", other.toRdata().to_text())
+            return seen
+
+        self.patch(txdane.publish, "readRRset", readThenRace)  # type: ignore[attr-defined]
+        with pytest.raises(PrerequisiteFailedError) as raised:
+            await publishTLSA(
+                reactor, self.primary.server, self.primary.key, f"www.{ORIGIN}", 443, [record()]
+            )
+        assert raised.value.rcode == "NXRRSET"
+        await self.signed(OWNER, "TLSA", [other.toRdata()])
+
+    async def test_sshfp(self) -> None:
+        """
+        SSHFP records of an OpenSSH public key are published at the host name.
+        """
+        from txdane.cli.publish import sshfpRecords
+
+        path = Path(self.primary.directory) / "host.pub"
+        path.write_text(SSH_KEY)
+        records = sshfpRecords([path])
+        assert {r.rdtype for r in records} == {dns.rdatatype.SSHFP}
+        await publishRecords(
+            reactor,
+            self.primary.server,
+            self.primary.key,
+            dns.name.from_text(f"www.{ORIGIN}"),
+            records,
+        )
+        await self.signed(f"www.{ORIGIN}", "SSHFP", records)
+
+    async def test_command(self) -> None:
+        """
+        C{txdane publish} reads the key file the server's own tool writes, publishes, and
+        exits 8 with one line for a key the server does not know.
+        """
+        issued = issue(f"www.{ORIGIN}")
+        cert = Path(self.primary.directory) / "cert.pem"
+        cert.write_bytes(issued.certPEM())
+        command = [
+            sys.executable,
+            "-m",
+            "txdane",
+            "publish",
+            f"www.{ORIGIN.rstrip('.')}",
+            "443",
+            "--cert",
+            str(cert),
+            "--server",
+            f"127.0.0.1#{self.primary.port}",
+            "--tsig-key",
+            str(self.primary.keyFile),
+            "--ttl",
+            "2",
+            "--timeout",
+            "5",
+        ]
+        done = await deferToThread(subprocess.run, command, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "published in zone pub.test." in done.stdout
+        await self.signed(OWNER, "TLSA", [recordForCertificate(issued.cert).toRdata()])
+        other = Path(self.primary.directory) / "other.key"
+        other.write_text(
+            'key "unknown." { algorithm hmac-sha256; secret "'
+            'EIgbzExr622/fmdbjf/OzDklYI8JVL6+UQIawzfFA7c="; };\n'
+        )
+        command[command.index("--tsig-key") + 1] = str(other)
+        done = await deferToThread(subprocess.run, command, capture_output=True, text=True)
+        assert done.returncode == 8, done.stderr
+        assert done.stderr.count("\n") == 1 and "BADKEY" in done.stderr, done.stderr
+
+
+class BindTests(_PrimaryTests, TestCase):
+    primaryType = BindPrimary
+
+
+class KnotTests(_PrimaryTests, TestCase):
+    primaryType = KnotPrimary
