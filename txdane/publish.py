@@ -527,7 +527,7 @@ def tlsaPublisher(
     **kwargs: Any,
 ) -> Deferred[PublishResult]:
     """
-    L{publishTLSA} as a L{Deferred}, for callers that do not use coroutines.
+    L{publishTLSA} as a C{Deferred}, for callers that do not use coroutines.
     """
     return Deferred.fromCoroutine(
         publishTLSA(reactor, server, tsigKey, host, port, records, **kwargs)

@@ -301,4 +301,4 @@ def run(options: argparse.Namespace) -> int:
     return runOnReactor(main)
 
 
-__all__ = ["ExitStatus", "execute", "run", "sshfpRecords", "statusOf", "tlsaRecords"]
+__all__ = ["execute", "run", "sshfpRecords", "statusOf", "tlsaRecords"]
