@@ -11,6 +11,7 @@ it below a secure delegation).
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -57,7 +58,7 @@ class _PrimaryTests:
     def setUp(self) -> None:
         self.primary = self.primaryType()
         self.primary.start()
-        self.addCleanup(self.primary.cleanUp)  # type: ignore[attr-defined]
+        self.addCleanup(deferToThread, self.primary.cleanUp)  # type: ignore[attr-defined]
 
     async def signed(self, name: str, rdtype: str, records: list[Any]) -> Any:
         return await deferToThread(
@@ -194,4 +195,109 @@ class BindTests(_PrimaryTests, TestCase):
 
 
 class KnotTests(_PrimaryTests, TestCase):
+    primaryType = KnotPrimary
+
+
+class _RolloverTests:
+    """
+    A key rollover as RFC 7671 section 8.1 has it ("current + next"), scripted against a
+    primary, with a DANE client (C{txdane check}) connecting at every step.
+    """
+
+    primaryType: ClassVar[type[Primary]]
+
+    async def test_rollover(self) -> None:
+        """
+        Current record published; next published beside it; the gate is closed until the TTL
+        (2 s) has passed, then open; the server switches to the next certificate; the old
+        record is removed. The client verifies the server at every step.
+        """
+        from twisted.internet.task import deferLater
+        from twisted.protocols.tls import TLSMemoryBIOFactory
+
+        from tests.cli.world import parse
+        from tests.endpoints.world import serverOptions, startTLSServer
+        from txdane.cli import check
+        from txdane.transport import DNSClient
+        from txdane.validation import TrustAnchors, ValidatingResolver
+
+        primary = self.primaryType()
+        primary.start()
+        self.addCleanup(deferToThread, primary.cleanUp)  # type: ignore[attr-defined]
+        current, following = issue(f"www.{ORIGIN}"), issue(f"www.{ORIGIN}")
+        server = startTLSServer(current, interfaces=("127.0.0.1",))
+        listening: Any = server.ports[0]
+        self.addCleanup(  # type: ignore[attr-defined]
+            lambda: listening.stopListening() if listening.connected else None
+        )
+        port = server.port
+        owner = f"_{port}._tcp.www.{ORIGIN}"
+        nextPath = primary.directory / "next.pem"
+        nextPath.write_bytes(following.certPEM())
+        statePath = primary.directory / "state.json"
+        keys = await deferToThread(primary.dnskey)
+        assert keys is not None
+
+        def resolver() -> ValidatingResolver:
+            client = DNSClient(reactor, [f"127.0.0.1#{primary.port}"], timeout=2, attempts=1)
+            return ValidatingResolver(
+                client, trustAnchors=TrustAnchors.fromRRsets([keys]), clock=reactor
+            )
+
+        async def run(*argv: str) -> tuple[int, str]:
+            out = io.StringIO()
+            status = await check.execute(reactor, resolver(), parse("check", *argv), out)
+            return status, out.getvalue()
+
+        async def connect() -> None:
+            status, output = await run(f"www.{ORIGIN}", str(port))
+            assert status == 0, output
+
+        async def gate() -> int:
+            status, _ = await run(
+                f"www.{ORIGIN}",
+                str(port),
+                "--ready",
+                str(nextPath),
+                "--state",
+                str(statePath),
+                "--authority-port",
+                str(primary.port),
+            )
+            return status
+
+        async def publish(*certs: Any) -> None:
+            records = [recordForCertificate(c.cert) for c in certs]
+            await publishTLSA(
+                reactor, primary.server, primary.key, f"www.{ORIGIN}", port, records, ttl=2
+            )
+            await deferToThread(
+                primary.waitForSigned, owner, "TLSA", {r.toRdata().to_text() for r in records}
+            )
+
+        await publish(current)
+        await connect()
+        assert await gate() == 10
+        await publish(current, following)
+        await connect()
+        assert await gate() == 10
+        await deferLater(reactor, 2.2, lambda: None)
+        assert await gate() == 0
+        await listening.stopListening()
+        switched = reactor.listenTCP(
+            port,
+            TLSMemoryBIOFactory(serverOptions(following), False, server.factory),  # type: ignore[arg-type]
+            interface="127.0.0.1",
+        )
+        self.addCleanup(switched.stopListening)  # type: ignore[attr-defined]
+        await connect()
+        await publish(following)
+        await connect()
+
+
+class BindRolloverTests(_RolloverTests, TestCase):
+    primaryType = BindPrimary
+
+
+class KnotRolloverTests(_RolloverTests, TestCase):
     primaryType = KnotPrimary
