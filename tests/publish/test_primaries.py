@@ -301,3 +301,89 @@ class BindRolloverTests(_RolloverTests, TestCase):
 
 class KnotRolloverTests(_RolloverTests, TestCase):
     primaryType = KnotPrimary
+
+
+class _RolloverScriptTests:
+    """
+    docs/examples/dane-rollover.sh, as certbot's deploy hook, against a primary.
+    """
+
+    primaryType: ClassVar[type[Primary]]
+
+    async def test_script(self) -> None:
+        """
+        Run after a renewal, the script publishes current + next and keeps the current
+        certificate (the gate is closed); run by the timer every second, it keeps it until the
+        TTL has passed since the record was first seen everywhere, then switches, reloads, and
+        leaves only the next record.
+        """
+        from twisted.internet.task import deferLater
+
+        primary = self.primaryType()
+        primary.start()
+        self.addCleanup(deferToThread, primary.cleanUp)  # type: ignore[attr-defined]
+        directory = primary.directory / "dane"
+        lineage = primary.directory / "live"
+        directory.mkdir()
+        lineage.mkdir()
+        current, following = issue(f"www.{ORIGIN}"), issue(f"www.{ORIGIN}")
+        (directory / "current.pem").write_bytes(current.certPEM())
+        (directory / "current.key").write_bytes(current.keyPEM())
+        (lineage / "fullchain.pem").write_bytes(following.certPEM())
+        (lineage / "privkey.pem").write_bytes(following.keyPEM())
+        keys = await deferToThread(primary.dnskey)
+        assert keys is not None
+        (primary.directory / "anchor").write_text(keys.to_text() + "\n")
+        environment = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "DANE_HOST": f"www.{ORIGIN}",
+            "DANE_PORT": "443",
+            "DANE_SERVER": f"127.0.0.1#{primary.port}",
+            "DANE_TSIG_KEY": str(primary.keyFile),
+            "DANE_DIR": str(directory),
+            "DANE_TTL": "2",
+            "DANE_RELOAD": f"touch {directory / 'reloaded'}",
+            "DANE_CHECK_OPTIONS": f"--resolver 127.0.0.1#{primary.port} --trust-anchor "
+            f"{primary.directory / 'anchor'} --authority-port {primary.port}",
+        }
+        script = Path(__file__).parent.parent.parent / "docs" / "examples" / "dane-rollover.sh"
+
+        async def run(**extra: str) -> subprocess.CompletedProcess[str]:
+            done: subprocess.CompletedProcess[str] = await deferToThread(
+                subprocess.run,
+                ["sh", str(script)],
+                env={**environment, **extra},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            return done
+
+        def rdata(*issued: Any) -> set[str]:
+            return {recordForCertificate(i.cert).toRdata().to_text() for i in issued}
+
+        done = await run(RENEWED_LINEAGE=str(lineage))
+        assert "keeps its current certificate" in done.stderr
+        assert (directory / "current.pem").read_bytes() == current.certPEM()
+        assert not (directory / "reloaded").exists()
+        await deferToThread(primary.waitForSigned, OWNER, "TLSA", rdata(current, following))
+        for _ in range(10):
+            await deferLater(reactor, 1, lambda: None)
+            done = await run()
+            if (directory / "reloaded").exists():
+                break
+            assert (directory / "current.pem").read_bytes() == current.certPEM()
+        assert (directory / "reloaded").exists(), done.stdout + done.stderr
+        assert (directory / "current.pem").read_bytes() == following.certPEM()
+        assert not (directory / "next.pem").exists()
+        await deferToThread(primary.waitForSigned, OWNER, "TLSA", rdata(following))
+
+
+class BindRolloverScriptTests(_RolloverScriptTests, TestCase):
+    primaryType = BindPrimary
+
+
+class KnotRolloverScriptTests(_RolloverScriptTests, TestCase):
+    primaryType = KnotPrimary
