@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import dns.exception
 import dns.name
 import dns.rdata
 import dns.rdataclass
@@ -210,22 +212,41 @@ async def waitUntilSecure(
         await deferLater(reactor, POLL_INTERVAL, lambda: None)
 
 
-async def execute(reactor: Any, options: argparse.Namespace, out: TextIO) -> int:
+@dataclass(frozen=True)
+class Request:
     """
-    Publish the records the options ask for, and with C{--wait}, wait for them.
+    What to publish, checked before the reactor starts.
+
+    @ivar server: the primary.
+    @ivar key: the TSIG key.
+    @ivar owner: the owner name of the RRset.
+    @ivar records: the new records.
+    @ivar zone: the zone, or C{None} to find it.
+    """
+
+    server: Any
+    key: Any
+    owner: dns.name.Name
+    records: list[dns.rdata.Rdata]
+    zone: dns.name.Name | None
+
+
+def prepare(options: argparse.Namespace) -> Request:
+    """
+    Read the key file and the certificate, key or SSH key files of the options.
+
+    @raise UsageError: for anything that cannot be published as asked.
     """
     from txdane.names import asName, tlsaName
-    from txdane.publish import PublishError, TSIGKey, publishRecords
+    from txdane.publish import PublishError, TSIGKey
     from txdane.resolvconf import NameServer, NameServerError
 
+    if options.wait is not None and not options.wait > 0:
+        raise UsageError("--wait takes a positive number of seconds")
     try:
         server = NameServer.fromString(options.server)
     except NameServerError as e:
         raise UsageError(f"--server: {e}") from None
-    try:
-        key = TSIGKey.fromFile(options.tsig_key)
-    except PublishError as e:
-        raise UsageError(str(e)) from None
     host = hostName(options.host)
     if options.sshfp:
         if options.cert or options.key:
@@ -243,8 +264,31 @@ async def execute(reactor: Any, options: argparse.Namespace, out: TextIO) -> int
         records = tlsaRecords(options)
     try:
         zone = asName(options.zone) if options.zone else None
-    except ValueError as e:
+    except (ValueError, dns.exception.DNSException) as e:
         raise UsageError(f"--zone: {e}") from None
+    if zone is not None and not owner.is_subdomain(zone):
+        raise UsageError(f"{owner} is not in zone {zone}")
+    try:
+        key = TSIGKey.fromFile(options.tsig_key)
+    except PublishError as e:
+        raise UsageError(str(e)) from None
+    return Request(server, key, owner, records, zone)
+
+
+async def execute(reactor: Any, options: argparse.Namespace, out: TextIO) -> int:
+    """
+    Publish the records the options ask for, and with C{--wait}, wait for them.
+    """
+    from txdane.publish import PublishError, publishRecords
+
+    request = prepare(options)
+    server, key, owner, records, zone = (
+        request.server,
+        request.key,
+        request.owner,
+        request.records,
+        request.zone,
+    )
     settings = resolverSettings(options) if options.wait is not None else None
     try:
         result = await publishRecords(
@@ -292,8 +336,9 @@ async def execute(reactor: Any, options: argparse.Namespace, out: TextIO) -> int
 
 
 def run(options: argparse.Namespace) -> int:
-    if options.wait is not None and not options.wait > 0:
-        raise UsageError("--wait takes a positive number of seconds")
+    prepare(options)
+    if options.wait is not None:
+        resolverSettings(options)
 
     async def main(reactor: Any) -> int:
         return await execute(reactor, options, sys.stdout)
@@ -301,4 +346,4 @@ def run(options: argparse.Namespace) -> int:
     return runOnReactor(main)
 
 
-__all__ = ["execute", "run", "sshfpRecords", "statusOf", "tlsaRecords"]
+__all__ = ["Request", "execute", "prepare", "run", "sshfpRecords", "statusOf", "tlsaRecords"]
