@@ -7,7 +7,7 @@ zone, with the records given, in one update message sent over TCP:
   1. the zone is found (unless given) by asking the primary for the SOA of the name: an
      authoritative server answers with the SOA of the zone, in the answer section at the apex
      and in the authority section below it;
-  2. the primary is asked for the RRset as it is now;
+  2. the primary is asked for the RRset as it is now (these two queries are not signed);
   3. the update carries a prerequisite that the RRset is still exactly what was read (RFC 2136
      section 2.4.2, "RRset exists (value dependent)"), or, when there was none, that none
      exists (section 2.4.3); so a change made by someone else between the read and the update
@@ -15,7 +15,7 @@ zone, with the records given, in one update message sent over TCP:
   4. it deletes the RRset and adds the new records, in the same message, so the change is
      atomic.
 
-Every message is signed with the key given, and the server's answer must carry a valid
+The update is signed with the key given, and the server's answer must carry a valid
 signature of the same key. L{TSIGKey.fromFile} reads the key files that BIND's C{tsig-keygen}
 and Knot's C{keymgr -t} write.
 """
@@ -142,7 +142,8 @@ _EXPLANATIONS = {
     "NXRRSET": "the RRset changed since it was read (someone else changed it); nothing was changed",
     "YXRRSET": "an RRset appeared since it was read (someone else added it); nothing was changed",
     "BADSIG": "the TSIG signature does not verify: wrong secret",
-    "BADKEY": "the server does not know this TSIG key name or algorithm",
+    "BADKEY": "the server does not know this TSIG key name or algorithm, or does not let it"
+    " update the zone",
     "BADTIME": "the clocks of this machine and the server differ by more than the fudge (300 s)",
 }
 
@@ -462,9 +463,11 @@ async def publishRecords(
     rdtype = records[0].rdtype
     if any(r.rdtype != rdtype for r in records):
         raise ValueError("the records are not all of one type")
+    # The reads are not signed: a primary answers queries for its zones to anyone, while some
+    # (Knot) refuse a signed query whose key no query ACL names.
     if zone is None:
-        zone = await findZone(reactor, server, owner, tsigKey, timeout)
-    previous = await readRRset(reactor, server, owner, rdtype, tsigKey, timeout)
+        zone = await findZone(reactor, server, owner, None, timeout)
+    previous = await readRRset(reactor, server, owner, rdtype, None, timeout)
     key = tsigKey.toDNSPython()
     update = dns.update.UpdateMessage(zone, keyring=key)
     if previous is None:

@@ -45,12 +45,16 @@ www IN A 127.0.0.1
 #: The name of the TSIG key the primaries accept.
 KEY_NAME = "publish-key."
 
+#: The name of a TSIG key the primaries know but do not let update the zone.
+OTHER_KEY_NAME = "other-key."
+
 
 class Primary(Running):
     """
     A primary for L{ORIGIN} that accepts updates signed with L{key}.
 
     @ivar key: the TSIG key it accepts, written to C{keyFile} as its own tools write it.
+    @ivar otherKey: a TSIG key it knows, but which may not update the zone.
     @ivar port: its UDP and TCP port on 127.0.0.1.
     """
 
@@ -63,6 +67,7 @@ class Primary(Running):
         self.directory = Path(tempfile.mkdtemp(prefix=f"txdane-{self.program}-"))
         self.port = freeTCPPort()
         self.key = TSIGKey(dns.name.from_text(KEY_NAME), "hmac-sha256", os.urandom(32))
+        self.otherKey = TSIGKey(dns.name.from_text(OTHER_KEY_NAME), "hmac-sha256", os.urandom(32))
         self.process: subprocess.Popen[bytes] | None = None
         (self.directory / "zone").write_text(ZONE)
 
@@ -73,6 +78,10 @@ class Primary(Running):
     @property
     def secret(self) -> str:
         return base64.b64encode(self.key.secret).decode()
+
+    @staticmethod
+    def _b64(key: TSIGKey) -> str:
+        return base64.b64encode(key.secret).decode()
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -197,6 +206,7 @@ class BindPrimary(Primary):
 }};
 controls {{ }};
 include "{self.keyFile}";
+key "{OTHER_KEY_NAME}" {{ algorithm hmac-sha256; secret "{self._b64(self.otherKey)}"; }};
 zone "{ORIGIN}" {{
     type primary;
     file "{d}/zone";
@@ -238,6 +248,10 @@ log:
 database:
     storage: {d}
 include: {self.keyFile}
+key:
+  - id: {OTHER_KEY_NAME}
+    algorithm: hmac-sha256
+    secret: {self._b64(self.otherKey)}
 acl:
   - id: update
     key: {KEY_NAME}

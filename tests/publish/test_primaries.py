@@ -33,6 +33,7 @@ from txdane.publish import (
     PrerequisiteFailedError,
     TSIGKey,
     TSIGRejectedError,
+    UpdateRejectedError,
     publishRecords,
     publishTLSA,
 )
@@ -103,6 +104,26 @@ class _PrimaryTests:
         with pytest.raises(TSIGRejectedError) as raised:
             await publishTLSA(reactor, self.primary.server, wrong, f"www.{ORIGIN}", 443, [record()])
         assert raised.value.rcode == "BADSIG"
+        await self.signed(OWNER, "TLSA", [first.toRdata()])
+
+    async def test_keyNotAllowed(self) -> None:
+        """
+        A key the server knows but whose policy does not let it update the zone is refused
+        (BIND answers REFUSED; Knot BADKEY, as for a key it does not know), and nothing
+        changes.
+        """
+        first = record()
+        await publishTLSA(
+            reactor, self.primary.server, self.primary.key, f"www.{ORIGIN}", 443, [first]
+        )
+        with pytest.raises(UpdateRejectedError) as raised:
+            await publishTLSA(
+                reactor, self.primary.server, self.primary.otherKey, f"www.{ORIGIN}", 443,
+                [record()], zone=ORIGIN,
+            )  # fmt: skip
+        assert raised.value.rcode == ("REFUSED" if self.primaryType is BindPrimary else "BADKEY"), (
+            raised.value
+        )
         await self.signed(OWNER, "TLSA", [first.toRdata()])
 
     async def test_prerequisiteConflict(self) -> None:
