@@ -12,6 +12,7 @@ it below a secure delegation).
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -172,8 +173,9 @@ class _PrimaryTests:
 
     async def test_command(self) -> None:
         """
-        C{txdane publish} reads the key file the server's own tool writes, publishes, and
-        exits 8 with one line for a key the server does not know.
+        C{txdane publish} reads the key file the server's own tool writes, publishes, waits
+        for the validating resolver (the primary itself, with its DNSKEY as trust anchor) to
+        see the records secure, and exits 8 with one line for a key the server does not know.
         """
         issued = issue(f"www.{ORIGIN}")
         cert = Path(self.primary.directory) / "cert.pem"
@@ -199,7 +201,21 @@ class _PrimaryTests:
         done = await deferToThread(subprocess.run, command, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert "published in zone pub.test." in done.stdout
-        await self.signed(OWNER, "TLSA", [recordForCertificate(issued.cert).toRdata()])
+        rdata = recordForCertificate(issued.cert).toRdata()
+        await self.signed(OWNER, "TLSA", [rdata])
+        keys = await deferToThread(self.primary.dnskey)
+        assert keys is not None
+        anchor = Path(self.primary.directory) / "anchor"
+        anchor.write_text(keys.to_text() + "\n")
+        waiting = [
+            *command, "--wait", "10", "--json", "--resolver", f"127.0.0.1#{self.primary.port}",
+            "--trust-anchor", str(anchor),
+        ]  # fmt: skip
+        done = await deferToThread(subprocess.run, waiting, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["seen_secure"] is True and report["changed"] is False
+        assert report["records"] == report["previous"] == [rdata.to_text()]
         other = Path(self.primary.directory) / "other.key"
         other.write_text(
             'key "unknown." { algorithm hmac-sha256; secret "'
