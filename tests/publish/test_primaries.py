@@ -107,6 +107,30 @@ class _PrimaryTests:
         assert raised.value.rcode == "BADSIG"
         await self.signed(OWNER, "TLSA", [first.toRdata()])
 
+    async def test_badTime(self) -> None:
+        """
+        An update signed an hour ago (this machine's clock wrong) is refused with BADTIME, and
+        nothing changes.
+        """
+        import time
+        from types import SimpleNamespace
+
+        import dns.message
+
+        first = record()
+        await publishTLSA(
+            reactor, self.primary.server, self.primary.key, f"www.{ORIGIN}", 443, [first]
+        )
+        late = SimpleNamespace(time=lambda: time.time() - 3600)
+        self.patch(dns.message, "time", late)  # type: ignore[attr-defined]
+        with pytest.raises(TSIGRejectedError) as raised:
+            await publishTLSA(
+                reactor, self.primary.server, self.primary.key, f"www.{ORIGIN}", 443, [record()]
+            )
+        assert raised.value.rcode == "BADTIME"
+        assert "clocks" in str(raised.value)
+        await self.signed(OWNER, "TLSA", [first.toRdata()])
+
     async def test_keyNotAllowed(self) -> None:
         """
         A key the server knows but whose policy does not let it update the zone is refused
