@@ -356,8 +356,6 @@ async def exchange(
     timer = reactor.callLater(timeout, expire)
     try:
         wire = await done
-    except PublishError:
-        raise
     except Exception as e:
         raise PublishTimeoutError(where, str(e) or type(e).__name__) from None
     finally:
@@ -436,7 +434,7 @@ async def readRRset(
     return None
 
 
-async def publishRecords(
+def publishRecords(
     reactor: Any,
     server: NameServer,
     tsigKey: TSIGKey,
@@ -445,7 +443,7 @@ async def publishRecords(
     zone: dns.name.Name | None = None,
     ttl: int = DEFAULT_TTL,
     timeout: float = DEFAULT_TIMEOUT,
-) -> PublishResult:
+) -> Deferred[PublishResult]:
     """
     Replace the RRset at C{owner} of the type of C{records} with C{records}, on the primary
     C{server}, with an update signed with C{tsigKey} whose prerequisite is that the RRset is
@@ -453,16 +451,34 @@ async def publishRecords(
 
     @param records: one or more records, all of one type.
     @param zone: the zone to update; by default, found by asking C{server} (L{findZone}).
-    @raise PrerequisiteFailedError: when the RRset changed between the read and the update.
-    @raise TSIGRejectedError: when the server refused the signature.
-    @raise UpdateRejectedError: for any other error the server answered.
-    @raise PublishTimeoutError: when the server did not answer.
+    @param timeout: seconds each exchange with C{server} may take.
+    @return: a C{Deferred} firing with the L{PublishResult}, or failing with
+        L{PrerequisiteFailedError} when the RRset changed between the read and the update,
+        L{TSIGRejectedError} when the server refused the signature, L{UpdateRejectedError}
+        for any other error the server answered, L{PublishTimeoutError} when it did not
+        answer.
+    @raise ValueError: when C{records} is empty or mixes types.
     """
     if not records:
         raise ValueError("no records to publish")
-    rdtype = records[0].rdtype
-    if any(r.rdtype != rdtype for r in records):
+    if any(r.rdtype != records[0].rdtype for r in records):
         raise ValueError("the records are not all of one type")
+    return Deferred.fromCoroutine(
+        _publish(reactor, server, tsigKey, owner, list(records), zone, ttl, timeout)
+    )
+
+
+async def _publish(
+    reactor: Any,
+    server: NameServer,
+    tsigKey: TSIGKey,
+    owner: dns.name.Name,
+    records: list[dns.rdata.Rdata],
+    zone: dns.name.Name | None,
+    ttl: int,
+    timeout: float,
+) -> PublishResult:
+    rdtype = records[0].rdtype
     # The reads are not signed: a primary answers queries for its zones to anyone, while some
     # (Knot) refuse a signed query whose key no query ACL names.
     if zone is None:
@@ -492,7 +508,7 @@ async def publishRecords(
     return PublishResult(server, zone, owner, rdtype, ttl, previous, tuple(records))
 
 
-async def publishTLSA(
+def publishTLSA(
     reactor: Any,
     server: NameServer,
     tsigKey: TSIGKey,
@@ -503,12 +519,12 @@ async def publishTLSA(
     ttl: int = DEFAULT_TTL,
     proto: str = "tcp",
     timeout: float = DEFAULT_TIMEOUT,
-) -> PublishResult:
+) -> Deferred[PublishResult]:
     """
     Replace the TLSA RRset of C{host}'s C{port} (C{_PORT._PROTO.HOST}) with C{records}; see
     L{publishRecords}.
     """
-    return await publishRecords(
+    return publishRecords(
         reactor,
         server,
         tsigKey,
@@ -517,23 +533,6 @@ async def publishTLSA(
         asName(zone) if zone is not None else None,
         ttl,
         timeout,
-    )
-
-
-def tlsaPublisher(
-    reactor: Any,
-    server: NameServer,
-    tsigKey: TSIGKey,
-    host: dns.name.Name | str,
-    port: int,
-    records: Sequence[TLSARecord],
-    **kwargs: Any,
-) -> Deferred[PublishResult]:
-    """
-    L{publishTLSA} as a C{Deferred}, for callers that do not use coroutines.
-    """
-    return Deferred.fromCoroutine(
-        publishTLSA(reactor, server, tsigKey, host, port, records, **kwargs)
     )
 
 
@@ -554,5 +553,4 @@ __all__ = [
     "publishRecords",
     "publishTLSA",
     "readRRset",
-    "tlsaPublisher",
 ]
