@@ -315,7 +315,7 @@ class _RolloverTests:
             assert status == 0, output
 
         async def gate() -> int:
-            status, _ = await run(
+            status, output = await run(
                 f"www.{ORIGIN}",
                 str(port),
                 "--ready",
@@ -324,7 +324,11 @@ class _RolloverTests:
                 str(statePath),
                 "--authority-port",
                 str(primary.port),
+                "--json",
             )
+            report = json.loads(output)
+            assert report["ready"] is (status == 0)
+            assert bool(report["missing"]) is (status != 0)
             return status
 
         async def publish(*certs: Any) -> None:

@@ -13,6 +13,9 @@ next"). The gate is open, exit status 0, only when:
 When the record was first seen everywhere is kept in a state file (C{--state}), a JSON object
 from C{"OWNER TLSA RECORD"} to a POSIX time; a look that finds it missing anywhere removes its
 entry, so the wait starts again.
+
+The TLSA records are looked for at C{_PORT._tcp.HOST} itself: a CNAME there (RFC 7671 section
+7) is not followed, and its target's zone is not asked.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import dns.rdatatype
 import dns.rrset
 
 from txdane.cli import ExitStatus, UsageError
+from txdane.errors import TxdaneError
 
 #: The state file's default place.
 DEFAULT_STATE = "~/.local/state/txdane/ready.json"
@@ -114,7 +118,7 @@ async def _zoneOf(resolver: Any, owner: dns.name.Name) -> dns.name.Name:
     while True:
         try:
             answer = await resolver.lookup(name, dns.rdatatype.SOA)
-        except Exception:
+        except TxdaneError:
             answer = None
         if answer is not None and answer.rrset is not None and answer.rrset.name == name:
             return name
@@ -134,7 +138,7 @@ async def _addresses(resolver: Any, zone: dns.name.Name) -> list[tuple[str, str]
         for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
             try:
                 addresses = await resolver.lookup(target, rdtype)
-            except Exception:
+            except TxdaneError:
                 continue
             for rdata in addresses.rrset or ():
                 found.append((target.to_text(omit_final_dot=True), rdata.address))
@@ -157,7 +161,7 @@ async def checkReady(
     docstring), and update the state file.
     """
     from txdane.dane.tlsa import loadCertificateOrKey, recordForCertificate
-    from txdane.errors import TLSAFormatError, TxdaneError
+    from txdane.errors import TLSAFormatError
     from txdane.names import tlsaName
     from txdane.status import Status
     from txdane.transport import DNSClient
