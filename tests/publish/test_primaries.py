@@ -45,6 +45,18 @@ OWNER = f"_443._tcp.www.{ORIGIN}"
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test\n"
 
 
+class _Text:
+    """
+    Record data given as text, for L{Primary.waitForSigned}.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def to_text(self) -> str:
+        return self.text
+
+
 def record() -> TLSARecord:
     return recordForCertificate(issue(f"www.{ORIGIN}").cert)
 
@@ -194,6 +206,24 @@ class _PrimaryTests:
             records,
         )
         await self.signed(f"www.{ORIGIN}", "SSHFP", records)
+
+    async def test_sshfpCommand(self) -> None:
+        """
+        C{txdane publish HOST --sshfp KEY.pub} publishes the key's SHA-1 and SHA-256 records.
+        """
+        path = Path(self.primary.directory) / "host.pub"
+        path.write_text(SSH_KEY)
+        command = [
+            sys.executable, "-m", "txdane", "publish", f"ssh.{ORIGIN}", "--sshfp", str(path),
+            "--server", f"127.0.0.1#{self.primary.port}", "--tsig-key",
+            str(self.primary.keyFile), "--zone", ORIGIN, "--json",
+        ]  # fmt: skip
+        done = await deferToThread(subprocess.run, command, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["type"] == "SSHFP" and report["owner"] == f"ssh.{ORIGIN}"
+        assert [r.split()[:2] for r in report["records"]] == [["4", "1"], ["4", "2"]]
+        await self.signed(f"ssh.{ORIGIN}", "SSHFP", [_Text(r) for r in report["records"]])
 
     async def test_command(self) -> None:
         """
