@@ -99,3 +99,31 @@ def test_noAnswer(files: dict[str, str]) -> None:
     assert done.returncode == 4, done.stderr
     assert done.stderr.startswith(f"txdane: no answer from 127.0.0.1#{port}: ")
     assert done.stderr.count("\n") == 1
+
+
+def test_recordsOfCertificatesAndKeys(tmp_path: Path) -> None:
+    """
+    C{--cert} and C{--key} give one C{3 1 1} record each, in order, a key given twice once.
+    """
+    import argparse
+
+    from cryptography.hazmat.primitives import serialization
+
+    from txdane.cli.publish import tlsaRecords
+    from txdane.dane.tlsa import recordForCertificate
+
+    current, following = issue("www.example.test"), issue("www.example.test")
+    (tmp_path / "current.pem").write_bytes(current.certPEM())
+    (tmp_path / "next.pub").write_bytes(
+        following.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    (tmp_path / "next.pem").write_bytes(following.certPEM())
+    options = argparse.Namespace(
+        cert=[tmp_path / "current.pem", tmp_path / "next.pem"], key=[tmp_path / "next.pub"]
+    )
+    assert [r.to_text() for r in tlsaRecords(options)] == [
+        recordForCertificate(current.cert).toRdata().to_text(),
+        recordForCertificate(following.cert).toRdata().to_text(),
+    ]
