@@ -111,3 +111,12 @@ def test_dnsqueryExample(responder: int) -> None:
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert output.stdout.strip() == ("_443._tcp.www.example.test. 300 IN TLSA 3 1 1 " + "ab" * 32)
+
+
+def test_rolloverPageShowsTheScript() -> None:
+    """
+    The rollover page shows the hook script as it is.
+    """
+    page = (DOCS / "rollover.md").read_text()
+    (block,) = re.findall(r"```bash\n(.*?)```", page, re.S)
+    assert block == (DOCS / "examples" / "dane-rollover.sh").read_text()

@@ -107,6 +107,8 @@ _SAMPLES: dict[str, Any] = {
     "timeout": 2.5,
     "tries": (),
     "what": "AUTH",
+    "zone": "example.test.",
+    "explanation": "the explanation",
 }
 
 #: Values for a field of one class (and its subclasses) that differ from L{_SAMPLES}.
@@ -116,6 +118,8 @@ _CLASS_SAMPLES: dict[str, dict[str, Any]] = {
     "txdane.endpoints.errors.UnknownProtocolError": {"name": "gopher", "known": ["smtp"]},
     "txdane.endpoints.errors.NoSuchServiceError": {"name": "gopher", "known": ["imap"]},
     "txdane.endpoints.planner.HostFailed": {"error": ValueError("refused")},
+    "txdane.publish.PublishTimeoutError": {"server": "192.0.2.53#53"},
+    "txdane.publish.UpdateRejectedError": {"server": "192.0.2.53#53", "rcode": "REFUSED"},
     "txdane.xmlrpc.ResponseTooLargeError": {"url": "https://rpc.example.test/", "limit": 10},
 }
 

@@ -154,6 +154,31 @@ COMMANDS = {
     "txdane lookup git.example.com SSHFP": (
         "needs the real DNS; tests/ssh/test_cli.py looks up SSHFP records in the test hierarchy"
     ),
+    "txdane publish www.example.com 443 --cert current.pem --cert next.pem --server 192.0.2.53"
+    " --tsig-key /etc/txdane/update.key": (
+        "needs a primary that accepts updates; tests/publish/test_primaries.py publishes with"
+        " txdane publish to private BIND and Knot primaries"
+    ),
+    "txdane check www.example.com 443 --ready next.pem": (
+        "needs the real DNS; tests/publish/test_primaries.py runs the gate against private BIND"
+        " and Knot primaries"
+    ),
+    "install -m 755 docs/examples/dane-rollover.sh"
+    " /etc/letsencrypt/renewal-hooks/deploy/dane-rollover": (
+        "installs into certbot's system directory; tests/publish/test_primaries.py runs the"
+        " script as certbot's deploy hook against private BIND and Knot primaries"
+    ),
+    "echo '*/5 * * * * root DANE_HOST=www.example.com"
+    " /etc/letsencrypt/renewal-hooks/deploy/dane-rollover' > /etc/cron.d/dane-rollover": (
+        "writes into the system's cron directory; the script it runs is tested in"
+        " tests/publish/test_primaries.py"
+    ),
+    "acme.sh --install-cert -d www.example.com --fullchain-file /etc/ssl/dane/next.pem"
+    " --key-file /etc/ssl/dane/next.key --reloadcmd"
+    ' "DANE_HOST=www.example.com /usr/local/sbin/dane-rollover"': (
+        "needs acme.sh and an issued certificate; the reload command's script is tested in"
+        " tests/publish/test_primaries.py"
+    ),
 }
 
 

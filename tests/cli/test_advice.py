@@ -47,6 +47,32 @@ class SignatureAdviceTests(TestCase):
         self.assertIn("_25._tcp.www.example.test.", warning["subject"])
 
 
+class SingleRecordAdviceTests(TestCase):
+    async def test_tlsaSingleRecord(self) -> None:
+        """
+        C{tlsa} warns about a single DANE-EE record, and not about current + next.
+        """
+        current, following = "3 1 1 " + "ab" * 32, "3 1 1 " + "cd" * 32
+        world = await makeCLIWorld(self, {"example.test.": [f"_25._tcp.www 300 IN TLSA {current}"]})
+        _, data = await world.json("tlsa", "www.example.test", "25")
+        [warning] = [w for w in data["warnings"] if w["code"] == "single-record"]
+        self.assertIn("3 1 1", warning["subject"])
+        self.assertIn("no record for a next key", warning["message"])
+        _, output = await world.run("tlsa", "www.example.test", "25")
+        self.assertIn("warning  the service has a single TLSA record", output)
+        world = await makeCLIWorld(
+            self,
+            {
+                "example.test.": [
+                    f"_25._tcp.www 300 IN TLSA {current}",
+                    f"_25._tcp.www 300 IN TLSA {following}",
+                ]
+            },
+        )
+        _, data = await world.json("tlsa", "www.example.test", "25")
+        self.assertNotIn("single-record", codes(data))
+
+
 class RecordAdviceTests(TestCase):
     async def check(self, records: list[str], leaf: Any, *chain: Any) -> dict[str, Any]:
         server = startServer(self, leaf, *chain)
@@ -72,6 +98,14 @@ class RecordAdviceTests(TestCase):
         data = await self.check([current, nextKey], leaf)
         self.assertTrue(data["verified"])
         self.assertNotIn("no-rollover-record", codes(data))
+
+    async def test_singleRecordSaysSo(self) -> None:
+        leaf = issue("www.example.test")
+        data = await self.check([str(recordForCertificate(leaf.cert))], leaf)
+        [warning] = [w for w in data["warnings"] if w["code"] == "no-rollover-record"]
+        self.assertIn("single TLSA record", warning["message"])
+        self.assertIn("txdane publish", warning["fix"])
+        self.assertNotIn("single-record", codes(data))
 
     async def test_taNotSent(self) -> None:
         ca = issue("Example CA", ca=True)

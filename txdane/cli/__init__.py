@@ -61,6 +61,11 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
         "txdane.cli.keygen",
         "make a DNSSEC key for a zone (BIND key files) and print the DS record for the parent",
     ),
+    (
+        "publish",
+        "txdane.cli.publish",
+        "replace the TLSA (or SSHFP) records of a service by a TSIG-signed dynamic update",
+    ),
     ("serve", "txdane.cli.serve", "run the authoritative DNSSEC server in the foreground"),
     ("demo", "txdane.cli.demo", "show DNSSEC validation and DANE on loopback (no network needed)"),
     (
@@ -91,6 +96,17 @@ class ExitStatus:
     #: C{check}, C{verify}: the server (or certificate) was refused: no TLSA or SSHFP record
     #: matched, or the records that matched did not authenticate it.
     NOT_VERIFIED = 6
+    #: C{publish}: the update's prerequisite failed (NXRRSET, YXRRSET): the RRset changed since
+    #: it was read; nothing was changed.
+    PREREQUISITE_FAILED = 7
+    #: C{publish}: the server refused the TSIG key or its signature (NOTAUTH, BADSIG, BADKEY,
+    #: BADTIME).
+    NOT_AUTHORIZED = 8
+    #: C{publish}: the server refused the update (REFUSED, or another error code).
+    REFUSED = 9
+    #: C{publish --wait}: the new records were not seen secure in time; C{check --ready}: the
+    #: next certificate may not be switched to yet.
+    NOT_READY = 10
 
 
 class CommandError(TxdaneError):

@@ -10,6 +10,8 @@ at the next key or certificate change. Each names the record (or signature) and 
     Cert), which breaks at the next renewal even when the key is kept;
   - C{no-rollover-record}: every DANE-EE record matches the current key, so there is no record
     for the next one (RFC 7671 section 8.1: publish "current + next");
+  - C{single-record}: without the server's chain (C{tlsa}, or a connection that failed), the
+    service has a single usable TLSA record, DANE-EE: no record for a next key;
   - C{ta-not-sent}: a DANE-TA record names a CA certificate the server does not send (RFC 7671
     section 5.2.2: servers must send it).
 """
@@ -131,6 +133,14 @@ def _matches(record: TLSARecord, certificate: x509.Certificate) -> bool:
     return found == record
 
 
+#: The fix for a service without a record for its next key.
+_ROLLOVER_FIX = (
+    "make the next key now and publish its record beside the current one (RFC 7671 section "
+    "8.1): txdane publish HOST PORT --cert CURRENT.pem --key NEXT-KEY.pem --server PRIMARY "
+    "--tsig-key KEY (docs/rollover.md)"
+)
+
+
 def recordAdvice(
     records: Sequence[TLSARecord], chain: Sequence[x509.Certificate] = ()
 ) -> list[Advice]:
@@ -158,19 +168,33 @@ def recordAdvice(
                 "txdane generate --cert CERT.pem HOST PORT",
             )
         )
+    if not chain and len(usable) == 1 and usable[0].usage == Usage.DANE_EE:
+        advice.append(
+            Advice(
+                "single-record",
+                f"{usable[0].shortText()} {usable[0].mnemonic}",
+                "the service has a single TLSA record and no record for a next key: a key "
+                "change breaks DANE until a new record is published and cached everywhere",
+                _ROLLOVER_FIX,
+            )
+        )
     if chain:
         leaf = chain[0]
         daneEE = [r for r in usable if r.usage == Usage.DANE_EE]
         others = [r for r in usable if r.usage != Usage.DANE_EE]
         if daneEE and not others and all(_matches(r, leaf) for r in daneEE):
+            what = (
+                "the service has a single TLSA record, for the current key"
+                if len(daneEE) == 1
+                else "every DANE-EE record matches the current key"
+            )
             advice.append(
                 Advice(
                     "no-rollover-record",
                     ", ".join(f"{r.shortText()} {r.mnemonic}" for r in daneEE),
-                    "every DANE-EE record matches the current key: there is no record for "
-                    "the next key, so a key change would break DANE",
-                    "make the next key now and publish its record beside the current one "
-                    "(RFC 7671 section 8.1): txdane generate --key NEXT-KEY.pem HOST PORT",
+                    f"{what}: there is no record for the next key, so a key change would "
+                    "break DANE",
+                    _ROLLOVER_FIX,
                 )
             )
         for record in usable:

@@ -12,7 +12,10 @@ chain (or host key) the server presented, and advice about what will break next.
   - C{txdane check --srv SERVICE DOMAIN}: every target of a service (RFC 7673, XEP-0368),
     in the order of the library's L{SRVEndpoint<txdane.endpoints.srv.SRVEndpoint>}, each
     connected to as that endpoint does;
-  - C{txdane check --ssh HOST [PORT]}: the SSH host key against the SSHFP records (port 22).
+  - C{txdane check --ssh HOST [PORT]}: the SSH host key against the SSHFP records (port 22);
+  - C{txdane check HOST PORT --ready CERT}: the rollover gate, no connection: whether every
+    authoritative server has served a signed TLSA record for the next certificate for long
+    enough (L{txdane.cli._ready}).
 
 The endpoints decide; this module only drives them and reports.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from txdane.cli import UsageError
@@ -98,6 +102,28 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         help="with --mx or --srv, check at most N hosts, as a connection would try them "
         "(default 5); the others are listed as skipped",
     )
+    rollover = parser.add_argument_group("rollover gate")
+    rollover.add_argument(
+        "--ready",
+        metavar="CERT",
+        type=Path,
+        help="do not connect: exit 0 only when every authoritative server of the zone has "
+        "served a signed TLSA record matching CERT for at least the RRset's TTL",
+    )
+    rollover.add_argument(
+        "--state",
+        metavar="FILE",
+        type=Path,
+        help="with --ready, where to keep when the record was first seen everywhere "
+        "(default: $XDG_STATE_HOME/txdane/ready.json or ~/.local/state/txdane/ready.json)",
+    )
+    rollover.add_argument(
+        "--authority-port",
+        metavar="N",
+        type=portNumber,
+        default=53,
+        help="with --ready, the port to ask the authoritative servers on (default: 53)",
+    )
     addOutputArguments(parser)
     addResolverArguments(parser)
 
@@ -133,6 +159,14 @@ def checkOptions(options: argparse.Namespace) -> None:
     @raise UsageError: saying what to type instead.
     """
     mx = getattr(options, "mx", None)
+    if getattr(options, "ready", None) is not None:
+        if _kind(options) != "tls" or getattr(options, "starttls", None):
+            raise UsageError(
+                "--ready checks the TLSA records of HOST PORT: give no --mx, "
+                "--srv, --ssh or --starttls"
+            )
+    elif getattr(options, "state", None) is not None:
+        raise UsageError("--state goes with --ready")
     if options.port is not None and options.portOption is not None:
         raise UsageError("give the port once: as PORT or with --port, not both")
     if not 0 < options.max_hosts <= 1000:
@@ -214,6 +248,25 @@ async def execute(
         return int(report.exitStatus)
     port = _port(options)
     host = hostName(options.host)
+    if getattr(options, "ready", None) is not None:
+        from txdane.cli._ready import checkReady, defaultStatePath
+
+        ready = await checkReady(
+            reactor,
+            resolver,
+            host,
+            port,
+            options.ready,
+            options.state or defaultStatePath(),
+            reactor.seconds(),
+            options.timeout,
+            options.authority_port,
+        )
+        if options.json:
+            print(json.dumps(ready.toJSON(), indent=2), file=out)
+        else:
+            print("\n".join(ready.lines()), file=out)
+        return ready.exitStatus()
     progress.show(f"checking {host}:{port} ...")
     now = reactor.seconds()
     if kind == "ssh":

@@ -1,0 +1,3 @@
+"""
+Tests of L{txdane.publish} and C{txdane publish}.
+"""

@@ -1,0 +1,129 @@
+"""
+C{txdane publish} and C{txdane check --ready}: what they refuse before asking any server, and
+the one line and exit status of a primary that does not answer.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.dane.certs import issue
+from txdane.cli import main
+
+KEY = (
+    'key "up." { algorithm hmac-sha256; secret "EIgbzExr622/fmdbjf/OzDklYI8JVL6+UQIawzfFA7c="; };\n'
+)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "up.key").write_text(KEY)
+    (tmp_path / "cert.pem").write_bytes(issue("www.example.test").certPEM())
+    (tmp_path / "host.pub").write_text(
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+    )
+    (tmp_path / "bad.key").write_text("nothing here\n")
+    return {name: str(tmp_path / name) for name in ("up.key", "cert.pem", "host.pub", "bad.key")}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["www.example.test", "443", "--key-file-missing"], "unrecognized arguments"),
+        (["www.example.test", "443"], "give --cert, --key or --sshfp"),
+        (["www.example.test", "--cert", "@cert.pem"], "need the host name and the port"),
+        (["www.example.test", "22", "--sshfp", "@host.pub"], "no port"),
+        (["www.example.test", "--sshfp", "@host.pub", "--cert", "@cert.pem"], "mixed"),
+        (["www.example.test", "443", "--cert", "/nonexistent.pem"], "cannot read"),
+        (["www.example.test", "443", "--cert", "@host.pub"], "not a certificate"),
+        (["www.example.test", "443", "--cert", "@cert.pem", "--zone", "other.test"], "not in"),
+        (["www.example.test", "443", "--cert", "@cert.pem", "--wait", "0"], "positive"),
+    ],
+)
+def test_usage(
+    argv: list[str], message: str, files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """
+    Each mistake is one line and exit status 2, before any server is asked.
+    """
+    argv = [files.get(a[1:], a) if a.startswith("@") else a for a in argv]
+    status = main(["publish", *argv, "--server", "127.0.0.1#9", "--tsig-key", files["up.key"]])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert message in err and err.count("\n") == 1, err
+
+
+def test_badKeyFile(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(
+        ["publish", "www.example.test", "443", "--cert", files["cert.pem"],
+         "--server", "127.0.0.1", "--tsig-key", files["bad.key"]]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 2 and "TSIG key" in err and "no key found" in err, err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--ssh", "--ready", "@cert.pem"], "--ready checks the TLSA records"),
+        (["--state", "state.json"], "--state goes with --ready"),
+    ],
+)
+def test_readyUsage(
+    argv: list[str], message: str, files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [files.get(a[1:], a) if a.startswith("@") else a for a in argv]
+    status = main(["check", "www.example.test", "443", *argv])
+    err = capsys.readouterr().err
+    assert status == 2 and message in err, err
+
+
+def test_noAnswer(files: dict[str, str]) -> None:
+    """
+    A primary that refuses the connection: exit status 4, one line naming it.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "txdane", "publish", "www.example.test", "443",
+             "--cert", files["cert.pem"], "--server", f"127.0.0.1#{port}",
+             "--tsig-key", files["up.key"], "--zone", "example.test", "--timeout", "2"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    assert done.returncode == 4, done.stderr
+    assert done.stderr.startswith(f"txdane: no answer from 127.0.0.1#{port}: ")
+    assert done.stderr.count("\n") == 1
+
+
+def test_recordsOfCertificatesAndKeys(tmp_path: Path) -> None:
+    """
+    C{--cert} and C{--key} give one C{3 1 1} record each, in order, a key given twice once.
+    """
+    import argparse
+
+    from cryptography.hazmat.primitives import serialization
+
+    from txdane.cli.publish import tlsaRecords
+    from txdane.dane.tlsa import recordForCertificate
+
+    current, following = issue("www.example.test"), issue("www.example.test")
+    (tmp_path / "current.pem").write_bytes(current.certPEM())
+    (tmp_path / "next.pub").write_bytes(
+        following.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    (tmp_path / "next.pem").write_bytes(following.certPEM())
+    options = argparse.Namespace(
+        cert=[tmp_path / "current.pem", tmp_path / "next.pem"], key=[tmp_path / "next.pub"]
+    )
+    assert [r.to_text() for r in tlsaRecords(options)] == [
+        recordForCertificate(current.cert).toRdata().to_text(),
+        recordForCertificate(following.cert).toRdata().to_text(),
+    ]

@@ -1,0 +1,556 @@
+"""
+Publish TLSA and SSHFP records with dynamic updates (RFC 2136) signed with TSIG (RFC 8945).
+
+L{publishRecords} replaces the RRset of one type at one name, on the primary server of its
+zone, with the records given, in one update message sent over TCP:
+
+  1. the zone is found (unless given) by asking the primary for the SOA of the name: an
+     authoritative server answers with the SOA of the zone, in the answer section at the apex
+     and in the authority section below it;
+  2. the primary is asked for the RRset as it is now (these two queries are not signed);
+  3. the update carries a prerequisite that the RRset is still exactly what was read (RFC 2136
+     section 2.4.2, "RRset exists (value dependent)"), or, when there was none, that none
+     exists (section 2.4.3); so a change made by someone else between the read and the update
+     is never overwritten: the server answers NXRRSET or YXRRSET and changes nothing;
+  4. it deletes the RRset and adds the new records, in the same message, so the change is
+     atomic.
+
+The update is signed with the key given, and the server's answer must carry a valid
+signature of the same key. L{TSIGKey.fromFile} reads the key files that BIND's C{tsig-keygen}
+and Knot's C{keymgr -t} write.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
+import dns.rrset
+import dns.tsig
+import dns.update
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.python.failure import Failure
+
+from txdane.dane.tlsa import TLSARecord
+from txdane.errors import TxdaneError
+from txdane.names import asName, tlsaName
+from txdane.resolvconf import NameServer
+
+#: The TTL of published records unless another is asked for.
+DEFAULT_TTL = 300
+
+#: Seconds one exchange with the primary may take.
+DEFAULT_TIMEOUT = 10.0
+
+#: The TSIG algorithms a key file may name, by their names in BIND and Knot key files.
+ALGORITHMS: dict[str, dns.name.Name] = {
+    "hmac-md5": dns.tsig.HMAC_MD5,
+    "hmac-sha1": dns.tsig.HMAC_SHA1,
+    "hmac-sha224": dns.tsig.HMAC_SHA224,
+    "hmac-sha256": dns.tsig.HMAC_SHA256,
+    "hmac-sha384": dns.tsig.HMAC_SHA384,
+    "hmac-sha512": dns.tsig.HMAC_SHA512,
+}
+
+
+class PublishError(TxdaneError):
+    """
+    A publication failed; nothing was changed unless the error says otherwise.
+    """
+
+
+class TSIGKeyError(PublishError, ValueError):
+    """
+    A TSIG key file could not be read.
+
+    @ivar source: where the key came from.
+    @ivar reason: what is wrong, one line.
+    """
+
+    source: str
+    reason: str
+    template = "TSIG key {source}: {reason}"
+
+
+class PublishTimeoutError(PublishError):
+    """
+    The primary did not answer in time, or the connection to it failed.
+
+    @ivar server: the primary.
+    @ivar reason: what happened.
+    """
+
+    server: str
+    reason: str
+    template = "no answer from {server}: {reason}"
+
+
+class UpdateRejectedError(PublishError):
+    """
+    The primary answered the update with an error.
+
+    @ivar server: the primary.
+    @ivar zone: the zone updated.
+    @ivar rcode: the response code, such as C{"REFUSED"} or C{"NOTAUTH"}.
+    @ivar explanation: what it means for the user.
+    """
+
+    server: str
+    zone: str
+    rcode: str
+    explanation: str
+    template = "{server} answered {rcode} for zone {zone}: {explanation}"
+
+
+class PrerequisiteFailedError(UpdateRejectedError):
+    """
+    The RRset changed between the read and the update (NXRRSET, YXRRSET): someone else changed
+    it; nothing was changed, read it again before publishing.
+    """
+
+
+class TSIGRejectedError(UpdateRejectedError):
+    """
+    The primary did not accept the signature of the update (BADSIG, BADKEY, BADTIME), or the
+    answer's signature did not verify.
+    """
+
+
+_EXPLANATIONS = {
+    "NOTAUTH": "the server is not authoritative for the zone, or refused the TSIG key",
+    "REFUSED": "the server's policy does not let this key update this zone",
+    "NOTZONE": "the name is not in the zone",
+    "SERVFAIL": "the server could not apply the update",
+    "FORMERR": "the server could not parse the update",
+    "NOTIMP": "the server does not accept dynamic updates",
+    "NXRRSET": "the RRset changed since it was read (someone else changed it); nothing was changed",
+    "YXRRSET": "an RRset appeared since it was read (someone else added it); nothing was changed",
+    "BADSIG": "the TSIG signature does not verify: wrong secret",
+    "BADKEY": "the server does not know this TSIG key name or algorithm, or does not let it"
+    " update the zone",
+    "BADTIME": "the clocks of this machine and the server differ by more than the fudge (300 s)",
+}
+
+
+@dataclass(frozen=True)
+class TSIGKey:
+    """
+    A TSIG key: its name, algorithm and secret.
+
+    @ivar name: the key's name, as the server knows it.
+    @ivar algorithm: the HMAC algorithm, such as C{hmac-sha256}.
+    @ivar secret: the shared secret.
+    """
+
+    name: dns.name.Name
+    algorithm: str
+    secret: bytes = field(repr=False)
+
+    @classmethod
+    def fromText(cls, text: str, source: str = "<text>") -> TSIGKey:
+        """
+        Parse a key in the format of BIND's C{tsig-keygen} (C{key "name" { algorithm ...;
+        secret "...";};}), of Knot's C{keymgr -t} (C{key: - id: ... algorithm: ... secret:
+        ...}), or C{algorithm:name:secret} (as C{knsupdate -y} and the comment line of
+        C{keymgr} have it).
+
+        @raise TSIGKeyError: if none is found or it is incomplete.
+        """
+        bind = re.search(r'key\s+"?([^"\s{]+)"?\s*\{(.*?)\}\s*;', text, re.DOTALL | re.IGNORECASE)
+        if bind is not None:
+            body = bind.group(2)
+            algorithm = re.search(r"algorithm\s+\"?([\w.-]+)\"?\s*;", body)
+            secret = re.search(r'secret\s+"([^"]*)"\s*;', body)
+            return cls._make(
+                source,
+                bind.group(1),
+                algorithm.group(1) if algorithm else "hmac-sha256",
+                secret.group(1) if secret else None,
+            )
+        fields: dict[str, str] = {}
+        for line in text.splitlines():
+            yaml = re.match(r"\s*(?:-\s+)?(id|algorithm|secret)\s*:\s*(\S+)\s*$", line)
+            if yaml is not None:
+                fields[yaml.group(1)] = yaml.group(2).strip("\"'")
+        if "id" in fields:
+            return cls._make(
+                source, fields["id"], fields.get("algorithm", "hmac-sha256"), fields.get("secret")
+            )
+        for line in text.splitlines():
+            line = line.strip().lstrip("#").strip()
+            parts = line.split(":")
+            if len(parts) == 3 and parts[0].lower() in ALGORITHMS:
+                return cls._make(source, parts[1], parts[0], parts[2])
+            if len(parts) == 2 and line:
+                return cls._make(source, parts[0], "hmac-sha256", parts[1])
+        raise TSIGKeyError(source, "no key found (expected a BIND or Knot TSIG key file)")
+
+    @classmethod
+    def _make(cls, source: str, name: str, algorithm: str, secret: str | None) -> TSIGKey:
+        algorithm = algorithm.lower().rstrip(".")
+        if algorithm not in ALGORITHMS:
+            raise TSIGKeyError(source, f"unknown algorithm {algorithm!r}")
+        if not secret:
+            raise TSIGKeyError(source, "the key has no secret")
+        try:
+            decoded = base64.b64decode(secret, validate=True)
+            keyName = dns.name.from_text(name)
+        except (binascii.Error, ValueError) as e:
+            raise TSIGKeyError(source, f"the secret is not base64: {e}") from None
+        except dns.exception.DNSException as e:
+            raise TSIGKeyError(source, f"the key name {name!r} is not a name: {e}") from None
+        return cls(keyName, algorithm, decoded)
+
+    @classmethod
+    def fromFile(cls, path: str) -> TSIGKey:
+        """
+        Read a key file (see L{fromText}).
+
+        @raise TSIGKeyError: if it cannot be read or holds no key.
+        """
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise TSIGKeyError(path, f"cannot read it: {e}") from None
+        return cls.fromText(text, path)
+
+    def toDNSPython(self) -> dns.tsig.Key:
+        """
+        The key as dnspython signs with it.
+        """
+        return dns.tsig.Key(self.name, self.secret, ALGORITHMS[self.algorithm])
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """
+    What L{publishRecords} changed.
+
+    @ivar server: the primary updated.
+    @ivar zone: the zone updated.
+    @ivar owner: the owner name of the RRset.
+    @ivar rdtype: its type.
+    @ivar ttl: the TTL of the new records.
+    @ivar previous: the RRset before the update, or C{None} when there was none.
+    @ivar records: the records now published.
+    """
+
+    server: NameServer
+    zone: dns.name.Name
+    owner: dns.name.Name
+    rdtype: dns.rdatatype.RdataType
+    ttl: int
+    previous: dns.rrset.RRset | None
+    records: tuple[dns.rdata.Rdata, ...]
+
+    @property
+    def changed(self) -> bool:
+        """
+        Whether the RRset differs from what it was (other than in its TTL).
+        """
+        before = set(self.previous) if self.previous is not None else set()
+        return before != set(self.records)
+
+    def toJSON(self) -> dict[str, Any]:
+        """
+        The result as JSON-ready values.
+        """
+        return {
+            "server": f"{self.server.host}#{self.server.port}",
+            "zone": self.zone.to_text(),
+            "owner": self.owner.to_text(),
+            "type": dns.rdatatype.to_text(self.rdtype),
+            "ttl": self.ttl,
+            "previous": [r.to_text() for r in self.previous] if self.previous else [],
+            "records": [r.to_text() for r in self.records],
+            "changed": self.changed,
+        }
+
+
+class _TCPExchange(Protocol):
+    """
+    Send one length-prefixed DNS message over TCP and read one back (RFC 1035 section 4.2.2).
+    """
+
+    def __init__(self, wire: bytes, done: Deferred[bytes]) -> None:
+        self._wire = wire
+        self._done = done
+        self._buffer = b""
+
+    def connectionMade(self) -> None:
+        self.transport.write(struct.pack("!H", len(self._wire)) + self._wire)  # type: ignore[union-attr]
+
+    def dataReceived(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) < 2:
+            return
+        (length,) = struct.unpack("!H", self._buffer[:2])
+        if len(self._buffer) >= 2 + length and not self._done.called:
+            self._done.callback(self._buffer[2 : 2 + length])
+            self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        if not self._done.called:
+            self._done.errback(ConnectionError("the server closed the connection"))
+
+
+class _Factory(ClientFactory):
+    def __init__(self, wire: bytes, done: Deferred[bytes]) -> None:
+        self._wire = wire
+        self._done = done
+
+    def buildProtocol(self, addr: Any) -> _TCPExchange:
+        return _TCPExchange(self._wire, self._done)
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        if not self._done.called:
+            self._done.errback(reason)
+
+
+async def exchange(
+    reactor: Any,
+    server: NameServer,
+    message: dns.message.Message,
+    timeout: float = DEFAULT_TIMEOUT,
+    keyring: dns.tsig.Key | None = None,
+    zone: str = "?",
+) -> dns.message.Message:
+    """
+    Send C{message} to C{server} over TCP and return its answer, read with C{keyring} when the
+    message is signed.
+
+    @param zone: the zone or name the message is about, for error messages.
+    @raise PublishTimeoutError: when no answer came within C{timeout} seconds or the
+        connection failed.
+    @raise TSIGRejectedError: when the answer carries a TSIG error or its signature does not
+        verify.
+    """
+    where = f"{server.host}#{server.port}"
+    done: Deferred[bytes] = Deferred()
+    connector = reactor.connectTCP(
+        server.host, server.port, _Factory(message.to_wire(), done), timeout=timeout
+    )
+
+    def expire() -> None:
+        if not done.called:
+            done.errback(TimeoutError(f"no answer within {timeout:g} s"))
+        connector.disconnect()
+
+    timer = reactor.callLater(timeout, expire)
+    try:
+        wire = await done
+    except Exception as e:
+        raise PublishTimeoutError(where, str(e) or type(e).__name__) from None
+    finally:
+        if timer.active():
+            timer.cancel()
+    try:
+        if keyring is not None:
+            return dns.message.from_wire(wire, keyring=keyring, request_mac=message.mac)
+        return dns.message.from_wire(wire)
+    except dns.tsig.PeerError as e:
+        rcode = {
+            dns.tsig.PeerBadSignature: "BADSIG",
+            dns.tsig.PeerBadKey: "BADKEY",
+            dns.tsig.PeerBadTime: "BADTIME",
+        }.get(type(e), "NOTAUTH")
+        raise TSIGRejectedError(where, zone, rcode, _EXPLANATIONS[rcode]) from None
+    except dns.message.UnknownTSIGKey:
+        raise TSIGRejectedError(
+            where, zone, "NOTAUTH", "the answer is signed with another key"
+        ) from None
+    except dns.exception.DNSException as e:
+        raise PublishTimeoutError(where, f"malformed answer: {e}") from None
+
+
+async def findZone(
+    reactor: Any,
+    server: NameServer,
+    name: dns.name.Name,
+    tsigKey: TSIGKey | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dns.name.Name:
+    """
+    The zone of C{name} on C{server}, found by asking it for the SOA of C{name}.
+
+    @raise PublishError: when the server is not authoritative for C{name}.
+    """
+    query = dns.message.make_query(name, dns.rdatatype.SOA)
+    query.flags &= ~dns.flags.RD
+    key = tsigKey.toDNSPython() if tsigKey is not None else None
+    if key is not None:
+        query.use_tsig(key)
+    response = await exchange(reactor, server, query, timeout, key, name.to_text())
+    where = f"{server.host}#{server.port}"
+    for section in (response.answer, response.authority):
+        for rrset in section:
+            if rrset.rdtype == dns.rdatatype.SOA and name.is_subdomain(rrset.name):
+                return rrset.name
+    raise UpdateRejectedError(
+        where,
+        name.to_text(),
+        dns.rcode.to_text(response.rcode()),
+        "the server gave no SOA for the name: it is not authoritative for it (give --zone?)",
+    )
+
+
+async def readRRset(
+    reactor: Any,
+    server: NameServer,
+    owner: dns.name.Name,
+    rdtype: dns.rdatatype.RdataType,
+    tsigKey: TSIGKey | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dns.rrset.RRset | None:
+    """
+    The RRset C{owner}/C{rdtype} as C{server} serves it, or C{None} when it has none.
+    """
+    query = dns.message.make_query(owner, rdtype)
+    query.flags &= ~dns.flags.RD
+    key = tsigKey.toDNSPython() if tsigKey is not None else None
+    if key is not None:
+        query.use_tsig(key)
+    response = await exchange(reactor, server, query, timeout, key, owner.to_text())
+    for rrset in response.answer:
+        if rrset.name == owner and rrset.rdtype == rdtype:
+            return rrset
+    return None
+
+
+def publishRecords(
+    reactor: Any,
+    server: NameServer,
+    tsigKey: TSIGKey,
+    owner: dns.name.Name,
+    records: Sequence[dns.rdata.Rdata],
+    zone: dns.name.Name | None = None,
+    ttl: int = DEFAULT_TTL,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Deferred[PublishResult]:
+    """
+    Replace the RRset at C{owner} of the type of C{records} with C{records}, on the primary
+    C{server}, with an update signed with C{tsigKey} whose prerequisite is that the RRset is
+    what it was when read (see the module's docstring).
+
+    @param records: one or more records, all of one type.
+    @param zone: the zone to update; by default, found by asking C{server} (L{findZone}).
+    @param timeout: seconds each exchange with C{server} may take.
+    @return: a C{Deferred} firing with the L{PublishResult}, or failing with
+        L{PrerequisiteFailedError} when the RRset changed between the read and the update,
+        L{TSIGRejectedError} when the server refused the signature, L{UpdateRejectedError}
+        for any other error the server answered, L{PublishTimeoutError} when it did not
+        answer.
+    @raise ValueError: when C{records} is empty or mixes types.
+    """
+    if not records:
+        raise ValueError("no records to publish")
+    if any(r.rdtype != records[0].rdtype for r in records):
+        raise ValueError("the records are not all of one type")
+    return Deferred.fromCoroutine(
+        _publish(reactor, server, tsigKey, owner, list(records), zone, ttl, timeout)
+    )
+
+
+async def _publish(
+    reactor: Any,
+    server: NameServer,
+    tsigKey: TSIGKey,
+    owner: dns.name.Name,
+    records: list[dns.rdata.Rdata],
+    zone: dns.name.Name | None,
+    ttl: int,
+    timeout: float,
+) -> PublishResult:
+    rdtype = records[0].rdtype
+    # The reads are not signed: a primary answers queries for its zones to anyone, while some
+    # (Knot) refuse a signed query whose key no query ACL names.
+    if zone is None:
+        zone = await findZone(reactor, server, owner, None, timeout)
+    previous = await readRRset(reactor, server, owner, rdtype, None, timeout)
+    key = tsigKey.toDNSPython()
+    update = dns.update.UpdateMessage(zone, keyring=key)
+    if previous is None:
+        update.absent(owner, rdtype)
+    else:
+        update.present(owner, dns.rdataset.from_rdata_list(0, list(previous)))
+    update.delete(owner, rdtype)
+    for record in records:
+        update.add(owner, ttl, record)
+    response = await exchange(reactor, server, update, timeout, key, zone.to_text())
+    rcode = dns.rcode.to_text(response.rcode())
+    where = f"{server.host}#{server.port}"
+    if rcode in ("NXRRSET", "YXRRSET", "NXDOMAIN", "YXDOMAIN"):
+        raise PrerequisiteFailedError(
+            where, zone.to_text(), rcode, _EXPLANATIONS.get(rcode, "the prerequisite failed")
+        )
+    if response.rcode() != dns.rcode.NOERROR:
+        explanation = _EXPLANATIONS.get(rcode, "the update was not applied")
+        if rcode == "NOTAUTH":
+            raise TSIGRejectedError(where, zone.to_text(), rcode, explanation)
+        raise UpdateRejectedError(where, zone.to_text(), rcode, explanation)
+    return PublishResult(server, zone, owner, rdtype, ttl, previous, tuple(records))
+
+
+def publishTLSA(
+    reactor: Any,
+    server: NameServer,
+    tsigKey: TSIGKey,
+    host: dns.name.Name | str,
+    port: int,
+    records: Sequence[TLSARecord],
+    zone: dns.name.Name | str | None = None,
+    ttl: int = DEFAULT_TTL,
+    proto: str = "tcp",
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Deferred[PublishResult]:
+    """
+    Replace the TLSA RRset of C{host}'s C{port} (C{_PORT._PROTO.HOST}) with C{records}; see
+    L{publishRecords}.
+    """
+    return publishRecords(
+        reactor,
+        server,
+        tsigKey,
+        tlsaName(host, port, proto),
+        [r.toRdata() for r in records],
+        asName(zone) if zone is not None else None,
+        ttl,
+        timeout,
+    )
+
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_TTL",
+    "PrerequisiteFailedError",
+    "PublishError",
+    "PublishResult",
+    "PublishTimeoutError",
+    "TSIGKey",
+    "TSIGKeyError",
+    "TSIGRejectedError",
+    "UpdateRejectedError",
+    "exchange",
+    "findZone",
+    "publishRecords",
+    "publishTLSA",
+    "readRRset",
+]
