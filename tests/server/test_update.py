@@ -552,7 +552,11 @@ class TestKeys:
             Options().parseOptions(["--zone", f"zone.test.={zone}", "--allow-update", str(zone)])
 
 
-class OverTheNetworkTests(TestCase):
+class ServedUpdates(TestCase):
+    """
+    The zone served on loopback, taking updates.
+    """
+
     def makeServer(self) -> Any:
         directory = Path(tempfile.mkdtemp(prefix="txdane-update-"))
         self.setup = makeSetup(directory)
@@ -567,6 +571,8 @@ class OverTheNetworkTests(TestCase):
         setup.holder = server.holder
         return server
 
+
+class OverTheNetworkTests(ServedUpdates):
     async def test_tcpAndUDP(self) -> None:
         """
         Updates over TCP and UDP apply, with signed responses, and read back signed.
@@ -1028,3 +1034,35 @@ class ThreadedTests(TestCase):
         for index in range(6):
             query = dns.message.make_query(f"_{index}._tcp.mail.zone.test.", "TLSA")
             self.assertTrue(responder.respond(query).answer)
+
+
+class PublishToOwnServerTests(ServedUpdates):
+    """
+    txdane's own client, L{txdane.publish}, against txdane's own server taking updates:
+    publish, replace, a wrong secret refused with nothing changed.
+    """
+
+    async def test_publishAndReplace(self) -> None:
+        from txdane.dane.tlsa import TLSARecord
+        from txdane.publish import TSIGKey, TSIGRejectedError, publishTLSA
+        from txdane.resolvconf import NameServer
+
+        server = await self.serve()
+        primary = NameServer("127.0.0.1", server.port)
+        key = TSIGKey.fromText(bindKeyText())
+        first = TLSARecord(3, 1, 1, bytes.fromhex("ab" * 32))
+        result = await publishTLSA(reactor, primary, key, "mail.zone.test", 25, [first])
+        self.assertEqual(result.zone, ORIGIN)
+        self.assertIsNone(result.previous)
+        nextRecord = TLSARecord(3, 1, 1, bytes.fromhex("cd" * 32))
+        result = await publishTLSA(reactor, primary, key, "mail.zone.test", 25, [first, nextRecord])
+        self.assertIsNotNone(result.previous)
+        query = dns.message.make_query("_25._tcp.mail.zone.test.", "TLSA", want_dnssec=True)
+        answer = await deferToThread(dns.query.udp, query, "127.0.0.1", 5, server.port)
+        rrset = validated(answer, self.setup, dns.rdatatype.TLSA)
+        self.assertEqual(len(rrset), 2)
+        before = self.setup.records()
+        wrong = TSIGKey.fromText(bindKeyText(secret=OTHER_SECRET))
+        with self.assertRaises(TSIGRejectedError):
+            await publishTLSA(reactor, primary, wrong, "mail.zone.test", 25, [first])
+        self.assertEqual(self.setup.records(), before)
