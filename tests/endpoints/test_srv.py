@@ -5,6 +5,7 @@ small scripted XMPP server for the endpoint's own STARTTLS.
 
 from __future__ import annotations
 
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -380,9 +381,12 @@ class SRVEndpointTests(TestCase):
         """
         certificate = issue("xmpp.example.test")
         port, _ = self.tlsServer(certificate)
-        listening = reactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")
-        closed = listening.getHost().port
-        await listening.stopListening()
+        # A port bound but not listening refuses connections, and stays ours for the test
+        # (a closed listening port could be taken by another process meanwhile).
+        refusing = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(refusing.close)
+        refusing.bind(("127.0.0.1", 0))
+        closed = refusing.getsockname()[1]
         wrong = issue("xmpp.example.test")
         world = await self.world(
             [
