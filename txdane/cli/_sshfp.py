@@ -12,7 +12,28 @@ import sys
 from pathlib import Path
 
 from txdane.cli import ExitStatus, UsageError
-from txdane.ssh import KeyFormatError, blobFromPublicKeyLine, recordsForBlob
+from txdane.ssh import KeyFormatError, SSHFPRecord, blobFromPublicKeyLine, recordsForBlob
+
+
+def keyFileRecords(path: Path) -> list[SSHFPRecord]:
+    """
+    The SSHFP records (SHA-1 and SHA-256) of every key of an OpenSSH public key file.
+
+    @raise UsageError: for a file that cannot be read or holds no public key.
+    """
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not an OpenSSH public key file") from None
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not lines:
+        raise UsageError(f"{path}: no public key in the file")
+    try:
+        return [r for line in lines for r in recordsForBlob(blobFromPublicKeyLine(line))]
+    except KeyFormatError as e:
+        raise UsageError(f"{path}: {e}") from None
 
 
 def generateSSHFP(options: argparse.Namespace) -> int:
@@ -24,19 +45,7 @@ def generateSSHFP(options: argparse.Namespace) -> int:
         raise UsageError("--sshfp takes a key file and a host name, no port")
     path: Path = options.sshfp
     name = options.host or socket.getfqdn()
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not an OpenSSH public key file") from None
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    if not lines:
-        raise UsageError(f"{path}: no public key in the file")
-    try:
-        records = [r for line in lines for r in recordsForBlob(blobFromPublicKeyLine(line))]
-    except KeyFormatError as e:
-        raise UsageError(f"{path}: {e}") from None
+    records = keyFileRecords(path)
     if options.json:
         print(
             json.dumps(

@@ -128,24 +128,11 @@ def sshfpRecords(paths: list[Path]) -> list[dns.rdata.Rdata]:
 
     @raise UsageError: for a file that cannot be read or holds no public key.
     """
-    from txdane.ssh import KeyFormatError, blobFromPublicKeyLine, recordsForBlob
+    from txdane.cli._sshfp import keyFileRecords
 
     found: list[dns.rdata.Rdata] = []
     for path in paths:
-        try:
-            text = path.read_text()
-        except OSError as e:
-            raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"{path}: not an OpenSSH public key file") from None
-        lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-        if not lines:
-            raise UsageError(f"{path}: no public key in the file")
-        try:
-            records = [r for line in lines for r in recordsForBlob(blobFromPublicKeyLine(line))]
-        except KeyFormatError as e:
-            raise UsageError(f"{path}: {e}") from None
-        for record in records:
+        for record in keyFileRecords(path):
             rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.SSHFP, str(record))
             if rdata not in found:
                 found.append(rdata)
