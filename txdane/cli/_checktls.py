@@ -124,6 +124,7 @@ async def checkCandidate(
     )
     from txdane.dane.matching import DANEResult
     from txdane.endpoints.connection import IDANEConnection, Protection
+    from txdane.endpoints.errors import StartTLSError
     from txdane.endpoints.options import DANEOptions
     from txdane.endpoints.planner import HostSettings, candidateInfo, hostEndpoint
 
@@ -185,7 +186,7 @@ async def checkCandidate(
     except DANEVerificationError as e:
         found.addAdvice(now, e.certificates)
         return _withProtection(refusedByDANE(host, port, e, **evidence), starttls, None)
-    except STARTTLS_UNAVAILABLE as e:
+    except StartTLSError as e:
         found.addAdvice(now)
         headline = (
             "refused: no TLS, but its TLSA records require it"
@@ -335,15 +336,6 @@ def _withProtection(
         verdict.extraJSON = {"starttls": starttls, "protection": protection}
         verdict.extra.append(("protection", [f"{protection or 'none'} (STARTTLS {starttls})"]))
     return verdict
-
-
-def _unavailable() -> tuple[type[BaseException], ...]:
-    from txdane.endpoints.errors import StartTLSError
-
-    return (StartTLSError,)
-
-
-STARTTLS_UNAVAILABLE = _unavailable()
 
 
 def errorText(error: Any) -> str:
