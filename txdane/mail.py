@@ -525,9 +525,6 @@ class _Delivery:
             # The client says QUIT and the server closes: the attempt ends with the connection.
             await closed
         code, resp = factory.reply or (250, b"")
-        policy = planPolicy(info.plan, self.sts)
-        if policy is MailPolicy.MTA_STS and candidate.policy is not Policy.SMTP_STS:
-            policy = MailPolicy.NONE  # not reached: enforced policies apply to every host
         return DeliveryResult(
             self.domain,
             candidate.host,
@@ -538,7 +535,7 @@ class _Delivery:
             tuple((_text(a), c, _text(r)) for a, c, r in addresses),
             tuple(self.tries),
             self.skipped,
-            policy,
+            planPolicy(info.plan, self.sts),
         )
 
 
