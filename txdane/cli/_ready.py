@@ -14,8 +14,10 @@ When the record was first seen everywhere is kept in a state file (C{--state}), 
 from C{"OWNER TLSA RECORD"} to a POSIX time; a look that finds it missing anywhere removes its
 entry, so the wait starts again.
 
-The TLSA records are looked for at C{_PORT._tcp.HOST} itself: a CNAME there (RFC 7671 section
-7) is not followed, and its target's zone is not asked.
+A CNAME (or DNAME) at C{_PORT._tcp.HOST} is followed as DANE clients follow it (RFC 7671
+section 7): the records are those at the end of the chain the validating resolver proves, so the
+servers asked in step 2 are those of the target's zone, asked for the target name. (The alias
+itself does not change in a rollover; it is proven by step 1.)
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import dns.dnssec
 import dns.exception
 import dns.message
 import dns.name
+import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
@@ -56,6 +59,7 @@ class ReadyReport:
     What the gate found.
 
     @ivar owner: the TLSA owner name.
+    @ivar target: where a CNAME or DNAME chain at C{owner} ends, or C{None} without one.
     @ivar record: the record of the next certificate.
     @ivar missing: what keeps the gate closed, one line each.
     @ivar servers: per authoritative server address, what it serves.
@@ -65,6 +69,7 @@ class ReadyReport:
 
     owner: str
     record: str
+    target: str | None = None
     missing: list[str] = field(default_factory=list)
     servers: dict[str, str] = field(default_factory=dict)
     ttl: int = 0
@@ -80,6 +85,8 @@ class ReadyReport:
     def lines(self) -> list[str]:
         verdict = "ready: switch to the next certificate" if self.ready else "not ready"
         lines = [f"{self.owner} TLSA  {verdict}", f"  next record  {self.record}"]
+        if self.target is not None:
+            lines.append(f"  alias of    {self.target}")
         for server, seen in sorted(self.servers.items()):
             lines.append(f"  {server}  {seen}")
         if self.waited is not None:
@@ -91,6 +98,7 @@ class ReadyReport:
         return {
             "owner": self.owner,
             "record": self.record,
+            "target": self.target,
             "ready": self.ready,
             "servers": self.servers,
             "ttl": self.ttl,
@@ -191,7 +199,11 @@ async def checkReady(
             report.missing.append(f"the validating resolver sees the TLSA records {seen.status}")
         elif seen.rrset is None or not _matches(seen.rrset, cert):
             report.missing.append("the validating resolver sees no record for the certificate")
-    zone = await _zoneOf(resolver, owner)
+    # Where the records live: the end of a CNAME/DNAME chain at the owner name.
+    target = seen.canonicalName if seen is not None else owner
+    if target != owner:
+        report.target = target.to_text()
+    zone = await _zoneOf(resolver, target)
     try:
         keys = await resolver.lookup(zone, dns.rdatatype.DNSKEY)
     except TxdaneError as e:
@@ -214,14 +226,16 @@ async def checkReady(
         )
         try:
             response: dns.message.Message = await client.query(
-                owner, dns.rdatatype.TLSA, dnssecOK=True, recursionDesired=False
+                target, dns.rdatatype.TLSA, dnssecOK=True, recursionDesired=False
             )
         except TxdaneError as e:
             report.servers[where] = f"no answer: {e}"
             report.missing.append(f"{where} did not answer: {e}")
             continue
-        rrset = next((r for r in response.answer if r.rdtype == dns.rdatatype.TLSA), None)
-        sigs = next((r for r in response.answer if r.rdtype == dns.rdatatype.RRSIG), None)
+        rrset = response.get_rrset(response.answer, target, dns.rdataclass.IN, dns.rdatatype.TLSA)
+        sigs = response.get_rrset(
+            response.answer, target, dns.rdataclass.IN, dns.rdatatype.RRSIG, dns.rdatatype.TLSA
+        )
         if rrset is None:
             report.servers[where] = "no TLSA records"
             report.missing.append(f"{where} serves no TLSA records")

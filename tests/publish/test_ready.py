@@ -1,0 +1,197 @@
+"""
+The rollover gate (C{txdane check HOST PORT --ready CERT}, L{txdane.cli._ready}) against a
+zone with two authoritative servers on loopback: C{ns1.test} (127.0.0.1 and ::1) serves the
+zone with the next record, C{ns2.example.test} (127.0.0.2) an older copy, signed with the same
+keys, that lacks it. The gate stays closed until every server has the record and its TTL has
+passed; a CNAME at the TLSA name is followed to the zone that holds the records.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dns.name
+import dns.rdatatype
+import dns.zone
+from twisted.internet.error import CannotListenError
+from twisted.trial.unittest import TestCase
+
+from tests.cli.world import parse
+from tests.dane.certs import issue
+from tests.endpoints.world import reactor
+from txdane.cli import check
+from txdane.cli._ready import checkReady
+from txdane.dane.tlsa import recordForCertificate
+from txdane.server.service import listenDNS, responderForZones
+from txdane.server.signing import SigningOptions, absoluteZone, signZone
+from txdane.testing import buildHierarchy
+from txdane.transport import DNSClient
+from txdane.validation import TrustAnchors, ValidatingResolver
+
+EXAMPLE = dns.name.from_text("example.test.")
+OWNER = dns.name.from_text("_443._tcp.gate.example.test.")
+ALIAS = "_443._tcp.alias-gate.nsec3.test."
+TTL = 60
+SECOND = "ns2.example.test (127.0.0.2)"
+
+
+class TwoServersTests(TestCase):
+    """
+    The gate asks every address of every name server of the zone.
+    """
+
+    async def setUp(self) -> None:  # type: ignore[override]
+        self.current = issue("gate.example.test")
+        self.following = issue("gate.example.test")
+        records = [recordForCertificate(i.cert).toRdata() for i in (self.current, self.following)]
+        self.hierarchy = buildHierarchy(
+            extraRecords={
+                "example.test.": [
+                    *(f"_443._tcp.gate {TTL} IN TLSA {r.to_text()}" for r in records),
+                    "@ 3600 IN NS ns2",
+                    "ns2 300 IN A 127.0.0.2",
+                ],
+                "nsec3.test.": [f"_443._tcp.alias-gate 300 IN CNAME {OWNER}"],
+            }
+        )
+        self.zones = dict(self.hierarchy.zones)
+        self.older = dict(self.zones)
+        self.older[EXAMPLE] = self.without(self.zones[EXAMPLE], records[1])
+        self.primary = await self.hierarchy.serve(reactor)
+        self.addCleanup(self.primary.stop)
+        self.port: int = self.primary.port
+        try:
+            for interface in ("::1",):
+                running = await listenDNS(
+                    reactor, responderForZones(self.zones.values()), interface, self.port
+                )
+                self.addCleanup(running.stop)
+            self.second = await listenDNS(
+                reactor, responderForZones(self.older.values()), "127.0.0.2", self.port
+            )
+        except CannotListenError as e:
+            self.skipTest(f"port {self.port} is taken on another loopback address: {e}")
+        self.addCleanup(lambda: self.second.stop())
+        client = DNSClient(reactor, [f"127.0.0.1#{self.port}"], timeout=2, attempts=1)
+        self.resolver = ValidatingResolver(
+            client,
+            trustAnchors=TrustAnchors.fromRRsets([self.hierarchy.trustAnchor]),
+            clock=reactor,
+        )
+        folder = Path(tempfile.mkdtemp(prefix="txdane-ready-"))
+        self.addCleanup(shutil.rmtree, folder)
+        self.state = folder / "ready.json"
+        self.nextPath = folder / "next.pem"
+        self.nextPath.write_bytes(self.following.certPEM())
+
+    def without(self, zone: dns.zone.Zone, rdata: Any) -> dns.zone.Zone:
+        """
+        C{zone} without the TLSA record C{rdata}, signed again with the zone's own keys.
+        """
+        copy = absoluteZone(zone, stripDNSSEC=True)
+        copy.find_rdataset(OWNER, dns.rdatatype.TLSA).discard(rdata)
+        now = self.hierarchy.now
+        options = SigningOptions(now - 3600, now + 30 * 86400)
+        return signZone(copy, self.hierarchy.keys[EXAMPLE], options)
+
+    async def serveSecond(self, zones: dict[dns.name.Name, dns.zone.Zone]) -> None:
+        """
+        Let the second server serve C{zones} from now on.
+        """
+        await self.second.stop()
+        self.second = await listenDNS(
+            reactor, responderForZones(zones.values()), "127.0.0.2", self.port
+        )
+
+    async def gate(self, now: float, host: str = "gate.example.test") -> Any:
+        return await checkReady(
+            reactor, self.resolver, host, 443, self.nextPath, self.state, now, 2, self.port
+        )
+
+    async def test_oneServerLacksTheRecord(self) -> None:
+        """
+        While one server of the zone serves the older copy, the gate is closed and names it,
+        and nothing is kept in the state file; once it serves the record, the wait of one TTL
+        starts; a later look that finds it missing again forgets when it was first seen.
+        """
+        now = float(self.hierarchy.now)
+        report = await self.gate(now)
+        assert not report.ready
+        assert report.target is None
+        assert set(report.servers) == {
+            "ns1.test (127.0.0.1)",
+            "ns1.test (::1)",
+            SECOND,
+        }, report.servers
+        assert report.servers[SECOND] == "1 record(s), none for the certificate"
+        assert report.missing == [f"{SECOND} does not serve the record yet"]
+        assert json.loads(self.state.read_text()) == {}
+
+        await self.serveSecond(self.zones)
+        report = await self.gate(now)
+        assert not report.ready and report.waited == 0 and report.ttl == TTL
+        assert report.servers[SECOND].startswith("the record, signed (2 record(s)")
+        assert "less than the TTL" in report.missing[0]
+        report = await self.gate(now + TTL)
+        assert report.ready, report.missing
+        assert report.waited == TTL
+
+        await self.serveSecond(self.older)
+        report = await self.gate(now + TTL + 1)
+        assert not report.ready
+        assert json.loads(self.state.read_text()) == {}
+
+    async def test_secondServerSilent(self) -> None:
+        """
+        A server that does not answer keeps the gate closed too.
+        """
+        await self.second.stop()
+        report = await self.gate(float(self.hierarchy.now))
+        assert not report.ready
+        assert report.servers[SECOND].startswith("no answer: ")
+        assert [m for m in report.missing if m.startswith(f"{SECOND} did not answer")]
+
+    async def test_cnameFollowed(self) -> None:
+        """
+        A CNAME at the TLSA name (in another zone) is followed: the servers of the target's
+        zone are asked for the target name, so the same older copy keeps this gate closed, and
+        the gate opens once every one of them serves the record for a TTL.
+        """
+        now = float(self.hierarchy.now)
+        out = await self.command(now, "alias-gate.nsec3.test")
+        assert out["owner"] == ALIAS and out["target"] == OWNER.to_text()
+        assert not out["ready"]
+        assert out["missing"] == [f"{SECOND} does not serve the record yet"]
+        await self.serveSecond(self.zones)
+        report = await self.gate(now, "alias-gate.nsec3.test")
+        assert not report.ready and report.ttl == TTL
+        report = await self.gate(now + TTL, "alias-gate.nsec3.test")
+        assert report.ready, report.missing
+        assert f"  alias of    {OWNER}" in report.lines()
+
+    async def command(self, now: float, host: str) -> dict[str, Any]:
+        """
+        C{txdane check HOST 443 --ready NEXT --json}, run in-process.
+        """
+        options = parse(
+            "check",
+            host,
+            "443",
+            "--ready",
+            str(self.nextPath),
+            "--state",
+            str(self.state),
+            "--authority-port",
+            str(self.port),
+            "--json",
+        )
+        out = io.StringIO()
+        status = await check.execute(reactor, self.resolver, options, out)
+        result: dict[str, Any] = json.loads(out.getvalue())
+        assert status == (0 if result["ready"] else 10)
+        return result
