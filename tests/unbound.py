@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,11 +44,15 @@ def unboundConfig(
     *,
     validating: bool = True,
     interface: str = "127.0.0.1",
+    stubs: Mapping[str, str] = {},
 ) -> Path:
     """
     Write an Unbound configuration listening on C{interface}:C{port} and asking txdane's
     server on C{serverPort} for every zone of C{hierarchy}; with the hierarchy's trust anchor
     when C{validating}, else with validation off (a plain recursive resolver).
+
+    @param stubs: more zones and where to ask for them (C{"ADDR@PORT"}): zones delegated
+        from the hierarchy to other servers.
     """
     lines = [
         "server:",
@@ -75,6 +80,8 @@ def unboundConfig(
     lines += ["remote-control:", "    control-enable: no"]
     for origin in hierarchy.zones:
         lines += ["stub-zone:", f'    name: "{origin}"', f"    stub-addr: 127.0.0.1@{serverPort}"]
+    for origin, address in stubs.items():
+        lines += ["stub-zone:", f'    name: "{origin}"', f"    stub-addr: {address}"]
     config = directory / ("validating.conf" if validating else "plain.conf")
     config.write_text("\n".join(lines) + "\n")
     return config
@@ -117,15 +124,23 @@ class Unbound:
 
 
 def startUnbound(
-    testCase: Any, hierarchy: Hierarchy, serverPort: int, *, validating: bool = True
+    testCase: Any,
+    hierarchy: Hierarchy,
+    serverPort: int,
+    *,
+    validating: bool = True,
+    stubs: Mapping[str, str] = {},
 ) -> Unbound:
     """
-    Start Unbound in the foreground for the duration of C{testCase}.
+    Start Unbound in the foreground for the duration of C{testCase} (C{stubs} as for
+    L{unboundConfig}).
     """
     program = requireProgram("unbound")
     directory = Path(tempfile.mkdtemp(prefix="txdane-unbound-"))
     port = freePort()
-    config = unboundConfig(directory, hierarchy, serverPort, port, validating=validating)
+    config = unboundConfig(
+        directory, hierarchy, serverPort, port, validating=validating, stubs=stubs
+    )
     process = subprocess.Popen(
         [program, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

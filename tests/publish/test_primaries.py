@@ -4,9 +4,9 @@ L{txdane.publish} and C{txdane publish} against real primaries on loopback: BIND
 with a TSIG key of its own tool's key file format.
 
 After each update the primary is asked for the RRset with DNSSEC records, and its RRSIG is
-checked with the zone's DNSKEY (the primaries are not delegated to from a signed parent here:
-what is checked is that the server signed the new RRset, as a validating resolver would see
-it below a secure delegation).
+checked with the zone's DNSKEY. L{_DelegatedTests} goes further: the primary's zone is delegated
+from the test hierarchy (NS and DS in C{test.}), and what it signs after updates validates as
+secure from the hierarchy's root anchor, through a validating Unbound, for txdane and Unbound.
 """
 
 from __future__ import annotations
@@ -481,4 +481,107 @@ class BindRolloverScriptTests(_RolloverScriptTests, TestCase):
 
 
 class KnotRolloverScriptTests(_RolloverScriptTests, TestCase):
+    primaryType = KnotPrimary
+
+
+class _DelegatedTests:
+    """
+    The primary's zone delegated from the test hierarchy (NS and DS records in C{test.}), with
+    a validating Unbound in front of both: what the primary signs after an update validates as
+    secure from the hierarchy's root anchor, for txdane's validator and for Unbound.
+    """
+
+    primaryType: ClassVar[type[Primary]]
+
+    async def test_secureThroughDelegation(self) -> None:
+        """
+        SSHFP records published with the Python API and TLSA records published with
+        C{txdane publish --wait} (which waits for the validating resolver to see them secure
+        through the delegation) are secure, and so is the primary's proof that a name does not
+        exist. (The SSHFP records go first: Unbound may answer a later question for their owner
+        from an NSEC record it keeps from the TLSA lookups, RFC 8198.)
+        """
+        import dns.dnssec
+        import dns.rcode
+
+        from tests.unbound import startUnbound, unboundVerdict
+        from txdane.cli.publish import sshfpRecords
+        from txdane.status import Status
+        from txdane.testing import buildHierarchy
+        from txdane.transport import DNSClient
+        from txdane.validation import TrustAnchors, ValidatingResolver
+
+        primary = self.primaryType()
+        primary.start()
+        self.addCleanup(deferToThread, primary.cleanUp)  # type: ignore[attr-defined]
+        keys = await deferToThread(primary.dnskey)
+        assert keys is not None
+        digests = [dns.dnssec.make_ds(ORIGIN, k, "SHA256") for k in keys if k.flags & 0x0001]
+        assert digests, keys
+        hierarchy = buildHierarchy(
+            extraRecords={
+                "test.": [
+                    "pub 300 IN NS ns1.test.",
+                    *(f"pub 300 IN DS {d.to_text()}" for d in digests),
+                ]
+            }
+        )
+        server = await hierarchy.serve(reactor)
+        self.addCleanup(server.stop)  # type: ignore[attr-defined]
+        unbound = startUnbound(
+            self, hierarchy, server.port, stubs={ORIGIN: f"127.0.0.1@{primary.port}"}
+        )
+        anchor = primary.directory / "root-anchor"
+        anchor.write_text(hierarchy.trustAnchorText())
+
+        path = primary.directory / "host.pub"
+        path.write_text(SSH_KEY)
+        sshfp = sshfpRecords([path])
+        await publishRecords(
+            reactor, primary.server, primary.key, dns.name.from_text(f"www.{ORIGIN}"), sshfp
+        )
+        await deferToThread(
+            primary.waitForSigned, f"www.{ORIGIN}", "SSHFP", {r.to_text() for r in sshfp}
+        )
+
+        current, following = issue(f"www.{ORIGIN}"), issue(f"www.{ORIGIN}")
+        (primary.directory / "current.pem").write_bytes(current.certPEM())
+        (primary.directory / "next.pem").write_bytes(following.certPEM())
+        command = [
+            sys.executable, "-m", "txdane", "publish", f"www.{ORIGIN}", "443",
+            "--cert", str(primary.directory / "current.pem"),
+            "--cert", str(primary.directory / "next.pem"),
+            "--server", f"127.0.0.1#{primary.port}", "--tsig-key", str(primary.keyFile),
+            "--ttl", "2", "--timeout", "5", "--wait", "20", "--json",
+            "--resolver", f"127.0.0.1#{unbound.port}", "--trust-anchor", str(anchor),
+        ]  # fmt: skip
+        done = await deferToThread(subprocess.run, command, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert json.loads(done.stdout)["seen_secure"] is True
+        tlsa = {recordForCertificate(i.cert).toRdata().to_text() for i in (current, following)}
+
+        client = DNSClient(reactor, [f"127.0.0.1#{unbound.port}"], timeout=2, attempts=2)
+        resolver = ValidatingResolver(
+            client, trustAnchors=TrustAnchors.fromRRsets([hierarchy.trustAnchor]), clock=reactor
+        )
+        zones = [dns.name.root, dns.name.from_text("test."), dns.name.from_text(ORIGIN)]
+        for name, rdtype, expected in [
+            (OWNER, "TLSA", tlsa),
+            (f"www.{ORIGIN}", "SSHFP", {r.to_text() for r in sshfp}),
+        ]:
+            answer = await resolver.lookup(name, rdtype)
+            assert answer.status is Status.SECURE, answer.reason
+            assert {r.to_text() for r in answer.records} == expected
+            assert [z.zone for z in answer.trustChain] == zones
+            response = await deferToThread(unbound.ask, name, rdtype)
+            assert unboundVerdict(response) is Status.SECURE, response
+        missing = await resolver.lookup(f"nothing.{ORIGIN}", "A")
+        assert missing.status is Status.SECURE and missing.rcode == dns.rcode.NXDOMAIN
+
+
+class BindDelegatedTests(_DelegatedTests, TestCase):
+    primaryType = BindPrimary
+
+
+class KnotDelegatedTests(_DelegatedTests, TestCase):
     primaryType = KnotPrimary
