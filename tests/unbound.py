@@ -80,8 +80,8 @@ def unboundConfig(
     lines += ["remote-control:", "    control-enable: no"]
     for origin in hierarchy.zones:
         lines += ["stub-zone:", f'    name: "{origin}"', f"    stub-addr: 127.0.0.1@{serverPort}"]
-    for origin, address in stubs.items():
-        lines += ["stub-zone:", f'    name: "{origin}"', f"    stub-addr: {address}"]
+    for stub, address in stubs.items():
+        lines += ["stub-zone:", f'    name: "{stub}"', f"    stub-addr: {address}"]
     config = directory / ("validating.conf" if validating else "plain.conf")
     config.write_text("\n".join(lines) + "\n")
     return config
