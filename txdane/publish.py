@@ -22,12 +22,9 @@ and Knot's C{keymgr -t} write.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import dns.exception
@@ -51,6 +48,7 @@ from txdane.dane.tlsa import TLSARecord
 from txdane.errors import TxdaneError
 from txdane.names import asName, tlsaName
 from txdane.resolvconf import NameServer
+from txdane.tsig import ALGORITHMS, TSIGKey, TSIGKeyError
 
 #: The TTL of published records unless another is asked for.
 DEFAULT_TTL = 300
@@ -58,34 +56,11 @@ DEFAULT_TTL = 300
 #: Seconds one exchange with the primary may take.
 DEFAULT_TIMEOUT = 10.0
 
-#: The TSIG algorithms a key file may name, by their names in BIND and Knot key files.
-ALGORITHMS: dict[str, dns.name.Name] = {
-    "hmac-md5": dns.tsig.HMAC_MD5,
-    "hmac-sha1": dns.tsig.HMAC_SHA1,
-    "hmac-sha224": dns.tsig.HMAC_SHA224,
-    "hmac-sha256": dns.tsig.HMAC_SHA256,
-    "hmac-sha384": dns.tsig.HMAC_SHA384,
-    "hmac-sha512": dns.tsig.HMAC_SHA512,
-}
-
 
 class PublishError(TxdaneError):
     """
     A publication failed; nothing was changed unless the error says otherwise.
     """
-
-
-class TSIGKeyError(PublishError, ValueError):
-    """
-    A TSIG key file could not be read.
-
-    @ivar source: where the key came from.
-    @ivar reason: what is wrong, one line.
-    """
-
-    source: str
-    reason: str
-    template = "TSIG key {source}: {reason}"
 
 
 class PublishTimeoutError(PublishError):
@@ -146,96 +121,6 @@ _EXPLANATIONS = {
     " update the zone",
     "BADTIME": "the clocks of this machine and the server differ by more than the fudge (300 s)",
 }
-
-
-@dataclass(frozen=True)
-class TSIGKey:
-    """
-    A TSIG key: its name, algorithm and secret.
-
-    @ivar name: the key's name, as the server knows it.
-    @ivar algorithm: the HMAC algorithm, such as C{hmac-sha256}.
-    @ivar secret: the shared secret.
-    """
-
-    name: dns.name.Name
-    algorithm: str
-    secret: bytes = field(repr=False)
-
-    @classmethod
-    def fromText(cls, text: str, source: str = "<text>") -> TSIGKey:
-        """
-        Parse a key in the format of BIND's C{tsig-keygen} (C{key "name" { algorithm ...;
-        secret "...";};}), of Knot's C{keymgr -t} (C{key: - id: ... algorithm: ... secret:
-        ...}), or C{algorithm:name:secret} (as C{knsupdate -y} and the comment line of
-        C{keymgr} have it).
-
-        @raise TSIGKeyError: if none is found or it is incomplete.
-        """
-        bind = re.search(r'key\s+"?([^"\s{]+)"?\s*\{(.*?)\}\s*;', text, re.DOTALL | re.IGNORECASE)
-        if bind is not None:
-            body = bind.group(2)
-            algorithm = re.search(r"algorithm\s+\"?([\w.-]+)\"?\s*;", body)
-            secret = re.search(r'secret\s+"([^"]*)"\s*;', body)
-            return cls._make(
-                source,
-                bind.group(1),
-                algorithm.group(1) if algorithm else "hmac-sha256",
-                secret.group(1) if secret else None,
-            )
-        fields: dict[str, str] = {}
-        for line in text.splitlines():
-            yaml = re.match(r"\s*(?:-\s+)?(id|algorithm|secret)\s*:\s*(\S+)\s*$", line)
-            if yaml is not None:
-                fields[yaml.group(1)] = yaml.group(2).strip("\"'")
-        if "id" in fields:
-            return cls._make(
-                source, fields["id"], fields.get("algorithm", "hmac-sha256"), fields.get("secret")
-            )
-        for line in text.splitlines():
-            line = line.strip().lstrip("#").strip()
-            parts = line.split(":")
-            if len(parts) == 3 and parts[0].lower() in ALGORITHMS:
-                return cls._make(source, parts[1], parts[0], parts[2])
-            if len(parts) == 2 and line:
-                return cls._make(source, parts[0], "hmac-sha256", parts[1])
-        raise TSIGKeyError(source, "no key found (expected a BIND or Knot TSIG key file)")
-
-    @classmethod
-    def _make(cls, source: str, name: str, algorithm: str, secret: str | None) -> TSIGKey:
-        algorithm = algorithm.lower().rstrip(".")
-        if algorithm not in ALGORITHMS:
-            raise TSIGKeyError(source, f"unknown algorithm {algorithm!r}")
-        if not secret:
-            raise TSIGKeyError(source, "the key has no secret")
-        try:
-            decoded = base64.b64decode(secret, validate=True)
-            keyName = dns.name.from_text(name)
-        except (binascii.Error, ValueError) as e:
-            raise TSIGKeyError(source, f"the secret is not base64: {e}") from None
-        except dns.exception.DNSException as e:
-            raise TSIGKeyError(source, f"the key name {name!r} is not a name: {e}") from None
-        return cls(keyName, algorithm, decoded)
-
-    @classmethod
-    def fromFile(cls, path: str) -> TSIGKey:
-        """
-        Read a key file (see L{fromText}).
-
-        @raise TSIGKeyError: if it cannot be read or holds no key.
-        """
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except (OSError, UnicodeDecodeError) as e:
-            raise TSIGKeyError(path, f"cannot read it: {e}") from None
-        return cls.fromText(text, path)
-
-    def toDNSPython(self) -> dns.tsig.Key:
-        """
-        The key as dnspython signs with it.
-        """
-        return dns.tsig.Key(self.name, self.secret, ALGORITHMS[self.algorithm])
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,13 @@ L{TSIGKey} reads the key files of BIND's C{tsig-keygen} and Knot's C{keymgr -t}.
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import dns.name
 import pytest
 
 from txdane.publish import TSIGKey, TSIGKeyError
+from txdane.tsig import parseTSIGKeys
 
 SECRET = "EIgbzExr622/fmdbjf/OzDklYI8JVL6+UQIawzfFA7c="
 
@@ -68,3 +70,78 @@ def test_secretNotInRepr() -> None:
 def test_unreadable(tmp_path: object) -> None:
     with pytest.raises(TSIGKeyError, match="cannot read it"):
         TSIGKey.fromFile("/nonexistent/up.key")
+
+
+OTHER = "c2Vjb25kIGtleSBzZWNyZXQgYnl0ZXMhIQ=="
+
+KNOT_TWO = f"""key:
+  - id: up.example.
+    algorithm: hmac-sha512
+    secret: {SECRET}
+  - id: other.example.
+    secret: {OTHER}
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [BIND + BIND.replace("up.example.", "other.example.").replace(SECRET, OTHER), KNOT_TWO],
+    ids=["tsig-keygen twice", "keymgr list"],
+)
+def test_severalKeys(text: str) -> None:
+    """
+    A file with several keys gives each, whole (a Knot entry without an algorithm line is
+    hmac-sha256, not the algorithm of the entry before it); one is chosen by name, and without
+    a name the file is refused with the names it holds.
+    """
+    keys = parseTSIGKeys(text, "keys.conf")
+    assert [k.name.to_text() for k in keys] == ["up.example.", "other.example."]
+    assert keys[1].secret == base64.b64decode(OTHER)
+    assert keys[1].algorithm == "hmac-sha256"
+    chosen = TSIGKey.fromText(text, "keys.conf", "other.example")
+    assert chosen == keys[1]
+    with pytest.raises(TSIGKeyError) as raised:
+        TSIGKey.fromText(text, "keys.conf")
+    assert "holds 2 keys (up.example., other.example.): say which one" in str(raised.value)
+    with pytest.raises(TSIGKeyError, match=r"no key named third\. \(it holds up"):
+        TSIGKey.fromText(text, "keys.conf", "third")
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("key:\n  - algorithm: hmac-sha256\n    secret: " + SECRET + "\n", "has no id"),
+        (KNOT.replace("    secret:", "    algorithm: hmac-sha256\n    secret:"), "two 'algorithm'"),
+        ('key "up." { algorithm hmac-sha256; secret ""; };', "no secret"),
+    ],
+)
+def test_severalRefused(text: str, reason: str) -> None:
+    with pytest.raises(TSIGKeyError, match=reason):
+        parseTSIGKeys(text)
+
+
+def test_publishChoosesByName(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """
+    C{txdane publish --tsig-key-name} picks the key; without it a file of two keys is a usage
+    error naming them, before any server is asked.
+    """
+    from tests.dane.certs import issue
+    from txdane.cli import main
+
+    keys = tmp_path / "keys.yaml"
+    keys.write_text(KNOT_TWO)
+    cert = tmp_path / "cert.pem"
+    cert.write_bytes(issue("www.example.test").certPEM())
+    argv = ["publish", "www.example.test", "443", "--cert", str(cert), "--server",
+            "127.0.0.1#9", "--tsig-key", str(keys), "--zone", "example.test"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "holds 2 keys (up.example., other.example.)" in err and err.count("\n") == 1, err
+    import argparse
+
+    from txdane.cli.publish import addArguments, prepare
+
+    parser = argparse.ArgumentParser()
+    addArguments(parser)
+    options = parser.parse_args([*argv[1:], "--tsig-key-name", "other.example."])
+    assert prepare(options).key.name == dns.name.from_text("other.example.")

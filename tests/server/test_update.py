@@ -513,7 +513,7 @@ class TestKeys:
     @pytest.mark.parametrize(
         ("text", "value", "reason"),
         [
-            ("", "{path}", "no TSIG key"),
+            ("", "{path}", "no key found"),
             (bindKeyText().replace("sha256", "md5"), "{path}", "algorithm hmac-md5"),
             (bindKeyText(), "{path}:zone.test.:NSEC", "NSEC records cannot be updated"),
             (bindKeyText(), "{path}::BOGUS", "not a record type"),
@@ -548,7 +548,7 @@ class TestKeys:
             ["--zone", f"zone.test.={zone}", "--allow-update", f"{path}::TLSA", "--port", "0"]
         )
         assert [g.types for g in options["updateGrants"]] == [frozenset({52})]
-        with pytest.raises(usage.UsageError, match="no TSIG key"):
+        with pytest.raises(usage.UsageError, match="no key found"):
             Options().parseOptions(["--zone", f"zone.test.={zone}", "--allow-update", str(zone)])
 
 

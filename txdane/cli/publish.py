@@ -77,6 +77,11 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         help="the TSIG key file (as tsig-keygen or keymgr -t write it)",
     )
     update.add_argument(
+        "--tsig-key-name",
+        metavar="NAME",
+        help="which key of the file to sign with, when it holds several",
+    )
+    update.add_argument(
         "--zone", help="the zone to update (default: found by asking the server for the SOA)"
     )
     update.add_argument(
@@ -225,8 +230,8 @@ def prepare(options: argparse.Namespace) -> Request:
     @raise UsageError: for anything that cannot be published as asked.
     """
     from txdane.names import asName, tlsaName
-    from txdane.publish import PublishError, TSIGKey
     from txdane.resolvconf import NameServer, NameServerError
+    from txdane.tsig import TSIGKey, TSIGKeyError
 
     if options.wait is not None and not options.wait > 0:
         raise UsageError("--wait takes a positive number of seconds")
@@ -256,8 +261,8 @@ def prepare(options: argparse.Namespace) -> Request:
     if zone is not None and not owner.is_subdomain(zone):
         raise UsageError(f"{owner} is not in zone {zone}")
     try:
-        key = TSIGKey.fromFile(options.tsig_key)
-    except PublishError as e:
+        key = TSIGKey.fromFile(options.tsig_key, options.tsig_key_name)
+    except TSIGKeyError as e:
         raise UsageError(str(e)) from None
     return Request(server, key, owner, records, zone)
 

@@ -17,10 +17,7 @@ seen before is refused.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import re
 import struct
 import tempfile
 import time
@@ -58,6 +55,7 @@ from txdane.server.signing import (
     signZone,
 )
 from txdane.server.zones import ZoneIndex, ZoneStore
+from txdane.tsig import TSIGKeyError, readTSIGKeyFile
 
 __all__ = [
     "DEFAULT_MAX_UPDATE_NAMES",
@@ -128,70 +126,29 @@ class UpdateKeyError(TxdaneError):
     template = "{source}: {reason}"
 
 
-_BIND_KEY = re.compile(r'key\s+"?([^"\s{]+)"?\s*\{(.*?)\}\s*;', re.S)
-_BIND_ALGORITHM = re.compile(r'algorithm\s+"?([\w.-]+)"?\s*;')
-_BIND_SECRET = re.compile(r'secret\s+"([^"]*)"\s*;')
-_KNOT_FIELD = re.compile(r"^\s*(?:-\s*)?(id|algorithm|secret)\s*:\s*(\S+)\s*$")
-
-
-def _makeKey(source: str, name: str, algorithm: str, secret: str) -> dns.tsig.Key:
-    chosen = TSIG_ALGORITHMS.get(algorithm.lower().rstrip("."))
-    if chosen is None:
-        allowed = ", ".join(TSIG_ALGORITHMS)
-        raise UpdateKeyError(source, f"key {name}: algorithm {algorithm} (use one of {allowed})")
-    try:
-        raw = base64.b64decode(secret, validate=True)
-        owner = dns.name.from_text(name)
-    except (binascii.Error, ValueError, dns.exception.DNSException):
-        raise UpdateKeyError(source, f"key {name}: bad name or secret") from None
-    if not raw:
-        raise UpdateKeyError(source, f"key {name}: empty secret")
-    return dns.tsig.Key(owner, raw, chosen)
-
-
 def readTSIGKeys(path: str | os.PathLike[str]) -> list[dns.tsig.Key]:
     """
-    The TSIG keys in C{path}: BIND's C{key "name" { algorithm ...; secret "..."; };}
-    statements (what C{tsig-keygen} and C{ddns-confgen} write), or Knot's C{key:} list in
-    YAML (what C{keymgr -t} writes).
+    The TSIG keys in C{path}, every one of them: BIND's C{key "name" { algorithm ...; secret
+    "..."; };} statements (what C{tsig-keygen} and C{ddns-confgen} write), or Knot's C{key:}
+    list in YAML (what C{keymgr -t} writes); see L{txdane.tsig}. Keys must use one of
+    L{TSIG_ALGORITHMS}.
 
     @raise UpdateKeyError: the file is unreadable or holds no usable key.
     """
     source = os.fspath(path)
     try:
-        with open(source, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise UpdateKeyError(source, getattr(e, "strerror", None) or str(e)) from None
-    keys = []
-    for match in _BIND_KEY.finditer(text):
-        name, body = match.group(1), match.group(2)
-        algorithm = _BIND_ALGORITHM.search(body)
-        secret = _BIND_SECRET.search(body)
-        if algorithm is None or secret is None:
-            raise UpdateKeyError(source, f"key {name}: no algorithm or no secret")
-        keys.append(_makeKey(source, name, algorithm.group(1), secret.group(1)))
-    if not keys and re.search(r"^key\s*:", text, re.M):
-        fields: dict[str, str] = {}
-        for line in text.splitlines():
-            found = _KNOT_FIELD.match(line)
-            if found is None:
-                continue
-            if found.group(1) == "id" and fields:
-                keys.append(_knotKey(source, fields))
-                fields = {}
-            fields[found.group(1)] = found.group(2).strip("'\"")
-        if fields:
-            keys.append(_knotKey(source, fields))
-    if not keys:
-        raise UpdateKeyError(source, "no TSIG key in the file")
-    return keys
-
-
-def _knotKey(source: str, fields: dict[str, str]) -> dns.tsig.Key:
-    if set(fields) != {"id", "algorithm", "secret"}:
-        raise UpdateKeyError(source, "a key needs id, algorithm and secret")
-    return _makeKey(source, fields["id"], fields["algorithm"], fields["secret"])
+        keys = readTSIGKeyFile(source)
+    except TSIGKeyError as e:
+        raise UpdateKeyError(source, e.reason) from None
+    accepted = []
+    for key in keys:
+        if key.algorithm not in TSIG_ALGORITHMS:
+            allowed = ", ".join(TSIG_ALGORITHMS)
+            raise UpdateKeyError(
+                source, f"key {key.name}: algorithm {key.algorithm} (use one of {allowed})"
+            )
+        accepted.append(key.toDNSPython())
+    return accepted
 
 
 @dataclass(frozen=True)
