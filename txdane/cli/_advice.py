@@ -13,7 +13,9 @@ at the next key or certificate change. Each names the record (or signature) and 
   - C{single-record}: without the server's chain (C{tlsa}, or a connection that failed), the
     service has a single usable TLSA record, DANE-EE: no record for a next key;
   - C{ta-not-sent}: a DANE-TA record names a CA certificate the server does not send (RFC 7671
-    section 5.2.2: servers must send it).
+    section 5.2.2: servers must send it);
+  - C{stale-record} (L{txdane.cli._history}, with C{--history}): a record has matched nothing
+    the server sent for three weeks of checks.
 """
 
 from __future__ import annotations
@@ -123,7 +125,11 @@ def signatureAdvice(answer: Answer, now: float) -> list[Advice]:
     return advice
 
 
-def _matches(record: TLSARecord, certificate: x509.Certificate) -> bool:
+def matchesCertificate(record: TLSARecord, certificate: x509.Certificate) -> bool:
+    """
+    Whether C{record} is the record of C{certificate} (with its own usage, selector and
+    matching type).
+    """
     try:
         found = recordForCertificate(
             certificate, record.usage, record.selector, record.matchingType
@@ -155,7 +161,7 @@ def recordAdvice(
     pinsCertificate = (
         len(endEntity) == len(usable)
         and all(r.selector == Selector.CERT for r in usable)
-        and (not chain or all(_matches(r, chain[0]) for r in usable))
+        and (not chain or all(matchesCertificate(r, chain[0]) for r in usable))
     )
     if pinsCertificate:
         advice.append(
@@ -182,7 +188,7 @@ def recordAdvice(
         leaf = chain[0]
         daneEE = [r for r in usable if r.usage == Usage.DANE_EE]
         others = [r for r in usable if r.usage != Usage.DANE_EE]
-        if daneEE and not others and all(_matches(r, leaf) for r in daneEE):
+        if daneEE and not others and all(matchesCertificate(r, leaf) for r in daneEE):
             what = (
                 "the service has a single TLSA record, for the current key"
                 if len(daneEE) == 1
@@ -200,7 +206,7 @@ def recordAdvice(
         for record in usable:
             if record.usage != Usage.DANE_TA:
                 continue
-            if not any(_matches(record, c) for c in chain):
+            if not any(matchesCertificate(record, c) for c in chain):
                 advice.append(
                     Advice(
                         "ta-not-sent",

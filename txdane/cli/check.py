@@ -118,6 +118,13 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         "(default: $XDG_STATE_HOME/txdane/ready.json or ~/.local/state/txdane/ready.json)",
     )
     rollover.add_argument(
+        "--history",
+        metavar="FILE",
+        type=Path,
+        help="keep in FILE which TLSA records matched the server's certificates, and warn "
+        "about a record that has matched nothing for three weeks (TLS checks of HOST PORT)",
+    )
+    rollover.add_argument(
         "--authority-port",
         metavar="N",
         type=portNumber,
@@ -167,6 +174,13 @@ def checkOptions(options: argparse.Namespace) -> None:
             )
     elif getattr(options, "state", None) is not None:
         raise UsageError("--state goes with --ready")
+    if getattr(options, "history", None) is not None and (
+        _kind(options) != "tls" or getattr(options, "ready", None) is not None
+    ):
+        raise UsageError(
+            "--history records what the TLS check of HOST PORT finds: give no --mx, --srv, "
+            "--ssh or --ready"
+        )
     if options.port is not None and options.portOption is not None:
         raise UsageError("give the port once: as PORT or with --port, not both")
     if not 0 < options.max_hosts <= 1000:
@@ -214,6 +228,11 @@ async def execute(
     checkOptions(options)
     progress = progress or Progress(enabled=False)
     kind = _kind(options)
+    history = None
+    if getattr(options, "history", None) is not None:
+        from txdane.cli._history import readHistory
+
+        history = readHistory(options.history)
     if kind in ("mx", "srv"):
         report: Any
         if kind == "mx":
@@ -286,6 +305,14 @@ async def execute(
             starttls=getattr(options, "starttls", None),
         )
     progress.clear()
+    if history is not None and verdict.tlsa is not None:
+        from txdane.cli._history import observe, staleAdvice, writeHistory
+
+        if verdict.tlsa.daneApplies:
+            owner = verdict.tlsa.owner.to_text()
+            observe(history, owner, verdict.tlsa.records, now, verdict.chain or None)
+            verdict.warnings.extend(staleAdvice(history, owner, now))
+        writeHistory(options.history, history)
     verdicts = [verdict]
     status = worst([v.exitStatus for v in verdicts])
     if options.json:
@@ -297,6 +324,10 @@ async def execute(
 
 def run(options: argparse.Namespace) -> int:
     checkOptions(options)
+    if getattr(options, "history", None) is not None:
+        from txdane.cli._history import readHistory
+
+        readHistory(options.history)  # a file that cannot be used is refused before any lookup
     settings = resolverSettings(options)
 
     async def main(reactor: Any) -> int:

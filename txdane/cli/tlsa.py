@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from txdane.cli import ExitStatus
@@ -20,6 +21,13 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
     addTargetArguments(parser, "the service's port (default: 443)", defaultPort=443)
     parser.add_argument(
         "--proto", default="tcp", help="transport protocol label of the TLSA name (default: tcp)"
+    )
+    parser.add_argument(
+        "--history",
+        metavar="FILE",
+        type=Path,
+        help="the history file of txdane check --history: warn about a record that has "
+        "matched nothing the server sent for three weeks (and add the records seen)",
     )
     addOutputArguments(parser)
     addResolverArguments(parser)
@@ -61,8 +69,22 @@ async def execute(reactor: Any, resolver: Any, options: argparse.Namespace, out:
     from txdane.cli._tlsalookup import lookupTLSA
 
     host = hostName(options.host)
+    history = None
+    if getattr(options, "history", None) is not None:
+        from txdane.cli._history import readHistory
+
+        history = readHistory(options.history)
     found = await lookupTLSA(reactor, resolver, host, options.port, options.proto)
-    found.addAdvice(reactor.seconds())
+    now = reactor.seconds()
+    found.addAdvice(now)
+    if history is not None:
+        from txdane.cli._history import observe, staleAdvice, writeHistory
+
+        if found.daneApplies:
+            owner = found.owner.to_text()
+            observe(history, owner, found.records, now)
+            found.warnings.extend(staleAdvice(history, owner, now))
+        writeHistory(options.history, history)
     if options.json:
         print(json.dumps(found.toJSON(), indent=2), file=out)
     else:
@@ -77,6 +99,10 @@ def run(options: argparse.Namespace) -> int:
         from txdane.cli import UsageError
 
         raise UsageError(f"--proto {options.proto!r} is not a protocol label, such as tcp")
+    if options.history is not None:
+        from txdane.cli._history import readHistory
+
+        readHistory(options.history)  # a file that cannot be used is refused before any lookup
     settings = resolverSettings(options)
 
     async def main(reactor: Any) -> int:
