@@ -313,3 +313,54 @@ def test_makeRRSIG(algorithm: str, owner: str, rdtype: str, rdatas: list[str]) -
     if len(rdatas) > 1:
         with pytest.raises(dns.dnssec.ValidationFailure):
             dns.dnssec.validate_rrsig(tampered, rrsig, {ORIGIN: keys}, now=NOW)
+
+
+@pytest.mark.parametrize("nsec3", [None, NSEC3Options(iterations=1, salt=b"\xab")])
+@pytest.mark.parametrize("algorithm", ["ECDSAP256SHA256", "ED25519", "RSASHA256"])
+def test_recordsAsDnspythonMakesThem(nsec3: NSEC3Options | None, algorithm: str) -> None:
+    """
+    The RRSIG, NSEC and NSEC3 records the signer makes (without dnspython's constructor checks,
+    and with their canonical form computed as they are made) are indistinguishable from the
+    same records read by dnspython: every field equal and of the same type, the same canonical
+    wire form, equal both ways, the same hash, and they survive copy and pickle.
+    """
+    import copy
+    import pickle
+
+    import dns.rdata
+
+    now = int(time.time())
+    key = SigningKey.generate(algorithm)
+    zone = signZone(
+        dns.zone.from_text(TEXT, ORIGIN, relativize=False),
+        [key],
+        SigningOptions(now - 60, now + 3600, nsec3=nsec3),
+    )
+    seen: set[int] = set()
+    for node in zone.nodes.values():
+        for rdataset in node.rdatasets:
+            if rdataset.rdtype not in (
+                dns.rdatatype.RRSIG,
+                dns.rdatatype.NSEC,
+                dns.rdatatype.NSEC3,
+            ):
+                continue
+            seen.add(rdataset.rdtype)
+            for made in rdataset:
+                plain = dns.rdata.from_text(made.rdclass, made.rdtype, made.to_text())
+                assert type(plain) is not type(made)
+                slots = {s for c in type(plain).__mro__ for s in getattr(c, "__slots__", ())}
+                for slot in slots:
+                    assert getattr(made, slot) == getattr(plain, slot), slot
+                    assert type(getattr(made, slot)) is type(getattr(plain, slot)), slot
+                digest = dns.rdata.Rdata.to_digestable(plain)
+                assert made.to_digestable() == digest
+                assert dns.rdata.Rdata.to_digestable(made) == digest
+                assert made == plain and plain == made and hash(made) == hash(plain)
+                assert copy.copy(made) == plain and pickle.loads(pickle.dumps(made)) == plain
+                replaced = made.replace()
+                assert replaced == plain and hash(replaced) == hash(plain)
+    assert seen == {
+        dns.rdatatype.RRSIG,
+        dns.rdatatype.NSEC if nsec3 is None else dns.rdatatype.NSEC3,
+    }
