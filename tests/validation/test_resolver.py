@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 import dns.edns
+import dns.exception
 import dns.flags
 import dns.message
 import dns.name
@@ -281,6 +282,32 @@ def test_cache(hierarchy: Hierarchy) -> None:
     sent = len(querier.queries)
     resolve(resolver, "www.example.test.", "A")
     assert len(querier.queries) > sent
+
+
+def test_cachedByText(hierarchy: Hierarchy) -> None:
+    """
+    Texts of one question that differ in case, final dot, or how the type is written share
+    one cached answer; a meta-type is refused whatever is cached; the texts remembered are
+    bounded in number and length.
+    """
+    from txdane.validation import resolver as module
+
+    resolver, querier = makeResolver(hierarchy)
+    first = resolve(resolver, "www.example.test", "tlsa")
+    sent = len(querier.queries)
+    for name, rdtype in [("WWW.Example.TEST.", "TLSA"), ("www.example.test", "tlsa")]:
+        assert resolve(resolver, name, rdtype) is first
+    assert resolve(resolver, n("www.example.test."), dns.rdatatype.TLSA) is first
+    assert len(querier.queries) == sent
+    with pytest.raises(ValueError, match="cannot look up type ANY"):
+        resolver.lookup("www.example.test", "ANY")
+    long = "a" * (module._LONGEST_NAME_TEXT + 1)
+    with pytest.raises(dns.exception.DNSException):
+        resolver.lookup(long, "A")
+    assert (long, "A") not in resolver._textKeys
+    for index in range(module._TEXT_KEYS + 10):
+        resolver.lookup(f"x{index}.nowhere.test", "A").addErrback(lambda f: None)
+        assert len(resolver._textKeys) <= module._TEXT_KEYS
 
 
 def test_bogusCachedBriefly(hierarchy: Hierarchy) -> None:

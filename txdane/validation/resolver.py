@@ -82,6 +82,12 @@ def _dsCost(result: DSResult) -> int:
     return rrsetCost([result.ds])
 
 
+#: How many texts of questions L{ValidatingResolver.lookup} remembers the cache keys of.
+_TEXT_KEYS = 1024
+#: The longest text of a name (255 octets, each written as a 4-character escape at worst).
+_LONGEST_NAME_TEXT = 1024
+
+
 def _textKey(name: object, rdtype: object) -> tuple[str, str | int] | None:
     """
     A cache key for a lookup given as ASCII text, equal for the texts of one name that differ
@@ -161,6 +167,9 @@ class ValidatingResolver(TypedLookups):
         self._answers: ExpiringCache[Answer] = ExpiringCache(
             clock, size, maxTTL, budget // 2, _answerCost
         )
+        # Texts of questions -> their cache keys (see lookup): at most _TEXT_KEYS of them,
+        # each of a text no longer than a name's can be.
+        self._textKeys: dict[tuple[str, object], tuple[str, str | int]] = {}
         self._chain = ChainOfTrust(
             self.trustAnchors,
             self.limits,
@@ -191,13 +200,24 @@ class ValidatingResolver(TypedLookups):
         Step 1: the validated answer for C{name} and C{rdtype}, from the cache or from a new
         lookup (see L{IDNSSECResolver.lookup}).
         """
+        textKey = None
+        if isinstance(name, str):
+            # Fast path for repeated lookups by text: no name parsing, and the text's key
+            # remembered for the texts callers repeat. (Only a type that passed lookupType
+            # is ever cached, so a hit needs no check of it.)
+            raw = (name, rdtype)
+            textKey = self._textKeys.get(raw)
+            if textKey is None:
+                textKey = _textKey(name, rdtype)
+                if textKey is not None and len(name) <= _LONGEST_NAME_TEXT:
+                    if len(self._textKeys) >= _TEXT_KEYS:
+                        self._textKeys.clear()
+                    self._textKeys[raw] = textKey
+            if textKey is not None:
+                cached = self._answers.get(textKey)
+                if cached is not None:
+                    return succeed(cached)
         qtype = lookupType(rdtype)
-        textKey = _textKey(name, rdtype)
-        if textKey is not None:
-            # Fast path for repeated lookups by text: no name parsing.
-            cached = self._answers.get(textKey)
-            if cached is not None:
-                return succeed(cached)
         qname = asName(name)
         cached = self._answers.get((qname, qtype))
         if cached is not None:
