@@ -64,6 +64,7 @@ __all__ = [
     "IterativeLimits",
     "IterativeQuerier",
     "IterativeResolutionError",
+    "Resolution",
     "RootHintsError",
     "readRootHints",
 ]
@@ -235,6 +236,27 @@ def readRootHints(path: str, port: int = 53) -> tuple[NameServer, ...]:
 
 
 @dataclasses.dataclass(frozen=True)
+class Resolution:
+    """
+    How a resolver gets its answers: from the configured recursive resolvers, or from the
+    root hints, and why.
+
+    @ivar mode: C{"recursive"} or C{"iterative"}.
+    @ivar reason: why iterative (C{"requested"}, or the roadblocks found); C{None} for
+        recursive.
+    """
+
+    mode: str
+    reason: str | None = None
+
+    def toJSON(self) -> dict[str, str | None]:
+        """
+        The JSON form: C{{"mode": ..., "reason": ...}}.
+        """
+        return {"mode": self.mode, "reason": self.reason}
+
+
+@dataclasses.dataclass(frozen=True)
 class _Delegation:
     """
     What a referral taught about a zone: its name servers and the glue addresses that were
@@ -282,7 +304,10 @@ class IterativeQuerier:
     @ivar limits: the bounds.
     @ivar port: the port of every server learnt from a referral (53; tests serve elsewhere).
     @ivar lastQueries: queries sent by the most recent query that finished.
+    @ivar resolution: C{Resolution("iterative", "requested")}: how its answers are fetched.
     """
+
+    resolution = Resolution("iterative", "requested")
 
     def __init__(
         self,
