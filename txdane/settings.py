@@ -218,8 +218,8 @@ class ResolverSettings:
         <txdane.validation.limits.ValidationLimits.strictNSEC3Iterations>} as
         C{strictNSEC3Iterations} says), or with C{trustAD} an L{ADTrustingResolver}, asking the
         recursive resolvers through a new L{DNSClient}. A validating resolver asks them
-        through a L{RoadblockAvoidingQuerier
-        <txdane.validation.roadblock.RoadblockAvoidingQuerier>}, which probes them for
+        through a L{RoadblockAvoidingClient
+        <txdane.validation.roadblock.RoadblockAvoidingClient>}, which probes them for
         DNSSEC roadblocks and falls back to the root hints where it can; with C{iterative},
         it asks an L{IterativeQuerier<txdane.validation.iterative.IterativeQuerier>} only.
         The querier is the resolver's C{querier}; its C{resolution} says how answers are

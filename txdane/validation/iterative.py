@@ -110,7 +110,7 @@ MAX_REFERRALS = 16
 MAX_SERVERS_PER_QUERY = 8
 #: Queries sent for one call of L{IterativeQuerier.query}, name server address lookups
 #: included.
-MAX_QUERIES_PER_LOOKUP = 64
+MAX_ITERATIVE_QUERIES = 64
 #: Nesting of name server address lookups: a name server whose address needs a lookup whose
 #: zone's name server needs a lookup... (Unbound's C{target-fetch-policy} depth is similar).
 MAX_NS_LOOKUP_DEPTH = 3
@@ -133,7 +133,7 @@ class IterativeLimits:
 
     @ivar maxReferrals: see L{MAX_REFERRALS}.
     @ivar maxServersPerQuery: see L{MAX_SERVERS_PER_QUERY}.
-    @ivar maxQueriesPerLookup: see L{MAX_QUERIES_PER_LOOKUP}.
+    @ivar maxQueriesPerLookup: see L{MAX_ITERATIVE_QUERIES}.
     @ivar maxNSLookupDepth: see L{MAX_NS_LOOKUP_DEPTH}.
     @ivar maxNSNames: see L{MAX_NS_NAMES}.
     @ivar cacheSize: see L{DELEGATION_CACHE_SIZE}.
@@ -143,7 +143,7 @@ class IterativeLimits:
 
     maxReferrals: int = MAX_REFERRALS
     maxServersPerQuery: int = MAX_SERVERS_PER_QUERY
-    maxQueriesPerLookup: int = MAX_QUERIES_PER_LOOKUP
+    maxQueriesPerLookup: int = MAX_ITERATIVE_QUERIES
     maxNSLookupDepth: int = MAX_NS_LOOKUP_DEPTH
     maxNSNames: int = MAX_NS_NAMES
     cacheSize: int = DELEGATION_CACHE_SIZE
