@@ -44,6 +44,10 @@ NETWORK = "127.53.1.0/24"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def portOf(listening: Any) -> int:
+    return int(listening.getHost().port)
+
+
 def requirePort53() -> None:
     """
     Skip (or fail, when peers are required) where port 53 of the test network cannot be
@@ -133,12 +137,12 @@ class PastRoadblocksTests(TestCase):
             response: dns.message.Message = await deferToThread(unbound.ask, case.name, case.rdtype)
             theirs[(case.name, case.rdtype)] = unboundVerdict(response)
         anchors = TrustAnchors.fromRRsets([hierarchy.trustAnchor])
-        disagreements = []
+        disagreements: list[tuple[str, ...]] = []
         for kind in ("strip", "dropDS", "formerr"):
             roadblock, listening = startRoadblock(reactor, hierarchy, kind)
             self.addCleanup(listening.stopListening)
             settings = ResolverSettings(
-                servers=(NameServer("127.0.0.1", listening.getHost().port),),
+                servers=(NameServer("127.0.0.1", portOf(listening)),),
                 trustAnchors=anchors,
                 rootHints=hierarchy.rootHints(53),
                 timeout=5,
@@ -181,7 +185,7 @@ class PastRoadblocksTests(TestCase):
         hints = rootHintsFile(directory, hierarchy)
         _, listening = startRoadblock(reactor, hierarchy, "strip")
         self.addCleanup(listening.stopListening)
-        forwarder = f"127.0.0.1#{listening.getHost().port}"
+        forwarder = f"127.0.0.1#{portOf(listening)}"
         common = ["--trust-anchor", str(anchor), "--timeout", "8"]
 
         done = await deferToThread(
