@@ -45,6 +45,7 @@ import dns.rdataclass
 import dns.rdatatype
 from twisted.internet.defer import Deferred
 
+from txdane.errors import TxdaneError
 from txdane.resolvconf import NameServer
 from txdane.transport import (
     DNSClient,
@@ -288,10 +289,15 @@ class _Work:
     resolving: set[dns.name.Name] = dataclasses.field(default_factory=set)
 
 
-class _Skip(Exception):
+class _Skip(TxdaneError):
     """
-    A server that gave nothing usable, and why.
+    A server that gave nothing usable, and why (caught where the next server is tried).
+
+    @ivar reason: what the server did.
     """
+
+    reason: str
+    template = "{reason}"
 
 
 class IterativeQuerier:

@@ -106,10 +106,10 @@ class RoadblockError(DNSError):
     @ivar verdicts: what probing each resolver found.
     """
 
-    verdicts: tuple[ProbeVerdict, ...]
+    verdicts: tuple[ProbeVerdict, ...] = ()
 
     def __str__(self) -> str:
-        found = "; ".join(str(v) for v in self.verdicts)
+        found = "; ".join(str(v) for v in self.verdicts) or "no resolver passed the probes"
         return (
             f"every configured resolver is a DNSSEC roadblock (RFC 8027): {found}; resolving "
             "from the root instead needs root hints (--root-hints, rootHints=) when the trust "
@@ -185,11 +185,12 @@ class RoadblockAvoidingClient(DNSClient):
     probes (L{probeResolver}), and resolves from the root hints when every one of them is a
     roadblock.
 
-    The probes run before the first query, and again when their verdicts are older than
-    L{ROADBLOCK_VERDICT_TTL}; queries that arrive meanwhile wait for them. When no resolver
-    passes: if one of them did not answer at all, every resolver is asked as without probing
-    (so that a network failure reads as one); otherwise the C{iterative} querier answers, or,
-    where there is none, every query fails with L{RoadblockError}.
+    The probes run with the first query, and again when their verdicts are older than
+    L{ROADBLOCK_VERDICT_TTL}; that query is sent to the resolvers meanwhile, and its answer
+    is used when they are to be asked; queries that arrive meanwhile wait for the probes.
+    When no resolver passes: if one of them did not answer at all, every resolver is asked
+    as without probing (so that a network failure reads as one); otherwise the C{iterative}
+    querier answers, or, where there is none, every query fails with L{RoadblockError}.
 
     @ivar anchorZone: the trust anchor's zone, which the probes ask about.
     @ivar iterative: resolves from the root hints, or C{None} where that is impossible.
@@ -264,7 +265,14 @@ class RoadblockAvoidingClient(DNSClient):
         settings: dict[str, bool],
     ) -> dns.message.Message:
         if self._reactor.seconds() >= self._expires:
+            # The query goes to the resolvers while they are probed, so that a silent
+            # resolver costs no more time than without probes, nor does one that passes.
+            direct = super().query(name, rdtype, rdclass, **settings)
             await self._probe()
+            if self._chosen is self:
+                return await direct
+            direct.addErrback(lambda _: None)
+            direct.cancel()
         chosen = self._chosen
         if chosen is self:
             return await super().query(name, rdtype, rdclass, **settings)
