@@ -550,6 +550,22 @@ def test_delegationCacheBounded(separate: Hierarchy) -> None:
     assert len(querier._delegations) == 2
 
 
+def test_delegationCacheBoundedInBytes(separate: Hierarchy) -> None:
+    """
+    The delegation cache holds at most C{cacheBytes} estimated bytes: with room for about
+    one delegation, the next evicts the last.
+    """
+    network = Network.forHierarchy(separate)
+    querier = querierFor(network, IterativeLimits(cacheBytes=2 * 1400))
+    ask(querier, "www.example.test.", "A")
+    assert querier._delegations.bytes <= 1400
+    assert len(querier._delegations) == 1
+    network.asked.clear()
+    ask(querier, "mx.example.test.", "A")
+    # test. was evicted by example.test.: the root is not asked, example.test. is.
+    assert [a for a, _, _ in network.asked] == ["127.53.1.3"]
+
+
 # -- root hints ------------------------------------------------------------------------------
 
 
@@ -608,3 +624,25 @@ class OverLoopbackTests(TestCase):
         for case in CASES[:3] + CASES[-8:]:
             answer = await resolver.lookup(case.name, case.rdtype)
             self.assertIs(answer.status, case.status, (case, answer))
+
+    async def test_silentServerTimesOut(self) -> None:
+        """
+        A root server that never answers is given up after C{serverTimeout}, and the next
+        one is asked; when none is left, the error says each did not answer.
+        """
+        from twisted.internet.protocol import DatagramProtocol
+
+        silent = reactor.listenUDP(  # type: ignore[attr-defined]
+            0, DatagramProtocol(), interface="127.53.1.250"
+        )
+        self.addCleanup(silent.stopListening)
+        port = silent.getHost().port
+        querier = IterativeQuerier(
+            reactor,
+            [NameServer("127.53.1.250", port)],
+            port=port,
+            limits=IterativeLimits(serverTimeout=0.2),
+        )
+        with self.assertRaises(IterativeResolutionError) as caught:
+            await querier.query("www.example.test.", "A", dnssecOK=True)
+        self.assertIn(f"127.53.1.250#{port} did not answer", str(caught.exception))
