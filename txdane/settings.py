@@ -2,8 +2,9 @@
 A validating resolver built from settings: the one place that turns "which recursive resolvers,
 which trust anchors, trust the AD bit or not" into an L{IDNSSECResolver}.
 
-The command line (C{--resolver}, C{--trust-anchor}, C{--trust-ad}) and the endpoint strings
-(C{resolver=}, C{trustAnchor=}, C{trustAD=}, C{strictNSEC3=}) both read their options into a
+The command line (C{--resolver}, C{--trust-anchor}, C{--trust-ad}, C{--iterative},
+C{--root-hints}) and the endpoint strings (C{resolver=}, C{trustAnchor=}, C{trustAD=},
+C{strictNSEC3=}, C{rootHints=}) both read their options into a
 L{ResolverSettings} with L{ResolverSettings.fromStrings}, which checks them once, and build the
 resolver with L{ResolverSettings.build} (a new one) or L{sharedResolver} (one per reactor and
 settings, so that endpoints share a cache)::
