@@ -99,14 +99,15 @@ class ResolverSettings:
         recursive resolver. Without it, the recursive resolvers are probed for DNSSEC
         roadblocks (RFC 8027) and, when every one is, the resolver falls back to the root
         hints, if it can: with the built-in anchors, or with C{rootHints}. Excludes
-        C{trustAD}.
+        C{trustAD} and C{servers}.
     @ivar rootHints: the root servers to start from; C{None} for the IANA root servers
         (IPv4 and IPv6, built in). Servers named by referrals are asked on port 53, unless
         every root hint has one same other port, which is then used for them too (tests
         serve a private hierarchy that way).
     @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors}, C{iterative} or
-        C{strictNSEC3Iterations}, C{trustAD} with a server that is not on loopback (without
-        C{trustADRemote}), or a timeout that is not a positive number.
+        C{strictNSEC3Iterations}, C{iterative} with C{servers}, C{trustAD} with a server
+        that is not on loopback (without C{trustADRemote}), or a timeout that is not a
+        positive number.
     """
 
     servers: tuple[NameServer, ...] | None = None
@@ -121,6 +122,11 @@ class ResolverSettings:
     def __post_init__(self) -> None:
         if self.trustAD and self.iterative:
             raise ResolverSettingsError(("trustAD", "iterative"), _NO_ITERATIVE_WITH_AD)
+        if self.iterative and self.servers is not None:
+            raise ResolverSettingsError(
+                ("servers", "iterative"),
+                "exclude each other: resolving from the root asks no recursive resolver",
+            )
         if self.rootHints is not None and not self.rootHints:
             raise ResolverSettingsError(("rootHints",), "names no server")
         if self.trustAD and self.trustAnchors is not None:

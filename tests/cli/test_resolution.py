@@ -103,6 +103,7 @@ def test_options(tmp_path: Path) -> None:
     [
         (["--root-hints", "/nonexistent/named.root"], "--root-hints: root hints from"),
         (["--iterative", "--trust-ad", "--resolver", "127.0.0.1"], "--trust-ad and --iterative"),
+        (["--iterative", "--resolver", "127.0.0.1"], "--resolver and --iterative exclude"),
     ],
 )
 def test_usageErrors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

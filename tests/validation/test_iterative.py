@@ -540,10 +540,11 @@ def test_nameServerNeedsItself() -> None:
 
 def test_delegationCacheBounded(separate: Hierarchy) -> None:
     """
-    The delegation cache holds at most C{cacheSize} entries.
+    The delegation cache holds at most C{cacheSize} entries, delegations and name server
+    addresses together (half each).
     """
     network = Network.forHierarchy(separate)
-    querier = querierFor(network, IterativeLimits(cacheSize=2))
+    querier = querierFor(network, IterativeLimits(cacheSize=4))
     for name in ("www.example.test.", "www.nsec3.test.", "www.unsigned.test."):
         ask(querier, name, "A")
     assert querier.cachedDelegations <= 4  # two delegations, two addresses at most

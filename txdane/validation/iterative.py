@@ -345,16 +345,17 @@ class IterativeQuerier:
         self.port = port
         self._clientFactory = clientFactory or self._defaultClient
         clock = defaultClock(reactor)  # type: ignore[arg-type]
+        # Half of each bound for delegations, half for name server addresses.
         self._delegations: ExpiringCache[_Delegation] = ExpiringCache(
             clock,
-            self.limits.cacheSize,
+            self.limits.cacheSize // 2,
             MAX_DELEGATION_TTL,
             self.limits.cacheBytes // 2,
             _delegationCost,
         )
         self._addresses: ExpiringCache[tuple[str, ...]] = ExpiringCache(
             clock,
-            self.limits.cacheSize,
+            self.limits.cacheSize // 2,
             MAX_DELEGATION_TTL,
             self.limits.cacheBytes // 2,
             lambda addresses: 60 * len(addresses),
