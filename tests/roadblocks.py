@@ -7,8 +7,10 @@ every zone of a hierarchy, then spoils the answer as its C{kind} says:
 
   - C{"strip"}: removes every RRSIG, NSEC and NSEC3 record;
   - C{"dropDS"}: never answers a DS query;
-  - C{"refuseDS"}: answers DS and DNSKEY queries REFUSED;
+  - C{"refuseDS"}: answers DS queries REFUSED;
+  - C{"refuseDNSKEY"}: answers DNSKEY queries REFUSED;
   - C{"formerr"}: answers FORMERR, without an OPT record, to every query that has one;
+  - C{"noEDNS"}: answers without an OPT record (and so without DNSSEC records);
   - C{"truncate"}: answers every query over UDP with an empty truncated response, and does
     not listen on TCP;
   - C{"fine"}: nothing (a resolver that passes the probes).
@@ -28,7 +30,7 @@ from twisted.internet.protocol import DatagramProtocol
 from txdane.server.service import responderForZones
 from txdane.testing import Hierarchy
 
-KINDS = ("strip", "dropDS", "refuseDS", "formerr", "truncate", "fine")
+KINDS = ("strip", "dropDS", "refuseDS", "refuseDNSKEY", "formerr", "noEDNS", "truncate", "fine")
 
 _STRIPPED = (dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
 
@@ -54,7 +56,8 @@ class Roadblock(DatagramProtocol):
         response: dns.message.Message | None
         if self.kind == "dropDS" and qtype == dns.rdatatype.DS:
             return
-        if self.kind == "refuseDS" and qtype in (dns.rdatatype.DS, dns.rdatatype.DNSKEY):
+        refused = {"refuseDS": dns.rdatatype.DS, "refuseDNSKEY": dns.rdatatype.DNSKEY}
+        if refused.get(self.kind) == qtype:
             response = dns.message.make_response(query)
             response.set_rcode(dns.rcode.REFUSED)
         elif self.kind == "formerr" and query.edns >= 0:
@@ -70,9 +73,11 @@ class Roadblock(DatagramProtocol):
                 return
             response = dns.message.from_wire(wire)
             response.flags |= dns.flags.RA
-            if self.kind == "strip":
+            if self.kind in ("strip", "noEDNS"):
                 for section in (response.answer, response.authority, response.additional):
                     section[:] = [r for r in section if r.rdtype not in _STRIPPED]
+            if self.kind == "noEDNS":
+                response.use_edns(False)
         assert self.transport is not None
         self.transport.write(response.to_wire(max_size=65535), addr)
 

@@ -27,6 +27,7 @@ from txdane.validation import LookupFailedError, TrustAnchors
 from txdane.validation.iterative import IterativeQuerier, Resolution
 from txdane.validation.roadblock import (
     ROADBLOCK_VERDICT_TTL,
+    SILENT_VERDICT_TTL,
     ProbeVerdict,
     RoadblockAvoidingClient,
     RoadblockError,
@@ -75,8 +76,16 @@ class ProbeTests(TestCase):
         self.assertFalse(verdict.silent)
 
     async def test_refusesDNSKEY(self) -> None:
-        verdict = await self.probe("refuseDS")
+        verdict = await self.probe("refuseDNSKEY")
         self.assertEqual(verdict.problem, "refuses DNSKEY queries (REFUSED)")
+
+    async def test_refusesDS(self) -> None:
+        verdict = await self.probe("refuseDS")
+        self.assertEqual(verdict.problem, "refuses DS queries (REFUSED)")
+
+    async def test_noOPT(self) -> None:
+        verdict = await self.probe("noEDNS")
+        self.assertEqual(verdict.problem, "answers without EDNS(0) (no OPT record)")
 
     async def test_rejectsEDNS(self) -> None:
         verdict = await self.probe("formerr")
@@ -351,3 +360,24 @@ def test_settingsExclusions(tmp_path: object) -> None:
         ResolverSettings.fromStrings(rootHintsFile=f"{tmp_path}/missing.root")
     with pytest.raises(ResolverSettingsError, match="rootHints: names no server"):
         ResolverSettings(rootHints=())
+
+
+def test_brokenProbe() -> None:
+    """
+    A probe that breaks (not a DNS failure: a bug, a malformed answer the client let through)
+    finds nothing: the resolvers are asked as without probes, and probed again soon.
+    """
+
+    def broken(server: NameServer) -> Any:
+        raise RuntimeError("broken")
+
+    clock = Clock()
+    client = RoadblockAvoidingClient(
+        clock, [NameServer("127.0.0.1", 1)], probeClientFactory=broken, timeout=1, attempts=1
+    )
+    probed: list[object] = []
+    client._probe().addBoth(probed.append)
+    assert probed == [None]
+    assert client._chosen is client
+    assert client.resolution == Resolution("recursive")
+    assert client._expires == SILENT_VERDICT_TTL

@@ -33,6 +33,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from txdane.resolvconf import NameServer
 from txdane.transport import (
@@ -55,6 +57,8 @@ __all__ = [
     "RoadblockError",
     "probeResolver",
 ]
+
+_log = Logger()
 
 #: Seconds a resolver's probe verdict is remembered before it is probed again.
 ROADBLOCK_VERDICT_TTL = 300.0
@@ -292,6 +296,13 @@ class RoadblockAvoidingClient(DNSClient):
         return waiter
 
     def _probed(self, result: object) -> None:
+        if isinstance(result, Failure):
+            # A probe that broke finds nothing: ask the resolvers as without probes (the
+            # validation of their answers is what protects), and probe again soon.
+            _log.failure("DNSSEC roadblock probe failed", result)
+            self._chosen = self
+            self.resolution = Resolution("recursive")
+            self._expires = self._reactor.seconds() + SILENT_VERDICT_TTL
         self._probing = None
         waiting, self._waiting = self._waiting, []
         for waiter in waiting:
