@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from twisted.trial.unittest import TestCase
 
 from txdane.cli import ExitStatus, main
 from txdane.cli._common import addResolution, resolutionLines
@@ -18,6 +20,7 @@ from txdane.validation.iterative import IANA_ROOT_HINTS, Resolution
 
 from ..fakeresolver import NAME, FakeResolver, answer
 from .test_lookup import options, run
+from .world import makeCLIWorld
 
 
 class _Querier:
@@ -111,3 +114,32 @@ def test_usageErrors(argv: list[str], message: str, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+class _Telling:
+    """
+    A querier passing queries to the DNS client, saying that it resolved from the root.
+    """
+
+    resolution = FALLBACK
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        return self.client.query(*args, **kwargs)
+
+
+class CheckTests(TestCase):
+    async def test_checkSaysHow(self) -> None:
+        """
+        C{txdane check} says how the answers were fetched, in its JSON and with C{-v}.
+        """
+        world = await makeCLIWorld(self, {}, querier=_Telling)
+        status, data = await world.json("check", "www.badds.test")
+        self.assertEqual(status, ExitStatus.BOGUS)
+        self.assertEqual(data["resolution"], FALLBACK.toJSON())
+        _, output = await world.run("check", "-v", "www.badds.test")
+        self.assertIn("  resolution  from the root hints (every configured resolver", output)
+        _, output = await world.run("check", "www.badds.test")
+        self.assertNotIn("resolution", output)
