@@ -2,8 +2,9 @@
 A validating resolver built from settings: the one place that turns "which recursive resolvers,
 which trust anchors, trust the AD bit or not" into an L{IDNSSECResolver}.
 
-The command line (C{--resolver}, C{--trust-anchor}, C{--trust-ad}) and the endpoint strings
-(C{resolver=}, C{trustAnchor=}, C{trustAD=}, C{strictNSEC3=}) both read their options into a
+The command line (C{--resolver}, C{--trust-anchor}, C{--trust-ad}, C{--iterative},
+C{--root-hints}) and the endpoint strings (C{resolver=}, C{trustAnchor=}, C{trustAD=},
+C{strictNSEC3=}, C{rootHints=}) both read their options into a
 L{ResolverSettings} with L{ResolverSettings.fromStrings}, which checks them once, and build the
 resolver with L{ResolverSettings.build} (a new one) or L{sharedResolver} (one per reactor and
 settings, so that endpoints share a cache)::
@@ -21,11 +22,13 @@ from typing import Any
 
 from txdane.errors import TrustAnchorError, TxdaneError
 from txdane.resolvconf import NameServer, NameServerError, readResolvConf
-from txdane.transport import DNSClient
+from txdane.transport import DNSClient, DNSQuerier
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.interfaces import IDNSSECResolver
+from txdane.validation.iterative import IterativeQuerier, RootHintsError, readRootHints
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.resolver import ValidatingResolver
+from txdane.validation.roadblock import RoadblockAvoidingClient
 from txdane.validation.trustad import ADTrustingResolver
 
 #: The attribute of a reactor under which L{sharedResolver} keeps that reactor's resolvers.
@@ -91,9 +94,20 @@ class ResolverSettings:
         L{ValidationLimits.strictNSEC3Iterations
         <txdane.validation.limits.ValidationLimits.strictNSEC3Iterations>}). Excludes
         C{trustAD}: the limit applies where txdane validates, and with C{trustAD} it does not.
-    @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors} or with
-        C{strictNSEC3Iterations}, C{trustAD} with a server that is not on loopback (without
-        C{trustADRemote}), or a timeout that is not a positive number.
+    @ivar iterative: resolve every query from the root hints, asking the authoritative
+        servers (L{IterativeQuerier<txdane.validation.iterative.IterativeQuerier>}), never a
+        recursive resolver. Without it, the recursive resolvers are probed for DNSSEC
+        roadblocks (RFC 8027) and, when every one is, the resolver falls back to the root
+        hints, if it can: with the built-in anchors, or with C{rootHints}. Excludes
+        C{trustAD} and C{servers}.
+    @ivar rootHints: the root servers to start from; C{None} for the IANA root servers
+        (IPv4 and IPv6, built in). Servers named by referrals are asked on port 53, unless
+        every root hint has one same other port, which is then used for them too (tests
+        serve a private hierarchy that way).
+    @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors}, C{iterative} or
+        C{strictNSEC3Iterations}, C{iterative} with C{servers}, C{trustAD} with a server
+        that is not on loopback (without C{trustADRemote}), or a timeout that is not a
+        positive number.
     """
 
     servers: tuple[NameServer, ...] | None = None
@@ -102,8 +116,19 @@ class ResolverSettings:
     timeout: float | None = None
     trustADRemote: bool = False
     strictNSEC3Iterations: bool = False
+    iterative: bool = False
+    rootHints: tuple[NameServer, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.trustAD and self.iterative:
+            raise ResolverSettingsError(("trustAD", "iterative"), _NO_ITERATIVE_WITH_AD)
+        if self.iterative and self.servers is not None:
+            raise ResolverSettingsError(
+                ("servers", "iterative"),
+                "exclude each other: resolving from the root asks no recursive resolver",
+            )
+        if self.rootHints is not None and not self.rootHints:
+            raise ResolverSettingsError(("rootHints",), "names no server")
         if self.trustAD and self.trustAnchors is not None:
             raise ResolverSettingsError(("trustAD", "trustAnchors"), "exclude each other")
         if self.trustAD and self.strictNSEC3Iterations:
@@ -136,6 +161,8 @@ class ResolverSettings:
         timeout: float | None = None,
         trustADRemote: bool = False,
         strictNSEC3Iterations: bool = False,
+        iterative: bool = False,
+        rootHintsFile: str | None = None,
     ) -> ResolverSettings:
         """
         Settings from user input: C{ADDR[#PORT]} resolver addresses and the path of a trust
@@ -147,6 +174,10 @@ class ResolverSettings:
         @param timeout: see L{ResolverSettings.timeout}.
         @param trustADRemote: see L{ResolverSettings.trustADRemote}.
         @param strictNSEC3Iterations: see L{ResolverSettings.strictNSEC3Iterations}.
+        @param iterative: see L{ResolverSettings.iterative}.
+        @param rootHintsFile: a root hints file as IANA publishes it (C{named.root}: the
+            root's NS records and their A and AAAA records); C{None} for the built-in IANA
+            root servers.
         @raise ResolverSettingsError: naming the setting that cannot be used.
         """
         parsed: tuple[NameServer, ...] | None = None
@@ -168,7 +199,24 @@ class ResolverSettings:
                 anchors = TrustAnchors.fromFile(trustAnchorFile)
             except (TrustAnchorError, OSError, ValueError) as e:
                 raise ResolverSettingsError(("trustAnchors",), str(e)) from None
-        return cls(parsed, anchors, trustAD, timeout, trustADRemote, strictNSEC3Iterations)
+        if trustAD and iterative:
+            raise ResolverSettingsError(("trustAD", "iterative"), _NO_ITERATIVE_WITH_AD)
+        hints = None
+        if rootHintsFile:
+            try:
+                hints = readRootHints(rootHintsFile)
+            except RootHintsError as e:
+                raise ResolverSettingsError(("rootHints",), str(e)) from None
+        return cls(
+            parsed,
+            anchors,
+            trustAD,
+            timeout,
+            trustADRemote,
+            strictNSEC3Iterations,
+            iterative,
+            hints,
+        )
 
     def build(self, reactor: Any) -> IDNSSECResolver:
         """
@@ -176,20 +224,60 @@ class ResolverSettings:
         L{ValidationLimits.strictNSEC3Iterations
         <txdane.validation.limits.ValidationLimits.strictNSEC3Iterations>} as
         C{strictNSEC3Iterations} says), or with C{trustAD} an L{ADTrustingResolver}, asking the
-        recursive resolvers through a new L{DNSClient}.
+        recursive resolvers through a new L{DNSClient}. A validating resolver asks them
+        through a L{RoadblockAvoidingClient
+        <txdane.validation.roadblock.RoadblockAvoidingClient>}, which probes them for
+        DNSSEC roadblocks and falls back to the root hints where it can; with C{iterative},
+        it asks an L{IterativeQuerier<txdane.validation.iterative.IterativeQuerier>} only.
+        The querier is the resolver's C{querier}; its C{resolution} says how answers are
+        fetched and why.
 
         @param reactor: the reactor the DNS client sends and times with.
         """
         # A third of the whole for each attempt (within 0.2 to 5 seconds): room to retry.
         perAttempt = None if self.timeout is None else max(min(self.timeout / 3, 5.0), 0.2)
-        client = DNSClient(reactor, self.servers, timeout=perAttempt, deadline=self.timeout)
         if self.trustAD:
+            client = DNSClient(reactor, self.servers, timeout=perAttempt, deadline=self.timeout)
             name = ", ".join(str(s) for s in client.servers)
             return ADTrustingResolver(client, name, clock=reactor)
         limits = ValidationLimits(strictNSEC3Iterations=self.strictNSEC3Iterations)
+        anchors = self.trustAnchors if self.trustAnchors is not None else TrustAnchors.builtin()
+        iterative = None
+        if self.iterative or self.trustAnchors is None or self.rootHints is not None:
+            iterative = _iterativeQuerier(reactor, self.rootHints)
+        querier: DNSQuerier
+        if self.iterative:
+            assert iterative is not None
+            querier = iterative
+        else:
+            querier = RoadblockAvoidingClient(
+                reactor,
+                self.servers,
+                anchorZone=min((anchor.zone for anchor in anchors.anchors), key=len),
+                iterative=iterative,
+                timeout=perAttempt,
+                deadline=self.timeout,
+            )
         return ValidatingResolver(
-            client, trustAnchors=self.trustAnchors, limits=limits, clock=reactor
+            querier, trustAnchors=self.trustAnchors, limits=limits, clock=reactor
         )
+
+
+def _iterativeQuerier(reactor: Any, rootHints: tuple[NameServer, ...] | None) -> IterativeQuerier:
+    """
+    An iterative querier from C{rootHints}: servers named by referrals are asked on the
+    one port every root hint shares (53 for the IANA root servers).
+    """
+    ports = {hint.port for hint in rootHints or ()}
+    port = ports.pop() if len(ports) == 1 else 53
+    return IterativeQuerier(reactor, rootHints, port=port)
+
+
+#: Why C{iterative} is refused with C{trustAD}.
+_NO_ITERATIVE_WITH_AD = (
+    "exclude each other: resolving from the root asks authoritative servers, which set no "
+    "AD bit to trust"
+)
 
 
 #: Why C{strictNSEC3Iterations} is refused with C{trustAD}.

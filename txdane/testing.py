@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dns.name
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.DS
@@ -39,7 +40,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from twisted.internet.ssl import PrivateCertificate
+from twisted.python.failure import Failure
 
+from txdane.resolvconf import NameServer
 from txdane.server.signing import (
     KSK_FLAGS,
     ZSK_FLAGS,
@@ -71,6 +74,7 @@ __all__ = [
     "buildHierarchy",
     "issue",
     "selfSignedCertificate",
+    "separateNameServers",
     "startLab",
 ]
 
@@ -251,12 +255,17 @@ class Hierarchy:
     @ivar trustAnchor: the DS RRset of the private root's key-signing key.
     @ivar keys: the signing keys of each signed zone, by origin.
     @ivar now: the time the signatures' validity is centred on.
+    @ivar nameServers: when the hierarchy was built with C{nameServers}, each zone's name
+        servers (name, address) by origin; empty when one server answers for every zone.
     """
 
     zones: dict[dns.name.Name, dns.zone.Zone]
     trustAnchor: dns.rrset.RRset
     keys: dict[dns.name.Name, tuple[SigningKey, ...]] = field(default_factory=dict)
     now: int = 0
+    nameServers: dict[dns.name.Name, tuple[tuple[dns.name.Name, str], ...]] = field(
+        default_factory=dict
+    )
 
     def trustAnchorText(self) -> str:
         """
@@ -291,12 +300,86 @@ class Hierarchy:
 
         return listenDNS(reactor, responderForZones(self.zones.values()), interface, port)
 
+    def serveEach(
+        self, reactor: IReactorUDP | IReactorTCP, port: int = 53
+    ) -> Deferred[list[RunningServer]]:
+        """
+        Serve each zone from the addresses of its own name servers (the hierarchy must have
+        been built with C{nameServers}), all on C{port} (0: one port free on every address):
+        a server answers only for the zones it is a name server of, with referrals and glue
+        for the rest, the way the DNS is served, so that a resolver can start from
+        L{rootHints} and follow referrals.
+        """
+        from twisted.internet.defer import fail, succeed
+        from twisted.internet.error import CannotListenError
+
+        from txdane.server.service import listenDNS, responderForZones
+
+        if not self.nameServers:
+            raise ValueError("the hierarchy was built without nameServers")
+        byAddress: dict[str, list[dns.zone.Zone]] = {}
+        for origin, servers in self.nameServers.items():
+            for _, address in servers:
+                zones = byAddress.setdefault(address, [])
+                if self.zones[origin] not in zones:
+                    zones.append(self.zones[origin])
+        error: Exception | None = None
+        for _ in range(20 if port == 0 else 1):
+            running: list[RunningServer] = []
+            chosen = port
+            try:
+                for address, zones in byAddress.items():
+                    outcome: list[RunningServer | Failure] = []
+                    listenDNS(reactor, responderForZones(zones), address, chosen).addBoth(
+                        outcome.append
+                    )  # listenDNS fires at once
+                    server = outcome[0]
+                    if isinstance(server, Failure):
+                        server.raiseException()
+                    assert not isinstance(server, Failure)
+                    running.append(server)
+                    chosen = server.port
+            except CannotListenError as e:
+                error = e
+                for server in running:
+                    server.stop()
+                continue
+            return succeed(running)
+        assert error is not None
+        return fail(error)
+
+    def rootHints(self, port: int = 53) -> tuple[NameServer, ...]:
+        """
+        The addresses of the root's name servers, on C{port}: where a resolver resolving
+        from the root of this hierarchy starts (the hierarchy must have been built with
+        C{nameServers}).
+        """
+        if not self.nameServers:
+            raise ValueError("the hierarchy was built without nameServers")
+        return tuple(NameServer(address, port) for _, address in self.nameServers[dns.name.root])
+
+
+def separateNameServers(network: str = "127.53.1.0/24") -> dict[str, list[tuple[str, str]]]:
+    """
+    A name server of its own for every zone of the hierarchy, for L{buildHierarchy}'s
+    C{nameServers}: C{a.root-servers.} for the root, C{ns1.}I{zone} for the others, each on
+    the next address of C{network} (the first host address for the root). Their addresses
+    are glue in the parent zones (inside the parent's bailiwick).
+    """
+    hosts = ipaddress.ip_network(network).hosts()
+    plan: dict[str, list[tuple[str, str]]] = {}
+    for spec in _SPECS:
+        name = "a.root-servers." if spec.origin == "." else f"ns1.{spec.origin}"
+        plan[spec.origin] = [(name, str(next(hosts)))]
+    return plan
+
 
 def buildHierarchy(
     *,
     now: int | None = None,
     extraRecords: Mapping[str, Iterable[str]] = {},
     validity: int = 30 * _DAY,
+    nameServers: Mapping[str, Iterable[tuple[str, str]]] | None = None,
 ) -> Hierarchy:
     """
     Create the hierarchy with fresh keys.
@@ -310,6 +393,12 @@ def buildHierarchy(
         (C{_443._tcp.www 300 IN TLSA \\# 34 030101ab...}, 31 bytes of digest).
     @param validity: how long after C{now} the signatures of valid zones expire (default 30
         days; shorter for tests of expiry warnings).
+    @param nameServers: zone origin (text) -> its name servers as (name, address) pairs, for
+        every zone of the hierarchy (L{separateNameServers} makes such a plan), instead of
+        C{ns1.test.} serving everything. Each zone's apex and its parent's delegation list
+        those names; each address is a record of the zone holding its name, and glue in the
+        delegating zone when the name lies inside that zone's bailiwick. Serve it with
+        L{Hierarchy.serveEach}.
     """
     if now is None:
         now = int(time.time())
@@ -317,6 +406,7 @@ def buildHierarchy(
     unknown = set(extra) - {dns.name.from_text(s.origin) for s in _SPECS}
     if unknown:
         raise ValueError(f"extraRecords for zones the hierarchy lacks: {sorted(map(str, unknown))}")
+    servers = _parseNameServers(nameServers)
     keys: dict[dns.name.Name, tuple[SigningKey, ...]] = {}
     for spec in _SPECS:
         if spec.signed:
@@ -338,6 +428,8 @@ def buildHierarchy(
         zoneLines, malformed = _splitMalformedTLSA(extra.get(origin, []))
         lines += zoneLines
         zone = dns.zone.from_text("\n".join(lines) + "\n", origin, relativize=False)
+        if servers:
+            _placeNameServers(zone, servers)
         for owner, ttl, rdata in malformed:
             name = dns.name.from_text(owner, origin)
             zone.find_rdataset(name, dns.rdatatype.TLSA, create=True).add(rdata, ttl)
@@ -355,7 +447,56 @@ def buildHierarchy(
     _breakExampleZone(zones, keys, now)
     rootKSK = keys[dns.name.root][0]
     anchor = dns.rrset.from_rdata(dns.name.root, 3600, rootKSK.ds(dns.name.root))
-    return Hierarchy(zones=zones, trustAnchor=anchor, keys=keys, now=now)
+    return Hierarchy(zones=zones, trustAnchor=anchor, keys=keys, now=now, nameServers=servers)
+
+
+def _parseNameServers(
+    nameServers: Mapping[str, Iterable[tuple[str, str]]] | None,
+) -> dict[dns.name.Name, tuple[tuple[dns.name.Name, str], ...]]:
+    if nameServers is None:
+        return {}
+    parsed = {
+        dns.name.from_text(origin): tuple(
+            (dns.name.from_text(name), str(ipaddress.ip_address(address)))
+            for name, address in servers
+        )
+        for origin, servers in nameServers.items()
+    }
+    origins = {dns.name.from_text(s.origin) for s in _SPECS}
+    if set(parsed) != origins or not all(parsed.values()):
+        raise ValueError("nameServers must give servers for every zone of the hierarchy")
+    return parsed
+
+
+def _placeNameServers(
+    zone: dns.zone.Zone, servers: Mapping[dns.name.Name, tuple[tuple[dns.name.Name, str], ...]]
+) -> None:
+    """
+    Replace the C{ns1.test.} name server of C{zone} and of its children's delegations by the
+    name servers of C{servers}, with their addresses where C{zone} holds or glues them.
+    """
+    origin = zone.origin
+    assert origin is not None
+    default = dns.name.from_text(_NS)
+    if default.is_subdomain(origin):
+        for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            zone.delete_rdataset(default, rdtype)
+    for owner, nameServers in servers.items():
+        if owner != origin and (owner == dns.name.root or owner.parent() != origin):
+            continue
+        ns = zone.find_rdataset(owner, dns.rdatatype.NS, create=True)
+        ttl = ns.ttl
+        ns.clear()
+        for name, _ in nameServers:
+            ns.add(dns.rdata.from_text("IN", "NS", name.to_text()), ttl)
+    # Every address under the zone: its data, or glue where the name lies below a cut.
+    for nameServers in servers.values():
+        for name, address in nameServers:
+            if not name.is_subdomain(origin):
+                continue
+            rdtype = dns.rdatatype.AAAA if ":" in address else dns.rdatatype.A
+            rdata = dns.rdata.from_text("IN", rdtype, address)
+            zone.find_rdataset(name, rdtype, create=True).add(rdata, 3600)
 
 
 def _splitMalformedTLSA(

@@ -19,6 +19,7 @@ from txdane.cli import UsageError
 
 if TYPE_CHECKING:
     from txdane.settings import ResolverSettings
+    from txdane.validation.iterative import Resolution
 
 T = TypeVar("T")
 
@@ -53,7 +54,7 @@ def runOnReactor(main: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
 def addResolverArguments(parser: argparse.ArgumentParser) -> None:
     """
     Declare C{--resolver}, C{--trust-anchor}, C{--trust-ad}, C{--trust-ad-remote},
-    C{--strict-nsec3} and C{--timeout}.
+    C{--strict-nsec3}, C{--iterative}, C{--root-hints} and C{--timeout}.
     """
     group = parser.add_argument_group("DNS")
     group.add_argument(
@@ -85,6 +86,18 @@ def addResolverArguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="treat TLSA answers that are insecure only because their zone's NSEC3 iterations "
         "exceed the limit as bogus (an on-path attacker could otherwise make them look absent)",
+    )
+    group.add_argument(
+        "--iterative",
+        action="store_true",
+        help="resolve from the root hints, asking the authoritative servers, never a recursive "
+        "resolver (without it, txdane does so only when every resolver is a DNSSEC roadblock)",
+    )
+    group.add_argument(
+        "--root-hints",
+        metavar="FILE",
+        help="root hints for resolving from the root: a file as IANA publishes named.root "
+        "(default: the IANA root servers, built in)",
     )
     group.add_argument(
         "--timeout",
@@ -130,6 +143,8 @@ _OPTION_NAMES = {
     "timeout": "--timeout",
     "trustADRemote": "--trust-ad-remote",
     "strictNSEC3Iterations": "--strict-nsec3",
+    "iterative": "--iterative",
+    "rootHints": "--root-hints",
 }
 
 
@@ -152,6 +167,43 @@ def resolverSettings(options: argparse.Namespace) -> ResolverSettings:
             options.timeout,
             trustADRemote=options.trust_ad_remote,
             strictNSEC3Iterations=options.strict_nsec3,
+            iterative=getattr(options, "iterative", False),
+            rootHintsFile=getattr(options, "root_hints", None),
         )
     except ResolverSettingsError as e:
         raise UsageError(e.describe(_OPTION_NAMES.__getitem__)) from None
+
+
+def resolutionOf(resolver: object) -> Resolution | None:
+    """
+    How C{resolver} fetches its answers (from the recursive resolvers, or from the root and
+    why), when it says: the C{resolution} of its querier.
+    """
+    resolution = getattr(getattr(resolver, "querier", None), "resolution", None)
+    from txdane.validation.iterative import Resolution
+
+    return resolution if isinstance(resolution, Resolution) else None
+
+
+def addResolution(data: dict[str, Any], resolver: object) -> dict[str, Any]:
+    """
+    C{data} (a command's JSON object) with a C{"resolution"} member: C{{"mode": "recursive"
+    or "iterative", "reason": why or null}}, when C{resolver} says how it resolved.
+    """
+    resolution = resolutionOf(resolver)
+    if resolution is not None:
+        data["resolution"] = resolution.toJSON()
+    return data
+
+
+def resolutionLines(resolver: object) -> list[str]:
+    """
+    The C{-v} line saying that (and why) C{resolver} resolved from the root hints, or that
+    it left some resolvers aside; none when it asked its recursive resolvers as usual.
+    """
+    resolution = resolutionOf(resolver)
+    if resolution is None or (resolution.mode == "recursive" and resolution.reason is None):
+        return []
+    if resolution.mode == "iterative":
+        return [f"  resolution  from the root hints ({resolution.reason})"]
+    return [f"  resolution  recursive ({resolution.reason})"]

@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from txdane.cli import UsageError
-from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
+from txdane.cli._common import (
+    addResolution,
+    addResolverArguments,
+    resolutionLines,
+    resolverSettings,
+    runOnReactor,
+)
 from txdane.cli._target import (
     Progress,
     addOutputArguments,
@@ -261,9 +267,12 @@ async def execute(
             )
         progress.clear()
         if options.json:
-            print(json.dumps(report.toJSON(), indent=2), file=out)
+            print(json.dumps(addResolution(report.toJSON(), resolver), indent=2), file=out)
         else:
-            print("\n".join(report.lines(options.verbose)), file=out)
+            lines = report.lines(options.verbose)
+            if options.verbose:
+                lines = [*lines, *resolutionLines(resolver)]
+            print("\n".join(lines), file=out)
         return int(report.exitStatus)
     port = _port(options)
     host = hostName(options.host)
@@ -316,9 +325,13 @@ async def execute(
     verdicts = [verdict]
     status = worst([v.exitStatus for v in verdicts])
     if options.json:
-        print(json.dumps(summaryJSON(verdicts, status), indent=2), file=out)
+        data = addResolution(summaryJSON(verdicts, status), resolver)
+        print(json.dumps(data, indent=2), file=out)
     else:
-        print("\n".join(verdict.lines(verbose=options.verbose)), file=out)
+        lines = verdict.lines(verbose=options.verbose)
+        if options.verbose:
+            lines = [*lines, *resolutionLines(resolver)]
+        print("\n".join(lines), file=out)
     return status
 
 

@@ -21,7 +21,13 @@ import dns.rdata
 import dns.rdatatype
 
 from txdane.cli import CommandError, ExitStatus, UsageError
-from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
+from txdane.cli._common import (
+    addResolution,
+    addResolverArguments,
+    resolutionLines,
+    resolverSettings,
+    runOnReactor,
+)
 from txdane.dane.tlsa import TLSARecord
 from txdane.status import Status
 from txdane.validation import Answer, LookupFailedError
@@ -260,13 +266,17 @@ async def execute(
         answer: Answer = await resolver.lookup(qname, qtype)
     except LookupFailedError as e:
         if options.json:
-            print(json.dumps(failureToJSON(e), indent=2), file=out)
+            data = addResolution(failureToJSON(e), resolver)
+            print(json.dumps(data, indent=2), file=out)
             return ExitStatus.FAILURE
         raise CommandError(str(e), ExitStatus.FAILURE) from None
     if options.json:
-        print(json.dumps(answerToJSON(answer), indent=2), file=out)
+        print(json.dumps(addResolution(answerToJSON(answer), resolver), indent=2), file=out)
     else:
-        print(formatAnswer(answer, options.verbose), file=out)
+        text = formatAnswer(answer, options.verbose)
+        if options.verbose:
+            text = "\n".join([text, *resolutionLines(resolver)])
+        print(text, file=out)
     return EXIT_STATUS[answer.status]
 
 

@@ -35,6 +35,7 @@ COMMON_OPTIONS = frozenset(
         "trustADRemote",
         "strictNSEC3",
         "dnsTimeout",
+        "rootHints",
     }
 )
 
@@ -47,6 +48,8 @@ _RESOLVER_OPTIONS = {
     "trustADRemote": "trustADRemote=yes",
     "strictNSEC3Iterations": "strictNSEC3",
     "timeout": "dnsTimeout",
+    "iterative": "resolver=iterative",
+    "rootHints": "rootHints",
 }
 
 
@@ -207,9 +210,13 @@ class OptionReader:
     def resolver(self, reactor: Any) -> Any:
         """
         The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAD},
-        C{trustADRemote}, C{strictNSEC3} and C{dnsTimeout} options.
+        C{trustADRemote}, C{strictNSEC3}, C{dnsTimeout} and C{rootHints} options
+        (C{resolver=iterative}: resolve from the root hints, asking no recursive resolver).
         """
         text = self.get("resolver")
+        iterative = text is not None and text.strip().lower() == "iterative"
+        if iterative:
+            text = None
         dnsTimeout = self.seconds("dnsTimeout", 0) if self.given("dnsTimeout") else None
         try:
             settings = _resolverSettings(
@@ -219,6 +226,8 @@ class OptionReader:
                 self.flag("trustADRemote"),
                 self.flag("strictNSEC3"),
                 dnsTimeout,
+                iterative,
+                self.get("rootHints"),
             )
         except ResolverSettingsError as e:
             raise self.error(e.describe(_RESOLVER_OPTIONS.__getitem__)) from None
@@ -233,6 +242,8 @@ def _resolverSettings(
     trustADRemote: bool = False,
     strictNSEC3Iterations: bool = False,
     timeout: float | None = None,
+    iterative: bool = False,
+    rootHintsFile: str | None = None,
 ) -> ResolverSettings:
     """
     The settings for these options. An endpoint string is often parsed once per connection:
@@ -245,6 +256,8 @@ def _resolverSettings(
         trustADRemote=trustADRemote,
         strictNSEC3Iterations=strictNSEC3Iterations,
         timeout=timeout,
+        iterative=iterative,
+        rootHintsFile=rootHintsFile,
     )
 
 

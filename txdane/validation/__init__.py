@@ -36,7 +36,10 @@ Beside them: L{limits<txdane.validation.limits>} (the work limits and one lookup
 budget), L{cache<txdane.validation.cache>} (answers, zone keys and cuts, with expiry),
 L{interfaces<txdane.validation.interfaces>} (L{IDNSSECResolver}), and
 L{trustad<txdane.validation.trustad>} (L{ADTrustingResolver}, which trusts a resolver's
-AD bit instead of validating).
+AD bit instead of validating). Where the answers come from:
+L{iterative<txdane.validation.iterative>} (L{IterativeQuerier}, resolving from the root
+hints) and L{roadblock<txdane.validation.roadblock>} (probing recursive resolvers for RFC
+8027 roadblocks, and L{RoadblockAvoidingClient}, which falls back to the root hints).
 """
 
 from txdane.errors import (
@@ -51,8 +54,17 @@ from txdane.validation.anchors import BUILTIN_ROOT_ANCHORS, TrustAnchor, TrustAn
 from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.ede import EDE, edeText
 from txdane.validation.interfaces import IDNSSECResolver
+from txdane.validation.iterative import (
+    IterationLimitError,
+    IterativeLimits,
+    IterativeQuerier,
+    IterativeResolutionError,
+    Resolution,
+    RootHintsError,
+)
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.resolver import ValidatingResolver
+from txdane.validation.roadblock import RoadblockAvoidingClient, RoadblockError
 from txdane.validation.trustad import ADTrustingResolver
 
 __all__ = [
@@ -64,7 +76,15 @@ __all__ = [
     "ChainLink",
     "IDNSSECResolver",
     "InsecureAnswerError",
+    "IterationLimitError",
+    "IterativeLimits",
+    "IterativeQuerier",
+    "IterativeResolutionError",
     "LookupFailedError",
+    "Resolution",
+    "RoadblockAvoidingClient",
+    "RoadblockError",
+    "RootHintsError",
     "SignatureUse",
     "TrustAnchor",
     "TrustAnchorError",

@@ -1,0 +1,383 @@
+"""
+DNSSEC roadblocks (L{txdane.validation.roadblock}): the probes find each kind of roadblock of
+RFC 8027 in a resolver in front of the test hierarchy (L{tests.roadblocks}), and a resolver
+built from settings falls back to the root hints only when every configured resolver is one,
+reports the roadblock when it cannot, and reports a silent resolver as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dns.name
+import pytest
+from twisted.internet import reactor as _reactor
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import Clock
+from twisted.trial.unittest import TestCase
+
+from tests.roadblocks import startRoadblock
+from tests.validation.fakes import EngineQuerier
+from txdane.resolvconf import NameServer
+from txdane.settings import ResolverSettings, ResolverSettingsError
+from txdane.status import Status
+from txdane.testing import Hierarchy, buildHierarchy, separateNameServers
+from txdane.transport import DNSClient
+from txdane.validation import LookupFailedError, TrustAnchors
+from txdane.validation.iterative import IterativeQuerier, Resolution
+from txdane.validation.roadblock import (
+    ROADBLOCK_VERDICT_TTL,
+    SILENT_VERDICT_TTL,
+    ProbeVerdict,
+    RoadblockAvoidingClient,
+    RoadblockError,
+    probeResolver,
+)
+
+reactor: Any = _reactor
+
+
+def portOf(listening: Any) -> int:
+    return int(listening.getHost().port)
+
+
+@pytest.fixture(scope="module")
+def hierarchy() -> Hierarchy:
+    return buildHierarchy()
+
+
+class ProbeTests(TestCase):
+    """
+    L{probeResolver} against each kind of roadblock, over loopback.
+    """
+
+    hierarchy = buildHierarchy()
+
+    async def probe(self, kind: str) -> ProbeVerdict:
+        _, port = startRoadblock(reactor, self.hierarchy, kind)
+        self.addCleanup(port.stopListening)
+        server = NameServer("127.0.0.1", portOf(port))
+        client = DNSClient(reactor, [server], timeout=0.5, attempts=1, payload=512)
+        return await probeResolver(client, server, dns.name.root)
+
+    async def test_fine(self) -> None:
+        verdict = await self.probe("fine")
+        self.assertTrue(verdict.usable)
+        self.assertIsNone(verdict.problem)
+
+    async def test_strips(self) -> None:
+        verdict = await self.probe("strip")
+        self.assertFalse(verdict.usable)
+        self.assertEqual(verdict.problem, "strips RRSIGs (the DNSKEY RRset of . came unsigned)")
+
+    async def test_dropsDS(self) -> None:
+        verdict = await self.probe("dropDS")
+        self.assertEqual(verdict.problem, "drops DS queries (answered DNSKEY, not DS)")
+        self.assertFalse(verdict.silent)
+
+    async def test_refusesDNSKEY(self) -> None:
+        verdict = await self.probe("refuseDNSKEY")
+        self.assertEqual(verdict.problem, "refuses DNSKEY queries (REFUSED)")
+
+    async def test_refusesDS(self) -> None:
+        verdict = await self.probe("refuseDS")
+        self.assertEqual(verdict.problem, "refuses DS queries (REFUSED)")
+
+    async def test_noOPT(self) -> None:
+        verdict = await self.probe("noEDNS")
+        self.assertEqual(verdict.problem, "answers without EDNS(0) (no OPT record)")
+
+    async def test_rejectsEDNS(self) -> None:
+        verdict = await self.probe("formerr")
+        self.assertEqual(verdict.problem, "rejects EDNS(0) (FORMERR)")
+
+    async def test_truncatesWithoutTCP(self) -> None:
+        verdict = await self.probe("truncate")
+        self.assertEqual(verdict.problem, "truncates answers and does not answer over TCP")
+
+    async def test_silent(self) -> None:
+        """
+        A resolver that does not answer at all is silent, not a roadblock.
+        """
+        port = reactor.listenUDP(0, _Discard(), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        server = NameServer("127.0.0.1", portOf(port))
+        client = DNSClient(reactor, [server], timeout=0.2, attempts=1)
+        verdict = await probeResolver(client, server, dns.name.root)
+        self.assertTrue(verdict.silent)
+        self.assertIsNone(verdict.problem)
+        self.assertEqual(str(verdict), f"{server} does not answer")
+
+
+def test_stripsDenialOnly(hierarchy: Hierarchy) -> None:
+    """
+    A resolver that keeps the DNSKEY RRset's signatures but strips NSEC and NSEC3 records is
+    found by the DS probe.
+    """
+    engine = EngineQuerier.forHierarchy(hierarchy)
+
+    def noDenial(response: Any) -> Any:
+        response.authority = [r for r in response.authority if r.rdtype not in (47, 50)]
+        return response
+
+    engine.tamper[("txdane-roadblock-probe.", "DS")] = noDenial
+    results: list[object] = []
+    Deferred.fromCoroutine(probeResolver(engine, NameServer("127.0.0.1"), dns.name.root)).addBoth(
+        results.append
+    )
+    verdict = results[0]
+    assert isinstance(verdict, ProbeVerdict)
+    assert verdict.problem == (
+        "strips NSEC/NSEC3 records (the DS denial of txdane-roadblock-probe. came without proof)"
+    )
+
+
+class _Discard:
+    def makeConnection(self, transport: object) -> None:
+        pass
+
+    def doStart(self) -> None:
+        pass
+
+    def doStop(self) -> None:
+        pass
+
+    def datagramReceived(self, data: bytes, addr: object) -> None:
+        pass
+
+
+class _FakeProbe:
+    """
+    Probe clients that answer from the hierarchy, or strip its signatures.
+    """
+
+    def __init__(self, hierarchy: Hierarchy, stripping: set[NameServer]) -> None:
+        self.hierarchy = hierarchy
+        self.stripping = stripping
+        self.probes = 0
+
+    def __call__(self, server: NameServer) -> EngineQuerier:
+        self.probes += 1
+        engine = EngineQuerier.forHierarchy(self.hierarchy)
+        if server in self.stripping:
+
+            def strip(response: Any) -> Any:
+                response.answer = [r for r in response.answer if r.rdtype != 46]
+                return response
+
+            engine.tamper[(".", "DNSKEY")] = strip
+        return engine
+
+
+class _Recorder:
+    resolution = Resolution("iterative", "requested")
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def query(self, name: object, rdtype: object, rdclass: object = None, **kw: object) -> Deferred:
+        self.asked.append(str(name))
+        return succeed("from the root")
+
+
+def test_fallbackWhenEveryResolverIsARoadblock(hierarchy: Hierarchy) -> None:
+    """
+    When every resolver is a roadblock, the iterative querier answers; the verdicts are
+    remembered for L{ROADBLOCK_VERDICT_TTL} seconds, then the resolvers are probed again.
+    """
+    clock = Clock()
+    servers = [NameServer("127.0.0.1", 1), NameServer("127.0.0.1", 2)]
+    probes = _FakeProbe(hierarchy, set(servers))
+    iterative = _Recorder()
+    client = RoadblockAvoidingClient(
+        clock, servers, iterative=iterative, probeClientFactory=probes, timeout=1, attempts=1
+    )
+    results: list[object] = []
+    client.query("www.example.test.", "A").addBoth(results.append)
+    assert results == ["from the root"]
+    assert iterative.asked == ["www.example.test."]
+    assert client.resolution.mode == "iterative"
+    assert client.resolution.reason is not None
+    assert "127.0.0.1#1 strips RRSIGs" in client.resolution.reason
+    assert probes.probes == 2
+    client.query("www.example.test.", "AAAA")
+    assert probes.probes == 2
+    clock.advance(ROADBLOCK_VERDICT_TTL)
+    client.query("www.example.test.", "AAAA")
+    assert probes.probes == 4
+
+
+def test_noFallbackPossible(hierarchy: Hierarchy) -> None:
+    """
+    Without an iterative querier, every query fails with L{RoadblockError}, naming what the
+    probes found.
+    """
+    servers = [NameServer("127.0.0.1", 1)]
+    client = RoadblockAvoidingClient(
+        Clock(),
+        servers,
+        probeClientFactory=_FakeProbe(hierarchy, set(servers)),
+        timeout=1,
+        attempts=1,
+    )
+    results: list[object] = []
+    client.query("www.example.test.", "A").addBoth(results.append)
+    error = results[0].value  # type: ignore[attr-defined]
+    assert isinstance(error, RoadblockError)
+    assert str(error).startswith(
+        "every configured resolver is a DNSSEC roadblock (RFC 8027): 127.0.0.1#1 strips RRSIGs"
+    )
+    assert client.resolution.mode == "recursive"
+
+
+def test_onlyPassingResolversAsked(hierarchy: Hierarchy) -> None:
+    """
+    When some resolvers pass, only they are asked, and the resolution says which were not.
+    """
+    servers = [NameServer("127.0.0.1", 1), NameServer("127.0.0.1", 2)]
+    client = RoadblockAvoidingClient(
+        Clock(),
+        servers,
+        iterative=_Recorder(),
+        probeClientFactory=_FakeProbe(hierarchy, {servers[0]}),
+        timeout=1,
+        attempts=1,
+    )
+    probed: list[object] = []
+    client._probe().addBoth(probed.append)
+    assert probed == [None]
+    assert client.resolution.mode == "recursive"
+    assert client.resolution.reason == "not asked: 127.0.0.1#1 strips RRSIGs " + (
+        "(the DNSKEY RRset of . came unsigned)"
+    )
+    assert isinstance(client._chosen, DNSClient)
+    assert client._chosen.servers == (servers[1],)
+
+
+# -- settings, over loopback -------------------------------------------------------------------
+
+
+class SettingsTests(TestCase):
+    """
+    A resolver built from L{ResolverSettings}, asking a roadblock in front of the hierarchy.
+    """
+
+    async def setUpHierarchy(self) -> tuple[Hierarchy, int]:
+        hierarchy = buildHierarchy(nameServers=separateNameServers("127.53.1.0/24"))
+        servers = await hierarchy.serveEach(reactor, port=0)
+        for server in servers:
+            self.addCleanup(server.stop)
+        return hierarchy, servers[0].port
+
+    def anchors(self, hierarchy: Hierarchy) -> TrustAnchors:
+        return TrustAnchors.fromRRsets([hierarchy.trustAnchor])
+
+    async def test_fallsBack(self) -> None:
+        """
+        Behind a resolver that strips signatures, with private anchors and root hints, the
+        answers are validated from the root: secure stays secure, bogus stays bogus.
+        """
+        hierarchy, port = await self.setUpHierarchy()
+        _, listening = startRoadblock(reactor, hierarchy, "strip")
+        self.addCleanup(listening.stopListening)
+        settings = ResolverSettings(
+            servers=(NameServer("127.0.0.1", portOf(listening)),),
+            trustAnchors=self.anchors(hierarchy),
+            rootHints=hierarchy.rootHints(port),
+            timeout=5,
+        )
+        resolver = settings.build(reactor)
+        answer = await resolver.lookup("_443._tcp.www.example.test.", "TLSA")
+        self.assertIs(answer.status, Status.SECURE)
+        self.assertIs((await resolver.lookup("www.badds.test.", "A")).status, Status.BOGUS)
+        resolution = resolver.querier.resolution  # type: ignore[attr-defined]
+        self.assertEqual(resolution.mode, "iterative")
+        self.assertIn("strips RRSIGs", resolution.reason)
+
+    async def test_roadblockReported(self) -> None:
+        """
+        With private anchors and no root hints, the roadblock is the error.
+        """
+        hierarchy, _ = await self.setUpHierarchy()
+        _, listening = startRoadblock(reactor, hierarchy, "dropDS")
+        self.addCleanup(listening.stopListening)
+        settings = ResolverSettings(
+            servers=(NameServer("127.0.0.1", portOf(listening)),),
+            trustAnchors=self.anchors(hierarchy),
+            timeout=3,
+        )
+        resolver = settings.build(reactor)
+        with self.assertRaises(LookupFailedError) as caught:
+            await resolver.lookup("www.example.test.", "A")
+        self.assertIsInstance(caught.exception.cause, RoadblockError)
+        self.assertIn("drops DS queries", str(caught.exception))
+        self.assertIn("needs root hints", str(caught.exception))
+
+    async def test_silentResolverAsBefore(self) -> None:
+        """
+        A resolver whose port is closed is a network failure, reported as without probes;
+        nothing falls back to the root.
+        """
+        hierarchy, port = await self.setUpHierarchy()
+        closed = reactor.listenUDP(0, _Discard(), interface="127.0.0.1")
+        number = portOf(closed)
+        await closed.stopListening()
+        settings = ResolverSettings(
+            servers=(NameServer("127.0.0.1", number),),
+            trustAnchors=self.anchors(hierarchy),
+            rootHints=hierarchy.rootHints(port),
+            timeout=1,
+        )
+        resolver = settings.build(reactor)
+        with self.assertRaises(LookupFailedError) as caught:
+            await resolver.lookup("www.example.test.", "A")
+        self.assertIn(f"cannot reach 127.0.0.1#{number}", str(caught.exception))
+        self.assertEqual(resolver.querier.resolution.mode, "recursive")  # type: ignore[attr-defined]
+
+    async def test_iterativeRequested(self) -> None:
+        """
+        C{iterative=True} asks no recursive resolver at all.
+        """
+        hierarchy, port = await self.setUpHierarchy()
+        settings = ResolverSettings(
+            trustAnchors=self.anchors(hierarchy),
+            rootHints=hierarchy.rootHints(port),
+            iterative=True,
+        )
+        resolver = settings.build(reactor)
+        self.assertIsInstance(resolver.querier, IterativeQuerier)  # type: ignore[attr-defined]
+        answer = await resolver.lookup("www.nsec3.test.", "A")
+        self.assertIs(answer.status, Status.SECURE)
+
+
+def test_settingsExclusions(tmp_path: object) -> None:
+    """
+    C{iterative} excludes C{trustAD}; a bad root hints file is an error naming the setting.
+    """
+    with pytest.raises(ResolverSettingsError, match="trustAD and iterative exclude each other"):
+        ResolverSettings(servers=(NameServer("127.0.0.1"),), trustAD=True, iterative=True)
+    with pytest.raises(ResolverSettingsError, match="rootHints: root hints from"):
+        ResolverSettings.fromStrings(rootHintsFile=f"{tmp_path}/missing.root")
+    with pytest.raises(ResolverSettingsError, match="rootHints: names no server"):
+        ResolverSettings(rootHints=())
+
+
+def test_brokenProbe() -> None:
+    """
+    A probe that breaks (not a DNS failure: a bug, a malformed answer the client let through)
+    finds nothing: the resolvers are asked as without probes, and probed again soon.
+    """
+
+    def broken(server: NameServer) -> Any:
+        raise RuntimeError("broken")
+
+    clock = Clock()
+    client = RoadblockAvoidingClient(
+        clock, [NameServer("127.0.0.1", 1)], probeClientFactory=broken, timeout=1, attempts=1
+    )
+    probed: list[object] = []
+    client._probe().addBoth(probed.append)
+    assert probed == [None]
+    assert client._chosen is client
+    assert client.resolution == Resolution("recursive")
+    assert client._expires == SILENT_VERDICT_TTL

@@ -1,0 +1,668 @@
+"""
+Resolving from the root hints: L{IterativeQuerier} asks the authoritative servers themselves,
+for a validator whose recursive resolvers cannot serve it (RFC 8027 roadblocks) or that is
+told not to use any.
+
+It implements L{DNSQuerier<txdane.transport.DNSQuerier>}, so a
+L{ValidatingResolver<txdane.validation.resolver.ValidatingResolver>} validates on top of it
+exactly as on top of a recursive resolver: every answer it returns is the authoritative
+server's own response (with DO set, its RRSIGs and NSEC or NSEC3 records come along), and the
+validator proves or disproves it from the trust anchors down. Nothing here is trusted for
+more than where to ask next: a lying referral can only lead to data that fails validation.
+
+One query, C{name} and C{type}:
+
+  1. Start at the deepest delegation known for the name (for a DS query, for the name's
+     parent: DS records live on the parent side of a zone cut), else at the root hints.
+  2. Ask that zone's servers, with RD clear, one at a time; a server that does not answer
+     (timeout, closed port), answers REFUSED, SERVFAIL or another error, answers without AA
+     what is not a referral, or refers upwards or sideways, is skipped.
+  3. An authoritative answer (AA set, NOERROR or NXDOMAIN) is the result. A referral to a
+     zone closer to the name is remembered (its NS names, and the glue addresses that lie
+     inside the bailiwick of the zone that referred: glue for names elsewhere is ignored)
+     and asking goes on there. The addresses of name servers without usable glue are looked
+     up from the root, as separate lookups.
+
+Every cost a hostile zone controls is bounded by L{IterativeLimits}: referrals followed,
+servers tried per question, queries per lookup, nesting of name server address lookups,
+name servers considered per delegation, and the bytes and entries of the delegation cache.
+A failure is an L{IterativeResolutionError}, never an empty answer.
+
+Tests: C{tests/validation/test_iterative.py}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections.abc import Callable, Sequence
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+from twisted.internet.defer import Deferred
+
+from txdane.errors import TxdaneError
+from txdane.resolvconf import NameServer
+from txdane.transport import (
+    DNSClient,
+    DNSError,
+    DNSQuerier,
+    DNSServerError,
+    DNSTimeoutError,
+    DNSUnreachableError,
+    EDNSUnsupportedError,
+)
+from txdane.validation.cache import ExpiringCache
+from txdane.validation.lookups import defaultClock
+
+__all__ = [
+    "IANA_ROOT_HINTS",
+    "IterationLimitError",
+    "IterativeLimits",
+    "IterativeQuerier",
+    "IterativeResolutionError",
+    "Resolution",
+    "RootHintsError",
+    "readRootHints",
+]
+
+#: The IANA root servers (a to m.root-servers.net), IPv4 then IPv6, as C{named.root}
+#: publishes them.
+IANA_ROOT_HINTS: tuple[NameServer, ...] = tuple(
+    NameServer(address)
+    for address in (
+        "198.41.0.4",
+        "170.247.170.2",
+        "192.33.4.12",
+        "199.7.91.13",
+        "192.203.230.10",
+        "192.5.5.241",
+        "192.112.36.4",
+        "198.97.190.53",
+        "192.36.148.17",
+        "192.58.128.30",
+        "193.0.14.129",
+        "199.7.83.42",
+        "202.12.27.33",
+        "2001:503:ba3e::2:30",
+        "2801:1b8:10::b",
+        "2001:500:2::c",
+        "2001:500:2d::d",
+        "2001:500:a8::e",
+        "2001:500:2f::f",
+        "2001:500:12::d0d",
+        "2001:500:1::53",
+        "2001:7fe::53",
+        "2001:503:c27::2:30",
+        "2001:7fd::1",
+        "2001:500:9f::42",
+        "2001:dc3::35",
+    )
+)
+
+#: Referrals followed for one question before it fails (Unbound's C{max-referrals}-like bound;
+#: a name has at most 127 labels, real chains need fewer than ten).
+MAX_REFERRALS = 16
+#: Server addresses tried for one question at one zone before the zone is given up.
+MAX_SERVERS_PER_QUERY = 8
+#: Queries sent for one call of L{IterativeQuerier.query}, name server address lookups
+#: included.
+MAX_ITERATIVE_QUERIES = 64
+#: Nesting of name server address lookups: a name server whose address needs a lookup whose
+#: zone's name server needs a lookup... (Unbound's C{target-fetch-policy} depth is similar).
+MAX_NS_LOOKUP_DEPTH = 3
+#: Name server names of one delegation considered; the rest are ignored (fan-out).
+MAX_NS_NAMES = 10
+#: Entries and estimated bytes of the delegation and address caches together.
+DELEGATION_CACHE_SIZE = 2000
+DELEGATION_CACHE_BYTES = 4 * 1024 * 1024
+#: Seconds to wait for one authoritative server's answer.
+SERVER_TIMEOUT = 2.0
+#: The longest a delegation is remembered, whatever its TTL.
+MAX_DELEGATION_TTL = 86400
+
+
+@dataclasses.dataclass(frozen=True)
+class IterativeLimits:
+    """
+    The bounds of an L{IterativeQuerier}; every field defaults to the module constant of the
+    same meaning.
+
+    @ivar maxReferrals: see L{MAX_REFERRALS}.
+    @ivar maxServersPerQuery: see L{MAX_SERVERS_PER_QUERY}.
+    @ivar maxQueriesPerLookup: see L{MAX_ITERATIVE_QUERIES}.
+    @ivar maxNSLookupDepth: see L{MAX_NS_LOOKUP_DEPTH}.
+    @ivar maxNSNames: see L{MAX_NS_NAMES}.
+    @ivar cacheSize: see L{DELEGATION_CACHE_SIZE}.
+    @ivar cacheBytes: see L{DELEGATION_CACHE_BYTES}.
+    @ivar serverTimeout: see L{SERVER_TIMEOUT}.
+    """
+
+    maxReferrals: int = MAX_REFERRALS
+    maxServersPerQuery: int = MAX_SERVERS_PER_QUERY
+    maxQueriesPerLookup: int = MAX_ITERATIVE_QUERIES
+    maxNSLookupDepth: int = MAX_NS_LOOKUP_DEPTH
+    maxNSNames: int = MAX_NS_NAMES
+    cacheSize: int = DELEGATION_CACHE_SIZE
+    cacheBytes: int = DELEGATION_CACHE_BYTES
+    serverTimeout: float = SERVER_TIMEOUT
+
+
+class IterativeResolutionError(DNSError):
+    """
+    Resolving a question from the root hints failed: no server of a zone gave a usable
+    answer, or the referrals led nowhere.
+
+    @ivar name: the name asked for.
+    @ivar rdtype: the type asked for.
+    @ivar reason: what went wrong, one line (which zone, which servers, what they did).
+    """
+
+    name: dns.name.Name
+    rdtype: dns.rdatatype.RdataType
+    reason: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name} {dns.rdatatype.to_text(self.rdtype)}: resolving from the root "
+            f"failed: {self.reason}"
+        )
+
+
+class IterationLimitError(IterativeResolutionError):
+    """
+    Resolving from the root hints needed more work than an L{IterativeLimits} bound allows.
+
+    @ivar limit: the field of L{IterativeLimits} that stopped it.
+    """
+
+    limit: str = ""
+
+
+class RootHintsError(DNSError, ValueError):
+    """
+    A root hints file could not be used.
+
+    @ivar source: the file.
+    @ivar reason: what is wrong with it.
+    """
+
+    source: str
+    reason: str
+    template = "root hints from {source}: {reason}"
+
+
+def readRootHints(path: str, port: int = 53) -> tuple[NameServer, ...]:
+    """
+    The root server addresses of a root hints file as IANA publishes it (C{named.root}: the
+    root's NS records and the A and AAAA records of their names, in master-file format).
+
+    @param path: the file.
+    @param port: the port of every address (the file has none).
+    @raise RootHintsError: the file cannot be read, is not in master-file format, or gives
+        no address of a root name server.
+    """
+    import dns.exception
+    import dns.zone
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise RootHintsError(path, str(e)) from None
+    try:
+        zone = dns.zone.from_text(
+            text, dns.name.root, relativize=False, check_origin=False, allow_include=False
+        )
+    except (dns.exception.DNSException, ValueError) as e:
+        raise RootHintsError(path, f"not a root hints file: {e}") from None
+    ns = zone.get_rdataset(dns.name.root, dns.rdatatype.NS)
+    if ns is None:
+        raise RootHintsError(path, "no NS records for the root (.)")
+    servers: list[NameServer] = []
+    for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+        for rdata in ns:
+            addresses = zone.get_rdataset(rdata.target, rdtype)
+            for address in addresses or ():
+                server = NameServer(address.address, port)
+                if server not in servers:
+                    servers.append(server)
+    if not servers:
+        raise RootHintsError(path, "no A or AAAA record for any of the root's name servers")
+    return tuple(servers)
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolution:
+    """
+    How a resolver gets its answers: from the configured recursive resolvers, or from the
+    root hints, and why.
+
+    @ivar mode: C{"recursive"} or C{"iterative"}.
+    @ivar reason: why iterative (C{"requested"}, or the roadblocks found); C{None} for
+        recursive.
+    """
+
+    mode: str
+    reason: str | None = None
+
+    def toJSON(self) -> dict[str, str | None]:
+        """
+        The JSON form: C{{"mode": ..., "reason": ...}}.
+        """
+        return {"mode": self.mode, "reason": self.reason}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Delegation:
+    """
+    What a referral taught about a zone: its name servers and the glue addresses that were
+    inside the bailiwick of the zone that referred.
+    """
+
+    zone: dns.name.Name
+    names: tuple[dns.name.Name, ...]
+    glue: tuple[tuple[dns.name.Name, tuple[str, ...]], ...]
+
+
+def _delegationCost(delegation: _Delegation) -> int:
+    cost = 100 + 8 * len(delegation.zone)
+    cost += sum(100 + 8 * len(name) for name in delegation.names)
+    cost += sum(60 * len(addresses) for _, addresses in delegation.glue)
+    return cost
+
+
+@dataclasses.dataclass
+class _Work:
+    """
+    One call of L{IterativeQuerier.query}: the question, and the queries sent so far.
+    """
+
+    name: dns.name.Name
+    rdtype: dns.rdatatype.RdataType
+    dnssecOK: bool
+    queries: int = 0
+    resolving: set[dns.name.Name] = dataclasses.field(default_factory=set)
+
+
+class _Skip(TxdaneError):
+    """
+    A server that gave nothing usable, and why (caught where the next server is tried).
+
+    @ivar reason: what the server did.
+    """
+
+    reason: str
+    template = "{reason}"
+
+
+class IterativeQuerier:
+    """
+    Resolves each query from the root hints, asking authoritative servers with RD clear and
+    following referrals (see the module docstring); a L{DNSQuerier
+    <txdane.transport.DNSQuerier>}.
+
+    @ivar rootHints: the root servers asked first.
+    @ivar limits: the bounds.
+    @ivar port: the port of every server learnt from a referral (53; tests serve elsewhere).
+    @ivar lastQueries: queries sent by the most recent query that finished.
+    @ivar resolution: C{Resolution("iterative", "requested")}: how its answers are fetched.
+    """
+
+    resolution = Resolution("iterative", "requested")
+
+    def __init__(
+        self,
+        reactor: object = None,
+        rootHints: Sequence[NameServer] | None = None,
+        *,
+        limits: IterativeLimits | None = None,
+        port: int = 53,
+        clientFactory: Callable[[NameServer], DNSQuerier] | None = None,
+    ) -> None:
+        """
+        @param reactor: sends and times the queries; the global reactor by default.
+        @param rootHints: the root servers (each with its port); the IANA root servers
+            (L{IANA_ROOT_HINTS}) by default.
+        @param limits: the bounds; a default L{IterativeLimits} when not given.
+        @param port: the port of the servers that referrals name (they carry no port).
+        @param clientFactory: makes the querier that asks one server; by default a
+            L{DNSClient} asking only that server, once, within C{limits.serverTimeout}.
+        """
+        if reactor is None:
+            from twisted.internet import reactor as globalReactor
+
+            reactor = globalReactor
+        self.reactor = reactor
+        self.rootHints = tuple(rootHints) if rootHints is not None else IANA_ROOT_HINTS
+        if not self.rootHints:
+            raise ValueError("rootHints: at least one root server is needed")
+        self.limits = limits if limits is not None else IterativeLimits()
+        self.port = port
+        self._clientFactory = clientFactory or self._defaultClient
+        clock = defaultClock(reactor)  # type: ignore[arg-type]
+        # Half of each bound for delegations, half for name server addresses.
+        self._delegations: ExpiringCache[_Delegation] = ExpiringCache(
+            clock,
+            self.limits.cacheSize // 2,
+            MAX_DELEGATION_TTL,
+            self.limits.cacheBytes // 2,
+            _delegationCost,
+        )
+        self._addresses: ExpiringCache[tuple[str, ...]] = ExpiringCache(
+            clock,
+            self.limits.cacheSize // 2,
+            MAX_DELEGATION_TTL,
+            self.limits.cacheBytes // 2,
+            lambda addresses: 60 * len(addresses),
+        )
+        self.lastQueries = 0
+
+    def _defaultClient(self, server: NameServer) -> DNSQuerier:
+        timeout = self.limits.serverTimeout
+        return DNSClient(self.reactor, [server], timeout=timeout, attempts=1, deadline=2 * timeout)
+
+    @property
+    def cachedDelegations(self) -> int:
+        """
+        How many delegations and name server addresses are remembered now.
+        """
+        return len(self._delegations) + len(self._addresses)
+
+    def clearCache(self) -> None:
+        """
+        Forget every delegation and name server address learnt.
+        """
+        self._delegations.clear()
+        self._addresses.clear()
+
+    def query(
+        self,
+        name: dns.name.Name | str,
+        rdtype: dns.rdatatype.RdataType | str | int,
+        rdclass: dns.rdataclass.RdataClass | str | int = dns.rdataclass.IN,
+        *,
+        dnssecOK: bool = False,
+        checkingDisabled: bool = False,
+        recursionDesired: bool = True,
+    ) -> Deferred[dns.message.Message]:
+        """
+        Resolve C{name} and C{rdtype} from the root hints, and return the authoritative
+        response (see L{DNSQuerier.query<txdane.transport.DNSQuerier.query>}). C{dnssecOK} is
+        passed on to the authoritative servers; C{checkingDisabled} and
+        C{recursionDesired} mean nothing to them and are not.
+
+        @raise IterativeResolutionError: (in the Deferred) no usable answer was found;
+            L{IterationLimitError} when a bound of L{limits} stopped the resolution.
+        """
+        qname = dns.name.from_text(name) if isinstance(name, str) else name
+        qtype = dns.rdatatype.RdataType.make(rdtype)
+        if dns.rdataclass.RdataClass.make(rdclass) != dns.rdataclass.IN:
+            raise ValueError("only class IN is resolved from the root hints")
+        work = _Work(qname, qtype, dnssecOK)
+        return Deferred.fromCoroutine(self._run(work))
+
+    async def _run(self, work: _Work) -> dns.message.Message:
+        try:
+            return await self._resolve(work, work.name, work.rdtype, 0)
+        finally:
+            self.lastQueries = work.queries
+
+    def _fail(self, work: _Work, reason: str, limit: str | None = None) -> IterativeResolutionError:
+        if limit is not None:
+            return IterationLimitError(work.name, work.rdtype, reason, limit)
+        return IterativeResolutionError(work.name, work.rdtype, reason)
+
+    def _closest(self, name: dns.name.Name) -> _Delegation:
+        """
+        The deepest delegation known at or above C{name}; the root hints' when none is.
+        """
+        for depth in range(len(name), 1, -1):
+            _, ancestor = name.split(depth)
+            delegation = self._delegations.get(ancestor)
+            if delegation is not None:
+                return delegation
+        return _Delegation(dns.name.root, (), ())
+
+    async def _resolve(
+        self,
+        work: _Work,
+        name: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+        depth: int,
+    ) -> dns.message.Message:
+        """
+        Follow referrals for C{name} and C{rdtype} to an authoritative response; C{depth} is
+        the nesting of name server address lookups.
+        """
+        start = name.parent() if rdtype == dns.rdatatype.DS and name != dns.name.root else name
+        delegation = self._closest(start)
+        for _ in range(self.limits.maxReferrals + 1):
+            response, referral = await self._askZone(work, delegation, name, rdtype, depth)
+            if referral is None:
+                return response
+            delegation = referral
+        raise self._fail(
+            work,
+            f"more than {self.limits.maxReferrals} referrals for {name} "
+            f"{dns.rdatatype.to_text(rdtype)} (last to {delegation.zone})",
+            "maxReferrals",
+        )
+
+    async def _askZone(
+        self,
+        work: _Work,
+        delegation: _Delegation,
+        name: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+        depth: int,
+    ) -> tuple[dns.message.Message, _Delegation | None]:
+        """
+        Ask the servers of C{delegation}'s zone in turn; the first usable response, with the
+        delegation it refers to (C{None} for an authoritative answer).
+        """
+        zone = delegation.zone
+        problems: list[str] = []
+        tried = 0
+        seen: set[NameServer] = set()
+        for server in self._servers(delegation):
+            if isinstance(server, dns.name.Name):
+                # A name server without glue: its addresses, by a separate lookup, only
+                # when every server before it has failed.
+                addresses = await self._addressesOf(work, server, zone, depth, problems)
+                candidates = [NameServer(a, self.port) for a in _ordered(addresses)]
+            else:
+                candidates = [server]
+            for candidate in candidates:
+                if candidate in seen:
+                    continue
+                seen.add(candidate)
+                if tried >= self.limits.maxServersPerQuery:
+                    raise self._fail(
+                        work,
+                        f"no server of {zone} answered {_what(name, rdtype)} "
+                        f"within {self.limits.maxServersPerQuery} servers tried: "
+                        + "; ".join(problems),
+                        "maxServersPerQuery",
+                    )
+                tried += 1
+                try:
+                    response = await self._send(work, candidate, name, rdtype)
+                    return response, self._classify(response, zone, name, rdtype)
+                except _Skip as skip:
+                    problems.append(f"{candidate} {skip}")
+        found = "; ".join(problems) if problems else "no name server address known"
+        raise self._fail(work, f"no server of {zone} answered {_what(name, rdtype)}: {found}")
+
+    async def _send(
+        self,
+        work: _Work,
+        server: NameServer,
+        name: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+    ) -> dns.message.Message:
+        """
+        One query to one server; every failure is a L{_Skip}.
+        """
+        work.queries += 1
+        if work.queries > self.limits.maxQueriesPerLookup:
+            raise self._fail(
+                work,
+                f"more than {self.limits.maxQueriesPerLookup} queries needed",
+                "maxQueriesPerLookup",
+            )
+        client = self._clientFactory(server)
+        try:
+            return await client.query(name, rdtype, dnssecOK=work.dnssecOK, recursionDesired=False)
+        except DNSServerError as e:
+            raise _Skip(f"answered {dns.rcode.to_text(e.rcode)}") from None
+        except DNSTimeoutError:
+            raise _Skip("did not answer") from None
+        except DNSUnreachableError:
+            raise _Skip("is unreachable (port closed)") from None
+        except EDNSUnsupportedError:
+            raise _Skip("rejected EDNS") from None
+        except DNSError as e:
+            raise _Skip(f"failed: {e}") from None
+
+    def _classify(
+        self,
+        response: dns.message.Message,
+        zone: dns.name.Name,
+        name: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+    ) -> _Delegation | None:
+        """
+        C{None} for an authoritative answer, the delegation for a referral to a zone below
+        C{zone} and at or above C{name}; a L{_Skip} for anything else (a lame server).
+        """
+        if response.flags & dns.flags.AA:
+            return None
+        if response.rcode() != dns.rcode.NOERROR or response.answer:
+            raise _Skip("answered without authority (lame)")
+        cuts = {r.name for r in response.authority if r.rdtype == dns.rdatatype.NS}
+        if len(cuts) != 1:
+            raise _Skip("answered without authority and without a referral (lame)")
+        (cut,) = cuts
+        if cut == zone or not cut.is_subdomain(zone) or not name.is_subdomain(cut):
+            raise _Skip(f"referred to {cut}, which is not below {zone} towards {name} (lame)")
+        if rdtype == dns.rdatatype.DS and cut == name:
+            raise _Skip(f"referred a DS query to the child zone {cut} (lame)")
+        ns = next(r for r in response.authority if r.rdtype == dns.rdatatype.NS and r.name == cut)
+        names = tuple(dict.fromkeys(rdata.target for rdata in ns))[: self.limits.maxNSNames]
+        glue: list[tuple[dns.name.Name, tuple[str, ...]]] = []
+        for target in names:
+            # Glue only from inside the bailiwick of the zone that referred: anything else
+            # it says about other names is not its to say.
+            if not target.is_subdomain(zone):
+                continue
+            addresses = tuple(
+                rdata.address
+                for rrset in response.additional
+                if rrset.name == target and rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
+                for rdata in rrset
+                if _isAddress(rdata.address)
+            )
+            if addresses:
+                glue.append((target, addresses))
+        delegation = _Delegation(cut, names, tuple(glue))
+        self._delegations.put(cut, delegation, ns.ttl)
+        return delegation
+
+    def _servers(self, delegation: _Delegation) -> list[NameServer | dns.name.Name]:
+        """
+        Whom to ask for C{delegation}'s zone, in order: the root hints for the root; else
+        the glue addresses, then the names of the other name servers (whose addresses
+        L{_askZone} looks up only when it gets to them).
+        """
+        if delegation.zone == dns.name.root and not delegation.names:
+            return list(self.rootHints)
+        order: list[NameServer | dns.name.Name] = []
+        glued = dict(delegation.glue)
+        for name in delegation.names:
+            for address in _ordered(glued.get(name, ())):
+                server = NameServer(address, self.port)
+                if server not in order:
+                    order.append(server)
+        order += [name for name in delegation.names if name not in glued]
+        return order
+
+    async def _addressesOf(
+        self,
+        work: _Work,
+        name: dns.name.Name,
+        zone: dns.name.Name,
+        depth: int,
+        problems: list[str],
+    ) -> tuple[str, ...]:
+        """
+        The addresses of name server C{name} of C{zone}, from the cache or by a separate
+        lookup from the root (A, then AAAA when there is no A); none when it cannot be found.
+        """
+        cached = self._addresses.get(name)
+        if cached is not None:
+            return cached
+        if name.is_subdomain(zone):
+            # Inside the zone it serves, without glue: only the zone itself could tell, and
+            # asking it needs this address.
+            problems.append(f"{name} has no glue")
+            return ()
+        if name in work.resolving:
+            problems.append(f"{name} needs itself to be found")
+            return ()
+        if depth + 1 > self.limits.maxNSLookupDepth:
+            raise self._fail(
+                work,
+                f"name server {name} of {zone}: more than {self.limits.maxNSLookupDepth} "
+                "nested name server address lookups",
+                "maxNSLookupDepth",
+            )
+        work.resolving.add(name)
+        addresses: list[str] = []
+        ttl = MAX_DELEGATION_TTL
+        try:
+            for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+                try:
+                    response = await self._resolve(work, name, rdtype, depth + 1)
+                except IterationLimitError:
+                    raise
+                except IterativeResolutionError as e:
+                    problems.append(f"the address of {name}: {e.reason}")
+                    break
+                for rrset in response.answer:
+                    if rrset.name == name and rrset.rdtype == rdtype:
+                        ttl = min(ttl, rrset.ttl)
+                        addresses += [r.address for r in rrset if _isAddress(r.address)]
+                if addresses:
+                    break
+        finally:
+            work.resolving.discard(name)
+        if not addresses:
+            problems.append(f"no address found for {name}")
+        result = tuple(addresses)
+        if result:
+            self._addresses.put(name, result, ttl)
+        return result
+
+
+def _what(name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> str:
+    return f"{name} {dns.rdatatype.to_text(rdtype)}"
+
+
+def _isAddress(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _ordered(addresses: Sequence[str]) -> list[str]:
+    """
+    IPv4 addresses before IPv6 ones (a host without IPv6 fails those at once).
+    """
+    return sorted(addresses, key=lambda a: ":" in a)

@@ -1,0 +1,341 @@
+"""
+DNSSEC roadblocks (RFC 8027): recursive resolvers that cannot serve a validator, found by
+probing them (L{probeResolver}), and a querier that avoids them
+(L{RoadblockAvoidingClient}) by resolving from the root hints instead.
+
+A resolver is a roadblock when, asked with DO and CD set (RFC 8027 section 3):
+
+  - it rejects EDNS(0) (FORMERR, NOTIMP, BADVERS), or answers without an OPT record;
+  - it strips RRSIGs: the trust anchor zone's DNSKEY RRset comes without its signatures;
+  - it refuses or drops DNSKEY or DS queries (an error RCODE, an empty answer, or silence
+    to a DS query after answering the DNSKEY one);
+  - it strips NSEC or NSEC3 records: a DS query the anchor zone answers with a denial comes
+    without the signed proof;
+  - it truncates answers and then does not answer over TCP.
+
+A resolver that does not answer at all (closed port, unreachable, silent) is not a roadblock
+but a network failure: the lookups report it as they would without probing, and no
+fallback happens (a machine without a network has nothing to gain from the root servers).
+
+Tests: C{tests/validation/test_roadblock.py}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from txdane.resolvconf import NameServer
+from txdane.transport import (
+    DNSClient,
+    DNSConnectionError,
+    DNSError,
+    DNSQuerier,
+    DNSServerError,
+    DNSTimeoutError,
+    EDNSUnsupportedError,
+)
+from txdane.validation.iterative import Resolution
+
+__all__ = [
+    "PROBE_NAME",
+    "ROADBLOCK_VERDICT_TTL",
+    "SILENT_VERDICT_TTL",
+    "ProbeVerdict",
+    "RoadblockAvoidingClient",
+    "RoadblockError",
+    "probeResolver",
+]
+
+_log = Logger()
+
+#: Seconds a resolver's probe verdict is remembered before it is probed again.
+ROADBLOCK_VERDICT_TTL = 300.0
+#: Seconds the verdict "did not answer at all" is remembered.
+SILENT_VERDICT_TTL = 30.0
+#: The label under the trust anchor's zone whose DS the probe asks for: a name the zone
+#: answers itself, with a signed denial.
+PROBE_NAME = "txdane-roadblock-probe"
+#: The UDP payload the probe advertises: small, so that a large DNSKEY RRset is truncated and
+#: the resolver's TCP is tried too.
+PROBE_PAYLOAD = 512
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeVerdict:
+    """
+    What probing one resolver found.
+
+    @ivar server: the resolver.
+    @ivar problem: why it is a roadblock (one phrase, e.g. C{"strips RRSIGs"}), or C{None}.
+    @ivar silent: it did not answer at all (a network failure, not a roadblock).
+    """
+
+    server: NameServer
+    problem: str | None = None
+    silent: bool = False
+
+    @property
+    def usable(self) -> bool:
+        """
+        Whether a validator can use this resolver.
+        """
+        return self.problem is None and not self.silent
+
+    def __str__(self) -> str:
+        if self.silent:
+            return f"{self.server} does not answer"
+        if self.problem is None:
+            return f"{self.server} passes the DNSSEC roadblock probes"
+        return f"{self.server} {self.problem}"
+
+
+class RoadblockError(DNSError):
+    """
+    Every configured recursive resolver is a DNSSEC roadblock (RFC 8027), and resolving from
+    the root hints is impossible: the trust anchors are not the IANA root's and no root
+    hints were given.
+
+    @ivar verdicts: what probing each resolver found.
+    """
+
+    verdicts: tuple[ProbeVerdict, ...] = ()
+
+    def __str__(self) -> str:
+        found = "; ".join(str(v) for v in self.verdicts) or "no resolver passed the probes"
+        return (
+            f"every configured resolver is a DNSSEC roadblock (RFC 8027): {found}; resolving "
+            "from the root instead needs root hints (--root-hints, rootHints=) when the trust "
+            "anchors are not the IANA root's"
+        )
+
+
+async def probeResolver(
+    client: DNSQuerier, server: NameServer, zone: dns.name.Name
+) -> ProbeVerdict:
+    """
+    Probe C{server} through C{client} (which asks only it) with the DNSKEY query of the trust
+    anchor's zone C{zone}, which must come signed, and a DS query that zone answers with a
+    signed denial (C{PROBE_NAME.zone}); see the module docstring for what fails.
+
+    @param client: asks C{server} only; a L{DNSClient} advertising L{PROBE_PAYLOAD}, so that
+        its L{stats<DNSClient.stats>} tell a truncated answer without TCP from silence.
+    """
+    try:
+        dnskey = await client.query(
+            zone, dns.rdatatype.DNSKEY, dnssecOK=True, checkingDisabled=True
+        )
+    except EDNSUnsupportedError as e:
+        return ProbeVerdict(server, f"rejects EDNS(0) ({dns.rcode.to_text(e.rcode)})")
+    except DNSServerError as e:
+        return ProbeVerdict(server, f"refuses DNSKEY queries ({dns.rcode.to_text(e.rcode)})")
+    except (DNSTimeoutError, DNSConnectionError):
+        if getattr(getattr(client, "stats", None), "truncated", 0):
+            return ProbeVerdict(server, "truncates answers and does not answer over TCP")
+        return ProbeVerdict(server, silent=True)
+    except DNSError as e:
+        return ProbeVerdict(server, f"fails DNSKEY queries ({e})")
+    if dnskey.edns < 0:
+        return ProbeVerdict(server, "answers without EDNS(0) (no OPT record)")
+    keys = dnskey.get_rrset(dnskey.answer, zone, dns.rdataclass.IN, dns.rdatatype.DNSKEY)
+    if keys is None:
+        return ProbeVerdict(server, f"answers the DNSKEY query of {zone} without DNSKEY records")
+    if not _signed(dnskey.answer, zone, dns.rdatatype.DNSKEY):
+        return ProbeVerdict(server, f"strips RRSIGs (the DNSKEY RRset of {zone} came unsigned)")
+    name = dns.name.Name((PROBE_NAME.encode(), *zone.labels))
+    try:
+        ds = await client.query(name, dns.rdatatype.DS, dnssecOK=True, checkingDisabled=True)
+    except DNSServerError as e:
+        return ProbeVerdict(server, f"refuses DS queries ({dns.rcode.to_text(e.rcode)})")
+    except (DNSTimeoutError, DNSConnectionError):
+        return ProbeVerdict(server, "drops DS queries (answered DNSKEY, not DS)")
+    except DNSError as e:
+        return ProbeVerdict(server, f"fails DS queries ({e})")
+    if ds.get_rrset(ds.answer, name, dns.rdataclass.IN, dns.rdatatype.DS) is not None:
+        if not _signed(ds.answer, name, dns.rdatatype.DS):
+            return ProbeVerdict(server, "strips RRSIGs (a DS RRset came unsigned)")
+        return ProbeVerdict(server)
+    denial = [r for r in ds.authority if r.rdtype in (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)]
+    if not denial:
+        return ProbeVerdict(
+            server, f"strips NSEC/NSEC3 records (the DS denial of {name} came without proof)"
+        )
+    if not all(_signed(ds.authority, r.name, r.rdtype) for r in denial):
+        return ProbeVerdict(server, "strips RRSIGs (an NSEC/NSEC3 record came unsigned)")
+    return ProbeVerdict(server)
+
+
+def _signed(section: Sequence[dns.rrset.RRset], name: dns.name.Name, rdtype: int) -> bool:
+    return any(
+        r.rdtype == dns.rdatatype.RRSIG and r.name == name and r.covers == rdtype and len(r)
+        for r in section
+    )
+
+
+class RoadblockAvoidingClient(DNSClient):
+    """
+    A L{DNSClient} that asks only those of its recursive resolvers that pass the roadblock
+    probes (L{probeResolver}), and resolves from the root hints when every one of them is a
+    roadblock.
+
+    The probes run with the first query, and again when their verdicts are older than
+    L{ROADBLOCK_VERDICT_TTL}; that query is sent to the resolvers meanwhile, and its answer
+    is used when they are to be asked; queries that arrive meanwhile wait for the probes.
+    When no resolver passes: if one of them did not answer at all, every resolver is asked
+    as without probing (so that a network failure reads as one); otherwise the C{iterative}
+    querier answers, or, where there is none, every query fails with L{RoadblockError}.
+
+    @ivar anchorZone: the trust anchor's zone, which the probes ask about.
+    @ivar iterative: resolves from the root hints, or C{None} where that is impossible.
+    @ivar resolution: how answers are fetched now (a L{Resolution}); recursive until the
+        probes find otherwise.
+    @ivar verdicts: the latest probe verdicts, one per resolver.
+    """
+
+    def __init__(
+        self,
+        reactor: Any = None,
+        servers: Sequence[NameServer | str | tuple[str, int]] | None = None,
+        *,
+        anchorZone: dns.name.Name = dns.name.root,
+        iterative: DNSQuerier | None = None,
+        probeClientFactory: Callable[[NameServer], DNSQuerier] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """
+        @param reactor: see L{DNSClient}.
+        @param servers: see L{DNSClient}.
+        @param anchorZone: the zone of the trust anchors (the root for the built-in ones).
+        @param iterative: the fallback, an L{IterativeQuerier}; C{None} for none.
+        @param probeClientFactory: makes the querier that probes one resolver (by default a
+            L{DNSClient} asking only it, once per query, advertising L{PROBE_PAYLOAD}).
+        @param kwargs: the other arguments of L{DNSClient}.
+        """
+        super().__init__(reactor, servers, **kwargs)
+        self.anchorZone = anchorZone
+        self.iterative = iterative
+        self._probeClientFactory = probeClientFactory or self._probeClient
+        self.verdicts: tuple[ProbeVerdict, ...] = ()
+        self.resolution = Resolution("recursive")
+        self._expires = float("-inf")
+        self._probing: Deferred[None] | None = None
+        self._waiting: list[Deferred[None]] = []
+        self._chosen: DNSQuerier | None = None
+        self._passing: DNSClient | None = None
+
+    def _probeClient(self, server: NameServer) -> DNSQuerier:
+        return DNSClient(
+            self._reactor, [server], timeout=self.timeout, attempts=1, payload=PROBE_PAYLOAD
+        )
+
+    def query(
+        self,
+        name: dns.name.Name | str,
+        rdtype: dns.rdatatype.RdataType | str | int,
+        rdclass: dns.rdataclass.RdataClass | str | int = dns.rdataclass.IN,
+        *,
+        dnssecOK: bool = False,
+        checkingDisabled: bool = False,
+        recursionDesired: bool = True,
+    ) -> Deferred[dns.message.Message]:
+        """
+        Send one query to whom the probes chose; see L{DNSQuerier.query
+        <txdane.transport.DNSQuerier.query>}.
+
+        @raise RoadblockError: (in the Deferred) every resolver is a roadblock and there is
+            no iterative fallback.
+        """
+        settings = dict(
+            dnssecOK=dnssecOK, checkingDisabled=checkingDisabled, recursionDesired=recursionDesired
+        )
+        return Deferred.fromCoroutine(self._avoiding(name, rdtype, rdclass, settings))
+
+    async def _avoiding(
+        self,
+        name: dns.name.Name | str,
+        rdtype: dns.rdatatype.RdataType | str | int,
+        rdclass: dns.rdataclass.RdataClass | str | int,
+        settings: dict[str, bool],
+    ) -> dns.message.Message:
+        if self._reactor.seconds() >= self._expires:
+            # The query goes to the resolvers while they are probed, so that a silent
+            # resolver costs no more time than without probes, nor does one that passes.
+            direct = super().query(name, rdtype, rdclass, **settings)
+            await self._probe()
+            if self._chosen is self:
+                return await direct
+            direct.addErrback(lambda _: None)
+            direct.cancel()
+        chosen = self._chosen
+        if chosen is self:
+            return await super().query(name, rdtype, rdclass, **settings)
+        if chosen is None:
+            raise RoadblockError(self.verdicts)
+        return await chosen.query(name, rdtype, rdclass, **settings)
+
+    def _probe(self) -> Deferred[None]:
+        """
+        Probe every resolver (once, however many queries wait for it).
+        """
+        waiter: Deferred[None] = Deferred()
+        self._waiting.append(waiter)
+        if self._probing is None:
+            self._probing = Deferred.fromCoroutine(self._probeAll())
+            self._probing.addBoth(self._probed)
+        return waiter
+
+    def _probed(self, result: object) -> None:
+        if isinstance(result, Failure):
+            # A probe that broke finds nothing: ask the resolvers as without probes (the
+            # validation of their answers is what protects), and probe again soon.
+            _log.failure("DNSSEC roadblock probe failed", result)
+            self._chosen = self
+            self.resolution = Resolution("recursive")
+            self._expires = self._reactor.seconds() + SILENT_VERDICT_TTL
+        self._probing = None
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:
+            waiter.callback(None)
+
+    async def _probeAll(self) -> None:
+        verdicts = []
+        for server in self.servers:
+            client = self._probeClientFactory(server)
+            verdicts.append(await probeResolver(client, server, self.anchorZone))
+        self.verdicts = tuple(verdicts)
+        passing = [v.server for v in verdicts if v.usable]
+        silent = any(v.silent for v in verdicts)
+        ttl = SILENT_VERDICT_TTL if silent and not passing else ROADBLOCK_VERDICT_TTL
+        self._expires = self._reactor.seconds() + ttl
+        if len(passing) == len(verdicts) or (silent and not passing):
+            self._chosen = self
+            self.resolution = Resolution("recursive")
+        elif passing:
+            self._chosen = DNSClient(
+                self._reactor,
+                passing,
+                timeout=self.timeout,
+                attempts=self.attempts,
+                rotate=self.rotate,
+                payload=self.payload,
+            )
+            blocked = "; ".join(str(v) for v in verdicts if not v.usable)
+            self.resolution = Resolution("recursive", f"not asked: {blocked}")
+        else:
+            found = "; ".join(str(v) for v in verdicts)
+            self._chosen = self.iterative
+            self.resolution = Resolution(
+                "iterative" if self.iterative is not None else "recursive",
+                f"every configured resolver is a DNSSEC roadblock: {found}",
+            )
