@@ -32,7 +32,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -309,10 +309,14 @@ class RoadblockAvoidingClient(DNSClient):
             waiter.callback(None)
 
     async def _probeAll(self) -> None:
-        verdicts = []
-        for server in self.servers:
-            client = self._probeClientFactory(server)
-            verdicts.append(await probeResolver(client, server, self.anchorZone))
+        # Every resolver at once: a silent one costs its timeout once, not before each other.
+        probes = [
+            Deferred.fromCoroutine(
+                probeResolver(self._probeClientFactory(server), server, self.anchorZone)
+            )
+            for server in self.servers
+        ]
+        verdicts: list[ProbeVerdict] = await gatherResults(probes, consumeErrors=True)
         self.verdicts = tuple(verdicts)
         passing = [v.server for v in verdicts if v.usable]
         silent = any(v.silent for v in verdicts)
