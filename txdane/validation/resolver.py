@@ -40,12 +40,15 @@ import dns.rrset
 from dns.rdtypes.ANY.RRSIG import RRSIG
 from twisted.internet import defer
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.errors import (
     BudgetExceededError,
     LookupFailedError,
+    TrustAnchorStateError,
     TxdaneError,
     WorkLimitExceededError,
 )
@@ -56,6 +59,7 @@ from txdane.validation import denial, proofs
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
+from txdane.validation.autotrust import TrustAnchorTracker
 from txdane.validation.cache import ExpiringCache, rrsetCost
 from txdane.validation.context import LookupContext, cancellable
 from txdane.validation.ede import EDE
@@ -64,6 +68,8 @@ from txdane.validation.limits import Budget, ValidationLimits
 from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime, lookupType
 from txdane.validation.sections import dnameFor, findRRset, signaturesFor
 from txdane.validation.trustchain import ChainOfTrust, DSResult, ZoneKeys
+
+_log = Logger()
 
 
 def _answerCost(answer: Answer) -> int:
@@ -139,6 +145,12 @@ class ValidatingResolver(TypedLookups):
     @param policy: the algorithms validated; a default L{AlgorithmPolicy} when not given.
     @param clock: the source of time for signature validity, cache expiry and the lookup
         timeout; the global reactor by default.
+    @param trustAnchorTracker: the RFC 5011 state of the anchors of one zone (see
+        L{TrustAnchorTracker<txdane.validation.autotrust.TrustAnchorTracker>}): that zone's
+        anchors are its trusted keys, instead of those of C{trustAnchors}. Every proven
+        DNSKEY RRset of the zone updates it, and the RRset is fetched again at the refresh
+        interval of RFC 5011 section 2.3 (L{refreshTrustAnchor}) while the resolver is in use
+        (L{stopRefreshing} stops that).
     """
 
     def __init__(
@@ -149,10 +161,18 @@ class ValidatingResolver(TypedLookups):
         limits: ValidationLimits | None = None,
         policy: AlgorithmPolicy | None = None,
         clock: IReactorTime | None = None,
+        trustAnchorTracker: TrustAnchorTracker | None = None,
     ) -> None:
         clock = defaultClock(clock)
         self.querier = querier
         self.trustAnchors = trustAnchors if trustAnchors is not None else TrustAnchors.builtin()
+        self.trustAnchorTracker = trustAnchorTracker
+        self._refreshCall: IDelayedCall | None = None
+        self._refreshing = True
+        anchors = self.trustAnchors
+        if trustAnchorTracker is not None:
+            others = [a for a in anchors.anchors if a.zone != trustAnchorTracker.zone]
+            anchors = TrustAnchors((*others, trustAnchorTracker.anchor()))
         self.limits = limits if limits is not None else ValidationLimits()
         self.policy = policy if policy is not None else AlgorithmPolicy()
         self.clock = clock
@@ -162,11 +182,13 @@ class ValidatingResolver(TypedLookups):
             clock, size, maxTTL, budget // 2, _answerCost
         )
         self._chain = ChainOfTrust(
-            self.trustAnchors,
+            anchors,
             self.limits,
             self.policy,
             ExpiringCache(clock, size, maxTTL, budget // 4, _zoneKeysCost),
             ExpiringCache(clock, size, maxTTL, budget // 4, _dsCost),
+            trustAnchorTracker,
+            self._scheduleRefresh,
         )
         #: Signature checks done by the most recent lookup that finished (for tests and
         #: benchmarks: the KeyTrap limits are asserted on it).
@@ -183,6 +205,98 @@ class ValidatingResolver(TypedLookups):
         self._answers.clear()
         self._chain.zoneCache.clear()
         self._chain.dsCache.clear()
+
+    # -- following the trust anchor's rollovers ---------------------------------------------
+
+    def refreshTrustAnchor(self) -> Deferred[bool]:
+        """
+        Fetch the DNSKEY RRset of the zone whose anchors are tracked now, whatever the cache
+        holds, and update the tracker. A failure to prove it is noted in the tracker (the
+        next fetch is then due after its retry time), and logged.
+
+        @return: a Deferred firing with whether a trusted key proved the RRset (C{False}
+            at once without a tracker).
+        """
+        tracker = self.trustAnchorTracker
+        if tracker is None:
+            return succeed(False)
+        ctx = LookupContext(
+            tracker.zone,
+            dns.rdatatype.DNSKEY,
+            self.querier,
+            self.clock.seconds(),
+            Budget(self.limits),
+        )
+        running = limitLookupTime(
+            cancellable(ctx, self._refresh(ctx)),
+            tracker.zone,
+            dns.rdatatype.DNSKEY,
+            self.limits,
+            self.clock,
+        )
+
+        def proven(ok: bool) -> bool:
+            if not ok:
+                self._refreshFailed(ctx.now, None)
+            return ok
+
+        def failed(reason: Failure) -> bool:
+            self._refreshFailed(ctx.now, reason)
+            return False
+
+        return running.addCallbacks(proven, failed)
+
+    async def _refresh(self, ctx: LookupContext) -> bool:
+        keys = await self._chain.trackedKeys(ctx)
+        if keys.status is not Status.SECURE:
+            _log.warn(
+                "trust anchor refresh of {zone}: {status}: {reason}",
+                zone=keys.zone,
+                status=keys.status.value,
+                reason=keys.reason,
+            )
+            return False
+        self._chain.zoneCache.put(keys.zone, keys, keys.ttl)
+        return True
+
+    def _refreshFailed(self, now: float, reason: Failure | None) -> None:
+        tracker = self.trustAnchorTracker
+        assert tracker is not None
+        if reason is not None:
+            _log.failure("trust anchor refresh of {zone} failed", reason, zone=tracker.zone)
+        if tracker.allRevoked:
+            return  # nothing left to follow
+        try:
+            tracker.failed(now)
+        except TrustAnchorStateError:
+            _log.failure("trust anchor state of {zone}", zone=tracker.zone)
+        self._scheduleRefresh()
+
+    def _scheduleRefresh(self) -> None:
+        """
+        Fetch the tracked zone's DNSKEY RRset again when the tracker says it is due.
+        """
+        tracker = self.trustAnchorTracker
+        if tracker is None or not self._refreshing:
+            return
+        delay = max(0.0, tracker.nextProbe - self.clock.seconds())
+        if self._refreshCall is not None and self._refreshCall.active():
+            self._refreshCall.cancel()
+        self._refreshCall = self.clock.callLater(delay, self._refreshDue)
+
+    def _refreshDue(self) -> None:
+        self._refreshCall = None
+        self.refreshTrustAnchor()
+
+    def stopRefreshing(self) -> None:
+        """
+        Stop fetching the tracked zone's DNSKEY RRset on a timer (lookups still update the
+        tracker whenever they fetch it).
+        """
+        self._refreshing = False
+        if self._refreshCall is not None and self._refreshCall.active():
+            self._refreshCall.cancel()
+        self._refreshCall = None
 
     def lookup(
         self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
