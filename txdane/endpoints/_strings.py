@@ -31,6 +31,7 @@ COMMON_OPTIONS = frozenset(
         "bindAddress",
         "resolver",
         "trustAnchor",
+        "trustAnchorState",
         "trustAD",
         "trustADRemote",
         "strictNSEC3",
@@ -47,6 +48,7 @@ _RESOLVER_OPTIONS = {
     "trustADRemote": "trustADRemote=yes",
     "strictNSEC3Iterations": "strictNSEC3",
     "timeout": "dnsTimeout",
+    "trustAnchorState": "trustAnchorState",
 }
 
 
@@ -206,8 +208,8 @@ class OptionReader:
 
     def resolver(self, reactor: Any) -> Any:
         """
-        The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAD},
-        C{trustADRemote}, C{strictNSEC3} and C{dnsTimeout} options.
+        The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAnchorState},
+        C{trustAD}, C{trustADRemote}, C{strictNSEC3} and C{dnsTimeout} options.
         """
         text = self.get("resolver")
         dnsTimeout = self.seconds("dnsTimeout", 0) if self.given("dnsTimeout") else None
@@ -219,6 +221,7 @@ class OptionReader:
                 self.flag("trustADRemote"),
                 self.flag("strictNSEC3"),
                 dnsTimeout,
+                self.get("trustAnchorState"),
             )
         except ResolverSettingsError as e:
             raise self.error(e.describe(_RESOLVER_OPTIONS.__getitem__)) from None
@@ -233,6 +236,7 @@ def _resolverSettings(
     trustADRemote: bool = False,
     strictNSEC3Iterations: bool = False,
     timeout: float | None = None,
+    trustAnchorState: str | None = None,
 ) -> ResolverSettings:
     """
     The settings for these options. An endpoint string is often parsed once per connection:
@@ -245,6 +249,7 @@ def _resolverSettings(
         trustADRemote=trustADRemote,
         strictNSEC3Iterations=strictNSEC3Iterations,
         timeout=timeout,
+        trustAnchorState=trustAnchorState,
     )
 
 

@@ -11,7 +11,8 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
   - both: C{host}, C{port} (required); C{timeout} (seconds per connection attempt);
     C{bindAddress} (local address); C{resolver} (comma-separated C{address#port} recursive
     resolvers; default C{/etc/resolv.conf}); C{trustAnchor} (trust anchor file; default the
-    built-in root anchors); C{trustAD} (C{yes}: trust the AD bit of C{resolver} instead of
+    built-in root anchors); C{trustAnchorState} (an RFC 5011 state file: the anchors follow
+    the zone's key rollovers); C{trustAD} (C{yes}: trust the AD bit of C{resolver} instead of
     validating; only for resolvers on loopback unless C{trustADRemote=yes}); C{strictNSEC3}
     (C{yes}: a TLSA lookup that only the NSEC3 iteration limit makes insecure is bogus, so
     DANE is refused rather than downgraded to PKIX; excludes C{trustAD}); C{dnsTimeout}
