@@ -262,7 +262,7 @@ class StringEndToEndTests(TestCase):
         endpoint = clientFromString(
             reactor, f"dane:host=www.example.test:port={server.port}:{options}"
         )
-        resolver = endpoint.resolver  # type: ignore[attr-defined]
+        resolver = endpoint.resolver
         self.addCleanup(resolver.stopRefreshing)
         protocol: Any = await endpoint.connect(Factory.forProtocol(RecordingClient))
         await protocol.greeted
