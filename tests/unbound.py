@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,11 +44,17 @@ def unboundConfig(
     *,
     validating: bool = True,
     interface: str = "127.0.0.1",
+    autoTrustAnchorFile: Path | None = None,
+    extra: Sequence[str] = (),
 ) -> Path:
     """
     Write an Unbound configuration listening on C{interface}:C{port} and asking txdane's
     server on C{serverPort} for every zone of C{hierarchy}; with the hierarchy's trust anchor
     when C{validating}, else with validation off (a plain recursive resolver).
+
+    @param autoTrustAnchorFile: instead of the hierarchy's trust anchor, follow the root's
+        rollovers (RFC 5011) with this C{auto-trust-anchor-file}.
+    @param extra: more lines for the C{server:} clause.
     """
     lines = [
         "server:",
@@ -66,7 +73,10 @@ def unboundConfig(
         "    qname-minimisation: no",
         "    ede: yes",
     ]
-    if validating:
+    lines += [f"    {line}" for line in extra]
+    if autoTrustAnchorFile is not None:
+        lines.append(f'    auto-trust-anchor-file: "{autoTrustAnchorFile}"')
+    elif validating:
         anchor = directory / "anchor.txt"
         anchor.write_text(hierarchy.trustAnchorText())
         lines.append(f'    trust-anchor-file: "{anchor}"')
@@ -117,15 +127,30 @@ class Unbound:
 
 
 def startUnbound(
-    testCase: Any, hierarchy: Hierarchy, serverPort: int, *, validating: bool = True
+    testCase: Any,
+    hierarchy: Hierarchy,
+    serverPort: int,
+    *,
+    validating: bool = True,
+    autoTrustAnchorFile: Path | None = None,
+    extra: Sequence[str] = (),
 ) -> Unbound:
     """
-    Start Unbound in the foreground for the duration of C{testCase}.
+    Start Unbound in the foreground for the duration of C{testCase} (see L{unboundConfig}
+    for the options).
     """
     program = requireProgram("unbound")
     directory = Path(tempfile.mkdtemp(prefix="txdane-unbound-"))
     port = freePort()
-    config = unboundConfig(directory, hierarchy, serverPort, port, validating=validating)
+    config = unboundConfig(
+        directory,
+        hierarchy,
+        serverPort,
+        port,
+        validating=validating,
+        autoTrustAnchorFile=autoTrustAnchorFile,
+        extra=extra,
+    )
     process = subprocess.Popen(
         [program, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

@@ -291,6 +291,7 @@ class Hierarchy:
         signers: Iterable[SigningKey],
         *,
         validity: int = 30 * _DAY,
+        ttl: int | None = None,
     ) -> Hierarchy:
         """
         A copy of the hierarchy whose C{zone} publishes exactly the keys C{published} as its
@@ -300,6 +301,7 @@ class Hierarchy:
         signatures, so its ZSK must stay among C{published}.
 
         @param validity: how long after L{now} the new DNSKEY signatures expire.
+        @param ttl: the TTL of the DNSKEY RRset; the zone's SOA TTL by default.
         """
         origin = dns.name.from_text(zone) if isinstance(zone, str) else zone
         old = self.zones[origin]
@@ -314,7 +316,8 @@ class Hierarchy:
                 continue
             apex.rdatasets.append(rdataset)
         copy.nodes[origin] = apex
-        ttl = old.get_rdataset(origin, dns.rdatatype.SOA).ttl  # type: ignore[union-attr]
+        if ttl is None:
+            ttl = old.get_rdataset(origin, dns.rdatatype.SOA).ttl  # type: ignore[union-attr]
         dnskeys = copy.find_rdataset(origin, dns.rdatatype.DNSKEY, create=True)
         for key in published:
             dnskeys.add(key.dnskey, ttl)
