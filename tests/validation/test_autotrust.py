@@ -20,11 +20,11 @@ from txdane.server.signing import KSK_FLAGS, SigningKey
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy, revokedKey
 from txdane.validation import EDE, TrustAnchors, ValidatingResolver
+from txdane.validation.anchorstate import KeyState
 from txdane.validation.autotrust import (
     ADD_HOLD_DOWN,
     MAX_TRACKED_KEYS,
     REMOVE_HOLD_DOWN,
-    KeyState,
     TrustAnchorTracker,
 )
 

@@ -51,8 +51,9 @@ from txdane.errors import (
 )
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import BUILTIN_ROOT_ANCHORS, TrustAnchor, TrustAnchors
+from txdane.validation.anchorstate import KeyState
 from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
-from txdane.validation.autotrust import KeyState, TrustAnchorTracker
+from txdane.validation.autotrust import TrustAnchorTracker
 from txdane.validation.ede import EDE, edeText
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
