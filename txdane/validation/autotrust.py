@@ -30,8 +30,12 @@ import dns.rrset
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS
 from dns.rdtypes.ANY.RRSIG import RRSIG
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
-from txdane.errors import TrustAnchorStateError
+from txdane.errors import TrustAnchorStateError, TxdaneError
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchor, TrustAnchors
 from txdane.validation.anchorstate import (
@@ -50,6 +54,7 @@ __all__ = [
     "ADD_HOLD_DOWN",
     "MAX_TRACKED_KEYS",
     "REMOVE_HOLD_DOWN",
+    "RefreshTimer",
     "TrustAnchorTracker",
 ]
 
@@ -65,6 +70,7 @@ MAX_TRACKED_KEYS = 16
 MIN_PENDING_FETCHES = 2
 
 _SEP = 0x0001
+_log = Logger()
 _ZONE = 0x0100
 _HOUR = 3600
 _DAY = 86400
@@ -455,6 +461,78 @@ class TrustAnchorTracker:
         @raise TrustAnchorStateError: it cannot be written.
         """
         writeState(self.path, self.toText())
+
+
+class RefreshTimer:
+    """
+    Fetches the tracked zone's DNSKEY RRset again when the tracker says it is due (RFC 5011
+    section 2.3), and notes the fetches that fail, so that the next one comes after the
+    retry time.
+
+    @ivar clock: the timer's clock.
+    @ivar tracker: the tracker whose C{nextProbe} says when.
+    @ivar fetch: fetches the RRset and updates the tracker; it fires with C{True} once a
+        trusted key proved the RRset (the tracker then sets its next probe, and L{schedule}
+        is called again), and passes its failures to L{failed}.
+    """
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        tracker: TrustAnchorTracker,
+        fetch: Callable[[], Deferred[bool]],
+    ) -> None:
+        self.clock = clock
+        self.tracker = tracker
+        self.fetch = fetch
+        self._call: IDelayedCall | None = None
+        self._running = True
+
+    def schedule(self) -> None:
+        """
+        Fetch the RRset at the tracker's C{nextProbe} (instead of any time set before).
+        """
+        if not self._running:
+            return
+        delay = max(0.0, self.tracker.nextProbe - self.clock.seconds())
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = self.clock.callLater(delay, self._due)
+
+    def _due(self) -> None:
+        self._call = None
+        self.fetch()
+
+    def failed(self, reason: Failure, now: float) -> bool:
+        """
+        Note a fetch that failed at C{now}: logged, counted in the state file, and tried
+        again after the retry time (unless every key was revoked: nothing is left to follow).
+        """
+        if reason.check(TxdaneError):
+            _log.warn(
+                "trust anchor refresh of {zone} failed: {why}",
+                zone=self.tracker.zone,
+                why=reason.getErrorMessage(),
+            )
+        else:
+            _log.failure("trust anchor refresh of {zone} failed", reason, zone=self.tracker.zone)
+        if self.tracker.allRevoked:
+            return False
+        try:
+            self.tracker.failed(now)
+        except TrustAnchorStateError:
+            _log.failure("trust anchor state of {zone}", zone=self.tracker.zone)
+        self.schedule()
+        return False
+
+    def stop(self) -> None:
+        """
+        Cancel the timer, for good.
+        """
+        self._running = False
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
 
 
 def _matchesDS(zone: dns.name.Name, key: DNSKEY, ds: DS) -> bool:

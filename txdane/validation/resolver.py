@@ -40,15 +40,12 @@ import dns.rrset
 from dns.rdtypes.ANY.RRSIG import RRSIG
 from twisted.internet import defer
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.logger import Logger
-from twisted.python.failure import Failure
+from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from txdane.errors import (
     BudgetExceededError,
     LookupFailedError,
-    TrustAnchorStateError,
     TxdaneError,
     WorkLimitExceededError,
 )
@@ -59,7 +56,7 @@ from txdane.validation import denial, proofs
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
-from txdane.validation.autotrust import TrustAnchorTracker
+from txdane.validation.autotrust import RefreshTimer, TrustAnchorTracker
 from txdane.validation.cache import ExpiringCache, rrsetCost
 from txdane.validation.context import LookupContext, cancellable
 from txdane.validation.ede import EDE
@@ -68,8 +65,6 @@ from txdane.validation.limits import Budget, ValidationLimits
 from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime, lookupType
 from txdane.validation.sections import dnameFor, findRRset, signaturesFor
 from txdane.validation.trustchain import ChainOfTrust, DSResult, ZoneKeys
-
-_log = Logger()
 
 
 def _answerCost(answer: Answer) -> int:
@@ -167,12 +162,12 @@ class ValidatingResolver(TypedLookups):
         self.querier = querier
         self.trustAnchors = trustAnchors if trustAnchors is not None else TrustAnchors.builtin()
         self.trustAnchorTracker = trustAnchorTracker
-        self._refreshCall: IDelayedCall | None = None
-        self._refreshing = True
+        self._refresher: RefreshTimer | None = None
         anchors = self.trustAnchors
         if trustAnchorTracker is not None:
             others = [a for a in anchors.anchors if a.zone != trustAnchorTracker.zone]
             anchors = TrustAnchors((*others, trustAnchorTracker.anchor()))
+            self._refresher = RefreshTimer(clock, trustAnchorTracker, self.refreshTrustAnchor)
         self.limits = limits if limits is not None else ValidationLimits()
         self.policy = policy if policy is not None else AlgorithmPolicy()
         self.clock = clock
@@ -188,7 +183,7 @@ class ValidatingResolver(TypedLookups):
             ExpiringCache(clock, size, maxTTL, budget // 4, _zoneKeysCost),
             ExpiringCache(clock, size, maxTTL, budget // 4, _dsCost),
             trustAnchorTracker,
-            self._scheduleRefresh,
+            None if self._refresher is None else self._refresher.schedule,
         )
         #: Signature checks done by the most recent lookup that finished (for tests and
         #: benchmarks: the KeyTrap limits are asserted on it).
@@ -234,69 +229,23 @@ class ValidatingResolver(TypedLookups):
             self.limits,
             self.clock,
         )
-
-        def proven(ok: bool) -> bool:
-            if not ok:
-                self._refreshFailed(ctx.now, None)
-            return ok
-
-        def failed(reason: Failure) -> bool:
-            self._refreshFailed(ctx.now, reason)
-            return False
-
-        return running.addCallbacks(proven, failed)
+        assert self._refresher is not None
+        return running.addErrback(self._refresher.failed, ctx.now)
 
     async def _refresh(self, ctx: LookupContext) -> bool:
         keys = await self._chain.trackedKeys(ctx)
         if keys.status is not Status.SECURE:
-            _log.warn(
-                "trust anchor refresh of {zone}: {status}: {reason}",
-                zone=keys.zone,
-                status=keys.status.value,
-                reason=keys.reason,
-            )
-            return False
+            raise LookupFailedError(ctx.name, ctx.rdtype, keys.reason, keys.ede)
         self._chain.zoneCache.put(keys.zone, keys, keys.ttl)
         return True
-
-    def _refreshFailed(self, now: float, reason: Failure | None) -> None:
-        tracker = self.trustAnchorTracker
-        assert tracker is not None
-        if reason is not None:
-            _log.failure("trust anchor refresh of {zone} failed", reason, zone=tracker.zone)
-        if tracker.allRevoked:
-            return  # nothing left to follow
-        try:
-            tracker.failed(now)
-        except TrustAnchorStateError:
-            _log.failure("trust anchor state of {zone}", zone=tracker.zone)
-        self._scheduleRefresh()
-
-    def _scheduleRefresh(self) -> None:
-        """
-        Fetch the tracked zone's DNSKEY RRset again when the tracker says it is due.
-        """
-        tracker = self.trustAnchorTracker
-        if tracker is None or not self._refreshing:
-            return
-        delay = max(0.0, tracker.nextProbe - self.clock.seconds())
-        if self._refreshCall is not None and self._refreshCall.active():
-            self._refreshCall.cancel()
-        self._refreshCall = self.clock.callLater(delay, self._refreshDue)
-
-    def _refreshDue(self) -> None:
-        self._refreshCall = None
-        self.refreshTrustAnchor()
 
     def stopRefreshing(self) -> None:
         """
         Stop fetching the tracked zone's DNSKEY RRset on a timer (lookups still update the
         tracker whenever they fetch it).
         """
-        self._refreshing = False
-        if self._refreshCall is not None and self._refreshCall.active():
-            self._refreshCall.cancel()
-        self._refreshCall = None
+        if self._refresher is not None:
+            self._refresher.stop()
 
     def lookup(
         self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int
