@@ -302,7 +302,13 @@ def test_revokedNeverTrustedAgain(root: Root) -> None:
     root.advance(1)
     assert _status(resolver) is Status.SECURE
     assert _state(tracker, root.old) is KeyState.REVOKED
-    # The old key comes back, unrevoked, signing alone.
+    # The old key comes back, unrevoked, listed in an RRset the new key proves...
+    root.publish([root.old, root.new], [root.new])
+    for _ in range(4):
+        root.advance(10)
+        assert _status(resolver) is Status.SECURE
+    assert _state(tracker, root.old) is KeyState.REVOKED
+    # ... then signing alone.
     root.publish([root.old, root.new], [root.old])
     for _ in range(4):
         root.advance(10)
