@@ -425,6 +425,12 @@ def test_corruptStateFile(root: Root) -> None:
     root.statePath.write_text(f";;id: . 1\n. 3600 IN DNSKEY {root.old.dnskey.to_text()}\n")
     with pytest.raises(TrustAnchorStateError, match="line 2: no ;;state= annotation"):
         root.tracker()
+    root.statePath.write_text(";;id: . 1\n;;id: example. 1\n")
+    with pytest.raises(TrustAnchorStateError, match=r"line 2: ;;id: example\.: a state file holds"):
+        root.tracker()
+    root.statePath.write_text(";;id: . 1\n;;last_queried: 99999999999\n")
+    with pytest.raises(TrustAnchorStateError, match="line 2: 99999999999 is out of range"):
+        root.tracker()
     root.statePath.write_text("; nothing\n")
     with pytest.raises(TrustAnchorStateError, match="no trust anchor in the file"):
         root.tracker()

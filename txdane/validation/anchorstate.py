@@ -217,49 +217,52 @@ def parseState(text: str, source: str) -> AnchorState:
         if stripped.startswith(";;id: "):
             parts = stripped[6:].split()
             try:
-                zone = dns.name.from_text(parts[0])
+                named = dns.name.from_text(parts[0])
             except (dns.exception.DNSException, IndexError) as e:
                 raise bad(f"bad ;;id: {e}") from e
+            if zone is not None and named != zone:
+                raise bad(f";;id: {named}: a state file holds the keys of one zone ({zone})")
+            zone = _zoneName(named, bad)
             header = True
             continue
         if stripped.startswith(";;REVOKED"):
             revokedFile = True
             continue
-        match = re.match(r";;([a-z_]+): *(\d+)", stripped)
+        match = re.match(r";;([a-z_]+): *([0-9]+)", stripped)
         if match:
-            fields[match.group(1)] = int(match.group(2))
+            fields[match.group(1)] = _number(match.group(2), bad)
             continue
         if stripped.startswith(";"):
             continue
         data, _, comments = stripped.partition(";")
         owner, rdata = _parseRecord(data, bad)
         if zone is None:
-            zone = owner
+            zone = _zoneName(owner, bad)
         elif owner != zone:
             raise bad(f"{owner}: a state file holds the keys of one zone ({zone})")
-        stateMatch = re.search(r";;state=(\d+)", ";" + comments)
+        stateMatch = re.search(r";;state=([0-9]+)", ";" + comments)
         if stateMatch is None and header:
             raise bad("no ;;state= annotation")
         state = KeyState.VALID
         if stateMatch is not None:
             try:
-                state = KeyState(int(stateMatch.group(1)))
+                state = KeyState(_number(stateMatch.group(1), bad))
             except ValueError:
                 raise bad(f"unknown state {stateMatch.group(1)}") from None
-        count = re.search(r";;count=(\d+)", ";" + comments)
-        change = re.search(r";;lastchange=(\d+)", ";" + comments)
+        count = re.search(r";;count=([0-9]+)", ";" + comments)
+        change = re.search(r";;lastchange=([0-9]+)", ";" + comments)
         if isinstance(rdata, DS):
             if state is KeyState.VALID:
                 seedDS.append(rdata)
             continue
         assert isinstance(rdata, DNSKEY)
-        ttl = int(data.split()[1]) if data.split()[1:2] and data.split()[1].isdigit() else 0
+        ttl = int(data.split()[1]) if re.fullmatch(r"[0-9]{1,10}", data.split()[1]) else 0
         keys.append(
             TrackedKey(
                 rdata,
                 state,
-                int(change.group(1)) if change else 0,
-                int(count.group(1)) if count else 0,
+                _number(change.group(1), bad) if change else 0,
+                _number(count.group(1), bad) if count else 0,
                 ttl,
             )
         )
@@ -374,6 +377,26 @@ def _why(error: Exception) -> str:
     return str(error)
 
 
+def _zoneName(name: dns.name.Name, bad: Callable[[str], TrustAnchorStateError]) -> dns.name.Name:
+    """
+    C{name}, as the zone of a state file: one whose text holds no C{;}, which starts the
+    file's annotations.
+    """
+    if ";" in name.to_text():
+        raise bad(f"{name}: a zone name with a ';' cannot be kept in a state file")
+    return name
+
+
+def _number(text: str, bad: Callable[[str], TrustAnchorStateError]) -> int:
+    """
+    A number of the file: at most 32 bits, as Unbound writes them (times, counts, states).
+    """
+    value = int(text)
+    if value > 0xFFFFFFFF:
+        raise bad(f"{text} is out of range")
+    return value
+
+
 def _parseRecord(
     data: str, bad: Callable[[str], TrustAnchorStateError]
 ) -> tuple[dns.name.Name, DS | DNSKEY]:
@@ -388,7 +411,7 @@ def _parseRecord(
     except dns.exception.DNSException as e:
         raise bad(f"bad owner name: {e}") from e
     rest = tokens[1:]
-    if rest and rest[0].isdigit():
+    if rest and re.fullmatch(r"[0-9]{1,10}", rest[0]):
         rest = rest[1:]
     if rest and rest[0].upper() == "IN":
         rest = rest[1:]
