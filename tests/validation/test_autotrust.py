@@ -221,6 +221,8 @@ def test_holdDownNotOver(root: Root) -> None:
     answer = resolve(resolver, _NAME, "A")
     assert answer.status is Status.BOGUS
     assert answer.ede == EDE.DNSKEY_MISSING
+    assert f"no key of the trust anchor of . (DNSKEY {root.old.keyTag}/13) signed" in answer.reason
+    assert "state file" not in answer.reason
     resolver.stopRefreshing()
 
 

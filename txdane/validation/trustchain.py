@@ -136,7 +136,7 @@ class ChainOfTrust:
 
     The keys of a zone whose anchors follow rollovers (a L{TrustAnchorTracker}) come from
     the tracker's trusted keys; each time its DNSKEY RRset is fetched, self-signed
-    revocations are reported to the tracker (C{_trackedKeys}), and once the RRset is proven,
+    revocations are reported to the tracker (L{trackedKeys}), and once the RRset is proven,
     the RRset itself.
 
     @ivar zoneCache: proven zone keys (L{ZoneKeys}) by zone.
@@ -272,7 +272,7 @@ class ChainOfTrust:
                 f"every trust anchor of {zone} has been revoked (RFC 5011 state in {tracker.path})",
                 EDE.DNSSEC_BOGUS,
             )
-        keys = await self._fromDS(zone, tracker.anchor(), None, (), ctx)
+        keys = await self._fromDS(zone, tracker.anchor(), None, (), ctx, tracked=True)
         if keys.status is Status.SECURE and dnskeys is not None:
             tracker.observe(dnskeys, sigs, ctx.now, self.policy)
             if self.observed is not None:
@@ -308,6 +308,8 @@ class ChainOfTrust:
         dsResult: DSResult | None,
         above: tuple[ZoneTrust, ...],
         ctx: LookupContext,
+        *,
+        tracked: bool = False,
     ) -> ZoneKeys:
         """
         Prove the DNSKEY RRset of C{zone} with the DS records of a trust C{anchor} or of a
@@ -315,7 +317,10 @@ class ChainOfTrust:
         one of them signed the RRset.
 
         @param above: the zones of the chain of trust above this one, for the answer.
+        @param tracked: whether the C{anchor} is a tracker's (then a failure does not
+            suggest a state file).
         """
+        rolled = "" if tracked else _ROLLED
         dsRecords: list[DSRdata] = []
         trustedKeys: list[DNSKEY] = []
         if anchor is not None:
@@ -380,7 +385,7 @@ class ChainOfTrust:
                 return done(
                     Status.BOGUS,
                     f"no DNSKEY of {zone} matches its trust anchor ({_anchorTags(anchor)})"
-                    + _ROLLED,
+                    + rolled,
                     EDE.DNSKEY_MISSING,
                     dnskey=dnskeys,
                 )
@@ -405,7 +410,7 @@ class ChainOfTrust:
             if anchor is not None and verdict.ede == EDE.DNSKEY_MISSING:
                 reason = (
                     f"no key of the trust anchor of {zone} ({_anchorTags(anchor)}) signed "
-                    f"its DNSKEY RRset{_ROLLED}: {reason}"
+                    f"its DNSKEY RRset{rolled}: {reason}"
                 )
             return done(verdict.status, reason, verdict.ede, dnskey=dnskeys)
         ttl = verdict.ttl if dsResult is None else min(verdict.ttl, dsResult.ttl)
