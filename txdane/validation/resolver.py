@@ -143,9 +143,9 @@ class ValidatingResolver(TypedLookups):
     @param trustAnchorTracker: the RFC 5011 state of the anchors of one zone (see
         L{TrustAnchorTracker<txdane.validation.autotrust.TrustAnchorTracker>}): that zone's
         anchors are its trusted keys, instead of those of C{trustAnchors}. Every proven
-        DNSKEY RRset of the zone updates it, and the RRset is fetched again at the refresh
-        interval of RFC 5011 section 2.3 (L{refreshTrustAnchor}) while the resolver is in use
-        (L{stopRefreshing} stops that).
+        DNSKEY RRset of the zone updates it, and from the first lookup on, the RRset is
+        fetched again at the refresh interval of RFC 5011 section 2.3
+        (L{refreshTrustAnchor}), on a timer of C{clock} that L{stopRefreshing} stops.
     """
 
     def __init__(
