@@ -74,6 +74,54 @@ def test_rulesCheckedOnTheValueToo(anchorFile: Path) -> None:
         ResolverSettings(servers, trustAD=True, strictNSEC3Iterations=True)
 
 
+def test_trustAnchorState(anchorFile: Path, tmp_path: Path) -> None:
+    """
+    A trust anchor state file is made from the trust anchors when the settings are read, and
+    every resolver built from them (or from other settings naming the same file) follows
+    rollovers with one tracker of that file.
+    """
+    state = tmp_path / "root.state"
+    settings = ResolverSettings.fromStrings(
+        ["127.0.0.1"], str(anchorFile), trustAnchorState=str(state)
+    )
+    assert settings.trustAnchorState == str(state)
+    assert state.read_text().startswith("; autotrust trust anchor file\n;;id: . 1\n")
+    reactor = MemoryReactorClock()
+    resolver = settings.build(reactor)
+    assert isinstance(resolver, ValidatingResolver)
+    tracker = resolver.trustAnchorTracker
+    assert tracker is not None
+    assert tracker.path == state.absolute()
+    assert tracker.anchor().ds == TrustAnchors.fromFile(anchorFile).anchors[0].ds
+    other = ResolverSettings.fromStrings(["127.0.0.2"], trustAnchorState=str(state))
+    built = other.build(reactor)
+    assert isinstance(built, ValidatingResolver)
+    assert built.trustAnchorTracker is tracker
+    assert settings != ResolverSettings.fromStrings(["127.0.0.1"], str(anchorFile))
+
+
+def test_trustAnchorStateErrors(tmp_path: Path) -> None:
+    """
+    A corrupt or unwritable state file, or one given with C{trustAD}, is refused when the
+    settings are read, naming the setting and the file.
+    """
+    corrupt = tmp_path / "corrupt.state"
+    corrupt.write_text(";;id: . 1\n. 3600 IN DNSKEY 257 3 13 AAAA\n")
+    with pytest.raises(ResolverSettingsError) as caught:
+        ResolverSettings.fromStrings(trustAnchorState=str(corrupt))
+    assert caught.value.options == ("trustAnchorState",)
+    assert str(caught.value) == (
+        f"trustAnchorState: trust anchor state file {corrupt}: line 2: no ;;state= annotation"
+    )
+    absent = tmp_path / "absent" / "root.state"
+    with pytest.raises(ResolverSettingsError, match="cannot write: No such file or directory"):
+        ResolverSettings.fromStrings(trustAnchorState=str(absent))
+    with pytest.raises(ResolverSettingsError, match="trustAD and trustAnchorState exclude"):
+        ResolverSettings.fromStrings(["127.0.0.1"], trustAD=True, trustAnchorState="x")
+    with pytest.raises(ResolverSettingsError, match="trustAD and trustAnchorState exclude"):
+        ResolverSettings((NameServer("127.0.0.1"),), trustAD=True, trustAnchorState="x")
+
+
 def test_build(anchorFile: Path) -> None:
     reactor = MemoryReactorClock()
     validating = ResolverSettings.fromStrings(["127.0.0.1"], str(anchorFile), timeout=3).build(

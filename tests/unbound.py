@@ -10,7 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,8 @@ def unboundConfig(
     validating: bool = True,
     interface: str = "127.0.0.1",
     stubs: Mapping[str, str] = {},
+    autoTrustAnchorFile: Path | None = None,
+    extra: Sequence[str] = (),
 ) -> Path:
     """
     Write an Unbound configuration listening on C{interface}:C{port} and asking txdane's
@@ -53,6 +55,9 @@ def unboundConfig(
 
     @param stubs: more zones and where to ask for them (C{"ADDR@PORT"}): zones delegated
         from the hierarchy to other servers.
+    @param autoTrustAnchorFile: instead of the hierarchy's trust anchor, follow the root's
+        rollovers (RFC 5011) with this C{auto-trust-anchor-file}.
+    @param extra: more lines for the C{server:} clause.
     """
     lines = [
         "server:",
@@ -71,7 +76,10 @@ def unboundConfig(
         "    qname-minimisation: no",
         "    ede: yes",
     ]
-    if validating:
+    lines += [f"    {line}" for line in extra]
+    if autoTrustAnchorFile is not None:
+        lines.append(f'    auto-trust-anchor-file: "{autoTrustAnchorFile}"')
+    elif validating:
         anchor = directory / "anchor.txt"
         anchor.write_text(hierarchy.trustAnchorText())
         lines.append(f'    trust-anchor-file: "{anchor}"')
@@ -130,16 +138,25 @@ def startUnbound(
     *,
     validating: bool = True,
     stubs: Mapping[str, str] = {},
+    autoTrustAnchorFile: Path | None = None,
+    extra: Sequence[str] = (),
 ) -> Unbound:
     """
-    Start Unbound in the foreground for the duration of C{testCase} (C{stubs} as for
-    L{unboundConfig}).
+    Start Unbound in the foreground for the duration of C{testCase} (see L{unboundConfig}
+    for the options).
     """
     program = requireProgram("unbound")
     directory = Path(tempfile.mkdtemp(prefix="txdane-unbound-"))
     port = freePort()
     config = unboundConfig(
-        directory, hierarchy, serverPort, port, validating=validating, stubs=stubs
+        directory,
+        hierarchy,
+        serverPort,
+        port,
+        validating=validating,
+        stubs=stubs,
+        autoTrustAnchorFile=autoTrustAnchorFile,
+        extra=extra,
     )
     process = subprocess.Popen(
         [program, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

@@ -289,6 +289,48 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    timer = clock.callLater(seconds + 86400, expire)\n",
         ("tests/endpoints/test_memory.py",),
     ),
+    # Trust anchors that follow rollovers (RFC 5011).
+    Mutation(
+        "autotrust-add-hold-down",
+        "a new key of the trust anchor zone is trusted only after the add hold-down",
+        "txdane/validation/autotrust.py",
+        "            if now - tracked.lastChange >= self.addHoldDown and count >= "
+        "MIN_PENDING_FETCHES:\n",
+        "            if count >= MIN_PENDING_FETCHES:\n",
+        ("tests/validation/test_autotrust.py",),
+    ),
+    Mutation(
+        "autotrust-revoke-self-signed",
+        "a revocation counts only when the revoked key signed the DNSKEY RRset itself",
+        "txdane/validation/autotrust.py",
+        "            if not selfSigned(key):\n",
+        "            if False:\n",
+        ("tests/validation/test_autotrust.py",),
+    ),
+    Mutation(
+        "autotrust-revoked-forever",
+        "a revoked key is never trusted again",
+        "txdane/validation/autotrust.py",
+        "            return tracked.moved(KeyState.REVOKED, now)\n",
+        "            return tracked.moved(KeyState.VALID, now)\n",
+        ("tests/validation/test_autotrust.py",),
+    ),
+    Mutation(
+        "autotrust-proven-only",
+        "a DNSKEY RRset that no trusted key signed changes nothing in the trust anchor state",
+        "txdane/validation/trustchain.py",
+        "        if keys.status is Status.SECURE and dnskeys is not None:\n",
+        "        if dnskeys is not None:\n",
+        ("tests/validation/test_autotrust.py",),
+    ),
+    Mutation(
+        "autotrust-key-bound",
+        "at most MAX_TRACKED_KEYS keys of the trust anchor zone are tracked",
+        "txdane/validation/autotrust.py",
+        "                if len(updated) >= self.maxKeys and not self._evictRemoved(updated):\n",
+        "                if False:\n",
+        ("tests/validation/test_autotrust.py",),
+    ),
     Mutation(
         "rrl",
         "response rate limiting holds each source prefix to its rate",

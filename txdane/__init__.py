@@ -81,6 +81,7 @@ __all__: list[str] = [  # noqa: RUF022
     "LookupFailedError",
     "WorkLimitExceededError",
     "TrustAnchorError",
+    "TrustAnchorStateError",
     "InsecureAnswerError",
     "TLSAFormatError",
     "DANEError",

@@ -176,6 +176,17 @@ class TrustAnchorError(ValidationError):
     template = "trust anchors from {source}: {reason}"
 
 
+class TrustAnchorStateError(TrustAnchorError):
+    """
+    An RFC 5011 trust anchor state file could not be read, parsed or written.
+
+    @ivar source: the path of the state file.
+    @ivar reason: what went wrong, naming the line at fault where there is one.
+    """
+
+    template = "trust anchor state file {source}: {reason}"
+
+
 class InsecureAnswerError(ValidationError):
     """
     Raised by L{Answer.require<txdane.validation.answer.Answer.require>} when the caller

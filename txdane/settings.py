@@ -2,12 +2,12 @@
 A validating resolver built from settings: the one place that turns "which recursive resolvers,
 which trust anchors, trust the AD bit or not" into an L{IDNSSECResolver}.
 
-The command line (C{--resolver}, C{--trust-anchor}, C{--trust-ad}, C{--iterative},
-C{--root-hints}) and the endpoint strings (C{resolver=}, C{trustAnchor=}, C{trustAD=},
-C{strictNSEC3=}, C{rootHints=}) both read their options into a
-L{ResolverSettings} with L{ResolverSettings.fromStrings}, which checks them once, and build the
-resolver with L{ResolverSettings.build} (a new one) or L{sharedResolver} (one per reactor and
-settings, so that endpoints share a cache)::
+The command line (C{--resolver}, C{--trust-anchor}, C{--trust-anchor-state}, C{--trust-ad},
+C{--iterative}, C{--root-hints}) and the endpoint strings (C{resolver=}, C{trustAnchor=},
+C{trustAnchorState=}, C{trustAD=}, C{strictNSEC3=}, C{rootHints=}) both read their options
+into a L{ResolverSettings} with L{ResolverSettings.fromStrings}, which checks them once, and
+build the resolver with L{ResolverSettings.build} (a new one) or L{sharedResolver} (one per
+reactor and settings, so that endpoints share a cache)::
 
     settings = ResolverSettings.fromStrings(["127.0.0.1#5353"], trustAnchorFile="anchor.txt")
     resolver = sharedResolver(reactor, settings)
@@ -18,12 +18,14 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from txdane.errors import TrustAnchorError, TxdaneError
 from txdane.resolvconf import NameServer, NameServerError, readResolvConf
 from txdane.transport import DNSClient, DNSQuerier
 from txdane.validation.anchors import TrustAnchors
+from txdane.validation.autotrust import TrustAnchorTracker
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.iterative import IterativeQuerier, RootHintsError, readRootHints
 from txdane.validation.limits import ValidationLimits
@@ -40,8 +42,8 @@ class ResolverSettingsError(TxdaneError, ValueError):
     Resolver settings that cannot be used.
 
     @ivar options: the settings at fault, by their field names (C{"servers"},
-        C{"trustAnchors"}, C{"trustAD"}, C{"strictNSEC3Iterations"}); two for settings that
-        exclude each other.
+        C{"trustAnchors"}, C{"trustAD"}, C{"strictNSEC3Iterations"}, C{"trustAnchorState"});
+        two for settings that exclude each other.
     @ivar problem: what is wrong, in words.
     @ivar override: the field of the setting that would accept this, if one exists
         (C{"trustADRemote"}).
@@ -104,10 +106,15 @@ class ResolverSettings:
         (IPv4 and IPv6, built in). Servers named by referrals are asked on port 53, unless
         every root hint has one same other port, which is then used for them too (tests
         serve a private hierarchy that way).
-    @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors}, C{iterative} or
-        C{strictNSEC3Iterations}, C{iterative} with C{servers}, C{trustAD} with a server
-        that is not on loopback (without C{trustADRemote}), or a timeout that is not a
-        positive number.
+    @ivar trustAnchorState: the path of an RFC 5011 trust anchor state file (see
+        L{TrustAnchorTracker<txdane.validation.autotrust.TrustAnchorTracker>}), or C{None}.
+        With it, the anchors follow the zone's key rollovers: the file's trusted keys are the
+        anchors; where it does not exist yet, it is made from C{trustAnchors} (or the
+        built-in anchors). One tracker is kept per file in a process. Excludes C{trustAD}.
+    @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors}, C{trustAnchorState},
+        C{iterative} or C{strictNSEC3Iterations}, C{iterative} with C{servers}, C{trustAD}
+        with a server that is not on loopback (without C{trustADRemote}), or a timeout that
+        is not a positive number.
     """
 
     servers: tuple[NameServer, ...] | None = None
@@ -118,6 +125,7 @@ class ResolverSettings:
     strictNSEC3Iterations: bool = False
     iterative: bool = False
     rootHints: tuple[NameServer, ...] | None = None
+    trustAnchorState: str | None = None
 
     def __post_init__(self) -> None:
         if self.trustAD and self.iterative:
@@ -131,6 +139,8 @@ class ResolverSettings:
             raise ResolverSettingsError(("rootHints",), "names no server")
         if self.trustAD and self.trustAnchors is not None:
             raise ResolverSettingsError(("trustAD", "trustAnchors"), "exclude each other")
+        if self.trustAD and self.trustAnchorState is not None:
+            raise ResolverSettingsError(("trustAD", "trustAnchorState"), "exclude each other")
         if self.trustAD and self.strictNSEC3Iterations:
             raise ResolverSettingsError(("trustAD", "strictNSEC3Iterations"), _NO_STRICT_WITH_AD)
         if self.servers is not None and not self.servers:
@@ -163,10 +173,13 @@ class ResolverSettings:
         strictNSEC3Iterations: bool = False,
         iterative: bool = False,
         rootHintsFile: str | None = None,
+        trustAnchorState: str | None = None,
     ) -> ResolverSettings:
         """
         Settings from user input: C{ADDR[#PORT]} resolver addresses and the path of a trust
-        anchor file (DS or DNSKEY lines, or an RFC 7958 C{root-anchors.xml}).
+        anchor file (DS or DNSKEY lines, or an RFC 7958 C{root-anchors.xml}). A trust anchor
+        state file is read (or made) here, so that a corrupt or unwritable one is reported
+        before any lookup.
 
         @param servers: resolver addresses; C{None} for C{/etc/resolv.conf}'s.
         @param trustAnchorFile: the trust anchor file; C{None} for the built-in anchors.
@@ -178,6 +191,7 @@ class ResolverSettings:
         @param rootHintsFile: a root hints file as IANA publishes it (C{named.root}: the
             root's NS records and their A and AAAA records); C{None} for the built-in IANA
             root servers.
+        @param trustAnchorState: see L{ResolverSettings.trustAnchorState}.
         @raise ResolverSettingsError: naming the setting that cannot be used.
         """
         parsed: tuple[NameServer, ...] | None = None
@@ -191,6 +205,8 @@ class ResolverSettings:
                 raise ResolverSettingsError(("servers",), str(e)) from None
         if trustAD and trustAnchorFile:
             raise ResolverSettingsError(("trustAD", "trustAnchors"), "exclude each other")
+        if trustAD and trustAnchorState:
+            raise ResolverSettingsError(("trustAD", "trustAnchorState"), "exclude each other")
         if trustAD and strictNSEC3Iterations:
             raise ResolverSettingsError(("trustAD", "strictNSEC3Iterations"), _NO_STRICT_WITH_AD)
         anchors = None
@@ -207,6 +223,11 @@ class ResolverSettings:
                 hints = readRootHints(rootHintsFile)
             except RootHintsError as e:
                 raise ResolverSettingsError(("rootHints",), str(e)) from None
+        if trustAnchorState:
+            try:
+                _tracker(trustAnchorState, anchors)
+            except TrustAnchorError as e:
+                raise ResolverSettingsError(("trustAnchorState",), str(e)) from None
         return cls(
             parsed,
             anchors,
@@ -216,6 +237,7 @@ class ResolverSettings:
             strictNSEC3Iterations,
             iterative,
             hints,
+            trustAnchorState or None,
         )
 
     def build(self, reactor: Any) -> IDNSSECResolver:
@@ -258,8 +280,15 @@ class ResolverSettings:
                 timeout=perAttempt,
                 deadline=self.timeout,
             )
+        tracker = None
+        if self.trustAnchorState is not None:
+            tracker = _tracker(self.trustAnchorState, self.trustAnchors)
         return ValidatingResolver(
-            querier, trustAnchors=self.trustAnchors, limits=limits, clock=reactor
+            querier,
+            trustAnchors=self.trustAnchors,
+            limits=limits,
+            clock=reactor,
+            trustAnchorTracker=tracker,
         )
 
 
@@ -278,6 +307,26 @@ _NO_ITERATIVE_WITH_AD = (
     "exclude each other: resolving from the root asks authoritative servers, which set no "
     "AD bit to trust"
 )
+
+
+#: The trackers of the trust anchor state files in use, by absolute path: one per file in a
+#: process, whichever resolvers use it.
+_TRACKERS: dict[Path, TrustAnchorTracker] = {}
+
+
+def _tracker(path: str, anchors: TrustAnchors | None) -> TrustAnchorTracker:
+    """
+    The tracker of the state file C{path}: the one already open in this process, or one
+    opened now (made from C{anchors}, or the built-in anchors, if the file does not exist).
+
+    @raise TrustAnchorStateError: the file cannot be read, parsed or written.
+    """
+    key = Path(path).absolute()
+    tracker = _TRACKERS.get(key)
+    if tracker is None:
+        seed = anchors if anchors is not None else TrustAnchors.builtin()
+        tracker = _TRACKERS[key] = TrustAnchorTracker.open(key, seed)
+    return tracker
 
 
 #: Why C{strictNSEC3Iterations} is refused with C{trustAD}.

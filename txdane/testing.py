@@ -24,11 +24,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dns.name
+import dns.node
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
@@ -49,6 +50,7 @@ from txdane.server.signing import (
     NSEC3Options,
     SigningKey,
     SigningOptions,
+    makeRRSIG,
     signZone,
 )
 from txdane.status import Status
@@ -73,6 +75,7 @@ __all__ = [
     "LabService",
     "buildHierarchy",
     "issue",
+    "revokedKey",
     "selfSignedCertificate",
     "separateNameServers",
     "startLab",
@@ -87,6 +90,7 @@ UNKNOWN_ALGORITHM = 200
 UNKNOWN_DIGEST = 200
 
 _DAY = 86400
+_REVOKE = 0x0080
 
 #: A fixed TLSA record (DANE-EE, SPKI, SHA2-256) served at C{_443._tcp.www} of the leaf zones.
 TLSA_RDATA = "3 1 1 8cb0fc6c527506a053f4f14c8464bebbd6dede2738d11468dd953d7d6a3021f1"
@@ -289,6 +293,53 @@ class Hierarchy:
             )
         return "trust-anchors {\n" + "".join(lines) + "};\n"
 
+    def withDNSKEYs(
+        self,
+        zone: dns.name.Name | str,
+        published: Iterable[SigningKey],
+        signers: Iterable[SigningKey],
+        *,
+        validity: int = 30 * _DAY,
+        ttl: int | None = None,
+    ) -> Hierarchy:
+        """
+        A copy of the hierarchy whose C{zone} publishes exactly the keys C{published} as its
+        DNSKEY RRset, signed by C{signers} only, for scripted key rollovers: a new KSK
+        published, signing moved to it, the old one revoked (a L{SigningKey} whose DNSKEY has
+        flags 0x0080; see L{revokedKey}), then removed. The zone's other records keep their
+        signatures, so its ZSK must stay among C{published}.
+
+        @param validity: how long after L{now} the new DNSKEY signatures expire.
+        @param ttl: the TTL of the DNSKEY RRset; the zone's SOA TTL by default.
+        """
+        origin = dns.name.from_text(zone) if isinstance(zone, str) else zone
+        old = self.zones[origin]
+        copy = dns.zone.Zone(origin, relativize=False)
+        for name, node in old.nodes.items():
+            copy.nodes[name] = node
+        apex = dns.node.Node()
+        for rdataset in old.nodes[origin].rdatasets:
+            if rdataset.rdtype == dns.rdatatype.DNSKEY or (
+                rdataset.rdtype == dns.rdatatype.RRSIG and rdataset.covers == dns.rdatatype.DNSKEY
+            ):
+                continue
+            apex.rdatasets.append(rdataset)
+        copy.nodes[origin] = apex
+        if ttl is None:
+            ttl = old.get_rdataset(origin, dns.rdatatype.SOA).ttl  # type: ignore[union-attr]
+        dnskeys = copy.find_rdataset(origin, dns.rdatatype.DNSKEY, create=True)
+        for key in published:
+            dnskeys.add(key.dnskey, ttl)
+        sigs = copy.find_rdataset(origin, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY, create=True)
+        for key in signers:
+            sigs.add(
+                makeRRSIG(origin, dnskeys, key, origin, self.now - 3600, self.now + validity),
+                ttl,
+            )
+        zones = dict(self.zones)
+        zones[origin] = copy
+        return replace(self, zones=zones)
+
     def serve(
         self, reactor: IReactorUDP | IReactorTCP, interface: str = "127.0.0.1", port: int = 0
     ) -> Deferred[RunningServer]:
@@ -372,6 +423,17 @@ def separateNameServers(network: str = "127.53.1.0/24") -> dict[str, list[tuple[
         name = "a.root-servers." if spec.origin == "." else f"ns1.{spec.origin}"
         plan[spec.origin] = [(name, str(next(hosts)))]
     return plan
+
+
+def revokedKey(key: SigningKey) -> SigningKey:
+    """
+    C{key} with the REVOKE bit (flags 0x0080) set, as a zone publishes a key it revokes
+    (RFC 5011): its key tag is 128 more, and it signs the DNSKEY RRset to prove the
+    revocation.
+    """
+    return SigningKey.fromPrivateKey(
+        key.privateKey, key.dnskey.algorithm, key.dnskey.flags | _REVOKE
+    )
 
 
 def buildHierarchy(

@@ -186,6 +186,14 @@ def test_formatTrustAD() -> None:
         (["lookup", "example.test", "TYPE99999"], "unknown record type 'TYPE99999'"),
         (["lookup", "example.test", "--trust-anchor", "/nonexistent/anchor"], "--trust-anchor"),
         (["lookup", "example.test", "--trust-ad", "--trust-anchor", "x"], "exclude each other"),
+        (
+            ["lookup", "example.test", "--trust-anchor-state", "/nonexistent/state"],
+            "--trust-anchor-state: trust anchor state file /nonexistent/state: cannot write",
+        ),
+        (
+            ["lookup", "example.test", "--trust-ad", "--trust-anchor-state", "x"],
+            "--trust-ad and --trust-anchor-state exclude each other",
+        ),
         (["lookup", "example.test", "--trust-ad", "--resolver", "192.0.2.53"], "192.0.2.53"),
         (
             ["lookup", "example.test", "--trust-ad", "--resolver", "192.0.2.53"],

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dns.message
+import dns.name
 import dns.rdatatype
 import pytest
 from twisted.internet.defer import Deferred
@@ -139,6 +140,14 @@ def test_sharedResolver() -> None:
         ("dane:host=h:port=443:trustAnchor=/nonexistent", "trustAnchor"),
         ("dane:host=h:port=443:trustAD=yes:trustAnchor=/x", "exclude each other"),
         (
+            "dane:host=h:port=443:trustAnchorState=/nonexistent/state",
+            "trustAnchorState: trust anchor state file /nonexistent/state: cannot write",
+        ),
+        (
+            "dnssec:host=h:port=22:trustAD=yes:trustAnchorState=/x",
+            "trustAD and trustAnchorState exclude each other",
+        ),
+        (
             r"dane:host=h:port=443:trustAD=yes:resolver=192.0.2.53",
             "trustAD: the AD bit of 192.0.2.53 would be trusted",
         ),
@@ -231,6 +240,37 @@ class StringEndToEndTests(TestCase):
         await protocol.greeted
         protocol.transport.abortConnection()
         await protocol.lost
+
+    async def test_connectWithTrustAnchorState(self) -> None:
+        """
+        With C{trustAnchorState}, the anchors come from a state file made from the trust
+        anchor file; the connection succeeds, and the file records the root's key as valid.
+        """
+        server = startTLSServer(issue("www.example.test"))
+        for port in server.ports:
+            self.addCleanup(port.stopListening)
+        world = await makeWorld(
+            {"example.test.": [f"_{server.port}._tcp.www 300 IN TLSA {server.record()}"]}
+        )
+        self.addCleanup(world.dnsServer.stop)
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        anchor = Path(directory.name) / "anchor"
+        anchor.write_text(world.hierarchy.trustAnchorText())
+        state = Path(directory.name) / "root.state"
+        options = f"resolver={world.resolverAddress}:trustAnchor={anchor}:trustAnchorState={state}"
+        endpoint = clientFromString(
+            reactor, f"dane:host=www.example.test:port={server.port}:{options}"
+        )
+        resolver = endpoint.resolver
+        self.addCleanup(resolver.stopRefreshing)
+        protocol: Any = await endpoint.connect(Factory.forProtocol(RecordingClient))
+        await protocol.greeted
+        protocol.transport.abortConnection()
+        await protocol.lost
+        rootKey = world.hierarchy.keys[dns.name.root][0]
+        assert f"id = {rootKey.keyTag} (ksk)" in state.read_text()
+        assert ";;state=2 [  VALID  ]" in state.read_text()
 
 
 def test_starttlsOption() -> None:

@@ -22,6 +22,7 @@ TARGETS = {
     "validator_answer": 600,
     "tlsa_match": 2000,
     "trust_anchors": 5000,
+    "trust_anchor_state": 3000,
     "zone_file": 2000,
     "endpoint_string": 8000,
     "cli_args": 8000,

@@ -28,4 +28,5 @@ def test_examplesRun(capsys) -> None:
     assert printed[2] == (
         "trust anchors from <text>: . A: only DS and DNSKEY records can be trust anchors"
     )
-    assert len(namespace["answers"]) == 6  # type: ignore[arg-type]
+    assert printed[3] == ";;id: . 1"
+    assert len(namespace["answers"]) == 7  # type: ignore[arg-type]

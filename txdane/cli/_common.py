@@ -53,8 +53,8 @@ def runOnReactor(main: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
 
 def addResolverArguments(parser: argparse.ArgumentParser) -> None:
     """
-    Declare C{--resolver}, C{--trust-anchor}, C{--trust-ad}, C{--trust-ad-remote},
-    C{--strict-nsec3}, C{--iterative}, C{--root-hints} and C{--timeout}.
+    Declare C{--resolver}, C{--trust-anchor}, C{--trust-anchor-state}, C{--trust-ad},
+    C{--trust-ad-remote}, C{--strict-nsec3}, C{--iterative}, C{--root-hints} and C{--timeout}.
     """
     group = parser.add_argument_group("DNS")
     group.add_argument(
@@ -68,6 +68,13 @@ def addResolverArguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="trust anchors: DS or DNSKEY lines, or an RFC 7958 root-anchors.xml "
         "(default: the built-in IANA root anchors)",
+    )
+    group.add_argument(
+        "--trust-anchor-state",
+        metavar="FILE",
+        help="follow the trust anchor's key rollovers (RFC 5011), keeping their state in FILE "
+        "(Unbound's auto-trust-anchor-file format); made from the trust anchors if it does "
+        "not exist, and its trusted keys are the anchors once it does",
     )
     group.add_argument(
         "--trust-ad",
@@ -145,6 +152,7 @@ _OPTION_NAMES = {
     "strictNSEC3Iterations": "--strict-nsec3",
     "iterative": "--iterative",
     "rootHints": "--root-hints",
+    "trustAnchorState": "--trust-anchor-state",
 }
 
 
@@ -154,8 +162,8 @@ def resolverSettings(options: argparse.Namespace) -> ResolverSettings:
     the reactor starts; L{ResolverSettings.build<txdane.settings.ResolverSettings.build>} builds the
     resolver from them.
 
-    @raise UsageError: for a bad resolver address, an unusable trust anchor file, or
-        C{--trust-ad} with C{--trust-anchor}.
+    @raise UsageError: for a bad resolver address, an unusable trust anchor file or trust
+        anchor state file, or C{--trust-ad} with C{--trust-anchor} or C{--trust-anchor-state}.
     """
     from txdane.settings import ResolverSettings, ResolverSettingsError
 
@@ -169,6 +177,7 @@ def resolverSettings(options: argparse.Namespace) -> ResolverSettings:
             strictNSEC3Iterations=options.strict_nsec3,
             iterative=getattr(options, "iterative", False),
             rootHintsFile=getattr(options, "root_hints", None),
+            trustAnchorState=options.trust_anchor_state,
         )
     except ResolverSettingsError as e:
         raise UsageError(e.describe(_OPTION_NAMES.__getitem__)) from None

@@ -31,6 +31,7 @@ COMMON_OPTIONS = frozenset(
         "bindAddress",
         "resolver",
         "trustAnchor",
+        "trustAnchorState",
         "trustAD",
         "trustADRemote",
         "strictNSEC3",
@@ -50,6 +51,7 @@ _RESOLVER_OPTIONS = {
     "timeout": "dnsTimeout",
     "iterative": "resolver=iterative",
     "rootHints": "rootHints",
+    "trustAnchorState": "trustAnchorState",
 }
 
 
@@ -209,8 +211,8 @@ class OptionReader:
 
     def resolver(self, reactor: Any) -> Any:
         """
-        The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAD},
-        C{trustADRemote}, C{strictNSEC3}, C{dnsTimeout} and C{rootHints} options
+        The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAnchorState},
+        C{trustAD}, C{trustADRemote}, C{strictNSEC3}, C{dnsTimeout} and C{rootHints} options
         (C{resolver=iterative}: resolve from the root hints, asking no recursive resolver).
         """
         text = self.get("resolver")
@@ -228,6 +230,7 @@ class OptionReader:
                 dnsTimeout,
                 iterative,
                 self.get("rootHints"),
+                self.get("trustAnchorState"),
             )
         except ResolverSettingsError as e:
             raise self.error(e.describe(_RESOLVER_OPTIONS.__getitem__)) from None
@@ -244,6 +247,7 @@ def _resolverSettings(
     timeout: float | None = None,
     iterative: bool = False,
     rootHintsFile: str | None = None,
+    trustAnchorState: str | None = None,
 ) -> ResolverSettings:
     """
     The settings for these options. An endpoint string is often parsed once per connection:
@@ -258,6 +262,7 @@ def _resolverSettings(
         timeout=timeout,
         iterative=iterative,
         rootHintsFile=rootHintsFile,
+        trustAnchorState=trustAnchorState,
     )
 
 

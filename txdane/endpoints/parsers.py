@@ -13,11 +13,12 @@ literals, as everywhere in endpoint strings: C{resolver=2001\\:db8\\:\\:53#53}):
     resolvers; default C{/etc/resolv.conf}; C{iterative}: resolve from the root hints instead,
     asking the authoritative servers); C{rootHints} (a root hints file as IANA publishes
     C{named.root}; default the IANA root servers, built in); C{trustAnchor} (trust anchor file;
-    default the built-in root anchors); C{trustAD} (C{yes}: trust the AD bit of C{resolver}
-    instead of validating; only for resolvers on loopback unless C{trustADRemote=yes});
-    C{strictNSEC3} (C{yes}: a TLSA lookup that only the NSEC3 iteration limit makes insecure is
-    bogus, so DANE is refused rather than downgraded to PKIX; excludes C{trustAD});
-    C{dnsTimeout} (the most seconds one DNS query may take, every retry included);
+    default the built-in root anchors); C{trustAnchorState} (an RFC 5011 state file: the
+    anchors follow the zone's key rollovers); C{trustAD} (C{yes}: trust the AD bit of
+    C{resolver} instead of validating; only for resolvers on loopback unless
+    C{trustADRemote=yes}); C{strictNSEC3} (C{yes}: a TLSA lookup that only the NSEC3 iteration
+    limit makes insecure is bogus, so DANE is refused rather than downgraded to PKIX; excludes
+    C{trustAD}); C{dnsTimeout} (the most seconds one DNS query may take, every retry included);
   - C{dnssec:} only: C{allowInsecure} (C{yes}: also dial addresses from unsigned zones);
   - C{dane:} only: C{handshakeTimeout} (seconds the TLS handshake may take; default 30);
     the options that set fields of L{DANEOptions

@@ -20,9 +20,11 @@ The modules, in the order one lookup goes through them:
   - L{sections<txdane.validation.sections>}: finding RRsets, their RRSIGs and DNAMEs in a
     response.
   - L{trustchain<txdane.validation.trustchain>}: the chain of trust: zone keys from the
-    trust anchors (L{anchors<txdane.validation.anchors>}) down through DS records
-    (L{dsmatch<txdane.validation.dsmatch>} matches them to DNSKEYs), zone cuts, and the walk
-    that tells unsigned data in a signed zone from data below an unsigned delegation.
+    trust anchors (L{anchors<txdane.validation.anchors>}; for a zone whose key rollovers are
+    followed, RFC 5011, from L{autotrust<txdane.validation.autotrust>}) down through DS
+    records (L{dsmatch<txdane.validation.dsmatch>} matches them to DNSKEYs), zone cuts, and
+    the walk that tells unsigned data in a signed zone from data below an unsigned
+    delegation.
   - L{rrsig<txdane.validation.rrsig>}: checking one RRset's signatures with a zone's keys,
     under the L{algorithms<txdane.validation.algorithms>} policy.
   - L{proofs<txdane.validation.proofs>}: the denial records of a response, verified and
@@ -46,12 +48,15 @@ from txdane.errors import (
     InsecureAnswerError,
     LookupFailedError,
     TrustAnchorError,
+    TrustAnchorStateError,
     ValidationError,
     WorkLimitExceededError,
 )
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import BUILTIN_ROOT_ANCHORS, TrustAnchor, TrustAnchors
+from txdane.validation.anchorstate import KeyState
 from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
+from txdane.validation.autotrust import TrustAnchorTracker
 from txdane.validation.ede import EDE, edeText
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.iterative import (
@@ -80,6 +85,7 @@ __all__ = [
     "IterativeLimits",
     "IterativeQuerier",
     "IterativeResolutionError",
+    "KeyState",
     "LookupFailedError",
     "Resolution",
     "RoadblockAvoidingClient",
@@ -88,6 +94,8 @@ __all__ = [
     "SignatureUse",
     "TrustAnchor",
     "TrustAnchorError",
+    "TrustAnchorStateError",
+    "TrustAnchorTracker",
     "TrustAnchors",
     "ValidatingResolver",
     "ValidationError",

@@ -6,7 +6,7 @@ lookups written once on top of it (L{TypedLookups}), the time limit of one looku
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import dns.name
 import dns.rdatatype
@@ -20,6 +20,8 @@ from txdane.names import tlsaName
 from txdane.validation.answer import Answer
 from txdane.validation.ede import EDE
 from txdane.validation.limits import ValidationLimits
+
+_T = TypeVar("_T")
 
 
 def defaultClock(clock: IReactorTime | None) -> IReactorTime:
@@ -56,12 +58,12 @@ def lookupType(rdtype: dns.rdatatype.RdataType | str | int) -> dns.rdatatype.Rda
 
 
 def limitLookupTime(
-    d: Deferred[Answer],
+    d: Deferred[_T],
     qname: dns.name.Name,
     qtype: dns.rdatatype.RdataType,
     limits: ValidationLimits,
     clock: IReactorTime,
-) -> Deferred[Answer]:
+) -> Deferred[_T]:
     """
     Cancel the lookup C{d} after C{limits.lookupTimeout} seconds and fail it with a
     L{WorkLimitExceededError} (EDE 5, indeterminate) that says so.

@@ -56,6 +56,7 @@ from txdane.validation import denial, proofs
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
+from txdane.validation.autotrust import RefreshTimer, TrustAnchorTracker
 from txdane.validation.cache import ExpiringCache, rrsetCost
 from txdane.validation.context import LookupContext, cancellable
 from txdane.validation.ede import EDE
@@ -145,6 +146,12 @@ class ValidatingResolver(TypedLookups):
     @param policy: the algorithms validated; a default L{AlgorithmPolicy} when not given.
     @param clock: the source of time for signature validity, cache expiry and the lookup
         timeout; the global reactor by default.
+    @param trustAnchorTracker: the RFC 5011 state of the anchors of one zone (see
+        L{TrustAnchorTracker<txdane.validation.autotrust.TrustAnchorTracker>}): that zone's
+        anchors are its trusted keys, instead of those of C{trustAnchors}. Every proven
+        DNSKEY RRset of the zone updates it, and from the first lookup on, the RRset is
+        fetched again at the refresh interval of RFC 5011 section 2.3
+        (L{refreshTrustAnchor}), on a timer of C{clock} that L{stopRefreshing} stops.
     """
 
     def __init__(
@@ -155,10 +162,18 @@ class ValidatingResolver(TypedLookups):
         limits: ValidationLimits | None = None,
         policy: AlgorithmPolicy | None = None,
         clock: IReactorTime | None = None,
+        trustAnchorTracker: TrustAnchorTracker | None = None,
     ) -> None:
         clock = defaultClock(clock)
         self.querier = querier
         self.trustAnchors = trustAnchors if trustAnchors is not None else TrustAnchors.builtin()
+        self.trustAnchorTracker = trustAnchorTracker
+        self._refresher: RefreshTimer | None = None
+        anchors = self.trustAnchors
+        if trustAnchorTracker is not None:
+            others = [a for a in anchors.anchors if a.zone != trustAnchorTracker.zone]
+            anchors = TrustAnchors((*others, trustAnchorTracker.anchor()))
+            self._refresher = RefreshTimer(clock, trustAnchorTracker, self.refreshTrustAnchor)
         self.limits = limits if limits is not None else ValidationLimits()
         self.policy = policy if policy is not None else AlgorithmPolicy()
         self.clock = clock
@@ -171,11 +186,13 @@ class ValidatingResolver(TypedLookups):
         # each of a text no longer than a name's can be.
         self._textKeys: dict[tuple[str, object], tuple[str, str | int]] = {}
         self._chain = ChainOfTrust(
-            self.trustAnchors,
+            anchors,
             self.limits,
             self.policy,
             ExpiringCache(clock, size, maxTTL, budget // 4, _zoneKeysCost),
             ExpiringCache(clock, size, maxTTL, budget // 4, _dsCost),
+            trustAnchorTracker,
+            None if self._refresher is None else self._refresher.schedule,
         )
         #: Signature checks done by the most recent lookup that finished (for tests and
         #: benchmarks: the KeyTrap limits are asserted on it).
@@ -192,6 +209,52 @@ class ValidatingResolver(TypedLookups):
         self._answers.clear()
         self._chain.zoneCache.clear()
         self._chain.dsCache.clear()
+
+    # -- following the trust anchor's rollovers ---------------------------------------------
+
+    def refreshTrustAnchor(self) -> Deferred[bool]:
+        """
+        Fetch the DNSKEY RRset of the zone whose anchors are tracked now, whatever the cache
+        holds, and update the tracker. A failure to prove it is noted in the tracker (the
+        next fetch is then due after its retry time), and logged.
+
+        @return: a Deferred firing with whether a trusted key proved the RRset (C{False}
+            at once without a tracker).
+        """
+        tracker = self.trustAnchorTracker
+        if tracker is None:
+            return succeed(False)
+        ctx = LookupContext(
+            tracker.zone,
+            dns.rdatatype.DNSKEY,
+            self.querier,
+            self.clock.seconds(),
+            Budget(self.limits),
+        )
+        running = limitLookupTime(
+            cancellable(ctx, self._refresh(ctx)),
+            tracker.zone,
+            dns.rdatatype.DNSKEY,
+            self.limits,
+            self.clock,
+        )
+        assert self._refresher is not None
+        return running.addErrback(self._refresher.failed, ctx.now)
+
+    async def _refresh(self, ctx: LookupContext) -> bool:
+        keys = await self._chain.trackedKeys(ctx)
+        if keys.status is not Status.SECURE:
+            raise LookupFailedError(ctx.name, ctx.rdtype, keys.reason, keys.ede)
+        self._chain.zoneCache.put(keys.zone, keys, keys.ttl)
+        return True
+
+    def stopRefreshing(self) -> None:
+        """
+        Stop fetching the tracked zone's DNSKEY RRset on a timer (lookups still update the
+        tracker whenever they fetch it).
+        """
+        if self._refresher is not None:
+            self._refresher.stop()
 
     def lookup(
         self, name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int

@@ -34,6 +34,7 @@ from txdane.validation import proofs
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchor, TrustAnchors
 from txdane.validation.answer import SignatureUse, ZoneTrust
+from txdane.validation.autotrust import TrustAnchorTracker
 from txdane.validation.cache import ExpiringCache
 from txdane.validation.context import LookupContext
 from txdane.validation.dsmatch import keysForDS, unsupportedDS, usableDS
@@ -44,6 +45,20 @@ from txdane.validation.sections import findRRset, signaturesFor
 
 _Result = TypeVar("_Result", "ZoneKeys", "DSResult")
 _RETRY = object()
+
+
+#: What a failure to prove a zone's keys from its trust anchor adds to the reason.
+_ROLLED = " (has the zone rolled its key? a trust anchor state file follows rollovers)"
+
+
+def _anchorTags(anchor: TrustAnchor) -> str:
+    """
+    The anchor's records in short: C{DS 20326/8/2, DNSKEY 38696/8}.
+    """
+    return ", ".join(
+        [f"DS {d.key_tag}/{d.algorithm}/{d.digest_type}" for d in anchor.ds]
+        + [f"DNSKEY {k.key_id()}/{k.algorithm}" for k in anchor.dnskeys]
+    )
 
 
 class Cut(enum.Enum):
@@ -119,8 +134,15 @@ class ChainOfTrust:
     L{dsAt} proves what a DS query says about a cut: a DS RRset signed by the zone above
     (its keys by L{zoneKeys}), or a denial (L{provenDenial}, then the NSEC or NSEC3 proof).
 
+    The keys of a zone whose anchors follow rollovers (a L{TrustAnchorTracker}) come from
+    the tracker's trusted keys; each time its DNSKEY RRset is fetched, self-signed
+    revocations are reported to the tracker (L{trackedKeys}), and once the RRset is proven,
+    the RRset itself.
+
     @ivar zoneCache: proven zone keys (L{ZoneKeys}) by zone.
     @ivar dsCache: what DS queries proved (L{DSResult}) by name.
+    @ivar tracker: the RFC 5011 state of the anchors of one zone, or C{None}.
+    @ivar observed: called after the tracker learnt from a proven DNSKEY RRset.
     """
 
     def __init__(
@@ -130,12 +152,16 @@ class ChainOfTrust:
         policy: AlgorithmPolicy,
         zoneCache: ExpiringCache[ZoneKeys],
         dsCache: ExpiringCache[DSResult],
+        tracker: TrustAnchorTracker | None = None,
+        observed: Callable[[], None] | None = None,
     ) -> None:
         self.anchors = anchors
         self.limits = limits
         self.policy = policy
         self.zoneCache = zoneCache
         self.dsCache = dsCache
+        self.tracker = tracker
+        self.observed = observed
         self._pending: dict[Hashable, list[Deferred[object]]] = {}
 
     # -- verifying RRsets with a zone's keys ---------------------------------------------------
@@ -197,6 +223,8 @@ class ChainOfTrust:
         )
 
     async def _zoneKeys(self, zone: dns.name.Name, ctx: LookupContext) -> ZoneKeys:
+        if self.tracker is not None and zone == self.tracker.zone:
+            return await self.trackedKeys(ctx)
         anchor = self.anchors.forZone(zone)
         if anchor is not None:
             return await self._fromDS(zone, anchor, None, (), ctx)
@@ -223,6 +251,56 @@ class ChainOfTrust:
         parent = await self.zoneKeys(ds.zone, ctx)
         return await self._fromDS(zone, None, ds, parent.trust, ctx)
 
+    async def trackedKeys(self, ctx: LookupContext) -> ZoneKeys:
+        """
+        The proven keys of the tracked zone, from the tracker's trusted keys; the tracker
+        learns from the DNSKEY RRset fetched: the revocations its keys prove by themselves,
+        then, once a trusted key proved the RRset, the keys it lists.
+        """
+        tracker = self.tracker
+        assert tracker is not None
+        zone = tracker.zone
+        message = await ctx.query(zone, dns.rdatatype.DNSKEY)
+        dnskeys = findRRset(message.answer, zone, dns.rdatatype.DNSKEY)
+        sigs = signaturesFor(message, message.answer, dnskeys) if dnskeys is not None else []
+        if dnskeys is not None:
+            tracker.revoke(dnskeys, lambda key: self._selfSigned(dnskeys, sigs, key, ctx), ctx.now)
+        if tracker.allRevoked:
+            return ZoneKeys(
+                zone,
+                Status.BOGUS,
+                f"every trust anchor of {zone} has been revoked (RFC 5011 state in {tracker.path})",
+                EDE.DNSSEC_BOGUS,
+            )
+        keys = await self._fromDS(zone, tracker.anchor(), None, (), ctx, tracked=True)
+        if keys.status is Status.SECURE and dnskeys is not None:
+            tracker.observe(dnskeys, sigs, ctx.now, self.policy)
+            if self.observed is not None:
+                self.observed()
+        return keys
+
+    def _selfSigned(
+        self, dnskeys: dns.rrset.RRset, sigs: Sequence[RRSIG], key: DNSKEY, ctx: LookupContext
+    ) -> bool:
+        """
+        Whether the revoked C{key} signed the DNSKEY RRset it is published in (the only
+        RRset a revoked key may sign), within the lookup's budget.
+        """
+        own = [s for s in sigs if s.key_tag == key.key_id() and s.algorithm == key.algorithm]
+        if not own:
+            return False
+        verdict = verifyRRset(
+            dnskeys,
+            own,
+            dnskeys.name,
+            [key],
+            now=ctx.now,
+            limits=self.limits,
+            policy=self.policy,
+            budget=ctx.budget,
+        )
+        return verdict.status is Status.SECURE
+
     async def _fromDS(
         self,
         zone: dns.name.Name,
@@ -230,6 +308,8 @@ class ChainOfTrust:
         dsResult: DSResult | None,
         above: tuple[ZoneTrust, ...],
         ctx: LookupContext,
+        *,
+        tracked: bool = False,
     ) -> ZoneKeys:
         """
         Prove the DNSKEY RRset of C{zone} with the DS records of a trust C{anchor} or of a
@@ -237,7 +317,10 @@ class ChainOfTrust:
         one of them signed the RRset.
 
         @param above: the zones of the chain of trust above this one, for the answer.
+        @param tracked: whether the C{anchor} is a tracker's (then a failure does not
+            suggest a state file).
         """
+        rolled = "" if tracked else _ROLLED
         dsRecords: list[DSRdata] = []
         trustedKeys: list[DNSKEY] = []
         if anchor is not None:
@@ -298,6 +381,14 @@ class ChainOfTrust:
             )
         if not matched:
             tags = ", ".join(f"DS {d.key_tag}/{d.algorithm}/{d.digest_type}" for d in usable)
+            if anchor is not None:
+                return done(
+                    Status.BOGUS,
+                    f"no DNSKEY of {zone} matches its trust anchor ({_anchorTags(anchor)})"
+                    + rolled,
+                    EDE.DNSKEY_MISSING,
+                    dnskey=dnskeys,
+                )
             return done(
                 Status.BOGUS,
                 f"no DNSKEY of {zone} matches the DS its parent publishes ({tags})",
@@ -315,7 +406,13 @@ class ChainOfTrust:
             budget=ctx.budget,
         )
         if verdict.status is not Status.SECURE or verdict.signature is None:
-            return done(verdict.status, verdict.reason, verdict.ede, dnskey=dnskeys)
+            reason = verdict.reason
+            if anchor is not None and verdict.ede == EDE.DNSKEY_MISSING:
+                reason = (
+                    f"no key of the trust anchor of {zone} ({_anchorTags(anchor)}) signed "
+                    f"its DNSKEY RRset{rolled}: {reason}"
+                )
+            return done(verdict.status, reason, verdict.ede, dnskey=dnskeys)
         ttl = verdict.ttl if dsResult is None else min(verdict.ttl, dsResult.ttl)
         return done(
             Status.SECURE,
