@@ -55,12 +55,20 @@ def server(directory: str, queue: Any) -> None:
     """
     from twisted.internet import reactor as globalReactor
     from twisted.internet.protocol import Factory, Protocol
-    from twisted.internet.ssl import PrivateCertificate
+    from twisted.internet.ssl import Certificate, CertificateOptions, PrivateCertificate
     from twisted.protocols.tls import TLSMemoryBIOFactory
 
     reactor: Any = globalReactor
     certificate = PrivateCertificate.loadPEM((Path(directory) / "server.pem").read_bytes())
-    factory = TLSMemoryBIOFactory(certificate.options(), False, Factory.forProtocol(Protocol))
+    root = Certificate.loadPEM((Path(directory) / "root.pem").read_bytes())
+    # The chain includes the root, as a DANE-TA(2) server must send its trust anchor
+    # (RFC 7671 section 5.2.2); every client gets the same chain.
+    options = CertificateOptions(
+        privateKey=certificate.privateKey.original,
+        certificate=certificate.original,
+        extraCertChain=[root.original],
+    )
+    factory = TLSMemoryBIOFactory(options, False, Factory.forProtocol(Protocol))
     port = reactor.listenTCP(0, factory, interface="127.0.0.1", backlog=256)
     queue.put(port.getHost().port)
     reactor.run()

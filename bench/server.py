@@ -48,7 +48,7 @@ ORIGIN = dns.name.from_text("example.test.")
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 NAMES = 10_000
 #: Hosts in the served zone, and distinct questions asked of it.
-HOSTS = 20_000
+HOSTS = 10_000
 QUESTIONS = 4 * HOSTS
 
 ZONE = """$ORIGIN example.test.
@@ -125,7 +125,7 @@ def pinned(core: int, command: list[str]) -> list[str]:
 
 def waitUntilAnswering(port: int, process: subprocess.Popen[bytes]) -> None:
     query = dns.message.make_query("www.example.test.", "A")
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
