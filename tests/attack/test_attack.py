@@ -22,7 +22,14 @@ import pytest
 from twisted.internet.defer import Deferred, succeed
 
 from tests.attack.attacker import MUTATIONS, Attacker
-from tests.attack.trials import VIOLATIONS, Report, classify, questionNamed, runTrials
+from tests.attack.trials import (
+    VIOLATIONS,
+    Report,
+    classify,
+    questionNamed,
+    runTrial,
+    runTrials,
+)
 from tests.attack.world import (
     Question,
     World,
@@ -268,3 +275,22 @@ def test_oldParentDelegationForTheGrandchildsDS(world: World, parent: str) -> No
     querier = Replaying(world, {f"sub.child.{parent} DS"}, frozenset({f"{qname} TLSA"}))
     result = _attacked(world, qname, "TLSA", querier)
     assert result.status is Status.BOGUS, result
+
+
+def test_trialReplays(world: World) -> None:
+    """
+    The command a trial's report prints replays that one trial, to the same outcome.
+    """
+    outcome, detail = runTrial(world, CI_SEED, 7)
+    command = detail.rpartition("replay: python ")[2].split()
+    assert command[:2] == ["-m", "tests.attack"]
+    done = subprocess.run(
+        [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert f"1 trials, seed {CI_SEED}, now {CI_NOW}" in done.stdout
+    counts = {
+        line.split()[0]: int(line.split()[1])
+        for line in done.stdout.splitlines()[1:]
+        if line.startswith("  ") and line.split()[0] != "violations"
+    }
+    assert counts == {outcome: 1}

@@ -135,7 +135,9 @@ def runTrial(world: World, seed: int, trial: int) -> tuple[str, str]:
     steps = "; ".join(f"{asked}: {','.join(done)}" for asked, done in attacker.log if done)
     detail = (
         f"trial {trial} {question.name} {question.rdtype.name}: {outcome}: "
-        f"honest {question.honest}; got {result}; attacker: {steps}"
+        f"expected {question.expected.name.lower()}; honest {question.honest}; got {result};"
+        f" attacker: {steps}\nreplay: python -m tests.attack --seed {seed}"
+        f" --now {world.hierarchy.now} --first {trial} --trials 1"
     )
     return outcome, detail
 
