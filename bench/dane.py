@@ -1,15 +1,22 @@
 """
 TLS handshakes per second of txdane's DANE connection creator against Twisted's
-optionsForClientTLS, to the same loopback TLS server, in one run.
+optionsForClientTLS, to the same loopback TLS server, in one run, doing the same work.
 
 A separate process runs the TLS server (so it does not share this process's core). This
 process opens connections one after another, each with a full handshake, and counts how many
 complete per second:
 
-  - twisted: optionsForClientTLS with PKIX to a private root and the host-name check;
-  - dane:    DANEClientTLSOptions with a secure "3 1 1" TLSA record already in hand.
+  - twisted:   optionsForClientTLS with PKIX to a private root and the host-name check;
+  - dane-pkix: DANEClientTLSOptions with the plan of a secure "no TLSA" answer: the same PKIX
+               path validation to the same root and the same host-name check, through the
+               DANE creator (the ratio);
+  - dane-2-0-1: a secure "2 0 1" record naming the root: a DANE-TA path to it, checked
+               signature by signature, and the host-name check (equal work by another road);
+  - dane-3-1-1: a secure "3 1 1" record of the leaf's key: no path and no name check, less
+               work than PKIX by design (printed, not the ratio).
 
-The two take turns over several rounds, so drift of the machine affects both alike.
+They take turns over several rounds, so drift of the machine affects all alike. The ratio
+compares the two that do the same checks (PKIX path and name) over the same chain.
 
 Run: python bench/dane.py
 """
@@ -48,12 +55,20 @@ def server(directory: str, queue: Any) -> None:
     """
     from twisted.internet import reactor as globalReactor
     from twisted.internet.protocol import Factory, Protocol
-    from twisted.internet.ssl import PrivateCertificate
+    from twisted.internet.ssl import Certificate, CertificateOptions, PrivateCertificate
     from twisted.protocols.tls import TLSMemoryBIOFactory
 
     reactor: Any = globalReactor
     certificate = PrivateCertificate.loadPEM((Path(directory) / "server.pem").read_bytes())
-    factory = TLSMemoryBIOFactory(certificate.options(), False, Factory.forProtocol(Protocol))
+    root = Certificate.loadPEM((Path(directory) / "root.pem").read_bytes())
+    # The chain includes the root, as a DANE-TA(2) server must send its trust anchor
+    # (RFC 7671 section 5.2.2); every client gets the same chain.
+    options = CertificateOptions(
+        privateKey=certificate.privateKey.original,
+        certificate=certificate.original,
+        extraCertChain=[root.original],
+    )
+    factory = TLSMemoryBIOFactory(options, False, Factory.forProtocol(Protocol))
     port = reactor.listenTCP(0, factory, interface="127.0.0.1", backlog=256)
     queue.put(port.getHost().port)
     reactor.run()
@@ -104,7 +119,7 @@ def main() -> None:
     from txdane.dane.decision import TLSAResult, planConnection
     from txdane.dane.pkix import PKIXTrust
     from txdane.dane.tls import DANEClientTLSOptions
-    from txdane.dane.tlsa import recordForCertificate
+    from txdane.dane.tlsa import Selector, TLSARecord, Usage, recordForCertificate
     from txdane.status import Status
 
     reactor: Any = globalReactor
@@ -116,22 +131,29 @@ def main() -> None:
     port = queue.get(timeout=30)
 
     rootPEM = (directory / "root.pem").read_bytes()
+    root = x509.load_pem_x509_certificate(rootPEM)
     leaf = x509.load_pem_x509_certificate((directory / "server.pem").read_bytes())
-    twisted = optionsForClientTLS(HOST, trustRoot=Certificate.loadPEM(rootPEM))
-    tlsa = TLSAResult(Status.SECURE, (recordForCertificate(leaf),), dns.name.from_text(HOST))
-    plan = planConnection(
-        tlsa, HOST, port, trust=PKIXTrust((x509.load_pem_x509_certificate(rootPEM),))
-    )
-    ours = DANEClientTLSOptions(plan)
+    trust = PKIXTrust((root,))
+    base = dns.name.from_text(HOST)
 
-    rates: dict[str, list[float]] = {"twisted": [], "dane": []}
+    def creator(*records: TLSARecord) -> DANEClientTLSOptions:
+        plan = planConnection(TLSAResult(Status.SECURE, records, base), HOST, port, trust=trust)
+        return DANEClientTLSOptions(plan)
+
+    creators = {
+        "twisted": optionsForClientTLS(HOST, trustRoot=Certificate.loadPEM(rootPEM)),
+        "dane-pkix": creator(),
+        "dane-2-0-1": creator(recordForCertificate(root, Usage.DANE_TA, Selector.CERT)),
+        "dane-3-1-1": creator(recordForCertificate(leaf)),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in creators}
 
     async def run() -> None:
-        await handshakes(reactor, port, twisted, WARMUP)
-        await handshakes(reactor, port, ours, WARMUP)
+        for each in creators.values():
+            await handshakes(reactor, port, each, WARMUP)
         for _ in range(ROUNDS):
-            rates["twisted"].append(await handshakes(reactor, port, twisted, HANDSHAKES))
-            rates["dane"].append(await handshakes(reactor, port, ours, HANDSHAKES))
+            for name, each in creators.items():
+                rates[name].append(await handshakes(reactor, port, each, HANDSHAKES))
 
     done: Deferred[None] = ensureDeferred(run())
     failures: list[Any] = []
@@ -144,12 +166,23 @@ def main() -> None:
     if failures:
         failures[0].raiseException()
 
-    twistedRate = sum(rates["twisted"]) / ROUNDS
-    daneRate = sum(rates["dane"]) / ROUNDS
-    print(f"twisted optionsForClientTLS: {twistedRate:8.1f} handshakes/s")
-    print(f"txdane DANEClientTLSOptions: {daneRate:8.1f} handshakes/s")
-    print("handshakes per second, DANE creator (3 1 1 in hand) over Twisted's optionsForClientTLS")
-    print(f"ratio: {daneRate / twistedRate:.3f}")
+    mean = {name: sum(values) / ROUNDS for name, values in rates.items()}
+    labels = {
+        "twisted": "twisted optionsForClientTLS (PKIX, name check)",
+        "dane-pkix": "txdane DANE creator, PKIX plan (no TLSA)",
+        "dane-2-0-1": "txdane DANE creator, 2 0 1 (DANE-TA, name check)",
+        "dane-3-1-1": "txdane DANE creator, 3 1 1 (no path, no name)",
+    }
+    for name, label in labels.items():
+        print(f"  {label:50} {mean[name]:8.1f} handshakes/s")
+    twistedRate = mean["twisted"]
+    print(f"  2 0 1 over twisted: {mean['dane-2-0-1'] / twistedRate:.3f}")
+    print(f"  3 1 1 over twisted: {mean['dane-3-1-1'] / twistedRate:.3f} (less work)")
+    print(
+        "handshakes per second, DANE creator with a PKIX plan over Twisted's "
+        "optionsForClientTLS (same root, same name check)"
+    )
+    print(f"ratio: {mean['dane-pkix'] / twistedRate:.3f}")
 
 
 if __name__ == "__main__":

@@ -4,14 +4,20 @@ against ldns-signzone.
 
     python bench/server.py
 
-1. Signs a zone (a TLSA record among others) once, writes it out, and serves that same signed
-   zone from NSD and from our server (C{python -m txdane.server}, one process), each pinned to
-   one core while dnsperf, on the other, asks for the TLSA record with DO set for a few
-   seconds. Prints each one's queries per second.
+1. Signs a zone of L{HOSTS} hosts (A records, a TLSA record for every fifth, a wildcard)
+   once, writes it out, and serves that same signed zone from NSD and from our server
+   (C{python -m txdane.server}, one process), each pinned to one core while dnsperf, on the
+   other, asks with DO set for a few seconds. The questions are L{QUESTIONS} distinct ones,
+   far more than the server's answer cache holds (L{DEFAULT_CACHE_SIZE}), in a fixed mixed
+   order: existing names (A, TLSA), names that do not exist (NXDOMAIN with NSEC proofs) and
+   names a wildcard answers, so that most answers are built, not looked up. Prints each
+   server's queries per second and how busy its own processes were (NSD's children
+   included; dnsperf, which is neither's child, never counted).
 2. Times signing a zone of 10,000 names (NSEC, one ECDSA P-256 key) with L{signZone} and with
    C{ldns-signzone} using the same key file, and prints both.
 
-Ends with the server's rate over NSD's as the ratio. Needs nsd, dnsperf and ldns-signzone.
+Ends with the server's queries per CPU second over NSD's as the ratio. Needs nsd, dnsperf and
+ldns-signzone.
 """
 
 from __future__ import annotations
@@ -35,12 +41,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from txdane.server.keys import writeKeyFiles  # noqa: E402
+from txdane.server.responder import DEFAULT_CACHE_SIZE  # noqa: E402
 from txdane.server.signing import SigningKey, SigningOptions, signZone  # noqa: E402
 
 ORIGIN = dns.name.from_text("example.test.")
-QUESTION = "_443._tcp.www.example.test. TLSA"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 NAMES = 10_000
+#: Hosts in the served zone, and distinct questions asked of it.
+HOSTS = 10_000
+QUESTIONS = 4 * HOSTS
 
 ZONE = """$ORIGIN example.test.
 $TTL 300
@@ -52,7 +61,38 @@ www IN AAAA ::1
 _443._tcp.www IN TLSA 3 1 1 8cb0fc6c527506a053f4f14c8464bebbd6dede2738d11468dd953d7d6a3021f1
 mx IN A 127.0.0.2
 @ IN MX 10 mx
+*.wild IN A 127.0.0.3
 """
+
+_TLSA = "3 1 1 8cb0fc6c527506a053f4f14c8464bebbd6dede2738d11468dd953d7d6a3021f1"
+
+
+def servedZone() -> str:
+    """
+    The served zone: L{ZONE}, then L{HOSTS} hosts, every fifth with a TLSA record.
+    """
+    lines = [ZONE]
+    for i in range(HOSTS):
+        lines.append(f"h{i} IN A 10.{i // 65536}.{(i // 256) % 256}.{i % 256}")
+        if i % 5 == 0:
+            lines.append(f"_443._tcp.h{i} IN TLSA {_TLSA}")
+    return "\n".join(lines) + "\n"
+
+
+def questions() -> list[str]:
+    """
+    L{QUESTIONS} distinct questions in a fixed order: in turn an existing host's A, a name
+    that does not exist, a name below the wildcard, and a TLSA record (present for every
+    fifth host, else a NODATA).
+    """
+    out = []
+    for i in range(HOSTS):
+        out.append(f"h{i}.example.test. A")
+        out.append(f"nx{i}.example.test. A")
+        out.append(f"w{i}.wild.example.test. A")
+        out.append(f"_443._tcp.h{(i * 7) % HOSTS}.example.test. TLSA")
+    assert len(set(out)) == QUESTIONS >= 2 * DEFAULT_CACHE_SIZE
+    return out
 
 
 def need(program: str) -> str:
@@ -85,7 +125,7 @@ def pinned(core: int, command: list[str]) -> list[str]:
 
 def waitUntilAnswering(port: int, process: subprocess.Popen[bytes]) -> None:
     query = dns.message.make_query("www.example.test.", "A")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
@@ -99,7 +139,9 @@ def waitUntilAnswering(port: int, process: subprocess.Popen[bytes]) -> None:
 
 def cpuSeconds(pid: int) -> float:
     """
-    User + system CPU time of process C{pid} and all its descendants (NSD forks).
+    User + system CPU time of process C{pid} and all its live descendants (NSD forks its
+    serving process and xfrd): the server's own processes, and nothing else (dnsperf is a
+    child of this process, not of the server's).
     """
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
@@ -226,16 +268,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="txdane-bench-") as name:
         directory = Path(name)
         key = SigningKey.generate()
-        zone = dns.zone.from_text(ZONE, ORIGIN, relativize=False)
+        zone = dns.zone.from_text(servedZone(), ORIGIN, relativize=False)
         now = int(time.time())
         signed = directory / "example.test.signed"
         signZone(zone, [key], SigningOptions(now - 3600, now + 30 * 86400)).to_file(
             str(signed), relativize=False
         )
         queries = directory / "queries.txt"
-        queries.write_text(QUESTION + "\n")
+        queries.write_text("\n".join(questions()) + "\n")
 
-        print(f"signed TLSA with DO over loopback UDP, dnsperf for {SECONDS:g} s each")
+        print(
+            f"{QUESTIONS:,} distinct questions (A, NXDOMAIN, wildcard, TLSA) with DO over"
+            f" loopback UDP, answer cache {DEFAULT_CACHE_SIZE:,}; dnsperf for {SECONDS:g} s each"
+        )
         nsd, nsdBusy = measureNSD(directory, signed, queries)
         print(f"  NSD           {nsd:12,.0f} queries/s  server CPU {nsdBusy:4.0%}")
         ours, oursBusy = measureOurs(directory, signed, queries)
@@ -253,8 +298,8 @@ def main() -> None:
         print(f"  txdane        {signOurs:8.2f} s  ({signOurs / signLdns:.1f} x ldns-signzone)")
 
         print(
-            "txdane server queries per second over NSD's (signed TLSA, DO, loopback UDP), "
-            "each per second of the server's own CPU"
+            "txdane server queries per second over NSD's (distinct signed questions beyond the"
+            " cache, DO, loopback UDP), each per second of the server's own CPU"
         )
         print(f"ratio: {perCPU:.3f}")
 

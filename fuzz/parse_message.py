@@ -49,9 +49,9 @@ def _malformed(message: dns.message.Message) -> list[MalformedTLSA]:
     ]
 
 
-def testOneInput(data: bytes) -> None:
+def testOneInput(data: bytes) -> str:
     if not data:
-        return
+        return "empty"
     questionOnly, wire = bool(data[0] & 1), data[1:]
     try:
         strict = dns.message.from_wire(wire, question_only=questionOnly)
@@ -61,7 +61,7 @@ def testOneInput(data: bytes) -> None:
         lenient = parseMessage(wire, questionOnly=questionOnly)
     except _PARSE_ERRORS:
         assert strict is None, "dnspython parses what parseMessage refuses"
-        return
+        return "refused"
     if strict is not None:
         assert lenient == strict
         assert _records(lenient) == _records(strict)
@@ -71,7 +71,7 @@ def testOneInput(data: bytes) -> None:
             strict.ednsflags,
         )
         assert not _malformed(lenient)
-        return
+        return "parsed"
     # Accepted only because of malformed TLSA records, each of a wrong length.
     malformed = _malformed(lenient)
     assert malformed, "parseMessage accepts what dnspython refuses, with no malformed TLSA"
@@ -81,8 +81,9 @@ def testOneInput(data: bytes) -> None:
     try:
         again = lenient.to_wire()
     except dns.exception.DNSException:
-        return  # e.g. a TSIG record, which dnspython writes only with its key
+        return "malformed-tlsa"  # e.g. a TSIG record, which dnspython writes only with its key
     assert _records(parseMessage(again)) == _records(lenient)
+    return "malformed-tlsa"
 
 
 def _response(*records: tuple[str, str, bytes]) -> bytes:
@@ -90,7 +91,7 @@ def _response(*records: tuple[str, str, bytes]) -> bytes:
     A response to C{_OWNER}/TLSA whose answer holds C{records} (name, type, raw rdata),
     written by hand so that dnspython's checks do not apply.
     """
-    query = dns.message.make_query(_OWNER, "TLSA", want_dnssec=True)
+    query = dns.message.make_query(_OWNER, "TLSA", want_dnssec=True, id=0x5EED)
     wire = bytearray(dns.message.make_response(query).to_wire())
     wire[6:8] = struct.pack("!H", len(records))
     # The OPT record of the additional section comes last: insert before it.

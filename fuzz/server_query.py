@@ -18,9 +18,10 @@ from fuzz._harness import instrumented, main
 
 with instrumented():
     from txdane.server.service import responderForZones
-    from txdane.testing import buildHierarchy
 
-_HIERARCHY = buildHierarchy(now=1_800_000_000)
+from fuzz._fixed import fixedHierarchy
+
+_HIERARCHY = fixedHierarchy()
 _RESPONDER = responderForZones(_HIERARCHY.zones.values())
 
 
@@ -28,7 +29,7 @@ def seeds() -> list[bytes]:
     """
     Queries the server answers in every way: data, referral, NXDOMAIN, DNAME, meta-types.
     """
-    out = []
+    out: list[bytes] = []
     for name, rdtype in [
         ("_443._tcp.www.example.test.", "TLSA"),
         ("nx.nsec3.test.", "A"),
@@ -40,23 +41,25 @@ def seeds() -> list[bytes]:
         ("test.", "DS"),
     ]:
         for dnssec in (False, True):
-            out.append(dns.message.make_query(name, rdtype, want_dnssec=dnssec).to_wire())
+            query = dns.message.make_query(name, rdtype, want_dnssec=dnssec, id=len(out))
+            out.append(query.to_wire())
     return out
 
 
-def testOneInput(data: bytes) -> None:
+def testOneInput(data: bytes) -> str:
     tcp = bool(data[:1]) and data[0] & 1 == 1
     query = data[1:]
     answer = _RESPONDER.respondWire(query, tcp=tcp)
     if answer is None:
         assert len(query) < 12 or query[2] & 0x80, "an answerable query went unanswered"
-        return
+        return "unanswered"
     assert answer[:2] == query[:2], "the answer's ID differs from the query's"
     assert len(answer) <= (65535 if tcp else 1232), len(answer)
     # A header at least; whatever follows parses (the server's own output).
     struct.unpack_from("!HHHHHH", answer)
     if len(answer) > 12:
         dns.message.from_wire(answer)
+    return f"rcode-{answer[3] & 0xF}"
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def _chunks(data: bytes) -> list[bytes]:
     return parts
 
 
-def testOneInput(data: bytes) -> None:
+def testOneInput(data: bytes) -> str:
     reactor = _Reactor()
     client = DNSClient(reactor, [f"{_SERVER[0]}#{_SERVER[1]}"], timeout=1, attempts=1)
     results: list[object] = []
@@ -130,10 +130,11 @@ def testOneInput(data: bytes) -> None:
     result = results[0]
     if isinstance(result, dns.message.Message):
         assert result.question and result.question[0].name.to_text() == _QNAME
-        return
+        return f"answer-rcode-{result.rcode()}"
     error = getattr(result, "value", result)
     if not isinstance(error, DNSError):
         raise error  # type: ignore[misc]
+    return type(error).__name__
 
 
 def _failure() -> Any:
@@ -147,7 +148,7 @@ def seeds() -> list[bytes]:
     """
     A good answer, a truncated one then a good one over TCP, and a few broken ones.
     """
-    query = dns.message.make_query(_QNAME, "TLSA", want_dnssec=True)
+    query = dns.message.make_query(_QNAME, "TLSA", want_dnssec=True, id=0x5EED)
     good = dns.message.make_response(query)
     good.answer.append(dns.rrset.from_text(_QNAME, 300, "IN", "TLSA", "3 1 1 " + "ab" * 32))
     goodWire = good.to_wire()

@@ -36,17 +36,19 @@ _STATE = (
 _PLAIN = b". 3600 IN DNSKEY 257 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=\n"
 
 
-def testOneInput(data: bytes) -> None:
+def testOneInput(data: bytes) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return
+        text = data.decode("latin-1")  # as bytes a file could hold: parsed, or refused
     try:
         state = parseState(text, "<fuzz>")
-    except TrustAnchorStateError:
-        return
+    except TrustAnchorStateError as e:
+        assert str(e), "an error without a message"
+        return "refused"
     again = parseState(formatState(state), "<written>")
     assert again == state, (again, state)
+    return "round-trip"
 
 
 if __name__ == "__main__":

@@ -25,12 +25,13 @@ from fuzz._harness import instrumented, main
 with instrumented():
     from txdane.server.service import responderForZones
     from txdane.status import Status
-    from txdane.testing import buildHierarchy
     from txdane.transport import DNSError
     from txdane.validation import Answer, LookupFailedError, TrustAnchors, ValidatingResolver
 
-_NOW = 1_800_000_000
-_HIERARCHY = buildHierarchy(now=_NOW)
+from fuzz._fixed import NOW as _NOW
+from fuzz._fixed import canonicalWire, fixedHierarchy
+
+_HIERARCHY = fixedHierarchy()
 _RESPONDER = responderForZones(_HIERARCHY.zones.values())
 _ANCHORS = TrustAnchors.fromRRsets([_HIERARCHY.trustAnchor])
 _QUESTIONS = [
@@ -46,7 +47,7 @@ _QUESTIONS = [
 
 
 def _honest(name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.Message:
-    query = dns.message.make_query(name, rdtype, want_dnssec=True)
+    query = dns.message.make_query(name, rdtype, want_dnssec=True, id=0x5EED)
     wire = _RESPONDER.respondWire(query.to_wire(), tcp=True)
     assert wire is not None
     return dns.message.from_wire(wire)
@@ -83,19 +84,20 @@ def _records(answer: Answer) -> list[str]:
     return sorted(r.to_text() for r in answer.records)
 
 
-def testOneInput(data: bytes) -> None:
+def testOneInput(data: bytes) -> str:
     if len(data) < 2:
-        return
+        return "short"
     question = _QUESTIONS[data[0] % len(_QUESTIONS)]
     result = _lookup(_Querier(data[1] % 8, data[2:]), *question)
     if isinstance(result, LookupFailedError):
         assert not result.reason.startswith("cannot validate:"), result.reason
-        return
+        return "failed"
     assert isinstance(result, Answer), repr(result)
     if result.status is Status.SECURE:
         honest = _BASELINE[question]
         assert isinstance(honest, Answer) and honest.secure, (str(honest), str(result))
         assert result.rcode == honest.rcode and _records(result) == _records(honest), str(result)
+    return result.status.name.lower()
 
 
 class _Recorder(_Querier):
@@ -117,7 +119,7 @@ def seeds() -> list[bytes]:
         recorder = _Recorder()
         _lookup(recorder, name, rdtype)
         for position, key in enumerate(recorder.asked[:8]):
-            out.append(bytes([index, position]) + _honest(*key).to_wire())
+            out.append(bytes([index, position]) + canonicalWire(_honest(*key)))
     return out
 
 

@@ -1,9 +1,12 @@
 """
 Fuzz zone files: any text read as a master file, indexed and signed as the server does,
 ends in a zone or a L{ZoneError} (L{SigningError} when signing cannot proceed), never
-another exception.
+another exception; and a zone read round-trips: written out as a master file and read
+again, it is the same zone (the same records, TTLs included), signed or not.
 
-C{$INCLUDE} lines are skipped: they read other files, which only the operator names.
+The first byte picks the input's form: the whole file, or (odd) records added after a fixed
+apex (C{$ORIGIN}, C{$TTL}, SOA and NS), so that a mutated record still meets a well-formed
+zone around it. C{$INCLUDE} lines are skipped: they read other files, which only the operator names.
 
     python fuzz/zone_file.py -runs=100000
 """
@@ -15,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import dns.zone
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fuzz._harness import instrumented, main
 
@@ -22,10 +27,13 @@ with instrumented():
     from txdane.server.signing import SigningError, SigningKey, SigningOptions, signZone
     from txdane.server.zones import ZoneError, ZoneIndex, loadZoneFile
 
-_KEY = SigningKey.generate("ED25519")
-_NOW = 1_800_000_000
+from fuzz._fixed import NOW, derivedKey
+
+_KEY = SigningKey.fromPrivateKey(derivedKey("zone.test."), 15)
+_NOW = NOW
 _DIRECTORY = tempfile.mkdtemp(prefix="fuzz-zone-")
 _PATH = os.path.join(_DIRECTORY, "zone")
+_AGAIN = os.path.join(_DIRECTORY, "again")
 
 _ZONE = """$ORIGIN zone.test.
 $TTL 300
@@ -44,23 +52,59 @@ redirect IN DNAME example.test.
 """
 
 
-def testOneInput(data: bytes) -> None:
+def roundTrip(zone: dns.zone.Zone) -> None:
+    """
+    Assert that C{zone}, written out and read again, is the same zone.
+    """
+    text = zone.to_text(sorted=True, relativize=False)
+    Path(_AGAIN).write_text(text)
+    again = loadZoneFile(_AGAIN, "zone.test.")
+    assert again == zone, text
+    assert again.to_text(sorted=True, relativize=False) == text
+
+
+def testOneInput(data: bytes) -> str:
+    if not data:
+        return "empty"
+    data = (_APEX if data[0] & 1 else b"") + data[1:]
     if b"$include" in data.lower():
-        return
+        return "skipped"
     Path(_PATH).write_bytes(data)
     try:
         zone = loadZoneFile(_PATH, "zone.test.")
+    except ZoneError as e:
+        assert e.reason and e.path == _PATH, repr(e)
+        return "zone-error"
+    try:
         ZoneIndex.build(zone)
-    except ZoneError:
-        return
-    if len(zone.nodes) <= 40:
-        try:
-            signed = signZone(zone, [_KEY], SigningOptions(_NOW - 3600, _NOW + 86400))
-        except SigningError:
-            return
-        ZoneIndex.build(signed)
+    except ZoneError as e:
+        assert e.reason, repr(e)
+        return "index-error"
+    roundTrip(zone)
+    if len(zone.nodes) > 40:
+        return "zone"
+    try:
+        signed = signZone(zone, [_KEY], SigningOptions(_NOW - 3600, _NOW + 86400))
+    except SigningError as e:
+        assert e.message, repr(e)
+        return "signing-error"
+    ZoneIndex.build(signed)
+    roundTrip(signed)
+    return "signed"
+
+
+#: The apex added before the records of an odd input.
+_APEX = "".join(_ZONE.splitlines(keepends=True)[:4]).encode()
+
+
+def seeds() -> list[bytes]:
+    """
+    The whole zone, parts of it, and each of its records after the fixed apex.
+    """
+    lines = _ZONE.encode().splitlines(keepends=True)
+    whole = [_ZONE.encode(), b"".join(lines[:4]), b"".join(lines[2:])]
+    return [b"\x00" + text for text in whole] + [b"\x01" + line for line in lines[4:]]
 
 
 if __name__ == "__main__":
-    lines = _ZONE.encode().splitlines(keepends=True)
-    main(testOneInput, [_ZONE.encode(), b"".join(lines[:4]), b"".join(lines[2:])])
+    main(testOneInput, seeds())

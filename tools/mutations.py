@@ -92,6 +92,16 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        if (\n",
         ("tests/endpoints/test_rules.py",),
     ),
+    # A record authenticates only a chain it matches (the fuzz target's invariant proves it).
+    Mutation(
+        "tlsa-match-data",
+        "a TLSA record authenticates a server only when its data matches the chain",
+        "txdane/dane/matching.py",
+        "    return selected is not None and associationData(selected, record.matchingType) =="
+        " record.data\n",
+        "    return selected is not None\n",
+        ("tests/fuzz/test_fuzz.py::test_fuzzTarget[tlsa_match]",),
+    ),
     Mutation(
         "address-bogus",
         "bogus or indeterminate addresses refuse the connection",

@@ -1,8 +1,9 @@
 """
-C{python -m tests.attack [--trials N] [--seed S] [--jobs J] [--now T]}: run attacker trials
-and print the count of each outcome, the time taken and the first violations found. The
-zones' keys come from the seed: a run with the same seed and C{--now} (printed) replays alike,
-whatever the number of jobs.
+C{python -m tests.attack [--trials N] [--seed S] [--first I] [--jobs J] [--now T]}: run
+attacker trials (numbered from C{--first}) and print the count of each outcome, the time
+taken and the first violations found, each with the command that replays it. The zones' keys
+come from the seed: a run with the same seed and C{--now} (printed) replays alike, whatever
+the number of jobs.
 
 Exits with status 1 when any trial ends in a violation (see L{tests.attack.trials}).
 """
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.attack", description=__doc__)
     parser.add_argument("--trials", type=int, default=1000, help="how many trials")
     parser.add_argument("--seed", type=int, default=1, help="the seed of the run")
+    parser.add_argument("--first", type=int, default=0, help="the first trial's number")
     parser.add_argument("--jobs", type=int, default=1, help="processes to share the trials")
     parser.add_argument(
         "--now",
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = max(1, min(args.jobs, args.trials))
     share, extra = divmod(args.trials, jobs)
     now = int(time.time()) if args.now is None else args.now
-    work, start = [], 0
+    work, start = [], args.first
     for job in range(jobs):
         count = share + (1 if job < extra else 0)
         work.append((start, count, args.seed, now))

@@ -6,6 +6,7 @@ replays, one by one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -21,9 +22,24 @@ import pytest
 from twisted.internet.defer import Deferred, succeed
 
 from tests.attack.attacker import MUTATIONS, Attacker
-from tests.attack.trials import Report, classify, questionNamed, runTrials
-from tests.attack.world import World, buildWorld, lookupNow
+from tests.attack.trials import (
+    VIOLATIONS,
+    Report,
+    classify,
+    questionNamed,
+    runTrial,
+    runTrials,
+)
+from tests.attack.world import (
+    Question,
+    World,
+    buildWorld,
+    expectedVerdicts,
+    lookupNow,
+    splitQuestions,
+)
 from txdane.status import Status
+from txdane.testing import CASES
 from txdane.validation import EDE, Answer
 
 #: Trials run in CI (about ten seconds), their seed, and the time the zones are signed
@@ -47,17 +63,92 @@ def ciReport(world: World) -> Report:
 
 def test_honestWorld(world: World) -> None:
     """
-    Without an attacker every question gets its honest answer, and the hierarchy's cases
-    their expected verdicts: the harness itself is sound.
+    Without an attacker every question gets the verdict and response code of the fixed
+    table, and no violation: the harness itself is sound.
     """
     for question in world.questions:
+        assert (question.honest.status, question.honest.rcode) == (
+            question.expected,
+            question.rcode,
+        ), question.name
         attacker = Attacker(world, random.Random(0), rate=0.0)
         result = lookupNow(world.resolver(attacker), question.name, question.rdtype)
         outcome = classify(world, question, result)
-        expected = "secure-identical" if question.honest.secure else None
-        assert expected is None or outcome == expected, (question.name, outcome)
-    secure = [q for q in world.questions if q.honest.secure]
-    assert len(secure) > 30
+        name = question.expected.name.lower()
+        assert outcome == {"secure": "secure-identical"}.get(name, name), (question.name, outcome)
+    statuses = {q.expected for q in world.questions}
+    assert {Status.SECURE, Status.INSECURE, Status.BOGUS} <= statuses
+    assert len([q for q in world.questions if q.expected is Status.SECURE]) > 30
+
+
+def test_tableIsNotTheValidator() -> None:
+    """
+    The expected verdicts come from the fixed table of C{txdane.testing.CASES} and the split
+    zones, with every question of the world in it.
+    """
+    table = expectedVerdicts()
+    for case in CASES:
+        assert table[(case.name, case.rdtype)][0] is case.status or (
+            case.name,
+            case.rdtype,
+        ) in {(c.name, c.rdtype) for c in CASES if c is not case}
+    for parent in PARENTS:
+        for name, rdtype in splitQuestions(parent):
+            assert table[(name, rdtype)][0] is Status.SECURE
+
+
+def _asIf(
+    question: Question, status: Status, honest: Status | None = None
+) -> tuple[Question, Answer]:
+    """
+    The question, its honest answer claiming C{honest} (a validator under test that is
+    wrong even without an attacker), and an attacked result of C{status}.
+    """
+    answer = dataclasses.replace(question.honest, status=status)
+    if honest is not None:
+        question = dataclasses.replace(
+            question, honest=dataclasses.replace(question.honest, status=honest)
+        )
+    return question, answer
+
+
+@pytest.mark.parametrize(
+    ("name", "rdtype", "attacked", "outcome"),
+    [
+        ("nosig.example.test.", "A", Status.INSECURE, "WEAKENED"),
+        ("nosig.example.test.", "A", Status.SECURE, "WEAKENED"),
+        ("www.badds.test.", "A", Status.INSECURE, "WEAKENED"),
+        ("www.expired.test.", "A", Status.INDETERMINATE, "indeterminate"),
+        ("www.expired.test.", "A", Status.BOGUS, "bogus"),
+        ("www.example.test.", "A", Status.INSECURE, "DOWNGRADE"),
+        ("www.example.test.", "A", Status.INDETERMINATE, "DOWNGRADE"),
+        ("www.example.test.", "A", Status.BOGUS, "bogus"),
+        ("www.unsigned.test.", "A", Status.SECURE, "secure-DIFFERENT"),
+        ("www.unsigned.test.", "A", Status.BOGUS, "bogus"),
+        ("nx.iterations.test.", "A", Status.INSECURE, "insecure"),
+    ],
+)
+def test_weakeningsCounted(
+    world: World, name: str, rdtype: str, attacked: Status, outcome: str
+) -> None:
+    """
+    Against the table: bogus to insecure or secure, secure to insecure or indeterminate, and
+    insecure to secure are violations; failing closed (bogus, indeterminate) never is.
+    """
+    question, result = _asIf(questionNamed(world, name, rdtype), attacked)
+    assert classify(world, question, result) == outcome
+
+
+def test_brokenHonestValidatorStillCaught(world: World) -> None:
+    """
+    A validator under test that already calls a bogus case insecure (or secure) without an
+    attacker does not move the bar: the table says bogus, so the result is a violation.
+    """
+    for status in (Status.INSECURE, Status.SECURE):
+        question, result = _asIf(
+            questionNamed(world, "nosig.example.test.", "A"), status, honest=status
+        )
+        assert classify(world, question, result) in VIOLATIONS
 
 
 def test_everyMutationApplies(world: World) -> None:
@@ -74,7 +165,7 @@ def test_everyMutationApplies(world: World) -> None:
 def test_seededTrials(ciReport: Report) -> None:
     """
     A fixed number of seeded trials: every secure result is the honest answer, and nothing
-    crashes, hangs or downgrades secure data.
+    crashes, hangs, downgrades secure data or weakens a failure (against the fixed table).
     """
     report = ciReport
     assert report.violations == 0, "\n\n".join(report.examples[:3])
@@ -83,6 +174,7 @@ def test_seededTrials(ciReport: Report) -> None:
 
 
 _SLICE = """
+import dataclasses
 import json
 from tests.attack.test_attack import CI_NOW, CI_SEED, CI_TRIALS
 from tests.attack.trials import runTrials
@@ -183,3 +275,22 @@ def test_oldParentDelegationForTheGrandchildsDS(world: World, parent: str) -> No
     querier = Replaying(world, {f"sub.child.{parent} DS"}, frozenset({f"{qname} TLSA"}))
     result = _attacked(world, qname, "TLSA", querier)
     assert result.status is Status.BOGUS, result
+
+
+def test_trialReplays(world: World) -> None:
+    """
+    The command a trial's report prints replays that one trial, to the same outcome.
+    """
+    outcome, detail = runTrial(world, CI_SEED, 7)
+    command = detail.rpartition("replay: python ")[2].split()
+    assert command[:2] == ["-m", "tests.attack"]
+    done = subprocess.run(
+        [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert f"1 trials, seed {CI_SEED}, now {CI_NOW}" in done.stdout
+    counts = {
+        line.split()[0]: int(line.split()[1])
+        for line in done.stdout.splitlines()[1:]
+        if line.startswith("  ") and line.split()[0] != "violations"
+    }
+    assert counts == {outcome: 1}

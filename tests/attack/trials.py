@@ -2,10 +2,13 @@
 Seeded attacker trials and the sorting of their outcomes.
 
 Each trial picks a question, makes a fresh validator (empty caches) behind an L{Attacker}
-whose random choices come from the trial's seed, and compares the result with the honest
-answer. Outcomes:
+whose random choices come from the trial's seed, and compares the result with the question's
+expected verdict, from a fixed table (L{tests.attack.world.expectedVerdicts}: not what the
+validator under test says without an attacker), and with the honest answer's records.
+Outcomes:
 
-- C{secure-identical}: secure, and the honest answer (same existence, RCODE, records, name);
+- C{secure-identical}: secure, expected secure, and the honest answer (same existence,
+  RCODE, records, name);
 - C{bogus}, C{insecure}, C{indeterminate}: what the validator said, when not secure;
 - C{failed}: the lookup failed (L{LookupFailedError}), which callers treat as an error;
 - C{insecure-trade}: honest secure, attacked insecure, in a zone whose NSEC3 iterations are
@@ -22,8 +25,11 @@ answer. Outcomes:
 
 and the violations, which must never happen:
 
-- C{secure-DIFFERENT}: secure, but not the honest answer (or the honest answer is not secure);
-- C{DOWNGRADE}: honest secure, attacked insecure or indeterminate, outside those zones;
+- C{secure-DIFFERENT}: secure, but not the honest answer (or the honest answer is not secure,
+  or not the table's);
+- C{DOWNGRADE}: expected secure, attacked insecure or indeterminate, outside those zones;
+- C{WEAKENED}: expected bogus or indeterminate, attacked insecure or secure (a failure that
+  must stay one made usable);
 - C{CRASH}: an exception other than L{LookupFailedError}, or one wrapping an internal error;
 - C{HANG}: the lookup never finished.
 """
@@ -41,7 +47,7 @@ from tests.attack.world import Question, World, lookupNow
 from txdane.status import Status
 from txdane.validation import Answer, LookupFailedError
 
-VIOLATIONS = ("secure-DIFFERENT", "DOWNGRADE", "CRASH", "HANG")
+VIOLATIONS = ("secure-DIFFERENT", "DOWNGRADE", "WEAKENED", "CRASH", "HANG")
 
 
 @dataclasses.dataclass
@@ -77,24 +83,31 @@ def classify(world: World, question: Question, result: object) -> str:
     """
     The outcome of one attacked lookup (see the module docstring).
     """
-    honest = question.honest
+    honest, expected = question.honest, question.expected
     if result is None:
         return "HANG"
     if isinstance(result, LookupFailedError):
         return "CRASH" if result.reason.startswith("cannot validate:") else "failed"
     if not isinstance(result, Answer):
         return "CRASH"
+    if expected in (Status.BOGUS, Status.INDETERMINATE) and result.status in (
+        Status.INSECURE,
+        Status.SECURE,
+    ):
+        return "WEAKENED"
     if result.status is Status.SECURE:
-        if honest.status is Status.SECURE and _same(result, honest):
+        if (
+            expected is Status.SECURE
+            and honest.status is Status.SECURE
+            and honest.rcode == question.rcode
+            and _same(result, honest)
+        ):
             return "secure-identical"
         old = question.old
         if isinstance(old, Answer) and old.status is Status.SECURE and _same(result, old):
             return "secure-replay"
         return "secure-DIFFERENT"
-    if honest.status is Status.SECURE and result.status in (
-        Status.INSECURE,
-        Status.INDETERMINATE,
-    ):
+    if expected is Status.SECURE and result.status in (Status.INSECURE, Status.INDETERMINATE):
         if any(question.name.is_subdomain(zone) for zone in world.overLimit):
             return "insecure-trade"
         if any(question.name.is_subdomain(zone) for zone in world.formerlyUnsigned):
@@ -122,7 +135,9 @@ def runTrial(world: World, seed: int, trial: int) -> tuple[str, str]:
     steps = "; ".join(f"{asked}: {','.join(done)}" for asked, done in attacker.log if done)
     detail = (
         f"trial {trial} {question.name} {question.rdtype.name}: {outcome}: "
-        f"honest {question.honest}; got {result}; attacker: {steps}"
+        f"expected {question.expected.name.lower()}; honest {question.honest}; got {result};"
+        f" attacker: {steps}\nreplay: python -m tests.attack --seed {seed}"
+        f" --now {world.hierarchy.now} --first {trial} --trials 1"
     )
     return outcome, detail
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 import dns.flags
 import dns.message
 import dns.name
+import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import dns.zone
@@ -44,13 +45,20 @@ SPLIT_PARENTS: tuple[tuple[str, bool], ...] = (("split.test.", False), ("split3.
 @dataclasses.dataclass(frozen=True)
 class Question:
     """
-    A question the trials ask, and the answer an honest network gives.
+    A question the trials ask, its expected verdict, and the answer an honest network gives.
 
+    @ivar expected: the verdict a correct validator reaches without an attacker, from the
+        fixed table (L{expectedVerdicts}), not from the validator under test.
+    @ivar rcode: the response code of the honest answer, from the same table.
+    @ivar honest: what the validator under test answers without an attacker (its records
+        are what a C{secure} result must hold; its verdict must be C{expected}).
     @ivar old: the answer (or failure) an honest network gave before the split.
     """
 
     name: dns.name.Name
     rdtype: dns.rdatatype.RdataType
+    expected: Status
+    rcode: int
     honest: Answer
     old: object = None
 
@@ -191,14 +199,38 @@ def splitQuestions(parent: str) -> list[tuple[str, str]]:
     """
     The questions whose honest answers the old parent's records contradict.
     """
+    return [(name, rdtype) for name, rdtype, _, _ in _splitTable(parent)]
+
+
+def _splitTable(parent: str) -> list[tuple[str, str, Status, str]]:
+    """
+    The split-zone questions with their verdicts and response codes: every one is secure
+    now (the child and grandchild are signed zones, delegated with DS).
+    """
     return [
-        (f"_443._tcp.www.child.{parent}", "TLSA"),
-        (f"www.child.{parent}", "A"),
-        (f"_443._tcp.www.sub.child.{parent}", "TLSA"),
-        (f"www.sub.child.{parent}", "A"),
-        (f"nx.child.{parent}", "A"),
-        (f"_443._tcp.nx.child.{parent}", "TLSA"),
+        (f"_443._tcp.www.child.{parent}", "TLSA", Status.SECURE, "NOERROR"),
+        (f"www.child.{parent}", "A", Status.SECURE, "NOERROR"),
+        (f"_443._tcp.www.sub.child.{parent}", "TLSA", Status.SECURE, "NOERROR"),
+        (f"www.sub.child.{parent}", "A", Status.SECURE, "NOERROR"),
+        (f"nx.child.{parent}", "A", Status.SECURE, "NXDOMAIN"),
+        (f"_443._tcp.nx.child.{parent}", "TLSA", Status.SECURE, "NXDOMAIN"),
     ]
+
+
+def expectedVerdicts() -> dict[tuple[str, str], tuple[Status, str]]:
+    """
+    The fixed table of the trials' questions: (name, type) -> (verdict, response code) a
+    correct validator reaches without an attacker. The hierarchy's cases come from
+    L{txdane.testing.CASES} (the table the validator's tests and the cross-checks against
+    Unbound and delv share); the split zones' from L{_splitTable}.
+    """
+    table: dict[tuple[str, str], tuple[Status, str]] = {}
+    for case in CASES:
+        table.setdefault((case.name, case.rdtype), (case.status, case.rcode))
+    for parent, _ in SPLIT_PARENTS:
+        for name, rdtype, status, rcode in _splitTable(parent):
+            table[(name, rdtype)] = (status, rcode)
+    return table
 
 
 def lookupNow(resolver: ValidatingResolver, name: dns.name.Name, rdtype: int) -> object:
@@ -306,20 +338,14 @@ def buildWorld(now: int | None = None, seed: int | None = None) -> World:
         formerlyUnsigned=tuple(dns.name.from_text(f"sub.child.{p}") for p, _ in SPLIT_PARENTS),
     )
     assert NSEC3_HIGH_ITERATIONS > 50
-    asked = [(case.name, case.rdtype) for case in CASES]
-    for parent, _ in SPLIT_PARENTS:
-        asked += splitQuestions(parent)
-    seen: set[tuple[dns.name.Name, dns.rdatatype.RdataType]] = set()
-    for text, typeText in asked:
+    for (text, typeText), (expected, rcodeText) in expectedVerdicts().items():
         name, rdtype = dns.name.from_text(text), dns.rdatatype.RdataType.make(typeText)
-        if (name, rdtype) in seen:
-            continue
-        seen.add((name, rdtype))
         recorder = _Recorder(world)
         honest = lookupNow(world.resolver(recorder), name, rdtype)
         assert isinstance(honest, Answer), (text, typeText, honest)
         earlier = lookupNow(world.resolver(_Recorder(world, old=True)), name, rdtype)
-        world.questions.append(Question(name, rdtype, honest, earlier))
+        rcode = dns.rcode.from_text(rcodeText)
+        world.questions.append(Question(name, rdtype, expected, rcode, honest, earlier))
         for key in recorder.asked:
             for wasOld in (False, True):
                 world.responses.append(world.respond(*key, old=wasOld).to_wire())

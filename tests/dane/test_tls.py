@@ -262,16 +262,29 @@ class ConnectionTests(TestCase):
         self.assertEqual(factory.serverNames, [HOST.encode()])
 
     async def test_unauthenticatedSMTP(self) -> None:
+        """
+        SMTP to a host of an unsigned zone (no TLSA): the plan is opportunistic,
+        unauthenticated TLS (RFC 7672 section 2.2), cleartext allowed when STARTTLS is not
+        offered, and a self-signed certificate, which PKIX refuses, completes the handshake.
+        """
         port, _ = self.listen(tlsserver.serverOptions(selfSigned()))
-        creator = DANEClientTLSOptions(
-            planConnection(
-                TLSAResult(Status.INSECURE, (), dns.name.from_text(HOST)), HOST, 25, Policy.SMTP
-            )
+        plan = planConnection(
+            TLSAResult(Status.INSECURE, (), dns.name.from_text(HOST)), HOST, 25, Policy.SMTP
         )
-        client = await tlsserver.connect(port, creator)
+        self.assertIs(plan.action, Action.UNAUTHENTICATED)
+        self.assertFalse(plan.tlsRequired)
+        self.assertEqual((plan.records, plan.serverName), ((), HOST))
+        client = await tlsserver.connect(port, DANEClientTLSOptions(plan))
         await client.greeted
+        self.assertTrue(client.handshakeDone)
         client.transport.loseConnection()  # type: ignore[union-attr]
         await client.lost
+        # The same server and the same answer outside SMTP: PKIX, which refuses it.
+        pkix = planConnection(TLSAResult(Status.INSECURE, (), dns.name.from_text(HOST)), HOST, 443)
+        self.assertIs(pkix.action, Action.PKIX)
+        refused = await tlsserver.connect(port, DANEClientTLSOptions(pkix))
+        await self.assertFailure(refused.greeted, Exception)
+        self.assertFalse(refused.handshakeDone)
 
 
 class FakeTLSProtocol:

@@ -193,10 +193,16 @@ class DeliveryTests(MailWorld):
         self.assertEqual(verbs, [b"EHLO", b"EHLO", b"MAIL"])
 
     async def test_nullMX(self) -> None:
+        """
+        A null MX bounces at once: nothing is dialled, no host sees a byte.
+        """
         error: Any = await self.assertFailure(
             self.send("nullmx.example.test"), PermanentDeliveryError
         )
         self.assertIn("null MX", str(error))
+        self.assertEqual(error.tries, ())
+        self.assertEqual(sum(len(s.cleartext) for s in self.servers.values()), 0)
+        self.assertEqual(sum(len(s.messages) for s in self.servers.values()), 0)
 
     async def test_implicitMX(self) -> None:
         result = await self.send("implicit.example.test")

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Source directories whose tracked files the sdist must hold, and the single files.
-SDIST_TREES = ("txdane", "twisted", "tests", "docs", "bench", "tools")
+SDIST_TREES = ("txdane", "twisted", "tests", "docs", "bench", "tools", "fuzz")
 SDIST_FILES = ("pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md", "MANIFEST.in")
 
 #: Never in either artefact.

@@ -340,6 +340,16 @@ class StreamLimitTests(SynchronousTestCase):
         self.assertIsNone(factory.buildProtocol(None))
         first.connectionLost(Failure(ConnectionDone()))
         self.assertIsNotNone(factory.buildProtocol(None))
+
+    def test_connectionCapDefault(self) -> None:
+        """
+        Without C{maxConnections}, the cap is L{DEFAULT_MAX_TCP_CONNECTIONS} (500, as
+        docs/limits.md says): that many connections are taken, the next is refused.
+        """
+        factory = DNSStreamFactory(self.holder, clock=self.clock)
+        for _ in range(DEFAULT_MAX_TCP_CONNECTIONS):
+            self.connect(factory)
+        self.assertIsNone(factory.buildProtocol(None))
         self.assertEqual(DEFAULT_MAX_TCP_CONNECTIONS, 500)
 
 

@@ -589,7 +589,8 @@ class TestWire:
         64 KB with an EDNS option, so C{cacheSize} large queries alone could take gigabytes.
         The default budget is L{DEFAULT_CACHE_BYTES}.
         """
-        assert DEFAULT_CACHE_BYTES == 32 * 1024 * 1024
+        assert DEFAULT_CACHE_BYTES == 32 * 1024 * 1024  # as docs/limits.md says
+        assert Responder(ZoneStore(hierarchy.zones.values())).cacheBytes == DEFAULT_CACHE_BYTES
         responder = Responder(ZoneStore(hierarchy.zones.values()), cacheBytes=20_000)
         cache = responder._tcpCache if tcp else responder._cache
         for i in range(40):
