@@ -37,9 +37,11 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TLSA
 import dns.wire
+from twisted.internet import base, udp
 from twisted.internet import error as twistedError
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.posixbase import PosixReactorBase
 from twisted.internet.protocol import ClientFactory, DatagramProtocol
 from twisted.internet.protocol import Protocol as StreamProtocol
 from twisted.python.failure import Failure
@@ -266,6 +268,50 @@ def _ipKey(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return address
 
 
+class _QuietUDPPort(udp.Port):
+    """
+    Twisted's UDP port without its two log lines per socket (C{"... starting on N"} and
+    C{"(UDP Port N Closed)"}, logged whatever C{noisy} says): a query opens one socket, so
+    under C{twistd} a connection would log a score of them.
+    """
+
+    def _bindSocket(self) -> None:
+        try:
+            skt = self.createInternetSocket()
+            skt.bind((self.interface, self.port))
+        except OSError as e:
+            raise twistedError.CannotListenError(self.interface, self.port, e) from e
+        self._realPortNumber = skt.getsockname()[1]
+        self.connected = 1
+        self.socket = skt
+        self.fileno = skt.fileno  # type: ignore[method-assign]
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self._realPortNumber = None
+        self.maxThroughput = -1
+        base.BasePort.connectionLost(self, reason)
+        self.protocol.doStop()
+        self.socket.close()
+        del self.socket
+        del self.fileno
+        stopped = self.__dict__.pop("d", None)
+        if stopped is not None:
+            stopped.callback(None)
+
+
+def _listenUDP(reactor: Any, protocol: DatagramProtocol, interface: str) -> Any:
+    """
+    A UDP port on any free port of C{interface} for C{protocol}: a L{_QuietUDPPort} where the
+    reactor's own would be a C{twisted.internet.udp.Port} (the POSIX reactors), else the
+    reactor's.
+    """
+    if getattr(type(reactor), "listenUDP", None) is PosixReactorBase.listenUDP:
+        port = _QuietUDPPort(0, protocol, interface, reactor=reactor)
+        port.startListening()
+        return port
+    return reactor.listenUDP(0, protocol, interface=interface)
+
+
 class _UDPExchange(DatagramProtocol):
     """
     One query over a new UDP socket, waiting for the answer that matches it.
@@ -292,7 +338,7 @@ class _UDPExchange(DatagramProtocol):
         self.deferred: Deferred[dns.message.Message] = Deferred(self._cancel)
         self._timer: IDelayedCall | None = None
         try:
-            self._port = reactor.listenUDP(0, self, interface="::" if server.isIPv6 else "")
+            self._port = _listenUDP(reactor, self, "::" if server.isIPv6 else "")
         except twistedError.CannotListenError as e:
             # No socket for this address family (e.g. no IPv6 here): this server cannot be
             # asked, which is a connection error for it, not a crash of the whole query.
@@ -454,6 +500,8 @@ class _TCPExchange(StreamProtocol):
 
 
 class _TCPFactory(ClientFactory):
+    noisy = False
+
     def __init__(self, exchange: _TCPExchange) -> None:
         self.exchange = exchange
 
