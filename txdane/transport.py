@@ -172,9 +172,10 @@ class DNSConnectionError(DNSError):
 class DNSUnreachableError(DNSConnectionError):
     """
     The network said at once that a server cannot be reached: its host answered a query over
-    UDP with ICMP port unreachable (nothing listens on that port), or the network with host
-    or network unreachable, noticed on the connected socket of the query rather than after
-    the timeout.
+    UDP with ICMP port unreachable (nothing listens on that port), or refused the TCP
+    connection of a query repeated over TCP, or the network said host or network unreachable;
+    noticed on the connected socket of the query rather than after the timeout, and said in
+    the words of L{networkFailure}.
 
     @cvar ede: the RFC 8914 code of the failure: 23, Network Error.
     """
@@ -266,6 +267,32 @@ def _ipKey(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
+
+
+#: The words for the failures the network reports at once, by errno and transport.
+_NETWORK_FAILURES = {
+    (errno.ECONNREFUSED, "udp"): "port unreachable (nothing listens there)",
+    (errno.ECONNREFUSED, "tcp"): "TCP connection refused (nothing listens there)",
+    (errno.EHOSTUNREACH, "udp"): "host unreachable",
+    (errno.EHOSTUNREACH, "tcp"): "host unreachable",
+    (errno.ENETUNREACH, "udp"): "network unreachable",
+    (errno.ENETUNREACH, "tcp"): "network unreachable",
+}
+
+
+def networkFailure(code: int, transport: str) -> str | None:
+    """
+    The words for a failure the network reported at once on a query to a server, the one
+    wording of L{DNSUnreachableError}'s C{reason} (which the command line prints as it is):
+    nothing listens on the port (ICMP port unreachable over UDP, a refused TCP connection),
+    or the host or network cannot be reached. A server that is silent is another failure,
+    L{DNSTimeoutError}, said as C{"no answer from SERVER after N queries"}.
+
+    @param code: the C{errno} the socket reported.
+    @param transport: C{"udp"} or C{"tcp"}.
+    @return: the words, or C{None} for a code that is none of these failures.
+    """
+    return _NETWORK_FAILURES.get((code, transport))
 
 
 class _QuietUDPPort(udp.Port):
@@ -395,11 +422,7 @@ class _UDPExchange(DatagramProtocol):
     def _unreachable(self, code: int) -> None:
         self._stats.unreachable += 1
         self._finish()
-        reason = (
-            "port unreachable (nothing listens there)"
-            if code == errno.ECONNREFUSED
-            else os.strerror(code)
-        )
+        reason = networkFailure(code, "udp") or os.strerror(code)
         self.deferred.errback(DNSUnreachableError(reason, self._server))
 
     def datagramReceived(self, data: bytes, addr: Any) -> None:
@@ -509,7 +532,17 @@ class _TCPFactory(ClientFactory):
         return self.exchange
 
     def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
-        self.exchange._fail(DNSConnectionError(reason.getErrorMessage(), self.exchange._server))
+        server = self.exchange._server
+        code = getattr(reason.value, "osError", None)
+        if reason.check(twistedError.ConnectionRefusedError):
+            code = errno.ECONNREFUSED
+        words = networkFailure(code, "tcp") if isinstance(code, int) else None
+        if words is not None:
+            self.exchange._fail(DNSUnreachableError(words, server))
+        elif reason.check(twistedError.TimeoutError):
+            self.exchange._fail(_AttemptTimeout())
+        else:
+            self.exchange._fail(DNSConnectionError(reason.getErrorMessage(), server))
 
 
 class DNSClient:
@@ -736,8 +769,10 @@ class DNSClient:
         exchange = _TCPExchange(query, wire, server)
         timeout = max(deadlineAt - self._reactor.seconds(), 0.001)
         timeout = min(timeout, self.timeout)
+        # The connection's own timeout is a second later than the attempt's, whose timer ends
+        # the attempt (and counts it) first.
         connector = self._reactor.connectTCP(
-            server.host, server.port, _TCPFactory(exchange), timeout=timeout
+            server.host, server.port, _TCPFactory(exchange), timeout=timeout + 1
         )
 
         def cleanUp(deferred: Deferred[dns.message.Message]) -> None:
