@@ -73,8 +73,11 @@ class DNSTimeoutError(DNSError):
     @ivar rdtype: the type queried.
     @ivar servers: the servers tried.
     @ivar attempts: how many queries were sent in all.
+    @cvar ede: the RFC 8914 code of the failure: 22, No Reachable Authority (a server that
+        refused or cannot be reached is L{DNSUnreachableError}, 23).
     """
 
+    ede: ClassVar[int] = 22
     name: dns.name.Name
     rdtype: dns.rdatatype.RdataType
     servers: Sequence[NameServer]

@@ -341,6 +341,7 @@ def test_tcpConnectTimeout() -> None:
     failure = result(d)
     assert isinstance(failure, Failure) and failure.check(DNSTimeoutError)
     assert str(failure.value) == "www.example.test. A: no answer from 192.0.2.1 after 1 query"
+    assert failure.value.ede == 22
     assert client.stats.timeouts == 1 and connector.disconnected
 
 
