@@ -339,7 +339,7 @@ def test_tcpConnectTimeout() -> None:
     assert connector.timeout > 2
     reactor.advance(2)
     failure = result(d)
-    assert isinstance(failure, Failure) and failure.check(DNSTimeoutError)
+    assert isinstance(failure, Failure) and isinstance(failure.value, DNSTimeoutError)
     assert str(failure.value) == "www.example.test. A: no answer from 192.0.2.1 after 1 query"
     assert failure.value.ede == 22
     assert client.stats.timeouts == 1 and connector.disconnected
