@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -141,6 +142,12 @@ class LabCommandTests(TestCase):
         self.assertIn("trust anchor: ", output)
         self.assertRegex(output, r"mismatch +refused +the TLSA record names another key")
         self.assertIn("    dane:mx=mail.example.test:port=", output)
+        self.assertRegex(
+            output,
+            r'Point txdane at it: LAB="--resolver 127\.0\.0\.1#\d+ --trust-anchor '
+            + re.escape(str(directory / "trust-anchor.txt"))
+            + r'"\nTry one: txdane check \$LAB dane-ee\.example\.test \d+\n',
+        )
 
     def test_badPort(self) -> None:
         result = subprocess.run(

@@ -59,10 +59,11 @@ def describe(lab: Any, out: TextIO) -> None:
         print(f"    {service.endpoint}", file=out)
     print(file=out)
     print(
-        "Try one: txdane check --resolver "
-        f"{lab.resolver} --trust-anchor {lab.trustAnchor} dane-ee.example.test "
-        f"{lab.service('dane-ee').port}",
+        f'Point txdane at it: LAB="--resolver {lab.resolver} --trust-anchor {lab.trustAnchor}"',
         file=out,
+    )
+    print(
+        f"Try one: txdane check $LAB dane-ee.example.test {lab.service('dane-ee').port}", file=out
     )
     out.flush()
 
