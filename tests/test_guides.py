@@ -5,7 +5,7 @@ to a page without an entry there fails the test, so none goes untried.
 
 The examples that need a network run against C{txdane lab}, started once for this module as
 the pages tell their readers to start it (C{txdane lab --port 5300 --directory lab}, C{$LAB}
-naming its resolver and trust anchor), on free ports instead of 5300-5308.
+naming its resolver and trust anchor), on free ports instead of 5300-5309.
 """
 
 from __future__ import annotations
@@ -144,10 +144,7 @@ COMMANDS: dict[str, str | OnLab] = {
         "needs the real DNS and an XMPP server; tests/endpoints/test_srv_prosody.py runs the"
         " example against a private Prosody and the test hierarchy"
     ),
-    "python docs/examples/treq_get.py https://www.example.com/": (
-        "needs the real DNS and network; tests/components/test_http.py runs the example against"
-        " twisted.web on loopback and the test hierarchy"
-    ),
+    "python docs/examples/treq_get.py https://web.example.test:5309/ $LAB": OnLab(0),
     'IRC_PASSWORD=secret python docs/examples/irc_join.py irc.example.com 6697 alice "#dane"': (
         "needs the real DNS and an IRC server; tests/components/test_irc.py runs the example"
         " against twisted.words' IRC server on loopback and the test hierarchy"
@@ -156,9 +153,8 @@ COMMANDS: dict[str, str | OnLab] = {
         "needs the real DNS and a PB server; tests/components/test_pb.py runs the example"
         " against a PBServerFactory on loopback and the test hierarchy"
     ),
-    "python docs/examples/xmlrpc_call.py https://rpc.example.com/RPC2 add 2 3": (
-        "needs the real DNS and an XML-RPC server; tests/components/test_xmlrpc.py runs the"
-        " example against twisted.web's XMLRPC on loopback and the test hierarchy"
+    "python docs/examples/xmlrpc_call.py https://web.example.test:5309/RPC2 add 2 3 $LAB": (
+        OnLab(0)
     ),
     "txdane lookup git.example.com SSHFP": (
         "needs the real DNS; tests/ssh/test_cli.py looks up SSHFP records in the test hierarchy"
@@ -248,7 +244,7 @@ def test_notRunHere(command: str) -> None:
 #: The ports the pages give the lab: its DNS server, then its servers (LAB_SERVERS).
 PAGE_PORT = 5300
 #: How many ports from it the lab uses.
-LAB_PORTS = 9
+LAB_PORTS = 10
 
 
 @dataclass(frozen=True)
@@ -263,10 +259,10 @@ class RunningLab:
 
     def ports(self, text: str) -> str:
         """
-        C{text} with the pages' ports (5300-5308) replaced by this lab's.
+        C{text} with the pages' ports (5300-5309) replaced by this lab's.
         """
         return re.sub(
-            rf"\b{PAGE_PORT // 10}([0-8])\b",
+            rf"\b{PAGE_PORT // 10}(\d)\b",
             lambda m: str(self.port + int(m.group(1))),
             text,
         )

@@ -723,7 +723,9 @@ def startLab(
         key) and whose second (C{smtp.example.test}) is verified: verified, by the second;
       - C{srv}: the C{xmpp-client} service of C{chat.example.test}, found by SRV records: an
         XMPP-style server that offers STARTTLS (RFC 6120 section 5.4), matched by DANE-EE:
-        verified.
+        verified;
+      - C{https}: a twisted.web server, C{web.example.test}, matched by DANE-EE, which answers
+        C{GET /} with a line of text and XML-RPC calls of C{add} at C{/RPC2}: verified.
 
     The trust anchor and the lab CA are written to files in a new temporary directory, which
     L{Lab.stop} removes, or in C{directory}, from which it removes only those files.
@@ -744,7 +746,17 @@ def startLab(
 #: (C{txdane lab --port N} puts the DNS server on N and these on N+1, N+2 ...). The cases not
 #: named here share a server: C{pkix-trusted} C{pkix}'s, C{expiring} and C{bogus}
 #: C{dane-ee}'s, C{mx-fallback} C{mx}'s.
-LAB_SERVERS = ("dane-ee", "dane-ta", "mismatch", "expired-cert", "pkix", "unsigned", "mx", "srv")
+LAB_SERVERS = (
+    "dane-ee",
+    "dane-ta",
+    "mismatch",
+    "expired-cert",
+    "pkix",
+    "unsigned",
+    "mx",
+    "srv",
+    "https",
+)
 
 _XMPP_STREAM = (
     b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
@@ -870,6 +882,28 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None, servicePo
         )
         return listen(factory)
 
+    def listenHTTPS(leaf: Issued) -> int:
+        from twisted.web import resource, server, xmlrpc
+
+        class Page(resource.Resource):
+            isLeaf = True
+
+            def render_GET(self, request: Any) -> bytes:
+                request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+                return b"hello from the txdane lab\n"
+
+        class Calculator(xmlrpc.XMLRPC):
+            def xmlrpc_add(self, a: Any, b: Any) -> Any:
+                return a + b
+
+        root = resource.Resource()
+        root.putChild(b"", Page())
+        root.putChild(b"RPC2", Calculator())
+        site = server.Site(root)
+        site.noisy = False
+        site.log = lambda request: None  # type: ignore[method-assign]  # no access log
+        return listen(TLSMemoryBIOFactory(serverOptions(leaf), False, site))
+
     def listenXMPP(leaf: Issued) -> int:
         factory = Factory.forProtocol(XMPPServer)
         XMPPServer.context = serverOptions(leaf)
@@ -905,6 +939,7 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None, servicePo
     unsignedLeaf = issue("lab.unsigned.test", labCA)
     smtpLeaf = issue("smtp.example.test")
     xmppLeaf = issue("xmpp.example.test")
+    webLeaf = issue("web.example.test")
     try:
         eePort = listenTLS(eeLeaf)
         taPort = listenTLS(taLeaf, labCA)
@@ -914,6 +949,7 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None, servicePo
         unsignedPort = listenTLS(unsignedLeaf)
         smtpPort = listenSMTP(smtpLeaf)
         xmppPort = listenXMPP(xmppLeaf)
+        webPort = listenHTTPS(webLeaf)
     except BaseException:
         for port in ports:
             port.stopListening()
@@ -945,6 +981,8 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None, servicePo
                 f"_xmpp-client._tcp.chat 300 IN SRV 10 0 {xmppPort} xmpp.example.test.",
                 "xmpp 300 IN A 127.0.0.1",
                 f"_{xmppPort}._tcp.xmpp 300 IN TLSA {recordForCertificate(xmppLeaf.cert, 3, 1, 1)}",
+                "web 300 IN A 127.0.0.1",
+                f"_{webPort}._tcp.web 300 IN TLSA {recordForCertificate(webLeaf.cert, 3, 1, 1)}",
             ],
             "unsigned.test.": [
                 "lab 300 IN A 127.0.0.1",
@@ -1098,6 +1136,13 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None, servicePo
             VERIFIED,
             "the xmpp-client service of chat.example.test (SRV): an XMPP server "
             "with STARTTLS, matched by DANE-EE",
+        ),
+        tls(
+            "https",
+            "web.example.test",
+            webPort,
+            VERIFIED,
+            "a web server (twisted.web) matched by DANE-EE: GET / and XML-RPC at /RPC2 (add)",
         ),
     )
     lab = Lab(hierarchy, resolver, str(anchorFile), str(caFile), str(folder), services)

@@ -47,6 +47,7 @@ CASES = {
     "expiring": VERIFIED,
     "mx-fallback": VERIFIED,
     "srv": VERIFIED,
+    "https": VERIFIED,
 }
 
 
@@ -158,7 +159,7 @@ class LabCommandTests(TestCase):
             timeout=60,
         )
         self.assertEqual(
-            (result.returncode, result.stderr), (2, "txdane: --port 70000 is not in 0-65527\n")
+            (result.returncode, result.stderr), (2, "txdane: --port 70000 is not in 0-65526\n")
         )
 
     def test_busyPort(self) -> None:
