@@ -5,7 +5,7 @@ to a page without an entry there fails the test, so none goes untried.
 
 The examples that need a network run against C{txdane lab}, started once for this module as
 the pages tell their readers to start it (C{txdane lab --port 5300 --directory lab}, C{$LAB}
-naming its resolver and trust anchor), on free ports instead of 5300-5309.
+naming its resolver and trust anchor), on free ports instead of 5300-5310.
 """
 
 from __future__ import annotations
@@ -131,10 +131,7 @@ COMMANDS: dict[str, str | OnLab] = {
     "txdane check --ssh ssh.example.test": (
         "needs an SSH server; tests/ssh/test_check.py runs check --ssh against a private sshd"
     ),
-    "txdane check --starttls smtp mxplain.example.test": (
-        "an illustration: the lab has no server without STARTTLS; tests/cli/"
-        "test_check_starttls.py checks the refusal of one on loopback"
-    ),
+    "txdane check $LAB --starttls smtp mxplain.example.test 5310": OnLab(6),
     "pip install pydoctor": "installs from the package index; .ci/run installs pydoctor",
     "pydoctor --project-name txdane --docformat epytext --html-output build/api txdane": (
         ".ci/run builds the API reference with this command and fails on any warning"
@@ -244,7 +241,7 @@ def test_notRunHere(command: str) -> None:
 #: The ports the pages give the lab: its DNS server, then its servers (LAB_SERVERS).
 PAGE_PORT = 5300
 #: How many ports from it the lab uses.
-LAB_PORTS = 10
+LAB_PORTS = 11
 
 
 @dataclass(frozen=True)
@@ -259,13 +256,16 @@ class RunningLab:
 
     def ports(self, text: str) -> str:
         """
-        C{text} with the pages' ports (5300-5309) replaced by this lab's.
+        C{text} with the pages' ports (5300-5310) replaced by this lab's.
         """
-        return re.sub(
-            rf"\b{PAGE_PORT // 10}(\d)\b",
-            lambda m: str(self.port + int(m.group(1))),
-            text,
-        )
+
+        def port(match: re.Match[str]) -> str:
+            number = int(match.group())
+            if PAGE_PORT <= number < PAGE_PORT + LAB_PORTS:
+                return str(self.port + number - PAGE_PORT)
+            return match.group()
+
+        return re.sub(r"\b\d{4}\b", port, text)
 
 
 def freeRange() -> int:

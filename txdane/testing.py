@@ -725,7 +725,9 @@ def startLab(
         XMPP-style server that offers STARTTLS (RFC 6120 section 5.4), matched by DANE-EE:
         verified;
       - C{https}: a twisted.web server, C{web.example.test}, matched by DANE-EE, which answers
-        C{GET /} with a line of text and XML-RPC calls of C{add} at C{/RPC2}: verified.
+        C{GET /} with a line of text and XML-RPC calls of C{add} at C{/RPC2}: verified;
+      - C{no-starttls}: an SMTP server, C{mxplain.example.test}, that does not offer
+        STARTTLS, though a secure TLSA record requires TLS: refused.
 
     The trust anchor and the lab CA are written to files in a new temporary directory, which
     L{Lab.stop} removes, or in C{directory}, from which it removes only those files.
@@ -756,6 +758,7 @@ LAB_SERVERS = (
     "mx",
     "srv",
     "https",
+    "no-starttls",
 )
 
 _XMPP_STREAM = (
@@ -909,8 +912,11 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None, servicePo
         XMPPServer.context = serverOptions(leaf)
         return listen(factory)
 
-    def listenSMTP(leaf: Issued) -> int:
-        context = serverOptions(leaf)
+    def listenSMTP(leaf: Issued | None, domain: bytes) -> int:
+        """
+        An SMTP server that offers STARTTLS with C{leaf}'s certificate, or none without one.
+        """
+        context = serverOptions(leaf) if leaf is not None else None
 
         class SMTPFactory(smtp.SMTPFactory):
             protocol = smtp.ESMTP
@@ -922,7 +928,7 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None, servicePo
                 return protocol
 
         factory = SMTPFactory()
-        factory.domain = b"smtp.example.test"
+        factory.domain = domain
         return listen(factory)
 
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
@@ -947,9 +953,10 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None, servicePo
         expiredPort = listenTLS(expiredLeaf)
         pkixPort = listenTLS(pkixLeaf)
         unsignedPort = listenTLS(unsignedLeaf)
-        smtpPort = listenSMTP(smtpLeaf)
+        smtpPort = listenSMTP(smtpLeaf, b"smtp.example.test")
         xmppPort = listenXMPP(xmppLeaf)
         webPort = listenHTTPS(webLeaf)
+        plainPort = listenSMTP(None, b"mxplain.example.test")
     except BaseException:
         for port in ports:
             port.stopListening()
@@ -981,6 +988,9 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None, servicePo
                 f"_xmpp-client._tcp.chat 300 IN SRV 10 0 {xmppPort} xmpp.example.test.",
                 "xmpp 300 IN A 127.0.0.1",
                 f"_{xmppPort}._tcp.xmpp 300 IN TLSA {recordForCertificate(xmppLeaf.cert, 3, 1, 1)}",
+                "mxplain 300 IN A 127.0.0.1",
+                f"_{plainPort}._tcp.mxplain 300 IN TLSA "
+                f"{recordForCertificate(smtpLeaf.cert, 3, 1, 1)}",
                 "web 300 IN A 127.0.0.1",
                 f"_{webPort}._tcp.web 300 IN TLSA {recordForCertificate(webLeaf.cert, 3, 1, 1)}",
             ],
@@ -1143,6 +1153,15 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None, servicePo
             webPort,
             VERIFIED,
             "a web server (twisted.web) matched by DANE-EE: GET / and XML-RPC at /RPC2 (add)",
+        ),
+        LabService(
+            "no-starttls",
+            "mxplain.example.test",
+            plainPort,
+            "smtp",
+            f"dane:host=mxplain.example.test:port={plainPort}:starttls=smtp:{common}",
+            REFUSED,
+            "an SMTP server that does not offer STARTTLS, though its TLSA records require TLS",
         ),
     )
     lab = Lab(hierarchy, resolver, str(anchorFile), str(caFile), str(folder), services)

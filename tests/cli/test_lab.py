@@ -48,6 +48,7 @@ CASES = {
     "mx-fallback": VERIFIED,
     "srv": VERIFIED,
     "https": VERIFIED,
+    "no-starttls": REFUSED,
 }
 
 
@@ -159,7 +160,7 @@ class LabCommandTests(TestCase):
             timeout=60,
         )
         self.assertEqual(
-            (result.returncode, result.stderr), (2, "txdane: --port 70000 is not in 0-65526\n")
+            (result.returncode, result.stderr), (2, "txdane: --port 70000 is not in 0-65525\n")
         )
 
     def test_busyPort(self) -> None:

@@ -32,7 +32,7 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="the DNS server's port on 127.0.0.1, and the servers' on N+1 to N+9 "
+        help="the DNS server's port on 127.0.0.1, and the servers' on N+1 to N+10 "
         "(default: any free ones)",
     )
     parser.add_argument(
