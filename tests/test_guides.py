@@ -2,17 +2,23 @@
 The shell commands of README.md and docs/*.md run as written: every command of an C{sh} block
 and every C{$ } line. Each one is listed in L{COMMANDS}, with how it is checked; a command added
 to a page without an entry there fails the test, so none goes untried.
+
+The examples that need a network run against C{txdane lab}, started once for this module as
+the pages tell their readers to start it (C{txdane lab --port 5300 --directory lab}, C{$LAB}
+naming its resolver and trust anchor), on free ports instead of 5300-5310.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import shlex
+import socket
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,11 +27,21 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BIN = Path(sys.executable).parent
 
+
+@dataclass(frozen=True)
+class OnLab:
+    """
+    A command run against the lab, whose verdict lines (those not indented) must read as the
+    page shows them, but for what differs in each lab (digests, key tags, dates), and which
+    must exit with C{status}.
+    """
+
+    status: int
+
+
 #: How each command is checked: C{"run"} (in an empty directory, with this environment's
-#: C{bin} first on C{PATH}), C{"hierarchy"} (a C{txdane lookup} example: run against the test
-#: hierarchy served on loopback, its verdict line compared with the page's), or why it is not
-#: run here.
-COMMANDS = {
+#: C{bin} first on C{PATH}), L{OnLab}, or why it is not run here.
+COMMANDS: dict[str, str | OnLab] = {
     "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/txdane demo": (
         "installs from the package index; .ci/run installs the wheel in a fresh virtualenv and"
         " runs txdane demo from it"
@@ -58,18 +74,34 @@ COMMANDS = {
         "listens on documentation addresses and port 53; tests/server/test_docs.py parses its"
         " options with a real key and zone"
     ),
-    "txdane lookup www.example.test": "hierarchy",
-    "txdane send --from me@example.org --to you@example.com": (
-        "sends mail to the real example.com; tests/mail/test_send.py runs send against the"
-        " test hierarchy and loopback SMTP servers"
+    "txdane lab --port 5300 --directory lab": (
+        "serves until interrupted; these tests start it so, on free ports, for the OnLab commands"
     ),
-    "txdane send --from me@example.org --to you@broken.example": (
-        "an illustration; tests/mail/test_send.py checks a refused MX host"
+    'LAB="--resolver 127.0.0.1#5300 --trust-anchor lab/trust-anchor.txt"': (
+        "sets the shell variable; these tests set LAB to the same options for the lab they start"
     ),
-    "txdane send --from me@example.org --to you@example.com < message.eml": (
-        "sends mail to the real example.com; tests/mail/test_send.py runs send with a message"
-        " file against loopback SMTP servers"
+    'python docs/examples/dane_lines.py "dane:host=dane-ee.example.test:port=5301:resolver='
+    '127.0.0.1#5300:trustAnchor=lab/trust-anchor.txt" hello': OnLab(0),
+    'python docs/examples/dane_lines.py "dane:host=mismatch.example.test:port=5303:resolver='
+    '127.0.0.1#5300:trustAnchor=lab/trust-anchor.txt" hello': OnLab(1),
+    "txdane lookup $LAB www.example.test": OnLab(0),
+    "txdane lookup $LAB www.badds.test": OnLab(3),
+    "txdane lookup $LAB -v _443._tcp.www.example.test TLSA": OnLab(0),
+    "txdane tlsa $LAB www.example.test": OnLab(0),
+    "txdane check $LAB dane-ee.example.test 5301": OnLab(0),
+    "txdane check $LAB mismatch.example.test 5303": OnLab(6),
+    "txdane check $LAB expiring.example.test 5301": OnLab(0),
+    "txdane check $LAB pkix.example.test 5305": OnLab(1),
+    "txdane check $LAB --starttls smtp smtp.example.test 5307": OnLab(0),
+    "txdane check $LAB --mx fallback.example.test --port 5307": OnLab(6),
+    "txdane check $LAB --srv xmpp-client chat.example.test": OnLab(0),
+    "txdane send $LAB --port 5307 --from me@example.org --to you@mail.example.test": OnLab(0),
+    "txdane send $LAB --port 5307 -v --from me@example.org --to you@fallback.example.test": (
+        OnLab(0)
     ),
+    "txdane send $LAB --port 5307 --from me@example.org --to you@lab.badds.test": OnLab(4),
+    "txdane send $LAB --port 5307 --from me@example.org --to you@mail.example.test"
+    " < message.eml": OnLab(0),
     "txdane tlsrpt /var/spool/txdane/tlsrpt --org mail.example.org --contact tlsrpt@example.org": (
         "an illustration of a store's reports; tests/tlsrpt/test_cli.py checks the same output"
     ),
@@ -78,8 +110,6 @@ COMMANDS = {
         "sends reports to the real DNS's destinations; tests/tlsrpt/test_send.py runs"
         " tlsrpt --send against the test hierarchy, loopback SMTP servers and an HTTPS server"
     ),
-    "txdane lookup www.badds.test": "hierarchy",
-    "txdane lookup -v _443._tcp.www.example.test TLSA": "hierarchy",
     "python docs/examples/ssh_command.py git.example.com uptime --identity ~/.ssh/id_ed25519": (
         "needs the real DNS and an SSH server; tests/ssh/test_docs.py runs the example against a"
         " private sshd and the test hierarchy"
@@ -92,40 +122,16 @@ COMMANDS = {
         "needs the host's own key; tests/ssh/test_cli.py compares the command with ssh-keygen -r"
         " on generated RSA, ECDSA and Ed25519 keys"
     ),
-    "txdane tlsa www.example.test 25": (
-        "an illustration on the test hierarchy; tests/cli/test_tlsa.py checks the same output"
-    ),
     'txdane verify --cert chain.pem --tlsa "2 0 1 5be5..." www.example.test': (
         "an illustration (abridged record); tests/cli/test_verify.py checks offline records"
     ),
     "txdane verify --cert new.pem www.example.test 25": (
         "an illustration on the test hierarchy; tests/cli/test_verify.py checks the refusal"
     ),
-    "txdane check www.example.test 8443": (
-        "needs a TLS server; tests/cli/test_check.py runs check against loopback servers"
-    ),
-    "txdane check www.example.test 9443": (
-        "needs a TLS server; tests/cli/test_check.py runs check against loopback servers"
-    ),
     "txdane check --ssh ssh.example.test": (
         "needs an SSH server; tests/ssh/test_check.py runs check --ssh against a private sshd"
     ),
-    "txdane check --starttls smtp mxa.example.test": (
-        "needs an SMTP server; tests/cli/test_check_starttls.py runs check --starttls smtp against"
-        " loopback SMTP servers, tests/cli/test_check_postfix.py against Postfix"
-    ),
-    "txdane check --starttls smtp mxplain.example.test": (
-        "needs an SMTP server; tests/cli/test_check_starttls.py checks the refusal of a server"
-        " without STARTTLS"
-    ),
-    "txdane check --mx fallback.example.test": (
-        "needs SMTP servers; tests/cli/test_check_starttls.py checks this report on loopback"
-        " servers, tests/cli/test_check_postfix.py compares --mx with posttls-finger"
-    ),
-    "txdane check --srv xmpp-client chat.example.test": (
-        "needs an XMPP server; tests/cli/test_check_srv.py runs check --srv xmpp-client against"
-        " a private Prosody and compares each target's verdict with openssl s_client"
-    ),
+    "txdane check $LAB --starttls smtp mxplain.example.test 5310": OnLab(6),
     "pip install pydoctor": "installs from the package index; .ci/run installs pydoctor",
     "pydoctor --project-name txdane --docformat epytext --html-output build/api txdane": (
         ".ci/run builds the API reference with this command and fails on any warning"
@@ -135,10 +141,7 @@ COMMANDS = {
         "needs the real DNS and an XMPP server; tests/endpoints/test_srv_prosody.py runs the"
         " example against a private Prosody and the test hierarchy"
     ),
-    "python docs/examples/treq_get.py https://www.example.com/": (
-        "needs the real DNS and network; tests/components/test_http.py runs the example against"
-        " twisted.web on loopback and the test hierarchy"
-    ),
+    "python docs/examples/treq_get.py https://web.example.test:5309/ $LAB": OnLab(0),
     'IRC_PASSWORD=secret python docs/examples/irc_join.py irc.example.com 6697 alice "#dane"': (
         "needs the real DNS and an IRC server; tests/components/test_irc.py runs the example"
         " against twisted.words' IRC server on loopback and the test hierarchy"
@@ -147,9 +150,8 @@ COMMANDS = {
         "needs the real DNS and a PB server; tests/components/test_pb.py runs the example"
         " against a PBServerFactory on loopback and the test hierarchy"
     ),
-    "python docs/examples/xmlrpc_call.py https://rpc.example.com/RPC2 add 2 3": (
-        "needs the real DNS and an XML-RPC server; tests/components/test_xmlrpc.py runs the"
-        " example against twisted.web's XMLRPC on loopback and the test hierarchy"
+    "python docs/examples/xmlrpc_call.py https://web.example.test:5309/RPC2 add 2 3 $LAB": (
+        OnLab(0)
     ),
     "txdane lookup git.example.com SSHFP": (
         "needs the real DNS; tests/ssh/test_cli.py looks up SSHFP records in the test hierarchy"
@@ -192,7 +194,9 @@ def examples() -> Iterator[tuple[str, str, list[str]]]:
             for line in block.replace("\\\n", " ").splitlines():
                 if line.strip() and not line.startswith("#"):
                     yield page.name, " ".join(line.split()), []
-        for match in re.finditer(r"^    \$ (.*)\n((?:    (?!\$).*\n)*)", text, re.M):
+        # The output: the indented lines after the command, blank ones between them included.
+        shown = r"((?:    (?!\$).*\n|\n(?=    (?!\$)))*)"
+        for match in re.finditer(r"^    \$ (.*)\n" + shown, text, re.M):
             output = textwrap.dedent(match.group(2)).splitlines()
             yield page.name, match.group(1).strip(), output
 
@@ -227,65 +231,151 @@ def test_runs(command: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [c for _, c, _ in EXAMPLES if COMMANDS.get(c) not in ("run", "hierarchy")]
+    "command",
+    [c for _, c, _ in EXAMPLES if COMMANDS.get(c) != "run" and not isinstance(COMMANDS[c], OnLab)],
 )
 def test_notRunHere(command: str) -> None:
-    pytest.skip(COMMANDS.get(command, "not listed"))
+    pytest.skip(str(COMMANDS.get(command, "not listed")))
 
 
-SERVE = """
-import sys
-from twisted.internet import defer, task
-from txdane.testing import buildHierarchy
+#: The ports the pages give the lab: its DNS server, then its servers (LAB_SERVERS).
+PAGE_PORT = 5300
+#: How many ports from it the lab uses.
+LAB_PORTS = 11
 
-async def main(reactor):
-    hierarchy = buildHierarchy()
-    server = await hierarchy.serve(reactor)
-    with open(sys.argv[1], "w") as anchor:
-        anchor.write(hierarchy.trustAnchorText())
-    print(server.port, flush=True)
-    await defer.Deferred()
 
-task.react(lambda reactor: defer.Deferred.fromCoroutine(main(reactor)))
-"""
+@dataclass(frozen=True)
+class RunningLab:
+    """
+    The lab these tests started: the directory the commands run in (the lab's files are in
+    its C{lab} directory) and the port of its DNS server.
+    """
+
+    directory: Path
+    port: int
+
+    def ports(self, text: str) -> str:
+        """
+        C{text} with the pages' ports (5300-5310) replaced by this lab's.
+        """
+
+        def port(match: re.Match[str]) -> str:
+            number = int(match.group())
+            if PAGE_PORT <= number < PAGE_PORT + LAB_PORTS:
+                return str(self.port + number - PAGE_PORT)
+            return match.group()
+
+        return re.sub(r"\b\d{4}\b", port, text)
+
+
+def freeRange() -> int:
+    """
+    A port from which L{LAB_PORTS} ports are free on 127.0.0.1, for TCP and UDP (checked
+    here; another process may still take one before the lab does, which it then reports).
+    """
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + LAB_PORTS > 65535:
+            continue
+        held: list[socket.socket] = []
+        try:
+            for port in range(first, first + LAB_PORTS):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    sock = socket.socket(socket.AF_INET, kind)
+                    held.append(sock)
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+        return first
 
 
 @pytest.fixture(scope="module")
-def servedHierarchy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+def runningLab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
     """
-    The options that make C{txdane lookup} ask the test hierarchy, served on loopback.
+    C{txdane lab --port N --directory lab}, started as the pages say, on free ports.
     """
-    anchor = tmp_path_factory.mktemp("hierarchy") / "anchor"
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(anchor)], stdout=subprocess.PIPE, text=True
+    directory = tmp_path_factory.mktemp("lab")
+    (directory / "docs").symlink_to(ROOT / "docs")  # for python docs/examples/...
+    (directory / "message.eml").write_text(
+        "From: me@example.org\nTo: you@mail.example.test\nSubject: a test\n\nHello.\n"
     )
+    for _ in range(5):
+        port = freeRange()
+        process = subprocess.Popen(
+            [str(BIN / "txdane"), "lab", "--json", "--port", str(port), "--directory", "lab"],
+            cwd=directory,
+            env=environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if line:
+            break
+        process.wait(10)  # a port was taken meanwhile: try another range
+    else:
+        pytest.fail("the lab did not start")
     try:
-        assert server.stdout is not None
-        port = server.stdout.readline().strip()
-        yield ["--resolver", f"127.0.0.1#{port}", "--trust-anchor", str(anchor)]
+        assert json.loads(line)["resolver"] == f"127.0.0.1#{port}"
+        yield RunningLab(directory, port)
     finally:
-        server.terminate()
-        server.wait(10)
+        process.terminate()
+        process.wait(10)
+
+
+#: What differs from one lab to the next: digests, key tags, dates.
+VARIABLE = [
+    (re.compile(r"\b[0-9a-f]{8}\.\.\.[0-9a-f]{4}\b"), "HASH"),
+    (re.compile(r"\bDS \d+/\d+/\d+"), "DS TAG"),
+    (re.compile(r"\bkey \d+\b"), "key TAG"),
+    (re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}Z)?"), "DATE"),
+]
+
+
+def verdicts(lines: list[str]) -> list[str]:
+    """
+    The verdict lines of an output (those not indented), with what differs in each lab
+    masked.
+    """
+    found = []
+    for line in lines:
+        if not line.strip() or line.startswith((" ", "...")):
+            continue
+        for pattern, mask in VARIABLE:
+            line = pattern.sub(mask, line)
+        found.append(line)
+    return found
 
 
 @pytest.mark.parametrize(
-    "command, shown", [(c, o) for _, c, o in EXAMPLES if COMMANDS.get(c) == "hierarchy"]
+    "command, shown", [(c, o) for _, c, o in EXAMPLES if isinstance(COMMANDS.get(c), OnLab)]
 )
-def test_lookupExamples(command: str, shown: list[str], servedHierarchy: list[str]) -> None:
+def test_labExamples(command: str, shown: list[str], runningLab: RunningLab) -> None:
     """
-    The page's lookups, asked of the test hierarchy, reach the verdicts it shows (the keys, and
-    so the key tags and digests, are new in each hierarchy).
+    The page's command, run against the lab as the page says (C{$LAB}, or the lab's resolver
+    and trust anchor in an endpoint string), exits with the status its output means, and its
+    verdict lines (standard output, then standard error) read as the page shows them.
     """
-    words = shlex.split(command)
-    assert words[:2] == ["txdane", "lookup"]
+    expected = COMMANDS[command]
+    assert isinstance(expected, OnLab)
+    lab = f"--resolver 127.0.0.1#{runningLab.port} --trust-anchor lab/trust-anchor.txt"
     result = subprocess.run(
-        [str(BIN / "txdane"), "lookup", *servedHierarchy, *words[2:]],
-        env=environment(),
+        runningLab.ports(command),
+        shell=True,
+        cwd=runningLab.directory,
+        env={**environment(), "LAB": lab},
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
-    assert result.stderr == ""
-    lines = result.stdout.splitlines()
-    assert lines[0] == shown[0]
-    assert len(lines) == len(shown)
+    assert result.returncode == expected.status, result.stderr
+    assert verdicts((result.stdout + result.stderr).splitlines()) == verdicts(
+        [runningLab.ports(line) for line in shown]
+    )

@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CASES",
     "EXPECTED",
+    "LAB_SERVERS",
     "NSEC3_HIGH_ITERATIONS",
     "REFUSED",
     "VERIFIED",
@@ -790,10 +791,11 @@ class LabService:
     One server of the lab (L{startLab}), under a name that shows one case.
 
     @ivar name: the case (C{"dane-ee"}, C{"dane-ta"}, C{"mismatch"} ...).
-    @ivar host: the DNS name to connect to (for C{"mx"}, the mail domain).
+    @ivar host: the DNS name to connect to (for the C{mx} cases, the mail domain; for
+        C{srv}, the domain whose SRV records name the server).
     @ivar port: the TCP port on 127.0.0.1.
-    @ivar starttls: the STARTTLS protocol the server speaks (C{"smtp"}), or C{None} for
-        TLS from the first byte.
+    @ivar starttls: the STARTTLS protocol the server speaks (C{"smtp"}, C{"xmpp-client"}), or
+        C{None} for TLS from the first byte.
     @ivar endpoint: a C{dane:} endpoint string that reaches it through the lab's resolver
         and trust anchor.
     @ivar expect: L{VERIFIED} (C{connect()} fires) or L{REFUSED} (C{connect()} fails with a
@@ -891,7 +893,13 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace(":", "\\:")
 
 
-def startLab(reactor: object, *, dnsPort: int = 0, directory: str | None = None) -> Deferred[Lab]:
+def startLab(
+    reactor: object,
+    *,
+    dnsPort: int = 0,
+    directory: str | None = None,
+    servicePort: int = 0,
+) -> Deferred[Lab]:
     """
     Start the lab on 127.0.0.1: the signed hierarchy (L{buildHierarchy}) served by txdane's
     DNS server, and one server per case, each under a name whose records show it:
@@ -908,8 +916,21 @@ def startLab(reactor: object, *, dnsPort: int = 0, directory: str | None = None)
       - C{unsigned}: a name in the unsigned zone C{unsigned.test.}, whose (wrong) TLSA
         record is therefore not used: PKIX with the lab CA as C{trustRoots}: verified;
       - C{bogus}: a name in C{badds.test.}, whose DS matches no key: refused;
+      - C{expiring}: the C{dane-ee} server under C{expiring.example.test}, whose A and TLSA
+        records are signed for only three more days: verified, and C{txdane check} warns
+        (C{signature-expires-soon});
       - C{mx}: the MX host of C{mail.example.test}, an SMTP server (twisted.mail's ESMTP)
-        with STARTTLS, matched by DANE-EE: verified.
+        with STARTTLS, matched by DANE-EE: verified;
+      - C{mx-fallback}: the mail domain C{fallback.example.test}, whose first MX host
+        (C{mxbad.example.test}, the same server) fails DANE (its TLSA record names another
+        key) and whose second (C{smtp.example.test}) is verified: verified, by the second;
+      - C{srv}: the C{xmpp-client} service of C{chat.example.test}, found by SRV records: an
+        XMPP-style server that offers STARTTLS (RFC 6120 section 5.4), matched by DANE-EE:
+        verified;
+      - C{https}: a twisted.web server, C{web.example.test}, matched by DANE-EE, which answers
+        C{GET /} with a line of text and XML-RPC calls of C{add} at C{/RPC2}: verified;
+      - C{no-starttls}: an SMTP server, C{mxplain.example.test}, that does not offer
+        STARTTLS, though a secure TLSA record requires TLS: refused.
 
     The trust anchor and the lab CA are written to files in a new temporary directory, which
     L{Lab.stop} removes, or in C{directory}, from which it removes only those files.
@@ -917,13 +938,74 @@ def startLab(reactor: object, *, dnsPort: int = 0, directory: str | None = None)
     @param reactor: a reactor providing TCP, UDP and time.
     @param dnsPort: the DNS server's port (0: any free one).
     @param directory: where to write the files (default: a new temporary directory).
+    @param servicePort: the first of the servers' ports, which then use the L{LAB_SERVERS}
+        ports from it on, in that order (C{dane-ee} on C{servicePort}, C{dane-ta} on the next
+        ...); 0: any free ones.
     """
     from twisted.internet.defer import Deferred as _Deferred
 
-    return _Deferred.fromCoroutine(_startLab(reactor, dnsPort, directory))
+    return _Deferred.fromCoroutine(_startLab(reactor, dnsPort, directory, servicePort))
 
 
-async def _startLab(reactor: Any, dnsPort: int, directory: str | None) -> Lab:
+#: The lab's servers, in the order of their ports when L{startLab} is given a C{servicePort}
+#: (C{txdane lab --port N} puts the DNS server on N and these on N+1, N+2 ...). The cases not
+#: named here share a server: C{pkix-trusted} C{pkix}'s, C{expiring} and C{bogus}
+#: C{dane-ee}'s, C{mx-fallback} C{mx}'s.
+LAB_SERVERS = (
+    "dane-ee",
+    "dane-ta",
+    "mismatch",
+    "expired-cert",
+    "pkix",
+    "unsigned",
+    "mx",
+    "srv",
+    "https",
+    "no-starttls",
+)
+
+_XMPP_STREAM = (
+    b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+    b"xmlns:stream='http://etherx.jabber.org/streams' id='lab' from='chat.example.test' "
+    b"version='1.0'>"
+)
+_XMPP_STARTTLS_FEATURE = b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"
+
+#: How long the signatures of the C{expiring} case have left when the lab starts.
+_EXPIRING = 3 * _DAY + 3600
+
+
+def _resign(
+    hierarchy: Hierarchy, owner: str, rdtypes: Iterable[str], inception: int, expiration: int
+) -> None:
+    """
+    Sign again, for another validity period, the RRsets C{rdtypes} of C{owner} (absolute), with
+    the key its zone signs data with.
+    """
+    import dns.dnssec
+
+    name = dns.name.from_text(owner)
+    origin = max((o for o in hierarchy.zones if name.is_subdomain(o)), key=len)
+    zone = hierarchy.zones[origin]
+    key = hierarchy.keys[origin][-1]
+    for text in rdtypes:
+        rdtype = dns.rdatatype.from_text(text)
+        rdataset = zone.get_rdataset(name, rdtype)
+        assert rdataset is not None, (owner, text)
+        rrsig = dns.dnssec.sign(
+            (name, rdataset),
+            key.privateKey,
+            origin,
+            key.dnskey,
+            inception=inception,
+            expiration=expiration,
+        )
+        sigs = zone.find_rdataset(name, dns.rdatatype.RRSIG, rdtype, create=True)
+        sigs.clear()
+        sigs.add(rrsig, rdataset.ttl)
+
+
+async def _startLab(reactor: Any, dnsPort: int, directory: str | None, servicePort: int) -> Lab:
     from twisted.internet.interfaces import IHandshakeListener
     from twisted.internet.protocol import Factory, Protocol
     from twisted.internet.ssl import CertificateOptions
@@ -971,18 +1053,73 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None) -> Lab:
             extraCertChain=[c.cert for c in chain],  # type: ignore[misc]
         )
 
+    class XMPPServer(Protocol):
+        """
+        Enough of an XMPP server (RFC 6120) for STARTTLS: it answers each stream opening with
+        its own and its features (STARTTLS, required, before TLS; none after), and
+        C{<starttls/>} with C{<proceed/>} and the TLS handshake.
+        """
+
+        context: CertificateOptions
+        secure = False
+
+        def dataReceived(self, data: bytes) -> None:
+            assert self.transport is not None
+            if b"<stream:stream" in data:
+                features = b"" if self.secure else _XMPP_STARTTLS_FEATURE
+                self.transport.write(_XMPP_STREAM + b"<stream:features>" + features)
+                self.transport.write(b"</stream:features>")
+            elif b"<starttls" in data and not self.secure:
+                self.secure = True
+                self.transport.write(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+                self.transport.startTLS(self.context)  # type: ignore[attr-defined]
+
     ports: list[Any] = []
+
+    def listen(factory: Any) -> int:
+        number = servicePort + len(ports) if servicePort else 0
+        port = reactor.listenTCP(number, factory, interface="127.0.0.1")
+        ports.append(port)
+        return int(port.getHost().port)
 
     def listenTLS(leaf: Issued, *chain: Issued) -> int:
         factory = TLSMemoryBIOFactory(
             serverOptions(leaf, *chain), False, Factory.forProtocol(Greeter)
         )
-        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
-        ports.append(port)
-        return int(port.getHost().port)
+        return listen(factory)
 
-    def listenSMTP(leaf: Issued) -> int:
-        context = serverOptions(leaf)
+    def listenHTTPS(leaf: Issued) -> int:
+        from twisted.web import resource, server, xmlrpc
+
+        class Page(resource.Resource):
+            isLeaf = True
+
+            def render_GET(self, request: Any) -> bytes:
+                request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+                return b"hello from the txdane lab\n"
+
+        class Calculator(xmlrpc.XMLRPC):
+            def xmlrpc_add(self, a: Any, b: Any) -> Any:
+                return a + b
+
+        root = resource.Resource()
+        root.putChild(b"", Page())
+        root.putChild(b"RPC2", Calculator())
+        site = server.Site(root)
+        site.noisy = False
+        site.log = lambda request: None  # type: ignore[method-assign]  # no access log
+        return listen(TLSMemoryBIOFactory(serverOptions(leaf), False, site))
+
+    def listenXMPP(leaf: Issued) -> int:
+        factory = Factory.forProtocol(XMPPServer)
+        XMPPServer.context = serverOptions(leaf)
+        return listen(factory)
+
+    def listenSMTP(leaf: Issued | None, domain: bytes) -> int:
+        """
+        An SMTP server that offers STARTTLS with C{leaf}'s certificate, or none without one.
+        """
+        context = serverOptions(leaf) if leaf is not None else None
 
         class SMTPFactory(smtp.SMTPFactory):
             protocol = smtp.ESMTP
@@ -994,10 +1131,8 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None) -> Lab:
                 return protocol
 
         factory = SMTPFactory()
-        factory.domain = b"smtp.example.test"
-        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
-        ports.append(port)
-        return int(port.getHost().port)
+        factory.domain = domain
+        return listen(factory)
 
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     labCA = issue("txdane lab CA", ca=True)
@@ -1012,6 +1147,8 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None) -> Lab:
     pkixLeaf = issue("pkix.example.test", labCA)
     unsignedLeaf = issue("lab.unsigned.test", labCA)
     smtpLeaf = issue("smtp.example.test")
+    xmppLeaf = issue("xmpp.example.test")
+    webLeaf = issue("web.example.test")
     try:
         eePort = listenTLS(eeLeaf)
         taPort = listenTLS(taLeaf, labCA)
@@ -1019,7 +1156,10 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None) -> Lab:
         expiredPort = listenTLS(expiredLeaf)
         pkixPort = listenTLS(pkixLeaf)
         unsignedPort = listenTLS(unsignedLeaf)
-        smtpPort = listenSMTP(smtpLeaf)
+        smtpPort = listenSMTP(smtpLeaf, b"smtp.example.test")
+        xmppPort = listenXMPP(xmppLeaf)
+        webPort = listenHTTPS(webLeaf)
+        plainPort = listenSMTP(None, b"mxplain.example.test")
     except BaseException:
         for port in ports:
             port.stopListening()
@@ -1042,6 +1182,20 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None) -> Lab:
                 "mail 300 IN MX 10 smtp.example.test.",
                 "smtp 300 IN A 127.0.0.1",
                 f"_{smtpPort}._tcp.smtp 300 IN TLSA {recordForCertificate(smtpLeaf.cert, 3, 1, 1)}",
+                "expiring 300 IN A 127.0.0.1",
+                f"_{eePort}._tcp.expiring 300 IN TLSA {recordForCertificate(eeLeaf.cert, 3, 1, 1)}",
+                "fallback 300 IN MX 10 mxbad.example.test.",
+                "fallback 300 IN MX 20 smtp.example.test.",
+                "mxbad 300 IN A 127.0.0.1",
+                f"_{smtpPort}._tcp.mxbad 300 IN TLSA {other}",
+                f"_xmpp-client._tcp.chat 300 IN SRV 10 0 {xmppPort} xmpp.example.test.",
+                "xmpp 300 IN A 127.0.0.1",
+                f"_{xmppPort}._tcp.xmpp 300 IN TLSA {recordForCertificate(xmppLeaf.cert, 3, 1, 1)}",
+                "mxplain 300 IN A 127.0.0.1",
+                f"_{plainPort}._tcp.mxplain 300 IN TLSA "
+                f"{recordForCertificate(smtpLeaf.cert, 3, 1, 1)}",
+                "web 300 IN A 127.0.0.1",
+                f"_{webPort}._tcp.web 300 IN TLSA {recordForCertificate(webLeaf.cert, 3, 1, 1)}",
             ],
             "unsigned.test.": [
                 "lab 300 IN A 127.0.0.1",
@@ -1052,6 +1206,15 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None) -> Lab:
                 f"_{eePort}._tcp.lab 300 IN TLSA {recordForCertificate(eeLeaf.cert, 3, 1, 1)}",
             ],
         }
+    )
+    signedAt = int(time.time())
+    _resign(hierarchy, "expiring.example.test.", ["A"], signedAt - 3600, signedAt + _EXPIRING)
+    _resign(
+        hierarchy,
+        f"_{eePort}._tcp.expiring.example.test.",
+        ["TLSA"],
+        signedAt - 3600,
+        signedAt + _EXPIRING,
     )
     try:
         dnsServer = await hierarchy.serve(reactor, "127.0.0.1", dnsPort)
@@ -1159,6 +1322,49 @@ async def _startLab(reactor: Any, dnsPort: int, directory: str | None) -> Lab:
             f"dane:mx=mail.example.test:port={smtpPort}:{common}",
             VERIFIED,
             "an SMTP server with STARTTLS, the MX host of mail.example.test, matched by DANE-EE",
+        ),
+        tls(
+            "expiring",
+            "expiring.example.test",
+            eePort,
+            VERIFIED,
+            "the dane-ee server; its records' signatures expire in 3 days, and txdane check warns",
+        ),
+        LabService(
+            "mx-fallback",
+            "fallback.example.test",
+            smtpPort,
+            "smtp",
+            f"dane:mx=fallback.example.test:port={smtpPort}:{common}",
+            VERIFIED,
+            "the first MX host (mxbad.example.test) fails DANE; the second "
+            "(smtp.example.test) takes the connection",
+        ),
+        LabService(
+            "srv",
+            "chat.example.test",
+            xmppPort,
+            "xmpp-client",
+            f"dane:srv=xmpp-client:domain=chat.example.test:{common}",
+            VERIFIED,
+            "the xmpp-client service of chat.example.test (SRV): an XMPP server "
+            "with STARTTLS, matched by DANE-EE",
+        ),
+        tls(
+            "https",
+            "web.example.test",
+            webPort,
+            VERIFIED,
+            "a web server (twisted.web) matched by DANE-EE: GET / and XML-RPC at /RPC2 (add)",
+        ),
+        LabService(
+            "no-starttls",
+            "mxplain.example.test",
+            plainPort,
+            "smtp",
+            f"dane:host=mxplain.example.test:port={plainPort}:starttls=smtp:{common}",
+            REFUSED,
+            "an SMTP server that does not offer STARTTLS, though its TLSA records require TLS",
         ),
     )
     lab = Lab(hierarchy, resolver, str(anchorFile), str(caFile), str(folder), services)

@@ -37,9 +37,11 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TLSA
 import dns.wire
+from twisted.internet import base, udp
 from twisted.internet import error as twistedError
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.posixbase import PosixReactorBase
 from twisted.internet.protocol import ClientFactory, DatagramProtocol
 from twisted.internet.protocol import Protocol as StreamProtocol
 from twisted.python.failure import Failure
@@ -71,8 +73,11 @@ class DNSTimeoutError(DNSError):
     @ivar rdtype: the type queried.
     @ivar servers: the servers tried.
     @ivar attempts: how many queries were sent in all.
+    @cvar ede: the RFC 8914 code of the failure: 22, No Reachable Authority (a server that
+        refused or cannot be reached is L{DNSUnreachableError}, 23).
     """
 
+    ede: ClassVar[int] = 22
     name: dns.name.Name
     rdtype: dns.rdatatype.RdataType
     servers: Sequence[NameServer]
@@ -170,9 +175,10 @@ class DNSConnectionError(DNSError):
 class DNSUnreachableError(DNSConnectionError):
     """
     The network said at once that a server cannot be reached: its host answered a query over
-    UDP with ICMP port unreachable (nothing listens on that port), or the network with host
-    or network unreachable, noticed on the connected socket of the query rather than after
-    the timeout.
+    UDP with ICMP port unreachable (nothing listens on that port), or refused the TCP
+    connection of a query repeated over TCP, or the network said host or network unreachable;
+    noticed on the connected socket of the query rather than after the timeout, and said in
+    the words of L{networkFailure}.
 
     @cvar ede: the RFC 8914 code of the failure: 23, Network Error.
     """
@@ -266,6 +272,76 @@ def _ipKey(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return address
 
 
+#: The words for the failures the network reports at once, by errno and transport.
+_NETWORK_FAILURES = {
+    (errno.ECONNREFUSED, "udp"): "port unreachable (nothing listens there)",
+    (errno.ECONNREFUSED, "tcp"): "TCP connection refused (nothing listens there)",
+    (errno.EHOSTUNREACH, "udp"): "host unreachable",
+    (errno.EHOSTUNREACH, "tcp"): "host unreachable",
+    (errno.ENETUNREACH, "udp"): "network unreachable",
+    (errno.ENETUNREACH, "tcp"): "network unreachable",
+}
+
+
+def networkFailure(code: int, transport: str) -> str | None:
+    """
+    The words for a failure the network reported at once on a query to a server, the one
+    wording of L{DNSUnreachableError}'s C{reason} (which the command line prints as it is):
+    nothing listens on the port (ICMP port unreachable over UDP, a refused TCP connection),
+    or the host or network cannot be reached. A server that is silent is another failure,
+    L{DNSTimeoutError}, said as C{"no answer from SERVER after N queries"}.
+
+    @param code: the C{errno} the socket reported.
+    @param transport: C{"udp"} or C{"tcp"}.
+    @return: the words, or C{None} for a code that is none of these failures.
+    """
+    return _NETWORK_FAILURES.get((code, transport))
+
+
+class _QuietUDPPort(udp.Port):
+    """
+    Twisted's UDP port without its two log lines per socket (C{"... starting on N"} and
+    C{"(UDP Port N Closed)"}, logged whatever C{noisy} says): a query opens one socket, so
+    under C{twistd} a connection would log a score of them.
+    """
+
+    def _bindSocket(self) -> None:
+        try:
+            skt = self.createInternetSocket()
+            skt.bind((self.interface, self.port))
+        except OSError as e:
+            raise twistedError.CannotListenError(self.interface, self.port, e) from e
+        self._realPortNumber = skt.getsockname()[1]
+        self.connected = 1
+        self.socket = skt
+        self.fileno = skt.fileno  # type: ignore[method-assign]
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self._realPortNumber = None
+        self.maxThroughput = -1
+        base.BasePort.connectionLost(self, reason)
+        self.protocol.doStop()
+        self.socket.close()
+        del self.socket
+        del self.fileno
+        stopped = self.__dict__.pop("d", None)
+        if stopped is not None:
+            stopped.callback(None)
+
+
+def _listenUDP(reactor: Any, protocol: DatagramProtocol, interface: str) -> Any:
+    """
+    A UDP port on any free port of C{interface} for C{protocol}: a L{_QuietUDPPort} where the
+    reactor's own would be a C{twisted.internet.udp.Port} (the POSIX reactors), else the
+    reactor's.
+    """
+    if getattr(type(reactor), "listenUDP", None) is PosixReactorBase.listenUDP:
+        port = _QuietUDPPort(0, protocol, interface, reactor=reactor)
+        port.startListening()
+        return port
+    return reactor.listenUDP(0, protocol, interface=interface)
+
+
 class _UDPExchange(DatagramProtocol):
     """
     One query over a new UDP socket, waiting for the answer that matches it.
@@ -292,7 +368,7 @@ class _UDPExchange(DatagramProtocol):
         self.deferred: Deferred[dns.message.Message] = Deferred(self._cancel)
         self._timer: IDelayedCall | None = None
         try:
-            self._port = reactor.listenUDP(0, self, interface="::" if server.isIPv6 else "")
+            self._port = _listenUDP(reactor, self, "::" if server.isIPv6 else "")
         except twistedError.CannotListenError as e:
             # No socket for this address family (e.g. no IPv6 here): this server cannot be
             # asked, which is a connection error for it, not a crash of the whole query.
@@ -349,11 +425,7 @@ class _UDPExchange(DatagramProtocol):
     def _unreachable(self, code: int) -> None:
         self._stats.unreachable += 1
         self._finish()
-        reason = (
-            "port unreachable (nothing listens there)"
-            if code == errno.ECONNREFUSED
-            else os.strerror(code)
-        )
+        reason = networkFailure(code, "udp") or os.strerror(code)
         self.deferred.errback(DNSUnreachableError(reason, self._server))
 
     def datagramReceived(self, data: bytes, addr: Any) -> None:
@@ -454,6 +526,8 @@ class _TCPExchange(StreamProtocol):
 
 
 class _TCPFactory(ClientFactory):
+    noisy = False
+
     def __init__(self, exchange: _TCPExchange) -> None:
         self.exchange = exchange
 
@@ -461,7 +535,17 @@ class _TCPFactory(ClientFactory):
         return self.exchange
 
     def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
-        self.exchange._fail(DNSConnectionError(reason.getErrorMessage(), self.exchange._server))
+        server = self.exchange._server
+        code = getattr(reason.value, "osError", None)
+        if reason.check(twistedError.ConnectionRefusedError):
+            code = errno.ECONNREFUSED
+        words = networkFailure(code, "tcp") if isinstance(code, int) else None
+        if words is not None:
+            self.exchange._fail(DNSUnreachableError(words, server))
+        elif reason.check(twistedError.TimeoutError):
+            self.exchange._fail(_AttemptTimeout())
+        else:
+            self.exchange._fail(DNSConnectionError(reason.getErrorMessage(), server))
 
 
 class DNSClient:
@@ -688,8 +772,10 @@ class DNSClient:
         exchange = _TCPExchange(query, wire, server)
         timeout = max(deadlineAt - self._reactor.seconds(), 0.001)
         timeout = min(timeout, self.timeout)
+        # The connection's own timeout is a second later than the attempt's, whose timer ends
+        # the attempt (and counts it) first.
         connector = self._reactor.connectTCP(
-            server.host, server.port, _TCPFactory(exchange), timeout=timeout
+            server.host, server.port, _TCPFactory(exchange), timeout=timeout + 1
         )
 
         def cleanUp(deferred: Deferred[dns.message.Message]) -> None:

@@ -107,8 +107,12 @@ class ExampleTests(TestCase):
         )
         self.assertEqual((code, out.strip()), (0, b"you said HELLO"), err)
 
-    async def test_twistdApplication(self) -> None:
-        world, port, anchor = await self.serve(Factory.forProtocol(Echo))
+    async def twistd(self, good: bool, waitFor: bytes) -> str:
+        """
+        Run the C{.tac} example under C{twistd -n} against a server whose TLSA record matches
+        its key (C{good}) or not, until its log shows C{waitFor}; return the log.
+        """
+        world, port, anchor = await self.serve(Factory.forProtocol(Echo), good)
         description = (
             f"dane:host=www.example.test:port={port}:resolver={world.resolverAddress}"
             f":trustAnchor={anchor}"
@@ -121,7 +125,7 @@ class ExampleTests(TestCase):
 
             def outReceived(self, data: bytes) -> None:
                 self.output += data
-                if b"server says: you said HELLO" in self.output and not seen.called:
+                if waitFor in self.output and not seen.called:
                     seen.callback(None)
 
             errReceived = outReceived
@@ -133,8 +137,9 @@ class ExampleTests(TestCase):
 
         twistd = str(Path(sys.executable).parent / "twistd")
         directory = tempfile.mkdtemp()
+        watch = Watch()
         process = reactor.spawnProcess(
-            Watch(),
+            watch,
             twistd,
             [twistd, "-ny", str(EXAMPLES / "dane_client.tac"), "--logfile=-", "--pidfile="],
             env={**self.env(), "TXDANE_ENDPOINT": description},
@@ -146,3 +151,35 @@ class ExampleTests(TestCase):
             if not ended.called:
                 process.signalProcess("TERM")
             await ended
+        return watch.output.decode(errors="replace")
+
+    def assertQuiet(self, log: str) -> None:
+        """
+        No line of C{log} is about a DNS query's UDP socket or TCP factory.
+        """
+        for noise in ("_UDPExchange", "UDP Port", "_TCPFactory", "(UDP)"):
+            self.assertNotIn(noise, log)
+
+    async def test_twistdApplication(self) -> None:
+        """
+        Under C{twistd}, the application connects and talks; the log has no line per DNS
+        query (no UDP port starting or closing, no DNS-over-TCP factory).
+        """
+        log = await self.twistd(True, b"server says: you said HELLO")
+        self.assertQuiet(log)
+
+    async def test_twistdRefusal(self) -> None:
+        """
+        Under C{twistd}, a server refused by DANE: the log says so once per attempt, naming
+        the host, port and reason, before C{ClientService}'s line scheduling the retry.
+        """
+        log = await self.twistd(False, b"Scheduling retry 1 to connect")
+        self.assertQuiet(log)
+        lines = log.splitlines()
+        [retry] = [i for i, line in enumerate(lines) if "Scheduling retry 1 to connect" in line]
+        self.assertRegex(
+            lines[retry - 1],
+            r"\[txdane\.endpoints#warn\] <DANEEndpoint www\.example\.test:\d+ policy=default> "
+            r"failed: www\.example\.test:\d+ refused: no TLSA record matched",
+        )
+        self.assertEqual(sum("txdane.endpoints" in line for line in lines), 1)

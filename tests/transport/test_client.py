@@ -21,6 +21,9 @@ import dns.rdtypes.ANY.TLSA
 import pytest
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.task import deferLater
+from twisted.internet.testing import EventLoggingObserver
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from txdane.transport import (
@@ -137,6 +140,36 @@ class LoopbackTests(TestCase):
         self.assertEqual(len(response.answer[0]), 199)
         self.assertEqual([t for _, t in server.queries], ["udp", "tcp"])
         self.assertEqual((client.stats.truncated, client.stats.tcpQueries), (1, 1))
+
+    async def test_quiet(self) -> None:
+        """
+        The client logs nothing: neither Twisted's lines for each UDP socket (C{"...
+        starting on N"}, C{"(UDP Port N Closed)"}) nor its factories' for each TCP connection,
+        whether the query is answered over UDP, over TCP after truncation, or refused by a
+        closed port.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            response = answer(query, A_RECORD)
+            if transport == "udp" and query.question[0].name.labels[0] == b"big":
+                response.flags |= dns.flags.TC
+            return [Reply(response.to_wire())]
+
+        server = self.serve(handler)
+        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        client = self.client(server)
+        await client.query("www.example.test", "A")
+        await client.query("big.example.test", "A")
+        closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        closed.close()
+        refused = DNSClient(reactor, [f"127.0.0.1#{port}"], timeout=10.0, attempts=1)
+        await self.assertFailure(refused.query("www.example.test", "A"), DNSUnreachableError)
+        for _ in range(3):  # the ports close on the next turns of the reactor
+            await deferLater(reactor, 0)
+        self.assertEqual([t for _, t in server.queries], ["udp", "udp", "tcp"])
+        self.assertEqual([formatEvent(e) for e in events], [])
 
     async def test_truncatedUnparseableGoesToTCP(self) -> None:
         """

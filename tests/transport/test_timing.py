@@ -4,6 +4,7 @@ Timeouts, retries, rotation and deadlines of L{txdane.transport.DNSClient} on a 
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import dns.edns
@@ -12,7 +13,12 @@ import dns.message
 import dns.rcode
 import pytest
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.error import CannotListenError
+from twisted.internet.error import (
+    CannotListenError,
+    ConnectError,
+    ConnectionRefusedError,
+    NoRouteError,
+)
 from twisted.python.failure import Failure
 
 from txdane.transport import (
@@ -24,7 +30,7 @@ from txdane.transport import (
     DNSUnreachableError,
 )
 
-from .fakes import FakeReactor
+from .fakes import FakeConnector, FakeReactor
 
 SERVERS = ["192.0.2.1", "192.0.2.2#5353", "2001:db8::3"]
 
@@ -262,24 +268,81 @@ def test_tcpTimeout() -> None:
     assert connector.disconnected and reactor.getDelayedCalls() == []
 
 
-def test_tcpConnectionRefused() -> None:
+def tcpFallback(reactor: FakeReactor) -> FakeConnector:
     """
-    A refused TCP connection is a connection error naming the server.
+    Answer the last UDP query with TC set: the client connects over TCP.
     """
-    from twisted.internet.error import ConnectionRefusedError
-
-    reactor = FakeReactor()
-    d = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=1).query("www.example.test", "A")
     port, query, addr = reactor.sent[-1]
     truncated = dns.message.make_response(query)
     truncated.flags |= dns.flags.TC
     port.deliver(truncated, addr)
-    (connector,) = reactor.connectors
-    connector.factory.clientConnectionFailed(connector, Failure(ConnectionRefusedError()))
+    return reactor.connectors[-1]
+
+
+@pytest.mark.parametrize(
+    "error, words",
+    [
+        (ConnectionRefusedError(), "TCP connection refused (nothing listens there)"),
+        (ConnectionRefusedError(errno.ECONNREFUSED, "refused"), "TCP connection refused"),
+        (NoRouteError(errno.ENETUNREACH, "no route"), "network unreachable"),
+        (ConnectError(errno.EHOSTUNREACH, "no route"), "host unreachable"),
+    ],
+)
+def test_tcpNetworkFailure(error: Exception, words: str) -> None:
+    """
+    A TCP connection (after a truncated UDP answer) that the network refuses at once fails
+    that server's attempt with L{DNSUnreachableError} (EDE 23), in the words of
+    L{networkFailure}, as a closed UDP port does: the next server is asked with no time
+    passing, and the refused one is not asked again in a later round.
+    """
+    reactor = FakeReactor()
+    client = DNSClient(reactor, SERVERS[:2], timeout=2, attempts=3)
+    d = client.query("www.example.test", "A")
+    connector = tcpFallback(reactor)
+    assert (connector.host, connector.port) == ("192.0.2.1", 53)
+    connector.factory.clientConnectionFailed(connector, Failure(error))
+    assert reactor.seconds() == 0 and reactor.sent[-1][2] == ("192.0.2.2", 5353)
+    for _ in range(3):
+        reactor.advance(2)
+    assert [a for _, _, a in reactor.sent] == [("192.0.2.1", 53)] + [("192.0.2.2", 5353)] * 3
     failure = result(d)
-    assert isinstance(failure, Failure) and isinstance(failure.value, DNSConnectionError)
-    assert "192.0.2.1" in str(failure.value)
+    assert isinstance(failure, Failure) and isinstance(failure.value, DNSUnreachableError)
+    assert failure.value.ede == 23
+    assert str(failure.value).startswith(f"cannot reach 192.0.2.1: {words}")
     assert reactor.getDelayedCalls() == []
+
+
+def test_tcpOtherConnectionFailure() -> None:
+    """
+    A TCP connection that fails otherwise is a connection error naming the server and the
+    cause, without EDE 23.
+    """
+    reactor = FakeReactor()
+    d = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=1).query("www.example.test", "A")
+    connector = tcpFallback(reactor)
+    connector.factory.clientConnectionFailed(connector, Failure(ConnectError(string="odd")))
+    failure = result(d)
+    assert isinstance(failure, Failure) and type(failure.value) is DNSConnectionError
+    assert str(failure.value) == "cannot reach 192.0.2.1: An error occurred while connecting: odd."
+    assert reactor.getDelayedCalls() == []
+
+
+def test_tcpConnectTimeout() -> None:
+    """
+    The attempt's timer ends a TCP connection that does not complete, before the
+    connection's own timeout: a timeout, counted, told apart from a refusal.
+    """
+    reactor = FakeReactor()
+    client = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=1)
+    d = client.query("www.example.test", "A")
+    connector = tcpFallback(reactor)
+    assert connector.timeout > 2
+    reactor.advance(2)
+    failure = result(d)
+    assert isinstance(failure, Failure) and isinstance(failure.value, DNSTimeoutError)
+    assert str(failure.value) == "www.example.test. A: no answer from 192.0.2.1 after 1 query"
+    assert failure.value.ede == 22
+    assert client.stats.timeouts == 1 and connector.disconnected
 
 
 class NoIPv6Reactor(FakeReactor):

@@ -73,7 +73,7 @@ def test_interfaces(hierarchy: Hierarchy) -> None:
 @pytest.mark.parametrize(
     ("error", "ede"),
     [
-        (DNSTimeoutError(n("x."), dns.rdatatype.A, [SERVER], 3), None),
+        (DNSTimeoutError(n("x."), dns.rdatatype.A, [SERVER], 3), 22),
         (servfail(22), 22),
         (servfail(None), None),
         (DNSMalformedError("question mismatch", SERVER), None),
@@ -263,7 +263,10 @@ def test_lookupTimeout(hierarchy: Hierarchy) -> None:
     clock.advance(resolver.limits.lookupTimeout - 0.1)
     assert not results
     clock.advance(0.2)
-    assert isinstance(results[0].value, WorkLimitExceededError)  # type: ignore[attr-defined]
+    error = results[0].value  # type: ignore[attr-defined]
+    assert isinstance(error, WorkLimitExceededError)
+    assert error.ede == 22  # No Reachable Authority: a timeout, not "DNSSEC Indeterminate"
+    assert error.reason == f"no answer within {resolver.limits.lookupTimeout:g} s"
 
 
 def test_cache(hierarchy: Hierarchy) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, TextIO
 
@@ -31,7 +32,14 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="the DNS server's port on 127.0.0.1 (default: any free one)",
+        help="the DNS server's port on 127.0.0.1, and the servers' on N+1 to N+10 "
+        "(default: any free ones)",
+    )
+    parser.add_argument(
+        "--directory",
+        metavar="DIR",
+        help="write the trust anchor and the lab CA in DIR (created if missing), as "
+        "trust-anchor.txt and lab-ca.pem (default: a temporary directory)",
     )
 
 
@@ -51,10 +59,11 @@ def describe(lab: Any, out: TextIO) -> None:
         print(f"    {service.endpoint}", file=out)
     print(file=out)
     print(
-        "Try one: txdane check --resolver "
-        f"{lab.resolver} --trust-anchor {lab.trustAnchor} dane-ee.example.test "
-        f"{lab.service('dane-ee').port}",
+        f'Point txdane at it: LAB="--resolver {lab.resolver} --trust-anchor {lab.trustAnchor}"',
         file=out,
+    )
+    print(
+        f"Try one: txdane check $LAB dane-ee.example.test {lab.service('dane-ee').port}", file=out
     )
     out.flush()
 
@@ -64,10 +73,15 @@ def run(options: argparse.Namespace) -> int:
     from twisted.internet.defer import Deferred
     from twisted.python.failure import Failure
 
-    from txdane.testing import Lab, startLab
+    from txdane.testing import LAB_SERVERS, Lab, startLab
 
-    if not 0 <= options.port < 65536:
-        raise UsageError(f"--port {options.port} is not in 0-65535")
+    if not 0 <= options.port < 65536 - len(LAB_SERVERS):
+        raise UsageError(f"--port {options.port} is not in 0-{65535 - len(LAB_SERVERS)}")
+    if options.directory is not None:
+        try:
+            os.makedirs(options.directory, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"--directory {options.directory}: {e.strerror}") from None
     running: list[Lab] = []
     failures: list[Failure] = []
 
@@ -84,7 +98,12 @@ def run(options: argparse.Namespace) -> int:
         reactor.stop()
 
     def start() -> None:
-        d: Deferred[Lab] = startLab(reactor, dnsPort=options.port)
+        d: Deferred[Lab] = startLab(
+            reactor,
+            dnsPort=options.port,
+            directory=options.directory,
+            servicePort=options.port + 1 if options.port else 0,
+        )
         d.addCallbacks(started, failed)
 
     def stop() -> Any:

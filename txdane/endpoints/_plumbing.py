@@ -1,9 +1,9 @@
 """
 Pieces the endpoints are built from: a reactor view with its own name resolver, a protocol
-wrapper that holds the application back until the TLS handshake has been verified, and the
-deadline on that handshake.
+wrapper that holds the application back until the TLS handshake has been verified, the
+deadline on that handshake, and the log line of a C{connect()} that failed.
 
-Tests: C{tests/endpoints/test_memory.py}.
+Tests: C{tests/endpoints/test_memory.py}, C{tests/endpoints/test_logs.py}.
 """
 
 from __future__ import annotations
@@ -20,12 +20,40 @@ from twisted.internet.interfaces import (
     IReactorPluggableNameResolver,
 )
 from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
 from txdane.errors import HandshakeTimeoutError
 
 T = TypeVar("T")
+
+#: The logger of the endpoints: one event per C{connect()} that failed (see L{logFailure}).
+connectLog = Logger(namespace="txdane.endpoints")
+
+
+def logFailure(endpoint: object, connecting: Deferred[T]) -> Deferred[T]:
+    """
+    Log, once, why C{connect()} of C{endpoint} failed, at level C{warn} in the namespace
+    C{txdane.endpoints}, as C{"<DANEEndpoint host:port ...> failed: REASON"}: what retries
+    the connection (C{ClientService}, C{ReconnectingClientFactory}) logs the attempt but not
+    the reason. The event's fields are text (C{endpoint}, the endpoint's C{repr}; C{reason};
+    C{error}, the exception's type's name), so that a buffered log holds no exception, nor
+    the frames of its traceback. A cancelled C{connect()} is not logged. The failure goes on
+    to the caller unchanged.
+    """
+
+    def failed(failure: Failure) -> Failure:
+        if not failure.check(CancelledError):
+            connectLog.warn(
+                "{endpoint} failed: {reason}",
+                endpoint=repr(endpoint),
+                reason=str(failure.value) or type(failure.value).__name__,
+                error=type(failure.value).__name__,
+            )
+        return failure
+
+    return connecting.addErrback(failed)
 
 
 class _ResolverReactor:

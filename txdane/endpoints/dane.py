@@ -31,7 +31,13 @@ from txdane.dane.decision import (
 from txdane.dane.errors import PKIXVerificationError
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import TLSARecord
-from txdane.endpoints._plumbing import GateFactory, abortGate, beforeDeadline, discardLookup
+from txdane.endpoints._plumbing import (
+    GateFactory,
+    abortGate,
+    beforeDeadline,
+    discardLookup,
+    logFailure,
+)
 from txdane.endpoints.connection import ConnectionInfo, connected
 from txdane.endpoints.connector import retrying
 from txdane.endpoints.dnssec import DNSSECEndpoint
@@ -256,14 +262,23 @@ class DANEEndpoint:
         )
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        """
+        Connect as the class docstring says; a failure is also logged, once, with its reason
+        (L{logFailure<txdane.endpoints._plumbing.logFailure>}).
+        """
         if self.options.starttls is not None:
             # A ClientFactory hears of the connection's loss, as with connectTCP.
-            return retrying(
-                self._reactor,
-                protocolFactory,
-                lambda onLost: Deferred.fromCoroutine(self._connectOnce(protocolFactory, onLost)),
+            return logFailure(
+                self,
+                retrying(
+                    self._reactor,
+                    protocolFactory,
+                    lambda onLost: Deferred.fromCoroutine(
+                        self._connectOnce(protocolFactory, onLost)
+                    ),
+                ),
             )
-        return Deferred.fromCoroutine(self._connectOnce(protocolFactory, None))
+        return logFailure(self, Deferred.fromCoroutine(self._connectOnce(protocolFactory, None)))
 
     async def _connectOnce(
         self, protocolFactory: IProtocolFactory, onLost: Callable[[Failure], object] | None

@@ -14,7 +14,7 @@ from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClie
 from zope.interface import implementer
 
 from txdane.adapters import StaticHostnameResolver, ValidatedAddresses, ValidatingHostnameResolver
-from txdane.endpoints._plumbing import reactorWithResolver
+from txdane.endpoints._plumbing import logFailure, reactorWithResolver
 from txdane.validation.interfaces import IDNSSECResolver
 
 __all__ = ["DNSSECEndpoint"]
@@ -95,7 +95,11 @@ class DNSSECEndpoint:
         return endpoint.connect(protocolFactory)
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
-        return Deferred.fromCoroutine(self._connect(protocolFactory))
+        """
+        Connect to the validated addresses; a failure is also logged, once, with its reason
+        (L{logFailure<txdane.endpoints._plumbing.logFailure>}).
+        """
+        return logFailure(self, Deferred.fromCoroutine(self._connect(protocolFactory)))
 
     async def _connect(self, protocolFactory: IProtocolFactory) -> IProtocol:
         addresses = await self.resolveAddresses()

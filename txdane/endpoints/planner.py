@@ -29,6 +29,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.dane.decision import ConnectionPlan, Policy
+from txdane.endpoints._plumbing import logFailure
 from txdane.endpoints.connection import ConnectionInfo
 from txdane.endpoints.connector import RetryConnector
 from txdane.endpoints.dane import DANEEndpoint
@@ -371,7 +372,11 @@ class PlannedEndpoint:
         return f"<{type(self).__name__} {self.service}, at most {self.settings.maxHosts} hosts>"
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
-        return _Run(self, protocolFactory).connect()
+        """
+        Connect as the class docstring says; a failure is also logged, once, with its reason
+        (L{logFailure<txdane.endpoints._plumbing.logFailure>}).
+        """
+        return logFailure(self, _Run(self, protocolFactory).connect())
 
     async def connectCandidate(
         self,

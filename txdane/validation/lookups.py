@@ -66,7 +66,9 @@ def limitLookupTime(
 ) -> Deferred[_T]:
     """
     Cancel the lookup C{d} after C{limits.lookupTimeout} seconds and fail it with a
-    L{WorkLimitExceededError} (EDE 5, indeterminate) that says so.
+    L{WorkLimitExceededError} that says so, with EDE 22 (No Reachable Authority), the code of
+    a resolver that did not answer in time (as L{DNSTimeoutError
+    <txdane.transport.DNSTimeoutError>}).
     """
     d.addTimeout(limits.lookupTimeout, clock)
 
@@ -77,7 +79,7 @@ def limitLookupTime(
                     qname,
                     qtype,
                     f"no answer within {limits.lookupTimeout:g} s",
-                    EDE.DNSSEC_INDETERMINATE,
+                    EDE.NO_REACHABLE_AUTHORITY,
                 )
             )
         return failure
