@@ -11,8 +11,9 @@ every zone of a hierarchy, then spoils the answer as its C{kind} says:
   - C{"refuseDNSKEY"}: answers DNSKEY queries REFUSED;
   - C{"formerr"}: answers FORMERR, without an OPT record, to every query that has one;
   - C{"noEDNS"}: answers without an OPT record (and so without DNSSEC records);
-  - C{"truncate"}: answers every query over UDP with an empty truncated response, and does
-    not listen on TCP;
+  - C{"truncate"}: answers every query over UDP with an empty truncated response (whether
+    TCP then fails by silence, a roadblock, or by a refused connection, a network failure,
+    is the test's to arrange);
   - C{"fine"}: nothing (a resolver that passes the probes).
 """
 

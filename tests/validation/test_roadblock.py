@@ -92,8 +92,31 @@ class ProbeTests(TestCase):
         self.assertEqual(verdict.problem, "rejects EDNS(0) (FORMERR)")
 
     async def test_truncatesWithoutTCP(self) -> None:
-        verdict = await self.probe("truncate")
+        """
+        Truncated answers over UDP, and a TCP port that accepts connections but never
+        answers on them (a middlebox that drops DNS over TCP): a roadblock.
+        """
+        from twisted.internet.protocol import Factory, Protocol
+
+        _, port = startRoadblock(reactor, self.hierarchy, "truncate")
+        self.addCleanup(port.stopListening)
+        silent = reactor.listenTCP(
+            portOf(port), Factory.forProtocol(Protocol), interface="127.0.0.1"
+        )
+        self.addCleanup(silent.stopListening)
+        server = NameServer("127.0.0.1", portOf(port))
+        client = DNSClient(reactor, [server], timeout=0.5, attempts=1, payload=512)
+        verdict = await probeResolver(client, server, dns.name.root)
         self.assertEqual(verdict.problem, "truncates answers and does not answer over TCP")
+
+    async def test_truncatesTCPRefused(self) -> None:
+        """
+        Truncated answers over UDP and nothing listening on TCP: the network says so (EDE 23),
+        a network failure like a closed port, not a roadblock to go around.
+        """
+        verdict = await self.probe("truncate")
+        self.assertTrue(verdict.silent)
+        self.assertIsNone(verdict.problem)
 
     async def test_silent(self) -> None:
         """

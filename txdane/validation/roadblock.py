@@ -11,7 +11,8 @@ A resolver is a roadblock when, asked with DO and CD set (RFC 8027 section 3):
     to a DS query after answering the DNSKEY one);
   - it strips NSEC or NSEC3 records: a DS query the anchor zone answers with a denial comes
     without the signed proof;
-  - it truncates answers and then does not answer over TCP.
+  - it truncates answers and then does not answer over TCP (a TCP connection refused or
+    unreachable is a network failure, below, not a roadblock).
 
 A resolver that does not answer at all (closed port, unreachable, silent) is not a roadblock
 but a network failure: the lookups report it as they would without probing, and no
@@ -140,7 +141,11 @@ async def probeResolver(
         return ProbeVerdict(server, f"rejects EDNS(0) ({dns.rcode.to_text(e.rcode)})")
     except DNSServerError as e:
         return ProbeVerdict(server, f"refuses DNSKEY queries ({dns.rcode.to_text(e.rcode)})")
-    except (DNSTimeoutError, DNSConnectionError):
+    except DNSConnectionError:
+        # Refused or unreachable (over UDP, or over TCP after a truncated answer): the network
+        # says nothing listens there, a network failure (EDE 23) rather than a roadblock.
+        return ProbeVerdict(server, silent=True)
+    except DNSTimeoutError:
         if getattr(getattr(client, "stats", None), "truncated", 0):
             return ProbeVerdict(server, "truncates answers and does not answer over TCP")
         return ProbeVerdict(server, silent=True)
