@@ -2,8 +2,9 @@
 A validating resolver built from settings: the one place that turns "which recursive resolvers,
 which trust anchors, trust the AD bit or not" into an L{IDNSSECResolver}.
 
-The command line (C{--resolver}, C{--trust-anchor}, C{--trust-ad}) and the endpoint strings
-(C{resolver=}, C{trustAnchor=}, C{trustAD=}, C{strictNSEC3=}) both read their options into a
+The command line (C{--resolver}, C{--trust-anchor}, C{--trust-ad}, C{--resolver-tls},
+C{--resolver-ca-file}) and the endpoint strings (C{resolver=}, C{trustAnchor=}, C{trustAD=},
+C{strictNSEC3=}, C{resolverTLS=}, C{resolverTrustRoots=}) both read their options into a
 L{ResolverSettings} with L{ResolverSettings.fromStrings}, which checks them once, and build the
 resolver with L{ResolverSettings.build} (a new one) or L{sharedResolver} (one per reactor and
 settings, so that endpoints share a cache)::
@@ -16,12 +17,17 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
+
+import dns.exception
+import dns.name
+from cryptography import x509
 
 from txdane.errors import TrustAnchorError, TxdaneError
 from txdane.resolvconf import NameServer, NameServerError, readResolvConf
-from txdane.transport import DNSClient
+from txdane.transport import DNSClient, DNSQuerier
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.interfaces import IDNSSECResolver
 from txdane.validation.limits import ValidationLimits
@@ -91,9 +97,18 @@ class ResolverSettings:
         L{ValidationLimits.strictNSEC3Iterations
         <txdane.validation.limits.ValidationLimits.strictNSEC3Iterations>}). Excludes
         C{trustAD}: the limit applies where txdane validates, and with C{trustAD} it does not.
+    @ivar resolverTLS: speak DNS over TLS (RFC 7858) to every server, authenticated for this
+        name (RFC 8310 strict profile: by DANE where C{_853._tcp.NAME} has secure TLSA
+        records, else by PKIX; never in clear); C{None} for plain DNS. A server's port is
+        used as given: L{fromStrings} makes it 853 for an address written without one, and
+        the servers of C{/etc/resolv.conf} are asked on 853. See L{txdane.dotauth}.
+    @ivar resolverTrustRoots: the PKIX roots the servers' certificates must chain to under
+        C{resolverTLS} (when DANE does not apply); C{None} for the trust store OpenSSL finds
+        (C{SSL_CERT_FILE} included). Only with C{resolverTLS}.
     @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors} or with
         C{strictNSEC3Iterations}, C{trustAD} with a server that is not on loopback (without
-        C{trustADRemote}), or a timeout that is not a positive number.
+        C{trustADRemote}), a timeout that is not a positive number, a C{resolverTLS} that is
+        not a host name or address, or C{resolverTrustRoots} without C{resolverTLS}.
     """
 
     servers: tuple[NameServer, ...] | None = None
@@ -102,8 +117,19 @@ class ResolverSettings:
     timeout: float | None = None
     trustADRemote: bool = False
     strictNSEC3Iterations: bool = False
+    resolverTLS: str | None = None
+    resolverTrustRoots: tuple[x509.Certificate, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.resolverTrustRoots is not None and self.resolverTLS is None:
+            raise ResolverSettingsError(
+                ("resolverTrustRoots",), "applies only to DNS over TLS (give the name too)"
+            )
+        if self.resolverTLS is not None:
+            _checkServerName(self.resolverTLS)
+            if self.servers is None:
+                servers = tuple(replace(s, port=DOT_PORT) for s in _systemServers())
+                object.__setattr__(self, "servers", servers)
         if self.trustAD and self.trustAnchors is not None:
             raise ResolverSettingsError(("trustAD", "trustAnchors"), "exclude each other")
         if self.trustAD and self.strictNSEC3Iterations:
@@ -136,6 +162,8 @@ class ResolverSettings:
         timeout: float | None = None,
         trustADRemote: bool = False,
         strictNSEC3Iterations: bool = False,
+        resolverTLS: str | None = None,
+        resolverTrustRootsFile: str | None = None,
     ) -> ResolverSettings:
         """
         Settings from user input: C{ADDR[#PORT]} resolver addresses and the path of a trust
@@ -147,6 +175,10 @@ class ResolverSettings:
         @param timeout: see L{ResolverSettings.timeout}.
         @param trustADRemote: see L{ResolverSettings.trustADRemote}.
         @param strictNSEC3Iterations: see L{ResolverSettings.strictNSEC3Iterations}.
+        @param resolverTLS: see L{ResolverSettings.resolverTLS}; resolver addresses given
+            without a port then mean port 853.
+        @param resolverTrustRootsFile: a PEM file of root certificates (or a directory of
+            C{.pem} files), see L{ResolverSettings.resolverTrustRoots}.
         @raise ResolverSettingsError: naming the setting that cannot be used.
         """
         parsed: tuple[NameServer, ...] | None = None
@@ -158,6 +190,18 @@ class ResolverSettings:
                 parsed = tuple(NameServer.fromString(s) for s in texts)
             except NameServerError as e:
                 raise ResolverSettingsError(("servers",), str(e)) from None
+            if resolverTLS:
+                parsed = tuple(
+                    server if _hasPort(text) else replace(server, port=DOT_PORT)
+                    for text, server in zip(texts, parsed)
+                )
+        roots = None
+        if resolverTrustRootsFile:
+            if not resolverTLS:
+                raise ResolverSettingsError(
+                    ("resolverTrustRoots",), "applies only to DNS over TLS (give the name too)"
+                )
+            roots = _readRoots(resolverTrustRootsFile)
         if trustAD and trustAnchorFile:
             raise ResolverSettingsError(("trustAD", "trustAnchors"), "exclude each other")
         if trustAD and strictNSEC3Iterations:
@@ -168,7 +212,16 @@ class ResolverSettings:
                 anchors = TrustAnchors.fromFile(trustAnchorFile)
             except (TrustAnchorError, OSError, ValueError) as e:
                 raise ResolverSettingsError(("trustAnchors",), str(e)) from None
-        return cls(parsed, anchors, trustAD, timeout, trustADRemote, strictNSEC3Iterations)
+        return cls(
+            parsed,
+            anchors,
+            trustAD,
+            timeout,
+            trustADRemote,
+            strictNSEC3Iterations,
+            resolverTLS or None,
+            roots,
+        )
 
     def build(self, reactor: Any) -> IDNSSECResolver:
         """
@@ -176,19 +229,52 @@ class ResolverSettings:
         L{ValidationLimits.strictNSEC3Iterations
         <txdane.validation.limits.ValidationLimits.strictNSEC3Iterations>} as
         C{strictNSEC3Iterations} says), or with C{trustAD} an L{ADTrustingResolver}, asking the
-        recursive resolvers through a new L{DNSClient}.
+        recursive resolvers through a new L{DNSClient}, or with C{resolverTLS} a new
+        L{DoTClient<txdane.dot.DoTClient>}.
 
         @param reactor: the reactor the DNS client sends and times with.
         """
         # A third of the whole for each attempt (within 0.2 to 5 seconds): room to retry.
         perAttempt = None if self.timeout is None else max(min(self.timeout / 3, 5.0), 0.2)
-        client = DNSClient(reactor, self.servers, timeout=perAttempt, deadline=self.timeout)
-        if self.trustAD:
-            name = ", ".join(str(s) for s in client.servers)
-            return ADTrustingResolver(client, name, clock=reactor)
         limits = ValidationLimits(strictNSEC3Iterations=self.strictNSEC3Iterations)
+        client: DNSQuerier
+        if self.resolverTLS is not None:
+            dot = self._dotClient(reactor, limits, perAttempt)
+            client = dot
+            name = ", ".join(str(s) for s in dot.servers) + f" (TLS, {self.resolverTLS})"
+        else:
+            client = plain = DNSClient(
+                reactor, self.servers, timeout=perAttempt, deadline=self.timeout
+            )
+            name = ", ".join(str(s) for s in plain.servers)
+        if self.trustAD:
+            return ADTrustingResolver(client, name, clock=reactor)
         return ValidatingResolver(
             client, trustAnchors=self.trustAnchors, limits=limits, clock=reactor
+        )
+
+    def _dotClient(self, reactor: Any, limits: ValidationLimits, perAttempt: float | None) -> Any:
+        from txdane.dane.pkix import PKIXTrust
+        from txdane.dot import DoTClient
+        from txdane.dotauth import UpstreamAuthenticator
+
+        assert self.resolverTLS is not None and self.servers is not None
+        authenticate = UpstreamAuthenticator(
+            reactor,
+            self.resolverTLS,
+            trustAnchors=self.trustAnchors,
+            limits=limits,
+            trust=PKIXTrust(self.resolverTrustRoots) if self.resolverTrustRoots else None,
+            timeout=perAttempt,
+            deadline=self.timeout,
+        )
+        return DoTClient(
+            reactor,
+            self.servers,
+            self.resolverTLS,
+            authenticate,
+            timeout=perAttempt,
+            deadline=self.timeout,
         )
 
 
@@ -197,6 +283,58 @@ _NO_STRICT_WITH_AD = (
     "exclude each other: the NSEC3 iteration limit applies only where txdane validates, and "
     "with trust-AD the resolver's AD bit decides"
 )
+
+
+#: The DNS-over-TLS port (RFC 7858 section 3.1).
+DOT_PORT = 853
+
+
+def _hasPort(text: str) -> bool:
+    """
+    Whether a resolver address as the user wrote it names a port (C{ADDR#PORT},
+    C{[V6]:PORT}).
+    """
+    return "#" in text or (text.startswith("[") and "]:" in text)
+
+
+def _checkServerName(name: str) -> None:
+    """
+    @raise ResolverSettingsError: unless C{name} is a host name or an IP address.
+    """
+    try:
+        ipaddress.ip_address(name)
+        return
+    except ValueError:
+        pass
+    try:
+        parsed = dns.name.from_text(name)
+    except dns.exception.DNSException as e:
+        raise ResolverSettingsError(
+            ("resolverTLS",), f"{name!r} is not a host name ({e})"
+        ) from None
+    if len(parsed.labels) < 2 or any(not label for label in parsed.labels[:-1]):
+        raise ResolverSettingsError(("resolverTLS",), f"{name!r} is not a host name")
+
+
+def _readRoots(path: str) -> tuple[x509.Certificate, ...]:
+    """
+    The certificates of a PEM file, or of the C{.pem} files of a directory.
+    """
+    folder = Path(path)
+    files = sorted(folder.glob("*.pem")) if folder.is_dir() else [folder]
+    roots: list[x509.Certificate] = []
+    for file in files:
+        try:
+            roots.extend(x509.load_pem_x509_certificates(file.read_bytes()))
+        except OSError as e:
+            raise ResolverSettingsError(("resolverTrustRoots",), f"{file}: {e.strerror}") from None
+        except ValueError as e:
+            raise ResolverSettingsError(
+                ("resolverTrustRoots",), f"{file}: no PEM certificate ({e})"
+            ) from None
+    if not roots:
+        raise ResolverSettingsError(("resolverTrustRoots",), f"{path} holds no certificate")
+    return tuple(roots)
 
 
 def _systemServers() -> tuple[NameServer, ...]:
