@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,11 +44,13 @@ def unboundConfig(
     *,
     validating: bool = True,
     interface: str = "127.0.0.1",
+    extra: Sequence[str] = (),
 ) -> Path:
     """
     Write an Unbound configuration listening on C{interface}:C{port} and asking txdane's
     server on C{serverPort} for every zone of C{hierarchy}; with the hierarchy's trust anchor
-    when C{validating}, else with validation off (a plain recursive resolver).
+    when C{validating}, else with validation off (a plain recursive resolver). C{extra} lines
+    go in the C{server:} clause (a TLS listener, query logging).
     """
     lines = [
         "server:",
@@ -72,6 +75,7 @@ def unboundConfig(
         lines.append(f'    trust-anchor-file: "{anchor}"')
     else:
         lines.append('    module-config: "iterator"')
+    lines += [f"    {line}" for line in extra]
     lines += ["remote-control:", "    control-enable: no"]
     for origin in hierarchy.zones:
         lines += ["stub-zone:", f'    name: "{origin}"', f"    stub-addr: 127.0.0.1@{serverPort}"]

@@ -53,7 +53,7 @@ def runOnReactor(main: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
 def addResolverArguments(parser: argparse.ArgumentParser) -> None:
     """
     Declare C{--resolver}, C{--trust-anchor}, C{--trust-ad}, C{--trust-ad-remote},
-    C{--strict-nsec3} and C{--timeout}.
+    C{--strict-nsec3}, C{--resolver-tls}, C{--resolver-ca-file} and C{--timeout}.
     """
     group = parser.add_argument_group("DNS")
     group.add_argument(
@@ -85,6 +85,19 @@ def addResolverArguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="treat TLSA answers that are insecure only because their zone's NSEC3 iterations "
         "exceed the limit as bogus (an on-path attacker could otherwise make them look absent)",
+    )
+    group.add_argument(
+        "--resolver-tls",
+        metavar="NAME",
+        help="speak DNS over TLS to every resolver (port 853 unless ADDR#PORT), authenticated "
+        "as NAME: by DANE where _853._tcp.NAME has secure TLSA records, else by PKIX; "
+        "never in clear",
+    )
+    group.add_argument(
+        "--resolver-ca-file",
+        metavar="FILE",
+        help="with --resolver-tls, the PEM root certificates the resolvers' certificates must "
+        "chain to (default: the system's trust store)",
     )
     group.add_argument(
         "--timeout",
@@ -130,6 +143,8 @@ _OPTION_NAMES = {
     "timeout": "--timeout",
     "trustADRemote": "--trust-ad-remote",
     "strictNSEC3Iterations": "--strict-nsec3",
+    "resolverTLS": "--resolver-tls",
+    "resolverTrustRoots": "--resolver-ca-file",
 }
 
 
@@ -152,6 +167,8 @@ def resolverSettings(options: argparse.Namespace) -> ResolverSettings:
             options.timeout,
             trustADRemote=options.trust_ad_remote,
             strictNSEC3Iterations=options.strict_nsec3,
+            resolverTLS=options.resolver_tls,
+            resolverTrustRootsFile=options.resolver_ca_file,
         )
     except ResolverSettingsError as e:
         raise UsageError(e.describe(_OPTION_NAMES.__getitem__)) from None

@@ -35,6 +35,8 @@ COMMON_OPTIONS = frozenset(
         "trustADRemote",
         "strictNSEC3",
         "dnsTimeout",
+        "resolverTLS",
+        "resolverTrustRoots",
     }
 )
 
@@ -47,6 +49,8 @@ _RESOLVER_OPTIONS = {
     "trustADRemote": "trustADRemote=yes",
     "strictNSEC3Iterations": "strictNSEC3",
     "timeout": "dnsTimeout",
+    "resolverTLS": "resolverTLS",
+    "resolverTrustRoots": "resolverTrustRoots",
 }
 
 
@@ -207,7 +211,8 @@ class OptionReader:
     def resolver(self, reactor: Any) -> Any:
         """
         The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAD},
-        C{trustADRemote}, C{strictNSEC3} and C{dnsTimeout} options.
+        C{trustADRemote}, C{strictNSEC3}, C{dnsTimeout}, C{resolverTLS} and
+        C{resolverTrustRoots} options.
         """
         text = self.get("resolver")
         dnsTimeout = self.seconds("dnsTimeout", 0) if self.given("dnsTimeout") else None
@@ -219,6 +224,8 @@ class OptionReader:
                 self.flag("trustADRemote"),
                 self.flag("strictNSEC3"),
                 dnsTimeout,
+                self.get("resolverTLS") or None,
+                self.get("resolverTrustRoots") or None,
             )
         except ResolverSettingsError as e:
             raise self.error(e.describe(_RESOLVER_OPTIONS.__getitem__)) from None
@@ -233,6 +240,8 @@ def _resolverSettings(
     trustADRemote: bool = False,
     strictNSEC3Iterations: bool = False,
     timeout: float | None = None,
+    resolverTLS: str | None = None,
+    resolverTrustRootsFile: str | None = None,
 ) -> ResolverSettings:
     """
     The settings for these options. An endpoint string is often parsed once per connection:
@@ -245,6 +254,8 @@ def _resolverSettings(
         trustADRemote=trustADRemote,
         strictNSEC3Iterations=strictNSEC3Iterations,
         timeout=timeout,
+        resolverTLS=resolverTLS,
+        resolverTrustRootsFile=resolverTrustRootsFile,
     )
 
 
