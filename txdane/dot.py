@@ -166,6 +166,7 @@ class _Retry(TxdaneError):
     """
 
     error: DNSConnectionError
+    template = "{error}"
 
 
 @dataclass

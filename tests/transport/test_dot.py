@@ -431,6 +431,28 @@ class DoTClientTests(TestCase):
         with self.assertRaises(DNSConnectionError):
             await client.query("www.example.test", "A")
 
+    async def test_silentHandshake(self) -> None:
+        """
+        A server that accepts the connection and never answers the TLS handshake fails the
+        attempt after the timeout (a connection error, not an authentication failure).
+        """
+        from twisted.internet.protocol import Factory, Protocol
+
+        port: Any = reactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")  # type: ignore[arg-type]
+        self.addCleanup(port.stopListening)
+        address = f"127.0.0.1#{port.getHost().port}"
+        client = DoTClient(
+            reactor,
+            [address],
+            "dot.example.test",
+            lambda s: DoTServer().creator(),
+            timeout=0.2,
+            attempts=1,
+        )
+        with self.assertRaises(DNSConnectionError) as raised:
+            await client.query("www.example.test", "A")
+        self.assertIn("no TLS handshake within 0.2 s", str(raised.exception))
+
     async def test_servfail(self) -> None:
         """
         A SERVFAIL is a L{DNSServerError<txdane.transport.DNSServerError>}, as over UDP.
