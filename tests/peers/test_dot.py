@@ -8,8 +8,10 @@ over it.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +24,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.protocol import DatagramProtocol, Factory, Protocol, ServerFactory
 from twisted.internet.ssl import CertificateOptions
+from twisted.internet.threads import deferToThread
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial.unittest import TestCase
 
@@ -321,3 +324,42 @@ class DoTAgainstUnboundTests(TestCase):
         self.assertIn("svc.example.test.", self.queriesSeen())
         resolver = endpoint.resolver
         self.addCleanup(resolver.querier.close)
+
+    async def test_commandLine(self) -> None:
+        """
+        C{txdane lookup --resolver-tls NAME --resolver-ca-file FILE} validates over DNS over
+        TLS; for a name the server cannot prove it fails (exit status 4, the lookup could not
+        complete) with the refusal.
+        """
+        await self.setUpWorld()
+        environ = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+
+        def lookup(name: str) -> subprocess.CompletedProcess[str]:
+            command = [
+                sys.executable,
+                "-m",
+                "txdane",
+                "lookup",
+                "--resolver",
+                RESOLVER,
+                "--resolver-tls",
+                name,
+                "--resolver-ca-file",
+                str(self.caFile),
+                "--trust-anchor",
+                str(self.anchorFile),
+                "www.example.test",
+                "A",
+            ]
+            return subprocess.run(command, capture_output=True, text=True, env=environ, timeout=60)
+
+        good = await deferToThread(lookup, "pkix.example.test")
+        self.assertEqual(good.returncode, 0, good.stderr)
+        self.assertIn("www.example.test. A  secure", good.stdout)
+        bad = await deferToThread(lookup, "wrong.example.test")
+        self.assertEqual(bad.returncode, 4, bad.stdout)
+        self.assertIn(
+            f"{RESOLVER}#853 refused as DNS-over-TLS server wrong.example.test", bad.stderr
+        )
+        self.assertNotIn("Traceback", bad.stderr)
+        self.assertEqual(self.cleartext, [])
