@@ -30,7 +30,7 @@ import secrets
 import struct
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dns.exception
@@ -141,11 +141,9 @@ class DoTStats:
     #: Queries that had to wait for a slot because a connection had L{DoTClient.maxOutstanding}.
     waitedForSlot: int = 0
     #: Responses ignored, by reason: C{"id"} (no query outstanding with that ID).
-    ignored: dict[str, int] | None = None
+    ignored: dict[str, int] = field(default_factory=dict)
 
     def ignore(self, reason: str) -> None:
-        if self.ignored is None:
-            self.ignored = {}
         self.ignored[reason] = self.ignored.get(reason, 0) + 1
 
 
@@ -194,6 +192,14 @@ def _describeHandshakeFailure(error: BaseException) -> str:
     if isinstance(error, TxdaneError):
         return getattr(error, "reason", None) or str(error)
     return str(error) or type(error).__name__
+
+
+def _isTLSRefusal(error: BaseException) -> bool:
+    """
+    Whether C{error} ended a TLS handshake: OpenSSL's, a name check's (service_identity), or
+    the verdict of the creator's own check (a L{TxdaneError}, such as the DANE layer's).
+    """
+    return isinstance(error, SSL.Error | TxdaneError) or type(error).__name__ == "VerificationError"
 
 
 @implementer(IHandshakeListener)
@@ -405,6 +411,11 @@ class _Upstream:
             lambda tls: self._open(connection, tls),
             lambda f: self._connectFailed(connection, f.value, authentication=True),
         )
+        # Connecting itself failed (no socket for the address family, say).
+        d.addErrback(self._openFailed, connection)
+
+    def _openFailed(self, failure: Failure, connection: _DoTConnection) -> None:
+        self._connectFailed(connection, failure.value or ConnectionError())
 
     def _open(self, connection: _DoTConnection, tls: Any) -> None:
         if self._connecting is not connection:
@@ -481,8 +492,10 @@ class _Upstream:
             return DNSConnectionError(str(error).rstrip("."), self.server)
         if isinstance(error, twistedError.ConnectionDone | twistedError.ConnectionLost):
             return DNSConnectionError("the connection closed during the TLS handshake", self.server)
-        self.client.stats.refused += 1
         explained = self._explain(error) if self._explain is not None else None
+        if explained is None and not _isTLSRefusal(error):
+            return DNSConnectionError(str(error) or type(error).__name__, self.server)
+        self.client.stats.refused += 1
         return DoTAuthenticationError(
             self.server, serverName, explained or _describeHandshakeFailure(error)
         )
