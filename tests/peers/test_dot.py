@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from twisted.internet.endpoints import clientFromString
 from twisted.internet.protocol import DatagramProtocol, Factory, Protocol, ServerFactory
 from twisted.internet.ssl import CertificateOptions
 from twisted.internet.threads import deferToThread
+from twisted.protocols.portforward import ProxyFactory, ProxyServer
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial.unittest import TestCase
 
@@ -40,10 +42,15 @@ from txdane.validation import LookupFailedError
 pytestmark = pytest.mark.interop
 
 #: Our loopback addresses: Unbound's DoT listener, a recorder of cleartext on port 53 of the
-#: same address, and a TLS service for the endpoint test.
+#: same address, a TLS service for the endpoint test, and a proxy to Unbound's DoT port that
+#: records the bytes the client sends.
 RESOLVER = "127.53.2.2"
 SERVICE = "127.53.2.3"
 SERVICE_PORT = 4433
+WIRETAP = "127.53.2.4"
+
+#: The first byte of a TLS handshake record (RFC 8446 section 5.1).
+_TLS_HANDSHAKE = 0x16
 
 
 class _DatagramRecorder(DatagramProtocol):
@@ -71,6 +78,16 @@ class _StreamRecorder(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         self.seen.append(data)
+
+
+class _TappedProxy(ProxyServer):
+    """
+    Forwards a connection to Unbound's DoT port, keeping what the client sent.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        self.factory.sent.append(data)  # type: ignore[attr-defined]
+        super().dataReceived(data)
 
 
 class _Greeter(Protocol):
@@ -149,6 +166,12 @@ class DoTAgainstUnboundTests(TestCase):
         recorders: Any = Factory.forProtocol(lambda: _StreamRecorder(self.cleartext))
         tcp = reactor.listenTCP(53, recorders, interface=RESOLVER)
         self.addCleanup(tcp.stopListening)
+        tap = ProxyFactory(RESOLVER, 853)
+        tap.protocol = _TappedProxy
+        self.wire: list[bytes] = []
+        tap.sent = self.wire  # type: ignore[attr-defined]
+        tapPort = reactor.listenTCP(853, tap, interface=WIRETAP)  # type: ignore[arg-type]
+        self.addCleanup(tapPort.stopListening)
 
     def startUnbound(self, hierarchy: Hierarchy, serverPort: int, leaf: Issued) -> Path:
         program = requireProgram("unbound")
@@ -185,13 +208,14 @@ class DoTAgainstUnboundTests(TestCase):
         _waitForTLS(process, log)
         return log
 
-    def resolver(self, name: str, caFile: bool = True) -> Any:
+    def resolver(self, name: str, caFile: bool = True, address: str = RESOLVER) -> Any:
         """
-        A validating resolver speaking DNS over TLS to Unbound, authenticated for C{name},
-        with the private CA as PKIX roots when C{caFile}.
+        A validating resolver speaking DNS over TLS to Unbound (at C{address}: through the
+        wiretap, for L{WIRETAP}), authenticated for C{name}, with the private CA as PKIX roots
+        when C{caFile}.
         """
         settings = ResolverSettings.fromStrings(
-            [RESOLVER],
+            [address],
             str(self.anchorFile),
             timeout=10,
             resolverTLS=name,
@@ -200,6 +224,21 @@ class DoTAgainstUnboundTests(TestCase):
         resolver: Any = settings.build(reactor)
         self.addCleanup(resolver.querier.close)
         return resolver
+
+    def assertEncrypted(self, *secrets: bytes) -> None:
+        """
+        What the client sent through the wiretap is TLS records only, and none of
+        C{secrets} appears in it.
+        """
+        self.assertTrue(self.wire)
+        sent = b"".join(self.wire)
+        offset = 0
+        while offset < len(sent):
+            self.assertIn(sent[offset], (_TLS_HANDSHAKE, 0x14, 0x15, 0x17), offset)
+            (length,) = struct.unpack("!H", sent[offset + 3 : offset + 5])
+            offset += 5 + length
+        for secret in secrets:
+            self.assertNotIn(secret, sent)
 
     def queriesSeen(self) -> list[str]:
         """
@@ -218,7 +257,7 @@ class DoTAgainstUnboundTests(TestCase):
         reuse one connection; nothing goes to port 53.
         """
         await self.setUpWorld()
-        resolver = self.resolver("pkix.example.test")
+        resolver = self.resolver("pkix.example.test", address=WIRETAP)
         client = resolver.querier
         answer = await resolver.lookup("www.example.test", "A")
         self.assertIs(answer.status, Status.SECURE)
@@ -230,6 +269,7 @@ class DoTAgainstUnboundTests(TestCase):
         self.assertEqual(client.stats.connections, 1)
         self.assertEqual(self.cleartext, [])
         self.assertIn("www.example.test.", self.queriesSeen())
+        self.assertEncrypted(b"\x03www\x07example", b"\x05badds\x04test", b"unsigned")
 
     async def test_dane(self) -> None:
         """
@@ -280,18 +320,19 @@ class DoTAgainstUnboundTests(TestCase):
         certificate was checked.
         """
         await self.setUpWorld()
-        resolver = self.resolver("wrong.example.test")
+        resolver = self.resolver("wrong.example.test", address=WIRETAP)
         client = resolver.querier
         with self.assertRaises(LookupFailedError) as raised:
             await resolver.lookup("secret.example.test", "A")
         text = str(raised.exception)
-        self.assertIn(f"{RESOLVER}#853 refused as DNS-over-TLS server wrong.example.test", text)
+        self.assertIn(f"{WIRETAP}#853 refused as DNS-over-TLS server wrong.example.test", text)
         self.assertIn("PKIX verification failed", text)
         # The direct error, as a DoT client user sees it:
         with self.assertRaises(DoTAuthenticationError) as direct:
             await client.query("secret.example.test", "A")
         self.assertEqual(direct.exception.serverName, "wrong.example.test")
         self.assertEqual(self.cleartext, [])
+        self.assertEncrypted(b"\x06secret\x07example", b"_853")
         seen = self.queriesSeen()
         self.assertNotIn("secret.example.test.", seen)
         owner = dns.name.from_text("_853._tcp.wrong.example.test.")
