@@ -167,7 +167,7 @@ class _Retry(TxdaneError):
     template = "{error}"
 
 
-@dataclass
+@dataclass(eq=False)
 class _Entry:
     """
     One query waiting for its answer on an upstream.
