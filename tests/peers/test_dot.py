@@ -134,6 +134,7 @@ class DoTAgainstUnboundTests(TestCase):
                 "dane.example.test",
                 "mismatch.example.test",
                 "dot.badds.test",
+                "alias.example.test",
             ),
         )
         tlsa = recordForCertificate(self.leaf.cert).toRdata().to_text()
@@ -146,6 +147,7 @@ class DoTAgainstUnboundTests(TestCase):
                 "example.test.": [
                     f"_853._tcp.dane 300 IN TLSA {tlsa}",
                     f"_853._tcp.mismatch 300 IN TLSA {other}",
+                    "_853._tcp.alias 300 IN CNAME _853._tcp.dane.example.test.",
                     f"svc 300 IN A {SERVICE}",
                     f"_{SERVICE_PORT}._tcp.svc 300 IN TLSA {serviceTLSA}",
                 ]
@@ -310,6 +312,23 @@ class DoTAgainstUnboundTests(TestCase):
         self.assertIn("refused as DNS-over-TLS server dot.badds.test", text)
         self.assertIn("TLSA lookup for _853._tcp.dot.badds.test is bogus", text)
         self.assertNotIn("secret.example.test.", self.queriesSeen())
+
+    async def test_tlsaAlias(self) -> None:
+        """
+        TLSA records behind a CNAME at C{_853._tcp.NAME} refuse the server: validating the
+        target would need queries outside the chain of C{_853._tcp.NAME}, which are not sent
+        before the server is authenticated.
+        """
+        await self.setUpWorld()
+        resolver = self.resolver("alias.example.test", caFile=False)
+        with self.assertRaises(LookupFailedError) as raised:
+            await resolver.lookup("www.example.test", "A")
+        text = str(raised.exception)
+        self.assertIn("refused as DNS-over-TLS server alias.example.test", text)
+        self.assertIn("not sent to a DNS-over-TLS server before it is authenticated", text)
+        seen = self.queriesSeen()
+        self.assertNotIn("_853._tcp.dane.example.test.", seen)
+        self.assertNotIn("www.example.test.", seen)
 
     async def test_wrongNameRefused(self) -> None:
         """
