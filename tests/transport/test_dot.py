@@ -4,6 +4,7 @@ Tests for L{txdane.dot.DoTClient} against a DNS-over-TLS server on real loopback
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import dns.edns
@@ -267,6 +268,51 @@ class DoTClientTests(TestCase):
         with self.assertRaises(DNSMalformedError) as raised:
             await client.query("good.example.test", "A")
         self.assertIn("does not match", str(raised.exception))
+
+    async def test_splitFrames(self) -> None:
+        """
+        An answer that arrives a byte at a time, and two answers in one segment, are read
+        alike.
+        """
+
+        def trickle(query: dns.message.Message, connection: DoTServerConnection) -> None:
+            name = query.question[0].name.to_text()
+            wire = answer(query, f"{name} 300 IN A 192.0.2.1").to_wire()
+            framed = struct.pack("!H", len(wire)) + wire
+            assert connection.transport is not None
+            if name.startswith("slow"):
+                for i in range(len(framed)):
+                    connection.transport.write(framed[i : i + 1])
+            else:
+                held.append(framed)
+                if len(held) == 2:
+                    connection.transport.write(b"".join(held))
+
+        held: list[bytes] = []
+        server = self.serve(trickle)
+        client = self.client(server)
+        response = await client.query("slow.example.test", "A")
+        self.assertEqual(names(response), ["slow.example.test."])
+        both = await gatherResults(
+            [client.query("a.example.test", "A"), client.query("b.example.test", "A")]
+        )
+        self.assertEqual([names(r) for r in both], [["a.example.test."], ["b.example.test."]])
+
+    async def test_cancel(self) -> None:
+        """
+        Cancelling a query stops waiting for it; its late answer is ignored and the
+        connection serves the next query.
+        """
+        server = self.serve(silentForSlow)
+        client = self.client(server)
+        await client.query("warm.example.test", "A")
+        pending = client.query("slow.example.test", "A")
+        await deferLater(reactor, 0.05, lambda: None)
+        pending.cancel()
+        self.failureResultOf(pending)
+        response = await client.query("next.example.test", "A")
+        self.assertEqual(names(response), ["next.example.test."])
+        self.assertEqual(len(server.connections), 1)
 
     async def test_unknownIDIgnored(self) -> None:
         """
