@@ -24,6 +24,7 @@ from txdane.errors import TxdaneError
 from txdane.resolvconf import NameServer
 from txdane.ssh.fingerprints import SSHFPAlgorithm, SSHFPRecord
 from txdane.status import Status
+from txdane.transport import DNSConnectionError
 
 #: Exceptions that do not derive from TxdaneError: signals that one module raises and
 #: catches itself, which no caller sees.
@@ -89,6 +90,7 @@ _SAMPLES: dict[str, Any] = {
     "message": "the message",
     "name": dns.name.from_text("www.example.test."),
     "options": ("trustAD", "trustAnchors"),
+    "owner": dns.name.from_text("_853._tcp.dns.example.test."),
     "override": "trustADRemote",
     "path": "example.test.zone",
     "port": 443,
@@ -100,6 +102,7 @@ _SAMPLES: dict[str, Any] = {
     "records": [_RECORD],
     "response": _response(),
     "server": NameServer("192.0.2.53"),
+    "serverName": "dns.example.test",
     "servers": [NameServer("192.0.2.53"), NameServer("2001:db8::53")],
     "service": "xmpp-client",
     "source": "root-anchors.xml",
@@ -119,6 +122,9 @@ _CLASS_SAMPLES: dict[str, dict[str, Any]] = {
     "txdane.endpoints.errors.NoSuchServiceError": {"name": "gopher", "known": ["imap"]},
     "txdane.endpoints.planner.HostFailed": {"error": ValueError("refused")},
     "txdane.publish.PublishTimeoutError": {"server": "192.0.2.53#53"},
+    "txdane.dot._Retry": {
+        "error": DNSConnectionError("the connection closed", NameServer("192.0.2.53", 853))
+    },
     "txdane.publish.UpdateRejectedError": {"server": "192.0.2.53#53", "rcode": "REFUSED"},
     "txdane.xmlrpc.ResponseTooLargeError": {"url": "https://rpc.example.test/", "limit": 10},
 }

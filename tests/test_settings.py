@@ -253,3 +253,121 @@ def test_trustADLoopbackAndOverride() -> None:
     assert isinstance(settings.build(MemoryReactorClock()), ADTrustingResolver)
     with pytest.raises(ResolverSettingsError, match="not on loopback"):
         ResolverSettings(servers=(NameServer("192.0.2.53"),), trustAD=True)
+
+
+def test_resolverTLSPorts() -> None:
+    """
+    With C{resolverTLS}, a resolver written without a port is asked on 853; one with a port
+    on that port, 53 included. Without it, nothing changes.
+    """
+    texts = ["192.0.2.1", "192.0.2.2#8853", "[2001:db8::1]:53", "2001:db8::2"]
+    settings = ResolverSettings.fromStrings(texts, resolverTLS="dns.example.net")
+    assert settings.servers == (
+        NameServer("192.0.2.1", 853),
+        NameServer("192.0.2.2", 8853),
+        NameServer("2001:db8::1", 53),
+        NameServer("2001:db8::2", 853),
+    )
+    assert settings.resolverTLS == "dns.example.net"
+    plain = ResolverSettings.fromStrings(texts)
+    assert [s.port for s in plain.servers or ()] == [53, 8853, 53, 53]
+    assert plain.resolverTLS is None
+
+
+def test_resolverTLSReadsResolvConf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Without servers, those of /etc/resolv.conf are asked over TLS on port 853.
+    """
+    monkeypatch.setattr("txdane.settings._systemServers", lambda: (NameServer("192.0.2.53"),))
+    settings = ResolverSettings(resolverTLS="dns.example.net")
+    assert settings.servers == (NameServer("192.0.2.53", 853),)
+
+
+def test_resolverTLSBuild(tmp_path: Path) -> None:
+    """
+    C{build} makes a validating resolver over a L{DoTClient} for the name, with the roots
+    read from the file; with C{trustAD} (on loopback) an AD-trusting one over the same.
+    """
+    from txdane.dot import DoTClient
+    from txdane.dotauth import UpstreamAuthenticator
+    from txdane.testing import issue
+
+    ca = issue("Resolver CA", ca=True)
+    caFile = tmp_path / "ca.pem"
+    caFile.write_bytes(ca.certPEM())
+    settings = ResolverSettings.fromStrings(
+        ["192.0.2.1"], resolverTLS="dns.example.net", resolverTrustRootsFile=str(caFile)
+    )
+    assert settings.resolverTrustRoots == (ca.cert,)
+    resolver = settings.build(MemoryReactorClock())
+    assert isinstance(resolver, ValidatingResolver)
+    client = resolver.querier
+    assert isinstance(client, DoTClient)
+    assert client.serverName == "dns.example.net"
+    assert client.servers == (NameServer("192.0.2.1", 853),)
+    authenticate = client._authenticate
+    assert isinstance(authenticate, UpstreamAuthenticator)
+    assert authenticate.trust.roots == (ca.cert,)
+    trusting = ResolverSettings.fromStrings(
+        ["127.0.0.1"], trustAD=True, resolverTLS="dns.example.net"
+    ).build(MemoryReactorClock())
+    assert isinstance(trusting, ADTrustingResolver)
+    assert isinstance(trusting.querier, DoTClient)
+    assert trusting.resolverName == "127.0.0.1#853 (TLS, dns.example.net)"
+
+
+@pytest.mark.parametrize(
+    "arguments, fields, message",
+    [
+        ({"resolverTrustRootsFile": "/x.pem"}, ("resolverTrustRoots",), "only to DNS over TLS"),
+        ({"resolverTLS": "a..example"}, ("resolverTLS",), "not a host name"),
+        ({"resolverTLS": "."}, ("resolverTLS",), "not a host name"),
+        (
+            {"resolverTLS": "dns.example", "resolverTrustRootsFile": "/nonexistent.pem"},
+            ("resolverTrustRoots",),
+            "No such file",
+        ),
+        (
+            {"resolverTLS": "dns.example", "resolverTrustRootsFile": "/dev/null"},
+            ("resolverTrustRoots",),
+            "no PEM certificate|holds no certificate",
+        ),
+    ],
+)
+def test_resolverTLSErrors(arguments: dict, fields: tuple[str, ...], message: str) -> None:
+    """
+    Unusable DNS-over-TLS settings are refused, naming the setting.
+    """
+    with pytest.raises(ResolverSettingsError, match=message) as raised:
+        ResolverSettings.fromStrings(["192.0.2.1"], **arguments)
+    assert raised.value.options == fields
+
+
+def test_resolverTrustRootsNeedTLS() -> None:
+    """
+    Roots without a name to check them for are refused on the value too.
+    """
+    from txdane.testing import issue
+
+    with pytest.raises(ResolverSettingsError, match="resolverTrustRoots"):
+        ResolverSettings(resolverTrustRoots=(issue("CA", ca=True).cert,))
+
+
+def test_resolverTLSCommandLine(tmp_path: Path) -> None:
+    """
+    C{--resolver-tls} and C{--resolver-ca-file} reach the settings, and their errors are
+    spelt as the command line spells them.
+    """
+    import argparse
+
+    from txdane.cli._common import UsageError, addResolverArguments, resolverSettings
+
+    parser = argparse.ArgumentParser()
+    addResolverArguments(parser)
+    options = parser.parse_args(["--resolver", "192.0.2.1", "--resolver-tls", "dns.example"])
+    settings = resolverSettings(options)
+    assert settings.resolverTLS == "dns.example"
+    assert settings.servers == (NameServer("192.0.2.1", 853),)
+    options = parser.parse_args(["--resolver-ca-file", str(tmp_path / "none.pem")])
+    with pytest.raises(UsageError, match=r"^--resolver-ca-file: applies only to DNS over TLS"):
+        resolverSettings(options)

@@ -57,7 +57,7 @@ def unboundConfig(
         from the hierarchy to other servers.
     @param autoTrustAnchorFile: instead of the hierarchy's trust anchor, follow the root's
         rollovers (RFC 5011) with this C{auto-trust-anchor-file}.
-    @param extra: more lines for the C{server:} clause.
+    @param extra: more lines for the C{server:} clause (a TLS listener, query logging).
     """
     lines = [
         "server:",
@@ -85,6 +85,7 @@ def unboundConfig(
         lines.append(f'    trust-anchor-file: "{anchor}"')
     else:
         lines.append('    module-config: "iterator"')
+    lines += [f"    {line}" for line in extra]
     lines += ["remote-control:", "    control-enable: no"]
     for origin in hierarchy.zones:
         lines += ["stub-zone:", f'    name: "{origin}"', f"    stub-addr: 127.0.0.1@{serverPort}"]

@@ -349,6 +349,43 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        if True:\n",
         ("tests/server/test_ratelimit.py",),
     ),
+    # DNS over TLS to the recursive resolvers.
+    Mutation(
+        "dot-before-handshake",
+        "no query is written to a DNS-over-TLS server before its certificate was accepted",
+        "txdane/dot.py",
+        "    def handshakeCompleted(self) -> None:\n",
+        "    def connectionMade(self) -> None:\n        self.handshakeCompleted()\n\n"
+        "    def handshakeCompleted(self) -> None:\n",
+        ("tests/transport/test_dot.py",),
+    ),
+    Mutation(
+        "dot-bogus-tlsa",
+        "a bogus TLSA lookup refuses a DNS-over-TLS server, never falling back to PKIX",
+        "txdane/dotauth.py",
+        "        except DANEPolicyError as e:\n",
+        "        except DANEPolicyError as e:  # noqa\n"
+        "            return planWithoutTLSA("
+        "self.serverName, server.port, str(e), trust=self.trust)\n"
+        "        except ValueError as e:\n",
+        ("tests/peers/test_dot.py",),
+    ),
+    Mutation(
+        "dot-outstanding",
+        "DoTClient.maxOutstanding bounds the queries outstanding on one connection",
+        "txdane/dot.py",
+        "            and connection.load < self.client.maxOutstanding\n",
+        "            and True\n",
+        ("tests/transport/test_dot.py",),
+    ),
+    Mutation(
+        "dot-padding",
+        "DNS-over-TLS queries are padded to a multiple of 128 octets",
+        "txdane/dot.py",
+        "            pad=PADDING_BLOCK,\n",
+        "            pad=0,\n",
+        ("tests/transport/test_dot.py",),
+    ),
 )
 
 

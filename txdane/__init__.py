@@ -12,8 +12,9 @@ DNS client, the validator, the reactor).
 
 Layers, bottom up: L{txdane.transport} (EDNS(0) DNS client), L{txdane.validation} (DNSSEC
 validating stub resolver), L{txdane.adapters} (Twisted's resolver interfaces),
-L{txdane.dane} (TLSA matching and the TLS connection creator), L{txdane.settings} (a resolver
-from settings), L{txdane.endpoints}; L{txdane.mail}, L{txdane.xmpp}, L{txdane.xmlrpc} and
+L{txdane.dane} (TLSA matching and the TLS connection creator), L{txdane.dot} (DNS over TLS to
+the recursive resolvers) and L{txdane.dotauth} (their authentication), L{txdane.settings} (a
+resolver from settings), L{txdane.endpoints}; L{txdane.mail}, L{txdane.xmpp}, L{txdane.xmlrpc} and
 L{txdane.ssh} (protocols over the endpoints); L{txdane.server} (an authoritative DNSSEC server)
 and L{txdane.cli}.
 """
@@ -58,6 +59,7 @@ __all__: list[str] = [  # noqa: RUF022
     "ResolverSettings",
     "sharedResolver",
     "ResolverSettingsError",
+    "DoTAuthenticationError",
     # The DANE check of a certificate chain.
     "verifyChain",
     "MatchOptions",
@@ -118,6 +120,7 @@ _MODULES: tuple[str, ...] = (
     "txdane.dane.pkix",
     "txdane.dane.matching",
     "txdane.dane.decision",
+    "txdane.dot",
     "txdane.validation.answer",
     "txdane.validation.limits",
     "txdane.validation.interfaces",

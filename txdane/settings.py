@@ -3,11 +3,12 @@ A validating resolver built from settings: the one place that turns "which recur
 which trust anchors, trust the AD bit or not" into an L{IDNSSECResolver}.
 
 The command line (C{--resolver}, C{--trust-anchor}, C{--trust-anchor-state}, C{--trust-ad},
-C{--iterative}, C{--root-hints}) and the endpoint strings (C{resolver=}, C{trustAnchor=},
-C{trustAnchorState=}, C{trustAD=}, C{strictNSEC3=}, C{rootHints=}) both read their options
-into a L{ResolverSettings} with L{ResolverSettings.fromStrings}, which checks them once, and
-build the resolver with L{ResolverSettings.build} (a new one) or L{sharedResolver} (one per
-reactor and settings, so that endpoints share a cache)::
+C{--iterative}, C{--root-hints}, C{--resolver-tls}, C{--resolver-ca-file}) and the endpoint
+strings (C{resolver=}, C{trustAnchor=}, C{trustAnchorState=}, C{trustAD=}, C{strictNSEC3=},
+C{rootHints=}, C{resolverTLS=}, C{resolverTrustRoots=}) both read their options into a
+L{ResolverSettings} with L{ResolverSettings.fromStrings}, which checks them once, and build the
+resolver with L{ResolverSettings.build} (a new one) or L{sharedResolver} (one per reactor and
+settings, so that endpoints share a cache)::
 
     settings = ResolverSettings.fromStrings(["127.0.0.1#5353"], trustAnchorFile="anchor.txt")
     resolver = sharedResolver(reactor, settings)
@@ -17,9 +18,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import dns.exception
+import dns.name
+from cryptography import x509
 
 from txdane.errors import TrustAnchorError, TxdaneError
 from txdane.resolvconf import NameServer, NameServerError, readResolvConf
@@ -101,7 +106,7 @@ class ResolverSettings:
         recursive resolver. Without it, the recursive resolvers are probed for DNSSEC
         roadblocks (RFC 8027) and, when every one is, the resolver falls back to the root
         hints, if it can: with the built-in anchors, or with C{rootHints}. Excludes
-        C{trustAD} and C{servers}.
+        C{trustAD}, C{servers} and C{resolverTLS}.
     @ivar rootHints: the root servers to start from; C{None} for the IANA root servers
         (IPv4 and IPv6, built in). Servers named by referrals are asked on port 53, unless
         every root hint has one same other port, which is then used for them too (tests
@@ -111,10 +116,21 @@ class ResolverSettings:
         With it, the anchors follow the zone's key rollovers: the file's trusted keys are the
         anchors; where it does not exist yet, it is made from C{trustAnchors} (or the
         built-in anchors). One tracker is kept per file in a process. Excludes C{trustAD}.
+    @ivar resolverTLS: speak DNS over TLS (RFC 7858) to every server, authenticated for this
+        name (RFC 8310 strict profile: by DANE where C{_853._tcp.NAME} has secure TLSA
+        records, else by PKIX; never in clear); C{None} for plain DNS. A server's port is
+        used as given: L{fromStrings} makes it 853 for an address written without one, and
+        the servers of C{/etc/resolv.conf} are asked on 853. See L{txdane.dotauth}. The
+        resolvers so chosen are asked as they are: no roadblock probes, no fallback to the
+        root.
+    @ivar resolverTrustRoots: the PKIX roots the servers' certificates must chain to under
+        C{resolverTLS} (when DANE does not apply); C{None} for the trust store OpenSSL finds
+        (C{SSL_CERT_FILE} included). Only with C{resolverTLS}.
     @raise ResolverSettingsError: for C{trustAD} with C{trustAnchors}, C{trustAnchorState},
-        C{iterative} or C{strictNSEC3Iterations}, C{iterative} with C{servers}, C{trustAD}
-        with a server that is not on loopback (without C{trustADRemote}), or a timeout that
-        is not a positive number.
+        C{iterative} or C{strictNSEC3Iterations}, C{iterative} with C{servers} or
+        C{resolverTLS}, C{trustAD} with a server that is not on loopback (without
+        C{trustADRemote}), a timeout that is not a positive number, a C{resolverTLS} that is
+        not a host name or address, or C{resolverTrustRoots} without C{resolverTLS}.
     """
 
     servers: tuple[NameServer, ...] | None = None
@@ -126,6 +142,8 @@ class ResolverSettings:
     iterative: bool = False
     rootHints: tuple[NameServer, ...] | None = None
     trustAnchorState: str | None = None
+    resolverTLS: str | None = None
+    resolverTrustRoots: tuple[x509.Certificate, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.trustAD and self.iterative:
@@ -135,8 +153,23 @@ class ResolverSettings:
                 ("servers", "iterative"),
                 "exclude each other: resolving from the root asks no recursive resolver",
             )
+        if self.iterative and self.resolverTLS is not None:
+            raise ResolverSettingsError(
+                ("iterative", "resolverTLS"),
+                "exclude each other: resolving from the root asks the authoritative servers, "
+                "in plain DNS",
+            )
         if self.rootHints is not None and not self.rootHints:
             raise ResolverSettingsError(("rootHints",), "names no server")
+        if self.resolverTrustRoots is not None and self.resolverTLS is None:
+            raise ResolverSettingsError(
+                ("resolverTrustRoots",), "applies only to DNS over TLS (give the name too)"
+            )
+        if self.resolverTLS is not None:
+            _checkServerName(self.resolverTLS)
+            if self.servers is None:
+                servers = tuple(replace(s, port=DOT_PORT) for s in _systemServers())
+                object.__setattr__(self, "servers", servers)
         if self.trustAD and self.trustAnchors is not None:
             raise ResolverSettingsError(("trustAD", "trustAnchors"), "exclude each other")
         if self.trustAD and self.trustAnchorState is not None:
@@ -174,6 +207,8 @@ class ResolverSettings:
         iterative: bool = False,
         rootHintsFile: str | None = None,
         trustAnchorState: str | None = None,
+        resolverTLS: str | None = None,
+        resolverTrustRootsFile: str | None = None,
     ) -> ResolverSettings:
         """
         Settings from user input: C{ADDR[#PORT]} resolver addresses and the path of a trust
@@ -192,6 +227,10 @@ class ResolverSettings:
             root's NS records and their A and AAAA records); C{None} for the built-in IANA
             root servers.
         @param trustAnchorState: see L{ResolverSettings.trustAnchorState}.
+        @param resolverTLS: see L{ResolverSettings.resolverTLS}; resolver addresses given
+            without a port then mean port 853.
+        @param resolverTrustRootsFile: a PEM file of root certificates (or a directory of
+            C{.pem} files), see L{ResolverSettings.resolverTrustRoots}.
         @raise ResolverSettingsError: naming the setting that cannot be used.
         """
         parsed: tuple[NameServer, ...] | None = None
@@ -203,6 +242,18 @@ class ResolverSettings:
                 parsed = tuple(NameServer.fromString(s) for s in texts)
             except NameServerError as e:
                 raise ResolverSettingsError(("servers",), str(e)) from None
+            if resolverTLS:
+                parsed = tuple(
+                    server if _hasPort(text) else replace(server, port=DOT_PORT)
+                    for text, server in zip(texts, parsed)
+                )
+        roots = None
+        if resolverTrustRootsFile:
+            if not resolverTLS:
+                raise ResolverSettingsError(
+                    ("resolverTrustRoots",), "applies only to DNS over TLS (give the name too)"
+                )
+            roots = _readRoots(resolverTrustRootsFile)
         if trustAD and trustAnchorFile:
             raise ResolverSettingsError(("trustAD", "trustAnchors"), "exclude each other")
         if trustAD and trustAnchorState:
@@ -238,6 +289,8 @@ class ResolverSettings:
             iterative,
             hints,
             trustAnchorState or None,
+            resolverTLS or None,
+            roots,
         )
 
     def build(self, reactor: Any) -> IDNSSECResolver:
@@ -246,40 +299,48 @@ class ResolverSettings:
         L{ValidationLimits.strictNSEC3Iterations
         <txdane.validation.limits.ValidationLimits.strictNSEC3Iterations>} as
         C{strictNSEC3Iterations} says), or with C{trustAD} an L{ADTrustingResolver}, asking the
-        recursive resolvers through a new L{DNSClient}. A validating resolver asks them
-        through a L{RoadblockAvoidingClient
+        recursive resolvers through a new L{DNSClient}, or with C{resolverTLS} a new
+        L{DoTClient<txdane.dot.DoTClient>}. A validating resolver without C{resolverTLS} asks
+        them through a L{RoadblockAvoidingClient
         <txdane.validation.roadblock.RoadblockAvoidingClient>}, which probes them for
         DNSSEC roadblocks and falls back to the root hints where it can; with C{iterative},
         it asks an L{IterativeQuerier<txdane.validation.iterative.IterativeQuerier>} only.
-        The querier is the resolver's C{querier}; its C{resolution} says how answers are
-        fetched and why.
+        The querier is the resolver's C{querier}; its C{resolution} (where it has one) says
+        how answers are fetched and why.
 
         @param reactor: the reactor the DNS client sends and times with.
         """
         # A third of the whole for each attempt (within 0.2 to 5 seconds): room to retry.
         perAttempt = None if self.timeout is None else max(min(self.timeout / 3, 5.0), 0.2)
-        if self.trustAD:
+        limits = ValidationLimits(strictNSEC3Iterations=self.strictNSEC3Iterations)
+        querier: DNSQuerier
+        if self.resolverTLS is not None:
+            dot = self._dotClient(reactor, limits, perAttempt)
+            if self.trustAD:
+                name = ", ".join(str(s) for s in dot.servers) + f" (TLS, {self.resolverTLS})"
+                return ADTrustingResolver(dot, name, clock=reactor)
+            querier = dot
+        elif self.trustAD:
             client = DNSClient(reactor, self.servers, timeout=perAttempt, deadline=self.timeout)
             name = ", ".join(str(s) for s in client.servers)
             return ADTrustingResolver(client, name, clock=reactor)
-        limits = ValidationLimits(strictNSEC3Iterations=self.strictNSEC3Iterations)
-        anchors = self.trustAnchors if self.trustAnchors is not None else TrustAnchors.builtin()
-        iterative = None
-        if self.iterative or self.trustAnchors is None or self.rootHints is not None:
-            iterative = _iterativeQuerier(reactor, self.rootHints)
-        querier: DNSQuerier
-        if self.iterative:
-            assert iterative is not None
-            querier = iterative
         else:
-            querier = RoadblockAvoidingClient(
-                reactor,
-                self.servers,
-                anchorZone=min((anchor.zone for anchor in anchors.anchors), key=len),
-                iterative=iterative,
-                timeout=perAttempt,
-                deadline=self.timeout,
-            )
+            anchors = self.trustAnchors if self.trustAnchors is not None else TrustAnchors.builtin()
+            iterative = None
+            if self.iterative or self.trustAnchors is None or self.rootHints is not None:
+                iterative = _iterativeQuerier(reactor, self.rootHints)
+            if self.iterative:
+                assert iterative is not None
+                querier = iterative
+            else:
+                querier = RoadblockAvoidingClient(
+                    reactor,
+                    self.servers,
+                    anchorZone=min((anchor.zone for anchor in anchors.anchors), key=len),
+                    iterative=iterative,
+                    timeout=perAttempt,
+                    deadline=self.timeout,
+                )
         tracker = None
         if self.trustAnchorState is not None:
             tracker = _tracker(self.trustAnchorState, self.trustAnchors)
@@ -289,6 +350,30 @@ class ResolverSettings:
             limits=limits,
             clock=reactor,
             trustAnchorTracker=tracker,
+        )
+
+    def _dotClient(self, reactor: Any, limits: ValidationLimits, perAttempt: float | None) -> Any:
+        from txdane.dane.pkix import PKIXTrust
+        from txdane.dot import DoTClient
+        from txdane.dotauth import UpstreamAuthenticator
+
+        assert self.resolverTLS is not None and self.servers is not None
+        authenticate = UpstreamAuthenticator(
+            reactor,
+            self.resolverTLS,
+            trustAnchors=self.trustAnchors,
+            limits=limits,
+            trust=PKIXTrust(self.resolverTrustRoots) if self.resolverTrustRoots else None,
+            timeout=perAttempt,
+            deadline=self.timeout,
+        )
+        return DoTClient(
+            reactor,
+            self.servers,
+            self.resolverTLS,
+            authenticate,
+            timeout=perAttempt,
+            deadline=self.timeout,
         )
 
 
@@ -334,6 +419,58 @@ _NO_STRICT_WITH_AD = (
     "exclude each other: the NSEC3 iteration limit applies only where txdane validates, and "
     "with trust-AD the resolver's AD bit decides"
 )
+
+
+#: The DNS-over-TLS port (RFC 7858 section 3.1).
+DOT_PORT = 853
+
+
+def _hasPort(text: str) -> bool:
+    """
+    Whether a resolver address as the user wrote it names a port (C{ADDR#PORT},
+    C{[V6]:PORT}).
+    """
+    return "#" in text or (text.startswith("[") and "]:" in text)
+
+
+def _checkServerName(name: str) -> None:
+    """
+    @raise ResolverSettingsError: unless C{name} is a host name or an IP address.
+    """
+    try:
+        ipaddress.ip_address(name)
+        return
+    except ValueError:
+        pass
+    try:
+        parsed = dns.name.from_text(name)
+    except dns.exception.DNSException as e:
+        raise ResolverSettingsError(
+            ("resolverTLS",), f"{name!r} is not a host name ({e})"
+        ) from None
+    if len(parsed.labels) < 2 or any(not label for label in parsed.labels[:-1]):
+        raise ResolverSettingsError(("resolverTLS",), f"{name!r} is not a host name")
+
+
+def _readRoots(path: str) -> tuple[x509.Certificate, ...]:
+    """
+    The certificates of a PEM file, or of the C{.pem} files of a directory.
+    """
+    folder = Path(path)
+    files = sorted(folder.glob("*.pem")) if folder.is_dir() else [folder]
+    roots: list[x509.Certificate] = []
+    for file in files:
+        try:
+            roots.extend(x509.load_pem_x509_certificates(file.read_bytes()))
+        except OSError as e:
+            raise ResolverSettingsError(("resolverTrustRoots",), f"{file}: {e.strerror}") from None
+        except ValueError as e:
+            raise ResolverSettingsError(
+                ("resolverTrustRoots",), f"{file}: no PEM certificate ({e})"
+            ) from None
+    if not roots:
+        raise ResolverSettingsError(("resolverTrustRoots",), f"{path} holds no certificate")
+    return tuple(roots)
 
 
 def _systemServers() -> tuple[NameServer, ...]:

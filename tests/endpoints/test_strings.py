@@ -170,6 +170,12 @@ def test_sharedResolver() -> None:
         ("dane:host=h:port=443:trustRoots=/tmp/\x00.pem", "trustRoots="),
         ("dane:host=h:port=443:certificate=/tmp/\x00.pem", "certificate="),
         ("dane:host=h:port=443:trustAnchor=/tmp/\x00.pem", "trustAnchor"),
+        ("dane:host=h:port=443:resolverTrustRoots=/x.pem", "resolverTrustRoots: applies only"),
+        ("dnssec:host=h:port=22:resolverTLS=a..example", "resolverTLS: 'a..example' is not"),
+        (
+            "dane:host=h:port=443:resolverTLS=dns.example:resolverTrustRoots=/nonexistent.pem",
+            "resolverTrustRoots: /nonexistent.pem",
+        ),
     ],
 )
 def test_errors(text: str, message: str) -> None:

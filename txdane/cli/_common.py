@@ -54,7 +54,8 @@ def runOnReactor(main: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
 def addResolverArguments(parser: argparse.ArgumentParser) -> None:
     """
     Declare C{--resolver}, C{--trust-anchor}, C{--trust-anchor-state}, C{--trust-ad},
-    C{--trust-ad-remote}, C{--strict-nsec3}, C{--iterative}, C{--root-hints} and C{--timeout}.
+    C{--trust-ad-remote}, C{--strict-nsec3}, C{--iterative}, C{--root-hints},
+    C{--resolver-tls}, C{--resolver-ca-file} and C{--timeout}.
     """
     group = parser.add_argument_group("DNS")
     group.add_argument(
@@ -107,6 +108,19 @@ def addResolverArguments(parser: argparse.ArgumentParser) -> None:
         "(default: the IANA root servers, built in)",
     )
     group.add_argument(
+        "--resolver-tls",
+        metavar="NAME",
+        help="speak DNS over TLS to every resolver (port 853 unless ADDR#PORT), authenticated "
+        "as NAME: by DANE where _853._tcp.NAME has secure TLSA records, else by PKIX; "
+        "never in clear",
+    )
+    group.add_argument(
+        "--resolver-ca-file",
+        metavar="FILE",
+        help="with --resolver-tls, the PEM root certificates the resolvers' certificates must "
+        "chain to (default: the system's trust store)",
+    )
+    group.add_argument(
         "--timeout",
         metavar="SECONDS",
         type=_positiveFloat,
@@ -153,6 +167,8 @@ _OPTION_NAMES = {
     "iterative": "--iterative",
     "rootHints": "--root-hints",
     "trustAnchorState": "--trust-anchor-state",
+    "resolverTLS": "--resolver-tls",
+    "resolverTrustRoots": "--resolver-ca-file",
 }
 
 
@@ -178,6 +194,8 @@ def resolverSettings(options: argparse.Namespace) -> ResolverSettings:
             iterative=getattr(options, "iterative", False),
             rootHintsFile=getattr(options, "root_hints", None),
             trustAnchorState=options.trust_anchor_state,
+            resolverTLS=options.resolver_tls,
+            resolverTrustRootsFile=options.resolver_ca_file,
         )
     except ResolverSettingsError as e:
         raise UsageError(e.describe(_OPTION_NAMES.__getitem__)) from None

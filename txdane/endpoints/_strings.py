@@ -37,6 +37,8 @@ COMMON_OPTIONS = frozenset(
         "strictNSEC3",
         "dnsTimeout",
         "rootHints",
+        "resolverTLS",
+        "resolverTrustRoots",
     }
 )
 
@@ -52,6 +54,8 @@ _RESOLVER_OPTIONS = {
     "iterative": "resolver=iterative",
     "rootHints": "rootHints",
     "trustAnchorState": "trustAnchorState",
+    "resolverTLS": "resolverTLS",
+    "resolverTrustRoots": "resolverTrustRoots",
 }
 
 
@@ -212,8 +216,9 @@ class OptionReader:
     def resolver(self, reactor: Any) -> Any:
         """
         The shared resolver for the C{resolver}, C{trustAnchor}, C{trustAnchorState},
-        C{trustAD}, C{trustADRemote}, C{strictNSEC3}, C{dnsTimeout} and C{rootHints} options
-        (C{resolver=iterative}: resolve from the root hints, asking no recursive resolver).
+        C{trustAD}, C{trustADRemote}, C{strictNSEC3}, C{dnsTimeout}, C{rootHints},
+        C{resolverTLS} and C{resolverTrustRoots} options (C{resolver=iterative}: resolve from
+        the root hints, asking no recursive resolver).
         """
         text = self.get("resolver")
         iterative = text is not None and text.strip().lower() == "iterative"
@@ -231,6 +236,8 @@ class OptionReader:
                 iterative,
                 self.get("rootHints"),
                 self.get("trustAnchorState"),
+                self.get("resolverTLS") or None,
+                self.get("resolverTrustRoots") or None,
             )
         except ResolverSettingsError as e:
             raise self.error(e.describe(_RESOLVER_OPTIONS.__getitem__)) from None
@@ -248,6 +255,8 @@ def _resolverSettings(
     iterative: bool = False,
     rootHintsFile: str | None = None,
     trustAnchorState: str | None = None,
+    resolverTLS: str | None = None,
+    resolverTrustRootsFile: str | None = None,
 ) -> ResolverSettings:
     """
     The settings for these options. An endpoint string is often parsed once per connection:
@@ -263,6 +272,8 @@ def _resolverSettings(
         iterative=iterative,
         rootHintsFile=rootHintsFile,
         trustAnchorState=trustAnchorState,
+        resolverTLS=resolverTLS,
+        resolverTrustRootsFile=resolverTrustRootsFile,
     )
 
 
