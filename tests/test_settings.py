@@ -343,6 +343,19 @@ def test_resolverTLSErrors(arguments: dict, fields: tuple[str, ...], message: st
     assert raised.value.options == fields
 
 
+def test_resolverTLSExcludesIterative() -> None:
+    """
+    DNS over TLS is spoken to recursive resolvers; resolving from the root asks none: the two
+    are refused together, from text and on the value.
+    """
+    with pytest.raises(ResolverSettingsError) as raised:
+        ResolverSettings.fromStrings(iterative=True, resolverTLS="dns.example")
+    assert raised.value.options == ("iterative", "resolverTLS")
+    assert "exclude each other" in str(raised.value)
+    with pytest.raises(ResolverSettingsError):
+        ResolverSettings(iterative=True, resolverTLS="dns.example")
+
+
 def test_resolverTrustRootsNeedTLS() -> None:
     """
     Roots without a name to check them for are refused on the value too.
