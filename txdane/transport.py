@@ -14,6 +14,7 @@ L{DNSClient.stats}, so a spoofed packet can neither end nor poison a query.
 
 from __future__ import annotations
 
+import copy
 import errno
 import ipaddress
 import math
@@ -57,6 +58,12 @@ _EDNS_REJECTIONS = frozenset({dns.rcode.FORMERR, dns.rcode.NOTIMP, dns.rcode.BAD
 
 #: RCODEs that are answers, not failures.
 _ANSWER_RCODES = frozenset({dns.rcode.NOERROR, dns.rcode.NXDOMAIN})
+
+
+#: How many query templates (one per question and settings) a L{DNSClient} keeps; all are
+#: forgotten at once when full.
+_QUERY_TEMPLATES = 256
+_ID = struct.Struct("!H")
 
 
 class DNSError(TxdaneError):
@@ -615,6 +622,7 @@ class DNSClient:
         if not (self.deadline > 0 and math.isfinite(self.deadline)):
             raise ValueError(f"deadline: must be positive and finite, not {self.deadline}")
         self.stats = TransportStats()
+        self._templates: dict[tuple[object, ...], tuple[dns.message.Message, bytes]] = {}
         self._next = 0
 
     def query(
@@ -648,21 +656,35 @@ class DNSClient:
         dnssecOK: bool,
         checkingDisabled: bool,
         recursionDesired: bool,
-    ) -> dns.message.Message:
-        flags = (dns.flags.RD if recursionDesired else 0) | (
-            dns.flags.CD if checkingDisabled else 0
-        )
-        query = dns.message.make_query(
-            name,
-            rdtype,
-            rdclass,
-            use_edns=0 if edns else False,
-            want_dnssec=dnssecOK,
-            payload=self.payload,
-            flags=flags,
-            id=secrets.randbits(16),
-        )
-        return query
+    ) -> tuple[dns.message.Message, bytes]:
+        """
+        A query with a fresh random ID, and its wire form. Both come from a template kept per
+        question and settings (L{_QUERY_TEMPLATES} at most), so that a repeated question costs
+        a copy and two bytes rather than building and rendering a message.
+        """
+        key = (name.labels, rdtype, rdclass, edns, dnssecOK, checkingDisabled, recursionDesired)
+        template = self._templates.get(key)
+        if template is None:
+            flags = (dns.flags.RD if recursionDesired else 0) | (
+                dns.flags.CD if checkingDisabled else 0
+            )
+            made: dns.message.Message = dns.message.make_query(
+                name,
+                rdtype,
+                rdclass,
+                use_edns=0 if edns else False,
+                want_dnssec=dnssecOK,
+                payload=self.payload,
+                flags=flags,
+                id=0,
+            )
+            if len(self._templates) >= _QUERY_TEMPLATES:
+                self._templates.clear()
+            template = self._templates[key] = (made, made.to_wire())
+        message, wire = template
+        query = copy.copy(message)
+        query.id = secrets.randbits(16)
+        return query, _ID.pack(query.id) + wire[2:]
 
     def _serverOrder(self) -> list[NameServer]:
         servers = list(self.servers)
@@ -734,22 +756,21 @@ class DNSClient:
         of queries sent.
         """
         dnssecOK = settings[0]
-        query = self._makeQuery(name, rdtype, rdclass, True, *settings)
-        response = await self._exchange(server, query, deadlineAt)
+        query, wire = self._makeQuery(name, rdtype, rdclass, True, *settings)
+        response = await self._exchange(server, query, wire, deadlineAt)
         sent = 1
         if response.rcode() in _EDNS_REJECTIONS:
             if dnssecOK:
                 raise EDNSUnsupportedError(server, response.rcode())
             self.stats.ednsFallbacks += 1
-            query = self._makeQuery(name, rdtype, rdclass, False, *settings)
-            response = await self._exchange(server, query, deadlineAt)
+            query, wire = self._makeQuery(name, rdtype, rdclass, False, *settings)
+            response = await self._exchange(server, query, wire, deadlineAt)
             sent += 1
         return response, sent
 
     async def _exchange(
-        self, server: NameServer, query: dns.message.Message, deadlineAt: float
+        self, server: NameServer, query: dns.message.Message, wire: bytes, deadlineAt: float
     ) -> dns.message.Message:
-        wire = query.to_wire()
         remaining = deadlineAt - self._reactor.seconds()
         if remaining <= 0:  # an answer read just past the deadline asks for a fallback
             raise _AttemptTimeout()

@@ -510,3 +510,39 @@ def test_parseMessageStillStrict(records: list[tuple[str, str, bytes]]) -> None:
     """
     with pytest.raises(dns.exception.DNSException):
         parseMessage(_response(*records))
+
+
+def test_queryTemplates() -> None:
+    """
+    Queries built from a kept template: each has its own random ID, carried by its wire form,
+    which is otherwise exactly what dnspython renders for the same question; names keep their
+    case; the templates kept are bounded.
+    """
+    import dns.message
+
+    from txdane import transport
+
+    client = DNSClient(object(), ["127.0.0.1#53"], timeout=1, attempts=1)
+    name = dns.name.from_text("WWW.Example.test.")
+    settings = (True, True, True, False)
+    ids = set()
+    for _ in range(20):
+        query, wire = client._makeQuery(name, dns.rdatatype.TLSA, dns.rdataclass.IN, *settings)
+        assert wire[:2] == query.id.to_bytes(2, "big")
+        assert wire == query.to_wire()
+        assert dns.message.from_wire(wire).question[0].name.labels == name.labels
+        ids.add(query.id)
+    assert len(ids) > 10
+    lower, _ = client._makeQuery(
+        dns.name.from_text("www.example.test."), dns.rdatatype.TLSA, dns.rdataclass.IN, *settings
+    )
+    assert lower.question[0].name.labels[0] == b"www"
+    plain, wire = client._makeQuery(
+        name, dns.rdatatype.A, dns.rdataclass.IN, False, False, True, True
+    )
+    assert plain.edns < 0 and wire == plain.to_wire()
+    for index in range(transport._QUERY_TEMPLATES + 10):
+        client._makeQuery(
+            dns.name.from_text(f"n{index}.test."), dns.rdatatype.A, dns.rdataclass.IN, *settings
+        )
+        assert len(client._templates) <= transport._QUERY_TEMPLATES
