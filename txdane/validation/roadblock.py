@@ -133,6 +133,25 @@ async def probeResolver(
     @param client: asks C{server} only; a L{DNSClient} advertising L{PROBE_PAYLOAD}, so that
         its L{stats<DNSClient.stats>} tell a truncated answer without TCP from silence.
     """
+    # Both questions at once, so that probing takes one round trip, as the query it runs
+    # beside does; the DS answer is read only once the DNSKEY answer passed.
+    name = dns.name.Name((PROBE_NAME.encode(), *zone.labels))
+    dsQuery = client.query(name, dns.rdatatype.DS, dnssecOK=True, checkingDisabled=True)
+    try:
+        return await _judge(client, server, zone, name, dsQuery)
+    finally:
+        dsQuery.addErrback(lambda _: None)  # an early verdict leaves its outcome unread
+        if not dsQuery.called:
+            dsQuery.cancel()
+
+
+async def _judge(
+    client: DNSQuerier,
+    server: NameServer,
+    zone: dns.name.Name,
+    name: dns.name.Name,
+    dsQuery: Deferred[dns.message.Message],
+) -> ProbeVerdict:
     try:
         dnskey = await client.query(
             zone, dns.rdatatype.DNSKEY, dnssecOK=True, checkingDisabled=True
@@ -158,9 +177,8 @@ async def probeResolver(
         return ProbeVerdict(server, f"answers the DNSKEY query of {zone} without DNSKEY records")
     if not _signed(dnskey.answer, zone, dns.rdatatype.DNSKEY):
         return ProbeVerdict(server, f"strips RRSIGs (the DNSKEY RRset of {zone} came unsigned)")
-    name = dns.name.Name((PROBE_NAME.encode(), *zone.labels))
     try:
-        ds = await client.query(name, dns.rdatatype.DS, dnssecOK=True, checkingDisabled=True)
+        ds = await dsQuery
     except DNSServerError as e:
         return ProbeVerdict(server, f"refuses DS queries ({dns.rcode.to_text(e.rcode)})")
     except (DNSTimeoutError, DNSConnectionError):
