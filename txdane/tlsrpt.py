@@ -52,6 +52,7 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
 from txdane.errors import LookupFailedError, TxdaneError
+from txdane.files import syncDirectory
 from txdane.mailpolicy import TLSSession
 
 if TYPE_CHECKING:
@@ -366,7 +367,7 @@ class ReportStore:
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
-        _syncDirectory(day)
+        syncDirectory(day)
 
     def _files(self, day: datetime.date, domain: str | None = None) -> list[Path]:
         prefix = "" if domain is None else quote(_domain(domain), safe="") + "!"
@@ -457,22 +458,6 @@ class ReportStore:
             except FileNotFoundError:
                 continue
         return removed
-
-
-def _syncDirectory(path: Path) -> None:
-    """
-    Flush a directory's entries to disk, where the system allows it.
-    """
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 #: A token that may stand after the C{@} of a report-id as it is: a dot-atom (RFC 5322).

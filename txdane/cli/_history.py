@@ -22,7 +22,6 @@ seconds since it was published or last matched, while another record of the serv
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from cryptography import x509
 from txdane.cli import UsageError
 from txdane.cli._advice import Advice, matchesCertificate
 from txdane.dane.tlsa import TLSARecord, Usage
+from txdane.files import writeAtomically
 
 #: How long a record must have matched nothing to be pointed out: three weeks.
 STALE = 21 * 86400
@@ -74,12 +74,7 @@ def writeHistory(path: Path, history: dict[str, Any]) -> None:
             del history[owner]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        with open(temporary, "w") as f:
-            f.write(json.dumps(history, indent=1, sort_keys=True) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        temporary.replace(path)
+        writeAtomically(path, (json.dumps(history, indent=1, sort_keys=True) + "\n").encode())
     except OSError as e:
         raise UsageError(f"--history {path}: {e.strerror or e}") from None
 

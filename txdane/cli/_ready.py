@@ -38,6 +38,7 @@ import dns.rrset
 
 from txdane.cli import ExitStatus, UsageError
 from txdane.errors import TxdaneError
+from txdane.files import writeAtomically
 
 #: The state file's default place.
 DEFAULT_STATE = "~/.local/state/txdane/ready.json"
@@ -286,8 +287,6 @@ def _readState(path: Path) -> dict[str, float]:
 def _writeState(path: Path, state: dict[str, float]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
-        temporary.replace(path)
+        writeAtomically(path, (json.dumps(state, indent=1, sort_keys=True) + "\n").encode())
     except OSError as e:
         raise UsageError(f"--state {path}: {e.strerror or e}") from None

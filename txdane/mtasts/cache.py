@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from twisted.logger import Logger
 
+from txdane.files import writeAtomically
 from txdane.mtasts.policy import MTASTSPolicy, hostName, isPolicyId, parsePolicy
 
 __all__ = ["CACHE_FORMAT", "MAX_CACHED_POLICIES", "PolicyCache"]
@@ -88,18 +88,7 @@ class PolicyCache:
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(
-                dir=path.parent, prefix=f".{domain}.", suffix=".tmp"
-            )
-            try:
-                with os.fdopen(descriptor, "w", encoding="utf-8") as f:
-                    json.dump(data, f)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(temporary, path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
+            writeAtomically(path, json.dumps(data).encode("utf-8"))
         except OSError as e:
             _log.warn("cannot write the MTA-STS cache file {path}: {error}", path=path, error=e)
 

@@ -17,9 +17,9 @@ seen before is refused.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +44,7 @@ from twisted.internet.defer import Deferred, DeferredLock, succeed
 from twisted.logger import Logger
 
 from txdane.errors import TxdaneError
+from txdane.files import writeAtomically
 from txdane.server.keys import readKeyFiles
 from txdane.server.protocol import ResponderHolder
 from txdane.server.responder import Responder
@@ -668,32 +669,10 @@ def _writeZone(zone: dns.zone.Zone, path: str) -> None:
     Replace the master file at C{path} with C{zone}, atomically: a reader sees the old file
     or the new one, never a part.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=".update-", dir=directory)
-    try:
-        try:
-            mode = os.stat(path).st_mode & 0o777
-        except OSError:
-            mode = 0o644
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(f"; zone {zone.origin}, rewritten after a dynamic update\n")
-            zone.to_file(f, sorted=True, relativize=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    try:
-        dirfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dirfd)
-    finally:
-        os.close(dirfd)
+    text = io.StringIO()
+    text.write(f"; zone {zone.origin}, rewritten after a dynamic update\n")
+    zone.to_file(text, sorted=True, relativize=False)
+    writeAtomically(path, text.getvalue().encode("utf-8"))
 
 
 def _bareError(data: bytes, rcode: int) -> bytes | None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import os
 import re
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS
 
 from txdane.errors import TrustAnchorStateError
+from txdane.files import writeAtomically
 
 __all__ = [
     "AnchorState",
@@ -334,41 +334,10 @@ def writeState(path: Path, text: str) -> None:
 
     @raise TrustAnchorStateError: it cannot be written.
     """
-    data = text.encode("utf-8")
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(descriptor, view) :]
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        os.replace(temporary, path)
+        writeAtomically(path, text.encode("utf-8"))
     except (OSError, ValueError) as e:
-        try:
-            os.unlink(temporary)
-        except (OSError, ValueError):
-            pass
         raise TrustAnchorStateError(str(path), f"cannot write: {_why(e)}") from e
-    _syncDirectory(path.parent)
-
-
-def _syncDirectory(directory: Path) -> None:
-    """
-    Flush the directory entry of a renamed file to disk, where the platform allows it.
-    """
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 def _why(error: Exception) -> str:
