@@ -60,6 +60,7 @@ from txdane.transport import (
     DNSServerError,
     DNSTimeoutError,
     EDNSUnsupportedError,
+    checkedDeadline,
     parseMessage,
 )
 
@@ -578,14 +579,9 @@ class DoTClient:
         self._authenticate = authenticate
         self.timeout = float(timeout if timeout is not None else DEFAULT_TIMEOUT)
         self.attempts = int(attempts if attempts is not None else DEFAULT_ATTEMPTS)
-        if not self.servers:
-            raise ValueError("servers: at least one name server is needed")
-        if not (self.timeout > 0 and math.isfinite(self.timeout)):
-            raise ValueError(f"timeout: must be positive and finite, not {self.timeout}")
-        if self.attempts < 1:
-            raise ValueError(f"attempts: must be at least 1, not {self.attempts}")
-        if not 512 <= payload <= 65535:
-            raise ValueError(f"payload: must be 512-65535, not {payload}")
+        self.deadline = checkedDeadline(
+            self.servers, self.timeout, self.attempts, payload, deadline
+        )
         if not (idleTimeout > 0 and math.isfinite(idleTimeout)):
             raise ValueError(f"idleTimeout: must be positive and finite, not {idleTimeout}")
         if maxOutstanding < 1:
@@ -593,13 +589,6 @@ class DoTClient:
         self.payload = payload
         self.idleTimeout = float(idleTimeout)
         self.maxOutstanding = int(maxOutstanding)
-        self.deadline = (
-            float(deadline)
-            if deadline is not None
-            else self.timeout * (self.attempts * len(self.servers) + 1)
-        )
-        if not (self.deadline > 0 and math.isfinite(self.deadline)):
-            raise ValueError(f"deadline: must be positive and finite, not {self.deadline}")
         self.stats = DoTStats()
         self._upstreams = {server: _Upstream(self, server) for server in self.servers}
 

@@ -555,6 +555,34 @@ class _TCPFactory(ClientFactory):
             self.exchange._fail(DNSConnectionError(reason.getErrorMessage(), server))
 
 
+def checkedDeadline(
+    servers: Sequence[NameServer],
+    timeout: float,
+    attempts: int,
+    payload: int,
+    deadline: float | None,
+) -> float:
+    """
+    Check the settings a DNS client (L{DNSClient}, or the DNS-over-TLS client) is made with,
+    and return its deadline: C{deadline}, or by default the time every attempt could take
+    (C{timeout * attempts * len(servers)}) plus one timeout.
+
+    @raise ValueError: for an unusable setting (it names the setting).
+    """
+    if not servers:
+        raise ValueError("servers: at least one name server is needed")
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise ValueError(f"timeout: must be positive and finite, not {timeout}")
+    if attempts < 1:
+        raise ValueError(f"attempts: must be at least 1, not {attempts}")
+    if not 512 <= payload <= 65535:
+        raise ValueError(f"payload: must be 512-65535, not {payload}")
+    total = float(deadline) if deadline is not None else timeout * (attempts * len(servers) + 1)
+    if not (total > 0 and math.isfinite(total)):
+        raise ValueError(f"deadline: must be positive and finite, not {total}")
+    return total
+
+
 class DNSClient:
     """
     An EDNS(0) DNS client over Twisted: see the module docstring.
@@ -605,22 +633,10 @@ class DNSClient:
         self.timeout = float(timeout if timeout is not None else config.timeout)  # type: ignore[union-attr]
         self.attempts = int(attempts if attempts is not None else config.attempts)  # type: ignore[union-attr]
         self.rotate = bool(rotate if rotate is not None else config.rotate)  # type: ignore[union-attr]
-        if not self.servers:
-            raise ValueError("servers: at least one name server is needed")
-        if not (self.timeout > 0 and math.isfinite(self.timeout)):
-            raise ValueError(f"timeout: must be positive and finite, not {self.timeout}")
-        if self.attempts < 1:
-            raise ValueError(f"attempts: must be at least 1, not {self.attempts}")
-        if not 512 <= payload <= 65535:
-            raise ValueError(f"payload: must be 512-65535, not {payload}")
-        self.payload = payload
-        self.deadline = (
-            float(deadline)
-            if deadline is not None
-            else self.timeout * (self.attempts * len(self.servers) + 1)
+        self.deadline = checkedDeadline(
+            self.servers, self.timeout, self.attempts, payload, deadline
         )
-        if not (self.deadline > 0 and math.isfinite(self.deadline)):
-            raise ValueError(f"deadline: must be positive and finite, not {self.deadline}")
+        self.payload = payload
         self.stats = TransportStats()
         self._templates: dict[tuple[object, ...], tuple[dns.message.Message, bytes]] = {}
         self._next = 0
