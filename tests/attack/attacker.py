@@ -284,6 +284,6 @@ class Attacker:
             return succeed(message)
         # Through the wire, as the transport would see it.
         try:
-            return succeed(dns.message.from_wire(message.to_wire()))
+            return succeed(dns.message.from_wire(message.to_wire(want_shuffle=False)))
         except (dns.exception.DNSException, ValueError) as e:
             return fail(DNSError(f"malformed response: {e}"))

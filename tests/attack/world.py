@@ -105,7 +105,7 @@ class World:
         responder = self.oldResponder if old else self.responder
         wire = responder.respondWire(query.to_wire(), tcp=True)
         assert wire is not None
-        return dns.message.from_wire(wire)
+        return _inOrder(dns.message.from_wire(wire))
 
     def resolver(self, querier: object) -> ValidatingResolver:
         """
@@ -118,6 +118,23 @@ class World:
             trustAnchors=TrustAnchors.fromRRsets([self.hierarchy.trustAnchor]),
             clock=clock,
         )
+
+
+def _inOrder(message: dns.message.Message) -> dns.message.Message:
+    """
+    C{message} with the records of each RRset in canonical order: rendering shuffles them
+    (with the process's own random state), and the mutations that pick a record by position
+    must pick the same one in every process.
+    """
+    for section in (message.answer, message.authority, message.additional):
+        for rrset in section:
+            ttl = rrset.ttl
+            records = sorted(rrset, key=lambda r: r.to_digestable())
+            rrset.clear()
+            for rdata in records:
+                rrset.add(rdata)
+            rrset.ttl = ttl
+    return message
 
 
 def _zone(origin: str, body: Iterable[str]) -> dns.zone.Zone:
@@ -348,7 +365,7 @@ def buildWorld(now: int | None = None, seed: int | None = None) -> World:
         world.questions.append(Question(name, rdtype, expected, rcode, honest, earlier))
         for key in recorder.asked:
             for wasOld in (False, True):
-                world.responses.append(world.respond(*key, old=wasOld).to_wire())
+                world.responses.append(world.respond(*key, old=wasOld).to_wire(want_shuffle=False))
     # In the order first met, not sorted by their bytes, which hold signatures that differ
     # in every process (ECDSA signing is randomized).
     world.responses = list(dict.fromkeys(world.responses))
