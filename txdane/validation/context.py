@@ -6,8 +6,8 @@ works for (L{LookupContext}).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Coroutine, Hashable
+from typing import Any, Generic, TypeVar
 
 import dns.message
 import dns.name
@@ -23,6 +23,41 @@ from txdane.validation.failures import edeFromMessage, edeOf, queryFailure
 from txdane.validation.limits import Budget
 
 _T = TypeVar("_T")
+
+
+class Ahead(Generic[_T]):
+    """
+    Work started before the step that needs it, so that its queries are in flight while the
+    lookup does something else: the step then awaits L{result}, which gives the outcome or
+    raises the error. A failure nobody asks for is dropped (the lookup ended on another
+    error first, or was cancelled).
+    """
+
+    def __init__(self, work: Coroutine[Any, Any, _T]) -> None:
+        self.done = False
+        self._outcome: _T | Failure | None = None
+        self._waiting: list[Deferred[None]] = []
+        Deferred.fromCoroutine(work).addBoth(self._finished)
+
+    def _finished(self, outcome: _T | Failure) -> None:
+        self.done = True
+        self._outcome = outcome
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:
+            waiter.callback(None)
+
+    async def result(self) -> _T:
+        """
+        The outcome of the work, once it is done.
+        """
+        if not self.done:
+            waiter: Deferred[None] = Deferred()
+            self._waiting.append(waiter)
+            await waiter
+        outcome = self._outcome
+        if isinstance(outcome, Failure):
+            outcome.raiseException()
+        return outcome  # type: ignore[return-value]
 
 
 @dataclasses.dataclass
@@ -41,6 +76,8 @@ class LookupContext:
     @ivar responses: the responses received so far, by question: a question asked twice
         within one lookup is sent once.
     @ivar cancelled: whether the caller cancelled the lookup: no further query is sent.
+    @ivar ahead: work started ahead of the step that needs it (L{prefetch}, and the chain
+        of trust's results computed beside the lookup's own steps), by what it computes.
     """
 
     name: dns.name.Name
@@ -53,6 +90,23 @@ class LookupContext:
         default_factory=dict
     )
     cancelled: bool = False
+    ahead: dict[Hashable, Ahead[Any]] = dataclasses.field(default_factory=dict)
+
+    def prefetch(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> None:
+        """
+        Send the query for C{name} and C{rdtype} now, when a later step of the lookup will
+        certainly ask it (L{query} then gets its response, or its error). Nothing is sent
+        once the lookup is at its query limit: the step's own query then fails as usual.
+        """
+        key = ("query", name, rdtype)
+        if (
+            self.cancelled
+            or (name, rdtype) in self.responses
+            or key in self.ahead
+            or self.budget.queries >= self.budget.limits.maxQueriesPerLookup
+        ):
+            return
+        self.ahead[key] = Ahead(self._ask(name, rdtype))
 
     async def query(
         self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
@@ -72,6 +126,18 @@ class LookupContext:
         key = (name, rdtype)
         if key in self.responses:
             return self.responses[key]
+        ahead = self.ahead.pop(("query", name, rdtype), None)
+        if ahead is not None:
+            response: dns.message.Message = await ahead.result()
+            return response
+        return await self._ask(name, rdtype)
+
+    async def _ask(
+        self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
+    ) -> dns.message.Message:
+        if self.cancelled:
+            raise CancelledError()
+        key = (name, rdtype)
         limits = self.budget.limits
         self.budget.queries += 1
         if self.budget.queries > limits.maxQueriesPerLookup:

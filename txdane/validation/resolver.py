@@ -460,6 +460,31 @@ class ValidatingResolver(TypedLookups):
         assert first is not None
         return first
 
+    def _prefetchCuts(
+        self,
+        rrset: dns.rrset.RRset,
+        sigs: list[RRSIG],
+        signer: dns.name.Name,
+        ctx: LookupContext,
+    ) -> None:
+        """
+        Start the DS queries that will show whether C{signer} holds the owner of C{rrset}
+        (L{ChainOfTrust.inZone}) while its keys are being proven: at the owner, and, when
+        the owner lies deeper, at the label right below the signer, where the walk that
+        checks who signed the owner's denial starts. Not for a wildcard expansion, whose
+        owner is not the name checked.
+        """
+        owner = rrset.name
+        member = owner.parent() if rrset.rdtype == dns.rdatatype.DS else owner
+        if member == signer or not member.is_subdomain(signer):
+            return
+        if any(s.signer == signer and s.labels < len(owner) - 1 for s in sigs):
+            return
+        chain = self._chain
+        chain.prefetch("ds", member, ctx)
+        if len(member) > len(signer) + 1:
+            chain.prefetch("ds", member.split(len(signer) + 1)[1], ctx)
+
     async def _signedBy(
         self,
         message: dns.message.Message,
@@ -476,6 +501,7 @@ class ValidatingResolver(TypedLookups):
         chain = self._chain
         owner = rrset.name
         what = f"{owner} {dns.rdatatype.to_text(rrset.rdtype)}"
+        self._prefetchCuts(rrset, sigs, signer, ctx)
         keys = await chain.zoneKeys(signer, ctx)
         if keys.status is not Status.SECURE:
             return _Verdict(

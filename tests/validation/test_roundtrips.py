@@ -1,0 +1,254 @@
+"""
+How many round trips and queries a cold validation takes: the chain of trust asks a zone's
+DS and DNSKEY together, the keys of the trust anchor and the zone-cut checks beside them, and
+an empty non-terminal between a name's own NSEC record and the next name costs no query.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any, cast
+
+import dns.name
+import dns.rdatatype
+import pytest
+from twisted.internet.defer import Deferred
+from twisted.logger import ILogObserver, globalLogPublisher
+
+from tests.validation.fakes import EngineQuerier, makeResolver
+from txdane.errors import LookupFailedError
+from txdane.status import Status
+from txdane.testing import Hierarchy, buildHierarchy
+from txdane.transport import DNSError
+from txdane.validation import Answer
+from txdane.validation.trustchain import Cut, DSResult
+
+
+@pytest.fixture(scope="module")
+def hierarchy() -> Hierarchy:
+    return buildHierarchy()
+
+
+class HeldQuerier:
+    """
+    Holds every query until L{release}, which answers all those waiting at once: one round
+    trip to the resolver.
+    """
+
+    def __init__(self, engine: EngineQuerier) -> None:
+        self.engine = engine
+        self.waiting: list[tuple[Deferred[Any], tuple[Any, ...], dict[str, Any]]] = []
+        self.asked: list[str] = []
+        self.failing: dict[str, Exception] = {}
+
+    def query(self, name: Any, rdtype: Any, *args: Any, **kw: Any) -> Deferred[Any]:
+        text = f"{name} {dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))}"
+        self.asked.append(text)
+        d: Deferred[Any] = Deferred()
+        self.waiting.append((d, (name, rdtype, *args), kw))
+        return d
+
+    def release(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for d, args, kw in waiting:
+            text = f"{args[0]} {dns.rdatatype.to_text(dns.rdatatype.RdataType.make(args[1]))}"
+            if text in self.failing:
+                d.errback(self.failing[text])
+            else:
+                self.engine.query(*args, **kw).chainDeferred(d)
+
+
+def roundTrips(
+    hierarchy: Hierarchy,
+    questions: list[tuple[str, str]],
+    failing: dict[str, Exception] | None = None,
+) -> tuple[list[object], int, HeldQuerier]:
+    """
+    Look up C{questions} at once with a cold resolver; return the outcomes, the round trips
+    taken and the querier.
+    """
+    resolver, engine = makeResolver(hierarchy)
+    held = HeldQuerier(engine)
+    held.failing = dict(failing or {})
+    resolver.querier = held
+    outcomes: list[object] = []
+    for name, rdtype in questions:
+        resolver.lookup(name, rdtype).addBoth(outcomes.append)
+    trips = 0
+    while held.waiting:
+        trips += 1
+        held.release()
+        assert trips < 20
+    assert len(outcomes) == len(questions)
+    return outcomes, trips, held
+
+
+def test_coldTLSALookup(hierarchy: Hierarchy) -> None:
+    """
+    A cold TLSA lookup two zones below the root: 3 round trips (the answer; the signer's
+    DS and DNSKEY, the root's DNSKEY and the zone-cut checks; the next zone up), 8 queries,
+    none asked twice, and no DS query for the empty non-terminal C{_tcp.www}.
+    """
+    outcomes, trips, held = roundTrips(hierarchy, [("_443._tcp.www.example.test.", "TLSA")])
+    (answer,) = outcomes
+    assert isinstance(answer, Answer) and answer.status is Status.SECURE, answer
+    assert trips == 3
+    assert sorted(held.asked) == sorted(
+        [
+            "_443._tcp.www.example.test. TLSA",
+            "_443._tcp.www.example.test. DS",
+            "www.example.test. DS",
+            "example.test. DS",
+            "example.test. DNSKEY",
+            ". DNSKEY",
+            "test. DS",
+            "test. DNSKEY",
+        ]
+    )
+
+
+def test_coldConnectLookups(hierarchy: Hierarchy) -> None:
+    """
+    What a cold C{dane:} connection asks (TLSA, A and AAAA at once): 10 queries in 3 round
+    trips, each question once.
+    """
+    questions = [
+        ("_443._tcp.www.example.test.", "TLSA"),
+        ("www.example.test.", "A"),
+        ("www.example.test.", "AAAA"),
+    ]
+    outcomes, trips, held = roundTrips(hierarchy, questions)
+    assert all(isinstance(o, Answer) and o.status is Status.SECURE for o in outcomes), outcomes
+    assert trips == 3
+    assert len(held.asked) == len(set(held.asked)) == 10
+
+
+def test_emptyNonTerminalAskedInNSEC3Zone(hierarchy: Hierarchy) -> None:
+    """
+    NSEC3 records name no next name in the clear: the DS query for the empty non-terminal
+    is made.
+    """
+    outcomes, _, held = roundTrips(hierarchy, [("_443._tcp.www.nsec3.test.", "TLSA")])
+    assert isinstance(outcomes[0], Answer) and outcomes[0].status is Status.SECURE
+    assert "_tcp.www.nsec3.test. DS" in held.asked
+
+
+@pytest.mark.parametrize(
+    "cut, following",
+    [
+        (Cut.UNSIGNED, "_443._tcp.www.example.test."),  # the parent is a cut
+        (Cut.NONE, "www.example.test."),  # the next name is not below the label
+        (Cut.NONE, "_tcp.www.example.test."),  # the next name is the label itself
+        (Cut.NONE, None),  # proven without an NSEC record of its own
+    ],
+)
+def test_emptyNonTerminalOnlyFromTheParentsOwnNSEC(
+    hierarchy: Hierarchy, cut: Cut, following: str | None
+) -> None:
+    """
+    A label is taken for an empty non-terminal only when its parent is proven no cut by the
+    parent's own NSEC record, whose next name lies below the label; else it is asked.
+    """
+    resolver, querier = makeResolver(hierarchy)
+    chain = resolver._chain
+    parent = dns.name.from_text("www.example.test.")
+    chain.dsCache.put(
+        parent,
+        DSResult(
+            parent,
+            cut,
+            Status.SECURE,
+            "planted",
+            zone=dns.name.from_text("example.test."),
+            ttl=300,
+            following=dns.name.from_text(following) if following else None,
+        ),
+        300,
+    )
+    results: list[object] = []
+    Deferred.fromCoroutine(
+        chain.dsAt(dns.name.from_text("_tcp.www.example.test."), _context(resolver))
+    ).addBoth(results.append)
+    asked = [f"{name} {dns.rdatatype.to_text(rdtype)}" for name, rdtype, _, _ in querier.queries]
+    assert "_tcp.www.example.test. DS" in asked
+
+
+def test_emptyNonTerminalInferred(hierarchy: Hierarchy) -> None:
+    """
+    The positive case of the rule above: no query, a secure "no cut" in the parent's zone.
+    """
+    resolver, querier = makeResolver(hierarchy)
+    chain = resolver._chain
+    zone = dns.name.from_text("example.test.")
+    parent = dns.name.from_text("www.example.test.")
+    following = dns.name.from_text("_443._tcp.www.example.test.")
+    chain.dsCache.put(
+        parent,
+        DSResult(
+            parent, Cut.NONE, Status.SECURE, "planted", zone=zone, ttl=300, following=following
+        ),
+        300,
+    )
+    results: list[object] = []
+    Deferred.fromCoroutine(
+        chain.dsAt(dns.name.from_text("_tcp.www.example.test."), _context(resolver))
+    ).addBoth(results.append)
+    (result,) = results
+    assert isinstance(result, DSResult)
+    assert (result.status, result.cut, result.zone) == (Status.SECURE, Cut.NONE, zone)
+    assert querier.queries == []
+
+
+def _context(resolver: Any) -> Any:
+    from txdane.validation.context import LookupContext
+    from txdane.validation.limits import Budget
+
+    return LookupContext(
+        dns.name.from_text("_443._tcp.www.example.test."),
+        dns.rdatatype.TLSA,
+        resolver.querier,
+        resolver.clock.seconds(),
+        Budget(resolver.limits),
+    )
+
+
+def test_failedEarlyQueryIsTheLookupsError(hierarchy: Hierarchy) -> None:
+    """
+    A query sent ahead of the step that needs it (the zone-cut check at C{www}) fails: the
+    lookup fails with that query's error, as it did when the query was sent later.
+    """
+    outcomes, _, _ = roundTrips(
+        hierarchy,
+        [("_443._tcp.www.example.test.", "TLSA")],
+        {"www.example.test. DS": DNSError("no answer")},
+    )
+    failure = outcomes[0]
+    assert not isinstance(failure, Answer)
+    error = failure.value  # type: ignore[attr-defined]
+    assert isinstance(error, LookupFailedError)
+    assert "www.example.test. DS" in error.reason
+
+
+def test_unneededFailedQueryIsQuiet(hierarchy: Hierarchy) -> None:
+    """
+    When the lookup fails first on another step, a query sent ahead that failed too is
+    dropped: no "Unhandled error in Deferred" is logged.
+    """
+    logged: list[dict[str, Any]] = []
+    observer = cast(ILogObserver, logged.append)
+    globalLogPublisher.addObserver(observer)
+    try:
+        outcomes, _, _ = roundTrips(
+            hierarchy,
+            [("_443._tcp.www.example.test.", "TLSA")],
+            {
+                "example.test. DNSKEY": DNSError("no answer"),
+                "www.example.test. DS": DNSError("no answer"),
+                "_443._tcp.www.example.test. DS": DNSError("no answer"),
+            },
+        )
+        gc.collect()
+    finally:
+        globalLogPublisher.removeObserver(observer)
+    assert not isinstance(outcomes[0], Answer)
+    assert not [e for e in logged if e.get("isError") or "log_failure" in e]
