@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import dns.name
+import dns.rdatatype
 import pytest
 from twisted.internet import reactor as _reactor
 from twisted.internet.defer import Deferred, succeed
@@ -26,6 +27,7 @@ from txdane.transport import DNSClient
 from txdane.validation import LookupFailedError, TrustAnchors
 from txdane.validation.iterative import IterativeQuerier, Resolution
 from txdane.validation.roadblock import (
+    PROBE_ANSWER_REUSE,
     ROADBLOCK_VERDICT_TTL,
     SILENT_VERDICT_TTL,
     ProbeVerdict,
@@ -275,6 +277,71 @@ def test_onlyPassingResolversAsked(hierarchy: Hierarchy) -> None:
     )
     assert isinstance(client._chosen, DNSClient)
     assert client._chosen.servers == (servers[1],)
+
+
+def _probedClient(hierarchy: Hierarchy, clock: Clock) -> RoadblockAvoidingClient:
+    """
+    A client whose one resolver passed the probes (answered from the hierarchy).
+    """
+    client = RoadblockAvoidingClient(
+        clock,
+        [NameServer("127.0.0.1", 1)],
+        probeClientFactory=_FakeProbe(hierarchy, set()),
+        timeout=1,
+        attempts=1,
+    )
+    probed: list[object] = []
+    client._probe().addBoth(probed.append)
+    assert probed == [None] and client._chosen is client
+    return client
+
+
+def test_probeAnswerReused(hierarchy: Hierarchy) -> None:
+    """
+    The probe's answer to the DNSKEY query of the anchor's zone answers the validator's same
+    question once, without sending it again.
+    """
+    client = _probedClient(hierarchy, Clock())
+    results: list[Any] = []
+    client.query(".", "DNSKEY", dnssecOK=True, checkingDisabled=True).addBoth(results.append)
+    (message,) = results
+    assert message.answer and message.answer[0].rdtype == dns.rdatatype.DNSKEY
+    assert client.reusedProbeAnswers == 1
+    assert client.stats.udpQueries == 0
+    assert client._probeAnswer is None  # once only
+
+
+@pytest.mark.parametrize(
+    "question, flags",
+    [
+        ((".", "DNSKEY"), {"dnssecOK": True}),  # without CD: another question
+        ((".", "DNSKEY"), {"checkingDisabled": True}),  # without DO
+        (("test.", "DNSKEY"), {"dnssecOK": True, "checkingDisabled": True}),
+        ((".", "DS"), {"dnssecOK": True, "checkingDisabled": True}),
+    ],
+)
+def test_probeAnswerOnlyForTheSameQuestion(
+    hierarchy: Hierarchy, question: tuple[str, str], flags: dict[str, bool]
+) -> None:
+    client = _probedClient(hierarchy, Clock())
+    assert (
+        client._reuseProbeAnswer(
+            *question,
+            "IN",
+            {"recursionDesired": True, **{"dnssecOK": False, "checkingDisabled": False, **flags}},
+        )
+        is None
+    )
+    assert client._probeAnswer is not None  # still kept for the real question
+
+
+def test_probeAnswerExpires(hierarchy: Hierarchy) -> None:
+    clock = Clock()
+    client = _probedClient(hierarchy, clock)
+    clock.advance(PROBE_ANSWER_REUSE)
+    settings = {"dnssecOK": True, "checkingDisabled": True, "recursionDesired": True}
+    assert client._reuseProbeAnswer(".", "DNSKEY", "IN", settings) is None
+    assert client.reusedProbeAnswers == 0
 
 
 # -- settings, over loopback -------------------------------------------------------------------

@@ -68,6 +68,9 @@ SILENT_VERDICT_TTL = 30.0
 #: The label under the trust anchor's zone whose DS the probe asks for: a name the zone
 #: answers itself, with a signed denial.
 PROBE_NAME = "txdane-roadblock-probe"
+#: Seconds after a probe during which its answer to the DNSKEY query of the anchor's zone
+#: answers that same query once.
+PROBE_ANSWER_REUSE = 5.0
 #: The UDP payload the probe advertises: small, so that a large DNSKEY RRset is truncated and
 #: the resolver's TCP is tried too.
 PROBE_PAYLOAD = 512
@@ -81,11 +84,15 @@ class ProbeVerdict:
     @ivar server: the resolver.
     @ivar problem: why it is a roadblock (one phrase, e.g. C{"strips RRSIGs"}), or C{None}.
     @ivar silent: it did not answer at all (a network failure, not a roadblock).
+    @ivar dnskey: the resolver's answer to the DNSKEY query of the anchor's zone (DO and CD
+        set), once it passed: the validator's own first question, which it need not ask
+        again.
     """
 
     server: NameServer
     problem: str | None = None
     silent: bool = False
+    dnskey: dns.message.Message | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def usable(self) -> bool:
@@ -188,7 +195,7 @@ async def _judge(
     if ds.get_rrset(ds.answer, name, dns.rdataclass.IN, dns.rdatatype.DS) is not None:
         if not _signed(ds.answer, name, dns.rdatatype.DS):
             return ProbeVerdict(server, "strips RRSIGs (a DS RRset came unsigned)")
-        return ProbeVerdict(server)
+        return ProbeVerdict(server, dnskey=dnskey)
     denial = [r for r in ds.authority if r.rdtype in (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)]
     if not denial:
         return ProbeVerdict(
@@ -196,7 +203,7 @@ async def _judge(
         )
     if not all(_signed(ds.authority, r.name, r.rdtype) for r in denial):
         return ProbeVerdict(server, "strips RRSIGs (an NSEC/NSEC3 record came unsigned)")
-    return ProbeVerdict(server)
+    return ProbeVerdict(server, dnskey=dnskey)
 
 
 def _signed(section: Sequence[dns.rrset.RRset], name: dns.name.Name, rdtype: int) -> bool:
@@ -224,6 +231,7 @@ class RoadblockAvoidingClient(DNSClient):
     @ivar resolution: how answers are fetched now (a L{Resolution}); recursive until the
         probes find otherwise.
     @ivar verdicts: the latest probe verdicts, one per resolver.
+    @ivar reusedProbeAnswers: how many queries the probe's DNSKEY answer answered.
     """
 
     def __init__(
@@ -253,6 +261,8 @@ class RoadblockAvoidingClient(DNSClient):
         self.resolution = Resolution("recursive")
         self._expires = float("-inf")
         self._probing: Deferred[None] | None = None
+        self._probeAnswer: tuple[float, dns.message.Message] | None = None
+        self.reusedProbeAnswers = 0
         self._waiting: list[Deferred[None]] = []
         self._chosen: DNSQuerier | None = None
         self._passing: DNSClient | None = None
@@ -302,10 +312,42 @@ class RoadblockAvoidingClient(DNSClient):
             direct.cancel()
         chosen = self._chosen
         if chosen is self:
+            reused = self._reuseProbeAnswer(name, rdtype, rdclass, settings)
+            if reused is not None:
+                return reused
             return await super().query(name, rdtype, rdclass, **settings)
         if chosen is None:
             raise RoadblockError(self.verdicts)
         return await chosen.query(name, rdtype, rdclass, **settings)
+
+    def _reuseProbeAnswer(
+        self,
+        name: dns.name.Name | str,
+        rdtype: dns.rdatatype.RdataType | str | int,
+        rdclass: dns.rdataclass.RdataClass | str | int,
+        settings: dict[str, bool],
+    ) -> dns.message.Message | None:
+        """
+        The probe's answer to the DNSKEY query of the anchor's zone, for the first query
+        asking the same (DO, CD and RD set) within L{PROBE_ANSWER_REUSE} seconds of the
+        probe; else C{None}.
+        """
+        kept = self._probeAnswer
+        if kept is None or not all(settings.values()):
+            return None
+        expires, message = kept
+        if (
+            dns.rdatatype.RdataType.make(rdtype) != dns.rdatatype.DNSKEY
+            or dns.rdataclass.RdataClass.make(rdclass) != dns.rdataclass.IN
+            or (name if isinstance(name, dns.name.Name) else dns.name.from_text(name))
+            != self.anchorZone
+        ):
+            return None
+        self._probeAnswer = None
+        if self._reactor.seconds() >= expires:
+            return None
+        self.reusedProbeAnswers += 1
+        return message
 
     def _probe(self) -> Deferred[None]:
         """
@@ -348,6 +390,11 @@ class RoadblockAvoidingClient(DNSClient):
         if len(passing) == len(verdicts) or (silent and not passing):
             self._chosen = self
             self.resolution = Resolution("recursive")
+            first = verdicts[0].dnskey if verdicts else None
+            if first is not None:
+                # The first resolver is the one asked first: its answer to the probe is what
+                # the validator's first DNSKEY query of the anchor's zone would get.
+                self._probeAnswer = (self._reactor.seconds() + PROBE_ANSWER_REUSE, first)
         elif passing:
             self._chosen = DNSClient(
                 self._reactor,
