@@ -326,6 +326,14 @@ MUTATIONS: tuple[Mutation, ...] = (
         ("tests/validation/test_autotrust.py",),
     ),
     Mutation(
+        "ent-parent-no-cut",
+        "a label is an empty non-terminal only below a parent proven no cut by its own NSEC",
+        "txdane/validation/trustchain.py",
+        "            and parent.cut is Cut.NONE\n",
+        "            and True\n",
+        ("tests/validation/test_roundtrips.py",),
+    ),
+    Mutation(
         "autotrust-proven-only",
         "a DNSKEY RRset that no trusted key signed changes nothing in the trust anchor state",
         "txdane/validation/trustchain.py",
