@@ -34,6 +34,7 @@ import dns.rdtypes.ANY.NSEC3
 import dns.rdtypes.ANY.NSEC3PARAM
 import dns.rdtypes.ANY.RRSIG
 import dns.rrset
+import dns.set
 import dns.zone
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -354,6 +355,24 @@ _RRSIG_FIELDS = (
 class _ChainNSEC(_KnownWire, dns.rdtypes.ANY.NSEC.NSEC):
     __slots__ = ("_wire",)
 
+    @classmethod
+    def made(cls, rdclass: int, following: dns.name.Name, windows: Any, wire: bytes) -> _ChainNSEC:
+        """
+        An NSEC record of the chain (C{windows} as dnspython's Bitmap makes them), without
+        the constructor's checks of values the signer built.
+        """
+        nsec = object.__new__(cls)
+        for slot, value in (
+            ("rdclass", dns.rdataclass.RdataClass.make(rdclass)),
+            ("rdtype", dns.rdatatype.NSEC),
+            ("rdcomment", None),
+            ("next", following),
+            ("windows", windows),
+            ("_wire", wire),
+        ):
+            object.__setattr__(nsec, slot, value)
+        return nsec
+
 
 class _ChainNSEC3(_KnownWire, dns.rdtypes.ANY.NSEC3.NSEC3):
     __slots__ = ("_wire",)
@@ -430,10 +449,13 @@ def signZone(
                 continue
             if ownerWire is None:
                 ownerWire = _canonicalWire(name)
-            sigs = node.find_rdataset(out.rdclass, dns.rdatatype.RRSIG, rdataset.rdtype, True)
-            sigs.update_ttl(rdataset.ttl)
+            # A new RRSIG rdataset of the node (the copy holds none, and each type is signed
+            # once): appended as such, without find_rdataset's search and checks.
+            sigs = dns.rdataset.Rdataset(out.rdclass, dns.rdatatype.RRSIG, rdataset.rdtype)
+            sigs.ttl = rdataset.ttl
             for key in signers:
-                sigs.add(
+                _addMade(
+                    sigs,
                     makeRRSIG(
                         name,
                         rdataset,
@@ -443,9 +465,19 @@ def signZone(
                         options.expiration,
                         ownerWire=ownerWire,
                         signerWire=signerWire,
-                    )
+                    ),
                 )
+            node.rdatasets.append(sigs)
     return out
+
+
+def _addMade(rdataset: dns.rdataset.Rdataset, rdata: dns.rdata.Rdata) -> None:
+    """
+    Add C{rdata}, which the signer made of the type, class and (for RRSIGs) covered type of
+    C{rdataset}, to it without C{Rdataset.add}'s checks of those (the set's own add keeps
+    one copy of equal records).
+    """
+    dns.set.Set.add(rdataset, rdata)
 
 
 def _sameRecords(old: dns.rdataset.Rdataset, new: dns.rdataset.Rdataset) -> bool:
@@ -572,9 +604,18 @@ def _digestable(rdata: dns.rdata.Rdata) -> bytes:
 
 
 def _canonicalWire(name: dns.name.Name) -> bytes:
-    wire = name.canonicalize().to_wire()
-    assert wire is not None
-    return wire
+    """
+    The wire form of absolute C{name} in lower case (uncompressed, as signed data holds it).
+    """
+    return b"".join([bytes((len(label),)) + label.lower() for label in name.labels])
+
+
+def _wire(name: dns.name.Name) -> bytes:
+    """
+    The wire form of absolute C{name} as it is (an NSEC record's next name keeps its case,
+    RFC 6840 section 5.1).
+    """
+    return b"".join([bytes((len(label),)) + label for label in name.labels])
 
 
 _RRSIG_HEAD = struct.Struct("!HBBIIIH")
@@ -630,12 +671,13 @@ def _addNSECChain(
         known = bitmaps.get(present)
         if known is None:
             windows = dns.rdtypes.ANY.NSEC.Bitmap.from_rdtypes(list(present)).windows
-            known = bitmaps[present] = (windows, _bitmapWire(windows))
-        nsec = _ChainNSEC(zone.rdclass, dns.rdatatype.NSEC, following, known[0])
-        wire = following.to_wire()
-        assert wire is not None
-        _known(nsec, wire + known[1])
-        node.find_rdataset(zone.rdclass, dns.rdatatype.NSEC, create=True).add(nsec, ttl)
+            known = bitmaps[present] = (tuple(windows), _bitmapWire(windows))
+        nsec = _ChainNSEC.made(zone.rdclass, following, known[0], _wire(following) + known[1])
+        # The node holds no NSEC RRset (the copy was stripped of them): a new one, appended.
+        rdataset = dns.rdataset.Rdataset(zone.rdclass, dns.rdatatype.NSEC)
+        rdataset.ttl = ttl
+        _addMade(rdataset, nsec)
+        node.rdatasets.append(rdataset)
 
 
 def _addNSEC3Chain(
