@@ -134,25 +134,68 @@ def test_emptyNonTerminalAskedInNSEC3Zone(hierarchy: Hierarchy) -> None:
 
 
 @pytest.mark.parametrize(
-    "cut, following",
+    "cut, span",
     [
-        (Cut.UNSIGNED, "_443._tcp.www.example.test."),  # the parent is a cut
-        (Cut.NONE, "www.example.test."),  # the next name is not below the label
-        (Cut.NONE, "_tcp.www.example.test."),  # the next name is the label itself
-        (Cut.NONE, None),  # proven without an NSEC record of its own
+        # the parent is a cut
+        (Cut.UNSIGNED, ("www.example.test.", "_443._tcp.www.example.test.")),
+        # the next name is not below the label
+        (Cut.NONE, ("www.example.test.", "x.www.example.test.")),
+        # the next name is the label itself
+        (Cut.NONE, ("www.example.test.", "_tcp.www.example.test.")),
+        # the label does not fall between the owner and the next name
+        (Cut.NONE, ("a._tcp.www.example.test.", "b._tcp.www.example.test.")),
+        # proven without an NSEC record
+        (Cut.NONE, None),
     ],
 )
-def test_emptyNonTerminalOnlyFromTheParentsOwnNSEC(
-    hierarchy: Hierarchy, cut: Cut, following: str | None
+def test_emptyNonTerminalOnlyFromTheParentsNSEC(
+    hierarchy: Hierarchy, cut: Cut, span: tuple[str, str] | None
 ) -> None:
     """
-    A label is taken for an empty non-terminal only when its parent is proven no cut by the
-    parent's own NSEC record, whose next name lies below the label; else it is asked.
+    A label is taken for an empty non-terminal only when its parent is proven no cut by an
+    NSEC record between whose owner and next name the label falls, the next name below it;
+    else it is asked.
     """
     resolver, querier = makeResolver(hierarchy)
-    chain = resolver._chain
+    _plant(resolver, cut, span)
+    results: list[object] = []
+    Deferred.fromCoroutine(
+        resolver._chain.dsAt(dns.name.from_text("_tcp.www.example.test."), _context(resolver))
+    ).addBoth(results.append)
+    asked = [f"{name} {dns.rdatatype.to_text(rdtype)}" for name, rdtype, _, _ in querier.queries]
+    assert "_tcp.www.example.test. DS" in asked
+
+
+@pytest.mark.parametrize(
+    "span",
+    [
+        ("www.example.test.", "_443._tcp.www.example.test."),  # the parent's own NSEC
+        ("example.test.", "_443._tcp.www.example.test."),  # covering the empty parent
+    ],
+)
+def test_emptyNonTerminalInferred(hierarchy: Hierarchy, span: tuple[str, str]) -> None:
+    """
+    The positive cases of the rule above: no query, a secure "no cut" in the parent's zone.
+    """
+    resolver, querier = makeResolver(hierarchy)
+    _plant(resolver, Cut.NONE, span)
+    results: list[object] = []
+    Deferred.fromCoroutine(
+        resolver._chain.dsAt(dns.name.from_text("_tcp.www.example.test."), _context(resolver))
+    ).addBoth(results.append)
+    (result,) = results
+    assert isinstance(result, DSResult)
+    zone = dns.name.from_text("example.test.")
+    assert (result.status, result.cut, result.zone) == (Status.SECURE, Cut.NONE, zone)
+    assert querier.queries == []
+
+
+def _plant(resolver: Any, cut: Cut, span: tuple[str, str] | None) -> None:
+    """
+    Put a proven DS result for C{www.example.test.} in the resolver's cache.
+    """
     parent = dns.name.from_text("www.example.test.")
-    chain.dsCache.put(
+    resolver._chain.dsCache.put(
         parent,
         DSResult(
             parent,
@@ -161,42 +204,10 @@ def test_emptyNonTerminalOnlyFromTheParentsOwnNSEC(
             "planted",
             zone=dns.name.from_text("example.test."),
             ttl=300,
-            following=dns.name.from_text(following) if following else None,
+            span=(dns.name.from_text(span[0]), dns.name.from_text(span[1])) if span else None,
         ),
         300,
     )
-    results: list[object] = []
-    Deferred.fromCoroutine(
-        chain.dsAt(dns.name.from_text("_tcp.www.example.test."), _context(resolver))
-    ).addBoth(results.append)
-    asked = [f"{name} {dns.rdatatype.to_text(rdtype)}" for name, rdtype, _, _ in querier.queries]
-    assert "_tcp.www.example.test. DS" in asked
-
-
-def test_emptyNonTerminalInferred(hierarchy: Hierarchy) -> None:
-    """
-    The positive case of the rule above: no query, a secure "no cut" in the parent's zone.
-    """
-    resolver, querier = makeResolver(hierarchy)
-    chain = resolver._chain
-    zone = dns.name.from_text("example.test.")
-    parent = dns.name.from_text("www.example.test.")
-    following = dns.name.from_text("_443._tcp.www.example.test.")
-    chain.dsCache.put(
-        parent,
-        DSResult(
-            parent, Cut.NONE, Status.SECURE, "planted", zone=zone, ttl=300, following=following
-        ),
-        300,
-    )
-    results: list[object] = []
-    Deferred.fromCoroutine(
-        chain.dsAt(dns.name.from_text("_tcp.www.example.test."), _context(resolver))
-    ).addBoth(results.append)
-    (result,) = results
-    assert isinstance(result, DSResult)
-    assert (result.status, result.cut, result.zone) == (Status.SECURE, Cut.NONE, zone)
-    assert querier.queries == []
 
 
 def _context(resolver: Any) -> Any:

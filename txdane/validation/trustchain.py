@@ -84,9 +84,10 @@ class DSResult:
     @ivar ds: the validated DS RRset for a signed delegation.
     @ivar signatures: the signatures that proved it.
     @ivar absent: whether the proof showed that the name does not exist at all.
-    @ivar following: for a name proven no cut by its own NSEC record, the next name that
-        record names: the labels between the two are empty non-terminals of the same zone
-        (L{ChainOfTrust.dsAt} needs no query for them).
+    @ivar span: for a name proven no cut by an NSEC record (its own, or, for an empty
+        non-terminal, the one covering it), that record's owner and next name: the labels
+        below the name that fall between the two and lie above the next name are empty
+        non-terminals of the same zone (L{ChainOfTrust.dsAt} needs no query for them).
     """
 
     name: dns.name.Name
@@ -99,7 +100,7 @@ class DSResult:
     signatures: tuple[SignatureUse, ...] = ()
     ttl: int = 0
     absent: bool = False
-    following: dns.name.Name | None = None
+    span: tuple[dns.name.Name, dns.name.Name] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +116,30 @@ class ZoneKeys:
     keys: tuple[DNSKEY, ...] = ()
     trust: tuple[ZoneTrust, ...] = ()
     ttl: int = 0
+
+
+def _nsecSpan(
+    rrsets: Sequence[dns.rrset.RRset], name: dns.name.Name
+) -> tuple[dns.name.Name, dns.name.Name] | None:
+    """
+    The owner and next name of the proven NSEC record among C{rrsets} that is C{name}'s own
+    or covers it, if any.
+    """
+    for rrset in rrsets:
+        if rrset.rdtype != dns.rdatatype.NSEC or len(rrset) != 1:
+            continue
+        owner, following = rrset.name, rrset[0].next
+        if owner == name or owner < name < following:
+            return owner, following
+    return None
+
+
+def _emptyNonTerminal(name: dns.name.Name, owner: dns.name.Name, following: dns.name.Name) -> bool:
+    """
+    Whether the NSEC record of C{owner} followed by C{following} shows C{name} to be an empty
+    non-terminal: no records of its own (it falls between the two) and a name below it.
+    """
+    return owner < name < following and following != name and following.is_subdomain(name)
 
 
 class ChainOfTrust:
@@ -448,26 +473,27 @@ class ChainOfTrust:
 
         A name between the owner of a proven NSEC record and the next name it lists, above
         that next name, is an empty non-terminal of the same zone (RFC 4035 section 3.1.3.2),
-        so no cut: when its parent's own NSEC record proved so, no query is needed (RFC 8198
-        section 5.1).
+        so no cut: when the NSEC record that proved its parent no cut says so, no query is
+        needed (RFC 8198 section 5.1).
         """
         parent = self.dsCache.get(name.parent()) if name != dns.name.root else None
         if (
             parent is not None
             and parent.status is Status.SECURE
             and parent.cut is Cut.NONE
-            and parent.following is not None
-            and parent.following != name
-            and parent.following.is_subdomain(name)
+            and parent.span is not None
+            and _emptyNonTerminal(name, *parent.span)
         ):
+            owner, following = parent.span
             return DSResult(
                 name,
                 Cut.NONE,
                 Status.SECURE,
                 f"{name} is an empty non-terminal in {parent.zone} (the NSEC record of "
-                f"{parent.name} is followed by {parent.following})",
+                f"{owner} is followed by {following})",
                 zone=parent.zone,
                 ttl=parent.ttl,
+                span=parent.span,
             )
         return await self._remembered(self.dsCache, "ds", name, lambda: self._dsAt(name, ctx), ctx)
 
@@ -563,11 +589,9 @@ class ChainOfTrust:
                 ttl=ttl,
             )
         cut = Cut.UNSIGNED if proof.delegation else Cut.NONE
-        following = None
+        span = None
         if cut is Cut.NONE and not nxdomain:
-            own = findRRset(rrsets, name, dns.rdatatype.NSEC)
-            if own is not None and len(own) == 1:
-                following = own[0].next
+            span = _nsecSpan(rrsets, name)
         return DSResult(
             name,
             cut,
@@ -576,7 +600,7 @@ class ChainOfTrust:
             zone=keys.zone,
             ttl=ttl,
             absent=nxdomain,
-            following=following,
+            span=span,
         )
 
     async def _unsigned(self, name: dns.name.Name, ctx: LookupContext, what: str) -> DSResult:
