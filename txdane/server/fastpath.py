@@ -30,10 +30,12 @@ import dns.node
 import dns.rdata
 import dns.rdataset
 import dns.rdatatype
+import dns.rdtypes.ANY.NSEC
 import dns.rdtypes.ANY.OPT
 import dns.rdtypes.ANY.SOA
 import dns.rdtypes.mxbase
 import dns.rdtypes.nsbase
+import dns.rdtypes.rrsigbase
 import dns.wire
 import dns.zone
 
@@ -187,6 +189,10 @@ def _renderRdataset(rdataset: dns.rdataset.Rdataset) -> tuple[_Record, ...] | No
     head = _RR_HEAD.pack(rdataset.rdtype, rdataset.rdclass, rdataset.ttl)
     records: list[_Record] = []
     for rdata in rdataset:
+        fixed = _fixedData(rdata)
+        if fixed is not None:
+            records.append(head + _U16.pack(len(fixed)) + fixed)
+            continue
         compress: dict[dns.name.Name, int] = {}
         wire = rdata.to_wire(None, compress, None)
         assert wire is not None
@@ -198,6 +204,36 @@ def _renderRdataset(rdataset: dns.rdataset.Rdataset) -> tuple[_Record, ...] | No
             return None
         records.append(template)
     return tuple(records)
+
+
+_RRSIG_HEAD = struct.Struct("!HBBIIIH")
+
+
+def _fixedData(rdata: dns.rdata.Rdata) -> bytes | None:
+    """
+    The data of the commonest records that hold names never compressed (RRSIG, NSEC) in wire
+    form, laid out as dnspython lays them out but without its per-label work; C{None} for
+    other records.
+    """
+    if isinstance(rdata, dns.rdtypes.rrsigbase.RRSIGBase) and rdata.signer.is_absolute():
+        header = _RRSIG_HEAD.pack(
+            rdata.type_covered,
+            rdata.algorithm,
+            rdata.labels,
+            rdata.original_ttl,
+            rdata.expiration,
+            rdata.inception,
+            rdata.key_tag,
+        )
+        signer = rdata.signer.to_wire()
+        assert signer is not None
+        return header + signer + rdata.signature
+    if isinstance(rdata, dns.rdtypes.ANY.NSEC.NSEC) and rdata.next.is_absolute():
+        windows = b"".join(bytes((w, len(m))) + m for w, m in rdata.windows)
+        following = rdata.next.to_wire()
+        assert following is not None
+        return following + windows
+    return None
 
 
 def _template(head: bytes, rdata: dns.rdata.Rdata, wire: bytes) -> _Template | None:
