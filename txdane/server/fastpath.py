@@ -42,6 +42,8 @@ import dns.zone
 _HEADER_TAIL = struct.Struct("!HHHHH")
 _U16 = struct.Struct("!H")
 _RR_HEAD = struct.Struct("!HHI")
+_QUESTION_TAIL = struct.Struct("!HH")
+_OPT_TAIL = struct.Struct("!HBBHH")
 
 _CNAME = dns.rdatatype.CNAME
 _DS = dns.rdatatype.DS
@@ -406,20 +408,30 @@ class WireZone:
         return self._nsecOwners[index]
 
 
+#: An RRset placed in a section: its owner (C{None} for the question's name), its records and
+#: those of its signatures (none when DO is clear).
+_Entry = tuple[NameParts | None, tuple[_Record, ...], tuple[_Record, ...]]
+
+
 class _Response:
     """
-    The sections of an answer being assembled: (owner, records) entries, one per RRset, the
-    owner C{None} for the question's name.
+    The sections of an answer being assembled, one entry per RRset.
     """
 
     __slots__ = ("answer", "authority", "dnssec", "ok", "seen")
 
     def __init__(self, dnssec: bool) -> None:
-        self.answer: list[tuple[NameParts | None, tuple[_Record, ...]]] = []
-        self.authority: list[tuple[NameParts | None, tuple[_Record, ...]]] = []
+        self.answer: list[_Entry] = []
+        self.authority: list[_Entry] = []
         self.seen: set[tuple[bytes, int]] = set()
         self.dnssec = dnssec
         self.ok = True
+
+    def addAnswer(self, rrset: _RRset) -> None:
+        """
+        Put C{rrset} (and its signatures) in the answer section, under the question's name.
+        """
+        self.answer.append((None, rrset.data, rrset.sigs if self.dnssec else ()))
 
     def addAuthority(self, zone: WireZone, key: bytes | None, rdtype: int) -> None:
         """
@@ -436,9 +448,7 @@ class _Response:
                 self.ok = False
             return
         self.seen.add((key, rdtype))
-        self.authority.append((node.parts, rrset.data))
-        if self.dnssec and rrset.sigs:
-            self.authority.append((node.parts, rrset.sigs))
+        self.authority.append((node.parts, rrset.data, rrset.sigs if self.dnssec else ()))
 
     def addSOA(self, zone: WireZone) -> None:
         """
@@ -450,9 +460,51 @@ class _Response:
             return
         parts, rrset = soa
         self.seen.add((zone.origin, _SOA))
-        self.authority.append((parts, rrset.data))
-        if self.dnssec and rrset.sigs:
-            self.authority.append((parts, rrset.sigs))
+        self.authority.append((parts, rrset.data, rrset.sigs if self.dnssec else ()))
+
+
+def _emit(
+    out: list[bytes], table: dict[bytes, int], pos: int, section: list[_Entry], question: bytes
+) -> tuple[int, int]:
+    """
+    Write the RRsets of C{section} at offset C{pos} as dnspython renders them (the records of
+    each RRset shuffled, every owner name compressed); return the offset after them and how
+    many records they hold. C{question} is how the question's name is written.
+    """
+    count = 0
+    for parts, data, sigs in section:
+        owner: bytes | None = question if parts is None else (None if parts else b"\x00")
+        for records in (data, sigs):
+            if not records:
+                continue
+            if len(records) > 1:  # as dnspython shuffles each RRset it renders
+                shuffled = list(records)
+                random.shuffle(shuffled)
+                records = tuple(shuffled)
+            count += len(records)
+            for record in records:
+                if owner is not None:
+                    out.append(owner)
+                    pos += len(owner)
+                else:
+                    assert parts is not None
+                    pos = _writeName(out, table, pos, parts)
+                    target = table.get(parts[0][1])
+                    if target is not None:  # the same name later: a pointer to it
+                        owner = _U16.pack(0xC000 | target)
+                if type(record) is bytes:
+                    out.append(record)
+                    pos += len(record)
+                else:
+                    assert isinstance(record, _Template)
+                    out.append(record.head)
+                    at = len(out)
+                    out.append(b"")
+                    pos += 10
+                    start = pos
+                    pos = _writeTemplateData(out, table, pos, record)
+                    out[at] = _U16.pack(pos - start)
+    return pos, count
 
 
 def _nextCloser(key: bytes, closest: bytes) -> bytes:
@@ -534,7 +586,7 @@ def answerFast(
     qend = pos + 1
     if qend - 12 > 255 or qend + 4 > size:
         return None
-    qtype, qclass = struct.unpack_from("!HH", data, qend)
+    qtype, qclass = _QUESTION_TAIL.unpack_from(data, qend)
     if qclass != 1 or qtype in _SLOW_TYPES:
         return None
     pos = qend + 4
@@ -544,9 +596,7 @@ def answerFast(
         # An OPT record: root owner, version 0, nothing after it.
         if pos + 11 > size or data[pos] or data[pos + 1 : pos + 3] != b"\x00\x29":
             return None
-        payload, extended, version, ednsFlags, rdlength = struct.unpack_from(
-            "!HBBHH", data, pos + 3
-        )
+        payload, extended, version, ednsFlags, rdlength = _OPT_TAIL.unpack_from(data, pos + 3)
         if extended or version or pos + 11 + rdlength != size:
             return None
         if rdlength and not _validOptions(data, pos + 11, size):
@@ -584,34 +634,8 @@ def answerFast(
     pos = qend + 4
     table = {qkey[offset:]: 12 + offset for offset in labels}
     owner = b"\xc0\x0c" if labels else b"\x00"
-    sizes = []
-    for section in (response.answer, response.authority):
-        count = 0
-        for parts, records in section:
-            if len(records) > 1:  # as dnspython shuffles each RRset it renders
-                shuffled = list(records)
-                random.shuffle(shuffled)
-                records = tuple(shuffled)
-            count += len(records)
-            for record in records:
-                if parts is None:
-                    out.append(owner)
-                    pos += len(owner)
-                else:
-                    pos = _writeName(out, table, pos, parts)
-                if type(record) is bytes:
-                    out.append(record)
-                    pos += len(record)
-                else:
-                    assert isinstance(record, _Template)
-                    out.append(record.head)
-                    at = len(out)
-                    out.append(b"")
-                    pos += 10
-                    start = pos
-                    pos = _writeTemplateData(out, table, pos, record)
-                    out[at] = _U16.pack(pos - start)
-        sizes.append(count)
+    pos, answers = _emit(out, table, pos, response.answer, owner)
+    pos, authorities = _emit(out, table, pos, response.authority, owner)
     if edns:
         out.append(_OPT_HEAD + _U16.pack(maxUDPPayload) + (_OPT_DO if dnssec else _OPT_NO_DO))
         pos += 11
@@ -622,7 +646,7 @@ def answerFast(
         limit = _TCP_LIMIT
     if pos > limit:
         return None  # truncation is the message-level path's business
-    out[0] = data[:2] + _HEADER_TAIL.pack(flags, 1, sizes[0], sizes[1], 1 if edns else 0)
+    out[0] = data[:2] + _HEADER_TAIL.pack(flags, 1, answers, authorities, 1 if edns else 0)
     return b"".join(out)
 
 
@@ -649,9 +673,7 @@ def _lookup(response: _Response, zone: WireZone, qkey: bytes, qtype: int) -> int
         if node is not None:
             rrset = node.rrsets.get(qtype)
             if rrset is not None:
-                response.answer.append((None, rrset.data))
-                if response.dnssec and rrset.sigs:
-                    response.answer.append((None, rrset.sigs))
+                response.addAnswer(rrset)
                 return 0
             if qtype in node.unsupported or _CNAME in node.rrsets or _CNAME in node.unsupported:
                 return -1
@@ -671,10 +693,8 @@ def _lookup(response: _Response, zone: WireZone, qkey: bytes, qtype: int) -> int
         if node is not None:
             rrset = node.rrsets.get(qtype)
             if rrset is not None:
-                response.answer.append((None, rrset.data))
+                response.addAnswer(rrset)
                 if response.dnssec:
-                    if rrset.sigs:
-                        response.answer.append((None, rrset.sigs))
                     _proveNoCloser(response, zone, qkey, closest)
                 return 0
             if qtype in node.unsupported or _CNAME in node.rrsets or _CNAME in node.unsupported:
