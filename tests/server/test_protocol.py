@@ -230,11 +230,16 @@ class ProtocolTests(SynchronousTestCase):
             def write(self, data: bytes, addr: object) -> None:
                 raise OSError(22, "Invalid argument")
 
-        protocol = DNSDatagramProtocol(self.holder)
-        protocol.transport = Transport()  # type: ignore[assignment]
-        query = dns.message.make_query("www.example.test.", "A")
-        protocol.datagramReceived(query.to_wire(), ("127.0.0.1", 0))
-        self.assertEqual(self.flushLoggedErrors(), [])
+        clock = Clock()
+        for protocol in (
+            DNSDatagramProtocol(self.holder),
+            DNSDatagramProtocol(self.holder, batch=2, clock=clock),
+        ):
+            protocol.transport = Transport()  # type: ignore[assignment]
+            query = dns.message.make_query("www.example.test.", "A")
+            protocol.datagramReceived(query.to_wire(), ("127.0.0.1", 0))
+            clock.advance(0)
+            self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_udpBatch(self) -> None:
         """

@@ -114,8 +114,17 @@ class DNSDatagramProtocol(DatagramProtocol):
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
+        transport = self.transport
+        if transport is None or not pending:
+            return
+        # Straight to the port's socket when there is one: the addresses came from the socket
+        # itself, so the port's checks of them (three address parses an answer) add nothing.
+        send = getattr(getattr(transport, "socket", None), "sendto", None) or transport.write
         for answer, addr in pending:
-            self._send(answer, addr)
+            try:
+                send(answer, addr)
+            except OSError:
+                pass  # as in _send
 
     def stopProtocol(self) -> None:
         """
