@@ -99,14 +99,20 @@ class _RRset:
     """
     An RRset of the zone rendered without its owner name: its records, and those of the
     RRSIG RRset covering it.
+
+    @ivar signed: the records followed by the signatures, what an answer with DO holds.
+    @ivar split: where the signatures start in C{signed} when either part holds several
+        records (which dnspython shuffles, each part on its own), else 0.
     """
 
-    __slots__ = ("data", "rdtype", "sigs")
+    __slots__ = ("data", "rdtype", "signed", "sigs", "split")
 
     def __init__(self, rdtype: int, data: tuple[_Record, ...], sigs: tuple[_Record, ...]) -> None:
         self.rdtype = rdtype
         self.data = data
         self.sigs = sigs
+        self.signed = data + sigs
+        self.split = len(data) if len(data) > 1 or len(sigs) > 1 else 0
 
 
 class _Node:
@@ -408,9 +414,10 @@ class WireZone:
         return self._nsecOwners[index]
 
 
-#: An RRset placed in a section: its owner (C{None} for the question's name), its records and
-#: those of its signatures (none when DO is clear).
-_Entry = tuple[NameParts | None, tuple[_Record, ...], tuple[_Record, ...]]
+#: An RRset placed in a section: its owner (C{None} for the question's name), its records
+#: followed by those of its signatures (none when DO is clear), and where those start when
+#: the records must be shuffled (else 0).
+_Entry = tuple[NameParts | None, tuple[_Record, ...], int]
 
 
 class _Response:
@@ -431,7 +438,7 @@ class _Response:
         """
         Put C{rrset} (and its signatures) in the answer section, under the question's name.
         """
-        self.answer.append((None, rrset.data, rrset.sigs if self.dnssec else ()))
+        self.answer.append(_entry(None, rrset, self.dnssec))
 
     def addAuthority(self, zone: WireZone, key: bytes | None, rdtype: int) -> None:
         """
@@ -448,7 +455,7 @@ class _Response:
                 self.ok = False
             return
         self.seen.add((key, rdtype))
-        self.authority.append((node.parts, rrset.data, rrset.sigs if self.dnssec else ()))
+        self.authority.append(_entry(node.parts, rrset, self.dnssec))
 
     def addSOA(self, zone: WireZone) -> None:
         """
@@ -460,7 +467,13 @@ class _Response:
             return
         parts, rrset = soa
         self.seen.add((zone.origin, _SOA))
-        self.authority.append((parts, rrset.data, rrset.sigs if self.dnssec else ()))
+        self.authority.append(_entry(parts, rrset, self.dnssec))
+
+
+def _entry(parts: NameParts | None, rrset: _RRset, dnssec: bool) -> _Entry:
+    if dnssec:
+        return (parts, rrset.signed, rrset.split)
+    return (parts, rrset.data, len(rrset.data) if len(rrset.data) > 1 else 0)
 
 
 def _emit(
@@ -472,38 +485,37 @@ def _emit(
     many records they hold. C{question} is how the question's name is written.
     """
     count = 0
-    for parts, data, sigs in section:
+    for parts, records, split in section:
+        if split:  # as dnspython shuffles each RRset it renders: the data, then the signatures
+            data = list(records[:split])
+            random.shuffle(data)
+            sigs = list(records[split:])
+            random.shuffle(sigs)
+            records = (*data, *sigs)
+        count += len(records)
         owner: bytes | None = question if parts is None else (None if parts else b"\x00")
-        for records in (data, sigs):
-            if not records:
-                continue
-            if len(records) > 1:  # as dnspython shuffles each RRset it renders
-                shuffled = list(records)
-                random.shuffle(shuffled)
-                records = tuple(shuffled)
-            count += len(records)
-            for record in records:
-                if owner is not None:
-                    out.append(owner)
-                    pos += len(owner)
-                else:
-                    assert parts is not None
-                    pos = _writeName(out, table, pos, parts)
-                    target = table.get(parts[0][1])
-                    if target is not None:  # the same name later: a pointer to it
-                        owner = _U16.pack(0xC000 | target)
-                if type(record) is bytes:
-                    out.append(record)
-                    pos += len(record)
-                else:
-                    assert isinstance(record, _Template)
-                    out.append(record.head)
-                    at = len(out)
-                    out.append(b"")
-                    pos += 10
-                    start = pos
-                    pos = _writeTemplateData(out, table, pos, record)
-                    out[at] = _U16.pack(pos - start)
+        for record in records:
+            if owner is not None:
+                out.append(owner)
+                pos += len(owner)
+            else:
+                assert parts is not None
+                pos = _writeName(out, table, pos, parts)
+                target = table.get(parts[0][1])
+                if target is not None:  # the same name later: a pointer to it
+                    owner = _U16.pack(0xC000 | target)
+            if type(record) is bytes:
+                out.append(record)
+                pos += len(record)
+            else:
+                assert isinstance(record, _Template)
+                out.append(record.head)
+                at = len(out)
+                out.append(b"")
+                pos += 10
+                start = pos
+                pos = _writeTemplateData(out, table, pos, record)
+                out[at] = _U16.pack(pos - start)
     return pos, count
 
 
