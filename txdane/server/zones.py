@@ -164,7 +164,7 @@ class ZoneIndex:
                 hashes=[h for h, _ in nsec3Entries],
                 owners=[n for _, n in nsec3Entries],
             )
-        return cls(
+        index = cls(
             zone=absolute,
             origin=origin,
             existing=frozenset(existing),
@@ -173,6 +173,10 @@ class ZoneIndex:
             nsecOwners=sorted(nsecOwners),
             nsec3=chain,
         )
+        # The wire form's indexes now, while loading (a worker thread when the server loads
+        # or updates zones), not on the first query; its RRsets are rendered as needed.
+        index.wire  # noqa: B018
+        return index
 
     def node(self, name: dns.name.Name) -> dns.node.Node | None:
         """
