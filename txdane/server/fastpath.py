@@ -5,8 +5,8 @@ L{answerFast} reads a query by hand (one question, at most an EDNS version 0 OPT
 unusual) and assembles the answer from RRsets rendered once per zone by L{WireZone}: positive
 answers, NODATA, NXDOMAIN and wildcard answers, with their NSEC or NSEC3 proofs when DO is set.
 It follows the same rules as the message-level L{txdane.server.responder.Responder.respond} and
-gives the same bytes (name compression included, done the way dnspython does it), except that
-the order of the records inside an RRset is shuffled independently. Anything else (referrals,
+gives the same bytes (name compression included, done the way dnspython does it, and the
+records of an RRset shuffled as dnspython shuffles them). Anything else (referrals,
 CNAME and DNAME chains, ANY and RRSIG questions, malformed or unusual queries, answers too large
 for the client) is left to that slower path: C{answerFast} then returns C{None}.
 
@@ -23,8 +23,6 @@ import random
 import struct
 from collections.abc import Iterable, Mapping
 
-import dns.edns
-import dns.exception
 import dns.name
 import dns.node
 import dns.rdata
