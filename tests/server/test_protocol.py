@@ -230,11 +230,53 @@ class ProtocolTests(SynchronousTestCase):
             def write(self, data: bytes, addr: object) -> None:
                 raise OSError(22, "Invalid argument")
 
-        protocol = DNSDatagramProtocol(self.holder)
+        clock = Clock()
+        for protocol in (
+            DNSDatagramProtocol(self.holder),
+            DNSDatagramProtocol(self.holder, batch=2, clock=clock),
+        ):
+            protocol.transport = Transport()  # type: ignore[assignment]
+            query = dns.message.make_query("www.example.test.", "A")
+            protocol.datagramReceived(query.to_wire(), ("127.0.0.1", 0))
+            clock.advance(0)
+            self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_udpBatch(self) -> None:
+        """
+        With a batch size, answers wait for the next turn of the reactor's loop, or until the
+        batch is full, and go out in the order of the queries; stopping sends what waits.
+        """
+        sent: list[tuple[bytes, object]] = []
+
+        class Transport:
+            def write(self, data: bytes, addr: object) -> None:
+                sent.append((data, addr))
+
+        clock = Clock()
+        protocol = DNSDatagramProtocol(self.holder, batch=3, clock=clock)
         protocol.transport = Transport()  # type: ignore[assignment]
-        query = dns.message.make_query("www.example.test.", "A")
-        protocol.datagramReceived(query.to_wire(), ("127.0.0.1", 0))
-        self.assertEqual(self.flushLoggedErrors(), [])
+        names = [f"h{i}.example.test." for i in range(8)]
+        queries = [dns.message.make_query(name, "A") for name in names]
+
+        def answered() -> list[str]:
+            return [dns.message.from_wire(data).question[0].name.to_text() for data, _ in sent]
+
+        protocol.datagramReceived(queries[0].to_wire(), ("127.0.0.1", 1))
+        protocol.datagramReceived(queries[1].to_wire(), ("127.0.0.1", 2))
+        self.assertEqual(sent, [])
+        clock.advance(0)
+        self.assertEqual(answered(), names[:2])
+        self.assertEqual([addr for _, addr in sent], [("127.0.0.1", 1), ("127.0.0.1", 2)])
+        for query in queries[2:7]:
+            protocol.datagramReceived(query.to_wire(), ("127.0.0.1", 3))
+        self.assertEqual(answered(), names[:5])  # a full batch went at once
+        clock.advance(0)
+        self.assertEqual(answered(), names[:7])
+        self.assertEqual(clock.getDelayedCalls(), [])
+        protocol.datagramReceived(queries[7].to_wire(), ("127.0.0.1", 4))
+        protocol.stopProtocol()
+        self.assertEqual(answered(), names)
+        self.assertEqual(clock.getDelayedCalls(), [])
 
 
 class StreamLimitTests(SynchronousTestCase):

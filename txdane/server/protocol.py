@@ -26,6 +26,11 @@ from txdane.server.responder import Responder, isUpdate
 DEFAULT_TCP_IDLE_TIMEOUT = 10.0
 #: How many TCP connections may be open at once; further ones are closed at once.
 DEFAULT_MAX_TCP_CONNECTIONS = 500
+#: How many UDP answers the servers of L{txdane.server.service} hold back to send together:
+#: the answers to the datagrams read in one go leave once they are all answered, or as soon as
+#: this many wait. Sending a run of answers costs far less than waking the client (and the
+#: server) once per answer, at the price of a fraction of a millisecond of latency under load.
+DEFAULT_UDP_BATCH = 32
 
 _log = Logger()
 
@@ -43,13 +48,28 @@ class DNSDatagramProtocol(DatagramProtocol):
     """
     Answers DNS queries arriving as UDP datagrams, holding the answers to each source prefix
     to a rate when given a L{ResponseRateLimiter}.
+
+    With C{batch} above 1, answers wait to be sent together: until the reactor has read every
+    datagram that arrived together (the next turn of its loop), or until C{batch} of them
+    wait, whichever comes first.
+
+    @ivar clock: what schedules the sending of a batch (the global reactor by default).
     """
 
     def __init__(
-        self, holder: ResponderHolder, rateLimiter: ResponseRateLimiter | None = None
+        self,
+        holder: ResponderHolder,
+        rateLimiter: ResponseRateLimiter | None = None,
+        *,
+        batch: int = 1,
+        clock: IReactorTime | None = None,
     ) -> None:
         self.holder = holder
         self.rateLimiter = rateLimiter
+        self.batch = batch
+        self.clock = clock
+        self._pending: list[tuple[bytes, tuple[str, int]]] = []
+        self._flushCall: IDelayedCall | None = None
 
     def datagramReceived(self, datagram: bytes, addr: tuple[str, int]) -> None:
         responder = self.holder.responder
@@ -70,7 +90,50 @@ class DNSDatagramProtocol(DatagramProtocol):
         except Exception:
             _log.failure("answering a UDP query from {addr}", addr=addr)
             return
-        self._send(answer, addr)
+        if answer is None:
+            return
+        if self.batch <= 1:
+            self._send(answer, addr)
+            return
+        pending = self._pending
+        pending.append((answer, addr))
+        if len(pending) >= self.batch:
+            self._flush()
+        if self._flushCall is None:
+            clock = self.clock
+            if clock is None:
+                from twisted.internet import reactor
+
+                clock = reactor
+            assert clock is not None
+            self._flushCall = clock.callLater(0, self._flushLater)
+
+    def _flushLater(self) -> None:
+        self._flushCall = None
+        self._flush()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        transport = self.transport
+        if transport is None or not pending:
+            return
+        # Straight to the port's socket when there is one: the addresses came from the socket
+        # itself, so the port's checks of them (three address parses an answer) add nothing.
+        send = getattr(getattr(transport, "socket", None), "sendto", None) or transport.write
+        for answer, addr in pending:
+            try:
+                send(answer, addr)
+            except OSError:
+                pass  # as in _send
+
+    def stopProtocol(self) -> None:
+        """
+        Send the answers still waiting, while the port can.
+        """
+        if self._flushCall is not None:
+            self._flushCall.cancel()
+            self._flushCall = None
+        self._flush()
 
     def _send(self, answer: bytes | None, addr: tuple[str, int]) -> None:
         if answer is not None and self.transport is not None:

@@ -22,7 +22,12 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from txdane.server.keys import KeyFileError, readKeyFiles
-from txdane.server.protocol import DNSDatagramProtocol, DNSStreamFactory, ResponderHolder
+from txdane.server.protocol import (
+    DEFAULT_UDP_BATCH,
+    DNSDatagramProtocol,
+    DNSStreamFactory,
+    ResponderHolder,
+)
 from txdane.server.ratelimit import (
     DEFAULT_RATE_LIMIT,
     NO_RATE_LIMIT,
@@ -127,7 +132,7 @@ def _listenBoth(
     free for both. C{limiter} limits the answers sent over UDP.
     """
     if not tcp:
-        protocol = DNSDatagramProtocol(holder, limiter)
+        protocol = DNSDatagramProtocol(holder, limiter, batch=DEFAULT_UDP_BATCH, clock=reactor)
         return [reactor.listenUDP(port, protocol, interface=interface)]
     lastError: CannotListenError | None = None
     for _ in range(_PORT_ATTEMPTS if port == 0 else 1):
@@ -137,7 +142,9 @@ def _listenBoth(
         chosen = tcpPort.getHost().port
         try:
             udpPort = reactor.listenUDP(
-                chosen, DNSDatagramProtocol(holder, limiter), interface=interface
+                chosen,
+                DNSDatagramProtocol(holder, limiter, batch=DEFAULT_UDP_BATCH, clock=reactor),
+                interface=interface,
             )
         except CannotListenError as e:
             lastError = e

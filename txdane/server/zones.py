@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import dns.exception
 import dns.name
@@ -28,6 +29,7 @@ import dns.rdtypes.ANY.NSEC3PARAM
 import dns.zone
 
 from txdane.errors import TxdaneError
+from txdane.server.fastpath import WireZone, wireKey
 from txdane.server.signing import absoluteZone, nsec3Label, nsec3LabelToBytes, zoneShape
 
 
@@ -162,7 +164,7 @@ class ZoneIndex:
                 hashes=[h for h, _ in nsec3Entries],
                 owners=[n for _, n in nsec3Entries],
             )
-        return cls(
+        index = cls(
             zone=absolute,
             origin=origin,
             existing=frozenset(existing),
@@ -171,6 +173,10 @@ class ZoneIndex:
             nsecOwners=sorted(nsecOwners),
             nsec3=chain,
         )
+        # The wire form's indexes now, while loading (a worker thread when the server loads
+        # or updates zones), not on the first query; its RRsets are rendered as needed.
+        index.wire  # noqa: B018
+        return index
 
     def node(self, name: dns.name.Name) -> dns.node.Node | None:
         """
@@ -202,6 +208,23 @@ class ZoneIndex:
         index = bisect.bisect_right(self.nsecOwners, name) - 1
         return self.nsecOwners[index]
 
+    @cached_property
+    def wire(self) -> WireZone:
+        """
+        This zone in the wire form the fast path answers from (made when first needed, its
+        RRsets rendered as they are first asked for).
+        """
+        chain = self.nsec3
+        return WireZone(
+            self.zone,
+            self.origin,
+            self.existing,
+            self.cuts,
+            self.dnames,
+            self.nsecOwners,
+            None if chain is None else (chain.salt, chain.iterations, chain.hashes, chain.owners),
+        )
+
     @property
     def signed(self) -> bool:
         """
@@ -217,6 +240,7 @@ class ZoneStore:
 
     def __init__(self, zones: Iterable[ZoneIndex | dns.zone.Zone] = ()) -> None:
         self._zones: dict[dns.name.Name, ZoneIndex] = {}
+        self._wireZones: dict[bytes, WireZone] | None = None
         for zone in zones:
             self.add(zone)
 
@@ -228,7 +252,19 @@ class ZoneStore:
         if index.origin in self._zones:
             raise ZoneError(f"zone {index.origin} is loaded twice")
         self._zones[index.origin] = index
+        self._wireZones = None
         return index
+
+    @property
+    def wireZones(self) -> dict[bytes, WireZone]:
+        """
+        The zones in the fast path's wire form, by apex in lower-case wire form.
+        """
+        wireZones = self._wireZones
+        if wireZones is None:
+            wireZones = {wireKey(z.origin): z.wire for z in self._zones.values()}
+            self._wireZones = wireZones
+        return wireZones
 
     def __iter__(self) -> Iterator[ZoneIndex]:
         return iter(self._zones.values())

@@ -1,0 +1,724 @@
+"""
+Ordinary queries answered straight from wire pieces, without building messages.
+
+L{answerFast} reads a query by hand (one question, at most an EDNS version 0 OPT record, nothing
+unusual) and assembles the answer from RRsets rendered once per zone by L{WireZone}: positive
+answers, NODATA, NXDOMAIN and wildcard answers, with their NSEC or NSEC3 proofs when DO is set.
+It follows the same rules as the message-level L{txdane.server.responder.Responder.respond} and
+gives the same bytes (name compression included, done the way dnspython does it, and the
+records of an RRset shuffled as dnspython shuffles them). Anything else (referrals,
+CNAME and DNAME chains, ANY and RRSIG questions, malformed or unusual queries, answers too large
+for the client) is left to that slower path: C{answerFast} then returns C{None}.
+
+Names are handled as lower-case wire bytes (the query name's own bytes, lowered), so looking one
+up costs a slice and a dictionary probe, and NSEC spans are found by bisecting precomputed
+canonical sort keys.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import random
+import struct
+from collections.abc import Iterable, Mapping
+
+import dns.name
+import dns.node
+import dns.rdata
+import dns.rdataset
+import dns.rdatatype
+import dns.rdtypes.ANY.NSEC
+import dns.rdtypes.ANY.OPT
+import dns.rdtypes.ANY.SOA
+import dns.rdtypes.mxbase
+import dns.rdtypes.nsbase
+import dns.rdtypes.rrsigbase
+import dns.wire
+import dns.zone
+
+_HEADER_TAIL = struct.Struct("!HHHHH")
+_U16 = struct.Struct("!H")
+_RR_HEAD = struct.Struct("!HHI")
+_QUESTION_TAIL = struct.Struct("!HH")
+_OPT_TAIL = struct.Struct("!HBBHH")
+
+_CNAME = dns.rdatatype.CNAME
+_DS = dns.rdatatype.DS
+_NSEC = dns.rdatatype.NSEC
+_NSEC3 = dns.rdatatype.NSEC3
+_RRSIG = dns.rdatatype.RRSIG
+_SOA = dns.rdatatype.SOA
+_OPT = dns.rdatatype.OPT
+
+#: Query types left to the message-level path: meta types, OPT, ANY and RRSIG questions.
+_SLOW_TYPES = frozenset({0, _OPT, _RRSIG, *range(128, 256)})
+
+_QR = 0x8000
+_AA = 0x0400
+_RD = 0x0100
+_CD = 0x0010
+_DO = 0x8000
+_NXDOMAIN = 3
+_REFUSED = 5
+_TCP_LIMIT = 65535
+#: The OPT record of every EDNS answer: root owner, type, then (after the payload size) no
+#: extended rcode, version 0, the DO bit echoed, no options.
+_OPT_HEAD = b"\x00\x00\x29"
+_OPT_DO = b"\x00\x00\x80\x00\x00\x00"
+_OPT_NO_DO = b"\x00\x00\x00\x00\x00\x00"
+#: The question count, answer and authority counts of the only queries answered here.
+_COUNTS_PLAIN = b"\x00\x01\x00\x00\x00\x00\x00\x00"
+_COUNTS_EDNS = b"\x00\x01\x00\x00\x00\x00\x00\x01"
+
+#: A name to write with compression: for each label, its wire form (length byte first) and
+#: the lower-case wire form of the name from that label on (the compression table's key).
+NameParts = tuple[tuple[bytes, bytes], ...]
+
+
+class _Template:
+    """
+    A record whose data holds names that dnspython compresses (SOA, NS, CNAME, MX and the
+    like): the fixed start (type, class, TTL) and the data as bytes and names in turn.
+    """
+
+    __slots__ = ("head", "pieces")
+
+    def __init__(self, head: bytes, pieces: tuple[bytes | NameParts, ...]) -> None:
+        self.head = head
+        self.pieces = pieces
+
+
+#: One record without its owner: type, class, TTL, length and data as bytes, or a template.
+_Record = bytes | _Template
+
+
+class _RRset:
+    """
+    An RRset of the zone rendered without its owner name: its records, and those of the
+    RRSIG RRset covering it.
+
+    @ivar signed: the records followed by the signatures, what an answer with DO holds.
+    @ivar split: where the signatures start in C{signed} when either part holds several
+        records (which dnspython shuffles, each part on its own), else 0.
+    """
+
+    __slots__ = ("data", "rdtype", "signed", "sigs", "split")
+
+    def __init__(self, rdtype: int, data: tuple[_Record, ...], sigs: tuple[_Record, ...]) -> None:
+        self.rdtype = rdtype
+        self.data = data
+        self.sigs = sigs
+        self.signed = data + sigs
+        self.split = len(data) if len(data) > 1 or len(sigs) > 1 else 0
+
+
+class _Node:
+    """
+    A node of the zone in wire form: its owner name ready for compression, its RRsets by type.
+    """
+
+    __slots__ = ("parts", "rrsets", "unsupported")
+
+    def __init__(
+        self, parts: NameParts, rrsets: dict[int, _RRset], unsupported: frozenset[int]
+    ) -> None:
+        self.parts = parts
+        self.rrsets = rrsets
+        self.unsupported = unsupported
+
+
+def wireKey(name: dns.name.Name) -> bytes:
+    """
+    C{name} (absolute) in lower-case wire form: how names are looked up here.
+    """
+    return b"".join(bytes((len(label),)) + label.lower() for label in name.labels)
+
+
+def nameParts(name: dns.name.Name) -> NameParts:
+    """
+    C{name} (absolute) cut up for L{_writeName}.
+    """
+    key = wireKey(name)
+    parts = []
+    offset = 0
+    for label in name.labels[:-1]:
+        parts.append((bytes((len(label),)) + label, key[offset:]))
+        offset += len(label) + 1
+    return tuple(parts)
+
+
+def canonicalKey(key: bytes) -> tuple[bytes, ...]:
+    """
+    The sort key of a lower-case wire name in DNSSEC canonical order (RFC 4034 section 6.1):
+    its labels, last first.
+    """
+    labels = []
+    offset = 0
+    length = key[0]
+    while length:
+        labels.append(key[offset + 1 : offset + 1 + length])
+        offset += length + 1
+        length = key[offset]
+    labels.reverse()
+    return tuple(labels)
+
+
+def _parent(key: bytes) -> bytes:
+    return key[key[0] + 1 :]
+
+
+def _writeName(out: list[bytes], table: dict[bytes, int], pos: int, parts: NameParts) -> int:
+    """
+    Write a name at offset C{pos} with compression, as dnspython does: a pointer to the first
+    suffix already written, every suffix written here (below offset 0x4000) remembered.
+    Return the offset after it.
+    """
+    for label, key in parts:
+        target = table.get(key)
+        if target is not None:
+            out.append(_U16.pack(0xC000 | target))
+            return pos + 2
+        if pos <= 0x3FFF:
+            table[key] = pos
+        out.append(label)
+        pos += len(label)
+    out.append(b"\x00")
+    return pos + 1
+
+
+def _renderRdataset(rdataset: dns.rdataset.Rdataset) -> tuple[_Record, ...] | None:
+    """
+    The records of C{rdataset} without their owner, or C{None} when one of them holds a
+    compressible name this module cannot lay out.
+    """
+    head = _RR_HEAD.pack(rdataset.rdtype, rdataset.rdclass, rdataset.ttl)
+    records: list[_Record] = []
+    for rdata in rdataset:
+        fixed = _fixedData(rdata)
+        if fixed is not None:
+            records.append(head + _U16.pack(len(fixed)) + fixed)
+            continue
+        compress: dict[dns.name.Name, int] = {}
+        wire = rdata.to_wire(None, compress, None)
+        assert wire is not None
+        if not compress:
+            records.append(head + _U16.pack(len(wire)) + wire)
+            continue
+        template = _template(head, rdata, wire)
+        if template is None:
+            return None
+        records.append(template)
+    return tuple(records)
+
+
+_RRSIG_HEAD = struct.Struct("!HBBIIIH")
+
+
+def _fixedData(rdata: dns.rdata.Rdata) -> bytes | None:
+    """
+    The data of the commonest records that hold names never compressed (RRSIG, NSEC) in wire
+    form, laid out as dnspython lays them out but without its per-label work; C{None} for
+    other records.
+    """
+    if isinstance(rdata, dns.rdtypes.rrsigbase.RRSIGBase) and rdata.signer.is_absolute():
+        header = _RRSIG_HEAD.pack(
+            rdata.type_covered,
+            rdata.algorithm,
+            rdata.labels,
+            rdata.original_ttl,
+            rdata.expiration,
+            rdata.inception,
+            rdata.key_tag,
+        )
+        signer = rdata.signer.to_wire()
+        assert signer is not None
+        return header + signer + rdata.signature
+    if isinstance(rdata, dns.rdtypes.ANY.NSEC.NSEC) and rdata.next.is_absolute():
+        windows = b"".join(bytes((w, len(m))) + m for w, m in rdata.windows)
+        following = rdata.next.to_wire()
+        assert following is not None
+        return following + windows
+    return None
+
+
+def _template(head: bytes, rdata: dns.rdata.Rdata, wire: bytes) -> _Template | None:
+    pieces: tuple[bytes | dns.name.Name, ...]
+    if isinstance(rdata, dns.rdtypes.ANY.SOA.SOA):
+        numbers = struct.pack(
+            "!IIIII", rdata.serial, rdata.refresh, rdata.retry, rdata.expire, rdata.minimum
+        )
+        pieces = (rdata.mname, rdata.rname, numbers)
+    elif isinstance(rdata, dns.rdtypes.nsbase.NSBase):
+        pieces = (rdata.target,)
+    elif isinstance(rdata, dns.rdtypes.mxbase.MXBase):
+        pieces = (_U16.pack(rdata.preference), rdata.exchange)
+    else:
+        return None
+    if not all(isinstance(p, bytes) or p.is_absolute() for p in pieces):
+        return None
+    template = _Template(head, tuple(p if isinstance(p, bytes) else nameParts(p) for p in pieces))
+    # The layout must give what dnspython gives, compressed against nothing but itself.
+    out: list[bytes] = []
+    _writeTemplateData(out, {}, 0, template)
+    if b"".join(out) != wire:
+        return None
+    return template
+
+
+def _writeTemplateData(
+    out: list[bytes], table: dict[bytes, int], pos: int, template: _Template
+) -> int:
+    for piece in template.pieces:
+        if isinstance(piece, bytes):
+            out.append(piece)
+            pos += len(piece)
+        else:
+            pos = _writeName(out, table, pos, piece)
+    return pos
+
+
+class WireZone:
+    """
+    One zone in the form L{answerFast} reads: names as lower-case wire bytes, the NSEC owners'
+    canonical sort keys, the NSEC3 hashes, and each node's RRsets rendered (once, when first
+    needed) without their owner name. What it holds is bounded by the zone's own contents.
+
+    @ivar origin: the apex, in lower-case wire form.
+    """
+
+    def __init__(
+        self,
+        zone: dns.zone.Zone,
+        origin: dns.name.Name,
+        existing: Iterable[dns.name.Name],
+        cuts: Iterable[dns.name.Name],
+        dnames: Iterable[dns.name.Name],
+        nsecOwners: Iterable[dns.name.Name],
+        nsec3: tuple[bytes, int, list[bytes], list[dns.name.Name]] | None,
+    ) -> None:
+        self._zone = zone
+        self._rdclass = zone.rdclass
+        self._originName = origin
+        self.origin = wireKey(origin)
+        self._existing = frozenset(wireKey(n) for n in existing)
+        self._cuts = frozenset(wireKey(n) for n in cuts)
+        self._dnames = frozenset(wireKey(n) for n in dnames)
+        self._nodes: dict[bytes, dns.node.Node] = {wireKey(n): v for n, v in zone.nodes.items()}
+        self._names: dict[bytes, dns.name.Name] = {wireKey(n): n for n in zone.nodes}
+        owners = sorted((canonicalKey(k), k) for k in map(wireKey, nsecOwners))
+        self._nsecSort = [s for s, _ in owners]
+        self._nsecOwners = [k for _, k in owners]
+        self._nsec3 = nsec3 is not None
+        self._salt = b""
+        self._iterations = 0
+        self._hashes: list[bytes] = []
+        self._nsec3Owners: list[bytes] = []
+        if nsec3 is not None:
+            self._salt, self._iterations, self._hashes, names = nsec3
+            self._nsec3Owners = [wireKey(n) for n in names]
+        self._hashCache: dict[bytes, bytes] = {}
+        self._rendered: dict[bytes, _Node] = {}
+        self._negativeSOA: tuple[NameParts, _RRset] | None = None
+
+    def forget(self) -> None:
+        """
+        Drop every rendered RRset (after the zone's data changed in place).
+        """
+        self._rendered.clear()
+        self._negativeSOA = None
+
+    def _node(self, key: bytes) -> _Node | None:
+        rendered = self._rendered.get(key)
+        if rendered is not None:
+            return rendered
+        node = self._nodes.get(key)
+        if node is None:
+            return None
+        sigs: dict[int, dns.rdataset.Rdataset] = {}
+        data: list[dns.rdataset.Rdataset] = []
+        for rdataset in node.rdatasets:
+            if rdataset.rdclass != self._rdclass:
+                continue
+            if rdataset.rdtype == _RRSIG:
+                sigs[rdataset.covers] = rdataset
+            elif rdataset.covers == dns.rdatatype.NONE:
+                data.append(rdataset)
+        rrsets: dict[int, _RRset] = {}
+        unsupported: set[int] = set()
+        for rdataset in data:
+            records = _renderRdataset(rdataset)
+            sig = sigs.get(rdataset.rdtype)
+            sigRecords = _renderRdataset(sig) if sig is not None else ()
+            if records is None or sigRecords is None:
+                unsupported.add(rdataset.rdtype)
+            else:
+                rrsets[rdataset.rdtype] = _RRset(rdataset.rdtype, records, sigRecords)
+        rendered = _Node(nameParts(self._names[key]), rrsets, frozenset(unsupported))
+        self._rendered[key] = rendered
+        return rendered
+
+    def _soa(self) -> tuple[NameParts, _RRset] | None:
+        """
+        The apex's SOA with the negative-answer TTL (the smaller of its TTL and its minimum
+        field, RFC 2308 section 3), and its signatures.
+        """
+        if self._negativeSOA is not None:
+            return self._negativeSOA
+        node = self._nodes.get(self.origin)
+        if node is None:
+            return None
+        soa = node.get_rdataset(self._rdclass, _SOA)
+        if soa is None:
+            return None
+        negative = soa.copy()
+        negative.ttl = min(soa.ttl, soa[0].minimum)
+        records = _renderRdataset(negative)
+        sig = node.get_rdataset(self._rdclass, _RRSIG, _SOA)
+        sigRecords = _renderRdataset(sig) if sig is not None else ()
+        if records is None or sigRecords is None:
+            return None
+        self._negativeSOA = (nameParts(self._originName), _RRset(_SOA, records, sigRecords))
+        return self._negativeSOA
+
+    def _hash(self, key: bytes) -> bytes:
+        cached = self._hashCache.get(key)
+        if cached is not None:
+            return cached
+        salt = self._salt
+        digest = hashlib.sha1(key + salt).digest()
+        for _ in range(self._iterations):
+            digest = hashlib.sha1(digest + salt).digest()
+        if key in self._existing:  # names of the zone only: the cache stays bounded
+            self._hashCache[key] = digest
+        return digest
+
+    def _nsec3Matching(self, key: bytes) -> bytes | None:
+        digest = self._hash(key)
+        hashes = self._hashes
+        index = bisect.bisect_left(hashes, digest)
+        if index < len(hashes) and hashes[index] == digest:
+            return self._nsec3Owners[index]
+        return None
+
+    def _nsec3Covering(self, key: bytes) -> bytes:
+        index = bisect.bisect_left(self._hashes, self._hash(key)) - 1
+        return self._nsec3Owners[index]
+
+    def _coveringNSEC(self, key: bytes) -> bytes | None:
+        if not self._nsecOwners:
+            return None
+        index = bisect.bisect_right(self._nsecSort, canonicalKey(key)) - 1
+        return self._nsecOwners[index]
+
+
+#: An RRset placed in a section: its owner (C{None} for the question's name), its records
+#: followed by those of its signatures (none when DO is clear), and where those start when
+#: the records must be shuffled (else 0).
+_Entry = tuple[NameParts | None, tuple[_Record, ...], int]
+
+
+class _Response:
+    """
+    The sections of an answer being assembled, one entry per RRset.
+    """
+
+    __slots__ = ("answer", "authority", "dnssec", "ok", "seen")
+
+    def __init__(self, dnssec: bool) -> None:
+        self.answer: list[_Entry] = []
+        self.authority: list[_Entry] = []
+        self.seen: set[tuple[bytes, int]] = set()
+        self.dnssec = dnssec
+        self.ok = True
+
+    def addAnswer(self, rrset: _RRset) -> None:
+        """
+        Put C{rrset} (and its signatures) in the answer section, under the question's name.
+        """
+        self.answer.append(_entry(None, rrset, self.dnssec))
+
+    def addAuthority(self, zone: WireZone, key: bytes | None, rdtype: int) -> None:
+        """
+        Put the RRset C{rdtype} at C{key} (and its signatures) in the authority section, once.
+        """
+        if key is None or (key, rdtype) in self.seen:
+            return
+        node = zone._node(key)
+        if node is None:
+            return
+        rrset = node.rrsets.get(rdtype)
+        if rrset is None:
+            if rdtype in node.unsupported:
+                self.ok = False
+            return
+        self.seen.add((key, rdtype))
+        self.authority.append(_entry(node.parts, rrset, self.dnssec))
+
+    def addSOA(self, zone: WireZone) -> None:
+        """
+        The apex's SOA for a negative answer, in the authority section.
+        """
+        soa = zone._soa()
+        if soa is None:
+            self.ok = False
+            return
+        parts, rrset = soa
+        self.seen.add((zone.origin, _SOA))
+        self.authority.append(_entry(parts, rrset, self.dnssec))
+
+
+def _entry(parts: NameParts | None, rrset: _RRset, dnssec: bool) -> _Entry:
+    if dnssec:
+        return (parts, rrset.signed, rrset.split)
+    return (parts, rrset.data, len(rrset.data) if len(rrset.data) > 1 else 0)
+
+
+def _emit(
+    out: list[bytes], table: dict[bytes, int], pos: int, section: list[_Entry], question: bytes
+) -> tuple[int, int]:
+    """
+    Write the RRsets of C{section} at offset C{pos} as dnspython renders them (the records of
+    each RRset shuffled, every owner name compressed); return the offset after them and how
+    many records they hold. C{question} is how the question's name is written.
+    """
+    count = 0
+    for parts, records, split in section:
+        if split:  # as dnspython shuffles each RRset it renders: the data, then the signatures
+            data = list(records[:split])
+            random.shuffle(data)
+            sigs = list(records[split:])
+            random.shuffle(sigs)
+            records = (*data, *sigs)
+        count += len(records)
+        owner: bytes | None = question if parts is None else (None if parts else b"\x00")
+        for record in records:
+            if owner is not None:
+                out.append(owner)
+                pos += len(owner)
+            else:
+                assert parts is not None
+                pos = _writeName(out, table, pos, parts)
+                target = table.get(parts[0][1])
+                if target is not None:  # the same name later: a pointer to it
+                    owner = _U16.pack(0xC000 | target)
+            if type(record) is bytes:
+                out.append(record)
+                pos += len(record)
+            else:
+                assert isinstance(record, _Template)
+                out.append(record.head)
+                at = len(out)
+                out.append(b"")
+                pos += 10
+                start = pos
+                pos = _writeTemplateData(out, table, pos, record)
+                out[at] = _U16.pack(pos - start)
+    return pos, count
+
+
+def _nextCloser(key: bytes, closest: bytes) -> bytes:
+    """
+    The ancestor of C{key} (or C{key} itself) one label longer than its ancestor C{closest}.
+    """
+    while True:
+        parent = _parent(key)
+        if len(parent) == len(closest):
+            return key
+        key = parent
+
+
+def _proveNoCloser(response: _Response, zone: WireZone, key: bytes, closest: bytes) -> None:
+    if zone._nsec3:
+        response.addAuthority(zone, zone._nsec3Matching(closest), _NSEC3)
+        response.addAuthority(zone, zone._nsec3Covering(_nextCloser(key, closest)), _NSEC3)
+    else:
+        response.addAuthority(zone, zone._coveringNSEC(key), _NSEC)
+
+
+def _proveNoType(response: _Response, zone: WireZone, key: bytes) -> None:
+    if zone._nsec3:
+        matching = zone._nsec3Matching(key)
+        if matching is not None:
+            response.addAuthority(zone, matching, _NSEC3)
+            return
+        closest = _parent(key)
+        while zone._nsec3Matching(closest) is None and closest != zone.origin:
+            closest = _parent(closest)
+        _proveNoCloser(response, zone, key, closest)
+    else:
+        response.addAuthority(zone, zone._coveringNSEC(key), _NSEC)
+
+
+def _validOptions(data: bytes, start: int, end: int) -> bool:
+    """
+    Whether the EDNS options in C{data[start:end]} parse as dnspython parses them.
+    """
+    try:
+        parser = dns.wire.Parser(data[start:end])
+        dns.rdtypes.ANY.OPT.OPT.from_wire_parser(_OPT, _OPT, parser)
+        return parser.remaining() == 0
+    except Exception:
+        return False
+
+
+def answerFast(
+    zones: Mapping[bytes, WireZone], data: bytes, tcp: bool, maxUDPPayload: int
+) -> bytes | None:
+    """
+    The answer to the query in C{data} from C{zones} (by apex, in lower-case wire form), or
+    C{None} when the query or its answer is not an ordinary one and the message-level path
+    must give it. C{data} is known to be at least a header long, with QR clear.
+    """
+    size = len(data)
+    if data[2] & 0x78 or size < 17:  # an opcode other than QUERY; no room for a question
+        return None
+    counts = data[4:12]
+    if counts == _COUNTS_EDNS:
+        edns = True
+    elif counts == _COUNTS_PLAIN:
+        edns = False
+    else:
+        return None
+    # The question name: plain labels, no compression pointer, at most 255 bytes.
+    pos = 12
+    labels: list[int] = []
+    while True:
+        if pos >= size:
+            return None
+        length = data[pos]
+        if not length:
+            break
+        if length > 63:
+            return None
+        labels.append(pos - 12)
+        pos += length + 1
+    qend = pos + 1
+    if qend - 12 > 255 or qend + 4 > size:
+        return None
+    qtype, qclass = _QUESTION_TAIL.unpack_from(data, qend)
+    if qclass != 1 or qtype in _SLOW_TYPES:
+        return None
+    pos = qend + 4
+    dnssec = False
+    payload = 0
+    if edns:
+        # An OPT record: root owner, version 0, nothing after it.
+        if pos + 11 > size or data[pos] or data[pos + 1 : pos + 3] != b"\x00\x29":
+            return None
+        payload, extended, version, ednsFlags, rdlength = _OPT_TAIL.unpack_from(data, pos + 3)
+        if extended or version or pos + 11 + rdlength != size:
+            return None
+        if rdlength and not _validOptions(data, pos + 11, size):
+            return None
+        dnssec = bool(ednsFlags & _DO)
+    elif pos != size:
+        return None
+
+    qkey = data[12:qend].lower()
+    # The zone: the most specific one, except that DS at a zone's apex comes from its parent.
+    zone: WireZone | None = None
+    for offset in (*labels, qend - 13):
+        found = zones.get(qkey[offset:])
+        if found is None:
+            continue
+        if zone is None:
+            zone = found
+            if qtype != _DS or offset:
+                break
+        else:
+            zone = found
+            break
+    flags = _QR | ((data[2] << 8) & _RD) | (data[3] & _CD)
+    response = _Response(dnssec)
+    if zone is None:
+        flags |= _REFUSED
+    else:
+        rcode = _lookup(response, zone, qkey, qtype)
+        if rcode < 0 or not response.ok:
+            return None
+        flags |= _AA | rcode
+
+    # The response: the question as asked, then the records, compressed as dnspython does.
+    out = [b"", data[12 : qend + 4]]
+    pos = qend + 4
+    table = {qkey[offset:]: 12 + offset for offset in labels}
+    owner = b"\xc0\x0c" if labels else b"\x00"
+    pos, answers = _emit(out, table, pos, response.answer, owner)
+    pos, authorities = _emit(out, table, pos, response.authority, owner)
+    if edns:
+        out.append(_OPT_HEAD + _U16.pack(maxUDPPayload) + (_OPT_DO if dnssec else _OPT_NO_DO))
+        pos += 11
+        limit = max(512, min(payload, maxUDPPayload))
+    else:
+        limit = 512
+    if tcp:
+        limit = _TCP_LIMIT
+    if pos > limit:
+        return None  # truncation is the message-level path's business
+    out[0] = data[:2] + _HEADER_TAIL.pack(flags, 1, answers, authorities, 1 if edns else 0)
+    return b"".join(out)
+
+
+def _lookup(response: _Response, zone: WireZone, qkey: bytes, qtype: int) -> int:
+    """
+    Answer C{qkey}/C{qtype} from C{zone} into C{response} as the message-level path does;
+    return the response code, or -1 to leave the query to that path (a referral, a DNAME or
+    CNAME to follow, data this module does not render).
+    """
+    origin = zone.origin
+    if zone._cuts or zone._dnames:
+        key = qkey
+        while True:
+            if key in zone._cuts and not (key == qkey and qtype == _DS):
+                return -1
+            if key != qkey and key in zone._dnames:
+                return -1
+            if len(key) <= len(origin):
+                break
+            key = _parent(key)
+    existing = zone._existing
+    if qkey in existing:
+        node = zone._node(qkey)
+        if node is not None:
+            rrset = node.rrsets.get(qtype)
+            if rrset is not None:
+                response.addAnswer(rrset)
+                return 0
+            if qtype in node.unsupported or _CNAME in node.rrsets or _CNAME in node.unsupported:
+                return -1
+        response.addSOA(zone)
+        if response.dnssec:
+            _proveNoType(response, zone, qkey)
+        return 0
+
+    closest = qkey
+    while closest not in existing:
+        if len(closest) <= len(origin):
+            return -1
+        closest = _parent(closest)
+    wildcard = b"\x01*" + closest
+    if wildcard in existing:
+        node = zone._node(wildcard)
+        if node is not None:
+            rrset = node.rrsets.get(qtype)
+            if rrset is not None:
+                response.addAnswer(rrset)
+                if response.dnssec:
+                    _proveNoCloser(response, zone, qkey, closest)
+                return 0
+            if qtype in node.unsupported or _CNAME in node.rrsets or _CNAME in node.unsupported:
+                return -1
+            response.addSOA(zone)
+            if response.dnssec:
+                _proveNoCloser(response, zone, qkey, closest)
+                _proveNoType(response, zone, wildcard)
+            return 0
+    response.addSOA(zone)
+    if response.dnssec:
+        _proveNoCloser(response, zone, qkey, closest)
+        if zone._nsec3:
+            response.addAuthority(zone, zone._nsec3Covering(wildcard), _NSEC3)
+        else:
+            response.addAuthority(zone, zone._coveringNSEC(wildcard), _NSEC)
+    return _NXDOMAIN
