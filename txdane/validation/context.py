@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 
 from txdane.errors import LookupFailedError, WorkLimitExceededError
 from txdane.transport import DNSError, DNSQuerier
+from txdane.validation.cache import nameKey
 from txdane.validation.ede import EDE
 from txdane.validation.failures import edeFromMessage, edeOf, queryFailure
 from txdane.validation.limits import Budget
@@ -38,8 +39,8 @@ class LookupContext:
     @ivar now: the time signatures are checked against, read once when the lookup starts.
     @ivar budget: the work this lookup has done and may still do.
     @ivar textKey: the answer cache's key for the question as the caller wrote it, if any.
-    @ivar responses: the responses received so far, by question: a question asked twice
-        within one lookup is sent once.
+    @ivar responses: the responses received so far, by question (the name as L{nameKey}
+        gives it, and the type): a question asked twice within one lookup is sent once.
     @ivar cancelled: whether the caller cancelled the lookup: no further query is sent.
     """
 
@@ -49,7 +50,7 @@ class LookupContext:
     now: float
     budget: Budget
     textKey: tuple[str, str | int] | None = None
-    responses: dict[tuple[dns.name.Name, int], dns.message.Message] = dataclasses.field(
+    responses: dict[tuple[tuple[bytes, ...], int], dns.message.Message] = dataclasses.field(
         default_factory=dict
     )
     cancelled: bool = False
@@ -69,9 +70,10 @@ class LookupContext:
             # Cancelled while one of its steps was running (a result shared with another
             # lookup resumed it), so that step's next query is where it stops.
             raise CancelledError()
-        key = (name, rdtype)
-        if key in self.responses:
-            return self.responses[key]
+        key = (nameKey(name), int(rdtype))
+        known = self.responses.get(key)
+        if known is not None:
+            return known
         limits = self.budget.limits
         self.budget.queries += 1
         if self.budget.queries > limits.maxQueriesPerLookup:
@@ -81,7 +83,6 @@ class LookupContext:
                 f"more than {limits.maxQueriesPerLookup} queries needed",
                 EDE.DNSSEC_INDETERMINATE,
             )
-        what = f"{name} {dns.rdatatype.to_text(rdtype)}"
         try:
             response = await self.querier.query(
                 name,
@@ -92,18 +93,23 @@ class LookupContext:
             )
         except DNSError as e:
             raise LookupFailedError(
-                self.name, self.rdtype, queryFailure(what, e), edeOf(e), e
+                self.name, self.rdtype, queryFailure(_question(name, rdtype), e), edeOf(e), e
             ) from e
         rcode = response.rcode()
         if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             raise LookupFailedError(
                 self.name,
                 self.rdtype,
-                f"query {what}: the resolver answered {dns.rcode.to_text(rcode)}",
+                f"query {_question(name, rdtype)}: the resolver answered "
+                f"{dns.rcode.to_text(rcode)}",
                 edeFromMessage(response),
             )
         self.responses[key] = response
         return response
+
+
+def _question(name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> str:
+    return f"{name} {dns.rdatatype.to_text(rdtype)}"
 
 
 def cancellable(ctx: LookupContext, lookup: Coroutine[Any, Any, _T]) -> Deferred[_T]:

@@ -35,7 +35,7 @@ from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchor, TrustAnchors
 from txdane.validation.answer import SignatureUse, ZoneTrust
 from txdane.validation.autotrust import TrustAnchorTracker
-from txdane.validation.cache import ExpiringCache
+from txdane.validation.cache import ExpiringCache, nameKey
 from txdane.validation.context import LookupContext
 from txdane.validation.dsmatch import keysForDS, unsupportedDS, usableDS
 from txdane.validation.ede import EDE
@@ -700,7 +700,7 @@ class ChainOfTrust:
         cached = cache.get(name)
         if cached is not None:
             return cached
-        result = await self._shared((kind, name), compute, ctx.budget)
+        result = await self._shared((kind, nameKey(name)), compute, ctx.budget)
         if self._reusable(result, ctx.budget):
             cache.put(name, result, self._ttl(result.status, result.ttl))
         return result
