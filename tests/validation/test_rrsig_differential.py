@@ -34,7 +34,7 @@ from tests.validation.zonekit import DAY, NOW, collidingKey, n
 from txdane.status import Status
 from txdane.validation import rrsig as rrsigModule
 from txdane.validation.algorithms import AlgorithmPolicy
-from txdane.validation.cache import nameKey
+from txdane.validation.cache import nameKey, sameName
 from txdane.validation.dsmatch import dsDigest
 from txdane.validation.limits import Budget, ValidationLimits
 from txdane.validation.rrsig import (
@@ -621,7 +621,7 @@ def test_dsDigestUnknownType() -> None:
 @given(a=st.lists(LABEL, max_size=3), b=st.lists(LABEL, max_size=3), flips=st.lists(st.booleans()))
 def test_nameKeyProperty(a: list[str], b: list[str], flips: list[bool]) -> None:
     """
-    Names have equal keys exactly when they are equal names.
+    Names have equal keys exactly when they are equal names, and L{sameName} says so.
     """
     first = dns.name.from_text(".".join(a) + "." if a else ".")
     for second in (
@@ -630,6 +630,7 @@ def test_nameKeyProperty(a: list[str], b: list[str], flips: list[bool]) -> None:
         dns.name.from_text(".".join(a), None) if a else first,
     ):
         assert (nameKey(first) == nameKey(second)) == (first == second)
+        assert sameName(first, second) == (first == second) == sameName(second, first)
 
 
 # -- the key cache --------------------------------------------------------------------------

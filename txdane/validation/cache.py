@@ -40,6 +40,16 @@ def nameKey(name: dns.name.Name) -> tuple[bytes, ...]:
     return tuple(map(bytes.lower, name.labels))
 
 
+def sameName(a: dns.name.Name, b: dns.name.Name) -> bool:
+    """
+    Whether C{a} and C{b} are equal names (C{a == b}), cheaply: most names compared are equal
+    byte for byte, or differ in their label count.
+    """
+    if a.labels == b.labels:
+        return True
+    return len(a.labels) == len(b.labels) and nameKey(a) == nameKey(b)
+
+
 _Name = dns.name.Name
 
 
