@@ -664,3 +664,16 @@ def test_keyCacheKeepsInvalidAsNone() -> None:
     assert publicKey.cache_info().hits == 1
     with pytest.raises(dns.dnssec.UnsupportedAlgorithm):
         publicKey(12, b"\0" * 64)
+
+
+def test_signerTextsBounded() -> None:
+    """
+    The texts of signers' names that reasons repeat are kept for at most C{_SIGNER_TEXTS}
+    names.
+    """
+    sig = SIGNERS[-2].sign(A)
+    for i in range(rrsigModule._SIGNER_TEXTS * 2 + 3):
+        signer = dns.name.from_text(f"z{i}.Example.test.")
+        text = rrsigModule._what(_replace(sig, signer=signer))
+        assert text == f"RRSIG {sig.key_tag}/{sig.algorithm} by {signer}"
+        assert 0 < len(rrsigModule._signerTexts) <= rrsigModule._SIGNER_TEXTS
