@@ -25,6 +25,7 @@ import dns.dnssec
 import dns.dnssecalgs
 import dns.dnssecalgs.base
 import dns.name
+import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
@@ -174,7 +175,7 @@ class SignedData:
     The data an RRSIG over an RRset signs (RFC 4034 section 3.1.8.1), built from the RRset's
     records in canonical form, sorted, computed once for all the signatures tried.
 
-    @ivar rrset: the RRset, whose owner name is absolute.
+    @ivar rrset: the RRset, whose owner name is absolute (as the signers' names must be).
     """
 
     def __init__(self, rrset: dns.rrset.RRset) -> None:
