@@ -677,3 +677,23 @@ def test_signerTextsBounded() -> None:
         text = rrsigModule._what(_replace(sig, signer=signer))
         assert text == f"RRSIG {sig.key_tag}/{sig.algorithm} by {signer}"
         assert 0 < len(rrsigModule._signerTexts) <= rrsigModule._SIGNER_TEXTS
+
+
+def test_cacheNameKeys() -> None:
+    """
+    A name given to the cache stands for its L{nameKey}: found again by either, whatever the
+    case of its letters; other keys are not changed.
+    """
+    from twisted.internet.task import Clock
+
+    from txdane.validation.cache import ExpiringCache
+
+    cache: ExpiringCache[str] = ExpiringCache(Clock(), 10, 100)
+    cache.put(n("Example.TEST."), "zone", 10)
+    assert cache.get(n("example.test.")) == "zone"
+    assert cache.get(nameKey(n("EXAMPLE.test."))) == "zone"
+    assert cache.get(n("other.test.")) is None
+    cache.put(nameKey(n("b.test.")), "b", 10)
+    assert cache.get(n("B.Test.")) == "b"
+    cache.put(("text.", "A"), "text", 10)
+    assert cache.get(("text.", "A")) == "text" and len(cache) == 3

@@ -105,12 +105,17 @@ class ExpiringCache(Generic[V]):
         """
         The live entry for C{key}, or C{None}.
         """
-        if key.__class__ is _Name:
-            key = nameKey(key)
         entries = self._entries
         entry = entries.get(key)
         if entry is None:
-            return None
+            # A name is kept by its nameKey (not looked for first: the hot callers, the
+            # lookups by text and the chain of trust, give keys that are not names).
+            if key.__class__ is not _Name:
+                return None
+            key = nameKey(key)
+            entry = entries.get(key)
+            if entry is None:
+                return None
         expiry, value, cost = entry
         if expiry <= self.clock.seconds():
             del entries[key]

@@ -697,12 +697,13 @@ class ChainOfTrust:
         The result of C{compute} for C{name}: from C{cache}, or computed once for the
         concurrent lookups that need it, then cached when other lookups may use it.
         """
-        cached = cache.get(name)
+        key = nameKey(name)
+        cached = cache.get(key)
         if cached is not None:
             return cached
-        result = await self._shared((kind, nameKey(name)), compute, ctx.budget)
+        result = await self._shared((kind, key), compute, ctx.budget)
         if self._reusable(result, ctx.budget):
-            cache.put(name, result, self._ttl(result.status, result.ttl))
+            cache.put(key, result, self._ttl(result.status, result.ttl))
         return result
 
     @staticmethod
