@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
+import dns.name
 import dns.rrset
 from twisted.internet.interfaces import IReactorTime
 
@@ -29,6 +30,27 @@ RRSET_OVERHEAD = 600
 RECORD_OVERHEAD = 240
 #: Estimated bytes of an entry beyond its RRsets (the cache slot, the value object).
 ENTRY_OVERHEAD = 1000
+
+
+def nameKey(name: dns.name.Name) -> tuple[bytes, ...]:
+    """
+    A key for C{name} that is equal for equal names (labels compared without regard to ASCII
+    case, as C{dns.name.Name} compares them) and cheap to hash and compare.
+    """
+    return tuple(map(bytes.lower, name.labels))
+
+
+def sameName(a: dns.name.Name, b: dns.name.Name) -> bool:
+    """
+    Whether C{a} and C{b} are equal names (C{a == b}), cheaply: most names compared are equal
+    byte for byte, or differ in their label count.
+    """
+    if a.labels == b.labels:
+        return True
+    return len(a.labels) == len(b.labels) and nameKey(a) == nameKey(b)
+
+
+_Name = dns.name.Name
 
 
 def rrsetCost(rrsets: Iterable[dns.rrset.RRset | None]) -> int:
@@ -48,7 +70,8 @@ def rrsetCost(rrsets: Iterable[dns.rrset.RRset | None]) -> int:
 class ExpiringCache(Generic[V]):
     """
     A least-recently-used cache of at most C{size} entries and C{maxBytes} estimated bytes,
-    with per-entry expiry.
+    with per-entry expiry. A name as a key stands for its L{nameKey} (names are slow to hash
+    and compare).
 
     @param clock: the source of time.
     @param size: the most entries kept.
@@ -82,15 +105,23 @@ class ExpiringCache(Generic[V]):
         """
         The live entry for C{key}, or C{None}.
         """
-        entry = self._entries.get(key)
+        entries = self._entries
+        entry = entries.get(key)
         if entry is None:
-            return None
+            # A name is kept by its nameKey (not looked for first: the hot callers, the
+            # lookups by text and the chain of trust, give keys that are not names).
+            if key.__class__ is not _Name:
+                return None
+            key = nameKey(key)
+            entry = entries.get(key)
+            if entry is None:
+                return None
         expiry, value, cost = entry
         if expiry <= self.clock.seconds():
-            del self._entries[key]
+            del entries[key]
             self.bytes -= cost
             return None
-        self._entries.move_to_end(key)
+        entries.move_to_end(key)
         return value
 
     def put(self, key: Hashable, value: V, ttl: float) -> None:
@@ -100,6 +131,8 @@ class ExpiringCache(Generic[V]):
         ttl = min(ttl, self.maxTTL)
         if ttl <= 0 or self.size <= 0:
             return
+        if key.__class__ is _Name:
+            key = nameKey(key)
         cost = ENTRY_OVERHEAD + (self.costOf(value) if self.costOf is not None else 0)
         if self.maxBytes is not None and cost > self.maxBytes:
             return  # larger than the whole cache: never kept

@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 
 from txdane.errors import LookupFailedError, WorkLimitExceededError
 from txdane.transport import DNSError, DNSQuerier
+from txdane.validation.cache import nameKey
 from txdane.validation.ede import EDE
 from txdane.validation.failures import edeFromMessage, edeOf, queryFailure
 from txdane.validation.limits import Budget
@@ -73,8 +74,8 @@ class LookupContext:
     @ivar now: the time signatures are checked against, read once when the lookup starts.
     @ivar budget: the work this lookup has done and may still do.
     @ivar textKey: the answer cache's key for the question as the caller wrote it, if any.
-    @ivar responses: the responses received so far, by question: a question asked twice
-        within one lookup is sent once.
+    @ivar responses: the responses received so far, by question (the name as L{nameKey}
+        gives it, and the type): a question asked twice within one lookup is sent once.
     @ivar cancelled: whether the caller cancelled the lookup: no further query is sent.
     @ivar ahead: work started ahead of the step that needs it (L{prefetch}, and the chain
         of trust's results computed beside the lookup's own steps), by what it computes.
@@ -86,7 +87,7 @@ class LookupContext:
     now: float
     budget: Budget
     textKey: tuple[str, str | int] | None = None
-    responses: dict[tuple[dns.name.Name, int], dns.message.Message] = dataclasses.field(
+    responses: dict[tuple[tuple[bytes, ...], int], dns.message.Message] = dataclasses.field(
         default_factory=dict
     )
     cancelled: bool = False
@@ -98,15 +99,16 @@ class LookupContext:
         certainly ask it (L{query} then gets its response, or its error). Nothing is sent
         once the lookup is at its query limit: the step's own query then fails as usual.
         """
-        key = ("query", name, rdtype)
+        asked = (nameKey(name), int(rdtype))
+        key = ("query", asked)
         if (
             self.cancelled
-            or (name, rdtype) in self.responses
+            or asked in self.responses
             or key in self.ahead
             or self.budget.queries >= self.budget.limits.maxQueriesPerLookup
         ):
             return
-        self.ahead[key] = Ahead(self._ask(name, rdtype))
+        self.ahead[key] = Ahead(self._ask(name, rdtype, asked))
 
     async def query(
         self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
@@ -123,21 +125,24 @@ class LookupContext:
             # Cancelled while one of its steps was running (a result shared with another
             # lookup resumed it), so that step's next query is where it stops.
             raise CancelledError()
-        key = (name, rdtype)
-        if key in self.responses:
-            return self.responses[key]
-        ahead = self.ahead.pop(("query", name, rdtype), None)
+        key = (nameKey(name), int(rdtype))
+        known = self.responses.get(key)
+        if known is not None:
+            return known
+        ahead = self.ahead.pop(("query", key), None)
         if ahead is not None:
             response: dns.message.Message = await ahead.result()
             return response
-        return await self._ask(name, rdtype)
+        return await self._ask(name, rdtype, key)
 
     async def _ask(
-        self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
+        self,
+        name: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+        key: tuple[tuple[bytes, ...], int],
     ) -> dns.message.Message:
         if self.cancelled:
             raise CancelledError()
-        key = (name, rdtype)
         limits = self.budget.limits
         self.budget.queries += 1
         if self.budget.queries > limits.maxQueriesPerLookup:
@@ -147,7 +152,6 @@ class LookupContext:
                 f"more than {limits.maxQueriesPerLookup} queries needed",
                 EDE.DNSSEC_INDETERMINATE,
             )
-        what = f"{name} {dns.rdatatype.to_text(rdtype)}"
         try:
             response = await self.querier.query(
                 name,
@@ -158,18 +162,23 @@ class LookupContext:
             )
         except DNSError as e:
             raise LookupFailedError(
-                self.name, self.rdtype, queryFailure(what, e), edeOf(e), e
+                self.name, self.rdtype, queryFailure(_question(name, rdtype), e), edeOf(e), e
             ) from e
         rcode = response.rcode()
         if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             raise LookupFailedError(
                 self.name,
                 self.rdtype,
-                f"query {what}: the resolver answered {dns.rcode.to_text(rcode)}",
+                f"query {_question(name, rdtype)}: the resolver answered "
+                f"{dns.rcode.to_text(rcode)}",
                 edeFromMessage(response),
             )
         self.responses[key] = response
         return response
+
+
+def _question(name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> str:
+    return f"{name} {dns.rdatatype.to_text(rdtype)}"
 
 
 def cancellable(ctx: LookupContext, lookup: Coroutine[Any, Any, _T]) -> Deferred[_T]:

@@ -6,21 +6,42 @@ digest match, within the limits (L{keysForDS}).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import dns.dnssec
 import dns.name
 import dns.rrset
+from dns.dnssectypes import DSDigest
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS
 
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.ede import EDE
 from txdane.validation.limits import ValidationLimits
-from txdane.validation.rrsig import keysByTag
+from txdane.validation.rrsig import keysByTag, keyWire
 
 _ZONE = 0x0100
 _SHA1 = 1
+#: The digest types hashed here; any other goes to dnspython's C{make_ds}, as before.
+_HASHES = {1: hashlib.sha1, 2: hashlib.sha256, 4: hashlib.sha384}
+
+
+def dsDigest(zone: dns.name.Name, key: DNSKEY, digestType: DSDigest) -> bytes:
+    """
+    The digest a DS record of C{digestType} for C{key} at C{zone} holds (RFC 4034 section
+    5.1.4): the hash of the zone's canonical name and the key's rdata, as C{make_ds}
+    computes it.
+
+    @raise dns.dnssec.UnsupportedAlgorithm: an unknown digest type (from C{make_ds}).
+    """
+    hashing = _HASHES.get(digestType)
+    if hashing is None:
+        made = dns.dnssec.make_ds(
+            zone, key, digestType, policy=dns.dnssec.allow_all_policy, validating=True
+        )
+        return made.digest
+    return hashing(zone.to_digestable() + keyWire(key)).digest()
 
 
 def usableDS(dsRecords: Sequence[DS], policy: AlgorithmPolicy) -> list[DS]:
@@ -77,13 +98,10 @@ def keysForDS(
         candidates = [
             k
             for k in byTag.get(ds.key_tag, ())
-            if k.algorithm == ds.algorithm and k.flags & _ZONE and k.protocol == 3
+            if k.algorithm == ds.algorithm and int(k.flags) & _ZONE and k.protocol == 3
         ][: limits.maxKeysPerKeyTag]
         for key in candidates:
-            made = dns.dnssec.make_ds(
-                zone, key, ds.digest_type, policy=dns.dnssec.allow_all_policy, validating=True
-            )
-            if made.digest == ds.digest:
+            if dsDigest(zone, key, ds.digest_type) == ds.digest:
                 if key not in matched:
                     matched.append(key)
             else:

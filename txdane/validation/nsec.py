@@ -15,6 +15,7 @@ import dns.rdatatype
 from dns.rdtypes.ANY.NSEC import NSEC
 
 from txdane.status import Status
+from txdane.validation.cache import sameName
 from txdane.validation.denial import (
     DNAME,
     DenialVerdict,
@@ -55,7 +56,7 @@ def _find(
     nsecs: Sequence[tuple[dns.name.Name, NSEC]], name: dns.name.Name
 ) -> tuple[dns.name.Name, NSEC] | None:
     for owner, rdata in nsecs:
-        if owner == name:
+        if sameName(owner, name):
             return owner, rdata
     return None
 

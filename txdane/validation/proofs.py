@@ -22,6 +22,7 @@ from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from txdane.status import Status
 from txdane.validation import denial, nsec, nsec3
+from txdane.validation.cache import nameKey, sameName
 from txdane.validation.ede import EDE
 from txdane.validation.limits import Budget, ValidationLimits
 from txdane.validation.rrsig import RRsetVerdict
@@ -41,13 +42,14 @@ class DenialRecords:
         when there is no signer.
     @ivar refused: the bogus verdict when there are too many NSEC3 records to check, else
         C{None}.
-    @ivar signatures: the RRSIGs of the section, by owner and type covered.
+    @ivar signatures: the RRSIGs of the section, by owner (as L{nameKey
+        <txdane.validation.cache.nameKey>} gives it) and type covered.
     """
 
     signer: dns.name.Name | None
     rrsets: list[dns.rrset.RRset]
     refused: RRsetVerdict | None = None
-    signatures: dict[tuple[dns.name.Name, int], list[RRSIG]] = dataclasses.field(
+    signatures: dict[tuple[tuple[bytes, ...], int], list[RRSIG]] = dataclasses.field(
         default_factory=dict
     )
 
@@ -55,7 +57,7 @@ class DenialRecords:
         """
         The RRSIGs that cover C{rrset}.
         """
-        return self.signatures.get((rrset.name, rrset.rdtype), [])
+        return self.signatures.get((nameKey(rrset.name), rrset.rdtype), [])
 
 
 def findDenial(
@@ -76,18 +78,18 @@ def findDenial(
     """
     candidates = [r for r in message.authority if r.rdtype in _DENIAL]
     index = signatureIndex(message.authority)
-    signers = {
+    signedBy = [(r, index.get((nameKey(r.name), r.rdtype), [])) for r in candidates]
+    signers = [
         sig.signer
-        for r in candidates
-        for sig in index.get((r.name, r.rdtype), [])
+        for _, sigs in signedBy
+        for sig in sigs
         if near.is_subdomain(sig.signer) and not (above and sig.signer == near)
-    }
+    ]
     if not signers:
         return DenialRecords(None, candidates)
+    # The deepest: of the names above one name, the one with the most labels.
     signer = max(signers, key=len)
-    rrsets = [
-        r for r in candidates if any(s.signer == signer for s in index.get((r.name, r.rdtype), []))
-    ]
+    rrsets = [r for r, sigs in signedBy if any(sameName(s.signer, signer) for s in sigs)]
     nsec3Count = sum(1 for r in rrsets if r.rdtype == dns.rdatatype.NSEC3)
     if nsec3Count > limits.maxNSEC3RecordsPerProof:
         # Refuse before verifying any signature or computing any hash.

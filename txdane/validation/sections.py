@@ -11,6 +11,8 @@ import dns.rdatatype
 import dns.rrset
 from dns.rdtypes.ANY.RRSIG import RRSIG
 
+from txdane.validation.cache import nameKey, sameName
+
 
 def signaturesFor(
     message: dns.message.Message, section: list[dns.rrset.RRset], rrset: dns.rrset.RRset
@@ -22,8 +24,8 @@ def signaturesFor(
     for candidate in section:
         if (
             candidate.rdtype == dns.rdatatype.RRSIG
-            and candidate.name == rrset.name
             and candidate.covers == rrset.rdtype
+            and sameName(candidate.name, rrset.name)
         ):
             sigs.extend(candidate)
     return sigs
@@ -31,15 +33,15 @@ def signaturesFor(
 
 def signatureIndex(
     section: list[dns.rrset.RRset],
-) -> dict[tuple[dns.name.Name, int], list[RRSIG]]:
+) -> dict[tuple[tuple[bytes, ...], int], list[RRSIG]]:
     """
-    The RRSIG records of C{section} by (owner, type covered): what L{signaturesFor} finds,
-    for every RRset of a large section in one pass.
+    The RRSIG records of C{section} by owner (as L{nameKey} gives it) and type covered: what
+    L{signaturesFor} finds, for every RRset of a large section in one pass.
     """
-    index: dict[tuple[dns.name.Name, int], list[RRSIG]] = {}
+    index: dict[tuple[tuple[bytes, ...], int], list[RRSIG]] = {}
     for candidate in section:
         if candidate.rdtype == dns.rdatatype.RRSIG:
-            index.setdefault((candidate.name, candidate.covers), []).extend(candidate)
+            index.setdefault((nameKey(candidate.name), candidate.covers), []).extend(candidate)
     return index
 
 
@@ -50,7 +52,11 @@ def findRRset(
     The RRset of C{name} and C{rdtype} in C{section}, if any.
     """
     for rrset in section:
-        if rrset.name == name and rrset.rdtype == rdtype and rrset.rdclass == dns.rdataclass.IN:
+        if (
+            rrset.rdtype == rdtype
+            and rrset.rdclass == dns.rdataclass.IN
+            and sameName(rrset.name, name)
+        ):
             return rrset
     return None
 

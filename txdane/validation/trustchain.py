@@ -35,7 +35,7 @@ from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchor, TrustAnchors
 from txdane.validation.answer import SignatureUse, ZoneTrust
 from txdane.validation.autotrust import TrustAnchorTracker
-from txdane.validation.cache import ExpiringCache
+from txdane.validation.cache import ExpiringCache, nameKey
 from txdane.validation.context import Ahead, LookupContext
 from txdane.validation.dsmatch import keysForDS, unsupportedDS, usableDS
 from txdane.validation.ede import EDE
@@ -735,7 +735,7 @@ class ChainOfTrust:
         certainly need it: its queries go out in the same round trip. The later step gets
         the result (or its error) from L{_remembered}; other lookups share it as usual.
         """
-        key = (kind, name)
+        key = (kind, nameKey(name))
         if ctx.cancelled or key in ctx.ahead or key in self._pending:
             return
         if kind == "keys":
@@ -785,16 +785,17 @@ class ChainOfTrust:
         The result of C{compute} for C{name}: from C{cache}, or computed once for the
         concurrent lookups that need it, then cached when other lookups may use it.
         """
-        cached = cache.get(name)
+        key = nameKey(name)
+        cached = cache.get(key)
         if cached is not None:
             return cached
-        ahead = ctx.ahead.pop((kind, name), None)
+        ahead = ctx.ahead.pop((kind, key), None)
         if ahead is not None:
             early: _Result = await ahead.result()
             return early
-        result = await self._shared((kind, name), compute, ctx.budget)
+        result = await self._shared((kind, key), compute, ctx.budget)
         if self._reusable(result, ctx.budget):
-            cache.put(name, result, self._ttl(result.status, result.ttl))
+            cache.put(key, result, self._ttl(result.status, result.ttl))
         return result
 
     @staticmethod
