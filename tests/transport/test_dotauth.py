@@ -7,6 +7,7 @@ tested against Unbound in C{tests/peers/test_dot.py}.
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any
 
 import dns.name
@@ -103,12 +104,21 @@ class AddressNameTests(TestCase):
         self.addCleanup(client.close)
         return client
 
+    def caFile(self) -> str:
+        """
+        A path for a CA file in a temporary directory removed after the test (not below the
+        working directory, where trial's C{mktemp} would leave it).
+        """
+        directory = tempfile.TemporaryDirectory(prefix="txdane-dotauth-")
+        self.addCleanup(directory.cleanup)
+        return os.path.join(directory.name, "ca.pem")
+
     async def test_sslCertFile(self) -> None:
         """
         With the server's CA in C{SSL_CERT_FILE}, it is authenticated; the only query it
         receives is the user's (no TLSA lookup for an address).
         """
-        caFile = self.mktemp()
+        caFile = self.caFile()
         with open(caFile, "wb") as f:
             f.write(self.server.ca.certPEM())
         os.environ["SSL_CERT_FILE"] = caFile
@@ -122,7 +132,7 @@ class AddressNameTests(TestCase):
         """
         Without the CA in the trust store, the server is refused by PKIX, and sent nothing.
         """
-        caFile = self.mktemp()
+        caFile = self.caFile()
         with open(caFile, "wb") as f:
             f.write(issue("Someone else's CA", ca=True).certPEM())
         os.environ["SSL_CERT_FILE"] = caFile
