@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import dns.dnssec
 import dns.message
 import dns.name
+import dns.rdataset
 import dns.rdatatype
 import dns.zone
 from twisted.internet.defer import Deferred, succeed
@@ -29,7 +30,7 @@ from twisted.internet.task import Clock
 from txdane.server.service import responderForZones
 from txdane.server.signing import KSK_FLAGS, SigningKey, SigningOptions, signZone
 from txdane.testing import TLSA_RDATA, buildHierarchy
-from txdane.validation import Answer, TrustAnchors, ValidatingResolver
+from txdane.validation import Answer, TrustAnchors, ValidatingResolver, rrsig
 
 NAME = "_443._tcp.www.deep.example.test."
 DEEP = "deep.example.test."
@@ -102,19 +103,23 @@ def main() -> None:
     anchors = TrustAnchors.fromRRsets([hierarchy.trustAnchor])
 
     # Record the responses, and every signature check validation makes.
+    # (each as the arguments of the dnspython check that does the same: the floor).
     recorder = RecordingQuerier(zones)
     checks: list[tuple[Any, ...]] = []
-    original = dns.dnssec.validate_rrsig
+    original = rrsig.checkWithKey
 
-    def recording(*args: Any, **kw: Any) -> None:
-        checks.append((args, kw))
-        original(*args, **kw)
+    def recording(signed: Any, sig: Any, key: Any, zone: Any, now: float) -> None:
+        keyset = dns.rdataset.Rdataset(key.rdclass, dns.rdatatype.DNSKEY)
+        keyset.add(key)
+        inside = min(max(now, sig.inception), sig.expiration)
+        checks.append((signed.rrset, sig, {zone: keyset}, inside))
+        original(signed, sig, key, zone, now)
 
-    dns.dnssec.validate_rrsig = recording
+    rrsig.checkWithKey = recording  # type: ignore[assignment]
     try:
         answer = lookup(ValidatingResolver(recorder, trustAnchors=anchors, clock=clock))
     finally:
-        dns.dnssec.validate_rrsig = original
+        rrsig.checkWithKey = original
     assert answer.secure and answer.exists, str(answer)
     replay = ReplayQuerier(recorder.responses)
 
@@ -122,8 +127,10 @@ def main() -> None:
         lookup(ValidatingResolver(replay, trustAnchors=anchors, clock=clock))
 
     def floor() -> None:
-        for args, kw in checks:
-            original(*args, **kw)
+        for rrset, sig, keys, inside in checks:
+            dns.dnssec.validate_rrsig(
+                rrset, sig, keys, now=inside, policy=dns.dnssec.allow_all_policy
+            )
 
     cold()
     floor()

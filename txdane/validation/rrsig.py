@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import dns.dnssec
 import dns.dnssecalgs
@@ -43,11 +43,6 @@ from txdane.validation.limits import Budget, ValidationLimits
 _ZONE = 0x0100
 _REVOKE = 0x0080
 _RSAMD5 = 1
-
-#: dnspython's check, as imported: when it has been replaced since (instrumentation that
-#: records or counts the checks), the replacement is called as before instead of
-#: L{checkSignature}.
-_VALIDATE_RRSIG = dns.dnssec.validate_rrsig
 
 #: Public keys kept parsed, by algorithm and key material, most recently used first: a
 #: lookup needs the keys of every zone of its chain, a few per zone.
@@ -181,6 +176,7 @@ class SignedData:
     def __init__(self, rrset: dns.rrset.RRset) -> None:
         self.rrset = rrset
         self._records: list[bytes] | None = None
+        self._last: tuple[RRSIG, bytes] | None = None
 
     def records(self) -> list[bytes]:
         """
@@ -203,6 +199,9 @@ class SignedData:
         @raise dns.dnssec.ValidationFailure: the owner is a wildcard and the signature's
             label count is not that of the wildcard (as C{validate_rrsig} raises).
         """
+        last = self._last
+        if last is not None and last[0] is rrsig:
+            return last[1]  # the same signature, tried with another key of its tag
         owner = self.rrset.name
         labels = owner.labels
         if owner.is_wild() and rrsig.labels != len(labels) - 2:
@@ -226,9 +225,11 @@ class SignedData:
             rrsig.inception,
             rrsig.key_tag,
         )
-        return b"".join(
+        data = b"".join(
             [header, _nameWire(rrsig.signer.labels), *[prefix + r for r in self.records()]]
         )
+        self._last = (rrsig, data)
+        return data
 
 
 def checkSignature(data: bytes, rrsig: RRSIG, key: DNSKEY) -> None:
@@ -266,22 +267,18 @@ def _what(rrsig: RRSIG) -> str:
     return f"RRSIG {rrsig.key_tag}/{rrsig.algorithm} by {text}"
 
 
-def _validateWith(
-    validate: Callable[..., None],
-    rrset: dns.rrset.RRset,
-    rrsig: RRSIG,
-    zone: dns.name.Name,
-    key: DNSKEY,
-    now: float,
+def checkWithKey(
+    signed: SignedData, rrsig: RRSIG, key: DNSKEY, zone: dns.name.Name, now: float
 ) -> None:
     """
-    Check C{rrsig} with C{key} by C{validate}, called as dnspython's C{validate_rrsig}.
+    One signature check of L{verifyRRset}: that C{key} of C{zone} made C{rrsig} over the
+    RRset of C{signed}, its times, labels and key already checked at C{now}.
+
+    @raise dns.dnssec.ValidationFailure: it did not (L{SignedData.forSignature},
+        L{checkSignature}).
+    @raise dns.dnssec.UnsupportedAlgorithm: dnspython knows no such algorithm.
     """
-    keyset = dns.rdataset.Rdataset(key.rdclass, dns.rdatatype.DNSKEY)
-    keyset.add(key)
-    # dnspython compares the window without skew: hand it a time inside the window.
-    inside = min(max(now, rrsig.inception), rrsig.expiration)
-    validate(rrset, rrsig, {zone: keyset}, now=inside, policy=dns.dnssec.allow_all_policy)
+    checkSignature(signed.forSignature(rrsig), rrsig, key)
 
 
 def verifyRRset(
@@ -383,7 +380,6 @@ def verifyRRset(
                 )
             )
             continue
-        data: bytes | None = None
         for key in candidates[: limits.maxKeysPerKeyTag]:
             if checks >= limits.maxSignatureChecksPerRRset or budget.exhausted:
                 return RRsetVerdict(
@@ -397,12 +393,7 @@ def verifyRRset(
             checks += 1
             budget.checks += 1
             try:
-                if dns.dnssec.validate_rrsig is not _VALIDATE_RRSIG:
-                    _validateWith(dns.dnssec.validate_rrsig, rrset, rrsig, zone, key, now)
-                else:
-                    if data is None:
-                        data = signed.forSignature(rrsig)
-                    checkSignature(data, rrsig, key)
+                checkWithKey(signed, rrsig, key, zone, now)
             except dns.dnssec.ValidationFailure as e:
                 failures.append((EDE.DNSSEC_BOGUS, f"{_what(rrsig)}: {e}"))
                 continue
