@@ -46,6 +46,7 @@ def unboundConfig(
     interface: str = "127.0.0.1",
     stubs: Mapping[str, str] = {},
     autoTrustAnchorFile: Path | None = None,
+    rootHints: Path | None = None,
     extra: Sequence[str] = (),
 ) -> Path:
     """
@@ -57,6 +58,8 @@ def unboundConfig(
         from the hierarchy to other servers.
     @param autoTrustAnchorFile: instead of the hierarchy's trust anchor, follow the root's
         rollovers (RFC 5011) with this C{auto-trust-anchor-file}.
+    @param rootHints: resolve from these root hints instead (C{serverPort} is then unused:
+        the hierarchy's servers are found by the hints and its delegations).
     @param extra: more lines for the C{server:} clause (a TLS listener, query logging).
     """
     lines = [
@@ -85,10 +88,16 @@ def unboundConfig(
         lines.append(f'    trust-anchor-file: "{anchor}"')
     else:
         lines.append('    module-config: "iterator"')
-    lines += [f"    {line}" for line in extra]
+    if rootHints is not None:
+        lines.append(f'    root-hints: "{rootHints}"')
     lines += ["remote-control:", "    control-enable: no"]
-    for origin in hierarchy.zones:
-        lines += ["stub-zone:", f'    name: "{origin}"', f"    stub-addr: 127.0.0.1@{serverPort}"]
+    if rootHints is None:
+        for origin in hierarchy.zones:
+            lines += [
+                "stub-zone:",
+                f'    name: "{origin}"',
+                f"    stub-addr: 127.0.0.1@{serverPort}",
+            ]
     for stub, address in stubs.items():
         lines += ["stub-zone:", f'    name: "{stub}"', f"    stub-addr: {address}"]
     config = directory / ("validating.conf" if validating else "plain.conf")

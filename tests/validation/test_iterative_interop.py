@@ -28,7 +28,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.roadblocks import startRoadblock
 from tests.support import requireProgram, skipOrFail
-from tests.unbound import Unbound, freePort, unboundVerdict
+from tests.unbound import Unbound, freePort, unboundConfig, unboundVerdict
 from tests.validation.test_interop import MORE
 from txdane.resolvconf import NameServer
 from txdane.settings import ResolverSettings
@@ -79,34 +79,9 @@ def startUnboundFromRoot(testCase: TestCase, hierarchy: Hierarchy, directory: Pa
     A validating Unbound resolving from the hierarchy's root hints, on 127.0.0.1.
     """
     program = requireProgram("unbound")
-    anchor = directory / "anchor.txt"
-    anchor.write_text(hierarchy.trustAnchorText())
     port = freePort()
-    config = directory / "unbound.conf"
-    config.write_text(
-        "\n".join(
-            [
-                "server:",
-                "    verbosity: 0",
-                "    interface: 127.0.0.1",
-                f"    port: {port}",
-                "    do-ip6: no",
-                "    use-syslog: no",
-                '    logfile: ""',
-                '    chroot: ""',
-                '    username: ""',
-                f'    directory: "{directory}"',
-                '    pidfile: ""',
-                "    do-not-query-localhost: no",
-                '    local-zone: "test." nodefault',
-                "    qname-minimisation: no",
-                f'    root-hints: "{rootHintsFile(directory, hierarchy)}"',
-                f'    trust-anchor-file: "{anchor}"',
-                "remote-control:",
-                "    control-enable: no",
-            ]
-        )
-        + "\n"
+    config = unboundConfig(
+        directory, hierarchy, 0, port, rootHints=rootHintsFile(directory, hierarchy)
     )
     process = subprocess.Popen(
         [program, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
