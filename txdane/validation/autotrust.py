@@ -168,14 +168,7 @@ class TrustAnchorTracker:
             anchor = seed.anchors[0]
             keys = tuple(TrackedKey(k, KeyState.VALID) for k in anchor.dnskeys)
             state = AnchorState(anchor.zone, keys, anchor.ds)
-        tracker = cls(
-            state.zone,
-            path,
-            addHoldDown=addHoldDown,
-            removeHoldDown=removeHoldDown,
-            maxKeys=maxKeys,
-        )
-        tracker._load(state)
+        tracker = cls._fromState(state, path, addHoldDown, removeHoldDown, maxKeys)
         tracker.save()
         return tracker
 
@@ -196,6 +189,17 @@ class TrustAnchorTracker:
         @raise TrustAnchorStateError: naming the line at fault.
         """
         state = parseState(text, str(path))
+        return cls._fromState(state, path, addHoldDown, removeHoldDown, maxKeys)
+
+    @classmethod
+    def _fromState(
+        cls,
+        state: AnchorState,
+        path: str | Path,
+        addHoldDown: int,
+        removeHoldDown: int,
+        maxKeys: int,
+    ) -> TrustAnchorTracker:
         tracker = cls(
             state.zone,
             path,
