@@ -263,3 +263,22 @@ def test_unneededFailedQueryIsQuiet(hierarchy: Hierarchy) -> None:
         globalLogPublisher.removeObserver(observer)
     assert not isinstance(outcomes[0], Answer)
     assert not [e for e in logged if e.get("isError") or "log_failure" in e]
+
+
+def test_cancelledLookupCancelsQueriesSentAhead(hierarchy: Hierarchy) -> None:
+    """
+    Cancelling a lookup (its caller's, or its time limit) cancels the queries sent ahead of
+    their steps too: none waits for its own timeout.
+    """
+    resolver, engine = makeResolver(hierarchy)
+    held = HeldQuerier(engine)
+    resolver.querier = held
+    outcome: list[object] = []
+    d = resolver.lookup("_443._tcp.www.example.test.", "TLSA")
+    d.addBoth(outcome.append)
+    held.release()  # the answer: the chain's and the zone-cut queries go out together
+    waiting = [query for query, _, _ in held.waiting]
+    assert len(waiting) == 5
+    d.cancel()
+    assert all(query.called for query in waiting)
+    assert outcome and not isinstance(outcome[0], Answer)

@@ -38,7 +38,14 @@ class Ahead(Generic[_T]):
         self.done = False
         self._outcome: _T | Failure | None = None
         self._waiting: list[Deferred[None]] = []
-        Deferred.fromCoroutine(work).addBoth(self._finished)
+        self._running = Deferred.fromCoroutine(work)
+        self._running.addBoth(self._finished)
+
+    def cancel(self) -> None:
+        """
+        Stop the work (its queries in flight are cancelled): the lookup it was for ended.
+        """
+        self._running.cancel()
 
     def _finished(self, outcome: _T | Failure) -> None:
         self.done = True
@@ -211,3 +218,5 @@ def cancellable(ctx: LookupContext, lookup: Coroutine[Any, Any, _T]) -> Deferred
 def _cancel(ctx: LookupContext, running: Deferred[Any]) -> None:
     ctx.cancelled = True
     running.cancel()
+    for ahead in list(ctx.ahead.values()):
+        ahead.cancel()
