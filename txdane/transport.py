@@ -14,7 +14,6 @@ L{DNSClient.stats}, so a spoofed packet can neither end nor poison a query.
 
 from __future__ import annotations
 
-import copy
 import errno
 import ipaddress
 import math
@@ -60,10 +59,86 @@ _EDNS_REJECTIONS = frozenset({dns.rcode.FORMERR, dns.rcode.NOTIMP, dns.rcode.BAD
 _ANSWER_RCODES = frozenset({dns.rcode.NOERROR, dns.rcode.NXDOMAIN})
 
 
-#: How many query templates (one per question and settings) a L{DNSClient} keeps; all are
-#: forgotten at once when full.
-_QUERY_TEMPLATES = 256
-_ID = struct.Struct("!H")
+_HEADER = struct.Struct("!HHHHHH")
+_QUESTION_TAIL = struct.Struct("!HH")
+#: The OPT record of a query: root owner, type OPT, the payload as its class, extended RCODE
+#: and version 0, the DO bit or not, no options.
+_OPT = struct.Struct("!BHHBBHH")
+_OPT_TYPE = 41
+_DO = 0x8000
+#: RCODEs with which a server may answer without a question section (as dnspython's
+#: C{is_response} allows).
+_BARE_RCODES = frozenset(
+    {dns.rcode.FORMERR, dns.rcode.SERVFAIL, dns.rcode.NOTIMP, dns.rcode.REFUSED}
+)
+
+
+def renderQuery(
+    queryID: int,
+    name: dns.name.Name,
+    rdtype: int,
+    rdclass: int,
+    *,
+    edns: bool,
+    payload: int = DEFAULT_PAYLOAD,
+    dnssecOK: bool = False,
+    checkingDisabled: bool = False,
+    recursionDesired: bool = True,
+) -> bytes:
+    """
+    The wire form of a standard query for one question, byte for byte what dnspython's
+    C{make_query(...).to_wire()} gives for the same settings, without building a message.
+
+    @param name: an absolute name; its labels are written as they are spelt.
+    @param edns: whether to add an OPT record (EDNS version 0) advertising C{payload}.
+    @param dnssecOK: set the DO bit (needs C{edns}).
+    """
+    flags = (dns.flags.RD if recursionDesired else 0) | (dns.flags.CD if checkingDisabled else 0)
+    header = _HEADER.pack(queryID, flags, 1, 0, 0, 1 if edns else 0)
+    question = b"".join([bytes((len(label),)) + label for label in name.labels])
+    wire = header + question + _QUESTION_TAIL.pack(rdtype, rdclass)
+    if edns:
+        wire += _OPT.pack(0, _OPT_TYPE, payload, 0, 0, _DO if dnssecOK else 0, 0)
+    return wire
+
+
+@dataclass(frozen=True)
+class SentQuery:
+    """
+    A query as sent: its ID, its question and its wire form (L{renderQuery}).
+    """
+
+    id: int
+    name: dns.name.Name
+    rdtype: dns.rdatatype.RdataType
+    rdclass: dns.rdataclass.RdataClass
+    wire: bytes
+
+    def answeredBy(self, response: dns.message.Message) -> bool:
+        """
+        Whether C{response} answers this query, as dnspython's C{Message.is_response} decides
+        it: QR set, the same ID, opcode QUERY, and a question section that holds this question
+        and nothing else (names compared without regard to case); a response refusing or
+        failing the query may leave the question section empty.
+        """
+        if not response.flags & dns.flags.QR or response.id != self.id:
+            return False
+        if response.flags & _OPCODE_MASK:
+            return False
+        question = response.question
+        if not question:
+            return response.rcode() in _BARE_RCODES
+        return all(
+            asked.rdtype == self.rdtype
+            and asked.rdclass == self.rdclass
+            and asked.covers == dns.rdatatype.NONE
+            and not asked
+            and asked.name == self.name
+            for asked in question
+        )
+
+
+_OPCODE_MASK = 0x7800
 
 
 class DNSError(TxdaneError):
@@ -359,15 +434,13 @@ class _UDPExchange(DatagramProtocol):
     def __init__(
         self,
         reactor: Any,
-        query: dns.message.Message,
-        wire: bytes,
+        query: SentQuery,
         server: NameServer,
         timeout: float,
         stats: TransportStats,
     ) -> None:
         self._reactor = reactor
         self._query = query
-        self._wire = wire
         self._server = server
         self._serverKey = _ipKey(server.host)
         self._stats = stats
@@ -392,6 +465,7 @@ class _UDPExchange(DatagramProtocol):
             connected = True
         except (twistedError.InvalidAddressError, OSError):
             connected = False  # an address the socket cannot connect to (a scoped IPv6 one)
+        wire = query.wire
         try:
             if connected:
                 self.transport.write(wire)  # type: ignore[call-arg]  # to the connected address
@@ -462,7 +536,7 @@ class _UDPExchange(DatagramProtocol):
             self._stats.ignore("unparseable")
             self._malformed = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
             return
-        if not self._query.is_response(response):
+        if not self._query.answeredBy(response):
             self._stats.ignore("question")
             return
         self._finish()
@@ -492,16 +566,16 @@ class _TCPExchange(StreamProtocol):
     One query over a TCP connection, with two-byte length framing (RFC 1035 section 4.2.2).
     """
 
-    def __init__(self, query: dns.message.Message, wire: bytes, server: NameServer) -> None:
+    def __init__(self, query: SentQuery, server: NameServer) -> None:
         self._query = query
-        self._wire = wire
         self._server = server
         self._buffer = b""
         self.deferred: Deferred[dns.message.Message] = Deferred()
 
     def connectionMade(self) -> None:
         assert self.transport is not None
-        self.transport.write(struct.pack("!H", len(self._wire)) + self._wire)
+        wire = self._query.wire
+        self.transport.write(struct.pack("!H", len(wire)) + wire)
 
     def dataReceived(self, data: bytes) -> None:
         self._buffer += data
@@ -518,7 +592,7 @@ class _TCPExchange(StreamProtocol):
         except (dns.exception.DNSException, ValueError, struct.error) as e:
             self._fail(DNSMalformedError(f"{type(e).__name__}: {e}", self._server))
             return
-        if not self._query.is_response(response):
+        if not self._query.answeredBy(response):
             self._fail(DNSMalformedError("the answer does not match the query", self._server))
             return
         if not self.deferred.called:
@@ -638,7 +712,6 @@ class DNSClient:
         )
         self.payload = payload
         self.stats = TransportStats()
-        self._templates: dict[tuple[object, ...], tuple[dns.message.Message, bytes]] = {}
         self._next = 0
 
     def query(
@@ -672,35 +745,23 @@ class DNSClient:
         dnssecOK: bool,
         checkingDisabled: bool,
         recursionDesired: bool,
-    ) -> tuple[dns.message.Message, bytes]:
+    ) -> SentQuery:
         """
-        A query with a fresh random ID, and its wire form. Both come from a template kept per
-        question and settings (L{_QUERY_TEMPLATES} at most), so that a repeated question costs
-        a copy and two bytes rather than building and rendering a message.
+        A query with a fresh random ID, rendered directly (L{renderQuery}).
         """
-        key = (name.labels, rdtype, rdclass, edns, dnssecOK, checkingDisabled, recursionDesired)
-        template = self._templates.get(key)
-        if template is None:
-            flags = (dns.flags.RD if recursionDesired else 0) | (
-                dns.flags.CD if checkingDisabled else 0
-            )
-            made: dns.message.Message = dns.message.make_query(
-                name,
-                rdtype,
-                rdclass,
-                use_edns=0 if edns else False,
-                want_dnssec=dnssecOK,
-                payload=self.payload,
-                flags=flags,
-                id=0,
-            )
-            if len(self._templates) >= _QUERY_TEMPLATES:
-                self._templates.clear()
-            template = self._templates[key] = (made, made.to_wire())
-        message, wire = template
-        query = copy.copy(message)
-        query.id = secrets.randbits(16)
-        return query, _ID.pack(query.id) + wire[2:]
+        queryID = secrets.randbits(16)
+        wire = renderQuery(
+            queryID,
+            name,
+            rdtype,
+            rdclass,
+            edns=edns,
+            payload=self.payload,
+            dnssecOK=dnssecOK,
+            checkingDisabled=checkingDisabled,
+            recursionDesired=recursionDesired,
+        )
+        return SentQuery(queryID, name, rdtype, rdclass, wire)
 
     def _serverOrder(self) -> list[NameServer]:
         servers = list(self.servers)
@@ -772,41 +833,39 @@ class DNSClient:
         of queries sent.
         """
         dnssecOK = settings[0]
-        query, wire = self._makeQuery(name, rdtype, rdclass, True, *settings)
-        response = await self._exchange(server, query, wire, deadlineAt)
+        query = self._makeQuery(name, rdtype, rdclass, True, *settings)
+        response = await self._exchange(server, query, deadlineAt)
         sent = 1
         if response.rcode() in _EDNS_REJECTIONS:
             if dnssecOK:
                 raise EDNSUnsupportedError(server, response.rcode())
             self.stats.ednsFallbacks += 1
-            query, wire = self._makeQuery(name, rdtype, rdclass, False, *settings)
-            response = await self._exchange(server, query, wire, deadlineAt)
+            query = self._makeQuery(name, rdtype, rdclass, False, *settings)
+            response = await self._exchange(server, query, deadlineAt)
             sent += 1
         return response, sent
 
     async def _exchange(
-        self, server: NameServer, query: dns.message.Message, wire: bytes, deadlineAt: float
+        self, server: NameServer, query: SentQuery, deadlineAt: float
     ) -> dns.message.Message:
         remaining = deadlineAt - self._reactor.seconds()
         if remaining <= 0:  # an answer read just past the deadline asks for a fallback
             raise _AttemptTimeout()
         timeout = min(self.timeout, remaining)
         self.stats.udpQueries += 1
-        response = await _UDPExchange(
-            self._reactor, query, wire, server, timeout, self.stats
-        ).deferred
+        response = await _UDPExchange(self._reactor, query, server, timeout, self.stats).deferred
         if response.flags & dns.flags.TC:
             self.stats.truncated += 1
             if deadlineAt <= self._reactor.seconds():
                 raise _AttemptTimeout()
-            response = await self._tcp(server, query, wire, deadlineAt)
+            response = await self._tcp(server, query, deadlineAt)
         return response
 
     def _tcp(
-        self, server: NameServer, query: dns.message.Message, wire: bytes, deadlineAt: float
+        self, server: NameServer, query: SentQuery, deadlineAt: float
     ) -> Deferred[dns.message.Message]:
         self.stats.tcpQueries += 1
-        exchange = _TCPExchange(query, wire, server)
+        exchange = _TCPExchange(query, server)
         timeout = max(deadlineAt - self._reactor.seconds(), 0.001)
         timeout = min(timeout, self.timeout)
         # The connection's own timeout is a second later than the attempt's, whose timer ends

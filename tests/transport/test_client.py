@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import struct
 import time
+from collections.abc import Callable
 from typing import Any
 
 import dns.edns
@@ -18,6 +19,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TLSA
+import dns.rrset
 import pytest
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred
@@ -512,37 +514,116 @@ def test_parseMessageStillStrict(records: list[tuple[str, str, bytes]]) -> None:
         parseMessage(_response(*records))
 
 
-def test_queryTemplates() -> None:
+def test_queryRendering() -> None:
     """
-    Queries built from a kept template: each has its own random ID, carried by its wire form,
-    which is otherwise exactly what dnspython renders for the same question; names keep their
-    case; the templates kept are bounded.
+    Each query has its own random ID, carried by its wire form, which is otherwise exactly
+    what dnspython renders for the same question and settings; names keep their case.
     """
+    import itertools
+
     import dns.message
 
-    from txdane import transport
+    client = DNSClient(object(), ["127.0.0.1#53"], timeout=1, attempts=1, payload=1400)
+    names = [
+        dns.name.from_text(text)
+        for text in ("WWW.Example.test.", ".", "_443._tcp.a.b.c.d.example.", "x" * 63 + ".test.")
+    ]
+    ids = set()
+    for name, rdtype, settings in itertools.product(
+        names,
+        (dns.rdatatype.TLSA, dns.rdatatype.A, 65280),
+        itertools.product((True, False), repeat=4),
+    ):
+        edns, dnssecOK, checkingDisabled, recursionDesired = settings
+        if dnssecOK and not edns:
+            continue
+        query = client._makeQuery(name, rdtype, dns.rdataclass.IN, *settings)
+        flags = (dns.flags.RD if recursionDesired else 0) | (
+            dns.flags.CD if checkingDisabled else 0
+        )
+        expected = dns.message.make_query(
+            name,
+            rdtype,
+            use_edns=0 if edns else False,
+            want_dnssec=dnssecOK,
+            payload=1400,
+            flags=flags,
+            id=query.id,
+        )
+        assert query.wire == expected.to_wire()
+        assert dns.message.from_wire(query.wire).question[0].name.labels == name.labels
+        ids.add(query.id)
+    assert len(ids) > 100
+
+
+def _reply(query: dns.message.Message, mutate: Callable[[dns.message.Message], None]) -> bytes:
+    response = dns.message.make_response(query)
+    mutate(response)
+    return response.to_wire()
+
+
+def test_answeredByAgreesWithDnspython() -> None:
+    """
+    Whether an answer matches its query is decided as dnspython's C{is_response} decides it:
+    QR, ID, opcode, and the question (without regard to case; an empty one only for a
+    refusal or failure), over answers that differ in each of these.
+    """
+    import dns.message
+    import dns.opcode
 
     client = DNSClient(object(), ["127.0.0.1#53"], timeout=1, attempts=1)
-    name = dns.name.from_text("WWW.Example.test.")
-    settings = (True, True, True, False)
-    ids = set()
-    for _ in range(20):
-        query, wire = client._makeQuery(name, dns.rdatatype.TLSA, dns.rdataclass.IN, *settings)
-        assert wire[:2] == query.id.to_bytes(2, "big")
-        assert wire == query.to_wire()
-        assert dns.message.from_wire(wire).question[0].name.labels == name.labels
-        ids.add(query.id)
-    assert len(ids) > 10
-    lower, _ = client._makeQuery(
-        dns.name.from_text("www.example.test."), dns.rdatatype.TLSA, dns.rdataclass.IN, *settings
-    )
-    assert lower.question[0].name.labels[0] == b"www"
-    plain, wire = client._makeQuery(
-        name, dns.rdatatype.A, dns.rdataclass.IN, False, False, True, True
-    )
-    assert plain.edns < 0 and wire == plain.to_wire()
-    for index in range(transport._QUERY_TEMPLATES + 10):
-        client._makeQuery(
-            dns.name.from_text(f"n{index}.test."), dns.rdatatype.A, dns.rdataclass.IN, *settings
-        )
-        assert len(client._templates) <= transport._QUERY_TEMPLATES
+    name = dns.name.from_text("www.Example.test.")
+    query = client._makeQuery(name, dns.rdatatype.A, dns.rdataclass.IN, True, True, False, True)
+    sent = dns.message.from_wire(query.wire)
+    other = dns.name.from_text("www.example.org.")
+
+    def setQuestion(
+        *entries: tuple[dns.name.Name, int, int],
+    ) -> Callable[[dns.message.Message], None]:
+        def mutate(response: dns.message.Message) -> None:
+            response.question = [
+                dns.rrset.RRset(owner, rdclass, rdtype) for owner, rdtype, rdclass in entries
+            ]
+
+        return mutate
+
+    def setRcode(rcode: int) -> Callable[[dns.message.Message], None]:
+        def mutate(response: dns.message.Message) -> None:
+            response.set_rcode(rcode)
+            response.question = []
+
+        return mutate
+
+    def setFlags(flags: int) -> Callable[[dns.message.Message], None]:
+        def mutate(response: dns.message.Message) -> None:
+            response.flags = flags
+
+        return mutate
+
+    def setID(response: dns.message.Message) -> None:
+        response.id ^= 1
+
+    mutations: list[Callable[[dns.message.Message], None]] = [
+        lambda response: None,
+        setID,
+        setFlags(0),
+        setFlags(dns.flags.QR | dns.opcode.to_flags(dns.opcode.NOTIFY)),
+        setQuestion(),
+        setQuestion((dns.name.from_text("WWW.EXAMPLE.TEST."), dns.rdatatype.A, dns.rdataclass.IN)),
+        setQuestion((name, dns.rdatatype.AAAA, dns.rdataclass.IN)),
+        setQuestion((name, dns.rdatatype.A, dns.rdataclass.CH)),
+        setQuestion((other, dns.rdatatype.A, dns.rdataclass.IN)),
+        setQuestion(
+            (name, dns.rdatatype.A, dns.rdataclass.IN), (name, dns.rdatatype.A, dns.rdataclass.IN)
+        ),
+        setQuestion(
+            (name, dns.rdatatype.A, dns.rdataclass.IN), (other, dns.rdatatype.A, dns.rdataclass.IN)
+        ),
+        *(setRcode(rcode) for rcode in (0, 1, 2, 3, 4, 5, 9)),
+    ]
+    verdicts = []
+    for mutate in mutations:
+        response = parseMessage(_reply(sent, mutate))
+        assert query.answeredBy(response) == sent.is_response(response)
+        verdicts.append(query.answeredBy(response))
+    assert verdicts.count(True) >= 5 and verdicts.count(False) >= 5
