@@ -1,7 +1,8 @@
 """
 How many round trips and queries a cold validation takes: the chain of trust asks a zone's
-DS and DNSKEY together, the keys of the trust anchor and the zone-cut checks beside them, and
-an empty non-terminal between a name's own NSEC record and the next name costs no query.
+DS and DNSKEY together, the keys of the trust anchor, of the parent zones near it and the
+zone-cut checks beside them, and an empty non-terminal between a name's own NSEC record and
+the next name costs no query.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, cast
 
 import dns.name
 import dns.rdatatype
+import dns.zone
 import pytest
 from twisted.internet.defer import Deferred
 from twisted.logger import ILogObserver, globalLogPublisher
@@ -85,14 +87,14 @@ def roundTrips(
 
 def test_coldTLSALookup(hierarchy: Hierarchy) -> None:
     """
-    A cold TLSA lookup two zones below the root: 3 round trips (the answer; the signer's
-    DS and DNSKEY, the root's DNSKEY and the zone-cut checks; the next zone up), 8 queries,
-    none asked twice, and no DS query for the empty non-terminal C{_tcp.www}.
+    A cold TLSA lookup two zones below the root: 2 round trips (the answer; then the DS and
+    DNSKEY of the signer and of its parent, the root's DNSKEY and the zone-cut checks), 8
+    queries, none asked twice, and no DS query for the empty non-terminal C{_tcp.www}.
     """
     outcomes, trips, held = roundTrips(hierarchy, [("_443._tcp.www.example.test.", "TLSA")])
     (answer,) = outcomes
     assert isinstance(answer, Answer) and answer.status is Status.SECURE, answer
-    assert trips == 3
+    assert trips == 2
     assert sorted(held.asked) == sorted(
         [
             "_443._tcp.www.example.test. TLSA",
@@ -109,7 +111,7 @@ def test_coldTLSALookup(hierarchy: Hierarchy) -> None:
 
 def test_coldConnectLookups(hierarchy: Hierarchy) -> None:
     """
-    What a cold C{dane:} connection asks (TLSA, A and AAAA at once): 10 queries in 3 round
+    What a cold C{dane:} connection asks (TLSA, A and AAAA at once): 10 queries in 2 round
     trips, each question once.
     """
     questions = [
@@ -119,8 +121,75 @@ def test_coldConnectLookups(hierarchy: Hierarchy) -> None:
     ]
     outcomes, trips, held = roundTrips(hierarchy, questions)
     assert all(isinstance(o, Answer) and o.status is Status.SECURE for o in outcomes), outcomes
-    assert trips == 3
+    assert trips == 2
     assert len(held.asked) == len(set(held.asked)) == 10
+
+
+def _withChildZone(origin: str) -> tuple[Hierarchy, EngineQuerier]:
+    """
+    The hierarchy with one more signed zone, C{origin}, delegated from C{test.} with a DS
+    (the names between are empty non-terminals of C{test.}), and a querier serving it all.
+    """
+    from txdane.server.service import responderForZones
+    from txdane.server.signing import KSK_FLAGS, SigningKey, SigningOptions, signZone
+
+    name = dns.name.from_text(origin)
+    key = SigningKey.generate(flags=KSK_FLAGS)
+    delegation = [f"{origin} 3600 IN NS ns1.test.", f"{origin} 3600 IN DS {key.ds(name)}"]
+    hierarchy = buildHierarchy(extraRecords={"test.": delegation})
+    child = dns.zone.from_text(
+        "@ 3600 IN SOA ns1.test. hostmaster.test. 1 7200 3600 1209600 300\n"
+        "@ 3600 IN NS ns1.test.\nwww 300 IN A 127.0.0.9\n",
+        name,
+        relativize=False,
+    )
+    now = hierarchy.now
+    signed = signZone(child, (key,), SigningOptions(now - 3600, now + 86400))
+    return hierarchy, EngineQuerier(responderForZones([*hierarchy.zones.values(), signed]))
+
+
+@pytest.mark.parametrize(
+    "origin, trips, guessed",
+    [
+        # the parent guessed (two labels below the root) is an empty non-terminal
+        ("deep.ent.test.", 2, True),
+        # three labels below the root: the parent's keys wait for the DS (then the checks
+        # that test. holds the names between it and the child take a round trip each)
+        ("deep.ent.sub.test.", 5, False),
+    ],
+)
+def test_parentKeysGuessedNearTheAnchorOnly(origin: str, trips: int, guessed: bool) -> None:
+    """
+    The keys of a zone's parent are asked for before its DS names the signer only near the
+    trust anchor. A wrong guess (the parent is no zone) costs a query for the DNSKEY RRset
+    it lacks (its DS query is one the check that C{test.} holds it needs anyway) and nothing
+    else: the answer is secure, and nothing is logged.
+    """
+    hierarchy, engine = _withChildZone(origin)
+    resolver, _ = makeResolver(hierarchy)
+    held = HeldQuerier(engine)
+    resolver.querier = held
+    logged: list[dict[str, Any]] = []
+    observer = cast(ILogObserver, logged.append)
+    globalLogPublisher.addObserver(observer)
+    outcomes: list[object] = []
+    try:
+        resolver.lookup(f"www.{origin}", "A").addBoth(outcomes.append)
+        taken = 0
+        while held.waiting:
+            taken += 1
+            held.release()
+            assert taken < 20
+        gc.collect()
+    finally:
+        globalLogPublisher.removeObserver(observer)
+    (answer,) = outcomes
+    assert isinstance(answer, Answer) and answer.status is Status.SECURE, answer
+    assert taken == trips
+    parent = dns.name.from_text(origin).parent()
+    assert (f"{parent} DNSKEY" in held.asked) is guessed
+    assert len(held.asked) == len(set(held.asked))
+    assert [e for e in logged if e.get("log_level") and e["log_level"].name == "error"] == []
 
 
 def test_emptyNonTerminalAskedInNSEC3Zone(hierarchy: Hierarchy) -> None:
@@ -278,7 +347,7 @@ def test_cancelledLookupCancelsQueriesSentAhead(hierarchy: Hierarchy) -> None:
     d.addBoth(outcome.append)
     held.release()  # the answer: the chain's and the zone-cut queries go out together
     waiting = [query for query, _, _ in held.waiting]
-    assert len(waiting) == 5
+    assert len(waiting) == 7
     d.cancel()
     assert all(query.called for query in waiting)
     assert outcome and not isinstance(outcome[0], Answer)

@@ -47,6 +47,11 @@ _Result = TypeVar("_Result", "ZoneKeys", "DSResult")
 _RETRY = object()
 
 
+#: How far below its trust anchor a zone's parent may lie for its keys to be asked for before
+#: the zone's DS shows that the parent signs it (2: a top-level domain and the names right
+#: below one). A wrong guess costs at most two queries per level, within the lookup's limit.
+SPECULATIVE_PARENT_DEPTH = 2
+
 #: What a failure to prove a zone's keys from its trust anchor adds to the reason.
 _ROLLED = " (has the zone rolled its key? a trust anchor state file follows rollovers)"
 
@@ -270,6 +275,13 @@ class ChainOfTrust:
         closest = self.anchors.closest(zone)
         assert closest is not None
         self.prefetch("keys", closest.zone, ctx)
+        # The parent's keys prove the DS next. Close below the trust anchor (a top-level
+        # domain, or a name right below one) the parent is as good as always the zone that
+        # signs the DS, so its keys are asked for now too: one round trip for the whole
+        # chain instead of one per zone. Deeper, the guess could cost queries for nothing.
+        parent = zone.parent()
+        if 0 < len(parent) - len(closest.zone) <= SPECULATIVE_PARENT_DEPTH:
+            self.prefetch("keys", parent, ctx)
         ds = await self.dsAt(zone, ctx)
         if ds.status is not Status.SECURE:
             return ZoneKeys(zone, ds.status, ds.reason, ds.ede, ttl=ds.ttl)
