@@ -531,7 +531,7 @@ def test_queryRendering() -> None:
     ids = set()
     for name, rdtype, settings in itertools.product(
         names,
-        (dns.rdatatype.TLSA, dns.rdatatype.A, 65280),
+        (dns.rdatatype.TLSA, dns.rdatatype.A, dns.rdatatype.RdataType.make(65280)),
         itertools.product((True, False), repeat=4),
     ):
         edns, dnssecOK, checkingDisabled, recursionDesired = settings
@@ -582,14 +582,19 @@ def test_answeredByAgreesWithDnspython() -> None:
     ) -> Callable[[dns.message.Message], None]:
         def mutate(response: dns.message.Message) -> None:
             response.question = [
-                dns.rrset.RRset(owner, rdclass, rdtype) for owner, rdtype, rdclass in entries
+                dns.rrset.RRset(
+                    owner,
+                    dns.rdataclass.RdataClass.make(rdclass),
+                    dns.rdatatype.RdataType.make(rdtype),
+                )
+                for owner, rdtype, rdclass in entries
             ]
 
         return mutate
 
     def setRcode(rcode: int) -> Callable[[dns.message.Message], None]:
         def mutate(response: dns.message.Message) -> None:
-            response.set_rcode(rcode)
+            response.set_rcode(dns.rcode.Rcode.make(rcode))
             response.question = []
 
         return mutate

@@ -279,9 +279,9 @@ class ChainOfTrust:
         # domain, or a name right below one) the parent is as good as always the zone that
         # signs the DS, so its keys are asked for now too: one round trip for the whole
         # chain instead of one per zone. Deeper, the guess could cost queries for nothing.
-        parent = zone.parent()
-        if 0 < len(parent) - len(closest.zone) <= SPECULATIVE_PARENT_DEPTH:
-            self.prefetch("keys", parent, ctx)
+        above = zone.parent()
+        if 0 < len(above) - len(closest.zone) <= SPECULATIVE_PARENT_DEPTH:
+            self.prefetch("keys", above, ctx)
         ds = await self.dsAt(zone, ctx)
         if ds.status is not Status.SECURE:
             return ZoneKeys(zone, ds.status, ds.reason, ds.ede, ttl=ds.ttl)
