@@ -209,6 +209,7 @@ class _Reader(dns.wire.Parser):
             if following.segmentEnd > offset:
                 raise Declined("pointer into the name")
             hops = following.hops + 1
+            # A name that reaches this one takes one pointer more: at most _MAX_HOPS in all.
             if hops >= _MAX_HOPS:
                 raise Declined("pointer chain too long")
             length = following.length
@@ -249,8 +250,6 @@ class _Reader(dns.wire.Parser):
         suffix = self._suffix(target)
         if suffix.segmentEnd > start:
             raise Declined("pointer into the name")
-        if suffix.hops + 1 > _MAX_HOPS:
-            raise Declined("pointer chain too long")
         if not labels:
             return suffix.name, after
         length = suffix.length
