@@ -28,6 +28,7 @@ from fuzz._harness import instrumented, main
 
 with instrumented():
     from txdane.transport import MalformedTLSA, parseMessage
+    from txdane.wireread import Declined, readMessage
 
 #: What C{parseMessage} may rightly raise (as C{dns.message.from_wire} does).
 _PARSE_ERRORS = (dns.exception.DNSException, ValueError, struct.error)
@@ -49,6 +50,30 @@ def _malformed(message: dns.message.Message) -> list[MalformedTLSA]:
     ]
 
 
+def _checkFast(wire: bytes, strict: dns.message.Message | None) -> None:
+    """
+    The fast reader declines C{wire}, or reads it to C{strict}, dnspython's message.
+    """
+    try:
+        fast = readMessage(wire)
+    except Declined:
+        return
+    assert strict is not None, "the fast reader reads what dnspython refuses"
+    assert fast == strict
+    assert type(fast) is type(strict)
+    assert fast.to_text() == strict.to_text()
+    assert [[(r.name.labels, r.ttl) for r in s] for s in fast.sections] == [
+        [(r.name.labels, r.ttl) for r in s] for s in strict.sections
+    ]
+    assert _records(fast) == _records(strict)
+    assert (fast.edns, fast.ednsflags, fast.payload, fast.options) == (
+        strict.edns,
+        strict.ednsflags,
+        strict.payload,
+        strict.options,
+    )
+
+
 def testOneInput(data: bytes) -> str:
     if not data:
         return "empty"
@@ -57,6 +82,8 @@ def testOneInput(data: bytes) -> str:
         strict = dns.message.from_wire(wire, question_only=questionOnly)
     except _PARSE_ERRORS:
         strict = None
+    if not questionOnly:
+        _checkFast(wire, strict)
     try:
         lenient = parseMessage(wire, questionOnly=questionOnly)
     except _PARSE_ERRORS:
