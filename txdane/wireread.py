@@ -43,6 +43,7 @@ import dns.rdatatype
 import dns.rdtypes.ANY.DNSKEY
 import dns.rdtypes.ANY.DS
 import dns.rdtypes.ANY.NSEC
+import dns.rdtypes.ANY.OPT
 import dns.rdtypes.ANY.RRSIG
 import dns.rdtypes.dnskeybase
 import dns.rdtypes.IN.A
@@ -426,6 +427,34 @@ _BUILDERS: dict[type, _Builder] = {
 }
 
 
+def _readOPT(
+    reader: _Reader, name: dns.name.Name, rdclass: int, ttl: int, start: int, end: int
+) -> dns.rrset.RRset:
+    """
+    The RRset of the OPT record whose rdata is C{wire[start:end]}, as dnspython reads it and
+    C{dns.rrset.from_rdata} makes it.
+    """
+    payload = _rdataClass(rdclass)
+    rdataClass = dns.rdata.get_rdata_class(payload, _OPT)
+    if start == end and rdataClass is dns.rdtypes.ANY.OPT.OPT:
+        # No options (as in most responses): what OPT.__init__ would make of none.
+        rd = _newRdata(rdataClass, payload, _OPT)
+        _setSlot(rd, "options", ())
+    else:
+        reader.current = start
+        reader.end = end
+        try:
+            rd = rdataClass.from_wire_parser(payload, _OPT, reader, None)
+        except Exception:
+            raise Declined("OPT rdata refused") from None
+        if reader.current != end:
+            raise Declined("OPT rdata shorter than its length")
+    rrset = dns.rrset.RRset(name, payload, _OPT)
+    rrset.ttl = ttl
+    rrset.items[rd] = None
+    return rrset
+
+
 def readMessage(wire: bytes) -> dns.message.QueryMessage:
     """
     Read the DNS response C{wire} as C{dns.message.from_wire(wire)} would, faster.
@@ -479,21 +508,13 @@ def readMessage(wire: bytes) -> dns.message.QueryMessage:
             if rdtype in _DECLINED_TYPES:
                 raise Declined("transaction signature")
             if rdtype == _OPT:
-                reader.current = pos
-                reader.end = rdend
                 if (
                     sectionNumber != dns.message.MessageSection.ADDITIONAL
                     or message.opt is not None
                     or name.labels != (b"",)
                 ):
                     raise Declined("OPT record out of place")
-                try:
-                    rd = dns.rdata.from_wire_parser(rdclass, rdtype, reader)
-                except Exception:
-                    raise Declined("OPT rdata refused") from None
-                if reader.current != rdend:
-                    raise Declined("OPT rdata shorter than its length")
-                message.opt = dns.rrset.from_rdata(name, ttl, rd)
+                message.opt = _readOPT(reader, name, rdclass, ttl, pos, rdend)
                 reader.end = end
                 pos = rdend
                 continue
