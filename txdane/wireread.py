@@ -4,8 +4,8 @@ A fast reader of ordinary DNS responses, giving the same message C{dns.message.f
 L{readMessage} builds the C{dns.message.QueryMessage} directly: the header, the question, the
 RRsets of each section grouped as dnspython groups them (same owner, class, type and covered
 type merged within a section, the first owner's spelling kept, the smallest TTL, duplicates
-dropped, the message's C{index} filled the same way) and the OPT record. Each rdata is still
-read by dnspython's own rdata class; what is saved is the work around it:
+dropped, the message's C{index} filled the same way) and the OPT record. What is saved is
+dnspython's checking, again and again, of what is already known to be right:
 
   - names are read once per offset: a compression pointer to a name already read reuses it,
     and a C{dns.name.Name} is made from labels this module has checked itself (each label at
@@ -13,7 +13,13 @@ read by dnspython's own rdata class; what is saved is the work around it:
     that points, at most C{dns.name.MAX_COMPRESSION_POINTER_CHAIN} of them, every byte inside
     the message), the rules of C{dns.name.from_wire_parser};
   - types and classes are looked up in a dictionary of dnspython's enumeration members;
-  - the records' fixed fields are unpacked with one C{struct} call each.
+  - the records' fixed fields are unpacked with one C{struct} call each;
+  - the rdata of the types every signed answer holds (A, AAAA, RRSIG, DNSKEY, DS, NSEC, and
+    an OPT record without options) is made without running the class's C{__init__}, whose
+    checks this module makes itself where the wire format leaves anything to check (the
+    length of an address, a DS digest's length for its type; an NSEC type bitmap is read by
+    dnspython's own code). Every other rdata is read by its dnspython class's
+    C{from_wire_parser}, which reads the names inside it through this module's cache.
 
 Anything it is not sure of it declines, raising L{Declined}: a malformed message, trailing
 bytes, an opcode other than QUERY, a TSIG, SIG or TKEY record, an OPT record that is not the
@@ -31,7 +37,6 @@ from collections.abc import Callable
 from typing import Any
 
 import dns.dnssectypes
-import dns.edns
 import dns.flags
 import dns.ipv4
 import dns.ipv6
