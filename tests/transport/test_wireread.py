@@ -285,6 +285,12 @@ DECLINED: list[tuple[str, bytes]] = [
     ("trailing bytes", response(rr(_TO_QNAME, 1, b"\x7f\x00\x00\x01")) + b"\x00"),
     ("pointer loop", response(rr(b"\xc0\x22", 1, b"\x7f\x00\x00\x01"))),
     ("forward pointer", response(rr(b"\xc0\x40", 1, b"\x7f\x00\x00\x01"))),
+    (
+        # The owner points two bytes back, at a label (length 3, from the question's class)
+        # that would run over the pointer itself.
+        "pointer to a name running into the pointer",
+        header(an=1, ar=0) + _QNAME + b"\x00\x01\x03\x01" + rr(b"\xc0\x20", 1, b"\x7f\x00\x00\x01"),
+    ),
     ("label type 01", response(rr(b"\x40" + b"a" * 64 + b"\x00", 1, b"\x7f\x00\x00\x01"))),
     ("name past 255", header(qd=1) + (b"\x3f" + b"a" * 63) * 4 + b"\x00\x00\x01\x00\x01"),
     ("pointers more than 16", _pointerChain(17)),
