@@ -56,7 +56,7 @@ import dns.rdtypes.IN.AAAA
 import dns.rrset
 import dns.wire
 
-__all__ = ["Declined", "readMessage"]
+__all__ = ["UNEXPECTED", "Declined", "readMessage"]
 
 _HEADER = struct.Struct("!HHHHHH")
 _RRSIG_HEAD = struct.Struct("!HBBIIIH")
@@ -84,7 +84,7 @@ _SECTIONS = (
 _QUESTION = dns.message.MessageSection.QUESTION
 
 _MAX_HOPS = dns.name.MAX_COMPRESSION_POINTER_CHAIN
-_QR_OPCODE_MASK = 0x7800
+_OPCODE_MASK = 0x7800
 
 
 class Declined(Exception):
@@ -460,6 +460,11 @@ def _readOPT(
     return rrset
 
 
+#: How the reason of a L{Declined} begins when it stands for an exception this module did not
+#: expect: the message is still left to dnspython, and tests and fuzzing look for the reason.
+UNEXPECTED = "unexpected: "
+
+
 def readMessage(wire: bytes) -> dns.message.QueryMessage:
     """
     Read the DNS response C{wire} as C{dns.message.from_wire(wire)} would, faster.
@@ -467,7 +472,20 @@ def readMessage(wire: bytes) -> dns.message.QueryMessage:
     @return: the same message as dnspython's (same class, header, sections, RRsets, index, OPT
         record), with C{errors} empty.
     @raise Declined: for anything this reader leaves to dnspython (see the module's
-        docstring); never for a message it reads.
+        docstring), and for any exception it did not expect (its reason then begins with
+        L{UNEXPECTED}); never for a message it reads.
+    """
+    try:
+        return _read(wire)
+    except Declined:
+        raise
+    except Exception as e:
+        raise Declined(UNEXPECTED + repr(e)) from e
+
+
+def _read(wire: bytes) -> dns.message.QueryMessage:
+    """
+    L{readMessage}, unguarded.
     """
     if type(wire) is not bytes:
         raise Declined("not bytes")
@@ -475,7 +493,7 @@ def readMessage(wire: bytes) -> dns.message.QueryMessage:
     if end < 12:
         raise Declined("short header")
     messageId, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(wire, 0)
-    if flags & _QR_OPCODE_MASK:
+    if flags & _OPCODE_MASK:
         raise Declined("opcode other than QUERY")
     message = dns.message.QueryMessage(id=messageId)
     message.flags = dns.flags.Flag(flags)
