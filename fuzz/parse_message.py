@@ -17,9 +17,12 @@ import struct
 import sys
 from pathlib import Path
 
+import dns.edns
 import dns.exception
+import dns.flags
 import dns.message
 import dns.name
+import dns.rdata
 import dns.rdatatype
 import dns.rrset
 
@@ -28,6 +31,7 @@ from fuzz._harness import instrumented, main
 
 with instrumented():
     from txdane.transport import MalformedTLSA, parseMessage
+    from txdane.wireread import UNEXPECTED, Declined, readMessage
 
 #: What C{parseMessage} may rightly raise (as C{dns.message.from_wire} does).
 _PARSE_ERRORS = (dns.exception.DNSException, ValueError, struct.error)
@@ -49,6 +53,31 @@ def _malformed(message: dns.message.Message) -> list[MalformedTLSA]:
     ]
 
 
+def _checkFast(wire: bytes, strict: dns.message.Message | None) -> None:
+    """
+    The fast reader declines C{wire}, or reads it to C{strict}, dnspython's message.
+    """
+    try:
+        fast = readMessage(wire)
+    except Declined as e:
+        assert not str(e).startswith(UNEXPECTED), e
+        return
+    assert strict is not None, "the fast reader reads what dnspython refuses"
+    assert fast == strict
+    assert type(fast) is type(strict)
+    assert fast.to_text() == strict.to_text()
+    assert [[(r.name.labels, r.ttl) for r in s] for s in fast.sections] == [
+        [(r.name.labels, r.ttl) for r in s] for s in strict.sections
+    ]
+    assert _records(fast) == _records(strict)
+    assert (fast.edns, fast.ednsflags, fast.payload, fast.options) == (
+        strict.edns,
+        strict.ednsflags,
+        strict.payload,
+        strict.options,
+    )
+
+
 def testOneInput(data: bytes) -> str:
     if not data:
         return "empty"
@@ -57,6 +86,8 @@ def testOneInput(data: bytes) -> str:
         strict = dns.message.from_wire(wire, question_only=questionOnly)
     except _PARSE_ERRORS:
         strict = None
+    if not questionOnly:
+        _checkFast(wire, strict)
     try:
         lenient = parseMessage(wire, questionOnly=questionOnly)
     except _PARSE_ERRORS:
@@ -124,7 +155,41 @@ def seeds() -> list[bytes]:
         _response((_OWNER, "TLSA", b"\x03\x01")),
         _response(("www.example.test.", "AAAA", b"\x00" * 16), (_OWNER, "TLSA", short)),
     ]
+    messages.append(_signedAnswer())
     return [b"\x00" + m for m in messages] + [b"\x01" + messages[1]]
+
+
+def _signedAnswer() -> bytes:
+    """
+    A NOERROR answer as a validating client receives one, written by dnspython (so with
+    compressed names): an A record and its RRSIG, a DS, a DNSKEY, an NSEC record, and an EDNS
+    option (one record per RRset: dnspython shuffles the records of an RRset it writes).
+    """
+    query = dns.message.make_query("www.example.test.", "A", want_dnssec=True, id=0x5EED)
+    response = dns.message.make_response(query)
+    response.use_edns(0, dns.flags.DO, 1232, options=[dns.edns.EDEOption(6, "bad")])
+    signature = "AAAA" * 16
+    for owner, rdtype, text in (
+        ("www.example.test.", "A", "127.0.0.1"),
+        (
+            "www.example.test.",
+            "RRSIG",
+            f"A 13 3 300 20300101000000 20200101000000 1 example.test. {signature}",
+        ),
+        ("example.test.", "DS", "5797 13 2 " + "1a" * 32),
+        ("example.test.", "DNSKEY", f"257 3 13 {signature}"),
+        ("www.example.test.", "NSEC", "_443._tcp.www.example.test. A AAAA RRSIG NSEC"),
+    ):
+        rdata = dns.rdata.from_text("IN", rdtype, text)
+        response.find_rrset(
+            response.answer,
+            dns.name.from_text(owner),
+            rdata.rdclass,
+            rdata.rdtype,
+            rdata.covers(),
+            create=True,
+        ).add(rdata, 300)
+    return response.to_wire()
 
 
 if __name__ == "__main__":

@@ -26,10 +26,12 @@ from txdane.ssh.fingerprints import SSHFPAlgorithm, SSHFPRecord
 from txdane.status import Status
 from txdane.transport import DNSConnectionError
 
-#: Exceptions that do not derive from TxdaneError: signals that one module raises and
-#: catches itself, which no caller sees.
+#: Exceptions that do not derive from TxdaneError: signals raised and caught inside the
+#: package, which no caller sees (L{txdane.wireread.Declined} is caught by
+#: L{txdane.transport.parseMessage}; the module imports only dnspython).
 _NOT_TXDANE_ERRORS = {
     "txdane.cli._checkssh._HostKeySeen",
+    "txdane.wireread.Declined",
 }
 
 

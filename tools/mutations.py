@@ -394,6 +394,32 @@ MUTATIONS: tuple[Mutation, ...] = (
         "            pad=0,\n",
         ("tests/transport/test_dot.py",),
     ),
+    # Malformed responses are refused by the fast reader as dnspython refuses them.
+    Mutation(
+        "wireread-pointer-overlap",
+        "a compression pointer to a name that runs into the pointer fails the message",
+        "txdane/wireread.py",
+        "        if suffix.segmentEnd > start:\n",
+        "        if False:\n",
+        ("tests/transport/test_wireread.py",),
+    ),
+    Mutation(
+        "wireread-trailing",
+        "bytes after the last record fail the message",
+        "txdane/wireread.py",
+        "    if pos != end:\n",
+        "    if pos > end:\n",
+        ("tests/transport/test_wireread.py",),
+    ),
+    Mutation(
+        "wireread-name-length",
+        "a name longer than 255 octets fails the message",
+        "txdane/wireread.py",
+        '            if length > 255:\n                raise Declined("name too long")\n'
+        "            return _newName(tuple(labels)), after\n",
+        "            return _newName(tuple(labels)), after\n",
+        ("tests/transport/test_wireread.py",),
+    ),
 )
 
 

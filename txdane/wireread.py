@@ -1,0 +1,584 @@
+"""
+A fast reader of ordinary DNS responses, giving the same message C{dns.message.from_wire} gives.
+
+L{readMessage} builds the C{dns.message.QueryMessage} directly: the header, the question, the
+RRsets of each section grouped as dnspython groups them (same owner, class, type and covered
+type merged within a section, the first owner's spelling kept, the smallest TTL, duplicates
+dropped, the message's C{index} filled the same way) and the OPT record. What is saved is
+dnspython's checking, again and again, of what is already known to be right:
+
+  - names are read once per offset: a compression pointer to a name already read reuses it,
+    and a C{dns.name.Name} is made from labels this module has checked itself (each label at
+    most 63 octets, the name at most 255, pointers only backwards and into no part of the name
+    that points, at most C{dns.name.MAX_COMPRESSION_POINTER_CHAIN} of them, every byte inside
+    the message), the rules of C{dns.name.from_wire_parser};
+  - types and classes are looked up in a dictionary of dnspython's enumeration members;
+  - the records' fixed fields are unpacked with one C{struct} call each;
+  - the rdata of the types every signed answer holds (A, AAAA, RRSIG, DNSKEY, DS, NSEC, and
+    an OPT record without options) is made without running the class's C{__init__}, whose
+    checks this module makes itself where the wire format leaves anything to check (the
+    length of an address, a DS digest's length for its type; an NSEC type bitmap is read by
+    dnspython's own code). Every other rdata is read by its dnspython class's
+    C{from_wire_parser}, which reads the names inside it through this module's cache.
+
+Anything it is not sure of it declines, raising L{Declined}: a malformed message, trailing
+bytes, an opcode other than QUERY, a TSIG, SIG or TKEY record, an OPT record that is not the
+only one nor in the additional section, an rdata dnspython refuses (such as a TLSA record whose
+data has the wrong length). The caller then parses the message with dnspython, so that every
+error, and its message, stays dnspython's.
+
+Tests: tests/transport/test_wireread.py; fuzz/parse_message.py.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import dns.dnssectypes
+import dns.flags
+import dns.ipv4
+import dns.ipv6
+import dns.message
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.DNSKEY
+import dns.rdtypes.ANY.DS
+import dns.rdtypes.ANY.NSEC
+import dns.rdtypes.ANY.OPT
+import dns.rdtypes.ANY.RRSIG
+import dns.rdtypes.dnskeybase
+import dns.rdtypes.IN.A
+import dns.rdtypes.IN.AAAA
+import dns.rrset
+import dns.wire
+
+__all__ = ["UNEXPECTED", "Declined", "readMessage"]
+
+_HEADER = struct.Struct("!HHHHHH")
+_RRSIG_HEAD = struct.Struct("!HBBIIIH")
+_KEY_HEAD = struct.Struct("!HBB")
+_QUESTION_TAIL = struct.Struct("!HH")
+_RR_HEAD = struct.Struct("!HHIH")
+
+_OPT = dns.rdatatype.OPT
+_NONE = dns.rdatatype.NONE
+
+#: Record types left to dnspython: the transaction signatures (TSIG, SIG(0)) and TKEY.
+_DECLINED_TYPES = frozenset({dns.rdatatype.TSIG, dns.rdatatype.SIG, dns.rdatatype.TKEY})
+
+#: dnspython's members, by value, for the types and classes it names.
+_TYPES: dict[int, dns.rdatatype.RdataType] = {int(t): t for t in dns.rdatatype.RdataType}
+_CLASSES: dict[int, dns.rdataclass.RdataClass] = {int(c): c for c in dns.rdataclass.RdataClass}
+_ALGORITHMS: dict[int, dns.dnssectypes.Algorithm] = {int(a): a for a in dns.dnssectypes.Algorithm}
+_DIGESTS: dict[int, dns.dnssectypes.DSDigest] = {int(d): d for d in dns.dnssectypes.DSDigest}
+
+_SECTIONS = (
+    dns.message.MessageSection.ANSWER,
+    dns.message.MessageSection.AUTHORITY,
+    dns.message.MessageSection.ADDITIONAL,
+)
+_QUESTION = dns.message.MessageSection.QUESTION
+
+_MAX_HOPS = dns.name.MAX_COMPRESSION_POINTER_CHAIN
+_OPCODE_MASK = 0x7800
+
+
+class Declined(Exception):
+    """
+    L{readMessage} leaves this message to dnspython; the argument says why.
+    """
+
+
+def _newName(labels: tuple[bytes, ...]) -> dns.name.Name:
+    """
+    A C{dns.name.Name} of C{labels}, which the caller has checked as C{Name.__init__} would.
+    """
+    name = object.__new__(dns.name.Name)
+    object.__setattr__(name, "labels", labels)
+    return name
+
+
+def _rdataType(value: int) -> dns.rdatatype.RdataType:
+    member = _TYPES.get(value)
+    if member is None:
+        member = dns.rdatatype.RdataType.make(value)
+    return member
+
+
+def _algorithm(value: int) -> dns.dnssectypes.Algorithm:
+    member = _ALGORITHMS.get(value)
+    if member is None:
+        member = dns.dnssectypes.Algorithm.make(value)
+    return member
+
+
+def _rdataClass(value: int) -> dns.rdataclass.RdataClass:
+    member = _CLASSES.get(value)
+    if member is None:
+        member = dns.rdataclass.RdataClass.make(value)
+    return member
+
+
+class _Suffix:
+    """
+    The name that starts at one offset of a message (a compression pointer's target).
+
+    @ivar name: the whole name, pointers followed.
+    @ivar segmentEnd: the offset just past the name's own bytes at that offset (its last label
+        and the zero octet, or the pointer that ends them); a pointer may reach this name only
+        from an offset at or after it.
+    @ivar hops: how many pointers are followed after those bytes.
+    @ivar length: the name's length in uncompressed wire form.
+    """
+
+    __slots__ = ("hops", "length", "name", "segmentEnd")
+
+    def __init__(self, name: dns.name.Name, segmentEnd: int, hops: int, length: int) -> None:
+        self.name = name
+        self.segmentEnd = segmentEnd
+        self.hops = hops
+        self.length = length
+
+
+class _Reader(dns.wire.Parser):
+    """
+    A C{dns.wire.Parser} over one message whose C{get_name} reads names through a cache by
+    offset, so that dnspython's rdata classes read the names inside rdata the fast way too.
+    """
+
+    def __init__(self, wire: bytes) -> None:
+        super().__init__(wire)
+        self.suffixes: dict[int, _Suffix] = {}
+
+    def get_name(
+        self, origin: dns.name.Name | None = None, decompress: bool = False
+    ) -> dns.name.Name:
+        name, after = self.readName(self.current, self.end, decompress)
+        self.current = after
+        if after > self.furthest:
+            self.furthest = after
+        if origin:
+            name = name.relativize(origin)
+        return name
+
+    def _segment(self, start: int, end: int) -> tuple[list[bytes], int, int]:
+        """
+        Read the labels at C{start}, up to a zero octet or a pointer, none past C{end}.
+
+        @return: the labels, the offset just past them (and past the zero octet or the pointer),
+            and the pointer's target (-1 after a zero octet).
+        """
+        wire = self.wire
+        labels: list[bytes] = []
+        pos = start
+        while True:
+            if pos >= end:
+                raise Declined("name past the end")
+            count = wire[pos]
+            if count == 0:
+                return labels, pos + 1, -1
+            if count < 64:
+                pos += 1
+                following = pos + count
+                if following > end:
+                    raise Declined("label past the end")
+                labels.append(wire[pos:following])
+                pos = following
+            elif count >= 192:
+                if pos + 2 > end:
+                    raise Declined("pointer past the end")
+                return labels, pos + 2, ((count & 0x3F) << 8) | wire[pos + 1]
+            else:
+                raise Declined("bad label type")
+
+    def _suffix(self, offset: int) -> _Suffix:
+        """
+        The name at C{offset}, a pointer's target, read once per message.
+        """
+        suffix = self.suffixes.get(offset)
+        if suffix is not None:
+            return suffix
+        labels, segmentEnd, target = self._segment(offset, len(self.wire))
+        if target < 0:
+            labels.append(b"")
+            hops = 0
+            length = 0
+            tail: tuple[bytes, ...] = ()
+        else:
+            if target >= offset:
+                raise Declined("pointer not backwards")
+            following = self._suffix(target)
+            if following.segmentEnd > offset:
+                raise Declined("pointer into the name")
+            hops = following.hops + 1
+            # A name that reaches this one takes one pointer more: at most _MAX_HOPS in all.
+            if hops >= _MAX_HOPS:
+                raise Declined("pointer chain too long")
+            length = following.length
+            tail = following.name.labels
+        for label in labels:
+            length += len(label) + 1
+        if length > 255:
+            raise Declined("name too long")
+        if tail:
+            name = _newName((*labels, *tail))
+        else:
+            name = _newName(tuple(labels))
+        suffix = _Suffix(name, segmentEnd, hops, length)
+        self.suffixes[offset] = suffix
+        return suffix
+
+    def readName(self, start: int, end: int, decompress: bool) -> tuple[dns.name.Name, int]:
+        """
+        Read the name at C{start}, none of its own bytes past C{end}, as
+        C{dns.name.from_wire_parser} does.
+
+        @param decompress: whether the name may hold a compression pointer.
+        @return: the name and the offset just past its own bytes.
+        """
+        labels, after, target = self._segment(start, end)
+        if target < 0:
+            labels.append(b"")
+            length = 0
+            for label in labels:
+                length += len(label) + 1
+            if length > 255:
+                raise Declined("name too long")
+            return _newName(tuple(labels)), after
+        if not decompress:
+            raise Declined("pointer where dnspython forbids one")
+        if target >= start:
+            raise Declined("pointer not backwards")
+        suffix = self._suffix(target)
+        if suffix.segmentEnd > start:
+            raise Declined("pointer into the name")
+        if not labels:
+            return suffix.name, after
+        length = suffix.length
+        for label in labels:
+            length += len(label) + 1
+        if length > 255:
+            raise Declined("name too long")
+        return _newName((*labels, *suffix.name.labels)), after
+
+
+_setSlot = object.__setattr__
+
+
+def _newRdata(
+    cls: type[dns.rdata.Rdata],
+    rdclass: dns.rdataclass.RdataClass,
+    rdtype: dns.rdatatype.RdataType,
+) -> Any:
+    """
+    An instance of C{cls} with the attributes C{Rdata.__init__} sets, the others to be set by
+    the caller with L{_setSlot} (C{__init__} is not run).
+    """
+    rd = object.__new__(cls)
+    _setSlot(rd, "rdclass", rdclass)
+    _setSlot(rd, "rdtype", rdtype)
+    _setSlot(rd, "rdcomment", None)
+    return rd
+
+
+#: Read an rdata of one class from C{wire[start:end]}, as that class's C{from_wire_parser}
+#: and C{__init__} would, raising L{Declined} where they would raise.
+_Builder = Callable[
+    [Any, dns.rdataclass.RdataClass, dns.rdatatype.RdataType, _Reader, int, int], dns.rdata.Rdata
+]
+
+
+def _buildA(
+    cls: Any,
+    rdclass: dns.rdataclass.RdataClass,
+    rdtype: dns.rdatatype.RdataType,
+    reader: _Reader,
+    start: int,
+    end: int,
+) -> dns.rdata.Rdata:
+    if end - start != 4:
+        raise Declined("A of a wrong length")
+    rd = _newRdata(cls, rdclass, rdtype)
+    _setSlot(rd, "address", dns.ipv4.inet_ntoa(reader.wire[start:end]))
+    return rd
+
+
+def _buildAAAA(
+    cls: Any,
+    rdclass: dns.rdataclass.RdataClass,
+    rdtype: dns.rdatatype.RdataType,
+    reader: _Reader,
+    start: int,
+    end: int,
+) -> dns.rdata.Rdata:
+    if end - start != 16:
+        raise Declined("AAAA of a wrong length")
+    rd = _newRdata(cls, rdclass, rdtype)
+    _setSlot(rd, "address", dns.ipv6.inet_ntoa(reader.wire[start:end]))
+    return rd
+
+
+def _buildRRSIG(
+    cls: Any,
+    rdclass: dns.rdataclass.RdataClass,
+    rdtype: dns.rdatatype.RdataType,
+    reader: _Reader,
+    start: int,
+    end: int,
+) -> dns.rdata.Rdata:
+    if end - start < _RRSIG_HEAD.size:
+        raise Declined("RRSIG too short")
+    covered, algorithm, labels, originalTTL, expiration, inception, keyTag = (
+        _RRSIG_HEAD.unpack_from(reader.wire, start)
+    )
+    signer, after = reader.readName(start + _RRSIG_HEAD.size, end, False)
+    rd = _newRdata(cls, rdclass, rdtype)
+    _setSlot(rd, "type_covered", _rdataType(covered))
+    _setSlot(rd, "algorithm", _algorithm(algorithm))
+    _setSlot(rd, "labels", labels)
+    _setSlot(rd, "original_ttl", originalTTL)
+    _setSlot(rd, "expiration", expiration)
+    _setSlot(rd, "inception", inception)
+    _setSlot(rd, "key_tag", keyTag)
+    _setSlot(rd, "signer", signer)
+    _setSlot(rd, "signature", reader.wire[after:end])
+    return rd
+
+
+def _buildDNSKEY(
+    cls: Any,
+    rdclass: dns.rdataclass.RdataClass,
+    rdtype: dns.rdatatype.RdataType,
+    reader: _Reader,
+    start: int,
+    end: int,
+) -> dns.rdata.Rdata:
+    if end - start < _KEY_HEAD.size:
+        raise Declined("DNSKEY too short")
+    flags, protocol, algorithm = _KEY_HEAD.unpack_from(reader.wire, start)
+    rd = _newRdata(cls, rdclass, rdtype)
+    _setSlot(rd, "flags", dns.rdtypes.dnskeybase.Flag(flags))
+    _setSlot(rd, "protocol", protocol)
+    _setSlot(rd, "algorithm", _algorithm(algorithm))
+    _setSlot(rd, "key", reader.wire[start + _KEY_HEAD.size : end])
+    return rd
+
+
+def _buildDS(
+    cls: Any,
+    rdclass: dns.rdataclass.RdataClass,
+    rdtype: dns.rdatatype.RdataType,
+    reader: _Reader,
+    start: int,
+    end: int,
+) -> dns.rdata.Rdata:
+    if end - start < _KEY_HEAD.size:
+        raise Declined("DS too short")
+    keyTag, algorithm, digestType = _KEY_HEAD.unpack_from(reader.wire, start)
+    digest = reader.wire[start + _KEY_HEAD.size : end]
+    # The checks of DSBase.__init__.
+    expected = cls._digest_length_by_type.get(digestType)
+    if expected is None:
+        if digestType == 0:
+            raise Declined("DS digest type 0")
+    elif len(digest) != expected:
+        raise Declined("DS digest of a wrong length")
+    digestMember = _DIGESTS.get(digestType)
+    if digestMember is None:
+        digestMember = dns.dnssectypes.DSDigest.make(digestType)
+    rd = _newRdata(cls, rdclass, rdtype)
+    _setSlot(rd, "key_tag", keyTag)
+    _setSlot(rd, "algorithm", _algorithm(algorithm))
+    _setSlot(rd, "digest_type", digestMember)
+    _setSlot(rd, "digest", digest)
+    return rd
+
+
+def _buildNSEC(
+    cls: Any,
+    rdclass: dns.rdataclass.RdataClass,
+    rdtype: dns.rdatatype.RdataType,
+    reader: _Reader,
+    start: int,
+    end: int,
+) -> dns.rdata.Rdata:
+    following, after = reader.readName(start, end, False)
+    reader.current = after
+    reader.end = end
+    try:
+        # dnspython's own reading and checks of the type bitmap.
+        bitmap = dns.rdtypes.ANY.NSEC.Bitmap.from_wire_parser(reader)
+    except Exception:
+        raise Declined("NSEC type bitmap refused") from None
+    rd = _newRdata(cls, rdclass, rdtype)
+    _setSlot(rd, "next", following)
+    _setSlot(rd, "windows", tuple(bitmap.windows))
+    return rd
+
+
+#: The rdata classes read here rather than by their own C{from_wire_parser}: the ones of every
+#: signed answer.
+_BUILDERS: dict[type, _Builder] = {
+    dns.rdtypes.IN.A.A: _buildA,
+    dns.rdtypes.IN.AAAA.AAAA: _buildAAAA,
+    dns.rdtypes.ANY.RRSIG.RRSIG: _buildRRSIG,
+    dns.rdtypes.ANY.DNSKEY.DNSKEY: _buildDNSKEY,
+    dns.rdtypes.ANY.DS.DS: _buildDS,
+    dns.rdtypes.ANY.NSEC.NSEC: _buildNSEC,
+}
+
+
+def _readOPT(
+    reader: _Reader, name: dns.name.Name, rdclass: int, ttl: int, start: int, end: int
+) -> dns.rrset.RRset:
+    """
+    The RRset of the OPT record whose rdata is C{wire[start:end]}, as dnspython reads it and
+    C{dns.rrset.from_rdata} makes it.
+    """
+    payload = _rdataClass(rdclass)
+    rdataClass = dns.rdata.get_rdata_class(payload, _OPT)
+    if start == end and rdataClass is dns.rdtypes.ANY.OPT.OPT:
+        # No options (as in most responses): what OPT.__init__ would make of none.
+        rd = _newRdata(rdataClass, payload, _OPT)
+        _setSlot(rd, "options", ())
+    else:
+        reader.current = start
+        reader.end = end
+        try:
+            rd = rdataClass.from_wire_parser(payload, _OPT, reader, None)
+        except Exception:
+            raise Declined("OPT rdata refused") from None
+        if reader.current != end:
+            raise Declined("OPT rdata shorter than its length")
+    rrset = dns.rrset.RRset(name, payload, _OPT)
+    rrset.ttl = ttl
+    rrset.items[rd] = None
+    return rrset
+
+
+#: How the reason of a L{Declined} begins when it stands for an exception this module did not
+#: expect: the message is still left to dnspython, and tests and fuzzing look for the reason.
+UNEXPECTED = "unexpected: "
+
+
+def readMessage(wire: bytes) -> dns.message.QueryMessage:
+    """
+    Read the DNS response C{wire} as C{dns.message.from_wire(wire)} would, faster.
+
+    @return: the same message as dnspython's (same class, header, sections, RRsets, index, OPT
+        record), with C{errors} empty.
+    @raise Declined: for anything this reader leaves to dnspython (see the module's
+        docstring), and for any exception it did not expect (its reason then begins with
+        L{UNEXPECTED}); never for a message it reads.
+    """
+    try:
+        return _read(wire)
+    except Declined:
+        raise
+    except Exception as e:
+        raise Declined(UNEXPECTED + repr(e)) from e
+
+
+def _read(wire: bytes) -> dns.message.QueryMessage:
+    """
+    L{readMessage}, unguarded.
+    """
+    if type(wire) is not bytes:
+        raise Declined("not bytes")
+    end = len(wire)
+    if end < 12:
+        raise Declined("short header")
+    messageId, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(wire, 0)
+    if flags & _OPCODE_MASK:
+        raise Declined("opcode other than QUERY")
+    message = dns.message.QueryMessage(id=messageId)
+    message.flags = dns.flags.Flag(flags)
+    message.wire = wire
+    message.errors = []
+    index = message.index
+    reader = _Reader(wire)
+    readName = reader.readName
+    question = message.sections[0]
+    pos = 12
+    for _ in range(qdcount):
+        qname, pos = readName(pos, end, True)
+        if pos + 4 > end:
+            raise Declined("question past the end")
+        rdtype, rdclass = _QUESTION_TAIL.unpack_from(wire, pos)
+        pos += 4
+        rdtypeMember = _rdataType(rdtype)
+        rdclassMember = _rdataClass(rdclass)
+        asked = dns.rrset.RRset(qname, rdclassMember, rdtypeMember, _NONE, None)
+        question.append(asked)
+        index[(_QUESTION, qname, rdclassMember, rdtypeMember, _NONE, None)] = asked
+    getRdataClass = dns.rdata.get_rdata_class
+    isSingleton = dns.rdatatype.is_singleton
+    for sectionNumber, count in zip(_SECTIONS, (ancount, nscount, arcount)):
+        section = message.sections[sectionNumber]
+        for _ in range(count):
+            name, pos = readName(pos, end, True)
+            if pos + 10 > end:
+                raise Declined("record past the end")
+            rdtype, rdclass, ttl, rdlen = _RR_HEAD.unpack_from(wire, pos)
+            pos += 10
+            rdend = pos + rdlen
+            if rdend > end:
+                raise Declined("rdata past the end")
+            if rdtype in _DECLINED_TYPES:
+                raise Declined("transaction signature")
+            if rdtype == _OPT:
+                if (
+                    sectionNumber != dns.message.MessageSection.ADDITIONAL
+                    or message.opt is not None
+                    or name.labels != (b"",)
+                ):
+                    raise Declined("OPT record out of place")
+                message.opt = _readOPT(reader, name, rdclass, ttl, pos, rdend)
+                reader.end = end
+                pos = rdend
+                continue
+            rdtypeMember = _rdataType(rdtype)
+            rdclassMember = _rdataClass(rdclass)
+            rdataClass = getRdataClass(rdclassMember, rdtypeMember)
+            builder = _BUILDERS.get(rdataClass)
+            if builder is not None:
+                rd = builder(rdataClass, rdclassMember, rdtypeMember, reader, pos, rdend)
+            else:
+                reader.current = pos
+                reader.end = rdend
+                try:
+                    rd = rdataClass.from_wire_parser(rdclassMember, rdtypeMember, reader, None)
+                except Exception:
+                    raise Declined("rdata refused") from None
+                if reader.current != rdend:
+                    raise Declined("rdata shorter than its length")
+            reader.end = end
+            pos = rdend
+            covers = rd.covers()
+            key = (sectionNumber, name, rdclassMember, rdtypeMember, covers, None)
+            if ttl > 0x7FFFFFFF:
+                ttl = 0
+            rrset = index.get(key)
+            if rrset is None:
+                # What Rdataset.add does for the first rdata of an empty RRset of its own
+                # class, type and covered type, hashing the rdata once instead of twice.
+                rrset = dns.rrset.RRset(name, rdclassMember, rdtypeMember, covers, None)
+                rrset.ttl = ttl
+                rrset.items[rd] = None
+                section.append(rrset)
+                index[key] = rrset
+            elif isSingleton(rdtypeMember):
+                rrset.add(rd, ttl)
+            else:
+                # Rdataset.add for a further rdata, hashing it once: the smaller TTL, and the
+                # rdata unless an equal one is there.
+                if ttl < rrset.ttl:
+                    rrset.ttl = ttl
+                rrset.items.setdefault(rd)
+    if pos != end:
+        raise Declined("trailing bytes")
+    return message
