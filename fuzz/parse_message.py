@@ -167,7 +167,9 @@ def _signedAnswer() -> bytes:
     """
     query = dns.message.make_query("www.example.test.", "A", want_dnssec=True, id=0x5EED)
     response = dns.message.make_response(query)
-    response.use_edns(0, dns.flags.DO, 1232, options=[dns.edns.EDEOption(dns.edns.EDECode.DNSSEC_BOGUS, "bad")])
+    response.use_edns(
+        0, dns.flags.DO, 1232, options=[dns.edns.EDEOption(dns.edns.EDECode.DNSSEC_BOGUS, "bad")]
+    )
     signature = "AAAA" * 16
     for owner, rdtype, text in (
         ("www.example.test.", "A", "127.0.0.1"),
