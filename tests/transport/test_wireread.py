@@ -25,11 +25,11 @@ import dns.rdatatype
 import dns.rrset
 import dns.tsigkeyring
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.server.test_fastpath import _EXTRA, LABELS, ORDINARY, SLOW, TYPES, query
-from tests.transport.test_parse_property import _message, records
+from tests.transport.test_parse_property import _SETTINGS, _message, records
 from txdane import transport
 from txdane.server.responder import Responder
 from txdane.server.zones import ZoneStore
@@ -466,13 +466,6 @@ def _mutatedOnce(wire: bytes) -> bool:
 
 
 # Generated messages.
-
-_SETTINGS = settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
 
 
 @_SETTINGS
