@@ -93,7 +93,10 @@ def renderQuery(
     @param name: an absolute name; its labels are written as they are spelt.
     @param edns: whether to add an OPT record (EDNS version 0) advertising C{payload}.
     @param dnssecOK: set the DO bit (needs C{edns}).
+    @raise dns.name.NeedAbsoluteNameOrOrigin: for a relative name, as dnspython raises.
     """
+    if not name.is_absolute():
+        raise dns.name.NeedAbsoluteNameOrOrigin
     flags = (dns.flags.RD if recursionDesired else 0) | (dns.flags.CD if checkingDisabled else 0)
     header = _HEADER.pack(queryID, flags, 1, 0, 0, 1 if edns else 0)
     question = b"".join([bytes((len(label),)) + label for label in name.labels])

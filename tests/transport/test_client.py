@@ -554,6 +554,10 @@ def test_queryRendering() -> None:
         assert dns.message.from_wire(query.wire).question[0].name.labels == name.labels
         ids.add(query.id)
     assert len(ids) > 100
+    with pytest.raises(dns.name.NeedAbsoluteNameOrOrigin):
+        client._makeQuery(
+            dns.name.from_text("www", None), dns.rdatatype.A, dns.rdataclass.IN, *settings
+        )
 
 
 def _reply(query: dns.message.Message, mutate: Callable[[dns.message.Message], None]) -> bytes:
