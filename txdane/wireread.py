@@ -276,7 +276,7 @@ def _newRdata(
 ) -> Any:
     """
     An instance of C{cls} with the attributes C{Rdata.__init__} sets, the others to be set by
-    the caller with L{_setSlot} (C{__init__} is not run).
+    the caller with C{_setSlot} (C{__init__} is not run).
     """
     rd = object.__new__(cls)
     _setSlot(rd, "rdclass", rdclass)
