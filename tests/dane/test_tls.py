@@ -106,6 +106,36 @@ class ConnectionTests(TestCase):
         error = await self.assertRefused(client)
         self.assertIn("no TLSA record matched", str(error))
 
+    async def test_sharedContextEachConnectionItsOwnVerdict(self) -> None:
+        """
+        Creators of DANE plans share one OpenSSL context (unless a client certificate or other
+        options are set): connections made at the same time with it, one whose plan matches
+        the server and one whose plan does not, each get their own verdict and server name.
+        """
+        port, factory = self.listen(tlsserver.serverOptions(selfSigned()))
+        good = DANEClientTLSOptions(plan(recordForCertificate(selfSigned().cert)))
+        bad = DANEClientTLSOptions(plan(TLSARecord(3, 1, 1, bytes(32)), base="other.example"))
+        self.assertIs(good._options, bad._options)
+        _, client = clientIdentity()
+        identified = DANEClientTLSOptions(
+            plan(recordForCertificate(selfSigned().cert)),
+            clientCertificate=client.privateCertificate(),
+        )
+        self.assertIsNot(identified._options, good._options)
+        alpn = DANEClientTLSOptions(
+            plan(recordForCertificate(selfSigned().cert)), acceptableProtocols=[b"h2"]
+        )
+        self.assertIsNot(alpn._options, good._options)
+        connected = await tlsserver.connect(port, good)
+        refused = await tlsserver.connect(port, bad)
+        await connected.greeted
+        self.assertTrue(connected.handshakeDone)
+        await self.assertRefused(refused)
+        # The refused handshake never completes on the server's side.
+        self.assertEqual(factory.serverNames, [HOST.encode()])
+        connected.transport.loseConnection()  # type: ignore[union-attr]
+        await connected.lost
+
     async def test_sniIsBaseDomain(self) -> None:
         port, factory = self.listen(tlsserver.serverOptions(selfSigned()))
         creator = DANEClientTLSOptions(

@@ -158,6 +158,28 @@ class _HandshakeVerification:
             )
 
 
+#: Twisted's options, and with them the OpenSSL context, for connections verified by the
+#: verify callback (or not at all), by ALPN protocols, when nothing else is set: kept for the
+#: process, at most L{SHARED_CONTEXTS} of them. The context holds nothing of one connection
+#: (the server name, the callbacks and the refusal to renegotiate are set on each
+#: connection, and a client context resumes no session by itself), so connections share it
+#: instead of each building one.
+_SHARED_OPTIONS: dict[tuple[bytes, ...] | None, CertificateOptions] = {}
+SHARED_CONTEXTS = 16
+
+
+def _sharedOptions(acceptableProtocols: Sequence[bytes] | None) -> CertificateOptions:
+    key = None if acceptableProtocols is None else tuple(acceptableProtocols)
+    options = _SHARED_OPTIONS.get(key)
+    if options is None:
+        if len(_SHARED_OPTIONS) >= SHARED_CONTEXTS:
+            _SHARED_OPTIONS.clear()
+        options = _SHARED_OPTIONS[key] = CertificateOptions(
+            verify=False, acceptableProtocols=acceptableProtocols
+        )
+    return options
+
+
 @implementer(interfaces.IOpenSSLClientConnectionCreator)
 class DANEClientTLSOptions:
     """
@@ -204,8 +226,10 @@ class DANEClientTLSOptions:
             return
         # OpenSSL's own verification is off: the verify callback decides (DANE), or nobody
         # does (unauthenticated TLS).
-        self._options = CertificateOptions(
-            verify=False, acceptableProtocols=acceptableProtocols, **extra
+        self._options = (
+            _sharedOptions(acceptableProtocols)
+            if not extra
+            else CertificateOptions(verify=False, acceptableProtocols=acceptableProtocols, **extra)
         )
         name = plan.serverName
         self._serverName: bytes | None = (
