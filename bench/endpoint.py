@@ -77,7 +77,8 @@ def servers(directory: str, queue: Any) -> None:
         queue.put((port, dns.port))
 
     hierarchy.serve(reactor).addCallback(started)
-    reactor.run()
+    # Without signal handlers, the terminate() at the end stops this process without a word.
+    reactor.run(installSignalHandlers=False)
 
 
 def main() -> None:
@@ -154,6 +155,7 @@ def main() -> None:
     d.addBoth(lambda _: reactor.stop())
     reactor.run()
     process.terminate()
+    process.join(10)
     if failures:
         raise SystemExit(f"benchmark failed: {failures[0]}")
     tlsTime = min(results["tls"])
