@@ -158,14 +158,14 @@ class _HandshakeVerification:
             )
 
 
-#: Twisted's options, and with them the OpenSSL context, for connections verified by the
-#: verify callback (or not at all), by ALPN protocols, when nothing else is set: kept for the
-#: process, at most L{SHARED_CONTEXTS} of them. The context holds nothing of one connection
-#: (the server name, the callbacks and the refusal to renegotiate are set on each
-#: connection, and a client context resumes no session by itself), so connections share it
-#: instead of each building one.
-_SHARED_OPTIONS: dict[tuple[bytes, ...] | None, CertificateOptions] = {}
+#: How many OpenSSL contexts (with Twisted's options around them) the process keeps for
+#: connections verified by the verify callback, or not at all, when nothing but ALPN
+#: protocols is set: one per list of protocols, forgotten all at once when full. A context
+#: holds nothing of one connection (the server name, the callbacks and the refusal to
+#: renegotiate are set on each connection, and a client context resumes no session by
+#: itself), so connections share it instead of each building one.
 SHARED_CONTEXTS = 16
+_SHARED_OPTIONS: dict[tuple[bytes, ...] | None, CertificateOptions] = {}
 
 
 def _sharedOptions(acceptableProtocols: Sequence[bytes] | None) -> CertificateOptions:
