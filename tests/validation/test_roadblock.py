@@ -335,6 +335,19 @@ def test_probeAnswerOnlyForTheSameQuestion(
     assert client._probeAnswer is not None  # still kept for the real question
 
 
+@pytest.mark.parametrize(
+    "settings", [{"dnssecOK": True}, {"checkingDisabled": True}, {"recursionDesired": False}]
+)
+def test_probeAnswerNotForDefaultFlags(hierarchy: Hierarchy, settings: dict[str, bool]) -> None:
+    """
+    A flag left to its default counts as its default (CD and DO clear, RD set): a query
+    without CD or DO is another question than the probe's.
+    """
+    client = _probedClient(hierarchy, Clock())
+    assert client._reuseProbeAnswer(".", "DNSKEY", "IN", settings) is None
+    assert client._probeAnswer is not None
+
+
 def test_probeAnswerExpires(hierarchy: Hierarchy) -> None:
     clock = Clock()
     client = _probedClient(hierarchy, clock)

@@ -333,7 +333,11 @@ class RoadblockAvoidingClient(DNSClient):
         probe; else C{None}.
         """
         kept = self._probeAnswer
-        if kept is None or not all(settings.values()):
+        if kept is None or not (
+            settings.get("dnssecOK")
+            and settings.get("checkingDisabled")
+            and settings.get("recursionDesired", True)
+        ):
             return None
         expires, message = kept
         if (
