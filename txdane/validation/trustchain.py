@@ -744,8 +744,10 @@ class ChainOfTrust:
         """
         Start working out the zone keys (C{kind} C{"keys"}) or the DS result (C{"ds"}) of
         C{name} for C{ctx} now, beside the lookup's current step, when a later step will
-        certainly need it: its queries go out in the same round trip. The later step gets
-        the result (or its error) from L{_remembered}; other lookups share it as usual.
+        need it (certainly, or, for the parent zones near the trust anchor, as good as
+        certainly: L{SPECULATIVE_PARENT_DEPTH}): its queries go out in the same round trip.
+        The later step gets the result (or its error) from L{_remembered}; other lookups
+        share it as usual; a result no step asks for is dropped, its failure too.
         """
         key = (kind, nameKey(name))
         if ctx.cancelled or key in ctx.ahead or key in self._pending:
