@@ -660,6 +660,23 @@ def answerFast(
     return b"".join(out)
 
 
+def _fromNode(response: _Response, node: _Node | None, qtype: int) -> int | None:
+    """
+    Answer C{qtype} from the records of C{node}: 0 when they hold it (added to the answer),
+    -1 to leave the query to the message-level path (data this module does not render, or a
+    CNAME to follow), C{None} when the node has no such records (or there is no node).
+    """
+    if node is None:
+        return None
+    rrset = node.rrsets.get(qtype)
+    if rrset is not None:
+        response.addAnswer(rrset)
+        return 0
+    if qtype in node.unsupported or _CNAME in node.rrsets or _CNAME in node.unsupported:
+        return -1
+    return None
+
+
 def _lookup(response: _Response, zone: WireZone, qkey: bytes, qtype: int) -> int:
     """
     Answer C{qkey}/C{qtype} from C{zone} into C{response} as the message-level path does;
@@ -679,14 +696,9 @@ def _lookup(response: _Response, zone: WireZone, qkey: bytes, qtype: int) -> int
             key = _parent(key)
     existing = zone._existing
     if qkey in existing:
-        node = zone._node(qkey)
-        if node is not None:
-            rrset = node.rrsets.get(qtype)
-            if rrset is not None:
-                response.addAnswer(rrset)
-                return 0
-            if qtype in node.unsupported or _CNAME in node.rrsets or _CNAME in node.unsupported:
-                return -1
+        found = _fromNode(response, zone._node(qkey), qtype)
+        if found is not None:
+            return found
         response.addSOA(zone)
         if response.dnssec:
             _proveNoType(response, zone, qkey)
@@ -701,14 +713,11 @@ def _lookup(response: _Response, zone: WireZone, qkey: bytes, qtype: int) -> int
     if wildcard in existing:
         node = zone._node(wildcard)
         if node is not None:
-            rrset = node.rrsets.get(qtype)
-            if rrset is not None:
-                response.addAnswer(rrset)
-                if response.dnssec:
-                    _proveNoCloser(response, zone, qkey, closest)
-                return 0
-            if qtype in node.unsupported or _CNAME in node.rrsets or _CNAME in node.unsupported:
-                return -1
+            found = _fromNode(response, node, qtype)
+            if found == 0 and response.dnssec:
+                _proveNoCloser(response, zone, qkey, closest)
+            if found is not None:
+                return found
             response.addSOA(zone)
             if response.dnssec:
                 _proveNoCloser(response, zone, qkey, closest)
