@@ -37,7 +37,6 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TLSA
 import dns.wire
-from twisted.internet import base, udp
 from twisted.internet import error as twistedError
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -384,47 +383,133 @@ def networkFailure(code: int, transport: str) -> str | None:
     return _NETWORK_FAILURES.get((code, transport))
 
 
-class _QuietUDPPort(udp.Port):
+class _DatagramPort:
     """
-    Twisted's UDP port without its two log lines per socket (C{"... starting on N"} and
-    C{"(UDP Port N Closed)"}, logged whatever C{noisy} says): a query opens one socket, so
-    under C{twistd} a connection would log a score of them.
+    The UDP socket of one query, read by the reactor directly: the part of Twisted's UDP port
+    a query uses (a socket bound to a free port, optionally connected, written to, read until
+    closed), without its per-socket log lines (C{"... starting on N"}, C{"(UDP Port N
+    Closed)"}, logged whatever C{noisy} says) and without the address checks and the closing
+    on the reactor's next turn that made it cost about four times as much per query.
+
+    Reading follows Twisted's port: datagrams are passed to the protocol's C{datagramReceived}
+    (an IPv6 source reduced to C{(host, port)}), an ICMP error reported on a connected socket
+    to its C{connectionRefused}; the protocol's C{stopProtocol} runs when the socket closes,
+    whether by L{stopListening} or because the reactor dropped it after an error, and can
+    still read the socket's pending error then.
     """
 
-    def _bindSocket(self) -> None:
+    #: A UDP datagram is never longer than this, whatever payload size a query advertised.
+    _MAX_DATAGRAM = 65535
+    #: Datagrams read per call of L{doRead}: a flood of them (which only the server's address
+    #: can send to a connected socket) still leaves the reactor its turn.
+    _READS_PER_TURN = 32
+    _IGNORED = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR})
+    _REFUSED = frozenset({errno.ECONNREFUSED})
+
+    def __init__(self, reactor: Any, protocol: DatagramProtocol, interface: str) -> None:
+        self._reactor = reactor
+        self.protocol = protocol
+        family = socket.AF_INET6 if ":" in interface else socket.AF_INET
+        self._ipv6 = family == socket.AF_INET6
+        self._connected = False
         try:
-            skt = self.createInternetSocket()
-            skt.bind((self.interface, self.port))
+            skt = socket.socket(family, socket.SOCK_DGRAM)
         except OSError as e:
-            raise twistedError.CannotListenError(self.interface, self.port, e) from e
-        self._realPortNumber = skt.getsockname()[1]
-        self.connected = 1
-        self.socket = skt
-        self.fileno = skt.fileno  # type: ignore[method-assign]
+            raise twistedError.CannotListenError(interface, 0, e) from e
+        try:
+            skt.setblocking(False)
+            skt.bind((interface, 0))
+        except OSError as e:
+            skt.close()
+            raise twistedError.CannotListenError(interface, 0, e) from e
+        self.socket: socket.socket | None = skt
+        self._fileno = skt.fileno()
+        protocol.makeConnection(self)  # type: ignore[arg-type]
+        reactor.addReader(self)
 
-    def connectionLost(self, reason: Failure | None = None) -> None:
-        self._realPortNumber = None
-        self.maxThroughput = -1
-        base.BasePort.connectionLost(self, reason)
-        self.protocol.doStop()
-        self.socket.close()
-        del self.socket
-        del self.fileno
-        stopped = self.__dict__.pop("d", None)
-        if stopped is not None:
-            stopped.callback(None)
+    def fileno(self) -> int:
+        return self._fileno if self.socket is not None else -1
+
+    def logPrefix(self) -> str:
+        return "txdane.transport"
+
+    def connect(self, host: str, port: int) -> None:
+        """
+        Connect the socket to C{(host, port)}, an IP address: only its datagrams are read.
+        """
+        assert self.socket is not None
+        self.socket.connect((host, port))
+        self._connected = True
+
+    def write(self, datagram: bytes, addr: tuple[str, int] | None = None) -> None:
+        """
+        Send C{datagram}: to the connected address, or to C{addr} on an unconnected socket.
+        """
+        assert self.socket is not None
+        try:
+            if self._connected:
+                self.socket.send(datagram)
+            else:
+                assert addr is not None
+                self.socket.sendto(datagram, addr)
+        except OSError as e:
+            if e.errno != errno.ECONNREFUSED:
+                raise
+            if self._connected:
+                self.protocol.connectionRefused()
+
+    def doRead(self) -> None:
+        """
+        Pass on the datagrams waiting on the socket, until it has none or is closed.
+        """
+        for _ in range(self._READS_PER_TURN):
+            if self.socket is None:
+                return
+            try:
+                data, addr = self.socket.recvfrom(self._MAX_DATAGRAM)
+            except OSError as e:
+                if e.errno in self._IGNORED:
+                    return
+                if e.errno in self._REFUSED:
+                    if self._connected:
+                        self.protocol.connectionRefused()
+                    return
+                raise
+            self.protocol.datagramReceived(data, addr[:2] if self._ipv6 else addr)
+
+    def stopListening(self) -> None:
+        """
+        Stop reading and close the socket; the protocol's C{stopProtocol} runs first.
+        """
+        if self.socket is None:
+            return
+        self._reactor.removeReader(self)
+        self._close()
+
+    def connectionLost(self, reason: Failure) -> None:
+        """
+        The reactor dropped the socket (an error it reported, or one L{doRead} raised).
+        """
+        if self.socket is not None:
+            self._close()
+
+    def _close(self) -> None:
+        try:
+            self.protocol.doStop()
+        finally:
+            skt, self.socket = self.socket, None
+            assert skt is not None
+            skt.close()
 
 
 def _listenUDP(reactor: Any, protocol: DatagramProtocol, interface: str) -> Any:
     """
-    A UDP port on any free port of C{interface} for C{protocol}: a L{_QuietUDPPort} where the
+    A UDP port on any free port of C{interface} for C{protocol}: a L{_DatagramPort} where the
     reactor's own would be a C{twisted.internet.udp.Port} (the POSIX reactors), else the
     reactor's.
     """
     if getattr(type(reactor), "listenUDP", None) is PosixReactorBase.listenUDP:
-        port = _QuietUDPPort(0, protocol, interface, reactor=reactor)
-        port.startListening()
-        return port
+        return _DatagramPort(reactor, protocol, interface)
     return reactor.listenUDP(0, protocol, interface=interface)
 
 
