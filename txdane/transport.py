@@ -389,7 +389,7 @@ class _DatagramPort:
     a query uses (a socket bound to a free port, optionally connected, written to, read until
     closed), without its per-socket log lines (C{"... starting on N"}, C{"(UDP Port N
     Closed)"}, logged whatever C{noisy} says) and without the address checks and the closing
-    on the reactor's next turn, which took about as much time as the rest of a query's socket.
+    on the reactor's next turn, which made each query's socket cost about half as much again.
 
     Reading follows Twisted's port: datagrams are passed to the protocol's C{datagramReceived}
     (an IPv6 source reduced to C{(host, port)}), an ICMP error reported on a connected socket
