@@ -5,20 +5,23 @@ by a C{MemoryReactorClock}, the TLS handshake pumped by C{iosim}. Nothing waits 
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import ConnectingCancelledError, ConnectionAborted
-from twisted.internet.interfaces import IProtocol
+from twisted.internet.interfaces import IHandshakeListener, IProtocol
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import Interface, directlyProvidedBy
+from zope.interface.interface import InterfaceClass
 
-from txdane.endpoints import DANEEndpoint
-from txdane.endpoints._plumbing import HandshakeGate
+from txdane.endpoints import DANEEndpoint, _plumbing
+from txdane.endpoints._plumbing import KEPT_DECLARATIONS, HandshakeGate, provide
 
 from ..dane.certs import issue
 from ..dane.tlsserver import GREETING, GreetingServer, RecordingClient, serverOptions
@@ -318,3 +321,57 @@ class HandshakeGateTests(SynchronousTestCase):
         gate.handshakeCompleted()
         self.assertIs(self.successResultOf(ready), protocol)
         self.assertTrue(protocol.made and protocol.handshakeDone and gate.secured)
+
+
+class _Declared:
+    pass
+
+
+class ProvideTests(SynchronousTestCase):
+    """
+    L{provide} declares interfaces as C{zope.interface} does, and keeps the last
+    L{KEPT_DECLARATIONS} declarations alive, so that the next connection's objects reuse them
+    instead of building them again.
+    """
+
+    def test_declarationsAsZope(self) -> None:
+        obj = _Declared()
+        provide(obj, IProtocol)
+        provide(obj, IHandshakeListener)
+        self.assertEqual(list(directlyProvidedBy(obj)), [IProtocol, IHandshakeListener])
+        provide(obj, IHandshakeListener, replace=True)
+        self.assertEqual(list(directlyProvidedBy(obj)), [IHandshakeListener])
+
+    def test_declarationKeptAcrossObjects(self) -> None:
+        """
+        An object declared like one that is gone (and collected) gets the very same
+        declaration; C{zope.interface} alone would have built it again.
+        """
+        first = _Declared()
+        provide(first, IProtocol, IHandshakeListener, replace=True)
+        declaration = id(first.__provides__)  # type: ignore[attr-defined]
+        del first
+        gc.collect()
+        second = _Declared()
+        provide(second, IProtocol, IHandshakeListener, replace=True)
+        self.assertEqual(id(second.__provides__), declaration)  # type: ignore[attr-defined]
+
+    def test_keptAreBounded(self) -> None:
+        """
+        However many distinct declarations are made, at most L{KEPT_DECLARATIONS} are kept:
+        the latest, each once.
+        """
+        interfaces = [
+            InterfaceClass(f"IBounded{i}", (Interface,), __module__=__name__) for i in range(20)
+        ]
+        objects = []
+        for interface in interfaces:
+            for _ in range(2):
+                obj = _Declared()
+                provide(obj, interface, replace=True)
+                objects.append(obj)
+        self.assertEqual(len(_plumbing._kept), KEPT_DECLARATIONS)
+        self.assertEqual(
+            [list(d) for d in _plumbing._kept],  # type: ignore[call-overload]
+            [[i] for i in interfaces[-KEPT_DECLARATIONS:]],
+        )

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.address import IPv4Address, IPv6Address
-from zope.interface import Attribute, Interface, alsoProvides
+from zope.interface import Attribute, Interface
 
 from txdane.dane.decision import Action, ConnectionPlan
+from txdane.endpoints._plumbing import provide
 
 __all__ = ["ConnectionInfo", "IDANEConnection", "Protection", "connected"]
 
@@ -101,4 +102,4 @@ def connected(transport: Any, info: ConnectionInfo) -> None:
     if isinstance(peer, (IPv4Address, IPv6Address)):
         info.address = peer
     transport.connectionInfo = info
-    alsoProvides(transport, IDANEConnection)
+    provide(transport, IDANEConnection)
