@@ -531,7 +531,6 @@ class _UDPExchange(DatagramProtocol):
         self._reactor = reactor
         self._query = query
         self._server = server
-        self._serverKey = _ipKey(server.host)
         self._stats = stats
         self._malformed: str | None = None
         self.deferred: Deferred[dns.message.Message] = Deferred(self._cancel)
@@ -606,8 +605,10 @@ class _UDPExchange(DatagramProtocol):
         elif addr[0] == self._server.host:
             fromServer = True
         else:
+            # The same address written another way (an IPv4-mapped IPv6 one, another case or
+            # zero compression, a scope): compared as addresses, only now, as this is rare.
             try:
-                fromServer = _ipKey(addr[0]) == self._serverKey
+                fromServer = _ipKey(addr[0]) == _ipKey(self._server.host)
             except ValueError:
                 fromServer = False
         if not fromServer:
