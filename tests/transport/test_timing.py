@@ -89,6 +89,36 @@ def test_ipv6ServerUsesIPv6Socket() -> None:
     assert reactor.ports[0].interface == "::"
 
 
+@pytest.mark.parametrize(
+    "server, source, accepted",
+    [
+        ("192.0.2.1", "::ffff:192.0.2.1", True),
+        ("2001:db8::3", "2001:DB8:0:0::3", True),
+        ("2001:db8::3", "2001:db8::4", False),
+        ("192.0.2.1", "::ffff:192.0.2.2", False),
+        ("192.0.2.1", "not an address", False),
+    ],
+)
+def test_sourceComparedAsAddress(server: str, source: str, accepted: bool) -> None:
+    """
+    An answer whose source is the server's address written another way (IPv4-mapped, other
+    letter case or zero compression) is the server's; another address, or a source that is
+    no address, is ignored and counted.
+    """
+    reactor = FakeReactor()
+    client = DNSClient(reactor, [server], timeout=2, attempts=1)
+    d = client.query("www.example.test", "A")
+    port, query, addr = reactor.sent[-1]
+    port.deliver(dns.message.make_response(query), (source, addr[1]))
+    if accepted:
+        assert isinstance(result(d), dns.message.Message)
+    else:
+        assert client.stats.ignored == {"source": 1}
+        port.deliver(dns.message.make_response(query), addr)
+        assert isinstance(result(d), dns.message.Message)
+    assert reactor.getDelayedCalls() == []
+
+
 def test_answerAfterTimeoutOfFirstServer() -> None:
     """
     When the first server is silent, the second one's answer is delivered.
