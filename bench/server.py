@@ -12,7 +12,10 @@ against ldns-signzone.
    order: existing names (A, TLSA), names that do not exist (NXDOMAIN with NSEC proofs) and
    names a wildcard answers, so that most answers are built, not looked up. Prints each
    server's queries per second and how busy its own processes were (NSD's children
-   included; dnsperf, which is neither's child, never counted).
+   included; dnsperf, which is neither's child, never counted). Then the same for a Python
+   loop that does nothing but answer (L{BARE_LOOP}: one C{recvfrom}, a dictionary lookup and
+   one C{sendto} of a fixed answer per query), the most any one-process Python server could
+   answer here, printed as the ceiling of the ratio.
 2. Times signing a zone of 10,000 names (NSEC, one ECDSA P-256 key) with L{signZone} and with
    C{ldns-signzone} using the same key file, and prints both.
 
@@ -93,6 +96,23 @@ def questions() -> list[str]:
         out.append(f"_443._tcp.h{(i * 7) % HOSTS}.example.test. TLSA")
     assert len(set(out)) == QUESTIONS >= 2 * DEFAULT_CACHE_SIZE
     return out
+
+
+#: A Python UDP server that answers every query with the same fixed answer, its ID copied,
+#: after one dictionary lookup of the question: the floor of what a Python server spends per
+#: answer (the interpreter and two system calls), with none of the work of building answers.
+BARE_LOOP = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+answer = bytes.fromhex("84000001000000000000" "03777777076578616d706c650474657374000001" "0001")
+seen = {}
+recvfrom, sendto = s.recvfrom, s.sendto
+while True:
+    data, source = recvfrom(4096)
+    seen.get(data[12:].lower())
+    sendto(data[:2] + answer, source)
+"""
 
 
 def need(program: str) -> str:
@@ -244,6 +264,16 @@ def measureOurs(directory: Path, signed: Path, queries: Path) -> tuple[float, fl
         stop(process)
 
 
+def measureBareLoop(directory: Path, queries: Path) -> tuple[float, float]:
+    port = freePort()
+    process = run([sys.executable, "-c", BARE_LOOP, str(port)], directory)
+    try:
+        waitUntilAnswering(port, process)
+        return dnsperf(port, queries, process)
+    finally:
+        stop(process)
+
+
 def signingTimes(directory: Path) -> tuple[float, float]:
     lines = [ZONE]
     for i in range(NAMES):
@@ -291,6 +321,13 @@ def main() -> None:
         print(f"  per CPU second: NSD {nsdCapacity:,.0f}, txdane server {oursCapacity:,.0f}")
         perCPU = oursCapacity / nsdCapacity
         print(f"  queries/s ratio {ours / nsd:.3f}, per-CPU-second ratio {perCPU:.3f}")
+        bare, bareBusy = measureBareLoop(directory, queries)
+        bareCapacity = bare / max(bareBusy, 0.01)
+        print(
+            f"  a bare Python loop (one fixed answer, no answers built): {bareCapacity:,.0f}"
+            f" per CPU second, {bareCapacity / nsdCapacity:.3f} of NSD's: the ceiling of the"
+            " ratio for any one-process Python server here"
+        )
 
         signOurs, signLdns = signingTimes(directory)
         print(f"signing {NAMES:,} names (NSEC, ECDSAP256SHA256)")
