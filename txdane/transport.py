@@ -49,6 +49,11 @@ from txdane.errors import TxdaneError
 from txdane.resolvconf import NameServer, nameServers, readResolvConf
 from txdane.wireread import Declined, readMessage
 
+#: Datagrams a query's UDP socket reads per turn of the reactor: a flood of them (which only
+#: the server's address, or one forged as it, can send to a connected socket) leaves the rest
+#: of the program its turn; the rest are read on the next.
+UDP_READS_PER_TURN = 32
+
 #: EDNS(0) payload size advertised by default (the DNS Flag Day 2020 value).
 DEFAULT_PAYLOAD = 1232
 
@@ -400,9 +405,6 @@ class _DatagramPort:
 
     #: A UDP datagram is never longer than this, whatever payload size a query advertised.
     _MAX_DATAGRAM = 65535
-    #: Datagrams read per call of L{doRead}: a flood of them (which only the server's address
-    #: can send to a connected socket) still leaves the reactor its turn.
-    _READS_PER_TURN = 32
     _IGNORED = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR})
     _REFUSED = frozenset({errno.ECONNREFUSED})
 
@@ -462,7 +464,7 @@ class _DatagramPort:
         """
         Pass on the datagrams waiting on the socket, until it has none or is closed.
         """
-        for _ in range(self._READS_PER_TURN):
+        for _ in range(UDP_READS_PER_TURN):
             if self.socket is None:
                 return
             try:

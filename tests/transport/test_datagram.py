@@ -17,7 +17,7 @@ from twisted.internet import reactor
 from twisted.internet.protocol import DatagramProtocol
 from twisted.python.failure import Failure
 
-from txdane.transport import _DatagramPort, _listenUDP
+from txdane.transport import UDP_READS_PER_TURN, _DatagramPort, _listenUDP
 
 
 class Recorder(DatagramProtocol):
@@ -158,7 +158,7 @@ def test_droppedByReactorKeepsErrorReadable() -> None:
 
 def test_readsBoundedPerTurn(server: socket.socket) -> None:
     """
-    One read passes on at most C{_READS_PER_TURN} datagrams, so a flood from the server's
+    One read passes on at most L{UDP_READS_PER_TURN} datagrams, so a flood from the server's
     address cannot keep the reactor from its other work; the rest wait for the next turn.
     """
     protocol = Recorder()
@@ -167,12 +167,12 @@ def test_readsBoundedPerTurn(server: socket.socket) -> None:
         port.connect(*server.getsockname())
         port.write(b"question")
         _, source = server.recvfrom(100)
-        count = _DatagramPort._READS_PER_TURN + 8
+        count = UDP_READS_PER_TURN + 8
         for i in range(count):
             server.sendto(b"%d" % i, source)
         waitReadable(port)
         port.doRead()
-        assert len(protocol.datagrams) == _DatagramPort._READS_PER_TURN
+        assert len(protocol.datagrams) == UDP_READS_PER_TURN
         port.doRead()
         assert [d for d, _ in protocol.datagrams] == [b"%d" % i for i in range(count)]
         port.doRead()  # nothing left: the read would block, and is not an error
