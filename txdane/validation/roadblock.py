@@ -292,6 +292,12 @@ class RoadblockAvoidingClient(DNSClient):
         settings = dict(
             dnssecOK=dnssecOK, checkingDisabled=checkingDisabled, recursionDesired=recursionDesired
         )
+        now = self._reactor.seconds()
+        kept = self._probeAnswer
+        if self._chosen is self and now < self._expires and (kept is None or now >= kept[0]):
+            # The usual case (the resolvers passed, no probe answer to hand on), decided as
+            # _avoiding decides it, without a coroutine of its own.
+            return super().query(name, rdtype, rdclass, **settings)
         return Deferred.fromCoroutine(self._avoiding(name, rdtype, rdclass, settings))
 
     async def _avoiding(
