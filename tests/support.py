@@ -17,6 +17,13 @@ from typing import NoReturn
 
 import pytest
 
+#: The longest name the wire allows, in wire form: four labels (63, 63, 63 and 61 octets) and
+#: the root, 255 octets in all (RFC 1035 section 3.1).
+LONGEST_NAME_WIRE = (
+    b"\x3f" + b"a" * 63 + b"\x3f" + b"b" * 63 + b"\x3f" + b"c" * 63 + b"\x3d" + b"d" * 61 + b"\x00"
+)
+assert len(LONGEST_NAME_WIRE) == 255
+
 #: The variable C{.ci/run} exports so that every interop test runs or fails, whoever runs it.
 REQUIRE_PEERS = "TXDANE_REQUIRE_PEERS"
 

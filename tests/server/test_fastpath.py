@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.server.test_update import TLSA, TLSA2, makeSetup, signedUpdate
+from tests.support import LONGEST_NAME_WIRE
 from txdane.server.fastpath import canonicalKey, wireKey
 from txdane.server.responder import Responder
 from txdane.server.signing import nsec3Label, nsec3LabelToBytes
@@ -298,17 +299,7 @@ MALFORMED = {
         + b"d" * 63
         + b"\x00"
     ),
-    "name of 255 bytes": rawQuery(
-        name=b"\x3f"
-        + b"a" * 63
-        + b"\x3f"
-        + b"b" * 63
-        + b"\x3f"
-        + b"c" * 63
-        + b"\x3d"
-        + b"d" * 61
-        + b"\x00"
-    ),
+    "name of 255 bytes": rawQuery(name=LONGEST_NAME_WIRE),
     "trailing bytes": rawQuery() + b"\x00",
     "trailing bytes without EDNS": rawQuery(counts=(1, 0, 0, 0), tail=b"junk"),
     "OPT in the answer section": rawQuery(counts=(1, 1, 0, 0)),

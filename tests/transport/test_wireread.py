@@ -29,6 +29,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.server.test_fastpath import _EXTRA, LABELS, ORDINARY, SLOW, TYPES, query
+from tests.support import LONGEST_NAME_WIRE
 from tests.transport.test_parse_property import _SETTINGS, _message, records
 from txdane import transport
 from txdane.server.responder import Responder
@@ -252,16 +253,7 @@ EDGE_CASES: list[tuple[str, bytes]] = [
     ),
     (
         "the longest name",
-        header(qd=1)
-        + b"\x3f"
-        + b"a" * 63
-        + b"\x3f"
-        + b"b" * 63
-        + b"\x3f"
-        + b"c" * 63
-        + b"\x3d"
-        + b"d" * 61
-        + b"\x00\x00\x01\x00\x01",
+        header(qd=1) + LONGEST_NAME_WIRE + b"\x00\x01\x00\x01",
     ),
 ]
 
