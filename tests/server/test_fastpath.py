@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from tests.server.test_update import TLSA, TLSA2, makeSetup, signedUpdate
 from tests.support import LONGEST_NAME_WIRE
+from txdane.server import zones
 from txdane.server.fastpath import canonicalKey, wireKey
 from txdane.server.responder import Responder
 from txdane.server.signing import nsec3Label, nsec3LabelToBytes
@@ -423,6 +424,34 @@ class TestWireZone:
             assert index is not None
             assert set(index.wire._rendered) <= {wireKey(n) for n in index.zone.nodes}
             assert set(index.wire._hashCache) <= {wireKey(n) for n in index.existing}
+
+    def test_renderedWhenLoaded(self, hierarchy: Hierarchy) -> None:
+        """
+        A zone is rendered whole when it is indexed, negative answers' SOA included, so that
+        no answer pays for rendering.
+        """
+        index = ZoneStore(hierarchy.zones.values()).get(N("example.test."))
+        assert index is not None
+        assert set(index.wire._rendered) == {wireKey(n) for n in index.zone.nodes}
+        assert index.wire._negativeSOA is not None
+
+    def test_largeZoneRenderedWhenAsked(
+        self, hierarchy: Hierarchy, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """
+        A zone of more than L{PRERENDERED_NAMES} names is rendered a name at a time, as names
+        are asked about, with the same answers.
+        """
+        monkeypatch.setattr(zones, "PRERENDERED_NAMES", 5)
+        fast = Responder(ZoneStore(hierarchy.zones.values()), cacheSize=0)
+        slow = Responder(ZoneStore(hierarchy.zones.values()), cacheSize=0, fastPath=False)
+        index = fast.store.get(N("example.test."))
+        assert index is not None and index.wire._rendered == {}
+        for name, rdtype in [("www", "A"), ("nx", "A"), ("x.wild", "A"), ("www", "TXT")]:
+            assert compare(fast, slow, query(f"{name}.example.test.", rdtype))
+        assert wireKey(N("www.example.test.")) in index.wire._rendered
+        assert 0 < len(index.wire._rendered) < len(index.zone.nodes)
+        assert fast.fastAnswers == 4
 
 
 def _answerData(wire: bytes | None, rdtype: int = dns.rdatatype.A) -> set[str]:

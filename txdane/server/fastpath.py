@@ -328,6 +328,15 @@ class WireZone:
         self._rendered.clear()
         self._negativeSOA = None
 
+    def renderAll(self) -> None:
+        """
+        Render every node's RRsets (and the SOA of negative answers) now, rather than when
+        first asked for: the work a server does while loading, not while answering.
+        """
+        for key in self._nodes:
+            self._node(key)
+        self._soa()
+
     def _node(self, key: bytes) -> _Node | None:
         rendered = self._rendered.get(key)
         if rendered is not None:
