@@ -435,6 +435,33 @@ class TestWireZone:
         assert set(index.wire._rendered) == {wireKey(n) for n in index.zone.nodes}
         assert index.wire._negativeSOA is not None
 
+    def test_wholeAnswer(self, hierarchy: Hierarchy) -> None:
+        """
+        An RRset that is a whole answer is written once, with or without its signatures, and
+        its bytes used for every question it answers; not when its records hold names to
+        compress or are several (which are shuffled anew for each answer).
+        """
+        fast, slow = responders(hierarchy)
+        index = fast.store.get(N("example.test."))
+        assert index is not None
+        node = index.wire._node(wireKey(N("www.example.test.")))
+        assert node is not None
+        a = node.rrsets[dns.rdatatype.A]
+        signed, plain = a.wholeAnswer(True), a.wholeAnswer(False)
+        assert signed is not None and plain is not None and plain != signed
+        assert a.wholeAnswer(True) is signed
+        for data, whole in [
+            (query("www.example.test.", "A"), signed),
+            (query("WwW.example.test.", "A", dnssec=False), plain),
+        ]:
+            assert compare(fast, slow, data)
+            answer = fast.respondWire(data)
+            assert answer is not None and whole in answer
+        multi = index.wire._node(wireKey(N("multi.example.test.")))
+        assert multi is not None
+        assert multi.rrsets[dns.rdatatype.A].wholeAnswer(False) is None
+        assert multi.rrsets[dns.rdatatype.MX].wholeAnswer(False) is None
+
     def test_largeZoneRenderedWhenAsked(
         self, hierarchy: Hierarchy, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -67,6 +67,8 @@ _TCP_LIMIT = 65535
 _OPT_HEAD = b"\x00\x00\x29"
 _OPT_DO = b"\x00\x00\x80\x00\x00\x00"
 _OPT_NO_DO = b"\x00\x00\x00\x00\x00\x00"
+#: A pointer to the question's name, where every answer's records' owner is written.
+_QUESTION_POINTER = b"\xc0\x0c"
 #: The question count, answer and authority counts of the only queries answered here.
 _COUNTS_PLAIN = b"\x00\x01\x00\x00\x00\x00\x00\x00"
 _COUNTS_EDNS = b"\x00\x01\x00\x00\x00\x00\x00\x01"
@@ -103,7 +105,7 @@ class _RRset:
         records (which dnspython shuffles, each part on its own), else 0.
     """
 
-    __slots__ = ("data", "rdtype", "signed", "sigs", "split")
+    __slots__ = ("_whole", "data", "rdtype", "signed", "sigs", "split")
 
     def __init__(self, rdtype: int, data: tuple[_Record, ...], sigs: tuple[_Record, ...]) -> None:
         self.rdtype = rdtype
@@ -111,6 +113,31 @@ class _RRset:
         self.sigs = sigs
         self.signed = data + sigs
         self.split = len(data) if len(data) > 1 or len(sigs) > 1 else 0
+        self._whole: tuple[bytes | None, bytes | None] | None = None
+
+    def wholeAnswer(self, dnssec: bool) -> bytes | None:
+        """
+        The answer section when this RRset is all of it, each record under the question's
+        name (a pointer to it): the same bytes every time, made once. C{None} when they are
+        not always the same: records that hold names to compress, or several records, which
+        dnspython shuffles.
+        """
+        whole = self._whole
+        if whole is None:
+            whole = self._whole = (
+                _fixedAnswer(self.data, len(self.data) > 1),
+                _fixedAnswer(self.signed, bool(self.split)),
+            )
+        return whole[dnssec]
+
+
+def _fixedAnswer(records: tuple[_Record, ...], shuffled: bool) -> bytes | None:
+    pieces = []
+    for record in records:
+        if shuffled or type(record) is not bytes:
+            return None
+        pieces.append(_QUESTION_POINTER + record)
+    return b"".join(pieces)
 
 
 class _Node:
@@ -432,10 +459,11 @@ class _Response:
     The sections of an answer being assembled, one entry per RRset.
     """
 
-    __slots__ = ("answer", "authority", "dnssec", "ok", "seen")
+    __slots__ = ("answer", "answered", "authority", "dnssec", "ok", "seen")
 
     def __init__(self, dnssec: bool) -> None:
         self.answer: list[_Entry] = []
+        self.answered: _RRset | None = None
         self.authority: list[_Entry] = []
         self.seen: set[tuple[bytes, int]] = set()
         self.dnssec = dnssec
@@ -446,6 +474,7 @@ class _Response:
         Put C{rrset} (and its signatures) in the answer section, under the question's name.
         """
         self.answer.append(_entry(None, rrset, self.dnssec))
+        self.answered = rrset
 
     def addAuthority(self, zone: WireZone, key: bytes | None, rdtype: int) -> None:
         """
@@ -524,6 +553,30 @@ def _emit(
                 pos = _writeTemplateData(out, table, pos, record)
                 out[at] = _U16.pack(pos - start)
     return pos, count
+
+
+def _sections(
+    response: _Response, qkey: bytes, labels: list[int], qend: int
+) -> tuple[bytes, int, int]:
+    """
+    The answer and authority sections of C{response} to a question for C{qkey} (whose labels
+    start at the offsets C{labels} of the name, which ends at C{qend}), compressed as dnspython
+    does, and how many records each holds.
+
+    An RRset that is the whole answer is the same bytes whatever the question, made once
+    (L{_RRset.wholeAnswer}); the rest is written for this question.
+    """
+    answer, authority = response.answer, response.authority
+    if labels and not authority and len(answer) == 1 and response.answered is not None:
+        whole = response.answered.wholeAnswer(response.dnssec)
+        if whole is not None:
+            return whole, len(answer[0][1]), 0
+    out: list[bytes] = []
+    table = {qkey[offset:]: 12 + offset for offset in labels}
+    owner = _QUESTION_POINTER if labels else b"\x00"
+    pos, answers = _emit(out, table, qend + 4, answer, owner)
+    pos, authorities = _emit(out, table, pos, authority, owner)
+    return b"".join(out), answers, authorities
 
 
 def _nextCloser(key: bytes, closest: bytes) -> bytes:
@@ -649,12 +702,9 @@ def answerFast(
         flags |= _AA | rcode
 
     # The response: the question as asked, then the records, compressed as dnspython does.
-    out = [b"", data[12 : qend + 4]]
-    pos = qend + 4
-    table = {qkey[offset:]: 12 + offset for offset in labels}
-    owner = b"\xc0\x0c" if labels else b"\x00"
-    pos, answers = _emit(out, table, pos, response.answer, owner)
-    pos, authorities = _emit(out, table, pos, response.authority, owner)
+    sections, answers, authorities = _sections(response, qkey, labels, qend)
+    out = [b"", data[12 : qend + 4], sections]
+    pos = qend + 4 + len(sections)
     if edns:
         out.append(_OPT_HEAD + _U16.pack(maxUDPPayload) + (_OPT_DO if dnssec else _OPT_NO_DO))
         pos += 11
