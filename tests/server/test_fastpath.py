@@ -396,7 +396,30 @@ class TestWireZone:
         names = [N(t) for t in ("a.example.", "Z.a.example.", "zABC.a.EXAMPLE.", "*.z.example.")]
         names += [N(t) for t in ("example.", "\\001.z.example.", "yljkjljk.a.example.", ".")]
         names += [N(t) for t in ("z.example.", "\\200.z.example.", "*.a.example.", "A.example.")]
+        names += [N(t) for t in ("\\000.z.example.", "\\000\\001.z.example.", "\\002.z.example.")]
+        names += [
+            N(t) for t in ("a\\000.example.", "a\\001.example.", "ab.example.", "b.ab.example.")
+        ]
         assert sorted(names, key=lambda n: canonicalKey(wireKey(n))) == sorted(names)
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(
+            st.lists(st.binary(min_size=1, max_size=4), min_size=0, max_size=4),
+            min_size=2,
+            max_size=12,
+        )
+    )
+    def test_canonicalOrderOfAnyNames(self, labelLists: list[list[bytes]]) -> None:
+        """
+        Any names, whatever bytes their labels hold (0 and 1 among them), sort by their keys
+        as they do in canonical order.
+        """
+        names = [dns.name.Name([*labels, b""]) for labels in labelLists]
+        keys = {n: canonicalKey(wireKey(n)) for n in names}
+        for a in names:
+            for b in names:
+                assert (keys[a] < keys[b]) == (a < b), (a, b)
 
     def test_nsec3Hash(self, hierarchy: Hierarchy) -> None:
         """
