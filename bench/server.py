@@ -12,10 +12,11 @@ against ldns-signzone.
    order: existing names (A, TLSA), names that do not exist (NXDOMAIN with NSEC proofs) and
    names a wildcard answers, so that most answers are built, not looked up. Prints each
    server's queries per second and how busy its own processes were (NSD's children
-   included; dnsperf, which is neither's child, never counted). Then the same for a Python
-   loop that does nothing but answer (L{BARE_LOOP}: one C{recvfrom}, a dictionary lookup and
-   one C{sendto} of a fixed answer per query), the most any one-process Python server could
-   answer here, printed as the ceiling of the ratio.
+   included; dnsperf, which is neither's child, never counted), for L{ROUNDS} runs of each
+   in turn, and compares the best run of each (the one least disturbed by the rest of the
+   machine). Then the same for a Python loop that does nothing but answer (L{BARE_LOOP}:
+   one C{recvfrom}, a dictionary lookup and one C{sendto} of a fixed answer per query), the
+   most any one-process Python server could answer here, printed as the ceiling of the ratio.
 2. Times signing a zone of 10,000 names (NSEC, one ECDSA P-256 key) with L{signZone} and with
    C{ldns-signzone} using the same key file, and prints both.
 
@@ -49,6 +50,9 @@ from txdane.server.signing import SigningKey, SigningOptions, signZone  # noqa: 
 
 ORIGIN = dns.name.from_text("example.test.")
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+#: Runs of each server, in turn (NSD, ours, NSD, ours ...): the best of each is kept, the run
+#: least disturbed by whatever else the machine was doing.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 NAMES = 10_000
 #: Hosts in the served zone, and distinct questions asked of it.
 HOSTS = 10_000
@@ -311,14 +315,22 @@ def main() -> None:
             f"{QUESTIONS:,} distinct questions (A, NXDOMAIN, wildcard, TLSA) with DO over"
             f" loopback UDP, answer cache {DEFAULT_CACHE_SIZE:,}; dnsperf for {SECONDS:g} s each"
         )
-        nsd, nsdBusy = measureNSD(directory, signed, queries)
-        print(f"  NSD           {nsd:12,.0f} queries/s  server CPU {nsdBusy:4.0%}")
-        ours, oursBusy = measureOurs(directory, signed, queries)
-        print(f"  txdane server {ours:12,.0f} queries/s  server CPU {oursBusy:4.0%}")
-        # When a server is not kept busy, dnsperf (one core) was the limit: compare what each
-        # answers per second of its own CPU as well, which the load generator does not cap.
-        nsdCapacity, oursCapacity = nsd / max(nsdBusy, 0.01), ours / max(oursBusy, 0.01)
-        print(f"  per CPU second: NSD {nsdCapacity:,.0f}, txdane server {oursCapacity:,.0f}")
+        nsdRuns, oursRuns = [], []
+        for _ in range(ROUNDS):
+            nsd, nsdBusy = measureNSD(directory, signed, queries)
+            print(f"  NSD           {nsd:12,.0f} queries/s  server CPU {nsdBusy:4.0%}")
+            ours, oursBusy = measureOurs(directory, signed, queries)
+            print(f"  txdane server {ours:12,.0f} queries/s  server CPU {oursBusy:4.0%}")
+            # When a server is not kept busy, dnsperf (one core) was the limit: compare what
+            # each answers per second of its own CPU as well, which the load generator does
+            # not cap.
+            nsdRuns.append((nsd / max(nsdBusy, 0.01), nsd))
+            oursRuns.append((ours / max(oursBusy, 0.01), ours))
+        (nsdCapacity, nsd), (oursCapacity, ours) = max(nsdRuns), max(oursRuns)
+        print(
+            f"  per CPU second, best of {ROUNDS}: NSD {nsdCapacity:,.0f},"
+            f" txdane server {oursCapacity:,.0f}"
+        )
         perCPU = oursCapacity / nsdCapacity
         print(f"  queries/s ratio {ours / nsd:.3f}, per-CPU-second ratio {perCPU:.3f}")
         bare, bareBusy = measureBareLoop(directory, queries)
