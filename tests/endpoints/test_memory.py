@@ -12,16 +12,23 @@ from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import ConnectingCancelledError, ConnectionAborted
 from twisted.internet.interfaces import IHandshakeListener, IProtocol
 from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.ssl import optionsForClientTLS
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import Interface, directlyProvidedBy
+from zope.interface import Interface, directlyProvidedBy, providedBy
 from zope.interface.interface import InterfaceClass
 
 from txdane.endpoints import DANEEndpoint, _plumbing
-from txdane.endpoints._plumbing import KEPT_DECLARATIONS, HandshakeGate, provide
+from txdane.endpoints._plumbing import (
+    KEPT_DECLARATIONS,
+    HandshakeGate,
+    KeptTLSFactory,
+    KeptTLSProtocol,
+    provide,
+)
 
 from ..dane.certs import issue
 from ..dane.tlsserver import GREETING, GreetingServer, RecordingClient, serverOptions
@@ -101,6 +108,22 @@ class StagesTests(SynchronousTestCase):
         self.assertIs(self.successResultOf(self.connected), self.protocol)
         self.assertTrue(self.protocol.made and self.protocol.handshakeDone)
         self.assertEqual(b"".join(self.protocol.received), GREETING)
+
+    def test_tlsDeclarationsKept(self) -> None:
+        """
+        The connection's TLS protocol is a L{KeptTLSProtocol}: the declarations it made while
+        connecting, one for each interface of the TCP transport beneath it, are kept, so the
+        next connection finds them built.
+        """
+        self.answerLookups()
+        self.connectTCP().flush()
+        self.successResultOf(self.connected)
+        tls = self.protocol.transport
+        self.assertIsInstance(tls, KeptTLSProtocol)
+        beneath = list(providedBy(tls.transport))  # type: ignore[union-attr]
+        self.assertTrue(beneath)
+        for interface in beneath:
+            self.assertIn((KeptTLSProtocol, interface), _plumbing._keptTLS)
 
     def test_refusedHandshakeNeverConnects(self) -> None:
         """
@@ -325,6 +348,30 @@ class HandshakeGateTests(SynchronousTestCase):
 
 class _Declared:
     pass
+
+
+class KeptTLSTests(SynchronousTestCase):
+    """
+    L{KeptTLSProtocol} keeps at most L{KEPT_TLS_DECLARATIONS} declarations.
+    """
+
+    def test_bounded(self) -> None:
+        self.patch(_plumbing, "_keptTLS", {})
+        self.patch(_plumbing, "KEPT_TLS_DECLARATIONS", 2)
+        factory = KeptTLSFactory(
+            optionsForClientTLS("example.test"), True, Factory.forProtocol(Protocol)
+        )
+        for _ in range(2):
+            protocol = factory.buildProtocol(None)
+            transport = StringTransport()
+            protocol.makeConnection(transport)
+            self.assertTrue(transport.value())  # the ClientHello went out
+            self.assertEqual(len(list(providedBy(transport))), 3)
+        self.assertEqual(len(_plumbing._keptTLS), 2)
+        self.assertEqual(
+            list(_plumbing._keptTLS),
+            [(KeptTLSProtocol, i) for i in list(providedBy(transport))[:2]],
+        )
 
 
 class ProvideTests(SynchronousTestCase):

@@ -16,7 +16,6 @@ from OpenSSL import SSL
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
-from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -33,6 +32,7 @@ from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import TLSARecord
 from txdane.endpoints._plumbing import (
     GateFactory,
+    KeptTLSFactory,
     abortGate,
     beforeDeadline,
     discardLookup,
@@ -323,7 +323,7 @@ class DANEEndpoint:
             factory = GateFactory(protocolFactory, ready, onLost)
             # As wrapClientTLS does, but TLS writes are scheduled on this endpoint's reactor.
             tcp = await self._tcp.connectTo(
-                addresses, TLSMemoryBIOFactory(creator, True, factory, clock=self._reactor)
+                addresses, KeptTLSFactory(creator, True, factory, clock=self._reactor)
             )
         else:
             factory = NegotiatorFactory(
