@@ -18,7 +18,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import Interface, directlyProvidedBy, providedBy
+from zope.interface import Interface, directlyProvidedBy, directlyProvides, providedBy
 from zope.interface.interface import InterfaceClass
 
 from txdane.endpoints import DANEEndpoint, _plumbing
@@ -371,6 +371,14 @@ class KeptTLSTests(SynchronousTestCase):
         self.assertEqual(
             list(_plumbing._keptTLS),
             [(KeptTLSProtocol, i) for i in list(providedBy(transport))[:2]],
+        )
+        # What Twisted declares on the next connection's protocol is the kept declaration.
+        interface = next(iter(providedBy(transport)))
+        later = factory.buildProtocol(None)
+        directlyProvides(later, interface)
+        self.assertIs(
+            later.__provides__,  # type: ignore[attr-defined]
+            _plumbing._keptTLS[(KeptTLSProtocol, interface)],
         )
 
 
