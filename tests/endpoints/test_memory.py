@@ -377,7 +377,7 @@ class KeptTLSTests(SynchronousTestCase):
         later = factory.buildProtocol(None)
         directlyProvides(later, interface)
         self.assertIs(
-            later.__provides__,  # type: ignore[attr-defined]
+            later.__provides__,
             _plumbing._keptTLS[(KeptTLSProtocol, interface)],
         )
 
