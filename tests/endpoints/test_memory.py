@@ -115,6 +115,7 @@ class StagesTests(SynchronousTestCase):
         connecting, one for each interface of the TCP transport beneath it, are kept, so the
         next connection finds them built.
         """
+        self.patch(_plumbing, "_keptTLS", {})  # whatever earlier tests kept, room for these
         self.answerLookups()
         self.connectTCP().flush()
         self.successResultOf(self.connected)

@@ -132,9 +132,11 @@ class _RRset:
 
 
 def _fixedAnswer(records: tuple[_Record, ...], shuffled: bool) -> bytes | None:
+    if shuffled:
+        return None
     pieces = []
     for record in records:
-        if shuffled or type(record) is not bytes:
+        if type(record) is not bytes:
             return None
         pieces.append(_QUESTION_POINTER + record)
     return b"".join(pieces)
