@@ -9,6 +9,7 @@ import time
 
 import dns.dnssec
 import dns.name
+import dns.rdata
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
@@ -20,11 +21,13 @@ from txdane.server.signing import (
     SigningError,
     SigningKey,
     SigningOptions,
+    absoluteZone,
     makeRRSIG,
     nsec3BytesToLabel,
     nsec3Label,
     nsec3LabelToBytes,
     signZone,
+    zoneShape,
 )
 from txdane.status import Status
 from txdane.testing import (
@@ -114,6 +117,107 @@ def test_nsecChain() -> None:
     assert nsecs[N("zone.test.")].ttl == 60  # min(SOA TTL, SOA minimum)
     assert "NS DS RRSIG NSEC" in nsecs[N("secure.zone.test.")][0].to_text()
     assert nsecs[N("plain.zone.test.")][0].to_text().endswith("NS RRSIG NSEC")
+
+
+SHAPED = """
+$ORIGIN zone.test.
+$TTL 300
+@ IN SOA ns1 hostmaster 1 7200 3600 1209600 60
+@ IN NS ns1
+@ IN MX 10 mail
+ns1 IN A 127.0.0.1
+mail IN A 127.0.0.2
+mail IN AAAA ::2
+mail IN RRSIG A 13 3 300 20300101000000 20200101000000 1 zone.test. AAAA
+mail IN NSEC ns1 A AAAA RRSIG NSEC
+only IN NSEC ns1 RRSIG NSEC
+moved IN DNAME elsewhere.test.
+x.moved IN A 127.0.0.3
+sub IN NS ns.sub
+sub IN DS 1 13 2 aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899
+ns.sub IN A 127.0.0.4
+"""
+
+
+def _contents(zone: dns.zone.Zone, strip: bool = False) -> dict[dns.name.Name, set[object]]:
+    """
+    Each name of C{zone} (absolute) with its rdatasets as comparable values, every name in
+    their records absolute; with C{strip}, without DNSSEC records, and names left empty out.
+    """
+    out = {}
+    for name, node in zone.nodes.items():
+        held: set[object] = {
+            (
+                r.rdtype,
+                r.covers,
+                r.ttl,
+                frozenset(x.to_text(origin=ORIGIN, relativize=False) for x in r),
+            )
+            for r in node.rdatasets
+            if not (strip and dns.rdatatype.NSEC in (r.rdtype, r.covers))
+            and not (strip and r.rdtype == dns.rdatatype.RRSIG)
+        }
+        if held:
+            out[name.derelativize(ORIGIN)] = held
+    return out
+
+
+@pytest.mark.parametrize("relativize", [False, True])
+def test_absoluteZone(relativize: bool) -> None:
+    """
+    The copy has every name absolute, with rdatasets equal to the zone's but its own (the
+    zone is left as it was when the copy changes); stripped of DNSSEC records, a name that
+    held nothing else is gone.
+    """
+    zone = dns.zone.from_text(SHAPED, ORIGIN, relativize=relativize)
+    for strip in (False, True):
+        copy = absoluteZone(zone, stripDNSSEC=strip)
+        assert not copy.relativize and copy.origin == ORIGIN
+        assert _contents(copy) == _contents(zone, strip)
+        assert (N("only.zone.test.") in copy.nodes) is not strip
+        mail = copy.get_rdataset(N("mail.zone.test."), dns.rdatatype.A)
+        assert mail is not None
+        mail.update_ttl(1)
+        mail.add(dns.rdata.from_text("IN", "A", "127.0.0.9"))
+        original = zone.get_rdataset(N("mail.zone.test."), dns.rdatatype.A)
+        assert original is not None and len(original) == 1 and original.ttl == 300
+    mx = absoluteZone(zone).get_rdataset(ORIGIN, dns.rdatatype.MX)
+    assert mx is not None and mx[0].exchange == N("mail.zone.test.")
+
+
+def test_absoluteZoneKeepsTheCNAMERule() -> None:
+    """
+    A node built by hand with a CNAME beside other data comes out as dnspython's own rule
+    leaves it (a CNAME added after other data replaces it), not with both.
+    """
+    zone = dns.zone.Zone(ORIGIN, relativize=False)
+    node = zone.find_node(N("both.zone.test."), create=True)
+    a = dns.rdataset.from_text("IN", "A", 300, "127.0.0.1")
+    cname = dns.rdataset.from_text("IN", "CNAME", 300, "target.zone.test.")
+    node.rdatasets.extend([a, cname])
+    copied = absoluteZone(zone).nodes[N("both.zone.test.")]
+    assert [r.rdtype for r in copied.rdatasets] == [dns.rdatatype.CNAME]
+
+
+def test_zoneShape() -> None:
+    """
+    The authoritative names in canonical order: a cut is one, the glue below it and the names
+    below a DNAME are not; the cuts are the names with NS records other than the apex.
+    """
+    zone = absoluteZone(dns.zone.from_text(SHAPED, ORIGIN, relativize=False))
+    names, cuts = zoneShape(zone)
+    assert names == [
+        N(n)
+        for n in (
+            "zone.test.",
+            "mail.zone.test.",
+            "moved.zone.test.",
+            "ns1.zone.test.",
+            "only.zone.test.",
+            "sub.zone.test.",
+        )
+    ]
+    assert cuts == {N("sub.zone.test.")}
 
 
 def test_whatIsSigned() -> None:

@@ -226,8 +226,9 @@ def absoluteZone(zone: dns.zone.Zone, *, stripDNSSEC: bool = False) -> dns.zone.
     origin = zone.origin
     assert origin is not None
     out = dns.zone.Zone(origin, zone.rdclass, relativize=False)
+    nodes = out.nodes
     for name, node in zone.nodes.items():
-        absolute = name.derelativize(origin)
+        copies = []
         for rdataset in node.rdatasets:
             if stripDNSSEC and (
                 rdataset.rdtype in _DNSSEC_TYPES or rdataset.covers in _DNSSEC_TYPES
@@ -241,7 +242,18 @@ def absoluteZone(zone: dns.zone.Zone, *, stripDNSSEC: bool = False) -> dns.zone.
             else:
                 # Names inside the rdata of a zone read without relativizing are absolute.
                 copy = rdataset.copy()
-            out.find_node(absolute, create=True).replace_rdataset(copy)
+            copies.append(copy)
+        if not copies:
+            continue
+        # The names are the zone's own (below its origin, which the copy shares): the node
+        # is made here rather than by find_node, which checks each name again.
+        fresh = out.node_factory()
+        if len(copies) == 1:
+            fresh.rdatasets.append(copies[0])
+        else:
+            for copy in copies:
+                fresh.replace_rdataset(copy)  # dnspython's rules for CNAME and other data
+        nodes[name.derelativize(origin)] = fresh
     return out
 
 
@@ -250,28 +262,45 @@ def zoneShape(zone: dns.zone.Zone) -> tuple[list[dns.name.Name], frozenset[dns.n
     Sorted authoritative owner names (cuts included, glue and names below DNAMEs excluded) and
     the set of delegation points of an absolute-named zone.
     """
+    names, _, cuts = _zoneShape(zone)
+    return names, cuts
+
+
+def _zoneShape(
+    zone: dns.zone.Zone,
+) -> tuple[list[dns.name.Name], list[dns.node.Node], frozenset[dns.name.Name]]:
+    """
+    L{zoneShape}, with the node of each name beside it (in the same order).
+    """
     origin = zone.origin
     assert origin is not None
-    keyed = sorted((canonicalKey(n.derelativize(origin)), n) for n in zone.nodes)
-    names = [name.derelativize(origin) for _, name in keyed]
+    rdclass = zone.rdclass
+    keyed = []
+    for name, node in zone.nodes.items():
+        absolute = name.derelativize(origin)
+        keyed.append((canonicalKey(absolute), absolute, node))
+    keyed.sort()  # the keys differ, so names and nodes are never compared
+    top = canonicalKey(origin)
     cuts: set[dns.name.Name] = set()
     blocked: set[tuple[bytes, ...]] = set()
-    for (key, held), name in zip(keyed, names):
-        node = zone.nodes[held]
-        if name != origin and node.get_rdataset(zone.rdclass, dns.rdatatype.NS) is not None:
-            cuts.add(name)
-            blocked.add(key)
-        if node.get_rdataset(zone.rdclass, dns.rdatatype.DNAME) is not None:
-            blocked.add(key)
-    if not blocked:
-        return names, frozenset(cuts)
-    top = len(origin)
-    authoritative = [
-        name
-        for (key, _), name in zip(keyed, names)
-        if not any(key[:length] in blocked for length in range(top, len(key)))
-    ]
-    return authoritative, frozenset(cuts)
+    for key, name, node in keyed:
+        for rdataset in node.rdatasets:
+            rdtype = rdataset.rdtype
+            if rdataset.rdclass != rdclass:
+                continue
+            if rdtype == dns.rdatatype.NS and key != top:
+                cuts.add(name)
+                blocked.add(key)
+            elif rdtype == dns.rdatatype.DNAME:
+                blocked.add(key)
+    if blocked:
+        depth = len(top)
+        keyed = [
+            entry
+            for entry in keyed
+            if not any(entry[0][:length] in blocked for length in range(depth, len(entry[0])))
+        ]
+    return [name for _, name, _ in keyed], [node for _, _, node in keyed], frozenset(cuts)
 
 
 def canonicalKey(name: dns.name.Name) -> tuple[bytes, ...]:
@@ -280,7 +309,7 @@ def canonicalKey(name: dns.name.Name) -> tuple[bytes, ...]:
     labels from the root down, each compared as lower-case octets, a name before the names
     below it.
     """
-    return tuple(label.lower() for label in reversed(name.labels))
+    return tuple(map(bytes.lower, reversed(name.labels)))
 
 
 def _minimumTTL(zone: dns.zone.Zone) -> int:
@@ -329,9 +358,9 @@ class _SignedRRSIG(_KnownWire, dns.rdtypes.ANY.RRSIG.RRSIG):
         them.
         """
         rrsig = object.__new__(cls)
-        for slot, value in zip(_RRSIG_FIELDS, fields):
-            object.__setattr__(rrsig, slot, value)
-        object.__setattr__(rrsig, "_wire", wire)
+        for setter, value in zip(_RRSIG_SETTERS, fields):
+            setter(rrsig, value)
+        _setWire(rrsig, wire)
         return rrsig
 
 
@@ -350,28 +379,39 @@ _RRSIG_FIELDS = (
     "signer",
     "signature",
 )
+#: Each slot's own setter, in that order: what C{object.__setattr__} finds by name, found once.
+_RRSIG_SETTERS = tuple(getattr(_SignedRRSIG, slot).__set__ for slot in _RRSIG_FIELDS)
+_setWire = _SignedRRSIG._wire.__set__  # type: ignore[attr-defined]
 
 
 class _ChainNSEC(_KnownWire, dns.rdtypes.ANY.NSEC.NSEC):
     __slots__ = ("_wire",)
 
     @classmethod
-    def made(cls, rdclass: int, following: dns.name.Name, windows: Any, wire: bytes) -> _ChainNSEC:
+    def made(
+        cls,
+        rdclass: dns.rdataclass.RdataClass,
+        following: dns.name.Name,
+        windows: Any,
+        wire: bytes,
+    ) -> _ChainNSEC:
         """
         An NSEC record of the chain (C{windows} as dnspython's Bitmap makes them), without
         the constructor's checks of values the signer built.
         """
         nsec = object.__new__(cls)
-        for slot, value in (
-            ("rdclass", dns.rdataclass.RdataClass.make(rdclass)),
-            ("rdtype", dns.rdatatype.NSEC),
-            ("rdcomment", None),
-            ("next", following),
-            ("windows", windows),
-            ("_wire", wire),
+        for setter, value in zip(
+            _NSEC_SETTERS, (rdclass, dns.rdatatype.NSEC, None, following, windows, wire)
         ):
-            object.__setattr__(nsec, slot, value)
+            setter(nsec, value)
         return nsec
+
+
+#: The setters of an NSEC record's slots, in the order L{_ChainNSEC.made} gives them values.
+_NSEC_SETTERS = tuple(
+    getattr(_ChainNSEC, slot).__set__
+    for slot in ("rdclass", "rdtype", "rdcomment", "next", "windows", "_wire")
+)
 
 
 class _ChainNSEC3(_KnownWire, dns.rdtypes.ANY.NSEC3.NSEC3):
@@ -421,22 +461,22 @@ def signZone(
     for key in keys:
         dnskeys.add(key.dnskey)
 
-    authoritative, cuts = zoneShape(out)
-    toSign = list(authoritative)
+    authoritative, nodes, cuts = _zoneShape(out)
+    toSign = list(zip(authoritative, nodes))
     if options.nsec3 is None:
-        _addNSECChain(out, authoritative, cuts, negativeTTL)
+        _addNSECChain(out, authoritative, nodes, cuts, negativeTTL)
     else:
-        toSign += _addNSEC3Chain(out, authoritative, cuts, negativeTTL, options.nsec3)
+        owners = _addNSEC3Chain(out, authoritative, cuts, negativeTTL, options.nsec3)
+        toSign += [(owner, out.nodes[owner]) for owner in owners]
 
     ksks = [k for k in keys if k.isKeySigningKey]
     zsks = [k for k in keys if not k.isKeySigningKey]
     if not ksks or not zsks:
         ksks = zsks = list(keys)
     signerWire = _canonicalWire(origin)
-    for name in toSign:
-        node = out.nodes[name]
+    for name, node in toSign:
         ownerWire: bytes | None = None
-        isCut = name in cuts
+        isCut = bool(cuts) and name in cuts
         for rdataset in list(node.rdatasets):
             if rdataset.rdtype == dns.rdatatype.RRSIG:
                 continue
@@ -569,10 +609,16 @@ def makeRRSIG(
     prefix = (ownerWire if ownerWire is not None else _canonicalWire(owner)) + _RR_HEAD.pack(
         rdtype, rdataset.rdclass, ttl
     )
-    data = bytearray(head)
-    for wire in sorted(_digestable(rdata) for rdata in rdataset):
-        data += prefix + _LENGTH.pack(len(wire)) + wire
-    signature = _rawSignature(key.privateKey, bytes(data))
+    if len(rdataset) == 1:
+        (rdata,) = rdataset
+        wire = _digestable(rdata)
+        data = head + prefix + _LENGTH.pack(len(wire)) + wire
+    else:
+        signed = bytearray(head)
+        for wire in sorted([_digestable(rdata) for rdata in rdataset]):
+            signed += prefix + _LENGTH.pack(len(wire)) + wire
+        data = bytes(signed)
+    signature = _rawSignature(key.privateKey, data)
     fields = (
         rdataset.rdclass,
         dns.rdatatype.RRSIG,
@@ -655,24 +701,26 @@ def _typesAt(zone: dns.zone.Zone, name: dns.name.Name, isCut: bool) -> list[int]
 def _addNSECChain(
     zone: dns.zone.Zone,
     names: list[dns.name.Name],
+    nodes: list[dns.node.Node],
     cuts: frozenset[dns.name.Name],
     ttl: int,
 ) -> None:
-    # Most names hold the same types: one bitmap (and its wire form) for each set of them.
+    # Most names hold the same types: one bitmap (and its wire form) for each list of them.
     bitmaps: dict[tuple[int, ...], tuple[Any, bytes]] = {}
-    for index, name in enumerate(names):
+    rdclass = dns.rdataclass.RdataClass.make(zone.rdclass)
+    for index, (name, node) in enumerate(zip(names, nodes)):
         following = names[(index + 1) % len(names)]
-        node = zone.nodes[name]
-        types = [r.rdtype for r in node.rdatasets if r.rdtype != dns.rdatatype.RRSIG]
-        if name in cuts:
-            types = [t for t in types if t in (dns.rdatatype.NS, dns.rdatatype.DS)]
-        types += [dns.rdatatype.NSEC, dns.rdatatype.RRSIG]
-        present = tuple(sorted(set(types)))
-        known = bitmaps.get(present)
+        isCut = bool(cuts) and name in cuts
+        held = (isCut, *[r.rdtype for r in node.rdatasets])
+        known = bitmaps.get(held)
         if known is None:
-            windows = dns.rdtypes.ANY.NSEC.Bitmap.from_rdtypes(list(present)).windows
-            known = bitmaps[present] = (tuple(windows), _bitmapWire(windows))
-        nsec = _ChainNSEC.made(zone.rdclass, following, known[0], _wire(following) + known[1])
+            types = [t for t in held[1:] if t != dns.rdatatype.RRSIG]
+            if isCut:
+                types = [t for t in types if t in (dns.rdatatype.NS, dns.rdatatype.DS)]
+            present = sorted({*types, dns.rdatatype.NSEC, dns.rdatatype.RRSIG})
+            windows = dns.rdtypes.ANY.NSEC.Bitmap.from_rdtypes(present).windows
+            known = bitmaps[held] = (tuple(windows), _bitmapWire(windows))
+        nsec = _ChainNSEC.made(rdclass, following, known[0], _wire(following) + known[1])
         # The node holds no NSEC RRset (the copy was stripped of them): a new one, appended.
         rdataset = dns.rdataset.Rdataset(zone.rdclass, dns.rdatatype.NSEC)
         rdataset.ttl = ttl
