@@ -36,6 +36,8 @@ NAME = "_443._tcp.www.deep.example.test."
 DEEP = "deep.example.test."
 COLD_ROUNDS = 300
 WARM_SECONDS = 1.0
+#: Windows of warm lookups: the best is printed, the one the rest of the machine disturbed least.
+WARM_WINDOWS = 3
 
 
 class ReplayQuerier:
@@ -147,21 +149,27 @@ def main() -> None:
 
     warm = ValidatingResolver(replay, trustAnchors=anchors, clock=clock)
     lookup(warm)
-    count = 0
-    start = time.perf_counter()
-    deadline = start + WARM_SECONDS
-    while time.perf_counter() < deadline:
-        for _ in range(1000):
-            warm.lookup(NAME, "TLSA")
-        count += 1000
-    perSecond = count / (time.perf_counter() - start)
+    rates = []
+    for _ in range(WARM_WINDOWS):
+        count = 0
+        start = time.perf_counter()
+        deadline = start + WARM_SECONDS
+        while time.perf_counter() < deadline:
+            for _ in range(1000):
+                warm.lookup(NAME, "TLSA")
+            count += 1000
+        rates.append(count / (time.perf_counter() - start))
+    perSecond = max(rates)
 
     print(
         f"cold validation of {NAME} TLSA: {coldTime * 1000:.2f} ms CPU, {len(checks)} "
         f"signature checks, {len(recorder.responses)} queries (median of {COLD_ROUNDS})"
     )
     print(f"floor, the same {len(checks)} raw signature checks: {floorTime * 1000:.2f} ms CPU")
-    print(f"warm-cache lookups: {perSecond:,.0f} per second (target >= 50,000)")
+    print(
+        f"warm-cache lookups: {perSecond:,.0f} per second, the best of {WARM_WINDOWS} windows"
+        f" of {WARM_SECONDS:g} s (target >= 1,000,000)"
+    )
     print("cold validation CPU time over the raw signature checks it needs (target <= 1.6)")
     print(f"ratio: {coldTime / floorTime:.2f}")
 
