@@ -18,8 +18,11 @@ dnspython's checking, again and again, of what is already known to be right:
     an OPT record without options) is made without running the class's C{__init__}, whose
     checks this module makes itself where the wire format leaves anything to check (the
     length of an address, a DS digest's length for its type; an NSEC type bitmap is read by
-    dnspython's own code). Every other rdata is read by its dnspython class's
-    C{from_wire_parser}, which reads the names inside it through this module's cache.
+    dnspython's own code). Those records are of subclasses of dnspython's classes that keep
+    their canonical wire form, cut from the message (L{KnownWire}): putting them in an RRset
+    (which hashes them) and checking their signatures (which needs that form) cost no more
+    encoding. Every other rdata is read by its dnspython class's C{from_wire_parser}, which
+    reads the names inside it through this module's cache.
 
 Anything it is not sure of it declines, raising L{Declined}: a malformed message, trailing
 bytes, an opcode other than QUERY, a TSIG, SIG or TKEY record, an OPT record that is not the
@@ -56,7 +59,7 @@ import dns.rdtypes.IN.AAAA
 import dns.rrset
 import dns.wire
 
-__all__ = ["UNEXPECTED", "Declined", "readMessage"]
+__all__ = ["UNEXPECTED", "Declined", "KnownWire", "readMessage"]
 
 _HEADER = struct.Struct("!HHHHHH")
 _RRSIG_HEAD = struct.Struct("!HBBIIIH")
@@ -266,6 +269,61 @@ class _Reader(dns.wire.Parser):
         return _newName((*labels, *suffix.name.labels)), after
 
 
+class KnownWire:
+    """
+    A record made by who knew its canonical wire form (RFC 4034 section 6.2, as amended by
+    RFC 6840 section 5.1) when making it, and kept it: C{to_digestable}, and the hash that
+    dnspython computes from it each time the record is put in a set, cost nothing more. Mixed
+    in before a dnspython rdata class, whose subclass adds the slot C{_wire}.
+
+    The form must be byte for byte what dnspython would compute, so that these records compare
+    and hash equal to dnspython's own (tests/transport/test_wireread.py and
+    tests/server/test_signing.py check it). A copy that dnspython makes without the slot
+    (C{replace()}) computes the form as dnspython does.
+    """
+
+    __slots__ = ()
+    _wire: bytes
+
+    def to_digestable(self, origin: dns.name.Name | None = None) -> bytes:
+        try:
+            return self._wire
+        except AttributeError:  # made by dnspython itself (a replace())
+            digest: bytes = super().to_digestable(origin)  # type: ignore[misc]
+            return digest
+
+    def __hash__(self) -> int:
+        return hash(self.to_digestable())
+
+    def __getstate__(self) -> dict[str, Any]:
+        slots = self._get_all_slots()  # type: ignore[attr-defined]
+        return {slot: getattr(self, slot) for slot in slots if hasattr(self, slot)}
+
+
+class _ReadA(KnownWire, dns.rdtypes.IN.A.A):
+    __slots__ = ("_wire",)
+
+
+class _ReadAAAA(KnownWire, dns.rdtypes.IN.AAAA.AAAA):
+    __slots__ = ("_wire",)
+
+
+class _ReadRRSIG(KnownWire, dns.rdtypes.ANY.RRSIG.RRSIG):
+    __slots__ = ("_wire",)
+
+
+class _ReadDNSKEY(KnownWire, dns.rdtypes.ANY.DNSKEY.DNSKEY):
+    __slots__ = ("_wire",)
+
+
+class _ReadDS(KnownWire, dns.rdtypes.ANY.DS.DS):
+    __slots__ = ("_wire",)
+
+
+class _ReadNSEC(KnownWire, dns.rdtypes.ANY.NSEC.NSEC):
+    __slots__ = ("_wire",)
+
+
 _setSlot = object.__setattr__
 
 
@@ -302,8 +360,10 @@ def _buildA(
 ) -> dns.rdata.Rdata:
     if end - start != 4:
         raise Declined("A of a wrong length")
+    raw = reader.wire[start:end]
     rd = _newRdata(cls, rdclass, rdtype)
-    _setSlot(rd, "address", dns.ipv4.inet_ntoa(reader.wire[start:end]))
+    _setSlot(rd, "address", dns.ipv4.inet_ntoa(raw))
+    _setSlot(rd, "_wire", raw)
     return rd
 
 
@@ -317,8 +377,10 @@ def _buildAAAA(
 ) -> dns.rdata.Rdata:
     if end - start != 16:
         raise Declined("AAAA of a wrong length")
+    raw = reader.wire[start:end]
     rd = _newRdata(cls, rdclass, rdtype)
-    _setSlot(rd, "address", dns.ipv6.inet_ntoa(reader.wire[start:end]))
+    _setSlot(rd, "address", dns.ipv6.inet_ntoa(raw))
+    _setSlot(rd, "_wire", raw)
     return rd
 
 
@@ -335,7 +397,9 @@ def _buildRRSIG(
     covered, algorithm, labels, originalTTL, expiration, inception, keyTag = (
         _RRSIG_HEAD.unpack_from(reader.wire, start)
     )
-    signer, after = reader.readName(start + _RRSIG_HEAD.size, end, False)
+    named = start + _RRSIG_HEAD.size
+    signer, after = reader.readName(named, end, False)
+    wire = reader.wire
     rd = _newRdata(cls, rdclass, rdtype)
     _setSlot(rd, "type_covered", _rdataType(covered))
     _setSlot(rd, "algorithm", _algorithm(algorithm))
@@ -345,7 +409,11 @@ def _buildRRSIG(
     _setSlot(rd, "inception", inception)
     _setSlot(rd, "key_tag", keyTag)
     _setSlot(rd, "signer", signer)
-    _setSlot(rd, "signature", reader.wire[after:end])
+    _setSlot(rd, "signature", wire[after:end])
+    # The canonical form: the signer's name (whole here, without pointers) in lower case.
+    # Its length octets (at most 63) are no ASCII letters, so lowering its bytes lowers its
+    # labels only.
+    _setSlot(rd, "_wire", wire[start:named] + wire[named:after].lower() + wire[after:end])
     return rd
 
 
@@ -365,6 +433,7 @@ def _buildDNSKEY(
     _setSlot(rd, "protocol", protocol)
     _setSlot(rd, "algorithm", _algorithm(algorithm))
     _setSlot(rd, "key", reader.wire[start + _KEY_HEAD.size : end])
+    _setSlot(rd, "_wire", reader.wire[start:end])
     return rd
 
 
@@ -395,6 +464,7 @@ def _buildDS(
     _setSlot(rd, "algorithm", _algorithm(algorithm))
     _setSlot(rd, "digest_type", digestMember)
     _setSlot(rd, "digest", digest)
+    _setSlot(rd, "_wire", reader.wire[start:end])
     return rd
 
 
@@ -417,18 +487,23 @@ def _buildNSEC(
     rd = _newRdata(cls, rdclass, rdtype)
     _setSlot(rd, "next", following)
     _setSlot(rd, "windows", tuple(bitmap.windows))
+    # The canonical form is the record as read: the next name keeps its case (RFC 6840
+    # section 5.1) and holds no pointer, and dnspython writes the bitmap's windows back as
+    # they were read.
+    _setSlot(rd, "_wire", reader.wire[start:end])
     return rd
 
 
-#: The rdata classes read here rather than by their own C{from_wire_parser}: the ones of every
-#: signed answer.
-_BUILDERS: dict[type, _Builder] = {
-    dns.rdtypes.IN.A.A: _buildA,
-    dns.rdtypes.IN.AAAA.AAAA: _buildAAAA,
-    dns.rdtypes.ANY.RRSIG.RRSIG: _buildRRSIG,
-    dns.rdtypes.ANY.DNSKEY.DNSKEY: _buildDNSKEY,
-    dns.rdtypes.ANY.DS.DS: _buildDS,
-    dns.rdtypes.ANY.NSEC.NSEC: _buildNSEC,
+#: The rdata classes read here rather than by their own C{from_wire_parser} (the ones of every
+#: signed answer), each with its builder and the subclass it makes: the same class, which keeps
+#: the record's canonical wire form (L{KnownWire}).
+_BUILDERS: dict[type, tuple[_Builder, type]] = {
+    dns.rdtypes.IN.A.A: (_buildA, _ReadA),
+    dns.rdtypes.IN.AAAA.AAAA: (_buildAAAA, _ReadAAAA),
+    dns.rdtypes.ANY.RRSIG.RRSIG: (_buildRRSIG, _ReadRRSIG),
+    dns.rdtypes.ANY.DNSKEY.DNSKEY: (_buildDNSKEY, _ReadDNSKEY),
+    dns.rdtypes.ANY.DS.DS: (_buildDS, _ReadDS),
+    dns.rdtypes.ANY.NSEC.NSEC: (_buildNSEC, _ReadNSEC),
 }
 
 
@@ -544,9 +619,10 @@ def _read(wire: bytes) -> dns.message.QueryMessage:
             rdtypeMember = _rdataType(rdtype)
             rdclassMember = _rdataClass(rdclass)
             rdataClass = getRdataClass(rdclassMember, rdtypeMember)
-            builder = _BUILDERS.get(rdataClass)
-            if builder is not None:
-                rd = builder(rdataClass, rdclassMember, rdtypeMember, reader, pos, rdend)
+            built = _BUILDERS.get(rdataClass)
+            if built is not None:
+                builder, knownClass = built
+                rd = builder(knownClass, rdclassMember, rdtypeMember, reader, pos, rdend)
             else:
                 reader.current = pos
                 reader.end = rdend

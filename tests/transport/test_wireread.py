@@ -36,18 +36,35 @@ from txdane.server.responder import Responder
 from txdane.server.zones import ZoneStore
 from txdane.testing import Hierarchy, buildHierarchy
 from txdane.transport import MalformedTLSA, parseMessage
-from txdane.wireread import UNEXPECTED, Declined, readMessage
+from txdane.wireread import UNEXPECTED, Declined, KnownWire, readMessage
 
 #: What dnspython may raise for a message it cannot parse.
 _PARSE_ERRORS = (dns.exception.DNSException, ValueError, struct.error)
 
 
+def _dnspythonClass(rdata: dns.rdata.Rdata) -> type:
+    """
+    The dnspython class of C{rdata}: its own, or the one a L{KnownWire} record subclasses,
+    whose kept canonical form must then be byte for byte dnspython's, and hash as dnspython's.
+    """
+    if not isinstance(rdata, KnownWire):
+        return type(rdata)
+    (base,) = [c for c in type(rdata).__bases__ if c is not KnownWire]
+    computed = dns.rdata.Rdata.to_digestable(rdata)
+    assert rdata.to_digestable() == computed
+    assert hash(rdata) == hash(computed)
+    return base
+
+
 def _slots(rdata: dns.rdata.Rdata) -> dict[str, tuple[type, object]]:
     """
-    Every attribute of C{rdata}, with its type; names by their exact labels.
+    Every attribute of C{rdata}, with its type; names by their exact labels. (The canonical
+    form a L{KnownWire} record keeps is checked by L{_dnspythonClass}.)
     """
     values: dict[str, tuple[type, object]] = {}
     for slot in rdata._get_all_slots():
+        if slot == "_wire" and isinstance(rdata, KnownWire):
+            continue
         value = getattr(rdata, slot)
         if isinstance(value, dns.name.Name):
             value = value.labels
@@ -63,7 +80,7 @@ def _rrsetFacts(rrset: dns.rrset.RRset) -> tuple[object, ...]:
         rrset.rdtype,
         rrset.covers,
         rrset.deleting,
-        [(type(rdata), _slots(rdata), rdata.to_wire()) for rdata in rrset],
+        [(_dnspythonClass(rdata), _slots(rdata), rdata.to_wire()) for rdata in rrset],
     )
 
 
@@ -423,6 +440,41 @@ def test_serverAnswers(hierarchy: Hierarchy) -> None:
         assert check(wire), dns.message.from_wire(wire).to_text()
         truncated += bool(wire[2] & 0x02)
     assert truncated
+
+
+def test_keptFormsBehaveAsDnspythons(hierarchy: Hierarchy) -> None:
+    """
+    The records read with their canonical form kept (L{KnownWire}) behave as dnspython's own:
+    equal both ways to the same record dnspython read, of a subclass of its class, the same
+    hash, and a copy, a pickled copy and a C{replace()} still equal with the same hash. Every
+    kind the reader makes is among them.
+    """
+    import copy
+    import pickle
+
+    kinds: set[type] = set()
+    for wire in serverAnswers(hierarchy):
+        fast, slow = readMessage(wire), dns.message.from_wire(wire)
+        for fastSection, slowSection in zip(fast.sections, slow.sections, strict=True):
+            for fastRRset, slowRRset in zip(fastSection, slowSection, strict=True):
+                for made, plain in zip(fastRRset, slowRRset, strict=True):
+                    if not isinstance(made, KnownWire):
+                        continue
+                    kinds.add(type(made))
+                    assert isinstance(made, type(plain))
+                    assert made == plain and plain == made and hash(made) == hash(plain)
+                    for again in (copy.copy(made), pickle.loads(pickle.dumps(made))):
+                        assert again == plain and hash(again) == hash(plain)
+                    replaced = made.replace()
+                    assert replaced == plain and hash(replaced) == hash(plain)
+    assert {k.__name__ for k in kinds} == {
+        "_ReadA",
+        "_ReadAAAA",
+        "_ReadRRSIG",
+        "_ReadDNSKEY",
+        "_ReadDS",
+        "_ReadNSEC",
+    }
 
 
 def test_mutatedServerAnswers(hierarchy: Hierarchy) -> None:

@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from txdane.errors import TxdaneError
+from txdane.wireread import KnownWire
 
 #: Algorithms L{SigningKey.generate} can make keys for (RFC 8624: sign with these, never SHA-1).
 SIGNING_ALGORITHMS: dict[str, int] = {
@@ -319,34 +320,7 @@ def _minimumTTL(zone: dns.zone.Zone) -> int:
     return int(min(soa.ttl, soa[0].minimum))
 
 
-class _KnownWire:
-    """
-    Records made by the signer, which knows their canonical wire form (RFC 4034 section 6.2,
-    as amended by RFC 6840 section 5.1) when it makes them: C{to_digestable} and the hash
-    (which dnspython computes from it each time a record is added to a set) cost nothing more.
-    The form is byte for byte what dnspython would compute, so these records compare and hash
-    equal to dnspython's own (tests/server/test_signing.py checks it).
-    """
-
-    __slots__ = ()
-    _wire: bytes
-
-    def to_digestable(self, origin: dns.name.Name | None = None) -> bytes:
-        try:
-            return self._wire
-        except AttributeError:  # made by dnspython itself (a copy, a replace())
-            digest: bytes = super().to_digestable(origin)  # type: ignore[misc]
-            return digest
-
-    def __hash__(self) -> int:
-        return hash(self.to_digestable())
-
-    def __getstate__(self) -> dict[str, Any]:
-        slots = self._get_all_slots()  # type: ignore[attr-defined]
-        return {slot: getattr(self, slot) for slot in slots if hasattr(self, slot)}
-
-
-class _SignedRRSIG(_KnownWire, dns.rdtypes.ANY.RRSIG.RRSIG):
+class _SignedRRSIG(KnownWire, dns.rdtypes.ANY.RRSIG.RRSIG):
     __slots__ = ("_wire",)
 
     @classmethod
@@ -384,7 +358,7 @@ _RRSIG_SETTERS = tuple(getattr(_SignedRRSIG, slot).__set__ for slot in _RRSIG_FI
 _setWire = _SignedRRSIG._wire.__set__  # type: ignore[attr-defined]
 
 
-class _ChainNSEC(_KnownWire, dns.rdtypes.ANY.NSEC.NSEC):
+class _ChainNSEC(KnownWire, dns.rdtypes.ANY.NSEC.NSEC):
     __slots__ = ("_wire",)
 
     @classmethod
@@ -414,7 +388,7 @@ _NSEC_SETTERS = tuple(
 )
 
 
-class _ChainNSEC3(_KnownWire, dns.rdtypes.ANY.NSEC3.NSEC3):
+class _ChainNSEC3(KnownWire, dns.rdtypes.ANY.NSEC3.NSEC3):
     __slots__ = ("_wire",)
 
 
