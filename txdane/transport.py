@@ -64,6 +64,21 @@ _EDNS_REJECTIONS = frozenset({dns.rcode.FORMERR, dns.rcode.NOTIMP, dns.rcode.BAD
 _ANSWER_RCODES = frozenset({dns.rcode.NOERROR, dns.rcode.NXDOMAIN})
 
 
+def _rcodeOf(message: dns.message.Message) -> int:
+    """
+    The RCODE of C{message}, extended by its OPT record, as a number: what C{message.rcode()}
+    gives, without making flag and RCODE enumeration members on the way.
+    """
+    opt = message.opt
+    extended = ((opt.ttl >> 20) & 0xFF0) if opt else 0
+    return (int(message.flags) & 0x000F) | extended
+
+
+_TC = int(dns.flags.TC)
+_RdataType = dns.rdatatype.RdataType
+_RdataClass = dns.rdataclass.RdataClass
+_QR = int(dns.flags.QR)
+
 _HEADER = struct.Struct("!HHHHHH")
 _QUESTION_TAIL = struct.Struct("!HH")
 #: The OPT record of a query: root owner, type OPT, the payload as its class, extended RCODE
@@ -129,13 +144,14 @@ class SentQuery:
         and nothing else (names compared without regard to case); a response refusing or
         failing the query may leave the question section empty.
         """
-        if not response.flags & dns.flags.QR or response.id != self.id:
+        flags = int(response.flags)
+        if not flags & _QR or response.id != self.id:
             return False
-        if response.flags & _OPCODE_MASK:
+        if flags & _OPCODE_MASK:
             return False
         question = response.question
         if not question:
-            return response.rcode() in _BARE_RCODES
+            return _rcodeOf(response) in _BARE_RCODES
         return all(
             asked.rdtype == self.rdtype
             and asked.rdclass == self.rdclass
@@ -822,8 +838,11 @@ class DNSClient:
         Cancelling the Deferred stops the query and releases its socket, connection and timers.
         """
         qname = dns.name.from_text(name) if isinstance(name, str) else name
-        qtype = dns.rdatatype.RdataType.make(rdtype)
-        qclass = dns.rdataclass.RdataClass.make(rdclass)
+        # Members as they are (the validator's queries), anything else as dnspython makes it.
+        qtype = rdtype if type(rdtype) is _RdataType else dns.rdatatype.RdataType.make(rdtype)
+        qclass = (
+            rdclass if type(rdclass) is _RdataClass else dns.rdataclass.RdataClass.make(rdclass)
+        )
         return Deferred.fromCoroutine(
             self._query(qname, qtype, qclass, dnssecOK, checkingDisabled, recursionDesired)
         )
@@ -902,7 +921,7 @@ class DNSClient:
                     answered.add(server)
                     lastError = e
                     continue
-                if response.rcode() in _ANSWER_RCODES:
+                if _rcodeOf(response) in _ANSWER_RCODES:
                     return response
                 answered.add(server)
                 lastError = DNSServerError(response, server)
@@ -928,7 +947,7 @@ class DNSClient:
         query = self._makeQuery(name, rdtype, rdclass, True, *settings)
         response = await self._exchange(server, query, deadlineAt)
         sent = 1
-        if response.rcode() in _EDNS_REJECTIONS:
+        if _rcodeOf(response) in _EDNS_REJECTIONS:
             if dnssecOK:
                 raise EDNSUnsupportedError(server, response.rcode())
             self.stats.ednsFallbacks += 1
@@ -946,7 +965,7 @@ class DNSClient:
         timeout = min(self.timeout, remaining)
         self.stats.udpQueries += 1
         response = await _UDPExchange(self._reactor, query, server, timeout, self.stats).deferred
-        if response.flags & dns.flags.TC:
+        if int(response.flags) & _TC:
             self.stats.truncated += 1
             if deadlineAt <= self._reactor.seconds():
                 raise _AttemptTimeout()

@@ -126,6 +126,22 @@ def _rdataClass(value: int) -> dns.rdataclass.RdataClass:
     return member
 
 
+#: OPT records' payload sizes as dnspython's class members (a number dnspython does not name is
+#: made anew each time, at some cost): the first few seen are kept, as responses advertise
+#: few sizes.
+_PAYLOADS: dict[int, dns.rdataclass.RdataClass] = {}
+_KEPT_PAYLOADS = 64
+
+
+def _payloadClass(value: int) -> dns.rdataclass.RdataClass:
+    member = _PAYLOADS.get(value)
+    if member is None:
+        member = _rdataClass(value)
+        if len(_PAYLOADS) < _KEPT_PAYLOADS:
+            _PAYLOADS[value] = member
+    return member
+
+
 class _Suffix:
     """
     The name that starts at one offset of a message (a compression pointer's target).
@@ -514,7 +530,7 @@ def _readOPT(
     The RRset of the OPT record whose rdata is C{wire[start:end]}, as dnspython reads it and
     C{dns.rrset.from_rdata} makes it.
     """
-    payload = _rdataClass(rdclass)
+    payload = _payloadClass(rdclass)
     rdataClass = dns.rdata.get_rdata_class(payload, _OPT)
     if start == end and rdataClass is dns.rdtypes.ANY.OPT.OPT:
         # No options (as in most responses): what OPT.__init__ would make of none.

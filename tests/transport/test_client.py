@@ -636,3 +636,21 @@ def test_answeredByAgreesWithDnspython() -> None:
         assert query.answeredBy(response) == sent.is_response(response)
         verdicts.append(query.answeredBy(response))
     assert verdicts.count(True) >= 5 and verdicts.count(False) >= 5
+
+
+@pytest.mark.parametrize("edns", [True, False])
+def test_rcodeAsDnspythonReadsIt(edns: bool) -> None:
+    """
+    The client reads a response's RCODE, extended by its OPT record, as C{Message.rcode()}
+    does, for every RCODE a message can carry (with EDNS, all 4,096; without, the 16 of the
+    header), whatever other flags are set.
+    """
+    from txdane.transport import _rcodeOf
+
+    query = dns.message.make_query("example.test.", "A", use_edns=edns)
+    for rcode in range(4096 if edns else 16):
+        response = dns.message.make_response(query)
+        response.set_rcode(dns.rcode.Rcode.make(rcode))
+        response.flags |= dns.flags.TC | dns.flags.AD
+        read = dns.message.from_wire(response.to_wire())
+        assert _rcodeOf(read) == read.rcode() == rcode
