@@ -34,7 +34,7 @@ from tests.validation.zonekit import DAY, NOW, collidingKey, n
 from txdane.status import Status
 from txdane.validation import rrsig as rrsigModule
 from txdane.validation.algorithms import AlgorithmPolicy
-from txdane.validation.cache import nameKey, sameName
+from txdane.validation.cache import nameKey, parentName, sameName
 from txdane.validation.dsmatch import dsDigest
 from txdane.validation.limits import Budget, ValidationLimits
 from txdane.validation.rrsig import (
@@ -642,6 +642,24 @@ def test_nameKeyProperty(a: list[str], b: list[str], flips: list[bool]) -> None:
     ):
         assert (nameKey(first) == nameKey(second)) == (first == second)
         assert sameName(first, second) == (first == second) == sameName(second, first)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=st.lists(LABEL, max_size=4), flips=st.lists(st.booleans()))
+def test_parentNameProperty(a: list[str], flips: list[bool]) -> None:
+    """
+    L{parentName} is C{Name.parent()} for any absolute name but the root: the same labels,
+    spelled the same, equal and hashing equal; the root has no parent, as in dnspython.
+    """
+    name = dns.name.from_text(_case(".".join(a) + "." if a else ".", flips))
+    if name == dns.name.root:
+        with pytest.raises(dns.name.NoParent):
+            parentName(name)
+        return
+    made, expected = parentName(name), name.parent()
+    assert type(made) is type(expected) and made.labels == expected.labels
+    assert made == expected and hash(made) == hash(expected)
+    assert made.to_text() == expected.to_text() and made.is_absolute()
 
 
 # -- the key cache --------------------------------------------------------------------------

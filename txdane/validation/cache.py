@@ -53,6 +53,19 @@ def sameName(a: dns.name.Name, b: dns.name.Name) -> bool:
 _Name = dns.name.Name
 
 
+def parentName(name: dns.name.Name) -> dns.name.Name:
+    """
+    C{name.parent()} for an absolute name other than the root, without checking again the
+    labels of a name already made (its parent's are a part of them).
+    """
+    labels = name.labels
+    if len(labels) < 2:
+        raise dns.name.NoParent
+    parent = object.__new__(_Name)
+    object.__setattr__(parent, "labels", labels[1:])
+    return parent
+
+
 def rrsetCost(rrsets: Iterable[dns.rrset.RRset | None]) -> int:
     """
     An upper estimate of the memory the RRsets C{rrsets} hold (C{None}s are skipped).

@@ -35,7 +35,7 @@ from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchor, TrustAnchors
 from txdane.validation.answer import SignatureUse, ZoneTrust
 from txdane.validation.autotrust import TrustAnchorTracker
-from txdane.validation.cache import ExpiringCache, nameKey
+from txdane.validation.cache import ExpiringCache, nameKey, parentName, sameName
 from txdane.validation.context import Ahead, LookupContext
 from txdane.validation.dsmatch import keysForDS, unsupportedDS, usableDS
 from txdane.validation.ede import EDE
@@ -279,7 +279,7 @@ class ChainOfTrust:
         # domain, or a name right below one) the parent is as good as always the zone that
         # signs the DS, so its keys are asked for now too: one round trip for the whole
         # chain instead of one per zone. Deeper, the guess could cost queries for nothing.
-        above = zone.parent()
+        above = parentName(zone) if len(zone.labels) > 1 else zone
         if 0 < len(above) - len(closest.zone) <= SPECULATIVE_PARENT_DEPTH:
             self.prefetch("keys", above, ctx)
         ds = await self.dsAt(zone, ctx)
@@ -488,7 +488,8 @@ class ChainOfTrust:
         so no cut: when the NSEC record that proved its parent no cut says so, no query is
         needed (RFC 8198 section 5.1).
         """
-        parent = self.dsCache.get(name.parent()) if name != dns.name.root else None
+        # (The cache keeps names by their nameKey: the parent's is this one's but the first.)
+        parent = self.dsCache.get(nameKey(name)[1:]) if len(name.labels) > 1 else None
         if (
             parent is not None
             and parent.status is Status.SECURE
@@ -538,8 +539,9 @@ class ChainOfTrust:
                     f"DS of {name} from a wildcard",
                     EDE.DNSSEC_BOGUS,
                 )
-            if name.parent() != signer:
-                member = await self.inZone(name.parent(), signer, ctx)
+            above = parentName(name)
+            if not sameName(above, signer):
+                member = await self.inZone(above, signer, ctx)
                 if member is not None:
                     return DSResult(name, Cut.UNKNOWN, Status.BOGUS, member, EDE.DNSSEC_BOGUS)
             sigUse = (verdict.signature,) if verdict.signature else ()
@@ -698,9 +700,10 @@ class ChainOfTrust:
             return None
         if name == dns.name.root:
             return f"the denial for the root is signed by {signer}"
-        if name.parent() == signer:
+        parent = parentName(name)
+        if sameName(parent, signer):
             return None  # the signer is a proven zone, and the name is right below its apex
-        holder = await self.unsignedStatus(name.parent(), ctx)
+        holder = await self.unsignedStatus(parent, ctx)
         if holder.status is Status.INSECURE:
             if insecure:
                 return None
