@@ -695,17 +695,21 @@ def test_keyCacheKeepsInvalidAsNone() -> None:
         publicKey(12, b"\0" * 64)
 
 
-def test_signerTextsBounded() -> None:
+def test_nameTextsBounded() -> None:
     """
-    The texts of signers' names that reasons repeat are kept for at most C{_SIGNER_TEXTS}
-    names.
+    The texts of names that reasons repeat (signers' names among them) are kept for at most
+    C{NAME_TEXTS} names, each the text dnspython gives, its case kept.
     """
+    from txdane.validation import cache
+
     sig = SIGNERS[-2].sign(A)
-    for i in range(rrsigModule._SIGNER_TEXTS * 2 + 3):
+    for i in range(cache.NAME_TEXTS * 2 + 3):
         signer = dns.name.from_text(f"z{i}.Example.test.")
         text = rrsigModule._what(_replace(sig, signer=signer))
         assert text == f"RRSIG {sig.key_tag}/{sig.algorithm} by {signer}"
-        assert 0 < len(rrsigModule._signerTexts) <= rrsigModule._SIGNER_TEXTS
+        assert cache.nameText(signer) == str(signer) == f"z{i}.Example.test."
+        assert 0 < len(cache._nameTexts) <= cache.NAME_TEXTS
+    assert cache.nameText(None) == "None"
 
 
 def test_cacheNameKeys() -> None:

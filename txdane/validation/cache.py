@@ -53,6 +53,28 @@ def sameName(a: dns.name.Name, b: dns.name.Name) -> bool:
 _Name = dns.name.Name
 
 
+#: Texts of names (by their labels), for the reasons validation gives: a name's text costs
+#: more than the rest of a reason, and the same few names come up again and again. Forgotten
+#: all at once when full.
+_nameTexts: dict[tuple[bytes, ...], str] = {}
+NAME_TEXTS = 256
+
+
+def nameText(name: dns.name.Name | None) -> str:
+    """
+    C{str(name)}, kept for the last names asked (at most L{NAME_TEXTS}).
+    """
+    if name is None:
+        return str(name)
+    labels = name.labels
+    text = _nameTexts.get(labels)
+    if text is None:
+        if len(_nameTexts) >= NAME_TEXTS:
+            _nameTexts.clear()
+        text = _nameTexts[labels] = str(name)
+    return text
+
+
 def parentName(name: dns.name.Name) -> dns.name.Name:
     """
     C{name.parent()} for an absolute name other than the root, without checking again the

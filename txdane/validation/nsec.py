@@ -15,7 +15,7 @@ import dns.rdatatype
 from dns.rdtypes.ANY.NSEC import NSEC
 
 from txdane.status import Status
-from txdane.validation.cache import sameName
+from txdane.validation.cache import nameText, sameName
 from txdane.validation.denial import (
     DNAME,
     DenialVerdict,
@@ -85,7 +85,9 @@ def closestEncloser(
 def _matchNoData(
     owner: dns.name.Name, rdata: NSEC, rdtype: int, zone: dns.name.Name
 ) -> DenialVerdict:
-    return typeAbsent(typesOf(rdata.windows), rdtype, owner, zone, "NSEC", f"NSEC at {owner}")
+    return typeAbsent(
+        typesOf(rdata.windows), rdtype, owner, zone, "NSEC", f"NSEC at {nameText(owner)}"
+    )
 
 
 def proveNoData(
@@ -107,7 +109,8 @@ def proveNoData(
     owner, rdata = cover
     if rdata.next.is_subdomain(name) and rdata.next != name:
         return DenialVerdict(
-            Status.SECURE, f"NSEC at {owner} shows {name} is an empty non-terminal"
+            Status.SECURE,
+            f"NSEC at {nameText(owner)} shows {nameText(name)} is an empty non-terminal",
         )
     encloser = closestEncloser(owner, rdata.next, name)
     wildcard = dns.name.Name((b"*", *encloser.labels))
@@ -118,7 +121,9 @@ def proveNoData(
     if verdict.status is not Status.SECURE:
         return verdict
     return DenialVerdict(
-        Status.SECURE, f"NSEC at {owner} and {wildcard} prove no data for {name} (wildcard NODATA)"
+        Status.SECURE,
+        f"NSEC at {nameText(owner)} and {nameText(wildcard)} prove no data for {nameText(name)}"
+        " (wildcard NODATA)",
     )
 
 
@@ -147,7 +152,9 @@ def proveNXDomain(
         return bogus(f"an NSEC shows the wildcard {wildcard} exists")
     if _covering(nsecs, wildcard) is None:
         return bogus(f"no NSEC covers the wildcard {wildcard}")
-    return DenialVerdict(Status.SECURE, f"NSEC at {owner} proves {name} does not exist")
+    return DenialVerdict(
+        Status.SECURE, f"NSEC at {nameText(owner)} proves {nameText(name)} does not exist"
+    )
 
 
 def proveWildcard(
@@ -166,4 +173,6 @@ def proveWildcard(
     owner, rdata = cover
     if closestEncloser(owner, rdata.next, name) != wildcardParent:
         return bogus(f"the wildcard at {wildcardParent} is not at the closest encloser of {name}")
-    return DenialVerdict(Status.SECURE, f"NSEC at {owner} proves no closer match than the wildcard")
+    return DenialVerdict(
+        Status.SECURE, f"NSEC at {nameText(owner)} proves no closer match than the wildcard"
+    )

@@ -57,7 +57,7 @@ from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.autotrust import RefreshTimer, TrustAnchorTracker
-from txdane.validation.cache import ExpiringCache, rrsetCost
+from txdane.validation.cache import ExpiringCache, nameText, rrsetCost
 from txdane.validation.context import LookupContext, cancellable
 from txdane.validation.ede import EDE
 from txdane.validation.interfaces import IDNSSECResolver
@@ -425,7 +425,7 @@ class ValidatingResolver(TypedLookups):
         chain = self._chain
         owner = rrset.name
         sigs = signaturesFor(message, message.answer, rrset)
-        what = f"{owner} {dns.rdatatype.to_text(rrset.rdtype)}"
+        what = f"{nameText(owner)} {dns.rdatatype.to_text(rrset.rdtype)}"
         signers = {s.signer for s in sigs if owner.is_subdomain(s.signer)}
         if rrset.rdtype == dns.rdatatype.DS:
             signers.discard(owner)
@@ -500,7 +500,7 @@ class ValidatingResolver(TypedLookups):
         """
         chain = self._chain
         owner = rrset.name
-        what = f"{owner} {dns.rdatatype.to_text(rrset.rdtype)}"
+        what = f"{nameText(owner)} {dns.rdatatype.to_text(rrset.rdtype)}"
         self._prefetchCuts(rrset, sigs, signer, ctx)
         keys = await chain.zoneKeys(signer, ctx)
         if keys.status is not Status.SECURE:

@@ -36,7 +36,7 @@ from dns.rdtypes.ANY.RRSIG import RRSIG
 from txdane.status import Status
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.answer import SignatureUse
-from txdane.validation.cache import sameName
+from txdane.validation.cache import nameText, sameName
 from txdane.validation.ede import EDE
 from txdane.validation.limits import Budget, ValidationLimits
 
@@ -250,21 +250,9 @@ def checkSignature(data: bytes, rrsig: RRSIG, key: DNSKEY) -> None:
         raise dns.dnssec.ValidationFailure("verify failure") from None
 
 
-#: Texts of signers' names (their labels as the key): the reason of every verdict names the
-#: signer, and a name's text costs more than the rest of the reason. Forgotten all at once
-#: when full.
-_signerTexts: dict[tuple[bytes, ...], str] = {}
-_SIGNER_TEXTS = 256
-
-
 def _what(rrsig: RRSIG) -> str:
-    labels = rrsig.signer.labels
-    text = _signerTexts.get(labels)
-    if text is None:
-        if len(_signerTexts) >= _SIGNER_TEXTS:
-            _signerTexts.clear()
-        text = _signerTexts[labels] = str(rrsig.signer)
-    return f"RRSIG {rrsig.key_tag}/{rrsig.algorithm} by {text}"
+    # The reason of every verdict names the signer: its text is kept (nameText).
+    return f"RRSIG {rrsig.key_tag}/{rrsig.algorithm} by {nameText(rrsig.signer)}"
 
 
 def checkWithKey(

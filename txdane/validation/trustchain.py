@@ -35,7 +35,7 @@ from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchor, TrustAnchors
 from txdane.validation.answer import SignatureUse, ZoneTrust
 from txdane.validation.autotrust import TrustAnchorTracker
-from txdane.validation.cache import ExpiringCache, nameKey, parentName, sameName
+from txdane.validation.cache import ExpiringCache, nameKey, nameText, parentName, sameName
 from txdane.validation.context import Ahead, LookupContext
 from txdane.validation.dsmatch import keysForDS, unsupportedDS, usableDS
 from txdane.validation.ede import EDE
@@ -463,11 +463,11 @@ class ChainOfTrust:
         ttl = verdict.ttl if dsResult is None else min(verdict.ttl, dsResult.ttl)
         return done(
             Status.SECURE,
-            f"DNSKEY of {zone} proven by "
+            f"DNSKEY of {nameText(zone)} proven by "
             + (
                 "the trust anchor"
                 if anchor is not None
-                else f"the DS in {dsResult and dsResult.zone}"
+                else f"the DS in {nameText(dsResult.zone if dsResult else None)}"
             ),
             None,
             dnskey=dnskeys,
@@ -502,8 +502,8 @@ class ChainOfTrust:
                 name,
                 Cut.NONE,
                 Status.SECURE,
-                f"{name} is an empty non-terminal in {parent.zone} (the NSEC record of "
-                f"{owner} is followed by {following})",
+                f"{nameText(name)} is an empty non-terminal in {nameText(parent.zone)} (the"
+                f" NSEC record of {nameText(owner)} is followed by {nameText(following)})",
                 zone=parent.zone,
                 ttl=parent.ttl,
                 span=parent.span,
@@ -550,7 +550,7 @@ class ChainOfTrust:
                     name,
                     Cut.NONE,
                     Status.SECURE,
-                    f"{name} is a CNAME in {signer}",
+                    f"{nameText(name)} is a CNAME in {nameText(signer)}",
                     zone=signer,
                     signatures=sigUse,
                     ttl=verdict.ttl,
@@ -559,7 +559,7 @@ class ChainOfTrust:
                 name,
                 Cut.SIGNED,
                 Status.SECURE,
-                f"DS of {name} signed by {signer}",
+                f"DS of {nameText(name)} signed by {nameText(signer)}",
                 zone=signer,
                 ds=positive,
                 signatures=sigUse,
