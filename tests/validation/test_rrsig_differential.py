@@ -34,7 +34,7 @@ from tests.validation.zonekit import DAY, NOW, collidingKey, n
 from txdane.status import Status
 from txdane.validation import rrsig as rrsigModule
 from txdane.validation.algorithms import AlgorithmPolicy
-from txdane.validation.cache import nameKey, parentName, sameName
+from txdane.validation.cache import nameKey, parentName, sameName, within
 from txdane.validation.dsmatch import dsDigest
 from txdane.validation.limits import Budget, ValidationLimits
 from txdane.validation.rrsig import (
@@ -642,6 +642,29 @@ def test_nameKeyProperty(a: list[str], b: list[str], flips: list[bool]) -> None:
     ):
         assert (nameKey(first) == nameKey(second)) == (first == second)
         assert sameName(first, second) == (first == second) == sameName(second, first)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    a=st.lists(LABEL, max_size=3),
+    b=st.lists(LABEL, max_size=3),
+    flips=st.lists(st.booleans()),
+    relative=st.booleans(),
+)
+def test_withinProperty(a: list[str], b: list[str], flips: list[bool], relative: bool) -> None:
+    """
+    L{within} says what C{is_subdomain} says: of names with or without a common ending, in
+    any case, absolute or not.
+    """
+    inner = dns.name.from_text(_case(".".join(b + a) + ".", flips))
+    for outer in (
+        dns.name.from_text(".".join(a) + "." if a else "."),
+        dns.name.from_text(".".join(b) + "." if b else "."),
+        dns.name.from_text(".".join(a), None) if a and relative else inner,
+        dns.name.from_text(".".join(b + a), None) if b + a else inner,
+    ):
+        for name, zone in ((inner, outer), (outer, inner)):
+            assert within(name, zone) == name.is_subdomain(zone), (name, zone)
 
 
 @settings(max_examples=200, deadline=None)

@@ -26,6 +26,7 @@ from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS
 
 from txdane.errors import TrustAnchorError
+from txdane.validation.cache import sameName, within
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ElementTree
@@ -201,7 +202,7 @@ class TrustAnchors:
         The anchor configured for exactly C{zone}, if any.
         """
         for anchor in self.anchors:
-            if anchor.zone == zone:
+            if sameName(anchor.zone, zone):
                 return anchor
         return None
 
@@ -211,9 +212,7 @@ class TrustAnchors:
         """
         best: TrustAnchor | None = None
         for anchor in self.anchors:
-            if name.is_subdomain(anchor.zone) and (
-                best is None or len(anchor.zone) > len(best.zone)
-            ):
+            if within(name, anchor.zone) and (best is None or len(anchor.zone) > len(best.zone)):
                 best = anchor
         return best
 

@@ -50,6 +50,18 @@ def sameName(a: dns.name.Name, b: dns.name.Name) -> bool:
     return len(a.labels) == len(b.labels) and nameKey(a) == nameKey(b)
 
 
+def within(name: dns.name.Name, zone: dns.name.Name) -> bool:
+    """
+    Whether C{name} is C{zone} or a name below it (C{name.is_subdomain(zone)}), cheaply: the
+    labels compared from the end, as they are and, only if they differ, in lower case.
+    """
+    inner, outer = name.labels, zone.labels
+    if len(outer) > len(inner):
+        return False
+    tail = inner[len(inner) - len(outer) :]
+    return tail == outer or tuple(map(bytes.lower, tail)) == tuple(map(bytes.lower, outer))
+
+
 _Name = dns.name.Name
 
 

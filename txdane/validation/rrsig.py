@@ -36,7 +36,7 @@ from dns.rdtypes.ANY.RRSIG import RRSIG
 from txdane.status import Status
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.answer import SignatureUse
-from txdane.validation.cache import nameText, sameName
+from txdane.validation.cache import nameText, sameName, within
 from txdane.validation.ede import EDE
 from txdane.validation.limits import Budget, ValidationLimits
 
@@ -299,7 +299,7 @@ def verifyRRset(
     failures: list[tuple[int, str]] = []
     checks = 0
     labels = ownerLabels(owner)
-    if not owner.is_subdomain(zone):
+    if not within(owner, zone):
         return RRsetVerdict(
             Status.BOGUS,
             f"{owner} is not in zone {zone}, which is asked to vouch for it",
