@@ -316,28 +316,23 @@ class KnownWire:
         return {slot: getattr(self, slot) for slot in slots if hasattr(self, slot)}
 
 
-class _ReadA(KnownWire, dns.rdtypes.IN.A.A):
-    __slots__ = ("_wire",)
+def _keeping(cls: type[dns.rdata.Rdata]) -> type[dns.rdata.Rdata]:
+    """
+    The subclass of C{cls} whose records keep their canonical form (L{KnownWire}), named
+    C{_Read} and the class's name: this module holds it under that name, so that its records
+    pickle.
+    """
+    return type(
+        f"_Read{cls.__name__}", (KnownWire, cls), {"__slots__": ("_wire",), "__module__": __name__}
+    )
 
 
-class _ReadAAAA(KnownWire, dns.rdtypes.IN.AAAA.AAAA):
-    __slots__ = ("_wire",)
-
-
-class _ReadRRSIG(KnownWire, dns.rdtypes.ANY.RRSIG.RRSIG):
-    __slots__ = ("_wire",)
-
-
-class _ReadDNSKEY(KnownWire, dns.rdtypes.ANY.DNSKEY.DNSKEY):
-    __slots__ = ("_wire",)
-
-
-class _ReadDS(KnownWire, dns.rdtypes.ANY.DS.DS):
-    __slots__ = ("_wire",)
-
-
-class _ReadNSEC(KnownWire, dns.rdtypes.ANY.NSEC.NSEC):
-    __slots__ = ("_wire",)
+_ReadA = _keeping(dns.rdtypes.IN.A.A)
+_ReadAAAA = _keeping(dns.rdtypes.IN.AAAA.AAAA)
+_ReadRRSIG = _keeping(dns.rdtypes.ANY.RRSIG.RRSIG)
+_ReadDNSKEY = _keeping(dns.rdtypes.ANY.DNSKEY.DNSKEY)
+_ReadDS = _keeping(dns.rdtypes.ANY.DS.DS)
+_ReadNSEC = _keeping(dns.rdtypes.ANY.NSEC.NSEC)
 
 
 _setSlot = object.__setattr__
