@@ -10,7 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,19 @@ from .support import requireProgram
 
 def freePort() -> int:
     """
-    A UDP port on 127.0.0.1 that was free a moment ago.
+    A port on 127.0.0.1 that was free a moment ago for both UDP and TCP (a DNS server binds
+    both, and exits when either is taken).
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
 
 
 def unboundConfig(
@@ -136,9 +144,62 @@ class Unbound:
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     raise
 
+    def ready(self, timeout: float = 10) -> bool:
+        """
+        Wait until Unbound answers a question it answers itself (C{version.server} in class
+        CH), for up to C{timeout} seconds; C{False} when it exits first or does not answer.
+        """
+        query = dns.message.make_query("version.server.", "TXT", "CH")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                dns.query.udp(query, "127.0.0.1", port=self.port, timeout=0.2)
+                return True
+            except (dns.exception.Timeout, OSError):
+                time.sleep(0.05)
+        return False
+
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def launchUnbound(
+    testCase: Any, directory: Path, configFor: Callable[[int], Path], *, attempts: int = 3
+) -> Unbound:
+    """
+    Start Unbound in the foreground with the configuration C{configFor(port)} writes for a free
+    port, for the duration of C{testCase}; return once it answers on that port. A port that was
+    free a moment ago can be taken before Unbound binds it (then Unbound exits): such a start
+    is tried again on another port, up to C{attempts} times in all.
+
+    @raise AssertionError: when Unbound does not start, with what it wrote.
+    """
+    program = requireProgram("unbound")
+    log = directory / "unbound.log"
+    for _ in range(attempts):
+        port = freePort()
+        config = configFor(port)
+        with log.open("ab") as output:
+            process = subprocess.Popen(
+                [program, "-d", "-c", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        unbound = Unbound(process, port)
+        if unbound.ready():
+            testCase.addCleanup(unbound.stop)
+            return unbound
+        unbound.stop()
+    raise AssertionError(f"Unbound did not start after {attempts} tries:\n{log.read_text()}")
 
 
 def startUnbound(
@@ -153,24 +214,20 @@ def startUnbound(
 ) -> Unbound:
     """
     Start Unbound in the foreground for the duration of C{testCase} (see L{unboundConfig}
-    for the options).
+    for the options), and wait until it answers.
     """
-    program = requireProgram("unbound")
     directory = Path(tempfile.mkdtemp(prefix="txdane-unbound-"))
-    port = freePort()
-    config = unboundConfig(
-        directory,
-        hierarchy,
-        serverPort,
-        port,
-        validating=validating,
-        stubs=stubs,
-        autoTrustAnchorFile=autoTrustAnchorFile,
-        extra=extra,
-    )
-    process = subprocess.Popen(
-        [program, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    unbound = Unbound(process, port)
-    testCase.addCleanup(unbound.stop)
-    return unbound
+
+    def configFor(port: int) -> Path:
+        return unboundConfig(
+            directory,
+            hierarchy,
+            serverPort,
+            port,
+            validating=validating,
+            stubs=stubs,
+            autoTrustAnchorFile=autoTrustAnchorFile,
+            extra=extra,
+        )
+
+    return launchUnbound(testCase, directory, configFor)

@@ -19,9 +19,11 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
+import dns.dnssec
 import dns.name
 import dns.rdatatype
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
@@ -270,6 +272,21 @@ class _PrimaryTests:
         report = json.loads(done.stdout)
         assert report["seen_secure"] is True and report["changed"] is False
         assert report["records"] == report["previous"] == [rdata.to_text()]
+        assert "last_seen" not in report
+        # With a trust anchor the zone is not signed by, the records are never seen secure:
+        # exit 10, and the report says what was seen last.
+        stranger = dns.dnssec.make_dnskey(
+            ec.generate_private_key(ec.SECP256R1()).public_key(), "ECDSAP256SHA256", flags=257
+        )
+        anchor.write_text(f"{ORIGIN} 2 IN DNSKEY {stranger.to_text()}\n")
+        waiting[waiting.index("--wait") + 1] = "1"
+        done = await deferToThread(subprocess.run, waiting, capture_output=True, text=True)
+        assert done.returncode == 10, done.stdout + done.stderr
+        report = json.loads(done.stdout)
+        assert report["seen_secure"] is False
+        assert report["last_seen"].startswith(
+            "bogus, 1 record(s), the new ones: no DNSKEY of pub.test. matches its trust anchor"
+        ), report
         other = Path(self.primary.directory) / "other.key"
         other.write_text(
             'key "unknown." { algorithm hmac-sha256; secret "'

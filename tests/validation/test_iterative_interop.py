@@ -27,8 +27,8 @@ from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
 from tests.roadblocks import startRoadblock
-from tests.support import requireProgram, skipOrFail
-from tests.unbound import Unbound, freePort, unboundConfig, unboundVerdict
+from tests.support import skipOrFail
+from tests.unbound import Unbound, launchUnbound, unboundConfig, unboundVerdict
 from tests.validation.test_interop import MORE
 from txdane.resolvconf import NameServer
 from txdane.settings import ResolverSettings
@@ -78,17 +78,12 @@ def startUnboundFromRoot(testCase: TestCase, hierarchy: Hierarchy, directory: Pa
     """
     A validating Unbound resolving from the hierarchy's root hints, on 127.0.0.1.
     """
-    program = requireProgram("unbound")
-    port = freePort()
-    config = unboundConfig(
-        directory, hierarchy, 0, port, rootHints=rootHintsFile(directory, hierarchy)
+    hints = rootHintsFile(directory, hierarchy)
+    return launchUnbound(
+        testCase,
+        directory,
+        lambda port: unboundConfig(directory, hierarchy, 0, port, rootHints=hints),
     )
-    process = subprocess.Popen(
-        [program, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    unbound = Unbound(process, port)
-    testCase.addCleanup(unbound.stop)
-    return unbound
 
 
 class PastRoadblocksTests(TestCase):

@@ -199,6 +199,8 @@ async def waitUntilSecure(
             last = f"{answer.status.value}, {len(seen)} record(s), " + (
                 "the new ones" if seen == set(records) else "not the new ones"
             )
+            if answer.status is not Status.SECURE and answer.reason:
+                last += f": {answer.reason}"
         if reactor.seconds() + POLL_INTERVAL > deadline:
             return last
         await deferLater(reactor, POLL_INTERVAL, lambda: None)
@@ -297,6 +299,7 @@ async def execute(reactor: Any, options: argparse.Namespace, out: TextIO) -> int
         )
         report["seen_secure"] = problem is None
         if problem is not None:
+            report["last_seen"] = problem
             status = ExitStatus.NOT_READY
     if options.json:
         print(json.dumps(report, indent=2), file=out)
