@@ -168,10 +168,8 @@ class LabCommandTests(TestCase):
         A DNS port already taken stops the lab before it serves anything: one line on standard
         error, exit status 4.
         """
-        taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        taken, port = _takenPortBeforeFreeOnes(len(LAB_SERVERS))
         self.addCleanup(taken.close)
-        taken.bind(("127.0.0.1", 0))
-        port = taken.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "txdane", "lab", "--port", str(port)],
             capture_output=True,
@@ -181,6 +179,27 @@ class LabCommandTests(TestCase):
         )
         self.assertEqual((result.returncode, result.stdout), (4, ""))
         self.assertRegex(result.stderr, rf"^txdane: lab: .*127\.0\.0\.1:{port}.*in use.*\n$")
+
+
+def _takenPortBeforeFreeOnes(count: int) -> tuple[socket.socket, int]:
+    """
+    A UDP socket bound to a port of 127.0.0.1 and that port, chosen so that the C{count}
+    TCP ports after it were free a moment ago (the lab's servers listen there before its
+    DNS server binds the port: a port of theirs taken by another process would stop the lab
+    first, naming that port).
+    """
+    while True:
+        taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        taken.bind(("127.0.0.1", 0))
+        port = int(taken.getsockname()[1])
+        try:
+            for number in range(port + 1, port + 1 + count):
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                    probe.bind(("127.0.0.1", number))
+        except OSError:
+            taken.close()
+            continue
+        return taken, port
 
 
 class StartLabTests(TestCase):

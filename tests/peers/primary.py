@@ -25,8 +25,9 @@ import dns.rrset
 import dns.tsig
 import dns.update
 
-from tests.peers.common import Running, freeTCPPort, requireRoot, skipOrFail, waitForListening
+from tests.peers.common import Running, requireRoot, skipOrFail, waitForListening
 from tests.support import requireProgram
+from tests.unbound import freePort
 from txdane.publish import TSIGKey
 from txdane.resolvconf import NameServer
 
@@ -65,7 +66,7 @@ class Primary(Running):
         requireRoot(self.program)
         self.executable = requireProgram(self.program)
         self.directory = Path(tempfile.mkdtemp(prefix=f"txdane-{self.program}-"))
-        self.port = freeTCPPort()
+        self.port = freePort()
         self.key = TSIGKey(dns.name.from_text(KEY_NAME), "hmac-sha256", os.urandom(32))
         self.otherKey = TSIGKey(dns.name.from_text(OTHER_KEY_NAME), "hmac-sha256", os.urandom(32))
         self.process: subprocess.Popen[bytes] | None = None
@@ -86,14 +87,24 @@ class Primary(Running):
     def command(self) -> list[str]:
         raise NotImplementedError
 
-    def start(self) -> None:
-        log = (self.directory / "log").open("wb")
-        self.process = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.directory
-        )
+    def start(self, attempts: int = 3) -> None:
+        """
+        Start the server and wait until it serves its zone signed. A port found free a
+        moment ago may be taken before the server binds it (then it exits): such a start is
+        tried again on another port, up to C{attempts} times in all.
+        """
         alive = lambda: self.process is not None and self.process.poll() is None  # noqa: E731
-        if not waitForListening("127.0.0.1", self.port, 15, alive):
+        for attempt in range(attempts):
+            if attempt:
+                self.port = freePort()
+            with (self.directory / "log").open("ab") as log:
+                self.process = subprocess.Popen(
+                    self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.directory
+                )
+            if waitForListening("127.0.0.1", self.port, 15, alive):
+                break
             self.stop()
+        else:
             skipOrFail(f"{self.program} did not start: {self.log()[-2000:]}")
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
