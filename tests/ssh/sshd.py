@@ -136,8 +136,9 @@ class SSHServer:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
 
 
 def startSSHServer(
@@ -172,18 +173,23 @@ def startSSHServer(
             ]
         )
     )
-    port = freeTCPPort()
     logPath = directory / "sshd.log"
-    argv = [sshd, "-D", "-e", "-f", str(config), "-p", str(port)]
-    for key in hostKeys:
-        argv += ["-h", str(key)]
-    with logPath.open("wb") as log:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    server = SSHServer(process, port, logPath)
-    testCase.addCleanup(server.stop)
-    for address in ("127.0.0.1", "::1"):
-        if f"Server listening on {address} port {port}" not in server.waitForLog(
+    # A port free a moment ago may be taken before sshd binds it: then it is started again
+    # on another one, three times in all.
+    for _ in range(3):
+        port = freeTCPPort()
+        argv = [sshd, "-D", "-e", "-f", str(config), "-p", str(port)]
+        for key in hostKeys:
+            argv += ["-h", str(key)]
+        with logPath.open("ab") as log:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        server = SSHServer(process, port, logPath)
+        if all(
             f"Server listening on {address} port {port}"
+            in server.waitForLog(f"Server listening on {address} port {port}")
+            for address in ("127.0.0.1", "::1")
         ):
-            raise RuntimeError(f"sshd did not start:\n{server.log()}")
-    return server
+            testCase.addCleanup(server.stop)
+            return server
+        server.stop()
+    raise RuntimeError(f"sshd did not start:\n{server.log()}")
