@@ -287,6 +287,13 @@ class _PrimaryTests:
         assert report["last_seen"].startswith(
             "bogus, 1 record(s), the new ones: no DNSKEY of pub.test. matches its trust anchor"
         ), report
+        waiting.remove("--json")
+        done = await deferToThread(subprocess.run, waiting, capture_output=True, text=True)
+        assert done.returncode == 10, done.stdout + done.stderr
+        assert (
+            "  the validating resolver did not see the new records secure within 1 s: bogus, 1"
+            " record(s), the new ones: no DNSKEY of pub.test. matches its trust anchor"
+        ) in done.stdout, done.stdout
         other = Path(self.primary.directory) / "other.key"
         other.write_text(
             'key "unknown." { algorithm hmac-sha256; secret "'
