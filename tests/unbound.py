@@ -122,6 +122,27 @@ def unboundVerdict(response: dns.message.Message) -> Status:
     return Status.SECURE if response.flags & dns.flags.AD else Status.INSECURE
 
 
+def answering(
+    process: subprocess.Popen[bytes], address: str, port: int, timeout: float = 10
+) -> bool:
+    """
+    Wait until the Unbound C{process} answers on C{address}:C{port} a question it answers
+    itself (C{version.server} in class CH), for up to C{timeout} seconds; C{False} when it
+    exits first or does not answer.
+    """
+    query = dns.message.make_query("version.server.", "TXT", "CH")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            dns.query.udp(query, address, port=port, timeout=0.2)
+            return True
+        except (dns.exception.Timeout, OSError):
+            time.sleep(0.05)
+    return False
+
+
 @dataclass
 class Unbound:
     """
@@ -146,20 +167,9 @@ class Unbound:
 
     def ready(self, timeout: float = 10) -> bool:
         """
-        Wait until Unbound answers a question it answers itself (C{version.server} in class
-        CH), for up to C{timeout} seconds; C{False} when it exits first or does not answer.
+        Wait until Unbound answers (see L{answering}).
         """
-        query = dns.message.make_query("version.server.", "TXT", "CH")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                dns.query.udp(query, "127.0.0.1", port=self.port, timeout=0.2)
-                return True
-            except (dns.exception.Timeout, OSError):
-                time.sleep(0.05)
-        return False
+        return answering(self.process, "127.0.0.1", self.port, timeout)
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -32,19 +32,12 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import dns.exception
-import dns.message
-import dns.query
-import dns.rdataclass
-import dns.rdatatype
-
 from tests.peers.common import Running
 from tests.support import skipOrFail
-from tests.unbound import unboundConfig
+from tests.unbound import answering, unboundConfig
 from txdane.testing import Hierarchy
 
 #: The loopback addresses tried, in order, for Unbound's port 53.
@@ -173,18 +166,8 @@ class ValidatingStub(Running):
         self.resolvConf.write_text(f"nameserver {self.address}\noptions edns0 trust-ad\n")
 
     def _ready(self, timeout: float) -> bool:
-        query = dns.message.make_query("version.server.", dns.rdatatype.TXT, dns.rdataclass.CH)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                return False
-            try:
-                dns.query.udp(query, self.address, port=53, timeout=0.1)
-                return True
-            except (dns.exception.Timeout, OSError):
-                time.sleep(0.05)
-        return False
+        assert self._process is not None
+        return answering(self._process, self.address, 53, timeout)
 
     def stop(self) -> None:
         """
