@@ -484,3 +484,24 @@ def test_brokenProbe() -> None:
     assert client._chosen is client
     assert client.resolution == Resolution("recursive")
     assert client._expires == SILENT_VERDICT_TTL
+
+
+def test_ownClientsReadNoResolvConf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    The one-server clients a resolver makes for itself (a probe of each configured resolver,
+    a query to each server from the root down) are given every setting, so making one reads
+    nothing from resolv.conf: a cold resolver's first lookup opens no file for them.
+    """
+    import txdane.transport
+
+    def refuse(path: str = "") -> object:
+        raise AssertionError(f"read {path}")
+
+    monkeypatch.setattr(txdane.transport, "readResolvConf", refuse)
+    server = NameServer("127.0.0.1", 53)
+    roadblock = RoadblockAvoidingClient(Clock(), [server], timeout=1, attempts=1, rotate=False)
+    probe = roadblock._probeClientFactory(server)
+    assert isinstance(probe, DNSClient) and probe.servers == (server,)
+    iterative = IterativeQuerier(Clock(), [server])
+    client = iterative._clientFactory(server)
+    assert isinstance(client, DNSClient) and client.attempts == 1 and not client.rotate

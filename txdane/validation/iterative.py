@@ -364,7 +364,10 @@ class IterativeQuerier:
 
     def _defaultClient(self, server: NameServer) -> DNSQuerier:
         timeout = self.limits.serverTimeout
-        return DNSClient(self.reactor, [server], timeout=timeout, attempts=1, deadline=2 * timeout)
+        # Every setting given: one server, asked once, so resolv.conf has nothing to add.
+        return DNSClient(
+            self.reactor, [server], timeout=timeout, attempts=1, rotate=False, deadline=2 * timeout
+        )
 
     @property
     def cachedDelegations(self) -> int:

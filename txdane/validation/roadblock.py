@@ -268,8 +268,14 @@ class RoadblockAvoidingClient(DNSClient):
         self._passing: DNSClient | None = None
 
     def _probeClient(self, server: NameServer) -> DNSQuerier:
+        # Every setting given, so that no probe reads resolv.conf for defaults it would not use.
         return DNSClient(
-            self._reactor, [server], timeout=self.timeout, attempts=1, payload=PROBE_PAYLOAD
+            self._reactor,
+            [server],
+            timeout=self.timeout,
+            attempts=1,
+            rotate=False,
+            payload=PROBE_PAYLOAD,
         )
 
     def query(
