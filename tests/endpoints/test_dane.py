@@ -404,7 +404,7 @@ class DNSSECEndpointTests(TestCase):
 
         port = reactor.listenTCP(0, Factory.forProtocol(Greeter), interface="127.0.0.1")
         self.addCleanup(port.stopListening)
-        endpoint = DNSSECEndpoint(reactor, world.resolver, "ssh.example.test", 0)
+        endpoint = DNSSECEndpoint(reactor, world.resolver, "ssh.example.test", 22)
         self.assertTrue(verifyObject(IStreamClientEndpoint, endpoint))
         # ssh.example.test is 127.0.0.3: nothing listens there, so it is refused...
         await self.assertFailure(

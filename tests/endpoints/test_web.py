@@ -121,7 +121,7 @@ class AgentTests(TestCase):
 
         from txdane.endpoints import DANEEndpointFactory
 
-        factory = DANEEndpointFactory(reactor, None)  # type: ignore[arg-type]
+        factory = DANEEndpointFactory(reactor, PendingResolver())
         for url, host in (
             (b"https://xn--fa-hia.example/", "xn--fa-hia.example"),
             (b"https://xn--bcher-kva.example/", "xn--bcher-kva.example"),

@@ -30,6 +30,13 @@ from txdane.dane.decision import (
 from txdane.dane.errors import PKIXVerificationError
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import TLSARecord
+from txdane.endpoints._arguments import (
+    checkedHost,
+    checkedInstance,
+    checkedPort,
+    checkedResolver,
+    checkedSeconds,
+)
 from txdane.endpoints._plumbing import (
     GateFactory,
     KeptTLSFactory,
@@ -113,7 +120,11 @@ class DANEEndpoint:
     @param optionFields: fields of L{DANEOptions} to set, as a shorthand for C{options}
         (they replace those of C{options} when both are given).
     @raise TypeError: for a keyword that is neither a parameter nor a field of
-        L{DANEOptions}.
+        L{DANEOptions}, or a value of the wrong type (a port given as a string, a resolver's
+        settings instead of the resolver).
+    @raise ValueError: for a value that cannot be used: a port out of range, a host that is
+        neither a name nor an address, a timeout that is not a positive number of seconds,
+        a field of L{DANEOptions} it refuses.
 
     @ivar options: the L{DANEOptions} in force.
     """
@@ -133,10 +144,12 @@ class DANEEndpoint:
         **optionFields: Any,
     ) -> None:
         self._reactor = reactor
-        self.handshakeTimeout = handshakeTimeout
-        self.resolver = resolver
-        self.host = host
-        self.port = port
+        self.handshakeTimeout = checkedSeconds(handshakeTimeout, "handshakeTimeout")
+        self.resolver = checkedResolver(resolver)
+        self.host = checkedHost(host)
+        self.port = checkedPort(port)
+        if options is not None:
+            checkedInstance(options, "options", DANEOptions)
         self.options = DANEOptions.given(options, optionFields)
         # Addresses from unsigned zones are dialled (the certificate check still applies,
         # by DANE or by PKIX); bogus ones never are.

@@ -14,6 +14,14 @@ from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClie
 from zope.interface import implementer
 
 from txdane.adapters import StaticHostnameResolver, ValidatedAddresses, ValidatingHostnameResolver
+from txdane.endpoints._arguments import (
+    checkedBindAddress,
+    checkedFlag,
+    checkedHost,
+    checkedPort,
+    checkedResolver,
+    checkedSeconds,
+)
 from txdane.endpoints._plumbing import logFailure, reactorWithResolver
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -41,6 +49,11 @@ class DNSSECEndpoint:
     @param bindAddress: the local C{(host, port)} to bind to.
     @param attemptDelay: seconds between Happy Eyeballs attempts (Twisted's default if
         omitted).
+    @raise TypeError: for a value of the wrong type (a port given as a string, a string
+        for C{allowInsecure}, a resolver's settings instead of the resolver).
+    @raise ValueError: for a value that cannot be used: a port out of range, a host that is
+        neither a name nor an address, a timeout that is not a positive number of seconds, a
+        bind address that is not an IP address and port.
     """
 
     def __init__(
@@ -56,13 +69,15 @@ class DNSSECEndpoint:
         attemptDelay: float | None = None,
     ) -> None:
         self._reactor = reactor
-        self.resolver = resolver
-        self.host = host
-        self.port = port
-        self.allowInsecure = allowInsecure
-        self.timeout = timeout
-        self.bindAddress = bindAddress
-        self.attemptDelay = attemptDelay
+        self.resolver = checkedResolver(resolver)
+        self.host = checkedHost(host)
+        self.port = checkedPort(port)
+        self.allowInsecure = checkedFlag(allowInsecure, "allowInsecure")
+        self.timeout = checkedSeconds(timeout, "timeout")
+        self.bindAddress = None if bindAddress is None else checkedBindAddress(bindAddress)
+        self.attemptDelay = (
+            None if attemptDelay is None else checkedSeconds(attemptDelay, "attemptDelay")
+        )
         self._addresses = ValidatingHostnameResolver(resolver, allowInsecure=allowInsecure)
 
     def __repr__(self) -> str:

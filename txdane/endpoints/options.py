@@ -24,6 +24,13 @@ from twisted.internet.ssl import PrivateCertificate
 from txdane.dane.decision import Policy
 from txdane.dane.matching import DANEResult
 from txdane.dane.pkix import PKIXTrust
+from txdane.endpoints._arguments import (
+    checkedCallable,
+    checkedFlag,
+    checkedHost,
+    checkedInstance,
+    checkedSequence,
+)
 from txdane.endpoints._strings import OptionReader
 from txdane.endpoints.errors import UnknownProtocolError
 from txdane.endpoints.starttls import negotiatorFor
@@ -122,7 +129,8 @@ class DANEOptions:
         L{Policy.SMTP<txdane.dane.decision.Policy.SMTP>} (RFC 7672) or
         L{Policy.SMTP_STS<txdane.dane.decision.Policy.SMTP_STS>} (RFC 7672 with an enforced
         MTA-STS policy); endpoint string C{policy=} with the policy's value (C{default},
-        C{dane-only}, C{smtp}, C{smtp-sts}), which excludes C{require}.
+        C{dane-only}, C{smtp}, C{smtp-sts}), which excludes C{require}. Such a value in
+        words is also taken here, and made the L{Policy}.
     @ivar clientCertificate: a client certificate with its key, sent when the server asks;
         endpoint strings C{certificate} and C{privateKey} (PEM files; one may hold both).
     @ivar trustRoots: PKIX roots for the PKIX usages and the fallback (default: the
@@ -168,13 +176,54 @@ class DANEOptions:
     )
 
     def __post_init__(self) -> None:
-        if self.starttls is not None:
-            # Raises UnknownProtocolError, a ValueError, for a name the registry lacks.
-            object.__setattr__(self, "starttls", negotiatorFor(self.starttls).protocolName)
+        """
+        Check every field, so that a wrong value fails here, naming the field, and is never
+        read as something else (a policy given as a string used to be ignored).
+
+        @raise TypeError: for a value of the wrong type.
+        @raise ValueError: for a value of the right type that cannot be used.
+        """
+        assign = object.__setattr__
+        if not isinstance(self.proto, str) or self.proto.lower() != "tcp":
+            raise ValueError(f"proto={self.proto!r}: only tcp is supported")
+        assign(self, "proto", "tcp")
+        if self.tlsaHost is not None:
+            checkedHost(self.tlsaHost, "tlsaHost")
+        assign(self, "policy", _policy(self.policy))
+        if self.clientCertificate is not None:
+            checkedInstance(
+                self.clientCertificate,
+                "clientCertificate",
+                PrivateCertificate,
+                "PrivateCertificate.loadPEM(certificate and key PEM)",
+            )
+        if self.trustRoots is not None:
+            checkedInstance(
+                self.trustRoots, "trustRoots", PKIXTrust, "PKIXTrust(tuple of x509 certificates)"
+            )
+        checkedFlag(self.checkDANEEENames, "checkDANEEENames")
         # Stored as tuples: the value stays immutable whatever sequence it was given.
-        object.__setattr__(self, "extraNames", tuple(self.extraNames))
+        assign(self, "extraNames", checkedSequence(self.extraNames, "extraNames", str, "names"))
+        for name in self.extraNames:
+            checkedHost(name, "extraNames")
         if self.acceptableProtocols is not None:
-            object.__setattr__(self, "acceptableProtocols", tuple(self.acceptableProtocols))
+            assign(
+                self,
+                "acceptableProtocols",
+                checkedSequence(
+                    self.acceptableProtocols,
+                    "acceptableProtocols",
+                    bytes,
+                    "ALPN protocol names as bytes (b'h2')",
+                ),
+            )
+        if self.observer is not None:
+            checkedCallable(self.observer, "observer")
+        if self.starttls is not None:
+            if not isinstance(self.starttls, str):
+                raise TypeError(f"starttls must be a protocol name, not {self.starttls!r}")
+            # Raises UnknownProtocolError, a ValueError, for a name the registry lacks.
+            assign(self, "starttls", negotiatorFor(self.starttls).protocolName)
 
     @classmethod
     def given(cls, options: DANEOptions | None, overrides: dict[str, Any]) -> DANEOptions:
@@ -186,6 +235,24 @@ class DANEOptions:
         """
         base = cls() if options is None else options
         return dataclasses.replace(base, **overrides) if overrides else base
+
+
+def _policy(value: object) -> Policy:
+    """
+    C{value} as a L{Policy}: one, or its value in words (C{"dane-only"}), as in endpoint
+    strings.
+
+    @raise ValueError: for anything else.
+    """
+    if isinstance(value, Policy):
+        return value
+    if isinstance(value, str):
+        try:
+            return Policy(value.lower())
+        except ValueError:
+            pass
+    known = ", ".join(policy.value for policy in Policy)
+    raise ValueError(f"policy={value!r}: not a Policy, nor one of {known}")
 
 
 def stringOptions() -> frozenset[str]:

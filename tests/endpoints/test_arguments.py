@@ -1,0 +1,147 @@
+"""
+The endpoints built in Python check their arguments (L{txdane.endpoints._arguments}): a wrong
+value fails when the endpoint is made, naming the argument, and is never read as something
+else. A policy given in words used to be ignored (the connection fell back to PKIX where
+DANE was required), and a proto other than tcp looked up TLSA records nobody publishes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from twisted.internet.testing import MemoryReactorClock
+
+from txdane.dane.decision import Policy
+from txdane.dane.pkix import PKIXTrust
+from txdane.endpoints import DANEEndpoint, DANEOptions, DNSSECEndpoint
+from txdane.settings import ResolverSettings
+
+from ..fakeresolver import PendingResolver
+
+reactor: Any = MemoryReactorClock()
+resolver = PendingResolver()
+
+
+def dane(host: Any = "www.example.test", port: Any = 443, **kwargs: Any) -> DANEEndpoint:
+    return DANEEndpoint(reactor, resolver, host, port, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("given", "policy"),
+    [
+        ("dane-only", Policy.DANE_ONLY),
+        ("DANE-ONLY", Policy.DANE_ONLY),
+        ("smtp", Policy.SMTP),
+        (Policy.SMTP_STS, Policy.SMTP_STS),
+    ],
+)
+def test_policyInWords(given: Any, policy: Policy) -> None:
+    """
+    A policy in words, as endpoint strings write it, is the L{Policy}: it is enforced, not
+    ignored.
+    """
+    assert dane(policy=given).options.policy is policy
+    assert DANEOptions(policy=given).policy is policy
+
+
+@pytest.mark.parametrize("given", ["dane_only", "required", True, 1, None])
+def test_policyUnknown(given: Any) -> None:
+    with pytest.raises(ValueError, match=r"policy=.*not a Policy, nor one of default, dane-only"):
+        dane(policy=given)
+
+
+@pytest.mark.parametrize("given", ["udp", "sctp", "", 6])
+def test_protoOnlyTCP(given: Any) -> None:
+    """
+    The endpoints connect over TCP, so only C{_tcp} TLSA records apply: another proto would
+    find none and fall back to PKIX.
+    """
+    with pytest.raises(ValueError, match="only tcp is supported"):
+        dane(proto=given)
+    assert dane(proto="TCP").options.proto == "tcp"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"port": "443"}, TypeError, "port must be an int from 1 to 65535, not '443'"),
+        ({"port": True}, TypeError, "port must be an int"),
+        ({"port": 0}, ValueError, "port 0 is not in 1-65535"),
+        ({"port": 70000}, ValueError, "port 70000 is not in 1-65535"),
+        ({"host": b"www.example.test"}, TypeError, "host must be a host name or an IP address"),
+        ({"host": "a..b"}, ValueError, "host 'a..b' is not a host name"),
+        ({"host": "."}, ValueError, "it names the root"),
+        ({"host": "999.1.1.1"}, ValueError, "neither an IP address nor a host name"),
+        ({"host": "1.2.3"}, ValueError, "neither an IP address nor a host name"),
+        ({"handshakeTimeout": "30"}, TypeError, "handshakeTimeout must be a number of seconds"),
+        ({"handshakeTimeout": 0}, ValueError, "not a positive number of seconds"),
+        ({"timeout": -1}, ValueError, "timeout -1 is not a positive number of seconds"),
+        ({"timeout": float("nan")}, ValueError, "timeout nan"),
+        ({"attemptDelay": float("inf")}, ValueError, "attemptDelay inf"),
+        ({"bindAddress": "127.0.0.1"}, TypeError, r"bindAddress must be \(IP address, port\)"),
+        ({"bindAddress": ("localhost", 0)}, ValueError, "'localhost' is not an IP address"),
+        ({"bindAddress": ("127.0.0.1", 70000)}, ValueError, "port 70000 is not in 0-65535"),
+        ({"tlsaHost": "a..b"}, ValueError, "tlsaHost 'a..b' is not a host name"),
+        ({"trustRoots": "ca.pem"}, TypeError, r"trustRoots must be a PKIXTrust.*PKIXTrust\("),
+        ({"clientCertificate": "client.pem"}, TypeError, "clientCertificate must be a"),
+        ({"checkDANEEENames": "no"}, TypeError, "checkDANEEENames must be True or False"),
+        ({"extraNames": "example.test"}, TypeError, "extraNames must be a sequence of names"),
+        ({"extraNames": ["a..b"]}, ValueError, "extraNames 'a..b' is not a host name"),
+        ({"acceptableProtocols": b"h2"}, TypeError, "acceptableProtocols must be a sequence"),
+        ({"acceptableProtocols": ["h2"]}, TypeError, r"'h2' is not one"),
+        ({"observer": "print"}, TypeError, "observer must be callable"),
+        ({"starttls": 25}, TypeError, "starttls must be a protocol name"),
+        ({"options": {"policy": "dane-only"}}, TypeError, "options must be a DANEOptions"),
+    ],
+)
+def test_refusedAtOnce(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:
+    """
+    A value of the wrong type, or one that cannot be used, fails when the endpoint is made,
+    with a message naming the argument.
+    """
+    with pytest.raises(error, match=message):
+        dane(**kwargs)
+
+
+def test_accepted() -> None:
+    """
+    Every kind of value the checks allow still makes the endpoint, as given.
+    """
+    endpoint = dane(
+        "2001:db8::1",
+        65535,
+        timeout=5,
+        handshakeTimeout=2.5,
+        bindAddress=("::1", 0),
+        attemptDelay=0.1,
+        extraNames=["example.test"],
+        acceptableProtocols=[b"h2", b"http/1.1"],
+        trustRoots=PKIXTrust(),
+        observer=print,
+        checkDANEEENames=True,
+    )
+    assert (endpoint.host, endpoint.port, endpoint.handshakeTimeout) == ("2001:db8::1", 65535, 2.5)
+    assert endpoint.options.extraNames == ("example.test",)
+    assert endpoint.options.acceptableProtocols == (b"h2", b"http/1.1")
+    assert dane("mail.example.test.").host == "mail.example.test."
+
+
+def test_resolverNotSettings() -> None:
+    """
+    The settings a resolver is built from are not a resolver: the message says what to give.
+    """
+    with pytest.raises(TypeError, match=r"give settings.build\(reactor\)"):
+        DANEEndpoint(reactor, ResolverSettings(), "www.example.test", 443)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="resolver must be a validating resolver, not None"):
+        DNSSECEndpoint(reactor, None, "www.example.test", 443)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("given", ["no", "yes", 1, None])
+def test_allowInsecureFlag(given: Any) -> None:
+    """
+    C{allowInsecure} takes only C{True} and C{False}: the string C{"no"} would be true, and
+    connect to addresses nobody signed.
+    """
+    with pytest.raises(TypeError, match="allowInsecure must be True or False"):
+        DNSSECEndpoint(reactor, resolver, "www.example.test", 22, allowInsecure=given)

@@ -1,0 +1,180 @@
+"""
+Checks of the arguments the endpoints are built with in Python, so that a wrong value fails
+at once, naming the argument, instead of deep inside a connection attempt (or, worse, being
+read as something else: a string given for a flag is true, a string given for a list of names
+is a list of letters).
+
+The endpoint strings check their options themselves (L{txdane.endpoints._strings}); these
+are for the values they, and Python callers, hand to the constructors.
+
+Tests: C{tests/endpoints/test_arguments.py}.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import dns.exception
+import dns.name
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def checkedPort(port: object, what: str = "port") -> int:
+    """
+    C{port} as a TCP port (an C{int} from 1 to 65535).
+
+    @raise TypeError: for anything but an C{int}.
+    @raise ValueError: out of range.
+    """
+    if type(port) is not int:
+        raise TypeError(f"{what} must be an int from 1 to 65535, not {port!r}")
+    if not 0 < port < 65536:
+        raise ValueError(f"{what} {port} is not in 1-65535")
+    return port
+
+
+def checkedHost(host: object, what: str = "host") -> str:
+    """
+    C{host} as a host name (text that is a valid DNS name, not the root) or an IP address
+    literal.
+
+    @raise TypeError: for anything but a C{str}.
+    @raise ValueError: for text that is neither.
+    """
+    if not isinstance(host, str):
+        raise TypeError(f"{what} must be a host name or an IP address as str, not {host!r}")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    try:
+        name = dns.name.from_text(host)
+    except dns.exception.DNSException as e:
+        raise ValueError(f"{what} {host!r} is not a host name: {e}") from None
+    if name == dns.name.root:
+        raise ValueError(f"{what} {host!r} is not a host name: it names the root")
+    last = name.labels[-2] if name.is_absolute() else name.labels[-1]
+    if last.isdigit():
+        # RFC 1123 section 2.1: a top-level label is never all digits, so this was meant as
+        # an address.
+        raise ValueError(f"{what} {host!r} is neither an IP address nor a host name")
+    return host
+
+
+def checkedBindAddress(value: object) -> tuple[str, int]:
+    """
+    C{value} as a local address to bind to: C{(IP address, port)}, the port 0 for any.
+
+    @raise TypeError: for anything but a pair of a C{str} and an C{int}.
+    @raise ValueError: for an address that is not an IP address, or a port out of range.
+    """
+    if not (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and type(value[1]) is int
+    ):
+        raise TypeError(f"bindAddress must be (IP address, port), not {value!r}")
+    host, port = value
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"bindAddress {host!r} is not an IP address") from None
+    if not 0 <= port < 65536:
+        raise ValueError(f"bindAddress port {port} is not in 0-65535")
+    return (host, port)
+
+
+def checkedSeconds(value: object, what: str) -> float:
+    """
+    C{value} as a number of seconds: a finite number above zero.
+
+    @raise TypeError: for anything but an C{int} or C{float}.
+    @raise ValueError: for zero, a negative number, infinity or NaN.
+    """
+    if type(value) not in (int, float):
+        raise TypeError(f"{what} must be a number of seconds, not {value!r}")
+    seconds = float(value)  # type: ignore[arg-type]
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"{what} {value!r} is not a positive number of seconds")
+    return seconds
+
+
+def checkedFlag(value: object, what: str) -> bool:
+    """
+    C{value} as a flag: only C{True} and C{False} (a string such as C{"no"} would be true).
+
+    @raise TypeError: for anything else.
+    """
+    if type(value) is not bool:
+        raise TypeError(f"{what} must be True or False, not {value!r}")
+    return value
+
+
+def checkedSequence(values: object, what: str, itemType: type[_T], describe: str) -> tuple[_T, ...]:
+    """
+    C{values} as a tuple of C{itemType} items: a sequence, not one C{str} or C{bytes}
+    (which would otherwise be read item by item, one letter or one byte at a time).
+
+    @param describe: what an item is, in words, for the message.
+    @raise TypeError: for one string, something that is not a sequence, or an item of another
+        type.
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{what} must be a sequence of {describe}, not {values!r}")
+    items = tuple(values)
+    for item in items:
+        if not isinstance(item, itemType):
+            raise TypeError(f"{what} must be a sequence of {describe}; {item!r} is not one")
+    return items
+
+
+def checkedInstance(value: object, what: str, kind: type[_T], hint: str = "") -> _T:
+    """
+    C{value}, which must be a C{kind}.
+
+    @param hint: added to the message, e.g. how to make one from a file.
+    @raise TypeError: otherwise.
+    """
+    if not isinstance(value, kind):
+        extra = f" ({hint})" if hint else ""
+        raise TypeError(f"{what} must be a {kind.__name__}, not {value!r}{extra}")
+    return value
+
+
+def checkedCallable(value: object, what: str) -> Callable[..., Any]:
+    """
+    C{value}, which must be callable.
+
+    @raise TypeError: otherwise.
+    """
+    if not callable(value):
+        raise TypeError(f"{what} must be callable, not {value!r}")
+    return value
+
+
+def checkedResolver(resolver: _R) -> _R:
+    """
+    C{resolver}, which must be a validating resolver (it must have the lookups of
+    L{IDNSSECResolver<txdane.validation.interfaces.IDNSSECResolver>}), not the settings one is
+    built from.
+
+    @raise TypeError: otherwise.
+    """
+    missing = [
+        name
+        for name in ("lookup", "lookupAddress", "lookupTLSA")
+        if not callable(getattr(resolver, name, None))
+    ]
+    if missing:
+        hint = ""
+        if callable(getattr(resolver, "build", None)):
+            hint = " (these look like resolver settings: give settings.build(reactor))"
+        raise TypeError(f"resolver must be a validating resolver, not {resolver!r}{hint}")
+    return resolver
