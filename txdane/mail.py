@@ -51,6 +51,7 @@ from txdane.endpoints.planner import (
     HostSettings,
     HostWalk,
     connectCandidate,
+    refuseHostFields,
 )
 from txdane.errors import TxdaneError
 from txdane.mailpolicy import (
@@ -602,7 +603,8 @@ def sendMail(
     @param port: the SMTP port of the MX hosts.
     @param heloName: the name to greet with (default: this machine's, as twisted.mail's).
     @param timeout: seconds to wait for each server reply.
-    @param settings: per-host connection options.
+    @param settings: per-host connection options; their C{options} may not set a policy, a
+        STARTTLS protocol or a TLSA host, which each MX host has its own of.
     @param shuffle: orders MX hosts of equal preference (see L{planMX}).
     @param handshakeTimeout: seconds each host's TLS handshake may take, from the client's
         C{STARTTLS} (default: that of C{settings}, 30 s). A host that accepts C{STARTTLS} and
@@ -627,11 +629,13 @@ def sendMail(
         (L{txdane.tlsrpt}).
     @return: a Deferred firing with a L{DeliveryResult}, or failing with a
         L{TemporaryDeliveryError} or L{PermanentDeliveryError}.
-    @raise ValueError: for recipients in several domains, or none.
+    @raise ValueError: for recipients in several domains, or none, or C{settings} whose
+        options set a field each host has its own of.
     """
     domain = recipientDomain(recipients)
     data = message if isinstance(message, bytes) else message.read()
     hosts = settings or HostSettings(timeout=min(timeout, 30))
+    refuseHostFields(hosts, "policy", "starttls", "tlsaHost")
     if handshakeTimeout is not None:
         hosts = dataclasses.replace(hosts, handshakeTimeout=handshakeTimeout)
     if maxHosts is not None:

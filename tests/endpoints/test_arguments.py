@@ -14,7 +14,9 @@ from twisted.internet.testing import MemoryReactorClock
 
 from txdane.dane.decision import Policy
 from txdane.dane.pkix import PKIXTrust
-from txdane.endpoints import DANEEndpoint, DANEOptions, DNSSECEndpoint
+from txdane.endpoints import DANEEndpoint, DANEOptions, DNSSECEndpoint, mxEndpoint
+from txdane.endpoints.planner import HostSettings
+from txdane.mail import sendMail
 from txdane.settings import ResolverSettings
 
 from ..fakeresolver import PendingResolver
@@ -145,3 +147,53 @@ def test_allowInsecureFlag(given: Any) -> None:
     """
     with pytest.raises(TypeError, match="allowInsecure must be True or False"):
         DNSSECEndpoint(reactor, resolver, "www.example.test", 22, allowInsecure=given)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"timeout": "30"}, TypeError, "timeout must be a number of seconds"),
+        ({"handshakeTimeout": 0}, ValueError, "handshakeTimeout 0 is not a positive number"),
+        ({"bindAddress": ("host", 0)}, ValueError, "'host' is not an IP address"),
+        ({"options": {"policy": "dane-only"}}, TypeError, "options must be a DANEOptions"),
+        ({"maxHosts": 0}, ValueError, "maxHosts=0 is not a whole number in 1-1000"),
+        ({"maxHosts": "5"}, ValueError, "maxHosts='5' is not a whole number"),
+    ],
+)
+def test_hostSettings(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:
+    """
+    The per-host settings of the planned endpoints (MX, SRV) are checked as an endpoint's
+    arguments are.
+    """
+    with pytest.raises(error, match=message):
+        HostSettings(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (DANEOptions(policy=Policy.DANE_ONLY), "options.policy=<Policy.DANE_ONLY"),
+        (DANEOptions(starttls="imap"), "options.starttls='imap'"),
+        (DANEOptions(tlsaHost="mx.example.test"), "options.tlsaHost='mx.example.test'"),
+    ],
+)
+def test_mxOwnFields(options: DANEOptions, message: str) -> None:
+    """
+    Each MX host has its own policy (RFC 7672's), STARTTLS protocol (SMTP) and TLSA host (its
+    name): settings that set one for every host are refused, for C{dane:mx=}'s endpoint and for
+    L{sendMail}, instead of being replaced without a word. Trust roots apply to every host,
+    and are taken.
+    """
+    settings = HostSettings(options=options)
+    with pytest.raises(ValueError, match=message + ".*each host of the plan has its own"):
+        mxEndpoint(reactor, resolver, "example.test", settings=settings)
+    with pytest.raises(ValueError, match=message):
+        sendMail(reactor, resolver, "a@example.org", ["b@example.test"], b"x", settings=settings)
+    mxEndpoint(
+        reactor,
+        resolver,
+        "example.test",
+        settings=HostSettings(options=DANEOptions(trustRoots=PKIXTrust())),
+    )
+    with pytest.raises(TypeError, match="settings must be a HostSettings"):
+        mxEndpoint(reactor, resolver, "example.test", settings=options)  # type: ignore[arg-type]

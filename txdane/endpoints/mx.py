@@ -32,7 +32,7 @@ from twisted.internet.defer import CancelledError
 
 from txdane.dane.decision import Policy
 from txdane.endpoints.errors import MXLookupError, NoSuchDomainError, NullMXError
-from txdane.endpoints.planner import Candidate, HostSettings, PlannedEndpoint
+from txdane.endpoints.planner import Candidate, HostSettings, PlannedEndpoint, refuseHostFields
 from txdane.errors import LookupFailedError
 from txdane.status import Status
 from txdane.validation.interfaces import IDNSSECResolver
@@ -137,7 +137,11 @@ def mxEndpoint(
     the next-hop domain and the protection. It fails with an L{MXError
     <txdane.endpoints.errors.MXError>} (nothing dialled) or an L{AllHostsFailedError
     <txdane.endpoints.errors.AllHostsFailedError>}.
+
+    @raise ValueError: C{settings.options} set a policy, a STARTTLS protocol or a TLSA host,
+        which each MX host has its own of (RFC 7672's policy, SMTP, the host's name).
     """
+    refuseHostFields(settings, "policy", "starttls", "tlsaHost")
     return PlannedEndpoint(
         reactor,
         resolver,

@@ -29,6 +29,12 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.dane.decision import ConnectionPlan, Policy
+from txdane.endpoints._arguments import (
+    checkedBindAddress,
+    checkedInstance,
+    checkedResolver,
+    checkedSeconds,
+)
 from txdane.endpoints._plumbing import logFailure
 from txdane.endpoints.connection import ConnectionInfo
 from txdane.endpoints.connector import RetryConnector
@@ -48,6 +54,7 @@ __all__ = [
     "candidateInfo",
     "connectCandidate",
     "hostEndpoint",
+    "refuseHostFields",
 ]
 
 T = TypeVar("T")
@@ -55,6 +62,8 @@ T = TypeVar("T")
 #: How many hosts of a plan are tried at most, by default, as Postfix's
 #: C{smtp_mx_address_limit}: a zone cannot make one connection dial hundreds of hosts.
 DEFAULT_MAX_HOSTS = 5
+#: The most hosts a plan may be allowed to try (C{maxHosts}).
+_MOST_HOSTS = 1000
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,44 @@ class HostSettings:
     attemptDelay: float | None = None
     options: DANEOptions = dataclasses.field(default_factory=DANEOptions)
     maxHosts: int = DEFAULT_MAX_HOSTS
+
+    def __post_init__(self) -> None:
+        """
+        Check every field as L{DANEEndpoint} does.
+
+        @raise TypeError: for a value of the wrong type.
+        @raise ValueError: for a value that cannot be used.
+        """
+        checkedSeconds(self.timeout, "timeout")
+        checkedSeconds(self.handshakeTimeout, "handshakeTimeout")
+        if self.bindAddress is not None:
+            checkedBindAddress(self.bindAddress)
+        if self.attemptDelay is not None:
+            checkedSeconds(self.attemptDelay, "attemptDelay")
+        checkedInstance(self.options, "options", DANEOptions)
+        if type(self.maxHosts) is not int or not 1 <= self.maxHosts <= _MOST_HOSTS:
+            raise ValueError(f"maxHosts={self.maxHosts!r} is not a whole number in 1-{_MOST_HOSTS}")
+
+
+def refuseHostFields(settings: HostSettings, *fields: str) -> None:
+    """
+    Refuse C{settings} whose options set one of C{fields} (C{"policy"}, C{"starttls"},
+    C{"tlsaHost"}), which a plan sets for each host itself: given for every host, it would be
+    replaced without a word (a C{DANE_ONLY} policy by RFC 7672's opportunistic one for MX
+    hosts, say).
+
+    @raise TypeError: for C{settings} that are not L{HostSettings}.
+    @raise ValueError: naming the field.
+    """
+    checkedInstance(settings, "settings", HostSettings)
+    defaults = {"policy": Policy.DEFAULT, "starttls": None, "tlsaHost": None}
+    for field in fields:
+        value = getattr(settings.options, field)
+        if value != defaults[field]:
+            raise ValueError(
+                f"options.{field}={value!r}: each host of the plan has its own {field}, "
+                "set from how it was found"
+            )
 
 
 def hostEndpoint(
@@ -363,10 +410,10 @@ class PlannedEndpoint:
         settings: HostSettings = HostSettings(),
     ) -> None:
         self._reactor = reactor
-        self.resolver = resolver
+        self.resolver = checkedResolver(resolver)
         self.planner = planner
         self.service = service
-        self.settings = settings
+        self.settings = checkedInstance(settings, "settings", HostSettings)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.service}, at most {self.settings.maxHosts} hosts>"
