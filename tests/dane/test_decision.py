@@ -84,6 +84,23 @@ def test_failureMessages() -> None:
         planConnection(defer.TimeoutError(), HOST, 443)
 
 
+def test_messagesNameTheRecordsLookedUp() -> None:
+    """
+    Where the TLSA records were looked up at another name than the host's (a TLSA host
+    given, a secure alias's target), the reasons name that name's records: those of a
+    L{TLSAResult} by its base domain, those of a failed lookup by C{baseDomain}.
+    """
+    with pytest.raises(DANEPolicyError, match=r"TLSA lookup for _443\._tcp\.tlsa\.test failed"):
+        planConnection(defer.TimeoutError(), HOST, 443, baseDomain="tlsa.test")
+    other = answer(Status.SECURE, base=dns.name.from_text("tlsa.test"))
+    with pytest.raises(
+        DANEPolicyError, match=r"DANE is required but _443\._tcp\.tlsa\.test has no TLSA"
+    ):
+        planConnection(other, HOST, 443, Policy.DANE_ONLY, baseDomain="ignored.test")
+    plan = planConnection(other, HOST, 443)
+    assert plan.reason == "_443._tcp.tlsa.test has no TLSA records (proven by DNSSEC)"
+
+
 @pytest.mark.parametrize(
     "policy, action", [(Policy.DEFAULT, Action.DANE), (Policy.DANE_ONLY, Action.DANE)]
 )

@@ -137,6 +137,22 @@ class DANEEndpointTests(TestCase):
         error: Any = await self.assertFailure(endpoint.connect(Factory()), DANEPolicyError)
         self.assertIs(error.status, Status.BOGUS)
         self.assertEqual(server.connections, 0)
+        # The reason names the records that were looked up: the TLSA host's, not the host's.
+        self.assertIn(f"TLSA lookup for _{server.port}._tcp.www.expired.test is bogus", str(error))
+        required = DANEEndpoint(
+            reactor,
+            world.resolver,
+            WWW,
+            server.port,
+            tlsaHost="ssh.example.test",
+            policy=Policy.DANE_ONLY,
+        )
+        error = await self.assertFailure(required.connect(Factory()), DANEPolicyError)
+        self.assertIn(
+            f"DANE is required but _{server.port}._tcp.ssh.example.test has no TLSA records",
+            str(error),
+        )
+        self.assertEqual(server.connections, 0)
 
     async def test_bogusAddressRefused(self) -> None:
         """

@@ -184,6 +184,7 @@ def planConnection(
     extraNames: tuple[str, ...] = (),
     checkDANEEENames: bool = False,
     trust: PKIXTrust | None = None,
+    baseDomain: dns.name.Name | str | None = None,
 ) -> ConnectionPlan:
     """
     Decide how to connect to C{host}:C{port} given the outcome of its TLSA lookup.
@@ -194,11 +195,18 @@ def planConnection(
         domain, the SMTP next-hop domain).
     @param checkDANEEENames: check names for DANE-EE too (web clients); ignored for SMTP.
     @param trust: PKIX roots for the PKIX usages and the PKIX fallback (default: the system's).
+    @param baseDomain: the name whose TLSA records were looked up, when not C{host} (a TLSA
+        host given, a secure alias's target): the reasons name its records. A L{TLSAResult}
+        carries its own.
 
     @raise DANEPolicyError: when the connection must not be made at all.
     """
     trust = trust or PKIXTrust()
-    owner = tlsaName(host, port).to_text(omit_final_dot=True)
+    if isinstance(tlsa, TLSAResult):
+        baseDomain = tlsa.baseDomain
+    owner = tlsaName(host if baseDomain is None else baseDomain, port).to_text(
+        omit_final_dot=True
+    )
     if isinstance(tlsa, Failure):
         failure: BaseException | TLSAResult = tlsa.value  # type: ignore[assignment]
     else:

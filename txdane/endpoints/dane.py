@@ -214,7 +214,7 @@ class DANEEndpoint:
             discardLookup(atOriginal)
             raise
         if result is None:
-            result = await _outcome(atOriginal, original)
+            result, base = await _outcome(atOriginal, original), original
         else:
             discardLookup(atOriginal)
         plan = planConnection(
@@ -225,6 +225,7 @@ class DANEEndpoint:
             extraNames=tuple(options.extraNames),
             checkDANEEENames=options.checkDANEEENames,
             trust=options.trustRoots,
+            baseDomain=base,
         )
         return addresses, plan
 
