@@ -131,6 +131,13 @@ def test_sharedResolver() -> None:
         ("dane:host=h:port=https", "port='https' is not a number"),
         ("dane:host=h:port=70000", "not in 1-65535"),
         ("dane:host=h:port=443:colour=blue", "unknown option 'colour'"),
+        # An empty value is refused, never read as the option's default.
+        ("dane:host=h:port=443:policy=", "policy= has no value"),
+        ("dane:host=h:port=443:require=", "require= has no value"),
+        ("dane:host=h:port=443:trustRoots=", "trustRoots= has no value"),
+        ("dane:host=h:port=443:resolver=", "resolver= has no value"),
+        ("dnssec:host=h:port=22:trustAnchor=", "trustAnchor= has no value"),
+        ("dane:host=:port=443", "host= has no value"),
         ("dane:host=h:prot=443", "unknown option 'prot'; did you mean 'port'\\?"),
         ("dnssec:host=h:port=22:require=yes", "unknown option 'require'"),
         ("dane:host=h:port=443:require=perhaps", "require='perhaps' is not yes or no"),

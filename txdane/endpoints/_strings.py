@@ -112,6 +112,14 @@ class OptionReader:
             raise EndpointStringError(
                 f"{prefix}: unknown option {unknown[0]!r}{hint} (known: {', '.join(sorted(known))})"
             )
+        empty = sorted(name for name, value in values.items() if not value)
+        if empty:
+            # An empty value is never read as the default: policy=${POLICY} with the variable
+            # unset must not quietly become the default policy.
+            raise EndpointStringError(
+                f"{prefix}: {empty[0]}= has no value (give one, or leave the option out for "
+                "its default)"
+            )
         self.values = values
 
     def error(self, message: str) -> EndpointStringError:
