@@ -178,6 +178,9 @@ def test_formatTrustAD() -> None:
     [
         (["lookup"], "the following arguments are required: NAME"),
         (["lookup", "a..b"], "is not a valid domain name"),
+        (["lookup", ""], "'' is not a valid domain name: it is empty (the root is .)"),
+        (["lookup", " "], "it is empty"),
+        (["lookup", "example.test", "TYPE0"], "record type 0 is reserved"),
         (["lookup", "example.test", "NOPE"], "unknown record type 'NOPE'"),
         (["lookup", "example.test", "--resolver", "not-an-ip"], "--resolver"),
         (["lookup", "example.test", "--timeout", "0"], "--timeout"),

@@ -64,6 +64,9 @@ def parseQuestion(name: str, rdtype: str) -> tuple[dns.name.Name, dns.rdatatype.
     """
     @raise UsageError: for a malformed name or an unknown type.
     """
+    if not name.strip():
+        # dnspython reads empty text as the root; an unset variable must not ask for it.
+        raise UsageError(f"{name!r} is not a valid domain name: it is empty (the root is .)")
     try:
         qname = dns.name.from_text(name)
     except dns.exception.DNSException as e:
@@ -72,6 +75,8 @@ def parseQuestion(name: str, rdtype: str) -> tuple[dns.name.Name, dns.rdatatype.
         qtype = dns.rdatatype.from_text(rdtype)
     except (dns.exception.DNSException, ValueError):  # ValueError: TYPEn above 65535
         raise UsageError(f"unknown record type {rdtype!r}") from None
+    if qtype == 0:
+        raise UsageError("record type 0 is reserved (RFC 6895 section 3.1)")
     if dns.rdatatype.is_metatype(qtype) or qtype in (dns.rdatatype.RRSIG, dns.rdatatype.OPT):
         raise UsageError(f"cannot look up type {rdtype.upper()} on its own")
     return qname, qtype
@@ -184,7 +189,8 @@ def answerToJSON(answer: Answer) -> dict[str, Any]:
 
       - C{name}, C{type}: the question;
       - C{status}: C{"secure"}, C{"insecure"}, C{"bogus"} or C{"indeterminate"};
-      - C{reason}: one line, empty when secure;
+      - C{reason}: one line: why the status is what it is (for a secure answer, the
+        signature that verified it);
       - C{ede}: the RFC 8914 code or null; C{ede_text}: its name or null;
       - C{rcode}: C{"NOERROR"} or C{"NXDOMAIN"};
       - C{records}: the records in presentation form (the RDATA only);
