@@ -247,9 +247,9 @@ async def exchange(
         if timer.active():
             timer.cancel()
     try:
-        if keyring is not None:
-            return dns.message.from_wire(wire, keyring=keyring, request_mac=message.mac)
-        return dns.message.from_wire(wire)
+        if keyring is None:
+            return dns.message.from_wire(wire)
+        response = dns.message.from_wire(wire, keyring=keyring, request_mac=message.mac)
     except dns.tsig.PeerError as e:
         rcode = {
             dns.tsig.PeerBadSignature: "BADSIG",
@@ -262,7 +262,37 @@ async def exchange(
             where, zone, "NOTAUTH", "the answer is signed with another key"
         ) from None
     except dns.exception.DNSException as e:
-        raise PublishTimeoutError(where, f"malformed answer: {e}") from None
+        # dnspython refuses some unsigned answers (those with additional records) and
+        # reads the others: both are judged alike, below.
+        try:
+            response = dns.message.from_wire(wire)
+        except dns.exception.DNSException:
+            raise PublishTimeoutError(where, f"malformed answer: {e}") from None
+    if not response.had_tsig:
+        raise _unsignedRejection(where, zone, dns.rcode.to_text(response.rcode()))
+    return response
+
+
+def _unsignedRejection(where: str, zone: str, rcode: str) -> UpdateRejectedError:
+    """
+    The error for an unsigned answer with C{rcode} to a signed message. Only an error is
+    believed without a signature, and it changes nothing: a server that takes no TSIG (or
+    not this key) answers this way. An unsigned success could come from anyone on the path.
+    """
+    if rcode == "NOERROR":
+        return TSIGRejectedError(
+            where,
+            zone,
+            rcode,
+            "the answer to the signed message is not signed, so nothing in it can be trusted",
+        )
+    return UpdateRejectedError(
+        where,
+        zone,
+        rcode,
+        f"{_EXPLANATIONS.get(rcode, 'an error')}; the answer is not signed, so the server may"
+        " not accept TSIG-signed messages (or this key) at all",
+    )
 
 
 async def findZone(

@@ -127,3 +127,81 @@ def test_recordsOfCertificatesAndKeys(tmp_path: Path) -> None:
         recordForCertificate(current.cert).toRdata().to_text(),
         recordForCertificate(following.cert).toRdata().to_text(),
     ]
+
+
+def _unsignedPrimary(listener: socket.socket, updateRcode: int) -> None:
+    """
+    Answer DNS queries over TCP, unsigned: an empty NOERROR to a query, C{updateRcode} to
+    the update, as a server that knows no TSIG key does (or, with NOERROR, an impostor).
+    """
+    import dns.flags
+    import dns.message
+    import dns.opcode
+    import dns.rcode
+
+    listener.settimeout(20)
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        with connection:
+            length = int.from_bytes(connection.recv(2), "big")
+            wire = b""
+            while len(wire) < length:
+                wire += connection.recv(length - len(wire))
+            flags = int.from_bytes(wire[2:4], "big")
+            update = dns.opcode.from_flags(flags) == dns.opcode.UPDATE
+            answer = dns.message.Message(id=int.from_bytes(wire[:2], "big"))
+            answer.flags = dns.flags.QR | dns.flags.AA
+            answer.set_opcode(dns.opcode.from_flags(flags))
+            answer.set_rcode(dns.rcode.Rcode(updateRcode) if update else dns.rcode.NOERROR)
+            data = answer.to_wire()
+            connection.sendall(len(data).to_bytes(2, "big") + data)
+            if update:
+                return
+
+
+@pytest.mark.parametrize(
+    "rcode, status, message",
+    [
+        # A server that takes no TSIG (or not this key) names its error: refused (9).
+        ("FORMERR", 9, "answered FORMERR for zone example.test.: the server could not parse"),
+        # An unsigned success is no success: it could come from anyone on the path.
+        (
+            "NOERROR",
+            8,
+            "answered NOERROR for zone example.test.: the answer to the signed message",
+        ),
+    ],
+)
+def test_unsignedAnswerToUpdate(
+    rcode: str, status: int, message: str, files: dict[str, str]
+) -> None:
+    """
+    The answer to the signed update must be signed too. An unsigned error is reported with
+    its code and the missing signature, not as "no answer"; an unsigned NOERROR is refused,
+    never reported as published.
+    """
+    import threading
+
+    import dns.rcode
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
+        server = threading.Thread(
+            target=_unsignedPrimary, args=(listener, dns.rcode.from_text(rcode)), daemon=True
+        )
+        server.start()
+        done = subprocess.run(
+            [sys.executable, "-m", "txdane", "publish", "www.example.test", "443",
+             "--cert", files["cert.pem"], "--server", f"127.0.0.1#{port}",
+             "--tsig-key", files["up.key"], "--zone", "example.test", "--timeout", "5"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        server.join(5)
+    assert done.returncode == status, done.stderr
+    assert done.stderr.startswith(f"txdane: 127.0.0.1#{port} {message}"), done.stderr
+    assert "not signed" in done.stderr and done.stderr.count("\n") == 1
