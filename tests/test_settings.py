@@ -74,6 +74,54 @@ def test_rulesCheckedOnTheValueToo(anchorFile: Path) -> None:
         ResolverSettings(servers, trustAD=True, strictNSEC3Iterations=True)
 
 
+def test_serversAsListAndText() -> None:
+    """
+    Servers given as a list, or as C{"ADDR[#PORT]"} text, are the same settings as a tuple of
+    L{NameServer}s: hashable, so L{sharedResolver} can key on them, and checked as servers.
+    """
+    given = ResolverSettings(servers=["127.0.0.1#5353", NameServer("::1")])  # type: ignore[arg-type]
+    assert given.servers == (NameServer("127.0.0.1", 5353), NameServer("::1"))
+    assert given == ResolverSettings(servers=(NameServer("127.0.0.1", 5353), NameServer("::1")))
+    assert hash(given) == hash(ResolverSettings.fromStrings(["127.0.0.1#5353", "::1"]))
+    sharedResolver(MemoryReactorClock(), given)
+    trusting = ResolverSettings(servers=["127.0.0.1"], trustAD=True)  # type: ignore[arg-type]
+    assert trusting.servers == (NameServer("127.0.0.1"),)
+
+
+@pytest.mark.parametrize(
+    "arguments, field, message",
+    [
+        ({"servers": "127.0.0.1"}, "servers", "is not a sequence of servers (give a list"),
+        ({"servers": [("127.0.0.1", 53)]}, "servers", "is not a server"),
+        ({"servers": ["dns.example"]}, "servers", "servers: "),
+        ({"rootHints": "198.41.0.4"}, "rootHints", "is not a sequence of servers"),
+        ({"trustAnchors": "anchor.txt"}, "trustAnchors", "TrustAnchors.fromFile(path)"),
+        ({"trustAD": "no"}, "trustAD", "'no' is not True or False"),
+        ({"iterative": 1}, "iterative", "1 is not True or False"),
+        ({"timeout": "5"}, "timeout", "'5' is not a number"),
+        ({"resolverTLS": True}, "resolverTLS", "True is not a str"),
+        ({"resolverTLS": "yes"}, "resolverTLS", "'yes' is not a host name"),
+        ({"resolverTrustRoots": ["ca.pem"], "resolverTLS": "dns.example"}, "resolverTrustRoots",
+         "is not a sequence of certificates"),
+    ],
+)  # fmt: skip
+def test_typesChecked(arguments: dict, field: str, message: str) -> None:
+    """
+    A value of the wrong type is refused when the settings are made, naming the setting, not
+    when the resolver is built or used (a string of flags would be true, a string of servers
+    would be read letter by letter).
+    """
+    with pytest.raises(ResolverSettingsError) as caught:
+        ResolverSettings(**arguments)
+    assert caught.value.options == (field,)
+    assert message in str(caught.value)
+
+
+def test_fromStringsServersAsOneString() -> None:
+    with pytest.raises(ResolverSettingsError, match="is not a list of addresses"):
+        ResolverSettings.fromStrings("127.0.0.1#53")
+
+
 def test_trustAnchorState(anchorFile: Path, tmp_path: Path) -> None:
     """
     A trust anchor state file is made from the trust anchors when the settings are read, and

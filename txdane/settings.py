@@ -83,7 +83,8 @@ class ResolverSettings:
     key L{sharedResolver}'s cache.
 
     @ivar servers: the recursive resolvers to ask; C{None} for the C{nameserver} lines of
-        C{/etc/resolv.conf}.
+        C{/etc/resolv.conf}. Given as any sequence of L{NameServer}s or C{"ADDR[#PORT]"}
+        strings, kept as a tuple of L{NameServer}s (so are C{rootHints}).
     @ivar trustAnchors: the trust anchors to validate from; C{None} for the built-in IANA
         root anchors.
     @ivar trustAD: do not validate: trust the AD bit of C{servers} (only for a validating
@@ -146,6 +147,7 @@ class ResolverSettings:
     resolverTrustRoots: tuple[x509.Certificate, ...] | None = None
 
     def __post_init__(self) -> None:
+        self._checkTypes()
         if self.trustAD and self.iterative:
             raise ResolverSettingsError(("trustAD", "iterative"), _NO_ITERATIVE_WITH_AD)
         if self.iterative and self.servers is not None:
@@ -195,6 +197,46 @@ class ResolverSettings:
                     "trustADRemote",
                 )
 
+    def _checkTypes(self) -> None:
+        """
+        Check that each field holds what it is documented to, so that a value of another
+        type fails here, naming the field, and not when the resolver is built or used (a list
+        of servers would not be hashable, a string of flags would be true). Sequences of
+        servers are made tuples, and servers given as C{"ADDR[#PORT]"} text are read.
+
+        @raise ResolverSettingsError: naming the field.
+        """
+        assign = object.__setattr__
+        for field in ("servers", "rootHints"):
+            value = getattr(self, field)
+            if value is not None:
+                assign(self, field, _nameServers(field, value))
+        if self.trustAnchors is not None and not isinstance(self.trustAnchors, TrustAnchors):
+            raise ResolverSettingsError(
+                ("trustAnchors",),
+                f"{self.trustAnchors!r} is not TrustAnchors (read a file with "
+                "TrustAnchors.fromFile(path))",
+            )
+        for field in ("trustAD", "trustADRemote", "strictNSEC3Iterations", "iterative"):
+            if type(getattr(self, field)) is not bool:
+                raise ResolverSettingsError(
+                    (field,), f"{getattr(self, field)!r} is not True or False"
+                )
+        if self.timeout is not None and type(self.timeout) not in (int, float):
+            raise ResolverSettingsError(("timeout",), f"{self.timeout!r} is not a number")
+        for field in ("trustAnchorState", "resolverTLS"):
+            if getattr(self, field) is not None and not isinstance(getattr(self, field), str):
+                raise ResolverSettingsError((field,), f"{getattr(self, field)!r} is not a str")
+        if self.resolverTrustRoots is not None:
+            roots = self.resolverTrustRoots
+            if not isinstance(roots, Sequence) or not all(
+                isinstance(root, x509.Certificate) for root in roots
+            ):
+                raise ResolverSettingsError(
+                    ("resolverTrustRoots",), f"{roots!r} is not a sequence of certificates"
+                )
+            assign(self, "resolverTrustRoots", tuple(roots))
+
     @classmethod
     def fromStrings(
         cls,
@@ -235,6 +277,11 @@ class ResolverSettings:
         """
         parsed: tuple[NameServer, ...] | None = None
         if servers is not None:
+            if isinstance(servers, (str, bytes)):
+                raise ResolverSettingsError(
+                    ("servers",),
+                    f"{servers!r} is not a list of addresses (give a list, even of one)",
+                )
             texts = [s.strip() for s in servers if s.strip()]
             if not texts:
                 raise ResolverSettingsError(("servers",), "names no server")
@@ -433,6 +480,30 @@ def _hasPort(text: str) -> bool:
     return "#" in text or (text.startswith("[") and "]:" in text)
 
 
+def _nameServers(field: str, value: object) -> tuple[NameServer, ...]:
+    """
+    The servers in C{value}: a sequence of L{NameServer}s or C{"ADDR[#PORT]"} strings.
+
+    @raise ResolverSettingsError: for anything else, naming C{field}.
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ResolverSettingsError(
+            (field,), f"{value!r} is not a sequence of servers (give a list, even of one)"
+        )
+    servers = []
+    for item in value:
+        if isinstance(item, NameServer):
+            servers.append(item)
+        elif isinstance(item, str):
+            try:
+                servers.append(NameServer.fromString(item))
+            except NameServerError as e:
+                raise ResolverSettingsError((field,), str(e)) from None
+        else:
+            raise ResolverSettingsError((field,), f"{item!r} is not a server")
+    return tuple(servers)
+
+
 def _checkServerName(name: str) -> None:
     """
     @raise ResolverSettingsError: unless C{name} is a host name or an IP address.
@@ -448,7 +519,8 @@ def _checkServerName(name: str) -> None:
         raise ResolverSettingsError(
             ("resolverTLS",), f"{name!r} is not a host name ({e})"
         ) from None
-    if len(parsed.labels) < 2 or any(not label for label in parsed.labels[:-1]):
+    # The root label counts as one: a name of one label (a typo, "yes") has two.
+    if len(parsed.labels) < 3 or any(not label for label in parsed.labels[:-1]):
         raise ResolverSettingsError(("resolverTLS",), f"{name!r} is not a host name")
 
 
