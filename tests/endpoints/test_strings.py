@@ -103,12 +103,36 @@ def test_unescapedIPv6(text: str, option: str) -> None:
         assert parse(f"dane:host=h:port=443:{escaped}") is not None
 
 
-def test_givenTwice() -> None:
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("dane:a.example:port=443:host=b.example", "unexpected field 'a.example'"),
+        ("dane:host=h:port=443:resolver=127.0.0.1:5300", "unexpected field '5300'"),
+        ("dane:host=h:port=443:trustAnchor=C:/anchors/root.txt", "unexpected field '/anchors"),
+        ("dane:host=example.test:port=443:", "an empty field (a colon too many?)"),
+        ("dane::host=example.test:port=443", "an empty field"),
+    ],
+)
+def test_strayFields(text: str, message: str) -> None:
     """
-    A host given twice, when no colon was forgotten, is said to be given twice.
+    A field that is no option, where host and port are given by name (a colon left unescaped
+    inside a value), is named with how to write the value; an empty field too.
     """
-    with pytest.raises(EndpointStringError, match="host given twice"):
-        parse("dane:a.example:port=443:host=b.example")
+    with pytest.raises(EndpointStringError) as e:
+        parse(text)
+    assert message in str(e.value)
+    if "unexpected" in message:
+        assert str(e.value).endswith("a colon inside a value is escaped with a backslash (\\:)")
+
+
+def test_unnamedPort() -> None:
+    """
+    As in Twisted's C{tcp:} strings, a field after C{host=} is the port, and one before
+    C{port=} the host.
+    """
+    for text in ("dane:host=www.example.test:443", "dane:www.example.test:port=443"):
+        endpoint = parse(text)
+        assert (endpoint.host, endpoint.port) == ("www.example.test", 443)
 
 
 def test_sharedResolver() -> None:

@@ -97,13 +97,20 @@ class OptionReader:
         positional = [_text(a) for a in args]
         if positional:
             _refuseUnescapedColons(prefix, values, positional)
-        # Twisted's style also allows the first two fields positionally: dane:host:port.
-        for name, value in zip(("host", "port"), positional):
-            if name in values:
-                raise EndpointStringError(f"{prefix}: {name} given twice")
-            values[name] = value
-        if len(positional) > 2:
-            raise EndpointStringError(f"{prefix}: unexpected field {positional[2]!r}")
+        # Twisted's style also allows the first two fields positionally: dane:host:port, or,
+        # as its tcp: endpoint reads them, the one of the two not given by name
+        # (dane:host=example.com:443).
+        unnamed = [name for name in ("host", "port") if name not in values]
+        for index, value in enumerate(positional):
+            if not value:
+                raise EndpointStringError(f"{prefix}: an empty field (a colon too many?)")
+            if index >= len(unnamed):
+                raise EndpointStringError(
+                    f"{prefix}: unexpected field {value!r} (host and port are given): options"
+                    " are written name=value, and a colon inside a value is escaped with a"
+                    " backslash (\\:)"
+                )
+            values[unnamed[index]] = value
         known = set(allowed)
         unknown = sorted(set(values) - known)
         if unknown:
