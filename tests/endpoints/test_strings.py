@@ -153,6 +153,13 @@ def test_sharedResolver() -> None:
         ("dane:host=www.example.test", "port is required"),
         ("dane:port=443", "host is required"),
         ("dane:host=h:port=https", "port='https' is not a number"),
+        ("dane:host=999.1.1.1:port=443", "host='999.1.1.1' is neither an IP address nor a"),
+        ("dane:host=.:port=443", "host='.' is not a host name: it names the root"),
+        ("dane:host=h:port=443:tlsaHost=192.0.2.1", "tlsaHost='192.0.2.1' is an address"),
+        ("dane:mx=192.0.2.1", "mx='192.0.2.1' is an address, not a domain name"),
+        ("dane:srv=imap:domain=192.0.2.1", "domain='192.0.2.1' is an address"),
+        ("dane:host=h:port=443:bindAddress=localhost", "bindAddress='localhost' is not an IP"),
+        ("dnssec:host=h:port=22:bindAddress=1.2.3.4#5", "bindAddress='1.2.3.4#5' is not an IP"),
         ("dane:host=h:port=70000", "not in 1-65535"),
         ("dane:host=h:port=443:colour=blue", "unknown option 'colour'"),
         # An empty value is refused, never read as the option's default.

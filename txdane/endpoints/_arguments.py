@@ -38,6 +38,30 @@ def checkedPort(port: object, what: str = "port") -> int:
     return port
 
 
+def hostProblem(host: str) -> str | None:
+    """
+    What is wrong with C{host} as a host name or an IP address literal, in words that follow
+    it ("is not a host name: ..."); C{None} when nothing is.
+    """
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    try:
+        name = dns.name.from_text(host)
+    except dns.exception.DNSException as e:
+        return f"is not a host name: {e}"
+    if name == dns.name.root:
+        return "is not a host name: it names the root"
+    last = name.labels[-2] if name.is_absolute() else name.labels[-1]
+    if last.isdigit():
+        # RFC 1123 section 2.1: a top-level label is never all digits, so this was meant as
+        # an address.
+        return "is neither an IP address nor a host name"
+    return None
+
+
 def checkedHost(host: object, what: str = "host") -> str:
     """
     C{host} as a host name (text that is a valid DNS name, not the root) or an IP address
@@ -48,22 +72,9 @@ def checkedHost(host: object, what: str = "host") -> str:
     """
     if not isinstance(host, str):
         raise TypeError(f"{what} must be a host name or an IP address as str, not {host!r}")
-    try:
-        ipaddress.ip_address(host)
-        return host
-    except ValueError:
-        pass
-    try:
-        name = dns.name.from_text(host)
-    except dns.exception.DNSException as e:
-        raise ValueError(f"{what} {host!r} is not a host name: {e}") from None
-    if name == dns.name.root:
-        raise ValueError(f"{what} {host!r} is not a host name: it names the root")
-    last = name.labels[-2] if name.is_absolute() else name.labels[-1]
-    if last.isdigit():
-        # RFC 1123 section 2.1: a top-level label is never all digits, so this was meant as
-        # an address.
-        raise ValueError(f"{what} {host!r} is neither an IP address nor a host name")
+    problem = hostProblem(host)
+    if problem is not None:
+        raise ValueError(f"{what} {host!r} {problem}")
     return host
 
 

@@ -13,9 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import dns.exception
-import dns.name
-
+from txdane.endpoints._arguments import hostProblem
 from txdane.endpoints.errors import EndpointStringError
 from txdane.settings import ResolverSettings, ResolverSettingsError, sharedResolver
 
@@ -150,15 +148,20 @@ class OptionReader:
             raise self.error(f"{name} is required")
         return value
 
-    def hostName(self, name: str) -> str:
+    def hostName(self, name: str, address: bool = False) -> str:
         """
-        The host name in option C{name} (required), checked to be a valid DNS name.
+        The host name in option C{name} (required), checked as the endpoints check their hosts
+        (L{hostProblem<txdane.endpoints._arguments.hostProblem>}).
+
+        @param address: whether an IP address literal is taken too (for C{host}; a domain,
+            an MX domain or a TLSA host is a name).
         """
         value = self.required(name)
-        try:
-            dns.name.from_text(value)
-        except dns.exception.DNSException as e:
-            raise self.error(f"{name}={value!r}: {e}") from None
+        problem = hostProblem(value)
+        if problem is not None:
+            raise self.error(f"{name}={value!r} {problem}")
+        if not address and _isAddress(value):
+            raise self.error(f"{name}={value!r} is an address, not a domain name")
         return value
 
     def flag(self, name: str) -> bool:
@@ -214,8 +217,15 @@ class OptionReader:
         return value
 
     def bindAddress(self) -> tuple[str, int] | None:
+        """
+        The local address to bind to (option C{bindAddress}, an IP address), any port.
+        """
         text = self.get("bindAddress")
-        return (text, 0) if text else None
+        if not text:
+            return None
+        if not _isAddress(text):
+            raise self.error(f"bindAddress={text!r} is not an IP address")
+        return (text, 0)
 
     def readFile(self, option: str, path: str) -> bytes:
         """
@@ -290,6 +300,14 @@ def _resolverSettings(
         resolverTLS=resolverTLS,
         resolverTrustRootsFile=resolverTrustRootsFile,
     )
+
+
+def _isAddress(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _refuseUnescapedColons(prefix: str, values: dict[str, str], positional: list[str]) -> None:

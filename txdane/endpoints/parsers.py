@@ -83,7 +83,7 @@ class DNSSECEndpointParser:
         return DNSSECEndpoint(
             reactor,
             options.resolver(reactor),
-            options.hostName("host"),
+            options.hostName("host", address=True),
             options.port(),
             allowInsecure=options.flag("allowInsecure"),
             timeout=options.timeout(),
@@ -112,7 +112,7 @@ class DANEEndpointParser:
         return DANEEndpoint(
             reactor,
             options.resolver(reactor),
-            options.hostName("host"),
+            options.hostName("host", address=True),
             options.port(),
             options=optionsFromStrings(options),
             timeout=options.timeout(),
