@@ -77,7 +77,10 @@ def test_mnemonicsBothWays() -> None:
     [
         ("3 1 1", "needs usage"),
         (f"DANE-XX 1 1 {SHA}", "unknown TLSA usage 'DANE-XX'"),
-        (f"3 1 1 {SHA[:-1]}zz", "not hexadecimal"),
+        (f"3 1 1 {SHA[:-1]}zz", f"not hexadecimal: 'z' at digit {len(SHA)}"),
+        # The word at fault is quoted, not the start of the data.
+        (f"3 1 1 {SHA} extra", "TLSA data is not hexadecimal: 'extra'"),
+        ("3 1 1 abc", "TLSA data has an odd number of hexadecimal digits (3)"),
         (f"300 1 1 {SHA}", "larger than 255"),
     ],
 )
@@ -86,6 +89,27 @@ def test_fromTextErrors(text: str, message: str) -> None:
         TLSARecord.fromText(text)
     assert message in str(info.value)
     assert isinstance(info.value, TxdaneError)
+
+
+@pytest.mark.parametrize(
+    "fields, error, message",
+    [
+        ((256, 1, 1, b"x"), TLSAFormatError, "TLSA usage 256 is not in 0-255"),
+        ((3, -1, 1, b"x"), TLSAFormatError, "TLSA selector -1 is not in 0-255"),
+        (("3", 1, 1, b"x"), TypeError, "TLSA usage must be an int from 0 to 255, not '3'"),
+        ((3, 1, True, b"x"), TypeError, "TLSA matchingType must be an int"),
+        ((3, 1, 1, "8cb0"), TypeError, "TLSA data must be bytes (bytes.fromhex"),
+    ],
+)
+def test_fieldsChecked(fields: tuple, error: type[Exception], message: str) -> None:
+    """
+    A record made in Python is checked as one read from text: no field outside 0-255, no
+    hexadecimal text taken for the data.
+    """
+    with pytest.raises(error) as info:
+        TLSARecord(*fields)
+    assert message in str(info.value)
+    assert TLSARecord(Usage.DANE_EE, Selector.SPKI, MatchingType.SHA2_256, bytes(32)).usage == 3
 
 
 def test_unusable() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,22 @@ def parseField(text: str, index: int) -> int:
         ) from None
 
 
+def _hexProblem(words: list[str]) -> str:
+    """
+    What is wrong with the data C{words} of a TLSA record that are not hexadecimal: the first
+    word with another character, or the odd number of digits.
+    """
+    digits = 0
+    for word in words:
+        for index, c in enumerate(word):
+            if c not in string.hexdigits:
+                if len(word) <= 40:
+                    return f"TLSA data is not hexadecimal: {word!r}"
+                return f"TLSA data is not hexadecimal: {c!r} at digit {digits + index + 1}"
+        digits += len(word)
+    return f"TLSA data has an odd number of hexadecimal digits ({digits})"
+
+
 @dataclass(frozen=True)
 class TLSARecord:
     """
@@ -138,6 +155,23 @@ class TLSARecord:
     selector: int
     matchingType: int
     data: bytes
+
+    def __post_init__(self) -> None:
+        """
+        @raise TypeError: for a field that is not an C{int}, or data that is not C{bytes}
+            (hexadecimal text is read with L{fromText}, or C{bytes.fromhex}).
+        @raise TLSAFormatError: for a field outside 0-255.
+        """
+        for field in ("usage", "selector", "matchingType"):
+            value = getattr(self, field)
+            if type(value) is not int and not isinstance(value, enum.IntEnum):
+                raise TypeError(f"TLSA {field} must be an int from 0 to 255, not {value!r}")
+            if not 0 <= value <= 255:
+                raise TLSAFormatError(f"TLSA {field} {value} is not in 0-255")
+        if not isinstance(self.data, bytes):
+            raise TypeError(
+                f"TLSA data must be bytes (bytes.fromhex for hexadecimal), not {self.data!r}"
+            )
 
     @classmethod
     def fromText(cls, text: str) -> TLSARecord:
@@ -157,7 +191,7 @@ class TLSARecord:
         try:
             data = bytes.fromhex(hexData)
         except ValueError:
-            raise TLSAFormatError(f"TLSA data is not hexadecimal: {hexData[:40]!r}") from None
+            raise TLSAFormatError(_hexProblem(parts[3:])) from None
         if not data:
             raise TLSAFormatError("TLSA data is empty")
         return cls(usage, selector, mtype, data)
