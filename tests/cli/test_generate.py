@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from txdane.cli import ExitStatus, main
 from txdane.dane.tlsa import recordForCertificate
@@ -143,8 +144,137 @@ def test_closedOutputIsNotATraceback(files) -> None:
     assert result.returncode == 141
 
 
-def test_badHostName(files, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture(scope="module")
+def sshKey(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """
+    An OpenSSH public key file (Ed25519).
+    """
+    path = tmp_path_factory.mktemp("sshfp") / "key.pub"
+    line = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    )
+    path.write_bytes(line + b" me@example\n")
+    return path
+
+
+def refusal(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """
+    Run C{txdane ARGV...}, check that it is refused as a usage error, in one line and with
+    nothing on standard output, and return the line without its C{txdane: } prefix.
+    """
+    status = main(argv)
+    captured = capsys.readouterr()
+    assert status == ExitStatus.USAGE, captured
+    assert captured.out == ""
+    assert captured.err.startswith("txdane: ") and captured.err.count("\n") == 1, captured.err
+    return captured.err.removeprefix("txdane: ").rstrip("\n")
+
+
+#: Hosts and ports every command refuses, and what they say.
+BAD_TARGETS = [
+    (["", "443"], "'' is not a valid host name"),
+    (["www.example.test", "0"], "argument PORT: '0' is not in 1-65535"),
+    (["www.example.test", "65536"], "argument PORT: '65536' is not in 1-65535"),
+    (["www.example.test", "abc"], "argument PORT: 'abc' is not a port number"),
+    (
+        ["127.0.0.1", "443"],
+        "127.0.0.1 is an address, not a host name: TLSA and SSHFP records are found by name",
+    ),
+    (["a b", "443"], "'a b' is not a valid host name"),
+    (["--", "-foo.test", "443"], "'-foo.test' is not a valid host name"),
+    (["a..b", "443"], "'a..b' is not a valid host name (A DNS label is empty.)"),
+    (["www.example.test:443"], "give the port as its own argument: www.example.test 443"),
+]
+
+
+@pytest.mark.parametrize("target, message", BAD_TARGETS)
+def test_badTarget(
+    files, capsys: pytest.CaptureFixture[str], target: list[str], message: str
+) -> None:
+    """
+    C{generate} refuses the host names and ports C{tlsa} refuses, in the same words: no
+    record is printed at C{_443._tcp.} or C{_0._tcp.HOST}.
+    """
     cert, _, _ = files
-    assert main(["generate", "--cert", str(cert), "a..b", "443"]) == ExitStatus.USAGE
-    err = capsys.readouterr().err
-    assert err.startswith("txdane: ") and "label is empty" in err and "Traceback" not in err
+    assert refusal(["generate", "--cert", str(cert), *target], capsys) == message
+    tlsa = ["tlsa", "--resolver", "127.0.0.1#9", *target]
+    assert refusal(tlsa, capsys) == message
+
+
+@pytest.mark.parametrize(
+    "host, owner",
+    [
+        ("www.example.test.", "_443._tcp.www.example.test."),
+        ("B\u00fccher.example", "_443._tcp.xn--bcher-kva.example."),
+        ("_sip._udp.example", "_443._tcp._sip._udp.example."),
+    ],
+)
+def test_goodHostNames(files, capsys: pytest.CaptureFixture[str], host: str, owner: str) -> None:
+    cert, _, server = files
+    assert main(["generate", "--cert", str(cert), host, "443"]) == ExitStatus.OK
+    expected = recordForCertificate(server.cert)
+    assert capsys.readouterr().out == f"{owner} 3600 IN TLSA {expected}\n"
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "'' is not a valid host name"),
+        ("a..b", "'a..b' is not a valid host name (A DNS label is empty.)"),
+        (
+            "127.0.0.1",
+            "127.0.0.1 is an address, not a host name: TLSA and SSHFP records are found by name",
+        ),
+        ("a b", "'a b' is not a valid host name"),
+    ],
+)
+def test_sshfpBadName(
+    sshKey: Path, capsys: pytest.CaptureFixture[str], name: str, message: str
+) -> None:
+    """
+    The name of C{--sshfp} is checked as the host names of the other commands; an empty one
+    is refused, not replaced by this machine's name.
+    """
+    assert refusal(["generate", "--sshfp", str(sshKey), "--", name], capsys) == message
+
+
+@pytest.mark.parametrize(
+    "name, owner",
+    [
+        ("h.example", "h.example"),
+        ("h.example.", "h.example."),
+        ("b\u00fccher.example", "xn--bcher-kva.example"),
+    ],
+)
+def test_sshfpName(sshKey: Path, capsys: pytest.CaptureFixture[str], name: str, owner: str) -> None:
+    """
+    The records are printed at the name as typed (absolute when it ends with a dot, as
+    C{ssh-keygen -r} prints it), in ASCII.
+    """
+    assert main(["generate", "--sshfp", str(sshKey), name]) == ExitStatus.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" IN SSHFP ")[0] for line in lines] == [owner, owner]
+
+
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        (["--usage", "2"], "--usage"),
+        (["--selector", "Cert"], "--selector"),
+        (["--mtype", "SHA2-512"], "--mtype"),
+        (["--proto", "udp"], "--proto"),
+        (["--ttl", "60"], "--ttl"),
+        (["--mtype", "1", "--usage", "DANE-EE"], "--usage, --mtype"),
+    ],
+)
+def test_sshfpRefusesTLSAOptions(
+    sshKey: Path, capsys: pytest.CaptureFixture[str], extra: list[str], named: str
+) -> None:
+    """
+    The options of a TLSA record are refused with C{--sshfp} rather than ignored, even when
+    they say what the default says.
+    """
+    argv = ["generate", "--sshfp", str(sshKey), *extra, "h.example"]
+    assert refusal(argv, capsys) == f"--sshfp cannot be used with {named}"

@@ -8,6 +8,7 @@ at all are not. Three weeks pass by moving the times in the file back.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,8 +18,15 @@ import pytest
 from twisted.trial.unittest import TestCase
 
 from tests.dane.certs import issue as issueCert
-from txdane.cli import ExitStatus, main
-from txdane.cli._history import MAX_SERVICES, STALE, observe, staleAdvice, writeHistory
+from txdane.cli import ExitStatus, UsageError, main
+from txdane.cli._history import (
+    MAX_SERVICES,
+    STALE,
+    observe,
+    readHistory,
+    staleAdvice,
+    writeHistory,
+)
 from txdane.dane.tlsa import recordForCertificate
 
 from .world import issue, makeCLIWorld, startServer
@@ -178,3 +186,181 @@ def test_usage(
     status = main([*argv, "--resolver", "127.0.0.1#9"])
     err = capsys.readouterr().err
     assert status == 2 and message in err and err.count("\n") == 1, err
+
+
+#: The owner of the service in the damaged files below, and a record as the writer writes it.
+OWNER = "_443._tcp.www.example.test."
+RECORD = "3 1 1 " + "8cb0" * 16
+
+
+def entry(checked: Any = (1.5e9, 1.6e9), **seen: Any) -> dict[str, Any]:
+    """
+    A service of a history file, with one record whose fields are C{seen} (a valid record
+    by default).
+    """
+    fields: dict[str, Any] = {"first": 1.5e9, "matched": 1.6e9, **seen}
+    return {"checked": list(checked) if checked else checked, "records": {RECORD: fields}}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[1, 2]",
+        "null",
+        json.dumps({OWNER: {"checked": "x", "records": {RECORD: 5}}}),
+        json.dumps({OWNER: {"checked": "x", "records": {}}}),
+        json.dumps({OWNER: entry(checked=[1.6e9])}),
+        json.dumps({OWNER: entry(checked=[1.5e9, "1.6e9"])}),
+        json.dumps({OWNER: entry(checked=[1.5e9, True])}),
+        f'{{"{OWNER}": {{"checked": [1, NaN], "records": {{}}}}}}',
+        f'{{"{OWNER}": {{"checked": [1, Infinity], "records": {{}}}}}}',
+        json.dumps({OWNER: {"records": {}}}),
+        json.dumps({OWNER: {"checked": None, "records": {}, "extra": 1}}),
+        json.dumps({OWNER: {"checked": None, "records": []}}),
+        json.dumps({OWNER: entry(first="yesterday")}),
+        json.dumps({OWNER: entry(first=None)}),
+        json.dumps({OWNER: entry(matched="today")}),
+        json.dumps({OWNER: entry(matched=False)}),
+        json.dumps({OWNER: {"checked": None, "records": {RECORD: {"first": 1}}}}),
+        json.dumps({OWNER: {"checked": None, "records": {RECORD: []}}}),
+        json.dumps({OWNER: {"checked": None, "records": {"hello": {"first": 1, "matched": None}}}}),
+        json.dumps(
+            {OWNER: {"checked": None, "records": {RECORD.upper(): entry()["records"][RECORD]}}}
+        ),
+        json.dumps(
+            {OWNER: {"checked": None, "records": {"3 1 1 8cb0": {"first": 1, "matched": None}}}}
+        ),
+        json.dumps({"www.example.test.": entry()}),
+        json.dumps({OWNER.rstrip("."): entry()}),
+        json.dumps({"_443._tcp..": entry()}),
+        json.dumps({OWNER: 1}),
+    ],
+    ids=[
+        "list",
+        "null",
+        "checked-string-record-number",
+        "checked-string",
+        "checked-one-time",
+        "checked-time-string",
+        "checked-time-bool",
+        "checked-nan",
+        "checked-infinity",
+        "no-checked",
+        "extra-field",
+        "records-list",
+        "first-string",
+        "first-null",
+        "matched-string",
+        "matched-bool",
+        "no-matched",
+        "seen-list",
+        "record-not-tlsa",
+        "record-upper-case",
+        "record-unusable",
+        "owner-not-tlsa",
+        "owner-relative",
+        "owner-bad-name",
+        "entry-number",
+    ],
+)
+@pytest.mark.parametrize("command", ["tlsa", "check"])
+def test_damagedFile(
+    content: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """
+    A file whose fields are not what L{writeHistory} writes is refused in one line, exit
+    status 2, before any lookup; it is not read into a traceback later.
+    """
+    path = tmp_path / "history.json"
+    path.write_text(content)
+    status = main(
+        [command, "www.example.test", "443", "--history", str(path), "--resolver", "127.0.0.1#9"]
+    )
+    captured = capsys.readouterr()
+    assert status == ExitStatus.USAGE
+    assert captured.err == f"txdane: --history {path}: not a txdane history file\n"
+    assert captured.out == ""
+    assert path.read_text() == content
+
+
+def test_damagedFirstBeyondTheLimit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """
+    A file of more services than are kept, one of them damaged, is refused as such (not
+    met as a C{TypeError} when the services are sorted to drop the oldest).
+    """
+    history = {f"_443._tcp.s{index}.test.": entry() for index in range(MAX_SERVICES + 1)}
+    history[OWNER] = entry(first="1.5e9")
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps(history))
+    status = main(["tlsa", "www.example.test", "--history", str(path), "--resolver", "127.0.0.1#9"])
+    assert status == ExitStatus.USAGE
+    assert capsys.readouterr().err == f"txdane: --history {path}: not a txdane history file\n"
+
+
+def test_readsWhatItWrites(tmp_path: Path) -> None:
+    """
+    What L{writeHistory} writes, with or without checks and matches, and times as whole
+    numbers (a file edited by hand), reads back.
+    """
+    first, second = (recordForCertificate(issueCert("a.test").cert) for _ in range(2))
+    leaf = issueCert("a.test").cert
+    history: dict[str, Any] = {}
+    observe(history, "_443._tcp.a.test.", [first, second], 100.0)
+    observe(history, "_25._tcp.mx.b.test.", [first, second], 100.0, [leaf])
+    observe(history, "_25._tcp.mx.b.test.", [first, second], 200.5, [leaf])
+    history["_853._udp.c.test."] = entry(checked=[1, 2], first=1, matched=None)
+    path = tmp_path / "history.json"
+    writeHistory(path, history)
+    assert readHistory(path) == history
+    assert readHistory(tmp_path / "none-yet.json") == {}
+
+
+@pytest.mark.parametrize("command", ["tlsa", "check"])
+def test_missingDirectory(command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """
+    A path in a directory that does not exist (a typing mistake) is refused before any lookup
+    rather than found out after them, with the report lost; the directory is not made.
+    """
+    path = tmp_path / "nonexistent" / "dir" / "h.json"
+    status = main(
+        [command, "www.example.test", "443", "--history", str(path), "--resolver", "127.0.0.1#9"]
+    )
+    assert status == ExitStatus.USAGE
+    assert capsys.readouterr().err == (f"txdane: --history {path}: {path.parent} does not exist\n")
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_parentIsAFile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("")
+    path = tmp_path / "file" / "h.json"
+    status = main(["tlsa", "www.example.test", "--history", str(path), "--resolver", "127.0.0.1#9"])
+    assert status == ExitStatus.USAGE
+    assert capsys.readouterr().err == f"txdane: --history {path}: Not a directory\n"
+
+
+def test_unwritableDirectory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    A directory the file cannot be written in is refused before any lookup.
+    """
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    if os.geteuid() == 0:  # root may write anywhere: have the permission check say otherwise
+        access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: access(p, mode) and Path(p) != folder)
+    path = folder / "h.json"
+    status = main(["tlsa", "www.example.test", "--history", str(path), "--resolver", "127.0.0.1#9"])
+    assert status == ExitStatus.USAGE
+    assert capsys.readouterr().err == f"txdane: --history {path}: cannot write in {folder}\n"
+
+
+def test_writeMakesNoDirectory(tmp_path: Path) -> None:
+    """
+    L{writeHistory} does not make the missing directories of a mistyped path.
+    """
+    path = tmp_path / "nonexistent" / "h.json"
+    with pytest.raises(UsageError) as raised:
+        writeHistory(path, {})
+    assert str(raised.value) == f"--history {path}: No such file or directory"
+    assert not path.parent.exists()

@@ -22,10 +22,14 @@ seconds since it was published or last matched, while another record of the serv
 from __future__ import annotations
 
 import json
+import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import dns.exception
+import dns.name
 from cryptography import x509
 
 from txdane.cli import UsageError
@@ -44,27 +48,85 @@ _DAY = 86400
 
 def readHistory(path: Path) -> dict[str, Any]:
     """
-    The history in C{path} (empty when the file does not exist yet).
+    The history in C{path} (empty when the file does not exist yet). Its directory is checked
+    too, so that a path L{writeHistory} cannot write to is refused before the lookups, not
+    after them with the report lost.
 
-    @raise UsageError: when it cannot be read or is not a history file.
+    @raise UsageError: when it cannot be read, is not a history file (every field is checked
+        as L{writeHistory} writes it), or its directory does not exist or cannot be written.
     """
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        return {}
+        data = {}
     except (OSError, ValueError) as e:
         raise UsageError(f"--history {path}: {getattr(e, 'strerror', None) or e}") from None
     if not isinstance(data, dict) or not all(
-        isinstance(v, dict) and isinstance(v.get("records"), dict) for v in data.values()
+        _isEntry(owner, entry) for owner, entry in data.items()
     ):
         raise UsageError(f"--history {path}: not a txdane history file")
+    directory = path.parent
+    if not directory.is_dir():  # a file in the way is met above, as "Not a directory"
+        raise UsageError(f"--history {path}: {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(f"--history {path}: cannot write in {directory}")
     return data
+
+
+def _isEntry(owner: str, entry: object) -> bool:
+    """
+    Whether C{entry} is a service of a history file, at C{owner}: C{{"checked": null or
+    [FIRST, LAST], "records": {RECORD: {"first": TIME, "matched": TIME or null}}}}, the
+    owner a TLSA owner name and each record the text of a usable TLSA record, as
+    L{observe} writes them.
+    """
+    if not (_isOwner(owner) and isinstance(entry, dict) and set(entry) == {"checked", "records"}):
+        return False
+    checked, records = entry["checked"], entry["records"]
+    if checked is not None and not (
+        isinstance(checked, list) and len(checked) == 2 and all(map(_isTime, checked))
+    ):
+        return False
+    return isinstance(records, dict) and all(
+        _isRecord(text)
+        and isinstance(seen, dict)
+        and set(seen) == {"first", "matched"}
+        and _isTime(seen["first"])
+        and (seen["matched"] is None or _isTime(seen["matched"]))
+        for text, seen in records.items()
+    )
+
+
+def _isTime(value: object) -> bool:
+    # JSON's true and false are Python bools, which are ints too; NaN and Infinity parse.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _isOwner(text: str) -> bool:
+    try:
+        name = dns.name.from_text(text)
+    except (dns.exception.DNSException, ValueError):
+        return False
+    return (
+        name.to_text() == text
+        and len(name.labels) > 3
+        and all(label.startswith(b"_") for label in name.labels[:2])
+    )
+
+
+def _isRecord(text: str) -> bool:
+    try:
+        record = TLSARecord.fromText(text)
+    except ValueError:  # TLSAFormatError, or a digit int() does not read
+        return False
+    return str(record) == text and record.usable
 
 
 def writeHistory(path: Path, history: dict[str, Any]) -> None:
     """
     Write C{history} to C{path} atomically (a new file renamed over the old one), keeping the
-    L{MAX_SERVICES} services checked most recently.
+    L{MAX_SERVICES} services checked most recently. The directory is not made: a mistyped
+    path is an error, not a new directory.
 
     @raise UsageError: when it cannot be written.
     """
@@ -73,7 +135,6 @@ def writeHistory(path: Path, history: dict[str, Any]) -> None:
         for owner in newest[MAX_SERVICES:]:
             del history[owner]
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         writeAtomically(path, (json.dumps(history, indent=1, sort_keys=True) + "\n").encode())
     except OSError as e:
         raise UsageError(f"--history {path}: {e.strerror or e}") from None

@@ -14,6 +14,7 @@ from pathlib import Path
 from txdane.cli import ExitStatus, UsageError
 from txdane.cli._common import ttlValue
 from txdane.cli._sshfp import generateSSHFP
+from txdane.cli._target import addTargetArguments, hostName
 from txdane.dane.tlsa import (
     MatchingType,
     Selector,
@@ -26,8 +27,9 @@ from txdane.names import tlsaName
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("host", nargs="?", help="the server's host name, e.g. mail.example.com")
-    parser.add_argument("port", type=int, nargs="?", help="the server's port, e.g. 443 or 25")
+    addTargetArguments(
+        parser, "the server's port, e.g. 443 or 25 (not with --sshfp)", hostOptional=True
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--cert", type=Path, metavar="FILE", help="the server's certificate (or chain) file"
@@ -42,15 +44,12 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         help="print the SSHFP records of an SSH public key instead, like ssh-keygen -r "
         "(host name: the SSH server's; default: this machine's)",
     )
-    parser.add_argument(
-        "--usage", default="DANE-EE", help="certificate usage, number or name (default: DANE-EE)"
-    )
-    parser.add_argument("--selector", default="SPKI", help="Cert or SPKI (default: SPKI)")
-    parser.add_argument(
-        "--mtype", default="SHA2-256", help="Full, SHA2-256 or SHA2-512 (default: SHA2-256)"
-    )
-    parser.add_argument("--proto", default="tcp", help="transport protocol label (default: tcp)")
-    parser.add_argument("--ttl", type=ttlValue, default=3600, help="TTL to print (default: 3600)")
+    # The TLSA options default to None, so that --sshfp can tell that one was given.
+    parser.add_argument("--usage", help="certificate usage, number or name (default: DANE-EE)")
+    parser.add_argument("--selector", help="Cert or SPKI (default: SPKI)")
+    parser.add_argument("--mtype", help="Full, SHA2-256 or SHA2-512 (default: SHA2-256)")
+    parser.add_argument("--proto", help="transport protocol label (default: tcp)")
+    parser.add_argument("--ttl", type=ttlValue, help="TTL to print (default: 3600)")
     parser.add_argument(
         "--json",
         action="store_true",
@@ -58,16 +57,37 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: The options that only make sense for a TLSA record, and their defaults.
+_TLSA_DEFAULTS = {
+    "usage": "DANE-EE",
+    "selector": "SPKI",
+    "mtype": "SHA2-256",
+    "proto": "tcp",
+    "ttl": 3600,
+}
+
+
 def run(options: argparse.Namespace) -> int:
+    given = [f"--{name}" for name in _TLSA_DEFAULTS if getattr(options, name) is not None]
     if options.sshfp is not None:
+        # The SSHFP lines have none of these fields (nor a TTL, like those of ssh-keygen -r).
+        if given:
+            raise UsageError(f"--sshfp cannot be used with {', '.join(given)}")
+        if options.host is not None:
+            options.host = _sshfpName(options.host)
         return generateSSHFP(options)
-    if options.host is None or options.port is None:
+    for name, default in _TLSA_DEFAULTS.items():
+        if getattr(options, name) is None:
+            setattr(options, name, default)
+    # The host first: for HOST:PORT, hostName says to give the port as its own argument.
+    host = hostName(options.host) if options.host is not None else None
+    if host is None or options.port is None:
         raise UsageError("a TLSA record needs the host name and the port")
     try:
         usage = parseField(options.usage, 0)
         selector = parseField(options.selector, 1)
         mtype = parseField(options.mtype, 2)
-        owner = tlsaName(options.host, options.port, options.proto)
+        owner = tlsaName(host, options.port, options.proto)
     except (TLSAFormatError, ValueError) as e:
         raise UsageError(str(e)) from None
     unknown = [
@@ -109,3 +129,14 @@ def run(options: argparse.Namespace) -> int:
         print(f"; {record.mnemonic} for {path}")
     print(f"{owner.to_text()} {options.ttl} IN TLSA {record}")
     return ExitStatus.OK
+
+
+def _sshfpName(text: str) -> str:
+    """
+    The owner name to print the SSHFP records at: C{text} checked as the other commands
+    check a host name (an empty one is refused, not taken for this machine's name), in
+    ASCII, absolute when typed with a final dot as C{ssh-keygen -r} would print it.
+
+    @raise UsageError: for anything but a host name.
+    """
+    return hostName(text) + ("." if text.endswith(".") else "")

@@ -6,13 +6,14 @@ must publish.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from pathlib import Path
 
-import dns.exception
 import dns.name
 
 from txdane.cli import CommandError, ExitStatus, UsageError
 from txdane.cli._common import ttlValue
+from txdane.cli._target import hostName
 from txdane.server.keys import writeKeyFiles
 from txdane.server.signing import KSK_FLAGS, SIGNING_ALGORITHMS, ZSK_FLAGS, SigningKey
 
@@ -21,7 +22,9 @@ _ATTEMPTS = 5
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("zone", help="the zone the key signs, e.g. example.com")
+    parser.add_argument(
+        "zone", help="the zone the key signs, e.g. example.com ('.' for the root zone)"
+    )
     parser.add_argument(
         "-a",
         "--algorithm",
@@ -47,11 +50,34 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(options: argparse.Namespace) -> int:
+def zoneName(text: str) -> dns.name.Name:
+    """
+    The zone named by C{text}: a domain name whose labels are those of a host name (as
+    L{hostName<txdane.cli._target.hostName>} checks them), or C{.} for the root zone.
+
+    @raise UsageError: for an empty name (an unset shell variable must not make a root key),
+        an address, or anything else that is no zone name, such as a name with spaces, which
+        would end up in the key files' names.
+    """
+    if text == ".":
+        return dns.name.root
+    if not text.strip():
+        raise UsageError("the zone name is empty (for the root zone, give '.')")
     try:
-        zone = dns.name.from_text(options.zone)
-    except dns.exception.DNSException as e:
-        raise UsageError(f"{options.zone!r} is not a zone name ({e})") from None
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise UsageError(f"{text} is an address, not a zone name")
+    try:
+        return dns.name.from_text(hostName(text))
+    except UsageError:
+        # hostName's own wording speaks of hosts, ports and TLSA records.
+        raise UsageError(f"{text!r} is not a zone name, such as example.com") from None
+
+
+def run(options: argparse.Namespace) -> int:
+    zone = zoneName(options.zone)
     if options.directory.exists() and not options.directory.is_dir():
         raise UsageError(f"{options.directory} is not a directory")
     flags = ZSK_FLAGS if options.zsk else KSK_FLAGS
