@@ -117,6 +117,18 @@ def test_typesChecked(arguments: dict, field: str, message: str) -> None:
     assert message in str(caught.value)
 
 
+def test_trustADRemoteNeedsTrustAD() -> None:
+    """
+    C{trustADRemote} only widens C{trustAD}: alone it is a mistake, not a no-op.
+    """
+    with pytest.raises(ResolverSettingsError) as caught:
+        ResolverSettings(trustADRemote=True)
+    assert caught.value.options == ("trustADRemote",)
+    assert str(caught.value) == (
+        "trustADRemote: applies only when the AD bit is trusted (give trustAD to accept it)"
+    )
+
+
 def test_fromStringsServersAsOneString() -> None:
     with pytest.raises(ResolverSettingsError, match="is not a list of addresses"):
         ResolverSettings.fromStrings("127.0.0.1#53")

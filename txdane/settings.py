@@ -172,6 +172,10 @@ class ResolverSettings:
             if self.servers is None:
                 servers = tuple(replace(s, port=DOT_PORT) for s in _systemServers())
                 object.__setattr__(self, "servers", servers)
+        if self.trustADRemote and not self.trustAD:
+            raise ResolverSettingsError(
+                ("trustADRemote",), "applies only when the AD bit is trusted", "trustAD"
+            )
         if self.trustAD and self.trustAnchors is not None:
             raise ResolverSettingsError(("trustAD", "trustAnchors"), "exclude each other")
         if self.trustAD and self.trustAnchorState is not None:

@@ -202,6 +202,10 @@ def test_formatTrustAD() -> None:
             ["lookup", "example.test", "--trust-ad", "--resolver", "192.0.2.53"],
             "--trust-ad-remote",
         ),
+        (
+            ["lookup", "example.test", "--trust-ad-remote"],
+            "--trust-ad-remote: applies only when the AD bit is trusted (give --trust-ad",
+        ),
         (["frobnicate"], "invalid choice"),
     ],
 )

@@ -153,6 +153,7 @@ def test_sharedResolver() -> None:
         ("dane:host=www.example.test", "port is required"),
         ("dane:port=443", "host is required"),
         ("dane:host=h:port=https", "port='https' is not a number"),
+        ("dane:host=h:port=443:trustADRemote=yes", "trustADRemote=yes: applies only when"),
         ("dane:host=999.1.1.1:port=443", "host='999.1.1.1' is neither an IP address nor a"),
         ("dane:host=.:port=443", "host='.' is not a host name: it names the root"),
         ("dane:host=h:port=443:tlsaHost=192.0.2.1", "tlsaHost='192.0.2.1' is an address"),
