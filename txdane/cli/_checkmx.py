@@ -78,7 +78,9 @@ def capped(candidates: list[Any], options: argparse.Namespace, extra: dict[str, 
     The first C{--max-hosts} candidates, as the connection would try them; the others are
     listed under C{skipped} in C{extra}.
     """
-    limit = options.max_hosts
+    from txdane.endpoints.planner import DEFAULT_MAX_HOSTS
+
+    limit = options.max_hosts or DEFAULT_MAX_HOSTS
     extra["skipped"] = [f"{c.host}:{c.port}" for c in candidates[limit:]]
     return candidates[:limit]
 

@@ -103,7 +103,6 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-hosts",
         type=int,
-        default=5,
         metavar="N",
         help="with --mx or --srv, check at most N hosts, as a connection would try them "
         "(default 5); the others are listed as skipped",
@@ -134,7 +133,6 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         "--authority-port",
         metavar="N",
         type=portNumber,
-        default=53,
         help="with --ready, the port to ask the authoritative servers on (default: 53)",
     )
     addOutputArguments(parser)
@@ -189,8 +187,16 @@ def checkOptions(options: argparse.Namespace) -> None:
         )
     if options.port is not None and options.portOption is not None:
         raise UsageError("give the port once: as PORT or with --port, not both")
-    if not 0 < options.max_hosts <= 1000:
-        raise UsageError(f"--max-hosts {options.max_hosts}: not in 1-1000")
+    # Options that only some kinds of check read are refused elsewhere, not ignored.
+    if options.max_hosts is not None:
+        if mx is None and getattr(options, "srv", None) is None:
+            raise UsageError("--max-hosts goes with --mx or --srv, which check several hosts")
+        if not 0 < options.max_hosts <= 1000:
+            raise UsageError(f"--max-hosts {options.max_hosts}: not in 1-1000")
+    if getattr(options, "authority_port", None) is not None and (
+        getattr(options, "ready", None) is None
+    ):
+        raise UsageError("--authority-port goes with --ready")
     if getattr(options, "srv", None) is not None:
         from txdane.endpoints.errors import NoSuchServiceError
         from txdane.endpoints.srvplan import serviceByName
@@ -288,7 +294,7 @@ async def execute(
             options.state or defaultStatePath(),
             reactor.seconds(),
             options.timeout,
-            options.authority_port,
+            options.authority_port or 53,
         )
         if options.json:
             print(json.dumps(ready.toJSON(), indent=2), file=out)
