@@ -204,9 +204,7 @@ def planConnection(
     trust = trust or PKIXTrust()
     if isinstance(tlsa, TLSAResult):
         baseDomain = tlsa.baseDomain
-    owner = tlsaName(host if baseDomain is None else baseDomain, port).to_text(
-        omit_final_dot=True
-    )
+    owner = tlsaName(host if baseDomain is None else baseDomain, port).to_text(omit_final_dot=True)
     if isinstance(tlsa, Failure):
         failure: BaseException | TLSAResult = tlsa.value  # type: ignore[assignment]
     else:
