@@ -95,11 +95,17 @@ COMMANDS: dict[str, str | OnLab] = {
     "txdane check $LAB --starttls smtp smtp.example.test 5307": OnLab(0),
     "txdane check $LAB --mx fallback.example.test --port 5307": OnLab(6),
     "txdane check $LAB --srv xmpp-client chat.example.test": OnLab(0),
-    "txdane send $LAB --port 5307 --from me@example.org --to you@mail.example.test": OnLab(0),
-    "txdane send $LAB --port 5307 -v --from me@example.org --to you@fallback.example.test": (
-        OnLab(0)
+    "txdane send $LAB --port 5307 --test-message --from me@example.org"
+    " --to you@mail.example.test": OnLab(0),
+    "txdane send $LAB --port 5307 --test-message -v --from me@example.org"
+    " --to you@fallback.example.test": OnLab(0),
+    "txdane send $LAB --port 5307 --test-message --from me@example.org"
+    " --to you@lab.badds.test": OnLab(4),
+    "txdane send $LAB --port 5307 --from me@example.org --to 'You <you@mail.example.test>'": (
+        OnLab(2)
     ),
-    "txdane send $LAB --port 5307 --from me@example.org --to you@lab.badds.test": OnLab(4),
+    "txdane send $LAB --port 5307 --from me@example.org --to you@mail.example.test"
+    " </dev/null": OnLab(2),
     "txdane send $LAB --port 5307 --from me@example.org --to you@mail.example.test"
     " < message.eml": OnLab(0),
     "txdane tlsrpt /var/spool/txdane/tlsrpt --org mail.example.org --contact tlsrpt@example.org": (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,25 +19,44 @@ from .test_delivery import MailWorld
 
 
 class SendCommandTests(MailWorld):
+    def commandLine(self, *arguments: str) -> list[str]:
+        """
+        The arguments of C{python -m txdane send --json} against the mail world.
+        """
+        return [
+            "-m",
+            "txdane",
+            "send",
+            "--json",
+            "--resolver",
+            f"127.0.0.1#{self.world.dnsServer.port}",
+            "--trust-anchor",
+            self.anchorFile,
+            "--port",
+            str(self.port),
+            *arguments,
+        ]
+
     async def txdaneSend(self, *arguments: str) -> tuple[int, dict[str, Any], str]:
         # A message file: the child's standard input is a pipe nobody closes.
         message = self.temporaryPath()
         Path(message).write_bytes(b"Subject: hi\r\n\r\nhello\r\n")
         out, err, status = await getProcessOutputAndValue(
-            sys.executable,
+            sys.executable, self.commandLine(*arguments, message), env=dict(os.environ)
+        )
+        return status, json.loads(out) if out.strip() else {}, err.decode()
+
+    async def txdaneSendStdin(self, stdin: str, *arguments: str) -> tuple[int, dict[str, Any], str]:
+        """
+        C{txdane send} with no message file, its standard input the file C{stdin}.
+        """
+        out, err, status = await getProcessOutputAndValue(
+            "/bin/sh",
             [
-                "-m",
-                "txdane",
-                "send",
-                "--json",
-                "--resolver",
-                f"127.0.0.1#{self.world.dnsServer.port}",
-                "--trust-anchor",
-                self.anchorFile,
-                "--port",
-                str(self.port),
-                *arguments,
-                message,
+                "-c",
+                f'exec "$0" "$@" < {shlex.quote(stdin)}',
+                sys.executable,
+                *self.commandLine(*arguments),
             ],
             env=dict(os.environ),
         )
@@ -54,6 +74,53 @@ class SendCommandTests(MailWorld):
         self.assertTrue(report["reply"].startswith("250"))
         self.assertIsNone(report["reason"])
         self.assertIn(b"Subject: hi", self.servers["mxa"].messages[0])
+
+    async def test_messageFromStandardInput(self) -> None:
+        """
+        Without a message file, the message on standard input is delivered as it is.
+        """
+        message = self.temporaryPath()
+        Path(message).write_bytes(b"Subject: piped\r\n\r\nhello\r\n")
+        status, report, err = await self.txdaneSendStdin(
+            message, "--from", "a@example.org", "--to", "b@verified.example.test"
+        )
+        self.assertEqual((status, report["delivered"]), (ExitStatus.OK, True), err)
+        self.assertIn(b"Subject: piped", self.servers["mxa"].messages[0])
+
+    async def test_emptyStandardInput(self) -> None:
+        """
+        An empty standard input (as from cron) is a usage error and nothing is sent;
+        C{--test-message} sends the generated message with its C{--subject} instead.
+        """
+        arguments = ("--from", "a@example.org", "--to", "b@verified.example.test")
+        status, report, err = await self.txdaneSendStdin(os.devnull, *arguments)
+        self.assertEqual((status, report), (ExitStatus.USAGE, {}))
+        self.assertEqual(
+            err,
+            "txdane: no message was read from standard input: pipe one in, give "
+            "MESSAGE_FILE, or add --test-message to send the generated test message\n",
+        )
+        self.assertEqual(self.servers["mxa"].messages, [])
+        status, report, err = await self.txdaneSendStdin(
+            os.devnull, "--test-message", "--subject", "from cron", *arguments
+        )
+        self.assertEqual((status, report["delivered"]), (ExitStatus.OK, True), err)
+        self.assertIn(b"Subject: from cron", self.servers["mxa"].messages[0])
+
+    async def test_badAddressNotTried(self) -> None:
+        """
+        A malformed recipient is a usage error before any lookup, not a bounce.
+        """
+        status, report, err = await self.txdaneSend(
+            "--from", "a@example.org", "--to", "B <b@verified.example.test>"
+        )
+        self.assertEqual((status, report), (ExitStatus.USAGE, {}))
+        self.assertEqual(
+            err,
+            "txdane: --to 'B <b@verified.example.test>': give the address alone, without a "
+            "name or angle brackets: b@verified.example.test\n",
+        )
+        self.assertEqual(self.servers["mxa"].messages, [])
 
     async def test_temporaryAndPermanent(self) -> None:
         status, report, _ = await self.txdaneSend(

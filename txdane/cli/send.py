@@ -2,6 +2,9 @@
 C{txdane send --from ADDR --to ADDR [--to ADDR ...] [MESSAGE_FILE]}: deliver one message to
 the MX hosts of the recipients' domain with DANE (L{txdane.mail.sendMail}).
 
+The addresses, the subject and the message are checked before the reactor starts: a mistake
+in them is a usage error (exit status 2), never a deferral or a bounce.
+
 Prints the verdict first (delivered or not, to which host, with which protection), then each
 host tried; C{--json} prints one JSON object instead (see L{resultToJSON}). Exit status: 0
 delivered, 4 temporary failure (defer), 3 permanent failure (bounce), 2 usage error.
@@ -10,9 +13,12 @@ delivered, 4 temporary failure (defer), 3 permanent failure (bounce), 2 usage er
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
+import re
 import sys
+import unicodedata
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -25,6 +31,7 @@ from txdane.cli._common import (
     resolverSettings,
     runOnReactor,
 )
+from txdane.cli._target import hostName
 from txdane.endpoints.errors import HostAttempt
 from txdane.endpoints.planner import DEFAULT_MAX_HOSTS
 from txdane.mail import DeliveryError, DeliveryResult, recipientDomain, sendMail
@@ -75,7 +82,19 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         help="trust the CA certificates of this PEM file for MTA-STS (the policy's HTTPS "
         "server and the MX hosts' certificates) instead of the system's trust store",
     )
-    parser.add_argument("--subject", metavar="TEXT", help="subject of the generated message")
+    parser.add_argument(
+        "--subject",
+        metavar="TEXT",
+        help="subject of the generated test message (not with a message from MESSAGE_FILE "
+        "or standard input)",
+    )
+    parser.add_argument(
+        "--test-message",
+        dest="testMessage",
+        action="store_true",
+        help="send the generated test message even when standard input is not a terminal "
+        "(as from cron or CI); not with MESSAGE_FILE",
+    )
     parser.add_argument(
         "message",
         metavar="MESSAGE_FILE",
@@ -102,15 +121,141 @@ def testMessage(sender: str, recipients: list[str], subject: str | None) -> byte
     return message.as_bytes()
 
 
-def _readMessage(options: argparse.Namespace) -> bytes:
-    if options.message:
+#: The characters str.splitlines (and so the email package) takes for line breaks.
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _checkSubject(subject: str) -> None:
+    """
+    Refuse a C{--subject} that is not one line of text: the email package refuses a header
+    with a line break, and a control character would go into the header as it is.
+
+    @raise UsageError: naming the subject and what is wrong with it.
+    """
+    for character in subject:
+        if character in _LINE_BREAKS:
+            raise UsageError(f"--subject {subject!r}: a line break; the subject is one line")
+        if unicodedata.category(character) == "Cc" and character != "\t":
+            raise UsageError(f"--subject {subject!r}: a control character ({character!r})")
+
+
+#: An atom of a local part (RFC 5321 section 4.1.2, C{atext}).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+
+#: A local part as RFC 5321 spells it: atoms separated by single dots, or a quoted string.
+#: Quoted pairs (backslashes) are left out: twisted.mail cannot parse an escaped quote.
+_LOCAL_PART = re.compile(rf'(?:{_ATOM}(?:\.{_ATOM})*|"[ !#-\[\]-~]*")\Z')
+
+#: The longest local part and address an SMTP server must accept (RFC 5321 section 4.5.3.1).
+MAX_LOCAL_PART = 64
+MAX_ADDRESS = 254
+
+
+def mailAddress(option: str, text: str) -> str:
+    """
+    Check that C{text}, given as C{option}, is an address C{txdane send} can send from or to:
+    a plain C{local@domain} (RFC 5321), its local part in ASCII (SMTPUTF8 is not supported),
+    its domain a DNS name (not an address literal: mail goes to a domain's MX hosts).
+
+    @return: the address, its domain in ASCII (an internationalized domain in A-labels) and
+        without a final dot.
+    @raise UsageError: naming C{option} and C{text}, and what is wrong.
+    """
+
+    def refuse(why: str) -> UsageError:
+        return UsageError(f"{option} {text!r}: {why}")
+
+    if text.endswith(">"):
+        # "Name <addr>" or "<addr>": no domain ends with ">", so this is never an addr-spec.
+        from email.utils import parseaddr
+
+        bare = parseaddr(text)[1]
+        hint = f": {bare}" if bare else ""
+        raise refuse(f"give the address alone, without a name or angle brackets{hint}")
+    local, at, domain = text.rpartition("@")
+    if not (at and local and domain):
+        raise refuse("not an address with a domain")
+    if not local.isascii():
+        raise refuse(
+            "a non-ASCII local part needs SMTPUTF8 (RFC 6531), which txdane send does not support"
+        )
+    if not _LOCAL_PART.match(local):
+        if local.startswith('"') and "\\" in local:
+            raise refuse("a quoted local part with a backslash, which txdane send cannot send")
+        raise refuse(f"{local!r} is not a valid local part (RFC 5321)")
+    if len(local) > MAX_LOCAL_PART:
+        raise refuse(f"the local part is longer than {MAX_LOCAL_PART} characters")
+    if domain.startswith("["):
+        raise refuse(
+            f"{domain} is an address literal, which txdane send does not support: it sends "
+            "to the MX hosts of a domain"
+        )
+    try:
+        ipaddress.ip_address(domain)
+    except ValueError:
+        pass
+    else:
+        raise refuse(
+            f"{domain} is an address, not a domain: txdane send sends to the MX hosts of a domain"
+        )
+    if ":" in domain or "/" in domain:
+        # hostName would take these for a port or a URL, which an address has neither of.
+        raise refuse(f"{domain!r} is not a valid host name")
+    try:
+        address = f"{local}@{hostName(domain)}"
+    except UsageError as e:
+        raise refuse(e.message) from None
+    if len(address) > MAX_ADDRESS:
+        raise refuse(f"longer than {MAX_ADDRESS} characters")
+    return address
+
+
+def _stdinIsTerminal() -> bool:
+    # No standard input at all (closed when txdane started) is no terminal either.
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _readMessage(options: argparse.Namespace, sender: str, recipients: list[str]) -> bytes:
+    """
+    The message to send: that of C{MESSAGE_FILE}, else of standard input when it is not a
+    terminal, else (or with C{--test-message}) the generated test message (L{testMessage}).
+
+    @raise UsageError: for C{MESSAGE_FILE} with C{--test-message}, C{--subject} with a message
+        that is not generated, a file that cannot be read, or an empty message: an empty
+        standard input (C{</dev/null}, as from cron) is a mistake, never a message to send.
+    """
+    if options.message is not None:
+        if options.testMessage:
+            raise UsageError(
+                f"--test-message with {options.message}: give MESSAGE_FILE or --test-message"
+            )
+        if options.subject is not None:
+            raise UsageError(
+                f"--subject is for the generated test message, not the message of {options.message}"
+            )
+        if not options.message:
+            raise UsageError("MESSAGE_FILE: an empty file name")
         try:
-            return Path(options.message).read_bytes()
+            data = Path(options.message).read_bytes()
         except OSError as e:
             raise UsageError(f"{options.message}: {e.strerror}") from None
-    if not sys.stdin.isatty():
-        return sys.stdin.buffer.read()
-    return testMessage(options.sender, options.recipients, options.subject)
+        if not data.strip():
+            raise UsageError(f"{options.message}: empty, no message to send")
+        return data
+    if options.testMessage or _stdinIsTerminal():
+        return testMessage(sender, recipients, options.subject)
+    if options.subject is not None:
+        raise UsageError(
+            "--subject is for the generated test message, but the message is read from "
+            "standard input (not a terminal): add --test-message to send the test message"
+        )
+    data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    if not data.strip():
+        raise UsageError(
+            "no message was read from standard input: pipe one in, give MESSAGE_FILE, or add "
+            "--test-message to send the generated test message"
+        )
+    return data
 
 
 def _attemptJSON(attempt: HostAttempt) -> dict[str, Any]:
@@ -200,18 +345,22 @@ def _trustRoots(path: str) -> Any:
 
 def run(options: argparse.Namespace) -> int:
     settings = resolverSettings(options)
+    if options.subject is not None:
+        _checkSubject(options.subject)
+    sender = mailAddress("--from", options.sender)
+    recipients = [mailAddress("--to", recipient) for recipient in options.recipients]
     try:
-        recipientDomain(options.recipients)
+        recipientDomain(recipients)
     except ValueError as e:
         raise UsageError(f"--to: {e}") from None
     if not 0 < options.port < 65536:
         raise UsageError(f"--port {options.port}: not in 1-65535")
     if not 0 < options.max_hosts <= 1000:
         raise UsageError(f"--max-hosts {options.max_hosts}: not in 1-1000")
-    message = _readMessage(options)
-    reporter = None
     if options.mta_sts_cache and not options.mtaSTS:
         raise UsageError("--mta-sts-cache is for MTA-STS, which --no-mta-sts turns off")
+    message = _readMessage(options, sender, recipients)
+    reporter = None
     if options.tlsrpt:
         from txdane.tlsrpt import ReportStore, TLSRPTError
 
@@ -245,8 +394,8 @@ def run(options: argparse.Namespace) -> int:
             return await sendMail(
                 reactor,
                 resolver,
-                options.sender,
-                options.recipients,
+                sender,
+                recipients,
                 message,
                 port=options.port,
                 timeout=settings.timeout or DEFAULT_TIMEOUT,
