@@ -433,6 +433,8 @@ def test_mxOption() -> None:
     assert endpoint.service == "MX of example.test"
     endpoint = parse("dane:mx=example.test:port=2525:timeout=3")
     assert endpoint.settings.timeout == 3
+    # starttls= takes the protocol's name in any case, with mx= as without it.
+    assert parse("dane:mx=example.test:starttls=SMTP").service == "MX of example.test"
     for bad, message in (
         ("dane:mx=example.test:host=mx.example.test", "mx and host exclude"),
         ("dane:mx=example.test:starttls=imap", "mx implies starttls=smtp"),
@@ -463,7 +465,8 @@ def test_srvOption() -> None:
         ("dane:srv=imap:domain=example.test:mx=example.test", "srv and mx"),
         ("dane:srv=gopher:domain=example.test", "unknown service 'gopher'"),
         ("dane:srv=imap", "domain is required"),
-        ("dane:domain=example.test", "srv is required"),
+        ("dane:domain=example.test", "domain goes with srv, the service whose SRV records"),
+        ("dane:mx=example.test:domain=example.org", "domain goes with srv"),
         ("dane:srv=imap:domain=exa..mple", "domain="),
     ]:
         with pytest.raises(EndpointStringError, match=message):

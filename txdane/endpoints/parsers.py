@@ -103,7 +103,9 @@ class DANEEndpointParser:
         options = OptionReader(
             self.prefix, COMMON_OPTIONS | stringOptions() | _PLANNED_OPTIONS, args, kwargs
         )
-        if options.given("srv", "domain"):
+        if options.given("domain") and not options.given("srv"):
+            raise options.error("domain goes with srv, the service whose SRV records to follow")
+        if options.given("srv"):
             return _srvEndpoint(reactor, options)
         if options.given("mx"):
             return _mxEndpoint(reactor, options)
@@ -129,7 +131,7 @@ def _mxEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
         if options.given(name):
             raise options.error(f"mx and {name} exclude each other")
     starttls = options.get("starttls")
-    if starttls not in (None, "smtp"):
+    if starttls is not None and starttls.lower() != "smtp":
         raise options.error(f"mx implies starttls=smtp, not {starttls!r}")
     if not options.given("port"):
         options.values["port"] = "25"
