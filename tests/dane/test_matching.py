@@ -635,3 +635,26 @@ def test_pkixClientOnlyCertificateRefused() -> None:
             result = verifyChain([record], chain, trusted)
             assert result.failure is FailureKind.PKIX, result.summary()
             assert "extended key usage" in result.reason
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: MatchOptions(referenceNames="www.example.test"), "referenceNames must be a"),  # type: ignore[arg-type]
+        (lambda: MatchOptions(referenceNames=(b"www.example.test",)), r"sequence of names \(str\)"),  # type: ignore[arg-type]
+        (lambda: MatchOptions(trust="ca.pem"), "trust must be a PKIXTrust"),  # type: ignore[arg-type]
+        (lambda: PKIXTrust("ca.pem"), "load_pem_x509_certificates"),  # type: ignore[arg-type]
+        (lambda: PKIXTrust(["ca.pem"]), "roots must be a sequence of x509.Certificate"),  # type: ignore[arg-type]
+    ],
+)  # fmt: skip
+def test_optionsChecked(make: object, message: str) -> None:
+    """
+    Matching options made in Python are checked: one name given as a string would be read one
+    letter at a time, and a path given for the PKIX roots would fail only inside a handshake.
+    """
+    with pytest.raises(TypeError, match=message):
+        make()  # type: ignore[operator]
+    root = issue("Root", ca=True).cert
+    assert PKIXTrust([root]).roots == (root,)  # type: ignore[arg-type]
+    names = ["a.test", "b.test"]
+    assert MatchOptions(referenceNames=names).referenceNames == ("a.test", "b.test")  # type: ignore[arg-type]

@@ -117,6 +117,18 @@ class MatchOptions:
     maxChainLength: int = MAX_CHAIN_LENGTH
     maxSignatureChecks: int = MAX_SIGNATURE_CHECKS
 
+    def __post_init__(self) -> None:
+        """
+        @raise TypeError: for reference names given as one string (which would be read one
+            letter at a time) or of another type, or PKIX roots that are not L{PKIXTrust}.
+        """
+        names = self.referenceNames
+        if isinstance(names, (str, bytes)) or not all(isinstance(n, str) for n in names):
+            raise TypeError(f"referenceNames must be a sequence of names (str), not {names!r}")
+        object.__setattr__(self, "referenceNames", tuple(names))
+        if not isinstance(self.trust, PKIXTrust):
+            raise TypeError(f"trust must be a PKIXTrust, not {self.trust!r}")
+
 
 @dataclass(frozen=True)
 class DANEResult:

@@ -34,6 +34,25 @@ class PKIXTrust:
 
     roots: tuple[x509.Certificate, ...] | None = None
 
+    def __post_init__(self) -> None:
+        """
+        @raise TypeError: for roots that are not a sequence of certificates (a path is read
+            with C{x509.load_pem_x509_certificates(Path(path).read_bytes())}).
+        """
+        roots = self.roots
+        if roots is None:
+            return
+        if (
+            isinstance(roots, (str, bytes))
+            or not isinstance(roots, Sequence)
+            or not all(isinstance(root, x509.Certificate) for root in roots)
+        ):
+            raise TypeError(
+                f"PKIXTrust roots must be a sequence of x509.Certificate, not {roots!r} "
+                "(read a PEM file with x509.load_pem_x509_certificates)"
+            )
+        object.__setattr__(self, "roots", tuple(roots))
+
     def store(self, now: datetime.datetime | None = None) -> crypto.X509Store:
         """
         An OpenSSL certificate store holding these roots, verifying at time C{now} (default:

@@ -9,6 +9,7 @@ L{ValidationLimits} holds one resolver's limits; L{Budget} counts one lookup's w
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from txdane.errors import BudgetExceededError
 
@@ -99,6 +100,27 @@ class ValidationLimits:
     cacheSize: int = CACHE_SIZE
     cacheBytes: int = CACHE_BYTES
     strictNSEC3Iterations: bool = False
+
+    def __post_init__(self) -> None:
+        """
+        @raise TypeError: for a field of another type than documented (a limit given as text).
+        @raise ValueError: for a negative limit, or a lookup timeout that is not a positive
+            number of seconds: a limit that cannot be met would fail every lookup, or none.
+        """
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if item.name == "strictNSEC3Iterations":
+                if type(value) is not bool:
+                    raise TypeError(f"{item.name} must be True or False, not {value!r}")
+            elif item.name == "lookupTimeout":
+                if type(value) not in (int, float):
+                    raise TypeError(f"{item.name} must be a number of seconds, not {value!r}")
+                if not (value > 0 and math.isfinite(value)):
+                    raise ValueError(f"{item.name} {value!r} is not a positive number of seconds")
+            elif type(value) is not int:
+                raise TypeError(f"{item.name} must be a whole number, not {value!r}")
+            elif value < 0:
+                raise ValueError(f"{item.name} {value} is negative")
 
 
 class Budget:

@@ -1,0 +1,38 @@
+"""
+L{ValidationLimits} made in Python: each limit is checked when the limits are made, not when a
+lookup first meets it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from txdane.validation import ValidationLimits
+
+
+@pytest.mark.parametrize(
+    "fields, error, message",
+    [
+        ({"lookupTimeout": "5"}, TypeError, "lookupTimeout must be a number of seconds, not '5'"),
+        ({"lookupTimeout": 0}, ValueError, "lookupTimeout 0 is not a positive number"),
+        ({"lookupTimeout": float("inf")}, ValueError, "lookupTimeout inf"),
+        ({"maxCNAMEChain": -1}, ValueError, "maxCNAMEChain -1 is negative"),
+        ({"cacheSize": 1.5}, TypeError, "cacheSize must be a whole number, not 1.5"),
+        ({"maxQueriesPerLookup": True}, TypeError, "maxQueriesPerLookup must be a whole number"),
+        ({"strictNSEC3Iterations": "no"}, TypeError, "strictNSEC3Iterations must be True or"),
+    ],
+)
+def test_checked(fields: dict[str, Any], error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        ValidationLimits(**fields)
+
+
+def test_defaultsAndZeros() -> None:
+    """
+    The defaults pass, and so does a limit of zero where it means "none allowed".
+    """
+    ValidationLimits()
+    limits = ValidationLimits(maxCNAMEChain=0, maxNSEC3Iterations=0, lookupTimeout=2)
+    assert (limits.maxCNAMEChain, limits.lookupTimeout) == (0, 2)
