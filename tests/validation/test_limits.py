@@ -36,3 +36,18 @@ def test_defaultsAndZeros() -> None:
     ValidationLimits()
     limits = ValidationLimits(maxCNAMEChain=0, maxNSEC3Iterations=0, lookupTimeout=2)
     assert (limits.maxCNAMEChain, limits.lookupTimeout) == (0, 2)
+
+
+def test_resolverArguments() -> None:
+    """
+    The resolver and its trust anchors are checked when made: a path given for the anchors,
+    or no querier, fails at once with what to give instead.
+    """
+    from txdane.validation import TrustAnchors, ValidatingResolver
+
+    with pytest.raises(TypeError, match=r"TrustAnchors\.fromFile"):
+        TrustAnchors("root-anchors.xml")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="needs a querier"):
+        ValidatingResolver(None)  # type: ignore[arg-type]
+    builtin = TrustAnchors.builtin()
+    assert TrustAnchors(list(builtin.anchors)) == builtin  # type: ignore[arg-type]

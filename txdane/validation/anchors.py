@@ -64,6 +64,15 @@ class TrustAnchors:
     anchors: tuple[TrustAnchor, ...]
 
     def __post_init__(self) -> None:
+        anchors = self.anchors
+        if isinstance(anchors, (str, bytes)) or not all(
+            isinstance(anchor, TrustAnchor) for anchor in anchors
+        ):
+            raise TypeError(
+                f"TrustAnchors takes TrustAnchor objects, not {anchors!r} (read a file with "
+                "TrustAnchors.fromFile, text with TrustAnchors.fromText)"
+            )
+        object.__setattr__(self, "anchors", tuple(anchors))
         if not self.anchors:
             raise TrustAnchorError("<anchors>", "no trust anchor given")
 

@@ -164,6 +164,11 @@ class ValidatingResolver(TypedLookups):
         clock: IReactorTime | None = None,
         trustAnchorTracker: TrustAnchorTracker | None = None,
     ) -> None:
+        if not callable(getattr(querier, "query", None)):
+            # A resolver's settings, or nothing: refused here, not at the first lookup.
+            raise TypeError(
+                f"ValidatingResolver needs a querier (such as a DNSClient), not {querier!r}"
+            )
         clock = defaultClock(clock)
         self.querier = querier
         self.trustAnchors = trustAnchors if trustAnchors is not None else TrustAnchors.builtin()
