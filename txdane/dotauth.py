@@ -25,7 +25,6 @@ Tests: C{tests/transport/test_dotauth.py}, C{tests/peers/test_dot.py}.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from typing import Any
 
@@ -48,7 +47,7 @@ from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import TLSARecord
 from txdane.dot import DoTAuthenticationError, DoTClient, UpstreamTLS
-from txdane.names import tlsaName
+from txdane.names import isAddress, tlsaName
 from txdane.resolvconf import NameServer
 from txdane.transport import DNSError
 from txdane.validation.anchors import TrustAnchors
@@ -96,14 +95,6 @@ class _ChainOnly:
         if not self._owner.is_subdomain(qname):
             return fail(BootstrapQueryError(qname, self._owner))
         return self._querier.query(qname, rdtype, rdclass, **kw)
-
-
-def _isAddress(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 class UpstreamAuthenticator:
@@ -154,7 +145,7 @@ class UpstreamAuthenticator:
         return Deferred.fromCoroutine(self._authenticate(server))
 
     async def _authenticate(self, server: NameServer) -> UpstreamTLS:
-        if _isAddress(self.serverName):
+        if isAddress(self.serverName):
             why = "an IP address has no TLSA records"
             plan = planWithoutTLSA(self.serverName, server.port, why, trust=self.trust)
         else:

@@ -5,12 +5,14 @@ records (TLSA at C{_port._proto.host}) and the conversion of user-given text to 
 
 from __future__ import annotations
 
+import ipaddress
+
 import dns.exception
 import dns.name
 
 from txdane.errors import TLSAFormatError
 
-__all__ = ["asName", "tlsaName"]
+__all__ = ["asName", "isAddress", "tlsaName"]
 
 
 def asName(name: dns.name.Name | str) -> dns.name.Name:
@@ -40,3 +42,14 @@ def tlsaName(host: dns.name.Name | str, port: int, protocol: str = "tcp") -> dns
         )
     except dns.exception.DNSException as e:  # e.g. an empty or long label
         raise TLSAFormatError(str(e)) from None
+
+
+def isAddress(text: str) -> bool:
+    """
+    Whether C{text} is an IPv4 or IPv6 address literal (not a name).
+    """
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

@@ -12,13 +12,14 @@ Tests: C{tests/endpoints/test_arguments.py}.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import dns.exception
 import dns.name
+
+from txdane.names import isAddress
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -43,11 +44,8 @@ def hostProblem(host: str) -> str | None:
     What is wrong with C{host} as a host name or an IP address literal, in words that follow
     it ("is not a host name: ..."); C{None} when nothing is.
     """
-    try:
-        ipaddress.ip_address(host)
+    if isAddress(host):
         return None
-    except ValueError:
-        pass
     try:
         name = dns.name.from_text(host)
     except dns.exception.DNSException as e:
@@ -93,10 +91,8 @@ def checkedBindAddress(value: object) -> tuple[str, int]:
     ):
         raise TypeError(f"bindAddress must be (IP address, port), not {value!r}")
     host, port = value
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"bindAddress {host!r} is not an IP address") from None
+    if not isAddress(host):
+        raise ValueError(f"bindAddress {host!r} is not an IP address")
     if not 0 <= port < 65536:
         raise ValueError(f"bindAddress port {port} is not in 0-65535")
     return (host, port)

@@ -15,6 +15,7 @@ from typing import Any
 
 from txdane.endpoints._arguments import hostProblem
 from txdane.endpoints.errors import EndpointStringError
+from txdane.names import isAddress
 from txdane.settings import ResolverSettings, ResolverSettingsError, sharedResolver
 
 _TRUE = {"yes", "true", "1", "on"}
@@ -160,7 +161,7 @@ class OptionReader:
         problem = hostProblem(value)
         if problem is not None:
             raise self.error(f"{name}={value!r} {problem}")
-        if not address and _isAddress(value):
+        if not address and isAddress(value):
             raise self.error(f"{name}={value!r} is an address, not a domain name")
         return value
 
@@ -223,7 +224,7 @@ class OptionReader:
         text = self.get("bindAddress")
         if not text:
             return None
-        if not _isAddress(text):
+        if not isAddress(text):
             raise self.error(f"bindAddress={text!r} is not an IP address")
         return (text, 0)
 
@@ -300,14 +301,6 @@ def _resolverSettings(
         resolverTLS=resolverTLS,
         resolverTrustRootsFile=resolverTrustRootsFile,
     )
-
-
-def _isAddress(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _refuseUnescapedColons(prefix: str, values: dict[str, str], positional: list[str]) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import enum
 import hmac
-import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ from twisted.conch.ssh.keys import Key
 from twisted.internet.defer import Deferred
 from twisted.python.filepath import FilePath
 
+from txdane.names import isAddress
 from txdane.ssh.fingerprints import (
     HOST_KEY_ALGORITHMS,
     KeyFormatError,
@@ -277,7 +277,7 @@ class SSHFPKnownHosts(KnownHostsFile):
         return Deferred.fromCoroutine(self._lookup(_text(hostname)))
 
     async def _lookup(self, host: str) -> Answer | None:
-        if _isAddress(host):
+        if isAddress(host.strip("[]")):
             if self.require or self.fallback is None:
                 raise SSHFPUnverifiedError(
                     host, Status.INSECURE, "an address has no SSHFP records", None
@@ -391,11 +391,3 @@ def _unverifiableReason(answer: Answer) -> str:
 
 def _text(hostname: str | bytes) -> str:
     return hostname.decode("ascii") if isinstance(hostname, bytes) else hostname
-
-
-def _isAddress(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True

@@ -34,7 +34,6 @@ Tests: C{tests/validation/test_iterative.py}.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 from collections.abc import Callable, Sequence
 
 import dns.flags
@@ -46,6 +45,7 @@ import dns.rdatatype
 from twisted.internet.defer import Deferred
 
 from txdane.errors import TxdaneError
+from txdane.names import isAddress
 from txdane.resolvconf import NameServer
 from txdane.transport import (
     DNSClient,
@@ -568,7 +568,7 @@ class IterativeQuerier:
                 for rrset in response.additional
                 if rrset.name == target and rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
                 for rdata in rrset
-                if _isAddress(rdata.address)
+                if isAddress(rdata.address)
             )
             if addresses:
                 glue.append((target, addresses))
@@ -639,7 +639,7 @@ class IterativeQuerier:
                 for rrset in response.answer:
                     if rrset.name == name and rrset.rdtype == rdtype:
                         ttl = min(ttl, rrset.ttl)
-                        addresses += [r.address for r in rrset if _isAddress(r.address)]
+                        addresses += [r.address for r in rrset if isAddress(r.address)]
                 if addresses:
                     break
         finally:
@@ -654,14 +654,6 @@ class IterativeQuerier:
 
 def _what(name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> str:
     return f"{name} {dns.rdatatype.to_text(rdtype)}"
-
-
-def _isAddress(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _ordered(addresses: Sequence[str]) -> list[str]:
