@@ -83,6 +83,18 @@ def test_readyUsage(
     assert status == 2 and message in err, err
 
 
+def _publish(files: dict[str, str], port: int, timeout: int) -> subprocess.CompletedProcess[str]:
+    """
+    Run C{txdane publish} for the test certificate against the primary on C{port}.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "txdane", "publish", "www.example.test", "443",
+         "--cert", files["cert.pem"], "--server", f"127.0.0.1#{port}",
+         "--tsig-key", files["up.key"], "--zone", "example.test", "--timeout", str(timeout)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
 def test_noAnswer(files: dict[str, str]) -> None:
     """
     A primary that refuses the connection: exit status 4, one line naming it.
@@ -90,12 +102,7 @@ def test_noAnswer(files: dict[str, str]) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-        done = subprocess.run(
-            [sys.executable, "-m", "txdane", "publish", "www.example.test", "443",
-             "--cert", files["cert.pem"], "--server", f"127.0.0.1#{port}",
-             "--tsig-key", files["up.key"], "--zone", "example.test", "--timeout", "2"],
-            capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+        done = _publish(files, port, 2)
     assert done.returncode == 4, done.stderr
     assert done.stderr.startswith(f"txdane: no answer from 127.0.0.1#{port}: ")
     assert done.stderr.count("\n") == 1
@@ -195,12 +202,7 @@ def test_unsignedAnswerToUpdate(
             target=_unsignedPrimary, args=(listener, dns.rcode.from_text(rcode)), daemon=True
         )
         server.start()
-        done = subprocess.run(
-            [sys.executable, "-m", "txdane", "publish", "www.example.test", "443",
-             "--cert", files["cert.pem"], "--server", f"127.0.0.1#{port}",
-             "--tsig-key", files["up.key"], "--zone", "example.test", "--timeout", "5"],
-            capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+        done = _publish(files, port, 5)
         server.join(5)
     assert done.returncode == status, done.stderr
     assert done.stderr.startswith(f"txdane: 127.0.0.1#{port} {message}"), done.stderr
