@@ -87,8 +87,10 @@ class CheckTLSTests(TestCase):
         status, output = await world.run("check", "www.badds.test")
         self.assertEqual(status, ExitStatus.BOGUS)
         self.assertIn("bogus", output)
+        # A host that provably does not exist: the check completed, DANE does not apply.
         status, output = await world.run("check", "nx.example.test")
-        self.assertEqual(status, ExitStatus.FAILURE)
+        self.assertEqual(status, ExitStatus.INSECURE)
+        self.assertIn("no such host (proven by DNSSEC)", output.splitlines()[0])
         self.assertIn("no address records (secure NXDOMAIN)", output)
 
     async def test_closedPort(self) -> None:

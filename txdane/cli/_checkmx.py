@@ -179,7 +179,10 @@ async def checkMX(
         extra["null_mx"] = True
         return report("no mail service: null MX (RFC 7505)", ExitStatus.INSECURE, reason=e.reason)
     except NoSuchDomainError as e:
-        return report("no such domain", ExitStatus.FAILURE, reason=e.reason)
+        # The check is complete: the domain provably has no mail service (as for a null MX).
+        status, _ = lookup()
+        proof = "proven by DNSSEC" if status == Status.SECURE.value else f"{status}: not proven"
+        return report(f"no such domain ({proof})", ExitStatus.INSECURE, reason=e.reason)
     except MXLookupError as e:
         exitStatus = LOOKUP_EXIT.get(e.status, ExitStatus.FAILURE)  # type: ignore[arg-type]
         headline = "not checked: the MX lookup cannot be used (mail would be deferred)"

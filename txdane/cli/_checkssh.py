@@ -12,7 +12,7 @@ from twisted.internet.protocol import Factory, Protocol
 
 from txdane.cli import ExitStatus
 from txdane.cli._advice import signatureAdvice
-from txdane.cli._checktls import addressFailure, connectionFailure
+from txdane.cli._checktls import addressFailure, connectionFailure, greetingProtocol, peek
 from txdane.cli._tlsalookup import STATUS_EXIT
 from txdane.cli._verdict import HostVerdict
 from txdane.status import Status
@@ -97,7 +97,7 @@ async def checkSSH(
         error = e
     if not seen:
         assert error is not None
-        return connectionFailure(host, port, error, status=_statusOf(sshfp(host, "SSHFP")))
+        return await _noHostKey(reactor, resolver, host, port, error, sshfp(host, "SSHFP"))
     key, answer, ip = seen[-1]
     addresses = await ValidatingHostnameResolver(resolver, allowInsecure=True).resolveAddresses(
         host
@@ -188,6 +188,70 @@ async def checkSSH(
     return HostVerdict(
         host, port, False, ExitStatus.INSECURE, "no SSHFP verification", reason=reason, **common
     )
+
+
+async def _noHostKey(
+    reactor: Any, resolver: Any, host: str, port: int, error: BaseException, sshfp: Any
+) -> HostVerdict:
+    """
+    The verdict when the server proved no host key: the connection failed, or the server is
+    no SSH server, which its first line (an SSH server sends its identification string
+    first, RFC 4253 section 4.2) tells, seen on a connection of L{peek}'s own. The addresses
+    and SSHFP records that were looked up are shown all the same.
+    """
+    from twisted.internet.error import ConnectError
+
+    from txdane.adapters import ValidatingHostnameResolver
+    from txdane.endpoints.starttls.negotiator import quoted
+    from txdane.ssh.verifier import answerRecords
+    from txdane.validation.answer import Answer
+
+    records = list(answerRecords(sshfp)) if isinstance(sshfp, Answer) else []
+    evidence: dict[str, Any] = {
+        "status": _statusOf(sshfp),
+        "extraJSON": {
+            "records": [
+                {
+                    "record": str(r),
+                    "algorithm": r.algorithm,
+                    "fingerprint_type": r.fingerprintType,
+                    "mnemonic": r.mnemonic,
+                    "outcome": "not compared",
+                }
+                for r in records
+            ],
+            "host_key": None,
+            "sshfp_name": f"{host}.",
+        },
+    }
+    if isinstance(sshfp, Answer):
+        rows = [f"{host}.  {sshfp.status.value}"]
+        rows += [f"{r.short()}  {r.mnemonic}  not compared" for r in records]
+        evidence["extra"] = [("SSHFP", rows)]
+    try:
+        addresses = await ValidatingHostnameResolver(resolver, allowInsecure=True).resolveAddresses(
+            host
+        )
+    except Exception:
+        addresses = None  # the connection's own failure says enough
+    if addresses is not None:
+        evidence["addresses"] = [a.host for a in addresses.addresses]
+        evidence["addressStatus"] = addresses.status.value
+    if addresses is None or not addresses.addresses or isinstance(error, ConnectError):
+        return connectionFailure(host, port, error, **evidence)
+    line = (await peek(reactor, addresses.addresses[0].host, port)).line
+    if line is None:
+        headline = "connection failed: the server sent no SSH identification string"
+        reason = str(error).strip() or type(error).__name__
+    elif line.startswith("SSH-"):
+        return connectionFailure(host, port, error, **evidence)
+    else:
+        headline = "connection failed: not an SSH server"
+        reason = f"it sent {quoted(line)} instead of an SSH identification string"
+        protocol = greetingProtocol(line)
+        if protocol is not None and protocol[1] is not None:
+            reason += f"; it speaks {protocol[0]}: try --starttls {protocol[1]}"
+    return HostVerdict(host, port, False, ExitStatus.FAILURE, headline, reason=reason, **evidence)
 
 
 def _statusOf(outcome: Any) -> str:

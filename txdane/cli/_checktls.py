@@ -5,9 +5,14 @@ what it looked up, what the server presented and what it decided.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Factory, Protocol
+from zope.interface import implementer
 
 from txdane.cli import ExitStatus
 from txdane.cli._evidence import RecordingResolver
@@ -41,10 +46,13 @@ def foundTLSA(recorder: RecordingResolver, host: str, port: int, proto: str) -> 
 
 def addressFailure(host: str, port: int, error: Any, found: TLSALookup | None) -> HostVerdict:
     """
-    The verdict when the host's addresses cannot be used.
+    The verdict when the host's addresses cannot be used; for a name that provably has none
+    (NXDOMAIN or NODATA), L{noAddresses}.
     """
-    from txdane.adapters import AddressValidationError
+    from txdane.adapters import AddressValidationError, NoAddressesError
 
+    if isinstance(error, NoAddressesError):
+        return noAddresses(host, port, error, found)
     status = getattr(error, "status", None)
     if isinstance(error, AddressValidationError) and status in STATUS_EXIT:
         exitStatus = STATUS_EXIT[status]
@@ -63,6 +71,31 @@ def addressFailure(host: str, port: int, error: Any, found: TLSALookup | None) -
         reason=str(error),
         tlsa=found,
         addressStatus=addressStatus,
+    )
+
+
+def noAddresses(host: str, port: int, error: Any, found: TLSALookup | None) -> HostVerdict:
+    """
+    The verdict on a host whose address lookup answered that it has no address (a
+    L{NoAddressesError<txdane.adapters.NoAddressesError>}): the check is complete, there is
+    no server to connect to, so DANE does not apply (exit status 1), as for a null MX.
+    """
+    import dns.rcode
+
+    answers = list(error.answers)
+    nx = any(a.rcode == dns.rcode.NXDOMAIN for a in answers)
+    status = Status.weakest(*(a.status for a in answers)) if answers else Status.INSECURE
+    what = "no such host" if nx else "no addresses"
+    proof = "proven by DNSSEC" if status is Status.SECURE else f"{status.value}: not proven"
+    return HostVerdict(
+        host,
+        port,
+        False,
+        ExitStatus.INSECURE,
+        f"{what} ({proof})",
+        reason=str(error),
+        tlsa=found,
+        addressStatus=status.value,
     )
 
 
@@ -115,7 +148,7 @@ async def checkCandidate(
     """
     from twisted.internet.error import ConnectError
 
-    from txdane.adapters import AddressLookupError
+    from txdane.adapters import AddressLookupError, NoAddressesError
     from txdane.dane.decision import Action
     from txdane.dane.errors import (
         DANEPolicyError,
@@ -154,28 +187,29 @@ async def checkCandidate(
             extraJSON=protocolJSON,
         )
     except AddressLookupError as e:
-        verdict = addressFailure(host, port, e, foundTLSA(recorder, host, port, "tcp"))
+        found = foundTLSA(recorder, host, port, "tcp")
+        if found is None and isinstance(e, NoAddressesError):
+            # The check is complete (the host has no address): the TLSA records the
+            # connection would have used are part of the verdict's evidence.
+            found = await _lookedUpTLSA(recorder, host, port)
+        verdict = addressFailure(host, port, e, found)
         verdict.extraJSON.update(protocolJSON)
         return verdict
     found = foundTLSA(recorder, host, port, "tcp")
     if found is None:
         # The connection does not consult the TLSA records of a host whose addresses are
         # insecure (RFC 7672 section 2.2.2); the evidence shows them all the same.
-        try:
-            await recorder.lookupTLSA(host, port, "tcp")
-        except Exception:
-            pass
-        found = foundTLSA(recorder, host, port, "tcp")
-    assert found is not None
+        found = await _lookedUpTLSA(recorder, host, port)
     evidence: dict[str, Any] = dict(
         tlsa=found,
         addresses=[a.host for a in addresses.addresses],
         addressStatus=addresses.status.value,
         extraJSON=protocolJSON,
     )
+    info = candidateInfo(candidate, plan)
     try:
         protocol: Any = await endpoint.connectWithPlan(
-            addresses, plan, Factory.forProtocol(Quiet), info=candidateInfo(candidate, plan)
+            addresses, plan, Factory.forProtocol(Quiet), info=info
         )
     except PKIXVerificationError as e:
         found.addAdvice(now)
@@ -203,13 +237,19 @@ async def checkCandidate(
             **evidence,
         )
         return _withProtection(verdict, starttls, "cleartext")
-    except (ConnectError, OSError) as e:
-        return _withProtection(connectionFailure(host, port, e, **evidence), starttls, None)
     except Exception as e:
-        if plan.action is not Action.PKIX:
-            return _withProtection(connectionFailure(host, port, e, **evidence), starttls, None)
-        found.addAdvice(now)
-        return _withProtection(pkixFailed(host, port, e, plan.reason, **evidence), starttls, None)
+        if info.address is None or isinstance(e, ConnectError):
+            # No TCP connection: a closed port, an unreachable host.
+            verdict = connectionFailure(host, port, e, **evidence)
+        elif plan.action is Action.PKIX and _certificateError(e):
+            found.addAdvice(now)
+            verdict = pkixFailed(host, port, e, plan.reason, **evidence)
+        else:
+            # Connected, but no TLS session came of it: the check could not complete.
+            verdict = await handshakeFailure(
+                reactor, candidate, info.address.host, e, timeout, **evidence
+            )
+        return _withProtection(verdict, starttls, None)
     info = IDANEConnection(protocol.transport).connectionInfo
     protection = str(info.protection) if starttls is not None else None
     if info.protection is Protection.CLEARTEXT:
@@ -233,6 +273,228 @@ async def checkCandidate(
         host, port, plan, results, chain, tls, protection == "trusted", **evidence
     )
     return _withProtection(verdict, starttls, protection)
+
+
+async def _lookedUpTLSA(recorder: RecordingResolver, host: str, port: int) -> TLSALookup:
+    """
+    The TLSA records of C{host}:C{port} where the connection did not look them up.
+    """
+    try:
+        await recorder.lookupTLSA(host, port, "tcp")
+    except Exception:
+        pass  # the failure is recorded, and shown
+    found = foundTLSA(recorder, host, port, "tcp")
+    assert found is not None
+    return found
+
+
+def _certificateError(error: BaseException) -> bool:
+    """
+    Whether C{error} is OpenSSL refusing the server's certificate (as opposed to a handshake
+    that broke down before any certificate was judged).
+    """
+    from OpenSSL import SSL
+
+    return isinstance(error, SSL.Error) and "certificate" in errorText(error)
+
+
+#: The protocols a server's first line (sent before the client says anything) shows: a
+#: pattern, the protocol's name, and the C{--starttls} value to check it with (C{None}: SSH).
+GREETINGS = [
+    (re.compile(r"SSH-"), "SSH", None),
+    (re.compile(r"220[ -].*LMTP", re.IGNORECASE), "LMTP", "lmtp"),
+    (re.compile(r"220[ -].*FTP", re.IGNORECASE), "FTP", "ftp"),
+    (re.compile(r"220[ -]"), "SMTP", "smtp"),
+    (re.compile(r"\* OK", re.IGNORECASE), "IMAP", "imap"),
+    (re.compile(r"\+OK"), "POP3", "pop3"),
+]
+
+#: The longest a server's first words are waited for by L{peek}, in seconds.
+PEEK_SECONDS = 2.0
+
+
+def greetingProtocol(line: str) -> tuple[str, str | None] | None:
+    """
+    The protocol whose greeting C{line} (a server's first line) is, and the C{--starttls}
+    value that speaks it; C{None} when it is none of L{GREETINGS}.
+    """
+    for pattern, name, starttls in GREETINGS:
+        if pattern.match(line):
+            return name, starttls
+    return None
+
+
+@dataclass
+class Peek:
+    """
+    What a server said on a connection of L{peek}'s own.
+
+    @ivar line: its first line, sent before the client said anything (C{None}: nothing).
+    @ivar tls: whether it then completed a TLS handshake (only when asked).
+    """
+
+    line: str | None = None
+    tls: bool = False
+
+
+@implementer(IHandshakeListener)
+class _Peeking(Protocol):
+    """
+    Keeps what the server says first; with C{tryTLS}, starts TLS after C{wait} seconds of
+    silence and notes whether the handshake completes.
+    """
+
+    def __init__(self, reactor: Any, wait: float, tryTLS: bool) -> None:
+        self.reactor, self.wait, self.tryTLS = reactor, wait, tryTLS
+        self.buffer = b""
+        self.peek = Peek()
+        self.done: Deferred[Peek] = Deferred()
+
+    def connectionMade(self) -> None:
+        self.timer = self.reactor.callLater(self.wait, self.silent)
+
+    def silent(self) -> None:
+        if self.buffer or not self.tryTLS:
+            self.finish()
+            return
+        from twisted.internet.ssl import CertificateOptions
+
+        # Whatever the certificate: the question is only whether the server speaks TLS.
+        self.transport.startTLS(CertificateOptions())  # type: ignore[union-attr]
+        self.timer = self.reactor.callLater(self.wait, self.finish)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.buffer += data
+        if b"\n" in self.buffer or len(self.buffer) >= 512:
+            self.finish()
+
+    def handshakeCompleted(self) -> None:
+        self.peek.tls = True
+        self.finish()
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.finish(connected=False)
+
+    def finish(self, connected: bool = True) -> None:
+        if self.done.called:
+            return
+        if self.timer.active():
+            self.timer.cancel()
+        if self.buffer and not self.peek.tls:
+            line = self.buffer.split(b"\n", 1)[0].rstrip(b"\r")
+            self.peek.line = line.decode("utf-8", "replace")
+        if connected and self.transport is not None:
+            self.transport.abortConnection()  # type: ignore[attr-defined]
+        self.done.callback(self.peek)
+
+
+async def peek(
+    reactor: Any, address: str, port: int, wait: float = PEEK_SECONDS, *, tryTLS: bool = False
+) -> Peek:
+    """
+    Connect to C{address}:C{port} once more, in cleartext, to see what the server says
+    before the client speaks (an SMTP, IMAP, POP3 or FTP greeting, an SSH identification
+    string), for at most C{wait} seconds; with C{tryTLS}, a server that stays silent is
+    then offered a TLS handshake (its certificate not judged), to see whether it speaks TLS.
+    Nothing is learnt (an empty L{Peek}) when that connection fails.
+    """
+    from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint, connectProtocol
+
+    kind = TCP6ClientEndpoint if ":" in address else TCP4ClientEndpoint
+    protocol = _Peeking(reactor, wait, tryTLS)
+    try:
+        await connectProtocol(kind(reactor, address, port, timeout=wait), protocol)
+    except Exception:
+        return Peek()
+    return await protocol.done
+
+
+async def handshakeFailure(
+    reactor: Any,
+    candidate: Any,
+    address: str,
+    error: BaseException,
+    timeout: float,
+    **evidence: Any,
+) -> HostVerdict:
+    """
+    The verdict on a server that accepted the connection but with which no TLS session came
+    about (its handshake timed out, broke down or was cut; for STARTTLS, its prelude did not
+    end in time): the check could not complete, and it is no verdict on the certificate. Where
+    it helps, what the server says first on a connection of L{peek}'s own tells which protocol
+    it speaks, to say which option to check it with.
+    """
+    from OpenSSL import SSL
+    from twisted.internet.error import ConnectionClosed
+
+    from txdane.endpoints.starttls import negotiatorFor
+    from txdane.endpoints.starttls.negotiator import quoted
+    from txdane.errors import HandshakeTimeoutError
+
+    host, port, starttls = candidate.host, candidate.port, candidate.starttls
+    reason = ""
+    if isinstance(error, HandshakeTimeoutError):
+        seconds = f"{error.timeout:g} s"
+        if starttls is None:
+            headline = f"no TLS handshake within {seconds}"
+            reason = "the server accepted the connection but did not answer the TLS handshake"
+        elif negotiatorFor(starttls).greeting:
+            # A protocol whose server speaks first: did it?
+            name = negotiatorFor(starttls).protocolName.upper()
+            seen = await peek(reactor, address, port, min(PEEK_SECONDS, timeout), tryTLS=True)
+            if seen.line is None:
+                headline = f"no {name} greeting within {seconds}"
+                reason = (
+                    "the server speaks TLS from the first byte: try without --starttls"
+                    if seen.tls
+                    else "the server accepted the connection but said nothing"
+                )
+            else:
+                headline = f"STARTTLS ({starttls}) did not complete within {seconds}"
+                reason = f"the server greets with {quoted(seen.line)}"
+        else:
+            headline = f"STARTTLS ({starttls}) and TLS did not complete within {seconds}"
+    elif isinstance(error, ConnectionClosed):
+        headline = "the server closed the connection during the TLS handshake"
+    elif isinstance(error, SSL.Error):
+        text = errorText(error)
+        headline = f"the TLS handshake failed ({text})"
+        if starttls is None and "alert" not in text:
+            # Not a TLS answer: a server that speaks first (a cleartext greeting) shows what
+            # it speaks.
+            seen = await peek(reactor, address, port, min(PEEK_SECONDS, timeout))
+            reason = _notTLS(seen.line)
+    else:
+        headline = str(error).strip() or type(error).__name__
+    return HostVerdict(
+        host,
+        port,
+        False,
+        ExitStatus.FAILURE,
+        f"connection failed: {headline}",
+        reason=reason,
+        **evidence,
+    )
+
+
+def _notTLS(line: str | None) -> str:
+    """
+    What a server that did not answer in TLS is, by its first line (C{None}: it said
+    nothing unprompted).
+    """
+    from txdane.endpoints.starttls.negotiator import quoted
+
+    if line is None:
+        return (
+            "the server did not answer in TLS: it may not speak TLS on this port, or only "
+            "after STARTTLS (--starttls PROTO)"
+        )
+    protocol = greetingProtocol(line)
+    if protocol is None:
+        return f"the server speaks first, in cleartext ({quoted(line)}), not TLS"
+    name, starttls = protocol
+    option = f"--starttls {starttls}" if starttls else "--ssh"
+    return f"the server speaks {name} ({quoted(line)}), not TLS: try {option}"
 
 
 def refusedByDANE(host: str, port: int, error: Any, **evidence: Any) -> HostVerdict:
