@@ -5,6 +5,7 @@ Name servers and query settings: parsed from C{/etc/resolv.conf} or given explic
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +20,8 @@ DEFAULT_ATTEMPTS = 2
 #: glibc's caps on C{options timeout:} and C{options attempts:}.
 MAX_TIMEOUT = 30.0
 MAX_ATTEMPTS = 5
+#: The forms of a name server address L{NameServer.fromString} reads, for its errors.
+FORMS = "ADDR or ADDR#PORT, e.g. 192.0.2.1#5353, ::1#5353 or [::1]#5353"
 #: How many C{nameserver} lines count (glibc's C{MAXNS}); later ones are ignored.
 MAX_NAMESERVERS = 3
 
@@ -67,23 +70,50 @@ class NameServer:
     @classmethod
     def fromString(cls, text: str) -> NameServer:
         """
-        Parse C{address}, C{address#port} (the BIND and Unbound notation), or C{[v6]:port}.
+        Parse C{ADDR} or C{ADDR#PORT} (the BIND and Unbound notation), where an IPv6 C{ADDR}
+        may be in brackets (C{[::1]#5353}, also C{[::1]:5353} as in URLs). White space around
+        the text is ignored; inside it, it is refused (C{"192.0.2.1# 53"} is a typo).
 
-        @raise NameServerError: if C{text} is not one of those.
+        @raise NameServerError: if C{text} is not one of those, saying which forms are.
         """
         text = text.strip()
-        host, port = text, str(DEFAULT_PORT)
-        if "#" in text:
-            host, port = text.rsplit("#", 1)
-        elif text.startswith("[") and "]:" in text:
-            host, port = text[1:].rsplit("]:", 1)
-        elif text.startswith("[") and text.endswith("]"):
-            host = text[1:-1]
-        try:
-            portNumber = int(port)
-        except ValueError:
-            raise NameServerError(f"name server {text!r}: port {port!r} is not a number") from None
-        return cls(host.strip(), portNumber)
+
+        def refused(problem: str, forms: bool = True) -> NameServerError:
+            also = f" (give {FORMS})" if forms else ""
+            return NameServerError(f"name server {text!r}: {problem}{also}")
+
+        if not text:
+            raise refused("no address")
+        if any(c.isspace() for c in text):
+            raise refused("white space inside")
+        host, hasPort, port = text.partition("#")
+        if "#" in port:
+            raise refused("more than one '#'")
+        if host.startswith("["):
+            host, closed, after = host[1:].partition("]")
+            if not closed:
+                raise refused("'[' without ']'")
+            if after and (hasPort or not after.startswith(":")):
+                raise refused(f"{after!r} after ']'")
+            if after:
+                hasPort, port = "#", after[1:]
+            if isinstance(_address(host), ipaddress.IPv4Address):
+                raise refused("brackets are for IPv6 addresses only")
+        elif "]" in host:
+            raise refused("']' without '['")
+        else:
+            address, colon, number = host.rpartition(":")
+            if colon and number.isdigit() and isinstance(_address(address), ipaddress.IPv4Address):
+                raise refused(f"the port goes after '#': {address}#{number}", forms=False)
+        if _address(host) is None:
+            raise refused(f"{host!r} is not an IPv4 or IPv6 address" if host else "no address")
+        if not hasPort:
+            return cls(host)
+        if not re.fullmatch("[0-9]{1,5}", port):
+            raise refused(f"port {port!r} is not a number")
+        if not 0 < int(port) < 65536:
+            raise refused(f"port {int(port)} is not in 1-65535")
+        return cls(host, int(port))
 
     @classmethod
     def fromValue(cls, value: NameServer | str | tuple[str, int]) -> NameServer:
@@ -100,6 +130,16 @@ class NameServer:
 
     def __str__(self) -> str:
         return self.host if self.port == DEFAULT_PORT else f"{self.host}#{self.port}"
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """
+    The IP address C{text} is, or C{None}.
+    """
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

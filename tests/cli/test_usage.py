@@ -67,7 +67,10 @@ def test_everyOptionDocumented(name: str) -> None:
         (["check", "www.example.com", "--resolver", "not-an-address"], "--resolver"),
         (["check", "www.example.com", "--trust-anchor", "/nonexistent"], "--trust-anchor"),
         (["verify", "www.example.com"], "the following arguments are required: --cert"),
-        (["verify", "h.example", "--cert", "/nonexistent.pem"], "cannot read /nonexistent.pem"),
+        (
+            ["verify", "h.example", "--cert", "/nonexistent.pem"],
+            "--cert /nonexistent.pem: no such file or directory",
+        ),
         (["verify", "h.example", "--cert", "/dev/null", "--tlsa", "3 1 1 ab"], "not a certificate"),
         (
             ["check", "--starttls", "smpt", "mx.example.com"],

@@ -113,7 +113,7 @@ class VerifyOfflineTests(TestCase):
         cases = [
             (
                 ["h.example", "--cert", "/nonexistent.pem", "--tlsa", self.ee],
-                "cannot read /nonexistent.pem: No such file or directory",
+                "--cert /nonexistent.pem: no such file or directory",
             ),
             (
                 ["h.example", "--cert", str(notCert), "--tlsa", self.ee],

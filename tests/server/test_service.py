@@ -504,7 +504,7 @@ class TestKeygenCommand:
         assert main(["keygen", "-a", "RSASHA1", "example.com"]) == ExitStatus.USAGE
         (tmp_path / "file").write_text("")
         assert main(["keygen", "-d", str(tmp_path / "file"), "example.com"]) == ExitStatus.USAGE
-        assert "file is not a directory" in capsys.readouterr().err
+        assert "file: not a directory" in capsys.readouterr().err
         (tmp_path / "file").unlink()
         assert main(["keygen", "--ttl", "-1", "-d", str(tmp_path), "example.com"]) == 2
         assert "--ttl: '-1' is not in 0-2147483647" in capsys.readouterr().err

@@ -8,14 +8,17 @@ that C{txdane --help} loads neither the DNS client nor the validator.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
+import os
+import re
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from txdane.cli import UsageError
+from txdane.cli import CommandError, ExitStatus, UsageError
 
 if TYPE_CHECKING:
     from txdane.settings import ResolverSettings
@@ -62,7 +65,8 @@ def addResolverArguments(parser: argparse.ArgumentParser) -> None:
         "--resolver",
         metavar="ADDR[#PORT]",
         action="append",
-        help="recursive resolver to ask (repeatable; default: the nameservers of /etc/resolv.conf)",
+        help="recursive resolver to ask: ADDR or ADDR#PORT, e.g. 192.0.2.1#5353 or [::1]#5353 "
+        "(repeatable; default: the nameservers of /etc/resolv.conf)",
     )
     group.add_argument(
         "--trust-anchor",
@@ -139,6 +143,109 @@ def _positiveFloat(text: str) -> float:
     return value
 
 
+#: The errors of a path that its user can fix (a usage error, exit status 2); any other, such as
+#: a full disk or an I/O error, is a failure of the command (exit status 4).
+_PATH_ERRNOS = frozenset(
+    {
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.EEXIST,
+        errno.ELOOP,
+        errno.ENAMETOOLONG,
+        errno.ENXIO,
+    }
+)
+
+
+def osErrorText(error: OSError) -> str:
+    """
+    What C{error} says, in words and without its errno or file name: C{"is a directory"}.
+    """
+    text = error.strerror or (os.strerror(error.errno) if error.errno else str(error))
+    return text[:1].lower() + text[1:]
+
+
+def pathError(option: str, path: object, error: OSError, doing: str = "") -> CommandError:
+    """
+    The one-line error for C{error}, met reading or writing C{path}, which the user gave as
+    C{option}: C{"--state /tmp/adir: is a directory"}.
+
+    @param doing: what failed, when the error alone does not say (C{"cannot write the key
+        files"}). A file other than C{path} (one inside it) is named too.
+    @return: a L{UsageError} when the path is at fault (missing, a directory, not
+        permitted), else a L{CommandError} with L{ExitStatus.FAILURE}.
+    """
+    words = osErrorText(error)
+    if error.filename is not None:
+        filename = os.fsdecode(error.filename)
+        if filename != str(path):
+            inside = os.path.relpath(filename, str(path))
+            words = f"{filename if inside.startswith('..') else inside}: {words}"
+    if doing:
+        words = f"{doing}: {words}"
+    message = f"{option} {path}: {words}"
+    if error.errno in _PATH_ERRNOS:
+        return UsageError(message)
+    return CommandError(message, ExitStatus.FAILURE)
+
+
+def checkReadable(option: str, path: str | None) -> None:
+    """
+    Refuse C{path}, given as C{option}, unless it is a file that can be opened for reading.
+
+    @raise UsageError: saying why not (see L{pathError}).
+    """
+    if not path:
+        return
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise pathError(option, path, e) from None
+
+
+#: A TLSA owner name: C{_PORT._PROTO.} then the host.
+_OWNER_NAME = re.compile(r"^_(\d+)\._([A-Za-z0-9-]+)\.(.+)$")
+
+
+def protoLabel(text: str) -> str:
+    """
+    An C{argparse} type for C{--proto}: the transport protocol label of a TLSA name, without
+    its underscore (C{tcp}, C{udp}, C{sctp}), as RFC 6698 section 3 names it.
+    """
+    if text.startswith("_"):
+        # Refused rather than stripped: "__tcp" would otherwise be looked up without a word.
+        raise argparse.ArgumentTypeError(
+            f"give the label without its underscore: --proto {text.lstrip('_') or 'tcp'}"
+        )
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,61}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a protocol label, such as tcp")
+    return text
+
+
+def refuseOwnerName(command: str, host: str) -> None:
+    """
+    Refuse a C{HOST} that is already a TLSA owner name (C{_443._tcp.www.example.com}), which
+    would be looked up under a second C{_PORT._PROTO} prefix, showing the command line meant.
+
+    @param command: the command line up to C{HOST}, without C{txdane} (C{"tlsa"}).
+    @raise UsageError: when C{host} starts with C{_PORT._PROTO.}.
+    """
+    found = _OWNER_NAME.match(host)
+    if found is None:
+        return
+    port, label, rest = found.groups()
+    proto = "" if label.lower() == "tcp" else f" --proto {label}"
+    raise UsageError(
+        f"{host} is a TLSA owner name, not a host name: "
+        f"txdane {command}{proto} {rest.rstrip('.')} {int(port)}"
+    )
+
+
 #: The largest TTL a record may carry (RFC 2181 section 8).
 MAX_TTL = 2**31 - 1
 
@@ -198,6 +305,14 @@ def resolverSettings(options: argparse.Namespace) -> ResolverSettings:
             resolverTrustRootsFile=options.resolver_ca_file,
         )
     except ResolverSettingsError as e:
+        # A file that cannot be opened is reported as every other path is, not in the words
+        # (or the errno) of the code that reads it.
+        files = {
+            "trustAnchors": options.trust_anchor,
+            "rootHints": getattr(options, "root_hints", None),
+        }
+        if len(e.options) == 1:
+            checkReadable(_OPTION_NAMES[e.options[0]], files.get(e.options[0]))
         raise UsageError(e.describe(_OPTION_NAMES.__getitem__)) from None
 
 

@@ -14,6 +14,10 @@ When the record was first seen everywhere is kept in a state file (C{--state}), 
 from C{"OWNER TLSA RECORD"} to a POSIX time; a look that finds it missing anywhere removes its
 entry, so the wait starts again.
 
+The whole look takes at most the C{--timeout}: the authoritative servers are asked at once, and
+when the validating resolver cannot be reached nothing more is asked of it (the zone, its keys
+and its servers are all found through it), so that is said once.
+
 A CNAME (or DNAME) at C{_PORT._tcp.HOST} is followed as DANE clients follow it (RFC 7671
 section 7): the records are those at the end of the chain the validating resolver proves, so the
 servers asked in step 2 are those of the target's zone, asked for the target name. (The alias
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +40,11 @@ import dns.name
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+from twisted.internet import defer
 
 from txdane.cli import ExitStatus, UsageError
-from txdane.errors import TxdaneError
+from txdane.cli._common import pathError
+from txdane.errors import LookupFailedError, TxdaneError
 from txdane.files import writeAtomically
 
 #: The state file's default place.
@@ -122,35 +129,121 @@ def _matches(rrset: dns.rrset.RRset, cert: Any) -> bool:
     return False
 
 
-async def _zoneOf(resolver: Any, owner: dns.name.Name) -> dns.name.Name:
+class OutOfTimeError(TxdaneError):
+    """
+    The look as a whole took longer than its timeout.
+
+    @ivar what: the question asked, e.g. C{"example.test. NS"}.
+    @ivar timeout: the seconds the whole look may take.
+    """
+
+    what: str
+    timeout: float
+    template = "{what}: no answer within the --timeout of {timeout:g} s"
+
+
+class _Deadline:
+    """
+    The time by which the whole look must end: each step gets what is left of it.
+    """
+
+    def __init__(self, reactor: Any, timeout: float) -> None:
+        self.reactor = reactor
+        self.timeout = timeout
+        self.end = reactor.seconds() + timeout
+
+    async def within(self, pending: Awaitable[Any], question: str) -> Any:
+        """
+        The result of C{pending}, or L{OutOfTimeError} when it does not come in time.
+        """
+        d: defer.Deferred[Any] = defer.ensureDeferred(pending)  # type: ignore[arg-type]
+        left = self.end - self.reactor.seconds()
+        if left <= 0 and not d.called:
+            d.cancel()
+            d.addErrback(lambda _: None)  # the cancellation is reported as out of time
+            raise OutOfTimeError(question, self.timeout)
+        d.addTimeout(max(left, 0), self.reactor)
+        try:
+            return await d
+        except defer.TimeoutError:
+            raise OutOfTimeError(question, self.timeout) from None
+
+
+def _unreachable(error: TxdaneError) -> bool:
+    """
+    Whether C{error} says the resolver could not be reached at all (no answer in time, no
+    route, nothing listening), rather than that it answered with a failure.
+    """
+    if isinstance(error, OutOfTimeError):
+        return True
+    if not isinstance(error, LookupFailedError):
+        return False
+    from txdane.transport import DNSConnectionError, DNSTimeoutError
+    from txdane.validation.ede import EDE
+
+    if isinstance(error.cause, (DNSTimeoutError, DNSConnectionError)):
+        return True
+    return error.cause is None and error.ede in (EDE.NO_REACHABLE_AUTHORITY, EDE.NETWORK_ERROR)
+
+
+def _resolverName(resolver: Any) -> str:
+    """
+    The addresses of the recursive resolvers C{resolver} asks, when it says (C{" (ADDR, ...)"}).
+    """
+    servers = getattr(getattr(resolver, "querier", None), "servers", None) or ()
+    names = ", ".join(str(server) for server in servers)
+    return f" ({names})" if names else ""
+
+
+def _reason(error: TxdaneError, question: str) -> str:
+    """
+    Why C{error} failed, without the question it repeats when it has one.
+    """
+    reason = error.reason if isinstance(error, LookupFailedError) else str(error)
+    for prefix in (f"{question}: ", f"query {question}: "):
+        if reason.startswith(prefix):
+            return reason[len(prefix) :]
+    return reason
+
+
+async def _zoneOf(resolver: Any, owner: dns.name.Name, deadline: _Deadline) -> dns.name.Name:
+    """
+    The zone C{owner} is in: the closest enclosing name with an SOA record.
+
+    @raise TxdaneError: when a lookup fails; guessing on (at worst the root) would blame a
+        zone that has nothing to do with it.
+    """
     name = owner
     while True:
-        try:
-            answer = await resolver.lookup(name, dns.rdatatype.SOA)
-        except TxdaneError:
-            answer = None
-        if answer is not None and answer.rrset is not None and answer.rrset.name == name:
+        answer = await deadline.within(resolver.lookup(name, dns.rdatatype.SOA), f"{name} SOA")
+        if answer.rrset is not None and answer.rrset.name == name:
             return name
         if name == dns.name.root:
             return name
         name = name.parent()
 
 
-async def _addresses(resolver: Any, zone: dns.name.Name) -> list[tuple[str, str]]:
+async def _addresses(
+    resolver: Any, zone: dns.name.Name, deadline: _Deadline
+) -> list[tuple[str, str]]:
     """
     The (name server, address) pairs of C{zone}.
     """
-    answer = await resolver.lookup(zone, dns.rdatatype.NS)
+    answer = await deadline.within(resolver.lookup(zone, dns.rdatatype.NS), f"{zone} NS")
+    # Every address is asked for at once: one slow name server does not hold up the others.
+    pending = [
+        (ns.target, rdtype, defer.ensureDeferred(resolver.lookup(ns.target, rdtype)))
+        for ns in answer.rrset or ()
+        for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
+    ]
     found: list[tuple[str, str]] = []
-    for ns in answer.rrset or ():
-        target = ns.target
-        for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-            try:
-                addresses = await resolver.lookup(target, rdtype)
-            except TxdaneError:
-                continue
-            for rdata in addresses.rrset or ():
-                found.append((target.to_text(omit_final_dot=True), rdata.address))
+    for target, rdtype, d in pending:
+        try:
+            addresses = await deadline.within(d, f"{target} {dns.rdatatype.to_text(rdtype)}")
+        except TxdaneError:
+            continue
+        for rdata in addresses.rrset or ():
+            found.append((target.to_text(omit_final_dot=True), rdata.address))
     return found
 
 
@@ -168,31 +261,73 @@ async def checkReady(
     """
     Look whether the service may switch to the certificate in C{certPath} (see the module
     docstring), and update the state file.
+
+    @param timeout: the seconds the whole look may take.
+    @raise UsageError: when the certificate or the state file cannot be used.
     """
     from txdane.dane.tlsa import loadCertificateOrKey, recordForCertificate
     from txdane.errors import TLSAFormatError
     from txdane.names import tlsaName
-    from txdane.status import Status
-    from txdane.transport import DNSClient
 
     try:
         cert = loadCertificateOrKey(certPath.read_bytes())
     except OSError as e:
-        raise UsageError(f"cannot read {certPath}: {e.strerror or e}") from None
+        raise pathError("--ready", certPath, e) from None
     except TLSAFormatError as e:
-        raise UsageError(f"{certPath}: {e}") from None
+        raise UsageError(f"--ready {certPath}: {e}") from None
     from cryptography import x509
 
     if not isinstance(cert, x509.Certificate):
-        raise UsageError(f"{certPath}: --ready takes a certificate, not a key")
+        raise UsageError(f"--ready {certPath}: a key, not a certificate")
+    # A state file that cannot be used is refused before the servers are asked.
+    state = _readState(statePath)
     owner = tlsaName(host, port)
     record = recordForCertificate(cert)
     report = ReadyReport(owner.to_text(), str(record))
     key = f"{owner.to_text()} TLSA {record}"
+    deadline = _Deadline(reactor, timeout)
+    await _look(reactor, resolver, report, owner, cert, now, deadline, authorityPort)
 
+    if report.missing:
+        state.pop(key, None)
+    else:
+        first = state.setdefault(key, now)
+        report.waited = now - first
+        if report.waited < report.ttl:
+            report.missing.append(
+                f"visible everywhere for {report.waited:.0f} s, less than the TTL "
+                f"{report.ttl} s: caches may still hold the RRset without it"
+            )
+    _writeState(statePath, state)
+    return report
+
+
+async def _look(
+    reactor: Any,
+    resolver: Any,
+    report: ReadyReport,
+    owner: dns.name.Name,
+    cert: Any,
+    now: float,
+    deadline: _Deadline,
+    authorityPort: int,
+) -> None:
+    """
+    Ask the validating resolver, then every authoritative server, filling C{report}.
+    """
+    from txdane.status import Status
+    from txdane.transport import DNSClient
+
+    question = f"{owner} TLSA"
     try:
-        seen = await resolver.lookup(owner, dns.rdatatype.TLSA)
+        seen = await deadline.within(resolver.lookup(owner, dns.rdatatype.TLSA), question)
     except TxdaneError as e:
+        if _unreachable(e):
+            report.missing.append(
+                f"the validating resolver{_resolverName(resolver)} could not be reached, "
+                f"asked for {question}: {_reason(e, question)}"
+            )
+            return
         report.missing.append(f"the validating resolver: {e}")
         seen = None
     if seen is not None:
@@ -204,9 +339,13 @@ async def checkReady(
     target = seen.canonicalName if seen is not None else owner
     if target != owner:
         report.target = target.to_text()
-    zone = await _zoneOf(resolver, target)
     try:
-        keys = await resolver.lookup(zone, dns.rdatatype.DNSKEY)
+        zone = await _zoneOf(resolver, target, deadline)
+    except TxdaneError as e:
+        report.missing.append(f"the zone of {target} (its SOA record): {e}")
+        return
+    try:
+        keys = await deadline.within(resolver.lookup(zone, dns.rdatatype.DNSKEY), f"{zone} DNSKEY")
     except TxdaneError as e:
         keys = None
         report.missing.append(f"the DNSKEY records of {zone}: {e}")
@@ -214,21 +353,30 @@ async def checkReady(
         report.missing.append(f"the DNSKEY records of {zone} are not secure ({keys.status})")
         keys = None
     try:
-        servers = await _addresses(resolver, zone)
+        servers = await _addresses(resolver, zone, deadline)
     except TxdaneError as e:
         servers = []
         report.missing.append(f"the NS records of {zone}: {e}")
     if not servers:
         report.missing.append(f"no authoritative server address found for {zone}")
-    for name, address in servers:
-        where = f"{name} ({address})"
-        client = DNSClient(
-            reactor, [(address, authorityPort)], timeout=timeout, attempts=1, rotate=False
+    # Every server is asked at once, so that the look takes one timeout, not one per server.
+    timeout = max(deadline.end - reactor.seconds(), 0.001)
+    pending = [
+        (
+            name,
+            address,
+            defer.ensureDeferred(
+                DNSClient(
+                    reactor, [(address, authorityPort)], timeout=timeout, attempts=1, rotate=False
+                ).query(target, dns.rdatatype.TLSA, dnssecOK=True, recursionDesired=False)
+            ),
         )
+        for name, address in servers
+    ]
+    for name, address, d in pending:
+        where = f"{name} ({address})"
         try:
-            response: dns.message.Message = await client.query(
-                target, dns.rdatatype.TLSA, dnssecOK=True, recursionDesired=False
-            )
+            response: dns.message.Message = await deadline.within(d, f"{target} TLSA")
         except TxdaneError as e:
             report.servers[where] = f"no answer: {e}"
             report.missing.append(f"{where} did not answer: {e}")
@@ -257,28 +405,16 @@ async def checkReady(
                 continue
         report.servers[where] = f"the record, signed ({len(rrset)} record(s), TTL {rrset.ttl})"
 
-    state = _readState(statePath)
-    if report.missing:
-        state.pop(key, None)
-    else:
-        first = state.setdefault(key, now)
-        report.waited = now - first
-        if report.waited < report.ttl:
-            report.missing.append(
-                f"visible everywhere for {report.waited:.0f} s, less than the TTL "
-                f"{report.ttl} s: caches may still hold the RRset without it"
-            )
-    _writeState(statePath, state)
-    return report
-
 
 def _readState(path: Path) -> dict[str, float]:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as e:
-        raise UsageError(f"--state {path}: {e}") from None
+    except OSError as e:
+        raise pathError("--state", path, e) from None
+    except ValueError as e:
+        raise UsageError(f"--state {path}: not a JSON object ({e})") from None
     if not isinstance(data, dict):
         raise UsageError(f"--state {path}: not a JSON object")
     return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))}
@@ -289,4 +425,4 @@ def _writeState(path: Path, state: dict[str, float]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         writeAtomically(path, (json.dumps(state, indent=1, sort_keys=True) + "\n").encode())
     except OSError as e:
-        raise UsageError(f"--state {path}: {e.strerror or e}") from None
+        raise pathError("--state", path, e, "cannot write") from None

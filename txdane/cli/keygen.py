@@ -11,8 +11,8 @@ from pathlib import Path
 
 import dns.name
 
-from txdane.cli import CommandError, ExitStatus, UsageError
-from txdane.cli._common import ttlValue
+from txdane.cli import ExitStatus, UsageError
+from txdane.cli._common import pathError, ttlValue
 from txdane.cli._target import hostName
 from txdane.server.keys import writeKeyFiles
 from txdane.server.signing import KSK_FLAGS, SIGNING_ALGORITHMS, ZSK_FLAGS, SigningKey
@@ -79,7 +79,7 @@ def zoneName(text: str) -> dns.name.Name:
 def run(options: argparse.Namespace) -> int:
     zone = zoneName(options.zone)
     if options.directory.exists() and not options.directory.is_dir():
-        raise UsageError(f"{options.directory} is not a directory")
+        raise UsageError(f"--directory {options.directory}: not a directory")
     flags = ZSK_FLAGS if options.zsk else KSK_FLAGS
     try:
         options.directory.mkdir(parents=True, exist_ok=True)
@@ -92,7 +92,7 @@ def run(options: argparse.Namespace) -> int:
                 if attempt == _ATTEMPTS - 1:
                     raise
     except OSError as e:
-        raise CommandError(f"cannot write the key files: {e}", ExitStatus.FAILURE) from None
+        raise pathError("--directory", options.directory, e, "cannot write the key files") from None
     print(f"; key {key.keyTag} ({options.algorithm}) in {files.public} and {files.private}")
     if key.isKeySigningKey:
         print(f"{zone} {options.ttl} IN DS {key.ds(zone).to_text()}")

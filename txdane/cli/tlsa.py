@@ -13,14 +13,23 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from txdane.cli import ExitStatus
-from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
+from txdane.cli._common import (
+    addResolverArguments,
+    protoLabel,
+    refuseOwnerName,
+    resolverSettings,
+    runOnReactor,
+)
 from txdane.cli._target import addOutputArguments, addTargetArguments, hostName
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
     addTargetArguments(parser, "the service's port (default: 443)", defaultPort=443)
     parser.add_argument(
-        "--proto", default="tcp", help="transport protocol label of the TLSA name (default: tcp)"
+        "--proto",
+        default="tcp",
+        type=protoLabel,
+        help="transport protocol label of the TLSA name, without its underscore (default: tcp)",
     )
     parser.add_argument(
         "--history",
@@ -94,11 +103,7 @@ async def execute(reactor: Any, resolver: Any, options: argparse.Namespace, out:
 
 
 def run(options: argparse.Namespace) -> int:
-    hostName(options.host)
-    if not options.proto or "." in options.proto or not options.proto.isascii():
-        from txdane.cli import UsageError
-
-        raise UsageError(f"--proto {options.proto!r} is not a protocol label, such as tcp")
+    refuseOwnerName("tlsa", hostName(options.host))
     if options.history is not None:
         from txdane.cli._history import readHistory
 

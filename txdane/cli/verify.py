@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from txdane.cli import ExitStatus, UsageError
-from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
+from txdane.cli._common import (
+    addResolverArguments,
+    pathError,
+    protoLabel,
+    refuseOwnerName,
+    resolverSettings,
+    runOnReactor,
+)
 from txdane.cli._target import addOutputArguments, addTargetArguments, hostName
 
 
@@ -40,10 +49,13 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         type=Path,
         help="TLSA records to check against instead of DNS: one per line, as rdata or as "
-        "zone-file lines (no lookup is made)",
+        "zone-file lines (parentheses may span lines; no lookup is made)",
     )
     parser.add_argument(
-        "--proto", default="tcp", help="transport protocol label of the TLSA name (default: tcp)"
+        "--proto",
+        default="tcp",
+        type=protoLabel,
+        help="transport protocol label of the TLSA name, without its underscore (default: tcp)",
     )
     parser.add_argument(
         "--smtp",
@@ -65,20 +77,98 @@ def readChain(path: Path) -> tuple[Any, ...]:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+        raise pathError("--cert", path, e) from None
     try:
         if b"-----BEGIN" in data:
             chain = tuple(x509.load_pem_x509_certificates(data))
         else:
             chain = (x509.load_der_x509_certificate(data),)
     except ValueError:
-        raise UsageError(f"{path}: not a certificate in PEM or DER form") from None
+        raise UsageError(f"--cert {path}: not a certificate in PEM or DER form") from None
     return chain
+
+
+#: A TTL in a zone file: seconds, or BIND's units (C{1h30m}).
+_TTL = re.compile(r"^([0-9]+|([0-9]+[SMHDW])+)$", re.IGNORECASE)
+#: A class in a zone file.
+_CLASS = re.compile(r"^(IN|CH|CS|HS|ANY|NONE|CLASS[0-9]+)$", re.IGNORECASE)
+
+
+def _zoneFileType(words: list[str], indented: bool) -> int | None:
+    """
+    Where the type is in the C{words} of a zone-file line, or C{None} when they are not one
+    (TLSA rdata alone, such as C{3 1 1 8cb0...}, has no type).
+
+    @param indented: whether the line starts with white space, so has no owner name.
+    """
+    import dns.rdatatype
+
+    start = 0 if indented else 1
+    # Before the type: the owner (unless indented), then a TTL and a class, in either order.
+    for index in range(start, min(len(words), start + 3)):
+        word = words[index]
+        try:
+            dns.rdatatype.from_text(word)
+        except dns.rdatatype.UnknownRdatatype:
+            pass
+        else:
+            return index
+        if not (_TTL.match(word) or _CLASS.match(word)):
+            return None
+    return None
+
+
+def _logicalLines(text: str, path: Path) -> Iterator[tuple[int, list[str], bool]]:
+    """
+    The records of a file of TLSA records as zone files write them: C{(line number, words,
+    indented)}, comments (C{;} anywhere, C{#} at the start of a line) removed and the lines
+    of a record in parentheses joined.
+
+    @raise UsageError: for parentheses that do not pair.
+    """
+    words: list[str] = []
+    depth = 0
+    first = 0
+    indented = False
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        line = line.split(";", 1)[0]
+        if depth == 0:
+            if not line.strip():
+                continue
+            first, indented, words = number, line[:1].isspace(), []
+        for word in line.replace("(", " ( ").replace(")", " ) ").split():
+            if word == "(":
+                depth += 1
+            elif word == ")":
+                if depth == 0:
+                    raise UsageError(f"--tlsa-file {path}, line {number}: ')' without '('")
+                depth -= 1
+            else:
+                words.append(word)
+        if depth == 0 and words:
+            yield first, words, indented
+    if depth:
+        raise UsageError(f"--tlsa-file {path}, line {first}: '(' is not closed")
+
+
+def _looksLikeZoneFileLine(text: str) -> bool:
+    """
+    Whether C{text}, given as one record, is a zone-file line rather than the four fields.
+    """
+    words = text.replace("(", " ").replace(")", " ").split()
+    return _zoneFileType(words, False) is not None or "TLSA" in (w.upper() for w in words)
 
 
 def readRecords(texts: list[str], path: Path | None) -> tuple[Any, ...] | None:
     """
     The records of C{--tlsa} and C{--tlsa-file}, or C{None} when neither was given.
+
+    C{--tlsa} takes the four fields of a record; C{--tlsa-file} takes one record a line, as
+    those fields or as a zone-file line (owner, TTL and class optional, parentheses spanning
+    lines). A zone-file line of another type than TLSA is refused: the file would be the
+    wrong one, or a whole zone whose records are not all this service's.
 
     @raise UsageError: for a malformed record (naming the file and line).
     """
@@ -92,28 +182,42 @@ def readRecords(texts: list[str], path: Path | None) -> tuple[Any, ...] | None:
         try:
             records.append(TLSARecord.fromText(text))
         except TLSAFormatError as e:
+            if _looksLikeZoneFileLine(text):
+                raise UsageError(
+                    f"--tlsa {text!r} is a zone-file line: give only the four fields "
+                    '("3 1 1 8cb0..."), or put the line in a file for --tlsa-file'
+                ) from None
             raise UsageError(f"--tlsa {text!r}: {e}") from None
     if path is not None:
         try:
-            lines = path.read_text().splitlines()
+            text = path.read_text()
         except OSError as e:
-            raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+            raise pathError("--tlsa-file", path, e) from None
         except UnicodeDecodeError:
-            raise UsageError(f"{path}: not a text file of TLSA records") from None
-        for number, line in enumerate(lines, 1):
-            line = line.split(";", 1)[0].strip()
-            if not line or line.startswith("#"):
-                continue
-            words = line.split()
-            upper = [w.upper() for w in words]
-            if "TLSA" in upper:
-                words = words[upper.index("TLSA") + 1 :]
+            raise UsageError(f"--tlsa-file {path}: not a text file of TLSA records") from None
+        for number, words, indented in _logicalLines(text, path):
+            where = f"--tlsa-file {path}, line {number}"
+            if words[0] in ("$TTL", "$ORIGIN"):
+                continue  # they change no TLSA rdata
+            if words[0].startswith("$"):
+                raise UsageError(f"{where}: {words[0]} is not supported here")
+            typeIndex = _zoneFileType(words, indented)
+            if typeIndex is None and words[0].upper() == "TLSA":
+                typeIndex = 0
+            if typeIndex is not None:
+                kind = words[typeIndex].upper()
+                if kind != "TLSA":
+                    raise UsageError(
+                        f"{where}: a record of type {kind}, not TLSA (the file holds TLSA "
+                        "records only)"
+                    )
+                words = words[typeIndex + 1 :]
             try:
                 records.append(TLSARecord.fromText(" ".join(words)))
             except TLSAFormatError as e:
-                raise UsageError(f"{path}, line {number}: {e}") from None
+                raise UsageError(f"{where}: {e}") from None
         if not records:
-            raise UsageError(f"{path}: no TLSA record in the file")
+            raise UsageError(f"--tlsa-file {path}: no TLSA record in the file")
     return tuple(records)
 
 
@@ -215,7 +319,7 @@ def _now() -> float:
 
 
 def run(options: argparse.Namespace) -> int:
-    hostName(options.host)
+    refuseOwnerName(f"verify --cert {options.cert}", hostName(options.host))
     readChain(options.cert)
     if readRecords(options.tlsa, options.tlsa_file) is not None:
         # Offline: no resolver, no reactor.

@@ -11,6 +11,7 @@ stops the start with its path, line and reason, before any port is opened.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 import dns.exception
@@ -41,6 +42,22 @@ from txdane.server.update import parseAllowUpdate
 _MAX_VALIDITY_DAYS = (2**31 - 1) // 86400
 
 
+def _number(option: str, kind: Callable[[str], Any] = int) -> Callable[[str], Any]:
+    """
+    The coercion of C{--option}'s value by C{kind} (C{int} or C{float}), whose error names the
+    option: Twisted's own says only "Parameter type enforcement failed" and Python's reason.
+    """
+    words = "a whole number" if kind is int else "a number"
+
+    def coerce(text: str) -> Any:
+        try:
+            return kind(text)
+        except ValueError:
+            raise usage.UsageError(f"--{option} wants {words}, not {text!r}") from None
+
+    return coerce
+
+
 class Options(usage.Options):
     """
     Command-line options of C{twistd txdane-dns}.
@@ -52,33 +69,57 @@ class Options(usage.Options):
         "are signed when loaded and again on SIGHUP; other zones are served as they are."
     )
     optParameters = [
-        ["port", "p", 53, "Port for both UDP and TCP.", int],
+        ["port", "p", 53, "Port for both UDP and TCP.", _number("port")],
         [
             "signature-validity",
             None,
             DEFAULT_SIGNATURE_VALIDITY // 86400,
             "Days the signatures made at load time are valid.",
-            int,
+            _number("signature-validity"),
         ],
-        ["nsec3-iterations", None, 0, "Extra NSEC3 iterations (RFC 9276: keep 0).", int],
+        [
+            "nsec3-iterations",
+            None,
+            0,
+            "Extra NSEC3 iterations (RFC 9276: keep 0).",
+            _number("nsec3-iterations"),
+        ],
         ["nsec3-salt", None, "", "NSEC3 salt in hex (RFC 9276: keep empty)."],
         [
             "rrl-rate",
             None,
             DEFAULT_RATE,
             "UDP answers per second per source prefix (response rate limiting); 0: off.",
-            float,
+            _number("rrl-rate", float),
         ],
-        ["rrl-burst", None, None, "Answers a prefix may get at once (default: the rate).", float],
+        [
+            "rrl-burst",
+            None,
+            None,
+            "Answers a prefix may get at once (default: the rate).",
+            _number("rrl-burst", float),
+        ],
         [
             "rrl-slip",
             None,
             DEFAULT_SLIP,
             "Send every Nth limited answer truncated (TC=1), drop the rest; 0: drop all.",
-            int,
+            _number("rrl-slip"),
         ],
-        ["rrl-ipv4-prefix", None, DEFAULT_IPV4_PREFIX, "IPv4 source prefix length.", int],
-        ["rrl-ipv6-prefix", None, DEFAULT_IPV6_PREFIX, "IPv6 source prefix length.", int],
+        [
+            "rrl-ipv4-prefix",
+            None,
+            DEFAULT_IPV4_PREFIX,
+            "IPv4 source prefix length.",
+            _number("rrl-ipv4-prefix"),
+        ],
+        [
+            "rrl-ipv6-prefix",
+            None,
+            DEFAULT_IPV6_PREFIX,
+            "IPv6 source prefix length.",
+            _number("rrl-ipv6-prefix"),
+        ],
     ]
     optFlags = [
         ["no-udp", None, "Do not listen on UDP."],
