@@ -89,7 +89,7 @@ def test_json(files, capsys: pytest.CaptureFixture[str]) -> None:
         (["--selector", "bogus"], "unknown TLSA selector 'bogus'"),
         (["--key", "KEY", "--selector", "Cert"], "holds a key"),
         (["--cert", "/nonexistent/server.pem"], "cannot read /nonexistent/server.pem"),
-        (["--proto", "x" * 64], "label is > 63 octets"),
+        (["--proto", "x" * 64], "is not a protocol label, such as tcp"),
     ],
 )
 def test_usageErrors(
@@ -201,6 +201,20 @@ def test_badTarget(
     assert refusal(["generate", "--cert", str(cert), *target], capsys) == message
     tlsa = ["tlsa", "--resolver", "127.0.0.1#9", *target]
     assert refusal(tlsa, capsys) == message
+
+
+def test_ownerNameAsHost(files, capsys: pytest.CaptureFixture[str]) -> None:
+    """
+    A HOST that is already a TLSA name would get a second prefix: refused with the command
+    line meant, as C{tlsa} and C{check} do; so is a C{--proto} with its underscore.
+    """
+    cert, _, _ = files
+    assert refusal(["generate", "--cert", str(cert), "_443._tcp.www.example.test"], capsys) == (
+        "_443._tcp.www.example.test is a TLSA owner name, not a host name: "
+        "txdane generate www.example.test 443"
+    )
+    argv = ["generate", "--cert", str(cert), "--proto", "_tcp", "www.example.test", "443"]
+    assert "give the label without its underscore: --proto tcp" in refusal(argv, capsys)
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,10 @@ def test_everyOptionDocumented(name: str) -> None:
         (["check", "--srv", "xmpp", "example.com"], "unknown service 'xmpp' (known: "),
         (["check", "--srv", "imap", "example.com", "143"], "--srv takes no port"),
         (["check", "h.example", "443", "--max-hosts", "2"], "--max-hosts goes with --mx or"),
+        (
+            ["check", "_443._tcp.www.example.test"],
+            "is a TLSA owner name, not a host name: txdane check www.example.test 443",
+        ),
         (["check", "h.example", "443", "--authority-port", "5353"], "--authority-port goes with"),
         (["check", "--mx", "example.com", "--max-hosts", "0"], "--max-hosts 0: not in 1-1000"),
         (["check", "--srv", "imap"], "give the DOMAIN whose imap service to check"),

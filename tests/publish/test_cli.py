@@ -43,6 +43,7 @@ def files(tmp_path: Path) -> dict[str, str]:
         (["www.example.test", "443", "--cert", "@host.pub"], "not a certificate"),
         (["www.example.test", "443", "--cert", "@cert.pem", "--zone", "other.test"], "not in"),
         (["www.example.test", "443", "--cert", "@cert.pem", "--wait", "0"], "positive"),
+        (["www.example.test", "443", "--cert", "@cert.pem", "--proto", "_tcp"], "underscore"),
     ],
 )
 def test_usage(

@@ -597,8 +597,14 @@ def test_readRootHints(tmp_path: object) -> None:
     path.write_text("this is not a zone file\n")
     with pytest.raises(RootHintsError, match="not a root hints file"):
         readRootHints(str(path))
-    with pytest.raises(RootHintsError, match="No such file"):
+    with pytest.raises(RootHintsError) as raised:
         readRootHints(str(path) + ".missing")
+    # The words only, once: the message names the path already.
+    assert str(raised.value).endswith(": No such file or directory"), str(raised.value)
+    assert "Errno" not in str(raised.value)
+    path.write_bytes(b"\xff\xfe not text")
+    with pytest.raises(RootHintsError, match="not UTF-8 text"):
+        readRootHints(str(path))
 
 
 # -- over real sockets -----------------------------------------------------------------------

@@ -32,6 +32,7 @@ from txdane.cli import UsageError
 from txdane.cli._common import (
     addResolution,
     addResolverArguments,
+    refuseOwnerName,
     resolutionLines,
     resolverSettings,
     runOnReactor,
@@ -222,7 +223,7 @@ def checkOptions(options: argparse.Namespace) -> None:
         return
     if options.host is None:
         raise UsageError("give the HOST to check (or --mx DOMAIN, or --srv SERVICE DOMAIN)")
-    hostName(options.host)
+    refuseOwnerName("check", hostName(options.host))
 
 
 async def execute(

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from txdane.cli import ExitStatus, UsageError
-from txdane.cli._common import ttlValue
+from txdane.cli._common import protoLabel, refuseOwnerName, ttlValue
 from txdane.cli._sshfp import generateSSHFP
 from txdane.cli._target import addTargetArguments, hostName
 from txdane.dane.tlsa import (
@@ -48,7 +48,7 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--usage", help="certificate usage, number or name (default: DANE-EE)")
     parser.add_argument("--selector", help="Cert or SPKI (default: SPKI)")
     parser.add_argument("--mtype", help="Full, SHA2-256 or SHA2-512 (default: SHA2-256)")
-    parser.add_argument("--proto", help="transport protocol label (default: tcp)")
+    parser.add_argument("--proto", type=protoLabel, help="transport protocol label (default: tcp)")
     parser.add_argument("--ttl", type=ttlValue, help="TTL to print (default: 3600)")
     parser.add_argument(
         "--json",
@@ -81,6 +81,8 @@ def run(options: argparse.Namespace) -> int:
             setattr(options, name, default)
     # The host first: for HOST:PORT, hostName says to give the port as its own argument.
     host = hostName(options.host) if options.host is not None else None
+    if host is not None:
+        refuseOwnerName("generate", host)
     if host is None or options.port is None:
         raise UsageError("a TLSA record needs the host name and the port")
     try:

@@ -22,7 +22,13 @@ import dns.rdataclass
 import dns.rdatatype
 
 from txdane.cli import CommandError, ExitStatus, UsageError
-from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor, ttlValue
+from txdane.cli._common import (
+    addResolverArguments,
+    protoLabel,
+    resolverSettings,
+    runOnReactor,
+    ttlValue,
+)
 from txdane.cli._target import hostName, portNumber
 
 #: Seconds C{--wait} polls the resolver unless given another number.
@@ -88,7 +94,10 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         "--ttl", type=ttlValue, default=300, help="TTL of the new records (default: 300)"
     )
     update.add_argument(
-        "--proto", default="tcp", help="transport protocol label of the TLSA name (default: tcp)"
+        "--proto",
+        type=protoLabel,
+        default="tcp",
+        help="transport protocol label of the TLSA name (default: tcp)",
     )
     update.add_argument(
         "--wait",

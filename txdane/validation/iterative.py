@@ -212,8 +212,11 @@ def readRootHints(path: str, port: int = 53) -> tuple[NameServer, ...]:
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise RootHintsError(path, str(e)) from None
+    except OSError as e:
+        # The words only ("No such file or directory"): the message names the path already.
+        raise RootHintsError(path, e.strerror or str(e)) from None
+    except UnicodeDecodeError as e:
+        raise RootHintsError(path, f"not UTF-8 text ({e.reason})") from None
     try:
         zone = dns.zone.from_text(
             text, dns.name.root, relativize=False, check_origin=False, allow_include=False
