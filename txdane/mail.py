@@ -25,10 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import IO, Any, ClassVar
 
+import dns.exception
+import dns.name
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import Logger
 from twisted.mail.smtp import (
@@ -64,6 +68,7 @@ from txdane.mailpolicy import (
     policyCandidates,
     sessionPolicy,
 )
+from txdane.names import isAddress
 from txdane.validation.interfaces import IDNSSECResolver
 
 _log = Logger()
@@ -201,18 +206,86 @@ class PermanentDeliveryError(DeliveryError):
     permanent = True
 
 
+#: An atom of a local part (RFC 5321 section 4.1.2, C{atext}).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+
+#: A local part as RFC 5321 spells it: atoms separated by single dots, or a quoted string.
+#: Quoted pairs (backslashes) are left out: twisted.mail cannot send an escaped quote.
+_LOCAL_PART = re.compile(rf'(?:{_ATOM}(?:\.{_ATOM})*|"[ !#-\[\]-~]*")\Z')
+
+#: A label of a domain after IDNA: letters, digits, hyphens (underscores, as DNS allows).
+_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
+
+#: The longest local part and address an SMTP server must accept (RFC 5321 section 4.5.3.1).
+MAX_LOCAL_PART = 64
+MAX_ADDRESS = 254
+
+
+def mailAddress(text: str) -> str:
+    """
+    Check that C{text} is an address mail can be sent from or to here: a plain
+    C{local@domain} (RFC 5321), its local part in ASCII (SMTPUTF8 is not supported), its
+    domain a DNS name (not an address literal: mail goes to a domain's MX hosts). Nothing
+    else gets into the SMTP commands: a line break or an angle bracket in an address would
+    add a command of the caller's making, or a recipient in another domain.
+
+    @return: the address, its domain in ASCII (an internationalized domain in A-labels) and
+        without a final dot.
+    @raise ValueError: saying what is wrong.
+    @raise TypeError: for anything but a C{str}.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"an address must be a str, not {text!r}")
+    if text.endswith(">"):
+        # "Name <addr>" or "<addr>": no domain ends with ">", so this is never an addr-spec.
+        bare = parseaddr(text)[1]
+        hint = f": {bare}" if bare else ""
+        raise ValueError(f"give the address alone, without a name or angle brackets{hint}")
+    local, at, domain = text.rpartition("@")
+    if not (at and local and domain):
+        raise ValueError("not an address with a domain")
+    if not local.isascii():
+        raise ValueError("a non-ASCII local part needs SMTPUTF8 (RFC 6531), which is not supported")
+    if not _LOCAL_PART.match(local):
+        if local.startswith('"') and "\\" in local:
+            raise ValueError("a quoted local part with a backslash, which cannot be sent")
+        raise ValueError(f"{local!r} is not a valid local part (RFC 5321)")
+    if len(local) > MAX_LOCAL_PART:
+        raise ValueError(f"the local part is longer than {MAX_LOCAL_PART} characters")
+    if domain.startswith("["):
+        raise ValueError(
+            f"{domain} is an address literal, which is not supported: mail goes to the MX "
+            "hosts of a domain"
+        )
+    if isAddress(domain):
+        raise ValueError(f"{domain} is an address, not a domain: mail goes to its MX hosts")
+    try:
+        name = dns.name.from_unicode(domain.rstrip(".") or ".")
+    except (dns.exception.DNSException, UnicodeError, ValueError) as e:
+        raise ValueError(f"{domain!r} is not a valid domain name ({e})") from None
+    labels = [label.decode("ascii", "replace") for label in name.labels if label]
+    if not labels or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(f"{domain!r} is not a valid domain name")
+    address = f"{local}@{name.to_text(omit_final_dot=True)}"
+    if len(address) > MAX_ADDRESS:
+        raise ValueError(f"longer than {MAX_ADDRESS} characters")
+    return address
+
+
 def recipientDomain(recipients: Sequence[str]) -> str:
     """
     The one domain of C{recipients}.
 
-    @raise ValueError: for no recipient, an address without a domain, or several domains.
+    @raise ValueError: for no recipient, an address L{mailAddress} refuses, or several
+        domains.
     """
     domains = set()
     for recipient in recipients:
-        local, at, domain = recipient.rpartition("@")
-        if not at or not local or not domain:
-            raise ValueError(f"{recipient!r} is not an address with a domain")
-        domains.add(domain.rstrip(".").lower())
+        try:
+            checked = mailAddress(recipient)
+        except ValueError as e:
+            raise ValueError(f"{recipient!r}: {e}") from None
+        domains.add(checked.rpartition("@")[2].lower())
     if not domains:
         raise ValueError("no recipient")
     if len(domains) > 1:
@@ -517,6 +590,14 @@ class _Delivery:
             )
         try:
             _, addresses = await done
+        except CancelledError:
+            if not state.expired:
+                # The caller cancelled: end the session now, and say so as it is. Read as
+                # this host's failure, the delivery would go on to the next host, and a
+                # message the server took in the meantime would be reported deferred (and
+                # sent again).
+                protocol.transport.abortConnection()
+            raise
         except Exception as e:
             error: BaseException = e
             if factory.exceeded is not None:
@@ -575,6 +656,45 @@ async def _policyOf(source: PolicySource, domain: str) -> PolicyOutcomeLike | No
     return outcome
 
 
+def _checkArguments(
+    resolver: object,
+    port: object,
+    heloName: object,
+    mtaSTS: object,
+    reporter: object,
+    attemptTimeout: object,
+    deliveryTimeout: object,
+) -> None:
+    """
+    Refuse arguments of L{sendMail} that would fail only once a host is dialled, as a
+    temporary failure that retrying never mends, or be ignored: an MTA-STS source of the
+    wrong kind would read as "no policy", and an enforced policy would not apply.
+
+    @raise TypeError: for an argument of the wrong type.
+    @raise ValueError: for a value that cannot be used.
+    """
+    if not callable(getattr(resolver, "lookupMX", None)):
+        raise TypeError(f"resolver must be a validating resolver, not {resolver!r}")
+    if type(port) is not int or not 0 < port < 65536:
+        raise ValueError(f"port must be an int from 1 to 65535, not {port!r}")
+    if heloName is not None and not (
+        isinstance(heloName, str)
+        and heloName.isascii()
+        and heloName.strip()
+        and not any(c.isspace() or not c.isprintable() for c in heloName)
+    ):
+        raise ValueError(f"heloName {heloName!r} is not a host name in ASCII")
+    if mtaSTS is not None and not callable(getattr(mtaSTS, "policyFor", None)):
+        raise TypeError(f"mtaSTS must be a policy source (a PolicyResolver), not {mtaSTS!r}")
+    if reporter is not None and not callable(reporter):
+        raise TypeError(
+            f"reporter must be callable (as ReportStore.recordSession), not {reporter!r}"
+        )
+    for name, value in (("attemptTimeout", attemptTimeout), ("deliveryTimeout", deliveryTimeout)):
+        if type(value) not in (int, float) or not 0 < value < float("inf"):  # type: ignore[operator]
+            raise ValueError(f"{name} {value!r} is not a positive number of seconds")
+
+
 def sendMail(
     reactor: Any,
     resolver: IDNSSECResolver,
@@ -629,11 +749,29 @@ def sendMail(
         (L{txdane.tlsrpt}).
     @return: a Deferred firing with a L{DeliveryResult}, or failing with a
         L{TemporaryDeliveryError} or L{PermanentDeliveryError}.
-    @raise ValueError: for recipients in several domains, or none, or C{settings} whose
-        options set a field each host has its own of.
+    @raise ValueError: for recipients in several domains, or none, an address
+        L{mailAddress} refuses, a port, HELO name or timeout that cannot be used, or
+        C{settings} whose options set a field each host has its own of.
+    @raise TypeError: for an argument of the wrong type (a message as C{str}, a resolver's
+        settings for the resolver, an MTA-STS source or a reporter of the wrong kind).
     """
+    _checkArguments(resolver, port, heloName, mtaSTS, reporter, attemptTimeout, deliveryTimeout)
+    if isinstance(recipients, (str, bytes)):
+        raise TypeError(f"recipients must be a list of addresses, not {recipients!r}")
     domain = recipientDomain(recipients)
-    data = message if isinstance(message, bytes) else message.read()
+    sender = mailAddress(sender)
+    recipients = [mailAddress(recipient) for recipient in recipients]
+    if isinstance(message, bytes):
+        data = message
+    elif callable(getattr(message, "read", None)):
+        data = message.read()
+        if not isinstance(data, bytes):
+            raise TypeError("message must be bytes or a file opened in binary mode")
+    else:
+        raise TypeError(f"message must be bytes or a binary file, not {type(message).__name__}")
+    # twisted.mail turns every LF into CRLF as it sends: a message with CRLF line ends would
+    # go out with CR CR LF.
+    data = data.replace(b"\r\n", b"\n")
     hosts = settings or HostSettings(timeout=min(timeout, 30))
     refuseHostFields(hosts, "policy", "starttls", "tlsaHost")
     if handshakeTimeout is not None:

@@ -127,9 +127,9 @@ def refused(argv: list[str], capsys: pytest.CaptureFixture[str], sent: Sent) -> 
 @pytest.mark.parametrize(
     "option, value, why",
     [
-        ("--to", "you@a..b", "'a..b' is not a valid host name (A DNS label is empty.)"),
-        ("--to", "you@-a.test", "'-a.test' is not a valid host name"),
-        ("--to", "you@mail.example.test:25", "'mail.example.test:25' is not a valid host name"),
+        ("--to", "you@a..b", "'a..b' is not a valid domain name (A DNS label is empty.)"),
+        ("--to", "you@-a.test", "'-a.test' is not a valid domain name"),
+        ("--to", "you@mail.example.test:25", "'mail.example.test:25' is not a valid domain name"),
         ("--from", "not an address", "not an address with a domain"),
         ("--from", "@example.org", "not an address with a domain"),
         ("--to", "you@", "not an address with a domain"),

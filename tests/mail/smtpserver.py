@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet import reactor as _reactor
-from twisted.internet.defer import succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory
@@ -31,6 +31,10 @@ class _Message:
 
     def eomReceived(self) -> Any:
         self.server.messages.append(b"\n".join(self.lines))
+        if self.server.holdEOM:
+            held: Deferred[bytes] = Deferred()
+            self.server.held.append(held)
+            return held
         return succeed(b"queued")
 
     def connectionLost(self) -> None:
@@ -96,6 +100,9 @@ class SMTPServer:
     tempfail: bool = False
     #: Answer STARTTLS with forged replies (L{FORGED_REPLIES}) and drop the handshake.
     forge: bool = False
+    #: Keep the reply to each message's final dot waiting (in C{held}).
+    holdEOM: bool = False
+    held: list[Deferred[bytes]] = field(default_factory=list)
 
     @property
     def port(self) -> int:

@@ -11,8 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import clientFromString
+from twisted.internet.task import deferLater
 from twisted.mail.smtp import ESMTPSenderFactory
 from twisted.trial.unittest import TestCase
 
@@ -149,6 +150,26 @@ class DeliveryTests(MailWorld):
         self.assertTrue(result.reply.startswith("250"))
         self.assertEqual(len(self.servers["mxa"].messages), 1)
         self.assertEqual(self.mailFromSent(), [])
+        # The message's CRLF line ends arrive as sent: not CR CR LF (twisted.mail makes each
+        # LF a CRLF as it sends).
+        self.assertEqual(
+            self.servers["mxa"].messages[0].split(b"\n")[-3:], [b"Subject: test", b"", b"hello"]
+        )
+
+    async def test_cancelDuringSession(self) -> None:
+        """
+        Cancelling the delivery while the server has the message ends the session at once,
+        with L{CancelledError}: not as the host's failure, which would try the next host and
+        report deferred (to be sent again) a message the server may have taken.
+        """
+        server = self.servers["mxa"]
+        server.holdEOM = True
+        delivery = self.send("fallback.example.test")
+        while not server.held:
+            await deferLater(reactor, 0.01)
+        delivery.cancel()
+        await self.assertFailure(delivery, CancelledError)
+        self.assertEqual(len(server.messages), 1)
 
     async def test_mismatchNotDelivered(self) -> None:
         error: Any = await self.assertFailure(

@@ -13,10 +13,8 @@ delivered, 4 temporary failure (defer), 3 permanent failure (bounce), 2 usage er
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
-import re
 import sys
 import unicodedata
 from email.message import EmailMessage
@@ -31,7 +29,6 @@ from txdane.cli._common import (
     resolverSettings,
     runOnReactor,
 )
-from txdane.cli._target import hostName
 from txdane.endpoints.errors import HostAttempt
 from txdane.endpoints.planner import DEFAULT_MAX_HOSTS
 from txdane.mail import DeliveryError, DeliveryResult, recipientDomain, sendMail
@@ -139,75 +136,19 @@ def _checkSubject(subject: str) -> None:
             raise UsageError(f"--subject {subject!r}: a control character ({character!r})")
 
 
-#: An atom of a local part (RFC 5321 section 4.1.2, C{atext}).
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-
-#: A local part as RFC 5321 spells it: atoms separated by single dots, or a quoted string.
-#: Quoted pairs (backslashes) are left out: twisted.mail cannot parse an escaped quote.
-_LOCAL_PART = re.compile(rf'(?:{_ATOM}(?:\.{_ATOM})*|"[ !#-\[\]-~]*")\Z')
-
-#: The longest local part and address an SMTP server must accept (RFC 5321 section 4.5.3.1).
-MAX_LOCAL_PART = 64
-MAX_ADDRESS = 254
-
-
 def mailAddress(option: str, text: str) -> str:
     """
-    Check that C{text}, given as C{option}, is an address C{txdane send} can send from or to:
-    a plain C{local@domain} (RFC 5321), its local part in ASCII (SMTPUTF8 is not supported),
-    its domain a DNS name (not an address literal: mail goes to a domain's MX hosts).
+    Check C{text}, given as C{option}, as L{txdane.mail.mailAddress} does.
 
-    @return: the address, its domain in ASCII (an internationalized domain in A-labels) and
-        without a final dot.
+    @return: the address, its domain in ASCII and without a final dot.
     @raise UsageError: naming C{option} and C{text}, and what is wrong.
     """
+    from txdane.mail import mailAddress as checked
 
-    def refuse(why: str) -> UsageError:
-        return UsageError(f"{option} {text!r}: {why}")
-
-    if text.endswith(">"):
-        # "Name <addr>" or "<addr>": no domain ends with ">", so this is never an addr-spec.
-        from email.utils import parseaddr
-
-        bare = parseaddr(text)[1]
-        hint = f": {bare}" if bare else ""
-        raise refuse(f"give the address alone, without a name or angle brackets{hint}")
-    local, at, domain = text.rpartition("@")
-    if not (at and local and domain):
-        raise refuse("not an address with a domain")
-    if not local.isascii():
-        raise refuse(
-            "a non-ASCII local part needs SMTPUTF8 (RFC 6531), which txdane send does not support"
-        )
-    if not _LOCAL_PART.match(local):
-        if local.startswith('"') and "\\" in local:
-            raise refuse("a quoted local part with a backslash, which txdane send cannot send")
-        raise refuse(f"{local!r} is not a valid local part (RFC 5321)")
-    if len(local) > MAX_LOCAL_PART:
-        raise refuse(f"the local part is longer than {MAX_LOCAL_PART} characters")
-    if domain.startswith("["):
-        raise refuse(
-            f"{domain} is an address literal, which txdane send does not support: it sends "
-            "to the MX hosts of a domain"
-        )
     try:
-        ipaddress.ip_address(domain)
-    except ValueError:
-        pass
-    else:
-        raise refuse(
-            f"{domain} is an address, not a domain: txdane send sends to the MX hosts of a domain"
-        )
-    if ":" in domain or "/" in domain:
-        # hostName would take these for a port or a URL, which an address has neither of.
-        raise refuse(f"{domain!r} is not a valid host name")
-    try:
-        address = f"{local}@{hostName(domain)}"
-    except UsageError as e:
-        raise refuse(e.message) from None
-    if len(address) > MAX_ADDRESS:
-        raise refuse(f"longer than {MAX_ADDRESS} characters")
-    return address
+        return checked(text)
+    except ValueError as e:
+        raise UsageError(f"{option} {text!r}: {e}") from None
 
 
 def _stdinIsTerminal() -> bool:

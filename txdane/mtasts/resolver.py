@@ -113,6 +113,17 @@ class PolicyResolver:
         maxSize: int = MAX_POLICY_SIZE,
         maxCached: int = MAX_CACHED_POLICIES,
     ) -> None:
+        # Checked here: a wrong resolver or limit would otherwise show only as a failed
+        # lookup, which reads as "no policy", so that an enforced policy never applies.
+        if not callable(getattr(resolver, "lookup", None)):
+            raise TypeError(f"resolver must be a validating resolver, not {resolver!r}")
+        if type(httpsPort) is not int or not 0 < httpsPort < 65536:
+            raise ValueError(f"httpsPort must be an int from 1 to 65535, not {httpsPort!r}")
+        if type(timeout) not in (int, float) or not 0 < timeout < float("inf"):
+            raise ValueError(f"timeout {timeout!r} is not a positive number of seconds")
+        for name, value in (("maxSize", maxSize), ("maxCached", maxCached)):
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} {value!r} is not a whole number above 0")
         self._reactor = reactor
         self.resolver = resolver
         self.trustRoots = trustRoots if trustRoots is not None else PKIXTrust()
