@@ -270,3 +270,17 @@ def test_twistedNamesBytesAreOctets() -> None:
     answers, _, _ = resolved(resolver.lookupAddress(octets))
     assert fake.asked == [(str(owner), "A")]
     assert answers[0].name.name == octets
+
+
+def test_hostnameResolverArguments() -> None:
+    """
+    L{ValidatingHostnameResolver} is made from a resolver and a flag: the settings a resolver
+    is built from, or a string for the flag (C{"no"} would be true), are refused when made.
+    """
+    from txdane.adapters import ValidatingHostnameResolver
+    from txdane.settings import ResolverSettings
+
+    with pytest.raises(TypeError, match="resolver must be a validating resolver"):
+        ValidatingHostnameResolver(ResolverSettings())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="allowInsecure must be True or False"):
+        ValidatingHostnameResolver(FakeResolver({}), allowInsecure="no")  # type: ignore[arg-type]

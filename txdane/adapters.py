@@ -144,6 +144,11 @@ class ValidatingHostnameResolver:
     """
 
     def __init__(self, resolver: IDNSSECResolver, *, allowInsecure: bool = False) -> None:
+        if not callable(getattr(resolver, "lookupAddress", None)):
+            # A resolver's settings, say: refused here, not at the first connection.
+            raise TypeError(f"resolver must be a validating resolver, not {resolver!r}")
+        if type(allowInsecure) is not bool:
+            raise TypeError(f"allowInsecure must be True or False, not {allowInsecure!r}")
         self.resolver = resolver
         self.accept = _acceptSet(allowInsecure)
 

@@ -107,9 +107,24 @@ class AgentTests(TestCase):
 
         from txdane.endpoints import DANEEndpointFactory
 
-        factory = DANEEndpointFactory(reactor, None, httpsOnly=True)  # type: ignore[arg-type]
+        factory = DANEEndpointFactory(reactor, PendingResolver(), httpsOnly=True)
         with self.assertRaises(UnsupportedSchemeError):
             factory.endpointForURI(URI.fromBytes(b"http://www.example.test/"))
+
+    def test_argumentsChecked(self) -> None:
+        """
+        The agent's endpoint factory checks what it is given when made, not on each request.
+        """
+        from txdane.endpoints import DANEEndpointFactory
+        from txdane.settings import ResolverSettings
+
+        with self.assertRaises(TypeError) as raised:
+            daneAgent(reactor, ResolverSettings())  # type: ignore[arg-type]
+        self.assertIn("give settings.build(reactor)", str(raised.exception))
+        with self.assertRaises(ValueError):
+            daneAgent(reactor, PendingResolver(), timeout=-1)
+        with self.assertRaises(TypeError):
+            DANEEndpointFactory(reactor, PendingResolver(), httpsOnly="yes")  # type: ignore[arg-type]
 
     def test_punycodeHostKeptAsItIs(self) -> None:
         """

@@ -24,6 +24,7 @@ from twisted.web.http import PotentialDataLoss
 from twisted.web.iweb import IAgent, IAgentEndpointFactory, IResponse
 from zope.interface import implementer
 
+from txdane.endpoints._arguments import checkedFlag, checkedResolver, checkedSeconds
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.errors import UnsupportedSchemeError
@@ -71,11 +72,12 @@ class DANEEndpointFactory:
         **optionFields: Any,
     ) -> None:
         self._reactor = reactor
-        self.resolver = resolver
+        # Checked here, as the endpoints check them, rather than on every request.
+        self.resolver = checkedResolver(resolver)
         self.options = DANEOptions.given(WEB_OPTIONS if options is None else options, optionFields)
-        self.httpsOnly = httpsOnly
-        self.timeout = timeout
-        self.handshakeTimeout = handshakeTimeout
+        self.httpsOnly = checkedFlag(httpsOnly, "httpsOnly")
+        self.timeout = checkedSeconds(timeout, "timeout")
+        self.handshakeTimeout = checkedSeconds(handshakeTimeout, "handshakeTimeout")
 
     def endpointForURI(self, uri: Any) -> IStreamClientEndpoint:
         # The host as the URL spells it: an IDNA (xn--) label stays ASCII, so the DNS name
