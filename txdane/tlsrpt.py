@@ -191,6 +191,9 @@ class SessionResult:
         domain = _domain(self.policyDomain)
         if not domain:
             raise ValueError("policyDomain is empty")
+        strings = self.policyStrings
+        if isinstance(strings, (str, bytes)) or not all(isinstance(x, str) for x in strings):
+            raise TypeError(f"policyStrings must be a sequence of lines (str), not {strings!r}")
         if not math.isfinite(self.when):
             raise ValueError(f"when {self.when!r}: not a time")
         object.__setattr__(self, "policyDomain", domain)

@@ -202,3 +202,12 @@ def test_damagedFileReported(tmp_path: Path) -> None:
     (tmp_path / "2024-05-01" / "README").write_text("not a record")
     assert store.results() == [result()]
     assert store.days() == [DAY]
+
+
+def test_policyStringsAreLines() -> None:
+    """
+    The policy is a sequence of lines: one string would be read one letter at a time, into
+    every report.
+    """
+    with pytest.raises(TypeError, match="policyStrings must be a sequence of lines"):
+        result(strings="3 1 1 ab")  # type: ignore[arg-type]
