@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.conch.ssh.transport import SSHClientTransport
+from twisted.internet.interfaces import ITCPTransport
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from tests.fakeresolver import FakeResolver, answer
-from txdane.ssh import SSHFPLookupError, sshCommandEndpoint
+from txdane.ssh import SSHFPLookupError, SSHSessionTimeoutError, sshCommandEndpoint
 from txdane.status import Status
 
 from .keys import hostKey, records
@@ -21,8 +23,30 @@ from .world import outputFactory
 HOST = "ssh.example.test."
 
 
+@implementer(ITCPTransport)
+class _TCPTransport(StringTransport):
+    """
+    A TCP connection in memory: what Conch aborts when a connection is cancelled.
+    """
+
+    def getTcpKeepAlive(self) -> bool:
+        return False
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        pass
+
+    def getTcpNoDelay(self) -> bool:
+        return False
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        pass
+
+    def loseWriteConnection(self) -> None:
+        pass
+
+
 class EndpointTests(SynchronousTestCase):
-    def endpoint(self, sshfp: Any) -> tuple[MemoryReactorClock, Any]:
+    def endpoint(self, sshfp: Any, **kw: Any) -> tuple[MemoryReactorClock, Any]:
         resolver = FakeResolver(
             {
                 (HOST, "A"): answer("A", "192.0.2.1", name=HOST),
@@ -32,7 +56,7 @@ class EndpointTests(SynchronousTestCase):
         )
         reactor = MemoryReactorClock()
         endpoint = sshCommandEndpoint(
-            reactor, resolver, "ssh.example.test", b"true", b"me", 2222, require=True
+            reactor, resolver, "ssh.example.test", b"true", b"me", 2222, require=True, **kw
         )
         return reactor, endpoint
 
@@ -75,3 +99,37 @@ class EndpointTests(SynchronousTestCase):
         reactor.advance(0)
         self.failureResultOf(d, SSHFPLookupError)
         self.assertEqual(reactor.tcpClients, [])
+
+    def test_sessionTimeout(self) -> None:
+        """
+        With C{sessionTimeout}, a server that accepts the connection and stays silent is cut
+        off at the deadline: the connection is aborted and C{connect()} fails with
+        L{SSHSessionTimeoutError}. Without it, the connection waits.
+        """
+        sshfp = answer("SSHFP", *records(hostKey("ed25519")), name=HOST)
+        for limit in (5, None):
+            reactor, endpoint = self.endpoint(sshfp, sessionTimeout=limit)
+            d = endpoint.connect(outputFactory())
+            reactor.advance(0)
+            _, _, factory, _, _ = reactor.tcpClients[0]
+            protocol = factory.buildProtocol(None)
+            assert protocol is not None
+            transport = _TCPTransport()
+            protocol.makeConnection(transport)
+            reactor.advance(4.9)
+            self.assertNoResult(d)
+            reactor.advance(0.2)
+            if limit is None:
+                self.assertNoResult(d)
+                self.assertFalse(transport.disconnecting)
+                d.cancel()
+                self.failureResultOf(d)
+                continue
+            error = self.failureResultOf(d, SSHSessionTimeoutError).value
+            self.assertEqual(str(error), "ssh.example.test:2222: no SSH session within 5 s")
+            self.assertTrue(transport.disconnecting)
+
+    def test_sessionTimeoutChecked(self) -> None:
+        for bad in (0, -1, float("inf"), "30"):
+            with self.assertRaises(ValueError):
+                self.endpoint(answer("SSHFP", name=HOST), sessionTimeout=bad)

@@ -27,6 +27,7 @@ from txdane.ssh.refusals import (
     SSHFPMismatchError,
     SSHFPUnverifiedError,
     SSHHostKeyError,
+    SSHSessionTimeoutError,
 )
 from txdane.ssh.verifier import (
     HostKeyVerdict,
@@ -48,6 +49,7 @@ __all__ = [
     "SSHFPType",
     "SSHFPUnverifiedError",
     "SSHHostKeyError",
+    "SSHSessionTimeoutError",
     "blobFromPublicKeyLine",
     "checkHostKey",
     "preferredHostKeyAlgorithms",

@@ -17,10 +17,12 @@ from twisted.conch.endpoints import (
 )
 from twisted.conch.ssh.keys import Key
 from twisted.internet.defer import Deferred, FirstError, gatherResults
+from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.internet.interfaces import IAddress, IStreamClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
 
 from txdane.endpoints import DNSSECEndpoint
+from txdane.ssh.refusals import SSHSessionTimeoutError
 from txdane.ssh.verifier import SSHFPKnownHosts, preferredHostKeyAlgorithms
 from txdane.validation import IDNSSECResolver
 
@@ -43,6 +45,7 @@ def sshCommandEndpoint(
     timeout: float = 30,
     bindAddress: tuple[str, int] | None = None,
     attemptDelay: float | None = None,
+    sessionTimeout: float | None = None,
 ) -> IStreamClientEndpoint:
     """
     An endpoint that connects to C{host} over SSH, checks its host key against the host's
@@ -94,8 +97,19 @@ def sshCommandEndpoint(
     @param bindAddress: the local C{(host, port)} to connect from.
     @param attemptDelay: seconds between Happy Eyeballs attempts (Twisted's default if
         omitted).
+    @param sessionTimeout: seconds from the TCP connection to an authenticated session
+        (version and key exchange, host key check, authentication); past it the connection
+        is aborted and C{connect()} fails with L{SSHSessionTimeoutError
+        <txdane.ssh.refusals.SSHSessionTimeoutError>}. C{None} (the default) waits as long as
+        the server takes, and as the known_hosts prompt of C{ui} does: give one for
+        unattended use, where a silent server would otherwise hold the connection forever.
     @return: an C{IStreamClientEndpoint}.
+    @raise ValueError: for a C{sessionTimeout} that is not a positive number of seconds.
     """
+    if sessionTimeout is not None and (
+        type(sessionTimeout) not in (int, float) or not 0 < sessionTimeout < float("inf")
+    ):
+        raise ValueError(f"sessionTimeout {sessionTimeout!r} is not a positive number of seconds")
     if isinstance(knownHosts, SSHFPKnownHosts):
         if require:
             raise ValueError("set require on the SSHFPKnownHosts given as knownHosts")
@@ -129,6 +143,7 @@ def sshCommandEndpoint(
         verifier,
         ui,
     )
+    helper.sessionTimeout = sessionTimeout
     endpoint: IStreamClientEndpoint = SSHCommandClientEndpoint(helper, _bytes(command))
     return endpoint
 
@@ -141,6 +156,7 @@ class _ValidatedConnectionHelper(_NewConnectionHelper):
     """
 
     knownHosts: SSHFPKnownHosts
+    sessionTimeout: float | None = None
 
     def __init__(
         self,
@@ -193,7 +209,16 @@ class _ValidatedConnectionHelper(_NewConnectionHelper):
         )
         ready = transport.connectionReady
         await self.dialer.connectTo(addresses, _OneProtocol(transport))
-        return await ready
+        limit = self.sessionTimeout
+        if limit is None:
+            return await ready
+        # Cancelling the Deferred aborts the connection (Conch's canceller).
+        ready.addTimeout(limit, self.reactor)
+        try:
+            return await ready
+        except DeferredTimeoutError:
+            host = self.hostname.decode("utf-8", "replace")
+            raise SSHSessionTimeoutError(host, self.port, limit) from None
 
 
 class _OneProtocol(Factory):

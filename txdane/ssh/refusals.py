@@ -105,3 +105,19 @@ class SSHFPLookupError(SSHHostKeyError):
         what = "failed" if self.status is None else str(self.status)
         ede = f" (EDE {self.ede})" if self.ede is not None else ""
         return f"{self.host}: host key refused: SSHFP lookup {what}{ede}: {self.reason}"
+
+
+class SSHSessionTimeoutError(TxdaneError, TimeoutError):
+    """
+    A server accepted the TCP connection but no SSH session came about in time (version
+    exchange, key exchange, host key check and authentication); the connection was aborted.
+
+    @ivar host: the host connected to.
+    @ivar port: the port connected to.
+    @ivar timeout: the deadline in seconds, counted from the TCP connection.
+    """
+
+    host: str
+    port: int
+    timeout: float
+    template = "{host}:{port}: no SSH session within {timeout:g} s"
