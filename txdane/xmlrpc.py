@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.error import ConnectingCancelledError
 from twisted.internet.interfaces import IConsumer
 from twisted.web.client import HTTPConnectionPool, ResponseNeverReceived
 from twisted.web.error import Error
@@ -93,8 +94,11 @@ class AgentProxy:
         <txdane.endpoints.web.daneAgent>} for DANE; treq's, or any other, work too).
     @param url: the server's URL. A user and password in it are sent by HTTP basic
         authentication, as with C{Proxy}, and not in the request's URL.
-    @param user: the user name for basic authentication (default: the URL's).
-    @param password: its password (default: the URL's).
+    @param user: the user name for basic authentication (default: the URL's); text is
+        sent as UTF-8.
+    @param password: its password (default: the URL's); text is sent as UTF-8.
+    @raise ValueError: for a URL that is not ASCII.
+    @raise TypeError: for a user or password that is neither bytes nor text.
     @param allowNone: allow C{None} in arguments (an XML-RPC extension).
     @param useDateTime: give C{datetime.datetime} values for dates, rather than
         C{xmlrpc.client.DateTime}.
@@ -112,20 +116,27 @@ class AgentProxy:
         agent: IAgent,
         url: str | bytes,
         *,
-        user: bytes | None = None,
-        password: bytes | None = None,
+        user: bytes | str | None = None,
+        password: bytes | str | None = None,
         allowNone: bool = False,
         useDateTime: bool = False,
         maxResponse: int = MAX_RESPONSE,
     ) -> None:
         text = url.decode("ascii") if isinstance(url, bytes) else url
+        if not text.isascii():
+            # Checked here, not at each call: the request line is ASCII.
+            raise ValueError(
+                f"{text!r}: give the URL in ASCII (an internationalized host in its xn-- form)"
+            )
         parts = urlsplit(text)
         self.agent = agent
         self.url = parts._replace(
             netloc=parts.netloc.rpartition("@")[2], path=parts.path or "/"
         ).geturl()
-        self.user = user if user is not None else _decoded(parts.username)
-        self.password = password if password is not None else _decoded(parts.password)
+        self.user = _credential("user", user) if user is not None else _decoded(parts.username)
+        self.password = (
+            _credential("password", password) if password is not None else _decoded(parts.password)
+        )
         self.allowNone = allowNone
         self.useDateTime = useDateTime
         self.maxResponse = maxResponse
@@ -156,6 +167,9 @@ class AgentProxy:
             response = await self.agent.request(
                 b"POST", self.url.encode("ascii"), headers, _Payload(payload)
             )
+        except ConnectingCancelledError:
+            # Cancelled while connecting: a cancellation, as at any other moment.
+            raise CancelledError() from None
         except ResponseNeverReceived as e:
             # The Agent fails a request cancelled while it waits for the response with
             # ResponseNeverReceived([CancelledError]): the caller asked for a cancellation.
@@ -180,8 +194,8 @@ def daneXMLRPCProxy(
     url: str | bytes,
     *,
     pool: HTTPConnectionPool | None = None,
-    user: bytes | None = None,
-    password: bytes | None = None,
+    user: bytes | str | None = None,
+    password: bytes | str | None = None,
     allowNone: bool = False,
     useDateTime: bool = False,
     maxResponse: int = MAX_RESPONSE,
@@ -226,3 +240,16 @@ def daneXMLRPCProxy(
         useDateTime=useDateTime,
         maxResponse=maxResponse,
     )
+
+
+def _credential(what: str, value: object) -> bytes:
+    """
+    A user name or password for basic authentication: bytes, or text (sent as UTF-8).
+
+    @raise TypeError: for anything else.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes):
+        return value
+    raise TypeError(f"{what} must be bytes or str, not {value!r}")

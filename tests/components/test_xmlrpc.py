@@ -259,3 +259,11 @@ class URLTests(SynchronousTestCase):
         self.assertEqual(
             (proxy.url, proxy.user, proxy.password), ("https://[::1]/RPC2", b"carol", None)
         )
+        # Text credentials are sent as UTF-8, not refused at the first call.
+        proxy = AgentProxy(None, "https://rpc.example.test/", user="b\u00f6b", password="pw")  # type: ignore[arg-type]
+        self.assertEqual((proxy.user, proxy.password), (b"b\xc3\xb6b", b"pw"))
+        with self.assertRaises(TypeError):
+            AgentProxy(None, "https://rpc.example.test/", user=42)  # type: ignore[arg-type]
+        with self.assertRaises(ValueError) as caught:
+            AgentProxy(None, "https://b\u00fccher.example/RPC2")  # type: ignore[arg-type]
+        self.assertIn("xn-- form", str(caught.exception))
