@@ -544,8 +544,77 @@ def test_moduleEntryPointCannotListen(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 1
-    assert result.stderr.startswith("txdane-dns: cannot listen: ")
-    assert "192.0.2.1" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert result.stderr == (
+        "txdane-dns: cannot listen on 192.0.2.1 port 0: cannot assign requested address\n"
+    )
+
+
+def test_moduleEntryPointZoneTwice(tmp_path: Path) -> None:
+    """
+    The same zone given twice (its origin written with and without the final dot) is a
+    usage error, one line and exit status 2, not a traceback from loading it twice.
+    """
+    zone = writeZone(tmp_path)
+    argv = ["--zone", f"zone.test={zone}", "--zone", f"zone.test.={zone}", "-p", "0"]
+    result = subprocess.run(
+        [sys.executable, "-m", "txdane.server", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "txdane-dns: --zone zone.test. is given twice\n"
+
+
+def test_moduleEntryPointLogs(tmp_path: Path) -> None:
+    """
+    In the foreground without twistd, the server's log goes to standard error: a reload that
+    fails (here on SIGHUP, the zone file broken meanwhile) is said, and the old zones kept.
+    """
+    import signal
+    import threading
+    import time
+
+    import dns.message
+    import dns.query
+
+    from tests.unbound import freePort
+
+    zone = writeZone(tmp_path)
+    port = freePort()
+    argv = ["--zone", f"zone.test.={zone}", "--interface", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "txdane.server", *argv],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr or ()), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        query = dns.message.make_query("zone.test.", "SOA")
+        while True:  # until it answers: its SIGHUP handler is in place by then
+            try:
+                dns.query.udp(query, "127.0.0.1", port=port, timeout=0.5)
+                break
+            except Exception:
+                assert time.monotonic() < deadline and process.poll() is None, lines
+        Path(zone).write_text(Path(zone).read_text() + "broken !!!\n")
+        process.send_signal(signal.SIGHUP)
+        while not any("reload failed" in line for line in lines):
+            assert time.monotonic() < deadline, lines
+            time.sleep(0.1)
+        # The previous zones are still served.
+        assert dns.query.udp(query, "127.0.0.1", port=port, timeout=5).answer
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert any("reload failed, still serving the previous zones" in line for line in lines)
 
 
 class PreSignedZoneTests(TestCase):

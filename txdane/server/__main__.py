@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from twisted.internet.error import CannotListenError
+from twisted.logger import globalLogBeginner, textFileLogObserver
 from twisted.python import usage
 
 from txdane.server.tap import Options, makeService
@@ -31,11 +32,24 @@ def main(argv: list[str] | None = None, program: str = "txdane-dns") -> int:
     try:
         service.startService()
     except CannotListenError as e:
-        print(f"{program}: cannot listen: {e}", file=sys.stderr)
+        print(f"{program}: {listenError(e)}", file=sys.stderr)
         return 1
+    # What twistd does for its log: reloads, failed updates and errors are said on standard
+    # error, one line each (a server in the foreground has nowhere else to say them).
+    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     reactor.run()
     return 0
+
+
+def listenError(error: CannotListenError) -> str:
+    """
+    What a port that cannot be listened on says, in words: C{"cannot listen on
+    127.0.0.1 port 53: address already in use"}.
+    """
+    reason = getattr(error.socketError, "strerror", None) or str(error.socketError)
+    interface = error.interface or "every address"
+    return f"cannot listen on {interface} port {error.port}: {reason.lower()}"
 
 
 if __name__ == "__main__":

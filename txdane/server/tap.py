@@ -215,6 +215,9 @@ class Options(usage.Options):
         except ValueError as e:
             raise usage.UsageError(f"response rate limiting: {e}") from None
         origins = [origin for origin, _ in self["zones"]]
+        twice = sorted({o for o in origins if origins.count(o) > 1}, key=str)
+        if twice:
+            raise usage.UsageError(f"--zone {twice[0]} is given twice")
         keysByZone: dict[dns.name.Name, list[str]] = {o: [] for o in origins}
         try:
             for path in self["keys"]:
