@@ -80,6 +80,7 @@ $TTL 300
 ns1 IN A 127.0.0.1
 www IN A 127.0.0.2
 _443._tcp.www IN TLSA 3 1 1 aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899
+sub IN NS ns.elsewhere.test.
 """
 KEY_NAME = "update-key."
 SECRET = base64.b64encode(b"k" * 32).decode()
@@ -388,6 +389,9 @@ REFUSALS: list[tuple[str, Any, int, int]] = [
     ("bad MAC", lambda: _withKey(OTHER_SECRET, KEY_NAME), dns.rcode.NOTAUTH, dns.rcode.BADSIG),
     ("type outside policy", _simple("www.zone.test.", "A", "127.0.0.9"), dns.rcode.REFUSED, 0),
     ("name outside zone", _simple("www.other.test.", "TLSA", TLSA), dns.rcode.NOTZONE, 0),
+    # Below the delegation of sub: another zone's data, which this one would never serve.
+    ("below a cut", _simple("_25._tcp.www.sub.zone.test.", "TLSA", TLSA), dns.rcode.NOTZONE, 0),
+    ("at a cut", _simple("sub.zone.test.", "TLSA", TLSA), dns.rcode.NOTZONE, 0),
     (
         "zone not held",
         _simple("www.other.test.", "TLSA", TLSA, "other.test."),
@@ -1066,3 +1070,51 @@ class PublishToOwnServerTests(ServedUpdates):
         with self.assertRaises(TSIGRejectedError):
             await publishTLSA(reactor, primary, wrong, "mail.zone.test", 25, [first])
         self.assertEqual(self.setup.records(), before)
+
+
+class TestLog:
+    """
+    Each update is one line of the server's log, naming the zone, the key (never its secret)
+    and what came of it; an update that cannot be written says why.
+    """
+
+    def test_appliedAndRefused(self, setup: Setup) -> None:
+        from twisted.logger import capturedLogs, formatEvent
+
+        update = signedUpdate()
+        update.add("_25._tcp.mail", 300, "TLSA", TLSA)
+        with capturedLogs() as events:
+            setup.send(update)
+            setup.send(_withKey(OTHER_SECRET, KEY_NAME))
+            setup.send(_simple("www.zone.test.", "A", "127.0.0.9")())
+        lines = [formatEvent(event) for event in events]
+        assert lines == [
+            "dynamic update of zone.test. with key update-key.: NOERROR, applied",
+            "dynamic update of zone.test. with key update-key. refused: BADSIG (the signature"
+            " does not verify)",
+            "dynamic update of zone.test. with key update-key.: REFUSED, refused",
+        ]
+        assert not any(SECRET in line or OTHER_SECRET in line for line in lines)
+
+    def test_cannotWrite(self, setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+        import errno
+
+        from twisted.logger import capturedLogs, formatEvent
+
+        from txdane.server import update as updateModule
+
+        def refuse(zone: object, path: object) -> None:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+        monkeypatch.setattr(updateModule, "_writeZone", refuse)
+        before = setup.records()
+        update = signedUpdate()
+        update.add("_25._tcp.mail", 300, "TLSA", TLSA)
+        with capturedLogs() as events:
+            wire = setup.send(update)
+        assert tsigError(wire)[0] == dns.rcode.SERVFAIL
+        assert setup.records() == before
+        (line,) = [formatEvent(event) for event in events]
+        assert line == (
+            f"dynamic update of zone.test. failed: cannot write {setup.zonePath}: Permission denied"
+        )

@@ -242,6 +242,7 @@ class _Refused(TxdaneError):
     """
 
     rcode: int
+    reason: str = ""
     template = "update refused with rcode {rcode}"
 
 
@@ -342,23 +343,28 @@ class ZoneUpdater:
         except dns.exception.DNSException:
             return _bareError(data, dns.rcode.FORMERR)
         if request.tsig is None:
+            _log.warn("dynamic update of {zone} refused: not signed", zone=_zoneOf(request))
             return _plainResponse(request, dns.rcode.REFUSED)
         tsig = request.tsig[0]
         assert isinstance(tsig, dns.rdtypes.ANY.TSIG.TSIG)
         keyName = request.tsig.name
         grants = [g for g in self._grantsFor(keyName) if g.key.algorithm == tsig.algorithm]
         if not grants:
+            _refused(request, keyName, "BADKEY (no such key for this algorithm)")
             return _tsigErrorResponse(request, keyName, tsig, dns.rcode.BADKEY)
         key = grants[0].key
         grants = [g for g in grants if g.key == key]  # one name, two secrets: the first
         try:
             request = dns.message.from_wire(data, keyring={keyName: key}, one_rr_per_rrset=True)
         except dns.tsig.BadTime:
+            _refused(request, keyName, "BADTIME (the clocks differ by more than the fudge)")
             return _badTimeResponse(request, key, int(self.clock()))
         except dns.exception.DNSException:
+            _refused(request, keyName, "BADSIG (the signature does not verify)")
             return _tsigErrorResponse(request, keyName, tsig, dns.rcode.BADSIG)
         response = dns.message.make_response(request)
         if self._replayed(keyName, tsig):
+            _refused(request, keyName, "REFUSED (a replay of an update already seen)")
             response.set_rcode(dns.rcode.REFUSED)
             return response.to_wire()
         assert isinstance(request, dns.update.UpdateMessage)
@@ -372,7 +378,7 @@ class ZoneUpdater:
         try:
             return _Outcome(dns.rcode.NOERROR, self._apply(verified.request, verified.grants))
         except _Refused as e:
-            return _Outcome(e.rcode)
+            return _Outcome(e.rcode, error=e.reason or None)
         except TxdaneError as e:
             # A key file gone unreadable since the start, a key the signer refuses: nothing
             # changed, and the operator needs to know.
@@ -382,9 +388,22 @@ class ZoneUpdater:
         """
         Serve the zone the update made, if it made one, and sign the response.
         """
+        zone = _zoneOf(verified.request)
+        key = verified.request.keyname
         if outcome.error is not None:
-            zone = _zoneOf(verified.request)
             _log.error("dynamic update of {zone} failed: {error}", zone=zone, error=outcome.error)
+        else:
+            # One line per update, naming the key (never its secret): who changed what.
+            done = "applied" if outcome.index is not None else "nothing to change"
+            if outcome.rcode != dns.rcode.NOERROR:
+                done = "refused"
+            _log.info(
+                "dynamic update of {zone} with key {key}: {rcode}, {done}",
+                zone=zone,
+                key=key,
+                rcode=dns.rcode.to_text(dns.rcode.Rcode(outcome.rcode)),
+                done=done,
+            )
         if outcome.index is not None:
             self._install(outcome.index)
         verified.response.set_rcode(dns.rcode.Rcode(outcome.rcode))
@@ -427,6 +446,12 @@ class ZoneUpdater:
             if not rrset.name.is_subdomain(origin):
                 raise _Refused(dns.rcode.NOTZONE)
         zone = absoluteZone(served.zone, stripDNSSEC=True)
+        for rrset in request.update:
+            # Additions only: deleting what lies below a cut cleans the zone up.
+            if rrset.rdclass == dns.rdataclass.IN and _belowCut(zone, origin, rrset):
+                # Data at or below a delegation is not the zone's: it would be written and
+                # never served (RFC 2136 section 3.4.1.3).
+                raise _Refused(dns.rcode.NOTZONE)
         signingKeys = [readKeyFiles(path)[1] for path in source.keys]
         dnskeys = zone.get_rdataset(origin, dns.rdatatype.DNSKEY)
         if dnskeys is not None:
@@ -469,8 +494,10 @@ class ZoneUpdater:
         index = ZoneIndex.build(served)
         try:
             _writeZone(zone, source.path)
-        except OSError:
-            raise _Refused(dns.rcode.SERVFAIL) from None
+        except OSError as e:
+            # Nothing changes, and the operator is told why.
+            reason = f"cannot write {source.path}: {e.strerror or e}"
+            raise _Refused(dns.rcode.SERVFAIL, reason) from None
         return index
 
     def _install(self, index: ZoneIndex) -> None:
@@ -490,9 +517,37 @@ class ZoneUpdater:
         )
 
 
+def _refused(request: dns.message.Message, keyName: dns.name.Name, why: str) -> None:
+    _log.warn(
+        "dynamic update of {zone} with key {key} refused: {why}",
+        zone=_zoneOf(request),
+        key=keyName,
+        why=why,
+    )
+
+
 def _zoneOf(request: dns.message.Message) -> str:
     zone = request.sections[0]
     return zone[0].name.to_text() if zone else "?"
+
+
+def _belowCut(zone: dns.zone.Zone, origin: dns.name.Name, rrset: dns.rrset.RRset) -> bool:
+    """
+    Whether C{rrset} lies where the zone delegates: below a name with NS records (other than
+    the apex), or at one, for other types than the parent's own there (NS, DS). Address
+    records below a cut are glue, and stay the parent's.
+    """
+    name = rrset.name
+    rdtype = rrset.rdtype
+    for depth in range(len(origin) + 1, len(name) + 1):
+        cut = name.split(depth)[1]
+        node = zone.get_node(cut)
+        if node is None or node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NS) is None:
+            continue
+        if cut == name:
+            return rdtype not in (dns.rdatatype.NS, dns.rdatatype.DS)
+        return rdtype not in (dns.rdatatype.A, dns.rdatatype.AAAA)
+    return False
 
 
 def _prescan(updates: Iterable[dns.rrset.RRset], origin: dns.name.Name) -> None:
