@@ -123,6 +123,10 @@ class TestLimiter:
         "kw",
         [
             {"rate": -1},
+            # NaN compares false with everything, and would turn limiting off unnoticed.
+            {"rate": float("nan")},
+            {"rate": float("inf")},
+            {"burst": float("nan")},
             {"burst": 0.5},
             {"slip": -1},
             {"ipv4Prefix": 33},

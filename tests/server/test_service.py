@@ -164,6 +164,17 @@ class TestZoneFiles:
         assert str(info.value) == f"{path}:5: {info.value.reason}"
         assert "malformed" in info.value.reason
 
+    def test_missingInclude(self, tmp_path: Path) -> None:
+        """
+        An C{$INCLUDE}d file that cannot be read is named, not the zone file including it.
+        """
+        path = writeZone(tmp_path, ZONE + "$INCLUDE missing.inc\n")
+        with pytest.raises(ZoneError) as info:
+            loadZoneFile(path, ORIGIN)
+        assert str(info.value) == (f"{path}: No such file or directory: missing.inc (included)"), (
+            str(info.value)
+        )
+
     def test_lastLine(self, tmp_path: Path) -> None:
         path = writeZone(tmp_path, ZONE + "x IN AAAA nonsense\n")
         with pytest.raises(ZoneError) as info:

@@ -67,8 +67,11 @@ class RateLimit:
     maxPrefixes: int = DEFAULT_MAX_PREFIXES
 
     def __post_init__(self) -> None:
-        if self.rate < 0 or (self.burst is not None and self.burst < 1):
-            raise ValueError("the rate must be 0 or more and the burst 1 or more")
+        # NaN compares false with everything: it would turn limiting off unnoticed.
+        if not (0 <= self.rate < float("inf")) or (
+            self.burst is not None and not (1 <= self.burst < float("inf"))
+        ):
+            raise ValueError("the rate must be 0 or more and the burst 1 or more, both finite")
         if self.slip < 0:
             raise ValueError("slip must be 0 or more")
         if not 0 <= self.ipv4Prefix <= 32 or not 0 <= self.ipv6Prefix <= 128:

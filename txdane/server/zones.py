@@ -324,7 +324,12 @@ def loadZoneFile(path: str | os.PathLike[str], origin: dns.name.Name | str) -> d
     try:
         return dns.zone.from_file(text, origin, relativize=False)
     except OSError as e:
-        raise ZoneError(e.strerror or str(e), text) from None
+        # An $INCLUDE'd file that cannot be read is named, not the file that includes it.
+        where = text if e.filename is None else os.fsdecode(e.filename)
+        reason = e.strerror or str(e)
+        if where != text:
+            reason = f"{reason}: {where} (included)"
+        raise ZoneError(reason, text) from None
     except dns.zone.NoSOA:
         raise ZoneError(f"no SOA record at the zone's apex {origin}", text) from None
     except dns.zone.NoNS:
