@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import IO, Any, ClassVar
 
-import dns.exception
-import dns.name
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import Logger
 from twisted.mail.smtp import (
@@ -68,7 +66,7 @@ from txdane.mailpolicy import (
     policyCandidates,
     sessionPolicy,
 )
-from txdane.names import isAddress
+from txdane.names import asciiHostName, isAddress
 from txdane.validation.interfaces import IDNSSECResolver
 
 _log = Logger()
@@ -213,9 +211,6 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 #: Quoted pairs (backslashes) are left out: twisted.mail cannot send an escaped quote.
 _LOCAL_PART = re.compile(rf'(?:{_ATOM}(?:\.{_ATOM})*|"[ !#-\[\]-~]*")\Z')
 
-#: A label of a domain after IDNA: letters, digits, hyphens (underscores, as DNS allows).
-_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
-
 #: The longest local part and address an SMTP server must accept (RFC 5321 section 4.5.3.1).
 MAX_LOCAL_PART = 64
 MAX_ADDRESS = 254
@@ -260,13 +255,11 @@ def mailAddress(text: str) -> str:
     if isAddress(domain):
         raise ValueError(f"{domain} is an address, not a domain: mail goes to its MX hosts")
     try:
-        name = dns.name.from_unicode(domain.rstrip(".") or ".")
-    except (dns.exception.DNSException, UnicodeError, ValueError) as e:
-        raise ValueError(f"{domain!r} is not a valid domain name ({e})") from None
-    labels = [label.decode("ascii", "replace") for label in name.labels if label]
-    if not labels or not all(_LABEL.match(label) for label in labels):
-        raise ValueError(f"{domain!r} is not a valid domain name")
-    address = f"{local}@{name.to_text(omit_final_dot=True)}"
+        ascii = asciiHostName(domain)
+    except ValueError as e:
+        why = f" ({e})" if str(e) else ""
+        raise ValueError(f"{domain!r} is not a valid domain name{why}") from None
+    address = f"{local}@{ascii}"
     if len(address) > MAX_ADDRESS:
         raise ValueError(f"longer than {MAX_ADDRESS} characters")
     return address

@@ -6,13 +6,14 @@ records (TLSA at C{_port._proto.host}) and the conversion of user-given text to 
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import dns.exception
 import dns.name
 
 from txdane.errors import TLSAFormatError
 
-__all__ = ["asName", "isAddress", "tlsaName"]
+__all__ = ["asName", "asciiHostName", "isAddress", "tlsaName"]
 
 
 def asName(name: dns.name.Name | str) -> dns.name.Name:
@@ -53,3 +54,26 @@ def isAddress(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: A label of a host name after IDNA: letters, digits, hyphens (not at either end), and the
+#: underscores of service names.
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
+
+
+def asciiHostName(text: str) -> str:
+    """
+    The host name C{text} (internationalized names are taken) in ASCII, its labels in
+    A-labels, without a final dot.
+
+    @raise ValueError: for text that is no host name; the reason, when there is more to say
+        than that, is the message.
+    """
+    try:
+        name = dns.name.from_unicode(text.rstrip(".") or ".")
+    except (dns.exception.DNSException, UnicodeError, ValueError) as e:
+        raise ValueError(str(e)) from None
+    labels = [label.decode("ascii", "replace") for label in name.labels if label]
+    if not labels or not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValueError("")
+    return name.to_text(omit_final_dot=True)

@@ -539,14 +539,11 @@ def test_moduleEntryPointRejectsBadZone(tmp_path: Path) -> None:
     assert f"{bad}:5: " in result.stderr
 
 
-def test_moduleEntryPointCannotListen(tmp_path: Path) -> None:
+def _runServer(*argv: str) -> subprocess.CompletedProcess[str]:
     """
-    python -m txdane.server that cannot listen (an address not on this host, a port in use)
-    says so in one line and exits with status 1, without a traceback.
+    Run C{python -m txdane.server ARGV...} to its end.
     """
-    zone = writeZone(tmp_path)
-    argv = ["--zone", f"zone.test.={zone}", "--interface", "192.0.2.1", "-p", "0"]
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "txdane.server", *argv],
         capture_output=True,
         text=True,
@@ -554,6 +551,15 @@ def test_moduleEntryPointCannotListen(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         timeout=60,
     )
+
+
+def test_moduleEntryPointCannotListen(tmp_path: Path) -> None:
+    """
+    python -m txdane.server that cannot listen (an address not on this host, a port in use)
+    says so in one line and exits with status 1, without a traceback.
+    """
+    zone = writeZone(tmp_path)
+    result = _runServer("--zone", f"zone.test.={zone}", "--interface", "192.0.2.1", "-p", "0")
     assert result.returncode == 1
     assert result.stderr == (
         "txdane-dns: cannot listen on 192.0.2.1 port 0: cannot assign requested address\n"
@@ -566,15 +572,7 @@ def test_moduleEntryPointZoneTwice(tmp_path: Path) -> None:
     usage error, one line and exit status 2, not a traceback from loading it twice.
     """
     zone = writeZone(tmp_path)
-    argv = ["--zone", f"zone.test={zone}", "--zone", f"zone.test.={zone}", "-p", "0"]
-    result = subprocess.run(
-        [sys.executable, "-m", "txdane.server", *argv],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
+    result = _runServer("--zone", f"zone.test={zone}", "--zone", f"zone.test.={zone}", "-p", "0")
     assert result.returncode == 2
     assert result.stderr == "txdane-dns: --zone zone.test. is given twice\n"
 

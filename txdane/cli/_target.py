@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import re
 import sys
 from typing import TextIO
 
 from txdane.cli import ExitStatus, UsageError
-
-#: A label of a host name as typed: letters, digits, hyphens, underscores (after IDNA).
-_LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 
 #: The order of severity of exit statuses, least severe first: the status of several checks
 #: is that of the worst.
@@ -37,8 +33,7 @@ def hostName(text: str) -> str:
     @raise UsageError: for an address, a C{HOST:PORT} or URL, or anything else that is not a
         host name, saying what to type instead.
     """
-    import dns.exception
-    import dns.name
+    from txdane.names import asciiHostName
 
     if "://" in text:
         raise UsageError(f"{text!r} is a URL: give the host name alone (and the port after it)")
@@ -54,13 +49,10 @@ def hostName(text: str) -> str:
     if colon and port.isdigit() and host:
         raise UsageError(f"give the port as its own argument: {host} {port}")
     try:
-        name = dns.name.from_unicode(text.rstrip(".") or ".")
-    except (dns.exception.DNSException, UnicodeError, ValueError) as e:
-        raise UsageError(f"{text!r} is not a valid host name ({e})") from None
-    labels = [label.decode("ascii", "replace") for label in name.labels if label]
-    if not labels or not all(_LABEL.match(label) for label in labels):
-        raise UsageError(f"{text!r} is not a valid host name")
-    return name.to_text(omit_final_dot=True)
+        return asciiHostName(text)
+    except ValueError as e:
+        why = f" ({e})" if str(e) else ""
+        raise UsageError(f"{text!r} is not a valid host name{why}") from None
 
 
 def portNumber(text: str) -> int:
