@@ -244,6 +244,10 @@ class TestOptions:
             (["--zone", "zone.test.=ZONE", "--no-udp", "--no-tcp"], "nothing to listen"),
             (["--zone", "zone.test.=ZONE", "--nsec3", "zone.test."], "no --key"),
             (["--zone", "zone.test.=ZONE", "--nsec3-salt", "xyz"], "hexadecimal"),
+            # NSEC3 settings without a zone signed with NSEC3 would change nothing.
+            (["--zone", "zone.test.=ZONE", "--opt-out"], "--opt-out applies to zones signed"),
+            (["--zone", "zone.test.=ZONE", "--nsec3-iterations", "5"], "--nsec3-iterations appl"),
+            (["--zone", "zone.test.=ZONE", "--nsec3-salt", "ab"], "--nsec3-salt applies to"),
             (["--zone", "zone.test.=ZONE", "--nsec3-salt", "ab" * 256], "--nsec3-salt"),
             (["--zone", "zone.test.=ZONE", "--nsec3-iterations", "-1"], "--nsec3-iterations"),
             (["--zone", "zone.test.=ZONE", "--nsec3-iterations", "65536"], "--nsec3-iterations"),

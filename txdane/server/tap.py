@@ -203,6 +203,21 @@ class Options(usage.Options):
             raise usage.UsageError("--nsec3-salt must be hexadecimal") from None
         if len(salt) > 255:
             raise usage.UsageError(f"--nsec3-salt is {len(salt)} bytes; the most is 255")
+        if not self["nsec3"]:
+            # Without a zone signed with NSEC3 they would change nothing, unnoticed.
+            given = [
+                option
+                for option, isSet in (
+                    ("--opt-out", bool(self["opt-out"])),
+                    ("--nsec3-iterations", self["nsec3-iterations"] != 0),
+                    ("--nsec3-salt", bool(self["nsec3-salt"])),
+                )
+                if isSet
+            ]
+            if given:
+                raise usage.UsageError(
+                    f"{given[0]} applies to zones signed with NSEC3: give --nsec3 ORIGIN too"
+                )
         nsec3 = NSEC3Options(self["nsec3-iterations"], salt, bool(self["opt-out"]))
         try:
             self["rateLimit"] = RateLimit(
