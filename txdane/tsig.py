@@ -108,8 +108,9 @@ def parseTSIGKeys(text: str, source: str = "<text>") -> list[TSIGKey]:
     Every key of a key file's text, in the order given.
 
     @param source: named in errors.
-    @raise TSIGKeyError: if it holds none, or one that is incomplete or unusable (an unknown
-        algorithm, a secret that is not base64, a name that is not a DNS name).
+    @raise TSIGKeyError: if it holds none, one that is incomplete or unusable (an unknown
+        algorithm, a secret that is not base64, a name that is not a DNS name), or two keys
+        of one name.
     """
     keys: list[TSIGKey] = []
     for match in _BIND_KEY.finditer(text):
@@ -151,6 +152,11 @@ def parseTSIGKeys(text: str, source: str = "<text>") -> list[TSIGKey]:
                 keys.append(_make(source, parts[0], "hmac-sha256", parts[1]))
     if not keys:
         raise TSIGKeyError(source, "no key found (expected a BIND or Knot TSIG key file)")
+    names = [key.name for key in keys]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        # One name, two secrets: which one signs is a guess nobody should have to make.
+        raise TSIGKeyError(source, f"key {twice} is given twice")
     return keys
 
 

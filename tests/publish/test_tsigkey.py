@@ -54,6 +54,8 @@ def test_formats(text: str, algorithm: str) -> None:
         (BIND.replace("hmac-sha256", "hmac-whirlpool"), "unknown algorithm"),
         (BIND.replace(SECRET, "not base64!"), "not base64"),
         ('key "up." { algorithm hmac-sha256; };', "no secret"),
+        # One name, two secrets: which one would sign is a guess.
+        (BIND + BIND.replace(SECRET, "c2Vjb25kIHNlY3JldA=="), "key up.example. is given twice"),
     ],
 )
 def test_refused(text: str, reason: str) -> None:
