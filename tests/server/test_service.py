@@ -107,9 +107,22 @@ class TestKeyFiles:
         with pytest.raises(KeyFileError, match="No such file"):
             readKeyFiles(tmp_path / "Knothing")
         files = writeKeyFiles(ORIGIN, SigningKey.generate(), tmp_path)
+        good = files.private.read_text()
         files.private.write_text("hello\n")
         with pytest.raises(KeyFileError, match="Private-key-format"):
             readKeyFiles(files.public)
+        # A field missing, or a .key file of something else: said in words.
+        files.private.write_text(
+            "\n".join(line for line in good.splitlines() if not line.startswith("PrivateKey"))
+        )
+        with pytest.raises(KeyFileError) as info:
+            readKeyFiles(files.public)
+        assert info.value.reason == "malformed private key (no PrivateKey: line)"
+        files.private.write_text(good)
+        files.public.write_text("this is not a key\n")
+        with pytest.raises(KeyFileError) as info:
+            readKeyFiles(files.public)
+        assert info.value.reason == "not a DNSKEY record: 'this is not a key'"
 
     def test_garbledFiles(self, tmp_path: Path) -> None:
         """

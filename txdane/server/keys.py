@@ -164,7 +164,10 @@ def readKeyFiles(path: str | Path) -> tuple[dns.name.Name, SigningKey]:
         raise KeyFileError(privatePath, reason)
     try:
         private = _privateKey(algorithm, fields)
-    except (KeyError, ValueError) as e:
+    except KeyError as e:
+        # The field the key needs, by its name in the file ("PrivateKey:").
+        raise KeyFileError(privatePath, f"malformed private key (no {e.args[0]}: line)") from None
+    except ValueError as e:
         raise KeyFileError(privatePath, f"malformed private key ({e})") from None
     key = SigningKey.fromPrivateKey(private, algorithm, dnskey.flags)
     if key.dnskey.key != dnskey.key:
@@ -184,6 +187,8 @@ def _readPublic(path: Path) -> tuple[dns.name.Name, dns.rdtypes.ANY.DNSKEY.DNSKE
         if not line:
             continue
         parts = line.split()
+        if "DNSKEY" not in (p.upper() for p in parts):
+            raise KeyFileError(path, f"not a DNSKEY record: {line[:60]!r}")
         try:
             index = [p.upper() for p in parts].index("DNSKEY")
             owner = dns.name.from_text(parts[0])
