@@ -1118,3 +1118,27 @@ class TestLog:
         assert line == (
             f"dynamic update of zone.test. failed: cannot write {setup.zonePath}: Permission denied"
         )
+
+    def test_refusalsBounded(self, setup: Setup) -> None:
+        """
+        Updates refused before their signature is trusted (anyone may send them) are logged
+        at most L{MAX_LOGGED_REFUSALS} a minute; then how many were not.
+        """
+        from twisted.logger import capturedLogs, formatEvent
+
+        from txdane.server.update import MAX_LOGGED_REFUSALS
+
+        now = [1_000_000.0]
+        setup.updater.clock = lambda: now[0]
+        with capturedLogs() as events:
+            for _ in range(MAX_LOGGED_REFUSALS + 5):
+                setup.send(_unsigned())
+        lines = [formatEvent(event) for event in events]
+        assert lines == ["dynamic update of zone.test. refused: not signed"] * MAX_LOGGED_REFUSALS
+        now[0] += 60
+        with capturedLogs() as events:
+            setup.send(_unsigned())
+        assert [formatEvent(event) for event in events] == [
+            "5 more refused dynamic updates were not logged",
+            "dynamic update of zone.test. refused: not signed",
+        ]

@@ -258,6 +258,11 @@ class _Verified:
     response: dns.message.Message
 
 
+#: The most updates refused before their signature was trusted that are logged in a minute:
+#: a peer sends those at will, and each would be a line.
+MAX_LOGGED_REFUSALS = 20
+
+
 @dataclass(frozen=True)
 class _Outcome:
     """
@@ -299,6 +304,9 @@ class ZoneUpdater:
     runInThread: Callable[[Callable[[], _Outcome]], Deferred[_Outcome]] | None = None
     _lock: DeferredLock = field(default_factory=DeferredLock)
     _seen: dict[tuple[dns.name.Name, bytes], float] = field(default_factory=dict)
+    _refusalWindow: float = float("-inf")
+    _refusalsLogged: int = 0
+    _refusalsUnlogged: int = 0
 
     def _grantsFor(self, name: dns.name.Name) -> list[UpdateGrant]:
         return [grant for grant in self.grants if grant.key.name == name]
@@ -343,28 +351,28 @@ class ZoneUpdater:
         except dns.exception.DNSException:
             return _bareError(data, dns.rcode.FORMERR)
         if request.tsig is None:
-            _log.warn("dynamic update of {zone} refused: not signed", zone=_zoneOf(request))
+            self._logRefusal(request, None, "not signed")
             return _plainResponse(request, dns.rcode.REFUSED)
         tsig = request.tsig[0]
         assert isinstance(tsig, dns.rdtypes.ANY.TSIG.TSIG)
         keyName = request.tsig.name
         grants = [g for g in self._grantsFor(keyName) if g.key.algorithm == tsig.algorithm]
         if not grants:
-            _refused(request, keyName, "BADKEY (no such key for this algorithm)")
+            self._logRefusal(request, keyName, "BADKEY (no such key for this algorithm)")
             return _tsigErrorResponse(request, keyName, tsig, dns.rcode.BADKEY)
         key = grants[0].key
         grants = [g for g in grants if g.key == key]  # one name, two secrets: the first
         try:
             request = dns.message.from_wire(data, keyring={keyName: key}, one_rr_per_rrset=True)
         except dns.tsig.BadTime:
-            _refused(request, keyName, "BADTIME (the clocks differ by more than the fudge)")
+            self._logRefusal(request, keyName, "BADTIME (the clocks differ by more than the fudge)")
             return _badTimeResponse(request, key, int(self.clock()))
         except dns.exception.DNSException:
-            _refused(request, keyName, "BADSIG (the signature does not verify)")
+            self._logRefusal(request, keyName, "BADSIG (the signature does not verify)")
             return _tsigErrorResponse(request, keyName, tsig, dns.rcode.BADSIG)
         response = dns.message.make_response(request)
         if self._replayed(keyName, tsig):
-            _refused(request, keyName, "REFUSED (a replay of an update already seen)")
+            self._logRefusal(request, keyName, "REFUSED (a replay of an update already seen)")
             response.set_rcode(dns.rcode.REFUSED)
             return response.to_wire()
         assert isinstance(request, dns.update.UpdateMessage)
@@ -409,6 +417,31 @@ class ZoneUpdater:
         verified.response.set_rcode(dns.rcode.Rcode(outcome.rcode))
         wire: bytes = verified.response.to_wire()
         return wire
+
+    def _logRefusal(
+        self, request: dns.message.Message, keyName: dns.name.Name | None, why: str
+    ) -> None:
+        """
+        Log an update refused before its signature was trusted. Anyone can send those (over
+        UDP, from any address), so at most L{MAX_LOGGED_REFUSALS} a minute are logged, and
+        then how many were not.
+        """
+        now = self.clock()
+        if now - self._refusalWindow >= 60:
+            if self._refusalsUnlogged:
+                _log.warn(
+                    "{count} more refused dynamic updates were not logged",
+                    count=self._refusalsUnlogged,
+                )
+            self._refusalWindow, self._refusalsLogged, self._refusalsUnlogged = now, 0, 0
+        if self._refusalsLogged >= MAX_LOGGED_REFUSALS:
+            self._refusalsUnlogged += 1
+            return
+        self._refusalsLogged += 1
+        by = "" if keyName is None else f" with key {keyName}"
+        _log.warn(
+            "dynamic update of {zone}{by} refused: {why}", zone=_zoneOf(request), by=by, why=why
+        )
 
     def _replayed(self, keyName: dns.name.Name, tsig: dns.rdtypes.ANY.TSIG.TSIG) -> bool:
         """
@@ -515,15 +548,6 @@ class ZoneUpdater:
             cacheBytes=old.cacheBytes,
             updater=self,
         )
-
-
-def _refused(request: dns.message.Message, keyName: dns.name.Name, why: str) -> None:
-    _log.warn(
-        "dynamic update of {zone} with key {key} refused: {why}",
-        zone=_zoneOf(request),
-        key=keyName,
-        why=why,
-    )
 
 
 def _zoneOf(request: dns.message.Message) -> str:
