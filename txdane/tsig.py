@@ -46,6 +46,11 @@ _BIND_SECRET = re.compile(r'secret\s+"([^"]*)"\s*;', re.IGNORECASE)
 _KNOT_LIST = re.compile(r"^key\s*:", re.MULTILINE)
 _KNOT_FIELD = re.compile(r"^\s*(-\s+)?(id|algorithm|secret)\s*:\s*(\S+)\s*$")
 
+#: What may stand around and between the key statements of a BIND key file (those that
+#: L{_BIND_KEY} finds, so that what is left is what it would skip): blanks, and
+#: comments in named.conf's three forms.
+_BIND_FILLER = re.compile(r"(?:\s+|#[^\n]*|//[^\n]*|/\*.*?\*/)+", re.DOTALL)
+
 
 class TSIGKeyError(TxdaneError, ValueError):
     """
@@ -110,7 +115,8 @@ def parseTSIGKeys(text: str, source: str = "<text>") -> list[TSIGKey]:
     @param source: named in errors.
     @raise TSIGKeyError: if it holds none, one that is incomplete or unusable (an unknown
         algorithm, a secret that is not base64, a name that is not a DNS name), or two keys
-        of one name.
+        of one name, or if a BIND file holds anything but key statements, blanks and
+        comments (text after the key, a statement cut short, a snippet of C{named.conf}).
     """
     keys: list[TSIGKey] = []
     for match in _BIND_KEY.finditer(text):
@@ -152,12 +158,48 @@ def parseTSIGKeys(text: str, source: str = "<text>") -> list[TSIGKey]:
                 keys.append(_make(source, parts[0], "hmac-sha256", parts[1]))
     if not keys:
         raise TSIGKeyError(source, "no key found (expected a BIND or Knot TSIG key file)")
+    unexpected = _unexpectedText(text)
+    if unexpected is not None:
+        raise TSIGKeyError(source, unexpected)
     names = [key.name for key in keys]
     twice = next((name for name in names if names.count(name) > 1), None)
     if twice is not None:
         # One name, two secrets: which one signs is a guess nobody should have to make.
         raise TSIGKeyError(source, f"key {twice} is given twice")
     return keys
+
+
+def _unexpectedText(text: str) -> str | None:
+    """
+    What a BIND key file holds besides its key statements, blanks and comments, said with
+    its line; C{None} if nothing (or if the file is in another format).
+
+    The key statements are found wherever they are, so a file with anything else in it (a
+    statement cut short, a second key mistyped, a snippet of C{named.conf} pasted after the
+    key) would otherwise give its keys and silently drop the rest.
+    """
+    if _BIND_KEY.search(text) is None:
+        return None
+    position = statements = 0
+    while position < len(text):
+        filler = _BIND_FILLER.match(text, position)
+        if filler is not None:
+            position = filler.end()
+            continue
+        statement = _BIND_KEY.match(text, position)
+        if statement is not None:
+            position = statement.end()
+            statements += 1
+            continue
+        line = text.count("\n", 0, position) + 1
+        found = text[position:].splitlines()[0].strip()
+        if len(found) > 40:
+            found = found[:40] + "..."
+        where = "after the key statement" if statements else "before the key statement"
+        if statements > 1:
+            where += "s"
+        return f"unexpected text {where}, line {line}: {found!r}"
+    return None
 
 
 def readTSIGKeyFile(path: str | os.PathLike[str]) -> list[TSIGKey]:

@@ -147,3 +147,33 @@ def test_publishChoosesByName(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     addArguments(parser)
     options = parser.parse_args([*argv[1:], "--tsig-key-name", "other.example."])
     assert prepare(options).key.name == dns.name.from_text("other.example.")
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "zone example. { update-policy { grant up. zonesub ANY; }; };\n",
+        'key "other." { algorithm hmac-sha256;\n',
+    ],
+    ids=["named.conf snippet", "statement cut short"],
+)
+def test_textBesideTheKeyRefused(tail: str) -> None:
+    """
+    A BIND key file is its key statements, blanks and comments: text beside them (the
+    C{named.conf} snippet C{ddns-confgen} prints without C{-q}, a second key cut short) is
+    refused with its line, rather than the keys found taken and the rest dropped, for the
+    server's C{--allow-update} and C{txdane publish --tsig-key} alike.
+    """
+    line = BIND.count("\n") + 2
+    with pytest.raises(
+        TSIGKeyError, match=rf"unexpected text after the key statement, line {line}:"
+    ):
+        parseTSIGKeys(BIND + "\n" + tail, "keys.conf")
+
+
+def test_commentsBesideTheKey() -> None:
+    """
+    Comments of named.conf's three forms and blank lines may stand around the key.
+    """
+    text = "# made by tsig-keygen\n// for updates\n/* two\nlines */\n" + BIND + "\n\n"
+    assert [k.name.to_text() for k in parseTSIGKeys(text, "keys.conf")] == ["up.example."]

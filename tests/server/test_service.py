@@ -4,11 +4,14 @@ Tests for key files, zone files, the twistd plugin's options and service, and C{
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ from txdane.server.keys import KeyFileError, readKeyFiles, writeKeyFiles
 from txdane.server.responder import Responder
 from txdane.server.service import DNSServerService, ZoneSource, loadZones
 from txdane.server.signing import SigningError, SigningKey
-from txdane.server.tap import Options, makeService
+from txdane.server.tap import Options, ServerCannotStart, makeService
 from txdane.server.zones import ZoneError, ZoneStore, loadZoneFile
 
 Capture = pytest.CaptureFixture[str]
@@ -175,7 +178,72 @@ class TestZoneFiles:
             loadZoneFile(path, ORIGIN)
         assert (info.value.path, info.value.line) == (str(path), 5)
         assert str(info.value) == f"{path}:5: {info.value.reason}"
-        assert "malformed" in info.value.reason
+        assert info.value.reason == "A record: 127.0.0 is not an IPv4 address"
+
+    @pytest.mark.parametrize(
+        ("record", "reason"),
+        [
+            ("www IN A 192.0.2.999", "A record: 192.0.2.999 is not an IPv4 address"),
+            (
+                "www IN AAAA 2001:db8::zz ; comment",
+                "AAAA record: 2001:db8::zz is not an IPv6 address",
+            ),
+            ("www 300 IN AAAA 192.0.2.1", "AAAA record: 192.0.2.1 is not an IPv6 address"),
+            ("@ IN MX 70000 ns1", "MX record: 70000 is not an unsigned 16-bit integer"),
+            ("_443._tcp IN TLSA 3 1 1 zz", "TLSA record: Non-hexadecimal digit found"),
+        ],
+    )
+    def test_recordDataInWords(self, tmp_path: Path, record: str, reason: str) -> None:
+        """
+        Record data dnspython cannot read is reported with the file, the record's line and
+        type, and in plain words where dnspython says only "Text input is malformed".
+        """
+        path = writeZone(tmp_path, ZONE + record + "\nlast IN A 192.0.2.1\n")
+        with pytest.raises(ZoneError) as info:
+            loadZoneFile(path, ORIGIN)
+        assert str(info.value) == f"{path}:7: {reason}"
+
+    @pytest.mark.parametrize(
+        ("records", "line"),
+        [
+            # Other data added at a CNAME's name, and a CNAME added at a name holding data.
+            ("www IN CNAME ns1\nwww IN A 192.0.2.1\nlast IN A 192.0.2.2\n", 8),
+            ("www IN A 192.0.2.1\n    IN CNAME ns1\n", 8),
+            ("www IN CNAME ns1\nwww IN TXT hello", 8),  # no final end of line
+            ("@ IN CNAME ns1\n", 7),
+        ],
+    )
+    def test_cnameAndOtherData(self, tmp_path: Path, records: str, line: int) -> None:
+        """
+        A CNAME beside other records is reported with the file, the line and the name, not
+        with dnspython's words alone.
+        """
+        path = writeZone(tmp_path, ZONE + records)
+        with pytest.raises(ZoneError) as info:
+            loadZoneFile(path, ORIGIN)
+        name = "zone.test." if records.startswith("@") else "www.zone.test."
+        assert str(info.value) == (
+            f"{path}:{line}: {name} has a CNAME and other records: a CNAME must be the only "
+            "record at its name, DNSSEC records aside"
+        )
+
+    def test_errorInIncludedFile(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """
+        An error in an C{$INCLUDE}d file names that file and its line, and the zone file that
+        includes it.
+        """
+        monkeypatch.chdir(tmp_path)  # $INCLUDE paths are the process's, as dnspython reads
+        Path("hosts.inc").write_text("a IN A 192.0.2.1\nb IN A 192.0.2.300\nc IN A 192.0.2.3\n")
+        path = writeZone(tmp_path, ZONE + "$INCLUDE hosts.inc\n")
+        with pytest.raises(ZoneError) as info:
+            loadZoneFile(path, ORIGIN)
+        assert (info.value.path, info.value.line) == ("hosts.inc", 2)
+        assert str(info.value) == (
+            f"hosts.inc:2: A record: 192.0.2.300 is not an IPv4 address (included by {path})"
+        )
+        Path("hosts.inc").write_text("www IN CNAME ns1\nwww IN A 192.0.2.1\n")
+        with pytest.raises(ZoneError, match=r"^hosts\.inc:2: www\.zone\.test\. has a CNAME"):
+            loadZoneFile(path, ORIGIN)
 
     def test_missingInclude(self, tmp_path: Path) -> None:
         """
@@ -371,6 +439,25 @@ class ServiceTests(TestCase):
         self.assertEqual(len(opened), 1)
         self.assertFalse(opened[0].connected)
         self.assertEqual(service.ports, [])
+        self.assertFalse(service.running)
+
+    def test_twistdServiceCannotListen(self) -> None:
+        """
+        The service the twistd plugin makes ends a start that cannot listen with
+        L{ServerCannotStart}, a L{SystemExit} saying why in one line, and leaves nothing open.
+        """
+        directory = Path(tempfile.mkdtemp())
+        zone = writeZone(directory)
+        options = Options()
+        options.parseOptions(["--zone", f"zone.test.={zone}", "--interface", "192.0.2.1"])
+        service = makeService(options)
+        with self.assertRaises(ServerCannotStart) as raised:
+            service.startService()
+        self.assertIsInstance(raised.exception, SystemExit)
+        self.assertEqual(
+            raised.exception.code,
+            "cannot listen on 192.0.2.1 port 53: cannot assign requested address",
+        )
         self.assertFalse(service.running)
 
     async def test_reload(self) -> None:
@@ -581,6 +668,56 @@ def test_moduleEntryPointCannotListen(tmp_path: Path) -> None:
     assert result.stderr == (
         "txdane-dns: cannot listen on 192.0.2.1 port 0: cannot assign requested address\n"
     )
+
+
+@pytest.mark.parametrize("daemon", [False, True], ids=["foreground", "daemon"])
+def test_twistdCannotListen(tmp_path: Path, daemon: bool) -> None:
+    """
+    twistd txdane-dns on a port already taken says so in one line in its log, and exits with
+    status 1, without a traceback and without leaving its PID file; run as a daemon, the
+    process that started it says it too.
+    """
+    zone = writeZone(tmp_path)
+    pidfile = tmp_path / "twistd.pid"
+    log = tmp_path / "twistd.log"
+    twistd = str(Path(sys.executable).parent / "twistd")
+    mode = ["--logfile", str(log)] if daemon else ["-n"]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = [twistd, *mode, "--pidfile", str(pidfile), "txdane-dns"]
+        argv += ["--zone", f"zone.test.={zone}", "--interface", "127.0.0.1", "--port", str(port)]
+        result = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+        said = f"cannot listen on 127.0.0.1 port {port}: address already in use"
+        if daemon:
+            # The daemon tells the command it failed before it has finished exiting (logging
+            # why, removing its PID file): wait for that, and stop one that lingers.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and (
+                pidfile.exists() or not log.exists() or said not in log.read_text()
+            ):
+                time.sleep(0.05)
+            if pidfile.exists():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pidfile.read_text()), signal.SIGTERM)
+    logged = log.read_text() if daemon else result.stdout
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in logged + result.stderr
+    mentions = [line for line in logged.splitlines() if "cannot listen" in line]
+    assert len(mentions) == 1 and mentions[0].endswith(f"[stderr#error] {said}"), logged
+    if daemon:
+        assert said in result.stderr
+    else:
+        assert result.stderr == ""
+    assert not pidfile.exists()
 
 
 def test_moduleEntryPointZoneTwice(tmp_path: Path) -> None:

@@ -556,6 +556,262 @@ class TestKeys:
             Options().parseOptions(["--zone", f"zone.test.={zone}", "--allow-update", str(zone)])
 
 
+class TestKeyFileText:
+    """
+    A BIND key file holds its key statements, blanks and comments, and nothing else.
+    """
+
+    @pytest.mark.parametrize(
+        ("text", "reason"),
+        [
+            (
+                bindKeyText() + "update-policy {\n\tgrant update-key zonesub ANY;\n};\n",
+                "unexpected text after the key statement, line 5: 'update-policy {'",
+            ),
+            (bindKeyText() + "\n\ngarbage", "unexpected text after the key statement, line 7: "),
+            (
+                bindKeyText() + bindKeyText("other.") + "};\n",
+                "unexpected text after the key statements, line 9: '};'",
+            ),
+            # The second statement cut short: without the semicolon, it is no statement.
+            (
+                bindKeyText() + bindKeyText("other.").rstrip("\n").rstrip(";"),
+                "unexpected text after the key statement, line 5: 'key \"other\" {'",
+            ),
+            ("options { };\n" + bindKeyText(), "before the key statement, line 1: 'options { };'"),
+            (bindKeyText() + "/* never closed\n", "line 5: '/* never closed'"),
+        ],
+    )
+    def test_unexpectedTextRefused(self, tmp_path: Path, text: str, reason: str) -> None:
+        """
+        Text besides the key statements is refused, with the file, its line and what it
+        is, instead of being dropped while the keys before it are used.
+        """
+        path = tmp_path / "update.key"
+        path.write_text(text)
+        with pytest.raises(UpdateKeyError) as info:
+            readTSIGKeys(path)
+        assert str(info.value).startswith(f"{path}: ")
+        assert reason in info.value.reason
+
+    def test_commentsAccepted(self, tmp_path: Path) -> None:
+        """
+        Comments of named.conf's three forms, blank lines and several statements are a key
+        file.
+        """
+        path = tmp_path / "update.key"
+        path.write_text(
+            "# made by hand\n// for the TLSA updater\n\n/* two\n   keys */\n"
+            + bindKeyText()
+            + "\n# the other one\n"
+            + bindKeyText("other.", OTHER_SECRET)
+            + "// end\n"
+        )
+        names = [key.name.to_text() for key in readTSIGKeys(path)]
+        assert names == [KEY_NAME, "other."]
+
+    def test_ddnsConfgen(self, tmp_path: Path) -> None:
+        """
+        ddns-confgen -q writes a key file; without -q, its output is a named.conf snippet (an
+        update-policy statement follows the key, then an nsupdate command), refused at its
+        first line that is not the key's, as nsupdate -k refuses it.
+        """
+        program = optionalProgram("ddns-confgen")
+        quiet = subprocess.run([program, "-q", "-k", "k1"], capture_output=True, text=True)
+        full = subprocess.run([program, "-k", "k1"], capture_output=True, text=True)
+        path = tmp_path / "k1.key"
+        path.write_text(quiet.stdout)
+        (key,) = readTSIGKeys(path)
+        assert key.name == dns.name.from_text("k1.")
+        path.write_text(full.stdout)
+        with pytest.raises(UpdateKeyError, match="unexpected text after the key statement"):
+            readTSIGKeys(path)
+
+    def test_option(self, tmp_path: Path) -> None:
+        """
+        --allow-update with such a file is a usage error naming the file.
+        """
+        zone = tmp_path / "zone.test.zone"
+        zone.write_text(ZONE)
+        path = tmp_path / "update.key"
+        path.write_text(bindKeyText() + "oops\n")
+        with pytest.raises(usage.UsageError) as info:
+            Options().parseOptions(["--zone", f"zone.test.={zone}", "--allow-update", str(path)])
+        assert str(info.value) == f"{path}: unexpected text after the key statement, line 5: 'oops'"
+
+
+class TestKeyTwice:
+    """
+    One key name in two --allow-update key files: one definition, or a usage error.
+    """
+
+    def parse(self, tmp_path: Path, first: str, second: str, *extra: str) -> Options:
+        zone = tmp_path / "zone.test.zone"
+        zone.write_text(ZONE)
+        (tmp_path / "a.key").write_text(first)
+        (tmp_path / "b.key").write_text(second)
+        options = Options()
+        options.parseOptions(
+            [
+                *("--zone", f"zone.test.={zone}"),
+                *("--allow-update", f"{tmp_path / 'a.key'}:www.zone.test."),
+                *("--allow-update", f"{tmp_path / 'b.key'}:mail.zone.test."),
+                *extra,
+            ]
+        )
+        return options
+
+    @pytest.mark.parametrize(
+        ("second", "other"),
+        [
+            (bindKeyText(secret=OTHER_SECRET), "another secret"),
+            (
+                bindKeyText().replace("hmac-sha256", "hmac-sha512"),
+                "another algorithm (hmac-sha512, not hmac-sha256)",
+            ),
+        ],
+        ids=["secret", "algorithm"],
+    )
+    def test_twoDefinitionsRefused(self, tmp_path: Path, second: str, other: str) -> None:
+        """
+        Two definitions of one name are refused, naming the key and both files: the server
+        would check every request with the first.
+        """
+        with pytest.raises(usage.UsageError) as info:
+            self.parse(tmp_path, bindKeyText(), second)
+        assert str(info.value) == (
+            f"{tmp_path / 'b.key'}: key {KEY_NAME} is also in {tmp_path / 'a.key'}, with "
+            f"{other}: give it one definition, or the two keys different names"
+        )
+
+    def test_sameDefinitionAccepted(self, tmp_path: Path) -> None:
+        """
+        The same definition in two files is one key, with the grants of both options; so
+        is one file given twice.
+        """
+        options = self.parse(tmp_path, bindKeyText(), "# a copy\n" + bindKeyText())
+        suffixes = [str(grant.suffix) for grant in options["updateGrants"]]
+        assert suffixes == ["www.zone.test.", "mail.zone.test."]
+        assert options["updateGrants"][0].key == options["updateGrants"][1].key
+        again = f"{tmp_path / 'a.key'}::TLSA"
+        options = self.parse(tmp_path, bindKeyText(), bindKeyText(), "--allow-update", again)
+        assert len(options["updateGrants"]) == 3
+
+
+class TestSignedElsewhere:
+    """
+    --allow-update that reaches only zones signed elsewhere (whose updates are all refused)
+    is a usage error at start.
+    """
+
+    @pytest.fixture
+    def files(self, tmp_path: Path) -> dict[str, str]:
+        setup = makeSetup(tmp_path)
+        served = setup.responder.store.get(ORIGIN)
+        assert served is not None
+        signed = tmp_path / "signed.zone"
+        signed.write_text(served.zone.to_text(relativize=False))
+        other = tmp_path / "other.zone"
+        other.write_text(ZONE.replace("zone.test.", "other.test."))
+        return {
+            "signed": f"zone.test.={signed}",
+            "other": f"other.test.={other}",
+            "key": str(tmp_path / "update.key"),
+            "signingKey": str(setup.source.keys[0]),
+        }
+
+    @pytest.mark.parametrize(
+        ("zones", "grant"),
+        [
+            (["signed"], ""),
+            (["signed"], ":_tcp.mail.zone.test.:TLSA"),
+            (["signed"], ":zone.test."),
+            (["signed", "other"], ":www.zone.test."),
+        ],
+    )
+    def test_refused(self, files: dict[str, str], zones: list[str], grant: str) -> None:
+        """
+        The error names the zone and why.
+        """
+        argv = [word for zone in zones for word in ("--zone", files[zone])]
+        value = files["key"] + grant
+        with pytest.raises(usage.UsageError) as info:
+            Options().parseOptions([*argv, "--allow-update", value])
+        assert str(info.value) == (
+            f"--allow-update {value}: zone zone.test. is signed elsewhere (served as it is, "
+            "with no --key), so every update to it would be refused"
+        )
+
+    def test_severalRefused(self, files: dict[str, str], tmp_path: Path) -> None:
+        second = tmp_path / "second.zone"
+        signed = files["signed"].partition("=")[2]
+        second.write_text(Path(signed).read_text().replace("zone.test.", "second.test."))
+        argv = ["--zone", files["signed"], "--zone", f"second.test.={second}"]
+        with pytest.raises(
+            usage.UsageError, match=r"zones second\.test\., zone\.test\. are signed"
+        ):
+            Options().parseOptions([*argv, "--allow-update", files["key"]])
+
+    @pytest.mark.parametrize(
+        ("zones", "grant", "extra"),
+        [
+            # Another zone can take the updates of a grant anywhere, or of its suffix.
+            (["signed", "other"], "", []),
+            (["signed", "other"], ":www.other.test.", []),
+            # With its key, the zone is signed here.
+            (["signed"], "", ["--key", "signingKey"]),
+        ],
+    )
+    def test_accepted(
+        self, files: dict[str, str], zones: list[str], grant: str, extra: list[str]
+    ) -> None:
+        argv = [word for zone in zones for word in ("--zone", files[zone])]
+        argv += [files.get(word, word) for word in extra]
+        options = Options()
+        options.parseOptions([*argv, "--allow-update", files["key"] + grant])
+        assert len(options["updateGrants"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("signed elsewhere", "zone zone.test. is signed elsewhere (served as it is, with no"),
+        ("trailing text", "unexpected text after the key statement, line 5: 'oops'"),
+        ("key twice", "key update-key. is also in "),
+    ],
+)
+def test_serverRefusesAtStart(tmp_path: Path, case: str, message: str) -> None:
+    """
+    python -m txdane.server says each of these mistakes in one line and exits with status 2,
+    before listening.
+    """
+    setup = makeSetup(tmp_path)
+    zoneArgument = f"zone.test.={setup.zonePath}"
+    key = tmp_path / "update.key"
+    argv = ["--allow-update", str(key)]
+    if case == "signed elsewhere":
+        served = setup.responder.store.get(ORIGIN)
+        assert served is not None
+        signed = tmp_path / "signed.zone"
+        signed.write_text(served.zone.to_text(relativize=False))
+        zoneArgument = f"zone.test.={signed}"
+    elif case == "trailing text":
+        key.write_text(key.read_text() + "oops\n")
+    else:
+        other = tmp_path / "other.key"
+        other.write_text(bindKeyText(secret=OTHER_SECRET))
+        argv += ["--allow-update", str(other)]
+    result = subprocess.run(
+        [sys.executable, "-m", "txdane.server", "--zone", zoneArgument, *argv, "-p", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("txdane-dns: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr
+
+
 class ServedUpdates(TestCase):
     """
     The zone served on loopback, taking updates.

@@ -11,7 +11,8 @@ from twisted.internet.error import CannotListenError
 from twisted.logger import globalLogBeginner, textFileLogObserver
 from twisted.python import usage
 
-from txdane.server.tap import Options, makeService
+from txdane.server.service import listenError
+from txdane.server.tap import Options, serverService
 
 
 def main(argv: list[str] | None = None, program: str = "txdane-dns") -> int:
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None, program: str = "txdane-dns") -> int:
     except usage.UsageError as e:
         print(f"{program}: {e}", file=sys.stderr)
         return 2
-    service = makeService(options)
+    service = serverService(options)
     try:
         service.startService()
     except CannotListenError as e:
@@ -40,16 +41,6 @@ def main(argv: list[str] | None = None, program: str = "txdane-dns") -> int:
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     reactor.run()
     return 0
-
-
-def listenError(error: CannotListenError) -> str:
-    """
-    What a port that cannot be listened on says, in words: C{"cannot listen on
-    127.0.0.1 port 53: address already in use"}.
-    """
-    reason = getattr(error.socketError, "strerror", None) or str(error.socketError)
-    interface = error.interface or "every address"
-    return f"cannot listen on {interface} port {error.port}: {reason.lower()}"
 
 
 if __name__ == "__main__":

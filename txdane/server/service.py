@@ -52,6 +52,16 @@ def responderForZones(zones: Iterable[dns.zone.Zone | ZoneIndex]) -> Responder:
     return Responder(ZoneStore(zones))
 
 
+def listenError(error: CannotListenError) -> str:
+    """
+    What a port that cannot be listened on says, in words: C{"cannot listen on
+    127.0.0.1 port 53: address already in use"}.
+    """
+    reason = getattr(error.socketError, "strerror", None) or str(error.socketError)
+    interface = error.interface or "every address"
+    return f"cannot listen on {interface} port {error.port}: {reason.lower()}"
+
+
 @dataclass
 class RunningServer:
     """

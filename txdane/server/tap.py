@@ -5,7 +5,9 @@ The C{txdane-dns} C{twistd} plugin: options and service::
         --key Kexample.test.+013+12345 --interface 127.0.0.1 --port 5353
 
 Zones and keys are read (and zones signed) while the options are checked, so a bad zone file
-stops the start with its path, line and reason, before any port is opened.
+stops the start with its path, line and reason, before any port is opened; so does an
+C{--allow-update} that could only ever be refused. A port that cannot be listened on ends
+C{twistd} with one line saying which and why (L{TwistdDNSServerService}).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import dns.exception
 import dns.name
 from twisted.application.service import IService
+from twisted.internet.error import CannotListenError
 from twisted.python import usage
 
 from txdane.errors import TxdaneError
@@ -32,10 +35,11 @@ from txdane.server.service import (
     DEFAULT_SIGNATURE_VALIDITY,
     DNSServerService,
     ZoneSource,
+    listenError,
     loadZones,
 )
 from txdane.server.signing import NSEC3Options
-from txdane.server.update import parseAllowUpdate
+from txdane.server.update import checkKeyNames, parseAllowUpdate, zonesSignedElsewhere
 
 #: The longest signature validity: RRSIG times are serial numbers (RFC 4034 section 3.1.5), so
 #: an expiration more than 2**31 seconds after the inception would read as before it.
@@ -134,6 +138,8 @@ class Options(usage.Options):
         self["nsec3"] = []
         self["interfaces"] = []
         self["updateGrants"] = []
+        # Each --allow-update value with its suffix, checked against the zones once loaded.
+        self["updateSuffixes"] = []
 
     def opt_zone(self, value: str) -> None:
         """
@@ -165,9 +171,12 @@ class Options(usage.Options):
         repeatable. Updated zone files are rewritten.
         """
         try:
-            self["updateGrants"] += parseAllowUpdate(value)
+            grants = parseAllowUpdate(value)
+            checkKeyNames([*self["updateGrants"], *grants])
         except TxdaneError as e:
             raise usage.UsageError(str(e)) from None
+        self["updateGrants"] += grants
+        self["updateSuffixes"].append((value, grants[0].suffix))
 
     def opt_interface(self, value: str) -> None:
         """
@@ -255,6 +264,21 @@ class Options(usage.Options):
             self["loaded"] = loadZones(self["sources"], validity=self["signature-validity"] * 86400)
         except TxdaneError as e:
             raise usage.UsageError(str(e)) from None
+        for value, suffix in self["updateSuffixes"]:
+            # Documented: such zones refuse every update. A grant that reaches no other zone
+            # is a mistake better said now than by a REFUSED to each update.
+            refused = zonesSignedElsewhere(suffix, self["sources"], self["loaded"])
+            if len(refused) == 1:
+                raise usage.UsageError(
+                    f"--allow-update {value}: zone {refused[0]} is signed elsewhere (served as "
+                    "it is, with no --key), so every update to it would be refused"
+                )
+            if refused:
+                zones = ", ".join(str(origin) for origin in refused)
+                raise usage.UsageError(
+                    f"--allow-update {value}: zones {zones} are signed elsewhere (served as "
+                    "they are, with no --key), so every update to them would be refused"
+                )
 
 
 def _name(text: str) -> dns.name.Name:
@@ -264,11 +288,54 @@ def _name(text: str) -> dns.name.Name:
         raise usage.UsageError(f"{text!r} is not a domain name ({e})") from None
 
 
+class ServerCannotStart(SystemExit, TxdaneError):
+    """
+    The server cannot start under C{twistd}; the message says why, in one line.
+
+    A C{SystemExit}, so that the interpreter prints only the message (into C{twistd}'s log,
+    where its standard error goes) and exits with status 1, with no traceback (its
+    constructor, which comes first, makes the message the exit code); and an C{Exception}
+    too, as every L{TxdaneError}, so that C{twistd} catches it on its way out as it catches
+    any failure to start: it removes its PID file and, when it runs as a daemon, passes the
+    message to the process that started it, which prints it and exits with status 1. (That
+    process prints at most 100 bytes of it, the class's name included: hence no program name
+    in front of the message.)
+    """
+
+
+class TwistdDNSServerService(DNSServerService):
+    """
+    The server as C{twistd} runs it: a port that cannot be listened on ends the start with
+    L{ServerCannotStart} and one line saying which and why, as C{python -m txdane.server}
+    says it, not with Twisted's traceback of C{CannotListenError}.
+    """
+
+    def startService(self) -> None:
+        try:
+            super().startService()
+        except CannotListenError as e:
+            raise ServerCannotStart(listenError(e)) from None
+
+
+def serverService(options: Any) -> DNSServerService:
+    """
+    The server service for parsed L{Options}, whose C{startService} raises
+    C{CannotListenError} for a port it cannot listen on (C{python -m txdane.server} and
+    C{txdane serve} say it themselves).
+    """
+    return _service(DNSServerService, options)
+
+
 def makeService(options: Any) -> IService:
     """
-    The server service for parsed L{Options}.
+    The server service for parsed L{Options}, as the C{twistd} plugin runs it
+    (L{TwistdDNSServerService}).
     """
-    return DNSServerService(
+    return _service(TwistdDNSServerService, options)
+
+
+def _service(kind: type[DNSServerService], options: Any) -> DNSServerService:
+    return kind(
         options["sources"],
         options["loaded"],
         options["interfaces"],

@@ -67,8 +67,10 @@ __all__ = [
     "UpdateKeyError",
     "UpdateZone",
     "ZoneUpdater",
+    "checkKeyNames",
     "parseAllowUpdate",
     "readTSIGKeys",
+    "zonesSignedElsewhere",
 ]
 
 #: The record types a key may change when its grant names none.
@@ -130,11 +132,12 @@ class UpdateKeyError(TxdaneError):
 def readTSIGKeys(path: str | os.PathLike[str]) -> list[dns.tsig.Key]:
     """
     The TSIG keys in C{path}, every one of them: BIND's C{key "name" { algorithm ...; secret
-    "..."; };} statements (what C{tsig-keygen} and C{ddns-confgen} write), or Knot's C{key:}
+    "..."; };} statements (what C{tsig-keygen} and C{ddns-confgen -q} write), or Knot's C{key:}
     list in YAML (what C{keymgr -t} writes); see L{txdane.tsig}. Keys must use one of
-    L{TSIG_ALGORITHMS}.
+    L{TSIG_ALGORITHMS}. A BIND file holds nothing else but blanks and comments.
 
-    @raise UpdateKeyError: the file is unreadable or holds no usable key.
+    @raise UpdateKeyError: the file is unreadable, holds no usable key, or holds text besides
+        its key statements.
     """
     source = os.fspath(path)
     try:
@@ -161,11 +164,14 @@ class UpdateGrant:
     @ivar suffix: the names the key may change are this one and those below it; C{None}:
         any name of any zone the server holds.
     @ivar types: the record types it may change.
+    @ivar keyFile: the file the key was read from, named in errors; C{None} for a key given
+        otherwise.
     """
 
     key: dns.tsig.Key
     suffix: dns.name.Name | None = None
     types: frozenset[int] = DEFAULT_UPDATE_TYPES
+    keyFile: str | None = field(default=None, compare=False)
 
     def allows(self, name: dns.name.Name, rdtype: int) -> bool:
         """
@@ -207,7 +213,83 @@ def parseAllowUpdate(value: str) -> list[UpdateGrant]:
         types = frozenset(chosen)
     if not path:
         raise UpdateKeyError(value, "no key file")
-    return [UpdateGrant(key, suffix, types) for key in readTSIGKeys(path)]
+    return [UpdateGrant(key, suffix, types, path) for key in readTSIGKeys(path)]
+
+
+def checkKeyNames(grants: Iterable[UpdateGrant]) -> None:
+    """
+    Refuse one key name defined two ways (another algorithm or secret) in the key files of
+    C{grants}: a request signed under that name would be checked with the first definition
+    only, and the holder of the other would be refused with no word why. The same definition
+    read twice, from one file or two, is one key.
+
+    @raise UpdateKeyError: naming the key and both files.
+    """
+    first: dict[dns.name.Name, UpdateGrant] = {}
+    for grant in grants:
+        earlier = first.setdefault(grant.key.name, grant)
+        if earlier.key == grant.key:
+            continue
+        if earlier.key.algorithm != grant.key.algorithm:
+            other = (
+                f"algorithm ({_algorithmText(grant.key.algorithm)}, not "
+                f"{_algorithmText(earlier.key.algorithm)})"
+            )
+        else:
+            other = "secret"
+        raise UpdateKeyError(
+            grant.keyFile or "--allow-update",
+            f"key {grant.key.name} is also in {earlier.keyFile or 'another key file'}, with "
+            f"another {other}: give it one definition, or the two keys different names",
+        )
+
+
+def _algorithmText(algorithm: dns.name.Name) -> str:
+    """
+    An algorithm's name as key files write it (C{hmac-sha256}).
+    """
+    for text, name in TSIG_ALGORITHMS.items():
+        if name == algorithm:
+            return text
+    return algorithm.to_text(omit_final_dot=True)
+
+
+def zonesSignedElsewhere(
+    suffix: dns.name.Name | None,
+    sources: Sequence[UpdateZone],
+    zones: Sequence[ZoneIndex],
+) -> list[dns.name.Name]:
+    """
+    The zones that a grant for names at or below C{suffix} (C{None}: anywhere) reaches, when
+    every one of them is signed elsewhere: served as it is, with DNSSEC records and no key,
+    so that every update to it is refused. Empty when one of them can take updates, or when
+    no zone holds such names.
+
+    The reach: the zone that holds C{suffix} (the closest enclosing one) and every zone at
+    or below C{suffix}.
+
+    @param sources: where each zone comes from, in the order of C{zones}.
+    """
+    origins = [source.origin for source in sources]
+    if suffix is None:
+        reached = set(origins)
+    else:
+        reached = {origin for origin in origins if origin.is_subdomain(suffix)}
+        enclosing = [origin for origin in origins if suffix.is_subdomain(origin)]
+        if enclosing:
+            reached.add(max(enclosing, key=len))
+    elsewhere = {s.origin for s, served in zip(sources, zones) if _signedElsewhere(s, served)}
+    if not reached or not reached <= elsewhere:
+        return []
+    return sorted(reached)
+
+
+def _signedElsewhere(source: UpdateZone, served: ZoneIndex) -> bool:
+    """
+    Whether a zone is served as it was signed by someone else: with DNSSEC records, and no
+    key to sign a change with.
+    """
+    return served.signed and not source.keys
 
 
 class UpdateZone(Protocol):
@@ -361,7 +443,8 @@ class ZoneUpdater:
             self._logRefusal(request, keyName, "BADKEY (no such key for this algorithm)")
             return _tsigErrorResponse(request, keyName, tsig, dns.rcode.BADKEY)
         key = grants[0].key
-        grants = [g for g in grants if g.key == key]  # one name, two secrets: the first
+        # One name, two secrets: the first (the options refuse that, see checkKeyNames).
+        grants = [g for g in grants if g.key == key]
         try:
             request = dns.message.from_wire(data, keyring={keyName: key}, one_rr_per_rrset=True)
         except dns.tsig.BadTime:
@@ -473,8 +556,8 @@ class ZoneUpdater:
         source = next((s for s in self.sources if s.origin == origin), None)
         if served is None or source is None:
             raise _Refused(dns.rcode.NOTAUTH)
-        if served.signed and not source.keys:
-            raise _Refused(dns.rcode.REFUSED)  # signed elsewhere: cannot re-sign
+        if _signedElsewhere(source, served):
+            raise _Refused(dns.rcode.REFUSED)  # cannot re-sign
         for rrset in [*request.prerequisite, *request.update]:
             if not rrset.name.is_subdomain(origin):
                 raise _Refused(dns.rcode.NOTZONE)
