@@ -98,6 +98,8 @@ __all__: list[str] = [  # noqa: RUF022
     "EndpointStringError",
     "UnsupportedSchemeError",
     "StartTLSError",
+    "StartTLSConnectionLostError",
+    "StartTLSWrongProtocolError",
     "AllHostsFailedError",
     "SRVLookupError",
     "ServiceNotOfferedError",

@@ -10,9 +10,10 @@ import io
 from typing import Any
 
 import pytest
+from OpenSSL import SSL
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
-from twisted.internet.error import ConnectionAborted, ConnectionDone
+from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport
@@ -25,9 +26,12 @@ from txdane.endpoints.srvplan import SERVICES
 from txdane.endpoints.starttls import (
     PROTOCOLS,
     Negotiator,
+    StartTLSConnectionLostError,
     StartTLSError,
+    StartTLSWrongProtocolError,
     UnknownProtocolError,
     defaultPort,
+    greetingProtocol,
     negotiatorFor,
 )
 
@@ -96,6 +100,17 @@ def refusal(outcome: list[Any]) -> StartTLSError:
     return failure.value
 
 
+def answered(outcome: list[Any]) -> StartTLSError:
+    """
+    The L{StartTLSError} of a server that answered about TLS (it does not offer STARTTLS,
+    refuses it, or broke the protocol): none of the subclasses that say the dialogue did
+    not complete.
+    """
+    error = refusal(outcome)
+    assert not isinstance(error, (StartTLSConnectionLostError, StartTLSWrongProtocolError))
+    return error
+
+
 def test_registry() -> None:
     """
     One registry: each STARTTLS service of C{dane:srv=} names a protocol in it, and each
@@ -158,14 +173,14 @@ def test_imapGreetingSplitAcrossWrites() -> None:
         ([b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"], "does not offer STARTTLS"),
         ([b"* PREAUTH welcome\r\n"], "expected the greeting '* OK'"),
         # Garbage.
-        ([b"220 smtp.example.test ESMTP\r\n"], "expected the greeting '* OK'"),
+        ([b"* HELLO there\r\n"], "expected the greeting '* OK'"),
         ([b"* OK ready\r\n", b"a002 OK\r\n"], "expected the answer to STARTTLS"),
         ([b"* OK " + b"x" * 5000], "a line longer than 4096 bytes"),
     ],
 )
 def test_imapRefused(lines: list[bytes], message: str) -> None:
     _, transport, application, outcome = negotiate("imap", lines)
-    error = refusal(outcome)
+    error = answered(outcome)
     assert message in str(error)
     assert str(error).startswith("mail.example.test:143 refused: STARTTLS (imap): ")
     assert transport.started is None and transport.aborted
@@ -194,13 +209,12 @@ def test_pop3Upgrades() -> None:
         # The server turns the client away.
         ([b"-ERR too many connections\r\n"], "expected the greeting '+OK'"),
         # Garbage.
-        ([b"* OK imap\r\n"], "expected the greeting '+OK'"),
         ([b"+OK ready\r\n", b"hello\r\n"], "expected the answer to STLS, got 'hello'"),
     ],
 )
 def test_pop3Refused(lines: list[bytes], message: str) -> None:
     _, transport, application, outcome = negotiate("pop3", lines)
-    assert message in str(refusal(outcome))
+    assert message in str(answered(outcome))
     assert transport.started is None and transport.aborted
     assert application.transport is None
 
@@ -245,13 +259,13 @@ def test_smtpIPv6AddressLiteral() -> None:
         # The server does not offer it.
         ([b"220 ready\r\n", b"250-mail\r\n250 PIPELINING\r\n"], "does not offer STARTTLS"),
         # Garbage.
-        ([b"hello\r\n"], "a malformed reply 'hello'"),
         ([b"220-ready\r\n250 mixed\r\n"], "a malformed reply '250 mixed'"),
+        ([b"220 ready\r\n", b"hello\r\n"], "a malformed reply 'hello'"),
     ],
 )
 def test_smtpRefused(lines: list[bytes], message: str) -> None:
     _, transport, application, outcome = negotiate("smtp", lines)
-    assert message in str(refusal(outcome))
+    assert message in str(answered(outcome))
     assert transport.started is None and transport.aborted
     assert application.transport is None
     assert b"MAIL" not in transport.value()
@@ -259,11 +273,73 @@ def test_smtpRefused(lines: list[bytes], message: str) -> None:
 
 def test_closedBeforeUpgrade() -> None:
     """
-    A server that hangs up before the go-ahead: the error says so.
+    A server that hangs up before the go-ahead: the error says so, and is a
+    L{StartTLSConnectionLostError}, which callers that catch L{StartTLSError} still catch.
     """
     negotiator, _, _, outcome = negotiate("pop3", [b"+OK ready\r\n"])
-    negotiator.connectionLost(Failure(ConnectionAborted()))
-    assert "the connection closed before STARTTLS" in str(refusal(outcome))
+    cause = ConnectionAborted()
+    negotiator.connectionLost(Failure(cause))
+    error = refusal(outcome)
+    assert isinstance(error, StartTLSConnectionLostError)
+    assert str(error).startswith(
+        "mail.example.test:143 refused: STARTTLS (pop3): the connection broke before "
+        "answering STLS ("
+    )
+    assert (error.upgrading, error.__cause__) == (False, cause)
+
+
+#: For each protocol, the server's cleartext before it hangs up, and where the prelude
+#: stood: the words of the error.
+HANG_UPS: list[tuple[str, list[bytes], str]] = [
+    ("smtp", [], "before its greeting"),
+    ("smtp", [b"220-mail.example.test ESMTP\r\n"], "during its greeting"),
+    ("smtp", [b"220 mail.example.test ESMTP\r\n"], "after its greeting, before STARTTLS"),
+    ("smtp", [b"220 ready\r\n", b"250-mail\r\n"], "after its greeting, before STARTTLS"),
+    ("smtp", [b"220 ready\r\n", EHLO_STARTTLS], "before answering STARTTLS"),
+    ("lmtp", [b"220 ready\r\n"], "after its greeting, before STARTTLS"),
+    ("imap", [], "before its greeting"),
+    ("imap", [b"* OK ready\r\n"], "before answering STARTTLS"),
+    ("pop3", [b"+OK"], "during its greeting"),
+    ("pop3", [b"+OK ready\r\n"], "before answering STLS"),
+    ("ftp", [b"220 ready\r\n"], "before answering AUTH TLS"),
+    ("xmpp-client", [], "before opening its stream"),
+    (
+        "xmpp-client",
+        [b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"],
+        "before its stream features",
+    ),
+    ("xmpp-server", [b"<?xml version='1.0'?>"], "before opening its stream"),
+    ("ldap", [], "before answering StartTLS"),
+    ("postgres", [], "before answering SSLRequest"),
+]
+
+
+@pytest.mark.parametrize("protocol, lines, where", HANG_UPS)
+def test_hangUpBeforeUpgrade(protocol: str, lines: list[bytes], where: str) -> None:
+    """
+    A server that closes the connection (or whose connection breaks) before its go-ahead:
+    a L{StartTLSConnectionLostError}, saying where the prelude stood, not a refusal; under
+    SMTP's opportunistic policy too, which allows cleartext only to a server that says it
+    does not offer STARTTLS.
+    """
+    for cleartextAllowed in (False, True):
+        negotiator, transport, application, outcome = negotiate(
+            protocol, lines, cleartextAllowed=cleartextAllowed
+        )
+        assert outcome == [] and not transport.aborted
+        cause = ConnectionDone()
+        negotiator.connectionLost(Failure(cause))
+        error = refusal(outcome)
+        assert isinstance(error, StartTLSConnectionLostError)
+        assert error.reason == f"the server closed the connection {where}"
+        assert (error.upgrading, error.__cause__, error.protocol) == (False, cause, protocol)
+        assert application.transport is None and transport.started is None
+    negotiator, _, _, outcome = negotiate(protocol, lines)
+    negotiator.connectionLost(Failure(ConnectionLost("reset by peer")))
+    error = refusal(outcome)
+    assert isinstance(error, StartTLSConnectionLostError)
+    assert error.reason.startswith(f"the connection broke {where} (")
+    assert "reset by peer" in error.reason
 
 
 # LMTP, FTP, LDAP, PostgreSQL
@@ -312,18 +388,214 @@ def test_postgresUpgrades() -> None:
         ("lmtp", [b"220 ready\r\n", b"500 what\r\n"], "answered LHLO with '500 what'"),
         ("ftp", [b"220 ready\r\n", b"500 AUTH not understood\r\n"], "answered AUTH TLS with"),
         ("ftp", [b"421 busy\r\n"], "expected the greeting 220, got '421 busy'"),
-        ("ftp", [b"hello\r\n"], "a malformed reply 'hello'"),
+        ("ftp", [b"220 ready\r\n", b"hello\r\n"], "a malformed reply 'hello'"),
         ("ldap", [LDAP_REFUSED], "answered StartTLS with resultCode 2"),
-        ("ldap", [b"\x04\x00"], "a malformed LDAP response"),
+        ("ldap", [b"\x30\x03\x04\x01\x00"], "a malformed LDAP response"),
         ("postgres", [b"N"], "does not offer SSL"),
         ("postgres", [b"E"], "answered SSLRequest with b'E'"),
     ],
 )
 def test_moreRefused(protocol: str, lines: list[bytes], message: str) -> None:
     _, transport, application, outcome = negotiate(protocol, lines)
-    assert message in str(refusal(outcome))
+    assert message in str(answered(outcome))
     assert transport.started is None and transport.aborted
     assert application.transport is None
+
+
+# A server of another protocol.
+
+
+#: An XMPP server's stream header, sent in one segment without a line end.
+XMPP_HEADER = (
+    b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+    b"xmlns:stream='http://etherx.jabber.org/streams' from='chat.example.test' id='x1' "
+    b"version='1.0'>"
+)
+
+
+@pytest.mark.parametrize(
+    "protocol, said, reason, speaks",
+    [
+        (
+            "smtp",
+            [b"* OK IMAP4rev1 ready\r\n"],
+            "the server's greeting is not SMTP's ('* OK IMAP4rev1 ready'); it looks like IMAP",
+            "imap",
+        ),
+        ("smtp", [b"+OK POP3 ready\r\n"], "is not SMTP's ('+OK POP3 ready')", "pop3"),
+        ("smtp", [XMPP_HEADER], "is not SMTP's (\"<?xml version='1.0'?><stream:", "xmpp-client"),
+        (
+            "smtp",
+            [XMPP_HEADER.replace(b"jabber:client", b"jabber:server")],
+            "; it looks like XMPP",
+            "xmpp-server",
+        ),
+        ("smtp", [b"hello\r\n"], "the server's greeting is not SMTP's ('hello')", None),
+        ("smtp", [b"2hello\r\n"], "the server's greeting is not SMTP's ('2hello')", None),
+        ("smtp", [b"* OK IMAP", b"4rev1 ready\r\n"], "is not SMTP's ('* OK IMAP')", "imap"),
+        ("lmtp", [b"* OK ready\r\n"], "is not LMTP's ('* OK ready'); it looks like IMAP", "imap"),
+        (
+            "imap",
+            [b"220 mail.example.test ESMTP Postfix\r\n"],
+            "is not IMAP's ('220 mail.example.test ESMTP Postfix'); it looks like SMTP",
+            "smtp",
+        ),
+        ("imap", [b"+OK ready\r\n"], "it looks like POP3", "pop3"),
+        ("pop3", [b"* OK imap\r\n"], "is not POP3's ('* OK imap'); it looks like IMAP", "imap"),
+        ("pop3", [b"220 (vsFTPd 3.0.5)\r\n"], "it looks like FTP", "ftp"),
+        ("ftp", [b"hello\r\n"], "the server's greeting is not FTP's ('hello')", None),
+        ("ftp", [b"* OK ready\r\n"], "it looks like IMAP", "imap"),
+        (
+            "xmpp-client",
+            [b"220 mail.example.test ESMTP\r\n"],
+            "the server's greeting is not XMPP's ('220 mail.example.test ESMTP'); "
+            "it looks like SMTP",
+            "smtp",
+        ),
+        ("xmpp-server", [b"\r\n", b"* OK IMAP4rev1\r\n"], "it looks like IMAP", "imap"),
+        (
+            "ldap",
+            [b"220 lmtp.example.test LMTP ready\r\n"],
+            "the server's answer to StartTLS is not LDAP's ('220 lmtp.example.test LMTP ready'); "
+            "it looks like LMTP",
+            "lmtp",
+        ),
+        (
+            "postgres",
+            [b"+OK POP3 ready\r\n"],
+            "the server's answer to SSLRequest is not PostgreSQL's ('+OK POP3 ready'); "
+            "it looks like POP3",
+            "pop3",
+        ),
+        ("postgres", [b"HTTP/1.1 400 Bad Request\r\n"], "('HTTP/1.1 400 Bad Request')", None),
+    ],
+)
+def test_wrongProtocol(protocol: str, said: list[bytes], reason: str, speaks: str | None) -> None:
+    """
+    A server whose first words are not the protocol's greeting (or answer): a
+    L{StartTLSWrongProtocolError} (a L{StartTLSError}) that says so, quotes them and names
+    the protocol they look like, decided on the first segment even without a line end;
+    nothing but what the client says first was sent, and the application never connected.
+    """
+    _, transport, application, outcome = negotiate(protocol, said)
+    error = refusal(outcome)
+    assert isinstance(error, StartTLSWrongProtocolError)
+    assert reason in error.reason
+    assert error.reason.startswith("the server's ")
+    assert error.speaks == speaks
+    first = next(segment for segment in said if segment.strip())
+    assert error.greeting == first.strip().split(b"\r\n")[0].decode()
+    assert ("looks like" in error.reason) == (speaks is not None)
+    assert transport.started is None and transport.aborted
+    assert application.transport is None
+    if negotiatorFor(protocol).greeting:
+        assert transport.value() == b""
+
+
+@pytest.mark.parametrize(
+    "protocol, said, answer, speaks",
+    [
+        ("smtp", b"220 lmtp.example.test LMTP ready", b"500 5.5.1 what", "lmtp"),
+        ("smtp", b"220 (vsFTPd 3.0.5)", b"500 Unknown command.", "ftp"),
+        (
+            "lmtp",
+            b"220 mail.example.test ESMTP",
+            b"502 5.5.2 Error: command not recognized",
+            "smtp",
+        ),
+        ("ftp", b"220 mail.example.test ESMTP Postfix", b"504 Unrecognized auth type", "smtp"),
+    ],
+)
+def test_notUnderstood(protocol: str, said: bytes, answer: bytes, speaks: str) -> None:
+    """
+    A greeting of the same grammar that names another protocol, and a first command not
+    understood: the server speaks that protocol.
+    """
+    _, transport, _, outcome = negotiate(protocol, [said + b"\r\n", answer + b"\r\n"])
+    error = refusal(outcome)
+    assert isinstance(error, StartTLSWrongProtocolError)
+    assert (error.greeting, error.speaks) == (said.decode(), speaks)
+    command = {"smtp": "EHLO", "lmtp": "LHLO", "ftp": "AUTH TLS"}[protocol]
+    assert f", and it answered {command} with {answer.decode()!r}; it looks like " in error.reason
+    assert transport.started is None and transport.aborted
+
+
+@pytest.mark.parametrize(
+    "protocol, said, answer",
+    [
+        # A greeting that names no protocol, or this one.
+        ("lmtp", b"220 ready", b"500 what"),
+        ("smtp", b"220 ftp.example.test ESMTP", b"500 what"),
+        ("ftp", b"220 ready", b"504 not that"),
+        # A refusal, not a command not understood.
+        ("smtp", b"220 (vsFTPd 3.0.5)", b"554 go away"),
+        ("ftp", b"220 mail.example.test ESMTP", b"534 policy"),
+    ],
+)
+def test_understoodAndRefused(protocol: str, said: bytes, answer: bytes) -> None:
+    """
+    Otherwise, a server that answers the first command with an error refused.
+    """
+    _, _, _, outcome = negotiate(protocol, [said + b"\r\n", answer + b"\r\n"])
+    assert f"with {answer.decode()!r}" in answered(outcome).reason
+
+
+def test_wrongProtocolBounded() -> None:
+    """
+    The greeting kept is the first line, at most 512 characters; the message quotes at most
+    120, printable.
+    """
+    _, _, _, outcome = negotiate("smtp", [b"* OK \x00" + b"x" * 5000 + b"\r\nsecond\r\n"])
+    error = refusal(outcome)
+    assert isinstance(error, StartTLSWrongProtocolError)
+    assert error.greeting == "* OK \x00" + "x" * 506
+    assert "second" not in str(error) and "\x00" not in str(error)
+    assert "('* OK ?" + "x" * 114 + "...')" in error.reason
+
+
+def test_neverSuggestsItself() -> None:
+    """
+    The protocol a wrong greeting looks like is never the negotiator's own.
+    """
+    negotiator, transport, _, outcome = negotiate("smtp", [])
+    negotiator.wrongProtocol(b"220 mail.example.test ESMTP\r\n")
+    assert transport.aborted
+    negotiator.connectionLost(Failure(ConnectionAborted()))
+    error = refusal(outcome)
+    assert isinstance(error, StartTLSWrongProtocolError)
+    assert error.speaks is None and "looks like" not in error.reason
+
+
+@pytest.mark.parametrize(
+    "greeting, protocol",
+    [
+        ("220 mx.example.com ESMTP Postfix", "smtp"),
+        ("220-mx.example.com ESMTP", "smtp"),
+        ("220 ftp.example.com ESMTP ready", "smtp"),
+        ("220 mail.example.com Service ready", "smtp"),
+        ("220 lmtp.example.com LMTP ready", "lmtp"),
+        ("220 (vsFTPd 3.0.5)", "ftp"),
+        ("220 ProFTPD Server (Debian)", "ftp"),
+        ("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready", "imap"),
+        ("* ok Dovecot ready.", "imap"),
+        ("* PREAUTH welcome", "imap"),
+        ("+OK POP3 ready <1.2@example.com>", "pop3"),
+        ("<?xml version='1.0'?><stream:stream xmlns='jabber:client'>", "xmpp-client"),
+        ("<stream:stream xmlns='jabber:server' xmlns:stream='x'>", "xmpp-server"),
+        ("\ufeff <?xml version='1.0'?>", "xmpp-client"),
+        ("SSH-2.0-OpenSSH_9.6", None),
+        ("HTTP/1.1 400 Bad Request", None),
+        ("220garbage", None),
+        ("", None),
+    ],
+)
+def test_greetingProtocol(greeting: str, protocol: str | None) -> None:
+    """
+    The registry's guess of the protocol a server's first words belong to: only protocols
+    the registry has.
+    """
+    assert greetingProtocol(greeting) == protocol
+    assert protocol is None or protocol in PROTOCOLS
 
 
 # The greeting handed to the application after TLS.
@@ -429,15 +701,34 @@ def test_nothingBeforeTLSReachesTheApplication(protocol: str) -> None:
 def test_handshakeDroppedAfterGoAhead(protocol: str) -> None:
     """
     A server that says go ahead and then drops the handshake: the connection fails with a
-    L{StartTLSError} naming the handshake, and the application never hears of anything.
+    L{StartTLSConnectionLostError} naming the handshake, and the application never hears of
+    anything.
     """
     lines, _ = SESSIONS[protocol]
     negotiator, transport, application, outcome = negotiate(protocol, lines)
     assert transport.started is CREATOR
     negotiator.connectionLost(Failure(ConnectionDone()))
     error = refusal(outcome)
+    assert isinstance(error, StartTLSConnectionLostError) and error.upgrading
     assert "the TLS handshake failed (closed by the server)" in str(error)
     assert (application.transport, application.received) == (None, [])
+
+
+@pytest.mark.parametrize("protocol", SESSIONS)
+def test_handshakeFailedAfterGoAhead(protocol: str) -> None:
+    """
+    A TLS handshake that fails with an OpenSSL error after the go-ahead is a
+    L{StartTLSError} naming the handshake, the OpenSSL error its C{__cause__}; not a lost
+    connection.
+    """
+    lines, _ = SESSIONS[protocol]
+    negotiator, _, application, outcome = negotiate(protocol, lines)
+    cause = SSL.Error([("SSL routines", "", "sslv3 alert handshake failure")])
+    negotiator.connectionLost(Failure(cause))
+    error = answered(outcome)
+    assert error.reason == "the TLS handshake failed (sslv3 alert handshake failure)"
+    assert error.__cause__ is cause
+    assert application.transport is None
 
 
 def test_noGreetingWhenRefused() -> None:

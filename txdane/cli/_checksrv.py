@@ -24,6 +24,7 @@ from txdane.cli._checktls import (
     foundTLSA,
     pkixFailed,
     refusedByDANE,
+    unfinishedSTARTTLS,
 )
 from txdane.cli._evidence import RecordingResolver
 from txdane.cli._target import Progress
@@ -215,6 +216,9 @@ async def _checkTarget(
             kept["tlsa"].addAdvice(now, e.certificates)
         return described(refusedByDANE(host, port, e, **kept), None)
     except StartTLSError as e:
+        unfinished = unfinishedSTARTTLS(host, port, e, **evidence())
+        if unfinished is not None:
+            return described(unfinished, None)
         return described(
             HostVerdict(
                 host,

@@ -5,7 +5,6 @@ what it looked up, what the server presented and what it decided.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,6 +221,9 @@ async def checkCandidate(
         return _withProtection(refusedByDANE(host, port, e, **evidence), starttls, None)
     except StartTLSError as e:
         found.addAdvice(now)
+        unfinished = unfinishedSTARTTLS(host, port, e, **evidence)
+        if unfinished is not None:
+            return _withProtection(unfinished, starttls, None)
         headline = (
             "refused: no TLS, but its TLSA records require it"
             if plan.tlsRequired
@@ -298,17 +300,6 @@ def _certificateError(error: BaseException) -> bool:
     return isinstance(error, SSL.Error) and "certificate" in errorText(error)
 
 
-#: The protocols a server's first line (sent before the client says anything) shows: a
-#: pattern, the protocol's name, and the C{--starttls} value to check it with (C{None}: SSH).
-GREETINGS = [
-    (re.compile(r"SSH-"), "SSH", None),
-    (re.compile(r"220[ -].*LMTP", re.IGNORECASE), "LMTP", "lmtp"),
-    (re.compile(r"220[ -].*FTP", re.IGNORECASE), "FTP", "ftp"),
-    (re.compile(r"220[ -]"), "SMTP", "smtp"),
-    (re.compile(r"\* OK", re.IGNORECASE), "IMAP", "imap"),
-    (re.compile(r"\+OK"), "POP3", "pop3"),
-]
-
 #: The longest a server's first words are waited for by L{peek}, in seconds.
 PEEK_SECONDS = 2.0
 
@@ -316,12 +307,19 @@ PEEK_SECONDS = 2.0
 def greetingProtocol(line: str) -> tuple[str, str | None] | None:
     """
     The protocol whose greeting C{line} (a server's first line) is, and the C{--starttls}
-    value that speaks it; C{None} when it is none of L{GREETINGS}.
+    value that speaks it (C{None}: SSH, checked with C{--ssh}); C{None} when it is neither
+    SSH's nor that of a protocol the STARTTLS registry knows (the registry's own guess,
+    L{greetingProtocol<txdane.endpoints.starttls.greetingProtocol>}, which C{check
+    --starttls} also uses to name the protocol of a server that does not speak the one
+    asked for).
     """
-    for pattern, name, starttls in GREETINGS:
-        if pattern.match(line):
-            return name, starttls
-    return None
+    from txdane.endpoints.starttls import greetingProtocol as registryGuess
+    from txdane.endpoints.starttls import negotiatorFor
+
+    if line.startswith("SSH-"):
+        return "SSH", None
+    name = registryGuess(line)
+    return (negotiatorFor(name).title, name) if name is not None else None
 
 
 @dataclass
@@ -466,6 +464,54 @@ async def handshakeFailure(
             reason = _notTLS(seen.line)
     else:
         headline = str(error).strip() or type(error).__name__
+    return HostVerdict(
+        host,
+        port,
+        False,
+        ExitStatus.FAILURE,
+        f"connection failed: {headline}",
+        reason=reason,
+        **evidence,
+    )
+
+
+def unfinishedSTARTTLS(host: str, port: int, error: Any, **evidence: Any) -> HostVerdict | None:
+    """
+    The verdict on a STARTTLS dialogue that did not complete (a
+    L{StartTLSError<txdane.endpoints.errors.StartTLSError>} that is no answer from the server
+    about TLS): the connection was closed or broke before the TLS handshake completed, the
+    server speaks another protocol (then, where its greeting shows which, the option to
+    check it with), or the server agreed to STARTTLS and the TLS handshake that followed
+    failed. Like a direct TLS handshake that never came about (L{handshakeFailure}), the
+    check could not complete (exit status 4): it is no verdict on whether the server offers
+    TLS. C{None} for the others, the server's answers (it does not offer STARTTLS, refuses
+    it, or broke the protocol), which are refusals.
+    """
+    from OpenSSL import SSL
+
+    from txdane.endpoints.starttls import (
+        StartTLSConnectionLostError,
+        StartTLSWrongProtocolError,
+        negotiatorFor,
+    )
+
+    if isinstance(error, StartTLSWrongProtocolError):
+        headline = f"the server does not speak {negotiatorFor(error.protocol).title}"
+        reason = error.reason
+        if error.speaks is not None:
+            reason += f": try --starttls {error.speaks}"
+    elif isinstance(error, StartTLSConnectionLostError) and error.upgrading:
+        # As for direct TLS: the end of a TLS connection the server did not close in TLS
+        # reaches the client as a connection lost, whether it was closed or cut.
+        headline = "the server closed the connection during the TLS handshake"
+        reason = "the server agreed to STARTTLS, then ended the connection before TLS"
+    elif isinstance(error, StartTLSConnectionLostError):
+        headline, reason = error.reason, ""
+    elif isinstance(error.__cause__, SSL.Error):
+        headline = error.reason
+        reason = "the server agreed to STARTTLS, but no TLS session came about"
+    else:
+        return None
     return HostVerdict(
         host,
         port,

@@ -20,6 +20,7 @@ from txdane.errors import TxdaneError
 from txdane.status import Status
 
 __all__ = [
+    "MAX_GREETING",
     "AllHostsFailedError",
     "EndpointStringError",
     "HostAttempt",
@@ -31,7 +32,9 @@ __all__ = [
     "SRVConnectError",
     "SRVLookupError",
     "ServiceNotOfferedError",
+    "StartTLSConnectionLostError",
     "StartTLSError",
+    "StartTLSWrongProtocolError",
     "UnknownProtocolError",
     "UnsupportedSchemeError",
     "describeError",
@@ -88,6 +91,45 @@ class StartTLSError(TxdaneError):
     protocol: str
     reason: str
     template = "{host}:{port} refused: STARTTLS ({protocol}): {reason}"
+
+
+#: The most of a server's first line kept by L{StartTLSWrongProtocolError}.
+MAX_GREETING = 512
+
+
+class StartTLSConnectionLostError(StartTLSError):
+    """
+    The connection was closed, or broke, before a TLS session came about: before the server
+    agreed to STARTTLS (before or after its greeting, before it answered the upgrade
+    command), or after it agreed and before the TLS handshake completed. Unlike the other
+    L{StartTLSError}s, this is no answer from the server about TLS (it did not say that it
+    does not offer STARTTLS, nor refuse it): the STARTTLS dialogue did not complete. The
+    error that ended the connection is kept as C{__cause__}.
+
+    @ivar upgrading: whether the server had agreed to STARTTLS, so that the TLS handshake
+        had started.
+    """
+
+    upgrading: bool = False
+
+
+class StartTLSWrongProtocolError(StartTLSError):
+    """
+    The server's first words are not the protocol's: it speaks another protocol (an IMAP
+    greeting to an SMTP client, say), or none the negotiators know. Like
+    L{StartTLSConnectionLostError}, this is no answer about TLS: the STARTTLS dialogue could
+    not start.
+
+    @ivar greeting: the server's first line (at most L{MAX_GREETING} characters; bytes that
+        are not UTF-8 replaced), as received; quote it with
+        L{quoted<txdane.endpoints.starttls.negotiator.quoted>}.
+    @ivar speaks: the name in the registry (L{PROTOCOLS<txdane.endpoints.starttls.PROTOCOLS>})
+        of the protocol the greeting looks like
+        (L{greetingProtocol<txdane.endpoints.starttls.greetingProtocol>}), or C{None}.
+    """
+
+    greeting: str = ""
+    speaks: str | None = None
 
 
 def describeError(error: BaseException) -> str:

@@ -7,6 +7,12 @@ C{srv=}, C{txdane check --starttls}) looks its protocol up here, by name: L{PROT
 it to the negotiator class, which carries the protocol's default port and the greeting the
 application receives (L{Negotiator<txdane.endpoints.starttls.negotiator.Negotiator>}).
 
+A connection that STARTTLS did not bring to a verified TLS session fails with
+L{StartTLSError}; two of its subclasses say that the server gave no answer about TLS at all:
+L{StartTLSConnectionLostError} (the connection was closed or broke before the TLS handshake
+completed) and L{StartTLSWrongProtocolError} (the server speaks another protocol, which
+L{greetingProtocol} guesses from its first words).
+
 Tests: C{tests/endpoints/test_starttls.py}.
 """
 
@@ -15,7 +21,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from txdane.endpoints.errors import StartTLSError, UnknownProtocolError
+from txdane.endpoints.errors import (
+    StartTLSConnectionLostError,
+    StartTLSError,
+    StartTLSWrongProtocolError,
+    UnknownProtocolError,
+)
 from txdane.endpoints.starttls.binary import LDAPStartTLS, PostgresStartTLS
 from txdane.endpoints.starttls.lines import (
     FTPStartTLS,
@@ -24,16 +35,19 @@ from txdane.endpoints.starttls.lines import (
     POP3StartTLS,
     SMTPStartTLS,
 )
-from txdane.endpoints.starttls.negotiator import Negotiator, NegotiatorFactory
+from txdane.endpoints.starttls.negotiator import Negotiator, NegotiatorFactory, greetingProtocol
 from txdane.endpoints.starttls.xmpp import XMPPServerStartTLS, XMPPStartTLS
 
 __all__ = [
     "PROTOCOLS",
     "Negotiator",
     "NegotiatorFactory",
+    "StartTLSConnectionLostError",
     "StartTLSError",
+    "StartTLSWrongProtocolError",
     "UnknownProtocolError",
     "defaultPort",
+    "greetingProtocol",
     "negotiatorFor",
 ]
 

@@ -1,7 +1,9 @@
 """
 TLS for the binary protocols that ask for it first: LDAP's StartTLS extended operation (RFC
 4511 section 4.14) and PostgreSQL's SSLRequest. The client speaks first in both, so the
-application gets no greeting.
+application gets no greeting. A server whose answer is not the protocol's (the greeting of a
+server that speaks first, say) speaks another protocol: L{StartTLSWrongProtocolError
+<txdane.endpoints.errors.StartTLSWrongProtocolError>}.
 
 Tests: C{tests/endpoints/test_starttls.py}.
 """
@@ -60,6 +62,8 @@ class LDAPStartTLS(Negotiator):
     """
 
     protocolName = "ldap"
+    title = "LDAP"
+    firstWords = "answer to StartTLS"
     defaultPort = 389
 
     def begin(self) -> None:
@@ -67,6 +71,10 @@ class LDAPStartTLS(Negotiator):
         self.send(startTLSRequest())
 
     def received(self, data: bytes) -> None:
+        if not self._buffer and data and data[:1] != b"\x30":
+            # Every LDAP message is a SEQUENCE.
+            self.wrongProtocol(data)
+            return
         self._buffer += data
         code = self._resultCode()
         if code is None:
@@ -107,6 +115,9 @@ class LDAPStartTLS(Negotiator):
             return -1
         return data[code + 2]
 
+    def where(self) -> str:
+        return "before answering StartTLS"
+
 
 class PostgresStartTLS(Negotiator):
     """
@@ -114,6 +125,8 @@ class PostgresStartTLS(Negotiator):
     """
 
     protocolName = "postgres"
+    title = "PostgreSQL"
+    firstWords = "answer to SSLRequest"
     defaultPort = 5432
 
     def begin(self) -> None:
@@ -121,9 +134,17 @@ class PostgresStartTLS(Negotiator):
 
     def received(self, data: bytes) -> None:
         answer = data[:1]
+        if not answer:
+            return
         if answer == b"S":
             self.upgrade()
         elif answer == b"N":
             self.notOffered("the server does not offer SSL (it answered SSLRequest with N)")
-        else:
+        elif answer == b"E":
+            # An ErrorResponse: a PostgreSQL server that will not do SSL.
             self.refuse(f"the server answered SSLRequest with {answer!r}")
+        else:
+            self.wrongProtocol(data)
+
+    def where(self) -> str:
+        return "before answering SSLRequest"

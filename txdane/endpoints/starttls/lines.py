@@ -9,6 +9,11 @@ the start: an SMTP client says C{EHLO} again, as RFC 3207 section 4.2 requires a
 IMAP client asks for the capabilities again (RFC 3501 section 6.2.1); a POP3 client logs in
 over TLS.
 
+A server whose greeting is not the protocol's (an IMAP greeting to an SMTP client, an XMPP
+stream) is told apart from one that refuses: L{StartTLSWrongProtocolError
+<txdane.endpoints.errors.StartTLSWrongProtocolError>}, as soon as its first byte
+shows it (the greeting of another protocol may never end a line).
+
 Tests: C{tests/endpoints/test_starttls.py}.
 """
 
@@ -18,7 +23,7 @@ import re
 
 from twisted.internet.address import IPv4Address, IPv6Address
 
-from txdane.endpoints.starttls.negotiator import Negotiator, quoted
+from txdane.endpoints.starttls.negotiator import Negotiator, greetingProtocol, quoted
 
 __all__ = [
     "FTPStartTLS",
@@ -36,14 +41,24 @@ class LineNegotiator(Negotiator):
     LF ended), each given to L{line}; lines left after the upgrade are dropped.
 
     @cvar maxLine: the longest line accepted from the server.
+    @cvar greetingStarts: the bytes the protocol's greeting may start with: a server whose
+        first byte is none of them speaks another protocol
+        (L{Negotiator.wrongProtocol<txdane.endpoints.starttls.negotiator.Negotiator.wrongProtocol>}).
     """
 
     maxLine = 4096
+    greetingStarts = b""
 
     def begin(self) -> None:
         self._buffer = b""
+        self._first = True
 
     def received(self, data: bytes) -> None:
+        if self._first and data:
+            self._first = False
+            if self.greetingStarts and data[0] not in self.greetingStarts:
+                self.wrongProtocol(data)
+                return
         self._buffer += data
         while not self.upgrading and not self.open and self._refusal is None:
             end = self._buffer.find(b"\n")
@@ -69,6 +84,29 @@ class LineNegotiator(Negotiator):
         """
         self.send(line.encode("ascii") + b"\r\n")
 
+    def notUnderstood(self, greeting: str, code: str, command: str, answer: str) -> bool:
+        """
+        Whether a server that answered C{command} with C{answer} (its code C{code}) speaks
+        another protocol, which
+        L{Negotiator.wrongProtocol<txdane.endpoints.starttls.negotiator.Negotiator.wrongProtocol>}
+        then says: it did not understand the command (C{500}, C{502}, C{504}) and its
+        C{greeting}, grammatical here, names another protocol of the same grammar
+        (C{220 ... ESMTP} to LMTP or FTP, say). A greeting that names none (C{220 ready})
+        shows nothing.
+        """
+        if code not in _NOT_UNDERSTOOD:
+            return False
+        speaks = greetingProtocol(greeting)
+        # Named: SMTP, LMTP and FTP are their own names in the registry, upper-cased.
+        if speaks in (None, self.protocolName) or speaks.upper() not in greeting.upper():
+            return False
+        self.wrongProtocol(greeting, f"{command} with {quoted(answer)}")
+        return True
+
+
+#: The codes of SMTP, LMTP and FTP for a command not understood, or not implemented.
+_NOT_UNDERSTOOD = frozenset({"500", "502", "504"})
+
 
 _SMTP_REPLY = re.compile(r"([2-5][0-9][0-9])([ -])(.*)\Z", re.DOTALL)
 
@@ -84,7 +122,9 @@ class SMTPStartTLS(LineNegotiator):
     """
 
     protocolName = "smtp"
+    title = "SMTP"
     defaultPort = 25
+    greetingStarts = b"2345"
     greeting = "220 {host} ESMTP\r\n"
     #: The greeting command.
     hello = "EHLO"
@@ -96,6 +136,9 @@ class SMTPStartTLS(LineNegotiator):
 
     def line(self, line: str) -> None:
         match = _SMTP_REPLY.match(line) or _SMTP_REPLY.match(line + " ")
+        if match is None and self._state == "greeting" and not self._reply:
+            self.wrongProtocol(line)
+            return
         if match is None or (self._reply and match.group(1) != self._reply[0][:3]):
             self.refuse(f"a malformed reply {quoted(line)}")
             return
@@ -109,8 +152,11 @@ class SMTPStartTLS(LineNegotiator):
                 self.refuse(f"expected the greeting 220, got {quoted(reply[0])}")
                 return
             self._state = "ehlo"
+            self._greeting = reply[0]
             self.command(f"{self.hello} {self._ehloName()}")
         elif self._state == "ehlo":
+            if self.notUnderstood(self._greeting, code, self.hello, reply[0]):
+                return
             if code != "250":
                 self.refuse(f"the server answered {self.hello} with {quoted(reply[0])}")
                 return
@@ -124,6 +170,13 @@ class SMTPStartTLS(LineNegotiator):
             self.upgrade()
         else:
             self.refuse(f"the server answered STARTTLS with {quoted(reply[0])}")
+
+    def where(self) -> str:
+        if self._state == "greeting":
+            return "during its greeting" if self.heard else "before its greeting"
+        if self._state == "ehlo":
+            return "after its greeting, before STARTTLS"
+        return "before answering STARTTLS"
 
     def _ehloName(self) -> str:
         assert self.transport is not None
@@ -141,6 +194,7 @@ class LMTPStartTLS(SMTPStartTLS):
     """
 
     protocolName = "lmtp"
+    title = "LMTP"
     defaultPort = 24
     greeting = "220 {host} LMTP\r\n"
     hello = "LHLO"
@@ -155,7 +209,9 @@ class IMAPStartTLS(LineNegotiator):
     """
 
     protocolName = "imap"
+    title = "IMAP"
     defaultPort = 143
+    greetingStarts = b"*"
     greeting = "* OK IMAP4rev1 {host} ready\r\n"
     tag = "a001"
 
@@ -168,7 +224,10 @@ class IMAPStartTLS(LineNegotiator):
         first = words[0] if words else ""
         status = words[1].upper() if len(words) > 1 else ""
         if not self._greeted:
-            if first != "*" or status != "OK":
+            if first != "*":
+                self.wrongProtocol(line)
+                return
+            if status != "OK":
                 self.refuse(f"expected the greeting '* OK', got {quoted(line)}")
                 return
             capability = re.search(r"\[CAPABILITY ([^\]]*)\]", line, re.IGNORECASE)
@@ -187,6 +246,11 @@ class IMAPStartTLS(LineNegotiator):
         else:
             self.refuse(f"expected the answer to STARTTLS, got {quoted(line)}")
 
+    def where(self) -> str:
+        if not self._greeted:
+            return "during its greeting" if self.heard else "before its greeting"
+        return "before answering STARTTLS"
+
 
 class POP3StartTLS(LineNegotiator):
     """
@@ -196,7 +260,9 @@ class POP3StartTLS(LineNegotiator):
     """
 
     protocolName = "pop3"
+    title = "POP3"
     defaultPort = 110
+    greetingStarts = b"+-"
     greeting = "+OK {host} ready\r\n"
 
     def begin(self) -> None:
@@ -206,6 +272,9 @@ class POP3StartTLS(LineNegotiator):
     def line(self, line: str) -> None:
         status = line.split(None, 1)[0] if line.strip() else ""
         if not self._greeted:
+            if status not in ("+OK", "-ERR"):
+                self.wrongProtocol(line)
+                return
             if status != "+OK":
                 self.refuse(f"expected the greeting '+OK', got {quoted(line)}")
                 return
@@ -218,6 +287,11 @@ class POP3StartTLS(LineNegotiator):
         else:
             self.refuse(f"expected the answer to STLS, got {quoted(line)}")
 
+    def where(self) -> str:
+        if not self._greeted:
+            return "during its greeting" if self.heard else "before its greeting"
+        return "before answering STLS"
+
 
 _FTP_REPLY = re.compile(r"([1-5][0-9][0-9])([ -])(.*)\Z", re.DOTALL)
 
@@ -229,7 +303,9 @@ class FTPStartTLS(LineNegotiator):
     """
 
     protocolName = "ftp"
+    title = "FTP"
     defaultPort = 21
+    greetingStarts = b"12345"
     greeting = "220 {host} ready\r\n"
 
     def begin(self) -> None:
@@ -245,7 +321,9 @@ class FTPStartTLS(LineNegotiator):
                 self._open = None
                 self._reply(match.group(1), line)
             return
-        if match is None:
+        if match is None and not self._greeted:
+            self.wrongProtocol(line)
+        elif match is None:
             self.refuse(f"a malformed reply {quoted(line)}")
         elif match.group(2) == "-":
             self._open = match.group(1)
@@ -258,8 +336,14 @@ class FTPStartTLS(LineNegotiator):
                 self.refuse(f"expected the greeting 220, got {quoted(line)}")
                 return
             self._greeted = True
+            self._greeting = line
             self.command("AUTH TLS")
         elif code == "234":
             self.upgrade()
-        else:
+        elif not self.notUnderstood(self._greeting, code, "AUTH TLS", line):
             self.refuse(f"the server answered AUTH TLS with {quoted(line)}")
+
+    def where(self) -> str:
+        if not self._greeted:
+            return "during its greeting" if self.heard else "before its greeting"
+        return "before answering AUTH TLS"

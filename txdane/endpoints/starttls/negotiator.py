@@ -15,15 +15,20 @@ A server that does not offer STARTTLS, refuses it, breaks the protocol before it
 handshake fails the connection with L{StartTLSError}, except under SMTP's opportunistic policy
 (a host without usable TLSA records, RFC 7672 section 2.2): a server that does not offer
 STARTTLS is then used in cleartext, the application getting the same made greeting, and the
-connection's protection says C{cleartext}.
+connection's protection says C{cleartext}. Two of those failures have an error of their own,
+a L{StartTLSError} still, because they are no answer from the server about TLS: a connection
+that was closed or broke before the TLS handshake completed
+(L{StartTLSConnectionLostError}), and a server whose first words are another protocol's
+(L{StartTLSWrongProtocolError}, which names the protocol they look like).
 
 Tests: C{tests/endpoints/test_starttls.py}.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from OpenSSL import SSL
 from twisted.internet.defer import Deferred
@@ -33,9 +38,52 @@ from twisted.python.failure import Failure
 
 from txdane.endpoints._plumbing import GateFactory, HandshakeGate
 from txdane.endpoints.connection import ConnectionInfo
-from txdane.endpoints.errors import StartTLSError
+from txdane.endpoints.errors import (
+    MAX_GREETING,
+    StartTLSConnectionLostError,
+    StartTLSError,
+    StartTLSWrongProtocolError,
+)
 
-__all__ = ["Negotiator", "NegotiatorFactory", "quoted"]
+__all__ = [
+    "Negotiator",
+    "NegotiatorFactory",
+    "greetingProtocol",
+    "quoted",
+]
+
+#: An SMTP-style greeting (SMTP, LMTP, FTP), and the words that tell them apart.
+_CODE_220 = re.compile(r"220[ -]")
+_SMTP_WORD = re.compile(r"\bE?SMTP\b", re.IGNORECASE)
+_LMTP_WORD = re.compile(r"\bLMTP\b", re.IGNORECASE)
+_IMAP_GREETING = re.compile(r"\* (OK|PREAUTH|BYE)\b", re.IGNORECASE)
+
+
+def greetingProtocol(greeting: str) -> str | None:
+    """
+    The protocol of the registry (L{PROTOCOLS<txdane.endpoints.starttls.PROTOCOLS>}) whose
+    servers' first words C{greeting} (a server's first line, or the start of what it sent)
+    looks like, by its name there; C{None} when it looks like none. A guess, to say what to
+    try instead: C{220 } starts an SMTP greeting (LMTP and FTP when it says so), C{* OK} an
+    IMAP one, C{+OK} a POP3 one, C{<?xml} or C{<stream:} an XMPP stream (C{xmpp-server} in
+    the C{jabber:server} namespace).
+    """
+    if _CODE_220.match(greeting):
+        if _SMTP_WORD.search(greeting):
+            return "smtp"
+        if _LMTP_WORD.search(greeting):
+            return "lmtp"
+        if "FTP" in greeting.upper():
+            return "ftp"
+        return "smtp"
+    if _IMAP_GREETING.match(greeting):
+        return "imap"
+    if greeting.startswith("+OK"):
+        return "pop3"
+    xml = greeting.lstrip("\ufeff \t\r\n")
+    if xml.startswith(("<?xml", "<stream:")):
+        return "xmpp-server" if "jabber:server" in xml else "xmpp-client"
+    return None
 
 
 class Negotiator(HandshakeGate):
@@ -47,6 +95,10 @@ class Negotiator(HandshakeGate):
 
     @cvar protocolName: the protocol's name, its key in the registry
         (L{PROTOCOLS<txdane.endpoints.starttls.PROTOCOLS>}).
+    @cvar title: the protocol's name in messages (C{SMTP}, C{PostgreSQL}); empty: the
+        C{protocolName} upper-cased.
+    @cvar firstWords: what the server's first words are called in messages: its greeting,
+        or, where the client speaks first, its answer.
     @cvar defaultPort: the port the protocol's servers listen on unless told otherwise.
     @cvar maxPrelude: the most cleartext bytes accepted from the server before TLS.
     @cvar greeting: the greeting the application receives first, once connected (empty for
@@ -59,6 +111,8 @@ class Negotiator(HandshakeGate):
     """
 
     protocolName = ""
+    title: ClassVar[str] = ""
+    firstWords: ClassVar[str] = "greeting"
     defaultPort = 0
     maxPrelude = 65536
     greeting = ""
@@ -131,10 +185,58 @@ class Negotiator(HandshakeGate):
         """
         End the connection: the upgrade cannot happen.
         """
+        self._refuseWith(StartTLSError(self.info.host, self.info.port, self.protocolName, reason))
+
+    def wrongProtocol(self, said: bytes | str, answered: str = "") -> None:
+        """
+        End the connection: what the server said first, C{said}, is not this protocol's
+        greeting (or answer), so the server speaks another protocol; C{answered}, when
+        given, says how it answered the client's first command (C{"LHLO with '500 ...'"}),
+        which showed it. The error quotes its first line and names the protocol it looks
+        like (never this one).
+        """
+        from txdane.endpoints.starttls import negotiatorFor
+
+        if isinstance(said, bytes):
+            said = said.split(b"\n", 1)[0][:MAX_GREETING].decode("utf-8", "replace")
+        line = said.split("\n", 1)[0][:MAX_GREETING].rstrip("\r")
+        speaks = greetingProtocol(line)
+        if speaks == self.protocolName:
+            speaks = None
+        title = self.title or self.protocolName.upper()
+        reason = f"the server's {self.firstWords} is not {title}'s ({quoted(line)})"
+        if answered:
+            reason += f", and it answered {answered}"
+        if speaks is not None:
+            reason += f"; it looks like {negotiatorFor(speaks).title}"
+        self._refuseWith(
+            StartTLSWrongProtocolError(
+                self.info.host, self.info.port, self.protocolName, reason, line, speaks
+            )
+        )
+
+    def _refuseWith(self, error: StartTLSError) -> None:
+        """
+        End the connection with C{error}, unless it has already ended or been upgraded.
+        """
         if self._refusal is None and not self.upgrading and not self.cleartext:
-            self._refusal = StartTLSError(self.info.host, self.info.port, self.protocolName, reason)
+            self._refusal = error
             assert self.transport is not None
             self.transport.abortConnection()  # type: ignore[attr-defined]
+
+    @property
+    def heard(self) -> bool:
+        """
+        Whether the server has sent anything.
+        """
+        return self._received > 0
+
+    def where(self) -> str:
+        """
+        Where the prelude stands, for the message of a connection lost before the upgrade:
+        C{"after its greeting, before STARTTLS"}, C{"before answering STARTTLS"}.
+        """
+        return "before STARTTLS"
 
     def notOffered(self, reason: str) -> None:
         """
@@ -179,18 +281,30 @@ class Negotiator(HandshakeGate):
             if self._refusal is not None:
                 reason = Failure(self._refusal)
             elif not self.upgrading:
-                why = f"the connection closed before STARTTLS ({_words(reason)})"
-                reason = self._failed(why, reason)
-            elif reason.check(ConnectionDone, ConnectionLost, SSL.Error):
+                if reason.check(ConnectionDone):
+                    why = f"the server closed the connection {self.where()}"
+                else:
+                    why = f"the connection broke {self.where()} ({_words(reason)})"
+                reason = self._failed(why, reason, lost=True)
+            elif reason.check(ConnectionDone, ConnectionLost):
+                why = f"the TLS handshake failed ({_words(reason)})"
+                reason = self._failed(why, reason, lost=True)
+            elif reason.check(SSL.Error):
                 reason = self._failed(f"the TLS handshake failed ({_words(reason)})", reason)
         super().connectionLost(reason)
 
-    def _failed(self, why: str, cause: Failure) -> Failure:
+    def _failed(self, why: str, cause: Failure, *, lost: bool = False) -> Failure:
         """
-        The connection's failure as a L{StartTLSError}, its cause (an OpenSSL error that
-        says why the handshake failed, say) kept as C{__cause__}.
+        The connection's failure as a L{StartTLSError} (when C{lost}, a
+        L{StartTLSConnectionLostError}), its cause (an OpenSSL error that says why the
+        handshake failed, say) kept as C{__cause__}.
         """
-        error = StartTLSError(self.info.host, self.info.port, self.protocolName, why)
+        fields = (self.info.host, self.info.port, self.protocolName, why)
+        error = (
+            StartTLSConnectionLostError(*fields, upgrading=self.upgrading)
+            if lost
+            else StartTLSError(*fields)
+        )
         error.__cause__ = cause.value
         return Failure(error)
 

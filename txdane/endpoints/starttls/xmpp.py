@@ -5,6 +5,10 @@ The client speaks first, so the application gets no greeting: after TLS it opens
 itself (twisted.words does; use L{txdane.xmpp}'s factory so that it does not ask for STARTTLS
 again inside TLS).
 
+A server whose first byte is not the start of an XML stream (an SMTP or IMAP greeting, say)
+speaks another protocol: L{StartTLSWrongProtocolError
+<txdane.endpoints.errors.StartTLSWrongProtocolError>}, naming it where it can.
+
 Tests: C{tests/endpoints/test_starttls.py}.
 """
 
@@ -33,6 +37,7 @@ class XMPPStartTLS(Negotiator):
     """
 
     protocolName = "xmpp-client"
+    title = "XMPP"
     defaultPort = 5222
     #: The stream's content namespace.
     namespace = "jabber:client"
@@ -43,6 +48,8 @@ class XMPPStartTLS(Negotiator):
         self._stream.ElementEvent = self._element
         self._stream.DocumentEndEvent = lambda: self.refuse("the server closed the stream")
         self._features = False
+        self._opened = False
+        self._first = True
         self.send(
             (
                 "<?xml version='1.0'?><stream:stream xmlns="
@@ -52,12 +59,21 @@ class XMPPStartTLS(Negotiator):
         )
 
     def received(self, data: bytes) -> None:
+        if self._first:
+            start = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+            if not start:
+                return  # whitespace, as a keep-alive: the stream is still to come
+            self._first = False
+            if not start.startswith(b"<"):
+                self.wrongProtocol(start)
+                return
         try:
             self._stream.parse(data)
         except Exception as e:
             self.refuse(f"malformed XML from the server ({e})")
 
     def _started(self, root: domish.Element) -> None:
+        self._opened = True
         if (root.uri, root.name) != (XMPP_STREAMS_NS, "stream"):
             self.refuse(f"the server opened no XMPP stream but <{root.name}>")
 
@@ -83,6 +99,13 @@ class XMPPStartTLS(Negotiator):
             self.refuse("the server answered STARTTLS with <failure/>")
         else:
             self.refuse(f"expected <proceed/>, got <{element.name}>")
+
+    def where(self) -> str:
+        if not self._opened:
+            return "before opening its stream"
+        if not self._features:
+            return "before its stream features"
+        return "before answering <starttls/>"
 
 
 class XMPPServerStartTLS(XMPPStartTLS):
