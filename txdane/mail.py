@@ -26,11 +26,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import IO, Any, ClassVar
 
+import dns.name
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import Logger
 from twisted.mail.smtp import (
@@ -216,13 +218,71 @@ MAX_LOCAL_PART = 64
 MAX_ADDRESS = 254
 
 
+#: A label of a mail domain in ASCII (RFC 5321 section 4.1.2, C{sub-domain}): letters, digits
+#: and hyphens, a hyphen neither first nor last. DNS allows more (the underscores of service
+#: names), SMTP does not.
+_MAIL_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\Z")
+
+#: What a mail domain may hold in ASCII, dots included; other characters (non-ASCII) are left
+#: to IDNA.
+_MAIL_DOMAIN_ASCII = frozenset(string.ascii_letters + string.digits + "-.")
+
+
+def _mailDomain(domain: str) -> str:
+    """
+    The domain of an address, as SMTP takes it (RFC 5321 section 4.1.2, C{Domain}): a DNS
+    name whose labels are letters, digits and hyphens, a hyphen neither first nor last; an
+    internationalized domain is taken and given in A-labels. The one check of a mail domain,
+    for L{mailAddress} and through it L{recipientDomain}: what reaches an SMTP command or an
+    MX lookup is what RFC 5321 allows, never a name only DNS allows (C{mail_host.example}).
+
+    Every ASCII character of C{domain} is checked as given, before the name is read: DNS
+    text reads a backslash as an escape (C{exa\\mple.org} would become C{example.org}, and
+    C{\\095} an underscore). The labels are checked again in A-labels, so that nothing IDNA
+    maps to ASCII gets past.
+
+    @return: the domain in ASCII, without a final dot.
+    @raise ValueError: saying what is wrong.
+    """
+    for character in domain:
+        if character.isascii() and character not in _MAIL_DOMAIN_ASCII:
+            raise ValueError(
+                f"{domain!r} is not a valid domain name ({character!r}: a mail domain has "
+                "only letters, digits and hyphens, RFC 5321)"
+            )
+    if domain.endswith(".."):
+        # asciiHostName takes one final dot, and would drop them all.
+        raise ValueError(f"{domain!r} is not a valid domain name ({dns.name.EmptyLabel()})")
+    for label in domain.removesuffix(".").split("."):
+        if label.startswith("-") or label.endswith("-"):
+            raise ValueError(
+                f"{domain!r} is not a valid domain name ({label!r}: a label of a mail domain "
+                "neither starts nor ends with a hyphen, RFC 5321)"
+            )
+    try:
+        ascii = asciiHostName(domain)
+    except ValueError as e:
+        why = f" ({e})" if str(e) else ""
+        raise ValueError(f"{domain!r} is not a valid domain name{why}") from None
+    for label in ascii.split("."):
+        if not _MAIL_LABEL.match(label):
+            raise ValueError(
+                f"{domain!r} is not a valid domain name ({label!r}: a label of a mail domain "
+                "has only letters, digits and hyphens, a hyphen neither first nor last, "
+                "RFC 5321)"
+            )
+    return ascii
+
+
 def mailAddress(text: str) -> str:
     """
     Check that C{text} is an address mail can be sent from or to here: a plain
     C{local@domain} (RFC 5321), its local part in ASCII (SMTPUTF8 is not supported), its
-    domain a DNS name (not an address literal: mail goes to a domain's MX hosts). Nothing
-    else gets into the SMTP commands: a line break or an angle bracket in an address would
-    add a command of the caller's making, or a recipient in another domain.
+    domain a DNS name as RFC 5321 spells one: letters, digits and hyphens (no underscore,
+    which DNS alone allows), a hyphen neither first nor last in a label; not an address
+    literal (mail goes to a domain's MX hosts). Nothing else gets into the SMTP commands: a
+    line break or an angle bracket in an address would add a command of the caller's
+    making, or a recipient in another domain.
 
     @return: the address, its domain in ASCII (an internationalized domain in A-labels) and
         without a final dot.
@@ -254,12 +314,7 @@ def mailAddress(text: str) -> str:
         )
     if isAddress(domain):
         raise ValueError(f"{domain} is an address, not a domain: mail goes to its MX hosts")
-    try:
-        ascii = asciiHostName(domain)
-    except ValueError as e:
-        why = f" ({e})" if str(e) else ""
-        raise ValueError(f"{domain!r} is not a valid domain name{why}") from None
-    address = f"{local}@{ascii}"
+    address = f"{local}@{_mailDomain(domain)}"
     if len(address) > MAX_ADDRESS:
         raise ValueError(f"longer than {MAX_ADDRESS} characters")
     return address
@@ -649,12 +704,34 @@ async def _policyOf(source: PolicySource, domain: str) -> PolicyOutcomeLike | No
     return outcome
 
 
+def _preludeDeadline(
+    settings: HostSettings, timeout: float, handshakeTimeout: float | None
+) -> float:
+    """
+    The seconds each host has from its TCP connection to a verified TLS session (or, for a
+    host that offers no STARTTLS where SMTP's opportunistic TLS allows cleartext, to its
+    reply to C{EHLO}): the server's greeting, its replies to C{EHLO} and C{STARTTLS}, and
+    the handshake, which the endpoint negotiates before twisted.mail's client (and its
+    C{timeout}) has the connection.
+
+    C{handshakeTimeout} when the caller gives it; else that of C{settings}, but never longer
+    than C{timeout}, which bounds the wait for every server reply, the greeting included: a
+    host that accepts the connection and then says nothing is given up after C{timeout}
+    seconds, as one that stops answering later in the session is, rather than after the
+    settings' 30 s.
+    """
+    if handshakeTimeout is not None:
+        return handshakeTimeout
+    return min(settings.handshakeTimeout, timeout)
+
+
 def _checkArguments(
     resolver: object,
     port: object,
     heloName: object,
     mtaSTS: object,
     reporter: object,
+    timeout: object,
     attemptTimeout: object,
     deliveryTimeout: object,
 ) -> None:
@@ -683,7 +760,11 @@ def _checkArguments(
         raise TypeError(
             f"reporter must be callable (as ReportStore.recordSession), not {reporter!r}"
         )
-    for name, value in (("attemptTimeout", attemptTimeout), ("deliveryTimeout", deliveryTimeout)):
+    for name, value in (
+        ("timeout", timeout),
+        ("attemptTimeout", attemptTimeout),
+        ("deliveryTimeout", deliveryTimeout),
+    ):
         if type(value) not in (int, float) or not 0 < value < float("inf"):  # type: ignore[operator]
             raise ValueError(f"{name} {value!r} is not a positive number of seconds")
 
@@ -715,15 +796,20 @@ def sendMail(
     @param message: the message (RFC 5322 bytes, CRLF or LF line ends), or a file of it.
     @param port: the SMTP port of the MX hosts.
     @param heloName: the name to greet with (default: this machine's, as twisted.mail's).
-    @param timeout: seconds to wait for each server reply.
+    @param timeout: seconds to wait for each server reply, the greeting included. The
+        endpoint reads the greeting and the replies before TLS itself, under the deadline of
+        C{handshakeTimeout}; unless that is given, it is no longer than C{timeout}, so a host
+        that accepts the connection and stays silent is given up after C{timeout} seconds
+        (at most 30 with the default settings) and the next host is tried.
     @param settings: per-host connection options; their C{options} may not set a policy, a
         STARTTLS protocol or a TLSA host, which each MX host has its own of.
     @param shuffle: orders MX hosts of equal preference (see L{planMX}).
-    @param handshakeTimeout: seconds each host's TLS handshake may take, from the client's
-        C{STARTTLS} (default: that of C{settings}, 30 s). A host that accepts C{STARTTLS} and
-        then stays silent is cut off at this deadline and the next host is tried; when no
-        host is left the delivery fails with a L{TemporaryDeliveryError} naming the
-        deadline.
+    @param handshakeTimeout: seconds each host has from the TCP connection to a verified TLS
+        session: the greeting, C{EHLO}, C{STARTTLS} and the TLS handshake (default: that of
+        C{settings}, 30 s, or C{timeout} if that is shorter). A host that stays silent
+        before its session is secured is cut off at this deadline and the next host is
+        tried; when no host is left the delivery fails with a L{TemporaryDeliveryError}
+        naming the deadline. Give it to let the prelude take longer than C{timeout}.
     @param maxHosts: how many MX hosts are tried at most (default: that of C{settings}, 5,
         as Postfix); the others are listed in the result's or the error's C{skipped}.
     @param attemptTimeout: seconds one MX host may take, lookups to C{QUIT}
@@ -748,7 +834,9 @@ def sendMail(
     @raise TypeError: for an argument of the wrong type (a message as C{str}, a resolver's
         settings for the resolver, an MTA-STS source or a reporter of the wrong kind).
     """
-    _checkArguments(resolver, port, heloName, mtaSTS, reporter, attemptTimeout, deliveryTimeout)
+    _checkArguments(
+        resolver, port, heloName, mtaSTS, reporter, timeout, attemptTimeout, deliveryTimeout
+    )
     if isinstance(recipients, (str, bytes)):
         raise TypeError(f"recipients must be a list of addresses, not {recipients!r}")
     domain = recipientDomain(recipients)
@@ -767,8 +855,9 @@ def sendMail(
     data = data.replace(b"\r\n", b"\n")
     hosts = settings or HostSettings(timeout=min(timeout, 30))
     refuseHostFields(hosts, "policy", "starttls", "tlsaHost")
-    if handshakeTimeout is not None:
-        hosts = dataclasses.replace(hosts, handshakeTimeout=handshakeTimeout)
+    hosts = dataclasses.replace(
+        hosts, handshakeTimeout=_preludeDeadline(hosts, timeout, handshakeTimeout)
+    )
     if maxHosts is not None:
         if maxHosts < 1:
             raise ValueError(f"maxHosts={maxHosts}: try at least one host")

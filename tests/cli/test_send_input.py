@@ -130,6 +130,14 @@ def refused(argv: list[str], capsys: pytest.CaptureFixture[str], sent: Sent) -> 
         ("--to", "you@a..b", "'a..b' is not a valid domain name (A DNS label is empty.)"),
         ("--to", "you@-a.test", "'-a.test' is not a valid domain name"),
         ("--to", "you@mail.example.test:25", "'mail.example.test:25' is not a valid domain name"),
+        (
+            "--to",
+            "you@mail_host.example.test",
+            "'mail_host.example.test' is not a valid domain name ('_': a mail domain has only "
+            "letters, digits and hyphens, RFC 5321)",
+        ),
+        ("--from", "me@_dmarc.example.org", "'_dmarc.example.org' is not a valid domain name"),
+        ("--to", "you@mail-.example.test", "'mail-.example.test' is not a valid domain name"),
         ("--from", "not an address", "not an address with a domain"),
         ("--from", "@example.org", "not an address with a domain"),
         ("--to", "you@", "not an address with a domain"),

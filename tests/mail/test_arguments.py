@@ -48,6 +48,7 @@ def send(**overrides: Any) -> Any:
         ({"port": "25"}, ValueError, "port must be an int from 1 to 65535, not '25'"),
         ({"heloName": "h\u00e9.example"}, ValueError, "is not a host name in ASCII"),
         ({"heloName": "a\r\nb"}, ValueError, "is not a host name in ASCII"),
+        ({"timeout": -1}, ValueError, "timeout -1 is not a positive number of seconds"),
         ({"attemptTimeout": 0}, ValueError, "attemptTimeout 0 is not a positive number"),
         ({"deliveryTimeout": -5}, ValueError, "deliveryTimeout -5"),
         ({"mtaSTS": "/var/lib/mta-sts"}, TypeError, "mtaSTS must be a policy source"),
@@ -74,6 +75,70 @@ def test_addresses() -> None:
         mailAddress(b"a@example.test")  # type: ignore[arg-type]
 
 
+#: Why a domain that DNS allows and RFC 5321 does not is refused.
+_LDH = "a mail domain has only letters, digits and hyphens, RFC 5321"
+
+
+@pytest.mark.parametrize(
+    "domain, why",
+    [
+        ("mail_host.example", f"('_': {_LDH})"),
+        ("_dmarc.example", f"('_': {_LDH})"),
+        ("example_", f"('_': {_LDH})"),
+        ("b\u00fccher_shop.example", f"('_': {_LDH})"),
+        # DNS text reads a backslash as an escape: \095 is an underscore, \m an m.
+        ("mail\\095host.example", f"('\\\\': {_LDH})"),
+        ("exa\\mple.org", f"('\\\\': {_LDH})"),
+        ("mail.example:25", f"(':': {_LDH})"),
+        ("mail*.example", f"('*': {_LDH})"),
+        ("-mail.example", "('-mail': a label of a mail domain neither starts nor ends with"),
+        ("mail-.example.", "('mail-': a label of a mail domain neither starts nor ends"),
+        ("example..", "(A DNS label is empty.)"),
+        ("a..example", "(A DNS label is empty.)"),
+    ],
+)  # fmt: skip
+def test_mailDomainRefused(domain: str, why: str) -> None:
+    """
+    The domain of an address follows RFC 5321 (C{Domain}: labels of letters, digits and
+    hyphens, a hyphen neither first nor last), not what DNS alone allows (underscores):
+    refused with the reason, for a sender, a recipient and the recipients' domain alike,
+    before anything is looked up.
+    """
+    message = f"{domain!r} is not a valid domain name {why}"
+    with pytest.raises(ValueError) as caught:
+        mailAddress(f"a@{domain}")
+    assert str(caught.value).startswith(message), caught.value
+    with pytest.raises(ValueError, match="is not a valid domain name") as caught:
+        recipientDomain(["b@example.test", f"a@{domain}"])
+    assert str(caught.value).startswith(f"{'a@' + domain!r}: {message}"), caught.value
+    for overrides in ({"sender": f"a@{domain}"}, {"recipients": [f"a@{domain}"]}):
+        resolver = PendingResolver()
+        with pytest.raises(ValueError, match="is not a valid domain name"):
+            send(resolver=resolver, **overrides)
+        assert resolver.pending == {}
+
+
+@pytest.mark.parametrize(
+    "given, used",
+    [
+        ("a@mail-host.example", "a@mail-host.example"),
+        ("a@a--b.example.", "a@a--b.example"),
+        ("a@3com.example", "a@3com.example"),
+        ("a@MAIL.Example", "a@MAIL.Example"),
+        ("a@b\u00fccher.example", "a@xn--bcher-kva.example"),
+        ("a@b\u00fccher\u3002example", "a@xn--bcher-kva.example"),
+        ("under_score@example.test", "under_score@example.test"),
+    ],
+)
+def test_mailDomainAccepted(given: str, used: str) -> None:
+    """
+    Letters, digits and hyphens inside a label, any case, internationalized domains (an
+    ideographic full stop is a dot to IDNA): taken. An underscore in the local part is
+    C{atext}, and stays allowed.
+    """
+    assert mailAddress(given) == used
+
+
 @pytest.mark.parametrize(
     "overrides, error, message",
     [
@@ -97,3 +162,14 @@ def test_policyResolverRefuses(
     resolver = arguments.pop("resolver")
     with pytest.raises(error, match=message):
         PolicyResolver(reactor, resolver, **arguments)
+
+
+def test_mailDomainCheckedInALabels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    The labels are checked again once converted (in A-labels): a conversion that made an
+    underscore, or a hyphen at either end, of what was given would not get past.
+    """
+    for converted in ("mail_host.example", "mail-.example"):
+        monkeypatch.setattr("txdane.mail.asciiHostName", lambda text, c=converted: c)
+        with pytest.raises(ValueError, match=f"'{converted.split('.')[0]}': a label of a mail"):
+            mailAddress("a@mailhost.example")
