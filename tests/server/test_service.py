@@ -460,6 +460,34 @@ class ServiceTests(TestCase):
         )
         self.assertFalse(service.running)
 
+    def test_privilegedStartOpensThePorts(self) -> None:
+        """
+        C{privilegedStartService}, which twistd calls before giving up its privileges for
+        C{--uid}, opens the ports; C{startService}, called after, opens no more. One that
+        cannot listen leaves none open, under twistd as L{ServerCannotStart}.
+        """
+        directory = Path(tempfile.mkdtemp())
+        zone = writeZone(directory)
+        options = Options()
+        options.parseOptions(["--zone", f"zone.test.={zone}", "--interface", "127.0.0.1"])
+        options["port"] = 0
+        service: Any = makeService(options)
+        service.privilegedStartService()
+        self.addCleanup(service.stopService)
+        opened = list(service.ports)
+        self.assertEqual(len(opened), 2)  # UDP and TCP
+        self.assertFalse(service.running)
+        service.startService()
+        self.assertTrue(service.running)
+        self.assertEqual(service.ports, opened)
+
+        options = Options()
+        options.parseOptions(["--zone", f"zone.test.={zone}", "--interface", "192.0.2.1"])
+        service = makeService(options)
+        with self.assertRaises(ServerCannotStart):
+            service.privilegedStartService()
+        self.assertEqual(service.ports, [])
+
     async def test_reload(self) -> None:
         """
         reload() re-reads the files: new records are served; a broken file leaves the old
@@ -718,6 +746,63 @@ def test_twistdCannotListen(tmp_path: Path, daemon: bool) -> None:
     else:
         assert result.stderr == ""
     assert not pidfile.exists()
+
+
+def _privilegedPort() -> int:
+    """
+    A free TCP and UDP port below 1024 on 127.0.0.1, which only a privileged process may
+    listen on.
+    """
+    for port in range(1023, 600, -1):
+        try:
+            with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                tcp.bind(("127.0.0.1", port))
+                udp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port below 1024")
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="needs root, to give up for --uid (CI runs the suite as root)",
+)
+def test_twistdGivesUpPrivileges(tmp_path: Path) -> None:
+    """
+    C{twistd --uid nobody txdane-dns} opens its port below 1024 while it still may, then
+    answers as C{nobody}: the ports are opened before the privileges are given up.
+    """
+    zone = writeZone(tmp_path)
+    tmp_path.chmod(0o755)
+    port = _privilegedPort()
+    twistd = str(Path(sys.executable).parent / "twistd")
+    argv = [twistd, "-n", "--pidfile", "", "--uid", "nobody", "--gid", "nogroup", "txdane-dns"]
+    argv += ["--zone", f"zone.test.={zone}", "--interface", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        query = dns.message.make_query("zone.test.", "SOA")
+        answer = None
+        deadline = time.monotonic() + 30
+        while answer is None and time.monotonic() < deadline and server.poll() is None:
+            with contextlib.suppress(dns.exception.Timeout, OSError):
+                answer = dns.query.udp(query, "127.0.0.1", port=port, timeout=0.5)
+        assert answer is not None, "no answer"
+        assert answer.rcode() == dns.rcode.NOERROR and answer.answer
+        owner = Path(f"/proc/{server.pid}/status").read_text()
+        uid = next(line for line in owner.splitlines() if line.startswith("Uid:"))
+        assert uid.split()[1:] == ["65534"] * 4, uid
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert "Traceback" not in output, output
 
 
 def test_moduleEntryPointZoneTwice(tmp_path: Path) -> None:

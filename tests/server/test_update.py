@@ -771,6 +771,27 @@ class TestSignedElsewhere:
         options.parseOptions([*argv, "--allow-update", files["key"] + grant])
         assert len(options["updateGrants"]) == 1
 
+    def test_noZoneReached(self, files: dict[str, str]) -> None:
+        """
+        A grant for names that no zone served holds (another domain) is refused at start,
+        naming the suffix.
+        """
+        value = f"{files['key']}:example.org."
+        with pytest.raises(usage.UsageError) as info:
+            Options().parseOptions(["--zone", files["other"], "--allow-update", value])
+        assert str(info.value) == (
+            f"--allow-update {value}: no zone served here holds example.org. or names below"
+            " it, so every update under this key would be refused"
+        )
+
+    def test_suffixAboveTheZones(self, files: dict[str, str]) -> None:
+        """
+        A grant for a name above the zones served reaches the zones below it.
+        """
+        options = Options()
+        options.parseOptions(["--zone", files["other"], "--allow-update", f"{files['key']}:test."])
+        assert len(options["updateGrants"]) == 1
+
 
 @pytest.mark.parametrize(
     ("case", "message"),

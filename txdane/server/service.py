@@ -279,8 +279,44 @@ class DNSServerService(Service):
         self._reloads = 0
         self._newestInUse = 0
 
+    def privilegedStartService(self) -> None:
+        """
+        Open the ports, while C{twistd} still has the privileges to (port 53 needs them):
+        it calls this before it gives them up for C{--uid} and C{--gid}, and
+        L{startService} after.
+
+        @raise CannotListenError: for a port that cannot be listened on; then none is open.
+        """
+        super().privilegedStartService()
+        self._listen()
+
     def startService(self) -> None:
+        """
+        Open the ports unless L{privilegedStartService} did, then start answering, reloading
+        on SIGHUP and re-signing.
+
+        @raise CannotListenError: for a port that cannot be listened on; then none is open,
+            and the service is not running.
+        """
         super().startService()
+        try:
+            self._listen()
+        except CannotListenError:
+            Service.stopService(self)
+            raise
+        if hasattr(signal, "SIGHUP"):
+            self._previousHandler = signal.signal(signal.SIGHUP, self._onSIGHUP)
+        if any(source.keys for source in self.sources):
+            self._resign = LoopingCall(self.reload)
+            self._resign.clock = self.reactor
+            self._resign.start(max(60, self.validity // 3), now=False)
+
+    def _listen(self) -> None:
+        """
+        Listen on every interface, once: on none if one cannot be listened on.
+        """
+        if self.ports:
+            return
         try:
             for interface in self.interfaces:
                 self.ports += _listenBoth(
@@ -296,14 +332,7 @@ class DNSServerService(Service):
             # Not half started: close what the other interfaces opened.
             ports, self.ports = self.ports, []
             _stopPorts(ports)
-            Service.stopService(self)
             raise
-        if hasattr(signal, "SIGHUP"):
-            self._previousHandler = signal.signal(signal.SIGHUP, self._onSIGHUP)
-        if any(source.keys for source in self.sources):
-            self._resign = LoopingCall(self.reload)
-            self._resign.clock = self.reactor
-            self._resign.start(max(60, self.validity // 3), now=False)
 
     def stopService(self) -> Deferred[None]:
         super().stopService()

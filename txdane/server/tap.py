@@ -39,7 +39,12 @@ from txdane.server.service import (
     loadZones,
 )
 from txdane.server.signing import NSEC3Options
-from txdane.server.update import checkKeyNames, parseAllowUpdate, zonesSignedElsewhere
+from txdane.server.update import (
+    checkKeyNames,
+    parseAllowUpdate,
+    zonesReached,
+    zonesSignedElsewhere,
+)
 
 #: The longest signature validity: RRSIG times are serial numbers (RFC 4034 section 3.1.5), so
 #: an expiration more than 2**31 seconds after the inception would read as before it.
@@ -264,7 +269,13 @@ class Options(usage.Options):
             self["loaded"] = loadZones(self["sources"], validity=self["signature-validity"] * 86400)
         except TxdaneError as e:
             raise usage.UsageError(str(e)) from None
+        origins = [source.origin for source in self["sources"]]
         for value, suffix in self["updateSuffixes"]:
+            if not zonesReached(suffix, origins):
+                raise usage.UsageError(
+                    f"--allow-update {value}: no zone served here holds {suffix} or names"
+                    " below it, so every update under this key would be refused"
+                )
             # Documented: such zones refuse every update. A grant that reaches no other zone
             # is a mistake better said now than by a REFUSED to each update.
             refused = zonesSignedElsewhere(suffix, self["sources"], self["loaded"])
@@ -309,6 +320,12 @@ class TwistdDNSServerService(DNSServerService):
     L{ServerCannotStart} and one line saying which and why, as C{python -m txdane.server}
     says it, not with Twisted's traceback of C{CannotListenError}.
     """
+
+    def privilegedStartService(self) -> None:
+        try:
+            super().privilegedStartService()
+        except CannotListenError as e:
+            raise ServerCannotStart(listenError(e)) from None
 
     def startService(self) -> None:
         try:

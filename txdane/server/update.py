@@ -70,6 +70,7 @@ __all__ = [
     "checkKeyNames",
     "parseAllowUpdate",
     "readTSIGKeys",
+    "zonesReached",
     "zonesSignedElsewhere",
 ]
 
@@ -254,6 +255,25 @@ def _algorithmText(algorithm: dns.name.Name) -> str:
     return algorithm.to_text(omit_final_dot=True)
 
 
+def zonesReached(
+    suffix: dns.name.Name | None, origins: Iterable[dns.name.Name]
+) -> set[dns.name.Name]:
+    """
+    The zones (of those whose apexes are C{origins}) that hold names a grant for names at or
+    below C{suffix} (C{None}: anywhere) may change: the zone that holds C{suffix} (the
+    closest enclosing one) and every zone at or below it. Empty when no zone holds such
+    names, so that every update under the grant would be refused.
+    """
+    origins = list(origins)
+    if suffix is None:
+        return set(origins)
+    reached = {origin for origin in origins if origin.is_subdomain(suffix)}
+    enclosing = [origin for origin in origins if suffix.is_subdomain(origin)]
+    if enclosing:
+        reached.add(max(enclosing, key=len))
+    return reached
+
+
 def zonesSignedElsewhere(
     suffix: dns.name.Name | None,
     sources: Sequence[UpdateZone],
@@ -270,14 +290,7 @@ def zonesSignedElsewhere(
 
     @param sources: where each zone comes from, in the order of C{zones}.
     """
-    origins = [source.origin for source in sources]
-    if suffix is None:
-        reached = set(origins)
-    else:
-        reached = {origin for origin in origins if origin.is_subdomain(suffix)}
-        enclosing = [origin for origin in origins if suffix.is_subdomain(origin)]
-        if enclosing:
-            reached.add(max(enclosing, key=len))
+    reached = zonesReached(suffix, [source.origin for source in sources])
     elsewhere = {s.origin for s, served in zip(sources, zones) if _signedElsewhere(s, served)}
     if not reached or not reached <= elsewhere:
         return []
