@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from txdane.cli import ExitStatus
 from txdane.cli._checktls import greetingProtocol
+from txdane.endpoints.starttls import negotiatorFor
 
 from ..endpoints.world import reactor
 from ..peers.common import freeTCPPort
@@ -40,15 +42,17 @@ class _Greeter(Protocol):
             self.transport.write(b"500 5.5.2 what?\r\n")  # type: ignore[union-attr]
 
 
-def startCleartext(testCase: TestCase, greeting: bytes = b"", *, hangUp: bool = False) -> int:
+def startCleartext(
+    testCase: TestCase, greeting: bytes = b"", *, hangUp: bool = False, port: int = 0
+) -> int:
     """
     Listen on 127.0.0.1 and ::1 (both addresses of C{www.example.test}) with a server that
     speaks no TLS: it sends C{greeting} first (nothing when empty) and, with C{hangUp}, cuts
-    the connection as soon as the client says anything. Return the port.
+    the connection as soon as the client says anything. Return the port (C{port} if given,
+    else any free one).
     """
     factory: Any = Factory.forProtocol(_Greeter)
     factory.greeting, factory.hangUp = greeting, hangUp
-    port = 0
     for interface in ("127.0.0.1", "::1"):
         listening = reactor.listenTCP(port, factory, interface=interface)
         testCase.addCleanup(listening.stopListening)
@@ -182,6 +186,31 @@ class STARTTLSFailureTests(TestCase):
             lines[0], f"www.example.test:{port}  connection failed: no IMAP greeting within 1 s"
         )
         self.assertEqual(lines[1], "  the server accepted the connection but said nothing")
+
+    async def test_silentServerOnAPortWhereClientsSpeakFirst(self) -> None:
+        """
+        A silent server on the port of a protocol whose clients speak first (XMPP, LDAP,
+        PostgreSQL) is probably one of those, waiting: the option to try is named.
+        """
+        homes = [(5222, "xmpp-client"), (5269, "xmpp-server"), (389, "ldap")]
+        while homes:
+            port, name = homes.pop(0)
+            try:
+                startCleartext(self, port=port)
+                break
+            except CannotListenError:
+                if not homes:
+                    raise
+        world = await makeCLIWorld(self, {})
+        argv = ("--timeout", "1", "--starttls", "smtp", "www.example.test", str(port))
+        status, output = await world.run("check", *argv)
+        self.assertEqual(status, ExitStatus.FAILURE, output)
+        self.assertEqual(
+            output.splitlines()[1],
+            "  the server accepted the connection but said nothing; port"
+            f" {port} is {negotiatorFor(name).title}'s, whose server waits for the client:"
+            f" try --starttls {name}",
+        )
 
 
 class SSHFailureTests(TestCase):

@@ -407,6 +407,25 @@ async def peek(
     return await protocol.done
 
 
+def _waitsForClient(port: int) -> str:
+    """
+    For a server on C{port} that said nothing where a greeting was due: the protocols whose
+    clients speak first (their servers wait, silent) that are at home on that port, as an
+    option to try (C{"; port 5222 is XMPP's, whose server waits for the client: try
+    --starttls xmpp-client"}); empty for another port.
+    """
+    from txdane.endpoints.starttls import PROTOCOLS
+
+    for name, negotiator in PROTOCOLS.items():
+        if negotiator.defaultPort == port and not negotiator.greeting:
+            title = negotiator.title or name.upper()
+            return (
+                f"; port {port} is {title}'s, whose server waits for the client:"
+                f" try --starttls {name}"
+            )
+    return ""
+
+
 async def handshakeFailure(
     reactor: Any,
     candidate: Any,
@@ -446,6 +465,7 @@ async def handshakeFailure(
                     "the server speaks TLS from the first byte: try without --starttls"
                     if seen.tls
                     else "the server accepted the connection but said nothing"
+                    + _waitsForClient(port)
                 )
             else:
                 headline = f"STARTTLS ({starttls}) did not complete within {seconds}"
