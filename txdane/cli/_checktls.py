@@ -484,15 +484,7 @@ async def handshakeFailure(
             reason = _notTLS(seen.line)
     else:
         headline = str(error).strip() or type(error).__name__
-    return HostVerdict(
-        host,
-        port,
-        False,
-        ExitStatus.FAILURE,
-        f"connection failed: {headline}",
-        reason=reason,
-        **evidence,
-    )
+    return _notCompleted(host, port, headline, reason, **evidence)
 
 
 def unfinishedSTARTTLS(host: str, port: int, error: Any, **evidence: Any) -> HostVerdict | None:
@@ -532,6 +524,14 @@ def unfinishedSTARTTLS(host: str, port: int, error: Any, **evidence: Any) -> Hos
         reason = "the server agreed to STARTTLS, but no TLS session came about"
     else:
         return None
+    return _notCompleted(host, port, headline, reason, **evidence)
+
+
+def _notCompleted(host: str, port: int, headline: str, reason: str, **evidence: Any) -> HostVerdict:
+    """
+    The verdict on a server that accepted the connection but with which no TLS session came
+    about: C{connection failed: HEADLINE}, exit status 4.
+    """
     return HostVerdict(
         host,
         port,
