@@ -1,8 +1,9 @@
 """
 Fuzz the DNS client's answer handling: arbitrary datagrams (with the query's ID, from the
-server's address), then, if the client retries over TCP, arbitrary stream data. The query
-ends in a response matching the question or a L{DNSError}, never another exception, and
-never stays pending past its deadline.
+server's address unless the first byte of their part, which the ID replaces, has bit 0x10
+set: then from another address, which the client must ignore), then, if the client retries
+over TCP, arbitrary stream data. The query ends in a response matching the question or a
+L{DNSError}, never another exception, and never stays pending past its deadline.
 
     python fuzz/transport_answer.py -runs=100000
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 import dns.flags
 import dns.message
+import dns.name
 import dns.rcode
 import dns.rrset
 from twisted.internet.task import Clock
@@ -129,7 +131,8 @@ def testOneInput(data: bytes) -> str:
     assert results, "the query is still pending after its deadline"
     result = results[0]
     if isinstance(result, dns.message.Message):
-        assert result.question and result.question[0].name.to_text() == _QNAME
+        # Names compare without regard to case, as the client matches a response to its query.
+        assert result.question and result.question[0].name == dns.name.from_text(_QNAME)
         return f"answer-rcode-{result.rcode()}"
     error = getattr(result, "value", result)
     if not isinstance(error, DNSError):
@@ -146,9 +149,12 @@ def _failure() -> Any:
 
 def seeds() -> list[bytes]:
     """
-    A good answer, a truncated one then a good one over TCP, and a few broken ones.
+    A good answer, a truncated one then a good one over TCP, a good one from the wrong address
+    then from the right one, and a few broken ones. The seeds' ID (replaced by the query's
+    when delivered) leaves bit 0x10 of its first byte clear, so that they come from the
+    server's address unless said otherwise.
     """
-    query = dns.message.make_query(_QNAME, "TLSA", want_dnssec=True, id=0x5EED)
+    query = dns.message.make_query(_QNAME, "TLSA", want_dnssec=True, id=0x4EED)
     good = dns.message.make_response(query)
     good.answer.append(dns.rrset.from_text(_QNAME, 300, "IN", "TLSA", "3 1 1 " + "ab" * 32))
     goodWire = good.to_wire()
@@ -165,6 +171,7 @@ def seeds() -> list[bytes]:
         framed(truncated.to_wire(), goodWire),
         framed(servfail.to_wire()),
         framed(goodWire[:20], goodWire),
+        framed(b"\x10" + goodWire[1:], goodWire),
         framed(b"\x00" * 5),
     ]
 

@@ -150,3 +150,33 @@ def test_brokenMatcherFailsTheSlice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tlsa_match, "verifyChain", _alwaysVerified)
     with pytest.raises(AssertionError, match=r"matches no certificate|random association"):
         runSeeded(tlsa_match.testOneInput, tlsa_match.seeds(), 50, 1, "tlsa_match")
+
+
+def test_transportSeedsReachTheClient() -> None:
+    """
+    The seeds of C{fuzz/transport_answer.py} exercise what it is there to fuzz: a good answer
+    over UDP, over TCP after a truncated one, and after one from the wrong address (ignored)
+    are each accepted; a SERVFAIL and garbage are errors. (Its seeds once all came from the
+    wrong address, so that almost no input reached the client's answer handling.) An answer
+    whose question differs from the query's only in case is accepted, as the client matches
+    names.
+    """
+    import struct
+
+    import dns.message
+
+    from fuzz import transport_answer
+
+    outcomes = [transport_answer.testOneInput(seed) for seed in transport_answer.seeds()]
+    assert outcomes == [
+        "answer-rcode-0",
+        "answer-rcode-0",
+        "DNSServerError",
+        "answer-rcode-0",
+        "answer-rcode-0",
+        "DNSMalformedError",
+    ]
+    asked = transport_answer._QNAME.replace("example", "exaMple")
+    wire = dns.message.make_response(dns.message.make_query(asked, "TLSA", id=0x4EED)).to_wire()
+    framed = struct.pack("!H", len(wire)) + wire
+    assert transport_answer.testOneInput(framed) == "answer-rcode-0"
