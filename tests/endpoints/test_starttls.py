@@ -402,6 +402,28 @@ def test_moreRefused(protocol: str, lines: list[bytes], message: str) -> None:
     assert application.transport is None
 
 
+@pytest.mark.parametrize(
+    "response",
+    [
+        # An empty SEQUENCE.
+        b"\x30\x00",
+        # A SEQUENCE that ends inside its message ID, followed by bytes that would complete a
+        # successful extended response.
+        b"\x30\x02\x02\x01" + b"\x01\x78\x07\x0a\x01\x00\x04\x00\x04\x00",
+    ],
+)
+def test_ldapResponseEndsTooSoon(response: bytes) -> None:
+    """
+    An LDAP response whose SEQUENCE ends before its message ID and operation is a malformed
+    response, not an C{IndexError}, and what follows it is no part of it (found by
+    C{fuzz/starttls_prelude.py}).
+    """
+    _, transport, application, outcome = negotiate("ldap", [response])
+    assert "a malformed LDAP response" in str(answered(outcome))
+    assert transport.started is None and transport.aborted
+    assert application.transport is None
+
+
 # A server of another protocol.
 
 
@@ -781,6 +803,28 @@ def test_opportunisticRefusedOtherwise(lines: list[bytes]) -> None:
     _, transport, application, outcome = negotiate("smtp", lines, cleartextAllowed=True)
     refusal(outcome)
     assert transport.aborted and application.transport is None
+
+
+def test_xmppNothingSentAfterCleartext() -> None:
+    """
+    Once a server without STARTTLS got the connection in cleartext, stream features that
+    came in the same segment are not answered: the negotiator writes nothing into the
+    application's connection (found by C{fuzz/starttls_prelude.py}).
+    """
+    features = b"<stream:features>%s</stream:features>"
+    _, transport, application, outcome = negotiate(
+        "xmpp-client",
+        [
+            XMPP_HEADER
+            + features % b"<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+            + features % b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+            + b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+        ],
+        cleartextAllowed=True,
+    )
+    assert outcome == [application] and application.transport is transport
+    assert transport.value().endswith(b"version='1.0'>")
+    assert transport.started is None and not transport.aborted
 
 
 # twisted.mail's clients, unchanged, behind the negotiators.

@@ -30,6 +30,7 @@ TARGETS = {
     "zone_file": 2000,
     "endpoint_string": 6000,
     "cli_args": 2000,
+    "starttls_prelude": 60000,
 }
 
 #: The seed of the CI slice.

@@ -103,8 +103,10 @@ class LDAPStartTLS(Negotiator):
             return -1
         if start + length > len(data):
             return None
+        # The message is whole: read nothing beyond it (it may be empty, or end too soon).
+        data = data[: start + length]
         messageID = _berLength(data, start + 1)
-        if data[start] != 0x02 or messageID is None or messageID[0] < 0:
+        if data[start : start + 1] != b"\x02" or messageID is None or messageID[0] < 0:
             return -1
         op = messageID[1] + messageID[0]
         opHeader = _berLength(data, op + 1)

@@ -78,7 +78,10 @@ class XMPPStartTLS(Negotiator):
             self.refuse(f"the server opened no XMPP stream but <{root.name}>")
 
     def _element(self, element: domish.Element) -> None:
-        if self.upgrading or self._refusal is not None:
+        # Elements after the one that settled the connection (the go-ahead, a refusal, no
+        # STARTTLS where cleartext is allowed), in the same piece, are dropped: the negotiator
+        # says nothing more on a connection now TLS's, closing, or the application's.
+        if self.upgrading or self._refusal is not None or self.cleartext:
             return
         where = (element.uri, element.name)
         if where == (XMPP_STREAMS_NS, "error"):
