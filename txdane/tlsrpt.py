@@ -621,23 +621,34 @@ _EXTENSION_VALUE = re.compile(r"[\x21-\x3a\x3c\x3e-\x7e]+")
 _VERSION = re.compile(r"v=TLSRPTv1[ \t]*(?:;|$)")
 
 
+def _shown(text: str) -> str:
+    """
+    C{text} as an error message quotes it: its first 80 characters, as a Python literal, so
+    that a message stays one short line however long the record.
+    """
+    return repr(text[:80]) + ("..." if len(text) > 80 else "")
+
+
 def _checkURI(uri: str, record: str) -> None:
     """
     Check one C{rua} URI: C{mailto:} with an address, or C{https:} with a host; another
     scheme only for its syntax (RFC 3986), since it may name a later way of sending.
     """
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+", uri) or "," in uri:
-        raise TLSRPTError(f"{record!r}: {uri!r} is not a URI")
+        raise TLSRPTError(f"{_shown(record)}: {_shown(uri)} is not a URI")
     scheme = uri.split(":", 1)[0].lower()
     if scheme == "mailto":
         address = unquote(uri.split(":", 1)[1].split("?", 1)[0])
         local, at, domain = address.rpartition("@")
         if not (at and local and domain) or any(c.isspace() for c in address):
-            raise TLSRPTError(f"{record!r}: {uri!r} names no mail address")
+            raise TLSRPTError(f"{_shown(record)}: {_shown(uri)} names no mail address")
     elif scheme == "https":
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+        except ValueError:  # an unbalanced "[" or "]" of an IPv6 host
+            raise TLSRPTError(f"{_shown(record)}: {_shown(uri)} is not a URI") from None
         if not parts.hostname:
-            raise TLSRPTError(f"{record!r}: {uri!r} names no host")
+            raise TLSRPTError(f"{_shown(record)}: {_shown(uri)} names no host")
 
 
 def parseTLSRPTRecord(text: str) -> tuple[str, ...]:
@@ -654,7 +665,7 @@ def parseTLSRPTRecord(text: str) -> tuple[str, ...]:
     @raise TLSRPTError: the text is not a well-formed TLSRPT record, or has no C{rua}.
     """
     if not _VERSION.match(text):
-        raise TLSRPTError(f"{text!r} does not start with v=TLSRPTv1")
+        raise TLSRPTError(f"{_shown(text)} does not start with v=TLSRPTv1")
     fields = [field.strip(" \t") for field in text.split(";")]
     if len(fields) > 1 and fields[-1] == "":
         fields.pop()  # a final ";"
@@ -662,18 +673,18 @@ def parseTLSRPTRecord(text: str) -> tuple[str, ...]:
     for field in fields[1:]:
         name, equals, value = field.partition("=")
         if not equals or not _EXTENSION_NAME.fullmatch(name):
-            raise TLSRPTError(f"{text!r}: {field!r} is not a field")
+            raise TLSRPTError(f"{_shown(text)}: {_shown(field)} is not a field")
         if name == "rua":
             if addresses is not None:
-                raise TLSRPTError(f"{text!r}: rua is given twice")
+                raise TLSRPTError(f"{_shown(text)}: rua is given twice")
             uris = tuple(uri.strip(" \t") for uri in value.split(","))
             for uri in uris:
                 _checkURI(uri, text)
             addresses = uris
         elif not _EXTENSION_VALUE.fullmatch(value):
-            raise TLSRPTError(f"{text!r}: {field!r} is not a field")
+            raise TLSRPTError(f"{_shown(text)}: {_shown(field)} is not a field")
     if addresses is None:
-        raise TLSRPTError(f"{text!r} has no rua")
+        raise TLSRPTError(f"{_shown(text)} has no rua")
     return addresses
 
 

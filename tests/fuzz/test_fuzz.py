@@ -31,6 +31,7 @@ TARGETS = {
     "endpoint_string": 6000,
     "cli_args": 2000,
     "starttls_prelude": 60000,
+    "mail_policy": 50000,
 }
 
 #: The seed of the CI slice.
