@@ -418,9 +418,8 @@ def _waitsForClient(port: int) -> str:
 
     for name, negotiator in PROTOCOLS.items():
         if negotiator.defaultPort == port and not negotiator.greeting:
-            title = negotiator.title or name.upper()
             return (
-                f"; port {port} is {title}'s, whose server waits for the client:"
+                f"; port {port} is {negotiator.title}'s, whose server waits for the client:"
                 f" try --starttls {name}"
             )
     return ""

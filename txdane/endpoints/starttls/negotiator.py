@@ -95,8 +95,8 @@ class Negotiator(HandshakeGate):
 
     @cvar protocolName: the protocol's name, its key in the registry
         (L{PROTOCOLS<txdane.endpoints.starttls.PROTOCOLS>}).
-    @cvar title: the protocol's name in messages (C{SMTP}, C{PostgreSQL}); empty: the
-        C{protocolName} upper-cased.
+    @cvar title: the protocol's name in messages (C{SMTP}, C{PostgreSQL}); a subclass that
+        gives none gets its C{protocolName} upper-cased.
     @cvar firstWords: what the server's first words are called in messages: its greeting,
         or, where the client speaks first, its answer.
     @cvar defaultPort: the port the protocol's servers listen on unless told otherwise.
@@ -116,6 +116,11 @@ class Negotiator(HandshakeGate):
     defaultPort = 0
     maxPrelude = 65536
     greeting = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.title:
+            cls.title = cls.protocolName.upper()
 
     def __init__(
         self,
@@ -203,8 +208,7 @@ class Negotiator(HandshakeGate):
         speaks = greetingProtocol(line)
         if speaks == self.protocolName:
             speaks = None
-        title = self.title or self.protocolName.upper()
-        reason = f"the server's {self.firstWords} is not {title}'s ({quoted(line)})"
+        reason = f"the server's {self.firstWords} is not {self.title}'s ({quoted(line)})"
         if answered:
             reason += f", and it answered {answered}"
         if speaks is not None:
