@@ -47,7 +47,7 @@ from twisted.python.failure import Failure
 
 from txdane.errors import TxdaneError
 from txdane.resolvconf import NameServer, nameServers, readResolvConf
-from txdane.wireread import Declined, readMessage
+from txdane.wireread import TLSA_DIGEST_LENGTHS, Declined, readMessage
 
 #: Datagrams a query's UDP socket reads per turn of the reactor: a flood of them (which only
 #: the server's address, or one forged as it, can send to a connected socket) leaves the rest
@@ -1039,10 +1039,6 @@ class MalformedTLSA(dns.rdtypes.ANY.TLSA.TLSA):
         self.cert = self._as_bytes(cert)
 
 
-#: The data length dnspython demands of each TLSA matching type that fixes one.
-_TLSA_DIGEST_LENGTHS = {1: 32, 2: 64}
-
-
 def malformedTLSA(rdclass: int, data: bytes) -> MalformedTLSA | None:
     """
     The TLSA rdata C{data} as a L{MalformedTLSA}, when the length of its certificate
@@ -1052,7 +1048,7 @@ def malformedTLSA(rdclass: int, data: bytes) -> MalformedTLSA | None:
     if len(data) < 3:
         return None
     usage, selector, mtype = data[0], data[1], data[2]
-    expected = _TLSA_DIGEST_LENGTHS.get(mtype)
+    expected = TLSA_DIGEST_LENGTHS.get(mtype)
     if expected is None or len(data) - 3 == expected:
         return None
     return MalformedTLSA(
@@ -1063,6 +1059,34 @@ def malformedTLSA(rdclass: int, data: bytes) -> MalformedTLSA | None:
         mtype,
         data[3:],
     )
+
+
+def _refusesMalformedTLSA() -> bool:
+    try:
+        dns.rdtypes.ANY.TLSA.TLSA(dns.rdataclass.IN, dns.rdatatype.TLSA, 3, 1, 1, bytes(31))
+    except ValueError:
+        return True
+    return False
+
+
+#: Whether dnspython refuses a TLSA record whose data has the wrong length for its matching
+#: type, failing the message (2.9 does); 2.8, the newest release for Python 3.10, keeps it
+#: as a plain TLSA record, which L{parseMessage} then marks as a L{MalformedTLSA}.
+_DNSPYTHON_REFUSES_MALFORMED_TLSA = _refusesMalformedTLSA()
+
+
+def _markMalformedTLSA(message: dns.message.Message) -> None:
+    """
+    Make each TLSA record of C{message} whose data has the wrong length for its matching
+    type (kept by a dnspython that does not refuse them) a L{MalformedTLSA}, in its place.
+    """
+    for section in (message.answer, message.authority, message.additional):
+        for rrset in section:
+            if rrset.rdtype != dns.rdatatype.TLSA:
+                continue
+            if all(malformedTLSA(r.rdclass, r.to_digestable()) is None for r in rrset):
+                continue
+            rrset.items = {(malformedTLSA(r.rdclass, r.to_digestable()) or r): None for r in rrset}
 
 
 def parseMessage(wire: bytes, *, questionOnly: bool = False) -> dns.message.Message:
@@ -1085,6 +1109,11 @@ def parseMessage(wire: bytes, *, questionOnly: bool = False) -> dns.message.Mess
         except Declined:
             pass
     message = dns.message.from_wire(wire, question_only=questionOnly, continue_on_error=True)
+    if not _DNSPYTHON_REFUSES_MALFORMED_TLSA:
+        if message.errors:
+            raise message.errors[0].exception
+        _markMalformedTLSA(message)
+        return message
     if not message.errors:
         return message
     first = message.errors[0].exception
@@ -1106,13 +1135,13 @@ def _recoverMalformedTLSA(message: dns.message.Message, wire: bytes) -> int:
     parser = dns.wire.Parser(wire)
     counts = parser.get_struct("!HHHHHH")[2:]
     for _ in range(counts[0]):
-        parser.get_name(decompress=True)
+        dns.name.from_wire_parser(parser)
         parser.get_struct("!HH")
     recovered = 0
     sections = (message.answer, message.authority, message.additional)
     for section, count in zip(sections, counts[1:]):
         for _ in range(count):
-            name = parser.get_name(decompress=True)
+            name = dns.name.from_wire_parser(parser)
             rdtype, rdclass, ttl, rdlen = parser.get_struct("!HHIH")
             data = parser.get_bytes(rdlen)
             if rdtype != dns.rdatatype.TLSA:

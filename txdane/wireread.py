@@ -35,6 +35,7 @@ Tests: tests/transport/test_wireread.py; fuzz/parse_message.py.
 
 from __future__ import annotations
 
+import inspect
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -59,7 +60,7 @@ import dns.rdtypes.IN.AAAA
 import dns.rrset
 import dns.wire
 
-__all__ = ["UNEXPECTED", "Declined", "KnownWire", "readMessage"]
+__all__ = ["TLSA_DIGEST_LENGTHS", "UNEXPECTED", "Declined", "KnownWire", "readMessage"]
 
 _HEADER = struct.Struct("!HHHHHH")
 _RRSIG_HEAD = struct.Struct("!HBBIIIH")
@@ -86,7 +87,19 @@ _SECTIONS = (
 )
 _QUESTION = dns.message.MessageSection.QUESTION
 
-_MAX_HOPS = dns.name.MAX_COMPRESSION_POINTER_CHAIN
+_TLSA = int(dns.rdatatype.TLSA)
+#: The data length of each TLSA matching type that fixes one (RFC 6698 section 2.1.3).
+TLSA_DIGEST_LENGTHS = {1: 32, 2: 64}
+
+
+def _tlsaLengthRight(rdata: Any) -> bool:
+    expected = TLSA_DIGEST_LENGTHS.get(rdata.mtype)
+    return expected is None or len(rdata.cert) == expected
+
+
+#: dnspython's limit on the pointers one name may follow (2.9 names it; 2.8, the newest release
+#: for Python 3.10, sets none): 16, as 2.9 has it.
+_MAX_HOPS: int = getattr(dns.name, "MAX_COMPRESSION_POINTER_CHAIN", 16)
 _OPCODE_MASK = 0x7800
 
 
@@ -163,6 +176,12 @@ class _Suffix:
         self.length = length
 
 
+#: Whether a name inside rdata may be compressed when the rdata class does not say: dnspython
+#: 2.9's rdata classes say (C{decompress=True} for the types RFC 3597 lets compress), 2.8's
+#: (the newest release for Python 3.10) never do, and its parser follows pointers in any name.
+_DECOMPRESS_BY_DEFAULT = "decompress" not in inspect.signature(dns.wire.Parser.get_name).parameters
+
+
 class _Reader(dns.wire.Parser):
     """
     A C{dns.wire.Parser} over one message whose C{get_name} reads names through a cache by
@@ -174,7 +193,7 @@ class _Reader(dns.wire.Parser):
         self.suffixes: dict[int, _Suffix] = {}
 
     def get_name(
-        self, origin: dns.name.Name | None = None, decompress: bool = False
+        self, origin: dns.name.Name | None = None, decompress: bool = _DECOMPRESS_BY_DEFAULT
     ) -> dns.name.Name:
         name, after = self.readName(self.current, self.end, decompress)
         self.current = after
@@ -643,6 +662,10 @@ def _read(wire: bytes) -> dns.message.QueryMessage:
                     raise Declined("rdata refused") from None
                 if reader.current != rdend:
                     raise Declined("rdata shorter than its length")
+                if rdtype == _TLSA and not _tlsaLengthRight(rd):
+                    # What dnspython 2.9 refuses; 2.8 (the newest release for Python 3.10)
+                    # does not, and the caller keeps such a record apart.
+                    raise Declined("rdata refused")
             reader.end = end
             pos = rdend
             covers = rd.covers()

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import dns.dnssec
 import dns.flags
 import dns.name
 import pytest
@@ -111,11 +112,11 @@ class UnboundRolloverTests(TestCase):
 
     def unboundStates(self) -> States:
         tracker = TrustAnchorTracker.fromText(self.unboundFile.read_text(), self.unboundFile)
-        return {k.identity.key_id(): k.state for k in tracker.keys}
+        return {dns.dnssec.key_id(k.identity): k.state for k in tracker.keys}
 
     def txdaneStates(self) -> States:
         return {
-            k.identity.key_id(): k.state
+            dns.dnssec.key_id(k.identity): k.state
             for k in self.tracker.keys
             if k.state is not KeyState.REMOVED  # Unbound does not write removed keys
         }

@@ -1,5 +1,5 @@
 """
-Tests for L{txdane.validation.ede}: the EDE codes are dnspython's, named in one place.
+Tests for L{txdane.validation.ede}: the EDE codes, numbered and named as dnspython has them.
 """
 
 from __future__ import annotations
@@ -11,10 +11,14 @@ from txdane.validation import EDE, edeText
 
 def test_codesAreDnspythons() -> None:
     """
-    L{EDE} is dnspython's enumeration: its members are the numbers of RFC 8914.
+    L{EDE} numbers the codes as dnspython's enumeration does, under the same names, and its
+    members are numbers (equal to dnspython's members of the same number).
     """
-    assert EDE is dns.edns.EDECode
+    for code in dns.edns.EDECode:
+        assert EDE[code.name] == code and code == EDE[code.name]
+    assert [code.value for code in EDE] == list(range(len(EDE)))
     assert EDE.DNSKEY_MISSING == 9 and f"{EDE.DNSKEY_MISSING}" == "9"
+    assert EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE == 27  # past what dnspython 2.8 names
 
 
 def test_namesOfTheCodesTheValidatorReports() -> None:

@@ -43,7 +43,7 @@ class Key:
 
     @property
     def tag(self) -> int:
-        return self.dnskey.key_id()
+        return dns.dnssec.key_id(self.dnskey)
 
     def sign(
         self,
@@ -110,7 +110,7 @@ def collidingKey(tag: int, algorithm: int = 15, flags: int = 256) -> DNSKEY:
             key = DNSKEY(
                 dns.rdataclass.IN, dns.rdatatype.DNSKEY, flags, 3, algorithm, bytes(material)
             )
-            assert key.key_id() == tag
+            assert dns.dnssec.key_id(key) == tag
             return key
     raise AssertionError("no collision found")
 

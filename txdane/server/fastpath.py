@@ -30,10 +30,10 @@ import dns.rdataset
 import dns.rdatatype
 import dns.rdtypes.ANY.NSEC
 import dns.rdtypes.ANY.OPT
+import dns.rdtypes.ANY.RRSIG
 import dns.rdtypes.ANY.SOA
 import dns.rdtypes.mxbase
 import dns.rdtypes.nsbase
-import dns.rdtypes.rrsigbase
 import dns.wire
 import dns.zone
 
@@ -250,7 +250,7 @@ def _fixedData(rdata: dns.rdata.Rdata) -> bytes | None:
     form, laid out as dnspython lays them out but without its per-label work; C{None} for
     other records.
     """
-    if isinstance(rdata, dns.rdtypes.rrsigbase.RRSIGBase) and rdata.signer.is_absolute():
+    if isinstance(rdata, dns.rdtypes.ANY.RRSIG.RRSIG) and rdata.signer.is_absolute():
         header = _RRSIG_HEAD.pack(
             rdata.type_covered,
             rdata.algorithm,

@@ -43,6 +43,7 @@ from dns.rdtypes.ANY.DS import DS
 
 from txdane.errors import TrustAnchorStateError
 from txdane.files import writeAtomically
+from txdane.validation.rrsig import keyTag
 
 __all__ = [
     "AnchorState",
@@ -319,7 +320,7 @@ def formatState(state: AnchorState) -> str:
         kind = "ksk" if key.flags & _SEP else "zsk"
         lines.append(
             f"{owner}\t{tracked.ttl}\tIN\tDNSKEY\t{key.to_text()} "
-            f";{{id = {key.key_id()} ({kind}), size = {len(key.key) * 8}b}} "
+            f";{{id = {keyTag(key)} ({kind}), size = {len(key.key) * 8}b}} "
             f";;state={int(tracked.state)} [{_STATE_TEXT[tracked.state]}] "
             f";;count={tracked.count} ;;lastchange={tracked.lastChange} "
             f";;{time.ctime(tracked.lastChange)}"

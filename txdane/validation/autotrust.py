@@ -49,6 +49,7 @@ from txdane.validation.anchorstate import (
     unrevoked,
     writeState,
 )
+from txdane.validation.rrsig import keyTag
 
 __all__ = [
     "ADD_HOLD_DOWN",
@@ -543,7 +544,7 @@ def _matchesDS(zone: dns.name.Name, key: DNSKEY, ds: DS) -> bool:
     """
     Whether C{ds} (a configured anchor) points to C{key}.
     """
-    if ds.key_tag != key.key_id() or ds.algorithm != key.algorithm:
+    if ds.key_tag != keyTag(key) or ds.algorithm != key.algorithm:
         return False
     try:
         made = dns.dnssec.make_ds(

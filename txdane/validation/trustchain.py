@@ -40,7 +40,7 @@ from txdane.validation.context import Ahead, LookupContext
 from txdane.validation.dsmatch import keysForDS, unsupportedDS, usableDS
 from txdane.validation.ede import EDE
 from txdane.validation.limits import Budget, ValidationLimits
-from txdane.validation.rrsig import RRsetVerdict, verifyRRset
+from txdane.validation.rrsig import RRsetVerdict, keyTag, verifyRRset
 from txdane.validation.sections import findRRset, signaturesFor
 
 _Result = TypeVar("_Result", "ZoneKeys", "DSResult")
@@ -62,7 +62,7 @@ def _anchorTags(anchor: TrustAnchor) -> str:
     """
     return ", ".join(
         [f"DS {d.key_tag}/{d.algorithm}/{d.digest_type}" for d in anchor.ds]
-        + [f"DNSKEY {k.key_id()}/{k.algorithm}" for k in anchor.dnskeys]
+        + [f"DNSKEY {keyTag(k)}/{k.algorithm}" for k in anchor.dnskeys]
     )
 
 
@@ -333,7 +333,7 @@ class ChainOfTrust:
         Whether the revoked C{key} signed the DNSKEY RRset it is published in (the only
         RRset a revoked key may sign), within the lookup's budget.
         """
-        own = [s for s in sigs if s.key_tag == key.key_id() and s.algorithm == key.algorithm]
+        own = [s for s in sigs if s.key_tag == keyTag(key) and s.algorithm == key.algorithm]
         if not own:
             return False
         verdict = verifyRRset(
