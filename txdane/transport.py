@@ -1084,9 +1084,9 @@ def _markMalformedTLSA(message: dns.message.Message) -> None:
         for rrset in section:
             if rrset.rdtype != dns.rdatatype.TLSA:
                 continue
-            if all(malformedTLSA(r.rdclass, r.to_digestable()) is None for r in rrset):
-                continue
-            rrset.items = {(malformedTLSA(r.rdclass, r.to_digestable()) or r): None for r in rrset}
+            marked = [malformedTLSA(r.rdclass, r.to_digestable()) for r in rrset]
+            if any(marked):
+                rrset.items = {(m or r): None for m, r in zip(marked, rrset)}
 
 
 def parseMessage(wire: bytes, *, questionOnly: bool = False) -> dns.message.Message:
