@@ -18,11 +18,23 @@ __all__ = ["asName", "asciiHostName", "isAddress", "tlsaName"]
 
 def asName(name: dns.name.Name | str) -> dns.name.Name:
     """
-    C{name} as an absolute C{dns.name.Name} (text is read as absolute).
+    C{name} as an absolute C{dns.name.Name} (text is read as absolute; the root is C{"."}).
 
+    Nothing else is read as a name: dnspython reads C{None} and the empty text as the root,
+    so a missing value would be a lookup at the root, whose secure denial of a C{_443._tcp.}
+    TLSA record would read as "no TLSA records here".
+
+    @raise TypeError: for anything but a C{dns.name.Name} or a C{str}.
+    @raise ValueError: for the empty text.
     @raise dns.exception.DNSException: for text that is no domain name.
     """
-    return name if isinstance(name, dns.name.Name) else dns.name.from_text(name)
+    if isinstance(name, dns.name.Name):
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"a domain name must be a str or a dns.name.Name, not {name!r}")
+    if not name:
+        raise ValueError('the empty text is not a domain name (the root is ".")')
+    return dns.name.from_text(name)
 
 
 def tlsaName(host: dns.name.Name | str, port: int, protocol: str = "tcp") -> dns.name.Name:
@@ -32,7 +44,11 @@ def tlsaName(host: dns.name.Name | str, port: int, protocol: str = "tcp") -> dns
 
     @raise TLSAFormatError: for a port out of range, a bad protocol label or host name (it is
         also a C{ValueError}).
+    @raise TypeError: for a port that is not an C{int} (C{True} would be the label C{_True})
+        or a host that is neither text nor a name.
     """
+    if type(port) is not int:
+        raise TypeError(f"port must be an int, not {port!r}")
     if not 0 <= port <= 65535:
         raise TLSAFormatError(f"port {port} is out of range")
     if not protocol or "." in protocol:
@@ -41,7 +57,7 @@ def tlsaName(host: dns.name.Name | str, port: int, protocol: str = "tcp") -> dns
         return dns.name.Name([f"_{port}".encode(), f"_{protocol}".encode()]).concatenate(
             asName(host)
         )
-    except dns.exception.DNSException as e:  # e.g. an empty or long label
+    except (dns.exception.DNSException, ValueError) as e:  # e.g. an empty or long label
         raise TLSAFormatError(str(e)) from None
 
 

@@ -23,6 +23,7 @@ from zope.interface.verify import verifyObject
 
 from tests.validation.fakes import EngineQuerier, FailingQuerier, failureOf, makeResolver, resolve
 from tests.validation.zonekit import NOW, Key, TableQuerier, collidingKey, keyset, n, rrset, sigset
+from txdane.errors import TLSAFormatError
 from txdane.names import tlsaName
 from txdane.resolvconf import NameServer
 from txdane.status import Status
@@ -360,6 +361,38 @@ def test_convenienceLookups(hierarchy: Hierarchy) -> None:
     assert tlsaName("www.example.test", 25, "tcp") == n("_25._tcp.www.example.test.")
     with pytest.raises(ValueError):
         tlsaName("x.test", 70000)
+
+
+def test_noNameIsNotTheRoot(hierarchy: Hierarchy) -> None:
+    """
+    A missing name (C{None}, the empty text) or a port that is no int is refused before any
+    query: dnspython reads C{None} and C{""} as the root, whose secure denial of
+    C{_443._tcp.} would read as "no TLSA records", and C{True} would be the label C{_True}.
+    Nor does the empty text find the root's cached answers. The root itself is C{"."}.
+    """
+    resolver, querier = makeResolver(hierarchy)
+    root = resolve(resolver, ".", "DNSKEY")
+    assert root.secure and root.exists
+    sent = len(querier.queries)
+    for name in (None, b"www.example.test", 443):
+        with pytest.raises(TypeError, match="a domain name must be a str"):
+            resolver.lookup(name, "DNSKEY")  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            resolver.lookupAddress(name)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            resolver.lookupTLSA(name, 443)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="the empty text is not a domain name"):
+        resolver.lookup("", "DNSKEY")
+    with pytest.raises(ValueError, match="the empty text is not a domain name"):
+        resolver.lookupMX("")
+    with pytest.raises(TLSAFormatError, match="the empty text"):
+        resolver.lookupTLSA("", 443)
+    for port in (True, "443", 443.0):
+        with pytest.raises(TypeError, match="port must be an int"):
+            resolver.lookupTLSA("www.example.test", port)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        ADTrustingResolver(querier, "127.0.0.1#5353", clock=Clock()).lookup(None, "A")  # type: ignore[arg-type]
+    assert len(querier.queries) == sent
 
 
 def test_lookupAddressFailure(hierarchy: Hierarchy) -> None:

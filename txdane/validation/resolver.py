@@ -94,7 +94,7 @@ def _textKey(name: object, rdtype: object) -> tuple[str, str | int] | None:
     A cache key for a lookup given as ASCII text, equal for the texts of one name that differ
     only in case or a final dot; C{None} when the lookup is not given that way.
     """
-    if not isinstance(name, str) or not name.isascii() or name.endswith("\\."):
+    if not isinstance(name, str) or not name or not name.isascii() or name.endswith("\\."):
         return None
     text = name.lower()
     if not text.endswith("."):
