@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import ipaddress
 import re
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import IO, Any, ClassVar
@@ -318,6 +319,42 @@ def mailAddress(text: str) -> str:
     if len(address) > MAX_ADDRESS:
         raise ValueError(f"longer than {MAX_ADDRESS} characters")
     return address
+
+
+def heloDomain(name: object) -> str:
+    """
+    Check C{name} as the argument of C{EHLO} (RFC 5321 section 4.1.1.1): a domain as
+    L{mailAddress} takes one (letters, digits and hyphens; an internationalized domain in
+    A-labels), or, for a host without a name (section 4.1.4), an address literal:
+    C{[192.0.2.1]} or C{[IPv6:2001:db8::1]}. A server that checks its clients' greetings
+    (Postfix's C{reject_invalid_helo_hostname}) refuses any other, after the connection is
+    made: each MX host would fail the delivery for the same mistake.
+
+    @return: the name as it is sent: in ASCII, without a final dot.
+    @raise ValueError: saying what is wrong.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"heloName {name!r} is not a host name or an address literal")
+    if name.startswith("[") and name.endswith("]"):
+        inner = name[1:-1]
+        version, text = (6, inner[5:]) if inner[:5].lower() == "ipv6:" else (4, inner)
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            address = None
+        if address is None or address.version != version:
+            raise ValueError(
+                f"heloName {name!r} is not an address literal ([192.0.2.1] or "
+                "[IPv6:2001:db8::1], RFC 5321 section 4.1.3)"
+            )
+        return name
+    if isAddress(name):
+        literal = f"[{name}]" if ":" not in name else f"[IPv6:{name}]"
+        raise ValueError(f"heloName {name!r} is an address: greet with the literal {literal}")
+    try:
+        return _mailDomain(name)
+    except ValueError as e:
+        raise ValueError(f"heloName: {e}") from None
 
 
 def recipientDomain(recipients: Sequence[str]) -> str:
@@ -728,7 +765,6 @@ def _preludeDeadline(
 def _checkArguments(
     resolver: object,
     port: object,
-    heloName: object,
     mtaSTS: object,
     reporter: object,
     timeout: object,
@@ -747,13 +783,6 @@ def _checkArguments(
         raise TypeError(f"resolver must be a validating resolver, not {resolver!r}")
     if type(port) is not int or not 0 < port < 65536:
         raise ValueError(f"port must be an int from 1 to 65535, not {port!r}")
-    if heloName is not None and not (
-        isinstance(heloName, str)
-        and heloName.isascii()
-        and heloName.strip()
-        and not any(c.isspace() or not c.isprintable() for c in heloName)
-    ):
-        raise ValueError(f"heloName {heloName!r} is not a host name in ASCII")
     if mtaSTS is not None and not callable(getattr(mtaSTS, "policyFor", None)):
         raise TypeError(f"mtaSTS must be a policy source (a PolicyResolver), not {mtaSTS!r}")
     if reporter is not None and not callable(reporter):
@@ -773,7 +802,7 @@ def sendMail(
     reactor: Any,
     resolver: IDNSSECResolver,
     sender: str,
-    recipients: Sequence[str],
+    recipients: Iterable[str],
     message: bytes | IO[bytes],
     *,
     port: int = 25,
@@ -795,7 +824,9 @@ def sendMail(
     @param resolver: the validating resolver (e.g. C{ResolverSettings(...).build(reactor)}).
     @param message: the message (RFC 5322 bytes, CRLF or LF line ends), or a file of it.
     @param port: the SMTP port of the MX hosts.
-    @param heloName: the name to greet with (default: this machine's, as twisted.mail's).
+    @param heloName: the name to greet with (default: this machine's, as twisted.mail's): a
+        domain (an internationalized one is sent in A-labels) or an address literal, as
+        L{heloDomain} checks.
     @param timeout: seconds to wait for each server reply, the greeting included. The
         endpoint reads the greeting and the replies before TLS itself, under the deadline of
         C{handshakeTimeout}; unless that is given, it is no longer than C{timeout}, so a host
@@ -831,14 +862,17 @@ def sendMail(
     @raise ValueError: for recipients in several domains, or none, an address
         L{mailAddress} refuses, a port, HELO name or timeout that cannot be used, or
         C{settings} whose options set a field each host has its own of.
-    @raise TypeError: for an argument of the wrong type (a message as C{str}, a resolver's
-        settings for the resolver, an MTA-STS source or a reporter of the wrong kind).
+    @raise TypeError: for an argument of the wrong type (a message as C{str}, recipients as
+        one C{str}, a resolver's settings for the resolver, an MTA-STS source, a reporter or
+        a shuffle of the wrong kind, a C{maxHosts} that is no C{int}).
     """
-    _checkArguments(
-        resolver, port, heloName, mtaSTS, reporter, timeout, attemptTimeout, deliveryTimeout
-    )
-    if isinstance(recipients, (str, bytes)):
+    _checkArguments(resolver, port, mtaSTS, reporter, timeout, attemptTimeout, deliveryTimeout)
+    if heloName is not None:
+        heloName = heloDomain(heloName)
+    if isinstance(recipients, (str, bytes)) or not isinstance(recipients, Iterable):
         raise TypeError(f"recipients must be a list of addresses, not {recipients!r}")
+    # Once: a generator read here for the domain would be empty when the addresses are sent.
+    recipients = list(recipients)
     domain = recipientDomain(recipients)
     sender = mailAddress(sender)
     recipients = [mailAddress(recipient) for recipient in recipients]
@@ -858,7 +892,11 @@ def sendMail(
     hosts = dataclasses.replace(
         hosts, handshakeTimeout=_preludeDeadline(hosts, timeout, handshakeTimeout)
     )
+    if shuffle is not None and not callable(shuffle):
+        raise TypeError(f"shuffle must be callable (as random.shuffle), not {shuffle!r}")
     if maxHosts is not None:
+        if type(maxHosts) is not int:
+            raise TypeError(f"maxHosts must be an int, not {maxHosts!r}")
         if maxHosts < 1:
             raise ValueError(f"maxHosts={maxHosts}: try at least one host")
         hosts = dataclasses.replace(hosts, maxHosts=maxHosts)

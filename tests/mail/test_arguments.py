@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from twisted.internet.testing import MemoryReactorClock
 
-from txdane.mail import mailAddress, recipientDomain, sendMail
+from txdane.mail import heloDomain, mailAddress, recipientDomain, sendMail
 from txdane.settings import ResolverSettings
 
 from ..fakeresolver import PendingResolver
@@ -46,8 +46,21 @@ def send(**overrides: Any) -> Any:
         ({"message": "Subject: hi\n\nhello\n"}, TypeError, "message must be bytes"),
         ({"message": io.StringIO("hello")}, TypeError, "opened in binary mode"),
         ({"port": "25"}, ValueError, "port must be an int from 1 to 65535, not '25'"),
-        ({"heloName": "h\u00e9.example"}, ValueError, "is not a host name in ASCII"),
-        ({"heloName": "a\r\nb"}, ValueError, "is not a host name in ASCII"),
+        ({"heloName": "a\r\nb"}, ValueError, "heloName: .* is not a valid domain name"),
+        ({"heloName": "mail_host.example"}, ValueError, "heloName: 'mail_host.example' is not a"),
+        ({"heloName": "-client.example"}, ValueError, "neither starts nor ends with a hyphen"),
+        ({"heloName": "client..example"}, ValueError, "A DNS label is empty"),
+        ({"heloName": ""}, ValueError, "heloName '' is not a host name or an address literal"),
+        ({"heloName": b"client.example"}, ValueError, "is not a host name or an address"),
+        ({"heloName": "192.0.2.1"}, ValueError, r"is an address: greet with the literal \[192"),
+        ({"heloName": "2001:db8::1"}, ValueError, r"literal \[IPv6:2001:db8::1\]"),
+        ({"heloName": "[192.0.2.999]"}, ValueError, "is not an address literal"),
+        ({"heloName": "[2001:db8::1]"}, ValueError, "is not an address literal"),
+        ({"heloName": "[IPv6:192.0.2.1]"}, ValueError, "is not an address literal"),
+        ({"recipients": 5}, TypeError, "recipients must be a list"),
+        ({"shuffle": 1}, TypeError, "shuffle must be callable"),
+        ({"maxHosts": "3"}, TypeError, "maxHosts must be an int"),
+        ({"maxHosts": 0}, ValueError, "try at least one host"),
         ({"timeout": -1}, ValueError, "timeout -1 is not a positive number of seconds"),
         ({"attemptTimeout": 0}, ValueError, "attemptTimeout 0 is not a positive number"),
         ({"deliveryTimeout": -5}, ValueError, "deliveryTimeout -5"),
@@ -59,6 +72,25 @@ def send(**overrides: Any) -> Any:
 def test_refused(overrides: dict[str, Any], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         send(**overrides)
+
+
+@pytest.mark.parametrize(
+    "given, sent",
+    [
+        ("client.example.net", "client.example.net"),
+        ("Client.Example.NET.", "Client.Example.NET"),
+        ("b\u00fccher.example", "xn--bcher-kva.example"),
+        ("[192.0.2.1]", "[192.0.2.1]"),
+        ("[IPv6:2001:db8::1]", "[IPv6:2001:db8::1]"),
+        ("[ipv6:2001:db8::1]", "[ipv6:2001:db8::1]"),
+    ],
+)
+def test_heloDomain(given: str, sent: str) -> None:
+    """
+    The C{EHLO} argument is a domain as RFC 5321 spells one (an internationalized one in
+    A-labels, no final dot) or an address literal.
+    """
+    assert heloDomain(given) == sent
 
 
 def test_addresses() -> None:

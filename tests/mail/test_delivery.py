@@ -156,6 +156,27 @@ class DeliveryTests(MailWorld):
             self.servers["mxa"].messages[0].split(b"\n")[-3:], [b"Subject: test", b"", b"hello"]
         )
 
+    async def test_recipientsFromAGenerator(self) -> None:
+        """
+        Recipients given as a generator are read once: the domain is found from them and
+        the same addresses are sent (the generator used to be spent on the domain, and the
+        session then had no recipient).
+        """
+        result = await sendMail(
+            reactor,
+            self.world.resolver,
+            "alice@example.org",
+            (f"{name}@verified.example.test" for name in ("bob", "carol")),
+            MESSAGE,
+            port=self.port,
+            heloName="client.example.org",
+            timeout=10,
+        )
+        self.assertEqual(
+            [r[0] for r in result.recipients],
+            ["bob@verified.example.test", "carol@verified.example.test"],
+        )
+
     async def test_cancelDuringSession(self) -> None:
         """
         Cancelling the delivery while the server has the message ends the session at once,
