@@ -36,7 +36,7 @@ from twisted.web.iweb import IAgent, IBodyProducer
 from zope.interface import implementer
 
 from txdane.endpoints import UnsupportedSchemeError, daneAgent
-from txdane.endpoints.web import readBounded
+from txdane.endpoints.web import readBounded, urlHostAndPort
 from txdane.errors import TxdaneError
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -122,8 +122,10 @@ class AgentProxy:
         useDateTime: bool = False,
         maxResponse: int = MAX_RESPONSE,
     ) -> None:
-        text = url.decode("ascii") if isinstance(url, bytes) else url
-        if not text.isascii():
+        if not isinstance(url, (str, bytes)):
+            raise TypeError(f"url must be a str or bytes, not {url!r}")
+        text = url.decode("ascii", "replace") if isinstance(url, bytes) else url
+        if not text.isascii() or "\ufffd" in text:
             # Checked here, not at each call: the request line is ASCII.
             raise ValueError(
                 f"{text!r}: give the URL in ASCII (an internationalized host in its xn-- form)"
@@ -137,8 +139,16 @@ class AgentProxy:
         self.password = (
             _credential("password", password) if password is not None else _decoded(parts.password)
         )
+        for name, flag in (("allowNone", allowNone), ("useDateTime", useDateTime)):
+            if type(flag) is not bool:
+                # A string such as "no" would be true.
+                raise TypeError(f"{name} must be True or False, not {flag!r}")
         self.allowNone = allowNone
         self.useDateTime = useDateTime
+        if type(maxResponse) is not int:
+            raise TypeError(f"maxResponse must be a number of bytes (an int), not {maxResponse!r}")
+        if maxResponse < 1:
+            raise ValueError(f"maxResponse {maxResponse} is not a number of bytes above 0")
         self.maxResponse = maxResponse
 
     def callRemote(self, method: str, *args: Any) -> Deferred[Any]:
@@ -220,7 +230,10 @@ def daneXMLRPCProxy(
         <txdane.endpoints.web.DANEEndpointFactory>}: C{timeout}, C{handshakeTimeout},
         C{options} or L{DANEOptions <txdane.endpoints.options.DANEOptions>} fields.
     @raise UnsupportedSchemeError: for a URL that is not C{https}.
-    @raise ValueError: for a URL without a host.
+    @raise ValueError: for a URL without a host or with a port that is not a number from 1
+        to 65535, or a C{maxResponse} below 1.
+    @raise TypeError: for C{httpsOnly} (the requests are https only) or an argument of the
+        wrong type.
     """
     text = url.decode("ascii") if isinstance(url, bytes) else url
     parts = urlsplit(text)
@@ -228,8 +241,12 @@ def daneXMLRPCProxy(
         raise UnsupportedSchemeError(
             f"{text}: XML-RPC with DANE needs an https URL, not {parts.scheme or 'none'}"
         )
-    if not parts.hostname:
-        raise ValueError(f"{text}: no host")
+    # The credentials are the proxy's (basic authentication), never part of the host; the
+    # rest of the authority is read as the agent will read it, so that a port that is no
+    # number or no host fails here rather than at each call.
+    urlHostAndPort(parts.scheme, parts.netloc.rpartition("@")[2])
+    if "httpsOnly" in factoryOptions:
+        raise TypeError("daneXMLRPCProxy takes no httpsOnly: its requests are https only")
     agent = daneAgent(reactor, resolver, pool=pool, httpsOnly=True, **factoryOptions)
     return AgentProxy(
         agent,

@@ -241,6 +241,44 @@ class URLTests(SynchronousTestCase):
         with self.assertRaises(ValueError):
             daneXMLRPCProxy(reactor, None, "https:///RPC2")  # type: ignore[arg-type]
 
+    def test_refusedWhenMade(self) -> None:
+        """
+        What would fail every call, or be read as something else, fails when the proxy is
+        made, naming the argument: a port that is no number (it used to be looked up as part
+        of the host name), C{httpsOnly} (Python's own "multiple values" error), a
+        C{maxResponse} that is no positive C{int} (C{"10"} dropped every response body),
+        flags given as text (C{"no"} would be true), a URL that is no text.
+        """
+        resolver: Any = None
+        for url, message in [
+            ("https://rpc.example.test:abc/RPC2", "port"),
+            ("https://rpc.example.test:0/RPC2", "port"),
+            ("https://bob:pw@rpc.example.test:99999/RPC2", "port"),
+        ]:
+            with self.assertRaises(ValueError) as caught:
+                daneXMLRPCProxy(reactor, resolver, url)
+            self.assertIn(message, str(caught.exception))
+            self.assertNotIn("pw", str(caught.exception))
+        url = "https://rpc.example.test/RPC2"
+        with self.assertRaises(TypeError) as caught:
+            daneXMLRPCProxy(reactor, resolver, url, httpsOnly=False)
+        self.assertIn("takes no httpsOnly", str(caught.exception))
+        for value, error in [
+            ("10", TypeError),
+            (True, TypeError),
+            (0, ValueError),
+            (-1, ValueError),
+        ]:
+            with self.assertRaises(error) as caught:
+                AgentProxy(None, url, maxResponse=value)  # type: ignore[arg-type]
+            self.assertIn("maxResponse", str(caught.exception))
+        for flag in ("allowNone", "useDateTime"):
+            with self.assertRaises(TypeError) as caught:
+                AgentProxy(None, url, **{flag: "no"})  # type: ignore[arg-type]
+            self.assertIn(f"{flag} must be True or False", str(caught.exception))
+        with self.assertRaises(TypeError):
+            AgentProxy(None, None)  # type: ignore[arg-type]
+
     def test_credentialsOutOfTheURL(self) -> None:
         """
         A user and password in the URL are the proxy's, not part of the URL requested; the

@@ -8,35 +8,123 @@ HTTPS with DANE: an endpoint factory for Twisted's C{Agent}::
 C{treq} takes the same agent: C{treq.get(url, agent=agent)}, or
 C{treq.client.HTTPClient(agent)}.
 
-Tests: C{tests/endpoints/test_web.py}.
+Its C{request} fails, as an C{IAgent}'s should, by its Deferred: a URL it cannot fetch (another
+scheme, no host, a port that is not a number from 1 to 65535, a user name or password in it)
+fails before anything is looked up or dialled.
+
+Tests: C{tests/endpoints/test_web.py}, C{tests/endpoints/test_web_arguments.py}.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
 from twisted.web.http import PotentialDataLoss
-from twisted.web.iweb import IAgent, IAgentEndpointFactory, IResponse
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IAgent, IAgentEndpointFactory, IBodyProducer, IResponse
 from zope.interface import implementer
 
-from txdane.endpoints._arguments import checkedFlag, checkedResolver, checkedSeconds
+from txdane.endpoints._arguments import (
+    checkedFlag,
+    checkedInstance,
+    checkedResolver,
+    checkedSeconds,
+)
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.errors import UnsupportedSchemeError
 from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
+from txdane.names import isAddress
 from txdane.validation.interfaces import IDNSSECResolver
 
-__all__ = ["WEB_OPTIONS", "DANEEndpointFactory", "daneAgent", "readBounded"]
+__all__ = ["WEB_OPTIONS", "DANEEndpointFactory", "daneAgent", "readBounded", "urlHostAndPort"]
 
 #: The options of L{DANEEndpointFactory} unless it is given others: a web client checks the
 #: host name even for DANE-EE records (it should not accept a certificate made for another
 #: name, RFC 7671 section 5.1), and offers HTTP/1.1 by ALPN.
 WEB_OPTIONS = DANEOptions(checkDANEEENames=True, acceptableProtocols=(b"http/1.1",))
+
+#: The port of each scheme the agent fetches, where a URL names none.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _text(value: str | bytes) -> str:
+    """
+    C{value} as text: a C{URI}'s parts are bytes.
+    """
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def urlHostAndPort(scheme: str, netloc: str) -> tuple[str, int]:
+    """
+    The host and port that the authority (C{netloc}) of an C{http} or C{https} URL names:
+    C{host}, C{host:port} or C{[IPv6 address]:port}, the scheme's port when the URL names
+    none (or leaves it empty, RFC 3986 section 3.2.3).
+
+    Twisted's C{URI} reads the authority loosely: a port that is not a number, and a user
+    name and password, are kept as part of the host name, which would then be looked up in
+    DNS. This reads it strictly, so that such a URL fails before any lookup.
+
+    @param scheme: C{"http"} or C{"https"}.
+    @param netloc: the URL's authority, as it is written.
+    @return: the host as the URL spells it (an IPv6 address without its brackets) and the
+        port.
+    @raise UnsupportedSchemeError: for another scheme.
+    @raise ValueError: for a user name or password (the message does not repeat them), a
+        port that is not a number from 1 to 65535, a bracketed host that is not an IPv6
+        address, or no host.
+    """
+    if scheme not in _DEFAULT_PORTS:
+        raise UnsupportedSchemeError(f"cannot fetch {scheme}: URLs with DANE")
+    _, at, hostPort = netloc.rpartition("@")
+    where = f"{scheme}://{hostPort}"
+    if at:
+        raise ValueError(
+            f"{where}: the URL holds a user name or password, which this agent neither "
+            "sends nor looks up: give credentials in an Authorization header"
+        )
+    host, port = _splitHostPort(hostPort, where)
+    number = _urlPort(port, scheme, where)
+    if not host:
+        raise ValueError(f"{where}: the URL names no host")
+    return host, number
+
+
+def _splitHostPort(hostPort: str, where: str) -> tuple[str, str]:
+    """
+    C{hostPort} (C{host}, C{host:port}, C{[IPv6]:port}) as its host and its port's text,
+    C{""} when there is none. A host name has no colon, so the first one starts the port.
+
+    @raise ValueError: for a bracketed host that is not an IPv6 address, or text after it
+        that is not a port.
+    """
+    if not hostPort.startswith("["):
+        host, _, port = hostPort.partition(":")
+        return host, port
+    address, bracket, rest = hostPort[1:].partition("]")
+    if not (bracket and ":" in address and isAddress(address)):
+        raise ValueError(f"{where}: {hostPort!r} is not an [IPv6 address] and port")
+    if rest and not rest.startswith(":"):
+        raise ValueError(f"{where}: {rest!r} follows the IPv6 address; give :port")
+    return address, rest[1:]
+
+
+def _urlPort(text: str, scheme: str, where: str) -> int:
+    """
+    The port a URL names in C{text} (decimal digits), or the scheme's when C{text} is empty.
+
+    @raise ValueError: for text that is not a number from 1 to 65535.
+    """
+    if not text:
+        return _DEFAULT_PORTS[scheme]
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 65536):
+        raise ValueError(f"{where}: the port {text!r} is not a number from 1 to 65535")
+    return int(text)
 
 
 @implementer(IAgentEndpointFactory)
@@ -55,7 +143,12 @@ class DANEEndpointFactory:
         with L{HandshakeTimeoutError<txdane.errors.HandshakeTimeoutError>}.
     @param optionFields: fields of L{DANEOptions} to set, as for L{DANEEndpoint}: C{policy},
         C{trustRoots}, C{checkDANEEENames} (turn it off for servers whose DANE-EE
-        certificates carry no name) ...
+        certificates carry no name) ... but not C{starttls}: an C{https} connection starts
+        with TLS.
+    @raise TypeError: for an argument of the wrong type (C{options} that are not
+        L{DANEOptions}, a C{httpsOnly} that is not a C{bool} ...).
+    @raise ValueError: for a value that cannot be used (a timeout that is not a positive
+        number of seconds, C{starttls} set).
 
     @ivar options: the L{DANEOptions} every C{https} endpoint gets.
     """
@@ -74,36 +167,70 @@ class DANEEndpointFactory:
         self._reactor = reactor
         # Checked here, as the endpoints check them, rather than on every request.
         self.resolver = checkedResolver(resolver)
+        if options is not None:
+            checkedInstance(options, "options", DANEOptions)
         self.options = DANEOptions.given(WEB_OPTIONS if options is None else options, optionFields)
+        if self.options.starttls is not None:
+            raise ValueError(
+                f"starttls={self.options.starttls!r}: an https connection starts with TLS"
+            )
         self.httpsOnly = checkedFlag(httpsOnly, "httpsOnly")
         self.timeout = checkedSeconds(timeout, "timeout")
         self.handshakeTimeout = checkedSeconds(handshakeTimeout, "handshakeTimeout")
 
     def endpointForURI(self, uri: Any) -> IStreamClientEndpoint:
+        """
+        The endpoint for C{uri}'s host and port (read by L{urlHostAndPort}, not from
+        C{uri.host} and C{uri.port}, which keep a port that is not a number, and a user name
+        and password, in the host name).
+
+        @param uri: a C{twisted.web.client.URI}.
+        @raise UnsupportedSchemeError: for a scheme other than C{https}, or C{http} unless
+            C{httpsOnly} is false.
+        @raise ValueError: for a URL whose host or port cannot be used; see
+            L{urlHostAndPort}.
+        """
+        scheme = _text(uri.scheme)
+        if scheme == "http" and self.httpsOnly:
+            raise UnsupportedSchemeError("cannot fetch http: URLs: this agent is httpsOnly")
         # The host as the URL spells it: an IDNA (xn--) label stays ASCII, so the DNS name
         # is exactly the URL's (Python's IDNA 2003 codec cannot decode every such label).
-        host = uri.host.decode("utf-8") if isinstance(uri.host, bytes) else uri.host
-        scheme = uri.scheme.decode("ascii") if isinstance(uri.scheme, bytes) else uri.scheme
+        host, port = urlHostAndPort(scheme, _text(uri.netloc))
         if scheme == "https":
             return DANEEndpoint(
                 self._reactor,
                 self.resolver,
                 host,
-                uri.port,
+                port,
                 options=self.options,
                 timeout=self.timeout,
                 handshakeTimeout=self.handshakeTimeout,
             )
-        if scheme == "http" and not self.httpsOnly:
-            return DNSSECEndpoint(
-                self._reactor,
-                self.resolver,
-                host,
-                uri.port,
-                allowInsecure=True,
-                timeout=self.timeout,
-            )
-        raise UnsupportedSchemeError(f"cannot fetch {scheme}: URLs with DANE")
+        return DNSSECEndpoint(
+            self._reactor,
+            self.resolver,
+            host,
+            port,
+            allowInsecure=True,
+            timeout=self.timeout,
+        )
+
+
+class _DANEAgent(Agent):
+    """
+    An C{Agent} whose C{request} always returns a Deferred, as C{IAgent} says: what would
+    raise (a URL the endpoint factory refuses, a method that is not bytes ...) fails it
+    instead. Twisted's C{Agent} does so only for C{SchemeNotSupported}.
+    """
+
+    def request(
+        self,
+        method: bytes,
+        uri: bytes,
+        headers: Headers | None = None,
+        bodyProducer: IBodyProducer | None = None,
+    ) -> Deferred[IResponse]:
+        return maybeDeferred(super().request, method, uri, headers, bodyProducer)
 
 
 def daneAgent(
@@ -114,18 +241,38 @@ def daneAgent(
     **factoryOptions: Any,
 ) -> IAgent:
     """
-    An C{IAgent} whose HTTPS connections are authenticated by DANE. Pass an
-    C{HTTPConnectionPool} to keep connections alive between requests.
+    An C{IAgent} (a C{twisted.web.client.Agent}) whose HTTPS connections are authenticated by
+    DANE. Pass an C{HTTPConnectionPool} to keep connections alive between requests.
+
+    Its C{request} always returns a Deferred: a URL that cannot be fetched fails it before
+    any lookup, with L{UnsupportedSchemeError} for a scheme other than C{https} (or C{http},
+    unless C{httpsOnly}), and C{ValueError} for a URL without a host, with a port that is
+    not a number from 1 to 65535, or with a user name or password (they are neither sent
+    nor looked up: give credentials in an C{Authorization} header).
 
     @param reactor: the reactor.
     @param resolver: the validating resolver.
     @param pool: the connection pool (default: a non-persistent one).
     @param factoryOptions: the arguments of L{DANEEndpointFactory}: C{httpsOnly},
         C{timeout}, C{handshakeTimeout} (default 30 s), C{options} or L{DANEOptions} fields.
+    @raise TypeError: for a C{pool} that is not a connection pool, or an argument of
+        L{DANEEndpointFactory} of the wrong type.
+    @raise ValueError: for a value L{DANEEndpointFactory} cannot use.
     """
-    return Agent.usingEndpointFactory(
-        reactor, DANEEndpointFactory(reactor, resolver, **factoryOptions), pool=pool
-    )
+    factory = DANEEndpointFactory(reactor, resolver, **factoryOptions)
+    return _DANEAgent.usingEndpointFactory(reactor, factory, pool=_checkedPool(pool))
+
+
+def _checkedPool(pool: HTTPConnectionPool | None) -> HTTPConnectionPool | None:
+    """
+    C{pool}: C{None} or a connection pool (an C{HTTPConnectionPool}, or anything with its
+    C{getConnection}), checked when the agent is made rather than at its first request.
+
+    @raise TypeError: otherwise.
+    """
+    if pool is not None and not callable(getattr(pool, "getConnection", None)):
+        raise TypeError(f"pool must be an HTTPConnectionPool, not {pool!r}")
+    return pool
 
 
 class _BoundedBody(Protocol):
@@ -170,7 +317,27 @@ def readBounded(response: IResponse, limit: int, tooLarge: Exception) -> Deferre
     The body of C{response}, at most C{limit} bytes: a larger body fails with C{tooLarge}
     and closes the connection, so that a server cannot make a client hold more. Cancelling
     the Deferred closes the connection too.
+
+    @param limit: the most bytes taken: an C{int} of at least 1.
+    @raise TypeError: for a C{limit} that is not an C{int} (a C{bool}, a C{str} ...).
+    @raise ValueError: for a C{limit} below 1.
     """
-    body = _BoundedBody(limit, tooLarge)
+    body = _BoundedBody(_checkedLimit(limit), tooLarge)
     response.deliverBody(body)
     return body.done
+
+
+def _checkedLimit(limit: object) -> int:
+    """
+    C{limit} as a number of bytes: an C{int} (not a C{bool}) of at least 1. Checked before the
+    body is read: a C{str} would otherwise fail each comparison in C{dataReceived}, which
+    the response reads as a connection lost, giving an empty body.
+
+    @raise TypeError: for anything but an C{int}.
+    @raise ValueError: below 1.
+    """
+    if type(limit) is not int:
+        raise TypeError(f"limit must be a number of bytes (an int), not {limit!r}")
+    if limit < 1:
+        raise ValueError(f"limit {limit} is not a positive number of bytes")
+    return limit
