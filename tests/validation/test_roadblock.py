@@ -120,6 +120,28 @@ class ProbeTests(TestCase):
         self.assertTrue(verdict.silent)
         self.assertIsNone(verdict.problem)
 
+    async def test_anchorZoneMissing(self) -> None:
+        """
+        A resolver that answers that the trust anchor's zone does not exist is not used, and
+        the error says so: the anchors are for another tree (not "a roadblock").
+        """
+        _, port = startRoadblock(reactor, self.hierarchy, "fine")
+        self.addCleanup(port.stopListening)
+        server = NameServer("127.0.0.1", portOf(port))
+        client = DNSClient(reactor, [server], timeout=0.5, attempts=1, payload=512)
+        zone = dns.name.from_text("nothere.example.")
+        verdict = await probeResolver(client, server, zone)
+        self.assertFalse(verdict.usable)
+        self.assertTrue(verdict.noZone)
+        self.assertEqual(
+            verdict.problem, "answers that the trust anchor's zone nothere.example. does not exist"
+        )
+        error = RoadblockError((verdict,))
+        self.assertTrue(str(error).startswith("no configured resolver knows the trust anchors'"))
+        self.assertNotIn("roadblock", str(error))
+        error = RoadblockError((verdict, ProbeVerdict(server, "strips RRSIGs")))
+        self.assertIn("every configured resolver is a DNSSEC roadblock", str(error))
+
     async def test_silent(self) -> None:
         """
         A resolver that does not answer at all is silent, not a roadblock.

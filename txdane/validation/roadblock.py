@@ -84,6 +84,8 @@ class ProbeVerdict:
     @ivar server: the resolver.
     @ivar problem: why it is a roadblock (one phrase, e.g. C{"strips RRSIGs"}), or C{None}.
     @ivar silent: it did not answer at all (a network failure, not a roadblock).
+    @ivar noZone: it answered that the trust anchor's zone does not exist (NXDOMAIN): the
+        anchors are for another DNS tree than the one it serves, or it cannot see theirs.
     @ivar dnskey: the resolver's answer to the DNSKEY query of the anchor's zone (DO and CD
         set), once it passed: the validator's own first question, which it need not ask
         again.
@@ -92,6 +94,7 @@ class ProbeVerdict:
     server: NameServer
     problem: str | None = None
     silent: bool = False
+    noZone: bool = False
     dnskey: dns.message.Message | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
@@ -122,6 +125,13 @@ class RoadblockError(DNSError):
 
     def __str__(self) -> str:
         found = "; ".join(str(v) for v in self.verdicts) or "no resolver passed the probes"
+        if self.verdicts and all(v.noZone for v in self.verdicts):
+            # Not a roadblock to go around: the anchors name a zone these resolvers lack.
+            return (
+                f"no configured resolver knows the trust anchors' zone: {found} (are the "
+                "trust anchors, --trust-anchor or trustAnchors=, for the DNS these resolvers "
+                "serve?)"
+            )
         return (
             f"every configured resolver is a DNSSEC roadblock (RFC 8027): {found}; resolving "
             "from the root instead needs root hints (--root-hints, rootHints=) when the trust "
@@ -181,6 +191,10 @@ async def _judge(
         return ProbeVerdict(server, "answers without EDNS(0) (no OPT record)")
     keys = dnskey.get_rrset(dnskey.answer, zone, dns.rdataclass.IN, dns.rdatatype.DNSKEY)
     if keys is None:
+        if dnskey.rcode() == dns.rcode.NXDOMAIN:
+            return ProbeVerdict(
+                server, f"answers that the trust anchor's zone {zone} does not exist", noZone=True
+            )
         return ProbeVerdict(server, f"answers the DNSKEY query of {zone} without DNSKEY records")
     if not _signed(dnskey.answer, zone, dns.rdatatype.DNSKEY):
         return ProbeVerdict(server, f"strips RRSIGs (the DNSKEY RRset of {zone} came unsigned)")
