@@ -82,6 +82,9 @@ def test_mnemonicsBothWays() -> None:
         (f"3 1 1 {SHA} extra", "TLSA data is not hexadecimal: 'extra'"),
         ("3 1 1 abc", "TLSA data has an odd number of hexadecimal digits (3)"),
         (f"300 1 1 {SHA}", "larger than 255"),
+        # int() reads other scripts' digits: an Arabic-Indic three is no TLSA usage.
+        (f"\u0663 1 1 {SHA}", "unknown TLSA usage '\u0663'"),
+        (f"3 \uff11 1 {SHA}", "unknown TLSA selector"),
     ],
 )
 def test_fromTextErrors(text: str, message: str) -> None:
@@ -89,6 +92,12 @@ def test_fromTextErrors(text: str, message: str) -> None:
         TLSARecord.fromText(text)
     assert message in str(info.value)
     assert isinstance(info.value, TxdaneError)
+
+
+@pytest.mark.parametrize("text", [None, f"3 1 1 {SHA}".encode()])
+def test_fromTextTakesText(text: object) -> None:
+    with pytest.raises(TypeError, match="a TLSA record's text must be a str"):
+        TLSARecord.fromText(text)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

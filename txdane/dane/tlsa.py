@@ -109,7 +109,8 @@ def parseField(text: str, index: int) -> int:
 
     @raise TLSAFormatError: for anything else.
     """
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
+        # ASCII digits only: int() also reads other scripts' digits ("\u0663" is 3).
         value = int(text)
         if value > 255:
             raise TLSAFormatError(f"TLSA field {text} is larger than 255")
@@ -180,7 +181,10 @@ class TLSARecord:
         be mixed; the hex may be split by white space and use either case).
 
         @raise TLSAFormatError: if C{text} is not a TLSA record.
+        @raise TypeError: for anything but a C{str}.
         """
+        if not isinstance(text, str):
+            raise TypeError(f"a TLSA record's text must be a str, not {text!r}")
         parts = text.split()
         if len(parts) < 4:
             raise TLSAFormatError(
