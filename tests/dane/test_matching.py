@@ -6,6 +6,8 @@ limits).
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -645,6 +647,12 @@ def test_pkixClientOnlyCertificateRefused() -> None:
         (lambda: MatchOptions(trust="ca.pem"), "trust must be a PKIXTrust"),  # type: ignore[arg-type]
         (lambda: PKIXTrust("ca.pem"), "load_pem_x509_certificates"),  # type: ignore[arg-type]
         (lambda: PKIXTrust(["ca.pem"]), "roots must be a sequence of x509.Certificate"),  # type: ignore[arg-type]
+        (lambda: MatchOptions(checkDANEEENames="no"), "checkDANEEENames must be True or False"),  # type: ignore[arg-type]
+        (lambda: MatchOptions(smtp=1), "smtp must be True or False"),  # type: ignore[arg-type]
+        (lambda: MatchOptions(now=datetime.datetime(2020, 1, 1)), "now must be an aware datetime"),
+        (lambda: MatchOptions(now="2020-01-01"), "now must be an aware datetime"),  # type: ignore[arg-type]
+        (lambda: MatchOptions(maxChainLength="3"), "maxChainLength must be an int"),  # type: ignore[arg-type]
+        (lambda: MatchOptions(maxSignatureChecks=None), "maxSignatureChecks must be an int"),  # type: ignore[arg-type]
     ],
 )  # fmt: skip
 def test_optionsChecked(make: object, message: str) -> None:
@@ -658,3 +666,7 @@ def test_optionsChecked(make: object, message: str) -> None:
     assert PKIXTrust([root]).roots == (root,)  # type: ignore[arg-type]
     names = ["a.test", "b.test"]
     assert MatchOptions(referenceNames=names).referenceNames == ("a.test", "b.test")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="maxChainLength 0 is not at least 1"):
+        MatchOptions(maxChainLength=0)
+    aware = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+    assert MatchOptions(now=aware).now == aware

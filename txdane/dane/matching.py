@@ -120,7 +120,9 @@ class MatchOptions:
     def __post_init__(self) -> None:
         """
         @raise TypeError: for reference names given as one string (which would be read one
-            letter at a time) or of another type, or PKIX roots that are not L{PKIXTrust}.
+            letter at a time) or of another type, PKIX roots that are not L{PKIXTrust}, flags
+            that are not C{bool}, a C{now} without a time zone, bounds that are not C{int}.
+        @raise ValueError: for a bound below 1.
         """
         names = self.referenceNames
         if isinstance(names, (str, bytes)) or not all(isinstance(n, str) for n in names):
@@ -128,6 +130,20 @@ class MatchOptions:
         object.__setattr__(self, "referenceNames", tuple(names))
         if not isinstance(self.trust, PKIXTrust):
             raise TypeError(f"trust must be a PKIXTrust, not {self.trust!r}")
+        for flag in ("checkDANEEENames", "smtp"):
+            if type(getattr(self, flag)) is not bool:
+                # A string such as "no" would be true.
+                raise TypeError(f"{flag} must be True or False, not {getattr(self, flag)!r}")
+        now = self.now
+        if now is not None and not (isinstance(now, datetime.datetime) and now.tzinfo):
+            # A naive time cannot be compared with a certificate's validity dates.
+            raise TypeError(f"now must be an aware datetime (with tzinfo) or None, not {now!r}")
+        for bound in ("maxChainLength", "maxSignatureChecks"):
+            value = getattr(self, bound)
+            if type(value) is not int:
+                raise TypeError(f"{bound} must be an int, not {value!r}")
+            if value < 1:
+                raise ValueError(f"{bound} {value} is not at least 1")
 
 
 @dataclass(frozen=True)
