@@ -14,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from tests.fakeresolver import FakeResolver, answer
-from txdane.ssh import SSHFPLookupError, SSHSessionTimeoutError, sshCommandEndpoint
+from txdane.ssh import SSHFPKnownHosts, SSHFPLookupError, SSHSessionTimeoutError, sshCommandEndpoint
 from txdane.status import Status
 
 from .keys import hostKey, records
@@ -128,6 +128,29 @@ class EndpointTests(SynchronousTestCase):
             error = self.failureResultOf(d, SSHSessionTimeoutError).value
             self.assertEqual(str(error), "ssh.example.test:2222: no SSH session within 5 s")
             self.assertTrue(transport.disconnecting)
+
+    def test_argumentsChecked(self) -> None:
+        """
+        Arguments that would be read as something else are refused when the endpoint is
+        made: C{require="no"} would be true, one key alone would be iterated, a command of
+        C{None} would fail only once connected.
+        """
+        resolver = FakeResolver({})
+        reactor = MemoryReactorClock()
+        for kw, message in [
+            ({"require": "no"}, "require must be True or False"),
+            ({"keys": hostKey("ed25519")}, "keys must be a sequence"),
+            ({"keys": ["/home/me/.ssh/id_ed25519"]}, "keys must be a sequence"),
+        ]:
+            with self.assertRaises(TypeError) as caught:
+                sshCommandEndpoint(reactor, resolver, HOST, b"true", b"me", **kw)
+            self.assertIn(message, str(caught.exception))
+        with self.assertRaises(TypeError) as caught:
+            sshCommandEndpoint(reactor, resolver, HOST, None, b"me")  # type: ignore[arg-type]
+        self.assertIn("command must be a str or bytes", str(caught.exception))
+        with self.assertRaises(TypeError) as caught:
+            SSHFPKnownHosts(resolver, require="no")  # type: ignore[arg-type]
+        self.assertIn("require must be True or False", str(caught.exception))
 
     def test_sessionTimeoutChecked(self) -> None:
         for bad in (0, -1, float("inf"), "30"):

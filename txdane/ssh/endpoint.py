@@ -105,7 +105,10 @@ def sshCommandEndpoint(
         unattended use, where a silent server would otherwise hold the connection forever.
     @return: an C{IStreamClientEndpoint}.
     @raise ValueError: for a C{sessionTimeout} that is not a positive number of seconds.
+    @raise TypeError: for a C{command} or C{username} that is not text, C{keys} that are not
+        a sequence of C{Key}, or a C{require} that is not a C{bool}.
     """
+    _checkArguments(command, username, keys, require)
     if sessionTimeout is not None and (
         type(sessionTimeout) not in (int, float) or not 0 < sessionTimeout < float("inf")
     ):
@@ -146,6 +149,27 @@ def sshCommandEndpoint(
     helper.sessionTimeout = sessionTimeout
     endpoint: IStreamClientEndpoint = SSHCommandClientEndpoint(helper, _bytes(command))
     return endpoint
+
+
+def _checkArguments(command: object, username: object, keys: object, require: object) -> None:
+    """
+    Refuse the arguments of L{sshCommandEndpoint} that would fail only once connected, or be
+    read as something else: C{require="no"} would be true, one key given alone would be
+    iterated.
+
+    @raise TypeError: naming the argument.
+    """
+    for name, value in (("command", command), ("username", username)):
+        if not isinstance(value, (str, bytes)):
+            raise TypeError(f"{name} must be a str or bytes, not {value!r}")
+    if (
+        isinstance(keys, (str, bytes))
+        or not isinstance(keys, Sequence)
+        or not all(isinstance(key, Key) for key in keys)
+    ):
+        raise TypeError(f"keys must be a sequence of twisted.conch.ssh.keys.Key, not {keys!r}")
+    if type(require) is not bool:
+        raise TypeError(f"require must be True or False, not {require!r}")
 
 
 class _ValidatedConnectionHelper(_NewConnectionHelper):

@@ -257,7 +257,10 @@ class SSHFPKnownHosts(KnownHostsFile):
         @param fallback: the known_hosts file consulted for keys the records cannot vouch
             for; C{None} refuses them.
         @param require: refuse keys the records cannot vouch for even with a fallback.
+        @raise TypeError: for a C{require} that is not a C{bool} (C{"no"} would be true).
         """
+        if type(require) is not bool:
+            raise TypeError(f"require must be True or False, not {require!r}")
         savePath = fallback.savePath if fallback is not None else FilePath("/dev/null")
         super().__init__(savePath)
         self.resolver = resolver
