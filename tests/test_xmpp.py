@@ -106,3 +106,21 @@ def test_cleartextRequiresStartTLS() -> None:
     transport.clear()
     tlsInitializer(xs).initialize()
     assert b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>" in transport.value()
+
+
+def test_jidAsText() -> None:
+    """
+    The JID may be given as its text; text that is no JID, a JID without an account, or a
+    password that is not text are refused when the factory is made.
+    """
+    factory: Any = xmppClientFactory("alice@example.com/home", "secret")
+    assert factory.authenticator.jid == JID("alice@example.com/home")
+    for jid, error, message in [
+        ("alice@@example.com", ValueError, "is not a JID"),
+        ("example.com", ValueError, "names no account"),
+        (b"alice@example.com", TypeError, "jid must be a JID or its text"),
+    ]:
+        with pytest.raises(error, match=message):
+            xmppClientFactory(jid, "secret")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="password must be a str"):
+        xmppClientFactory("alice@example.com", b"secret")  # type: ignore[arg-type]

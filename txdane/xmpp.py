@@ -2,7 +2,7 @@
 XMPP clients of twisted.words over DANE-verified connections::
 
     from twisted.internet.endpoints import clientFromString
-    from twisted.words.protocols.jabber.jid import JID
+    from twisted.words.protocols.jabber.jid import JID, InvalidFormat
     from txdane.xmpp import xmppClientFactory
 
     endpoint = clientFromString(reactor, "dane:srv=xmpp-client:domain=example.com")
@@ -29,7 +29,7 @@ from twisted.internet.interfaces import (
 )
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.words.protocols.jabber import client, xmlstream
-from twisted.words.protocols.jabber.jid import JID
+from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 
 __all__ = [
     "EncryptedStreamTLSInitializer",
@@ -85,7 +85,7 @@ class XMPPAuthenticator(client.XMPPAuthenticator):
 
 
 def xmppClientFactory(
-    jid: JID,
+    jid: JID | str,
     password: str,
     configurationForTLS: IOpenSSLClientConnectionCreator | None = None,
 ) -> xmlstream.XmlStreamFactory:
@@ -95,12 +95,26 @@ def xmppClientFactory(
     verified connection; over a cleartext one it requires STARTTLS with
     C{configurationForTLS} (e.g. from L{txdane.endpoints.creatorForStartTLS}).
 
-    @param jid: the account's JID.
+    @param jid: the account's JID, or its text (C{"alice@example.com/home"}).
     @param password: its password, sent only after TLS.
     @param configurationForTLS: the TLS creator for a STARTTLS the client does itself.
     @return: the XML stream factory; observe C{xmlstream.STREAM_AUTHD_EVENT} and
         C{xmlstream.INIT_FAILED_EVENT} on it, as with twisted.words.
+    @raise ValueError: for text that is not a JID, or a JID without a user (an account has
+        one).
+    @raise TypeError: for a C{jid} or C{password} of another type.
     """
+    if isinstance(jid, str):
+        try:
+            jid = JID(jid)
+        except InvalidFormat as e:
+            raise ValueError(f"jid {jid!r} is not a JID: {e}") from None
+    elif not isinstance(jid, JID):
+        raise TypeError(f"jid must be a JID or its text, not {jid!r}")
+    if not jid.user:
+        raise ValueError(f"jid {jid.full()!r} names no account (user@domain)")
+    if not isinstance(password, str):
+        raise TypeError(f"password must be a str, not {type(password).__name__}")
     return xmlstream.XmlStreamFactory(
         XMPPAuthenticator(jid, password, configurationForTLS=configurationForTLS)
     )
