@@ -50,6 +50,10 @@ def test_fromStrings(anchorFile: Path) -> None:
             ("trustAD", "strictNSEC3Iterations"),
             "trustAD and strictNSEC3Iterations exclude each other: the NSEC3 iteration limit",
         ),
+        # An empty text is never the default: an empty resolverTLS would be cleartext.
+        (([b"127.0.0.1"],), ("servers",), "servers: [b'127.0.0.1']: give each address as"),
+        ((None, ""), ("trustAnchors",), "trustAnchors: '' is not a value"),
+        ((None, " "), ("trustAnchors",), "trustAnchors: ' ' is not a value"),
     ],
 )
 def test_fromStringsErrors(arguments: tuple, fields: tuple[str, ...], message: str) -> None:
@@ -127,6 +131,26 @@ def test_trustADRemoteNeedsTrustAD() -> None:
     assert str(caught.value) == (
         "trustADRemote: applies only when the AD bit is trusted (give trustAD to accept it)"
     )
+
+
+@pytest.mark.parametrize(
+    "keyword, field",
+    [
+        ("resolverTLS", "resolverTLS"),
+        ("rootHintsFile", "rootHints"),
+        ("trustAnchorState", "trustAnchorState"),
+        ("resolverTrustRootsFile", "resolverTrustRoots"),
+    ],
+)
+def test_fromStringsEmptyIsNotTheDefault(keyword: str, field: str) -> None:
+    """
+    An empty text (a variable left unset) is refused, naming the setting, not read as "not
+    given": an empty C{resolverTLS} used to send every query in clear.
+    """
+    with pytest.raises(ResolverSettingsError) as caught:
+        ResolverSettings.fromStrings(["127.0.0.1"], **{keyword: ""})
+    assert caught.value.options == (field,)
+    assert "'' is not a value" in str(caught.value)
 
 
 def test_fromStringsServersAsOneString() -> None:

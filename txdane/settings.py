@@ -277,14 +277,33 @@ class ResolverSettings:
             without a port then mean port 853.
         @param resolverTrustRootsFile: a PEM file of root certificates (or a directory of
             C{.pem} files), see L{ResolverSettings.resolverTrustRoots}.
-        @raise ResolverSettingsError: naming the setting that cannot be used.
+        @raise ResolverSettingsError: naming the setting that cannot be used (an empty text
+            included: it is never read as the default).
         """
+        given = {
+            "trustAnchors": trustAnchorFile,
+            "rootHints": rootHintsFile,
+            "trustAnchorState": trustAnchorState,
+            "resolverTLS": resolverTLS,
+            "resolverTrustRoots": resolverTrustRootsFile,
+        }
+        for field, value in given.items():
+            if value is not None and not (isinstance(value, str) and value.strip()):
+                # Never read as "not given": an empty resolverTLS would send every query in
+                # clear, an empty trust anchor file would be the built-in anchors.
+                raise ResolverSettingsError(
+                    (field,), f"{value!r} is not a value (give one, or None for the default)"
+                )
         parsed: tuple[NameServer, ...] | None = None
         if servers is not None:
             if isinstance(servers, (str, bytes)):
                 raise ResolverSettingsError(
                     ("servers",),
                     f"{servers!r} is not a list of addresses (give a list, even of one)",
+                )
+            if not all(isinstance(server, str) for server in servers):
+                raise ResolverSettingsError(
+                    ("servers",), f"{list(servers)!r}: give each address as a str"
                 )
             texts = [s.strip() for s in servers if s.strip()]
             if not texts:
