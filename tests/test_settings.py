@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import weakref
 from pathlib import Path
+from typing import Any
 
 import pytest
 from twisted.internet.testing import MemoryReactorClock
@@ -147,8 +148,9 @@ def test_fromStringsEmptyIsNotTheDefault(keyword: str, field: str) -> None:
     An empty text (a variable left unset) is refused, naming the setting, not read as "not
     given": an empty C{resolverTLS} used to send every query in clear.
     """
+    given: dict[str, Any] = {keyword: ""}
     with pytest.raises(ResolverSettingsError) as caught:
-        ResolverSettings.fromStrings(["127.0.0.1"], **{keyword: ""})
+        ResolverSettings.fromStrings(["127.0.0.1"], **given)
     assert caught.value.options == (field,)
     assert "'' is not a value" in str(caught.value)
 

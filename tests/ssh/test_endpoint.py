@@ -137,11 +137,12 @@ class EndpointTests(SynchronousTestCase):
         """
         resolver = FakeResolver({})
         reactor = MemoryReactorClock()
-        for kw, message in [
+        cases: list[tuple[dict[str, Any], str]] = [
             ({"require": "no"}, "require must be True or False"),
             ({"keys": hostKey("ed25519")}, "keys must be a sequence"),
             ({"keys": ["/home/me/.ssh/id_ed25519"]}, "keys must be a sequence"),
-        ]:
+        ]
+        for kw, message in cases:
             with self.assertRaises(TypeError) as caught:
                 sshCommandEndpoint(reactor, resolver, HOST, b"true", b"me", **kw)
             self.assertIn(message, str(caught.exception))
