@@ -100,6 +100,7 @@ __all__: list[str] = [  # noqa: RUF022
     "StartTLSError",
     "StartTLSConnectionLostError",
     "StartTLSWrongProtocolError",
+    "TLSHandshakeError",
     "AllHostsFailedError",
     "SRVLookupError",
     "ServiceNotOfferedError",

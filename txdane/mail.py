@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import ipaddress
 import re
-import string
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import IO, Any, ClassVar
 
-import dns.name
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import Logger
 from twisted.mail.smtp import (
@@ -46,7 +43,7 @@ from twisted.mail.smtp import (
 )
 from twisted.python.failure import Failure
 
-from txdane.dane.decision import Policy
+from txdane.dane.decision import Action, Policy
 from txdane.endpoints.connection import IDANEConnection, Protection
 from txdane.endpoints.errors import AllHostsFailedError, HostAttempt, MXError
 from txdane.endpoints.mx import Shuffle, planMX
@@ -69,7 +66,7 @@ from txdane.mailpolicy import (
     policyCandidates,
     sessionPolicy,
 )
-from txdane.names import asciiHostName, isAddress
+from txdane.names import heloDomain, isAddress, mailDomain
 from txdane.validation.interfaces import IDNSSECResolver
 
 _log = Logger()
@@ -120,6 +117,9 @@ class DeliveryResult:
     @ivar skipped: the MX hosts beyond the limit of hosts to try (C{"host:port"}).
     @ivar policy: what protected the delivery: DANE, MTA-STS (enforced or testing) or none
         (L{MailPolicy<txdane.mailpolicy.MailPolicy>}).
+    @ivar tlsa: under DANE, the host's TLSA records as text (C{"3 1 1 e3b0..."}), in the
+        order of their text: those the connection was authenticated by, and those unusable
+        beside them.
     """
 
     domain: str
@@ -132,6 +132,7 @@ class DeliveryResult:
     tries: tuple[HostAttempt, ...] = ()
     skipped: tuple[str, ...] = ()
     policy: MailPolicy = MailPolicy.NONE
+    tlsa: tuple[str, ...] = ()
 
 
 class DeliveryError(TxdaneError):
@@ -219,62 +220,6 @@ MAX_LOCAL_PART = 64
 MAX_ADDRESS = 254
 
 
-#: A label of a mail domain in ASCII (RFC 5321 section 4.1.2, C{sub-domain}): letters, digits
-#: and hyphens, a hyphen neither first nor last. DNS allows more (the underscores of service
-#: names), SMTP does not.
-_MAIL_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\Z")
-
-#: What a mail domain may hold in ASCII, dots included; other characters (non-ASCII) are left
-#: to IDNA.
-_MAIL_DOMAIN_ASCII = frozenset(string.ascii_letters + string.digits + "-.")
-
-
-def _mailDomain(domain: str) -> str:
-    """
-    The domain of an address, as SMTP takes it (RFC 5321 section 4.1.2, C{Domain}): a DNS
-    name whose labels are letters, digits and hyphens, a hyphen neither first nor last; an
-    internationalized domain is taken and given in A-labels. The one check of a mail domain,
-    for L{mailAddress} and through it L{recipientDomain}: what reaches an SMTP command or an
-    MX lookup is what RFC 5321 allows, never a name only DNS allows (C{mail_host.example}).
-
-    Every ASCII character of C{domain} is checked as given, before the name is read: DNS
-    text reads a backslash as an escape (C{exa\\mple.org} would become C{example.org}, and
-    C{\\095} an underscore). The labels are checked again in A-labels, so that nothing IDNA
-    maps to ASCII gets past.
-
-    @return: the domain in ASCII, without a final dot.
-    @raise ValueError: saying what is wrong.
-    """
-    for character in domain:
-        if character.isascii() and character not in _MAIL_DOMAIN_ASCII:
-            raise ValueError(
-                f"{domain!r} is not a valid domain name ({character!r}: a mail domain has "
-                "only letters, digits and hyphens, RFC 5321)"
-            )
-    if domain.endswith(".."):
-        # asciiHostName takes one final dot, and would drop them all.
-        raise ValueError(f"{domain!r} is not a valid domain name ({dns.name.EmptyLabel()})")
-    for label in domain.removesuffix(".").split("."):
-        if label.startswith("-") or label.endswith("-"):
-            raise ValueError(
-                f"{domain!r} is not a valid domain name ({label!r}: a label of a mail domain "
-                "neither starts nor ends with a hyphen, RFC 5321)"
-            )
-    try:
-        ascii = asciiHostName(domain)
-    except ValueError as e:
-        why = f" ({e})" if str(e) else ""
-        raise ValueError(f"{domain!r} is not a valid domain name{why}") from None
-    for label in ascii.split("."):
-        if not _MAIL_LABEL.match(label):
-            raise ValueError(
-                f"{domain!r} is not a valid domain name ({label!r}: a label of a mail domain "
-                "has only letters, digits and hyphens, a hyphen neither first nor last, "
-                "RFC 5321)"
-            )
-    return ascii
-
-
 def mailAddress(text: str) -> str:
     """
     Check that C{text} is an address mail can be sent from or to here: a plain
@@ -315,46 +260,10 @@ def mailAddress(text: str) -> str:
         )
     if isAddress(domain):
         raise ValueError(f"{domain} is an address, not a domain: mail goes to its MX hosts")
-    address = f"{local}@{_mailDomain(domain)}"
+    address = f"{local}@{mailDomain(domain)}"
     if len(address) > MAX_ADDRESS:
         raise ValueError(f"longer than {MAX_ADDRESS} characters")
     return address
-
-
-def heloDomain(name: object) -> str:
-    """
-    Check C{name} as the argument of C{EHLO} (RFC 5321 section 4.1.1.1): a domain as
-    L{mailAddress} takes one (letters, digits and hyphens; an internationalized domain in
-    A-labels), or, for a host without a name (section 4.1.4), an address literal:
-    C{[192.0.2.1]} or C{[IPv6:2001:db8::1]}. A server that checks its clients' greetings
-    (Postfix's C{reject_invalid_helo_hostname}) refuses any other, after the connection is
-    made: each MX host would fail the delivery for the same mistake.
-
-    @return: the name as it is sent: in ASCII, without a final dot.
-    @raise ValueError: saying what is wrong.
-    """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"heloName {name!r} is not a host name or an address literal")
-    if name.startswith("[") and name.endswith("]"):
-        inner = name[1:-1]
-        version, text = (6, inner[5:]) if inner[:5].lower() == "ipv6:" else (4, inner)
-        try:
-            address = ipaddress.ip_address(text)
-        except ValueError:
-            address = None
-        if address is None or address.version != version:
-            raise ValueError(
-                f"heloName {name!r} is not an address literal ([192.0.2.1] or "
-                "[IPv6:2001:db8::1], RFC 5321 section 4.1.3)"
-            )
-        return name
-    if isAddress(name):
-        literal = f"[{name}]" if ":" not in name else f"[IPv6:{name}]"
-        raise ValueError(f"heloName {name!r} is an address: greet with the literal {literal}")
-    try:
-        return _mailDomain(name)
-    except ValueError as e:
-        raise ValueError(f"heloName: {e}") from None
 
 
 def recipientDomain(recipients: Sequence[str]) -> str:
@@ -550,7 +459,7 @@ class _Delivery:
             if kind is not None:
                 self.report(candidate, None, address, kind, str(error), error)
             raise
-        self.report(candidate, result.policy, result.address, None, "", None)
+        self.report(candidate, result.policy, result.address, None, "", None, result.tlsa)
         return result
 
     def report(
@@ -561,16 +470,20 @@ class _Delivery:
         kind: str | None,
         reason: str,
         error: BaseException | None,
+        tlsa: tuple[str, ...] = (),
     ) -> None:
         """
-        Tell the reporter, if any, of one session's TLS outcome.
+        Tell the reporter, if any, of one session's TLS outcome: under DANE, with the host's
+        TLSA records (C{tlsa} for a session that succeeded, those its error checked for one
+        that failed), in one order whatever order DNS gave them in, so that the sessions of
+        one RRset are counted under one policy.
         """
         if self.reporter is None:
             return
         checks = getattr(error, "checks", ()) or ()
         if policy is MailPolicy.DANE or checks:
             policyType = "tlsa"
-            strings = tuple(str(check.record) for check in checks)
+            strings = tlsa or _recordTexts(check.record for check in checks)
         elif candidate.policy is Policy.SMTP_STS and self.sts is not None:
             policyType = "sts"
             strings = tuple(self.sts.policy.lines())
@@ -692,6 +605,7 @@ class _Delivery:
             # The client says QUIT and the server closes: the attempt ends with the connection.
             await closed
         code, resp = factory.reply or (250, b"")
+        plan = info.plan
         return DeliveryResult(
             self.domain,
             candidate.host,
@@ -702,7 +616,8 @@ class _Delivery:
             tuple((_text(a), c, _text(r)) for a, c, r in addresses),
             tuple(self.tries),
             self.skipped,
-            planPolicy(info.plan, self.sts),
+            planPolicy(plan, self.sts),
+            _recordTexts(plan.records) if plan.action is Action.DANE else (),
         )
 
 
@@ -714,6 +629,13 @@ class _Attempt:
     transport: Any = None
     address: str | None = None
     expired = False
+
+
+def _recordTexts(records: Iterable[object]) -> tuple[str, ...]:
+    """
+    TLSA records as text, sorted: one RRset gives one tuple, whatever order DNS gave it in.
+    """
+    return tuple(sorted(str(record) for record in records))
 
 
 def _tell(reporter: Callable[[TLSSession], object], session: TLSSession) -> None:
@@ -739,6 +661,23 @@ async def _policyOf(source: PolicySource, domain: str) -> PolicyOutcomeLike | No
     except Exception:
         return None
     return outcome
+
+
+def _oneHeloName(given: object, settings: str | None) -> str | None:
+    """
+    The name to greet every host with: C{given} (L{sendMail}'s C{heloName}, checked as
+    L{heloDomain} checks) or that of the settings' options, which must not differ.
+
+    @raise ValueError: for a name that cannot be used, or two different names.
+    """
+    if given is None:
+        return settings
+    name = heloDomain(given)
+    if settings is not None and settings.lower() != name.lower():
+        raise ValueError(
+            f"heloName {name!r} differs from settings.options.heloName {settings!r}: give one"
+        )
+    return name
 
 
 def _preludeDeadline(
@@ -824,9 +763,11 @@ def sendMail(
     @param resolver: the validating resolver (e.g. C{ResolverSettings(...).build(reactor)}).
     @param message: the message (RFC 5322 bytes, CRLF or LF line ends), or a file of it.
     @param port: the SMTP port of the MX hosts.
-    @param heloName: the name to greet with (default: this machine's, as twisted.mail's): a
-        domain (an internationalized one is sent in A-labels) or an address literal, as
-        L{heloDomain} checks.
+    @param heloName: the name to greet each host with, before STARTTLS (the endpoint's
+        C{EHLO}) and after it (twisted.mail's): a domain (an internationalized one is sent in
+        A-labels) or an address literal, as L{txdane.names.heloDomain} checks; or that of
+        C{settings.options}. Default: the connection's local address as a literal before
+        STARTTLS, this machine's name (twisted.mail's default) after it.
     @param timeout: seconds to wait for each server reply, the greeting included. The
         endpoint reads the greeting and the replies before TLS itself, under the deadline of
         C{handshakeTimeout}; unless that is given, it is no longer than C{timeout}, so a host
@@ -867,8 +808,6 @@ def sendMail(
         a shuffle of the wrong kind, a C{maxHosts} that is no C{int}).
     """
     _checkArguments(resolver, port, mtaSTS, reporter, timeout, attemptTimeout, deliveryTimeout)
-    if heloName is not None:
-        heloName = heloDomain(heloName)
     if isinstance(recipients, (str, bytes)) or not isinstance(recipients, Iterable):
         raise TypeError(f"recipients must be a list of addresses, not {recipients!r}")
     # Once: a generator read here for the domain would be empty when the addresses are sent.
@@ -889,6 +828,12 @@ def sendMail(
     data = data.replace(b"\r\n", b"\n")
     hosts = settings or HostSettings(timeout=min(timeout, 30))
     refuseHostFields(hosts, "policy", "starttls", "tlsaHost")
+    heloName = _oneHeloName(heloName, hosts.options.heloName)
+    if heloName is not None:
+        # The endpoint greets each host with it before STARTTLS, twisted.mail's client after.
+        hosts = dataclasses.replace(
+            hosts, options=dataclasses.replace(hosts.options, heloName=heloName)
+        )
     hosts = dataclasses.replace(
         hosts, handshakeTimeout=_preludeDeadline(hosts, timeout, handshakeTimeout)
     )

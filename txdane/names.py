@@ -1,19 +1,28 @@
 """
 Domain names as txdane uses them, at the bottom of the layers: the owner names of service
-records (TLSA at C{_port._proto.host}) and the conversion of user-given text to names.
+records (TLSA at C{_port._proto.host}), the conversion of user-given text to names, and the
+domains SMTP takes (in addresses and C{EHLO}), which are fewer than DNS allows.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import string
 
 import dns.exception
 import dns.name
 
 from txdane.errors import TLSAFormatError
 
-__all__ = ["asName", "asciiHostName", "isAddress", "tlsaName"]
+__all__ = [
+    "asName",
+    "asciiHostName",
+    "heloDomain",
+    "isAddress",
+    "mailDomain",
+    "tlsaName",
+]
 
 
 def asName(name: dns.name.Name | str) -> dns.name.Name:
@@ -93,3 +102,96 @@ def asciiHostName(text: str) -> str:
     if not labels or not all(_HOST_LABEL.match(label) for label in labels):
         raise ValueError("")
     return name.to_text(omit_final_dot=True)
+
+
+#: A label of a mail domain in ASCII (RFC 5321 section 4.1.2, C{sub-domain}): letters, digits
+#: and hyphens, a hyphen neither first nor last. DNS allows more (the underscores of service
+#: names), SMTP does not.
+_MAIL_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\Z")
+
+#: What a mail domain may hold in ASCII, dots included; other characters (non-ASCII) are left
+#: to IDNA.
+_MAIL_DOMAIN_ASCII = frozenset(string.ascii_letters + string.digits + "-.")
+
+
+def mailDomain(domain: str) -> str:
+    """
+    A domain as SMTP takes it (RFC 5321 section 4.1.2, C{Domain}): a DNS name whose labels
+    are letters, digits and hyphens, a hyphen neither first nor last; an internationalized
+    domain is taken and given in A-labels. The one check of a mail domain, for
+    L{txdane.mail.mailAddress} (and through it L{txdane.mail.recipientDomain}) and for the
+    argument of C{EHLO} (L{heloDomain}): what reaches an SMTP command or an MX lookup is what
+    RFC 5321 allows, never a name only DNS allows (C{mail_host.example}).
+
+    Every ASCII character of C{domain} is checked as given, before the name is read: DNS
+    text reads a backslash as an escape (C{exa\\mple.org} would become C{example.org}, and
+    C{\\095} an underscore). The labels are checked again in A-labels, so that nothing IDNA
+    maps to ASCII gets past.
+
+    @return: the domain in ASCII, without a final dot.
+    @raise ValueError: saying what is wrong.
+    """
+    for character in domain:
+        if character.isascii() and character not in _MAIL_DOMAIN_ASCII:
+            raise ValueError(
+                f"{domain!r} is not a valid domain name ({character!r}: a mail domain has "
+                "only letters, digits and hyphens, RFC 5321)"
+            )
+    if domain.endswith(".."):
+        # asciiHostName takes one final dot, and would drop them all.
+        raise ValueError(f"{domain!r} is not a valid domain name ({dns.name.EmptyLabel()})")
+    for label in domain.removesuffix(".").split("."):
+        if label.startswith("-") or label.endswith("-"):
+            raise ValueError(
+                f"{domain!r} is not a valid domain name ({label!r}: a label of a mail domain "
+                "neither starts nor ends with a hyphen, RFC 5321)"
+            )
+    try:
+        ascii = asciiHostName(domain)
+    except ValueError as e:
+        why = f" ({e})" if str(e) else ""
+        raise ValueError(f"{domain!r} is not a valid domain name{why}") from None
+    for label in ascii.split("."):
+        if not _MAIL_LABEL.match(label):
+            raise ValueError(
+                f"{domain!r} is not a valid domain name ({label!r}: a label of a mail domain "
+                "has only letters, digits and hyphens, a hyphen neither first nor last, "
+                "RFC 5321)"
+            )
+    return ascii
+
+
+def heloDomain(name: object) -> str:
+    """
+    Check C{name} as the argument of C{EHLO} (RFC 5321 section 4.1.1.1): a domain as
+    L{mailDomain} checks one (letters, digits and hyphens; an internationalized domain in
+    A-labels), or, for a host without a name (section 4.1.4), an address literal:
+    C{[192.0.2.1]} or C{[IPv6:2001:db8::1]}. A server that checks its clients' greetings
+    (Postfix's C{reject_invalid_helo_hostname}) refuses any other, after the connection is
+    made: each MX host would fail the delivery for the same mistake.
+
+    @return: the name as it is sent: in ASCII, without a final dot.
+    @raise ValueError: saying what is wrong.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"heloName {name!r} is not a host name or an address literal")
+    if name.startswith("[") and name.endswith("]"):
+        inner = name[1:-1]
+        version, text = (6, inner[5:]) if inner[:5].lower() == "ipv6:" else (4, inner)
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            address = None
+        if address is None or address.version != version:
+            raise ValueError(
+                f"heloName {name!r} is not an address literal ([192.0.2.1] or "
+                "[IPv6:2001:db8::1], RFC 5321 section 4.1.3)"
+            )
+        return name
+    if isAddress(name):
+        literal = f"[{name}]" if ":" not in name else f"[IPv6:{name}]"
+        raise ValueError(f"heloName {name!r} is an address: greet with the literal {literal}")
+    try:
+        return mailDomain(name)
+    except ValueError as e:
+        raise ValueError(f"heloName: {e}") from None

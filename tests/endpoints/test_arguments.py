@@ -7,6 +7,7 @@ DANE was required), and a proto other than tcp looked up TLSA records nobody pub
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -197,3 +198,117 @@ def test_mxOwnFields(options: DANEOptions, message: str) -> None:
     )
     with pytest.raises(TypeError, match="settings must be a HostSettings"):
         mxEndpoint(reactor, resolver, "example.test", settings=options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("h example.test", r"' ' is not allowed \(a host name has letters, digits, hyphens"),
+        ("h/x.example.test", r"'/' is not allowed \(give the host alone, without a scheme"),
+        ("h\x00.example.test", r"'\\x00' is not allowed"),
+        ("*.example.test", r"'\*' is not allowed \(a wildcard names no one host\)"),
+        ("user:pw@www.example.test", r"'@' is not allowed \(give the host alone, without a user"),
+        ("www.example.test:443", r"':' is not allowed \(give the host alone: the port is given"),
+        ("https://www.example.test/", "is a URL, not a host name: give the host name alone"),
+        ("www\\.example.test", r"'\\\\' is not allowed"),
+        ("-www.example.test", "a label starts or ends with a hyphen"),
+        ("www-.example.test", "a label starts or ends with a hyphen"),
+        ("[::1]", r"is an IP address in brackets: give the address without them \(::1\)"),
+        ("[2001:db8::1]:443", r"give the address without them \(2001:db8::1\)"),
+        ("\U0001f4a9.example.test", "is not a host name: IDNA"),
+    ],
+)
+def test_hostNotAName(host: str, message: str) -> None:
+    """
+    A host is an IP address or a host name: text that DNS could hold but that names no host
+    (a space, a slash, a wildcard, a user name, a URL, an address in brackets) is refused
+    when the endpoint is made, saying which character is wrong and, where it is clear, what
+    was meant; so is a TLSA host or a reference identifier.
+    """
+    for make in (
+        lambda: dane(host),
+        lambda: DNSSECEndpoint(reactor, resolver, host, 22),
+    ):
+        with pytest.raises(ValueError, match=f"host {re.escape(repr(host))} .*" + message):
+            make()
+    # A TLSA host is a name: an address in brackets is refused as an address.
+    bracketed = host.startswith("[")
+    with pytest.raises(
+        ValueError, match="tlsaHost .*" + ("is an address" if bracketed else message)
+    ):
+        dane(tlsaHost=host)
+    with pytest.raises(ValueError, match="extraNames .*" + message):
+        dane(extraNames=[host])
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "_xmpp.example.test",
+        "a_b.example.test",
+        "mail.example.test.",
+        "xn--bcher-kva.example.test",
+        "B\u00dcCHER.example.test",
+        "Stra\u00dfe.example.test",
+        "www.example.123abc",
+        "127.0.0.1",
+        "2001:db8::1",
+    ],
+)
+def test_oddHostsAccepted(host: str) -> None:
+    """
+    Names DNS and host names both allow, odd as they look (service labels' underscores, a
+    final dot, internationalized names in any case, A-labels), are taken as given.
+    """
+    assert dane(host).host == host
+    assert DNSSECEndpoint(reactor, resolver, host, 22).host == host
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "message"),
+    [
+        (
+            ("example.test", "5307"),
+            {},
+            TypeError,
+            "port must be an int from 1 to 65535, not '5307'",
+        ),
+        (("example.test", 0), {}, ValueError, "port 0 is not in 1-65535"),
+        (("example.test", 65536), {}, ValueError, "port 65536 is not in 1-65535"),
+        ((None,), {}, TypeError, "domain must be a domain name as str, not None"),
+        ((b"example.test",), {}, TypeError, "domain must be a domain name as str"),
+        (("",), {}, ValueError, "domain '' is not a host name: it is empty"),
+        ((".",), {}, ValueError, "domain '.' is not a host name: it names the root"),
+        (("127.0.0.1",), {}, ValueError, "domain '127.0.0.1' is an address, not a domain name"),
+        (("2001:db8::1",), {}, ValueError, "domain '2001:db8::1' is an address, not a domain"),
+        (("[::1]",), {}, ValueError, r"domain '\[::1\]' is an address, not a domain name"),
+        (("mail..example.test",), {}, ValueError, "domain 'mail..example.test' is not a host"),
+        (("*.example.test",), {}, ValueError, "domain '\\*.example.test' is not a host name"),
+        (("example.test",), {"shuffle": "random"}, TypeError, "shuffle must be callable"),
+    ],
+)
+def test_mxRefusedAtOnce(
+    args: tuple[Any, ...], kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    """
+    L{mxEndpoint} checks its arguments when it is made, by the rules of C{dane:mx=}: a port
+    given as text or out of range, and a domain that is no domain (none, the root, an
+    address, an empty label), failed only at C{connect()}, after DNS lookups, or looked up
+    the root's MX records.
+    """
+    with pytest.raises(error, match=message):
+        mxEndpoint(reactor, resolver, *args, **kwargs)
+
+
+def test_mxResolverChecked() -> None:
+    with pytest.raises(TypeError, match=r"give settings.build\(reactor\)"):
+        mxEndpoint(reactor, ResolverSettings(), "example.test")  # type: ignore[arg-type]
+
+
+def test_mxAccepted() -> None:
+    """
+    Domains and ports the checks allow still make the endpoint.
+    """
+    for domain in ("example.test", "example.test.", "b\u00fccher.example", "_mx.example.test"):
+        endpoint = mxEndpoint(reactor, resolver, domain, 2525, shuffle=lambda hosts: None)
+        assert endpoint.service == f"MX of {domain}"

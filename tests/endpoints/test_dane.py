@@ -24,7 +24,7 @@ from txdane.adapters import AddressValidationError, NoAddressesError
 from txdane.dane.decision import Action, Policy
 from txdane.dane.errors import DANEPolicyError, DANEVerificationError, PKIXVerificationError
 from txdane.dane.pkix import PKIXTrust
-from txdane.endpoints import DANEEndpoint, DNSSECEndpoint
+from txdane.endpoints import DANEEndpoint, DNSSECEndpoint, TLSHandshakeError
 from txdane.errors import HandshakeTimeoutError, TxdaneError
 from txdane.resolvconf import NameServer
 from txdane.status import Status
@@ -327,13 +327,18 @@ class DANEEndpointTests(TestCase):
     async def test_noClientCertificateRefused(self) -> None:
         """
         Without a client certificate, a server that requires one refuses the handshake (TLS
-        1.2, where the client learns it before its handshake completes), so connect() fails.
+        1.2, where the client learns it before its handshake completes), so connect() fails
+        with a L{TLSHandshakeError} keeping OpenSSL's error.
         """
         server, world = await self.clientCertificateWorld(maximumVersion=TLSVersion.TLSv1_2)
         factory, built = recordingFactory()
-        await self.assertFailure(
-            DANEEndpoint(reactor, world.resolver, WWW, server.port).connect(factory), SSL.Error
+        error: Any = await self.assertFailure(
+            DANEEndpoint(reactor, world.resolver, WWW, server.port).connect(factory),
+            TLSHandshakeError,
         )
+        self.assertIsInstance(error.cause, SSL.Error)
+        self.assertIs(error.__cause__, error.cause)
+        self.assertIn("the TLS handshake failed: ", str(error))
         self.assertEqual(server.factory.clientCertificates, [])
         self.assertTrue(all(not p.made for p in built))
 

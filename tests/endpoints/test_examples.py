@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.internet.protocol import Factory, ProcessProtocol
+from twisted.internet.protocol import Factory, ProcessProtocol, Protocol
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.protocols.basic import LineReceiver
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -95,6 +95,40 @@ class ExampleTests(TestCase):
         self.assertEqual(code, 1)
         self.assertIn(b"refused: ", err)
         self.assertIn(b"no TLSA record matched", err)
+
+    async def test_linesNotTLS(self) -> None:
+        """
+        A server that does not speak TLS: the example's C{except TxdaneError} catches the
+        failed handshake and says what happened, without a traceback.
+        """
+
+        class Greeter(Protocol):
+            def connectionMade(self) -> None:
+                self.transport.write(b"220 mail.example.test ESMTP\r\n")  # type: ignore[union-attr]
+
+        port = reactor.listenTCP(0, Factory.forProtocol(Greeter), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        world = await makeWorld(
+            {"example.test.": [f"_{number}._tcp.www 300 IN TLSA 3 1 1 {'ab' * 32}"]}
+        )
+        self.addCleanup(world.dnsServer.stop)
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        anchor = Path(directory.name) / "anchor"
+        anchor.write_text(world.hierarchy.trustAnchorText())
+        description = (
+            f"dane:host=www.example.test:port={number}:resolver={world.resolverAddress}"
+            f":trustAnchor={anchor}"
+        )
+        _, err, code = await getProcessOutputAndValue(
+            sys.executable, [str(EXAMPLES / "dane_lines.py"), description, "HELLO"], env=self.env()
+        )
+        self.assertEqual(code, 1, err)
+        self.assertEqual(
+            err.decode().strip(),
+            f"refused: www.example.test:{number}: the TLS handshake failed: wrong version number",
+        )
 
     async def test_lines(self) -> None:
         world, port, anchor = await self.serve(Factory.forProtocol(Echo))

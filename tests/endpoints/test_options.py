@@ -30,6 +30,17 @@ def test_frozenAndNormalised() -> None:
     )
 
 
+@pytest.mark.parametrize("protocol", [b"", b"x" * 256])
+def test_alpnNamesChecked(protocol: bytes) -> None:
+    """
+    An ALPN protocol name is 1 to 255 bytes (RFC 7301): another is refused when the options
+    are made, not by OpenSSL at each connection.
+    """
+    with pytest.raises(ValueError, match="is not an ALPN protocol name"):
+        DANEOptions(acceptableProtocols=[b"h2", protocol])
+    assert DANEOptions(acceptableProtocols=[b"x" * 255]).acceptableProtocols == (b"x" * 255,)
+
+
 def test_endpointTakesOptionsOrFields() -> None:
     """
     An endpoint takes a L{DANEOptions}, its fields as keywords, or both (the keywords win).
@@ -73,6 +84,7 @@ def test_stringOptionsComeFromTheFields() -> None:
         "privateKey",
         "trustRoots",
         "starttls",
+        "heloName",
     }
     endpoint = clientFromString(
         MemoryReactorClock(),

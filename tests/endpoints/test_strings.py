@@ -552,3 +552,50 @@ def test_reprNamesTheTarget() -> None:
     assert repr(parse("dane:srv=imap:domain=example.test")).startswith(
         "<SRVEndpoint imap of example.test"
     )
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("dane:host=h/x.example.test:port=443", "host='h/x.example.test' is not a host name: '/'"),
+        ("dnssec:host=user@www.example.test:port=22", "host='user@www.example.test' is not a"),
+        ("dane:host=www.example.test\\:443:port=443", "the port is given on its own"),
+        ("dane:host=https\\://www.example.test/:port=443", "host='https://www.example.test/' is a"),
+        ("dane:host=*.example.test:port=443", "host='*.example.test' is not a host name: '*'"),
+        (
+            "dane:host=[\\:\\:1]:port=443",
+            "host='[::1]' is an IP address in brackets: give the address without them (::1)",
+        ),
+        (
+            "dane:host=[::1]:port=443",
+            "host=[::1]: give the address without brackets, each colon escaped with a "
+            'backslash, as in host=\\:\\:1 (in Python source: r"host=\\:\\:1")',
+        ),
+        ("dane:mx=*.example.test", "mx='*.example.test' is not a host name: '*' is not allowed"),
+        ("dane:mx=[192.0.2.1]", "mx='[192.0.2.1]' is an address, not a domain name"),
+        ("dane:srv=imap:domain=a b.example.test", "domain='a b.example.test' is not a host name"),
+        ("dane:host=h:port=443:tlsaHost=-t.example.test", "tlsaHost='-t.example.test' is not a"),
+    ],
+)
+def test_hostNotAName(text: str, message: str) -> None:
+    """
+    The options naming a host or a domain are checked by the rule the endpoints' constructors
+    follow (L{hostProblem<txdane.endpoints._arguments.hostProblem>}): text that names no host
+    is an error naming the option and the character.
+    """
+    with pytest.raises(EndpointStringError) as e:
+        parse(text)
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "text, host",
+    [
+        ("dane:host=_xmpp.example.test:port=443", "_xmpp.example.test"),
+        ("dane:host=www.example.test.:port=443", "www.example.test."),
+        ("dane:host=B\u00dcCHER.example.test:port=443", "B\u00dcCHER.example.test"),
+        ("dnssec:host=Stra\u00dfe.example.test:port=22", "Stra\u00dfe.example.test"),
+    ],
+)
+def test_oddHostsAccepted(text: str, host: str) -> None:
+    assert parse(text).host == host

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from twisted.internet.testing import MemoryReactorClock
 
-from txdane.mail import heloDomain, mailAddress, recipientDomain, sendMail
+from txdane.mail import mailAddress, recipientDomain, sendMail
+from txdane.names import heloDomain
 from txdane.settings import ResolverSettings
 
 from ..fakeresolver import PendingResolver
@@ -202,6 +203,6 @@ def test_mailDomainCheckedInALabels(monkeypatch: pytest.MonkeyPatch) -> None:
     underscore, or a hyphen at either end, of what was given would not get past.
     """
     for converted in ("mail_host.example", "mail-.example"):
-        monkeypatch.setattr("txdane.mail.asciiHostName", lambda text, c=converted: c)
+        monkeypatch.setattr("txdane.names.asciiHostName", lambda text, c=converted: c)
         with pytest.raises(ValueError, match=f"'{converted.split('.')[0]}': a label of a mail"):
             mailAddress("a@mailhost.example")

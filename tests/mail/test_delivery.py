@@ -18,9 +18,12 @@ from twisted.mail.smtp import ESMTPSenderFactory
 from twisted.trial.unittest import TestCase
 
 from txdane.dane.errors import DANEVerificationError
+from txdane.endpoints import DANEOptions
 from txdane.endpoints.connection import Protection
 from txdane.endpoints.errors import AllHostsFailedError, StartTLSError
+from txdane.endpoints.planner import HostSettings
 from txdane.mail import PermanentDeliveryError, TemporaryDeliveryError, sendMail
+from txdane.mailpolicy import TLSSession
 
 from ..dane.tlsserver import serverOptions
 from ..endpoints.world import World, makeWorld, reactor
@@ -208,6 +211,39 @@ class DeliveryTests(MailWorld):
         self.assertIsInstance(result.tries[0].error, DANEVerificationError)
         self.assertEqual(result.tries[0].host, "mxbad.example.test")
 
+    async def test_reportsNameTheRecords(self) -> None:
+        """
+        A TLS report's session names the host's TLSA records whether the host was verified
+        or refused (a verified session used to name none, and was counted under another
+        policy than the refused ones of the same records); the result carries them too.
+        """
+        sessions: list[TLSSession] = []
+        result = await sendMail(
+            reactor,
+            self.world.resolver,
+            "alice@example.org",
+            ["bob@fallback.example.test"],
+            MESSAGE,
+            port=self.port,
+            timeout=10,
+            reporter=sessions.append,
+        )
+        refused, verified = sessions
+        self.assertEqual(
+            [(s.mxHost, s.policyType, s.resultType) for s in sessions],
+            [
+                ("mxbad.example.test", "tlsa", "validation-failure"),
+                ("mxa.example.test", "tlsa", None),
+            ],
+        )
+        self.assertTrue(verified.policyStrings)
+        self.assertEqual(verified.policyStrings, result.tlsa)
+        self.assertEqual(list(result.tlsa), sorted(result.tlsa))
+        self.assertEqual(
+            refused.policyStrings,
+            tuple(sorted(str(c.record) for c in getattr(result.tries[0].error, "checks", ()))),
+        )
+
     async def test_daneTA(self) -> None:
         result = await self.send("tata.example.test")
         self.assertEqual((result.mx, result.protection), ("mxta.example.test", Protection.VERIFIED))
@@ -233,6 +269,39 @@ class DeliveryTests(MailWorld):
         self.assertEqual(len(self.servers["mxplain"].messages), 1)
         verbs = [line.split()[0].upper() for line in self.servers["mxplain"].cleartext[:3]]
         self.assertEqual(verbs, [b"EHLO", b"EHLO", b"MAIL"])
+
+    async def test_oneHeloName(self) -> None:
+        """
+        The server hears the caller's C{heloName} in every greeting: the endpoint's C{EHLO}
+        before STARTTLS (not the local address literal) and the client's after it. A name
+        in C{settings.options} is used the same way; two different names are refused.
+        """
+        await self.send("opportunistic.example.test")
+        greetings = [line for line in self.servers["mxplain"].cleartext if line[:4] == b"EHLO"]
+        self.assertEqual(greetings, [b"EHLO client.example.org"] * 2)
+        settings = HostSettings(options=DANEOptions(heloName="other.example.org"))
+        await sendMail(
+            reactor,
+            self.world.resolver,
+            "alice@example.org",
+            ["bob@opportunistic.example.test"],
+            MESSAGE,
+            port=self.port,
+            settings=settings,
+        )
+        greetings = [line for line in self.servers["mxplain"].cleartext if line[:4] == b"EHLO"]
+        self.assertEqual(greetings[2:], [b"EHLO other.example.org"] * 2)
+        with self.assertRaises(ValueError) as caught:
+            sendMail(
+                reactor,
+                self.world.resolver,
+                "alice@example.org",
+                ["bob@opportunistic.example.test"],
+                MESSAGE,
+                heloName="client.example.org",
+                settings=settings,
+            )
+        self.assertIn("differs from settings.options.heloName", str(caught.exception))
 
     async def test_nullMX(self) -> None:
         """

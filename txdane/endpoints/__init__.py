@@ -40,6 +40,7 @@ from txdane.endpoints.errors import (
     StartTLSConnectionLostError,
     StartTLSError,
     StartTLSWrongProtocolError,
+    TLSHandshakeError,
     UnknownProtocolError,
     UnsupportedSchemeError,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "StartTLSConnectionLostError",
     "StartTLSError",
     "StartTLSWrongProtocolError",
+    "TLSHandshakeError",
     "UnknownProtocolError",
     "UnsupportedSchemeError",
     "creatorForStartTLS",

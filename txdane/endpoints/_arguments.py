@@ -13,13 +13,14 @@ Tests: C{tests/endpoints/test_arguments.py}.
 from __future__ import annotations
 
 import math
+import string
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import dns.exception
 import dns.name
 
-from txdane.names import isAddress
+from txdane.names import asciiHostName, isAddress
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -39,38 +40,125 @@ def checkedPort(port: object, what: str = "port") -> int:
     return port
 
 
-def hostProblem(host: str) -> str | None:
+#: The characters a host name is written with, besides non-ASCII letters (which IDNA maps):
+#: ASCII letters, digits, hyphens, the underscores of service labels, and the dots between
+#: labels.
+_HOST_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-_.")
+
+#: Why a character that no host name has was probably typed, for the message.
+_CHARACTER_HINTS = {
+    "*": "a wildcard names no one host",
+    "@": "give the host alone, without a user name",
+    "/": "give the host alone, without a scheme or a path",
+    ":": "give the host alone: the port is given on its own",
+}
+
+#: What L{hostProblem} says of an address given for a domain.
+_NOT_A_DOMAIN = "is an address, not a domain name"
+
+
+def hostProblem(host: str, *, address: bool = True) -> str | None:
     """
-    What is wrong with C{host} as a host name or an IP address literal, in words that follow
-    it ("is not a host name: ..."); C{None} when nothing is.
+    What is wrong with C{host} as an IP address literal or a host name, in words that
+    follow it ("is not a host name: ..."); C{None} when nothing is.
+
+    A host name is what DNS names a host with: labels of letters, digits and hyphens (not
+    at either end), and the underscores of service labels, separated by dots, with an
+    optional final dot; internationalized labels are taken, as IDNA maps them to A-labels
+    (L{asciiHostName<txdane.names.asciiHostName>}). Anything else that DNS could name
+    (a space, a slash, a wildcard, C{user@host}) is refused, and so is an address in
+    brackets, as URLs write IPv6 ones.
+
+    @param address: whether an IP address literal is taken too (not for a domain, such as
+        an MX domain, which is a name).
     """
     if isAddress(host):
-        return None
+        return None if address else _NOT_A_DOMAIN
+    if not address and _bracketsProblem(host) is not None:
+        return _NOT_A_DOMAIN
+    for problem in (_bracketsProblem, _structureProblem, _characterProblem, _labelProblem):
+        found = problem(host)
+        if found is not None:
+            return found
+    return None
+
+
+def _bracketsProblem(host: str) -> str | None:
+    """
+    An IPv6 address in brackets, as a URL writes it (C{[::1]}, C{[::1]:443}).
+    """
+    if host.startswith("["):
+        inside = host[1:].partition("]")[0]
+        if isAddress(inside):
+            return f"is an IP address in brackets: give the address without them ({inside})"
+    return None
+
+
+def _structureProblem(host: str) -> str | None:
+    """
+    What DNS refuses in C{host}: an empty label, a label or name too long, the root.
+    """
+    if not host:
+        return "is not a host name: it is empty"
     try:
         name = dns.name.from_text(host)
-    except dns.exception.DNSException as e:
+    except (dns.exception.DNSException, UnicodeError, ValueError) as e:
         return f"is not a host name: {e}"
     if name == dns.name.root:
         return "is not a host name: it names the root"
-    last = name.labels[-2] if name.is_absolute() else name.labels[-1]
-    if last.isdigit():
+    return None
+
+
+def _characterProblem(host: str) -> str | None:
+    """
+    The first ASCII character of C{host} that no host name has (a user name's C{@} or a
+    URL's C{://} named before anything else they hold).
+    """
+    if "://" in host:
+        return "is a URL, not a host name: give the host name alone"
+    bad = [c for c in host if c.isascii() and c not in _HOST_CHARACTERS]
+    if not bad:
+        return None
+    character = "@" if "@" in bad else bad[0]
+    hint = _CHARACTER_HINTS.get(
+        character, "a host name has letters, digits, hyphens and underscores, between dots"
+    )
+    return f"is not a host name: {character!r} is not allowed ({hint})"
+
+
+def _labelProblem(host: str) -> str | None:
+    """
+    What is wrong with the labels of C{host}, written with the right characters: a hyphen
+    at either end of one, an internationalized label IDNA refuses, or a top-level label
+    that is all digits.
+    """
+    try:
+        name = asciiHostName(host)
+    except ValueError as e:
+        if str(e):
+            return f"is not a host name: {e}"
+        if any(label.startswith("-") or label.endswith("-") for label in host.split(".")):
+            return "is not a host name: a label starts or ends with a hyphen"
+        return "is not a host name: a label has a character no host name has"
+    if name.rpartition(".")[2].isdigit():
         # RFC 1123 section 2.1: a top-level label is never all digits, so this was meant as
         # an address.
         return "is neither an IP address nor a host name"
     return None
 
 
-def checkedHost(host: object, what: str = "host") -> str:
+def checkedHost(host: object, what: str = "host", *, address: bool = True) -> str:
     """
-    C{host} as a host name (text that is a valid DNS name, not the root) or an IP address
-    literal.
+    C{host} as a host name or an IP address literal (L{hostProblem}).
 
+    @param address: whether an IP address literal is taken (not for a domain).
     @raise TypeError: for anything but a C{str}.
-    @raise ValueError: for text that is neither.
+    @raise ValueError: for text that is neither, naming C{what} and saying why.
     """
     if not isinstance(host, str):
-        raise TypeError(f"{what} must be a host name or an IP address as str, not {host!r}")
-    problem = hostProblem(host)
+        kind = "a host name or an IP address" if address else "a domain name"
+        raise TypeError(f"{what} must be {kind} as str, not {host!r}")
+    problem = hostProblem(host, address=address)
     if problem is not None:
         raise ValueError(f"{what} {host!r} {problem}")
     return host

@@ -158,11 +158,9 @@ class OptionReader:
             an MX domain or a TLSA host is a name).
         """
         value = self.required(name)
-        problem = hostProblem(value)
+        problem = hostProblem(value, address=address)
         if problem is not None:
             raise self.error(f"{name}={value!r} {problem}")
-        if not address and isAddress(value):
-            raise self.error(f"{name}={value!r} is an address, not a domain name")
         return value
 
     def flag(self, name: str) -> bool:
@@ -307,7 +305,8 @@ def _refuseUnescapedColons(prefix: str, values: dict[str, str], positional: list
     """
     Twisted splits an endpoint string at every colon that is not escaped: an IPv6 literal
     written as it is (C{host=::1}) leaves its first part as the option's value and the rest as
-    positional fields. Say how to write it when the parts join into an IP address.
+    positional fields. Say how to write it when the parts join into an IP address (in
+    brackets, as a URL writes one, without them).
     """
     rest = ":".join(positional)
     candidates = [
@@ -318,6 +317,8 @@ def _refuseUnescapedColons(prefix: str, values: dict[str, str], positional: list
     if not values and len(positional) > 2:  # dane:::1:443
         candidates.append(("host", ":".join(positional[:-1])))
     for name, joined in candidates:
+        if joined.startswith("["):
+            _refuseBrackets(prefix, name, joined[1:].partition("]")[0])
         for part in joined.split(","):
             try:
                 ipaddress.IPv6Address(part.split("#")[0].split("%")[0].strip())
@@ -328,3 +329,17 @@ def _refuseUnescapedColons(prefix: str, values: dict[str, str], positional: list
                 f"{prefix}: {name}={joined}: escape each colon of an IPv6 address with a "
                 f'backslash, as in {name}={escaped} (in Python source: r"{name}={escaped}")'
             )
+
+
+def _refuseBrackets(prefix: str, name: str, inside: str) -> None:
+    """
+    Refuse an IPv6 address written in brackets, its colons not escaped (C{host=[::1]}),
+    showing it as it is written: without brackets, each colon escaped.
+    """
+    if isAddress(inside):
+        escaped = inside.replace(":", "\\:")
+        raise EndpointStringError(
+            f"{prefix}: {name}=[{inside}]: give the address without brackets, each colon "
+            f"escaped with a backslash, as in {name}={escaped} (in Python source: "
+            f'r"{name}={escaped}")'
+        )

@@ -15,6 +15,7 @@ import dns.name
 from OpenSSL import SSL
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import ConnectionAborted, ConnectionClosed
 from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -48,7 +49,7 @@ from txdane.endpoints._plumbing import (
 from txdane.endpoints.connection import ConnectionInfo, connected
 from txdane.endpoints.connector import retrying
 from txdane.endpoints.dnssec import DNSSECEndpoint
-from txdane.endpoints.errors import StartTLSError
+from txdane.endpoints.errors import StartTLSError, TLSHandshakeError
 from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.endpoints.starttls import NegotiatorFactory, negotiatorFor
 from txdane.errors import HandshakeTimeoutError
@@ -56,7 +57,7 @@ from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
 
-__all__ = ["DANEEndpoint", "creatorForStartTLS", "pkixRefusal", "tlsaResult"]
+__all__ = ["DANEEndpoint", "creatorForStartTLS", "handshakeRefusal", "pkixRefusal", "tlsaResult"]
 
 
 def tlsaResult(answer: Answer, baseDomain: dns.name.Name) -> TLSAResult:
@@ -101,9 +102,15 @@ class DANEEndpoint:
     Otherwise it fails with the reason:
     L{DANEPolicyError<txdane.dane.errors.DANEPolicyError>} (the TLSA lookup forbids the
     connection), L{DANEVerificationError<txdane.dane.errors.DANEVerificationError>} (no record
-    matched the server's certificates), L{AddressValidationError
-    <txdane.adapters.AddressValidationError>} (bogus or failed address lookup), or the
-    connection or TLS error. Cancelling the Deferred stops whatever stage is in progress.
+    matched the server's certificates), L{PKIXVerificationError
+    <txdane.dane.errors.PKIXVerificationError>} (no DANE, and the PKIX check failed),
+    L{AddressValidationError<txdane.adapters.AddressValidationError>} (bogus or failed address
+    lookup), L{TLSHandshakeError<txdane.endpoints.errors.TLSHandshakeError>} (the handshake
+    broke down: the server closed the connection, or does not speak TLS), L{HandshakeTimeoutError
+    <txdane.errors.HandshakeTimeoutError>}, a L{StartTLSError
+    <txdane.endpoints.errors.StartTLSError>} with C{starttls}, or the error of a TCP connection
+    that could not be made (Twisted's C{ConnectError}s). Cancelling the Deferred stops
+    whatever stage is in progress.
 
     @param reactor: the reactor.
     @param resolver: the validating resolver.
@@ -151,6 +158,11 @@ class DANEEndpoint:
         if options is not None:
             checkedInstance(options, "options", DANEOptions)
         self.options = DANEOptions.given(options, optionFields)
+        if self.options.heloName is not None and self.options.starttls is None:
+            raise ValueError(
+                "heloName is the greeting of starttls=smtp or lmtp: without STARTTLS the "
+                "endpoint greets no one"
+            )
         # Addresses from unsigned zones are dialled (the certificate check still applies,
         # by DANE or by PKIX); bogus ones never are.
         self._tcp = DNSSECEndpoint(
@@ -298,7 +310,27 @@ class DANEEndpoint:
         self, protocolFactory: IProtocolFactory, onLost: Callable[[Failure], object] | None
     ) -> IProtocol:
         addresses, plan = await self.plan()
-        return await self.connectWithPlan(addresses, plan, protocolFactory, onLost=onLost)
+        try:
+            return await self.connectWithPlan(addresses, plan, protocolFactory, onLost=onLost)
+        except Exception as e:
+            refusal = self.handshakeRefusal(plan, e)
+            if refusal is None:
+                raise
+            raise refusal from e
+
+    def handshakeRefusal(
+        self, plan: ConnectionPlan, error: BaseException
+    ) -> TLSHandshakeError | None:
+        """
+        The L{TLSHandshakeError} to report for C{error}, an error of L{connectWithPlan}
+        under C{plan}, when it is a direct TLS handshake that broke down: the connection
+        ended, or OpenSSL gave up, before a verified session. C{None} for any other error
+        (a verification that failed, a deadline, a connection never made), and with
+        C{starttls}, whose negotiator reports these itself (L{StartTLSError}).
+        """
+        if self.options.starttls is not None:
+            return None
+        return handshakeRefusal(plan, error)
 
     async def connectWithPlan(
         self,
@@ -319,6 +351,12 @@ class DANEEndpoint:
         transport providing L{IDANEConnection
         <txdane.endpoints.connection.IDANEConnection>}: where the connection went and how
         well it is protected.
+
+        A direct TLS handshake that broke down fails with the error the connection ended
+        with (Twisted's C{ConnectionLost}, OpenSSL's C{SSL.Error}), for callers that look
+        into it (the command line's C{check}); C{connect()} and the planners report it as
+        the L{TLSHandshakeError<txdane.endpoints.errors.TLSHandshakeError>} of
+        L{handshakeRefusal}.
 
         @param info: the connection's L{ConnectionInfo} to fill in (its address once the TCP
             connection is made, whether TLS passed), for a planner that knows more of the
@@ -350,6 +388,7 @@ class DANEEndpoint:
                 # SMTP's opportunistic TLS (RFC 7672 section 2.2): without usable TLSA
                 # records, a server that offers no STARTTLS is used in cleartext.
                 cleartextAllowed=plan.action is Action.UNAUTHENTICATED,
+                heloName=options.heloName,
             )
             tcp = await self._tcp.connectTo(addresses, factory)
         peer = tcp.transport.getPeer()  # type: ignore[attr-defined]
@@ -390,7 +429,9 @@ def pkixRefusal(plan: ConnectionPlan, error: BaseException) -> PKIXVerificationE
         return None
     if isinstance(cause, SSL.Error):
         text = "; ".join(str(part[2]) for part in _errorParts(cause)) or str(cause)
-        if "certificate" not in text:
+        if "certificate" not in text or "alert" in text:
+            # An alert is the server's complaint (about the client's certificate, say), not
+            # the client's check of the server's.
             return None
         why = f"the certificate chain is not valid ({text})"
     elif type(cause).__name__ == "VerificationError":  # service_identity's
@@ -401,6 +442,29 @@ def pkixRefusal(plan: ConnectionPlan, error: BaseException) -> PKIXVerificationE
         plan.host, plan.port, f"no DANE ({plan.reason}), and PKIX verification failed: {why}"
     )
     refusal.__cause__ = cause
+    return refusal
+
+
+def handshakeRefusal(plan: ConnectionPlan, error: BaseException) -> TLSHandshakeError | None:
+    """
+    A L{TLSHandshakeError} saying in words how the TLS handshake of a connection under
+    C{plan} broke down, when C{error} is what the connection ended with before the handshake
+    completed (Twisted's C{ConnectionLost} or C{ConnectionDone}, an OpenSSL C{SSL.Error}),
+    C{error} kept as its cause; else C{None} (C{error} says what happened already).
+    """
+    if isinstance(error, ConnectionAborted):
+        why = "the connection was aborted during the TLS handshake"
+    elif isinstance(error, ConnectionClosed):
+        why = "the server closed the connection during the TLS handshake"
+    elif isinstance(error, SSL.Error):
+        text = "; ".join(str(part[2]) for part in _errorParts(error))
+        if not text and error.args and isinstance(error.args[0], str):
+            text = error.args[0]
+        why = f"the TLS handshake failed: {text or 'OpenSSL gave no reason'}"
+    else:
+        return None
+    refusal = TLSHandshakeError(plan.host, plan.port, why, error)
+    refusal.__cause__ = error
     return refusal
 
 

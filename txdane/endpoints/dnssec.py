@@ -23,6 +23,7 @@ from txdane.endpoints._arguments import (
     checkedSeconds,
 )
 from txdane.endpoints._plumbing import logFailure, reactorWithResolver
+from txdane.names import asciiHostName, isAddress
 from txdane.validation.interfaces import IDNSSECResolver
 
 __all__ = ["DNSSECEndpoint"]
@@ -71,6 +72,9 @@ class DNSSECEndpoint:
         self._reactor = reactor
         self.resolver = checkedResolver(resolver)
         self.host = checkedHost(host)
+        # The name as it is looked up (in A-labels: Twisted refuses Unicode that IDNA 2008
+        # does not allow as it is, upper case or a sharp s), or the address.
+        self._asLookedUp = self.host if isAddress(self.host) else asciiHostName(self.host)
         self.port = checkedPort(port)
         self.allowInsecure = checkedFlag(allowInsecure, "allowInsecure")
         self.timeout = checkedSeconds(timeout, "timeout")
@@ -96,18 +100,29 @@ class DNSSECEndpoint:
         """
         Connect to the given, already validated addresses (and only to them).
         """
+        endpoint = self._hostnameEndpoint(addresses, self._asLookedUp)
+        if getattr(endpoint, "_badHostname", False) and addresses.addresses:
+            # Twisted checks the name by IDNA 2008, which refuses names DNS has (underscores,
+            # some A-labels): it only names the connection in Twisted's messages, so the
+            # first address does.
+            endpoint = self._hostnameEndpoint(addresses, addresses.addresses[0].host)
+        return endpoint.connect(protocolFactory)
+
+    def _hostnameEndpoint(self, addresses: ValidatedAddresses, name: str) -> HostnameEndpoint:
+        """
+        Twisted's C{HostnameEndpoint} for C{name}, dialling C{addresses} and no others.
+        """
         extra: dict[str, Any] = {}
         if self.attemptDelay is not None:
             extra["attemptDelay"] = self.attemptDelay
-        endpoint = HostnameEndpoint(
+        return HostnameEndpoint(
             reactorWithResolver(self._reactor, StaticHostnameResolver(addresses.addresses)),
-            self.host,
+            name,
             self.port,
             timeout=self.timeout,
             bindAddress=self.bindAddress,
             **extra,
         )
-        return endpoint.connect(protocolFactory)
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         """

@@ -1,6 +1,7 @@
 """
-The errors of the endpoints: STARTTLS refused, MX and SRV lookups that forbid dialling, every
-host of a plan failed, and endpoint strings or URLs that cannot be used.
+The errors of the endpoints: a TLS handshake that broke down, STARTTLS refused, MX and SRV
+lookups that forbid dialling, every host of a plan failed, and endpoint strings or URLs that
+cannot be used.
 
 Each names its host (or domain) and its cause in one line; the facts are attributes, declared
 once as fields (see L{TxdaneError<txdane.errors.TxdaneError>}).
@@ -35,6 +36,7 @@ __all__ = [
     "StartTLSConnectionLostError",
     "StartTLSError",
     "StartTLSWrongProtocolError",
+    "TLSHandshakeError",
     "UnknownProtocolError",
     "UnsupportedSchemeError",
     "describeError",
@@ -71,6 +73,34 @@ class UnknownProtocolError(TxdaneError, ValueError):
 
     def __str__(self) -> str:
         return f"unknown STARTTLS protocol {self.name!r} (one of {', '.join(self.known)})"
+
+
+class TLSHandshakeError(TxdaneError):
+    """
+    A TLS connection from the first byte whose handshake broke down before any certificate
+    was judged: the server closed the connection during the handshake, or answered with
+    something that is not TLS (a cleartext greeting: OpenSSL's "wrong version number"), or
+    OpenSSL gave up (an alert, no protocol version or cipher in common). The application was
+    never connected. A failed verification is not one: it keeps its own error
+    (L{DANEVerificationError<txdane.dane.errors.DANEVerificationError>},
+    L{PKIXVerificationError<txdane.dane.errors.PKIXVerificationError>}), and so does a
+    handshake that took too long (L{HandshakeTimeoutError
+    <txdane.errors.HandshakeTimeoutError>}). After STARTTLS, the same failures are
+    L{StartTLSError}s.
+
+    @ivar host: the server's host name.
+    @ivar port: the port.
+    @ivar reason: what happened, in words ("the server closed the connection during the
+        TLS handshake", "the TLS handshake failed: wrong version number").
+    @ivar cause: the error the connection ended with (Twisted's C{ConnectionLost}, an
+        OpenSSL C{SSL.Error}), also kept as C{__cause__}.
+    """
+
+    host: str
+    port: int
+    reason: str
+    cause: BaseException | None = None
+    template = "{host}:{port}: {reason}"
 
 
 class StartTLSError(TxdaneError):

@@ -31,6 +31,7 @@ import dns.rcode
 from twisted.internet.defer import CancelledError
 
 from txdane.dane.decision import Policy
+from txdane.endpoints._arguments import checkedCallable, checkedHost, checkedPort, checkedResolver
 from txdane.endpoints.errors import MXLookupError, NoSuchDomainError, NullMXError
 from txdane.endpoints.planner import Candidate, HostSettings, PlannedEndpoint, refuseHostFields
 from txdane.errors import LookupFailedError
@@ -138,9 +139,23 @@ def mxEndpoint(
     <txdane.endpoints.errors.MXError>} (nothing dialled) or an L{AllHostsFailedError
     <txdane.endpoints.errors.AllHostsFailedError>}.
 
-    @raise ValueError: C{settings.options} set a policy, a STARTTLS protocol or a TLSA host,
-        which each MX host has its own of (RFC 7672's policy, SMTP, the host's name).
+    Every argument is checked here, as the C{dane:mx=} string checks its options, so that a
+    wrong one fails at once, naming it, rather than as a failed lookup or connection.
+
+    @raise TypeError: for a value of the wrong type (a port given as a string, a domain
+        that is not a C{str}, a resolver's settings instead of the resolver, a C{shuffle}
+        that is not callable).
+    @raise ValueError: for a value that cannot be used: a port out of range, a domain that
+        is an IP address or no domain name (L{hostProblem
+        <txdane.endpoints._arguments.hostProblem>}); C{settings.options} that set a policy,
+        a STARTTLS protocol or a TLSA host, which each MX host has its own of (RFC 7672's
+        policy, SMTP, the host's name).
     """
+    checkedResolver(resolver)
+    checkedHost(domain, "domain", address=False)
+    checkedPort(port)
+    if shuffle is not None:
+        checkedCallable(shuffle, "shuffle")
     refuseHostFields(settings, "policy", "starttls", "tlsaHost")
     return PlannedEndpoint(
         reactor,

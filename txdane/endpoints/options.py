@@ -34,8 +34,13 @@ from txdane.endpoints._arguments import (
 from txdane.endpoints._strings import OptionReader
 from txdane.endpoints.errors import UnknownProtocolError
 from txdane.endpoints.starttls import negotiatorFor
+from txdane.names import heloDomain
 
 __all__ = ["DEFAULT_HANDSHAKE_TIMEOUT", "DANEOptions", "optionsFromStrings", "stringOptions"]
+
+#: The STARTTLS protocols whose client greets the server with its name (C{EHLO}, C{LHLO}):
+#: those L{DANEOptions.heloName} is for.
+HELO_PROTOCOLS = ("SMTP", "LMTP")
 
 #: Seconds a connection may take, once the TCP connection is made, to reach a verified TLS
 #: session (the STARTTLS prelude included) before it is aborted.
@@ -63,6 +68,13 @@ def _readStartTLS(options: OptionReader) -> str:
         return negotiatorFor(starttls).protocolName
     except UnknownProtocolError as e:
         raise options.error(f"starttls={starttls!r}: not one of {', '.join(e.known)}") from None
+
+
+def _readHeloName(options: OptionReader) -> str:
+    try:
+        return heloDomain(options.required("heloName"))
+    except ValueError as e:
+        raise options.error(str(e)) from None
 
 
 def _readPolicy(options: OptionReader) -> Policy:
@@ -150,6 +162,13 @@ class DANEOptions:
         passed verification; the application never sees the cleartext part, and receives
         a greeting made by the endpoint where the server speaks first (see
         L{txdane.endpoints.starttls}).
+    @ivar heloName: the name the endpoint greets an SMTP or LMTP server with before
+        STARTTLS (C{EHLO}, C{LHLO}): a domain (an internationalized one is sent in A-labels)
+        or an address literal, as L{txdane.names.heloDomain} checks; by default the
+        connection's local address as a literal (C{[192.0.2.1]}). Give the name the
+        application greets with once TLS is up, so that the server hears one name. For
+        C{starttls} C{smtp} and C{lmtp}, and the hosts of an MX plan; endpoint string
+        C{heloName}.
     """
 
     proto: str = dataclasses.field(default="tcp", metadata=_fromStrings("proto", read=_readProto))
@@ -174,6 +193,9 @@ class DANEOptions:
     starttls: str | None = dataclasses.field(
         default=None, metadata=_fromStrings("starttls", read=_readStartTLS)
     )
+    heloName: str | None = dataclasses.field(
+        default=None, metadata=_fromStrings("heloName", read=_readHeloName)
+    )
 
     def __post_init__(self) -> None:
         """
@@ -188,7 +210,8 @@ class DANEOptions:
             raise ValueError(f"proto={self.proto!r}: only tcp is supported")
         assign(self, "proto", "tcp")
         if self.tlsaHost is not None:
-            checkedHost(self.tlsaHost, "tlsaHost")
+            # A name, as the endpoint string's: TLSA records are found by name.
+            checkedHost(self.tlsaHost, "tlsaHost", address=False)
         assign(self, "policy", _policy(self.policy))
         if self.clientCertificate is not None:
             checkedInstance(
@@ -217,6 +240,13 @@ class DANEOptions:
                     "ALPN protocol names as bytes (b'h2')",
                 ),
             )
+            for protocol in self.acceptableProtocols:
+                if not 0 < len(protocol) < 256:
+                    # RFC 7301 section 3.1: OpenSSL would refuse the list at each connection.
+                    raise ValueError(
+                        f"acceptableProtocols: {protocol[:20]!r} is not an ALPN protocol name "
+                        "(1 to 255 bytes)"
+                    )
         if self.observer is not None:
             checkedCallable(self.observer, "observer")
         if self.starttls is not None:
@@ -224,6 +254,13 @@ class DANEOptions:
                 raise TypeError(f"starttls must be a protocol name, not {self.starttls!r}")
             # Raises UnknownProtocolError, a ValueError, for a name the registry lacks.
             assign(self, "starttls", negotiatorFor(self.starttls).protocolName)
+        if self.heloName is not None:
+            assign(self, "heloName", heloDomain(self.heloName))
+            if self.starttls is not None and self.starttls.upper() not in HELO_PROTOCOLS:
+                raise ValueError(
+                    f"heloName is the greeting of {' and '.join(HELO_PROTOCOLS)}, "
+                    f"not of starttls={self.starttls}"
+                )
 
     @classmethod
     def given(cls, options: DANEOptions | None, overrides: dict[str, Any]) -> DANEOptions:
@@ -276,4 +313,7 @@ def optionsFromStrings(options: OptionReader) -> DANEOptions:
         for field in dataclasses.fields(DANEOptions)
         if "strings" in field.metadata and options.given(*field.metadata["strings"])
     }
-    return DANEOptions(**values)
+    try:
+        return DANEOptions(**values)
+    except ValueError as e:  # fields that go together, each read well on its own
+        raise options.error(str(e)) from None

@@ -111,6 +111,8 @@ class DANEEndpointParser:
             return _mxEndpoint(reactor, options)
         if options.given("maxHosts"):
             raise options.error("maxHosts is for mx= and srv=, which try several hosts")
+        if options.given("heloName") and not options.given("starttls"):
+            raise options.error("heloName goes with starttls=smtp or lmtp, or with mx=")
         return DANEEndpoint(
             reactor,
             options.resolver(reactor),
@@ -145,7 +147,7 @@ def _mxEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
             timeout=options.timeout(),
             handshakeTimeout=options.seconds("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
             bindAddress=options.bindAddress(),
-            options=DANEOptions(clientCertificate=danes.clientCertificate),
+            options=DANEOptions(clientCertificate=danes.clientCertificate, heloName=danes.heloName),
             maxHosts=options.count("maxHosts", DEFAULT_MAX_HOSTS),
         ),
     )
@@ -156,7 +158,7 @@ def _srvEndpoint(reactor: Any, options: OptionReader) -> IStreamClientEndpoint:
     C{dane:srv=SERVICE:domain=DOMAIN}: the servers of a service by its SRV records (RFC 7673,
     XEP-0368); the SRV records say the hosts, the ports and how TLS starts.
     """
-    for name in ("host", "port", "mx", "proto", "tlsaHost", "starttls"):
+    for name in ("host", "port", "mx", "proto", "tlsaHost", "starttls", "heloName"):
         if options.given(name):
             raise options.error(f"srv and {name} exclude each other")
     try:

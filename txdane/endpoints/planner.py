@@ -209,7 +209,9 @@ async def connectCandidate(
     @param onLost: called with the reason when a connection that fired C{connect()} is lost.
     @param adjust: changes the plan before connecting (an SRV service's SNI and PKIX name).
     @param optionFields: fields of L{DANEOptions} for this host only.
-    @raise HostFailed: the connection was made, then failed (the error, and the address).
+    @raise HostFailed: the connection was made, then failed (the error, and the address;
+        a direct TLS handshake that broke down as a L{TLSHandshakeError
+        <txdane.endpoints.errors.TLSHandshakeError>}).
     """
     endpoint = hostEndpoint(reactor, resolver, candidate, settings, **optionFields)
     addresses, plan = await endpoint.plan(withoutTLSA=candidate.withoutTLSA)
@@ -225,7 +227,8 @@ async def connectCandidate(
     except Exception as e:
         if info.address is None:
             raise
-        raise HostFailed(e, info.address.host) from e
+        error = endpoint.handshakeRefusal(plan, e) or e
+        raise HostFailed(error, info.address.host) from error
 
 
 def candidateInfo(candidate: Candidate, plan: ConnectionPlan) -> ConnectionInfo:

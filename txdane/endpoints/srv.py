@@ -107,7 +107,7 @@ class SRVEndpoint(PlannedEndpoint):
     @param maxHosts: how many targets are tried at most (default 5); the others are named
         in the L{SRVConnectError<txdane.endpoints.errors.SRVConnectError>}.
     @param optionFields: fields of L{DANEOptions} to set, as a shorthand for C{options}.
-    @raise ValueError: C{options} set C{tlsaHost} or C{starttls}.
+    @raise ValueError: C{options} set C{tlsaHost}, C{starttls} or C{heloName}.
 
     @ivar srv: the L{Service<txdane.endpoints.srvplan.Service>}.
     @ivar service: what is connected to, in errors (C{"xmpp-client of example.com"}).
@@ -135,6 +135,8 @@ class SRVEndpoint(PlannedEndpoint):
         self.options = DANEOptions.given(options, optionFields)
         if self.options.tlsaHost is not None or self.options.starttls is not None:
             raise ValueError("an SRV endpoint's records decide tlsaHost and starttls")
+        if self.options.heloName is not None:
+            raise ValueError("heloName is for SMTP and LMTP, not for the services of SRV records")
         self.srv = serviceByName(service) if isinstance(service, str) else service
         self.domain = dns.name.from_text(domain).to_text(omit_final_dot=True)
         self.timeout = timeout

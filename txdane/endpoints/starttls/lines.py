@@ -117,8 +117,10 @@ class SMTPStartTLS(LineNegotiator):
     check that its reply offers C{STARTTLS}, send C{STARTTLS} and wait for C{220}. Replies
     may span several lines (C{250-...}, then C{250 ...}).
 
-    The C{EHLO} argument is the client's address literal (RFC 5321 section 4.1.3): the
-    client has no name of its own it could vouch for.
+    The C{EHLO} argument is the negotiator's C{heloName} when it has one (the name the
+    client goes on to greet with over TLS, as L{txdane.mail.sendMail} does), else the
+    client's address literal (RFC 5321 section 4.1.3), which vouches for nothing it does not
+    show anyway.
     """
 
     protocolName = "smtp"
@@ -179,6 +181,8 @@ class SMTPStartTLS(LineNegotiator):
         return "before answering STARTTLS"
 
     def _ehloName(self) -> str:
+        if self.heloName is not None:
+            return self.heloName
         assert self.transport is not None
         local = self.transport.getHost()
         if isinstance(local, IPv6Address):

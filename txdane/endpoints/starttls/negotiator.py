@@ -108,6 +108,9 @@ class Negotiator(HandshakeGate):
     @ivar upgrading: whether TLS has been started.
     @ivar cleartext: whether the connection settled for cleartext (SMTP's opportunistic
         policy only).
+    @ivar heloName: the name to greet an SMTP or LMTP server with (C{EHLO}, C{LHLO}), as
+        L{txdane.names.heloDomain} checks it; C{None} for the connection's local address as
+        a literal. The other protocols have no such greeting.
     """
 
     protocolName = ""
@@ -131,11 +134,13 @@ class Negotiator(HandshakeGate):
         onLost: Callable[[Failure], object] | None = None,
         *,
         cleartextAllowed: bool = False,
+        heloName: str | None = None,
     ) -> None:
         super().__init__(wrapped, ready, onLost)
         self.creator = creator
         self.info = info
         self.cleartextAllowed = cleartextAllowed
+        self.heloName = heloName
         self.upgrading = False
         self.cleartext = False
         self._received = 0
@@ -353,12 +358,14 @@ class NegotiatorFactory(GateFactory):
         onLost: Callable[[Failure], object] | None = None,
         *,
         cleartextAllowed: bool = False,
+        heloName: str | None = None,
     ) -> None:
         super().__init__(factory, ready, onLost)
         self._negotiator = negotiator
         self._creator = creator
         self._info = info
         self._cleartextAllowed = cleartextAllowed
+        self._heloName = heloName
 
     def buildProtocol(self, addr: Any) -> Negotiator | None:
         wrapped = self.factory.buildProtocol(addr)
@@ -371,6 +378,7 @@ class NegotiatorFactory(GateFactory):
             self._info,
             self.onLost,
             cleartextAllowed=self._cleartextAllowed,
+            heloName=self._heloName,
         )
         self.gate.factory = self
         return self.gate
