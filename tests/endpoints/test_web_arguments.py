@@ -281,3 +281,17 @@ class ReadBoundedTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(read), b"a")
         read = readBounded(_Response(b"ab"), 1, tooLarge)  # type: ignore[arg-type]
         self.assertIs(self.failureResultOf(read, ValueError).value, tooLarge)
+
+
+def test_schemeErrorIsTwisteds() -> None:
+    """
+    L{UnsupportedSchemeError} is also Twisted's C{SchemeNotSupported}, which code written
+    for Twisted's C{Agent} catches.
+    """
+    from twisted.web.error import SchemeNotSupported
+
+    from txdane.endpoints.errors import UnsupportedSchemeError
+
+    error = UnsupportedSchemeError("cannot fetch ftp: URLs with DANE")
+    assert isinstance(error, SchemeNotSupported) and isinstance(error, ValueError)
+    assert str(error) == "cannot fetch ftp: URLs with DANE"

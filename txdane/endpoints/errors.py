@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import dns.name
+from twisted.web.error import SchemeNotSupported
 
 from txdane.errors import TxdaneError
 from txdane.status import Status
@@ -49,9 +50,11 @@ class EndpointStringError(TxdaneError, ValueError):
     """
 
 
-class UnsupportedSchemeError(TxdaneError, ValueError):
+class UnsupportedSchemeError(TxdaneError, ValueError, SchemeNotSupported):
     """
-    A URL's scheme is neither http nor https.
+    A URL's scheme is neither http nor https (or http, for an agent that fetches https
+    only). It is also Twisted's C{SchemeNotSupported}, so that code written for Twisted's
+    C{Agent} recognizes it.
     """
 
 
