@@ -147,3 +147,23 @@ def test_tlsaHostIsAName() -> None:
     """
     with pytest.raises(ValueError, match="is an address, not a domain name"):
         DANEOptions(tlsaHost="192.0.2.1")
+
+
+def test_srvDomainAndCreatorChecked() -> None:
+    """
+    An L{SRVEndpoint}'s domain is checked as the string's is (a name, not an address or
+    junk); C{creatorForStartTLS} refuses C{starttls}, which it would ignore.
+    """
+    from txdane.endpoints import creatorForStartTLS
+
+    resolver = FakeResolver({})
+    reactor = MemoryReactorClock()
+    for domain, message in [
+        ("192.0.2.1", "is an address, not a domain name"),
+        ("", "is not a host name"),
+        ("*.example.test", "a wildcard"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            SRVEndpoint(reactor, resolver, "xmpp-client", domain)
+    with pytest.raises(ValueError, match="creatorForStartTLS is for a protocol that does its"):
+        creatorForStartTLS(reactor, resolver, "mail.example.test", 25, starttls="smtp")

@@ -537,8 +537,16 @@ def creatorForStartTLS(
     @param port: the TCP port.
     @param options: how to authenticate the server (the defaults when omitted).
     @param optionFields: fields of L{DANEOptions} to set, as for L{DANEEndpoint}.
+    @raise ValueError: for options that set C{starttls} or C{heloName}: the protocol does
+        its STARTTLS itself here, so they would be ignored.
     """
     endpoint = DANEEndpoint(reactor, resolver, host, port, options=options, **optionFields)
+    if endpoint.options.starttls is not None:
+        raise ValueError(
+            f"starttls={endpoint.options.starttls!r}: creatorForStartTLS is for a protocol "
+            "that does its STARTTLS itself; for one the endpoint negotiates, connect a "
+            "DANEEndpoint with starttls"
+        )
 
     async def plan() -> DANEClientTLSOptions:
         _, connectionPlan = await endpoint.plan()

@@ -24,6 +24,7 @@ from twisted.internet.defer import CancelledError
 from twisted.internet.interfaces import IProtocol, IProtocolFactory
 from twisted.python.failure import Failure
 
+from txdane.endpoints._arguments import checkedHost
 from txdane.endpoints._plumbing import discardLookup
 from txdane.endpoints.errors import SRVConnectError
 from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
@@ -138,7 +139,9 @@ class SRVEndpoint(PlannedEndpoint):
         if self.options.heloName is not None:
             raise ValueError("heloName is for SMTP and LMTP, not for the services of SRV records")
         self.srv = serviceByName(service) if isinstance(service, str) else service
-        self.domain = dns.name.from_text(domain).to_text(omit_final_dot=True)
+        self.domain = dns.name.from_text(checkedHost(domain, "domain", address=False)).to_text(
+            omit_final_dot=True
+        )
         self.timeout = timeout
         self.random: RandomSource = random or _random.SystemRandom()
         self.connectedTarget: ServiceTarget | None = None
