@@ -123,6 +123,35 @@ class HandshakeFailureTests(TestCase):
             lines[1], "  the server accepted the connection but did not answer the TLS handshake"
         )
 
+    async def test_silentDirectTLSOnAPortWhereClientsSpeakFirst(self) -> None:
+        """
+        Direct TLS to a server that stays silent on the port of a protocol whose clients
+        speak first (XMPP, LDAP) gets the same hint as with C{--starttls}: that protocol's
+        option (docs/cli.md).
+        """
+        homes = [(5222, "xmpp-client"), (5269, "xmpp-server"), (389, "ldap")]
+        while homes:
+            port, name = homes.pop(0)
+            try:
+                startCleartext(self, port=port)
+                break
+            except CannotListenError:
+                if not homes:
+                    raise
+        world = await makeCLIWorld(self, {})
+        status, output = await world.run("check", "--timeout", "1", "www.example.test", str(port))
+        self.assertEqual(status, ExitStatus.FAILURE, output)
+        lines = output.splitlines()
+        self.assertEqual(
+            lines[0], f"www.example.test:{port}  connection failed: no TLS handshake within 1 s"
+        )
+        self.assertEqual(
+            lines[1],
+            "  the server accepted the connection but did not answer the TLS handshake; port"
+            f" {port} is {negotiatorFor(name).title}'s, whose server waits for the client:"
+            f" try --starttls {name}",
+        )
+
     async def test_hangUp(self) -> None:
         """
         A server that drops the connection on the client's hello: it closed the connection

@@ -211,10 +211,28 @@ def test_ownerNameAsHost(files, capsys: pytest.CaptureFixture[str]) -> None:
     cert, _, _ = files
     assert refusal(["generate", "--cert", str(cert), "_443._tcp.www.example.test"], capsys) == (
         "_443._tcp.www.example.test is a TLSA owner name, not a host name: "
-        "txdane generate www.example.test 443"
+        f"txdane generate --cert {cert} www.example.test 443"
     )
     argv = ["generate", "--cert", str(cert), "--proto", "_tcp", "www.example.test", "443"]
     assert "give the label without its underscore: --proto tcp" in refusal(argv, capsys)
+
+
+def test_ownerNameHintKeepsOptions(files, capsys: pytest.CaptureFixture[str]) -> None:
+    """
+    The command line meant keeps the file and the fields given (quoted for the shell), and
+    the label of the owner name.
+    """
+    cert, _, _ = files
+    argv = ["generate", "--cert", str(cert), "--usage", "2", "--ttl", "60", "--json"]
+    assert refusal([*argv, "_5061._udp.sip.example.test", "5061"], capsys) == (
+        "_5061._udp.sip.example.test is a TLSA owner name, not a host name: "
+        f"txdane generate --cert {cert} --usage 2 --ttl 60 --json --proto udp "
+        "sip.example.test 5061"
+    )
+    spaced = cert.parent / "my cert.pem"
+    spaced.write_bytes(cert.read_bytes())
+    argv = ["generate", "--key", str(spaced), "_443._tcp.www.example.test"]
+    assert refusal(argv, capsys).endswith(f"txdane generate --key '{spaced}' www.example.test 443")
 
 
 @pytest.mark.parametrize(

@@ -323,3 +323,84 @@ def test_testMessageOnTerminal(
     assert main([*SEND, *ADDRESSES, "--subject", "hello there"]) == ExitStatus.OK
     assert sent.message is not None and b"Subject: hello there" in sent.message
     assert b"To: you@mail.example.test" in sent.message
+
+
+#: The options of a run that stops at the option under test, before anything is sent.
+WITH_MTA_STS = ["send", "--resolver", "127.0.0.1", *ADDRESSES, "--test-message"]
+
+
+@pytest.fixture
+def garbage(tmp_path: Path) -> str:
+    """
+    A regular file that is neither a directory nor a PEM file.
+    """
+    path = tmp_path / "garbage.txt"
+    path.write_text("garbage\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "option, why",
+    [
+        ("--tlsrpt", "not a directory (a file is in the way)"),
+        ("--mta-sts-cache", "not a directory (a file is in the way)"),
+        (
+            "--ca-file",
+            "no PEM certificate in it (give a file of -----BEGIN CERTIFICATE----- blocks)",
+        ),
+    ],
+)
+def test_fileInTheWay(
+    option: str, why: str, garbage: str, capsys: pytest.CaptureFixture[str], sent: Sent
+) -> None:
+    """
+    A regular file where a directory (or a PEM file) is wanted is refused in words naming the
+    option and the file, not with an errno or the PEM parser's text (nor accepted silently,
+    as an MTA-STS cache that would never be written).
+    """
+    assert refused([*WITH_MTA_STS, option, garbage], capsys, sent) == f"{option} {garbage}: {why}"
+
+
+@pytest.mark.parametrize("option", ["--tlsrpt", "--mta-sts-cache", "--ca-file"])
+def test_emptyPath(option: str, capsys: pytest.CaptureFixture[str], sent: Sent) -> None:
+    assert refused([*WITH_MTA_STS, option, ""], capsys, sent).startswith(f"{option}: empty")
+
+
+def test_mtaSTSCacheMade(tmp_path: Path, capsys: pytest.CaptureFixture[str], sent: Sent) -> None:
+    """
+    A cache directory that does not exist yet is accepted (the cache makes it).
+    """
+    argv = [*WITH_MTA_STS, "--mta-sts-cache", str(tmp_path / "new")]
+    assert main(argv) == ExitStatus.OK, capsys.readouterr()
+
+
+@pytest.mark.parametrize("port", ["\u0661\u0665\u0663\u0660\u0661", " 25", "+25", "2_5"])
+def test_portInASCIIDigits(port: str, capsys: pytest.CaptureFixture[str], sent: Sent) -> None:
+    """
+    C{--port} takes ASCII digits only, not what C{int()} also reads.
+    """
+    line = refused([*SEND, *ADDRESSES, "--test-message", "--port", port], capsys, sent)
+    assert line == f"argument --port: {port!r} is not a port number"
+
+
+def test_connectionRefusedInWords() -> None:
+    """
+    A host whose port is closed is said to have refused the connection, in words, not with
+    Twisted's class name and errno; in the verdict, each host tried, and the JSON.
+    """
+    from twisted.internet.error import ConnectionRefusedError
+
+    from txdane.cli.send import formatOutcome, resultToJSON
+    from txdane.endpoints.errors import HostAttempt
+    from txdane.mail import TemporaryDeliveryError
+
+    attempt = HostAttempt("smtp.example.test", 15399, ConnectionRefusedError("111: refused"))
+    error = TemporaryDeliveryError("mail.example.test", f"no MX host took it: {attempt}", [attempt])
+    plain = "smtp.example.test:15399: connection refused (nothing listens there)"
+    assert formatOutcome(error, False).splitlines() == [
+        f"mail for mail.example.test deferred: no MX host took it: {plain}",
+        f"  tried      {plain}",
+    ]
+    data = resultToJSON(error)
+    assert data["reason"].endswith(plain)
+    assert data["tries"][0]["reason"] == "connection refused (nothing listens there)"

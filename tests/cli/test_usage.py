@@ -123,3 +123,57 @@ def test_serveHelpDefaults(capsys: Any) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: the rate). (default" not in text
     assert "(default: 200)" in text and "200.0" not in text
+
+
+#: The options every command with DNS lookups shares, documented once, under C{lookup}.
+_RESOLVER_OPTIONS = {
+    "--resolver",
+    "--trust-anchor",
+    "--trust-anchor-state",
+    "--trust-ad",
+    "--trust-ad-remote",
+    "--strict-nsec3",
+    "--iterative",
+    "--root-hints",
+    "--resolver-tls",
+    "--resolver-ca-file",
+    "--timeout",
+}
+
+
+def _cliSections() -> dict[str, str]:
+    """
+    The text of each subcommand's section of docs/cli.md (its C{## `txdane NAME ...`}
+    heading up to the next such heading), by subcommand.
+    """
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    found = re.finditer(r"^## `txdane (\w+)[^\n]*\n.*?(?=^## |\Z)", text, re.S | re.M)
+    return {match.group(1): match.group(0) for match in found}
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in SUBCOMMANDS])
+def test_everyOptionInTheGuide(name: str) -> None:
+    """
+    Every option of every subcommand is named in that subcommand's section of docs/cli.md
+    (by one of its spellings); the DNS options, which every section refers to, in
+    C{lookup}'s. Checking that each option has a C{--help} text (above) does not find an
+    option the guide forgot.
+    """
+    import re
+
+    sections = _cliSections()
+    module = dict((n, m) for n, m, _ in SUBCOMMANDS)[name]
+    parser = argparse.ArgumentParser()
+    importlib.import_module(module).addArguments(parser)
+    missing = []
+    for action in parser._actions:
+        spellings = [o for o in action.option_strings if o not in ("-h", "--help")]
+        if not spellings:
+            continue
+        section = sections["lookup" if _RESOLVER_OPTIONS & set(spellings) else name]
+        if not any(re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", section) for o in spellings):
+            missing.append("/".join(spellings))
+    assert missing == []

@@ -110,7 +110,18 @@ def test_damagedStore(store: ReportStore, capsys: pytest.CaptureFixture[str]) ->
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["tlsrpt", "/nonexistent", *OPTIONS], "/nonexistent: not a directory"),
+        (["tlsrpt", "/nonexistent", *OPTIONS], "/nonexistent: does not exist"),
+        (["tlsrpt", "FILE", *OPTIONS], "/file: not a directory"),
+        (
+            ["tlsrpt", "DIR", "--org", "o", "--contact", "not an address"],
+            "--contact 'not an address': not a mail address or a URI",
+        ),
+        (
+            ["tlsrpt", "DIR", "--org", "o", "--contact", "x@example.org\nBcc: y"],
+            "--contact 'x@example.org\\nBcc: y': a control character ('\\n')",
+        ),
+        (["tlsrpt", "DIR", "--org", "o\r", "--contact", "x@example.org"], "--org 'o\\r': a"),
+        (["tlsrpt", "DIR", "--org", "o", "--contact", " "], "--contact: empty"),
         (["tlsrpt", "DIR", "--contact", "x@example.org"], "required: --org"),
         (["tlsrpt", "DIR", "--org", "x"], "required: --contact"),
         (["tlsrpt", "DIR", "--org", " ", "--contact", "x"], "--org: empty"),
@@ -125,13 +136,15 @@ def test_damagedStore(store: ReportStore, capsys: pytest.CaptureFixture[str]) ->
         (["tlsrpt", "DIR", *OPTIONS, "--send", "--from", "nobody"], "not an address"),
         (
             ["tlsrpt", "DIR", *OPTIONS, "--send", "--from", "a@example.org", "--port", "0"],
-            "--port 0: not in 1-65535",
+            "argument --port: '0' is not in 1-65535",
         ),
         (
             ["tlsrpt", "DIR", *OPTIONS, "--send", "--from", "a@x.org", "--resolver", "nowhere"],
             "--resolver",
         ),
-        (["tlsrpt", "DIR", *OPTIONS, "--port", "smtp"], "invalid int value: 'smtp'"),
+        (["tlsrpt", "DIR", *OPTIONS, "--port", "smtp"], "'smtp' is not a port number"),
+        (["tlsrpt", "DIR", *OPTIONS, "--port", "\u0662\u0665"], "is not a port number"),
+        (["tlsrpt", "DIR", *OPTIONS, "--port", " 25"], "' 25' is not a port number"),
     ],
 )
 def test_usage(
@@ -143,7 +156,9 @@ def test_usage(
     """
     A mistake is one line on standard error and exit status 2; nothing is read or sent.
     """
-    arguments = [str(tmp_path) if a == "DIR" else a for a in arguments]
+    (tmp_path / "file").write_text("a file, not a report store")
+    paths = {"DIR": str(tmp_path), "FILE": str(tmp_path / "file")}
+    arguments = [paths.get(a, a) for a in arguments]
     assert main(arguments) == ExitStatus.USAGE
     captured = capsys.readouterr()
     assert captured.out == ""

@@ -138,13 +138,57 @@ class _Subcommand(Protocol):
 
 
 class _Parser(argparse.ArgumentParser):
+    #: The parser of the subcommand the command line names, once made.
+    chosen: argparse.ArgumentParser | None = None
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
 
 
-def _buildParser(
-    argv: Sequence[str],
-) -> tuple[argparse.ArgumentParser, dict[str, _Subcommand]]:
+def _optionLike(argv: Sequence[str], parser: argparse.ArgumentParser) -> str | None:
+    """
+    The first of C{argv} (the arguments after the subcommand's name) that starts with C{-}
+    but is none of C{parser}'s options nor an abbreviation of one: a value such as
+    C{-www.example.com} that C{argparse} took for an option, leaving an argument missing.
+    """
+    known = [o for action in parser._actions for o in action.option_strings]
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-") or word == "-":
+            continue
+        name = word.split("=", 1)[0]
+        if name in known or (name.startswith("--") and any(o.startswith(name) for o in known)):
+            continue
+        if not name.startswith("--") and name[:2] in known:
+            continue  # a short option with its value attached: -d/tmp
+        return word
+    return None
+
+
+def _usageError(
+    error: UsageError, arguments: Sequence[str], chosen: argparse.ArgumentParser | None
+) -> UsageError:
+    """
+    C{error}, from C{argparse}, with a hint when an argument is missing because a value that
+    starts with C{-} was read as an option.
+    """
+    message = str(error)
+    if chosen is None or not message.startswith("the following arguments are required"):
+        return error
+    words = list(arguments)
+    name = next((a for a in words if not a.startswith("-")), None)
+    after = words[words.index(name) + 1 :] if name in words else words
+    suspect = _optionLike(after, chosen)
+    if suspect is None:
+        return error
+    return UsageError(
+        f"{message} ({suspect!r} was read as an option: to give it as a value, put -- "
+        f"before it, after the options: txdane {name} [OPTIONS] -- {suspect})"
+    )
+
+
+def _buildParser(argv: Sequence[str]) -> tuple[_Parser, dict[str, _Subcommand]]:
     """
     The parser for C{argv}: every subcommand is listed, and only the one C{argv} names (its
     first argument that is not an option) is imported and given its options.
@@ -163,6 +207,7 @@ def _buildParser(
             module: _Subcommand = importlib.import_module(moduleName)
             module.addArguments(commandParser)
             commands[name] = module
+            parser.chosen = commandParser
     return parser, commands
 
 
@@ -173,7 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     parser, commands = _buildParser(arguments)
     try:
-        options = parser.parse_args(arguments)
+        try:
+            options = parser.parse_args(arguments)
+        except UsageError as e:
+            raise _usageError(e, arguments, parser.chosen) from None
         command = commands.get(getattr(options, "command", None) or "")
         if command is None:
             parser.print_help(sys.stderr)

@@ -26,14 +26,21 @@ class Quiet(Protocol):
     """
 
 
-def foundTLSA(recorder: RecordingResolver, host: str, port: int, proto: str) -> TLSALookup | None:
+def foundTLSA(
+    recorder: RecordingResolver, host: str, port: int, proto: str, *, smtp: bool = False
+) -> TLSALookup | None:
+    """
+    The TLSA lookup the connection to C{host}:C{port} made, as C{recorder} kept it, or
+    C{None} when it never completed; C{smtp} for the records of a host checked under the
+    SMTP rules (RFC 7672), whose PKIX usages are unusable.
+    """
     import dns.name
     from twisted.internet.defer import CancelledError
 
     from txdane.validation.answer import Answer
 
     base, outcome = recorder.tlsaOutcome(host, port, proto)
-    found = TLSALookup(host, port, proto, base if base else dns.name.from_text(host))
+    found = TLSALookup(host, port, proto, base if base else dns.name.from_text(host), smtp=smtp)
     if isinstance(outcome, Answer):
         found.answer = outcome
     elif outcome is not None and not isinstance(outcome, CancelledError):
@@ -161,6 +168,7 @@ async def checkCandidate(
     from txdane.endpoints.planner import HostSettings, candidateInfo, hostEndpoint
 
     host, port, starttls = candidate.host, candidate.port, candidate.starttls
+    smtp = candidate.policy.smtp
     recorder = RecordingResolver(resolver)
     results: list[DANEResult] = []
     settings = HostSettings(
@@ -173,7 +181,7 @@ async def checkCandidate(
     try:
         addresses, plan = await endpoint.plan(withoutTLSA=candidate.withoutTLSA)
     except DANEPolicyError as e:
-        found = foundTLSA(recorder, host, port, "tcp")
+        found = foundTLSA(recorder, host, port, "tcp", smtp=smtp)
         assert found is not None
         found.addAdvice(now)
         return HostVerdict(
@@ -186,19 +194,19 @@ async def checkCandidate(
             extraJSON=protocolJSON,
         )
     except AddressLookupError as e:
-        found = foundTLSA(recorder, host, port, "tcp")
+        found = foundTLSA(recorder, host, port, "tcp", smtp=smtp)
         if found is None and isinstance(e, NoAddressesError):
             # The check is complete (the host has no address): the TLSA records the
             # connection would have used are part of the verdict's evidence.
-            found = await _lookedUpTLSA(recorder, host, port)
+            found = await _lookedUpTLSA(recorder, host, port, smtp)
         verdict = addressFailure(host, port, e, found)
         verdict.extraJSON.update(protocolJSON)
         return verdict
-    found = foundTLSA(recorder, host, port, "tcp")
+    found = foundTLSA(recorder, host, port, "tcp", smtp=smtp)
     if found is None:
         # The connection does not consult the TLSA records of a host whose addresses are
         # insecure (RFC 7672 section 2.2.2); the evidence shows them all the same.
-        found = await _lookedUpTLSA(recorder, host, port)
+        found = await _lookedUpTLSA(recorder, host, port, smtp)
     evidence: dict[str, Any] = dict(
         tlsa=found,
         addresses=[a.host for a in addresses.addresses],
@@ -277,7 +285,9 @@ async def checkCandidate(
     return _withProtection(verdict, starttls, protection)
 
 
-async def _lookedUpTLSA(recorder: RecordingResolver, host: str, port: int) -> TLSALookup:
+async def _lookedUpTLSA(
+    recorder: RecordingResolver, host: str, port: int, smtp: bool
+) -> TLSALookup:
     """
     The TLSA records of C{host}:C{port} where the connection did not look them up.
     """
@@ -285,7 +295,7 @@ async def _lookedUpTLSA(recorder: RecordingResolver, host: str, port: int) -> TL
         await recorder.lookupTLSA(host, port, "tcp")
     except Exception:
         pass  # the failure is recorded, and shown
-    found = foundTLSA(recorder, host, port, "tcp")
+    found = foundTLSA(recorder, host, port, "tcp", smtp=smtp)
     assert found is not None
     return found
 
@@ -453,7 +463,10 @@ async def handshakeFailure(
         seconds = f"{error.timeout:g} s"
         if starttls is None:
             headline = f"no TLS handshake within {seconds}"
-            reason = "the server accepted the connection but did not answer the TLS handshake"
+            reason = (
+                "the server accepted the connection but did not answer the TLS handshake"
+                + _waitsForClient(port)
+            )
         elif negotiatorFor(starttls).greeting:
             # A protocol whose server speaks first: did it?
             name = negotiatorFor(starttls).protocolName.upper()
@@ -480,7 +493,7 @@ async def handshakeFailure(
             # Not a TLS answer: a server that speaks first (a cleartext greeting) shows what
             # it speaks.
             seen = await peek(reactor, address, port, min(PEEK_SECONDS, timeout))
-            reason = _notTLS(seen.line)
+            reason = _notTLS(seen.line, port)
     else:
         headline = str(error).strip() or type(error).__name__
     return _notCompleted(host, port, headline, reason, **evidence)
@@ -542,17 +555,18 @@ def _notCompleted(host: str, port: int, headline: str, reason: str, **evidence: 
     )
 
 
-def _notTLS(line: str | None) -> str:
+def _notTLS(line: str | None, port: int) -> str:
     """
-    What a server that did not answer in TLS is, by its first line (C{None}: it said
-    nothing unprompted).
+    What a server on C{port} that did not answer in TLS is, by its first line (C{None}: it
+    said nothing unprompted; then the protocol at home on C{port}, if one is, is named).
     """
     from txdane.endpoints.starttls.negotiator import quoted
 
     if line is None:
+        hint = _waitsForClient(port) or " (--starttls PROTO)"
         return (
             "the server did not answer in TLS: it may not speak TLS on this port, or only "
-            "after STARTTLS (--starttls PROTO)"
+            f"after STARTTLS{hint}"
         )
     protocol = greetingProtocol(line)
     if protocol is None:

@@ -115,8 +115,8 @@ def addResolverArguments(parser: argparse.ArgumentParser) -> None:
         "--resolver-tls",
         metavar="NAME",
         help="speak DNS over TLS to every resolver (port 853 unless ADDR#PORT), authenticated "
-        "as NAME: by DANE where _853._tcp.NAME has secure TLSA records, else by PKIX; "
-        "never in clear",
+        "as NAME: by DANE where _853._tcp.NAME has secure TLSA records, else by PKIX (an "
+        "address as NAME: by PKIX, among the certificate's IP addresses); never in clear",
     )
     group.add_argument(
         "--resolver-ca-file",
@@ -127,18 +127,24 @@ def addResolverArguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--timeout",
         metavar="SECONDS",
-        type=_positiveFloat,
+        type=positiveSeconds,
         default=DEFAULT_TIMEOUT,
         help=f"give up after this long (default: {DEFAULT_TIMEOUT:g})",
     )
 
 
-def _positiveFloat(text: str) -> float:
+def positiveSeconds(text: str) -> float:
+    """
+    An C{argparse} type for a number of seconds (C{--timeout}, C{--wait}): a positive,
+    finite number (C{inf} or C{1e400} would wait for ever, C{nan} compares with nothing).
+    """
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (value > 0 and math.isfinite(value)):
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds")
+    if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
     return value
 
@@ -193,6 +199,25 @@ def pathError(option: str, path: object, error: OSError, doing: str = "") -> Com
     return CommandError(message, ExitStatus.FAILURE)
 
 
+def makeDirectory(option: str, path: str) -> None:
+    """
+    Make the directory C{path}, given as C{option}, and its parents, unless it exists.
+
+    @raise UsageError: when something other than a directory is in the way (C{"--tlsrpt
+        report.txt: not a directory (a file is in the way)"}) or it cannot be made; a
+        L{CommandError} for a failure that is not the path's fault (see L{pathError}).
+    """
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{option} {path}: not a directory (a file is in the way)")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        if e.errno in (errno.EEXIST, errno.ENOTDIR):
+            # A file in the way higher up: name it.
+            raise UsageError(f"{option} {path}: not a directory (a file is in the way)") from None
+        raise pathError(option, path, e) from None
+
+
 def checkReadable(option: str, path: str | None) -> None:
     """
     Refuse C{path}, given as C{option}, unless it is a file that can be opened for reading.
@@ -206,6 +231,27 @@ def checkReadable(option: str, path: str | None) -> None:
             pass
     except OSError as e:
         raise pathError(option, path, e) from None
+
+
+def checkText(option: str, value: str, path: str, what: str) -> None:
+    """
+    Refuse C{path}, a file given in C{value} of C{option}, when it is not UTF-8 text, in
+    words of its own rather than the codec's. A file that cannot be read is left to the
+    code that reads it, which says why.
+
+    @param what: what the file should be, with its article (C{"a zone file"}).
+    @raise UsageError: C{"--zone x.=bin.dat: bin.dat is not a zone file (not text)"}.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        where = f"{option} {value}: {path} is" if value != path else f"{option} {path}:"
+        raise UsageError(f"{where} not {what} (not text)") from None
 
 
 #: A TLSA owner name: C{_PORT._PROTO.} then the host.
@@ -290,6 +336,9 @@ def resolverSettings(options: argparse.Namespace) -> ResolverSettings:
     """
     from txdane.settings import ResolverSettings, ResolverSettingsError
 
+    _refuseEmpty(options)
+    if getattr(options, "resolver_tls", None):
+        _checkReadableRoots(getattr(options, "resolver_ca_file", None))
     try:
         return ResolverSettings.fromStrings(
             options.resolver,
@@ -314,6 +363,75 @@ def resolverSettings(options: argparse.Namespace) -> ResolverSettings:
         if len(e.options) == 1:
             checkReadable(_OPTION_NAMES[e.options[0]], files.get(e.options[0]))
         raise UsageError(e.describe(_OPTION_NAMES.__getitem__)) from None
+
+
+#: The options of L{addResolverArguments} that name something, by their attribute: each is
+#: refused when given empty, rather than read as not given (an empty C{--resolver-tls} would
+#: otherwise send every query in clear).
+_NAMED_OPTIONS = {
+    "resolver_tls": "--resolver-tls",
+    "resolver_ca_file": "--resolver-ca-file",
+    "trust_anchor": "--trust-anchor",
+    "trust_anchor_state": "--trust-anchor-state",
+    "root_hints": "--root-hints",
+}
+
+
+#: What to give instead of an empty value, where it is not a file.
+_EMPTY_HINTS = {
+    "resolver_tls": "give the name the resolvers' certificates must prove, or leave the "
+    "option out to speak plain DNS",
+}
+
+
+def _refuseEmpty(options: argparse.Namespace) -> None:
+    """
+    @raise UsageError: for an option of L{_NAMED_OPTIONS} given an empty value (an unset
+        shell variable, C{--resolver-tls ""}).
+    """
+    for attribute, option in _NAMED_OPTIONS.items():
+        value = getattr(options, attribute, None)
+        if value is not None and not value.strip():
+            hint = _EMPTY_HINTS.get(attribute, "give a file, or leave the option out")
+            raise UsageError(f"{option}: empty ({hint})")
+
+
+def _checkReadableRoots(path: str | None) -> None:
+    """
+    Refuse a C{--resolver-ca-file} that is a file holding no PEM certificate, in words of
+    its own rather than those of the PEM parser (a directory is read by the settings).
+
+    @raise UsageError: naming the option and the file.
+    """
+    if not path or os.path.isdir(path):
+        return
+    checkReadable("--resolver-ca-file", path)
+    readPEMCertificates("--resolver-ca-file", path)
+
+
+def readPEMCertificates(option: str, path: str) -> list[Any]:
+    """
+    The certificates of the PEM file C{path}, given as C{option} (C{--ca-file}).
+
+    @raise UsageError: when it cannot be read or holds no PEM certificate.
+    """
+    from cryptography import x509
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise pathError(option, path, e) from None
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError:
+        pass
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        raise UsageError(f"{option} {path}: a PEM certificate in it is damaged")
+    raise UsageError(
+        f"{option} {path}: no PEM certificate in it (give a file of "
+        "-----BEGIN CERTIFICATE----- blocks)"
+    )
 
 
 def resolutionOf(resolver: object) -> Resolution | None:

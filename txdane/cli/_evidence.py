@@ -185,10 +185,14 @@ def certificateJSON(chain: tuple[x509.Certificate, ...] | list[x509.Certificate]
     ]
 
 
-def recordJSON(record: TLSARecord) -> dict[str, Any]:
+def recordJSON(record: TLSARecord, unusableReason: str | None = None) -> dict[str, Any]:
     """
     The JSON form of a TLSA record: its fields, RFC 7218 names and usability.
+
+    @param unusableReason: why the record is unusable where it is used (PKIX usages for
+        SMTP), when the record alone does not say.
     """
+    reason = record.unusableReason or unusableReason
     return {
         "record": str(record),
         "usage": record.usage,
@@ -196,6 +200,6 @@ def recordJSON(record: TLSARecord) -> dict[str, Any]:
         "matching_type": record.matchingType,
         "data": record.data.hex(),
         "mnemonic": record.mnemonic,
-        "usable": record.usable,
-        "unusable_reason": record.unusableReason,
+        "usable": reason is None,
+        "unusable_reason": reason,
     }

@@ -56,11 +56,18 @@ def readHistory(path: Path) -> dict[str, Any]:
         as L{writeHistory} writes it), or its directory does not exist or cannot be written.
     """
     try:
-        data = json.loads(path.read_text())
+        text = path.read_bytes()
     except FileNotFoundError:
-        data = {}
-    except (OSError, ValueError) as e:
-        raise UsageError(f"--history {path}: {getattr(e, 'strerror', None) or e}") from None
+        text = b"{}"
+    except OSError as e:
+        raise UsageError(f"--history {path}: {e.strerror or e}") from None
+    try:
+        data = json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UsageError(f"--history {path}: not a txdane history file (not text)") from None
+    except ValueError:
+        what = "it is empty" if not text.strip() else "not JSON"
+        raise UsageError(f"--history {path}: not a txdane history file ({what})") from None
     if not isinstance(data, dict) or not all(
         _isEntry(owner, entry) for owner, entry in data.items()
     ):

@@ -37,16 +37,17 @@ def hostName(text: str) -> str:
 
     if "://" in text:
         raise UsageError(f"{text!r} is a URL: give the host name alone (and the port after it)")
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        pass
-    else:
+    if _isAddress(text):
         raise UsageError(
             f"{text} is an address, not a host name: TLSA and SSHFP records are found by name"
         )
     host, colon, port = text.rpartition(":")
-    if colon and port.isdigit() and host:
+    if colon and _isDigits(port) and host:
+        if _isAddress(host):
+            raise UsageError(
+                f"{text} is an address and a port, not a host name: TLSA and SSHFP records "
+                f"are found by name (give the server's name and the port: NAME {port})"
+            )
         raise UsageError(f"give the port as its own argument: {host} {port}")
     try:
         return asciiHostName(text)
@@ -55,14 +56,42 @@ def hostName(text: str) -> str:
         raise UsageError(f"{text!r} is not a valid host name{why}") from None
 
 
-def portNumber(text: str) -> int:
+def _isAddress(text: str) -> bool:
     """
-    An C{argparse} type for a TCP port: 1-65535.
+    Whether C{text} is an IP address, in brackets or not.
     """
     try:
-        port = int(text)
+        ipaddress.ip_address(text.strip("[]"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+        return False
+    return True
+
+
+def _isDigits(text: str) -> bool:
+    """
+    Whether C{text} is made of ASCII digits only: C{int()} would also read other scripts'
+    digits (C{"١٥٣٠١"}), blanks around them, a sign and underscores, none of which a port
+    or a count is typed with.
+    """
+    return text.isascii() and text.isdigit()
+
+
+def wholeNumber(text: str) -> int:
+    """
+    An C{argparse} type for a count or a port that may be 0: ASCII digits only.
+    """
+    if not _isDigits(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(text)
+
+
+def portNumber(text: str) -> int:
+    """
+    An C{argparse} type for a TCP port: 1-65535, in ASCII digits.
+    """
+    if not _isDigits(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number")
+    port = int(text)
     if not 0 < port < 65536:
         raise argparse.ArgumentTypeError(f"{text!r} is not in 1-65535")
     return port

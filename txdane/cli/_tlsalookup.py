@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dns.name
+from twisted.internet.defer import Deferred
+from zope.interface import implementer
 
 from txdane.cli import ExitStatus
 from txdane.cli._advice import Advice, recordAdvice, signatureAdvice
 from txdane.cli._evidence import RecordingResolver, recordJSON, tlsaRecords
-from txdane.dane.tlsa import TLSARecord
+from txdane.dane.tlsa import TLSARecord, Usage
 from txdane.errors import LookupFailedError
 from txdane.names import tlsaName
 from txdane.status import Status
@@ -28,6 +30,9 @@ STATUS_EXIT = {
     Status.BOGUS: ExitStatus.BOGUS,
     Status.INDETERMINATE: ExitStatus.INDETERMINATE,
 }
+
+#: Why a PKIX-TA or PKIX-EE record is unusable under the SMTP rules, in the matcher's words.
+SMTP_PKIX_UNUSABLE = "PKIX usages are not used for SMTP (RFC 7672 section 3.1.3)"
 
 
 @dataclass
@@ -43,6 +48,8 @@ class TLSALookup:
     @ivar failure: why the lookup failed, or C{None}.
     @ivar given: records given by the user instead of DNS (C{verify --tlsa}).
     @ivar addressProblem: why the host's addresses cannot be used, when they cannot.
+    @ivar smtp: whether the records are used under the SMTP rules (RFC 7672), which make
+        PKIX-TA and PKIX-EE records unusable.
     """
 
     host: str
@@ -54,6 +61,7 @@ class TLSALookup:
     given: tuple[TLSARecord, ...] | None = None
     addressProblem: str = ""
     warnings: list[Advice] = field(default_factory=list)
+    smtp: bool = False
 
     @property
     def owner(self) -> dns.name.Name:
@@ -88,6 +96,17 @@ class TLSALookup:
             return getattr(self.failure, "ede", None)
         return self.answer.ede if self.answer is not None else None
 
+    def unusableReason(self, record: TLSARecord) -> str | None:
+        """
+        Why C{record} cannot be used here, or C{None} when it can: the record's own reason,
+        or under L{smtp} that of a PKIX usage (the matcher's words).
+        """
+        if record.unusableReason is not None:
+            return record.unusableReason
+        if self.smtp and record.usage in (Usage.PKIX_TA, Usage.PKIX_EE):
+            return SMTP_PKIX_UNUSABLE
+        return None
+
     @property
     def daneApplies(self) -> bool:
         """
@@ -96,7 +115,14 @@ class TLSALookup:
         secure = self.given is not None or (
             self.answer is not None and self.answer.status is Status.SECURE
         )
-        return secure and any(r.usable for r in self.records)
+        return secure and any(self.unusableReason(r) is None for r in self.records)
+
+    def recordJSON(self, record: TLSARecord) -> dict[str, Any]:
+        """
+        The JSON form of one of the records (L{recordJSON
+        <txdane.cli._evidence.recordJSON>}), usable or not as it is used here.
+        """
+        return recordJSON(record, self.unusableReason(record))
 
     def exitStatus(self) -> int:
         """
@@ -116,7 +142,7 @@ class TLSALookup:
         Whether DANE applies, in a few words.
         """
         records = self.records
-        usable = sum(1 for r in records if r.usable)
+        usable = sum(1 for r in records if self.unusableReason(r) is None)
         status = self.status
         if status == "failed":
             return "the lookup failed: DANE cannot be decided (never read as no TLSA)"
@@ -137,7 +163,8 @@ class TLSALookup:
         if self.answer is not None and self.answer.status is Status.SECURE:
             self.warnings.extend(signatureAdvice(self.answer, now))
         if self.daneApplies:
-            self.warnings.extend(recordAdvice(self.records, tuple(chain)))
+            usable = [r for r in self.records if self.unusableReason(r) is None]
+            self.warnings.extend(recordAdvice(usable, tuple(chain)))
 
     def recordLines(self, checks: dict[TLSARecord, str] | None = None) -> list[str]:
         """
@@ -148,10 +175,10 @@ class TLSALookup:
         for record in self.records:
             if checks is not None and record in checks:
                 state = checks[record]
-            elif record.usable:
+            elif (why := self.unusableReason(record)) is None:
                 state = "usable"
             else:
-                state = f"unusable: {record.unusableReason}"
+                state = f"unusable: {why}"
             lines.append(f"{record.shortText()}  {record.mnemonic}  {state}")
         return lines
 
@@ -189,13 +216,37 @@ class TLSALookup:
             port=self.port,
             proto=self.proto,
             base_domain=self.baseDomain.to_text(),
-            records=[recordJSON(r) for r in self.records],
+            records=[self.recordJSON(r) for r in self.records],
             dane=self.daneApplies,
             warnings=[w.toJSON() for w in self.warnings],
         )
         if self.addressProblem:
             data["address_problem"] = self.addressProblem
         return data
+
+
+@implementer(IDNSSECResolver)
+class RelabelledResolver:
+    """
+    A validating resolver whose TLSA lookups are those of another transport protocol label
+    than the one asked for: the records a C{dane:} endpoint, which plans for C{tcp}, would use
+    were the service reached over C{proto} (C{_PORT._udp.HOST}). Every other lookup is
+    C{resolver}'s.
+
+    @ivar resolver: the resolver asked.
+    @ivar proto: the label every TLSA lookup is made with.
+    """
+
+    def __init__(self, resolver: IDNSSECResolver, proto: str) -> None:
+        self.resolver = resolver
+        self.proto = proto
+
+    def lookupTLSA(self, host: Any, port: int, proto: str = "tcp") -> Deferred[Answer]:
+        d: Deferred[Answer] = self.resolver.lookupTLSA(host, port, self.proto)
+        return d
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resolver, name)
 
 
 async def lookupTLSA(
@@ -207,7 +258,9 @@ async def lookupTLSA(
 ) -> TLSALookup:
     """
     Look up the TLSA records of C{host}:C{port} as the C{dane:} endpoint does (its own
-    planning step), and keep the answer it used.
+    planning step), and keep the answer it used. For another C{proto} than C{tcp}, which
+    the endpoint does not connect over, the planning is the same with the records of
+    C{_PORT._PROTO.HOST} (L{RelabelledResolver}).
     """
     from twisted.internet.defer import CancelledError
 
@@ -216,7 +269,12 @@ async def lookupTLSA(
     from txdane.endpoints.dane import DANEEndpoint
 
     recorder = RecordingResolver(resolver)
-    endpoint = DANEEndpoint(reactor, recorder, host, port, proto=proto)
+    # The endpoint connects over TCP only, so it plans with the label tcp; for another label
+    # it plans the same way (addresses, CNAME base domain) with the TLSA lookups relabelled.
+    planner: IDNSSECResolver = recorder
+    if proto.lower() != "tcp":
+        planner = RelabelledResolver(recorder, proto)
+    endpoint = DANEEndpoint(reactor, planner, host, port)
     addressProblem = ""
     try:
         await endpoint.plan()

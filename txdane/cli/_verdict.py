@@ -138,10 +138,8 @@ class HostVerdict:
         records: list[dict[str, Any]] = []
         if self.tlsa is not None:
             checks = {c.record: c for c in self.result.checks} if self.result else {}
-            from txdane.cli._evidence import recordJSON
-
             for record in self.tlsa.records:
-                entry = recordJSON(record)
+                entry = self.tlsa.recordJSON(record)
                 check = checks.get(record)
                 entry["outcome"] = check.outcome.value if check else None
                 entry["depth"] = check.depth if check else None

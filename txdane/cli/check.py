@@ -23,6 +23,7 @@ The endpoints decide; this module only drives them and reports.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import sys
 from pathlib import Path
@@ -43,6 +44,7 @@ from txdane.cli._target import (
     addTargetArguments,
     hostName,
     portNumber,
+    wholeNumber,
     worst,
 )
 
@@ -103,7 +105,7 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-hosts",
-        type=int,
+        type=wholeNumber,
         metavar="N",
         help="with --mx or --srv, check at most N hosts, as a connection would try them "
         "(default 5); the others are listed as skipped",
@@ -164,6 +166,33 @@ def _port(options: argparse.Namespace) -> int:
     return DEFAULT_PORTS[_kind(options)]
 
 
+def mailDomain(text: str) -> str:
+    """
+    The domain of C{--mx}, checked as L{hostName} checks a host, in words of mail domains.
+
+    @raise UsageError: for an address (the MX records are found by the domain's name), a
+        port (it is given with C{--port}), or anything else that is not a domain name.
+    """
+    host, colon, port = text.rpartition(":")
+    withPort = bool(colon and host and port.isascii() and port.isdigit())
+    if _isAddress(text) or (withPort and _isAddress(host)):
+        raise UsageError(
+            f"--mx {text} is an address, not a mail domain: give the domain whose MX records "
+            "name the hosts to check (for one server: --starttls smtp HOST)"
+        )
+    if withPort:
+        raise UsageError(f"--mx {text}: give the domain alone and the port with --port {port}")
+    return hostName(text)
+
+
+def _isAddress(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def checkOptions(options: argparse.Namespace) -> None:
     """
     Refuse combinations of options that cannot be meant, before any lookup.
@@ -219,7 +248,7 @@ def checkOptions(options: argparse.Namespace) -> None:
                 f"--mx takes the domain and finds its hosts: give no HOST ({what!r}); "
                 "for one MX host, use --starttls smtp HOST"
             )
-        hostName(mx)
+        mailDomain(mx)
         return
     if options.host is None:
         raise UsageError("give the HOST to check (or --mx DOMAIN, or --srv SERVICE DOMAIN)")
@@ -254,7 +283,7 @@ async def execute(
             report = await checkMX(
                 reactor,
                 resolver,
-                hostName(options.mx),
+                mailDomain(options.mx),
                 _port(options),
                 reactor.seconds(),
                 options,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -67,8 +68,26 @@ _TLSA_DEFAULTS = {
 }
 
 
+def _commandLine(options: argparse.Namespace) -> str:
+    """
+    The command line of the options, up to HOST and without C{txdane} or C{--proto}, for the
+    hint of L{refuseOwnerName}: C{"generate --cert c.pem --usage 2"}.
+    """
+    words = ["generate"]
+    for option in ("cert", "key"):
+        if getattr(options, option) is not None:
+            words += [f"--{option}", shlex.quote(str(getattr(options, option)))]
+    for name in ("usage", "selector", "mtype", "ttl"):
+        if getattr(options, name) is not None:
+            words += [f"--{name}", shlex.quote(str(getattr(options, name)))]
+    if options.json:
+        words.append("--json")
+    return " ".join(words)
+
+
 def run(options: argparse.Namespace) -> int:
     given = [f"--{name}" for name in _TLSA_DEFAULTS if getattr(options, name) is not None]
+    commandLine = _commandLine(options)
     if options.sshfp is not None:
         # The SSHFP lines have none of these fields (nor a TTL, like those of ssh-keygen -r).
         if given:
@@ -82,7 +101,7 @@ def run(options: argparse.Namespace) -> int:
     # The host first: for HOST:PORT, hostName says to give the port as its own argument.
     host = hostName(options.host) if options.host is not None else None
     if host is not None:
-        refuseOwnerName("generate", host)
+        refuseOwnerName(commandLine, host)
     if host is None or options.port is None:
         raise UsageError("a TLSA record needs the host name and the port")
     try:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any, TextIO
 
 from txdane.cli import CommandError, ExitStatus, UsageError
+from txdane.cli._common import makeDirectory
+from txdane.cli._target import wholeNumber
 
 __all__ = ["addArguments", "run"]
 
@@ -29,7 +30,7 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=wholeNumber,
         default=0,
         metavar="N",
         help="the DNS server's port on 127.0.0.1, and the servers' on N+1 to N+10 "
@@ -78,10 +79,7 @@ def run(options: argparse.Namespace) -> int:
     if not 0 <= options.port < 65536 - len(LAB_SERVERS):
         raise UsageError(f"--port {options.port} is not in 0-{65535 - len(LAB_SERVERS)}")
     if options.directory is not None:
-        try:
-            os.makedirs(options.directory, exist_ok=True)
-        except OSError as e:
-            raise UsageError(f"--directory {options.directory}: {e.strerror}") from None
+        makeDirectory("--directory", options.directory)
     running: list[Lab] = []
     failures: list[Failure] = []
 

@@ -24,6 +24,8 @@ import dns.rdatatype
 from txdane.cli import CommandError, ExitStatus, UsageError
 from txdane.cli._common import (
     addResolverArguments,
+    checkText,
+    positiveSeconds,
     protoLabel,
     resolverSettings,
     runOnReactor,
@@ -102,7 +104,7 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
     update.add_argument(
         "--wait",
         nargs="?",
-        type=float,
+        type=positiveSeconds,
         const=DEFAULT_WAIT,
         metavar="SECONDS",
         help="then ask the validating resolver until it sees the new records, secure "
@@ -271,6 +273,7 @@ def prepare(options: argparse.Namespace) -> Request:
         raise UsageError(f"--zone: {e}") from None
     if zone is not None and not owner.is_subdomain(zone):
         raise UsageError(f"{owner} is not in zone {zone}")
+    checkText("--tsig-key", options.tsig_key, options.tsig_key, "a TSIG key file")
     try:
         key = TSIGKey.fromFile(options.tsig_key, options.tsig_key_name)
     except TSIGKeyError as e:

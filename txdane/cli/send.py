@@ -26,9 +26,12 @@ from txdane.cli import CommandError, ExitStatus, UsageError
 from txdane.cli._common import (
     DEFAULT_TIMEOUT,
     addResolverArguments,
+    makeDirectory,
+    readPEMCertificates,
     resolverSettings,
     runOnReactor,
 )
+from txdane.cli._target import portNumber, wholeNumber
 from txdane.endpoints.errors import HostAttempt
 from txdane.endpoints.planner import DEFAULT_MAX_HOSTS
 from txdane.mail import DeliveryError, DeliveryResult, recipientDomain, sendMail
@@ -45,11 +48,11 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         help="recipient (repeatable; all in one domain)",
     )
     parser.add_argument(
-        "--port", type=int, default=25, metavar="N", help="SMTP port of the MX hosts (25)"
+        "--port", type=portNumber, default=25, metavar="N", help="SMTP port of the MX hosts (25)"
     )
     parser.add_argument(
         "--max-hosts",
-        type=int,
+        type=wholeNumber,
         default=DEFAULT_MAX_HOSTS,
         metavar="N",
         help=f"try at most N MX hosts (default {DEFAULT_MAX_HOSTS}); the others are listed "
@@ -199,12 +202,69 @@ def _readMessage(options: argparse.Namespace, sender: str, recipients: list[str]
     return data
 
 
+def _connectErrorText(error: BaseException) -> str | None:
+    """
+    A TCP connection that could not be made, in plain words (C{"connection refused"}), for
+    Twisted's errors, whose own text reads C{"Connection was refused by other side: 111:
+    Connection refused."}; C{None} for any other error, whose text says what happened.
+    """
+    from twisted.internet import error as twistedErrors
+
+    if isinstance(error, twistedErrors.ConnectionRefusedError):
+        return "connection refused (nothing listens there)"
+    if isinstance(error, (twistedErrors.TCPTimedOutError, twistedErrors.TimeoutError)):
+        return "connection timed out"
+    if isinstance(error, twistedErrors.NoRouteError):
+        return "no route to host"
+    if isinstance(error, twistedErrors.ConnectError):
+        return f"cannot connect: {_osErrorWords(error)}"
+    return None
+
+
+def _osErrorWords(error: BaseException) -> str:
+    """
+    What a Twisted C{ConnectError} says, without its class name and errno:
+    C{"network is unreachable"}.
+    """
+    text = (str(getattr(error, "osError", None) or "") or str(error)).strip().rstrip(".")
+    words = text.rpartition(": ")[2] or type(error).__name__
+    return words[:1].lower() + words[1:]
+
+
+def attemptText(attempt: HostAttempt) -> str:
+    """
+    One host tried and why it failed, as L{HostAttempt} says it, but a connection that
+    could not be made in plain words: C{"mx.example.com:25: connection refused ..."}.
+    """
+    plain = _connectErrorText(attempt.error)
+    if plain is None:
+        return str(attempt)
+    where = f"{attempt.host}:{attempt.port}"
+    if attempt.address:
+        where += f" ({attempt.address})"
+    return f"{where}: {plain}"
+
+
+def _attemptReason(attempt: HostAttempt) -> str:
+    return _connectErrorText(attempt.error) or str(attempt.error)
+
+
+def _failureText(outcome: DeliveryError) -> str:
+    """
+    The verdict on a delivery that failed, each host's connection error in plain words.
+    """
+    text = str(outcome)
+    for attempt in outcome.tries:
+        text = text.replace(str(attempt), attemptText(attempt))
+    return text
+
+
 def _attemptJSON(attempt: HostAttempt) -> dict[str, Any]:
     return {
         "mx": attempt.host,
         "port": attempt.port,
         "address": attempt.address,
-        "reason": str(attempt.error),
+        "reason": _attemptReason(attempt),
     }
 
 
@@ -238,7 +298,7 @@ def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
         "protection": None,
         "policy": None,
         "reply": None,
-        "reason": str(outcome),
+        "reason": _failureText(outcome),
         "permanent": outcome.permanent,
         "tries": [_attemptJSON(a) for a in outcome.tries],
         "skipped": list(outcome.skipped),
@@ -255,11 +315,11 @@ def formatOutcome(outcome: DeliveryResult | DeliveryError, verbose: bool) -> str
         lines.append(f"delivered to {where}  {outcome.protection} (policy {outcome.policy})")
         lines.append(f"  reply      {outcome.reply}")
     else:
-        lines.append(str(outcome))
+        lines.append(_failureText(outcome))
     tries = outcome.tries
     if tries and (verbose or isinstance(outcome, DeliveryError)):
         for attempt in tries:
-            lines.append(f"  tried      {attempt}")
+            lines.append(f"  tried      {attemptText(attempt)}")
     for skipped in outcome.skipped:
         lines.append(f"  skipped    {skipped} (beyond --max-hosts)")
     return "\n".join(lines)
@@ -271,17 +331,46 @@ def _trustRoots(path: str) -> Any:
 
     @raise UsageError: for a file that cannot be read or holds no certificate.
     """
-    from cryptography import x509
-
     from txdane.dane.pkix import PKIXTrust
 
+    if not path:
+        raise UsageError("--ca-file: empty (give a PEM file, or leave the option out)")
+    return PKIXTrust(tuple(readPEMCertificates("--ca-file", path)))
+
+
+def _reportStore(path: str) -> Any:
+    """
+    The TLS report store of C{--tlsrpt}, its directory made if missing.
+
+    @raise UsageError: for an empty path, a file in the way, or a directory that cannot be
+        made or written in.
+    """
+    from txdane.tlsrpt import ReportStore, TLSRPTError
+
+    if not path:
+        raise UsageError("--tlsrpt: empty (give the report store's directory)")
+    makeDirectory("--tlsrpt", path)
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"--tlsrpt {path}: cannot write in it")
     try:
-        roots = x509.load_pem_x509_certificates(Path(path).read_bytes())
-    except OSError as e:
-        raise UsageError(f"--ca-file {path}: {e.strerror}") from None
-    except ValueError as e:
-        raise UsageError(f"--ca-file {path}: no PEM certificate ({e})") from None
-    return PKIXTrust(tuple(roots))
+        return ReportStore(path)
+    except TLSRPTError as e:
+        raise UsageError(f"--tlsrpt {path}: {e}") from None
+
+
+def _checkCacheDirectory(path: str) -> None:
+    """
+    Refuse a C{--mta-sts-cache} that is not a directory: empty, or a file. A directory that
+    does not exist yet is left to the cache, which makes it.
+
+    @raise UsageError: saying what is wrong with it.
+    """
+    if not path:
+        raise UsageError("--mta-sts-cache: empty (give a directory, or leave the option out)")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"--mta-sts-cache {path}: not a directory (a file is in the way)")
+    if os.path.isdir(path) and not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"--mta-sts-cache {path}: cannot write in it")
 
 
 def run(options: argparse.Namespace) -> int:
@@ -302,18 +391,11 @@ def run(options: argparse.Namespace) -> int:
         raise UsageError("--mta-sts-cache is for MTA-STS, which --no-mta-sts turns off")
     message = _readMessage(options, sender, recipients)
     reporter = None
-    if options.tlsrpt:
-        from txdane.tlsrpt import ReportStore, TLSRPTError
-
-        try:
-            Path(options.tlsrpt).mkdir(parents=True, exist_ok=True)
-            if not os.access(options.tlsrpt, os.W_OK):
-                raise PermissionError("not writable")
-            reporter = ReportStore(options.tlsrpt).recordSession
-        except (OSError, TLSRPTError) as e:
-            raise UsageError(f"--tlsrpt {options.tlsrpt}: {e}") from None
-
-    trust = _trustRoots(options.ca_file) if options.ca_file else None
+    if options.tlsrpt is not None:
+        reporter = _reportStore(options.tlsrpt).recordSession
+    if options.mta_sts_cache is not None:
+        _checkCacheDirectory(options.mta_sts_cache)
+    trust = _trustRoots(options.ca_file) if options.ca_file is not None else None
 
     async def main(reactor: Any) -> DeliveryResult | DeliveryError:
         resolver = settings.build(reactor)

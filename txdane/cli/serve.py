@@ -10,6 +10,11 @@ import argparse
 import inspect
 from typing import Any
 
+from txdane.cli import ExitStatus
+
+#: The exit status of C{python -m txdane.server} when it cannot listen.
+_CANNOT_LISTEN = 1
+
 #: Placeholders for the options that take a value through an C{opt_} method.
 _METAVARS = {
     "zone": "ORIGIN=FILE",
@@ -99,7 +104,36 @@ def serverArguments(options: argparse.Namespace) -> list[str]:
     return argv
 
 
+def checkOptions(options: argparse.Namespace) -> None:
+    """
+    Refuse, before the server reads them, a zone file or a TSIG key file that is not text
+    (the server would say what the codec says), and a port that is not in ASCII digits (the
+    server's C{int()} would read C{" 53"} and other scripts' digits).
+
+    @raise UsageError: naming the option and the value.
+    """
+    from txdane.cli import UsageError
+    from txdane.cli._common import checkText
+
+    port = options.serve_port
+    if port is not None and not (port.isascii() and port.isdigit()):
+        raise UsageError(f"--port wants a whole number, not {port!r}")
+
+    for value in options.serve_zone:
+        _, sep, path = value.partition("=")
+        if sep and path:
+            checkText("--zone", value, path, "a zone file")
+    for value in getattr(options, "serve_allow-update"):
+        path = value.partition(":")[0]
+        if path:
+            checkText("--allow-update", value, path, "a TSIG key file")
+
+
 def run(options: argparse.Namespace) -> int:
     from txdane.server.__main__ import main
 
-    return main(serverArguments(options), program="txdane")
+    checkOptions(options)
+    status = main(serverArguments(options), program="txdane")
+    # The server's own program exits 1 when it cannot listen (its only failure after its
+    # options); txdane's status for that is 4, as for lab (docs/cli.md, exit statuses).
+    return ExitStatus.FAILURE if status == _CANNOT_LISTEN else status

@@ -18,13 +18,16 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 import time
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from txdane.cli import CommandError, ExitStatus, UsageError
 from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
+from txdane.cli._target import portNumber
 from txdane.tlsrpt import ReportStore, SendOutcome, TLSRPTError, aggregate, sendReports
 
 __all__ = ["SETTLE", "addArguments", "formatReports", "outcomesToJSON", "run"]
@@ -76,7 +79,7 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         "--keep", action="store_true", help="with --send: keep sent reports in the store"
     )
     parser.add_argument(
-        "--port", type=int, default=25, metavar="N", help="SMTP port of the MX hosts (25)"
+        "--port", type=portNumber, default=25, metavar="N", help="SMTP port of the MX hosts (25)"
     )
     addResolverArguments(parser)
 
@@ -197,17 +200,57 @@ def outcomesToJSON(
     }
 
 
+#: A URI's scheme and the rest (RFC 3986 section 3.1), with no white space.
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+
+#: A mail address: a local part and a domain, with no white space.
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def _checkLine(option: str, text: str) -> None:
+    """
+    Refuse a control character (a line break among them) in C{text}, given as C{option}:
+    it would go into every report's JSON as it is.
+
+    @raise UsageError: naming the option, the text and the character.
+    """
+    for character in text:
+        if unicodedata.category(character) == "Cc":
+            raise UsageError(f"{option} {text!r}: a control character ({character!r})")
+
+
+def checkContact(text: str) -> None:
+    """
+    Refuse a C{--contact} that is not a mail address or a URI (C{tlsrpt@example.org},
+    C{mailto:tlsrpt@example.org}, C{https://example.org/tls}): RFC 8460 section 4.4 makes
+    C{contact-info} a string for reaching the party responsible for the report, and the
+    command documents it as one of those, so that a typo or a stray line break does not go
+    into every report sent.
+
+    @raise UsageError: for an empty one, a control character, or text that is neither.
+    """
+    if not text.strip():
+        raise UsageError("--contact: empty")
+    _checkLine("--contact", text)
+    if not (_ADDRESS.fullmatch(text) or _URI.fullmatch(text)):
+        raise UsageError(
+            f"--contact {text!r}: not a mail address or a URI (such as tlsrpt@example.org "
+            "or https://example.org/tlsrpt)"
+        )
+
+
 def _check(options: argparse.Namespace) -> None:
     """
     Refuse what cannot be done as asked, before anything is read or sent.
     """
     directory = Path(options.directory)
     if not directory.is_dir():
-        raise UsageError(f"{options.directory}: not a directory")
+        why = "not a directory" if directory.exists() else "does not exist"
+        raise UsageError(f"{options.directory}: {why}")
     if not options.org.strip():
         raise UsageError("--org: empty")
-    if not options.contact.strip():
-        raise UsageError("--contact: empty")
+    _checkLine("--org", options.org)
+    checkContact(options.contact)
     if not options.send:
         for given, name in ((options.sender, "--from"), (options.submitter, "--submitter")):
             if given is not None:

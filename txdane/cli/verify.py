@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -246,11 +247,21 @@ def judge(found: Any, chain: tuple[Any, ...], smtp: bool, certFile: str) -> Any:
         plan = planConnection(outcome, host, port, policy)
     except DANEPolicyError as e:
         return HostVerdict(
-            host, port, False, found.exitStatus(), f"cannot verify: {e.reason}", tlsa=found
+            host,
+            port,
+            False,
+            found.exitStatus(),
+            f"cannot verify: {_relabelled(e.reason, found)}",
+            tlsa=found,
         )
     if plan.action is not Action.DANE:
         return HostVerdict(
-            host, port, False, ExitStatus.INSECURE, f"no DANE: {plan.reason}", tlsa=found
+            host,
+            port,
+            False,
+            ExitStatus.INSECURE,
+            f"no DANE: {_relabelled(plan.reason, found)}",
+            tlsa=found,
         )
     result = verifyChain(plan.records, chain, plan.matchOptions)
     if result.verified:
@@ -285,6 +296,19 @@ def judge(found: Any, chain: tuple[Any, ...], smtp: bool, certFile: str) -> Any:
     )
 
 
+def _relabelled(text: str, found: Any) -> str:
+    """
+    C{text}, a reason of the DANE layer, which names the TLSA records by their C{tcp} owner
+    name (the only label a connection uses), with the owner name of C{found}'s label.
+    """
+    from txdane.names import tlsaName
+
+    if found.proto.lower() == "tcp":
+        return text
+    tcpOwner = tlsaName(found.baseDomain, found.port).to_text(omit_final_dot=True)
+    return text.replace(tcpOwner, found.owner.to_text(omit_final_dot=True))
+
+
 async def execute(reactor: Any, resolver: Any, options: argparse.Namespace, out: TextIO) -> int:
     """
     Check the certificate file against the records the options give (or DNS) and report.
@@ -300,6 +324,7 @@ async def execute(reactor: Any, resolver: Any, options: argparse.Namespace, out:
         found = TLSALookup(host, options.port, options.proto, dns.name.from_text(host), given=given)
     else:
         found = await lookupTLSA(reactor, resolver, host, options.port, options.proto)
+    found.smtp = options.smtp
     found.addAdvice(reactor.seconds() if reactor is not None else _now(), chain)
     verdict = judge(found, chain, options.smtp, str(options.cert))
     if options.json:
@@ -319,7 +344,7 @@ def _now() -> float:
 
 
 def run(options: argparse.Namespace) -> int:
-    refuseOwnerName(f"verify --cert {options.cert}", hostName(options.host))
+    refuseOwnerName(f"verify --cert {shlex.quote(str(options.cert))}", hostName(options.host))
     readChain(options.cert)
     if readRecords(options.tlsa, options.tlsa_file) is not None:
         # Offline: no resolver, no reactor.
