@@ -16,7 +16,8 @@ from zope.interface import implementer
 from txdane.cli import ExitStatus
 from txdane.cli._advice import Advice, recordAdvice, signatureAdvice
 from txdane.cli._evidence import RecordingResolver, recordJSON, tlsaRecords
-from txdane.dane.tlsa import TLSARecord, Usage
+from txdane.dane.matching import smtpUnusableReason
+from txdane.dane.tlsa import TLSARecord
 from txdane.errors import LookupFailedError
 from txdane.names import tlsaName
 from txdane.status import Status
@@ -30,9 +31,6 @@ STATUS_EXIT = {
     Status.BOGUS: ExitStatus.BOGUS,
     Status.INDETERMINATE: ExitStatus.INDETERMINATE,
 }
-
-#: Why a PKIX-TA or PKIX-EE record is unusable under the SMTP rules, in the matcher's words.
-SMTP_PKIX_UNUSABLE = "PKIX usages are not used for SMTP (RFC 7672 section 3.1.3)"
 
 
 @dataclass
@@ -103,9 +101,7 @@ class TLSALookup:
         """
         if record.unusableReason is not None:
             return record.unusableReason
-        if self.smtp and record.usage in (Usage.PKIX_TA, Usage.PKIX_EE):
-            return SMTP_PKIX_UNUSABLE
-        return None
+        return smtpUnusableReason(record) if self.smtp else None
 
     @property
     def daneApplies(self) -> bool:

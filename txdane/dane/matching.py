@@ -146,6 +146,16 @@ class MatchOptions:
                 raise ValueError(f"{bound} {value} is not at least 1")
 
 
+def smtpUnusableReason(record: TLSARecord) -> str | None:
+    """
+    Why C{record} is unusable under the SMTP rules (RFC 7672 section 3.1.3: the PKIX usages
+    are not used), beside any reason of its own; C{None} for a DANE usage.
+    """
+    if record.usage in (Usage.PKIX_TA, Usage.PKIX_EE):
+        return "PKIX usages are not used for SMTP (RFC 7672 section 3.1.3)"
+    return None
+
+
 @dataclass(frozen=True)
 class DANEResult:
     """
@@ -237,8 +247,8 @@ def _sortRecords(
     usable: list[tuple[int, TLSARecord]] = []
     for index, record in enumerate(records):
         reason = record.unusableReason
-        if reason is None and smtp and record.usage in (Usage.PKIX_TA, Usage.PKIX_EE):
-            reason = "PKIX usages are not used for SMTP (RFC 7672 section 3.1.3)"
+        if reason is None and smtp:
+            reason = smtpUnusableReason(record)
         if reason is not None:
             rejected[index] = RecordCheck(record, CheckOutcome.UNUSABLE, reason=reason)
         else:
