@@ -418,6 +418,11 @@ def test_resolverTLSBuild(tmp_path: Path) -> None:
             ("resolverTrustRoots",),
             "no PEM certificate|holds no certificate",
         ),
+        (
+            {"resolverTLS": "dns.example", "resolverTrustRootsFile": __file__},
+            ("resolverTrustRoots",),
+            r"no PEM certificate in it \(give a file of -----BEGIN CERTIFICATE----- blocks\)$",
+        ),
     ],
 )
 def test_resolverTLSErrors(arguments: dict, fields: tuple[str, ...], message: str) -> None:

@@ -559,9 +559,12 @@ def _readRoots(path: str) -> tuple[x509.Certificate, ...]:
             roots.extend(x509.load_pem_x509_certificates(file.read_bytes()))
         except OSError as e:
             raise ResolverSettingsError(("resolverTrustRoots",), f"{file}: {e.strerror}") from None
-        except ValueError as e:
+        except ValueError:
+            # cryptography's words (a link to its FAQ, "MalformedFraming") say less than these.
             raise ResolverSettingsError(
-                ("resolverTrustRoots",), f"{file}: no PEM certificate ({e})"
+                ("resolverTrustRoots",),
+                f"{file}: no PEM certificate in it (give a file of -----BEGIN CERTIFICATE----- "
+                "blocks)",
             ) from None
     if not roots:
         raise ResolverSettingsError(("resolverTrustRoots",), f"{path} holds no certificate")

@@ -212,8 +212,10 @@ def readTSIGKeyFile(path: str | os.PathLike[str]) -> list[TSIGKey]:
     try:
         with open(source, encoding="utf-8") as f:
             text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise TSIGKeyError(source, f"cannot read it: {getattr(e, 'strerror', None) or e}") from None
+    except UnicodeDecodeError:
+        raise TSIGKeyError(source, "not a TSIG key file (not text)") from None
+    except OSError as e:
+        raise TSIGKeyError(source, f"cannot read it: {e.strerror or e}") from None
     return parseTSIGKeys(text, source)
 
 

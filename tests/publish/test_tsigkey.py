@@ -69,9 +69,13 @@ def test_secretNotInRepr() -> None:
     assert SECRET not in repr(TSIGKey.fromText(BIND))
 
 
-def test_unreadable(tmp_path: object) -> None:
+def test_unreadable(tmp_path: Path) -> None:
     with pytest.raises(TSIGKeyError, match="cannot read it"):
         TSIGKey.fromFile("/nonexistent/up.key")
+    binary = tmp_path / "up.key"
+    binary.write_bytes(b"\x87\x00\xff")
+    with pytest.raises(TSIGKeyError, match=r"not a TSIG key file \(not text\)"):
+        TSIGKey.fromFile(str(binary))
 
 
 OTHER = "c2Vjb25kIGtleSBzZWNyZXQgYnl0ZXMhIQ=="
