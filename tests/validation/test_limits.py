@@ -22,6 +22,8 @@ from txdane.validation import ValidationLimits
         ({"cacheSize": 1.5}, TypeError, "cacheSize must be a whole number, not 1.5"),
         ({"maxQueriesPerLookup": True}, TypeError, "maxQueriesPerLookup must be a whole number"),
         ({"strictNSEC3Iterations": "no"}, TypeError, "strictNSEC3Iterations must be True or"),
+        ({"clockSkew": 86401}, ValueError, "clockSkew 86401 is more than 86400 seconds"),
+        ({"clockSkew": 10**12}, ValueError, "would accept long expired signatures"),
     ],
 )
 def test_checked(fields: dict[str, Any], error: type[Exception], message: str) -> None:
@@ -36,6 +38,31 @@ def test_defaultsAndZeros() -> None:
     ValidationLimits()
     limits = ValidationLimits(maxCNAMEChain=0, maxNSEC3Iterations=0, lookupTimeout=2)
     assert (limits.maxCNAMEChain, limits.lookupTimeout) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"cacheSize": 0}, {"cacheBytes": 0}, {"cacheBytes": 1000}, {"maxCacheTTL": 0}],
+)
+def test_noCacheStillValidates(fields: dict[str, Any]) -> None:
+    """
+    Caches that keep nothing (of size 0, a maximum TTL of 0, too small for one entry) cost
+    speed, not answers: one lookup works out each zone's keys once, whatever its caches
+    keep. It used to check them again for every RRset, and a CNAME, a wildcard or a TLSA
+    lookup ran out of its signature budget and was bogus.
+    """
+    from tests.validation.fakes import makeResolver, resolve
+    from txdane.status import Status
+    from txdane.testing import buildHierarchy
+
+    resolver, _ = makeResolver(buildHierarchy(), limits=ValidationLimits(**fields))
+    for name, rdtype in [
+        ("alias.example.test.", "A"),
+        ("host.wild.example.test.", "A"),
+        ("_443._tcp.www.example.test.", "TLSA"),
+    ]:
+        answer = resolve(resolver, name, rdtype)
+        assert answer.status is Status.SECURE, answer.reason
 
 
 def test_resolverArguments() -> None:

@@ -86,6 +86,10 @@ class LookupContext:
     @ivar cancelled: whether the caller cancelled the lookup: no further query is sent.
     @ivar ahead: work started ahead of the step that needs it (L{prefetch}, and the chain
         of trust's results computed beside the lookup's own steps), by what it computes.
+    @ivar known: the chain of trust's results (zone keys, DS results) this lookup computed
+        or was given, by what they are: each is worked out once per lookup even where the
+        resolver's caches keep nothing (a cache of size 0, a maximum TTL of 0, a full one),
+        which would otherwise spend the lookup's signature budget on the same keys again.
     """
 
     name: dns.name.Name
@@ -99,6 +103,7 @@ class LookupContext:
     )
     cancelled: bool = False
     ahead: dict[Hashable, Ahead[Any]] = dataclasses.field(default_factory=dict)
+    known: dict[Hashable, Any] = dataclasses.field(default_factory=dict)
 
     def prefetch(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> None:
         """

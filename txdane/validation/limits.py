@@ -40,6 +40,10 @@ MAX_QUERIES_PER_LOOKUP = 48
 LOOKUP_TIMEOUT = 10.0
 #: Seconds of clock difference tolerated at both ends of a signature's validity period.
 CLOCK_SKEW = 300
+#: The most C{clockSkew} may be: a day, as Unbound's C{val-sig-skew-max}. More would accept
+#: signatures long expired, or not yet valid, as current (RFC 4035 section 5.3.1), and is
+#: more likely a mistake of units than a clock that far off.
+MAX_CLOCK_SKEW = 86400
 #: Longest time, in seconds, a validated answer stays in the cache.
 MAX_CACHE_TTL = 86400
 #: Seconds a bogus result stays in the cache, so an attacker cannot force the work again.
@@ -105,7 +109,8 @@ class ValidationLimits:
         """
         @raise TypeError: for a field of another type than documented (a limit given as text).
         @raise ValueError: for a negative limit, or a lookup timeout that is not a positive
-            number of seconds: a limit that cannot be met would fail every lookup, or none.
+            number of seconds: a limit that cannot be met would fail every lookup, or none;
+            a C{clockSkew} over L{MAX_CLOCK_SKEW}.
         """
         for item in dataclasses.fields(self):
             value = getattr(self, item.name)
@@ -121,6 +126,11 @@ class ValidationLimits:
                 raise TypeError(f"{item.name} must be a whole number, not {value!r}")
             elif value < 0:
                 raise ValueError(f"{item.name} {value} is negative")
+            elif item.name == "clockSkew" and value > MAX_CLOCK_SKEW:
+                raise ValueError(
+                    f"clockSkew {value} is more than {MAX_CLOCK_SKEW} seconds (a day): it would "
+                    "accept long expired signatures"
+                )
 
 
 class Budget:

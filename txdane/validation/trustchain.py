@@ -806,11 +806,16 @@ class ChainOfTrust:
         cached = cache.get(key)
         if cached is not None:
             return cached
+        known: _Result | None = ctx.known.get((kind, key))
+        if known is not None:
+            return known
         ahead = ctx.ahead.pop((kind, key), None)
         if ahead is not None:
             early: _Result = await ahead.result()
+            ctx.known[(kind, key)] = early
             return early
         result = await self._shared((kind, key), compute, ctx.budget)
+        ctx.known[(kind, key)] = result
         if self._reusable(result, ctx.budget):
             cache.put(key, result, self._ttl(result.status, result.ttl))
         return result
