@@ -115,6 +115,9 @@ def _entry(**changes: Any) -> dict[str, Any]:
         json.dumps(_entry(id=7)).encode(),
         json.dumps(_entry(fetched="yesterday")).encode(),
         json.dumps(_entry(fetched=True)).encode(),
+        # json reads these: a policy fetched "at infinity" would never expire.
+        json.dumps(_entry(fetched=float("nan"))).encode(),
+        json.dumps(_entry(fetched=float("inf"))).encode(),
         json.dumps(_entry(policy="version: STSv2\n")).encode(),
         json.dumps(_entry(policy=["version: STSv1"])).encode(),
         json.dumps(_entry(policy=...)).encode(),
@@ -233,3 +236,50 @@ def test_unusableAnswer(tmp_path: Path, status: Status) -> None:
     )
     assert (outcome.policy, outcome.fromCache) == (policy(), True)
     assert reactor.tcpClients == []
+
+
+def test_fetchedAheadOfTheClockIsExpired() -> None:
+    """
+    A policy that claims to be fetched more than a day after now (a cache file dated ahead)
+    counts as expired, so it is fetched again rather than kept for as long again.
+    """
+    assert not policy(fetched=1000.0).expired(1000.0)
+    assert not policy(fetched=1000.0 + 86400).expired(1000.0)
+    assert policy(fetched=1000.0 + 86401).expired(1000.0)
+
+
+@pytest.mark.parametrize(
+    "arguments, error, message",
+    [
+        ({"trustRoots": "sts.pem"}, TypeError, "trustRoots must be a PKIXTrust"),
+        ({"trustRoots": []}, TypeError, "trustRoots must be a PKIXTrust"),
+        ({"resolver": object()}, TypeError, "resolver must be a validating resolver"),
+    ],
+)
+def test_resolverArgumentsChecked(arguments: dict[str, Any], error: type, message: str) -> None:
+    """
+    Arguments that every fetch would fail on, which reads as "no policy" (so that an
+    enforced policy never applies), are refused when the resolver is made.
+    """
+    reactor, resolver = world()
+    given: dict[str, Any] = {"resolver": resolver}
+    given.update(arguments)
+    with pytest.raises(error, match=message):
+        PolicyResolver(reactor, **given)
+
+
+@pytest.mark.parametrize("domain", [None, b"example.com", 7])
+def test_policyForNeverRaises(domain: object) -> None:
+    """
+    C{policyFor} never fails, as documented: what is not a domain name gets an outcome
+    without a policy that says so.
+    """
+    reactor, resolver = world()
+    outcome = fired(PolicyResolver(reactor, resolver).policyFor(domain))  # type: ignore[arg-type]
+    assert outcome.policy is None and "is not a domain name" in outcome.reason
+
+
+@pytest.mark.parametrize("size", [0, -1, "5", True])
+def test_cacheSizeChecked(size: object) -> None:
+    with pytest.raises(ValueError, match="is not a whole number above 0"):
+        PolicyCache(None, size)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ Tests: C{tests/mtasts/test_cache.py}.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -45,6 +46,8 @@ class PolicyCache:
     def __init__(
         self, directory: str | os.PathLike[str] | None, size: int = MAX_CACHED_POLICIES
     ) -> None:
+        if type(size) is not int or size < 1:
+            raise ValueError(f"size {size!r} is not a whole number above 0")
         self.directory = Path(directory) if directory is not None else None
         self.size = size
         self._policies: dict[str, MTASTSPolicy] = {}
@@ -109,7 +112,12 @@ class PolicyCache:
             if data.get("format") != CACHE_FORMAT or data.get("domain") != domain:
                 raise ValueError("not a policy of this domain in this format")
             fetched, policyId, text = data["fetched"], data["id"], data["policy"]
-            if not isinstance(fetched, (int, float)) or isinstance(fetched, bool):
+            if (
+                not isinstance(fetched, (int, float))
+                or isinstance(fetched, bool)
+                or not math.isfinite(fetched)
+            ):
+                # json reads NaN and Infinity: a policy fetched "at infinity" never expires.
                 raise ValueError("the time it was fetched is not a number")
             if not isinstance(policyId, str) or not isPolicyId(policyId):
                 raise ValueError("no policy id")

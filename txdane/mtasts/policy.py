@@ -69,6 +69,10 @@ def hostName(name: str) -> str | None:
     return text
 
 
+#: Seconds a policy's fetch time may lie ahead of the clock before it counts as expired.
+_FUTURE_TOLERANCE = 86400.0
+
+
 @dataclass(frozen=True)
 class MTASTSPolicy:
     """
@@ -111,9 +115,11 @@ class MTASTSPolicy:
 
     def expired(self, now: float) -> bool:
         """
-        Whether the policy's C{max_age} has passed at C{now} (the reactor's seconds).
+        Whether the policy's C{max_age} has passed at C{now} (the reactor's seconds), or it
+        claims to be fetched more than a day after C{now}: a cache file dated ahead (a clock
+        set back, a file edited) would otherwise keep it for as long again.
         """
-        return self.fetched + self.maxAge <= now
+        return self.fetched + self.maxAge <= now or self.fetched > now + _FUTURE_TOLERANCE
 
     def lines(self) -> tuple[str, ...]:
         """

@@ -115,8 +115,16 @@ class PolicyResolver:
     ) -> None:
         # Checked here: a wrong resolver or limit would otherwise show only as a failed
         # lookup, which reads as "no policy", so that an enforced policy never applies.
-        if not callable(getattr(resolver, "lookup", None)):
+        if not all(
+            callable(getattr(resolver, method, None))
+            for method in ("lookup", "lookupAddress", "lookupTLSA")
+        ):
             raise TypeError(f"resolver must be a validating resolver, not {resolver!r}")
+        if trustRoots is not None and not isinstance(trustRoots, PKIXTrust):
+            raise TypeError(
+                f"trustRoots must be a PKIXTrust (PKIXTrust(tuple of x509 certificates)), "
+                f"not {trustRoots!r}"
+            )
         if type(httpsPort) is not int or not 0 < httpsPort < 65536:
             raise ValueError(f"httpsPort must be an int from 1 to 65535, not {httpsPort!r}")
         if type(timeout) not in (int, float) or not 0 < timeout < float("inf"):
@@ -142,7 +150,7 @@ class PolicyResolver:
         It never fails: a domain without a usable policy gets an outcome whose C{policy} is
         C{None}, saying why. Lookups of one domain at the same time share one discovery.
         """
-        name = hostName(domain)
+        name = hostName(domain) if isinstance(domain, str) else None
         if name is None:
             return succeed(PolicyOutcome(domain, None, reason=f"{domain!r} is not a domain name"))
         waiting: Deferred[PolicyOutcome] = Deferred()
