@@ -54,6 +54,7 @@ from twisted.python.failure import Failure
 from txdane.errors import LookupFailedError, TxdaneError
 from txdane.files import syncDirectory
 from txdane.mailpolicy import TLSSession
+from txdane.names import asciiHostName, isAddress
 
 if TYPE_CHECKING:
     from twisted.web.iweb import IAgent
@@ -152,6 +153,29 @@ def _domain(name: str) -> str:
     return name.rstrip(".").lower()
 
 
+def _hostName(name: object, what: str) -> str:
+    """
+    C{name} as reports and the store spell a domain: in A-labels, lower case, without a final
+    dot.
+
+    @raise ValueError: for what is not a host name (a line break, a slash, the empty text).
+    @raise TypeError: for anything but a C{str}.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"{what} must be a domain name as str, not {name!r}")
+    try:
+        return _domain(asciiHostName(name))
+    except ValueError:
+        raise ValueError(f"{what} {name!r} is not a domain name") from None
+
+
+def _oneLine(text: str) -> str:
+    """
+    C{text} on one line: its runs of blanks and line breaks as single spaces.
+    """
+    return " ".join(text.split()) if not text.isprintable() else text
+
+
 @dataclass(frozen=True)
 class SessionResult:
     """
@@ -184,22 +208,38 @@ class SessionResult:
     when: float = 0.0
 
     def __post_init__(self) -> None:
+        """
+        Check every field, so that a result the store could not read back (which would stop
+        every report of the day) is never written.
+
+        @raise ValueError: for a value that cannot be used.
+        @raise TypeError: for a value of the wrong type.
+        """
         if self.policyType not in POLICY_TYPES:
             raise ValueError(
                 f"policyType {self.policyType!r}: not one of {', '.join(POLICY_TYPES)}"
             )
-        domain = _domain(self.policyDomain)
-        if not domain:
+        if self.policyDomain == "":
             raise ValueError("policyDomain is empty")
+        domain = _hostName(self.policyDomain, "policyDomain")
         strings = self.policyStrings
         if isinstance(strings, (str, bytes)) or not all(isinstance(x, str) for x in strings):
             raise TypeError(f"policyStrings must be a sequence of lines (str), not {strings!r}")
+        for name in ("sendingIP", "receivingIP"):
+            address = getattr(self, name)
+            if address is not None and not (isinstance(address, str) and isAddress(address)):
+                raise ValueError(f"{name} {address!r} is not an IP address")
+        if not isinstance(self.failureReason, str):
+            raise TypeError(f"failureReason must be a str, not {self.failureReason!r}")
+        if isinstance(self.when, bool) or not isinstance(self.when, (int, float)):
+            raise TypeError(f"when must be POSIX seconds, not {self.when!r}")
         if not math.isfinite(self.when):
             raise ValueError(f"when {self.when!r}: not a time")
         object.__setattr__(self, "policyDomain", domain)
         object.__setattr__(self, "policyStrings", tuple(self.policyStrings))
+        object.__setattr__(self, "failureReason", _oneLine(self.failureReason))
         if self.mxHost is not None:
-            object.__setattr__(self, "mxHost", _domain(self.mxHost))
+            object.__setattr__(self, "mxHost", _hostName(self.mxHost, "mxHost"))
         if self.result is not None:
             object.__setattr__(self, "result", ResultType(self.result))
         object.__setattr__(self, "when", float(self.when))

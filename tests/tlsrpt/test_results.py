@@ -72,7 +72,8 @@ def test_normalized() -> None:
     "change, message",
     [
         ({"policyType": "dane"}, "policyType 'dane'"),
-        ({"domain": "."}, "policyDomain is empty"),
+        ({"domain": ""}, "policyDomain is empty"),
+        ({"domain": "."}, "policyDomain '.' is not a domain name"),
         ({"when": float("nan")}, "not a time"),
     ],
 )
@@ -135,3 +136,35 @@ def test_jsonRefused(field: str, value: object, message: str) -> None:
     data[field] = value
     with pytest.raises(TLSRPTError, match=message):
         SessionResult.fromJSON(data)
+
+
+def test_fieldsChecked() -> None:
+    """
+    A result the store could not read back, which would stop the reports of every domain of
+    its day, is refused when made; an internationalized domain is kept in A-labels, and a
+    failure reason on one line.
+    """
+    for kw, error, message in [
+        ({"receivingIP": 12}, ValueError, "receivingIP 12 is not an IP address"),
+        ({"sendingIP": "mx.example"}, ValueError, "sendingIP 'mx.example' is not an IP"),
+        ({"failureReason": None}, TypeError, "failureReason must be a str"),
+        ({"when": "today"}, TypeError, "when must be POSIX seconds"),
+        ({"mxHost": "mx/1.example"}, ValueError, "mxHost 'mx/1.example' is not a domain"),
+    ]:
+        fields: dict[str, Any] = {
+            "policyDomain": "example.com",
+            "policyType": "tlsa",
+            "policyStrings": (),
+            "mxHost": None,
+            "sendingIP": None,
+            "receivingIP": "192.0.2.1",
+        }
+        fields.update(kw)
+        fields.setdefault("result", None)
+        with pytest.raises(error, match=message):
+            SessionResult(**fields)
+    session = SessionResult(
+        "M\u00fcnchen.example", "tlsa", (), None, None, "2001:db8::1", None, "a\r\nb  c"
+    )
+    assert session.policyDomain == "xn--mnchen-3ya.example"
+    assert session.failureReason == "a b c"
