@@ -144,13 +144,14 @@ def test_fieldsChecked() -> None:
     its day, is refused when made; an internationalized domain is kept in A-labels, and a
     failure reason on one line.
     """
-    for kw, error, message in [
+    cases: list[tuple[dict[str, Any], type[Exception], str]] = [
         ({"receivingIP": 12}, ValueError, "receivingIP 12 is not an IP address"),
         ({"sendingIP": "mx.example"}, ValueError, "sendingIP 'mx.example' is not an IP"),
         ({"failureReason": None}, TypeError, "failureReason must be a str"),
         ({"when": "today"}, TypeError, "when must be POSIX seconds"),
         ({"mxHost": "mx/1.example"}, ValueError, "mxHost 'mx/1.example' is not a domain"),
-    ]:
+    ]
+    for kw, error, message in cases:
         fields: dict[str, Any] = {
             "policyDomain": "example.com",
             "policyType": "tlsa",
