@@ -211,6 +211,11 @@ def test_sharedResolver() -> None:
         ("dane:host=h:port=443:trustAnchor=/tmp/\x00.pem", "trustAnchor"),
         ("dane:host=h:port=443:resolverTrustRoots=/x.pem", "resolverTrustRoots: applies only"),
         ("dnssec:host=h:port=22:resolverTLS=a..example", "resolverTLS: 'a..example' is not"),
+        # int() takes these; a port and a count are ASCII digits.
+        ("dane:host=h:port=4_43", "port='4_43' is not a number"),
+        ("dane:host=h:port=+443", "port='.443' is not a number"),
+        ("dane:host=h:port=\u0664\u0664\u0663", "is not a number"),
+        ("dane:mx=example.test:maxHosts=+3", "maxHosts='.3' is not a whole number"),
         (
             "dane:host=h:port=443:resolverTLS=dns.example:resolverTrustRoots=/nonexistent.pem",
             "resolverTrustRoots: /nonexistent.pem",

@@ -80,6 +80,14 @@ def _closest(name: str, known: Iterable[str]) -> str | None:
     return guesses[0] if guesses else None
 
 
+def _decimal(text: str) -> bool:
+    """
+    Whether C{text} is a whole number in ASCII digits: C{int()} also takes blanks, a sign,
+    underscores (C{4_43}) and other scripts' digits.
+    """
+    return text.isascii() and text.isdigit()
+
+
 class OptionReader:
     """
     The options of one endpoint string, as Twisted passes them to a parser.
@@ -173,10 +181,9 @@ class OptionReader:
 
     def port(self) -> int:
         text = self.required("port")
-        try:
-            port = int(text)
-        except ValueError:
-            raise self.error(f"port={text!r} is not a number") from None
+        if not _decimal(text):
+            raise self.error(f"port={text!r} is not a number")
+        port = int(text)
         if not 0 < port < 65536:
             raise self.error(f"port={port} is not in 1-65535")
         return port
@@ -192,10 +199,9 @@ class OptionReader:
         text = self.get(name)
         if text is None:
             return default
-        try:
-            value = int(text)
-        except ValueError:
-            raise self.error(f"{name}={text!r} is not a whole number") from None
+        if not _decimal(text):
+            raise self.error(f"{name}={text!r} is not a whole number")
+        value = int(text)
         if not 1 <= value <= most:
             raise self.error(f"{name}={value} is not in 1-{most}")
         return value
