@@ -53,6 +53,18 @@ def test_endpointsSurface() -> None:
     assert set(txdane.endpoints.__all__) - set(txdane.__all__) == own
 
 
+def test_apiGuideNamesEveryError() -> None:
+    """
+    The API guide's table names every error C{txdane} exports, so that a new one is found
+    where users look for what to catch.
+    """
+    from pathlib import Path
+
+    guide = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    errors = [name for name in txdane.__all__ if name.endswith("Error")]
+    assert [name for name in errors if f"`{name}`" not in guide] == []
+
+
 def test_unknownName() -> None:
     with pytest.raises(AttributeError, match="colour"):
         txdane.colour  # noqa: B018
