@@ -42,6 +42,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.errors import LookupFailedError, TxdaneError
+from txdane.names import nameFromText
 from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
@@ -360,7 +361,7 @@ class TwistedNamesResolver(ResolverBase):
             return Deferred.fromCoroutine(self._refuse(f"{text}: only class IN is supported"))
         try:
             # twisted.names names are octets: parse them as such, never as replaced text.
-            qname = dns.name.from_text(name or ".")
+            qname = nameFromText(name or ".")
             d: Deferred[Answer] = self.resolver.lookup(qname, type)
         except (dns.exception.DNSException, ValueError) as e:
             return Deferred.fromCoroutine(self._refuse(f"{text}: not a valid name: {e}"))

@@ -51,6 +51,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.errors import TxdaneError
+from txdane.names import nameFromText
 from txdane.resolvconf import DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT, NameServer, nameServers
 from txdane.transport import (
     DEFAULT_PAYLOAD,
@@ -613,7 +614,7 @@ class DoTClient:
 
         Cancelling the Deferred stops the query (the connection stays open for others).
         """
-        qname = dns.name.from_text(name) if isinstance(name, str) else name
+        qname = nameFromText(name) if isinstance(name, str) else name
         flags = (dns.flags.RD if recursionDesired else 0) | (
             dns.flags.CD if checkingDisabled else 0
         )

@@ -47,7 +47,7 @@ from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tls import DANEClientTLSOptions
 from txdane.dane.tlsa import TLSARecord
 from txdane.dot import DoTAuthenticationError, DoTClient, UpstreamTLS
-from txdane.names import isAddress, tlsaName
+from txdane.names import isAddress, nameFromText, tlsaName
 from txdane.resolvconf import NameServer
 from txdane.transport import DNSError
 from txdane.validation.anchors import TrustAnchors
@@ -91,7 +91,7 @@ class _ChainOnly:
         rdclass: dns.rdataclass.RdataClass | str | int = dns.rdataclass.IN,
         **kw: Any,
     ) -> Deferred[Any]:
-        qname = dns.name.from_text(name) if isinstance(name, str) else name
+        qname = nameFromText(name) if isinstance(name, str) else name
         if not self._owner.is_subdomain(qname):
             return fail(BootstrapQueryError(qname, self._owner))
         return self._querier.query(qname, rdtype, rdclass, **kw)
@@ -161,7 +161,7 @@ class UpstreamAuthenticator:
             outcome: TLSAResult | BaseException = TLSAResult(
                 answer.status,
                 records,
-                dns.name.from_text(self.serverName),
+                nameFromText(self.serverName),
                 answer.reason,
                 answer.ede,
             )

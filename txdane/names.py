@@ -16,13 +16,30 @@ import dns.name
 from txdane.errors import TLSAFormatError
 
 __all__ = [
+    "IDNA_CODEC",
     "asName",
     "asciiHostName",
     "heloDomain",
     "isAddress",
     "mailDomain",
+    "nameFromText",
     "tlsaName",
 ]
+
+#: How txdane writes an internationalized name in DNS: IDNA 2008 with the UTS 46 mapping
+#: (C{Stra\u00dfe} is C{xn--strae-oqa}, as browsers and registries write it), whatever
+#: dnspython's default (IDNA 2003, which makes it C{strasse}, before dnspython 2.9).
+IDNA_CODEC = dns.name.IDNA_2008_Practical
+
+
+def nameFromText(text: str | bytes, origin: dns.name.Name | None = dns.name.root) -> dns.name.Name:
+    """
+    C{dns.name.from_text} with txdane's IDNA codec (L{IDNA_CODEC}): every name txdane reads
+    from text is the same name with every release of dnspython it supports.
+
+    @raise dns.exception.DNSException: for text that is no domain name.
+    """
+    return dns.name.from_text(text, origin, idna_codec=IDNA_CODEC)
 
 
 def asName(name: dns.name.Name | str) -> dns.name.Name:
@@ -43,7 +60,7 @@ def asName(name: dns.name.Name | str) -> dns.name.Name:
         raise TypeError(f"a domain name must be a str or a dns.name.Name, not {name!r}")
     if not name:
         raise ValueError('the empty text is not a domain name (the root is ".")')
-    return dns.name.from_text(name)
+    return nameFromText(name)
 
 
 def tlsaName(host: dns.name.Name | str, port: int, protocol: str = "tcp") -> dns.name.Name:
@@ -95,7 +112,7 @@ def asciiHostName(text: str) -> str:
         than that, is the message.
     """
     try:
-        name = dns.name.from_unicode(text.rstrip(".") or ".")
+        name = dns.name.from_unicode(text.rstrip(".") or ".", idna_codec=IDNA_CODEC)
     except (dns.exception.DNSException, UnicodeError, ValueError) as e:
         raise ValueError(str(e)) from None
     labels = [label.decode("ascii", "replace") for label in name.labels if label]

@@ -27,6 +27,7 @@ import dns.name
 from cryptography import x509
 
 from txdane.errors import TrustAnchorError, TxdaneError
+from txdane.names import nameFromText
 from txdane.resolvconf import NameServer, NameServerError, readResolvConf
 from txdane.transport import DNSClient, DNSQuerier
 from txdane.validation.anchors import TrustAnchors
@@ -537,7 +538,7 @@ def _checkServerName(name: str) -> None:
     except ValueError:
         pass
     try:
-        parsed = dns.name.from_text(name)
+        parsed = nameFromText(name)
     except dns.exception.DNSException as e:
         raise ResolverSettingsError(
             ("resolverTLS",), f"{name!r} is not a host name ({e})"

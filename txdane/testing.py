@@ -43,6 +43,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from twisted.internet.ssl import PrivateCertificate
 from twisted.python.failure import Failure
 
+from txdane.names import nameFromText
 from txdane.resolvconf import NameServer
 from txdane.server.signing import (
     KSK_FLAGS,
@@ -313,7 +314,7 @@ class Hierarchy:
         @param validity: how long after L{now} the new DNSKEY signatures expire.
         @param ttl: the TTL of the DNSKEY RRset; the zone's SOA TTL by default.
         """
-        origin = dns.name.from_text(zone) if isinstance(zone, str) else zone
+        origin = nameFromText(zone) if isinstance(zone, str) else zone
         old = self.zones[origin]
         copy = dns.zone.Zone(origin, relativize=False)
         for name, node in old.nodes.items():
@@ -465,15 +466,15 @@ def buildHierarchy(
     """
     if now is None:
         now = int(time.time())
-    extra = {dns.name.from_text(k): list(v) for k, v in extraRecords.items()}
-    unknown = set(extra) - {dns.name.from_text(s.origin) for s in _SPECS}
+    extra = {nameFromText(k): list(v) for k, v in extraRecords.items()}
+    unknown = set(extra) - {nameFromText(s.origin) for s in _SPECS}
     if unknown:
         raise ValueError(f"extraRecords for zones the hierarchy lacks: {sorted(map(str, unknown))}")
     servers = _parseNameServers(nameServers)
     keys: dict[dns.name.Name, tuple[SigningKey, ...]] = {}
     for spec in _SPECS:
         if spec.signed:
-            origin = dns.name.from_text(spec.origin)
+            origin = nameFromText(spec.origin)
             if spec.splitKeys:
                 keys[origin] = (
                     SigningKey.generate(flags=KSK_FLAGS),
@@ -484,7 +485,7 @@ def buildHierarchy(
 
     zones: dict[dns.name.Name, dns.zone.Zone] = {}
     for spec in _SPECS:
-        origin = dns.name.from_text(spec.origin)
+        origin = nameFromText(spec.origin)
         lines = [f"$ORIGIN {origin}", "$TTL 300", _soa(spec.origin)]
         lines.append(spec.body.format(ns=_NS, tlsa=TLSA_RDATA, sshfp=_SSHFP))
         lines += _delegationRecords(origin, keys)
@@ -494,7 +495,7 @@ def buildHierarchy(
         if servers:
             _placeNameServers(zone, servers)
         for owner, ttl, rdata in malformed:
-            name = dns.name.from_text(owner, origin)
+            name = nameFromText(owner, origin)
             zone.find_rdataset(name, dns.rdatatype.TLSA, create=True).add(rdata, ttl)
         if spec.signed:
             inception, expiration = {
@@ -519,13 +520,12 @@ def _parseNameServers(
     if nameServers is None:
         return {}
     parsed = {
-        dns.name.from_text(origin): tuple(
-            (dns.name.from_text(name), str(ipaddress.ip_address(address)))
-            for name, address in servers
+        nameFromText(origin): tuple(
+            (nameFromText(name), str(ipaddress.ip_address(address))) for name, address in servers
         )
         for origin, servers in nameServers.items()
     }
-    origins = {dns.name.from_text(s.origin) for s in _SPECS}
+    origins = {nameFromText(s.origin) for s in _SPECS}
     if set(parsed) != origins or not all(parsed.values()):
         raise ValueError("nameServers must give servers for every zone of the hierarchy")
     return parsed
@@ -540,7 +540,7 @@ def _placeNameServers(
     """
     origin = zone.origin
     assert origin is not None
-    default = dns.name.from_text(_NS)
+    default = nameFromText(_NS)
     if default.is_subdomain(origin):
         for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
             zone.delete_rdataset(default, rdtype)
@@ -593,7 +593,7 @@ def _delegationRecords(
     """
     lines = []
     for spec in _SPECS:
-        child = dns.name.from_text(spec.origin)
+        child = nameFromText(spec.origin)
         if child == dns.name.root or child.parent() != parent:
             continue
         lines.append(f"{child} 3600 IN NS {_NS}")
@@ -626,17 +626,17 @@ def _breakExampleZone(
     """
     import dns.dnssec
 
-    zone = zones[dns.name.from_text("example.test.")]
-    nosig = dns.name.from_text("nosig.example.test.")
+    zone = zones[nameFromText("example.test.")]
+    nosig = nameFromText("nosig.example.test.")
     zone.delete_rdataset(nosig, dns.rdatatype.RRSIG, dns.rdatatype.A)
-    wrong = dns.name.from_text("wrongsigner.example.test.")
+    wrong = nameFromText("wrongsigner.example.test.")
     rdataset = zone.get_rdataset(wrong, dns.rdatatype.A)
     assert rdataset is not None
-    testKey = keys[dns.name.from_text("test.")][0]
+    testKey = keys[nameFromText("test.")][0]
     rrsig = dns.dnssec.sign(
         (wrong, rdataset),
         testKey.privateKey,
-        dns.name.from_text("test."),
+        nameFromText("test."),
         testKey.dnskey,
         inception=now - 3600,
         expiration=now + 30 * _DAY,
@@ -984,7 +984,7 @@ def _resign(
     """
     import dns.dnssec
 
-    name = dns.name.from_text(owner)
+    name = nameFromText(owner)
     origin = max((o for o in hierarchy.zones if name.is_subdomain(o)), key=len)
     zone = hierarchy.zones[origin]
     key = hierarchy.keys[origin][-1]

@@ -46,6 +46,7 @@ from twisted.internet.protocol import Protocol as StreamProtocol
 from twisted.python.failure import Failure
 
 from txdane.errors import TxdaneError
+from txdane.names import nameFromText
 from txdane.resolvconf import NameServer, nameServers, readResolvConf
 from txdane.wireread import TLSA_DIGEST_LENGTHS, Declined, readMessage
 
@@ -837,7 +838,7 @@ class DNSClient:
 
         Cancelling the Deferred stops the query and releases its socket, connection and timers.
         """
-        qname = dns.name.from_text(name) if isinstance(name, str) else name
+        qname = nameFromText(name) if isinstance(name, str) else name
         # Members as they are (the validator's queries), anything else as dnspython makes it.
         qtype = rdtype if type(rdtype) is _RdataType else dns.rdatatype.RdataType.make(rdtype)
         qclass = (

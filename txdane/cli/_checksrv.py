@@ -29,6 +29,7 @@ from txdane.cli._checktls import (
 from txdane.cli._evidence import RecordingResolver
 from txdane.cli._target import Progress
 from txdane.cli._verdict import HostVerdict
+from txdane.names import nameFromText
 from txdane.status import Status
 
 
@@ -55,7 +56,6 @@ async def checkSRV(
     Plan the targets of C{serviceName} at C{domain} with L{SRVEndpoint
     <txdane.endpoints.srv.SRVEndpoint>} and check each.
     """
-    import dns.name
 
     from txdane.dane.matching import DANEResult
     from txdane.endpoints.errors import ServiceNotOfferedError, SRVLookupError
@@ -75,7 +75,7 @@ async def checkSRV(
         random=_InOrder(),
     )
     service = f"{endpoint.srv.name} of {endpoint.domain}"
-    names = list(lookupNames(endpoint.srv, dns.name.from_text(endpoint.domain)))
+    names = list(lookupNames(endpoint.srv, nameFromText(endpoint.domain)))
     extra: dict[str, Any] = {"domain": endpoint.domain, "service": endpoint.srv.name, "srv": []}
 
     def lookup() -> tuple[str, str, list[str]]:

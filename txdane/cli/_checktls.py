@@ -17,6 +17,7 @@ from txdane.cli import ExitStatus
 from txdane.cli._evidence import RecordingResolver
 from txdane.cli._tlsalookup import STATUS_EXIT, TLSALookup
 from txdane.cli._verdict import HostVerdict
+from txdane.names import nameFromText
 from txdane.status import Status
 
 
@@ -34,13 +35,12 @@ def foundTLSA(
     C{None} when it never completed; C{smtp} for the records of a host checked under the
     SMTP rules (RFC 7672), whose PKIX usages are unusable.
     """
-    import dns.name
     from twisted.internet.defer import CancelledError
 
     from txdane.validation.answer import Answer
 
     base, outcome = recorder.tlsaOutcome(host, port, proto)
-    found = TLSALookup(host, port, proto, base if base else dns.name.from_text(host), smtp=smtp)
+    found = TLSALookup(host, port, proto, base if base else nameFromText(host), smtp=smtp)
     if isinstance(outcome, Answer):
         found.answer = outcome
     elif outcome is not None and not isinstance(outcome, CancelledError):

@@ -20,6 +20,7 @@ from twisted.internet.defer import Deferred
 from zope.interface import implementer
 
 from txdane.dane.tlsa import TLSARecord
+from txdane.names import nameFromText
 from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
@@ -125,7 +126,7 @@ def _name(name: Any) -> dns.name.Name:
         return name
     if isinstance(name, bytes):
         name = name.decode("ascii")
-    return dns.name.from_text(name)
+    return nameFromText(name)
 
 
 def tlsaRecords(answer: Answer) -> tuple[TLSARecord, ...]:

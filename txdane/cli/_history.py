@@ -36,6 +36,7 @@ from txdane.cli import UsageError
 from txdane.cli._advice import Advice, matchesCertificate
 from txdane.dane.tlsa import TLSARecord, Usage
 from txdane.files import writeAtomically
+from txdane.names import nameFromText
 
 #: How long a record must have matched nothing to be pointed out: three weeks.
 STALE = 21 * 86400
@@ -111,7 +112,7 @@ def _isTime(value: object) -> bool:
 
 def _isOwner(text: str) -> bool:
     try:
-        name = dns.name.from_text(text)
+        name = nameFromText(text)
     except (dns.exception.DNSException, ValueError):
         return False
     return (

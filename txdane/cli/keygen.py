@@ -14,6 +14,7 @@ import dns.name
 from txdane.cli import ExitStatus, UsageError
 from txdane.cli._common import pathError, ttlValue
 from txdane.cli._target import hostName
+from txdane.names import nameFromText
 from txdane.server.keys import writeKeyFiles
 from txdane.server.signing import KSK_FLAGS, SIGNING_ALGORITHMS, ZSK_FLAGS, SigningKey
 
@@ -70,7 +71,7 @@ def zoneName(text: str) -> dns.name.Name:
     else:
         raise UsageError(f"{text} is an address, not a zone name")
     try:
-        return dns.name.from_text(hostName(text))
+        return nameFromText(hostName(text))
     except UsageError:
         # hostName's own wording speaks of hosts, ports and TLSA records.
         raise UsageError(f"{text!r} is not a zone name, such as example.com") from None

@@ -29,6 +29,7 @@ from txdane.cli._common import (
     runOnReactor,
 )
 from txdane.dane.tlsa import TLSARecord
+from txdane.names import nameFromText
 from txdane.status import Status
 from txdane.validation import Answer, LookupFailedError
 from txdane.validation.answer import SignatureUse, ZoneTrust
@@ -68,7 +69,7 @@ def parseQuestion(name: str, rdtype: str) -> tuple[dns.name.Name, dns.rdatatype.
         # dnspython reads empty text as the root; an unset variable must not ask for it.
         raise UsageError(f"{name!r} is not a valid domain name: it is empty (the root is .)")
     try:
-        qname = dns.name.from_text(name)
+        qname = nameFromText(name)
     except dns.exception.DNSException as e:
         raise UsageError(f"{name!r} is not a valid domain name: {e}") from None
     try:

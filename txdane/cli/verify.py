@@ -26,6 +26,7 @@ from txdane.cli._common import (
     runOnReactor,
 )
 from txdane.cli._target import addOutputArguments, addTargetArguments, hostName
+from txdane.names import nameFromText
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
@@ -313,7 +314,6 @@ async def execute(reactor: Any, resolver: Any, options: argparse.Namespace, out:
     """
     Check the certificate file against the records the options give (or DNS) and report.
     """
-    import dns.name
 
     from txdane.cli._tlsalookup import TLSALookup, lookupTLSA
 
@@ -321,7 +321,7 @@ async def execute(reactor: Any, resolver: Any, options: argparse.Namespace, out:
     chain = readChain(options.cert)
     given = readRecords(options.tlsa, options.tlsa_file)
     if given is not None:
-        found = TLSALookup(host, options.port, options.proto, dns.name.from_text(host), given=given)
+        found = TLSALookup(host, options.port, options.proto, nameFromText(host), given=given)
     else:
         found = await lookupTLSA(reactor, resolver, host, options.port, options.proto)
     found.smtp = options.smtp

@@ -22,7 +22,7 @@ from txdane.dane.errors import DANEPolicyError
 from txdane.dane.matching import MatchOptions
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tlsa import TLSARecord, Usage
-from txdane.names import tlsaName
+from txdane.names import nameFromText, tlsaName
 from txdane.status import Status
 
 
@@ -135,7 +135,7 @@ def _serverName(host: str) -> str:
     without an absolute name's final dot.
     """
     try:
-        return dns.name.from_text(host).to_text(omit_final_dot=True)
+        return nameFromText(host).to_text(omit_final_dot=True)
     except dns.exception.DNSException:
         return host.rstrip(".") or host
 

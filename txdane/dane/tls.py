@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import dns.name
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import SSL
@@ -43,6 +42,7 @@ from txdane.dane.decision import Action, ConnectionPlan
 from txdane.dane.errors import DANEVerificationError
 from txdane.dane.matching import DANEResult, certificateLabel, verifyChain
 from txdane.dane.pkix import PKIXTrust
+from txdane.names import nameFromText
 
 _log = Logger()
 
@@ -62,7 +62,7 @@ def twistedTrustRoot(trust: PKIXTrust) -> IOpenSSLTrustRoot:
 
 
 def _serverNameBytes(name: str) -> bytes:
-    return dns.name.from_unicode(name).to_text(omit_final_dot=True).encode("ascii")
+    return nameFromText(name).to_text(omit_final_dot=True).encode("ascii")
 
 
 def describeRefusal(result: DANEResult) -> str:

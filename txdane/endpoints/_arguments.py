@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import dns.exception
 import dns.name
 
-from txdane.names import asciiHostName, isAddress
+from txdane.names import asciiHostName, isAddress, nameFromText
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -101,7 +101,7 @@ def _structureProblem(host: str) -> str | None:
     if not host:
         return "is not a host name: it is empty"
     try:
-        name = dns.name.from_text(host)
+        name = nameFromText(host)
     except (dns.exception.DNSException, UnicodeError, ValueError) as e:
         return f"is not a host name: {e}"
     if name == dns.name.root:

@@ -53,6 +53,7 @@ from txdane.endpoints.errors import StartTLSError, TLSHandshakeError
 from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.endpoints.starttls import NegotiatorFactory, negotiatorFor
 from txdane.errors import HandshakeTimeoutError
+from txdane.names import nameFromText
 from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
@@ -209,7 +210,7 @@ class DANEEndpoint:
         if withoutTLSA is not None:
             return await self._tcp.resolveAddresses(), self._withoutTLSA(withoutTLSA)
         options = self.options
-        original = dns.name.from_text(options.tlsaHost or self.host)
+        original = nameFromText(options.tlsaHost or self.host)
         atOriginal = self.resolver.lookupTLSA(original, self.port, options.proto)
         try:
             addresses = await self._tcp.resolveAddresses()

@@ -35,6 +35,7 @@ from txdane.endpoints._arguments import checkedCallable, checkedHost, checkedPor
 from txdane.endpoints.errors import MXLookupError, NoSuchDomainError, NullMXError
 from txdane.endpoints.planner import Candidate, HostSettings, PlannedEndpoint, refuseHostFields
 from txdane.errors import LookupFailedError
+from txdane.names import nameFromText
 from txdane.status import Status
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -75,7 +76,7 @@ async def planMX(
     if problem is not None:
         raise MXLookupError(domain, f"the answer is {problem}", answer.status, answer.ede)
     secure = answer.status is Status.SECURE
-    original = dns.name.from_text(domain)
+    original = nameFromText(domain)
     expanded = answer.canonicalName
     # The next-hop domain, original and CNAME-expanded (when the expansion is secure), is a
     # DANE-TA reference identifier (RFC 7672 section 3.2.2).

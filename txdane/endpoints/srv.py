@@ -47,6 +47,7 @@ from txdane.endpoints.srvplan import (
     serviceByName,
     withoutTLSA,
 )
+from txdane.names import nameFromText
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
 
@@ -139,7 +140,7 @@ class SRVEndpoint(PlannedEndpoint):
         if self.options.heloName is not None:
             raise ValueError("heloName is for SMTP and LMTP, not for the services of SRV records")
         self.srv = serviceByName(service) if isinstance(service, str) else service
-        self.domain = dns.name.from_text(checkedHost(domain, "domain", address=False)).to_text(
+        self.domain = nameFromText(checkedHost(domain, "domain", address=False)).to_text(
             omit_final_dot=True
         )
         self.timeout = timeout
@@ -168,7 +169,7 @@ class SRVEndpoint(PlannedEndpoint):
         @raise SRVLookupError: a lookup was bogus, indeterminate or failed.
         @raise ServiceNotOfferedError: the domain does not offer the service.
         """
-        names = lookupNames(self.srv, dns.name.from_text(self.domain))
+        names = lookupNames(self.srv, nameFromText(self.domain))
         pending = {name: self.resolver.lookupSRV(name) for name in names}
         outcomes: dict[dns.name.Name, Answer | BaseException] = {}
         try:

@@ -39,6 +39,7 @@ import dns.rdtypes.IN.SRV
 
 from txdane.dane.decision import Action, ConnectionPlan
 from txdane.endpoints.errors import NoSuchServiceError, ServiceNotOfferedError, SRVLookupError
+from txdane.names import nameFromText
 from txdane.status import Status
 from txdane.validation.answer import Answer
 
@@ -259,7 +260,7 @@ def planService(
     @raise ServiceNotOfferedError: the domain's SRV records say C{.} and no merged service
         offers a target, or there are no SRV records and the service has no default port.
     """
-    domain = dns.name.from_text(domain) if isinstance(domain, str) else domain
+    domain = nameFromText(domain) if isinstance(domain, str) else domain
     targets: list[ServiceTarget] = []
     refused = False
     for name, named in lookupNames(service, domain).items():

@@ -11,9 +11,8 @@ import enum
 import re
 from dataclasses import dataclass
 
-import dns.name
-
 from txdane.mtasts.errors import PolicySyntaxError
+from txdane.names import nameFromText
 
 __all__ = [
     "MAX_AGE_LIMIT",
@@ -60,7 +59,7 @@ def hostName(name: str) -> str | None:
         text = text[:-1]
     if text and not text.isascii():
         try:
-            text = dns.name.from_unicode(text).to_text(omit_final_dot=True)
+            text = nameFromText(text).to_text(omit_final_dot=True)
         except Exception:
             return None
     text = text.lower()

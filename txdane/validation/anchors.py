@@ -26,6 +26,7 @@ from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS
 
 from txdane.errors import TrustAnchorError
+from txdane.names import nameFromText
 from txdane.validation.cache import sameName, within
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ class TrustAnchors:
         try:
             root = ElementTree.fromstring(data)
             zoneText = (root.findtext("Zone") or "").strip()
-            zone = dns.name.from_text(zoneText)
+            zone = nameFromText(zoneText)
         except (ElementTree.ParseError, dns.exception.DNSException, LookupError, ValueError) as e:
             # LookupError, ValueError: the XML declaration names an encoding Python does not
             # know, or a multi-byte one (UTF-7) that expat cannot read.

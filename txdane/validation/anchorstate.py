@@ -43,6 +43,7 @@ from dns.rdtypes.ANY.DS import DS
 
 from txdane.errors import TrustAnchorStateError
 from txdane.files import writeAtomically
+from txdane.names import nameFromText
 from txdane.validation.rrsig import keyTag
 
 __all__ = [
@@ -218,7 +219,7 @@ def parseState(text: str, source: str) -> AnchorState:
         if stripped.startswith(";;id: "):
             parts = stripped[6:].split()
             try:
-                named = dns.name.from_text(parts[0])
+                named = nameFromText(parts[0])
             except (dns.exception.DNSException, IndexError) as e:
                 raise bad(f"bad ;;id: {e}") from e
             if zone is not None and named != zone:
@@ -377,7 +378,7 @@ def _parseRecord(
     if len(tokens) < 3:
         raise bad(f"not a DNSKEY or DS record: {data.strip()!r}")
     try:
-        owner = dns.name.from_text(tokens[0])
+        owner = nameFromText(tokens[0])
     except dns.exception.DNSException as e:
         raise bad(f"bad owner name: {e}") from e
     rest = tokens[1:]

@@ -45,7 +45,7 @@ import dns.rdatatype
 from twisted.internet.defer import Deferred
 
 from txdane.errors import TxdaneError
-from txdane.names import isAddress
+from txdane.names import isAddress, nameFromText
 from txdane.resolvconf import NameServer
 from txdane.transport import (
     DNSClient,
@@ -405,7 +405,7 @@ class IterativeQuerier:
         @raise IterativeResolutionError: (in the Deferred) no usable answer was found;
             L{IterationLimitError} when a bound of L{limits} stopped the resolution.
         """
-        qname = dns.name.from_text(name) if isinstance(name, str) else name
+        qname = nameFromText(name) if isinstance(name, str) else name
         qtype = dns.rdatatype.RdataType.make(rdtype)
         if dns.rdataclass.RdataClass.make(rdclass) != dns.rdataclass.IN:
             raise ValueError("only class IN is resolved from the root hints")

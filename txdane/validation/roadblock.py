@@ -37,6 +37,7 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from txdane.names import nameFromText
 from txdane.resolvconf import NameServer
 from txdane.transport import (
     DNSClient,
@@ -369,8 +370,7 @@ class RoadblockAvoidingClient(DNSClient):
         if (
             dns.rdatatype.RdataType.make(rdtype) != dns.rdatatype.DNSKEY
             or dns.rdataclass.RdataClass.make(rdclass) != dns.rdataclass.IN
-            or (name if isinstance(name, dns.name.Name) else dns.name.from_text(name))
-            != self.anchorZone
+            or (name if isinstance(name, dns.name.Name) else nameFromText(name)) != self.anchorZone
         ):
             return None
         self._probeAnswer = None
