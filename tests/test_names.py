@@ -8,7 +8,7 @@ from __future__ import annotations
 import dns.name
 import pytest
 
-from txdane.names import asName, asciiHostName, nameFromText
+from txdane.names import asciiHostName, asName, nameFromText
 
 
 @pytest.mark.parametrize(
