@@ -247,14 +247,19 @@ class TestZoneFiles:
 
     def test_missingInclude(self, tmp_path: Path) -> None:
         """
-        An C{$INCLUDE}d file that cannot be read is named, not the zone file including it.
+        An C{$INCLUDE}d file that cannot be read is named, not the zone file including it,
+        with the line of the C{$INCLUDE}.
         """
         path = writeZone(tmp_path, ZONE + "$INCLUDE missing.inc\n")
         with pytest.raises(ZoneError) as info:
             loadZoneFile(path, ORIGIN)
-        assert str(info.value) == (f"{path}: No such file or directory: missing.inc (included)"), (
-            str(info.value)
-        )
+        assert str(info.value) == f"{path}:7: No such file or directory: missing.inc (included)"
+        assert info.value.line == 7
+        # Without an end of line after it, and with an origin after the file name.
+        path = writeZone(tmp_path, ZONE + "$INCLUDE missing.inc zone.test.")
+        with pytest.raises(ZoneError) as info:
+            loadZoneFile(path, ORIGIN)
+        assert str(info.value) == f"{path}:7: No such file or directory: missing.inc (included)"
 
     def test_lastLine(self, tmp_path: Path) -> None:
         path = writeZone(tmp_path, ZONE + "x IN AAAA nonsense\n")
@@ -343,6 +348,15 @@ class TestOptions:
             (["--zone", "zone.test.=ZONE", "--port", "-1"], "--port"),
             (["--zone", "zone.test.=BAD"], "BAD:5: "),
             (["--zone", "zone.test.=ZONE", "--key", "OTHERKEY"], "which no --zone serves"),
+            # Not "Wrong number of arguments", nor "address already in use" when listening.
+            (
+                ["--zone", "zone.test.=ZONE", "example.com"],
+                "^unexpected argument 'example.com': every setting is an option",
+            ),
+            (
+                ["--zone", "zone.test.=ZONE", "--interface", "::1", "--interface", "0:0::1"],
+                "^--interface 0:0::1 is given twice$",
+            ),
         ],
     )
     def test_errors(self, tmp_path: Path, argv: list[str], message: str) -> None:

@@ -33,6 +33,8 @@ DEFAULT_MAX_TCP_CONNECTIONS = 500
 DEFAULT_UDP_BATCH = 32
 
 _log = Logger()
+#: The size of a DNS header: no message is shorter.
+_HEADER_SIZE = 12
 
 
 @dataclass
@@ -219,6 +221,12 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
         assert self.transport is not None
         if self.transport.disconnecting:  # type: ignore[attr-defined]
             return  # closing: queries still buffered are not answered
+        if len(string) < _HEADER_SIZE:
+            # No message is that short (an empty one is none at all): what comes next on
+            # the stream cannot be trusted to be framed, so the connection is closed (after
+            # the answers already given) rather than left to the idle timeout.
+            self.transport.loseConnection()
+            return
         # Only a complete query counts as traffic: partial frames dribbled in (slowloris) must
         # not hold the connection open past the idle timeout.
         self.resetTimeout()

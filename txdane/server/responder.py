@@ -14,7 +14,7 @@ cache of finished answers in wire form, so a repeated question costs a dictionar
 
 from __future__ import annotations
 
-import struct
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,9 +28,12 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
+import dns.tsig
 from twisted.internet.defer import Deferred
 
 from txdane.server.fastpath import answerFast
+from txdane.server.tsigcheck import TSIGRefusal, checkTSIG, requestTSIG
+from txdane.server.wirescan import bareError
 from txdane.server.zones import ZoneIndex, ZoneStore
 
 #: The UDP payload size this server advertises and never exceeds (the DNS flag day 2020 value).
@@ -44,19 +47,25 @@ DEFAULT_CACHE_SIZE = 20000
 #: can pad a query to 64 KB, so a count alone does not bound the memory.
 DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
 
-_HEADER = struct.Struct("!HHHHHH")
-_QR = 0x8000
-_OPCODE_MASK = 0x7800
 _TCP_LIMIT = 65535
 _META_REFUSED = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
-_META_NOTIMP = frozenset({dns.rdatatype.MAILA, dns.rdatatype.MAILB, dns.rdatatype.OPT})
+#: Meta types that only ever appear in a message's additional section, never in a question
+#: (RFC 6895 section 3.1: OPT, TSIG, TKEY).
+_META_FORMERR = frozenset({dns.rdatatype.OPT, dns.rdatatype.TSIG, dns.rdatatype.TKEY})
+#: The obsolete mail query types (RFC 1035 section 3.2.3), which this server does not implement.
+_META_NOTIMP = frozenset({dns.rdatatype.MAILA, dns.rdatatype.MAILB})
 
 
 class UpdateHandler(Protocol):
     """
-    What answers UPDATE messages (RFC 2136) for a L{Responder}: see
-    L{txdane.server.update.ZoneUpdater}.
+    What answers UPDATE messages (RFC 2136) for a L{Responder}, and knows the TSIG keys it
+    takes them from: see L{txdane.server.update.ZoneUpdater}.
     """
+
+    def tsigKey(self, name: dns.name.Name, algorithm: dns.name.Name) -> dns.tsig.Key | None:
+        """
+        The TSIG key called C{name} with C{algorithm}, if there is one.
+        """
 
     def respondUpdate(self, data: bytes, *, tcp: bool = False) -> bytes | None:
         """
@@ -164,11 +173,44 @@ class Responder:
             if wire is not None:
                 self.fastAnswers += 1
                 return wire, True
-        queryId, flags = struct.unpack_from("!HH", data)
         try:
-            query = dns.message.from_wire(data, ignore_trailing=False)
+            query = dns.message.from_wire(data, ignore_trailing=False, keyring=False)
         except dns.exception.DNSException:
-            return _bareError(queryId, flags, dns.rcode.FORMERR), False
+            wire = bareError(data, dns.rcode.FORMERR, self.maxUDPPayload)
+            assert wire is not None
+            return wire, False
+        if query.had_tsig:
+            # Signed: answered signed with the key, or refused; never cached (each request
+            # has its own MAC, and its answer its own signature).
+            checked = self._checkTSIG(data, query)
+            if isinstance(checked, bytes):
+                return checked, False
+            return self._render(checked, tcp)[0], False
+        return self._render(query, tcp)
+
+    def _checkTSIG(self, data: bytes, query: dns.message.Message) -> dns.message.Message | bytes:
+        """
+        The query in C{data} (parsed as C{query}, its TSIG record unchecked), its signature
+        checked with the key the server has of that name and algorithm (those it takes
+        updates from): a response made from it is signed. Or the response refusing it:
+        NOTAUTH with BADKEY for a key the server does not have, and the other refusals of
+        RFC 8945 section 5.2.
+        """
+        tsig = requestTSIG(query)
+        assert tsig is not None and query.tsig is not None
+        key = None
+        if self.updater is not None:
+            key = self.updater.tsigKey(query.tsig.name, tsig.algorithm)
+        checked = checkTSIG(data, query, key, time.time)
+        if isinstance(checked, TSIGRefusal):
+            return checked.response
+        return checked
+
+    def _render(self, query: dns.message.Message, tcp: bool) -> tuple[bytes, bool]:
+        """
+        The answer to C{query} in wire form, truncated to fit over UDP, and whether it is
+        worth caching.
+        """
         limit = _TCP_LIMIT
         if not tcp:
             limit = 512 if query.edns < 0 else max(512, min(query.payload, self.maxUDPPayload))
@@ -237,9 +279,11 @@ class Responder:
         if question.rdclass != dns.rdataclass.IN or qtype in _META_REFUSED:
             response.set_rcode(dns.rcode.REFUSED)
             return response
+        if qtype in _META_FORMERR:
+            response.set_rcode(dns.rcode.FORMERR)
+            return response
         if qtype in _META_NOTIMP:
-            formErr = qtype == dns.rdatatype.OPT
-            response.set_rcode(dns.rcode.FORMERR if formErr else dns.rcode.NOTIMP)
+            response.set_rcode(dns.rcode.NOTIMP)
             return response
         qname = question.name
         zone = self.store.zoneFor(qname, qtype)
@@ -276,14 +320,6 @@ def _makeResponse(
     if query.edns >= 0:
         response.use_edns(0, query.ednsflags & dns.flags.DO, payload)
     return response
-
-
-def _bareError(queryId: int, flags: int, rcode: int) -> bytes:
-    """
-    A header-only error response, for queries too broken to copy a question from.
-    """
-    keep = flags & (_OPCODE_MASK | dns.flags.RD)
-    return _HEADER.pack(queryId, _QR | keep | rcode, 0, 0, 0, 0)
 
 
 # -- the lookup algorithm ---------------------------------------------------------------------

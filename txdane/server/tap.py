@@ -188,10 +188,24 @@ class Options(usage.Options):
         Address to listen on (repeatable; default 127.0.0.1 and ::1).
         """
         try:
-            ipaddress.ip_address(value)
+            address = ipaddress.ip_address(value)
         except ValueError:
             raise usage.UsageError(f"--interface wants an IP address, not {value!r}") from None
+        if any(ipaddress.ip_address(given) == address for given in self["interfaces"]):
+            # Else the second listen fails, and says the address is in use (by this server).
+            raise usage.UsageError(f"--interface {value} is given twice")
         self["interfaces"].append(value)
+
+    def parseArgs(self, *args: str) -> None:
+        """
+        Refuse arguments that are not options: everything is given by an option, and
+        Twisted's own refusal says only "Wrong number of arguments".
+        """
+        if args:
+            raise usage.UsageError(
+                f"unexpected argument {args[0]!r}: every setting is an option"
+                " (--zone ORIGIN=FILE for a zone)"
+            )
 
     def postOptions(self) -> None:
         if not self["zones"]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
+import dns.rdtypes.ANY.DNSKEY
 import dns.rdtypes.ANY.SOA
 import dns.rdtypes.ANY.TSIG
 import dns.rrset
@@ -42,12 +42,13 @@ import dns.update
 import dns.zone
 from twisted.internet.defer import Deferred, DeferredLock, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from txdane.errors import TxdaneError
 from txdane.files import writeAtomically
 from txdane.server.keys import readKeyFiles
 from txdane.server.protocol import ResponderHolder
-from txdane.server.responder import Responder
+from txdane.server.responder import DEFAULT_MAX_UDP_PAYLOAD, Responder
 from txdane.server.signing import (
     NSEC3Options,
     SigningKey,
@@ -55,6 +56,9 @@ from txdane.server.signing import (
     absoluteZone,
     signZone,
 )
+from txdane.server.tsigcheck import TSIGRefusal, checkTSIG, requestTSIG
+from txdane.server.wirescan import RecordHeader, bareError, recordHeaders
+from txdane.server.zonerules import dnskeyProblem, structureProblems
 from txdane.server.zones import ZoneIndex, ZoneStore
 from txdane.tsig import TSIGKeyError, readTSIGKeyFile
 
@@ -113,8 +117,6 @@ _META = frozenset(
     }
 )
 _log = Logger()
-_HEADER = struct.Struct("!HHHHHH")
-_TSIG_HEAD = struct.Struct("!HHIH")
 
 
 class UpdateKeyError(TxdaneError):
@@ -351,6 +353,7 @@ class _Verified:
     request: dns.update.UpdateMessage
     grants: tuple[UpdateGrant, ...]
     response: dns.message.Message
+    headers: tuple[RecordHeader, ...] = ()
 
 
 #: The most updates refused before their signature was trusted that are logged in a minute:
@@ -361,13 +364,14 @@ MAX_LOGGED_REFUSALS = 20
 @dataclass(frozen=True)
 class _Outcome:
     """
-    What an update came to: the rcode, the zone to serve if it changed one, and an error to
-    log.
+    What an update came to: the rcode, the zone to serve if it changed one, an error to log,
+    and why it was refused, when that is worth saying.
     """
 
     rcode: int
     index: ZoneIndex | None = None
     error: str | None = None
+    why: str | None = None
 
 
 @dataclass
@@ -406,35 +410,73 @@ class ZoneUpdater:
     def _grantsFor(self, name: dns.name.Name) -> list[UpdateGrant]:
         return [grant for grant in self.grants if grant.key.name == name]
 
+    def tsigKey(self, name: dns.name.Name, algorithm: dns.name.Name) -> dns.tsig.Key | None:
+        """
+        The key called C{name} with C{algorithm}, if one was granted: queries signed with it
+        are answered signed with it too.
+        """
+        for grant in self._grantsFor(name):
+            if grant.key.algorithm == algorithm:
+                return grant.key
+        return None
+
     def respondUpdate(self, data: bytes, *, tcp: bool = False) -> bytes | None:
         """
         The response to the UPDATE message in C{data}, TSIG-signed with its key when the
         request's signature was good; the work is done at once, on the calling thread.
+        Whatever goes wrong, the request is answered (SERVFAIL, logged).
         """
-        checked = self._check(data)
-        if not isinstance(checked, _Verified):
-            return checked
-        return self._finish(checked, self._prepare(checked))
+        checked = None
+        try:
+            checked = self._check(data)
+            if not isinstance(checked, _Verified):
+                return checked
+            return self._finish(checked, self._prepare(checked))
+        except Exception:
+            return self._failed(data, checked)
 
     def respondUpdateLater(self, data: bytes, *, tcp: bool = False) -> Deferred[bytes | None]:
         """
         Like L{respondUpdate}, but the rebuilding and signing of the zone run through
         C{runInThread} when it is set, one update at a time, while the server keeps
-        answering queries from the zones it has.
+        answering queries from the zones it has. The L{Deferred} never fails: whatever goes
+        wrong, the request is answered (SERVFAIL, logged).
         """
-        checked = self._check(data)
-        if not isinstance(checked, _Verified):
-            return succeed(checked)
         runner = self.runInThread
         if runner is None:
-            return succeed(self._finish(checked, self._prepare(checked)))
+            return succeed(self.respondUpdate(data, tcp=tcp))
+        try:
+            checked = self._check(data)
+        except Exception:
+            return succeed(self._failed(data, None))
+        if not isinstance(checked, _Verified):
+            return succeed(checked)
         verified = checked
 
         def inThread() -> Deferred[bytes | None]:
             d = runner(lambda: self._prepare(verified))
             return d.addCallback(lambda outcome: self._finish(verified, outcome))
 
-        return self._lock.run(inThread)
+        d = self._lock.run(inThread)
+        return d.addErrback(lambda failure: self._failed(data, verified, failure))
+
+    def _failed(
+        self, data: bytes, checked: bytes | _Verified | None, failure: Failure | None = None
+    ) -> bytes | None:
+        """
+        SERVFAIL for a request whose handling raised an unexpected exception (C{failure}, or
+        the one being handled; logged with its traceback): signed when its signature was
+        checked, else a bare header.
+        """
+        _log.failure("dynamic update failed unexpectedly, answering SERVFAIL", failure)
+        if isinstance(checked, _Verified):
+            try:
+                checked.response.set_rcode(dns.rcode.SERVFAIL)
+                wire: bytes = checked.response.to_wire()
+                return wire
+            except Exception:
+                _log.failure("cannot sign the SERVFAIL, answering it unsigned")
+        return bareError(data, dns.rcode.SERVFAIL, DEFAULT_MAX_UDP_PAYLOAD)
 
     def _check(self, data: bytes) -> bytes | _Verified | None:
         """
@@ -444,35 +486,33 @@ class ZoneUpdater:
         try:
             request = dns.message.from_wire(data, keyring=False, one_rr_per_rrset=True)
         except dns.exception.DNSException:
-            return _bareError(data, dns.rcode.FORMERR)
-        if request.tsig is None:
+            return bareError(data, dns.rcode.FORMERR, DEFAULT_MAX_UDP_PAYLOAD)
+        tsig = requestTSIG(request)
+        if tsig is None or request.tsig is None:
             self._logRefusal(request, None, "not signed")
             return _plainResponse(request, dns.rcode.REFUSED)
-        tsig = request.tsig[0]
-        assert isinstance(tsig, dns.rdtypes.ANY.TSIG.TSIG)
         keyName = request.tsig.name
         grants = [g for g in self._grantsFor(keyName) if g.key.algorithm == tsig.algorithm]
-        if not grants:
-            self._logRefusal(request, keyName, "BADKEY (no such key for this algorithm)")
-            return _tsigErrorResponse(request, keyName, tsig, dns.rcode.BADKEY)
-        key = grants[0].key
         # One name, two secrets: the first (the options refuse that, see checkKeyNames).
-        grants = [g for g in grants if g.key == key]
-        try:
-            request = dns.message.from_wire(data, keyring={keyName: key}, one_rr_per_rrset=True)
-        except dns.tsig.BadTime:
-            self._logRefusal(request, keyName, "BADTIME (the clocks differ by more than the fudge)")
-            return _badTimeResponse(request, key, int(self.clock()))
-        except dns.exception.DNSException:
-            self._logRefusal(request, keyName, "BADSIG (the signature does not verify)")
-            return _tsigErrorResponse(request, keyName, tsig, dns.rcode.BADSIG)
+        key = grants[0].key if grants else None
+        checked = checkTSIG(data, request, key, self.clock, oneRRPerRRset=True)
+        if isinstance(checked, TSIGRefusal):
+            self._logRefusal(request, keyName, checked.why)
+            return checked.response
+        request = checked
         response = dns.message.make_response(request)
+        if request.edns > 0:
+            # RFC 6891 section 6.1.3: a version this server does not know; nothing changes.
+            response.set_rcode(dns.rcode.BADVERS)
+            return response.to_wire()
         if self._replayed(keyName, tsig):
             self._logRefusal(request, keyName, "REFUSED (a replay of an update already seen)")
             response.set_rcode(dns.rcode.REFUSED)
             return response.to_wire()
         assert isinstance(request, dns.update.UpdateMessage)
-        return _Verified(request, tuple(grants), response)
+        grants = [g for g in grants if g.key == key]
+        headers = recordHeaders(data) or []
+        return _Verified(request, tuple(grants), response, tuple(headers))
 
     def _prepare(self, verified: _Verified) -> _Outcome:
         """
@@ -480,9 +520,11 @@ class ZoneUpdater:
         to run in a thread, as it changes nothing that answers queries.
         """
         try:
-            return _Outcome(dns.rcode.NOERROR, self._apply(verified.request, verified.grants))
+            return _Outcome(dns.rcode.NOERROR, self._apply(verified))
         except _Refused as e:
-            return _Outcome(e.rcode, error=e.reason or None)
+            if e.rcode == dns.rcode.SERVFAIL:
+                return _Outcome(e.rcode, error=e.reason or None)
+            return _Outcome(e.rcode, why=e.reason or None)
         except TxdaneError as e:
             # A key file gone unreadable since the start, a key the signer refuses: nothing
             # changed, and the operator needs to know.
@@ -500,7 +542,7 @@ class ZoneUpdater:
             # One line per update, naming the key (never its secret): who changed what.
             done = "applied" if outcome.index is not None else "nothing to change"
             if outcome.rcode != dns.rcode.NOERROR:
-                done = "refused"
+                done = "refused" if outcome.why is None else f"refused: {outcome.why}"
             _log.info(
                 "dynamic update of {zone} with key {key}: {rcode}, {done}",
                 zone=zone,
@@ -553,9 +595,8 @@ class ZoneUpdater:
         self._seen[entry] = tsig.time_signed + tsig.fudge
         return False
 
-    def _apply(
-        self, request: dns.update.UpdateMessage, grants: Sequence[UpdateGrant]
-    ) -> ZoneIndex | None:
+    def _apply(self, verified: _Verified) -> ZoneIndex | None:
+        request, grants = verified.request, verified.grants
         if len(request.zone) != 1:
             raise _Refused(dns.rcode.FORMERR)
         zoneRRset = request.zone[0]
@@ -592,10 +633,12 @@ class ZoneUpdater:
                 zone.delete_rdataset(origin, dns.rdatatype.DNSKEY)
         if len(zone.nodes) > self.maxNames:
             raise _Refused(dns.rcode.REFUSED)
+        _checkForms(verified.headers)
         _prescan(request.update, origin)
         _checkPolicy(zone, request.update, grants)
         _checkPrerequisites(zone, request.prerequisite)
         changed, soaGiven = _applyUpdates(zone, request.update, origin)
+        _checkStructure(zone, request.update)
         if not changed:
             return None
         if not soaGiven:
@@ -677,8 +720,14 @@ def _prescan(updates: Iterable[dns.rrset.RRset], origin: dns.name.Name) -> None:
     for rrset in updates:
         rdtype = rrset.rdtype
         if rrset.deleting is None:
-            if rdtype in _META:
+            if rdtype in _META or rrset.rdclass != dns.rdataclass.IN:
+                # Another class than the zone's (RFC 2136 section 3.4.1.2).
                 raise _Refused(dns.rcode.FORMERR)
+            for rdata in rrset:
+                if isinstance(rdata, dns.rdtypes.ANY.DNSKEY.DNSKEY):
+                    problem = dnskeyProblem(rdata)
+                    if problem is not None:
+                        raise _Refused(dns.rcode.FORMERR, f"a DNSKEY that is no key ({problem})")
         elif rrset.deleting == dns.rdataclass.ANY:
             if rrset.ttl != 0 or (rdtype in _META and rdtype != dns.rdatatype.ANY):
                 raise _Refused(dns.rcode.FORMERR)
@@ -686,6 +735,52 @@ def _prescan(updates: Iterable[dns.rrset.RRset], origin: dns.name.Name) -> None:
             raise _Refused(dns.rcode.FORMERR)
         if rdtype in _SIGNER_TYPES:
             raise _Refused(dns.rcode.REFUSED)
+
+
+def _checkForms(headers: Iterable[RecordHeader]) -> None:
+    """
+    FORMERR for what dnspython's message no longer shows: a prerequisite whose TTL is not 0
+    (RFC 2136 section 3.2), or whose class is not the zone's, ANY or NONE (section 3.2.5);
+    an update of another class (section 3.4.1.2), or a deletion (class ANY or NONE) whose
+    TTL is not 0 (sections 3.4.1.3 and 3.4.2.3), or of class ANY with data.
+    """
+    classes = (dns.rdataclass.IN, dns.rdataclass.ANY, dns.rdataclass.NONE)
+    for header in headers:
+        if header.section == 1:
+            if header.ttl != 0 or header.rdclass not in classes:
+                raise _Refused(dns.rcode.FORMERR)
+        elif header.section == 2:
+            if header.rdclass not in classes:
+                raise _Refused(dns.rcode.FORMERR)
+            deleting = header.rdclass != dns.rdataclass.IN
+            if deleting and header.ttl != 0:
+                raise _Refused(dns.rcode.FORMERR)
+            if header.rdclass == dns.rdataclass.ANY and header.rdlength != 0:
+                raise _Refused(dns.rcode.FORMERR)
+
+
+def _checkStructure(zone: dns.zone.Zone, updates: Iterable[dns.rrset.RRset]) -> None:
+    """
+    After the updates: a DS record left where its delegation was removed goes with it (as
+    BIND removes it); a DS record added where the zone does not delegate (its apex, a name
+    without NS records, below a delegation), or any name below a DNAME (added, or under a
+    DNAME added), is REFUSED (RFC 4035 section 2.4, RFC 6672 section 2.3).
+    """
+    origin = zone.origin
+    assert origin is not None
+    addedDS = {
+        rrset.name
+        for rrset in updates
+        if rrset.deleting is None and rrset.rdtype == dns.rdatatype.DS
+    }
+    for name, node in list(zone.nodes.items()):
+        orphan = name != origin and name not in addedDS
+        if orphan and node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NS) is None:
+            if node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.DS) is not None:
+                zone.delete_rdataset(name, dns.rdatatype.DS)  # and the node, left empty
+    problem = next(structureProblems(zone), None)
+    if problem is not None:
+        raise _Refused(dns.rcode.REFUSED, problem.reason)
 
 
 def _allowed(grants: Sequence[UpdateGrant], name: dns.name.Name, rdtype: int) -> bool:
@@ -740,7 +835,8 @@ def _checkPrerequisites(zone: dns.zone.Zone, prerequisites: Iterable[dns.rrset.R
             elif zone.get_rdataset(name, rdtype) is not None:
                 raise _Refused(dns.rcode.YXRRSET)
         else:
-            if rdtype in _META:
+            if rdtype in _META or rrset.rdclass != dns.rdataclass.IN:
+                # Another class than the zone's (RFC 2136 section 3.2.5).
                 raise _Refused(dns.rcode.FORMERR)
             temp = expected.setdefault((name, rdtype), dns.rdataset.Rdataset(rrset.rdclass, rdtype))
             for rdata in rrset:
@@ -850,61 +946,7 @@ def _writeZone(zone: dns.zone.Zone, path: str) -> None:
     writeAtomically(path, text.getvalue().encode("utf-8"))
 
 
-def _bareError(data: bytes, rcode: int) -> bytes | None:
-    if len(data) < 12:
-        return None
-    queryId, flags = struct.unpack_from("!HH", data)
-    return _HEADER.pack(queryId, 0x8000 | (flags & 0x7800) | rcode, 0, 0, 0, 0)
-
-
 def _plainResponse(request: dns.message.Message, rcode: int) -> bytes:
     response = dns.message.make_response(request)
     response.set_rcode(dns.rcode.Rcode(rcode))
-    return response.to_wire()
-
-
-def _tsigErrorResponse(
-    request: dns.message.Message,
-    keyName: dns.name.Name,
-    tsig: dns.rdtypes.ANY.TSIG.TSIG,
-    error: int,
-) -> bytes:
-    """
-    NOTAUTH with an unsigned TSIG record carrying C{error} (RFC 8945 section 5.3.2): the
-    server cannot sign with a key it does not have or that the client misuses.
-    """
-    response = dns.message.make_response(request)
-    response.set_rcode(dns.rcode.NOTAUTH)
-    wire = bytearray(response.to_wire())
-    record = dns.rdtypes.ANY.TSIG.TSIG(
-        dns.rdataclass.ANY,
-        dns.rdatatype.TSIG,
-        tsig.algorithm,
-        tsig.time_signed,
-        tsig.fudge,
-        b"",
-        tsig.original_id,
-        error,
-        b"",
-    )
-    rdata = record.to_wire()
-    assert rdata is not None
-    owner = keyName.to_wire()
-    assert owner is not None
-    wire += owner + _TSIG_HEAD.pack(dns.rdatatype.TSIG, dns.rdataclass.ANY, 0, len(rdata))
-    wire += rdata
-    (additional,) = struct.unpack_from("!H", wire, 10)
-    struct.pack_into("!H", wire, 10, additional + 1)
-    return bytes(wire)
-
-
-def _badTimeResponse(request: dns.message.Message, key: dns.tsig.Key, now: int) -> bytes:
-    """
-    NOTAUTH/BADTIME, signed with the key, the server's time in the other data (RFC 8945
-    section 5.2.3).
-    """
-    response = dns.message.make_response(request)
-    response.set_rcode(dns.rcode.NOTAUTH)
-    response.use_tsig(key, tsig_error=dns.rcode.BADTIME, other_data=now.to_bytes(6, "big"))
-    response.request_mac = request.mac or b""
     return response.to_wire()
