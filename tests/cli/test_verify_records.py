@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dns.name
 import pytest
 
 from txdane.cli import ExitStatus, UsageError, main
@@ -52,6 +53,40 @@ def test_zoneFileLines(tmp_path: Path, text: str) -> None:
     several in parentheses, with comments.
     """
     assert fromFile(tmp_path, text) == (RECORD,)
+
+
+OWNER = dns.name.from_text("_443._tcp.www.example.test.")
+
+
+def test_genericForm(tmp_path: Path) -> None:
+    """
+    A record written in the generic form (RFC 3597: C{TYPE52}, C{\\# LENGTH HEX}), as zone
+    files write types a tool does not know, is a TLSA record.
+    """
+    generic = f"_443._tcp.www.example.test. 300 IN TYPE52 \\# 35 030101{SHA}\n"
+    assert fromFile(tmp_path, generic) == (RECORD,)
+    assert fromFile(tmp_path, f"_443._tcp.www IN TLSA \\# 35 030101{SHA}\n") == (RECORD,)
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (f"_25._tcp.other.example. 300 IN TLSA 3 1 1 {SHA}\n", "a record of _25._tcp.other."),
+        (f"_443._tcp.www.example.test. CH TLSA 3 1 1 {SHA}\n", "a record of class CH, not IN"),
+        (f"_443._tcp.www TYPE52 \\# 34 030101{SHA}\n", "generic data of 35 bytes, not the 34"),
+        ("_443._tcp.www TYPE52 \\# 2 0301\n", "too short for a TLSA record"),
+    ],
+)
+def test_recordNotForTheService(tmp_path: Path, text: str, problem: str) -> None:
+    """
+    A record whose owner is written in full and is another service's, of another class than
+    IN, or whose generic data does not add up, is refused: it used to be checked against the
+    certificate as if it were this service's.
+    """
+    path = tmp_path / "records"
+    path.write_text(text)
+    with pytest.raises(UsageError, match=problem.replace("(", "\\(")):
+        readRecords([], path, OWNER)
 
 
 def test_severalRecords(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from txdane.cli._common import (
     runOnReactor,
 )
 from txdane.cli._target import addOutputArguments, addTargetArguments, hostName
-from txdane.names import nameFromText
+from txdane.names import nameFromText, tlsaName
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
@@ -163,14 +163,16 @@ def _looksLikeZoneFileLine(text: str) -> bool:
     return _zoneFileType(words, False) is not None or "TLSA" in (w.upper() for w in words)
 
 
-def readRecords(texts: list[str], path: Path | None) -> tuple[Any, ...] | None:
+def readRecords(texts: list[str], path: Path | None, owner: Any = None) -> tuple[Any, ...] | None:
     """
     The records of C{--tlsa} and C{--tlsa-file}, or C{None} when neither was given.
 
     C{--tlsa} takes the four fields of a record; C{--tlsa-file} takes one record a line, as
     those fields or as a zone-file line (owner, TTL and class optional, parentheses spanning
-    lines). A zone-file line of another type than TLSA is refused: the file would be the
-    wrong one, or a whole zone whose records are not all this service's.
+    lines; the data in the generic form C{\\# LENGTH HEX} too). A zone-file line of another
+    type than TLSA, or class than IN, is refused: the file would be the wrong one, or a whole
+    zone whose records are not all this service's; so is one whose owner, written in full
+    (with its final dot), is not C{owner}, the service's TLSA owner name.
 
     @raise UsageError: for a malformed record (naming the file and line).
     """
@@ -207,15 +209,10 @@ def readRecords(texts: list[str], path: Path | None) -> tuple[Any, ...] | None:
             if typeIndex is None and words[0].upper() == "TLSA":
                 typeIndex = 0
             if typeIndex is not None:
-                kind = words[typeIndex].upper()
-                if kind != "TLSA":
-                    raise UsageError(
-                        f"{where}: a record of type {kind}, not TLSA (the file holds TLSA "
-                        "records only)"
-                    )
+                _checkZoneFileLine(words[:typeIndex], words[typeIndex], indented, owner, where)
                 words = words[typeIndex + 1 :]
             try:
-                records.append(TLSARecord.fromText(" ".join(words)))
+                records.append(_recordFromWords(words))
             except TLSAFormatError as e:
                 raise UsageError(f"{where}: {e}") from None
         if not records:
@@ -302,8 +299,6 @@ def _relabelled(text: str, found: Any) -> str:
     C{text}, a reason of the DANE layer, which names the TLSA records by their C{tcp} owner
     name (the only label a connection uses), with the owner name of C{found}'s label.
     """
-    from txdane.names import tlsaName
-
     if found.proto.lower() == "tcp":
         return text
     tcpOwner = tlsaName(found.baseDomain, found.port).to_text(omit_final_dot=True)
@@ -319,7 +314,9 @@ async def execute(reactor: Any, resolver: Any, options: argparse.Namespace, out:
 
     host = hostName(options.host)
     chain = readChain(options.cert)
-    given = readRecords(options.tlsa, options.tlsa_file)
+    given = readRecords(
+        options.tlsa, options.tlsa_file, tlsaName(host, options.port, options.proto)
+    )
     if given is not None:
         found = TLSALookup(host, options.port, options.proto, nameFromText(host), given=given)
     else:
@@ -335,6 +332,66 @@ async def execute(reactor: Any, resolver: Any, options: argparse.Namespace, out:
         print("\n".join(verdict.lines()), file=out)
     status: int = verdict.exitStatus
     return status
+
+
+def _checkZoneFileLine(
+    before: list[str], kind: str, indented: bool, owner: Any, where: str
+) -> None:
+    """
+    Refuse a zone-file line of C{--tlsa-file} that is not a TLSA record of class IN for
+    C{owner}: C{before} are its words before the type C{kind} (its owner unless
+    C{indented}, its TTL and class).
+
+    @raise UsageError: naming what is wrong.
+    """
+    import dns.exception
+    import dns.rdatatype
+
+    if dns.rdatatype.from_text(kind) != dns.rdatatype.TLSA:
+        raise UsageError(
+            f"{where}: a record of type {kind.upper()}, not TLSA (the file holds TLSA records only)"
+        )
+    classes = [w.upper() for w in before if _CLASS.match(w)]
+    if any(c != "IN" for c in classes):
+        raise UsageError(f"{where}: a record of class {classes[-1]}, not IN")
+    if indented or not before or owner is None:
+        return
+    written = before[0]
+    if not written.endswith(".") or written.endswith("\\."):
+        return  # relative to an origin the file does not say: not checked
+    try:
+        name = nameFromText(written)
+    except dns.exception.DNSException as e:
+        raise UsageError(f"{where}: {written!r} is not a name ({e})") from None
+    if name != owner:
+        raise UsageError(
+            f"{where}: a record of {name.to_text(omit_final_dot=True)}, not of "
+            f"{owner.to_text(omit_final_dot=True)} (the owner of the service's TLSA records)"
+        )
+
+
+def _recordFromWords(words: list[str]) -> Any:
+    """
+    The TLSA record of the rdata C{words}: its four fields, or the generic form of RFC 3597
+    (C{\\# LENGTH HEX}, as zone files write types a tool does not know).
+
+    @raise TLSAFormatError: for what is not a TLSA record.
+    """
+    from txdane.dane.tlsa import TLSARecord
+    from txdane.errors import TLSAFormatError
+
+    if not words or words[0] != "\\#":
+        return TLSARecord.fromText(" ".join(words))
+    try:
+        length = int(words[1]) if words[1].isascii() and words[1].isdigit() else -1
+        data = bytes.fromhex("".join(words[2:]))
+    except (IndexError, ValueError):
+        raise TLSAFormatError("generic data (\\# LENGTH HEX) that is not hexadecimal") from None
+    if length != len(data):
+        raise TLSAFormatError(f"generic data of {len(data)} bytes, not the {words[1]} it says")
+    if len(data) < 4:
+        raise TLSAFormatError("generic data too short for a TLSA record")
+    return TLSARecord(data[0], data[1], data[2], data[3:])
 
 
 def _now() -> float:
