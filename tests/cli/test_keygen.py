@@ -77,3 +77,22 @@ def test_zoneNames(zone: str, prefix: str, tmp_path: Path) -> None:
     """
     assert main(["keygen", "-d", str(tmp_path), zone]) == ExitStatus.OK
     assert [p.name.startswith(prefix) for p in tmp_path.iterdir()] == [True, True]
+
+
+@pytest.mark.parametrize(
+    "algorithm, number",
+    [("13", 13), ("15", 15), ("8", 8), ("ed25519", 15), ("RSASHA256", 8)],
+)
+def test_algorithmByNameOrNumber(algorithm: str, number: int, tmp_path: Path) -> None:
+    """
+    The algorithm is taken by name, in any case, or by number, as C{dnssec-keygen -a} takes
+    it; another is refused with the choices.
+    """
+    assert main(["keygen", "-a", algorithm, "-d", str(tmp_path), "example.com"]) == 0
+    (public,) = tmp_path.glob(f"Kexample.com.+{number:03d}+*.key")
+    assert readKeyFiles(public)[1].dnskey.algorithm == number
+
+
+def test_algorithmUnknown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keygen", "-a", "7", "-d", str(tmp_path), "example.com"]) == ExitStatus.USAGE
+    assert "invalid choice: '7'" in capsys.readouterr().err

@@ -22,6 +22,18 @@ from txdane.server.signing import KSK_FLAGS, SIGNING_ALGORITHMS, ZSK_FLAGS, Sign
 _ATTEMPTS = 5
 
 
+def _algorithmName(text: str) -> str:
+    """
+    The name of the signing algorithm C{text} names, by name (any case) or by number
+    (C{dnssec-keygen -a 13}); a text that is neither is left for the choices to refuse.
+    """
+    if text.isascii() and text.isdigit():
+        for name, number in SIGNING_ALGORITHMS.items():
+            if number == int(text):
+                return name
+    return text.upper()
+
+
 def addArguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "zone", help="the zone the key signs, e.g. example.com ('.' for the root zone)"
@@ -30,9 +42,10 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         "-a",
         "--algorithm",
         default="ECDSAP256SHA256",
-        type=str.upper,
+        type=_algorithmName,
         choices=list(SIGNING_ALGORITHMS),
-        help="signing algorithm (default: ECDSAP256SHA256)",
+        help="signing algorithm, by name or number as BIND takes it (13, 15, 8; default:"
+        " ECDSAP256SHA256)",
     )
     parser.add_argument(
         "--zsk",
