@@ -34,7 +34,7 @@ IDNA_CODEC = dns.name.IDNA_2008_Practical
 
 def nameFromText(text: str | bytes, origin: dns.name.Name | None = dns.name.root) -> dns.name.Name:
     """
-    C{dns.name.from_text} with txdane's IDNA codec (L{IDNA_CODEC}): every name txdane reads
+    C{dns.name.from_text} with txdane's IDNA codec (C{IDNA_CODEC}): every name txdane reads
     from text is the same name with every release of dnspython it supports.
 
     @raise dns.exception.DNSException: for text that is no domain name.

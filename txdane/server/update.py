@@ -439,7 +439,7 @@ class ZoneUpdater:
         """
         Like L{respondUpdate}, but the rebuilding and signing of the zone run through
         C{runInThread} when it is set, one update at a time, while the server keeps
-        answering queries from the zones it has. The L{Deferred} never fails: whatever goes
+        answering queries from the zones it has. The C{Deferred} never fails: whatever goes
         wrong, the request is answered (SERVFAIL, logged).
         """
         runner = self.runInThread
