@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 #: Inputs per target in CI, chosen so that all of them take well under a minute.
 TARGETS = {
     "server_query": 20000,
+    "server_update": 8000,
     "transport_answer": 3000,
     "parse_message": 8000,
     "validator_answer": 600,
