@@ -277,7 +277,7 @@ class SSHFailureTests(TestCase):
         self.assertEqual(status, ExitStatus.FAILURE, output)
         lines = output.splitlines()
         self.assertEqual(lines[0], f"www.example.test:{port}  connection failed")
-        self.assertIn("Connection refused", lines[1])
+        self.assertIn("connection refused (nothing listens there)", lines[1])
         self.assertIn("  addresses  ::1, 127.0.0.1  secure", lines)
 
 

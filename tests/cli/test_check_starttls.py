@@ -199,7 +199,7 @@ class ClosedPortTests(MailWorld):
         status, out, err = await self.txdane("--starttls", "smtp", "mxa.example.test", str(closed))
         self.assertEqual((status, err), (ExitStatus.FAILURE, ""))
         self.assertEqual(out.splitlines()[0], f"mxa.example.test:{closed}  connection failed", out)
-        self.assertIn("Connection refused", out)
+        self.assertIn("connection refused (nothing listens there)", out)
         status, out, err = await self.txdane("--mx", "verified.example.test", "--port", str(closed))
         self.assertEqual((status, err), (ExitStatus.FAILURE, ""))
         self.assertIn(f"mxa.example.test:{closed}  connection failed", out)

@@ -109,7 +109,9 @@ def connectionFailure(host: str, port: int, error: BaseException, **kw: Any) -> 
     """
     The verdict when no connection could be made.
     """
-    text = str(error).strip() or type(error).__name__
+    from txdane.cli._common import connectErrorText
+
+    text = connectErrorText(error) or str(error).strip() or type(error).__name__
     return HostVerdict(
         host, port, False, ExitStatus.FAILURE, "connection failed", reason=text, **kw
     )

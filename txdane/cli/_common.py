@@ -467,3 +467,32 @@ def resolutionLines(resolver: object) -> list[str]:
     if resolution.mode == "iterative":
         return [f"  resolution  from the root hints ({resolution.reason})"]
     return [f"  resolution  recursive ({resolution.reason})"]
+
+
+def connectErrorText(error: BaseException) -> str | None:
+    """
+    A TCP connection that could not be made, in plain words (C{"connection refused"}), for
+    Twisted's errors, whose own text reads C{"Connection was refused by other side: 111:
+    Connection refused."}; C{None} for any other error, whose text says what happened.
+    """
+    from twisted.internet import error as twistedErrors
+
+    if isinstance(error, twistedErrors.ConnectionRefusedError):
+        return "connection refused (nothing listens there)"
+    if isinstance(error, (twistedErrors.TCPTimedOutError, twistedErrors.TimeoutError)):
+        return "connection timed out"
+    if isinstance(error, twistedErrors.NoRouteError):
+        return "no route to host"
+    if isinstance(error, twistedErrors.ConnectError):
+        return f"cannot connect: {_osErrorWords(error)}"
+    return None
+
+
+def _osErrorWords(error: BaseException) -> str:
+    """
+    What a Twisted C{ConnectError} says, without its class name and errno:
+    C{"network is unreachable"}.
+    """
+    text = (str(getattr(error, "osError", None) or "") or str(error)).strip().rstrip(".")
+    words = text.rpartition(": ")[2] or type(error).__name__
+    return words[:1].lower() + words[1:]

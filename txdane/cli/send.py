@@ -26,6 +26,7 @@ from txdane.cli import CommandError, ExitStatus, UsageError
 from txdane.cli._common import (
     DEFAULT_TIMEOUT,
     addResolverArguments,
+    connectErrorText,
     makeDirectory,
     readPEMCertificates,
     resolverSettings,
@@ -202,41 +203,12 @@ def _readMessage(options: argparse.Namespace, sender: str, recipients: list[str]
     return data
 
 
-def _connectErrorText(error: BaseException) -> str | None:
-    """
-    A TCP connection that could not be made, in plain words (C{"connection refused"}), for
-    Twisted's errors, whose own text reads C{"Connection was refused by other side: 111:
-    Connection refused."}; C{None} for any other error, whose text says what happened.
-    """
-    from twisted.internet import error as twistedErrors
-
-    if isinstance(error, twistedErrors.ConnectionRefusedError):
-        return "connection refused (nothing listens there)"
-    if isinstance(error, (twistedErrors.TCPTimedOutError, twistedErrors.TimeoutError)):
-        return "connection timed out"
-    if isinstance(error, twistedErrors.NoRouteError):
-        return "no route to host"
-    if isinstance(error, twistedErrors.ConnectError):
-        return f"cannot connect: {_osErrorWords(error)}"
-    return None
-
-
-def _osErrorWords(error: BaseException) -> str:
-    """
-    What a Twisted C{ConnectError} says, without its class name and errno:
-    C{"network is unreachable"}.
-    """
-    text = (str(getattr(error, "osError", None) or "") or str(error)).strip().rstrip(".")
-    words = text.rpartition(": ")[2] or type(error).__name__
-    return words[:1].lower() + words[1:]
-
-
 def attemptText(attempt: HostAttempt) -> str:
     """
     One host tried and why it failed, as L{HostAttempt} says it, but a connection that
     could not be made in plain words: C{"mx.example.com:25: connection refused ..."}.
     """
-    plain = _connectErrorText(attempt.error)
+    plain = connectErrorText(attempt.error)
     if plain is None:
         return str(attempt)
     where = f"{attempt.host}:{attempt.port}"
@@ -246,7 +218,7 @@ def attemptText(attempt: HostAttempt) -> str:
 
 
 def _attemptReason(attempt: HostAttempt) -> str:
-    return _connectErrorText(attempt.error) or str(attempt.error)
+    return connectErrorText(attempt.error) or str(attempt.error)
 
 
 def _failureText(outcome: DeliveryError) -> str:
