@@ -42,7 +42,7 @@ def hostName(text: str) -> str:
             f"{text} is an address, not a host name: TLSA and SSHFP records are found by name"
         )
     host, colon, port = text.rpartition(":")
-    if colon and _isDigits(port) and host:
+    if colon and isDigits(port) and host:
         if _isAddress(host):
             raise UsageError(
                 f"{text} is an address and a port, not a host name: TLSA and SSHFP records "
@@ -67,7 +67,7 @@ def _isAddress(text: str) -> bool:
     return True
 
 
-def _isDigits(text: str) -> bool:
+def isDigits(text: str) -> bool:
     """
     Whether C{text} is made of ASCII digits only: C{int()} would also read other scripts'
     digits (C{"١٥٣٠١"}), blanks around them, a sign and underscores, none of which a port
@@ -80,7 +80,7 @@ def wholeNumber(text: str) -> int:
     """
     An C{argparse} type for a count or a port that may be 0: ASCII digits only.
     """
-    if not _isDigits(text):
+    if not isDigits(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
     return int(text)
 
@@ -89,7 +89,7 @@ def portNumber(text: str) -> int:
     """
     An C{argparse} type for a TCP port: 1-65535, in ASCII digits.
     """
-    if not _isDigits(text):
+    if not isDigits(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number")
     port = int(text)
     if not 0 < port < 65536:

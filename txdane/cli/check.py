@@ -43,6 +43,7 @@ from txdane.cli._target import (
     addOutputArguments,
     addTargetArguments,
     hostName,
+    isDigits,
     portNumber,
     wholeNumber,
     worst,
@@ -174,7 +175,7 @@ def mailDomain(text: str) -> str:
         port (it is given with C{--port}), or anything else that is not a domain name.
     """
     host, colon, port = text.rpartition(":")
-    withPort = bool(colon and host and port.isascii() and port.isdigit())
+    withPort = bool(colon and host and isDigits(port))
     if _isAddress(text) or (withPort and _isAddress(host)):
         raise UsageError(
             f"--mx {text} is an address, not a mail domain: give the domain whose MX records "

@@ -13,7 +13,7 @@ import dns.name
 
 from txdane.cli import ExitStatus, UsageError
 from txdane.cli._common import pathError, ttlValue
-from txdane.cli._target import hostName
+from txdane.cli._target import hostName, isDigits
 from txdane.names import nameFromText
 from txdane.server.keys import writeKeyFiles
 from txdane.server.signing import KSK_FLAGS, SIGNING_ALGORITHMS, ZSK_FLAGS, SigningKey
@@ -27,7 +27,7 @@ def _algorithmName(text: str) -> str:
     The name of the signing algorithm C{text} names, by name (any case) or by number
     (C{dnssec-keygen -a 13}); a text that is neither is left for the choices to refuse.
     """
-    if text.isascii() and text.isdigit():
+    if isDigits(text):
         for name, number in SIGNING_ALGORITHMS.items():
             if number == int(text):
                 return name

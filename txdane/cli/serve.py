@@ -114,9 +114,10 @@ def checkOptions(options: argparse.Namespace) -> None:
     """
     from txdane.cli import UsageError
     from txdane.cli._common import checkText
+    from txdane.cli._target import isDigits
 
     port = options.serve_port
-    if port is not None and not (port.isascii() and port.isdigit()):
+    if port is not None and not isDigits(port):
         raise UsageError(f"--port wants a whole number, not {port!r}")
 
     for value in options.serve_zone:

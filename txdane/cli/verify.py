@@ -25,7 +25,7 @@ from txdane.cli._common import (
     resolverSettings,
     runOnReactor,
 )
-from txdane.cli._target import addOutputArguments, addTargetArguments, hostName
+from txdane.cli._target import addOutputArguments, addTargetArguments, hostName, isDigits
 from txdane.names import nameFromText, tlsaName
 
 
@@ -383,7 +383,7 @@ def _recordFromWords(words: list[str]) -> Any:
     if not words or words[0] != "\\#":
         return TLSARecord.fromText(" ".join(words))
     try:
-        length = int(words[1]) if words[1].isascii() and words[1].isdigit() else -1
+        length = int(words[1]) if isDigits(words[1]) else -1
         data = bytes.fromhex("".join(words[2:]))
     except (IndexError, ValueError):
         raise TLSAFormatError("generic data (\\# LENGTH HEX) that is not hexadecimal") from None
