@@ -101,6 +101,20 @@ def test_messagesNameTheRecordsLookedUp() -> None:
     assert plan.reason == "_443._tcp.tlsa.test has no TLSA records (proven by DNSSEC)"
 
 
+def test_messagesNameTheProtocolLabel() -> None:
+    """
+    Records looked up with another transport protocol label (C{proto}) are named by their
+    own owner name, C{_PORT._udp.HOST}, in failures and in plans.
+    """
+    with pytest.raises(DANEPolicyError, match=r"TLSA lookup for _853\._udp\.www\.example\.com"):
+        planConnection(defer.TimeoutError(), HOST, 853, proto="udp")
+    plan = planConnection(answer(Status.SECURE), HOST, 853, proto="udp")
+    assert plan.reason == "_853._udp.www.example.com has no TLSA records (proven by DNSSEC)"
+    plan = planConnection(answer(Status.SECURE, EE), HOST, 853, proto="udp")
+    assert plan.action is Action.DANE
+    assert plan.reason.startswith("_853._udp.www.example.com has 1 usable TLSA record(s)")
+
+
 @pytest.mark.parametrize(
     "policy, action", [(Policy.DEFAULT, Action.DANE), (Policy.DANE_ONLY, Action.DANE)]
 )

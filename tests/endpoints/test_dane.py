@@ -502,6 +502,21 @@ class MalformedTLSATests(TestCase):
         protocol.transport.abortConnection()
         await protocol.lost
 
+    async def test_planForAnotherProtocolLabel(self) -> None:
+        """
+        C{plan(proto="udp")} plans with the records of C{_PORT._udp.HOST}, not those of the
+        endpoint's own label, and its reasons name them.
+        """
+        world = await makeWorld({"example.test.": [f"_853._udp.www 300 IN TLSA {MALFORMED_TLSA}"]})
+        self.addCleanup(world.dnsServer.stop)
+        endpoint = DANEEndpoint(reactor, world.resolver, WWW, 853)
+        _, plan = await endpoint.plan()
+        self.assertIs(plan.action, Action.PKIX)
+        self.assertIn("_853._tcp.www.example.test has no TLSA records", plan.reason)
+        _, plan = await endpoint.plan(proto="udp")
+        self.assertTrue(plan.tlsRequired)
+        self.assertIn("every TLSA record of _853._udp.www.example.test is unusable", plan.reason)
+
     async def test_onlyMalformedRecords(self) -> None:
         """
         Every record malformed: secure and all unusable, so TLS without DANE

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dns.name
-from twisted.internet.defer import Deferred
-from zope.interface import implementer
 
 from txdane.cli import ExitStatus
 from txdane.cli._advice import Advice, recordAdvice, signatureAdvice
@@ -221,30 +219,6 @@ class TLSALookup:
         return data
 
 
-@implementer(IDNSSECResolver)
-class RelabelledResolver:
-    """
-    A validating resolver whose TLSA lookups are those of another transport protocol label
-    than the one asked for: the records a C{dane:} endpoint, which plans for C{tcp}, would use
-    were the service reached over C{proto} (C{_PORT._udp.HOST}). Every other lookup is
-    C{resolver}'s.
-
-    @ivar resolver: the resolver asked.
-    @ivar proto: the label every TLSA lookup is made with.
-    """
-
-    def __init__(self, resolver: IDNSSECResolver, proto: str) -> None:
-        self.resolver = resolver
-        self.proto = proto
-
-    def lookupTLSA(self, host: Any, port: int, proto: str = "tcp") -> Deferred[Answer]:
-        d: Deferred[Answer] = self.resolver.lookupTLSA(host, port, self.proto)
-        return d
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.resolver, name)
-
-
 async def lookupTLSA(
     reactor: Any,
     resolver: IDNSSECResolver,
@@ -256,7 +230,7 @@ async def lookupTLSA(
     Look up the TLSA records of C{host}:C{port} as the C{dane:} endpoint does (its own
     planning step), and keep the answer it used. For another C{proto} than C{tcp}, which
     the endpoint does not connect over, the planning is the same with the records of
-    C{_PORT._PROTO.HOST} (L{RelabelledResolver}).
+    C{_PORT._PROTO.HOST}.
     """
     from twisted.internet.defer import CancelledError
 
@@ -265,15 +239,10 @@ async def lookupTLSA(
     from txdane.endpoints.dane import DANEEndpoint
 
     recorder = RecordingResolver(resolver)
-    # The endpoint connects over TCP only, so it plans with the label tcp; for another label
-    # it plans the same way (addresses, CNAME base domain) with the TLSA lookups relabelled.
-    planner: IDNSSECResolver = recorder
-    if proto.lower() != "tcp":
-        planner = RelabelledResolver(recorder, proto)
-    endpoint = DANEEndpoint(reactor, planner, host, port)
+    endpoint = DANEEndpoint(reactor, recorder, host, port)
     addressProblem = ""
     try:
-        await endpoint.plan()
+        await endpoint.plan(proto=proto)
     except DANEPolicyError:
         pass  # the answer (or failure) is recorded
     except AddressLookupError as e:

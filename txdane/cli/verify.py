@@ -242,14 +242,14 @@ def judge(found: Any, chain: tuple[Any, ...], smtp: bool, certFile: str) -> Any:
         outcome = found.failure
     host, port = found.host, found.port
     try:
-        plan = planConnection(outcome, host, port, policy)
+        plan = planConnection(outcome, host, port, policy, proto=found.proto)
     except DANEPolicyError as e:
         return HostVerdict(
             host,
             port,
             False,
             found.exitStatus(),
-            f"cannot verify: {_relabelled(e.reason, found)}",
+            f"cannot verify: {e.reason}",
             tlsa=found,
         )
     if plan.action is not Action.DANE:
@@ -258,7 +258,7 @@ def judge(found: Any, chain: tuple[Any, ...], smtp: bool, certFile: str) -> Any:
             port,
             False,
             ExitStatus.INSECURE,
-            f"no DANE: {_relabelled(plan.reason, found)}",
+            f"no DANE: {plan.reason}",
             tlsa=found,
         )
     result = verifyChain(plan.records, chain, plan.matchOptions)
@@ -292,17 +292,6 @@ def judge(found: Any, chain: tuple[Any, ...], smtp: bool, certFile: str) -> Any:
         chain=chain,
         fix=fix,
     )
-
-
-def _relabelled(text: str, found: Any) -> str:
-    """
-    C{text}, a reason of the DANE layer, which names the TLSA records by their C{tcp} owner
-    name (the only label a connection uses), with the owner name of C{found}'s label.
-    """
-    if found.proto.lower() == "tcp":
-        return text
-    tcpOwner = tlsaName(found.baseDomain, found.port).to_text(omit_final_dot=True)
-    return text.replace(tcpOwner, found.owner.to_text(omit_final_dot=True))
 
 
 async def execute(reactor: Any, resolver: Any, options: argparse.Namespace, out: TextIO) -> int:

@@ -185,6 +185,7 @@ def planConnection(
     checkDANEEENames: bool = False,
     trust: PKIXTrust | None = None,
     baseDomain: dns.name.Name | str | None = None,
+    proto: str = "tcp",
 ) -> ConnectionPlan:
     """
     Decide how to connect to C{host}:C{port} given the outcome of its TLSA lookup.
@@ -198,13 +199,16 @@ def planConnection(
     @param baseDomain: the name whose TLSA records were looked up, when not C{host} (a TLSA
         host given, a secure alias's target): the reasons name its records. A L{TLSAResult}
         carries its own.
+    @param proto: the transport protocol label the TLSA records were looked up with
+        (C{_PORT._PROTO.HOST}): the reasons name the records by that owner name.
 
     @raise DANEPolicyError: when the connection must not be made at all.
     """
     trust = trust or PKIXTrust()
     if isinstance(tlsa, TLSAResult):
         baseDomain = tlsa.baseDomain
-    owner = tlsaName(host if baseDomain is None else baseDomain, port).to_text(omit_final_dot=True)
+    base = host if baseDomain is None else baseDomain
+    owner = tlsaName(base, port, proto).to_text(omit_final_dot=True)
     if isinstance(tlsa, Failure):
         failure: BaseException | TLSAResult = tlsa.value  # type: ignore[assignment]
     else:

@@ -183,7 +183,7 @@ class DANEEndpoint:
         return f"<DANEEndpoint {self.host}:{self.port}{mode} policy={options.policy.value}>"
 
     async def plan(
-        self, *, withoutTLSA: str | None = None
+        self, *, withoutTLSA: str | None = None, proto: str | None = None
     ) -> tuple[ValidatedAddresses, ConnectionPlan]:
         """
         Do the lookups and decide: the validated addresses and the connection plan.
@@ -204,14 +204,19 @@ class DANEEndpoint:
         @param withoutTLSA: for a host whose TLSA records must not be consulted at all (the
             target of insecure SRV records, RFC 7673 section 3.1): why, in words. No TLSA
             lookup is made, and the plan is that of a host without TLSA records.
+        @param proto: plan with the TLSA records of another transport protocol label than
+            the endpoint's own (C{_PORT._udp.HOST}): what a client of the service over that
+            transport would decide. The endpoint connects over TCP only, so such a plan is
+            for reports (C{txdane tlsa --proto udp}), not for L{connectWithPlan}.
         @raise DANEPolicyError: the TLSA outcome forbids connecting.
         @raise AddressValidationError: the addresses cannot be used.
         """
         if withoutTLSA is not None:
             return await self._tcp.resolveAddresses(), self._withoutTLSA(withoutTLSA)
         options = self.options
+        proto = options.proto if proto is None else proto
         original = nameFromText(options.tlsaHost or self.host)
-        atOriginal = self.resolver.lookupTLSA(original, self.port, options.proto)
+        atOriginal = self.resolver.lookupTLSA(original, self.port, proto)
         try:
             addresses = await self._tcp.resolveAddresses()
             base = self._tlsaBase(addresses, original)
@@ -222,7 +227,7 @@ class DANEEndpoint:
                     "its TLSA records are not consulted"
                 )
                 return addresses, self._withoutTLSA(why)
-            result = None if base == original else await self._atTarget(base)
+            result = None if base == original else await self._atTarget(base, proto)
         except BaseException:
             discardLookup(atOriginal)
             raise
@@ -239,6 +244,7 @@ class DANEEndpoint:
             checkDANEEENames=options.checkDANEEENames,
             trust=options.trustRoots,
             baseDomain=base,
+            proto=proto,
         )
         return addresses, plan
 
@@ -260,14 +266,14 @@ class DANEEndpoint:
             return original if _secureAlias(addresses, original) else None
         return _expandedName(addresses, original)
 
-    async def _atTarget(self, expanded: dns.name.Name) -> TLSAResult | BaseException | None:
+    async def _atTarget(
+        self, expanded: dns.name.Name, proto: str
+    ) -> TLSAResult | BaseException | None:
         """
         The outcome at a secure alias's target when it decides (a failure, a bogus or
         indeterminate answer, or secure records); C{None} to use the original name's.
         """
-        outcome = await _outcome(
-            self.resolver.lookupTLSA(expanded, self.port, self.options.proto), expanded
-        )
+        outcome = await _outcome(self.resolver.lookupTLSA(expanded, self.port, proto), expanded)
         if isinstance(outcome, BaseException):
             return outcome
         if outcome.status in (Status.BOGUS, Status.INDETERMINATE) or (
