@@ -145,6 +145,12 @@ def test_verifyFiles(tmp_path: Path, capsys: Capture) -> None:
         (["-p", "5.5"], "--port wants a whole number, not '5.5'"),
         (["--rrl-rate", "fast"], "--rrl-rate wants a number, not 'fast'"),
         (["--signature-validity", "1w"], "--signature-validity wants a whole number, not '1w'"),
+        (["--port", " 53"], "--port wants a whole number, not ' 53'"),
+        (["--port", "5_3"], "--port wants a whole number, not '5_3'"),
+        (["--port", "\u0665\u0663"], "--port wants a whole number, not '\u0665\u0663'"),
+        (["--rrl-slip", "+1"], "--rrl-slip wants a whole number, not '+1'"),
+        (["--rrl-rate", "nan"], "--rrl-rate wants a number, not 'nan'"),
+        (["--rrl-burst", "1e3"], "--rrl-burst wants a number, not '1e3'"),
     ],
 )
 def test_serveNumbers(argv: list[str], message: str, capsys: Capture) -> None:

@@ -13,6 +13,7 @@ C{twistd} with one line saying which and why (L{TwistdDNSServerService}).
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -51,18 +52,26 @@ from txdane.server.update import (
 _MAX_VALIDITY_DAYS = (2**31 - 1) // 86400
 
 
+#: What a number option's value may be: ASCII digits, with a fraction for a C{float} option
+#: (Python's own C{int} and C{float} also take spaces, underscores, signs and other scripts'
+#: digits, which no one means in a port).
+_WHOLE = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
 def _number(option: str, kind: Callable[[str], Any] = int) -> Callable[[str], Any]:
     """
     The coercion of C{--option}'s value by C{kind} (C{int} or C{float}), whose error names the
     option: Twisted's own says only "Parameter type enforcement failed" and Python's reason.
+    The value is ASCII digits (and a decimal point for C{float}), as C{txdane serve} takes it.
     """
     words = "a whole number" if kind is int else "a number"
+    form = _WHOLE if kind is int else _DECIMAL
 
     def coerce(text: str) -> Any:
-        try:
-            return kind(text)
-        except ValueError:
-            raise usage.UsageError(f"--{option} wants {words}, not {text!r}") from None
+        if not form.fullmatch(text):
+            raise usage.UsageError(f"--{option} wants {words}, not {text!r}")
+        return kind(text)
 
     return coerce
 
