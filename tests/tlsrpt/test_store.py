@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from txdane import tlsrpt
-from txdane.tlsrpt import ReportStore, ResultType, TLSRPTError
+from txdane.tlsrpt import ReportStore, ResultType, TLSRPTError, _store
 
 from .samples import DAY, START, result
 
@@ -121,7 +120,7 @@ def _dieBeforeReplace(directory: str) -> None:
     Record a result and die, as a killed process would, between writing the file and moving
     it into place.
     """
-    tlsrpt.os.replace = lambda *_: os._exit(9)
+    _store.os.replace = lambda *_: os._exit(9)
     ReportStore(directory).record(result())
 
 
@@ -158,7 +157,7 @@ def test_failedWriteLeavesNothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     def full(descriptor: int, data: object) -> int:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tlsrpt.os, "write", full)
+    monkeypatch.setattr(_store.os, "write", full)
     store = ReportStore(tmp_path)
     with pytest.raises(OSError, match="No space"):
         store.record(result())
@@ -181,7 +180,7 @@ def test_dayRemovedWhileRecording(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         calls.append(target)
         replace(source, target)
 
-    monkeypatch.setattr(tlsrpt.os, "replace", racing)
+    monkeypatch.setattr(_store.os, "replace", racing)
     store = ReportStore(tmp_path)
     store.record(result())
     assert len(calls) == 2
