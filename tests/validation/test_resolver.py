@@ -307,6 +307,12 @@ def test_cachedByText(hierarchy: Hierarchy) -> None:
     assert len(querier.queries) == sent
     with pytest.raises(ValueError, match="cannot look up type ANY"):
         resolver.lookup("www.example.test", "ANY")
+    for bad in ("BOGUS", " A", "TYPE65536", 70000, -1):
+        with pytest.raises(ValueError, match=r"is not a DNS type"):
+            resolver.lookup("www.example.test", bad)
+    for wrong in (True, None, 1.0, b"A"):
+        with pytest.raises(TypeError, match="a DNS type is its name or its number"):
+            resolver.lookup("www.example.test", wrong)  # type: ignore[arg-type]
     long = "a" * (module._LONGEST_NAME_TEXT + 1)
     with pytest.raises(dns.exception.DNSException):
         resolver.lookup(long, "A")

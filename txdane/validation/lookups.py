@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import dns.name
+import dns.exception
 import dns.rdatatype
 from twisted.internet import defer
 from twisted.internet.defer import Deferred, gatherResults
@@ -46,9 +47,16 @@ def lookupType(rdtype: dns.rdatatype.RdataType | str | int) -> dns.rdatatype.Rda
     "no data" for a name that has data), so they are refused, as the command line refuses
     them.
 
-    @raise ValueError: for such a type (or one that is no type at all).
+    @raise ValueError: for such a type, or text or a number that is no type at all.
+    @raise TypeError: for a C{rdtype} that is neither text nor a number (C{True}, which is
+        also the number 1, included: it would be a lookup of type A).
     """
-    qtype = dns.rdatatype.RdataType.make(rdtype)
+    if isinstance(rdtype, bool) or not isinstance(rdtype, (str, int)):
+        raise TypeError(f"a DNS type is its name or its number, not {rdtype!r}")
+    try:
+        qtype = dns.rdatatype.RdataType.make(rdtype)
+    except (dns.exception.DNSException, ValueError):
+        raise ValueError(f"{rdtype!r} is not a DNS type") from None
     if dns.rdatatype.is_metatype(qtype) or qtype in (dns.rdatatype.RRSIG, dns.rdatatype.OPT):
         raise ValueError(
             f"cannot look up type {dns.rdatatype.to_text(qtype)} on its own: it names no "
