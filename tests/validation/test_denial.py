@@ -272,6 +272,18 @@ def test_nsecNoDataAtDelegationOnlyForDS() -> None:
     assert apex.status is Status.BOGUS
 
 
+def test_nsecRootDeniesItsOwnDS() -> None:
+    """
+    The root has no parent: the NSEC record at its apex denies a DS there (as Unbound
+    answers C{. DS}: secure, no data), and is no delegation for all its NS bit.
+    """
+    root = dns.rdata.from_text("IN", "NSEC", "aaa. NS SOA RRSIG NSEC DNSKEY")
+    records: list = [(dns.name.root, root)]
+    verdict = nsec.proveNoData(dns.name.root, dns.rdatatype.DS, records, n("."))
+    assert (verdict.status, verdict.delegation) == (Status.SECURE, False)
+    assert verdict.reason.endswith("proves there is no DS")
+
+
 def test_nsecEmptyNonTerminal() -> None:
     verdict = nsec.proveNoData(n("y.w.example."), dns.rdatatype.A, nsecs("x.w.example."), ZONE)
     assert verdict.status is Status.SECURE

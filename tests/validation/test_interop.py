@@ -47,6 +47,7 @@ MORE = [
     ("_443._tcp.www.unsigned.test.", "TLSA"),
     ("mx.example.test.", "A"),
     ("test.", "SOA"),
+    (".", "DS"),
     ("nx.test.", "A"),
     ("www.badds.test.", "DS"),
     ("badds.test.", "DS"),

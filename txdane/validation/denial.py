@@ -97,16 +97,19 @@ def typeAbsent(
     @param record: how the reasons name the record, e.g. C{"NSEC at www.example."}.
     """
     if rdtype == DS:
-        if where == zone:
+        # The root has no parent: its own apex is the only side that can deny a DS there.
+        apex = where == zone
+        if apex and zone != dns.name.root:
             return bogus(f"{kind} at the apex {zone} is from the child side and cannot deny a DS")
         if DS in types:
             return bogus(f"{record} lists DS")
         if CNAME in types:
             return bogus(f"{record} lists CNAME")
+        delegation = NS in types and not apex
         return DenialVerdict(
             Status.SECURE,
-            f"{record} proves there is no DS" + (" (unsigned delegation)" if NS in types else ""),
-            delegation=NS in types,
+            f"{record} proves there is no DS" + (" (unsigned delegation)" if delegation else ""),
+            delegation=delegation,
         )
     if isDelegation(types):
         return bogus(f"{record} is from the parent side of a delegation")
