@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import dns.name
 import dns.exception
+import dns.name
 import dns.rdatatype
 from twisted.internet import defer
 from twisted.internet.defer import Deferred, gatherResults
