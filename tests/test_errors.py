@@ -191,7 +191,7 @@ def test_discovered() -> None:
     assert {
         "txdane.errors.LookupFailedError",
         "txdane.dane.errors.DANEVerificationError",
-        "txdane.transport.DNSTimeoutError",
+        "txdane.transport.errors.DNSTimeoutError",
         "txdane.ssh.refusals.SSHFPMismatchError",
         "txdane.cli.UsageError",
     } <= names

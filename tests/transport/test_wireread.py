@@ -31,11 +31,11 @@ from hypothesis import strategies as st
 from tests.server.test_fastpath import _EXTRA, LABELS, ORDINARY, SLOW, TYPES, query
 from tests.support import LONGEST_NAME_WIRE
 from tests.transport.test_parse_property import _SETTINGS, _message, records
-from txdane import transport, wireread
+from txdane import wireread
 from txdane.server.responder import Responder
 from txdane.server.zones import ZoneStore
 from txdane.testing import Hierarchy, buildHierarchy
-from txdane.transport import MalformedTLSA, parseMessage
+from txdane.transport import MalformedTLSA, _parse, parseMessage
 from txdane.wireread import UNEXPECTED, Declined, KnownWire, readMessage
 
 #: What dnspython may raise for a message it cannot parse.
@@ -146,7 +146,7 @@ def _dnspythonOnly(wire: bytes) -> dns.message.Message:
     def decline(wire: bytes) -> dns.message.QueryMessage:
         raise Declined("test")
 
-    with mock.patch.object(transport, "readMessage", decline):
+    with mock.patch.object(_parse, "readMessage", decline):
         return parseMessage(wire)
 
 
@@ -403,7 +403,7 @@ class TestEdgeCases:
         Reading the question only is dnspython's, as before.
         """
         wire = dict(EDGE_CASES)["pointer to a pointer"]
-        with mock.patch.object(transport, "readMessage") as fast:
+        with mock.patch.object(_parse, "readMessage") as fast:
             parsed = parseMessage(wire, questionOnly=True)
         fast.assert_not_called()
         assert parsed == dns.message.from_wire(wire, question_only=True)
@@ -572,5 +572,5 @@ def test_unexpectedError() -> None:
     with mock.patch.object(dns.rrset.RRset, "__init__", side_effect=KeyError("boom")):
         with pytest.raises(Declined, match=r"^unexpected: KeyError"):
             readMessage(wire)
-    with mock.patch.object(transport, "readMessage", side_effect=Declined(UNEXPECTED)):
+    with mock.patch.object(_parse, "readMessage", side_effect=Declined(UNEXPECTED)):
         assertSame(parseMessage(wire), dns.message.from_wire(wire))
