@@ -517,6 +517,41 @@ class MalformedTLSATests(TestCase):
         self.assertTrue(plan.tlsRequired)
         self.assertIn("every TLSA record of _853._udp.www.example.test is unusable", plan.reason)
 
+    async def test_underscoreHost(self) -> None:
+        """
+        A host whose name has an underscore connects under DANE-EE, which checks no name; under
+        PKIX, which checks the certificate against the name and cannot take such a name, the
+        connection is refused with a L{DANEPolicyError} saying so, before any TCP connection.
+        """
+        server = startTLSServer(issue("_x.example.test"))
+        for port in server.ports:
+            self.addCleanup(port.stopListening)
+        world = await makeWorld(
+            {
+                "example.test.": [
+                    "_x 300 IN A 127.0.0.1",
+                    f"_{server.port}._tcp._x 300 IN TLSA {server.record()}",
+                    "_y 300 IN A 127.0.0.1",
+                ]
+            }
+        )
+        self.addCleanup(world.dnsServer.stop)
+        factory, _ = recordingFactory()
+        dane = DANEEndpoint(reactor, world.resolver, "_x.example.test", server.port)
+        protocol: Any = await dane.connect(factory)
+        await protocol.greeted
+        protocol.transport.abortConnection()
+        await protocol.lost
+        pkix = DANEEndpoint(reactor, world.resolver, "_y.example.test", server.port)
+        with self.assertRaises(DANEPolicyError) as caught:
+            await pkix.connect(factory)
+        self.assertIn(
+            "_y.example.test has no TLSA records (proven by DNSSEC); but PKIX cannot check a"
+            " certificate for _y.example.test, which is not a host name by IDNA",
+            str(caught.exception),
+        )
+        self.assertEqual(server.connections, 1)
+
     async def test_onlyMalformedRecords(self) -> None:
         """
         Every record malformed: secure and all unusable, so TLS without DANE

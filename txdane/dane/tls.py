@@ -39,7 +39,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from txdane.dane.decision import Action, ConnectionPlan
-from txdane.dane.errors import DANEVerificationError
+from txdane.dane.errors import DANEPolicyError, DANEVerificationError
 from txdane.dane.matching import DANEResult, certificateLabel, verifyChain
 from txdane.dane.pkix import PKIXTrust
 from txdane.names import nameFromText
@@ -217,12 +217,24 @@ class DANEClientTLSOptions:
             )
         self._delegate: interfaces.IOpenSSLClientConnectionCreator | None = None
         if plan.action is Action.PKIX:
-            self._delegate = optionsForClientTLS(
-                plan.serverName,
-                trustRoot=twistedTrustRoot(plan.trust),
-                acceptableProtocols=acceptableProtocols,
-                extraCertificateOptions=extra,
-            )
+            try:
+                self._delegate = optionsForClientTLS(
+                    plan.serverName,
+                    trustRoot=twistedTrustRoot(plan.trust),
+                    acceptableProtocols=acceptableProtocols,
+                    extraCertificateOptions=extra,
+                )
+            except UnicodeError as e:
+                # Twisted reads the name by IDNA 2008 (the idna package's errors are
+                # UnicodeErrors): a DNS name with an underscore, or R-LDH hyphens in the 3rd
+                # and 4th place, is no host name a certificate can be checked against
+                # (RFC 6125 section 2.2), so PKIX cannot authenticate it: closed.
+                raise DANEPolicyError(
+                    plan.host,
+                    plan.port,
+                    f"{plan.reason}; but PKIX cannot check a certificate for"
+                    f" {plan.serverName}, which is not a host name by IDNA ({e})",
+                ) from None
             return
         # OpenSSL's own verification is off: the verify callback decides (DANE), or nobody
         # does (unauthenticated TLS).
