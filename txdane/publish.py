@@ -305,7 +305,8 @@ async def findZone(
     """
     The zone of C{name} on C{server}, found by asking it for the SOA of C{name}.
 
-    @raise PublishError: when the server is not authoritative for C{name}.
+    @raise PublishError: when the server is not authoritative for C{name} (saying so, and
+        naming the delegated zone when the server refers the name to one).
     """
     query = dns.message.make_query(name, dns.rdatatype.SOA)
     query.flags &= ~dns.flags.RD
@@ -318,6 +319,16 @@ async def findZone(
         for rrset in section:
             if rrset.rdtype == dns.rdatatype.SOA and name.is_subdomain(rrset.name):
                 return rrset.name
+    for rrset in response.authority:
+        if rrset.rdtype == dns.rdatatype.NS and name.is_subdomain(rrset.name):
+            cut = rrset.name.to_text(omit_final_dot=True)
+            raise UpdateRejectedError(
+                where,
+                name.to_text(),
+                dns.rcode.to_text(response.rcode()),
+                f"the server refers the name to the delegated zone {cut} (its NS records):"
+                f" the records of {cut} are published on its own primary server",
+            )
     raise UpdateRejectedError(
         where,
         name.to_text(),
