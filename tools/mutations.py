@@ -260,7 +260,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "limit-smtp-reply",
         "MAX_REPLY bounds an SMTP reply, its lines together",
-        "txdane/mail.py",
+        "txdane/mail/_client.py",
         "        if self._replyBytes > MAX_REPLY:\n",
         "        if False:\n",
         ("tests/mail/test_hostile.py",),
@@ -285,7 +285,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "5xx-before-tls",
         "a 5xx reply before TLS (a STARTTLS failure) never bounces the mail",
-        "txdane/mail.py",
+        "txdane/mail/_delivery.py",
         "    if isinstance(error, (TLSError, TLSRequiredError)):\n",
         "    if False:\n",
         ("tests/mail/test_permanence.py",),

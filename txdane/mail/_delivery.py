@@ -1,0 +1,364 @@
+"""
+One delivery: the MX hosts walked in turn, each within its deadline, with twisted.mail's
+client over the connection the endpoint secured; which failures are final; and the TLS
+outcome of each session, told to the reporter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.logger import Logger
+from twisted.mail.smtp import SMTPClientError, TLSError, TLSRequiredError
+from twisted.python.failure import Failure
+
+from txdane.dane.decision import Action, Policy
+from txdane.endpoints.connection import IDANEConnection
+from txdane.endpoints.errors import AllHostsFailedError, HostAttempt
+from txdane.endpoints.planner import (
+    Candidate,
+    HostFailed,
+    HostSettings,
+    HostWalk,
+    connectCandidate,
+)
+from txdane.errors import TxdaneError
+from txdane.mail._client import _SenderFactory
+from txdane.mail._outcome import (
+    DeliveryResult,
+    NotInPolicyError,
+    PermanentDeliveryError,
+    ServerLimitError,
+    TemporaryDeliveryError,
+)
+from txdane.mailpolicy import (
+    MailPolicy,
+    PolicyOutcomeLike,
+    TLSSession,
+    failureType,
+    planPolicy,
+    policyCandidates,
+    sessionPolicy,
+)
+from txdane.validation.interfaces import IDNSSECResolver
+
+# The namespace of the module this package was: log observers that filter on it still see
+# these events.
+_log = Logger(namespace="txdane.mail")
+
+
+def _text(data: bytes | str) -> str:
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+
+
+def _isPermanent(error: BaseException) -> bool:
+    if isinstance(error, (TLSError, TLSRequiredError)):
+        return False  # a STARTTLS problem is the host's: try the next
+    if isinstance(error, SMTPClientError):
+        code = error.code
+        addresses: Any = getattr(error, "addresses", None)
+        if code == -1 and addresses:
+            codes = [c for _, c, _ in addresses]
+            return bool(codes) and all(500 <= c < 600 for c in codes)
+        return 500 <= code < 600
+    return False
+
+
+class _OutOfTime(TxdaneError):
+    """
+    The whole delivery ran out of time before another host could be tried (a signal
+    within this module: it becomes a L{TemporaryDeliveryError}).
+    """
+
+
+class _Delivery:
+    def __init__(
+        self,
+        reactor: Any,
+        resolver: IDNSSECResolver,
+        sender: str,
+        recipients: Sequence[str],
+        message: bytes,
+        domain: str,
+        heloName: str | None,
+        timeout: float,
+        settings: HostSettings,
+        attemptTimeout: float,
+        deliveryTimeout: float,
+    ) -> None:
+        self.reactor = reactor
+        self.resolver = resolver
+        self.sender = sender
+        self.recipients = list(recipients)
+        self.message = message
+        self.domain = domain
+        self.heloName = heloName
+        self.timeout = timeout
+        self.settings = settings
+        self.attemptTimeout = attemptTimeout
+        self.deliveryTimeout = deliveryTimeout
+        self.deadline = reactor.seconds() + deliveryTimeout
+        self.tries: list[HostAttempt] = []
+        self.skipped: tuple[str, ...] = ()
+        #: The domain's MTA-STS policy outcome, if one was looked up.
+        self.sts: PolicyOutcomeLike | None = None
+        #: Told of each session's TLS outcome (SMTP TLS reporting), if given.
+        self.reporter: Callable[[TLSSession], object] | None = None
+
+    async def run(self, candidates: Sequence[Candidate]) -> DeliveryResult:
+        candidates, excluded = policyCandidates(candidates, self.sts)
+        walk = HostWalk(f"MX of {self.domain}", candidates, maxHosts=self.settings.maxHosts)
+        for outside in excluded:
+            walk.failed(outside, NotInPolicyError(outside.host, outside.port, self.domain))
+        self.tries = walk.attempts
+        self.skipped = tuple(f"{c.host}:{c.port}" for c in walk.skipped)
+
+        def final(error: BaseException) -> bool:
+            return _isPermanent(error) or isinstance(error, _OutOfTime)
+
+        try:
+            return await walk.next(self.tryHost, final=final)
+        except AllHostsFailedError:
+            reasons = "; ".join(str(t) for t in self.tries) or "no MX host"
+            if self.skipped:
+                reasons += f" ({len(self.skipped)} more not tried: {', '.join(self.skipped)})"
+            raise TemporaryDeliveryError(
+                self.domain, f"no MX host took it: {reasons}", self.tries, self.skipped
+            ) from None
+        except _OutOfTime as e:
+            self.tries.pop()  # the host that was never tried
+            raise TemporaryDeliveryError(self.domain, str(e), self.tries, self.skipped) from None
+        except Exception as e:
+            if not _isPermanent(e):
+                raise
+            host = self.tries[-1].host
+            raise PermanentDeliveryError(
+                self.domain, f"{host} refused: {e}", self.tries, self.skipped
+            ) from e
+
+    async def tryHost(self, candidate: Candidate) -> DeliveryResult:
+        """
+        One host. Under an MTA-STS policy in C{testing} mode, first as the policy would
+        have it (TLS verified by PKIX): a TLS failure is reported, and the host is tried
+        again as without the policy.
+        """
+        if sessionPolicy(self.sts) is MailPolicy.MTA_STS_TESTING and candidate.policy is not (
+            Policy.SMTP_STS
+        ):
+            strict = dataclasses.replace(candidate, policy=Policy.SMTP_STS)
+            try:
+                return await self.tryHostOnce(strict)
+            except Exception as e:
+                error = e.error if isinstance(e, HostFailed) else e
+                if failureType(error) is None:
+                    raise
+        return await self.tryHostOnce(candidate)
+
+    async def tryHostOnce(self, candidate: Candidate) -> DeliveryResult:
+        """
+        One host, within its deadline: the smaller of the attempt's and what is left of the
+        delivery's; its TLS outcome reported.
+        """
+        try:
+            result = await self.tryHostInTime(candidate)
+        except Exception as e:
+            if isinstance(e, _OutOfTime):
+                raise
+            error = e.error if isinstance(e, HostFailed) else e
+            address = e.address if isinstance(e, HostFailed) else None
+            kind = failureType(error)
+            if kind is not None:
+                self.report(candidate, None, address, kind, str(error), error)
+            raise
+        self.report(candidate, result.policy, result.address, None, "", None, result.tlsa)
+        return result
+
+    def report(
+        self,
+        candidate: Candidate,
+        policy: MailPolicy | None,
+        address: str | None,
+        kind: str | None,
+        reason: str,
+        error: BaseException | None,
+        tlsa: tuple[str, ...] = (),
+    ) -> None:
+        """
+        Tell the reporter, if any, of one session's TLS outcome: under DANE, with the host's
+        TLSA records (C{tlsa} for a session that succeeded, those its error checked for one
+        that failed), in one order whatever order DNS gave them in, so that the sessions of
+        one RRset are counted under one policy.
+        """
+        if self.reporter is None:
+            return
+        checks = getattr(error, "checks", ()) or ()
+        if policy is MailPolicy.DANE or checks:
+            policyType = "tlsa"
+            strings = tlsa or _recordTexts(check.record for check in checks)
+        elif candidate.policy is Policy.SMTP_STS and self.sts is not None:
+            policyType = "sts"
+            strings = tuple(self.sts.policy.lines())
+        else:
+            policyType, strings = "no-policy-found", ()
+        _tell(
+            self.reporter,
+            TLSSession(
+                self.domain,
+                policyType,
+                strings,
+                candidate.host,
+                None,
+                address,
+                kind,
+                reason,
+                self.reactor.seconds(),
+            ),
+        )
+
+    async def tryHostInTime(self, candidate: Candidate) -> DeliveryResult:
+        """
+        One host, within its deadline: the smaller of the attempt's and what is left of the
+        delivery's.
+        """
+        left = self.deadline - self.reactor.seconds()
+        if left <= 0:
+            raise _OutOfTime(f"the delivery was not done within {self.deliveryTimeout:g} s")
+        limit = min(self.attemptTimeout, left)
+        state = _Attempt()
+        attempt = Deferred.fromCoroutine(self.session(candidate, state))
+
+        def expire() -> None:
+            state.expired = True
+            if state.transport is not None:
+                state.transport.abortConnection()
+            attempt.cancel()
+
+        timer = self.reactor.callLater(limit, expire)
+        try:
+            return await attempt
+        except Exception as e:
+            if not state.expired:
+                raise
+            late = ServerLimitError(
+                candidate.host, candidate.port, f"the session took more than {limit:g} s"
+            )
+            raise HostFailed(late, state.address) from e
+        finally:
+            if timer.active():
+                timer.cancel()
+
+    async def session(self, candidate: Candidate, state: _Attempt) -> DeliveryResult:
+        done: Deferred[Any] = Deferred()
+        factory = _SenderFactory(
+            None,
+            None,
+            self.sender,
+            self.recipients,
+            io.BytesIO(self.message),
+            done,
+            retries=0,
+            timeout=self.timeout,
+            # The endpoint does STARTTLS: the client never starts TLS itself.
+            contextFactory=None,
+            requireAuthentication=False,
+            requireTransportSecurity=False,
+        )
+        if self.heloName is not None:
+            factory.domain = self.heloName.encode("ascii")
+
+        closed: Deferred[None] = Deferred()
+
+        def lost(reason: Failure) -> None:
+            # twisted.mail hears of a lost connection only through clientConnectionLost,
+            # which endpoints never call: end the attempt with the connection's reason.
+            if not done.called:
+                done.errback(reason)
+            closed.callback(None)
+
+        protocol: Any = await connectCandidate(
+            self.reactor,
+            self.resolver,
+            candidate,
+            factory,
+            settings=self.settings,
+            onLost=lost,
+        )
+        state.transport = protocol.transport
+        info = IDANEConnection(protocol.transport).connectionInfo
+        address = info.address.host if info.address is not None else None
+        state.address = address
+        if info.plan.tlsRequired and not info.tls:
+            # Never reached: the endpoint connects only with the protection the plan
+            # requires. Checked here all the same, since delivery depends on it.
+            done.addErrback(lambda _: None)
+            protocol.transport.abortConnection()
+            await closed
+            raise HostFailed(
+                ServerLimitError(candidate.host, candidate.port, "TLS required, not in place"),
+                address,
+            )
+        try:
+            _, addresses = await done
+        except CancelledError:
+            if not state.expired:
+                # The caller cancelled: end the session now, and say so as it is. Read as
+                # this host's failure, the delivery would go on to the next host, and a
+                # message the server took in the meantime would be reported deferred (and
+                # sent again).
+                protocol.transport.abortConnection()
+            raise
+        except Exception as e:
+            error: BaseException = e
+            if factory.exceeded is not None:
+                error = ServerLimitError(candidate.host, candidate.port, factory.exceeded)
+            raise HostFailed(error, address) from e
+        finally:
+            # The client says QUIT and the server closes: the attempt ends with the connection.
+            await closed
+        code, resp = factory.reply or (250, b"")
+        plan = info.plan
+        return DeliveryResult(
+            self.domain,
+            candidate.host,
+            address,
+            candidate.port,
+            info.protection,
+            f"{code} {_text(resp)}",
+            tuple((_text(a), c, _text(r)) for a, c, r in addresses),
+            tuple(self.tries),
+            self.skipped,
+            planPolicy(plan, self.sts),
+            _recordTexts(plan.records) if plan.action is Action.DANE else (),
+        )
+
+
+class _Attempt:
+    """
+    What the deadline of one host needs to end its session: the transport, once connected.
+    """
+
+    transport: Any = None
+    address: str | None = None
+    expired = False
+
+
+def _recordTexts(records: Iterable[object]) -> tuple[str, ...]:
+    """
+    TLSA records as text, sorted: one RRset gives one tuple, whatever order DNS gave it in.
+    """
+    return tuple(sorted(str(record) for record in records))
+
+
+def _tell(reporter: Callable[[TLSSession], object], session: TLSSession) -> None:
+    """
+    Give C{reporter} a session's outcome; a reporter that fails (a full disk) is logged and
+    never stops the delivery.
+    """
+    try:
+        reporter(session)
+    except Exception:
+        _log.failure("while recording a TLS report session")
