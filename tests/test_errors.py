@@ -127,7 +127,7 @@ _CLASS_SAMPLES: dict[str, dict[str, Any]] = {
     "txdane.endpoints.errors.NoSuchServiceError": {"name": "gopher", "known": ["imap"]},
     "txdane.endpoints.planner.HostFailed": {"error": ValueError("refused")},
     "txdane.publish.PublishTimeoutError": {"server": "192.0.2.53#53"},
-    "txdane.dot._Retry": {
+    "txdane.dot._errors._Retry": {
         "error": DNSConnectionError("the connection closed", NameServer("192.0.2.53", 853))
     },
     "txdane.publish.UpdateRejectedError": {"server": "192.0.2.53#53", "rcode": "REFUSED"},

@@ -361,7 +361,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "dot-before-handshake",
         "no query is written to a DNS-over-TLS server before its certificate was accepted",
-        "txdane/dot.py",
+        "txdane/dot/_connection.py",
         "    def handshakeCompleted(self) -> None:\n",
         "    def connectionMade(self) -> None:\n        self.handshakeCompleted()\n\n"
         "    def handshakeCompleted(self) -> None:\n",
@@ -381,7 +381,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "dot-outstanding",
         "DoTClient.maxOutstanding bounds the queries outstanding on one connection",
-        "txdane/dot.py",
+        "txdane/dot/_connection.py",
         "            and connection.load < self.client.maxOutstanding\n",
         "            and True\n",
         ("tests/transport/test_dot.py",),
@@ -389,7 +389,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "dot-padding",
         "DNS-over-TLS queries are padded to a multiple of 128 octets",
-        "txdane/dot.py",
+        "txdane/dot/__init__.py",
         "            pad=PADDING_BLOCK,\n",
         "            pad=0,\n",
         ("tests/transport/test_dot.py",),

@@ -14,7 +14,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from txdane.cli import ExitStatus
-from txdane.cli._checktls import greetingProtocol
+from txdane.cli._peek import greetingProtocol
 from txdane.endpoints.starttls import negotiatorFor
 
 from ..endpoints.world import reactor

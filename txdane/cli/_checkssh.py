@@ -12,7 +12,8 @@ from twisted.internet.protocol import Factory, Protocol
 
 from txdane.cli import ExitStatus
 from txdane.cli._advice import signatureAdvice
-from txdane.cli._checktls import addressFailure, connectionFailure, greetingProtocol, peek
+from txdane.cli._checktls import addressFailure, connectionFailure
+from txdane.cli._peek import greetingProtocol, peek
 from txdane.cli._tlsalookup import STATUS_EXIT
 from txdane.cli._verdict import HostVerdict
 from txdane.status import Status
