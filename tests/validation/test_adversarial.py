@@ -35,7 +35,7 @@ from txdane.validation import (
     ValidationLimits,
     WorkLimitExceededError,
     rrsig,
-    trustchain,
+    zonekeys,
 )
 
 
@@ -214,7 +214,7 @@ def test_keyTagWorkLinear(monkeypatch: pytest.MonkeyPatch) -> None:
         calls += 1
         return original(key)
 
-    for module in (rrsig, trustchain):
+    for module in (rrsig, zonekeys):
         monkeypatch.setattr(module, "keyTag", counted)
     answer = resolve(resolver, "c.p.", "A")
     assert answer.secure, answer

@@ -24,7 +24,9 @@ The modules, in the order one lookup goes through them:
     followed, RFC 5011, from L{autotrust<txdane.validation.autotrust>}) down through DS
     records (L{dsmatch<txdane.validation.dsmatch>} matches them to DNSKEYs), zone cuts, and
     the walk that tells unsigned data in a signed zone from data below an unsigned
-    delegation.
+    delegation; what it proves and how a zone's keys are proven from DS records are in
+    L{zonekeys<txdane.validation.zonekeys>}, how lookups share that work in
+    L{sharing<txdane.validation.sharing>}.
   - L{rrsig<txdane.validation.rrsig>}: checking one RRset's signatures with a zone's keys,
     under the L{algorithms<txdane.validation.algorithms>} policy.
   - L{proofs<txdane.validation.proofs>}: the denial records of a response, verified and

@@ -8,14 +8,15 @@ no cut at all.
 
 Everything here is cached per resolver, with TTLs capped by the signatures' expiry; see
 L{ChainOfTrust} for how its steps call each other.
+
+The results, and the proof of a zone's DNSKEY RRset from DS records, are in
+L{zonekeys<txdane.validation.zonekeys>}; the sharing of work and results between lookups
+in L{sharing<txdane.validation.sharing>}.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Hashable, Sequence
 
 import dns.dnssec
 import dns.message
@@ -24,103 +25,27 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
-from dns.rdtypes.ANY.DNSKEY import DNSKEY
-from dns.rdtypes.ANY.DS import DS as DSRdata
 from dns.rdtypes.ANY.RRSIG import RRSIG
 from twisted.internet.defer import Deferred
 
 from txdane.status import Status
 from txdane.validation import proofs
 from txdane.validation.algorithms import AlgorithmPolicy
-from txdane.validation.anchors import TrustAnchor, TrustAnchors
-from txdane.validation.answer import SignatureUse, ZoneTrust
+from txdane.validation.anchors import TrustAnchors
 from txdane.validation.autotrust import TrustAnchorTracker
 from txdane.validation.cache import ExpiringCache, nameKey, nameText, parentName, sameName
 from txdane.validation.context import Ahead, LookupContext
-from txdane.validation.dsmatch import keysForDS, unsupportedDS, usableDS
 from txdane.validation.ede import EDE
-from txdane.validation.limits import Budget, ValidationLimits
-from txdane.validation.rrsig import RRsetVerdict, keyTag, verifyRRset
+from txdane.validation.limits import ValidationLimits
+from txdane.validation.rrsig import RRsetVerdict, verifyRRset
 from txdane.validation.sections import findRRset, signaturesFor
-
-_Result = TypeVar("_Result", "ZoneKeys", "DSResult")
-_RETRY = object()
-
+from txdane.validation.sharing import _SharedResults
+from txdane.validation.zonekeys import Cut, DSResult, ZoneKeys, _ZoneKeyProofs
 
 #: How far below its trust anchor a zone's parent may lie for its keys to be asked for before
 #: the zone's DS shows that the parent signs it (2: a top-level domain and the names right
 #: below one). A wrong guess costs at most two queries per level, within the lookup's limit.
 SPECULATIVE_PARENT_DEPTH = 2
-
-#: What a failure to prove a zone's keys from its trust anchor adds to the reason.
-_ROLLED = " (has the zone rolled its key? a trust anchor state file follows rollovers)"
-
-
-def _anchorTags(anchor: TrustAnchor) -> str:
-    """
-    The anchor's records in short: C{DS 20326/8/2, DNSKEY 38696/8}.
-    """
-    return ", ".join(
-        [f"DS {d.key_tag}/{d.algorithm}/{d.digest_type}" for d in anchor.ds]
-        + [f"DNSKEY {keyTag(k)}/{k.algorithm}" for k in anchor.dnskeys]
-    )
-
-
-class Cut(enum.Enum):
-    """
-    What a DS query at a name proved.
-    """
-
-    SIGNED = "signed delegation"
-    UNSIGNED = "unsigned delegation"
-    NONE = "no zone cut"
-    UNKNOWN = "unknown"
-
-
-@dataclasses.dataclass(frozen=True)
-class DSResult:
-    """
-    What is known about the name C{name} as a possible zone cut.
-
-    @ivar cut: the kind of cut proven (L{Cut.UNKNOWN} unless the status is secure).
-    @ivar status: secure when proven; insecure when the name lies in or below an unsigned
-        zone (or an opt-out span, or a zone of unsupported algorithms); bogus or indeterminate.
-    @ivar zone: the zone whose signature proved the result (the parent side for a cut).
-    @ivar ds: the validated DS RRset for a signed delegation.
-    @ivar signatures: the signatures that proved it.
-    @ivar absent: whether the proof showed that the name does not exist at all.
-    @ivar span: for a name proven no cut by an NSEC record (its own, or, for an empty
-        non-terminal, the one covering it), that record's owner and next name: the labels
-        below the name that fall between the two and lie above the next name are empty
-        non-terminals of the same zone (L{ChainOfTrust.dsAt} needs no query for them).
-    """
-
-    name: dns.name.Name
-    cut: Cut
-    status: Status
-    reason: str
-    ede: int | None = None
-    zone: dns.name.Name | None = None
-    ds: dns.rrset.RRset | None = None
-    signatures: tuple[SignatureUse, ...] = ()
-    ttl: int = 0
-    absent: bool = False
-    span: tuple[dns.name.Name, dns.name.Name] | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class ZoneKeys:
-    """
-    A zone's proven keys, or why there are none.
-    """
-
-    zone: dns.name.Name
-    status: Status
-    reason: str
-    ede: int | None = None
-    keys: tuple[DNSKEY, ...] = ()
-    trust: tuple[ZoneTrust, ...] = ()
-    ttl: int = 0
 
 
 def _nsecSpan(
@@ -147,7 +72,7 @@ def _emptyNonTerminal(name: dns.name.Name, owner: dns.name.Name, following: dns.
     return owner < name < following and following != name and following.is_subdomain(name)
 
 
-class ChainOfTrust:
+class ChainOfTrust(_ZoneKeyProofs, _SharedResults):
     """
     Proves zones' keys and zone cuts for one resolver, caching what it learns.
 
@@ -325,157 +250,6 @@ class ChainOfTrust:
             if self.observed is not None:
                 self.observed()
         return keys
-
-    def _selfSigned(
-        self, dnskeys: dns.rrset.RRset, sigs: Sequence[RRSIG], key: DNSKEY, ctx: LookupContext
-    ) -> bool:
-        """
-        Whether the revoked C{key} signed the DNSKEY RRset it is published in (the only
-        RRset a revoked key may sign), within the lookup's budget.
-        """
-        own = [s for s in sigs if s.key_tag == keyTag(key) and s.algorithm == key.algorithm]
-        if not own:
-            return False
-        verdict = verifyRRset(
-            dnskeys,
-            own,
-            dnskeys.name,
-            [key],
-            now=ctx.now,
-            limits=self.limits,
-            policy=self.policy,
-            budget=ctx.budget,
-        )
-        return verdict.status is Status.SECURE
-
-    async def _fromDS(
-        self,
-        zone: dns.name.Name,
-        anchor: TrustAnchor | None,
-        dsResult: DSResult | None,
-        above: tuple[ZoneTrust, ...],
-        ctx: LookupContext,
-        *,
-        tracked: bool = False,
-    ) -> ZoneKeys:
-        """
-        Prove the DNSKEY RRset of C{zone} with the DS records of a trust C{anchor} or of a
-        proven C{dsResult}: ask for it, find the keys a usable DS matches, and check that
-        one of them signed the RRset.
-
-        @param above: the zones of the chain of trust above this one, for the answer.
-        @param tracked: whether the C{anchor} is a tracker's (then a failure does not
-            suggest a state file).
-        """
-        rolled = "" if tracked else _ROLLED
-        dsRecords: list[DSRdata] = []
-        trustedKeys: list[DNSKEY] = []
-        if anchor is not None:
-            dsRecords = list(anchor.ds)
-            trustedKeys = list(anchor.dnskeys)
-            dsRRset = None
-        else:
-            assert dsResult is not None and dsResult.ds is not None
-            dsRRset = dsResult.ds
-            dsRecords = [r for r in dsRRset if isinstance(r, DSRdata)]
-
-        def done(status: Status, reason: str, ede: int | None, **kw: object) -> ZoneKeys:
-            trust = ZoneTrust(
-                zone=zone,
-                status=status,
-                ds=dsRRset,
-                dnskey=kw.get("dnskey"),  # type: ignore[arg-type]
-                anchored=anchor is not None,
-                dsKeyTags=kw.get("tags", ()),  # type: ignore[arg-type]
-                signatures=(dsResult.signatures if dsResult else ()) + kw.get("sigs", ()),  # type: ignore[operator]
-                reason=reason,
-            )
-            return ZoneKeys(
-                zone,
-                status,
-                reason,
-                ede,
-                keys=kw.get("keys", ()),  # type: ignore[arg-type]
-                trust=(*above, trust),
-                ttl=int(kw.get("ttl", 0)),  # type: ignore[call-overload]
-            )
-
-        usable = usableDS(dsRecords, self.policy)
-        if not usable and not trustedKeys:
-            why, ede = unsupportedDS(dsRecords, self.policy)
-            return done(
-                Status.INSECURE,
-                f"every DS of {zone} uses an unsupported {why}",
-                ede,
-                ttl=dsResult.ttl if dsResult else self.limits.maxCacheTTL,
-            )
-        message = await ctx.query(zone, dns.rdatatype.DNSKEY)
-        dnskeys = findRRset(message.answer, zone, dns.rdatatype.DNSKEY)
-        if dnskeys is None:
-            return done(
-                Status.BOGUS,
-                f"{zone} has no DNSKEY RRset, but its DS says it is signed",
-                EDE.DNSKEY_MISSING,
-            )
-        matched, mismatches = keysForDS(zone, usable, dnskeys, trustedKeys, self.limits)
-        if mismatches > self.limits.maxDSMismatches:
-            return done(
-                Status.BOGUS,
-                f"{zone}: {mismatches} DNSKEYs failed to match a DS (limit "
-                f"{self.limits.maxDSMismatches})",
-                EDE.DNSSEC_BOGUS,
-                dnskey=dnskeys,
-            )
-        if not matched:
-            tags = ", ".join(f"DS {d.key_tag}/{d.algorithm}/{d.digest_type}" for d in usable)
-            if anchor is not None:
-                return done(
-                    Status.BOGUS,
-                    f"no DNSKEY of {zone} matches its trust anchor ({_anchorTags(anchor)})"
-                    + rolled,
-                    EDE.DNSKEY_MISSING,
-                    dnskey=dnskeys,
-                )
-            return done(
-                Status.BOGUS,
-                f"no DNSKEY of {zone} matches the DS its parent publishes ({tags})",
-                EDE.DNSKEY_MISSING,
-                dnskey=dnskeys,
-            )
-        verdict = verifyRRset(
-            dnskeys,
-            signaturesFor(message, message.answer, dnskeys),
-            zone,
-            matched,
-            now=ctx.now,
-            limits=self.limits,
-            policy=self.policy,
-            budget=ctx.budget,
-        )
-        if verdict.status is not Status.SECURE or verdict.signature is None:
-            reason = verdict.reason
-            if anchor is not None and verdict.ede == EDE.DNSKEY_MISSING:
-                reason = (
-                    f"no key of the trust anchor of {zone} ({_anchorTags(anchor)}) signed "
-                    f"its DNSKEY RRset{rolled}: {reason}"
-                )
-            return done(verdict.status, reason, verdict.ede, dnskey=dnskeys)
-        ttl = verdict.ttl if dsResult is None else min(verdict.ttl, dsResult.ttl)
-        return done(
-            Status.SECURE,
-            f"DNSKEY of {nameText(zone)} proven by "
-            + (
-                "the trust anchor"
-                if anchor is not None
-                else f"the DS in {nameText(dsResult.zone if dsResult else None)}"
-            ),
-            None,
-            dnskey=dnskeys,
-            keys=tuple(k for k in dnskeys if isinstance(k, DNSKEY)),
-            tags=(verdict.signature.keyTag,),
-            sigs=(verdict.signature,),
-            ttl=ttl,
-        )
 
     # -- zone cuts ---------------------------------------------------------------------------
 
@@ -749,8 +523,9 @@ class ChainOfTrust:
         C{name} for C{ctx} now, beside the lookup's current step, when a later step will
         need it (certainly, or, for the parent zones near the trust anchor, as good as
         certainly: L{SPECULATIVE_PARENT_DEPTH}): its queries go out in the same round trip.
-        The later step gets the result (or its error) from L{_remembered}; other lookups
-        share it as usual; a result no step asks for is dropped, its failure too.
+        The later step gets the result (or its error) from L{_remembered
+        <txdane.validation.sharing._SharedResults._remembered>}; other lookups share it as
+        usual; a result no step asks for is dropped, its failure too.
         """
         key = (kind, nameKey(name))
         if ctx.cancelled or key in ctx.ahead or key in self._pending:
@@ -763,76 +538,3 @@ class ChainOfTrust:
             if self.dsCache.get(name) is not None:
                 return
             ctx.ahead[key] = Ahead(self.dsAt(name, ctx))
-
-    async def _shared(
-        self, key: Hashable, compute: Callable[[], Awaitable[_Result]], budget: Budget
-    ) -> _Result:
-        """
-        Run C{compute} once for concurrent lookups that need the same result (the A and AAAA
-        lookups of one name need the same zone keys). Those that wait get the result; if the
-        lookup doing the work fails (its own budget, its own timeout), each computes it again
-        within its own budget.
-        """
-        waiters = self._pending.get(key)
-        if waiters is not None:
-            waiting: Deferred[object] = Deferred()
-            waiters.append(waiting)
-            result = await waiting
-            if result is not _RETRY:
-                return result  # type: ignore[return-value]
-            return await compute()
-        self._pending[key] = []
-        try:
-            mine = await compute()
-        except BaseException:
-            self._release(key, _RETRY)
-            raise
-        self._release(key, mine if self._reusable(mine, budget) else _RETRY)
-        return mine
-
-    async def _remembered(
-        self,
-        cache: ExpiringCache[_Result],
-        kind: str,
-        name: dns.name.Name,
-        compute: Callable[[], Awaitable[_Result]],
-        ctx: LookupContext,
-    ) -> _Result:
-        """
-        The result of C{compute} for C{name}: from C{cache}, or computed once for the
-        concurrent lookups that need it, then cached when other lookups may use it.
-        """
-        key = nameKey(name)
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
-        known: _Result | None = ctx.known.get((kind, key))
-        if known is not None:
-            return known
-        ahead = ctx.ahead.pop((kind, key), None)
-        if ahead is not None:
-            early: _Result = await ahead.result()
-            ctx.known[(kind, key)] = early
-            return early
-        result = await self._shared((kind, key), compute, ctx.budget)
-        ctx.known[(kind, key)] = result
-        if self._reusable(result, ctx.budget):
-            cache.put(key, result, self._ttl(result.status, result.ttl))
-        return result
-
-    @staticmethod
-    def _reusable(result: ZoneKeys | DSResult, budget: Budget) -> bool:
-        """
-        Whether other lookups may use C{result}: not when it failed after this lookup used up
-        its signature budget, which says nothing about the zone (an attacker's CNAME chain
-        could otherwise make a victim zone bogus for everyone).
-        """
-        return result.status is Status.SECURE or not budget.exhausted
-
-    def _release(self, key: Hashable, result: object) -> None:
-        for waiting in self._pending.pop(key, []):
-            if not waiting.called:
-                waiting.callback(result)
-
-    def _ttl(self, status: Status, ttl: int) -> int:
-        return self.limits.bogusTTL if status is Status.BOGUS else ttl
