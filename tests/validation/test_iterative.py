@@ -306,6 +306,76 @@ def test_outOfBailiwickGlueIgnored(separate: Hierarchy) -> None:
     assert "no address found for ns.elsewhere." in str(error)
 
 
+def test_answerOutsideTheZoneDropped() -> None:
+    """
+    An authoritative answer keeps only the records of the zone asked (RFC 2181 section
+    5.4.1): example.test.'s server, answering a CNAME into another zone, adds records for the
+    target, an address of its choice for a name in the unsigned zone, and an old RRset of
+    the signed zone nsec3.test. replayed with a signature still valid. Neither is used: the
+    validator asks the target's own servers, and gets their records.
+    """
+    import dns.dnssec
+
+    hierarchy = buildHierarchy(
+        nameServers=separateNameServers("127.53.1.0/24"),
+        extraRecords={
+            "example.test.": [
+                "tosigned 300 IN CNAME www.nsec3.test.",
+                "tonothing 300 IN CNAME nx.nsec3.test.",
+            ]
+        },
+    )
+    network = Network.forHierarchy(hierarchy)
+    example = hierarchy.nameServers[dns.name.from_text("example.test.")][0][1]
+    honest = network.servers[example]
+    assert isinstance(honest, Responder)
+    zone = dns.name.from_text("nsec3.test.")
+    key = hierarchy.keys[zone][0]
+    old = dns.rrset.from_text("www.nsec3.test.", 300, "IN", "A", "203.0.113.66")
+    signature = dns.dnssec.sign(
+        old,
+        key.privateKey,
+        zone,
+        key.dnskey,
+        inception=hierarchy.now - 3600,
+        expiration=hierarchy.now + 86400,
+    )
+    replayed = [old, dns.rrset.from_rdata("www.nsec3.test.", 300, signature)]
+
+    def adding(query: dns.message.Message) -> dns.message.Message:
+        response = parseMessage(honest.respondWire(query.to_wire(), tcp=True) or b"")
+        name = query.question[0].name.to_text()
+        if name == "tounsigned.example.test.":
+            response.answer.append(
+                dns.rrset.from_text("www.unsigned.test.", 300, "IN", "A", "198.51.100.66")
+            )
+        elif name == "tosigned.example.test.":
+            response.answer += replayed
+        elif name == "tonothing.example.test.":
+            # As a server that also held nsec3.test. would answer (RFC 6604): the target's
+            # NXDOMAIN, whose proof is not example.test.'s to give.
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        return response
+
+    network.servers[example] = adding
+    resolver, _ = validator(hierarchy, network)
+    for alias, status, target, targetZone in [
+        ("tounsigned.example.test.", Status.INSECURE, "www.unsigned.test.", "unsigned.test."),
+        ("tosigned.example.test.", Status.SECURE, "www.nsec3.test.", "nsec3.test."),
+    ]:
+        answer = resolve(resolver, alias, "A")
+        assert answer.status is status, alias
+        assert answer.rrset is not None
+        assert [r.to_text() for r in answer.rrset] == ["127.0.0.1"], alias
+        own = hierarchy.nameServers[dns.name.from_text(targetZone)][0][1]
+        assert (own, target, "A") in network.asked, alias
+    # The target's NXDOMAIN comes from its own zone, with its proof.
+    answer = resolve(resolver, "tonothing.example.test.", "A")
+    assert (answer.status, answer.rcode) == (Status.SECURE, dns.rcode.NXDOMAIN)
+    own = hierarchy.nameServers[dns.name.from_text("nsec3.test.")][0][1]
+    assert (own, "nx.nsec3.test.", "A") in network.asked
+
+
 def referExampleTo(network: Network, hierarchy: Hierarchy, *servers: tuple[str, str]) -> None:
     """
     Make test.'s server refer example.test. to C{servers} (name, address), in that order.

@@ -498,7 +498,10 @@ class IterativeQuerier:
                 tried += 1
                 try:
                     response = await self._send(work, candidate, name, rdtype)
-                    return response, self._classify(response, zone, name, rdtype)
+                    referral = self._classify(response, zone, name, rdtype)
+                    if referral is None:
+                        _keepBailiwick(response, zone)
+                    return response, referral
                 except _Skip as skip:
                     problems.append(f"{candidate} {skip}")
         found = "; ".join(problems) if problems else "no name server address known"
@@ -664,3 +667,18 @@ def _ordered(addresses: Sequence[str]) -> list[str]:
     IPv4 addresses before IPv6 ones (a host without IPv6 fails those at once).
     """
     return sorted(addresses, key=lambda a: ":" in a)
+
+
+def _keepBailiwick(response: dns.message.Message, zone: dns.name.Name) -> None:
+    """
+    Drop from C{zone}'s authoritative C{response} every record whose owner lies outside the
+    zone (RFC 2181 section 5.4.1): a server speaks for its own zone only. The records a
+    server adds after a CNAME into another zone, signed or not, are not its to give: kept,
+    they would stand for the target's without the target's own servers being asked (for an
+    unsigned zone, anything; for a signed one, an old RRset or denial replayed within its
+    signatures' validity). Without them, the validator asks for the target itself.
+    """
+    for section in (response.answer, response.authority, response.additional):
+        kept = [rrset for rrset in section if rrset.name.is_subdomain(zone)]
+        if len(kept) != len(section):
+            section[:] = kept
