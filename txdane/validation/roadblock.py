@@ -11,18 +11,26 @@ A resolver is a roadblock when, asked with DO and CD set (RFC 8027 section 3):
     to a DS query after answering the DNSKEY one);
   - it strips NSEC or NSEC3 records: a DS query the anchor zone answers with a denial comes
     without the signed proof;
-  - it truncates answers and then does not answer over TCP (a TCP connection refused or
-    unreachable is a network failure, below, not a roadblock).
+  - it truncates answers and then does not answer over TCP: the TCP connection stays silent,
+    or is closed or reset before the answer (a TCP connection refused or unreachable, on the
+    DNSKEY query, is a network failure, below, not a roadblock).
+
+Each probe query is judged by what it met itself: it is asked again after a lost answer (at
+least L{PROBE_ATTEMPTS} attempts, within a deadline no longer than that of the client
+probing), so that one lost datagram does not make a resolver a roadblock for
+L{ROADBLOCK_VERDICT_TTL} seconds; and its truncated answers are counted apart from the other
+query's, so that one query's timeout is not blamed on the other's truncated answer.
 
 A resolver that does not answer at all (closed port, unreachable, silent) is not a roadblock
 but a network failure: the lookups report it as they would without probing, and no
 fallback happens (a machine without a network has nothing to gain from the root servers).
 
-Tests: C{tests/validation/test_roadblock.py}.
+Tests: C{tests/validation/test_roadblock.py}, C{tests/validation/test_roadblock_faults.py}.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -46,11 +54,14 @@ from txdane.transport import (
     DNSQuerier,
     DNSServerError,
     DNSTimeoutError,
+    DNSUnreachableError,
     EDNSUnsupportedError,
+    TransportStats,
 )
 from txdane.validation.iterative import Resolution
 
 __all__ = [
+    "PROBE_ATTEMPTS",
     "PROBE_NAME",
     "ROADBLOCK_VERDICT_TTL",
     "SILENT_VERDICT_TTL",
@@ -75,6 +86,13 @@ PROBE_ANSWER_REUSE = 5.0
 #: The UDP payload the probe advertises: small, so that a large DNSKEY RRset is truncated and
 #: the resolver's TCP is tried too.
 PROBE_PAYLOAD = 512
+#: The fewest attempts each probe query makes (more where the client probing makes more), so
+#: that one lost datagram is asked again rather than taken for a roadblock. They take at most
+#: C{timeout * (attempts + 1)} seconds, and never longer than the client's own deadline: the
+#: probes never make the query they run beside outlast it.
+PROBE_ATTEMPTS = 2
+
+_TRUNCATES = "truncates answers and does not answer over TCP"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,43 +166,70 @@ async def probeResolver(
     anchor's zone C{zone}, which must come signed, and a DS query that zone answers with a
     signed denial (C{PROBE_NAME.zone}); see the module docstring for what fails.
 
-    @param client: asks C{server} only; a L{DNSClient} advertising L{PROBE_PAYLOAD}, so that
-        its L{stats<DNSClient.stats>} tell a truncated answer without TCP from silence.
+    @param client: asks C{server} only; a L{DNSClient} advertising L{PROBE_PAYLOAD}, making
+        L{PROBE_ATTEMPTS} attempts or more per query. Each query is asked through a copy of it
+        with L{stats<DNSClient.stats>} of its own (C{client}'s are left as they are), which
+        tell a truncated answer without TCP from silence, query by query.
     """
     # Both questions at once, so that probing takes one round trip, as the query it runs
     # beside does; the DS answer is read only once the DNSKEY answer passed.
     name = dns.name.Name((PROBE_NAME.encode(), *zone.labels))
-    dsQuery = client.query(name, dns.rdatatype.DS, dnssecOK=True, checkingDisabled=True)
+    dnskeyClient, dsClient = _ownCounters(client), _ownCounters(client)
+    dsQuery = dsClient.query(name, dns.rdatatype.DS, dnssecOK=True, checkingDisabled=True)
     try:
-        return await _judge(client, server, zone, name, dsQuery)
+        return await _judge(server, zone, dnskeyClient, dsClient, name, dsQuery)
     finally:
         dsQuery.addErrback(lambda _: None)  # an early verdict leaves its outcome unread
         if not dsQuery.called:
             dsQuery.cancel()
 
 
+def _ownCounters(client: DNSQuerier) -> DNSQuerier:
+    """
+    A querier asking as C{client} does, with counters of its own: for a L{DNSClient}, a copy
+    of it with new L{stats<DNSClient.stats>}, so that one probe query's truncated answer is
+    not read as the other's (they run at once); any other querier as it is.
+    """
+    if not isinstance(client, DNSClient):
+        return client
+    own = copy.copy(client)
+    own.stats = TransportStats()
+    return own
+
+
+def _truncated(client: DNSQuerier) -> bool:
+    """
+    Whether a query through C{client} (from L{_ownCounters}) met a truncated answer.
+    """
+    return bool(getattr(getattr(client, "stats", None), "truncated", 0))
+
+
 async def _judge(
-    client: DNSQuerier,
     server: NameServer,
     zone: dns.name.Name,
+    dnskeyClient: DNSQuerier,
+    dsClient: DNSQuerier,
     name: dns.name.Name,
     dsQuery: Deferred[dns.message.Message],
 ) -> ProbeVerdict:
     try:
-        dnskey = await client.query(
+        dnskey = await dnskeyClient.query(
             zone, dns.rdatatype.DNSKEY, dnssecOK=True, checkingDisabled=True
         )
     except EDNSUnsupportedError as e:
         return ProbeVerdict(server, f"rejects EDNS(0) ({dns.rcode.to_text(e.rcode)})")
     except DNSServerError as e:
         return ProbeVerdict(server, f"refuses DNSKEY queries ({dns.rcode.to_text(e.rcode)})")
-    except DNSConnectionError:
+    except DNSUnreachableError:
         # Refused or unreachable (over UDP, or over TCP after a truncated answer): the network
         # says nothing listens there, a network failure (EDE 23) rather than a roadblock.
         return ProbeVerdict(server, silent=True)
-    except DNSTimeoutError:
-        if getattr(getattr(client, "stats", None), "truncated", 0):
-            return ProbeVerdict(server, "truncates answers and does not answer over TCP")
+    except (DNSTimeoutError, DNSConnectionError):
+        # After a truncated answer to this query, its TCP connection stayed silent, or was
+        # closed or reset before the answer: the resolver's TCP fails (RFC 8027 section 3).
+        # Otherwise nothing answered at all (or no socket could be opened here).
+        if _truncated(dnskeyClient):
+            return ProbeVerdict(server, _TRUNCATES)
         return ProbeVerdict(server, silent=True)
     except DNSError as e:
         return ProbeVerdict(server, f"fails DNSKEY queries ({e})")
@@ -204,6 +249,9 @@ async def _judge(
     except DNSServerError as e:
         return ProbeVerdict(server, f"refuses DS queries ({dns.rcode.to_text(e.rcode)})")
     except (DNSTimeoutError, DNSConnectionError):
+        # It answered the DNSKEY query, so the network works: this failure is the resolver's.
+        if _truncated(dsClient):
+            return ProbeVerdict(server, _TRUNCATES)
         return ProbeVerdict(server, "drops DS queries (answered DNSKEY, not DS)")
     except DNSError as e:
         return ProbeVerdict(server, f"fails DS queries ({e})")
@@ -236,7 +284,8 @@ class RoadblockAvoidingClient(DNSClient):
 
     The probes run with the first query, and again when their verdicts are older than
     L{ROADBLOCK_VERDICT_TTL}; that query is sent to the resolvers meanwhile, and its answer
-    is used when they are to be asked; queries that arrive meanwhile wait for the probes.
+    is used when they are to be asked; queries that arrive meanwhile wait for the probes,
+    which end by this client's C{deadline} (L{PROBE_ATTEMPTS}).
     When no resolver passes: if one of them did not answer at all, every resolver is asked
     as without probing (so that a network failure reads as one); otherwise the C{iterative}
     querier answers, or, where there is none, every query fails with L{RoadblockError}.
@@ -265,7 +314,9 @@ class RoadblockAvoidingClient(DNSClient):
         @param anchorZone: the zone of the trust anchors (the root for the built-in ones).
         @param iterative: the fallback, an L{IterativeQuerier}; C{None} for none.
         @param probeClientFactory: makes the querier that probes one resolver (by default a
-            L{DNSClient} asking only it, once per query, advertising L{PROBE_PAYLOAD}).
+            L{DNSClient} asking only it, advertising L{PROBE_PAYLOAD}, with this client's
+            C{timeout} and as many attempts per query, L{PROBE_ATTEMPTS} at least, within
+            this client's C{deadline}).
         @param kwargs: the other arguments of L{DNSClient}.
         """
         super().__init__(reactor, servers, **kwargs)
@@ -284,12 +335,16 @@ class RoadblockAvoidingClient(DNSClient):
 
     def _probeClient(self, server: NameServer) -> DNSQuerier:
         # Every setting given, so that no probe reads resolv.conf for defaults it would not use.
+        # A lost answer is asked again before it is judged; the probe ends by this client's
+        # deadline, so that the query sent beside it is not made to wait longer.
+        attempts = max(self.attempts, PROBE_ATTEMPTS)
         return DNSClient(
             self._reactor,
             [server],
             timeout=self.timeout,
-            attempts=1,
+            attempts=attempts,
             rotate=False,
+            deadline=min(self.deadline, self.timeout * (attempts + 1)),
             payload=PROBE_PAYLOAD,
         )
 
@@ -329,10 +384,18 @@ class RoadblockAvoidingClient(DNSClient):
         settings: dict[str, bool],
     ) -> dns.message.Message:
         if self._reactor.seconds() >= self._expires:
-            # The query goes to the resolvers while they are probed, so that a silent
-            # resolver costs no more time than without probes, nor does one that passes.
+            # The query goes to the resolvers while they are probed, so that a resolver
+            # that passes costs no more time than without probes, and a silent one no more
+            # than this query's deadline (by which its probe ends).
             direct = super().query(name, rdtype, rdclass, **settings)
-            await self._probe()
+            try:
+                await self._probe()
+            except BaseException:
+                # Cancelled (or stopped) while the probes run: the query sent meanwhile is
+                # this one's, and ends with it, its outcome read by no one.
+                direct.addErrback(lambda _: None)
+                direct.cancel()
+                raise
             if self._chosen is self:
                 return await direct
             direct.addErrback(lambda _: None)
@@ -432,6 +495,7 @@ class RoadblockAvoidingClient(DNSClient):
                 timeout=self.timeout,
                 attempts=self.attempts,
                 rotate=self.rotate,
+                deadline=self.deadline,
                 payload=self.payload,
             )
             blocked = "; ".join(str(v) for v in verdicts if not v.usable)
