@@ -27,7 +27,9 @@ from txdane.dane.errors import DANEPolicyError
 from txdane.dane.pkix import PKIXTrust
 from txdane.dane.tlsa import TLSARecord
 from txdane.endpoints.errors import NoSuchServiceError, ServiceNotOfferedError, SRVLookupError
+from txdane.endpoints.planner import _MOST_HOSTS
 from txdane.endpoints.srvplan import (
+    MAX_SRV_TARGETS,
     SERVICES,
     ServiceTarget,
     forService,
@@ -185,6 +187,98 @@ class TestOrder:
         assert 1.35 < firsts["b"] / firsts["a"] < 1.65
 
 
+def orderAsWritten(targets: list[ServiceTarget], source: random.Random) -> list[ServiceTarget]:
+    """
+    RFC 2782's order as its text describes it, one pass over the targets left per draw (as
+    txdane ordered them before: quadratic in their number).
+    """
+    ordered: list[ServiceTarget] = []
+    for priority in sorted({t.priority for t in targets}):
+        remaining = sorted(
+            (t for t in targets if t.priority == priority),
+            key=lambda t: (t.weight != 0, t.service.starttls is not None, t.host, t.port),
+        )
+        while remaining:
+            pick = source.randint(0, sum(t.weight for t in remaining))
+            running = 0
+            chosen = len(remaining) - 1
+            for index, candidate in enumerate(remaining):
+                running += candidate.weight
+                if running >= pick:
+                    chosen = index
+                    break
+            ordered.append(remaining.pop(chosen))
+    return ordered
+
+
+class TestOrderBounded:
+    """
+    The SRV records are the zone's to choose, thousands in one answer: their order costs
+    O(n log n), the same order as RFC 2782's algorithm as written, and a plan lists at most
+    L{MAX_SRV_TARGETS} of them.
+    """
+
+    @pytest.mark.parametrize("seed", range(40))
+    def test_sameOrderAsWritten(self, seed: int) -> None:
+        """
+        Given the same random numbers, the order is the one RFC 2782's algorithm as written
+        gives (weight-0 targets, ties, several priorities), and a limit keeps its start.
+        """
+        draw = random.Random(seed)
+        targets = [
+            target(
+                f"h{i}",
+                draw.choice([0, 0, 1, 10, draw.randint(0, 3)]),
+                draw.choice([0, 0, 1, 2, 7, 100, draw.randint(0, 65535)]),
+                draw.choice(["xmpp-client", "xmpps-client"]),
+            )
+            for i in range(draw.randint(1, 60))
+        ]
+        expected = orderAsWritten(targets, random.Random(seed))
+        assert orderRecords(targets, random.Random(seed)) == expected
+        limit = draw.randint(0, len(targets))
+        assert orderRecords(targets, random.Random(seed), limit) == expected[:limit]
+
+    def test_limitDrawsNoMore(self) -> None:
+        """
+        Ordering with a limit draws as many numbers as it lists targets.
+        """
+        targets = [target("a", 0, 10), target("b", 0, 20), target("c", 0, 70), target("d", 1)]
+        fake = FakeRandom([25, 75])
+        assert hosts(orderRecords(targets, fake, 2)) == ["b", "c"]
+        assert fake.asked == [(0, 100), (0, 80)]
+
+    def test_boundCoversMaxHosts(self) -> None:
+        """
+        The plan lists at least as many targets as any C{maxHosts} may ask to try.
+        """
+        assert MAX_SRV_TARGETS >= _MOST_HOSTS
+
+    @pytest.mark.parametrize("priorities", ["one", "each its own"])
+    def test_planBounded(self, priorities: str) -> None:
+        """
+        6,000 targets (the review's reproduction had 6,500, ordered in 2.1 s) make a plan of
+        the first L{MAX_SRV_TARGETS} of their order, for which as many numbers are drawn.
+        """
+
+        def records(port: int, first: int) -> list[str]:
+            return [
+                f"{0 if priorities == 'one' else i} {i % 7} {port} h{i}.example.com."
+                for i in range(first, first + 3000)
+            ]
+
+        outcomes = {
+            CLIENT: srv(CLIENT, *records(5222, 0)),
+            DIRECT: srv(DIRECT, *records(5223, 3000)),
+        }
+        fake = FakeRandom()
+        plan = planService(XMPP, DOMAIN, outcomes, fake)
+        assert len(plan.targets) == MAX_SRV_TARGETS
+        assert len(fake.asked) == MAX_SRV_TARGETS
+        if priorities == "each its own":
+            assert [t.priority for t in plan.targets] == list(range(MAX_SRV_TARGETS))
+
+
 class TestPlanService:
     def test_merged(self) -> None:
         """
@@ -257,6 +351,19 @@ class TestPlanService:
             DIRECT: srv(DIRECT, "0 0 0 ."),
         }
         assert hosts(planService(XMPP, DOMAIN, outcomes, FakeRandom())) == ["xmpp.example.com"]
+
+    def test_dotForDirectTLSWithoutSTARTTLSRecords(self) -> None:
+        """
+        "." for direct TLS and no STARTTLS records: the service is not offered, with no
+        fallback to the domain itself. A domain that answers with SRV records uses them:
+        XEP-0368 (section 5, since version 1.1.0) says to look up the STARTTLS records then
+        and forbids the A/AAAA fallback of RFC 6120, whose section 3.2.1 already advises
+        against it once an SRV answer came.
+        """
+        outcomes = {CLIENT: srv(CLIENT), DIRECT: srv(DIRECT, "0 0 0 .")}
+        with pytest.raises(ServiceNotOfferedError) as caught:
+            planService(XMPP, DOMAIN, outcomes, FakeRandom())
+        assert str(caught.value) == "example.com does not offer xmpp-client: its SRV target is '.'"
 
     @pytest.mark.parametrize("status", [Status.SECURE, Status.INSECURE])
     def test_noSRVImplicitTarget(self, status: Status) -> None:

@@ -827,6 +827,129 @@ def test_xmppNothingSentAfterCleartext() -> None:
     assert transport.started is None and not transport.aborted
 
 
+# XMPP is restricted XML (RFC 6120 section 11.1).
+
+#: The XML declaration, and the stream's start without it.
+XML_DECLARATION = b"<?xml version='1.0'?>"
+XMPP_OPEN = XMPP_HEADER.removeprefix(XML_DECLARATION)
+
+#: A DTD up to the "[" that opens its internal subset: where expat reports it.
+DOCTYPE_START = XML_DECLARATION + b"<!DOCTYPE stream:stream ["
+
+#: Stream features that offer STARTTLS.
+XMPP_FEATURES = (
+    b"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>"
+)
+
+
+def entityBomb(piece: int, namespace: bytes = b"jabber:client") -> bytes:
+    """
+    What the review's reproduction sends, in under 2 KiB with C{piece} of 1000: a DTD of
+    nine entities, each ten references to the one before, the innermost C{piece} bytes,
+    then a stream whose features expand the outermost (10**8 times C{piece} bytes of text,
+    which twisted.words' elements gather by concatenation; expat's own guard against
+    amplification only stops it after megabytes, minutes of CPU later).
+    """
+    entities = b"<!ENTITY a0 '" + b"x" * piece + b"'>"
+    for i in range(1, 9):
+        entities += b"<!ENTITY a%d '%s'>" % (i, b"&a%d;" % (i - 1) * 10)
+    header = XMPP_OPEN.replace(b"jabber:client", namespace)
+    return DOCTYPE_START + entities + b"]>" + header + b"<stream:features>&a8;</stream:features>"
+
+
+def restricted(outcome: list[Any], what: str) -> None:
+    """
+    Check that C{outcome} is the refusal of a server that sent C{what}, which RFC 6120
+    section 11.1 forbids.
+    """
+    assert answered(outcome).reason == (
+        f"the server sent {what}, which XMPP forbids (RFC 6120 section 11.1)"
+    )
+
+
+@pytest.mark.parametrize(
+    "protocol, namespace", [("xmpp-client", b"jabber:client"), ("xmpp-server", b"jabber:server")]
+)
+def test_xmppEntityBombRefusedAtItsDTD(protocol: str, namespace: bytes) -> None:
+    """
+    A DTD of nested entities (the review's reproduction: 1641 bytes that blocked the
+    reactor for 24 s) is refused as soon as the parser reads the start of the DTD, before
+    any entity is declared, let alone expanded: the rest of what the server sends is never
+    parsed, the stream never opened, nothing sent but the client's stream header.
+    """
+    bomb = entityBomb(1000, namespace)
+    assert len(bomb) < 2048
+    head, rest = bomb[: len(DOCTYPE_START)], bomb[len(DOCTYPE_START) :]
+    negotiator, transport, application, outcome = negotiate(protocol, [head])
+    restricted(outcome, "a DTD (DOCTYPE 'stream:stream')")
+    assert transport.aborted and transport.started is None
+    assert transport.value().endswith(b"version='1.0'>")
+    negotiator.dataReceived(rest)
+    assert negotiator.where() == "before opening its stream"
+    assert len(outcome) == 1 and application.transport is None
+    # In one segment alike.
+    negotiator, transport, application, outcome = negotiate(protocol, [bomb])
+    restricted(outcome, "a DTD (DOCTYPE 'stream:stream')")
+    assert negotiator.where() == "before opening its stream"
+    assert transport.started is None and application.transport is None
+
+
+@pytest.mark.parametrize(
+    "lines, what",
+    [
+        (
+            [XML_DECLARATION + b"<!DOCTYPE stream:stream>" + XMPP_OPEN],
+            "a DTD (DOCTYPE 'stream:stream')",
+        ),
+        (
+            [b"<!DOCTYPE stream:stream SYSTEM 'http://attacker.example/x.dtd'>", XMPP_OPEN],
+            "a DTD (DOCTYPE 'stream:stream')",
+        ),
+        (
+            [XML_DECLARATION + b"<!DOCTYPE s [<!ENTITY e 'x'>]>", XMPP_OPEN],
+            "a DTD (DOCTYPE 's')",
+        ),
+        ([XML_DECLARATION + b"<!-- hello -->", XMPP_OPEN], "a comment"),
+        ([XMPP_HEADER + b"<stream:features><!-- x --></stream:features>"], "a comment"),
+        (
+            [XML_DECLARATION + b"<?xml-stylesheet href='s.xsl'?>" + XMPP_OPEN],
+            "a processing instruction ('xml-stylesheet')",
+        ),
+        ([XMPP_HEADER, b"<?go ahead?>" + XMPP_FEATURES], "a processing instruction ('go')"),
+    ],
+)
+def test_xmppRestrictedXMLRefused(lines: list[bytes], what: str) -> None:
+    """
+    What RFC 6120 section 11.1 forbids in an XML stream is refused where it is read: a DTD
+    (internal or external, and so any entity declaration), a comment, a processing
+    instruction; the XML declaration is none of them.
+    """
+    _, transport, application, outcome = negotiate("xmpp-client", lines)
+    restricted(outcome, what)
+    assert transport.aborted and transport.started is None
+    assert application.transport is None
+
+
+def test_xmppEntityReferences() -> None:
+    """
+    Without a DTD, the predefined entities and character references are the only ones: they
+    pass, and a reference to any other entity is malformed XML.
+    """
+    _, transport, _, outcome = negotiate(
+        "xmpp-client",
+        [
+            XMPP_HEADER + b"<stream:features><x>&amp;&lt;&#65;</x>"
+            b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>",
+            b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+        ],
+    )
+    assert transport.started is CREATOR and outcome == []
+    _, transport, _, outcome = negotiate(
+        "xmpp-client", [XMPP_HEADER + b"<stream:features>&a8;</stream:features>"]
+    )
+    assert answered(outcome).reason.startswith("malformed XML from the server (undefined entity")
+
+
 # twisted.mail's clients, unchanged, behind the negotiators.
 
 

@@ -11,12 +11,15 @@ The rules:
 
   - A bogus, failed or indeterminate SRV lookup refuses: nothing is dialled (RFC 7673
     section 3.1). A single SRV record whose target is C{.} means the service is not offered
-    (RFC 2782): a permanent error, no fallback.
+    (RFC 2782): a permanent error, no fallback. For XMPP, a C{.} in one of the two merged sets
+    and no records in the other is the same: a domain that answers with SRV records uses them
+    (XEP-0368 section 5 forbids the fallback below; RFC 6120 section 3.2.1 advises against it).
   - No SRV records (NODATA or NXDOMAIN): the service domain itself, on the service's default
     port (RFC 6120 section 3.2: 5222 for xmpp-client), where one is defined.
   - Targets are tried by priority, then in a weighted random order within a priority (RFC
     2782). For C{xmpp-client} and C{xmpp-server}, the records of C{_xmpps-client._tcp}
     (direct TLS) and C{_xmpp-client._tcp} (STARTTLS) are merged into one list (XEP-0368).
+    The plan lists the first L{MAX_SRV_TARGETS} of that order.
   - Insecure SRV records: DANE does not apply to their targets (the names could be forged);
     each target is authenticated by PKIX against the service domain, which is also the SNI.
   - Secure SRV records: TLSA records at C{_PORT._tcp.TARGET} are looked up when the target's
@@ -30,6 +33,7 @@ Tests: C{tests/endpoints/test_srvplan.py}.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -44,6 +48,7 @@ from txdane.status import Status
 from txdane.validation.answer import Answer
 
 __all__ = [
+    "MAX_SRV_TARGETS",
     "SERVICES",
     "RandomSource",
     "Service",
@@ -170,6 +175,13 @@ class ServicePlan:
     targets: tuple[ServiceTarget, ...]
 
 
+#: The most targets a service's plan lists, in its order; those after them are never tried
+#: nor named. As many as the most hosts any C{maxHosts} may ask to try (1,000): a zone can
+#: name thousands in one answer (a 64 KiB DNS message holds some 3,500 SRV records), and
+#: ordering them all would only name more hosts that are never dialled.
+MAX_SRV_TARGETS = 1000
+
+
 class RandomSource(Protocol):
     """
     What L{orderRecords} needs of a random number generator (a C{random.Random} will do).
@@ -181,7 +193,9 @@ class RandomSource(Protocol):
         """
 
 
-def orderRecords(targets: Sequence[ServiceTarget], random: RandomSource) -> list[ServiceTarget]:
+def orderRecords(
+    targets: Sequence[ServiceTarget], random: RandomSource, limit: int | None = None
+) -> list[ServiceTarget]:
     """
     Order SRV targets as RFC 2782 says: lowest priority first; within a priority, repeatedly
     pick a target at random with a probability proportional to its weight (targets of weight
@@ -191,27 +205,78 @@ def orderRecords(targets: Sequence[ServiceTarget], random: RandomSource) -> list
     STARTTLS ones (XEP-0368 prefers direct TLS), which matters only for the weight-0 start
     of the list and for a random source that returns 0.
 
+    The records are the zone's to choose, thousands of them in one answer: ordering C{n}
+    targets costs O(n log n), and only the first C{limit} are drawn.
+
     @param random: the random source; tests give a fake one.
+    @param limit: how many targets to order at most, the first of the whole order (default:
+        all of them); the others are left out.
     """
+    wanted = len(targets) if limit is None else min(limit, len(targets))
     ordered: list[ServiceTarget] = []
-    for priority in sorted({t.priority for t in targets}):
-        group = [t for t in targets if t.priority == priority]
-        # Weight 0 first, then direct TLS before STARTTLS, then by name and port: the order
-        # RFC 2782 leaves free is fixed, so that the random source alone decides.
-        remaining = sorted(
-            group, key=lambda t: (t.weight != 0, t.service.starttls is not None, t.host, t.port)
-        )
-        while remaining:
-            total = sum(t.weight for t in remaining)
-            pick = random.randint(0, total)
-            running = 0
-            chosen = len(remaining) - 1
-            for index, target in enumerate(remaining):
-                running += target.weight
-                if running >= pick:
-                    chosen = index
-                    break
-            ordered.append(remaining.pop(chosen))
+    # Weight 0 first, then direct TLS before STARTTLS, then by name and port: the order
+    # RFC 2782 leaves free is fixed, so that the random source alone decides.
+    tied = sorted(
+        targets,
+        key=lambda t: (t.priority, t.weight != 0, t.service.starttls is not None, t.host, t.port),
+    )
+    for _, group in itertools.groupby(tied, key=lambda t: t.priority):
+        if len(ordered) >= wanted:
+            break
+        ordered += _weightedOrder(list(group), random, wanted - len(ordered))
+    return ordered
+
+
+def _weightedOrder(
+    group: list[ServiceTarget], random: RandomSource, count: int
+) -> list[ServiceTarget]:
+    """
+    The first C{count} targets of RFC 2782's weighted order of C{group}, targets of one
+    priority in the order that breaks ties. Each draw is a number from 0 to the weight of
+    the targets left, and picks the first of them whose running sum of weights reaches it
+    (the first of them for 0; the last if the source returned more than asked).
+
+    The running sums are kept in a Fenwick tree, so that a draw and the removal of its
+    target cost O(log n) rather than a pass over the targets left.
+    """
+    size = len(group)
+    # tree[i] holds the weights of the targets left among group[i - (i & -i):i].
+    tree = [0] * (size + 1)
+    for i, target in enumerate(group, 1):
+        tree[i] += target.weight
+        parent = i + (i & -i)
+        if parent <= size:
+            tree[parent] += tree[i]
+    total = sum(t.weight for t in group)
+    top = 1 << (size.bit_length() - 1) if size else 0
+    taken = [False] * size
+    first, last = 0, size - 1
+    ordered: list[ServiceTarget] = []
+    for _ in range(min(count, size)):
+        pick = random.randint(0, total)
+        while taken[first]:
+            first += 1
+        while taken[last]:
+            last -= 1
+        if pick == 0:
+            chosen = first
+        else:
+            # Past the longest prefix whose weights are less than the draw.
+            position, rest, step = 0, pick, top
+            while step:
+                if position + step <= size and tree[position + step] < rest:
+                    position += step
+                    rest -= tree[position]
+                step >>= 1
+            chosen = position if position < size else last
+        weight = group[chosen].weight
+        i = chosen + 1
+        while i <= size:
+            tree[i] -= weight
+            i += i & -i
+        total -= weight
+        taken[chosen] = True
+        ordered.append(group[chosen])
     return ordered
 
 
@@ -283,7 +348,8 @@ def planService(
                 )
             )
     if targets:
-        return ServicePlan(_text(domain), service, tuple(orderRecords(targets, random)))
+        ordered = orderRecords(targets, random, MAX_SRV_TARGETS)
+        return ServicePlan(_text(domain), service, tuple(ordered))
     if refused:
         raise ServiceNotOfferedError(_text(domain), service.name, "its SRV target is '.'")
     if service.defaultPort is None:

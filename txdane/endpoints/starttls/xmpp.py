@@ -9,22 +9,74 @@ A server whose first byte is not the start of an XML stream (an SMTP or IMAP gre
 speaks another protocol: L{StartTLSWrongProtocolError
 <txdane.endpoints.errors.StartTLSWrongProtocolError>}, naming it where it can.
 
+XMPP is restricted XML (RFC 6120 section 11.1): no DTD, so no entity but the predefined
+ones, no comment and no processing instruction. A server that sends one of them is refused
+the moment the parser reads its start, before anything of it is processed: a DTD's entities
+are never declared, let alone expanded, which would otherwise let a few hundred bytes of
+nested entities cost minutes of the reactor's time (expat's own guard against amplification
+only stops them after megabytes of text, which twisted.words' elements gather by
+concatenation). RFC 6120 asks the receiver to close the stream with a C{<restricted-xml/>}
+stream error; the negotiator ends the connection, as for every refusal before TLS.
+
 Tests: C{tests/endpoints/test_starttls.py}.
 """
 
 from __future__ import annotations
 
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from twisted.words.xish import domish
 
-from txdane.endpoints.starttls.negotiator import Negotiator
+from txdane.endpoints.starttls.negotiator import Negotiator, quoted
 
 __all__ = ["XMPP_STREAMS_NS", "XMPP_TLS_NS", "XMPPServerStartTLS", "XMPPStartTLS"]
 
 #: The namespaces of XMPP's stream and of its STARTTLS elements (RFC 6120).
 XMPP_STREAMS_NS = "http://etherx.jabber.org/streams"
 XMPP_TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls"
+
+
+class _RestrictedXML(Exception):
+    """
+    The server sent XML that XMPP forbids (RFC 6120 section 11.1), which the exception's
+    message names. Raised from the parser's handlers: expat then stops at once and
+    C{Parse} raises it, so nothing after the forbidden construct is read.
+    """
+
+
+def _forbidDoctype(name: str, systemId: Any, publicId: Any, internalSubset: Any) -> None:
+    raise _RestrictedXML(f"a DTD (DOCTYPE {quoted(name)})")
+
+
+def _forbidEntity(name: str, *rest: Any) -> None:
+    raise _RestrictedXML(f"an entity declaration ({quoted(name)})")
+
+
+def _forbidComment(data: str) -> None:
+    raise _RestrictedXML("a comment")
+
+
+def _forbidInstruction(target: str, data: str) -> None:
+    raise _RestrictedXML(f"a processing instruction ({quoted(target)})")
+
+
+def _restrictedStream() -> domish.ExpatElementStream:
+    """
+    twisted.words' expat element stream, made to refuse what RFC 6120 section 11.1 forbids:
+    a DTD (and so any entity declaration: without a DTD, a reference to an entity other than
+    the predefined ones is an error of expat's), a comment, a processing instruction. The
+    XML declaration (C{<?xml version='1.0'?>}) is no processing instruction and passes.
+    """
+    stream = domish.ExpatElementStream()
+    parser = stream.parser
+    parser.StartDoctypeDeclHandler = _forbidDoctype
+    # Only a DTD declares entities, and the DTD is refused as it starts; this one is in case
+    # expat ever reports a declaration first.
+    parser.EntityDeclHandler = _forbidEntity
+    parser.CommentHandler = _forbidComment
+    parser.ProcessingInstructionHandler = _forbidInstruction
+    return stream
 
 
 class XMPPStartTLS(Negotiator):
@@ -43,7 +95,7 @@ class XMPPStartTLS(Negotiator):
     namespace = "jabber:client"
 
     def begin(self) -> None:
-        self._stream = domish.elementStream()
+        self._stream = _restrictedStream()
         self._stream.DocumentStartEvent = self._started
         self._stream.ElementEvent = self._element
         self._stream.DocumentEndEvent = lambda: self.refuse("the server closed the stream")
@@ -69,6 +121,8 @@ class XMPPStartTLS(Negotiator):
                 return
         try:
             self._stream.parse(data)
+        except _RestrictedXML as e:
+            self.refuse(f"the server sent {e}, which XMPP forbids (RFC 6120 section 11.1)")
         except Exception as e:
             self.refuse(f"malformed XML from the server ({e})")
 
