@@ -35,6 +35,8 @@ _NOT_TXDANE_ERRORS = {
     # Raised inside dnspython's zone reader, which passes on its own exceptions only; the
     # loader says it as a ZoneError with the file and line.
     "txdane.server.zonefile._RecordError",
+    # Raised from expat's handlers to stop the parse; the negotiator says it as a refusal.
+    "txdane.endpoints.starttls.xmpp._RestrictedXML",
 }
 
 
@@ -84,6 +86,7 @@ _SAMPLES: dict[str, Any] = {
     "answers": [],
     "attempts": 3,
     "cause": ValueError("the cause"),
+    "covered": [SSHFPAlgorithm.ED25519],
     "domain": "example.test",
     "ede": 22,
     "expected": [_RECORD],
@@ -107,6 +110,7 @@ _SAMPLES: dict[str, Any] = {
     "records": [_RECORD],
     "response": _response(),
     "server": NameServer("192.0.2.53"),
+    "serverKeyTypes": ["ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"],
     "serverName": "dns.example.test",
     "servers": [NameServer("192.0.2.53"), NameServer("2001:db8::53")],
     "service": "xmpp-client",

@@ -15,8 +15,10 @@ from twisted.trial.unittest import TestCase
 
 from txdane.errors import TxdaneError
 from txdane.ssh import (
+    SSHFPAlgorithm,
     SSHFPLookupError,
     SSHFPMismatchError,
+    SSHFPNoCoveredKeyError,
     SSHFPUnverifiedError,
     sha256Fingerprint,
     sshCommandEndpoint,
@@ -54,6 +56,34 @@ class ConchInteropTests(TestCase):
 
     async def world(self) -> SSHWorld:
         return await makeSSHWorld(self)
+
+    def runExample(self, world: SSHWorld, name: str, port: int | None = None) -> Any:
+        """
+        Run docs/examples/ssh_command.py (C{echo hello} with C{--require}) on C{name}, served
+        by the world's sshd or the one on C{port}; fire with its output, errors and status.
+        """
+        anchor = world.directory / "anchor"
+        anchor.write_text(world.hierarchy.trustAnchorText())
+        return getProcessOutputAndValue(
+            sys.executable,
+            [
+                str(ROOT / "docs" / "examples" / "ssh_command.py"),
+                name,
+                "echo hello",
+                "--port",
+                str(port or world.sshd.port),
+                "--user",
+                "root",
+                "--identity",
+                str(world.keys.client.path),
+                "--resolver",
+                f"127.0.0.1#{world.dnsServer.port}",
+                "--trust-anchor",
+                str(anchor),
+                "--require",
+            ],
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        )
 
     async def test_everyCase(self) -> None:
         """
@@ -110,13 +140,30 @@ class ConchInteropTests(TestCase):
             knownHosts=conchKnownHosts(world, "ed25519.example.test.", True),
             ui=cast(Any, NoUI()),
         )
-        with self.assertRaises(Exception) as raised:
+        with self.assertRaises(SSHFPNoCoveredKeyError) as raised:
             await endpoint.connect(outputFactory())
-        self.assertNotIsInstance(raised.exception, SSHFPMismatchError)
+        error = raised.exception
+        self.assertEqual(error.covered, (SSHFPAlgorithm.ED25519,))
+        self.assertIn("ecdsa-sha2-nistp256", error.serverKeyTypes)
+        self.assertNotIn("ssh-ed25519", error.serverKeyTypes)
+        # sshd lists its keys in an order of its own.
+        self.assertIn(
+            str(error),
+            [
+                "ed25519.example.test: host key refused: the server has no host key of the "
+                f"types its secure SSHFP records cover (Ed25519; it offers {offers}), so the "
+                "key exchange failed"
+                for offers in ("ECDSA, RSA", "RSA, ECDSA")
+            ],
+        )
         log = sshd.waitForLog("no matching host key type")
         self.assertIn("no matching host key type", log)
         for attempt in ("publickey", "Accepted", "userauth"):
             self.assertNotIn(attempt, log)
+        # The documented example, which catches TxdaneError, says so in one line.
+        out, err, code = await self.runExample(world, "ed25519.example.test", sshd.port)
+        self.assertEqual(code, 1, (out, err))
+        self.assertEqual(err.decode().splitlines(), [f"refused: {error}"])
 
     async def test_mismatchRefusedBeforeAuthentication(self) -> None:
         """
@@ -185,35 +232,9 @@ class ConchInteropTests(TestCase):
         mismatching one.
         """
         world = await self.world()
-        anchor = world.directory / "anchor"
-        anchor.write_text(world.hierarchy.trustAnchorText())
-        key = str(world.keys.client.path)
-
-        def run(name: str) -> Any:
-            return getProcessOutputAndValue(
-                sys.executable,
-                [
-                    str(ROOT / "docs" / "examples" / "ssh_command.py"),
-                    name,
-                    "echo hello",
-                    "--port",
-                    str(world.sshd.port),
-                    "--user",
-                    "root",
-                    "--identity",
-                    key,
-                    "--resolver",
-                    f"127.0.0.1#{world.dnsServer.port}",
-                    "--trust-anchor",
-                    str(anchor),
-                    "--require",
-                ],
-                env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-            )
-
-        out, err, code = await run("all.example.test")
+        out, err, code = await self.runExample(world, "all.example.test")
         self.assertEqual((code, out), (0, b"hello\n"), err)
-        out, err, code = await run("wrong.example.test")
+        out, err, code = await self.runExample(world, "wrong.example.test")
         self.assertEqual(code, 1, (out, err))
         self.assertIn(b"wrong.example.test: host key refused: no SSHFP record matched", err)
         self.assertEqual(CASE["all.example.test."].txdane, ACCEPTED)

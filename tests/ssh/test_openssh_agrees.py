@@ -24,6 +24,7 @@ Unbound and trusting its AD bit; except for the cases where txdane differs on pu
     rotation.example.test.      accepted  refused    old and new Ed25519 key (bz#3322)
     stalesha1.example.test.     accepted  refused    SHA-256 matches, stale SHA-1
     ecdsa.example.test.         accepted  refused    ECDSA only; ssh negotiates Ed25519
+    staletype.example.test.     accepted  refused    stale Ed25519, matching ECDSA records
     wrongknown.example.test.    refused   accepted   mismatch, key in known_hosts
     nosigknown.example.test.    refused   accepted   bogus SSHFP, key in known_hosts
 """

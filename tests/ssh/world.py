@@ -207,6 +207,14 @@ CASES: tuple[SSHCase, ...] = (
         "ECDSA only: txdane asks for the ECDSA key, ssh gets Ed25519 and has no record for it",
     ),
     SSHCase(
+        "staletype.example.test.",
+        lambda k: k.records("ed25519", other=True) + k.records("ecdsa"),
+        ACCEPTED,
+        REFUSED,
+        "a stale Ed25519 record beside matching ECDSA records: txdane asks for the ECDSA key "
+        "(Conch's order), ssh for the Ed25519 key",
+    ),
+    SSHCase(
         "wrongknown.example.test.",
         lambda k: _all(k, other=True),
         REFUSED,

@@ -16,6 +16,7 @@ from txdane.cli._advice import Advice
 from txdane.cli._evidence import certificateJSON, certificateLines
 from txdane.cli._tlsalookup import TLSALookup
 from txdane.dane.matching import CheckOutcome, DANEResult, RecordCheck
+from txdane.validation.answer import Answer
 
 
 def checkText(check: RecordCheck) -> str:
@@ -51,6 +52,8 @@ class HostVerdict:
     @ivar extra: further evidence lines: C{(label, [lines])}, e.g. the SSH host key.
     @ivar extraJSON: further JSON keys.
     @ivar warnings: the advice.
+    @ivar answer: the answer whose chain of trust C{-v} shows where there is no TLSA lookup
+        (C{check --ssh}: the SSHFP answer).
     """
 
     host: str
@@ -71,6 +74,7 @@ class HostVerdict:
     warnings: list[Advice] = field(default_factory=list)
     status: str | None = None
     matched: dict[str, Any] | None = None
+    answer: Answer | None = None
 
     def __post_init__(self) -> None:
         if self.status is None:
@@ -90,7 +94,8 @@ class HostVerdict:
 
     def lines(self, label: str | None = None, *, verbose: bool = False) -> list[str]:
         """
-        The report for people; when C{verbose}, with the chain of trust of the TLSA records.
+        The report for people; when C{verbose}, with the chain of trust of the TLSA records
+        (or of L{answer}).
         """
         lines = [f"{label or f'{self.host}:{self.port}'}  {self.headline}"]
         if self.reason:
@@ -122,10 +127,10 @@ class HostVerdict:
             section("warning", warning.lines())
         if self.fix:
             section("fix", self.fix)
-        if verbose and self.tlsa is not None and self.tlsa.answer is not None:
+        answer = self.tlsa.answer if self.tlsa is not None else self.answer
+        if verbose and answer is not None:
             from txdane.cli.lookup import _trustLines
 
-            answer = self.tlsa.answer
             lines.extend(_trustLines(answer.trustChain, answer.signatures))
         return lines
 

@@ -25,6 +25,7 @@ from txdane.ssh.fingerprints import (
 from txdane.ssh.refusals import (
     SSHFPLookupError,
     SSHFPMismatchError,
+    SSHFPNoCoveredKeyError,
     SSHFPUnverifiedError,
     SSHHostKeyError,
     SSHSessionTimeoutError,
@@ -45,6 +46,7 @@ __all__ = [
     "SSHFPKnownHosts",
     "SSHFPLookupError",
     "SSHFPMismatchError",
+    "SSHFPNoCoveredKeyError",
     "SSHFPRecord",
     "SSHFPType",
     "SSHFPUnverifiedError",

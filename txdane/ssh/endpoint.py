@@ -15,15 +15,23 @@ from twisted.conch.endpoints import (
     _CommandTransport,
     _NewConnectionHelper,
 )
+from twisted.conch.ssh.common import getNS
 from twisted.conch.ssh.keys import Key
+from twisted.conch.ssh.transport import SSHClientTransport
 from twisted.internet.defer import Deferred, FirstError, gatherResults
 from twisted.internet.defer import TimeoutError as DeferredTimeoutError
+from twisted.internet.error import ConnectionClosed
 from twisted.internet.interfaces import IAddress, IStreamClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
 
 from txdane.endpoints import DNSSECEndpoint
-from txdane.ssh.refusals import SSHSessionTimeoutError
-from txdane.ssh.verifier import SSHFPKnownHosts, preferredHostKeyAlgorithms
+from txdane.ssh.fingerprints import HOST_KEY_ALGORITHMS, SSHFPAlgorithm
+from txdane.ssh.refusals import SSHFPNoCoveredKeyError, SSHSessionTimeoutError
+from txdane.ssh.verifier import (
+    SSHFPKnownHosts,
+    coveredAlgorithms,
+    preferredHostKeyAlgorithms,
+)
 from txdane.validation import IDNSSECResolver
 
 
@@ -46,6 +54,7 @@ def sshCommandEndpoint(
     bindAddress: tuple[str, int] | None = None,
     attemptDelay: float | None = None,
     sessionTimeout: float | None = None,
+    hostKeyAlgorithms: Sequence[bytes | str] | None = None,
 ) -> IStreamClientEndpoint:
     """
     An endpoint that connects to C{host} over SSH, checks its host key against the host's
@@ -65,7 +74,9 @@ def sshCommandEndpoint(
       3. offers only the host-key algorithms the secure records cover, when they cover any
          the client has (see L{preferredHostKeyAlgorithms
          <txdane.ssh.verifier.preferredHostKeyAlgorithms>}), so the server proves a key the
-         zone vouches for, or the key exchange fails and nothing falls back to known_hosts;
+         zone vouches for, or the key exchange fails (L{SSHFPNoCoveredKeyError
+         <txdane.ssh.refusals.SSHFPNoCoveredKeyError>}) and nothing falls back to
+         known_hosts;
       4. verifies the host key with L{SSHFPKnownHosts<txdane.ssh.verifier.SSHFPKnownHosts>}
          before any authentication: a mismatch fails with L{SSHFPMismatchError
          <txdane.ssh.refusals.SSHFPMismatchError>}; a key the records cannot vouch for goes to
@@ -103,16 +114,23 @@ def sshCommandEndpoint(
         <txdane.ssh.refusals.SSHSessionTimeoutError>}. C{None} (the default) waits as long as
         the server takes, and as the known_hosts prompt of C{ui} does: give one for
         unattended use, where a silent server would otherwise hold the connection forever.
+    @param hostKeyAlgorithms: the host-key algorithms the client may offer, most preferred
+        first, as SSH names them (C{ssh-ed25519}, C{ecdsa-sha2-nistp256}, C{rsa-sha2-512},
+        ...), like OpenSSH's C{HostKeyAlgorithms}; C{None} (the default): every one Conch
+        has, in Conch's order. Step 3 narrows them further to those the records cover.
     @return: an C{IStreamClientEndpoint}.
-    @raise ValueError: for a C{sessionTimeout} that is not a positive number of seconds.
+    @raise ValueError: for a C{sessionTimeout} that is not a positive number of seconds, or
+        C{hostKeyAlgorithms} that are empty or name one Conch does not have.
     @raise TypeError: for a C{command} or C{username} that is not text, C{keys} that are not
-        a sequence of C{Key}, or a C{require} that is not a C{bool}.
+        a sequence of C{Key}, a C{require} that is not a C{bool}, or C{hostKeyAlgorithms}
+        that are not a sequence of names.
     """
     _checkArguments(command, username, keys, require)
     if sessionTimeout is not None and (
         type(sessionTimeout) not in (int, float) or not 0 < sessionTimeout < float("inf")
     ):
         raise ValueError(f"sessionTimeout {sessionTimeout!r} is not a positive number of seconds")
+    algorithms = _hostKeyAlgorithms(hostKeyAlgorithms)
     if isinstance(knownHosts, SSHFPKnownHosts):
         if require:
             raise ValueError("set require on the SSHFPKnownHosts given as knownHosts")
@@ -147,6 +165,7 @@ def sshCommandEndpoint(
         ui,
     )
     helper.sessionTimeout = sessionTimeout
+    helper.hostKeyAlgorithms = algorithms
     endpoint: IStreamClientEndpoint = SSHCommandClientEndpoint(helper, _bytes(command))
     return endpoint
 
@@ -181,6 +200,7 @@ class _ValidatedConnectionHelper(_NewConnectionHelper):
 
     knownHosts: SSHFPKnownHosts
     sessionTimeout: float | None = None
+    hostKeyAlgorithms: list[bytes] | None = None
 
     def __init__(
         self,
@@ -228,11 +248,25 @@ class _ValidatedConnectionHelper(_NewConnectionHelper):
         connection = copy.copy(self)
         connection.knownHosts = self.knownHosts.boundTo(self.hostname, answer)
         transport = _CommandTransport(connection)
-        transport.supportedPublicKeys = preferredHostKeyAlgorithms(
-            answer, transport.supportedPublicKeys
+        offered = preferredHostKeyAlgorithms(
+            answer, self.hostKeyAlgorithms or transport.supportedPublicKeys
         )
+        transport.supportedPublicKeys = offered
         ready = transport.connectionReady
         await self.dialer.connectTo(addresses, _OneProtocol(transport))
+        host = self.hostname.decode("utf-8", "replace")
+        try:
+            return await self._ready(ready, host)
+        except ConnectionClosed:
+            refusal = _noCoveredKey(host, coveredAlgorithms(answer), offered, transport)
+            if refusal is None:
+                raise
+            raise refusal from None
+
+    async def _ready(self, ready: Deferred[Any], host: str) -> Any:
+        """
+        Wait for the session of a connection, at most L{sessionTimeout} seconds.
+        """
         limit = self.sessionTimeout
         if limit is None:
             return await ready
@@ -241,8 +275,71 @@ class _ValidatedConnectionHelper(_NewConnectionHelper):
         try:
             return await ready
         except DeferredTimeoutError:
-            host = self.hostname.decode("utf-8", "replace")
             raise SSHSessionTimeoutError(host, self.port, limit) from None
+
+
+def _noCoveredKey(
+    host: str,
+    covered: frozenset[SSHFPAlgorithm],
+    offered: Sequence[bytes],
+    transport: SSHClientTransport,
+) -> SSHFPNoCoveredKeyError | None:
+    """
+    Why a connection closed before the server proved a host key, when the reason is that
+    the client offered only the host-key algorithms the records cover and the server has
+    no key of their types, as its own offer (its KEXINIT) shows; C{None} otherwise (the
+    offer was not narrowed, the server made none, or it has a key of a type offered).
+    """
+    if not offered or not all(HOST_KEY_ALGORITHMS.get(name) in covered for name in offered):
+        return None
+    algorithms = list(dict.fromkeys(HOST_KEY_ALGORITHMS[name] for name in offered))
+    theirs = _serverHostKeyAlgorithms(transport)
+    if theirs is None or any(HOST_KEY_ALGORITHMS.get(name) in algorithms for name in theirs):
+        return None
+    return SSHFPNoCoveredKeyError(
+        host, algorithms, [name.decode("ascii", "replace") for name in theirs]
+    )
+
+
+def _serverHostKeyAlgorithms(transport: SSHClientTransport) -> list[bytes] | None:
+    """
+    The host-key algorithms of the server's KEXINIT (RFC 4253 section 7.1), or C{None} when
+    none was received (or it cannot be read).
+    """
+    payload = getattr(transport, "otherKexInitPayload", None)
+    if not payload:
+        return None
+    try:
+        # The message type and 16 bytes of cookie, then name-lists: the key exchange
+        # algorithms and the host-key algorithms.
+        _, keyAlgorithms, _ = getNS(payload[17:], 2)
+    except Exception:
+        return None
+    return [name for name in keyAlgorithms.split(b",") if name]
+
+
+def _hostKeyAlgorithms(algorithms: Sequence[bytes | str] | None) -> list[bytes] | None:
+    """
+    The C{hostKeyAlgorithms} of L{sshCommandEndpoint}, as bytes, checked against Conch's.
+
+    @raise ValueError: for an empty list, or a name Conch does not have.
+    @raise TypeError: for something else than a sequence of names.
+    """
+    if algorithms is None:
+        return None
+    if isinstance(algorithms, (str, bytes)) or not isinstance(algorithms, Sequence):
+        raise TypeError(f"hostKeyAlgorithms must be a sequence of names, not {algorithms!r}")
+    names = []
+    for algorithm in algorithms:
+        if not isinstance(algorithm, (str, bytes)):
+            raise TypeError(f"hostKeyAlgorithms must be a sequence of names, not {algorithms!r}")
+        name = _bytes(algorithm)
+        if name not in SSHClientTransport.supportedPublicKeys:
+            raise ValueError(f"Conch has no host-key algorithm {name.decode(errors='replace')!r}")
+        names.append(name)
+    if not names:
+        raise ValueError("hostKeyAlgorithms is empty")
+    return names
 
 
 class _OneProtocol(Factory):

@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from txdane.errors import TxdaneError
-from txdane.ssh.fingerprints import SSHFPAlgorithm, SSHFPRecord, SSHFPType, sha256Fingerprint
+from txdane.ssh.fingerprints import (
+    HOST_KEY_ALGORITHMS,
+    SSHFPAlgorithm,
+    SSHFPRecord,
+    SSHFPType,
+    sha256Fingerprint,
+)
 from txdane.status import Status
 
 
@@ -105,6 +111,52 @@ class SSHFPLookupError(SSHHostKeyError):
         what = "failed" if self.status is None else str(self.status)
         ede = f" (EDE {self.ede})" if self.ede is not None else ""
         return f"{self.host}: host key refused: SSHFP lookup {what}{ede}: {self.reason}"
+
+
+class SSHFPNoCoveredKeyError(SSHHostKeyError):
+    """
+    The server has no host key of the types its secure SSHFP records cover: the client
+    offered only those types, so the key exchange ended before the server proved any key,
+    and nothing fell back to known_hosts. The host's keys were replaced by keys of other
+    types (and the records not updated), or someone else answered.
+
+    @ivar host: the host name connected to.
+    @ivar covered: the SSHFP algorithms of the host-key types offered (those the secure
+        records cover).
+    @ivar serverKeyTypes: the host-key algorithms the server offered, as SSH names them
+        (C{ecdsa-sha2-nistp256}, C{rsa-sha2-512}, ...).
+    """
+
+    covered: Sequence[SSHFPAlgorithm]
+    serverKeyTypes: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.covered = tuple(self.covered)
+        self.serverKeyTypes = tuple(self.serverKeyTypes)
+        super().__post_init__()
+
+    def __str__(self) -> str:
+        covered = ", ".join(SSHFPAlgorithm(a).mnemonic for a in self.covered)
+        return (
+            f"{self.host}: host key refused: the server has no host key of the types its "
+            f"secure SSHFP records cover ({covered}; it offers "
+            f"{keyTypeNames(self.serverKeyTypes)}), so the key exchange failed"
+        )
+
+
+def keyTypeNames(keyTypes: Sequence[str]) -> str:
+    """
+    Host-key algorithms for people: the SSHFP names of those that have one, once each
+    (C{rsa-sha2-512} and C{rsa-sha2-256} are both RSA), the others as SSH spells them;
+    C{none} for none.
+    """
+    names: list[str] = []
+    for keyType in keyTypes:
+        algorithm = HOST_KEY_ALGORITHMS.get(keyType.encode("ascii", "replace"))
+        name = algorithm.mnemonic if algorithm is not None else keyType
+        if name not in names:
+            names.append(name)
+    return ", ".join(names) or "none"
 
 
 class SSHSessionTimeoutError(TxdaneError, TimeoutError):

@@ -226,7 +226,7 @@ class SSHFPKnownHosts(KnownHostsFile):
     back to a known_hosts file where the DNS cannot vouch for a key. Give it to Conch where it
     takes a C{knownHosts} (it is a C{KnownHostsFile}, as Conch checks), or use
     L{sshCommandEndpoint<txdane.ssh.sshCommandEndpoint>}, which also does the lookup before
-    connecting and prefers the host-key algorithms the records cover.
+    connecting and offers only the host-key algorithms the records cover.
 
       - secure records of the key's algorithm, one matches: accepted;
       - secure records of the key's algorithm, none matches: refused with
