@@ -30,7 +30,7 @@ from txdane.transport import DNSConnectionError
 #: package, which no caller sees (L{txdane.wireread.Declined} is caught by
 #: L{txdane.transport.parseMessage}; the module imports only dnspython).
 _NOT_TXDANE_ERRORS = {
-    "txdane.cli._checkssh._HostKeySeen",
+    "txdane.cli._sshkeys.HostKeySeen",
     "txdane.wireread.Declined",
     # Raised inside dnspython's zone reader, which passes on its own exceptions only; the
     # loader says it as a ZoneError with the file and line.

@@ -5,220 +5,29 @@ server proves, compare it with the host's SSHFP records, and hang up before logg
 Where the secure records cover more than one key type, the server's key of each of those
 types is judged too, one connection per type with only that type offered: a client that asks
 for another type than txdane's endpoint does (OpenSSH asks for Ed25519 first) is judged by
-that type's records, so a stale record of any covered type refuses the check.
+that type's records, so a stale record of any covered type refuses the check. The keys are
+fetched in L{txdane.cli._sshkeys}.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from twisted.internet.protocol import Factory, Protocol
 
 from txdane.cli import ExitStatus
 from txdane.cli._advice import signatureAdvice
 from txdane.cli._checktls import addressFailure, connectionFailure
 from txdane.cli._peek import PEEK_SECONDS, greetingProtocol, peek
+from txdane.cli._sshkeys import KeyCheck, conchAlgorithms, errorText, hostKey, otherKey
 from txdane.cli._tlsalookup import STATUS_EXIT
 from txdane.cli._verdict import HostVerdict
 from txdane.status import Status
 
 if TYPE_CHECKING:
-    from txdane.ssh.fingerprints import SSHFPAlgorithm, SSHFPRecord
+    from txdane.ssh.fingerprints import SSHFPRecord
     from txdane.ssh.verifier import HostKeyVerdict
 
 #: A record's outcome when no key of its type was compared with it.
 _NOT_COMPARED = "not compared (another key type or a weaker digest)"
-
-
-class _HostKeySeen(Exception):
-    """
-    The server proved its host key: the check ends here, before any authentication.
-    """
-
-
-def _verifier(resolver: Any, seen: list[Any]) -> Any:
-    from twisted.conch.client.knownhosts import KnownHostsFile
-    from twisted.internet.defer import fail
-    from twisted.python.filepath import FilePath
-
-    from txdane.ssh import SSHFPKnownHosts
-
-    class RecordingVerifier(SSHFPKnownHosts):
-        """
-        Keeps the host key and the SSHFP answer it is judged by, and stops the connection.
-        """
-
-        def verifyHostKey(self, ui: Any, hostname: bytes, ip: bytes, key: Any) -> Any:
-            answer = self._bound[1] if self._bound is not None else None
-            seen.append((key, answer, ip))
-            return fail(_HostKeySeen())
-
-    # A fallback that is never consulted: it only makes the lookup go ahead for names
-    # whose records cannot vouch for any key, so that their key is still shown.
-    return RecordingVerifier(resolver, KnownHostsFile(FilePath(os.devnull)))
-
-
-class _Silent(Protocol):
-    pass
-
-
-@dataclass(frozen=True)
-class _KeyCheck:
-    """
-    One host-key type the secure SSHFP records cover, and what the server showed of it.
-
-    @ivar algorithm: the key type.
-    @ivar key: the server's key of that type, when it proved one.
-    @ivar verdict: what the records say about that key.
-    @ivar absent: the server has no key of that type.
-    @ivar error: why the key could not be fetched (the connection failed).
-    """
-
-    algorithm: SSHFPAlgorithm
-    key: Any = None
-    verdict: HostKeyVerdict | None = None
-    absent: bool = False
-    error: BaseException | None = None
-
-    @property
-    def outcome(self) -> str:
-        """
-        C{matched}, C{no match}, C{absent}, C{failed}, or C{not checked}.
-        """
-        from txdane.ssh import Outcome
-
-        if self.verdict is not None and self.verdict.outcome is Outcome.MATCHED:
-            return "matched"
-        if self.verdict is not None and self.verdict.outcome is Outcome.MISMATCHED:
-            return "no match"
-        if self.absent:
-            return "absent"
-        return "failed" if self.error is not None else "not checked"
-
-    def summary(self) -> str:
-        """
-        The outcome in words: C{Ed25519 matched}, C{ECDSA: the server has none}.
-        """
-        name = self.algorithm.mnemonic
-        if self.absent:
-            return f"{name}: the server has none"
-        if self.error is not None:
-            return f"{name}: not fetched"
-        if self.verdict is None:
-            return f"{name}: not checked (txdane cannot ask for {name} keys)"
-        return f"{name} {self.outcome}"
-
-    def row(self) -> str:
-        """
-        The key's line in the report.
-        """
-        from txdane.ssh.fingerprints import sha256Fingerprint
-
-        if self.key is None:
-            if self.error is not None:
-                return f"{self.summary()} ({_errorText(self.error)})"
-            return self.summary()
-        text = f"{self.key.sshType().decode()} {sha256Fingerprint(self.key.blob())}"
-        if self.outcome in ("matched", "no match"):
-            text += f"  {self.outcome}"
-        return text
-
-    def toJSON(self) -> dict[str, Any]:
-        from txdane.ssh.fingerprints import sha256Fingerprint
-
-        return {
-            "algorithm": self.algorithm.mnemonic,
-            "type": self.key.sshType().decode() if self.key is not None else None,
-            "sha256": sha256Fingerprint(self.key.blob()) if self.key is not None else None,
-            "outcome": self.outcome,
-        }
-
-
-async def _hostKey(
-    reactor: Any,
-    resolver: Any,
-    host: str,
-    port: int,
-    timeout: float,
-    algorithms: list[bytes] | None = None,
-) -> tuple[Any, Any, bytes]:
-    """
-    Connect once with txdane's SSH endpoint (offering only C{algorithms} of those the
-    records cover, when given) and take the host key the server proves.
-
-    @return: the key, the SSHFP answer it would be judged by, and the address.
-    @raise Exception: why no key was proven: the endpoint's error.
-    """
-    from txdane.ssh import sshCommandEndpoint
-
-    seen: list[Any] = []
-    endpoint = sshCommandEndpoint(
-        reactor,
-        resolver,
-        host,
-        b"true",
-        b"txdane-check",
-        port,
-        knownHosts=_verifier(resolver, seen),
-        allowInsecureAddresses=True,
-        timeout=timeout,
-        sessionTimeout=timeout,
-        hostKeyAlgorithms=algorithms,
-    )
-    try:
-        protocol: Any = await endpoint.connect(Factory.forProtocol(_Silent))
-        protocol.transport.loseConnection()
-    except Exception:
-        if not seen:
-            raise
-    key, answer, ip = seen[-1]
-    return key, answer, ip
-
-
-async def _otherKey(
-    reactor: Any,
-    resolver: Any,
-    host: str,
-    port: int,
-    timeout: float,
-    algorithm: SSHFPAlgorithm,
-    answer: Any,
-) -> _KeyCheck:
-    """
-    The server's key of C{algorithm}, asked for alone on a connection of its own, judged by
-    C{answer}.
-    """
-    from twisted.conch.ssh.transport import SSHClientTransport
-
-    from txdane.ssh import SSHFPNoCoveredKeyError, checkHostKey
-    from txdane.ssh.fingerprints import HOST_KEY_ALGORITHMS
-
-    names = [
-        name
-        for name in SSHClientTransport.supportedPublicKeys
-        if HOST_KEY_ALGORITHMS.get(name) is algorithm
-    ]
-    try:
-        key, _, _ = await _hostKey(reactor, resolver, host, port, timeout, names)
-    except SSHFPNoCoveredKeyError:
-        return _KeyCheck(algorithm, absent=True)
-    except Exception as e:
-        return _KeyCheck(algorithm, error=e)
-    return _KeyCheck(algorithm, key, checkHostKey(answer, key.blob()))
-
-
-def _conchAlgorithms() -> list[SSHFPAlgorithm]:
-    """
-    The key types Conch can ask a server for, in its order of preference.
-    """
-    from twisted.conch.ssh.transport import SSHClientTransport
-
-    from txdane.ssh.fingerprints import HOST_KEY_ALGORITHMS
-
-    found = (HOST_KEY_ALGORITHMS.get(name) for name in SSHClientTransport.supportedPublicKeys)
-    return list(dict.fromkeys(a for a in found if a is not None))
 
 
 async def checkSSH(
@@ -239,7 +48,7 @@ async def checkSSH(
 
     recorder = RecordingResolver(resolver)
     try:
-        key, answer, ip = await _hostKey(reactor, recorder, host, port, timeout)
+        key, answer, ip = await hostKey(reactor, recorder, host, port, timeout)
     except SSHFPLookupError as e:
         status = e.status
         exitStatus = STATUS_EXIT.get(status, ExitStatus.FAILURE) if status else ExitStatus.FAILURE
@@ -262,20 +71,20 @@ async def checkSSH(
         sshfp = recorder.outcome(host, "SSHFP")
         return await _noHostKey(reactor, resolver, host, port, e, sshfp, timeout)
     verdict = checkHostKey(answer, key.blob()) if answer is not None else None
-    checks: list[_KeyCheck] = []
+    checks: list[KeyCheck] = []
     covered = coveredAlgorithms(answer)
     if verdict is not None and verdict.algorithm in covered:
         # The endpoint asked for the covered types only: judge the server's key of each.
-        conch = _conchAlgorithms()
+        conch = conchAlgorithms()
         others = [a for a in conch if a in covered and a != verdict.algorithm]
-        found: list[_KeyCheck] = await gatherResults(
+        found: list[KeyCheck] = await gatherResults(
             [
-                Deferred.fromCoroutine(_otherKey(reactor, recorder, host, port, timeout, a, answer))
+                Deferred.fromCoroutine(otherKey(reactor, recorder, host, port, timeout, a, answer))
                 for a in others
             ]
         )
-        checks = [_KeyCheck(verdict.algorithm, key, verdict), *found]
-        checks += [_KeyCheck(a) for a in sorted(covered) if a not in conch]
+        checks = [KeyCheck(verdict.algorithm, key, verdict), *found]
+        checks += [KeyCheck(a) for a in sorted(covered) if a not in conch]
     return await _judged(resolver, host, port, now, key, answer, ip, verdict, checks)
 
 
@@ -288,7 +97,7 @@ async def _judged(
     answer: Any,
     ip: bytes,
     verdict: HostKeyVerdict | None,
-    checks: list[_KeyCheck],
+    checks: list[KeyCheck],
 ) -> HostVerdict:
     """
     The verdict on the key the endpoint got (C{verdict}), and, when the secure records
@@ -355,7 +164,7 @@ async def _judged(
     )
 
 
-def _recordState(record: SSHFPRecord, check: _KeyCheck | None, verdict: HostKeyVerdict) -> str:
+def _recordState(record: SSHFPRecord, check: KeyCheck | None, verdict: HostKeyVerdict) -> str:
     """
     What happened to one SSHFP record: the key of its type compared with it (C{check}), or
     the endpoint's key alone (C{verdict}) where the records cover no type the check asked for.
@@ -377,7 +186,7 @@ def _recordState(record: SSHFPRecord, check: _KeyCheck | None, verdict: HostKeyV
 
 
 def _coveredVerdict(
-    host: str, port: int, checks: list[_KeyCheck], common: dict[str, Any]
+    host: str, port: int, checks: list[KeyCheck], common: dict[str, Any]
 ) -> HostVerdict:
     """
     The verdict when the secure records cover the key types of C{checks}: refused when the
@@ -421,7 +230,7 @@ def _coveredVerdict(
             False,
             ExitStatus.FAILURE,
             f"connection failed: the server's {unfetched} key could not be fetched",
-            reason=f"{_errorText(failed[0].error)}; checked: {checked}",
+            reason=f"{errorText(failed[0].error)}; checked: {checked}",
             **common,
         )
     first = checks[0].verdict
@@ -450,14 +259,6 @@ def _recordJSON(record: SSHFPRecord, outcome: str) -> dict[str, Any]:
 
 def _andList(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def _errorText(error: BaseException | None) -> str:
-    from txdane.cli._common import connectErrorText
-
-    if error is None:
-        return ""
-    return connectErrorText(error) or str(error).strip() or type(error).__name__
 
 
 async def _evidence(
@@ -520,7 +321,7 @@ async def _noCoveredKey(resolver: Any, host: str, port: int, error: Any, sshfp: 
 
     evidence, _ = await _evidence(resolver, host, sshfp, state)
     evidence["extraJSON"]["host_keys"] = [
-        _KeyCheck(SSHFPAlgorithm(a), absent=True).toJSON() for a in error.covered
+        KeyCheck(SSHFPAlgorithm(a), absent=True).toJSON() for a in error.covered
     ]
     names = _andList([SSHFPAlgorithm(a).mnemonic for a in error.covered])
     offers = keyTypeNames(error.serverKeyTypes)
