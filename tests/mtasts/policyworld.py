@@ -60,6 +60,7 @@ class PolicyResource(Resource):
     @ivar location: a Location header, for redirects.
     @ivar chunks: when set, the body is sent in these pieces, chunked, without a length.
     @ivar stall: send the headers (and C{body}, if any) and never finish.
+    @ivar extraHeaders: more header lines to send, as C{(name, value)} pairs.
     """
 
     isLeaf = True
@@ -72,6 +73,7 @@ class PolicyResource(Resource):
         self.location: bytes | None = None
         self.chunks: list[bytes] | None = None
         self.stall = False
+        self.extraHeaders: list[tuple[bytes, bytes]] = []
         self.requests: list[tuple[bytes, bytes, bytes | None]] = []
 
     def render_GET(self, request: Any) -> Any:
@@ -83,6 +85,8 @@ class PolicyResource(Resource):
             request.setHeader(b"content-type", self.contentType)
         if self.location is not None:
             request.setHeader(b"location", self.location)
+        for name, value in self.extraHeaders:
+            request.responseHeaders.addRawHeader(name, value)
         if self.stall:
             request.write(self.body)
             return NOT_DONE_YET

@@ -180,14 +180,15 @@ def world(
 def test_cachedFileUsedWithoutFetch(tmp_path: Path) -> None:
     """
     After a restart, a policy cached on disk under the record's id is used as it is:
-    nothing is dialled.
+    nothing is dialled (it is not due for a refresh: fetched less than half its max_age
+    ago).
     """
-    PolicyCache(tmp_path).put("example.com", policy())
+    PolicyCache(tmp_path).put("example.com", policy(fetched=1001.0))
     reactor, resolver = world()
     result = fired(
         PolicyResolver(reactor, resolver, cacheDirectory=tmp_path).policyFor("example.com")
     )
-    assert (result.policy, result.fromCache, result.failure) == (policy(), True, None)
+    assert (result.policy, result.fromCache, result.failure) == (policy(fetched=1001.0), True, None)
     assert reactor.tcpClients == []
 
 

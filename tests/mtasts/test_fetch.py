@@ -97,19 +97,28 @@ class FetchTests(TestCase):
         self.assertEqual(len(world.resolver.txtLookups), 2)
 
     async def test_idChangedRefetch(self) -> None:
+        """
+        A new id while a valid policy is cached: the cached policy applies at once, the new
+        one is fetched in the background and replaces it.
+        """
         world = await self.world()
         resolver = world.policyResolver()
-        await resolver.policyFor("example.test")
+        cached = (await resolver.policyFor("example.test")).policy
         world.resolver.setTXT("_mta-sts.example.test.", "v=STSv1; id=2024b")
         world.server.resource.body = (
             b"version: STSv1\nmode: testing\nmx: other.example\nmax_age: 60\n"
         )
         outcome = await resolver.policyFor("example.test")
+        self.assertEqual((outcome.policy, outcome.fromCache), (cached, True))
+        self.assertIn("fetching it in the background", outcome.reason)
+        await resolver.whenRefreshed()
         self.assertEqual(len(world.server.resource.requests), 2)
+        outcome = await resolver.policyFor("example.test")
         assert outcome.policy is not None
-        self.assertFalse(outcome.fromCache)
+        self.assertTrue(outcome.fromCache)
         self.assertEqual((outcome.policy.id, outcome.policy.mode), ("2024b", Mode.TESTING))
         self.assertEqual(resolver.cache.get("example.test"), outcome.policy)
+        self.assertEqual(len(world.server.resource.requests), 2)
 
     async def test_concurrentLookupsShareOneFetch(self) -> None:
         world = await self.world()
@@ -142,6 +151,8 @@ class FetchTests(TestCase):
         cached = (await resolver.policyFor("example.test")).policy
         world.resolver.setTXT("_mta-sts.example.test.", "v=STSv1; id=2024b")
         world.server.resource.status = 500
+        await resolver.policyFor("example.test")
+        await resolver.whenRefreshed()
         outcome = await resolver.policyFor("example.test")
         self.assertEqual(outcome.policy, cached)
         self.assertTrue(outcome.fromCache)
@@ -154,6 +165,8 @@ class FetchTests(TestCase):
         cached = (await resolver.policyFor("example.test")).policy
         world.resolver.setTXT("_mta-sts.example.test.", "v=STSv1; id=2024b")
         world.server.resource.body = b"version: STSv1\nmode: enforce\nmax_age: 60\n"
+        await resolver.policyFor("example.test")
+        await resolver.whenRefreshed()
         outcome = await resolver.policyFor("example.test")
         self.assertEqual((outcome.policy, outcome.failure), (cached, PolicyFailure.INVALID))
 
@@ -260,6 +273,8 @@ class FetchTests(TestCase):
         cached = (await resolver.policyFor("example.test")).policy
         world.resolver.setTXT("_mta-sts.example.test.", "v=STSv1; id=2024b")
         resolver.trustRoots = PKIXTrust((issue("Another CA", ca=True).cert,))
+        await resolver.policyFor("example.test")
+        await resolver.whenRefreshed()
         outcome = await resolver.policyFor("example.test")
         self.assertEqual(
             (outcome.policy, outcome.failure, outcome.fromCache),

@@ -70,6 +70,33 @@ VALID = [
         ("testing", ("a.example",), 7),
     ),
     ("a byte order mark", "\ufeffversion: STSv1\nmode: none\nmax_age: 1\n", ("none", (), 1)),
+    # RFC 8461 section 3.2: of a field other than mx, "all entries except for the first
+    # SHALL be ignored", whatever they say.
+    (
+        "a later mode ignored, even unknown",
+        "version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 1\nmode: enforcing\n",
+        ("enforce", ("a.example",), 1),
+    ),
+    (
+        "a later max_age ignored, even not digits",
+        "version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 604800\nmax_age: 1w\n",
+        ("enforce", ("a.example",), 604800),
+    ),
+    (
+        "a later version ignored, even another",
+        "version: STSv1\nmode: testing\nmx: a.example\nversion: STSv2\nmax_age: 5\n",
+        ("testing", ("a.example",), 5),
+    ),
+    (
+        "a later mode ignored, even empty",
+        "version: STSv1\nmode: none\nmode:\nmax_age: 1\n",
+        ("none", (), 1),
+    ),
+    (
+        "a later extension ignored, even empty",
+        "version: STSv1\nmode: none\nfoo: bar\nmax_age: 1\nfoo:\n",
+        ("none", (), 1),
+    ),
 ]
 
 #: (name, policy text) for policies that do not parse.
@@ -81,7 +108,12 @@ INVALID = [
     ("no mode", "version: STSv1\nmx: a.example\nmax_age: 1\n"),
     ("unknown mode", "version: STSv1\nmode: strict\nmx: a.example\nmax_age: 1\n"),
     ("mode in upper case", "version: STSv1\nmode: ENFORCE\nmx: a.example\nmax_age: 1\n"),
-    ("a later mode invalid", "version: STSv1\nmode: none\nmode: x\nmax_age: 1\n"),
+    (
+        "a first mode invalid, a later one valid",
+        "version: STSv1\nmode: x\nmode: none\nmax_age: 1\n",
+    ),
+    ("a first max_age invalid", "version: STSv1\nmode: none\nmax_age: 1w\nmax_age: 1\n"),
+    ("a first version invalid", "version: STSv2\nversion: STSv1\nmode: none\nmax_age: 1\n"),
     ("no mx with enforce", "version: STSv1\nmode: enforce\nmax_age: 1\n"),
     ("no mx with testing", "version: STSv1\nmode: testing\nmax_age: 1\n"),
     ("no max_age", "version: STSv1\nmode: enforce\nmx: a.example\n"),

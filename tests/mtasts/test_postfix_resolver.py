@@ -171,6 +171,23 @@ POLICY_DIFFERENCES = {
     "a lone CR inside": (False, True, "Python's splitlines() ends lines at a lone CR too"),
     "an extension without a value": (False, True, "they ignore unknown keys unchecked"),
     "a key too long": (False, True, "they ignore unknown keys unchecked"),
+    **{
+        name: (
+            name.startswith("a later"),
+            not name.startswith("a later"),
+            "of a field given twice, txdane uses the first (RFC 8461 section 3.2), whatever"
+            " later ones say; they use the last (test_firstOrLastField)",
+        )
+        for name in (
+            "a later mode ignored, even unknown",
+            "a later max_age ignored, even not digits",
+            "a later version ignored, even another",
+            "a later mode ignored, even empty",
+            "a first mode invalid, a later one valid",
+            "a first max_age invalid",
+            "a first version invalid",
+        )
+    },
 }
 
 

@@ -15,7 +15,9 @@ the policy cached (L{txdane.mtasts.fetch}: the certificate checked by WebPKI for
 C{mta-sts.DOMAIN}, no redirects, C{text/plain} only, size and time bounded), parses it
 (L{txdane.mtasts.policy}), and keeps it for its C{max_age}, in memory and, given a
 directory, on disk (L{txdane.mtasts.cache}). A cached policy stands in for one that cannot
-be discovered or fetched. Nothing raises for a domain without a usable policy: the
+be discovered or fetched; while one is valid, lookups return it at once and a new policy
+(another C{id}, or a daily refresh) is fetched in the background
+(L{txdane.mtasts.resolver}). Nothing raises for a domain without a usable policy: the
 L{PolicyOutcome} says so, with the RFC 8460 result type of a failed fetch for TLS reports.
 
 Tests: C{tests/mtasts/}.
@@ -25,7 +27,14 @@ from __future__ import annotations
 
 from txdane.mtasts.cache import MAX_CACHED_POLICIES, PolicyCache
 from txdane.mtasts.errors import MTASTSError, PolicyFailure, PolicySyntaxError
-from txdane.mtasts.fetch import FETCH_TIMEOUT, MAX_POLICY_SIZE, POLICY_PATH, fetchPolicy, policyURL
+from txdane.mtasts.fetch import (
+    FETCH_TIMEOUT,
+    HEADER_ALLOWANCE,
+    MAX_POLICY_SIZE,
+    POLICY_PATH,
+    fetchPolicy,
+    policyURL,
+)
 from txdane.mtasts.policy import (
     MAX_AGE_LIMIT,
     Mode,
@@ -34,14 +43,17 @@ from txdane.mtasts.policy import (
     parsePolicy,
     parseRecord,
 )
-from txdane.mtasts.resolver import PolicyOutcome, PolicyResolver
+from txdane.mtasts.resolver import REFRESH_INTERVAL, REFRESH_RETRY, PolicyOutcome, PolicyResolver
 
 __all__ = [
     "FETCH_TIMEOUT",
+    "HEADER_ALLOWANCE",
     "MAX_AGE_LIMIT",
     "MAX_CACHED_POLICIES",
     "MAX_POLICY_SIZE",
     "POLICY_PATH",
+    "REFRESH_INTERVAL",
+    "REFRESH_RETRY",
     "MTASTSError",
     "MTASTSPolicy",
     "Mode",

@@ -5,12 +5,14 @@ addresses from the validating resolver and its certificate checked by WebPKI for
 C{mta-sts.DOMAIN} inside the handshake, so that the request leaves only once it passed.
 
 Only a C{200} answer of type C{text/plain} counts (redirects are not followed), the body
-is read up to a size limit (past it the connection is closed), and the whole fetch has one
-deadline. A failure is an L{MTASTSError} whose C{failure} is the RFC 8460 result type: a
-certificate problem is C{sts-webpki-invalid}, a policy that does not parse
-C{sts-policy-invalid}, anything else C{sts-policy-fetch-error}.
+is read up to a size limit (past it the connection is closed), the whole response (status
+line, header lines, body) up to that limit and L{HEADER_ALLOWANCE} (past it the connection
+is aborted: twisted.web's client keeps every header line it is sent, however many), and the
+whole fetch has one deadline. A failure is an L{MTASTSError} whose C{failure} is the RFC
+8460 result type: a certificate problem is C{sts-webpki-invalid}, a policy that does not
+parse C{sts-policy-invalid}, anything else C{sts-policy-fetch-error}.
 
-Tests: C{tests/mtasts/test_fetch.py}.
+Tests: C{tests/mtasts/test_fetch.py}, C{tests/mtasts/test_fetch_bounds.py}.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import Protocol
 from twisted.internet.ssl import CertificateOptions
 from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, ResponseDone
@@ -45,6 +48,7 @@ from txdane.validation.interfaces import IDNSSECResolver
 
 __all__ = [
     "FETCH_TIMEOUT",
+    "HEADER_ALLOWANCE",
     "MAX_POLICY_SIZE",
     "POLICY_PATH",
     "describeError",
@@ -60,6 +64,12 @@ POLICY_PATH = "/.well-known/mta-sts.txt"
 #: The largest policy accepted by default, in bytes: a policy host cannot make a fetch hold
 #: more memory than this.
 MAX_POLICY_SIZE = 65536
+
+#: The bytes a policy host may send on a fetch's connection beyond the largest policy
+#: accepted (C{maxSize}): the status line, the header lines and the chunk framing. Past
+#: C{maxSize} plus this the connection is aborted and the fetch fails, so that no response
+#: makes a fetch hold more (twisted.web's client bounds each header line, not their number).
+HEADER_ALLOWANCE = 65536
 
 #: How long a fetch may take by default, in seconds, from the address lookup of the policy
 #: host to the last byte of the policy.
@@ -165,39 +175,103 @@ class _PolicyHostTLS:
         return connection
 
 
+class _BoundedConnection(ProtocolWrapper):
+    """
+    Passes the bytes received over TLS to the HTTP client up to its factory's C{limit}, in
+    all; past it, aborts the connection, which the client then sees lost with the
+    factory's C{tooLarge} error.
+    """
+
+    factory: _BoundedConnectionFactory
+
+    def __init__(self, factory: _BoundedConnectionFactory, wrappedProtocol: IProtocol) -> None:
+        super().__init__(factory, wrappedProtocol)
+        self.received = 0
+        self._tooLarge: Exception | None = None
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._tooLarge is not None:
+            return
+        self.received += len(data)
+        if self.received > self.factory.limit:
+            self._tooLarge = self.factory.tooLarge
+            self.transport.abortConnection()  # type: ignore[union-attr]
+            return
+        super().dataReceived(data)
+
+    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
+        if self._tooLarge is not None:
+            reason = Failure(self._tooLarge)
+        super().connectionLost(reason)
+
+
+class _BoundedConnectionFactory(WrappingFactory["_BoundedConnection"]):
+    """
+    Builds a L{_BoundedConnection} around each protocol of C{wrappedFactory}.
+
+    @ivar limit: the most bytes a connection passes on.
+    @ivar tooLarge: the error its protocol sees the connection lost with past C{limit}.
+    """
+
+    protocol = _BoundedConnection
+
+    def __init__(self, wrappedFactory: IProtocolFactory, limit: int, tooLarge: Exception):
+        super().__init__(wrappedFactory)
+        self.limit = limit
+        self.tooLarge = tooLarge
+
+
 @implementer(IStreamClientEndpoint)
 class _TLSEndpoint:
     """
-    TLS over another endpoint, its writes scheduled on the given reactor.
+    TLS over another endpoint, its writes scheduled on the given reactor; the protocol it
+    connects receives at most C{limit} bytes, in all, before the connection is aborted and
+    the protocol sees it lost with C{tooLarge}.
     """
 
     def __init__(
-        self, reactor: Any, creator: _PolicyHostTLS, wrapped: IStreamClientEndpoint
+        self,
+        reactor: Any,
+        creator: _PolicyHostTLS,
+        wrapped: IStreamClientEndpoint,
+        limit: int,
+        tooLarge: Exception,
     ) -> None:
         self._reactor = reactor
         self._creator = creator
         self._wrapped = wrapped
+        self._limit = limit
+        self._tooLarge = tooLarge
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
-        factory = TLSMemoryBIOFactory(self._creator, True, protocolFactory, clock=self._reactor)
+        bounded = _BoundedConnectionFactory(protocolFactory, self._limit, self._tooLarge)
+        factory = TLSMemoryBIOFactory(self._creator, True, bounded, clock=self._reactor)
         connected: Deferred[Any] = self._wrapped.connect(factory)
-        return connected.addCallback(lambda tls: tls.wrappedProtocol)
+        # The protocol the Agent gave, beneath the TLS layer and the bound.
+        return connected.addCallback(lambda tls: tls.wrappedProtocol.wrappedProtocol)
 
 
 @implementer(IAgentEndpointFactory)
 class _PolicyHostEndpoints:
     """
     The endpoint of a policy host: addresses from the validating resolver (from unsigned
-    zones too, never bogus ones), then TLS checked by WebPKI.
+    zones too, never bogus ones), then TLS checked by WebPKI, then at most C{maxSize} plus
+    L{HEADER_ALLOWANCE} bytes of response.
     """
 
     def __init__(
-        self, reactor: Any, resolver: IDNSSECResolver, creator: _PolicyHostTLS, timeout: float
+        self,
+        reactor: Any,
+        resolver: IDNSSECResolver,
+        creator: _PolicyHostTLS,
+        timeout: float,
+        maxSize: int,
     ) -> None:
         self._reactor = reactor
         self._resolver = resolver
         self._creator = creator
         self._timeout = timeout
+        self._maxSize = maxSize
 
     def endpointForURI(self, uri: Any) -> IStreamClientEndpoint:
         tcp = DNSSECEndpoint(
@@ -208,7 +282,14 @@ class _PolicyHostEndpoints:
             allowInsecure=True,
             timeout=self._timeout,
         )
-        return _TLSEndpoint(self._reactor, self._creator, tcp)
+        limit = self._maxSize + HEADER_ALLOWANCE
+        url = policyURL(self._creator.domain, uri.port)
+        tooLarge = MTASTSError(
+            self._creator.domain,
+            f"{url}: the response is larger than {limit} bytes (a policy of at most "
+            f"{self._maxSize} bytes and {HEADER_ALLOWANCE} bytes of status and header lines)",
+        )
+        return _TLSEndpoint(self._reactor, self._creator, tcp, limit, tooLarge)
 
 
 class _Abandon(Protocol):
@@ -288,7 +369,7 @@ async def _fetch(
     url = policyURL(domain, port)
     creator = _PolicyHostTLS(domain, trust)
     agent = Agent.usingEndpointFactory(
-        reactor, _PolicyHostEndpoints(reactor, resolver, creator, timeout)
+        reactor, _PolicyHostEndpoints(reactor, resolver, creator, timeout, maxSize)
     )
     headers = Headers({b"User-Agent": [b"txdane"], b"Accept": [b"text/plain"]})
     response: IResponse = await agent.request(b"GET", url.encode("ascii"), headers)
@@ -335,7 +416,8 @@ def fetchPolicy(
         finds, which C{SSL_CERT_FILE} and C{SSL_CERT_DIR} can change).
     @param port: the policy host's port.
     @param timeout: seconds for the whole fetch.
-    @param maxSize: the largest policy accepted, in bytes.
+    @param maxSize: the largest policy accepted, in bytes; the whole response may be
+        L{HEADER_ALLOWANCE} bytes larger (status and header lines), no more.
     @return: a Deferred firing with the L{MTASTSPolicy}, or failing with an
         L{MTASTSError} whose C{failure} says why, as RFC 8460 names it. Cancelling it
         stops the fetch.

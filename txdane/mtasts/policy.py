@@ -218,9 +218,10 @@ def parsePolicy(text: str, policyId: str, fetched: float) -> MTASTSPolicy:
     """
     Parse a policy file (RFC 8461 section 3.2): C{key: value} lines ended by LF or CRLF,
     whitespace allowed after the colon and after the value; C{version: STSv1}, C{mode} and
-    C{max_age} required (every one valid; the first of each counts), one or more C{mx}
-    unless the mode is C{none}; other keys ignored; blank lines skipped. A C{max_age} above
-    L{MAX_AGE_LIMIT} is read as that limit.
+    C{max_age} required, one or more C{mx} unless the mode is C{none}; other keys ignored;
+    blank lines skipped. Of a key other than C{mx} only the first line counts: later ones are
+    ignored whatever their value (section 3.2), so a repeated C{mode: enforcing} does not
+    make the policy invalid. A C{max_age} above L{MAX_AGE_LIMIT} is read as that limit.
 
     @param text: the policy file.
     @param policyId: the C{id} of the TXT record it was fetched under.
@@ -231,6 +232,7 @@ def parsePolicy(text: str, policyId: str, fetched: float) -> MTASTSPolicy:
     maxAge: int | None = None
     version = False
     mx: list[str] = []
+    seen: set[str] = set()
     for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
         line = line.removesuffix("\r")
         if not line.strip(" \t"):
@@ -239,6 +241,12 @@ def parsePolicy(text: str, policyId: str, fetched: float) -> MTASTSPolicy:
         if match is None or _CONTROL.search(line):
             raise PolicySyntaxError(f"line {number} is not KEY: VALUE: {line[:80]!r}")
         key, value = match.group(1), match.group(2).rstrip(" \t")
+        if key != "mx":
+            # "If any non-repeated field [...] is duplicated, all entries except for the
+            # first SHALL be ignored" (RFC 8461 section 3.2): whatever a later one says.
+            if key in seen:
+                continue
+            seen.add(key)
         if key == "version":
             if value != "STSv1":
                 raise PolicySyntaxError(f"line {number}: unknown version {value[:40]!r}")
@@ -246,15 +254,13 @@ def parsePolicy(text: str, policyId: str, fetched: float) -> MTASTSPolicy:
         elif key == "mode":
             if value not in {m.value for m in Mode}:
                 raise PolicySyntaxError(f"line {number}: unknown mode {value[:40]!r}")
-            if mode is None:
-                mode = Mode(value)
+            mode = Mode(value)
         elif key == "max_age":
             if _MAX_AGE.match(value) is None:
                 raise PolicySyntaxError(
                     f"line {number}: max_age {value[:40]!r} is not 1 to 10 digits"
                 )
-            if maxAge is None:
-                maxAge = min(int(value), MAX_AGE_LIMIT)
+            maxAge = min(int(value), MAX_AGE_LIMIT)
         elif key == "mx":
             pattern = _mxPattern(value)
             if pattern is None:
