@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 
@@ -372,6 +372,32 @@ def test_mtaSTSCacheMade(tmp_path: Path, capsys: pytest.CaptureFixture[str], sen
     """
     argv = [*WITH_MTA_STS, "--mta-sts-cache", str(tmp_path / "new")]
     assert main(argv) == ExitStatus.OK, capsys.readouterr()
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_mtaSTSRefreshesReachTheCache(
+    cache: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    sent: Sent,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """
+    With a cache directory, the command waits for the MTA-STS policies it is fetching in the
+    background before it exits, so that they reach the cache; without one it does not wait.
+    """
+    from txdane.mtasts import PolicyResolver
+
+    waited: list[object] = []
+
+    def whenRefreshed(self: PolicyResolver) -> Deferred[None]:
+        waited.append(self)
+        return succeed(None)
+
+    monkeypatch.setattr(PolicyResolver, "whenRefreshed", whenRefreshed)
+    argv = [*WITH_MTA_STS] + (["--mta-sts-cache", str(tmp_path)] if cache else [])
+    assert main(argv) == ExitStatus.OK, capsys.readouterr()
+    assert len(waited) == (1 if cache else 0)
 
 
 @pytest.mark.parametrize("port", ["\u0661\u0665\u0663\u0660\u0661", " 25", "+25", "2_5"])

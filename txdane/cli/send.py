@@ -401,6 +401,11 @@ def run(options: argparse.Namespace) -> int:
             )
         except DeliveryError as e:
             return e
+        finally:
+            if mtaSTS is not None and options.mta_sts_cache is not None:
+                # A policy fetched in the background (a new id, or one due for its daily
+                # refresh) reaches the cache only once its fetch ends: before the exit.
+                await mtaSTS.whenRefreshed()
 
     try:
         outcome = runOnReactor(main)
