@@ -137,6 +137,10 @@ COMMANDS: dict[str, str | OnLab] = {
     "txdane check --ssh ssh.example.test": (
         "needs an SSH server; tests/ssh/test_check.py runs check --ssh against a private sshd"
     ),
+    "txdane check --ssh stale.example.test": (
+        "needs an SSH server; tests/ssh/test_check.py (test_staleRecordOfAnotherType) runs"
+        " the case against a private sshd"
+    ),
     "txdane check $LAB --starttls smtp mxplain.example.test 5310": OnLab(6),
     "pip install pydoctor": "installs from the package index; .ci/run installs pydoctor",
     "pydoctor --project-name txdane --docformat epytext --html-output build/api txdane": (
