@@ -13,7 +13,14 @@ zone, with the records given, in one update message sent over TCP:
      exists (section 2.4.3); so a change made by someone else between the read and the update
      is never overwritten: the server answers NXRRSET or YXRRSET and changes nothing;
   4. it deletes the RRset and adds the new records, in the same message, so the change is
-     atomic.
+     atomic;
+  5. once the server has answered NOERROR, the RRset is read again, signed, until it is the
+     records sent: a server answers NOERROR to an add it ignores (beside a CNAME, RFC 2136
+     section 3.4.2.2).
+
+A read answered with an error (REFUSED, SERVFAIL) is an error, never "no RRset"; a CNAME at
+the name is refused before any update; an RRset only a wildcard gives the name (seen by its
+RRSIG in a signed zone) counts as none, since prerequisites never match wildcards.
 
 The update is signed with the key given, and the server's answer must carry a valid
 signature of the same key. L{TSIGKey.fromFile} reads the key files that BIND's C{tsig-keygen}
@@ -55,6 +62,10 @@ DEFAULT_TTL = 300
 
 #: Seconds one exchange with the primary may take.
 DEFAULT_TIMEOUT = 10.0
+
+#: Seconds an accepted update may take to show in what the primary serves (a primary that
+#: signs inline applies it to the signed zone a moment after it answers).
+CONFIRM_TIME = 5.0
 
 
 class PublishError(TxdaneError):
@@ -153,6 +164,14 @@ class PublishResult:
         before = set(self.previous) if self.previous is not None else set()
         return before != set(self.records)
 
+    @property
+    def previousTTL(self) -> int | None:
+        """
+        The TTL of the RRset before the update (how long caches may still hold it), or C{None}
+        when there was none.
+        """
+        return self.previous.ttl if self.previous is not None else None
+
     def toJSON(self) -> dict[str, Any]:
         """
         The result as JSON-ready values.
@@ -164,6 +183,7 @@ class PublishResult:
             "type": dns.rdatatype.to_text(self.rdtype),
             "ttl": self.ttl,
             "previous": [r.to_text() for r in self.previous] if self.previous else [],
+            "previous_ttl": self.previousTTL,
             "records": [r.to_text() for r in self.records],
             "changed": self.changed,
         }
@@ -261,6 +281,15 @@ async def exchange(
         raise TSIGRejectedError(
             where, zone, "NOTAUTH", "the answer is signed with another key"
         ) from None
+    except _BAD_SIGNATURE as e:
+        raise TSIGRejectedError(
+            where,
+            zone,
+            _unverifiedRcode(wire),
+            f"the answer's TSIG signature does not verify ({_SIGNATURE_FAILURES[type(e)]}):"
+            " it was forged or altered on the way, so nothing in it can be trusted; an update"
+            " may have been applied all the same: read the records before trying again",
+        ) from None
     except dns.exception.DNSException as e:
         # dnspython refuses some unsigned answers (those with additional records) and
         # reads the others: both are judged alike, below.
@@ -271,6 +300,28 @@ async def exchange(
     if not response.had_tsig:
         raise _unsignedRejection(where, zone, dns.rcode.to_text(response.rcode()))
     return response
+
+
+#: Why dnspython refuses an answer's TSIG, by the error it raises (RFC 8945 section 5.3).
+_SIGNATURE_FAILURES: dict[type[Exception], str] = {
+    dns.tsig.BadSignature: "its MAC is wrong: another secret, another request, or cut short",
+    dns.tsig.BadKey: "it names another key",
+    dns.tsig.BadAlgorithm: "it names another algorithm than the key's",
+    dns.tsig.BadTime: "its time is outside the fudge of this machine's clock",
+}
+
+_BAD_SIGNATURE = tuple(_SIGNATURE_FAILURES)
+
+
+def _unverifiedRcode(wire: bytes) -> str:
+    """
+    The response code of an answer whose signature did not verify, read without checking it
+    (only to say what the answer claimed), or C{"?"} when it cannot be read at all.
+    """
+    try:
+        return dns.rcode.to_text(dns.message.from_wire(wire, keyring=False).rcode())
+    except dns.exception.DNSException:
+        return "?"
 
 
 def _unsignedRejection(where: str, zone: str, rcode: str) -> UpdateRejectedError:
@@ -344,20 +395,102 @@ async def readRRset(
     rdtype: dns.rdatatype.RdataType,
     tsigKey: TSIGKey | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    zone: dns.name.Name | None = None,
 ) -> dns.rrset.RRset | None:
     """
-    The RRset C{owner}/C{rdtype} as C{server} serves it, or C{None} when it has none.
+    The RRset C{owner}/C{rdtype} as C{server} serves it, or C{None} when the name has none of
+    its own: none at all, or only what a wildcard gives it (RFC 4592), which the prerequisites
+    of an update never match (RFC 2136 section 3.2.5).
+
+    The query asks for DNSSEC records so that a wildcard's answer shows itself in a signed
+    zone: its RRSIG counts fewer labels than the owner (RFC 4035 section 5.3.2). (In an unsigned
+    zone nothing tells it from the name's own RRset.)
+
+    @param zone: the zone, named in errors (else the owner is).
+    @raise UpdateRejectedError: when the server answers anything but NOERROR or NXDOMAIN (a
+        refused read is not "no RRset"), or when C{owner} is an alias (a CNAME), beside which
+        a server ignores the records an update adds (RFC 2136 section 3.4.2.2).
     """
-    query = dns.message.make_query(owner, rdtype)
+    query = dns.message.make_query(owner, rdtype, want_dnssec=True)
     query.flags &= ~dns.flags.RD
     key = tsigKey.toDNSPython() if tsigKey is not None else None
     if key is not None:
         query.use_tsig(key)
-    response = await exchange(reactor, server, query, timeout, key, owner.to_text())
-    for rrset in response.answer:
-        if rrset.name == owner and rrset.rdtype == rdtype:
-            return rrset
-    return None
+    about = (zone or owner).to_text()
+    response = await exchange(reactor, server, query, timeout, key, about)
+    where = f"{server.host}#{server.port}"
+    rcode = dns.rcode.to_text(response.rcode())
+    kind = dns.rdatatype.to_text(rdtype)
+    if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        raise UpdateRejectedError(
+            where,
+            about,
+            rcode,
+            f"the query for the {kind} records of {owner} failed (the server refuses or"
+            " cannot answer it), so they cannot be read; nothing was changed",
+        )
+    alias = response.get_rrset(response.answer, owner, dns.rdataclass.IN, dns.rdatatype.CNAME)
+    if alias is not None and rdtype != dns.rdatatype.CNAME:
+        target = alias[0].target.to_text()
+        raise UpdateRejectedError(
+            where,
+            about,
+            rcode,
+            f"{owner} is an alias (CNAME to {target}): a server ignores {kind} records added"
+            f" beside it (RFC 2136 section 3.4.2.2); publish them at {target}, or remove the"
+            " CNAME first; nothing was changed",
+        )
+    rrset = response.get_rrset(response.answer, owner, dns.rdataclass.IN, rdtype)
+    if rrset is None:
+        return None
+    sigs = response.get_rrset(
+        response.answer, owner, dns.rdataclass.IN, dns.rdatatype.RRSIG, rdtype
+    )
+    labels = len(owner) - 1 - (1 if owner.is_wild() else 0)
+    if sigs is not None and all(sig.labels < labels for sig in sigs):
+        return None
+    return rrset
+
+
+async def _confirm(
+    reactor: Any,
+    server: NameServer,
+    tsigKey: TSIGKey,
+    owner: dns.name.Name,
+    records: list[dns.rdata.Rdata],
+    zone: dns.name.Name,
+    timeout: float,
+) -> None:
+    """
+    Read the RRset again, with a signed query whose answer must be signed too, until it is
+    C{records}; a server answers NOERROR to an update it ignored in part (RFC 2136 section
+    3.4.2.2), and one that signs inline serves the change a moment after it answered.
+
+    @raise UpdateRejectedError: when it is still something else after L{CONFIRM_TIME} s.
+    """
+    from twisted.internet.task import deferLater
+
+    rdtype = records[0].rdtype
+    end = reactor.seconds() + CONFIRM_TIME
+    delay = 0.05
+    while True:
+        rrset = await readRRset(reactor, server, owner, rdtype, tsigKey, timeout, zone)
+        seen = set(rrset) if rrset is not None else set()
+        if seen == set(records):
+            return
+        if reactor.seconds() + delay > end:
+            break
+        await deferLater(reactor, delay, lambda: None)
+        delay = min(delay * 2, 0.5)
+    kind = dns.rdatatype.to_text(rdtype)
+    serves = f"{len(seen)} other record(s)" if seen else "none"
+    raise UpdateRejectedError(
+        f"{server.host}#{server.port}",
+        zone.to_text(),
+        "NOERROR",
+        f"the server accepted the update but did not apply it: {CONFIRM_TIME:g} s later it"
+        f" serves {serves} of the {len(records)} {kind} record(s) sent at {owner}",
+    )
 
 
 def publishRecords(
@@ -380,9 +513,11 @@ def publishRecords(
     @param timeout: seconds each exchange with C{server} may take.
     @return: a C{Deferred} firing with the L{PublishResult}, or failing with
         L{PrerequisiteFailedError} when the RRset changed between the read and the update,
-        L{TSIGRejectedError} when the server refused the signature, L{UpdateRejectedError}
-        for any other error the server answered, L{PublishTimeoutError} when it did not
-        answer.
+        L{TSIGRejectedError} when the server refused the signature or the signature of its
+        answer does not verify, L{UpdateRejectedError} for any other error the server
+        answered (to the update or to the read before it), for an alias (CNAME) at C{owner},
+        and for an update it accepted but did not apply, L{PublishTimeoutError} when it did
+        not answer.
     @raise ValueError: when C{records} is empty or mixes types.
     """
     if not records:
@@ -409,7 +544,7 @@ async def _publish(
     # (Knot) refuse a signed query whose key no query ACL names.
     if zone is None:
         zone = await findZone(reactor, server, owner, None, timeout)
-    previous = await readRRset(reactor, server, owner, rdtype, None, timeout)
+    previous = await readRRset(reactor, server, owner, rdtype, None, timeout, zone)
     key = tsigKey.toDNSPython()
     update = dns.update.UpdateMessage(zone, keyring=key)
     if previous is None:
@@ -431,6 +566,7 @@ async def _publish(
         if rcode == "NOTAUTH":
             raise TSIGRejectedError(where, zone.to_text(), rcode, explanation)
         raise UpdateRejectedError(where, zone.to_text(), rcode, explanation)
+    await _confirm(reactor, server, tsigKey, owner, records, zone, timeout)
     return PublishResult(server, zone, owner, rdtype, ttl, previous, tuple(records))
 
 
@@ -464,6 +600,7 @@ def publishTLSA(
 
 __all__ = [
     "ALGORITHMS",
+    "CONFIRM_TIME",
     "DEFAULT_TIMEOUT",
     "DEFAULT_TTL",
     "PrerequisiteFailedError",

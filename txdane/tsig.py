@@ -192,7 +192,7 @@ def _unexpectedText(text: str) -> str | None:
             statements += 1
             continue
         line = text.count("\n", 0, position) + 1
-        found = text[position:].splitlines()[0].strip()
+        found = _withoutSecrets(text[position:].splitlines()[0].strip())
         if len(found) > 40:
             found = found[:40] + "..."
         where = "after the key statement" if statements else "before the key statement"
@@ -200,6 +200,35 @@ def _unexpectedText(text: str) -> str | None:
             where += "s"
         return f"unexpected text {where}, line {line}: {found!r}"
     return None
+
+
+#: A run of base64 long enough to be a key (16 characters are 96 bits), in a line quoted.
+_SECRET_LIKE = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9+/]*[+/=][A-Za-z0-9+/=]*")
+
+
+def _looksLikeSecret(word: str) -> bool:
+    """
+    Whether C{word}, given as a key's name or algorithm, may be a secret, and so must not be
+    quoted in an error: it holds a character that is neither a letter, a digit, C{-}, C{_}
+    nor a dot (base64's C{+}, C{/}, C{=}), or a run of 16 letters and digits mixing capitals,
+    small letters and digits, as random base64 does.
+    """
+    if re.fullmatch(r"[A-Za-z0-9._-]+", word) is None:
+        return True
+    return any(
+        re.search("[0-9]", run) and re.search("[a-z]", run) and re.search("[A-Z]", run)
+        for run in re.findall(r"[A-Za-z0-9]{16,}", word)
+    )
+
+
+def _withoutSecrets(line: str) -> str:
+    """
+    C{line} as an error may quote it: quoted strings, and whatever follows C{secret}, blanked
+    out, and anything else that looks like a secret too.
+    """
+    line = re.sub(r'"[^"]*("|$)', '"..."', line)
+    line = re.sub(r"(?i)(secret\b).*", r"\1 ...", line)
+    return _SECRET_LIKE.sub("...", line)
 
 
 def readTSIGKeyFile(path: str | os.PathLike[str]) -> list[TSIGKey]:
@@ -236,18 +265,41 @@ def _choose(keys: Sequence[TSIGKey], source: str, name: str | None) -> TSIGKey:
 
 
 def _make(source: str, name: str, algorithm: str, secret: str | None) -> TSIGKey:
+    # The name is checked first and never quoted when it may be a secret: a name and a secret
+    # swapped (SECRET:NAME, ALGORITHM:SECRET:NAME) must not print the secret in the error. A
+    # name with base64's own characters is refused; one that merely looks random (letters
+    # and digits) is taken, and only kept out of the errors.
+    swapped = (
+        "are the name and the secret swapped? (the order is ALGORITHM:NAME:SECRET; a key name"
+        " is letters, digits, '-', '_' and dots)"
+    )
+    if re.fullmatch(r"[A-Za-z0-9._-]+", name) is None:
+        raise TSIGKeyError(
+            source, f"a key name looks like a secret (base64), so it is not shown: {swapped}"
+        )
+    key = f"key {name}"
+    if _looksLikeSecret(name):
+        key = f"a key whose name looks like a secret (not shown: {swapped})"
+    try:
+        keyName = dns.name.from_text(name)
+    except dns.exception.DNSException as e:
+        if _looksLikeSecret(name):
+            raise TSIGKeyError(source, f"{key}, and it is not a name: {e}") from None
+        raise TSIGKeyError(source, f"the key name {name!r} is not a name: {e}") from None
     algorithm = algorithm.lower().rstrip(".")
     if algorithm not in ALGORITHMS:
-        raise TSIGKeyError(source, f"key {name}: unknown algorithm {algorithm!r}")
+        shown = (
+            "(not shown: it looks like a secret)"
+            if _looksLikeSecret(algorithm)
+            else (repr(algorithm))
+        )
+        raise TSIGKeyError(source, f"{key}: unknown algorithm {shown}")
     if not secret:
-        raise TSIGKeyError(source, f"key {name}: the key has no secret")
+        raise TSIGKeyError(source, f"{key}: the key has no secret")
     try:
         decoded = base64.b64decode(secret, validate=True)
-        keyName = dns.name.from_text(name)
     except (binascii.Error, ValueError) as e:
-        raise TSIGKeyError(source, f"key {name}: the secret is not base64: {e}") from None
-    except dns.exception.DNSException as e:
-        raise TSIGKeyError(source, f"the key name {name!r} is not a name: {e}") from None
+        raise TSIGKeyError(source, f"{key}: the secret is not base64: {e}") from None
     if not decoded:
-        raise TSIGKeyError(source, f"key {name}: the secret is empty")
+        raise TSIGKeyError(source, f"{key}: the secret is empty")
     return TSIGKey(keyName, algorithm, decoded)

@@ -20,7 +20,7 @@ set -eu
 
 publish() {
     txdane publish "$DANE_HOST" "$DANE_PORT" --server "$DANE_SERVER" \
-        --tsig-key "$DANE_TSIG_KEY" --ttl "$DANE_TTL" "$@"
+        --tsig-key "$DANE_TSIG_KEY" --ttl "$DANE_TTL" --state "$DANE_DIR/ready.json" "$@"
 }
 
 # certbot sets RENEWED_LINEAGE for its deploy hooks: the renewed certificate is the next one.
@@ -36,7 +36,8 @@ fi
 # 1. Current + next (repeating it changes nothing).
 publish --cert "$DANE_DIR/current.pem" --cert "$DANE_DIR/next.pem"
 
-# 2. The gate: every authoritative server, signed, for at least the TTL.
+# 2. The gate: every authoritative server, signed, for at least the TTL (the largest the
+# records have had: publish keeps the TTL of those it replaced in the gate's state file).
 # shellcheck disable=SC2086
 if ! txdane check "$DANE_HOST" "$DANE_PORT" --ready "$DANE_DIR/next.pem" \
         --state "$DANE_DIR/ready.json" $DANE_CHECK_OPTIONS; then

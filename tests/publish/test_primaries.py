@@ -190,6 +190,41 @@ class _PrimaryTests:
         assert raised.value.rcode == "NXRRSET"
         await self.signed(OWNER, "TLSA", [other.toRdata()])
 
+    async def test_aliasRefused(self) -> None:
+        """
+        A CNAME at the TLSA name: the server would ignore the records added beside it and
+        answer NOERROR (RFC 2136 section 3.4.2.2), so the alias is refused when the RRset is
+        read, saying so, and nothing is changed.
+        """
+        target = f"_443._tcp.other.{ORIGIN}"
+        await deferToThread(self.primary.forceUpdate, OWNER, "CNAME", target)
+        await self.signed(OWNER, "CNAME", [_Text(target)])
+        with pytest.raises(UpdateRejectedError) as raised:
+            await publishTLSA(
+                reactor, self.primary.server, self.primary.key, f"www.{ORIGIN}", 443, [record()]
+            )
+        assert f"{OWNER} is an alias (CNAME to {target})" in str(raised.value)
+        assert "RFC 2136 section 3.4.2.2" in str(raised.value)
+        await self.signed(OWNER, "CNAME", [_Text(target)])
+
+    async def test_wildcardCoversTheName(self) -> None:
+        """
+        A wildcard TLSA RRset covering the name (C{*._tcp.www}) is not the name's own: the
+        update's prerequisite is that the name has none (prerequisites never match wildcards,
+        RFC 2136 section 3.2.5), and the records are published at the name.
+        """
+        wildcard = f"*._tcp.www.{ORIGIN}"
+        zeros = "3 1 1 " + "00" * 32
+        await deferToThread(self.primary.forceUpdate, wildcard, "TLSA", zeros)
+        await self.signed(wildcard, "TLSA", [_Text(zeros)])
+        first = record()
+        result = await publishTLSA(
+            reactor, self.primary.server, self.primary.key, f"www.{ORIGIN}", 443, [first], ttl=2
+        )
+        assert result.previous is None
+        await self.signed(OWNER, "TLSA", [first.toRdata()])
+        await self.signed(wildcard, "TLSA", [_Text(zeros)])
+
     async def test_sshfp(self) -> None:
         """
         SSHFP records of an OpenSSH public key are published at the host name.
@@ -253,10 +288,13 @@ class _PrimaryTests:
             "2",
             "--timeout",
             "5",
+            "--state",
+            str(Path(self.primary.directory) / "ready.json"),
         ]
         done = await deferToThread(subprocess.run, command, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert "published in zone pub.test." in done.stdout
+        assert not (Path(self.primary.directory) / "ready.json").exists()
         rdata = recordForCertificate(issued.cert).toRdata()
         await self.signed(OWNER, "TLSA", [rdata])
         keys = await deferToThread(self.primary.dnskey)
@@ -272,6 +310,10 @@ class _PrimaryTests:
         report = json.loads(done.stdout)
         assert report["seen_secure"] is True and report["changed"] is False
         assert report["records"] == report["previous"] == [rdata.to_text()]
+        # The TTL of the RRset replaced is kept for the rollover gate.
+        assert report["previous_ttl"] == 2
+        state = json.loads((Path(self.primary.directory) / "ready.json").read_text())
+        assert state == {"largest_ttl": {OWNER: 2}}
         assert "last_seen" not in report
         # With a trust anchor the zone is not signed by, the records are never seen secure:
         # exit 10, and the report says what was seen last.

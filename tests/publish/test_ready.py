@@ -13,9 +13,11 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import dns.name
+import dns.rdataset
 import dns.rdatatype
 import dns.zone
 from twisted.internet.error import CannotListenError
@@ -27,10 +29,12 @@ from tests.endpoints.world import reactor
 from txdane.cli import check
 from txdane.cli._ready import checkReady
 from txdane.dane.tlsa import recordForCertificate
+from txdane.errors import LookupFailedError
+from txdane.resolvconf import NameServer
 from txdane.server.service import listenDNS, responderForZones
 from txdane.server.signing import SigningOptions, absoluteZone, signZone
 from txdane.testing import buildHierarchy
-from txdane.transport import DNSClient
+from txdane.transport import DNSClient, DNSTimeoutError
 from txdane.validation import TrustAnchors, ValidatingResolver
 
 EXAMPLE = dns.name.from_text("example.test.")
@@ -40,9 +44,9 @@ TTL = 60
 SECOND = "ns2.example.test (127.0.0.2)"
 
 
-class TwoServersTests(TestCase):
+class _TwoServers(TestCase):
     """
-    The gate asks every address of every name server of the zone.
+    The zone served by two servers, and the gate's files.
     """
 
     async def setUp(self) -> None:  # type: ignore[override]
@@ -99,6 +103,16 @@ class TwoServersTests(TestCase):
         options = SigningOptions(now - 3600, now + 30 * 86400)
         return signZone(copy, self.hierarchy.keys[EXAMPLE], options)
 
+    def withTTL(self, zone: dns.zone.Zone, ttl: int, *rdatas: Any) -> dns.zone.Zone:
+        """
+        C{zone} with the TLSA RRset C{rdatas} of TTL C{ttl}, signed again with its own keys.
+        """
+        copy = absoluteZone(zone, stripDNSSEC=True)
+        copy.find_node(OWNER).replace_rdataset(dns.rdataset.from_rdata_list(ttl, list(rdatas)))
+        now = self.hierarchy.now
+        options = SigningOptions(now - 3600, now + 30 * 86400)
+        return signZone(copy, self.hierarchy.keys[EXAMPLE], options)
+
     async def serveSecond(self, zones: dict[dns.name.Name, dns.zone.Zone]) -> None:
         """
         Let the second server serve C{zones} from now on.
@@ -112,6 +126,12 @@ class TwoServersTests(TestCase):
         return await checkReady(
             reactor, self.resolver, host, 443, self.nextPath, self.state, now, 2, self.port
         )
+
+
+class TwoServersTests(_TwoServers):
+    """
+    The gate asks every address of every name server of the zone.
+    """
 
     async def test_oneServerLacksTheRecord(self) -> None:
         """
@@ -130,7 +150,7 @@ class TwoServersTests(TestCase):
         }, report.servers
         assert report.servers[SECOND] == "1 record(s), none for the certificate"
         assert report.missing == [f"{SECOND} does not serve the record yet"]
-        assert json.loads(self.state.read_text()) == {}
+        assert json.loads(self.state.read_text()) == {"largest_ttl": {OWNER.to_text(): TTL}}
 
         await self.serveSecond(self.zones)
         report = await self.gate(now)
@@ -144,7 +164,7 @@ class TwoServersTests(TestCase):
         await self.serveSecond(self.older)
         report = await self.gate(now + TTL + 1)
         assert not report.ready
-        assert json.loads(self.state.read_text()) == {}
+        assert json.loads(self.state.read_text()) == {"largest_ttl": {OWNER.to_text(): TTL}}
 
     async def test_secondServerSilent(self) -> None:
         """
@@ -195,3 +215,134 @@ class TwoServersTests(TestCase):
         result: dict[str, Any] = json.loads(out.getvalue())
         assert status == (0 if result["ready"] else 10)
         return result
+
+
+class TTLBeforeTests(_TwoServers):
+    """
+    The wait covers the largest TTL the RRset had before the record appeared, not only the
+    TTL it has now: an RRset of TTL 3600 replaced by one of TTL 60 stays in caches for an hour.
+    """
+
+    async def test_olderRRsetHadALargerTTL(self) -> None:
+        """
+        A look that finds the older RRset (TTL 3600, without the record) on one server keeps
+        its TTL; once every server serves the record with TTL 60, the gate stays closed for
+        3600 s, saying why.
+        """
+        current = recordForCertificate(self.current.cert).toRdata()
+        await self.serveSecond(
+            {**self.older, EXAMPLE: self.withTTL(self.zones[EXAMPLE], 3600, current)}
+        )
+        now = float(self.hierarchy.now)
+        report = await self.gate(now)
+        assert not report.ready and report.ttl == 3600
+        await self.serveSecond(self.zones)
+        report = await self.gate(now)
+        assert report.ttl == TTL and report.wait == 3600
+        report = await self.gate(now + TTL + 1)
+        assert report.missing == [
+            f"visible everywhere for {TTL + 1} s, less than the TTL the RRset had before 3600"
+            " s: caches may still hold the RRset without it"
+        ]
+        assert f"  visible everywhere for {TTL + 1} s (TTL {TTL}, 3600 before)" in report.lines()
+        report = await self.gate(now + 3600)
+        assert report.ready, report.missing
+        assert json.loads(self.state.read_text())["largest_ttl"] == {OWNER.to_text(): 3600}
+
+    async def test_publishKeepsTheTTLItReplaced(self) -> None:
+        """
+        The TTL of the RRset C{txdane publish} replaced, kept in the gate's state file, is
+        waited out though the gate never saw that RRset.
+        """
+        from txdane.cli.publish import keepTTL
+
+        keepTTL(self.state, SimpleNamespace(owner=OWNER, previousTTL=3600))
+        await self.serveSecond(self.zones)
+        now = float(self.hierarchy.now)
+        report = await self.gate(now + 1)
+        assert report.wait == 3600
+        report = await self.gate(now + 1 + TTL)
+        assert not report.ready
+        report = await self.gate(now + 1 + 3600)
+        assert report.ready, report.missing
+
+    async def test_stateOfAnEarlierVersion(self) -> None:
+        """
+        A state file written before the TTL was kept (records to times only) is read as it is,
+        and the TTL is added to it.
+        """
+        record = recordForCertificate(self.following.cert)
+        key = f"{OWNER} TLSA {record}"
+        now = float(self.hierarchy.now)
+        self.state.write_text(json.dumps({key: now - TTL}))
+        await self.serveSecond(self.zones)
+        report = await self.gate(now)
+        assert report.ready and report.waited == TTL, report.missing
+        assert json.loads(self.state.read_text()) == {
+            key: now - TTL,
+            "largest_ttl": {OWNER.to_text(): TTL},
+        }
+
+
+class _Addresses:
+    """
+    The validating resolver, except for the address lookups of one name server, answered by
+    C{answer} instead.
+    """
+
+    def __init__(self, inner: Any, ns: str, answer: Any) -> None:
+        self.inner = inner
+        self.ns = dns.name.from_text(ns)
+        self.answer = answer
+
+    def lookup(self, name: dns.name.Name, rdtype: Any, *args: Any, **kwargs: Any) -> Any:
+        if name == self.ns and rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            return self.answer(name, rdtype)
+        return self.inner.lookup(name, rdtype, *args, **kwargs)
+
+
+class NameServerAddressTests(_TwoServers):
+    """
+    A name server whose address cannot be found keeps the gate closed: it may be the one that
+    still serves the RRset without the record.
+    """
+
+    async def test_addressLookupFails(self) -> None:
+        """
+        The lookups of ns2's addresses time out: a C{missing} line names it and why, though
+        every server the gate could ask serves the record, for as long as it lasts.
+        """
+        from twisted.internet.defer import fail
+
+        def timedOut(name: dns.name.Name, rdtype: Any) -> Any:
+            cause = DNSTimeoutError(name, rdtype, [NameServer("127.0.0.1")], 1)
+            return fail(LookupFailedError(name, rdtype, "no answer", cause=cause))
+
+        self.resolver = _Addresses(self.resolver, "ns2.example.test.", timedOut)  # type: ignore[assignment]
+        await self.serveSecond(self.zones)
+        now = float(self.hierarchy.now)
+        for when in (now, now + TTL, now + 3600):
+            report = await self.gate(when)
+            assert not report.ready
+            assert report.missing == [
+                "the address of NS ns2.example.test could not be found: ns2.example.test. A:"
+                " no answer"
+            ]
+            assert SECOND not in report.servers
+
+    async def test_noAddress(self) -> None:
+        """
+        A name server name with no A and no AAAA records is named too.
+        """
+        nowhere = dns.name.from_text("nowhere.example.test.")
+        inner = self.resolver
+        self.resolver = _Addresses(  # type: ignore[assignment]
+            inner, "ns2.example.test.", lambda name, rdtype: inner.lookup(nowhere, rdtype)
+        )
+        await self.serveSecond(self.zones)
+        now = float(self.hierarchy.now)
+        report = await self.gate(now + TTL)
+        report = await self.gate(now + 2 * TTL)
+        assert report.missing == [
+            "the address of NS ns2.example.test could not be found: it has no A or AAAA records"
+        ]

@@ -181,3 +181,72 @@ def test_commentsBesideTheKey() -> None:
     """
     text = "# made by tsig-keygen\n// for updates\n/* two\nlines */\n" + BIND + "\n\n"
     assert [k.name.to_text() for k in parseTSIGKeys(text, "keys.conf")] == ["up.example."]
+
+
+#: A secret of another length and alphabet (hmac-sha384's 48 octets: no C{=}).
+SECRET_384 = base64.b64encode(bytes(range(7, 55))).decode()
+
+BIND_TWICE = f'key "up." {{\n\talgorithm hmac-sha256;\n\tsecret "{SECRET}";\n}};\n'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{SECRET}:up",
+        f"hmac-sha256:{SECRET}:up",
+        f"hmac-sha384:{SECRET_384}:up",
+        f"{SECRET_384}:up",
+        f'{BIND_TWICE}\tsecret "{SECRET}";\n',
+        f"{BIND_TWICE}\tsecret {SECRET};\n",
+        f"{BIND_TWICE}{SECRET}\n",
+        f"{BIND_TWICE}# {SECRET}\nx {SECRET_384}\n",
+        f'key "{SECRET}" {{ algorithm hmac-sha256; secret "up"; }};\n',
+        f"key:\n  - id: up.\n    algorithm: {SECRET}\n    secret: {SECRET}\n",
+    ],
+    ids=[
+        "secret:name",
+        "algorithm:secret:name",
+        "algorithm:secret:name, no =",
+        "secret:name, no =",
+        "stray secret line",
+        "stray secret unquoted",
+        "stray secret alone",
+        "stray base64 word",
+        "secret as the BIND key name",
+        "secret as the algorithm",
+    ],
+)
+def test_secretNeverInErrors(text: str) -> None:
+    """
+    No error about a key file holds the secret or any part of it of 8 characters: a name and
+    a secret swapped, a line quoted from after the key statement.
+    """
+    with pytest.raises(TSIGKeyError) as raised:
+        parseTSIGKeys(text, "up.key")
+    message = str(raised.value)
+    assert message.count("\n") == 0
+    for secret in (SECRET, SECRET_384):
+        for start in range(len(secret) - 8):
+            assert secret[start : start + 8] not in message, message
+
+
+def test_swappedNameSaysSo() -> None:
+    """
+    A name that looks like a secret is refused without being shown, with the order.
+    """
+    with pytest.raises(TSIGKeyError) as raised:
+        parseTSIGKeys(f"{SECRET}:up", "up.key")
+    assert "are the name and the secret swapped?" in str(raised.value)
+    assert "ALGORITHM:NAME:SECRET" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["update-key.", "publish_key.example.", "k1.", "transferkeyexample", "Key2UpdateExampleZone"],
+)
+def test_ordinaryNamesAccepted(name: str) -> None:
+    """
+    Key names as people give them are not taken for secrets.
+    """
+    [key] = parseTSIGKeys(f"hmac-sha256:{name}:{SECRET}")
+    assert key.name == dns.name.from_text(name)

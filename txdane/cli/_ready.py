@@ -7,12 +7,18 @@ next"). The gate is open, exit status 0, only when:
   2. every authoritative server of the zone (its NS records, each address asked directly,
      without recursion) serves the TLSA RRset with a record matching CERT and an RRSIG that
      verifies with the zone's DNSKEY RRset (itself secure to the validating resolver);
-  3. that has been so for at least the TTL of the RRset (the largest any server gives):
-     resolvers that cached the RRset before it had the record have dropped their copy.
+  3. that has been so for at least the largest TTL the RRset has had, before the record was
+     added as since (the largest any server gives, in this look or an earlier one, or that
+     C{txdane publish} replaced): resolvers that cached the RRset before it had the record
+     have dropped their copy. The TTL served now is not enough: an RRset of TTL 3600
+     replaced by one of TTL 60 stays in caches for up to 3600 s.
 
 When the record was first seen everywhere is kept in a state file (C{--state}), a JSON object
 from C{"OWNER TLSA RECORD"} to a POSIX time; a look that finds it missing anywhere removes its
-entry, so the wait starts again.
+entry, so the wait starts again. Under the key C{"largest_ttl"} the same file keeps, for each
+name whose TLSA RRset was asked for, the largest TTL seen for it (by any look, the record
+there or not, and by C{txdane publish} for the RRset it replaced); files written before it
+was kept are read as they are.
 
 The whole look takes at most the C{--timeout}: the authoritative servers are asked at once, and
 when the validating resolver cannot be reached nothing more is asked of it (the zone, its keys
@@ -71,7 +77,9 @@ class ReadyReport:
     @ivar record: the record of the next certificate.
     @ivar missing: what keeps the gate closed, one line each.
     @ivar servers: per authoritative server address, what it serves.
-    @ivar ttl: the largest TTL of the RRset seen.
+    @ivar ttl: the largest TTL of the RRset seen in this look.
+    @ivar wait: the seconds the record must have been seen everywhere: the largest TTL the
+        RRset has had (this look's, an earlier look's or the one C{txdane publish} replaced).
     @ivar waited: seconds since the record was first seen everywhere, or C{None}.
     """
 
@@ -81,6 +89,7 @@ class ReadyReport:
     missing: list[str] = field(default_factory=list)
     servers: dict[str, str] = field(default_factory=dict)
     ttl: int = 0
+    wait: int = 0
     waited: float | None = None
 
     @property
@@ -98,9 +107,17 @@ class ReadyReport:
         for server, seen in sorted(self.servers.items()):
             lines.append(f"  {server}  {seen}")
         if self.waited is not None:
-            lines.append(f"  visible everywhere for {self.waited:.0f} s (TTL {self.ttl})")
+            lines.append(f"  visible everywhere for {self.waited:.0f} s ({self._ttls()})")
         lines.extend(f"  missing  {line}" for line in self.missing)
         return lines
+
+    def _ttls(self) -> str:
+        """
+        The TTL the wait covers, and where it comes from when it is not this look's.
+        """
+        if self.wait > self.ttl:
+            return f"TTL {self.ttl}, {self.wait} before"
+        return f"TTL {self.ttl}"
 
     def toJSON(self) -> dict[str, Any]:
         return {
@@ -110,6 +127,7 @@ class ReadyReport:
             "ready": self.ready,
             "servers": self.servers,
             "ttl": self.ttl,
+            "wait": self.wait,
             "visible_for": self.waited,
             "missing": self.missing,
         }
@@ -224,10 +242,14 @@ async def _zoneOf(resolver: Any, owner: dns.name.Name, deadline: _Deadline) -> d
 
 
 async def _addresses(
-    resolver: Any, zone: dns.name.Name, deadline: _Deadline
+    resolver: Any, zone: dns.name.Name, deadline: _Deadline, missing: list[str]
 ) -> list[tuple[str, str]]:
     """
     The (name server, address) pairs of C{zone}.
+
+    A name server whose address cannot be found (a lookup that fails, or no A and no AAAA
+    records) is added to C{missing}: it may be the one that still serves the RRset without
+    the record, so the gate stays closed until it is asked.
     """
     answer = await deadline.within(resolver.lookup(zone, dns.rdatatype.NS), f"{zone} NS")
     # Every address is asked for at once: one slow name server does not hold up the others.
@@ -237,13 +259,27 @@ async def _addresses(
         for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
     ]
     found: list[tuple[str, str]] = []
+    failed: dict[str, str] = {}
+    names: list[str] = []
     for target, rdtype, d in pending:
+        name = target.to_text(omit_final_dot=True)
+        if name not in names:
+            names.append(name)
+        question = f"{target} {dns.rdatatype.to_text(rdtype)}"
         try:
-            addresses = await deadline.within(d, f"{target} {dns.rdatatype.to_text(rdtype)}")
-        except TxdaneError:
+            addresses = await deadline.within(d, question)
+        except TxdaneError as e:
+            failed.setdefault(name, f"{question}: {_reason(e, question)}")
             continue
         for rdata in addresses.rrset or ():
-            found.append((target.to_text(omit_final_dot=True), rdata.address))
+            found.append((name, rdata.address))
+    for name in names:
+        if name in failed:
+            missing.append(f"the address of NS {name} could not be found: {failed[name]}")
+        elif not any(server == name for server, _ in found):
+            missing.append(
+                f"the address of NS {name} could not be found: it has no A or AAAA records"
+            )
     return found
 
 
@@ -280,7 +316,7 @@ async def checkReady(
     if not isinstance(cert, x509.Certificate):
         raise UsageError(f"--ready {certPath}: a key, not a certificate")
     # A state file that cannot be used is refused before the servers are asked.
-    state = _readState(statePath)
+    state = readState(statePath)
     owner = tlsaName(host, port)
     record = recordForCertificate(cert)
     report = ReadyReport(owner.to_text(), str(record))
@@ -288,17 +324,23 @@ async def checkReady(
     deadline = _Deadline(reactor, timeout)
     await _look(reactor, resolver, report, owner, cert, now, deadline, authorityPort)
 
+    # The TTL is kept for the name the servers were asked for (the end of a CNAME chain):
+    # that is the RRset caches hold, and the one txdane publish replaces.
+    name = report.target or report.owner
+    state.remember(name, report.ttl)
+    report.wait = state.largestTTL.get(name, 0)
     if report.missing:
-        state.pop(key, None)
+        state.firstSeen.pop(key, None)
     else:
-        first = state.setdefault(key, now)
+        first = state.firstSeen.setdefault(key, now)
         report.waited = now - first
-        if report.waited < report.ttl:
+        if report.waited < report.wait:
+            before = "" if report.wait == report.ttl else " the RRset had before"
             report.missing.append(
-                f"visible everywhere for {report.waited:.0f} s, less than the TTL "
-                f"{report.ttl} s: caches may still hold the RRset without it"
+                f"visible everywhere for {report.waited:.0f} s, less than the TTL{before} "
+                f"{report.wait} s: caches may still hold the RRset without it"
             )
-    _writeState(statePath, state)
+    writeState(statePath, state)
     return report
 
 
@@ -353,7 +395,7 @@ async def _look(
         report.missing.append(f"the DNSKEY records of {zone} are not secure ({keys.status})")
         keys = None
     try:
-        servers = await _addresses(resolver, zone, deadline)
+        servers = await _addresses(resolver, zone, deadline, report.missing)
     except TxdaneError as e:
         servers = []
         report.missing.append(f"the NS records of {zone}: {e}")
@@ -406,23 +448,70 @@ async def _look(
         report.servers[where] = f"the record, signed ({len(rrset)} record(s), TTL {rrset.ttl})"
 
 
-def _readState(path: Path) -> dict[str, float]:
+#: The key of the state file under which the largest TTL of each name is kept.
+LARGEST_TTL = "largest_ttl"
+
+
+@dataclass
+class GateState:
+    """
+    What the gate remembers between looks (the C{--state} file).
+
+    @ivar firstSeen: C{"OWNER TLSA RECORD"} -> when the record was first seen everywhere.
+    @ivar largestTTL: TLSA owner name (C{"_443._tcp.www.example.com."}) -> the largest TTL
+        its RRset has been seen with.
+    """
+
+    firstSeen: dict[str, float] = field(default_factory=dict)
+    largestTTL: dict[str, int] = field(default_factory=dict)
+
+    def remember(self, name: str, ttl: int | None) -> None:
+        """
+        Keep C{ttl} for the RRset at C{name} when it is larger than what is kept.
+        """
+        if ttl is not None and ttl > self.largestTTL.get(name, 0):
+            self.largestTTL[name] = ttl
+
+
+def readState(path: Path) -> GateState:
+    """
+    The state kept in C{path}: empty when it does not exist; a file of an earlier version,
+    without L{LARGEST_TTL}, is read as it is.
+
+    @raise UsageError: when it cannot be read or is not a JSON object.
+    """
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        return {}
+        return GateState()
     except OSError as e:
         raise pathError("--state", path, e) from None
     except ValueError as e:
         raise UsageError(f"--state {path}: not a JSON object ({e})") from None
     if not isinstance(data, dict):
         raise UsageError(f"--state {path}: not a JSON object")
-    return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))}
+    ttls = data.get(LARGEST_TTL)
+    return GateState(
+        {str(k): float(v) for k, v in data.items() if _isNumber(v)},
+        {str(k): int(v) for k, v in ttls.items() if _isNumber(v)} if isinstance(ttls, dict) else {},
+    )
 
 
-def _writeState(path: Path, state: dict[str, float]) -> None:
+def _isNumber(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def writeState(path: Path, state: GateState) -> None:
+    """
+    Write C{state} to C{path} atomically, making its directory if needed.
+
+    @raise UsageError: when it cannot be written.
+    """
+    data: dict[str, Any] = dict(state.firstSeen)
+    if state.largestTTL:
+        data[LARGEST_TTL] = state.largestTTL
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        writeAtomically(path, (json.dumps(state, indent=1, sort_keys=True) + "\n").encode())
+        writeAtomically(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
     except OSError as e:
         raise pathError("--state", path, e, "cannot write") from None

@@ -110,6 +110,14 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
         help="then ask the validating resolver until it sees the new records, secure "
         f"(for up to SECONDS, default {DEFAULT_WAIT:g})",
     )
+    update.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="the state file of the rollover gate (check --ready --state): keep there the TTL "
+        "of the TLSA records replaced, which the gate waits out (default: the gate's, "
+        "$XDG_STATE_HOME/txdane/ready.json or ~/.local/state/txdane/ready.json)",
+    )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object (its keys: docs/cli.md)"
     )
@@ -217,6 +225,31 @@ async def waitUntilSecure(
         await deferLater(reactor, POLL_INTERVAL, lambda: None)
 
 
+def keepTTL(path: Path, result: Any) -> None:
+    """
+    Keep the TTL of the RRset C{result} replaced in the rollover gate's state file C{path}:
+    caches may hold that RRset, without the next record, for that long, and the gate (which
+    may never have seen it) waits it out.
+
+    @param result: a L{txdane.publish.PublishResult}.
+    @raise CommandError: when the file cannot be written (the records were published).
+    """
+    from txdane.cli._ready import readState, writeState
+
+    if result.previousTTL is None:
+        return
+    try:
+        state = readState(path)
+        state.remember(result.owner.to_text(), result.previousTTL)
+        writeState(path, state)
+    except UsageError as e:
+        raise CommandError(
+            f"{result.owner.to_text()} published, but the TTL of the records it replaced"
+            f" ({result.previousTTL} s) could not be kept for the gate: {e}",
+            ExitStatus.USAGE,
+        ) from None
+
+
 @dataclass(frozen=True)
 class Request:
     """
@@ -227,6 +260,8 @@ class Request:
     @ivar owner: the owner name of the RRset.
     @ivar records: the new records.
     @ivar zone: the zone, or C{None} to find it.
+    @ivar state: the rollover gate's state file, where the TTL of the TLSA RRset replaced is
+        kept (see L{txdane.cli._ready}), or C{None} for SSHFP records.
     """
 
     server: Any
@@ -234,6 +269,7 @@ class Request:
     owner: dns.name.Name
     records: list[dns.rdata.Rdata]
     zone: dns.name.Name | None
+    state: Path | None = None
 
 
 def prepare(options: argparse.Namespace) -> Request:
@@ -278,7 +314,17 @@ def prepare(options: argparse.Namespace) -> Request:
         key = TSIGKey.fromFile(options.tsig_key, options.tsig_key_name)
     except TSIGKeyError as e:
         raise UsageError(str(e)) from None
-    return Request(server, key, owner, records, zone)
+    state = None
+    if options.sshfp:
+        if options.state is not None:
+            raise UsageError("--state keeps the TTL of TLSA records for the gate, not --sshfp")
+    else:
+        from txdane.cli._ready import defaultStatePath, readState
+
+        state = options.state or defaultStatePath()
+        # A state file that cannot be used is refused before anything is changed.
+        readState(state)
+    return Request(server, key, owner, records, zone, state)
 
 
 async def execute(reactor: Any, options: argparse.Namespace, out: TextIO) -> int:
@@ -302,6 +348,8 @@ async def execute(reactor: Any, options: argparse.Namespace, out: TextIO) -> int
         )
     except PublishError as e:
         raise CommandError(str(e), statusOf(e)) from None
+    if request.state is not None:
+        keepTTL(request.state, result)
     report = result.toJSON()
     status = ExitStatus.OK
     problem = None
@@ -353,4 +401,13 @@ def run(options: argparse.Namespace) -> int:
     return runOnReactor(main)
 
 
-__all__ = ["Request", "execute", "prepare", "run", "sshfpRecords", "statusOf", "tlsaRecords"]
+__all__ = [
+    "Request",
+    "execute",
+    "keepTTL",
+    "prepare",
+    "run",
+    "sshfpRecords",
+    "statusOf",
+    "tlsaRecords",
+]
