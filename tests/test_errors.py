@@ -135,7 +135,10 @@ _CLASS_SAMPLES: dict[str, dict[str, Any]] = {
         "error": DNSConnectionError("the connection closed", NameServer("192.0.2.53", 853))
     },
     "txdane.publish.UpdateRejectedError": {"server": "192.0.2.53#53", "rcode": "REFUSED"},
-    "txdane.xmlrpc.ResponseTooLargeError": {"url": "https://rpc.example.test/", "limit": 10},
+    "txdane.endpoints.errors.ResponseTooLargeError": {
+        "url": "https://rpc.example.test/",
+        "limit": 10,
+    },
 }
 
 

@@ -97,6 +97,7 @@ __all__: list[str] = [  # noqa: RUF022
     "ValidationFailedError",
     "EndpointStringError",
     "UnsupportedSchemeError",
+    "ResponseTooLargeError",
     "StartTLSError",
     "StartTLSConnectionLostError",
     "StartTLSWrongProtocolError",

@@ -14,6 +14,12 @@ calls, C{callRemote(method, *args)}, over an C{IAgent}; L{daneXMLRPCProxy} gives
 L{daneAgent <txdane.endpoints.web.daneAgent>} of an C{https} URL, so that nothing is sent to a
 server before DANE has verified it.
 
+A call reads a response body of at most C{maxResponse} bytes (L{MAX_RESPONSE}); through
+L{daneXMLRPCProxy} the whole response, status and header lines included, may take at most
+L{HEADER_ALLOWANCE<txdane.endpoints.web.HEADER_ALLOWANCE>} bytes more on its connection
+(twisted.web's client keeps every header line it is sent, however many). Past either, the
+call fails with L{ResponseTooLargeError<txdane.endpoints.errors.ResponseTooLargeError>}.
+
 The XML is the standard library's (C{xmlrpc.client}), as with C{Proxy}: a fault arrives as
 C{xmlrpc.client.Fault}, of which twisted.web's C{Fault} is a subclass. The servers are
 unchanged: twisted.web's C{XMLRPC} resource, or any other XML-RPC server, behind TLS.
@@ -36,29 +42,16 @@ from twisted.web.iweb import IAgent, IBodyProducer
 from zope.interface import implementer
 
 from txdane.endpoints import UnsupportedSchemeError, daneAgent
-from txdane.endpoints.web import readBounded, urlHostAndPort
-from txdane.errors import TxdaneError
+from txdane.endpoints.errors import ResponseTooLargeError
+from txdane.endpoints.web import HEADER_ALLOWANCE, readBounded, urlHostAndPort
 from txdane.validation.interfaces import IDNSSECResolver
 
 __all__ = ["MAX_RESPONSE", "AgentProxy", "ResponseTooLargeError", "daneXMLRPCProxy"]
 
 #: The largest response body a call accepts by default, in bytes: a server cannot make a
-#: call hold more memory than this.
+#: call hold more memory than this (L{daneXMLRPCProxy}: nor more than this and
+#: L{HEADER_ALLOWANCE<txdane.endpoints.web.HEADER_ALLOWANCE>} for the whole response).
 MAX_RESPONSE = 16 * 1024 * 1024
-
-
-class ResponseTooLargeError(TxdaneError):
-    """
-    An XML-RPC server sent a response larger than the call accepts; the connection was
-    closed.
-
-    @ivar url: the server's URL.
-    @ivar limit: the largest size accepted, in bytes.
-    """
-
-    url: str
-    limit: int
-    template = "{url}: the response is larger than {limit} bytes"
 
 
 @implementer(IBodyProducer)
@@ -103,7 +96,10 @@ class AgentProxy:
     @param useDateTime: give C{datetime.datetime} values for dates, rather than
         C{xmlrpc.client.DateTime}.
     @param maxResponse: the largest response body accepted, in bytes; a larger one fails
-        the call with L{ResponseTooLargeError} and closes the connection.
+        the call with L{ResponseTooLargeError<txdane.endpoints.errors.ResponseTooLargeError>}
+        and closes the connection. The status and header lines are the agent's to bound
+        (L{daneAgent <txdane.endpoints.web.daneAgent>}'s C{maxResponseBytes}, which
+        L{daneXMLRPCProxy} sets).
 
     @ivar agent: the agent.
     @ivar url: the URL requested, without user and password.
@@ -145,11 +141,7 @@ class AgentProxy:
                 raise TypeError(f"{name} must be True or False, not {flag!r}")
         self.allowNone = allowNone
         self.useDateTime = useDateTime
-        if type(maxResponse) is not int:
-            raise TypeError(f"maxResponse must be a number of bytes (an int), not {maxResponse!r}")
-        if maxResponse < 1:
-            raise ValueError(f"maxResponse {maxResponse} is not a number of bytes above 0")
-        self.maxResponse = maxResponse
+        self.maxResponse = _checkedMaxResponse(maxResponse)
 
     def callRemote(self, method: str, *args: Any) -> Deferred[Any]:
         """
@@ -160,8 +152,10 @@ class AgentProxy:
             L{daneAgent <txdane.endpoints.web.daneAgent>}:
             L{DANEVerificationError <txdane.dane.errors.DANEVerificationError>} and the other
             refusals of L{DANEEndpoint <txdane.endpoints.dane.DANEEndpoint>}, before anything
-            was sent), or with C{twisted.web.error.Error} for an HTTP status other than 200.
-            Cancelling it stops the request.
+            was sent), with C{twisted.web.error.Error} for an HTTP status other than 200, or
+            with L{ResponseTooLargeError<txdane.endpoints.errors.ResponseTooLargeError>} for
+            a response larger than the call or the agent accepts. Cancelling it stops the
+            request.
         """
         payload = xmlrpc.client.dumps(args, method, allow_none=self.allowNone)
         return Deferred.fromCoroutine(self._call(payload.encode("utf-8")))
@@ -198,6 +192,20 @@ def _decoded(part: str | None) -> bytes | None:
     return None if part is None else unquote_to_bytes(part)
 
 
+def _checkedMaxResponse(maxResponse: object) -> int:
+    """
+    C{maxResponse} as a number of bytes: an C{int} (not a C{bool}) of at least 1.
+
+    @raise TypeError: for anything but an C{int}.
+    @raise ValueError: below 1.
+    """
+    if type(maxResponse) is not int:
+        raise TypeError(f"maxResponse must be a number of bytes (an int), not {maxResponse!r}")
+    if maxResponse < 1:
+        raise ValueError(f"maxResponse {maxResponse} is not a number of bytes above 0")
+    return maxResponse
+
+
 def daneXMLRPCProxy(
     reactor: Any,
     resolver: IDNSSECResolver,
@@ -214,7 +222,10 @@ def daneXMLRPCProxy(
     """
     An L{AgentProxy} for an C{https} URL whose server is authenticated by DANE: its requests
     go through L{daneAgent <txdane.endpoints.web.daneAgent>}, with its options (by default
-    the host name is checked even for DANE-EE records, RFC 7671 section 5.1).
+    the host name is checked even for DANE-EE records, RFC 7671 section 5.1), and with
+    C{maxResponseBytes} of C{maxResponse} plus L{HEADER_ALLOWANCE
+    <txdane.endpoints.web.HEADER_ALLOWANCE>}: a server cannot make a call hold more, header
+    lines included (each response of a connection C{pool} keeps alive is counted alone).
 
     @param reactor: the reactor.
     @param resolver: the validating resolver.
@@ -225,15 +236,18 @@ def daneXMLRPCProxy(
     @param password: its password (default: the URL's).
     @param allowNone: allow C{None} in arguments.
     @param useDateTime: give C{datetime.datetime} values for dates.
-    @param maxResponse: the largest response body accepted, in bytes (L{MAX_RESPONSE}).
+    @param maxResponse: the largest response body accepted, in bytes (L{MAX_RESPONSE}); the
+        whole response may take L{HEADER_ALLOWANCE <txdane.endpoints.web.HEADER_ALLOWANCE>}
+        bytes more on its connection. Past either, the call fails with
+        L{ResponseTooLargeError<txdane.endpoints.errors.ResponseTooLargeError>}.
     @param factoryOptions: the options of L{DANEEndpointFactory
         <txdane.endpoints.web.DANEEndpointFactory>}: C{timeout}, C{handshakeTimeout},
         C{options} or L{DANEOptions <txdane.endpoints.options.DANEOptions>} fields.
     @raise UnsupportedSchemeError: for a URL that is not C{https}.
     @raise ValueError: for a URL without a host or with a port that is not a number from 1
         to 65535, or a C{maxResponse} below 1.
-    @raise TypeError: for C{httpsOnly} (the requests are https only) or an argument of the
-        wrong type.
+    @raise TypeError: for C{httpsOnly} (the requests are https only), C{maxResponseBytes}
+        (the bound follows C{maxResponse}), or an argument of the wrong type.
     """
     text = url.decode("ascii") if isinstance(url, bytes) else url
     parts = urlsplit(text)
@@ -247,7 +261,15 @@ def daneXMLRPCProxy(
     urlHostAndPort(parts.scheme, parts.netloc.rpartition("@")[2])
     if "httpsOnly" in factoryOptions:
         raise TypeError("daneXMLRPCProxy takes no httpsOnly: its requests are https only")
-    agent = daneAgent(reactor, resolver, pool=pool, httpsOnly=True, **factoryOptions)
+    if "maxResponseBytes" in factoryOptions:
+        raise TypeError(
+            "daneXMLRPCProxy takes no maxResponseBytes: each response may take maxResponse "
+            "plus HEADER_ALLOWANCE bytes"
+        )
+    limit = _checkedMaxResponse(maxResponse) + HEADER_ALLOWANCE
+    agent = daneAgent(
+        reactor, resolver, pool=pool, httpsOnly=True, maxResponseBytes=limit, **factoryOptions
+    )
     return AgentProxy(
         agent,
         text,

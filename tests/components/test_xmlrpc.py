@@ -21,8 +21,10 @@ from twisted.web.xmlrpc import XMLRPC, Fault
 
 from txdane.dane.errors import DANEVerificationError
 from txdane.endpoints import UnsupportedSchemeError
+from txdane.endpoints.web import HEADER_ALLOWANCE
 from txdane.xmlrpc import AgentProxy, ResponseTooLargeError, daneXMLRPCProxy
 
+from ..endpoints.headerflood import FLOOD_CAP, TLS_RECORD, Flood, countReceived
 from .loopback import Loopback, LoopbackTestCase, reactor
 
 
@@ -56,6 +58,9 @@ class Calculator(XMLRPC):
 
     def xmlrpc_fail(self) -> None:
         raise Fault(7, "as asked")
+
+    def xmlrpc_echo(self, text: str) -> str:
+        return text
 
 
 class Silent(Protocol):
@@ -162,6 +167,48 @@ class ProxyTests(LoopbackTestCase):
         # Within the bound: read whole, then refused as XML.
         await self.assertFailure(proxy.callRemote("add", 2, 3), Exception)
 
+    async def test_headerFlood(self) -> None:
+        """
+        A server that answers C{200 OK} and then sends header lines without end: the
+        connection is aborted once C{maxResponse} plus L{HEADER_ALLOWANCE} bytes arrived,
+        and the call fails at once with L{ResponseTooLargeError}.
+        """
+        flood = Flood()
+        server = await self.serve(flood.factory(), "rpc")
+        received = countReceived(self)
+        proxy = daneXMLRPCProxy(
+            reactor,
+            server.world.resolver,
+            f"https://{server.host}:{server.port}/RPC2",
+            maxResponse=1000,
+        )
+        started = reactor.seconds()
+        call = proxy.callRemote("add", 2, 3).addTimeout(5, reactor)
+        error = await self.assertFailure(call, ResponseTooLargeError)
+        await flood.lost
+        limit = 1000 + HEADER_ALLOWANCE
+        self.assertEqual((error.url, error.limit), (f"https://{server.host}:{server.port}", limit))
+        self.assertLess(reactor.seconds() - started, 4)
+        (count,) = received
+        self.assertLessEqual(count, limit + TLS_RECORD)
+        self.assertLess(flood.sent, FLOOD_CAP)
+
+    async def test_pooledLargeResponses(self) -> None:
+        """
+        Through a persistent connection, each response is bounded alone: calls whose
+        responses together pass C{maxResponse} plus L{HEADER_ALLOWANCE} share the
+        connection.
+        """
+        server, calculator = await self.serveCalculator()
+        pool = HTTPConnectionPool(reactor)
+        self.addCleanup(pool.closeCachedConnections)
+        url = f"https://{server.host}:{server.port}/RPC2"
+        proxy = daneXMLRPCProxy(reactor, server.world.resolver, url, pool=pool, maxResponse=50000)
+        text = "a" * 40000
+        for _ in range(4):
+            self.assertEqual(await proxy.callRemote("echo", text), text)
+        self.assertEqual((len(calculator.calls), server.connections), (4, 1))
+
     async def test_closedWithoutAnswer(self) -> None:
         """
         A server that closes the connection without answering fails the call.
@@ -263,6 +310,12 @@ class URLTests(SynchronousTestCase):
         with self.assertRaises(TypeError) as caught:
             daneXMLRPCProxy(reactor, resolver, url, httpsOnly=False)
         self.assertIn("takes no httpsOnly", str(caught.exception))
+        with self.assertRaises(TypeError) as caught:
+            daneXMLRPCProxy(reactor, resolver, url, maxResponseBytes=10)
+        self.assertIn("takes no maxResponseBytes", str(caught.exception))
+        with self.assertRaises(TypeError) as caught:
+            daneXMLRPCProxy(reactor, resolver, url, maxResponse="10")  # type: ignore[arg-type]
+        self.assertIn("maxResponse must be a number of bytes", str(caught.exception))
         for value, error in [
             ("10", TypeError),
             (True, TypeError),

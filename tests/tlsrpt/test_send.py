@@ -24,6 +24,7 @@ from txdane.cli import ExitStatus
 from txdane.endpoints import daneAgent
 from txdane.tlsrpt import ReportStore, ResultType, SendOutcome, aggregate, sendReports
 
+from ..endpoints.headerflood import FLOOD_CAP, TLS_RECORD, countReceived
 from ..endpoints.world import reactor
 from ..fakeresolver import FakeResolver, answer
 from .samples import result
@@ -166,6 +167,34 @@ class SendTests(ReportWorld):
         )
         self.assertLess(reactor.seconds() - started, 10)
         self.assertEqual(len(self.collector.posts), 3)
+
+    async def test_headerFlood(self) -> None:
+        """
+        A destination that answers C{200 OK} and then sends header lines without end, to
+        the default agent: its connection is aborted once L{MAX_RESPONSE} plus
+        L{HEADER_ALLOWANCE} bytes arrived, and the destination failed at once, not at the
+        deadline.
+        """
+        from txdane.endpoints.web import HEADER_ALLOWANCE
+        from txdane.tlsrpt import MAX_RESPONSE
+
+        (report,) = aggregate(
+            [result(domain="headers.example.test")], "Example Org", "tlsrpt@example.org"
+        )
+        received = countReceived(self)
+        started = reactor.seconds()
+        (outcome,) = await self.send([report], agent=None, timeout=5)
+        await self.flood.lost
+        limit = MAX_RESPONSE + HEADER_ALLOWANCE
+        origin = self.floodURL.removesuffix("/tlsrpt")
+        self.assertEqual(
+            (outcome.destination, outcome.outcome),
+            (self.floodURL, f"failed: {origin}: the response is larger than {limit} bytes"),
+        )
+        self.assertLess(reactor.seconds() - started, 4)
+        (count,) = received
+        self.assertLessEqual(count, limit + TLS_RECORD)
+        self.assertLess(self.flood.sent, FLOOD_CAP)
 
     async def test_mailSenderFails(self) -> None:
         """

@@ -13,6 +13,7 @@ and TLSRPT records for the mail domains in the signed test hierarchy.
 | flood.example.test    | https: answering 200 with a 4 MiB body                           |
 | stall.example.test    | https: never answering                                           |
 | trickle.example.test  | https: answering 200 and a body that never ends                  |
+| headers.example.test  | https: answering 200 and header lines that never end             |
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from txdane.dane.tlsa import recordForCertificate
 
 from ..dane.certs import issue
 from ..dane.tlsserver import serverOptions
+from ..endpoints.headerflood import Flood
 from ..endpoints.world import World, makeWorld, reactor
 from ..mail.mxworld import ADDRESSES, MailCertificates, mailRecords
 from ..mail.smtpserver import SMTPServer, listenSMTP
@@ -100,6 +102,10 @@ class ReportWorld(TestCase):
         )
         self.addCleanup(web.stopListening)
         self.webPort = number = web.getHost().port
+        # Another server with the same certificate, flooding header lines.
+        self.flood = Flood()
+        flooding = self.flood.listen(serverOptions(webCertificate), self.addCleanup)
+        self.floodURL = f"https://reports.example.test:{flooding}/tlsrpt"
         good = recordForCertificate(webCertificate.cert, 3, 1, 1)
         wrong = recordForCertificate(issue("reports.example.test").cert, 3, 1, 1)
         self.reportsURL = f"https://reports.example.test:{number}/tlsrpt"
@@ -111,6 +117,8 @@ class ReportWorld(TestCase):
             f"_{number}._tcp.reports 300 IN TLSA {good}",
             "evil 300 IN A 127.0.0.1",
             f"_{number}._tcp.evil 300 IN TLSA {wrong}",
+            f"_{flooding}._tcp.reports 300 IN TLSA {good}",
+            f'_smtp._tls.headers 300 IN TXT "v=TLSRPTv1; rua={self.floodURL}"',
             "_smtp._tls.verified 300 IN TXT "
             f'"v=TLSRPTv1; rua=mailto:tlsrpt@verified.example.test,{self.reportsURL}"',
             "_smtp._tls.mismatch 300 IN TXT "

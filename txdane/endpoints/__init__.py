@@ -41,6 +41,7 @@ from txdane.endpoints.errors import (
     StartTLSError,
     StartTLSWrongProtocolError,
     TLSHandshakeError,
+    ResponseTooLargeError,
     UnknownProtocolError,
     UnsupportedSchemeError,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "NoSuchServiceError",
     "NullMXError",
     "Protection",
+    "ResponseTooLargeError",
     "SRVConnectError",
     "SRVEndpoint",
     "SRVLookupError",

@@ -1,12 +1,13 @@
 """
 The errors of the endpoints: a TLS handshake that broke down, STARTTLS refused, MX and SRV
-lookups that forbid dialling, every host of a plan failed, and endpoint strings or URLs that
-cannot be used.
+lookups that forbid dialling, every host of a plan failed, endpoint strings or URLs that
+cannot be used, and an HTTP response larger than its client accepts.
 
 Each names its host (or domain) and its cause in one line; the facts are attributes, declared
 once as fields (see L{TxdaneError<txdane.errors.TxdaneError>}).
 
-Tests: C{tests/endpoints/test_planner.py}, C{tests/test_surface.py}.
+Tests: C{tests/endpoints/test_planner.py}, C{tests/endpoints/test_web_bounds.py},
+C{tests/test_surface.py}.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "NoSuchDomainError",
     "NoSuchServiceError",
     "NullMXError",
+    "ResponseTooLargeError",
     "SRVConnectError",
     "SRVLookupError",
     "ServiceNotOfferedError",
@@ -56,6 +58,23 @@ class UnsupportedSchemeError(TxdaneError, ValueError, SchemeNotSupported):
     only). It is also Twisted's C{SchemeNotSupported}, so that code written for Twisted's
     C{Agent} recognizes it.
     """
+
+
+class ResponseTooLargeError(TxdaneError):
+    """
+    A server sent a larger HTTP response than its client accepts: more bytes on the
+    connection than the bound of L{daneAgent<txdane.endpoints.web.daneAgent>}'s
+    C{maxResponseBytes} (status line, header lines and body), or a larger body than
+    L{AgentProxy<txdane.xmlrpc.AgentProxy>}'s C{maxResponse}. The connection was closed
+    (aborted, past the connection's bound).
+
+    @ivar url: the URL requested, or the origin (C{https://host:port}) of the connection.
+    @ivar limit: the most bytes accepted.
+    """
+
+    url: str
+    limit: int
+    template = "{url}: the response is larger than {limit} bytes"
 
 
 class UnknownProtocolError(TxdaneError, ValueError):

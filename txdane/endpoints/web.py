@@ -12,7 +12,13 @@ Its C{request} fails, as an C{IAgent}'s should, by its Deferred: a URL it cannot
 scheme, no host, a port that is not a number from 1 to 65535, a user name or password in it)
 fails before anything is looked up or dialled.
 
-Tests: C{tests/endpoints/test_web.py}, C{tests/endpoints/test_web_arguments.py}.
+Like twisted.web's C{Agent}, it bounds no response unless asked: with C{maxResponseBytes}
+each response may take that many bytes on its connection, status line, header lines and
+body together (twisted.web's client keeps every header line it is sent, however many); read
+a body with L{readBounded} to bound it alone.
+
+Tests: C{tests/endpoints/test_web.py}, C{tests/endpoints/test_web_arguments.py},
+C{tests/endpoints/test_web_bounds.py}.
 """
 
 from __future__ import annotations
@@ -35,19 +41,36 @@ from txdane.endpoints._arguments import (
     checkedResolver,
     checkedSeconds,
 )
+from txdane.endpoints._bounded import BoundedEndpoint
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
-from txdane.endpoints.errors import UnsupportedSchemeError
+from txdane.endpoints.errors import ResponseTooLargeError, UnsupportedSchemeError
 from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.names import isAddress
 from txdane.validation.interfaces import IDNSSECResolver
 
-__all__ = ["WEB_OPTIONS", "DANEEndpointFactory", "daneAgent", "readBounded", "urlHostAndPort"]
+__all__ = [
+    "HEADER_ALLOWANCE",
+    "WEB_OPTIONS",
+    "BoundedEndpoint",
+    "DANEEndpointFactory",
+    "daneAgent",
+    "readBounded",
+    "urlHostAndPort",
+]
 
 #: The options of L{DANEEndpointFactory} unless it is given others: a web client checks the
 #: host name even for DANE-EE records (it should not accept a certificate made for another
 #: name, RFC 7671 section 5.1), and offers HTTP/1.1 by ALPN.
 WEB_OPTIONS = DANEOptions(checkDANEEENames=True, acceptableProtocols=(b"http/1.1",))
+
+#: The bytes a response may take beyond the largest body a client of txdane accepts: its
+#: status line, header lines and chunk framing. Such a client gives its connections a
+#: bound (L{daneAgent}'s C{maxResponseBytes}) of that body plus this, so that a server that
+#: sends header lines without end cannot make it hold more (twisted.web's client bounds each
+#: header line, not their number): MTA-STS policy fetches, TLS reports sent by HTTPS, the
+#: XML-RPC proxy.
+HEADER_ALLOWANCE = 65536
 
 #: The port of each scheme the agent fetches, where a URL names none.
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -141,6 +164,10 @@ class DANEEndpointFactory:
     @param handshakeTimeout: seconds the TLS handshake of an C{https} connection may take once
         the TCP connection is made; past it the connection is aborted and the request fails
         with L{HandshakeTimeoutError<txdane.errors.HandshakeTimeoutError>}.
+    @param maxResponseBytes: the most bytes each endpoint's connection hands the HTTP
+        client for a response, status line, header lines and body together (C{None}: no
+        bound); past them the connection is aborted and the HTTP client sees it lost with
+        L{ResponseTooLargeError}. See L{daneAgent}.
     @param optionFields: fields of L{DANEOptions} to set, as for L{DANEEndpoint}: C{policy},
         C{trustRoots}, C{checkDANEEENames} (turn it off for servers whose DANE-EE
         certificates carry no name) ... but not C{starttls}: an C{https} connection starts
@@ -148,9 +175,10 @@ class DANEEndpointFactory:
     @raise TypeError: for an argument of the wrong type (C{options} that are not
         L{DANEOptions}, a C{httpsOnly} that is not a C{bool} ...).
     @raise ValueError: for a value that cannot be used (a timeout that is not a positive
-        number of seconds, C{starttls} set).
+        number of seconds, C{starttls} set, a C{maxResponseBytes} below 1).
 
     @ivar options: the L{DANEOptions} every C{https} endpoint gets.
+    @ivar maxResponseBytes: the bound of each response on its connection, or C{None}.
     """
 
     def __init__(
@@ -162,6 +190,7 @@ class DANEEndpointFactory:
         httpsOnly: bool = False,
         timeout: float = 30,
         handshakeTimeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+        maxResponseBytes: int | None = None,
         **optionFields: Any,
     ) -> None:
         self._reactor = reactor
@@ -177,12 +206,18 @@ class DANEEndpointFactory:
         self.httpsOnly = checkedFlag(httpsOnly, "httpsOnly")
         self.timeout = checkedSeconds(timeout, "timeout")
         self.handshakeTimeout = checkedSeconds(handshakeTimeout, "handshakeTimeout")
+        self.maxResponseBytes = (
+            None
+            if maxResponseBytes is None
+            else _checkedLimit(maxResponseBytes, "maxResponseBytes")
+        )
 
     def endpointForURI(self, uri: Any) -> IStreamClientEndpoint:
         """
         The endpoint for C{uri}'s host and port (read by L{urlHostAndPort}, not from
         C{uri.host} and C{uri.port}, which keep a port that is not a number, and a user name
-        and password, in the host name).
+        and password, in the host name), within a L{BoundedEndpoint} of C{maxResponseBytes}
+        when it is set.
 
         @param uri: a C{twisted.web.client.URI}.
         @raise UnsupportedSchemeError: for a scheme other than C{https}, or C{http} unless
@@ -195,7 +230,19 @@ class DANEEndpointFactory:
             raise UnsupportedSchemeError("cannot fetch http: URLs: this agent is httpsOnly")
         # The host as the URL spells it: an IDNA (xn--) label stays ASCII, so the DNS name
         # is exactly the URL's (Python's IDNA 2003 codec cannot decode every such label).
-        host, port = urlHostAndPort(scheme, _text(uri.netloc))
+        netloc = _text(uri.netloc)
+        host, port = urlHostAndPort(scheme, netloc)
+        endpoint = self._endpoint(scheme, host, port)
+        if self.maxResponseBytes is None:
+            return endpoint
+        # The origin only: a connection kept alive carries requests for other paths.
+        tooLarge = ResponseTooLargeError(f"{scheme}://{netloc}", self.maxResponseBytes)
+        return BoundedEndpoint(endpoint, self.maxResponseBytes, tooLarge)
+
+    def _endpoint(self, scheme: str, host: str, port: int) -> IStreamClientEndpoint:
+        """
+        A L{DANEEndpoint} for C{https}, a L{DNSSECEndpoint} for C{http}.
+        """
         if scheme == "https":
             return DANEEndpoint(
                 self._reactor,
@@ -220,7 +267,9 @@ class _DANEAgent(Agent):
     """
     An C{Agent} whose C{request} always returns a Deferred, as C{IAgent} says: what would
     raise (a URL the endpoint factory refuses, a method that is not bytes ...) fails it
-    instead. Twisted's C{Agent} does so only for C{SchemeNotSupported}.
+    instead. Twisted's C{Agent} does so only for C{SchemeNotSupported}. A response that
+    went past the bound of its connection fails it with the L{ResponseTooLargeError} the
+    connection was lost with, not within Twisted's C{ResponseFailed}.
     """
 
     def request(
@@ -230,7 +279,20 @@ class _DANEAgent(Agent):
         headers: Headers | None = None,
         bodyProducer: IBodyProducer | None = None,
     ) -> Deferred[IResponse]:
-        return maybeDeferred(super().request, method, uri, headers, bodyProducer)
+        requested = maybeDeferred(super().request, method, uri, headers, bodyProducer)
+        return requested.addErrback(_boundReached)
+
+
+def _boundReached(failure: Failure) -> Failure:
+    """
+    The L{ResponseTooLargeError} a connection was lost with, where twisted.web's client
+    gives it among the reasons of one of its errors (C{ResponseFailed},
+    C{ResponseNeverReceived}, C{RequestTransmissionFailed} ...); else C{failure}.
+    """
+    for reason in getattr(failure.value, "reasons", None) or ():
+        if isinstance(reason, Failure) and reason.check(ResponseTooLargeError):
+            return reason
+    return failure
 
 
 def daneAgent(
@@ -238,11 +300,25 @@ def daneAgent(
     resolver: IDNSSECResolver,
     *,
     pool: HTTPConnectionPool | None = None,
+    maxResponseBytes: int | None = None,
     **factoryOptions: Any,
 ) -> IAgent:
     """
     An C{IAgent} (a C{twisted.web.client.Agent}) whose HTTPS connections are authenticated by
     DANE. Pass an C{HTTPConnectionPool} to keep connections alive between requests.
+
+    Like twisted.web's C{Agent}, it bounds no response unless given C{maxResponseBytes}.
+    Then each connection it makes hands the HTTP client at most that many bytes of a
+    response, status line, header lines and body together; past them the connection is
+    aborted, and a request still waiting for its response (a server sending header lines
+    without end) fails with L{ResponseTooLargeError}. The bound is per connection, counted
+    again from nothing for each response of a connection a C{pool} keeps alive, so a
+    persistent connection carries any number of responses of up to that size each. A body
+    the bound cuts short ends as twisted.web ends one whose connection is lost:
+    C{ResponseFailed} (with the L{ResponseTooLargeError} among its C{reasons}; L{readBounded}
+    gives it alone), or, for a body of no stated length (read until the connection closes),
+    C{PotentialDataLoss}, as any such body may be incomplete. To bound a body alone, read
+    it with L{readBounded}; give the bound that body's size plus L{HEADER_ALLOWANCE}.
 
     Its C{request} always returns a Deferred: a URL that cannot be fetched fails it before
     any lookup, with L{UnsupportedSchemeError} for a scheme other than C{https} (or C{http},
@@ -253,13 +329,18 @@ def daneAgent(
     @param reactor: the reactor.
     @param resolver: the validating resolver.
     @param pool: the connection pool (default: a non-persistent one).
+    @param maxResponseBytes: the most bytes of a response on its connection, an C{int} of
+        at least 1, or C{None} for no bound.
     @param factoryOptions: the arguments of L{DANEEndpointFactory}: C{httpsOnly},
         C{timeout}, C{handshakeTimeout} (default 30 s), C{options} or L{DANEOptions} fields.
-    @raise TypeError: for a C{pool} that is not a connection pool, or an argument of
-        L{DANEEndpointFactory} of the wrong type.
-    @raise ValueError: for a value L{DANEEndpointFactory} cannot use.
+    @raise TypeError: for a C{pool} that is not a connection pool, a C{maxResponseBytes}
+        that is not an C{int}, or an argument of L{DANEEndpointFactory} of the wrong type.
+    @raise ValueError: for a C{maxResponseBytes} below 1, or a value L{DANEEndpointFactory}
+        cannot use.
     """
-    factory = DANEEndpointFactory(reactor, resolver, **factoryOptions)
+    factory = DANEEndpointFactory(
+        reactor, resolver, maxResponseBytes=maxResponseBytes, **factoryOptions
+    )
     return _DANEAgent.usingEndpointFactory(reactor, factory, pool=_checkedPool(pool))
 
 
@@ -309,35 +390,37 @@ class _BoundedBody(Protocol):
         if reason.check(ResponseDone, PotentialDataLoss):
             self.done.callback(b"".join(self._chunks))
         else:
-            self.done.errback(reason)
+            self.done.errback(_boundReached(reason))
 
 
 def readBounded(response: IResponse, limit: int, tooLarge: Exception) -> Deferred[bytes]:
     """
     The body of C{response}, at most C{limit} bytes: a larger body fails with C{tooLarge}
     and closes the connection, so that a server cannot make a client hold more. Cancelling
-    the Deferred closes the connection too.
+    the Deferred closes the connection too. A body cut short by the bound of its
+    connection (L{daneAgent}'s C{maxResponseBytes}) fails with its L{ResponseTooLargeError}.
 
     @param limit: the most bytes taken: an C{int} of at least 1.
     @raise TypeError: for a C{limit} that is not an C{int} (a C{bool}, a C{str} ...).
     @raise ValueError: for a C{limit} below 1.
     """
-    body = _BoundedBody(_checkedLimit(limit), tooLarge)
+    body = _BoundedBody(_checkedLimit(limit, "limit"), tooLarge)
     response.deliverBody(body)
     return body.done
 
 
-def _checkedLimit(limit: object) -> int:
+def _checkedLimit(limit: object, what: str) -> int:
     """
     C{limit} as a number of bytes: an C{int} (not a C{bool}) of at least 1. Checked before the
     body is read: a C{str} would otherwise fail each comparison in C{dataReceived}, which
     the response reads as a connection lost, giving an empty body.
 
+    @param what: the argument's name, for the message.
     @raise TypeError: for anything but an C{int}.
     @raise ValueError: below 1.
     """
     if type(limit) is not int:
-        raise TypeError(f"limit must be a number of bytes (an int), not {limit!r}")
+        raise TypeError(f"{what} must be a number of bytes (an int), not {limit!r}")
     if limit < 1:
-        raise ValueError(f"limit {limit} is not a positive number of bytes")
+        raise ValueError(f"{what} {limit} is not a positive number of bytes")
     return limit

@@ -31,7 +31,6 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import Protocol
 from twisted.internet.ssl import CertificateOptions
 from twisted.logger import Logger
-from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, ResponseDone
@@ -41,7 +40,7 @@ from zope.interface import implementer
 
 from txdane.dane.pkix import PKIXTrust, nameMismatch, verifyPath
 from txdane.endpoints.dnssec import DNSSECEndpoint
-from txdane.endpoints.web import readBounded
+from txdane.endpoints.web import HEADER_ALLOWANCE, BoundedEndpoint, readBounded
 from txdane.mtasts.errors import MTASTSError, PolicyFailure, PolicySyntaxError
 from txdane.mtasts.policy import MTASTSPolicy, hostName, parsePolicy
 from txdane.validation.interfaces import IDNSSECResolver
@@ -64,12 +63,6 @@ POLICY_PATH = "/.well-known/mta-sts.txt"
 #: The largest policy accepted by default, in bytes: a policy host cannot make a fetch hold
 #: more memory than this.
 MAX_POLICY_SIZE = 65536
-
-#: The bytes a policy host may send on a fetch's connection beyond the largest policy
-#: accepted (C{maxSize}): the status line, the header lines and the chunk framing. Past
-#: C{maxSize} plus this the connection is aborted and the fetch fails, so that no response
-#: makes a fetch hold more (twisted.web's client bounds each header line, not their number).
-HEADER_ALLOWANCE = 65536
 
 #: How long a fetch may take by default, in seconds, from the address lookup of the policy
 #: host to the last byte of the policy.
@@ -175,80 +168,24 @@ class _PolicyHostTLS:
         return connection
 
 
-class _BoundedConnection(ProtocolWrapper):
-    """
-    Passes the bytes received over TLS to the HTTP client up to its factory's C{limit}, in
-    all; past it, aborts the connection, which the client then sees lost with the
-    factory's C{tooLarge} error.
-    """
-
-    factory: _BoundedConnectionFactory
-
-    def __init__(self, factory: _BoundedConnectionFactory, wrappedProtocol: IProtocol) -> None:
-        super().__init__(factory, wrappedProtocol)
-        self.received = 0
-        self._tooLarge: Exception | None = None
-
-    def dataReceived(self, data: bytes) -> None:
-        if self._tooLarge is not None:
-            return
-        self.received += len(data)
-        if self.received > self.factory.limit:
-            self._tooLarge = self.factory.tooLarge
-            self.transport.abortConnection()  # type: ignore[union-attr]
-            return
-        super().dataReceived(data)
-
-    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
-        if self._tooLarge is not None:
-            reason = Failure(self._tooLarge)
-        super().connectionLost(reason)
-
-
-class _BoundedConnectionFactory(WrappingFactory["_BoundedConnection"]):
-    """
-    Builds a L{_BoundedConnection} around each protocol of C{wrappedFactory}.
-
-    @ivar limit: the most bytes a connection passes on.
-    @ivar tooLarge: the error its protocol sees the connection lost with past C{limit}.
-    """
-
-    protocol = _BoundedConnection
-
-    def __init__(self, wrappedFactory: IProtocolFactory, limit: int, tooLarge: Exception):
-        super().__init__(wrappedFactory)
-        self.limit = limit
-        self.tooLarge = tooLarge
-
-
 @implementer(IStreamClientEndpoint)
 class _TLSEndpoint:
     """
-    TLS over another endpoint, its writes scheduled on the given reactor; the protocol it
-    connects receives at most C{limit} bytes, in all, before the connection is aborted and
-    the protocol sees it lost with C{tooLarge}.
+    TLS over another endpoint, its writes scheduled on the given reactor.
     """
 
     def __init__(
-        self,
-        reactor: Any,
-        creator: _PolicyHostTLS,
-        wrapped: IStreamClientEndpoint,
-        limit: int,
-        tooLarge: Exception,
+        self, reactor: Any, creator: _PolicyHostTLS, wrapped: IStreamClientEndpoint
     ) -> None:
         self._reactor = reactor
         self._creator = creator
         self._wrapped = wrapped
-        self._limit = limit
-        self._tooLarge = tooLarge
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
-        bounded = _BoundedConnectionFactory(protocolFactory, self._limit, self._tooLarge)
-        factory = TLSMemoryBIOFactory(self._creator, True, bounded, clock=self._reactor)
+        factory = TLSMemoryBIOFactory(self._creator, True, protocolFactory, clock=self._reactor)
         connected: Deferred[Any] = self._wrapped.connect(factory)
-        # The protocol the Agent gave, beneath the TLS layer and the bound.
-        return connected.addCallback(lambda tls: tls.wrappedProtocol.wrappedProtocol)
+        # The protocol given, beneath the TLS layer.
+        return connected.addCallback(lambda tls: tls.wrappedProtocol)
 
 
 @implementer(IAgentEndpointFactory)
@@ -256,7 +193,8 @@ class _PolicyHostEndpoints:
     """
     The endpoint of a policy host: addresses from the validating resolver (from unsigned
     zones too, never bogus ones), then TLS checked by WebPKI, then at most C{maxSize} plus
-    L{HEADER_ALLOWANCE} bytes of response.
+    L{HEADER_ALLOWANCE} bytes of response (a L{BoundedEndpoint
+    <txdane.endpoints.web.BoundedEndpoint>}).
     """
 
     def __init__(
@@ -289,7 +227,7 @@ class _PolicyHostEndpoints:
             f"{url}: the response is larger than {limit} bytes (a policy of at most "
             f"{self._maxSize} bytes and {HEADER_ALLOWANCE} bytes of status and header lines)",
         )
-        return _TLSEndpoint(self._reactor, self._creator, tcp, limit, tooLarge)
+        return BoundedEndpoint(_TLSEndpoint(self._reactor, self._creator, tcp), limit, tooLarge)
 
 
 class _Abandon(Protocol):

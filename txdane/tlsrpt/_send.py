@@ -4,6 +4,13 @@ record names: by mail (L{txdane.mail.sendMail}, with DANE) or by HTTPS POST (thr
 L{daneAgent<txdane.endpoints.web.daneAgent>}, with DANE); what became of each report for
 each destination (L{SendOutcome}).
 
+An HTTPS destination is a URL the reported domain publishes, so its server may be anyone's:
+besides the deadline (L{POST_TIMEOUT}) and the body read (L{MAX_RESPONSE}), the default agent
+takes at most L{MAX_RESPONSE} plus L{HEADER_ALLOWANCE<txdane.endpoints.web.HEADER_ALLOWANCE>}
+bytes of a response, its status and header lines included (twisted.web's client keeps every
+header line it is sent, however many); past them the connection is aborted and the
+destination failed, unless its status had come.
+
 Tests: C{tests/tlsrpt/test_send.py}.
 """
 
@@ -27,7 +34,9 @@ if TYPE_CHECKING:
 
     from txdane.validation.interfaces import IDNSSECResolver
 
-#: The most bytes of an HTTPS reporting server's response body read (and then dropped).
+#: The most bytes of an HTTPS reporting server's response body read (and then dropped). The
+#: default agent of L{sendReports} takes at most this and
+#: L{HEADER_ALLOWANCE<txdane.endpoints.web.HEADER_ALLOWANCE>} bytes of a response in all.
 MAX_RESPONSE = 65536
 
 #: Seconds an HTTPS POST of a report may take, connection to response.
@@ -174,7 +183,10 @@ def sendReports(
     @param submitter: the domain of the reporting system (C{TLS-Report-Submitter}).
     @param sender: the address reports by mail come from (envelope and C{From}).
     @param agent: the C{IAgent} for C{https:} destinations (default: a
-        L{daneAgent<txdane.endpoints.web.daneAgent>} of C{resolver}).
+        L{daneAgent<txdane.endpoints.web.daneAgent>} of C{resolver}, a new connection for
+        each POST, taking at most L{MAX_RESPONSE} plus L{HEADER_ALLOWANCE
+        <txdane.endpoints.web.HEADER_ALLOWANCE>} bytes of each response: give an agent of
+        your own a bound too, its C{maxResponseBytes}).
     @param mailSender: called as L{sendMail<txdane.mail.sendMail>} is, C{(reactor, resolver,
         sender, [recipient], message, port=port)}, for C{mailto:} destinations (default:
         L{txdane.mail.sendMail}).
@@ -222,9 +234,13 @@ def sendReports(
                     )
                 elif scheme == "https":
                     if agent is None:
-                        from txdane.endpoints.web import daneAgent
+                        from txdane.endpoints.web import HEADER_ALLOWANCE, daneAgent
 
-                        agent = daneAgent(reactor, resolver)
+                        # The server is the reported domain's choice: bound what it sends,
+                        # header lines included, on connections that carry one POST each.
+                        agent = daneAgent(
+                            reactor, resolver, maxResponseBytes=MAX_RESPONSE + HEADER_ALLOWANCE
+                        )
                     outcome = await _post(reactor, agent, uri, compressReport(report), timeout)
                 else:
                     outcome = (
