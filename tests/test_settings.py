@@ -208,6 +208,32 @@ def test_trustAnchorStateErrors(tmp_path: Path) -> None:
         ResolverSettings((NameServer("127.0.0.1"),), trustAD=True, trustAnchorState="x")
 
 
+def test_unusableTrustAnchorsRefused(tmp_path: Path) -> None:
+    """
+    A trust anchor file, or a state file, whose anchors the resolver could never use (a DS
+    of an unsupported digest type, making everything below the zone insecure) is refused
+    when the settings are read, naming the setting, the file and the zone.
+    """
+    ds = next(iter(buildHierarchy().trustAnchor))
+    text = f". IN DS {ds.key_tag} {ds.algorithm} 3 {ds.digest.hex()}\n"
+    anchors = tmp_path / "anchor"
+    anchors.write_text(text)
+    why = "every trust anchor of . uses an unsupported digest type 3 (supported: "
+    with pytest.raises(ResolverSettingsError) as caught:
+        ResolverSettings.fromStrings(["127.0.0.1"], str(anchors))
+    assert caught.value.options == ("trustAnchors",)
+    assert str(caught.value).startswith(f"trustAnchors: trust anchors from {anchors}: {why}")
+    state = tmp_path / "root.state"
+    state.write_text(text)
+    with pytest.raises(ResolverSettingsError) as caught:
+        ResolverSettings.fromStrings(["127.0.0.1"], trustAnchorState=str(state))
+    assert caught.value.options == ("trustAnchorState",)
+    assert str(caught.value).startswith(
+        f"trustAnchorState: trust anchor state file {state.absolute()}: {why}"
+    )
+    assert "\n" not in str(caught.value)
+
+
 def test_build(anchorFile: Path) -> None:
     reactor = MemoryReactorClock()
     validating = ResolverSettings.fromStrings(["127.0.0.1"], str(anchorFile), timeout=3).build(

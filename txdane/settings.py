@@ -26,10 +26,11 @@ import dns.exception
 import dns.name
 from cryptography import x509
 
-from txdane.errors import TrustAnchorError, TxdaneError
+from txdane.errors import TrustAnchorError, TrustAnchorStateError, TxdaneError
 from txdane.names import nameFromText
 from txdane.resolvconf import NameServer, NameServerError, readResolvConf
 from txdane.transport import DNSClient, DNSQuerier
+from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.autotrust import TrustAnchorTracker
 from txdane.validation.interfaces import IDNSSECResolver
@@ -335,6 +336,8 @@ class ResolverSettings:
         if trustAnchorFile:
             try:
                 anchors = TrustAnchors.fromFile(trustAnchorFile)
+                # Refused now, as the resolver built from these settings would refuse them.
+                anchors.checkUsable(AlgorithmPolicy(), trustAnchorFile)
             except (TrustAnchorError, OSError, ValueError) as e:
                 raise ResolverSettingsError(("trustAnchors",), str(e)) from None
         if trustAD and iterative:
@@ -347,7 +350,10 @@ class ResolverSettings:
                 raise ResolverSettingsError(("rootHints",), str(e)) from None
         if trustAnchorState:
             try:
-                _tracker(trustAnchorState, anchors)
+                tracker = _tracker(trustAnchorState, anchors)
+                reason = tracker.anchor().unusable(AlgorithmPolicy())
+                if reason is not None:
+                    raise TrustAnchorStateError(str(tracker.path), reason)
             except TrustAnchorError as e:
                 raise ResolverSettingsError(("trustAnchorState",), str(e)) from None
         return cls(

@@ -8,9 +8,22 @@ import datetime
 from pathlib import Path
 
 import dns.name
+import dns.rrset
 import pytest
+from twisted.internet.task import Clock
 
-from txdane.validation import BUILTIN_ROOT_ANCHORS, TrustAnchorError, TrustAnchors
+from tests.validation.fakes import EngineQuerier, FailingQuerier, resolve
+from txdane.status import Status
+from txdane.testing import Hierarchy, buildHierarchy, revokedKey
+from txdane.transport import DNSError
+from txdane.validation import (
+    BUILTIN_ROOT_ANCHORS,
+    AlgorithmPolicy,
+    TrustAnchor,
+    TrustAnchorError,
+    TrustAnchors,
+    ValidatingResolver,
+)
 
 #: An RFC 7958 file as IANA publishes it (three KSKs, one expired).
 XML = (Path(__file__).resolve().parent.parent / "data" / "root-anchors.xml").read_bytes()
@@ -103,3 +116,95 @@ def test_files(tmp_path) -> None:
     with pytest.raises(TrustAnchorError) as e:
         TrustAnchors.fromFile(tmp_path / "missing")
     assert str(e.value).startswith(f"trust anchors from {tmp_path / 'missing'}: ")
+
+
+#: The test hierarchy, and its root's DS.
+_HIERARCHY = buildHierarchy()
+_ROOT_DS = next(iter(_HIERARCHY.trustAnchor))
+
+
+def _ds(algorithm: int = _ROOT_DS.algorithm, digestType: int = _ROOT_DS.digest_type) -> str:
+    return f". IN DS {_ROOT_DS.key_tag} {algorithm} {digestType} {_ROOT_DS.digest.hex()}"
+
+
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        (_ds(digestType=3), "digest type 3"),
+        (_ds(algorithm=5), "algorithm 5"),
+        (_ds(algorithm=7), "algorithm 7"),
+        (_ds(algorithm=200), "algorithm 200"),
+        (_ds(algorithm=5) + "\n" + _ds(algorithm=7, digestType=3), "algorithm 5, 7"),
+        (". IN DNSKEY 257 3 5 AwEAAag=", "algorithm 5"),
+        (_ds(digestType=3) + "\n. IN DNSKEY 257 3 7 AwEAAag=", "digest type 3 or algorithm 7"),
+    ],
+    ids=["digest3", "alg5", "alg7", "alg200", "alg5and7", "dnskeyAlg5", "digest3dnskeyAlg7"],
+)
+def test_unusableAnchorRefused(text: str, why: str) -> None:
+    """
+    A resolver is not made from anchors of a zone that it can never use, each with an
+    algorithm or DS digest type its policy does not validate (everything under the zone
+    would be insecure): a one-line error names the zone and what is unsupported.
+    """
+    anchors = TrustAnchors.fromText(text)
+    with pytest.raises(TrustAnchorError) as caught:
+        ValidatingResolver(FailingQuerier(DNSError("unused")), trustAnchors=anchors)
+    assert str(caught.value).startswith(
+        f"trust anchors from <anchors>: every trust anchor of . uses an unsupported {why} "
+        "(supported: algorithms 8, 10, 13, 14, 15, 16; DS digest types 1, 2, 4)"
+    )
+    assert "\n" not in str(caught.value)
+
+
+def test_oneUsableAnchorIsEnough() -> None:
+    """
+    A zone with one anchor the policy validates is used, whatever its other anchors; an
+    anchor of algorithm 5 is usable by a policy that validates it.
+    """
+    hierarchy = _HIERARCHY
+    anchors = TrustAnchors.fromText(_ds(digestType=3) + "\n" + _ds() + "\n" + _ds(algorithm=5))
+    resolver = ValidatingResolver(
+        EngineQuerier.forHierarchy(hierarchy), trustAnchors=anchors, clock=_clockAt(hierarchy)
+    )
+    assert resolve(resolver, "www.example.test.", "A").status is Status.SECURE
+    sha1 = TrustAnchors.fromText(_ds(algorithm=5))
+    ValidatingResolver(
+        FailingQuerier(DNSError("unused")),
+        trustAnchors=sha1,
+        policy=AlgorithmPolicy.withSHA1Algorithms(),
+    )
+    sha1.checkUsable(AlgorithmPolicy.withSHA1Algorithms())
+    with pytest.raises(TrustAnchorError, match=r"^trust anchors from f: every trust anchor of \."):
+        sha1.checkUsable(AlgorithmPolicy(), "f")
+
+
+def test_revokedDNSKEYRefused(tmp_path: Path) -> None:
+    """
+    A DNSKEY with the REVOKE bit is never a trust anchor (RFC 5011 section 2.1): given as
+    one, from text, a file, RRsets or directly, it is refused, named.
+    """
+    old, _ = _HIERARCHY.keys[dns.name.root]
+    revoked = revokedKey(old).dnskey
+    line = f". IN DNSKEY {revoked.to_text()}"
+    why = (
+        f". DNSKEY {revoked.key_id()}/13 has the REVOKE bit (flags 385): a revoked key is "
+        "never a trust anchor (RFC 5011 section 2.1)"
+    )
+    with pytest.raises(TrustAnchorError) as caught:
+        TrustAnchors.fromText(f". IN DNSKEY {old.dnskey.to_text()}\n{line}\n")
+    assert str(caught.value) == f"trust anchors from <text>: {why}"
+    path = tmp_path / "anchor"
+    path.write_text(line + "\n")
+    with pytest.raises(TrustAnchorError, match=f"^trust anchors from {path}: "):
+        TrustAnchors.fromFile(path)
+    rrset = dns.rrset.from_rdata(dns.name.root, 3600, revoked)
+    with pytest.raises(TrustAnchorError, match="has the REVOKE bit"):
+        TrustAnchors.fromRRsets([rrset])
+    with pytest.raises(TrustAnchorError, match="has the REVOKE bit"):
+        TrustAnchor(dns.name.root, (), (revoked,))
+
+
+def _clockAt(hierarchy: Hierarchy) -> Clock:
+    clock = Clock()
+    clock.advance(hierarchy.now)
+    return clock

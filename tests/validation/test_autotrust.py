@@ -492,3 +492,136 @@ def test_defaults() -> None:
     The hold-downs are RFC 5011's 30 days.
     """
     assert ADD_HOLD_DOWN == REMOVE_HOLD_DOWN == 30 * _DAY
+
+
+def test_unusableSeedRefused(root: Root) -> None:
+    """
+    A state file whose anchors the resolver can never use (here a DS of digest type 3) is
+    refused when a resolver is made with its tracker, naming the file: everything below the
+    zone would be insecure.
+    """
+    ds = next(iter(root.hierarchy.trustAnchor))
+    root.statePath.write_text(f". IN DS {ds.key_tag} {ds.algorithm} 3 {ds.digest.hex()}\n")
+    tracker = root.tracker()
+    with pytest.raises(TrustAnchorStateError) as caught:
+        root.resolver(tracker)
+    assert str(caught.value).startswith(
+        f"trust anchor state file {root.statePath}: every trust anchor of . uses an "
+        "unsupported digest type 3 ("
+    )
+
+
+def _writtenState(root: Root) -> tuple[str, str]:
+    """
+    The header and the key line of the state file of a tracker that has seen the root's
+    key once.
+    """
+    tracker = root.tracker()
+    resolver = root.resolver(tracker)
+    assert _status(resolver) is Status.SECURE
+    resolver.stopRefreshing()
+    text = root.statePath.read_text()
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith(";"))
+    [keyLine] = _keyLines(root.statePath)
+    return header, keyLine + "\n"
+
+
+def test_keyListedTwiceRefused(root: Root) -> None:
+    """
+    A state file listing one key twice (revoked and valid, say) is refused, naming the line:
+    which state holds cannot be known.
+    """
+    header, keyLine = _writtenState(root)
+    revokedLine = keyLine.replace(
+        root.old.dnskey.to_text(), revokedKey(root.old).dnskey.to_text()
+    ).replace(";;state=2 [  VALID  ]", ";;state=4 [ REVOKED ]")
+    lines = len(header.splitlines())
+    root.statePath.write_text(header + revokedLine + keyLine)
+    with pytest.raises(TrustAnchorStateError) as caught:
+        root.tracker()
+    assert str(caught.value) == (
+        f"trust anchor state file {root.statePath}: line {lines + 2}: DNSKEY "
+        f"{root.old.keyTag}/13 is listed twice, revoked or not (first on line {lines + 1})"
+    )
+
+
+def test_revokedKeyTrustedRefused(root: Root) -> None:
+    """
+    A key with the REVOKE bit in a trusted state (or in a plain DNSKEY line, trusted) is
+    refused, naming the line: a revoked key is never a trust anchor.
+    """
+    header, keyLine = _writtenState(root)
+    revoked = revokedKey(root.old).dnskey
+    root.statePath.write_text(
+        header + keyLine.replace(root.old.dnskey.to_text(), revoked.to_text())
+    )
+    with pytest.raises(TrustAnchorStateError, match="REVOKE bit but state VALID"):
+        root.tracker()
+    root.statePath.write_text(f". 3600 IN DNSKEY {revoked.to_text()}\n")
+    with pytest.raises(TrustAnchorStateError, match=r"line 1: DNSKEY .* has the REVOKE bit"):
+        root.tracker()
+
+
+def test_nothingTrustedRefused(root: Root) -> None:
+    """
+    A state file cut after its header, or left with keys none of which is trusted and not
+    marked as revoked, is refused, and left as it is (not marked revoked): validating from
+    it would make every answer bogus for a wrong reason.
+    """
+    header, keyLine = _writtenState(root)
+    root.statePath.write_text(header)
+    with pytest.raises(TrustAnchorStateError, match="no trust anchor in the file"):
+        root.tracker()
+    pending = header + keyLine.replace(";;state=2 [  VALID  ]", ";;state=1 [ ADDPEND ]")
+    root.statePath.write_text(pending)
+    with pytest.raises(TrustAnchorStateError) as caught:
+        root.tracker()
+    assert str(caught.value) == (
+        f"trust anchor state file {root.statePath}: no key of the file is trusted (state "
+        "ADDPEND) and it is not marked ;;REVOKED: overwrite it with trust anchors to start again"
+    )
+    assert root.statePath.read_text() == pending
+
+
+def test_writtenOnlyWhenChanged(root: Root, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    A fetch of the DNSKEY RRset that changes nothing (as every lookup does when an upstream
+    sets its TTL to 0) does not rewrite the state file; a new key, a revocation, and fetch
+    times due for saving (once the file's next probe time has come) do.
+    """
+    writes: list[str] = []
+    monkeypatch.setattr(
+        "txdane.validation.autotrust.writeState", lambda path, text: writes.append(text)
+    )
+    tracker = root.tracker(addHoldDown=2 * 3600)
+    resolver = root.resolver(tracker)
+    resolver.stopRefreshing()
+
+    def fetches(count: int) -> None:
+        for _ in range(count):
+            resolver.clearCache()
+            assert _status(resolver) is Status.SECURE
+
+    fetches(1)
+    del writes[:]
+    fetches(20)
+    assert writes == []
+    root.publish([root.old, root.new], [root.old])
+    fetches(20)
+    assert len(writes) == 2  # the new key, then its second sighting
+    assert _state(tracker, root.new) is KeyState.ADDPEND
+    assert tracker.queryInterval == 3600
+    root.clock.advance(3600)
+    fetches(5)
+    assert len(writes) == 3  # the fetch times, due
+    assert f";;last_queried: {int(root.clock.seconds())} " in writes[-1]
+    root.clock.advance(3600)
+    fetches(5)
+    assert len(writes) == 4  # the new key trusted
+    assert _state(tracker, root.new) is KeyState.VALID
+    revoked = revokedKey(root.old)
+    root.publish([revoked, root.new], [root.new, revoked])
+    fetches(20)
+    assert len(writes) == 5  # the old key revoked (its hold-down restarts unwritten)
+    assert _state(tracker, root.old) is KeyState.REVOKED
+    assert ";;state=4 [ REVOKED ]" in writes[-1]

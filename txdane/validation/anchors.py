@@ -27,7 +27,10 @@ from dns.rdtypes.ANY.DS import DS
 
 from txdane.errors import TrustAnchorError
 from txdane.names import nameFromText
+from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.cache import sameName, within
+from txdane.validation.dsmatch import unsupportedDS, usableDS
+from txdane.validation.rrsig import keyTag
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ElementTree
@@ -37,6 +40,9 @@ BUILTIN_ROOT_ANCHORS = """\
 . IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D
 . IN DS 38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16
 """
+
+#: The REVOKE flag of a DNSKEY (RFC 5011 section 2.1).
+_REVOKE = 0x0080
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +58,44 @@ class TrustAnchor:
     zone: dns.name.Name
     ds: tuple[DS, ...] = ()
     dnskeys: tuple[DNSKEY, ...] = ()
+
+    def __post_init__(self) -> None:
+        for key in self.dnskeys:
+            if key.flags & _REVOKE:
+                raise TrustAnchorError("<anchors>", _revokedReason(self.zone, key))
+
+    def unusable(self, policy: AlgorithmPolicy) -> str | None:
+        """
+        Why a validator with C{policy} can use none of these anchors, or C{None} when it can
+        use one of them. An anchor it cannot use is one whose algorithm or DS digest type
+        the policy does not validate, by the rules the chain of trust applies to a zone's
+        DS records (L{usableDS<txdane.validation.dsmatch.usableDS>}): under such an anchor,
+        every answer would be insecure, a misconfiguration that fails open. An anchor with
+        no record at all (a tracker's, once every key was revoked) is not refused here: it
+        makes every answer bogus.
+        """
+        if not self.ds and not self.dnskeys:
+            return None
+        if usableDS(self.ds, policy) or any(
+            policy.supportsAlgorithm(key.algorithm) for key in self.dnskeys
+        ):
+            return None
+        whys = []
+        if self.ds:
+            whys.append(unsupportedDS(self.ds, policy)[0])
+        if self.dnskeys:
+            algorithms = sorted({key.algorithm for key in self.dnskeys})
+            whys.append("algorithm " + ", ".join(str(a) for a in algorithms))
+        digests = set(policy.digests) | ({1} if policy.allowSHA1Digest else set())
+        return (
+            f"every trust anchor of {self.zone} uses an unsupported "
+            + " or ".join(dict.fromkeys(whys))
+            + " (supported: algorithms "
+            + ", ".join(str(a) for a in sorted(policy.algorithms))
+            + "; DS digest types "
+            + ", ".join(str(d) for d in sorted(digests))
+            + ")"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,6 +242,9 @@ class TrustAnchors:
             if isinstance(rdata, DS):
                 dsList.append(rdata)
             elif isinstance(rdata, DNSKEY):
+                if rdata.flags & _REVOKE:
+                    # RFC 5011 section 2.1: a revoked key must not be a trust anchor.
+                    raise TrustAnchorError(source, _revokedReason(name, rdata))
                 keyList.append(rdata)
             else:
                 raise TrustAnchorError(source, f"{name}: only DS and DNSKEY can be anchors")
@@ -206,6 +253,20 @@ class TrustAnchors:
         return cls(
             tuple(TrustAnchor(zone, tuple(ds), tuple(keys)) for zone, (ds, keys) in byZone.items())
         )
+
+    def checkUsable(self, policy: AlgorithmPolicy, source: str = "<anchors>") -> None:
+        """
+        Refuse anchors a validator with C{policy} could never use: those of a zone whose
+        every anchor uses an algorithm or DS digest type the policy does not validate (see
+        L{TrustAnchor.unusable}). A zone with one usable anchor is fine.
+
+        @param source: where the anchors came from, for the error.
+        @raise TrustAnchorError: naming the zone and what is unsupported.
+        """
+        for anchor in self.anchors:
+            reason = anchor.unusable(policy)
+            if reason is not None:
+                raise TrustAnchorError(source, reason)
 
     def forZone(self, zone: dns.name.Name) -> TrustAnchor | None:
         """
@@ -225,6 +286,16 @@ class TrustAnchors:
             if within(name, anchor.zone) and (best is None or len(anchor.zone) > len(best.zone)):
                 best = anchor
         return best
+
+
+def _revokedReason(zone: dns.name.Name, key: DNSKEY) -> str:
+    """
+    Why the DNSKEY C{key} of C{zone}, which has the REVOKE bit, is refused as an anchor.
+    """
+    return (
+        f"{zone} DNSKEY {keyTag(key)}/{key.algorithm} has the REVOKE bit (flags {key.flags}): "
+        "a revoked key is never a trust anchor (RFC 5011 section 2.1)"
+    )
 
 
 def _validAt(element: ElementTree.Element, now: datetime.datetime) -> bool:

@@ -208,6 +208,7 @@ def parseState(text: str, source: str) -> AnchorState:
     fields: dict[str, int] = {}
     keys: list[TrackedKey] = []
     seedDS: list[DS] = []
+    lines: dict[DNSKEY, int] = {}  # each key's identity -> the line that lists it
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
 
@@ -258,6 +259,19 @@ def parseState(text: str, source: str) -> AnchorState:
                 seedDS.append(rdata)
             continue
         assert isinstance(rdata, DNSKEY)
+        identity = unrevoked(rdata)
+        if identity in lines:
+            # Two states for one key (say revoked, and valid): which holds is unknowable.
+            raise bad(
+                f"DNSKEY {keyTag(identity)}/{rdata.algorithm} is listed twice, revoked or "
+                f"not (first on line {lines[identity]})"
+            )
+        lines[identity] = number
+        if isRevoked(rdata) and state in (KeyState.VALID, KeyState.MISSING):
+            raise bad(
+                f"DNSKEY {keyTag(rdata)}/{rdata.algorithm} has the REVOKE bit but state "
+                f"{state.name}: a revoked key is never a trust anchor (RFC 5011 section 2.1)"
+            )
         ttl = int(data.split()[1]) if re.fullmatch(r"[0-9]{1,10}", data.split()[1]) else 0
         keys.append(
             TrackedKey(
@@ -268,11 +282,20 @@ def parseState(text: str, source: str) -> AnchorState:
                 ttl,
             )
         )
-    if zone is None:
-        raise TrustAnchorStateError(source, "no trust anchor in the file")
     if revokedFile:
         keys = [k if not k.trusted else k.moved(KeyState.REVOKED, k.lastChange) for k in keys]
         seedDS = []
+    if zone is None or (not keys and not seedDS):
+        raise TrustAnchorStateError(source, "no trust anchor in the file")
+    if not revokedFile and not seedDS and not any(k.trusted for k in keys):
+        # Nothing trusted, yet not marked as revoked (as the file is once every trusted key
+        # revoked itself): a damaged file, not a state this module writes.
+        states = ", ".join(dict.fromkeys(k.state.name for k in keys))
+        raise TrustAnchorStateError(
+            source,
+            f"no key of the file is trusted (state {states}) and it is not marked ;;REVOKED: "
+            "overwrite it with trust anchors to start again",
+        )
     return AnchorState(
         zone,
         tuple(keys),

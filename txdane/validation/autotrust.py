@@ -13,7 +13,8 @@ validator fails closed.
 
 The state is kept in a file, in the format of Unbound's C{auto-trust-anchor-file}
 (L{anchorstate<txdane.validation.anchorstate>} reads and writes it), written atomically at
-each change before the change takes effect.
+each change before the change takes effect; a fetch that changes nothing is not written, its
+fetch times saved at most about once per query interval.
 
 Tests: C{tests/validation/test_autotrust.py}.
 """
@@ -131,6 +132,8 @@ class TrustAnchorTracker:
         self.queryFailed = 0
         self.queryInterval = _HOUR
         self.retryTime = _HOUR
+        #: The state as the file holds it (last read or written), C{None} before either.
+        self._saved: AnchorState | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -221,6 +224,7 @@ class TrustAnchorTracker:
         self.queryFailed = state.queryFailed
         self.queryInterval = state.queryInterval
         self.retryTime = state.retryTime
+        self._saved = state
 
     def state(self) -> AnchorState:
         """
@@ -315,7 +319,8 @@ class TrustAnchorTracker:
     ) -> bool:
         """
         Run the RFC 5011 state table for a DNSKEY RRset of the zone that a trusted key
-        proved, and write the state.
+        proved, and write the state when it changed (see L{_mustSave}): not at every fetch,
+        which an upstream that sets the RRset's TTL to 0 could make as often as lookups.
 
         @param sigs: the RRset's signatures (their expiry sets the refresh interval).
         @param policy: keys of algorithms it does not support are not tracked.
@@ -367,7 +372,10 @@ class TrustAnchorTracker:
         self.lastQueried = self.lastSuccess = stamp
         self.queryFailed = 0
         self._setTimes(dnskeys.ttl, sigs, stamp)
-        self._commit(updated, seedDS)
+        if self._mustSave(updated, seedDS, stamp):
+            self._commit(updated, seedDS)
+        else:
+            self.keys, self.seedDS = updated, seedDS
         return self.anchor() != before
 
     def failed(self, now: float) -> None:
@@ -441,6 +449,26 @@ class TrustAnchorTracker:
 
     # -- the state file --------------------------------------------------------------------
 
+    def _mustSave(self, keys: Sequence[TrackedKey], seedDS: tuple[DS, ...], now: int) -> bool:
+        """
+        Whether the state after a proven fetch at C{now}, with C{keys} and C{seedDS}, must be
+        written: when what the file says is trusted or pending changes (a key, its state,
+        whether it has been seen enough times, when its hold-down started, the seed DS
+        records), when it counts failed fetches, or when its fetch times are due for saving:
+        its next probe time has come (so they are written about once per query interval, RFC
+        5011 section 2.3), or is later than the one now planned. Between those writes, the
+        file's fetch times, TTLs and the restart of a revoked key's remove hold-down lag by
+        at most a query interval.
+        """
+        saved = self._saved
+        if saved is None or saved.seedDS != seedDS:
+            return True
+        if [_meaning(k) for k in saved.keys] != [_meaning(k) for k in keys]:
+            return True
+        if saved.queryFailed != self.queryFailed:
+            return True
+        return now >= saved.nextProbe or self.nextProbe < saved.nextProbe
+
     def _commit(self, keys: list[TrackedKey], seedDS: tuple[DS, ...]) -> None:
         """
         Write the state with C{keys} and C{seedDS}, and take them only once it is written.
@@ -465,7 +493,9 @@ class TrustAnchorTracker:
 
         @raise TrustAnchorStateError: it cannot be written.
         """
-        writeState(self.path, self.toText())
+        state = self.state()
+        writeState(self.path, formatState(state))
+        self._saved = state
 
 
 class RefreshTimer:
@@ -538,6 +568,22 @@ class RefreshTimer:
         if self._call is not None and self._call.active():
             self._call.cancel()
         self._call = None
+
+
+def _meaning(tracked: TrackedKey) -> tuple[object, ...]:
+    """
+    What a tracked key's entry in the state file means, for L{TrustAnchorTracker._mustSave}:
+    the key, its state, whether it has been seen enough to become trusted, and when its
+    state last changed, except for a revoked key (whose remove hold-down restarts at every
+    fetch while it is published). Its TTL is only a record of the last fetch.
+    """
+    lastChange = None if tracked.state is KeyState.REVOKED else tracked.lastChange
+    return (
+        tracked.dnskey,
+        tracked.state,
+        min(tracked.count, MIN_PENDING_FETCHES),
+        lastChange,
+    )
 
 
 def _matchesDS(zone: dns.name.Name, key: DNSKEY, ds: DS) -> bool:

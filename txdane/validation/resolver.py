@@ -46,6 +46,7 @@ from zope.interface import implementer
 from txdane.errors import (
     BudgetExceededError,
     LookupFailedError,
+    TrustAnchorStateError,
     TxdaneError,
     WorkLimitExceededError,
 )
@@ -152,6 +153,8 @@ class ValidatingResolver(TypedLookups):
         DNSKEY RRset of the zone updates it, and from the first lookup on, the RRset is
         fetched again at the refresh interval of RFC 5011 section 2.3
         (L{refreshTrustAnchor}), on a timer of C{clock} that L{stopRefreshing} stops.
+    @raise TrustAnchorError: every anchor of a zone uses an algorithm or DS digest type that
+        C{policy} does not validate (a L{TrustAnchorStateError} for the tracker's anchors).
     """
 
     def __init__(
@@ -174,13 +177,21 @@ class ValidatingResolver(TypedLookups):
         self.trustAnchors = trustAnchors if trustAnchors is not None else TrustAnchors.builtin()
         self.trustAnchorTracker = trustAnchorTracker
         self._refresher: RefreshTimer | None = None
+        self.policy = policy if policy is not None else AlgorithmPolicy()
         anchors = self.trustAnchors
         if trustAnchorTracker is not None:
             others = [a for a in anchors.anchors if a.zone != trustAnchorTracker.zone]
-            anchors = TrustAnchors((*others, trustAnchorTracker.anchor()))
+            tracked = trustAnchorTracker.anchor()
+            # Refused as the configured ones are, below, naming the state file.
+            reason = tracked.unusable(self.policy)
+            if reason is not None:
+                raise TrustAnchorStateError(str(trustAnchorTracker.path), reason)
+            anchors = TrustAnchors((*others, tracked))
             self._refresher = RefreshTimer(clock, trustAnchorTracker, self.refreshTrustAnchor)
+        # Anchors the policy cannot use would make every answer below them insecure (a dane:
+        # endpoint then behaving as tls:): refused (Unbound ignores them, with a warning).
+        anchors.checkUsable(self.policy)
         self.limits = limits if limits is not None else ValidationLimits()
-        self.policy = policy if policy is not None else AlgorithmPolicy()
         self.clock = clock
         size, maxTTL = self.limits.cacheSize, self.limits.maxCacheTTL
         budget = self.limits.cacheBytes
