@@ -34,6 +34,7 @@ from txdane.endpoints.errors import (
     NoSuchDomainError,
     NoSuchServiceError,
     NullMXError,
+    ResponseTooLargeError,
     ServiceNotOfferedError,
     SRVConnectError,
     SRVLookupError,
@@ -41,7 +42,6 @@ from txdane.endpoints.errors import (
     StartTLSError,
     StartTLSWrongProtocolError,
     TLSHandshakeError,
-    ResponseTooLargeError,
     UnknownProtocolError,
     UnsupportedSchemeError,
 )
