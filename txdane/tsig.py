@@ -202,8 +202,9 @@ def _unexpectedText(text: str) -> str | None:
     return None
 
 
-#: A run of base64 long enough to be a key (16 characters are 96 bits), in a line quoted.
-_SECRET_LIKE = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9+/]*[+/=][A-Za-z0-9+/=]*")
+#: What a line quoted in an error is searched for secrets in: its quoted strings, and its
+#: runs of base64 characters long enough to hold part of one.
+_QUOTED_OR_WORD = re.compile(r'"[^"]*("|$)|[A-Za-z0-9+/=]{8,}')
 
 
 def _looksLikeSecret(word: str) -> bool:
@@ -223,12 +224,18 @@ def _looksLikeSecret(word: str) -> bool:
 
 def _withoutSecrets(line: str) -> str:
     """
-    C{line} as an error may quote it: quoted strings, and whatever follows C{secret}, blanked
-    out, and anything else that looks like a secret too.
+    C{line} as an error may quote it: whatever follows C{secret} blanked out, and so is every
+    quoted string or word that looks like a secret (L{_looksLikeSecret}).
     """
-    line = re.sub(r'"[^"]*("|$)', '"..."', line)
     line = re.sub(r"(?i)(secret\b).*", r"\1 ...", line)
-    return _SECRET_LIKE.sub("...", line)
+
+    def blanked(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if not _looksLikeSecret(text.strip('"')):
+            return text
+        return '"..."' if text.startswith('"') else "..."
+
+    return _QUOTED_OR_WORD.sub(blanked, line)
 
 
 def readTSIGKeyFile(path: str | os.PathLike[str]) -> list[TSIGKey]:
