@@ -85,15 +85,15 @@ class TrustAnchor:
             whys.append(unsupportedDS(self.ds, policy)[0])
         if self.dnskeys:
             algorithms = sorted({key.algorithm for key in self.dnskeys})
-            whys.append("algorithm " + ", ".join(str(a) for a in algorithms))
+            whys.append("algorithm " + ", ".join(str(int(a)) for a in algorithms))
         digests = set(policy.digests) | ({1} if policy.allowSHA1Digest else set())
         return (
             f"every trust anchor of {self.zone} uses an unsupported "
             + " or ".join(dict.fromkeys(whys))
             + " (supported: algorithms "
-            + ", ".join(str(a) for a in sorted(policy.algorithms))
+            + ", ".join(str(int(a)) for a in sorted(policy.algorithms))
             + "; DS digest types "
-            + ", ".join(str(d) for d in sorted(digests))
+            + ", ".join(str(int(d)) for d in sorted(digests))
             + ")"
         )
 

@@ -69,11 +69,11 @@ def unsupportedDS(dsRecords: Sequence[DS], policy: AlgorithmPolicy) -> tuple[str
     algorithms = {d.algorithm for d in dsRecords}
     if dsRecords and not any(policy.supportsAlgorithm(a) for a in algorithms):
         return (
-            "algorithm " + ", ".join(str(a) for a in sorted(algorithms)),
+            "algorithm " + ", ".join(str(int(a)) for a in sorted(algorithms)),
             EDE.UNSUPPORTED_DNSKEY_ALGORITHM,
         )
     digests = sorted({d.digest_type for d in dsRecords})
-    return "digest type " + ", ".join(str(d) for d in digests), EDE.UNSUPPORTED_DS_DIGEST_TYPE
+    return "digest type " + ", ".join(str(int(d)) for d in digests), EDE.UNSUPPORTED_DS_DIGEST_TYPE
 
 
 def keysForDS(
