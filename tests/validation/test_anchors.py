@@ -11,9 +11,11 @@ import dns.dnssec
 import dns.name
 import dns.rrset
 import pytest
+from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from twisted.internet.task import Clock
 
 from tests.validation.fakes import EngineQuerier, FailingQuerier, resolve
+from txdane.errors import TrustAnchorStateError
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy, revokedKey
 from txdane.transport import DNSError
@@ -23,8 +25,10 @@ from txdane.validation import (
     TrustAnchor,
     TrustAnchorError,
     TrustAnchors,
+    TrustAnchorTracker,
     ValidatingResolver,
 )
+from txdane.validation.anchorstate import KeyState
 
 #: An RFC 7958 file as IANA publishes it (three KSKs, one expired).
 XML = (Path(__file__).resolve().parent.parent / "data" / "root-anchors.xml").read_bytes()
@@ -203,6 +207,133 @@ def test_revokedDNSKEYRefused(tmp_path: Path) -> None:
         TrustAnchors.fromRRsets([rrset])
     with pytest.raises(TrustAnchorError, match="has the REVOKE bit"):
         TrustAnchor(dns.name.root, (), (revoked,))
+
+
+#: The test hierarchy's root KSK.
+_ROOT_KSK = _HIERARCHY.keys[dns.name.root][0].dnskey
+
+
+def _stateLine(key: DNSKEY, state: KeyState = KeyState.VALID) -> str:
+    """
+    The line of C{key} in a state file, in C{state}.
+    """
+    return (
+        f".\t3600\tIN\tDNSKEY\t{key.to_text()} ;;state={int(state)} [{state.name}] "
+        ";;count=0 ;;lastchange=0"
+    )
+
+
+@pytest.mark.parametrize(
+    "flags, protocol, why",
+    [
+        (
+            0,
+            3,
+            "lacks the ZONE flag (flags 0; 257 for a KSK, 256 for a ZSK): a key without it "
+            "verifies no signature, so it is never a trust anchor (RFC 4035 section 5.3.1)",
+        ),
+        (
+            1,
+            3,
+            "lacks the ZONE flag (flags 1; 257 for a KSK, 256 for a ZSK): a key without it "
+            "verifies no signature, so it is never a trust anchor (RFC 4035 section 5.3.1)",
+        ),
+        (
+            257,
+            2,
+            "has protocol 2, not 3: a key of another protocol verifies no signature, so it is "
+            "never a trust anchor (RFC 4035 section 5.3.1)",
+        ),
+    ],
+    ids=["flags0", "sepWithoutZone", "protocol2"],
+)
+def test_dnskeyThatVerifiesNothingRefused(
+    tmp_path: Path, flags: int, protocol: int, why: str
+) -> None:
+    """
+    A DNSKEY without the ZONE flag, or of a protocol other than 3, verifies no signature
+    (RFC 4035 section 5.3.1), so it is never a trust anchor: given as one, from text, a
+    file, RRsets, directly, or as a trusted key of a state file, it is refused, named by its
+    zone and key tag.
+    """
+    key = _ROOT_KSK.replace(flags=flags, protocol=protocol)
+    line = f". IN DNSKEY {key.to_text()}"
+    named = f". DNSKEY {dns.dnssec.key_id(key)}/13 {why}"
+    with pytest.raises(TrustAnchorError) as caught:
+        TrustAnchors.fromText(f". IN DNSKEY {_ROOT_KSK.to_text()}\n{line}\n")
+    assert str(caught.value) == f"trust anchors from <text>: {named}"
+    assert "\n" not in str(caught.value)
+    path = tmp_path / "anchor"
+    path.write_text(line + "\n")
+    with pytest.raises(TrustAnchorError) as caught:
+        TrustAnchors.fromFile(path)
+    assert str(caught.value) == f"trust anchors from {path}: {named}"
+    rrset = dns.rrset.from_rdata(dns.name.root, 3600, key)
+    with pytest.raises(TrustAnchorError) as caught:
+        TrustAnchors.fromRRsets([rrset])
+    assert str(caught.value) == f"trust anchors from <rrsets>: {named}"
+    with pytest.raises(TrustAnchorError) as caught:
+        TrustAnchor(dns.name.root, (), (key,))
+    assert str(caught.value) == f"trust anchors from <anchors>: {named}"
+    state = tmp_path / "root.state"
+    for text, number in [
+        (f";;id: . 1\n{_stateLine(_ROOT_KSK)}\n{_stateLine(key)}\n", 3),
+        (f";;id: . 1\n{_stateLine(_ROOT_KSK)}\n{_stateLine(key, KeyState.MISSING)}\n", 3),
+        (f". 3600 IN DNSKEY {key.to_text()}\n", 1),
+    ]:
+        with pytest.raises(TrustAnchorStateError) as caught:
+            TrustAnchorTracker.fromText(text, state)
+        assert str(caught.value) == f"trust anchor state file {state}: line {number}: {named}"
+
+
+@pytest.mark.parametrize("flags", [257, 256], ids=["ksk", "zsk"])
+def test_zoneKeyAnchorsAccepted(tmp_path: Path, flags: int) -> None:
+    """
+    A DNSKEY with the ZONE flag and protocol 3 is an anchor, with the SEP flag (a KSK) or
+    without it (a ZSK), from text, a file, RRsets, directly, or a state file.
+    """
+    key = _ROOT_KSK.replace(flags=flags)
+    text = f". IN DNSKEY {key.to_text()}\n"
+    path = tmp_path / "anchor"
+    path.write_text(text)
+    rrset = dns.rrset.from_rdata(dns.name.root, 3600, key)
+    for anchors in [
+        TrustAnchors.fromText(text),
+        TrustAnchors.fromFile(path),
+        TrustAnchors.fromRRsets([rrset]),
+        TrustAnchors((TrustAnchor(dns.name.root, (), (key,)),)),
+    ]:
+        assert anchors.anchors == (TrustAnchor(dns.name.root, (), (key,)),)
+    tracker = TrustAnchorTracker.fromText(f";;id: . 1\n{_stateLine(key)}\n", tmp_path / "state")
+    assert tracker.trustedKeys() == (key,)
+    assert tracker.anchor() == TrustAnchor(dns.name.root, (), (key,))
+
+
+def test_untrustedStateKeyWithoutZoneFlagRead(tmp_path: Path) -> None:
+    """
+    Only the trusted keys of a state file are anchors: a pending or revoked key without the
+    ZONE flag is read, and not trusted. A DNSKEY RRset the tracker observes may hold keys
+    without the ZONE flag: they are not tracked, and refuse nothing.
+    """
+    zoneless = _ROOT_KSK.replace(flags=0)
+    other = _HIERARCHY.keys[dns.name.root][1].dnskey.replace(flags=1)
+    text = (
+        f";;id: . 1\n{_stateLine(_ROOT_KSK)}\n{_stateLine(zoneless, KeyState.ADDPEND)}\n"
+        f"{_stateLine(other, KeyState.REMOVED)}\n"
+    )
+    tracker = TrustAnchorTracker.fromText(text, tmp_path / "state")
+    assert tracker.trustedKeys() == (_ROOT_KSK,)
+    assert [k.state for k in tracker.keys] == [
+        KeyState.VALID,
+        KeyState.ADDPEND,
+        KeyState.REMOVED,
+    ]
+    rrset = dns.rrset.from_rdata(
+        dns.name.root, 3600, _ROOT_KSK, zoneless, _ROOT_KSK.replace(protocol=2)
+    )
+    tracker.observe(rrset, [], _HIERARCHY.now)
+    assert tracker.anchor() == TrustAnchor(dns.name.root, (), (_ROOT_KSK,))
+    assert [k.dnskey for k in tracker.keys] == [_ROOT_KSK, other]
 
 
 def _clockAt(hierarchy: Hierarchy) -> Clock:

@@ -43,6 +43,8 @@ BUILTIN_ROOT_ANCHORS = """\
 
 #: The REVOKE flag of a DNSKEY (RFC 5011 section 2.1).
 _REVOKE = 0x0080
+#: The ZONE flag of a DNSKEY (RFC 4034 section 2.1.1).
+_ZONE = 0x0100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,8 +63,9 @@ class TrustAnchor:
 
     def __post_init__(self) -> None:
         for key in self.dnskeys:
-            if key.flags & _REVOKE:
-                raise TrustAnchorError("<anchors>", _revokedReason(self.zone, key))
+            reason = _refusedKeyReason(self.zone, key)
+            if reason is not None:
+                raise TrustAnchorError("<anchors>", reason)
 
     def unusable(self, policy: AlgorithmPolicy) -> str | None:
         """
@@ -242,9 +245,9 @@ class TrustAnchors:
             if isinstance(rdata, DS):
                 dsList.append(rdata)
             elif isinstance(rdata, DNSKEY):
-                if rdata.flags & _REVOKE:
-                    # RFC 5011 section 2.1: a revoked key must not be a trust anchor.
-                    raise TrustAnchorError(source, _revokedReason(name, rdata))
+                reason = _refusedKeyReason(name, rdata)
+                if reason is not None:
+                    raise TrustAnchorError(source, reason)
                 keyList.append(rdata)
             else:
                 raise TrustAnchorError(source, f"{name}: only DS and DNSKEY can be anchors")
@@ -286,6 +289,30 @@ class TrustAnchors:
             if within(name, anchor.zone) and (best is None or len(anchor.zone) > len(best.zone)):
                 best = anchor
         return best
+
+
+def _refusedKeyReason(zone: dns.name.Name, key: DNSKEY) -> str | None:
+    """
+    Why the DNSKEY C{key} of C{zone} is never a trust anchor, or C{None} when it can be one:
+    a revoked key must not be one (RFC 5011 section 2.1), and a key without the ZONE flag or
+    of a protocol other than 3 verifies no signature (RFC 4035 section 5.3.1).
+    """
+    flags = int(key.flags)
+    if flags & _REVOKE:
+        return _revokedReason(zone, key)
+    if not flags & _ZONE:
+        return (
+            f"{zone} DNSKEY {keyTag(key)}/{key.algorithm} lacks the ZONE flag (flags {flags}; "
+            "257 for a KSK, 256 for a ZSK): a key without it verifies no signature, so it is "
+            "never a trust anchor (RFC 4035 section 5.3.1)"
+        )
+    if key.protocol != 3:
+        return (
+            f"{zone} DNSKEY {keyTag(key)}/{key.algorithm} has protocol {key.protocol}, not 3: "
+            "a key of another protocol verifies no signature, so it is never a trust anchor "
+            "(RFC 4035 section 5.3.1)"
+        )
+    return None
 
 
 def _revokedReason(zone: dns.name.Name, key: DNSKEY) -> str:

@@ -44,6 +44,7 @@ from dns.rdtypes.ANY.DS import DS
 from txdane.errors import TrustAnchorStateError
 from txdane.files import writeAtomically
 from txdane.names import nameFromText
+from txdane.validation.anchors import _refusedKeyReason
 from txdane.validation.rrsig import keyTag
 
 __all__ = [
@@ -272,6 +273,12 @@ def parseState(text: str, source: str) -> AnchorState:
                 f"DNSKEY {keyTag(rdata)}/{rdata.algorithm} has the REVOKE bit but state "
                 f"{state.name}: a revoked key is never a trust anchor (RFC 5011 section 2.1)"
             )
+        if state in (KeyState.VALID, KeyState.MISSING):
+            # A trusted key is an anchor: one without the ZONE flag, or of another protocol
+            # than 3, is refused as a configured one is.
+            reason = _refusedKeyReason(zone, rdata)
+            if reason is not None:
+                raise bad(reason)
         ttl = int(data.split()[1]) if re.fullmatch(r"[0-9]{1,10}", data.split()[1]) else 0
         keys.append(
             TrackedKey(
