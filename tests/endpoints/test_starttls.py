@@ -950,6 +950,132 @@ def test_xmppEntityReferences() -> None:
     assert answered(outcome).reason.startswith("malformed XML from the server (undefined entity")
 
 
+#: The server's go-ahead, and what it sends up to it, its stream opened with the XML
+#: declaration.
+XMPP_PROCEED = b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+XMPP_GO_AHEAD = XMPP_HEADER + XMPP_FEATURES + XMPP_PROCEED
+
+
+def bytewise(data: bytes) -> list[bytes]:
+    """
+    C{data} one byte a segment.
+    """
+    return [data[i : i + 1] for i in range(len(data))]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [b"\n" + XMPP_GO_AHEAD],
+        [b" \t\r\n" + XMPP_HEADER, XMPP_FEATURES, XMPP_PROCEED],
+        [b"\n", XMPP_GO_AHEAD],
+        [b"\n", b"\r\n" + XMPP_GO_AHEAD],
+        [b"\r\n<?xml vers", XMPP_GO_AHEAD[len(b"<?xml vers") :]],
+        [b"\xef\xbb\xbf\n" + XMPP_GO_AHEAD],
+        [b"\xef", b"\xbb\xbf", b"  " + XMPP_GO_AHEAD],
+        bytewise(b"\r\n  " + XMPP_GO_AHEAD),
+        bytewise(b"\xef\xbb\xbf\n" + XMPP_GO_AHEAD),
+        [b"\n" + XMPP_OPEN + XMPP_FEATURES, XMPP_PROCEED],
+        bytewise(b"\n" + XMPP_OPEN + XMPP_FEATURES + XMPP_PROCEED),
+    ],
+    ids=[
+        "one segment",
+        "whitespace and header, then the rest",
+        "newline alone, then the stream",
+        "newline, then more whitespace with the stream",
+        "split inside the declaration",
+        "byte order mark, newline",
+        "byte order mark in pieces, then whitespace",
+        "byte by byte",
+        "byte order mark, byte by byte",
+        "no declaration",
+        "no declaration, byte by byte",
+    ],
+)
+def test_xmppWhitespaceBeforeDeclaration(lines: list[bytes]) -> None:
+    """
+    Whitespace before the stream's first "<" (a newline, as some servers send first) is
+    dropped however the server's bytes are split, a byte order mark at the very start kept
+    for the parser: the XML declaration after it opens the stream as it does at the start
+    (expat refuses a declaration anywhere else), and a stream without one opens too.
+    """
+    negotiator, transport, application, outcome = negotiate("xmpp-client", lines)
+    assert outcome == [] and transport.started is CREATOR and not transport.aborted
+    assert negotiator.where() == "before answering <starttls/>"
+    assert transport.value().endswith(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    assert application.transport is None
+
+
+@pytest.mark.parametrize(
+    "lines, what",
+    [
+        ([b"\n" + DOCTYPE_START], "a DTD (DOCTYPE 'stream:stream')"),
+        ([b"\n", b" " + DOCTYPE_START], "a DTD (DOCTYPE 'stream:stream')"),
+        (bytewise(b"\r\n" + DOCTYPE_START), "a DTD (DOCTYPE 'stream:stream')"),
+        ([b"\n<!DOCTYPE stream:stream>" + XMPP_OPEN], "a DTD (DOCTYPE 'stream:stream')"),
+        ([b"\n" + XML_DECLARATION + b"<!-- hello -->", XMPP_OPEN], "a comment"),
+        ([b"\n<!-- hello -->" + XMPP_OPEN], "a comment"),
+        (
+            [b"\n<?xml-stylesheet href='s.xsl'?>" + XMPP_OPEN],
+            "a processing instruction ('xml-stylesheet')",
+        ),
+        (
+            [b"\n" + XML_DECLARATION + b"<?go ahead?>" + XMPP_OPEN],
+            "a processing instruction ('go')",
+        ),
+    ],
+    ids=[
+        "DTD after the declaration",
+        "DTD, whitespace in two segments",
+        "DTD, byte by byte",
+        "DTD without the declaration",
+        "comment after the declaration",
+        "comment without the declaration",
+        "processing instruction in the declaration's place",
+        "processing instruction after the declaration",
+    ],
+)
+def test_xmppWhitespaceBeforeRestrictedXML(lines: list[bytes], what: str) -> None:
+    """
+    What RFC 6120 section 11.1 forbids is refused after leading whitespace as at the start.
+    """
+    _, transport, application, outcome = negotiate("xmpp-client", lines)
+    restricted(outcome, what)
+    assert transport.aborted and transport.started is None
+    assert application.transport is None
+
+
+@pytest.mark.parametrize(
+    "lines, error",
+    [
+        ([b"\n" + XML_DECLARATION + b"\n" + XMPP_HEADER], "XML or text declaration not at start"),
+        ([XML_DECLARATION, b"\n" + XMPP_HEADER], "XML or text declaration not at start"),
+        ([b"\n" + XMPP_OPEN + b"\n" + XML_DECLARATION], "XML or text declaration not at start"),
+        ([b"\n\xef" + XMPP_HEADER], "not well-formed (invalid token)"),
+        ([b"\xbb", b"\n" + XMPP_HEADER], "not well-formed (invalid token)"),
+        ([b"\xef\xbb\xbf\n\xef\xbb\xbf" + XMPP_HEADER], "not well-formed (invalid token)"),
+        (bytewise(b"\xef\xbb\xbf \xef\xbb\xbf" + XMPP_HEADER), "not well-formed (invalid token)"),
+    ],
+    ids=[
+        "second declaration",
+        "declaration, then another in the next segment",
+        "declaration inside the stream",
+        "part of a byte order mark",
+        "stray byte order mark byte",
+        "two byte order marks",
+        "two byte order marks, byte by byte",
+    ],
+)
+def test_xmppLeadingWhitespaceOnly(lines: list[bytes], error: str) -> None:
+    """
+    Only whitespace before the first "<" is dropped: a second XML declaration, or a byte
+    order mark that is not one whole mark at the start, is still malformed XML.
+    """
+    _, transport, _, outcome = negotiate("xmpp-client", lines)
+    assert answered(outcome).reason.startswith(f"malformed XML from the server ({error}")
+    assert transport.aborted and transport.started is None
+
+
 # twisted.mail's clients, unchanged, behind the negotiators.
 
 

@@ -15,8 +15,13 @@ the moment the parser reads its start, before anything of it is processed: a DTD
 are never declared, let alone expanded, which would otherwise let a few hundred bytes of
 nested entities cost minutes of the reactor's time (expat's own guard against amplification
 only stops them after megabytes of text, which twisted.words' elements gather by
-concatenation). RFC 6120 asks the receiver to close the stream with a C{<restricted-xml/>}
-stream error; the negotiator ends the connection, as for every refusal before TLS.
+concatenation). RFC 6120 asks the entity that receives it (the client too) to close the
+stream with a C{<restricted-xml/>} stream error; the negotiator ends the connection, as for
+every refusal before TLS, and sends none: the connection is aborted, and an abort discards
+whatever is still waiting to be written, so the error would never leave.
+
+Whitespace before the stream's first C{<} (a newline some servers send first, or a
+keep-alive) is dropped however the server's bytes are split; see L{XMPPStartTLS.received}.
 
 Tests: C{tests/endpoints/test_starttls.py}.
 """
@@ -35,6 +40,10 @@ __all__ = ["XMPP_STREAMS_NS", "XMPP_TLS_NS", "XMPPServerStartTLS", "XMPPStartTLS
 #: The namespaces of XMPP's stream and of its STARTTLS elements (RFC 6120).
 XMPP_STREAMS_NS = "http://etherx.jabber.org/streams"
 XMPP_TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls"
+
+#: What may come before the stream's first "<": whitespace, and the bytes of a byte order mark.
+_WHITESPACE = b" \t\r\n"
+_LEADING = b"\xef\xbb\xbf" + _WHITESPACE
 
 
 class _RestrictedXML(Exception):
@@ -102,6 +111,7 @@ class XMPPStartTLS(Negotiator):
         self._features = False
         self._opened = False
         self._first = True
+        self._marks = b""
         self.send(
             (
                 "<?xml version='1.0'?><stream:stream xmlns="
@@ -112,13 +122,28 @@ class XMPPStartTLS(Negotiator):
 
     def received(self, data: bytes) -> None:
         if self._first:
-            start = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+            # Whitespace before the stream's first "<" never reaches the parser, in whatever
+            # pieces it comes. XML 1.0 allows nothing before the XML declaration but a byte
+            # order mark (sections 2.8 and 4.3.3), and expat refuses the declaration after a
+            # newline ("XML or text declaration not at start of entity"); but servers send a
+            # newline or a keep-alive before their stream, and whitespace alone in a piece
+            # is skipped as a keep-alive, so the same bytes must not be refused when they
+            # come in one piece. Without a declaration, whitespace before the root element is
+            # legal and means nothing. The bytes of a byte order mark go to the parser ahead
+            # of the "<": it takes one whole mark at the start and refuses anything else as
+            # malformed (four bytes are enough for that). Only what precedes the first "<" is
+            # dropped: a second declaration, a DTD, a comment or a processing instruction
+            # after it is the parser's to refuse.
+            start = data.lstrip(_LEADING)
+            marks = data[: len(data) - len(start)].translate(None, _WHITESPACE)
+            self._marks = (self._marks + marks)[:4]
             if not start:
                 return  # whitespace, as a keep-alive: the stream is still to come
             self._first = False
             if not start.startswith(b"<"):
                 self.wrongProtocol(start)
                 return
+            data = self._marks + start
         try:
             self._stream.parse(data)
         except _RestrictedXML as e:
