@@ -49,6 +49,23 @@ def test_sameAsSSHKeygen(
     assert capsys.readouterr().out == expected
 
 
+@pytest.mark.interop
+def test_indentedCommentLines(
+    publicKeys: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """
+    Comment lines are skipped however they are indented, as C{ssh-keygen -r} skips them.
+    """
+    keygen = requireProgram("ssh-keygen")
+    path = tmp_path / "commented.pub"
+    path.write_text("  # the host's key\n\t#\n\n" + publicKeys["ed25519"].read_text())
+    expected = subprocess.run(
+        [keygen, "-r", "h.example", "-f", str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    assert main(["generate", "--sshfp", str(path), "h.example"]) == ExitStatus.OK
+    assert capsys.readouterr().out == expected
+
+
 def test_json(publicKeys: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "--sshfp", str(publicKeys["ed25519"]), "h.example", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

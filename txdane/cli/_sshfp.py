@@ -27,7 +27,10 @@ def keyFileRecords(path: Path) -> list[SSHFPRecord]:
         raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not an OpenSSH public key file") from None
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    # Blank lines and comment lines, indented or not, as OpenSSH skips them.
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not lines:
         raise UsageError(f"{path}: no public key in the file")
     try:
