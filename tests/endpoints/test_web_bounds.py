@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet.defer import Deferred
+from twisted.internet.protocol import Protocol
 from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
-from twisted.web.client import URI, HTTPConnectionPool
+from twisted.web.client import URI, HTTPConnectionPool, PotentialDataLoss, ResponseDone
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
@@ -23,7 +25,7 @@ from txdane.endpoints.web import HEADER_ALLOWANCE, BoundedEndpoint, readBounded
 from ..dane.certs import issue
 from ..dane.tlsserver import serverOptions
 from ..fakeresolver import PendingResolver
-from .headerflood import FLOOD_CAP, TLS_RECORD, Flood, countReceived
+from .headerflood import FLOOD_CAP, TLS_RECORD, Flood, HTTPFactory, countReceived
 from .world import World, makeWorld, reactor
 
 
@@ -49,6 +51,41 @@ async def publish(testCase: TestCase, port: int, certificate: Any) -> World:
     )
     testCase.addCleanup(world.dnsServer.stop)
     return world
+
+
+class CloseDelimited(Protocol):
+    """
+    Answers any request with a body of C{size} bytes and neither a C{Content-Length} nor
+    chunking: its end is the connection's close (RFC 9112 section 6.3).
+    """
+
+    size = 200000
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.transport is None or not data.endswith(b"\r\n\r\n"):
+            return
+        self.transport.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+        self.transport.write(b"x" * self.size)
+        self.transport.loseConnection()
+
+
+class Collector(Protocol):
+    """
+    Collects a body as many clients do: the close of a body without a length (twisted.web's
+    C{PotentialDataLoss}) is its end.
+    """
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.reasons: list[Failure] = []
+        self.lost: Deferred[None] = Deferred()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += len(data)
+
+    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
+        self.reasons.append(reason)
+        self.lost.callback(None)
 
 
 class BoundTests(TestCase):
@@ -133,6 +170,42 @@ class BoundTests(TestCase):
         body: Deferred[Any] = readBounded(response, 300000, ValueError("too large"))
         error = await self.assertFailure(body, ResponseTooLargeError)
         self.assertEqual(error.limit, 50000)
+
+    async def test_closeDelimitedBodyCut(self) -> None:
+        """
+        A body without a length, which ends when the connection closes, cut by the bound:
+        reading it fails with the bound's L{ResponseTooLargeError}. twisted.web reports the
+        close of such a body as its possible end (C{PotentialDataLoss}), which many clients
+        take as the end, so the cut would read as a whole, shorter body.
+        """
+        certificate = issue("web.example.test")
+        listening = reactor.listenTCP(
+            0,
+            TLSMemoryBIOFactory(
+                serverOptions(certificate), False, HTTPFactory.forProtocol(CloseDelimited)
+            ),
+            interface="127.0.0.1",
+        )
+        self.addCleanup(listening.stopListening)
+        port = listening.getHost().port
+        world = await publish(self, port, certificate)
+        agent = daneAgent(reactor, world.resolver, maxResponseBytes=50000)
+        url = f"https://web.example.test:{port}/".encode()
+        response = await agent.request(b"GET", url)
+        body: Deferred[Any] = readBounded(response, 300000, ValueError("too large"))
+        error = await self.assertFailure(body, ResponseTooLargeError)
+        self.assertEqual(error.limit, 50000)
+        response = await agent.request(b"GET", url)
+        collector = Collector()
+        response.deliverBody(collector)
+        await collector.lost
+        (reason,) = collector.reasons
+        self.assertFalse(reason.check(ResponseDone, PotentialDataLoss), reason)
+        self.assertLess(collector.received, 50000)
+        # Within the bound, such a body is read whole.
+        agent = daneAgent(reactor, world.resolver, maxResponseBytes=300000)
+        response = await agent.request(b"GET", url)
+        self.assertEqual(len(await readBounded(response, 300000, ValueError())), 200000)
 
     async def test_withinAllowance(self) -> None:
         """

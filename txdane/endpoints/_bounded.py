@@ -54,6 +54,7 @@ class BoundedConnection(ProtocolWrapper):
         self.received += len(data)
         if self.received > self.factory.limit:
             self._tooLarge = self.factory.tooLarge
+            _bodyLengthLost(self.wrappedProtocol)
             self.transport.abortConnection()  # type: ignore[union-attr]
             return
         super().dataReceived(data)
@@ -75,6 +76,23 @@ class BoundedConnection(ProtocolWrapper):
         if self._tooLarge is not None:
             reason = Failure(self._tooLarge)
         super().connectionLost(reason)
+
+
+def _bodyLengthLost(protocol: IProtocol) -> None:
+    """
+    When C{protocol} is twisted.web's HTTP client reading a body that has neither a
+    C{Content-Length} nor chunking, whose end is the close of the connection (RFC 9112
+    section 6.3), make the close that the bound is about to cause read as a body cut short.
+    twisted.web reports the close of such a body as its possible end (C{PotentialDataLoss}),
+    without the connection's reason, and many clients (this package's C{readBounded}
+    among them) take that as the end of a complete body: the cut would read as a shorter
+    body. Given a length still to come, its decoder fails the body with twisted.web's
+    C{ResponseFailed}, the bound's error among its reasons, as for a body with a length.
+    """
+    decoder = getattr(getattr(protocol, "_parser", None), "bodyDecoder", None)
+    if decoder is not None and hasattr(decoder, "contentLength"):
+        if decoder.contentLength is None:
+            decoder.contentLength = 1
 
 
 class BoundedConnectionFactory(WrappingFactory["BoundedConnection"]):
