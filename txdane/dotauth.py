@@ -50,7 +50,8 @@ from txdane.dot import DoTAuthenticationError, DoTClient, UpstreamTLS
 from txdane.names import isAddress, nameFromText, tlsaName
 from txdane.resolvconf import NameServer
 from txdane.transport import DNSError
-from txdane.validation.anchors import TrustAnchors
+from txdane.validation.anchors import TrustAnchor, TrustAnchors
+from txdane.validation.autotrust import TrustAnchorTracker
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.resolver import ValidatingResolver
 
@@ -116,6 +117,7 @@ class UpstreamAuthenticator:
         trust: PKIXTrust | None = None,
         timeout: float | None = None,
         deadline: float | None = None,
+        trustAnchorTracker: TrustAnchorTracker | None = None,
     ) -> None:
         """
         @param reactor: the reactor to connect and time with.
@@ -123,6 +125,11 @@ class UpstreamAuthenticator:
             address for PKIX only).
         @param trustAnchors: the trust anchors the TLSA lookup is validated from (default:
             the IANA root's).
+        @param trustAnchorTracker: the RFC 5011 tracker of the anchor of one zone (a trust
+            anchor state file's), whose keys then replace C{trustAnchors}' anchor of that
+            zone, as for the validating resolver the upstreams serve: after the zone rolled
+            its key, the configured anchor alone matches nothing. The lookup only reads the
+            keys the tracker trusts when it starts; the resolver keeps them up to date.
         @param limits: the validator's limits for that lookup.
         @param trust: the PKIX roots (default: the system's).
         @param timeout: per query of the TLSA lookup (and per TLS handshake).
@@ -132,10 +139,13 @@ class UpstreamAuthenticator:
         self.serverName = serverName.rstrip(".") or serverName
         self.trust = trust if trust is not None else PKIXTrust()
         self._trustAnchors = trustAnchors
+        self._tracker = trustAnchorTracker
         self._limits = limits
         self._timeout = timeout
         self._deadline = deadline
-        self._resolvers: dict[NameServer, tuple[ValidatingResolver, DoTClient]] = {}
+        self._resolvers: dict[
+            NameServer, tuple[ValidatingResolver, DoTClient, TrustAnchor | None]
+        ] = {}
 
     def __call__(self, server: NameServer) -> Deferred[UpstreamTLS]:
         """
@@ -183,11 +193,16 @@ class UpstreamAuthenticator:
         """
         The validating resolver (one per server, so its cache keeps the TLSA answer for its
         TTL) that looks up C{owner} over an encrypted but unauthenticated connection to
-        C{server}.
+        C{server}; a new one once the tracker, if any, trusts other keys.
         """
+        tracked = self._tracker.anchor() if self._tracker is not None else None
         found = self._resolvers.get(server)
-        if found is not None:
-            return found
+        if found is not None and found[2] == tracked:
+            return found[0], found[1]
+        anchors = self._trustAnchors
+        if tracked is not None:
+            configured = anchors.anchors if anchors is not None else TrustAnchors.builtin().anchors
+            anchors = TrustAnchors((*(a for a in configured if a.zone != tracked.zone), tracked))
         unauthenticated = ConnectionPlan(
             Action.ENCRYPT,
             self.serverName,
@@ -206,11 +221,11 @@ class UpstreamAuthenticator:
         )
         resolver = ValidatingResolver(
             _ChainOnly(client, owner),
-            trustAnchors=self._trustAnchors,
+            trustAnchors=anchors,
             limits=self._limits,
             clock=self._reactor,
         )
-        self._resolvers[server] = (resolver, client)
+        self._resolvers[server] = (resolver, client, tracked)
         return resolver, client
 
     def _explainer(self, plan: ConnectionPlan) -> Callable[[BaseException], str | None]:

@@ -443,6 +443,11 @@ class ResolverSettings:
             trust=PKIXTrust(self.resolverTrustRoots) if self.resolverTrustRoots else None,
             timeout=perAttempt,
             deadline=self.timeout,
+            trustAnchorTracker=(
+                _tracker(self.trustAnchorState, self.trustAnchors)
+                if self.trustAnchorState is not None
+                else None
+            ),
         )
         return DoTClient(
             reactor,

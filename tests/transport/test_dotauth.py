@@ -142,3 +142,97 @@ class AddressNameTests(TestCase):
         self.assertIn("refused as DNS-over-TLS server 127.0.0.1", text)
         self.assertIn("PKIX verification failed", text)
         self.assertEqual(self.server.bytesReceived, 0)
+
+
+class TrackedAnchorTests(TestCase):
+    """
+    With a trust anchor state file (RFC 5011), the lookup that decides how to authenticate a
+    DNS-over-TLS upstream is validated from the keys the file trusts, as every other lookup
+    is: after the root's key-signing key rolled, the configured anchor alone matches nothing.
+    """
+
+    async def test_rolledRootKey(self) -> None:
+        from txdane.server.service import responderForZones
+        from txdane.server.signing import SigningKey
+        from txdane.settings import ResolverSettings
+        from txdane.status import Status
+        from txdane.testing import buildHierarchy
+
+        hierarchy = buildHierarchy()
+        old = hierarchy.keys[dns.name.root]
+        new = SigningKey.generate()
+        # The root now signs its DNSKEY RRset with the new key only; the old ones stay
+        # published, as they sign the zone's other records.
+        rolled = hierarchy.withDNSKEYs(dns.name.root, (*old, new), (new,))
+        responder = responderForZones(rolled.zones.values())
+        server = DoTServer(
+            name="dot.example.test",
+            handler=lambda query, connection: connection.reply(responder.respond(query).to_wire()),
+        )
+        server.start()
+        self.addCleanup(server.stop)
+        directory = tempfile.TemporaryDirectory(prefix="txdane-dotauth-")
+        self.addCleanup(directory.cleanup)
+        seed = os.path.join(directory.name, "root.anchor")
+        with open(seed, "w") as f:
+            f.write(hierarchy.trustAnchorText())
+        state = os.path.join(directory.name, "root.state")
+        with open(state, "w") as f:
+            f.write(f". 3600 IN DNSKEY {new.dnskey.to_text()}\n")
+        roots = os.path.join(directory.name, "ca.pem")
+        with open(roots, "wb") as f:
+            f.write(server.ca.certPEM())
+        settings = ResolverSettings.fromStrings(
+            [server.address],
+            seed,
+            trustAnchorState=state,
+            resolverTLS="dot.example.test",
+            resolverTrustRootsFile=roots,
+            timeout=5,
+        )
+        resolver: Any = settings.build(reactor)
+        self.addCleanup(resolver.querier.close)
+        self.addCleanup(resolver.stopRefreshing)
+        answer = await resolver.lookup("www.example.test", "A")
+        self.assertIs(answer.status, Status.SECURE, answer.reason)
+
+    def test_bootstrapFollowsTracker(self) -> None:
+        """
+        The lookup's resolver for a server is kept while the tracker trusts the same keys,
+        and made anew with the keys it trusts once they change.
+        """
+        from txdane.resolvconf import nameServers
+        from txdane.testing import buildHierarchy
+        from txdane.validation.anchors import TrustAnchor, TrustAnchors
+
+        hierarchy = buildHierarchy()
+        seed = TrustAnchors.fromText(hierarchy.trustAnchorText())
+        first = TrustAnchor(
+            dns.name.root, (), tuple(key.dnskey for key in hierarchy.keys[dns.name.root])
+        )
+
+        class Tracker:
+            zone = dns.name.root
+            current = first
+
+            def anchor(self) -> TrustAnchor:
+                return self.current
+
+        tracker = Tracker()
+        authenticator = UpstreamAuthenticator(
+            reactor,
+            "dot.example.test",
+            trustAnchors=seed,
+            trustAnchorTracker=tracker,  # type: ignore[arg-type]
+        )
+        (server,) = nameServers(["127.0.0.1#853"])
+        owner = dns.name.from_text("_853._tcp.dot.example.test.")
+        resolver, client = authenticator._bootstrap(server, owner)
+        self.addCleanup(client.close)
+        self.assertEqual(resolver.trustAnchors.anchors, (first,))
+        self.assertIs(authenticator._bootstrap(server, owner)[0], resolver)
+        tracker.current = TrustAnchor(dns.name.root, tuple(seed.anchors[0].ds), ())
+        again, other = authenticator._bootstrap(server, owner)
+        self.addCleanup(other.close)
+        self.assertIsNot(again, resolver)
+        self.assertEqual(again.trustAnchors.anchors, (tracker.current,))
