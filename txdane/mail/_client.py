@@ -1,6 +1,13 @@
 """
 twisted.mail's SMTP client as a delivery uses it: it notes the server's reply to the
-message, and bounds what a server may send (L{MAX_REPLY_LINE}, L{MAX_REPLY}).
+message, bounds what a server may send (L{MAX_REPLY_LINE}, L{MAX_REPLY}), sends the message
+data as RFC 5321 requires whatever its size, and says when it is 8-bit.
+
+twisted.mail writes the message in chunks of 16 KiB and dot-stuffs each chunk on its own,
+after a line end inside it (RFC 5321 section 4.5.2): a line that starts with "." at the start
+of a chunk, the message's first line among them, went out as it was. A line "." there ended
+the data early, and the server read the rest of the message as commands (SMTP smuggling).
+L{_Sender.transformChunk} stuffs those lines too.
 """
 
 from __future__ import annotations
@@ -17,6 +24,12 @@ MAX_REPLY_LINE = 4096
 #: real server is well under 1 KiB).
 MAX_REPLY = 65536
 
+#: Seconds to wait for the reply to the end of the message data, the "." line: RFC 5321
+#: section 4.5.3.2.6 asks for 10 minutes, as the server may process the message before it
+#: answers, and a client that gives up earlier sends the message again elsewhere while the
+#: server may have taken it. The attempt's own deadline still applies.
+DATA_END_TIMEOUT = 600.0
+
 
 class _Sender(ESMTPSender):
     """
@@ -25,9 +38,47 @@ class _Sender(ESMTPSender):
 
     MAX_LENGTH = MAX_REPLY_LINE
     _replyBytes = 0
+    #: Whether the message data sent so far ends at the start of a line (so does none).
+    _lineStart = True
+    #: The server's EHLO keywords, upper case.
+    _keywords: frozenset[bytes] = frozenset()
+
+    def tryTLS(self, code: int, resp: bytes, items: dict[bytes, Any]) -> None:
+        self._keywords = frozenset(keyword.upper() for keyword in items)
+        super().tryTLS(code, resp, items)
+
+    def sendLine(self, line: bytes) -> None:
+        if line.startswith(b"MAIL FROM:") and b"8BITMIME" in self._keywords and self._eightBit():
+            # RFC 6152 section 3: 8-bit data is declared, to a server that offers it. One that
+            # does not gets it as it is, as Postfix sends it.
+            line += b" BODY=8BITMIME"
+        super().sendLine(line)
+
+    def _eightBit(self) -> bool:
+        value = getattr(self.factory.file, "getvalue", None)
+        return callable(value) and not value().isascii()
+
+    def transformChunk(self, chunk: bytes) -> bytes:
+        """
+        Each line end as CRLF and each line that starts with "." with one more, wherever the
+        chunk starts (the message's LF line ends are its only ones: L{sendMail
+        <txdane.mail.sendMail>} made them so).
+        """
+        self.resetTimeout()
+        out = chunk.replace(b"\n", b"\r\n").replace(b"\r\n.", b"\r\n..")
+        if self._lineStart and chunk.startswith(b"."):
+            out = b"." + out
+        if chunk:
+            self._lineStart = chunk.endswith(b"\n")
+        return out
+
+    def finishedFileTransfer(self, lastsent: bytes) -> None:
+        super().finishedFileTransfer(lastsent)
+        self.setTimeout(max(self.timeout or 0, DATA_END_TIMEOUT))
 
     def sentMail(self, code: int, resp: bytes, numOk: int, addresses: Any, log: Any) -> None:
         self.factory.reply = (code, resp)
+        self.setTimeout(self.timeout)  # the reply to the data came: the usual wait again
         super().sentMail(code, resp, numOk, addresses, log)
 
     def lineReceived(self, line: bytes) -> None:

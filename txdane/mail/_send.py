@@ -116,6 +116,31 @@ def _checkArguments(
             raise ValueError(f"{name} {value!r} is not a positive number of seconds")
 
 
+#: The longest line of a message, its line end not counted (RFC 5321 section 4.5.3.1.6).
+MAX_LINE = 998
+
+
+def _lineEnds(data: bytes) -> bytes:
+    """
+    The message C{data} with LF line ends only, as twisted.mail's client takes it (it writes
+    each LF as CRLF: a CRLF would go out as CR CR LF). A CR on its own is a line end too: RFC
+    5321 section 2.3.8 allows CR and LF in the data only as CRLF, and a lone one is what
+    smuggling attacks on servers that read it as a line end rely on.
+
+    @raise ValueError: for a line longer than L{MAX_LINE} bytes (servers refuse or cut it;
+        such a message needs a MIME encoding, quoted-printable or base64).
+    """
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if len(data) > MAX_LINE:
+        longest = max(map(len, data.split(b"\n")))
+        if longest > MAX_LINE:
+            raise ValueError(
+                f"the message has a line of {longest} bytes: SMTP allows {MAX_LINE} (RFC 5321"
+                " section 4.5.3.1.6); encode the text (quoted-printable or base64)"
+            )
+    return data
+
+
 def sendMail(
     reactor: Any,
     resolver: IDNSSECResolver,
@@ -141,6 +166,10 @@ def sendMail(
 
     @param resolver: the validating resolver (e.g. C{ResolverSettings(...).build(reactor)}).
     @param message: the message (RFC 5322 bytes, CRLF or LF line ends), or a file of it.
+        Each line end goes out as CRLF (a lone CR is one too), each line that starts with
+        "." with one more (RFC 5321 section 4.5.2), and a message with 8-bit bytes is
+        declared with C{BODY=8BITMIME} to a server that offers it (RFC 6152; one that does
+        not gets it as it is).
     @param port: the SMTP port of the MX hosts.
     @param heloName: the name to greet each host with, before STARTTLS (the endpoint's
         C{EHLO}) and after it (twisted.mail's): a domain (an internationalized one is sent in
@@ -180,8 +209,9 @@ def sendMail(
     @return: a Deferred firing with a L{DeliveryResult}, or failing with a
         L{TemporaryDeliveryError} or L{PermanentDeliveryError}.
     @raise ValueError: for recipients in several domains, or none, an address
-        L{mailAddress} refuses, a port, HELO name or timeout that cannot be used, or
-        C{settings} whose options set a field each host has its own of.
+        L{mailAddress} refuses, a message with a line longer than L{MAX_LINE} bytes, a
+        port, HELO name or timeout that cannot be used, or C{settings} whose options set a
+        field each host has its own of.
     @raise TypeError: for an argument of the wrong type (a message as C{str}, recipients as
         one C{str}, a resolver's settings for the resolver, an MTA-STS source, a reporter or
         a shuffle of the wrong kind, a C{maxHosts} that is no C{int}).
@@ -202,9 +232,7 @@ def sendMail(
             raise TypeError("message must be bytes or a file opened in binary mode")
     else:
         raise TypeError(f"message must be bytes or a binary file, not {type(message).__name__}")
-    # twisted.mail turns every LF into CRLF as it sends: a message with CRLF line ends would
-    # go out with CR CR LF.
-    data = data.replace(b"\r\n", b"\n")
+    data = _lineEnds(data)
     hosts = settings or HostSettings(timeout=min(timeout, 30))
     refuseHostFields(hosts, "policy", "starttls", "tlsaHost")
     heloName = _oneHeloName(heloName, hosts.options.heloName)
