@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,3 +215,78 @@ def test_pageShowsTheOutput(store: ReportStore, capsys: pytest.CaptureFixture[st
     shown = page.split("    $ txdane tlsrpt /var/spool/txdane/tlsrpt --org mail.example.org")[1]
     lines = shown.split("\n\n`--json`")[0].splitlines()[1:]
     assert "\n".join(line.removeprefix("    ") for line in lines) + "\n" == out
+
+
+@pytest.mark.parametrize(
+    "sender, message",
+    [
+        (
+            "Reports <tlsrpt@example.org>",
+            "--from 'Reports <tlsrpt@example.org>': give the address alone, without a name or "
+            "angle brackets: tlsrpt@example.org",
+        ),
+        ("<tlsrpt@example.org>", "give the address alone"),
+        ("tls rpt@example.org", "is not a valid local part"),
+        ("tlsrpt@[192.0.2.1]", "is an address literal"),
+        ("tlsrpt@mail_host.example.org", "is not a valid domain name"),
+    ],
+)
+def test_fromChecked(
+    sender: str,
+    message: str,
+    store: ReportStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """
+    C{--from} is checked as C{txdane send} checks it: an address mail cannot come from is a
+    usage error before anything is sent or removed, not a failure of each C{mailto:}
+    destination while the C{https:} ones take the report and it leaves the store.
+    """
+
+    def runOnReactor(main: object) -> None:
+        raise AssertionError("nothing is sent")
+
+    monkeypatch.setattr("txdane.cli.tlsrpt.runOnReactor", runOnReactor)
+    before = store.results()
+    assert tlsrpt(store, "--send", "--from", sender) == ExitStatus.USAGE
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"txdane: --from {sender!r}: ")
+    assert message in captured.err
+    assert captured.err.count("\n") == 1
+    assert store.results() == before
+
+
+def test_fromInALabels(store: ReportStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Reports by mail come from C{--from} as checked: an internationalized domain in A-labels,
+    which is also the default submitter.
+    """
+    calls: list[dict[str, Any]] = []
+
+    async def sendReports(
+        reactor: object, resolver: object, reports: object, **kw: Any
+    ) -> list[Any]:
+        calls.append(kw)
+        return []
+
+    def runOnReactor(main: Callable[[Any], Coroutine[Any, Any, Any]]) -> Any:
+        coroutine = main(None)
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            return done.value
+        raise AssertionError("sendReports waited")
+
+    class Settings:
+        def build(self, reactor: object) -> None:
+            return None
+
+    monkeypatch.setattr("txdane.cli.tlsrpt.sendReports", sendReports)
+    monkeypatch.setattr("txdane.cli.tlsrpt.runOnReactor", runOnReactor)
+    monkeypatch.setattr("txdane.cli.tlsrpt.resolverSettings", lambda options: Settings())
+    assert tlsrpt(store, "--send", "--from", "tlsrpt@bücher.example.", "--keep") == ExitStatus.OK
+    (call,) = calls
+    assert call["sender"] == "tlsrpt@xn--bcher-kva.example"
+    assert call["submitter"] == "xn--bcher-kva.example"

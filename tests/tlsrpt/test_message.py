@@ -92,3 +92,81 @@ def test_oneDomain() -> None:
     made["policies"] = []
     with pytest.raises(ValueError, match="not one policy domain"):
         reportMessage(made, submitter=SUBMITTER, sender="a@example.org", recipient="b@x")
+
+
+def longName(length: int) -> str:
+    """
+    A domain name of C{length} characters, in labels of at most 63, ending C{.example}.
+    """
+    rest = length - len(".example")
+    labels = []
+    while rest > 0:
+        size = min(63, rest)
+        labels.append("a" * size if rest == size else "a" * (size - 1))
+        rest -= len(labels[-1]) + (rest != size)
+    name = ".".join(labels) + ".example"
+    assert len(name) == length, name
+    return name
+
+
+def rawHeader(message: bytes, name: bytes) -> bytes:
+    """
+    The header C{name} of C{message} as it is written: its folded lines, CRLF included.
+    """
+    head = message.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    start = head.index(b"\r\n" + name + b": ") + 2
+    end = start
+    while True:
+        end = head.index(b"\r\n", end) + 2
+        if end == len(head) or head[end : end + 1] not in (b" ", b"\t"):
+            return head[start:end]
+
+
+@pytest.mark.parametrize(
+    "organization, domain, submitter",
+    [
+        ("Example Org", "customer-support.example.com", SUBMITTER),
+        ("Exämple Örg", "customer-support.example.com", SUBMITTER),
+        ("reports.mailhost.example.org", longName(200), longName(200)),
+        ("Example Org", longName(253), longName(253)),
+    ],
+)
+def test_subjectOneLine(organization: str, domain: str, submitter: str) -> None:
+    """
+    The subject is written as RFC 8460 section 5.3 spells it, on one line, with a report-id
+    longer than 78 characters too: not as RFC 2047 encoded words, which a receiver matching
+    it does not read.
+    """
+    (made,) = aggregate([result(domain=domain)], organization, "tlsrpt@example.org")
+    raw = reportMessage(
+        made, submitter=submitter, sender="tlsrpt@example.org", recipient="r@example.com"
+    )
+    subject = f"Report Domain: {domain} Submitter: {submitter} Report-ID: <{made['report-id']}>"
+    assert rawHeader(raw, b"Subject") == f"Subject: {subject}\r\n".encode("ascii")
+    assert b"=?" not in raw.split(b"\r\n\r\n", 1)[0]
+    message = parse(raw)
+    assert message["Subject"] == subject
+    assert message["TLS-Report-Domain"] == domain
+    assert message["TLS-Report-Submitter"] == submitter
+    (_, attachment) = message.iter_parts()
+    assert attachment.get_filename() == reportFileName(made, submitter)
+
+
+def test_subjectFolded() -> None:
+    """
+    A subject longer than a line may be (998 characters, RFC 5322 section 2.1.1) is folded
+    at spaces, still without encoded words, and reads back the same.
+    """
+    organization = longName(400)
+    (made,) = aggregate([result(domain=longName(253))], organization, "tlsrpt@example.org")
+    submitter = longName(253)
+    raw = reportMessage(
+        made, submitter=submitter, sender="tlsrpt@example.org", recipient="r@example.com"
+    )
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998
+    assert b"=?" not in head
+    assert rawHeader(raw, b"Subject").count(b"\r\n") > 1
+    assert parse(raw)["Subject"] == (
+        f"Report Domain: {longName(253)} Submitter: {submitter} Report-ID: <{made['report-id']}>"
+    )

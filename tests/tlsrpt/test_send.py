@@ -291,6 +291,25 @@ class CommandTests(ReportWorld):
         )
         self.assertEqual(len(self.servers["mxa"].messages), 2)
 
+    async def test_fromRefused(self) -> None:
+        """
+        A C{--from} that mail cannot come from is a usage error before anything is sent: the
+        report stays in the store for its C{mailto:} destination, rather than leave it once
+        the C{https:} one took it.
+        """
+        store = ReportStore(self.directory / "store")
+        store.record(result(domain="verified.example.test", when=time.time() - 2 * 86400))
+        status, out, err = await self.txdane("--from", "Reports <tlsrpt@example.org>")
+        self.assertEqual((status, out), (ExitStatus.USAGE, ""))
+        self.assertEqual(
+            err,
+            "txdane: --from 'Reports <tlsrpt@example.org>': give the address alone, without a "
+            "name or angle brackets: tlsrpt@example.org\n",
+        )
+        self.assertEqual(len(store.results()), 1)
+        self.assertEqual(len(self.servers["mxa"].messages), 0)
+        self.assertEqual(self.collector.posts, [])
+
 
 def test_unusable() -> None:
     """

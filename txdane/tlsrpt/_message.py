@@ -19,6 +19,14 @@ from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+#: How the message is written: CRLF line ends, and header lines folded only past 998
+#: characters (RFC 5322 section 2.1.1), not past 78 as C{email.policy.SMTP} does: the email
+#: package writes a word longer than a line (the C{<ID>} of C{Report-ID: <ID>} often is) as
+#: RFC 2047 encoded words, which a receiver matching the subject as RFC 8460 section 5.3
+#: spells it does not recognize. So the subject stays one line: its domains and report-id
+#: are ASCII (an organization's name that is not a dot-atom is in the id as a UUID).
+_POLICY = emailPolicy.SMTP.clone(max_line_length=998)
+
 
 def _reportDomain(report: Mapping[str, Any]) -> str:
     """
@@ -69,8 +77,9 @@ def reportMessage(
     C{report-type="tlsrpt"}, holding a C{text/plain} part that says what it is and the
     report as C{application/tlsrpt+gzip} (L{compressReport}, base64, named as
     L{reportFileName} says); the headers C{TLS-Report-Domain} and C{TLS-Report-Submitter},
-    and the subject C{Report Domain: DOMAIN Submitter: SUBMITTER Report-ID: <ID>}. The
-    message is not DKIM-signed.
+    and the subject C{Report Domain: DOMAIN Submitter: SUBMITTER Report-ID: <ID>}, on one
+    line while it fits in 998 characters (then folded at a space). The message is not
+    DKIM-signed.
 
     @param report: a report of L{aggregate}.
     @param submitter: the domain of the reporting system.
@@ -86,7 +95,7 @@ def reportMessage(
     successful = sum(s["total-successful-session-count"] for s in summary)
     failed = sum(s["total-failure-session-count"] for s in summary)
     dates = report["date-range"]
-    message = MIMEMultipart("report", policy=emailPolicy.SMTP, report_type="tlsrpt")
+    message = MIMEMultipart("report", policy=_POLICY, report_type="tlsrpt")
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = f"Report Domain: {domain} Submitter: {submitter} Report-ID: <{reportID}>"
@@ -101,8 +110,8 @@ def reportMessage(
         f" and {failed} failed TLS sessions.\n"
         "The report is attached as JSON compressed with gzip.\n"
     )
-    message.attach(MIMEText(text, "plain", "us-ascii", policy=emailPolicy.SMTP))
-    attachment = MIMEApplication(compressReport(report), "tlsrpt+gzip", policy=emailPolicy.SMTP)
+    message.attach(MIMEText(text, "plain", "us-ascii", policy=_POLICY))
+    attachment = MIMEApplication(compressReport(report), "tlsrpt+gzip", policy=_POLICY)
     attachment.add_header(
         "Content-Disposition", "attachment", filename=reportFileName(report, submitter)
     )
