@@ -6,6 +6,7 @@ L{txdane.mail.sendMail}, and a plain C{ESMTPSenderFactory} over C{dane:mx=}.
 from __future__ import annotations
 
 import io
+import ipaddress
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,6 +25,7 @@ from txdane.endpoints.errors import AllHostsFailedError, StartTLSError
 from txdane.endpoints.planner import HostSettings
 from txdane.mail import PermanentDeliveryError, TemporaryDeliveryError, sendMail
 from txdane.mailpolicy import TLSSession
+from txdane.tlsrpt import aggregate, sessionResult
 
 from ..dane.tlsserver import serverOptions
 from ..endpoints.world import World, makeWorld, reactor
@@ -243,6 +245,41 @@ class DeliveryTests(MailWorld):
             refused.policyStrings,
             tuple(sorted(str(c.record) for c in getattr(result.tries[0].error, "checks", ()))),
         )
+
+    async def test_reportsNameTheSendingAddress(self) -> None:
+        """
+        Each session reported names this side's address as well as the server's, the one
+        refused inside the endpoint (before twisted.mail's client had the connection) too:
+        a TLS report's C{sending-mta-ip} (RFC 8460 section 4.4). A message delivered in
+        cleartext is reported as C{starttls-not-supported}, never as a TLS session.
+        """
+        sessions: list[TLSSession] = []
+        for domain in ("fallback.example.test", "opportunistic.example.test"):
+            await sendMail(
+                reactor,
+                self.world.resolver,
+                "alice@example.org",
+                [f"bob@{domain}"],
+                MESSAGE,
+                port=self.port,
+                timeout=10,
+                reporter=sessions.append,
+            )
+        self.assertEqual(
+            [(s.mxHost, s.receivingIP, s.resultType) for s in sessions],
+            [
+                ("mxbad.example.test", "127.0.0.3", "validation-failure"),
+                ("mxa.example.test", "127.0.0.2", None),
+                ("mxopen.example.test", ADDRESSES["mxplain"], "starttls-not-supported"),
+            ],
+        )
+        for session in sessions:
+            self.assertIsNotNone(session.sendingIP)
+            self.assertTrue(ipaddress.ip_address(session.sendingIP or "").is_loopback)
+        reports = aggregate([sessionResult(s) for s in sessions], "org.example", "a@org.example")
+        details = [d for r in reports for p in r["policies"] for d in p["failure-details"]]
+        self.assertEqual(len(details), 2)
+        self.assertTrue(all("sending-mta-ip" in d for d in details))
 
     async def test_daneTA(self) -> None:
         result = await self.send("tata.example.test")

@@ -46,3 +46,30 @@ def test_overTheSession(error: BaseException, permanent: bool) -> None:
     not.
     """
     assert _isPermanent(error) is permanent
+
+
+def _refused(*codes: int) -> list[tuple[bytes, int, bytes]]:
+    return [(f"{i}@example.org".encode(), code, b"") for i, code in enumerate(codes)]
+
+
+@pytest.mark.parametrize(
+    ("error", "permanent"),
+    [
+        # No recipient accepted: twisted.mail's error has the last reply's code, and
+        # "No recipients accepted"; each recipient's reply counts.
+        (SMTPDeliveryError(550, b"No recipients accepted", b"", _refused(452, 550)), False),
+        (SMTPDeliveryError(452, b"No recipients accepted", b"", _refused(550, 452)), False),
+        (SMTPDeliveryError(551, b"No recipients accepted", b"", _refused(550, 551)), True),
+        # A recipient accepted: the reply to the message decides.
+        (SMTPDeliveryError(554, b"rejected", b"", _refused(250, 452)), True),
+        (SMTPDeliveryError(451, b"try later", b"", _refused(250, 550)), False),
+        # MAIL FROM refused: no recipient reply.
+        (SMTPDeliveryError(553, b"bad sender", b"", []), True),
+    ],
+)
+def test_eachRecipientCounts(error: BaseException, permanent: bool) -> None:
+    """
+    As twisted.mail reports refused recipients: a 4yz reply to any one of them defers the
+    message (RFC 5321 section 4.2.1), whichever reply came last.
+    """
+    assert _isPermanent(error) is permanent

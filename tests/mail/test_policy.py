@@ -29,6 +29,7 @@ from txdane.mailpolicy import (
     sessionPolicy,
 )
 from txdane.status import Status
+from txdane.tlsrpt import aggregate, sessionResult
 
 from .test_hostile import MemoryMail, hosts
 
@@ -163,11 +164,49 @@ class DeliveryPolicyTests(MemoryMail):
         self.assertIn("mode: enforce", session.policyStrings)
 
     def test_withoutPolicyOpportunistic(self) -> None:
+        """
+        Without a policy, a host that offers no STARTTLS takes the message in cleartext: the
+        session is reported as a failure, C{starttls-not-supported}, never counted among the
+        successfully negotiated TLS sessions (RFC 8460 section 4.4), with both addresses.
+        """
         sending, sessions = self.sendWith(_Source(_Outcome(None)))
         result = self.deliverOnNextHost(sending)
         self.assertEqual(result.policy, MailPolicy.NONE)
         (session,) = sessions
-        self.assertEqual((session.policyType, session.resultType), ("no-policy-found", None))
+        self.assertEqual(
+            (session.policyType, session.resultType, session.sendingIP, session.receivingIP),
+            ("no-policy-found", "starttls-not-supported", "10.0.0.1", "192.0.2.1"),
+        )
+        self.assertEqual(session.failureReason, "the server does not offer STARTTLS")
+        (report,) = aggregate([sessionResult(session)], "sender.example", "tls@sender.example")
+        (policy,) = report["policies"]
+        self.assertEqual(
+            policy["summary"],
+            {"total-successful-session-count": 0, "total-failure-session-count": 1},
+        )
+        (detail,) = policy["failure-details"]
+        self.assertEqual(
+            (detail["result-type"], detail["sending-mta-ip"], detail["receiving-ip"]),
+            ("starttls-not-supported", "10.0.0.1", "192.0.2.1"),
+        )
+
+    def test_failureBeforeTheClientNamesBothAddresses(self) -> None:
+        """
+        A session that failed inside the endpoint, before twisted.mail's client had the
+        connection (STARTTLS owed under an enforced policy and not offered), is reported
+        with this side's address as well as the server's.
+        """
+        sending, sessions = self.sendWith(stsEnforce("mx0.example.org"), count=1)
+        client, _ = self.connect()
+        client.dataReceived(b"220 mx ESMTP\r\n")
+        client.dataReceived(b"250-mx\r\n250 PIPELINING\r\n")
+        self.end(client)
+        self.failureResultOf(sending, TemporaryDeliveryError)
+        (session,) = sessions
+        self.assertEqual(
+            (session.resultType, session.sendingIP, session.receivingIP),
+            ("starttls-not-supported", "10.0.0.1", "192.0.2.1"),
+        )
 
     def test_testingReportsAndDelivers(self) -> None:
         """
@@ -181,9 +220,10 @@ class DeliveryPolicyTests(MemoryMail):
         self.end(client)
         result = self.deliverOnNextHost(sending)
         self.assertEqual(result.policy, MailPolicy.MTA_STS_TESTING)
+        # Delivered in cleartext, the second session is no TLS session either.
         self.assertEqual(
             [(s.policyType, s.resultType) for s in sessions],
-            [("sts", "starttls-not-supported"), ("no-policy-found", None)],
+            [("sts", "starttls-not-supported"), ("no-policy-found", "starttls-not-supported")],
         )
 
     def test_fetchFailureReported(self) -> None:

@@ -5,9 +5,12 @@ the MX hosts of the recipients' domain with DANE (L{txdane.mail.sendMail}).
 The addresses, the subject and the message are checked before the reactor starts: a mistake
 in them is a usage error (exit status 2), never a deferral or a bounce.
 
-Prints the verdict first (delivered or not, to which host, with which protection), then each
-host tried; C{--json} prints one JSON object instead (see L{resultToJSON}). Exit status: 0
-delivered, 4 temporary failure (defer), 3 permanent failure (bounce), 2 usage error.
+Prints the verdict first (delivered or not, to which host, with which protection), then the
+recipients a server refused and each host tried; C{--json} prints one JSON object instead
+(see L{resultToJSON}). Exit status: 0 delivered to every recipient, 4 temporary failure
+(defer; also a message delivered to some recipients while another was refused with a 4yz
+code), 3 permanent failure (bounce; also a message delivered to some recipients while the
+others were refused with a 5yz code), 2 usage error.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ from txdane.cli._target import portNumber, wholeNumber
 from txdane.endpoints.errors import HostAttempt
 from txdane.endpoints.planner import DEFAULT_MAX_HOSTS
 from txdane.mail import DeliveryError, DeliveryResult, recipientDomain, sendMail
+
+#: A recipient and the server's reply to it: C{(address, code, reply)}.
+_Reply = tuple[str, int, str]
 
 
 def addArguments(parser: argparse.ArgumentParser) -> None:
@@ -240,13 +246,38 @@ def _attemptJSON(attempt: HostAttempt) -> dict[str, Any]:
     }
 
 
+def _permanent(code: int) -> bool:
+    """
+    Whether a recipient refused with C{code} is refused for good (5yz), not for now.
+    """
+    return 500 <= code < 600
+
+
+def _refusedText(reply: _Reply) -> str:
+    address, code, text = reply
+    return f"{address}: {code} {text} ({'permanent' if _permanent(code) else 'temporary'})"
+
+
+def _replyJSON(reply: _Reply) -> dict[str, Any]:
+    address, code, text = reply
+    return {"address": address, "code": code, "reply": text}
+
+
+def _refusedJSON(reply: _Reply) -> dict[str, Any]:
+    return {**_replyJSON(reply), "permanent": _permanent(reply[1])}
+
+
 def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
     """
-    The stable JSON form: C{delivered} (bool), C{mx}, C{address}, C{protection},
-    C{policy} (C{"dane"}, C{"mta-sts"}, C{"mta-sts-testing"} or C{"none"}), C{reply}
-    (C{None} unless delivered), C{reason} (C{None} when delivered), C{permanent} (for a
-    failure), C{tries} (one object per host that failed: C{mx}, C{port}, C{address},
-    C{reason}), C{skipped} (the MX hosts beyond C{--max-hosts}, as C{"host:port"}).
+    The stable JSON form: C{delivered} (bool: the message was taken, for one recipient at
+    least), C{mx}, C{address}, C{protection}, C{policy} (C{"dane"}, C{"mta-sts"},
+    C{"mta-sts-testing"} or C{"none"}), C{reply} (C{None} unless delivered), C{reason}
+    (C{None} when delivered), C{permanent} (for a failure), C{recipients} (one object per
+    recipient a server replied to: C{address}, C{code}, C{reply}; when delivered, every
+    recipient), C{refused} (those of them the message was not delivered to, each also with
+    C{permanent}: refused with a 5yz code), C{tries} (one object per host that failed:
+    C{mx}, C{port}, C{address}, C{reason}), C{skipped} (the MX hosts beyond
+    C{--max-hosts}, as C{"host:port"}).
     """
     if isinstance(outcome, DeliveryResult):
         return {
@@ -258,6 +289,8 @@ def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
             "policy": str(outcome.policy),
             "reply": outcome.reply,
             "reason": None,
+            "recipients": [_replyJSON(r) for r in outcome.recipients],
+            "refused": [_refusedJSON(r) for r in outcome.refused],
             "tries": [_attemptJSON(a) for a in outcome.tries],
             "skipped": list(outcome.skipped),
         }
@@ -272,6 +305,8 @@ def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
         "reply": None,
         "reason": _failureText(outcome),
         "permanent": outcome.permanent,
+        "recipients": [_replyJSON(r) for r in outcome.refused],
+        "refused": [_refusedJSON(r) for r in outcome.refused],
         "tries": [_attemptJSON(a) for a in outcome.tries],
         "skipped": list(outcome.skipped),
     }
@@ -279,7 +314,8 @@ def resultToJSON(outcome: DeliveryResult | DeliveryError) -> dict[str, Any]:
 
 def formatOutcome(outcome: DeliveryResult | DeliveryError, verbose: bool) -> str:
     """
-    The verdict line, then (with C{verbose}, or on failure) the hosts tried.
+    The verdict line, then the recipients a server refused (each with its reply, permanent
+    or temporary), then (with C{verbose}, or on failure) the hosts tried.
     """
     lines = []
     if isinstance(outcome, DeliveryResult):
@@ -288,6 +324,8 @@ def formatOutcome(outcome: DeliveryResult | DeliveryError, verbose: bool) -> str
         lines.append(f"  reply      {outcome.reply}")
     else:
         lines.append(_failureText(outcome))
+    for refused in outcome.refused:
+        lines.append(f"  refused    {_refusedText(refused)}")
     tries = outcome.tries
     if tries and (verbose or isinstance(outcome, DeliveryError)):
         for attempt in tries:
@@ -415,6 +453,20 @@ def run(options: argparse.Namespace) -> int:
         print(json.dumps(resultToJSON(outcome), indent=2))
     else:
         print(formatOutcome(outcome, options.verbose))
+    return exitStatus(outcome)
+
+
+def exitStatus(outcome: DeliveryResult | DeliveryError) -> int:
+    """
+    The exit status of C{outcome}: L{ExitStatus.OK} for a message delivered to every
+    recipient; L{ExitStatus.FAILURE} to defer (a temporary failure, or a message delivered
+    to some recipients while another was refused for now, with a 4yz code: send it again
+    to those); L{ExitStatus.BOGUS} to bounce (a permanent failure, or a message delivered to
+    some recipients while the others were refused for good, with a 5yz code).
+    """
     if isinstance(outcome, DeliveryResult):
-        return ExitStatus.OK
+        codes = [code for _, code, _ in outcome.refused]
+        if not codes:
+            return ExitStatus.OK
+        return ExitStatus.BOGUS if all(_permanent(c) for c in codes) else ExitStatus.FAILURE
     return ExitStatus.BOGUS if outcome.permanent else ExitStatus.FAILURE

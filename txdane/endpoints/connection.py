@@ -58,6 +58,8 @@ class ConnectionInfo:
         from the first byte.
     @ivar address: the address connected to (set once connected).
     @ivar tls: whether the TLS handshake has completed and passed verification.
+    @ivar localAddress: this side's address of the connection (set once connected): a TLS
+        report's C{sending-mta-ip}.
     """
 
     host: str
@@ -68,6 +70,7 @@ class ConnectionInfo:
     starttls: str | None = None
     address: IPv4Address | IPv6Address | None = None
     tls: bool = field(default=False)
+    localAddress: IPv4Address | IPv6Address | None = None
 
     @property
     def protection(self) -> Protection:

@@ -401,6 +401,9 @@ class DANEEndpoint:
         peer = tcp.transport.getPeer()  # type: ignore[attr-defined]
         if isinstance(peer, (IPv4Address, IPv6Address)):
             info.address = peer
+        local = tcp.transport.getHost()  # type: ignore[attr-defined]
+        if isinstance(local, (IPv4Address, IPv6Address)):
+            info.localAddress = local
         deadline = self.handshakeTimeout
         try:
             protocol = await beforeDeadline(

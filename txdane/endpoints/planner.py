@@ -228,7 +228,8 @@ async def connectCandidate(
         if info.address is None:
             raise
         error = endpoint.handshakeRefusal(plan, e) or e
-        raise HostFailed(error, info.address.host) from error
+        local = info.localAddress.host if info.localAddress is not None else None
+        raise HostFailed(error, info.address.host, local) from error
 
 
 def candidateInfo(candidate: Candidate, plan: ConnectionPlan) -> ConnectionInfo:
@@ -252,10 +253,12 @@ class HostFailed(TxdaneError):
 
     @ivar error: the failure.
     @ivar address: the address connected to, or C{None}.
+    @ivar localAddress: this side's address of that connection, or C{None}.
     """
 
     error: BaseException
     address: str | None = None
+    localAddress: str | None = None
     template = "{error} (at {address})"
 
 

@@ -1,7 +1,8 @@
 """
 One delivery: the MX hosts walked in turn, each within its deadline, with twisted.mail's
-client over the connection the endpoint secured; which failures are final; and the TLS
-outcome of each session, told to the reporter.
+client over the connection the endpoint secured; which failures are final; the recipients
+refused for good, never offered to the next host; and the TLS outcome of each session, told
+to the reporter.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import dns.rcode
+import dns.rdatatype
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import Logger
 from twisted.mail.smtp import SMTPClientError, TLSError, TLSRequiredError
 from twisted.python.failure import Failure
 
+from txdane.adapters import NoAddressesError
 from txdane.dane.decision import Action, Policy
-from txdane.endpoints.connection import IDANEConnection
+from txdane.endpoints.connection import IDANEConnection, Protection
 from txdane.endpoints.errors import AllHostsFailedError, HostAttempt
 from txdane.endpoints.planner import (
     Candidate,
@@ -32,6 +36,7 @@ from txdane.mail._outcome import (
     DeliveryResult,
     NotInPolicyError,
     PermanentDeliveryError,
+    RecipientReply,
     ServerLimitError,
     TemporaryDeliveryError,
 )
@@ -44,6 +49,7 @@ from txdane.mailpolicy import (
     policyCandidates,
     sessionPolicy,
 )
+from txdane.status import Status
 from txdane.validation.interfaces import IDNSSECResolver
 
 # The namespace of the module this package was: log observers that filter on it still see
@@ -55,17 +61,55 @@ def _text(data: bytes | str) -> str:
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
 
+def _recipientReplies(error: BaseException) -> list[RecipientReply]:
+    """
+    The server's reply to each recipient's C{RCPT}, as twisted.mail's error carries them
+    (none for an error before C{RCPT}, or no SMTP error).
+    """
+    addresses: Any = (
+        getattr(error, "addresses", None) if isinstance(error, SMTPClientError) else None
+    )
+    return [(_text(a), code, _text(r)) for a, code, r in addresses or ()]
+
+
+def _accepted(code: int) -> bool:
+    return 200 <= code < 300
+
+
 def _isPermanent(error: BaseException) -> bool:
+    """
+    Whether C{error}, over the session, is final for the message: a 5yz reply to the
+    message, or to every recipient when none was accepted. Each recipient's reply counts
+    for it alone (RFC 5321 section 4.2.1): one refused with a 4yz code makes the failure
+    temporary, whatever the others' replies, and whichever was last (twisted.mail's error
+    has the code of the last recipient's reply).
+    """
     if isinstance(error, (TLSError, TLSRequiredError)):
         return False  # a STARTTLS problem is the host's: try the next
     if isinstance(error, SMTPClientError):
-        code = error.code
-        addresses: Any = getattr(error, "addresses", None)
-        if code == -1 and addresses:
-            codes = [c for _, c, _ in addresses]
-            return bool(codes) and all(500 <= c < 600 for c in codes)
-        return 500 <= code < 600
+        codes = [code for _, code, _ in _recipientReplies(error)]
+        if codes and not any(_accepted(code) for code in codes):
+            return all(500 <= code < 600 for code in codes)
+        return 500 <= error.code < 600
     return False
+
+
+def _provenAbsent(error: BaseException) -> bool:
+    """
+    Whether C{error} is a host's address lookup proving that it has no address: NXDOMAIN or
+    NODATA for both A and AAAA, each answer secure or insecure (a negative answer from an
+    unsigned zone is all DNS says there, as for the MX lookup's NXDOMAIN). A lookup that
+    failed (a timeout, SERVFAIL) or was bogus or indeterminate proves nothing.
+    """
+    if not isinstance(error, NoAddressesError):
+        return False
+    types = {answer.rdtype for answer in error.answers}
+    return types >= {dns.rdatatype.A, dns.rdatatype.AAAA} and all(
+        answer.status in (Status.SECURE, Status.INSECURE)
+        and answer.rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN)
+        and not answer.exists
+        for answer in error.answers
+    )
 
 
 class _OutOfTime(TxdaneError):
@@ -93,7 +137,13 @@ class _Delivery:
         self.reactor = reactor
         self.resolver = resolver
         self.sender = sender
+        #: The recipients, as given.
+        self.given = list(recipients)
+        #: Those still to be sent to: a recipient a host refused with a 5yz code is not
+        #: offered to the next.
         self.recipients = list(recipients)
+        #: Per recipient a server refused, the last refusal.
+        self.refusals: dict[str, RecipientReply] = {}
         self.message = message
         self.domain = domain
         self.heloName = heloName
@@ -126,19 +176,74 @@ class _Delivery:
             reasons = "; ".join(str(t) for t in self.tries) or "no MX host"
             if self.skipped:
                 reasons += f" ({len(self.skipped)} more not tried: {', '.join(self.skipped)})"
+            if self.tries and not self.skipped and all(_provenAbsent(t.error) for t in self.tries):
+                # RFC 5321 section 5.1: MX hosts none of which is usable, or an implicit MX
+                # that is not, are an error to report, not to retry for days.
+                raise PermanentDeliveryError(
+                    self.domain,
+                    f"no MX host has an address: {reasons}",
+                    self.tries,
+                    self.skipped,
+                    self.refused(),
+                ) from None
             raise TemporaryDeliveryError(
-                self.domain, f"no MX host took it: {reasons}", self.tries, self.skipped
+                self.domain,
+                f"no MX host took it: {reasons}",
+                self.tries,
+                self.skipped,
+                self.refused(),
             ) from None
         except _OutOfTime as e:
             self.tries.pop()  # the host that was never tried
-            raise TemporaryDeliveryError(self.domain, str(e), self.tries, self.skipped) from None
+            raise TemporaryDeliveryError(
+                self.domain, str(e), self.tries, self.skipped, self.refused()
+            ) from None
         except Exception as e:
             if not _isPermanent(e):
                 raise
             host = self.tries[-1].host
+            replies = _recipientReplies(e)
+            if replies and not any(_accepted(code) for _, code, _ in replies):
+                reason = f"{host} refused every recipient: " + "; ".join(
+                    f"{address}: {code} {reply}" for address, code, reply in replies
+                )
+            else:
+                reason = f"{host} refused: {e}"
             raise PermanentDeliveryError(
-                self.domain, f"{host} refused: {e}", self.tries, self.skipped
+                self.domain, reason, self.tries, self.skipped, self.refused()
             ) from e
+
+    def refused(self) -> tuple[RecipientReply, ...]:
+        """
+        The recipients a server refused, each with its last refusal, in the order given.
+        """
+        return tuple(self.refusals[r] for r in self.given if r in self.refusals)
+
+    def withRefused(self, replies: Sequence[RecipientReply]) -> tuple[RecipientReply, ...]:
+        """
+        The replies of the host that took the message, and the refusals of the recipients
+        that earlier hosts refused for good, in the order the recipients were given.
+        """
+        byAddress = {reply[0]: reply for reply in replies}
+        for address, reply in self.refusals.items():
+            byAddress.setdefault(address, reply)
+        ordered = [byAddress.pop(r) for r in self.given if r in byAddress]
+        return (*ordered, *byAddress.values())
+
+    def noteReplies(self, replies: Sequence[RecipientReply]) -> None:
+        """
+        Note a host's reply to each recipient of a message it did not take: a recipient
+        refused with a 5yz code is refused for good (RFC 5321 section 4.2.1), and not
+        offered to the next host; one refused with a 4yz code is offered again.
+        """
+        for reply in replies:
+            address, code, _ = reply
+            if _accepted(code):
+                self.refusals.pop(address, None)
+                continue
+            self.refusals[address] = reply
+            if 500 <= code < 600:
+                self.recipients = [r for r in self.recipients if r != address]
 
     async def tryHost(self, candidate: Candidate) -> DeliveryResult:
         """
@@ -163,18 +268,34 @@ class _Delivery:
         One host, within its deadline: the smaller of the attempt's and what is left of the
         delivery's; its TLS outcome reported.
         """
+        state = _Attempt()
         try:
-            result = await self.tryHostInTime(candidate)
+            result = await self.tryHostInTime(candidate, state)
         except Exception as e:
             if isinstance(e, _OutOfTime):
                 raise
             error = e.error if isinstance(e, HostFailed) else e
             address = e.address if isinstance(e, HostFailed) else None
+            local = e.localAddress if isinstance(e, HostFailed) else None
             kind = failureType(error)
             if kind is not None:
-                self.report(candidate, None, address, kind, str(error), error)
+                self.report(candidate, None, address, kind, str(error), error, sendingIP=local)
             raise
-        self.report(candidate, result.policy, result.address, None, "", None, result.tlsa)
+        kind, reason = None, ""
+        if result.protection is Protection.CLEARTEXT:
+            # A session without TLS (SMTP's opportunistic policy, and a server that offers no
+            # STARTTLS) is no successfully negotiated TLS session (RFC 8460 section 4.4).
+            kind, reason = "starttls-not-supported", "the server does not offer STARTTLS"
+        self.report(
+            candidate,
+            result.policy,
+            result.address,
+            kind,
+            reason,
+            None,
+            result.tlsa,
+            sendingIP=state.sendingIP,
+        )
         return result
 
     def report(
@@ -186,12 +307,14 @@ class _Delivery:
         reason: str,
         error: BaseException | None,
         tlsa: tuple[str, ...] = (),
+        sendingIP: str | None = None,
     ) -> None:
         """
         Tell the reporter, if any, of one session's TLS outcome: under DANE, with the host's
         TLSA records (C{tlsa} for a session that succeeded, those its error checked for one
         that failed), in one order whatever order DNS gave them in, so that the sessions of
-        one RRset are counted under one policy.
+        one RRset are counted under one policy; with this side's address (C{sendingIP}) and
+        the server's (C{address}) when a connection was made.
         """
         if self.reporter is None:
             return
@@ -211,7 +334,7 @@ class _Delivery:
                 policyType,
                 strings,
                 candidate.host,
-                None,
+                sendingIP,
                 address,
                 kind,
                 reason,
@@ -219,7 +342,7 @@ class _Delivery:
             ),
         )
 
-    async def tryHostInTime(self, candidate: Candidate) -> DeliveryResult:
+    async def tryHostInTime(self, candidate: Candidate, state: _Attempt) -> DeliveryResult:
         """
         One host, within its deadline: the smaller of the attempt's and what is left of the
         delivery's.
@@ -228,7 +351,6 @@ class _Delivery:
         if left <= 0:
             raise _OutOfTime(f"the delivery was not done within {self.deliveryTimeout:g} s")
         limit = min(self.attemptTimeout, left)
-        state = _Attempt()
         attempt = Deferred.fromCoroutine(self.session(candidate, state))
 
         def expire() -> None:
@@ -246,7 +368,7 @@ class _Delivery:
             late = ServerLimitError(
                 candidate.host, candidate.port, f"the session took more than {limit:g} s"
             )
-            raise HostFailed(late, state.address) from e
+            raise HostFailed(late, state.address, state.sendingIP) from e
         finally:
             if timer.active():
                 timer.cancel()
@@ -291,6 +413,8 @@ class _Delivery:
         info = IDANEConnection(protocol.transport).connectionInfo
         address = info.address.host if info.address is not None else None
         state.address = address
+        if info.localAddress is not None:
+            state.sendingIP = info.localAddress.host
         if info.plan.tlsRequired and not info.tls:
             # Never reached: the endpoint connects only with the protection the plan
             # requires. Checked here all the same, since delivery depends on it.
@@ -300,6 +424,7 @@ class _Delivery:
             raise HostFailed(
                 ServerLimitError(candidate.host, candidate.port, "TLS required, not in place"),
                 address,
+                state.sendingIP,
             )
         try:
             _, addresses = await done
@@ -315,7 +440,8 @@ class _Delivery:
             error: BaseException = e
             if factory.exceeded is not None:
                 error = ServerLimitError(candidate.host, candidate.port, factory.exceeded)
-            raise HostFailed(error, address) from e
+            self.noteReplies(_recipientReplies(error))
+            raise HostFailed(error, address, state.sendingIP) from e
         finally:
             # The client says QUIT and the server closes: the attempt ends with the connection.
             await closed
@@ -328,7 +454,7 @@ class _Delivery:
             candidate.port,
             info.protection,
             f"{code} {_text(resp)}",
-            tuple((_text(a), c, _text(r)) for a, c, r in addresses),
+            self.withRefused([(_text(a), c, _text(r)) for a, c, r in addresses]),
             tuple(self.tries),
             self.skipped,
             planPolicy(plan, self.sts),
@@ -338,11 +464,13 @@ class _Delivery:
 
 class _Attempt:
     """
-    What the deadline of one host needs to end its session: the transport, once connected.
+    What the deadline of one host needs to end its session: the transport, once connected;
+    and this side's address of the connection, for TLS reports.
     """
 
     transport: Any = None
     address: str | None = None
+    sendingIP: str | None = None
     expired = False
 
 

@@ -207,7 +207,9 @@ def sendMail(
         session's TLS outcome and each failed policy fetch, for SMTP TLS reporting
         (L{txdane.tlsrpt}).
     @return: a Deferred firing with a L{DeliveryResult}, or failing with a
-        L{TemporaryDeliveryError} or L{PermanentDeliveryError}.
+        L{TemporaryDeliveryError} or L{PermanentDeliveryError}. Either says which
+        recipients a server refused (C{refused}): one refused with a 5yz code is refused for
+        good and not offered to the next host; the message was delivered to the others.
     @raise ValueError: for recipients in several domains, or none, an address
         L{mailAddress} refuses, a message with a line longer than L{MAX_LINE} bytes, a
         port, HELO name or timeout that cannot be used, or C{settings} whose options set a
