@@ -430,3 +430,20 @@ def test_connectionRefusedInWords() -> None:
     data = resultToJSON(error)
     assert data["reason"].endswith(plain)
     assert data["tries"][0]["reason"] == "connection refused (nothing listens there)"
+
+
+def test_longLine(tmp_path: Path, capsys: pytest.CaptureFixture[str], sent: Sent) -> None:
+    """
+    A message with a line longer than SMTP allows is a usage error naming the file, before
+    anything is looked up; 998 bytes pass.
+    """
+    path = tmp_path / "long.eml"
+    path.write_bytes(b"Subject: long\r\n\r\n" + b"x" * 999 + b"\r\n")
+    line = refused([*SEND, *ADDRESSES, str(path)], capsys, sent)
+    assert line == (
+        f"{path}: a line of 999 bytes, longer than the 998 SMTP allows (RFC 5321 section"
+        " 4.5.3.1.6); encode the text (quoted-printable or base64)"
+    )
+    path.write_bytes(b"Subject: long\r\n\r\n" + b"x" * 998 + b"\r\n")
+    assert main([*SEND, *ADDRESSES, str(path)]) == ExitStatus.OK, capsys.readouterr()
+    assert sent.message is not None

@@ -383,6 +383,24 @@ def _checkCacheDirectory(path: str) -> None:
         raise UsageError(f"--mta-sts-cache {path}: cannot write in it")
 
 
+def _checkLines(path: str | None, message: bytes) -> None:
+    """
+    Refuse a message with a line longer than SMTP allows, before anything is looked up.
+
+    @raise UsageError: naming the file (or the message made) and the line's length.
+    """
+    from txdane.mail import MAX_LINE
+
+    lines = message.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    longest = max(map(len, lines))
+    if longest > MAX_LINE:
+        raise UsageError(
+            f"{path or 'the message'}: a line of {longest} bytes, longer than the {MAX_LINE}"
+            " SMTP allows (RFC 5321 section 4.5.3.1.6); encode the text (quoted-printable or"
+            " base64)"
+        )
+
+
 def run(options: argparse.Namespace) -> int:
     settings = resolverSettings(options)
     if options.subject is not None:
@@ -400,6 +418,7 @@ def run(options: argparse.Namespace) -> int:
     if options.mta_sts_cache and not options.mtaSTS:
         raise UsageError("--mta-sts-cache is for MTA-STS, which --no-mta-sts turns off")
     message = _readMessage(options, sender, recipients)
+    _checkLines(options.message, message)
     reporter = None
     if options.tlsrpt is not None:
         reporter = _reportStore(options.tlsrpt).recordSession

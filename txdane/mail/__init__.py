@@ -43,12 +43,13 @@ from txdane.mail._outcome import (
     ServerLimitError,
     TemporaryDeliveryError,
 )
-from txdane.mail._send import ATTEMPT_TIMEOUT, DELIVERY_TIMEOUT, sendMail
+from txdane.mail._send import ATTEMPT_TIMEOUT, DELIVERY_TIMEOUT, MAX_LINE, sendMail
 
 __all__ = [
     "ATTEMPT_TIMEOUT",
     "DELIVERY_TIMEOUT",
     "MAX_ADDRESS",
+    "MAX_LINE",
     "MAX_LOCAL_PART",
     "MAX_REPLY",
     "MAX_REPLY_LINE",
