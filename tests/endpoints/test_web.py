@@ -102,6 +102,45 @@ class AgentTests(TestCase):
             DANEVerificationError,
         )
 
+    async def test_sharedPool(self) -> None:
+        """
+        A pool shared by several agents: each uses the connections it made, checked by its
+        own rules, never another's to the same origin (twisted.web keys a pool's connections
+        by scheme, host and port alone). An agent that does not check DANE-EE names made
+        the pool's connection; the default agent, which checks them, refuses the server.
+        """
+        certificate = issue("other.example.test")
+        site = Site(Hello())
+        connections: list[Any] = []
+        original = site.buildProtocol
+
+        def counting(addr: Any) -> Any:
+            connections.append(addr)
+            return original(addr)
+
+        site.buildProtocol = counting  # type: ignore[method-assign]
+        port = reactor.listenTCP(
+            0, TLSMemoryBIOFactory(serverOptions(certificate), False, site), interface="127.0.0.1"
+        )
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        record = recordForCertificate(certificate.cert, 3, 1, 1)
+        world = await makeWorld({"example.test.": [f"_{number}._tcp.www 300 IN TLSA {record}"]})
+        self.addCleanup(world.dnsServer.stop)
+        pool = HTTPConnectionPool(reactor)
+        self.addCleanup(pool.closeCachedConnections)
+        url = f"https://www.example.test:{number}/".encode()
+        loose = daneAgent(reactor, world.resolver, pool=pool, checkDANEEENames=False)
+        response = await loose.request(b"GET", url)
+        self.assertEqual(await readBody(response), b"hello over DANE")
+        strict = daneAgent(reactor, world.resolver, pool=pool)
+        await self.assertFailure(strict.request(b"GET", url), DANEVerificationError)
+        self.assertEqual(len(connections), 2)
+        # The first agent still has its connection, kept in the pool.
+        response = await loose.request(b"GET", url)
+        self.assertEqual(await readBody(response), b"hello over DANE")
+        self.assertEqual(len(connections), 2)
+
     def test_unsupportedScheme(self) -> None:
         from twisted.web.client import URI
 

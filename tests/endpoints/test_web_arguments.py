@@ -63,13 +63,26 @@ class RequestFailureTests(SynchronousTestCase):
         error = self.refused(b"http://www.example.test/", UnsupportedSchemeError, httpsOnly=True)
         self.assertIn("httpsOnly", str(error))
 
+    def test_httpsOnlyByDefault(self) -> None:
+        """
+        Unless given C{httpsOnly=False}, the agent fetches no C{http} URL: a redirect from
+        C{https} to C{http} (which twisted.web's C{RedirectAgent} follows) fails, rather than
+        going on in cleartext.
+        """
+        error = self.refused(b"http://www.example.test/", UnsupportedSchemeError)
+        self.assertIn("httpsOnly", str(error))
+        self.request(b"http://www.example.test/", httpsOnly=False)
+        self.assertEqual(
+            set(self.resolver.pending), {("www.example.test.", "A"), ("www.example.test.", "AAAA")}
+        )
+
     def test_portOutOfRange(self) -> None:
         for url, port in (
             (b"https://www.example.test:0/", "'0'"),
             (b"https://www.example.test:65536/", "'65536'"),
             (b"http://www.example.test:99999/", "'99999'"),
         ):
-            error = self.refused(url, ValueError)
+            error = self.refused(url, ValueError, httpsOnly=False)
             self.assertIn(f"the port {port} is not a number from 1 to 65535", str(error))
 
     def test_portNotANumber(self) -> None:
@@ -112,7 +125,7 @@ class RequestFailureTests(SynchronousTestCase):
             b"https://user@web.example.test:5309/",
             b"http://user:secret@web.example.test:5309/",
         ):
-            message = str(self.refused(url, ValueError))
+            message = str(self.refused(url, ValueError, httpsOnly=False))
             self.assertIn("web.example.test:5309: the URL holds a user name or password", message)
             self.assertNotIn("secret", message)
             self.assertNotIn("user@", message)

@@ -316,28 +316,43 @@ def daneAgent(
     persistent connection carries any number of responses of up to that size each. A body
     the bound cuts short ends as twisted.web ends one whose connection is lost:
     C{ResponseFailed} (with the L{ResponseTooLargeError} among its C{reasons}; L{readBounded}
-    gives it alone), or, for a body of no stated length (read until the connection closes),
-    C{PotentialDataLoss}, as any such body may be incomplete. To bound a body alone, read
-    it with L{readBounded}; give the bound that body's size plus L{HEADER_ALLOWANCE}.
+    gives it alone), a body of no stated length (read until the connection closes) too. To
+    bound a body alone, read it with L{readBounded}; give the bound that body's size plus
+    L{HEADER_ALLOWANCE}.
+
+    A C{pool} may be shared with other agents: the connections this agent makes are kept
+    and reused for its own requests only. twisted.web keys a pool's connections by scheme,
+    host and port alone, so another agent's connection (a plain C{Agent}'s, checked by PKIX,
+    or another C{daneAgent}'s, checked with other options) would otherwise carry this one's
+    requests, checked by neither DANE nor this agent's options.
+
+    It fetches C{https} URLs only, unless given C{httpsOnly=False}: then C{http} URLs too,
+    in cleartext, over a L{DNSSECEndpoint} (and a redirect from C{https} to C{http}, which
+    twisted.web's C{RedirectAgent} follows, leaves TLS without a sign).
 
     Its C{request} always returns a Deferred: a URL that cannot be fetched fails it before
     any lookup, with L{UnsupportedSchemeError} for a scheme other than C{https} (or C{http},
-    unless C{httpsOnly}), and C{ValueError} for a URL without a host, with a port that is
+    unless C{httpsOnly=False}), and C{ValueError} for a URL without a host, with a port that is
     not a number from 1 to 65535, or with a user name or password (they are neither sent
     nor looked up: give credentials in an C{Authorization} header).
 
     @param reactor: the reactor.
     @param resolver: the validating resolver.
-    @param pool: the connection pool (default: a non-persistent one).
+    @param pool: the connection pool (default: a non-persistent one), which other agents
+        may share.
     @param maxResponseBytes: the most bytes of a response on its connection, an C{int} of
         at least 1, or C{None} for no bound.
-    @param factoryOptions: the arguments of L{DANEEndpointFactory}: C{httpsOnly},
+    @param factoryOptions: the arguments of L{DANEEndpointFactory}: C{httpsOnly} (here
+        C{True} unless given),
         C{timeout}, C{handshakeTimeout} (default 30 s), C{options} or L{DANEOptions} fields.
     @raise TypeError: for a C{pool} that is not a connection pool, a C{maxResponseBytes}
         that is not an C{int}, or an argument of L{DANEEndpointFactory} of the wrong type.
     @raise ValueError: for a C{maxResponseBytes} below 1, or a value L{DANEEndpointFactory}
         cannot use.
     """
+    # https only unless asked: wrapped in twisted.web's RedirectAgent, an agent that also
+    # fetched http: URLs followed a redirect from https to http in cleartext, without a sign.
+    factoryOptions.setdefault("httpsOnly", True)
     factory = DANEEndpointFactory(
         reactor, resolver, maxResponseBytes=maxResponseBytes, **factoryOptions
     )
@@ -347,13 +362,37 @@ def daneAgent(
 def _checkedPool(pool: HTTPConnectionPool | None) -> HTTPConnectionPool | None:
     """
     C{pool}: C{None} or a connection pool (an C{HTTPConnectionPool}, or anything with its
-    C{getConnection}), checked when the agent is made rather than at its first request.
+    C{getConnection}), checked when the agent is made rather than at its first request;
+    given, it is used through an L{_OwnConnections} of its own.
 
     @raise TypeError: otherwise.
     """
-    if pool is not None and not callable(getattr(pool, "getConnection", None)):
+    if pool is None:
+        return None
+    if not callable(getattr(pool, "getConnection", None)):
         raise TypeError(f"pool must be an HTTPConnectionPool, not {pool!r}")
-    return pool
+    return _OwnConnections(pool)  # type: ignore[return-value]
+
+
+class _OwnConnections:
+    """
+    A connection pool as one agent uses it: the connections the agent gets are kept under
+    keys of its own (twisted.web's C{(scheme, host, port)} after a token only this agent
+    has), so that it never gets another agent's connection to the same origin, made and
+    checked under other rules, nor hands its own to another. The pool's connections are
+    kept by the pool itself: close them with it.
+    """
+
+    def __init__(self, pool: HTTPConnectionPool) -> None:
+        self.pool = pool
+        self._token = object()
+
+    def getConnection(self, key: Any, endpoint: Any) -> Any:
+        return self.pool.getConnection((self._token, key), endpoint)
+
+    def __getattr__(self, name: str) -> Any:
+        # The rest (twisted.web's Agent reads C{persistent}) as the pool has it.
+        return getattr(self.pool, name)
 
 
 class _BoundedBody(Protocol):
