@@ -215,6 +215,7 @@ def test_mxOwnFields(options: DANEOptions, message: str) -> None:
         ("www-.example.test", "a label starts or ends with a hyphen"),
         ("[::1]", r"is an IP address in brackets: give the address without them \(::1\)"),
         ("[2001:db8::1]:443", r"give the address without them \(2001:db8::1\)"),
+        ("fe80::1%lo", r"is a scoped IPv6 address: its zone index \(lo\) would be dropped"),
         ("\U0001f4a9.example.test", "is not a host name: IDNA"),
     ],
 )
@@ -231,8 +232,8 @@ def test_hostNotAName(host: str, message: str) -> None:
     ):
         with pytest.raises(ValueError, match=f"host {re.escape(repr(host))} .*" + message):
             make()
-    # A TLSA host is a name: an address in brackets is refused as an address.
-    bracketed = host.startswith("[")
+    # A TLSA host is a name: an address in brackets, or scoped, is refused as an address.
+    bracketed = host.startswith("[") or "%" in host
     with pytest.raises(
         ValueError, match="tlsaHost .*" + ("is an address" if bracketed else message)
     ):
@@ -312,3 +313,35 @@ def test_mxAccepted() -> None:
     for domain in ("example.test", "example.test.", "b\u00fccher.example", "_mx.example.test"):
         endpoint = mxEndpoint(reactor, resolver, domain, 2525, shuffle=lambda hosts: None)
         assert endpoint.service == f"MX of {domain}"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "2001:db8::1"])
+def test_addressLiteralNoTLSALookup(host: str) -> None:
+    """
+    An IP address has no TLSA records: a C{dane:} endpoint for one plans PKIX at once,
+    asking DNS nothing (a lookup at C{_443._tcp.127.0.0.1.} would tell DNS the address, and
+    fail the connection whenever DNS fails); with C{tlsaHost} its TLSA records are used.
+    """
+    from twisted.internet.defer import Deferred
+
+    from txdane.dane.decision import Action
+    from txdane.dane.errors import DANEPolicyError
+
+    pending = PendingResolver()
+    planned = Deferred.fromCoroutine(DANEEndpoint(reactor, pending, host, 443).plan())
+    addresses, plan = planned.result  # type: ignore[attr-defined]
+    assert pending.pending == {}
+    assert [a.host for a in addresses.addresses] == [host]
+    assert plan.action is Action.PKIX
+    assert plan.reason == "an IP address has no TLSA records"
+    refused = Deferred.fromCoroutine(
+        DANEEndpoint(reactor, pending, host, 443, policy="dane-only").plan()
+    )
+    failure = refused.result  # type: ignore[attr-defined]
+    refused.addErrback(lambda _: None)
+    assert failure.check(DANEPolicyError)
+    assert "DANE is required but an IP address has no TLSA records" in str(failure.value)
+    Deferred.fromCoroutine(
+        DANEEndpoint(reactor, pending, host, 443, tlsaHost="www.example.test").plan()
+    )
+    assert ("_443._tcp.www.example.test.", "TLSA") in pending.pending

@@ -99,7 +99,7 @@ def test_unescapedIPv6(text: str, option: str) -> None:
         f' (in Python source: r"{escaped}")'
     )
     name = option.split("=")[0]
-    if name in ("host", "bindAddress"):
+    if name in ("host", "bindAddress") and "%" not in option:
         assert parse(f"dane:host=h:port=443:{escaped}") is not None
 
 

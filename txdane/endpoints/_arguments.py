@@ -73,6 +73,14 @@ def hostProblem(host: str, *, address: bool = True) -> str | None:
         an MX domain, which is a name).
     """
     if isAddress(host):
+        if "%" in host and address:
+            # The connection would be made without the zone index (the interface), which
+            # a link-local address needs: it would fail with "Invalid argument".
+            return (
+                f"is a scoped IPv6 address: its zone index ({host.partition('%')[2]}) would"
+                " be dropped, and a link-local address is not reached without it; give a"
+                " global address"
+            )
         return None if address else _NOT_A_DOMAIN
     if not address and _bracketsProblem(host) is not None:
         return _NOT_A_DOMAIN

@@ -53,7 +53,7 @@ from txdane.endpoints.errors import StartTLSError, TLSHandshakeError
 from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.endpoints.starttls import NegotiatorFactory, negotiatorFor
 from txdane.errors import HandshakeTimeoutError
-from txdane.names import nameFromText
+from txdane.names import isAddress, nameFromText
 from txdane.status import Status
 from txdane.validation.answer import Answer
 from txdane.validation.interfaces import IDNSSECResolver
@@ -211,6 +211,10 @@ class DANEEndpoint:
         @raise DANEPolicyError: the TLSA outcome forbids connecting.
         @raise AddressValidationError: the addresses cannot be used.
         """
+        if withoutTLSA is None and self.options.tlsaHost is None and isAddress(self.host):
+            # No TLSA lookup at _PORT._tcp.ADDRESS.: it would tell DNS the address, and make
+            # a connection that needs no DNS fail whenever DNS does.
+            withoutTLSA = "an IP address has no TLSA records"
         if withoutTLSA is not None:
             return await self._tcp.resolveAddresses(), self._withoutTLSA(withoutTLSA)
         options = self.options
