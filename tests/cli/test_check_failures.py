@@ -321,3 +321,17 @@ class GreetingTests(SynchronousTestCase):
         self.assertEqual(greetingProtocol("+OK POP3 ready"), ("POP3", "pop3"))
         self.assertEqual(greetingProtocol("SSH-2.0-OpenSSH_9.6"), ("SSH", None))
         self.assertIsNone(greetingProtocol("HTTP/1.1 400 Bad Request"))
+
+
+class NumericMXTests(TestCase):
+    """
+    An MX host whose name is an IP address is no host name (RFC 5321 section 5.1): the check
+    names it and why, and neither looks up nor dials it.
+    """
+
+    async def test_numericMX(self) -> None:
+        world = await makeCLIWorld(self, {"example.test.": ["numeric 300 IN MX 10 127.0.0.1."]})
+        status, output = await world.run("check", "--mx", "numeric.example.test")
+        self.assertEqual(status, ExitStatus.FAILURE, output)
+        self.assertIn("127.0.0.1:25  not checked: its addresses cannot be used", output)
+        self.assertIn("MX host 127.0.0.1.: a numeric name, not a host name", output)

@@ -20,7 +20,7 @@ from txdane.dane.decision import Action, Policy, TLSAResult, planConnection
 from txdane.dane.errors import DANEVerificationError
 from txdane.dane.matching import DANEResult, FailureKind
 from txdane.dane.pkix import PKIXTrust
-from txdane.dane.tls import DANEClientTLSOptions, _HandshakeVerification
+from txdane.dane.tls import DANEClientTLSOptions, _HandshakeVerification, handshakeVerified
 from txdane.dane.tlsa import TLSARecord, recordForCertificate
 from txdane.status import Status
 
@@ -466,3 +466,33 @@ def test_pkixFallbackInternationalName() -> None:
         assert fallback.serverName == "xn--bcher-kva.example"
         creator = DANEClientTLSOptions(fallback)
         assert creator.plan.action is Action.PKIX
+
+
+def test_handshakeVerified() -> None:
+    """
+    L{handshakeVerified} tells whether the DANE check of a connection passed: C{True} after
+    a matching handshake; C{False} after a refused one, or before the check decided;
+    C{None} for a connection without a DANE check (PKIX) and for anything else.
+    """
+    server = selfSigned()
+    context = SSL.Context(SSL.TLS_METHOD)
+    context.use_certificate(server.cert)  # type: ignore[arg-type]
+    context.use_privatekey(server.key)  # type: ignore[arg-type]
+
+    def handshake(record: TLSARecord) -> SSL.Connection:
+        creator = DANEClientTLSOptions(plan(record))
+        client = creator.clientConnectionForTLS(_TLSProtocolStub())  # type: ignore[arg-type]
+        assert handshakeVerified(client) is False
+        client.set_connect_state()
+        end = SSL.Connection(context, None)
+        end.set_accept_state()
+        _exchange(client, end, SSL.Connection.do_handshake)
+        return client
+
+    assert handshakeVerified(handshake(recordForCertificate(server.cert))) is True
+    assert handshakeVerified(handshake(TLSARecord(3, 1, 1, bytes(32)))) is False
+    pkix = DANEClientTLSOptions(plan())
+    assert pkix.plan.action is Action.PKIX
+    assert handshakeVerified(pkix.clientConnectionForTLS(_TLSProtocolStub())) is None  # type: ignore[arg-type]
+    assert handshakeVerified(SSL.Connection(context, None)) is None
+    assert handshakeVerified(object()) is None

@@ -108,3 +108,34 @@ def test_failedLookupDefers() -> None:
     error = plan(given=failed)
     assert isinstance(error, MXLookupError) and not error.permanent
     assert (error.status, error.ede) == (None, 22)
+
+
+def test_numericExchangeUnusable() -> None:
+    """
+    An exchange whose name is an IP address (with a zone or not) is no host name (RFC 5321
+    section 5.1): it keeps its place, marked unusable with the reason, so that it is never
+    dialled and the error lists it; a name of digits that is no address (C{1.2.3.}) is a
+    host name like any other.
+    """
+    candidates = plan(
+        "10 127.0.0.1.",
+        "20 ::1.",
+        "30 fe80::1%eth0.",
+        "40 127.0.0.1%lo.",
+        "50 a.example.org.",
+        "60 1.2.3.",
+    )
+    assert [c.host for c in candidates] == [
+        "127.0.0.1",
+        "::1",
+        "fe80::1%eth0",
+        "127.0.0.1%lo",
+        "a.example.org",
+        "1.2.3",
+    ]
+    assert candidates[0].unusable == (
+        "MX host 127.0.0.1.: a numeric name, not a host name (RFC 5321 section 5.1)"
+    )
+    assert [c.unusable is not None for c in candidates] == [True] * 4 + [False] * 2
+    for candidate in candidates[:4]:
+        assert f"MX host {candidate.host}.: a numeric name" in str(candidate.unusable)

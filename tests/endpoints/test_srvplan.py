@@ -529,3 +529,21 @@ class TestPlanTarget:
         result = TLSAResult(Status.SECURE, (EE,), DOMAIN)
         plan = planTarget(implicit, "example.com", result)
         assert plan.matchOptions.referenceNames == ("example.com",)
+
+
+def test_numericTargetUnusable() -> None:
+    """
+    An SRV target whose name is an IP address is no host name (RFC 2782): it keeps its
+    place in the order, marked unusable with the reason, and is never dialled.
+    """
+    outcomes = {
+        CLIENT: srv(CLIENT, "0 0 5222 127.0.0.1.", "10 0 5222 xmpp.example.com."),
+        DIRECT: srv(DIRECT, "5 0 5223 ::1."),
+    }
+    plan = planService(XMPP, DOMAIN, outcomes, FakeRandom())
+    assert hosts(plan) == ["127.0.0.1", "::1", "xmpp.example.com"]
+    assert [t.unusable for t in plan.targets] == [
+        "SRV target 127.0.0.1.: a numeric name, not a host name (RFC 2782)",
+        "SRV target ::1.: a numeric name, not a host name (RFC 2782)",
+        None,
+    ]

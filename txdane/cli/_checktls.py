@@ -167,9 +167,19 @@ async def checkCandidate(
     from txdane.endpoints.connection import IDANEConnection, Protection
     from txdane.endpoints.errors import StartTLSError
     from txdane.endpoints.options import DANEOptions
-    from txdane.endpoints.planner import HostSettings, candidateInfo, hostEndpoint
+    from txdane.endpoints.planner import (
+        HostSettings,
+        UnusableHostError,
+        candidateInfo,
+        hostEndpoint,
+        unusableReason,
+    )
 
     host, port, starttls = candidate.host, candidate.port, candidate.starttls
+    unusable = unusableReason(candidate)
+    if unusable is not None:
+        # An MX host whose name is an IP address: never dialled, nor looked up.
+        return addressFailure(host, port, UnusableHostError(host, unusable), None)
     smtp = candidate.policy.smtp
     recorder = RecordingResolver(resolver)
     results: list[DANEResult] = []

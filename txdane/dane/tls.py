@@ -10,11 +10,15 @@ explaining why. Without DANE, it is exactly C{optionsForClientTLS} (PKIX and the
 or, for SMTP's opportunistic TLS, TLS without authentication.
 
 It works wherever Twisted takes an C{IOpenSSLClientConnectionCreator}: C{SSL4ClientEndpoint},
-C{wrapClientTLS}, C{connectSSL} and C{transport.startTLS} (SMTP, XMPP).
+C{wrapClientTLS}, C{connectSSL} and C{transport.startTLS} (SMTP, XMPP). Code that acts once
+Twisted reports the handshake complete asks L{handshakeVerified} whether the DANE check
+passed, rather than whether the connection is closing: a refusal in OpenSSL's last callback
+aborts the connection, and after C{startTLS} the TCP transport does not show it.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -158,6 +162,32 @@ class _HandshakeVerification:
             )
 
 
+#: The DANE check of each OpenSSL connection L{DANEClientTLSOptions} made, while the
+#: connection lives. Both sides are weak: the connection's own callbacks keep its check.
+_checks: weakref.WeakKeyDictionary[SSL.Connection, weakref.ref[_HandshakeVerification]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def handshakeVerified(connection: object) -> bool | None:
+    """
+    Whether the DANE check of C{connection} (the OpenSSL connection of a TLS transport, its
+    C{getHandle()}) passed, for code that acts once the handshake completed: C{True} when the
+    server's certificates matched the TLSA records; C{False} when they were refused, or were
+    never checked (a handshake that completed without the verify callback deciding, which
+    the check aborts); C{None} for a connection without a DANE check (PKIX, which OpenSSL
+    and Twisted enforce inside the handshake; unauthenticated TLS; a connection this module
+    did not make).
+    """
+    if not isinstance(connection, SSL.Connection):
+        return None
+    ref = _checks.get(connection)
+    check = ref() if ref is not None else None
+    if check is None:
+        return None
+    return check.verdict is True
+
+
 #: How many OpenSSL contexts (with Twisted's options around them) the process keeps for
 #: connections verified by the verify callback, or not at all, when nothing but ALPN
 #: protocols is set: one per list of protocols, forgotten all at once when full. A context
@@ -267,4 +297,5 @@ class DANEClientTLSOptions:
                 SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, check.verifyCallback
             )
             connection.set_info_callback(check.infoCallback)
+            _checks[connection] = weakref.ref(check)
         return connection

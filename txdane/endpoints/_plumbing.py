@@ -29,6 +29,7 @@ from twisted.python.failure import Failure
 from zope.interface import alsoProvides, directlyProvides, implementer, providedBy
 from zope.interface.declarations import Provides
 
+from txdane.dane.tls import handshakeVerified
 from txdane.errors import HandshakeTimeoutError
 
 T = TypeVar("T")
@@ -179,16 +180,30 @@ class HandshakeGate(Protocol):
         pass
 
     def handshakeCompleted(self) -> None:
-        # A verification that failed in OpenSSL's last callback aborts the connection from
-        # inside the handshake, which Twisted may still report as completed: the transport
-        # is then already disconnecting and connectionLost will carry the reason.
-        if self.ready.called or getattr(self.transport, "disconnecting", False):
+        if self.ready.called or not self.passed():
             return
         self.secured = True
         self.connectApplication()
         if IHandshakeListener.providedBy(self.wrapped):
             self.wrapped.handshakeCompleted()
         self.ready.callback(self.wrapped)
+
+    def passed(self) -> bool:
+        """
+        Whether the handshake Twisted reports complete passed verification: the DANE check of
+        the connection, if it has one, reached a positive verdict (L{handshakeVerified
+        <txdane.dane.tls.handshakeVerified>}), and the transport is not closing.
+
+        A verification that failed in OpenSSL's last callback aborts the connection from
+        inside the handshake, which Twisted still reports as completed; connectionLost then
+        carries the reason. The verdict is asked for, not read from the transport: after
+        STARTTLS the transport is the TCP connection, which an abort does not mark as
+        disconnecting.
+        """
+        if getattr(self.transport, "disconnecting", False):
+            return False
+        getHandle = getattr(self.transport, "getHandle", None)
+        return getHandle is None or handshakeVerified(getHandle()) is not False
 
     def connectApplication(self) -> None:
         """

@@ -11,6 +11,10 @@ L{planMX} does the validated MX lookup and returns the hosts to try:
   - otherwise the hosts by preference, in random order among equal preferences. From an
     insecure MX RRset they are still used, with DANE where a host's own records are secure,
     but their connections are "trusted" rather than "verified" (the names could be forged).
+  - an exchange whose name is an IP address (C{MX 10 127.0.0.1.}) is no host name (RFC 5321
+    section 5.1: a domain name, resolved to addresses): it keeps its place in the list,
+    marked L{unusable<txdane.endpoints.planner.Candidate.unusable>}, and is never dialled;
+    the walk lists it as that host's failure and goes on to the next host.
 
 Each host gets the SMTP policy of RFC 7672 (DANE-TA and DANE-EE only; no DANE means
 opportunistic TLS; DANE-TA names are the TLSA base domain and the next-hop domain, original
@@ -33,7 +37,13 @@ from twisted.internet.defer import CancelledError
 from txdane.dane.decision import Policy
 from txdane.endpoints._arguments import checkedCallable, checkedHost, checkedPort, checkedResolver
 from txdane.endpoints.errors import MXLookupError, NoSuchDomainError, NullMXError
-from txdane.endpoints.planner import Candidate, HostSettings, PlannedEndpoint, refuseHostFields
+from txdane.endpoints.planner import (
+    Candidate,
+    HostSettings,
+    PlannedEndpoint,
+    numericName,
+    refuseHostFields,
+)
 from txdane.errors import LookupFailedError
 from txdane.names import nameFromText
 from txdane.status import Status
@@ -49,6 +59,15 @@ def _text(name: dns.name.Name) -> str:
     return name.to_text(omit_final_dot=True)
 
 
+def _unusable(name: dns.name.Name, what: str) -> str | None:
+    """
+    Why the host C{name} is not dialled (a numeric name, L{numericName}), or C{None}.
+    """
+    if not numericName(_text(name)):
+        return None
+    return f"{what} {name.to_text()}: a numeric name, not a host name (RFC 5321 section 5.1)"
+
+
 async def planMX(
     resolver: IDNSSECResolver,
     domain: str,
@@ -57,7 +76,8 @@ async def planMX(
     shuffle: Shuffle | None = None,
 ) -> list[Candidate]:
     """
-    The MX hosts of C{domain}, in the order to try them.
+    The MX hosts of C{domain}, in the order to try them; a host whose name is an IP address
+    among them, marked L{unusable<txdane.endpoints.planner.Candidate.unusable>}.
 
     @param shuffle: orders hosts of equal preference (default: C{random.shuffle} with a
         system random source); tests pass a deterministic one.
@@ -89,7 +109,18 @@ async def planMX(
         # The implicit MX (RFC 5321 section 5.1): the domain itself. Its address lookup
         # follows CNAMEs, and its TLSA records are those of the securely expanded name, else
         # of the domain (as for any host, RFC 7672 section 2.2.3).
-        return [Candidate(domain, port, tuple(names), Policy.SMTP, secure, domain, starttls="smtp")]
+        return [
+            Candidate(
+                domain,
+                port,
+                tuple(names),
+                Policy.SMTP,
+                secure,
+                domain,
+                starttls="smtp",
+                unusable=_unusable(original, "implicit MX host"),
+            )
+        ]
     records = list(answer.records)
     hosts = [(r.preference, r.exchange) for r in records]
     if any(exchange == dns.name.root for _, exchange in hosts):
@@ -113,6 +144,7 @@ async def planMX(
                     secure,
                     domain,
                     starttls="smtp",
+                    unusable=_unusable(exchange, "MX host"),
                 )
             )
     return candidates

@@ -11,6 +11,12 @@ by DANE), moving to the next when one fails, and fails only when every candidate
 with an L{AllHostsFailedError<txdane.endpoints.errors.AllHostsFailedError>} that lists each
 host and why. L{PlannedEndpoint} is that walk as an endpoint.
 
+A candidate's host is a host name, whose addresses are looked up and validated. An MX or SRV
+target whose name is an IP address (C{MX 10 127.0.0.1.}) is no host name (RFC 5321 section
+5.1, RFC 2782): it is never dialled, as an address given by the caller would be; the
+planners mark it (L{Candidate.unusable}), and L{connectCandidate} fails for it at once with
+L{UnusableHostError}, which the walk lists as that host's failure before going on to the next.
+
 Tests: C{tests/endpoints/test_planner.py}.
 """
 
@@ -28,6 +34,7 @@ from twisted.internet.protocol import ClientFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from txdane.adapters import AddressLookupError
 from txdane.dane.decision import ConnectionPlan, Policy
 from txdane.endpoints._arguments import (
     checkedBindAddress,
@@ -42,6 +49,7 @@ from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.errors import AllHostsFailedError, HostAttempt
 from txdane.endpoints.options import DEFAULT_HANDSHAKE_TIMEOUT, DANEOptions
 from txdane.errors import TxdaneError
+from txdane.names import isAddress
 from txdane.validation.interfaces import IDNSSECResolver
 
 __all__ = [
@@ -51,10 +59,13 @@ __all__ = [
     "HostSettings",
     "HostWalk",
     "PlannedEndpoint",
+    "UnusableHostError",
     "candidateInfo",
     "connectCandidate",
     "hostEndpoint",
+    "numericName",
     "refuseHostFields",
+    "unusableReason",
 ]
 
 T = TypeVar("T")
@@ -85,6 +96,10 @@ class Candidate:
         C{dane:host=} does.
     @ivar starttls: the protocol whose STARTTLS the endpoint negotiates with this host, or
         C{None} for TLS from the first byte.
+    @ivar unusable: why the host is not dialled at all (an MX host whose name is an IP
+        address, L{numericName}), or C{None}; L{connectCandidate} then fails at once with
+        L{UnusableHostError}, which says so. A host that is an IP address is refused all the
+        same, C{unusable} or not.
     """
 
     host: str
@@ -95,6 +110,33 @@ class Candidate:
     domain: str | None = None
     withoutTLSA: str | None = None
     starttls: str | None = None
+    unusable: str | None = None
+
+
+def numericName(host: str) -> bool:
+    """
+    Whether the host name C{host} (as text, with or without its final dot) is an IP address,
+    IPv4 or IPv6, with or without a zone (C{%eth0}): text the endpoints would dial as the
+    address it spells, with no address lookup. An MX exchange and an SRV target are domain
+    names whose addresses are looked up (RFC 5321 section 5.1, RFC 2782); a record that names
+    C{127.0.0.1.} names no host (Postfix skips it: "numeric domain name in resource data").
+    """
+    text = host[:-1] if host.endswith(".") else host
+    return isAddress(text.split("%", 1)[0])
+
+
+class UnusableHostError(AddressLookupError):
+    """
+    A candidate host that is not dialled: its name gives no address that may be used (an MX
+    or SRV target whose name is an IP address, L{numericName}). No lookup was made, and no
+    connection. An L{AddressLookupError<txdane.adapters.AddressLookupError>}, as a host
+    without usable addresses is; a walk lists it as that host's failure and goes on to the
+    next.
+
+    @ivar hostName: the host.
+    @ivar message: why it is not dialled (C{"MX host 127.0.0.1.: a numeric name, not a host
+        name (RFC 5321 section 5.1)"}).
+    """
 
 
 @dataclass(frozen=True)
@@ -209,10 +251,15 @@ async def connectCandidate(
     @param onLost: called with the reason when a connection that fired C{connect()} is lost.
     @param adjust: changes the plan before connecting (an SRV service's SNI and PKIX name).
     @param optionFields: fields of L{DANEOptions} for this host only.
+    @raise UnusableHostError: the candidate is not dialled (L{Candidate.unusable}, or a host
+        that is an IP address): nothing was looked up or dialled.
     @raise HostFailed: the connection was made, then failed (the error, and the address;
         a direct TLS handshake that broke down as a L{TLSHandshakeError
         <txdane.endpoints.errors.TLSHandshakeError>}).
     """
+    unusable = unusableReason(candidate)
+    if unusable is not None:
+        raise UnusableHostError(candidate.host, unusable)
     endpoint = hostEndpoint(reactor, resolver, candidate, settings, **optionFields)
     addresses, plan = await endpoint.plan(withoutTLSA=candidate.withoutTLSA)
     if adjust is not None:
@@ -230,6 +277,22 @@ async def connectCandidate(
         error = endpoint.handshakeRefusal(plan, e) or e
         local = info.localAddress.host if info.localAddress is not None else None
         raise HostFailed(error, info.address.host, local) from error
+
+
+def unusableReason(candidate: Candidate) -> str | None:
+    """
+    Why C{candidate} is not dialled at all: its L{Candidate.unusable}, or, for a host that
+    is an IP address (L{numericName}) however it was made, that it is no host name; else
+    C{None}.
+    """
+    if candidate.unusable is not None:
+        return candidate.unusable
+    if numericName(candidate.host):
+        return (
+            f"{candidate.host.rstrip('.')}.: a numeric name, not a host name (an MX or SRV"
+            " target names a host: RFC 5321 section 5.1, RFC 2782)"
+        )
+    return None
 
 
 def candidateInfo(candidate: Candidate, plan: ConnectionPlan) -> ConnectionInfo:

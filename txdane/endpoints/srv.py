@@ -201,6 +201,7 @@ class SRVEndpoint(PlannedEndpoint):
                 domain=self.domain,
                 withoutTLSA=withoutTLSA(target),
                 starttls=target.service.starttls,
+                unusable=target.unusable,
                 target=target,
             )
             for target in servicePlan.targets

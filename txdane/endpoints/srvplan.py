@@ -16,6 +16,10 @@ The rules:
     (XEP-0368 section 5 forbids the fallback below; RFC 6120 section 3.2.1 advises against it).
   - No SRV records (NODATA or NXDOMAIN): the service domain itself, on the service's default
     port (RFC 6120 section 3.2: 5222 for xmpp-client), where one is defined.
+  - A target whose name is an IP address (C{SRV 0 0 993 127.0.0.1.}) is no host name (RFC
+    2782: a domain name with address records): it keeps its place in the order, marked
+    L{unusable<ServiceTarget.unusable>}, and is never dialled (the walk lists it as that
+    target's failure and goes on to the next).
   - Targets are tried by priority, then in a weighted random order within a priority (RFC
     2782). For C{xmpp-client} and C{xmpp-server}, the records of C{_xmpps-client._tcp}
     (direct TLS) and C{_xmpp-client._tcp} (STARTTLS) are merged into one list (XEP-0368).
@@ -43,6 +47,7 @@ import dns.rdtypes.IN.SRV
 
 from txdane.dane.decision import Action, ConnectionPlan
 from txdane.endpoints.errors import NoSuchServiceError, ServiceNotOfferedError, SRVLookupError
+from txdane.endpoints.planner import numericName
 from txdane.names import nameFromText
 from txdane.status import Status
 from txdane.validation.answer import Answer
@@ -145,6 +150,8 @@ class ServiceTarget:
     @ivar weight: the SRV weight (0 for the implicit target).
     @ivar implicit: whether this is the service domain on the default port, because the
         domain has no SRV records.
+    @ivar unusable: why the target is not dialled at all (its name is an IP address:
+        L{numericName<txdane.endpoints.planner.numericName>}), or C{None}.
     """
 
     host: str
@@ -154,6 +161,7 @@ class ServiceTarget:
     priority: int = 0
     weight: int = 0
     implicit: bool = False
+    unusable: str | None = None
 
     def __str__(self) -> str:
         how = f"STARTTLS {self.service.starttls}" if self.service.starttls else "direct TLS"
@@ -284,6 +292,15 @@ def _text(name: dns.name.Name) -> str:
     return name.to_text(omit_final_dot=True)
 
 
+def _unusable(name: dns.name.Name, what: str) -> str | None:
+    """
+    Why the target C{name} is not dialled (a numeric name, L{numericName}), or C{None}.
+    """
+    if not numericName(_text(name)):
+        return None
+    return f"{what} {name.to_text()}: a numeric name, not a host name (RFC 2782)"
+
+
 def _checked(name: dns.name.Name, outcome: Answer | BaseException) -> Answer:
     if isinstance(outcome, BaseException):
         raise SRVLookupError(
@@ -345,6 +362,7 @@ def planService(
                     answer.status is Status.SECURE,
                     record.priority,
                     record.weight,
+                    unusable=_unusable(record.target, "SRV target"),
                 )
             )
     if targets:
@@ -356,7 +374,14 @@ def planService(
         raise ServiceNotOfferedError(
             _text(domain), service.name, "no SRV records, and the service has no default port"
         )
-    implicit = ServiceTarget(_text(domain), service.defaultPort, service, True, implicit=True)
+    implicit = ServiceTarget(
+        _text(domain),
+        service.defaultPort,
+        service,
+        True,
+        implicit=True,
+        unusable=_unusable(domain, "service domain"),
+    )
     return ServicePlan(_text(domain), service, (implicit,))
 
 

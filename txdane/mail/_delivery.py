@@ -28,6 +28,7 @@ from txdane.endpoints.planner import (
     HostFailed,
     HostSettings,
     HostWalk,
+    UnusableHostError,
     connectCandidate,
 )
 from txdane.errors import TxdaneError
@@ -96,11 +97,14 @@ def _isPermanent(error: BaseException) -> bool:
 
 def _provenAbsent(error: BaseException) -> bool:
     """
-    Whether C{error} is a host's address lookup proving that it has no address: NXDOMAIN or
-    NODATA for both A and AAAA, each answer secure or insecure (a negative answer from an
-    unsigned zone is all DNS says there, as for the MX lookup's NXDOMAIN). A lookup that
-    failed (a timeout, SERVFAIL) or was bogus or indeterminate proves nothing.
+    Whether C{error} says a host has no address that may be used: its address lookup proved
+    it has none (NXDOMAIN or NODATA for both A and AAAA, each answer secure or insecure: a
+    negative answer from an unsigned zone is all DNS says there, as for the MX lookup's
+    NXDOMAIN), or its name is an IP address (L{UnusableHostError}). A lookup that failed (a
+    timeout, SERVFAIL) or was bogus or indeterminate proves nothing.
     """
+    if isinstance(error, UnusableHostError):
+        return True  # a numeric name: no address may be used (RFC 5321 section 5.1)
     if not isinstance(error, NoAddressesError):
         return False
     types = {answer.rdtype for answer in error.answers}
