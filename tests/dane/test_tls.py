@@ -476,8 +476,8 @@ def test_handshakeVerified() -> None:
     """
     server = selfSigned()
     context = SSL.Context(SSL.TLS_METHOD)
-    context.use_certificate(server.cert)  # type: ignore[arg-type]
-    context.use_privatekey(server.key)  # type: ignore[arg-type]
+    context.use_certificate(server.cert)
+    context.use_privatekey(server.key)
 
     def handshake(record: TLSARecord) -> SSL.Connection:
         creator = DANEClientTLSOptions(plan(record))

@@ -323,23 +323,27 @@ def test_addressLiteralNoTLSALookup(host: str) -> None:
     fail the connection whenever DNS fails); with C{tlsaHost} its TLSA records are used.
     """
     from twisted.internet.defer import Deferred
+    from twisted.python.failure import Failure
 
     from txdane.dane.decision import Action
     from txdane.dane.errors import DANEPolicyError
 
     pending = PendingResolver()
-    planned = Deferred.fromCoroutine(DANEEndpoint(reactor, pending, host, 443).plan())
-    addresses, plan = planned.result  # type: ignore[attr-defined]
+    outcomes: list[Any] = []
+    Deferred.fromCoroutine(DANEEndpoint(reactor, pending, host, 443).plan()).addBoth(
+        outcomes.append
+    )
+    (planned,) = outcomes
+    addresses, plan = planned
     assert pending.pending == {}
     assert [a.host for a in addresses.addresses] == [host]
     assert plan.action is Action.PKIX
     assert plan.reason == "an IP address has no TLSA records"
-    refused = Deferred.fromCoroutine(
+    Deferred.fromCoroutine(
         DANEEndpoint(reactor, pending, host, 443, policy="dane-only").plan()
-    )
-    failure = refused.result  # type: ignore[attr-defined]
-    refused.addErrback(lambda _: None)
-    assert failure.check(DANEPolicyError)
+    ).addBoth(outcomes.append)
+    failure = outcomes[-1]
+    assert isinstance(failure, Failure) and failure.check(DANEPolicyError)
     assert "DANE is required but an IP address has no TLSA records" in str(failure.value)
     Deferred.fromCoroutine(
         DANEEndpoint(reactor, pending, host, 443, tlsaHost="www.example.test").plan()

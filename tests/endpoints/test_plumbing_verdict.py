@@ -108,8 +108,8 @@ def _handshake(client: SSL.Connection, server: Issued) -> None:
     certificate, until neither end has more to say (however it ended).
     """
     context = SSL.Context(SSL.TLS_METHOD)
-    context.use_certificate(server.cert)  # type: ignore[arg-type]
-    context.use_privatekey(server.key)  # type: ignore[arg-type]
+    context.use_certificate(server.cert)
+    context.use_privatekey(server.key)
     end = SSL.Connection(context, None)
     end.set_accept_state()
     client.set_connect_state()

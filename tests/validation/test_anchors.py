@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import cast
 
 import dns.dnssec
 import dns.name
@@ -256,7 +257,7 @@ def test_dnskeyThatVerifiesNothingRefused(
     file, RRsets, directly, or as a trusted key of a state file, it is refused, named by its
     zone and key tag.
     """
-    key = _ROOT_KSK.replace(flags=flags, protocol=protocol)
+    key = cast(DNSKEY, _ROOT_KSK.replace(flags=flags, protocol=protocol))
     line = f". IN DNSKEY {key.to_text()}"
     named = f". DNSKEY {dns.dnssec.key_id(key)}/13 {why}"
     with pytest.raises(TrustAnchorError) as caught:
@@ -292,7 +293,7 @@ def test_zoneKeyAnchorsAccepted(tmp_path: Path, flags: int) -> None:
     A DNSKEY with the ZONE flag and protocol 3 is an anchor, with the SEP flag (a KSK) or
     without it (a ZSK), from text, a file, RRsets, directly, or a state file.
     """
-    key = _ROOT_KSK.replace(flags=flags)
+    key = cast(DNSKEY, _ROOT_KSK.replace(flags=flags))
     text = f". IN DNSKEY {key.to_text()}\n"
     path = tmp_path / "anchor"
     path.write_text(text)
@@ -315,8 +316,8 @@ def test_untrustedStateKeyWithoutZoneFlagRead(tmp_path: Path) -> None:
     ZONE flag is read, and not trusted. A DNSKEY RRset the tracker observes may hold keys
     without the ZONE flag: they are not tracked, and refuse nothing.
     """
-    zoneless = _ROOT_KSK.replace(flags=0)
-    other = _HIERARCHY.keys[dns.name.root][1].dnskey.replace(flags=1)
+    zoneless = cast(DNSKEY, _ROOT_KSK.replace(flags=0))
+    other = cast(DNSKEY, _HIERARCHY.keys[dns.name.root][1].dnskey.replace(flags=1))
     text = (
         f";;id: . 1\n{_stateLine(_ROOT_KSK)}\n{_stateLine(zoneless, KeyState.ADDPEND)}\n"
         f"{_stateLine(other, KeyState.REMOVED)}\n"
