@@ -51,13 +51,17 @@ class NameServer:
 
     def __post_init__(self) -> None:
         try:
+            if not isinstance(self.host, str):
+                raise ValueError
             # Only IPv6 addresses take a %scope; an IPv4 one with it would fail every send.
             ipaddress.ip_address(self.host)
         except ValueError:
             raise NameServerError(
                 f"name server {self.host!r} is not an IPv4 or IPv6 address"
             ) from None
-        if not isinstance(self.port, int) or not 0 < self.port < 65536:
+        if isinstance(self.port, bool) or not isinstance(self.port, int):
+            raise NameServerError(f"name server port {self.port!r} is not a number in 1-65535")
+        if not 0 < self.port < 65536:
             raise NameServerError(f"name server port {self.port!r} is not in 1-65535")
 
     @property
@@ -207,5 +211,25 @@ def readResolvConf(path: str = "/etc/resolv.conf") -> ResolverConfig:
 def nameServers(values: Sequence[NameServer | str | tuple[str, int]]) -> tuple[NameServer, ...]:
     """
     Convert each of C{values} with L{NameServer.fromValue}.
+
+    @raise TypeError: if C{values} is not a list (or other sequence) of servers: one server
+        (a string, one C{(address, port)} pair, a L{NameServer}) is refused, not read as a
+        sequence of characters or of an address and a port.
     """
-    return tuple(NameServer.fromValue(v) for v in values)
+    value: object = values
+    one: object
+    if isinstance(value, (str, bytes, NameServer)):
+        one = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+        what = f"a {type(value).__name__}"
+    elif (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and type(value[1]) is int
+    ):
+        one, what = value, "one (address, port) pair"
+    elif not isinstance(value, Iterable):
+        raise TypeError(f"servers must be a list of name servers, not {value!r}")
+    else:
+        return tuple(NameServer.fromValue(v) for v in values)
+    raise TypeError(f"servers must be a list of name servers, not {what}: give [{one!r}]")

@@ -11,7 +11,10 @@ from typing import Any
 
 import dns.message
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.error import UserError
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 
 
 @dataclass
@@ -40,14 +43,47 @@ class FakeUDPPort:
 
 @dataclass
 class FakeConnector:
+    """
+    A TCP connection being made, which stays being made until the test says how it ends.
+    Like Twisted's connectors, L{disconnect} while connecting fails the connection at once,
+    from inside the call: the factory's C{clientConnectionFailed} with a C{UserError}.
+
+    @ivar state: C{"connecting"}, C{"connected"} or C{"disconnected"}, as Twisted's
+        connectors have it.
+    @ivar disconnected: whether L{disconnect} was called.
+    @ivar transport: once L{connect}ed, the transport, which records what is written.
+    """
+
     host: str
     port: int
     factory: Any
     timeout: float
+    state: str = "connecting"
     disconnected: bool = False
+    transport: StringTransport | None = None
 
     def disconnect(self) -> None:
         self.disconnected = True
+        if self.state == "connecting":
+            self.connectionFailed(Failure(UserError()))
+        elif self.transport is not None:
+            self.transport.loseConnection()
+
+    def connect(self) -> StringTransport:
+        """
+        The connection is made: the factory's protocol gets a transport, returned.
+        """
+        self.state = "connected"
+        self.transport = StringTransport()
+        self.factory.buildProtocol(None).makeConnection(self.transport)
+        return self.transport
+
+    def connectionFailed(self, reason: Failure) -> None:
+        """
+        The connection could not be made: the factory is told, as Twisted tells it.
+        """
+        self.state = "disconnected"
+        self.factory.clientConnectionFailed(self, reason)
 
 
 class FakeReactor(Clock):
@@ -81,11 +117,15 @@ class WatchedReactor:
     test waits for it instead of for a turn of the reactor or a moment of real time.
 
     @ivar closings: one Deferred per port or connection opened, fired once it is closed.
+    @ivar endings: how each TCP connection ended: the name of the factory's method called
+        (C{"clientConnectionFailed"} for a connection never made) and its reason.
     """
 
     def __init__(self, reactor: Any) -> None:
         self._reactor = reactor
         self.closings: list[Deferred[None]] = []
+        self.endings: list[tuple[str, Failure]] = []
+        self._connecting: list[Deferred[Any]] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._reactor, name)
@@ -112,13 +152,29 @@ class WatchedReactor:
         for name in ("clientConnectionLost", "clientConnectionFailed"):
             original = getattr(factory, name)
 
-            def ended(connector: Any, reason: Any, original: Any = original) -> None:
+            def ended(
+                connector: Any, reason: Any, original: Any = original, name: str = name
+            ) -> None:
+                self.endings.append((name, reason))
                 original(connector, reason)
                 if not closed.called:
                     closed.callback(None)
 
             setattr(factory, name, ended)
-        return self._reactor.connectTCP(host, port, factory, *args, **kw)
+        connector = self._reactor.connectTCP(host, port, factory, *args, **kw)
+        waiting, self._connecting = self._connecting, []
+        for d in waiting:
+            self._reactor.callLater(0, d.callback, connector)
+        return connector
+
+    def nextConnection(self) -> Deferred[Any]:
+        """
+        Fires with the connector of the next TCP connection begun through this reactor, on
+        the reactor's next turn (once the caller of C{connectTCP} has gone on).
+        """
+        d: Deferred[Any] = Deferred()
+        self._connecting.append(d)
+        return d
 
     def allClosed(self) -> Deferred[list[None]]:
         """

@@ -5,6 +5,7 @@ same port, each query handed to a Python function that decides what goes back on
 
 from __future__ import annotations
 
+import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,11 +62,13 @@ class ScriptServer:
     Listens on 127.0.0.1 (or C{otherHost} for spoofed replies) on one port for UDP and TCP.
 
     @ivar queries: every query received, with the transport it came over.
+    @ivar stalledTCP: listen for TCP with a L{StalledListener}: no TCP connection completes.
     """
 
     handler: Handler
     host: str = "127.0.0.1"
     otherHost: str = "127.0.0.1"
+    stalledTCP: bool = False
     queries: list[tuple[dns.message.Message, str]] = field(default_factory=list)
     rawQueries: list[bytes] = field(default_factory=list)
 
@@ -78,7 +81,11 @@ class ScriptServer:
             self.udpPort: IListeningPort = _reactor.listenUDP(0, self._udp, interface=self.host)  # type: ignore[attr-defined]
             self.port = self.udpPort.getHost().port
             try:
-                self.tcpPort = _reactor.listenTCP(self.port, factory, interface=self.host)  # type: ignore[arg-type]
+                self.tcpPort: Any
+                if self.stalledTCP:
+                    self.tcpPort = StalledListener(self.host, self.port)
+                else:
+                    self.tcpPort = _reactor.listenTCP(self.port, factory, interface=self.host)  # type: ignore[arg-type]
                 break
             except CannotListenError:
                 self.udpPort.stopListening()
@@ -128,3 +135,26 @@ class _TCP(Protocol):
             wire, self.buffer = self.buffer[2 : 2 + length], self.buffer[2 + length :]
             for reply in self.server.handle(wire, "tcp"):
                 self.transport.write(struct.pack("!H", len(reply.wire)) + reply.wire)  # type: ignore[union-attr]
+
+
+class StalledListener:
+    """
+    A TCP socket listening on C{host} and C{port} that never accepts a connection, its accept
+    queue (of one) full: the kernel drops the SYN of any other connection to it, which stays
+    being made until the client gives up, as when a firewall drops TCP to the port.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self._listener.bind((host, port))
+            self._listener.listen(0)
+        except OSError as e:
+            self._listener.close()
+            raise CannotListenError(host, port, e) from e
+        # The one connection the queue holds, completed before any other connection is tried.
+        self._filler = socket.create_connection((host, port), timeout=5)
+
+    def stopListening(self) -> None:
+        self._filler.close()
+        self._listener.close()

@@ -23,6 +23,7 @@ import dns.rrset
 import pytest
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import UserError
 from twisted.internet.task import deferLater
 from twisted.internet.testing import EventLoggingObserver
 from twisted.logger import formatEvent, globalLogPublisher
@@ -33,6 +34,7 @@ from txdane.transport import (
     DNSConnectionError,
     DNSMalformedError,
     DNSServerError,
+    DNSTimeoutError,
     DNSUnreachableError,
     EDNSUnsupportedError,
     MalformedTLSA,
@@ -247,6 +249,31 @@ class LoopbackTests(TestCase):
         self.assertEqual(error.rcode, dns.rcode.FORMERR)
         self.assertEqual(len(server.queries), 1)
 
+    async def test_rejectionWithOPTIsAnAnswer(self) -> None:
+        """
+        FORMERR or NOTIMP in an answer that carries an OPT record comes from a server that
+        speaks EDNS (RFC 6891 section 7): it is that server's answer, a L{DNSServerError},
+        with or without DO; no query without EDNS follows.
+        """
+        rcodes: list[dns.rcode.Rcode] = []
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            response = dns.message.make_response(query)  # with an OPT record, as the query
+            response.set_rcode(rcodes[-1])
+            return [Reply(response.to_wire())]
+
+        server = self.serve(handler)
+        client = self.client(server)
+        for rcode in (dns.rcode.FORMERR, dns.rcode.NOTIMP):
+            rcodes.append(rcode)
+            for dnssecOK in (True, False):
+                error = await self.assertFailure(
+                    client.query("www.example.test", "HINFO", dnssecOK=dnssecOK), DNSServerError
+                )
+                self.assertEqual(error.rcode, rcode)
+        self.assertEqual([q.edns for q, _ in server.queries], [0, 0, 0, 0])
+        self.assertEqual(client.stats.ednsFallbacks, 0)
+
     async def test_closedPortFailsAtOnce(self) -> None:
         """
         A server whose UDP port is closed answers with ICMP port unreachable, which fails the
@@ -460,6 +487,65 @@ class LoopbackTests(TestCase):
         ]
         self.assertEqual(clientSides, [])
 
+    async def test_tcpConnectNeverCompletes(self) -> None:
+        """
+        A TCP repeat whose connection is never made (the SYN dropped, here by a listener
+        whose accept queue is full) times out like a silent server, L{DNSTimeoutError} (EDE
+        22), and the server is asked again in the next round; each connection is dropped.
+        """
+
+        def handler(query: dns.message.Message, transport: str) -> list[Reply]:
+            response = answer(query)
+            response.flags |= dns.flags.TC
+            return [Reply(response.to_wire())]
+
+        server = ScriptServer(handler, stalledTCP=True)
+        server.start()
+        self.addCleanup(server.stop)
+        watched = WatchedReactor(reactor)
+        client = self.client(server, reactor=watched, timeout=0.3, attempts=2)
+        error: Any = await self.assertFailure(
+            client.query("www.example.test", "A"), DNSTimeoutError
+        )
+        self.assertEqual(error.ede, 22)
+        self.assertEqual([t for _, t in server.queries], ["udp", "udp"])
+        self.assertEqual((client.stats.tcpQueries, client.stats.timeouts), (2, 2))
+        await watched.allClosed()
+        self.assertEqual(
+            [(name, reason.type) for name, reason in watched.endings],
+            [("clientConnectionFailed", UserError)] * 2,
+        )
+
+    async def test_cancelDuringTCPConnect(self) -> None:
+        """
+        Cancelling a query while its TCP repeat is still connecting fails it with
+        C{CancelledError}: the next server is not asked, and the connection is dropped.
+        """
+
+        def truncating(query: dns.message.Message, transport: str) -> list[Reply]:
+            response = answer(query)
+            response.flags |= dns.flags.TC
+            return [Reply(response.to_wire())]
+
+        stalled = ScriptServer(truncating, stalledTCP=True)
+        stalled.start()
+        self.addCleanup(stalled.stop)
+        other = self.serve(plainAnswer)
+        watched = WatchedReactor(reactor)
+        client = DNSClient(watched, [stalled.address, other.address], timeout=30, attempts=1)
+        connecting = watched.nextConnection()
+        d = client.query("www.example.test", "A")
+        await connecting
+        d.cancel()
+        await self.assertFailure(d, CancelledError)
+        await watched.allClosed()
+        self.assertEqual(other.queries, [])
+        self.assertEqual([t for _, t in stalled.queries], ["udp"])
+        self.assertEqual(
+            [(name, reason.type) for name, reason in watched.endings],
+            [("clientConnectionFailed", UserError)],
+        )
+
 
 def _response(*records: tuple[str, str, bytes]) -> bytes:
     """
@@ -495,6 +581,25 @@ def test_parseMessageKeepsMalformedTLSA() -> None:
     assert sorted(r.to_digestable() for r in rrset) == sorted([good, bad])
 
 
+def test_parseMessageKeepsEveryMalformedTLSA() -> None:
+    """
+    Each TLSA record of the wrong length is kept, and the records between them are read.
+    """
+    owner = "_443._tcp.www.example.test."
+    short = b"\x03\x01\x01" + b"\x22" * 31
+    long = b"\x03\x01\x02" + b"\x33" * 65
+    good = b"\x03\x01\x01" + b"\x11" * 32
+    address = ("www.example.test.", "A", b"\xc0\x00\x02\x01")
+    parsed = parseMessage(
+        _response((owner, "TLSA", short), address, (owner, "TLSA", good), (owner, "TLSA", long))
+    )
+    (tlsa,) = [rrset for rrset in parsed.answer if rrset.rdtype == dns.rdatatype.TLSA]
+    (a,) = [rrset for rrset in parsed.answer if rrset.rdtype == dns.rdatatype.A]
+    assert sorted(r.to_digestable() for r in tlsa) == sorted([short, good, long])
+    assert [type(r) for r in tlsa].count(MalformedTLSA) == 2
+    assert len(parsed.answer) == 2 and len(a) == 1
+
+
 @pytest.mark.parametrize(
     "records",
     [
@@ -504,11 +609,21 @@ def test_parseMessageKeepsMalformedTLSA() -> None:
             ("_443._tcp.www.example.test.", "TLSA", b"\x03\x01\x01" + b"\x11" * 31),
             ("www.example.test.", "AAAA", b"\x00"),
         ],
+        # dnspython stops reading at the misplaced OPT record, as many records before one
+        # TLSA record of the wrong length as errors (one) are not the whole message.
+        [
+            ("_443._tcp.www.example.test.", "TLSA", b"\x03\x01\x01" + b"\x11" * 32),
+            (".", "OPT", b""),
+            ("_443._tcp.www.example.test.", "TLSA", b"\x03\x01\x01" + b"\x33" * 32),
+            ("www.example.test.", "A", b"\xc0\x00\x02\x01"),
+            ("_443._tcp.www.example.test.", "TLSA", b"\x03\x01\x01" + b"\x22" * 31),
+        ],
     ],
 )
 def test_parseMessageStillStrict(records: list[tuple[str, str, bytes]]) -> None:
     """
-    Anything else malformed fails the message, as dnspython's parser does.
+    Anything else malformed fails the message, as dnspython's parser does, also beside TLSA
+    records of the wrong length, whose recovery does not make up for records not read.
     """
     with pytest.raises(dns.exception.DNSException):
         parseMessage(_response(*records))

@@ -4,6 +4,7 @@ Tests for L{txdane.resolvconf}.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,43 @@ def test_scopedIPv4Skipped() -> None:
 def test_nameServerText() -> None:
     assert str(NameServer("::1", 5353)) == "::1#5353"
     assert str(NameServer("192.0.2.1")) == "192.0.2.1"
+
+
+@pytest.mark.parametrize(
+    "servers, message",
+    [
+        ("127.0.0.1", "not a str: give ['127.0.0.1']"),
+        (b"127.0.0.1#5353", "not a bytes: give ['127.0.0.1#5353']"),
+        (("127.0.0.1", 53), "not one (address, port) pair: give [('127.0.0.1', 53)]"),
+        (NameServer("::1"), "not a NameServer: give [NameServer(host='::1', port=53)]"),
+        (53, "not 53"),
+    ],
+)
+def test_serversMustBeAList(servers: object, message: str) -> None:
+    """
+    One server given where the list of servers belongs is refused, saying how to give it,
+    instead of being read as a list of its characters (or of an address and a port).
+    """
+    with pytest.raises(
+        TypeError, match=re.escape(f"servers must be a list of name servers, {message}")
+    ):
+        DNSClient(FakeReactor(), servers, timeout=1, attempts=1)  # type: ignore[arg-type]
+
+
+def test_serversAsATuple() -> None:
+    """
+    A tuple of servers is a list of them, two included.
+    """
+    client = DNSClient(FakeReactor(), ("192.0.2.1", "192.0.2.2#5353"), timeout=1, attempts=1)
+    assert client.servers == (NameServer("192.0.2.1"), NameServer("192.0.2.2", 5353))
+
+
+@pytest.mark.parametrize("port", [True, False, "53", 53.0])
+def test_portIsAnInt(port: object) -> None:
+    """
+    A port is an int: C{True} is not port 1.
+    """
+    with pytest.raises(NameServerError, match="is not a number in 1-65535"):
+        DNSClient(FakeReactor(), [("192.0.2.1", port)], timeout=1, attempts=1)  # type: ignore[list-item]
+    with pytest.raises(NameServerError, match="is not a number in 1-65535"):
+        NameServer("192.0.2.1", port)  # type: ignore[arg-type]

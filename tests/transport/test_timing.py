@@ -174,6 +174,7 @@ def test_noRetryPastTheDeadline(fallback: str) -> None:
     reactor.rightNow += 5.5
     rejection = dns.message.make_response(query)
     if fallback == "edns":
+        rejection.use_edns(False)
         rejection.set_rcode(dns.rcode.FORMERR)
     else:
         rejection.flags |= dns.flags.TC
@@ -330,7 +331,7 @@ def test_tcpNetworkFailure(error: Exception, words: str) -> None:
     d = client.query("www.example.test", "A")
     connector = tcpFallback(reactor)
     assert (connector.host, connector.port) == ("192.0.2.1", 53)
-    connector.factory.clientConnectionFailed(connector, Failure(error))
+    connector.connectionFailed(Failure(error))
     assert reactor.seconds() == 0 and reactor.sent[-1][2] == ("192.0.2.2", 5353)
     for _ in range(3):
         reactor.advance(2)
@@ -350,7 +351,7 @@ def test_tcpOtherConnectionFailure() -> None:
     reactor = FakeReactor()
     d = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=1).query("www.example.test", "A")
     connector = tcpFallback(reactor)
-    connector.factory.clientConnectionFailed(connector, Failure(ConnectError(string="odd")))
+    connector.connectionFailed(Failure(ConnectError(string="odd")))
     failure = result(d)
     assert isinstance(failure, Failure) and type(failure.value) is DNSConnectionError
     assert str(failure.value) == "cannot reach 192.0.2.1: An error occurred while connecting: odd."
@@ -373,6 +374,67 @@ def test_tcpConnectTimeout() -> None:
     assert str(failure.value) == "www.example.test. A: no answer from 192.0.2.1 after 1 query"
     assert failure.value.ede == 22
     assert client.stats.timeouts == 1 and connector.disconnected
+    assert reactor.getDelayedCalls() == []
+
+
+def test_tcpConnectTimeoutAsksAgain() -> None:
+    """
+    A server whose TCP connection timed out was only silent: it is asked again in the next
+    round, and the query ends with L{DNSTimeoutError}, counting the queries written (the TCP
+    repeats never were).
+    """
+    reactor = FakeReactor()
+    client = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=3)
+    d = client.query("www.example.test", "A")
+    for _ in range(3):
+        connector = tcpFallback(reactor)
+        reactor.advance(2)
+        assert connector.disconnected and connector.state == "disconnected"
+    assert destinations(reactor) == [("192.0.2.1", 53)] * 3
+    assert len(reactor.connectors) == 3
+    failure = result(d)
+    assert isinstance(failure, Failure) and isinstance(failure.value, DNSTimeoutError)
+    assert str(failure.value) == "www.example.test. A: no answer from 192.0.2.1 after 3 queries"
+    assert client.stats.timeouts == 3
+    assert reactor.getDelayedCalls() == []
+
+
+def test_cancelDuringTCPConnect() -> None:
+    """
+    Cancelling a query while its TCP repeat is still connecting fails it with
+    C{CancelledError}, however the connection's end is reported: nothing more is sent, to
+    that server or the next, and nothing is left running.
+    """
+    reactor = FakeReactor()
+    d = DNSClient(reactor, SERVERS, timeout=2, attempts=2).query("www.example.test", "A")
+    connector = tcpFallback(reactor)
+    d.cancel()
+    failure = result(d)
+    assert isinstance(failure, Failure) and failure.check(CancelledError)
+    assert connector.disconnected and connector.state == "disconnected"
+    assert reactor.openPorts() == [] and reactor.getDelayedCalls() == []
+    reactor.advance(10)
+    assert destinations(reactor) == [("192.0.2.1", 53)] and len(reactor.connectors) == 1
+
+
+def test_timeoutCountsTCPRepeats() -> None:
+    """
+    The number of queries a L{DNSTimeoutError} reports counts those repeated over TCP.
+    """
+    reactor = FakeReactor()
+    client = DNSClient(reactor, SERVERS[:1], timeout=2, attempts=2)
+    d = client.query("www.example.test", "A")
+    for _ in range(2):
+        connector = tcpFallback(reactor)
+        transport = connector.connect()
+        assert transport.value()[2:] == reactor.sent[-1][1].to_wire()
+        reactor.advance(2)
+        assert transport.disconnecting
+    failure = result(d)
+    assert isinstance(failure, Failure) and isinstance(failure.value, DNSTimeoutError)
+    assert failure.value.attempts == 4
+    assert str(failure.value) == "www.example.test. A: no answer from 192.0.2.1 after 4 queries"
+    assert reactor.getDelayedCalls() == []
 
 
 class NoIPv6Reactor(FakeReactor):

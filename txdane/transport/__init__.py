@@ -82,8 +82,9 @@ __all__ = [
     "renderQuery",
 ]
 
-#: RCODEs with which a server rejects an EDNS query it does not understand.
-_EDNS_REJECTIONS = frozenset({dns.rcode.FORMERR, dns.rcode.NOTIMP, dns.rcode.BADVERS})
+#: RCODEs with which a server that does not speak EDNS rejects a query with an OPT record,
+#: when its answer has none (L{_rejectsEDNS}).
+_EDNS_REJECTIONS = frozenset({dns.rcode.FORMERR, dns.rcode.NOTIMP})
 
 #: RCODEs that are answers, not failures.
 _ANSWER_RCODES = frozenset({dns.rcode.NOERROR, dns.rcode.NXDOMAIN})
@@ -174,7 +175,7 @@ class DNSClient:
         """
         @param reactor: provides C{IReactorUDP}, C{IReactorTCP} and C{IReactorTime}; the global
             reactor when omitted.
-        @param servers: C{"address#port"} strings, C{(address, port)} tuples or
+        @param servers: a list of C{"address#port"} strings, C{(address, port)} tuples or
             L{NameServer}s; when omitted, the C{nameserver} lines of C{resolvConf}.
         @param timeout: per attempt; C{resolvConf}'s C{options timeout:} when omitted.
         @param attempts: rounds over the servers; C{options attempts:} when omitted.
@@ -184,6 +185,7 @@ class DNSClient:
         @param payload: EDNS(0) UDP payload size to advertise (512-65535).
         @param resolvConf: the file defaults are read from.
         @raise ValueError: for an unusable setting (it names the setting).
+        @raise TypeError: for C{servers} that are one server, not a list of them.
         """
         if reactor is None:
             from twisted.internet import reactor as globalReactor
@@ -276,7 +278,7 @@ class DNSClient:
         deadlineAt = clock.seconds() + self.deadline
         servers = self._serverOrder()
         settings = (dnssecOK, checkingDisabled, recursionDesired)
-        sent = 0
+        sent = _Sent()
         lastError: DNSError | None = None
         # Servers that gave a definite failure are not asked again in later rounds.
         answered: set[NameServer] = set()
@@ -288,17 +290,14 @@ class DNSClient:
                 if remaining <= 0:
                     break
                 try:
-                    response, count = await self._ask(
-                        server, name, rdtype, rdclass, settings, deadlineAt
+                    response = await self._ask(
+                        server, name, rdtype, rdclass, settings, deadlineAt, sent
                     )
-                    sent += count
                 except _AttemptTimeout as timeout:
-                    sent += 1
                     if timeout.malformed is not None:
                         lastError = DNSMalformedError(timeout.malformed, server)
                     continue
                 except DNSError as e:
-                    sent += 1
                     answered.add(server)
                     lastError = e
                     continue
@@ -308,7 +307,7 @@ class DNSClient:
                 lastError = DNSServerError(response, server)
         if lastError is not None:
             raise lastError
-        raise DNSTimeoutError(name, rdtype, servers, sent)
+        raise DNSTimeoutError(name, rdtype, servers, sent.count)
 
     async def _ask(
         self,
@@ -318,46 +317,46 @@ class DNSClient:
         rdclass: dns.rdataclass.RdataClass,
         settings: tuple[bool, bool, bool],
         deadlineAt: float,
-    ) -> tuple[dns.message.Message, int]:
+        sent: _Sent,
+    ) -> dns.message.Message:
         """
         Ask one server: UDP with EDNS, then TCP if truncated, then (for non-DNSSEC queries)
-        once more without EDNS if the server rejects it. Returns the response and the number
-        of queries sent.
+        once more without EDNS if the server rejects it. Returns the response; C{sent} counts
+        the queries sent on the way.
         """
         dnssecOK = settings[0]
         query = self._makeQuery(name, rdtype, rdclass, True, *settings)
-        response = await self._exchange(server, query, deadlineAt)
-        sent = 1
-        if _rcodeOf(response) in _EDNS_REJECTIONS:
+        response = await self._exchange(server, query, deadlineAt, sent)
+        if _rejectsEDNS(response):
             if dnssecOK:
                 raise EDNSUnsupportedError(server, response.rcode())
             self.stats.ednsFallbacks += 1
             query = self._makeQuery(name, rdtype, rdclass, False, *settings)
-            response = await self._exchange(server, query, deadlineAt)
-            sent += 1
-        return response, sent
+            response = await self._exchange(server, query, deadlineAt, sent)
+        return response
 
     async def _exchange(
-        self, server: NameServer, query: SentQuery, deadlineAt: float
+        self, server: NameServer, query: SentQuery, deadlineAt: float, sent: _Sent
     ) -> dns.message.Message:
         remaining = deadlineAt - self._reactor.seconds()
         if remaining <= 0:  # an answer read just past the deadline asks for a fallback
             raise _AttemptTimeout()
         timeout = min(self.timeout, remaining)
         self.stats.udpQueries += 1
+        sent.count += 1
         response = await _UDPExchange(self._reactor, query, server, timeout, self.stats).deferred
         if int(response.flags) & _TC:
             self.stats.truncated += 1
             if deadlineAt <= self._reactor.seconds():
                 raise _AttemptTimeout()
-            response = await self._tcp(server, query, deadlineAt)
+            response = await self._tcp(server, query, deadlineAt, sent)
         return response
 
     def _tcp(
-        self, server: NameServer, query: SentQuery, deadlineAt: float
+        self, server: NameServer, query: SentQuery, deadlineAt: float, sent: _Sent
     ) -> Deferred[dns.message.Message]:
         self.stats.tcpQueries += 1
-        exchange = _TCPExchange(query, server)
+        exchange = _TCPExchange(query, server, sent.add)
         timeout = max(deadlineAt - self._reactor.seconds(), 0.001)
         timeout = min(timeout, self.timeout)
         # The connection's own timeout is a second later than the attempt's, whose timer ends
@@ -365,16 +364,25 @@ class DNSClient:
         connector = self._reactor.connectTCP(
             server.host, server.port, _TCPFactory(exchange), timeout=timeout + 1
         )
+        # Set when the attempt's timer or a cancellation ends it, before the connection is
+        # dropped: dropping a connection still being made fails it at once, from inside
+        # disconnect() (Twisted's clientConnectionFailed, with a UserError), and that failure
+        # is not the outcome.
+        ended = False
 
         def cleanUp(deferred: Deferred[dns.message.Message]) -> None:
+            nonlocal ended
+            ended = True
             if timer.active():
                 timer.cancel()
             connector.disconnect()
 
         def timedOut() -> None:
+            nonlocal ended
+            ended = True
             self.stats.timeouts += 1
             connector.disconnect()
-            exchange._fail(_AttemptTimeout())
+            result.errback(_AttemptTimeout())
 
         timer = self._reactor.callLater(timeout, timedOut)
         result: Deferred[dns.message.Message] = Deferred(cleanUp)
@@ -382,7 +390,7 @@ class DNSClient:
         def done(value: dns.message.Message | Failure) -> None:
             if timer.active():
                 timer.cancel()
-            if result.called:
+            if ended or result.called:
                 return
             if isinstance(value, Failure):
                 result.errback(value)
@@ -391,3 +399,26 @@ class DNSClient:
 
         exchange.deferred.addBoth(done)
         return result
+
+
+class _Sent:
+    """
+    How many queries one call of L{DNSClient.query} has sent, over UDP and TCP.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def add(self) -> None:
+        self.count += 1
+
+
+def _rejectsEDNS(response: dns.message.Message) -> bool:
+    """
+    Whether C{response}, to a query with an OPT record, says that its server does not
+    support EDNS: FORMERR or NOTIMP without an OPT record, or BADVERS. An answer that carries
+    an OPT record comes from a server that speaks EDNS (RFC 6891 section 7), whatever its
+    RCODE: its FORMERR or NOTIMP is about the query, not about EDNS.
+    """
+    rcode = _rcodeOf(response)
+    return rcode == dns.rcode.BADVERS or (rcode in _EDNS_REJECTIONS and response.opt is None)

@@ -128,27 +128,47 @@ def parseMessage(wire: bytes, *, questionOnly: bool = False) -> dns.message.Mess
     if not message.errors:
         return message
     first = message.errors[0].exception
+    if questionOnly:
+        raise first
     try:
         recovered = _recoverMalformedTLSA(message, wire)
     except (dns.exception.DNSException, ValueError, struct.error):
         raise first from None
-    if recovered != len(message.errors):
+    # Each error must be dnspython's refusal of one of the TLSA records recovered, after
+    # which it skipped that record and read on. Any other error (one that stopped the
+    # reading, as a misplaced OPT record or trailing data does, or another record refused)
+    # fails the message, whatever was recovered.
+    offsets = [e.offset for e in message.errors if _refusedRdata(e.exception)]
+    if len(offsets) != len(message.errors) or sorted(offsets) != recovered:
         raise first
     message.errors = []
     return message
 
 
-def _recoverMalformedTLSA(message: dns.message.Message, wire: bytes) -> int:
+def _refusedRdata(error: Exception) -> bool:
+    """
+    Whether C{error} is how dnspython refuses the data of one record, a C{ValueError} from
+    the rdata's class (the wrong length of a TLSA record's data is one), after which it
+    skips the record and reads on.
+    """
+    return type(error) is dns.exception.FormError and type(error.__cause__) is ValueError
+
+
+def _recoverMalformedTLSA(message: dns.message.Message, wire: bytes) -> list[int]:
     """
     Walk the records of C{wire} and add each TLSA record that L{malformedTLSA} accepts (the
-    ones dnspython skipped) to its RRset in C{message}; return how many were added.
+    ones dnspython skipped) to its RRset in C{message}; return where the data of each ends,
+    in order: where dnspython's parser was when it refused them.
+
+    @raise dns.exception.DNSException: (or C{struct.error}) if the records of C{wire} cannot
+        be walked, or do not end where C{wire} does.
     """
     parser = dns.wire.Parser(wire)
     counts = parser.get_struct("!HHHHHH")[2:]
     for _ in range(counts[0]):
         dns.name.from_wire_parser(parser)
         parser.get_struct("!HH")
-    recovered = 0
+    recovered = []
     sections = (message.answer, message.authority, message.additional)
     for section, count in zip(sections, counts[1:]):
         for _ in range(count):
@@ -164,5 +184,7 @@ def _recoverMalformedTLSA(message: dns.message.Message, wire: bytes) -> int:
                 section, name, dns.rdataclass.RdataClass.make(rdclass), rdata.rdtype, create=True
             )
             rrset.add(rdata, ttl if ttl <= 0x7FFFFFFF else 0)
-            recovered += 1
+            recovered.append(parser.current)
+    if parser.remaining():
+        raise dns.message.TrailingJunk
     return recovered

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import dns.exception
@@ -36,9 +37,15 @@ class _TCPExchange(StreamProtocol):
     One query over a TCP connection, with two-byte length framing (RFC 1035 section 4.2.2).
     """
 
-    def __init__(self, query: SentQuery, server: NameServer) -> None:
+    def __init__(
+        self, query: SentQuery, server: NameServer, whenSent: Callable[[], object] = lambda: None
+    ) -> None:
+        """
+        @param whenSent: called once the query is written on the connection.
+        """
         self._query = query
         self._server = server
+        self._whenSent = whenSent
         self._buffer = b""
         self.deferred: Deferred[dns.message.Message] = Deferred()
 
@@ -46,6 +53,7 @@ class _TCPExchange(StreamProtocol):
         assert self.transport is not None
         wire = self._query.wire
         self.transport.write(struct.pack("!H", len(wire)) + wire)
+        self._whenSent()
 
     def dataReceived(self, data: bytes) -> None:
         self._buffer += data
