@@ -296,6 +296,22 @@ def refuseOwnerName(command: str, host: str) -> None:
 MAX_TTL = 2**31 - 1
 
 
+def mailAddress(option: str, text: str) -> str:
+    """
+    Check C{text}, given as C{option}, as L{txdane.mail.mailAddress} does: an address mail
+    can come from or go to (C{txdane send}, C{txdane tlsrpt --send}).
+
+    @return: the address, its domain in ASCII and without a final dot.
+    @raise UsageError: naming C{option} and C{text}, and what is wrong.
+    """
+    from txdane.mail import mailAddress as checked
+
+    try:
+        return checked(text)
+    except ValueError as e:
+        raise UsageError(f"{option} {text!r}: {e}") from None
+
+
 def ttlValue(text: str) -> int:
     """
     An C{argparse} type for a C{--ttl} option: an integer in 0-L{MAX_TTL}.

@@ -30,6 +30,7 @@ from txdane.cli._common import (
     DEFAULT_TIMEOUT,
     addResolverArguments,
     connectErrorText,
+    mailAddress,
     makeDirectory,
     readPEMCertificates,
     resolverSettings,
@@ -144,21 +145,6 @@ def _checkSubject(subject: str) -> None:
             raise UsageError(f"--subject {subject!r}: a line break; the subject is one line")
         if unicodedata.category(character) == "Cc" and character != "\t":
             raise UsageError(f"--subject {subject!r}: a control character ({character!r})")
-
-
-def mailAddress(option: str, text: str) -> str:
-    """
-    Check C{text}, given as C{option}, as L{txdane.mail.mailAddress} does.
-
-    @return: the address, its domain in ASCII and without a final dot.
-    @raise UsageError: naming C{option} and C{text}, and what is wrong.
-    """
-    from txdane.mail import mailAddress as checked
-
-    try:
-        return checked(text)
-    except ValueError as e:
-        raise UsageError(f"{option} {text!r}: {e}") from None
 
 
 def _stdinIsTerminal() -> bool:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from txdane.cli import CommandError, ExitStatus, UsageError
-from txdane.cli._common import addResolverArguments, resolverSettings, runOnReactor
+from txdane.cli._common import addResolverArguments, mailAddress, resolverSettings, runOnReactor
 from txdane.cli._target import portNumber
 from txdane.tlsrpt import ReportStore, SendOutcome, TLSRPTError, aggregate, sendReports
 
@@ -239,23 +239,6 @@ def checkContact(text: str) -> None:
         )
 
 
-def _mailAddress(option: str, text: str) -> str:
-    """
-    Check C{text}, given as C{option}, as L{txdane.mail.mailAddress} does (and as C{txdane
-    send} does): an address that mail cannot come from would fail every C{mailto:}
-    destination, while the C{https:} ones take the report and it leaves the store.
-
-    @return: the address, its domain in ASCII and without a final dot.
-    @raise UsageError: naming C{option} and C{text}, and what is wrong.
-    """
-    from txdane.mail import mailAddress
-
-    try:
-        return mailAddress(text)
-    except ValueError as e:
-        raise UsageError(f"{option} {text!r}: {e}") from None
-
-
 def _check(options: argparse.Namespace) -> None:
     """
     Refuse what cannot be done as asked, before anything is read or sent.
@@ -279,7 +262,7 @@ def _check(options: argparse.Namespace) -> None:
         raise UsageError("--all is not allowed with --send: a day is reported once it is over")
     if options.sender is None:
         raise UsageError("--send needs --from ADDR, the address reports by mail come from")
-    _mailAddress("--from", options.sender)
+    mailAddress("--from", options.sender)
     if options.submitter is not None and not options.submitter.strip(". "):
         raise UsageError("--submitter: empty")
     if not 0 < options.port < 65536:
@@ -302,7 +285,7 @@ def run(options: argparse.Namespace) -> int:
         else:
             print(formatReports(reports))
         return ExitStatus.OK
-    sender = _mailAddress("--from", options.sender)
+    sender = mailAddress("--from", options.sender)
     submitter = (options.submitter or sender.rpartition("@")[2]).rstrip(".")
 
     async def main(reactor: Any) -> list[SendOutcome]:
