@@ -163,9 +163,9 @@ MUTATIONS: tuple[Mutation, ...] = (
         "late-refusal",
         "a verification refused late in the handshake leaves the application unconnected",
         "txdane/endpoints/_plumbing.py",
-        '        if self.ready.called or getattr(self.transport, "disconnecting", False):\n',
+        "        if self.ready.called or not self.passed():\n",
         "        if self.ready.called:\n",
-        ("tests/endpoints/test_memory.py",),
+        ("tests/endpoints/test_memory.py", "tests/endpoints/test_plumbing_verdict.py"),
     ),
     Mutation(
         "starttls-prelude-to-app",
@@ -419,6 +419,58 @@ MUTATIONS: tuple[Mutation, ...] = (
         "            return _newName(tuple(labels)), after\n",
         "            return _newName(tuple(labels)), after\n",
         ("tests/transport/test_wireread.py",),
+    ),
+    # Mail data: only the client's own "." line ends it.
+    Mutation(
+        "smtp-dot-chunk-start",
+        "a line starting with '.' where twisted.mail's chunk starts is dot-stuffed",
+        "txdane/mail/_client.py",
+        '        if self._lineStart and chunk.startswith(b"."):\n',
+        "        if False:\n",
+        ("tests/mail/test_data.py",),
+    ),
+    # Web: a shared pool never hands an agent another's connection.
+    Mutation(
+        "agent-own-connections",
+        "a daneAgent never uses a pooled connection another agent made",
+        "txdane/endpoints/web.py",
+        "        return self.pool.getConnection((self._token, key), endpoint)\n",
+        "        return self.pool.getConnection(key, endpoint)\n",
+        ("tests/endpoints/test_web.py",),
+    ),
+    # Only validated addresses are dialled: an MX or SRV target named by an address is not.
+    Mutation(
+        "numeric-target-undialled",
+        "an MX or SRV target whose name is an IP address is never dialled",
+        "txdane/endpoints/planner.py",
+        "    unusable = unusableReason(candidate)\n    if unusable is not None:\n",
+        "    unusable = unusableReason(candidate)\n    if False:\n",
+        ("tests/endpoints/test_numeric_targets.py",),
+    ),
+    # DNS over TLS: bounded closes, dead connections replaced, a bounded ID space.
+    Mutation(
+        "dot-close-grace",
+        "a DoT connection the server does not close after close_notify is aborted",
+        "txdane/dot/_connection.py",
+        "            self.transport.abortConnection()  # type: ignore[attr-defined]\n",
+        "            pass\n",
+        ("tests/transport/test_dot.py",),
+    ),
+    Mutation(
+        "dot-dead-connection",
+        "a DoT connection silent since a query timed out is not used again",
+        "txdane/dot/_connection.py",
+        "        if self.bytesReceived == entry.receivedBefore:\n",
+        "        if False:\n",
+        ("tests/transport/test_dot.py",),
+    ),
+    Mutation(
+        "dot-max-outstanding",
+        "maxOutstanding is at most MAX_OUTSTANDING",
+        "txdane/dot/__init__.py",
+        "        if not 1 <= maxOutstanding <= MAX_OUTSTANDING:\n",
+        "        if not 1 <= maxOutstanding:\n",
+        ("tests/transport/test_dot.py",),
     ),
 )
 

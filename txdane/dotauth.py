@@ -146,6 +146,9 @@ class UpstreamAuthenticator:
         self._resolvers: dict[
             NameServer, tuple[ValidatingResolver, DoTClient, TrustAnchor | None]
         ] = {}
+        #: The decisions in progress on each bootstrap client (a decision the DoT client
+        #: stopped waiting for may still be, when the next one starts).
+        self._deciding: dict[DoTClient, int] = {}
 
     def __call__(self, server: NameServer) -> Deferred[UpstreamTLS]:
         """
@@ -165,6 +168,7 @@ class UpstreamAuthenticator:
     async def _plan(self, server: NameServer) -> ConnectionPlan:
         owner = tlsaName(self.serverName, server.port)
         resolver, client = self._bootstrap(server, owner)
+        self._deciding[client] = self._deciding.get(client, 0) + 1
         try:
             answer = await resolver.lookupTLSA(self.serverName, server.port)
             records = tuple(TLSARecord.fromRdata(r) for r in answer.records)  # type: ignore[arg-type]
@@ -178,8 +182,15 @@ class UpstreamAuthenticator:
         except Exception as e:
             outcome = e
         finally:
-            # The bootstrap connection carries nothing else: do not keep it open.
-            await client.close()
+            # The bootstrap connection carries nothing else: do not keep it open, once no
+            # other decision is using it (closing fails the queries in progress). Closing
+            # takes the DoT client's grace at most (CLOSE_GRACE, or its timeout if shorter),
+            # even with a server that ignores TLS's close_notify.
+            left = self._deciding.pop(client) - 1
+            if left:
+                self._deciding[client] = left
+            else:
+                await client.close()
         try:
             return planConnection(
                 outcome, self.serverName, server.port, Policy.DEFAULT, trust=self.trust

@@ -1,6 +1,7 @@
 """
 A DNS-over-TLS server on loopback for the DoT client's tests: a real TLS listener whose
-queries are handed to a Python function, which answers at once, later, out of order, or never.
+queries are handed to a Python function, which answers at once, later, out of order, or never;
+on request, it ignores the client's TLS close_notify (neither answers it nor closes).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from twisted.internet import reactor as _reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.internet.ssl import Certificate, CertificateOptions, optionsForClientTLS
+from twisted.internet.task import deferLater
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
 from txdane.testing import Issued, issue
@@ -76,6 +79,58 @@ class DoTServerConnection(Protocol):
 Handler = Callable[[dns.message.Message, DoTServerConnection], None]
 
 
+async def within(d: Deferred[Any], seconds: float) -> bool:
+    """
+    Whether C{d} fires within C{seconds} (it is not cancelled either way).
+    """
+    for _ in range(int(seconds / 0.02) + 1):
+        if d.called:
+            return True
+        await deferLater(_reactor, 0.02, lambda: None)
+    return d.called
+
+
+class DeafToCloseNotify(ProtocolWrapper):
+    """
+    Between TCP and the server's TLS layer: what the TLS layer writes while it reads the
+    client's bytes goes out once it has read them, unless it then closed the connection (it
+    does on the client's close_notify, after writing its own): then nothing goes out, and the
+    TCP connection stays open, as a server that ignores close_notify would leave it.
+    """
+
+    def __init__(self, factory: Any, wrappedProtocol: Any) -> None:
+        super().__init__(factory, wrappedProtocol)
+        self.held: list[bytes] | None = None
+        self.deaf = False
+
+    def write(self, data: bytes) -> None:
+        if self.deaf:
+            return
+        if self.held is not None:
+            self.held.append(data)
+        else:
+            super().write(data)
+
+    def writeSequence(self, data: Any) -> None:
+        for chunk in data:
+            self.write(chunk)
+
+    def loseConnection(self) -> None:
+        self.deaf = True
+        self.held = None
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.deaf:
+            return
+        self.held = []
+        try:
+            super().dataReceived(data)
+        finally:
+            held, self.held = self.held, None
+            if held and not self.deaf:
+                super().write(b"".join(held))
+
+
 @dataclass
 class DoTServer:
     """
@@ -94,14 +149,19 @@ class DoTServer:
     events: list[str] = field(default_factory=list)
     connections: list[DoTServerConnection] = field(default_factory=list)
     bytesReceived: int = 0
+    #: Ignore the client's close_notify: neither answer it nor close the TCP connection.
+    ignoreCloseNotify: bool = False
 
     def start(self) -> None:
         leaf = issue(self.name, self.ca)
         options = CertificateOptions(privateKey=leaf.key, certificate=leaf.cert)  # type: ignore[arg-type]
-        factory = TLSMemoryBIOFactory(
+        factory: Any = TLSMemoryBIOFactory(
             options, False, ServerFactory.forProtocol(lambda: DoTServerConnection(self))
         )
-        self.port: Any = _reactor.listenTCP(0, factory, interface=self.host)  # type: ignore[arg-type]
+        if self.ignoreCloseNotify:
+            factory = WrappingFactory(factory)
+            factory.protocol = DeafToCloseNotify
+        self.port: Any = _reactor.listenTCP(0, factory, interface=self.host)
 
     @property
     def address(self) -> str:
@@ -114,6 +174,15 @@ class DoTServer:
         """
         root = Certificate.loadPEM(self.ca.certPEM())
         return optionsForClientTLS(name or self.name, trustRoot=root)
+
+    def abortConnections(self) -> None:
+        """
+        Abort the connections still open (a test's cleanup, before a client's close, when
+        the server ignores close_notify: so that a client that would wait for it does not).
+        """
+        for connection in self.connections:
+            if not connection.lost.called:
+                connection.transport.abortConnection()  # type: ignore[union-attr]
 
     def stop(self) -> Any:
         from twisted.internet.defer import gatherResults, maybeDeferred

@@ -26,7 +26,7 @@ from txdane.transport import (
     DNSTimeoutError,
 )
 
-from .dotserver import DoTServer, DoTServerConnection, answerAtOnce
+from .dotserver import DoTServer, DoTServerConnection, answerAtOnce, within
 from .scriptserver import answer
 
 
@@ -40,6 +40,27 @@ def silentForSlow(query: dns.message.Message, connection: DoTServerConnection) -
 
 def names(response: dns.message.Message) -> list[str]:
     return [str(rrset.name) for rrset in response.answer]
+
+
+def oneThenClose(query: dns.message.Message, connection: DoTServerConnection) -> None:
+    """
+    Answer the first query of each connection, then close it (a server that serves one
+    query per connection: RFC 7766 section 6.2.1.1).
+    """
+    if not getattr(connection, "answered", False):
+        connection.answered = True  # type: ignore[attr-defined]
+        answerAtOnce(query, connection)
+        connection.transport.loseConnection()  # type: ignore[union-attr]
+
+
+def firstOnly(query: dns.message.Message, connection: DoTServerConnection) -> None:
+    """
+    Answer the first query of each connection, and nothing after it (a connection that went
+    dead, while the server answers on a new one).
+    """
+    if not getattr(connection, "answered", False):
+        connection.answered = True  # type: ignore[attr-defined]
+        answerAtOnce(query, connection)
 
 
 class DoTClientTests(TestCase):
@@ -66,6 +87,9 @@ class DoTClientTests(TestCase):
             **kw,
         )
         self.addCleanup(client.close)
+        for server in servers:
+            if server.ignoreCloseNotify:
+                self.addCleanup(server.abortConnections)  # before client.close
         return client
 
     async def warmClient(self, server: DoTServer, **kw: Any) -> DoTClient:
@@ -170,6 +194,67 @@ class DoTClientTests(TestCase):
         self.assertEqual(names(response), ["two.example.test."])
         self.assertEqual(len(server.connections), 2)
 
+    async def test_onePerConnection(self) -> None:
+        """
+        A server that answers one query per connection and then closes it: the queries
+        asked together are each asked again on a new connection until answered (RFC 7766
+        section 6.2.1), for as long as the attempt lasts, as the server answers one on each.
+        """
+        server = self.serve(oneThenClose)
+        client = self.client(server)
+        wanted = [f"n{i}.example.test." for i in range(5)]
+        responses = await gatherResults([client.query(n, "A") for n in wanted])
+        self.assertEqual([names(r)[0] for r in responses], wanted)
+        self.assertEqual(len(server.connections), 5)
+
+    async def test_closedWithoutAnswers(self) -> None:
+        """
+        A server that closes every connection without answering anything: each attempt asks
+        once more on a new connection, then the query fails with L{DNSConnectionError}; the
+        next round asks the server again (a closed connection is no verdict on it).
+        """
+        server = self.serve(lambda q, c: c.transport.loseConnection())
+        client = self.client(server, attempts=2)
+        with self.assertRaises(DNSConnectionError) as raised:
+            await client.query("www.example.test", "A")
+        self.assertIn("closed before the answer came", str(raised.exception))
+        self.assertEqual(len(server.connections), 4)
+
+    async def test_closedTwiceThenAnswered(self) -> None:
+        """
+        When the server closed the connection twice without answering, the attempt fails,
+        and the next round asks the server again.
+        """
+
+        def closeTwice(query: dns.message.Message, connection: DoTServerConnection) -> None:
+            if len(server.connections) <= 2:
+                connection.transport.loseConnection()  # type: ignore[union-attr]
+            else:
+                answerAtOnce(query, connection)
+
+        server = self.serve(closeTwice)
+        client = self.client(server, attempts=2)
+        response = await client.query("again.example.test", "A")
+        self.assertEqual(names(response), ["again.example.test."])
+        self.assertEqual(len(server.connections), 3)
+
+    async def test_deadConnectionHandsOver(self) -> None:
+        """
+        The queries outstanding on a connection left for dead are asked again on a new one
+        at once, without waiting for the dead one to finish closing (it never answers TLS's
+        close_notify).
+        """
+        server = self.serve(firstOnly, ignoreCloseNotify=True)
+        client = await self.warmClient(server)
+        client.timeout = 0.6
+        first = client.query("first.example.test", "A")
+        await deferLater(reactor, 0.2, lambda: None)
+        second = client.query("second.example.test", "A")
+        with self.assertRaises(DNSTimeoutError):
+            await first
+        self.assertEqual(names(await second), ["second.example.test."])
+        self.assertEqual(len(server.connections), 2)
+
     async def test_closedWithQueryOutstanding(self) -> None:
         """
         When the server closes the connection before answering, the query is asked again on
@@ -190,8 +275,9 @@ class DoTClientTests(TestCase):
 
     async def test_timeout(self) -> None:
         """
-        A server that never answers: the query fails with L{DNSTimeoutError} after its
-        timeout; the answer that comes late is ignored, not taken for another query's.
+        A server that never answers a query: it fails with L{DNSTimeoutError} after its
+        timeout; the connection, which answered another query meanwhile, is kept, and the
+        answer that comes late is ignored, not taken for another query's.
         """
         held: list[tuple[dns.message.Message, DoTServerConnection]] = []
 
@@ -203,8 +289,10 @@ class DoTClientTests(TestCase):
 
         server = self.serve(silentOnce)
         client = await self.warmClient(server)
+        slow = client.query("slow.example.test", "A")
+        await client.query("other.example.test", "A")
         with self.assertRaises(DNSTimeoutError):
-            await client.query("slow.example.test", "A")
+            await slow
         self.assertEqual(client.stats.timeouts, 1)
         # Another query on the same connection, then the late answer with the first ID.
         pending = client.query("next.example.test", "A")
@@ -298,6 +386,77 @@ class DoTClientTests(TestCase):
         )
         self.assertEqual([names(r) for r in both], [["a.example.test."], ["b.example.test."]])
 
+    async def test_closeFailsQueriesInProgress(self) -> None:
+        """
+        C{close()} fails the queries in progress with L{DNSConnectionError}, at once: they are
+        asked neither again nor of another server, and the connection is gone when the
+        Deferred it returns fires. A later query opens a new connection.
+        """
+        server = self.serve(silentForSlow)
+        other = self.serve(ca=server.ca)
+        client = self.client(server, other)
+        await client.query("warm.example.test", "A")
+        pending = client.query("slow.example.test", "A")
+        await deferLater(reactor, 0.05, lambda: None)
+        await client.close()
+        failure = self.failureResultOf(pending, DNSConnectionError)
+        self.assertIn("the client was closed", str(failure.value))
+        self.assertTrue(await within(server.connections[0].lost, 1))
+        self.assertEqual(len(server.connections), 1)
+        self.assertEqual(
+            [str(q.question[0].name) for q in server.queries][1:], ["slow.example.test."]
+        )
+        self.assertEqual(other.queries, [])
+        response = await client.query("after.example.test", "A")
+        self.assertEqual(names(response), ["after.example.test."])
+        self.assertEqual(len(server.connections), 2)
+
+    async def test_serverIgnoresCloseNotify(self) -> None:
+        """
+        A server that neither answers the client's TLS close_notify nor closes: the client
+        aborts the connection after the grace (here its timeout, shorter than
+        C{CLOSE_GRACE}), whether it closed it for being idle or in C{close()}, whose Deferred
+        then fires; no socket is left open.
+        """
+        server = self.serve(ignoreCloseNotify=True)
+        client = self.client(server, idleTimeout=0.05, timeout=0.5)
+        await client.query("one.example.test", "A")
+        self.assertTrue(await within(server.connections[0].lost, 2))
+        self.assertEqual(client.stats.idleClosed, 1)
+        await client.query("two.example.test", "A")
+        closed = client.close()
+        self.assertTrue(await within(closed, 2))
+        self.assertTrue(server.connections[1].lost.called)
+
+    async def test_stuckAuthentication(self) -> None:
+        """
+        An C{authenticate} callable that never decides fails the connection after the
+        client's deadline with L{DoTAuthenticationError}: the queries waiting for it fail, and
+        a later query asks for a decision again.
+        """
+        server = self.serve()
+        decisions: list[Deferred[Any]] = [Deferred()]
+
+        def authenticate(s: Any) -> Any:
+            return decisions.pop(0) if decisions else server.creator()
+
+        client = DoTClient(
+            reactor, [server.address], server.name, authenticate, attempts=1, deadline=0.3
+        )
+        self.addCleanup(client.close)
+        first = client.query("first.example.test", "A")
+        await deferLater(reactor, 0.1, lambda: None)
+        with self.assertRaises(DoTAuthenticationError) as raised:
+            await client.query("second.example.test", "A")
+        self.assertIn("no decision on how to authenticate it within 0.3 s", str(raised.exception))
+        self.assertIsInstance(
+            self.failureResultOf(first).value, (DNSTimeoutError, DoTAuthenticationError)
+        )
+        client.deadline = 5.0
+        response = await client.query("third.example.test", "A")
+        self.assertEqual(names(response), ["third.example.test."])
+        self.assertEqual(len(server.connections), 1)
+
     async def test_cancel(self) -> None:
         """
         Cancelling a query stops waiting for it; its late answer is ignored and the
@@ -376,22 +535,46 @@ class DoTClientTests(TestCase):
 
     async def test_abandonedQueriesFillTheBound(self) -> None:
         """
-        A connection whose every slot is held by queries that timed out is closed; the next
-        query opens a new connection.
+        A connection whose every slot is held by queries that timed out is closed, though
+        it is not silent; the next query opens a new connection.
         """
 
-        def silentOnFirst(query: dns.message.Message, connection: DoTServerConnection) -> None:
-            if connection is not server.connections[0] or len(server.queries) == 1:
+        def strayForSlow(query: dns.message.Message, connection: DoTServerConnection) -> None:
+            # Queries for slow names are never answered; a message no query asked for comes
+            # instead (with an ID the client has not used), so the connection is not silent.
+            if str(query.question[0].name).startswith("slow"):
+                used = {q.id for q in server.queries}
+                stray = dns.message.make_query("stray.example.test", "A")
+                stray.id = next(i for i in range(65536) if i not in used)
+                connection.reply(answer(stray).to_wire())
+            else:
                 answerAtOnce(query, connection)
 
-        server = self.serve(silentOnFirst)
+        server = self.serve(strayForSlow)
         client = await self.warmClient(server, maxOutstanding=2)
-        for name in ("a.example.test", "b.example.test"):
+        for name in ("slow-a.example.test", "slow-b.example.test"):
             with self.assertRaises(DNSTimeoutError):
                 await client.query(name, "A")
         await server.connections[0].lost
+        self.assertEqual(client.stats.ignored, {"id": 2})
         response = await client.query("c.example.test", "A")
         self.assertEqual(names(response), ["c.example.test."])
+
+    async def test_silentConnectionReplaced(self) -> None:
+        """
+        A query that timed out on a connection that received nothing since it was written
+        leaves the connection for dead: it is closed, and the next attempt opens a new one
+        (the server went silent on it, or the path lost it), rather than timing out there
+        until timed-out queries fill every slot.
+        """
+        server = self.serve(firstOnly)
+        client = await self.warmClient(server, attempts=2)
+        client.timeout = 0.5
+        response = await client.query("next.example.test", "A")
+        self.assertEqual(names(response), ["next.example.test."])
+        self.assertEqual(len(server.connections), 2)
+        self.assertEqual(client.stats.timeouts, 1)
+        self.assertTrue(await within(server.connections[0].lost, 2))
 
     async def test_wrongNameRefused(self) -> None:
         """
@@ -514,6 +697,67 @@ class DoTClientTests(TestCase):
         client = self.client(server)
         with self.assertRaises(DNSServerError):
             await client.query("www.example.test", "A")
+
+    async def test_ednsRejected(self) -> None:
+        """
+        FORMERR or NOTIMP without an OPT record: the server does not speak EDNS, and the
+        query fails with L{EDNSUnsupportedError<txdane.transport.EDNSUnsupportedError>}.
+        """
+        from txdane.transport import EDNSUnsupportedError
+
+        def rejectEDNS(query: dns.message.Message, connection: DoTServerConnection) -> None:
+            response = dns.message.make_response(query)
+            response.use_edns(False)
+            response.set_rcode(dns.rcode.FORMERR)
+            connection.reply(response.to_wire())
+
+        server = self.serve(rejectEDNS)
+        client = self.client(server)
+        with self.assertRaises(EDNSUnsupportedError):
+            await client.query("www.example.test", "A", dnssecOK=True)
+
+    async def test_rcodeWithOPTIsNoEDNSRejection(self) -> None:
+        """
+        NOTIMP or FORMERR in an answer that carries an OPT record comes from a server that
+        speaks EDNS (RFC 6891 section 7): a L{DNSServerError<txdane.transport.DNSServerError>},
+        not L{EDNSUnsupportedError<txdane.transport.EDNSUnsupportedError>}.
+        """
+        from txdane.transport import DNSServerError, EDNSUnsupportedError
+
+        def refuseWith(rcode: dns.rcode.Rcode) -> Any:
+            def refuse(query: dns.message.Message, connection: DoTServerConnection) -> None:
+                response = dns.message.make_response(query)  # with the query's OPT record
+                response.set_rcode(rcode)
+                connection.reply(response.to_wire())
+
+            return refuse
+
+        for rcode in (dns.rcode.NOTIMP, dns.rcode.FORMERR):
+            server = self.serve(refuseWith(rcode))
+            client = self.client(server)
+            with self.assertRaises(DNSServerError) as raised:
+                await client.query("www.example.test", "HINFO", dnssecOK=True)
+            self.assertNotIsInstance(raised.exception, EDNSUnsupportedError)
+            self.assertEqual(raised.exception.response.rcode(), rcode)
+
+    def test_maxOutstandingCapped(self) -> None:
+        """
+        C{maxOutstanding} is at most C{MAX_OUTSTANDING}, a sixteenth of the ID space: more
+        is refused, naming the setting, so that a free ID is always found at once.
+        """
+        for value in (4097, 65536, 100000):
+            with self.assertRaises(ValueError) as raised:
+                DoTClient(
+                    reactor, ["127.0.0.1#853"], "x.test", lambda s: None, maxOutstanding=value
+                )
+            self.assertIn("maxOutstanding", str(raised.exception))
+        from txdane.dot import MAX_OUTSTANDING
+
+        self.assertEqual(MAX_OUTSTANDING, 4096)
+        client = DoTClient(
+            reactor, ["127.0.0.1#853"], "x.test", lambda s: None, maxOutstanding=MAX_OUTSTANDING
+        )
+        self.assertEqual(client.maxOutstanding, MAX_OUTSTANDING)
 
     def test_settingsChecked(self) -> None:
         """

@@ -19,7 +19,7 @@ from txdane.dot import DoTAuthenticationError, DoTClient
 from txdane.dotauth import BootstrapQueryError, UpstreamAuthenticator, _ChainOnly
 from txdane.testing import issue
 
-from .dotserver import DoTServer
+from .dotserver import DoTServer, within
 
 
 class _Recorder:
@@ -142,6 +142,85 @@ class AddressNameTests(TestCase):
         self.assertIn("refused as DNS-over-TLS server 127.0.0.1", text)
         self.assertIn("PKIX verification failed", text)
         self.assertEqual(self.server.bytesReceived, 0)
+
+
+class CloseNotifyIgnoredTests(TestCase):
+    """
+    A server that ignores TLS's close_notify (neither answers it nor closes the connection)
+    holds up neither the decision on how to authenticate it nor the queries after it.
+    """
+
+    async def test_decisionNotWedged(self) -> None:
+        """
+        The server answers the TLSA lookup with SERVFAIL: it is refused once the bootstrap
+        connection is closed (aborted after the grace, here the lookup's timeout), and the
+        next query asks for a decision again instead of waiting for the first for ever.
+        """
+        import dns.message
+        import dns.rcode
+
+        def servfail(query: dns.message.Message, connection: Any) -> None:
+            response = dns.message.make_response(query)
+            response.set_rcode(dns.rcode.SERVFAIL)
+            connection.reply(response.to_wire())
+
+        server = DoTServer(handler=servfail, ignoreCloseNotify=True)
+        server.start()
+        self.addCleanup(server.stop)
+        authenticator = UpstreamAuthenticator(reactor, server.name, timeout=0.3)
+        client = DoTClient(
+            reactor, [server.address], server.name, authenticator, timeout=2, attempts=1
+        )
+        self.addCleanup(client.close)
+        for name in ("one.example.test", "two.example.test"):
+            with self.assertRaises(DoTAuthenticationError) as raised:
+                await client.query(name, "A")
+            self.assertIn("SERVFAIL", str(raised.exception))
+        self.assertGreaterEqual(len(server.connections), 2)
+        for connection in server.connections:
+            self.assertTrue(await within(connection.lost, 1))
+
+
+class OverlappingDecisionsTests(TestCase):
+    """
+    Two decisions on the same server at once (the DoT client stopped waiting for the first
+    after its deadline, and the next query asked again) share the bootstrap client: the
+    first to end does not close it under the other.
+    """
+
+    def test_lastOneCloses(self) -> None:
+        """
+        The bootstrap client is closed when the last decision using it ends, not before.
+        """
+        from twisted.internet.defer import Deferred
+
+        from txdane.resolvconf import nameServers
+
+        lookups: list[Deferred[Any]] = []
+        closes: list[int] = []
+
+        class Resolver:
+            def lookupTLSA(self, name: str, port: int) -> Deferred[Any]:
+                lookups.append(Deferred())
+                return lookups[-1]
+
+        class Client:
+            def close(self) -> Deferred[None]:
+                closes.append(1)
+                return succeed(None)
+
+        authenticator = UpstreamAuthenticator(reactor, "dot.example.test")
+        shared = (Resolver(), Client())
+        authenticator._bootstrap = lambda server, owner: shared  # type: ignore[assignment,method-assign,return-value]
+        (server,) = nameServers(["127.0.0.1#853"])
+        first = authenticator(server)
+        second = authenticator(server)
+        lookups[0].errback(ValueError("the lookup failed"))
+        self.failureResultOf(first, DoTAuthenticationError)
+        self.assertEqual(closes, [])
+        lookups[1].errback(ValueError("the lookup failed"))
+        self.failureResultOf(second, DoTAuthenticationError)
+        self.assertEqual(closes, [1])
 
 
 class TrackedAnchorTests(TestCase):

@@ -9,7 +9,11 @@ question whatever order they come back in. Each query carries EDNS(0) padding to
 128 octets (RFC 7830, the block-length strategy of RFC 8467), so its size does not tell the
 name asked for. A connection with nothing outstanding for L{DoTClient.idleTimeout} seconds is
 closed; the next query opens a new one. At most L{DoTClient.maxOutstanding} queries are
-outstanding on one connection; more wait for a slot.
+outstanding on one connection; more wait for a slot. A connection on which a query timed out
+with nothing at all received since it was written is taken for dead and closed, so the next
+attempt opens a new one; queries outstanding on a connection the server closes are asked
+again on a new one (RFC 7766 section 6.2.1). A connection the client closes that the server
+does not close in turn is aborted after L{CLOSE_GRACE} seconds (or the timeout, if shorter).
 
 How a server is authenticated is not this module's business: the client asks its
 C{authenticate} callable, once per connection, for the TLS connection creator of a server (the
@@ -41,13 +45,14 @@ import dns.rdataclass
 import dns.rdatatype
 from twisted.internet.defer import Deferred, TimeoutError, gatherResults
 
-from txdane.dot._connection import UpstreamTLS, _Upstream
+from txdane.dot._connection import CLOSE_GRACE, MAX_OUTSTANDING, UpstreamTLS, _Upstream
 from txdane.dot._errors import DoTAuthenticationError, _AttemptTimeout, _Retry
 from txdane.dot._stats import DoTStats
 from txdane.names import nameFromText
 from txdane.resolvconf import DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT, NameServer, nameServers
 from txdane.transport import (
     DEFAULT_PAYLOAD,
+    DNSConnectionError,
     DNSError,
     DNSServerError,
     DNSTimeoutError,
@@ -56,9 +61,11 @@ from txdane.transport import (
 )
 
 __all__ = [
+    "CLOSE_GRACE",
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_MAX_OUTSTANDING",
     "DOT_PORT",
+    "MAX_OUTSTANDING",
     "PADDING_BLOCK",
     "DoTAuthenticationError",
     "DoTClient",
@@ -119,14 +126,17 @@ class DoTClient:
         @param authenticate: called with a server each time a connection to it is opened;
             returns (or returns a Deferred firing with) an L{UpstreamTLS}, or just the
             C{IOpenSSLClientConnectionCreator}, or fails (with L{DoTAuthenticationError}, or
-            any error, which becomes one) to refuse the server.
+            any error, which becomes one) to refuse the server. A decision that takes longer
+            than C{deadline} refuses the server too, with L{DoTAuthenticationError}: the
+            queries waiting for that connection fail, and the next one asks again.
         @param timeout: per attempt, and for each TLS handshake (default 5 s).
         @param attempts: rounds over the servers (default 2).
         @param deadline: total seconds per query; by default C{timeout * attempts *
             len(servers)} plus one timeout for a connection's handshake.
         @param payload: the EDNS(0) payload size to advertise (512-65535).
         @param idleTimeout: seconds before a connection with nothing outstanding is closed.
-        @param maxOutstanding: queries outstanding at once on one connection (1 or more).
+        @param maxOutstanding: queries outstanding at once on one connection (1 to
+            L{MAX_OUTSTANDING}).
         @raise ValueError: for an unusable setting (it names the setting).
         """
         self._reactor = reactor
@@ -140,13 +150,15 @@ class DoTClient:
         )
         if not (idleTimeout > 0 and math.isfinite(idleTimeout)):
             raise ValueError(f"idleTimeout: must be positive and finite, not {idleTimeout}")
-        if maxOutstanding < 1:
-            raise ValueError(f"maxOutstanding: must be at least 1, not {maxOutstanding}")
+        if not 1 <= maxOutstanding <= MAX_OUTSTANDING:
+            raise ValueError(f"maxOutstanding: must be 1-{MAX_OUTSTANDING}, not {maxOutstanding}")
         self.payload = payload
         self.idleTimeout = float(idleTimeout)
         self.maxOutstanding = int(maxOutstanding)
         self.stats = DoTStats()
         self._upstreams = {server: _Upstream(self, server) for server in self.servers}
+        #: How many times L{close} was called: a query that sees it change fails.
+        self._closings = 0
 
     def __repr__(self) -> str:
         servers = ", ".join(str(s) for s in self.servers)
@@ -212,6 +224,7 @@ class DoTClient:
         flags: int,
     ) -> dns.message.Message:
         clock = self._reactor
+        closings = self._closings
         deadlineAt = clock.seconds() + self.deadline
         sent = 0
         lastError: DNSError | None = None
@@ -227,14 +240,23 @@ class DoTClient:
                 query = self._makeQuery(name, rdtype, rdclass, dnssecOK, flags)
                 sent += 1
                 try:
-                    response = await self._attempt(server, query, min(self.timeout, remaining))
+                    response = await self._attempt(
+                        server, query, min(self.timeout, remaining), closings
+                    )
                 except _AttemptTimeout:
+                    continue
+                except _Retry as e:
+                    # The server closed the connection, again, before answering: not a
+                    # verdict on the server, which the next round asks again.
+                    lastError = e.error
                     continue
                 except DoTAuthenticationError as e:
                     failed.add(server)
                     refusal = e
                     continue
                 except DNSError as e:
+                    if self._closings != closings:
+                        raise  # the client was closed: no other server is asked
                     failed.add(server)
                     lastError = e
                     continue
@@ -242,7 +264,10 @@ class DoTClient:
                 if rcode in _ANSWER_RCODES:
                     return response
                 failed.add(server)
-                if rcode in _EDNS_REJECTIONS:
+                if rcode in _EDNS_REJECTIONS and response.edns < 0:
+                    # Only an answer without an OPT record says the server does not speak
+                    # EDNS; with one, it does (RFC 6891 section 7), and the RCODE is about
+                    # the query.
                     lastError = EDNSUnsupportedError(server, rcode)
                 else:
                     lastError = DNSServerError(response, server)
@@ -253,36 +278,60 @@ class DoTClient:
         raise DNSTimeoutError(name, rdtype, self.servers, sent)
 
     async def _attempt(
-        self, server: NameServer, query: dns.message.Message, timeout: float
+        self, server: NameServer, query: dns.message.Message, timeout: float, closings: int
     ) -> dns.message.Message:
         """
-        One attempt at one server within C{timeout}; when the connection closes after the
-        query was written, the query is written once more on a new connection.
+        One attempt at one server within C{timeout}. When the connection closes after the
+        query was written, the query is written again on a new connection (RFC 7766 section
+        6.2.1): for as long as the attempt lasts while the server answered something on each
+        connection it closed (it may serve a few queries per connection, or none pipelined),
+        and once more after a connection on which it answered nothing; after a second such
+        connection, L{_Retry} is raised. A query in progress when the client is closed
+        fails with L{DNSConnectionError}, asked no more.
         """
         upstream = self._upstreams[server]
         startedAt = self._reactor.seconds()
-        for retry in (True, False):
+        fruitless = 0
+        while True:
             remaining = startedAt + timeout - self._reactor.seconds()
             if remaining <= 0:
                 break
-            exchange = upstream.exchange(query)
-            exchange.addTimeout(remaining, self._reactor)
+            entry = upstream.exchange(query)
+            entry.deferred.addTimeout(remaining, self._reactor)
             try:
-                return await exchange
+                return await entry.deferred
             except TimeoutError:
+                if self._closings != closings:
+                    raise self._closedError(server) from None
+                upstream.timedOut(entry)
                 break
-            except _Retry as e:
-                if not retry:
-                    raise e.error from None
+            except (_Retry, DNSError) as e:
+                if self._closings != closings:
+                    raise self._closedError(server) from None
+                if isinstance(e, DNSError):
+                    raise
+                if not e.answered:
+                    fruitless += 1
+                    if fruitless > 1:
+                        raise
         self.stats.timeouts += 1
         raise _AttemptTimeout()
 
+    @staticmethod
+    def _closedError(server: NameServer) -> DNSConnectionError:
+        return DNSConnectionError("the client was closed", server)
+
     def close(self) -> Deferred[None]:
         """
-        Close every connection; queries in progress fail. A later query opens new ones.
+        Close every connection; queries in progress fail with L{DNSConnectionError} ("the
+        client was closed"), and are not asked again. A later query opens new connections.
 
-        @return: a Deferred that fires once the connections are closed.
+        @return: a Deferred that fires once the connections are closed (a server that does
+            not close its side is cut off after L{CLOSE_GRACE} seconds at most).
         """
-        return gatherResults([u.close() for u in self._upstreams.values()]).addCallback(
-            lambda _: None
-        )
+        self._closings += 1
+        closed = [(server, u.close()) for server, u in self._upstreams.items()]
+        for server, (entries, _) in closed:
+            for entry in entries:
+                entry.deferred.errback(self._closedError(server))
+        return gatherResults([done for _, (_, done) in closed]).addCallback(lambda _: None)

@@ -5,6 +5,10 @@ handshake by what the client's C{authenticate} callable returns (L{UpstreamTLS})
 queries are written only once the handshake has completed, many at a time, and matched to
 their answers by ID and question (L{_DoTConnection}).
 
+A connection the client closes sends TLS's close_notify and waits for the server to close
+too; one that has not within L{CLOSE_GRACE} seconds (or the client's timeout, if shorter) is
+aborted, so that a server that ignores the alert keeps no socket open.
+
 Tests: C{tests/transport/test_dot.py}, C{tests/peers/test_dot.py}.
 """
 
@@ -45,6 +49,15 @@ from txdane.transport import (
 if TYPE_CHECKING:
     from txdane.dot import DoTClient
 
+#: Seconds a connection the client closed may take to finish closing (the server's answer to
+#: TLS's close_notify, then TCP's close) before it is aborted; the client's timeout, if that is
+#: shorter.
+CLOSE_GRACE = 2.0
+#: The most queries outstanding on one connection C{maxOutstanding} may allow: a sixteenth of
+#: the 16-bit ID space, so that a free ID is found at the first draw or nearly (every ID is
+#: drawn at random among those not in use, timed-out queries' included).
+MAX_OUTSTANDING = 4096
+
 
 @dataclass(frozen=True)
 class UpstreamTLS:
@@ -71,6 +84,8 @@ class _Entry:
     deferred: Deferred[dns.message.Message]
     connection: _DoTConnection | None = None
     waited: bool = False
+    #: The bytes the connection had received when the query was written on it.
+    receivedBefore: int = 0
 
 
 @implementer(IHandshakeListener)
@@ -89,9 +104,21 @@ class _DoTConnection(StreamProtocol):
         #: IDs of queries whose attempt timed out: their answers may still come, and must not
         #: be taken for another query's.
         self.abandoned: set[int] = set()
+        #: Application bytes received, and answers read (to queries outstanding or timed out).
+        self.bytesReceived = 0
+        self.answers = 0
         self._idle: IDelayedCall | None = None
-        #: Fires when the connection is gone.
+        self._abort: IDelayedCall | None = None
+        #: Fires when the connection is gone (L{whenLost} for a Deferred to wait on).
         self.lost: Deferred[None] = Deferred()
+
+    def whenLost(self) -> Deferred[None]:
+        """
+        A Deferred that fires once the connection is gone; cancelling it stops only that wait.
+        """
+        waiter: Deferred[None] = Deferred()
+        self.lost.addCallback(lambda _: None if waiter.called else waiter.callback(None))
+        return waiter
 
     @property
     def load(self) -> int:
@@ -112,6 +139,7 @@ class _DoTConnection(StreamProtocol):
                 break
         entry.query.id = queryID
         entry.connection = self
+        entry.receivedBefore = self.bytesReceived
         wire = entry.query.to_wire()
         self.pending[queryID] = entry
         self._stopIdleTimer()
@@ -135,7 +163,19 @@ class _DoTConnection(StreamProtocol):
         else:
             self._maybeIdle()
 
+    def timedOut(self, entry: _Entry) -> None:
+        """
+        C{entry}'s attempt timed out (and it was abandoned). If nothing at all came on the
+        connection since the query was written, the connection may be dead (a server
+        restarted, a NAT's state lost, a stuck server): it is closed, so that the next
+        attempt opens a new one rather than writing into the void. A connection that answers
+        other queries meanwhile is kept.
+        """
+        if self.bytesReceived == entry.receivedBefore:
+            self.close()
+
     def dataReceived(self, data: bytes) -> None:
+        self.bytesReceived += len(data)
         self._buffer += data
         while len(self._buffer) >= 2 and not self.closed:
             (length,) = struct.unpack("!H", self._buffer[:2])
@@ -158,11 +198,13 @@ class _DoTConnection(StreamProtocol):
         (queryID,) = struct.unpack("!H", wire[:2])
         if queryID in self.abandoned:
             self.abandoned.discard(queryID)
+            self.answers += 1
             return
         entry = self.pending.pop(queryID, None)
         if entry is None:
             self._upstream.client.stats.ignore("id")
             return
+        self.answers += 1
         try:
             response = parseMessage(wire)
         except (dns.exception.DNSException, ValueError, struct.error) as e:
@@ -190,32 +232,68 @@ class _DoTConnection(StreamProtocol):
         self.close()
 
     def close(self) -> None:
+        """
+        Stop using the connection and close it: TLS's close_notify, and an abort if the
+        server has not closed its side within the grace (L{CLOSE_GRACE}, or the client's
+        timeout if shorter). Queries outstanding fail at once, to be asked again on a new
+        connection (a dead connection's close is not waited for).
+        """
         if self.closed:
             return
         self.closed = True
         self._stopIdleTimer()
         self._upstream._connectionGone(self)
-        if self.transport is not None:
+        if self.transport is not None and not self.lost.called:
+            self._upstream._closing.add(self)
             self.transport.loseConnection()
+            if not self.lost.called and self._abort is None:
+                client = self._upstream.client
+                grace = min(CLOSE_GRACE, client.timeout)
+                self._abort = client._reactor.callLater(grace, self._abortConnection)
+        self._failRetry()
 
-    def _failAll(self, error: Exception) -> None:
+    def _failRetry(self) -> None:
+        """
+        Fail the queries outstanding with L{_Retry}: the connection went before their
+        answers came.
+        """
+        if self.pending:
+            server = self._upstream.server
+            error = DNSConnectionError("the connection closed before the answer came", server)
+            self._failAll(_Retry(error, self.answers > 0))
+
+    def _abortConnection(self) -> None:
+        self._abort = None
+        if self.transport is not None and not self.lost.called:
+            self.transport.abortConnection()  # type: ignore[attr-defined]
+
+    def takePending(self) -> list[_Entry]:
+        """
+        The queries outstanding, no longer outstanding: their Deferreds are the caller's to
+        fire.
+        """
         entries = list(self.pending.values())
         self.pending.clear()
-        for entry in entries:
+        return entries
+
+    def _failAll(self, error: Exception) -> None:
+        for entry in self.takePending():
             entry.deferred.errback(error)
 
     def connectionLost(self, reason: Failure = twistedError.ConnectionDone) -> None:  # type: ignore[assignment]
         self._stopIdleTimer()
+        if self._abort is not None:
+            if self._abort.active():
+                self._abort.cancel()
+            self._abort = None
+        self._upstream._closing.discard(self)
         wasClosed, self.closed = self.closed, True
         if not self.ready:
             self._upstream._connectFailed(self, reason.value or ConnectionError())
         else:
             if not wasClosed:
                 self._upstream._connectionGone(self)
-            server = self._upstream.server
-            self._failAll(
-                _Retry(DNSConnectionError("the connection closed before the answer came", server))
-            )
+            self._failRetry()
         self.lost.callback(None)
 
 
@@ -243,15 +321,32 @@ class _Upstream:
         self._explain: Callable[[BaseException], str | None] | None = None
         self._waiting: deque[_Entry] = deque()
         self._connector: Any = None
-        self._handshakeTimer: IDelayedCall | None = None
+        #: Connections that were given up on and are not gone yet.
+        self._closing: set[_DoTConnection] = set()
+        #: Bounds the connection being opened: its authentication decision (within the
+        #: client's deadline), then its TCP connection and TLS handshake (within its timeout).
+        self._connectTimer: IDelayedCall | None = None
 
-    def exchange(self, query: dns.message.Message) -> Deferred[dns.message.Message]:
+    def exchange(self, query: dns.message.Message) -> _Entry:
+        """
+        Ask C{query} on the connection (opening one if none is open or opening); the
+        returned entry's Deferred fires with the answer.
+        """
         entry = _Entry(query, Deferred(lambda d: self._cancel(entry)))
         self._waiting.append(entry)
         self._drain()
         if self._connection is None and self._connecting is None:
             self._connect()
-        return entry.deferred
+        return entry
+
+    def timedOut(self, entry: _Entry) -> None:
+        """
+        C{entry}'s attempt timed out (its Deferred was cancelled): see
+        L{_DoTConnection.timedOut}.
+        """
+        connection = entry.connection
+        if connection is not None and not connection.closed:
+            connection.timedOut(entry)
 
     def _cancel(self, entry: _Entry) -> None:
         if entry in self._waiting:
@@ -277,6 +372,11 @@ class _Upstream:
     def _connect(self) -> None:
         connection = _DoTConnection(self)
         self._connecting = connection
+        # The decision may take a lookup of its own (the TLSA records of the server): it
+        # has the time a query has, the client's deadline, and is not waited for after it.
+        self._connectTimer = self.client._reactor.callLater(
+            self.client.deadline, self._authenticationTimedOut, connection
+        )
         d = maybeDeferred(self.client._authenticate, self.server)
         d.addCallbacks(
             lambda tls: self._open(connection, tls),
@@ -297,13 +397,26 @@ class _Upstream:
         reactor = self.client._reactor
         timeout = self.client.timeout
         factory = TLSMemoryBIOFactory(tls.creator, True, _Factory(connection))
+        self._stopConnectTimer()
         self._connector = reactor.connectTCP(
             self.server.host, self.server.port, factory, timeout=timeout
         )
-        self._handshakeTimer = reactor.callLater(timeout, self._handshakeTimedOut, connection)
+        self._connectTimer = reactor.callLater(timeout, self._handshakeTimedOut, connection)
+
+    def _authenticationTimedOut(self, connection: _DoTConnection) -> None:
+        self._connectTimer = None
+        if self._connecting is connection:
+            self._connectFailed(
+                connection,
+                DoTAuthenticationError(
+                    self.server,
+                    self.client.serverName,
+                    f"no decision on how to authenticate it within {self.client.deadline:g} s",
+                ),
+            )
 
     def _handshakeTimedOut(self, connection: _DoTConnection) -> None:
-        self._handshakeTimer = None
+        self._connectTimer = None
         if self._connecting is connection:
             self.client.stats.timeouts += 1
             self._connectFailed(
@@ -313,14 +426,14 @@ class _Upstream:
                 ),
             )
 
-    def _stopHandshakeTimer(self) -> None:
-        if self._handshakeTimer is not None:
-            if self._handshakeTimer.active():
-                self._handshakeTimer.cancel()
-            self._handshakeTimer = None
+    def _stopConnectTimer(self) -> None:
+        if self._connectTimer is not None:
+            if self._connectTimer.active():
+                self._connectTimer.cancel()
+            self._connectTimer = None
 
     def _connectionReady(self, connection: _DoTConnection) -> None:
-        self._stopHandshakeTimer()
+        self._stopConnectTimer()
         if self._connecting is not connection:
             connection.close()
             return
@@ -335,11 +448,9 @@ class _Upstream:
     ) -> None:
         if self._connecting is not connection:
             return
-        self._stopHandshakeTimer()
+        self._stopConnectTimer()
         self._connecting = None
-        connector, self._connector = self._connector, None
-        if connector is not None:
-            connector.disconnect()
+        self._disconnect(connection)
         failure = self._classify(connection, error, authentication)
         waiting = list(self._waiting)
         self._waiting.clear()
@@ -377,19 +488,35 @@ class _Upstream:
             if self._waiting:
                 self._connect()
 
-    def close(self) -> Deferred[None]:
+    def close(self) -> tuple[list[_Entry], Deferred[None]]:
         """
-        Close the connection, if one is open or opening; waiting queries fail.
+        Close the connection, if one is open or opening, and forget it: a query asked from
+        now on opens a new one.
+
+        @return: the queries that were waiting or outstanding, whose Deferreds the caller
+            fails (once every upstream is closed, so that a query asked from their errbacks
+            finds none of the old connections); and a Deferred that fires once the
+            connections are gone.
         """
-        done = [
-            c.lost
-            for c in (self._connection, self._connecting)
-            if c is not None and c.transport is not None and not c.lost.called
-        ]
-        if self._connecting is not None:
-            self._connectFailed(
-                self._connecting, DNSConnectionError("the client was closed", self.server)
-            )
-        if self._connection is not None:
-            self._connection.close()
-        return gatherResults(done).addCallback(lambda _: None)
+        entries = list(self._waiting)
+        self._waiting.clear()
+        connecting, self._connecting = self._connecting, None
+        if connecting is not None:
+            self._stopConnectTimer()
+            self._disconnect(connecting)
+        connection = self._connection
+        if connection is not None:
+            entries.extend(connection.takePending())
+            connection.close()
+        done = [c.whenLost() for c in self._closing]
+        return entries, gatherResults(done).addCallback(lambda _: None)
+
+    def _disconnect(self, connection: _DoTConnection) -> None:
+        """
+        Stop opening C{connection}: its TCP connection, made or being made, is closed.
+        """
+        if connection.transport is not None and not connection.lost.called:
+            self._closing.add(connection)
+        connector, self._connector = self._connector, None
+        if connector is not None:
+            connector.disconnect()

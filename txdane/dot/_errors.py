@@ -46,9 +46,13 @@ class _Retry(TxdaneError):
     query may be asked again on a new connection (RFC 7766 section 6.2.1).
 
     @ivar error: the error to report if it is not.
+    @ivar answered: whether the server answered anything on that connection before it
+        closed (a server that answers a query or a few per connection, and then closes, is
+        asked again for as long as the attempt lasts; one that answers nothing, once more).
     """
 
     error: DNSConnectionError
+    answered: bool = False
     template = "{error}"
 
 
