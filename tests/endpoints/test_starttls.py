@@ -1181,3 +1181,20 @@ def test_pop3Client() -> None:
     negotiator.dataReceived(b"+OK\r\n")
     negotiator.dataReceived(b"+OK welcome\r\n")
     assert loggedIn.called
+
+
+@pytest.mark.parametrize("protocol", ["xmpp-client", "xmpp-server"])
+def test_xmppPreludeBound(protocol: str) -> None:
+    """
+    Before TLS an XMPP server may send 16 KiB (its stream header and features are well under
+    one): a tag sent a byte at a time is parsed as it comes, each byte reparsing it, so
+    the bound is what keeps that cheap. A stream within it, features included, still opens.
+    """
+    assert negotiatorFor(protocol).maxPrelude == 16384
+    long = XMPP_HEADER[:-1] + b" x='" + b"y" * 16384 + b"'>"
+    _, transport, _, outcome = negotiate(protocol, bytewise(long))
+    assert "more than 16384 bytes before STARTTLS" in str(refusal(outcome))
+    assert transport.aborted
+    padded = XMPP_HEADER[:-1] + b" x='" + b"y" * 15000 + b"'>"
+    _, transport, _, outcome = negotiate(protocol, [padded, XMPP_FEATURES, XMPP_PROCEED])
+    assert outcome == [] and transport.started is CREATOR

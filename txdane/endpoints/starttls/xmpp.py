@@ -85,6 +85,14 @@ def _restrictedStream() -> domish.ExpatElementStream:
     parser.EntityDeclHandler = _forbidEntity
     parser.CommentHandler = _forbidComment
     parser.ProcessingInstructionHandler = _forbidInstruction
+    # Expat 2.6 and later defer parsing a token that came in pieces until much more data
+    # has come: the end of a server's last element before TLS, in a segment of its own,
+    # would wait for bytes that never come. Each piece is parsed as it comes, as with older
+    # expat; what that costs a server sending one long tag a byte at a time is bounded by
+    # XMPPStartTLS.maxPrelude.
+    deferral = getattr(parser, "SetReparseDeferralEnabled", None)
+    if deferral is not None:
+        deferral(False)
     return stream
 
 
@@ -100,6 +108,10 @@ class XMPPStartTLS(Negotiator):
     protocolName = "xmpp-client"
     title = "XMPP"
     defaultPort = 5222
+    #: Before TLS a server sends its stream header and features (well under 1 KiB for real
+    #: servers): 16 KiB bounds what reparsing a tag sent a byte at a time costs (tens of
+    #: milliseconds, where 64 KiB cost seconds).
+    maxPrelude = 16384
     #: The stream's content namespace.
     namespace = "jabber:client"
 
