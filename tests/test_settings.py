@@ -501,3 +501,28 @@ def test_resolverTLSCommandLine(tmp_path: Path) -> None:
     options = parser.parse_args(["--resolver-ca-file", str(tmp_path / "none.pem")])
     with pytest.raises(UsageError, match=r"^--resolver-ca-file: applies only to DNS over TLS"):
         resolverSettings(options)
+
+
+def test_buildIterativeTimeout() -> None:
+    """
+    Resolving from the root, C{timeout} bounds each question, and a third of it each server;
+    neither is made longer than the querier's defaults.
+    """
+    from txdane.validation.iterative import IterativeLimits, IterativeQuerier
+
+    hints = (NameServer("127.53.1.1", 5353),)
+    resolver = ResolverSettings(iterative=True, rootHints=hints, timeout=1.5).build(
+        MemoryReactorClock()
+    )
+    assert isinstance(resolver, ValidatingResolver)
+    querier = resolver.querier
+    assert isinstance(querier, IterativeQuerier)
+    assert querier.limits.serverTimeout == 0.5
+    assert querier.limits.questionTimeout == 1.5
+    assert querier.port == 5353
+    for timeout in (None, 10.0, 60.0):
+        settings = ResolverSettings(iterative=True, rootHints=hints, timeout=timeout)
+        resolver = settings.build(MemoryReactorClock())
+        assert isinstance(resolver, ValidatingResolver)
+        assert isinstance(resolver.querier, IterativeQuerier)
+        assert resolver.querier.limits == IterativeLimits()

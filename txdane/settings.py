@@ -34,7 +34,14 @@ from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.autotrust import TrustAnchorTracker
 from txdane.validation.interfaces import IDNSSECResolver
-from txdane.validation.iterative import IterativeQuerier, RootHintsError, readRootHints
+from txdane.validation.iterative import (
+    QUESTION_TIMEOUT,
+    SERVER_TIMEOUT,
+    IterativeLimits,
+    IterativeQuerier,
+    RootHintsError,
+    readRootHints,
+)
 from txdane.validation.limits import ValidationLimits
 from txdane.validation.resolver import ValidatingResolver
 from txdane.validation.roadblock import RoadblockAvoidingClient
@@ -99,6 +106,9 @@ class ResolverSettings:
         forwarder, a private network they control).
     @ivar timeout: the most seconds one query may take, every retry included; C{None} for the
         DNS client's defaults (C{/etc/resolv.conf}'s C{options timeout:} and C{attempts:}).
+        Resolving from the root, it bounds each question (C{IterativeLimits.questionTimeout},
+        at most its default, 8 s) and each authoritative server gets a third of it
+        (C{serverTimeout}, at least 0.2 s, at most its default, 2 s).
     @ivar strictNSEC3Iterations: make a TLSA lookup bogus instead of insecure when only the
         NSEC3 iteration limit makes it insecure (see
         L{ValidationLimits.strictNSEC3Iterations
@@ -405,7 +415,7 @@ class ResolverSettings:
             anchors = self.trustAnchors if self.trustAnchors is not None else TrustAnchors.builtin()
             iterative = None
             if self.iterative or self.trustAnchors is None or self.rootHints is not None:
-                iterative = _iterativeQuerier(reactor, self.rootHints)
+                iterative = _iterativeQuerier(reactor, self.rootHints, self.timeout)
             if self.iterative:
                 assert iterative is not None
                 querier = iterative
@@ -459,14 +469,25 @@ class ResolverSettings:
         )
 
 
-def _iterativeQuerier(reactor: Any, rootHints: tuple[NameServer, ...] | None) -> IterativeQuerier:
+def _iterativeQuerier(
+    reactor: Any, rootHints: tuple[NameServer, ...] | None, timeout: float | None = None
+) -> IterativeQuerier:
     """
     An iterative querier from C{rootHints}: servers named by referrals are asked on the
-    one port every root hint shares (53 for the IANA root servers).
+    one port every root hint shares (53 for the IANA root servers). C{timeout} (the
+    settings' C{timeout}) bounds each question, and each server gets a third of it (at
+    least 0.2 s), as each attempt of a recursive resolver does; neither is made longer than
+    the querier's defaults.
     """
     ports = {hint.port for hint in rootHints or ()}
     port = ports.pop() if len(ports) == 1 else 53
-    return IterativeQuerier(reactor, rootHints, port=port)
+    limits = IterativeLimits()
+    if timeout is not None:
+        limits = IterativeLimits(
+            serverTimeout=min(max(timeout / 3, 0.2), SERVER_TIMEOUT),
+            questionTimeout=min(timeout, QUESTION_TIMEOUT),
+        )
+    return IterativeQuerier(reactor, rootHints, port=port, limits=limits)
 
 
 #: Why C{iterative} is refused with C{trustAD}.

@@ -567,7 +567,9 @@ def test_queriesPerLookup() -> None:
     The queries of one lookup, name server address lookups included, are bounded.
     """
     network = fanOutNetwork()
-    limits = IterativeLimits(maxNSNames=50, maxServersPerQuery=50, maxQueriesPerLookup=20)
+    limits = IterativeLimits(
+        maxNSNames=50, maxServersPerQuery=50, maxGluelessNS=50, maxQueriesPerLookup=20
+    )
     querier = querierFor(network, limits)
     error = queryFailure(querier, "www.victim.", "A")
     assert isinstance(error, IterationLimitError)
@@ -723,3 +725,306 @@ class OverLoopbackTests(TestCase):
         with self.assertRaises(IterativeResolutionError) as caught:
             await querier.query("www.example.test.", "A", dnssecOK=True)
         self.assertIn(f"127.53.1.250#{port} did not answer", str(caught.exception))
+
+
+# -- hostile delegations ---------------------------------------------------------------------
+
+
+def authoritative(
+    query: dns.message.Message, rcode: dns.rcode.Rcode = dns.rcode.NOERROR, *answers: str
+) -> dns.message.Message:
+    """
+    An authoritative response to C{query}, with C{answers} (record text without the owner:
+    "A 192.0.2.1") for its name.
+    """
+    response = dns.message.make_response(query)
+    response.flags |= dns.flags.AA
+    response.set_rcode(rcode)
+    qname = query.question[0].name
+    response.answer = [dns.rrset.from_text(qname, 300, "IN", *text.split()) for text in answers]
+    return response
+
+
+def refer(
+    query: dns.message.Message, cut: str, names: list[str], glue: Mapping[str, list[str]]
+) -> dns.message.Message:
+    """
+    A referral to C{cut}'s C{names}, with C{glue} (name -> addresses, A or AAAA).
+    """
+    response = dns.message.make_response(query)
+    response.flags &= ~dns.flags.AA
+    response.authority = [dns.rrset.from_text(cut, 3600, "IN", "NS", *names)]
+    for name, addresses in glue.items():
+        for address in addresses:
+            rdtype = "AAAA" if ":" in address else "A"
+            response.additional.append(dns.rrset.from_text(name, 3600, "IN", rdtype, address))
+    return response
+
+
+def nxnsNetwork(names: list[str]) -> Network:
+    """
+    The root (127.53.1.1) delegates C{evil.} (127.53.1.2), C{victim.} (127.53.1.3) and
+    C{ok.} (127.53.1.4); C{evil.} delegates C{sub.evil.}, without glue, to C{names}. The
+    victim's server says that no name exists; C{ok.}'s server answers A queries.
+    """
+    zones = {"evil.": "127.53.1.2", "victim.": "127.53.1.3", "ok.": "127.53.1.4"}
+
+    def root(query: dns.message.Message) -> dns.message.Message:
+        qname = query.question[0].name
+        for zone, address in zones.items():
+            if qname.is_subdomain(dns.name.from_text(zone)):
+                return refer(query, zone, [f"ns.{zone}"], {f"ns.{zone}": [address]})
+        return authoritative(query, dns.rcode.NXDOMAIN)
+
+    def evil(query: dns.message.Message) -> dns.message.Message:
+        if query.question[0].name.is_subdomain(dns.name.from_text("sub.evil.")):
+            return refer(query, "sub.evil.", names, {})
+        return authoritative(query, dns.rcode.NXDOMAIN)
+
+    def ok(query: dns.message.Message) -> dns.message.Message:
+        qname = query.question[0].name
+        if query.question[0].rdtype != dns.rdatatype.A:
+            return authoritative(query)
+        address = "127.53.1.4" if qname == dns.name.from_text("ns.ok.") else "192.0.2.7"
+        return authoritative(query, dns.rcode.NOERROR, f"A {address}")
+
+    return Network(
+        {
+            "127.53.1.1": root,
+            "127.53.1.2": evil,
+            "127.53.1.3": lambda query: authoritative(query, dns.rcode.NXDOMAIN),
+            "127.53.1.4": ok,
+        }
+    )
+
+
+def toVictim(network: Network) -> list[tuple[str, str]]:
+    asked = [(name, rdtype) for address, name, rdtype in network.asked if address == "127.53.1.3"]
+    network.asked.clear()
+    return asked
+
+
+def test_glueless() -> None:
+    """
+    NXNSAttack: a zone delegated, without glue, to many names in another zone that do not
+    exist. One question looks up at most C{maxGluelessNS} of them, asks no AAAA after an
+    authoritative NXDOMAIN for the A query (RFC 8020), and a failed lookup is remembered
+    for C{FAILED_NS_TTL} seconds, so questions after it do not repeat it.
+    """
+    network = nxnsNetwork([f"x{i}.victim." for i in range(20)])
+    clock = Clock()
+    querier = IterativeQuerier(clock, [NameServer("127.53.1.1")], clientFactory=network.clientFor)
+    error = queryFailure(querier, "www.sub.evil.", "A")
+    assert isinstance(error, IterationLimitError)
+    assert error.limit == "maxGluelessNS"
+    assert "name servers without glue not looked up (x5.victim., " in str(error)
+    assert toVictim(network) == [(f"x{i}.victim.", "A") for i in range(5)]
+    # The next question: the names that failed are not asked again, the next ones are
+    # (maxNSNames, 10, are considered at all).
+    queryFailure(querier, "www.sub.evil.", "AAAA")
+    assert toVictim(network) == [(f"x{i}.victim.", "A") for i in range(5, 10)]
+    for name in ("sub.evil.", "a.sub.evil.", "b.sub.evil."):
+        error = queryFailure(querier, name, "TXT")
+        assert "no address found for x0.victim. (a recent lookup failed)" in str(error)
+    assert toVictim(network) == []
+    clock.advance(61)
+    queryFailure(querier, "www.sub.evil.", "A")
+    assert toVictim(network) == [(f"x{i}.victim.", "A") for i in range(5)]
+
+
+def test_gluelessWorkingServerLast() -> None:
+    """
+    A delegation to nine names that do not exist, then to one that works: the first
+    question looks up five and fails; the next one goes on with the others, finds the
+    working one, and from then on no question asks the victim anything.
+    """
+    network = nxnsNetwork([f"rnd{i}.victim." for i in range(9)] + ["ns.ok."])
+    querier = querierFor(network)
+    error = queryFailure(querier, "www0.sub.evil.", "A")
+    assert isinstance(error, IterationLimitError)
+    assert len(toVictim(network)) == 5
+    for i in range(1, 10):
+        response = ask(querier, f"www{i}.sub.evil.", "A")
+        assert response.answer[0][0].address == "192.0.2.7"
+    assert toVictim(network) == [(f"rnd{i}.victim.", "A") for i in range(5, 9)]
+
+
+@pytest.mark.parametrize("order", [("ns.broken.", "ns.good."), ("ns.good.", "ns.broken.")])
+def test_brokenNameServerIsNotFatal(order: tuple[str, str]) -> None:
+    """
+    A zone with two name servers without glue, one of them in a zone whose servers all
+    refuse (more than C{maxServersPerQuery} of them): that name server's lookup hits a bound
+    of the other zone, which rules out that name server only; the zone is resolved through
+    the other, whichever comes first.
+    """
+    broken = [f"127.53.1.{10 + i}" for i in range(9)]
+
+    def root(query: dns.message.Message) -> dns.message.Message:
+        qname = query.question[0].name
+        if qname.is_subdomain(dns.name.from_text("victim.")):
+            return refer(query, "victim.", list(order), {})
+        if qname.is_subdomain(dns.name.from_text("broken.")):
+            names = [f"ns{i}.broken." for i in range(9)]
+            return refer(query, "broken.", names, {n: [a] for n, a in zip(names, broken)})
+        if qname.is_subdomain(dns.name.from_text("good.")):
+            return refer(query, "good.", ["ns.good."], {"ns.good.": ["127.53.1.2"]})
+        return authoritative(query, dns.rcode.NXDOMAIN)
+
+    def good(query: dns.message.Message) -> dns.message.Message:
+        qname = query.question[0].name
+        if query.question[0].rdtype != dns.rdatatype.A:
+            return authoritative(query)
+        address = "127.53.1.2" if qname == dns.name.from_text("ns.good.") else "192.0.2.1"
+        return authoritative(query, dns.rcode.NOERROR, f"A {address}")
+
+    def refused(query: dns.message.Message) -> dns.message.Message:
+        response = dns.message.make_response(query)
+        response.set_rcode(dns.rcode.REFUSED)
+        return response
+
+    servers: dict[str, Responder | Handler] = {"127.53.1.1": root, "127.53.1.2": good}
+    servers.update({address: refused for address in broken})
+    network = Network(servers)
+    response = ask(querierFor(network), "www.victim.", "A")
+    assert response.answer[0][0].address == "192.0.2.1"
+    assert ("127.53.1.2", "www.victim.", "A") in network.asked
+
+
+def test_internalAddressesNotAsked() -> None:
+    """
+    Glue, and looked-up name server addresses, that point at this host or its link
+    (unspecified, loopback, multicast, link-local, IPv4-mapped ones too) are not asked when
+    the root hints are elsewhere.
+    """
+    internal = ["0.0.0.0", "127.0.0.1", "::1", "224.0.0.1", "169.254.1.1", "fe80::1"]
+    internal += ["::ffff:127.0.0.1", "::"]
+
+    def root(query: dns.message.Message) -> dns.message.Message:
+        qname = query.question[0].name
+        if qname.is_subdomain(dns.name.from_text("evil.")):
+            return refer(query, "evil.", ["ns.evil."], {"ns.evil.": ["192.0.2.2"]})
+        if qname == dns.name.from_text("ns.elsewhere."):
+            return authoritative(query, dns.rcode.NOERROR, "A 127.0.0.2")
+        return authoritative(query, dns.rcode.NXDOMAIN)
+
+    def evil(query: dns.message.Message) -> dns.message.Message:
+        names = [f"n{i}.evil." for i in range(len(internal))]
+        glue = {name: [address] for name, address in zip(names, internal)}
+        glue["ok.evil."] = ["192.0.2.3"]
+        return refer(query, "sub.evil.", ["ns.elsewhere.", *names, "ok.evil."], glue)
+
+    network = Network(
+        {
+            "192.0.2.1": root,
+            "192.0.2.2": evil,
+            "192.0.2.3": lambda query: authoritative(query, dns.rcode.NOERROR, "A 192.0.2.9"),
+        }
+    )
+    querier = IterativeQuerier(Clock(), [NameServer("192.0.2.1")], clientFactory=network.clientFor)
+    response = ask(querier, "www.sub.evil.", "A")
+    assert response.answer[0][0].address == "192.0.2.9"
+    asked = {address for address, _, _ in network.asked}
+    assert asked == {"192.0.2.1", "192.0.2.2", "192.0.2.3"}
+    # Neither is the looked-up address of a name server elsewhere.
+    network.servers["192.0.2.3"] = lambda query: DNSTimeoutError(
+        query.question[0].name, query.question[0].rdtype, [NameServer("192.0.2.3")], 1
+    )
+    network.asked.clear()
+    error = queryFailure(querier, "www2.sub.evil.", "A")
+    assert "127.0.0.1 not asked (loopback address)" in str(error)
+    assert "0.0.0.0 not asked (unspecified address)" in str(error)
+    assert "127.0.0.2 not asked (loopback address)" in str(error)
+    assert {address for address, _, _ in network.asked} <= {"192.0.2.1", "192.0.2.3"}
+
+
+def test_ipv4BeforeIPv6() -> None:
+    """
+    Every IPv4 glue address of a delegation is tried before any IPv6 one, not name by name:
+    on a host without IPv6, dual-stacked lame servers do not use up C{maxServersPerQuery}
+    with IPv6 addresses that cannot answer.
+    """
+    v4 = [f"127.53.1.{10 + i}" for i in range(1, 6)]
+    v6 = [f"2001:db8::{i}" for i in range(1, 6)]
+
+    def root(query: dns.message.Message) -> dns.message.Message:
+        names = [f"ns{i}.v." for i in range(1, 6)]
+        glue = {name: [a, b] for name, a, b in zip(names, v4, v6)}
+        return refer(query, "v.", names, glue)
+
+    def refused(query: dns.message.Message) -> dns.message.Message:
+        response = dns.message.make_response(query)
+        response.set_rcode(dns.rcode.REFUSED)
+        return response
+
+    servers: dict[str, Responder | Handler] = {"127.53.1.1": root}
+    servers.update({address: refused for address in v4[:4]})
+    servers[v4[4]] = lambda query: authoritative(query, dns.rcode.NOERROR, "A 192.0.2.5")
+    network = Network(servers)
+    response = ask(querierFor(network), "www.v.", "A")
+    assert response.answer[0][0].address == "192.0.2.5"
+    assert [address for address, _, _ in network.asked] == ["127.53.1.1", *v4]
+
+
+# -- the question's deadline -----------------------------------------------------------------
+
+
+class _SilentClient:
+    """
+    A server that never answers (the query's Deferred never fires unless cancelled).
+    """
+
+    def __init__(self, network: Network, server: NameServer) -> None:
+        self.network = network
+        self.server = server
+
+    def query(
+        self, name: dns.name.Name | str, rdtype: object, *args: object, **kwargs: object
+    ) -> Deferred[dns.message.Message]:
+        self.network.asked.append((self.server.host, str(name), str(rdtype)))
+        return Deferred()
+
+
+def test_questionTimeout() -> None:
+    """
+    A question that has no answer within C{questionTimeout} fails with the querier's own
+    reason (the zone and the servers that did not answer), below the validator's
+    C{lookupTimeout}: the lookup's error is that reason, not the lookup's generic timeout.
+    """
+    network = Network({})
+    clock = Clock()
+    hints = [NameServer(f"127.53.1.{i}") for i in range(1, 7)]
+    querier = IterativeQuerier(
+        clock,
+        hints,
+        limits=IterativeLimits(serverTimeout=2, questionTimeout=5),
+        clientFactory=lambda server: _SilentClient(network, server),
+    )
+    results: list[object] = []
+    querier.query("www.example.test.", "A", dnssecOK=True).addBoth(results.append)
+    clock.advance(4.9)
+    assert results == []
+    clock.advance(0.1)
+    (failure,) = results
+    error = failure.value  # type: ignore[attr-defined]
+    assert isinstance(error, IterationLimitError)
+    assert error.limit == "questionTimeout"
+    assert "no answer within 5 s; no server of . had answered www.example.test. A" in str(error)
+    assert "127.53.1.1 did not answer" in str(error)
+    # No server is asked after the deadline.
+    assert len(network.asked) == 1
+    clock.advance(60)
+    assert len(network.asked) == 1
+
+    # Under a validator with the default bounds (lookupTimeout 10 s, questionTimeout 8 s).
+    querier = IterativeQuerier(
+        clock, hints, clientFactory=lambda server: _SilentClient(network, server)
+    )
+    resolver = ValidatingResolver(querier, clock=clock)
+    lookups: list[object] = []
+    resolver.lookup("www.example.test.", "A").addBoth(lookups.append)
+    clock.advance(8)
+    (failure,) = lookups
+    lookupError = failure.value  # type: ignore[attr-defined]
+    assert isinstance(lookupError, LookupFailedError)
+    assert isinstance(lookupError.cause, IterationLimitError)
+    assert "no answer within 8 s; no server of . had answered" in str(lookupError)

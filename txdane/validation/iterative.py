@@ -21,12 +21,17 @@ One query, C{name} and C{type}:
      zone closer to the name is remembered (its NS names, and the glue addresses that lie
      inside the bailiwick of the zone that referred: glue for names elsewhere is ignored)
      and asking goes on there. The addresses of name servers without usable glue are looked
-     up from the root, as separate lookups.
+     up from the root, as separate lookups (at most C{maxGluelessNS} per delegation per
+     question; one that finds nothing is remembered for L{FAILED_NS_TTL} seconds). Every
+     IPv4 glue address is tried before any IPv6 one; unspecified, loopback, multicast and
+     link-local addresses are not asked, unless the root hints are such addresses.
 
 Every cost a hostile zone controls is bounded by L{IterativeLimits}: referrals followed,
 servers tried per question, queries per lookup, nesting of name server address lookups,
-name servers considered per delegation, and the bytes and entries of the delegation cache.
-A failure is an L{IterativeResolutionError}, never an empty answer.
+name servers considered and looked up per delegation, and the bytes and entries of the
+delegation cache. A failure is an L{IterativeResolutionError}, never an empty answer; a
+bound that stops the lookup of one name server's address (other than the question's query
+budget) only rules that name server out.
 
 Tests: C{tests/validation/test_iterative.py}.
 """
@@ -34,6 +39,7 @@ Tests: C{tests/validation/test_iterative.py}.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Callable, Sequence
 
 import dns.flags
@@ -42,6 +48,7 @@ import dns.name
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+from twisted.internet import defer
 from twisted.internet.defer import Deferred
 
 from txdane.errors import TxdaneError
@@ -117,11 +124,23 @@ MAX_ITERATIVE_QUERIES = 64
 MAX_NS_LOOKUP_DEPTH = 3
 #: Name server names of one delegation considered; the rest are ignored (fan-out).
 MAX_NS_NAMES = 10
+#: Name servers without glue whose addresses one question looks up per delegation; the rest
+#: are not tried (NXNSAttack: each lookup is queries to a zone the delegation chose). BIND's
+#: and Unbound's bounds are about as small.
+MAX_GLUELESS_NS = 5
+#: Seconds a name server address lookup that found nothing is remembered: questions within
+#: them do not repeat it.
+FAILED_NS_TTL = 60.0
 #: Entries and estimated bytes of the delegation and address caches together.
 DELEGATION_CACHE_SIZE = 2000
 DELEGATION_CACHE_BYTES = 4 * 1024 * 1024
 #: Seconds to wait for one authoritative server's answer.
 SERVER_TIMEOUT = 2.0
+#: Seconds one call of L{IterativeQuerier.query} may take, name server address lookups
+#: included: below the validator's C{lookupTimeout} (10 s), so that a question that finds no
+#: answer in time fails with its own reason (which zone, which servers) rather than the
+#: lookup's "no answer within".
+QUESTION_TIMEOUT = 8.0
 #: The longest a delegation is remembered, whatever its TTL.
 MAX_DELEGATION_TTL = 86400
 
@@ -137,9 +156,11 @@ class IterativeLimits:
     @ivar maxQueriesPerLookup: see L{MAX_ITERATIVE_QUERIES}.
     @ivar maxNSLookupDepth: see L{MAX_NS_LOOKUP_DEPTH}.
     @ivar maxNSNames: see L{MAX_NS_NAMES}.
+    @ivar maxGluelessNS: see L{MAX_GLUELESS_NS}.
     @ivar cacheSize: see L{DELEGATION_CACHE_SIZE}.
     @ivar cacheBytes: see L{DELEGATION_CACHE_BYTES}.
     @ivar serverTimeout: see L{SERVER_TIMEOUT}.
+    @ivar questionTimeout: see L{QUESTION_TIMEOUT}.
     """
 
     maxReferrals: int = MAX_REFERRALS
@@ -147,9 +168,11 @@ class IterativeLimits:
     maxQueriesPerLookup: int = MAX_ITERATIVE_QUERIES
     maxNSLookupDepth: int = MAX_NS_LOOKUP_DEPTH
     maxNSNames: int = MAX_NS_NAMES
+    maxGluelessNS: int = MAX_GLUELESS_NS
     cacheSize: int = DELEGATION_CACHE_SIZE
     cacheBytes: int = DELEGATION_CACHE_BYTES
     serverTimeout: float = SERVER_TIMEOUT
+    questionTimeout: float = QUESTION_TIMEOUT
 
 
 class IterativeResolutionError(DNSError):
@@ -288,8 +311,43 @@ class _Work:
     name: dns.name.Name
     rdtype: dns.rdatatype.RdataType
     dnssecOK: bool
+    deadline: float
     queries: int = 0
     resolving: set[dns.name.Name] = dataclasses.field(default_factory=set)
+
+
+@dataclasses.dataclass
+class _Attempt:
+    """
+    Asking one zone's servers for one question: what went wrong with each, the first bound
+    that kept a server from being asked, and the name server address lookups sent.
+    """
+
+    problems: list[str] = dataclasses.field(default_factory=list)
+    limit: str | None = None
+    lookups: int = 0
+    notLookedUp: list[dns.name.Name] = dataclasses.field(default_factory=list)
+
+    def limited(self, limit: str, problem: str) -> None:
+        self.problems.append(problem)
+        if self.limit is None:
+            self.limit = limit
+
+
+#: The bounds of the whole question: hit in a name server's address lookup, they end the
+#: question rather than rule out that name server.
+_QUESTION_LIMITS = frozenset({"maxQueriesPerLookup", "questionTimeout"})
+
+
+class _OutOfTime(TxdaneError):
+    """
+    The question's C{questionTimeout} ran out while (or before) asking a server.
+
+    @ivar reason: what became of the server.
+    """
+
+    reason: str
+    template = "{reason}"
 
 
 class _Skip(TxdaneError):
@@ -348,6 +406,7 @@ class IterativeQuerier:
         self.port = port
         self._clientFactory = clientFactory or self._defaultClient
         clock = defaultClock(reactor)  # type: ignore[arg-type]
+        self._clock = clock
         # Half of each bound for delegations, half for name server addresses.
         self._delegations: ExpiringCache[_Delegation] = ExpiringCache(
             clock,
@@ -363,6 +422,10 @@ class IterativeQuerier:
             self.limits.cacheBytes // 2,
             lambda addresses: 60 * len(addresses),
         )
+        # The kinds of address (loopback...) a referral may send queries to: only those of
+        # the root hints themselves (a private hierarchy served on this host).
+        kinds = (_specialKind(server.host) for server in self.rootHints)
+        self._allowedKinds = {kind for kind in kinds if kind is not None}
         self.lastQueries = 0
 
     def _defaultClient(self, server: NameServer) -> DNSQuerier:
@@ -409,7 +472,7 @@ class IterativeQuerier:
         qtype = dns.rdatatype.RdataType.make(rdtype)
         if dns.rdataclass.RdataClass.make(rdclass) != dns.rdataclass.IN:
             raise ValueError("only class IN is resolved from the root hints")
-        work = _Work(qname, qtype, dnssecOK)
+        work = _Work(qname, qtype, dnssecOK, self._clock.seconds() + self.limits.questionTimeout)
         return Deferred.fromCoroutine(self._run(work))
 
     async def _run(self, work: _Work) -> dns.message.Message:
@@ -472,14 +535,15 @@ class IterativeQuerier:
         delegation it refers to (C{None} for an authoritative answer).
         """
         zone = delegation.zone
-        problems: list[str] = []
+        attempt = _Attempt()
+        problems = attempt.problems
         tried = 0
         seen: set[NameServer] = set()
         for server in self._servers(delegation):
             if isinstance(server, dns.name.Name):
                 # A name server without glue: its addresses, by a separate lookup, only
                 # when every server before it has failed.
-                addresses = await self._addressesOf(work, server, zone, depth, problems)
+                addresses = await self._addressesOf(work, server, zone, depth, attempt)
                 candidates = [NameServer(a, self.port) for a in _ordered(addresses)]
             else:
                 candidates = [server]
@@ -487,6 +551,10 @@ class IterativeQuerier:
                 if candidate in seen:
                     continue
                 seen.add(candidate)
+                kind = _specialKind(candidate.host)
+                if kind is not None and kind not in self._allowedKinds:
+                    problems.append(f"{candidate} not asked ({kind} address)")
+                    continue
                 if tried >= self.limits.maxServersPerQuery:
                     raise self._fail(
                         work,
@@ -504,8 +572,24 @@ class IterativeQuerier:
                     return response, referral
                 except _Skip as skip:
                     problems.append(f"{candidate} {skip}")
+                except _OutOfTime as out:
+                    problems.append(f"{candidate} {out}")
+                    raise self._fail(
+                        work,
+                        f"no answer within {self.limits.questionTimeout:g} s; no server of "
+                        f"{zone} had answered {_what(name, rdtype)}: " + "; ".join(problems),
+                        "questionTimeout",
+                    ) from None
+        if attempt.notLookedUp:
+            skipped = ", ".join(str(n) for n in attempt.notLookedUp)
+            problems.append(
+                f"name servers without glue not looked up ({skipped}): at most "
+                f"{self.limits.maxGluelessNS} per question"
+            )
         found = "; ".join(problems) if problems else "no name server address known"
-        raise self._fail(work, f"no server of {zone} answered {_what(name, rdtype)}: {found}")
+        raise self._fail(
+            work, f"no server of {zone} answered {_what(name, rdtype)}: {found}", attempt.limit
+        )
 
     async def _send(
         self,
@@ -524,9 +608,16 @@ class IterativeQuerier:
                 f"more than {self.limits.maxQueriesPerLookup} queries needed",
                 "maxQueriesPerLookup",
             )
+        remaining = work.deadline - self._clock.seconds()
+        if remaining <= 0:
+            raise _OutOfTime("not asked")
         client = self._clientFactory(server)
+        pending = client.query(name, rdtype, dnssecOK=work.dnssecOK, recursionDesired=False)
+        pending.addTimeout(remaining, self._clock)
         try:
-            return await client.query(name, rdtype, dnssecOK=work.dnssecOK, recursionDesired=False)
+            return await pending
+        except defer.TimeoutError:
+            raise _OutOfTime("did not answer") from None
         except DNSServerError as e:
             raise _Skip(f"answered {dns.rcode.to_text(e.rcode)}") from None
         except DNSTimeoutError:
@@ -585,18 +676,21 @@ class IterativeQuerier:
     def _servers(self, delegation: _Delegation) -> list[NameServer | dns.name.Name]:
         """
         Whom to ask for C{delegation}'s zone, in order: the root hints for the root; else
-        the glue addresses, then the names of the other name servers (whose addresses
-        L{_askZone} looks up only when it gets to them).
+        the glue addresses, every IPv4 one before any IPv6 one (a host without IPv6 fails
+        those at once), then the names of the other name servers (whose addresses
+        L{_askZone} looks up only when it gets to them), in the order the referral gave.
         """
         if delegation.zone == dns.name.root and not delegation.names:
             return list(self.rootHints)
-        order: list[NameServer | dns.name.Name] = []
         glued = dict(delegation.glue)
+        addresses: list[NameServer] = []
         for name in delegation.names:
-            for address in _ordered(glued.get(name, ())):
+            for address in glued.get(name, ()):
                 server = NameServer(address, self.port)
-                if server not in order:
-                    order.append(server)
+                if server not in addresses:
+                    addresses.append(server)
+        addresses.sort(key=lambda server: ":" in server.host)
+        order: list[NameServer | dns.name.Name] = list(addresses)
         order += [name for name in delegation.names if name not in glued]
         return order
 
@@ -606,14 +700,22 @@ class IterativeQuerier:
         name: dns.name.Name,
         zone: dns.name.Name,
         depth: int,
-        problems: list[str],
+        attempt: _Attempt,
     ) -> tuple[str, ...]:
         """
         The addresses of name server C{name} of C{zone}, from the cache or by a separate
-        lookup from the root (A, then AAAA when there is no A); none when it cannot be found.
+        lookup from the root (A, then AAAA when there is no A and the name exists); none
+        when it cannot be found. A lookup that finds nothing is remembered for
+        L{FAILED_NS_TTL} seconds; at most C{maxGluelessNS} lookups are sent per
+        C{attempt}, and a bound of the nested lookup other than C{maxQueriesPerLookup}
+        or C{questionTimeout} (which are the whole question's) only rules this name server
+        out.
         """
+        problems = attempt.problems
         cached = self._addresses.get(name)
         if cached is not None:
+            if not cached:
+                problems.append(f"no address found for {name} (a recent lookup failed)")
             return cached
         if name.is_subdomain(zone):
             # Inside the zone it serves, without glue: only the zone itself could tell, and
@@ -624,21 +726,34 @@ class IterativeQuerier:
             problems.append(f"{name} needs itself to be found")
             return ()
         if depth + 1 > self.limits.maxNSLookupDepth:
-            raise self._fail(
-                work,
+            attempt.limited(
+                "maxNSLookupDepth",
                 f"name server {name} of {zone}: more than {self.limits.maxNSLookupDepth} "
                 "nested name server address lookups",
-                "maxNSLookupDepth",
             )
+            return ()
+        if attempt.lookups >= self.limits.maxGluelessNS:
+            attempt.notLookedUp.append(name)
+            if attempt.limit is None:
+                attempt.limit = "maxGluelessNS"
+            return ()
+        attempt.lookups += 1
         work.resolving.add(name)
         addresses: list[str] = []
         ttl = MAX_DELEGATION_TTL
+        remember = True
         try:
             for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
                 try:
                     response = await self._resolve(work, name, rdtype, depth + 1)
-                except IterationLimitError:
-                    raise
+                except IterationLimitError as e:
+                    if e.limit in _QUESTION_LIMITS:
+                        raise
+                    # A bound of the other zone's lookup, not of this question: another
+                    # name server may do. Not remembered (a shallower lookup may fit).
+                    attempt.limited(e.limit, f"the address of {name}: {e.reason}")
+                    remember = False
+                    break
                 except IterativeResolutionError as e:
                     problems.append(f"the address of {name}: {e.reason}")
                     break
@@ -648,6 +763,9 @@ class IterativeQuerier:
                         addresses += [r.address for r in rrset if isAddress(r.address)]
                 if addresses:
                     break
+                if response.rcode() == dns.rcode.NXDOMAIN and not response.answer:
+                    # Nothing exists at the name (RFC 8020): no AAAA either.
+                    break
         finally:
             work.resolving.discard(name)
         if not addresses:
@@ -655,7 +773,32 @@ class IterativeQuerier:
         result = tuple(addresses)
         if result:
             self._addresses.put(name, result, ttl)
+        elif remember:
+            self._addresses.put(name, (), FAILED_NS_TTL)
         return result
+
+
+def _specialKind(address: str) -> str | None:
+    """
+    What makes C{address} no place to send a referral's queries: C{"unspecified"},
+    C{"loopback"}, C{"multicast"} or C{"link-local"} (an IPv4-mapped IPv6 address as its
+    IPv4 one); C{None} for any other address.
+    """
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_link_local:
+        return "link-local"
+    return None
 
 
 def _what(name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> str:
