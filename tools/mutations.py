@@ -447,6 +447,23 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    unusable = unusableReason(candidate)\n    if False:\n",
         ("tests/endpoints/test_numeric_targets.py",),
     ),
+    # Resolving from the root: a hostile delegation's fan-out and aim are bounded.
+    Mutation(
+        "iterative-glueless-bound",
+        "at most maxGluelessNS name servers without glue are looked up per delegation",
+        "txdane/validation/iterative.py",
+        "        if attempt.lookups >= self.limits.maxGluelessNS:\n",
+        "        if False:\n",
+        ("tests/validation/test_iterative.py",),
+    ),
+    Mutation(
+        "iterative-internal-addresses",
+        "referrals do not aim queries at loopback, link-local or unspecified addresses",
+        "txdane/validation/iterative.py",
+        "                if kind is not None and kind not in self._allowedKinds:\n",
+        "                if False:\n",
+        ("tests/validation/test_iterative.py",),
+    ),
     # DNS over TLS: bounded closes, dead connections replaced, a bounded ID space.
     Mutation(
         "dot-close-grace",
