@@ -34,8 +34,11 @@ class Hello(Resource):
 
 
 class AgentTests(TestCase):
-    async def test_fetchPooledAndRefuse(self) -> None:
-        certificate = issue("www.example.test")
+    def serve(self, certificate: Any) -> tuple[int, list[Any]]:
+        """
+        Serve L{Hello} over TLS with C{certificate} on 127.0.0.1 until the test ends; return
+        the port and the list of the connections it accepted.
+        """
         site = Site(Hello())
         connections: list[Any] = []
         original = site.buildProtocol
@@ -49,7 +52,11 @@ class AgentTests(TestCase):
             0, TLSMemoryBIOFactory(serverOptions(certificate), False, site), interface="127.0.0.1"
         )
         self.addCleanup(port.stopListening)
-        number = port.getHost().port
+        return port.getHost().port, connections
+
+    async def test_fetchPooledAndRefuse(self) -> None:
+        certificate = issue("www.example.test")
+        number, connections = self.serve(certificate)
         good = recordForCertificate(certificate.cert, 3, 1, 1)
         wrong = recordForCertificate(issue("www.example.test").cert, 3, 1, 1)
         world = await makeWorld(
@@ -110,20 +117,7 @@ class AgentTests(TestCase):
         the pool's connection; the default agent, which checks them, refuses the server.
         """
         certificate = issue("other.example.test")
-        site = Site(Hello())
-        connections: list[Any] = []
-        original = site.buildProtocol
-
-        def counting(addr: Any) -> Any:
-            connections.append(addr)
-            return original(addr)
-
-        site.buildProtocol = counting  # type: ignore[method-assign]
-        port = reactor.listenTCP(
-            0, TLSMemoryBIOFactory(serverOptions(certificate), False, site), interface="127.0.0.1"
-        )
-        self.addCleanup(port.stopListening)
-        number = port.getHost().port
+        number, connections = self.serve(certificate)
         record = recordForCertificate(certificate.cert, 3, 1, 1)
         world = await makeWorld({"example.test.": [f"_{number}._tcp.www 300 IN TLSA {record}"]})
         self.addCleanup(world.dnsServer.stop)
