@@ -10,7 +10,7 @@ from typing import Any
 
 from twisted.internet.error import ConnectionDone
 
-from txdane.mail import DeliveryResult, TemporaryDeliveryError, sendMail
+from txdane.mail import DeliveryResult, TemporaryDeliveryError, checkLines, sendMail
 from txdane.mail._client import DATA_END_TIMEOUT, _Sender
 
 from .test_hostile import MemoryMail, hosts
@@ -128,6 +128,29 @@ class DataTests(MemoryMail):
         self.assertEqual(self.reactor.tcpClients, [])
         _, _, _, wire = self.dataOnWire(b"x" * 998)
         self.assertEqual(wire, b"x" * 998 + b"\r\n.\r\n")
+
+    def test_checkLines(self) -> None:
+        """
+        L{checkLines}, the check L{sendMail} makes, is there to make it earlier: 998 bytes
+        between line ends of any kind pass, 999 are refused with the length, a CR counting as
+        a line end and not as a byte of the line.
+        """
+        for ok in (
+            b"",
+            b"x" * 998,
+            b"x" * 998 + b"\r\n" + b"y" * 998,
+            b"x" * 998 + b"\r" + b"y" * 998,
+        ):
+            checkLines(ok)
+        for long, length in (
+            (b"x" * 999, 999),
+            (b"a\r\n" + b"x" * 1000 + b"\r\nb", 1000),
+            (b"a\r" + b"x" * 999, 999),
+            (b"a\n" + b"x" * 999 + b"\n", 999),
+        ):
+            with self.assertRaises(ValueError) as raised:
+                checkLines(long)
+            self.assertIn(f"a line of {length} bytes", str(raised.exception))
 
     def test_waitForDataEnd(self) -> None:
         """

@@ -375,16 +375,12 @@ def _checkLines(path: str | None, message: bytes) -> None:
 
     @raise UsageError: naming the file (or the message made) and the line's length.
     """
-    from txdane.mail import MAX_LINE
+    from txdane.mail import checkLines
 
-    lines = message.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-    longest = max(map(len, lines))
-    if longest > MAX_LINE:
-        raise UsageError(
-            f"{path or 'the message'}: a line of {longest} bytes, longer than the {MAX_LINE}"
-            " SMTP allows (RFC 5321 section 4.5.3.1.6); encode the text (quoted-printable or"
-            " base64)"
-        )
+    try:
+        checkLines(message)
+    except ValueError as e:
+        raise UsageError(f"{path or 'the message'}: {e}") from None
 
 
 def run(options: argparse.Namespace) -> int:

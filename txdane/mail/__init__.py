@@ -43,7 +43,7 @@ from txdane.mail._outcome import (
     ServerLimitError,
     TemporaryDeliveryError,
 )
-from txdane.mail._send import ATTEMPT_TIMEOUT, DELIVERY_TIMEOUT, MAX_LINE, sendMail
+from txdane.mail._send import ATTEMPT_TIMEOUT, DELIVERY_TIMEOUT, MAX_LINE, checkLines, sendMail
 
 __all__ = [
     "ATTEMPT_TIMEOUT",
@@ -59,6 +59,7 @@ __all__ = [
     "PermanentDeliveryError",
     "ServerLimitError",
     "TemporaryDeliveryError",
+    "checkLines",
     "mailAddress",
     "recipientDomain",
     "sendMail",

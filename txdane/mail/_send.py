@@ -120,6 +120,26 @@ def _checkArguments(
 MAX_LINE = 998
 
 
+def checkLines(data: bytes) -> None:
+    """
+    Refuse a message SMTP cannot carry as it is: one with a line longer than L{MAX_LINE}
+    bytes (RFC 5321 section 4.5.3.1.6), its line end (CRLF, LF or a lone CR) not counted.
+    L{sendMail} makes this check itself; call it to refuse such a message earlier, before
+    anything is looked up.
+
+    @raise ValueError: saying how long the longest line is (servers refuse or cut it; such a
+        message needs a MIME encoding, quoted-printable or base64).
+    """
+    if len(data) <= MAX_LINE:
+        return
+    longest = max(map(len, data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")))
+    if longest > MAX_LINE:
+        raise ValueError(
+            f"a line of {longest} bytes, longer than the {MAX_LINE} SMTP allows (RFC 5321"
+            " section 4.5.3.1.6); encode the text (quoted-printable or base64)"
+        )
+
+
 def _lineEnds(data: bytes) -> bytes:
     """
     The message C{data} with LF line ends only, as twisted.mail's client takes it (it writes
@@ -127,18 +147,10 @@ def _lineEnds(data: bytes) -> bytes:
     5321 section 2.3.8 allows CR and LF in the data only as CRLF, and a lone one is what
     smuggling attacks on servers that read it as a line end rely on.
 
-    @raise ValueError: for a line longer than L{MAX_LINE} bytes (servers refuse or cut it;
-        such a message needs a MIME encoding, quoted-printable or base64).
+    @raise ValueError: for a line longer than L{MAX_LINE} bytes (L{checkLines}).
     """
-    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    if len(data) > MAX_LINE:
-        longest = max(map(len, data.split(b"\n")))
-        if longest > MAX_LINE:
-            raise ValueError(
-                f"the message has a line of {longest} bytes: SMTP allows {MAX_LINE} (RFC 5321"
-                " section 4.5.3.1.6); encode the text (quoted-printable or base64)"
-            )
-    return data
+    checkLines(data)
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def sendMail(
