@@ -48,15 +48,12 @@ class _Sender(ESMTPSender):
         super().tryTLS(code, resp, items)
 
     def sendLine(self, line: bytes) -> None:
-        if line.startswith(b"MAIL FROM:") and b"8BITMIME" in self._keywords and self._eightBit():
+        offered = b"8BITMIME" in self._keywords
+        if line.startswith(b"MAIL FROM:") and offered and self.factory.eightBit:
             # RFC 6152 section 3: 8-bit data is declared, to a server that offers it. One that
             # does not gets it as it is, as Postfix sends it.
             line += b" BODY=8BITMIME"
         super().sendLine(line)
-
-    def _eightBit(self) -> bool:
-        value = getattr(self.factory.file, "getvalue", None)
-        return callable(value) and not value().isascii()
 
     def transformChunk(self, chunk: bytes) -> bytes:
         """
@@ -116,3 +113,5 @@ class _SenderFactory(ESMTPSenderFactory):
     reply: tuple[int, bytes] | None = None
     #: The bound a server went past, if any.
     exceeded: str | None = None
+    #: Whether the message has 8-bit bytes (the delivery decides, once for all its hosts).
+    eightBit = False

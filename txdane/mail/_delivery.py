@@ -149,6 +149,8 @@ class _Delivery:
         #: Per recipient a server refused, the last refusal.
         self.refusals: dict[str, RecipientReply] = {}
         self.message = message
+        #: Whether the message has 8-bit bytes, for C{BODY=8BITMIME} (decided once).
+        self.eightBit = not message.isascii()
         self.domain = domain
         self.heloName = heloName
         self.timeout = timeout
@@ -393,6 +395,7 @@ class _Delivery:
             requireAuthentication=False,
             requireTransportSecurity=False,
         )
+        factory.eightBit = self.eightBit
         if self.heloName is not None:
             factory.domain = self.heloName.encode("ascii")
 
