@@ -137,6 +137,14 @@ def test_damagedStore(store: ReportStore, capsys: pytest.CaptureFixture[str]) ->
         ),
         (["tlsrpt", "DIR", *OPTIONS, "--send", "--from", "nobody"], "not an address"),
         (
+            ["tlsrpt", "DIR", *OPTIONS, "--send", "--from", "a@x.org", "--submitter", "a b"],
+            "--submitter: 'a b' is not a valid domain name",
+        ),
+        (
+            ["tlsrpt", "DIR", *OPTIONS, "--send", "--from", "a@x.org", "--submitter", "x_y.org"],
+            "--submitter: 'x_y.org' is not a valid domain name",
+        ),
+        (
             ["tlsrpt", "DIR", *OPTIONS, "--send", "--from", "a@example.org", "--port", "0"],
             "argument --port: '0' is not in 1-65535",
         ),
@@ -261,7 +269,7 @@ def test_fromChecked(
 def test_fromInALabels(store: ReportStore, monkeypatch: pytest.MonkeyPatch) -> None:
     """
     Reports by mail come from C{--from} as checked: an internationalized domain in A-labels,
-    which is also the default submitter.
+    which is also the default submitter; a C{--submitter} given is in A-labels too.
     """
     calls: list[dict[str, Any]] = []
 
@@ -289,4 +297,9 @@ def test_fromInALabels(store: ReportStore, monkeypatch: pytest.MonkeyPatch) -> N
     assert tlsrpt(store, "--send", "--from", "tlsrpt@bücher.example.", "--keep") == ExitStatus.OK
     (call,) = calls
     assert call["sender"] == "tlsrpt@xn--bcher-kva.example"
+    assert call["submitter"] == "xn--bcher-kva.example"
+    calls.clear()
+    given = ("--submitter", "Bücher.example.")
+    assert tlsrpt(store, "--send", "--from", "a@example.org", *given, "--keep") == ExitStatus.OK
+    (call,) = calls
     assert call["submitter"] == "xn--bcher-kva.example"

@@ -170,3 +170,24 @@ def test_subjectFolded() -> None:
     assert parse(raw)["Subject"] == (
         f"Report Domain: {longName(253)} Submitter: {submitter} Report-ID: <{made['report-id']}>"
     )
+
+
+def test_submitterChecked() -> None:
+    """
+    The submitter is a domain, as SMTP takes one: an internationalized one is written in
+    A-labels everywhere the message names it (the email package could not write it, and
+    failed with a C{UnicodeEncodeError}); anything else is a C{ValueError} saying so, where
+    a space or an underscore went into the headers, the file name and the C{Message-ID}.
+    """
+    raw = reportMessage(
+        report(), submitter="Bücher.example.", sender="a@example.org", recipient="b@x"
+    )
+    message = parse(raw)
+    assert message["TLS-Report-Submitter"] == "xn--bcher-kva.example"
+    assert "Submitter: xn--bcher-kva.example Report-ID" in message["Subject"]
+    assert message["Message-ID"].endswith("@xn--bcher-kva.example>")
+    (_, attachment) = message.iter_parts()
+    assert (attachment.get_filename() or "").startswith("xn--bcher-kva.example!")
+    for bad in ("a b", "x_y.example", "x\r\nBcc: y@example.org", "", "-x.example", None):
+        with pytest.raises(ValueError, match="submitter"):
+            reportMessage(report(), submitter=bad, sender="a@example.org", recipient="b@x")  # type: ignore[arg-type]

@@ -61,6 +61,23 @@ class SendTests(ReportWorld):
             **kw,
         )
 
+    def test_submitterChecked(self) -> None:
+        """
+        A submitter that is no domain name would fail every report sent by mail: it is
+        refused at once, before anything is looked up.
+        """
+        with self.assertRaises(ValueError) as raised:
+            sendReports(
+                reactor,
+                self.world.resolver,
+                reports(),
+                submitter="mail example org",
+                sender="tlsrpt@example.org",
+            )
+        self.assertIn(
+            "submitter: 'mail example org' is not a valid domain name", str(raised.exception)
+        )
+
     async def test_sent(self) -> None:
         """
         A domain whose record names a mail address and an HTTPS URL gets the report at both:

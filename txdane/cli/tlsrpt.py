@@ -28,6 +28,7 @@ from typing import Any
 from txdane.cli import CommandError, ExitStatus, UsageError
 from txdane.cli._common import addResolverArguments, mailAddress, resolverSettings, runOnReactor
 from txdane.cli._target import portNumber
+from txdane.names import mailDomain
 from txdane.tlsrpt import ReportStore, SendOutcome, TLSRPTError, aggregate, sendReports
 
 __all__ = ["SETTLE", "addArguments", "formatReports", "outcomesToJSON", "run"]
@@ -263,8 +264,13 @@ def _check(options: argparse.Namespace) -> None:
     if options.sender is None:
         raise UsageError("--send needs --from ADDR, the address reports by mail come from")
     mailAddress("--from", options.sender)
-    if options.submitter is not None and not options.submitter.strip(". "):
-        raise UsageError("--submitter: empty")
+    if options.submitter is not None:
+        if not options.submitter.strip(". "):
+            raise UsageError("--submitter: empty")
+        try:
+            mailDomain(options.submitter)
+        except ValueError as e:
+            raise UsageError(f"--submitter: {e}") from None
     if not 0 < options.port < 65536:
         raise UsageError(f"--port {options.port}: not in 1-65535")
 
@@ -286,7 +292,7 @@ def run(options: argparse.Namespace) -> int:
             print(formatReports(reports))
         return ExitStatus.OK
     sender = mailAddress("--from", options.sender)
-    submitter = (options.submitter or sender.rpartition("@")[2]).rstrip(".")
+    submitter = mailDomain(options.submitter or sender.rpartition("@")[2])
 
     async def main(reactor: Any) -> list[SendOutcome]:
         resolver = settings.build(reactor)

@@ -19,6 +19,8 @@ from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+from txdane.names import mailDomain
+
 #: How the message is written: CRLF line ends, and header lines folded only past 998
 #: characters (RFC 5322 section 2.1.1), not past 78 as C{email.policy.SMTP} does: the email
 #: package writes a word longer than a line (the C{<ID>} of C{Report-ID: <ID>} often is) as
@@ -64,6 +66,23 @@ def reportFileName(report: Mapping[str, Any], submitter: str) -> str:
     return f"{submitter}!{_reportDomain(report)}!{begin}!{end}.json.gz"
 
 
+def _checkedSubmitter(submitter: object) -> str:
+    """
+    C{submitter}, the domain of a reporting system, as the report mail names it (in the
+    C{TLS-Report-Submitter} header, the subject, the file name and the C{Message-ID}): a
+    domain as SMTP takes one (L{mailDomain<txdane.names.mailDomain>}), in ASCII, without a
+    final dot.
+
+    @raise ValueError: for anything else, saying why.
+    """
+    if not isinstance(submitter, str):
+        raise ValueError(f"submitter {submitter!r} is not a domain name")
+    try:
+        return mailDomain(submitter)
+    except ValueError as e:
+        raise ValueError(f"submitter: {e}") from None
+
+
 def reportMessage(
     report: Mapping[str, Any],
     *,
@@ -82,13 +101,16 @@ def reportMessage(
     DKIM-signed.
 
     @param report: a report of L{aggregate}.
-    @param submitter: the domain of the reporting system.
+    @param submitter: the domain of the reporting system (an internationalized domain is
+        written in A-labels).
     @param sender: the address the report comes from (C{From}).
     @param recipient: the address it goes to (C{To}).
     @param date: the message's C{Date}, POSIX seconds (default: now).
     @return: the message, CRLF line ends.
-    @raise ValueError: the report has no policy, or policies of several domains.
+    @raise ValueError: the report has no policy, or policies of several domains; the
+        submitter is no domain name.
     """
+    submitter = _checkedSubmitter(submitter)
     domain = _reportDomain(report)
     reportID = report["report-id"]
     summary = [policy["summary"] for policy in report["policies"]]

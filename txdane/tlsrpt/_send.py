@@ -26,7 +26,12 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
 from txdane.tlsrpt._errors import TLSRPTError, TLSRPTLookupError
-from txdane.tlsrpt._message import _reportDomain, compressReport, reportMessage
+from txdane.tlsrpt._message import (
+    _checkedSubmitter,
+    _reportDomain,
+    compressReport,
+    reportMessage,
+)
 from txdane.tlsrpt._record import lookupReportAddresses
 
 if TYPE_CHECKING:
@@ -180,7 +185,8 @@ def sendReports(
     @param resolver: the validating resolver, for the TLSRPT records, and for the default
         mail sender and agent.
     @param reports: reports of L{aggregate}.
-    @param submitter: the domain of the reporting system (C{TLS-Report-Submitter}).
+    @param submitter: the domain of the reporting system (C{TLS-Report-Submitter}),
+        checked before anything is sent (as L{reportMessage} checks it).
     @param sender: the address reports by mail come from (envelope and C{From}).
     @param agent: the C{IAgent} for C{https:} destinations (default: a
         L{daneAgent<txdane.endpoints.web.daneAgent>} of C{resolver}, a new connection for
@@ -194,7 +200,9 @@ def sendReports(
     @param timeout: seconds an HTTPS POST may take (L{POST_TIMEOUT}).
     @return: a Deferred firing with a L{SendOutcome} per report and destination (one with
         destination C{""} for a report that went nowhere), in order.
+    @raise ValueError: C{submitter} is no domain name (it would fail every mail).
     """
+    submitter = _checkedSubmitter(submitter)
     reports = list(reports)
 
     async def send() -> list[SendOutcome]:
