@@ -23,6 +23,7 @@ from txdane.validation import EDE, TrustAnchors, ValidatingResolver
 from txdane.validation.anchorstate import KeyState
 from txdane.validation.autotrust import (
     ADD_HOLD_DOWN,
+    KEEP_MISSING,
     MAX_TRACKED_KEYS,
     REMOVE_HOLD_DOWN,
     TrustAnchorTracker,
@@ -288,6 +289,50 @@ def test_revokeNotSelfSigned(root: Root) -> None:
     resolver.stopRefreshing()
 
 
+def test_missingKeyRetired(root: Root) -> None:
+    """
+    A key that disappeared without being revoked stays trusted for the keep-missing time
+    while another key is valid, then is marked removed (in the state file too), and is never
+    trusted again, even when it comes back; with C{keepMissing=None} it stays trusted.
+    """
+    tracker = root.tracker(addHoldDown=10 * _DAY, keepMissing=40 * _DAY)
+    keeping = TrustAnchorTracker.fromText(
+        root.statePath.read_text(),
+        root.statePath.with_suffix(".keep"),
+        addHoldDown=10 * _DAY,
+        keepMissing=None,
+    )
+    resolver = root.resolver(tracker)
+    kept = root.resolver(keeping)
+    root.publish([root.old, root.new], [root.old])
+    for _ in range(3):
+        root.advance(6)
+        assert _status(resolver) is _status(kept) is Status.SECURE
+    assert _state(tracker, root.new) is _state(keeping, root.new) is KeyState.VALID
+    root.publish([root.new], [root.new])
+    root.advance(1)
+    assert _status(resolver) is _status(kept) is Status.SECURE
+    assert _state(tracker, root.old) is KeyState.MISSING
+    for _ in range(3):
+        root.advance(13)
+        assert _status(resolver) is _status(kept) is Status.SECURE
+    assert _state(tracker, root.old) is KeyState.MISSING  # 39 days
+    root.advance(2)
+    assert _status(resolver) is _status(kept) is Status.SECURE
+    assert _state(tracker, root.old) is KeyState.REMOVED
+    assert root.old.dnskey not in tracker.trustedKeys()
+    assert "state=5 [ REMOVED ]" in " ".join(_keyLines(root.statePath))
+    assert _state(keeping, root.old) is KeyState.MISSING
+    assert root.old.dnskey in keeping.trustedKeys()
+    root.publish([root.old], [root.old])
+    root.advance(2)
+    assert _status(resolver) is Status.BOGUS
+    assert _status(kept) is Status.SECURE
+    assert _state(tracker, root.old) is KeyState.REMOVED
+    resolver.stopRefreshing()
+    kept.stopRefreshing()
+
+
 def test_revokedNeverTrustedAgain(root: Root) -> None:
     """
     Once revoked, a key is never trusted again, even when published without the REVOKE bit
@@ -489,9 +534,11 @@ def test_seedNamesOneZone(tmp_path: Path) -> None:
 
 def test_defaults() -> None:
     """
-    The hold-downs are RFC 5011's 30 days.
+    The hold-downs are RFC 5011's 30 days; a missing key is kept a year, as Unbound's
+    C{keep-missing}.
     """
     assert ADD_HOLD_DOWN == REMOVE_HOLD_DOWN == 30 * _DAY
+    assert KEEP_MISSING == 366 * _DAY
 
 
 def test_unusableSeedRefused(root: Root) -> None:

@@ -7,9 +7,9 @@ trusted key proves it: a new key becomes trusted after it was seen, in every pro
 RRset, for the add hold-down (30 days); a key published with the REVOKE bit (flags 0x0080,
 its key tag then 128 more) and signed by itself is never trusted again; a revoked key that
 is gone for the remove hold-down (30 days) is forgotten (marked removed). A trusted key that
-disappears without being revoked stays trusted (missing): the set of trusted keys never falls
-to zero through absence, only through revocations by the keys themselves, and then the
-validator fails closed.
+disappears without being revoked stays trusted (missing), for a year while another key is
+valid (L{KEEP_MISSING}): the set of trusted keys never falls to zero through absence, only
+through revocations by the keys themselves, and then the validator fails closed.
 
 The state is kept in a file, in the format of Unbound's C{auto-trust-anchor-file}
 (L{anchorstate<txdane.validation.anchorstate>} reads and writes it), written atomically at
@@ -54,6 +54,7 @@ from txdane.validation.rrsig import keyTag
 
 __all__ = [
     "ADD_HOLD_DOWN",
+    "KEEP_MISSING",
     "MAX_TRACKED_KEYS",
     "REMOVE_HOLD_DOWN",
     "RefreshTimer",
@@ -64,6 +65,11 @@ __all__ = [
 ADD_HOLD_DOWN = 30 * 86400
 #: Seconds a revoked key must be gone before it is marked removed (RFC 5011 section 2.4.2).
 REMOVE_HOLD_DOWN = 30 * 86400
+#: Seconds a trusted key that disappeared without being revoked (missing) stays trusted while
+#: another key is valid: then it is marked removed, never trusted again, so that a retired
+#: key whose zone never revoked it is not trusted for ever (Unbound's C{keep-missing}, whose
+#: default this is: 366 days).
+KEEP_MISSING = 366 * 86400
 #: Keys tracked for the zone, in every state (a DNSKEY RRset, signed by a trusted key, may
 #: list any number of new keys): a new key over the bound is not tracked.
 MAX_TRACKED_KEYS = 16
@@ -99,6 +105,8 @@ class TrustAnchorTracker:
         has been seen.
     @ivar addHoldDown: seconds a new key must be seen before it is trusted.
     @ivar removeHoldDown: seconds a revoked key must be gone before it is removed.
+    @ivar keepMissing: seconds a missing key stays trusted while another key is valid
+        (C{None}: for ever).
     @ivar maxKeys: the most keys tracked.
     @ivar lastQueried: when the zone's DNSKEY RRset was last fetched (0: never).
     @ivar lastSuccess: when a fetched DNSKEY RRset was last proven (0: never).
@@ -117,6 +125,7 @@ class TrustAnchorTracker:
         *,
         addHoldDown: int = ADD_HOLD_DOWN,
         removeHoldDown: int = REMOVE_HOLD_DOWN,
+        keepMissing: int | None = KEEP_MISSING,
         maxKeys: int = MAX_TRACKED_KEYS,
     ) -> None:
         self.zone = zone
@@ -125,6 +134,7 @@ class TrustAnchorTracker:
         self.seedDS: tuple[DS, ...] = tuple(seedDS)
         self.addHoldDown = addHoldDown
         self.removeHoldDown = removeHoldDown
+        self.keepMissing = keepMissing
         self.maxKeys = maxKeys
         self.lastQueried = 0
         self.lastSuccess = 0
@@ -145,6 +155,7 @@ class TrustAnchorTracker:
         *,
         addHoldDown: int = ADD_HOLD_DOWN,
         removeHoldDown: int = REMOVE_HOLD_DOWN,
+        keepMissing: int | None = KEEP_MISSING,
         maxKeys: int = MAX_TRACKED_KEYS,
     ) -> TrustAnchorTracker:
         """
@@ -155,6 +166,8 @@ class TrustAnchorTracker:
             zone, the zone to track.
         @param addHoldDown: see L{ADD_HOLD_DOWN}; shorter only for tests.
         @param removeHoldDown: see L{REMOVE_HOLD_DOWN}; shorter only for tests.
+        @param keepMissing: see L{KEEP_MISSING}; C{None} keeps a missing key trusted for
+            ever, as RFC 5011 allows.
         @param maxKeys: see L{MAX_TRACKED_KEYS}.
         @raise TrustAnchorStateError: the file cannot be read, parsed or written, or C{seed}
             names several zones.
@@ -172,7 +185,7 @@ class TrustAnchorTracker:
             anchor = seed.anchors[0]
             keys = tuple(TrackedKey(k, KeyState.VALID) for k in anchor.dnskeys)
             state = AnchorState(anchor.zone, keys, anchor.ds)
-        tracker = cls._fromState(state, path, addHoldDown, removeHoldDown, maxKeys)
+        tracker = cls._fromState(state, path, addHoldDown, removeHoldDown, keepMissing, maxKeys)
         tracker.save()
         return tracker
 
@@ -184,6 +197,7 @@ class TrustAnchorTracker:
         *,
         addHoldDown: int = ADD_HOLD_DOWN,
         removeHoldDown: int = REMOVE_HOLD_DOWN,
+        keepMissing: int | None = KEEP_MISSING,
         maxKeys: int = MAX_TRACKED_KEYS,
     ) -> TrustAnchorTracker:
         """
@@ -193,7 +207,7 @@ class TrustAnchorTracker:
         @raise TrustAnchorStateError: naming the line at fault.
         """
         state = parseState(text, str(path))
-        return cls._fromState(state, path, addHoldDown, removeHoldDown, maxKeys)
+        return cls._fromState(state, path, addHoldDown, removeHoldDown, keepMissing, maxKeys)
 
     @classmethod
     def _fromState(
@@ -202,6 +216,7 @@ class TrustAnchorTracker:
         path: str | Path,
         addHoldDown: int,
         removeHoldDown: int,
+        keepMissing: int | None,
         maxKeys: int,
     ) -> TrustAnchorTracker:
         tracker = cls(
@@ -209,6 +224,7 @@ class TrustAnchorTracker:
             path,
             addHoldDown=addHoldDown,
             removeHoldDown=removeHoldDown,
+            keepMissing=keepMissing,
             maxKeys=maxKeys,
         )
         tracker._load(state)
@@ -367,6 +383,7 @@ class TrustAnchorTracker:
             if index not in seen:
                 updated[index] = self._absent(tracked, stamp)
         updated = [k for k in updated if k.state is not KeyState.START]
+        updated = self._retireMissing(updated, stamp)
         if seedDS and any(k.state is KeyState.VALID for k in updated):
             seedDS = ()
         self.lastQueried = self.lastSuccess = stamp
@@ -416,6 +433,19 @@ class TrustAnchorTracker:
         if state is KeyState.REVOKED and now - tracked.lastChange >= self.removeHoldDown:
             return tracked.moved(KeyState.REMOVED, now)
         return tracked
+
+    def _retireMissing(self, keys: list[TrackedKey], now: int) -> list[TrackedKey]:
+        """
+        Mark removed each key missing for L{keepMissing}, while another key is valid.
+        """
+        if self.keepMissing is None or not any(k.state is KeyState.VALID for k in keys):
+            return keys
+        return [
+            k.moved(KeyState.REMOVED, now)
+            if k.state is KeyState.MISSING and now - k.lastChange >= self.keepMissing
+            else k
+            for k in keys
+        ]
 
     @staticmethod
     def _findIn(keys: Sequence[TrackedKey], key: DNSKEY) -> TrackedKey | None:
