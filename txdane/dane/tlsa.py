@@ -284,13 +284,48 @@ class TLSARecord:
 def selectedData(certificate: x509.Certificate, selector: int) -> bytes:
     """
     The part of C{certificate} a record with this selector covers: the whole certificate or
-    its SubjectPublicKeyInfo, DER-encoded.
+    its SubjectPublicKeyInfo, DER-encoded, exactly as the certificate holds them (RFC 6698
+    section 2.1.2; a key may have other encodings, such as a compressed EC point, and a
+    record designates the certificate's own).
     """
     if selector == Selector.CERT:
         return certificate.public_bytes(serialization.Encoding.DER)
     if selector == Selector.SPKI:
-        return spkiBytes(certificate.public_key())
+        return certificateSPKI(certificate)
     raise TLSAFormatError(f"unknown selector {selector}")
+
+
+def _derElementEnd(data: bytes, offset: int) -> tuple[int, int]:
+    """
+    Where the content of the DER element at C{offset} of C{data} starts, and where the
+    element ends (the data come from a certificate the X.509 parser accepted: single-byte
+    tags, definite lengths).
+    """
+    length = data[offset + 1]
+    start = offset + 2
+    if length & 0x80:
+        count = length & 0x7F
+        length = int.from_bytes(data[start : start + count], "big")
+        start += count
+    return start, start + length
+
+
+def certificateSPKI(certificate: x509.Certificate) -> bytes:
+    """
+    The DER SubjectPublicKeyInfo of C{certificate}, as encoded in it: the seventh field of
+    its TBSCertificate (RFC 5280 section 4.1), counting the optional version.
+    """
+    tbs = certificate.tbs_certificate_bytes
+    offset, _ = _derElementEnd(tbs, 0)
+    if tbs[offset] == 0xA0:  # [0] EXPLICIT version
+        offset = _derElementEnd(tbs, offset)[1]
+    # serialNumber, signature, issuer, validity, subject
+    for _ in range(5):
+        offset = _derElementEnd(tbs, offset)[1]
+    end = _derElementEnd(tbs, offset)[1]
+    if tbs[offset] != 0x30 or end > len(tbs):
+        raise ValueError("no SubjectPublicKeyInfo where the certificate should hold it")
+    return tbs[offset:end]
 
 
 def spkiBytes(key: PublicKeyTypes) -> bytes:
