@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from txdane.dane._strength import strengthProblem
 from txdane.dane._usage import allowsTLSServer
 from txdane.dane.tlsa import (
     MatchingType,
@@ -349,8 +350,9 @@ def pathProblem(
     C{None} if every certificate of C{path} is within its validity dates, the leaf's extended
     key usage (if any) allows a TLS server, every issuer in it is a CA whose key usage (if
     any) allows signing certificates at its place in the path, the leaf's DNS names obey
-    every issuer's name constraints, and no certificate has a critical extension this
-    library does not know; else what is wrong.
+    every issuer's name constraints, no certificate has a critical extension this library
+    does not know, and every key and signature is strong enough
+    (L{txdane.dane._strength}); else what is wrong.
 
     @param anchorIsCertificate: whether C{path[-1]} is the trust anchor itself (as opposed
         to a certificate signed by a bare-key anchor).
@@ -404,4 +406,4 @@ def pathProblem(
         problem = _nameConstraintProblem(path[0], names)
         if problem is not None:
             return f"{who} has name constraints: {problem}"
-    return None
+    return strengthProblem(path, anchorIsCertificate)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
+from txdane.dane._strength import strengthProblem
 from txdane.dane._tapath import (
     MAX_CHAIN_LENGTH,
     MAX_SIGNATURE_CHECKS,
@@ -51,7 +52,9 @@ class FailureKind(enum.Enum):
     NAME = "the certificate does not match the name"
     #: A PKIX record matched, but no PKIX path to a trusted root exists.
     PKIX = "no trusted PKIX path"
-    #: A DANE-TA record matched, but the path to it is not valid (dates, CA flags, length).
+    #: A DANE record matched, but the certificates are not valid: for DANE-TA, the path to
+    #: it (dates, CA flags, length); for any usage, a key or signature too weak
+    #: (L{txdane.dane._strength}).
     CHAIN = "the certificate chain is not valid"
     #: The server sent no certificate.
     NO_CERTIFICATE = "the server sent no certificate"
@@ -350,10 +353,15 @@ def verifyChain(
     for record in kept:
         byUsage[record.usage].append(record)
 
-    # DANE-EE(3): the leaf's key or certificate; no dates, names only when asked.
+    # DANE-EE(3): the leaf's key or certificate; no dates, names only when asked; a key
+    # strong enough, as for any usage.
     for record in byUsage[Usage.DANE_EE]:
         if not _matches(record, leaf):
             attempt.noMatch(record, _noMatchReason(record, leaf))
+            continue
+        problem = strengthProblem([leaf], anchorIsCertificate=True)
+        if problem is not None:
+            attempt.fail(FailureKind.CHAIN, record, 0, problem)
             continue
         problem = nameMismatch(leaf, options.referenceNames) if options.checkDANEEENames else None
         if problem is None:
@@ -439,6 +447,11 @@ def verifyChain(
                 continue
             if not outcome.valid:
                 attempt.fail(FailureKind.PKIX, record, depth, outcome.error)
+                continue
+            # A PKIX-TA anchor above the local root: its extension was not validated.
+            problem = strengthProblem(path[: depth + 1], anchorIsCertificate=True)
+            if problem is not None:
+                attempt.fail(FailureKind.PKIX, record, depth, problem)
                 continue
             problem = nameMismatch(leaf, options.referenceNames)
             if problem is not None:

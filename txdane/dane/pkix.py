@@ -16,12 +16,19 @@ from OpenSSL import crypto
 from service_identity import CertificateError, VerificationError
 from service_identity.cryptography import verify_certificate_hostname
 
+from txdane.dane._strength import keyProblem, signatureProblem
 from txdane.dane._usage import allowsTLSServer
 
 _systemStore: crypto.X509Store | None = None
 
 #: OpenSSL's X509_V_ERR_INVALID_PURPOSE.
 _X509_V_ERR_INVALID_PURPOSE = 26
+
+#: OpenSSL's X509_V_ERR_EE_KEY_TOO_SMALL, X509_V_ERR_CA_KEY_TOO_SMALL and
+#: X509_V_ERR_CA_MD_TOO_WEAK.
+_X509_V_ERR_EE_KEY_TOO_SMALL = 66
+_X509_V_ERR_CA_KEY_TOO_SMALL = 67
+_X509_V_ERR_CA_MD_TOO_WEAK = 68
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,9 @@ def verifyPath(
     now: datetime.datetime | None = None,
 ) -> PKIXOutcome:
     """
-    Validate a PKIX path from C{leaf} through any of C{untrusted} to one of C{trust}'s roots.
-    Host names are not checked here: see L{nameMismatch}.
+    Validate a PKIX path from C{leaf} through any of C{untrusted} to one of C{trust}'s roots,
+    with keys and signatures as strong as OpenSSL's security level 2 demands in a handshake
+    (L{txdane.dane._strength}). Host names are not checked here: see L{nameMismatch}.
     """
     context = crypto.X509StoreContext(
         trust.store(now),
@@ -126,6 +134,14 @@ def verifyPath(
                 f"certificate {depth} is not for TLS servers (its extended key usage excludes it)",
                 _X509_V_ERR_INVALID_PURPOSE,
             )
+    # Nor does it check the strength of keys and signatures outside a handshake.
+    for depth, certificate in enumerate(path):
+        problem = keyProblem(certificate)
+        code = _X509_V_ERR_CA_KEY_TOO_SMALL if depth else _X509_V_ERR_EE_KEY_TOO_SMALL
+        if problem is None and depth < len(path) - 1:
+            problem, code = signatureProblem(certificate), _X509_V_ERR_CA_MD_TOO_WEAK
+        if problem is not None:
+            return PKIXOutcome((), f"certificate {depth} {problem}", code)
     return PKIXOutcome(path)
 
 
