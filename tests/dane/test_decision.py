@@ -180,6 +180,19 @@ def test_allUnusable() -> None:
         planConnection(outcome, HOST, 443, Policy.DANE_ONLY)
 
 
+def test_malformedFullRecordsUnusable() -> None:
+    """
+    Records published in full that hold no certificate or key are unusable (Postfix's
+    verdict too): with nothing else, SMTP encrypts without authentication and other
+    services fall back to PKIX, as for any unusable RRset.
+    """
+    outcome = answer(Status.SECURE, TLSARecord(2, 0, 0, bytes(5)), TLSARecord(3, 1, 0, bytes(5)))
+    assert planConnection(outcome, HOST, 25, Policy.SMTP).action is Action.ENCRYPT
+    assert planConnection(outcome, HOST, 443).action is Action.PKIX
+    outcome = answer(Status.SECURE, TLSARecord(2, 0, 0, bytes(5)), EE)
+    assert planConnection(outcome, HOST, 25, Policy.SMTP).action is Action.DANE
+
+
 def test_smtpProfile() -> None:
     """
     SMTP: PKIX usages are unusable (so PKIX-only RRsets mean unauthenticated TLS), DANE-EE

@@ -21,6 +21,7 @@ from txdane.dane.tlsa import (
     Usage,
     recordForCertificate,
     recordFromFile,
+    spkiBytes,
 )
 from txdane.errors import TLSAFormatError, TxdaneError
 from txdane.names import tlsaName
@@ -127,8 +128,26 @@ def test_unusable() -> None:
     assert TLSARecord(3, 1, 3, bytes(32)).unusableReason == "unknown matching type 3"
     assert TLSARecord(3, 1, 1, bytes(31)).unusableReason == "SHA2-256 data is 31 bytes, not 32"
     assert TLSARecord(3, 1, 2, bytes(32)).unusableReason == "SHA2-512 data is 32 bytes, not 64"
-    assert TLSARecord(3, 1, 0, bytes(5)).usable
     assert TLSARecord(4, 1, 1, bytes(32)).mnemonic == "4 SPKI SHA2-256"
+
+
+def test_unusableFullData() -> None:
+    """
+    A C{Full} record must hold exactly one DER certificate or public key, as its selector
+    says: OpenSSL and Postfix ignore one they cannot load, so it is unusable.
+    """
+    certificate = issue("example.com").cert
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    spki = spkiBytes(certificate.public_key())
+    assert TLSARecord(3, 0, 0, der).usable
+    assert TLSARecord(2, 1, 0, spki).usable
+    for usage in (0, 1, 2, 3):
+        for selector, data in ((0, bytes(5)), (0, der + b"\0"), (0, spki)):
+            record = TLSARecord(usage, selector, 0, data)
+            assert record.unusableReason == "Full data is not a DER certificate"
+        for data in (bytes(5), spki + b"\0", der):
+            reason = TLSARecord(usage, 1, 0, data).unusableReason
+            assert reason is not None and reason.startswith("Full data is not a DER public key")
 
 
 def test_rdataRoundTrip() -> None:

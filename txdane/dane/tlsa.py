@@ -21,6 +21,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TLSA
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
@@ -232,8 +233,10 @@ class TLSARecord:
     @property
     def usable(self) -> bool:
         """
-        Whether every field is one this library implements and the data has the right length
-        for its matching type (RFC 7671 section 4).
+        Whether every field is one this library implements and the data fits its matching
+        type (RFC 7671 section 4): a digest of the right length, or, for C{Full}, exactly one
+        DER certificate or SubjectPublicKeyInfo, as the selector says (as OpenSSL and
+        Postfix, which ignore a record they cannot load).
         """
         return self.unusableReason is None
 
@@ -254,6 +257,17 @@ class TLSARecord:
                 f"{MatchingType(self.matchingType).mnemonic} data is {len(self.data)} bytes,"
                 f" not {expected}"
             )
+        if self.matchingType == MatchingType.FULL:
+            if self.selector == Selector.CERT:
+                try:
+                    x509.load_der_x509_certificate(self.data)
+                except ValueError:
+                    return "Full data is not a DER certificate"
+            else:
+                try:
+                    serialization.load_der_public_key(self.data)
+                except (ValueError, UnsupportedAlgorithm):
+                    return "Full data is not a DER public key of a known type"
         return None
 
     @property
