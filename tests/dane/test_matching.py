@@ -243,6 +243,24 @@ def test_partialWildcardRefused() -> None:
     assert result.failure is FailureKind.NAME
 
 
+@pytest.mark.parametrize(
+    "odd", ["*.com", "w*.*.example.com", "www.*.example.com", "192.0.2.1", "*", "a..example.com"]
+)
+def test_invalidPatternBesideTheName(odd: str) -> None:
+    """
+    A subject alternative name that is no valid DNS-ID pattern matches nothing, and leaves
+    the certificate's other names to match, as in OpenSSL (whose verdict on C{*.com} beside
+    the server's name was checked with C{openssl s_client -dane_tlsa_rrdata}).
+    """
+    hh = hierarchy("mail.example.com", names=(odd, "mail.example.com"))
+    record = ta(hh.intermediate.cert)
+    result = verifyChain([record], hh.chain, options(hh, "mail.example.com"))
+    assert result.verified, result.summary()
+    result = verifyChain([record], hh.chain, options(hh, "other.example.com"))
+    assert result.failure is FailureKind.NAME
+    assert "not valid for other.example.com" in result.reason
+
+
 def test_cnameBaseDomainAndAddedNames(h: Hierarchy) -> None:
     """
     The reference identifiers are the TLSA base domain (the CNAME target) plus names the

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from OpenSSL import crypto
-from service_identity import CertificateError, VerificationError
-from service_identity.cryptography import verify_certificate_hostname
+from service_identity import CertificateError
+from service_identity.hazmat import DNS_ID, DNSPattern
 
 from txdane.dane._strength import keyProblem, signatureProblem
 from txdane.dane._usage import allowsTLSServer
@@ -148,25 +148,45 @@ def verifyPath(
 def nameMismatch(certificate: x509.Certificate, names: Iterable[str]) -> str | None:
     """
     C{None} if C{certificate} is valid for one of C{names} (DNS-IDs in the subject alternative
-    names; a wildcard only as the whole left-most label), else why not.
+    names; a wildcard only as the whole left-most label, through C{service_identity}), else
+    why not. A subject alternative name that is no valid pattern (an address, a misplaced
+    wildcard, C{*.com}) matches nothing, and does not keep the others from matching, as in
+    OpenSSL.
     """
     wanted = [n.rstrip(".") for n in names if n]
     if not wanted:
         return "no reference identifier to check the certificate against"
+    try:
+        patterns = _dnsPatterns(certificate)
+    except (ValueError, x509.DuplicateExtension) as e:
+        return f"the certificate's names cannot be read: {e}"
     problems = []
     for name in wanted:
         try:
-            verify_certificate_hostname(certificate, name)
-        except (VerificationError, ValueError):
-            # ValueError: not a DNS name at all (an address literal), so it matches no DNS-ID.
+            identity = DNS_ID(name)
+        except ValueError:
+            # Not a DNS name at all (an address literal), so it matches no DNS-ID.
             problems.append(name)
-        except CertificateError as e:
-            return f"the certificate's names cannot be checked: {e}"
-        else:
+            continue
+        if any(identity.verify(pattern) for pattern in patterns):
             return None
+        problems.append(name)
     shown = ", ".join(problems)
     presented = ", ".join(certificateNames(certificate)) or "none"
     return f"the certificate is not valid for {shown} (its names: {presented})"
+
+
+def _dnsPatterns(certificate: x509.Certificate) -> list[DNSPattern]:
+    """
+    The valid DNS-ID patterns among C{certificate}'s subject alternative names.
+    """
+    patterns = []
+    for name in certificateNames(certificate):
+        try:
+            patterns.append(DNSPattern.from_bytes(name.encode("utf-8")))
+        except CertificateError:
+            continue
+    return patterns
 
 
 def certificateNames(certificate: x509.Certificate) -> list[str]:
