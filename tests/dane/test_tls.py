@@ -106,6 +106,31 @@ class ConnectionTests(TestCase):
         error = await self.assertRefused(client)
         self.assertIn("no TLSA record matched", str(error))
 
+    async def test_noVerdictCarriedOver(self) -> None:
+        """
+        Each connection is checked anew, over TLS 1.2 and 1.3, although the server offers
+        session resumption and the creators share one context: a creator resumes no session
+        (an OpenSSL client resumes only the session it is handed), so a second connection,
+        with records the server does not match, is refused after a first was verified.
+        """
+        for version in (TLSVersion.TLSv1_2, None):
+            port, _ = self.listen(tlsserver.serverOptions(selfSigned(), maximumVersion=version))
+            results: list[DANEResult] = []
+            good = DANEClientTLSOptions(
+                plan(recordForCertificate(selfSigned().cert)), observer=results.append
+            )
+            bad = DANEClientTLSOptions(plan(TLSARecord(3, 1, 1, bytes(32))))
+            self.assertIs(good._options, bad._options)
+            for creator in (good, good):
+                client = await tlsserver.connect(port, creator)
+                await client.greeted
+                transport: Any = client.transport
+                self.assertIsNotNone(transport.getHandle().get_session())
+                transport.loseConnection()
+                await client.lost
+            self.assertEqual([r.verified for r in results], [True, True])
+            await self.assertRefused(await tlsserver.connect(port, bad))
+
     async def test_sharedContextEachConnectionItsOwnVerdict(self) -> None:
         """
         Creators of DANE plans share one OpenSSL context (unless a client certificate or other
