@@ -418,6 +418,32 @@ def test_daneTAClientOnlyLeafRefused() -> None:
     assert verifyChain([ee(leaf.cert)], [leaf.cert], options()).verified
 
 
+def test_daneTAClientOnlyIssuerRefused() -> None:
+    """
+    Under DANE-TA, an issuer on the path, or the anchor's certificate, whose extended key
+    usage excludes servers issues no server certificate: refused, as OpenSSL refuses it
+    (error 26, checked with C{openssl s_client -dane_tlsa_rrdata}).
+    """
+    clientOnly = x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH])
+    root = issue("Root", ca=True)
+    inter = issue("Client CA", root, ca=True, extensions=((clientOnly, False),))
+    leaf = issue("example.com", inter)
+    chain = [leaf.cert, inter.cert, root.cert]
+    for record in (ta(root.cert, 0, 0), ta(root.cert), ta(inter.cert), ta(inter.cert, 0, 0)):
+        result = verifyChain([record], chain, options())
+        assert result.failure is FailureKind.CHAIN, result.summary()
+        assert "certificate 1 (CN=Client CA) is not for TLS servers" in result.reason
+    clientRoot = issue("Client Root", ca=True, extensions=((clientOnly, False),))
+    leaf = issue("example.com", clientRoot)
+    for record in (ta(clientRoot.cert), ta(clientRoot.cert, 0, 0)):
+        result = verifyChain([record], [leaf.cert, clientRoot.cert], options())
+        assert result.failure is FailureKind.CHAIN, result.summary()
+        pkix = MatchOptions(referenceNames=("example.com",), trust=PKIXTrust((clientRoot.cert,)))
+        record = recordForCertificate(leaf.cert, 1, 1, 1)
+        result = verifyChain([record], [leaf.cert], pkix)
+        assert result.failure is FailureKind.PKIX, result.summary()
+
+
 def test_daneTAIssuerKeyUsage() -> None:
     """
     An issuer whose key usage does not include certificate signing cannot issue.

@@ -347,8 +347,8 @@ def pathProblem(
     path: Sequence[x509.Certificate], now: datetime.datetime, anchorIsCertificate: bool
 ) -> str | None:
     """
-    C{None} if every certificate of C{path} is within its validity dates, the leaf's extended
-    key usage (if any) allows a TLS server, every issuer in it is a CA whose key usage (if
+    C{None} if every certificate of C{path} is within its validity dates and its extended key
+    usage (if any) allows a TLS server, every issuer in it is a CA whose key usage (if
     any) allows signing certificates at its place in the path, the leaf's DNS names obey
     every issuer's name constraints, no certificate has a critical extension this library
     does not know, and every key and signature is strong enough
@@ -373,9 +373,10 @@ def pathProblem(
         )
         if unknown is not None:
             return f"{who} has a critical extension this library does not know ({unknown})"
+        if not allowsTLSServer(certificate):
+            # An issuer's extended key usage constrains what it issues, as OpenSSL reads it.
+            return f"{who} is not for TLS servers (its extended key usage excludes it)"
         if depth == 0:
-            if not allowsTLSServer(certificate):
-                return f"{who} is not for TLS servers (its extended key usage excludes it)"
             continue
         try:
             usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value

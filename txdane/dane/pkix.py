@@ -126,8 +126,9 @@ def verifyPath(
         code = int(e.errors[0]) if e.errors else -1
         return PKIXOutcome((), str(e) or "certificate path not trusted", code)
     path = tuple(c.to_cryptography() for c in context.get_verified_chain())
-    # OpenSSL checks the purpose (a TLS server) inside a handshake, not here: do it.
-    for depth, certificate in enumerate(path[:-1]):
+    # OpenSSL checks the purpose (a TLS server) inside a handshake, not here: do it, for
+    # every certificate (an issuer's extended key usage constrains what it issues).
+    for depth, certificate in enumerate(path):
         if not allowsTLSServer(certificate):
             return PKIXOutcome(
                 (),
