@@ -489,6 +489,22 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        if not 1 <= maxOutstanding:\n",
         ("tests/transport/test_dot.py",),
     ),
+    Mutation(
+        "dane-weak-signature",
+        "a path signed with SHA-1 or MD5 below its anchor is refused",
+        "txdane/dane/_strength.py",
+        "    if isinstance(algorithm, (hashes.MD5, hashes.SHA1)):\n",
+        "    if isinstance(algorithm, hashes.MD5):\n",
+        ("tests/dane/test_strength.py",),
+    ),
+    Mutation(
+        "dane-ee-weak-key",
+        "a DANE-EE match with a key weaker than 112 bits is refused",
+        "txdane/dane/matching.py",
+        "        problem = strengthProblem([leaf], anchorIsCertificate=True)\n",
+        "        problem = None\n",
+        ("tests/dane/test_strength.py",),
+    ),
 )
 
 
