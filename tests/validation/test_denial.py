@@ -314,3 +314,35 @@ def test_nsecWildcardNoData() -> None:
 def test_nsecLastWrapsToApex() -> None:
     assert nsec.covers(n("xx.example."), n("example."), n("zz.example."))
     assert not nsec.covers(n("xx.example."), n("example."), n("b.example."))
+
+
+def test_unknownHashAlgorithmIgnored() -> None:
+    """
+    NSEC3 records of a hash algorithm other than SHA-1 are ignored (RFC 5155 section 8.1):
+    alone, they prove nothing (bogus, as Unbound has it), and do not make a proof insecure.
+    A zone's records of a new hash, replayed without those of the chain in use, must not
+    turn its denials insecure.
+    """
+    unknown = [(owner, rdata.replace(algorithm=2)) for owner, rdata in records(*B1, optOut=False)]
+    result = nsec3.NSEC3Proof.check(unknown, ZONE, LIMITS)
+    assert isinstance(result, denial.DenialVerdict)
+    assert result.status is Status.BOGUS, result
+    # Beside a complete SHA-1 proof, they change nothing.
+    mixed = nsec3.NSEC3Proof.check(unknown + records(*B1, optOut=False), ZONE, LIMITS)
+    assert isinstance(mixed, nsec3.NSEC3Proof), mixed
+    assert nsec3.proveNXDomain(n("a.c.x.w.example."), mixed).status is Status.SECURE
+
+
+def test_unknownFlagsIgnored() -> None:
+    """
+    NSEC3 records with flags other than opt-out are ignored (RFC 5155 section 8.2): they
+    cannot complete a proof.
+    """
+    odd = [(owner, rdata.replace(flags=2)) for owner, rdata in records(*B1, optOut=False)]
+    result = nsec3.NSEC3Proof.check(odd, ZONE, LIMITS)
+    assert isinstance(result, denial.DenialVerdict)
+    assert result.status is Status.BOGUS, result
+    # Two good records and one with unknown flags: the wildcard's cover is missing.
+    partial = nsec3.NSEC3Proof.check(records(*B1[:2], optOut=False) + odd[2:], ZONE, LIMITS)
+    assert isinstance(partial, nsec3.NSEC3Proof), partial
+    assert nsec3.proveNXDomain(n("a.c.x.w.example."), partial).status is Status.BOGUS

@@ -31,6 +31,8 @@ from txdane.validation.ede import EDE
 from txdane.validation.limits import Budget, ValidationLimits
 
 _OPT_OUT = 0x01
+#: The only NSEC3 hash algorithm defined (RFC 5155 section 11).
+_SHA1 = 1
 
 
 def nsec3Hash(name: dns.name.Name, salt: bytes, iterations: int) -> bytes:
@@ -94,8 +96,10 @@ class NSEC3Proof:
     ) -> NSEC3Proof | DenialVerdict:
         """
         Accept the records as a proof to work on, or return the verdict that stops it: too many
-        records (bogus, EDE 27), too many iterations (insecure, EDE 27), an unknown hash
-        algorithm (insecure), inconsistent parameters or owners outside the zone (bogus).
+        records (bogus, EDE 27), too many iterations (insecure, EDE 27), no record of a known
+        hash algorithm and flags (bogus), inconsistent parameters or owners outside the zone
+        (bogus). Records of an unknown hash algorithm or with flags other than opt-out are
+        left out of the proof (RFC 5155 sections 8.1 and 8.2).
 
         @param budget: the lookup's budget, charged for every hash the proof computes (its
             methods then raise L{BudgetExceededError
@@ -109,21 +113,28 @@ class NSEC3Proof:
             )
         if not nsec3s:
             return bogus("no NSEC3 records")
-        first = nsec3s[0][1]
+        # Ignored, not insecure: a zone's records of a hash it may be moving to, replayed
+        # without those of the chain in use, would otherwise make its denials insecure.
+        known = [
+            (owner, rdata)
+            for owner, rdata in nsec3s
+            if rdata.algorithm == _SHA1 and rdata.flags & ~_OPT_OUT == 0
+        ]
+        if not known:
+            first = nsec3s[0][1]
+            return bogus(
+                f"no NSEC3 record of a known hash algorithm and flags (hash algorithm "
+                f"{first.algorithm}, flags {first.flags})"
+            )
+        first = known[0][1]
         if first.iterations > limits.maxNSEC3Iterations:
             return DenialVerdict(
                 Status.INSECURE,
                 f"NSEC3 uses {first.iterations} iterations (limit {limits.maxNSEC3Iterations})",
                 EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE,
             )
-        if first.algorithm != 1:
-            return DenialVerdict(
-                Status.INSECURE,
-                f"NSEC3 hash algorithm {first.algorithm} is unsupported",
-                EDE.DNSSEC_BOGUS,
-            )
         records = []
-        for owner, rdata in nsec3s:
+        for owner, rdata in known:
             if (rdata.algorithm, rdata.iterations, rdata.salt) != (
                 first.algorithm,
                 first.iterations,

@@ -466,8 +466,8 @@ class ChainOfTrust(_ZoneKeyProofs, _SharedResults):
         @param ds: whether the denial is of a DS at C{name} (then only the zone above the
             name may sign it, not C{name} itself; the root, which has none, signs its own).
         @param insecure: whether the denial reads as insecure (NSEC3 records over the
-            iteration limit or of an unknown hash, an opt-out span): then it also stands
-            below an unsigned delegation, where nothing is secure anyway.
+            iteration limit, an opt-out span): then it also stands below an unsigned
+            delegation, where nothing is secure anyway.
         @return: the reason it does not, or C{None}.
         """
         if signer == name and (not ds or name == dns.name.root):
