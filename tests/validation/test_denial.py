@@ -346,3 +346,33 @@ def test_unknownFlagsIgnored() -> None:
     partial = nsec3.NSEC3Proof.check(records(*B1[:2], optOut=False) + odd[2:], ZONE, LIMITS)
     assert isinstance(partial, nsec3.NSEC3Proof), partial
     assert nsec3.proveNXDomain(n("a.c.x.w.example."), partial).status is Status.BOGUS
+
+
+def test_dsDenialWithSOAIsFromTheChildSide() -> None:
+    """
+    A bitmap with SOA is that of a zone's apex, the child side of a cut, which cannot deny a
+    DS there (RFC 4035 section 5.2), whatever zone the record is said to come from: by a
+    matching NSEC or NSEC3, or by a wildcard's.
+    """
+    apexLike: list = [
+        (n("b.example."), dns.rdata.from_text("IN", "NSEC", "ns1.example. NS SOA RRSIG NSEC"))
+    ]
+    verdict = nsec.proveNoData(n("b.example."), dns.rdatatype.DS, apexLike, ZONE)
+    assert verdict.status is Status.BOGUS and "SOA" in verdict.reason, verdict
+    hashed = HASHES["ns1.example."]
+    matching: list = [
+        (
+            n(f"{hashed}.example."),
+            dns.rdata.from_text("IN", "NSEC3", f"1 0 12 aabbccdd {CHAIN[hashed][0]} NS SOA"),
+        )
+    ]
+    p = nsec3.NSEC3Proof.check(matching, ZONE, LIMITS)
+    assert isinstance(p, nsec3.NSEC3Proof), p
+    assert nsec3.proveNoData(n("ns1.example."), dns.rdatatype.DS, p).status is Status.BOGUS
+    wildcard: list = [
+        (n("*.w.example."), dns.rdata.from_text("IN", "NSEC", "x.w.example. NS SOA MX NSEC"))
+    ]
+    below = nsec.proveNoData(
+        n("a.z.w.example."), dns.rdatatype.DS, [*nsecs("x.y.w.example."), *wildcard], ZONE
+    )
+    assert below.status is Status.BOGUS, below

@@ -101,6 +101,10 @@ def typeAbsent(
         apex = where == zone
         if apex and zone != dns.name.root:
             return bogus(f"{kind} at the apex {zone} is from the child side and cannot deny a DS")
+        if SOA in types and where != dns.name.root:
+            # Whichever zone signed it, a bitmap with SOA is that of a zone's apex (as
+            # Unbound rules too).
+            return bogus(f"{record} lists SOA: it is from the child side and cannot deny a DS")
         if DS in types:
             return bogus(f"{record} lists DS")
         if CNAME in types:
