@@ -280,3 +280,45 @@ def test_signaturesPerLookupLimit(key: Key) -> None:
 
 def test_verdictIsValue() -> None:
     assert RRsetVerdict(Status.BOGUS, "x") == RRsetVerdict(Status.BOGUS, "x")
+
+
+@pytest.mark.parametrize(
+    ("inception", "expiration"),
+    [
+        # The widest window RRSIG fields can hold: 1970 to 2106.
+        (0, 0xFFFFFFFF),
+        # 69 years from yesterday: more than the 68 years serial arithmetic allows.
+        (NOW - DAY, NOW - DAY + 69 * 365 * DAY),
+    ],
+)
+def test_validityOver68YearsExpiresBeforeValid(key: Key, inception: int, expiration: int) -> None:
+    """
+    RRSIG times are serial numbers (RFC 4034 section 3.1.5): an expiration more than 2^31
+    seconds after the inception comes before it, so the signature is never valid (as Unbound
+    and BIND judge it), not valid for a century.
+    """
+    sig = key.sign(DATA, "example.test.", inception=inception, expiration=expiration)
+    verdict = verify(DATA, [sig], "example.test.", [key.dnskey])
+    assert (verdict.status, verdict.ede) == (
+        Status.BOGUS,
+        EDE.SIGNATURE_EXPIRED_BEFORE_VALID,
+    ), verdict.reason
+
+
+def test_validityAcrossTheSerialWrap(key: Key) -> None:
+    """
+    In 2106 the 32-bit times wrap: a signature made the day before, valid for 30 days, holds
+    an expiration smaller than its inception, and is valid, its TTL capped by the time left.
+    """
+    now = (1 << 32) + DAY
+    good = key.sign(
+        DATA,
+        "example.test.",
+        inception=(now - 2 * DAY) % (1 << 32),
+        expiration=(now + 100) % (1 << 32),
+    )
+    verdict = verify(DATA, [good], "example.test.", [key.dnskey], now=now)
+    assert verdict.status is Status.SECURE, verdict.reason
+    assert verdict.ttl == 100
+    expired = verify(DATA, [good], "example.test.", [key.dnskey], now=now + 1000)
+    assert (expired.status, expired.ede) == (Status.BOGUS, EDE.SIGNATURE_EXPIRED)

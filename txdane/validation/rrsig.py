@@ -44,6 +44,11 @@ _ZONE = 0x0100
 _REVOKE = 0x0080
 _RSAMD5 = 1
 
+#: RRSIG times are 32-bit serial numbers (RFC 4034 section 3.1.5): compared modulo 2^32,
+#: each before the times up to 2^31 seconds (68 years) after it (RFC 1982).
+_SERIAL_MODULUS = 1 << 32
+_SERIAL_HALF = 1 << 31
+
 #: Public keys kept parsed, by algorithm and key material, most recently used first: a
 #: lookup needs the keys of every zone of its chain, a few per zone.
 KEY_CACHE_SIZE = 512
@@ -69,6 +74,27 @@ class RRsetVerdict:
     signature: SignatureUse | None = None
     ttl: int = 0
     wildcardParent: dns.name.Name | None = None
+
+
+def serialAfter(a: float, b: float) -> bool:
+    """
+    Whether the time C{a} comes after C{b} in the serial number arithmetic of RRSIG times
+    (RFC 4034 section 3.1.5, RFC 1982): less than 2^31 seconds after it, modulo 2^32. A
+    signature's inception and expiration then mean the same after 2106 as before, and no
+    signature is valid for more than 68 years (one whose expiration is further from its
+    inception expires before it is valid, as Unbound and BIND judge it).
+    """
+    return 0 < (a - b) % _SERIAL_MODULUS < _SERIAL_HALF
+
+
+def secondsUntil(expiration: int, now: float) -> int:
+    """
+    The whole seconds from C{now} to an RRSIG's C{expiration} (serial number arithmetic); 0
+    when it is not after C{now}.
+    """
+    if not serialAfter(expiration, now):
+        return 0
+    return int((expiration - now) % _SERIAL_MODULUS)
 
 
 def ownerLabels(name: dns.name.Name) -> int:
@@ -339,7 +365,7 @@ def verifyRRset(
                 )
             )
             continue
-        if rrsig.inception > rrsig.expiration:
+        if serialAfter(rrsig.inception, rrsig.expiration):
             failures.append(
                 (
                     EDE.SIGNATURE_EXPIRED_BEFORE_VALID,
@@ -347,10 +373,10 @@ def verifyRRset(
                 )
             )
             continue
-        if rrsig.expiration + limits.clockSkew < now:
+        if serialAfter(now, rrsig.expiration + limits.clockSkew):
             failures.append((EDE.SIGNATURE_EXPIRED, f"{_what(rrsig)}: expired"))
             continue
-        if rrsig.inception - limits.clockSkew > now:
+        if serialAfter(rrsig.inception - limits.clockSkew, now):
             failures.append((EDE.SIGNATURE_NOT_YET_VALID, f"{_what(rrsig)}: not yet valid"))
             continue
         candidates = [key for key in byTag.get(rrsig.key_tag, ()) if _keyUsable(key, rrsig)]
@@ -397,7 +423,7 @@ def verifyRRset(
                 inception=rrsig.inception,
                 expiration=rrsig.expiration,
             )
-            ttl = max(0, min(rrset.ttl, rrsig.original_ttl, int(rrsig.expiration - now)))
+            ttl = max(0, min(rrset.ttl, rrsig.original_ttl, secondsUntil(rrsig.expiration, now)))
             wildcardParent = None
             if rrsig.labels < labels:
                 wildcardParent = owner.split(rrsig.labels + 1)[1]
