@@ -130,6 +130,51 @@ def test_negativeTTLCappedByTheSignatures(hierarchy: Hierarchy, name: str, rdtyp
     assert all(r.ttl <= 300 for r in answer.denial)
 
 
+def shortSOA(field: str) -> Tamper:
+    """
+    A tamper that makes the SOA of the authority section say 30 seconds in C{field} (its
+    C{"ttl"} or its C{"minimum"}), the other left at the zone's 300: the records of a zone
+    signed before RFC 9077, whose NSEC and NSEC3 records may outlast the SOA's negative TTL.
+    """
+
+    def tamper(message: dns.message.Message) -> dns.message.Message:
+        for i, section in enumerate(message.authority):
+            if section.rdtype == dns.rdatatype.SOA:
+                if field == "ttl":
+                    section.ttl = 30
+                else:
+                    soa = section[0].replace(minimum=30)
+                    message.authority[i] = dns.rrset.from_rdata(section.name, section.ttl, soa)
+        return message
+
+    return tamper
+
+
+@pytest.mark.parametrize("field", ["ttl", "minimum"])
+@pytest.mark.parametrize(
+    ("name", "rdtype", "status"),
+    [
+        ("nodata.example.test.", "TXT", Status.SECURE),
+        ("nx.example.test.", "A", Status.SECURE),
+        ("nx.nsec3.test.", "A", Status.SECURE),
+        ("nx.unsigned.test.", "A", Status.INSECURE),
+    ],
+)
+def test_negativeTTLCappedByTheSOA(
+    hierarchy: Hierarchy, name: str, rdtype: str, status: Status, field: str
+) -> None:
+    """
+    A NXDOMAIN or NODATA answer is kept no longer than RFC 2308's negative TTL, the lesser
+    of the SOA's TTL and MINIMUM, as Unbound keeps it, even where its NSEC or NSEC3 records
+    say longer.
+    """
+    resolver, querier = makeResolver(hierarchy)
+    querier.tamper[(name, rdtype)] = shortSOA(field)
+    answer = resolve(resolver, name, rdtype)
+    assert answer.status is status, answer
+    assert answer.ttl == 30
+
+
 def deepName(below: str, length: int = 250) -> str:
     """
     A name of as many one-letter labels below C{below} as fit in C{length} octets.

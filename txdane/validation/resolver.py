@@ -129,6 +129,20 @@ def _synthesized(message: dns.message.Message, cname: dns.rrset.RRset) -> bool:
     return not signaturesFor(message, message.answer, cname)
 
 
+def _negativeTTL(message: dns.message.Message, name: dns.name.Name, ttl: int) -> int:
+    """
+    C{ttl}, the TTL of a negative answer for C{name}, no longer than the negative caching
+    TTL the SOA records of its authority section give (RFC 2308 section 5: the lesser of
+    the SOA's TTL and its MINIMUM field), as Unbound keeps it: a zone signed before RFC 9077
+    gives its NSEC and NSEC3 records the MINIMUM as TTL, which may be the longer. (The SOA
+    is not validated: it can only shorten the time.)
+    """
+    for rrset in message.authority:
+        if rrset.rdtype == dns.rdatatype.SOA and len(rrset) > 0 and name.is_subdomain(rrset.name):
+            ttl = min(ttl, rrset.ttl, rrset[0].minimum)
+    return ttl
+
+
 @implementer(IDNSSECResolver)
 class ValidatingResolver(TypedLookups):
     """
@@ -609,7 +623,9 @@ class ValidatingResolver(TypedLookups):
                     )
                 )
             else:
-                ttl = min((r.ttl for r in message.authority), default=0)
+                ttl = _negativeTTL(
+                    message, name, min((r.ttl for r in message.authority), default=0)
+                )
                 verdicts.append(
                     _Verdict(zone.status, f"{what}: {zone.reason}", zone.ede, ttl, trust=zone.trust)
                 )
@@ -644,7 +660,7 @@ class ValidatingResolver(TypedLookups):
             )
             if problem is not None:
                 proof = denial.bogus(problem, EDE.DNSSEC_BOGUS)
-        ttl = min((r.ttl for r in rrsets), default=0)
+        ttl = _negativeTTL(message, name, min((r.ttl for r in rrsets), default=0))
         verdicts.append(
             _Verdict(
                 proof.status,
