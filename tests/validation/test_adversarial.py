@@ -175,6 +175,54 @@ def test_negativeTTLCappedByTheSOA(
     assert answer.ttl == 30
 
 
+def junkSignatures(message: dns.message.Message) -> dns.message.Message:
+    """
+    Replace the RRSIGs of the answer section with signatures by C{test.} that verify nothing,
+    and add to the authority section an NSEC record for the name so signed.
+    """
+    name = message.question[0].name
+    test = dns.name.from_text("test.")
+
+    def junk(rdtype: dns.rdatatype.RdataType) -> dns.rrset.RRset:
+        sig = dns.rdata.from_text(
+            "IN",
+            "RRSIG",
+            f"{dns.rdatatype.to_text(rdtype)} 15 {len(name) - 1} 300 20400101000000 "
+            f"20200101000000 1234 {test} " + "AAAA" * 22,
+        )
+        return dns.rrset.from_rdata(name, 300, sig)
+
+    data = [r for r in message.answer if r.rdtype != dns.rdatatype.RRSIG]
+    message.answer = data + [junk(r.rdtype) for r in data]
+    nsec = dns.rdata.from_text("IN", "NSEC", f"zz.{name} A RRSIG NSEC")
+    message.authority += [dns.rrset.from_rdata(name, 300, nsec), junk(dns.rdatatype.NSEC)]
+    return message
+
+
+@pytest.mark.parametrize(
+    ("name", "rdtype"),
+    [("www.unsigned.test.", "A"), ("www.unsigned.test.", "TXT"), ("nx.unsigned.test.", "A")],
+)
+def test_signaturesBelowAnUnsignedCutNotLookedAt(
+    hierarchy: Hierarchy, name: str, rdtype: str
+) -> None:
+    """
+    Below an unsigned delegation, data and denials are insecure whatever RRSIGs and NSEC
+    records a response adds (Unbound looks at none there): a signature by the zone above the
+    cut that verifies nothing does not make them bogus, and gains an attacker nothing that
+    stripping it would not. In a signed zone the same signatures are bogus.
+    """
+    honest = resolve(makeResolver(hierarchy)[0], name, rdtype)
+    assert honest.status is Status.INSECURE, honest
+    resolver, querier = makeResolver(hierarchy)
+    querier.tamper[(name, rdtype)] = junkSignatures
+    answer = resolve(resolver, name, rdtype)
+    assert answer.status is Status.INSECURE, answer
+    assert (answer.rcode, answer.records) == (honest.rcode, honest.records)
+    querier.tamper[("www.example.test.", "A")] = junkSignatures
+    assert resolve(resolver, "www.example.test.", "A").status is Status.BOGUS
+
+
 def deepName(below: str, length: int = 250) -> str:
     """
     A name of as many one-letter labels below C{below} as fit in C{length} octets.

@@ -472,12 +472,16 @@ class ValidatingResolver(TypedLookups):
                 zone.status, f"{what}: {zone.reason}", zone.ede, rrset.ttl, trust=zone.trust
             )
         if not signers:
-            return _Verdict(
+            bogus = _Verdict(
                 Status.BOGUS,
                 f"{what}: no RRSIG by a zone at or above the name "
                 f"(signers: {', '.join(sorted({str(s.signer) for s in sigs}))})",
                 EDE.DNSSEC_BOGUS,
             )
+            unsigned = await self._belowUnsignedCut(
+                owner, rrset.rdtype, what, bogus, rrset.ttl, ctx
+            )
+            return unsigned or bogus
         # The deepest signer first: where it is an insecure zone, the data is insecure (an
         # unsigned cut lies above the name). A bogus result may come from a signature added
         # by an attacker, so the next signer gets its chance; two at most.
@@ -488,6 +492,12 @@ class ValidatingResolver(TypedLookups):
                 return verdict
             first = first or verdict
         assert first is not None
+        if first.status is Status.BOGUS:
+            unsigned = await self._belowUnsignedCut(
+                owner, rrset.rdtype, what, first, rrset.ttl, ctx
+            )
+            if unsigned is not None:
+                return unsigned
         return first
 
     def _prefetchCuts(
@@ -602,49 +612,60 @@ class ValidatingResolver(TypedLookups):
         Step 5: validate the absence of C{name} (NXDOMAIN) or of the type there (NODATA),
         at the end of the chain C{links}, and finish the answer.
         """
-        chain = self._chain
         nxdomain = message.rcode() == dns.rcode.NXDOMAIN
         rcode = dns.rcode.NXDOMAIN if nxdomain else dns.rcode.NOERROR
+        verdict, rrsets = await self._denied(ctx, message, name, nxdomain)
+        # (A response refused by the work limits gets no more work.)
+        if verdict.status is Status.BOGUS and verdict.ede != EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE:
+            ttl = _negativeTTL(message, name, min((r.ttl for r in message.authority), default=0))
+            what = f"{name} {dns.rdatatype.to_text(ctx.rdtype)}"
+            unsigned = await self._belowUnsignedCut(name, ctx.rdtype, what, verdict, ttl, ctx)
+            if unsigned is not None:
+                verdict, rrsets = unsigned, ()
+        verdicts.append(verdict)
+        return self._finish(ctx, rcode, None, links, verdicts, rrsets)
+
+    async def _denied(
+        self,
+        ctx: LookupContext,
+        message: dns.message.Message,
+        name: dns.name.Name,
+        nxdomain: bool,
+    ) -> tuple[_Verdict, tuple[dns.rrset.RRset, ...]]:
+        """
+        Step 5, the proof: the verdict on the absence of C{name} or of the type there, and
+        the NSEC or NSEC3 RRsets it rests on.
+        """
+        chain = self._chain
         what = f"{name} {dns.rdatatype.to_text(ctx.rdtype)}"
         keys, rrsets, failed = await chain.provenDenial(message, name, ctx)
         if failed is not None:
-            verdicts.append(_Verdict(failed.status, f"{what}: {failed.reason}", failed.ede))
-            return self._finish(ctx, rcode, None, links, verdicts, tuple(rrsets))
+            return _Verdict(failed.status, f"{what}: {failed.reason}", failed.ede), tuple(rrsets)
         if keys is None:
             zone = await chain.unsignedStatus(name, ctx)
             if zone.status is Status.SECURE:
-                verdicts.append(
-                    _Verdict(
-                        Status.BOGUS,
-                        f"{what}: {'NXDOMAIN' if nxdomain else 'NODATA'} without NSEC or NSEC3 "
-                        f"records, but {zone.zone} is signed",
-                        EDE.NSEC_MISSING,
-                        trust=zone.trust,
-                    )
-                )
-            else:
-                ttl = _negativeTTL(
-                    message, name, min((r.ttl for r in message.authority), default=0)
-                )
-                verdicts.append(
-                    _Verdict(zone.status, f"{what}: {zone.reason}", zone.ede, ttl, trust=zone.trust)
-                )
-            return self._finish(ctx, rcode, None, links, verdicts, ())
-        if keys.status is not Status.SECURE:
-            verdicts.append(
-                _Verdict(keys.status, keys.reason, keys.ede, keys.ttl, trust=keys.trust)
-            )
-            return self._finish(ctx, rcode, None, links, verdicts, tuple(rrsets))
-        if not name.is_subdomain(keys.zone):
-            verdicts.append(
-                _Verdict(
+                return _Verdict(
                     Status.BOGUS,
-                    f"{what}: denial signed by {keys.zone}, which does not hold the name",
-                    EDE.DNSSEC_BOGUS,
-                    trust=keys.trust,
-                )
+                    f"{what}: {'NXDOMAIN' if nxdomain else 'NODATA'} without NSEC or NSEC3 "
+                    f"records, but {zone.zone} is signed",
+                    EDE.NSEC_MISSING,
+                    trust=zone.trust,
+                ), ()
+            ttl = _negativeTTL(message, name, min((r.ttl for r in message.authority), default=0))
+            return _Verdict(
+                zone.status, f"{what}: {zone.reason}", zone.ede, ttl, trust=zone.trust
+            ), ()
+        if keys.status is not Status.SECURE:
+            return _Verdict(keys.status, keys.reason, keys.ede, keys.ttl, trust=keys.trust), tuple(
+                rrsets
             )
-            return self._finish(ctx, rcode, None, links, verdicts, tuple(rrsets))
+        if not name.is_subdomain(keys.zone):
+            return _Verdict(
+                Status.BOGUS,
+                f"{what}: denial signed by {keys.zone}, which does not hold the name",
+                EDE.DNSSEC_BOGUS,
+                trust=keys.trust,
+            ), tuple(rrsets)
         proof = proofs.checkDenial(
             self.limits, rrsets, keys.zone, name, ctx.rdtype, nxdomain, ctx.budget
         )
@@ -661,16 +682,46 @@ class ValidatingResolver(TypedLookups):
             if problem is not None:
                 proof = denial.bogus(problem, EDE.DNSSEC_BOGUS)
         ttl = _negativeTTL(message, name, min((r.ttl for r in rrsets), default=0))
-        verdicts.append(
-            _Verdict(
-                proof.status,
-                f"{what}: {proof.reason}",
-                proof.ede,
-                min(ttl, keys.ttl),
-                trust=keys.trust,
-            )
+        return _Verdict(
+            proof.status,
+            f"{what}: {proof.reason}",
+            proof.ede,
+            min(ttl, keys.ttl),
+            trust=keys.trust,
+        ), tuple(rrsets)
+
+    async def _belowUnsignedCut(
+        self,
+        owner: dns.name.Name,
+        rdtype: int,
+        what: str,
+        verdict: _Verdict,
+        ttl: int,
+        ctx: LookupContext,
+    ) -> _Verdict | None:
+        """
+        For a bogus C{verdict} on data or a denial at C{owner}: the insecure verdict when the
+        walk down from the trust anchor proves an unsigned delegation above it, else C{None}.
+        Below an unsigned delegation signatures and proofs are not looked at (nor does
+        Unbound look at them): one an attacker adds or breaks there does not make insecure
+        data bogus. Nor does it gain more than stripping them would, which this same walk
+        judges.
+        """
+        member = owner.parent() if rdtype == dns.rdatatype.DS and owner != dns.name.root else owner
+        try:
+            zone = await self._chain.unsignedStatus(member, ctx)
+        except (LookupFailedError, BudgetExceededError):
+            return None  # the verdict stays bogus
+        if zone.status is not Status.INSECURE:
+            return None
+        return _Verdict(
+            Status.INSECURE,
+            f"{what}: {zone.reason} (so the response's RRSIGs and proofs are not looked "
+            f"at: {verdict.reason})",
+            zone.ede,
+            ttl,
+            trust=zone.trust,
         )
-        return self._finish(ctx, rcode, None, links, verdicts, tuple(rrsets))
 
     def _finish(
         self,
