@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dns.name
+import dns.rdata
 import pytest
 from twisted.internet.task import Clock
 
@@ -672,3 +673,20 @@ def test_writtenOnlyWhenChanged(root: Root, monkeypatch: pytest.MonkeyPatch) -> 
     assert len(writes) == 5  # the old key revoked (its hold-down restarts unwritten)
     assert _state(tracker, root.old) is KeyState.REVOKED
     assert ";;state=4 [ REVOKED ]" in writes[-1]
+
+
+def test_refreshIntervalAcrossTheSerialWrap(root: Root) -> None:
+    """
+    The refresh interval counts the time to the signatures' expiry in serial number
+    arithmetic (RFC 4034 section 3.1.5): after the 32-bit wrap of 2106, a signature expiring
+    in 10 days still gives 5 days, not the hour a negative difference gave.
+    """
+    tracker = root.tracker()
+    now = (1 << 32) - 2 * _DAY
+    expiration = (now + 10 * _DAY) % (1 << 32)
+    wrapped = dns.rdata.from_text(
+        "IN", "RRSIG", f"DNSKEY 13 0 2592000 {expiration} {now - _DAY} 1 . AAAA"
+    )
+    tracker._setTimes(86400 * 30, [wrapped], now)  # type: ignore[list-item]
+    assert tracker.queryInterval == 5 * _DAY
+    assert tracker.nextProbe == now + 5 * _DAY

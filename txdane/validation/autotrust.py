@@ -50,7 +50,7 @@ from txdane.validation.anchorstate import (
     unrevoked,
     writeState,
 )
-from txdane.validation.rrsig import keyTag
+from txdane.validation.rrsig import keyTag, secondsUntil
 
 __all__ = [
     "ADD_HOLD_DOWN",
@@ -472,7 +472,7 @@ class TrustAnchorTracker:
         (its signatures' original TTL) and the time to its signatures' earliest expiry.
         """
         originalTTL = min((s.original_ttl for s in sigs), default=ttl)
-        expiry = min((s.expiration for s in sigs), default=now + 2 * 15 * _DAY) - now
+        expiry = min((secondsUntil(s.expiration, now) for s in sigs), default=2 * 15 * _DAY)
         self.queryInterval = max(_HOUR, min(15 * _DAY, originalTTL // 2, expiry // 2))
         self.retryTime = max(_HOUR, min(_DAY, originalTTL // 10, expiry // 10))
         self.nextProbe = now + self.queryInterval
