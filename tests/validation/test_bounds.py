@@ -1,0 +1,88 @@
+"""
+Costs a hostile zone controls, each driven to its worst case and counted: the work of one
+lookup grows at most linearly with what a response carries, and every bound holds whatever
+the zone publishes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dns.dnssec
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import pytest
+from dns.rdtypes.ANY.DNSKEY import DNSKEY
+from twisted.internet.task import Clock
+
+from tests.validation.fakes import resolve
+from tests.validation.zonekit import NOW, Key, TableQuerier, keyset, n, rrset, sigset
+from txdane.validation import TrustAnchors, ValidatingResolver, ValidationLimits
+
+
+def anchoredAt(querier: TableQuerier, key: Key, **limits: Any) -> ValidatingResolver:
+    """
+    A resolver asking C{querier}, anchored at C{key} of C{p.}, at the zonekit's time, with
+    the C{limits} given.
+    """
+    clock = Clock()
+    clock.advance(NOW)
+    anchors = TrustAnchors.fromText(f"p. IN DNSKEY {key.dnskey.to_text()}")
+    return ValidatingResolver(
+        querier, trustAnchors=anchors, clock=clock, limits=ValidationLimits(**limits)
+    )
+
+
+def distinctKeys(count: int, avoid: set[int]) -> list[DNSKEY]:
+    """
+    C{count} Ed25519-sized DNSKEYs of random material, no two of the same key tag nor of a
+    tag in C{avoid}.
+    """
+    keys: list[DNSKEY] = []
+    tags = set(avoid)
+    while len(keys) < count:
+        key = DNSKEY(dns.rdataclass.IN, dns.rdatatype.DNSKEY, 257, 3, 15, os.urandom(32))
+        tag = dns.dnssec.key_id(key)
+        if tag not in tags:
+            tags.add(tag)
+            keys.append(key)
+    return keys
+
+
+def test_dsMatchingLinear(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    A child zone whose parent publishes a DS for each of its many keys (a 64 KiB response
+    holds some 1,300 of each): every DS matches a key, which costs one digest each, but
+    finding whether a key was already matched compared it with every key matched before,
+    a quadratic number of rdata comparisons (over a second of CPU for 1,300 keys).
+    """
+    many = 300
+    parent, child = Key(), Key()
+    keys = distinctKeys(many, {child.tag})
+    querier = TableQuerier()
+    pkeys = keyset("p.", [parent.dnskey])
+    querier.add("p.", "DNSKEY", (pkeys, sigset(n("p."), [parent.sign(pkeys, "p.")])))
+    ds = [dns.dnssec.make_ds("c.p.", key, "SHA256") for key in [*keys, child.dnskey]]
+    dsset = dns.rrset.from_rdata_list("c.p.", 300, ds)
+    querier.add("c.p.", "DS", (dsset, sigset(dsset.name, [parent.sign(dsset, "p.")])))
+    ckeys = keyset("c.p.", [*keys, child.dnskey])
+    querier.add("c.p.", "DNSKEY", (ckeys, sigset(n("c.p."), [child.sign(ckeys, "c.p.")])))
+    data = rrset("c.p. 300 IN A 192.0.2.1")
+    querier.add("c.p.", "A", (data, sigset(data.name, [child.sign(data, "c.p.")])))
+    resolver = anchoredAt(querier, parent)
+    comparisons = 0
+    original = dns.rdata.Rdata.__eq__
+
+    def counted(self: dns.rdata.Rdata, other: object) -> bool:
+        nonlocal comparisons
+        comparisons += 1
+        return original(self, other)
+
+    monkeypatch.setattr(dns.rdata.Rdata, "__eq__", counted)
+    answer = resolve(resolver, "c.p.", "A")
+    assert answer.secure, answer
+    # A few per key at most, not one per pair of matched keys (300 x 300 / 2).
+    assert comparisons < 4 * many, comparisons
