@@ -102,7 +102,7 @@ def makeResolver(hierarchy: Hierarchy, **kw: Any) -> tuple[ValidatingResolver, E
     return resolver, querier
 
 
-def resolve(resolver: ValidatingResolver, name: str, rdtype: str | int) -> Answer:
+def resolve(resolver: ValidatingResolver, name: str | dns.name.Name, rdtype: str | int) -> Answer:
     """
     The answer of a lookup that finishes at once (raising what it fails with).
     """

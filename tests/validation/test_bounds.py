@@ -6,7 +6,9 @@ the zone publishes.
 
 from __future__ import annotations
 
+import gc
 import os
+import tracemalloc
 from typing import Any
 
 import dns.dnssec
@@ -20,7 +22,9 @@ from twisted.internet.task import Clock
 
 from tests.validation.fakes import resolve
 from tests.validation.zonekit import NOW, Key, TableQuerier, keyset, n, rrset, sigset
+from txdane.status import Status
 from txdane.validation import TrustAnchors, ValidatingResolver, ValidationLimits
+from txdane.validation.limits import FAILURES_NAMED
 
 
 def anchoredAt(querier: TableQuerier, key: Key, **limits: Any) -> ValidatingResolver:
@@ -86,3 +90,42 @@ def test_dsMatchingLinear(monkeypatch: pytest.MonkeyPatch) -> None:
     assert answer.secure, answer
     # A few per key at most, not one per pair of matched keys (300 x 300 / 2).
     assert comparisons < 4 * many, comparisons
+
+
+def test_bogusReasonsKeptWithinTheCacheBound() -> None:
+    """
+    Hundreds of RRSIGs over one RRset, by signers other than the zone, fail at no cost; a
+    reason naming each (a response of 39 KB made one of 25 KB) was kept with the bogus
+    answer in the cache, uncounted, so that the cache held fourteen times its bound in
+    bytes. The reason names a few and counts the rest, and what it costs is charged.
+    """
+    signatures, names = 400, 100
+    parent = Key()
+    querier = TableQuerier()
+    pkeys = keyset("p.", [parent.dnskey])
+    querier.add("p.", "DNSKEY", (pkeys, sigset(n("p."), [parent.sign(pkeys, "p.")])))
+    for i in range(names):
+        data = rrset(f"h{i}.p. 300 IN A 192.0.2.1")
+        real = parent.sign(data, "p.")
+        sigs = [real.replace(signer=n("x."), key_tag=t) for t in range(signatures)]
+        sigs.append(real.replace(key_tag=real.key_tag ^ 1))
+        querier.add(data.name.to_text(), "A", (data, sigset(data.name, sigs)))  # type: ignore[arg-type]
+    resolver = anchoredAt(querier, parent, cacheBytes=2**40)
+    first = resolve(resolver, "h0.p.", "A")
+    assert first.status is Status.BOGUS
+    assert f"{signatures + 1 - FAILURES_NAMED} more" in first.reason
+    assert len(first.reason) < 100 * FAILURES_NAMED
+    charged = resolver._answers.bytes
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(1, names):
+            # (by name, not text: the resolver also remembers the texts it was asked)
+            assert resolve(resolver, n(f"h{i}.p."), "A").status is Status.BOGUS
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    charged = resolver._answers.bytes - charged
+    assert growth <= charged, (growth, charged)

@@ -36,6 +36,11 @@ MAX_NSEC3_HASHES_PER_LOOKUP = 600
 MAX_CNAME_CHAIN = 10
 #: Queries sent to the recursive resolver for one lookup, chain of trust included.
 MAX_QUERIES_PER_LOOKUP = 48
+#: Failed signatures a bogus verdict names in its reason; the others are only counted. A
+#: response can carry hundreds of RRSIGs over one RRset, each failing at no cost, and a
+#: reason naming them all (each with the owner's name, written out in full) would be several
+#: times the response's size, kept in the caches with the verdict.
+FAILURES_NAMED = 8
 #: Seconds one lookup may take in all.
 LOOKUP_TIMEOUT = 10.0
 #: Seconds of clock difference tolerated at both ends of a signature's validity period.

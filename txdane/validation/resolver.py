@@ -70,18 +70,20 @@ from txdane.validation.trustchain import ChainOfTrust, DSResult, ZoneKeys
 
 def _answerCost(answer: Answer) -> int:
     """
-    The estimated bytes of a cached answer: its records, its chain and its denial (its
-    chain of trust is shared with the zone caches).
+    The estimated bytes of a cached answer: its records, its chain, its denial and its
+    reason (its chain of trust is shared with the zone caches).
     """
-    return rrsetCost([answer.rrset, *(link.rrset for link in answer.chain), *answer.denial])
+    records = rrsetCost([answer.rrset, *(link.rrset for link in answer.chain), *answer.denial])
+    return records + len(answer.reason)
 
 
 def _zoneKeysCost(keys: ZoneKeys) -> int:
-    return rrsetCost(trust.dnskey for trust in keys.trust[-1:]) + 300 * len(keys.keys)
+    dnskey = rrsetCost(trust.dnskey for trust in keys.trust[-1:])
+    return dnskey + 300 * len(keys.keys) + len(keys.reason)
 
 
 def _dsCost(result: DSResult) -> int:
-    return rrsetCost([result.ds])
+    return rrsetCost([result.ds]) + len(result.reason)
 
 
 #: How many texts of questions L{ValidatingResolver.lookup} remembers the cache keys of.

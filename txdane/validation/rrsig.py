@@ -38,7 +38,7 @@ from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.answer import SignatureUse
 from txdane.validation.cache import nameText, sameName, within
 from txdane.validation.ede import EDE
-from txdane.validation.limits import Budget, ValidationLimits
+from txdane.validation.limits import FAILURES_NAMED, Budget, ValidationLimits
 
 _ZONE = 0x0100
 _REVOKE = 0x0080
@@ -445,7 +445,8 @@ def verifyRRset(
     return RRsetVerdict(
         Status.BOGUS,
         f"{owner} {dns.rdatatype.to_text(rrset.rdtype)}: no valid signature ("
-        + "; ".join(text for _, text in failures)
+        + "; ".join(text for _, text in failures[:FAILURES_NAMED])
+        + (f"; {len(failures) - FAILURES_NAMED} more" if len(failures) > FAILURES_NAMED else "")
         + ")",
         ede,
     )
