@@ -17,6 +17,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import pytest
+from dns.dnssecalgs.rsa import PublicRSA
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from twisted.internet.task import Clock
 
@@ -129,3 +130,46 @@ def test_bogusReasonsKeptWithinTheCacheBound() -> None:
         tracemalloc.stop()
     charged = resolver._answers.bytes - charged
     assert growth <= charged, (growth, charged)
+
+
+def rsaKey(modulusBits: int) -> DNSKEY:
+    """
+    An RSA/SHA-256 zone key (RFC 3110 wire form) with a random modulus of C{modulusBits}
+    bits and a public exponent of 35 bits, the most the exponent limit allows.
+    """
+    exponent = ((1 << 34) | 1).to_bytes(5, "big")
+    modulus = int.from_bytes(os.urandom(modulusBits // 8), "big") | (1 << (modulusBits - 1)) | 1
+    material = bytes([len(exponent)]) + exponent + modulus.to_bytes(modulusBits // 8, "big")
+    return DNSKEY(dns.rdataclass.IN, dns.rdatatype.DNSKEY, 256, 3, 8, material)
+
+
+@pytest.mark.parametrize(("modulusBits", "tried"), [(4096, True), (4104, False), (16384, False)])
+def test_rsaModulusLimit(monkeypatch: pytest.MonkeyPatch, modulusBits: int, tried: bool) -> None:
+    """
+    RSA zone keys are at most 4096 bits long (RFC 3110, RFC 5702), but nothing else stops a
+    zone from publishing a longer one, and a check with a 16384-bit modulus costs fourteen
+    times one with 4096 bits: within the signature budget, a lookup cost as much as four
+    hundred Ed25519 checks. No signature is checked with such a key.
+    """
+    anchor, rsa = Key(), rsaKey(modulusBits)
+    keys = keyset("p.", [anchor.dnskey, rsa])
+    data = rrset("www.p. 300 IN A 192.0.2.1")
+    forged = anchor.sign(data, "p.").replace(
+        algorithm=8, key_tag=dns.dnssec.key_id(rsa), signature=os.urandom(modulusBits // 8)
+    )
+    querier = TableQuerier()
+    querier.add("p.", "DNSKEY", (keys, sigset(n("p."), [anchor.sign(keys, "p.")])))
+    querier.add("www.p.", "A", (data, sigset(data.name, [forged])))  # type: ignore[list-item]
+    resolver = anchoredAt(querier, anchor)
+    verified = 0
+    original = PublicRSA.verify
+
+    def counted(self: PublicRSA, signature: bytes, signed: bytes) -> None:
+        nonlocal verified
+        verified += 1
+        original(self, signature, signed)
+
+    monkeypatch.setattr(PublicRSA, "verify", counted)
+    answer = resolve(resolver, "www.p.", "A")
+    assert answer.status is Status.BOGUS
+    assert verified == (1 if tried else 0), answer

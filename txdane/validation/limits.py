@@ -25,6 +25,10 @@ MAX_DS_MISMATCHES = 4
 #: signature costs in proportion to them (a 3000-bit exponent costs as much as fifty Ed25519
 #: checks). BIND uses 35; real keys use 3, 65537 or 2^32+1.
 MAX_RSA_EXPONENT_BITS = 35
+#: Bits of an RSA key's modulus above which no signature verifies with it: RFC 3110 (section
+#: 2) and RFC 5702 (section 2) limit RSA zone keys to 4096 bits, and a check with a
+#: 16384-bit modulus (and a 35-bit exponent) costs fourteen times one with 4096 bits.
+MAX_RSA_MODULUS_BITS = 4096
 #: NSEC3 iterations above which a proof is treated as insecure with EDE 27 (RFC 9276).
 MAX_NSEC3_ITERATIONS = 50
 #: NSEC3 records a single denial proof may carry before it is bogus (EDE 27).

@@ -30,6 +30,7 @@ import dns.rdataset
 import dns.rdatatype
 import dns.rrset
 from cryptography.exceptions import InvalidSignature
+from dns.dnssecalgs.rsa import PublicRSA
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.RRSIG import RRSIG
 
@@ -38,7 +39,12 @@ from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.answer import SignatureUse
 from txdane.validation.cache import nameText, sameName, within
 from txdane.validation.ede import EDE
-from txdane.validation.limits import FAILURES_NAMED, Budget, ValidationLimits
+from txdane.validation.limits import (
+    FAILURES_NAMED,
+    MAX_RSA_MODULUS_BITS,
+    Budget,
+    ValidationLimits,
+)
 
 _ZONE = 0x0100
 _REVOKE = 0x0080
@@ -173,7 +179,9 @@ def publicKey(algorithm: int, material: bytes) -> dns.dnssecalgs.base.GenericPub
     """
     The public key of a DNSKEY of C{algorithm} with key C{material}, parsed by dnspython's
     class for the algorithm; C{None} when that rejects the material (C{ValueError}: then
-    no signature verifies with it). The last L{KEY_CACHE_SIZE} keys asked for are kept.
+    no signature verifies with it), or for an RSA key whose modulus is longer than
+    L{MAX_RSA_MODULUS_BITS <txdane.validation.limits.MAX_RSA_MODULUS_BITS>} (which
+    C{validate_rrsig} would check). The last L{KEY_CACHE_SIZE} keys asked for are kept.
 
     @raise dns.dnssec.UnsupportedAlgorithm: dnspython has no class for the algorithm (this
         is not kept).
@@ -181,9 +189,12 @@ def publicKey(algorithm: int, material: bytes) -> dns.dnssecalgs.base.GenericPub
     dnskey = DNSKEY(dns.rdataclass.IN, dns.rdatatype.DNSKEY, _ZONE, 3, algorithm, material)
     cls = dns.dnssecalgs.get_algorithm_cls_from_dnskey(dnskey).public_cls
     try:
-        return cls.from_dnskey(dnskey)
+        public = cls.from_dnskey(dnskey)
     except ValueError:
         return None
+    if isinstance(public, PublicRSA) and public.key.key_size > MAX_RSA_MODULUS_BITS:
+        return None  # longer than RSA zone keys may be, and costly to check with
+    return public
 
 
 def _nameWire(labels: Sequence[bytes]) -> bytes:
