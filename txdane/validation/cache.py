@@ -23,6 +23,7 @@ import dns.rrset
 from twisted.internet.interfaces import IReactorTime
 
 V = TypeVar("V")
+A = TypeVar("A")
 
 #: Estimated bytes of Python objects per RRset and per record, beyond the record's wire
 #: form: measured with tracemalloc on parsed answers (an A record costs about 190 bytes).
@@ -98,6 +99,28 @@ def parentName(name: dns.name.Name) -> dns.name.Name:
     parent = object.__new__(_Name)
     object.__setattr__(parent, "labels", labels[1:])
     return parent
+
+
+class RememberLast(Generic[A, V]):
+    """
+    C{compute}, remembering its result for the last tuple it was given, found again by
+    identity (a tuple cannot change; anything else is computed every time): work on a
+    zone's keys, asked again for each RRset of a response, is done once, however many
+    RRsets a response carries.
+    """
+
+    def __init__(self, compute: Callable[[A], V]) -> None:
+        self._compute = compute
+        self._last: tuple[A, V] | None = None
+
+    def __call__(self, argument: A) -> V:
+        last = self._last
+        if last is not None and last[0] is argument:
+            return last[1]
+        result = self._compute(argument)
+        if isinstance(argument, tuple):
+            self._last = (argument, result)
+        return result
 
 
 def rrsetCost(rrsets: Iterable[dns.rrset.RRset | None]) -> int:

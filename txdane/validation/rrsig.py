@@ -37,7 +37,7 @@ from dns.rdtypes.ANY.RRSIG import RRSIG
 from txdane.status import Status
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.answer import SignatureUse
-from txdane.validation.cache import nameText, sameName, within
+from txdane.validation.cache import RememberLast, nameText, sameName, within
 from txdane.validation.ede import EDE
 from txdane.validation.limits import (
     FAILURES_NAMED,
@@ -172,6 +172,10 @@ def keysByTag(keys: Iterable[DNSKEY]) -> dict[int, list[DNSKEY]]:
     for key in keys:
         byTag.setdefault(keyTag(key), []).append(key)
     return byTag
+
+
+#: L{keysByTag} of the last zone's keys, for each RRset they verify (a response of many).
+_keysByTag = RememberLast(keysByTag)
 
 
 @functools.lru_cache(maxsize=KEY_CACHE_SIZE)
@@ -343,7 +347,7 @@ def verifyRRset(
             EDE.DNSSEC_BOGUS,
         )
     sigs = list(rrsigs)
-    byTag = keysByTag(keys)
+    byTag = _keysByTag(keys)
     signed = SignedData(rrset)
     if not sigs:
         return RRsetVerdict(
