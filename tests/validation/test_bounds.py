@@ -12,6 +12,7 @@ import tracemalloc
 from typing import Any
 
 import dns.dnssec
+import dns.name
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
@@ -22,9 +23,11 @@ from dns.dnssecalgs.rsa import PublicRSA
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from twisted.internet.task import Clock
 
-from tests.validation.fakes import resolve
+from tests.validation.fakes import makeResolver, resolve
+from tests.validation.test_hostile import uncachedServer
 from tests.validation.zonekit import NOW, Key, TableQuerier, keyset, n, rrset, sigset
 from txdane.status import Status
+from txdane.testing import Hierarchy, buildHierarchy
 from txdane.validation import TrustAnchors, ValidatingResolver, ValidationLimits, rrsig
 from txdane.validation.limits import FAILURES_NAMED
 
@@ -209,3 +212,59 @@ def test_zoneKeysGroupedOncePerResponse(monkeypatch: pytest.MonkeyPatch) -> None
     assert resolver.lastSignatureChecks > rrsets
     # A few passes over the keys, not one per RRset verified (30 x 200).
     assert calls < 4 * many, calls
+
+
+def deepName(first: str, below: str) -> str:
+    """
+    C{first}, then as many two-letter labels as fit in a name of 255 octets, then C{below}:
+    the name of most labels that are not each a single byte (Python keeps one copy of
+    each single byte).
+    """
+    name = first + "."
+    while len(name) + 3 + len(below) <= 253:
+        name = "ab." + name
+    return name + below
+
+
+@pytest.fixture(scope="module")
+def longNames() -> Hierarchy:
+    """
+    A signed wildcard whose MX records name exchanges of 85 labels each.
+    """
+    exchanges = [deepName(f"x{i}", "example.test.") for i in range(10)]
+    return buildHierarchy(
+        extraRecords={"example.test.": [f"*.big 300 IN MX 1 {name}" for name in exchanges]}
+    )
+
+
+def test_cacheCostOfLongNames(longNames: Hierarchy) -> None:
+    """
+    Names are held label by label, and each label costs some fifty bytes however short: a
+    response can carry thousands of names of 85 labels, each compressed to a few octets.
+    The bytes charged for such answers (deep names, asked for and answered from a
+    wildcard, with records naming deep names) were a fourth of what they held, so the
+    cache held four times its bound in bytes; they are now at least what they hold.
+    """
+    resolver, _ = makeResolver(longNames, limits=ValidationLimits(cacheBytes=2**40))
+    uncachedServer(resolver, longNames)
+
+    def look(i: int) -> None:
+        name = dns.name.from_text(deepName(f"h{i}", "big.example.test."))
+        answer = resolve(resolver, name, "MX")
+        assert answer.secure and len(answer.records) == 10, answer
+
+    for i in range(5):  # the zones' keys and cuts, and whatever first use allocates
+        look(1000 + i)
+    charged = resolver._answers.bytes
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(50):
+            look(i)
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    charged = resolver._answers.bytes - charged
+    assert growth <= charged, (growth, charged)

@@ -31,6 +31,11 @@ RRSET_OVERHEAD = 600
 RECORD_OVERHEAD = 240
 #: Estimated bytes of an entry beyond its RRsets (the cache slot, the value object).
 ENTRY_OVERHEAD = 1000
+#: Estimated bytes of each label of a name, and of each piece of a record held apart (a TXT
+#: string, an NSEC type bitmap window), beyond its octets: the object holding it and its
+#: place in a tuple. A name of 85 two-letter labels costs some 4 KB, sixteen times its wire
+#: form, and one response can carry thousands of such names (compressed to a few octets each).
+PIECE_OVERHEAD = 56
 
 
 def nameKey(name: dns.name.Name) -> tuple[bytes, ...]:
@@ -123,17 +128,48 @@ class RememberLast(Generic[A, V]):
         return result
 
 
+def nameCost(name: dns.name.Name) -> int:
+    """
+    An upper estimate of the memory a name made apart (as each name parsed from a response
+    is) holds, beyond the object itself: its labels.
+    """
+    return sum(PIECE_OVERHEAD + len(label) for label in name.labels)
+
+
+#: The attributes of each class of record data that hold its fields.
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        found = [f for c in cls.__mro__ for f in getattr(c, "__slots__", ())]
+        fields = _FIELDS[cls] = tuple(f for f in dict.fromkeys(found) if not f.startswith("rd"))
+    return fields
+
+
+def _pieces(value: object, depth: int = 0) -> int:
+    # The names and the pieces of a record's field (nested no deeper than dnspython nests).
+    if isinstance(value, dns.name.Name):
+        return nameCost(value)
+    if isinstance(value, (tuple, list)) and depth < 3:
+        return sum(PIECE_OVERHEAD + _pieces(item, depth + 1) for item in value)
+    return 0
+
+
 def rrsetCost(rrsets: Iterable[dns.rrset.RRset | None]) -> int:
     """
-    An upper estimate of the memory the RRsets C{rrsets} hold (C{None}s are skipped).
+    An upper estimate of the memory the RRsets C{rrsets} hold (C{None}s are skipped): the
+    records in wire form, the objects holding them, and the names and pieces held apart.
     """
     total = 0
     for rrset in rrsets:
         if rrset is None:
             continue
-        total += RRSET_OVERHEAD + len(rrset.name) * 8
+        total += RRSET_OVERHEAD + nameCost(rrset.name)
         for rdata in rrset:
             total += RECORD_OVERHEAD + len(rdata.to_digestable())
+            total += sum(_pieces(getattr(rdata, f, None)) for f in _fields(rdata.__class__))
     return total
 
 

@@ -58,7 +58,7 @@ from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
 from txdane.validation.autotrust import RefreshTimer, TrustAnchorTracker
-from txdane.validation.cache import ExpiringCache, nameText, rrsetCost
+from txdane.validation.cache import ExpiringCache, nameCost, nameText, rrsetCost
 from txdane.validation.context import LookupContext, cancellable
 from txdane.validation.ede import EDE
 from txdane.validation.interfaces import IDNSSECResolver
@@ -70,11 +70,13 @@ from txdane.validation.trustchain import ChainOfTrust, DSResult, ZoneKeys
 
 def _answerCost(answer: Answer) -> int:
     """
-    The estimated bytes of a cached answer: its records, its chain, its denial and its
-    reason (its chain of trust is shared with the zone caches).
+    The estimated bytes of a cached answer: its records, its chain, its denial, its reason,
+    the name asked and the signers' names (its chain of trust is shared with the zone
+    caches).
     """
     records = rrsetCost([answer.rrset, *(link.rrset for link in answer.chain), *answer.denial])
-    return records + len(answer.reason)
+    names = nameCost(answer.name) + sum(nameCost(s.signer) for s in answer.signatures)
+    return records + names + len(answer.reason)
 
 
 def _zoneKeysCost(keys: ZoneKeys) -> int:
