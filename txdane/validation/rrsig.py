@@ -360,7 +360,8 @@ def verifyRRset(
             failures.append(
                 (
                     EDE.DNSSEC_BOGUS,
-                    f"{_what(rrsig)}: signer is not {zone}, the zone holding {owner}",
+                    f"{_what(rrsig)}: signer is not {nameText(zone)}, the zone holding "
+                    f"{nameText(owner)}",
                 )
             )
             continue
@@ -396,7 +397,8 @@ def verifyRRset(
             continue
         candidates = [key for key in byTag.get(rrsig.key_tag, ()) if _keyUsable(key, rrsig)]
         if not candidates:
-            failures.append((EDE.DNSKEY_MISSING, f"{_what(rrsig)}: no such key in {zone} DNSKEY"))
+            missing = f"{_what(rrsig)}: no such key in {nameText(zone)} DNSKEY"
+            failures.append((EDE.DNSKEY_MISSING, missing))
             continue
         bits = max(rsaExponentBits(key) for key in candidates)
         candidates = [k for k in candidates if rsaExponentBits(k) <= limits.maxRSAExponentBits]
