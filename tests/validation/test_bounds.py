@@ -12,6 +12,7 @@ import tracemalloc
 from typing import Any
 
 import dns.dnssec
+import dns.message
 import dns.name
 import dns.rcode
 import dns.rdata
@@ -301,3 +302,35 @@ def test_failedSignaturesCostNoNameTexts(monkeypatch: pytest.MonkeyPatch) -> Non
     assert answer.status is Status.BOGUS and "signer is not p." in answer.reason
     assert resolver.lastSignatureChecks == 1
     assert texts < signatures // 10, texts
+
+
+def hugeTTLs(message: dns.message.Message) -> dns.message.Message:
+    """
+    Every TTL of the response at its largest (RFC 2181 section 8): unsigned data's TTLs are
+    whatever the zone, or anyone on the path, says.
+    """
+    for section in (*message.answer, *message.authority):
+        section.ttl = 2**31 - 1
+    return message
+
+
+def test_cacheTTLBounded() -> None:
+    """
+    Insecure data with the largest TTL there is stays in the cache no longer than
+    C{maxCacheTTL}: the lookup after it asks again.
+    """
+    resolver, querier = makeResolver(buildHierarchy())
+    querier.tamper[("www.unsigned.test.", "A")] = hugeTTLs
+    assert resolve(resolver, "www.unsigned.test.", "A").status is Status.INSECURE
+    asked = len(querier.queries)
+    clock = resolver.clock
+    assert isinstance(clock, Clock)
+    clock.advance(resolver.limits.maxCacheTTL - 1)
+    resolve(resolver, "www.unsigned.test.", "A")
+    assert len(querier.queries) == asked
+    clock.advance(2)
+    resolve(resolver, "www.unsigned.test.", "A")
+    assert ("www.unsigned.test.", "A") in [
+        (name.to_text(), dns.rdatatype.to_text(rdtype))
+        for name, rdtype, *_ in querier.queries[asked:]
+    ]
