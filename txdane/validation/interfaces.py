@@ -20,6 +20,14 @@ class IDNSSECResolver(Interface):
     L{LookupFailedError<txdane.errors.LookupFailedError>} when the lookup could not
     complete (timeout, SERVFAIL, malformed response, a work limit). A failure is never reported
     as an answer without records.
+
+    Of the work limits (L{ValidationLimits<txdane.validation.limits.ValidationLimits>}),
+    those on signature checks (per RRset and per lookup: KeyTrap), keys per key tag, DS
+    mismatches and NSEC3 records per proof make the data bogus (EDE 6 or 27), as Unbound and
+    Knot Resolver do; those on queries, NSEC3 hashes, the CNAME chain and time fail the
+    lookup with a L{WorkLimitExceededError<txdane.errors.WorkLimitExceededError>}. NSEC3
+    iterations over the limit make a denial insecure (RFC 9276; see C{strictNSEC3Iterations});
+    no other limit makes data read as unsigned, or as proven absent.
     """
 
     def lookup(name: dns.name.Name | str, rdtype: dns.rdatatype.RdataType | str | int) -> Deferred:
