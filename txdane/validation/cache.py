@@ -136,7 +136,8 @@ def nameCost(name: dns.name.Name) -> int:
     return sum(PIECE_OVERHEAD + len(label) for label in name.labels)
 
 
-#: The attributes of each class of record data that hold its fields.
+#: The attributes of each class of record data (and of the objects records hold, such as
+#: SVCB parameters) that hold its fields.
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -148,19 +149,34 @@ def _fields(cls: type) -> tuple[str, ...]:
     return fields
 
 
-def _pieces(value: object, depth: int = 0) -> int:
-    # The names and the pieces of a record's field (nested no deeper than dnspython nests).
+def _fieldCost(value: object, depth: int = 0) -> int:
+    """
+    An upper estimate of the memory a field of a record holds beyond the record's own
+    overhead: its octets, and the names and pieces held apart.
+    """
     if isinstance(value, dns.name.Name):
-        return nameCost(value)
-    if isinstance(value, (tuple, list)) and depth < 3:
-        return sum(PIECE_OVERHEAD + _pieces(item, depth + 1) for item in value)
-    return 0
+        return nameCost(value) + len(value.labels)  # (and the wire form's length octets)
+    if isinstance(value, (bytes, bytearray, str)):
+        return len(value)
+    if value is None or isinstance(value, (int, float)) or depth > 3:
+        return 0
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, (tuple, list, frozenset, set)):
+        return sum(PIECE_OVERHEAD + _fieldCost(item, depth + 1) for item in value)
+    # An object of dnspython's (an SVCB parameter, an APL item): its own fields.
+    fields = _fields(value.__class__) or tuple(getattr(value, "__dict__", ()))
+    return sum(_fieldCost(getattr(value, f, None), depth + 1) for f in fields)
 
 
 def rrsetCost(rrsets: Iterable[dns.rrset.RRset | None]) -> int:
     """
     An upper estimate of the memory the RRsets C{rrsets} hold (C{None}s are skipped): the
-    records in wire form, the objects holding them, and the names and pieces held apart.
+    objects holding the records, their octets, and the names and pieces held apart.
+
+    Worked out from the records' fields, not their wire form: dnspython writes each name
+    within a record in time quadratic in its labels (some 0.6 ms for a name of 85 labels,
+    1.7 s for a response of 3,000 such records).
     """
     total = 0
     for rrset in rrsets:
@@ -168,8 +184,8 @@ def rrsetCost(rrsets: Iterable[dns.rrset.RRset | None]) -> int:
             continue
         total += RRSET_OVERHEAD + nameCost(rrset.name)
         for rdata in rrset:
-            total += RECORD_OVERHEAD + len(rdata.to_digestable())
-            total += sum(_pieces(getattr(rdata, f, None)) for f in _fields(rdata.__class__))
+            fields = _fields(rdata.__class__)
+            total += RECORD_OVERHEAD + sum(_fieldCost(getattr(rdata, f, None)) for f in fields)
     return total
 
 
