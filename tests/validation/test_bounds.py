@@ -6,6 +6,7 @@ the zone publishes.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import tracemalloc
@@ -29,9 +30,9 @@ from tests.validation.test_hostile import uncachedServer
 from tests.validation.zonekit import NOW, Key, TableQuerier, keyset, n, rrset, sigset
 from txdane.status import Status
 from txdane.testing import Hierarchy, buildHierarchy
-from txdane.validation import TrustAnchors, ValidatingResolver, ValidationLimits, rrsig
+from txdane.validation import TrustAnchors, ValidatingResolver, ValidationLimits, rrsig, zonekeys
 from txdane.validation.cache import rrsetCost
-from txdane.validation.limits import FAILURES_NAMED
+from txdane.validation.limits import FAILURES_NAMED, MAX_NEGATIVE_TTL
 
 
 def anchoredAt(querier: TableQuerier, key: Key, **limits: Any) -> ValidatingResolver:
@@ -360,3 +361,52 @@ def test_cacheCostLinearInLabels(monkeypatch: pytest.MonkeyPatch) -> None:
     assert made == 0, made
     # Still an upper estimate: each label some fifty bytes.
     assert cost > many * 85 * 50
+
+
+def test_negativeTTLBounded() -> None:
+    """
+    A proven NXDOMAIN whose NSEC record and keys say a day (the zone's SOA minimum) is kept
+    no longer than C{maxNegativeTTL}: replayed while its signatures last, an old denial
+    would otherwise hide records published since (a new TLSA record) for the whole day.
+    """
+    anchor = Key()
+    querier = TableQuerier()
+    keys = keyset("p.", [anchor.dnskey], ttl=86400)
+    querier.add("p.", "DNSKEY", (keys, sigset(n("p."), [anchor.sign(keys, "p.")])))
+    nsec = rrset("p. 86400 IN NSEC z.p. NS SOA RRSIG NSEC DNSKEY")
+    denial = (nsec, sigset(nsec.name, [anchor.sign(nsec, "p.")]))
+    querier.add("nx.p.", "TLSA", (), denial, dns.rcode.NXDOMAIN)
+    resolver = anchoredAt(querier, anchor)
+    answer = resolve(resolver, "nx.p.", "TLSA")
+    assert answer.secure and answer.rcode == dns.rcode.NXDOMAIN, answer
+    assert answer.ttl == 86400
+    clock = resolver.clock
+    assert isinstance(clock, Clock)
+    clock.advance(resolver.limits.maxNegativeTTL - 1)
+    asked = len(querier.queries)
+    resolve(resolver, "nx.p.", "TLSA")
+    assert len(querier.queries) == asked
+    clock.advance(2)
+    resolve(resolver, "nx.p.", "TLSA")
+    assert (n("nx.p."), dns.rdatatype.TLSA) in [(q[0], q[1]) for q in querier.queries[asked:]]
+
+
+@pytest.mark.parametrize(
+    ("cut", "ds", "kept"),
+    [
+        (zonekeys.Cut.UNSIGNED, False, MAX_NEGATIVE_TTL),
+        (zonekeys.Cut.NONE, False, MAX_NEGATIVE_TTL),
+        (zonekeys.Cut.SIGNED, True, 86400),
+    ],
+)
+def test_negativeTTLBoundsZoneCuts(cut: zonekeys.Cut, ds: bool, kept: int) -> None:
+    """
+    What a DS query's denial proved (an unsigned delegation, no cut) is cached no longer
+    than C{maxNegativeTTL} either: a replayed denial of a DS published since would keep the
+    new signed zone insecure for as long as the denial's TTL says.
+    """
+    resolver = anchoredAt(TableQuerier(), Key())
+    dsset = rrset("c.p. 86400 IN DS 1 15 2 " + "00" * 32) if ds else None
+    result = zonekeys.DSResult(n("c.p."), cut, Status.SECURE, "", zone=n("p."), ds=dsset)
+    result = dataclasses.replace(result, ttl=86400)
+    assert resolver._chain._ttl(result) == kept

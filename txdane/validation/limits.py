@@ -55,6 +55,11 @@ CLOCK_SKEW = 300
 MAX_CLOCK_SKEW = 86400
 #: Longest time, in seconds, a validated answer stays in the cache.
 MAX_CACHE_TTL = 86400
+#: Longest time, in seconds, that what a denial proved stays in the cache: a name or type
+#: proven absent, a zone cut proven unsigned or absent, and what is insecure for it. As
+#: Unbound's C{cache-max-negative-ttl}: an old denial, replayed while its signatures last,
+#: hides records published since (a new TLSA record, a new DS) for no longer than this.
+MAX_NEGATIVE_TTL = 3600
 #: Seconds a bogus result stays in the cache, so an attacker cannot force the work again.
 BOGUS_TTL = 60
 #: Entries the cache holds before it evicts the least recently used.
@@ -85,6 +90,7 @@ class ValidationLimits:
     @ivar lookupTimeout: see L{LOOKUP_TIMEOUT}.
     @ivar clockSkew: see L{CLOCK_SKEW}.
     @ivar maxCacheTTL: see L{MAX_CACHE_TTL}.
+    @ivar maxNegativeTTL: see L{MAX_NEGATIVE_TTL}.
     @ivar bogusTTL: see L{BOGUS_TTL}.
     @ivar cacheSize: see L{CACHE_SIZE}.
     @ivar cacheBytes: see L{CACHE_BYTES}.
@@ -109,6 +115,7 @@ class ValidationLimits:
     lookupTimeout: float = LOOKUP_TIMEOUT
     clockSkew: int = CLOCK_SKEW
     maxCacheTTL: int = MAX_CACHE_TTL
+    maxNegativeTTL: int = MAX_NEGATIVE_TTL
     bogusTTL: int = BOGUS_TTL
     cacheSize: int = CACHE_SIZE
     cacheBytes: int = CACHE_BYTES

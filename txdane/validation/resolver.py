@@ -349,6 +349,8 @@ class ValidatingResolver(TypedLookups):
             self.lastNSEC3Hashes = ctx.budget.nsec3Hashes
         answer = self._strictTLSA(answer)
         ttl = self.limits.bogusTTL if answer.status is Status.BOGUS else answer.ttl
+        if answer.rrset is None:
+            ttl = min(ttl, self.limits.maxNegativeTTL)
         self._answers.put((ctx.name, ctx.rdtype), answer, ttl)
         if ctx.textKey is not None:
             self._answers.put(ctx.textKey, answer, ttl)

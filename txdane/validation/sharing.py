@@ -85,7 +85,7 @@ class _SharedResults:
         result = await self._shared((kind, key), compute, ctx.budget)
         ctx.known[(kind, key)] = result
         if self._reusable(result, ctx.budget):
-            cache.put(key, result, self._ttl(result.status, result.ttl))
+            cache.put(key, result, self._ttl(result))
         return result
 
     @staticmethod
@@ -102,5 +102,15 @@ class _SharedResults:
             if not waiting.called:
                 waiting.callback(result)
 
-    def _ttl(self, status: Status, ttl: int) -> int:
-        return self.limits.bogusTTL if status is Status.BOGUS else ttl
+    def _ttl(self, result: ZoneKeys | DSResult) -> int:
+        """
+        How long C{result} is cached: bogus, for C{bogusTTL}; what a denial proved (no DS, no
+        cut, an unsigned delegation) or what is insecure, no longer than C{maxNegativeTTL}.
+        """
+        if result.status is Status.BOGUS:
+            return self.limits.bogusTTL
+        if result.status is not Status.SECURE or (
+            isinstance(result, DSResult) and result.ds is None
+        ):
+            return min(result.ttl, self.limits.maxNegativeTTL)
+        return result.ttl
