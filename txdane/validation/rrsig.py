@@ -184,8 +184,8 @@ def publicKey(algorithm: int, material: bytes) -> dns.dnssecalgs.base.GenericPub
     The public key of a DNSKEY of C{algorithm} with key C{material}, parsed by dnspython's
     class for the algorithm; C{None} when that rejects the material (C{ValueError}: then
     no signature verifies with it), or for an RSA key whose modulus is longer than
-    L{MAX_RSA_MODULUS_BITS <txdane.validation.limits.MAX_RSA_MODULUS_BITS>} (which
-    C{validate_rrsig} would check). The last L{KEY_CACHE_SIZE} keys asked for are kept.
+    L{MAX_RSA_MODULUS_BITS <txdane.validation.limits.MAX_RSA_MODULUS_BITS>} (with which
+    C{validate_rrsig} would still check). The last L{KEY_CACHE_SIZE} keys asked for are kept.
 
     @raise dns.dnssec.UnsupportedAlgorithm: dnspython has no class for the algorithm (this
         is not kept).
