@@ -29,6 +29,8 @@ The modules, in the order one lookup goes through them:
     L{sharing<txdane.validation.sharing>}.
   - L{rrsig<txdane.validation.rrsig>}: checking one RRset's signatures with a zone's keys,
     under the L{algorithms<txdane.validation.algorithms>} policy.
+  - L{verdicts<txdane.validation.verdicts>}: what each step concludes, the proof of a
+    negative answer, and the walk that finds an unsigned delegation above bogus data.
   - L{proofs<txdane.validation.proofs>}: the denial records of a response, verified and
     run through the NSEC (L{nsec<txdane.validation.nsec>}) or NSEC3
     (L{nsec3<txdane.validation.nsec3>}) proof; what both share is in

@@ -16,9 +16,11 @@ One lookup, top down; each step is a method of L{ValidatingResolver}:
      (L{ChainOfTrust.verify}), the signer must hold the name (L{ChainOfTrust.inZone}), and
      a wildcard expansion needs a proof that no closer name exists
      (L{ChainOfTrust.provenDenial}, L{proofs.checkWildcard
-     <txdane.validation.proofs.checkWildcard>}). Data without signatures is insecure only
+     <txdane.validation.proofs.checkWildcard>}). Data without valid signatures is insecure only
      below an unsigned delegation (L{ChainOfTrust.unsignedStatus}).
-  5. C{_negative}: NXDOMAIN or NODATA, proven by the NSEC or NSEC3 records of the response
+  5. C{_negative}, then C{_denied} (in L{verdicts<txdane.validation.verdicts>}, with
+     C{_belowUnsignedCut}, which also serves step 4): NXDOMAIN or NODATA, proven by the
+     NSEC or NSEC3 records of the response
      (L{ChainOfTrust.provenDenial}, L{proofs.checkDenial
      <txdane.validation.proofs.checkDenial>}); without them, by an unsigned delegation above
      the name (L{ChainOfTrust.unsignedStatus}).
@@ -53,7 +55,7 @@ from txdane.errors import (
 from txdane.names import asName
 from txdane.status import Status
 from txdane.transport import DNSQuerier
-from txdane.validation import denial, proofs
+from txdane.validation import proofs
 from txdane.validation.algorithms import AlgorithmPolicy
 from txdane.validation.anchors import TrustAnchors
 from txdane.validation.answer import Answer, ChainLink, SignatureUse, ZoneTrust
@@ -66,6 +68,7 @@ from txdane.validation.limits import Budget, ValidationLimits
 from txdane.validation.lookups import TypedLookups, defaultClock, limitLookupTime, lookupType
 from txdane.validation.sections import dnameFor, findRRset, signaturesFor
 from txdane.validation.trustchain import ChainOfTrust, DSResult, ZoneKeys
+from txdane.validation.verdicts import AbsenceSteps, Verdict, negativeTTL
 
 
 def _answerCost(answer: Answer) -> int:
@@ -111,17 +114,6 @@ def _textKey(name: object, rdtype: object) -> tuple[str, str | int] | None:
     return None
 
 
-@dataclasses.dataclass(frozen=True)
-class _Verdict:
-    status: Status
-    reason: str
-    ede: int | None = None
-    ttl: int = 0
-    signatures: tuple[SignatureUse, ...] = ()
-    trust: tuple[ZoneTrust, ...] = ()
-    denial: tuple[dns.rrset.RRset, ...] = ()
-
-
 def _synthesized(message: dns.message.Message, cname: dns.rrset.RRset) -> bool:
     """
     Whether C{cname} was synthesized from a DNAME in the same answer (it is then unsigned,
@@ -133,22 +125,8 @@ def _synthesized(message: dns.message.Message, cname: dns.rrset.RRset) -> bool:
     return not signaturesFor(message, message.answer, cname)
 
 
-def _negativeTTL(message: dns.message.Message, name: dns.name.Name, ttl: int) -> int:
-    """
-    C{ttl}, the TTL of a negative answer for C{name}, no longer than the negative caching
-    TTL the SOA records of its authority section give (RFC 2308 section 5: the lesser of
-    the SOA's TTL and its MINIMUM field), as Unbound keeps it: a zone signed before RFC 9077
-    gives its NSEC and NSEC3 records the MINIMUM as TTL, which may be the longer. (The SOA
-    is not validated: it can only shorten the time.)
-    """
-    for rrset in message.authority:
-        if rrset.rdtype == dns.rdatatype.SOA and len(rrset) > 0 and name.is_subdomain(rrset.name):
-            ttl = min(ttl, rrset.ttl, rrset[0].minimum)
-    return ttl
-
-
 @implementer(IDNSSECResolver)
-class ValidatingResolver(TypedLookups):
+class ValidatingResolver(TypedLookups, AbsenceSteps):
     """
     Validates every answer of a recursive resolver locally, from the trust anchors down.
 
@@ -384,7 +362,7 @@ class ValidatingResolver(TypedLookups):
         """
         name, qtype = ctx.name, ctx.rdtype
         links: list[ChainLink] = []
-        verdicts: list[_Verdict] = []
+        verdicts: list[Verdict] = []
         message = await ctx.query(name, qtype)
         seen = {name}
         hops = 0
@@ -452,7 +430,7 @@ class ValidatingResolver(TypedLookups):
         message: dns.message.Message,
         rrset: dns.rrset.RRset,
         ctx: LookupContext,
-    ) -> _Verdict:
+    ) -> Verdict:
         """
         Step 4: validate one RRset of an answer section (the answer, or a CNAME/DNAME link):
         find the zones that signed it and validate it as data of the deepest (L{_signedBy}),
@@ -468,17 +446,17 @@ class ValidatingResolver(TypedLookups):
         if not sigs:
             zone = await chain.unsignedStatus(owner, ctx)
             if zone.status is Status.SECURE:
-                return _Verdict(
+                return Verdict(
                     Status.BOGUS,
                     f"{what} has no RRSIG, but {zone.zone} is signed (RRSIGs stripped?)",
                     EDE.RRSIGS_MISSING,
                     trust=zone.trust,
                 )
-            return _Verdict(
+            return Verdict(
                 zone.status, f"{what}: {zone.reason}", zone.ede, rrset.ttl, trust=zone.trust
             )
         if not signers:
-            bogus = _Verdict(
+            bogus = Verdict(
                 Status.BOGUS,
                 f"{what}: no RRSIG by a zone at or above the name "
                 f"(signers: {', '.join(sorted({str(s.signer) for s in sigs}))})",
@@ -491,7 +469,7 @@ class ValidatingResolver(TypedLookups):
         # The deepest signer first: where it is an insecure zone, the data is insecure (an
         # unsigned cut lies above the name). A bogus result may come from a signature added
         # by an attacker, so the next signer gets its chance; two at most.
-        first: _Verdict | None = None
+        first: Verdict | None = None
         for signer in sorted(signers, key=len, reverse=True)[:2]:
             verdict = await self._signedBy(message, rrset, sigs, signer, ctx)
             if verdict.status in (Status.SECURE, Status.INSECURE):
@@ -538,7 +516,7 @@ class ValidatingResolver(TypedLookups):
         sigs: list[RRSIG],
         signer: dns.name.Name,
         ctx: LookupContext,
-    ) -> _Verdict:
+    ) -> Verdict:
         """
         Step 4, for one signer: validate C{rrset} as data of the zone C{signer}, with that
         zone's proven keys; the zone must hold the name, and a wildcard expansion needs the
@@ -550,19 +528,19 @@ class ValidatingResolver(TypedLookups):
         self._prefetchCuts(rrset, sigs, signer, ctx)
         keys = await chain.zoneKeys(signer, ctx)
         if keys.status is not Status.SECURE:
-            return _Verdict(
+            return Verdict(
                 keys.status, keys.reason, keys.ede, keys.ttl or rrset.ttl, trust=keys.trust
             )
         verdict = chain.verify(rrset, sigs, keys, ctx)
         if verdict.status is not Status.SECURE:
-            return _Verdict(verdict.status, verdict.reason, verdict.ede, trust=keys.trust)
+            return Verdict(verdict.status, verdict.reason, verdict.ede, trust=keys.trust)
         member = owner.parent() if rrset.rdtype == dns.rdatatype.DS else owner
         if verdict.wildcardParent is not None:
             member = verdict.wildcardParent
         if member != signer and member.is_subdomain(signer):
             problem = await chain.inZone(member, signer, ctx)
             if problem is not None:
-                return _Verdict(
+                return Verdict(
                     Status.BOGUS, f"{what}: {problem}", EDE.DNSSEC_BOGUS, trust=keys.trust
                 )
         denialRRsets: tuple[dns.rrset.RRset, ...] = ()
@@ -570,7 +548,7 @@ class ValidatingResolver(TypedLookups):
             dns.rdatatype.NSEC,
             dns.rdatatype.NSEC3,
         ):
-            return _Verdict(
+            return Verdict(
                 Status.BOGUS,
                 f"{what} is signed as a wildcard expansion, which NSEC and NSEC3 never are",
                 EDE.DNSSEC_BOGUS,
@@ -579,9 +557,9 @@ class ValidatingResolver(TypedLookups):
         if verdict.wildcardParent is not None:
             denialKeys, rrsets, failed = await chain.provenDenial(message, owner, ctx)
             if failed is not None:
-                return _Verdict(failed.status, failed.reason, failed.ede, trust=keys.trust)
+                return Verdict(failed.status, failed.reason, failed.ede, trust=keys.trust)
             if denialKeys is None or denialKeys.zone != signer:
-                return _Verdict(
+                return Verdict(
                     Status.BOGUS,
                     f"{what}: wildcard answer without a signed proof that no closer name exists",
                     EDE.NSEC_MISSING,
@@ -591,12 +569,10 @@ class ValidatingResolver(TypedLookups):
                 self.limits, rrsets, signer, owner, verdict.wildcardParent, ctx.budget
             )
             if proof.status is not Status.SECURE:
-                return _Verdict(
-                    proof.status, f"{what}: {proof.reason}", proof.ede, trust=keys.trust
-                )
+                return Verdict(proof.status, f"{what}: {proof.reason}", proof.ede, trust=keys.trust)
             denialRRsets = tuple(rrsets)
         assert verdict.signature is not None
-        return _Verdict(
+        return Verdict(
             Status.SECURE,
             f"{what} {verdict.reason}",
             None,
@@ -612,7 +588,7 @@ class ValidatingResolver(TypedLookups):
         message: dns.message.Message,
         name: dns.name.Name,
         links: list[ChainLink],
-        verdicts: list[_Verdict],
+        verdicts: list[Verdict],
     ) -> Answer:
         """
         Step 5: validate the absence of C{name} (NXDOMAIN) or of the type there (NODATA),
@@ -623,7 +599,7 @@ class ValidatingResolver(TypedLookups):
         verdict, rrsets = await self._denied(ctx, message, name, nxdomain)
         # (A response refused by the work limits gets no more work.)
         if verdict.status is Status.BOGUS and verdict.ede != EDE.UNSUPPORTED_NSEC3_ITERATIONS_VALUE:
-            ttl = _negativeTTL(message, name, min((r.ttl for r in message.authority), default=0))
+            ttl = negativeTTL(message, name, min((r.ttl for r in message.authority), default=0))
             what = f"{name} {dns.rdatatype.to_text(ctx.rdtype)}"
             unsigned = await self._belowUnsignedCut(name, ctx.rdtype, what, verdict, ttl, ctx)
             if unsigned is not None:
@@ -631,111 +607,13 @@ class ValidatingResolver(TypedLookups):
         verdicts.append(verdict)
         return self._finish(ctx, rcode, None, links, verdicts, rrsets)
 
-    async def _denied(
-        self,
-        ctx: LookupContext,
-        message: dns.message.Message,
-        name: dns.name.Name,
-        nxdomain: bool,
-    ) -> tuple[_Verdict, tuple[dns.rrset.RRset, ...]]:
-        """
-        Step 5, the proof: the verdict on the absence of C{name} or of the type there, and
-        the NSEC or NSEC3 RRsets it rests on.
-        """
-        chain = self._chain
-        what = f"{name} {dns.rdatatype.to_text(ctx.rdtype)}"
-        keys, rrsets, failed = await chain.provenDenial(message, name, ctx)
-        if failed is not None:
-            return _Verdict(failed.status, f"{what}: {failed.reason}", failed.ede), tuple(rrsets)
-        if keys is None:
-            zone = await chain.unsignedStatus(name, ctx)
-            if zone.status is Status.SECURE:
-                return _Verdict(
-                    Status.BOGUS,
-                    f"{what}: {'NXDOMAIN' if nxdomain else 'NODATA'} without NSEC or NSEC3 "
-                    f"records, but {zone.zone} is signed",
-                    EDE.NSEC_MISSING,
-                    trust=zone.trust,
-                ), ()
-            ttl = _negativeTTL(message, name, min((r.ttl for r in message.authority), default=0))
-            return _Verdict(
-                zone.status, f"{what}: {zone.reason}", zone.ede, ttl, trust=zone.trust
-            ), ()
-        if keys.status is not Status.SECURE:
-            return _Verdict(keys.status, keys.reason, keys.ede, keys.ttl, trust=keys.trust), tuple(
-                rrsets
-            )
-        if not name.is_subdomain(keys.zone):
-            return _Verdict(
-                Status.BOGUS,
-                f"{what}: denial signed by {keys.zone}, which does not hold the name",
-                EDE.DNSSEC_BOGUS,
-                trust=keys.trust,
-            ), tuple(rrsets)
-        proof = proofs.checkDenial(
-            self.limits, rrsets, keys.zone, name, ctx.rdtype, nxdomain, ctx.budget
-        )
-        if proof.status is not Status.BOGUS:
-            # Only the zone holding the name can deny it (a parent's old records, signed
-            # before a child was split out, would otherwise deny the child's data).
-            problem = await chain.denialHolderProblem(
-                keys.zone,
-                name,
-                ctx,
-                ds=ctx.rdtype == dns.rdatatype.DS,
-                insecure=proof.status is Status.INSECURE,
-            )
-            if problem is not None:
-                proof = denial.bogus(problem, EDE.DNSSEC_BOGUS)
-        ttl = _negativeTTL(message, name, min((r.ttl for r in rrsets), default=0))
-        return _Verdict(
-            proof.status,
-            f"{what}: {proof.reason}",
-            proof.ede,
-            min(ttl, keys.ttl),
-            trust=keys.trust,
-        ), tuple(rrsets)
-
-    async def _belowUnsignedCut(
-        self,
-        owner: dns.name.Name,
-        rdtype: int,
-        what: str,
-        verdict: _Verdict,
-        ttl: int,
-        ctx: LookupContext,
-    ) -> _Verdict | None:
-        """
-        For a bogus C{verdict} on data or a denial at C{owner}: the insecure verdict when the
-        walk down from the trust anchor proves an unsigned delegation above it, else C{None}.
-        Below an unsigned delegation signatures and proofs are not looked at (nor does
-        Unbound look at them): one an attacker adds or breaks there does not make insecure
-        data bogus. Nor does it gain more than stripping them would, which this same walk
-        judges.
-        """
-        member = owner.parent() if rdtype == dns.rdatatype.DS and owner != dns.name.root else owner
-        try:
-            zone = await self._chain.unsignedStatus(member, ctx)
-        except (LookupFailedError, BudgetExceededError):
-            return None  # the verdict stays bogus
-        if zone.status is not Status.INSECURE:
-            return None
-        return _Verdict(
-            Status.INSECURE,
-            f"{what}: {zone.reason} (so the response's RRSIGs and proofs are not looked "
-            f"at: {verdict.reason})",
-            zone.ede,
-            ttl,
-            trust=zone.trust,
-        )
-
     def _finish(
         self,
         ctx: LookupContext,
         rcode: dns.rcode.Rcode,
         rrset: dns.rrset.RRset | None,
         links: list[ChainLink],
-        verdicts: list[_Verdict],
+        verdicts: list[Verdict],
         denialRRsets: tuple[dns.rrset.RRset, ...],
     ) -> Answer:
         """
