@@ -133,7 +133,8 @@ def nameCost(name: dns.name.Name) -> int:
     An upper estimate of the memory a name made apart (as each name parsed from a response
     is) holds, beyond the object itself: its labels.
     """
-    return sum(PIECE_OVERHEAD + len(label) for label in name.labels)
+    labels = name.labels
+    return PIECE_OVERHEAD * len(labels) + sum(map(len, labels))
 
 
 #: The attributes of each class of record data (and of the objects records hold, such as
@@ -154,11 +155,16 @@ def _fieldCost(value: object, depth: int = 0) -> int:
     An upper estimate of the memory a field of a record holds beyond the record's own
     overhead: its octets, and the names and pieces held apart.
     """
+    kind = value.__class__
+    if kind is int or value is None:  # most fields of most records: nothing held apart
+        return 0
+    if kind is bytes or kind is str:
+        return len(value)  # type: ignore[arg-type]
     if isinstance(value, dns.name.Name):
         return nameCost(value) + len(value.labels)  # (and the wire form's length octets)
     if isinstance(value, (bytes, bytearray, str)):
         return len(value)
-    if value is None or isinstance(value, (int, float)) or depth > 3:
+    if isinstance(value, (int, float)) or depth > 3:
         return 0
     if isinstance(value, dict):
         value = [*value.keys(), *value.values()]
@@ -184,8 +190,14 @@ def rrsetCost(rrsets: Iterable[dns.rrset.RRset | None]) -> int:
             continue
         total += RRSET_OVERHEAD + nameCost(rrset.name)
         for rdata in rrset:
-            fields = _fields(rdata.__class__)
-            total += RECORD_OVERHEAD + sum(_fieldCost(getattr(rdata, f, None)) for f in fields)
+            total += RECORD_OVERHEAD
+            for field in _fields(rdata.__class__):
+                value = getattr(rdata, field, None)
+                kind = value.__class__
+                if kind is bytes:
+                    total += len(value)  # type: ignore[arg-type]
+                elif kind is not int and value is not None:
+                    total += _fieldCost(value)
     return total
 
 
