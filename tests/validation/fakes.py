@@ -6,6 +6,8 @@ answer engine directly, standing in for a recursive resolver; a resolver over it
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -126,3 +128,19 @@ def failureOf(d: Deferred[Any]) -> BaseException:
     failure = results[0]
     assert not isinstance(failure, Answer), f"expected a failure, got {failure}"
     return failure.value  # type: ignore[attr-defined]
+
+
+def memoryGrowth(run: Callable[[], object]) -> int:
+    """
+    The bytes of memory still held after C{run}, as tracemalloc counts them (garbage
+    collected before and after).
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        run()
+        gc.collect()
+        return int(tracemalloc.get_traced_memory()[0] - before)
+    finally:
+        tracemalloc.stop()

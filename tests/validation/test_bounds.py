@@ -7,9 +7,7 @@ the zone publishes.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import os
-import tracemalloc
 from typing import Any
 
 import dns.dnssec
@@ -25,7 +23,7 @@ from dns.dnssecalgs.rsa import PublicRSA
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from twisted.internet.task import Clock
 
-from tests.validation.fakes import makeResolver, resolve
+from tests.validation.fakes import makeResolver, memoryGrowth, resolve
 from tests.validation.test_hostile import uncachedServer
 from tests.validation.zonekit import NOW, Key, TableQuerier, keyset, n, rrset, sigset
 from txdane.status import Status
@@ -124,17 +122,13 @@ def test_bogusReasonsKeptWithinTheCacheBound() -> None:
     assert f"{signatures + 1 - FAILURES_NAMED} more" in first.reason
     assert len(first.reason) < 100 * FAILURES_NAMED
     charged = resolver._answers.bytes
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    def run() -> None:
         for i in range(1, names):
             # (by name, not text: the resolver also remembers the texts it was asked)
             assert resolve(resolver, n(f"h{i}.p."), "A").status is Status.BOGUS
-        gc.collect()
-        growth = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+
+    growth = memoryGrowth(run)
     charged = resolver._answers.bytes - charged
     assert growth <= charged, (growth, charged)
 
@@ -259,16 +253,7 @@ def test_cacheCostOfLongNames(longNames: Hierarchy) -> None:
     for i in range(5):  # the zones' keys and cuts, and whatever first use allocates
         look(1000 + i)
     charged = resolver._answers.bytes
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        for i in range(50):
-            look(i)
-        gc.collect()
-        growth = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+    growth = memoryGrowth(lambda: [*map(look, range(50))])
     charged = resolver._answers.bytes - charged
     assert growth <= charged, (growth, charged)
 

@@ -4,16 +4,13 @@ Regression tests for the hostile-input review (#14) that concern the validator i
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
-
 import dns.message
 import dns.rcode
 import dns.rdatatype
 import pytest
 from twisted.internet.task import Clock
 
-from tests.validation.fakes import EngineQuerier, failureOf, resolve
+from tests.validation.fakes import EngineQuerier, failureOf, memoryGrowth, resolve
 from tests.validation.test_hierarchy import makeResolver
 from tests.validation.zonekit import TableQuerier, n, rrset
 from txdane.dane.tlsa import TLSARecord
@@ -144,19 +141,16 @@ def test_cacheBytesBoundMemory(hostileWildcard: Hierarchy) -> None:
     uncachedServer(resolver, hostileWildcard)
     for i in range(20):  # the zones' keys and cuts, and whatever first use allocates
         resolveHostile(resolver, f"warm{i}.big.example.test.")
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+    first: list[Answer] = []
+
+    def run() -> None:
         for i in range(WILDCARD_NAMES):
             answer = resolveHostile(resolver, f"h{i}.big.example.test.")
             if i == 0:
-                answer0 = answer
-        del answer
-        gc.collect()
-        growth = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+                first.append(answer)
+
+    growth = memoryGrowth(run)
+    (answer0,) = first
     held = resolver._answers.bytes
     assert 0 < held <= bound // 2
     assert growth <= bound, f"grew {growth} bytes with a {bound}-byte cache bound"
@@ -198,16 +192,9 @@ def test_cacheCostEstimateIsAnUpperBound(hostileWildcard: Hierarchy) -> None:
     uncachedServer(resolver, hostileWildcard)
     resolveHostile(resolver, "warm.big.example.test.")
     charged = resolver._answers.bytes
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        for i in range(50):
-            resolveHostile(resolver, f"e{i}.big.example.test.")
-        gc.collect()
-        growth = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+    growth = memoryGrowth(
+        lambda: [resolveHostile(resolver, f"e{i}.big.example.test.") for i in range(50)]
+    )
     charged = resolver._answers.bytes - charged
     assert growth <= charged, (growth, charged)
     assert charged <= 3 * growth, (growth, charged)  # and not wildly above it
