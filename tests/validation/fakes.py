@@ -144,3 +144,20 @@ def memoryGrowth(run: Callable[[], object]) -> int:
         return int(tracemalloc.get_traced_memory()[0] - before)
     finally:
         tracemalloc.stop()
+
+
+def countCalls(monkeypatch: Any, cls: type, method: str) -> Callable[[], int]:
+    """
+    Count the calls of C{cls}'s C{method} from now on (through C{monkeypatch}, a pytest
+    C{MonkeyPatch}); the function returned says how many there have been.
+    """
+    calls = 0
+    original = getattr(cls, method)
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(*args, **kw)
+
+    monkeypatch.setattr(cls, method, counted)
+    return lambda: calls

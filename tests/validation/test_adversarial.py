@@ -21,7 +21,14 @@ import pytest
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from twisted.internet.task import Clock
 
-from tests.validation.fakes import EngineQuerier, Tamper, failureOf, makeResolver, resolve
+from tests.validation.fakes import (
+    EngineQuerier,
+    Tamper,
+    countCalls,
+    failureOf,
+    makeResolver,
+    resolve,
+)
 from tests.validation.zonekit import DAY, NOW, Key, TableQuerier, keyset, n, rrset, sigset
 from txdane.server.service import responderForZones
 from txdane.server.signing import NSEC3Options, SigningKey, SigningOptions, signZone
@@ -336,18 +343,10 @@ def test_stuffedAuthorityWorkLinear(hierarchy: Hierarchy, monkeypatch: pytest.Mo
         return message
 
     querier.tamper[("nx.example.test.", "A")] = stuff
-    comparisons = 0
-    original = dns.name.Name.__eq__
-
-    def counted(self: dns.name.Name, other: object) -> bool:
-        nonlocal comparisons
-        comparisons += 1
-        return original(self, other)
-
-    monkeypatch.setattr(dns.name.Name, "__eq__", counted)
+    comparisons = countCalls(monkeypatch, dns.name.Name, "__eq__")
     answer = resolve(resolver, "nx.example.test.", "A")
     assert answer.status is Status.BOGUS
-    assert comparisons < 20 * many, comparisons
+    assert comparisons() < 20 * many, comparisons()
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from dns.dnssecalgs.rsa import PublicRSA
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from twisted.internet.task import Clock
 
-from tests.validation.fakes import makeResolver, memoryGrowth, resolve
+from tests.validation.fakes import countCalls, makeResolver, memoryGrowth, resolve
 from tests.validation.test_hostile import uncachedServer
 from tests.validation.zonekit import NOW, Key, TableQuerier, keyset, n, rrset, sigset
 from txdane.status import Status
@@ -83,19 +83,11 @@ def test_dsMatchingLinear(monkeypatch: pytest.MonkeyPatch) -> None:
     data = rrset("c.p. 300 IN A 192.0.2.1")
     querier.add("c.p.", "A", (data, sigset(data.name, [child.sign(data, "c.p.")])))
     resolver = anchoredAt(querier, parent)
-    comparisons = 0
-    original = dns.rdata.Rdata.__eq__
-
-    def counted(self: dns.rdata.Rdata, other: object) -> bool:
-        nonlocal comparisons
-        comparisons += 1
-        return original(self, other)
-
-    monkeypatch.setattr(dns.rdata.Rdata, "__eq__", counted)
+    comparisons = countCalls(monkeypatch, dns.rdata.Rdata, "__eq__")
     answer = resolve(resolver, "c.p.", "A")
     assert answer.secure, answer
     # A few per key at most, not one per pair of matched keys (300 x 300 / 2).
-    assert comparisons < 4 * many, comparisons
+    assert comparisons() < 4 * many, comparisons()
 
 
 def test_bogusReasonsKeptWithinTheCacheBound() -> None:
