@@ -24,13 +24,18 @@ dnspython's checking, again and again, of what is already known to be right:
     encoding. Every other rdata is read by its dnspython class's C{from_wire_parser}, which
     reads the names inside it through this module's cache.
 
+What the names of a message cost to read is bounded (L{MAX_MESSAGE_LABELS}): past it the message
+is refused (L{TooManyLabels}), not declined; L{boundNames} counts the same before dnspython
+parses a message this reader declines.
+
 Anything it is not sure of it declines, raising L{Declined}: a malformed message, trailing
 bytes, an opcode other than QUERY, a TSIG, SIG or TKEY record, an OPT record that is not the
 only one nor in the additional section, an rdata dnspython refuses (such as a TLSA record whose
 data has the wrong length). The caller then parses the message with dnspython, so that every
 error, and its message, stays dnspython's.
 
-Tests: tests/transport/test_wireread.py; fuzz/parse_message.py.
+Tests: tests/transport/test_wireread.py, tests/transport/test_namebound.py;
+fuzz/parse_message.py.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dns.dnssectypes
+import dns.exception
 import dns.flags
 import dns.ipv4
 import dns.ipv6
@@ -60,7 +66,17 @@ import dns.rdtypes.IN.AAAA
 import dns.rrset
 import dns.wire
 
-__all__ = ["TLSA_DIGEST_LENGTHS", "UNEXPECTED", "Declined", "KnownWire", "readMessage"]
+__all__ = [
+    "MAX_DECLINED_MESSAGE_LABELS",
+    "MAX_MESSAGE_LABELS",
+    "TLSA_DIGEST_LENGTHS",
+    "UNEXPECTED",
+    "Declined",
+    "KnownWire",
+    "TooManyLabels",
+    "boundNames",
+    "readMessage",
+]
 
 _HEADER = struct.Struct("!HHHHHH")
 _RRSIG_HEAD = struct.Struct("!HBBIIIH")
@@ -107,6 +123,48 @@ class Declined(Exception):
     """
     L{readMessage} leaves this message to dnspython; the argument says why.
     """
+
+
+#: The most labels the names of one message may make the fast reader handle (L{TooManyLabels}
+#: over it), counted as they cost: each label of a name read counts two (read, checked, and
+#: hashed with its name each time the name is found in the index of the message's RRsets); a
+#: name inside rdata counts, besides, one for each label of each of its suffixes, since
+#: putting the record in an RRset hashes it, and dnspython writes the record's canonical form
+#: to hash it, building a name of every suffix (time quadratic in the labels); a name that a
+#: compression pointer reaches counts its labels once more, the first time it is built.
+#:
+#: A name costs two octets on the wire, a compression pointer, whatever its labels: without a
+#: bound, a 64 KiB response of 3,000 MX records whose exchanges each point at a name of 120
+#: labels costs seconds of the reactor's time to parse. The bound is 2**19. An honest 64 KiB
+#: answer of names of up to nine labels (the root's included) counts less than half of it even
+#: with its names written as tightly as compression allows (3,000 MX records, a record every
+#: 21 octets, each of a new owner label and a new exchange label: some 243,000), and takes
+#: about as long to parse as a crafted message stopped at the bound; ordinary answers count a
+#: few thousand.
+MAX_MESSAGE_LABELS = 1 << 19
+
+#: The part of L{MAX_MESSAGE_LABELS} that L{boundNames} allows a message that dnspython parses
+#: (one the fast reader declines): dnspython reads a name's labels some four times slower than
+#: L{readMessage} does. The messages it parses for an honest server are small ones (a TLSA
+#: record of a wrong length, a transaction signature).
+MAX_DECLINED_MESSAGE_LABELS = MAX_MESSAGE_LABELS // 4
+
+
+class TooManyLabels(dns.exception.FormError):
+    """
+    The names of a message cost more to parse than L{MAX_MESSAGE_LABELS} (or
+    L{MAX_DECLINED_MESSAGE_LABELS}) allows, or one of them is one whose cost the count cannot
+    bound (L{boundNames}): the message is refused as malformed, as dnspython refuses one it
+    cannot parse.
+
+    @ivar limit: the bound that applied.
+    """
+
+    def __init__(self, limit: int, reason: str = "") -> None:
+        super().__init__(
+            reason or f"the names of the message count more than {limit} labels to parse"
+        )
+        self.limit = limit
 
 
 def _newName(labels: tuple[bytes, ...]) -> dns.name.Name:
@@ -188,14 +246,31 @@ class _Reader(dns.wire.Parser):
     offset, so that dnspython's rdata classes read the names inside rdata the fast way too.
     """
 
-    def __init__(self, wire: bytes) -> None:
+    def __init__(self, wire: bytes, limit: int) -> None:
+        """
+        @param limit: the most labels the message's names may count (L{MAX_MESSAGE_LABELS}).
+        """
         super().__init__(wire)
         self.suffixes: dict[int, _Suffix] = {}
+        #: The labels counted so far against C{limit}.
+        self.labels = 0
+        self.limit = limit
+
+    def charge(self, labels: int) -> None:
+        """
+        Count C{labels} against the limit, before they are built.
+
+        @raise TooManyLabels: past it.
+        """
+        self.labels += labels
+        if self.labels > self.limit:
+            raise TooManyLabels(self.limit)
 
     def get_name(
         self, origin: dns.name.Name | None = None, decompress: bool = _DECOMPRESS_BY_DEFAULT
     ) -> dns.name.Name:
-        name, after = self.readName(self.current, self.end, decompress)
+        # Only rdata classes read names with this method.
+        name, after = self.readName(self.current, self.end, decompress, True)
         self.current = after
         if after > self.furthest:
             self.furthest = after
@@ -262,6 +337,7 @@ class _Reader(dns.wire.Parser):
             length += len(label) + 1
         if length > 255:
             raise Declined("name too long")
+        self.charge(len(labels) + len(tail))
         if tail:
             name = _newName((*labels, *tail))
         else:
@@ -270,13 +346,18 @@ class _Reader(dns.wire.Parser):
         self.suffixes[offset] = suffix
         return suffix
 
-    def readName(self, start: int, end: int, decompress: bool) -> tuple[dns.name.Name, int]:
+    def readName(
+        self, start: int, end: int, decompress: bool, inRdata: bool = False
+    ) -> tuple[dns.name.Name, int]:
         """
         Read the name at C{start}, none of its own bytes past C{end}, as
-        C{dns.name.from_wire_parser} does.
+        C{dns.name.from_wire_parser} does, and count its labels (L{MAX_MESSAGE_LABELS}).
 
         @param decompress: whether the name may hold a compression pointer.
+        @param inRdata: whether the name is inside rdata, counting the labels of each of its
+            suffixes too.
         @return: the name and the offset just past its own bytes.
+        @raise TooManyLabels: if the message's names pass L{MAX_MESSAGE_LABELS} with this one.
         """
         labels, after, target = self._segment(start, end)
         if target < 0:
@@ -286,6 +367,7 @@ class _Reader(dns.wire.Parser):
                 length += len(label) + 1
             if length > 255:
                 raise Declined("name too long")
+            self._chargeName(len(labels), inRdata)
             return _newName(tuple(labels)), after
         if not decompress:
             raise Declined("pointer where dnspython forbids one")
@@ -295,13 +377,22 @@ class _Reader(dns.wire.Parser):
         if suffix.segmentEnd > start:
             raise Declined("pointer into the name")
         if not labels:
+            self._chargeName(len(suffix.name.labels), inRdata)
             return suffix.name, after
         length = suffix.length
         for label in labels:
             length += len(label) + 1
         if length > 255:
             raise Declined("name too long")
+        self._chargeName(len(labels) + len(suffix.name.labels), inRdata)
         return _newName((*labels, *suffix.name.labels)), after
+
+    def _chargeName(self, labels: int, inRdata: bool) -> None:
+        if inRdata:
+            # The name, then one of each suffix when the record's canonical form is written.
+            self.charge(2 * labels + labels * (labels + 1) // 2)
+        else:
+            self.charge(2 * labels)
 
 
 class KnownWire:
@@ -428,7 +519,7 @@ def _buildRRSIG(
         _RRSIG_HEAD.unpack_from(reader.wire, start)
     )
     named = start + _RRSIG_HEAD.size
-    signer, after = reader.readName(named, end, False)
+    signer, after = reader.readName(named, end, False, True)
     wire = reader.wire
     rd = _newRdata(cls, rdclass, rdtype)
     _setSlot(rd, "type_covered", _rdataType(covered))
@@ -506,7 +597,7 @@ def _buildNSEC(
     start: int,
     end: int,
 ) -> dns.rdata.Rdata:
-    following, after = reader.readName(start, end, False)
+    following, after = reader.readName(start, end, False, True)
     reader.current = after
     reader.end = end
     try:
@@ -579,10 +670,11 @@ def readMessage(wire: bytes) -> dns.message.QueryMessage:
     @raise Declined: for anything this reader leaves to dnspython (see the module's
         docstring), and for any exception it did not expect (its reason then begins with
         L{UNEXPECTED}); never for a message it reads.
+    @raise TooManyLabels: for a message whose names pass L{MAX_MESSAGE_LABELS}.
     """
     try:
         return _read(wire)
-    except Declined:
+    except (Declined, TooManyLabels):
         raise
     except Exception as e:
         raise Declined(UNEXPECTED + repr(e)) from e
@@ -605,7 +697,7 @@ def _read(wire: bytes) -> dns.message.QueryMessage:
     message.wire = wire
     message.errors = []
     index = message.index
-    reader = _Reader(wire)
+    reader = _Reader(wire, MAX_MESSAGE_LABELS)
     readName = reader.readName
     question = message.sections[0]
     pos = 12
@@ -658,6 +750,8 @@ def _read(wire: bytes) -> dns.message.QueryMessage:
                 reader.end = rdend
                 try:
                     rd = rdataClass.from_wire_parser(rdclassMember, rdtypeMember, reader, None)
+                except TooManyLabels:
+                    raise
                 except Exception:
                     raise Declined("rdata refused") from None
                 if reader.current != rdend:
@@ -692,3 +786,78 @@ def _read(wire: bytes) -> dns.message.QueryMessage:
     if pos != end:
         raise Declined("trailing bytes")
     return message
+
+
+#: Whether dnspython reads names by the rules L{_Reader} checks (2.9 does; 2.8, the newest
+#: release for Python 3.10, follows pointer chains of any length), so that a name declined
+#: here is one dnspython refuses too.
+_SAME_NAME_RULES = hasattr(dns.name, "MAX_COMPRESSION_POINTER_CHAIN")
+
+
+def boundNames(wire: bytes, *, questionOnly: bool = False) -> None:
+    """
+    Check that the names of C{wire} count no more labels than L{MAX_DECLINED_MESSAGE_LABELS},
+    before C{dns.message.from_wire} parses a message L{readMessage} declines (which a sender can
+    make it do: another opcode, one record dnspython refuses).
+
+    The message is walked as dnspython reads it, its names read here (each suffix a pointer
+    reaches built once) and counted as L{readMessage} counts them: the question's names, the
+    owner names, and the names inside rdata, which dnspython's own rdata classes read (so every
+    type that holds one is covered, whatever dnspython decompresses). A record dnspython
+    refuses is skipped, as dnspython skips it; the walk stops where dnspython's reading would
+    stop (a name it refuses, a record past the end), counting no more.
+
+    @param questionOnly: walk the header and the question only.
+    @raise TooManyLabels: past the bound, or for a name declined here that this release of
+        dnspython would follow (a pointer chain longer than 2.9 allows), whose cost nothing
+        bounds.
+    """
+    end = len(wire)
+    if end < 12:
+        return
+    counts = _HEADER.unpack_from(wire, 0)[2:]
+    reader = _Reader(wire, MAX_DECLINED_MESSAGE_LABELS)
+    readName = reader.readName
+    pos = 12
+    try:
+        for _ in range(counts[0]):
+            _, pos = readName(pos, end, True)
+            pos += 4
+        if questionOnly:
+            return
+        for count in counts[1:]:
+            for _ in range(count):
+                _, pos = readName(pos, end, True)
+                if pos + 10 > end:
+                    return
+                rdtype, rdclass, _, rdlen = _RR_HEAD.unpack_from(wire, pos)
+                pos += 10
+                if pos + rdlen > end:
+                    return
+                _boundRdata(reader, rdtype, rdclass, pos, pos + rdlen)
+                pos += rdlen
+    except Declined as e:
+        if not _SAME_NAME_RULES:
+            raise TooManyLabels(reader.limit, f"a name whose cost is unbounded: {e}") from None
+
+
+def _boundRdata(reader: _Reader, rdtype: int, rdclass: int, start: int, end: int) -> None:
+    """
+    Read the rdata C{wire[start:end]} as dnspython would, for the names it holds.
+    """
+    reader.current = start
+    reader.end = end
+    try:
+        rdataClass = _rdataClass(rdclass)
+        rdataType = _rdataType(rdtype)
+        dns.rdata.get_rdata_class(rdataClass, rdataType).from_wire_parser(
+            rdataClass, rdataType, reader, None
+        )
+    except TooManyLabels:
+        raise
+    except Declined as e:
+        if not _SAME_NAME_RULES:
+            raise TooManyLabels(reader.limit, f"a name whose cost is unbounded: {e}") from None
+    except Exception:  # refused by dnspython too, which skips the record
+        pass
+    reader.end = len(reader.wire)

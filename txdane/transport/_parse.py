@@ -3,7 +3,7 @@ The transport's lenient message parser (L{parseMessage}): dnspython's, but for a
 whose data has the wrong length for its matching type, kept as received (L{MalformedTLSA}).
 
 Tests: C{tests/transport/test_wireread.py}, C{tests/transport/test_parse_property.py},
-C{tests/transport/test_client.py}.
+C{tests/transport/test_client.py}, C{tests/transport/test_namebound.py}.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import dns.rdatatype
 import dns.rdtypes.ANY.TLSA
 import dns.wire
 
-from txdane.wireread import TLSA_DIGEST_LENGTHS, Declined, readMessage
+from txdane.wireread import TLSA_DIGEST_LENGTHS, Declined, boundNames, readMessage
 
 
 @dns.immutable.immutable
@@ -110,6 +110,12 @@ def parseMessage(wire: bytes, *, questionOnly: bool = False) -> dns.message.Mess
     message faster; whatever it declines (anything malformed or unusual) is parsed here by
     dnspython, so errors are dnspython's.
 
+    A message whose names would make either build more labels than
+    L{txdane.wireread.MAX_MESSAGE_LABELS} is refused (L{txdane.wireread.TooManyLabels}), as a
+    malformed one is: a few octets of compressed names can otherwise cost seconds to parse.
+    Before dnspython parses a message, L{txdane.wireread.boundNames} counts its names, since
+    a sender can make the fast reader decline any message it wants parsed by dnspython.
+
     @param questionOnly: read the header and the question only (a truncated answer).
     @raise dns.exception.DNSException: (or C{ValueError}, C{struct.error}) for a message
         that cannot be parsed.
@@ -119,6 +125,7 @@ def parseMessage(wire: bytes, *, questionOnly: bool = False) -> dns.message.Mess
             return readMessage(wire)
         except Declined:
             pass
+    boundNames(wire, questionOnly=questionOnly)
     message = dns.message.from_wire(wire, question_only=questionOnly, continue_on_error=True)
     if not _DNSPYTHON_REFUSES_MALFORMED_TLSA:
         if message.errors:
