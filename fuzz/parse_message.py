@@ -4,7 +4,9 @@ byte's low bit asks for the question only, the rest is the message. The parser g
 message or one of the errors it documents, never another exception, and:
 
   - a message dnspython parses strictly is parsed to the same message (where dnspython keeps
-    a TLSA record of the wrong length, as 2.8 does, it is a L{MalformedTLSA} there);
+    a TLSA record of the wrong length, as 2.8 does, it is a L{MalformedTLSA} there), unless
+    its names cost more than the bound allows (L{TooManyLabels}, which the fast reader raises
+    only past L{MAX_MESSAGE_LABELS});
   - a message dnspython refuses is accepted only for TLSA records whose data has the wrong
     length for its matching type, each kept as a L{MalformedTLSA}, and the message written
     out again parses to the same records.
@@ -32,7 +34,13 @@ from fuzz._harness import instrumented, main
 
 with instrumented():
     from txdane.transport import _DNSPYTHON_REFUSES_MALFORMED_TLSA, MalformedTLSA, parseMessage
-    from txdane.wireread import UNEXPECTED, Declined, readMessage
+    from txdane.wireread import (
+        MAX_MESSAGE_LABELS,
+        UNEXPECTED,
+        Declined,
+        TooManyLabels,
+        readMessage,
+    )
 
 #: What C{parseMessage} may rightly raise (as C{dns.message.from_wire} does).
 _PARSE_ERRORS = (dns.exception.DNSException, ValueError, struct.error)
@@ -69,6 +77,9 @@ def _checkFast(wire: bytes, strict: dns.message.Message | None) -> None:
     except Declined as e:
         assert not str(e).startswith(UNEXPECTED), e
         return
+    except TooManyLabels as e:
+        assert e.limit == MAX_MESSAGE_LABELS
+        return
     assert strict is not None, "the fast reader reads what dnspython refuses"
     assert fast == strict
     assert type(fast) is type(strict)
@@ -97,6 +108,8 @@ def testOneInput(data: bytes) -> str:
         _checkFast(wire, strict)
     try:
         lenient = parseMessage(wire, questionOnly=questionOnly)
+    except TooManyLabels:
+        return "too-many-labels"
     except _PARSE_ERRORS:
         assert strict is None, "dnspython parses what parseMessage refuses"
         return "refused"
@@ -163,7 +176,26 @@ def seeds() -> list[bytes]:
         _response(("www.example.test.", "AAAA", b"\x00" * 16), (_OWNER, "TLSA", short)),
     ]
     messages.append(_signedAnswer())
+    messages.append(_deepNames())
     return [b"\x00" + m for m in messages] + [b"\x01" + messages[1]]
+
+
+def _deepNames() -> bytes:
+    """
+    An answer of RP records whose owner and names point at a name of 127 labels: past the
+    bound on the labels of a message's names (L{TooManyLabels}).
+    """
+    query = dns.message.make_query(_OWNER, "RP", id=0x5EED)
+    wire = bytearray(dns.message.make_response(query).to_wire())
+    deep = b"\x01a" * 127 + b"\x00"
+    deepAt = len(wire) + 2 + 10
+    records = [b"\xc0\x0c" + struct.pack("!HHIH", dns.rdatatype.RP, 1, 300, 256) + deep + b"\x00"]
+    pointer = struct.pack("!H", 0xC000 | deepAt)
+    for number in range(40):
+        rdata = pointer + struct.pack("!H", 0xC000 | (deepAt + 2 * (number % 8)))
+        records.append(pointer + struct.pack("!HHIH", dns.rdatatype.RP, 1, 300, 4) + rdata)
+    wire[6:8] = struct.pack("!H", len(records))
+    return bytes(wire) + b"".join(records)
 
 
 def _signedAnswer() -> bytes:
