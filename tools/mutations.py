@@ -416,9 +416,34 @@ MUTATIONS: tuple[Mutation, ...] = (
         "a name longer than 255 octets fails the message",
         "txdane/wireread.py",
         '            if length > 255:\n                raise Declined("name too long")\n'
-        "            return _newName(tuple(labels)), after\n",
-        "            return _newName(tuple(labels)), after\n",
+        "            self._chargeName(len(labels), inRdata)\n",
+        "            self._chargeName(len(labels), inRdata)\n",
         ("tests/transport/test_wireread.py",),
+    ),
+    # What the names of a response cost to parse is bounded, on both parsers' paths.
+    Mutation(
+        "wireread-label-bound",
+        "a response whose names count more labels than MAX_MESSAGE_LABELS is refused",
+        "txdane/wireread.py",
+        "        if self.labels > self.limit:\n",
+        "        if False:\n",
+        ("tests/transport/test_namebound.py",),
+    ),
+    Mutation(
+        "wireread-suffix-labels",
+        "a name inside rdata counts the labels of each of its suffixes",
+        "txdane/wireread.py",
+        "            self.charge(2 * labels + labels * (labels + 1) // 2)\n",
+        "            self.charge(2 * labels)\n",
+        ("tests/transport/test_namebound.py",),
+    ),
+    Mutation(
+        "parse-bound-fallback",
+        "a response the fast reader declines is bounded before dnspython parses it",
+        "txdane/transport/_parse.py",
+        "    boundNames(wire, questionOnly=questionOnly)\n",
+        "",
+        ("tests/transport/test_namebound.py",),
     ),
     # Mail data: only the client's own "." line ends it.
     Mutation(
