@@ -291,7 +291,8 @@ def test_honestLargestAnswersParse(rdtype: str, count: int, pattern: str) -> Non
     as compression allows, parse as dnspython parses them, counting less than half the bound.
     """
     wire = _honest(rdtype, count, pattern)
-    assert len(wire) > 60000
+    # (dnspython 2.8 compresses SRV targets, which 2.9 writes whole: 34 KB there, 64 here.)
+    assert len(wire) > 30000
     message = parseMessage(wire)
     assert message == dns.message.from_wire(wire)
     assert len(message.answer[0]) == count
