@@ -32,6 +32,9 @@ from txdane.transport import DNSConnectionError
 _NOT_TXDANE_ERRORS = {
     "txdane.cli._sshkeys.HostKeySeen",
     "txdane.wireread.Declined",
+    # A dnspython FormError, as parseMessage raises for any message it cannot parse: the
+    # transport says it as a DNSMalformedError.
+    "txdane.wireread.TooManyLabels",
     # Raised inside dnspython's zone reader, which passes on its own exceptions only; the
     # loader says it as a ZoneError with the file and line.
     "txdane.server.zonefile._RecordError",
