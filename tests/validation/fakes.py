@@ -146,18 +146,19 @@ def memoryGrowth(run: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
-def countCalls(monkeypatch: Any, cls: type, method: str) -> Callable[[], int]:
+def countCalls(monkeypatch: Any, owner: object, method: str) -> Callable[[], int]:
     """
-    Count the calls of C{cls}'s C{method} from now on (through C{monkeypatch}, a pytest
-    C{MonkeyPatch}); the function returned says how many there have been.
+    Count the calls of C{owner}'s C{method} (of a class, or a function of a module) from now
+    on, through C{monkeypatch} (a pytest C{MonkeyPatch}); the function returned says how many
+    there have been.
     """
     calls = 0
-    original = getattr(cls, method)
+    original = getattr(owner, method)
 
     def counted(*args: Any, **kw: Any) -> Any:
         nonlocal calls
         calls += 1
         return original(*args, **kw)
 
-    monkeypatch.setattr(cls, method, counted)
+    monkeypatch.setattr(owner, method, counted)
     return lambda: calls
