@@ -745,6 +745,24 @@ def authoritative(
     return response
 
 
+def addressServer(
+    nameServer: str, nameServerAddress: str, address: str
+) -> Callable[[dns.message.Message], dns.message.Message]:
+    """
+    A zone's server that answers an A query for its own C{nameServer} with
+    C{nameServerAddress}, one for any other name with C{address}, and any other type NODATA.
+    """
+    own = dns.name.from_text(nameServer)
+
+    def answer(query: dns.message.Message) -> dns.message.Message:
+        if query.question[0].rdtype != dns.rdatatype.A:
+            return authoritative(query)
+        found = nameServerAddress if query.question[0].name == own else address
+        return authoritative(query, dns.rcode.NOERROR, f"A {found}")
+
+    return answer
+
+
 def refer(
     query: dns.message.Message, cut: str, names: list[str], glue: Mapping[str, list[str]]
 ) -> dns.message.Message:
@@ -781,12 +799,7 @@ def nxnsNetwork(names: list[str]) -> Network:
             return refer(query, "sub.evil.", names, {})
         return authoritative(query, dns.rcode.NXDOMAIN)
 
-    def ok(query: dns.message.Message) -> dns.message.Message:
-        qname = query.question[0].name
-        if query.question[0].rdtype != dns.rdatatype.A:
-            return authoritative(query)
-        address = "127.53.1.4" if qname == dns.name.from_text("ns.ok.") else "192.0.2.7"
-        return authoritative(query, dns.rcode.NOERROR, f"A {address}")
+    ok = addressServer("ns.ok.", "127.53.1.4", "192.0.2.7")
 
     return Network(
         {
@@ -870,12 +883,7 @@ def test_brokenNameServerIsNotFatal(order: tuple[str, str]) -> None:
             return refer(query, "good.", ["ns.good."], {"ns.good.": ["127.53.1.2"]})
         return authoritative(query, dns.rcode.NXDOMAIN)
 
-    def good(query: dns.message.Message) -> dns.message.Message:
-        qname = query.question[0].name
-        if query.question[0].rdtype != dns.rdatatype.A:
-            return authoritative(query)
-        address = "127.53.1.2" if qname == dns.name.from_text("ns.good.") else "192.0.2.1"
-        return authoritative(query, dns.rcode.NOERROR, f"A {address}")
+    good = addressServer("ns.good.", "127.53.1.2", "192.0.2.1")
 
     def refused(query: dns.message.Message) -> dns.message.Message:
         response = dns.message.make_response(query)
