@@ -547,6 +547,17 @@ MUTATIONS: tuple[Mutation, ...] = (
         ("tests/validation/test_bounds.py",),
     ),
     Mutation(
+        "kept-responses-bound",
+        "a lookup keeps at most MAX_KEPT_RESPONSE_OCTETS of responses",
+        "txdane/validation/context.py",
+        "        if self.keptOctets + size <= MAX_KEPT_RESPONSE_OCTETS:\n",
+        "        if True:\n",
+        (
+            "tests/validation/test_bounds.py::test_keptResponsesBounded",
+            "tests/validation/test_bounds.py::test_lookupMemoryBoundedByKeptResponses",
+        ),
+    ),
+    Mutation(
         "dane-weak-signature",
         "a path signed with SHA-1 or MD5 below its anchor is refused",
         "txdane/dane/_strength.py",

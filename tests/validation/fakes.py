@@ -130,16 +130,18 @@ def failureOf(d: Deferred[Any]) -> BaseException:
     return failure.value  # type: ignore[attr-defined]
 
 
-def memoryGrowth(run: Callable[[], object]) -> int:
+def memoryGrowth(run: Callable[[], object], *, peak: bool = False) -> int:
     """
     The bytes of memory still held after C{run}, as tracemalloc counts them (garbage
-    collected before and after).
+    collected before and after); with C{peak}, the most it held at any time while running.
     """
     gc.collect()
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         run()
+        if peak:
+            return int(tracemalloc.get_traced_memory()[1] - before)
         gc.collect()
         return int(tracemalloc.get_traced_memory()[0] - before)
     finally:

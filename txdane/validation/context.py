@@ -25,6 +25,14 @@ from txdane.validation.limits import Budget
 
 _T = TypeVar("_T")
 
+#: The most octets of responses (as they came on the wire) one lookup keeps for the questions
+#: it may ask again (L{LookupContext.responses}); past it a response is used and let go, and a
+#: question asked again is sent again, within the lookup's query limit. A response read into
+#: records holds up to some sixty times its size in memory (deep names, compressed to two
+#: octets each on the wire): kept whole, the 48 responses a lookup may receive held up to
+#: 180 MB. An honest lookup keeps a few kilobytes.
+MAX_KEPT_RESPONSE_OCTETS = 64 * 1024
+
 
 class Ahead(Generic[_T]):
     """
@@ -82,7 +90,9 @@ class LookupContext:
     @ivar budget: the work this lookup has done and may still do.
     @ivar textKey: the answer cache's key for the question as the caller wrote it, if any.
     @ivar responses: the responses received so far, by question (the name as L{nameKey}
-        gives it, and the type): a question asked twice within one lookup is sent once.
+        gives it, and the type): a question asked twice within one lookup is sent once, as
+        long as the responses kept stay within L{MAX_KEPT_RESPONSE_OCTETS}.
+    @ivar keptOctets: the size on the wire of the responses kept in C{responses}.
     @ivar cancelled: whether the caller cancelled the lookup: no further query is sent.
     @ivar ahead: work started ahead of the step that needs it (L{prefetch}, and the chain
         of trust's results computed beside the lookup's own steps), by what it computes.
@@ -101,6 +111,7 @@ class LookupContext:
     responses: dict[tuple[tuple[bytes, ...], int], dns.message.Message] = dataclasses.field(
         default_factory=dict
     )
+    keptOctets: int = 0
     cancelled: bool = False
     ahead: dict[Hashable, Ahead[Any]] = dataclasses.field(default_factory=dict)
     known: dict[Hashable, Any] = dataclasses.field(default_factory=dict)
@@ -138,13 +149,15 @@ class LookupContext:
             # lookup resumed it), so that step's next query is where it stops.
             raise CancelledError()
         key = (nameKey(name), int(rdtype))
-        known = self.responses.get(key)
-        if known is not None:
-            return known
+        # A query sent ahead is handed over once (so that the lookup does not hold it twice),
+        # then kept like any other.
         ahead = self.ahead.pop(("query", key), None)
         if ahead is not None:
             response: dns.message.Message = await ahead.result()
             return response
+        known = self.responses.get(key)
+        if known is not None:
+            return known
         return await self._ask(name, rdtype, key)
 
     async def _ask(
@@ -185,8 +198,20 @@ class LookupContext:
                 f"{dns.rcode.to_text(rcode)}",
                 edeFromMessage(response),
             )
-        self.responses[key] = response
+        self._keep(key, response)
         return response
+
+    def _keep(self, key: tuple[tuple[bytes, ...], int], response: dns.message.Message) -> None:
+        """
+        Keep C{response} for the question C{key} if the responses kept stay within
+        L{MAX_KEPT_RESPONSE_OCTETS}.
+        """
+        wire = response.wire
+        # (A message that was never on the wire, which only tests make, counts as a full one.)
+        size = len(wire) if wire is not None else 65535
+        if self.keptOctets + size <= MAX_KEPT_RESPONSE_OCTETS:
+            self.keptOctets += size
+            self.responses[key] = response
 
 
 def _question(name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> str:

@@ -244,7 +244,9 @@ class ChainOfTrust(_ZoneKeyProofs, _SharedResults):
                 f"every trust anchor of {zone} has been revoked (RFC 5011 state in {tracker.path})",
                 EDE.DNSSEC_BOGUS,
             )
-        keys = await self._fromDS(zone, tracker.anchor(), None, (), ctx, tracked=True)
+        keys = await self._fromDS(
+            zone, tracker.anchor(), None, (), ctx, tracked=True, message=message
+        )
         if keys.status is Status.SECURE and dnskeys is not None:
             tracker.observe(dnskeys, sigs, ctx.now, self.policy)
             if self.observed is not None:

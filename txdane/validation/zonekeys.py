@@ -15,6 +15,7 @@ import dataclasses
 import enum
 from collections.abc import Sequence
 
+import dns.message
 import dns.name
 import dns.rdatatype
 import dns.rrset
@@ -147,6 +148,7 @@ class _ZoneKeyProofs:
         ctx: LookupContext,
         *,
         tracked: bool = False,
+        message: dns.message.Message | None = None,
     ) -> ZoneKeys:
         """
         Prove the DNSKEY RRset of C{zone} with the DS records of a trust C{anchor} or of a
@@ -156,6 +158,8 @@ class _ZoneKeyProofs:
         @param above: the zones of the chain of trust above this one, for the answer.
         @param tracked: whether the C{anchor} is a tracker's (then a failure does not
             suggest a state file).
+        @param message: the response to the DNSKEY query, if the caller has it already (it
+            must prove the very RRset it read).
         """
         rolled = "" if tracked else _ROLLED
         dsRecords: list[DSRdata] = []
@@ -199,7 +203,8 @@ class _ZoneKeyProofs:
                 ede,
                 ttl=dsResult.ttl if dsResult else self.limits.maxCacheTTL,
             )
-        message = await ctx.query(zone, dns.rdatatype.DNSKEY)
+        if message is None:
+            message = await ctx.query(zone, dns.rdatatype.DNSKEY)
         dnskeys = findRRset(message.answer, zone, dns.rdatatype.DNSKEY)
         if dnskeys is None:
             return done(
