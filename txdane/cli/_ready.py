@@ -13,12 +13,9 @@ next"). The gate is open, exit status 0, only when:
      have dropped their copy. The TTL served now is not enough: an RRset of TTL 3600
      replaced by one of TTL 60 stays in caches for up to 3600 s.
 
-When the record was first seen everywhere is kept in a state file (C{--state}), a JSON object
-from C{"OWNER TLSA RECORD"} to a POSIX time; a look that finds it missing anywhere removes its
-entry, so the wait starts again. Under the key C{"largest_ttl"} the same file keeps, for each
-name whose TLSA RRset was asked for, the largest TTL seen for it (by any look, the record
-there or not, and by C{txdane publish} for the RRset it replaced); files written before it
-was kept are read as they are.
+When the record was first seen everywhere, and the TTLs the RRset has had, are kept in a state
+file (C{--state}, L{txdane.cli._gatestate}); a look that finds the record missing anywhere
+forgets when it was first seen, so the wait starts again.
 
 The whole look takes at most the C{--timeout}: the authoritative servers are asked at once, and
 when the validating resolver cannot be reached nothing more is asked of it (the zone, its keys
@@ -32,8 +29,6 @@ itself does not change in a rollover; it is proven by step 1.)
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,21 +45,8 @@ from twisted.internet import defer
 
 from txdane.cli import ExitStatus, UsageError
 from txdane.cli._common import pathError
+from txdane.cli._gatestate import readState, writeState
 from txdane.errors import LookupFailedError, TxdaneError
-from txdane.files import writeAtomically
-
-#: The state file's default place.
-DEFAULT_STATE = "~/.local/state/txdane/ready.json"
-
-
-def defaultStatePath() -> Path:
-    """
-    The default state file: C{$XDG_STATE_HOME/txdane/ready.json}, else L{DEFAULT_STATE}.
-    """
-    base = os.environ.get("XDG_STATE_HOME")
-    if base:
-        return Path(base) / "txdane" / "ready.json"
-    return Path(DEFAULT_STATE).expanduser()
 
 
 @dataclass
@@ -446,72 +428,3 @@ async def _look(
                 report.missing.append(f"{where} serves the record without a valid RRSIG")
                 continue
         report.servers[where] = f"the record, signed ({len(rrset)} record(s), TTL {rrset.ttl})"
-
-
-#: The key of the state file under which the largest TTL of each name is kept.
-LARGEST_TTL = "largest_ttl"
-
-
-@dataclass
-class GateState:
-    """
-    What the gate remembers between looks (the C{--state} file).
-
-    @ivar firstSeen: C{"OWNER TLSA RECORD"} -> when the record was first seen everywhere.
-    @ivar largestTTL: TLSA owner name (C{"_443._tcp.www.example.com."}) -> the largest TTL
-        its RRset has been seen with.
-    """
-
-    firstSeen: dict[str, float] = field(default_factory=dict)
-    largestTTL: dict[str, int] = field(default_factory=dict)
-
-    def remember(self, name: str, ttl: int | None) -> None:
-        """
-        Keep C{ttl} for the RRset at C{name} when it is larger than what is kept.
-        """
-        if ttl is not None and ttl > self.largestTTL.get(name, 0):
-            self.largestTTL[name] = ttl
-
-
-def readState(path: Path) -> GateState:
-    """
-    The state kept in C{path}: empty when it does not exist; a file of an earlier version,
-    without L{LARGEST_TTL}, is read as it is.
-
-    @raise UsageError: when it cannot be read or is not a JSON object.
-    """
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return GateState()
-    except OSError as e:
-        raise pathError("--state", path, e) from None
-    except ValueError as e:
-        raise UsageError(f"--state {path}: not a JSON object ({e})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"--state {path}: not a JSON object")
-    ttls = data.get(LARGEST_TTL)
-    return GateState(
-        {str(k): float(v) for k, v in data.items() if _isNumber(v)},
-        {str(k): int(v) for k, v in ttls.items() if _isNumber(v)} if isinstance(ttls, dict) else {},
-    )
-
-
-def _isNumber(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def writeState(path: Path, state: GateState) -> None:
-    """
-    Write C{state} to C{path} atomically, making its directory if needed.
-
-    @raise UsageError: when it cannot be written.
-    """
-    data: dict[str, Any] = dict(state.firstSeen)
-    if state.largestTTL:
-        data[LARGEST_TTL] = state.largestTTL
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writeAtomically(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
-    except OSError as e:
-        raise pathError("--state", path, e, "cannot write") from None

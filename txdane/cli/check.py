@@ -314,7 +314,8 @@ async def execute(
     port = _port(options)
     host = hostName(options.host)
     if getattr(options, "ready", None) is not None:
-        from txdane.cli._ready import checkReady, defaultStatePath
+        from txdane.cli._gatestate import defaultStatePath
+        from txdane.cli._ready import checkReady
 
         ready = await checkReady(
             reactor,

@@ -234,7 +234,7 @@ def keepTTL(path: Path, result: Any) -> None:
     @param result: a L{txdane.publish.PublishResult}.
     @raise CommandError: when the file cannot be written (the records were published).
     """
-    from txdane.cli._ready import readState, writeState
+    from txdane.cli._gatestate import readState, writeState
 
     if result.previousTTL is None:
         return
@@ -261,7 +261,7 @@ class Request:
     @ivar records: the new records.
     @ivar zone: the zone, or C{None} to find it.
     @ivar state: the rollover gate's state file, where the TTL of the TLSA RRset replaced is
-        kept (see L{txdane.cli._ready}), or C{None} for SSHFP records.
+        kept (see L{txdane.cli._gatestate}), or C{None} for SSHFP records.
     """
 
     server: Any
@@ -319,7 +319,7 @@ def prepare(options: argparse.Namespace) -> Request:
         if options.state is not None:
             raise UsageError("--state keeps the TTL of TLSA records for the gate, not --sshfp")
     else:
-        from txdane.cli._ready import defaultStatePath, readState
+        from txdane.cli._gatestate import defaultStatePath, readState
 
         state = options.state or defaultStatePath()
         # A state file that cannot be used is refused before anything is changed.
