@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -305,15 +306,20 @@ class _PrimaryTests:
             *command, "--wait", "10", "--json", "--resolver", f"127.0.0.1#{self.primary.port}",
             "--trust-anchor", str(anchor),
         ]  # fmt: skip
+        before = time.time()
         done = await deferToThread(subprocess.run, waiting, capture_output=True, text=True)
+        after = time.time()
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
         assert report["seen_secure"] is True and report["changed"] is False
         assert report["records"] == report["previous"] == [rdata.to_text()]
-        # The TTL of the RRset replaced is kept for the rollover gate.
+        # The TTL of the RRset replaced is kept for the rollover gate, with when it was
+        # replaced.
         assert report["previous_ttl"] == 2
         state = json.loads((Path(self.primary.directory) / "ready.json").read_text())
-        assert state == {"largest_ttl": {OWNER: 2}}
+        [(name, ttls)] = state.pop("largest_ttl").items()
+        assert state == {} and name == OWNER and list(ttls) == ["2"]
+        assert before <= ttls["2"] <= after
         assert "last_seen" not in report
         # With a trust anchor the zone is not signed by, the records are never seen secure:
         # exit 10, and the report says what was seen last.

@@ -41,6 +41,8 @@ EXAMPLE = dns.name.from_text("example.test.")
 OWNER = dns.name.from_text("_443._tcp.gate.example.test.")
 ALIAS = "_443._tcp.alias-gate.nsec3.test."
 TTL = 60
+#: The state file's TTLs of the TLSA RRset when the latest look found TTL served.
+SERVED = {str(TTL): None}
 SECOND = "ns2.example.test (127.0.0.2)"
 
 
@@ -150,7 +152,7 @@ class TwoServersTests(_TwoServers):
         }, report.servers
         assert report.servers[SECOND] == "1 record(s), none for the certificate"
         assert report.missing == [f"{SECOND} does not serve the record yet"]
-        assert json.loads(self.state.read_text()) == {"largest_ttl": {OWNER.to_text(): TTL}}
+        assert json.loads(self.state.read_text()) == {"largest_ttl": {OWNER.to_text(): SERVED}}
 
         await self.serveSecond(self.zones)
         report = await self.gate(now)
@@ -164,7 +166,7 @@ class TwoServersTests(_TwoServers):
         await self.serveSecond(self.older)
         report = await self.gate(now + TTL + 1)
         assert not report.ready
-        assert json.loads(self.state.read_text()) == {"largest_ttl": {OWNER.to_text(): TTL}}
+        assert json.loads(self.state.read_text()) == {"largest_ttl": {OWNER.to_text(): SERVED}}
 
     async def test_secondServerSilent(self) -> None:
         """
@@ -220,14 +222,15 @@ class TwoServersTests(_TwoServers):
 class TTLBeforeTests(_TwoServers):
     """
     The wait covers the largest TTL the RRset had before the record appeared, not only the
-    TTL it has now: an RRset of TTL 3600 replaced by one of TTL 60 stays in caches for an hour.
+    TTL it has now: an RRset of TTL 3600 replaced by one of TTL 60 stays in caches for an hour,
+    from when it was found replaced; no longer.
     """
 
     async def test_olderRRsetHadALargerTTL(self) -> None:
         """
         A look that finds the older RRset (TTL 3600, without the record) on one server keeps
         its TTL; once every server serves the record with TTL 60, the gate stays closed for
-        3600 s, saying why.
+        3600 s, saying why, and then forgets that TTL.
         """
         current = recordForCertificate(self.current.cert).toRdata()
         await self.serveSecond(
@@ -247,7 +250,8 @@ class TTLBeforeTests(_TwoServers):
         assert f"  visible everywhere for {TTL + 1} s (TTL {TTL}, 3600 before)" in report.lines()
         report = await self.gate(now + 3600)
         assert report.ready, report.missing
-        assert json.loads(self.state.read_text())["largest_ttl"] == {OWNER.to_text(): 3600}
+        assert report.wait == TTL
+        assert json.loads(self.state.read_text())["largest_ttl"] == {OWNER.to_text(): SERVED}
 
     async def test_publishKeepsTheTTLItReplaced(self) -> None:
         """
@@ -256,9 +260,9 @@ class TTLBeforeTests(_TwoServers):
         """
         from txdane.cli.publish import keepTTL
 
-        keepTTL(self.state, SimpleNamespace(owner=OWNER, previousTTL=3600))
-        await self.serveSecond(self.zones)
         now = float(self.hierarchy.now)
+        keepTTL(self.state, SimpleNamespace(owner=OWNER, previousTTL=3600), now)
+        await self.serveSecond(self.zones)
         report = await self.gate(now + 1)
         assert report.wait == 3600
         report = await self.gate(now + 1 + TTL)
@@ -280,8 +284,124 @@ class TTLBeforeTests(_TwoServers):
         assert report.ready and report.waited == TTL, report.missing
         assert json.loads(self.state.read_text()) == {
             key: now - TTL,
-            "largest_ttl": {OWNER.to_text(): TTL},
+            "largest_ttl": {OWNER.to_text(): SERVED},
         }
+
+
+class TTLLoweredTests(_TwoServers):
+    """
+    A TTL the RRset no longer has holds the gate up until it has passed since it was found
+    replaced (by a look that hears from every server, or by C{txdane publish}), then no more:
+    caches that fetched the RRset with it have dropped it.
+    """
+
+    async def lower(self, now: float) -> None:
+        """
+        A look at C{now} finds the current record alone with TTL 3600 on the second server,
+        and one at C{now + 10} with TTL 60: the larger TTL was replaced between them.
+        """
+        current = recordForCertificate(self.current.cert).toRdata()
+        await self.serveSecond(
+            {**self.older, EXAMPLE: self.withTTL(self.zones[EXAMPLE], 3600, current)}
+        )
+        report = await self.gate(now)
+        assert report.ttl == 3600 and report.wait == 3600
+        await self.serveSecond(self.older)
+        report = await self.gate(now + 10)
+        assert not report.ready and report.ttl == TTL and report.wait == 3600
+
+    async def test_loweredLongAgo(self) -> None:
+        """
+        A TTL found replaced longer ago than itself no longer counts: the next record, once
+        everywhere, waits for the TTL served now only.
+        """
+        now = float(self.hierarchy.now)
+        await self.lower(now)
+        await self.serveSecond(self.zones)
+        report = await self.gate(now + 10 + 3600)
+        assert not report.ready and report.waited == 0
+        assert report.wait == TTL
+        report = await self.gate(now + 10 + 3600 + TTL)
+        assert report.ready, report.missing
+        assert json.loads(self.state.read_text())["largest_ttl"] == {OWNER.to_text(): SERVED}
+
+    async def test_loweredRecently(self) -> None:
+        """
+        A TTL found replaced less than itself ago still counts, until it has passed since the
+        look that found it replaced (the last look that saw it is not enough: the RRset may
+        have been served with it until just before the next), and no longer.
+        """
+        now = float(self.hierarchy.now)
+        await self.lower(now)
+        await self.serveSecond(self.zones)
+        report = await self.gate(now + 20)
+        assert report.wait == 3600
+        report = await self.gate(now + 10 + 3599)
+        assert not report.ready and report.wait == 3600
+        assert report.missing == [
+            "visible everywhere for 3589 s, less than the TTL the RRset had before 3600"
+            " s: caches may still hold the RRset without it"
+        ]
+        report = await self.gate(now + 10 + 3600)
+        assert report.ready, report.missing
+        assert report.waited == 3590 and report.wait == TTL
+
+    async def test_serverNotHeardFrom(self) -> None:
+        """
+        A look that does not hear from every server does not find the larger TTL replaced:
+        the silent server may still serve it. The first look that hears from all does.
+        """
+        current = recordForCertificate(self.current.cert).toRdata()
+        await self.serveSecond(
+            {**self.older, EXAMPLE: self.withTTL(self.zones[EXAMPLE], 3600, current)}
+        )
+        now = float(self.hierarchy.now)
+        report = await self.gate(now)
+        assert report.ttl == 3600
+        await self.second.stop()
+        report = await self.gate(now + 10)
+        assert report.servers[SECOND].startswith("no answer: ") and report.ttl == TTL
+        await self.serveSecond(self.zones)
+        report = await self.gate(now + 10 + 3600)
+        assert not report.ready and report.wait == 3600
+        report = await self.gate(now + 10 + 2 * 3600)
+        assert report.ready, report.missing
+        assert report.wait == TTL
+
+    async def test_publishReplacedLongAgo(self) -> None:
+        """
+        The TTL of an RRset C{txdane publish} replaced longer ago than that TTL no longer
+        counts.
+        """
+        from txdane.cli.publish import keepTTL
+
+        now = float(self.hierarchy.now)
+        keepTTL(self.state, SimpleNamespace(owner=OWNER, previousTTL=3600), now - 3600)
+        await self.serveSecond(self.zones)
+        report = await self.gate(now)
+        assert report.wait == TTL
+        report = await self.gate(now + TTL)
+        assert report.ready, report.missing
+
+    async def test_largestTTLWithoutTime(self) -> None:
+        """
+        A state file that kept one largest TTL per name, without when it was seen, is read:
+        that TTL is taken for served until a look finds it replaced, and counts until it has
+        passed since that look; the file is written again with the times.
+        """
+        self.state.write_text(json.dumps({"largest_ttl": {OWNER.to_text(): 3600}}))
+        await self.serveSecond(self.zones)
+        now = float(self.hierarchy.now)
+        report = await self.gate(now)
+        assert not report.ready and report.wait == 3600
+        assert json.loads(self.state.read_text())["largest_ttl"] == {
+            OWNER.to_text(): {str(TTL): None, "3600": now}
+        }
+        report = await self.gate(now + 3599)
+        assert not report.ready and report.wait == 3600
+        report = await self.gate(now + 3600)
+        assert report.ready, report.missing
+        assert report.wait == TTL
 
 
 class _Addresses:

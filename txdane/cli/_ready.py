@@ -7,11 +7,13 @@ next"). The gate is open, exit status 0, only when:
   2. every authoritative server of the zone (its NS records, each address asked directly,
      without recursion) serves the TLSA RRset with a record matching CERT and an RRSIG that
      verifies with the zone's DNSKEY RRset (itself secure to the validating resolver);
-  3. that has been so for at least the largest TTL the RRset has had, before the record was
-     added as since (the largest any server gives, in this look or an earlier one, or that
-     C{txdane publish} replaced): resolvers that cached the RRset before it had the record
-     have dropped their copy. The TTL served now is not enough: an RRset of TTL 3600
-     replaced by one of TTL 60 stays in caches for up to 3600 s.
+  3. that has been so for at least the largest TTL caches may still hold the RRset with: the
+     TTL served now, and every larger one it had before (the largest any server gave in an
+     earlier look, the record there or not, or that of the RRset C{txdane publish} replaced)
+     until one such TTL has passed since it was found replaced. Resolvers that cached the
+     RRset before it had the record have then dropped their copy. The TTL served now is not
+     enough: an RRset of TTL 3600 replaced by one of TTL 60 stays in caches for up to 3600 s;
+     a TTL lowered longer ago than itself no longer holds anything up.
 
 When the record was first seen everywhere, and the TTLs the RRset has had, are kept in a state
 file (C{--state}, L{txdane.cli._gatestate}); a look that finds the record missing anywhere
@@ -60,8 +62,9 @@ class ReadyReport:
     @ivar missing: what keeps the gate closed, one line each.
     @ivar servers: per authoritative server address, what it serves.
     @ivar ttl: the largest TTL of the RRset seen in this look.
-    @ivar wait: the seconds the record must have been seen everywhere: the largest TTL the
-        RRset has had (this look's, an earlier look's or the one C{txdane publish} replaced).
+    @ivar wait: the seconds the record must have been seen everywhere: the largest TTL caches
+        may still hold the RRset with (this look's, or one it had before, found replaced less
+        than that TTL ago; see L{txdane.cli._gatestate.GateState.wait}).
     @ivar waited: seconds since the record was first seen everywhere, or C{None}.
     """
 
@@ -304,13 +307,13 @@ async def checkReady(
     report = ReadyReport(owner.to_text(), str(record))
     key = f"{owner.to_text()} TLSA {record}"
     deadline = _Deadline(reactor, timeout)
-    await _look(reactor, resolver, report, owner, cert, now, deadline, authorityPort)
+    everywhere = await _look(reactor, resolver, report, owner, cert, now, deadline, authorityPort)
 
     # The TTL is kept for the name the servers were asked for (the end of a CNAME chain):
     # that is the RRset caches hold, and the one txdane publish replaces.
     name = report.target or report.owner
-    state.remember(name, report.ttl)
-    report.wait = state.largestTTL.get(name, 0)
+    state.seen(name, report.ttl, now, everywhere)
+    report.wait = state.wait(name, now)
     if report.missing:
         state.firstSeen.pop(key, None)
     else:
@@ -335,9 +338,12 @@ async def _look(
     now: float,
     deadline: _Deadline,
     authorityPort: int,
-) -> None:
+) -> bool:
     """
     Ask the validating resolver, then every authoritative server, filling C{report}.
+
+    @return: whether every authoritative server of the zone answered, so that a TTL none of
+        them gives (C{report.ttl} is the largest they give) is no longer served.
     """
     from txdane.status import Status
     from txdane.transport import DNSClient
@@ -351,7 +357,7 @@ async def _look(
                 f"the validating resolver{_resolverName(resolver)} could not be reached, "
                 f"asked for {question}: {_reason(e, question)}"
             )
-            return
+            return False
         report.missing.append(f"the validating resolver: {e}")
         seen = None
     if seen is not None:
@@ -367,7 +373,7 @@ async def _look(
         zone = await _zoneOf(resolver, target, deadline)
     except TxdaneError as e:
         report.missing.append(f"the zone of {target} (its SOA record): {e}")
-        return
+        return False
     try:
         keys = await deadline.within(resolver.lookup(zone, dns.rdatatype.DNSKEY), f"{zone} DNSKEY")
     except TxdaneError as e:
@@ -376,6 +382,7 @@ async def _look(
     if keys is not None and (keys.status is not Status.SECURE or keys.rrset is None):
         report.missing.append(f"the DNSKEY records of {zone} are not secure ({keys.status})")
         keys = None
+    lacking = len(report.missing)
     try:
         servers = await _addresses(resolver, zone, deadline, report.missing)
     except TxdaneError as e:
@@ -383,6 +390,8 @@ async def _look(
         report.missing.append(f"the NS records of {zone}: {e}")
     if not servers:
         report.missing.append(f"no authoritative server address found for {zone}")
+    # A name server whose address could not be found is one not heard from.
+    everywhere = len(report.missing) == lacking
     # Every server is asked at once, so that the look takes one timeout, not one per server.
     timeout = max(deadline.end - reactor.seconds(), 0.001)
     pending = [
@@ -404,6 +413,7 @@ async def _look(
         except TxdaneError as e:
             report.servers[where] = f"no answer: {e}"
             report.missing.append(f"{where} did not answer: {e}")
+            everywhere = False
             continue
         rrset = response.get_rrset(response.answer, target, dns.rdataclass.IN, dns.rdatatype.TLSA)
         sigs = response.get_rrset(
@@ -428,3 +438,4 @@ async def _look(
                 report.missing.append(f"{where} serves the record without a valid RRSIG")
                 continue
         report.servers[where] = f"the record, signed ({len(rrset)} record(s), TTL {rrset.ttl})"
+    return everywhere

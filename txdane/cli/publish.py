@@ -225,27 +225,33 @@ async def waitUntilSecure(
         await deferLater(reactor, POLL_INTERVAL, lambda: None)
 
 
-def keepTTL(path: Path, result: Any) -> None:
+def keepTTL(path: Path, result: Any, now: float) -> None:
     """
-    Keep the TTL of the RRset C{result} replaced in the rollover gate's state file C{path}:
-    caches may hold that RRset, without the next record, for that long, and the gate (which
-    may never have seen it) waits it out.
+    Keep the TTL of the RRset C{result} replaced at C{now} in the rollover gate's state file
+    C{path}: caches may hold that RRset, without the next record, for that long after now, and
+    the gate (which may never have seen it) waits it out. A TTL the gate found served before
+    is replaced as of now too.
 
     @param result: a L{txdane.publish.PublishResult}.
     @raise CommandError: when the file cannot be written (the records were published).
     """
     from txdane.cli._gatestate import readState, writeState
 
-    if result.previousTTL is None:
-        return
+    name = result.owner.to_text()
     try:
         state = readState(path)
-        state.remember(result.owner.to_text(), result.previousTTL)
+        if result.previousTTL is None and name not in state.ttls:
+            return
+        state.replaced(name, result.previousTTL, now)
         writeState(path, state)
     except UsageError as e:
+        what = (
+            "that the records the gate saw were replaced"
+            if result.previousTTL is None
+            else f"the TTL of the records it replaced ({result.previousTTL} s)"
+        )
         raise CommandError(
-            f"{result.owner.to_text()} published, but the TTL of the records it replaced"
-            f" ({result.previousTTL} s) could not be kept for the gate: {e}",
+            f"{name} published, but {what} could not be kept for the gate: {e}",
             ExitStatus.USAGE,
         ) from None
 
@@ -349,7 +355,7 @@ async def execute(reactor: Any, options: argparse.Namespace, out: TextIO) -> int
     except PublishError as e:
         raise CommandError(str(e), statusOf(e)) from None
     if request.state is not None:
-        keepTTL(request.state, result)
+        keepTTL(request.state, result, reactor.seconds())
     report = result.toJSON()
     status = ExitStatus.OK
     problem = None
