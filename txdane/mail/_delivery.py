@@ -433,6 +433,10 @@ class _Delivery:
                 address,
                 state.sendingIP,
             )
+        # The attempt ends with the connection, whichever way it ends: each way out below
+        # waits for it. Not in a finally: a session that is closed without finishing (its
+        # Deferred dropped and collected while it waits) may not wait for anything, and one
+        # that tries is reported ignoring GeneratorExit.
         try:
             _, addresses = await done
         except CancelledError:
@@ -442,16 +446,17 @@ class _Delivery:
                 # message the server took in the meantime would be reported deferred (and
                 # sent again).
                 protocol.transport.abortConnection()
+            await closed
             raise
         except Exception as e:
             error: BaseException = e
             if factory.exceeded is not None:
                 error = ServerLimitError(candidate.host, candidate.port, factory.exceeded)
             self.noteReplies(_recipientReplies(error))
-            raise HostFailed(error, address, state.sendingIP) from e
-        finally:
-            # The client says QUIT and the server closes: the attempt ends with the connection.
             await closed
+            raise HostFailed(error, address, state.sendingIP) from e
+        # The client says QUIT and the server closes.
+        await closed
         code, resp = factory.reply or (250, b"")
         plan = info.plan
         return DeliveryResult(
