@@ -28,13 +28,13 @@ from txdane.transport import DNSConnectionError
 
 #: Exceptions that do not derive from TxdaneError: signals raised and caught inside the
 #: package, which no caller sees (L{txdane.wireread.Declined} is caught by
-#: L{txdane.transport.parseMessage}; the module imports only dnspython).
+#: L{txdane.transport.parseMessage}; the package imports only dnspython).
 _NOT_TXDANE_ERRORS = {
     "txdane.cli._sshkeys.HostKeySeen",
-    "txdane.wireread.Declined",
+    "txdane.wireread._names.Declined",
     # A dnspython FormError, as parseMessage raises for any message it cannot parse: the
     # transport says it as a DNSMalformedError.
-    "txdane.wireread.TooManyLabels",
+    "txdane.wireread._names.TooManyLabels",
     # Raised inside dnspython's zone reader, which passes on its own exceptions only; the
     # loader says it as a ZoneError with the file and line.
     "txdane.server.zonefile._RecordError",

@@ -398,7 +398,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "wireread-pointer-overlap",
         "a compression pointer to a name that runs into the pointer fails the message",
-        "txdane/wireread.py",
+        "txdane/wireread/_names.py",
         "        if suffix.segmentEnd > start:\n",
         "        if False:\n",
         ("tests/transport/test_wireread.py",),
@@ -406,7 +406,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "wireread-trailing",
         "bytes after the last record fail the message",
-        "txdane/wireread.py",
+        "txdane/wireread/_message.py",
         "    if pos != end:\n",
         "    if pos > end:\n",
         ("tests/transport/test_wireread.py",),
@@ -414,7 +414,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "wireread-name-length",
         "a name longer than 255 octets fails the message",
-        "txdane/wireread.py",
+        "txdane/wireread/_names.py",
         '            if length > 255:\n                raise Declined("name too long")\n'
         "            self._chargeName(len(labels), inRdata)\n",
         "            self._chargeName(len(labels), inRdata)\n",
@@ -424,7 +424,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "wireread-label-bound",
         "a response whose names count more labels than MAX_MESSAGE_LABELS is refused",
-        "txdane/wireread.py",
+        "txdane/wireread/_names.py",
         "        if self.labels > self.limit:\n",
         "        if False:\n",
         ("tests/transport/test_namebound.py",),
@@ -432,7 +432,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "wireread-suffix-labels",
         "a name inside rdata counts the labels of each of its suffixes",
-        "txdane/wireread.py",
+        "txdane/wireread/_names.py",
         "            self.charge(2 * labels + labels * (labels + 1) // 2)\n",
         "            self.charge(2 * labels)\n",
         ("tests/transport/test_namebound.py",),

@@ -33,6 +33,7 @@ from txdane.wireread import (
     boundNames,
     readMessage,
 )
+from txdane.wireread import _message as messageReader
 
 from .scriptserver import Reply, ScriptServer
 
@@ -250,10 +251,10 @@ def test_fallbackRefusesChainsDnspythonWouldFollow() -> None:
     chain = _pointer(12) + b"".join(_pointer(chainAt + 2 * n) for n in range(19))
     wire += _rr(_pointer(12), int(dns.rdatatype.NULL), chain)
     wire += _rr(_pointer(chainAt + 2 * 19), _A, b"\x7f\x00\x00\x01")
-    with mock.patch.object(wireread, "_SAME_NAME_RULES", False):
+    with mock.patch.object(messageReader, "_SAME_NAME_RULES", False):
         with pytest.raises(TooManyLabels, match="cost is unbounded"):
             boundNames(bytes(wire))
-    with mock.patch.object(wireread, "_SAME_NAME_RULES", True):
+    with mock.patch.object(messageReader, "_SAME_NAME_RULES", True):
         boundNames(bytes(wire))
 
 
@@ -296,7 +297,7 @@ def test_honestLargestAnswersParse(rdtype: str, count: int, pattern: str) -> Non
     message = parseMessage(wire)
     assert message == dns.message.from_wire(wire)
     assert len(message.answer[0]) == count
-    with mock.patch.object(wireread, "MAX_MESSAGE_LABELS", MAX_MESSAGE_LABELS // 2):
+    with mock.patch.object(messageReader, "MAX_MESSAGE_LABELS", MAX_MESSAGE_LABELS // 2):
         readMessage(wire)
 
 
@@ -307,7 +308,7 @@ def test_ordinaryDeclinedMessagesParse() -> None:
     """
     names = iter([_rr(_pointer(12), _MX, b"\x00\x0a\x02mx" + _pointer(12))])
     wire = _message(names, first=_SHORT_TLSA)
-    with mock.patch.object(wireread, "MAX_DECLINED_MESSAGE_LABELS", 100):
+    with mock.patch.object(messageReader, "MAX_DECLINED_MESSAGE_LABELS", 100):
         boundNames(wire)
     with _dnspythonParses() as fromWire:
         message = parseMessage(wire)

@@ -31,12 +31,11 @@ from hypothesis import strategies as st
 from tests.server.test_fastpath import _EXTRA, LABELS, ORDINARY, SLOW, TYPES, query
 from tests.support import LONGEST_NAME_WIRE
 from tests.transport.test_parse_property import _SETTINGS, _message, records
-from txdane import wireread
 from txdane.server.responder import Responder
 from txdane.server.zones import ZoneStore
 from txdane.testing import Hierarchy, buildHierarchy
 from txdane.transport import MalformedTLSA, _parse, parseMessage
-from txdane.wireread import UNEXPECTED, Declined, KnownWire, readMessage
+from txdane.wireread import UNEXPECTED, Declined, KnownWire, _records, readMessage
 
 #: What dnspython may raise for a message it cannot parse.
 _PARSE_ERRORS = (dns.exception.DNSException, ValueError, struct.error)
@@ -382,19 +381,19 @@ class TestEdgeCases:
     def test_payloadSizesKept(self) -> None:
         """
         The payload sizes of OPT records are kept as dnspython's class members, only the first
-        L{wireread._KEPT_PAYLOADS} of them: a server that advertises a new size in each
+        L{_records._KEPT_PAYLOADS} of them: a server that advertises a new size in each
         response adds nothing past the bound, and every size is still read as dnspython reads
         it.
         """
         monkeypatch = pytest.MonkeyPatch()
-        monkeypatch.setattr(wireread, "_PAYLOADS", {})
+        monkeypatch.setattr(_records, "_PAYLOADS", {})
         try:
-            for payload in range(1000, 1000 + 2 * wireread._KEPT_PAYLOADS):
+            for payload in range(1000, 1000 + 2 * _records._KEPT_PAYLOADS):
                 opt = b"\x00" + struct.pack("!HHIH", 41, payload, 0x8000, 0)
                 wire = response(rr(_TO_QNAME, 1, b"\x7f\x00\x00\x01"), additional=(opt,))
                 assert check(wire)
                 assert readMessage(wire).payload == payload
-            assert len(wireread._PAYLOADS) == wireread._KEPT_PAYLOADS
+            assert len(_records._PAYLOADS) == _records._KEPT_PAYLOADS
         finally:
             monkeypatch.undo()
 
