@@ -316,6 +316,23 @@ def test_ordinaryDeclinedMessagesParse() -> None:
     assert len(message.answer) == 2
 
 
+def test_patchedBoundsReachTheReaders() -> None:
+    """
+    The bounds the tests above lower, patched where they are read, do reach the readers: a
+    message of one name is refused by each with its bound patched to nothing. A patch that
+    reaches neither (one on the package's own names, say) would let those tests pass unheard.
+    """
+    wire = _message(iter([]))
+    readMessage(wire)
+    boundNames(wire)
+    with mock.patch.object(messageReader, "MAX_MESSAGE_LABELS", 0):
+        with pytest.raises(TooManyLabels):
+            readMessage(wire)
+    with mock.patch.object(messageReader, "MAX_DECLINED_MESSAGE_LABELS", 0):
+        with pytest.raises(TooManyLabels):
+            boundNames(wire)
+
+
 class RefusedAnswerTests(TestCase):
     """
     An answer refused for its names fails the query as a malformed answer.
