@@ -240,6 +240,30 @@ def test_secondSignatureUsed(key: Key) -> None:
     assert verdict.status is Status.SECURE
 
 
+def test_changedRRsetCheckedAsItIs(key: Key) -> None:
+    """
+    The canonical forms a lookup keeps for an RRset (L{Budget.canonicalForms}) are those of
+    the records it held: checked again once it holds others (as many, or more), it is
+    checked as it is.
+    """
+    data = rrset("www.example.test. 300 IN A 192.0.2.1")
+    sig = key.sign(data, "example.test.")
+    signed, other = data[0], dns.rdata.from_text("IN", "A", "192.0.2.2")
+    budget = Budget(LIMITS)
+
+    def holding(*records: dns.rdata.Rdata) -> Status:
+        data.clear()
+        for record in records:
+            data.add(record)
+        return verify(data, [sig], "example.test.", [key.dnskey], budget=budget).status
+
+    assert holding(signed) is Status.SECURE
+    assert holding(other) is Status.BOGUS
+    assert holding(signed, other) is Status.BOGUS
+    assert holding(signed) is Status.SECURE
+    assert budget.checks == 4
+
+
 def collidingSignatures(key: Key, count: int) -> tuple[list, list]:
     """
     C{count} keys sharing C{key}'s tag, and C{count} signatures claiming that tag.

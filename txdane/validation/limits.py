@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import dns.rdata
+
 from txdane.errors import BudgetExceededError
 
 #: Signature verifications tried for one RRset before it is bogus (EDE 6). Unbound uses 8.
@@ -149,14 +151,27 @@ class ValidationLimits:
                 )
 
 
+#: The canonical forms of the records of RRsets (L{Budget.canonicalForms}): by the identity of
+#: an RRset, its records and their forms, sorted.
+CanonicalForms = dict[int, tuple[tuple[dns.rdata.Rdata, ...], list[bytes]]]
+
+
 class Budget:
     """
-    Counts signature verifications, NSEC3 hashes and queries for one lookup.
+    Counts signature verifications, NSEC3 hashes and queries for one lookup, and keeps the
+    canonical forms of the RRsets whose signatures it checked, so that none is made twice.
 
     @ivar limits: the limits to enforce.
     @ivar checks: verifications done so far in this lookup.
     @ivar nsec3Hashes: NSEC3 hashes computed so far in this lookup.
     @ivar queries: queries sent so far in this lookup.
+    @ivar canonicalForms: by the identity of an RRset whose signatures were checked, its
+        records and their canonical forms, sorted (L{txdane.validation.rrsig.sortedRecords}).
+        A lookup checks some RRsets again: an answer signed by two zones with each zone's
+        keys, a wildcard's proof for each, a DNSKEY RRset with each revoked key; the forms of
+        records naming deep names cost nearly as much as parsing the response that carried
+        them (dnspython writes each name in time quadratic in its labels). One RRset at most
+        is kept per signature check, for as long as the lookup lasts.
     """
 
     def __init__(self, limits: ValidationLimits) -> None:
@@ -164,6 +179,7 @@ class Budget:
         self.checks = 0
         self.nsec3Hashes = 0
         self.queries = 0
+        self.canonicalForms: CanonicalForms = {}
 
     def countNSEC3Hash(self) -> None:
         """

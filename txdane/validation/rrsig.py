@@ -9,7 +9,8 @@ caller can demand the proof that no closer name exists.
 
 The check itself (L{checkSignature}) accepts and rejects exactly what C{validate_rrsig}
 does, at a fraction of its cost: the signed data (RFC 4034 section 3.1.8.1) is built once
-per RRset and signature, and the public key of a DNSKEY is parsed once while it is among the
+per RRset and signature, from the records' canonical forms made once per RRset in a lookup
+(L{sortedRecords}), and the public key of a DNSKEY is parsed once while it is among the
 L{KEY_CACHE_SIZE} most recently used (dnspython's per-algorithm key classes still parse and
 verify).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import struct
 from collections.abc import Iterable, Sequence
 
@@ -43,6 +45,7 @@ from txdane.validation.limits import (
     FAILURES_NAMED,
     MAX_RSA_MODULUS_BITS,
     Budget,
+    CanonicalForms,
     ValidationLimits,
 )
 
@@ -206,29 +209,61 @@ def _nameWire(labels: Sequence[bytes]) -> bytes:
     return b"".join([bytes((len(label),)) + label for label in labels]).lower()
 
 
+def sortedRecords(rrset: dns.rrset.RRset, made: CanonicalForms | None = None) -> list[bytes]:
+    """
+    The canonical wire forms of the records of C{rrset} (RFC 4034 section 6.2, as dnspython's
+    C{to_digestable} writes them), sorted, each prefixed with its length.
+
+    @param made: the forms already made (L{Budget.canonicalForms
+        <txdane.validation.limits.Budget.canonicalForms>}), by the identity of their RRset,
+        with the records they were made of: those of C{rrset} are taken from there when it
+        still holds the very same records (each immutable), else made and kept there.
+    """
+    records = tuple(rrset)
+    key = id(rrset)
+    if made is not None:
+        found = made.get(key)
+        if (
+            found is not None
+            and len(found[0]) == len(records)
+            and all(map(operator.is_, found[0], records))
+        ):
+            return found[1]
+    forms = [
+        struct.pack("!H", len(wire)) + wire
+        for wire in sorted(rdata.to_digestable() for rdata in records)
+    ]
+    if made is not None:
+        made[key] = (records, forms)
+    return forms
+
+
 class SignedData:
     """
     The data an RRSIG over an RRset signs (RFC 4034 section 3.1.8.1), built from the RRset's
-    records in canonical form, sorted, computed once for all the signatures tried.
+    records in canonical form, sorted, computed once for all the signatures tried (and, given
+    where to keep them, once for all the zones whose keys a lookup tries).
 
     @ivar rrset: the RRset, whose owner name is absolute (as the signers' names must be).
     """
 
-    def __init__(self, rrset: dns.rrset.RRset) -> None:
+    def __init__(self, rrset: dns.rrset.RRset, made: CanonicalForms | None = None) -> None:
+        """
+        @param made: where the canonical forms of a lookup's RRsets are kept (see
+            L{sortedRecords}); C{None} to make them for this object alone.
+        """
         self.rrset = rrset
+        self._made = made
         self._records: list[bytes] | None = None
         self._last: tuple[RRSIG, bytes] | None = None
 
     def records(self) -> list[bytes]:
         """
-        The canonical wire forms of the records (RFC 4034 section 6.2, as dnspython's
-        C{to_digestable} writes them), sorted, each prefixed with its length.
+        The canonical wire forms of the records, sorted, each prefixed with its length
+        (L{sortedRecords}).
         """
         if self._records is None:
-            self._records = [
-                struct.pack("!H", len(wire)) + wire
-                for wire in sorted(rdata.to_digestable() for rdata in self.rrset)
-            ]
+            self._records = sortedRecords(self.rrset, self._made)
         return self._records
 
     def forSignature(self, rrsig: RRSIG) -> bytes:
@@ -348,7 +383,7 @@ def verifyRRset(
         )
     sigs = list(rrsigs)
     byTag = _keysByTag(keys)
-    signed = SignedData(rrset)
+    signed = SignedData(rrset, budget.canonicalForms)
     if not sigs:
         return RRsetVerdict(
             Status.BOGUS,
