@@ -539,6 +539,23 @@ MUTATIONS: tuple[Mutation, ...] = (
         ("tests/validation/test_bounds.py",),
     ),
     Mutation(
+        "canonical-form-once",
+        "a lookup makes the canonical form of an RRset's records once, however many zones' "
+        "keys check it",
+        "txdane/validation/rrsig.py",
+        "    signed = SignedData(rrset, budget.canonicalForms)\n",
+        "    signed = SignedData(rrset)\n",
+        ("tests/validation/test_bounds.py",),
+    ),
+    Mutation(
+        "canonical-form-of-changed-rrset",
+        "an RRset checked again in a lookup, holding other records since, is checked as it is",
+        "txdane/validation/rrsig.py",
+        "            and all(map(operator.is_, found[0], records))\n",
+        "            and True\n",
+        ("tests/validation/test_rrsig.py",),
+    ),
+    Mutation(
         "negative-ttl-bound",
         "a proven denial is cached no longer than maxNegativeTTL",
         "txdane/validation/resolver.py",
