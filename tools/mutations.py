@@ -575,6 +575,14 @@ MUTATIONS: tuple[Mutation, ...] = (
         ),
     ),
     Mutation(
+        "response-bytes-per-lookup",
+        "a lookup receives at most maxResponseBytesPerLookup octets of responses",
+        "txdane/validation/context.py",
+        "        if self.budget.responseBytes > limit:\n",
+        "        if False:\n",
+        ("tests/validation/test_bounds.py::test_responseBytesPerLookupBounded",),
+    ),
+    Mutation(
         "dane-weak-signature",
         "a path signed with SHA-1 or MD5 below its anchor is refused",
         "txdane/dane/_strength.py",

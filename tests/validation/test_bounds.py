@@ -34,6 +34,7 @@ from tests.validation.fakes import (
 )
 from tests.validation.test_hostile import uncachedServer
 from tests.validation.zonekit import NOW, Key, TableQuerier, keyset, n, rrset, sigset
+from txdane.errors import WorkLimitExceededError
 from txdane.server.responder import Responder
 from txdane.server.service import responderForZones
 from txdane.status import Status
@@ -498,9 +499,8 @@ def test_keptResponsesBounded(hierarchy: Hierarchy) -> None:
     lookup's 48 responses of deep names held up to 180 MB.
     """
     querier = PaddingQuerier(responderForZones(hierarchy.zones.values()))
-    ctx = LookupContext(
-        n("www.example.test."), dns.rdatatype.A, querier, hierarchy.now, Budget(ValidationLimits())
-    )
+    budget = Budget(ValidationLimits(maxResponseBytesPerLookup=1 << 30))
+    ctx = LookupContext(n("www.example.test."), dns.rdatatype.A, querier, hierarchy.now, budget)
     names = [n(f"h{i}.example.test.") for i in range(12)]
     size = len(synchronously(ctx, names[0]).wire or b"")
     for name in names[1:]:
@@ -546,3 +546,26 @@ def test_lookupMemoryBoundedByKeptResponses(hierarchy: Hierarchy) -> None:
     # Two responses kept, two sent ahead and not yet used, what reading one takes: some five
     # times one response (eight, when every response was kept).
     assert peak < 6.5 * one, (peak, one)
+
+
+def test_responseBytesPerLookupBounded(hierarchy: Hierarchy) -> None:
+    """
+    A lookup receives at most C{maxResponseBytesPerLookup} octets of responses: past it, it
+    fails (C{WorkLimitExceededError}), asking nothing more, rather than read response after
+    response of names that cost microseconds per octet to read (some ten seconds of the
+    reactor's time per lookup within the query limit alone). The same lookup without the
+    junk, far below the bound, is secure.
+    """
+    limits = ValidationLimits(maxResponseBytesPerLookup=100_000)
+    plain, _ = makeResolver(hierarchy, limits=limits)
+    assert resolve(plain, "_443._tcp.www.example.test.", "TLSA").status is Status.SECURE
+    resolver, plainQuerier = makeResolver(hierarchy, limits=limits)
+    querier = PaddingQuerier(plainQuerier.responder)
+    resolver.querier = querier
+    results: list[object] = []
+    resolver.lookup("_443._tcp.www.example.test.", "TLSA").addBoth(results.append)
+    error = results[0].value  # type: ignore[attr-defined]
+    assert isinstance(error, WorkLimitExceededError), error
+    assert "more than 100000 octets of responses received" in str(error)
+    size = len(querier.wires[(n("_443._tcp.www.example.test."), dns.rdatatype.TLSA)])
+    assert len(querier.queries) == 100_000 // size + 1 < 8

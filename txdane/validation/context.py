@@ -120,7 +120,8 @@ class LookupContext:
         """
         Send the query for C{name} and C{rdtype} now, when a later step of the lookup will
         certainly ask it (L{query} then gets its response, or its error). Nothing is sent
-        once the lookup is at its query limit: the step's own query then fails as usual.
+        once the lookup is at its limit of queries or of octets received: the step's own
+        query then fails as usual.
         """
         asked = (nameKey(name), int(rdtype))
         key = ("query", asked)
@@ -129,6 +130,7 @@ class LookupContext:
             or asked in self.responses
             or key in self.ahead
             or self.budget.queries >= self.budget.limits.maxQueriesPerLookup
+            or self.budget.responseBytes > self.budget.limits.maxResponseBytesPerLookup
         ):
             return
         self.ahead[key] = Ahead(self._ask(name, rdtype, asked))
@@ -138,10 +140,12 @@ class LookupContext:
     ) -> dns.message.Message:
         """
         Ask the recursive resolver about C{name} and C{rdtype}, with DO and CD set (RFC 6840
-        section 5.9), at most once per lookup, within the lookup's query limit.
+        section 5.9), at most once per lookup, within the lookup's limits of queries and of
+        octets received.
 
         @return: the response, NOERROR or NXDOMAIN.
-        @raise WorkLimitExceededError: the lookup needs more queries than its limit.
+        @raise WorkLimitExceededError: the lookup needs more queries than its limit, or its
+            responses came to more octets than its limit.
         @raise LookupFailedError: the query failed, or the resolver answered another RCODE.
         """
         if self.cancelled:
@@ -169,6 +173,7 @@ class LookupContext:
         if self.cancelled:
             raise CancelledError()
         limits = self.budget.limits
+        self._checkResponseBytes()
         self.budget.queries += 1
         if self.budget.queries > limits.maxQueriesPerLookup:
             raise WorkLimitExceededError(
@@ -189,6 +194,9 @@ class LookupContext:
             raise LookupFailedError(
                 self.name, self.rdtype, queryFailure(_question(name, rdtype), e), edeOf(e), e
             ) from e
+        wire = response.wire
+        self.budget.responseBytes += len(wire) if wire is not None else 0
+        self._checkResponseBytes()
         rcode = response.rcode()
         if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             raise LookupFailedError(
@@ -200,6 +208,20 @@ class LookupContext:
             )
         self._keep(key, response)
         return response
+
+    def _checkResponseBytes(self) -> None:
+        """
+        @raise WorkLimitExceededError: the responses received came to more octets than the
+            lookup's limit (then nothing more is asked).
+        """
+        limit = self.budget.limits.maxResponseBytesPerLookup
+        if self.budget.responseBytes > limit:
+            raise WorkLimitExceededError(
+                self.name,
+                self.rdtype,
+                f"more than {limit} octets of responses received",
+                EDE.DNSSEC_INDETERMINATE,
+            )
 
     def _keep(self, key: tuple[tuple[bytes, ...], int], response: dns.message.Message) -> None:
         """

@@ -42,6 +42,12 @@ MAX_NSEC3_HASHES_PER_LOOKUP = 600
 MAX_CNAME_CHAIN = 10
 #: Queries sent to the recursive resolver for one lookup, chain of trust included.
 MAX_QUERIES_PER_LOOKUP = 48
+#: Octets of responses, as they came on the wire, one lookup may receive: four responses of
+#: the largest size DNS allows. Reading a response costs up to some three to five microseconds
+#: per octet (names of many labels, a few octets each on the wire): within
+#: L{MAX_QUERIES_PER_LOOKUP} alone, responses stuffed with them held the reactor for some ten
+#: seconds per lookup. An honest lookup receives a few kilobytes.
+MAX_RESPONSE_BYTES_PER_LOOKUP = 4 * 65535
 #: Failed signatures a bogus verdict names in its reason; the others are only counted. A
 #: response can carry hundreds of RRSIGs over one RRset, each failing at no cost, and a
 #: reason naming them all (each with the owner's name, written out in full) would be several
@@ -89,6 +95,7 @@ class ValidationLimits:
     @ivar maxNSEC3HashesPerLookup: see L{MAX_NSEC3_HASHES_PER_LOOKUP}.
     @ivar maxCNAMEChain: see L{MAX_CNAME_CHAIN}.
     @ivar maxQueriesPerLookup: see L{MAX_QUERIES_PER_LOOKUP}.
+    @ivar maxResponseBytesPerLookup: see L{MAX_RESPONSE_BYTES_PER_LOOKUP}.
     @ivar lookupTimeout: see L{LOOKUP_TIMEOUT}.
     @ivar clockSkew: see L{CLOCK_SKEW}.
     @ivar maxCacheTTL: see L{MAX_CACHE_TTL}.
@@ -114,6 +121,7 @@ class ValidationLimits:
     maxNSEC3HashesPerLookup: int = MAX_NSEC3_HASHES_PER_LOOKUP
     maxCNAMEChain: int = MAX_CNAME_CHAIN
     maxQueriesPerLookup: int = MAX_QUERIES_PER_LOOKUP
+    maxResponseBytesPerLookup: int = MAX_RESPONSE_BYTES_PER_LOOKUP
     lookupTimeout: float = LOOKUP_TIMEOUT
     clockSkew: int = CLOCK_SKEW
     maxCacheTTL: int = MAX_CACHE_TTL
@@ -165,6 +173,8 @@ class Budget:
     @ivar checks: verifications done so far in this lookup.
     @ivar nsec3Hashes: NSEC3 hashes computed so far in this lookup.
     @ivar queries: queries sent so far in this lookup.
+    @ivar responseBytes: octets of the responses received so far in this lookup, as they
+        came on the wire.
     @ivar canonicalForms: by the identity of an RRset whose signatures were checked, its
         records and their canonical forms, sorted (L{txdane.validation.rrsig.sortedRecords}).
         A lookup checks some RRsets again: an answer signed by two zones with each zone's
@@ -179,6 +189,7 @@ class Budget:
         self.checks = 0
         self.nsec3Hashes = 0
         self.queries = 0
+        self.responseBytes = 0
         self.canonicalForms: CanonicalForms = {}
 
     def countNSEC3Hash(self) -> None:
