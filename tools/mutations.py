@@ -583,6 +583,14 @@ MUTATIONS: tuple[Mutation, ...] = (
         ("tests/validation/test_bounds.py::test_responseBytesPerLookupBounded",),
     ),
     Mutation(
+        "iterative-response-bytes",
+        "one question resolved from the root receives at most maxResponseBytesPerLookup octets",
+        "txdane/validation/iterative.py",
+        "        if work.responseBytes > limit:\n",
+        "        if False:\n",
+        ("tests/validation/test_iterative.py::test_responseBytesPerLookup",),
+    ),
+    Mutation(
         "dane-weak-signature",
         "a path signed with SHA-1 or MD5 below its anchor is refused",
         "txdane/dane/_strength.py",

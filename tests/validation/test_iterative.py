@@ -1036,3 +1036,26 @@ def test_questionTimeout() -> None:
     assert isinstance(lookupError, LookupFailedError)
     assert isinstance(lookupError.cause, IterationLimitError)
     assert "no answer within 8 s; no server of . had answered" in str(lookupError)
+
+
+def test_responseBytesPerLookup(separate: Hierarchy) -> None:
+    """
+    One question receives at most C{maxResponseBytesPerLookup} octets of responses, name
+    server address lookups included: past it, it fails with that bound's name, asking no
+    server more (a zone's servers choose what they send, and reading names of many labels
+    costs microseconds per octet). The same question within the bound is answered.
+    """
+    network = Network.forHierarchy(separate)
+    assert ask(querierFor(network), "www.example.test.", "A").answer
+    root = network.clientFor(NameServer("127.53.1.1"))
+    referral = root.query("www.example.test.", "A", dnssecOK=True, recursionDesired=False)
+    first = referral.result  # the first response the question receives
+    assert isinstance(first, dns.message.Message) and first.wire is not None
+    limit = len(first.wire)
+    network = Network.forHierarchy(separate)
+    limits = IterativeLimits(maxResponseBytesPerLookup=limit)
+    error = queryFailure(querierFor(network, limits), "www.example.test.", "A")
+    assert isinstance(error, IterationLimitError)
+    assert error.limit == "maxResponseBytesPerLookup"
+    assert f"more than {limit} octets of responses received" in str(error)
+    assert len(network.asked) == 2  # the root's referral fits, the next does not

@@ -119,6 +119,13 @@ MAX_SERVERS_PER_QUERY = 8
 #: Queries sent for one call of L{IterativeQuerier.query}, name server address lookups
 #: included.
 MAX_ITERATIVE_QUERIES = 64
+#: Octets of responses, as they came on the wire, one call of L{IterativeQuerier.query} may
+#: receive, name server address lookups included: four responses of the largest size DNS
+#: allows. Reading a response of names of many labels costs up to some three to five
+#: microseconds per octet, and a zone's servers choose what they send (truncated over UDP, a
+#: full 64 KiB over TCP): within L{MAX_ITERATIVE_QUERIES} alone, one question could hold the
+#: reactor for seconds. An honest question receives a few kilobytes.
+MAX_ITERATIVE_RESPONSE_BYTES = 4 * 65535
 #: Nesting of name server address lookups: a name server whose address needs a lookup whose
 #: zone's name server needs a lookup... (Unbound's C{target-fetch-policy} depth is similar).
 MAX_NS_LOOKUP_DEPTH = 3
@@ -154,6 +161,7 @@ class IterativeLimits:
     @ivar maxReferrals: see L{MAX_REFERRALS}.
     @ivar maxServersPerQuery: see L{MAX_SERVERS_PER_QUERY}.
     @ivar maxQueriesPerLookup: see L{MAX_ITERATIVE_QUERIES}.
+    @ivar maxResponseBytesPerLookup: see L{MAX_ITERATIVE_RESPONSE_BYTES}.
     @ivar maxNSLookupDepth: see L{MAX_NS_LOOKUP_DEPTH}.
     @ivar maxNSNames: see L{MAX_NS_NAMES}.
     @ivar maxGluelessNS: see L{MAX_GLUELESS_NS}.
@@ -166,6 +174,7 @@ class IterativeLimits:
     maxReferrals: int = MAX_REFERRALS
     maxServersPerQuery: int = MAX_SERVERS_PER_QUERY
     maxQueriesPerLookup: int = MAX_ITERATIVE_QUERIES
+    maxResponseBytesPerLookup: int = MAX_ITERATIVE_RESPONSE_BYTES
     maxNSLookupDepth: int = MAX_NS_LOOKUP_DEPTH
     maxNSNames: int = MAX_NS_NAMES
     maxGluelessNS: int = MAX_GLUELESS_NS
@@ -313,6 +322,7 @@ class _Work:
     dnssecOK: bool
     deadline: float
     queries: int = 0
+    responseBytes: int = 0
     resolving: set[dns.name.Name] = dataclasses.field(default_factory=set)
 
 
@@ -336,7 +346,9 @@ class _Attempt:
 
 #: The bounds of the whole question: hit in a name server's address lookup, they end the
 #: question rather than rule out that name server.
-_QUESTION_LIMITS = frozenset({"maxQueriesPerLookup", "questionTimeout"})
+_QUESTION_LIMITS = frozenset(
+    {"maxQueriesPerLookup", "maxResponseBytesPerLookup", "questionTimeout"}
+)
 
 
 class _OutOfTime(TxdaneError):
@@ -601,6 +613,7 @@ class IterativeQuerier:
         """
         One query to one server; every failure is a L{_Skip}.
         """
+        self._checkResponseBytes(work)
         work.queries += 1
         if work.queries > self.limits.maxQueriesPerLookup:
             raise self._fail(
@@ -615,7 +628,7 @@ class IterativeQuerier:
         pending = client.query(name, rdtype, dnssecOK=work.dnssecOK, recursionDesired=False)
         pending.addTimeout(remaining, self._clock)
         try:
-            return await pending
+            response = await pending
         except defer.TimeoutError:
             raise _OutOfTime("did not answer") from None
         except DNSServerError as e:
@@ -628,6 +641,21 @@ class IterativeQuerier:
             raise _Skip("rejected EDNS") from None
         except DNSError as e:
             raise _Skip(f"failed: {e}") from None
+        wire = response.wire
+        work.responseBytes += len(wire) if wire is not None else 0
+        self._checkResponseBytes(work)
+        return response
+
+    def _checkResponseBytes(self, work: _Work) -> None:
+        """
+        @raise IterationLimitError: the responses C{work} received came to more octets than
+            C{maxResponseBytesPerLookup} (then nothing more is asked).
+        """
+        limit = self.limits.maxResponseBytesPerLookup
+        if work.responseBytes > limit:
+            raise self._fail(
+                work, f"more than {limit} octets of responses received", "maxResponseBytesPerLookup"
+            )
 
     def _classify(
         self,
@@ -707,9 +735,9 @@ class IterativeQuerier:
         lookup from the root (A, then AAAA when there is no A and the name exists); none
         when it cannot be found. A lookup that finds nothing is remembered for
         L{FAILED_NS_TTL} seconds; at most C{maxGluelessNS} lookups are sent per
-        C{attempt}, and a bound of the nested lookup other than C{maxQueriesPerLookup}
-        or C{questionTimeout} (which are the whole question's) only rules this name server
-        out.
+        C{attempt}, and a bound of the nested lookup other than C{maxQueriesPerLookup},
+        C{maxResponseBytesPerLookup} or C{questionTimeout} (which are the whole question's)
+        only rules this name server out.
         """
         problems = attempt.problems
         cached = self._addresses.get(name)
