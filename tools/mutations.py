@@ -565,9 +565,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "kept-responses-bound",
-        "a lookup keeps at most MAX_KEPT_RESPONSE_OCTETS of responses",
+        "a lookup keeps at most MAX_KEPT_RESPONSE_BYTES of responses",
         "txdane/validation/context.py",
-        "        if self.keptOctets + size <= MAX_KEPT_RESPONSE_OCTETS:\n",
+        "        if self.keptBytes + size <= MAX_KEPT_RESPONSE_BYTES:\n",
         "        if True:\n",
         (
             "tests/validation/test_bounds.py::test_keptResponsesBounded",

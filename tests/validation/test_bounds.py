@@ -49,7 +49,7 @@ from txdane.validation import (
     zonekeys,
 )
 from txdane.validation.cache import rrsetCost
-from txdane.validation.context import MAX_KEPT_RESPONSE_OCTETS, LookupContext
+from txdane.validation.context import MAX_KEPT_RESPONSE_BYTES, LookupContext
 from txdane.validation.limits import FAILURES_NAMED, MAX_NEGATIVE_TTL, Budget
 
 
@@ -494,7 +494,7 @@ def synchronously(ctx: LookupContext, name: dns.name.Name) -> dns.message.Messag
 def test_keptResponsesBounded(hierarchy: Hierarchy) -> None:
     """
     A lookup keeps its responses, for the questions it may ask again, only up to
-    C{MAX_KEPT_RESPONSE_OCTETS} on the wire: past it a response is used and let go, and the
+    C{MAX_KEPT_RESPONSE_BYTES} on the wire: past it a response is used and let go, and the
     question is sent again if it is asked again (a question kept is not). Kept whole, a
     lookup's 48 responses of deep names held up to 180 MB.
     """
@@ -506,8 +506,8 @@ def test_keptResponsesBounded(hierarchy: Hierarchy) -> None:
     for name in names[1:]:
         synchronously(ctx, name)
     assert size > 20_000
-    assert 0 < ctx.keptOctets <= MAX_KEPT_RESPONSE_OCTETS
-    assert len(ctx.responses) == MAX_KEPT_RESPONSE_OCTETS // size < len(names)
+    assert 0 < ctx.keptBytes <= MAX_KEPT_RESPONSE_BYTES
+    assert len(ctx.responses) == MAX_KEPT_RESPONSE_BYTES // size < len(names)
     sent = len(querier.queries)
     synchronously(ctx, names[0])
     synchronously(ctx, names[-1])

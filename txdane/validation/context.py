@@ -21,7 +21,7 @@ from txdane.transport import DNSError, DNSQuerier
 from txdane.validation.cache import nameKey
 from txdane.validation.ede import EDE
 from txdane.validation.failures import edeFromMessage, edeOf, queryFailure
-from txdane.validation.limits import Budget
+from txdane.validation.limits import Budget, responseBytes
 
 _T = TypeVar("_T")
 
@@ -31,7 +31,7 @@ _T = TypeVar("_T")
 #: records holds up to some sixty times its size in memory (deep names, compressed to two
 #: octets each on the wire): kept whole, the 48 responses a lookup may receive held up to
 #: 180 MB. An honest lookup keeps a few kilobytes.
-MAX_KEPT_RESPONSE_OCTETS = 64 * 1024
+MAX_KEPT_RESPONSE_BYTES = 64 * 1024
 
 
 class Ahead(Generic[_T]):
@@ -91,8 +91,8 @@ class LookupContext:
     @ivar textKey: the answer cache's key for the question as the caller wrote it, if any.
     @ivar responses: the responses received so far, by question (the name as L{nameKey}
         gives it, and the type): a question asked twice within one lookup is sent once, as
-        long as the responses kept stay within L{MAX_KEPT_RESPONSE_OCTETS}.
-    @ivar keptOctets: the size on the wire of the responses kept in C{responses}.
+        long as the responses kept stay within L{MAX_KEPT_RESPONSE_BYTES}.
+    @ivar keptBytes: the size on the wire of the responses kept in C{responses}.
     @ivar cancelled: whether the caller cancelled the lookup: no further query is sent.
     @ivar ahead: work started ahead of the step that needs it (L{prefetch}, and the chain
         of trust's results computed beside the lookup's own steps), by what it computes.
@@ -111,7 +111,7 @@ class LookupContext:
     responses: dict[tuple[tuple[bytes, ...], int], dns.message.Message] = dataclasses.field(
         default_factory=dict
     )
-    keptOctets: int = 0
+    keptBytes: int = 0
     cancelled: bool = False
     ahead: dict[Hashable, Ahead[Any]] = dataclasses.field(default_factory=dict)
     known: dict[Hashable, Any] = dataclasses.field(default_factory=dict)
@@ -194,8 +194,7 @@ class LookupContext:
             raise LookupFailedError(
                 self.name, self.rdtype, queryFailure(_question(name, rdtype), e), edeOf(e), e
             ) from e
-        wire = response.wire
-        self.budget.responseBytes += len(wire) if wire is not None else 0
+        self.budget.responseBytes += responseBytes(response)
         self._checkResponseBytes()
         rcode = response.rcode()
         if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
@@ -226,13 +225,11 @@ class LookupContext:
     def _keep(self, key: tuple[tuple[bytes, ...], int], response: dns.message.Message) -> None:
         """
         Keep C{response} for the question C{key} if the responses kept stay within
-        L{MAX_KEPT_RESPONSE_OCTETS}.
+        L{MAX_KEPT_RESPONSE_BYTES}.
         """
-        wire = response.wire
-        # (A message that was never on the wire, which only tests make, counts as a full one.)
-        size = len(wire) if wire is not None else 65535
-        if self.keptOctets + size <= MAX_KEPT_RESPONSE_OCTETS:
-            self.keptOctets += size
+        size = responseBytes(response)
+        if self.keptBytes + size <= MAX_KEPT_RESPONSE_BYTES:
+            self.keptBytes += size
             self.responses[key] = response
 
 

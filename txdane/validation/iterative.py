@@ -64,6 +64,7 @@ from txdane.transport import (
     EDNSUnsupportedError,
 )
 from txdane.validation.cache import ExpiringCache
+from txdane.validation.limits import responseBytes
 from txdane.validation.lookups import defaultClock
 
 __all__ = [
@@ -641,8 +642,7 @@ class IterativeQuerier:
             raise _Skip("rejected EDNS") from None
         except DNSError as e:
             raise _Skip(f"failed: {e}") from None
-        wire = response.wire
-        work.responseBytes += len(wire) if wire is not None else 0
+        work.responseBytes += responseBytes(response)
         self._checkResponseBytes(work)
         return response
 

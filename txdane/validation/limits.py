@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import dns.message
 import dns.rdata
 
 from txdane.errors import BudgetExceededError
@@ -157,6 +158,16 @@ class ValidationLimits:
                     f"clockSkew {value} is more than {MAX_CLOCK_SKEW} seconds (a day): it would "
                     "accept long expired signatures"
                 )
+
+
+def responseBytes(response: dns.message.Message) -> int:
+    """
+    The size of C{response} as it came on the wire, which the bounds on what a lookup receives
+    and keeps count (L{ValidationLimits.maxResponseBytesPerLookup}); 0 for a message that was
+    never on the wire (only tests build them).
+    """
+    wire = response.wire
+    return len(wire) if wire is not None else 0
 
 
 #: The canonical forms of the records of RRsets (L{Budget.canonicalForms}): by the identity of
