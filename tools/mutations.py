@@ -591,6 +591,22 @@ MUTATIONS: tuple[Mutation, ...] = (
         ("tests/validation/test_iterative.py::test_responseBytesPerLookup",),
     ),
     Mutation(
+        "iterative-counts-for-lookup",
+        "what a validated lookup's questions receive from the root down counts toward its bound",
+        "txdane/validation/iterative.py",
+        "        work.lookup = LOOKUP_BUDGET.get()\n",
+        "        work.lookup = None\n",
+        ("tests/validation/test_iterative.py::test_lookupResponseBytesCountUpstream",),
+    ),
+    Mutation(
+        "iterative-refusal-counted",
+        "a refusal counts toward what a question resolved from the root receives",
+        "txdane/validation/iterative.py",
+        "            self._received(work, e.response)\n",
+        "            pass\n",
+        ("tests/validation/test_iterative.py::test_refusalsCountAsReceived",),
+    ),
+    Mutation(
         "dane-weak-signature",
         "a path signed with SHA-1 or MD5 below its anchor is refused",
         "txdane/dane/_strength.py",

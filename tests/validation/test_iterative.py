@@ -8,6 +8,7 @@ servers for the bounds.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import dns.flags
 import dns.message
@@ -22,13 +23,20 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
 from tests.validation.fakes import failureOf, resolve
+from txdane.errors import WorkLimitExceededError
 from txdane.resolvconf import NameServer
 from txdane.server.responder import Responder
 from txdane.server.service import responderForZones
 from txdane.status import Status
 from txdane.testing import CASES, Case, Hierarchy, buildHierarchy, separateNameServers
 from txdane.transport import DNSServerError, DNSTimeoutError, DNSUnreachableError, parseMessage
-from txdane.validation import LookupFailedError, TrustAnchors, ValidatingResolver
+from txdane.validation import (
+    LookupFailedError,
+    TrustAnchors,
+    ValidatingResolver,
+    ValidationLimits,
+)
+from txdane.validation.answer import Answer
 from txdane.validation.iterative import (
     IterationLimitError,
     IterativeLimits,
@@ -1059,3 +1067,105 @@ def test_responseBytesPerLookup(separate: Hierarchy) -> None:
     assert error.limit == "maxResponseBytesPerLookup"
     assert f"more than {limit} octets of responses received" in str(error)
     assert len(network.asked) == 2  # the root's referral fits, the next does not
+
+
+class _Counting(Network):
+    """
+    A L{Network} that notes the size of every response its servers send, refusals included.
+    """
+
+    def __init__(self, servers: Mapping[str, Responder | Handler]) -> None:
+        super().__init__(servers)
+        self.sizes: list[int] = []
+
+    def clientFor(self, server: NameServer) -> _Client:
+        client = super().clientFor(server)
+        query = client.query
+
+        def counted(*args: Any, **kwargs: Any) -> Deferred[dns.message.Message]:
+            def note(result: Any) -> Any:
+                response = getattr(getattr(result, "value", None), "response", result)
+                assert isinstance(response, dns.message.Message) and response.wire is not None
+                self.sizes.append(len(response.wire))
+                return result
+
+            return query(*args, **kwargs).addBoth(note)
+
+        client.query = counted  # type: ignore[method-assign]
+        return client
+
+
+def test_lookupResponseBytesCountUpstream(separate: Hierarchy) -> None:
+    """
+    Under a validator, what the querier receives for the lookup (referrals, the answers it
+    passes on, name server address lookups) counts toward the lookup's
+    C{maxResponseBytesPerLookup}, every response once: the lookup gets exactly that many
+    octets, and fails asking nothing more one octet below, with the lookup's error. Counted
+    only per question, 48 questions could each receive the question's bound.
+    """
+
+    def lookup(limit: int | None) -> tuple[_Counting, object]:
+        network = _Counting(Network.forHierarchy(separate).servers)
+        clock = Clock()
+        clock.advance(separate.now)
+        querier = IterativeQuerier(clock, separate.rootHints(), clientFactory=network.clientFor)
+        resolver = ValidatingResolver(
+            querier,
+            trustAnchors=TrustAnchors.fromRRsets([separate.trustAnchor]),
+            limits=ValidationLimits()
+            if limit is None
+            else ValidationLimits(maxResponseBytesPerLookup=limit),
+            clock=clock,
+        )
+        results: list[object] = []
+        resolver.lookup("www.example.test.", "A").addBoth(results.append)
+        assert results, "did not finish"
+        return network, results[0]
+
+    honest, answer = lookup(None)
+    assert isinstance(answer, Answer) and answer.status is Status.SECURE
+    total = sum(honest.sizes)
+    assert len(honest.sizes) >= 6  # referrals from the root down, answers, the chain's keys
+    enough, answer = lookup(total)
+    assert isinstance(answer, Answer) and answer.status is Status.SECURE
+    assert enough.sizes == honest.sizes
+    short, failed = lookup(total - 1)
+    error = failed.value  # type: ignore[attr-defined]
+    assert isinstance(error, WorkLimitExceededError)
+    assert f"more than {total - 1} octets of responses received" in str(error)
+    assert short.sizes == honest.sizes  # the last response passed the bound: nothing after it
+    # The final responses alone are far below: counted only per question, this passed.
+    _, failedEarly = lookup(total // 2)
+    assert isinstance(failedEarly.value, WorkLimitExceededError)  # type: ignore[attr-defined]
+
+
+def test_refusalsCountAsReceived() -> None:
+    """
+    A refusal is read as any response: it counts toward C{maxResponseBytesPerLookup}, so
+    servers that refuse with large responses cannot be asked beyond it.
+    """
+
+    def refused(query: dns.message.Message) -> dns.message.Message:
+        response = dns.message.make_response(query)
+        response.set_rcode(dns.rcode.REFUSED)
+        return parseMessage(response.to_wire())
+
+    hints = [f"127.53.1.{i}" for i in range(1, 4)]
+    network = _Counting({address: refused for address in hints})
+    querier = IterativeQuerier(
+        Clock(), [NameServer(a) for a in hints], clientFactory=network.clientFor
+    )
+    assert isinstance(queryFailure(querier, "www.example.test.", "A"), IterativeResolutionError)
+    assert len(network.asked) == 3
+    one = network.sizes[0]
+    network = _Counting({address: refused for address in hints})
+    querier = IterativeQuerier(
+        Clock(),
+        [NameServer(a) for a in hints],
+        limits=IterativeLimits(maxResponseBytesPerLookup=one),
+        clientFactory=network.clientFor,
+    )
+    error = queryFailure(querier, "www.example.test.", "A")
+    assert isinstance(error, IterationLimitError)
+    assert error.limit == "maxResponseBytesPerLookup"
+    assert len(network.asked) == 2  # the second refusal passed the bound

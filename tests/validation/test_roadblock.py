@@ -26,6 +26,7 @@ from txdane.testing import Hierarchy, buildHierarchy, separateNameServers
 from txdane.transport import DNSClient
 from txdane.validation import LookupFailedError, TrustAnchors
 from txdane.validation.iterative import IterativeQuerier, Resolution
+from txdane.validation.limits import LOOKUP_BUDGET, Budget, ValidationLimits
 from txdane.validation.roadblock import (
     PROBE_ANSWER_REUSE,
     ROADBLOCK_VERDICT_TTL,
@@ -252,6 +253,52 @@ def test_fallbackWhenEveryResolverIsARoadblock(hierarchy: Hierarchy) -> None:
     clock.advance(ROADBLOCK_VERDICT_TTL)
     client.query("www.example.test.", "AAAA")
     assert probes.probes == 4
+
+
+def test_fallbackCountsForTheLookup(hierarchy: Hierarchy) -> None:
+    """
+    The iterative querier is asked within the context of the query handed to the roadblock
+    client, also when it is asked once the probes have ended: it sees the budget of the
+    lookup that sent the query (L{LOOKUP_BUDGET}), and counts what it receives there.
+    """
+    clock = Clock()
+    servers = [NameServer("127.0.0.1", 1)]
+    stripping = _FakeProbe(hierarchy, set(servers))
+
+    def later(server: NameServer) -> Any:
+        engine = stripping(server)
+
+        class Later:
+            def query(self, *args: Any, **kwargs: Any) -> Deferred:
+                answer: Deferred = Deferred()
+                clock.callLater(1, lambda: engine.query(*args, **kwargs).chainDeferred(answer))
+                return answer
+
+        return Later()
+
+    seen: list[Budget | None] = []
+
+    class Seeing(_Recorder):
+        def query(self, *args: Any, **kwargs: Any) -> Deferred:
+            seen.append(LOOKUP_BUDGET.get())
+            return super().query(*args, **kwargs)
+
+    client = RoadblockAvoidingClient(
+        clock, servers, iterative=Seeing(), probeClientFactory=later, timeout=5, attempts=1
+    )
+    budget = Budget(ValidationLimits())
+    results: list[object] = []
+    token = LOOKUP_BUDGET.set(budget)
+    try:
+        client.query("www.example.test.", "A").addBoth(results.append)
+    finally:
+        LOOKUP_BUDGET.reset(token)
+    assert results == [] and seen == []
+    clock.advance(1)
+    assert results == ["from the root"]
+    assert seen == [budget]
+    client.query("www.example.test.", "AAAA")  # asked at once now, outside any lookup
+    assert seen == [budget, None]
 
 
 def test_noFallbackPossible(hierarchy: Hierarchy) -> None:

@@ -21,7 +21,7 @@ from txdane.transport import DNSError, DNSQuerier
 from txdane.validation.cache import nameKey
 from txdane.validation.ede import EDE
 from txdane.validation.failures import edeFromMessage, edeOf, queryFailure
-from txdane.validation.limits import Budget, responseBytes
+from txdane.validation.limits import LOOKUP_BUDGET, Budget, responseBytes
 
 _T = TypeVar("_T")
 
@@ -182,15 +182,24 @@ class LookupContext:
                 f"more than {limits.maxQueriesPerLookup} queries needed",
                 EDE.DNSSEC_INDETERMINATE,
             )
+        # A querier that asks servers of its own for this response (resolving from the root)
+        # counts what they send in this budget as it comes, all but the response it gives.
+        budget = LOOKUP_BUDGET.set(self.budget)
         try:
-            response = await self.querier.query(
+            pending = self.querier.query(
                 name,
                 rdtype,
                 dnssecOK=True,
                 checkingDisabled=True,
                 recursionDesired=True,
             )
+        finally:
+            LOOKUP_BUDGET.reset(budget)
+        try:
+            response = await pending
         except DNSError as e:
+            # Stopped by this lookup's bound on octets received: the lookup's error.
+            self._checkResponseBytes()
             raise LookupFailedError(
                 self.name, self.rdtype, queryFailure(_question(name, rdtype), e), edeOf(e), e
             ) from e

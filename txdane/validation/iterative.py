@@ -64,7 +64,7 @@ from txdane.transport import (
     EDNSUnsupportedError,
 )
 from txdane.validation.cache import ExpiringCache
-from txdane.validation.limits import responseBytes
+from txdane.validation.limits import LOOKUP_BUDGET, Budget, responseBytes
 from txdane.validation.lookups import defaultClock
 
 __all__ = [
@@ -125,7 +125,9 @@ MAX_ITERATIVE_QUERIES = 64
 #: allows. Reading a response of names of many labels costs up to some three to five
 #: microseconds per octet, and a zone's servers choose what they send (truncated over UDP, a
 #: full 64 KiB over TCP): within L{MAX_ITERATIVE_QUERIES} alone, one question could hold the
-#: reactor for seconds. An honest question receives a few kilobytes.
+#: reactor for seconds. An honest question receives a few kilobytes. Asked for a validated
+#: lookup (L{LOOKUP_BUDGET}), a question also stops once the lookup's questions together have
+#: received more than the lookup's C{maxResponseBytesPerLookup}.
 MAX_ITERATIVE_RESPONSE_BYTES = 4 * 65535
 #: Nesting of name server address lookups: a name server whose address needs a lookup whose
 #: zone's name server needs a lookup... (Unbound's C{target-fetch-policy} depth is similar).
@@ -325,6 +327,9 @@ class _Work:
     queries: int = 0
     responseBytes: int = 0
     resolving: set[dns.name.Name] = dataclasses.field(default_factory=set)
+    #: The validated lookup this question is asked for, if any (L{LOOKUP_BUDGET}): what the
+    #: question receives counts toward the lookup's bound too.
+    lookup: Budget | None = None
 
 
 @dataclasses.dataclass
@@ -486,13 +491,18 @@ class IterativeQuerier:
         if dns.rdataclass.RdataClass.make(rdclass) != dns.rdataclass.IN:
             raise ValueError("only class IN is resolved from the root hints")
         work = _Work(qname, qtype, dnssecOK, self._clock.seconds() + self.limits.questionTimeout)
+        work.lookup = LOOKUP_BUDGET.get()
         return Deferred.fromCoroutine(self._run(work))
 
     async def _run(self, work: _Work) -> dns.message.Message:
         try:
-            return await self._resolve(work, work.name, work.rdtype, 0)
+            response = await self._resolve(work, work.name, work.rdtype, 0)
         finally:
             self.lastQueries = work.queries
+        if work.lookup is not None:
+            # The lookup counts the response it is given, as from any querier.
+            work.lookup.responseBytes -= responseBytes(response)
+        return response
 
     def _fail(self, work: _Work, reason: str, limit: str | None = None) -> IterativeResolutionError:
         if limit is not None:
@@ -633,6 +643,8 @@ class IterativeQuerier:
         except defer.TimeoutError:
             raise _OutOfTime("did not answer") from None
         except DNSServerError as e:
+            # Read as any response (a refusal can be as large).
+            self._received(work, e.response)
             raise _Skip(f"answered {dns.rcode.to_text(e.rcode)}") from None
         except DNSTimeoutError:
             raise _Skip("did not answer") from None
@@ -642,19 +654,39 @@ class IterativeQuerier:
             raise _Skip("rejected EDNS") from None
         except DNSError as e:
             raise _Skip(f"failed: {e}") from None
-        work.responseBytes += responseBytes(response)
-        self._checkResponseBytes(work)
+        self._received(work, response)
         return response
+
+    def _received(self, work: _Work, response: dns.message.Message) -> None:
+        """
+        Count C{response} in what C{work} (and the validated lookup it is for) received.
+
+        @raise IterationLimitError: that passed a bound (see L{_checkResponseBytes}).
+        """
+        size = responseBytes(response)
+        work.responseBytes += size
+        if work.lookup is not None:
+            work.lookup.responseBytes += size
+        self._checkResponseBytes(work)
 
     def _checkResponseBytes(self, work: _Work) -> None:
         """
         @raise IterationLimitError: the responses C{work} received came to more octets than
-            C{maxResponseBytesPerLookup} (then nothing more is asked).
+            C{maxResponseBytesPerLookup}, or those of the validated lookup it is asked for to
+            more than that lookup's (then nothing more is asked).
         """
         limit = self.limits.maxResponseBytesPerLookup
         if work.responseBytes > limit:
             raise self._fail(
                 work, f"more than {limit} octets of responses received", "maxResponseBytesPerLookup"
+            )
+        lookup = work.lookup
+        if lookup is not None and lookup.responseBytes > lookup.limits.maxResponseBytesPerLookup:
+            raise self._fail(
+                work,
+                f"more than {lookup.limits.maxResponseBytesPerLookup} octets of responses"
+                " received for the validated lookup",
+                "maxResponseBytesPerLookup",
             )
 
     def _classify(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from contextvars import ContextVar
 
 import dns.message
 import dns.rdata
@@ -47,7 +48,9 @@ MAX_QUERIES_PER_LOOKUP = 48
 #: the largest size DNS allows. Reading a response costs up to some three to five microseconds
 #: per octet (names of many labels, a few octets each on the wire): within
 #: L{MAX_QUERIES_PER_LOOKUP} alone, responses stuffed with them held the reactor for some ten
-#: seconds per lookup. An honest lookup receives a few kilobytes.
+#: seconds per lookup. An honest lookup receives a few kilobytes. Resolving from the root, the
+#: responses its questions receive on the way count too: referrals, name server address
+#: lookups (L{LOOKUP_BUDGET}).
 MAX_RESPONSE_BYTES_PER_LOOKUP = 4 * 65535
 #: Failed signatures a bogus verdict names in its reason; the others are only counted. A
 #: response can carry hundreds of RRSIGs over one RRset, each failing at no cost, and a
@@ -223,3 +226,15 @@ class Budget:
         Whether the per-lookup signature budget is used up.
         """
         return self.checks >= self.limits.maxSignatureChecksPerLookup
+
+
+#: The budget of the lookup a querier is asked for, while it is asked (L{LookupContext
+#: <txdane.validation.context.LookupContext>} sets it around each query it sends): a querier
+#: that sends queries of its own to answer one (L{IterativeQuerier
+#: <txdane.validation.iterative.IterativeQuerier>}, resolving from the root) counts what they
+#: receive in the lookup's L{Budget.responseBytes}, so that a lookup's whole traffic, referrals
+#: and name server address lookups included, stays within
+#: L{ValidationLimits.maxResponseBytesPerLookup}. A context variable rather than a parameter:
+#: it passes through the queriers between them (L{RoadblockAvoidingClient
+#: <txdane.validation.roadblock.RoadblockAvoidingClient>}) unchanged.
+LOOKUP_BUDGET: ContextVar[Budget | None] = ContextVar("LOOKUP_BUDGET", default=None)
