@@ -47,7 +47,7 @@ def _noRealRootServers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     hierarchy.
     """
     from txdane.resolvconf import NameServer
-    from txdane.validation import iterative
+    from txdane.validation.iterative import _hints
 
-    monkeypatch.setattr(iterative, "IANA_ROOT_HINTS", (NameServer("127.0.0.1", 9),))
+    monkeypatch.setattr(_hints, "IANA_ROOT_HINTS", (NameServer("127.0.0.1", 9),))
     yield

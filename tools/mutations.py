@@ -476,7 +476,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "iterative-glueless-bound",
         "at most maxGluelessNS name servers without glue are looked up per delegation",
-        "txdane/validation/iterative.py",
+        "txdane/validation/iterative/_querier.py",
         "        if attempt.lookups >= self.limits.maxGluelessNS:\n",
         "        if False:\n",
         ("tests/validation/test_iterative.py",),
@@ -484,7 +484,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "iterative-internal-addresses",
         "referrals do not aim queries at loopback, link-local or unspecified addresses",
-        "txdane/validation/iterative.py",
+        "txdane/validation/iterative/_querier.py",
         "                if kind is not None and kind not in self._allowedKinds:\n",
         "                if False:\n",
         ("tests/validation/test_iterative.py",),
@@ -585,7 +585,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "iterative-response-bytes",
         "one question resolved from the root receives at most maxResponseBytesPerLookup octets",
-        "txdane/validation/iterative.py",
+        "txdane/validation/iterative/_querier.py",
         "        if work.responseBytes > limit:\n",
         "        if False:\n",
         ("tests/validation/test_iterative.py::test_responseBytesPerLookup",),
@@ -593,7 +593,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "iterative-counts-for-lookup",
         "what a validated lookup's questions receive from the root down counts toward its bound",
-        "txdane/validation/iterative.py",
+        "txdane/validation/iterative/_querier.py",
         "        work.lookup = LOOKUP_BUDGET.get()\n",
         "        work.lookup = None\n",
         ("tests/validation/test_iterative.py::test_lookupResponseBytesCountUpstream",),
@@ -601,7 +601,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "iterative-refusal-counted",
         "a refusal counts toward what a question resolved from the root receives",
-        "txdane/validation/iterative.py",
+        "txdane/validation/iterative/_querier.py",
         "            self._received(work, e.response)\n",
         "            pass\n",
         ("tests/validation/test_iterative.py::test_refusalsCountAsReceived",),

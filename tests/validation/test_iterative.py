@@ -650,6 +650,15 @@ def test_delegationCacheBoundedInBytes(separate: Hierarchy) -> None:
 # -- root hints ------------------------------------------------------------------------------
 
 
+def test_testsNeverAskTheRealRoot() -> None:
+    """
+    In the tests, a querier given no root hints (and a resolver's fallback past roadblocks)
+    asks a closed loopback port, never the IANA root servers built in (C{tests/conftest.py}
+    patches them where the querier reads them).
+    """
+    assert IterativeQuerier(Clock()).rootHints == (NameServer("127.0.0.1", 9),)
+
+
 def test_readRootHints(tmp_path: object) -> None:
     """
     A root hints file in IANA's format gives the root servers' addresses, IPv4 first.

@@ -1,45 +1,11 @@
 """
-Resolving from the root hints: L{IterativeQuerier} asks the authoritative servers themselves,
-for a validator whose recursive resolvers cannot serve it (RFC 8027 roadblocks) or that is
-told not to use any.
-
-It implements L{DNSQuerier<txdane.transport.DNSQuerier>}, so a
-L{ValidatingResolver<txdane.validation.resolver.ValidatingResolver>} validates on top of it
-exactly as on top of a recursive resolver: every answer it returns is the authoritative
-server's own response (with DO set, its RRSIGs and NSEC or NSEC3 records come along), and the
-validator proves or disproves it from the trust anchors down. Nothing here is trusted for
-more than where to ask next: a lying referral can only lead to data that fails validation.
-
-One query, C{name} and C{type}:
-
-  1. Start at the deepest delegation known for the name (for a DS query, for the name's
-     parent: DS records live on the parent side of a zone cut), else at the root hints.
-  2. Ask that zone's servers, with RD clear, one at a time; a server that does not answer
-     (timeout, closed port), answers REFUSED, SERVFAIL or another error, answers without AA
-     what is not a referral, or refers upwards or sideways, is skipped.
-  3. An authoritative answer (AA set, NOERROR or NXDOMAIN) is the result. A referral to a
-     zone closer to the name is remembered (its NS names, and the glue addresses that lie
-     inside the bailiwick of the zone that referred: glue for names elsewhere is ignored)
-     and asking goes on there. The addresses of name servers without usable glue are looked
-     up from the root, as separate lookups (at most C{maxGluelessNS} per delegation per
-     question; one that finds nothing is remembered for L{FAILED_NS_TTL} seconds). Every
-     IPv4 glue address is tried before any IPv6 one; unspecified, loopback, multicast and
-     link-local addresses are not asked, unless the root hints are such addresses.
-
-Every cost a hostile zone controls is bounded by L{IterativeLimits}: referrals followed,
-servers tried per question, queries per lookup, nesting of name server address lookups,
-name servers considered and looked up per delegation, and the bytes and entries of the
-delegation cache. A failure is an L{IterativeResolutionError}, never an empty answer; a
-bound that stops the lookup of one name server's address (other than the question's query
-budget) only rules that name server out.
-
-Tests: C{tests/validation/test_iterative.py}.
+L{IterativeQuerier}: one question resolved from the root hints, referral by referral (the
+package's docstring tells the steps).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 from collections.abc import Callable, Sequence
 
 import dns.flags
@@ -64,214 +30,23 @@ from txdane.transport import (
     EDNSUnsupportedError,
 )
 from txdane.validation.cache import ExpiringCache
+from txdane.validation.iterative import _hints
+from txdane.validation.iterative._limits import (
+    FAILED_NS_TTL,
+    MAX_DELEGATION_TTL,
+    IterationLimitError,
+    IterativeLimits,
+    IterativeResolutionError,
+)
+from txdane.validation.iterative._referrals import (
+    _Delegation,
+    _delegationCost,
+    _keepBailiwick,
+    _ordered,
+    _specialKind,
+)
 from txdane.validation.limits import LOOKUP_BUDGET, Budget, responseBytes
 from txdane.validation.lookups import defaultClock
-
-__all__ = [
-    "IANA_ROOT_HINTS",
-    "IterationLimitError",
-    "IterativeLimits",
-    "IterativeQuerier",
-    "IterativeResolutionError",
-    "Resolution",
-    "RootHintsError",
-    "readRootHints",
-]
-
-#: The IANA root servers (a to m.root-servers.net), IPv4 then IPv6, as C{named.root}
-#: publishes them.
-IANA_ROOT_HINTS: tuple[NameServer, ...] = tuple(
-    NameServer(address)
-    for address in (
-        "198.41.0.4",
-        "170.247.170.2",
-        "192.33.4.12",
-        "199.7.91.13",
-        "192.203.230.10",
-        "192.5.5.241",
-        "192.112.36.4",
-        "198.97.190.53",
-        "192.36.148.17",
-        "192.58.128.30",
-        "193.0.14.129",
-        "199.7.83.42",
-        "202.12.27.33",
-        "2001:503:ba3e::2:30",
-        "2801:1b8:10::b",
-        "2001:500:2::c",
-        "2001:500:2d::d",
-        "2001:500:a8::e",
-        "2001:500:2f::f",
-        "2001:500:12::d0d",
-        "2001:500:1::53",
-        "2001:7fe::53",
-        "2001:503:c27::2:30",
-        "2001:7fd::1",
-        "2001:500:9f::42",
-        "2001:dc3::35",
-    )
-)
-
-#: Referrals followed for one question before it fails (Unbound's C{max-referrals}-like bound;
-#: a name has at most 127 labels, real chains need fewer than ten).
-MAX_REFERRALS = 16
-#: Server addresses tried for one question at one zone before the zone is given up.
-MAX_SERVERS_PER_QUERY = 8
-#: Queries sent for one call of L{IterativeQuerier.query}, name server address lookups
-#: included.
-MAX_ITERATIVE_QUERIES = 64
-#: Octets of responses, as they came on the wire, one call of L{IterativeQuerier.query} may
-#: receive, name server address lookups included: four responses of the largest size DNS
-#: allows. Reading a response of names of many labels costs up to some three to five
-#: microseconds per octet, and a zone's servers choose what they send (truncated over UDP, a
-#: full 64 KiB over TCP): within L{MAX_ITERATIVE_QUERIES} alone, one question could hold the
-#: reactor for seconds. An honest question receives a few kilobytes. Asked for a validated
-#: lookup (L{LOOKUP_BUDGET}), a question also stops once the lookup's questions together have
-#: received more than the lookup's C{maxResponseBytesPerLookup}.
-MAX_ITERATIVE_RESPONSE_BYTES = 4 * 65535
-#: Nesting of name server address lookups: a name server whose address needs a lookup whose
-#: zone's name server needs a lookup... (Unbound's C{target-fetch-policy} depth is similar).
-MAX_NS_LOOKUP_DEPTH = 3
-#: Name server names of one delegation considered; the rest are ignored (fan-out).
-MAX_NS_NAMES = 10
-#: Name servers without glue whose addresses one question looks up per delegation; the rest
-#: are not tried (NXNSAttack: each lookup is queries to a zone the delegation chose). BIND's
-#: and Unbound's bounds are about as small.
-MAX_GLUELESS_NS = 5
-#: Seconds a name server address lookup that found nothing is remembered: questions within
-#: them do not repeat it.
-FAILED_NS_TTL = 60.0
-#: Entries and estimated bytes of the delegation and address caches together.
-DELEGATION_CACHE_SIZE = 2000
-DELEGATION_CACHE_BYTES = 4 * 1024 * 1024
-#: Seconds to wait for one authoritative server's answer.
-SERVER_TIMEOUT = 2.0
-#: Seconds one call of L{IterativeQuerier.query} may take, name server address lookups
-#: included: below the validator's C{lookupTimeout} (10 s), so that a question that finds no
-#: answer in time fails with its own reason (which zone, which servers) rather than the
-#: lookup's "no answer within".
-QUESTION_TIMEOUT = 8.0
-#: The longest a delegation is remembered, whatever its TTL.
-MAX_DELEGATION_TTL = 86400
-
-
-@dataclasses.dataclass(frozen=True)
-class IterativeLimits:
-    """
-    The bounds of an L{IterativeQuerier}; every field defaults to the module constant of the
-    same meaning.
-
-    @ivar maxReferrals: see L{MAX_REFERRALS}.
-    @ivar maxServersPerQuery: see L{MAX_SERVERS_PER_QUERY}.
-    @ivar maxQueriesPerLookup: see L{MAX_ITERATIVE_QUERIES}.
-    @ivar maxResponseBytesPerLookup: see L{MAX_ITERATIVE_RESPONSE_BYTES}.
-    @ivar maxNSLookupDepth: see L{MAX_NS_LOOKUP_DEPTH}.
-    @ivar maxNSNames: see L{MAX_NS_NAMES}.
-    @ivar maxGluelessNS: see L{MAX_GLUELESS_NS}.
-    @ivar cacheSize: see L{DELEGATION_CACHE_SIZE}.
-    @ivar cacheBytes: see L{DELEGATION_CACHE_BYTES}.
-    @ivar serverTimeout: see L{SERVER_TIMEOUT}.
-    @ivar questionTimeout: see L{QUESTION_TIMEOUT}.
-    """
-
-    maxReferrals: int = MAX_REFERRALS
-    maxServersPerQuery: int = MAX_SERVERS_PER_QUERY
-    maxQueriesPerLookup: int = MAX_ITERATIVE_QUERIES
-    maxResponseBytesPerLookup: int = MAX_ITERATIVE_RESPONSE_BYTES
-    maxNSLookupDepth: int = MAX_NS_LOOKUP_DEPTH
-    maxNSNames: int = MAX_NS_NAMES
-    maxGluelessNS: int = MAX_GLUELESS_NS
-    cacheSize: int = DELEGATION_CACHE_SIZE
-    cacheBytes: int = DELEGATION_CACHE_BYTES
-    serverTimeout: float = SERVER_TIMEOUT
-    questionTimeout: float = QUESTION_TIMEOUT
-
-
-class IterativeResolutionError(DNSError):
-    """
-    Resolving a question from the root hints failed: no server of a zone gave a usable
-    answer, or the referrals led nowhere.
-
-    @ivar name: the name asked for.
-    @ivar rdtype: the type asked for.
-    @ivar reason: what went wrong, one line (which zone, which servers, what they did).
-    """
-
-    name: dns.name.Name
-    rdtype: dns.rdatatype.RdataType
-    reason: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.name} {dns.rdatatype.to_text(self.rdtype)}: resolving from the root "
-            f"failed: {self.reason}"
-        )
-
-
-class IterationLimitError(IterativeResolutionError):
-    """
-    Resolving from the root hints needed more work than an L{IterativeLimits} bound allows.
-
-    @ivar limit: the field of L{IterativeLimits} that stopped it.
-    """
-
-    limit: str = ""
-
-
-class RootHintsError(DNSError, ValueError):
-    """
-    A root hints file could not be used.
-
-    @ivar source: the file.
-    @ivar reason: what is wrong with it.
-    """
-
-    source: str
-    reason: str
-    template = "root hints from {source}: {reason}"
-
-
-def readRootHints(path: str, port: int = 53) -> tuple[NameServer, ...]:
-    """
-    The root server addresses of a root hints file as IANA publishes it (C{named.root}: the
-    root's NS records and the A and AAAA records of their names, in master-file format).
-
-    @param path: the file.
-    @param port: the port of every address (the file has none).
-    @raise RootHintsError: the file cannot be read, is not in master-file format, or gives
-        no address of a root name server.
-    """
-    import dns.exception
-    import dns.zone
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        # The words only ("No such file or directory"): the message names the path already.
-        raise RootHintsError(path, e.strerror or str(e)) from None
-    except UnicodeDecodeError as e:
-        raise RootHintsError(path, f"not UTF-8 text ({e.reason})") from None
-    try:
-        zone = dns.zone.from_text(
-            text, dns.name.root, relativize=False, check_origin=False, allow_include=False
-        )
-    except (dns.exception.DNSException, ValueError) as e:
-        raise RootHintsError(path, f"not a root hints file: {e}") from None
-    ns = zone.get_rdataset(dns.name.root, dns.rdatatype.NS)
-    if ns is None:
-        raise RootHintsError(path, "no NS records for the root (.)")
-    servers: list[NameServer] = []
-    for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-        for rdata in ns:
-            addresses = zone.get_rdataset(rdata.target, rdtype)
-            for address in addresses or ():
-                server = NameServer(address.address, port)
-                if server not in servers:
-                    servers.append(server)
-    if not servers:
-        raise RootHintsError(path, "no A or AAAA record for any of the root's name servers")
-    return tuple(servers)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,25 +68,6 @@ class Resolution:
         The JSON form: C{{"mode": ..., "reason": ...}}.
         """
         return {"mode": self.mode, "reason": self.reason}
-
-
-@dataclasses.dataclass(frozen=True)
-class _Delegation:
-    """
-    What a referral taught about a zone: its name servers and the glue addresses that were
-    inside the bailiwick of the zone that referred.
-    """
-
-    zone: dns.name.Name
-    names: tuple[dns.name.Name, ...]
-    glue: tuple[tuple[dns.name.Name, tuple[str, ...]], ...]
-
-
-def _delegationCost(delegation: _Delegation) -> int:
-    cost = 100 + 8 * len(delegation.zone)
-    cost += sum(100 + 8 * len(name) for name in delegation.names)
-    cost += sum(60 * len(addresses) for _, addresses in delegation.glue)
-    return cost
 
 
 @dataclasses.dataclass
@@ -417,7 +173,7 @@ class IterativeQuerier:
 
             reactor = globalReactor
         self.reactor = reactor
-        self.rootHints = tuple(rootHints) if rootHints is not None else IANA_ROOT_HINTS
+        self.rootHints = tuple(rootHints) if rootHints is not None else _hints.IANA_ROOT_HINTS
         if not self.rootHints:
             raise ValueError("rootHints: at least one root server is needed")
         self.limits = limits if limits is not None else IterativeLimits()
@@ -838,50 +594,5 @@ class IterativeQuerier:
         return result
 
 
-def _specialKind(address: str) -> str | None:
-    """
-    What makes C{address} no place to send a referral's queries: C{"unspecified"},
-    C{"loopback"}, C{"multicast"} or C{"link-local"} (an IPv4-mapped IPv6 address as its
-    IPv4 one); C{None} for any other address.
-    """
-    try:
-        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_unspecified:
-        return "unspecified"
-    if ip.is_loopback:
-        return "loopback"
-    if ip.is_multicast:
-        return "multicast"
-    if ip.is_link_local:
-        return "link-local"
-    return None
-
-
 def _what(name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> str:
     return f"{name} {dns.rdatatype.to_text(rdtype)}"
-
-
-def _ordered(addresses: Sequence[str]) -> list[str]:
-    """
-    IPv4 addresses before IPv6 ones (a host without IPv6 fails those at once).
-    """
-    return sorted(addresses, key=lambda a: ":" in a)
-
-
-def _keepBailiwick(response: dns.message.Message, zone: dns.name.Name) -> None:
-    """
-    Drop from C{zone}'s authoritative C{response} every record whose owner lies outside the
-    zone (RFC 2181 section 5.4.1): a server speaks for its own zone only. The records a
-    server adds after a CNAME into another zone, signed or not, are not its to give: kept,
-    they would stand for the target's without the target's own servers being asked (for an
-    unsigned zone, anything; for a signed one, an old RRset or denial replayed within its
-    signatures' validity). Without them, the validator asks for the target itself.
-    """
-    for section in (response.answer, response.authority, response.additional):
-        kept = [rrset for rrset in section if rrset.name.is_subdomain(zone)]
-        if len(kept) != len(section):
-            section[:] = kept
