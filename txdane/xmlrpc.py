@@ -42,6 +42,7 @@ from twisted.web.iweb import IAgent, IBodyProducer
 from zope.interface import implementer
 
 from txdane.endpoints import UnsupportedSchemeError, daneAgent
+from txdane.endpoints._bounded import checkedLimit
 from txdane.endpoints.errors import ResponseTooLargeError
 from txdane.endpoints.web import HEADER_ALLOWANCE, readBounded, urlHostAndPort
 from txdane.validation.interfaces import IDNSSECResolver
@@ -141,7 +142,7 @@ class AgentProxy:
                 raise TypeError(f"{name} must be True or False, not {flag!r}")
         self.allowNone = allowNone
         self.useDateTime = useDateTime
-        self.maxResponse = _checkedMaxResponse(maxResponse)
+        self.maxResponse = checkedLimit(maxResponse, "maxResponse")
 
     def callRemote(self, method: str, *args: Any) -> Deferred[Any]:
         """
@@ -190,20 +191,6 @@ class AgentProxy:
 
 def _decoded(part: str | None) -> bytes | None:
     return None if part is None else unquote_to_bytes(part)
-
-
-def _checkedMaxResponse(maxResponse: object) -> int:
-    """
-    C{maxResponse} as a number of bytes: an C{int} (not a C{bool}) of at least 1.
-
-    @raise TypeError: for anything but an C{int}.
-    @raise ValueError: below 1.
-    """
-    if type(maxResponse) is not int:
-        raise TypeError(f"maxResponse must be a number of bytes (an int), not {maxResponse!r}")
-    if maxResponse < 1:
-        raise ValueError(f"maxResponse {maxResponse} is not a number of bytes above 0")
-    return maxResponse
 
 
 def daneXMLRPCProxy(
@@ -266,7 +253,7 @@ def daneXMLRPCProxy(
             "daneXMLRPCProxy takes no maxResponseBytes: each response may take maxResponse "
             "plus HEADER_ALLOWANCE bytes"
         )
-    limit = _checkedMaxResponse(maxResponse) + HEADER_ALLOWANCE
+    limit = checkedLimit(maxResponse, "maxResponse") + HEADER_ALLOWANCE
     agent = daneAgent(
         reactor, resolver, pool=pool, httpsOnly=True, maxResponseBytes=limit, **factoryOptions
     )

@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import ResponseDone
 from zope.interface import implementer
 
-__all__ = ["BoundedConnection", "BoundedConnectionFactory", "BoundedEndpoint"]
+__all__ = ["BoundedConnection", "BoundedConnectionFactory", "BoundedEndpoint", "checkedLimit"]
 
 
 class BoundedConnection(ProtocolWrapper):
@@ -137,3 +137,21 @@ class BoundedEndpoint:
         bounded = BoundedConnectionFactory(protocolFactory, self.limit, self.tooLarge)
         connected: Deferred[BoundedConnection] = self.wrapped.connect(bounded)  # type: ignore[assignment]
         return connected.addCallback(lambda connection: connection.wrappedProtocol)
+
+
+def checkedLimit(limit: object, what: str) -> int:
+    """
+    C{limit}, a bound on bytes a caller gives, as a number of bytes: an C{int} (not a
+    C{bool}) of at least 1. Checked where it is given, before anything is read: a C{str}
+    would otherwise fail each comparison in C{dataReceived}, which a response reads as a
+    connection lost, giving an empty body.
+
+    @param what: the argument's name, for the message.
+    @raise TypeError: for anything but an C{int}.
+    @raise ValueError: below 1.
+    """
+    if type(limit) is not int:
+        raise TypeError(f"{what} must be a number of bytes (an int), not {limit!r}")
+    if limit < 1:
+        raise ValueError(f"{what} {limit} is not a positive number of bytes")
+    return limit

@@ -41,7 +41,7 @@ from txdane.endpoints._arguments import (
     checkedResolver,
     checkedSeconds,
 )
-from txdane.endpoints._bounded import BoundedEndpoint
+from txdane.endpoints._bounded import BoundedEndpoint, checkedLimit
 from txdane.endpoints.dane import DANEEndpoint
 from txdane.endpoints.dnssec import DNSSECEndpoint
 from txdane.endpoints.errors import ResponseTooLargeError, UnsupportedSchemeError
@@ -207,9 +207,7 @@ class DANEEndpointFactory:
         self.timeout = checkedSeconds(timeout, "timeout")
         self.handshakeTimeout = checkedSeconds(handshakeTimeout, "handshakeTimeout")
         self.maxResponseBytes = (
-            None
-            if maxResponseBytes is None
-            else _checkedLimit(maxResponseBytes, "maxResponseBytes")
+            None if maxResponseBytes is None else checkedLimit(maxResponseBytes, "maxResponseBytes")
         )
 
     def endpointForURI(self, uri: Any) -> IStreamClientEndpoint:
@@ -443,23 +441,6 @@ def readBounded(response: IResponse, limit: int, tooLarge: Exception) -> Deferre
     @raise TypeError: for a C{limit} that is not an C{int} (a C{bool}, a C{str} ...).
     @raise ValueError: for a C{limit} below 1.
     """
-    body = _BoundedBody(_checkedLimit(limit, "limit"), tooLarge)
+    body = _BoundedBody(checkedLimit(limit, "limit"), tooLarge)
     response.deliverBody(body)
     return body.done
-
-
-def _checkedLimit(limit: object, what: str) -> int:
-    """
-    C{limit} as a number of bytes: an C{int} (not a C{bool}) of at least 1. Checked before the
-    body is read: a C{str} would otherwise fail each comparison in C{dataReceived}, which
-    the response reads as a connection lost, giving an empty body.
-
-    @param what: the argument's name, for the message.
-    @raise TypeError: for anything but an C{int}.
-    @raise ValueError: below 1.
-    """
-    if type(limit) is not int:
-        raise TypeError(f"{what} must be a number of bytes (an int), not {limit!r}")
-    if limit < 1:
-        raise ValueError(f"{what} {limit} is not a positive number of bytes")
-    return limit
