@@ -42,9 +42,8 @@ from twisted.web.iweb import IAgent, IBodyProducer
 from zope.interface import implementer
 
 from txdane.endpoints import UnsupportedSchemeError, daneAgent
-from txdane.endpoints._bounded import checkedLimit
 from txdane.endpoints.errors import ResponseTooLargeError
-from txdane.endpoints.web import HEADER_ALLOWANCE, readBounded, urlHostAndPort
+from txdane.endpoints.web import HEADER_ALLOWANCE, checkedLimit, readBounded, urlHostAndPort
 from txdane.validation.interfaces import IDNSSECResolver
 
 __all__ = ["MAX_RESPONSE", "AgentProxy", "ResponseTooLargeError", "daneXMLRPCProxy"]

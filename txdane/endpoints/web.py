@@ -54,6 +54,7 @@ __all__ = [
     "WEB_OPTIONS",
     "BoundedEndpoint",
     "DANEEndpointFactory",
+    "checkedLimit",
     "daneAgent",
     "readBounded",
     "urlHostAndPort",
