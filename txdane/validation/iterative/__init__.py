@@ -44,45 +44,19 @@ Tests: C{tests/validation/test_iterative.py}.
 
 from txdane.validation.iterative._hints import IANA_ROOT_HINTS, RootHintsError, readRootHints
 from txdane.validation.iterative._limits import (
-    DELEGATION_CACHE_BYTES as DELEGATION_CACHE_BYTES,
-)
-from txdane.validation.iterative._limits import (
-    DELEGATION_CACHE_SIZE as DELEGATION_CACHE_SIZE,
-)
-from txdane.validation.iterative._limits import (
-    FAILED_NS_TTL as FAILED_NS_TTL,
-)
-from txdane.validation.iterative._limits import (
-    MAX_DELEGATION_TTL as MAX_DELEGATION_TTL,
-)
-from txdane.validation.iterative._limits import (
-    MAX_GLUELESS_NS as MAX_GLUELESS_NS,
-)
-from txdane.validation.iterative._limits import (
-    MAX_ITERATIVE_QUERIES as MAX_ITERATIVE_QUERIES,
-)
-from txdane.validation.iterative._limits import (
-    MAX_ITERATIVE_RESPONSE_BYTES as MAX_ITERATIVE_RESPONSE_BYTES,
-)
-from txdane.validation.iterative._limits import (
-    MAX_NS_LOOKUP_DEPTH as MAX_NS_LOOKUP_DEPTH,
-)
-from txdane.validation.iterative._limits import (
-    MAX_NS_NAMES as MAX_NS_NAMES,
-)
-from txdane.validation.iterative._limits import (
-    MAX_REFERRALS as MAX_REFERRALS,
-)
-from txdane.validation.iterative._limits import (
-    MAX_SERVERS_PER_QUERY as MAX_SERVERS_PER_QUERY,
-)
-from txdane.validation.iterative._limits import (
-    QUESTION_TIMEOUT as QUESTION_TIMEOUT,
-)
-from txdane.validation.iterative._limits import (
-    SERVER_TIMEOUT as SERVER_TIMEOUT,
-)
-from txdane.validation.iterative._limits import (
+    DELEGATION_CACHE_BYTES,
+    DELEGATION_CACHE_SIZE,
+    FAILED_NS_TTL,
+    MAX_DELEGATION_TTL,
+    MAX_GLUELESS_NS,
+    MAX_ITERATIVE_QUERIES,
+    MAX_ITERATIVE_RESPONSE_BYTES,
+    MAX_NS_LOOKUP_DEPTH,
+    MAX_NS_NAMES,
+    MAX_REFERRALS,
+    MAX_SERVERS_PER_QUERY,
+    QUESTION_TIMEOUT,
+    SERVER_TIMEOUT,
     IterationLimitError,
     IterativeLimits,
     IterativeResolutionError,
@@ -90,7 +64,20 @@ from txdane.validation.iterative._limits import (
 from txdane.validation.iterative._querier import IterativeQuerier, Resolution
 
 __all__ = [
+    "DELEGATION_CACHE_BYTES",
+    "DELEGATION_CACHE_SIZE",
+    "FAILED_NS_TTL",
     "IANA_ROOT_HINTS",
+    "MAX_DELEGATION_TTL",
+    "MAX_GLUELESS_NS",
+    "MAX_ITERATIVE_QUERIES",
+    "MAX_ITERATIVE_RESPONSE_BYTES",
+    "MAX_NS_LOOKUP_DEPTH",
+    "MAX_NS_NAMES",
+    "MAX_REFERRALS",
+    "MAX_SERVERS_PER_QUERY",
+    "QUESTION_TIMEOUT",
+    "SERVER_TIMEOUT",
     "IterationLimitError",
     "IterativeLimits",
     "IterativeQuerier",
