@@ -20,7 +20,6 @@ replaced.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,21 +108,13 @@ class GateState:
 
     def expire(self, now: float) -> None:
         """
-        Forget the TTLs found replaced at least themselves before C{now}, those a larger TTL
-        of the same name outlasts (it counts for as long as they would, and more), and the
-        names left with none. What L{wait} gives, now or later, is unchanged: a name keeps
-        one TTL served, and of those replaced only ones that count longer than every larger
-        one, however often its servers change the TTL.
+        Forget the TTLs found replaced at least themselves before C{now}, and the names left
+        with none.
         """
         for name, ttls in list(self.ttls.items()):
-            outlasting = -1.0
-            for ttl in sorted(ttls, reverse=True):
-                replaced = ttls[ttl]
-                until = math.inf if replaced is None else replaced + ttl
-                if until <= now or until <= outlasting:
+            for ttl, replaced in list(ttls.items()):
+                if replaced is not None and replaced + ttl <= now:
                     del ttls[ttl]
-                else:
-                    outlasting = until
             if not ttls:
                 del self.ttls[name]
 
