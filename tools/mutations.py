@@ -602,9 +602,36 @@ MUTATIONS: tuple[Mutation, ...] = (
         "iterative-refusal-counted",
         "a refusal counts toward what a question resolved from the root receives",
         "txdane/validation/iterative/_querier.py",
+        "            # Read as any response (a refusal can be as large).\n"
         "            self._received(work, e.response)\n",
         "            pass\n",
         ("tests/validation/test_iterative.py::test_refusalsCountAsReceived",),
+    ),
+    Mutation(
+        "iterative-edns-rejection-counted",
+        "a response rejecting EDNS counts toward what a question resolved from the root receives",
+        "txdane/validation/iterative/_querier.py",
+        "            if e.response is not None:  # read as any response\n",
+        "            if False:\n",
+        ("tests/validation/test_iterative.py::test_refusalsCountAsReceived",),
+    ),
+    Mutation(
+        "iterative-stops-at-lookup-bound",
+        "a question resolved from the root asks nothing more once its lookup's bound is passed",
+        "txdane/validation/iterative/_querier.py",
+        "        if lookup is not None and lookup.responseBytes > lookup.limits"
+        ".maxResponseBytesPerLookup:\n",
+        "        if False:\n",
+        ("tests/validation/test_iterative.py::test_lookupResponseBytesCountUpstream",),
+    ),
+    Mutation(
+        "lookup-bound-error-from-upstream",
+        "a lookup stopped by its byte bound while resolving from the root gets the lookup's error",
+        "txdane/validation/context.py",
+        "            if isinstance(e, IterationLimitError)"
+        ' and e.limit == "maxResponseBytesPerLookup":\n',
+        "            if False:\n",
+        ("tests/validation/test_iterative.py::test_lookupResponseBytesCountUpstream",),
     ),
     Mutation(
         "dane-weak-signature",

@@ -8,7 +8,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import dns.edns
 import dns.exception
@@ -248,6 +248,10 @@ class LoopbackTests(TestCase):
         self.assertIn("DNSSEC", str(error))
         self.assertEqual(error.rcode, dns.rcode.FORMERR)
         self.assertEqual(len(server.queries), 1)
+        # The response read, as DNSServerError carries it (what was received is counted).
+        read = cast(EDNSUnsupportedError, error).response
+        assert read is not None and read.wire is not None
+        self.assertEqual(read.rcode(), dns.rcode.FORMERR)
 
     async def test_rejectionWithOPTIsAnAnswer(self) -> None:
         """

@@ -713,8 +713,11 @@ class DoTClientTests(TestCase):
 
         server = self.serve(rejectEDNS)
         client = self.client(server)
-        with self.assertRaises(EDNSUnsupportedError):
+        with self.assertRaises(EDNSUnsupportedError) as raised:
             await client.query("www.example.test", "A", dnssecOK=True)
+        response = raised.exception.response
+        assert response is not None and response.wire is not None
+        self.assertEqual(response.rcode(), dns.rcode.FORMERR)
 
     async def test_rcodeWithOPTIsNoEDNSRejection(self) -> None:
         """

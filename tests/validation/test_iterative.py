@@ -29,7 +29,13 @@ from txdane.server.responder import Responder
 from txdane.server.service import responderForZones
 from txdane.status import Status
 from txdane.testing import CASES, Case, Hierarchy, buildHierarchy, separateNameServers
-from txdane.transport import DNSServerError, DNSTimeoutError, DNSUnreachableError, parseMessage
+from txdane.transport import (
+    DNSServerError,
+    DNSTimeoutError,
+    DNSUnreachableError,
+    EDNSUnsupportedError,
+    parseMessage,
+)
 from txdane.validation import (
     LookupFailedError,
     TrustAnchors,
@@ -1146,18 +1152,38 @@ def test_lookupResponseBytesCountUpstream(separate: Hierarchy) -> None:
     # The final responses alone are far below: counted only per question, this passed.
     _, failedEarly = lookup(total // 2)
     assert isinstance(failedEarly.value, WorkLimitExceededError)  # type: ignore[attr-defined]
+    # Passed in the middle of a question (at a referral): that question asks nothing more.
+    for received in (2, 3):
+        limit = sum(honest.sizes[:received]) - 1
+        stopped, failed = lookup(limit)
+        assert stopped.sizes == honest.sizes[:received]
+        error = failed.value  # type: ignore[attr-defined]
+        assert isinstance(error, WorkLimitExceededError)
+        assert f"more than {limit} octets of responses received" in str(error)
+        assert isinstance(error.__cause__, IterationLimitError)
 
 
-def test_refusalsCountAsReceived() -> None:
+def _refused(query: dns.message.Message) -> dns.message.Message:
+    response = dns.message.make_response(query)
+    response.set_rcode(dns.rcode.REFUSED)
+    return parseMessage(response.to_wire())
+
+
+def _rejectingEDNS(query: dns.message.Message) -> Exception:
+    response = dns.message.make_response(query)
+    response.use_edns(False)
+    response.set_rcode(dns.rcode.FORMERR)
+    read = parseMessage(response.to_wire())
+    return EDNSUnsupportedError(NameServer("127.53.1.1"), read.rcode(), read)
+
+
+@pytest.mark.parametrize("refused", [_refused, _rejectingEDNS], ids=["REFUSED", "no EDNS"])
+def test_refusalsCountAsReceived(refused: Handler) -> None:
     """
-    A refusal is read as any response: it counts toward C{maxResponseBytesPerLookup}, so
-    servers that refuse with large responses cannot be asked beyond it.
+    A refusal (an RCODE other than NOERROR and NXDOMAIN, or EDNS rejected) is read as any
+    response: it counts toward C{maxResponseBytesPerLookup}, so servers that refuse with large
+    responses cannot be asked beyond it.
     """
-
-    def refused(query: dns.message.Message) -> dns.message.Message:
-        response = dns.message.make_response(query)
-        response.set_rcode(dns.rcode.REFUSED)
-        return parseMessage(response.to_wire())
 
     hints = [f"127.53.1.{i}" for i in range(1, 4)]
     network = _Counting({address: refused for address in hints})

@@ -268,7 +268,7 @@ class DoTClient:
                     # Only an answer without an OPT record says the server does not speak
                     # EDNS; with one, it does (RFC 6891 section 7), and the RCODE is about
                     # the query.
-                    lastError = EDNSUnsupportedError(server, rcode)
+                    lastError = EDNSUnsupportedError(server, rcode, response)
                 else:
                     lastError = DNSServerError(response, server)
         if refusal is not None:

@@ -329,7 +329,7 @@ class DNSClient:
         response = await self._exchange(server, query, deadlineAt, sent)
         if _rejectsEDNS(response):
             if dnssecOK:
-                raise EDNSUnsupportedError(server, response.rcode())
+                raise EDNSUnsupportedError(server, response.rcode(), response)
             self.stats.ednsFallbacks += 1
             query = self._makeQuery(name, rdtype, rdclass, False, *settings)
             response = await self._exchange(server, query, deadlineAt, sent)

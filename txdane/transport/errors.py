@@ -154,10 +154,13 @@ class EDNSUnsupportedError(DNSError):
 
     @ivar server: the server.
     @ivar rcode: the RCODE it answered an EDNS query with.
+    @ivar response: the whole response, read as any other (what it cost to read counts where
+        the responses received are counted); C{None} when not given.
     """
 
     server: NameServer
     rcode: dns.rcode.Rcode
+    response: dns.message.Message | None = None
 
     def __str__(self) -> str:
         return (

@@ -21,6 +21,7 @@ from txdane.transport import DNSError, DNSQuerier
 from txdane.validation.cache import nameKey
 from txdane.validation.ede import EDE
 from txdane.validation.failures import edeFromMessage, edeOf, queryFailure
+from txdane.validation.iterative import IterationLimitError
 from txdane.validation.limits import LOOKUP_BUDGET, Budget, responseBytes
 
 _T = TypeVar("_T")
@@ -198,8 +199,13 @@ class LookupContext:
         try:
             response = await pending
         except DNSError as e:
-            # Stopped by this lookup's bound on octets received: the lookup's error.
-            self._checkResponseBytes()
+            if isinstance(e, IterationLimitError) and e.limit == "maxResponseBytesPerLookup":
+                # Stopped by this lookup's bound on octets received (rather than by the
+                # question's own): the lookup's error, as when the bound is passed here.
+                try:
+                    self._checkResponseBytes()
+                except WorkLimitExceededError as limited:
+                    raise limited from e
             raise LookupFailedError(
                 self.name, self.rdtype, queryFailure(_question(name, rdtype), e), edeOf(e), e
             ) from e

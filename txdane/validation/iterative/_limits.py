@@ -110,9 +110,12 @@ class IterativeResolutionError(DNSError):
 
 class IterationLimitError(IterativeResolutionError):
     """
-    Resolving from the root hints needed more work than an L{IterativeLimits} bound allows.
+    Resolving from the root hints needed more work than an L{IterativeLimits} bound allows, or
+    more octets of responses than the C{maxResponseBytesPerLookup} of the validated lookup it
+    was asked for (L{ValidationLimits<txdane.validation.limits.ValidationLimits>}).
 
-    @ivar limit: the field of L{IterativeLimits} that stopped it.
+    @ivar limit: the field of L{IterativeLimits} (or, for the lookup's bound, of
+        L{ValidationLimits<txdane.validation.limits.ValidationLimits>}) that stopped it.
     """
 
     limit: str = ""

@@ -138,8 +138,8 @@ class _Skip(TxdaneError):
 class IterativeQuerier:
     """
     Resolves each query from the root hints, asking authoritative servers with RD clear and
-    following referrals (see the module docstring); a L{DNSQuerier
-    <txdane.transport.DNSQuerier>}.
+    following referrals (the steps are in the docstring of L{txdane.validation.iterative}); a
+    L{DNSQuerier<txdane.transport.DNSQuerier>}.
 
     @ivar rootHints: the root servers asked first.
     @ivar limits: the bounds.
@@ -406,7 +406,9 @@ class IterativeQuerier:
             raise _Skip("did not answer") from None
         except DNSUnreachableError:
             raise _Skip("is unreachable (port closed)") from None
-        except EDNSUnsupportedError:
+        except EDNSUnsupportedError as e:
+            if e.response is not None:  # read as any response
+                self._received(work, e.response)
             raise _Skip("rejected EDNS") from None
         except DNSError as e:
             raise _Skip(f"failed: {e}") from None
