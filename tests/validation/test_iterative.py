@@ -116,6 +116,12 @@ class _Client:
         return succeed(response)
 
 
+def _refused(query: dns.message.Message) -> dns.message.Message:
+    response = dns.message.make_response(query)
+    response.set_rcode(dns.rcode.REFUSED)
+    return parseMessage(response.to_wire())
+
+
 def separateHierarchy(**changes: list[tuple[str, str]]) -> Hierarchy:
     """
     The hierarchy with a name server of its own per zone on 127.53.1.x, changed by
@@ -908,13 +914,8 @@ def test_brokenNameServerIsNotFatal(order: tuple[str, str]) -> None:
 
     good = addressServer("ns.good.", "127.53.1.2", "192.0.2.1")
 
-    def refused(query: dns.message.Message) -> dns.message.Message:
-        response = dns.message.make_response(query)
-        response.set_rcode(dns.rcode.REFUSED)
-        return response
-
     servers: dict[str, Responder | Handler] = {"127.53.1.1": root, "127.53.1.2": good}
-    servers.update({address: refused for address in broken})
+    servers.update({address: _refused for address in broken})
     network = Network(servers)
     response = ask(querierFor(network), "www.victim.", "A")
     assert response.answer[0][0].address == "192.0.2.1"
@@ -982,13 +983,8 @@ def test_ipv4BeforeIPv6() -> None:
         glue = {name: [a, b] for name, a, b in zip(names, v4, v6)}
         return refer(query, "v.", names, glue)
 
-    def refused(query: dns.message.Message) -> dns.message.Message:
-        response = dns.message.make_response(query)
-        response.set_rcode(dns.rcode.REFUSED)
-        return response
-
     servers: dict[str, Responder | Handler] = {"127.53.1.1": root}
-    servers.update({address: refused for address in v4[:4]})
+    servers.update({address: _refused for address in v4[:4]})
     servers[v4[4]] = lambda query: authoritative(query, dns.rcode.NOERROR, "A 192.0.2.5")
     network = Network(servers)
     response = ask(querierFor(network), "www.v.", "A")
@@ -1161,12 +1157,6 @@ def test_lookupResponseBytesCountUpstream(separate: Hierarchy) -> None:
         assert isinstance(error, WorkLimitExceededError)
         assert f"more than {limit} octets of responses received" in str(error)
         assert isinstance(error.__cause__, IterationLimitError)
-
-
-def _refused(query: dns.message.Message) -> dns.message.Message:
-    response = dns.message.make_response(query)
-    response.set_rcode(dns.rcode.REFUSED)
-    return parseMessage(response.to_wire())
 
 
 def _rejectingEDNS(query: dns.message.Message) -> Exception:
